@@ -1,0 +1,306 @@
+"""The bus contract: one suite, run unchanged against every adapter on real servers.
+
+See `tradewind/bus/port.py` for the semantics proven here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import defaultdict
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from decimal import Decimal
+
+import pytest
+
+from tradewind.bus.envelope import Envelope, envelope
+from tradewind.bus.factory import open_bus
+from tradewind.bus.port import Bus, ConsumerOptions, Subscription, dead_letter_topic
+from tradewind.domain.events import DeadLetter, TradeTick
+from tradewind.domain.model import Instrument, Side
+
+pytestmark = pytest.mark.servers
+
+INSTRUMENT = Instrument.parse("sim", "BTC/USDT")
+PARTITIONS = 4
+
+
+def tick(key: str, seq: int) -> Envelope:
+    """An event carrying its key's sequence number in `trade_id`."""
+    payload = TradeTick(
+        instrument=INSTRUMENT,
+        price=Decimal("100.5"),
+        quantity=Decimal("0.01"),
+        aggressor=Side.BUY,
+        trade_id=str(seq),
+        ts_ns=seq,
+    )
+    return envelope(payload, key)
+
+
+def seq_of(env: Envelope) -> int:
+    assert isinstance(env.payload, TradeTick)
+    return int(env.payload.trade_id)
+
+
+BusFactory = Callable[[], Awaitable[Bus]]
+
+
+@pytest.fixture(params=["memory", "redis", "kafka"])
+async def new_bus(request: pytest.FixtureRequest) -> AsyncIterator[BusFactory]:
+    """Makes started buses of one adapter (several = several processes' views of one
+    broker); all are closed after the test."""
+    kind = request.param
+    prefix = f"test{uuid.uuid4().hex[:12]}"
+    if kind == "memory":
+        shared = open_bus("memory://", partitions=PARTITIONS)
+        url = None
+    elif kind == "redis":
+        base = request.getfixturevalue("redis_url")
+        url = f"{base}?prefix={prefix}&lease_ms=1500&block_ms=50"
+    else:
+        address = request.getfixturevalue("kafka_bootstrap")
+        url = f"kafka://{address}"
+    buses: list[Bus] = []
+
+    async def make() -> Bus:
+        if url is None:
+            if not buses:
+                await shared.start()
+                buses.append(shared)
+            return shared  # one process: every "instance" shares the in-process bus
+        bus = open_bus(url, partitions=PARTITIONS)
+        await bus.start()
+        buses.append(bus)
+        return bus
+
+    yield make
+    for bus in reversed(buses):
+        await bus.close()
+    if kind == "redis":
+        import redis.asyncio as aioredis
+
+        client = aioredis.Redis.from_url(request.getfixturevalue("redis_url"))
+        keys = [k async for k in client.scan_iter(f"{prefix}:*")]
+        if keys:
+            await client.delete(*keys)
+        await client.aclose()
+
+
+@pytest.fixture
+def topic() -> str:
+    return f"t-{uuid.uuid4().hex[:10]}"
+
+
+class Recorder:
+    """Records what one consumer instance received."""
+
+    def __init__(self, name: str = "") -> None:
+        self.name = name
+        self.events: list[Envelope] = []
+        self.batches: list[int] = []
+        self.arrived = asyncio.Event()
+
+    async def handle(self, batch: Sequence[Envelope]) -> None:
+        self.batches.append(len(batch))
+        self.events.extend(batch)
+        self.arrived.set()
+
+
+async def eventually(predicate: Callable[[], bool], timeout: float = 30.0) -> None:
+    """Wait until `predicate()` holds; fail with a timeout otherwise."""
+    async with asyncio.timeout(timeout):
+        while not predicate():
+            await asyncio.sleep(0.02)
+
+
+async def test_events_of_one_key_arrive_in_publish_order_under_concurrency(
+    new_bus: BusFactory, topic: str
+) -> None:
+    bus = await new_bus()
+    recorders = [Recorder("a"), Recorder("b")]
+    subs = [
+        await bus.subscribe([topic], "order", r.handle, ConsumerOptions(max_batch=50))
+        for r in recorders
+    ]
+    keys = [f"acct-{i}" for i in range(12)]
+    per_key = 150
+
+    async def publish_key(key: str) -> None:
+        for start in range(0, per_key, 10):
+            await bus.publish_batch(topic, [tick(key, s) for s in range(start, start + 10)])
+
+    await asyncio.gather(*(publish_key(k) for k in keys))
+    total = len(keys) * per_key
+    await eventually(lambda: sum(len(r.events) for r in recorders) >= total)
+    for r in recorders:
+        by_key: dict[str, list[int]] = defaultdict(list)
+        for env in r.events:
+            by_key[env.key].append(seq_of(env))
+        for key, seqs in by_key.items():
+            assert seqs == sorted(seqs), f"{key} out of order at {r.name}"
+    for sub in subs:
+        await sub.stop()
+
+
+async def test_every_group_receives_every_event(new_bus: BusFactory, topic: str) -> None:
+    bus = await new_bus()
+    first, second = Recorder(), Recorder()
+    await bus.subscribe([topic], "group-one", first.handle)
+    await bus.subscribe([topic], "group-two", second.handle)
+    sent = [tick(f"k{i % 7}", i) for i in range(200)]
+    await bus.publish_batch(topic, sent)
+    ids = {e.event_id for e in sent}
+    await eventually(lambda: {e.event_id for e in first.events} == ids)
+    await eventually(lambda: {e.event_id for e in second.events} == ids)
+
+
+async def test_instances_of_one_group_share_the_keys(new_bus: BusFactory, topic: str) -> None:
+    bus_a, bus_b = await new_bus(), await new_bus()
+    a, b = Recorder("a"), Recorder("b")
+    await bus_a.subscribe([topic], "shared", a.handle, ConsumerOptions(max_batch=20))
+    await bus_b.subscribe([topic], "shared", b.handle, ConsumerOptions(max_batch=20))
+    await asyncio.sleep(1.0)  # let the group settle before the load arrives
+    sent = [tick(f"key-{i % 40}", i) for i in range(800)]
+    for start in range(0, len(sent), 100):
+        await bus_a.publish_batch(topic, sent[start : start + 100])
+    ids = {e.event_id for e in sent}
+    await eventually(lambda: {e.event_id for e in a.events + b.events} >= ids)
+    assert a.events and b.events, "one instance got everything"
+    keys_a = {e.key for e in a.events}
+    keys_b = {e.key for e in b.events}
+    assert not keys_a & keys_b, "a key was served by two instances without a failure"
+
+
+async def test_an_instance_that_dies_mid_batch_has_its_events_redelivered(
+    new_bus: BusFactory, topic: str
+) -> None:
+    bus_a, bus_b = await new_bus(), await new_bus()
+    received_by_a: list[Envelope] = []
+    stuck = asyncio.Event()
+
+    async def hang(batch: Sequence[Envelope]) -> None:
+        received_by_a.extend(batch)
+        stuck.set()
+        await asyncio.Event().wait()  # never returns: the batch is never acknowledged
+
+    doomed: Subscription = await bus_a.subscribe([topic], "crashy", hang)
+    sent = [tick(f"k{i % 5}", i) for i in range(50)]
+    await bus_a.publish_batch(topic, sent)
+    async with asyncio.timeout(30):
+        await stuck.wait()
+    survivor = Recorder()
+    await bus_b.subscribe([topic], "crashy", survivor.handle)
+    await doomed.kill()
+    ids = {e.event_id for e in sent}
+    await eventually(lambda: {e.event_id for e in survivor.events} >= ids, timeout=60)
+    assert {e.event_id for e in received_by_a} <= {e.event_id for e in survivor.events}
+
+
+async def test_a_poison_event_is_dead_lettered_with_its_reason_and_the_rest_flow(
+    new_bus: BusFactory, topic: str
+) -> None:
+    bus = await new_bus()
+    handled: list[int] = []
+    attempts_on_poison = 0
+
+    async def fussy(batch: Sequence[Envelope]) -> None:
+        nonlocal attempts_on_poison
+        for env in batch:
+            if seq_of(env) == 13:
+                attempts_on_poison += 1
+                raise ValueError("price 13 is unlucky")
+        handled.extend(seq_of(e) for e in batch)
+
+    letters = Recorder()
+    await bus.subscribe([dead_letter_topic(topic)], "dlq-reader", letters.handle)
+    options = ConsumerOptions(max_batch=10, max_attempts=3, retry_backoff_s=0.001)
+    await bus.subscribe([topic], "fussy", fussy, options)
+    await bus.publish_batch(topic, [tick("same-key", i) for i in range(30)])
+    await eventually(lambda: bool(letters.events) and set(handled) >= set(range(30)) - {13})
+    await asyncio.sleep(0.3)
+    assert len(letters.events) == 1
+    letter = letters.events[0].payload
+    assert isinstance(letter, DeadLetter)
+    assert letter.topic == topic and letter.group == "fussy"
+    assert letter.attempts == 3 and attempts_on_poison == 3
+    assert "ValueError: price 13 is unlucky" in letter.reason
+    assert 13 not in handled
+
+
+async def test_a_batch_never_exceeds_max_batch(new_bus: BusFactory, topic: str) -> None:
+    bus = await new_bus()
+    r = Recorder()
+    await bus.subscribe([topic], "bounded", r.handle, ConsumerOptions(max_batch=7))
+    await bus.publish_batch(topic, [tick(f"k{i % 3}", i) for i in range(300)])
+    await eventually(lambda: len(r.events) >= 300)
+    assert max(r.batches) <= 7
+
+
+async def test_stop_drains_the_batch_in_flight_and_acknowledges_it(
+    new_bus: BusFactory, topic: str
+) -> None:
+    bus = await new_bus()
+    started, finished = asyncio.Event(), asyncio.Event()
+    seen: list[Envelope] = []
+
+    async def slow(batch: Sequence[Envelope]) -> None:
+        started.set()
+        await asyncio.sleep(0.3)
+        seen.extend(batch)
+        finished.set()
+
+    sub = await bus.subscribe([topic], "drainer", slow, ConsumerOptions(max_batch=1000))
+    sent = [tick("one-key", i) for i in range(20)]
+    await bus.publish_batch(topic, sent)
+    async with asyncio.timeout(30):
+        await started.wait()
+    await sub.stop()
+    assert finished.is_set(), "stop() returned before the batch in flight finished"
+    after = Recorder()
+    bus_later = await new_bus()
+    await bus_later.subscribe([topic], "drainer", after.handle)
+    await bus.publish(topic, tick("one-key", 999))
+    await eventually(lambda: any(seq_of(e) == 999 for e in after.events))
+    redelivered = {e.event_id for e in after.events} & {e.event_id for e in seen}
+    assert not redelivered, "a drained batch was delivered again"
+
+
+async def test_a_hundred_thousand_events_none_lost_none_duplicated_after_dedupe(
+    new_bus: BusFactory, topic: str
+) -> None:
+    bus_a, bus_b = await new_bus(), await new_bus()
+    seen: set[str] = set()
+    deliveries = 0
+
+    async def dedupe(batch: Sequence[Envelope]) -> None:
+        nonlocal deliveries
+        deliveries += len(batch)
+        seen.update(e.event_id for e in batch)
+
+    options = ConsumerOptions(max_batch=2000)
+    await bus_a.subscribe([topic], "bulk", dedupe, options)
+    await bus_b.subscribe([topic], "bulk", dedupe, options)
+    total = 100_000
+    sent: set[str] = set()
+    for start in range(0, total, 1000):
+        batch = [tick(f"account-{i % 100}", i) for i in range(start, start + 1000)]
+        sent.update(e.event_id for e in batch)
+        await bus_a.publish_batch(topic, batch)
+    await eventually(lambda: len(seen) >= total, timeout=120)
+    assert seen == sent
+    assert deliveries >= total
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["redis://127.0.0.1:1/0", "kafka://127.0.0.1:1"],
+    ids=["redis", "kafka"],
+)
+async def test_an_unreachable_broker_is_a_clear_error_not_a_silent_loss(url: str) -> None:
+    from tradewind.errors import BusUnavailable
+
+    bus = open_bus(url + ("?connect_timeout_s=2" if "?" not in url else ""))
+    async with asyncio.timeout(30):
+        with pytest.raises(BusUnavailable, match="127.0.0.1:1"):
+            await bus.start()

@@ -1,0 +1,3 @@
+"""Tradewind: a multi-tenant automated trading platform backend."""
+
+__version__ = "0.1.0"

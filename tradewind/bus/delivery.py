@@ -1,0 +1,88 @@
+"""Handing a fetched batch to a handler: retries, then dead-lettering. Shared by every
+adapter so that "tries N times, then `<topic>.dlq` with the reason" means the same
+everywhere."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Awaitable, Callable, Sequence
+
+from tradewind.bus.envelope import Envelope, encode, envelope
+from tradewind.bus.port import BatchHandler, ConsumerOptions, dead_letter_topic
+from tradewind.domain.events import DeadLetter
+
+#: Publishes one dead letter: (dead-letter topic, its envelope).
+PublishDeadLetter = Callable[[str, Envelope], Awaitable[None]]
+
+_MAX_BACKOFF_S = 2.0
+
+
+def dead_letter(
+    topic: str, group: str, reason: str, attempts: int, raw: bytes, event_id: str, key: str
+) -> tuple[str, Envelope]:
+    """The dead-letter topic and envelope for an event `group` gave up on."""
+    letter = DeadLetter(
+        topic=topic,
+        group=group,
+        reason=reason,
+        attempts=attempts,
+        event_id=event_id,
+        raw=raw,
+        ts_ns=time.time_ns(),
+    )
+    return dead_letter_topic(topic), envelope(letter, key, trace_id=event_id or None)
+
+
+def describe(exc: BaseException) -> str:
+    """A one-line reason: the exception's type and message."""
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+async def deliver(
+    batch: Sequence[Envelope],
+    topics: Sequence[str],
+    group: str,
+    handler: BatchHandler,
+    options: ConsumerOptions,
+    publish_dead_letter: PublishDeadLetter,
+) -> int:
+    """Give `batch` to `handler`; `topics[i]` is the topic of `batch[i]`.
+
+    If the whole batch fails, each event is retried on its own (at-least-once allows
+    the ones that had succeeded to be seen again) up to `options.max_attempts` tries in
+    all, with jittered exponential backoff; an event that still fails is dead-lettered.
+    Returns the number of events dead-lettered. Cancellation propagates untouched, so
+    an instance that dies mid-batch leaves the batch unacknowledged.
+    """
+    try:
+        await handler(batch)
+        return 0
+    except Exception as exc:
+        batch_error = exc
+    dead = 0
+    for env, topic in zip(batch, topics, strict=True):
+        attempts = 1
+        error: BaseException = batch_error
+        while attempts < options.max_attempts:
+            await asyncio.sleep(_backoff(options.retry_backoff_s, attempts))
+            attempts += 1
+            try:
+                await handler((env,))
+                break
+            except Exception as exc:
+                error = exc
+        else:
+            dead += 1
+            reason = f"handler failed {attempts} times: {describe(error)}"
+            await publish_dead_letter(
+                *dead_letter(topic, group, reason, attempts, encode(env), env.event_id, env.key)
+            )
+    return dead
+
+
+def _backoff(base_s: float, attempt: int) -> float:
+    """Full jitter: uniform in [0, base * 2^(attempt-1)], capped."""
+    return random.uniform(0, min(_MAX_BACKOFF_S, base_s * (1 << (attempt - 1))))

@@ -1,0 +1,289 @@
+"""The in-process bus: Kafka's model (partitioned logs, committed offsets per group)
+in plain Python lists, with no serialisation. Events are frozen structs, so sharing
+one object between groups is safe.
+
+Each topic-partition is one list shared by every group; a group keeps a committed
+offset per partition and one owner per partition. A batch is committed after its
+handler returned; a killed instance's partitions go to the remaining instances, which
+resume from the committed offset, so the abandoned batch is delivered again.
+Backpressure: a publisher waits while the slowest group lags more than `max_lag`
+events behind on a partition it writes to.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Sequence
+
+from tradewind.bus.delivery import deliver
+from tradewind.bus.envelope import Envelope
+from tradewind.bus.port import BatchHandler, ConsumerOptions
+from tradewind.errors import BusError
+
+_TRIM_EVERY = 4096  # drop consumed events in chunks, not one by one
+
+
+class _Partition:
+    __slots__ = ("base", "log", "space")
+
+    def __init__(self) -> None:
+        self.log: list[Envelope] = []
+        self.base = 0  # offset of log[0]
+        self.space = asyncio.Event()
+        self.space.set()
+
+    @property
+    def end(self) -> int:
+        return self.base + len(self.log)
+
+
+class _Group:
+    """One consumer group on one topic: committed offsets and partition owners."""
+
+    def __init__(self, name: str, partitions: int) -> None:
+        self.name = name
+        self.committed = [0] * partitions
+        self.owners: list[MemorySubscription | None] = [None] * partitions
+        self.busy: list[MemorySubscription | None] = [None] * partitions
+        self.members: list[MemorySubscription] = []
+
+    def rebalance(self) -> None:
+        """Round-robin the partitions over the members, in join order."""
+        count = len(self.members)
+        for p in range(len(self.owners)):
+            owner = self.members[p % count] if count else None
+            self.owners[p] = owner
+            if owner is not None:
+                owner.wakeup.set()
+
+
+class _Topic:
+    def __init__(self, name: str, partitions: int, start: int) -> None:
+        self.name = name
+        self.partitions = [_Partition() for _ in range(partitions)]
+        self.groups: dict[str, _Group] = {}
+        for part in self.partitions:
+            part.base = start
+
+
+class MemoryBus:
+    """`Bus` in one process. `max_lag` bounds each partition's unconsumed events."""
+
+    def __init__(self, partitions: int = 8, max_lag: int = 100_000) -> None:
+        if partitions < 1:
+            raise ValueError("partitions must be at least 1")
+        self._partitions = partitions
+        self._max_lag = max_lag
+        self._topics: dict[str, _Topic] = {}
+        self._subscriptions: list[MemorySubscription] = []
+        self._closed = False
+
+    @property
+    def partitions(self) -> int:
+        return self._partitions
+
+    async def start(self) -> None:
+        self._closed = False
+
+    async def close(self) -> None:
+        subs, self._subscriptions = self._subscriptions, []
+        for sub in subs:
+            await sub.stop()
+        self._closed = True
+
+    def _topic(self, name: str) -> _Topic:
+        topic = self._topics.get(name)
+        if topic is None:
+            topic = self._topics[name] = _Topic(name, self._partitions, 0)
+        return topic
+
+    async def publish(self, topic: str, event: Envelope) -> None:
+        await self.publish_batch(topic, (event,))
+
+    async def publish_batch(self, topic: str, events: Sequence[Envelope]) -> None:
+        if self._closed:
+            raise BusError("the bus is closed; nothing was published")
+        t = self._topic(topic)
+        parts = t.partitions
+        n = self._partitions
+        touched = set()
+        for env in events:
+            p = hash(env.key) % n
+            parts[p].log.append(env)
+            touched.add(p)
+        groups = t.groups.values()
+        for p in touched:
+            for group in groups:
+                owner = group.owners[p]
+                if owner is not None:
+                    owner.wakeup.set()
+        for p in touched:
+            await self._wait_for_space(t, p)
+
+    async def _wait_for_space(self, topic: _Topic, p: int) -> None:
+        part = topic.partitions[p]
+        while True:
+            if not topic.groups:
+                # Nobody consumes yet: keep the newest `max_lag` events for a future group.
+                excess = len(part.log) - self._max_lag
+                if excess > 0:
+                    del part.log[:excess]
+                    part.base += excess
+                return
+            slowest = min(g.committed[p] for g in topic.groups.values())
+            if part.end - slowest <= self._max_lag:
+                return
+            part.space.clear()
+            await part.space.wait()
+
+    async def subscribe(
+        self,
+        topics: Sequence[str],
+        group: str,
+        handler: BatchHandler,
+        options: ConsumerOptions = ConsumerOptions(),
+    ) -> MemorySubscription:
+        if isinstance(topics, str):
+            topics = (topics,)
+        sub = MemorySubscription(self, tuple(topics), group, handler, options)
+        for name in sub.topics:
+            t = self._topic(name)
+            g = t.groups.get(group)
+            if g is None:
+                g = t.groups[group] = _Group(group, self._partitions)
+                g.committed = [part.base for part in t.partitions]
+            g.members.append(sub)
+            g.rebalance()
+        self._subscriptions.append(sub)
+        sub.begin()
+        return sub
+
+    def _leave(self, sub: MemorySubscription) -> None:
+        for name in sub.topics:
+            g = self._topics[name].groups[sub.group]
+            for p, holder in enumerate(g.busy):
+                if holder is sub:
+                    g.busy[p] = None
+            g.members.remove(sub)
+            g.rebalance()
+        if sub in self._subscriptions:
+            self._subscriptions.remove(sub)
+
+    def _fetch(
+        self, sub: MemorySubscription, limit: int
+    ) -> tuple[list[Envelope], list[str], list[tuple[_Topic, _Group, int, int]]]:
+        """Up to `limit` events from the partitions `sub` owns and nobody else still
+        works on; returns them, their topics, and what to commit afterwards."""
+        batch: list[Envelope] = []
+        topics: list[str] = []
+        commits: list[tuple[_Topic, _Group, int, int]] = []
+        for name in sub.topics:
+            t = self._topics[name]
+            g = t.groups[sub.group]
+            for p, owner in enumerate(g.owners):
+                if owner is not sub or g.busy[p] not in (None, sub):
+                    continue
+                part = t.partitions[p]
+                start = g.committed[p]
+                stop = min(part.end, start + limit - len(batch))
+                if stop <= start:
+                    continue
+                batch.extend(part.log[start - part.base : stop - part.base])
+                topics.extend([name] * (stop - start))
+                g.busy[p] = sub
+                commits.append((t, g, p, stop))
+                if len(batch) >= limit:
+                    return batch, topics, commits
+        return batch, topics, commits
+
+    def _commit(self, sub: MemorySubscription, commits: list[tuple[_Topic, _Group, int, int]]) -> None:
+        for t, g, p, offset in commits:
+            g.committed[p] = offset
+            g.busy[p] = None
+            owner = g.owners[p]
+            if owner is not None and owner is not sub:
+                owner.wakeup.set()  # it was waiting for us to finish this partition
+            part = t.partitions[p]
+            part.space.set()
+            consumed = min(gr.committed[p] for gr in t.groups.values()) - part.base
+            if consumed >= _TRIM_EVERY:
+                del part.log[:consumed]
+                part.base += consumed
+
+    def _release(self, commits: list[tuple[_Topic, _Group, int, int]]) -> None:
+        """Give back partitions of an abandoned batch without committing it."""
+        for _t, g, p, _offset in commits:
+            g.busy[p] = None
+            owner = g.owners[p]
+            if owner is not None:
+                owner.wakeup.set()
+
+
+class MemorySubscription:
+    """One member of a consumer group on the in-process bus."""
+
+    def __init__(
+        self,
+        bus: MemoryBus,
+        topics: tuple[str, ...],
+        group: str,
+        handler: BatchHandler,
+        options: ConsumerOptions,
+    ) -> None:
+        self._bus = bus
+        self.topics = topics
+        self._group = group
+        self._handler = handler
+        self._options = options
+        self.wakeup = asyncio.Event()
+        self._stopping = False
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def group(self) -> str:
+        return self._group
+
+    def begin(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(
+            self._run(), name=f"bus-consumer:{self._group}"
+        )
+
+    async def _run(self) -> None:
+        bus = self._bus
+        options = self._options
+        while not self._stopping:
+            batch, topics, commits = bus._fetch(self, options.max_batch)
+            if not batch:
+                self.wakeup.clear()
+                await self.wakeup.wait()
+                continue
+            try:
+                await deliver(
+                    batch, topics, self._group, self._handler, options, bus.publish
+                )
+            except BaseException:
+                bus._release(commits)
+                raise
+            bus._commit(self, commits)
+
+    async def stop(self) -> None:
+        """Finish the batch in flight, commit it, leave the group."""
+        if self._task is None:
+            return
+        self._stopping = True
+        self.wakeup.set()
+        task, self._task = self._task, None
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        self._bus._leave(self)
+
+    async def kill(self) -> None:
+        """Die mid-batch: the batch in flight stays uncommitted for the others."""
+        if self._task is None:
+            return
+        task, self._task = self._task, None
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        self._bus._leave(self)

@@ -1,0 +1,93 @@
+"""The message bus port: what every adapter (memory, Redis Streams, Kafka) promises.
+
+Semantics, identical on every adapter and proven by `tests/contract/test_bus_contract.py`:
+
+- A topic has `partitions` partitions; an event's key picks its partition, so events
+  with one key are delivered in the order they were published.
+- `subscribe(topics, group, handler)` joins a consumer group. Every group receives
+  every event; the instances of one group share the partitions between them, one owner
+  per partition at a time. A new group starts from the oldest retained event.
+- At-least-once: an event counts as done only when the handler it was given to has
+  returned. If an instance dies first (`Subscription.kill`, a crash, a lost
+  connection) another instance of the group receives it again. Handlers must therefore
+  be idempotent (dedupe by event id or a natural key).
+- A batch whose handler raises is retried event by event; an event that still fails
+  after `max_attempts` tries (or cannot be decoded) is published to `<topic>.dlq` as a
+  `DeadLetter` with the reason, and the consumer goes on.
+- In-flight work is bounded: an instance fetches at most `max_batch` events and fetches
+  no more until the handler returned. `Subscription.stop` drains: it lets the batch in
+  flight finish and be acknowledged, then leaves the group.
+- A broker that cannot be reached raises `BusUnavailable` after a bounded retry; a
+  publish never returns unless the broker has the event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from tradewind.bus.envelope import Envelope
+
+BatchHandler = Callable[[Sequence[Envelope]], Awaitable[None]]
+
+
+def dead_letter_topic(topic: str) -> str:
+    """Where a group's given-up events of `topic` go."""
+    return f"{topic}.dlq"
+
+
+@dataclass(frozen=True, slots=True)
+class ConsumerOptions:
+    """How one subscription consumes.
+
+    `max_batch`: most events handed to the handler at once (and fetched, unacknowledged).
+    `max_attempts`: tries per event before it is dead-lettered (the batch try counts).
+    `retry_backoff_s`: first pause between tries, doubled each time with full jitter.
+    """
+
+    max_batch: int = 500
+    max_attempts: int = 5
+    retry_backoff_s: float = 0.02
+
+
+class Subscription(Protocol):
+    """A running member of a consumer group."""
+
+    @property
+    def group(self) -> str: ...
+
+    async def stop(self) -> None:
+        """Drain: finish and acknowledge the batch in flight, then leave the group."""
+
+    async def kill(self) -> None:
+        """Die like a crashed instance: abandon the batch in flight unacknowledged."""
+
+
+class Bus(Protocol):
+    """Publish keyed events to topics; consume them as consumer groups."""
+
+    @property
+    def partitions(self) -> int:
+        """Partitions per topic."""
+
+    async def start(self) -> None:
+        """Connect; raises `BusUnavailable` naming the broker if it cannot be reached."""
+
+    async def close(self) -> None:
+        """Stop every subscription (draining) and release connections."""
+
+    async def publish(self, topic: str, event: Envelope) -> None:
+        """Publish one event under its key; returns once the broker holds it."""
+
+    async def publish_batch(self, topic: str, events: Sequence[Envelope]) -> None:
+        """Publish several events; per-key order is the order in `events`."""
+
+    async def subscribe(
+        self,
+        topics: Sequence[str],
+        group: str,
+        handler: BatchHandler,
+        options: ConsumerOptions = ConsumerOptions(),
+    ) -> Subscription:
+        """Join `group` on `topics` and start handing batches to `handler`."""

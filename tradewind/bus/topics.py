@@ -1,0 +1,29 @@
+"""The platform's topics. Account events are keyed by account id; market data by
+`Instrument.key` (`venue:BASE/QUOTE`)."""
+
+from __future__ import annotations
+
+from tradewind.bus.port import dead_letter_topic
+
+MD_TRADE = "md.trade"
+MD_BOOK = "md.book"
+MD_BAR = "md.bar"
+ORDERS_INTENT = "orders.intent"
+ORDERS_APPROVED = "orders.approved"
+ORDERS_REJECTED = "orders.rejected"
+ORDERS_EVENTS = "orders.events"
+PORTFOLIO_UPDATES = "portfolio.updates"
+BOT_COMMANDS = "bot.commands"
+
+ALL = (
+    MD_TRADE,
+    MD_BOOK,
+    MD_BAR,
+    ORDERS_INTENT,
+    ORDERS_APPROVED,
+    ORDERS_REJECTED,
+    ORDERS_EVENTS,
+    PORTFOLIO_UPDATES,
+    BOT_COMMANDS,
+)
+DEAD_LETTERS = tuple(dead_letter_topic(t) for t in ALL)

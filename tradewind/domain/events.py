@@ -1,0 +1,239 @@
+"""The domain's events: what crosses the bus, as frozen msgspec Structs.
+
+Every event is a member of the tagged union `Event`; its tag (the `type` field on the
+wire) names it, so a consumer decodes any event without knowing it in advance. Times are
+integers in nanoseconds since the Unix epoch (UTC). Money and quantities are `Decimal`.
+"""
+
+from __future__ import annotations
+
+import enum
+from decimal import Decimal
+
+import msgspec
+
+from tradewind.domain.model import Instrument, Liquidity, OrderType, Side, TimeInForce
+
+
+class BaseEvent(msgspec.Struct, frozen=True, tag_field="type", kw_only=True):
+    """Base of every event; the subclass's `tag` is its type on the wire."""
+
+
+# -- market data ----------------------------------------------------------------------
+
+
+class TradeTick(BaseEvent, frozen=True, tag="md.trade"):
+    instrument: Instrument
+    price: Decimal
+    quantity: Decimal
+    aggressor: Side
+    trade_id: str
+    ts_ns: int
+
+
+class BookLevel(msgspec.Struct, frozen=True, array_like=True):
+    """One price level; `quantity` 0 in an update removes the level."""
+
+    price: Decimal
+    quantity: Decimal
+
+
+class OrderBookSnapshot(BaseEvent, frozen=True, tag="md.book.snapshot"):
+    """Full book state as of `update_id`; bids best (highest) first, asks best first."""
+
+    instrument: Instrument
+    bids: tuple[BookLevel, ...]
+    asks: tuple[BookLevel, ...]
+    update_id: int
+    ts_ns: int
+
+
+class OrderBookUpdate(BaseEvent, frozen=True, tag="md.book.update"):
+    """Changed levels covering update ids `first_update_id..final_update_id` inclusive."""
+
+    instrument: Instrument
+    bids: tuple[BookLevel, ...]
+    asks: tuple[BookLevel, ...]
+    first_update_id: int
+    final_update_id: int
+    ts_ns: int
+
+
+class Bar(BaseEvent, frozen=True, tag="md.bar"):
+    """OHLCV over `[open_ns, open_ns + interval_s * 1e9)`; volume in the base asset."""
+
+    instrument: Instrument
+    interval_s: int
+    open_ns: int
+    open: Decimal
+    high: Decimal
+    low: Decimal
+    close: Decimal
+    volume: Decimal
+
+
+# -- orders ---------------------------------------------------------------------------
+
+
+class OrderIntent(BaseEvent, frozen=True, kw_only=True, tag="order.intent"):
+    """A bot's wish to trade. `intent_id` is unique per bot and stable across retries,
+    so the client order id derived from it places the order at most once."""
+
+    account_id: str
+    bot_id: str
+    intent_id: str
+    instrument: Instrument
+    side: Side
+    order_type: OrderType
+    quantity: Decimal
+    price: Decimal | None = None
+    time_in_force: TimeInForce = TimeInForce.GTC
+    ts_ns: int
+
+
+class OrderEventBase(BaseEvent, frozen=True):
+    account_id: str
+    client_order_id: str
+    instrument: Instrument
+    ts_ns: int
+
+
+class OrderAccepted(OrderEventBase, frozen=True, tag="order.accepted"):
+    venue_order_id: str
+    side: Side
+    order_type: OrderType
+    quantity: Decimal
+    price: Decimal | None = None
+
+
+class OrderRejected(OrderEventBase, frozen=True, tag="order.rejected"):
+    """Refused by risk or by the venue; `reason` is meant for the user to read."""
+
+    reason: str
+    source: str  # "risk" or "venue"
+
+
+class OrderPartiallyFilled(OrderEventBase, frozen=True, tag="order.partially_filled"):
+    venue_order_id: str
+    filled_quantity: Decimal
+    remaining_quantity: Decimal
+
+
+class OrderFilled(OrderEventBase, frozen=True, tag="order.filled"):
+    venue_order_id: str
+    filled_quantity: Decimal
+
+
+class OrderCanceled(OrderEventBase, frozen=True, tag="order.canceled"):
+    venue_order_id: str
+    filled_quantity: Decimal
+    reason: str = ""
+
+
+class OrderExpired(OrderEventBase, frozen=True, tag="order.expired"):
+    venue_order_id: str
+    filled_quantity: Decimal
+
+
+class Fill(BaseEvent, frozen=True, tag="order.fill"):
+    """One execution; `fee` is in `fee_asset`, `price` in the quote asset."""
+
+    account_id: str
+    client_order_id: str
+    venue_order_id: str
+    trade_id: str
+    instrument: Instrument
+    side: Side
+    price: Decimal
+    quantity: Decimal
+    fee: Decimal
+    fee_asset: str
+    liquidity: Liquidity
+    ts_ns: int
+
+
+# -- accounts and portfolio -----------------------------------------------------------
+
+
+class BalanceUpdate(BaseEvent, frozen=True, tag="account.balance"):
+    """An asset's balance as the venue reports it: `free` plus `locked` in open orders."""
+
+    account_id: str
+    venue: str
+    asset: str
+    free: Decimal
+    locked: Decimal
+    ts_ns: int
+
+
+class PositionUpdate(BaseEvent, frozen=True, tag="account.position"):
+    account_id: str
+    instrument: Instrument
+    quantity: Decimal
+    average_cost: Decimal
+    ts_ns: int
+
+
+class PortfolioUpdate(BaseEvent, frozen=True, tag="portfolio.update"):
+    """An account's valuation, in `valuation_asset`."""
+
+    account_id: str
+    valuation_asset: str
+    equity: Decimal
+    cash: Decimal
+    realized_pnl: Decimal
+    unrealized_pnl: Decimal
+    fees: Decimal
+    balances: dict[str, Decimal]
+    ts_ns: int
+
+
+class BotAction(enum.StrEnum):
+    START = "start"
+    PAUSE = "pause"
+    STOP = "stop"
+
+
+class BotCommand(BaseEvent, frozen=True, tag="bot.command"):
+    account_id: str
+    bot_id: str
+    action: BotAction
+    issued_by: str
+    ts_ns: int
+
+
+# -- the bus's own --------------------------------------------------------------------
+
+
+class DeadLetter(BaseEvent, frozen=True, tag="bus.dead_letter"):
+    """An event a consumer group gave up on, with why. `raw` is the original message as
+    it was on the wire (msgpack), kept whole even when it could not be decoded."""
+
+    topic: str
+    group: str
+    reason: str
+    attempts: int
+    event_id: str
+    raw: bytes
+    ts_ns: int
+
+
+Event = (
+    TradeTick
+    | OrderBookSnapshot
+    | OrderBookUpdate
+    | Bar
+    | OrderIntent
+    | OrderAccepted
+    | OrderRejected
+    | OrderPartiallyFilled
+    | OrderFilled
+    | OrderCanceled
+    | OrderExpired
+    | Fill
+    | BalanceUpdate
+    | PositionUpdate
+    | PortfolioUpdate
+    | BotCommand
+    | DeadLetter
+)
