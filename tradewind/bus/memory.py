@@ -197,7 +197,9 @@ class MemoryBus:
                     return batch, topics, commits
         return batch, topics, commits
 
-    def _commit(self, sub: MemorySubscription, commits: list[tuple[_Topic, _Group, int, int]]) -> None:
+    def _commit(
+        self, sub: MemorySubscription, commits: list[tuple[_Topic, _Group, int, int]]
+    ) -> None:
         for t, g, p, offset in commits:
             g.committed[p] = offset
             g.busy[p] = None
@@ -259,9 +261,7 @@ class MemorySubscription:
                 await self.wakeup.wait()
                 continue
             try:
-                await deliver(
-                    batch, topics, self._group, self._handler, options, bus.publish
-                )
+                await deliver(batch, topics, self._group, self._handler, options, bus.publish)
             except BaseException:
                 bus._release(commits)
                 raise

@@ -99,4 +99,3 @@ def test_events_are_immutable() -> None:
     env: Envelope = envelope(intent(), "k")
     with pytest.raises(AttributeError):
         env.key = "other"  # type: ignore[misc]
-
