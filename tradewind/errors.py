@@ -25,3 +25,44 @@ class BusError(TradewindError):
 
 class BusUnavailable(BusError):
     """The broker could not be reached within the retry budget; nothing was published."""
+
+
+class VenueError(TradewindError):
+    """A venue (exchange) call failed; `venue` names it."""
+
+    def __init__(self, venue: str, message: str) -> None:
+        self.venue = venue
+        super().__init__(f"{venue}: {message}")
+
+
+class VenueUnavailable(VenueError):
+    """The venue did not answer properly (timeout, 5xx, connection lost). For an order
+    the outcome is unknown: look it up by client order id before sending it again."""
+
+
+class RateLimited(VenueError):
+    """The venue refused the request for rate; wait `retry_after_s` seconds."""
+
+    def __init__(self, venue: str, message: str, retry_after_s: float) -> None:
+        self.retry_after_s = retry_after_s
+        super().__init__(venue, message)
+
+
+class AuthenticationFailed(VenueError):
+    """The venue refused the API key or signature."""
+
+
+class OrderRejected(VenueError):
+    """The venue refused the order; `code` is the venue's own code when it gave one."""
+
+    def __init__(self, venue: str, message: str, code: int | None = None) -> None:
+        self.code = code
+        super().__init__(venue, message)
+
+
+class InsufficientFunds(OrderRejected):
+    """Not enough free balance for the order."""
+
+
+class UnknownOrder(VenueError):
+    """The venue has no order with that id."""

@@ -1,0 +1,161 @@
+"""The venue port: what the platform asks of an exchange, whichever it is.
+
+Two adapters implement it: `ccxt_venue.CcxtVenue` (any exchange ccxt supports, REST
+plus ccxt's `watch_*` WebSocket methods) and `simulated.inprocess.InProcessVenue`
+(calls the matching engine directly: embedded mode and backtests). Symbols are ccxt's
+unified `BASE/QUOTE`; money and quantities are `Decimal`; times are ms since the epoch.
+
+Errors are `tradewind.errors.VenueError` subclasses: `VenueUnavailable` (the outcome of
+an order request is unknown: look it up by client order id before resending),
+`RateLimited` (with `retry_after_s`), `OrderRejected` / `InsufficientFunds` (with the
+venue's code), `UnknownOrder`, `AuthenticationFailed`.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from typing import Protocol
+
+import msgspec
+
+from tradewind.domain.model import Liquidity, OrderType, Side, TimeInForce
+
+
+class OrderStatus(enum.StrEnum):
+    """Binance's order status names, which ccxt's statuses map onto."""
+
+    NEW = "NEW"
+    PARTIALLY_FILLED = "PARTIALLY_FILLED"
+    FILLED = "FILLED"
+    CANCELED = "CANCELED"
+    EXPIRED = "EXPIRED"
+    REJECTED = "REJECTED"
+
+    @property
+    def is_open(self) -> bool:
+        return self in (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED)
+
+
+class Market(msgspec.Struct, frozen=True):
+    """A tradable pair and its filters: prices are multiples of `tick_size`, quantities
+    of `step_size`, at least `min_quantity`, and price x quantity >= `min_notional`."""
+
+    symbol: str
+    base: str
+    quote: str
+    tick_size: Decimal
+    step_size: Decimal
+    min_quantity: Decimal
+    min_notional: Decimal
+
+
+class OrderRequest(msgspec.Struct, frozen=True, kw_only=True):
+    client_order_id: str
+    symbol: str
+    side: Side
+    order_type: OrderType
+    quantity: Decimal
+    price: Decimal | None = None
+    time_in_force: TimeInForce = TimeInForce.GTC
+
+
+class VenueOrder(msgspec.Struct, frozen=True, kw_only=True):
+    """An order as the venue reports it. `average_price` is None until something filled."""
+
+    client_order_id: str
+    venue_order_id: str
+    symbol: str
+    side: Side
+    order_type: OrderType
+    time_in_force: TimeInForce
+    status: OrderStatus
+    quantity: Decimal
+    filled_quantity: Decimal
+    price: Decimal | None
+    average_price: Decimal | None
+    updated_ms: int
+
+
+class VenueFill(msgspec.Struct, frozen=True, kw_only=True):
+    """One execution of one of the account's orders; `fee` is in `fee_asset`."""
+
+    trade_id: str
+    venue_order_id: str
+    client_order_id: str
+    symbol: str
+    side: Side
+    price: Decimal
+    quantity: Decimal
+    fee: Decimal
+    fee_asset: str
+    liquidity: Liquidity
+    ts_ms: int
+
+
+class PublicTrade(msgspec.Struct, frozen=True, kw_only=True):
+    trade_id: str
+    symbol: str
+    price: Decimal
+    quantity: Decimal
+    aggressor: Side
+    ts_ms: int
+
+
+class BookSnapshot(msgspec.Struct, frozen=True, kw_only=True):
+    """Price levels `(price, quantity)`, best first, as of `update_id` (None when the
+    venue does not number its book updates)."""
+
+    symbol: str
+    bids: tuple[tuple[Decimal, Decimal], ...]
+    asks: tuple[tuple[Decimal, Decimal], ...]
+    update_id: int | None
+    ts_ms: int
+
+
+class Balance(msgspec.Struct, frozen=True):
+    asset: str
+    free: Decimal
+    locked: Decimal
+
+    @property
+    def total(self) -> Decimal:
+        return self.free + self.locked
+
+
+class Venue(Protocol):
+    """One account's session with one exchange."""
+
+    @property
+    def name(self) -> str: ...
+
+    async def load_markets(self) -> dict[str, Market]: ...
+
+    async def place_order(self, request: OrderRequest) -> VenueOrder:
+        """Send a new order. A `VenueUnavailable` means the outcome is unknown."""
+        ...
+
+    async def cancel_order(self, symbol: str, client_order_id: str) -> VenueOrder: ...
+
+    async def fetch_order(self, symbol: str, client_order_id: str) -> VenueOrder:
+        """The order with this client order id; `UnknownOrder` if the venue has none."""
+        ...
+
+    async def fetch_open_orders(self, symbol: str | None = None) -> list[VenueOrder]: ...
+
+    async def fetch_balances(self) -> dict[str, Balance]: ...
+
+    async def fetch_my_fills(self, symbol: str, since_ms: int | None = None) -> list[VenueFill]: ...
+
+    async def fetch_order_book(self, symbol: str, limit: int = 20) -> BookSnapshot: ...
+
+    def watch_trades(self, symbol: str) -> AsyncIterator[list[PublicTrade]]: ...
+
+    def watch_order_book(self, symbol: str) -> AsyncIterator[BookSnapshot]: ...
+
+    def watch_orders(self) -> AsyncIterator[list[VenueOrder]]:
+        """The account's own order updates as they happen."""
+        ...
+
+    async def close(self) -> None: ...
