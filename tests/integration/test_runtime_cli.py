@@ -1,0 +1,244 @@
+"""The `tradewind` command as users run it: a real process, real signals, real HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+import redis
+
+from tradewind import __version__
+from tradewind.bus import topics
+from tradewind.bus.envelope import envelope, new_event_id
+from tradewind.bus.factory import open_bus
+from tradewind.bus.port import dead_letter_topic
+from tradewind.domain.events import DeadLetter
+
+TRADEWIND = str(Path(sys.executable).with_name("tradewind"))
+STARTUP_TIMEOUT_S = 20.0
+SHUTDOWN_TIMEOUT_S = 15.0
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def environment(**settings: str) -> dict[str, str]:
+    """This process's environment without TRADEWIND_* variables, plus `settings`."""
+    kept = {k: v for k, v in os.environ.items() if not k.upper().startswith("TRADEWIND_")}
+    return kept | settings
+
+
+def run_tradewind(*args: str, cwd: Path, **settings: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [TRADEWIND, *args],
+        env=environment(**settings),
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def http_get(url: str) -> tuple[int, str]:
+    """Status and body; (0, reason) if nothing answers yet."""
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+    except OSError as error:
+        return 0, str(error)
+
+
+def wait_for_status(url: str, status: int, process: subprocess.Popen[bytes]) -> str:
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while time.monotonic() < deadline:
+        assert process.poll() is None, f"tradewind exited with {process.returncode}"
+        got, body = http_get(url)
+        if got == status:
+            return body
+        time.sleep(0.1)
+    raise AssertionError(f"{url} did not answer {status} within {STARTUP_TIMEOUT_S} s")
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=lambda s: s.name)
+def test_up_serves_health_readiness_and_metrics_and_drains_on_a_stop_signal(
+    tmp_path: Path, stop_signal: signal.Signals
+) -> None:
+    port = free_port()
+    stderr_path = tmp_path / "stderr.log"
+    with stderr_path.open("wb") as stderr:
+        process = subprocess.Popen(
+            [TRADEWIND, "up"],
+            env=environment(TRADEWIND_HEALTH_PORT=str(port)),
+            cwd=tmp_path,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
+        try:
+            base = f"http://127.0.0.1:{port}"
+            wait_for_status(f"{base}/healthz", 200, process)
+            ready = json.loads(wait_for_status(f"{base}/readyz", 200, process))
+            assert ready == {"ready": True, "services": ["deadletters"]}
+            status, metrics = http_get(f"{base}/metrics")
+            assert status == 200
+            assert 'tradewind_service_up{service="deadletters"} 1.0' in metrics
+            assert http_get(f"{base}/deadletters") == (200, "[]")
+
+            process.send_signal(stop_signal)
+            assert process.wait(timeout=SHUTDOWN_TIMEOUT_S) == 0
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+
+    log_lines = [json.loads(line) for line in stderr_path.read_text().splitlines()]
+    events = [line["event"] for line in log_lines if line["logger"] == "tradewind.runtime"]
+    assert events == ["running", "stopping", "stopped"]
+    assert log_lines[-1]["exit_code"] == 0
+    stopping = next(line for line in log_lines if line["event"] == "stopping")
+    assert stopping["signal"] == stop_signal.name
+
+
+@pytest.mark.servers
+def test_service_on_a_redis_bus_reports_a_dead_letter_published_by_another_process(
+    tmp_path: Path, redis_url: str
+) -> None:
+    prefix = f"tw-runtime-test-{uuid.uuid4().hex[:8]}"
+    bus_url = f"{redis_url}?prefix={prefix}"
+    port = free_port()
+    process = subprocess.Popen(
+        [TRADEWIND, "service", "deadletters"],
+        env=environment(TRADEWIND_BUS_URL=bus_url, TRADEWIND_HEALTH_PORT=str(port)),
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_status(f"{base}/readyz", 200, process)
+        failed = asyncio.run(publish_dead_letter(bus_url, topics.ORDERS_INTENT, "risk"))
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        while not (records := json.loads(http_get(f"{base}/deadletters")[1])):
+            assert time.monotonic() < deadline, "the dead letter never arrived"
+            time.sleep(0.1)
+        assert [(r["topic"], r["group"], r["event_id"]) for r in records] == [
+            ("orders.intent", "risk", failed)
+        ]
+        metrics = http_get(f"{base}/metrics")[1]
+        assert 'tradewind_bus_dead_letters_total{group="risk",topic="orders.intent"} 1.0' in metrics
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=SHUTDOWN_TIMEOUT_S) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        delete_redis_keys(redis_url, prefix)
+
+
+async def publish_dead_letter(bus_url: str, topic: str, group: str) -> str:
+    """Publish a dead letter as a failing `group` would; returns the failed event's id."""
+    bus = open_bus(bus_url)
+    await bus.start()
+    try:
+        failed_id = new_event_id()
+        letter = DeadLetter(
+            topic=topic,
+            group=group,
+            reason="handler failed 5 times: ValueError: no such account",
+            attempts=5,
+            event_id=failed_id,
+            raw=b"",
+            ts_ns=time.time_ns(),
+        )
+        await bus.publish(dead_letter_topic(topic), envelope(letter, key="acct-1"))
+        return failed_id
+    finally:
+        await bus.close()
+
+
+def delete_redis_keys(redis_url: str, prefix: str) -> None:
+    client = redis.Redis.from_url(redis_url)
+    try:
+        keys = list(client.scan_iter(match=f"{prefix}*"))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
+
+
+def test_service_with_an_unknown_bus_scheme_prints_one_line_and_exits_2(tmp_path: Path) -> None:
+    result = run_tradewind("service", "deadletters", cwd=tmp_path, TRADEWIND_BUS_URL="foo://x")
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "tradewind: error: TRADEWIND_BUS_URL: unknown scheme 'foo'; "
+        "use memory://, redis://host:port/db or kafka://host:port"
+    ]
+
+
+def test_service_with_an_unreachable_redis_bus_exits_2_naming_the_setting(
+    tmp_path: Path,
+) -> None:
+    result = run_tradewind(
+        "service", "deadletters", cwd=tmp_path, TRADEWIND_BUS_URL="redis://:pw@127.0.0.1:1/0"
+    )
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "tradewind: error: TRADEWIND_BUS_URL: "
+        "cannot reach Redis at 127.0.0.1:1: [Errno 111] Connection refused"
+    ]
+
+
+def test_an_unknown_service_exits_2_naming_the_known_ones(tmp_path: Path) -> None:
+    result = run_tradewind("service", "nosuch", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "tradewind: error: NAME: unknown service 'nosuch'; known services: deadletters"
+    ]
+
+
+def test_a_bad_value_in_the_config_file_names_the_setting_and_the_file(tmp_path: Path) -> None:
+    settings_file = tmp_path / "tradewind.env"
+    settings_file.write_text("TRADEWIND_LOG_FORMAT=xml\n")
+    result = run_tradewind("up", "--config", str(settings_file), cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "tradewind: error: TRADEWIND_LOG_FORMAT: Input should be 'json' or 'console', "
+        f"got 'xml' (set in {settings_file})"
+    ]
+
+
+def test_a_busy_health_port_exits_2_naming_the_setting(tmp_path: Path) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        result = run_tradewind(
+            "service", "deadletters", cwd=tmp_path, TRADEWIND_HEALTH_PORT=str(port)
+        )
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        f"tradewind: error: TRADEWIND_HEALTH_PORT: cannot listen on 127.0.0.1:{port}: "
+        "[Errno 98] Address already in use"
+    ]
+
+
+@pytest.mark.parametrize("command", [[TRADEWIND], [sys.executable, "-m", "tradewind.cli"]])
+def test_version_prints_the_version(command: list[str], tmp_path: Path) -> None:
+    result = subprocess.run(
+        [*command, "version"], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert (result.returncode, result.stdout) == (0, f"tradewind {__version__}\n")

@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Iterator
+
+import pytest
+import structlog
+
+from tradewind.runtime.logging import configure_logging
+
+
+@pytest.fixture
+def log_stream() -> Iterator[io.StringIO]:
+    """Logs configured to a buffer as JSON; the previous logging setup restored after."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    stream = io.StringIO()
+    configure_logging("info", "json", stream=stream)
+    yield stream
+    root.handlers, root.level = handlers, level
+    structlog.reset_defaults()

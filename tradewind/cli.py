@@ -1,0 +1,119 @@
+"""The `tradewind` command.
+
+    tradewind up [--config FILE] [--port PORT]   every service in one process (embedded)
+    tradewind service NAME [--config FILE]        one service (distributed mode)
+    tradewind version
+    tradewind bench ...                           benchmarks
+
+Settings come from `TRADEWIND_*` environment variables and the optional settings file
+(see `tradewind.runtime.settings`). A configuration problem prints one line,
+`tradewind: error: SETTING: problem`, to stderr and exits with status 2.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+
+from tradewind import __version__
+from tradewind.errors import ConfigError, TradewindError
+from tradewind.runtime.registry import SERVICES, check_service_names
+from tradewind.runtime.runner import run_services
+from tradewind.runtime.settings import load_settings
+
+EXIT_CONFIG_ERROR = 2
+
+app = typer.Typer(
+    name="tradewind",
+    help="Tradewind: a multi-tenant automated trading platform backend.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,  # plain help: paragraphs re-wrapped to the terminal
+    # Tracebacks with locals would print settings, URLs and keys: never show locals.
+    pretty_exceptions_show_locals=False,
+)
+bench_app = typer.Typer(help="Measure Tradewind's parts.", no_args_is_help=True)
+app.add_typer(bench_app, name="bench")
+
+ConfigFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        metavar="FILE",
+        help="Settings file of TRADEWIND_*=value lines (dotenv); environment variables win. "
+        "Default: $TRADEWIND_CONFIG_FILE.",
+        show_default=False,
+    ),
+]
+
+
+@app.command("up")
+def up(
+    config: ConfigFile = None,
+    port: Annotated[
+        int | None,
+        typer.Option(
+            "--port",
+            metavar="PORT",
+            min=1,
+            max=65535,
+            help="The gateway's HTTP port (TRADEWIND_HTTP_PORT, default 8000). Health and "
+            "metrics are on TRADEWIND_HEALTH_PORT (default 9100).",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Run every service in this process on the embedded adapters.
+
+    The bus and cache are in-process (memory://) and the database is SQLite unless
+    TRADEWIND_BUS_URL, TRADEWIND_CACHE_URL or TRADEWIND_DATABASE_URL is set, in the
+    environment or the settings file: an explicit setting is honoured, so all services can
+    share one process and still use a real Redis or Kafka (handy for debugging).
+    """
+    overrides = {} if port is None else {"http_port": port}
+    _exit_with(lambda: run_services(list(SERVICES), load_settings(config, **overrides)))
+
+
+@app.command("service")
+def service(
+    name: Annotated[
+        str,
+        typer.Argument(
+            metavar="NAME", help=f"The service to run: {', '.join(SERVICES)}.", show_default=False
+        ),
+    ],
+    config: ConfigFile = None,
+) -> None:
+    """Run one service in this process (distributed mode: set TRADEWIND_BUS_URL)."""
+
+    def run() -> int:
+        check_service_names([name])
+        return run_services([name], load_settings(config))
+
+    _exit_with(run)
+
+
+@app.command("version")
+def version() -> None:
+    """Print the version."""
+    typer.echo(f"tradewind {__version__}")
+
+
+def _exit_with(run: Callable[[], int]) -> NoReturn:
+    """Exit with `run`'s status; a ConfigError becomes one stderr line and status 2."""
+    try:
+        code = run()
+    except ConfigError as exc:
+        typer.echo(f"tradewind: error: {exc}", err=True)
+        raise typer.Exit(EXIT_CONFIG_ERROR) from None
+    except TradewindError as exc:
+        typer.echo(f"tradewind: error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    raise typer.Exit(code)
+
+
+if __name__ == "__main__":
+    app(prog_name="tradewind")

@@ -1,0 +1,140 @@
+"""The health server every Tradewind process runs: liveness, readiness, metrics, admin.
+
+- `GET /healthz`: 200 while the process runs (liveness).
+- `GET /readyz`: 200 only when every service is started and ready; else 503 with the
+  names of those that are not (and while draining on shutdown, so balancers stop
+  sending work).
+- `GET /metrics`: the runtime's Prometheus metrics, text format.
+- the services' read-only admin views, e.g. `GET /deadletters`, as JSON.
+
+uvicorn serves it inside the runtime's event loop on a socket bound here, so a busy port
+is reported as a `ConfigError` and signals stay with the runner.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from tradewind.errors import ConfigError
+from tradewind.runtime.metrics import PROMETHEUS_CONTENT_TYPE, RuntimeMetrics
+from tradewind.runtime.service import Service
+
+
+@dataclass(slots=True)
+class Readiness:
+    """What `/readyz` reports: the services, and whether the process is shutting down."""
+
+    services: Sequence[Service]
+    draining: bool = False
+
+    def not_ready(self) -> list[str]:
+        """Names of the services that are not ready (all of them while draining)."""
+        return [s.name for s in self.services if self.draining or not s.ready]
+
+
+def _json(data: Any, status_code: int = 200) -> Response:
+    return Response(msgspec.json.encode(data), status_code, media_type="application/json")
+
+
+def build_health_app(readiness: Readiness, metrics: RuntimeMetrics) -> Starlette:
+    """The health app for `readiness.services`; raises ValueError if two services claim
+    one admin path or a builtin one."""
+
+    async def healthz(request: Request) -> Response:
+        return _json({"status": "ok"})
+
+    async def readyz(request: Request) -> Response:
+        not_ready = readiness.not_ready()
+        if not_ready:
+            status = "draining" if readiness.draining else "starting"
+            return _json({"ready": False, "status": status, "not_ready": not_ready}, 503)
+        return _json({"ready": True, "services": [s.name for s in readiness.services]})
+
+    async def prometheus(request: Request) -> Response:
+        return Response(metrics.render(), media_type=PROMETHEUS_CONTENT_TYPE)
+
+    routes = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/metrics", prometheus, methods=["GET"]),
+    ]
+    taken = {route.path for route in routes}
+    for service in readiness.services:
+        for path, view in service.admin_endpoints().items():
+            if path in taken:
+                raise ValueError(f"service {service.name!r} claims the taken path {path}")
+            taken.add(path)
+            routes.append(Route(path, _admin_view(view), methods=["GET"]))
+    return Starlette(routes=routes)
+
+
+def _admin_view(view: Callable[[], Any]) -> Callable[[Request], Any]:
+    async def endpoint(request: Request) -> Response:
+        return _json(view())
+
+    return endpoint
+
+
+class _ServerWithoutSignals(uvicorn.Server):
+    """uvicorn leaving SIGTERM and SIGINT to the runner, which drains services first."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+class HealthServer:
+    """The health app served by uvicorn on `host:port` (0 = a free port) in this loop."""
+
+    def __init__(self, app: Starlette, host: str, port: int, setting: str) -> None:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        try:
+            self._socket = socket.create_server((host, port), family=family)
+        except OSError as exc:
+            reason = f"[Errno {exc.errno}] {os.strerror(exc.errno)}" if exc.errno else str(exc)
+            raise ConfigError(setting, f"cannot listen on {host}:{port}: {reason}") from None
+        config = uvicorn.Config(
+            app, log_config=None, access_log=False, lifespan="off", timeout_graceful_shutdown=2
+        )
+        self._server = _ServerWithoutSignals(config)
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def port(self) -> int:
+        """The TCP port it listens on (the one picked when 0 was asked for)."""
+        return int(self._socket.getsockname()[1])
+
+    @property
+    def stopped(self) -> asyncio.Task[None]:
+        """The serving task; done when the server stopped (or crashed)."""
+        assert self._task is not None, "start() first"
+        return self._task
+
+    async def start(self) -> None:
+        """Serve; returns once the server accepts connections."""
+        self._task = asyncio.create_task(self._server.serve([self._socket]), name="health")
+        while not self._server.started:
+            if self._task.done():
+                self._task.result()  # raises what stopped it
+                raise RuntimeError("the health server stopped while starting")
+            await asyncio.sleep(0.01)
+
+    async def stop(self) -> None:
+        """Stop serving, letting requests in flight finish (up to 2 s)."""
+        self._server.should_exit = True
+        if self._task is not None:
+            await self._task
+        self._socket.close()

@@ -1,0 +1,33 @@
+"""The services this build can run, by the name users type."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from types import MappingProxyType
+
+from tradewind.errors import ConfigError
+from tradewind.runtime.service import Service
+from tradewind.services.deadletters import DeadLettersService
+
+#: Service name -> a factory making a fresh, unstarted instance.
+SERVICES: Mapping[str, Callable[[], Service]] = MappingProxyType(
+    {DeadLettersService.name: DeadLettersService}
+)
+
+
+def check_service_names(names: Sequence[str]) -> None:
+    """Raise `ConfigError` (setting `NAME`, the CLI argument) for an unknown or repeated
+    name, listing the known services."""
+    for name in names:
+        if name not in SERVICES:
+            raise ConfigError(
+                "NAME", f"unknown service {name!r}; known services: {', '.join(SERVICES)}"
+            )
+    if len(set(names)) != len(names):
+        raise ConfigError("NAME", f"a service is named twice in {', '.join(names)}")
+
+
+def create_services(names: Sequence[str]) -> list[Service]:
+    """Fresh instances of the named services, in the given order (their start order)."""
+    check_service_names(names)
+    return [SERVICES[name]() for name in names]

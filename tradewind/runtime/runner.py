@@ -1,0 +1,207 @@
+"""Run services in this process: wire them to the bus, serve health, drain on SIGTERM.
+
+This is the one place that builds adapters and hands them to services (like
+cosmicpython's `bootstrap.py`). The order is fixed so that configuration problems are
+reported before anything starts:
+
+1. the service names are checked, the settings' servers are checked for reachability;
+2. the bus is opened and started;
+3. the health server listens on `health_port`, then the services start in order;
+4. on SIGTERM or SIGINT `/readyz` turns 503, the services stop in reverse order
+   (draining their in-flight work, within `shutdown_timeout_s`), the bus closes, and the
+   health server stops. A second signal abandons the drain.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Callable, Sequence
+
+from tradewind.bus.factory import open_bus
+from tradewind.bus.port import Bus
+from tradewind.errors import BusUnavailable, ConfigError
+from tradewind.runtime.health import HealthServer, Readiness, build_health_app
+from tradewind.runtime.logging import configure_logging, get_logger
+from tradewind.runtime.metrics import RuntimeMetrics
+from tradewind.runtime.registry import SERVICES, create_services
+from tradewind.runtime.service import Service, ServiceContext
+from tradewind.runtime.settings import (
+    Settings,
+    check_reachable,
+    redact_url,
+    setting_name,
+    url_scheme,
+)
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+_STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+_log = get_logger("tradewind.runtime")
+
+
+def run_services(names: Sequence[str], settings: Settings) -> int:
+    """Run the named services (see `registry.SERVICES`) until SIGTERM or SIGINT; returns
+    the exit code: 0 after a clean drain, 1 if a service failed or the drain did not
+    finish. Configures logging from `settings`, and uses uvloop when it is installed.
+
+    Raises `ConfigError` for a problem the user must fix (unknown service, bad or
+    unreachable server, busy port) before any service has started.
+    """
+    configure_logging(settings.log_level, settings.log_format)
+    with asyncio.Runner(loop_factory=_uvloop_factory()) as runner:
+        exit_code = runner.run(_run(names, settings))
+    _log.info("stopped", exit_code=exit_code)
+    return exit_code
+
+
+def _uvloop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
+
+
+async def _run(names: Sequence[str], settings: Settings) -> int:
+    services = create_services(names)
+    stop = _StopSignals()
+    try:
+        await check_reachable(settings)
+        bus = await _start_bus(settings)
+        try:
+            return await _serve(services, bus, settings, stop)
+        finally:
+            await _close_bus(bus, settings.shutdown_timeout_s)
+    finally:
+        stop.uninstall()
+
+
+async def _start_bus(settings: Settings) -> Bus:
+    bus_setting = setting_name("bus_url")
+    try:
+        bus = open_bus(settings.bus_url, partitions=settings.partitions)
+    except ValueError as exc:
+        raise ConfigError(bus_setting, redact_url(str(exc))) from None
+    try:
+        await bus.start()
+    except BusUnavailable as exc:
+        raise ConfigError(bus_setting, redact_url(str(exc))) from None
+    return bus
+
+
+async def _close_bus(bus: Bus, timeout_s: float) -> None:
+    try:
+        async with asyncio.timeout(timeout_s):
+            await bus.close()
+    except TimeoutError:
+        _log.error("bus did not close in time", timeout_s=timeout_s)
+
+
+async def _serve(services: list[Service], bus: Bus, settings: Settings, stop: _StopSignals) -> int:
+    metrics = RuntimeMetrics()
+    readiness = Readiness(services)
+    health = HealthServer(
+        build_health_app(readiness, metrics),
+        settings.health_host,
+        settings.health_port,
+        setting=setting_name("health_port"),
+    )
+    await health.start()
+    started: list[Service] = []
+    try:
+        for service in services:
+            log = get_logger(f"tradewind.services.{service.name}", service=service.name)
+            await service.start(ServiceContext(settings, bus, log, metrics))
+            started.append(service)
+            metrics.service_up.labels(service.name).set(1)
+        _log.info(
+            "running",
+            services=[s.name for s in services],
+            bus=redact_url(settings.bus_url),
+            health=f"http://{settings.health_host}:{health.port}",
+        )
+        _warn_if_alone_on_memory_bus(services, settings)
+        exit_code = await _wait_for_stop(stop, health)
+    except ConfigError:
+        raise
+    except Exception:
+        _log.exception("service failed to start", started=[s.name for s in started])
+        exit_code = EXIT_FAILED
+    finally:
+        readiness.draining = True
+        drained = await _stop_services(started, metrics, settings.shutdown_timeout_s, stop)
+        await health.stop()
+    return exit_code if drained else EXIT_FAILED
+
+
+def _warn_if_alone_on_memory_bus(services: Sequence[Service], settings: Settings) -> None:
+    missing = sorted(set(SERVICES) - {s.name for s in services})
+    if url_scheme(settings.bus_url) == "memory" and missing:
+        _log.warning(
+            "the bus is in-process (memory://), so services in other processes cannot "
+            "reach this one; set TRADEWIND_BUS_URL to redis:// or kafka:// to distribute",
+            not_in_this_process=missing,
+        )
+
+
+async def _wait_for_stop(stop: _StopSignals, health: HealthServer) -> int:
+    """Wait for SIGTERM/SIGINT (-> 0) or the health server dying (-> 1)."""
+    signalled = asyncio.create_task(stop.first.wait())
+    await asyncio.wait({signalled, health.stopped}, return_when=asyncio.FIRST_COMPLETED)
+    if signalled.done():
+        _log.info("stopping", signal=stop.received[0])
+        return EXIT_OK
+    signalled.cancel()
+    _log.error("health server stopped unexpectedly", error=repr(health.stopped.exception()))
+    return EXIT_FAILED
+
+
+async def _stop_services(
+    started: Sequence[Service], metrics: RuntimeMetrics, timeout_s: float, stop: _StopSignals
+) -> bool:
+    """Stop `started` in reverse order; True if every one drained in time without error,
+    False on an error, after `timeout_s` seconds, or on a second signal."""
+
+    async def stop_each() -> bool:
+        clean = True
+        for service in reversed(started):
+            try:
+                await service.stop()
+            except Exception:
+                _log.exception("service failed to stop", service=service.name)
+                clean = False
+            metrics.service_up.labels(service.name).set(0)
+        return clean
+
+    draining = asyncio.create_task(stop_each())
+    forced = asyncio.create_task(stop.second.wait())
+    await asyncio.wait({draining, forced}, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED)
+    forced.cancel()
+    if draining.done():
+        return draining.result()
+    draining.cancel()
+    reason = "second signal" if stop.second.is_set() else f"timeout after {timeout_s:g} s"
+    _log.error("drain abandoned", reason=reason)
+    return False
+
+
+class _StopSignals:
+    """SIGTERM and SIGINT as events: `first` asks for a drain, `second` abandons it."""
+
+    def __init__(self) -> None:
+        self.first = asyncio.Event()
+        self.second = asyncio.Event()
+        self.received: list[str] = []
+        self._loop = asyncio.get_running_loop()
+        for sig in _STOP_SIGNALS:
+            self._loop.add_signal_handler(sig, self._on_signal, sig)
+
+    def _on_signal(self, sig: signal.Signals) -> None:
+        self.received.append(sig.name)
+        (self.second if self.first.is_set() else self.first).set()
+
+    def uninstall(self) -> None:
+        for sig in _STOP_SIGNALS:
+            self._loop.remove_signal_handler(sig)

@@ -1,0 +1,354 @@
+"""The runtime's settings: read from `TRADEWIND_*` environment variables and an optional
+dotenv file, validated up front, and reported by the name the user writes.
+
+Precedence, highest first: explicit overrides (CLI options), environment variables, the
+settings file (`--config FILE` or `TRADEWIND_CONFIG_FILE`), the defaults below. Every
+problem becomes a `ConfigError` whose `setting` is the variable's name, e.g.
+`TRADEWIND_BUS_URL`. URLs may carry passwords: print them only through `redact_url`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import socket
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import redis.asyncio as redis
+import structlog
+from dotenv import dotenv_values
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
+from redis.exceptions import RedisError
+
+from tradewind.errors import ConfigError
+
+ENV_PREFIX = "TRADEWIND_"
+CONFIG_FILE_VARIABLE = "TRADEWIND_CONFIG_FILE"
+
+LogLevel = Literal["debug", "info", "warning", "error", "critical"]
+LogFormat = Literal["json", "console"]
+
+
+def setting_name(field: str) -> str:
+    """The environment variable that sets `field`, e.g. `bus_url` -> `TRADEWIND_BUS_URL`."""
+    return f"{ENV_PREFIX}{field.upper()}"
+
+
+class Settings(BaseSettings):
+    """Where the runtime finds its bus, cache and database, and how it serves and logs."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, extra="ignore", frozen=True, validate_default=True
+    )
+
+    bus_url: Annotated[
+        str, Field(description="memory://, redis://host:port/db or kafka://host:port[,...]")
+    ] = "memory://"
+    cache_url: Annotated[str, Field(description="memory:// or redis://host:port/db")] = "memory://"
+    database_url: Annotated[
+        str, Field(description="sqlite:///path or postgresql://host:port/db (+asyncpg ok)")
+    ] = "sqlite:///./tradewind.db"
+    http_host: Annotated[str, Field(description="Interface the gateway's API binds")] = "127.0.0.1"
+    http_port: Annotated[int, Field(ge=1, le=65535, description="The gateway's API port")] = 8000
+    health_host: Annotated[str, Field(description="Interface the health server binds")] = (
+        "127.0.0.1"
+    )
+    health_port: Annotated[
+        int, Field(ge=0, le=65535, description="Health and metrics port; 0 picks a free one")
+    ] = 9100
+    log_level: LogLevel = "info"
+    log_format: LogFormat = "json"
+    partitions: Annotated[int, Field(ge=1, le=4096, description="Partitions per topic")] = 8
+    shutdown_timeout_s: Annotated[
+        float, Field(gt=0, description="Seconds the services get to drain on SIGTERM")
+    ] = 30.0
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        """Like pydantic's, with passwords in URLs hidden, so a printed Settings is safe."""
+        for field, value in super().__repr_args__():
+            yield field, redact_url(value) if isinstance(value, str) and "://" in value else value
+
+    @field_validator("bus_url")
+    @classmethod
+    def _bus_url_is_supported(cls, url: str) -> str:
+        return check_url(url, "bus")
+
+    @field_validator("cache_url")
+    @classmethod
+    def _cache_url_is_supported(cls, url: str) -> str:
+        return check_url(url, "cache")
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url_is_supported(cls, url: str) -> str:
+        return check_url(url, "database")
+
+    @field_validator("log_level", "log_format", mode="before")
+    @classmethod
+    def _lower_case(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+
+def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Settings:
+    """Read the settings; raises `ConfigError` naming the first bad setting.
+
+    `config_file` (the CLI's `--config`) wins over `TRADEWIND_CONFIG_FILE`; it is a dotenv
+    file of `TRADEWIND_*=value` lines, and a `TRADEWIND_*` name in it that is no setting is
+    an error (a typo there would otherwise be silently ignored). `overrides` are field
+    values that win over everything, e.g. `http_port=8080` from `--port`.
+    """
+    file_setting = "--config"
+    if config_file is None and os.environ.get(CONFIG_FILE_VARIABLE):
+        config_file, file_setting = os.environ[CONFIG_FILE_VARIABLE], CONFIG_FILE_VARIABLE
+    file_values = _read_settings_file(Path(config_file), file_setting) if config_file else {}
+    try:
+        return Settings(_env_file=config_file, **overrides)  # type: ignore[call-arg]
+    except ValidationError as exc:
+        raise _config_error(exc, file_values, config_file, overrides) from None
+    except SettingsError as exc:
+        raise ConfigError(file_setting, str(exc)) from None
+
+
+def _read_settings_file(path: Path, file_setting: str) -> dict[str, str | None]:
+    try:
+        values = dotenv_values(path) if path.is_file() else None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(file_setting, f"cannot read {path}: {exc}") from None
+    if values is None:
+        raise ConfigError(file_setting, f"{path} is not a file")
+    known = {setting_name(field) for field in Settings.model_fields} | {CONFIG_FILE_VARIABLE}
+    for name in values:
+        if name.upper().startswith(ENV_PREFIX) and name.upper() not in known:
+            raise ConfigError(
+                name, f"no such setting (in {path}); known settings: {', '.join(sorted(known))}"
+            )
+    return values
+
+
+def _config_error(
+    exc: ValidationError,
+    file_values: Mapping[str, str | None],
+    config_file: str | Path | None,
+    overrides: Mapping[str, Any],
+) -> ConfigError:
+    """The first validation error, phrased for the user and naming where the value came
+    from when that was not the environment."""
+    error = exc.errors(include_url=False)[0]
+    field = str(error["loc"][0]) if error["loc"] else "?"
+    name = setting_name(field)
+    cause = (error.get("ctx") or {}).get("error")
+    if isinstance(cause, ValueError):
+        problem = str(cause)  # our own validators' words; URLs in them are redacted
+    else:
+        problem = f"{error['msg']}, got {redact_url(repr(error['input']))}"
+    in_environment = name in {key.upper() for key in os.environ}
+    in_file = name in {key.upper() for key in file_values}
+    if field in overrides:
+        problem += " (given on the command line)"
+    elif in_file and not in_environment:
+        problem += f" (set in {config_file})"
+    return ConfigError(name, problem)
+
+
+_USERINFO_PASSWORD = re.compile(r"(?P<head>\b[a-zA-Z][a-zA-Z0-9+.-]*://[^:@/?#\s]*):[^?#\s]*@")
+_SECRET_QUERY_PARAM = re.compile(
+    r"(?P<key>[?&](?:password|passwd|secret|token|api_key|sasl_plain_password)=)[^&#\s]*",
+    re.IGNORECASE,
+)
+
+
+def redact_url(text: str) -> str:
+    """`text` with the password of every URL in it replaced by `***`, safe to print.
+
+    Handles `scheme://user:password@host`, `scheme://:password@host`, passwords holding
+    `/` or `@`, and `password=`/`token=` query parameters, in a bare URL or in a sentence;
+    never raises. When unsure where a password ends it hides too much, not too little.
+    """
+    text = _USERINFO_PASSWORD.sub(r"\g<head>:***@", text)
+    return _SECRET_QUERY_PARAM.sub(r"\g<key>***", text)
+
+
+# -- URLs -----------------------------------------------------------------------------
+
+_SCHEMES = {
+    "bus": ("memory", "redis", "rediss", "kafka"),
+    "cache": ("memory", "redis", "rediss"),
+    "database": ("sqlite", "sqlite+aiosqlite", "postgresql", "postgresql+asyncpg"),
+}
+_HOW_TO_WRITE = {
+    "bus": "use memory://, redis://host:port/db or kafka://host:port",
+    "cache": "use memory:// or redis://host:port/db",
+    "database": "use sqlite:///path, sqlite+aiosqlite:///path, postgresql://host:port/db "
+    "or postgresql+asyncpg://host:port/db",
+}
+_DEFAULT_PORTS = {
+    "redis": 6379,
+    "rediss": 6379,
+    "kafka": 9092,
+    "postgresql": 5432,
+    "postgresql+asyncpg": 5432,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """A host and a TCP port, printed as `host:port` (`[v6addr]:port`)."""
+
+    host: str
+    port: int
+
+    def __str__(self) -> str:
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+
+def url_scheme(url: str) -> str:
+    """The scheme in lower case: `redis` for `redis://...`."""
+    return url.partition("://")[0].lower()
+
+
+def _authority_and_path(url: str) -> tuple[str, str]:
+    """`host:port[,host:port]` and the path after it, without user info or query."""
+    rest = url.partition("://")[2]
+    before_query = re.split(r"[?#]", rest, maxsplit=1)[0]
+    hosts, _, path = before_query.rpartition("@")[2].partition("/")
+    return hosts, path
+
+
+def url_endpoints(url: str) -> list[Endpoint]:
+    """The endpoints a network URL names, several for `kafka://h1:9092,h2:9092`; empty
+    when it names no host. Raises ValueError (URL redacted) for a malformed port."""
+    hosts, _ = _authority_and_path(url)
+    default_port = _DEFAULT_PORTS.get(url_scheme(url), 0)
+    endpoints = []
+    for host_port in filter(None, hosts.split(",")):
+        match = re.fullmatch(
+            r"\[(?P<v6>[^\]]+)\](?::(?P<v6port>.*))?|(?P<host>[^:]+)(?::(?P<port>.*))?", host_port
+        )
+        if match is None:
+            raise ValueError(f"cannot read host {host_port!r} in {redact_url(url)!r}")
+        host = match["v6"] or match["host"]
+        port_text = match["v6port"] if match["v6"] else match["port"]
+        if port_text is None:
+            endpoints.append(Endpoint(host, default_port))
+            continue
+        if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
+            raise ValueError(f"port {port_text!r} is not a number 1-65535 in {redact_url(url)!r}")
+        endpoints.append(Endpoint(host, int(port_text)))
+    return endpoints
+
+
+def check_url(url: str, kind: Literal["bus", "cache", "database"]) -> str:
+    """`url` unchanged if it is a supported `kind` URL; else ValueError with the problem
+    and how to write it, the URL redacted."""
+    if "://" not in url:
+        raise ValueError(f"{redact_url(url)!r} is not a URL; {_HOW_TO_WRITE[kind]}")
+    scheme = url_scheme(url)
+    if scheme not in _SCHEMES[kind]:
+        raise ValueError(f"unknown scheme {scheme!r}; {_HOW_TO_WRITE[kind]}")
+    if scheme not in _DEFAULT_PORTS:  # memory:// and sqlite:// name no server
+        return url
+    endpoints = url_endpoints(url)
+    if not endpoints and scheme != "postgresql":  # postgresql:///db means the local socket
+        raise ValueError(f"no host in {redact_url(url)!r}; {_HOW_TO_WRITE[kind]}")
+    if scheme in ("redis", "rediss"):
+        database = _authority_and_path(url)[1]
+        if len(endpoints) > 1:
+            raise ValueError(f"one host only in {redact_url(url)!r}; {_HOW_TO_WRITE[kind]}")
+        if database and not database.isdigit():
+            raise ValueError(f"database {database!r} is not a number in {redact_url(url)!r}")
+    return url
+
+
+# -- reachability ---------------------------------------------------------------------
+
+
+async def check_reachable(settings: Settings, timeout_s: float = 2.0) -> None:
+    """Fail fast, before any service starts, if a server the settings name cannot be
+    reached: a Redis PING for redis:// bus and cache, a TCP connect for Kafka bootstrap
+    servers and PostgreSQL (at least one of a list must answer; the others are logged),
+    and an existing directory for a SQLite file. Each check waits at most `timeout_s`
+    seconds; they run concurrently. Raises `ConfigError` naming the setting, the
+    host:port and the OS error."""
+    checks = [
+        _check_server(setting_name(field), getattr(settings, field), timeout_s)
+        for field in ("bus_url", "cache_url", "database_url")
+    ]
+    for outcome in await asyncio.gather(*checks, return_exceptions=True):
+        if isinstance(outcome, BaseException):
+            raise outcome
+
+
+async def _check_server(name: str, url: str, timeout_s: float) -> None:
+    scheme = url_scheme(url)
+    if scheme in ("redis", "rediss"):
+        await _ping_redis(name, url, timeout_s)
+    elif scheme in ("kafka", "postgresql", "postgresql+asyncpg"):
+        await _connect_to_any(name, url_endpoints(url), timeout_s)
+    elif scheme.startswith("sqlite"):
+        _check_sqlite_directory(name, url)
+
+
+async def _ping_redis(name: str, url: str, timeout_s: float) -> None:
+    endpoint = url_endpoints(url)[0]
+    # The bus reads its own tunables (lease_ms=...) from the query; redis-py would choke.
+    parts = urlsplit(url)
+    redis_options = [(k, v) for k, v in parse_qsl(parts.query) if k.startswith("ssl_")]
+    client_url = urlunsplit(parts._replace(query=urlencode(redis_options)))
+    client = redis.Redis.from_url(
+        client_url, socket_connect_timeout=timeout_s, socket_timeout=timeout_s, retry=None
+    )
+    try:
+        async with asyncio.timeout(timeout_s):
+            await client.ping()
+    except (RedisError, OSError) as exc:
+        problem = f"cannot reach Redis at {endpoint}: {_describe_error(exc, timeout_s)}"
+        raise ConfigError(name, problem) from None
+    finally:
+        await client.aclose()
+
+
+async def _connect_to_any(name: str, endpoints: Sequence[Endpoint], timeout_s: float) -> None:
+    failures: list[str] = []
+    for endpoint in endpoints:
+        try:
+            async with asyncio.timeout(timeout_s):
+                _, writer = await asyncio.open_connection(endpoint.host, endpoint.port)
+            writer.close()
+        except OSError as exc:  # TimeoutError included
+            failures.append(f"cannot connect to {endpoint}: {_describe_error(exc, timeout_s)}")
+    if endpoints and len(failures) == len(endpoints):
+        raise ConfigError(name, "; ".join(failures))
+    for failure in failures:
+        structlog.get_logger("tradewind.runtime").warning(
+            "server unreachable", setting=name, problem=failure
+        )
+
+
+def _check_sqlite_directory(name: str, url: str) -> None:
+    path = re.split(r"[?#]", url.partition("://")[2], maxsplit=1)[0].removeprefix("/")
+    if not path or path.startswith((":memory:", "file:")):
+        return
+    directory = Path(path).parent
+    if not directory.is_dir():
+        raise ConfigError(name, f"directory {directory} for the SQLite file does not exist")
+
+
+def _describe_error(exc: BaseException, timeout_s: float) -> str:
+    """The OS-level reason behind `exc` (walking its causes), e.g. `[Errno 111]
+    Connection refused`, else the error's own words."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, TimeoutError):
+            return f"no answer within {timeout_s:g} s"
+        if isinstance(cause, socket.gaierror):
+            return f"cannot resolve the host ({cause.strerror})"
+        if isinstance(cause, OSError) and cause.errno:
+            return f"[Errno {cause.errno}] {os.strerror(cause.errno)}"
+        cause = cause.__cause__ or cause.__context__
+    return str(exc)
