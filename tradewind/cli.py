@@ -96,6 +96,30 @@ def service(
     _exit_with(run)
 
 
+@bench_app.command("bus")
+def bench_bus(
+    url: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--url",
+            metavar="URL",
+            help="Bus URL to measure; repeat for several. kafka://local starts a private "
+            "Tansu broker. Default: memory://, Redis at 127.0.0.1:6379 and kafka://local.",
+            show_default=False,
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    events: Annotated[
+        int | None, typer.Option("--events", min=1, help="Events per throughput run.")
+    ] = None,
+    rounds: Annotated[int, typer.Option("--rounds", min=1, help="Latency round trips.")] = 500,
+) -> None:
+    """Publish -> handler throughput and latency p50/p99 per adapter, batch sizes 1 and 100."""
+    from tradewind.benchmarks.bus import DEFAULT_URLS, run
+
+    typer.echo(run(url or DEFAULT_URLS, as_json=as_json, events=events, rounds=rounds))
+
+
 @app.command("version")
 def version() -> None:
     """Print the version."""
