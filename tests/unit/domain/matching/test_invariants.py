@@ -1,0 +1,259 @@
+"""Property tests: random sequences of deposits, orders and cancels by several accounts
+on two books that share an asset, checking after every step that
+
+1. nothing is created or destroyed: per asset, balances + fees collected == deposits,
+2. no book is ever crossed,
+3. no order executes more than its quantity,
+4. each account's locked funds equal what its open orders need,
+5. no balance is ever negative,
+
+and that no account trades with itself, that the depth equals the open orders, and that
+the drained depth diffs, applied in update-id order, rebuild the depth.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from decimal import Decimal
+
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+
+from tradewind.domain.matching import (
+    InstrumentSpec,
+    MatchingEngine,
+    MatchingError,
+    OrderStatus,
+    SymbolFilters,
+)
+from tradewind.domain.model import Instrument, Side, TimeInForce
+
+from .factories import T0, D
+
+ACCOUNTS = ("a", "b", "c")
+ASSETS = ("USDT", "BTC", "ETH")
+# symbol -> (tick, step, typical price in ticks)
+BOOKS = {
+    "BTC/USDT": (D("0.5"), D("0.01"), 200),
+    "ETH/BTC": (D("0.001"), D("0.1"), 50),
+}
+
+
+def _engine() -> MatchingEngine:
+    engine = MatchingEngine()
+    for symbol, (tick, step, _) in BOOKS.items():
+        filters = SymbolFilters(
+            tick_size=tick, step_size=step, min_qty=step, max_qty=D("1000"),
+            min_notional=tick * step * 10,
+        )  # fmt: skip
+        engine.add_instrument(InstrumentSpec(Instrument.parse("sim", symbol), filters))
+    engine.set_fee_rates("b", maker=D("0"), taker=D("0.00075"))
+    engine.set_fee_rates("c", maker=D("0.0002"), taker=D("0.0015"))
+    for account in ACCOUNTS:
+        # Enough for a few dozen orders each, so most steps trade rather than bounce.
+        for asset, amount in (("USDT", "3000"), ("BTC", "30"), ("ETH", "300")):
+            engine.deposit(account, asset, D(amount))
+    return engine
+
+
+class MatchingEngineMachine(RuleBasedStateMachine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.engine = _engine()
+        self.ts = T0
+        self.placed: list[tuple[str, str, int, str]] = []  # account, symbol, id, client id
+        self.replica: dict[str, dict[str, dict[Decimal, Decimal]]] = {
+            s: {"bids": {}, "asks": {}} for s in BOOKS
+        }
+        self.final_update_id = dict.fromkeys(BOOKS, 0)
+
+    def _tick(self) -> int:
+        self.ts += 1_000_000
+        return self.ts
+
+    # -- rules ---------------------------------------------------------------------
+
+    @rule(
+        account=st.sampled_from(ACCOUNTS),
+        asset=st.sampled_from(ASSETS),
+        amount=st.integers(1, 10**6).map(lambda n: Decimal(n).scaleb(-3)),
+    )
+    def deposit(self, account: str, asset: str, amount: Decimal) -> None:
+        self.engine.deposit(account, asset, amount)
+
+    @rule(
+        account=st.sampled_from(ACCOUNTS),
+        symbol=st.sampled_from(sorted(BOOKS)),
+        side=st.sampled_from(Side),
+        offset=st.integers(-8, 8),
+        steps=st.integers(1, 300),
+        time_in_force=st.sampled_from(TimeInForce),
+        client_order_id=st.sampled_from([None, None, None, "x", "y"]),
+    )
+    def limit(
+        self,
+        account: str,
+        symbol: str,
+        side: Side,
+        offset: int,
+        steps: int,
+        time_in_force: TimeInForce,
+        client_order_id: str | None,
+    ) -> None:
+        tick, step, mid = BOOKS[symbol]
+        price = tick * (mid + offset)
+        try:
+            result = self.engine.submit_limit(
+                account, symbol, side, step * steps, price,
+                time_in_force=time_in_force, client_order_id=client_order_id, ts_ns=self._tick(),
+            )  # fmt: skip
+        except MatchingError:
+            return
+        order = result.order
+        self.placed.append((account, symbol, order.order_id, order.client_order_id))
+        assert sum(t.quantity for t in result.trades) == order.executed_quantity
+        for trade in result.trades:
+            assert trade.price <= price if side is Side.BUY else trade.price >= price
+            assert trade.maker_account_id != trade.taker_account_id  # self-trade prevention
+        if time_in_force in (TimeInForce.IOC, TimeInForce.FOK):
+            assert not order.is_open
+        if time_in_force is TimeInForce.FOK:
+            assert order.status in (OrderStatus.FILLED, OrderStatus.EXPIRED)
+        if time_in_force is TimeInForce.GTX:
+            assert result.trades == []
+
+    @rule(
+        account=st.sampled_from(ACCOUNTS),
+        symbol=st.sampled_from(sorted(BOOKS)),
+        side=st.sampled_from(Side),
+        offset=st.integers(-8, 8),
+        steps=st.integers(1, 300),
+    )
+    def gtc_limit(self, account: str, symbol: str, side: Side, offset: int, steps: int) -> None:
+        """GTC orders again, so that books fill up and most other orders find liquidity."""
+        self.limit(account, symbol, side, offset, steps, TimeInForce.GTC, None)
+
+    @rule(
+        account=st.sampled_from(ACCOUNTS),
+        symbol=st.sampled_from(sorted(BOOKS)),
+        side=st.sampled_from(Side),
+        steps=st.integers(1, 500),
+        by_quote=st.booleans(),
+    )
+    def market(self, account: str, symbol: str, side: Side, steps: int, by_quote: bool) -> None:
+        tick, step, mid = BOOKS[symbol]
+        try:
+            if by_quote:
+                amount = tick * step * mid * steps
+                result = self.engine.submit_market(
+                    account, symbol, side, quote_quantity=amount, ts_ns=self._tick()
+                )
+                assert result.order.cumulative_quote_quantity <= amount
+            else:
+                result = self.engine.submit_market(
+                    account, symbol, side, quantity=step * steps, ts_ns=self._tick()
+                )
+        except MatchingError:
+            return
+        assert not result.order.is_open
+        assert all(t.maker_account_id != account for t in result.trades)
+        self.placed.append((account, symbol, result.order.order_id, ""))
+
+    @precondition(lambda self: bool(self.placed))
+    @rule(data=st.data(), by_client_id=st.booleans())
+    def cancel(self, data: st.DataObject, by_client_id: bool) -> None:
+        account, symbol, order_id, client_id = data.draw(st.sampled_from(self.placed))
+        was_open = self.engine.get_order(account, symbol, order_id=order_id).is_open
+        try:
+            if by_client_id and client_id:
+                order = self.engine.get_order(account, symbol, client_order_id=client_id)
+                assert order.order_id == order_id
+                self.engine.cancel_order(account, symbol, client_order_id=client_id, ts_ns=self.ts)
+            else:
+                self.engine.cancel_order(account, symbol, order_id=order_id, ts_ns=self.ts)
+        except MatchingError as refused:
+            assert not was_open and refused.code == -2011
+            return
+        assert was_open
+
+    # -- invariants ----------------------------------------------------------------
+
+    @invariant()
+    def nothing_is_created_or_destroyed(self) -> None:
+        fees = self.engine.fees_collected()
+        for asset, deposited in self.engine.total_deposits().items():
+            held = sum(
+                self.engine.balance(a, asset).free + self.engine.balance(a, asset).locked
+                for a in ACCOUNTS
+            )
+            assert held + fees.get(asset, 0) == deposited, asset
+
+    @invariant()
+    def no_book_is_crossed(self) -> None:
+        for symbol in BOOKS:
+            ticker = self.engine.book_ticker(symbol)
+            if ticker.bid_price is not None and ticker.ask_price is not None:
+                assert ticker.bid_price < ticker.ask_price
+
+    @invariant()
+    def no_order_executes_more_than_its_quantity(self) -> None:
+        for account in ACCOUNTS:
+            for order in self.engine.all_orders(account):
+                assert 0 <= order.executed_quantity <= order.quantity
+                assert order.is_open == (order.status in {"NEW", "PARTIALLY_FILLED"})
+                if order.is_open:
+                    assert order.remaining_quantity > 0
+
+    @invariant()
+    def locked_funds_equal_what_open_orders_need(self) -> None:
+        for account in ACCOUNTS:
+            needed: dict[str, Decimal] = defaultdict(Decimal)
+            for order in self.engine.open_orders(account):
+                base, quote = order.symbol.split("/")
+                if order.side is Side.BUY:
+                    needed[quote] += order.price * order.remaining_quantity
+                else:
+                    needed[base] += order.remaining_quantity
+            for asset in ASSETS:
+                assert self.engine.balance(account, asset).locked == needed[asset]
+
+    @invariant()
+    def no_balance_is_negative(self) -> None:
+        for account in ACCOUNTS:
+            for balance in self.engine.balances(account).values():
+                assert balance.free >= 0 and balance.locked >= 0
+
+    @invariant()
+    def depth_equals_open_orders_and_diffs_rebuild_it(self) -> None:
+        for symbol in BOOKS:
+            expected: dict[str, dict[Decimal, Decimal]] = {"bids": {}, "asks": {}}
+            for account in ACCOUNTS:
+                for order in self.engine.open_orders(account, symbol):
+                    side = expected["bids" if order.side is Side.BUY else "asks"]
+                    side[order.price] = side.get(order.price, 0) + order.remaining_quantity
+            depth = self.engine.depth(symbol, limit=10_000)
+            assert {lvl.price: lvl.quantity for lvl in depth.bids} == expected["bids"]
+            assert {lvl.price: lvl.quantity for lvl in depth.asks} == expected["asks"]
+            assert [lvl.price for lvl in depth.bids] == sorted(expected["bids"], reverse=True)
+            assert [lvl.price for lvl in depth.asks] == sorted(expected["asks"])
+
+            update = self.engine.drain_depth_update(symbol)
+            if update is not None:
+                assert update.first_update_id == self.final_update_id[symbol] + 1
+                assert update.final_update_id == depth.last_update_id
+                self.final_update_id[symbol] = update.final_update_id
+                for name, levels in (("bids", update.bids), ("asks", update.asks)):
+                    replica = self.replica[symbol][name]
+                    for level in levels:
+                        if level.quantity:
+                            replica[level.price] = level.quantity
+                        else:
+                            replica.pop(level.price, None)
+            assert self.replica[symbol] == expected
+
+
+MatchingEngineMachine.TestCase.settings = settings(
+    max_examples=150, stateful_step_count=50, deadline=None
+)
+TestMatchingEngineInvariants = MatchingEngineMachine.TestCase

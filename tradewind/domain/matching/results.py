@@ -1,0 +1,257 @@
+"""What the engine returns: immutable values a Binance-compatible server turns into
+REST responses and user-data / depth stream events.
+
+Each value keeps the engine's integers (ticks, lot steps, notional units, amount units —
+see `filters`) in fields named by their unit, and exposes the `Decimal` the API speaks
+through properties, computed only when read. Times are ns since the Unix epoch (UTC), as
+given by the caller; `*_ms` properties give Binance's milliseconds.
+
+They are not wire types (their `rules` field is the engine's scale, which msgspec cannot
+encode): the server maps them to its own Binance-shaped responses and events.
+"""
+
+from __future__ import annotations
+
+import enum
+from decimal import Decimal
+
+import msgspec
+
+from tradewind.domain.events import BookLevel
+from tradewind.domain.matching.filters import MarketRules, units_to_amount
+from tradewind.domain.model import OrderType, Side, TimeInForce
+
+
+class OrderStatus(enum.StrEnum):
+    """Binance's order statuses.
+
+    `EXPIRED` is a market/IOC/FOK remainder the book could not fill (or a market buy
+    that ran out of free quote); `EXPIRED_IN_MATCH` is a remainder expired by self-trade
+    prevention. `REJECTED` is never stored: a refused order raises `OrderRejected`.
+    """
+
+    NEW = "NEW"
+    PARTIALLY_FILLED = "PARTIALLY_FILLED"
+    FILLED = "FILLED"
+    CANCELED = "CANCELED"
+    EXPIRED = "EXPIRED"
+    EXPIRED_IN_MATCH = "EXPIRED_IN_MATCH"
+    REJECTED = "REJECTED"
+
+
+class OrderSnapshot(msgspec.Struct, frozen=True, gc=False):
+    """An order's state at the moment it was read.
+
+    `price_ticks` is 0 for market orders; `quote_order_units` (amount units of the quote
+    asset) is 0 unless it is a market order by quote amount, whose `quantity_steps` is
+    then what it executed, as Binance reports `origQty`.
+    """
+
+    symbol: str
+    order_id: int
+    client_order_id: str
+    account_id: str
+    side: Side
+    order_type: OrderType
+    time_in_force: TimeInForce | None
+    status: OrderStatus
+    price_ticks: int
+    quantity_steps: int
+    executed_steps: int
+    cumulative_notional: int
+    quote_order_units: int
+    created_ns: int
+    updated_ns: int
+    rules: MarketRules
+
+    @property
+    def price(self) -> Decimal:
+        """Limit price in the quote asset; 0 for market orders, as Binance shows it."""
+        return self.rules.price(self.price_ticks)
+
+    @property
+    def quantity(self) -> Decimal:
+        """Ordered quantity in the base asset (Binance `origQty`)."""
+        return self.rules.quantity(self.quantity_steps)
+
+    @property
+    def executed_quantity(self) -> Decimal:
+        """Filled quantity in the base asset (Binance `executedQty`)."""
+        return self.rules.quantity(self.executed_steps)
+
+    @property
+    def remaining_quantity(self) -> Decimal:
+        """Unfilled quantity in the base asset; it rests only while the order is open."""
+        return self.rules.quantity(self.quantity_steps - self.executed_steps)
+
+    @property
+    def cumulative_quote_quantity(self) -> Decimal:
+        """Sum of price * quantity of all fills, quote asset (`cummulativeQuoteQty`)."""
+        return self.rules.notional(self.cumulative_notional)
+
+    @property
+    def quote_order_quantity(self) -> Decimal:
+        """Quote amount of a market order by quote (`origQuoteOrderQty`), else 0."""
+        return units_to_amount(self.quote_order_units)
+
+    @property
+    def is_open(self) -> bool:
+        """True while the order rests on the book."""
+        return self.status is OrderStatus.NEW or self.status is OrderStatus.PARTIALLY_FILLED
+
+    @property
+    def created_ms(self) -> int:
+        return self.created_ns // 1_000_000
+
+    @property
+    def updated_ms(self) -> int:
+        return self.updated_ns // 1_000_000
+
+
+class Trade(msgspec.Struct, frozen=True, gc=False):
+    """One fill between a resting (maker) and an incoming (taker) order.
+
+    Each side pays its fee in the asset it receives: the buyer in the base asset, the
+    seller in the quote asset (`*_fee_units` are amount units). `maker_*` and `taker_*`
+    counters are each order's cumulative state right after this fill, so per-fill
+    executionReports can be built in order.
+    """
+
+    symbol: str
+    trade_id: int
+    price_ticks: int
+    quantity_steps: int
+    maker_side: Side
+    maker_order_id: int
+    taker_order_id: int
+    maker_client_order_id: str
+    taker_client_order_id: str
+    maker_account_id: str
+    taker_account_id: str
+    maker_fee_units: int
+    taker_fee_units: int
+    maker_executed_steps: int
+    maker_cumulative_notional: int
+    maker_status: OrderStatus
+    taker_executed_steps: int
+    taker_cumulative_notional: int
+    ts_ns: int
+    rules: MarketRules
+
+    @property
+    def price(self) -> Decimal:
+        """Execution price (the maker's limit price), quote asset per base unit."""
+        return self.rules.price(self.price_ticks)
+
+    @property
+    def quantity(self) -> Decimal:
+        """Executed quantity in the base asset."""
+        return self.rules.quantity(self.quantity_steps)
+
+    @property
+    def quote_quantity(self) -> Decimal:
+        """price * quantity in the quote asset."""
+        return self.rules.notional(self.price_ticks * self.quantity_steps)
+
+    @property
+    def is_buyer_maker(self) -> bool:
+        return self.maker_side is Side.BUY
+
+    @property
+    def buyer_account_id(self) -> str:
+        return self.maker_account_id if self.maker_side is Side.BUY else self.taker_account_id
+
+    @property
+    def seller_account_id(self) -> str:
+        return self.taker_account_id if self.maker_side is Side.BUY else self.maker_account_id
+
+    @property
+    def buyer_order_id(self) -> int:
+        return self.maker_order_id if self.maker_side is Side.BUY else self.taker_order_id
+
+    @property
+    def seller_order_id(self) -> int:
+        return self.taker_order_id if self.maker_side is Side.BUY else self.maker_order_id
+
+    @property
+    def maker_fee(self) -> Decimal:
+        """Maker's commission, in `maker_fee_asset`."""
+        return units_to_amount(self.maker_fee_units)
+
+    @property
+    def taker_fee(self) -> Decimal:
+        """Taker's commission, in `taker_fee_asset`."""
+        return units_to_amount(self.taker_fee_units)
+
+    @property
+    def maker_fee_asset(self) -> str:
+        return self.rules.base if self.maker_side is Side.BUY else self.rules.quote
+
+    @property
+    def taker_fee_asset(self) -> str:
+        return self.rules.quote if self.maker_side is Side.BUY else self.rules.base
+
+    def fee_for(self, account_id: str) -> tuple[Decimal, str]:
+        """The commission `account_id` paid on this trade, and its asset."""
+        if account_id == self.maker_account_id:
+            return self.maker_fee, self.maker_fee_asset
+        if account_id == self.taker_account_id:
+            return self.taker_fee, self.taker_fee_asset
+        raise ValueError(f"account {account_id!r} took no part in trade {self.trade_id}")
+
+    @property
+    def time_ms(self) -> int:
+        return self.ts_ns // 1_000_000
+
+
+class SubmitResult(msgspec.Struct, frozen=True, gc=False):
+    """The outcome of one accepted order: its state when the call returned and its fills.
+
+    `prevented_maker_order_id` names the own resting order that made self-trade
+    prevention expire the rest of this order (status EXPIRED_IN_MATCH), else None.
+    """
+
+    order: OrderSnapshot
+    trades: list[Trade]
+    prevented_maker_order_id: int | None = None
+
+
+class Balance(msgspec.Struct, frozen=True):
+    """One asset of one account: `free` to trade, `locked` by open orders."""
+
+    asset: str
+    free: Decimal
+    locked: Decimal
+
+
+class DepthSnapshot(msgspec.Struct, frozen=True):
+    """Aggregated levels, best first, as of `last_update_id` (Binance `GET /depth`)."""
+
+    symbol: str
+    last_update_id: int
+    bids: tuple[BookLevel, ...]
+    asks: tuple[BookLevel, ...]
+
+
+class DepthUpdate(msgspec.Struct, frozen=True):
+    """Levels changed by update ids `first_update_id..final_update_id` (Binance `U`/`u`).
+
+    Quantities are the level's new total; 0 means the level is gone.
+    """
+
+    symbol: str
+    first_update_id: int
+    final_update_id: int
+    bids: tuple[BookLevel, ...]
+    asks: tuple[BookLevel, ...]
+
+
+class BookTicker(msgspec.Struct, frozen=True):
+    """Best bid and ask with their total quantities; None where that side is empty."""
+
+    symbol: str
+    update_id: int
+    bid_price: Decimal | None
+    bid_quantity: Decimal | None
+    ask_price: Decimal | None
+    ask_quantity: Decimal | None
