@@ -8,6 +8,7 @@ quotes around that price and background flow trades near it.
 from __future__ import annotations
 
 import csv
+import itertools
 import math
 import random
 from collections.abc import Mapping
@@ -186,7 +187,7 @@ def _quantum(candle: Candle) -> Decimal:
 def _interval_ms(candles: list[Candle]) -> int:
     if len(candles) < 2:
         return 60_000
-    return min(b.open_ms - a.open_ms for a, b in zip(candles, candles[1:], strict=False))
+    return min(b.open_ms - a.open_ms for a, b in itertools.pairwise(candles))
 
 
 def load_candles(directory: Path) -> dict[str, list[Candle]]:

@@ -1,0 +1,91 @@
+"""What the simulated exchange's HTTP and WebSocket sides share: the exchange, the
+fault switches tests flip, and the user-data-stream listen keys."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from dataclasses import dataclass, field
+
+from tradewind.venues.simulated.exchange import SimulatedExchange
+
+LISTEN_KEY_TTL_MS = 60 * 60 * 1000  # Binance: a listen key lives 60 minutes unless kept alive
+
+
+@dataclass
+class FaultSwitches:
+    """Failures to inject, each until a wall-clock time in ms (0 = off).
+
+    `http_5xx_until_ms`: every REST request answers 503. `timeout_until_ms`: every REST
+    request hangs `hang_s` seconds and then answers 504, as a venue that timed out.
+    `rate_limit_until_ms`: every REST request answers 429 with Retry-After.
+    `fail_after_accept`: the next N new orders are executed and then answered with 500
+    (the "unknown outcome" a real venue produces). `websocket_epoch` increases when
+    tests ask to drop every WebSocket connection; streams close when it changes.
+    """
+
+    http_5xx_until_ms: int = 0
+    timeout_until_ms: int = 0
+    rate_limit_until_ms: int = 0
+    hang_s: float = 10.0
+    fail_after_accept: int = 0
+    websocket_epoch: int = 0
+    websocket_dropped: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def active(self, until_ms: int) -> bool:
+        return until_ms > time.time() * 1000
+
+    def drop_websockets(self) -> None:
+        self.websocket_epoch += 1
+        self.websocket_dropped.set()
+        self.websocket_dropped = asyncio.Event()
+
+    def clear(self) -> None:
+        self.http_5xx_until_ms = self.timeout_until_ms = self.rate_limit_until_ms = 0
+        self.fail_after_accept = 0
+
+
+@dataclass
+class ListenKeys:
+    """User-data-stream listen keys: key -> (account id, expiry ms)."""
+
+    _keys: dict[str, tuple[str, int]] = field(default_factory=dict)
+
+    def create(self, account_id: str) -> str:
+        """Binance returns the account's existing key if it has a live one."""
+        now = int(time.time() * 1000)
+        for key, (owner, expires) in self._keys.items():
+            if owner == account_id and expires > now:
+                self._keys[key] = (owner, now + LISTEN_KEY_TTL_MS)
+                return key
+        key = secrets.token_hex(32)
+        self._keys[key] = (account_id, now + LISTEN_KEY_TTL_MS)
+        return key
+
+    def keep_alive(self, key: str, account_id: str) -> bool:
+        entry = self._keys.get(key)
+        if entry is None or entry[0] != account_id:
+            return False
+        self._keys[key] = (account_id, int(time.time() * 1000) + LISTEN_KEY_TTL_MS)
+        return True
+
+    def close(self, key: str, account_id: str) -> bool:
+        entry = self._keys.get(key)
+        if entry is None or entry[0] != account_id:
+            return False
+        del self._keys[key]
+        return True
+
+    def account_of(self, key: str) -> str | None:
+        entry = self._keys.get(key)
+        if entry is None or entry[1] <= time.time() * 1000:
+            return None
+        return entry[0]
+
+
+@dataclass
+class ServerState:
+    exchange: SimulatedExchange
+    faults: FaultSwitches = field(default_factory=FaultSwitches)
+    listen_keys: ListenKeys = field(default_factory=ListenKeys)
