@@ -78,16 +78,16 @@ def test_a_bad_candle_row_names_the_file_and_line(tmp_path: Path) -> None:
     (tmp_path / "ETH-BTC.csv").write_text(
         "timestamp_ms,open,high,low,close,volume\n1,1,1,1,1,1\n2,1,oops,1,1,1\n"
     )
-    with pytest.raises(ConfigError, match="ETH-BTC.csv line 3"):
+    with pytest.raises(ConfigError, match=r"ETH-BTC\.csv line 3"):
         load_candles(tmp_path)
 
 
 def test_a_badly_named_candle_file_is_refused(tmp_path: Path) -> None:
     (tmp_path / "ETHBTC.csv").write_text("1,1,1,1,1,1\n")
-    with pytest.raises(ConfigError, match="BASE-QUOTE.csv"):
+    with pytest.raises(ConfigError, match=r"BASE-QUOTE\.csv"):
         load_candles(tmp_path)
 
 
 def test_an_empty_directory_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="no \\*.csv"):
+    with pytest.raises(ConfigError, match=r"no \*\.csv"):
         load_candles(tmp_path)
