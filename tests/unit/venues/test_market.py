@@ -16,7 +16,7 @@ from tradewind.venues.simulated.market import (
 
 
 def test_the_synthetic_market_is_reproducible_from_its_seed() -> None:
-    a, b = SyntheticMarket(seed=42), SyntheticMarket(seed=42)
+    a, b = SyntheticMarket(seed=42, start_ms=0), SyntheticMarket(seed=42, start_ms=0)
     path_a = [a.price("BTC/USDT", t) for t in range(0, 600_000, 1000)]
     path_b = [b.price("BTC/USDT", t) for t in range(0, 600_000, 1000)]
     assert path_a == path_b
@@ -25,12 +25,12 @@ def test_the_synthetic_market_is_reproducible_from_its_seed() -> None:
 
 
 def test_different_seeds_give_different_paths() -> None:
-    a, b = SyntheticMarket(seed=1), SyntheticMarket(seed=2)
+    a, b = SyntheticMarket(seed=1, start_ms=0), SyntheticMarket(seed=2, start_ms=0)
     assert a.price("ETH/USDT", 3_600_000) != b.price("ETH/USDT", 3_600_000)
 
 
 def test_synthetic_prices_stay_near_the_start_over_an_hour() -> None:
-    market = SyntheticMarket(seed=3)
+    market = SyntheticMarket(seed=3, start_ms=0)
     price = market.price("BTC/USDT", 3_600_000)
     assert Decimal("25000") < price < Decimal("36000")
 

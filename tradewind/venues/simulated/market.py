@@ -57,20 +57,21 @@ _SIGNIFICANT = 8  # digits kept in synthetic prices
 
 class SyntheticMarket:
     """Geometric Brownian motion with Poisson jumps, one path per symbol, in steps of
-    `step_ms`. Seeded: the same seed and start give the same prices."""
+    `step_ms`. Seeded: the same seed and start give the same prices. The path starts at
+    `start_ms`, or at the first time asked for when that is None."""
 
     def __init__(
         self,
         specs: Mapping[str, SyntheticSpec] = DEFAULT_SYNTHETIC,
         *,
         seed: int = 7,
-        start_ms: int = 0,
+        start_ms: int | None = None,
         step_ms: int = 250,
     ) -> None:
         self._specs = dict(specs)
         self._rng = random.Random(seed)
         self._step_ms = step_ms
-        self._t_ms = start_ms
+        self._t_ms = start_ms  # None: the path starts at the first time asked for
         self._log_price = {s: math.log(float(spec.start)) for s, spec in self._specs.items()}
         self._current = {s: spec.start for s, spec in self._specs.items()}
 
@@ -79,6 +80,8 @@ class SyntheticMarket:
         return tuple(self._specs)
 
     def price(self, symbol: str, t_ms: int) -> Decimal:
+        if self._t_ms is None:
+            self._t_ms = t_ms
         while self._t_ms + self._step_ms <= t_ms:
             self._t_ms += self._step_ms
             self._step()

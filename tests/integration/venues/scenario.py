@@ -1,0 +1,105 @@
+"""One trading scenario, run through any `Venue` adapter. It returns what it saw in a
+form that does not depend on the moving market (statuses, quantities, assets), so the
+ccxt adapter over HTTP and the in-process adapter can be shown to agree."""
+
+from __future__ import annotations
+
+from decimal import ROUND_FLOOR, Decimal
+from typing import Any
+
+import pytest
+
+from tradewind.domain.model import OrderType, Side, TimeInForce
+from tradewind.errors import UnknownOrder
+from tradewind.venues.port import OrderRequest, OrderStatus, Venue
+
+SYMBOL = "BTC/USDT"
+QUANTITY = Decimal("0.001")
+
+
+async def trading_scenario(venue: Venue, run_id: str) -> dict[str, Any]:
+    """Needs an account funded with 10,000 USDT and nothing else."""
+    seen: dict[str, Any] = {}
+    markets = await venue.load_markets()
+    market = markets[SYMBOL]
+    seen["market"] = (market.base, market.quote, market.tick_size, market.step_size)
+
+    book = await venue.fetch_order_book(SYMBOL, 5)
+    assert book.bids and book.asks
+    assert book.bids[0][0] < book.asks[0][0], "the book is crossed"
+    far_bid = (book.bids[0][0] * Decimal("0.9") / market.tick_size).to_integral_value(
+        ROUND_FLOOR
+    ) * market.tick_size
+
+    resting = await venue.place_order(
+        OrderRequest(
+            client_order_id=f"{run_id}-limit",
+            symbol=SYMBOL,
+            side=Side.BUY,
+            order_type=OrderType.LIMIT,
+            quantity=QUANTITY,
+            price=far_bid,
+            time_in_force=TimeInForce.GTC,
+        )
+    )
+    seen["limit"] = (resting.status, resting.quantity, resting.filled_quantity, resting.price)
+    assert resting.price == far_bid
+    open_orders = await venue.fetch_open_orders(SYMBOL)
+    seen["open"] = sorted(o.client_order_id.removeprefix(run_id) for o in open_orders)
+    balances = await venue.fetch_balances()
+    assert balances["USDT"].locked == far_bid * QUANTITY
+
+    taken = await venue.place_order(
+        OrderRequest(
+            client_order_id=f"{run_id}-market",
+            symbol=SYMBOL,
+            side=Side.BUY,
+            order_type=OrderType.MARKET,
+            quantity=QUANTITY,
+        )
+    )
+    seen["market_order"] = (taken.status, taken.filled_quantity)
+    assert taken.average_price is not None and taken.average_price >= book.asks[0][0] * Decimal(
+        "0.99"
+    )
+
+    fills = await venue.fetch_my_fills(SYMBOL)
+    mine = [f for f in fills if f.client_order_id == f"{run_id}-market"]
+    seen["fills"] = (
+        sum((f.quantity for f in mine), Decimal(0)),
+        {f.fee_asset for f in mine},
+        {f.liquidity for f in mine},
+        {f.side for f in mine},
+    )
+
+    canceled = await venue.cancel_order(SYMBOL, f"{run_id}-limit")
+    seen["canceled"] = canceled.status
+    assert not await venue.fetch_open_orders(SYMBOL)
+    looked_up = await venue.fetch_order(SYMBOL, f"{run_id}-limit")
+    seen["looked_up"] = (looked_up.status, looked_up.filled_quantity)
+    with pytest.raises(UnknownOrder):
+        await venue.fetch_order(SYMBOL, f"{run_id}-never-sent")
+
+    balances = await venue.fetch_balances()
+    seen["btc"] = balances["BTC"].free + balances["BTC"].locked
+    seen["usdt_locked"] = balances["USDT"].locked
+    return seen
+
+
+EXPECTED = {
+    "limit": (OrderStatus.NEW, QUANTITY, Decimal(0)),
+    "open": ["-limit"],
+    "market_order": (OrderStatus.FILLED, QUANTITY),
+    "canceled": OrderStatus.CANCELED,
+    "looked_up": (OrderStatus.CANCELED, Decimal(0)),
+    "btc": QUANTITY * (1 - Decimal("0.001")),
+    "usdt_locked": Decimal(0),
+}
+
+
+def check_expected(seen: dict[str, Any]) -> None:
+    assert seen["limit"][:3] == EXPECTED["limit"]
+    for key in ("open", "market_order", "canceled", "looked_up", "btc", "usdt_locked"):
+        assert seen[key] == EXPECTED[key], key
+    assert seen["fills"][0] == QUANTITY
+    assert seen["fills"][1] == {"BTC"}

@@ -1,0 +1,565 @@
+"""ccxt structures -> venue port types, and ccxt exceptions -> Tradewind errors.
+
+The ccxt dicts are made by ccxt binance's own parsers from Binance-shaped JSON (the
+payloads of docs/venues/ccxt-binance-protocol.md), so they are exactly what the adapter
+receives; no network, no stand-ins for ccxt.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+import ccxt  # type: ignore[import-untyped]
+import ccxt.pro  # type: ignore[import-untyped]
+import pytest
+
+from tradewind.domain.model import Liquidity, OrderType, Side, TimeInForce
+from tradewind.errors import (
+    AuthenticationFailed,
+    ConfigError,
+    InsufficientFunds,
+    OrderRejected,
+    RateLimited,
+    UnknownOrder,
+    VenueError,
+    VenueUnavailable,
+)
+from tradewind.venues import ccxt_mapping as m
+from tradewind.venues.ccxt_venue import CcxtVenue, rehosted_urls
+from tradewind.venues.port import OrderRequest, OrderStatus
+
+D = Decimal
+SECRET = "s3cr3t-NEVER-SHOWN"
+URL = "http://127.0.0.1:8765/api/v3/order"
+
+BTCUSDT_INFO: dict[str, Any] = {
+    "symbol": "BTCUSDT",
+    "status": "TRADING",
+    "baseAsset": "BTC",
+    "baseAssetPrecision": 8,
+    "quoteAsset": "USDT",
+    "quotePrecision": 8,
+    "quoteAssetPrecision": 8,
+    "orderTypes": ["LIMIT", "LIMIT_MAKER", "MARKET"],
+    "isSpotTradingAllowed": True,
+    "isMarginTradingAllowed": False,
+    "permissions": [],
+    "permissionSets": [["SPOT"]],
+    "filters": [
+        {
+            "filterType": "PRICE_FILTER",
+            "minPrice": "0.01000000",
+            "maxPrice": "1000000.00000000",
+            "tickSize": "0.01000000",
+        },
+        {
+            "filterType": "LOT_SIZE",
+            "minQty": "0.00001000",
+            "maxQty": "9000.00000000",
+            "stepSize": "0.00001000",
+        },
+        {"filterType": "NOTIONAL", "minNotional": "5.00000000", "maxNotional": "9000000.00000000"},
+    ],
+}
+
+
+def binance() -> Any:
+    """A ccxt.pro binance with the BTC/USDT market loaded from data (it never connects)."""
+    exchange = ccxt.pro.binance({"apiKey": "key", "secret": SECRET})
+    exchange.options["crossMarginPairsData"] = []
+    exchange.options["isolatedMarginPairsData"] = []
+    exchange.set_markets([exchange.parse_market(BTCUSDT_INFO)])
+    return exchange
+
+
+@pytest.fixture
+def exchange() -> Any:
+    return binance()
+
+
+def rest_order(**overrides: Any) -> dict[str, Any]:
+    """A POST /api/v3/order answer with newOrderRespType=FULL."""
+    order: dict[str, Any] = {
+        "symbol": "BTCUSDT",
+        "orderId": 12,
+        "orderListId": -1,
+        "clientOrderId": "tw-abc",
+        "transactTime": 1700000000123,
+        "price": "50000.50000000",
+        "origQty": "0.00100000",
+        "executedQty": "0.00000000",
+        "cummulativeQuoteQty": "0.00000000",
+        "status": "NEW",
+        "timeInForce": "GTC",
+        "type": "LIMIT",
+        "side": "BUY",
+        "workingTime": 1700000000123,
+        "selfTradePreventionMode": "NONE",
+        "fills": [],
+    }
+    order.update(overrides)
+    return order
+
+
+# -- markets ---------------------------------------------------------------------------
+
+
+def test_a_binance_market_takes_tick_step_and_minimums_from_its_filters(exchange: Any) -> None:
+    market = m.market_from_ccxt(exchange.market("BTC/USDT"), exchange.precisionMode)
+    assert market.symbol == "BTC/USDT" and (market.base, market.quote) == ("BTC", "USDT")
+    assert market.tick_size == D("0.01")
+    assert market.step_size == D("0.00001")
+    assert market.min_quantity == D("0.00001")
+    assert market.min_notional == D("5")
+    assert m.is_tradable_spot(exchange.market("BTC/USDT"))
+
+
+def test_decimal_places_precision_becomes_a_power_of_ten_increment() -> None:
+    ccxt_market = {
+        "symbol": "ETH/EUR",
+        "base": "ETH",
+        "quote": "EUR",
+        "spot": True,
+        "precision": {"price": 2, "amount": 4},
+        "limits": {"amount": {"min": None}, "cost": {"min": None}},
+    }
+    market = m.market_from_ccxt(ccxt_market, m.DECIMAL_PLACES)
+    assert (market.tick_size, market.step_size) == (D("0.01"), D("0.0001"))
+    assert market.min_quantity == D("0.0001"), "without a minimum, one step is the least"
+    assert market.min_notional == 0
+
+
+def test_significant_digits_precision_is_refused_with_the_symbol_named() -> None:
+    ccxt_market = {"symbol": "X/Y", "base": "X", "quote": "Y", "precision": {"price": 5}}
+    with pytest.raises(ValueError, match="X/Y"):
+        m.market_from_ccxt(ccxt_market, m.SIGNIFICANT_DIGITS)
+
+
+def test_a_market_not_trading_is_not_tradable(exchange: Any) -> None:
+    halted = exchange.parse_market({**BTCUSDT_INFO, "status": "BREAK"})
+    assert not m.is_tradable_spot(halted)
+
+
+# -- placing orders --------------------------------------------------------------------
+
+
+def request(**overrides: Any) -> OrderRequest:
+    fields: dict[str, Any] = {
+        "client_order_id": "tw-abc",
+        "symbol": "BTC/USDT",
+        "side": Side.BUY,
+        "order_type": OrderType.LIMIT,
+        "quantity": D("0.001"),
+        "price": D("50000.5"),
+    }
+    fields.update(overrides)
+    return OrderRequest(**fields)
+
+
+@pytest.mark.parametrize(
+    ("time_in_force", "binance_type", "binance_tif"),
+    [
+        (TimeInForce.GTC, "LIMIT", "GTC"),
+        (TimeInForce.IOC, "LIMIT", "IOC"),
+        (TimeInForce.FOK, "LIMIT", "FOK"),
+        (TimeInForce.GTX, "LIMIT_MAKER", None),
+    ],
+)
+def test_limit_orders_reach_binance_with_our_client_id_and_time_in_force(
+    exchange: Any, time_in_force: TimeInForce, binance_type: str, binance_tif: str | None
+) -> None:
+    args = m.order_arguments(request(time_in_force=time_in_force))
+    sent = exchange.create_order_request("BTC/USDT", *args)
+    assert sent["newClientOrderId"] == "tw-abc", "passed verbatim, no broker prefix"
+    assert sent["type"] == binance_type
+    assert sent.get("timeInForce") == binance_tif
+    assert (sent["quantity"], sent["price"]) == ("0.001", "50000.5")
+
+
+def test_a_market_order_sends_a_quantity_never_a_quote_amount(exchange: Any) -> None:
+    args = m.order_arguments(request(order_type=OrderType.MARKET, price=D("50000")))
+    assert args[3] is None
+    sent = exchange.create_order_request("BTC/USDT", *args)
+    assert sent["type"] == "MARKET" and sent["quantity"] == "0.001"
+    assert "quoteOrderQty" not in sent and "price" not in sent
+
+
+def test_amounts_go_to_ccxt_as_plain_decimal_strings() -> None:
+    args = m.order_arguments(request(quantity=D("1E-5"), price=D("6E+4")))
+    assert (args[2], args[3]) == ("0.00001", "60000")
+
+
+def test_a_limit_order_without_price_is_refused_before_sending() -> None:
+    with pytest.raises(ValueError, match="tw-abc"):
+        m.order_arguments(request(price=None))
+
+
+# -- orders ----------------------------------------------------------------------------
+
+
+def test_a_new_limit_order_maps_to_new_with_nothing_filled(exchange: Any) -> None:
+    order = m.order_from_ccxt(exchange.parse_order(rest_order()))
+    assert order.client_order_id == "tw-abc" and order.venue_order_id == "12"
+    assert (order.side, order.order_type, order.time_in_force) == (
+        Side.BUY,
+        OrderType.LIMIT,
+        TimeInForce.GTC,
+    )
+    assert order.status is OrderStatus.NEW and order.status.is_open
+    assert (order.quantity, order.filled_quantity) == (D("0.001"), D(0))
+    assert order.price == D("50000.5") and order.average_price is None
+    assert order.updated_ms == 1700000000123
+
+
+def test_a_filled_order_reports_the_exact_average_price_from_quote_and_quantity(
+    exchange: Any,
+) -> None:
+    raw = rest_order(
+        origQty="3.00000000",
+        executedQty="3.00000000",
+        cummulativeQuoteQty="12345678.12345679",  # 16 significant digits: more than a float
+        status="FILLED",
+    )
+    order = m.order_from_ccxt(exchange.parse_order(raw))
+    assert order.status is OrderStatus.FILLED and order.filled_quantity == 3
+    assert order.average_price == D("12345678.12345679") / 3
+
+
+def test_an_open_order_with_fills_is_partially_filled(exchange: Any) -> None:
+    raw = rest_order(executedQty="0.00040000", cummulativeQuoteQty="20.00020000")
+    raw["status"] = "PARTIALLY_FILLED"
+    order = m.order_from_ccxt(exchange.parse_order(raw))
+    assert order.status is OrderStatus.PARTIALLY_FILLED
+    assert order.average_price == D("50000.5")
+
+
+def test_a_market_order_has_no_price_and_is_immediate_or_cancel(exchange: Any) -> None:
+    raw = rest_order(
+        type="MARKET",
+        price="0.00000000",
+        executedQty="0.00100000",
+        cummulativeQuoteQty="50.00000000",
+        status="FILLED",
+    )
+    order = m.order_from_ccxt(exchange.parse_order(raw))
+    assert order.order_type is OrderType.MARKET
+    assert order.time_in_force is TimeInForce.IOC
+    assert order.price is None and order.average_price == D("50000")
+
+
+def test_a_limit_maker_order_is_post_only(exchange: Any) -> None:
+    order = m.order_from_ccxt(exchange.parse_order(rest_order(type="LIMIT_MAKER")))
+    assert order.order_type is OrderType.LIMIT and order.time_in_force is TimeInForce.GTX
+
+
+def test_a_cancel_answer_reports_the_orders_own_client_id(exchange: Any) -> None:
+    raw = rest_order(origClientOrderId="tw-abc", clientOrderId="cancel-77", status="CANCELED")
+    order = m.order_from_ccxt(exchange.parse_order(raw))
+    assert order.client_order_id == "tw-abc" and order.status is OrderStatus.CANCELED
+
+
+def test_expired_in_match_counts_as_expired(exchange: Any) -> None:
+    order = m.order_from_ccxt(exchange.parse_order(rest_order(status="EXPIRED_IN_MATCH")))
+    assert order.status is OrderStatus.EXPIRED
+
+
+def test_without_a_raw_status_the_unified_one_decides() -> None:
+    ccxt_order = {
+        "id": "9",
+        "clientOrderId": "c",
+        "symbol": "ETH/EUR",
+        "side": "sell",
+        "type": "limit",
+        "status": "canceled",
+        "amount": 1.5,
+        "filled": 0.5,
+        "price": 2000.1,
+        "info": {},
+    }
+    order = m.order_from_ccxt(ccxt_order)
+    assert order.status is OrderStatus.CANCELED
+    assert (order.quantity, order.filled_quantity, order.price) == (D("1.5"), D("0.5"), D("2000.1"))
+    assert m.order_from_ccxt({**ccxt_order, "status": "open"}).status is (
+        OrderStatus.PARTIALLY_FILLED
+    )
+
+
+def test_an_execution_report_on_the_stream_maps_like_a_rest_order(exchange: Any) -> None:
+    report = {
+        "e": "executionReport",
+        "E": 1700000000200,
+        "s": "BTCUSDT",
+        "c": "cancel-77",
+        "S": "SELL",
+        "o": "LIMIT",
+        "f": "IOC",
+        "q": "0.00200000",
+        "p": "50000.50000000",
+        "P": "0.00000000",
+        "g": -1,
+        "C": "tw-abc",
+        "x": "CANCELED",
+        "X": "CANCELED",
+        "r": "NONE",
+        "i": 12,
+        "l": "0.00000000",
+        "z": "0.00100000",
+        "L": "0.00000000",
+        "n": "0",
+        "N": None,
+        "T": 1700000000199,
+        "t": -1,
+        "w": False,
+        "m": False,
+        "O": 1700000000123,
+        "Z": "50.00050000",
+        "Y": "0.00000000",
+    }
+    order = m.order_from_ccxt(exchange.parse_ws_order(report))
+    assert order.client_order_id == "tw-abc", "C, the original id, wins over the cancel's c"
+    assert (order.side, order.time_in_force) == (Side.SELL, TimeInForce.IOC)
+    assert order.status is OrderStatus.CANCELED
+    assert (order.quantity, order.filled_quantity) == (D("0.002"), D("0.001"))
+    assert order.average_price == D("50000.5")
+    assert order.updated_ms == 1700000000199
+
+
+# -- trades ----------------------------------------------------------------------------
+
+
+def test_my_trade_becomes_a_fill_with_fee_and_liquidity(exchange: Any) -> None:
+    raw = {
+        "symbol": "BTCUSDT",
+        "id": 28457,
+        "orderId": 12,
+        "orderListId": -1,
+        "price": "50000.50000000",
+        "qty": "0.00100000",
+        "quoteQty": "50.00050000",
+        "commission": "0.00000100",
+        "commissionAsset": "BTC",
+        "time": 1700000000300,
+        "isBuyer": True,
+        "isMaker": True,
+        "isBestMatch": True,
+    }
+    fill = m.fill_from_ccxt(exchange.parse_trade(raw), "tw-abc")
+    assert (fill.trade_id, fill.venue_order_id, fill.client_order_id) == ("28457", "12", "tw-abc")
+    assert (fill.symbol, fill.side, fill.liquidity) == ("BTC/USDT", Side.BUY, Liquidity.MAKER)
+    assert (fill.price, fill.quantity) == (D("50000.5"), D("0.001"))
+    assert (fill.fee, fill.fee_asset, fill.ts_ms) == (D("0.000001"), "BTC", 1700000000300)
+
+
+def test_a_public_trade_reports_the_taker_as_aggressor(exchange: Any) -> None:
+    buyer_is_maker = {"a": 26129, "p": "50000.01", "q": "0.5", "T": 1700000000400, "m": True}
+    trade = m.public_trade_from_ccxt(
+        exchange.parse_trade(buyer_is_maker, exchange.market("BTC/USDT"))
+    )
+    assert trade.aggressor is Side.SELL
+    assert (trade.trade_id, trade.price, trade.quantity) == ("26129", D("50000.01"), D("0.5"))
+
+
+def test_a_streamed_trade_maps_like_a_rest_trade(exchange: Any) -> None:
+    event = {
+        "e": "trade",
+        "E": 1700000000100,
+        "s": "BTCUSDT",
+        "t": 12345,
+        "p": "50000.01000000",
+        "q": "0.00100000",
+        "T": 1700000000099,
+        "m": False,
+        "M": True,
+    }
+    trade = m.public_trade_from_ccxt(exchange.parse_ws_trade(event, exchange.market("BTC/USDT")))
+    assert (trade.symbol, trade.aggressor, trade.ts_ms) == ("BTC/USDT", Side.BUY, 1700000000099)
+    assert trade.price == D("50000.01")
+
+
+# -- books and balances ----------------------------------------------------------------
+
+
+def test_a_book_keeps_the_best_levels_and_the_update_id(exchange: Any) -> None:
+    depth = {
+        "lastUpdateId": 1027024,
+        "bids": [["49999.99", "0.5"], ["49999.98", "1.25"], ["49999.00", "3"]],
+        "asks": [["50000.01", "0.1"], ["50000.02", "2"]],
+    }
+    book = exchange.parse_order_book(depth, "BTC/USDT")
+    book["nonce"] = depth["lastUpdateId"]
+    snapshot = m.book_from_ccxt(book, "BTC/USDT", depth=2, now_ms=1700000000500)
+    assert snapshot.bids == ((D("49999.99"), D("0.5")), (D("49999.98"), D("1.25")))
+    assert snapshot.asks == ((D("50000.01"), D("0.1")), (D("50000.02"), D("2")))
+    assert snapshot.update_id == 1027024 and snapshot.ts_ms == 1700000000500
+
+
+def test_balances_are_exact_and_leave_out_empty_assets(exchange: Any) -> None:
+    account = {
+        "updateTime": 1700000000000,
+        "accountType": "SPOT",
+        "balances": [
+            {"asset": "BTC", "free": "1.00000000", "locked": "0.25000000"},
+            {"asset": "USDT", "free": "12345678.12345679", "locked": "0.00000000"},
+            {"asset": "ETH", "free": "0.00000000", "locked": "0.00000000"},
+        ],
+    }
+    balances = m.balances_from_ccxt(exchange.parse_balance_custom(account, "spot"))
+    assert set(balances) == {"BTC", "USDT"}
+    assert (balances["BTC"].free, balances["BTC"].locked) == (D("1"), D("0.25"))
+    assert balances["USDT"].free == D("12345678.12345679")
+
+
+# -- errors ----------------------------------------------------------------------------
+
+
+def ccxt_error(
+    exchange: Any, status: int, body: str, headers: dict[str, str] | None = None
+) -> Exception:
+    """The exception ccxt binance raises for this HTTP answer."""
+    parsed = exchange.parse_json(body)
+    try:
+        exchange.handle_errors(status, "", URL, "POST", headers or {}, body, parsed, {}, "")
+        exchange.handle_http_status_code(status, "", URL, "POST", body)
+    except ccxt.BaseError as exc:
+        assert isinstance(exc, Exception)
+        return exc
+    raise AssertionError(f"ccxt accepted {status} {body}")
+
+
+def binance_body(code: int, msg: str) -> str:
+    return json.dumps({"code": code, "msg": msg})
+
+
+def test_insufficient_balance_is_insufficient_funds_with_binance_code(exchange: Any) -> None:
+    body = binance_body(-2010, "Account has insufficient balance for requested action.")
+    exc = ccxt_error(exchange, 400, body)
+    error = m.venue_error_from_ccxt("sim", exc, placing_order=True, last_body=body)
+    assert isinstance(error, InsufficientFunds) and error.code == -2010
+
+
+def test_a_post_only_order_that_would_take_is_rejected(exchange: Any) -> None:
+    body = binance_body(-2010, "Order would immediately match and take.")
+    error = m.venue_error_from_ccxt(
+        "sim", ccxt_error(exchange, 400, body), placing_order=True, last_body=body
+    )
+    assert type(error) is OrderRejected and error.code == -2010
+
+
+def test_a_stale_body_of_another_call_lends_no_code() -> None:
+    exc = ccxt.InvalidOrder("binance createOrder() requires a price argument")
+    stale = binance_body(-2010, "Account has insufficient balance for requested action.")
+    error = m.venue_error_from_ccxt("sim", exc, placing_order=True, last_body=stale)
+    assert isinstance(error, OrderRejected) and error.code is None
+
+
+def test_a_filter_failure_is_an_order_rejection_when_placing(exchange: Any) -> None:
+    exc = ccxt_error(exchange, 400, binance_body(-1013, "Filter failure: NOTIONAL"))
+    error = m.venue_error_from_ccxt("sim", exc, placing_order=True)
+    assert type(error) is OrderRejected and error.code == -1013
+    lot = ccxt_error(exchange, 400, binance_body(-1013, "Filter failure: LOT_SIZE"))
+    assert type(m.venue_error_from_ccxt("sim", lot, placing_order=True)) is OrderRejected
+
+
+def test_a_bad_request_outside_an_order_is_a_plain_venue_error(exchange: Any) -> None:
+    exc = ccxt_error(exchange, 400, binance_body(-1121, "Invalid symbol."))
+    assert type(m.venue_error_from_ccxt("sim", exc)) is VenueError
+
+
+@pytest.mark.parametrize("code", [-2011, -2013])
+def test_an_unknown_order_is_unknown_order(exchange: Any, code: int) -> None:
+    exc = ccxt_error(exchange, 400, binance_body(code, "Order does not exist."))
+    assert isinstance(m.venue_error_from_ccxt("sim", exc), UnknownOrder)
+
+
+@pytest.mark.parametrize("status", [429, 418])
+def test_rate_limit_answers_wait_as_the_venue_asks(exchange: Any, status: int) -> None:
+    exc = ccxt_error(exchange, status, binance_body(-1003, "Too many requests."))
+    error = m.venue_error_from_ccxt("sim", exc, retry_after_s=m.retry_after_s({"Retry-After": "7"}))
+    assert isinstance(error, RateLimited) and error.retry_after_s == 7.0
+    fallback = m.venue_error_from_ccxt("sim", exc)
+    assert isinstance(fallback, RateLimited)
+    assert fallback.retry_after_s == m.DEFAULT_RETRY_AFTER_S
+
+
+@pytest.mark.parametrize(
+    ("code", "msg"),
+    [
+        (-1022, "Signature for this request is not valid."),
+        (-2015, "Invalid API-key, IP, or permissions for action."),
+    ],
+)
+def test_key_and_signature_refusals_are_authentication_failures(
+    exchange: Any, code: int, msg: str
+) -> None:
+    exc = ccxt_error(exchange, 401, binance_body(code, msg))
+    assert isinstance(m.venue_error_from_ccxt("sim", exc), AuthenticationFailed)
+
+
+def test_clock_skew_is_transient(exchange: Any) -> None:
+    body = binance_body(-1021, "Timestamp for this request is outside of the recvWindow.")
+    error = m.venue_error_from_ccxt("sim", ccxt_error(exchange, 400, body))
+    assert isinstance(error, VenueUnavailable) and "clock skew" in str(error)
+
+
+@pytest.mark.parametrize("body", ["Service Unavailable", binance_body(-1001, "Internal error.")])
+def test_server_errors_leave_the_outcome_unknown(exchange: Any, body: str) -> None:
+    error = m.venue_error_from_ccxt("sim", ccxt_error(exchange, 503, body), placing_order=True)
+    assert isinstance(error, VenueUnavailable)
+
+
+@pytest.mark.parametrize(
+    "exc", [ccxt.RequestTimeout("binance POST timed out"), ccxt.NetworkError("reset")]
+)
+def test_timeouts_and_lost_connections_leave_the_outcome_unknown(exc: Exception) -> None:
+    assert isinstance(m.venue_error_from_ccxt("sim", exc, placing_order=True), VenueUnavailable)
+
+
+def test_the_secret_never_appears_in_an_error() -> None:
+    exc = ccxt.ExchangeError(f"binance echo {SECRET} in a body")
+    error = m.venue_error_from_ccxt("sim", exc, secret=SECRET)
+    assert SECRET not in str(error) and "***" in str(error)
+
+
+def test_retry_after_is_read_case_insensitively_in_seconds() -> None:
+    assert m.retry_after_s({"retry-after": "2.5"}) == 2.5
+    assert m.retry_after_s({"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}) is None
+    assert m.retry_after_s(None) is None
+
+
+# -- configuration ---------------------------------------------------------------------
+
+
+def test_rehosting_moves_every_binance_url_to_our_server(exchange: Any) -> None:
+    urls = rehosted_urls(exchange.urls["api"], "http://127.0.0.1:8765", "ws://127.0.0.1:8765")
+    assert urls["public"] == "http://127.0.0.1:8765/api/v3"
+    assert urls["sapi"] == "http://127.0.0.1:8765/sapi/v1"
+    assert urls["ws"]["spot"] == "ws://127.0.0.1:8765/ws"
+    assert urls["ws"]["ws-api"]["spot"] == "ws://127.0.0.1:8765/ws-api/v3"
+
+    def leaves(tree: Any) -> list[str]:
+        if isinstance(tree, dict):
+            return [url for value in tree.values() for url in leaves(value)]
+        return [tree]
+
+    assert all(
+        url.startswith(("http://127.0.0.1:8765/", "ws://127.0.0.1:8765/")) for url in leaves(urls)
+    )
+
+
+async def test_a_simulated_binance_venue_is_configured_for_spot_only_and_hides_its_secret() -> None:
+    venue = CcxtVenue.simulated_binance("http://127.0.0.1:1", "ws://127.0.0.1:1", "key", SECRET)
+    try:
+        exchange = venue.exchange
+        assert exchange.urls["api"]["private"] == "http://127.0.0.1:1/api/v3"
+        assert exchange.options["fetchMarkets"]["types"] == ["spot"]
+        assert exchange.options["fetchCurrencies"] is False
+        assert SECRET not in repr(venue) and venue.name == "sim"
+    finally:
+        await venue.close()
+
+
+def test_an_unknown_exchange_id_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="nosuchexchange"):
+        CcxtVenue.create("nosuchexchange", "key", SECRET)

@@ -1,0 +1,385 @@
+"""Pure translations between ccxt's unified structures and the venue port's types.
+
+No I/O here: `ccxt_venue.CcxtVenue` calls ccxt and hands the dicts it gets to these
+functions, and the unit tests feed them ccxt-shaped dicts directly.
+
+Money stays exact. ccxt parses the exchange's decimal strings into floats; a float read
+from a decimal string of at most 15 significant digits prints back (`repr`) as that same
+string, so `to_decimal` recovers it exactly. Where the raw exchange payload (`info`)
+still holds the original string for a field, `exact` prefers it, after checking that it
+is the very number ccxt reported, so a differently named or differently meant raw field
+of some other exchange can never leak in.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import ccxt.async_support as ccxt  # type: ignore[import-untyped]
+
+from tradewind.domain.model import Liquidity, OrderType, Side, TimeInForce
+from tradewind.errors import (
+    AuthenticationFailed,
+    InsufficientFunds,
+    OrderRejected,
+    RateLimited,
+    UnknownOrder,
+    VenueError,
+    VenueUnavailable,
+)
+from tradewind.venues.port import (
+    Balance,
+    BookSnapshot,
+    Market,
+    OrderRequest,
+    OrderStatus,
+    PublicTrade,
+    VenueFill,
+    VenueOrder,
+)
+
+CcxtDict = Mapping[str, Any]
+
+# ccxt.base.decimal_to_precision constants, as exchanges report them in `precisionMode`.
+DECIMAL_PLACES = 2
+SIGNIFICANT_DIGITS = 3
+TICK_SIZE = 4
+
+DEFAULT_RETRY_AFTER_S = 5.0
+"""Wait this long after a rate-limit refusal that carried no `Retry-After` header."""
+
+_ZERO = Decimal(0)
+_CODE = re.compile(r'"code"\s*:\s*"?(-?\d+)')
+_MAX_MESSAGE = 500
+_TIME_IN_FORCE = {"GTC": TimeInForce.GTC, "IOC": TimeInForce.IOC, "FOK": TimeInForce.FOK}
+_UNIFIED_STATUS = {
+    "closed": OrderStatus.FILLED,
+    "canceled": OrderStatus.CANCELED,
+    "expired": OrderStatus.EXPIRED,
+    "rejected": OrderStatus.REJECTED,
+}
+_RAW_STATUS_ALIASES = {"EXPIRED_IN_MATCH": OrderStatus.EXPIRED, "CANCELLED": OrderStatus.CANCELED}
+
+
+# -- numbers --------------------------------------------------------------------------
+
+
+def to_decimal(value: Any) -> Decimal | None:
+    """A ccxt number (float, int or numeric string) as a Decimal; None for None/''/NaN."""
+    if value is None or value == "" or isinstance(value, bool):
+        return None
+    try:
+        number = Decimal(repr(value)) if isinstance(value, float) else Decimal(str(value))
+    except InvalidOperation:
+        return None
+    return number if number.is_finite() else None
+
+
+def exact(unified: Any, *raw_candidates: Any) -> Decimal | None:
+    """`unified` (ccxt's parsed value) as a Decimal, taken from the first raw string that
+    denotes the same number, so digits beyond a float's precision survive."""
+    value = to_decimal(unified)
+    if value is None:
+        return None
+    for raw in raw_candidates:
+        candidate = to_decimal(raw) if isinstance(raw, str) else None
+        if candidate is not None and float(candidate) == float(value):
+            return candidate
+    return value
+
+
+def decimal_to_ccxt(value: Decimal) -> str:
+    """A plain decimal string (never exponent notation) that ccxt accepts for amounts."""
+    return format(value, "f")
+
+
+def _info(item: CcxtDict) -> CcxtDict:
+    info = item.get("info")
+    return info if isinstance(info, Mapping) else {}
+
+
+# -- markets --------------------------------------------------------------------------
+
+
+def market_from_ccxt(market: CcxtDict, precision_mode: int) -> Market:
+    """A ccxt market as the port's `Market`; tick and step come from `precision`, read as
+    a tick (TICK_SIZE) or as a number of decimals (DECIMAL_PLACES)."""
+    symbol = market["symbol"]
+    precision = market.get("precision") or {}
+    limits = market.get("limits") or {}
+    tick = _increment(precision.get("price"), precision_mode, symbol, "price")
+    step = _increment(precision.get("amount"), precision_mode, symbol, "amount")
+    min_quantity = to_decimal((limits.get("amount") or {}).get("min"))
+    min_notional = to_decimal((limits.get("cost") or {}).get("min"))
+    return Market(
+        symbol=symbol,
+        base=market["base"],
+        quote=market["quote"],
+        tick_size=tick,
+        step_size=step,
+        min_quantity=min_quantity if min_quantity else step,
+        min_notional=min_notional or _ZERO,
+    )
+
+
+def _increment(precision: Any, mode: int, symbol: str, what: str) -> Decimal:
+    value = to_decimal(precision)
+    if value is None:
+        raise ValueError(f"{symbol}: the venue reports no {what} precision")
+    if mode == TICK_SIZE:
+        return value
+    if mode == DECIMAL_PLACES:
+        return Decimal(1).scaleb(-int(value))
+    raise ValueError(
+        f"{symbol}: precision mode {mode} (significant digits) has no fixed {what} increment"
+    )
+
+
+def is_tradable_spot(market: CcxtDict) -> bool:
+    return bool(market.get("spot")) and market.get("active") is not False
+
+
+# -- orders ---------------------------------------------------------------------------
+
+
+def order_arguments(request: OrderRequest) -> tuple[str, str, str, str | None, dict[str, Any]]:
+    """`(type, side, amount, price, params)` for ccxt's `create_order`. A market order gets
+    no price: ccxt binance would otherwise turn amount x price into a quote-quantity order."""
+    params: dict[str, Any] = {"clientOrderId": request.client_order_id}
+    price = None
+    if request.order_type is OrderType.LIMIT:
+        if request.price is None:
+            raise ValueError(f"{request.client_order_id}: a limit order needs a price")
+        price = decimal_to_ccxt(request.price)
+        if request.time_in_force is TimeInForce.GTX:
+            params["postOnly"] = True
+        else:
+            params["timeInForce"] = request.time_in_force.value
+    return (
+        request.order_type.value.lower(),
+        request.side.value.lower(),
+        decimal_to_ccxt(request.quantity),
+        price,
+        params,
+    )
+
+
+def order_from_ccxt(order: CcxtDict) -> VenueOrder:
+    """A ccxt order (REST answer or `watch_orders` update) as a `VenueOrder`."""
+    info = _info(order)
+    order_type = OrderType.MARKET if order.get("type") == "market" else OrderType.LIMIT
+    quantity = exact(order.get("amount"), info.get("origQty"), info.get("q")) or _ZERO
+    filled = exact(order.get("filled"), info.get("executedQty"), info.get("z")) or _ZERO
+    cost = exact(order.get("cost"), info.get("cummulativeQuoteQty"), info.get("Z"))
+    price = exact(order.get("price"), info.get("price"), info.get("p"))
+    if filled and cost:
+        average: Decimal | None = cost / filled
+    else:
+        average = exact(order.get("average"), info.get("avgPrice"), info.get("ap"))
+    # Binance answers a cancel with the order's id in origClientOrderId and the cancel
+    # request's own id in clientOrderId, which ccxt reports.
+    client_order_id = info.get("origClientOrderId") or order.get("clientOrderId") or ""
+    updated = order.get("lastUpdateTimestamp") or order.get("lastTradeTimestamp")
+    return VenueOrder(
+        client_order_id=str(client_order_id),
+        venue_order_id=str(order.get("id") or ""),
+        symbol=order["symbol"],
+        side=Side(str(order["side"]).upper()),
+        order_type=order_type,
+        time_in_force=_time_in_force(order, order_type),
+        status=order_status(order, filled),
+        quantity=quantity,
+        filled_quantity=filled,
+        price=price if order_type is OrderType.LIMIT and price else None,
+        average_price=average or None,
+        updated_ms=int(updated or order.get("timestamp") or 0),
+    )
+
+
+def _time_in_force(order: CcxtDict, order_type: OrderType) -> TimeInForce:
+    if order_type is OrderType.MARKET:
+        return TimeInForce.IOC  # fills what it can at once, as the in-process venue reports
+    if order.get("postOnly") or order.get("timeInForce") in ("PO", "GTX"):
+        return TimeInForce.GTX
+    return _TIME_IN_FORCE.get(str(order.get("timeInForce")), TimeInForce.GTC)
+
+
+def order_status(order: CcxtDict, filled: Decimal) -> OrderStatus:
+    """Binance's status from the raw payload when it has one, else from ccxt's unified
+    status (`open` splits into NEW / PARTIALLY_FILLED by the filled quantity)."""
+    info = _info(order)
+    raw = info.get("status") or info.get("X")
+    if isinstance(raw, str):
+        if raw in OrderStatus.__members__:
+            return OrderStatus[raw]
+        if raw in _RAW_STATUS_ALIASES:
+            return _RAW_STATUS_ALIASES[raw]
+    unified = _UNIFIED_STATUS.get(str(order.get("status")))
+    if unified is not None:
+        return unified
+    return OrderStatus.PARTIALLY_FILLED if filled > 0 else OrderStatus.NEW
+
+
+# -- trades ---------------------------------------------------------------------------
+
+
+def fill_from_ccxt(trade: CcxtDict, client_order_id: str) -> VenueFill:
+    """One of the account's trades (ccxt `fetch_my_trades`); ccxt's trades do not carry
+    the client order id, so the caller looks it up by `trade['order']`."""
+    info = _info(trade)
+    fee = trade.get("fee") or {}
+    return VenueFill(
+        trade_id=str(trade["id"]),
+        venue_order_id=str(trade.get("order") or ""),
+        client_order_id=client_order_id,
+        symbol=trade["symbol"],
+        side=Side(str(trade["side"]).upper()),
+        price=_required(exact(trade.get("price"), info.get("price"), info.get("L")), "price"),
+        quantity=_required(exact(trade.get("amount"), info.get("qty"), info.get("l")), "amount"),
+        fee=exact(fee.get("cost"), info.get("commission"), info.get("n")) or _ZERO,
+        fee_asset=str(fee.get("currency") or ""),
+        liquidity=Liquidity.MAKER if trade.get("takerOrMaker") == "maker" else Liquidity.TAKER,
+        ts_ms=int(trade.get("timestamp") or 0),
+    )
+
+
+def public_trade_from_ccxt(trade: CcxtDict) -> PublicTrade:
+    """A public trade; ccxt's `side` of a public trade is the taker's (the aggressor)."""
+    info = _info(trade)
+    return PublicTrade(
+        trade_id=str(trade["id"]),
+        symbol=trade["symbol"],
+        price=_required(exact(trade.get("price"), info.get("p"), info.get("price")), "price"),
+        quantity=_required(exact(trade.get("amount"), info.get("q"), info.get("qty")), "amount"),
+        aggressor=Side(str(trade["side"]).upper()),
+        ts_ms=int(trade.get("timestamp") or 0),
+    )
+
+
+def _required(value: Decimal | None, field: str) -> Decimal:
+    if value is None:
+        raise ValueError(f"ccxt trade without {field}")
+    return value
+
+
+# -- books and balances ---------------------------------------------------------------
+
+
+def book_from_ccxt(book: CcxtDict, symbol: str, depth: int, now_ms: int) -> BookSnapshot:
+    """The best `depth` levels of a ccxt order book (REST or the one `watch_order_book`
+    keeps); `now_ms` stands in when the venue gave no timestamp."""
+    return BookSnapshot(
+        symbol=symbol,
+        bids=_levels(book.get("bids") or (), depth),
+        asks=_levels(book.get("asks") or (), depth),
+        update_id=book.get("nonce"),
+        ts_ms=int(book.get("timestamp") or now_ms),
+    )
+
+
+def _levels(side: Iterable[Any], depth: int) -> tuple[tuple[Decimal, Decimal], ...]:
+    levels: list[tuple[Decimal, Decimal]] = []
+    for level in side:
+        if len(levels) == depth:
+            break
+        price, quantity = to_decimal(level[0]), to_decimal(level[1])
+        if price is not None and quantity is not None:
+            levels.append((price, quantity))
+    return tuple(levels)
+
+
+_BALANCE_KEYS = frozenset({"info", "free", "used", "total", "debt", "timestamp", "datetime"})
+
+
+def balances_from_ccxt(balance: CcxtDict) -> dict[str, Balance]:
+    """Per-asset free/locked from ccxt's `fetch_balance`; assets with nothing are left out."""
+    raw_rows = _info(balance).get("balances")
+    raw = {r.get("asset"): r for r in raw_rows if isinstance(r, Mapping)} if raw_rows else {}
+    result = {}
+    for asset, account in balance.items():
+        if asset in _BALANCE_KEYS or not isinstance(account, Mapping):
+            continue
+        row = raw.get(asset, {})
+        free = exact(account.get("free"), row.get("free")) or _ZERO
+        locked = exact(account.get("used"), row.get("locked")) or _ZERO
+        if free or locked:
+            result[asset] = Balance(asset, free, locked)
+    return result
+
+
+# -- errors ---------------------------------------------------------------------------
+
+
+def venue_error_from_ccxt(
+    venue: str,
+    exc: Exception,
+    *,
+    placing_order: bool = False,
+    retry_after_s: float | None = None,
+    last_body: str | None = None,
+    secret: str | None = None,
+) -> VenueError:
+    """The Tradewind error for a ccxt exception. With `placing_order`, a refusal ccxt only
+    knows as a bad request (e.g. Binance -1013 NOTIONAL) is an `OrderRejected`.
+    `last_body` is the last HTTP body ccxt read (`exchange.last_http_response`): ccxt drops
+    the venue's code when it matched the message, so it is recovered from there. The
+    message never contains `secret`."""
+    message = _scrub(str(exc), secret) or type(exc).__name__
+    code = venue_code(message, last_body)
+    if isinstance(exc, ccxt.InsufficientFunds):
+        return InsufficientFunds(venue, message, code)
+    if isinstance(exc, ccxt.OrderNotFound):
+        return UnknownOrder(venue, message)
+    if isinstance(exc, ccxt.InvalidOrder):
+        return OrderRejected(venue, message, code)
+    if isinstance(exc, ccxt.DDoSProtection | ccxt.RateLimitExceeded):
+        wait = DEFAULT_RETRY_AFTER_S if retry_after_s is None else retry_after_s
+        return RateLimited(venue, message, wait)
+    if isinstance(exc, ccxt.InvalidNonce):
+        return VenueUnavailable(venue, f"clock skew with the venue: {message}")
+    if isinstance(exc, ccxt.AuthenticationError):
+        return AuthenticationFailed(venue, message)
+    if isinstance(exc, ccxt.OperationFailed):
+        return VenueUnavailable(venue, message)
+    if placing_order and (isinstance(exc, ccxt.BadRequest) or code is not None):
+        return OrderRejected(venue, message, code)
+    return VenueError(venue, message)
+
+
+def venue_code(message: str, body: str | None = None) -> int | None:
+    """The venue's own error code: in the ccxt message (Binance: `{"code":-2010,...}`), or
+    in `body` when that body's `msg` is what the message reports (so a stale body of an
+    earlier call is never taken)."""
+    match = _CODE.search(message)
+    if match:
+        return int(match.group(1))
+    try:
+        answer = json.loads(body) if body else None
+    except ValueError:
+        return None
+    if isinstance(answer, dict) and isinstance(answer.get("msg"), str) and answer["msg"]:
+        code = answer.get("code")
+        if isinstance(code, int) and answer["msg"] in message:
+            return code
+    return None
+
+
+def retry_after_s(headers: Mapping[str, str] | None) -> float | None:
+    """Seconds from a `Retry-After` header (delta-seconds form); None when absent."""
+    for name, value in (headers or {}).items():
+        if name.lower() == "retry-after":
+            try:
+                return max(0.0, float(value))
+            except ValueError:
+                return None
+    return None
+
+
+def _scrub(message: str, secret: str | None) -> str:
+    if secret:
+        message = message.replace(secret, "***")
+    return message if len(message) <= _MAX_MESSAGE else message[:_MAX_MESSAGE] + "…"

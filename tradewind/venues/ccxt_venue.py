@@ -1,0 +1,218 @@
+"""The venue port over ccxt: any exchange ccxt.pro supports, REST plus `watch_*` streams.
+
+`CcxtVenue` only calls ccxt and translates; the translations live in `ccxt_mapping` and
+are tested without a network. For the simulated exchange, `CcxtVenue.simulated_binance`
+points an unmodified ccxt `binance` at its Binance-compatible server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+from collections.abc import AsyncIterator, Awaitable, Mapping
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import ccxt.async_support  # type: ignore[import-untyped]
+import ccxt.pro  # type: ignore[import-untyped]
+
+from tradewind.errors import ConfigError, VenueError
+from tradewind.venues import ccxt_mapping as mapping
+from tradewind.venues.port import (
+    Balance,
+    BookSnapshot,
+    Market,
+    OrderRequest,
+    PublicTrade,
+    VenueFill,
+    VenueOrder,
+)
+
+T = TypeVar("T")
+
+BOOK_DEPTH = 20
+"""Levels per side that `watch_order_book` reports."""
+
+SIMULATED_BINANCE_OPTIONS: dict[str, Any] = {
+    "defaultType": "spot",
+    "fetchMarkets": {"types": ["spot"]},
+    "fetchCurrencies": False,
+    "fetchMargins": False,
+    "adjustForTimeDifference": False,
+    "fetchOpenOrders": {"warnWithoutSymbol": False},
+}
+"""ccxt `binance` options that keep it to the spot endpoints the simulated exchange
+serves (see docs/venues/ccxt-binance-protocol.md)."""
+
+
+class CcxtVenue:
+    """One account's session with one exchange, through a ccxt.pro exchange object.
+
+    Build it with `create` (or `simulated_binance`); the constructor takes a ready ccxt
+    exchange so tests can configure one however they need. The API secret lives only in
+    that exchange object: it is in no message, repr or log line of this class.
+    """
+
+    def __init__(self, exchange: Any, name: str | None = None, book_depth: int = BOOK_DEPTH):
+        self._exchange = exchange
+        self._name = name or str(exchange.id)
+        self._book_depth = book_depth
+
+    @classmethod
+    def create(
+        cls,
+        exchange_id: str,
+        api_key: str,
+        secret: str,
+        *,
+        urls_override: Mapping[str, Any] | None = None,
+        options: Mapping[str, Any] | None = None,
+        name: str | None = None,
+    ) -> CcxtVenue:
+        """A venue on `ccxt.pro.<exchange_id>`. `urls_override` is deep-merged into the
+        exchange's `urls` (e.g. `{"api": {...}}`), `options` into its `options`."""
+        exchange_class = getattr(ccxt.pro, exchange_id, None)
+        if exchange_class is None:
+            raise ConfigError(
+                "exchange_id", f"ccxt.pro has no exchange {exchange_id!r}; see ccxt.pro.exchanges"
+            )
+        exchange = exchange_class(
+            {"apiKey": api_key, "secret": secret, "options": copy.deepcopy(dict(options or {}))}
+        )
+        if urls_override:
+            exchange.urls = exchange.deep_extend(exchange.urls, dict(urls_override))
+        return cls(exchange, name=name)
+
+    @classmethod
+    def simulated_binance(
+        cls, base_http: str, base_ws: str, api_key: str, secret: str, *, name: str = "sim"
+    ) -> CcxtVenue:
+        """ccxt `binance`, unmodified, talking only to the simulated exchange's server at
+        `base_http` (e.g. `http://127.0.0.1:8765`) and `base_ws` (`ws://127.0.0.1:8765`)."""
+        venue = cls.create("binance", api_key, secret, options=SIMULATED_BINANCE_OPTIONS, name=name)
+        exchange = venue._exchange
+        exchange.urls["api"] = rehosted_urls(exchange.urls["api"], base_http, base_ws)
+        return venue
+
+    def __repr__(self) -> str:
+        return f"CcxtVenue(name={self._name!r}, exchange={self._exchange.id!r})"
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def exchange(self) -> Any:
+        """The underlying ccxt exchange (tests tune its timeout or rate limit)."""
+        return self._exchange
+
+    async def load_markets(self) -> dict[str, Market]:
+        markets = await self._call(self._exchange.load_markets())
+        mode = self._exchange.precisionMode
+        return {
+            symbol: mapping.market_from_ccxt(market, mode)
+            for symbol, market in markets.items()
+            if mapping.is_tradable_spot(market)
+        }
+
+    async def place_order(self, request: OrderRequest) -> VenueOrder:
+        order_type, side, amount, price, params = mapping.order_arguments(request)
+        order = await self._call(
+            self._exchange.create_order(request.symbol, order_type, side, amount, price, params),
+            placing_order=True,
+        )
+        return mapping.order_from_ccxt(order)
+
+    async def cancel_order(self, symbol: str, client_order_id: str) -> VenueOrder:
+        order = await self._call(
+            self._exchange.cancel_order("", symbol, {"clientOrderId": client_order_id})
+        )
+        return mapping.order_from_ccxt(order)
+
+    async def fetch_order(self, symbol: str, client_order_id: str) -> VenueOrder:
+        # ccxt binance sends the clientOrderId param as `origClientOrderId`; the id is unused.
+        order = await self._call(
+            self._exchange.fetch_order("", symbol, {"clientOrderId": client_order_id})
+        )
+        return mapping.order_from_ccxt(order)
+
+    async def fetch_open_orders(self, symbol: str | None = None) -> list[VenueOrder]:
+        orders = await self._call(self._exchange.fetch_open_orders(symbol, None, None, {}))
+        return [mapping.order_from_ccxt(o) for o in orders]
+
+    async def fetch_balances(self) -> dict[str, Balance]:
+        return mapping.balances_from_ccxt(await self._call(self._exchange.fetch_balance({})))
+
+    async def fetch_my_fills(self, symbol: str, since_ms: int | None = None) -> list[VenueFill]:
+        """The account's fills; ccxt's trades lack the client order id, so it comes from
+        the orders of the same period (and, for older orders, one lookup each)."""
+        trades, orders = await asyncio.gather(
+            self._call(self._exchange.fetch_my_trades(symbol, since_ms, None, {})),
+            self._call(self._exchange.fetch_orders(symbol, since_ms, None, {})),
+        )
+        client_ids = {str(o["id"]): mapping.order_from_ccxt(o).client_order_id for o in orders}
+        for order_id in {str(t.get("order")) for t in trades} - client_ids.keys():
+            order = await self._call(self._exchange.fetch_order(order_id, symbol, {}))
+            client_ids[order_id] = mapping.order_from_ccxt(order).client_order_id
+        return [mapping.fill_from_ccxt(t, client_ids[str(t.get("order"))]) for t in trades]
+
+    async def fetch_order_book(self, symbol: str, limit: int = 20) -> BookSnapshot:
+        book = await self._call(self._exchange.fetch_order_book(symbol, limit, {}))
+        return mapping.book_from_ccxt(book, symbol, limit, self._exchange.milliseconds())
+
+    async def watch_trades(self, symbol: str) -> AsyncIterator[list[PublicTrade]]:
+        while True:
+            trades = await self._call(self._exchange.watch_trades(symbol, None, None, {}))
+            yield [mapping.public_trade_from_ccxt(t) for t in trades]
+
+    async def watch_order_book(self, symbol: str) -> AsyncIterator[BookSnapshot]:
+        while True:
+            book = await self._call(self._exchange.watch_order_book(symbol, None, {}))
+            now_ms = self._exchange.milliseconds()
+            yield mapping.book_from_ccxt(book, symbol, self._book_depth, now_ms)
+
+    async def watch_orders(self) -> AsyncIterator[list[VenueOrder]]:
+        while True:
+            orders = await self._call(self._exchange.watch_orders(None, None, None, {}))
+            yield [mapping.order_from_ccxt(o) for o in orders]
+
+    async def close(self) -> None:
+        await self._exchange.close()
+
+    async def _call(self, call: Awaitable[T], *, placing_order: bool = False) -> T:
+        """Await a ccxt call, turning its exceptions into Tradewind's."""
+        try:
+            return await call
+        except ccxt.async_support.BaseError as exc:
+            raise self._error(exc, placing_order) from exc
+
+    def _error(self, exc: Exception, placing_order: bool) -> VenueError:
+        headers = getattr(self._exchange, "last_response_headers", None)
+        body = getattr(self._exchange, "last_http_response", None)
+        return mapping.venue_error_from_ccxt(
+            self._name,
+            exc,
+            placing_order=placing_order,
+            # Read with no await since the refusal, so these are (all but always) the
+            # refused response's headers; ccxt itself does not parse Retry-After.
+            retry_after_s=mapping.retry_after_s(headers if isinstance(headers, Mapping) else None),
+            last_body=body if isinstance(body, str) else None,
+            secret=self._exchange.secret,
+        )
+
+
+def rehosted_urls(api_urls: Mapping[str, Any], base_http: str, base_ws: str) -> dict[str, Any]:
+    """A copy of a ccxt `urls['api']` tree with every URL moved to `base_http` (http/https)
+    or `base_ws` (ws/wss), keeping its path: e.g. Binance's `https://api.binance.com/api/v3`
+    becomes `http://127.0.0.1:8765/api/v3`. Nothing in it can reach the real venue."""
+    rehosted: dict[str, Any] = {}
+    for key, value in api_urls.items():
+        if isinstance(value, Mapping):
+            rehosted[key] = rehosted_urls(value, base_http, base_ws)
+        elif isinstance(value, str):
+            parts = urlsplit(value)
+            base = base_ws if parts.scheme in ("ws", "wss") else base_http
+            rehosted[key] = base.rstrip("/") + parts.path
+        else:
+            rehosted[key] = value
+    return rehosted

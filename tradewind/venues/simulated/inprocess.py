@@ -1,0 +1,289 @@
+"""The venue port straight onto a `SimulatedExchange` in this process: no HTTP, no
+serialisation. Embedded mode and backtests use it; it answers exactly what the ccxt
+adapter answers over the Binance-compatible server for the same exchange state."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Generic, TypeVar
+
+from tradewind.domain.matching import (
+    DepthUpdate,
+    MatchingError,
+    OrderNotFound,
+    OrderSnapshot,
+    Trade,
+)
+from tradewind.domain.matching import OrderStatus as EngineStatus
+from tradewind.domain.matching.errors import CancelRejected
+from tradewind.domain.model import Liquidity, OrderType, TimeInForce
+from tradewind.errors import InsufficientFunds, OrderRejected, UnknownOrder
+from tradewind.venues.port import (
+    Balance,
+    BookSnapshot,
+    Market,
+    OrderRequest,
+    OrderStatus,
+    PublicTrade,
+    VenueFill,
+    VenueOrder,
+)
+from tradewind.venues.simulated.exchange import OrderUpdate, SimulatedExchange
+
+T = TypeVar("T")
+_INSUFFICIENT = "insufficient balance"
+_IOC = TimeInForce.IOC  # a market order fills what it can at once: immediate-or-cancel
+_WATCH_QUEUE = 10_000  # events a slow watcher may fall behind before it loses the oldest
+
+
+class InProcessVenue:
+    """One account's session with an in-process simulated exchange."""
+
+    def __init__(self, exchange: SimulatedExchange, account_id: str, name: str = "sim") -> None:
+        self._exchange = exchange
+        self._account_id = account_id
+        self._name = name
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    async def load_markets(self) -> dict[str, Market]:
+        markets = {}
+        for symbol, spec in self._exchange.specs.items():
+            f = spec.filters
+            markets[symbol] = Market(
+                symbol=symbol,
+                base=spec.instrument.base,
+                quote=spec.instrument.quote,
+                tick_size=f.tick_size,
+                step_size=f.step_size,
+                min_quantity=f.min_qty,
+                min_notional=f.min_notional,
+            )
+        return markets
+
+    async def place_order(self, request: OrderRequest) -> VenueOrder:
+        try:
+            result = self._exchange.submit_order(
+                self._account_id,
+                request.symbol,
+                request.side,
+                request.order_type,
+                quantity=request.quantity,
+                price=request.price if request.order_type is OrderType.LIMIT else None,
+                time_in_force=request.time_in_force,
+                client_order_id=request.client_order_id,
+            )
+        except MatchingError as exc:
+            raise self._rejection(exc) from None
+        return venue_order(result.order)
+
+    async def cancel_order(self, symbol: str, client_order_id: str) -> VenueOrder:
+        try:
+            order = self._exchange.cancel_order(
+                self._account_id, symbol, client_order_id=client_order_id
+            )
+        except (CancelRejected, OrderNotFound) as exc:
+            raise UnknownOrder(self._name, f"{client_order_id}: {exc.msg}") from None
+        return venue_order(order)
+
+    async def fetch_order(self, symbol: str, client_order_id: str) -> VenueOrder:
+        try:
+            order = self._exchange.engine.get_order(
+                self._account_id, symbol, client_order_id=client_order_id
+            )
+        except OrderNotFound as exc:
+            raise UnknownOrder(self._name, f"{client_order_id}: {exc.msg}") from None
+        return venue_order(order)
+
+    async def fetch_open_orders(self, symbol: str | None = None) -> list[VenueOrder]:
+        return [venue_order(o) for o in self._exchange.engine.open_orders(self._account_id, symbol)]
+
+    async def fetch_balances(self) -> dict[str, Balance]:
+        return {
+            asset: Balance(asset, b.free, b.locked)
+            for asset, b in self._exchange.engine.balances(self._account_id).items()
+        }
+
+    async def fetch_my_fills(self, symbol: str, since_ms: int | None = None) -> list[VenueFill]:
+        engine = self._exchange.engine
+        fills = []
+        for trade in engine.account_trades(self._account_id, symbol):
+            if since_ms is not None and trade.time_ms < since_ms:
+                continue
+            fills.append(venue_fill(trade, self._account_id))
+        return fills
+
+    async def fetch_order_book(self, symbol: str, limit: int = 20) -> BookSnapshot:
+        depth = self._exchange.engine.depth(symbol, limit)
+        return BookSnapshot(
+            symbol=symbol,
+            bids=tuple((level.price, level.quantity) for level in depth.bids),
+            asks=tuple((level.price, level.quantity) for level in depth.asks),
+            update_id=depth.last_update_id,
+            ts_ms=self._exchange.clock() // 1_000_000,
+        )
+
+    async def watch_trades(self, symbol: str) -> AsyncIterator[list[PublicTrade]]:
+        async for trades in self._watch(_TradeWatch(symbol)):
+            yield trades
+
+    async def watch_order_book(self, symbol: str) -> AsyncIterator[BookSnapshot]:
+        async for _ in self._watch(_DepthWatch(symbol)):
+            yield await self.fetch_order_book(symbol)
+
+    async def watch_orders(self) -> AsyncIterator[list[VenueOrder]]:
+        async for orders in self._watch(_OrderWatch(self._account_id)):
+            yield orders
+
+    async def close(self) -> None:
+        return None
+
+    async def _watch(self, watch: _Watch[T]) -> AsyncIterator[T]:
+        self._exchange.add_listener(watch)
+        try:
+            while True:
+                yield await watch.queue.get()
+        finally:
+            self._exchange.remove_listener(watch)
+
+    def _rejection(self, exc: MatchingError) -> OrderRejected:
+        if _INSUFFICIENT in exc.msg.lower():
+            return InsufficientFunds(self._name, exc.msg, exc.code)
+        return OrderRejected(self._name, exc.msg, exc.code)
+
+
+# -- conversions ------------------------------------------------------------------------
+
+
+def venue_status(status: EngineStatus) -> OrderStatus:
+    if status is EngineStatus.EXPIRED_IN_MATCH:
+        return OrderStatus.EXPIRED
+    return OrderStatus(status.value)
+
+
+def venue_order(order: OrderSnapshot) -> VenueOrder:
+    executed = order.executed_quantity
+    average = order.cumulative_quote_quantity / executed if executed else None
+    return VenueOrder(
+        client_order_id=order.client_order_id,
+        venue_order_id=str(order.order_id),
+        symbol=order.symbol,
+        side=order.side,
+        order_type=order.order_type,
+        time_in_force=order.time_in_force or _IOC,
+        status=venue_status(order.status),
+        quantity=order.quantity,
+        filled_quantity=executed,
+        price=order.price if order.order_type is OrderType.LIMIT else None,
+        average_price=average,
+        updated_ms=order.updated_ms,
+    )
+
+
+def venue_fill(trade: Trade, account_id: str) -> VenueFill:
+    maker = trade.maker_account_id == account_id
+    fee, fee_asset = trade.fee_for(account_id)
+    side = trade.maker_side if maker else trade.maker_side.opposite
+    return VenueFill(
+        trade_id=str(trade.trade_id),
+        venue_order_id=str(trade.maker_order_id if maker else trade.taker_order_id),
+        client_order_id=trade.maker_client_order_id if maker else trade.taker_client_order_id,
+        symbol=trade.symbol,
+        side=side,
+        price=trade.price,
+        quantity=trade.quantity,
+        fee=fee,
+        fee_asset=fee_asset,
+        liquidity=Liquidity.MAKER if maker else Liquidity.TAKER,
+        ts_ms=trade.time_ms,
+    )
+
+
+class _Watch(Generic[T]):
+    """A listener that queues what one watcher wants; the oldest is dropped when full."""
+
+    def __init__(self) -> None:
+        self.queue: asyncio.Queue[T] = asyncio.Queue(_WATCH_QUEUE)
+
+    def put(self, item: T) -> None:
+        if self.queue.full():
+            self.queue.get_nowait()
+        self.queue.put_nowait(item)
+
+    def on_trades(self, symbol: str, trades: list[Trade]) -> None:
+        return None
+
+    def on_depth(self, update: DepthUpdate) -> None:
+        return None
+
+    def on_order_updates(self, updates: list[OrderUpdate]) -> None:
+        return None
+
+    def on_balances(self, account_id: str, assets: set[str], ts_ms: int) -> None:
+        return None
+
+
+class _TradeWatch(_Watch[list[PublicTrade]]):
+    def __init__(self, symbol: str) -> None:
+        super().__init__()
+        self._symbol = symbol
+
+    def on_trades(self, symbol: str, trades: list[Trade]) -> None:
+        if symbol == self._symbol:
+            self.put([public_trade(t) for t in trades])
+
+
+class _DepthWatch(_Watch[int]):
+    def __init__(self, symbol: str) -> None:
+        super().__init__()
+        self._symbol = symbol
+
+    def on_depth(self, update: DepthUpdate) -> None:
+        if update.symbol == self._symbol:
+            self.put(update.final_update_id)
+
+
+class _OrderWatch(_Watch[list[VenueOrder]]):
+    def __init__(self, account_id: str) -> None:
+        super().__init__()
+        self._account_id = account_id
+
+    def on_order_updates(self, updates: list[OrderUpdate]) -> None:
+        mine = [u for u in updates if u.account_id == self._account_id]
+        if mine:
+            self.put([_reported(u) for u in mine])
+
+
+def _reported(update: OrderUpdate) -> VenueOrder:
+    """The order as of this update (status and fills at that moment)."""
+    order = venue_order(update.order)
+    executed = update.executed_quantity
+    average = update.cumulative_quote / executed if executed else None
+    return VenueOrder(
+        client_order_id=order.client_order_id,
+        venue_order_id=order.venue_order_id,
+        symbol=order.symbol,
+        side=order.side,
+        order_type=order.order_type,
+        time_in_force=order.time_in_force,
+        status=venue_status(update.status),
+        quantity=order.quantity,
+        filled_quantity=executed,
+        price=order.price,
+        average_price=average,
+        updated_ms=update.ts_ms,
+    )
+
+
+def public_trade(trade: Trade) -> PublicTrade:
+    return PublicTrade(
+        trade_id=str(trade.trade_id),
+        symbol=trade.symbol,
+        price=trade.price,
+        quantity=trade.quantity,
+        aggressor=trade.maker_side.opposite,
+        ts_ms=trade.time_ms,
+    )
