@@ -1,0 +1,214 @@
+"""The system of record on SQLite and PostgreSQL: the same behaviour on both."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from tradewind.bus.envelope import envelope
+from tradewind.bus.memory import MemoryBus
+from tradewind.domain.events import BotAction, BotCommand, Fill, PortfolioUpdate
+from tradewind.domain.model import Instrument, Liquidity, Side
+from tradewind.store import accounts, audit, bots, records, users
+from tradewind.store.database import Database
+from tradewind.store.outbox import OutboxRelay, enqueue
+
+BTC = Instrument.parse("sim", "BTC/USDT")
+
+
+async def make_user(db: Database, email_index: str = "idx-1") -> users.UserRecord:
+    async with db.transaction() as conn:
+        return await users.create_user(
+            conn,
+            email_index=email_index,
+            email_encrypted="ciphertext",
+            password_hash="$argon2id$...",
+            roles=("trader",),
+        )
+
+
+async def test_migrations_are_idempotent(db: Database) -> None:
+    await db.migrate()
+    await db.migrate()
+
+
+async def test_a_second_user_with_the_same_email_is_refused(db: Database) -> None:
+    await make_user(db)
+    with pytest.raises(users.DuplicateUser):
+        await make_user(db)
+
+
+async def test_login_failures_lock_the_user_and_success_resets(db: Database) -> None:
+    user = await make_user(db)
+    until = datetime.now(UTC) + timedelta(minutes=15)
+    async with db.transaction() as conn:
+        for _ in range(5):
+            failures = await users.record_login_failure(
+                conn, user.id, lock_after=5, lock_until=until
+            )
+    assert failures == 5
+    async with db.read() as conn:
+        locked = await users.get_user(conn, user.id)
+    assert locked is not None and locked.locked_until is not None
+    assert abs((locked.locked_until - until).total_seconds()) < 1
+    async with db.transaction() as conn:
+        await users.record_login_success(conn, user.id)
+        reset = await users.get_user(conn, user.id)
+    assert reset is not None and reset.failed_logins == 0 and reset.locked_until is None
+
+
+async def test_money_comes_back_exactly_as_it_went_in(db: Database) -> None:
+    user = await make_user(db)
+    async with db.transaction() as conn:
+        account = await accounts.add_account(
+            conn, user_id=user.id, venue="sim", label="main", api_key_masked="abcd…wxyz",
+            api_key_encrypted="k", api_secret_encrypted="s", valuation_asset="USDT",
+        )  # fmt: skip
+        fill = Fill(
+            account_id=account.id,
+            client_order_id="c1",
+            venue_order_id="v1",
+            trade_id="t1",
+            instrument=BTC,
+            side=Side.BUY,
+            price=Decimal("27123.123456789012345678"),
+            quantity=Decimal("0.000000000000000001"),
+            fee=Decimal("0.1"),
+            fee_asset="BTC",
+            liquidity=Liquidity.TAKER,
+            ts_ns=1_700_000_000_000_000_000,
+        )
+        assert await records.insert_fill(conn, fill)
+        assert not await records.insert_fill(conn, fill), "a redelivered fill is ignored"
+    async with db.read() as conn:
+        (row,) = await records.list_fills(conn, [account.id])
+    assert row["price"] == Decimal("27123.123456789012345678")
+    assert row["quantity"] == Decimal("0.000000000000000001")
+    assert row["fee"] == Decimal("0.1")
+
+
+async def test_orders_upsert_by_client_order_id(db: Database) -> None:
+    now = datetime.now(UTC)
+    order = records.OrderRecord(
+        client_order_id="tw-abc", account_id="a1", bot_id="b1", venue="sim", symbol="BTC/USDT",
+        side="BUY", order_type="LIMIT", time_in_force="GTC", quantity=Decimal("0.5"),
+        price=Decimal("100.25"), state="sent", filled_quantity=Decimal(0), average_price=None,
+        venue_order_id=None, reason="", created_at=now, updated_at=now,
+    )  # fmt: skip
+    async with db.transaction() as conn:
+        await records.upsert_order(conn, order)
+        await records.upsert_order(
+            conn,
+            records.OrderRecord(
+                **{
+                    **order.__dict__,
+                    "state": "filled",
+                    "filled_quantity": Decimal("0.5"),
+                    "average_price": Decimal("100.25"),
+                    "venue_order_id": "42",
+                }
+            ),
+        )
+    async with db.read() as conn:
+        stored = await records.get_order(conn, "tw-abc")
+        listed = await records.list_orders(conn, ["a1"])
+    assert stored is not None and stored.state == "filled" and stored.venue_order_id == "42"
+    assert stored.filled_quantity == Decimal("0.5") and len(listed) == 1
+
+
+async def test_bots_change_state_and_keep_strategy_state(db: Database) -> None:
+    user = await make_user(db)
+    async with db.transaction() as conn:
+        account = await accounts.add_account(
+            conn, user_id=user.id, venue="sim", label="", api_key_masked="m",
+            api_key_encrypted="k", api_secret_encrypted="s", valuation_asset="USDT",
+        )  # fmt: skip
+        bot = await bots.create_bot(
+            conn, user_id=user.id, account_id=account.id, strategy="dca", params={"amount": "10"}
+        )
+        assert bot.state is bots.BotState.STOPPED
+        await bots.set_bot_state(conn, bot.id, bots.BotState.RUNNING)
+        await bots.save_strategy_state(conn, bot.id, b"\x01\x02")
+    async with db.read() as conn:
+        running = await bots.list_bots(conn, state=bots.BotState.RUNNING)
+        saved = await bots.load_strategy_state(conn, bot.id)
+    assert [b.id for b in running] == [bot.id] and saved == b"\x01\x02"
+
+
+async def test_removing_a_user_removes_their_accounts_and_bots(db: Database) -> None:
+    user = await make_user(db)
+    async with db.transaction() as conn:
+        account = await accounts.add_account(
+            conn, user_id=user.id, venue="sim", label="", api_key_masked="m",
+            api_key_encrypted="k", api_secret_encrypted="s", valuation_asset="USDT",
+        )  # fmt: skip
+        await bots.create_bot(
+            conn, user_id=user.id, account_id=account.id, strategy="dca", params={}
+        )
+        await users.delete_user(conn, user.id)
+    async with db.read() as conn:
+        assert await accounts.list_accounts(conn) == []
+        assert await bots.list_bots(conn) == []
+
+
+async def test_audit_entries_are_queryable_newest_first(db: Database) -> None:
+    async with db.transaction() as conn:
+        await audit.record(conn, "login", actor_id="u1", source_ip="127.0.0.1")
+        await audit.record(conn, "key_added", actor_id="u1", target_type="account", target_id="a1")
+        await audit.engage_kill_switch(conn, "global", "", reason="drill", actor_id="u1")
+    async with db.read() as conn:
+        entries = await audit.query(conn)
+        logins = await audit.query(conn, action="login")
+        switches = await audit.list_kill_switches(conn)
+    assert [e.action for e in entries] == ["key_added", "login"]
+    assert len(logins) == 1 and switches[0].reason == "drill"
+
+
+async def test_snapshots_make_an_equity_history(db: Database) -> None:
+    async with db.transaction() as conn:
+        for i, equity in enumerate(("100", "101.5", "99.25")):
+            await records.insert_snapshot(
+                conn,
+                PortfolioUpdate(
+                    account_id="a1", valuation_asset="USDT", equity=Decimal(equity),
+                    cash=Decimal(equity), realized_pnl=Decimal(0), unrealized_pnl=Decimal(0),
+                    fees=Decimal(0), balances={"USDT": Decimal(equity)}, ts_ns=(i + 1) * 10**18,
+                ),
+            )  # fmt: skip
+    async with db.read() as conn:
+        history = await records.equity_history(conn, "a1")
+    assert [e for _, e in history] == [Decimal("100"), Decimal("101.5"), Decimal("99.25")]
+
+
+async def test_outbox_events_leave_only_with_their_transaction(db: Database) -> None:
+    bus = MemoryBus(partitions=2)
+    await bus.start()
+    seen: list[str] = []
+
+    async def collect(batch: object) -> None:
+        seen.extend(e.event_id for e in batch)  # type: ignore[attr-defined]
+
+    await bus.subscribe(["bot.commands"], "test", collect)
+    command = BotCommand(
+        account_id="a1", bot_id="b1", action=BotAction.START, issued_by="u1", ts_ns=1
+    )
+    committed = envelope(command, "a1")
+    rolled_back = envelope(command, "a1")
+    async with db.transaction() as conn:
+        await enqueue(conn, "bot.commands", [committed])
+    with pytest.raises(RuntimeError):
+        async with db.transaction() as conn:
+            await enqueue(conn, "bot.commands", [rolled_back])
+            raise RuntimeError("the write failed")
+    relay = OutboxRelay(db, bus)
+    assert await relay.relay_once() == 1
+    assert await relay.relay_once() == 0, "published rows are not sent again"
+    for _ in range(50):
+        if seen:
+            break
+        await asyncio.sleep(0.01)
+    assert seen == [committed.event_id]
+    await bus.close()

@@ -1,0 +1,123 @@
+"""Bots: a strategy with parameters attached to one exchange account, and its state
+(running / paused / stopped) and saved strategy state."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from tradewind.store.schema import bots
+
+
+class BotState(enum.StrEnum):
+    RUNNING = "running"
+    PAUSED = "paused"
+    STOPPED = "stopped"
+
+
+@dataclass(frozen=True)
+class BotRecord:
+    id: str
+    user_id: str
+    account_id: str
+    strategy: str
+    params: dict[str, Any]
+    state: BotState
+    created_at: datetime
+    updated_at: datetime
+
+
+def _bot(row: RowMapping) -> BotRecord:
+    return BotRecord(
+        id=row["id"],
+        user_id=row["user_id"],
+        account_id=row["account_id"],
+        strategy=row["strategy"],
+        params=dict(row["params"]),
+        state=BotState(row["state"]),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+async def create_bot(
+    conn: AsyncConnection,
+    *,
+    user_id: str,
+    account_id: str,
+    strategy: str,
+    params: dict[str, Any],
+    bot_id: str | None = None,
+) -> BotRecord:
+    now = datetime.now(UTC)
+    values = {
+        "id": bot_id or uuid.uuid4().hex,
+        "user_id": user_id,
+        "account_id": account_id,
+        "strategy": strategy,
+        "params": params,
+        "state": BotState.STOPPED.value,
+        "strategy_state": None,
+        "created_at": now,
+        "updated_at": now,
+    }
+    await conn.execute(bots.insert().values(**values))
+    found = await get_bot(conn, str(values["id"]))
+    assert found is not None
+    return found
+
+
+async def get_bot(conn: AsyncConnection, bot_id: str) -> BotRecord | None:
+    row = (await conn.execute(select(bots).where(bots.c.id == bot_id))).mappings().first()
+    return _bot(row) if row else None
+
+
+async def list_bots(
+    conn: AsyncConnection,
+    *,
+    user_id: str | None = None,
+    account_id: str | None = None,
+    state: BotState | None = None,
+    offset: int = 0,
+    limit: int = 1000,
+) -> list[BotRecord]:
+    query = select(bots)
+    if user_id is not None:
+        query = query.where(bots.c.user_id == user_id)
+    if account_id is not None:
+        query = query.where(bots.c.account_id == account_id)
+    if state is not None:
+        query = query.where(bots.c.state == state.value)
+    query = query.order_by(bots.c.created_at, bots.c.id).offset(offset).limit(limit)
+    return [_bot(r) for r in (await conn.execute(query)).mappings()]
+
+
+async def set_bot_state(conn: AsyncConnection, bot_id: str, state: BotState) -> bool:
+    result = await conn.execute(
+        update(bots)
+        .where(bots.c.id == bot_id)
+        .values(state=state.value, updated_at=datetime.now(UTC))
+    )
+    return bool(result.rowcount)
+
+
+async def save_strategy_state(conn: AsyncConnection, bot_id: str, state: bytes) -> None:
+    await conn.execute(update(bots).where(bots.c.id == bot_id).values(strategy_state=state))
+
+
+async def load_strategy_state(conn: AsyncConnection, bot_id: str) -> bytes | None:
+    query = select(bots.c.strategy_state).where(bots.c.id == bot_id)
+    value = (await conn.execute(query)).scalar_one_or_none()
+    return bytes(value) if value is not None else None
+
+
+async def delete_bot(conn: AsyncConnection, bot_id: str) -> bool:
+    result = await conn.execute(delete(bots).where(bots.c.id == bot_id))
+    return bool(result.rowcount)

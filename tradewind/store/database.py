@@ -1,0 +1,96 @@
+"""The database: one async SQLAlchemy engine (SQLite via aiosqlite in embedded mode,
+PostgreSQL via asyncpg in distributed mode) and the Alembic migrations that bring it to
+the current schema.
+
+URLs: `sqlite:///./tradewind.db`, `sqlite:///:memory:`, `postgresql://user@host/db`
+(the async drivers are filled in). PostgreSQL TLS: `?ssl=require` (or `verify-full`
+with the usual PG* environment variables for certificates), passed through to asyncpg.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import StaticPool
+
+from tradewind.errors import ConfigError
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def async_url(url: str) -> str:
+    """`url` with the async driver of its database; ConfigError for anything else."""
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return str(parsed.set(drivername="sqlite+aiosqlite"))
+    if backend in ("postgresql", "postgres"):
+        return parsed.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
+    raise ConfigError(
+        "TRADEWIND_DATABASE_URL",
+        f"unsupported database {backend!r}; use sqlite:///PATH or postgresql://HOST/DB",
+    )
+
+
+class Database:
+    """The system of record. Use `transaction()` for writes (one commit, or none)."""
+
+    def __init__(self, url: str, *, schema: str | None = None) -> None:
+        """`schema`: a PostgreSQL schema to live in (tests use a fresh one each run)."""
+        self.url = async_url(url)
+        options: dict[str, Any] = {}
+        if self.url.startswith("sqlite"):
+            if ":memory:" in self.url or self.url.endswith("sqlite+aiosqlite://"):
+                options["poolclass"] = StaticPool  # one shared in-memory database
+        else:
+            options["pool_pre_ping"] = True
+            if schema is not None:
+                options["connect_args"] = {"server_settings": {"search_path": schema}}
+        self.engine: AsyncEngine = create_async_engine(self.url, **options)
+        if self.url.startswith("sqlite"):
+            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    async def migrate(self) -> None:
+        """Bring the schema to the newest migration (idempotent)."""
+        async with self.engine.begin() as conn:
+            await conn.run_sync(_upgrade)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncConnection]:
+        """A connection in a transaction: committed on exit, rolled back on error."""
+        async with self.engine.begin() as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        async with self.engine.connect() as conn:
+            yield conn
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+def _upgrade(sync_connection: Any) -> None:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = sync_connection
+    command.upgrade(config, "head")
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.close()

@@ -1,0 +1,148 @@
+"""The trading record: orders (by client order id), fills (by account and trade id)
+and portfolio snapshots. Writes are idempotent on those natural keys, so a redelivered
+event changes nothing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import and_, select, update
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from tradewind.domain.events import Fill, PortfolioUpdate
+from tradewind.store.schema import fills, orders, portfolio_snapshots
+
+
+@dataclass(frozen=True)
+class OrderRecord:
+    client_order_id: str
+    account_id: str
+    bot_id: str
+    venue: str
+    symbol: str
+    side: str
+    order_type: str
+    time_in_force: str
+    quantity: Decimal
+    price: Decimal | None
+    state: str
+    filled_quantity: Decimal
+    average_price: Decimal | None
+    venue_order_id: str | None
+    reason: str
+    created_at: datetime
+    updated_at: datetime
+
+
+def _order(row: RowMapping) -> OrderRecord:
+    return OrderRecord(**{k: row[k] for k in OrderRecord.__dataclass_fields__})
+
+
+async def upsert_order(conn: AsyncConnection, order: OrderRecord) -> None:
+    """Insert the order, or update its changing fields if it exists."""
+    values = {k: getattr(order, k) for k in OrderRecord.__dataclass_fields__}
+    changed = {
+        k: values[k]
+        for k in ("state", "filled_quantity", "average_price", "venue_order_id", "reason")
+    }
+    changed["updated_at"] = order.updated_at
+    result = await conn.execute(
+        update(orders).where(orders.c.client_order_id == order.client_order_id).values(**changed)
+    )
+    if not result.rowcount:
+        await conn.execute(orders.insert().values(**values))
+
+
+async def get_order(conn: AsyncConnection, client_order_id: str) -> OrderRecord | None:
+    query = select(orders).where(orders.c.client_order_id == client_order_id)
+    row = (await conn.execute(query)).mappings().first()
+    return _order(row) if row else None
+
+
+async def list_orders(
+    conn: AsyncConnection, account_ids: list[str], *, offset: int = 0, limit: int = 100
+) -> list[OrderRecord]:
+    """Newest first."""
+    query = (
+        select(orders)
+        .where(orders.c.account_id.in_(account_ids))
+        .order_by(orders.c.created_at.desc(), orders.c.client_order_id)
+        .offset(offset)
+        .limit(limit)
+    )
+    return [_order(r) for r in (await conn.execute(query)).mappings()]
+
+
+async def insert_fill(conn: AsyncConnection, fill: Fill) -> bool:
+    """Record a fill once; False if (account, trade id) was already there."""
+    exists = await conn.execute(
+        select(fills.c.trade_id).where(
+            and_(fills.c.account_id == fill.account_id, fills.c.trade_id == fill.trade_id)
+        )
+    )
+    if exists.first() is not None:
+        return False
+    await conn.execute(
+        fills.insert().values(
+            account_id=fill.account_id,
+            trade_id=fill.trade_id,
+            client_order_id=fill.client_order_id,
+            symbol=fill.instrument.symbol,
+            side=fill.side.value,
+            price=fill.price,
+            quantity=fill.quantity,
+            fee=fill.fee,
+            fee_asset=fill.fee_asset,
+            liquidity=fill.liquidity.value,
+            executed_at=datetime.fromtimestamp(fill.ts_ns / 1e9, UTC),
+        )
+    )
+    return True
+
+
+async def list_fills(
+    conn: AsyncConnection, account_ids: list[str], *, offset: int = 0, limit: int = 100
+) -> list[dict[str, Any]]:
+    """Newest first, as plain rows."""
+    query = (
+        select(fills)
+        .where(fills.c.account_id.in_(account_ids))
+        .order_by(fills.c.executed_at.desc(), fills.c.trade_id)
+        .offset(offset)
+        .limit(limit)
+    )
+    return [dict(r) for r in (await conn.execute(query)).mappings()]
+
+
+async def insert_snapshot(conn: AsyncConnection, update_event: PortfolioUpdate) -> None:
+    await conn.execute(
+        portfolio_snapshots.insert().values(
+            account_id=update_event.account_id,
+            taken_at=datetime.fromtimestamp(update_event.ts_ns / 1e9, UTC),
+            valuation_asset=update_event.valuation_asset,
+            equity=update_event.equity,
+            cash=update_event.cash,
+            realized_pnl=update_event.realized_pnl,
+            unrealized_pnl=update_event.unrealized_pnl,
+            fees=update_event.fees,
+            balances={asset: format(v, "f") for asset, v in update_event.balances.items()},
+        )
+    )
+
+
+async def equity_history(
+    conn: AsyncConnection, account_id: str, *, offset: int = 0, limit: int = 500
+) -> list[tuple[datetime, Decimal]]:
+    """(time, equity) pairs, oldest first."""
+    query = (
+        select(portfolio_snapshots.c.taken_at, portfolio_snapshots.c.equity)
+        .where(portfolio_snapshots.c.account_id == account_id)
+        .order_by(portfolio_snapshots.c.taken_at, portfolio_snapshots.c.id)
+        .offset(offset)
+        .limit(limit)
+    )
+    return [(r.taken_at, r.equity) for r in (await conn.execute(query)).all()]

@@ -1,0 +1,157 @@
+"""Users and their login state. The e-mail is stored encrypted, found by its blind
+index (see tradewind.security); the password only as an argon2id hash."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from tradewind.errors import TradewindError
+from tradewind.store.schema import users
+
+
+class DuplicateUser(TradewindError):
+    """A user with that e-mail exists already."""
+
+
+@dataclass(frozen=True)
+class UserRecord:
+    id: str
+    email_index: str
+    email_encrypted: str
+    password_hash: str
+    roles: tuple[str, ...]
+    disabled: bool
+    failed_logins: int
+    locked_until: datetime | None
+    created_at: datetime
+
+
+def _user(row: RowMapping) -> UserRecord:
+    locked = row["locked_until"]
+    created = row["created_at"]
+    return UserRecord(
+        id=row["id"],
+        email_index=row["email_index"],
+        email_encrypted=row["email_encrypted"],
+        password_hash=row["password_hash"],
+        roles=tuple(row["roles"]),
+        disabled=bool(row["disabled"]),
+        failed_logins=int(row["failed_logins"]),
+        locked_until=_aware(locked) if locked is not None else None,
+        created_at=_aware(created),
+    )
+
+
+def _aware(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes; everything stored is UTC."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+async def create_user(
+    conn: AsyncConnection,
+    *,
+    email_index: str,
+    email_encrypted: str,
+    password_hash: str,
+    roles: tuple[str, ...],
+) -> UserRecord:
+    user_id = uuid.uuid4().hex
+    values = {
+        "id": user_id,
+        "email_index": email_index,
+        "email_encrypted": email_encrypted,
+        "password_hash": password_hash,
+        "roles": list(roles),
+        "disabled": False,
+        "failed_logins": 0,
+        "locked_until": None,
+        "created_at": datetime.now(UTC),
+    }
+    try:
+        async with conn.begin_nested():
+            await conn.execute(insert(users).values(**values))
+    except IntegrityError:
+        raise DuplicateUser("a user with this e-mail is already registered") from None
+    found = await get_user(conn, user_id)
+    assert found is not None
+    return found
+
+
+async def get_user(conn: AsyncConnection, user_id: str) -> UserRecord | None:
+    row = (await conn.execute(select(users).where(users.c.id == user_id))).mappings().first()
+    return _user(row) if row else None
+
+
+async def find_by_email_index(conn: AsyncConnection, email_index: str) -> UserRecord | None:
+    query = select(users).where(users.c.email_index == email_index)
+    row = (await conn.execute(query)).mappings().first()
+    return _user(row) if row else None
+
+
+async def list_users(
+    conn: AsyncConnection, *, offset: int = 0, limit: int = 100
+) -> list[UserRecord]:
+    query = select(users).order_by(users.c.created_at, users.c.id).offset(offset).limit(limit)
+    return [_user(r) for r in (await conn.execute(query)).mappings()]
+
+
+async def count_users(conn: AsyncConnection) -> int:
+    return int((await conn.execute(select(func.count()).select_from(users))).scalar_one())
+
+
+async def record_login_failure(
+    conn: AsyncConnection, user_id: str, *, lock_after: int, lock_until: datetime
+) -> int:
+    """Count a failed login; lock the account once `lock_after` failures piled up.
+    Returns the number of consecutive failures."""
+    await conn.execute(
+        update(users).where(users.c.id == user_id).values(failed_logins=users.c.failed_logins + 1)
+    )
+    failures = int(
+        (
+            await conn.execute(select(users.c.failed_logins).where(users.c.id == user_id))
+        ).scalar_one()
+    )
+    if failures >= lock_after:
+        await conn.execute(
+            update(users).where(users.c.id == user_id).values(locked_until=lock_until)
+        )
+    return failures
+
+
+async def record_login_success(conn: AsyncConnection, user_id: str) -> None:
+    await conn.execute(
+        update(users).where(users.c.id == user_id).values(failed_logins=0, locked_until=None)
+    )
+
+
+async def set_password_hash(conn: AsyncConnection, user_id: str, password_hash: str) -> None:
+    await conn.execute(
+        update(users).where(users.c.id == user_id).values(password_hash=password_hash)
+    )
+
+
+async def set_roles(conn: AsyncConnection, user_id: str, roles: tuple[str, ...]) -> bool:
+    result = await conn.execute(
+        update(users).where(users.c.id == user_id).values(roles=list(roles))
+    )
+    return bool(result.rowcount)
+
+
+async def set_disabled(conn: AsyncConnection, user_id: str, disabled: bool) -> bool:
+    result = await conn.execute(
+        update(users).where(users.c.id == user_id).values(disabled=disabled)
+    )
+    return bool(result.rowcount)
+
+
+async def delete_user(conn: AsyncConnection, user_id: str) -> bool:
+    result = await conn.execute(delete(users).where(users.c.id == user_id))
+    return bool(result.rowcount)
