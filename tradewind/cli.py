@@ -4,6 +4,7 @@
     tradewind service NAME [--config FILE]        one service (distributed mode)
     tradewind version
     tradewind bench ...                           benchmarks
+    tradewind venue serve [--market M] [--port P] the simulated exchange (Binance API)
 
 Settings come from `TRADEWIND_*` environment variables and the optional settings file
 (see `tradewind.runtime.settings`). A configuration problem prints one line,
@@ -37,6 +38,8 @@ app = typer.Typer(
 )
 bench_app = typer.Typer(help="Measure Tradewind's parts.", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
+venue_app = typer.Typer(help="The simulated exchange.", no_args_is_help=True)
+app.add_typer(venue_app, name="venue")
 
 ConfigFile = Annotated[
     Path | None,
@@ -118,6 +121,44 @@ def bench_bus(
     from tradewind.benchmarks.bus import DEFAULT_URLS, run
 
     typer.echo(run(url or DEFAULT_URLS, as_json=as_json, events=events, rounds=rounds))
+
+
+@venue_app.command("serve")
+def venue_serve(
+    host: Annotated[
+        str, typer.Option("--host", metavar="HOST", help="Address to listen on.")
+    ] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option("--port", metavar="PORT", min=0, max=65535, help="TCP port.")
+    ] = 8765,
+    market: Annotated[
+        str,
+        typer.Option(
+            "--market",
+            metavar="MARKET",
+            help="Where prices come from: synthetic (seeded random walk with jumps), "
+            "replay: (the bundled January-2018 candles) or replay:DIR (BASE-QUOTE.csv "
+            "files of timestamp_ms,open,high,low,close,volume).",
+        ),
+    ] = "synthetic",
+    speed: Annotated[
+        float,
+        typer.Option("--speed", metavar="X", help="Replay speed, times real time (replay only)."),
+    ] = 1.0,
+    seed: Annotated[
+        int, typer.Option("--seed", metavar="N", help="Seed of prices and background flow.")
+    ] = 7,
+) -> None:
+    """Serve the simulated exchange: Binance's spot REST API under /api/v3, its WebSocket
+    streams (/ws, /stream, /ws-api/v3), and the simulator API under /sim/v1 (accounts,
+    faults). Stops cleanly on SIGTERM or SIGINT."""
+
+    def run() -> int:
+        from tradewind.venues.simulated.server.serve import build_state, serve
+
+        return serve(build_state(market, speed=speed, seed=seed), host, port)
+
+    _exit_with(run)
 
 
 @app.command("version")

@@ -1,5 +1,5 @@
 """What the simulated exchange's HTTP and WebSocket sides share: the exchange, the
-fault switches tests flip, and the user-data-stream listen keys."""
+fault switches tests flip, the user-data-stream listen keys and the rate limiters."""
 
 from __future__ import annotations
 
@@ -9,6 +9,12 @@ import time
 from dataclasses import dataclass, field
 
 from tradewind.venues.simulated.exchange import SimulatedExchange
+from tradewind.venues.simulated.server.weights import (
+    BINANCE_RATE_LIMITS,
+    IpRateLimiter,
+    OrderRateLimiter,
+    RateLimit,
+)
 
 LISTEN_KEY_TTL_MS = 60 * 60 * 1000  # Binance: a listen key lives 60 minutes unless kept alive
 
@@ -86,6 +92,16 @@ class ListenKeys:
 
 @dataclass
 class ServerState:
+    """`rate_limits` are what exchangeInfo publishes and the limiters enforce (Binance's
+    by default; tests pass smaller ones)."""
+
     exchange: SimulatedExchange
     faults: FaultSwitches = field(default_factory=FaultSwitches)
     listen_keys: ListenKeys = field(default_factory=ListenKeys)
+    rate_limits: tuple[RateLimit, ...] = BINANCE_RATE_LIMITS
+    ip_limiter: IpRateLimiter = field(init=False)
+    order_limiter: OrderRateLimiter = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.ip_limiter = IpRateLimiter(self.rate_limits)
+        self.order_limiter = OrderRateLimiter(self.rate_limits)

@@ -1,0 +1,125 @@
+"""The simulated exchange's HTTP app: Binance's spot REST API (`/api/v3`, and the
+`/sapi/v1` key restrictions), the simulator's own API (`/sim/v1`), and the WebSocket
+streams when `server.streams` provides them.
+
+While the app runs (its lifespan), a background task moves the market: `exchange.step()`
+every `step_interval_s`. The app serves one `ServerState`, so the HTTP and WebSocket
+sides see the same exchange.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from types import ModuleType
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute
+
+from tradewind.domain.matching import MatchingError
+from tradewind.runtime.logging import get_logger
+from tradewind.venues.simulated.exchange import SimulatedExchange
+from tradewind.venues.simulated.server.binance_errors import BinanceError
+from tradewind.venues.simulated.server.formatting import SymbolMap
+from tradewind.venues.simulated.server.rest_account import account_routes
+from tradewind.venues.simulated.server.rest_gate import BinanceGate
+from tradewind.venues.simulated.server.rest_market import market_routes
+from tradewind.venues.simulated.server.rest_trading import trading_routes
+from tradewind.venues.simulated.server.sim_api import sim_routes
+from tradewind.venues.simulated.server.state import ServerState
+
+STEP_INTERVAL_S = 0.1
+_STREAMS_MODULE = "tradewind.venues.simulated.server.streams"
+
+_log = get_logger("tradewind.venues.simulated.server")
+
+
+def build_app(state: ServerState, *, step_interval_s: float | None = STEP_INTERVAL_S) -> FastAPI:
+    """The app serving `state`; `step_interval_s=None` leaves the market still (the
+    caller steps it)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if step_interval_s is None:
+            yield
+            return
+        stepper = asyncio.create_task(run_market(state.exchange, step_interval_s))
+        try:
+            yield
+        finally:
+            stepper.cancel()
+            await asyncio.gather(stepper, return_exceptions=True)
+
+    app = FastAPI(
+        title="Tradewind simulated exchange",
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    symbols = SymbolMap(state.exchange.specs)
+    app.include_router(market_routes(state, symbols))
+    app.include_router(trading_routes(state, symbols))
+    app.include_router(account_routes(state, symbols))
+    app.include_router(sim_routes(state))
+    app.router.routes.extend(_stream_routes(state))
+    app.add_middleware(BinanceGate, state=state)
+    app.add_exception_handler(BinanceError, _binance_error)
+    app.add_exception_handler(MatchingError, _binance_error)
+    return app
+
+
+async def run_market(exchange: SimulatedExchange, interval_s: float) -> None:
+    """Step the exchange every `interval_s` seconds until cancelled. A failing step is
+    logged and the market keeps going: one bad tick must not stop the venue."""
+    finished_logged = False
+    while True:
+        try:
+            exchange.step()
+        except Exception:
+            _log.exception("market step failed")
+        if not finished_logged and exchange.replay_finished():
+            _log.info("candle replay finished; prices stay at the last close")
+            finished_logged = True
+        await asyncio.sleep(interval_s)
+
+
+async def _binance_error(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, MatchingError):
+        exc = BinanceError.from_matching(exc)
+    assert isinstance(exc, BinanceError)
+    return exc.response()
+
+
+def _streams_module() -> ModuleType | None:
+    """`server.streams`, or None while the WebSocket side does not exist."""
+    try:
+        return importlib.import_module(_STREAMS_MODULE)
+    except ModuleNotFoundError as exc:
+        if exc.name != _STREAMS_MODULE:
+            raise
+        return None
+
+
+def _stream_routes(state: ServerState) -> list[BaseRoute]:
+    """The WebSocket routes of `server.streams` (`stream_routes(state)` returning routes
+    or an APIRouter), or none."""
+    module = _streams_module()
+    if module is None:
+        return []
+    provided = module.stream_routes(state)
+    if isinstance(provided, APIRouter):
+        return list(provided.routes)
+    return list(provided)
+
+
+def uvicorn_ws_options() -> dict[str, Any]:
+    """The uvicorn.Config options the WebSocket side asks for (ping interval and
+    timeout), if it exists and asks for any."""
+    module = _streams_module()
+    return dict(getattr(module, "UVICORN_WS_OPTIONS", {})) if module is not None else {}

@@ -1,0 +1,158 @@
+"""Binance's account endpoints: balances and commissions, the account's trades, the
+user-data-stream listen keys, and the API key's restrictions (`/sapi/v1`)."""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import Response
+
+from tradewind.venues.simulated.exchange import ApiCredentials
+from tradewind.venues.simulated.server import binance_errors as errors
+from tradewind.venues.simulated.server.binance_errors import json_response
+from tradewind.venues.simulated.server.formatting import SymbolMap, account_trade, fixed
+from tradewind.venues.simulated.server.rest_auth import Security, authenticate
+from tradewind.venues.simulated.server.rest_params import Params
+from tradewind.venues.simulated.server.state import ServerState
+
+_DAY_MS = 86_400_000
+_BASIS_POINTS = Decimal(10_000)
+
+
+def account_routes(state: ServerState, symbols: SymbolMap) -> APIRouter:
+    """Account routes under /api/v3 and /sapi/v1."""
+    exchange = state.exchange
+    engine = exchange.engine
+    listed_assets = sorted(
+        {
+            a
+            for spec in exchange.specs.values()
+            for a in (spec.instrument.base, spec.instrument.quote)
+        }
+    )
+    router = APIRouter()
+
+    async def caller(request: Request, security: Security) -> tuple[Params, ApiCredentials]:
+        params = await Params.read(request)
+        return params, authenticate(exchange, request, params, security)
+
+    @router.get("/api/v3/account")
+    async def account(request: Request) -> Response:
+        params, creds = await caller(request, Security.USER_DATA)
+        account_id = creds.account_id
+        held = engine.balances(account_id)
+        balances = [
+            {"asset": asset, "free": fixed(b.free), "locked": fixed(b.locked)}
+            for asset in sorted(set(listed_assets) | set(held))
+            for b in [engine.balance(account_id, asset)]
+            if not (params.flag("omitZeroBalances") and b.free == 0 and b.locked == 0)
+        ]
+        maker, taker = engine.fee_rates(account_id)
+        zero = fixed(Decimal(0))
+        can_trade = creds.permissions.trade
+        return json_response(
+            {
+                "makerCommission": int(maker * _BASIS_POINTS),
+                "takerCommission": int(taker * _BASIS_POINTS),
+                "buyerCommission": 0,
+                "sellerCommission": 0,
+                "commissionRates": {
+                    "maker": fixed(maker),
+                    "taker": fixed(taker),
+                    "buyer": zero,
+                    "seller": zero,
+                },
+                "canTrade": can_trade,
+                "canWithdraw": creds.permissions.withdraw,
+                "canDeposit": True,
+                "brokered": False,
+                "requireSelfTradePrevention": False,
+                "preventSor": False,
+                "updateTime": time.time_ns() // 1_000_000,
+                "accountType": "SPOT",
+                "balances": balances,
+                "permissions": ["SPOT"],
+                "uid": _uid(account_id),
+            }
+        )
+
+    @router.get("/api/v3/myTrades")
+    async def my_trades(request: Request) -> Response:
+        params, creds = await caller(request, Security.USER_DATA)
+        symbol = params.symbol(symbols)
+        order_id, from_id = params.integer("orderId"), params.integer("fromId")
+        start, end = params.integer("startTime"), params.integer("endTime")
+        limit = params.limit(500, 1000)
+        if from_id is not None and (start is not None or end is not None):
+            raise errors.bad_combination()
+        if start is not None and end is not None and end - start > _DAY_MS:
+            raise errors.lookup_interval_too_big(24)
+        account_id = creds.account_id
+        trades = engine.account_trades(account_id, symbol)
+        if order_id is not None:
+            trades = [t for t in trades if order_id in (t.maker_order_id, t.taker_order_id)]
+        if from_id is not None:
+            trades = [t for t in trades if t.trade_id >= from_id]
+        if start is not None:
+            trades = [t for t in trades if t.time_ms >= start]
+        if end is not None:
+            trades = [t for t in trades if t.time_ms <= end]
+        from_start = from_id is not None or start is not None
+        chosen = trades[:limit] if from_start else trades[-limit:]
+        wire = symbols.wire(symbol)
+        return json_response([account_trade(t, account_id, wire) for t in chosen])
+
+    @router.post("/api/v3/userDataStream")
+    async def open_user_stream(request: Request) -> Response:
+        _, creds = await caller(request, Security.USER_STREAM)
+        return json_response({"listenKey": state.listen_keys.create(creds.account_id)})
+
+    @router.put("/api/v3/userDataStream")
+    async def keep_user_stream_alive(request: Request) -> Response:
+        params, creds = await caller(request, Security.USER_STREAM)
+        if not state.listen_keys.keep_alive(params.required("listenKey"), creds.account_id):
+            raise errors.invalid_listen_key()
+        return json_response({})
+
+    @router.delete("/api/v3/userDataStream")
+    async def close_user_stream(request: Request) -> Response:
+        params, creds = await caller(request, Security.USER_STREAM)
+        if not state.listen_keys.close(params.required("listenKey"), creds.account_id):
+            raise errors.invalid_listen_key()
+        return json_response({})
+
+    @router.get("/sapi/v1/account/apiRestrictions")
+    async def api_restrictions(request: Request) -> Response:
+        _, creds = await caller(request, Security.USER_DATA)
+        permissions = creds.permissions
+        return json_response(
+            {
+                "ipRestrict": permissions.ip_restrict,
+                "createTime": creds.created_ms,
+                "enableReading": True,
+                "enableSpotAndMarginTrading": permissions.trade,
+                "enableWithdrawals": permissions.withdraw,
+                "enableInternalTransfer": permissions.transfer,
+                "enableMargin": False,
+                "enableFutures": False,
+                "permitsUniversalTransfer": permissions.transfer,
+                "enableVanillaOptions": False,
+                "enableFixApiTrade": False,
+                "enableFixReadOnly": False,
+                "enablePortfolioMarginTrading": False,
+            }
+        )
+
+    return router
+
+
+def _uid(account_id: str) -> int:
+    """A stable numeric user id for `acct-<hex>` account ids (0 for any other form)."""
+    digits = account_id.rpartition("-")[2]
+    try:
+        return int(digits, 16)
+    except ValueError:
+        return 0

@@ -1,0 +1,82 @@
+"""Who is calling: the API key of `X-MBX-APIKEY`, the signature and timestamp of SIGNED
+requests, and the key's permissions, checked in Binance's order with Binance's errors.
+
+Secrets and signatures are never logged or echoed: failures say only what was wrong.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+import time
+from decimal import Decimal
+
+from starlette.requests import Request
+
+from tradewind.venues.simulated.exchange import ApiCredentials, SimulatedExchange
+from tradewind.venues.simulated.server import binance_errors as errors
+from tradewind.venues.simulated.server.rest_params import Params
+from tradewind.venues.simulated.server.signing import (
+    DEFAULT_RECV_WINDOW_MS,
+    MAX_RECV_WINDOW_MS,
+    signature_matches,
+    signed_payload,
+    timestamp_problem,
+)
+
+API_KEY_HEADER = "X-MBX-APIKEY"
+_KEY_FORMAT = re.compile(r"[A-Za-z0-9_-]{1,128}")
+_RECV_WINDOW = re.compile(r"[0-9]{1,20}(\.[0-9]{1,3})?")
+
+
+class Security(enum.Enum):
+    """Binance's endpoint security types (NONE endpoints never authenticate)."""
+
+    USER_STREAM = "USER_STREAM"  # API key only
+    USER_DATA = "USER_DATA"  # API key and signature
+    TRADE = "TRADE"  # API key, signature, and the key's trade permission
+
+
+def authenticate(
+    exchange: SimulatedExchange, request: Request, params: Params, security: Security
+) -> ApiCredentials:
+    """The credentials the request proves, or the BinanceError that refuses it."""
+    api_key = request.headers.get(API_KEY_HEADER, "")
+    if not _KEY_FORMAT.fullmatch(api_key):
+        raise errors.bad_api_key_format()
+    creds = exchange.credentials(api_key)
+    if creds is None:
+        raise errors.key_rejected()
+    if security is Security.USER_STREAM:
+        return creds
+    signature = params.required("signature")
+    timestamp_text = params.text("timestamp")
+    if timestamp_text is None or not timestamp_text.isascii() or not timestamp_text.isdigit():
+        raise errors.mandatory_missing("timestamp")
+    timestamp = int(timestamp_text)
+    recv_window = _recv_window(params)
+    if not signature_matches(
+        creds.secret, signed_payload(params.raw_query, params.raw_body), signature
+    ):
+        raise errors.invalid_signature()
+    problem = timestamp_problem(timestamp, recv_window, time.time_ns() // 1_000_000)
+    if problem is not None:
+        raise errors.timestamp_outside_window(problem)
+    if security is Security.TRADE and not creds.permissions.trade:
+        raise errors.key_rejected()
+    return creds
+
+
+def _recv_window(params: Params) -> Decimal:
+    """`recvWindow` in ms (Binance allows 3 decimals, i.e. microseconds), at most 60000."""
+    text = params.text("recvWindow")
+    if text is None:
+        return DEFAULT_RECV_WINDOW_MS
+    if not _RECV_WINDOW.fullmatch(text):
+        raise errors.illegal_chars("recvWindow", r"^[0-9]{1,20}(\.[0-9]{1,3})?$")
+    value = Decimal(text)
+    if value > MAX_RECV_WINDOW_MS:
+        raise errors.recv_window_too_big()
+    if value <= 0:
+        raise errors.invalid_parameter("recvWindow")
+    return value

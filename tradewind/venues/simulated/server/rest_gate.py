@@ -1,0 +1,90 @@
+"""The gate in front of the Binance routes (`/api/...`, `/sapi/...`): injected faults,
+then the per-IP request-weight limits, and the `X-MBX-USED-WEIGHT-1M` header on every
+`/api` response. The simulator's own `/sim` routes and the WebSocket routes pass through.
+
+Fault answers are chosen for what clients conclude from them (ccxt: see
+docs/venues/ccxt-binance-protocol.md §3): 503 without a Binance `code` is "exchange not
+available" (nothing executed); a hang then 504 is a request timeout; 429 is a rate limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from urllib.parse import parse_qsl
+
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from tradewind.venues.simulated.server import binance_errors as errors
+from tradewind.venues.simulated.server.binance_errors import json_response
+from tradewind.venues.simulated.server.state import ServerState
+from tradewind.venues.simulated.server.weights import request_weight
+
+_GUARDED = ("/api/", "/sapi/")
+
+
+class BinanceGate:
+    """ASGI middleware; `state.faults` and `state.ip_limiter` decide who gets through."""
+
+    def __init__(self, app: ASGIApp, state: ServerState) -> None:
+        self._app = app
+        self._state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(_GUARDED):
+            await self._app(scope, receive, send)
+            return
+        if await self._answered_by_fault(scope, receive, send):
+            return
+        if not scope["path"].startswith("/api/"):
+            await self._app(scope, receive, send)
+            return
+        client = scope.get("client")
+        ip = client[0] if client else "unknown"
+        limiter = self._state.ip_limiter
+        query = scope.get("query_string", b"").decode("latin-1")
+        weight = request_weight(scope["method"], scope["path"], dict(parse_qsl(query)))
+        now_ms = time.time_ns() // 1_000_000
+        refusal = limiter.admit(ip, weight, now_ms)
+        usage = limiter.usage_headers(ip, now_ms)
+        if refusal is not None:
+            if refusal.banned_until_ms:
+                error = errors.ip_banned(refusal.banned_until_ms, refusal.retry_after_s)
+            else:
+                limit = refusal.limit
+                refuse = (
+                    errors.too_much_weight
+                    if limit.kind == "REQUEST_WEIGHT"
+                    else errors.too_many_raw_requests
+                )
+                error = refuse(limit.limit, limit.describe(), refusal.retry_after_s)
+            error.headers.update(usage)
+            await error.response()(scope, receive, send)
+            return
+
+        async def send_with_usage(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in usage.items():
+                    headers[name] = value
+            await send(message)
+
+        await self._app(scope, receive, send_with_usage)
+
+    async def _answered_by_fault(self, scope: Scope, receive: Receive, send: Send) -> bool:
+        faults = self._state.faults
+        now_ms = time.time() * 1000
+        if faults.rate_limit_until_ms > now_ms:
+            retry_after_s = max(1, math.ceil((faults.rate_limit_until_ms - now_ms) / 1000))
+            await errors.too_many_requests(retry_after_s).response()(scope, receive, send)
+            return True
+        if faults.http_5xx_until_ms > now_ms:
+            await json_response({"msg": "Service Unavailable."}, 503)(scope, receive, send)
+            return True
+        if faults.timeout_until_ms > now_ms:
+            await asyncio.sleep(faults.hang_s)
+            await json_response({"msg": "Gateway Time-out."}, 504)(scope, receive, send)
+            return True
+        return False

@@ -1,0 +1,214 @@
+"""Binance's order endpoints: place (and test), query, cancel, open orders, all orders.
+
+New orders count against the account's ORDERS limits (`X-MBX-ORDER-COUNT-*` headers);
+the engine's refusals keep their Binance code and message. With the `fail_after_accept`
+fault on, an order is executed and then answered 500 (execution status unknown), the way
+a real venue can leave a client not knowing whether its order exists.
+"""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import Response
+
+from tradewind.domain.matching import MatchingError, OrderSnapshot
+from tradewind.domain.matching.filters import MarketRules
+from tradewind.venues.simulated.exchange import ApiCredentials
+from tradewind.venues.simulated.server import binance_errors as errors
+from tradewind.venues.simulated.server.binance_errors import BinanceError, json_response
+from tradewind.venues.simulated.server.formatting import (
+    SymbolMap,
+    fixed,
+    order_ack,
+    order_canceled,
+    order_full,
+    order_query,
+    order_result,
+)
+from tradewind.venues.simulated.server.order_params import (
+    check_filters,
+    client_order_id,
+    new_client_order_id,
+    parse_order,
+)
+from tradewind.venues.simulated.server.rest_auth import Security, authenticate
+from tradewind.venues.simulated.server.rest_params import Params
+from tradewind.venues.simulated.server.state import ServerState
+
+_DAY_MS = 86_400_000
+_CANCEL_RESTRICTIONS = {"ONLY_NEW": "NEW", "ONLY_PARTIALLY_FILLED": "PARTIALLY_FILLED"}
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def trading_routes(state: ServerState, symbols: SymbolMap) -> APIRouter:
+    """The signed order routes under /api/v3."""
+    exchange = state.exchange
+    engine = exchange.engine
+    rules = {symbol: MarketRules(spec) for symbol, spec in exchange.specs.items()}
+    router = APIRouter(prefix="/api/v3")
+
+    async def signed(request: Request, security: Security) -> tuple[Params, ApiCredentials]:
+        params = await Params.read(request)
+        return params, authenticate(exchange, request, params, security)
+
+    @router.post("/order")
+    async def new_order(request: Request) -> Response:
+        params, creds = await signed(request, Security.TRADE)
+        order = parse_order(params, symbols)
+        account_id = creds.account_id
+        now_ms = _now_ms()
+        exceeded = state.order_limiter.admit(account_id, now_ms)
+        headers = state.order_limiter.usage_headers(account_id, now_ms)
+        if exceeded is not None:
+            raise errors.too_many_orders(exceeded.limit, exceeded.describe(), headers)
+        try:
+            result = exchange.submit_order(
+                account_id,
+                order.symbol,
+                order.side,
+                order.order_type,
+                quantity=order.quantity,
+                price=order.price,
+                quote_quantity=order.quote_quantity,
+                time_in_force=order.time_in_force,
+                client_order_id=order.client_order_id,
+            )
+        except MatchingError as exc:
+            raise BinanceError.from_matching(exc, headers) from None
+        if state.faults.fail_after_accept > 0:
+            state.faults.fail_after_accept -= 1
+            raise errors.execution_unknown()
+        wire = symbols.wire(order.symbol)
+        placed = result.order
+        if order.response_type == "ACK":
+            body = order_ack(placed, wire, placed.created_ms)
+        elif order.response_type == "RESULT":
+            body = order_result(placed, wire, placed.created_ms)
+        else:
+            body = order_full(result, wire, placed.created_ms)
+        return json_response(body, headers=headers)
+
+    @router.post("/order/test")
+    async def test_order(request: Request) -> Response:
+        params, creds = await signed(request, Security.TRADE)
+        order = parse_order(params, symbols)
+        check_filters(order, rules[order.symbol])
+        if not params.flag("computeCommissionRates"):
+            return json_response({})
+        maker, taker = engine.fee_rates(creds.account_id)
+        zero = fixed(Decimal(0))
+        return json_response(
+            {
+                "standardCommissionForOrder": {"maker": fixed(maker), "taker": fixed(taker)},
+                "specialCommissionForOrder": {"maker": zero, "taker": zero},
+                "taxCommissionForOrder": {"maker": zero, "taker": zero},
+                "discount": {
+                    "enabledForAccount": False,
+                    "enabledForSymbol": False,
+                    "discountAsset": "BNB",
+                    "discount": zero,
+                },
+            }
+        )
+
+    def find_order(params: Params, account_id: str, symbol: str) -> OrderSnapshot | None:
+        """The order named by orderId (checked against origClientOrderId if both are
+        sent, as Binance does) or by origClientOrderId; None if there is none."""
+        order_id = params.integer("orderId")
+        original = client_order_id(params, "origClientOrderId")
+        if order_id is None and original is None:
+            raise errors.either_mandatory("origClientOrderId", "orderId")
+        try:
+            order = engine.get_order(
+                account_id,
+                symbol,
+                order_id=order_id,
+                client_order_id=original if order_id is None else None,
+            )
+        except MatchingError:
+            return None
+        if original is not None and order.client_order_id != original:
+            return None
+        return order
+
+    @router.get("/order")
+    async def query_order(request: Request) -> Response:
+        params, creds = await signed(request, Security.USER_DATA)
+        symbol = params.symbol(symbols)
+        order = find_order(params, creds.account_id, symbol)
+        if order is None:
+            raise errors.order_does_not_exist()
+        return json_response(order_query(order, symbols.wire(symbol)))
+
+    @router.delete("/order")
+    async def cancel_order(request: Request) -> Response:
+        params, creds = await signed(request, Security.TRADE)
+        symbol = params.symbol(symbols)
+        cancel_id = client_order_id(params, "newClientOrderId") or new_client_order_id()
+        restriction = params.choice(
+            "cancelRestrictions",
+            _CANCEL_RESTRICTIONS,
+            BinanceError(
+                -1145,
+                "`cancelRestrictions` has to be either `ONLY_NEW` or `ONLY_PARTIALLY_FILLED`.",
+            ),
+        )
+        order = find_order(params, creds.account_id, symbol)
+        if order is None or not order.is_open:
+            raise errors.cancel_rejected()
+        if restriction is not None and order.status.value != _CANCEL_RESTRICTIONS[restriction]:
+            raise errors.cancel_rejected("Order was not canceled due to cancel restrictions.")
+        try:
+            canceled = exchange.cancel_order(creds.account_id, symbol, order_id=order.order_id)
+        except MatchingError as exc:
+            raise BinanceError.from_matching(exc) from None
+        return json_response(order_canceled(canceled, symbols.wire(symbol), cancel_id, _now_ms()))
+
+    @router.get("/openOrders")
+    async def open_orders(request: Request) -> Response:
+        params, creds = await signed(request, Security.USER_DATA)
+        symbol = params.optional_symbol(symbols)
+        orders = engine.open_orders(creds.account_id, symbol)
+        return json_response([order_query(o, symbols.wire(o.symbol)) for o in orders])
+
+    @router.delete("/openOrders")
+    async def cancel_open_orders(request: Request) -> Response:
+        params, creds = await signed(request, Security.TRADE)
+        symbol = params.symbol(symbols)
+        canceled = exchange.cancel_open_orders(creds.account_id, symbol)
+        if not canceled:
+            raise errors.cancel_rejected()
+        now_ms, wire = _now_ms(), symbols.wire(symbol)
+        return json_response(
+            [order_canceled(o, wire, new_client_order_id(), now_ms) for o in canceled]
+        )
+
+    @router.get("/allOrders")
+    async def all_orders(request: Request) -> Response:
+        params, creds = await signed(request, Security.USER_DATA)
+        symbol = params.symbol(symbols)
+        from_id = params.integer("orderId")
+        start, end = params.integer("startTime"), params.integer("endTime")
+        limit = params.limit(500, 1000)
+        if start is not None and end is not None and end - start > _DAY_MS:
+            raise errors.lookup_interval_too_big(24)
+        orders = engine.all_orders(creds.account_id, symbol)
+        if from_id is not None:
+            orders = [o for o in orders if o.order_id >= from_id]
+        if start is not None:
+            orders = [o for o in orders if o.created_ms >= start]
+        if end is not None:
+            orders = [o for o in orders if o.created_ms <= end]
+        from_start = from_id is not None or start is not None
+        chosen = orders[:limit] if from_start else orders[-limit:]
+        wire = symbols.wire(symbol)
+        return json_response([order_query(o, wire) for o in chosen])
+
+    return router

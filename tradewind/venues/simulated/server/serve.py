@@ -1,0 +1,173 @@
+"""Run the simulated exchange: build its state from a market description, serve the app
+with uvicorn until SIGTERM or SIGINT, or run it in a background thread (tests, demos).
+
+    tradewind venue serve --market synthetic            # seeded synthetic prices
+    tradewind venue serve --market replay: --speed 60   # the bundled candles, 60x
+    tradewind venue serve --market replay:DIR           # BASE-QUOTE.csv files in DIR
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import uvicorn
+from fastapi import FastAPI
+
+from tradewind.errors import ConfigError
+from tradewind.runtime.logging import configure_logging, get_logger
+from tradewind.venues.simulated.exchange import SimulatedExchange
+from tradewind.venues.simulated.market import (
+    CandleReplay,
+    PriceSource,
+    SyntheticMarket,
+    bundled_candles_dir,
+    load_candles,
+)
+from tradewind.venues.simulated.server.app import build_app, uvicorn_ws_options
+from tradewind.venues.simulated.server.state import ServerState
+from tradewind.venues.simulated.server.weights import BINANCE_RATE_LIMITS, RateLimit
+
+EXIT_OK = 0
+_STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+_GRACEFUL_SHUTDOWN_S = 2
+
+_log = get_logger("tradewind.venues.simulated.server")
+
+
+def price_source(market: str, *, speed: float, seed: int, start_ms: int) -> PriceSource:
+    """The prices `--market` describes: `synthetic`, `replay:` (the bundled candles) or
+    `replay:DIR`; raises ConfigError naming the option at fault."""
+    kind, _, directory = market.partition(":")
+    if kind == "synthetic" and not directory:
+        if speed != 1:
+            raise ConfigError("--speed", "applies to replay markets only")
+        return SyntheticMarket(seed=seed, start_ms=start_ms)
+    if kind == "replay":
+        path = Path(directory) if directory else bundled_candles_dir()
+        if not path.is_dir():
+            raise ConfigError("--market", f"{path} is not a directory of candle files")
+        if speed <= 0:
+            raise ConfigError("--speed", f"must be positive, got {speed}")
+        return CandleReplay(load_candles(path), speed=speed, start_ms=start_ms)
+    raise ConfigError("--market", f"expected synthetic, replay: or replay:DIR, got {market!r}")
+
+
+def build_state(
+    market: str = "synthetic",
+    *,
+    speed: float = 1.0,
+    seed: int = 7,
+    rate_limits: tuple[RateLimit, ...] = BINANCE_RATE_LIMITS,
+) -> ServerState:
+    """A fresh exchange on the described market, starting now."""
+    start_ms = time.time_ns() // 1_000_000
+    prices = price_source(market, speed=speed, seed=seed, start_ms=start_ms)
+    return ServerState(SimulatedExchange(prices, seed=seed), rate_limits=rate_limits)
+
+
+class _ServerWithoutSignals(uvicorn.Server):
+    """uvicorn leaving SIGTERM and SIGINT to us: it would re-raise them after shutting
+    down, and the process would end by the signal instead of with status 0."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def _server(app: FastAPI) -> _ServerWithoutSignals:
+    # No access log: request lines carry signatures in their query strings.
+    config = uvicorn.Config(
+        app,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=_GRACEFUL_SHUTDOWN_S,
+        **uvicorn_ws_options(),
+    )
+    return _ServerWithoutSignals(config)
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        return socket.create_server((host, port), family=family)
+    except OSError as exc:
+        reason = f"[Errno {exc.errno}] {os.strerror(exc.errno)}" if exc.errno else str(exc)
+        raise ConfigError("--port", f"cannot listen on {host}:{port}: {reason}") from None
+
+
+def serve(state: ServerState, host: str, port: int) -> int:
+    """Serve `state` on host:port until SIGTERM or SIGINT, then shut down cleanly (requests
+    in flight get up to 2 s); returns the exit status. ConfigError if the port is taken."""
+    configure_logging()
+    sock = _listen(host, port)
+    server = _server(build_app(state))
+
+    async def run() -> None:
+        loop = asyncio.get_running_loop()
+
+        def stop(sig: signal.Signals) -> None:
+            _log.info("stopping", signal=sig.name)
+            server.should_exit = True
+
+        for sig in _STOP_SIGNALS:
+            loop.add_signal_handler(sig, stop, sig)
+        try:
+            _log.info("serving", host=host, port=sock.getsockname()[1])
+            await server.serve([sock])
+        finally:
+            for sig in _STOP_SIGNALS:
+                loop.remove_signal_handler(sig)
+
+    with asyncio.Runner(loop_factory=_uvloop_factory()) as runner:
+        runner.run(run())
+    sock.close()
+    _log.info("stopped")
+    return EXIT_OK
+
+
+def _uvloop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is a dependency
+        return None
+    return uvloop.new_event_loop
+
+
+@contextlib.contextmanager
+def serving_in_thread(
+    state: ServerState,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    step_interval_s: float | None = 0.1,
+) -> Iterator[str]:
+    """Serve `state` from a background thread (its own event loop) while the block runs;
+    yields the base URL, e.g. `http://127.0.0.1:54321`. `port=0` picks a free port."""
+    sock = _listen(host, port)
+    server = _server(build_app(state, step_interval_s=step_interval_s))
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, name="sim-venue", daemon=True
+    )
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the simulated venue did not start")
+            time.sleep(0.01)
+        bound_host, bound_port = sock.getsockname()[:2]
+        shown = f"[{bound_host}]" if ":" in bound_host else bound_host
+        yield f"http://{shown}:{bound_port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=_GRACEFUL_SHUTDOWN_S + 3)
+        sock.close()

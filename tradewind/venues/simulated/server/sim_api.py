@@ -1,0 +1,202 @@
+"""The simulator's own API (`/sim/v1`), for tests and demos: open funded accounts with API
+keys (the testnet faucet) and switch faults on and off.
+
+    POST   /sim/v1/accounts  {"balances": {"USDT": "10000"}, "permissions": {"trade": true,
+                              "withdraw": false, "transfer": false}, "ip_restrict": false}
+           -> 201 {"api_key", "api_secret", "account_id"}
+    GET    /sim/v1/faults    -> the switches, with the seconds each has left
+    POST   /sim/v1/faults    {"http_5xx_s": 5, "timeout_s": 0, "rate_limit_s": 0,
+                              "hang_s": 10, "drop_websockets": true, "fail_after_accept": 1}
+    DELETE /sim/v1/faults    -> every fault off
+
+Every field is optional. A malformed request answers 400 {"error": "<what and where>"}.
+The API secret is in the 201 body only: it is never logged.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from decimal import Decimal
+from typing import Any
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import Response
+
+from tradewind.domain.matching import AMOUNT_DECIMALS
+from tradewind.venues.simulated.exchange import KeyPermissions
+from tradewind.venues.simulated.server.binance_errors import json_response
+from tradewind.venues.simulated.server.state import FaultSwitches, ServerState
+
+_ASSET = re.compile(r"[A-Z0-9]{1,20}")
+_AMOUNT = re.compile(r"[0-9]+(\.[0-9]+)?")
+_ACCOUNT_FIELDS = ("balances", "permissions", "ip_restrict")
+_PERMISSIONS = ("trade", "withdraw", "transfer")
+_FAULT_FIELDS = (
+    "http_5xx_s",
+    "timeout_s",
+    "rate_limit_s",
+    "hang_s",
+    "drop_websockets",
+    "fail_after_accept",
+)
+
+
+class InvalidRequest(ValueError):
+    """A simulator API request that cannot be honoured; the message says why."""
+
+
+def sim_routes(state: ServerState) -> APIRouter:
+    router = APIRouter(prefix="/sim/v1")
+
+    async def create_account(request: Request) -> Response:
+        try:
+            body = _object(await request.body(), _ACCOUNT_FIELDS)
+            balances = _balances(body.get("balances", {}))
+            permissions = _permissions(body.get("permissions", {}), body.get("ip_restrict", False))
+            creds = state.exchange.create_account(balances, permissions)
+        except InvalidRequest as exc:
+            return _bad_request(str(exc))
+        return json_response(
+            {"api_key": creds.api_key, "api_secret": creds.secret, "account_id": creds.account_id},
+            201,
+        )
+
+    async def get_faults(request: Request) -> Response:
+        return json_response(_faults_view(state.faults))
+
+    async def set_faults(request: Request) -> Response:
+        try:
+            body = _object(await request.body(), _FAULT_FIELDS)
+            _apply_faults(state.faults, body)
+        except InvalidRequest as exc:
+            return _bad_request(str(exc))
+        return json_response(_faults_view(state.faults))
+
+    async def clear_faults(request: Request) -> Response:
+        state.faults.clear()
+        return json_response(_faults_view(state.faults))
+
+    router.add_api_route("/accounts", create_account, methods=["POST"], include_in_schema=False)
+    router.add_api_route("/faults", get_faults, methods=["GET"], include_in_schema=False)
+    router.add_api_route("/faults", set_faults, methods=["POST"], include_in_schema=False)
+    router.add_api_route("/faults", clear_faults, methods=["DELETE"], include_in_schema=False)
+    return router
+
+
+def _bad_request(message: str) -> Response:
+    return json_response({"error": message}, 400)
+
+
+def _object(raw: bytes, fields: tuple[str, ...]) -> dict[str, Any]:
+    """The JSON object body (empty body = {}), with only known `fields`."""
+    if not raw.strip():
+        return {}
+    try:
+        body = json.loads(raw)
+    except ValueError as exc:
+        raise InvalidRequest(f"body is not valid JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise InvalidRequest("body must be a JSON object")
+    unknown = sorted(set(body) - set(fields))
+    if unknown:
+        raise InvalidRequest(f"unknown field(s) {', '.join(unknown)}; known: {', '.join(fields)}")
+    return body
+
+
+def _balances(raw: object) -> dict[str, Decimal]:
+    if not isinstance(raw, dict):
+        raise InvalidRequest('balances must be an object of asset -> amount, e.g. {"USDT": "10"}')
+    balances: dict[str, Decimal] = {}
+    for asset, amount in raw.items():
+        if not _ASSET.fullmatch(asset):
+            raise InvalidRequest(f"balances: asset {asset!r} must be 1-20 of A-Z, 0-9")
+        if not isinstance(amount, str) or not _AMOUNT.fullmatch(amount):
+            raise InvalidRequest(
+                f'balances.{asset}: amount must be a decimal string >= 0 such as "10.5", '
+                f"got {json.dumps(amount)}"
+            )
+        decimals = len(amount.partition(".")[2])
+        if decimals > AMOUNT_DECIMALS:
+            raise InvalidRequest(
+                f"balances.{asset}: at most {AMOUNT_DECIMALS} decimals, got {decimals}"
+            )
+        balances[asset] = Decimal(amount)
+    return balances
+
+
+def _permissions(raw: object, ip_restrict: object) -> KeyPermissions:
+    if not isinstance(raw, dict):
+        raise InvalidRequest('permissions must be an object such as {"trade": true}')
+    unknown = sorted(set(raw) - set(_PERMISSIONS))
+    if unknown:
+        raise InvalidRequest(
+            f"permissions: unknown {', '.join(unknown)}; known: {', '.join(_PERMISSIONS)}"
+        )
+    for name, value in raw.items():
+        if not isinstance(value, bool):
+            raise InvalidRequest(f"permissions.{name} must be true or false")
+    if not isinstance(ip_restrict, bool):
+        raise InvalidRequest("ip_restrict must be true or false")
+    defaults = KeyPermissions()
+    return KeyPermissions(
+        trade=raw.get("trade", defaults.trade),
+        withdraw=raw.get("withdraw", defaults.withdraw),
+        transfer=raw.get("transfer", defaults.transfer),
+        ip_restrict=ip_restrict,
+    )
+
+
+def _seconds(body: dict[str, Any], name: str) -> float | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise InvalidRequest(f"{name} must be a number of seconds >= 0, got {json.dumps(value)}")
+    return float(value)
+
+
+def _apply_faults(faults: FaultSwitches, body: dict[str, Any]) -> None:
+    """Validate everything first, then switch: a bad request changes nothing."""
+    durations = {name: _seconds(body, name) for name in ("http_5xx_s", "timeout_s", "rate_limit_s")}
+    hang_s = _seconds(body, "hang_s")
+    drop = body.get("drop_websockets", False)
+    if not isinstance(drop, bool):
+        raise InvalidRequest("drop_websockets must be true or false")
+    fail_after = body.get("fail_after_accept")
+    if fail_after is not None and (
+        isinstance(fail_after, bool) or not isinstance(fail_after, int) or fail_after < 0
+    ):
+        raise InvalidRequest(f"fail_after_accept must be an integer >= 0, got {fail_after!r}")
+    now_ms = int(time.time() * 1000)
+    until = {name: now_ms + int(s * 1000) if s else 0 for name, s in durations.items()}
+    if durations["http_5xx_s"] is not None:
+        faults.http_5xx_until_ms = until["http_5xx_s"]
+    if durations["timeout_s"] is not None:
+        faults.timeout_until_ms = until["timeout_s"]
+    if durations["rate_limit_s"] is not None:
+        faults.rate_limit_until_ms = until["rate_limit_s"]
+    if hang_s is not None:
+        faults.hang_s = hang_s
+    if fail_after is not None:
+        faults.fail_after_accept = fail_after
+    if drop:
+        faults.drop_websockets()
+
+
+def _faults_view(faults: FaultSwitches) -> dict[str, object]:
+    now_ms = time.time() * 1000
+
+    def left_s(until_ms: int) -> float:
+        return round(max(0.0, (until_ms - now_ms) / 1000), 3)
+
+    return {
+        "http_5xx_s": left_s(faults.http_5xx_until_ms),
+        "timeout_s": left_s(faults.timeout_until_ms),
+        "rate_limit_s": left_s(faults.rate_limit_until_ms),
+        "hang_s": faults.hang_s,
+        "fail_after_accept": faults.fail_after_accept,
+        "websocket_epoch": faults.websocket_epoch,
+    }
