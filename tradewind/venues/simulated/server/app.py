@@ -1,6 +1,6 @@
 """The simulated exchange's HTTP app: Binance's spot REST API (`/api/v3`, and the
 `/sapi/v1` key restrictions), the simulator's own API (`/sim/v1`), and the WebSocket
-streams when `server.streams` provides them.
+streams (`server.streams`).
 
 While the app runs (its lifespan), a background task moves the market: `exchange.step()`
 every `step_interval_s`. The app serves one `ServerState`, so the HTTP and WebSocket
@@ -10,16 +10,13 @@ sides see the same exchange.
 from __future__ import annotations
 
 import asyncio
-import importlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from types import ModuleType
 from typing import Any
 
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute
 
 from tradewind.domain.matching import MatchingError
 from tradewind.runtime.logging import get_logger
@@ -32,9 +29,9 @@ from tradewind.venues.simulated.server.rest_market import market_routes
 from tradewind.venues.simulated.server.rest_trading import trading_routes
 from tradewind.venues.simulated.server.sim_api import sim_routes
 from tradewind.venues.simulated.server.state import ServerState
+from tradewind.venues.simulated.server.streams import UVICORN_WS_OPTIONS, stream_routes
 
 STEP_INTERVAL_S = 0.1
-_STREAMS_MODULE = "tradewind.venues.simulated.server.streams"
 
 _log = get_logger("tradewind.venues.simulated.server")
 
@@ -67,7 +64,7 @@ def build_app(state: ServerState, *, step_interval_s: float | None = STEP_INTERV
     app.include_router(trading_routes(state, symbols))
     app.include_router(account_routes(state, symbols))
     app.include_router(sim_routes(state))
-    app.router.routes.extend(_stream_routes(state))
+    app.router.routes.extend(stream_routes(state))
     app.add_middleware(BinanceGate, state=state)
     app.add_exception_handler(BinanceError, _binance_error)
     app.add_exception_handler(MatchingError, _binance_error)
@@ -96,30 +93,6 @@ async def _binance_error(request: Request, exc: Exception) -> Response:
     return exc.response()
 
 
-def _streams_module() -> ModuleType | None:
-    """`server.streams`, or None while the WebSocket side does not exist."""
-    try:
-        return importlib.import_module(_STREAMS_MODULE)
-    except ModuleNotFoundError as exc:
-        if exc.name != _STREAMS_MODULE:
-            raise
-        return None
-
-
-def _stream_routes(state: ServerState) -> list[BaseRoute]:
-    """The WebSocket routes of `server.streams` (`stream_routes(state)` returning routes
-    or an APIRouter), or none."""
-    module = _streams_module()
-    if module is None:
-        return []
-    provided = module.stream_routes(state)
-    if isinstance(provided, APIRouter):
-        return list(provided.routes)
-    return list(provided)
-
-
 def uvicorn_ws_options() -> dict[str, Any]:
-    """The uvicorn.Config options the WebSocket side asks for (ping interval and
-    timeout), if it exists and asks for any."""
-    module = _streams_module()
-    return dict(getattr(module, "UVICORN_WS_OPTIONS", {})) if module is not None else {}
+    """The uvicorn.Config options the WebSocket side needs (ping interval and timeout)."""
+    return dict(UVICORN_WS_OPTIONS)

@@ -1,0 +1,63 @@
+"""One WebSocket client as the stream hub sees it: a bounded outgoing queue, its market
+subscriptions and its user data sinks. Pure asyncio, no I/O: the endpoint's writer task
+sends what is queued."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from tradewind.venues.simulated.server.stream_names import MarketStream
+
+CLOSE_GOING_AWAY = 1001  # the server drops every connection (fault injection)
+CLOSE_TOO_SLOW = 1008  # the client's queue overflowed
+
+
+class Connection:
+    """One client's outgoing side: a bounded queue of JSON texts the hub fills and the
+    connection's writer empties, and what the client is subscribed to."""
+
+    def __init__(self, epoch: int, *, combined: bool, queue_size: int) -> None:
+        self.epoch = epoch  # FaultSwitches.websocket_epoch when it connected
+        self.combined = combined  # wrap market events as {"stream": name, "data": event}
+        self.streams: dict[str, MarketStream] = {}
+        self.user_sinks: list[UserSink] = []
+        self.closed = asyncio.Event()  # set when the server decided to close it
+        self.close_code = 1000
+        self.close_reason = ""
+        self._queue: asyncio.Queue[str] = asyncio.Queue(queue_size)
+
+    def send(self, text: str) -> bool:
+        """Queue `text`; False if the queue is full (the client is too slow)."""
+        try:
+            self._queue.put_nowait(text)
+        except asyncio.QueueFull:
+            return False
+        return True
+
+    async def next_text(self) -> str:
+        return await self._queue.get()
+
+    def close(self, code: int, reason: str) -> None:
+        """Tell the connection's handler to close with `code`; what is queued is dropped."""
+        if not self.closed.is_set():
+            self.close_code, self.close_reason = code, reason
+            self.closed.set()
+
+
+@dataclass(eq=False)
+class UserSink:
+    """One account's user data stream on one connection: through a listen key (raw, or
+    wrapped like a combined stream) or a WebSocket API subscription id."""
+
+    connection: Connection
+    account_id: str
+    listen_key: str | None = None
+    subscription_id: int | None = None
+
+    def wrap(self, event: str) -> str:
+        if self.subscription_id is not None:
+            return f'{{"subscriptionId":{self.subscription_id},"event":{event}}}'
+        if self.connection.combined:
+            return f'{{"stream":"{self.listen_key}","data":{event}}}'
+        return event

@@ -1,0 +1,321 @@
+"""Binance spot WebSocket payloads, built from what the simulated exchange reports.
+
+Pure: no I/O, no clock (times are passed in, ms since the Unix epoch). Each payload is a
+msgspec Struct whose field names say what they hold and whose wire names are Binance's
+one-letter keys; `encode` turns one into the JSON text sent to every subscriber, once per
+event. Numbers are written as the REST API writes them (`formatting.fixed`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import Decimal
+
+import msgspec
+
+from tradewind.domain.events import BookLevel
+from tradewind.domain.matching import Balance, BookTicker, OrderStatus, Trade
+from tradewind.domain.model import OrderType, TimeInForce
+from tradewind.venues.simulated.exchange import OrderUpdate
+from tradewind.venues.simulated.history import Kline
+from tradewind.venues.simulated.server.formatting import (
+    NO_ORDER_LIST,
+    SELF_TRADE_PREVENTION,
+    fixed,
+    wire_order_type,
+    wire_time_in_force,
+)
+
+_encoder = msgspec.json.Encoder()
+_ZERO = fixed(Decimal(0))
+
+
+def encode(payload: msgspec.Struct) -> str:
+    """The JSON text of one payload (what a text frame carries)."""
+    return _encoder.encode(payload).decode()
+
+
+def _levels(levels: Iterable[BookLevel]) -> list[tuple[str, str]]:
+    return [(fixed(level.price), fixed(level.quantity)) for level in levels]
+
+
+class TradeEvent(msgspec.Struct, frozen=True, gc=False):
+    """`<symbol>@trade`."""
+
+    event_type: str = msgspec.field(name="e")
+    event_ms: int = msgspec.field(name="E")
+    symbol: str = msgspec.field(name="s")
+    trade_id: int = msgspec.field(name="t")
+    price: str = msgspec.field(name="p")
+    quantity: str = msgspec.field(name="q")
+    trade_ms: int = msgspec.field(name="T")
+    buyer_is_maker: bool = msgspec.field(name="m")
+    ignore: bool = msgspec.field(name="M")
+
+
+class AggTradeEvent(msgspec.Struct, frozen=True, gc=False):
+    """`<symbol>@aggTrade`: every fill is its own aggregate (first = last trade id)."""
+
+    event_type: str = msgspec.field(name="e")
+    event_ms: int = msgspec.field(name="E")
+    symbol: str = msgspec.field(name="s")
+    agg_id: int = msgspec.field(name="a")
+    price: str = msgspec.field(name="p")
+    quantity: str = msgspec.field(name="q")
+    first_trade_id: int = msgspec.field(name="f")
+    last_trade_id: int = msgspec.field(name="l")
+    trade_ms: int = msgspec.field(name="T")
+    buyer_is_maker: bool = msgspec.field(name="m")
+    ignore: bool = msgspec.field(name="M")
+
+
+def trade_event(wire_symbol: str, trade: Trade, event_ms: int) -> TradeEvent:
+    return TradeEvent(
+        "trade", event_ms, wire_symbol, trade.trade_id, fixed(trade.price),
+        fixed(trade.quantity), trade.time_ms, trade.is_buyer_maker, True,
+    )  # fmt: skip
+
+
+def agg_trade_event(wire_symbol: str, trade: Trade, event_ms: int) -> AggTradeEvent:
+    tid = trade.trade_id
+    return AggTradeEvent(
+        "aggTrade", event_ms, wire_symbol, tid, fixed(trade.price),
+        fixed(trade.quantity), tid, tid, trade.time_ms, trade.is_buyer_maker, True,
+    )  # fmt: skip
+
+
+class DepthUpdateEvent(msgspec.Struct, frozen=True, gc=False):
+    """`<symbol>@depth[@100ms]`: levels changed by update ids first..final; quantities
+    are the level's new total, "0" removes it."""
+
+    event_type: str = msgspec.field(name="e")
+    event_ms: int = msgspec.field(name="E")
+    symbol: str = msgspec.field(name="s")
+    first_update_id: int = msgspec.field(name="U")
+    final_update_id: int = msgspec.field(name="u")
+    bids: list[tuple[str, str]] = msgspec.field(name="b")
+    asks: list[tuple[str, str]] = msgspec.field(name="a")
+
+
+def depth_update_event(
+    wire_symbol: str,
+    first_update_id: int,
+    final_update_id: int,
+    bids: Iterable[BookLevel],
+    asks: Iterable[BookLevel],
+    event_ms: int,
+) -> DepthUpdateEvent:
+    return DepthUpdateEvent(
+        "depthUpdate", event_ms, wire_symbol, first_update_id, final_update_id,
+        _levels(bids), _levels(asks),
+    )  # fmt: skip
+
+
+class PartialDepthEvent(msgspec.Struct, frozen=True, gc=False):
+    """`<symbol>@depth<N>[@100ms]`: the top N levels, as Binance spot sends them."""
+
+    last_update_id: int = msgspec.field(name="lastUpdateId")
+    bids: list[tuple[str, str]]
+    asks: list[tuple[str, str]]
+
+
+def partial_depth_event(
+    last_update_id: int, bids: Iterable[BookLevel], asks: Iterable[BookLevel]
+) -> PartialDepthEvent:
+    return PartialDepthEvent(last_update_id, _levels(bids), _levels(asks))
+
+
+class BookTickerEvent(msgspec.Struct, frozen=True, gc=False):
+    """`<symbol>@bookTicker`: best bid and ask; an empty side shows "0"."""
+
+    update_id: int = msgspec.field(name="u")
+    symbol: str = msgspec.field(name="s")
+    bid_price: str = msgspec.field(name="b")
+    bid_quantity: str = msgspec.field(name="B")
+    ask_price: str = msgspec.field(name="a")
+    ask_quantity: str = msgspec.field(name="A")
+
+
+def book_ticker_event(wire_symbol: str, ticker: BookTicker) -> BookTickerEvent:
+    def text(value: Decimal | None) -> str:
+        return _ZERO if value is None else fixed(value)
+
+    return BookTickerEvent(
+        ticker.update_id, wire_symbol, text(ticker.bid_price), text(ticker.bid_quantity),
+        text(ticker.ask_price), text(ticker.ask_quantity),
+    )  # fmt: skip
+
+
+class KlineBody(msgspec.Struct, frozen=True, gc=False):
+    """The candle of a kline event. The history keeps no trade ids nor taker volumes,
+    so `f`/`L` are -1 and `V`/`Q` are "0"."""
+
+    open_ms: int = msgspec.field(name="t")
+    close_ms: int = msgspec.field(name="T")
+    symbol: str = msgspec.field(name="s")
+    interval: str = msgspec.field(name="i")
+    first_trade_id: int = msgspec.field(name="f")
+    last_trade_id: int = msgspec.field(name="L")
+    open: str = msgspec.field(name="o")
+    close: str = msgspec.field(name="c")
+    high: str = msgspec.field(name="h")
+    low: str = msgspec.field(name="l")
+    volume: str = msgspec.field(name="v")
+    trades: int = msgspec.field(name="n")
+    closed: bool = msgspec.field(name="x")
+    quote_volume: str = msgspec.field(name="q")
+    taker_buy_volume: str = msgspec.field(name="V")
+    taker_buy_quote_volume: str = msgspec.field(name="Q")
+    ignore: str = msgspec.field(name="B")
+
+
+class KlineEvent(msgspec.Struct, frozen=True, gc=False):
+    """`<symbol>@kline_<interval>`."""
+
+    event_type: str = msgspec.field(name="e")
+    event_ms: int = msgspec.field(name="E")
+    symbol: str = msgspec.field(name="s")
+    kline: KlineBody = msgspec.field(name="k")
+
+
+def kline_event(
+    wire_symbol: str, interval: str, kline: Kline, closed: bool, event_ms: int
+) -> KlineEvent:
+    body = KlineBody(
+        kline.open_ms, kline.close_ms, wire_symbol, interval, -1, -1,
+        fixed(kline.open), fixed(kline.close), fixed(kline.high),
+        fixed(kline.low), fixed(kline.volume), kline.trades, closed,
+        fixed(kline.quote_volume), _ZERO, _ZERO, _ZERO,
+    )  # fmt: skip
+    return KlineEvent("kline", event_ms, wire_symbol, body)
+
+
+class ExecutionReport(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
+    """User data stream: one change of one order (Binance `executionReport`)."""
+
+    event_type: str = msgspec.field(name="e")
+    event_ms: int = msgspec.field(name="E")
+    symbol: str = msgspec.field(name="s")
+    client_order_id: str = msgspec.field(name="c")
+    side: str = msgspec.field(name="S")
+    order_type: str = msgspec.field(name="o")
+    time_in_force: str = msgspec.field(name="f")
+    quantity: str = msgspec.field(name="q")
+    price: str = msgspec.field(name="p")
+    stop_price: str = msgspec.field(name="P")
+    iceberg_quantity: str = msgspec.field(name="F")
+    order_list_id: int = msgspec.field(name="g")
+    original_client_order_id: str = msgspec.field(name="C")
+    execution_type: str = msgspec.field(name="x")
+    status: str = msgspec.field(name="X")
+    reject_reason: str = msgspec.field(name="r")
+    order_id: int = msgspec.field(name="i")
+    last_quantity: str = msgspec.field(name="l")
+    executed_quantity: str = msgspec.field(name="z")
+    last_price: str = msgspec.field(name="L")
+    commission: str = msgspec.field(name="n")
+    commission_asset: str | None = msgspec.field(name="N")
+    transaction_ms: int = msgspec.field(name="T")
+    trade_id: int = msgspec.field(name="t")
+    execution_id: int = msgspec.field(name="I")
+    is_working: bool = msgspec.field(name="w")
+    is_maker: bool = msgspec.field(name="m")
+    ignore: bool = msgspec.field(name="M")
+    created_ms: int = msgspec.field(name="O")
+    cumulative_quote: str = msgspec.field(name="Z")
+    last_quote: str = msgspec.field(name="Y")
+    quote_order_quantity: str = msgspec.field(name="Q")
+    self_trade_prevention: str = msgspec.field(name="V")
+    working_ms: int | None = msgspec.field(default=None, name="W")
+
+
+def execution_report(wire_symbol: str, update: OrderUpdate, execution_id: int) -> ExecutionReport:
+    """The executionReport of `update`; `execution_id` is Binance's `I` (any unique int)."""
+    order, trade = update.order, update.trade
+    rests = order.order_type is OrderType.LIMIT and order.time_in_force in (
+        TimeInForce.GTC, TimeInForce.GTX,
+    )  # fmt: skip
+    working = rests and update.status in (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED)
+    if trade is None:
+        last_quantity = last_price = last_quote = commission = _ZERO
+        commission_asset: str | None = None
+        transaction_ms, trade_id, is_maker = update.ts_ms, -1, False
+    else:
+        last_quantity = fixed(trade.quantity)
+        last_price = fixed(trade.price)
+        last_quote = fixed(trade.quote_quantity)
+        fee, commission_asset = trade.fee_for(update.account_id)
+        commission = fixed(fee)
+        transaction_ms, trade_id = trade.time_ms, trade.trade_id
+        is_maker = trade.maker_order_id == order.order_id
+    canceled = update.execution_type == "CANCELED"
+    return ExecutionReport(
+        event_type="executionReport",
+        event_ms=update.ts_ms,
+        symbol=wire_symbol,
+        client_order_id=order.client_order_id,
+        side=order.side.value,
+        order_type=wire_order_type(order),
+        time_in_force=wire_time_in_force(order),
+        quantity=fixed(order.quantity),
+        price=fixed(order.price),
+        stop_price=_ZERO,
+        iceberg_quantity=_ZERO,
+        order_list_id=NO_ORDER_LIST,
+        original_client_order_id=order.client_order_id if canceled else "",
+        execution_type=update.execution_type,
+        status=update.status.value,
+        reject_reason="NONE",
+        order_id=order.order_id,
+        last_quantity=last_quantity,
+        executed_quantity=fixed(update.executed_quantity),
+        last_price=last_price,
+        commission=commission,
+        commission_asset=commission_asset,
+        transaction_ms=transaction_ms,
+        trade_id=trade_id,
+        execution_id=execution_id,
+        is_working=working,
+        is_maker=is_maker,
+        ignore=True,
+        created_ms=order.created_ms,
+        cumulative_quote=fixed(update.cumulative_quote),
+        last_quote=last_quote,
+        quote_order_quantity=fixed(order.quote_order_quantity),
+        self_trade_prevention=SELF_TRADE_PREVENTION,
+        working_ms=order.created_ms if rests else None,
+    )
+
+
+class AssetPosition(msgspec.Struct, frozen=True, gc=False):
+    asset: str = msgspec.field(name="a")
+    free: str = msgspec.field(name="f")
+    locked: str = msgspec.field(name="l")
+
+
+class AccountPositionEvent(msgspec.Struct, frozen=True, gc=False):
+    """User data stream: the changed assets' balances (Binance `outboundAccountPosition`)."""
+
+    event_type: str = msgspec.field(name="e")
+    event_ms: int = msgspec.field(name="E")
+    updated_ms: int = msgspec.field(name="u")
+    balances: list[AssetPosition] = msgspec.field(name="B")
+
+
+def account_position_event(
+    balances: Iterable[Balance], updated_ms: int, event_ms: int
+) -> AccountPositionEvent:
+    positions = [AssetPosition(b.asset, fixed(b.free), fixed(b.locked)) for b in balances]
+    return AccountPositionEvent("outboundAccountPosition", event_ms, updated_ms, positions)
+
+
+class ListenKeyExpiredEvent(msgspec.Struct, frozen=True, gc=False):
+    """User data stream: the listen key expired or was closed; no more events follow."""
+
+    event_type: str = msgspec.field(name="e")
+    event_ms: int = msgspec.field(name="E")
+    listen_key: str = msgspec.field(name="listenKey")
+
+
+def listen_key_expired_event(listen_key: str, event_ms: int) -> ListenKeyExpiredEvent:
+    return ListenKeyExpiredEvent("listenKeyExpired", event_ms, listen_key)
