@@ -148,6 +148,13 @@ def venue_serve(
     seed: Annotated[
         int, typer.Option("--seed", metavar="N", help="Seed of prices and background flow.")
     ] = 7,
+    unlimited: Annotated[
+        bool,
+        typer.Option(
+            "--unlimited",
+            help="Lift Binance's request-weight and order-count limits (for benchmarks).",
+        ),
+    ] = False,
 ) -> None:
     """Serve the simulated exchange: Binance's spot REST API under /api/v3, its WebSocket
     streams (/ws, /stream, /ws-api/v3), and the simulator API under /sim/v1 (accounts,
@@ -156,7 +163,8 @@ def venue_serve(
     def run() -> int:
         from tradewind.venues.simulated.server.serve import build_state, serve
 
-        return serve(build_state(market, speed=speed, seed=seed), host, port)
+        limits = {"rate_limits": ()} if unlimited else {}
+        return serve(build_state(market, speed=speed, seed=seed, **limits), host, port)
 
     _exit_with(run)
 
