@@ -148,6 +148,13 @@ def venue_serve(
     seed: Annotated[
         int, typer.Option("--seed", metavar="N", help="Seed of prices and background flow.")
     ] = 7,
+    spread_bps: Annotated[
+        float,
+        typer.Option("--spread-bps", min=0.1, help="House quotes: best ask - best bid, bps."),
+    ] = 10.0,
+    depth: Annotated[
+        int, typer.Option("--depth", min=1, max=200, help="House quote levels per side.")
+    ] = 10,
     unlimited: Annotated[
         bool,
         typer.Option(
@@ -161,10 +168,15 @@ def venue_serve(
     faults). Stops cleanly on SIGTERM or SIGINT."""
 
     def run() -> int:
+        from decimal import Decimal
+
+        from tradewind.venues.simulated.liquidity import LiquidityConfig
         from tradewind.venues.simulated.server.serve import build_state, serve
 
+        liquidity = LiquidityConfig(spread_bps=Decimal(str(spread_bps)), levels=depth)
         limits = {"rate_limits": ()} if unlimited else {}
-        return serve(build_state(market, speed=speed, seed=seed, **limits), host, port)
+        state = build_state(market, speed=speed, seed=seed, liquidity=liquidity, **limits)
+        return serve(state, host, port)
 
     _exit_with(run)
 

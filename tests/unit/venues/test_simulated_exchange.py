@@ -170,3 +170,20 @@ def test_conservation_holds_with_the_house_trading() -> None:
             Decimal(0),
         )  # fmt: skip
         assert held + fees.get(asset, Decimal(0)) == deposited, asset
+
+
+def test_the_ladder_shape_is_configurable() -> None:
+    from tradewind.venues.simulated.liquidity import LiquidityConfig
+
+    clock = Clock()
+    exchange = SimulatedExchange(
+        SyntheticMarket(seed=5),
+        clock=clock,
+        liquidity=LiquidityConfig(spread_bps=Decimal(40), levels=3),
+    )
+    exchange.step()
+    depth = exchange.engine.depth("ETH/USDT", 10)
+    assert len(depth.bids) == 3 and len(depth.asks) == 3
+    mid = (depth.bids[0].price + depth.asks[0].price) / 2
+    spread_bps = (depth.asks[0].price - depth.bids[0].price) / mid * 10_000
+    assert Decimal(39) < spread_bps < Decimal(41)

@@ -24,6 +24,7 @@ from fastapi import FastAPI
 from tradewind.errors import ConfigError
 from tradewind.runtime.logging import configure_logging, get_logger
 from tradewind.venues.simulated.exchange import SimulatedExchange
+from tradewind.venues.simulated.liquidity import LiquidityConfig
 from tradewind.venues.simulated.market import (
     CandleReplay,
     PriceSource,
@@ -66,11 +67,14 @@ def build_state(
     speed: float = 1.0,
     seed: int = 7,
     rate_limits: tuple[RateLimit, ...] = BINANCE_RATE_LIMITS,
+    liquidity: LiquidityConfig | None = None,
 ) -> ServerState:
-    """A fresh exchange on the described market, starting now."""
+    """A fresh exchange on the described market, starting now; `liquidity` shapes the
+    house liquidity provider's ladder (spread, levels) and the background flow."""
     start_ms = time.time_ns() // 1_000_000
     prices = price_source(market, speed=speed, seed=seed, start_ms=start_ms)
-    return ServerState(SimulatedExchange(prices, seed=seed), rate_limits=rate_limits)
+    exchange = SimulatedExchange(prices, seed=seed, liquidity=liquidity)
+    return ServerState(exchange, rate_limits=rate_limits)
 
 
 class _ServerWithoutSignals(uvicorn.Server):
