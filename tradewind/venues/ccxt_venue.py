@@ -179,6 +179,11 @@ class CcxtVenue:
     async def close(self) -> None:
         await self._exchange.close()
 
+    async def call_raw(self, method: str, params: dict[str, Any] | None = None) -> Any:
+        """Call one of ccxt's implicit API methods (e.g. `sapi_get_account_apirestrictions`)
+        by name, with the same error mapping as every other call."""
+        return await self._call(getattr(self._exchange, method)(params or {}))
+
     async def _call(self, call: Awaitable[T], *, placing_order: bool = False) -> T:
         """Await a ccxt call, turning its exceptions into Tradewind's."""
         try:
