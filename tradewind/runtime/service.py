@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
@@ -18,8 +18,24 @@ from tradewind.bus.port import Bus
 from tradewind.runtime.metrics import RuntimeMetrics
 from tradewind.runtime.settings import Settings
 
+if TYPE_CHECKING:
+    from tradewind.cache.port import Cache
+    from tradewind.store.database import Database
+    from tradewind.venues.directory import VenueDirectory
+
 #: GET path on the health server -> a function returning msgspec-encodable data.
 AdminEndpoints = Mapping[str, Callable[[], Any]]
+
+
+@dataclass(slots=True)
+class Resources:
+    """Things one process shares between its services, built once by the runtime:
+    venue sessions (the in-process simulated exchange under `tradewind up`, ccxt
+    otherwise), the system of record and the cache. None where not configured."""
+
+    venues: VenueDirectory | None = None
+    database: Database | None = None
+    cache: Cache | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +46,7 @@ class ServiceContext:
     bus: Bus
     log: structlog.stdlib.BoundLogger
     metrics: RuntimeMetrics
+    resources: Resources = field(default_factory=Resources)
 
 
 class Service(abc.ABC):
