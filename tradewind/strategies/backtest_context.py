@@ -1,0 +1,154 @@
+"""The `StrategyContext` a backtest gives its strategy: reads come from the simulated
+account and the latest bar closes, `submit` / `cancel` act on that account at once, and
+rejections are handed back after the hook that caused them returns."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Concatenate, ParamSpec
+
+from tradewind.domain.events import Fill, OrderRejected
+from tradewind.domain.model import OrderType, Side, TimeInForce
+from tradewind.errors import TradewindError
+from tradewind.strategies.api import OpenOrder, Strategy, StrategyContext, client_order_id_for
+from tradewind.strategies.backtest_account import BacktestAccount
+from tradewind.venues.port import Market
+
+P = ParamSpec("P")
+ZERO = Decimal(0)
+_NS_PER_S = 1_000_000_000
+#: Rejections answered by more orders that are rejected again, within one event; past
+#: this the strategy is looping and the backtest stops with an error.
+MAX_CASCADE = 10_000
+
+
+class BacktestContext:
+    """One bot's view of a backtest. `now_ns` and `prices` are advanced by the runner."""
+
+    def __init__(
+        self, strategy: Strategy, account: BacktestAccount, *, account_id: str, bot_id: str
+    ) -> None:
+        self.now_ns = 0
+        self.prices: dict[str, Decimal] = {}
+        self._strategy = strategy
+        self._account = account
+        self._account_id = account_id
+        self._bot_id = bot_id
+        self._rejections: list[OrderRejected] = []
+        self._timer_ns = 0
+        self._timer_due_ns = 0
+        self._fill_listener: Callable[[Fill], object] = lambda fill: None
+        self._reject_listener: Callable[[OrderRejected], object] = lambda rejected: None
+
+    # -- StrategyContext ----------------------------------------------------------
+
+    @property
+    def account_id(self) -> str:
+        return self._account_id
+
+    @property
+    def bot_id(self) -> str:
+        return self._bot_id
+
+    def balances(self) -> dict[str, Decimal]:
+        return self._account.free_balances()
+
+    def position(self, symbol: str) -> Decimal:
+        return self._account.totals.get(self.market(symbol).base, ZERO)
+
+    def price(self, symbol: str) -> Decimal | None:
+        return self.prices.get(symbol)
+
+    def market(self, symbol: str) -> Market:
+        try:
+            return self._account.markets[symbol]
+        except KeyError:
+            raise TradewindError(f"the backtest has no market {symbol}") from None
+
+    def open_orders(self) -> list[OpenOrder]:
+        return self._account.open_orders()
+
+    def submit(
+        self,
+        side: Side,
+        symbol: str,
+        quantity: Decimal,
+        *,
+        order_type: OrderType,
+        price: Decimal | None = None,
+        tif: TimeInForce = TimeInForce.GTC,
+    ) -> str:
+        if not isinstance(quantity, Decimal) or not isinstance(price, Decimal | None):
+            raise TypeError(f"quantity and price must be Decimals: {quantity!r}, {price!r}")
+        intent_id = self._strategy.next_intent_id(self._bot_id)
+        order = OpenOrder(
+            intent_id=intent_id,
+            client_order_id=client_order_id_for(intent_id),
+            symbol=symbol,
+            side=Side(side),
+            order_type=OrderType(order_type),
+            quantity=quantity,
+            price=price,
+            time_in_force=TimeInForce(tif),
+        )
+        rejected = self._account.submit(
+            order, reference_price=self.prices.get(symbol), now_ns=self.now_ns
+        )
+        if rejected is not None:
+            self._rejections.append(rejected)
+        return intent_id
+
+    def cancel(self, intent_id: str) -> None:
+        self._account.cancel(intent_id)
+
+    def set_timer(self, interval_s: float) -> None:
+        self._timer_ns = max(0, int(interval_s * _NS_PER_S))
+        self._timer_due_ns = self.now_ns + self._timer_ns
+
+    # -- driven by the runner -------------------------------------------------------
+
+    def listen(
+        self, on_fill: Callable[[Fill], object], on_reject: Callable[[OrderRejected], object]
+    ) -> None:
+        """Also tell these callbacks of every fill and rejection (for the result)."""
+        self._fill_listener, self._reject_listener = on_fill, on_reject
+
+    def run(
+        self,
+        hook: Callable[Concatenate[StrategyContext, P], None],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> None:
+        """Call a strategy hook, then hand it the rejections its orders met."""
+        hook(self, *args, **kwargs)
+        self._hand_back_rejections()
+
+    def deliver(self, event: Fill | OrderRejected) -> None:
+        """Tell the strategy of a fill or of a rejection at fill time."""
+        if isinstance(event, Fill):
+            self._fill_listener(event)
+            self.run(self._strategy.on_fill, event)
+        else:
+            self._rejections.append(event)
+            self._hand_back_rejections()
+
+    def _hand_back_rejections(self) -> None:
+        for _ in range(MAX_CASCADE):
+            if not self._rejections:
+                return
+            rejected = self._rejections.pop(0)
+            self._reject_listener(rejected)
+            self._strategy.on_order_rejected(self, rejected)
+        raise TradewindError(
+            f"{self._strategy.name}: over {MAX_CASCADE} orders rejected in a row within one "
+            "event; the strategy resubmits rejected orders in a loop"
+        )
+
+    def fire_timer_if_due(self) -> None:
+        """Call `on_timer` once if the timer is due, then schedule its next period."""
+        if not self._timer_ns or self.now_ns < self._timer_due_ns:
+            return
+        periods = (self.now_ns - self._timer_due_ns) // self._timer_ns + 1
+        self._timer_due_ns += periods * self._timer_ns
+        self.run(self._strategy.on_timer, self.now_ns)

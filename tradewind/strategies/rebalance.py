@@ -1,0 +1,271 @@
+"""`rebalance`: a long-only index of a basket of symbols, all quoted in one asset
+(Stoic-style). It holds each symbol at a target weight of the account's equity and
+rebalances on a schedule and/or when any weight drifts too far from its target.
+
+Equity = free quote + sum of holdings x latest price (quote). Targets leave
+`cash_reserve` of it in quote as a cushion for fees and price moves between the
+decision and the fills. Orders are market orders, sells first: they are executed in
+submission order, so the quote they raise pays for the buys that follow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from decimal import Decimal
+from typing import Annotated, Literal
+
+import msgspec
+
+from tradewind.domain.events import Bar
+from tradewind.domain.model import OrderType, Side
+from tradewind.strategies.api import SCHEDULE_CHECK_S, Strategy, StrategyContext, StrategyMemory
+from tradewind.strategies.errors import ParamError
+from tradewind.strategies.indicators import remember_close
+from tradewind.strategies.params import (
+    StrategyParams,
+    require_at_least,
+    require_fraction,
+    require_known_keys,
+    require_positive,
+    require_symbol,
+)
+from tradewind.strategies.sizing import affordable_quantity, order_quantity
+from tradewind.strategies.weights import (
+    capped,
+    fixed_weights,
+    market_cap_weights,
+    momentum_weights,
+)
+from tradewind.venues.port import Market
+
+ZERO = Decimal(0)
+_NS_PER_S = 1_000_000_000
+
+
+class RebalanceParams(StrategyParams, frozen=True):
+    """`basket`: symbols quoted in `quote`. `weighting`: "fixed" (`weights` by symbol,
+    equal when empty), "market_cap" (`market_caps` by symbol, any one unit) or
+    "momentum" (proportional to positive returns over `momentum_bars` bars).
+    `max_weight` caps any one symbol (fraction). Rebalance every `rebalance_interval_s`
+    seconds and/or when a weight drifts `drift_threshold` (absolute fraction, 0.05 = 5
+    points) from its target; None disables either, not both. Trades worth less than
+    `min_trade_value` (quote) are skipped. `cash_reserve`: fraction of equity kept in
+    quote."""
+
+    basket: tuple[str, ...]
+    quote: str = "USDT"
+    weighting: Literal["fixed", "market_cap", "momentum"] = "fixed"
+    weights: dict[str, Decimal] = {}
+    market_caps: dict[str, Decimal] = {}
+    momentum_bars: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 288
+    max_weight: Decimal = Decimal(1)
+    rebalance_interval_s: Annotated[int, msgspec.Meta(ge=1)] | None = 86_400
+    drift_threshold: Decimal | None = Decimal("0.05")
+    min_trade_value: Decimal = ZERO
+    cash_reserve: Decimal = Decimal("0.01")
+
+    def __post_init__(self) -> None:
+        if not self.basket:
+            raise ParamError("basket", "must name at least one symbol")
+        if len(set(self.basket)) != len(self.basket):
+            raise ParamError("basket", "names a symbol twice")
+        for i, symbol in enumerate(self.basket):
+            require_symbol(f"basket[{i}]", symbol, self.quote)
+        self._check_weighting()
+        require_fraction("max_weight", self.max_weight, allow_zero=False)
+        if self.rebalance_interval_s is None and self.drift_threshold is None:
+            raise ParamError("drift_threshold", "set it or rebalance_interval_s (both are None)")
+        if self.drift_threshold is not None:
+            require_fraction("drift_threshold", self.drift_threshold, allow_zero=False)
+        require_at_least("min_trade_value", self.min_trade_value, ZERO)
+        require_fraction("cash_reserve", self.cash_reserve, maximum=Decimal("0.5"))
+
+    def _check_weighting(self) -> None:
+        require_known_keys("weights", self.weights, self.basket)
+        require_known_keys("market_caps", self.market_caps, self.basket)
+        for symbol, weight in self.weights.items():
+            require_at_least(f"weights.{symbol}", weight, ZERO)
+        if self.weights and sum(self.weights.values(), ZERO) <= 0:
+            raise ParamError("weights", "must not all be 0")
+        if self.weighting == "market_cap":
+            for symbol in self.basket:
+                if symbol not in self.market_caps:
+                    raise ParamError("market_caps", f"{symbol} has no market cap")
+                require_positive(f"market_caps.{symbol}", self.market_caps[symbol])
+
+
+class PlannedOrder(msgspec.Struct, frozen=True):
+    """A market order the plan asks for; `value` is its estimate in quote."""
+
+    side: Side
+    symbol: str
+    quantity: Decimal
+    value: Decimal
+
+
+def plan_rebalance(
+    *,
+    targets: Mapping[str, Decimal],
+    holdings: Mapping[str, Decimal],
+    prices: Mapping[str, Decimal],
+    free_quote: Decimal,
+    markets: Mapping[str, Market],
+    min_trade_value: Decimal = ZERO,
+    cash_reserve: Decimal = ZERO,
+) -> list[PlannedOrder]:
+    """The market orders that move `holdings` (base units) toward `targets` (fractions
+    of equity), sells first then buys, symbols in sorted order within each.
+
+    Quantities are rounded down to the step; trades under `min_trade_value`, the
+    minimum quantity or the minimum notional are skipped. A symbol whose target is 0 is
+    sold whole. The buys together never cost more than the free quote plus what the
+    sells raise, less `cash_reserve` x equity; they are scaled down pro rata to fit.
+    """
+    equity = free_quote + sum((holdings[s] * prices[s] for s in targets), ZERO)
+    if equity <= 0:
+        return []
+    sells: list[PlannedOrder] = []
+    wanted: dict[str, Decimal] = {}
+    for symbol in sorted(targets):
+        price, held = prices[symbol], holdings[symbol]
+        delta = equity * targets[symbol] - held * price
+        if delta < 0:
+            quantity = held if targets[symbol] == 0 else min(held, -delta / price)
+            quantity = order_quantity(quantity, price, markets[symbol], min_trade_value)
+            if quantity:
+                sells.append(PlannedOrder(Side.SELL, symbol, quantity, quantity * price))
+        elif delta > 0:
+            wanted[symbol] = delta
+    budget = free_quote + sum((o.value for o in sells), ZERO) - equity * cash_reserve
+    total_wanted = sum(wanted.values(), ZERO)
+    if budget <= 0 or total_wanted <= 0:
+        return sells
+    scale = min(Decimal(1), budget / total_wanted)
+    buys: list[PlannedOrder] = []
+    for symbol, value in wanted.items():
+        price = prices[symbol]
+        quantity = affordable_quantity(value * scale, price, markets[symbol], min_trade_value)
+        if quantity:
+            buys.append(PlannedOrder(Side.BUY, symbol, quantity, quantity * price))
+    return sells + buys
+
+
+class RebalanceMemory(StrategyMemory, kw_only=True):
+    last_rebalance_ns: int = 0
+    """When the last rebalance was decided (ns); 0 = never, so one is due at once."""
+    rebalances: int = 0
+    closes: dict[str, list[Decimal]] = {}
+    """Recent closes per symbol, kept for the momentum weighting only."""
+
+
+class RebalanceStrategy(Strategy):
+    """Keeps a basket at its target weights; see the module docstring."""
+
+    name = "rebalance"
+    Params = RebalanceParams
+    params: RebalanceParams
+    memory: RebalanceMemory
+
+    def symbols(self) -> tuple[str, ...]:
+        return self.params.basket
+
+    def new_memory(self) -> RebalanceMemory:
+        return RebalanceMemory()
+
+    def on_start(self, ctx: StrategyContext) -> None:
+        ctx.set_timer(min(SCHEDULE_CHECK_S, self.params.rebalance_interval_s or SCHEDULE_CHECK_S))
+
+    def on_bar(self, ctx: StrategyContext, bar: Bar) -> None:
+        symbol = bar.instrument.symbol
+        if symbol not in self.params.basket:
+            return
+        if self.params.weighting == "momentum":
+            closes = self.memory.closes.setdefault(symbol, [])
+            remember_close(closes, bar.close, self.params.momentum_bars + 1)
+        self.consider_rebalancing(ctx)
+
+    def on_timer(self, ctx: StrategyContext, now_ns: int) -> None:
+        self.consider_rebalancing(ctx)
+
+    def target_weights(self) -> dict[str, Decimal] | None:
+        """Each basket symbol's share of the invested equity; None while the momentum
+        weighting still lacks history."""
+        p = self.params
+        weigh: Callable[[], dict[str, Decimal] | None] = {
+            "fixed": lambda: fixed_weights(p.basket, p.weights),
+            "market_cap": lambda: market_cap_weights(p.basket, p.market_caps),
+            "momentum": lambda: momentum_weights(p.basket, self.memory.closes, p.momentum_bars),
+        }[p.weighting]
+        weights = weigh()
+        return None if weights is None else capped(weights, p.max_weight)
+
+    def consider_rebalancing(self, ctx: StrategyContext) -> None:
+        """Rebalance if it is due by schedule or drift, no basket order is still open,
+        and every basket symbol has a price."""
+        p = self.params
+        if any(order.symbol in p.basket for order in ctx.open_orders()):
+            return  # the last rebalance is still executing
+        weights = self.target_weights()
+        prices = _known_prices(ctx, p.basket)
+        if weights is None or prices is None:
+            return
+        targets = {s: w * (1 - p.cash_reserve) for s, w in weights.items()}
+        holdings = {s: ctx.position(s) for s in p.basket}
+        free_quote = ctx.balances().get(p.quote, ZERO)
+        if not self._due(ctx.now_ns, targets, holdings, prices, free_quote):
+            return
+        orders = plan_rebalance(
+            targets=targets,
+            holdings=holdings,
+            prices=prices,
+            free_quote=free_quote,
+            markets={s: ctx.market(s) for s in p.basket},
+            min_trade_value=p.min_trade_value,
+            cash_reserve=p.cash_reserve,
+        )
+        for order in orders:
+            ctx.submit(order.side, order.symbol, order.quantity, order_type=OrderType.MARKET)
+        self.memory.last_rebalance_ns = ctx.now_ns
+        self.memory.rebalances += 1
+
+    def _due(
+        self,
+        now_ns: int,
+        targets: Mapping[str, Decimal],
+        holdings: Mapping[str, Decimal],
+        prices: Mapping[str, Decimal],
+        free_quote: Decimal,
+    ) -> bool:
+        p, last = self.params, self.memory.last_rebalance_ns
+        if p.rebalance_interval_s is not None and (
+            last == 0 or now_ns - last >= p.rebalance_interval_s * _NS_PER_S
+        ):
+            return True
+        if p.drift_threshold is None:
+            return False
+        return weight_drift(targets, holdings, prices, free_quote) >= p.drift_threshold
+
+
+def weight_drift(
+    targets: Mapping[str, Decimal],
+    holdings: Mapping[str, Decimal],
+    prices: Mapping[str, Decimal],
+    free_quote: Decimal,
+) -> Decimal:
+    """The largest absolute difference between a symbol's share of equity and its target
+    (fractions); 0 when the equity is 0."""
+    values = {s: holdings[s] * prices[s] for s in targets}
+    equity = free_quote + sum(values.values(), ZERO)
+    if equity <= 0:
+        return ZERO
+    return max(abs(values[s] / equity - targets[s]) for s in targets)
+
+
+def _known_prices(ctx: StrategyContext, symbols: Sequence[str]) -> dict[str, Decimal] | None:
+    prices: dict[str, Decimal] = {}
+    for symbol in symbols:
+        price = ctx.price(symbol)
+        if price is None or price <= 0:
+            return None
+        prices[symbol] = price
+    return prices
