@@ -1,5 +1,17 @@
 """The platform's topics. Account events are keyed by account id; market data by
-`Instrument.key` (`venue:BASE/QUOTE`)."""
+`Instrument.key` (`venue:BASE/QUOTE`).
+
+| topic | events | key |
+|---|---|---|
+| md.trade / md.book / md.bar | TradeTick / OrderBookSnapshot, OrderBookUpdate / Bar | instrument |
+| orders.intent | OrderIntent from strategies | account |
+| orders.approved | OrderIntent that passed risk | account |
+| orders.rejected | OrderRejected by risk (also copied to orders.events) | account |
+| orders.events | OrderAccepted/...; Fill; BalanceUpdate (venue truth) | account |
+| portfolio.updates | PortfolioUpdate | account |
+| bot.commands | BotCommand | account |
+| risk.controls | KillSwitchChanged | scope:target |
+"""
 
 from __future__ import annotations
 
@@ -14,6 +26,7 @@ ORDERS_REJECTED = "orders.rejected"
 ORDERS_EVENTS = "orders.events"
 PORTFOLIO_UPDATES = "portfolio.updates"
 BOT_COMMANDS = "bot.commands"
+RISK_CONTROLS = "risk.controls"  # KillSwitchChanged, keyed by scope:target
 
 ALL = (
     MD_TRADE,
@@ -25,5 +38,6 @@ ALL = (
     ORDERS_EVENTS,
     PORTFOLIO_UPDATES,
     BOT_COMMANDS,
+    RISK_CONTROLS,
 )
 DEAD_LETTERS = tuple(dead_letter_topic(t) for t in ALL)

@@ -202,6 +202,27 @@ class BotCommand(BaseEvent, frozen=True, tag="bot.command"):
     ts_ns: int
 
 
+class KillSwitchScope(enum.StrEnum):
+    GLOBAL = "global"
+    VENUE = "venue"
+    ACCOUNT = "account"
+    BOT = "bot"
+
+
+class KillSwitchChanged(BaseEvent, frozen=True, kw_only=True, tag="risk.kill_switch"):
+    """A kill switch was engaged (`engaged` True) or released. `target` is "" for the
+    global switch, else the venue, account id or bot id. `cancel_open_orders` asks
+    execution to cancel the open orders the switch covers."""
+
+    scope: KillSwitchScope
+    target: str
+    engaged: bool
+    reason: str
+    actor_id: str
+    cancel_open_orders: bool = False
+    ts_ns: int
+
+
 # -- the bus's own --------------------------------------------------------------------
 
 
@@ -235,5 +256,6 @@ Event = (
     | PositionUpdate
     | PortfolioUpdate
     | BotCommand
+    | KillSwitchChanged
     | DeadLetter
 )
