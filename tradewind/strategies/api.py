@@ -22,11 +22,12 @@ The host's contract
    *before* acknowledging that event. After a crash the event is redelivered to the
    state saved before it, the strategy decides again and the same numbers are used
    again, so its intents carry the same ids and the venue's dedupe by client order id
-   (`client_order_id_for(intent_id)`) places each order at most once. Ids are never
+   (`client_order_id_for(account_id, bot_id, intent_id)`, from
+   `tradewind.domain.client_order_ids`) places each order at most once. Ids are never
    reused for a different decision, since the saved counter only moves forward.
 4. Fills and rejections reach the strategy as the domain's `Fill` / `OrderRejected`
-   events, whose `client_order_id` is `client_order_id_for(intent_id)`; strategies that
-   track their orders keep that id when they submit.
+   events, whose `client_order_id` is `client_order_id_for(account_id, bot_id,
+   intent_id)`; strategies that track their orders keep that id when they submit.
 5. `balances()`, `position()` and `open_orders()` already reflect every fill and
    rejection delivered so far: the host applies an event to its view of the account
    before it calls the hook.
@@ -34,13 +35,15 @@ The host's contract
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, ClassVar, Protocol, Self
 
 import msgspec
 
+from tradewind.domain.client_order_ids import client_order_id_for
+
+__all__ = ["client_order_id_for"]  # re-exported: strategies track orders by this id
 from tradewind.domain.events import Bar, Fill, OrderRejected, TradeTick
 from tradewind.domain.model import OrderType, Side, TimeInForce
 from tradewind.strategies.errors import StrategyStateError
@@ -50,12 +53,6 @@ from tradewind.venues.port import Market
 #: How often (seconds) schedule-driven strategies ask for a timer: a due time is kept in
 #: the strategy's state, so a restart delays a scheduled action by at most this much.
 SCHEDULE_CHECK_S = 60
-
-
-def client_order_id_for(intent_id: str) -> str:
-    """The venue client order id of an intent: `tw-` + 32 hex digits (35 characters,
-    within Binance's 36), the same for the same intent id on every host and every run."""
-    return "tw-" + hashlib.blake2b(intent_id.encode(), digest_size=16).hexdigest()
 
 
 class OpenOrder(msgspec.Struct, frozen=True, kw_only=True):

@@ -84,7 +84,7 @@ class BacktestContext:
         intent_id = self._strategy.next_intent_id(self._bot_id)
         order = OpenOrder(
             intent_id=intent_id,
-            client_order_id=client_order_id_for(intent_id),
+            client_order_id=client_order_id_for(self.account_id, self._bot_id, intent_id),
             symbol=symbol,
             side=Side(side),
             order_type=OrderType(order_type),

@@ -185,7 +185,7 @@ class GridStrategy(Strategy):
             cost = seed * price * (1 + SEED_SLIPPAGE)
             if cost <= budget:
                 intent_id = ctx.submit(Side.BUY, p.symbol, seed, order_type=OrderType.MARKET)
-                self.memory.seed_order = client_order_id_for(intent_id)
+                self.memory.seed_order = client_order_id_for(ctx.account_id, ctx.bot_id, intent_id)
                 self.memory.seed_quantity = seed
                 budget -= cost
         for level in reversed(range(nearest)):
@@ -236,6 +236,6 @@ class GridStrategy(Strategy):
         intent_id = ctx.submit(
             side, self.params.symbol, qty, order_type=OrderType.LIMIT, price=price
         )
-        self.memory.orders[client_order_id_for(intent_id)] = GridOrder(
+        self.memory.orders[client_order_id_for(ctx.account_id, ctx.bot_id, intent_id)] = GridOrder(
             level=level, side=side, quantity=qty
         )

@@ -66,9 +66,12 @@ class Submitted:
     price: Decimal | None
     tif: TimeInForce
 
+    account_id: str = "acc-1"
+    bot_id: str = "bot-1"
+
     @property
     def client_order_id(self) -> str:
-        return client_order_id_for(self.intent_id)
+        return client_order_id_for(self.account_id, self.bot_id, self.intent_id)
 
     @property
     def value(self) -> Decimal:
@@ -124,7 +127,7 @@ class ScriptedContext:
         self.submitted.append(Submitted(intent_id, side, symbol, quantity, order_type, price, tif))
         self._open[intent_id] = OpenOrder(
             intent_id=intent_id,
-            client_order_id=client_order_id_for(intent_id),
+            client_order_id=client_order_id_for(self.account_id, self.bot_id, intent_id),
             symbol=symbol,
             side=side,
             order_type=order_type,

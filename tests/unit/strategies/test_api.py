@@ -113,11 +113,13 @@ def test_intent_ids_are_bot_id_and_a_sequence_that_never_repeats() -> None:
 
 
 def test_client_order_ids_are_derived_deterministically_and_fit_binance() -> None:
-    ids = {client_order_id_for(f"{'b' * 32}:{n}") for n in range(1000)}
+    ids = {client_order_id_for("acct", "b" * 32, f"{'b' * 32}:{n}") for n in range(1000)}
 
     assert len(ids) == 1000
-    assert all(re.fullmatch(r"tw-[0-9a-f]{32}", cid) for cid in ids)  # 35 <= 36 chars
-    assert client_order_id_for("bot-1:5") == client_order_id_for("bot-1:5")
+    assert all(re.fullmatch(r"tw-[a-z2-7]{32}", cid) for cid in ids)  # 35 <= 36 chars
+    assert client_order_id_for("a", "bot-1", "bot-1:5") == client_order_id_for(
+        "a", "bot-1", "bot-1:5"
+    )
 
 
 def test_state_round_trips_memory_and_the_intent_sequence() -> None:

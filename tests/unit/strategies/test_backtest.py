@@ -110,7 +110,9 @@ def test_a_market_order_fills_at_the_next_bars_open_paying_the_taker_fee_in_base
     assert (f.fee, f.fee_asset) == (D("0.004"), "ETH")
     assert f.ts_ns == T0 + STEP_NS  # the second bar's open
     assert (
-        f.client_order_id == client_order_id_for(s.intents[0]) == client_order_id_for("backtest:1")
+        f.client_order_id
+        == client_order_id_for("backtest", "backtest", s.intents[0])
+        == client_order_id_for("backtest", "backtest", "backtest:1")
     )
     assert s.fills == [f]
     assert result.final_balances == {"BTC": D("0.898"), "ETH": D("1.996")}
