@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import signal
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from tradewind.bus.factory import open_bus
 from tradewind.bus.port import Bus
@@ -24,8 +25,9 @@ from tradewind.errors import BusUnavailable, ConfigError
 from tradewind.runtime.health import HealthServer, Readiness, build_health_app
 from tradewind.runtime.logging import configure_logging, get_logger
 from tradewind.runtime.metrics import RuntimeMetrics
+from tradewind.runtime.platform import DistributedPlatform, Platform
 from tradewind.runtime.registry import SERVICES, create_services
-from tradewind.runtime.service import Service, ServiceContext
+from tradewind.runtime.service import Resources, Service, ServiceContext
 from tradewind.runtime.settings import (
     Settings,
     check_reachable,
@@ -41,17 +43,19 @@ _STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 _log = get_logger("tradewind.runtime")
 
 
-def run_services(names: Sequence[str], settings: Settings) -> int:
+def run_services(names: Sequence[str], settings: Settings, platform: Platform | None = None) -> int:
     """Run the named services (see `registry.SERVICES`) until SIGTERM or SIGINT; returns
     the exit code: 0 after a clean drain, 1 if a service failed or the drain did not
     finish. Configures logging from `settings`, and uses uvloop when it is installed.
 
     Raises `ConfigError` for a problem the user must fix (unknown service, bad or
-    unreachable server, busy port) before any service has started.
+    unreachable server, busy port) before any service has started. `platform` builds
+    the shared resources (default: `DistributedPlatform`, from settings) and may end
+    the run by itself.
     """
     configure_logging(settings.log_level, settings.log_format)
     with asyncio.Runner(loop_factory=_uvloop_factory()) as runner:
-        exit_code = runner.run(_run(names, settings))
+        exit_code = runner.run(_run(names, settings, platform or DistributedPlatform()))
     _log.info("stopped", exit_code=exit_code)
     return exit_code
 
@@ -64,14 +68,18 @@ def _uvloop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
     return uvloop.new_event_loop
 
 
-async def _run(names: Sequence[str], settings: Settings) -> int:
+async def _run(names: Sequence[str], settings: Settings, platform: Platform) -> int:
     services = create_services(names)
     stop = _StopSignals()
     try:
         await check_reachable(settings)
         bus = await _start_bus(settings)
         try:
-            return await _serve(services, bus, settings, stop)
+            resources = await platform.open(settings, bus)
+            try:
+                return await _serve(services, bus, settings, stop, resources, platform)
+            finally:
+                await platform.close(resources)
         finally:
             await _close_bus(bus, settings.shutdown_timeout_s)
     finally:
@@ -99,7 +107,14 @@ async def _close_bus(bus: Bus, timeout_s: float) -> None:
         _log.error("bus did not close in time", timeout_s=timeout_s)
 
 
-async def _serve(services: list[Service], bus: Bus, settings: Settings, stop: _StopSignals) -> int:
+async def _serve(
+    services: list[Service],
+    bus: Bus,
+    settings: Settings,
+    stop: _StopSignals,
+    resources: Resources,
+    platform: Platform,
+) -> int:
     metrics = RuntimeMetrics()
     readiness = Readiness(services)
     health = HealthServer(
@@ -113,7 +128,7 @@ async def _serve(services: list[Service], bus: Bus, settings: Settings, stop: _S
     try:
         for service in services:
             log = get_logger(f"tradewind.services.{service.name}", service=service.name)
-            await service.start(ServiceContext(settings, bus, log, metrics))
+            await service.start(ServiceContext(settings, bus, log, metrics, resources))
             started.append(service)
             metrics.service_up.labels(service.name).set(1)
         _log.info(
@@ -123,7 +138,7 @@ async def _serve(services: list[Service], bus: Bus, settings: Settings, stop: _S
             health=f"http://{settings.health_host}:{health.port}",
         )
         _warn_if_alone_on_memory_bus(services, settings)
-        exit_code = await _wait_for_stop(stop, health)
+        exit_code = await _wait_for_stop(stop, health, platform.finished)
     except ConfigError:
         raise
     except Exception:
@@ -146,10 +161,23 @@ def _warn_if_alone_on_memory_bus(services: Sequence[Service], settings: Settings
         )
 
 
-async def _wait_for_stop(stop: _StopSignals, health: HealthServer) -> int:
-    """Wait for SIGTERM/SIGINT (-> 0) or the health server dying (-> 1)."""
+async def _wait_for_stop(
+    stop: _StopSignals, health: HealthServer, finished: asyncio.Event | None
+) -> int:
+    """Wait for SIGTERM/SIGINT or the platform finishing (-> 0), or the health server
+    dying (-> 1)."""
     signalled = asyncio.create_task(stop.first.wait())
-    await asyncio.wait({signalled, health.stopped}, return_when=asyncio.FIRST_COMPLETED)
+    waits: set[asyncio.Future[Any]] = {signalled, health.stopped}
+    ended = asyncio.create_task(finished.wait()) if finished is not None else None
+    if ended is not None:
+        waits.add(ended)
+    await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    if ended is not None and ended.done():
+        signalled.cancel()
+        _log.info("stopping", reason="the run finished")
+        return EXIT_OK
+    if ended is not None:
+        ended.cancel()
     if signalled.done():
         _log.info("stopping", signal=stop.received[0])
         return EXIT_OK

@@ -20,6 +20,7 @@ from tradewind.runtime.settings import Settings
 
 if TYPE_CHECKING:
     from tradewind.cache.port import Cache
+    from tradewind.security.envelope import Encryptor
     from tradewind.store.database import Database
     from tradewind.venues.directory import VenueDirectory
 
@@ -31,11 +32,13 @@ AdminEndpoints = Mapping[str, Callable[[], Any]]
 class Resources:
     """Things one process shares between its services, built once by the runtime:
     venue sessions (the in-process simulated exchange under `tradewind up`, ccxt
-    otherwise), the system of record and the cache. None where not configured."""
+    otherwise), the system of record, the cache and the key encryptor. None where not
+    configured."""
 
     venues: VenueDirectory | None = None
     database: Database | None = None
     cache: Cache | None = None
+    encryptor: Encryptor | None = None  # decrypts stored exchange keys (execution only)
 
 
 @dataclass(frozen=True, slots=True)

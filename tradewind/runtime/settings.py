@@ -22,7 +22,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import redis.asyncio as redis
 import structlog
 from dotenv import dotenv_values
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 from redis.exceptions import RedisError
 
@@ -68,6 +68,51 @@ class Settings(BaseSettings):
     shutdown_timeout_s: Annotated[
         float, Field(gt=0, description="Seconds the services get to drain on SIGTERM")
     ] = 30.0
+
+    # -- the gateway: secrets, TLS, login limits (see tradewind.gateway.config) --------
+    master_keys: Annotated[
+        SecretStr | None,
+        Field(description="Master keys `kid:BASE64,...`, the first current (rotation)"),
+    ] = None
+    master_key: Annotated[SecretStr | None, Field(description="One master key `kid:BASE64`")] = (
+        None
+    )
+    master_key_file: Annotated[
+        str | None, Field(description="File of master keys, mode 0600 (one per line or JSON)")
+    ] = None
+    jwt_secret: Annotated[
+        SecretStr | None, Field(description="HS256 secret for access tokens, >= 32 bytes")
+    ] = None
+    jwt_private_key_file: Annotated[
+        str | None, Field(description="PEM Ed25519 private key signing access tokens (EdDSA)")
+    ] = None
+    access_token_ttl_s: Annotated[
+        int, Field(ge=30, le=86_400, description="Lifetime of an access token, seconds")
+    ] = 900
+    tls_cert_file: Annotated[
+        str | None, Field(description="PEM certificate (chain) the gateway serves HTTPS with")
+    ] = None
+    tls_key_file: Annotated[str | None, Field(description="PEM private key of tls_cert_file")] = (
+        None
+    )
+    login_max_failures: Annotated[
+        int, Field(ge=1, le=1000, description="Failed logins in a row that lock an account")
+    ] = 5
+    login_lockout_s: Annotated[
+        int, Field(ge=1, le=86_400 * 30, description="How long a locked account stays locked")
+    ] = 900
+    login_rate_per_ip: Annotated[
+        int, Field(ge=1, le=100_000, description="Login/register attempts per IP per minute")
+    ] = 30
+    login_rate_per_account: Annotated[
+        int, Field(ge=1, le=100_000, description="Login attempts per account per minute")
+    ] = 10
+    venue_urls: Annotated[
+        str, Field(description="Venues the gateway checks keys on: NAME=http://HOST:PORT,...")
+    ] = ""
+    bootstrap_admin_email: Annotated[
+        str, Field(description="The first user registering with this e-mail becomes admin")
+    ] = ""
 
     def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
         """Like pydantic's, with passwords in URLs hidden, so a printed Settings is safe."""

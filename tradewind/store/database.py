@@ -9,6 +9,7 @@ with the usual PG* environment variables for certificates), passed through to as
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -64,6 +65,7 @@ class Database:
 
     async def migrate(self) -> None:
         """Bring the schema to the newest migration (idempotent)."""
+        logging.getLogger("alembic").setLevel(logging.WARNING)  # not one line per start
         async with self.engine.begin() as conn:
             await conn.run_sync(_upgrade)
 
