@@ -68,16 +68,63 @@ def up(
             show_default=False,
         ),
     ] = None,
+    bots: Annotated[
+        int, typer.Option("--bots", min=0, help="Demo users, each with a funded account and a bot.")
+    ] = 0,
+    market: Annotated[
+        str,
+        typer.Option(
+            "--market",
+            metavar="MARKET",
+            help="synthetic (seeded random walk, USDT pairs), replay: (the bundled "
+            "January-2018 candles, BTC pairs) or replay:DIR.",
+        ),
+    ] = "replay:",
+    speed: Annotated[
+        float, typer.Option("--speed", metavar="X", help="Replay speed, times real time.")
+    ] = 60.0,
+    seed: Annotated[int, typer.Option("--seed", metavar="N", help="Market seed.")] = 7,
+    run_for: Annotated[
+        float | None,
+        typer.Option("--for", metavar="SECONDS", min=0.1, help="Stop by itself after this long."),
+    ] = None,
+    report: Annotated[
+        Path | None,
+        typer.Option(
+            "--report",
+            metavar="FILE.json",
+            help="At the end, write every account's platform and venue balances, PnL, "
+            "fees, order and fill counts.",
+        ),
+    ] = None,
+    live: Annotated[
+        bool, typer.Option("--live/--no-live", help="Show the live status screen.")
+    ] = True,
 ) -> None:
-    """Run every service in this process on the embedded adapters.
+    """Run the whole platform in this process: the simulated exchange, every service on
+    the embedded adapters, and optionally demo users with bots.
 
-    The bus and cache are in-process (memory://) and the database is SQLite unless
-    TRADEWIND_BUS_URL, TRADEWIND_CACHE_URL or TRADEWIND_DATABASE_URL is set, in the
-    environment or the settings file: an explicit setting is honoured, so all services can
-    share one process and still use a real Redis or Kafka (handy for debugging).
+    The bus and cache are in-process (memory://) unless TRADEWIND_BUS_URL or
+    TRADEWIND_CACHE_URL is set; the database is a fresh `.tradewind/embedded.db` unless
+    TRADEWIND_DATABASE_URL is set (the in-process exchange starts empty every run).
     """
+    from tradewind.runtime.embedded import EmbeddedOptions, EmbeddedPlatform
+
     overrides = {} if port is None else {"http_port": port}
-    _exit_with(lambda: run_services(list(SERVICES), load_settings(config, **overrides)))
+    options = EmbeddedOptions(
+        market=market,
+        speed=speed,
+        seed=seed,
+        bots=bots,
+        run_for_s=run_for,
+        report=report,
+        live=live,
+    )
+    _exit_with(
+        lambda: run_services(
+            list(SERVICES), load_settings(config, **overrides), EmbeddedPlatform(options)
+        )
+    )
 
 
 @app.command("service")

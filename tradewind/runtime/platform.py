@@ -10,11 +10,12 @@ platform of `tradewind up` lives in `embedded.py`.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from typing import Protocol
 
 from tradewind.bus.port import Bus
 from tradewind.cache.factory import open_cache
-from tradewind.runtime.service import Resources
+from tradewind.runtime.service import Resources, Service
 from tradewind.runtime.settings import Settings
 from tradewind.security.envelope import Encryptor
 from tradewind.store.database import Database
@@ -29,6 +30,14 @@ class Platform(Protocol):
     @property
     def finished(self) -> asyncio.Event | None:
         """Set when the run should end by itself (e.g. `--for SECONDS`); None: never."""
+        ...
+
+    def services_started(self, services: Sequence[Service]) -> None:
+        """Every service runs (e.g. to read their admin views)."""
+        ...
+
+    def stopping(self) -> None:
+        """The run is about to drain its services."""
         ...
 
     async def close(self, resources: Resources) -> None:
@@ -69,6 +78,12 @@ class DistributedPlatform:
             cache=cache,
             encryptor=encryptor_from_settings(settings),
         )
+
+    def services_started(self, services: Sequence[Service]) -> None:
+        return None
+
+    def stopping(self) -> None:
+        return None
 
     async def close(self, resources: Resources) -> None:
         if resources.cache is not None:

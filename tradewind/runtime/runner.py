@@ -138,7 +138,9 @@ async def _serve(
             health=f"http://{settings.health_host}:{health.port}",
         )
         _warn_if_alone_on_memory_bus(services, settings)
+        platform.services_started(started)
         exit_code = await _wait_for_stop(stop, health, platform.finished)
+        platform.stopping()
     except ConfigError:
         raise
     except Exception:

@@ -74,9 +74,7 @@ class Settings(BaseSettings):
         SecretStr | None,
         Field(description="Master keys `kid:BASE64,...`, the first current (rotation)"),
     ] = None
-    master_key: Annotated[SecretStr | None, Field(description="One master key `kid:BASE64`")] = (
-        None
-    )
+    master_key: Annotated[SecretStr | None, Field(description="One master key `kid:BASE64`")] = None
     master_key_file: Annotated[
         str | None, Field(description="File of master keys, mode 0600 (one per line or JSON)")
     ] = None

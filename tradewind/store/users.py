@@ -61,8 +61,11 @@ async def create_user(
     email_encrypted: str,
     password_hash: str,
     roles: tuple[str, ...],
+    user_id: str | None = None,
 ) -> UserRecord:
-    user_id = uuid.uuid4().hex
+    """Insert a user; `user_id` may be chosen by the caller (it is bound into the
+    encryption context of the e-mail, so it must be known before encrypting)."""
+    user_id = user_id or uuid.uuid4().hex
     values = {
         "id": user_id,
         "email_index": email_index,

@@ -1,0 +1,176 @@
+"""`tradewind up`: every service in one process around the in-process simulated
+exchange, with demo users, a live status screen and an end-of-run report.
+
+The exchange is new each run, so accounts on it exist only for the run: unless
+TRADEWIND_DATABASE_URL is set, the database is `.tradewind/embedded.db`, made fresh at
+start. Without configured master keys, a master key for the run is generated into
+`.tradewind/master.key` (mode 0600), so stored exchange keys are encrypted as always.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tradewind.bus.port import Bus
+from tradewind.cache.memory import MemoryCache
+from tradewind.runtime.demo import DEMO_PASSWORD, DemoAccount, create_demo_accounts
+from tradewind.runtime.platform import encryptor_from_settings
+from tradewind.runtime.report import build_report, write_report
+from tradewind.runtime.service import Resources, Service
+from tradewind.runtime.settings import Settings
+from tradewind.runtime.status import StatusBoard, render
+from tradewind.security.envelope import Encryptor
+from tradewind.security.master_keys import generate_master_key, load_master_keys
+from tradewind.security.passwords import PasswordHasher
+from tradewind.store.database import Database
+from tradewind.venues.directory import SimulatedVenues
+from tradewind.venues.simulated.exchange import SimulatedExchange
+from tradewind.venues.simulated.server.serve import price_source
+
+DEFAULT_DATABASE_URL = "sqlite:///./tradewind.db"
+_STEP_S = 0.1
+_QUIET_S = 1.0  # the portfolio stream is settled after this long without updates
+
+
+@dataclass(frozen=True)
+class EmbeddedOptions:
+    """`market`: synthetic, replay: (the bundled candles) or replay:DIR; `speed`: replay
+    speed; `bots`: demo users with one bot each; `run_for_s`: stop by itself after this
+    long; `report`: where to write the end-of-run JSON; `live`: show the status screen."""
+
+    market: str = "replay:"
+    speed: float = 60.0
+    seed: int = 7
+    bots: int = 0
+    run_for_s: float | None = None
+    report: Path | None = None
+    live: bool = True
+    data_dir: Path = Path(".tradewind")
+
+
+class EmbeddedPlatform:
+    def __init__(self, options: EmbeddedOptions) -> None:
+        self.options = options
+        self.exchange: SimulatedExchange | None = None
+        self.board = StatusBoard()
+        self.demo: list[DemoAccount] = []
+        self._finished = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._services: Sequence[Service] = ()
+        self._stepping = True
+
+    @property
+    def finished(self) -> asyncio.Event | None:
+        return self._finished
+
+    async def open(self, settings: Settings, bus: Bus) -> Resources:
+        options = self.options
+        options.data_dir.mkdir(parents=True, exist_ok=True)
+        start_ms = time.time_ns() // 1_000_000
+        prices = price_source(options.market, speed=options.speed, seed=options.seed,
+                              start_ms=start_ms)  # fmt: skip
+        self.exchange = SimulatedExchange(prices, seed=options.seed)
+        self.exchange.step()
+        database = Database(self._database_url(settings))
+        await database.migrate()
+        encryptor = encryptor_from_settings(settings) or self._run_encryptor()
+        if options.bots:
+            password_hash = PasswordHasher().hash(DEMO_PASSWORD)
+            self.demo = await create_demo_accounts(
+                database, encryptor, self.exchange, options.bots, password_hash
+            )
+        await self.board.attach(bus)
+        loop = asyncio.get_running_loop()
+        self._tasks.append(loop.create_task(self._step_market(), name="sim-market"))
+        if options.run_for_s is not None:
+            loop.call_later(options.run_for_s, self._finished.set)
+        if options.live:
+            self._tasks.append(loop.create_task(self._show_status(), name="status"))
+        return Resources(
+            venues=SimulatedVenues(self.exchange),
+            database=database,
+            cache=MemoryCache(),
+            encryptor=encryptor,
+        )
+
+    def services_started(self, services: Sequence[Service]) -> None:
+        self._services = services
+
+    def stopping(self) -> None:
+        # Freeze the market: no more price moves or house trades, so resting orders stop
+        # filling while the services drain and the books can settle for the report.
+        self._stepping = False
+
+    async def close(self, resources: Resources) -> None:
+        for task in self._tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self._settle()
+        await self.board.detach()
+        if self.options.report is not None and self.exchange is not None:
+            report = build_report(self.board, self.demo, self.exchange)
+            write_report(self.options.report, report)
+        if resources.database is not None:
+            await resources.database.close()
+
+    def breaker_states(self) -> dict[str, Any]:
+        for service in self._services:
+            view = service.admin_endpoints().get("/breakers")
+            if view is not None:
+                states = view()
+                return dict(states) if isinstance(states, dict) else {}
+        return {}
+
+    # -- internals ------------------------------------------------------------------
+
+    def _database_url(self, settings: Settings) -> str:
+        if settings.database_url != DEFAULT_DATABASE_URL:
+            return settings.database_url
+        path = self.options.data_dir / "embedded.db"
+        for stale in (path, path.with_suffix(".db-wal"), path.with_suffix(".db-shm")):
+            stale.unlink(missing_ok=True)
+        return f"sqlite:///{path}"
+
+    def _run_encryptor(self) -> Encryptor:
+        key_file = self.options.data_dir / "master.key"
+        if not key_file.exists():
+            descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "w") as f:
+                f.write(generate_master_key() + "\n")
+        return Encryptor(load_master_keys(key_file=str(key_file)))
+
+    async def _step_market(self) -> None:
+        assert self.exchange is not None
+        while True:
+            if self._stepping:
+                self.exchange.step()
+            await asyncio.sleep(_STEP_S)
+
+    async def _settle(self) -> None:
+        """Wait until portfolio updates stopped arriving (bounded)."""
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if time.monotonic() - self.board.last_portfolio_s >= _QUIET_S:
+                return
+            await asyncio.sleep(0.1)
+
+    async def _show_status(self) -> None:
+        from rich.console import Console
+        from rich.live import Live
+
+        console = Console(file=sys.stdout)
+        bots = len(self.demo)
+        with Live(render(self.board, bots, self.breaker_states), console=console,
+                  refresh_per_second=2, transient=False) as live:  # fmt: skip
+            while True:
+                await asyncio.sleep(0.5)
+                live.update(render(self.board, bots, self.breaker_states))

@@ -1,0 +1,186 @@
+"""The live view of a running platform: it listens on the bus like any consumer (its own
+groups, so it takes nothing from the services) and counts what flows by.
+
+Tick->order latency is the time from a market-data event to the order intent it caused:
+the strategy service carries the market event's id as the intent's trace id.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections import Counter, OrderedDict, deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from tradewind.bus import topics
+from tradewind.bus.envelope import Envelope
+from tradewind.bus.port import Bus, ConsumerOptions, Subscription
+from tradewind.domain.events import (
+    Fill,
+    OrderAccepted,
+    OrderIntent,
+    OrderRejected,
+    PortfolioUpdate,
+)
+
+_MARKET_EVENTS_KEPT = 200_000  # market event ids remembered for latency matching
+_LATENCIES_KEPT = 50_000
+_RATE_WINDOW_S = 5.0
+
+
+@dataclass
+class AccountTally:
+    orders: int = 0
+    fills: int = 0
+    rejects: int = 0
+    portfolio: PortfolioUpdate | None = None
+
+
+@dataclass
+class StatusBoard:
+    """Counters of one run, fed from the bus."""
+
+    events: int = 0
+    intents: int = 0
+    accepted: int = 0
+    fills: int = 0
+    rejects: int = 0
+    reject_reasons: Counter[str] = field(default_factory=Counter)
+    accounts: dict[str, AccountTally] = field(default_factory=dict)
+    latencies_us: deque[float] = field(default_factory=lambda: deque(maxlen=_LATENCIES_KEPT))
+    started_s: float = field(default_factory=time.monotonic)
+    last_portfolio_s: float = 0.0
+    _market_ts: OrderedDict[str, int] = field(default_factory=OrderedDict)
+    _samples: deque[tuple[float, int, int]] = field(default_factory=deque)
+    _subscriptions: list[Subscription] = field(default_factory=list)
+
+    async def attach(self, bus: Bus) -> None:
+        group = f"status-{uuid.uuid4().hex[:8]}"
+        options = ConsumerOptions(max_batch=2000, max_attempts=1)
+        for topic_names, handler in (
+            ((topics.MD_TRADE, topics.MD_BAR), self._on_market),
+            ((topics.ORDERS_INTENT,), self._on_intents),
+            ((topics.ORDERS_EVENTS,), self._on_order_events),
+            ((topics.PORTFOLIO_UPDATES,), self._on_portfolio),
+        ):
+            self._subscriptions.append(
+                await bus.subscribe(topic_names, f"{group}-{topic_names[0]}", handler, options)
+            )
+
+    async def detach(self) -> None:
+        for sub in self._subscriptions:
+            await sub.stop()
+        self._subscriptions.clear()
+
+    def tally(self, account_id: str) -> AccountTally:
+        tally = self.accounts.get(account_id)
+        if tally is None:
+            tally = self.accounts[account_id] = AccountTally()
+        return tally
+
+    async def _on_market(self, batch: Sequence[Envelope]) -> None:
+        self.events += len(batch)
+        seen = self._market_ts
+        for env in batch:
+            seen[env.event_id] = env.ts_ns
+        while len(seen) > _MARKET_EVENTS_KEPT:
+            seen.popitem(last=False)
+
+    async def _on_intents(self, batch: Sequence[Envelope]) -> None:
+        self.events += len(batch)
+        for env in batch:
+            if not isinstance(env.payload, OrderIntent):
+                continue
+            self.intents += 1
+            self.tally(env.payload.account_id).orders += 1
+            caused_by = self._market_ts.get(env.trace_id)
+            if caused_by is not None:
+                self.latencies_us.append((env.ts_ns - caused_by) / 1000)
+
+    async def _on_order_events(self, batch: Sequence[Envelope]) -> None:
+        self.events += len(batch)
+        for env in batch:
+            event = env.payload
+            if isinstance(event, Fill):
+                self.fills += 1
+                self.tally(event.account_id).fills += 1
+            elif isinstance(event, OrderAccepted):
+                self.accepted += 1
+            elif isinstance(event, OrderRejected):
+                self.rejects += 1
+                self.tally(event.account_id).rejects += 1
+                self.reject_reasons[_reason_kind(event.reason)] += 1
+
+    async def _on_portfolio(self, batch: Sequence[Envelope]) -> None:
+        self.events += len(batch)
+        for env in batch:
+            if isinstance(env.payload, PortfolioUpdate):
+                self.tally(env.payload.account_id).portfolio = env.payload
+        self.last_portfolio_s = time.monotonic()
+
+    # -- what the screen shows -------------------------------------------------------
+
+    def rates(self) -> tuple[float, float]:
+        """(events/s, orders/s) over the last few seconds."""
+        now = time.monotonic()
+        self._samples.append((now, self.events, self.intents))
+        while len(self._samples) > 2 and now - self._samples[0][0] > _RATE_WINDOW_S:
+            self._samples.popleft()
+        t0, e0, o0 = self._samples[0]
+        span = now - t0
+        if span <= 0:
+            return 0.0, 0.0
+        return (self.events - e0) / span, (self.intents - o0) / span
+
+    def latency_percentiles(self) -> tuple[float | None, float | None]:
+        if not self.latencies_us:
+            return None, None
+        ordered = sorted(self.latencies_us)
+        return ordered[len(ordered) // 2], ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+
+    def total_equity(self) -> dict[str, Decimal]:
+        totals: dict[str, Decimal] = {}
+        for tally in self.accounts.values():
+            if tally.portfolio is not None:
+                asset = tally.portfolio.valuation_asset
+                totals[asset] = totals.get(asset, Decimal(0)) + tally.portfolio.equity
+        return totals
+
+
+def _reason_kind(reason: str) -> str:
+    """Group reasons that differ only in numbers: the words before the first digit."""
+    head = reason.split(":", 1)[0] if ":" in reason[:40] else reason
+    words = []
+    for word in head.split():
+        if any(ch.isdigit() for ch in word):
+            break
+        words.append(word)
+    return " ".join(words[:8]) or reason[:40]
+
+
+def render(board: StatusBoard, bots: int, breakers: Callable[[], dict[str, Any]] | None) -> Any:
+    """A Rich renderable of the board."""
+    from rich.table import Table
+
+    events_s, orders_s = board.rates()
+    p50, p99 = board.latency_percentiles()
+    table = Table(title="Tradewind — embedded", show_header=False, expand=False)
+    table.add_column("what", style="bold")
+    table.add_column("value")
+    table.add_row("uptime", f"{time.monotonic() - board.started_s:,.0f} s")
+    table.add_row("bots", f"{bots:,}")
+    table.add_row("events/s", f"{events_s:,.0f}")
+    table.add_row("orders/s", f"{orders_s:,.1f}  (total {board.intents:,})")
+    table.add_row("fills", f"{board.fills:,}")
+    top = ", ".join(f"{k}: {n}" for k, n in board.reject_reasons.most_common(3))
+    table.add_row("rejects", f"{board.rejects:,}" + (f"  ({top})" if top else ""))
+    latency = "—" if p50 is None else f"p50 {p50:,.0f} µs  p99 {p99:,.0f} µs"
+    table.add_row("tick→order", latency)
+    states = breakers() if breakers is not None else {}
+    table.add_row("breakers", ", ".join(f"{v}: {s}" for v, s in states.items()) or "—")
+    equity = board.total_equity()
+    table.add_row("total equity", ", ".join(f"{v:,.8f} {a}" for a, v in equity.items()) or "—")
+    return table
