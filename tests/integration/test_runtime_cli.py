@@ -24,6 +24,7 @@ from tradewind.bus.envelope import envelope, new_event_id
 from tradewind.bus.factory import open_bus
 from tradewind.bus.port import dead_letter_topic
 from tradewind.domain.events import DeadLetter
+from tradewind.runtime.registry import SERVICES
 
 TRADEWIND = str(Path(sys.executable).with_name("tradewind"))
 STARTUP_TIMEOUT_S = 20.0
@@ -94,7 +95,7 @@ def test_up_serves_health_readiness_and_metrics_and_drains_on_a_stop_signal(
             base = f"http://127.0.0.1:{port}"
             wait_for_status(f"{base}/healthz", 200, process)
             ready = json.loads(wait_for_status(f"{base}/readyz", 200, process))
-            assert ready == {"ready": True, "services": ["deadletters"]}
+            assert ready == {"ready": True, "services": list(SERVICES)}
             status, metrics = http_get(f"{base}/metrics")
             assert status == 200
             assert 'tradewind_service_up{service="deadletters"} 1.0' in metrics
@@ -208,7 +209,7 @@ def test_an_unknown_service_exits_2_naming_the_known_ones(tmp_path: Path) -> Non
     result = run_tradewind("service", "nosuch", cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr.splitlines() == [
-        "tradewind: error: NAME: unknown service 'nosuch'; known services: deadletters"
+        "tradewind: error: NAME: unknown service 'nosuch'; known services: " + ", ".join(SERVICES)
     ]
 
 

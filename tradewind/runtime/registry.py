@@ -8,10 +8,18 @@ from types import MappingProxyType
 from tradewind.errors import ConfigError
 from tradewind.runtime.service import Service
 from tradewind.services.deadletters import DeadLettersService
+from tradewind.services.marketdata import MarketDataService
+from tradewind.services.risk import RiskService
 
-#: Service name -> a factory making a fresh, unstarted instance.
+#: Service name -> a factory making a fresh, unstarted instance. `tradewind up` starts
+#: them in this order and stops them in reverse: producers of orders stop before the
+#: services that carry orders to the venue and account for their fills.
 SERVICES: Mapping[str, Callable[[], Service]] = MappingProxyType(
-    {DeadLettersService.name: DeadLettersService}
+    {
+        DeadLettersService.name: DeadLettersService,
+        RiskService.name: RiskService,
+        MarketDataService.name: MarketDataService,
+    }
 )
 
 

@@ -1,0 +1,366 @@
+"""The marketdata service: venue feeds in; md.trade, md.book and md.bar out; latest
+prices and tops of book in the cache.
+
+For every venue of `ctx.resources.venues` it loads the markets (retrying until the venue
+answers), keeps the symbols `TRADEWIND_MD_SYMBOLS` selects, and runs two tasks per
+symbol over one public session per venue:
+
+- trades: each batch from `watch_trades` becomes `TradeTick`s published with one
+  `publish_batch` on md.trade (key `Instrument.key`); they feed the symbol's
+  `BarBuilder` and its latest price;
+- book: a `BookFeed` started from `fetch_order_book` publishes on md.book a diff per
+  changed streamed snapshot, a full snapshot after every (re)sync and every
+  `TRADEWIND_MD_SNAPSHOT_INTERVAL_S`, and keeps the top of book.
+
+A third task, every `TRADEWIND_MD_CACHE_FLUSH_S`, closes the bars whose interval ended
+(`TRADEWIND_MD_BAR_CLOSE_DELAY_S` ago, so a trade that is a little late still counts),
+publishes the closed bars in one batch on md.bar (a single publisher keeps each
+instrument's bars in order) and writes the changed quotes to the cache in one `put_many`.
+
+A stream that fails or ends is retried after a jittered backoff (`supervision.py`); a
+book stream that fails, or a book that falls out of sync (`book_feed.py`), is rebuilt
+from a fetched snapshot. Both are counted (`tradewind_md_*`) and logged once per
+failure, never per event. Trades a venue repeats after a reconnect are dropped by id.
+`stop` cancels the streams, then publishes the bars already closed and writes the latest
+quotes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Coroutine
+from contextlib import asynccontextmanager
+from functools import partial
+from typing import Any, TypeVar
+
+import msgspec
+import structlog
+
+from tradewind.bus import topics
+from tradewind.bus.delivery import describe
+from tradewind.bus.envelope import envelope
+from tradewind.bus.port import Bus
+from tradewind.cache.port import Cache
+from tradewind.domain.backoff import Backoff
+from tradewind.domain.bars import BarBuilder
+from tradewind.domain.events import Bar, OrderBookUpdate, TradeTick
+from tradewind.domain.model import Instrument
+from tradewind.errors import ConfigError, VenueError
+from tradewind.runtime.service import AdminEndpoints, Service, ServiceContext
+from tradewind.services.marketdata.book_feed import BookFeed
+from tradewind.services.marketdata.metrics import MarketDataMetrics
+from tradewind.services.marketdata.quotes import QuoteWriter
+from tradewind.services.marketdata.settings import MarketDataSettings, load_marketdata_settings
+from tradewind.services.marketdata.supervision import StreamStatus, Supervisor
+from tradewind.venues.directory import VenueDirectory
+from tradewind.venues.port import Venue
+
+T = TypeVar("T")
+_NS_PER_MS = 1_000_000
+_NS_PER_S = 1_000_000_000
+_SEEN_TRADES = 2_000  # trade ids remembered per symbol to drop a reconnect's repeats
+
+
+class MarketDataService(Service):
+    """Publishes the venues' market data; see the module docstring."""
+
+    name = "marketdata"
+
+    def __init__(self, settings: MarketDataSettings | None = None) -> None:
+        """`settings` None: read from the environment at `start`."""
+        self._settings = settings
+        self._feeds: _Feeds | None = None
+
+    async def start(self, ctx: ServiceContext) -> None:
+        settings = self._settings or load_marketdata_settings()
+        venues = ctx.resources.venues
+        if venues is None:
+            raise ConfigError(
+                "TRADEWIND_VENUE_URLS",
+                "the marketdata service needs venues: run it with `tradewind up` (the "
+                "simulated exchange in process) or set TRADEWIND_VENUE_URLS",
+            )
+        metrics = MarketDataMetrics.of(ctx.metrics.registry)
+        feeds = _Feeds(settings, venues, ctx.bus, ctx.resources.cache, ctx.log, metrics)
+        try:
+            feeds.start()
+        except BaseException:
+            await feeds.stop()
+            raise
+        self._feeds = feeds
+
+    async def stop(self) -> None:
+        feeds, self._feeds = self._feeds, None
+        if feeds is not None:
+            await feeds.stop()
+
+    @property
+    def ready(self) -> bool:
+        """Started, and at least one venue's markets loaded (or no venues at all)."""
+        return self._feeds is not None and self._feeds.ready
+
+    def streams(self) -> list[StreamStatus]:
+        """Every venue stream's status, by venue, symbol and stream."""
+        return [] if self._feeds is None else self._feeds.streams()
+
+    def admin_endpoints(self) -> AdminEndpoints:
+        return {"/marketdata": self.streams}
+
+
+class _Feeds:
+    """The tasks and state of one started `MarketDataService`."""
+
+    def __init__(
+        self,
+        settings: MarketDataSettings,
+        directory: VenueDirectory,
+        bus: Bus,
+        cache: Cache | None,
+        log: structlog.stdlib.BoundLogger,
+        metrics: MarketDataMetrics,
+    ) -> None:
+        self._settings = settings
+        self._directory = directory
+        self._bus = bus
+        self._log = log
+        self._metrics = metrics
+        self._quotes = QuoteWriter(cache) if cache is not None else None
+        backoff = Backoff(
+            settings.md_retry_base_s, max(settings.md_retry_cap_s, settings.md_retry_base_s)
+        )
+        self._supervisor = Supervisor(backoff, metrics, log)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._sessions: list[Venue] = []
+        self._builders: list[BarBuilder] = []
+        self._closed_bars: list[Bar] = []
+        self._status: dict[tuple[str, str, str], StreamStatus] = {}
+        self._venues_loaded = 0
+        self._failing: set[str] = set()  # flush targets whose last flush failed
+
+    @property
+    def ready(self) -> bool:
+        return self._venues_loaded > 0 or not self._directory.names
+
+    def start(self) -> None:
+        """Open a public session per venue (`ConfigError` if one cannot be made, e.g. an
+        exchange ccxt does not know) and start watching."""
+        for venue in self._directory.names:
+            try:
+                session = self._directory.public(venue)
+            except VenueError as exc:
+                raise ConfigError("TRADEWIND_VENUE_URLS", str(exc)) from None
+            self._sessions.append(session)
+            self._spawn(self._run_venue(venue, session), f"md:{venue}")
+        self._spawn(self._flush_periodically(), "md:flush")
+
+    async def stop(self) -> None:
+        while self._tasks:
+            tasks = list(self._tasks)
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        await self._flush(close_due=False)
+        for session in self._sessions:
+            try:
+                await session.close()
+            except Exception as exc:
+                self._log.warning("venue session did not close", error=describe(exc))
+
+    def streams(self) -> list[StreamStatus]:
+        return [msgspec.structs.replace(s) for _, s in sorted(self._status.items())]
+
+    def _spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
+        task = asyncio.get_running_loop().create_task(work, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # -- venues -----------------------------------------------------------------------
+
+    async def _run_venue(self, venue: str, session: Venue) -> None:
+        markets = await self._supervisor.until_done(
+            StreamStatus(venue, "", "markets"), session.load_markets
+        )
+        settings = self._settings
+        wanted = [m for symbol, m in sorted(markets.items()) if settings.wants(venue, symbol)]
+        missing = settings.listed(venue) - markets.keys()
+        if missing:
+            self._log.warning(
+                "symbols in TRADEWIND_MD_SYMBOLS that the venue does not list",
+                venue=venue,
+                symbols=sorted(missing),
+            )
+        snapshot_interval_ns = int(settings.md_snapshot_interval_s * _NS_PER_S)
+        for market in wanted:
+            instrument = Instrument(venue, market.symbol, market.base, market.quote)
+            builder = BarBuilder(instrument, settings.bar_interval_s)
+            self._builders.append(builder)
+            feed = BookFeed(instrument, settings.md_book_depth, snapshot_interval_ns)
+            trades = self._stream_status(instrument, "trades")
+            book = self._stream_status(instrument, "book")
+            seen = _RecentIds(_SEEN_TRADES)  # outlives reconnects, whose repeats it drops
+            self._spawn(
+                self._supervisor.forever(
+                    trades, partial(self._stream_trades, session, builder, seen, trades)
+                ),
+                f"md:{instrument.key}:trades",
+            )
+            self._spawn(
+                self._supervisor.forever(book, partial(self._stream_book, session, feed, book)),
+                f"md:{instrument.key}:book",
+            )
+        self._venues_loaded += 1
+        self._log.info("watching venue", venue=venue, symbols=len(wanted))
+
+    def _stream_status(self, instrument: Instrument, stream: str) -> StreamStatus:
+        status = StreamStatus(instrument.venue, instrument.symbol, stream)
+        self._status[instrument.venue, instrument.symbol, stream] = status
+        return status
+
+    # -- the streams ------------------------------------------------------------------
+
+    async def _stream_trades(
+        self, session: Venue, builder: BarBuilder, seen: _RecentIds, status: StreamStatus
+    ) -> None:
+        instrument = builder.instrument
+        key = instrument.key
+        publish = self._bus.publish_batch
+        quotes = self._quotes
+        published = self._metrics.trades.labels(instrument.venue)
+        duplicates = self._metrics.duplicate_trades.labels(instrument.venue)
+        async with _closing(session.watch_trades(instrument.symbol)) as stream:
+            async for trades in stream:
+                self._supervisor.delivered(status)
+                ticks = [
+                    TradeTick(
+                        instrument=instrument,
+                        price=trade.price,
+                        quantity=trade.quantity,
+                        aggressor=trade.aggressor,
+                        trade_id=trade.trade_id,
+                        ts_ns=trade.ts_ms * _NS_PER_MS,
+                    )
+                    for trade in trades
+                    if seen.add(trade.trade_id)
+                ]
+                if len(ticks) < len(trades):
+                    duplicates.inc(len(trades) - len(ticks))
+                if not ticks:
+                    continue
+                await publish(topics.MD_TRADE, [envelope(tick, key) for tick in ticks])
+                for tick in ticks:
+                    bar = builder.add_trade(tick)
+                    if bar is not None:
+                        self._closed_bars.append(bar)
+                last = ticks[-1]
+                if quotes is not None:
+                    quotes.last_price(instrument, last.price, last.ts_ns)
+                published.inc(len(ticks))
+
+    async def _stream_book(self, session: Venue, feed: BookFeed, status: StreamStatus) -> None:
+        instrument = feed.instrument
+        key = instrument.key
+        publish = self._bus.publish_batch
+        updates = self._metrics.book_updates.labels(instrument.venue)
+        snapshots = self._metrics.book_snapshots.labels(instrument.venue)
+        fetched = await session.fetch_order_book(instrument.symbol, feed.depth)
+        await publish(topics.MD_BOOK, [envelope(feed.resync(fetched, time.time_ns()), key)])
+        snapshots.inc()
+        self._quote_top(feed)
+        async with _closing(session.watch_order_book(instrument.symbol)) as stream:
+            async for snapshot in stream:
+                self._supervisor.delivered(status)
+                events = feed.on_snapshot(snapshot, time.time_ns())
+                if not events:
+                    continue
+                await publish(topics.MD_BOOK, [envelope(event, key) for event in events])
+                for event in events:
+                    (updates if isinstance(event, OrderBookUpdate) else snapshots).inc()
+                self._quote_top(feed)
+
+    def _quote_top(self, feed: BookFeed) -> None:
+        book = feed.book
+        if self._quotes is not None and book is not None:
+            self._quotes.top_of_book(
+                feed.instrument, book.best_bid(), book.best_ask(), book.last_update_id, feed.ts_ns
+            )
+
+    # -- bars and the cache -----------------------------------------------------------
+
+    async def _flush_periodically(self) -> None:
+        period_s = self._settings.md_cache_flush_s
+        while True:
+            await asyncio.sleep(period_s)
+            await self._flush(close_due=True)
+
+    async def _flush(self, *, close_due: bool) -> None:
+        """Close the due bars (if `close_due`), publish the closed ones, write the quotes.
+        A failure is counted and logged when it starts and when it ends; what was not
+        written is kept for the next flush."""
+        if close_due:
+            due_ns = time.time_ns() - int(self._settings.md_bar_close_delay_s * _NS_PER_S)
+            for builder in self._builders:
+                bar = builder.close_due(due_ns)
+                if bar is not None:
+                    self._closed_bars.append(bar)
+        if self._closed_bars:
+            bars, self._closed_bars = self._closed_bars, []
+            try:
+                await self._bus.publish_batch(
+                    topics.MD_BAR, [envelope(bar, bar.instrument.key) for bar in bars]
+                )
+            except Exception as exc:
+                self._closed_bars[:0] = bars
+                self._flush_failed("bus", exc)
+            else:
+                self._flush_succeeded("bus")
+                for bar in bars:
+                    self._metrics.bars.labels(bar.instrument.venue).inc()
+        if self._quotes is not None:
+            try:
+                await self._quotes.flush()
+            except Exception as exc:
+                self._flush_failed("cache", exc)
+            else:
+                self._flush_succeeded("cache")
+
+    def _flush_failed(self, target: str, exc: Exception) -> None:
+        self._metrics.flush_failures.labels(target).inc()
+        if target not in self._failing:
+            self._failing.add(target)
+            self._log.error(f"market data flush to the {target} failing", error=describe(exc))
+
+    def _flush_succeeded(self, target: str) -> None:
+        if target in self._failing:
+            self._failing.discard(target)
+            self._log.info(f"market data flush to the {target} recovered")
+
+
+class _RecentIds:
+    """The last `size` ids seen; `add` says whether an id is new."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._ids: OrderedDict[str, None] = OrderedDict()
+
+    def add(self, item: str) -> bool:
+        ids = self._ids
+        if item in ids:
+            return False
+        ids[item] = None
+        if len(ids) > self._size:
+            ids.popitem(last=False)
+        return True
+
+
+@asynccontextmanager
+async def _closing(stream: AsyncIterator[T]) -> AsyncIterator[AsyncIterator[T]]:
+    """Close a venue stream (an async generator) when done with it, so the venue drops
+    the subscription at once instead of when the generator is collected."""
+    try:
+        yield stream
+    finally:
+        aclose = getattr(stream, "aclose", None)
+        if aclose is not None:
+            await aclose()

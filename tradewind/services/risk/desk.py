@@ -1,0 +1,255 @@
+"""The risk desk: decides intents with the pure rules (`domain.risk.check`) and keeps the
+state they are decided on. No I/O: the service hands it batches and publishes what it
+returns.
+
+Idempotent under redelivery. Every intent is remembered by its client order id (derived
+from account, bot and intent id) in a bounded LRU with the events it produced, and:
+
+- decided and published: a redelivery is dropped (counted as a duplicate);
+- decided but not yet published (the publish failed and the bus is retrying the batch):
+  the same events are returned again, so the outcome never changes between tries (the
+  rules are not re-run, which could differ: the order-rate bucket or a price moved);
+- forgotten (evicted, or another instance after a rebalance): decided afresh; execution
+  still places an order at most once, by the same client order id.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, OrderedDict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from tradewind.bus.envelope import Envelope, envelope
+from tradewind.domain.client_order_ids import client_order_id_for
+from tradewind.domain.events import (
+    BalanceUpdate,
+    KillSwitchChanged,
+    KillSwitchScope,
+    OrderIntent,
+    OrderRejected,
+    PortfolioUpdate,
+    PositionUpdate,
+    TradeTick,
+)
+from tradewind.domain.kill_switches import KillSwitch, KillTarget
+from tradewind.domain.risk import Approved, Rejected, RiskLimits, RiskState, Rule, check
+
+APPROVED = "approved"
+REJECTED = "rejected"
+_NO_RULE = "none"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass
+class Decisions:
+    """What one batch decided: intents for orders.approved; `OrderRejected` events for
+    orders.rejected and orders.events; `counts` of fresh decisions by (decision, rule);
+    `duplicates`, redeliveries dropped."""
+
+    approved: list[Envelope] = field(default_factory=list)
+    rejected: list[Envelope] = field(default_factory=list)
+    counts: Counter[tuple[str, str]] = field(default_factory=Counter)
+    duplicates: int = 0
+    keys: set[str] = field(default_factory=set)
+
+
+@dataclass
+class _Decided:
+    approved: Envelope | None
+    rejected: Envelope | None
+    published: bool = False
+
+
+@dataclass(frozen=True)
+class _BotHalt:
+    """A bot-scope switch: `KillSwitchChanged` names a bot by its id alone (bot ids are
+    unique), while the domain's bot target also carries the account."""
+
+    engaged_by: str
+    reason: str
+    engaged_at_ns: int
+
+    def describe(self, intent: OrderIntent) -> str:
+        target = KillTarget.for_bot(intent.account_id, intent.bot_id)
+        switch = KillSwitch(
+            target=target,
+            engaged_by=self.engaged_by,
+            reason=self.reason,
+            engaged_at_ns=self.engaged_at_ns,
+        )
+        return switch.describe()
+
+
+class RiskDesk:
+    """Decides intents; see the module docstring. `remember` bounds the LRU."""
+
+    def __init__(
+        self, limits: RiskLimits, *, remember: int = 100_000, state: RiskState | None = None
+    ) -> None:
+        if remember < 1:
+            raise ValueError(f"remember must be at least 1, got {remember}")
+        self.limits = limits
+        self.state = state or RiskState()
+        self._remember = remember
+        self._decided: OrderedDict[str, _Decided] = OrderedDict()
+        self._bot_halts: dict[str, _BotHalt] = {}
+        self._control_ns: dict[tuple[KillSwitchScope, str], int] = {}
+
+    # -- intents and account state ----------------------------------------------------
+
+    def take(self, batch: Sequence[Envelope], now_ns: int) -> Decisions:
+        """Decide the batch's intents at `now_ns`, and take in its account updates
+        (balances, positions, equity) in order; other events are ignored."""
+        out = Decisions()
+        state = self.state
+        for env in batch:
+            event = env.payload
+            if isinstance(event, OrderIntent):
+                self._decide(env, event, now_ns, out)
+            elif isinstance(event, BalanceUpdate | PositionUpdate | PortfolioUpdate):
+                state.apply(event)
+        return out
+
+    def published(self, decisions: Decisions) -> None:
+        """Record that `decisions` reached the bus: a redelivery is now a duplicate."""
+        for key in decisions.keys:
+            decided = self._decided.get(key)
+            if decided is not None:
+                decided.published = True
+                decided.approved = decided.rejected = None  # only the key is needed now
+
+    def _decide(self, env: Envelope, intent: OrderIntent, now_ns: int, out: Decisions) -> None:
+        key = client_order_id_for(intent.account_id, intent.bot_id, intent.intent_id)
+        decided = self._decided.get(key)
+        if decided is not None:
+            self._decided.move_to_end(key)
+            if decided.published or key in out.keys:
+                out.duplicates += 1
+                return
+        else:
+            decided = self._evaluate(env, intent, key, now_ns, out)
+            self._decided[key] = decided
+            if len(self._decided) > self._remember:
+                self._decided.popitem(last=False)
+        if decided.approved is not None:
+            out.approved.append(decided.approved)
+        if decided.rejected is not None:
+            out.rejected.append(decided.rejected)
+        out.keys.add(key)
+
+    def _evaluate(
+        self, env: Envelope, intent: OrderIntent, key: str, now_ns: int, out: Decisions
+    ) -> _Decided:
+        result = self._bot_halted(intent) or check(intent, self.state, self.limits, now_ns)
+        if isinstance(result, Approved):
+            out.counts[APPROVED, _NO_RULE] += 1
+            return _Decided(envelope(intent, intent.account_id, env.trace_id), None)
+        out.counts[REJECTED, result.rule] += 1
+        rejection = OrderRejected(
+            account_id=intent.account_id,
+            client_order_id=key,
+            instrument=intent.instrument,
+            ts_ns=now_ns,
+            reason=result.reason,
+            source="risk",
+        )
+        return _Decided(None, envelope(rejection, intent.account_id, env.trace_id))
+
+    def _bot_halted(self, intent: OrderIntent) -> Rejected | None:
+        """A bot switch, unless a broader one applies (`check` names that one)."""
+        halt = self._bot_halts.get(intent.bot_id)
+        if halt is None or self.state.kill_switches.blocking(intent) is not None:
+            return None
+        return Rejected(halt.describe(intent), Rule.KILL_SWITCH)
+
+    # -- market data and kill switches ------------------------------------------------
+
+    def take_trades(self, batch: Iterable[Envelope]) -> None:
+        """Last prices from md.trade; other events are ignored."""
+        state = self.state
+        for env in batch:
+            if isinstance(env.payload, TradeTick):
+                state.apply(env.payload)
+
+    def take_controls(self, batch: Iterable[Envelope]) -> None:
+        """Kill switches engaged and released; other events are ignored."""
+        for env in batch:
+            if isinstance(env.payload, KillSwitchChanged):
+                self.apply_kill_switch(env.payload)
+
+    def apply_kill_switch(self, change: KillSwitchChanged) -> bool:
+        """Engage or release a switch; False if a later change of it is already known
+        (a redelivery, or an event older than the database's state)."""
+        scope, target = change.scope, change.target
+        if change.ts_ns < self._control_ns.get((scope, target), -1):
+            return False
+        self._control_ns[scope, target] = change.ts_ns
+        # A switch must engage even without a reason: refusing it would leave trading on.
+        reason = change.reason.strip() or f"engaged by {change.actor_id}, no reason given"
+        if scope is KillSwitchScope.BOT:
+            if change.engaged:
+                self._bot_halts[target] = _BotHalt(change.actor_id, reason, change.ts_ns)
+            else:
+                self._bot_halts.pop(target, None)
+            return True
+        domain_target = _domain_target(scope, target)
+        switches = self.state.kill_switches
+        if change.engaged:
+            switches.engage(domain_target, by=change.actor_id, reason=reason, at_ns=change.ts_ns)
+        else:
+            switches.release(domain_target)
+        return True
+
+    def engaged_switches(self) -> list[dict[str, object]]:
+        """Every engaged switch as operators read it, broadest first."""
+        listed: list[dict[str, object]] = [
+            {
+                "scope": str(s.target.scope),
+                "target": s.target.describe(),
+                "engaged_by": s.engaged_by,
+                "reason": s.reason,
+                "engaged_at_ns": s.engaged_at_ns,
+            }
+            for s in self.state.kill_switches.engaged()
+        ]
+        listed += [
+            {
+                "scope": "bot",
+                "target": f"bot {bot_id}",
+                "engaged_by": halt.engaged_by,
+                "reason": halt.reason,
+                "engaged_at_ns": halt.engaged_at_ns,
+            }
+            for bot_id, halt in sorted(self._bot_halts.items())
+        ]
+        return listed
+
+
+def kill_switch_from_record(
+    scope: str, target: str, reason: str, actor_id: str | None, engaged_at: datetime
+) -> KillSwitchChanged:
+    """A stored switch (`store.audit.KillSwitchRecord` fields) as the event that engaged it."""
+    return KillSwitchChanged(
+        scope=KillSwitchScope(scope),
+        target=target,
+        engaged=True,
+        reason=reason,
+        actor_id=actor_id or "unknown",
+        ts_ns=_ns(engaged_at),
+    )
+
+
+def _domain_target(scope: KillSwitchScope, target: str) -> KillTarget:
+    if scope is KillSwitchScope.GLOBAL:
+        return KillTarget.everything()
+    if scope is KillSwitchScope.VENUE:
+        return KillTarget.for_venue(target)
+    return KillTarget.for_account(target)
+
+
+def _ns(moment: datetime) -> int:
+    """ns since the epoch; a naive datetime (SQLite drops the zone) is UTC."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return (moment - _EPOCH) // timedelta(microseconds=1) * 1_000

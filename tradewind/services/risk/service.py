@@ -1,0 +1,162 @@
+"""The risk service: every `OrderIntent` passes the pre-trade rules before execution sees
+it.
+
+Subscriptions:
+
+- `risk` (shared by the instances, so one owns an account at a time): orders.intent,
+  portfolio.updates and orders.events, all keyed by account. Intents are decided
+  (`RiskDesk`); `PortfolioUpdate` gives equity (daily loss), `PositionUpdate` positions,
+  and `BalanceUpdate` (venue truth, on orders.events) the free balances the balance rule
+  needs;
+- `risk-md-<instance>` (one group per instance: every instance needs every price):
+  md.trade, for last prices;
+- `risk-controls-<instance>` (likewise): risk.controls, kill switches engaged and
+  released. At start the switches stored in the database are loaded first.
+
+Per batch, the approved intents go to orders.approved and the rejections (an
+`OrderRejected` from source "risk", with the rule's reason and the intent's client order
+id) to orders.rejected and orders.events, one `publish_batch` per topic, keyed by account
+and carrying the intent's trace id. Nothing is logged per intent; decisions are counted
+in `tradewind_risk_decisions_total{decision,rule}`.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+from tradewind.bus import topics
+from tradewind.bus.envelope import Envelope
+from tradewind.bus.port import BatchHandler, Subscription
+from tradewind.domain.risk import RiskLimits
+from tradewind.runtime.metrics import timed_handler
+from tradewind.runtime.service import AdminEndpoints, Service, ServiceContext
+from tradewind.services.risk.desk import RiskDesk, kill_switch_from_record
+from tradewind.services.risk.metrics import RiskMetrics
+from tradewind.services.risk.settings import load_risk_settings
+
+if TYPE_CHECKING:
+    from tradewind.store.database import Database
+
+GROUP = "risk"
+PRICES_GROUP = "risk-md"  # + "-<instance>": every instance needs every price
+CONTROLS_GROUP = "risk-controls"  # + "-<instance>": every instance needs every switch
+ACCOUNT_TOPICS = (topics.ORDERS_INTENT, topics.PORTFOLIO_UPDATES, topics.ORDERS_EVENTS)
+
+
+class RiskService(Service):
+    """Pre-trade risk; see the module docstring."""
+
+    name = "risk"
+
+    def __init__(
+        self,
+        limits: RiskLimits | None = None,
+        *,
+        remember: int | None = None,
+        clock: Callable[[], int] = time.time_ns,
+    ) -> None:
+        """`limits` and `remember` (intents kept for redeliveries) None: from the
+        settings at `start`. `clock` gives ns since the epoch."""
+        self._limits = limits
+        self._remember = remember
+        self._clock = clock
+        self._desk: RiskDesk | None = None
+        self._subscriptions: list[Subscription] = []
+
+    @property
+    def desk(self) -> RiskDesk | None:
+        """The decisions' state while started (for the admin view and tests)."""
+        return self._desk
+
+    async def start(self, ctx: ServiceContext) -> None:
+        settings = load_risk_settings()
+        limits = self._limits or settings.limits()
+        desk = RiskDesk(limits, remember=self._remember or settings.risk_dedupe_size)
+        metrics = RiskMetrics.of(ctx.metrics.registry)
+        database = ctx.resources.database
+        if database is not None:
+            loaded = await _load_kill_switches(desk, database)
+            ctx.log.info("kill switches loaded", engaged=loaded)
+        metrics.kill_switches.set(len(desk.engaged_switches()))
+        bus, clock = ctx.bus, self._clock
+
+        async def on_controls(batch: Sequence[Envelope]) -> None:
+            desk.take_controls(batch)
+            metrics.kill_switches.set(len(desk.engaged_switches()))
+
+        async def on_trades(batch: Sequence[Envelope]) -> None:
+            desk.take_trades(batch)
+
+        async def on_account_events(batch: Sequence[Envelope]) -> None:
+            decisions = desk.take(batch, clock())
+            for (decision, rule), count in decisions.counts.items():
+                metrics.decisions.labels(decision, rule).inc(count)
+            if decisions.duplicates:
+                metrics.duplicates.inc(decisions.duplicates)
+            if decisions.approved:
+                await bus.publish_batch(topics.ORDERS_APPROVED, decisions.approved)
+            if decisions.rejected:
+                await bus.publish_batch(topics.ORDERS_REJECTED, decisions.rejected)
+                await bus.publish_batch(topics.ORDERS_EVENTS, decisions.rejected)
+            desk.published(decisions)
+
+        self._desk = desk
+        instance = uuid.uuid4().hex[:12]
+        try:
+            # Controls and prices first, so that intents meet the newest of both.
+            await self._subscribe(
+                ctx, [topics.RISK_CONTROLS], CONTROLS_GROUP, instance, on_controls
+            )
+            await self._subscribe(ctx, [topics.MD_TRADE], PRICES_GROUP, instance, on_trades)
+            await self._subscribe(ctx, ACCOUNT_TOPICS, GROUP, None, on_account_events)
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def stop(self) -> None:
+        subscriptions, self._subscriptions = self._subscriptions, []
+        for subscription in reversed(subscriptions):  # intents first
+            await subscription.stop()
+        self._desk = None
+
+    @property
+    def ready(self) -> bool:
+        return self._desk is not None and len(self._subscriptions) == 3
+
+    def admin_endpoints(self) -> AdminEndpoints:
+        return {"/risk/kill-switches": self._engaged_switches}
+
+    def _engaged_switches(self) -> list[dict[str, object]]:
+        return [] if self._desk is None else self._desk.engaged_switches()
+
+    async def _subscribe(
+        self,
+        ctx: ServiceContext,
+        subscribed: Sequence[str],
+        group: str,
+        instance: str | None,
+        handler: BatchHandler,
+    ) -> None:
+        """Join `group` (`group-instance` when each instance has its own); handler
+        metrics carry `group` without the instance id."""
+        timed = timed_handler(ctx.metrics, group, handler)
+        name = group if instance is None else f"{group}-{instance}"
+        self._subscriptions.append(await ctx.bus.subscribe(subscribed, name, timed))
+
+
+async def _load_kill_switches(desk: RiskDesk, database: Database) -> int:
+    """Engage the switches the database holds; returns how many."""
+    from tradewind.store import audit  # SQLAlchemy loads only where a database is used
+
+    async with database.read() as conn:
+        records = await audit.list_kill_switches(conn)
+    for record in records:
+        desk.apply_kill_switch(
+            kill_switch_from_record(
+                record.scope, record.target, record.reason, record.actor_id, record.engaged_at
+            )
+        )
+    return len(records)
