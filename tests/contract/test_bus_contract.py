@@ -107,10 +107,11 @@ class Recorder:
         self.arrived.set()
 
 
-async def eventually(predicate: Callable[[], bool], timeout: float = 30.0) -> None:
-    """Wait until `predicate()` holds; fail with a timeout otherwise."""
-    async with asyncio.timeout(timeout):
-        while not predicate():
+async def eventually(predicate: Callable[[], bool], within_s: float = 30.0) -> None:
+    """Wait until `predicate()` holds; fail with a timeout otherwise. Polls: the
+    predicates read state that several consumers change."""
+    async with asyncio.timeout(within_s):
+        while not predicate():  # noqa: ASYNC110
             await asyncio.sleep(0.02)
 
 
@@ -193,7 +194,7 @@ async def test_an_instance_that_dies_mid_batch_has_its_events_redelivered(
     await bus_b.subscribe([topic], "crashy", survivor.handle)
     await doomed.kill()
     ids = {e.event_id for e in sent}
-    await eventually(lambda: {e.event_id for e in survivor.events} >= ids, timeout=60)
+    await eventually(lambda: {e.event_id for e in survivor.events} >= ids, within_s=60)
     assert {e.event_id for e in received_by_a} <= {e.event_id for e in survivor.events}
 
 
@@ -287,7 +288,7 @@ async def test_a_hundred_thousand_events_none_lost_none_duplicated_after_dedupe(
         batch = [tick(f"account-{i % 100}", i) for i in range(start, start + 1000)]
         sent.update(e.event_id for e in batch)
         await bus_a.publish_batch(topic, batch)
-    await eventually(lambda: len(seen) >= total, timeout=120)
+    await eventually(lambda: len(seen) >= total, within_s=120)
     assert seen == sent
     assert deliveries >= total
 
@@ -302,5 +303,5 @@ async def test_an_unreachable_broker_is_a_clear_error_not_a_silent_loss(url: str
 
     bus = open_bus(url + ("?connect_timeout_s=2" if "?" not in url else ""))
     async with asyncio.timeout(30):
-        with pytest.raises(BusUnavailable, match="127.0.0.1:1"):
+        with pytest.raises(BusUnavailable, match=r"127\.0\.0\.1:1"):
             await bus.start()

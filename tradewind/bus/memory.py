@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 from tradewind.bus.delivery import deliver
 from tradewind.bus.envelope import Envelope
-from tradewind.bus.port import BatchHandler, ConsumerOptions
+from tradewind.bus.port import DEFAULT_CONSUMER_OPTIONS, BatchHandler, ConsumerOptions
 from tradewind.errors import BusError
 
 _TRIM_EVERY = 4096  # drop consumed events in chunks, not one by one
@@ -142,7 +142,7 @@ class MemoryBus:
         topics: Sequence[str],
         group: str,
         handler: BatchHandler,
-        options: ConsumerOptions = ConsumerOptions(),
+        options: ConsumerOptions = DEFAULT_CONSUMER_OPTIONS,
     ) -> MemorySubscription:
         if isinstance(topics, str):
             topics = (topics,)

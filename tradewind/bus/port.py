@@ -51,6 +51,9 @@ class ConsumerOptions:
     retry_backoff_s: float = 0.02
 
 
+DEFAULT_CONSUMER_OPTIONS = ConsumerOptions()
+
+
 class Subscription(Protocol):
     """A running member of a consumer group."""
 
@@ -88,6 +91,6 @@ class Bus(Protocol):
         topics: Sequence[str],
         group: str,
         handler: BatchHandler,
-        options: ConsumerOptions = ConsumerOptions(),
+        options: ConsumerOptions = DEFAULT_CONSUMER_OPTIONS,
     ) -> Subscription:
         """Join `group` on `topics` and start handing batches to `handler`."""

@@ -1,0 +1,316 @@
+"""What the Redis Streams bus does beyond the shared contract, against a real Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from decimal import Decimal
+from typing import Any
+
+import pytest
+import redis.asyncio as aioredis
+
+from tradewind.bus.envelope import Envelope, envelope
+from tradewind.bus.port import dead_letter_topic
+from tradewind.bus.redis_streams import RedisStreamsBus, RedisStreamsSettings, partition_of
+from tradewind.domain.events import DeadLetter, TradeTick
+from tradewind.domain.model import Instrument, Side
+from tradewind.errors import BusUnavailable
+
+pytestmark = pytest.mark.servers
+
+PARTITIONS = 4
+BTC = Instrument.parse("sim", "BTC/USDT")
+
+
+def tick(key: str, seq: int) -> Envelope:
+    payload = TradeTick(
+        instrument=BTC,
+        price=Decimal("100.5"),
+        quantity=Decimal("0.01"),
+        aggressor=Side.BUY,
+        trade_id=str(seq),
+        ts_ns=seq,
+    )
+    return envelope(payload, key)
+
+
+async def eventually(predicate: Callable[[], bool], within_s: float = 20.0) -> None:
+    """Wait until `predicate()` holds; fail after `within_s` seconds."""
+    for _ in range(int(within_s / 0.02)):
+        if predicate():
+            return
+        await asyncio.sleep(0.02)
+    assert predicate(), f"still false after {within_s} s"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+async def redis(redis_url: str) -> AsyncIterator[aioredis.Redis]:
+    client = aioredis.Redis.from_url(redis_url)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+async def prefix(redis: aioredis.Redis) -> AsyncIterator[str]:
+    """A key prefix of this test's own; its keys are deleted afterwards."""
+    name = f"test{uuid.uuid4().hex[:12]}"
+    yield name
+    keys = [k async for k in redis.scan_iter(f"{name}:*")]
+    if keys:
+        await redis.delete(*keys)
+
+
+BusFactory = Callable[..., Awaitable[RedisStreamsBus]]
+
+
+@pytest.fixture
+async def new_bus(redis_url: str, prefix: str) -> AsyncIterator[BusFactory]:
+    """Starts buses on the test's prefix (query parameters may be added); closes them."""
+    buses: list[RedisStreamsBus] = []
+
+    async def make(**params: object) -> RedisStreamsBus:
+        query = "&".join(f"{k}={v}" for k, v in {"block_ms": 50, **params}.items())
+        bus = RedisStreamsBus.from_url(
+            f"{redis_url}?prefix={prefix}&{query}", partitions=PARTITIONS
+        )
+        await bus.start()
+        buses.append(bus)
+        return bus
+
+    yield make
+    for bus in reversed(buses):
+        await bus.close()
+
+
+@pytest.fixture
+def topic() -> str:
+    return f"t-{uuid.uuid4().hex[:10]}"
+
+
+async def test_an_undecodable_entry_is_dead_lettered_with_its_reason_and_the_rest_flow(
+    new_bus: BusFactory, redis: aioredis.Redis, prefix: str, topic: str
+) -> None:
+    bus = await new_bus()
+    letters: list[Envelope] = []
+    handled: list[Envelope] = []
+
+    async def collect_letters(batch: Sequence[Envelope]) -> None:
+        letters.extend(batch)
+
+    async def handle(batch: Sequence[Envelope]) -> None:
+        handled.extend(batch)
+
+    await bus.subscribe([dead_letter_topic(topic)], "dlq-reader", collect_letters)
+    await bus.subscribe([topic], "readers", handle)
+    stream = f"{prefix}:{topic}:{partition_of('k', PARTITIONS)}"
+    await bus.publish(topic, tick("k", 1))
+    await redis.xadd(stream, {"e": b"\xc1 not msgpack"})
+    await redis.xadd(stream, {"something": b"else"})
+    await bus.publish(topic, tick("k", 2))
+
+    await eventually(lambda: len(letters) == 2 and len(handled) == 2)
+    assert [e.payload for e in handled] == [tick("k", 1).payload, tick("k", 2).payload]
+    dead = [e.payload for e in letters if isinstance(e.payload, DeadLetter)]
+    garbled = next(d for d in dead if d.raw == b"\xc1 not msgpack")
+    fieldless = next(d for d in dead if d is not garbled)
+    assert garbled.topic == topic and garbled.group == "readers"
+    assert "cannot decode" in garbled.reason
+    assert "cannot decode" in fieldless.reason and "'e'" in fieldless.reason
+    info = await redis.xpending(stream, "readers")
+    assert info["pending"] == 0, "the unreadable entries were not acknowledged"
+
+
+def test_a_key_picks_the_same_partition_in_every_process() -> None:
+    keys = [f"acct-{i}" for i in range(50)] + ["binance:BTC/USDT", "ünïcode-key", ""]
+    code = (
+        "import sys\n"
+        "from tradewind.bus.redis_streams import partition_of\n"
+        "print(','.join(str(partition_of(k, 16)) for k in sys.argv[1:]))\n"
+    )
+    outputs = {
+        subprocess.run(
+            [sys.executable, "-c", code, *keys],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        for seed in ("1", "2")
+    }
+    here = ",".join(str(partition_of(k, 16)) for k in keys)
+    assert outputs == {here}
+    assert len(set(here.split(","))) > 8, "keys should spread over the partitions"
+
+
+async def test_events_published_from_another_process_land_in_the_stream_of_their_key(
+    redis_url: str, redis: aioredis.Redis, prefix: str, topic: str
+) -> None:
+    keys = [f"acct-{i}" for i in range(20)]
+    code = (
+        "import asyncio, sys\n"
+        "from decimal import Decimal\n"
+        "from tradewind.bus.envelope import envelope\n"
+        "from tradewind.bus.redis_streams import RedisStreamsBus\n"
+        "from tradewind.domain.events import TradeTick\n"
+        "from tradewind.domain.model import Instrument, Side\n"
+        "async def main():\n"
+        f"    bus = RedisStreamsBus.from_url(sys.argv[1], partitions={PARTITIONS})\n"
+        "    await bus.start()\n"
+        "    tick = TradeTick(instrument=Instrument.parse('sim', 'BTC/USDT'),\n"
+        "        price=Decimal(1), quantity=Decimal(1), aggressor=Side.BUY,\n"
+        "        trade_id='1', ts_ns=1)\n"
+        "    await bus.publish_batch(sys.argv[2], [envelope(tick, k) for k in sys.argv[3:]])\n"
+        "    await bus.close()\n"
+        "asyncio.run(main())\n"
+    )
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", code, f"{redis_url}?prefix={prefix}", topic, *keys,
+        env={**os.environ, "PYTHONHASHSEED": "random"},
+    )  # fmt: skip
+    async with asyncio.timeout(60):
+        assert await child.wait() == 0
+    from tradewind.bus.envelope import decode
+
+    for p in range(PARTITIONS):
+        entries: Any = await redis.xrange(f"{prefix}:{topic}:{p}")
+        landed = {decode(fields[b"e"]).key for _id, fields in entries}
+        assert landed == {k for k in keys if partition_of(k, PARTITIONS) == p}
+
+
+@pytest.fixture
+def private_redis() -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
+    """A Redis of this test's own, with a password, that the test may kill."""
+    port = free_port()
+    server = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+         "--appendonly", "no", "--requirepass", "s3cret-pw"],
+        stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        for _ in range(100):
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.1):
+                break
+            assert server.poll() is None, "redis-server exited at start"
+            time.sleep(0.05)
+        yield port, server
+    finally:
+        server.kill()
+        server.wait(10)
+
+
+async def test_publishing_to_a_redis_that_went_away_raises_bus_unavailable(
+    private_redis: tuple[int, subprocess.Popen[bytes]],
+) -> None:
+    port, server = private_redis
+    bus = RedisStreamsBus.from_url(
+        f"redis://:s3cret-pw@127.0.0.1:{port}/0?connect_timeout_s=1", partitions=PARTITIONS
+    )
+    await bus.start()
+    await bus.publish("orders", tick("acct-1", 1))
+    server.kill()
+    server.wait(10)
+    async with asyncio.timeout(30):
+        with pytest.raises(BusUnavailable, match=f"127.0.0.1:{port}") as caught:
+            await bus.publish("orders", tick("acct-1", 2))
+    assert "s3cret-pw" not in str(caught.value)
+    await bus.close()
+
+
+async def test_an_unreachable_redis_error_names_the_address_but_never_the_password() -> None:
+    bus = RedisStreamsBus.from_url("redis://user:hunter2@127.0.0.1:1/0?connect_timeout_s=1")
+    async with asyncio.timeout(30):
+        with pytest.raises(BusUnavailable) as caught:
+            await bus.start()
+    message = str(caught.value)
+    assert message.startswith("cannot reach Redis at 127.0.0.1:1 for the bus: ")
+    assert "hunter2" not in message and "hunter2" not in repr(bus.settings)
+
+
+async def test_a_member_that_stops_heartbeating_loses_its_partitions_when_its_lease_ends(
+    new_bus: BusFactory, redis: aioredis.Redis, prefix: str, topic: str
+) -> None:
+    lease_ms = 1200
+    bus_a, bus_b = await new_bus(lease_ms=lease_ms), await new_bus(lease_ms=lease_ms)
+    got_b: list[Envelope] = []
+
+    async def ignore(batch: Sequence[Envelope]) -> None:
+        pass
+
+    async def collect(batch: Sequence[Envelope]) -> None:
+        got_b.extend(batch)
+
+    doomed = await bus_a.subscribe([topic], "leasing", ignore)
+    await bus_b.subscribe([topic], "leasing", collect)
+    lease_keys = [f"{prefix}:lease:{topic}:leasing:{p}" for p in range(PARTITIONS)]
+    mine = doomed.member_id.encode()
+    holders: list[Any] = []
+    async with asyncio.timeout(10):  # until the two members hold half each
+        while holders.count(mine) != PARTITIONS // 2 or None in holders:
+            await asyncio.sleep(0.05)
+            holders = await redis.mget(lease_keys)
+    parts_of_a = {p for p, holder in enumerate(holders) if holder == mine}
+
+    await doomed.kill()  # no more heartbeats, and the leases are not given back
+    killed_at = time.monotonic()
+    keys = [f"acct-{i}" for i in range(100)]
+    keys_of_a = {k for k in keys if partition_of(k, PARTITIONS) in parts_of_a}
+    await bus_b.publish_batch(topic, [tick(k, i) for i, k in enumerate(keys)])
+
+    await eventually(lambda: {e.key for e in got_b} >= keys_of_a, within_s=10)
+    took_s = time.monotonic() - killed_at
+    # a's lease was renewed at most lease/3 before the kill, so it had >= 2/3 to run.
+    assert took_s >= lease_ms / 1000 * 0.6, f"b read a's partitions after {took_s:.2f} s"
+    now_held = await redis.mget(lease_keys)
+    assert mine not in now_held and len(set(now_held)) == 1, "b should hold every lease"
+
+
+async def test_a_joining_member_gets_its_share_within_a_read_not_a_heartbeat(
+    new_bus: BusFactory, redis: aioredis.Redis, prefix: str, topic: str
+) -> None:
+    lease_ms = 9000  # a heartbeat every 3 s: the handover must not wait for one
+    bus_a, bus_b = await new_bus(lease_ms=lease_ms), await new_bus(lease_ms=lease_ms)
+
+    async def ignore(batch: Sequence[Envelope]) -> None:
+        pass
+
+    first = await bus_a.subscribe([topic], "joining", ignore)
+    lease_keys = [f"{prefix}:lease:{topic}:joining:{p}" for p in range(PARTITIONS)]
+    assert await redis.mget(lease_keys) == [first.member_id.encode()] * PARTITIONS
+    joined_at = time.monotonic()
+    second = await bus_b.subscribe([topic], "joining", ignore)
+    holders: list[Any] = []
+    async with asyncio.timeout(10):
+        while holders.count(second.member_id.encode()) != PARTITIONS // 2:
+            await asyncio.sleep(0.02)
+            holders = await redis.mget(lease_keys)
+    took_s = time.monotonic() - joined_at
+    assert took_s < 1.0, f"the partitions moved after {took_s:.2f} s"
+    assert holders.count(first.member_id.encode()) == PARTITIONS // 2
+
+
+def test_our_url_parameters_are_checked_and_the_others_go_to_redis_py() -> None:
+    settings = RedisStreamsSettings.from_url(
+        "rediss://:p%40ss@cache.internal:7000/2?prefix=tw2&lease_ms=3000&ssl_cert_reqs=none"
+    )
+    assert (settings.prefix, settings.lease_ms, settings.block_ms) == ("tw2", 3000, 200)
+    assert settings.address == "cache.internal:7000" and settings.password == "p@ss"
+    assert settings.url == "rediss://:p%40ss@cache.internal:7000/2?ssl_cert_reqs=none"
+    assert "p@ss" not in repr(settings)
+    with pytest.raises(ValueError, match="lease_ms='soon'"):
+        RedisStreamsSettings.from_url("redis://127.0.0.1:6379/0?lease_ms=soon")
+    with pytest.raises(ValueError, match="block_ms='0'"):
+        RedisStreamsSettings.from_url("redis://127.0.0.1:6379/0?block_ms=0")
