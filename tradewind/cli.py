@@ -5,6 +5,8 @@
     tradewind version
     tradewind bench ...                           benchmarks
     tradewind venue serve [--market M] [--port P] the simulated exchange (Binance API)
+    tradewind keys generate [--kid K] [--jwt]     a new master key (or JWT secret)
+    tradewind keys rotate [--config FILE]         re-wrap secrets under the current key
 
 Settings come from `TRADEWIND_*` environment variables and the optional settings file
 (see `tradewind.runtime.settings`). A configuration problem prints one line,
@@ -13,6 +15,7 @@ Settings come from `TRADEWIND_*` environment variables and the optional settings
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, NoReturn
@@ -40,6 +43,8 @@ bench_app = typer.Typer(help="Measure Tradewind's parts.", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
 venue_app = typer.Typer(help="The simulated exchange.", no_args_is_help=True)
 app.add_typer(venue_app, name="venue")
+keys_app = typer.Typer(help="Master keys and token secrets.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
 
 ConfigFile = Annotated[
     Path | None,
@@ -110,6 +115,8 @@ def up(
     """
     from tradewind.runtime.embedded import EmbeddedOptions, EmbeddedPlatform
 
+    # Short bars, so a run of a minute shows strategies at work (override to taste).
+    os.environ.setdefault("TRADEWIND_BAR_INTERVAL_S", "5")
     overrides = {} if port is None else {"http_port": port}
     options = EmbeddedOptions(
         market=market,
@@ -224,6 +231,57 @@ def venue_serve(
         limits = {"rate_limits": ()} if unlimited else {}
         state = build_state(market, speed=speed, seed=seed, liquidity=liquidity, **limits)
         return serve(state, host, port)
+
+    _exit_with(run)
+
+
+@keys_app.command("generate")
+def keys_generate(
+    kid: Annotated[
+        str | None,
+        typer.Option(
+            "--kid",
+            metavar="KID",
+            help="Key id (1-64 of A-Z a-z 0-9 _ . -). Default: kYYYYMMDD-xxxx.",
+            show_default=False,
+        ),
+    ] = None,
+    jwt: Annotated[
+        bool, typer.Option("--jwt", help="Print a new TRADEWIND_JWT_SECRET instead.")
+    ] = False,
+) -> None:
+    """Print a new master key `kid:BASE64` (for TRADEWIND_MASTER_KEYS, first = current),
+    or with --jwt a new access-token secret. Nothing is stored."""
+    from tradewind.gateway.keys import generate
+
+    def run() -> int:
+        try:
+            typer.echo(generate(kid, jwt=jwt))
+        except ValueError as exc:
+            raise ConfigError("--kid", str(exc)) from None
+        return 0
+
+    _exit_with(run)
+
+
+@keys_app.command("rotate")
+def keys_rotate(
+    config: ConfigFile = None,
+    batch: Annotated[
+        int, typer.Option("--batch", min=1, max=10_000, help="Rows read per query.")
+    ] = 200,
+) -> None:
+    """Re-wrap every stored secret and re-index every e-mail under the current master key
+    (the first of TRADEWIND_MASTER_KEYS), in the database of TRADEWIND_DATABASE_URL.
+    Idempotent, and safe while gateways run; keep the old key loaded until it is done."""
+    import asyncio
+
+    from tradewind.gateway.keys import rotate_from_settings
+
+    def run() -> int:
+        report = asyncio.run(rotate_from_settings(load_settings(config), batch=batch))
+        typer.echo(str(report))
+        return 0
 
     _exit_with(run)
 
