@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from tests.integration.venues.sim_rest_support import (
+    Account,
     BinanceClient,
     binance_error,
     open_account,
@@ -132,3 +133,37 @@ def test_malformed_fault_requests_are_refused_and_change_nothing(
     assert response.status_code == 400
     assert problem in response.json()["error"]
     assert httpx.get(faults).json() == before
+
+
+def test_the_simulator_counts_new_order_requests_per_client_order_id() -> None:
+    with running_venue() as (url, _state):
+        creds = httpx.post(f"{url}/sim/v1/accounts", json={"balances": {"USDT": "1000"}}).json()
+        client = BinanceClient(
+            url, Account(creds["api_key"], creds["api_secret"], creds["account_id"])
+        )
+        order = {"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET", "quantity": "0.001"}
+        assert (
+            client.signed(
+                "POST", "/api/v3/order", {**order, "newClientOrderId": "once"}
+            ).status_code
+            == 200
+        )
+        assert (
+            client.signed(
+                "POST", "/api/v3/order", {**order, "newClientOrderId": "twice"}
+            ).status_code
+            == 200
+        )
+        assert (
+            client.signed(
+                "POST", "/api/v3/order", {**order, "newClientOrderId": "twice"}
+            ).status_code
+            == 400
+        )
+        repeated = httpx.get(f"{url}/sim/v1/submissions?repeated=1").json()["submissions"]
+        assert repeated == [
+            {"account_id": creds["account_id"], "client_order_id": "twice", "requests": 2}
+        ]
+        held = httpx.get(f"{url}/sim/v1/accounts/{creds['account_id']}/balances").json()
+        assert set(held) == {"USDT", "BTC"} and held["USDT"]["locked"] == "0"
+        client.close()

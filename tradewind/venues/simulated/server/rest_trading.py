@@ -68,6 +68,8 @@ def trading_routes(state: ServerState, symbols: SymbolMap) -> APIRouter:
         headers = state.order_limiter.usage_headers(account_id, now_ms)
         if exceeded is not None:
             raise errors.too_many_orders(exceeded.limit, exceeded.describe(), headers)
+        if order.client_order_id is not None:
+            state.submissions[(account_id, order.client_order_id)] += 1
         try:
             result = exchange.submit_order(
                 account_id,

@@ -1,6 +1,8 @@
 """The simulator's own API (`/sim/v1`), for tests and demos: open funded accounts with API
 keys (the testnet faucet) and switch faults on and off.
 
+    GET    /sim/v1/accounts/{account_id}/balances -> {asset: {"free", "locked"}}
+    GET    /sim/v1/submissions[?repeated=1] -> new-order requests per client order id
     POST   /sim/v1/accounts  {"balances": {"USDT": "10000"}, "permissions": {"trade": true,
                               "withdraw": false, "transfer": false}, "ip_restrict": false}
            -> 201 {"api_key", "api_secret", "account_id"}
@@ -79,7 +81,33 @@ def sim_routes(state: ServerState) -> APIRouter:
         state.faults.clear()
         return json_response(_faults_view(state.faults))
 
+    async def submissions(request: Request) -> Response:
+        """New-order requests per client order id; `?repeated=1` lists only ids sent
+        more than once (what an idempotent client never does)."""
+        repeated = request.query_params.get("repeated") in ("1", "true")
+        rows = [
+            {"account_id": account, "client_order_id": cid, "requests": n}
+            for (account, cid), n in state.submissions.items()
+            if n > 1 or not repeated
+        ]
+        return json_response({"submissions": rows, "total": sum(state.submissions.values())})
+
+    async def balances(request: Request) -> Response:
+        """Every asset of a venue account, free and locked (the venue's truth)."""
+        account_id = request.path_params["account_id"]
+        held = state.exchange.engine.balances(account_id)
+        return json_response(
+            {
+                a: {"free": format(b.free, "f"), "locked": format(b.locked, "f")}
+                for a, b in held.items()
+            }
+        )
+
     router.add_api_route("/accounts", create_account, methods=["POST"], include_in_schema=False)
+    router.add_api_route(
+        "/accounts/{account_id}/balances", balances, methods=["GET"], include_in_schema=False
+    )
+    router.add_api_route("/submissions", submissions, methods=["GET"], include_in_schema=False)
     router.add_api_route("/faults", get_faults, methods=["GET"], include_in_schema=False)
     router.add_api_route("/faults", set_faults, methods=["POST"], include_in_schema=False)
     router.add_api_route("/faults", clear_faults, methods=["DELETE"], include_in_schema=False)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 
 from tradewind.venues.simulated.exchange import SimulatedExchange
@@ -99,6 +100,9 @@ class ServerState:
     faults: FaultSwitches = field(default_factory=FaultSwitches)
     listen_keys: ListenKeys = field(default_factory=ListenKeys)
     rate_limits: tuple[RateLimit, ...] = BINANCE_RATE_LIMITS
+    #: (account id, client order id) -> how many new-order requests carried it: what a
+    #: test reads to prove that no client order id was ever sent twice.
+    submissions: Counter[tuple[str, str]] = field(default_factory=Counter)
     ip_limiter: IpRateLimiter = field(init=False)
     order_limiter: OrderRateLimiter = field(init=False)
 
