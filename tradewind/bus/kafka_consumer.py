@@ -1,0 +1,287 @@
+"""One member of a Kafka consumer group, as a `Subscription` of the Kafka bus: one
+aiokafka consumer, committing by hand.
+
+Loop: take at most `max_batch` records, decode them, hand them to the handler as one
+batch through `tradewind.bus.delivery.deliver` (retries, dead letters), then commit
+exactly the offsets handled (`offset + 1` per partition). Records that cannot be decoded
+go straight to `<topic>.dlq`. Nothing is committed that the handler has not returned from;
+a batch that could not be delivered (dead-letter topic unreachable) is fetched again.
+Besides the batch in flight, aiokafka prefetches up to 1 MiB per partition into memory;
+that is never acknowledged either, and the partition's next owner simply reads it again.
+
+Rebalances: before this member gives up its partitions it waits (aiokafka's revoke
+callback, at most `revoke_wait_ms`) until the batch in flight has been handled and
+committed, so that normally two members never work on one partition at once and a
+rebalance redelivers nothing. The wait is short because the whole group waits with it: a
+slower batch is given up on (its commit then fails and the next owner handles it again),
+and a member stuck in a handler still rejoins in the background, so a stuck or dying
+instance never holds up the rest of the group for long.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import ssl
+from typing import TYPE_CHECKING, Any
+
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener  # type: ignore[import-untyped]
+from aiokafka.errors import CommitFailedError, KafkaError  # type: ignore[import-untyped]
+from aiokafka.protocol.group import (  # type: ignore[import-untyped]
+    HeartbeatRequest,
+    LeaveGroupRequest,
+)
+
+from tradewind.bus.delivery import dead_letter, deliver
+from tradewind.bus.envelope import Envelope, UnreadableEvent, decode
+from tradewind.bus.kafka_errors import UNREACHABLE, bus_error, failure_reason
+from tradewind.bus.kafka_settings import KafkaSettings
+from tradewind.bus.port import BatchHandler, ConsumerOptions
+
+if TYPE_CHECKING:
+    from tradewind.bus.kafka import KafkaBus
+
+log = logging.getLogger(__name__)
+
+_POLL_MS = 1_000  # getmany's wait for records; stop() cancels it, so only a bound
+_ERROR_PAUSE_S = 1.0  # before fetching again after a failure (broker gone, DLQ down)
+
+
+class KafkaSubscription:
+    """A running member of consumer group `group` on `topics`; see the module doc."""
+
+    def __init__(
+        self,
+        bus: KafkaBus,
+        settings: KafkaSettings,
+        ssl_context: ssl.SSLContext | None,
+        topics: tuple[str, ...],
+        group: str,
+        handler: BatchHandler,
+        options: ConsumerOptions,
+    ) -> None:
+        self._bus = bus
+        self._settings = settings
+        self._topics = topics
+        self._group = group
+        self._handler = handler
+        self._options = options
+        self._consumer: Any = AIOKafkaConsumer(**settings.consumer_kwargs(group, ssl_context))
+        self._idle = asyncio.Event()  # set while no batch is in flight
+        self._idle.set()
+        self._joined = asyncio.Event()
+        self._stopping = False
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def group(self) -> str:
+        return self._group
+
+    @property
+    def topics(self) -> tuple[str, ...]:
+        return self._topics
+
+    async def begin(self) -> None:
+        """Connect, join the group and start consuming; returns once the group assigned
+        this member its partitions (or after `join_timeout_s`: consumption then starts
+        whenever the group settles). Raises `BusUnavailable` if Kafka cannot be reached."""
+        settings = self._settings
+        consumer = self._consumer
+        try:
+            async with asyncio.timeout(settings.connect_timeout_s):
+                await consumer.start()
+        except (KafkaError, *UNREACHABLE) as exc:
+            with contextlib.suppress(Exception):
+                await consumer.stop()
+            if isinstance(exc, TimeoutError):
+                exc = TimeoutError(f"no answer within {settings.connect_timeout_s:g} s")
+            raise bus_error(
+                f"cannot reach Kafka at {settings.servers_text} for group {self._group!r}", exc
+            ) from exc
+        coordinator = consumer._coordinator
+        coordinator._maybe_leave_group = functools.partial(_leave_group_if_settled, coordinator)
+        consumer.subscribe(list(self._topics), listener=_RebalanceListener(self))
+        self._task = asyncio.get_running_loop().create_task(
+            self._consume(), name=f"bus-consumer:{self._group}"
+        )
+        try:
+            async with asyncio.timeout(settings.join_timeout_s):
+                await self._joined.wait()
+        except TimeoutError:
+            pass  # a slow rebalance is not a failure; consumption starts when it is done
+        except BaseException:  # cancelled while joining: leave nothing running behind
+            await self.kill()
+            raise
+
+    async def stop(self) -> None:
+        """Drain: finish and commit the batch in flight, then leave the group. A batch
+        still unfinished after `max_poll_interval_ms` is abandoned as by `kill` (the
+        group has given its partitions to the others by then anyway)."""
+        task, self._task = self._task, None
+        if task is None:
+            return
+        self._stopping = True
+        if self._idle.is_set():
+            task.cancel()  # it waits for records; nothing is in flight
+        await asyncio.wait({task}, timeout=self._settings.max_poll_interval_ms / 1000)
+        if not task.done():
+            log.warning("group %r: the handler did not finish; abandoning it", self._group)
+            task.cancel()
+            await asyncio.wait({task})
+        await self._leave(task)
+
+    async def kill(self) -> None:
+        """Die like a crashed instance: abandon the batch in flight uncommitted, then
+        close the connection so that the group hands the partitions to the others."""
+        task, self._task = self._task, None
+        if task is None:
+            return
+        task.cancel()
+        await asyncio.wait({task})
+        await self._leave(task)
+
+    async def _leave(self, task: asyncio.Task[None]) -> None:
+        """Close the consumer, which tells the group this member left (LeaveGroup)."""
+        self._bus.forget(self)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("group %r: the consume loop failed", self._group, exc_info=task.exception())
+        budget_s = (self._settings.request_timeout_ms + self._settings.session_timeout_ms) / 1000
+        try:
+            async with asyncio.timeout(budget_s):
+                await self._consumer.stop()
+        except (KafkaError, *UNREACHABLE) as exc:
+            log.warning("group %r: leaving uncleanly: %s", self._group, failure_reason(exc))
+
+    # -- the consume loop -------------------------------------------------------------
+
+    async def _consume(self) -> None:
+        consumer = self._consumer
+        max_batch = self._options.max_batch
+        while not self._stopping:
+            try:
+                records = await consumer.getmany(timeout_ms=_POLL_MS, max_records=max_batch)
+            except Exception as exc:  # broker gone, group errors: keep trying, loudly
+                log.warning("group %r: fetch failed: %s", self._group, failure_reason(exc))
+                await asyncio.sleep(_ERROR_PAUSE_S)
+                continue
+            if not records:
+                continue
+            self._idle.clear()
+            try:
+                await self._handle(records)
+            except Exception as exc:
+                # Not acknowledged: fetch the batch again, or let the next owner have it.
+                log.error(
+                    "group %r: batch not handled, retrying: %s", self._group, failure_reason(exc)
+                )
+                self._rewind(records)
+                await asyncio.sleep(_ERROR_PAUSE_S)
+            finally:
+                self._idle.set()
+
+    async def _handle(self, records: dict[Any, list[Any]]) -> None:
+        """Decode, deliver and commit one fetched batch (records per TopicPartition)."""
+        batch: list[Envelope] = []
+        topics: list[str] = []
+        unreadable: list[tuple[str, Any, str]] = []
+        offsets: dict[Any, int] = {}
+        for tp, partition_records in records.items():
+            before = len(batch)
+            for record in partition_records:
+                try:
+                    batch.append(decode(record.value))
+                except UnreadableEvent as exc:
+                    unreadable.append((tp.topic, record, exc.reason))
+                except TypeError:  # no value at all (a tombstone)
+                    unreadable.append((tp.topic, record, "cannot decode event: no value"))
+            topics += [tp.topic] * (len(batch) - before)
+            offsets[tp] = partition_records[-1].offset + 1
+        for topic, record, reason in unreadable:
+            await self._dead_letter_unreadable(topic, record, reason)
+        if batch:
+            await deliver(
+                batch, topics, self._group, self._handler, self._options, self._bus.publish
+            )
+        await self._commit(offsets)
+
+    async def _dead_letter_unreadable(self, topic: str, record: Any, reason: str) -> None:
+        """`attempts` is 0: the handler never saw it. The key keeps its partition."""
+        key = record.key.decode("utf-8", "replace") if record.key else ""
+        raw = record.value or b""
+        await self._bus.publish(*dead_letter(topic, self._group, reason, 0, raw, "", key))
+
+    async def _commit(self, offsets: dict[Any, int]) -> None:
+        """Commit `offsets` (next offset to read, per TopicPartition) for the partitions
+        this member still owns. A failure is logged, not raised: the events were handled,
+        and at worst they are delivered again."""
+        assigned = self._consumer.assignment()
+        owned = {tp: offset for tp, offset in offsets.items() if tp in assigned}
+        if not owned:
+            return
+        try:
+            async with asyncio.timeout(self._settings.request_timeout_ms / 1000):
+                await self._consumer.commit(owned)
+        except CommitFailedError:
+            log.info("group %r rebalanced before a commit; its events come again", self._group)
+        except (KafkaError, *UNREACHABLE) as exc:
+            log.warning("group %r: commit failed: %s", self._group, failure_reason(exc))
+
+    def _rewind(self, records: dict[Any, list[Any]]) -> None:
+        """Move back to the first record of an unacknowledged batch."""
+        assigned = self._consumer.assignment()
+        for tp, partition_records in records.items():
+            if tp in assigned:
+                self._consumer.seek(tp, partition_records[0].offset)
+
+    async def _finish_batch_in_flight(self) -> None:
+        """Before a rebalance: wait (at most `revoke_wait_ms`) until the batch in flight
+        has been handled and committed."""
+        if self._idle.is_set():
+            return
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self._settings.revoke_wait_ms / 1000):
+                await self._idle.wait()
+
+
+async def _leave_group_if_settled(coordinator: Any) -> None:
+    """Stands in for aiokafka's `GroupCoordinator._maybe_leave_group` (called when the
+    consumer stops) to work around two Tansu 0.6 behaviours:
+
+    - Tansu numbers a group's first generation 0, which aiokafka (like Kafka, which
+      starts at 1) takes for "never joined" and so sends no LeaveGroup: the group would
+      wait `session_timeout_ms` for the member. Here generation 0 leaves too.
+    - A leader that leaves while the group is rebalancing stays the group's leader in
+      Tansu for good, and no member can join again until the broker restarts. So a
+      member leaves only when a heartbeat says the group is settled; otherwise it just
+      goes quiet and the group drops it after `session_timeout_ms`.
+    """
+    group, generation, member_id = (
+        coordinator.group_id,
+        coordinator.generation,
+        coordinator.member_id,
+    )
+    if generation >= 0 and member_id:
+        try:
+            beat = await coordinator._send_req(HeartbeatRequest(group, generation, member_id))
+            if beat.error_code == 0:
+                await coordinator._send_req(LeaveGroupRequest(group, member_id))
+            else:
+                log.info("group %r is rebalancing; leaving it by going quiet", group)
+        except KafkaError as exc:
+            log.info("group %r: no LeaveGroup sent: %s", group, failure_reason(exc))
+    coordinator.reset_generation()
+
+
+class _RebalanceListener(ConsumerRebalanceListener):  # type: ignore[misc]
+    """aiokafka's hooks around a rebalance of the group."""
+
+    def __init__(self, subscription: KafkaSubscription) -> None:
+        self._subscription = subscription
+
+    async def on_partitions_revoked(self, revoked: object) -> None:
+        await self._subscription._finish_batch_in_flight()
+
+    async def on_partitions_assigned(self, assigned: object) -> None:
+        self._subscription._joined.set()
