@@ -110,7 +110,7 @@ class OrderRejected(OrderEventBase, frozen=True, tag="order.rejected"):
     """Refused by risk or by the venue; `reason` is meant for the user to read."""
 
     reason: str
-    source: str  # "risk" or "venue"
+    source: str  # "risk", "execution" or "venue"
 
 
 class OrderPartiallyFilled(OrderEventBase, frozen=True, tag="order.partially_filled"):

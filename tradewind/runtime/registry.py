@@ -6,9 +6,12 @@ from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType
 
 from tradewind.errors import ConfigError
+from tradewind.gateway.service import GatewayService
 from tradewind.runtime.service import Service
 from tradewind.services.deadletters import DeadLettersService
+from tradewind.services.execution import ExecutionService
 from tradewind.services.marketdata import MarketDataService
+from tradewind.services.portfolio import PortfolioService
 from tradewind.services.risk import RiskService
 
 #: Service name -> a factory making a fresh, unstarted instance. `tradewind up` starts
@@ -17,8 +20,11 @@ from tradewind.services.risk import RiskService
 SERVICES: Mapping[str, Callable[[], Service]] = MappingProxyType(
     {
         DeadLettersService.name: DeadLettersService,
+        PortfolioService.name: PortfolioService,
+        ExecutionService.name: ExecutionService,
         RiskService.name: RiskService,
         MarketDataService.name: MarketDataService,
+        GatewayService.name: GatewayService,
     }
 )
 

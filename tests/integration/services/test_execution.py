@@ -1,0 +1,276 @@
+"""The execution service on the real memory bus, against the real simulated exchange in
+process and a real SQLite store holding the accounts' encrypted keys: intents become
+orders with the derived client order id, fills and order events come back on
+orders.events, redeliveries place nothing twice, reconciliation finds what happened
+while the service was down, and kill switches cancel and block."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from tests.integration.services.execution_support import (
+    FAST,
+    Platform,
+    Recorder,
+    approved,
+    intent,
+    make_encryptor,
+    store_account,
+    wait_until,
+)
+from tradewind.bus.envelope import envelope
+from tradewind.bus.memory import MemoryBus
+from tradewind.bus.topics import ORDERS_APPROVED, ORDERS_EVENTS, RISK_CONTROLS
+from tradewind.domain.client_order_ids import client_order_id_for
+from tradewind.domain.events import (
+    BalanceUpdate,
+    Fill,
+    KillSwitchChanged,
+    KillSwitchScope,
+    OrderAccepted,
+    OrderCanceled,
+    OrderFilled,
+    OrderRejected,
+)
+from tradewind.domain.matching import OrderStatus
+from tradewind.domain.model import OrderType, Side, TimeInForce
+from tradewind.services.execution import AccountCredentials, ExecutionService
+from tradewind.store.database import Database
+from tradewind.store.records import get_order, list_fills
+from tradewind.venues.directory import SimulatedVenues
+from tradewind.venues.simulated.exchange import SimulatedExchange
+from tradewind.venues.simulated.market import SyntheticMarket
+
+D = Decimal
+
+
+@pytest.fixture
+async def platform(tmp_path: Path) -> AsyncIterator[Platform]:
+    exchange = SimulatedExchange(SyntheticMarket(seed=5))
+    exchange.step()  # the house quotes its ladders
+    database = Database(f"sqlite:///{tmp_path / 'tradewind.db'}")
+    await database.migrate()
+    bus = MemoryBus(partitions=4)
+    await bus.start()
+    platform = Platform(bus, SimulatedVenues(exchange), database, make_encryptor())
+    yield platform
+    await platform.stop_all()
+    await bus.close()
+    await database.close()
+
+
+def exchange_of(platform: Platform) -> SimulatedExchange:
+    assert isinstance(platform.venues, SimulatedVenues)
+    return platform.venues.exchange
+
+
+async def funded_account(platform: Platform, **balances: str) -> tuple[str, str]:
+    """(platform account id, venue account id) of a new account holding `balances`."""
+    creds = exchange_of(platform).create_account({a: D(v) for a, v in balances.items()})
+    assert platform.database is not None
+    account_id = await store_account(
+        platform.database, platform.encryptor, creds.api_key, creds.secret
+    )
+    return account_id, creds.account_id
+
+
+def venue_orders(platform: Platform, venue_account: str, client_order_id: str) -> list[object]:
+    orders = exchange_of(platform).engine.all_orders(venue_account)
+    return [o for o in orders if o.client_order_id == client_order_id]
+
+
+def duplicates(platform: Platform) -> float:
+    return platform.metric("tradewind_execution_orders_total", venue="sim", outcome="duplicate")
+
+
+async def test_an_approved_intent_is_placed_with_its_derived_id_and_its_fills_come_back(
+    platform: Platform,
+) -> None:
+    account_id, venue_account = await funded_account(platform, USDT="10000")
+    events = await Recorder.on(platform.bus, [ORDERS_EVENTS])
+    await platform.start(ExecutionService(FAST))
+    buy = intent(account_id, "i-1", Side.BUY, "0.01")
+    cid = client_order_id_for(account_id, "bot-1", "i-1")
+    await platform.bus.publish(ORDERS_APPROVED, approved(buy, trace_id="trace-1"))
+
+    await events.wait_for(lambda r: r.payloads(OrderFilled), what="OrderFilled")
+    assert len(venue_orders(platform, venue_account, cid)) == 1
+    venue_trades = [
+        t
+        for t in exchange_of(platform).engine.account_trades(venue_account, "BTC/USDT")
+        if t.taker_client_order_id == cid
+    ]
+    fills = [f for f in events.payloads(Fill) if f.client_order_id == cid]
+    assert {f.trade_id for f in fills} == {str(t.trade_id) for t in venue_trades}
+    assert sum(f.quantity for f in fills) == D("0.01")
+    assert all(f.fee_asset == "BTC" and f.fee > 0 for f in fills)
+    [filled] = events.payloads(OrderFilled)
+    assert filled.client_order_id == cid and filled.filled_quantity == D("0.01")
+    order_events = [e for e in events.events if getattr(e.payload, "client_order_id", "") == cid]
+    assert {e.trace_id for e in order_events} == {"trace-1"}
+    assert isinstance(order_events[-1].payload, OrderFilled)  # its fills came first
+    assert all(e.key == account_id for e in events.events)
+    assert events.payloads(BalanceUpdate)[0].asset == "USDT"  # the session's starting point
+
+    assert platform.database is not None
+    async with platform.database.read() as conn:
+        record = await get_order(conn, cid)
+        stored_fills = await list_fills(conn, [account_id])
+    assert record is not None and record.state == "FILLED"
+    assert record.filled_quantity == D("0.01")
+    assert {row["trade_id"] for row in stored_fills} == {f.trade_id for f in fills}
+    assert platform.metric("tradewind_execution_orders_total", venue="sim", outcome="placed") == 1
+
+
+async def test_a_redelivered_intent_is_not_placed_twice_even_after_a_restart(
+    platform: Platform,
+) -> None:
+    account_id, venue_account = await funded_account(platform, USDT="10000")
+    events = await Recorder.on(platform.bus, [ORDERS_EVENTS])
+    first = await platform.start(ExecutionService(FAST))
+    buy = intent(account_id, "i-1", Side.BUY, "0.01", price="1000")  # rests far below
+    cid = client_order_id_for(account_id, "bot-1", "i-1")
+    original = approved(buy)
+    await platform.bus.publish_batch(ORDERS_APPROVED, [original, original, approved(buy)])
+    await events.wait_for(lambda r: r.payloads(OrderAccepted), what="OrderAccepted")
+    await wait_until(lambda: duplicates(platform) == 2)
+    await platform.stop(first)
+
+    await platform.start(ExecutionService(FAST))  # memory lost; the orders table remembers
+    await platform.bus.publish(ORDERS_APPROVED, original)
+    await wait_until(lambda: duplicates(platform) == 3)
+    assert len(venue_orders(platform, venue_account, cid)) == 1
+    assert len(events.payloads(OrderAccepted)) == 1
+
+
+async def test_reconciliation_finds_a_fill_that_happened_while_the_service_was_down(
+    platform: Platform,
+) -> None:
+    exchange = exchange_of(platform)
+    account_id, venue_account = await funded_account(platform, USDT="10000")
+    seller = exchange.create_account({"BTC": D("1")})
+    events = await Recorder.on(platform.bus, [ORDERS_EVENTS])
+    first = await platform.start(ExecutionService(FAST))
+    best_bid = exchange.engine.depth("BTC/USDT", 1).bids[0].price
+    price = best_bid + D("0.01")  # our bid is the best: the seller meets it first
+    await platform.bus.publish(
+        ORDERS_APPROVED, approved(intent(account_id, "i-1", Side.BUY, "0.01", price=str(price)))
+    )
+    await events.wait_for(lambda r: r.payloads(OrderAccepted), what="OrderAccepted")
+    await platform.stop(first)
+
+    exchange.submit_order(
+        seller.account_id,
+        "BTC/USDT",
+        Side.SELL,
+        OrderType.LIMIT,
+        quantity=D("0.01"),
+        price=price,
+        time_in_force=TimeInForce.IOC,
+    )
+    cid = client_order_id_for(account_id, "bot-1", "i-1")
+    [order] = venue_orders(platform, venue_account, cid)
+    assert order.status is OrderStatus.FILLED  # type: ignore[attr-defined]
+    assert not events.payloads(Fill)
+
+    await platform.start(ExecutionService(FAST))  # reconciles every stored account at start
+    await events.wait_for(lambda r: r.payloads(OrderFilled), what="OrderFilled")
+    [fill] = events.payloads(Fill)
+    assert fill.client_order_id == cid and fill.quantity == D("0.01") and fill.price == price
+    assert platform.database is not None
+    async with platform.database.read() as conn:
+        record = await get_order(conn, cid)
+        stored = await list_fills(conn, [account_id])
+    assert record is not None and record.state == "FILLED"
+    assert [row["trade_id"] for row in stored] == [fill.trade_id]
+
+
+async def test_a_kill_switch_cancels_the_open_orders_it_covers_and_blocks_new_ones(
+    platform: Platform,
+) -> None:
+    halted, _ = await funded_account(platform, USDT="10000")
+    other, _ = await funded_account(platform, USDT="10000")
+    events = await Recorder.on(platform.bus, [ORDERS_EVENTS])
+    await platform.start(ExecutionService(FAST))
+    for account_id in (halted, other):
+        rest = intent(account_id, "rest-1", Side.BUY, "0.01", price="1000")
+        await platform.bus.publish(ORDERS_APPROVED, approved(rest))
+    await events.wait_for(lambda r: len(r.payloads(OrderAccepted)) == 2, what="two accepted")
+
+    switch = KillSwitchChanged(
+        scope=KillSwitchScope.ACCOUNT,
+        target=halted,
+        engaged=True,
+        reason="suspicious activity",
+        actor_id="ops-1",
+        cancel_open_orders=True,
+        ts_ns=1,
+    )
+    await platform.bus.publish(RISK_CONTROLS, envelope(switch, f"account:{halted}"))
+    await events.wait_for(lambda r: r.payloads(OrderCanceled), what="OrderCanceled")
+    [canceled] = events.payloads(OrderCanceled)
+    assert canceled.account_id == halted and "suspicious activity" in canceled.reason
+
+    await platform.bus.publish(
+        ORDERS_APPROVED, approved(intent(halted, "after-1", Side.BUY, "0.01", price="1000"))
+    )
+    await events.wait_for(lambda r: r.payloads(OrderRejected), what="OrderRejected")
+    [rejected] = events.payloads(OrderRejected)
+    assert rejected.source == "risk" and "halted by a kill switch" in rejected.reason
+    assert [e.account_id for e in events.payloads(OrderCanceled)] == [halted]
+
+
+async def test_intents_of_an_account_without_usable_keys_are_rejected_with_the_reason(
+    platform: Platform,
+) -> None:
+    events = await Recorder.on(platform.bus, [ORDERS_EVENTS])
+    await platform.start(ExecutionService(FAST))
+    await platform.bus.publish(ORDERS_APPROVED, approved(intent("nobody", "i-1")))
+    await events.wait_for(lambda r: r.payloads(OrderRejected), what="OrderRejected")
+    [rejected] = events.payloads(OrderRejected)
+    assert rejected.source == "execution" and "no such exchange account" in rejected.reason
+
+
+class Keys:
+    """Credentials in memory, for a platform without a database."""
+
+    def __init__(self) -> None:
+        self.by_account: dict[str, AccountCredentials] = {}
+
+    async def credentials(self, account_id: str) -> AccountCredentials:
+        return self.by_account[account_id]
+
+
+async def test_without_a_database_a_restart_finds_the_order_the_venue_refuses_as_duplicate(
+    platform: Platform,
+) -> None:
+    exchange = exchange_of(platform)
+    creds = exchange.create_account({"USDT": D("10000")})
+    keys = Keys()
+    keys.by_account["a-1"] = AccountCredentials("sim", creds.api_key, creds.secret)
+    platform.database = None
+    events = await Recorder.on(platform.bus, [ORDERS_EVENTS])
+    first = await platform.start(ExecutionService(FAST, keys))
+    buy = approved(intent("a-1", "i-1", Side.BUY, "0.01", price="1000"))
+    await platform.bus.publish(ORDERS_APPROVED, buy)
+    await events.wait_for(lambda r: r.payloads(OrderAccepted), what="OrderAccepted")
+    await platform.stop(first)
+
+    await platform.start(ExecutionService(FAST, keys))  # remembers nothing
+    await platform.bus.publish(ORDERS_APPROVED, buy)
+    await events.wait_for(lambda r: len(r.payloads(OrderAccepted)) == 2, what="found again")
+    cid = client_order_id_for("a-1", "bot-1", "i-1")
+    assert len(venue_orders(platform, creds.account_id, cid)) == 1
+    assert (
+        platform.metric(
+            "tradewind_execution_venue_calls_total",
+            venue="sim",
+            call="place_order",
+            outcome="refused",
+        )
+        == 1
+    )  # "Duplicate order sent.", then found by its client order id

@@ -1,0 +1,148 @@
+"""The execution service against the simulated exchange served over HTTP, through
+unmodified ccxt, with the exchange's fault switches: an order executed but answered with
+a 500 is found by its client order id and not sent again; a venue failing with 5xx for a
+while is retried with backoff behind a circuit breaker that opens, half-opens and
+closes; a 429 with Retry-After holds every request until it has passed."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from tests.integration.services.execution_support import (
+    FAST,
+    Platform,
+    Recorder,
+    approved,
+    intent,
+    make_encryptor,
+    store_account,
+)
+from tests.integration.venues.sim_rest_support import running_venue
+from tradewind.bus.memory import MemoryBus
+from tradewind.bus.topics import ORDERS_APPROVED, ORDERS_EVENTS
+from tradewind.domain.client_order_ids import client_order_id_for
+from tradewind.domain.events import BalanceUpdate, OrderFilled
+from tradewind.domain.matching import OrderSnapshot
+from tradewind.services.execution import ExecutionService
+from tradewind.store.database import Database
+from tradewind.venues.directory import CcxtVenues
+from tradewind.venues.simulated.server.state import ServerState
+
+D = Decimal
+CALLS = "tradewind_execution_venue_calls_total"
+
+
+@pytest.fixture(scope="module")
+def venue() -> Iterator[tuple[str, ServerState]]:
+    with running_venue() as served:
+        yield served
+
+
+@pytest.fixture
+async def platform(venue: tuple[str, ServerState], tmp_path: Path) -> AsyncIterator[Platform]:
+    url, state = venue
+    database = Database(f"sqlite:///{tmp_path / 'tradewind.db'}")
+    await database.migrate()
+    bus = MemoryBus(partitions=4)
+    await bus.start()
+    platform = Platform(bus, CcxtVenues({"sim": url}), database, make_encryptor())
+    yield platform
+    state.faults.clear()
+    await platform.stop_all()
+    await bus.close()
+    await database.close()
+
+
+async def trading(platform: Platform, state: ServerState) -> tuple[str, str, Recorder]:
+    """A funded stored account with its session open: (account id, venue account id,
+    recorder of orders.events)."""
+    creds = state.exchange.create_account({"USDT": D("10000")})
+    assert platform.database is not None
+    account_id = await store_account(
+        platform.database, platform.encryptor, creds.api_key, creds.secret
+    )
+    events = await Recorder.on(platform.bus, [ORDERS_EVENTS])
+    await platform.start(ExecutionService(FAST))
+    await events.wait_for(lambda r: r.payloads(BalanceUpdate), what="the session's balances")
+    return account_id, creds.account_id, events
+
+
+def orders_with(state: ServerState, venue_account: str, cid: str) -> list[OrderSnapshot]:
+    return [o for o in state.exchange.engine.all_orders(venue_account) if o.client_order_id == cid]
+
+
+def calls(platform: Platform, call: str, outcome: str) -> float:
+    return platform.metric(CALLS, venue="sim", call=call, outcome=outcome)
+
+
+async def test_an_order_executed_but_answered_500_is_found_by_its_id_not_sent_again(
+    venue: tuple[str, ServerState], platform: Platform
+) -> None:
+    _, state = venue
+    account_id, venue_account, events = await trading(platform, state)
+    state.faults.fail_after_accept = 1
+    await platform.bus.publish(
+        ORDERS_APPROVED, approved(intent(account_id, "i-1", quantity="0.001"))
+    )
+
+    await events.wait_for(lambda r: r.payloads(OrderFilled), what="OrderFilled")
+    cid = client_order_id_for(account_id, "bot-1", "i-1")
+    assert len(orders_with(state, venue_account, cid)) == 1
+    assert calls(platform, "place_order", "unavailable") == 1
+    assert calls(platform, "place_order", "ok") == 0  # found (lookup or stream), not resent
+
+
+async def test_a_venue_failing_for_a_while_is_retried_behind_its_circuit_breaker(
+    venue: tuple[str, ServerState], platform: Platform
+) -> None:
+    _, state = venue
+    account_id, venue_account, events = await trading(platform, state)
+    state.faults.http_5xx_until_ms = int(time.time() * 1000) + 1500
+    await platform.bus.publish(
+        ORDERS_APPROVED, approved(intent(account_id, "i-1", quantity="0.001"))
+    )
+
+    await events.wait_for(lambda r: r.payloads(OrderFilled), timeout_s=20, what="OrderFilled")
+    cid = client_order_id_for(account_id, "bot-1", "i-1")
+    assert len(orders_with(state, venue_account, cid)) == 1
+    transitions = "tradewind_execution_breaker_transitions_total"
+    for entered in ("open", "half_open", "closed"):
+        assert platform.metric(transitions, venue="sim", state=entered) >= 1, entered
+    assert platform.metric("tradewind_execution_breaker_state", venue="sim") == 0
+    assert platform.metric("tradewind_execution_retries_total", venue="sim") >= 3
+    assert calls(platform, "place_order", "unavailable") == 1
+    assert calls(platform, "place_order", "ok") == 1  # the lookup found nothing: sent again
+    [service] = platform.started
+    assert isinstance(service, ExecutionService)
+    assert [(b.venue, b.state) for b in service.breakers()] == [("sim", "closed")]
+
+
+async def test_a_429_holds_every_request_until_its_retry_after_has_passed(
+    venue: tuple[str, ServerState], platform: Platform
+) -> None:
+    _, state = venue
+    account_id, venue_account, events = await trading(platform, state)
+    state.faults.rate_limit_until_ms = int(time.time() * 1000) + 1000
+    refused_at_ms = time.time() * 1000
+    await platform.bus.publish(
+        ORDERS_APPROVED, approved(intent(account_id, "i-1", quantity="0.001"))
+    )
+
+    await events.wait_for(lambda r: r.payloads(OrderFilled), timeout_s=10, what="OrderFilled")
+    cid = client_order_id_for(account_id, "bot-1", "i-1")
+    [order] = orders_with(state, venue_account, cid)
+    assert order.created_ns / 1e6 >= refused_at_ms + 1000 - 50  # Retry-After: 1 (s)
+    rate_limited = [
+        sample
+        for metric in platform.metrics.registry.collect()
+        for sample in metric.samples
+        if sample.name == CALLS and sample.labels["outcome"] == "rate_limited"
+    ]
+    assert [s.labels["call"] for s in rate_limited] == ["place_order"]
+    assert rate_limited[0].value == 1  # nothing else went into the back-off
+    assert platform.metric("tradewind_execution_throttled_seconds_total", venue="sim") > 0.5

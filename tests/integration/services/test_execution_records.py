@@ -1,0 +1,155 @@
+"""Execution's batched writes and reads of the orders and fills tables, on SQLite and
+PostgreSQL: they mean what `records.upsert_order` and `records.insert_fill` mean, and a
+restart reads back the open orders with the fills recorded for them."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from pathlib import Path
+
+import asyncpg  # type: ignore[import-untyped]
+import pytest
+
+from tradewind.domain.events import Fill, OrderIntent
+from tradewind.domain.model import Instrument, Liquidity, OrderType, Side
+from tradewind.domain.orders import OrderState, TrackedOrder
+from tradewind.services.execution.persistence import (
+    load_open_orders,
+    order_record,
+    stored_states,
+    write_fills,
+    write_orders,
+)
+from tradewind.store.database import Database
+from tradewind.store.records import get_order, list_fills
+from tradewind.venues.port import OrderStatus, VenueOrder
+
+D = Decimal
+BTC = Instrument.parse("sim", "BTC/USDT")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
+    if request.param == "sqlite":
+        database = Database(f"sqlite:///{tmp_path / 'tradewind.db'}")
+        await database.migrate()
+        yield database
+        await database.close()
+        return
+    url = request.getfixturevalue("postgres_url")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(url, timeout=5)
+    await admin.execute(f'CREATE SCHEMA "{schema}"')
+    database = Database(url, schema=schema)
+    try:
+        await database.migrate()
+        yield database
+    finally:
+        await database.close()
+        await admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        await admin.close()
+
+
+def order(intent_id: str, quantity: str = "0.5") -> TrackedOrder:
+    intent = OrderIntent(
+        account_id="a1",
+        bot_id="b1",
+        intent_id=intent_id,
+        instrument=BTC,
+        side=Side.BUY,
+        order_type=OrderType.LIMIT,
+        quantity=D(quantity),
+        price=D("30000"),
+        ts_ns=time.time_ns(),
+    )
+    return TrackedOrder.from_intent(intent, ts_ns=time.time_ns())
+
+
+def report(tracked: TrackedOrder, status: OrderStatus, filled: str) -> VenueOrder:
+    return VenueOrder(
+        client_order_id=tracked.client_order_id,
+        venue_order_id="77",
+        symbol="BTC/USDT",
+        side=Side.BUY,
+        order_type=OrderType.LIMIT,
+        time_in_force=tracked.time_in_force,
+        status=status,
+        quantity=tracked.quantity,
+        filled_quantity=D(filled),
+        price=D("30000"),
+        average_price=None,
+        updated_ms=1,
+    )
+
+
+def fill(tracked: TrackedOrder, trade_id: str, quantity: str, price: str = "30000") -> Fill:
+    return Fill(
+        account_id="a1",
+        client_order_id=tracked.client_order_id,
+        venue_order_id="77",
+        trade_id=trade_id,
+        instrument=BTC,
+        side=Side.BUY,
+        price=D(price),
+        quantity=D(quantity),
+        fee=D("0.0001"),
+        fee_asset="BTC",
+        liquidity=Liquidity.MAKER,
+        ts_ns=time.time_ns(),
+    )
+
+
+async def test_batched_writes_insert_then_update_and_record_each_fill_once(db: Database) -> None:
+    first, second = order("i-1"), order("i-2")
+    now = time.time_ns()
+    async with db.transaction() as conn:
+        await write_orders(conn, [order_record(first, updated_ns=now, state=OrderState.SENT)])
+    first.mark_sent(ts_ns=now)
+    first.apply_venue_report(report(first, OrderStatus.PARTIALLY_FILLED, "0.2"), ts_ns=now)
+    first.apply_fill("t1", D("0.2"), D("30000"), ts_ns=now)
+    fills = [fill(first, "t1", "0.2"), fill(first, "t1", "0.2")]
+    async with db.transaction() as conn:
+        await write_orders(conn, [order_record(o, updated_ns=now) for o in (first, second)])
+        await write_fills(conn, fills)
+    async with db.transaction() as conn:  # a retried flush changes nothing
+        await write_fills(conn, fills)
+    async with db.read() as conn:
+        stored = await get_order(conn, first.client_order_id)
+        states = await stored_states(conn, [first.client_order_id, second.client_order_id, "x"])
+        rows = await list_fills(conn, ["a1"])
+    assert stored is not None
+    assert (stored.state, stored.filled_quantity, stored.venue_order_id) == (
+        "PARTIALLY_FILLED",
+        D("0.2"),
+        "77",
+    )
+    assert stored.average_price == D("30000")
+    assert states == {first.client_order_id: "PARTIALLY_FILLED", second.client_order_id: "NEW"}
+    assert [(r["trade_id"], r["quantity"]) for r in rows] == [("t1", D("0.2"))]
+
+
+async def test_open_orders_come_back_with_their_recorded_fills(db: Database) -> None:
+    resting, sent, done = order("i-1"), order("i-2"), order("i-3", "0.1")
+    now = time.time_ns()
+    resting.mark_sent(ts_ns=now)
+    resting.apply_venue_report(report(resting, OrderStatus.PARTIALLY_FILLED, "0.3"), ts_ns=now)
+    resting.apply_fill("t1", D("0.1"), D("30000"), ts_ns=now)
+    resting.apply_fill("t2", D("0.2"), D("30000.5"), ts_ns=now)
+    done.mark_sent(ts_ns=now)
+    done.apply_venue_report(report(done, OrderStatus.FILLED, "0.1"), ts_ns=now)
+    async with db.transaction() as conn:
+        await write_orders(conn, [order_record(o, updated_ns=now) for o in (resting, done)])
+        await write_orders(conn, [order_record(sent, updated_ns=now, state=OrderState.SENT)])
+        await write_fills(conn, [fill(resting, "t1", "0.1"), fill(resting, "t2", "0.2", "30000.5")])
+
+    async with db.read() as conn:
+        restored = {r.order.client_order_id: r for r in await load_open_orders(conn, "a1")}
+    assert set(restored) == {resting.client_order_id, sent.client_order_id}
+    again = restored[resting.client_order_id].order
+    assert again.state is OrderState.PARTIALLY_FILLED and again.trade_ids == {"t1", "t2"}
+    assert again.fills_quantity == D("0.3") and again.missing_fill_quantity == 0
+    assert again.fills_notional == resting.fills_notional
+    assert restored[sent.client_order_id].order.state is OrderState.UNKNOWN  # look it up

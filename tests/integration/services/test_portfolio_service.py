@@ -1,0 +1,237 @@
+"""The portfolio service on the real memory bus: fed by the execution service trading on
+the real simulated exchange (in process), its books equal the venue's balances asset by
+asset; marks move equity; ticks are coalesced into a handful of revaluations; updates
+reach portfolio.updates, the cache and the snapshot table."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from tests.integration.services.execution_support import (
+    FAST,
+    Platform,
+    Recorder,
+    approved,
+    intent,
+    make_encryptor,
+    store_account,
+    wait_until,
+)
+from tradewind.bus.envelope import envelope
+from tradewind.bus.memory import MemoryBus
+from tradewind.bus.topics import MD_TRADE, ORDERS_APPROVED, ORDERS_EVENTS, PORTFOLIO_UPDATES
+from tradewind.domain.events import (
+    BalanceUpdate,
+    Fill,
+    OrderAccepted,
+    OrderFilled,
+    PortfolioUpdate,
+    TradeTick,
+)
+from tradewind.domain.model import Instrument, Liquidity, Side
+from tradewind.services.execution import ExecutionService
+from tradewind.services.portfolio import PortfolioService, PortfolioSettings, cache_key
+from tradewind.store.database import Database
+from tradewind.store.records import equity_history
+from tradewind.venues.directory import SimulatedVenues
+from tradewind.venues.simulated.exchange import SimulatedExchange
+from tradewind.venues.simulated.market import SyntheticMarket
+
+D = Decimal
+QUICK = PortfolioSettings(portfolio_flush_interval_s=0.05, portfolio_snapshot_interval_s=0.2)
+BTC = Instrument.parse("sim", "BTC/USDT")
+REVALUATIONS = "tradewind_portfolio_revaluations_total"
+
+
+@pytest.fixture
+async def platform(tmp_path: Path) -> AsyncIterator[Platform]:
+    exchange = SimulatedExchange(SyntheticMarket(seed=8))
+    exchange.step()
+    database = Database(f"sqlite:///{tmp_path / 'tradewind.db'}")
+    await database.migrate()
+    bus = MemoryBus(partitions=4)
+    await bus.start()
+    platform = Platform(bus, SimulatedVenues(exchange), database, make_encryptor())
+    yield platform
+    await platform.stop_all()
+    await bus.close()
+    await database.close()
+
+
+async def stored_account(platform: Platform, **balances: str) -> tuple[str, str]:
+    assert isinstance(platform.venues, SimulatedVenues) and platform.database is not None
+    creds = platform.venues.exchange.create_account({a: D(v) for a, v in balances.items()})
+    account_id = await store_account(
+        platform.database, platform.encryptor, creds.api_key, creds.secret
+    )
+    return account_id, creds.account_id
+
+
+def tick(price: str, trade_id: int = 1) -> TradeTick:
+    return TradeTick(
+        instrument=BTC,
+        price=D(price),
+        quantity=D("0.1"),
+        aggressor=Side.BUY,
+        trade_id=str(trade_id),
+        ts_ns=time.time_ns(),
+    )
+
+
+def balance(account_id: str, asset: str, amount: str) -> BalanceUpdate:
+    return BalanceUpdate(
+        account_id=account_id,
+        venue="sim",
+        asset=asset,
+        free=D(amount),
+        locked=D(0),
+        ts_ns=time.time_ns(),
+    )
+
+
+async def test_the_books_equal_the_venues_balances_after_a_sequence_of_fills(
+    platform: Platform,
+) -> None:
+    account_id, venue_account = await stored_account(platform, USDT="10000")
+    events = await Recorder.on(platform.bus, [ORDERS_EVENTS])
+    portfolio = await platform.start(PortfolioService(QUICK))
+    await platform.start(ExecutionService(FAST))
+    trades = [
+        intent(account_id, "i-1", Side.BUY, "0.05"),
+        intent(account_id, "i-2", Side.BUY, "1", symbol="ETH/USDT"),
+        intent(account_id, "i-3", Side.SELL, "0.02"),
+        intent(account_id, "i-4", Side.BUY, "0.01"),
+        intent(account_id, "i-5", Side.SELL, "0.5", symbol="ETH/USDT"),
+        intent(account_id, "i-6", Side.BUY, "1", symbol="ETH/USDT", price="100"),  # rests
+    ]
+    for trade in trades:
+        await platform.bus.publish(ORDERS_APPROVED, approved(trade))
+    await events.wait_for(
+        lambda r: len(r.payloads(OrderFilled)) == 5 and r.payloads(OrderAccepted),
+        what="five fills and one resting order",
+    )
+
+    assert isinstance(portfolio, PortfolioService) and isinstance(platform.venues, SimulatedVenues)
+    venue = platform.venues.exchange.engine.balances(venue_account)
+    expected = {asset: b.free + b.locked for asset, b in venue.items()}
+    assert expected["USDT"] < D("10000") and expected["BTC"] > 0 and expected["ETH"] > 0
+
+    def books() -> dict[str, Decimal]:
+        held = portfolio.books.portfolios[account_id].balances()
+        return {asset: held.get(asset, D(0)) for asset in expected}
+
+    await wait_until(lambda: books() == expected, timeout_s=5)
+    books_now = portfolio.books.portfolios[account_id]
+    assert books_now.net_contributions == D("10000")  # fills alone got there: no realignment
+    assert len(events.payloads(Fill)) >= 5
+
+
+async def test_marks_move_equity_and_updates_reach_the_bus_the_cache_and_snapshots(
+    platform: Platform,
+) -> None:
+    account_id, _ = await stored_account(platform, USDT="10000")
+    updates = await Recorder.on(platform.bus, [PORTFOLIO_UPDATES])
+    portfolio = await platform.start(PortfolioService(QUICK))
+    await platform.start(ExecutionService(FAST))
+    await platform.bus.publish(
+        ORDERS_APPROVED, approved(intent(account_id, "i-1", Side.BUY, "0.1"))
+    )
+    assert isinstance(portfolio, PortfolioService)
+    await wait_until(lambda: account_id in portfolio.books.portfolios)
+    await wait_until(lambda: portfolio.books.portfolios[account_id].position("BTC/USDT"))
+
+    await platform.bus.publish(MD_TRADE, envelope(tick("40000.5"), BTC.key))
+    books = portfolio.books.portfolios[account_id]
+    await updates.wait_for(
+        lambda r: any(
+            u.unrealized_pnl == books.unrealized_pnl and u.equity > D("10000")
+            for u in r.payloads(PortfolioUpdate)
+        ),
+        what="an update at the new mark",
+    )
+    position = books.position("BTC/USDT")
+    assert position is not None and position.mark == D("40000.5")
+    latest = updates.payloads(PortfolioUpdate)[-1]
+    assert latest.equity == books.cash + position.quantity * D("40000.5")
+    assert all(e.key == account_id for e in updates.events)
+
+    [cached] = await platform.cache.get_many([cache_key(account_id)])
+    assert cached is not None and msgspec.msgpack.decode(cached, type=PortfolioUpdate) == latest
+    assert platform.database is not None
+
+    async def snapshotted() -> int:
+        assert platform.database is not None
+        async with platform.database.read() as conn:
+            return len(await equity_history(conn, account_id))
+
+    deadline = time.monotonic() + 5
+    while not await snapshotted():
+        assert time.monotonic() < deadline, "no snapshot written"
+        await asyncio.sleep(0.05)
+    [summary] = portfolio.admin_endpoints()["/portfolios"]()
+    assert summary.account_id == account_id and summary.equity == latest.equity
+
+
+async def test_a_burst_of_ticks_costs_a_handful_of_revaluations(platform: Platform) -> None:
+    portfolio = await platform.start(PortfolioService(QUICK))
+    assert isinstance(portfolio, PortfolioService)
+    account_id = "a-1"  # not in the store: valued in the default asset
+    await platform.bus.publish_batch(
+        ORDERS_EVENTS,
+        [
+            envelope(balance(account_id, "USDT", "1000"), account_id),
+            envelope(balance(account_id, "BTC", "0.5"), account_id),  # no price yet
+        ],
+    )
+    await wait_until(lambda: account_id in portfolio.books.portfolios)
+    await asyncio.sleep(0.1)  # a flush or two with nothing to do
+    before = platform.metric(REVALUATIONS)
+
+    prices = [f"{30000 + i}.25" for i in range(1000)]
+    await platform.bus.publish_batch(
+        MD_TRADE, [envelope(tick(p, i), BTC.key) for i, p in enumerate(prices)]
+    )
+    books = portfolio.books.portfolios[account_id]
+    await wait_until(lambda: books.equity == D("1000") + D("0.5") * D(prices[-1]), timeout_s=5)
+    await asyncio.sleep(0.15)  # a few more flushes
+    assert platform.metric(REVALUATIONS) - before <= 3
+    assert books.balances() == {"USDT": D("1000"), "BTC": D("0.5")}
+
+
+async def test_a_fill_on_a_pair_not_quoted_in_the_valuation_asset_is_skipped_and_counted(
+    platform: Platform,
+) -> None:
+    portfolio = await platform.start(PortfolioService(QUICK))
+    assert isinstance(portfolio, PortfolioService)
+    account_id = "a-2"
+    fill = Fill(
+        account_id=account_id,
+        client_order_id="tw-x",
+        venue_order_id="1",
+        trade_id="7",
+        instrument=Instrument.parse("sim", "ETH/BTC"),
+        side=Side.BUY,
+        price=D("0.05"),
+        quantity=D("1"),
+        fee=D("0.001"),
+        fee_asset="ETH",
+        liquidity=Liquidity.TAKER,
+        ts_ns=time.time_ns(),
+    )
+    await platform.bus.publish_batch(
+        ORDERS_EVENTS,
+        [
+            envelope(balance(account_id, "USDT", "500"), account_id),
+            envelope(fill, account_id),
+        ],
+    )
+    skipped = "tradewind_portfolio_skipped_total"
+    await wait_until(lambda: platform.metric(skipped, reason="unsupported_instrument") == 1)
+    assert portfolio.books.portfolios[account_id].balances() == {"USDT": D("500")}

@@ -1,0 +1,254 @@
+"""The execution service's two handlers: approved intents in, kill switches in.
+
+`on_approved` takes a batch of `orders.approved` and, per account, in order:
+
+1. drops intents whose order is known already, in memory or in the orders table (past
+   NEW: never sent again; SENT or UNKNOWN there means a process died mid-send, so it is
+   looked up before anything else);
+2. rejects what may not trade: the account cannot be opened, the intent is for another
+   venue than the account's, or a kill switch halts it;
+3. stores the rest as SENT (one transaction for the batch), then places them, accounts
+   concurrently and each account's orders in sequence, and fetches their fills;
+4. flushes the outbox: rows written, events published in one batch.
+
+`on_controls` keeps the kill switches and, for a switch engaged with
+`cancel_open_orders` that is still engaged once the batch is read (a replay of old
+switches leaves only the live ones), cancels the open orders it covers: the tracked
+ones, and for scopes wider than a bot every open order at the venue carrying the
+platform's client order id prefix, so that orders this process lost track of stop too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from functools import partial
+
+import structlog
+
+from tradewind.bus.envelope import Envelope
+from tradewind.domain.client_order_ids import CLIENT_ORDER_ID_PREFIX
+from tradewind.domain.events import KillSwitchChanged, KillSwitchScope, OrderIntent
+from tradewind.domain.orders import OrderError, OrderState, TrackedOrder
+from tradewind.errors import TradewindError
+from tradewind.services.execution.controls import KillSwitchBoard, covers, describe
+from tradewind.services.execution.credentials import AccountUnavailable
+from tradewind.services.execution.gate import CANCEL_ORDER, FETCH_ALL_OPEN_ORDERS
+from tradewind.services.execution.metrics import ExecutionMetrics
+from tradewind.services.execution.outbox import EventOutbox
+from tradewind.services.execution.persistence import stored_states
+from tradewind.services.execution.placement import Placement
+from tradewind.services.execution.session import AccountSession
+from tradewind.services.execution.sessions import SessionPool
+from tradewind.services.execution.tracking import OrderTracker
+from tradewind.store.database import Database
+
+_NOT_PAST_NEW = frozenset({OrderState.NEW.value, OrderState.SENT.value, OrderState.UNKNOWN.value})
+_MID_SEND = frozenset({OrderState.SENT.value, OrderState.UNKNOWN.value})
+
+_Items = list[tuple[TrackedOrder, str]]
+
+
+class ExecutionDesk:
+    """See the module docstring."""
+
+    def __init__(
+        self,
+        pool: SessionPool,
+        placement: Placement,
+        tracker: OrderTracker,
+        outbox: EventOutbox,
+        board: KillSwitchBoard,
+        database: Database | None,
+        metrics: ExecutionMetrics,
+        log: structlog.stdlib.BoundLogger,
+    ) -> None:
+        self._pool = pool
+        self._placement = placement
+        self._tracker = tracker
+        self._outbox = outbox
+        self._board = board
+        self._database = database
+        self._metrics = metrics
+        self._log = log
+
+    # -- orders.approved --------------------------------------------------------------
+
+    async def on_approved(self, batch: Sequence[Envelope]) -> None:
+        now = time.time_ns()
+        by_account: dict[str, _Items] = {}
+        for event in batch:
+            intent = event.payload
+            if not isinstance(intent, OrderIntent):
+                self._log.warning("not an intent on orders.approved", type=event.type)
+                continue
+            try:
+                order = TrackedOrder.from_intent(intent, ts_ns=now)
+            except OrderError as exc:  # risk lets no such intent through; nothing to place
+                self._log.error("intent cannot become an order", error=str(exc))
+                continue
+            by_account.setdefault(intent.account_id, []).append((order, event.trace_id))
+        if not by_account:
+            return
+        stored = await self._stored_states(by_account)
+        opened = await self._sessions(by_account)
+        plans: list[tuple[AccountSession, list[TrackedOrder]]] = []
+        fresh: list[TrackedOrder] = []
+        for items, session in zip(by_account.values(), opened, strict=True):
+            if isinstance(session, AccountUnavailable):
+                for order, trace_id in items:
+                    self._reject(order, trace_id, session.reason, "execution")
+            else:
+                orders = self._admit(session, items, stored)
+                plans.append((session, orders))
+                fresh += [order for order in orders if order.state is OrderState.NEW]
+        await self._outbox.write_ahead(fresh)
+        results = await asyncio.gather(
+            *(self._place(session, orders) for session, orders in plans if orders),
+            return_exceptions=True,
+        )
+        await self._outbox.flush()
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+
+    async def _sessions(
+        self, by_account: dict[str, _Items]
+    ) -> list[AccountSession | AccountUnavailable]:
+        """Each account's session (opened, concurrently, where need be), or why not."""
+        peek = self._pool.peek
+        sessions: list[AccountSession | BaseException | None] = [peek(a) for a in by_account]
+        closed = [a for a, s in zip(by_account, sessions, strict=True) if s is None]
+        if closed:
+            opened = iter(
+                await asyncio.gather(*(self._pool.get(a) for a in closed), return_exceptions=True)
+            )
+            sessions = [next(opened) if s is None else s for s in sessions]
+        result: list[AccountSession | AccountUnavailable] = []
+        for session in sessions:  # before anything is tracked: the retry starts afresh
+            if isinstance(session, AccountSession | AccountUnavailable):
+                result.append(session)
+            else:
+                assert session is not None
+                raise session
+        return result
+
+    async def _stored_states(self, by_account: dict[str, _Items]) -> dict[str, str]:
+        """Stored states of the intents' orders that no open session remembers."""
+        if self._database is None:
+            return {}
+        unknown = []
+        for account_id, items in by_account.items():
+            session = self._pool.peek(account_id)
+            for order, _ in items:
+                cid = order.client_order_id
+                if session is None or session.state_of(cid) is None:
+                    unknown.append(cid)
+        if not unknown:
+            return {}
+        async with self._database.read() as conn:
+            return await stored_states(conn, unknown)
+
+    def _admit(
+        self, session: AccountSession, items: _Items, stored: dict[str, str]
+    ) -> list[TrackedOrder]:
+        """The orders to place; see steps 1 and 2 of the module docstring."""
+        orders = []
+        admitted: set[str] = set()
+        for order, trace_id in items:
+            cid = order.client_order_id
+            known = session.orders.get(cid)
+            if known is not None and known.state is OrderState.NEW and cid not in session.placing:
+                if cid in admitted:
+                    self._metrics.orders.labels(session.venue_name, "duplicate").inc()
+                else:  # an earlier attempt stopped before sending it
+                    admitted.add(cid)
+                    orders.append(known)
+                continue
+            stored_state = stored.get(cid)
+            if session.state_of(cid) is not None or (
+                stored_state is not None and stored_state not in _NOT_PAST_NEW
+            ):
+                if stored_state is not None and session.state_of(cid) is None:
+                    session.remember_finished(cid, OrderState(stored_state))
+                self._metrics.orders.labels(session.venue_name, "duplicate").inc()
+                continue
+            session.track(order, trace_id)
+            admitted.add(cid)
+            if stored_state in _MID_SEND:
+                order.mark_sent(ts_ns=order.history[-1].ts_ns)
+                order.mark_unknown(ts_ns=order.history[-1].ts_ns)
+                orders.append(order)
+            elif order.venue != session.venue_name:
+                reason = f"the account trades on {session.venue_name}, not on {order.venue}"
+                self._reject(order, trace_id, reason, "execution")
+            elif (blocked := self._board.blocked(order)) is not None:
+                self._reject(order, trace_id, blocked, "risk", outcome="blocked")
+            else:
+                orders.append(order)
+        return orders
+
+    async def _place(self, session: AccountSession, orders: list[TrackedOrder]) -> None:
+        for order in orders:
+            await self._placement.submit(session, order)
+            if order.state.is_at_venue and (reason := self._board.wants_cancel(order)):
+                await self._placement.cancel(session, order, reason)
+        if any(order.missing_fill_quantity > 0 for order in orders):
+            await self._tracker.collect_fills(session)
+        else:
+            session.retire_finished()
+
+    def _reject(
+        self, order: TrackedOrder, trace_id: str, reason: str, by: str, outcome: str = "rejected"
+    ) -> None:
+        order.mark_rejected(reason, ts_ns=time.time_ns(), rejected_by=by)
+        self._outbox.order_changed(order, trace_id)
+        self._metrics.orders.labels(order.venue, outcome).inc()
+
+    # -- risk.controls ----------------------------------------------------------------
+
+    async def on_controls(self, batch: Sequence[Envelope]) -> None:
+        sweeps: list[KillSwitchChanged] = []
+        for event in batch:
+            change = event.payload
+            if isinstance(change, KillSwitchChanged):
+                self._board.apply(change)
+                if change.engaged and change.cancel_open_orders:
+                    sweeps.append(change)
+        live = [c for c in sweeps if c is self._board.current(c.scope, c.target)]
+        for change in live:
+            sessions = [
+                session
+                for session in self._pool.sessions()
+                if change.scope is KillSwitchScope.BOT
+                or covers(change, session.account_id, session.venue_name, None)
+            ]
+            await asyncio.gather(*(self._sweep(session, change) for session in sessions))
+        await self._outbox.flush()
+
+    async def _sweep(self, session: AccountSession, change: KillSwitchChanged) -> None:
+        reason = describe(change, session.account_id)
+        for order in session.open_orders():
+            if covers(change, order.account_id, order.venue, order.bot_id):
+                await self._placement.cancel(session, order, reason)
+        if change.scope is not KillSwitchScope.BOT:
+            try:
+                await self._cancel_untracked(session)
+            except (TradewindError, TimeoutError, ConnectionError) as exc:
+                self._log.warning(
+                    "untracked open orders not canceled",
+                    account_id=session.account_id,
+                    error=str(exc),
+                )
+        await self._tracker.collect_fills(session)
+
+    async def _cancel_untracked(self, session: AccountSession) -> None:
+        listed = await session.gate.call(FETCH_ALL_OPEN_ORDERS, session.venue.fetch_open_orders)
+        for report in listed:
+            cid = report.client_order_id
+            if cid.startswith(CLIENT_ORDER_ID_PREFIX) and cid not in session.orders:
+                cancel = partial(session.venue.cancel_order, report.symbol, cid)
+                await session.gate.call(CANCEL_ORDER, cancel)
+                self._log.info("untracked order canceled", account_id=session.account_id,
+                               client_order_id=cid)  # fmt: skip

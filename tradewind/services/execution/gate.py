@@ -1,0 +1,268 @@
+"""What stands between execution and a venue: the venue's request-weight limiter (one per
+venue, shared by every account, because the venue counts per egress IP), each
+account's order-count limiter, the venue's circuit breaker, and a timeout on every call.
+
+A call goes in two steps so that an order is marked SENT only once it really leaves:
+`admit` waits for the rate limits (never sending into a `Retry-After`) and asks the
+breaker, raising `NotSent` if the call may not go; `run` makes the call under the
+timeout and reports its outcome to the breaker. Only what says the venue is unwell
+(timeouts, 5xx, lost connections) counts as a failure; a refused order or a 429 is the
+venue answering. A 429 blocks the whole venue (or, for Binance's order-count refusal
+-1015, the account) until its `Retry-After` has passed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import msgspec
+import structlog
+
+from tradewind.domain.circuit_breaker import BreakerState, CircuitBreaker, StateChange
+from tradewind.domain.rate_limits import (
+    WeightLimiter,
+    binance_ip_windows,
+    binance_order_windows,
+    reserve_together,
+)
+from tradewind.errors import RateLimited, TradewindError, VenueError, VenueUnavailable
+from tradewind.services.execution.metrics import BREAKER_STATE_VALUE, ExecutionMetrics
+from tradewind.services.execution.settings import ExecutionSettings
+
+T = TypeVar("T")
+_NS_PER_S = 1_000_000_000
+_ORDER_COUNT_REFUSAL = "-1015"  # Binance: too many new orders (per account), not IP weight
+
+
+@dataclass(frozen=True, slots=True)
+class VenueCall:
+    """A kind of venue request and its Binance spot request weight."""
+
+    name: str
+    weight: int
+
+
+PLACE_ORDER = VenueCall("place_order", 1)
+CANCEL_ORDER = VenueCall("cancel_order", 1)
+FETCH_ORDER = VenueCall("fetch_order", 4)
+FETCH_OPEN_ORDERS = VenueCall("fetch_open_orders", 6)  # one symbol
+FETCH_ALL_OPEN_ORDERS = VenueCall("fetch_open_orders", 80)  # every symbol
+FETCH_BALANCES = VenueCall("fetch_balances", 20)
+FETCH_FILLS = VenueCall("fetch_my_fills", 40)  # myTrades and allOrders, 20 each
+
+
+class NotSent(TradewindError):
+    """A call that did not leave: the circuit breaker is open, or the rate limits would
+    hold it longer than allowed. Nothing reached the venue; `retry_after_s` is when it
+    might go."""
+
+    def __init__(self, venue: str, reason: str, retry_after_s: float) -> None:
+        self.venue = venue
+        self.retry_after_s = retry_after_s
+        super().__init__(f"{venue}: not sent: {reason}")
+
+
+class BreakerStatus(msgspec.Struct, frozen=True):
+    """One venue's breaker at `GET /breakers`: `state` closed/open/half_open,
+    `open_for_s` until an open breaker admits a trial, `blocked_for_s` until a
+    Retry-After has passed."""
+
+    venue: str
+    state: str
+    open_for_s: float
+    blocked_for_s: float
+
+
+class VenueGate:
+    """One venue's limiter, breaker and timeout; see the module docstring."""
+
+    def __init__(
+        self,
+        venue: str,
+        settings: ExecutionSettings,
+        metrics: ExecutionMetrics,
+        log: structlog.stdlib.BoundLogger,
+        *,
+        limited: bool,
+        local: bool = False,
+    ) -> None:
+        self.venue = venue
+        self.local = local
+        # A venue in this process has no network to wait for: no timeout to arm.
+        self._timeout_s = None if local else settings.execution_call_timeout_s
+        self._limited = limited
+        self._limiter = WeightLimiter(binance_ip_windows()) if limited else None
+        self._blocked_until_ns = 0  # Retry-After, for a venue without a limiter
+        self._metrics = metrics
+        self._log = log
+        self._outcomes: dict[tuple[str, str], Any] = {}
+        self._throttled = metrics.throttled_seconds.labels(venue)
+        self.breaker = CircuitBreaker(venue, settings.breaker(), self._breaker_changed)
+        metrics.breaker_state.labels(venue).set(0)
+
+    def account_limiter(self) -> WeightLimiter | None:
+        """A new account's order-count limiter (None when the venue is not limited)."""
+        return WeightLimiter(binance_order_windows()) if self._limited else None
+
+    async def admit(
+        self, call: VenueCall, orders: WeightLimiter | None = None, *, max_wait_s: float
+    ) -> None:
+        """Wait until `call` may go (counting it against the limits), at most
+        `max_wait_s`; `NotSent` if it would wait longer or the breaker is open."""
+        waited = 0.0
+        while (delay := self._reserve(call, orders)) > 0:
+            if waited + delay > max_wait_s:
+                raise NotSent(self.venue, f"rate limits hold {call.name} {delay:.2f} s", delay)
+            await asyncio.sleep(delay)
+            waited += delay
+        if waited:
+            self._throttled.inc(waited)
+        now = time.monotonic_ns()
+        if not self.breaker.allow(now):
+            open_for = max(0, self.breaker.open_until_ns - now) / _NS_PER_S
+            raise NotSent(self.venue, "circuit breaker open: the venue keeps failing", open_for)
+
+    async def run(
+        self,
+        call: VenueCall,
+        request: Callable[[], Awaitable[T]],
+        orders: WeightLimiter | None = None,
+    ) -> T:
+        """Make an admitted call under the timeout and report its outcome. A timeout or
+        lost connection is raised as `VenueUnavailable` (for an order: outcome unknown)."""
+        try:
+            if self._timeout_s is None:
+                result = await request()
+            else:
+                async with asyncio.timeout(self._timeout_s):
+                    result = await request()
+        except TimeoutError:
+            self._ended(call, "unavailable", failed=True)
+            raise VenueUnavailable(
+                self.venue, f"{call.name}: no answer within {self._timeout_s} s"
+            ) from None
+        except ConnectionError as exc:
+            self._ended(call, "unavailable", failed=True)
+            raise VenueUnavailable(self.venue, f"{call.name}: connection lost: {exc}") from None
+        except RateLimited as exc:
+            self._penalise(exc, orders)
+            self._ended(call, "rate_limited", failed=False)
+            raise
+        except VenueUnavailable:
+            self._ended(call, "unavailable", failed=True)
+            raise
+        except VenueError:
+            self._ended(call, "refused", failed=False)
+            raise
+        except BaseException:
+            self._ended(call, "unavailable", failed=True)
+            raise
+        self._ended(call, "ok", failed=False)
+        return result
+
+    async def call(
+        self,
+        call: VenueCall,
+        request: Callable[[], Awaitable[T]],
+        *,
+        max_wait_s: float = math.inf,
+    ) -> T:
+        """`admit` then `run`, for calls that change nothing on our side."""
+        await self.admit(call, max_wait_s=max_wait_s)
+        return await self.run(call, request)
+
+    async def wait_until_clear(self) -> None:
+        """Sleep until no Retry-After blocks the venue (before opening a stream)."""
+        until = self._limiter.blocked_until_ns if self._limiter else self._blocked_until_ns
+        delay = (until - time.time_ns()) / _NS_PER_S
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+    def status(self) -> BreakerStatus:
+        now = time.monotonic_ns()
+        until = self._limiter.blocked_until_ns if self._limiter else self._blocked_until_ns
+        return BreakerStatus(
+            venue=self.venue,
+            state=self.breaker.state.value,
+            open_for_s=max(0, self.breaker.open_until_ns - now) / _NS_PER_S,
+            blocked_for_s=max(0, until - time.time_ns()) / _NS_PER_S,
+        )
+
+    def _reserve(self, call: VenueCall, orders: WeightLimiter | None) -> float:
+        now = time.time_ns()
+        if self._limiter is None:
+            return max(0, self._blocked_until_ns - now) / _NS_PER_S
+        if orders is None:
+            return self._limiter.reserve(call.weight, now)
+        return reserve_together(((self._limiter, call.weight), (orders, 1)), now)
+
+    def _penalise(self, exc: RateLimited, orders: WeightLimiter | None) -> None:
+        now = time.time_ns()
+        if orders is not None and _ORDER_COUNT_REFUSAL in str(exc):
+            orders.penalise(exc.retry_after_s, now)
+        elif self._limiter is not None:
+            self._limiter.penalise(exc.retry_after_s, now)
+        else:
+            until = now + math.ceil(exc.retry_after_s * _NS_PER_S)
+            self._blocked_until_ns = max(self._blocked_until_ns, until)
+
+    def _ended(self, call: VenueCall, outcome: str, *, failed: bool) -> None:
+        now = time.monotonic_ns()
+        if failed:
+            self.breaker.record_failure(now)
+        else:
+            self.breaker.record_success(now)
+        counter = self._outcomes.get((call.name, outcome))
+        if counter is None:
+            counter = self._metrics.venue_calls.labels(self.venue, call.name, outcome)
+            self._outcomes[(call.name, outcome)] = counter
+        counter.inc()
+
+    def _breaker_changed(self, change: StateChange) -> None:
+        self._metrics.breaker_state.labels(self.venue).set(BREAKER_STATE_VALUE[change.new])
+        self._metrics.breaker_transitions.labels(self.venue, change.new.value).inc()
+        log = self._log.warning if change.new is BreakerState.OPEN else self._log.info
+        log("circuit breaker", venue=self.venue, old=change.old.value, new=change.new.value)
+
+
+class VenueGates:
+    """The gate of every venue, made on first use."""
+
+    def __init__(
+        self,
+        settings: ExecutionSettings,
+        metrics: ExecutionMetrics,
+        log: structlog.stdlib.BoundLogger,
+        *,
+        unlimited: frozenset[str],
+        local: frozenset[str],
+    ) -> None:
+        """`unlimited`: venues paced by no rate limits; `local`: venues in this process."""
+        self._settings = settings
+        self._metrics = metrics
+        self._log = log
+        self._unlimited = unlimited
+        self._local = local
+        self._gates: dict[str, VenueGate] = {}
+
+    def gate(self, venue: str) -> VenueGate:
+        gate = self._gates.get(venue)
+        if gate is None:
+            gate = VenueGate(
+                venue,
+                self._settings,
+                self._metrics,
+                self._log,
+                limited=venue not in self._unlimited,
+                local=venue in self._local,
+            )
+            self._gates[venue] = gate
+        return gate
+
+    def statuses(self) -> list[BreakerStatus]:
+        return [gate.status() for _, gate in sorted(self._gates.items())]

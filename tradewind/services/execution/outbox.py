@@ -1,0 +1,106 @@
+"""Execution's events on their way out: collected as they happen, then written to the
+orders and fills tables (when there is a database) and published on orders.events in one
+`publish_batch`, in that order, under one lock so that flushes never overtake each other.
+
+Per flush, fills and balances go out in the order they were observed, then the events
+of the orders that changed (their state as of the flush): a consumer sees an order's
+fills before the `OrderFilled` they complete, and a balance snapshot before the fills
+observed after it (portfolio applies those on top of it). All are keyed by account id;
+order events and fills carry the trace id of the intent that started the order. A
+flush that fails puts everything back for the next one; the writes are idempotent
+(orders by client order id, fills by trade id), so a retry duplicates nothing in the
+tables, and consumers dedupe the bus.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from typing import cast
+
+from tradewind.bus.envelope import Envelope, envelope
+from tradewind.bus.port import Bus
+from tradewind.bus.topics import ORDERS_EVENTS
+from tradewind.domain.events import BalanceUpdate, Event, Fill
+from tradewind.domain.order_events import order_event
+from tradewind.domain.orders import OrderState, TrackedOrder
+from tradewind.services.execution.persistence import order_record, write_fills, write_orders
+from tradewind.store.database import Database
+
+_PendingOrders = dict[str, tuple[TrackedOrder, str | None]]
+_Ledger = list[tuple[Fill | BalanceUpdate, str | None]]
+
+
+class EventOutbox:
+    """Pending order changes, fills and balances; see the module docstring."""
+
+    def __init__(self, bus: Bus, database: Database | None) -> None:
+        self._bus = bus
+        self._database = database
+        self._lock = asyncio.Lock()
+        self._orders: _PendingOrders = {}
+        self._ledger: _Ledger = []
+
+    @property
+    def pending(self) -> bool:
+        return bool(self._orders or self._ledger)
+
+    def order_changed(self, order: TrackedOrder, trace_id: str | None) -> None:
+        """`order` changed: publish (and store) its state at the next flush."""
+        self._orders[order.client_order_id] = (order, trace_id)
+
+    def fill(self, fill: Fill, trace_id: str | None) -> None:
+        self._ledger.append((fill, trace_id))
+
+    def balance(self, update: BalanceUpdate) -> None:
+        self._ledger.append((update, None))
+
+    async def write_ahead(self, orders: Sequence[TrackedOrder]) -> None:
+        """Store `orders` as SENT before they are sent, in one transaction: a process that
+        dies mid-send leaves a row saying "look it up", never one saying "not sent"."""
+        if self._database is None or not orders:
+            return
+        now = time.time_ns()
+        records = [order_record(o, updated_ns=now, state=OrderState.SENT) for o in orders]
+        async with self._database.transaction() as conn:
+            await write_orders(conn, records)
+
+    async def flush(self) -> None:
+        """Store and publish everything pending; on failure it stays pending and this
+        raises."""
+        if not self.pending:
+            return
+        async with self._lock:
+            orders, self._orders = self._orders, {}
+            ledger, self._ledger = self._ledger, []
+            if not (orders or ledger):
+                return
+            try:
+                if self._database is not None:
+                    await self._store(orders, ledger)
+                events = _envelopes(orders, ledger)
+                if events:
+                    await self._bus.publish_batch(ORDERS_EVENTS, events)
+            except BaseException:
+                self._orders = orders | self._orders
+                self._ledger = ledger + self._ledger
+                raise
+
+    async def _store(self, orders: _PendingOrders, ledger: _Ledger) -> None:
+        assert self._database is not None
+        now = time.time_ns()
+        records = [order_record(order, updated_ns=now) for order, _ in orders.values()]
+        new_fills = [item for item, _ in ledger if isinstance(item, Fill)]
+        async with self._database.transaction() as conn:
+            await write_orders(conn, records)
+            await write_fills(conn, new_fills)
+
+
+def _envelopes(orders: _PendingOrders, ledger: _Ledger) -> list[Envelope]:
+    events = [envelope(item, item.account_id, trace_id) for item, trace_id in ledger]
+    for order, trace_id in orders.values():
+        event = order_event(order, ts_ns=order.history[-1].ts_ns)
+        if event is not None:
+            events.append(envelope(cast(Event, event), order.account_id, trace_id))
+    return events

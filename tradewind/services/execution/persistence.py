@@ -1,0 +1,225 @@
+"""Execution's rows in the system of record: tracked orders as `OrderRecord`s, which
+client order ids are already known there, the open orders of an account to track again
+after a restart (with the fills recorded for them), and batched writes.
+
+`write_orders` and `write_fills` are `records.upsert_order` and `records.insert_fill`
+for many rows at once (same rows, same idempotence), in three statements per batch
+instead of two per row: on SQLite that is the difference between ~500 and thousands of
+orders per second. They belong in `tradewind.store.records` next to their one-row forms.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from decimal import Decimal, localcontext
+
+from sqlalchemy import bindparam, select, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from tradewind.domain.events import Fill
+from tradewind.domain.exact import EXACT
+from tradewind.domain.model import Instrument, OrderType, Side, TimeInForce
+from tradewind.domain.orders import OrderState, TrackedOrder, Transition
+from tradewind.store.records import OrderRecord
+from tradewind.store.schema import fills, orders
+
+#: States in which an order may still change at the venue (or its outcome is unknown).
+OPEN_STATES = (
+    OrderState.SENT,
+    OrderState.UNKNOWN,
+    OrderState.ACCEPTED,
+    OrderState.PARTIALLY_FILLED,
+    OrderState.PENDING_CANCEL,
+)
+_CHUNK = 500  # client order ids per IN (...) query
+_NS_PER_MS = 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class RestoredOrder:
+    """An open order read back from the orders table; `fills_since_ms` is when fills it
+    has not recorded yet can have happened at the earliest (ms since the epoch)."""
+
+    order: TrackedOrder
+    fills_since_ms: int
+
+
+def _utc(ts_ns: int) -> datetime:
+    return datetime.fromtimestamp(ts_ns / 1e9, UTC)
+
+
+def _ms(moment: datetime) -> int:
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)  # SQLite
+    return int(aware.timestamp() * 1000)
+
+
+def order_record(
+    order: TrackedOrder, *, updated_ns: int, state: OrderState | None = None
+) -> OrderRecord:
+    """`order` as a row; `state` overrides its own (the write-ahead SENT)."""
+    created_ns = order.history[0].ts_ns if order.history else updated_ns
+    return OrderRecord(
+        client_order_id=order.client_order_id,
+        account_id=order.account_id,
+        bot_id=order.bot_id,
+        venue=order.venue,
+        symbol=order.instrument.symbol,
+        side=order.side.value,
+        order_type=order.order_type.value,
+        time_in_force=order.time_in_force.value,
+        quantity=order.quantity,
+        price=order.price,
+        state=(state or order.state).value,
+        filled_quantity=order.filled_quantity,
+        average_price=order.average_price,
+        venue_order_id=order.venue_order_id,
+        reason=order.reason,
+        created_at=_utc(created_ns),
+        updated_at=_utc(updated_ns),
+    )
+
+
+async def stored_states(conn: AsyncConnection, client_order_ids: Iterable[str]) -> dict[str, str]:
+    """The stored state of each of these orders that is in the table (one query per
+    500 ids; the batched form of `records.get_order` for the hot path)."""
+    ids = list(client_order_ids)
+    found: dict[str, str] = {}
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        query = select(orders.c.client_order_id, orders.c.state).where(
+            orders.c.client_order_id.in_(chunk)
+        )
+        for client_order_id, state in (await conn.execute(query)).all():
+            found[client_order_id] = state
+    return found
+
+
+async def load_open_orders(conn: AsyncConnection, account_id: str) -> list[RestoredOrder]:
+    """The account's orders in an open state, as tracked orders. One that was SENT or
+    UNKNOWN comes back UNKNOWN: the process that sent it never learnt the outcome."""
+    open_values = [state.value for state in OPEN_STATES]
+    query = select(orders).where(orders.c.account_id == account_id, orders.c.state.in_(open_values))
+    rows = (await conn.execute(query)).mappings().all()
+    if not rows:
+        return []
+    recorded = await _recorded_fills(conn, [row["client_order_id"] for row in rows])
+    now_ns = time.time_ns()
+    restored = []
+    for row in rows:
+        state = OrderState(row["state"])
+        if state is OrderState.SENT:
+            state = OrderState.UNKNOWN
+        order = TrackedOrder(
+            account_id=row["account_id"],
+            bot_id=row["bot_id"],
+            client_order_id=row["client_order_id"],
+            instrument=Instrument.parse(row["venue"], row["symbol"]),
+            side=Side(row["side"]),
+            order_type=OrderType(row["order_type"]),
+            quantity=row["quantity"],
+            price=row["price"],
+            time_in_force=TimeInForce(row["time_in_force"]),
+            state=state,
+            filled_quantity=row["filled_quantity"],
+            venue_order_id=row["venue_order_id"],
+            reason=row["reason"],
+            history=[Transition(now_ns, None, state, "restored from the orders table")],
+        )
+        since_ms = _ms(row["created_at"])
+        for trade_id, quantity, price, executed_ms in recorded.get(order.client_order_id, ()):
+            with localcontext(EXACT):
+                order.fills_quantity += quantity
+                order.fills_notional += quantity * price
+            order.trade_ids.add(trade_id)
+            since_ms = max(since_ms, executed_ms)
+        restored.append(RestoredOrder(order, since_ms))
+    return restored
+
+
+async def _recorded_fills(
+    conn: AsyncConnection, client_order_ids: Sequence[str]
+) -> dict[str, list[tuple[str, Decimal, Decimal, int]]]:
+    """(trade id, quantity, price, executed ms) of the recorded fills of each order."""
+    found: dict[str, list[tuple[str, Decimal, Decimal, int]]] = {}
+    for start in range(0, len(client_order_ids), _CHUNK):
+        chunk = client_order_ids[start : start + _CHUNK]
+        query = select(
+            fills.c.client_order_id,
+            fills.c.trade_id,
+            fills.c.quantity,
+            fills.c.price,
+            fills.c.executed_at,
+        ).where(fills.c.client_order_id.in_(chunk))
+        for client_order_id, trade_id, quantity, price, executed_at in (
+            await conn.execute(query)
+        ).all():
+            found.setdefault(client_order_id, []).append(
+                (trade_id, quantity, price, _ms(executed_at))
+            )
+    return found
+
+
+_CHANGING = ("state", "filled_quantity", "average_price", "venue_order_id", "reason", "updated_at")
+_UPDATE_ORDER = (
+    update(orders)
+    .where(orders.c.client_order_id == bindparam("key"))
+    .values({name: bindparam(f"new_{name}") for name in _CHANGING})
+)
+
+
+async def write_orders(conn: AsyncConnection, records: Sequence[OrderRecord]) -> None:
+    """Insert the orders that are not in the table, update the changing fields of those
+    that are (`records.upsert_order`, batched)."""
+    if not records:
+        return
+    present = await stored_states(conn, [r.client_order_id for r in records])
+    inserts = [asdict(r) for r in records if r.client_order_id not in present]
+    updates = [
+        {"key": r.client_order_id, **{f"new_{name}": getattr(r, name) for name in _CHANGING}}
+        for r in records
+        if r.client_order_id in present
+    ]
+    if inserts:
+        await conn.execute(orders.insert(), inserts)
+    if updates:
+        await conn.execute(_UPDATE_ORDER, updates)
+
+
+async def write_fills(conn: AsyncConnection, new_fills: Sequence[Fill]) -> None:
+    """Record each fill once per (account, trade id) (`records.insert_fill`, batched)."""
+    if not new_fills:
+        return
+    keys = {(f.account_id, f.trade_id) for f in new_fills}
+    present: set[tuple[str, str]] = set()
+    listed = list(keys)
+    for start in range(0, len(listed), _CHUNK):
+        query = select(fills.c.account_id, fills.c.trade_id).where(
+            tuple_(fills.c.account_id, fills.c.trade_id).in_(listed[start : start + _CHUNK])
+        )
+        present.update((a, t) for a, t in (await conn.execute(query)).all())
+    rows = []
+    for fill in new_fills:
+        key = (fill.account_id, fill.trade_id)
+        if key in present:
+            continue
+        present.add(key)
+        rows.append(
+            {
+                "account_id": fill.account_id,
+                "trade_id": fill.trade_id,
+                "client_order_id": fill.client_order_id,
+                "symbol": fill.instrument.symbol,
+                "side": fill.side.value,
+                "price": fill.price,
+                "quantity": fill.quantity,
+                "fee": fill.fee,
+                "fee_asset": fill.fee_asset,
+                "liquidity": fill.liquidity.value,
+                "executed_at": datetime.fromtimestamp(fill.ts_ns / 1e9, UTC),
+            }
+        )
+    if rows:
+        await conn.execute(fills.insert(), rows)

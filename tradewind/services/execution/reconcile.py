@@ -1,0 +1,168 @@
+"""Reconciliation: bring an account's tracked orders, its fills and the platform's view of
+its balances back to what the venue says, at session start and every
+`execution_reconcile_interval_s` (jittered), and after the order stream was lost.
+
+1. `fetch_open_orders`, per symbol with tracked open orders (many venues want one): a
+   tracked order the venue lists is updated from that report; one it does not list ended
+   while nobody watched (or never arrived): its own lookup says how. An UNKNOWN order
+   the venue has never heard of is rejected ("not placed"): its intent is past, so
+   reconciliation never sends it again.
+2. The fills those orders miss are fetched (`OrderTracker.collect_fills`).
+3. `fetch_balances` becomes one `BalanceUpdate` per asset (zero for an asset that is
+   gone since the last one), so that portfolio can set each holding to the venue's
+   truth. They are published only if no report or fill arrived while the balances were
+   fetched and no order misses fills: otherwise a fill could be counted twice, once in
+   the balance and once as itself. At session start that is tried three times, then
+   published regardless, since the books need a starting point.
+
+Orders being placed right now (and SENT ones) are their placement's business, skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from decimal import Decimal
+from functools import partial
+
+import structlog
+
+from tradewind.domain.events import BalanceUpdate
+from tradewind.domain.orders import OrderState, TrackedOrder
+from tradewind.errors import TradewindError, UnknownOrder
+from tradewind.services.execution.gate import FETCH_BALANCES, FETCH_OPEN_ORDERS, FETCH_ORDER
+from tradewind.services.execution.metrics import ExecutionMetrics
+from tradewind.services.execution.outbox import EventOutbox
+from tradewind.services.execution.session import AccountSession
+from tradewind.services.execution.tracking import OrderTracker
+from tradewind.venues.port import Balance, VenueOrder
+
+_START_TRIES = 3
+_START_RETRY_S = 5.0
+_NOTHING = Balance("", Decimal(0), Decimal(0))
+
+
+class Reconciler:
+    """Reconciles the sessions of one service; see the module docstring."""
+
+    def __init__(
+        self,
+        tracker: OrderTracker,
+        outbox: EventOutbox,
+        metrics: ExecutionMetrics,
+        log: structlog.stdlib.BoundLogger,
+        *,
+        interval_s: float,
+    ) -> None:
+        self._tracker = tracker
+        self._outbox = outbox
+        self._metrics = metrics
+        self._log = log
+        self._interval_s = interval_s
+
+    async def reconcile(self, session: AccountSession, *, starting: bool = False) -> bool:
+        """Reconcile one account now; True if it went through. Venue failures are
+        logged and counted, not raised (the next round tries again)."""
+        try:
+            await self._reconcile(session, starting=starting)
+        except (TradewindError, TimeoutError, ConnectionError) as exc:
+            self._metrics.reconciliations.labels(session.venue_name, "failed").inc()
+            self._log.warning(
+                "reconciliation failed",
+                account_id=session.account_id,
+                venue=session.venue_name,
+                error=str(exc),
+            )
+            return False
+        self._metrics.reconciliations.labels(session.venue_name, "ok").inc()
+        return True
+
+    async def run_periodically(self, session: AccountSession, *, started: bool) -> None:
+        """Reconcile every interval, jittered ±20 % so accounts spread out. Until the
+        session's first reconciliation went through (`started`), retry it sooner: the
+        books wait for its balances."""
+        while True:
+            interval = self._interval_s if started else min(self._interval_s, _START_RETRY_S)
+            await asyncio.sleep(interval * random.uniform(0.8, 1.2))
+            started = await self.reconcile(session, starting=not started) or started
+
+    async def _reconcile(self, session: AccountSession, *, starting: bool) -> None:
+        gate, venue = session.gate, session.venue
+        mine = [
+            order
+            for order in session.open_orders()
+            if order.client_order_id not in session.placing and order.state is not OrderState.SENT
+        ]
+        at_venue: dict[str, VenueOrder] = {}
+        for symbol in sorted({order.instrument.symbol for order in mine}):
+            listed = await gate.call(FETCH_OPEN_ORDERS, partial(venue.fetch_open_orders, symbol))
+            at_venue.update((report.client_order_id, report) for report in listed)
+        for order in mine:
+            if order.state.is_terminal:  # the stream may have told us meanwhile
+                continue
+            report = at_venue.get(order.client_order_id)
+            if report is not None:
+                self._tracker.apply_report(session, order, report)
+            else:
+                await self._settle(session, order)
+        await self._tracker.collect_fills(session)
+        await self._publish_balances(session, starting=starting)
+        session.retire_finished()
+        await self._outbox.flush()
+
+    async def _settle(self, session: AccountSession, order: TrackedOrder) -> None:
+        """Learn how an order the venue no longer lists as open ended."""
+        fetch = partial(session.venue.fetch_order, order.instrument.symbol, order.client_order_id)
+        try:
+            report = await session.gate.call(FETCH_ORDER, fetch)
+        except UnknownOrder:
+            now = time.time_ns()
+            if order.state is OrderState.UNKNOWN:
+                order.mark_not_found(ts_ns=now)
+                reason = "not placed: the venue never received it, and it is not sent again"
+                order.mark_rejected(reason, ts_ns=now, rejected_by="execution")
+                self._outbox.order_changed(order, session.traces.get(order.client_order_id))
+            else:
+                self._metrics.inconsistent_reports.labels(session.venue_name).inc()
+                self._log.error(
+                    "the venue does not know an order it acknowledged",
+                    account_id=session.account_id,
+                    client_order_id=order.client_order_id,
+                    state=order.state.value,
+                )
+            return
+        self._tracker.apply_report(session, order, report)
+
+    async def _publish_balances(self, session: AccountSession, *, starting: bool) -> None:
+        tries = _START_TRIES if starting else 1
+        for attempt in range(1, tries + 1):
+            activity = session.activity
+            balances = await session.gate.call(FETCH_BALANCES, session.venue.fetch_balances)
+            quiet = session.activity == activity and not any(
+                order.missing_fill_quantity > 0 for order in session.orders.values()
+            )
+            if quiet:
+                break
+            if attempt < tries:
+                await self._tracker.collect_fills(session)
+            elif not starting:
+                self._log.info(
+                    "balances not published: orders moved meanwhile; next round",
+                    account_id=session.account_id,
+                )
+                return
+        now = time.time_ns()
+        gone = {asset: _NOTHING for asset in session.reported_assets - balances.keys()}
+        for asset, balance in (balances | gone).items():
+            self._outbox.balance(
+                BalanceUpdate(
+                    account_id=session.account_id,
+                    venue=session.venue_name,
+                    asset=asset,
+                    free=balance.free,
+                    locked=balance.locked,
+                    ts_ns=now,
+                )
+            )
+        session.reported_assets = set(balances)

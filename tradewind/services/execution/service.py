@@ -1,0 +1,173 @@
+"""The execution service: approved intents become orders at the venues, and what the
+venues do with them becomes `orders.events` (order events, `Fill`s, `BalanceUpdate`s).
+
+It consumes `orders.approved` as consumer group `execution` (keyed by account, so one
+instance owns an account's orders) and `risk.controls` as a group of its own per
+instance (every instance needs every kill switch). See `desk` for the handling,
+`placement` for how an order is sent at most once, `reconcile` for the periodic
+alignment with the venue, `gate` for rate limits and circuit breakers, and `settings`
+for the knobs.
+
+It needs `ctx.resources.venues`, and the account credentials: an injected
+`CredentialsSource`, else the account store (`ctx.resources.database`) decrypted with
+`ctx.resources.encryptor`. With a database, orders and fills are stored and sessions
+are opened for every stored account at start; without, everything lives in memory.
+`GET /breakers` shows each venue's circuit breaker; the metrics are
+`tradewind_execution_*`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import structlog
+
+from tradewind.bus.port import Subscription
+from tradewind.bus.topics import ORDERS_APPROVED, RISK_CONTROLS
+from tradewind.errors import ConfigError
+from tradewind.runtime.metrics import timed_handler
+from tradewind.runtime.service import AdminEndpoints, Service, ServiceContext
+from tradewind.services.execution.controls import KillSwitchBoard
+from tradewind.services.execution.credentials import CredentialsSource, StoredCredentials
+from tradewind.services.execution.desk import ExecutionDesk
+from tradewind.services.execution.gate import BreakerStatus, VenueGates
+from tradewind.services.execution.metrics import ExecutionMetrics
+from tradewind.services.execution.outbox import EventOutbox
+from tradewind.services.execution.placement import Placement
+from tradewind.services.execution.reconcile import Reconciler
+from tradewind.services.execution.sessions import SessionPool
+from tradewind.services.execution.settings import ExecutionSettings, load_execution_settings
+from tradewind.services.execution.tracking import OrderTracker
+from tradewind.venues.directory import SimulatedVenues, VenueDirectory
+
+GROUP = "execution"
+
+
+class ExecutionService(Service):
+    """See the module docstring."""
+
+    name = "execution"
+
+    def __init__(
+        self,
+        settings: ExecutionSettings | None = None,
+        credentials: CredentialsSource | None = None,
+    ) -> None:
+        """`settings` None: read from the environment at `start`. `credentials` None:
+        from the account store."""
+        self._settings = settings
+        self._credentials = credentials
+        self._subscriptions: list[Subscription] = []
+        self._gates: VenueGates | None = None
+        self._pool: SessionPool | None = None
+        self._outbox: EventOutbox | None = None
+        self._opening: asyncio.Task[None] | None = None
+        self._log: structlog.stdlib.BoundLogger = structlog.stdlib.get_logger(__name__)
+
+    async def start(self, ctx: ServiceContext) -> None:
+        settings = self._settings or load_execution_settings()
+        venues = ctx.resources.venues
+        if venues is None:
+            raise ConfigError(
+                "TRADEWIND_VENUE_URLS",
+                "the execution service needs venues: run it with `tradewind up` (the "
+                "simulated exchange in process) or set TRADEWIND_VENUE_URLS",
+            )
+        credentials = self._credentials or _stored_credentials(ctx)
+        database = ctx.resources.database
+        log, metrics = ctx.log, ExecutionMetrics.of(ctx.metrics.registry)
+        self._log = log
+        outbox = EventOutbox(ctx.bus, database)
+        local = frozenset(venues.names) if isinstance(venues, SimulatedVenues) else frozenset()
+        unlimited = _unlimited_venues(settings, venues, local)
+        gates = VenueGates(settings, metrics, log, unlimited=unlimited, local=local)
+        tracker = OrderTracker(
+            outbox,
+            metrics,
+            log,
+            fill_lookback_ms=settings.execution_fill_lookback_ms,
+            retry=settings.backoff(),
+        )
+        interval_s = settings.execution_reconcile_interval_s
+        reconciler = Reconciler(tracker, outbox, metrics, log, interval_s=interval_s)
+        pool = SessionPool(
+            venues,
+            credentials,
+            gates,
+            tracker,
+            reconciler,
+            outbox,
+            database,
+            metrics,
+            log,
+            remembered_orders=settings.execution_remembered_orders,
+            stream_backoff=settings.backoff(),
+        )
+        placement = Placement(settings, tracker, outbox, metrics, log)
+        board = KillSwitchBoard()
+        desk = ExecutionDesk(pool, placement, tracker, outbox, board, database, metrics, log)
+        self._gates, self._pool, self._outbox = gates, pool, outbox
+        controls_group = f"{GROUP}.controls.{uuid.uuid4().hex[:12]}"
+        self._subscriptions = [
+            await ctx.bus.subscribe(
+                [RISK_CONTROLS],
+                controls_group,
+                timed_handler(ctx.metrics, controls_group, desk.on_controls),
+            ),
+            await ctx.bus.subscribe(
+                [ORDERS_APPROVED], GROUP, timed_handler(ctx.metrics, GROUP, desk.on_approved)
+            ),
+        ]
+        if settings.execution_sessions_at_start and database is not None:
+            self._opening = asyncio.create_task(pool.open_stored_accounts(database))
+
+    async def stop(self) -> None:
+        subscriptions, self._subscriptions = self._subscriptions, []
+        for subscription in reversed(subscriptions):
+            await subscription.stop()
+        opening, self._opening = self._opening, None
+        if opening is not None:
+            opening.cancel()
+            await asyncio.gather(opening, return_exceptions=True)
+        if self._pool is not None:
+            await self._pool.close_all()
+        if self._outbox is not None:
+            try:
+                await self._outbox.flush()
+            except Exception as exc:  # what is left is re-read by the next start
+                self._log.error("events not flushed at stop", error=str(exc))
+
+    @property
+    def ready(self) -> bool:
+        return bool(self._subscriptions)
+
+    def breakers(self) -> list[BreakerStatus]:
+        """Every venue's circuit breaker (the venues used so far)."""
+        return [] if self._gates is None else self._gates.statuses()
+
+    def admin_endpoints(self) -> AdminEndpoints:
+        return {"/breakers": self.breakers}
+
+
+def _stored_credentials(ctx: ServiceContext) -> CredentialsSource:
+    database, encryptor = ctx.resources.database, ctx.resources.encryptor
+    if database is None or encryptor is None:
+        missing = "TRADEWIND_DATABASE_URL" if database is None else "TRADEWIND_MASTER_KEYS"
+        raise ConfigError(
+            missing,
+            "the execution service reads exchange keys from the account store, decrypted "
+            "with the master keys: configure both",
+        )
+    return StoredCredentials(database, encryptor)
+
+
+def _unlimited_venues(
+    settings: ExecutionSettings, venues: VenueDirectory, local: frozenset[str]
+) -> frozenset[str]:
+    """Venues to pace with no client-side rate limits (see `execution_rate_limits`): in
+    `auto`, those in this process (no network, no published limits)."""
+    policy = settings.execution_rate_limits
+    if policy == "off":
+        return frozenset(venues.names)
+    return local if policy == "auto" else frozenset()

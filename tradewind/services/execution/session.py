@@ -1,0 +1,88 @@
+"""One account's trading session: its venue session (holding the decrypted keys), its
+order-count limiter, and the orders execution tracks for it.
+
+`orders` holds the orders that may still change (or still miss fills); finished ones
+move to `finished`, a bounded memory of client order ids, so a redelivered intent is
+recognised without a database read. `placing` names the orders a placement is working
+on right now: reconciliation and the kill switch leave those to it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import OrderedDict
+
+from tradewind.domain.orders import OrderState, TrackedOrder
+from tradewind.domain.rate_limits import WeightLimiter
+from tradewind.services.execution.gate import VenueGate
+from tradewind.venues.port import Venue
+
+
+class AccountSession:
+    """See the module docstring. Times are ms since the epoch on the venue's clock."""
+
+    def __init__(self, account_id: str, venue: Venue, gate: VenueGate, *, remembered: int) -> None:
+        self.account_id = account_id
+        self.venue = venue
+        self.gate = gate
+        self.order_limiter: WeightLimiter | None = gate.account_limiter()
+        self.orders: dict[str, TrackedOrder] = {}
+        self.traces: dict[str, str] = {}
+        self.fills_since_ms: dict[str, int] = {}
+        self.placing: set[str] = set()
+        self.finished: OrderedDict[str, OrderState] = OrderedDict()
+        self.reported_assets: set[str] = set()
+        self.activity = 0  # bumped by every report or fill applied
+        self.fills_lock = asyncio.Lock()
+        self.tasks: list[asyncio.Task[None]] = []
+        self._remembered = remembered
+
+    @property
+    def venue_name(self) -> str:
+        return self.gate.venue
+
+    def state_of(self, client_order_id: str) -> OrderState | None:
+        """The order's state if this session knows it (tracked or recently finished)."""
+        order = self.orders.get(client_order_id)
+        if order is not None:
+            return order.state
+        return self.finished.get(client_order_id)
+
+    def track(self, order: TrackedOrder, trace_id: str | None) -> None:
+        self.orders[order.client_order_id] = order
+        if trace_id is not None:
+            self.traces[order.client_order_id] = trace_id
+
+    def remember_finished(self, client_order_id: str, state: OrderState) -> None:
+        finished = self.finished
+        finished[client_order_id] = state
+        finished.move_to_end(client_order_id)
+        while len(finished) > self._remembered:
+            finished.popitem(last=False)
+
+    def retire_finished(self) -> None:
+        """Stop tracking terminal orders that have all their fills."""
+        done = [
+            cid
+            for cid, order in self.orders.items()
+            if order.state.is_terminal
+            and not order.missing_fill_quantity
+            and cid not in self.placing
+        ]
+        for cid in done:
+            order = self.orders.pop(cid)
+            self.traces.pop(cid, None)
+            self.fills_since_ms.pop(cid, None)
+            self.remember_finished(cid, order.state)
+
+    def open_orders(self) -> list[TrackedOrder]:
+        """Tracked orders that are not terminal."""
+        return [order for order in self.orders.values() if not order.state.is_terminal]
+
+    async def close(self) -> None:
+        """Stop the session's tasks and close the venue session."""
+        tasks, self.tasks = self.tasks, []
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await self.venue.close()

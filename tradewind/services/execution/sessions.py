@@ -1,0 +1,241 @@
+"""The account sessions of one execution service: opened on an account's first intent
+(or for every stored account at start), each with two tasks, the order stream and the
+periodic reconciliation, and closed when the service stops.
+
+Opening a session reads the credentials (`CredentialsSource`), builds the venue session
+from them (`VenueDirectory.session`), tracks again the account's open orders from the
+orders table, starts the order stream and reconciles once, which publishes the
+account's balances. An account that cannot be opened (no such account, unreadable keys,
+keys the venue refuses at once) is refused for `REFUSAL_TTL_S` without trying again, so
+a burst of its intents costs one attempt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+
+import structlog
+
+from tradewind.domain.backoff import Backoff
+from tradewind.errors import VenueError
+from tradewind.services.execution.credentials import AccountUnavailable, CredentialsSource
+from tradewind.services.execution.gate import VenueGates
+from tradewind.services.execution.metrics import ExecutionMetrics
+from tradewind.services.execution.outbox import EventOutbox
+from tradewind.services.execution.persistence import load_open_orders
+from tradewind.services.execution.reconcile import Reconciler
+from tradewind.services.execution.session import AccountSession
+from tradewind.services.execution.tracking import OrderTracker
+from tradewind.store.accounts import list_accounts
+from tradewind.store.database import Database
+from tradewind.venues.directory import VenueDirectory
+from tradewind.venues.port import VenueOrder
+
+REFUSAL_TTL_S = 30.0
+_OPENING_AT_ONCE = 8  # sessions opened concurrently at start
+_PAGE = 1000
+
+
+class SessionPool:
+    """See the module docstring."""
+
+    def __init__(
+        self,
+        directory: VenueDirectory,
+        credentials: CredentialsSource,
+        gates: VenueGates,
+        tracker: OrderTracker,
+        reconciler: Reconciler,
+        outbox: EventOutbox,
+        database: Database | None,
+        metrics: ExecutionMetrics,
+        log: structlog.stdlib.BoundLogger,
+        *,
+        remembered_orders: int,
+        stream_backoff: Backoff,
+    ) -> None:
+        self._directory = directory
+        self._credentials = credentials
+        self._gates = gates
+        self._tracker = tracker
+        self._reconciler = reconciler
+        self._outbox = outbox
+        self._database = database
+        self._metrics = metrics
+        self._log = log
+        self._remembered = remembered_orders
+        self._backoff = stream_backoff
+        self._sessions: dict[str, AccountSession] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._refused: dict[str, tuple[float, str]] = {}
+
+    def peek(self, account_id: str) -> AccountSession | None:
+        """The account's session if it is open."""
+        return self._sessions.get(account_id)
+
+    def sessions(self) -> list[AccountSession]:
+        return list(self._sessions.values())
+
+    async def get(self, account_id: str) -> AccountSession:
+        """The account's session, opened if need be; `AccountUnavailable` if it cannot be."""
+        session = self._sessions.get(account_id)
+        if session is not None:
+            return session
+        lock = self._locks.setdefault(account_id, asyncio.Lock())
+        async with lock:
+            session = self._sessions.get(account_id)
+            if session is not None:
+                return session
+            refused = self._refused.get(account_id)
+            if refused is not None and refused[0] > time.monotonic():
+                raise AccountUnavailable(account_id, refused[1])
+            try:
+                session = await self._open(account_id)
+            except AccountUnavailable as exc:
+                self._refused[account_id] = (time.monotonic() + REFUSAL_TTL_S, exc.reason)
+                self._log.warning("account unavailable", account_id=account_id, reason=exc.reason)
+                raise
+            self._refused.pop(account_id, None)
+            self._sessions[account_id] = session
+        self._locks.pop(account_id, None)
+        return session
+
+    async def open_stored_accounts(self, database: Database) -> None:
+        """Open a session for every account of the store, a few at a time."""
+        offset, account_ids = 0, []
+        while True:
+            async with database.read() as conn:
+                page = await list_accounts(conn, offset=offset, limit=_PAGE)
+            account_ids += [account.id for account in page]
+            if len(page) < _PAGE:
+                break
+            offset += _PAGE
+        slots = asyncio.Semaphore(_OPENING_AT_ONCE)
+
+        async def open_one(account_id: str) -> None:
+            async with slots:
+                try:
+                    await self.get(account_id)
+                except AccountUnavailable:
+                    pass  # logged by get
+                except Exception as exc:
+                    self._log.warning("session not opened", account_id=account_id, error=str(exc))
+
+        await asyncio.gather(*(open_one(account_id) for account_id in account_ids))
+
+    async def close_all(self) -> None:
+        sessions, self._sessions = self._sessions, {}
+        for session in sessions.values():
+            await session.close()
+            self._metrics.sessions.labels(session.venue_name).dec()
+
+    async def _open(self, account_id: str) -> AccountSession:
+        keys = await self._credentials.credentials(account_id)
+        try:
+            venue = self._directory.session(keys.venue, keys.api_key, keys.secret)
+        except VenueError as exc:
+            raise AccountUnavailable(account_id, str(exc)) from None
+        gate = self._gates.gate(keys.venue)
+        session = AccountSession(account_id, venue, gate, remembered=self._remembered)
+        try:
+            restored = await self._restore(session)
+            session.tasks.append(asyncio.create_task(self._follow_orders(session)))
+            started = await self._reconciler.reconcile(session, starting=True)
+        except BaseException:
+            await session.close()
+            raise
+        periodic = self._reconciler.run_periodically(session, started=started)
+        session.tasks.append(asyncio.create_task(periodic))
+        self._metrics.sessions.labels(session.venue_name).inc()
+        self._log.info(
+            "session opened", account_id=account_id, venue=session.venue_name, restored=restored
+        )
+        return session
+
+    async def _restore(self, session: AccountSession) -> int:
+        """Track the account's open orders from the orders table again; how many."""
+        if self._database is None:
+            return 0
+        async with self._database.read() as conn:
+            found = await load_open_orders(conn, session.account_id)
+        for restored in found:
+            session.track(restored.order, None)
+            session.fills_since_ms[restored.order.client_order_id] = restored.fills_since_ms
+        return len(found)
+
+    async def _follow_orders(self, session: AccountSession) -> None:
+        """Apply the venue's order stream for as long as the session lives; after a lost
+        stream, back off, reconcile (the gap may hide updates) and follow it again.
+
+        A reader task only queues what the stream yields, so it is back waiting on the
+        stream at once: ccxt hands an update only to a waiting watcher (one that comes
+        between two watches waits for the account's next update)."""
+        failures = 0
+        while True:
+            await session.gate.wait_until_clear()
+            queue: asyncio.Queue[list[VenueOrder] | BaseException] = asyncio.Queue()
+            reader = asyncio.create_task(_read(session.venue.watch_orders(), queue))
+            try:
+                while True:
+                    reports = await _next_reports(queue)
+                    failures = 0
+                    await self._apply(session, reports)
+            except Exception as exc:
+                self._log.warning(
+                    "order stream lost",
+                    account_id=session.account_id,
+                    venue=session.venue_name,
+                    error=str(exc) or type(exc).__name__,
+                )
+            finally:
+                reader.cancel()
+                await asyncio.gather(reader, return_exceptions=True)
+            failures += 1
+            await asyncio.sleep(self._backoff.delay_s(min(failures, 8)))
+            await self._reconciler.reconcile(session)
+
+    async def _apply(self, session: AccountSession, reports: list[VenueOrder]) -> None:
+        if self._tracker.apply_reports(session, reports):
+            await self._tracker.collect_fills(session)
+        if self._outbox.pending:
+            try:
+                await self._outbox.flush()
+            except Exception as exc:  # pending stays; the next flush carries it
+                self._log.warning("flush failed", account_id=session.account_id, error=str(exc))
+
+
+class _StreamEnded(Exception):
+    """The venue's order stream ended without an error."""
+
+
+async def _read(
+    stream: AsyncIterator[list[VenueOrder]], queue: asyncio.Queue[list[VenueOrder] | BaseException]
+) -> None:
+    try:
+        async for reports in stream:
+            queue.put_nowait(reports)
+        queue.put_nowait(_StreamEnded("the order stream ended"))
+    except Exception as exc:
+        queue.put_nowait(exc)
+    finally:
+        aclose = getattr(stream, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
+
+async def _next_reports(queue: asyncio.Queue[list[VenueOrder] | BaseException]) -> list[VenueOrder]:
+    """Everything queued (waiting for at least one batch); raises what ended the stream
+    once the reports before it are taken."""
+    item = await queue.get()
+    if isinstance(item, BaseException):
+        raise item
+    reports = list(item)
+    while not queue.empty():
+        more = queue.get_nowait()
+        if isinstance(more, BaseException):
+            queue.put_nowait(more)  # after these reports
+            break
+        reports += more
+    return reports

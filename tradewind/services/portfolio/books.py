@@ -1,0 +1,156 @@
+"""Every account's books (`domain.portfolio.Portfolio`), the latest marks, and which
+accounts need revaluing: the portfolio service's state, with no I/O.
+
+Ticks only record the latest price of their symbol and that it moved; `revalue` then
+turns the moved symbols into the accounts that hold them and revalues each changed
+account once, however many ticks came in between.
+
+What is not booked, and why (`SkipReason`):
+
+- a fill on a pair not quoted in the account's valuation asset (ETH/BTC in a USDT
+  account): valuing it would need a conversion price at fill time, which the domain does
+  not guess. The venue's balances still reach the books through `BalanceUpdate`s (the
+  assets of such pairs are valued through their own `ASSET/VALUATION` pair, if listed);
+- a fill the books cannot pay for (they are out of step with the venue, e.g. after a
+  restart): the next balances from execution realign them;
+- balances of an asset with no price yet: kept, and booked at the first mark of
+  `ASSET/VALUATION`; an asset that has no such pair stays unbooked.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from decimal import Decimal
+
+from tradewind.domain.events import BalanceUpdate, Fill, PortfolioUpdate, TradeTick
+from tradewind.domain.portfolio import (
+    InsufficientHoldings,
+    MissingPrice,
+    Portfolio,
+    PortfolioError,
+    UnsupportedInstrument,
+)
+
+
+class SkipReason(enum.StrEnum):
+    UNSUPPORTED_INSTRUMENT = "unsupported_instrument"
+    OUT_OF_STEP = "out_of_step"
+    UNPRICED = "unpriced"
+    INVALID = "invalid"
+
+
+class AccountBooks:
+    """See the module docstring. Prices are in the quote asset per unit."""
+
+    def __init__(self) -> None:
+        self.portfolios: dict[str, Portfolio] = {}
+        self._marks: dict[str, dict[str, Decimal]] = {}  # venue -> symbol -> price
+        self._holders: dict[tuple[str, str], set[str]] = {}  # (venue, symbol) -> accounts
+        self._moved: set[tuple[str, str]] = set()
+        self._changed: set[str] = set()
+        self._unpriced: dict[str, dict[str, BalanceUpdate]] = {}  # account -> asset -> update
+
+    def open(self, account_id: str, venue: str, valuation_asset: str) -> Portfolio:
+        """The account's books, new and empty if it had none."""
+        portfolio = self.portfolios.get(account_id)
+        if portfolio is None:
+            portfolio = self.portfolios[account_id] = Portfolio(account_id, venue, valuation_asset)
+        return portfolio
+
+    def apply_fill(self, fill: Fill) -> SkipReason | None:
+        """Book a fill (once per trade); the reason if it was not booked."""
+        portfolio = self.portfolios[fill.account_id]
+        try:
+            booked = portfolio.apply_fill(fill)
+        except UnsupportedInstrument:
+            return SkipReason.UNSUPPORTED_INSTRUMENT
+        except InsufficientHoldings:
+            return SkipReason.OUT_OF_STEP
+        except PortfolioError:
+            return SkipReason.INVALID
+        if booked:
+            self._changed.add(fill.account_id)
+            self._holds(portfolio, fill.instrument.symbol)
+            if fill.fee_asset not in (fill.instrument.base, portfolio.valuation_asset):
+                self._holds(portfolio, f"{fill.fee_asset}/{portfolio.valuation_asset}")
+        return None
+
+    def apply_balance(self, update: BalanceUpdate) -> SkipReason | None:
+        """Set one asset's holding to the venue's; the reason if it could not be yet."""
+        portfolio = self.portfolios[update.account_id]
+        symbol = f"{update.asset}/{portfolio.valuation_asset}"
+        price = self._marks.get(portfolio.venue, {}).get(symbol)
+        waiting = self._unpriced.get(update.account_id)
+        try:
+            changed = portfolio.apply_balance_update(update, price=price)
+        except MissingPrice:
+            self._unpriced.setdefault(update.account_id, {})[update.asset] = update
+            self._holds(portfolio, symbol)  # its first mark books it
+            return SkipReason.UNPRICED
+        except PortfolioError:
+            return SkipReason.INVALID
+        if waiting is not None:
+            waiting.pop(update.asset, None)  # superseded
+            if not waiting:
+                del self._unpriced[update.account_id]
+        if changed:
+            self._changed.add(update.account_id)
+            if update.asset != portfolio.valuation_asset:
+                self._holds(portfolio, symbol)
+        return None
+
+    def mark(self, tick: TradeTick) -> None:
+        """Remember the latest price of the tick's symbol."""
+        instrument, price = tick.instrument, tick.price
+        marks = self._marks.get(instrument.venue)
+        if marks is None:
+            marks = self._marks[instrument.venue] = {}
+        if marks.get(instrument.symbol) == price or not (price.is_finite() and price > 0):
+            return
+        marks[instrument.symbol] = price
+        self._moved.add((instrument.venue, instrument.symbol))
+
+    def touch(self, account_ids: Iterable[str]) -> None:
+        """Have these accounts published again at the next `revalue`."""
+        self._changed.update(account_ids)
+
+    def revalue(self, ts_ns: int) -> tuple[list[PortfolioUpdate], int, list[SkipReason | None]]:
+        """Revalue every account that a fill, a balance or a moved mark touched since the
+        last call, once each. Returns the valuations of the accounts that changed, the
+        number of revaluations, and the outcomes of the waiting balances it retried."""
+        retried = self._retry_unpriced()
+        changed, self._changed = self._changed, set()
+        touched = set(changed)
+        for key in self._moved:
+            touched |= self._holders.get(key, set())
+        self._moved.clear()
+        updates, revaluations = [], 0
+        for account_id in touched:
+            portfolio = self.portfolios[account_id]
+            marks = self._marks.get(portfolio.venue)
+            revalued = False
+            if marks:
+                revaluations += 1
+                revalued = portfolio.revalue(marks)
+            if revalued or account_id in changed:
+                updates.append(portfolio.snapshot(ts_ns=ts_ns))
+        return updates, revaluations, retried
+
+    def _retry_unpriced(self) -> list[SkipReason | None]:
+        """Book the waiting balances whose asset has a mark now."""
+        outcomes: list[SkipReason | None] = []
+        for account_id, waiting in list(self._unpriced.items()):
+            portfolio = self.portfolios[account_id]
+            marks = self._marks.get(portfolio.venue, {})
+            for asset, update in list(waiting.items()):
+                if f"{asset}/{portfolio.valuation_asset}" in marks:
+                    outcomes.append(self.apply_balance(update))
+        return outcomes
+
+    def _holds(self, portfolio: Portfolio, symbol: str) -> None:
+        key = (portfolio.venue, symbol)
+        holders = self._holders.get(key)
+        if holders is None:
+            holders = self._holders[key] = set()
+        holders.add(portfolio.account_id)

@@ -1,0 +1,278 @@
+"""The portfolio service: every account's positions, cash, PnL and equity, from the
+venues' fills and balances and the market's latest prices.
+
+It consumes `orders.events` as consumer group `portfolio` (keyed by account, so one
+instance owns an account's books): a `Fill` is booked once per trade, a `BalanceUpdate`
+sets that asset's holding to the venue's (the difference booked as a transfer), and
+every other event is ignored. It consumes `md.trade` as a group of its own per instance
+(every instance needs every price) for the marks. See `books` for what is not booked.
+
+Revaluation is coalesced: events only mark accounts as changed, and every
+`portfolio_flush_interval_s` each changed account is revalued once and, if its valuation
+changed, published as a `PortfolioUpdate` on `portfolio.updates` (one `publish_batch`)
+and written to the cache under `portfolio:<account id>` (one `put_many`, msgpack). Every
+`portfolio_snapshot_interval_s` the accounts published since the last snapshot are
+written to `portfolio_snapshots` in one transaction.
+
+An account's valuation asset comes from the account store (`valuation_asset`), else
+`portfolio_valuation_asset`. The books live in memory: after a restart an account starts
+again from the next balances execution publishes (at its session start and every
+reconciliation). `GET /portfolios` summarises every account's latest valuation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+import msgspec
+import structlog
+
+from tradewind.bus.envelope import Envelope, envelope
+from tradewind.bus.port import Bus, Subscription
+from tradewind.bus.topics import MD_TRADE, ORDERS_EVENTS, PORTFOLIO_UPDATES
+from tradewind.cache.port import Cache
+from tradewind.domain.events import BalanceUpdate, Fill, PortfolioUpdate, TradeTick
+from tradewind.runtime.metrics import timed_handler
+from tradewind.runtime.service import AdminEndpoints, Service, ServiceContext
+from tradewind.services.portfolio.books import AccountBooks
+from tradewind.services.portfolio.metrics import PortfolioMetrics
+from tradewind.services.portfolio.settings import PortfolioSettings, load_portfolio_settings
+from tradewind.store.accounts import get_account
+from tradewind.store.database import Database
+from tradewind.store.records import insert_snapshot
+
+GROUP = "portfolio"
+
+_encode = msgspec.msgpack.Encoder().encode
+
+
+def cache_key(account_id: str) -> str:
+    """Where the account's latest `PortfolioUpdate` is cached (msgpack)."""
+    return f"portfolio:{account_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class _Wiring:
+    """What a started service uses from the runtime."""
+
+    bus: Bus
+    cache: Cache | None
+    database: Database | None
+    metrics: PortfolioMetrics
+    valuation_asset: str
+
+
+class PortfolioSummary(msgspec.Struct, frozen=True):
+    """One account at `GET /portfolios`; amounts in `valuation_asset`, `ts_ns` the time
+    of the valuation (ns since the epoch)."""
+
+    account_id: str
+    valuation_asset: str
+    equity: Decimal
+    cash: Decimal
+    realized_pnl: Decimal
+    unrealized_pnl: Decimal
+    fees: Decimal
+    assets: int
+    ts_ns: int
+
+
+class PortfolioService(Service):
+    """See the module docstring."""
+
+    name = "portfolio"
+
+    def __init__(self, settings: PortfolioSettings | None = None) -> None:
+        """`settings` None: read from the environment at `start`."""
+        self._settings = settings
+        self._books = AccountBooks()
+        self._latest: dict[str, PortfolioUpdate] = {}
+        self._unsnapshotted: set[str] = set()
+        self._subscriptions: list[Subscription] = []
+        self._tasks: list[asyncio.Task[None]] = []
+        self._log: structlog.stdlib.BoundLogger = structlog.stdlib.get_logger(__name__)
+        self._wiring: _Wiring | None = None
+
+    async def start(self, ctx: ServiceContext) -> None:
+        settings = self._settings or load_portfolio_settings()
+        database = ctx.resources.database
+        self._wiring = _Wiring(
+            ctx.bus,
+            ctx.resources.cache,
+            database,
+            PortfolioMetrics.of(ctx.metrics.registry),
+            settings.portfolio_valuation_asset,
+        )
+        self._log = ctx.log
+        marks_group = f"{GROUP}.marks.{uuid.uuid4().hex[:12]}"
+        self._subscriptions = [
+            await ctx.bus.subscribe(
+                [ORDERS_EVENTS], GROUP, timed_handler(ctx.metrics, GROUP, self._on_account_events)
+            ),
+            await ctx.bus.subscribe(
+                [MD_TRADE], marks_group, timed_handler(ctx.metrics, marks_group, self._on_trades)
+            ),
+        ]
+        self._tasks = [
+            asyncio.create_task(self._every(settings.portfolio_flush_interval_s, self.flush))
+        ]
+        if database is not None:
+            interval = settings.portfolio_snapshot_interval_s
+            self._tasks.append(asyncio.create_task(self._every(interval, self.snapshot)))
+
+    async def stop(self) -> None:
+        subscriptions, self._subscriptions = self._subscriptions, []
+        for subscription in subscriptions:
+            await subscription.stop()
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        with contextlib.suppress(Exception):  # counted where it failed
+            await self.flush()
+        with contextlib.suppress(Exception):
+            await self.snapshot()
+
+    @property
+    def ready(self) -> bool:
+        return bool(self._subscriptions)
+
+    @property
+    def books(self) -> AccountBooks:
+        """The accounts' books (read them; the service changes them)."""
+        return self._books
+
+    def summaries(self) -> list[PortfolioSummary]:
+        """Every account's latest published valuation, by account id."""
+        return [
+            PortfolioSummary(
+                account_id=u.account_id,
+                valuation_asset=u.valuation_asset,
+                equity=u.equity,
+                cash=u.cash,
+                realized_pnl=u.realized_pnl,
+                unrealized_pnl=u.unrealized_pnl,
+                fees=u.fees,
+                assets=len(u.balances),
+                ts_ns=u.ts_ns,
+            )
+            for _, u in sorted(self._latest.items())
+        ]
+
+    def admin_endpoints(self) -> AdminEndpoints:
+        return {"/portfolios": self.summaries}
+
+    # -- consuming ----------------------------------------------------------------------
+
+    async def _on_account_events(self, batch: Sequence[Envelope]) -> None:
+        assert self._wiring is not None
+        await self._open_books(batch, self._wiring)
+        books, skipped = self._books, self._wiring.metrics.skipped
+        for event in batch:
+            payload = event.payload
+            if isinstance(payload, Fill):
+                reason = books.apply_fill(payload)
+            elif isinstance(payload, BalanceUpdate):
+                reason = books.apply_balance(payload)
+            else:
+                continue
+            if reason is not None:
+                skipped.labels(reason.value).inc()
+
+    async def _on_trades(self, batch: Sequence[Envelope]) -> None:
+        mark = self._books.mark
+        for event in batch:
+            tick = event.payload
+            if isinstance(tick, TradeTick):
+                mark(tick)
+
+    async def _open_books(self, batch: Sequence[Envelope], wiring: _Wiring) -> None:
+        """Open the books of accounts seen for the first time, with their valuation asset."""
+        portfolios = self._books.portfolios
+        venues: dict[str, str] = {}
+        for event in batch:
+            payload = event.payload
+            if isinstance(payload, Fill) and payload.account_id not in portfolios:
+                venues.setdefault(payload.account_id, payload.instrument.venue)
+            elif isinstance(payload, BalanceUpdate) and payload.account_id not in portfolios:
+                venues.setdefault(payload.account_id, payload.venue)
+        if not venues:
+            return
+        assets = dict.fromkeys(venues, wiring.valuation_asset)
+        if wiring.database is not None:
+            async with wiring.database.read() as conn:
+                for account_id in venues:
+                    record = await get_account(conn, account_id)
+                    if record is not None and record.valuation_asset:
+                        assets[account_id] = record.valuation_asset
+        for account_id, venue in venues.items():
+            self._books.open(account_id, venue, assets[account_id])
+        wiring.metrics.accounts.set(len(portfolios))
+
+    # -- publishing ---------------------------------------------------------------------
+
+    async def flush(self) -> None:
+        """Revalue the changed accounts and publish those whose valuation changed."""
+        wiring = self._wiring
+        if wiring is None:
+            return
+        metrics = wiring.metrics
+        updates, revaluations, retried = self._books.revalue(time.time_ns())
+        metrics.revaluations.inc(revaluations)
+        for reason in retried:
+            if reason is not None:
+                metrics.skipped.labels(reason.value).inc()
+        if not updates:
+            return
+        try:
+            await wiring.bus.publish_batch(
+                PORTFOLIO_UPDATES, [envelope(u, u.account_id) for u in updates]
+            )
+        except Exception:
+            self._failed("bus", updates)
+            raise
+        metrics.updates.inc(len(updates))
+        for update in updates:
+            self._latest[update.account_id] = update
+            self._unsnapshotted.add(update.account_id)
+        if wiring.cache is not None:
+            try:
+                await wiring.cache.put_many({cache_key(u.account_id): _encode(u) for u in updates})
+            except Exception:
+                self._failed("cache", updates)
+                raise
+
+    async def snapshot(self) -> None:
+        """Write the latest valuation of every account published since the last one."""
+        wiring = self._wiring
+        if wiring is None or wiring.database is None or not self._unsnapshotted:
+            return
+        accounts, self._unsnapshotted = self._unsnapshotted, set()
+        try:
+            async with wiring.database.transaction() as conn:
+                for account_id in sorted(accounts):
+                    await insert_snapshot(conn, self._latest[account_id])
+        except Exception:
+            self._unsnapshotted |= accounts
+            wiring.metrics.flush_failures.labels("database").inc()
+            raise
+        wiring.metrics.snapshots.inc(len(accounts))
+
+    def _failed(self, target: str, updates: list[PortfolioUpdate]) -> None:
+        assert self._wiring is not None
+        self._wiring.metrics.flush_failures.labels(target).inc()
+        self._books.touch(u.account_id for u in updates)
+
+    async def _every(self, interval_s: float, work: Callable[[], Awaitable[None]]) -> None:
+        while True:
+            await asyncio.sleep(interval_s)
+            try:
+                await work()
+            except Exception as exc:  # counted by `work`; the next round retries
+                self._log.warning("portfolio flush failed", error=str(exc))
