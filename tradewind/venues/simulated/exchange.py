@@ -111,6 +111,10 @@ class SimulatedExchange:
             self.engine, self.specs, liquidity or LiquidityConfig(), seed=seed
         )
         self._listeners: list[ExchangeListener] = []
+        # Listeners of one account's orders and balances only (the in-process venue's
+        # watchers): told just their account's updates, so the cost of an order does
+        # not grow with the number of accounts watching.
+        self._account_listeners: dict[str, list[ExchangeListener]] = {}
         self._keys: dict[str, ApiCredentials] = {}
         self._last_step_ns: int | None = None
 
@@ -122,6 +126,17 @@ class SimulatedExchange:
     def remove_listener(self, listener: ExchangeListener) -> None:
         if listener in self._listeners:
             self._listeners.remove(listener)
+
+    def add_account_listener(self, account_id: str, listener: ExchangeListener) -> None:
+        """Tell `listener` only `account_id`'s order updates and balance changes."""
+        self._account_listeners.setdefault(account_id, []).append(listener)
+
+    def remove_account_listener(self, account_id: str, listener: ExchangeListener) -> None:
+        listeners = self._account_listeners.get(account_id)
+        if listeners is not None and listener in listeners:
+            listeners.remove(listener)
+            if not listeners:
+                del self._account_listeners[account_id]
 
     def create_account(
         self, balances: dict[str, Decimal], permissions: KeyPermissions | None = None
@@ -282,8 +297,17 @@ class SimulatedExchange:
         if updates:
             for listener in self._listeners:
                 listener.on_order_updates(updates)
+            if self._account_listeners:
+                by_account: dict[str, list[OrderUpdate]] = {}
+                for update in updates:
+                    by_account.setdefault(update.account_id, []).append(update)
+                for account_id, mine in by_account.items():
+                    for listener in self._account_listeners.get(account_id, ()):
+                        listener.on_order_updates(mine)
         for account_id, assets in touched.items():
             for listener in self._listeners:
+                listener.on_balances(account_id, assets, ts_ms)
+            for listener in self._account_listeners.get(account_id, ()):
                 listener.on_balances(account_id, assets, ts_ms)
         self._publish_depth()
 

@@ -135,8 +135,13 @@ class InProcessVenue:
             yield await self.fetch_order_book(symbol)
 
     async def watch_orders(self) -> AsyncIterator[list[VenueOrder]]:
-        async for orders in self._watch(_OrderWatch(self._account_id)):
-            yield orders
+        watch = _OrderWatch(self._account_id)
+        self._exchange.add_account_listener(self._account_id, watch)
+        try:
+            while True:
+                yield await watch.queue.get()
+        finally:
+            self._exchange.remove_account_listener(self._account_id, watch)
 
     async def close(self) -> None:
         return None
