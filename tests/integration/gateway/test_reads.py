@@ -1,0 +1,110 @@
+"""Reads: the portfolio from cached state (else the newest snapshot), orders, fills and
+equity from the record, every list paged."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from tests.integration.gateway.support import Api
+from tradewind.bus.envelope import envelope
+from tradewind.domain.events import Fill, PortfolioUpdate
+from tradewind.domain.model import Instrument, Liquidity, Side
+from tradewind.gateway.feed import account_events_handler
+from tradewind.store import records
+
+BTC = Instrument.parse("sim", "BTC/USDT")
+
+
+def valuation(account_id: str, equity: str, ts_ns: int) -> PortfolioUpdate:
+    return PortfolioUpdate(
+        account_id=account_id,
+        valuation_asset="USDT",
+        equity=Decimal(equity),
+        cash=Decimal(equity),
+        realized_pnl=Decimal("0.000000000000000001"),
+        unrealized_pnl=Decimal(0),
+        fees=Decimal(0),
+        balances={"USDT": Decimal(equity)},
+        ts_ns=ts_ns,
+    )
+
+
+async def test_the_portfolio_is_live_when_streamed_and_the_newest_snapshot_otherwise(
+    api: Api,
+) -> None:
+    user = await api.sign_up()
+    streamed, stored, empty = [await api.connect_account(user, str(n)) for n in range(3)]
+    now = time.time_ns()
+    async with api.state.db.transaction() as conn:
+        await records.insert_snapshot(conn, valuation(stored["id"], "70", now - 2_000_000_000))
+        await records.insert_snapshot(conn, valuation(stored["id"], "71", now - 1_000_000_000))
+    handler = account_events_handler(api.state.portfolios, api.state.hub)
+    await handler([envelope(valuation(streamed["id"], "1234.5", now), streamed["id"])])
+
+    response = await api.client.get("/api/v1/portfolio", headers=user.headers)
+    items = {p["account_id"]: p for p in response.json()["items"]}
+    assert set(items) == {streamed["id"], stored["id"]}  # no valuation yet: left out
+    assert (items[streamed["id"]]["source"], items[streamed["id"]]["equity"]) == ("live", "1234.5")
+    assert (items[stored["id"]]["source"], items[stored["id"]]["equity"]) == ("snapshot", "71")
+    assert items[streamed["id"]]["realized_pnl"] == "0.000000000000000001"  # exact
+    one = await api.client.get(f"/api/v1/accounts/{stored['id']}/portfolio", headers=user.headers)
+    assert one.json()["equity"] == "71"
+    none = await api.client.get(f"/api/v1/accounts/{empty['id']}/portfolio", headers=user.headers)
+    assert none.status_code == 404
+
+    paged = await api.client.get("/api/v1/portfolio", params={"limit": 1}, headers=user.headers)
+    assert paged.json()["next_offset"] == 1 and len(paged.json()["items"]) == 1
+    last = await api.client.get(
+        "/api/v1/portfolio", params={"limit": 1, "offset": 2}, headers=user.headers
+    )
+    assert last.json()["next_offset"] is None
+
+
+async def test_orders_fills_and_equity_are_paged_newest_or_oldest_first(api: Api) -> None:
+    user = await api.sign_up()
+    account = (await api.connect_account(user))["id"]
+    start = datetime.now(UTC) - timedelta(hours=1)
+    async with api.state.db.transaction() as conn:
+        for n in range(5):
+            at = start + timedelta(minutes=n)
+            await records.upsert_order(
+                conn,
+                records.OrderRecord(
+                    client_order_id=f"tw-{n}", account_id=account, bot_id="b", venue="sim",
+                    symbol="BTC/USDT", side="buy", order_type="market", time_in_force="GTC",
+                    quantity=Decimal("0.01"), price=None, state="filled",
+                    filled_quantity=Decimal("0.01"), average_price=Decimal("30000"),
+                    venue_order_id=f"v{n}", reason="", created_at=at, updated_at=at,
+                ),
+            )  # fmt: skip
+            await records.insert_fill(
+                conn,
+                Fill(
+                    account_id=account, client_order_id=f"tw-{n}", venue_order_id=f"v{n}",
+                    trade_id=f"t{n}", instrument=BTC, side=Side.BUY, price=Decimal("30000"),
+                    quantity=Decimal("0.01"), fee=Decimal("0.00001"), fee_asset="BTC",
+                    liquidity=Liquidity.TAKER, ts_ns=int(at.timestamp() * 1e9),
+                ),
+            )  # fmt: skip
+            ts = int(at.timestamp() * 1e9)
+            await records.insert_snapshot(conn, valuation(account, str(100 + n), ts))
+
+    def ids(body: dict[str, list[dict[str, str]]], key: str) -> list[str]:
+        return [item[key] for item in body["items"]]
+
+    headers = user.headers
+    orders = (await api.client.get("/api/v1/orders", params={"limit": 2}, headers=headers)).json()
+    assert ids(orders, "client_order_id") == ["tw-4", "tw-3"] and orders["next_offset"] == 2
+    fills = await api.client.get(
+        "/api/v1/fills", params={"limit": 2, "offset": 4, "account_id": account}, headers=headers
+    )
+    assert ids(fills.json(), "trade_id") == ["t0"] and fills.json()["next_offset"] is None
+    equity = await api.client.get(
+        f"/api/v1/accounts/{account}/equity", params={"limit": 3}, headers=headers
+    )
+    assert ids(equity.json(), "equity") == ["100", "101", "102"]
+    assert (
+        equity.json()["items"][0]["at"].endswith("Z") or "+00:00" in equity.json()["items"][0]["at"]
+    )

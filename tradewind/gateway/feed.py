@@ -1,0 +1,51 @@
+"""The gateway's consumer of account events: `portfolio.updates` keep the portfolio
+cache current, and every account event is fanned out to the WebSocket clients watching
+that account.
+
+Each gateway instance consumes with its own consumer group (`gateway-<instance id>`), so
+every instance sees every account's events: the cache and the fan-out need them all. A
+new group starts from the oldest retained event; that history warms the cache, but only
+events published after the instance started reach WebSocket clients.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Sequence
+
+from tradewind.bus.envelope import Envelope
+from tradewind.bus.port import BatchHandler
+from tradewind.bus.topics import ORDERS_EVENTS, PORTFOLIO_UPDATES
+from tradewind.domain.events import PortfolioUpdate
+from tradewind.gateway.cache import PortfolioCache
+from tradewind.gateway.hub import StreamHub
+
+TOPICS = (PORTFOLIO_UPDATES, ORDERS_EVENTS)
+
+
+def instance_group() -> str:
+    """A consumer group of this gateway instance alone."""
+    return f"gateway-{uuid.uuid4().hex[:12]}"
+
+
+def account_events_handler(
+    cache: PortfolioCache, hub: StreamHub, *, since_ns: int | None = None
+) -> BatchHandler:
+    """The bus handler; events published before `since_ns` (default: now) only update
+    the cache. Idempotent: a redelivered update is older than or equal to the one held,
+    so the cache keeps it out and it is not sent twice."""
+    started_ns = time.time_ns() if since_ns is None else since_ns
+
+    async def handle(batch: Sequence[Envelope]) -> None:
+        for event in batch:
+            payload = event.payload
+            body = None
+            if isinstance(payload, PortfolioUpdate):
+                if not cache.apply(payload):
+                    continue
+                body = cache.get(payload.account_id)
+            if event.ts_ns >= started_ns:
+                hub.dispatch(event, body)
+
+    return handle

@@ -1,0 +1,146 @@
+"""Fan-out of account events to WebSocket clients, by account id.
+
+The gateway consumes `portfolio.updates` and `orders.events`; `StreamHub.dispatch`
+turns each event that some connected client watches into one JSON text, once, and puts
+it on the queue of every client watching that account. Queues are bounded: a client
+that falls `queue_size` messages behind is disconnected (it can reconnect and read the
+current state over REST) rather than slowing everyone down or growing memory.
+
+Message shapes (text frames, JSON):
+`{"type": "portfolio", "event_id": ..., "data": <PortfolioView>}`,
+`{"type": "order", "event_id": ..., "data": {"type": "order.filled", ...}}`,
+`{"type": "fill", "event_id": ..., "data": {...}}`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+
+from tradewind.bus.envelope import Envelope
+from tradewind.domain.events import Fill, OrderEventBase
+from tradewind.gateway.cache import fixed
+
+_encode = msgspec.json.Encoder().encode
+
+#: Put on a client's queue to end its session; `reason` says why.
+CLOSE = None
+
+
+class StreamClient:
+    """One connected WebSocket: its user, watched accounts and outgoing queue."""
+
+    __slots__ = ("accounts", "close_reason", "queue", "user_id")
+
+    def __init__(self, user_id: str, queue_size: int) -> None:
+        self.user_id = user_id
+        self.accounts: set[str] = set()
+        self.queue: asyncio.Queue[str | None] = asyncio.Queue(queue_size + 1)
+        self.close_reason = ""
+
+    def end(self, reason: str) -> None:
+        """Drop what is queued and tell the session to close with `reason`."""
+        self.close_reason = reason
+        while not self.queue.empty():
+            self.queue.get_nowait()
+        self.queue.put_nowait(CLOSE)
+
+
+class StreamHub:
+    """Clients by account id; see the module docstring."""
+
+    def __init__(self, queue_size: int = 256) -> None:
+        self._queue_size = queue_size
+        self._watchers: dict[str, set[StreamClient]] = {}
+        self._clients: set[StreamClient] = set()
+        self.dropped_slow = 0
+
+    @property
+    def connections(self) -> int:
+        return len(self._clients)
+
+    def connect(self, user_id: str, account_ids: Iterable[str]) -> StreamClient:
+        client = StreamClient(user_id, self._queue_size)
+        self._clients.add(client)
+        for account_id in account_ids:
+            self._watch(client, account_id)
+        return client
+
+    def disconnect(self, client: StreamClient) -> None:
+        self._clients.discard(client)
+        for account_id in client.accounts:
+            watchers = self._watchers.get(account_id)
+            if watchers is not None:
+                watchers.discard(client)
+                if not watchers:
+                    del self._watchers[account_id]
+        client.accounts.clear()
+
+    def account_added(self, user_id: str, account_id: str) -> None:
+        """The user connected an account: their open sessions watch it from now on."""
+        for client in self._clients:
+            if client.user_id == user_id:
+                self._watch(client, account_id)
+
+    def account_removed(self, account_id: str) -> None:
+        for client in self._watchers.pop(account_id, set()):
+            client.accounts.discard(account_id)
+
+    def close_all(self, reason: str) -> None:
+        for client in list(self._clients):
+            client.end(reason)
+
+    def dispatch(self, event: Envelope, portfolio: bytes | None = None) -> int:
+        """Queue `event` for the clients watching its account; `portfolio` is the
+        already-encoded valuation when `event` is a portfolio update the cache kept
+        (a stale one is not forwarded). Returns the number of messages queued."""
+        payload = event.payload
+        account_id = getattr(payload, "account_id", None)
+        watchers = self._watchers.get(account_id) if account_id is not None else None
+        if not watchers:
+            return 0
+        message = _message(event, payload, portfolio)
+        if message is None:
+            return 0
+        queued = 0
+        for client in list(watchers):
+            if client.queue.qsize() >= self._queue_size:
+                self.dropped_slow += 1
+                self.disconnect(client)
+                client.end("too slow: fell too far behind the stream")
+                continue
+            client.queue.put_nowait(message)
+            queued += 1
+        return queued
+
+    def _watch(self, client: StreamClient, account_id: str) -> None:
+        client.accounts.add(account_id)
+        self._watchers.setdefault(account_id, set()).add(client)
+
+
+def _message(event: Envelope, payload: Any, portfolio: bytes | None) -> str | None:
+    head = b'{"event_id":"' + event.event_id.encode() + b'","type":'
+    if portfolio is not None and event.type == "portfolio.update":
+        return (head + b'"portfolio","data":' + portfolio + b"}").decode()
+    if isinstance(payload, Fill):
+        return (head + b'"fill","data":' + _encode(_plain(payload)) + b"}").decode()
+    if isinstance(payload, OrderEventBase):
+        return (head + b'"order","data":' + _encode(_plain(payload)) + b"}").decode()
+    return None
+
+
+def _plain(payload: msgspec.Struct) -> dict[str, Any]:
+    """The event as JSON-ready data: amounts as fixed-point strings, the instrument as
+    `{"venue", "symbol"}` rather than msgspec's compact array."""
+    data: dict[str, Any] = msgspec.to_builtins(payload, builtin_types=(Decimal,))
+    for key, value in data.items():
+        if isinstance(value, Decimal):
+            data[key] = fixed(value)
+    instrument = getattr(payload, "instrument", None)
+    if instrument is not None:
+        data["instrument"] = {"venue": instrument.venue, "symbol": instrument.symbol}
+    return data

@@ -1,0 +1,260 @@
+"""Operating the platform: users and their roles, kill switches, service health and
+circuit breakers, the audit log."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+
+from tradewind.gateway.auth import Principal
+from tradewind.gateway.controls import stage_kill_switch_event
+from tradewind.gateway.deps import GatewayState, PageParams, State, client_ip, require
+from tradewind.gateway.errors import ApiError, documented, not_found
+from tradewind.gateway.rbac import Permission, Role
+from tradewind.gateway.routes_auth import masked_email
+from tradewind.gateway.schemas import (
+    AdminUserView,
+    AuditEntryView,
+    BreakerView,
+    KillSwitchEngage,
+    KillSwitchOutcome,
+    KillSwitchRelease,
+    KillSwitchView,
+    Page,
+    RolesChange,
+    ServiceHealth,
+    page,
+)
+from tradewind.store import audit, users
+from tradewind.store.audit import KillSwitchRecord
+
+router = APIRouter(prefix="/admin", tags=["operations"])
+
+UserId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+BREAKERS_VIEW = "/breakers"
+"""The admin view (health-server path) where execution reports its circuit breakers."""
+
+
+def _admin_user(state: GatewayState, user: users.UserRecord) -> AdminUserView:
+    return AdminUserView(
+        id=user.id,
+        email=masked_email(state, user),
+        roles=list(user.roles),
+        created_at=user.created_at,
+        disabled=user.disabled,
+        failed_logins=user.failed_logins,
+        locked_until=user.locked_until,
+    )
+
+
+@router.get("/users", responses=documented(401, 403), summary="Every user")
+async def list_users(
+    caller: Annotated[Principal, Depends(require(Permission.USERS_READ))],
+    state: State,
+    paging: PageParams,
+) -> Page[AdminUserView]:
+    async with state.db.read() as conn:
+        found = await users.list_users(conn, offset=paging.offset, limit=paging.limit + 1)
+    return page([_admin_user(state, u) for u in found], paging.limit, paging.offset)
+
+
+@router.put("/users/{user_id}/roles", responses=documented(401, 403, 404, 409))
+async def set_roles(
+    user_id: UserId,
+    body: RolesChange,
+    caller: Annotated[Principal, Depends(require(Permission.USERS_WRITE))],
+    state: State,
+    request: Request,
+) -> AdminUserView:
+    """Replace a user's roles. Their tokens issued before now stop working on this
+    gateway at once (elsewhere within the token lifetime); refreshing reads the new
+    roles. You cannot take the admin role from yourself."""
+    roles = tuple(dict.fromkeys(role.value for role in body.roles))
+    if user_id == caller.user_id and Role.ADMIN.value not in roles:
+        raise ApiError(409, "you cannot remove your own admin role; ask another admin")
+    async with state.db.transaction() as conn:
+        user = await users.get_user(conn, user_id)
+        if user is None:
+            raise not_found("user")
+        await users.set_roles(conn, user_id, roles)
+        await audit.record(
+            conn,
+            "user.roles_changed",
+            actor_id=caller.user_id,
+            target_type="user",
+            target_id=user_id,
+            detail={"from": list(user.roles), "to": list(roles)},
+            source_ip=client_ip(request),
+        )
+        user = await users.get_user(conn, user_id) or user
+    state.authenticator.revoke_issued_before(user_id)
+    return _admin_user(state, user)
+
+
+def _switch_view(switch: KillSwitchRecord) -> KillSwitchView:
+    return KillSwitchView(
+        scope=switch.scope,
+        target=switch.target,
+        reason=switch.reason,
+        actor_id=switch.actor_id,
+        engaged_at=switch.engaged_at,
+    )
+
+
+def _check_target(scope: str, target: str) -> None:
+    if (scope == "global") != (target == ""):
+        raise ApiError(
+            422,
+            "target: give no target for the global switch and one for any other scope",
+            field="body.target",
+        )
+
+
+KillReader = Annotated[Principal, Depends(require(Permission.KILL_SWITCHES_READ))]
+KillWriter = Annotated[Principal, Depends(require(Permission.KILL_SWITCHES_WRITE))]
+
+
+@router.get("/kill-switches", responses=documented(401, 403), summary="Engaged kill switches")
+async def list_kill_switches(caller: KillReader, state: State) -> list[KillSwitchView]:
+    async with state.db.read() as conn:
+        return [_switch_view(s) for s in await audit.list_kill_switches(conn)]
+
+
+@router.post("/kill-switches", responses=documented(401, 403), summary="Engage a kill switch")
+async def engage_kill_switch(
+    body: KillSwitchEngage, caller: KillWriter, state: State, request: Request
+) -> KillSwitchOutcome:
+    """Halt new orders for everything, a venue, an account or a bot; `reason` is shown
+    to the users whose orders it stops."""
+    _check_target(body.scope, body.target)
+    async with state.db.transaction() as conn:
+        await audit.engage_kill_switch(
+            conn, body.scope, body.target, reason=body.reason, actor_id=caller.user_id
+        )
+        published = await stage_kill_switch_event(
+            conn,
+            scope=body.scope,
+            target=body.target,
+            engaged=True,
+            reason=body.reason,
+            actor_id=caller.user_id,
+        )
+        await audit.record(
+            conn,
+            "kill_switch.engaged",
+            actor_id=caller.user_id,
+            target_type=body.scope,
+            target_id=body.target,
+            detail={"reason": body.reason},
+            source_ip=client_ip(request),
+        )
+        engaged = [
+            s
+            for s in await audit.list_kill_switches(conn)
+            if (s.scope, s.target) == (body.scope, body.target)
+        ]
+    if published:
+        state.outbox_written()
+    return KillSwitchOutcome(
+        switch=_switch_view(engaged[0]) if engaged else None, changed=True, published=published
+    )
+
+
+@router.post(
+    "/kill-switches/release", responses=documented(401, 403), summary="Release a kill switch"
+)
+async def release_kill_switch(
+    body: KillSwitchRelease, caller: KillWriter, state: State, request: Request
+) -> KillSwitchOutcome:
+    _check_target(body.scope, body.target)
+    async with state.db.transaction() as conn:
+        released = await audit.release_kill_switch(conn, body.scope, body.target)
+        published = False
+        if released:
+            published = await stage_kill_switch_event(
+                conn,
+                scope=body.scope,
+                target=body.target,
+                engaged=False,
+                reason="released",
+                actor_id=caller.user_id,
+            )
+            await audit.record(
+                conn,
+                "kill_switch.released",
+                actor_id=caller.user_id,
+                target_type=body.scope,
+                target_id=body.target,
+                source_ip=client_ip(request),
+            )
+    if published:
+        state.outbox_written()
+    return KillSwitchOutcome(switch=None, changed=released, published=published)
+
+
+OperationsReader = Annotated[Principal, Depends(require(Permission.OPERATIONS_READ))]
+
+
+@router.get("/health", responses=documented(401, 403), summary="Services' readiness")
+async def service_health(caller: OperationsReader, state: State) -> list[ServiceHealth]:
+    """The gateway itself, and every other service running in this process; services
+    elsewhere are not listed (ask their own `/readyz`)."""
+    found = [ServiceHealth(name="gateway", status="ready")]
+    for peer in state.peers():
+        status: Literal["ready", "not_ready", "unknown"]
+        try:
+            status = "ready" if peer.ready() else "not_ready"
+        except Exception:  # a peer's readiness check must not break this report
+            status = "unknown"
+        found.append(ServiceHealth(name=peer.name, status=status))
+    return found
+
+
+@router.get("/breakers", responses=documented(401, 403), summary="Venue circuit breakers")
+async def breakers(caller: OperationsReader, state: State) -> list[BreakerView]:
+    """Each venue's breaker as the execution service in this process reports it;
+    `unknown` when execution runs elsewhere or reports none."""
+    found: dict[str, str] = {}
+    for peer in state.peers():
+        view = peer.admin_views().get(BREAKERS_VIEW)
+        if view is not None:
+            found.update(_breaker_states(view()))
+    venues = state.venues.names
+    return [BreakerView(venue=v, state=found.get(v, "unknown")) for v in venues] + [
+        BreakerView(venue=v, state=s) for v, s in sorted(found.items()) if v not in venues
+    ]
+
+
+def _breaker_states(data: Any) -> dict[str, str]:
+    """`{"venue": "closed"}`, `{"venue": {"state": "open", ...}}` or
+    `[{"venue": ..., "state": ...}]` as venue -> state."""
+    if isinstance(data, Mapping):
+        return {
+            str(venue): str(value.get("state", "unknown") if isinstance(value, Mapping) else value)
+            for venue, value in data.items()
+        }
+    if isinstance(data, list):
+        return {
+            str(item.get("venue")): str(item.get("state", "unknown"))
+            for item in data
+            if isinstance(item, Mapping) and "venue" in item
+        }
+    return {}
+
+
+@router.get("/audit", responses=documented(401, 403), summary="The audit log, newest first")
+async def audit_log(
+    caller: Annotated[Principal, Depends(require(Permission.AUDIT_READ))],
+    state: State,
+    paging: PageParams,
+    action: Annotated[str | None, Query(pattern=r"^[a-z_.]{1,64}$")] = None,
+    actor_id: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_-]{1,64}$")] = None,
+) -> Page[AuditEntryView]:
+    async with state.db.read() as conn:
+        entries = await audit.query(
+            conn, action=action, actor_id=actor_id, offset=paging.offset, limit=paging.limit + 1
+        )
+    items = [AuditEntryView.model_validate(e, from_attributes=True) for e in entries]
+    return page(items, paging.limit, paging.offset)

@@ -1,0 +1,197 @@
+"""Bots: a strategy with parameters on one of the caller's exchange accounts.
+
+Every state change writes the bot row, stages a `BotCommand` for the strategy service
+on `bot.commands` (keyed by account id) through the transactional outbox, and records
+an audit entry, all in one transaction: the command leaves if and only if the change
+committed. Asking for the state a bot is already in changes nothing and sends nothing.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Request, Response
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from tradewind.bus.envelope import envelope
+from tradewind.bus.topics import BOT_COMMANDS
+from tradewind.domain.events import BotAction, BotCommand
+from tradewind.gateway.auth import Principal
+from tradewind.gateway.deps import GatewayState, PageParams, State, client_ip, require
+from tradewind.gateway.errors import ApiError, documented, not_found
+from tradewind.gateway.rbac import Permission
+from tradewind.gateway.routes_accounts import owned_account
+from tradewind.gateway.schemas import BotCreate, BotView, Page, StrategyView, page
+from tradewind.store import audit, bots
+from tradewind.store.bots import BotRecord, BotState
+from tradewind.store.outbox import enqueue
+
+router = APIRouter(tags=["bots"])
+
+Reader = Annotated[Principal, Depends(require(Permission.BOTS_READ))]
+Writer = Annotated[Principal, Depends(require(Permission.BOTS_WRITE))]
+BotId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+StrategyName = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
+
+#: action -> (the state it leads to, the states it may start from)
+_TRANSITIONS: dict[BotAction, tuple[BotState, frozenset[BotState]]] = {
+    BotAction.START: (BotState.RUNNING, frozenset({BotState.STOPPED, BotState.PAUSED})),
+    BotAction.PAUSE: (BotState.PAUSED, frozenset({BotState.RUNNING})),
+    BotAction.STOP: (BotState.STOPPED, frozenset({BotState.RUNNING, BotState.PAUSED})),
+}
+
+
+def bot_view(bot: BotRecord) -> BotView:
+    return BotView(
+        id=bot.id,
+        account_id=bot.account_id,
+        strategy=bot.strategy,
+        params=bot.params,
+        state=bot.state.value,
+        created_at=bot.created_at,
+        updated_at=bot.updated_at,
+    )
+
+
+async def _owned_bot(conn: AsyncConnection, user_id: str, bot_id: str) -> BotRecord:
+    bot = await bots.get_bot(conn, bot_id)
+    if bot is None or bot.user_id != user_id:
+        raise not_found("bot")
+    return bot
+
+
+async def _stage_command(
+    conn: AsyncConnection, bot: BotRecord, action: BotAction, issued_by: str
+) -> None:
+    command = BotCommand(
+        account_id=bot.account_id,
+        bot_id=bot.id,
+        action=action,
+        issued_by=issued_by,
+        ts_ns=time.time_ns(),
+    )
+    await enqueue(conn, BOT_COMMANDS, [envelope(command, bot.account_id)])
+
+
+@router.get("/strategies", responses=documented(401, 403), summary="Installed strategies")
+async def list_strategies(caller: Reader, state: State) -> list[StrategyView]:
+    catalog = state.strategies
+    return [StrategyView(name=n, params_schema=catalog.params_schema(n)) for n in catalog.names()]
+
+
+@router.get("/strategies/{name}", responses=documented(401, 403, 404))
+async def get_strategy(name: StrategyName, caller: Reader, state: State) -> StrategyView:
+    if name not in state.strategies.names():
+        raise not_found("strategy")
+    return StrategyView(name=name, params_schema=state.strategies.params_schema(name))
+
+
+@router.post("/bots", status_code=201, responses=documented(401, 403, 404), summary="Create a bot")
+async def create_bot(body: BotCreate, caller: Writer, state: State, request: Request) -> BotView:
+    """A stopped bot running `strategy` with `params` on one of your accounts; the
+    params are checked against the strategy's schema (422 naming the field) and stored
+    with its defaults filled in."""
+    account = await owned_account(state, caller.user_id, body.account_id)
+    params = state.strategies.validate(body.strategy, body.params)
+    async with state.db.transaction() as conn:
+        bot = await bots.create_bot(
+            conn,
+            user_id=caller.user_id,
+            account_id=account.id,
+            strategy=body.strategy,
+            params=params,
+        )
+        await audit.record(
+            conn,
+            "bot.created",
+            actor_id=caller.user_id,
+            target_type="bot",
+            target_id=bot.id,
+            detail={"account_id": account.id, "strategy": body.strategy},
+            source_ip=client_ip(request),
+        )
+    return bot_view(bot)
+
+
+@router.get("/bots", responses=documented(401, 403), summary="Your bots")
+async def list_bots(caller: Reader, state: State, paging: PageParams) -> Page[BotView]:
+    async with state.db.read() as conn:
+        found = await bots.list_bots(
+            conn, user_id=caller.user_id, offset=paging.offset, limit=paging.limit + 1
+        )
+    return page([bot_view(b) for b in found], paging.limit, paging.offset)
+
+
+@router.get("/bots/{bot_id}", responses=documented(401, 403, 404))
+async def get_bot(bot_id: BotId, caller: Reader, state: State) -> BotView:
+    async with state.db.read() as conn:
+        return bot_view(await _owned_bot(conn, caller.user_id, bot_id))
+
+
+async def _change_state(
+    state: GatewayState, caller: Principal, bot_id: str, action: BotAction, ip: str
+) -> BotView:
+    target, allowed_from = _TRANSITIONS[action]
+    async with state.db.transaction() as conn:
+        bot = await _owned_bot(conn, caller.user_id, bot_id)
+        if bot.state is target:
+            return bot_view(bot)
+        if bot.state not in allowed_from:
+            raise ApiError(
+                409,
+                f"a {bot.state.value} bot cannot be {target.value}; start it first",
+                code="invalid_transition",
+            )
+        await bots.set_bot_state(conn, bot.id, target)
+        await _stage_command(conn, bot, action, caller.user_id)
+        await audit.record(
+            conn,
+            f"bot.{action.value}",
+            actor_id=caller.user_id,
+            target_type="bot",
+            target_id=bot.id,
+            detail={"from": bot.state.value, "to": target.value},
+            source_ip=ip,
+        )
+        changed = await bots.get_bot(conn, bot.id) or bot
+    state.outbox_written()
+    return bot_view(changed)
+
+
+@router.post("/bots/{bot_id}/start", responses=documented(401, 403, 404, 409))
+async def start_bot(bot_id: BotId, caller: Writer, state: State, request: Request) -> BotView:
+    return await _change_state(state, caller, bot_id, BotAction.START, client_ip(request))
+
+
+@router.post("/bots/{bot_id}/pause", responses=documented(401, 403, 404, 409))
+async def pause_bot(bot_id: BotId, caller: Writer, state: State, request: Request) -> BotView:
+    return await _change_state(state, caller, bot_id, BotAction.PAUSE, client_ip(request))
+
+
+@router.post("/bots/{bot_id}/stop", responses=documented(401, 403, 404, 409))
+async def stop_bot(bot_id: BotId, caller: Writer, state: State, request: Request) -> BotView:
+    return await _change_state(state, caller, bot_id, BotAction.STOP, client_ip(request))
+
+
+@router.delete("/bots/{bot_id}", status_code=204, responses=documented(401, 403, 404))
+async def delete_bot(bot_id: BotId, caller: Writer, state: State, request: Request) -> Response:
+    """Stop the bot if it runs, then delete it."""
+    async with state.db.transaction() as conn:
+        bot = await _owned_bot(conn, caller.user_id, bot_id)
+        stopping = bot.state is not BotState.STOPPED
+        if stopping:
+            await _stage_command(conn, bot, BotAction.STOP, caller.user_id)
+        await bots.delete_bot(conn, bot.id)
+        await audit.record(
+            conn,
+            "bot.deleted",
+            actor_id=caller.user_id,
+            target_type="bot",
+            target_id=bot.id,
+            detail={"was": bot.state.value},
+            source_ip=client_ip(request),
+        )
+    if stopping:
+        state.outbox_written()
+    return Response(status_code=204)

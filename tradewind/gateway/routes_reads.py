@@ -1,0 +1,141 @@
+"""Reads of the caller's own trading: portfolio (from cached state), orders, fills and
+equity history (from the system of record), every list paged with `limit`/`offset`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from starlette.responses import Response
+
+from tradewind.gateway.auth import Principal
+from tradewind.gateway.deps import GatewayState, PageParams, State, require
+from tradewind.gateway.errors import ApiError, documented
+from tradewind.gateway.queries import latest_snapshots
+from tradewind.gateway.rbac import Permission
+from tradewind.gateway.routes_accounts import AccountId, owned_account
+from tradewind.gateway.schemas import (
+    EquityPoint,
+    FillView,
+    OrderView,
+    Page,
+    PortfolioView,
+    page,
+)
+from tradewind.store import records
+
+router = APIRouter(tags=["portfolio"])
+
+Reader = Annotated[Principal, Depends(require(Permission.PORTFOLIO_READ))]
+AccountFilter = Annotated[
+    str | None,
+    Query(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="Only this account (default: all)"),
+]
+
+
+async def portfolio_bodies(state: GatewayState, account_ids: tuple[str, ...]) -> list[bytes]:
+    """The JSON of each account's latest valuation, from the cache, else from its newest
+    snapshot; accounts with neither (no valuation yet) are left out."""
+    cache = state.portfolios
+    bodies: list[bytes | None] = [cache.get(a) for a in account_ids]
+    missing = [a for a, body in zip(account_ids, bodies, strict=True) if body is None]
+    if missing:
+        async with state.db.read() as conn:
+            snapshots = await latest_snapshots(conn, missing)
+        for position, account_id in enumerate(account_ids):
+            if bodies[position] is None and account_id in snapshots:
+                bodies[position] = cache.remember_snapshot(snapshots[account_id])
+    return [body for body in bodies if body is not None]
+
+
+def _json(body: bytes) -> Response:
+    return Response(body, media_type="application/json")
+
+
+@router.get(
+    "/portfolio",
+    response_model=Page[PortfolioView],
+    responses=documented(401, 403),
+    summary="Latest valuation of each of your accounts",
+)
+async def portfolio(caller: Reader, state: State, paging: PageParams) -> Response:
+    """Served from the gateway's cached state (the portfolio service's live updates),
+    falling back to the newest stored snapshot; accounts with no valuation yet are left
+    out of the page."""
+    owned = await state.ownership.accounts_of(caller.user_id)
+    chosen = owned[paging.offset : paging.offset + paging.limit]
+    bodies = await portfolio_bodies(state, chosen)
+    more = len(owned) > paging.offset + paging.limit
+    next_offset = str(paging.offset + paging.limit).encode() if more else b"null"
+    return _json(
+        b'{"items":['
+        + b",".join(bodies)
+        + b'],"limit":'
+        + str(paging.limit).encode()
+        + b',"offset":'
+        + str(paging.offset).encode()
+        + b',"next_offset":'
+        + next_offset
+        + b"}"
+    )
+
+
+@router.get(
+    "/accounts/{account_id}/portfolio",
+    response_model=PortfolioView,
+    responses=documented(401, 403, 404),
+)
+async def account_portfolio(account_id: AccountId, caller: Reader, state: State) -> Response:
+    owned = await state.ownership.accounts_of(caller.user_id)
+    if account_id not in owned:
+        await owned_account(state, caller.user_id, account_id)  # 404 unless just connected
+    bodies = await portfolio_bodies(state, (account_id,))
+    if not bodies:
+        raise ApiError(404, "no valuation of this account yet", code="not_found")
+    return _json(bodies[0])
+
+
+async def _account_ids(state: GatewayState, caller: Principal, only: str | None) -> list[str]:
+    if only is None:
+        return list(await state.ownership.accounts_of(caller.user_id))
+    await owned_account(state, caller.user_id, only)
+    return [only]
+
+
+@router.get("/orders", responses=documented(401, 403, 404), summary="Your orders, newest first")
+async def list_orders(
+    caller: Reader, state: State, paging: PageParams, account_id: AccountFilter = None
+) -> Page[OrderView]:
+    ids = await _account_ids(state, caller, account_id)
+    async with state.db.read() as conn:
+        found = await records.list_orders(conn, ids, offset=paging.offset, limit=paging.limit + 1)
+    items = [OrderView.model_validate(order, from_attributes=True) for order in found]
+    return page(items, paging.limit, paging.offset)
+
+
+@router.get("/fills", responses=documented(401, 403, 404), summary="Your fills, newest first")
+async def list_fills(
+    caller: Reader, state: State, paging: PageParams, account_id: AccountFilter = None
+) -> Page[FillView]:
+    ids = await _account_ids(state, caller, account_id)
+    async with state.db.read() as conn:
+        found = await records.list_fills(conn, ids, offset=paging.offset, limit=paging.limit + 1)
+    items = [FillView.model_validate(row) for row in found]
+    return page(items, paging.limit, paging.offset)
+
+
+@router.get(
+    "/accounts/{account_id}/equity",
+    responses=documented(401, 403, 404),
+    summary="Equity over time, oldest first",
+)
+async def equity_history(
+    account_id: AccountId, caller: Reader, state: State, paging: PageParams
+) -> Page[EquityPoint]:
+    account = await owned_account(state, caller.user_id, account_id)
+    async with state.db.read() as conn:
+        points = await records.equity_history(
+            conn, account.id, offset=paging.offset, limit=paging.limit + 1
+        )
+    items = [EquityPoint(at=at, equity=equity) for at, equity in points]
+    return page(items, paging.limit, paging.offset)

@@ -1,0 +1,333 @@
+"""The API's request and response bodies (Pydantic, at the HTTP edge only).
+
+Strings that reach the database are bounded to their column's size and refuse control
+characters (NUL breaks PostgreSQL text), so a bad value is a 422 naming the field, never
+a database error. Money is a decimal *string* in JSON (`"27123.5"`), never a float.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Generic, Literal, TypeVar
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StringConstraints,
+)
+
+from tradewind.gateway.rbac import Role
+
+_NO_CONTROL_CHARS = r"^[^\x00-\x1f\x7f]*$"
+
+#: An object id as the API hands them out (uuid4 hex; the refresh family id is longer).
+Id = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+#: A venue or strategy name: `sim`, `binance`, `grid`.
+Name = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
+Asset = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{1,16}$")]
+_EMAIL = re.compile(r"[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+")
+
+
+def _email(value: str) -> str:
+    if not _EMAIL.fullmatch(value):
+        raise ValueError("not an e-mail address like name@example.org")
+    return value
+
+
+Email = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=254),
+    AfterValidator(_email),
+    Field(json_schema_extra={"format": "email"}),
+]
+Password = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+Label = Annotated[str, StringConstraints(max_length=128, pattern=_NO_CONTROL_CHARS)]
+Reason = Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=_NO_CONTROL_CHARS)]
+ApiKeyText = Annotated[
+    str, StringConstraints(min_length=1, max_length=256, pattern=_NO_CONTROL_CHARS)
+]
+ApiSecretText = Annotated[
+    str, StringConstraints(min_length=1, max_length=512, pattern=_NO_CONTROL_CHARS)
+]
+RefreshTokenText = Annotated[str, StringConstraints(min_length=1, max_length=256)]
+
+
+def _utc(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes; everything stored is UTC."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+#: A point in time, always with its zone (UTC) in JSON: `2026-01-02T03:04:05Z`.
+Timestamp = Annotated[datetime, AfterValidator(_utc)]
+
+#: An exact amount, written in JSON as a plain decimal string: `"0.000001"`, not `1e-06`.
+Money = Annotated[
+    Decimal, PlainSerializer(lambda d: format(d, "f"), return_type=str, when_used="json")
+]
+
+T = TypeVar("T")
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class _Response(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class Page(_Response, Generic[T]):
+    """One page of a list: `next_offset` is where the next page starts, or null at the
+    end."""
+
+    items: list[T]
+    limit: int
+    offset: int
+    next_offset: int | None
+
+
+def page(items: list[T], limit: int, offset: int) -> Page[T]:
+    """A page from a query that fetched `limit + 1` rows to learn whether more follow."""
+    more = len(items) > limit
+    return Page[T](
+        items=items[:limit],
+        limit=limit,
+        offset=offset,
+        next_offset=offset + limit if more else None,
+    )
+
+
+# -- auth -----------------------------------------------------------------------------
+
+
+class Credentials(_Request):
+    email: Email
+    password: Password
+
+
+class RefreshRequest(_Request):
+    refresh_token: RefreshTokenText
+
+
+class TokenPair(_Response):
+    """`access_token` goes in `Authorization: Bearer`; it expires in `expires_in`
+    seconds. `refresh_token` buys a new pair once (`POST /auth/refresh`)."""
+
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int
+    refresh_token: str
+    refresh_expires_at: Timestamp
+
+
+class UserView(_Response):
+    """A user; `email` is masked (`a***@example.org`): the API never returns it whole."""
+
+    id: str
+    email: str
+    roles: list[str]
+    created_at: Timestamp
+
+
+class AdminUserView(UserView):
+    disabled: bool
+    failed_logins: int
+    locked_until: Timestamp | None
+
+
+class RolesChange(_Request):
+    roles: Annotated[list[Role], Field(min_length=1, max_length=len(Role))]
+
+
+# -- exchange accounts ----------------------------------------------------------------
+
+
+class AccountConnect(_Request):
+    venue: Name
+    api_key: ApiKeyText
+    api_secret: ApiSecretText
+    label: Label = ""
+    valuation_asset: Asset = "USDT"
+
+
+class AccountView(_Response):
+    """An exchange account; `api_key` is masked (`abcd…wxyz`), the secret never shown."""
+
+    id: str
+    venue: str
+    label: str
+    api_key: str
+    valuation_asset: str
+    status: str
+    created_at: Timestamp
+    verified_at: Timestamp | None
+
+
+class KeyCheckView(_Response):
+    can_trade: bool
+    can_withdraw: bool
+    can_transfer: bool
+    ip_restricted: bool
+    refusal: str | None
+
+
+class AccountVerification(_Response):
+    account: AccountView
+    check: KeyCheckView
+
+
+# -- bots -----------------------------------------------------------------------------
+
+
+class BotCreate(_Request):
+    account_id: Id
+    strategy: Name
+    params: Annotated[dict[str, Any], Field(max_length=64)] = {}
+
+
+class BotView(_Response):
+    id: str
+    account_id: str
+    strategy: str
+    params: dict[str, Any]
+    state: Literal["running", "paused", "stopped"]
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+class StrategyView(_Response):
+    name: str
+    params_schema: dict[str, Any]
+
+
+# -- reads ----------------------------------------------------------------------------
+
+
+class PortfolioView(_Response):
+    """An account's latest valuation in `valuation_asset`; `source` is `live` (from the
+    portfolio service's stream) or `snapshot` (the newest stored snapshot)."""
+
+    account_id: str
+    valuation_asset: str
+    equity: Money
+    cash: Money
+    realized_pnl: Money
+    unrealized_pnl: Money
+    fees: Money
+    balances: dict[str, Money]
+    as_of: Timestamp
+    source: Literal["live", "snapshot"]
+
+
+class OrderView(_Response):
+    client_order_id: str
+    account_id: str
+    bot_id: str
+    venue: str
+    symbol: str
+    side: str
+    order_type: str
+    time_in_force: str
+    quantity: Money
+    price: Money | None
+    state: str
+    filled_quantity: Money
+    average_price: Money | None
+    reason: str
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+class FillView(_Response):
+    account_id: str
+    trade_id: str
+    client_order_id: str
+    symbol: str
+    side: str
+    price: Money
+    quantity: Money
+    fee: Money
+    fee_asset: str
+    liquidity: str
+    executed_at: Timestamp
+
+
+class EquityPoint(_Response):
+    at: Timestamp
+    equity: Money
+
+
+# -- operations -----------------------------------------------------------------------
+
+KillScopeName = Literal["global", "venue", "account", "bot"]
+
+
+KillTargetText = Annotated[str, StringConstraints(max_length=64, pattern=_NO_CONTROL_CHARS)]
+
+
+class KillSwitchRelease(_Request):
+    """`target` is "" for `global`, else the venue name, the account id or the bot id."""
+
+    scope: KillScopeName
+    target: KillTargetText = ""
+
+
+class KillSwitchEngage(KillSwitchRelease):
+    """`reason` is shown to every user whose orders the switch stops."""
+
+    reason: Reason
+
+
+class KillSwitchView(_Response):
+    scope: str
+    target: str
+    reason: str
+    actor_id: str | None
+    engaged_at: Timestamp
+
+
+class KillSwitchOutcome(_Response):
+    """`published` says whether risk was told on `risk.controls` (see controls.py)."""
+
+    switch: KillSwitchView | None
+    changed: bool
+    published: bool
+
+
+class ServiceHealth(_Response):
+    name: str
+    status: Literal["ready", "not_ready", "unknown"]
+
+
+class BreakerView(_Response):
+    venue: str
+    state: str
+
+
+class AuditEntryView(_Response):
+    id: int
+    at: Timestamp
+    actor_id: str | None
+    action: str
+    target_type: str
+    target_id: str
+    detail: dict[str, Any]
+    source_ip: str
+
+
+class ErrorItem(BaseModel):
+    field: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    """Every error: a sentence, a stable code, and the fields at fault."""
+
+    detail: str
+    code: str
+    errors: list[ErrorItem] = []

@@ -1,0 +1,235 @@
+"""The `gateway` service: the public API served by uvicorn inside the runtime.
+
+On start it takes the run's shared resources (`ServiceContext.resources`: database,
+venues, key encryptor), builds what they lack from the settings (`config.py`), joins the
+bus with its own consumer group (`feed.py`), starts the outbox relay that carries its
+bot commands to the bus, and serves HTTP(S) on `TRADEWIND_HTTP_HOST:TRADEWIND_HTTP_PORT`
+(HTTPS when `TRADEWIND_TLS_CERT_FILE` and `TRADEWIND_TLS_KEY_FILE` are set).
+
+Venues, first found wins: the `venues=` argument, `resources.venues`,
+`TRADEWIND_VENUE_URLS`; else a `ConfigError`. The other services of this process (for
+`/admin/health` and `/admin/breakers`) come from the `peers=` argument or, once the
+runtime offers it, `resources.services` (see `PROPOSED_RESOURCES_FIELD`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import uvicorn
+
+from tradewind.bus.port import Subscription
+from tradewind.errors import ConfigError
+from tradewind.gateway.app import build_state, create_app
+from tradewind.gateway.config import (
+    Tls,
+    master_keys_from_settings,
+    tls_from_settings,
+    token_config_from_settings,
+)
+from tradewind.gateway.deps import GatewayState, LoginPolicy, PeerView
+from tradewind.gateway.feed import TOPICS, account_events_handler, instance_group
+from tradewind.gateway.hub import StreamHub
+from tradewind.gateway.metrics import GatewayMetrics
+from tradewind.runtime.metrics import timed_handler
+from tradewind.runtime.service import AdminEndpoints, Service, ServiceContext
+from tradewind.runtime.settings import Settings
+from tradewind.security.envelope import Encryptor
+from tradewind.security.passwords import PasswordHasher
+from tradewind.store.database import Database
+from tradewind.store.outbox import OutboxRelay
+from tradewind.venues.directory import CcxtVenues, VenueDirectory, parse_venue_urls
+
+#: What the runtime would add to `Resources` so the gateway can report its siblings.
+PROPOSED_RESOURCES_FIELD = "services: Sequence[Service] = ()  # this process's services"
+
+
+class GatewayService(Service):
+    """Serves the API; see the module docstring."""
+
+    name = "gateway"
+
+    def __init__(
+        self,
+        venues: VenueDirectory | None = None,
+        *,
+        peers: Callable[[], Sequence[Service]] | None = None,
+        hasher: PasswordHasher | None = None,
+        stream_queue_size: int = 256,
+    ) -> None:
+        """`stream_queue_size`: messages a WebSocket client may fall behind before it
+        is dropped."""
+        self._venues = venues
+        self._stream_queue_size = stream_queue_size
+        self._peers = peers
+        self._hasher = hasher
+        self._own_db: Database | None = None  # closed on stop; a shared one is not
+        self._relay: OutboxRelay | None = None
+        self._subscription: Subscription | None = None
+        self._server: _Server | None = None
+        self._task: asyncio.Task[None] | None = None
+        self.state: GatewayState | None = None
+
+    async def start(self, ctx: ServiceContext) -> None:
+        settings, log, shared = ctx.settings, ctx.log, ctx.resources
+        encryptor = shared.encryptor or Encryptor(master_keys_from_settings(settings))
+        db = shared.database
+        tokens = token_config_from_settings(settings, log, db.url if db else None)
+        tls = tls_from_settings(settings)
+        venues = self._find_venues(ctx)
+        listening = _listen(settings.http_host, settings.http_port)
+        try:
+            if db is None:
+                self._own_db = db = Database(settings.database_url)
+                await db.migrate()
+            self._relay = OutboxRelay(db, ctx.bus)
+            state = build_state(
+                db=db,
+                encryptor=encryptor,
+                tokens=tokens,
+                venues=venues,
+                hasher=self._hasher,
+                login_policy=_login_policy(settings),
+                bootstrap_admin_email=settings.bootstrap_admin_email,
+                peers=self._peer_views(ctx),
+            )
+            state.outbox_written = self._relay.poke
+            state.hub = StreamHub(self._stream_queue_size)
+            self.state = state
+            await self._relay.start()
+            handler = account_events_handler(state.portfolios, state.hub)
+            self._subscription = await ctx.bus.subscribe(
+                TOPICS, instance_group(), timed_handler(ctx.metrics, "gateway", handler)
+            )
+            metrics = GatewayMetrics(ctx.metrics.registry, state.hub)
+            await self._serve(create_app(state, metrics), listening, tls)
+        except BaseException:
+            listening.close()
+            await self.stop()
+            raise
+        scheme = "https" if tls else "http"
+        log.info("serving", url=f"{scheme}://{settings.http_host}:{settings.http_port}/api/v1")
+
+    async def _serve(self, app: Any, listening: socket.socket, tls: Tls | None) -> None:
+        config = uvicorn.Config(
+            app,
+            log_config=None,
+            access_log=False,  # query strings may hold tokens; the API logs what matters
+            lifespan="off",
+            ws="websockets-sansio",
+            timeout_graceful_shutdown=5,
+            server_header=False,
+            ssl_certfile=tls.cert_file if tls else None,
+            ssl_keyfile=tls.key_file if tls else None,
+        )
+        self._server = _Server(config)
+        self._task = asyncio.create_task(self._server.serve([listening]), name="gateway")
+        while not self._server.started:
+            if self._task.done():
+                self._task.result()
+                raise RuntimeError("the gateway's HTTP server stopped while starting")
+            await asyncio.sleep(0.01)
+
+    async def stop(self) -> None:
+        """Close WebSocket sessions, let requests in flight finish, stop consuming,
+        relay what the outbox still holds, close the database."""
+        if self.state is not None:
+            self.state.hub.close_all("gateway stopping")
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._task is not None:
+            await self._task
+            self._task = None
+        if self._subscription is not None:
+            await self._subscription.stop()
+            self._subscription = None
+        if self._relay is not None:
+            await self._relay.stop()
+            self._relay = None
+        if self._own_db is not None:
+            await self._own_db.close()
+            self._own_db = None
+
+    @property
+    def ready(self) -> bool:
+        return (
+            self._server is not None
+            and self._server.started
+            and self._task is not None
+            and not self._task.done()
+            and self._subscription is not None
+        )
+
+    def admin_endpoints(self) -> AdminEndpoints:
+        return {"/gateway": self._stats}
+
+    def _stats(self) -> dict[str, Any]:
+        state = self.state
+        if state is None:
+            return {"started": False}
+        return {
+            "started": True,
+            "websocket_clients": state.hub.connections,
+            "websocket_clients_dropped_slow": state.hub.dropped_slow,
+            "cached_portfolios": len(state.portfolios),
+        }
+
+    def _find_venues(self, ctx: ServiceContext) -> VenueDirectory:
+        injected = self._venues or ctx.resources.venues
+        if injected is not None:
+            return injected
+        if ctx.settings.venue_urls:
+            return CcxtVenues(parse_venue_urls(ctx.settings.venue_urls))
+        raise ConfigError(
+            "TRADEWIND_VENUE_URLS",
+            "the gateway needs the venues to check API keys on; set it to NAME=http://HOST:PORT "
+            "(a `tradewind venue serve`), or run the gateway within `tradewind up`",
+        )
+
+    def _peer_views(self, ctx: ServiceContext) -> Callable[[], Sequence[PeerView]]:
+        peers = self._peers
+        if peers is None:
+            found: Sequence[Service] = getattr(ctx.resources, "services", ())
+            peers = lambda: found  # noqa: E731
+
+        def views() -> list[PeerView]:
+            return [_peer_view(s) for s in peers() if s is not self]
+
+        return views
+
+
+def _peer_view(service: Service) -> PeerView:
+    return PeerView(service.name, lambda: service.ready, lambda: dict(service.admin_endpoints()))
+
+
+def _login_policy(settings: Settings) -> LoginPolicy:
+    return LoginPolicy(
+        max_failures=settings.login_max_failures,
+        lockout_s=settings.login_lockout_s,
+        per_ip_per_minute=settings.login_rate_per_ip,
+        per_account_per_minute=settings.login_rate_per_account,
+    )
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        return socket.create_server((host, port), family=family, backlog=2048)
+    except OSError as exc:
+        reason = f"[Errno {exc.errno}] {os.strerror(exc.errno)}" if exc.errno else str(exc)
+        raise ConfigError(
+            "TRADEWIND_HTTP_PORT", f"cannot listen on {host}:{port}: {reason}"
+        ) from None
+
+
+class _Server(uvicorn.Server):
+    """uvicorn leaving SIGTERM and SIGINT to the runner, which drains services first."""
+
+    @contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield

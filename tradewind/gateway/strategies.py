@@ -1,0 +1,94 @@
+"""The gateway's narrow view of the strategy plug-ins: their names, their parameter
+schemas, and validating a bot's parameters (defaults filled in, errors naming the
+field). Only this module imports `tradewind.strategies`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+import msgspec
+
+from tradewind.gateway.errors import ApiError
+from tradewind.strategies.api import Strategy
+from tradewind.strategies.errors import InvalidParams
+from tradewind.strategies.registry import load_strategies
+
+_MAX_DEPTH = 8
+_MAX_ITEMS = 1000
+
+
+class StrategyCatalog(Protocol):
+    def names(self) -> list[str]:
+        """The installed strategies, sorted."""
+        ...
+
+    def params_schema(self, name: str) -> dict[str, Any]:
+        """The JSON schema of strategy `name`'s parameters."""
+        ...
+
+    def validate(self, name: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        """`params` checked against strategy `name` and completed with its defaults, as
+        JSON-ready data (decimals as strings); raises a 422 `ApiError` naming the field
+        (`strategy`, or `params.<field>`)."""
+        ...
+
+
+class InstalledStrategies:
+    """The strategies `tradewind.strategies.registry` finds (built-ins and plug-ins)."""
+
+    def __init__(self, strategies: Mapping[str, type[Strategy]] | None = None) -> None:
+        self._strategies = dict(load_strategies() if strategies is None else strategies)
+
+    def names(self) -> list[str]:
+        return sorted(self._strategies)
+
+    def params_schema(self, name: str) -> dict[str, Any]:
+        return self._get(name).params_schema()
+
+    def validate(self, name: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        cls = self._get(name)
+        _check_plain(params, "params", 0)
+        try:
+            parsed = cls.parse_params(params)
+        except InvalidParams as exc:
+            field = "params" if exc.field in ("", "$") else f"params.{exc.field}"
+            raise ApiError(422, f"{field}: {exc.problem}", field=field) from None
+        except (ValueError, TypeError, ArithmeticError) as exc:
+            # A plug-in's own checks may fail in ways of their own; still the user's input.
+            problem = f"not accepted by strategy {name!r} ({type(exc).__name__})"
+            raise ApiError(422, f"params: {problem}", field="params") from None
+        normalised: dict[str, Any] = msgspec.to_builtins(parsed)
+        return normalised
+
+    def _get(self, name: str) -> type[Strategy]:
+        cls = self._strategies.get(name)
+        if cls is None:
+            known = ", ".join(self.names())
+            raise ApiError(
+                422, f"strategy: unknown strategy {name!r}; installed: {known}", field="strategy"
+            )
+        return cls
+
+
+def _check_plain(value: Any, where: str, depth: int) -> None:
+    """Refuse what the database or a strategy could choke on: deep nesting, huge lists,
+    text with NUL or other control characters, or lone UTF-16 surrogates."""
+    if depth > _MAX_DEPTH:
+        raise ApiError(422, f"{where}: nested too deeply", field=where)
+    if isinstance(value, str):
+        if any(ord(c) < 0x20 or ord(c) == 0x7F or 0xD800 <= ord(c) <= 0xDFFF for c in value):
+            raise ApiError(
+                422, f"{where}: control characters and lone surrogates are not allowed", field=where
+            )
+    elif isinstance(value, Mapping):
+        if len(value) > _MAX_ITEMS:
+            raise ApiError(422, f"{where}: too many fields", field=where)
+        for key, item in value.items():
+            _check_plain(key, where, depth + 1)
+            _check_plain(item, f"{where}.{key}", depth + 1)
+    elif isinstance(value, list):
+        if len(value) > _MAX_ITEMS:
+            raise ApiError(422, f"{where}: too many items", field=where)
+        for position, item in enumerate(value):
+            _check_plain(item, f"{where}[{position}]", depth + 1)
