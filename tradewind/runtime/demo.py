@@ -6,6 +6,7 @@ strategies with parameters that suit the market."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
@@ -21,6 +22,32 @@ STRATEGY_MIX = ("dca", "grid", "momentum", "rebalance")
 
 
 @dataclass(frozen=True)
+class MarketView:
+    """What demo bots need to know of a market: per symbol its quote asset, tick size
+    and a current price."""
+
+    symbols: dict[str, tuple[str, Decimal, Decimal]]
+
+    @classmethod
+    def of_exchange(cls, exchange: SimulatedExchange) -> MarketView:
+        now_ms = exchange.clock() // 1_000_000
+        return cls(
+            {
+                symbol: (
+                    spec.instrument.quote,
+                    spec.filters.tick_size,
+                    exchange.prices.price(symbol, now_ms),
+                )
+                for symbol, spec in exchange.specs.items()
+            }
+        )
+
+
+#: Opens a funded account on the venue: balances -> (api key, secret, venue account id).
+Funding = Callable[[dict[str, Decimal]], Awaitable[tuple[str, str, str]]]
+
+
+@dataclass(frozen=True)
 class DemoAccount:
     user_id: str
     account_id: str  # the platform's id of the exchange account
@@ -29,10 +56,10 @@ class DemoAccount:
     strategy: str
 
 
-def funding_for(exchange: SimulatedExchange) -> tuple[str, dict[str, Decimal]]:
+def funding_for(market: MarketView) -> tuple[str, dict[str, Decimal]]:
     """The valuation asset and starting balances for the market being run: 1 BTC on
     BTC-quoted markets (the 2018 replay), 10,000 USDT on USDT markets."""
-    quotes = {spec.instrument.quote for spec in exchange.specs.values()}
+    quotes = {quote for quote, _, _ in market.symbols.values()}
     if quotes == {"BTC"}:
         return "BTC", {"BTC": Decimal(1)}
     quote = "USDT" if "USDT" in quotes else sorted(quotes)[0]
@@ -40,18 +67,16 @@ def funding_for(exchange: SimulatedExchange) -> tuple[str, dict[str, Decimal]]:
 
 
 def bot_params(
-    strategy: str, exchange: SimulatedExchange, quote: str, budget: Decimal, index: int
+    strategy: str, market: MarketView, quote: str, budget: Decimal, index: int
 ) -> dict[str, Any]:
     """Parameters for demo bot number `index`: symbols rotate through the market; sizes
     are fractions of the account's budget; schedules are short so a minute shows trades."""
-    symbols = sorted(s for s, spec in exchange.specs.items() if spec.instrument.quote == quote)
+    symbols = sorted(s for s, (q, _, _) in market.symbols.items() if q == quote)
     symbol = symbols[index % len(symbols)]
-    now_ms = exchange.clock() // 1_000_000
-    price = exchange.prices.price(symbol, now_ms)
+    _, tick, price = market.symbols[symbol]
     if strategy == "dca":
         return {"symbol": symbol, "quote_amount": str(budget / 200), "interval_s": 5}
     if strategy == "grid":
-        tick = exchange.specs[symbol].filters.tick_size
         lower = (price * Decimal("0.97") / tick).to_integral_value(ROUND_DOWN) * tick
         upper = (price * Decimal("1.03") / tick).to_integral_value(ROUND_DOWN) * tick
         return {
@@ -79,12 +104,14 @@ def bot_params(
 async def create_demo_accounts(
     db: Database,
     encryptor: Encryptor,
-    exchange: SimulatedExchange,
+    market: MarketView,
+    fund: Funding,
     count: int,
     password_hash: str,
 ) -> list[DemoAccount]:
-    """Create `count` demo users, each with a funded account and a running bot."""
-    quote, balances = funding_for(exchange)
+    """Create `count` demo users, each with an account `fund` opened on the venue and a
+    running bot."""
+    quote, balances = funding_for(market)
     budget = balances[quote]
     created: list[DemoAccount] = []
     async with db.transaction() as conn:
@@ -99,7 +126,7 @@ async def create_demo_accounts(
                 roles=("trader",),
                 user_id=user_id,
             )
-            creds = exchange.create_account(balances)
+            api_key, secret, venue_account_id = await fund(balances)
             account_id = uuid.uuid4().hex
             context = f"exchange_account:{account_id}"
             await accounts.add_account(
@@ -107,11 +134,9 @@ async def create_demo_accounts(
                 user_id=user.id,
                 venue="sim",
                 label=f"demo {i}",
-                api_key_masked=mask_api_key(creds.api_key),
-                api_key_encrypted=encryptor.encrypt(creds.api_key, f"{context}:api_key").to_json(),
-                api_secret_encrypted=encryptor.encrypt(
-                    creds.secret, f"{context}:api_secret"
-                ).to_json(),
+                api_key_masked=mask_api_key(api_key),
+                api_key_encrypted=encryptor.encrypt(api_key, f"{context}:api_key").to_json(),
+                api_secret_encrypted=encryptor.encrypt(secret, f"{context}:api_secret").to_json(),
                 valuation_asset=quote,
                 account_id=account_id,
             )
@@ -121,8 +146,18 @@ async def create_demo_accounts(
                 user_id=user.id,
                 account_id=account_id,
                 strategy=strategy,
-                params=bot_params(strategy, exchange, quote, budget, i),
+                params=bot_params(strategy, market, quote, budget, i),
             )
             await bots.set_bot_state(conn, bot.id, bots.BotState.RUNNING)
-            created.append(DemoAccount(user.id, account_id, creds.account_id, bot.id, strategy))
+            created.append(DemoAccount(user.id, account_id, venue_account_id, bot.id, strategy))
     return created
+
+
+def in_process_funding(exchange: SimulatedExchange) -> Funding:
+    """Funding from the in-process simulated exchange's faucet."""
+
+    async def fund(balances: dict[str, Decimal]) -> tuple[str, str, str]:
+        creds = exchange.create_account(balances)
+        return creds.api_key, creds.secret, creds.account_id
+
+    return fund

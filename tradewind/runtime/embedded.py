@@ -21,7 +21,13 @@ from typing import Any
 
 from tradewind.bus.port import Bus
 from tradewind.cache.memory import MemoryCache
-from tradewind.runtime.demo import DEMO_PASSWORD, DemoAccount, create_demo_accounts
+from tradewind.runtime.demo import (
+    DEMO_PASSWORD,
+    DemoAccount,
+    MarketView,
+    create_demo_accounts,
+    in_process_funding,
+)
 from tradewind.runtime.platform import encryptor_from_settings
 from tradewind.runtime.report import build_report, write_report
 from tradewind.runtime.service import Resources, Service
@@ -85,7 +91,12 @@ class EmbeddedPlatform:
         if options.bots:
             password_hash = PasswordHasher().hash(DEMO_PASSWORD)
             self.demo = await create_demo_accounts(
-                database, encryptor, self.exchange, options.bots, password_hash
+                database,
+                encryptor,
+                MarketView.of_exchange(self.exchange),
+                in_process_funding(self.exchange),
+                options.bots,
+                password_hash,
             )
         await self.board.attach(bus)
         loop = asyncio.get_running_loop()

@@ -13,6 +13,7 @@ from tradewind.services.execution import ExecutionService
 from tradewind.services.marketdata import MarketDataService
 from tradewind.services.portfolio import PortfolioService
 from tradewind.services.risk import RiskService
+from tradewind.services.strategy import StrategyService
 
 #: Service name -> a factory making a fresh, unstarted instance. `tradewind up` starts
 #: them in this order and stops them in reverse: producers of orders stop before the
@@ -24,6 +25,7 @@ SERVICES: Mapping[str, Callable[[], Service]] = MappingProxyType(
         ExecutionService.name: ExecutionService,
         RiskService.name: RiskService,
         MarketDataService.name: MarketDataService,
+        StrategyService.name: StrategyService,
         GatewayService.name: GatewayService,
     }
 )

@@ -1,0 +1,272 @@
+"""Bots coming and going: loading them from the database, and starting, pausing and
+stopping them.
+
+- start: build the strategy (`registry.create`), restore its saved state and the host's
+  open orders, call `on_start`, then hand it the order events it missed while paused.
+- pause: stop feeding it market data and timers; its fills and rejections are kept for
+  when it resumes; its state is saved. A paused bot stays in memory.
+- stop: `on_stop`, ask execution to cancel its open orders (they are then forgotten:
+  a restarted bot starts with none), save its state, stop hosting it.
+
+A bot that cannot be built (unknown strategy, bad parameters, a saved state this code
+cannot read, a symbol its venue does not list) is paused with the reason logged, so the
+user sees it is not running. A venue whose markets cannot be loaded leaves its bots
+unhosted but running in the database, to be retried by a start command or a restart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from typing import Any
+
+import structlog
+
+from tradewind.bus.delivery import describe
+from tradewind.cache.port import Cache
+from tradewind.domain.events import BotAction, BotCommand, Fill
+from tradewind.errors import ConfigError, TradewindError
+from tradewind.services.strategy.hooks import HookRunner
+from tradewind.services.strategy.host import BotHost
+from tradewind.services.strategy.metrics import StrategyMetrics
+from tradewind.services.strategy.outbound import Outbound
+from tradewind.services.strategy.persistence import (
+    datetime_ns,
+    decode_saved,
+    load_bots,
+    load_latest_balances,
+    load_saved_states,
+    load_venues,
+)
+from tradewind.services.strategy.placement import InstancePlacement
+from tradewind.services.strategy.roster import BotRoster
+from tradewind.services.strategy.seeding import seed_from_cache
+from tradewind.services.strategy.timers import TimerWheel
+from tradewind.store.bots import BotRecord, BotState, get_bot
+from tradewind.store.database import Database
+from tradewind.strategies.api import Strategy
+from tradewind.venues.directory import VenueDirectory
+
+CreateStrategy = Callable[[str, Mapping[str, Any]], Strategy]
+Balances = Mapping[str, tuple[int, dict[str, Decimal]]]
+
+_STATE_OF = {BotAction.START: BotState.RUNNING, BotAction.PAUSE: BotState.PAUSED}
+_ACTION_OF = {
+    BotState.RUNNING: BotAction.START,
+    BotState.PAUSED: BotAction.PAUSE,
+    BotState.STOPPED: BotAction.STOP,
+}
+
+
+class BotLifecycle:
+    """Starts, pauses and stops hosted bots; see the module docstring."""
+
+    def __init__(
+        self,
+        *,
+        roster: BotRoster,
+        outbound: Outbound,
+        timers: TimerWheel[BotHost],
+        metrics: StrategyMetrics,
+        database: Database,
+        venues: VenueDirectory,
+        create_strategy: CreateStrategy,
+        cache: Cache | None,
+        log: structlog.stdlib.BoundLogger,
+    ) -> None:
+        self._roster = roster
+        self._outbound = outbound
+        self._timers = timers
+        self._metrics = metrics
+        self._database = database
+        self._venues = venues
+        self._create_strategy = create_strategy
+        self._cache = cache
+        self._log = log
+        self.hooks: HookRunner | None = None  # set by the service, which builds both
+
+    @property
+    def _run(self) -> HookRunner:
+        assert self.hooks is not None, "BotLifecycle.hooks is not set"
+        return self.hooks
+
+    # -- loading --------------------------------------------------------------------
+
+    async def load(self, placement: InstancePlacement) -> int:
+        """Host every running and paused bot of the accounts `placement` owns; running
+        ones start. Returns how many bots are hosted."""
+        async with self._database.read() as conn:
+            records = [
+                r
+                for r in await load_bots(conn, (BotState.RUNNING, BotState.PAUSED))
+                if placement.owns(r.account_id)
+            ]
+            accounts = sorted({r.account_id for r in records})
+            venues = await load_venues(conn, accounts)
+            saved = await load_saved_states(conn, [r.id for r in records])
+            balances = await load_latest_balances(conn, accounts)
+        for venue in sorted(set(venues.values())):
+            await self._add_venue(venue)
+        hosts = [
+            self._host(record, venues.get(record.account_id), saved.get(record.id), balances)
+            for record in records
+        ]
+        await self._seed([host for host in hosts if host is not None])
+        for record, host in zip(records, hosts, strict=True):
+            if host is not None and record.state is BotState.RUNNING:
+                self.resume(host)
+        self.count_bots()
+        return len(self._roster.hosts)
+
+    async def _seed(self, hosts: list[BotHost]) -> None:
+        if self._cache is not None and hosts:
+            await seed_from_cache(self._cache, self._roster, hosts, self._log)
+
+    async def _add_venue(self, venue: str) -> bool:
+        """Load `venue`'s markets once; False (logged) if they cannot be loaded."""
+        if venue in self._roster.markets:
+            return True
+        try:
+            session = self._venues.public(venue)
+            try:
+                markets = await session.load_markets()
+            finally:
+                await session.close()
+        except TradewindError as error:
+            self._log.error("venue markets not loaded", venue=venue, error=describe(error))
+            return False
+        self._roster.add_venue(venue, markets)
+        return True
+
+    def _host(
+        self, record: BotRecord, venue: str | None, saved: bytes | None, balances: Balances
+    ) -> BotHost | None:
+        """Build and host `record`'s bot, paused; None (logged, or paused in the
+        database) if it cannot be."""
+        if venue is None or venue not in self._roster.markets:
+            return None
+        try:
+            strategy = self._create_strategy(record.strategy, record.params)
+            state = decode_saved(saved) if saved else None
+            if state is not None:
+                strategy.restore(state.strategy)
+            markets = self._roster.markets[venue]
+            missing = [s for s in strategy.symbols() if s not in markets]
+            if missing:
+                raise ConfigError("symbols", f"{venue} lists no {', '.join(missing)}")
+        except Exception as error:  # a plug-in's constructor may raise anything: contain it
+            self._refuse(record, error)
+            return None
+        new_account = record.account_id not in self._roster.accounts
+        account = self._roster.account(record.account_id, venue)
+        if new_account and record.account_id in balances:
+            ts_ns, amounts = balances[record.account_id]
+            account.apply_portfolio(amounts, ts_ns)
+        host = BotHost(record.id, strategy, account, self._outbound, self._timers)
+        if state is not None and saved is not None:
+            host.restore_orders(state)
+            host.saved_digest = hash(saved)  # unchanged states are not written back
+        self._roster.add(host)
+        return host
+
+    def _refuse(self, record: BotRecord, error: Exception) -> None:
+        self._metrics.errors.labels(record.strategy).inc()
+        self._outbound.set_bot_state(record.id, BotState.PAUSED)
+        self._log.error(
+            "bot cannot start; paused",
+            bot_id=record.id,
+            account_id=record.account_id,
+            strategy=record.strategy,
+            error=describe(error),
+        )
+
+    # -- commands -------------------------------------------------------------------
+
+    async def command(self, command: BotCommand) -> None:
+        """Bring the bot to the state `command` asks for, or to its database row's state
+        if the row changed after the command was issued (an old command redelivered
+        must not undo a newer one). The row is updated to the state applied."""
+        host = self._roster.hosts.get(command.bot_id)
+        venue, saved, balances = None, None, {}
+        async with self._database.read() as conn:
+            record = await get_bot(conn, command.bot_id)
+            if record is None or record.account_id != command.account_id:
+                if host is not None:
+                    self._drop(host)  # the bot was deleted
+                return
+            newer_row = datetime_ns(record.updated_at) > command.ts_ns
+            action = _ACTION_OF[record.state] if newer_row else command.action
+            if action is BotAction.START and host is None:
+                venue = (await load_venues(conn, [record.account_id])).get(record.account_id)
+                saved = (await load_saved_states(conn, [record.id])).get(record.id)
+                balances = await load_latest_balances(conn, [record.account_id])
+        if action is BotAction.START:
+            if host is None and venue is not None and await self._add_venue(venue):
+                host = self._host(record, venue, saved, balances)
+                if host is not None:
+                    await self._seed([host])
+            if host is None:
+                return  # refused (paused and logged) or its venue is unavailable (logged)
+            if not host.running:
+                self.resume(host)
+        elif host is not None and action is BotAction.PAUSE:
+            self.pause(host)
+        elif host is not None:
+            self.stop(host)
+        wanted = _STATE_OF.get(action, BotState.STOPPED)
+        if record.state is not wanted:
+            self._outbound.set_bot_state(record.id, wanted)
+        self.count_bots()
+
+    # -- transitions ----------------------------------------------------------------
+
+    def resume(self, host: BotHost) -> None:
+        """Start a hosted, paused bot: `on_start`, then the order events it missed."""
+        host.running = True
+        host.errors_in_row = 0
+        self._run.start(host, self._timers.clock())
+        deferred, host.deferred = host.deferred, []
+        for position, event in enumerate(deferred):
+            if not host.running:  # given up on while catching up
+                host.deferred = deferred[position:]
+                break
+            if isinstance(event, Fill):
+                self._run.fill(host, event)
+            else:
+                self._run.rejected(host, event)
+
+    def pause(self, host: BotHost) -> None:
+        host.running = False
+        self._timers.cancel(host)
+        host.save_soon()
+
+    def stop(self, host: BotHost) -> None:
+        self._run.stop(host, self._timers.clock())
+        for client_order_id in list(host.orders):
+            host.request_cancel(client_order_id, "bot stopped")
+        self._drop(host)
+        host.orders.clear()
+        host.deferred.clear()
+        host.save_soon()
+
+    def give_up(self, host: BotHost, error: Exception) -> None:
+        """The bot failed too often in a row: pause it, in the database too."""
+        self.pause(host)
+        self._outbound.set_bot_state(host.bot_id, BotState.PAUSED)
+        self.count_bots()
+        self._log.error(
+            "bot paused after repeated strategy errors",
+            bot_id=host.bot_id,
+            account_id=host.account_id,
+            strategy=host.strategy.name,
+            errors_in_row=host.errors_in_row,
+            error=describe(error),
+        )
+
+    def _drop(self, host: BotHost) -> None:
+        host.running = False
+        self._timers.cancel(host)
+        self._roster.remove(host)
+
+    def count_bots(self) -> None:
+        self._metrics.set_bot_counts(*self._roster.counts())

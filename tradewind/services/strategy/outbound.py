@@ -1,0 +1,155 @@
+"""What the hooks of one batch produce, leaving together: intents, cancel requests,
+saved bot states and bot state changes.
+
+Hooks only append (`BotHost.submit` / `cancel`, `save`); `flush` then publishes every
+intent with one `publish_batch` on `orders.intent` (cancel requests likewise on
+`orders.cancel`), and after that writes the touched bots' saved states in one
+transaction. The service calls it before a batch of account events is acknowledged, so
+a crash redelivers that batch to the state saved before it.
+
+Publish first, save second: a crash between the two restarts a bot from the state
+before its last decision; the redelivered event (or the next timer) decides again with
+the same intent ids, and execution drops the repeats by client order id. Saving first
+would instead lose a decision whose intent never left. States are encoded when the
+flush begins, so a saved state never counts an intent that is not in the same or an
+earlier publish. A failed publish or write keeps its work for the next flush.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, NamedTuple
+
+from tradewind.bus.envelope import Envelope, envelope
+from tradewind.bus.port import Bus
+from tradewind.bus.topics import ORDERS_INTENT
+from tradewind.domain.events import OrderIntent
+from tradewind.services.strategy.cancel_requests import (
+    ORDERS_CANCEL,
+    OrderCancelRequest,
+    cancel_envelope,
+)
+from tradewind.services.strategy.metrics import StrategyMetrics
+from tradewind.services.strategy.persistence import save_saved_states
+from tradewind.store.bots import BotState, set_bot_state
+from tradewind.store.database import Database
+
+if TYPE_CHECKING:
+    from tradewind.services.strategy.host import BotHost
+    from tradewind.services.strategy.roster import OrderRoutes
+
+
+class PendingIntent(NamedTuple):
+    host: BotHost
+    client_order_id: str
+    intent: OrderIntent
+    trace_id: str | None
+    """The id of the market event that caused it, else the trace of the order event;
+    None (a timer, a command) starts a new trace."""
+
+
+class Outbound:
+    """The effects waiting for the next `flush`."""
+
+    def __init__(
+        self, bus: Bus, database: Database, routes: OrderRoutes, metrics: StrategyMetrics
+    ) -> None:
+        self._bus = bus
+        self._database = database
+        self._routes = routes
+        self._metrics = metrics
+        self.intents: list[PendingIntent] = []
+        #: What the hooks running now react to (see `PendingIntent.trace_id`).
+        self.cause: str | None = None
+        self.cancels: list[OrderCancelRequest] = []
+        self._to_save: dict[str, BotHost] = {}
+        self._state_changes: dict[str, BotState] = {}
+        self._unpublished_intents: list[Envelope] = []
+        self._unpublished_cancels: list[Envelope] = []
+        self._unsaved: dict[str, bytes] = {}
+        self._lock = asyncio.Lock()
+
+    def save(self, host: BotHost) -> None:
+        """Write `host`'s saved state at the next flush (skipped if unchanged)."""
+        self._to_save[host.bot_id] = host
+
+    def set_bot_state(self, bot_id: str, state: BotState) -> None:
+        """Record `state` in the bot's row at the next flush."""
+        self._state_changes[bot_id] = state
+
+    def rollback(self, host: BotHost, intents: int, cancels: int) -> None:
+        """Drop what `host` submitted since there were `intents` intents and `cancels`
+        cancel requests pending: its hook raised, so its decisions are not trusted."""
+        for pending in self.intents[intents:]:
+            host.orders.pop(pending.client_order_id, None)
+        del self.intents[intents:]
+        del self.cancels[cancels:]
+        host.account.orders_changed()
+
+    @property
+    def idle(self) -> bool:
+        """Nothing to publish or write."""
+        return not (
+            self.intents
+            or self.cancels
+            or self._to_save
+            or self._state_changes
+            or self._unpublished_intents
+            or self._unpublished_cancels
+            or self._unsaved
+        )
+
+    async def flush(self) -> None:
+        """Publish the intents and cancel requests, then write the states; raises what
+        the bus or the database raised, keeping the unfinished work for the next flush.
+        Concurrent flushes take turns; each takes all work captured before its turn."""
+        if self.idle:
+            return
+        self._capture()
+        async with self._lock:
+            intents, self._unpublished_intents = self._unpublished_intents, []
+            cancels, self._unpublished_cancels = self._unpublished_cancels, []
+            saved, self._unsaved = self._unsaved, {}
+            changes, self._state_changes = self._state_changes, {}
+            try:
+                if intents:
+                    await self._bus.publish_batch(ORDERS_INTENT, intents)
+                    self._metrics.intents.inc(len(intents))
+                    intents = []
+                if cancels:
+                    await self._bus.publish_batch(ORDERS_CANCEL, cancels)
+                    self._metrics.cancel_requests.inc(len(cancels))
+                    cancels = []
+                if saved or changes:
+                    async with self._database.transaction() as conn:
+                        await save_saved_states(conn, saved)
+                        for bot_id, state in changes.items():
+                            await set_bot_state(conn, bot_id, state)
+            except BaseException:
+                self._unpublished_intents[:0] = intents
+                self._unpublished_cancels[:0] = cancels
+                self._unsaved = saved | self._unsaved
+                self._state_changes = changes | self._state_changes
+                raise
+
+    def _capture(self) -> None:
+        """Turn what the hooks appended into envelopes and encoded states (no await, so
+        no hook runs in between)."""
+        routes = self._routes
+        for pending in self.intents:
+            routes.open(pending.client_order_id, pending.host)
+            intent = pending.intent
+            self._unpublished_intents.append(
+                envelope(intent, intent.account_id, trace_id=pending.trace_id)
+            )
+        self.intents = []
+        self._unpublished_cancels.extend(cancel_envelope(request) for request in self.cancels)
+        self.cancels = []
+        for host in self._to_save.values():
+            data = host.saved_state()
+            digest = hash(data)
+            if digest != host.saved_digest:
+                host.saved_digest = digest
+                self._unsaved[host.bot_id] = data
+            host.dirty = False
+        self._to_save = {}

@@ -1,0 +1,83 @@
+"""Which accounts' bots this strategy instance hosts, when several instances run.
+
+Bots are placed statically: instance `index` of `count` hosts the bots of every account
+whose `crc32(account_id) % count == index` (CRC-32 of the UTF-8 id: the same in every
+process and language). Set `TRADEWIND_INSTANCE_INDEX` (0-based) and
+`TRADEWIND_INSTANCE_COUNT` on each process; the defaults, 0 of 1, host every bot.
+
+Why static and not the bus's own partition assignment: an instance must load its bots
+from the database *before* it consumes, and it must see every account event of the
+accounts it hosts. The bus hands partitions out dynamically and may move them at any
+rebalance, which would strand a bot on an instance that no longer receives its fills.
+So each placement slot is its own consumer group on the account topics
+(`strategy` when there is one instance, `strategy-{index}-of-{count}` otherwise): every
+slot reads every account event once and ignores those of accounts it does not host.
+The price is that `count` instances each read (not handle) the whole account stream,
+which is cheap next to market data; changing `count` starts new groups that begin at the
+oldest retained event, which the service's idempotent handling absorbs.
+
+Exactly one process may run per slot: two with the same index would both run the same
+bots' timers. Their intents carry the same ids, so execution places each order once, but
+the bots' memories would diverge.
+"""
+
+from __future__ import annotations
+
+import os
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from tradewind.errors import ConfigError
+
+INDEX_VARIABLE = "TRADEWIND_INSTANCE_INDEX"
+COUNT_VARIABLE = "TRADEWIND_INSTANCE_COUNT"
+#: The consumer group on the account topics (bot.commands, orders.events,
+#: portfolio.updates) of a single instance.
+ACCOUNT_GROUP = "strategy"
+
+
+@dataclass(frozen=True, slots=True)
+class InstancePlacement:
+    """This instance's slot: `index` in `0 .. count - 1`."""
+
+    index: int = 0
+    count: int = 1
+
+    def __post_init__(self) -> None:
+        if self.count < 1:
+            raise ConfigError(COUNT_VARIABLE, f"must be at least 1, got {self.count}")
+        if not 0 <= self.index < self.count:
+            raise ConfigError(
+                INDEX_VARIABLE,
+                f"must be in 0..{self.count - 1} ({COUNT_VARIABLE}={self.count}), got {self.index}",
+            )
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> InstancePlacement:
+        """The slot `TRADEWIND_INSTANCE_INDEX` / `TRADEWIND_INSTANCE_COUNT` name (0 of 1
+        when unset); `ConfigError` naming the variable for a value that is no integer
+        or out of range."""
+        env = os.environ if environ is None else environ
+        return cls(_integer(env, INDEX_VARIABLE, 0), _integer(env, COUNT_VARIABLE, 1))
+
+    def owns(self, account_id: str) -> bool:
+        """Whether this instance hosts the bots of `account_id`."""
+        return self.count == 1 or zlib.crc32(account_id.encode()) % self.count == self.index
+
+    @property
+    def account_group(self) -> str:
+        """The consumer group of this slot on the account topics."""
+        if self.count == 1:
+            return ACCOUNT_GROUP
+        return f"{ACCOUNT_GROUP}-{self.index}-of-{self.count}"
+
+
+def _integer(env: Mapping[str, str], name: str, default: int) -> int:
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        return int(text)
+    except ValueError:
+        raise ConfigError(name, f"must be an integer, got {text!r}") from None

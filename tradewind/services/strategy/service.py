@@ -1,0 +1,295 @@
+"""The strategy service: hosts thousands of bots in one process and turns their
+decisions into `orders.intent`.
+
+Bots come from the database: at start every running (and paused) bot of the accounts
+this instance owns (`placement.py`), later as `BotCommand`s arrive. Subscriptions:
+
+- `bot.commands`, `orders.events`, `portfolio.updates` as the consumer group of this
+  instance's placement slot (`strategy` when alone). All are keyed by account, so one
+  instance sees an account's events in order. A batch is acknowledged only after the
+  intents it caused are published and the touched bots' states are written
+  (`Outbound.flush`); a redelivered event whose id this instance has already handled is
+  skipped, one it has not (after a restart) re-runs its hook against the state saved
+  before it.
+- `md.bar`, `md.trade` as a group of its own (`strategy-md-<random>`: every instance
+  gets all market data). Market data is not redelivered across restarts; events
+  published before the instance subscribed (the history a new group starts from) are
+  skipped, so bots never decide on stale prices.
+
+One timer task ticks every `timer_tick_s` (100 ms): due bots get `on_timer`; the same task
+flushes what timers produced and, every `save_interval_s`, saves the bots whose memory
+market data or timers changed without an intent (a crash loses at most that much
+indicator history; an intent always saves its bot's state before it counts as done).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from tradewind.bus.delivery import describe
+from tradewind.bus.envelope import Envelope
+from tradewind.bus.port import Subscription
+from tradewind.bus.topics import BOT_COMMANDS, MD_BAR, MD_TRADE, ORDERS_EVENTS, PORTFOLIO_UPDATES
+from tradewind.domain.events import (
+    Bar,
+    BotCommand,
+    Fill,
+    OrderCanceled,
+    OrderExpired,
+    OrderFilled,
+    OrderRejected,
+    PortfolioUpdate,
+    TradeTick,
+)
+from tradewind.errors import ConfigError
+from tradewind.runtime.metrics import timed_handler
+from tradewind.runtime.service import AdminEndpoints, Service, ServiceContext
+from tradewind.services.strategy.account_events import AccountEvents
+from tradewind.services.strategy.hooks import HookRunner
+from tradewind.services.strategy.host import BotHost
+from tradewind.services.strategy.lifecycle import BotLifecycle, CreateStrategy
+from tradewind.services.strategy.metrics import StrategyMetrics
+from tradewind.services.strategy.outbound import Outbound
+from tradewind.services.strategy.placement import InstancePlacement
+from tradewind.services.strategy.roster import BotRoster
+from tradewind.services.strategy.timers import TimerWheel
+from tradewind.strategies import registry
+
+MARKET_DATA_GROUP = "strategy-md"
+_NS_PER_S = 1_000_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class StrategyServiceConfig:
+    """`timer_tick_s`: how often due timers fire (s); `timers_per_tick`: most `on_timer`
+    calls per tick (the rest fire a tick later); `save_interval_s`: how often bots
+    changed only by market data or timers are saved (s); `max_errors_in_row`: failed
+    hook calls in a row after which a bot is paused; `remembered_events`: account event
+    ids kept to skip redeliveries."""
+
+    timer_tick_s: float = 0.1
+    timers_per_tick: int = 5000
+    save_interval_s: float = 10.0
+    max_errors_in_row: int = 5
+    remembered_events: int = 10_000
+
+
+class StrategyService(Service):
+    """Hosts bots; see the module docstring."""
+
+    name = "strategy"
+
+    def __init__(
+        self,
+        placement: InstancePlacement | None = None,
+        *,
+        config: StrategyServiceConfig | None = None,
+        create_strategy: CreateStrategy = registry.create,
+        clock: Callable[[], int] = time.time_ns,
+    ) -> None:
+        """`placement` defaults to `TRADEWIND_INSTANCE_INDEX` / `_COUNT`;
+        `create_strategy(name, params)` builds a bot's strategy; `clock` (ns since the
+        epoch) is the time of timers and of commands' hooks."""
+        self._placement = placement
+        self._config = config or StrategyServiceConfig()
+        self._create_strategy = create_strategy
+        self._clock = clock
+        self._subscriptions: list[Subscription] = []
+        self._ticker: asyncio.Task[None] | None = None
+        self._recent: _RecentIds = _RecentIds(self._config.remembered_events)
+        self._market_data_since_ns = 0
+        self._flush_failing = False
+
+    async def start(self, ctx: ServiceContext) -> None:
+        database, venues = ctx.resources.database, ctx.resources.venues
+        if database is None:
+            raise ConfigError("TRADEWIND_DATABASE_URL", "the strategy service needs the database")
+        if venues is None:
+            raise ConfigError("TRADEWIND_VENUE_URLS", "the strategy service needs the venues")
+        placement = self._placement = self._placement or InstancePlacement.from_environment()
+        self._log = ctx.log
+        self.metrics = StrategyMetrics(ctx.metrics.registry)
+        self.roster = BotRoster()
+        self.timers: TimerWheel[BotHost] = TimerWheel(self._clock)
+        self.outbound = Outbound(ctx.bus, database, self.roster.routes, self.metrics)
+        self.lifecycle = BotLifecycle(
+            roster=self.roster,
+            outbound=self.outbound,
+            timers=self.timers,
+            metrics=self.metrics,
+            database=database,
+            venues=venues,
+            create_strategy=self._create_strategy,
+            cache=ctx.resources.cache,
+            log=ctx.log,
+        )
+        self.hooks = HookRunner(
+            self.outbound,
+            self.metrics,
+            max_errors_in_row=self._config.max_errors_in_row,
+            give_up=self.lifecycle.give_up,
+        )
+        self.lifecycle.hooks = self.hooks
+        self._account_events = AccountEvents(self.roster, self.hooks)
+
+        hosted = await self.lifecycle.load(placement)
+        await self.outbound.flush()
+        self._market_data_since_ns = time.time_ns()  # envelopes carry wall-clock times
+        group = f"{MARKET_DATA_GROUP}-{uuid.uuid4().hex}"
+        handler = timed_handler(ctx.metrics, MARKET_DATA_GROUP, self._on_market_data)
+        self._subscriptions.append(await ctx.bus.subscribe((MD_BAR, MD_TRADE), group, handler))
+        handler = timed_handler(ctx.metrics, placement.account_group, self._on_account_events)
+        topics = (BOT_COMMANDS, ORDERS_EVENTS, PORTFOLIO_UPDATES)
+        self._subscriptions.append(
+            await ctx.bus.subscribe(topics, placement.account_group, handler)
+        )
+        self._ticker = asyncio.get_running_loop().create_task(self._tick(), name="strategy-timers")
+        ctx.log.info(
+            "strategy service started",
+            bots=hosted,
+            instance=placement.index,
+            instances=placement.count,
+            group=placement.account_group,
+        )
+
+    async def stop(self) -> None:
+        """Stop the timers (no new decisions of their own), drain the subscriptions,
+        then publish what is pending and save every changed bot."""
+        ticker, self._ticker = self._ticker, None
+        if ticker is not None:
+            ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await ticker
+        subscriptions, self._subscriptions = self._subscriptions, []
+        for subscription in subscriptions:
+            await subscription.stop()
+        for host in self.roster.hosts.values():
+            if host.dirty:
+                self.outbound.save(host)
+        await self.outbound.flush()
+
+    @property
+    def ready(self) -> bool:
+        return self._ticker is not None and not self._ticker.done()
+
+    def admin_endpoints(self) -> AdminEndpoints:
+        return {"/strategy": self.summary}
+
+    def summary(self) -> dict[str, int]:
+        """Hosted bots by state, accounts and timers set."""
+        running, paused = self.roster.counts()
+        accounts, timers = len(self.roster.accounts), len(self.timers)
+        return {"running": running, "paused": paused, "accounts": accounts, "timers": timers}
+
+    # -- market data ----------------------------------------------------------------
+
+    async def _on_market_data(self, batch: Sequence[Envelope]) -> None:
+        since, outbound = self._market_data_since_ns, self.outbound
+        for env in batch:
+            if env.ts_ns < since:
+                continue
+            outbound.cause = env.event_id  # the intents' trace: tick-to-order latency
+            payload = env.payload
+            if type(payload) is Bar:
+                self._on_bar(env.key, payload)
+            elif type(payload) is TradeTick:
+                self._on_trade(env.key, payload)
+        outbound.cause = None
+        if not outbound.idle:
+            await self._flush_or_log()  # market data is not redelivered: never raise
+
+    def _on_bar(self, key: str, bar: Bar) -> None:
+        close_ns = bar.open_ns + bar.interval_s * _NS_PER_S
+        self.roster.set_price(bar.instrument.venue, bar.instrument.symbol, bar.close, close_ns)
+        hosts = self.roster.bar_index.get(key)
+        if hosts:
+            self.hooks.bars(hosts.values(), bar, close_ns)
+
+    def _on_trade(self, key: str, tick: TradeTick) -> None:
+        instrument = tick.instrument
+        self.roster.set_price(instrument.venue, instrument.symbol, tick.price, tick.ts_ns)
+        hosts = self.roster.tick_index.get(key)
+        if hosts:
+            self.hooks.ticks(hosts.values(), tick)
+
+    # -- account events ---------------------------------------------------------------
+
+    async def _on_account_events(self, batch: Sequence[Envelope]) -> None:
+        assert self._placement is not None
+        owns, recent, events = self._placement.owns, self._recent, self._account_events
+        outbound = self.outbound
+        for env in batch:
+            if env.event_id in recent or not owns(env.key):
+                continue
+            outbound.cause = env.trace_id
+            payload = env.payload
+            if isinstance(payload, Fill):
+                events.fill(payload)
+            elif isinstance(payload, OrderRejected):
+                events.rejected(payload)
+            elif isinstance(payload, OrderFilled | OrderCanceled | OrderExpired):
+                events.finished(payload)
+            elif isinstance(payload, PortfolioUpdate):
+                events.portfolio(payload)
+            elif isinstance(payload, BotCommand):
+                outbound.cause = None
+                await self.lifecycle.command(payload)
+            recent.add(env.event_id)
+        outbound.cause = None
+        await outbound.flush()  # raises: the batch is redelivered, handled ones skipped
+
+    # -- timers and periodic saves ----------------------------------------------------
+
+    async def _tick(self) -> None:
+        config = self._config
+        save_every = max(1, round(config.save_interval_s / config.timer_tick_s))
+        ticks = 0
+        while True:
+            await asyncio.sleep(config.timer_tick_s)
+            now_ns = self._clock()
+            due = self.timers.pop_due(now_ns, config.timers_per_tick)
+            if due:
+                self.hooks.timers(due, now_ns)
+            ticks += 1
+            if ticks % save_every == 0:
+                for host in self.roster.hosts.values():
+                    if host.dirty:
+                        self.outbound.save(host)
+            await self._flush_or_log()
+
+    async def _flush_or_log(self) -> None:
+        """Flush; on failure log once (the work stays queued for the next tick)."""
+        try:
+            await self.outbound.flush()
+        except Exception as error:
+            if not self._flush_failing:
+                self._log.error("cannot publish intents or save bot states", error=describe(error))
+            self._flush_failing = True
+            return
+        if self._flush_failing:
+            self._log.info("publishing intents and saving bot states again")
+            self._flush_failing = False
+
+
+class _RecentIds:
+    """The last `size` event ids handled, to skip a batch's redelivered events."""
+
+    def __init__(self, size: int) -> None:
+        self._order: deque[str] = deque()
+        self._ids: set[str] = set()
+        self._size = size
+
+    def __contains__(self, event_id: str) -> bool:
+        return event_id in self._ids
+
+    def add(self, event_id: str) -> None:
+        self._ids.add(event_id)
+        self._order.append(event_id)
+        if len(self._order) > self._size:
+            self._ids.discard(self._order.popleft())
