@@ -35,6 +35,7 @@ from msgspec import UNSET, UnsetType
 
 from tradewind.domain.events import (
     BalanceUpdate,
+    Fill,
     OrderIntent,
     PortfolioUpdate,
     PositionUpdate,
@@ -179,10 +180,14 @@ class RiskState:
         self._equity: dict[str, AccountEquity] = {}
         self._order_buckets: dict[str, TokenBucket] = {}
 
-    def apply(self, event: TradeTick | BalanceUpdate | PositionUpdate | PortfolioUpdate) -> None:
+    def apply(
+        self, event: TradeTick | BalanceUpdate | PositionUpdate | PortfolioUpdate | Fill
+    ) -> None:
         """Take in an event of the kinds the risk service consumes."""
         if isinstance(event, TradeTick):
             self.set_last_price(event.instrument, event.price)
+        elif isinstance(event, Fill):
+            self.apply_fill(event)
         elif isinstance(event, BalanceUpdate):
             self.set_available(event.account_id, event.venue, event.asset, event.free)
         elif isinstance(event, PositionUpdate):
@@ -207,6 +212,26 @@ class RiskState:
     def set_available(self, account_id: str, venue: str, asset: str, free: Decimal) -> None:
         """Free (not locked in open orders) balance of `asset` on the account's venue."""
         self._available[account_id, venue, asset] = free
+
+    def apply_fill(self, fill: Fill) -> None:
+        """Move the free balances by a fill until the venue's next `BalanceUpdate`: the
+        asset received (net of a fee charged in it) becomes available at once, so a
+        strategy can sell what it just bought; the asset given is taken off, never below
+        zero (for a limit order the venue had locked it already, which only makes this
+        view more cautious until the venue's balances arrive)."""
+        venue = fill.instrument.venue
+        base, quote = fill.instrument.base, fill.instrument.quote
+        notional = fill.price * fill.quantity
+        if fill.side is Side.BUY:
+            received, got, gave, spent = base, fill.quantity, quote, notional
+        else:
+            received, got, gave, spent = quote, notional, base, fill.quantity
+        if fill.fee_asset == received:
+            got -= fill.fee
+        account = fill.account_id
+        self._available[account, venue, received] = self.available(account, venue, received) + got
+        left = self.available(account, venue, gave) - spent
+        self._available[account, venue, gave] = max(left, Decimal(0))
 
     def available(self, account_id: str, venue: str, asset: str) -> Decimal:
         return self._available.get((account_id, venue, asset), Decimal(0))

@@ -597,3 +597,22 @@ def test_check_never_approves_an_intent_that_breaks_a_limit(
         for i, start in enumerate(times):
             for count, end in enumerate(times[i:], start=1):
                 assert count <= burst + rate * (end - start) / S
+
+
+def test_a_fill_makes_what_was_bought_available_to_sell_at_once() -> None:
+    from tradewind.domain.events import Fill
+    from tradewind.domain.model import Instrument, Liquidity, Side
+    from tradewind.domain.risk import RiskState
+
+    xlm = Instrument.parse("sim", "XLM/BTC")
+    state = RiskState()
+    state.set_available("acct", "sim", "BTC", Decimal("1"))
+    state.apply(
+        Fill(
+            account_id="acct", client_order_id="c", venue_order_id="v", trade_id="t",
+            instrument=xlm, side=Side.BUY, price=Decimal("0.00005"), quantity=Decimal("1000"),
+            fee=Decimal("1"), fee_asset="XLM", liquidity=Liquidity.TAKER, ts_ns=1,
+        )
+    )  # fmt: skip
+    assert state.available("acct", "sim", "XLM") == Decimal("999")
+    assert state.available("acct", "sim", "BTC") == Decimal("0.95")

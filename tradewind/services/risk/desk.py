@@ -24,6 +24,7 @@ from tradewind.bus.envelope import Envelope, envelope
 from tradewind.domain.client_order_ids import client_order_id_for
 from tradewind.domain.events import (
     BalanceUpdate,
+    Fill,
     KillSwitchChanged,
     KillSwitchScope,
     OrderIntent,
@@ -107,7 +108,7 @@ class RiskDesk:
             event = env.payload
             if isinstance(event, OrderIntent):
                 self._decide(env, event, now_ns, out)
-            elif isinstance(event, BalanceUpdate | PositionUpdate | PortfolioUpdate):
+            elif isinstance(event, BalanceUpdate | PositionUpdate | PortfolioUpdate | Fill):
                 state.apply(event)
         return out
 
