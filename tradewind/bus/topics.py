@@ -6,6 +6,7 @@
 | md.trade / md.book / md.bar | TradeTick / OrderBookSnapshot, OrderBookUpdate / Bar | instrument |
 | orders.intent | OrderIntent from strategies | account |
 | orders.approved | OrderIntent that passed risk | account |
+| orders.cancel | OrderCancelRequest from strategies | account |
 | orders.rejected | OrderRejected by risk (also copied to orders.events) | account |
 | orders.events | OrderAccepted/...; Fill; BalanceUpdate (venue truth) | account |
 | portfolio.updates | PortfolioUpdate | account |
@@ -22,6 +23,7 @@ MD_BOOK = "md.book"
 MD_BAR = "md.bar"
 ORDERS_INTENT = "orders.intent"
 ORDERS_APPROVED = "orders.approved"
+ORDERS_CANCEL = "orders.cancel"
 ORDERS_REJECTED = "orders.rejected"
 ORDERS_EVENTS = "orders.events"
 PORTFOLIO_UPDATES = "portfolio.updates"
@@ -34,6 +36,7 @@ ALL = (
     MD_BAR,
     ORDERS_INTENT,
     ORDERS_APPROVED,
+    ORDERS_CANCEL,
     ORDERS_REJECTED,
     ORDERS_EVENTS,
     PORTFOLIO_UPDATES,

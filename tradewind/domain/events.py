@@ -135,6 +135,20 @@ class OrderExpired(OrderEventBase, frozen=True, tag="order.expired"):
     filled_quantity: Decimal
 
 
+class OrderCancelRequest(BaseEvent, frozen=True, kw_only=True, tag="order.cancel_request"):
+    """Cancel the open order `client_order_id` (derived from `account_id`, `bot_id` and
+    `intent_id`). Execution ignores a request for an order that is already finished;
+    `reason` is for the user ("bot stopped", "canceled by the strategy")."""
+
+    account_id: str
+    bot_id: str
+    intent_id: str
+    client_order_id: str
+    instrument: Instrument
+    reason: str
+    ts_ns: int
+
+
 class Fill(BaseEvent, frozen=True, tag="order.fill"):
     """One execution; `fee` is in `fee_asset`, `price` in the quote asset."""
 
@@ -245,6 +259,7 @@ Event = (
     | OrderBookUpdate
     | Bar
     | OrderIntent
+    | OrderCancelRequest
     | OrderAccepted
     | OrderRejected
     | OrderPartiallyFilled

@@ -24,7 +24,7 @@ from tests.integration.services.execution_support import (
 )
 from tradewind.bus.envelope import envelope
 from tradewind.bus.memory import MemoryBus
-from tradewind.bus.topics import ORDERS_APPROVED, ORDERS_EVENTS, RISK_CONTROLS
+from tradewind.bus.topics import ORDERS_APPROVED, ORDERS_CANCEL, ORDERS_EVENTS, RISK_CONTROLS
 from tradewind.domain.client_order_ids import client_order_id_for
 from tradewind.domain.events import (
     BalanceUpdate,
@@ -33,6 +33,7 @@ from tradewind.domain.events import (
     KillSwitchScope,
     OrderAccepted,
     OrderCanceled,
+    OrderCancelRequest,
     OrderFilled,
     OrderRejected,
 )
@@ -274,3 +275,29 @@ async def test_without_a_database_a_restart_finds_the_order_the_venue_refuses_as
         )
         == 1
     )  # "Duplicate order sent.", then found by its client order id
+
+
+async def test_a_cancel_request_cancels_the_bots_open_order_and_ignores_finished_ones(
+    platform: Platform,
+) -> None:
+    account_id, _ = await funded_account(platform, USDT="10000")
+    events = await Recorder.on(platform.bus, [ORDERS_EVENTS])
+    await platform.start(ExecutionService(FAST))
+    resting = intent(account_id, "rest-1", Side.BUY, "0.01", price="1000")
+    await platform.bus.publish(ORDERS_APPROVED, approved(resting))
+    await events.wait_for(lambda r: r.payloads(OrderAccepted), what="OrderAccepted")
+    cid = client_order_id_for(account_id, resting.bot_id, resting.intent_id)
+    request = OrderCancelRequest(
+        account_id=account_id,
+        bot_id=resting.bot_id,
+        intent_id=resting.intent_id,
+        client_order_id=cid,
+        instrument=resting.instrument,
+        reason="bot stopped",
+        ts_ns=1,
+    )
+    await platform.bus.publish(ORDERS_CANCEL, envelope(request, account_id))
+    await platform.bus.publish(ORDERS_CANCEL, envelope(request, account_id))  # again
+    await events.wait_for(lambda r: r.payloads(OrderCanceled), what="OrderCanceled")
+    [canceled] = events.payloads(OrderCanceled)
+    assert canceled.client_order_id == cid and "bot stopped" in canceled.reason

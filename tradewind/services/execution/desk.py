@@ -29,7 +29,12 @@ import structlog
 
 from tradewind.bus.envelope import Envelope
 from tradewind.domain.client_order_ids import CLIENT_ORDER_ID_PREFIX
-from tradewind.domain.events import KillSwitchChanged, KillSwitchScope, OrderIntent
+from tradewind.domain.events import (
+    KillSwitchChanged,
+    KillSwitchScope,
+    OrderCancelRequest,
+    OrderIntent,
+)
 from tradewind.domain.orders import OrderError, OrderState, TrackedOrder
 from tradewind.errors import TradewindError
 from tradewind.services.execution.controls import KillSwitchBoard, covers, describe
@@ -74,6 +79,25 @@ class ExecutionDesk:
         self._log = log
 
     # -- orders.approved --------------------------------------------------------------
+
+    async def on_account_requests(self, batch: Sequence[Envelope]) -> None:
+        """orders.approved and orders.cancel: intents to place, then cancel requests."""
+        intents = [e for e in batch if not isinstance(e.payload, OrderCancelRequest)]
+        if intents:
+            await self.on_approved(intents)
+        cancels = [e.payload for e in batch if isinstance(e.payload, OrderCancelRequest)]
+        if cancels:
+            await self.on_cancel_requests(cancels)
+
+    async def on_cancel_requests(self, requests: Sequence[OrderCancelRequest]) -> None:
+        """Cancel the open orders asked for; finished or unknown ones are left alone."""
+        for request in requests:
+            session = self._pool.peek(request.account_id)
+            order = session.orders.get(request.client_order_id) if session else None
+            if session is None or order is None or order.state.is_terminal:
+                continue
+            await self._placement.cancel(session, order, request.reason)
+        await self._outbox.flush()
 
     async def on_approved(self, batch: Sequence[Envelope]) -> None:
         now = time.time_ns()
