@@ -92,6 +92,28 @@ class MemoryBus:
             await sub.stop()
         self._closed = True
 
+    def idle(self) -> bool:
+        """True when every group with members has handled every event published to it."""
+        for topic in self._topics.values():
+            for group in topic.groups.values():
+                if not group.members:
+                    continue  # nobody left to handle them in this process
+                for p, part in enumerate(topic.partitions):
+                    if group.committed[p] < part.end:
+                        return False
+        return True
+
+    async def wait_until_idle(self, timeout_s: float) -> bool:
+        """Wait until `idle()` (True) or `timeout_s` passed (False). The embedded runtime
+        uses it between stopping services, so what one service published on its way
+        out reaches the services still running."""
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        while not self.idle():
+            if asyncio.get_running_loop().time() >= deadline:
+                return False
+            await asyncio.sleep(0.01)
+        return True
+
     def _topic(self, name: str) -> _Topic:
         topic = self._topics.get(name)
         if topic is None:

@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from tradewind.bus.factory import open_bus
+from tradewind.bus.memory import MemoryBus
 from tradewind.bus.port import Bus
 from tradewind.errors import BusUnavailable, ConfigError
 from tradewind.runtime.health import HealthServer, Readiness, build_health_app
@@ -36,6 +37,7 @@ from tradewind.runtime.settings import (
     url_scheme,
 )
 
+_SETTLE_S = 2.0
 EXIT_OK = 0
 EXIT_FAILED = 1
 _STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
@@ -148,7 +150,7 @@ async def _serve(
         exit_code = EXIT_FAILED
     finally:
         readiness.draining = True
-        drained = await _stop_services(started, metrics, settings.shutdown_timeout_s, stop)
+        drained = await _stop_services(started, metrics, settings.shutdown_timeout_s, stop, bus)
         await health.stop()
     return exit_code if drained else EXIT_FAILED
 
@@ -189,7 +191,11 @@ async def _wait_for_stop(
 
 
 async def _stop_services(
-    started: Sequence[Service], metrics: RuntimeMetrics, timeout_s: float, stop: _StopSignals
+    started: Sequence[Service],
+    metrics: RuntimeMetrics,
+    timeout_s: float,
+    stop: _StopSignals,
+    bus: Bus,
 ) -> bool:
     """Stop `started` in reverse order; True if every one drained in time without error,
     False on an error, after `timeout_s` seconds, or on a second signal."""
@@ -203,6 +209,10 @@ async def _stop_services(
                 _log.exception("service failed to stop", service=service.name)
                 clean = False
             metrics.service_up.labels(service.name).set(0)
+            if isinstance(bus, MemoryBus):
+                # In one process, let what this service published on its way out reach
+                # the services still running (fills reach portfolio, say).
+                await bus.wait_until_idle(_SETTLE_S)
         return clean
 
     draining = asyncio.create_task(stop_each())
