@@ -109,6 +109,9 @@ class MarketDataService(Service):
         return {"/marketdata": self.streams}
 
 
+_STOP_S = 10.0  # longest a stop waits for the stream tasks
+
+
 class _Feeds:
     """The tasks and state of one started `MarketDataService`."""
 
@@ -156,13 +159,28 @@ class _Feeds:
         self._spawn(self._flush_periodically(), "md:flush")
 
     async def stop(self) -> None:
-        while self._tasks:
+        # Cancel again until every stream task ended: a cancel that lands just as a
+        # venue client's own `wait_for` completes can be swallowed (Python 3.11). Close
+        # the venue sessions before the last rounds, which ends their pending watches.
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + _STOP_S
+        rounds = 0
+        while self._tasks and loop.time() < deadline:
             tasks = list(self._tasks)
             for task in tasks:
                 task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.wait(tasks, timeout=0.5)
+            rounds += 1
+            if rounds == 3:
+                await self._close_sessions()
+        if self._tasks:
+            self._log.warning("stream tasks did not stop", count=len(self._tasks))
         await self._flush(close_due=False)
-        for session in self._sessions:
+        await self._close_sessions()
+
+    async def _close_sessions(self) -> None:
+        sessions, self._sessions = self._sessions, []
+        for session in sessions:
             try:
                 await session.close()
             except Exception as exc:
