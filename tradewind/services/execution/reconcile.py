@@ -89,10 +89,12 @@ class Reconciler:
 
     async def _reconcile(self, session: AccountSession, *, starting: bool) -> None:
         gate, venue = session.gate, session.venue
+        # Orders on their way out (NEW, SENT) are the placement's to settle, not ours.
         mine = [
             order
             for order in session.open_orders()
-            if order.client_order_id not in session.placing and order.state is not OrderState.SENT
+            if order.client_order_id not in session.placing
+            and (order.state.is_at_venue or order.state is OrderState.UNKNOWN)
         ]
         at_venue: dict[str, VenueOrder] = {}
         for symbol in sorted({order.instrument.symbol for order in mine}):
@@ -113,6 +115,8 @@ class Reconciler:
 
     async def _settle(self, session: AccountSession, order: TrackedOrder) -> None:
         """Learn how an order the venue no longer lists as open ended."""
+        if order.state in (OrderState.NEW, OrderState.SENT):
+            return  # sent again meanwhile (after a lookup): the placement settles it
         fetch = partial(session.venue.fetch_order, order.instrument.symbol, order.client_order_id)
         try:
             report = await session.gate.call(FETCH_ORDER, fetch)
