@@ -35,6 +35,7 @@ pytestmark = pytest.mark.servers
 
 BOTS = 100
 RUN_S = 25.0
+MIN_ORDERS = 50
 #: Start order; stopped in reverse, so producers of orders stop first.
 SERVICES = ("portfolio", "execution", "risk", "marketdata", "strategy")
 
@@ -178,7 +179,7 @@ async def test_a_hundred_bots_across_five_processes_agree_with_the_venue(
                 )
                 assert time.monotonic() < deadline, f"{name} did not start"
                 await asyncio.sleep(0.2)
-        await asyncio.sleep(RUN_S)
+        await trade_for(venue_url, min_s=RUN_S, orders=MIN_ORDERS, max_s=120)
         codes = {}
         # No new orders: stop strategy, marketdata and risk. Execution keeps watching the
         # orders still resting at the venue (which go on filling) and portfolio keeps
@@ -197,9 +198,20 @@ async def test_a_hundred_bots_across_five_processes_agree_with_the_venue(
     async with httpx.AsyncClient(base_url=venue_url) as http:
         submissions = (await http.get("/sim/v1/submissions")).json()
         repeated = (await http.get("/sim/v1/submissions?repeated=1")).json()["submissions"]
-    assert submissions["total"] >= 50, "the bots hardly traded"
+    assert submissions["total"] >= MIN_ORDERS, f"only {submissions['total']} orders"
     assert venue_orders > 0
     assert repeated == [], f"client order ids sent twice: {repeated[:5]}"
+
+
+async def trade_for(venue_url: str, *, min_s: float, orders: int, max_s: float) -> None:
+    """Let the bots trade at least `min_s`, and until the venue saw `orders` orders."""
+    started = time.monotonic()
+    async with httpx.AsyncClient(base_url=venue_url, timeout=10) as http:
+        while time.monotonic() - started < max_s:
+            total = (await http.get("/sim/v1/submissions")).json()["total"]
+            if total >= orders and time.monotonic() - started >= min_s:
+                return
+            await asyncio.sleep(1)
 
 
 async def check_portfolios_match_the_venue(
