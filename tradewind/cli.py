@@ -105,6 +105,17 @@ def up(
     live: Annotated[
         bool, typer.Option("--live/--no-live", help="Show the live status screen.")
     ] = True,
+    venue_port: Annotated[
+        int,
+        typer.Option(
+            "--venue-port",
+            metavar="PORT",
+            min=0,
+            max=65535,
+            help="Serve the in-process exchange's Binance API and /sim/v1 faucet on this "
+            "port (0: any free port).",
+        ),
+    ] = 8765,
 ) -> None:
     """Run the whole platform in this process: the simulated exchange, every service on
     the embedded adapters, and optionally demo users with bots.
@@ -126,6 +137,7 @@ def up(
         run_for_s=run_for,
         report=report,
         live=live,
+        venue_port=venue_port,
     )
     _exit_with(
         lambda: run_services(

@@ -85,8 +85,8 @@ def test_up_serves_health_readiness_and_metrics_and_drains_on_a_stop_signal(
     stderr_path = tmp_path / "stderr.log"
     with stderr_path.open("wb") as stderr:
         process = subprocess.Popen(
-            [TRADEWIND, "up"],
-            env=environment(TRADEWIND_HEALTH_PORT=str(port)),
+            [TRADEWIND, "up", "--no-live", "--venue-port", "0"],
+            env=environment(TRADEWIND_HEALTH_PORT=str(port), TRADEWIND_HTTP_PORT=str(free_port())),
             cwd=tmp_path,
             stdout=subprocess.DEVNULL,
             stderr=stderr,
@@ -216,7 +216,9 @@ def test_an_unknown_service_exits_2_naming_the_known_ones(tmp_path: Path) -> Non
 def test_a_bad_value_in_the_config_file_names_the_setting_and_the_file(tmp_path: Path) -> None:
     settings_file = tmp_path / "tradewind.env"
     settings_file.write_text("TRADEWIND_LOG_FORMAT=xml\n")
-    result = run_tradewind("up", "--config", str(settings_file), cwd=tmp_path)
+    result = run_tradewind(
+        "up", "--no-live", "--venue-port", "0", "--config", str(settings_file), cwd=tmp_path
+    )
     assert result.returncode == 2
     assert result.stderr.splitlines() == [
         "tradewind: error: TRADEWIND_LOG_FORMAT: Input should be 'json' or 'console', "

@@ -39,7 +39,8 @@ from tradewind.security.passwords import PasswordHasher
 from tradewind.store.database import Database
 from tradewind.venues.directory import SimulatedVenues
 from tradewind.venues.simulated.exchange import SimulatedExchange
-from tradewind.venues.simulated.server.serve import price_source
+from tradewind.venues.simulated.server.serve import EmbeddedVenueServer, price_source
+from tradewind.venues.simulated.server.state import ServerState
 
 DEFAULT_DATABASE_URL = "sqlite:///./tradewind.db"
 _STEP_S = 0.1
@@ -60,6 +61,7 @@ class EmbeddedOptions:
     report: Path | None = None
     live: bool = True
     data_dir: Path = Path(".tradewind")
+    venue_port: int | None = 8765  # the exchange's Binance API and faucet; None: not served
 
 
 class EmbeddedPlatform:
@@ -72,6 +74,7 @@ class EmbeddedPlatform:
         self._tasks: list[asyncio.Task[None]] = []
         self._services: Sequence[Service] = ()
         self._stepping = True
+        self._venue_server: EmbeddedVenueServer | None = None
 
     @property
     def finished(self) -> asyncio.Event | None:
@@ -99,6 +102,11 @@ class EmbeddedPlatform:
                 password_hash,
             )
         await self.board.attach(bus)
+        if options.venue_port is not None:
+            self._venue_server = EmbeddedVenueServer(
+                ServerState(self.exchange), settings.http_host, options.venue_port
+            )
+            await self._venue_server.start()
         loop = asyncio.get_running_loop()
         self._tasks.append(loop.create_task(self._step_market(), name="sim-market"))
         if options.run_for_s is not None:
@@ -127,6 +135,8 @@ class EmbeddedPlatform:
                 await task
         await self._settle()
         await self.board.detach()
+        if self._venue_server is not None:
+            await self._venue_server.stop()
         if self.options.report is not None and self.exchange is not None:
             report = build_report(self.board, self.demo, self.exchange)
             write_report(self.options.report, report)

@@ -108,6 +108,36 @@ def _listen(host: str, port: int) -> socket.socket:
         raise ConfigError("--port", f"cannot listen on {host}:{port}: {reason}") from None
 
 
+class EmbeddedVenueServer:
+    """The simulated exchange's API served from a running event loop (`tradewind up`):
+    the caller steps the exchange itself."""
+
+    def __init__(self, state: ServerState, host: str, port: int) -> None:
+        self._sock = _listen(host, port)
+        self._server = _server(build_app(state, step_interval_s=None))
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self._sock.getsockname()[:2]
+        return f"http://{host}:{port}"
+
+    async def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(
+            self._server.serve(sockets=[self._sock]), name="sim-venue-api"
+        )
+        while not self._server.started:
+            if self._task.done():
+                self._task.result()
+            await asyncio.sleep(0.01)
+
+    async def stop(self) -> None:
+        self._server.should_exit = True
+        if self._task is not None:
+            await asyncio.gather(self._task, return_exceptions=True)
+        self._sock.close()
+
+
 def serve(state: ServerState, host: str, port: int) -> int:
     """Serve `state` on host:port until SIGTERM or SIGINT, then shut down cleanly (requests
     in flight get up to 2 s); returns the exit status. ConfigError if the port is taken."""
