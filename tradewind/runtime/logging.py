@@ -35,10 +35,19 @@ def redact_secrets(
     return {key: _redacted(key, value) for key, value in event_dict.items()}
 
 
+#: Secret-bearing query parameters, e.g. a WebSocket's `?token=` in a server's request
+#: line, or a Binance `signature=`.
+_SECRET_QUERY = re.compile(
+    r"(?i)\b(token|access_token|refresh_token|signature|api_?key|secret|password)=[^&\s\"']+"
+)
+
+
 def _redacted(key: str, value: Any) -> Any:
     if _SECRET_KEY.search(key):
         return REDACTED
     if isinstance(value, str):
+        if "=" in value:
+            value = _SECRET_QUERY.sub(lambda m: f"{m.group(1)}={REDACTED}", value)
         return redact_url(value) if "://" in value or "password=" in value else value
     if isinstance(value, dict):
         return {k: _redacted(str(k), v) for k, v in value.items()}

@@ -87,3 +87,12 @@ def test_exceptions_are_rendered_into_the_line(log_stream: io.StringIO) -> None:
         get_logger("tradewind.test").exception("failed")
     [line] = lines(log_stream)
     assert "RuntimeError: cannot reach redis://u:***@h:6379/0" in line["exception"]
+
+
+def test_tokens_and_signatures_in_request_lines_are_redacted() -> None:
+    from tradewind.runtime.logging import redact_secrets
+
+    line = '127.0.0.1:5 - "WebSocket /api/v1/stream?token=eyJhbGciOi.abc.def&x=1" 101'
+    out = redact_secrets(None, "info", {"event": line, "q": "a=1&signature=deadbeef"})
+    assert "eyJhbGciOi" not in out["event"] and "x=1" in out["event"]
+    assert "deadbeef" not in out["q"]

@@ -21,6 +21,7 @@ platform's client order id prefix, so that orders this process lost track of sto
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Sequence
 from functools import partial
@@ -30,6 +31,8 @@ import structlog
 from tradewind.bus.envelope import Envelope
 from tradewind.domain.client_order_ids import CLIENT_ORDER_ID_PREFIX
 from tradewind.domain.events import (
+    BotAction,
+    BotCommand,
     KillSwitchChanged,
     KillSwitchScope,
     OrderCancelRequest,
@@ -81,7 +84,17 @@ class ExecutionDesk:
     # -- orders.approved --------------------------------------------------------------
 
     async def on_account_requests(self, batch: Sequence[Envelope]) -> None:
-        """orders.approved and orders.cancel: intents to place, then cancel requests."""
+        """orders.approved and orders.cancel: intents to place, then cancel requests; and
+        bot.commands: a bot starting on an account opens that account's session, whose
+        first reconciliation publishes its balances (the bot needs them to decide)."""
+        for account_id in {
+            e.payload.account_id
+            for e in batch
+            if isinstance(e.payload, BotCommand) and e.payload.action is BotAction.START
+        }:
+            with contextlib.suppress(AccountUnavailable):  # logged by the pool
+                await self._pool.get(account_id)
+        batch = [e for e in batch if not isinstance(e.payload, BotCommand)]
         intents = [e for e in batch if not isinstance(e.payload, OrderCancelRequest)]
         if intents:
             await self.on_approved(intents)
