@@ -1,0 +1,360 @@
+"""A rebalance wave, embedded: `python bench/rebalance_wave.py [--accounts 10000] [--json]`.
+
+`--accounts` accounts, each with one `rebalance` bot over an 8-symbol basket (equal
+weights, every bot due at once), are funded on the in-process simulated exchange with
+80% of their value in BTC and 20% in USDT, so every bot sells BTC first and then buys
+the seven other symbols: about 8 market orders per account. Everything runs in one
+process and one event loop, as under `tradewind up`:
+
+    md.bar -> strategy -> orders.intent -> (relay) -> orders.approved -> execution
+           -> simulated exchange -> orders.events -> portfolio
+
+The relay stands in for the risk service (it republishes every intent as approved).
+Bars of seven basket symbols are published before the clock starts (a bot decides only
+once it has every price); the bar of the eighth is the trigger. The execution sessions
+are opened by a warm-up sell of 0.001 BTC per account before the strategy service
+starts. Figures, from the trigger:
+
+- decisions: every bot's `on_bar` ran and all intents were published on orders.intent
+  (one publish_batch);
+- states saved: the md handler returned (the bots' states written to SQLite);
+- orders done: every intent ended (filled, or rejected / expired / canceled: counted
+  as "unfilled") as seen on orders.events;
+- booked: the portfolio service took every fill: the total.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from decimal import Decimal
+from itertools import pairwise
+from pathlib import Path
+
+from tick_to_order import bot_database, load_average
+
+from tradewind.bus import topics
+from tradewind.bus.envelope import Envelope, envelope
+from tradewind.bus.memory import MemoryBus
+from tradewind.domain.events import (
+    Bar,
+    OrderCanceled,
+    OrderExpired,
+    OrderFilled,
+    OrderIntent,
+    OrderRejected,
+)
+from tradewind.domain.model import Instrument, OrderType, Side
+from tradewind.runtime.logging import configure_logging, get_logger
+from tradewind.runtime.metrics import RuntimeMetrics
+from tradewind.runtime.service import Resources, Service, ServiceContext
+from tradewind.runtime.settings import Settings
+from tradewind.services.execution import (
+    AccountCredentials,
+    AccountUnavailable,
+    ExecutionService,
+    ExecutionSettings,
+)
+from tradewind.services.portfolio import PortfolioService, PortfolioSettings
+from tradewind.services.strategy import InstancePlacement, StrategyService
+from tradewind.services.strategy.service import MARKET_DATA_GROUP
+from tradewind.venues.directory import SimulatedVenues
+from tradewind.venues.simulated.exchange import SimulatedExchange
+from tradewind.venues.simulated.liquidity import LiquidityConfig
+from tradewind.venues.simulated.market import DEFAULT_SYNTHETIC, SyntheticMarket, SyntheticSpec
+
+SPECS = {
+    **DEFAULT_SYNTHETIC,
+    "ADA/USDT": SyntheticSpec(Decimal("0.4")),
+    "DOGE/USDT": SyntheticSpec(Decimal("0.08")),
+    "LTC/USDT": SyntheticSpec(Decimal("80")),
+}
+BASKET = tuple(sorted(SPECS))
+TRIGGER = "XRP/USDT"  # its bar comes last: the one that makes every bot decide
+ACCOUNT_VALUE = Decimal(10_000)  # USDT
+BTC_SHARE = Decimal("0.8")
+WARM_UP = Decimal("0.001")  # BTC sold per account to open its execution session
+_MINUTE_NS = 60_000_000_000
+
+
+@dataclass(frozen=True)
+class WaveResult:
+    accounts: int
+    intents: int
+    sells_after_buys: int
+    filled: int
+    rejected: int
+    decisions_s: float
+    states_saved_s: float
+    orders_done_s: float
+    booked_s: float
+    orders_per_s: float
+    load_before: str
+
+
+class Keys:
+    """The bench accounts' keys, in memory (`CredentialsSource`)."""
+
+    def __init__(self) -> None:
+        self.by_account: dict[str, AccountCredentials] = {}
+
+    async def credentials(self, account_id: str) -> AccountCredentials:
+        keys = self.by_account.get(account_id)
+        if keys is None:
+            raise AccountUnavailable(account_id, "not a bench account")
+        return keys
+
+
+class OrderFlow:
+    """Relays intents to orders.approved and counts what comes back on orders.events."""
+
+    def __init__(self, bus: MemoryBus) -> None:
+        self._bus = bus
+        self.intents = 0
+        self.filled = 0
+        self.rejected = 0
+        self.fill_events = 0
+        self.sides: dict[str, list[Side]] = {}
+        self.done = asyncio.Event()
+
+    async def approve(self, batch: Sequence[Envelope]) -> None:
+        for env in batch:
+            intent = env.payload
+            if isinstance(intent, OrderIntent):
+                self.sides.setdefault(intent.account_id, []).append(intent.side)
+        self.intents += len(batch)
+        await self._bus.publish_batch(topics.ORDERS_APPROVED, list(batch))
+
+    async def count(self, batch: Sequence[Envelope]) -> None:
+        for env in batch:
+            payload = env.payload
+            if isinstance(payload, OrderFilled):
+                self.filled += 1
+            elif isinstance(payload, OrderRejected | OrderExpired | OrderCanceled):
+                self.rejected += 1
+            elif env.type == "order.fill":
+                self.fill_events += 1
+        if self.intents and self.filled + self.rejected >= self.intents:
+            self.done.set()
+
+    def reset(self) -> None:
+        self.intents = self.filled = self.rejected = 0
+        self.sides.clear()
+        self.done.clear()
+
+    def sells_after_buys(self) -> int:
+        """Accounts whose intents were not all sells before all buys."""
+        return sum(
+            any(a is Side.BUY and b is Side.SELL for a, b in pairwise(s))
+            for s in self.sides.values()
+        )
+
+
+def _bar(symbol: str, price: Decimal, open_ns: int) -> Envelope:
+    instrument = Instrument.parse("sim", symbol)
+    bar = Bar(
+        instrument=instrument,
+        interval_s=60,
+        open_ns=open_ns,
+        open=price,
+        high=price,
+        low=price,
+        close=price,
+        volume=Decimal(1),
+    )
+    return envelope(bar, instrument.key)
+
+
+def _warm_up_intent(account_id: str) -> Envelope:
+    intent = OrderIntent(
+        account_id=account_id,
+        bot_id="bench-warm-up",
+        intent_id=f"w-{account_id}",
+        instrument=Instrument.parse("sim", "BTC/USDT"),
+        side=Side.SELL,
+        order_type=OrderType.MARKET,
+        quantity=WARM_UP,
+        ts_ns=0,
+    )
+    return envelope(intent, account_id)
+
+
+def _sample(metrics: RuntimeMetrics, name: str, labels: dict[str, str]) -> float:
+    return metrics.registry.get_sample_value(name, labels) or 0.0
+
+
+async def _wait_for(condition: Callable[[], object], what: str, timeout_s: float = 600) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what} did not happen within {timeout_s} s")
+        await asyncio.sleep(0.001)
+
+
+async def run_wave(accounts: int) -> WaveResult:
+    load_before = load_average()
+    exchange = SimulatedExchange(
+        SyntheticMarket(SPECS, seed=3),
+        liquidity=LiquidityConfig(level_size=1_000_000, flow_per_s=0.0),
+    )
+    exchange.step()
+    now_ms = exchange.clock() // 1_000_000
+    prices = {s: exchange.prices.price(s, now_ms) for s in BASKET}
+    btc = (ACCOUNT_VALUE * BTC_SHARE / prices["BTC/USDT"]).quantize(Decimal("0.00001"))
+    balances = {"USDT": ACCOUNT_VALUE * (1 - BTC_SHARE), "BTC": btc}
+    keys = Keys()
+    ids = [uuid.uuid4().hex for _ in range(accounts)]
+    for account_id in ids:
+        creds = exchange.create_account(dict(balances))
+        keys.by_account[account_id] = AccountCredentials("sim", creds.api_key, creds.secret)
+
+    bus = MemoryBus(partitions=8, max_lag=10_000_000)
+    await bus.start()
+    metrics = RuntimeMetrics()
+    venues = SimulatedVenues(exchange)
+    order_services: list[Service] = [
+        PortfolioService(PortfolioSettings(portfolio_snapshot_interval_s=3600)),
+        ExecutionService(ExecutionSettings(execution_reconcile_interval_s=3600), keys),
+    ]
+    for service in order_services:
+        log = get_logger(f"tradewind.services.{service.name}", service=service.name)
+        ctx = ServiceContext(Settings(), bus, log, metrics, Resources(venues=venues))
+        await service.start(ctx)
+    flow = OrderFlow(bus)
+    await bus.subscribe((topics.ORDERS_INTENT,), "bench-risk", flow.approve)
+    await bus.subscribe((topics.ORDERS_EVENTS,), "bench-events", flow.count)
+
+    async def step_market() -> None:
+        while True:
+            exchange.step()
+            await asyncio.sleep(0.05)
+
+    stepper = asyncio.create_task(step_market())
+
+    def fills_booked() -> bool:
+        booked = _sample(
+            metrics,
+            "tradewind_bus_events_consumed_total",
+            {"group": "portfolio", "type": "order.fill"},
+        )
+        return booked >= flow.fill_events
+
+    await bus.publish_batch(topics.ORDERS_APPROVED, [_warm_up_intent(a) for a in ids])
+    flow.intents = accounts
+    await flow.done.wait()
+    await _wait_for(fills_booked, "booking the warm-up fills")
+    flow.reset()
+
+    weight = str((Decimal(1) / len(BASKET)).quantize(Decimal("0.0001")))
+    params = {
+        "basket": list(BASKET),
+        "weighting": "fixed",
+        "weights": dict.fromkeys(BASKET, weight),
+        "rebalance_interval_s": 86_400,
+        "drift_threshold": "0.05",
+        "min_trade_value": "10",
+    }
+    workdir = tempfile.TemporaryDirectory()
+    db = await bot_database(
+        Path(workdir.name) / "bench.db",
+        {a: ("rebalance", params) for a in ids},
+        {a: dict(balances, BTC=btc - WARM_UP) for a in ids},
+    )
+    strategy = StrategyService(InstancePlacement())
+    log = get_logger("tradewind.services.strategy", service="strategy")
+    ctx = ServiceContext(Settings(), bus, log, metrics, Resources(venues=venues, database=db))
+    await strategy.start(ctx)
+
+    def handled_md() -> float:
+        return _sample(metrics, "tradewind_bus_handler_seconds_count", {"group": MARKET_DATA_GROUP})
+
+    def intents_published() -> float:
+        return _sample(metrics, "tradewind_strategy_intents_total", {})
+
+    open_ns = time.time_ns() - 2 * _MINUTE_NS
+    before = [_bar(s, prices[s], open_ns) for s in BASKET if s != TRIGGER]
+    await bus.publish_batch(topics.MD_BAR, before)
+    await _wait_for(lambda: handled_md() >= 1, "the first bars reaching the bots")
+    await asyncio.sleep(0.1)
+    if intents_published():
+        raise RuntimeError("bots decided before the trigger: the bench's set-up is wrong")
+    handled = handled_md()
+
+    started = time.perf_counter()
+    await bus.publish_batch(topics.MD_BAR, [_bar(TRIGGER, prices[TRIGGER], open_ns)])
+    await _wait_for(lambda: intents_published() > 0, "the wave's intents")
+    decisions_s = time.perf_counter() - started
+    await _wait_for(lambda: handled_md() > handled, "saving the bots' states")
+    states_saved_s = time.perf_counter() - started
+    await _wait_for(lambda: flow.intents >= intents_published(), "relaying the intents")
+    await flow.done.wait()
+    orders_done_s = time.perf_counter() - started
+    await _wait_for(fills_booked, "booking the fills")
+    booked_s = time.perf_counter() - started
+
+    stepper.cancel()
+    await strategy.stop()
+    for service in reversed(order_services):
+        await service.stop()
+    await bus.close()
+    await db.close()
+    workdir.cleanup()
+    return WaveResult(
+        accounts=accounts,
+        intents=flow.intents,
+        sells_after_buys=flow.sells_after_buys(),
+        filled=flow.filled,
+        rejected=flow.rejected,
+        decisions_s=round(decisions_s, 3),
+        states_saved_s=round(states_saved_s, 3),
+        orders_done_s=round(orders_done_s, 3),
+        booked_s=round(booked_s, 3),
+        orders_per_s=round(flow.intents / booked_s),
+        load_before=load_before,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--accounts", type=int, default=10_000)
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    args = parser.parse_args()
+    configure_logging("warning", "console", stream=sys.stderr)
+    result = asyncio.run(run_wave(args.accounts))
+    load_after = load_average()
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "benchmark": "rebalance_wave",
+                    "cpus": os.cpu_count(),
+                    "load_after": load_after,
+                    **asdict(result),
+                }
+            )
+        )
+        return
+    r = result
+    print(
+        "| accounts | intents | filled | unfilled | sell after buy | decisions s | "
+        "states saved s | orders done s | booked (total) s | orders/s | load avg before |"
+    )
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    print(
+        f"| {r.accounts:,} | {r.intents:,} | {r.filled:,} | {r.rejected:,} | "
+        f"{r.sells_after_buys} | {r.decisions_s:.2f} | {r.states_saved_s:.2f} | "
+        f"{r.orders_done_s:.2f} | {r.booked_s:.2f} | {r.orders_per_s:,.0f} | {r.load_before} |"
+    )
+    print(f"\nload average after: {load_after} ({os.cpu_count()} CPUs)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,412 @@
+"""Tick -> order latency through a real strategy service:
+`python bench/tick_to_order.py [--bots 100] [--buses memory redis kafka] [--seconds 10]
+[--interval-ms 20] [--json]`.
+
+One `StrategyService` hosts `--bots` bots (one per account, all on BTC/USDT) of a bench
+strategy that submits a market buy on every bar. Bars are published on md.bar, one
+every `--interval-ms`, for `--seconds` (after a 1 s warm-up that is not counted). The
+service publishes each bar's intents on orders.intent with trace_id = the bar's
+event_id; a subscriber matches them and records, per intent:
+
+- envelope: intent envelope ts_ns - bar envelope ts_ns (the service's part: delivery of
+  the bar, every bot's hook, building the intents' envelopes);
+- received: the subscriber's clock when the intent arrives - bar envelope ts_ns (also
+  the intents' publish and delivery).
+
+The subscriber then answers each intent with an `OrderRejected` on orders.events (as
+risk would) so the bots' open orders do not pile up. Buses: memory:// (embedded),
+redis://127.0.0.1:6379/0 under a unique prefix (deleted afterwards), and Kafka on a
+local Tansu broker. The strategy service writes bot states to a temporary SQLite
+database, after publishing, as in production.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from contextlib import ExitStack
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from tradewind.bus import topics
+from tradewind.bus.envelope import Envelope, envelope
+from tradewind.bus.factory import open_bus
+from tradewind.bus.port import Bus
+from tradewind.bus.tansu import local_kafka_broker
+from tradewind.domain.events import Bar, OrderIntent, OrderRejected, PortfolioUpdate
+from tradewind.domain.model import Instrument, OrderType, Side
+from tradewind.runtime.logging import configure_logging, get_logger
+from tradewind.runtime.metrics import RuntimeMetrics
+from tradewind.runtime.service import Resources, ServiceContext
+from tradewind.runtime.settings import Settings
+from tradewind.services.strategy import InstancePlacement, StrategyService
+from tradewind.store import records
+from tradewind.store.database import Database
+from tradewind.store.schema import bots, exchange_accounts, users
+from tradewind.strategies import registry
+from tradewind.strategies.api import Strategy, StrategyContext, client_order_id_for
+from tradewind.strategies.params import StrategyParams
+from tradewind.venues.directory import SimulatedVenues
+from tradewind.venues.simulated.exchange import SimulatedExchange
+from tradewind.venues.simulated.market import SyntheticMarket
+
+BTC = Instrument.parse("sim", "BTC/USDT")
+_MINUTE_NS = 60_000_000_000
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+class EveryBarParams(StrategyParams, frozen=True):
+    """`symbol` to buy `quantity` (base) of, with a market order, on every bar."""
+
+    symbol: str
+    quantity: Decimal = Decimal("0.001")
+
+
+class EveryBarStrategy(Strategy):
+    """Trades on every bar: the cheapest decision, so the figure is the platform's."""
+
+    name = "bench_every_bar"
+    Params = EveryBarParams
+    params: EveryBarParams
+
+    def symbols(self) -> tuple[str, ...]:
+        return (self.params.symbol,)
+
+    def on_bar(self, ctx: StrategyContext, bar: Bar) -> None:
+        ctx.submit(Side.BUY, self.params.symbol, self.params.quantity, order_type=OrderType.MARKET)
+
+
+def create_strategy(name: str, params: Mapping[str, Any]) -> Strategy:
+    """The registry's strategies plus the bench strategy."""
+    if name == EveryBarStrategy.name:
+        return EveryBarStrategy.from_params(params)
+    return registry.create(name, params)
+
+
+async def bot_database(
+    path: Path,
+    bots_by_account: Mapping[str, tuple[str, dict[str, Any]]],
+    balances: Mapping[str, dict[str, Decimal]],
+) -> Database:
+    """A SQLite database holding one running bot (strategy, params) per account, each
+    account on venue `sim` with a portfolio snapshot of its `balances` (USDT valued)."""
+    db = Database(f"sqlite:///{path}")
+    await db.migrate()
+    now = datetime.now(UTC)
+    user_id = uuid.uuid4().hex
+    account_rows = [
+        {
+            "id": account_id,
+            "user_id": user_id,
+            "venue": "sim",
+            "label": "",
+            "api_key_masked": "x",
+            "api_key_encrypted": "x",
+            "api_secret_encrypted": "x",
+            "valuation_asset": "USDT",
+            "status": "connected",
+            "created_at": now,
+            "verified_at": None,
+        }
+        for account_id in bots_by_account
+    ]
+    bot_rows = [
+        {
+            "id": uuid.uuid4().hex,
+            "user_id": user_id,
+            "account_id": account_id,
+            "strategy": strategy,
+            "params": params,
+            "state": "running",
+            "strategy_state": None,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for account_id, (strategy, params) in bots_by_account.items()
+    ]
+    async with db.transaction() as conn:
+        await conn.execute(
+            users.insert().values(
+                id=user_id,
+                email_index="bench",
+                email_encrypted="x",
+                password_hash="x",
+                roles=["trader"],
+                disabled=False,
+                failed_logins=0,
+                created_at=now,
+            )
+        )
+        await conn.execute(exchange_accounts.insert(), account_rows)
+        await conn.execute(bots.insert(), bot_rows)
+        for account_id, amounts in balances.items():
+            await records.insert_snapshot(
+                conn,
+                PortfolioUpdate(
+                    account_id=account_id,
+                    valuation_asset="USDT",
+                    equity=Decimal(0),  # bots read the balances only
+                    cash=amounts.get("USDT", Decimal(0)),
+                    realized_pnl=Decimal(0),
+                    unrealized_pnl=Decimal(0),
+                    fees=Decimal(0),
+                    balances=dict(amounts),
+                    ts_ns=time.time_ns(),
+                ),
+            )
+    return db
+
+
+def load_average() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def percentile_us(values_ns: Sequence[int], q: int) -> float:
+    if len(values_ns) < 2:
+        return float("nan")
+    return statistics.quantiles(values_ns, n=100)[q - 1] / 1000
+
+
+@dataclass(frozen=True)
+class LatencyResult:
+    bus: str
+    bots: int
+    bars: int
+    intents: int
+    envelope_p50_us: float
+    envelope_p99_us: float
+    received_p50_us: float
+    received_p99_us: float
+    first_intent_p50_us: float
+    first_intent_p99_us: float
+    load_before: str
+
+
+class IntentClock:
+    """Matches intents to the bars that caused them and answers each with a rejection."""
+
+    def __init__(self, bus: Bus) -> None:
+        self._bus = bus
+        self.bar_ts_ns: dict[str, int] = {}
+        self.counting = False
+        self.envelope_ns: list[int] = []
+        self.received_ns: list[int] = []
+        self.first_ns: dict[str, int] = {}
+        self.seen = 0
+
+    async def take(self, batch: Sequence[Envelope]) -> None:
+        now_ns = time.time_ns()
+        rejections = []
+        for env in batch:
+            intent = env.payload
+            if not isinstance(intent, OrderIntent):
+                continue
+            self.seen += 1
+            sent_ns = self.bar_ts_ns.get(env.trace_id)
+            if self.counting and sent_ns is not None:
+                self.envelope_ns.append(env.ts_ns - sent_ns)
+                self.received_ns.append(now_ns - sent_ns)
+                self.first_ns.setdefault(env.trace_id, now_ns - sent_ns)
+            rejections.append(_rejection(intent))
+        if rejections:
+            await self._bus.publish_batch(topics.ORDERS_EVENTS, rejections)
+
+
+def _rejection(intent: OrderIntent) -> Envelope:
+    rejected = OrderRejected(
+        account_id=intent.account_id,
+        client_order_id=client_order_id_for(intent.account_id, intent.bot_id, intent.intent_id),
+        instrument=intent.instrument,
+        ts_ns=time.time_ns(),
+        reason="bench: not placed",
+        source="risk",
+    )
+    return envelope(rejected, intent.account_id)
+
+
+def _bar(open_ns: int) -> Envelope:
+    price = Decimal(30_000)
+    bar = Bar(
+        instrument=BTC,
+        interval_s=60,
+        open_ns=open_ns,
+        open=price,
+        high=price,
+        low=price,
+        close=price,
+        volume=Decimal(1),
+    )
+    return envelope(bar, BTC.key)
+
+
+async def measure(
+    label: str, url: str, count: int, seconds: float, interval_s: float
+) -> LatencyResult:
+    load_before = load_average()
+    account_ids = [uuid.uuid4().hex for _ in range(count)]
+    params = {"symbol": BTC.symbol}
+    with tempfile.TemporaryDirectory() as tmp:
+        db = await bot_database(
+            Path(tmp) / "bench.db",
+            {a: (EveryBarStrategy.name, params) for a in account_ids},
+            {a: {"USDT": Decimal(10**6)} for a in account_ids},
+        )
+        bus = open_bus(url)
+        await bus.start()
+        clock = IntentClock(bus)
+        subscription = await bus.subscribe((topics.ORDERS_INTENT,), "bench-intents", clock.take)
+        venues = SimulatedVenues(SimulatedExchange(SyntheticMarket(seed=1)))
+        service = StrategyService(
+            InstancePlacement(), create_strategy=create_strategy, clock=time.time_ns
+        )
+        ctx = ServiceContext(
+            Settings(),
+            bus,
+            get_logger("bench"),
+            RuntimeMetrics(),
+            Resources(venues=venues, database=db),
+        )
+        await service.start(ctx)
+        open_ns = time.time_ns() - 10 * _MINUTE_NS
+
+        async def publish_bars(duration_s: float) -> int:
+            nonlocal open_ns
+            published = 0
+            deadline = time.perf_counter() + duration_s
+            next_at = time.perf_counter()
+            while time.perf_counter() < deadline:
+                open_ns += _MINUTE_NS
+                bar = _bar(open_ns)
+                clock.bar_ts_ns[bar.event_id] = bar.ts_ns
+                await bus.publish_batch(topics.MD_BAR, [bar])
+                published += 1
+                next_at += interval_s
+                await asyncio.sleep(max(0.0, next_at - time.perf_counter()))
+            return published
+
+        # Warm-up: until intents flow (a Kafka group takes a while to join), then 1 s.
+        deadline = time.monotonic() + 60
+        while clock.seen == 0:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{label}: no intent within 60 s of publishing bars")
+            await publish_bars(0.2)
+        await publish_bars(1.0)
+        await asyncio.sleep(0.5)
+        clock.counting = True
+        bars_sent = await publish_bars(seconds)
+        await asyncio.sleep(0.5)
+        clock.counting = False
+        await service.stop()
+        await subscription.stop()
+        await bus.close()
+        await db.close()
+    first = list(clock.first_ns.values())
+    return LatencyResult(
+        bus=label,
+        bots=count,
+        bars=bars_sent,
+        intents=len(clock.received_ns),
+        envelope_p50_us=round(percentile_us(clock.envelope_ns, 50), 1),
+        envelope_p99_us=round(percentile_us(clock.envelope_ns, 99), 1),
+        received_p50_us=round(percentile_us(clock.received_ns, 50), 1),
+        received_p99_us=round(percentile_us(clock.received_ns, 99), 1),
+        first_intent_p50_us=round(percentile_us(first, 50), 1),
+        first_intent_p99_us=round(percentile_us(first, 99), 1),
+        load_before=load_before,
+    )
+
+
+async def delete_redis_keys(prefix: str) -> int:
+    from redis.asyncio import Redis
+
+    client = Redis.from_url(REDIS_URL)
+    try:
+        keys = [key async for key in client.scan_iter(match=f"{prefix}*", count=1000)]
+        if keys:
+            await client.delete(*keys)
+        return len(keys)
+    finally:
+        await client.aclose()
+
+
+def run(buses: Iterable[str], count: int, seconds: float, interval_s: float) -> list[LatencyResult]:
+    results = []
+    for name in buses:
+        if name == "memory":
+            results.append(asyncio.run(measure(name, "memory://", count, seconds, interval_s)))
+        elif name == "redis":
+            prefix = f"bench{uuid.uuid4().hex[:8]}"
+            try:
+                url = f"{REDIS_URL}?prefix={prefix}"
+                results.append(asyncio.run(measure(name, url, count, seconds, interval_s)))
+            finally:
+                asyncio.run(delete_redis_keys(prefix))
+        elif name == "kafka":
+            with ExitStack() as stack:
+                address = stack.enter_context(local_kafka_broker())
+                url = f"kafka://{address}"
+                results.append(asyncio.run(measure(name, url, count, seconds, interval_s)))
+    return results
+
+
+def table(results: Sequence[LatencyResult]) -> str:
+    lines = [
+        "| bus | bots | bars | intents | envelope p50 µs | envelope p99 µs | "
+        "received p50 µs | received p99 µs | first intent p50 µs | first intent p99 µs | "
+        "load avg before |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r.bus} | {r.bots:,} | {r.bars:,} | {r.intents:,} | {r.envelope_p50_us:,} | "
+            f"{r.envelope_p99_us:,} | {r.received_p50_us:,} | {r.received_p99_us:,} | "
+            f"{r.first_intent_p50_us:,} | {r.first_intent_p99_us:,} | {r.load_before} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--bots", type=int, default=100)
+    parser.add_argument(
+        "--buses",
+        nargs="+",
+        choices=("memory", "redis", "kafka"),
+        default=["memory", "redis", "kafka"],
+    )
+    parser.add_argument("--seconds", type=float, default=10.0, help="measured publishing time")
+    parser.add_argument("--interval-ms", type=float, default=20.0, help="time between bars")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    args = parser.parse_args()
+    configure_logging("warning", "console", stream=sys.stderr)
+    results = run(args.buses, args.bots, args.seconds, args.interval_ms / 1000)
+    load_after = load_average()
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "benchmark": "tick_to_order",
+                    "cpus": os.cpu_count(),
+                    "load_after": load_after,
+                    "results": [asdict(r) for r in results],
+                }
+            )
+        )
+        return
+    print(table(results))
+    print(f"\nload average after: {load_after} ({os.cpu_count()} CPUs)")
+
+
+if __name__ == "__main__":
+    main()
