@@ -1,10 +1,8 @@
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import asyncpg  # type: ignore[import-untyped]
 import pytest
 
 from tests.integration.gateway.support import (
@@ -14,6 +12,7 @@ from tests.integration.gateway.support import (
     gateway_state,
     new_exchange,
 )
+from tests.servers import migrated_database
 from tradewind.store.database import Database
 from tradewind.venues.simulated.exchange import SimulatedExchange
 
@@ -21,26 +20,14 @@ from tradewind.venues.simulated.exchange import SimulatedExchange
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
     """A migrated, empty database: a SQLite file, or a fresh schema in PostgreSQL."""
-    if request.param == "sqlite":
-        database = Database(f"sqlite:///{tmp_path / 'tradewind.db'}")
-        await database.migrate()
-        yield database
-        await database.close()
-        return
-    url = request.getfixturevalue("postgres_url")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(url, timeout=5)
-    await admin.execute(f'CREATE SCHEMA "{schema}"')
-    database = Database(url, schema=schema)
-    PG_SCHEMAS[id(database)] = schema  # for the canary test's dump
-    try:
-        await database.migrate()
-        yield database
-    finally:
-        await database.close()
-        await admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
-        await admin.close()
-        PG_SCHEMAS.pop(id(database), None)
+    url = request.getfixturevalue("postgres_url") if request.param == "postgresql" else None
+    async with migrated_database(request.param, tmp_path, url) as (database, schema):
+        if schema is not None:
+            PG_SCHEMAS[id(database)] = schema  # for the canary test's dump
+        try:
+            yield database
+        finally:
+            PG_SCHEMAS.pop(id(database), None)
 
 
 @pytest.fixture

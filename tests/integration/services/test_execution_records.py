@@ -5,14 +5,13 @@ restart reads back the open orders with the fills recorded for them."""
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
 
-import asyncpg  # type: ignore[import-untyped]
 import pytest
 
+from tests.servers import migrated_database
 from tradewind.domain.events import Fill, OrderIntent
 from tradewind.domain.model import Instrument, Liquidity, OrderType, Side
 from tradewind.domain.orders import OrderState, TrackedOrder
@@ -33,24 +32,10 @@ BTC = Instrument.parse("sim", "BTC/USDT")
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
-    if request.param == "sqlite":
-        database = Database(f"sqlite:///{tmp_path / 'tradewind.db'}")
-        await database.migrate()
+    """A migrated, empty database: a SQLite file, or a fresh schema in PostgreSQL."""
+    url = request.getfixturevalue("postgres_url") if request.param == "postgresql" else None
+    async with migrated_database(request.param, tmp_path, url) as (database, _schema):
         yield database
-        await database.close()
-        return
-    url = request.getfixturevalue("postgres_url")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(url, timeout=5)
-    await admin.execute(f'CREATE SCHEMA "{schema}"')
-    database = Database(url, schema=schema)
-    try:
-        await database.migrate()
-        yield database
-    finally:
-        await database.close()
-        await admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
-        await admin.close()
 
 
 def order(intent_id: str, quantity: str = "0.5") -> TrackedOrder:
