@@ -144,11 +144,14 @@ class EmbeddedPlatform:
             await resources.database.close()
 
     def breaker_states(self) -> dict[str, Any]:
+        """Venue -> breaker state, from the execution service's `/breakers` view."""
         for service in self._services:
             view = service.admin_endpoints().get("/breakers")
             if view is not None:
-                states = view()
-                return dict(states) if isinstance(states, dict) else {}
+                return {
+                    getattr(status, "venue", "?"): getattr(status, "state", "?")
+                    for status in view()
+                }
         return {}
 
     # -- internals ------------------------------------------------------------------
