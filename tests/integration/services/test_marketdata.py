@@ -236,10 +236,12 @@ async def test_trades_bars_and_book_diffs_rebuild_the_exchange_and_the_cache_is_
             and (tops[BTC].bid, tops[BTC].ask) == (btc_book.best_bid(), btc_book.best_ask())
         )
 
-    deadline = time.monotonic() + 5
-    while not await cache_is_current():
-        assert time.monotonic() < deadline, "the cache never caught up"
-        await asyncio.sleep(0.02)
+    try:
+        async with asyncio.timeout(5):
+            while not await cache_is_current():  # noqa: ASYNC110 (polls the cache)
+                await asyncio.sleep(0.02)
+    except TimeoutError:
+        raise AssertionError("the cache never caught up") from None
     assert (await read_last_prices(md.cache, [Instrument.parse("sim", "SOL/USDT")])) == {}
 
     await md.service.stop()

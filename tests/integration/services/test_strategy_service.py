@@ -269,16 +269,16 @@ async def publish(bus: MemoryBus, topic: str, payload: Event, key: str) -> None:
 
 
 async def eventually(condition: Callable[[], bool], timeout_s: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("the condition did not hold in time")
-        await asyncio.sleep(0.02)
+    try:
+        async with asyncio.timeout(timeout_s):
+            while not condition():  # noqa: ASYNC110 (polls state several tasks change)
+                await asyncio.sleep(0.02)
+    except TimeoutError:
+        raise AssertionError("the condition did not hold in time") from None
 
 
 async def stays(condition: Callable[[], bool], for_s: float) -> None:
-    deadline = time.monotonic() + for_s
-    while time.monotonic() < deadline:
+    for _ in range(max(1, int(for_s / 0.02))):
         assert condition()
         await asyncio.sleep(0.02)
 

@@ -50,28 +50,19 @@ class HookRunner:
 
     def bars(self, hosts: Iterable[BotHost], bar: Bar, now_ns: int) -> None:
         """`on_bar` for each running bot in `hosts`; `now_ns` is the bar's close."""
-        intents, cancels = self._outbound.intents, self._outbound.cancels
-        record, clock = self._latency["bar"].record, time.perf_counter
-        for host in hosts:
-            if not host.running:
-                continue
-            host.now_ns = now_ns
-            marked_intents, marked_cancels = len(intents), len(cancels)
-            started = clock()
-            try:
-                host.strategy.on_bar(host, bar)
-            except Exception as error:
-                self._failed(host, error, marked_intents, marked_cancels)
-            else:
-                if host.errors_in_row:
-                    host.errors_in_row = 0
-            record(clock() - started)
-            host.dirty = True
+        self._market(hosts, "bar", now_ns, lambda host: host.strategy.on_bar(host, bar))
 
     def ticks(self, hosts: Iterable[BotHost], tick: TradeTick) -> None:
         """`on_tick` for each running bot in `hosts`."""
+        self._market(hosts, "tick", tick.ts_ns, lambda host: host.strategy.on_tick(host, tick))
+
+    def _market(
+        self, hosts: Iterable[BotHost], kind: str, now_ns: int, hook: Callable[[BotHost], None]
+    ) -> None:
+        """Call `hook` for each running bot, timed into the `kind` latency histogram; a
+        bot whose hook raises has its intents of this call dropped (see `_failed`)."""
         intents, cancels = self._outbound.intents, self._outbound.cancels
-        record, clock, now_ns = self._latency["tick"].record, time.perf_counter, tick.ts_ns
+        record, clock = self._latency[kind].record, time.perf_counter
         for host in hosts:
             if not host.running:
                 continue
@@ -79,7 +70,7 @@ class HookRunner:
             marked_intents, marked_cancels = len(intents), len(cancels)
             started = clock()
             try:
-                host.strategy.on_tick(host, tick)
+                hook(host)
             except Exception as error:
                 self._failed(host, error, marked_intents, marked_cancels)
             else:
