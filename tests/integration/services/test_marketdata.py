@@ -245,6 +245,7 @@ async def test_trades_bars_and_book_diffs_rebuild_the_exchange_and_the_cache_is_
     assert (await read_last_prices(md.cache, [Instrument.parse("sim", "SOL/USDT")])) == {}
 
     await md.service.stop()
+    await bus.wait_until_idle(5)  # the bars its stop flushed reach our subscriber too
     assert md.metric("tradewind_md_streams_live", venue="sim", stream="trades") == 0
     assert md.metric("tradewind_md_streams_live", venue="sim", stream="book") == 0
     assert md.metric("tradewind_md_bars_total", venue="sim") == len(published.bars)
