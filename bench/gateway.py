@@ -102,7 +102,14 @@ async def _serve(port: int, directory: Path) -> None:
                     valuation_asset="USDT",
                 )
                 ids.append(account.id)
-            owners.append({"token": issue_access_token(tokens, user.id, ["trader"]), "ids": ids})
+            owners.append(
+                {
+                    "token": issue_access_token(
+                        tokens, user.id, ["trader"], session_id="s1", version=0
+                    ),
+                    "ids": ids,
+                }
+            )
     await db.close()
 
     bus = MemoryBus(partitions=8)

@@ -7,6 +7,8 @@
     tradewind venue serve [--market M] [--port P] the simulated exchange (Binance API)
     tradewind keys generate [--kid K] [--jwt]     a new master key (or JWT secret)
     tradewind keys rotate [--config FILE]         re-wrap secrets under the current key
+    tradewind users grant-admin EMAIL             make a signed-up user an administrator
+    tradewind users revoke-admin EMAIL            take the admin role away
 
 Settings come from `TRADEWIND_*` environment variables and the optional settings file
 (see `tradewind.runtime.settings`). A configuration problem prints one line,
@@ -45,6 +47,8 @@ venue_app = typer.Typer(help="The simulated exchange.", no_args_is_help=True)
 app.add_typer(venue_app, name="venue")
 keys_app = typer.Typer(help="Master keys and token secrets.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+users_app = typer.Typer(help="Administrators.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
 
 ConfigFile = Annotated[
     Path | None,
@@ -293,6 +297,37 @@ def keys_rotate(
     def run() -> int:
         report = asyncio.run(rotate_from_settings(load_settings(config), batch=batch))
         typer.echo(str(report))
+        return 0
+
+    _exit_with(run)
+
+
+Email = Annotated[str, typer.Argument(metavar="EMAIL", help="The user's e-mail address.")]
+
+
+@users_app.command("grant-admin")
+def users_grant_admin(email: Email, config: ConfigFile = None) -> None:
+    """Give the admin role to the user who signed up with EMAIL, in the database of
+    TRADEWIND_DATABASE_URL (the master keys find the address). The only way to make an
+    administrator: registering never grants it."""
+    _set_admin(email, config, admin=True)
+
+
+@users_app.command("revoke-admin")
+def users_revoke_admin(email: Email, config: ConfigFile = None) -> None:
+    """Take the admin role from the user who signed up with EMAIL; their tokens stop
+    working at once."""
+    _set_admin(email, config, admin=False)
+
+
+def _set_admin(email: str, config: Path | None, *, admin: bool) -> None:
+    import asyncio
+
+    from tradewind.gateway.admins import set_admin_from_settings
+
+    def run() -> int:
+        settings = load_settings(config)
+        typer.echo(asyncio.run(set_admin_from_settings(settings, email, admin=admin)))
         return 0
 
     _exit_with(run)

@@ -19,9 +19,16 @@ from tradewind.gateway import (
     stream,
 )
 from tradewind.gateway.auth import Authenticator
-from tradewind.gateway.deps import PUBLIC_ROUTES, GatewayState, LoginPolicy, PeerView
+from tradewind.gateway.deps import (
+    PUBLIC_ROUTES,
+    GatewayState,
+    LoginPolicy,
+    PeerView,
+    RequestPolicy,
+)
 from tradewind.gateway.errors import ApiError, documented, install_error_handlers
 from tradewind.gateway.metrics import GatewayMetrics, RequestMetrics
+from tradewind.gateway.proxies import IpNetwork
 from tradewind.gateway.rbac import Permission
 from tradewind.gateway.refresh_store import SqlRefreshTokenStore
 from tradewind.gateway.strategies import InstalledStrategies, StrategyCatalog
@@ -45,8 +52,9 @@ def build_state(
     hasher: PasswordHasher | None = None,
     strategies: StrategyCatalog | None = None,
     login_policy: LoginPolicy | None = None,
+    request_policy: RequestPolicy | None = None,
+    trusted_proxies: tuple[IpNetwork, ...] = (),
     refresh_policy: RefreshPolicy | None = None,
-    bootstrap_admin_email: str = "",
     peers: Callable[[], Sequence[PeerView]] = lambda: (),
 ) -> GatewayState:
     """Everything the routes share, over `db` (already migrated). `hasher` defaults to
@@ -63,7 +71,8 @@ def build_state(
         venues=venues,
         strategies=strategies or InstalledStrategies(),
         login_policy=login_policy or LoginPolicy(),
-        bootstrap_admin_email=bootstrap_admin_email,
+        request_policy=request_policy or RequestPolicy(),
+        trusted_proxies=trusted_proxies,
         peers=peers,
     )
 

@@ -2,9 +2,9 @@
 
 Verifying a JWT (header checks, HMAC or Ed25519, claims) costs tens of microseconds;
 the same token arrives on every request of a session, so a verified token is kept (by
-its exact text, which the signature covers) until it expires. Expiry, and tokens issued
-before a user's roles changed on this gateway (`revoke_issued_before`), are checked on
-every use.
+its exact text, which the signature covers) until it expires. Expiry, and revocation
+(a token older than its user's token version, or of an ended session: see
+`revocation.py`), are checked on every use.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from tradewind.gateway.errors import ApiError
 from tradewind.gateway.rbac import Permission, permissions_of
+from tradewind.gateway.revocation import Revocations
 from tradewind.security.errors import InvalidToken
 from tradewind.security.tokens import AccessTokenConfig, decode_access_token
 
@@ -24,14 +25,16 @@ _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="tradewind"'}
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """A verified caller: the user id, roles and what they grant, and the token's issue
-    and expiry times (Unix seconds)."""
+    """A verified caller: the user id, roles and what they grant, the token's issue and
+    expiry times (Unix seconds), its login session and token version."""
 
     user_id: str
     roles: tuple[str, ...]
     permissions: frozenset[Permission]
     issued_at: int
     expires_at: int
+    session_id: str
+    token_version: int
 
     def can(self, permission: Permission) -> bool:
         return permission in self.permissions
@@ -55,7 +58,7 @@ class Authenticator:
         self._cache: OrderedDict[str, Principal] = OrderedDict()
         self._cache_size = cache_size
         self._clock = clock
-        self._issued_before: dict[str, int] = {}
+        self.revocations = Revocations(config.ttl_s + config.leeway_s, clock=clock)
 
     def authenticate(self, token: str) -> Principal:
         """The principal of `token`; raises a 401 `ApiError` saying what was wrong."""
@@ -67,7 +70,13 @@ class Authenticator:
             except InvalidToken as exc:
                 raise unauthenticated(str(exc), f"token_{exc.reason}") from None
             principal = Principal(
-                claims.sub, claims.roles, permissions_of(claims.roles), claims.iat, claims.exp
+                claims.sub,
+                claims.roles,
+                permissions_of(claims.roles),
+                claims.iat,
+                claims.exp,
+                claims.sid,
+                claims.ver,
             )
             self._cache[token] = principal
             if len(self._cache) > self._cache_size:
@@ -75,12 +84,11 @@ class Authenticator:
         elif now > principal.expires_at + self.config.leeway_s:
             del self._cache[token]
             raise unauthenticated("invalid access token (expired)", "token_expired")
-        revoked_before = self._issued_before.get(principal.user_id)
-        if revoked_before is not None and principal.issued_at < revoked_before:
-            raise unauthenticated(
-                "this token predates a change to your account; refresh or log in again",
-                "token_revoked",
-            )
+        refusal = self.revocations.refusal(
+            principal.user_id, principal.token_version, principal.session_id
+        )
+        if refusal is not None:
+            raise unauthenticated(refusal, "token_revoked")
         return principal
 
     def authenticate_header(self, authorization: str | None) -> Principal:
@@ -91,11 +99,3 @@ class Authenticator:
         if scheme.lower() != "bearer" or not token.strip():
             raise unauthenticated("the Authorization header must be `Bearer TOKEN`", "no_token")
         return self.authenticate(token.strip())
-
-    def revoke_issued_before(self, user_id: str) -> None:
-        """Refuse `user_id`'s tokens issued until now (roles changed, user disabled) on
-        this gateway; other instances refuse them once they expire, within the token
-        lifetime, and refreshing always reads the current roles."""
-        self._issued_before[user_id] = int(self._clock())
-        for token in [t for t, p in self._cache.items() if p.user_id == user_id]:
-            del self._cache[token]

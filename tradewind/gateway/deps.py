@@ -19,6 +19,7 @@ from tradewind.gateway.auth import Authenticator, Principal
 from tradewind.gateway.cache import Ownership, PortfolioCache
 from tradewind.gateway.errors import ApiError
 from tradewind.gateway.hub import StreamHub
+from tradewind.gateway.proxies import IpNetwork, client_address
 from tradewind.gateway.rate_limits import RateLimiter
 from tradewind.gateway.rbac import Permission
 from tradewind.gateway.strategies import StrategyCatalog
@@ -26,6 +27,7 @@ from tradewind.security.envelope import Encryptor
 from tradewind.security.passwords import PasswordHasher
 from tradewind.security.refresh_tokens import RefreshTokenIssuer, RefreshTokenStore
 from tradewind.store.database import Database
+from tradewind.store.login_failures import DelayPolicy
 from tradewind.venues.directory import VenueDirectory
 
 #: (method, path) of the routes anyone may call, without a token.
@@ -44,13 +46,41 @@ MAX_OFFSET = 1_000_000
 
 @dataclass(frozen=True, slots=True)
 class LoginPolicy:
-    """Lock an account for `lockout_s` seconds after `max_failures` failed logins in a
-    row; throttle attempts per IP and per account (per minute)."""
+    """After `max_failures` failed logins in a row from one source on one address, that
+    source waits 1, 2, 4 … seconds, at most `lockout_s`, before trying it again;
+    attempts are throttled per source (`per_ip_per_minute`) and per address and source
+    (`per_account_per_minute`)."""
 
     max_failures: int = 5
     lockout_s: int = 900
     per_ip_per_minute: int = 30
     per_account_per_minute: int = 10
+
+    @property
+    def delays(self) -> DelayPolicy:
+        return DelayPolicy(free=self.max_failures, max_s=self.lockout_s)
+
+
+@dataclass(frozen=True, slots=True)
+class RequestPolicy:
+    """Budgets of authenticated callers, per minute and gateway instance: requests per
+    user on any route, and calls to an exchange (key checks) per user and in all,
+    which spend the user's key allowance and the platform's egress to the venue."""
+
+    per_user_per_minute: int = 1200
+    exchange_calls_per_user_per_minute: int = 6
+    exchange_calls_per_minute: int = 300
+
+
+def too_many(limiter: RateLimiter, key: str, what: str) -> None:
+    """Take one from `limiter`'s bucket `key`, or answer 429 with `Retry-After`."""
+    wait_s = limiter.try_acquire(key)
+    if wait_s is not None:
+        raise ApiError(
+            429,
+            f"too many {what}; try again in {wait_s:.0f} s",
+            headers={"Retry-After": f"{wait_s:.0f}"},
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +106,9 @@ class GatewayState:
     venues: VenueDirectory
     strategies: StrategyCatalog
     login_policy: LoginPolicy = field(default_factory=LoginPolicy)
-    bootstrap_admin_email: str = ""
+    request_policy: RequestPolicy = field(default_factory=RequestPolicy)
+    #: Peers whose `X-Forwarded-For` is believed (`TRADEWIND_TRUSTED_PROXIES`).
+    trusted_proxies: tuple[IpNetwork, ...] = ()
     portfolios: PortfolioCache = field(default_factory=PortfolioCache)
     hub: StreamHub = field(default_factory=StreamHub)
     peers: Callable[[], Sequence[PeerView]] = lambda: ()
@@ -85,6 +117,9 @@ class GatewayState:
     ownership: Ownership = field(init=False)
     ip_limiter: RateLimiter = field(init=False)
     account_limiter: RateLimiter = field(init=False)
+    user_limiter: RateLimiter = field(init=False)
+    exchange_user_limiter: RateLimiter = field(init=False)
+    exchange_limiter: RateLimiter = field(init=False)
     #: Bounds concurrent argon2 work (each hash holds ~64 MiB for tens of ms).
     password_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(4))
 
@@ -92,6 +127,18 @@ class GatewayState:
         self.ownership = Ownership(self._load_account_ids)
         self.ip_limiter = RateLimiter(self.login_policy.per_ip_per_minute)
         self.account_limiter = RateLimiter(self.login_policy.per_account_per_minute)
+        requests = self.request_policy
+        self.user_limiter = RateLimiter(requests.per_user_per_minute)
+        self.exchange_user_limiter = RateLimiter(requests.exchange_calls_per_user_per_minute)
+        self.exchange_limiter = RateLimiter(requests.exchange_calls_per_minute)
+        # Through `self.hub` at call time: the service may swap the hub after this.
+        self.authenticator.revocations.listeners.append(lambda change: self.hub.revoked(change))
+
+    def take_exchange_call(self, user_id: str) -> None:
+        """Spend one exchange call of `user_id`'s budget and of the platform's; 429 if
+        either is spent."""
+        too_many(self.exchange_user_limiter, user_id, "calls to the exchange")
+        too_many(self.exchange_limiter, "", "calls to the exchange from the platform")
 
     async def _load_account_ids(self, user_id: str) -> list[str]:
         from tradewind.store.accounts import list_accounts
@@ -114,13 +161,15 @@ State = Annotated[GatewayState, Depends(gateway_state)]
 
 def require(permission: Permission) -> Callable[[Request], Awaitable[Principal]]:
     """A dependency: the verified caller, if one of their roles grants `permission`;
-    401 without a valid token, 403 without the permission."""
+    401 without a valid token, 403 without the permission, 429 past the caller's
+    request budget (`RequestPolicy.per_user_per_minute`)."""
 
     async def caller(request: Request) -> Principal:
         state: GatewayState = request.app.state.gateway
         principal = state.authenticator.authenticate_header(request.headers.get("authorization"))
         if not principal.can(permission):
             raise ApiError(403, f"your roles do not grant {permission.value}", code="forbidden")
+        too_many(state.user_limiter, principal.user_id, "requests")
         return principal
 
     caller.permission = permission  # type: ignore[attr-defined]  # read by the RBAC checks
@@ -128,9 +177,11 @@ def require(permission: Permission) -> Callable[[Request], Awaitable[Principal]]
 
 
 def client_ip(request: Request) -> str:  # a helper, not a dependency
-    """The peer's address (put the gateway behind a proxy that sets it with
-    `--proxy-headers` / `--forwarded-allow-ips` if there is one)."""
-    return request.client.host if request.client is not None else ""
+    """The client's address: the peer's, or from `X-Forwarded-For` when the peer is a
+    trusted proxy (see `proxies.py`)."""
+    state: GatewayState = request.app.state.gateway
+    peer = request.client.host if request.client is not None else ""
+    return client_address(peer, request.headers.getlist("x-forwarded-for"), state.trusted_proxies)
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,20 +24,27 @@ import msgspec
 from tradewind.bus.envelope import Envelope
 from tradewind.domain.events import Fill, OrderEventBase
 from tradewind.gateway.cache import fixed
+from tradewind.gateway.revocation import Revoked
 
 _encode = msgspec.json.Encoder().encode
 
 #: Put on a client's queue to end its session; `reason` says why.
 CLOSE = None
+#: The close reason of a session whose token was revoked.
+REVOKED_REASON = "revoked: your access changed or the session ended; log in again"
 
 
 class StreamClient:
     """One connected WebSocket: its user, watched accounts and outgoing queue."""
 
-    __slots__ = ("accounts", "close_reason", "queue", "user_id")
+    __slots__ = ("accounts", "close_reason", "queue", "session_id", "token_version", "user_id")
 
-    def __init__(self, user_id: str, queue_size: int) -> None:
+    def __init__(
+        self, user_id: str, queue_size: int, session_id: str = "", token_version: int = 0
+    ) -> None:
         self.user_id = user_id
+        self.session_id = session_id
+        self.token_version = token_version
         self.accounts: set[str] = set()
         self.queue: asyncio.Queue[str | None] = asyncio.Queue(queue_size + 1)
         self.close_reason = ""
@@ -63,8 +70,17 @@ class StreamHub:
     def connections(self) -> int:
         return len(self._clients)
 
-    def connect(self, user_id: str, account_ids: Iterable[str]) -> StreamClient:
-        client = StreamClient(user_id, self._queue_size)
+    def connect(
+        self,
+        user_id: str,
+        account_ids: Iterable[str],
+        *,
+        session_id: str = "",
+        token_version: int = 0,
+    ) -> StreamClient:
+        """A new session of `user_id` watching `account_ids`, opened with a token of
+        `session_id` at `token_version` (what revocation compares against)."""
+        client = StreamClient(user_id, self._queue_size, session_id, token_version)
         self._clients.add(client)
         for account_id in account_ids:
             self._watch(client, account_id)
@@ -89,6 +105,16 @@ class StreamHub:
     def account_removed(self, account_id: str) -> None:
         for client in self._watchers.pop(account_id, set()):
             client.accounts.discard(account_id)
+
+    def revoked(self, change: Revoked) -> None:
+        """End the sessions whose token `change` refuses (a role change, a disabled
+        user, a logout), at once rather than when the token expires."""
+        for client in list(self._clients):
+            if (client.user_id == change.user_id and client.token_version < change.version) or (
+                change.session_id is not None and client.session_id == change.session_id
+            ):
+                self.disconnect(client)
+                client.end(REVOKED_REASON)
 
     def close_all(self, reason: str) -> None:
         for client in list(self._clients):

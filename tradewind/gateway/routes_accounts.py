@@ -74,8 +74,12 @@ async def owned_account(
     return account
 
 
-async def check_key(state: GatewayState, venue: str, api_key: str, secret: str) -> KeyCheck:
-    """The venue's word on the key; 400 if it refuses the key, 503 if unreachable."""
+async def check_key(
+    state: GatewayState, user_id: str, venue: str, api_key: str, secret: str
+) -> KeyCheck:
+    """The venue's word on the key, on `user_id`'s exchange-call budget; 400 if the venue
+    refuses the key, 429 when the budget is spent, 503 if the venue is unreachable."""
+    state.take_exchange_call(user_id)
     try:
         return await state.venues.check_key(venue, api_key, secret)
     except AuthenticationFailed:
@@ -101,7 +105,7 @@ def _check_view(check: KeyCheck) -> KeyCheckView:
 @router.post(
     "/accounts",
     status_code=201,
-    responses=documented(400, 401, 403, 503),
+    responses=documented(400, 401, 403, 429, 503),
     summary="Connect an exchange account",
 )
 async def connect_account(
@@ -114,7 +118,7 @@ async def connect_account(
         raise ApiError(
             422, f"venue: unknown venue {body.venue!r}; known: {known}", field="body.venue"
         )
-    check = await check_key(state, body.venue, body.api_key, body.api_secret)
+    check = await check_key(state, caller.user_id, body.venue, body.api_key, body.api_secret)
     if check.refusal is not None:
         raise ApiError(422, f"api_key: {check.refusal}", field="body.api_key", code="key_refused")
     account_id = uuid.uuid4().hex
@@ -165,7 +169,7 @@ async def get_account(account_id: AccountId, caller: Reader, state: State) -> Ac
 
 @router.post(
     "/accounts/{account_id}/verify",
-    responses=documented(400, 401, 403, 404, 503),
+    responses=documented(400, 401, 403, 404, 429, 503),
     summary="Check the stored key with the venue again",
 )
 async def verify_account(
@@ -178,7 +182,7 @@ async def verify_account(
     api_key = decrypt(account.api_key_encrypted, secret_context(account.id, "api_key"))
     secret = decrypt(account.api_secret_encrypted, secret_context(account.id, "api_secret"))
     try:
-        check = await check_key(state, account.venue, api_key, secret)
+        check = await check_key(state, caller.user_id, account.venue, api_key, secret)
     except ApiError as exc:
         if exc.status != 400:
             raise

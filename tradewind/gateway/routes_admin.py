@@ -27,7 +27,7 @@ from tradewind.gateway.schemas import (
     ServiceHealth,
     page,
 )
-from tradewind.store import audit, users
+from tradewind.store import audit, login_failures, users
 from tradewind.store.audit import KillSwitchRecord
 
 router = APIRouter(prefix="/admin", tags=["operations"])
@@ -68,9 +68,9 @@ async def set_roles(
     state: State,
     request: Request,
 ) -> AdminUserView:
-    """Replace a user's roles. Their tokens issued before now stop working on this
-    gateway at once (elsewhere within the token lifetime); refreshing reads the new
-    roles. You cannot take the admin role from yourself."""
+    """Replace a user's roles. Every token they hold stops working at once (on other
+    gateway instances within a second) and open streams close; they log in or refresh
+    to get the new roles. You cannot take the admin role from yourself."""
     roles = tuple(dict.fromkeys(role.value for role in body.roles))
     if user_id == caller.user_id and Role.ADMIN.value not in roles:
         raise ApiError(409, "you cannot remove your own admin role; ask another admin")
@@ -79,6 +79,7 @@ async def set_roles(
         if user is None:
             raise not_found("user")
         await users.set_roles(conn, user_id, roles)
+        version = await users.raise_token_version(conn, user_id)
         await audit.record(
             conn,
             "user.roles_changed",
@@ -89,7 +90,82 @@ async def set_roles(
             source_ip=client_ip(request),
         )
         user = await users.get_user(conn, user_id) or user
-    state.authenticator.revoke_issued_before(user_id)
+    if version is not None:
+        state.authenticator.revocations.raise_version(user_id, version)
+    return _admin_user(state, user)
+
+
+UserWriter = Annotated[Principal, Depends(require(Permission.USERS_WRITE))]
+
+
+@router.post("/users/{user_id}/disable", responses=documented(401, 403, 404, 409))
+async def disable_user(
+    user_id: UserId, caller: UserWriter, state: State, request: Request
+) -> AdminUserView:
+    """Disable a user: they cannot log in, every session and token they hold ends at
+    once (other gateway instances within a second), and their open streams close. Their
+    bots are left as they are: stop them, or engage a kill switch, if they must not
+    trade. You cannot disable yourself."""
+    if user_id == caller.user_id:
+        raise ApiError(409, "you cannot disable yourself; ask another admin")
+    return await _set_disabled(user_id, True, caller, state, request)
+
+
+@router.post("/users/{user_id}/enable", responses=documented(401, 403, 404))
+async def enable_user(
+    user_id: UserId, caller: UserWriter, state: State, request: Request
+) -> AdminUserView:
+    """Let a disabled user log in again (their old sessions stay ended)."""
+    return await _set_disabled(user_id, False, caller, state, request)
+
+
+async def _set_disabled(
+    user_id: str, disabled: bool, caller: Principal, state: GatewayState, request: Request
+) -> AdminUserView:
+    version = None
+    async with state.db.transaction() as conn:
+        if not await users.set_disabled(conn, user_id, disabled):
+            raise not_found("user")
+        if disabled:
+            version = await users.raise_token_version(conn, user_id)
+        await audit.record(
+            conn,
+            "user.disabled" if disabled else "user.enabled",
+            actor_id=caller.user_id,
+            target_type="user",
+            target_id=user_id,
+            source_ip=client_ip(request),
+        )
+        user = await users.get_user(conn, user_id)
+    assert user is not None
+    if version is not None:
+        state.authenticator.revocations.raise_version(user_id, version)
+        await state.refresh_tokens.revoke_all(user_id, "admin")
+    return _admin_user(state, user)
+
+
+@router.post("/users/{user_id}/unlock", responses=documented(401, 403, 404))
+async def unlock_user(
+    user_id: UserId, caller: UserWriter, state: State, request: Request
+) -> AdminUserView:
+    """Clear the waits that failed logins put on every source for this user's address
+    (after the owner proved who they are some other way)."""
+    async with state.db.transaction() as conn:
+        user = await users.get_user(conn, user_id)
+        if user is None:
+            raise not_found("user")
+        cleared = await login_failures.clear_address(conn, user.email_index)
+        await users.record_login_success(conn, user_id)
+        await audit.record(
+            conn,
+            "user.unlocked",
+            actor_id=caller.user_id,
+            target_type="user",
+            target_id=user_id,
+            detail={"sources_cleared": cleared},
+            source_ip=client_ip(request),
+        )
+        user = await users.get_user(conn, user_id) or user
     return _admin_user(state, user)
 
 

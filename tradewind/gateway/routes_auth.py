@@ -1,35 +1,51 @@
 """Sign-up, login, token refresh, logout, and who am I.
 
-Login answers the same "wrong e-mail or password" whether or not the address exists,
-and does the same argon2 work either way. Attempts are throttled per client IP and per
-account (429 with `Retry-After`); `max_failures` wrong passwords in a row lock the
-account for `lockout_s` seconds, across every gateway instance. Every outcome is
-audited, without the address or the password.
+Nothing here tells an outsider whether an address is registered:
+- sign-up answers the same 202 whether the address is new or taken, after the same
+  argon2 work and a database write either way (a taken address is audited, not
+  re-created);
+- login answers the same "wrong e-mail or password" whether or not the address exists,
+  does the same argon2 work either way, and counts failures per (address, source) for
+  unknown addresses exactly as for known ones, so the throttling answers alike too.
+
+Failed logins are counted per address *and* source address (`store/login_failures`):
+after `max_failures` in a row a source waits 1, 2, 4 … seconds (at most `lockout_s`)
+before it may try that address again, across every gateway instance. A guesser slows
+down only themselves: the owner logging in from elsewhere is never locked out, and an
+administrator can clear the delays (`POST /admin/users/{id}/unlock`). Attempts are also
+throttled per source (429 with `Retry-After`). Every outcome is audited, without the
+address or the password.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 
 from tradewind.gateway.auth import Principal, unauthenticated
-from tradewind.gateway.deps import GatewayState, State, client_ip, require
+from tradewind.gateway.deps import GatewayState, State, client_ip, require, too_many
 from tradewind.gateway.errors import ApiError, documented
 from tradewind.gateway.queries import find_user_by_email_indexes
-from tradewind.gateway.rate_limits import RateLimiter
-from tradewind.gateway.rbac import DEFAULT_ROLES, Permission, Role
-from tradewind.gateway.schemas import Credentials, RefreshRequest, TokenPair, UserView
+from tradewind.gateway.rbac import DEFAULT_ROLES, Permission
+from tradewind.gateway.schemas import (
+    Credentials,
+    RefreshRequest,
+    RegistrationAccepted,
+    TokenPair,
+    UserView,
+)
 from tradewind.runtime.logging import get_logger
 from tradewind.security.envelope import normalise_email
 from tradewind.security.errors import InvalidPasswordHash, RefreshTokenRejected, SecurityError
 from tradewind.security.passwords import PasswordCheck, password_problems
 from tradewind.security.refresh_tokens import hash_refresh_token
 from tradewind.security.tokens import issue_access_token
-from tradewind.store import audit, users
+from tradewind.store import audit, login_failures, users
 
 router = APIRouter(tags=["auth"])
 _log = get_logger("tradewind.gateway")
@@ -67,16 +83,6 @@ def user_view(state: GatewayState, user: users.UserRecord) -> UserView:
     )
 
 
-def _throttle(limiter: RateLimiter, key: str, what: str) -> None:
-    wait_s = limiter.try_acquire(key)
-    if wait_s is not None:
-        raise ApiError(
-            429,
-            f"too many {what}; try again in {wait_s:.0f} s",
-            headers={"Retry-After": f"{wait_s:.0f}"},
-        )
-
-
 async def _hash_password(state: GatewayState, password: str) -> str:
     async with state.password_slots:
         return await asyncio.to_thread(state.hasher.hash, password)
@@ -87,84 +93,107 @@ async def _verify_password(state: GatewayState, stored: str | None, password: st
         return await asyncio.to_thread(state.hasher.verify, stored, password)
 
 
+def _access_token(state: GatewayState, user: users.UserRecord, session_id: str) -> str:
+    """An access token for `user` in `session_id`, at their current token version."""
+    return issue_access_token(
+        state.authenticator.config,
+        user.id,
+        user.roles,
+        session_id=session_id,
+        version=user.token_version,
+    )
+
+
 async def _token_pair(state: GatewayState, user: users.UserRecord) -> TokenPair:
-    config = state.authenticator.config
     refresh = await state.refresh_tokens.issue(user.id)
     return TokenPair(
-        access_token=issue_access_token(config, user.id, user.roles),
-        expires_in=config.ttl_s,
+        access_token=_access_token(state, user, refresh.family_id),
+        expires_in=state.authenticator.config.ttl_s,
         refresh_token=refresh.token,
         refresh_expires_at=datetime.fromtimestamp(refresh.expires_at_s, UTC),
     )
 
 
-@router.post("/auth/register", status_code=201, responses=documented(409, 429), summary="Sign up")
-async def register(body: Credentials, request: Request, state: State) -> UserView:
+_REGISTERED = RegistrationAccepted(
+    detail="if this address was not registered yet, the account now exists: log in with it"
+)
+
+
+@router.post("/auth/register", status_code=202, responses=documented(422, 429), summary="Sign up")
+async def register(body: Credentials, request: Request, state: State) -> RegistrationAccepted:
     """Create a user with the `trader` role. The password must have 12+ characters of
-    two kinds and must not contain the address."""
+    two kinds and must not contain the address. The answer is the same whether or not
+    the address was registered already (so it tells no one who has an account): log in
+    to continue. Administrators are made with `tradewind users grant-admin EMAIL`."""
     ip = client_ip(request)
-    _throttle(state.ip_limiter, f"register:{ip}", "sign-ups from your address")
+    too_many(state.ip_limiter, f"register:{ip}", "sign-ups from your address")
     email = normalise_email(body.email)
     problems = password_problems(body.password, personal=[email])
     if problems:
         raise ApiError(422, "password: " + "; ".join(problems), field="body.password")
     encryptor = state.encryptor
-    async with state.db.read() as conn:
-        if await find_user_by_email_indexes(conn, encryptor.email_index_candidates(email)):
-            raise ApiError(409, "this e-mail address is already registered")
+    # The hash comes first, whether or not the address is taken: the answer's timing
+    # must not tell the two apart.
     password_hash = await _hash_password(state, body.password)
-    roles: tuple[str, ...] = tuple(DEFAULT_ROLES)
-    if state.bootstrap_admin_email and email == normalise_email(state.bootstrap_admin_email):
-        roles = (Role.ADMIN, *roles)
     user_id = uuid.uuid4().hex
-    try:
-        async with state.db.transaction() as conn:
-            user = await users.create_user(
-                conn,
-                user_id=user_id,
-                email_index=encryptor.email_index(email),
-                email_encrypted=encryptor.encrypt(email, email_context(user_id)).to_json(),
-                password_hash=password_hash,
-                roles=roles,
-            )
-            await audit.record(
-                conn,
-                "user.registered",
-                actor_id=user.id,
-                target_type="user",
-                target_id=user.id,
-                detail={"roles": list(roles)},
-                source_ip=ip,
-            )
-    except users.DuplicateUser:
-        raise ApiError(409, "this e-mail address is already registered") from None
-    return user_view(state, user)
+    async with state.db.transaction() as conn:
+        existing = await find_user_by_email_indexes(conn, encryptor.email_index_candidates(email))
+        if existing is None:
+            try:
+                await users.create_user(
+                    conn,
+                    user_id=user_id,
+                    email_index=encryptor.email_index(email),
+                    email_encrypted=encryptor.encrypt(email, email_context(user_id)).to_json(),
+                    password_hash=password_hash,
+                    roles=tuple(DEFAULT_ROLES),
+                )
+            except users.DuplicateUser:  # registered concurrently
+                existing = await find_user_by_email_indexes(
+                    conn, encryptor.email_index_candidates(email)
+                )
+        if existing is None:
+            action, target = "user.registered", user_id
+        else:
+            action, target = "user.register_existing", existing.id
+        await audit.record(
+            conn,
+            action,
+            actor_id=target if existing is None else None,
+            target_type="user",
+            target_id=target,
+            detail={"roles": list(DEFAULT_ROLES)} if existing is None else {},
+            source_ip=ip,
+        )
+    return _REGISTERED
 
 
 @router.post("/auth/login", responses=documented(401, 403, 429), summary="Log in")
 async def login(body: Credentials, request: Request, state: State) -> TokenPair:
     """Exchange e-mail and password for an access token and a refresh token."""
     ip = client_ip(request)
-    _throttle(state.ip_limiter, f"login:{ip}", "login attempts from your address")
+    too_many(state.ip_limiter, f"login:{ip}", "login attempts from your address")
     email = normalise_email(body.email)
-    _throttle(state.account_limiter, state.encryptor.email_index(email), "login attempts")
+    index = state.encryptor.email_index(email)
+    too_many(state.account_limiter, f"{index}:{ip}", "login attempts")
     async with state.db.read() as conn:
         user = await find_user_by_email_indexes(conn, state.encryptor.email_index_candidates(email))
+        blocked_until = await login_failures.blocked_until(conn, index, ip)
     now = datetime.now(UTC)
-    if user is not None and user.locked_until is not None and user.locked_until > now:
-        wait_s = max(1, int((user.locked_until - now).total_seconds()))
+    if blocked_until is not None and blocked_until > now:
+        wait_s = max(1, math.ceil((blocked_until - now).total_seconds()))
         async with state.db.transaction() as conn:
             await audit.record(
                 conn,
-                "login.locked",
-                actor_id=user.id,
-                target_type="user",
-                target_id=user.id,
+                "login.throttled",
+                actor_id=user.id if user else None,
+                target_type="user" if user else "",
+                target_id=user.id if user else "",
                 source_ip=ip,
             )
         raise ApiError(
             429,
-            f"too many login attempts; try again in {wait_s} s",
+            f"too many failed logins; try again in {wait_s} s",
             headers={"Retry-After": str(wait_s)},
         )
     try:
@@ -173,7 +202,7 @@ async def login(body: Credentials, request: Request, state: State) -> TokenPair:
         _log.error("stored password hash is corrupt", user_id=user.id if user else None)
         check = PasswordCheck(ok=False)
     if user is None or not check.ok:
-        await _record_failed_login(state, user, ip, now)
+        await _record_failed_login(state, user, index, ip, now)
         raise unauthenticated(_WRONG_CREDENTIALS, "wrong_credentials")
     if user.disabled:
         async with state.db.transaction() as conn:
@@ -189,6 +218,7 @@ async def login(body: Credentials, request: Request, state: State) -> TokenPair:
     new_hash = await _hash_password(state, body.password) if check.needs_rehash else None
     async with state.db.transaction() as conn:
         await users.record_login_success(conn, user.id)
+        await login_failures.clear(conn, index, ip)
         if new_hash is not None:
             await users.set_password_hash(conn, user.id, new_hash)
         await audit.record(
@@ -198,29 +228,27 @@ async def login(body: Credentials, request: Request, state: State) -> TokenPair:
 
 
 async def _record_failed_login(
-    state: GatewayState, user: users.UserRecord | None, ip: str, now: datetime
+    state: GatewayState, user: users.UserRecord | None, index: str, ip: str, now: datetime
 ) -> None:
-    policy = state.login_policy
+    """Count the failure for (address, source), known address or not, and audit it."""
     async with state.db.transaction() as conn:
-        if user is None:
-            await audit.record(
-                conn, "login.failed", actor_id=None, source_ip=ip, detail={"known_user": False}
-            )
-            return
-        failures = await users.record_login_failure(
-            conn,
-            user.id,
-            lock_after=policy.max_failures,
-            lock_until=now + timedelta(seconds=policy.lockout_s),
+        failures, blocked_until = await login_failures.record_failure(
+            conn, index, ip, now, state.login_policy.delays
         )
-        locked = failures >= policy.max_failures
+        detail: dict[str, object] = {"failures_from_source": failures}
+        if blocked_until is not None:
+            detail["blocked_s"] = int((blocked_until - now).total_seconds())
+        if user is not None:
+            await users.record_login_failure(conn, user.id, blocked_until=blocked_until)
+        else:
+            detail["known_user"] = False
         await audit.record(
             conn,
             "login.failed",
-            actor_id=user.id,
-            target_type="user",
-            target_id=user.id,
-            detail={"failures": failures, "locked": locked},
+            actor_id=user.id if user else None,
+            target_type="user" if user else "",
+            target_id=user.id if user else "",
+            detail=detail,
             source_ip=ip,
         )
 
@@ -236,6 +264,8 @@ async def refresh(body: RefreshRequest, request: Request, state: State) -> Token
             family = await state.refresh_store.find_by_token_hash(
                 hash_refresh_token(body.refresh_token)
             )
+            if family is not None:
+                state.authenticator.revocations.end_session(family.family_id)
             async with state.db.transaction() as conn:
                 await audit.record(
                     conn,
@@ -250,11 +280,11 @@ async def refresh(body: RefreshRequest, request: Request, state: State) -> Token
         user = await users.get_user(conn, issued.subject)
     if user is None or user.disabled:
         await state.refresh_tokens.revoke(issued.token, "admin")
+        state.authenticator.revocations.end_session(issued.family_id)
         raise unauthenticated("this account no longer exists or is disabled", "refresh_revoked")
-    config = state.authenticator.config
     return TokenPair(
-        access_token=issue_access_token(config, user.id, user.roles),
-        expires_in=config.ttl_s,
+        access_token=_access_token(state, user, issued.family_id),
+        expires_in=state.authenticator.config.ttl_s,
         refresh_token=issued.token,
         refresh_expires_at=datetime.fromtimestamp(issued.expires_at_s, UTC),
     )
@@ -262,8 +292,9 @@ async def refresh(body: RefreshRequest, request: Request, state: State) -> Token
 
 @router.post("/auth/logout", status_code=204, summary="Log out")
 async def logout(body: RefreshRequest, request: Request, state: State) -> Response:
-    """End the session the refresh token belongs to (its access tokens lapse within
-    their lifetime). Answers 204 whether or not the token was known."""
+    """End the session the refresh token belongs to: its refresh and access tokens stop
+    working at once (on other gateway instances within a second). Answers 204 whether
+    or not the token was known."""
     family = None
     if body.refresh_token.startswith("twr_"):
         family = await state.refresh_store.find_by_token_hash(
@@ -271,6 +302,7 @@ async def logout(body: RefreshRequest, request: Request, state: State) -> Respon
         )
     if family is not None and not family.revoked:
         await state.refresh_tokens.revoke(body.refresh_token, "logout")
+        state.authenticator.revocations.end_session(family.family_id)
         async with state.db.transaction() as conn:
             await audit.record(
                 conn,

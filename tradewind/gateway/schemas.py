@@ -125,6 +125,13 @@ class TokenPair(_Response):
     refresh_expires_at: Timestamp
 
 
+class RegistrationAccepted(_Response):
+    """The same answer for a new and a taken address (see `POST /auth/register`)."""
+
+    status: str = "accepted"
+    detail: str
+
+
 class UserView(_Response):
     """A user; `email` is masked (`a***@example.org`): the API never returns it whole."""
 
@@ -135,6 +142,10 @@ class UserView(_Response):
 
 
 class AdminUserView(UserView):
+    """A user as administrators see them: `failed_logins` counts failed logins since the
+    last success (every source); `locked_until` is the latest time until which some
+    source must wait before trying again (`POST .../unlock` clears the waits)."""
+
     disabled: bool
     failed_logins: int
     locked_until: Timestamp | None

@@ -15,10 +15,12 @@ runtime offers it, `resources.services` (see `PROPOSED_RESOURCES_FIELD`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 import uvicorn
@@ -32,18 +34,25 @@ from tradewind.gateway.config import (
     tls_from_settings,
     token_config_from_settings,
 )
-from tradewind.gateway.deps import GatewayState, LoginPolicy, PeerView
+from tradewind.gateway.deps import GatewayState, LoginPolicy, PeerView, RequestPolicy
 from tradewind.gateway.feed import TOPICS, account_events_handler, instance_group
 from tradewind.gateway.hub import StreamHub
 from tradewind.gateway.metrics import GatewayMetrics
+from tradewind.gateway.proxies import parse_trusted_proxies
+from tradewind.runtime.logging import get_logger
 from tradewind.runtime.metrics import timed_handler
 from tradewind.runtime.service import AdminEndpoints, Service, ServiceContext
 from tradewind.runtime.settings import Settings
 from tradewind.security.envelope import Encryptor
 from tradewind.security.passwords import PasswordHasher
+from tradewind.store import login_failures
 from tradewind.store.database import Database
 from tradewind.store.outbox import OutboxRelay
 from tradewind.venues.directory import CcxtVenues, VenueDirectory, parse_venue_urls
+
+#: Seconds between two reads of the token versions and ended sessions (see
+#: gateway/revocation.py): how long another instance may still accept a revoked token.
+REVOCATION_POLL_S = 1.0
 
 #: What the runtime would add to `Resources` so the gateway can report its siblings.
 PROPOSED_RESOURCES_FIELD = "services: Sequence[Service] = ()  # this process's services"
@@ -73,6 +82,7 @@ class GatewayService(Service):
         self._subscription: Subscription | None = None
         self._server: _Server | None = None
         self._task: asyncio.Task[None] | None = None
+        self._revocations: asyncio.Task[None] | None = None
         self.state: GatewayState | None = None
 
     async def start(self, ctx: ServiceContext) -> None:
@@ -95,12 +105,21 @@ class GatewayService(Service):
                 venues=venues,
                 hasher=self._hasher,
                 login_policy=_login_policy(settings),
-                bootstrap_admin_email=settings.bootstrap_admin_email,
+                request_policy=RequestPolicy(
+                    per_user_per_minute=settings.rate_per_user,
+                    exchange_calls_per_user_per_minute=settings.exchange_calls_per_user,
+                    exchange_calls_per_minute=settings.exchange_calls,
+                ),
+                trusted_proxies=parse_trusted_proxies(settings.trusted_proxies),
                 peers=self._peer_views(ctx),
             )
             state.outbox_written = self._relay.poke
             state.hub = StreamHub(self._stream_queue_size)
             self.state = state
+            await self._poll_revocations(state)  # before the first request is served
+            self._revocations = asyncio.create_task(
+                self._keep_polling_revocations(state), name="gateway-revocations"
+            )
             await self._relay.start()
             handler = account_events_handler(state.portfolios, state.hub)
             self._subscription = await ctx.bus.subscribe(
@@ -115,6 +134,26 @@ class GatewayService(Service):
         scheme = "https" if tls else "http"
         log.info("serving", url=f"{scheme}://{settings.http_host}:{settings.http_port}/api/v1")
 
+    async def _poll_revocations(self, state: GatewayState) -> None:
+        async with state.db.read() as conn:
+            await state.authenticator.revocations.poll(conn)
+
+    async def _keep_polling_revocations(self, state: GatewayState) -> None:
+        """Pick up token versions raised and sessions ended on other instances (within
+        `REVOCATION_POLL_S`), and forget old login failures now and then."""
+        log = get_logger("tradewind.gateway")
+        polls = 0
+        while True:
+            await asyncio.sleep(REVOCATION_POLL_S)
+            try:
+                await self._poll_revocations(state)
+                polls += 1
+                if polls % 3600 == 1:
+                    async with state.db.transaction() as conn:
+                        await login_failures.prune(conn, datetime.now(UTC))
+            except Exception as exc:  # the database may be failing over: keep polling
+                log.warning("cannot poll token revocations", error=type(exc).__name__)
+
     async def _serve(self, app: Any, listening: socket.socket, tls: Tls | None) -> None:
         config = uvicorn.Config(
             app,
@@ -124,6 +163,9 @@ class GatewayService(Service):
             ws="websockets-sansio",
             timeout_graceful_shutdown=5,
             server_header=False,
+            # uvicorn would take X-Forwarded-For from 127.0.0.1 by default; the gateway
+            # believes it only from TRADEWIND_TRUSTED_PROXIES (see proxies.py).
+            proxy_headers=False,
             ssl_certfile=tls.cert_file if tls else None,
             ssl_keyfile=tls.key_file if tls else None,
         )
@@ -145,6 +187,11 @@ class GatewayService(Service):
         if self._task is not None:
             await self._task
             self._task = None
+        if self._revocations is not None:
+            self._revocations.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._revocations
+            self._revocations = None
         if self._subscription is not None:
             await self._subscription.stop()
             self._subscription = None

@@ -3,7 +3,9 @@
 Authenticate with `?token=ACCESS_TOKEN`, or (better: URLs end up in proxy logs) send
 `{"type": "auth", "token": "..."}` as the first message within 5 seconds. The server
 answers `{"type": "subscribed", "accounts": [...]}` and then pushes events (shapes in
-`hub.py`). It closes the connection with code 4401 for a missing or bad token, 4403
+`hub.py`). It closes the connection with code 4401 for a missing or bad token and when
+the token is revoked while the stream is open (roles changed, user disabled, session
+logged out: see `revocation.py`), 4403
 without the `portfolio:read` permission, 4408 when the token expires (reconnect with a
 fresh one), 1013 if the client reads too slowly, and 1001 when the gateway stops.
 Accounts the user connects later through this gateway are added to open sessions.
@@ -21,7 +23,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from tradewind.gateway.auth import Principal
 from tradewind.gateway.deps import GatewayState
 from tradewind.gateway.errors import ApiError
-from tradewind.gateway.hub import CLOSE, StreamClient
+from tradewind.gateway.hub import CLOSE, REVOKED_REASON, StreamClient
 from tradewind.gateway.rbac import Permission
 
 router = APIRouter()
@@ -54,7 +56,12 @@ async def stream(websocket: WebSocket) -> None:
         return
     state.ownership.forget(principal.user_id)
     accounts = await state.ownership.accounts_of(principal.user_id)
-    client = state.hub.connect(principal.user_id, accounts)
+    client = state.hub.connect(
+        principal.user_id,
+        accounts,
+        session_id=principal.session_id,
+        token_version=principal.token_version,
+    )
     try:
         await websocket.send_text(
             msgspec.json.encode({"type": "subscribed", "accounts": list(accounts)}).decode()
@@ -112,10 +119,12 @@ async def _serve(
         watching.cancel()
         with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
             await watching
-    if client.close_reason != _CLIENT_LEFT:
-        stopping = client.close_reason.startswith("gateway")
-        await _close(websocket, CLOSE_GOING_AWAY if stopping else CLOSE_TOO_SLOW,
-                     client.close_reason)  # fmt: skip
+    reason = client.close_reason
+    if reason == REVOKED_REASON:
+        await _close(websocket, CLOSE_UNAUTHENTICATED, reason)
+    elif reason != _CLIENT_LEFT:
+        stopping = reason.startswith("gateway")
+        await _close(websocket, CLOSE_GOING_AWAY if stopping else CLOSE_TOO_SLOW, reason)
 
 
 _CLIENT_LEFT = "the client closed the connection"

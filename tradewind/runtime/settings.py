@@ -85,8 +85,8 @@ class Settings(BaseSettings):
         str | None, Field(description="PEM Ed25519 private key signing access tokens (EdDSA)")
     ] = None
     access_token_ttl_s: Annotated[
-        int, Field(ge=30, le=86_400, description="Lifetime of an access token, seconds")
-    ] = 900
+        int, Field(ge=30, le=3_600, description="Lifetime of an access token, seconds")
+    ] = 300
     tls_cert_file: Annotated[
         str | None, Field(description="PEM certificate (chain) the gateway serves HTTPS with")
     ] = None
@@ -94,22 +94,43 @@ class Settings(BaseSettings):
         None
     )
     login_max_failures: Annotated[
-        int, Field(ge=1, le=1000, description="Failed logins in a row that lock an account")
+        int,
+        Field(
+            ge=1,
+            le=1000,
+            description="Failed logins in a row from one source on one address before that "
+            "source waits (1, 2, 4 ... s)",
+        ),
     ] = 5
     login_lockout_s: Annotated[
-        int, Field(ge=1, le=86_400 * 30, description="How long a locked account stays locked")
+        int, Field(ge=1, le=86_400, description="The longest wait a failing source gets, seconds")
     ] = 900
     login_rate_per_ip: Annotated[
         int, Field(ge=1, le=100_000, description="Login/register attempts per IP per minute")
     ] = 30
     login_rate_per_account: Annotated[
-        int, Field(ge=1, le=100_000, description="Login attempts per account per minute")
+        int,
+        Field(ge=1, le=100_000, description="Login attempts per address and source per minute"),
     ] = 10
+    rate_per_user: Annotated[
+        int, Field(ge=1, le=1_000_000, description="Authenticated requests per user per minute")
+    ] = 1200
+    exchange_calls_per_user: Annotated[
+        int, Field(ge=1, le=10_000, description="Exchange key checks per user per minute")
+    ] = 6
+    exchange_calls: Annotated[
+        int,
+        Field(ge=1, le=1_000_000, description="Exchange key checks per gateway per minute"),
+    ] = 300
+    trusted_proxies: Annotated[
+        str,
+        Field(
+            description="Proxies whose X-Forwarded-For is believed: addresses or networks, "
+            "comma-separated (default none)"
+        ),
+    ] = ""
     venue_urls: Annotated[
         str, Field(description="Venues the gateway checks keys on: NAME=http://HOST:PORT,...")
-    ] = ""
-    bootstrap_admin_email: Annotated[
-        str, Field(description="The first user registering with this e-mail becomes admin")
     ] = ""
 
     def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
@@ -131,6 +152,14 @@ class Settings(BaseSettings):
     @classmethod
     def _database_url_is_supported(cls, url: str) -> str:
         return check_url(url, "database")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _trusted_proxies_are_networks(cls, text: str) -> str:
+        from tradewind.gateway.proxies import parse_trusted_proxies
+
+        parse_trusted_proxies(text)
+        return text
 
     @field_validator("log_level", "log_format", mode="before")
     @classmethod

@@ -4,7 +4,9 @@ with which roles.
 An access token is signed with HS256 (a shared secret of at least 32 bytes) or EdDSA
 (Ed25519: the gateway signs, any service can verify with the public key). Its header is
 `{"alg", "typ": "at+jwt"}` and its claims are `iss`, `aud`, `sub` (the user id),
-`roles`, `iat`, `exp` (Unix seconds; 15 minutes later by default) and `jti` (unique).
+`roles`, `iat`, `exp` (Unix seconds; 5 minutes later by default), `jti` (unique), `sid`
+(the login session: its refresh-token family) and `ver` (the user's token version when
+it was issued; raising the version refuses every older token).
 
 Decoding trusts nothing in the token before the signature is checked, and refuses with
 `InvalidToken(reason)`: `alg` `none` or any algorithm but the configured one (so neither
@@ -37,7 +39,7 @@ TokenAlgorithm = Literal["HS256", "EdDSA"]
 ACCESS_TOKEN_TYPE = "at+jwt"
 DEFAULT_ISSUER = "tradewind"
 DEFAULT_AUDIENCE = "tradewind-api"
-DEFAULT_ACCESS_TOKEN_TTL_S = 15 * 60
+DEFAULT_ACCESS_TOKEN_TTL_S = 5 * 60
 DEFAULT_LEEWAY_S = 30
 MIN_HS256_SECRET_BYTES = 32
 JWT_SECRET_VARIABLE = "TRADEWIND_JWT_SECRET"
@@ -45,7 +47,7 @@ JWT_PRIVATE_KEY_FILE_VARIABLE = "TRADEWIND_JWT_PRIVATE_KEY_FILE"
 
 _MAX_TOKEN_CHARS = 8192
 _ALLOWED_HEADER_FIELDS = frozenset({"alg", "typ", "kid"})
-_REQUIRED_CLAIMS = ["iss", "aud", "sub", "roles", "iat", "exp", "jti"]
+_REQUIRED_CLAIMS = ["iss", "aud", "sub", "roles", "iat", "exp", "jti", "sid", "ver"]
 
 
 class AccessClaims(msgspec.Struct, frozen=True):
@@ -58,6 +60,8 @@ class AccessClaims(msgspec.Struct, frozen=True):
     iat: int
     exp: int
     jti: str
+    sid: str
+    ver: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,14 +151,17 @@ def issue_access_token(
     subject: str,
     roles: Sequence[str],
     *,
+    session_id: str,
+    version: int,
     now_s: float | None = None,
 ) -> str:
-    """A signed access token for the user `subject` with `roles`, valid `config.ttl_s`
-    seconds from `now_s` (Unix seconds; default now)."""
+    """A signed access token for the user `subject` with `roles`, in the login session
+    `session_id`, at the user's token `version`, valid `config.ttl_s` seconds from
+    `now_s` (Unix seconds; default now)."""
     if config.signing_key is None:
         raise ValueError("this configuration only verifies tokens: it has no signing key")
-    if not subject:
-        raise ValueError("the subject must not be empty")
+    if not subject or not session_id:
+        raise ValueError("the subject and the session id must not be empty")
     issued_at = int(time.time() if now_s is None else now_s)
     claims = {
         "iss": config.issuer,
@@ -164,6 +171,8 @@ def issue_access_token(
         "iat": issued_at,
         "exp": issued_at + config.ttl_s,
         "jti": secrets.token_urlsafe(16),
+        "sid": session_id,
+        "ver": version,
     }
     return jwt.encode(
         claims, config.signing_key, algorithm=config.algorithm, headers={"typ": ACCESS_TOKEN_TYPE}
@@ -203,8 +212,10 @@ def decode_access_token(
     except msgspec.ValidationError as exc:
         raise InvalidToken("invalid_claim", str(exc)) from None
     _check_times(claims, payload, config, time.time() if now_s is None else now_s)
-    if not claims.sub or not claims.jti:
-        raise InvalidToken("invalid_claim", "`sub` and `jti` must not be empty")
+    if not claims.sub or not claims.jti or not claims.sid:
+        raise InvalidToken("invalid_claim", "`sub`, `jti` and `sid` must not be empty")
+    if claims.ver < 0:
+        raise InvalidToken("invalid_claim", "`ver` must not be negative")
     return claims
 
 

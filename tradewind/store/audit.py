@@ -35,7 +35,9 @@ async def record(
     detail: dict[str, Any] | None = None,
     source_ip: str = "",
 ) -> None:
-    """Append one entry. `detail` must never hold secrets (callers pass ids and masks)."""
+    """Append one entry. `detail` must never hold secrets (callers pass ids and masks);
+    `source_ip` is cut to its column's 64 characters (the gateway passes a canonical
+    address, at most 45)."""
     await conn.execute(
         audit_log.insert().values(
             at=datetime.now(UTC),
@@ -44,7 +46,7 @@ async def record(
             target_type=target_type,
             target_id=target_id,
             detail=detail or {},
-            source_ip=source_ip,
+            source_ip=source_ip[:64],
         )
     )
 

@@ -91,6 +91,26 @@ users = Table(
     Column("failed_logins", Integer, nullable=False, default=0),
     _ts("locked_until", nullable=True),
     _ts("created_at"),
+    # Access tokens carry the version they were issued at; raising it (role change,
+    # disable) refuses every older token. `tokens_changed_at` lets every gateway
+    # instance pick the change up by polling (see gateway/revocation.py).
+    Column("token_version", Integer, nullable=False, default=0, server_default="0"),
+    _ts("tokens_changed_at", nullable=True),
+    Index("ix_users_tokens_changed_at", "tokens_changed_at"),
+)
+
+login_failures = Table(
+    "login_failures",
+    metadata,
+    # Failed logins per (address, source): keyed by the e-mail's blind index whether or
+    # not a user has that address, so known and unknown addresses answer alike, and by
+    # the source address, so a guesser slows down only themselves.
+    Column("email_index", String(64), primary_key=True),
+    Column("source", String(64), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    _ts("blocked_until", nullable=True),
+    _ts("updated_at"),
+    Index("ix_login_failures_updated_at", "updated_at"),
 )
 
 refresh_tokens = Table(
@@ -103,6 +123,7 @@ refresh_tokens = Table(
     _ts("expires_at"),
     _ts("used_at", nullable=True),
     _ts("revoked_at", nullable=True),
+    Index("ix_refresh_tokens_revoked_at", "revoked_at"),
 )
 
 exchange_accounts = Table(

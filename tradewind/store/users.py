@@ -31,6 +31,7 @@ class UserRecord:
     failed_logins: int
     locked_until: datetime | None
     created_at: datetime
+    token_version: int = 0
 
 
 def _user(row: RowMapping) -> UserRecord:
@@ -46,6 +47,7 @@ def _user(row: RowMapping) -> UserRecord:
         failed_logins=int(row["failed_logins"]),
         locked_until=_aware(locked) if locked is not None else None,
         created_at=_aware(created),
+        token_version=int(row["token_version"]),
     )
 
 
@@ -110,23 +112,15 @@ async def count_users(conn: AsyncConnection) -> int:
 
 
 async def record_login_failure(
-    conn: AsyncConnection, user_id: str, *, lock_after: int, lock_until: datetime
-) -> int:
-    """Count a failed login; lock the account once `lock_after` failures piled up.
-    Returns the number of consecutive failures."""
-    await conn.execute(
-        update(users).where(users.c.id == user_id).values(failed_logins=users.c.failed_logins + 1)
-    )
-    failures = int(
-        (
-            await conn.execute(select(users.c.failed_logins).where(users.c.id == user_id))
-        ).scalar_one()
-    )
-    if failures >= lock_after:
-        await conn.execute(
-            update(users).where(users.c.id == user_id).values(locked_until=lock_until)
-        )
-    return failures
+    conn: AsyncConnection, user_id: str, *, blocked_until: datetime | None
+) -> None:
+    """Count a failed login (for administrators to see); `blocked_until` is when the
+    failing source may try again, kept as the latest such time. The delays themselves
+    are per source, in `login_failures`."""
+    values: dict[str, object] = {"failed_logins": users.c.failed_logins + 1}
+    if blocked_until is not None:
+        values["locked_until"] = blocked_until
+    await conn.execute(update(users).where(users.c.id == user_id).values(**values))
 
 
 async def record_login_success(conn: AsyncConnection, user_id: str) -> None:
@@ -153,6 +147,21 @@ async def set_disabled(conn: AsyncConnection, user_id: str, disabled: bool) -> b
         update(users).where(users.c.id == user_id).values(disabled=disabled)
     )
     return bool(result.rowcount)
+
+
+async def raise_token_version(conn: AsyncConnection, user_id: str) -> int | None:
+    """Refuse every access token issued to `user_id` so far (see
+    gateway/revocation.py); returns the new version, None if there is no such user.
+    Call it in the transaction that makes the change the old tokens must not outlive."""
+    result = await conn.execute(
+        update(users)
+        .where(users.c.id == user_id)
+        .values(token_version=users.c.token_version + 1, tokens_changed_at=datetime.now(UTC))
+    )
+    if not result.rowcount:
+        return None
+    query = select(users.c.token_version).where(users.c.id == user_id)
+    return int((await conn.execute(query)).scalar_one())
 
 
 async def delete_user(conn: AsyncConnection, user_id: str) -> bool:

@@ -16,7 +16,8 @@ from argon2.profiles import CHEAPEST
 
 from tests.unit.security.factories import master_keys
 from tradewind.gateway.app import build_state, create_app
-from tradewind.gateway.deps import GatewayState, LoginPolicy
+from tradewind.gateway.deps import GatewayState, LoginPolicy, RequestPolicy
+from tradewind.gateway.proxies import parse_trusted_proxies
 from tradewind.security.envelope import Encryptor
 from tradewind.security.master_keys import MasterKeyProvider
 from tradewind.security.passwords import PasswordHasher
@@ -53,7 +54,8 @@ def gateway_state(
     keys: MasterKeyProvider | None = None,
     login_policy: LoginPolicy | None = None,
     tokens: AccessTokenConfig | None = None,
-    bootstrap_admin_email: str = "",
+    request_policy: RequestPolicy | None = None,
+    trusted_proxies: str = "",
 ) -> GatewayState:
     return build_state(
         db=db,
@@ -62,7 +64,8 @@ def gateway_state(
         venues=SimulatedVenues(exchange),
         hasher=CHEAP_HASHER,
         login_policy=login_policy or LoginPolicy(per_ip_per_minute=10_000),
-        bootstrap_admin_email=bootstrap_admin_email,
+        request_policy=request_policy,
+        trusted_proxies=parse_trusted_proxies(trusted_proxies),
     )
 
 
@@ -95,8 +98,8 @@ class Api:
         registered = await self.client.post(
             "/api/v1/auth/register", json={"email": email, "password": password}
         )
-        assert registered.status_code == 201, registered.text
-        return await self.log_in(email, password, registered.json()["id"])
+        assert registered.status_code == 202, registered.text
+        return await self.log_in(email, password)
 
     async def log_in(self, email: str, password: str = PASSWORD, user_id: str = "") -> User:
         response = await self.client.post(
@@ -104,7 +107,12 @@ class Api:
         )
         assert response.status_code == 200, response.text
         body = response.json()
-        return User(user_id, email, body["access_token"], body["refresh_token"])
+        user = User(user_id, email, body["access_token"], body["refresh_token"])
+        if not user.id:
+            me = await self.client.get("/api/v1/me", headers=user.headers)
+            assert me.status_code == 200, me.text
+            user.id = me.json()["id"]
+        return user
 
     async def as_roles(self, *roles: str) -> User:
         """A signed-up user whose token carries `roles` (set directly in the store)."""
@@ -146,7 +154,10 @@ class Api:
 
 
 @asynccontextmanager
-async def api_on(state: GatewayState, exchange: SimulatedExchange) -> AsyncIterator[Api]:
-    transport = httpx.ASGITransport(app=create_app(state))
+async def api_on(
+    state: GatewayState, exchange: SimulatedExchange, *, peer: str = "127.0.0.1"
+) -> AsyncIterator[Api]:
+    """A client of the app over `state`, connecting from the address `peer`."""
+    transport = httpx.ASGITransport(app=create_app(state), client=(peer, 51000))
     async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as client:
         yield Api(client, state, exchange)

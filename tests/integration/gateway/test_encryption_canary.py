@@ -62,12 +62,12 @@ async def exercise_the_api(api: Api, exchange: SimulatedExchange) -> list[str]:
     registered = await client.post(
         "/api/v1/auth/register", json={"email": EMAIL, "password": PASSWORD}
     )
-    assert registered.status_code == 201
+    assert registered.status_code == 202
     wrong = await client.post(
         "/api/v1/auth/login", json={"email": EMAIL, "password": "x" + PASSWORD}
     )
     assert wrong.status_code == 401
-    user = await api.log_in(EMAIL, PASSWORD, registered.json()["id"])
+    user = await api.log_in(EMAIL, PASSWORD)
     refreshed = await client.post(
         "/api/v1/auth/refresh", json={"refresh_token": user.refresh_token}
     )

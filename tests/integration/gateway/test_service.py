@@ -84,7 +84,7 @@ async def test_the_gateway_serves_https_with_the_configured_certificate(
             assert missing.status_code == 404
         rendered = server.metrics.render().decode()
         assert (
-            'tradewind_gateway_requests_total{method="GET",route="/api/v1/me",status="200"} 1.0'
+            'tradewind_gateway_requests_total{method="GET",route="/api/v1/me",status="200"} 2.0'
             in rendered
         )
         assert 'route="/api/v1/bots/{bot_id}",status="404"' in rendered

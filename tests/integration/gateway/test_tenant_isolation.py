@@ -20,7 +20,13 @@ from tradewind.store.records import OrderRecord
 BTC = Instrument.parse("sim", "BTC/USDT")
 #: Object routes whose ids are not tenant-owned: strategy names are global, and user
 #: ids are only taken by the admin role routes.
-NOT_TENANT_OBJECTS = {"/api/v1/strategies/{name}", "/api/v1/admin/users/{user_id}/roles"}
+NOT_TENANT_OBJECTS = {
+    "/api/v1/strategies/{name}",
+    "/api/v1/admin/users/{user_id}/roles",
+    "/api/v1/admin/users/{user_id}/disable",
+    "/api/v1/admin/users/{user_id}/enable",
+    "/api/v1/admin/users/{user_id}/unlock",
+}
 
 
 async def give_trading_history(api: Api, account_id: str) -> None:

@@ -112,7 +112,9 @@ def test_no_password_error_contains_the_password() -> None:
 def test_no_token_error_contains_the_token_or_the_signing_secret() -> None:
     secret = b"CANARY-jwt-secret-" + b"x" * 20
     config = AccessTokenConfig.hs256(secret)
-    token = issue_access_token(config, "user-1", ["admin"], now_s=1_800_000_000)
+    token = issue_access_token(
+        config, "user-1", ["admin"], now_s=1_800_000_000, session_id="s1", version=0
+    )
     errors = [
         raised_by(lambda: decode_access_token(token, config, now_s=1_900_000_000)),
         raised_by(lambda: decode_access_token(token + "x", config, now_s=1_800_000_000)),

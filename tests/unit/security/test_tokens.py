@@ -57,6 +57,8 @@ def valid_claims(**changes: Any) -> dict[str, Any]:
         "iat": NOW,
         "exp": NOW + 900,
         "jti": "j1",
+        "sid": "s1",
+        "ver": 0,
     }
     claims.update(changes)
     return {key: value for key, value in claims.items() if value is not None}
@@ -70,7 +72,9 @@ def refused(token: str, config: AccessTokenConfig, now_s: float = NOW + 1) -> In
 
 def test_hs256_round_trip_carries_the_claims() -> None:
     config = hs256()
-    token = issue_access_token(config, "user-1", ["trader", "viewer"], now_s=NOW)
+    token = issue_access_token(
+        config, "user-1", ["trader", "viewer"], now_s=NOW, session_id="s1", version=0
+    )
     claims = decode_access_token(token, config, now_s=NOW + 60)
     assert (claims.sub, claims.roles, claims.iss, claims.aud) == (
         "user-1",
@@ -78,30 +82,40 @@ def test_hs256_round_trip_carries_the_claims() -> None:
         "tradewind",
         "tradewind-api",
     )
-    assert (claims.iat, claims.exp) == (NOW, NOW + 15 * 60)
+    assert (claims.iat, claims.exp) == (NOW, NOW + 5 * 60)
+    assert (claims.sid, claims.ver) == ("s1", 0)
     assert jwt.get_unverified_header(token) == {"alg": "HS256", "typ": "at+jwt"}
 
 
 def test_every_token_has_its_own_jti() -> None:
     config = hs256()
-    tokens = [issue_access_token(config, "u", [], now_s=NOW) for _ in range(3)]
+    tokens = [
+        issue_access_token(config, "u", [], now_s=NOW, session_id="s1", version=0) for _ in range(3)
+    ]
     assert len({decode_access_token(t, config, now_s=NOW).jti for t in tokens}) == 3
 
 
 def test_eddsa_round_trip_and_a_verify_only_service() -> None:
     private_key = Ed25519PrivateKey.generate()
-    token = issue_access_token(AccessTokenConfig.eddsa(private_key), "user-2", ["admin"], now_s=NOW)
+    token = issue_access_token(
+        AccessTokenConfig.eddsa(private_key),
+        "user-2",
+        ["admin"],
+        now_s=NOW,
+        session_id="s1",
+        version=0,
+    )
     verifier = AccessTokenConfig.eddsa(public_key=private_key.public_key())
     assert decode_access_token(token, verifier, now_s=NOW).roles == ("admin",)
     with pytest.raises(ValueError, match="no signing key"):
-        issue_access_token(verifier, "user-2", [])
+        issue_access_token(verifier, "user-2", [], session_id="s1", version=0)
 
 
 def test_eddsa_key_from_pem_and_a_bad_pem() -> None:
     private_key = Ed25519PrivateKey.generate()
     pem = private_key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
     config = AccessTokenConfig.eddsa_from_pem(pem, audience="other-api")
-    token = issue_access_token(config, "u", [], now_s=NOW)
+    token = issue_access_token(config, "u", [], now_s=NOW, session_id="s1", version=0)
     assert decode_access_token(token, config, now_s=NOW).aud == "other-api"
     with pytest.raises(ConfigError) as caught:
         AccessTokenConfig.eddsa_from_pem(b"-----BEGIN NOTHING-----")
@@ -132,7 +146,14 @@ def test_unsigned_alg_none_tokens_are_refused(alg: str) -> None:
 
 
 def test_a_token_signed_with_another_secret_is_refused() -> None:
-    token = issue_access_token(AccessTokenConfig.hs256(b"x" * 32), "user-1", ["admin"], now_s=NOW)
+    token = issue_access_token(
+        AccessTokenConfig.hs256(b"x" * 32),
+        "user-1",
+        ["admin"],
+        now_s=NOW,
+        session_id="s1",
+        version=0,
+    )
     assert refused(token, hs256()).reason == "signature"
 
 
@@ -150,38 +171,42 @@ def test_hs256_signed_with_the_eddsa_public_key_is_refused() -> None:
 
 def test_a_token_in_another_algorithm_than_configured_is_refused() -> None:
     attacker = AccessTokenConfig.eddsa(Ed25519PrivateKey.generate())
-    token = issue_access_token(attacker, "user-1", ["admin"], now_s=NOW)
+    token = issue_access_token(attacker, "user-1", ["admin"], now_s=NOW, session_id="s1", version=0)
     error = refused(token, hs256())
     assert error.reason == "algorithm"
     assert "'EdDSA' is not the configured HS256" in str(error)
 
 
 def test_a_tampered_payload_is_refused() -> None:
-    token = issue_access_token(hs256(), "user-1", ["viewer"], now_s=NOW)
+    token = issue_access_token(hs256(), "user-1", ["viewer"], now_s=NOW, session_id="s1", version=0)
     header, _, signature = token.split(".")
     forged_claims = _b64(json.dumps(valid_claims(roles=["admin"])).encode())
     assert refused(f"{header}.{forged_claims}.{signature}", hs256()).reason == "signature"
 
 
 def test_another_audience_or_issuer_is_refused() -> None:
-    token = issue_access_token(hs256(audience="admin-api"), "user-1", [], now_s=NOW)
+    token = issue_access_token(
+        hs256(audience="admin-api"), "user-1", [], now_s=NOW, session_id="s1", version=0
+    )
     assert refused(token, hs256()).reason == "audience"
-    token = issue_access_token(hs256(issuer="elsewhere"), "user-1", [], now_s=NOW)
+    token = issue_access_token(
+        hs256(issuer="elsewhere"), "user-1", [], now_s=NOW, session_id="s1", version=0
+    )
     assert refused(token, hs256()).reason == "issuer"
     listed = handmade_token({"alg": "HS256", "typ": "at+jwt"}, valid_claims(aud=["x"]), SECRET)
     assert refused(listed, hs256()).reason == "audience"
 
 
 def test_expiry_with_30_seconds_of_leeway() -> None:
-    token = issue_access_token(hs256(), "user-1", [], now_s=NOW)
-    decode_access_token(token, hs256(), now_s=NOW + 900 + 30)
-    error = refused(token, hs256(), now_s=NOW + 900 + 31)
+    token = issue_access_token(hs256(), "user-1", [], now_s=NOW, session_id="s1", version=0)
+    decode_access_token(token, hs256(), now_s=NOW + 300 + 30)
+    error = refused(token, hs256(), now_s=NOW + 300 + 31)
     assert error.reason == "expired"
     assert "expired 31 s ago" in str(error)
 
 
 def test_a_token_issued_in_the_future_or_not_yet_valid_is_refused() -> None:
-    token = issue_access_token(hs256(), "user-1", [], now_s=NOW + 120)
+    token = issue_access_token(hs256(), "user-1", [], now_s=NOW + 120, session_id="s1", version=0)
     assert refused(token, hs256(), now_s=NOW).reason == "not_yet_valid"
     later = handmade_token({"alg": "HS256", "typ": "at+jwt"}, valid_claims(nbf=NOW + 600), SECRET)
     assert refused(later, hs256(), now_s=NOW).reason == "not_yet_valid"
