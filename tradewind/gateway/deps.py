@@ -47,7 +47,8 @@ MAX_OFFSET = 1_000_000
 @dataclass(frozen=True, slots=True)
 class LoginPolicy:
     """After `max_failures` failed logins in a row from one source on one address, that
-    source waits 1, 2, 4 … seconds, at most `lockout_s`, before trying it again;
+    source waits `first_delay_s`, then twice, four times as long … at most `lockout_s`,
+    before trying it again;
     attempts are throttled per source (`per_ip_per_minute`) and per address and source
     (`per_account_per_minute`)."""
 
@@ -55,10 +56,11 @@ class LoginPolicy:
     lockout_s: int = 900
     per_ip_per_minute: int = 30
     per_account_per_minute: int = 10
+    first_delay_s: int = 1
 
     @property
     def delays(self) -> DelayPolicy:
-        return DelayPolicy(free=self.max_failures, max_s=self.lockout_s)
+        return DelayPolicy(free=self.max_failures, base_s=self.first_delay_s, max_s=self.lockout_s)
 
 
 @dataclass(frozen=True, slots=True)
