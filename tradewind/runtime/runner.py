@@ -15,6 +15,7 @@ reported before anything starts:
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -23,7 +24,7 @@ from tradewind.bus.factory import open_bus
 from tradewind.bus.memory import MemoryBus
 from tradewind.bus.port import Bus
 from tradewind.errors import BusUnavailable, ConfigError
-from tradewind.runtime.health import HealthServer, Readiness, build_health_app
+from tradewind.runtime.health import TOKEN_SETTING, HealthServer, Readiness, build_health_app
 from tradewind.runtime.logging import configure_logging, get_logger
 from tradewind.runtime.metrics import RuntimeMetrics
 from tradewind.runtime.platform import DistributedPlatform, Platform
@@ -120,7 +121,7 @@ async def _serve(
     metrics = RuntimeMetrics()
     readiness = Readiness(services)
     health = HealthServer(
-        build_health_app(readiness, metrics),
+        build_health_app(readiness, metrics, _health_token()),
         settings.health_host,
         settings.health_port,
         setting=setting_name("health_port"),
@@ -153,6 +154,12 @@ async def _serve(
         drained = await _stop_services(started, metrics, settings.shutdown_timeout_s, stop, bus)
         await health.stop()
     return exit_code if drained else EXIT_FAILED
+
+
+def _health_token() -> str | None:
+    """The operator token unlocking the health server's tenant views, None when unset or
+    blank. Read from the environment (`TRADEWIND_HEALTH_TOKEN`) until `Settings` has it."""
+    return os.environ.get(TOKEN_SETTING, "").strip() or None
 
 
 def _warn_if_alone_on_memory_bus(services: Sequence[Service], settings: Settings) -> None:
