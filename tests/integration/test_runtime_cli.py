@@ -29,6 +29,8 @@ from tradewind.runtime.registry import SERVICES
 TRADEWIND = str(Path(sys.executable).with_name("tradewind"))
 STARTUP_TIMEOUT_S = 20.0
 SHUTDOWN_TIMEOUT_S = 15.0
+HEALTH_TOKEN = "operator-token-for-the-health-port"
+OPERATOR = {"Authorization": f"Bearer {HEALTH_TOKEN}"}
 
 
 def free_port() -> int:
@@ -55,10 +57,11 @@ def run_tradewind(*args: str, cwd: Path, **settings: str) -> subprocess.Complete
     )
 
 
-def http_get(url: str) -> tuple[int, str]:
+def http_get(url: str, headers: dict[str, str] | None = None) -> tuple[int, str]:
     """Status and body; (0, reason) if nothing answers yet."""
     try:
-        with urllib.request.urlopen(url, timeout=2) as response:
+        request = urllib.request.Request(url, headers=headers or {})
+        with urllib.request.urlopen(request, timeout=2) as response:
             return response.status, response.read().decode()
     except urllib.error.HTTPError as error:
         return error.code, error.read().decode()
@@ -86,7 +89,11 @@ def test_up_serves_health_readiness_and_metrics_and_drains_on_a_stop_signal(
     with stderr_path.open("wb") as stderr:
         process = subprocess.Popen(
             [TRADEWIND, "up", "--no-live", "--venue-port", "0"],
-            env=environment(TRADEWIND_HEALTH_PORT=str(port), TRADEWIND_HTTP_PORT=str(free_port())),
+            env=environment(
+                TRADEWIND_HEALTH_PORT=str(port),
+                TRADEWIND_HTTP_PORT=str(free_port()),
+                TRADEWIND_HEALTH_TOKEN=HEALTH_TOKEN,
+            ),
             cwd=tmp_path,
             stdout=subprocess.DEVNULL,
             stderr=stderr,
@@ -99,7 +106,9 @@ def test_up_serves_health_readiness_and_metrics_and_drains_on_a_stop_signal(
             status, metrics = http_get(f"{base}/metrics")
             assert status == 200
             assert 'tradewind_service_up{service="deadletters"} 1.0' in metrics
-            assert http_get(f"{base}/deadletters") == (200, "[]")
+            assert http_get(f"{base}/deadletters", OPERATOR) == (200, "[]")
+            assert http_get(f"{base}/portfolios")[0] == 401
+            assert http_get(f"{base}/portfolios", OPERATOR)[0] == 200
 
             process.send_signal(stop_signal)
             assert process.wait(timeout=SHUTDOWN_TIMEOUT_S) == 0
@@ -125,7 +134,11 @@ def test_service_on_a_redis_bus_reports_a_dead_letter_published_by_another_proce
     port = free_port()
     process = subprocess.Popen(
         [TRADEWIND, "service", "deadletters"],
-        env=environment(TRADEWIND_BUS_URL=bus_url, TRADEWIND_HEALTH_PORT=str(port)),
+        env=environment(
+            TRADEWIND_BUS_URL=bus_url,
+            TRADEWIND_HEALTH_PORT=str(port),
+            TRADEWIND_HEALTH_TOKEN=HEALTH_TOKEN,
+        ),
         cwd=tmp_path,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -135,7 +148,7 @@ def test_service_on_a_redis_bus_reports_a_dead_letter_published_by_another_proce
         wait_for_status(f"{base}/readyz", 200, process)
         failed = asyncio.run(publish_dead_letter(bus_url, topics.ORDERS_INTENT, "risk"))
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
-        while not (records := json.loads(http_get(f"{base}/deadletters")[1])):
+        while not (records := json.loads(http_get(f"{base}/deadletters", OPERATOR)[1])):
             assert time.monotonic() < deadline, "the dead letter never arrived"
             time.sleep(0.1)
         assert [(r["topic"], r["group"], r["event_id"]) for r in records] == [

@@ -26,7 +26,9 @@ from tradewind.gateway.deps import (
     PeerView,
     RequestPolicy,
 )
+from tradewind.gateway.docs import install_docs
 from tradewind.gateway.errors import ApiError, documented, install_error_handlers
+from tradewind.gateway.headers import SecurityHeaders
 from tradewind.gateway.metrics import GatewayMetrics, RequestMetrics
 from tradewind.gateway.proxies import IpNetwork
 from tradewind.gateway.rbac import Permission
@@ -86,7 +88,7 @@ def create_app(state: GatewayState, metrics: GatewayMetrics | None = None) -> Fa
         description="Accounts, bots and portfolios of the Tradewind trading platform. "
         "Authenticate with `Authorization: Bearer ACCESS_TOKEN` (from `/api/v1/auth/login`).",
         openapi_url="/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # docs.py serves it without a CDN
         redoc_url=None,
         # FastAPI's native OpenTelemetry would report to the global providers, which
         # Tradewind leaves unconfigured (it exports Prometheus metrics, see metrics.py):
@@ -107,6 +109,8 @@ def create_app(state: GatewayState, metrics: GatewayMetrics | None = None) -> Fa
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
     if metrics is not None:
         app.add_middleware(RequestMetrics, metrics=metrics, prefix=API_PREFIX)
+    app.add_middleware(SecurityHeaders, no_store_prefix=API_PREFIX)  # outermost: on all
+    install_docs(app)
     check_every_route_declares_a_permission(app)
     return app
 

@@ -5,7 +5,14 @@
   names of those that are not (and while draining on shutdown, so balancers stop
   sending work).
 - `GET /metrics`: the runtime's Prometheus metrics, text format.
-- the services' read-only admin views, e.g. `GET /deadletters`, as JSON.
+- the services' read-only admin views, e.g. `GET /deadletters`, as JSON. Those in
+  `OPEN_VIEWS` hold no tenant data (counts, per-venue states) and are open like the
+  rest; every other view (per-account portfolios, kill switches naming users and
+  accounts, dead letters whose reasons may quote payloads) answers only to the operator
+  token, `Authorization: Bearer TOKEN` (`TRADEWIND_HEALTH_TOKEN`), with 401 otherwise;
+  with no token configured those views are not served at all (404). A new view is
+  closed until it is added to `OPEN_VIEWS`: the port is often reachable by more people
+  than the API, so tenant data must never be on it by default.
 
 uvicorn serves it inside the runtime's event loop on a socket bound here, so a busy port
 is reported as a `ConfigError` and signals stay with the runner.
@@ -15,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import os
 import socket
 from collections.abc import Callable, Iterator, Sequence
@@ -32,6 +40,13 @@ from tradewind.errors import ConfigError
 from tradewind.runtime.metrics import PROMETHEUS_CONTENT_TYPE, RuntimeMetrics
 from tradewind.runtime.service import Service
 
+#: The admin views with no tenant, account or user data, served without the token:
+#: `/strategy` and `/gateway` are counts, `/breakers` and `/marketdata` per-venue states.
+OPEN_VIEWS = frozenset({"/strategy", "/gateway", "/breakers", "/marketdata"})
+
+#: Where the operator token comes from, for error messages.
+TOKEN_SETTING = "TRADEWIND_HEALTH_TOKEN"
+
 
 @dataclass(slots=True)
 class Readiness:
@@ -45,13 +60,17 @@ class Readiness:
         return [s.name for s in self.services if self.draining or not s.ready]
 
 
-def _json(data: Any, status_code: int = 200) -> Response:
-    return Response(msgspec.json.encode(data), status_code, media_type="application/json")
+def _json(data: Any, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
+    body = msgspec.json.encode(data)
+    return Response(body, status_code, headers, media_type="application/json")
 
 
-def build_health_app(readiness: Readiness, metrics: RuntimeMetrics) -> Starlette:
-    """The health app for `readiness.services`; raises ValueError if two services claim
-    one admin path or a builtin one."""
+def build_health_app(
+    readiness: Readiness, metrics: RuntimeMetrics, operator_token: str | None = None
+) -> Starlette:
+    """The health app for `readiness.services`; the admin views outside `OPEN_VIEWS`
+    are served only with `operator_token` (not at all without one). Raises ValueError
+    if two services claim one admin path or a builtin one."""
 
     async def healthz(request: Request) -> Response:
         return _json({"status": "ok"})
@@ -77,12 +96,28 @@ def build_health_app(readiness: Readiness, metrics: RuntimeMetrics) -> Starlette
             if path in taken:
                 raise ValueError(f"service {service.name!r} claims the taken path {path}")
             taken.add(path)
-            routes.append(Route(path, _admin_view(view), methods=["GET"]))
+            if path in OPEN_VIEWS:
+                routes.append(Route(path, _admin_view(view), methods=["GET"]))
+            elif operator_token:
+                guarded = _operator_only(view, operator_token.encode())
+                routes.append(Route(path, guarded, methods=["GET"]))
     return Starlette(routes=routes)
 
 
 def _admin_view(view: Callable[[], Any]) -> Callable[[Request], Any]:
     async def endpoint(request: Request) -> Response:
+        return _json(view())
+
+    return endpoint
+
+
+def _operator_only(view: Callable[[], Any], token: bytes) -> Callable[[Request], Any]:
+    async def endpoint(request: Request) -> Response:
+        scheme, _, sent = request.headers.get("authorization", "").partition(" ")
+        # compare_digest: the time taken does not tell how much of the token was right.
+        if scheme.lower() != "bearer" or not hmac.compare_digest(sent.strip().encode(), token):
+            detail = f"this view needs Authorization: Bearer <{TOKEN_SETTING}>"
+            return _json({"detail": detail}, 401, {"WWW-Authenticate": "Bearer"})
         return _json(view())
 
     return endpoint

@@ -120,7 +120,7 @@ async def _serve(
     metrics = RuntimeMetrics()
     readiness = Readiness(services)
     health = HealthServer(
-        build_health_app(readiness, metrics),
+        build_health_app(readiness, metrics, _health_token(settings)),
         settings.health_host,
         settings.health_port,
         setting=setting_name("health_port"),
@@ -153,6 +153,13 @@ async def _serve(
         drained = await _stop_services(started, metrics, settings.shutdown_timeout_s, stop, bus)
         await health.stop()
     return exit_code if drained else EXIT_FAILED
+
+
+def _health_token(settings: Settings) -> str | None:
+    """The operator token unlocking the health server's tenant views (`TRADEWIND_HEALTH_TOKEN`),
+    None when unset or blank."""
+    token = settings.health_token.get_secret_value().strip() if settings.health_token else ""
+    return token or None
 
 
 def _warn_if_alone_on_memory_bus(services: Sequence[Service], settings: Settings) -> None:

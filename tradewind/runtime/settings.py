@@ -62,6 +62,13 @@ class Settings(BaseSettings):
     health_port: Annotated[
         int, Field(ge=0, le=65535, description="Health and metrics port; 0 picks a free one")
     ] = 9100
+    health_token: Annotated[
+        SecretStr | None,
+        Field(
+            description="Operator token (Bearer) for the health port's tenant views; unset: "
+            "those views are not served"
+        ),
+    ] = None
     log_level: LogLevel = "info"
     log_format: LogFormat = "json"
     partitions: Annotated[int, Field(ge=1, le=4096, description="Partitions per topic")] = 8

@@ -6,9 +6,13 @@ import httpx
 import pytest
 
 from tradewind.errors import ConfigError
-from tradewind.runtime.health import HealthServer, Readiness, build_health_app
+from tradewind.runtime.health import OPEN_VIEWS, HealthServer, Readiness, build_health_app
 from tradewind.runtime.metrics import RuntimeMetrics
+from tradewind.runtime.registry import SERVICES, create_services
 from tradewind.runtime.service import AdminEndpoints, Service, ServiceContext
+
+OPERATOR_TOKEN = "operator-token-for-the-health-port"
+TENANT_VIEWS = ("/portfolios", "/deadletters", "/risk/kill-switches")
 
 
 class StubService(Service):
@@ -16,10 +20,13 @@ class StubService(Service):
 
     name = "stub"
 
-    def __init__(self, name: str = "stub", ready: bool = True, admin: bool = False) -> None:
+    def __init__(
+        self, name: str = "stub", ready: bool = True, admin: bool = False, path: str = "/stub"
+    ) -> None:
         self.name = name
         self.is_ready = ready
         self.admin = admin
+        self.path = path
 
     async def start(self, ctx: ServiceContext) -> None:
         self.is_ready = True
@@ -32,14 +39,25 @@ class StubService(Service):
         return self.is_ready
 
     def admin_endpoints(self) -> AdminEndpoints:
-        return {"/stub": lambda: [{"n": 1}]} if self.admin else {}
+        return {self.path: lambda: [{"n": 1}]} if self.admin else {}
 
 
-async def get(path: str, *services: Service, draining: bool = False) -> httpx.Response:
-    app = build_health_app(Readiness(services, draining=draining), RuntimeMetrics())
+async def get(
+    path: str,
+    *services: Service,
+    draining: bool = False,
+    operator_token: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> httpx.Response:
+    readiness = Readiness(services, draining=draining)
+    app = build_health_app(readiness, RuntimeMetrics(), operator_token)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://health") as http:
-        return await http.get(path)
+        return await http.get(path, headers=headers)
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
 
 
 async def test_healthz_answers_while_the_process_runs() -> None:
@@ -72,9 +90,65 @@ async def test_metrics_are_prometheus_text_named_tradewind() -> None:
     assert "process_resident_memory_bytes" in response.text
 
 
-async def test_services_admin_views_are_served_as_json() -> None:
-    response = await get("/stub", StubService(admin=True))
+@pytest.mark.parametrize("path", sorted(OPEN_VIEWS))
+async def test_tenant_free_admin_views_are_served_as_json_without_a_token(path: str) -> None:
+    response = await get(path, StubService(admin=True, path=path))
     assert (response.status_code, response.json()) == (200, [{"n": 1}])
+
+
+async def test_other_admin_views_are_not_served_when_no_operator_token_is_configured() -> None:
+    response = await get("/stub", StubService(admin=True))
+    assert response.status_code == 404
+
+
+async def test_the_operator_token_unlocks_the_other_admin_views() -> None:
+    response = await get(
+        "/stub",
+        StubService(admin=True),
+        operator_token=OPERATOR_TOKEN,
+        headers=bearer(OPERATOR_TOKEN),
+    )
+    assert (response.status_code, response.json()) == (200, [{"n": 1}])
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        bearer("operator-token-for-the-health-porT"),
+        bearer(""),
+        {"Authorization": OPERATOR_TOKEN},
+        {"Authorization": f"Basic {OPERATOR_TOKEN}"},
+    ],
+    ids=["missing", "wrong", "empty", "no-scheme", "basic"],
+)
+async def test_a_missing_or_wrong_operator_token_is_401_json(headers: dict[str, str]) -> None:
+    response = await get(
+        "/stub", StubService(admin=True), operator_token=OPERATOR_TOKEN, headers=headers
+    )
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == "Bearer"
+    assert response.json() == {
+        "detail": "this view needs Authorization: Bearer <TRADEWIND_HEALTH_TOKEN>"
+    }
+
+
+@pytest.mark.parametrize("path", TENANT_VIEWS)
+async def test_the_services_tenant_views_are_never_open(path: str) -> None:
+    services = create_services(list(SERVICES))
+    assert (await get(path, *services)).status_code == 404
+    locked = await get(path, *services, operator_token=OPERATOR_TOKEN)
+    assert locked.status_code == 401
+    unlocked = await get(
+        path, *services, operator_token=OPERATOR_TOKEN, headers=bearer(OPERATOR_TOKEN)
+    )
+    assert (unlocked.status_code, unlocked.json()) == (200, [])
+
+
+async def test_every_view_the_services_offer_is_either_open_or_tenant_data() -> None:
+    # A new view must be classified: open here only if it holds no tenant data.
+    offered = {path for s in create_services(list(SERVICES)) for path in s.admin_endpoints()}
+    assert offered == OPEN_VIEWS | set(TENANT_VIEWS)
 
 
 async def test_two_services_claiming_one_path_is_refused() -> None:
