@@ -232,10 +232,24 @@ def venue_serve(
             help="Lift Binance's request-weight and order-count limits (for benchmarks).",
         ),
     ] = False,
+    admin_token: Annotated[
+        str | None,
+        typer.Option(
+            "--admin-token",
+            metavar="TOKEN",
+            envvar="TRADEWIND_SIM_ADMIN_TOKEN",
+            help="Bearer token that clients not on loopback must send to use /sim/v1 "
+            "(at least 16 characters); required when --host is not a loopback address. "
+            "Default: $TRADEWIND_SIM_ADMIN_TOKEN.",
+            show_default=False,
+            show_envvar=False,
+        ),
+    ] = None,
 ) -> None:
     """Serve the simulated exchange: Binance's spot REST API under /api/v3, its WebSocket
     streams (/ws, /stream, /ws-api/v3), and the simulator API under /sim/v1 (accounts,
-    faults). Stops cleanly on SIGTERM or SIGINT."""
+    faults; loopback clients, or others with the admin token). Stops cleanly on SIGTERM
+    or SIGINT."""
 
     def run() -> int:
         from decimal import Decimal
@@ -245,7 +259,14 @@ def venue_serve(
 
         liquidity = LiquidityConfig(spread_bps=Decimal(str(spread_bps)), levels=depth)
         limits = {"rate_limits": ()} if unlimited else {}
-        state = build_state(market, speed=speed, seed=seed, liquidity=liquidity, **limits)
+        state = build_state(
+            market,
+            speed=speed,
+            seed=seed,
+            liquidity=liquidity,
+            admin_token=admin_token,
+            **limits,
+        )
         return serve(state, host, port)
 
     _exit_with(run)

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from tradewind.bus.envelope import envelope
 from tradewind.bus.topics import BOT_COMMANDS
 from tradewind.domain.events import BotAction, BotCommand
+from tradewind.errors import VenueError, VenueUnavailable
 from tradewind.gateway.auth import Principal
 from tradewind.gateway.deps import GatewayState, PageParams, State, client_ip, require
 from tradewind.gateway.errors import ApiError, documented, not_found
@@ -26,6 +27,7 @@ from tradewind.gateway.schemas import BotCreate, BotView, Page, StrategyView, pa
 from tradewind.store import audit, bots
 from tradewind.store.bots import BotRecord, BotState
 from tradewind.store.outbox import enqueue
+from tradewind.venues.directory import VenueDirectory
 
 router = APIRouter(tags=["bots"])
 
@@ -74,6 +76,22 @@ async def _stage_command(
     await enqueue(conn, BOT_COMMANDS, [envelope(command, bot.account_id)])
 
 
+async def listed_symbols(venues: VenueDirectory, venue: str) -> frozenset[str]:
+    """The symbols `venue` lists now (its markets, loaded through a public session);
+    503 if it cannot be reached, 502 if it fails otherwise."""
+    try:
+        session = venues.public(venue)
+        try:
+            markets = await session.load_markets()
+        finally:
+            await session.close()
+    except VenueUnavailable:
+        raise ApiError(503, f"{venue} cannot be reached to list its markets; try again") from None
+    except VenueError:
+        raise ApiError(502, f"{venue} did not list its markets; try again") from None
+    return frozenset(markets)
+
+
 @router.get("/strategies", responses=documented(401, 403), summary="Installed strategies")
 async def list_strategies(caller: Reader, state: State) -> list[StrategyView]:
     catalog = state.strategies
@@ -87,13 +105,17 @@ async def get_strategy(name: StrategyName, caller: Reader, state: State) -> Stra
     return StrategyView(name=name, params_schema=state.strategies.params_schema(name))
 
 
-@router.post("/bots", status_code=201, responses=documented(401, 403, 404), summary="Create a bot")
+@router.post(
+    "/bots", status_code=201, responses=documented(401, 403, 404, 502, 503), summary="Create a bot"
+)
 async def create_bot(body: BotCreate, caller: Writer, state: State, request: Request) -> BotView:
     """A stopped bot running `strategy` with `params` on one of your accounts; the
-    params are checked against the strategy's schema (422 naming the field) and stored
-    with its defaults filled in."""
+    params are checked against the strategy's schema and the symbols the account's venue
+    lists (422 naming the field and the bound) and stored with its defaults filled in."""
     account = await owned_account(state, caller.user_id, body.account_id)
     params = state.strategies.validate(body.strategy, body.params)
+    listed = await listed_symbols(state.venues, account.venue)
+    state.strategies.require_listed(body.strategy, params, account.venue, listed)
     async with state.db.transaction() as conn:
         bot = await bots.create_bot(
             conn,

@@ -1,10 +1,12 @@
 """The gateway's narrow view of the strategy plug-ins: their names, their parameter
 schemas, and validating a bot's parameters (defaults filled in, errors naming the
-field). Only this module imports `tradewind.strategies`."""
+field and the bound, never the value): first against the strategy's own bounded schema,
+then against the symbols the account's venue lists. Only this module imports
+`tradewind.strategies`."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any, Protocol
 
 import msgspec
@@ -31,6 +33,14 @@ class StrategyCatalog(Protocol):
         """`params` checked against strategy `name` and completed with its defaults, as
         JSON-ready data (decimals as strings); raises a 422 `ApiError` naming the field
         (`strategy`, or `params.<field>`)."""
+        ...
+
+    def require_listed(
+        self, name: str, params: Mapping[str, Any], venue: str, listed: Collection[str]
+    ) -> None:
+        """Raise a 422 `ApiError` naming the parameter (`params.symbol`,
+        `params.basket[1]` …) that holds a symbol `venue` does not list; `params` are
+        ones `validate` returned."""
         ...
 
 
@@ -61,6 +71,20 @@ class InstalledStrategies:
         normalised: dict[str, Any] = msgspec.to_builtins(parsed)
         return normalised
 
+    def require_listed(
+        self, name: str, params: Mapping[str, Any], venue: str, listed: Collection[str]
+    ) -> None:
+        cls = self._get(name)
+        try:
+            symbols = cls(cls.parse_params(params)).symbols()
+        except Exception as exc:  # a plug-in's constructor may raise anything
+            problem = f"not accepted by strategy {name!r} ({type(exc).__name__})"
+            raise ApiError(422, f"params: {problem}", field="params") from None
+        for symbol in symbols:
+            if symbol not in listed:
+                field = _field_holding(params, symbol)
+                raise ApiError(422, f"{field}: must be a symbol {venue} lists", field=field)
+
     def _get(self, name: str) -> type[Strategy]:
         cls = self._strategies.get(name)
         if cls is None:
@@ -69,6 +93,17 @@ class InstalledStrategies:
                 422, f"strategy: unknown strategy {name!r}; installed: {known}", field="strategy"
             )
         return cls
+
+
+def _field_holding(params: Mapping[str, Any], symbol: str) -> str:
+    """The parameter that holds `symbol`: `params.symbol`, `params.basket[2]`, or
+    `params` when no top-level field or list item holds it as it is."""
+    for key, value in params.items():
+        if value == symbol:
+            return f"params.{key}"
+        if isinstance(value, list | tuple) and symbol in value:
+            return f"params.{key}[{list(value).index(symbol)}]"
+    return "params"
 
 
 def _check_plain(value: Any, where: str, depth: int) -> None:

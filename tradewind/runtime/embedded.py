@@ -4,7 +4,8 @@ exchange, with demo users, a live status screen and an end-of-run report.
 The exchange is new each run, so accounts on it exist only for the run: unless
 TRADEWIND_DATABASE_URL is set, the database is `.tradewind/embedded.db`, made fresh at
 start. Without configured master keys, a master key for the run is generated into
-`.tradewind/master.key` (mode 0600), so stored exchange keys are encrypted as always.
+`.tradewind/master.key`, so stored exchange keys are encrypted as always. Only the owner
+may read any of it: `.tradewind` is mode 0700, the database and the key file 0600.
 """
 
 from __future__ import annotations
@@ -82,7 +83,8 @@ class EmbeddedPlatform:
 
     async def open(self, settings: Settings, bus: Bus) -> Resources:
         options = self.options
-        options.data_dir.mkdir(parents=True, exist_ok=True)
+        options.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        options.data_dir.chmod(0o700)  # made by an older version, or by hand
         start_ms = time.time_ns() // 1_000_000
         prices = price_source(options.market, speed=options.speed, seed=options.seed,
                               start_ms=start_ms)  # fmt: skip

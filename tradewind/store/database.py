@@ -5,11 +5,16 @@ the current schema.
 URLs: `sqlite:///./tradewind.db`, `sqlite:///:memory:`, `postgresql://user@host/db`
 (the async drivers are filled in). PostgreSQL TLS: `?ssl=require` (or `verify-full`
 with the usual PG* environment variables for certificates), passed through to asyncpg.
+
+A SQLite database file holds password hashes and encrypted exchange keys: it is created
+mode 0600 (owner only), and SQLite gives its -wal and -shm files the same mode.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -51,6 +56,8 @@ class Database:
         if self.url.startswith("sqlite"):
             if ":memory:" in self.url or self.url.endswith("sqlite+aiosqlite://"):
                 options["poolclass"] = StaticPool  # one shared in-memory database
+            else:
+                _create_private_file(make_url(self.url).database or "")
         else:
             options["pool_pre_ping"] = True
             if schema is not None:
@@ -82,6 +89,17 @@ class Database:
 
     async def close(self) -> None:
         await self.engine.dispose()
+
+
+def _create_private_file(path: str) -> None:
+    """Create the SQLite file `path` with mode 0600 if it does not exist yet. SQLite
+    would create it with the process's umask (often 0644: readable by every user), and
+    makes its -wal and -shm companions with the database file's own mode."""
+    if not path or path.startswith("file:"):
+        return  # a URI filename: SQLite parses it, not us
+    # An existing file is left as it is; any other failure SQLite reports when it opens.
+    with contextlib.suppress(OSError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def _upgrade(sync_connection: Any) -> None:

@@ -19,11 +19,11 @@ from tradewind.domain.model import Instrument, OrderType, Side
 from tradewind.strategies.api import SCHEDULE_CHECK_S, Strategy, StrategyContext, StrategyMemory
 from tradewind.strategies.indicators import remember_close, simple_moving_average
 from tradewind.strategies.params import (
+    Amount,
+    IntervalS,
     StrategyParams,
-    require_at_least,
-    require_fraction,
-    require_positive,
-    require_symbol,
+    Symbol,
+    decimal_range,
 )
 from tradewind.strategies.sizing import affordable_quantity
 
@@ -37,18 +37,12 @@ class DcaParams(StrategyParams, frozen=True):
     0.05 = 5%) or more below the mean close of the last `average_bars` bars; a threshold
     of 0 disables the dip rule."""
 
-    symbol: str
-    quote_amount: Decimal
-    interval_s: Annotated[int, msgspec.Meta(ge=1)] = 86_400
-    dip_threshold: Decimal = ZERO
-    dip_multiplier: Decimal = Decimal(2)
+    symbol: Symbol
+    quote_amount: Amount
+    interval_s: IntervalS = 86_400
+    dip_threshold: Annotated[Decimal, decimal_range(0, "0.99")] = ZERO
+    dip_multiplier: Annotated[Decimal, decimal_range(1, 100)] = Decimal(2)
     average_bars: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 288
-
-    def __post_init__(self) -> None:
-        require_symbol("symbol", self.symbol)
-        require_positive("quote_amount", self.quote_amount)
-        require_fraction("dip_threshold", self.dip_threshold, maximum=Decimal("0.99"))
-        require_at_least("dip_multiplier", self.dip_multiplier, Decimal(1))
 
 
 class DcaMemory(StrategyMemory, kw_only=True):

@@ -27,7 +27,7 @@ from tradewind.strategies.api import (
     client_order_id_for,
 )
 from tradewind.strategies.errors import ParamError
-from tradewind.strategies.params import StrategyParams, require_positive, require_symbol
+from tradewind.strategies.params import Amount, Price, StrategyParams, Symbol
 from tradewind.strategies.sizing import (
     affordable_quantity,
     ceil_to_step,
@@ -47,21 +47,18 @@ class GridParams(StrategyParams, frozen=True):
     both bounds; `order_value` (quote) spent by each buy; `spacing` "arithmetic" (equal
     price steps) or "geometric" (equal ratios)."""
 
-    symbol: str
-    lower: Decimal
-    upper: Decimal
-    order_value: Decimal
+    symbol: Symbol
+    lower: Price
+    upper: Price
+    order_value: Amount
     levels: Annotated[int, msgspec.Meta(ge=2, le=500)] = 10
     spacing: Literal["arithmetic", "geometric"] = "arithmetic"
     buy_initial_inventory: bool = True
 
     def __post_init__(self) -> None:
-        require_symbol("symbol", self.symbol)
-        require_positive("lower", self.lower)
-        require_positive("upper", self.upper)
+        super().__post_init__()
         if self.upper <= self.lower:
-            raise ParamError("upper", f"must be above lower ({self.lower}), got {self.upper}")
-        require_positive("order_value", self.order_value)
+            raise ParamError("upper", "must be above lower")
 
 
 def grid_prices(params: GridParams, tick_size: Decimal) -> list[Decimal]:

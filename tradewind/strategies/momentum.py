@@ -19,7 +19,7 @@ from tradewind.domain.model import Instrument, OrderType, Side
 from tradewind.strategies.api import Strategy, StrategyContext, StrategyMemory
 from tradewind.strategies.errors import ParamError
 from tradewind.strategies.indicators import remember_close, simple_moving_average
-from tradewind.strategies.params import StrategyParams, require_fraction, require_symbol
+from tradewind.strategies.params import PositiveFraction, StrategyParams, Symbol, decimal_range
 from tradewind.strategies.sizing import affordable_quantity, order_quantity
 
 ZERO = Decimal(0)
@@ -30,18 +30,16 @@ class MomentumParams(StrategyParams, frozen=True):
     quote spent on a golden cross, in (0, 1]; `stop_loss` as a fraction below the entry
     price (0.05 = 5%), 0 to disable."""
 
-    symbol: str
+    symbol: Symbol
     fast: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 12
     slow: Annotated[int, msgspec.Meta(ge=2, le=10_000)] = 26
-    buy_fraction: Decimal = Decimal("0.99")
-    stop_loss: Decimal = Decimal("0.05")
+    buy_fraction: PositiveFraction = Decimal("0.99")
+    stop_loss: Annotated[Decimal, decimal_range(0, "0.99")] = Decimal("0.05")
 
     def __post_init__(self) -> None:
-        require_symbol("symbol", self.symbol)
+        super().__post_init__()
         if self.fast >= self.slow:
-            raise ParamError("fast", f"must be below slow ({self.slow}), got {self.fast}")
-        require_fraction("buy_fraction", self.buy_fraction, allow_zero=False)
-        require_fraction("stop_loss", self.stop_loss, maximum=Decimal("0.99"))
+            raise ParamError("fast", "must be below slow")
 
 
 class MomentumMemory(StrategyMemory, kw_only=True):

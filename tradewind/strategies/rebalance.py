@@ -22,11 +22,15 @@ from tradewind.strategies.api import SCHEDULE_CHECK_S, Strategy, StrategyContext
 from tradewind.strategies.errors import ParamError
 from tradewind.strategies.indicators import remember_close
 from tradewind.strategies.params import (
+    MAX_AMOUNT,
+    MAX_ANY_NUMBER,
+    MAX_SYMBOLS,
+    Asset,
+    PositiveFraction,
     StrategyParams,
-    require_at_least,
-    require_fraction,
+    Symbol,
+    decimal_range,
     require_known_keys,
-    require_positive,
     require_symbol,
 )
 from tradewind.strategies.sizing import affordable_quantity, order_quantity
@@ -40,6 +44,11 @@ from tradewind.venues.port import Market
 
 ZERO = Decimal(0)
 _NS_PER_S = 1_000_000_000
+#: Index funds rebalance as rarely as quarterly: a schedule may be up to a year apart.
+MAX_REBALANCE_INTERVAL_S = 366 * 86_400
+
+Weight = Annotated[Decimal, decimal_range(0, MAX_AMOUNT)]
+MarketCap = Annotated[Decimal, decimal_range(0, MAX_ANY_NUMBER, above_minimum=True)]
 
 
 class RebalanceParams(StrategyParams, frozen=True):
@@ -52,19 +61,22 @@ class RebalanceParams(StrategyParams, frozen=True):
     `min_trade_value` (quote) are skipped. `cash_reserve`: fraction of equity kept in
     quote."""
 
-    basket: tuple[str, ...]
-    quote: str = "USDT"
+    basket: Annotated[tuple[Symbol, ...], msgspec.Meta(max_length=MAX_SYMBOLS)]
+    quote: Asset = "USDT"
     weighting: Literal["fixed", "market_cap", "momentum"] = "fixed"
-    weights: dict[str, Decimal] = {}
-    market_caps: dict[str, Decimal] = {}
+    weights: Annotated[dict[Symbol, Weight], msgspec.Meta(max_length=MAX_SYMBOLS)] = {}
+    market_caps: Annotated[dict[Symbol, MarketCap], msgspec.Meta(max_length=MAX_SYMBOLS)] = {}
     momentum_bars: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 288
-    max_weight: Decimal = Decimal(1)
-    rebalance_interval_s: Annotated[int, msgspec.Meta(ge=1)] | None = 86_400
-    drift_threshold: Decimal | None = Decimal("0.05")
-    min_trade_value: Decimal = ZERO
-    cash_reserve: Decimal = Decimal("0.01")
+    max_weight: PositiveFraction = Decimal(1)
+    rebalance_interval_s: Annotated[int, msgspec.Meta(ge=1, le=MAX_REBALANCE_INTERVAL_S)] | None = (
+        86_400
+    )
+    drift_threshold: PositiveFraction | None = Decimal("0.05")
+    min_trade_value: Annotated[Decimal, decimal_range(0, MAX_AMOUNT)] = ZERO
+    cash_reserve: Annotated[Decimal, decimal_range(0, "0.5")] = Decimal("0.01")
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if not self.basket:
             raise ParamError("basket", "must name at least one symbol")
         if len(set(self.basket)) != len(self.basket):
@@ -72,26 +84,18 @@ class RebalanceParams(StrategyParams, frozen=True):
         for i, symbol in enumerate(self.basket):
             require_symbol(f"basket[{i}]", symbol, self.quote)
         self._check_weighting()
-        require_fraction("max_weight", self.max_weight, allow_zero=False)
         if self.rebalance_interval_s is None and self.drift_threshold is None:
             raise ParamError("drift_threshold", "set it or rebalance_interval_s (both are None)")
-        if self.drift_threshold is not None:
-            require_fraction("drift_threshold", self.drift_threshold, allow_zero=False)
-        require_at_least("min_trade_value", self.min_trade_value, ZERO)
-        require_fraction("cash_reserve", self.cash_reserve, maximum=Decimal("0.5"))
 
     def _check_weighting(self) -> None:
         require_known_keys("weights", self.weights, self.basket)
         require_known_keys("market_caps", self.market_caps, self.basket)
-        for symbol, weight in self.weights.items():
-            require_at_least(f"weights.{symbol}", weight, ZERO)
         if self.weights and sum(self.weights.values(), ZERO) <= 0:
             raise ParamError("weights", "must not all be 0")
         if self.weighting == "market_cap":
-            for symbol in self.basket:
+            for i, symbol in enumerate(self.basket):
                 if symbol not in self.market_caps:
-                    raise ParamError("market_caps", f"{symbol} has no market cap")
-                require_positive(f"market_caps.{symbol}", self.market_caps[symbol])
+                    raise ParamError("market_caps", f"has no market cap for basket[{i}]")
 
 
 class PlannedOrder(msgspec.Struct, frozen=True):

@@ -93,7 +93,13 @@ def test_params_schema_is_a_json_schema_with_defaults_for_the_gateway() -> None:
         "default": 10,
     }
     assert definition["properties"]["spacing"]["enum"] == ["arithmetic", "geometric"]
-    assert definition["properties"]["lower"] == {"type": "string", "format": "decimal"}
+    assert definition["properties"]["lower"] == {
+        "type": "string",
+        "format": "decimal",
+        "exclusiveMinimum": 0,
+        "maximum": 10**12,
+        "x-decimal-places": 18,
+    }
     assert definition["additionalProperties"] is False
     json.dumps(schema)  # serialisable as is
 

@@ -1,5 +1,6 @@
 """The simulated exchange's HTTP app: Binance's spot REST API (`/api/v3`, and the
-`/sapi/v1` key restrictions), the simulator's own API (`/sim/v1`), and the WebSocket
+`/sapi/v1` key restrictions), the simulator's own API (`/sim/v1`, open to loopback
+clients and to holders of the admin token: `server.sim_admin`), and the WebSocket
 streams (`server.streams`).
 
 While the app runs (its lifespan), a background task moves the market: `exchange.step()`
@@ -27,6 +28,7 @@ from tradewind.venues.simulated.server.rest_account import account_routes
 from tradewind.venues.simulated.server.rest_gate import BinanceGate
 from tradewind.venues.simulated.server.rest_market import market_routes
 from tradewind.venues.simulated.server.rest_trading import trading_routes
+from tradewind.venues.simulated.server.sim_admin import SimAdminGate
 from tradewind.venues.simulated.server.sim_api import sim_routes
 from tradewind.venues.simulated.server.state import ServerState
 from tradewind.venues.simulated.server.streams import UVICORN_WS_OPTIONS, stream_routes
@@ -66,6 +68,7 @@ def build_app(state: ServerState, *, step_interval_s: float | None = STEP_INTERV
     app.include_router(sim_routes(state))
     app.router.routes.extend(stream_routes(state))
     app.add_middleware(BinanceGate, state=state)
+    app.add_middleware(SimAdminGate, token=state.admin_token)
     app.add_exception_handler(BinanceError, _binance_error)
     app.add_exception_handler(MatchingError, _binance_error)
     return app

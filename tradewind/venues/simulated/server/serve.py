@@ -4,6 +4,9 @@ with uvicorn until SIGTERM or SIGINT, or run it in a background thread (tests, d
     tradewind venue serve --market synthetic            # seeded synthetic prices
     tradewind venue serve --market replay: --speed 60   # the bundled candles, 60x
     tradewind venue serve --market replay:DIR           # BASE-QUOTE.csv files in DIR
+    tradewind venue serve --host 0.0.0.0 --admin-token T  # reachable from other hosts
+
+Serving on a non-loopback address needs an admin token for `/sim/v1` (`sim_admin`).
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from tradewind.venues.simulated.market import (
     load_candles,
 )
 from tradewind.venues.simulated.server.app import build_app, uvicorn_ws_options
+from tradewind.venues.simulated.server.sim_admin import require_admin_token
 from tradewind.venues.simulated.server.state import ServerState
 from tradewind.venues.simulated.server.weights import BINANCE_RATE_LIMITS, RateLimit
 
@@ -68,13 +72,15 @@ def build_state(
     seed: int = 7,
     rate_limits: tuple[RateLimit, ...] = BINANCE_RATE_LIMITS,
     liquidity: LiquidityConfig | None = None,
+    admin_token: str | None = None,
 ) -> ServerState:
     """A fresh exchange on the described market, starting now; `liquidity` shapes the
-    house liquidity provider's ladder (spread, levels) and the background flow."""
+    house liquidity provider's ladder (spread, levels) and the background flow;
+    `admin_token` opens `/sim/v1` to non-loopback clients that present it."""
     start_ms = time.time_ns() // 1_000_000
     prices = price_source(market, speed=speed, seed=seed, start_ms=start_ms)
     exchange = SimulatedExchange(prices, seed=seed, liquidity=liquidity)
-    return ServerState(exchange, rate_limits=rate_limits)
+    return ServerState(exchange, rate_limits=rate_limits, admin_token=admin_token or None)
 
 
 class _ServerWithoutSignals(uvicorn.Server):
@@ -140,7 +146,9 @@ class EmbeddedVenueServer:
 
 def serve(state: ServerState, host: str, port: int) -> int:
     """Serve `state` on host:port until SIGTERM or SIGINT, then shut down cleanly (requests
-    in flight get up to 2 s); returns the exit status. ConfigError if the port is taken."""
+    in flight get up to 2 s); returns the exit status. ConfigError if the port is taken,
+    or if `host` is not a loopback address and `state` has no admin token."""
+    require_admin_token(host, state.admin_token)
     configure_logging()
     sock = _listen(host, port)
     server = _server(build_app(state))
@@ -186,6 +194,7 @@ def serving_in_thread(
 ) -> Iterator[str]:
     """Serve `state` from a background thread (its own event loop) while the block runs;
     yields the base URL, e.g. `http://127.0.0.1:54321`. `port=0` picks a free port."""
+    require_admin_token(host, state.admin_token)
     sock = _listen(host, port)
     server = _server(build_app(state, step_interval_s=step_interval_s))
     thread = threading.Thread(

@@ -11,6 +11,9 @@ keys (the testnet faucet) and switch faults on and off.
                               "hang_s": 10, "drop_websockets": true, "fail_after_accept": 1}
     DELETE /sim/v1/faults    -> every fault off
 
+Loopback clients may call it freely; any other client needs the admin token
+(`Authorization: Bearer …`, see `sim_admin`), else 401.
+
 Every field is optional. A malformed request answers 400 {"error": "<what and where>"}.
 The API secret is in the 201 body only: it is never logged.
 """

@@ -94,7 +94,8 @@ class ListenKeys:
 @dataclass
 class ServerState:
     """`rate_limits` are what exchangeInfo publishes and the limiters enforce (Binance's
-    by default; tests pass smaller ones)."""
+    by default; tests pass smaller ones). `admin_token`: what non-loopback clients of
+    `/sim/v1` must present (`server.sim_admin`); None closes it to them."""
 
     exchange: SimulatedExchange
     faults: FaultSwitches = field(default_factory=FaultSwitches)
@@ -103,6 +104,7 @@ class ServerState:
     #: (account id, client order id) -> how many new-order requests carried it: what a
     #: test reads to prove that no client order id was ever sent twice.
     submissions: Counter[tuple[str, str]] = field(default_factory=Counter)
+    admin_token: str | None = field(default=None, repr=False)
     ip_limiter: IpRateLimiter = field(init=False)
     order_limiter: OrderRateLimiter = field(init=False)
 
