@@ -19,6 +19,7 @@ from tradewind.gateway.auth import Authenticator, Principal
 from tradewind.gateway.cache import Ownership, PortfolioCache
 from tradewind.gateway.errors import ApiError
 from tradewind.gateway.hub import StreamHub
+from tradewind.gateway.listings import VenueListings
 from tradewind.gateway.proxies import IpNetwork, client_address
 from tradewind.gateway.rate_limits import RateLimiter
 from tradewind.gateway.rbac import Permission
@@ -120,6 +121,7 @@ class GatewayState:
     ip_limiter: RateLimiter = field(init=False)
     account_limiter: RateLimiter = field(init=False)
     user_limiter: RateLimiter = field(init=False)
+    listings: VenueListings = field(init=False)
     exchange_user_limiter: RateLimiter = field(init=False)
     exchange_limiter: RateLimiter = field(init=False)
     #: Bounds concurrent argon2 work (each hash holds ~64 MiB for tens of ms).
@@ -127,6 +129,7 @@ class GatewayState:
 
     def __post_init__(self) -> None:
         self.ownership = Ownership(self._load_account_ids)
+        self.listings = VenueListings(self.venues)
         self.ip_limiter = RateLimiter(self.login_policy.per_ip_per_minute)
         self.account_limiter = RateLimiter(self.login_policy.per_account_per_minute)
         requests = self.request_policy

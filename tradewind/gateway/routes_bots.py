@@ -17,7 +17,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from tradewind.bus.envelope import envelope
 from tradewind.bus.topics import BOT_COMMANDS
 from tradewind.domain.events import BotAction, BotCommand
-from tradewind.errors import VenueError, VenueUnavailable
 from tradewind.gateway.auth import Principal
 from tradewind.gateway.deps import GatewayState, PageParams, State, client_ip, require
 from tradewind.gateway.errors import ApiError, documented, not_found
@@ -27,7 +26,6 @@ from tradewind.gateway.schemas import BotCreate, BotView, Page, StrategyView, pa
 from tradewind.store import audit, bots
 from tradewind.store.bots import BotRecord, BotState
 from tradewind.store.outbox import enqueue
-from tradewind.venues.directory import VenueDirectory
 
 router = APIRouter(tags=["bots"])
 
@@ -76,22 +74,6 @@ async def _stage_command(
     await enqueue(conn, BOT_COMMANDS, [envelope(command, bot.account_id)])
 
 
-async def listed_symbols(venues: VenueDirectory, venue: str) -> frozenset[str]:
-    """The symbols `venue` lists now (its markets, loaded through a public session);
-    503 if it cannot be reached, 502 if it fails otherwise."""
-    try:
-        session = venues.public(venue)
-        try:
-            markets = await session.load_markets()
-        finally:
-            await session.close()
-    except VenueUnavailable:
-        raise ApiError(503, f"{venue} cannot be reached to list its markets; try again") from None
-    except VenueError:
-        raise ApiError(502, f"{venue} did not list its markets; try again") from None
-    return frozenset(markets)
-
-
 @router.get("/strategies", responses=documented(401, 403), summary="Installed strategies")
 async def list_strategies(caller: Reader, state: State) -> list[StrategyView]:
     catalog = state.strategies
@@ -114,7 +96,7 @@ async def create_bot(body: BotCreate, caller: Writer, state: State, request: Req
     lists (422 naming the field and the bound) and stored with its defaults filled in."""
     account = await owned_account(state, caller.user_id, body.account_id)
     params = state.strategies.validate(body.strategy, body.params)
-    listed = await listed_symbols(state.venues, account.venue)
+    listed = await state.listings.symbols(account.venue)
     state.strategies.require_listed(body.strategy, params, account.venue, listed)
     async with state.db.transaction() as conn:
         bot = await bots.create_bot(
