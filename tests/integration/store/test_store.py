@@ -12,7 +12,7 @@ from tradewind.bus.envelope import envelope
 from tradewind.bus.memory import MemoryBus
 from tradewind.domain.events import BotAction, BotCommand, Fill, PortfolioUpdate
 from tradewind.domain.model import Instrument, Liquidity, Side
-from tradewind.store import accounts, audit, bots, records, users
+from tradewind.store import accounts, audit, bots, login_failures, records, users
 from tradewind.store.database import Database
 from tradewind.store.outbox import OutboxRelay, enqueue
 
@@ -41,23 +41,55 @@ async def test_a_second_user_with_the_same_email_is_refused(db: Database) -> Non
         await make_user(db)
 
 
-async def test_login_failures_lock_the_user_and_success_resets(db: Database) -> None:
+async def test_login_failures_are_counted_for_admins_and_success_resets(db: Database) -> None:
     user = await make_user(db)
     until = datetime.now(UTC) + timedelta(minutes=15)
     async with db.transaction() as conn:
-        for _ in range(5):
-            failures = await users.record_login_failure(
-                conn, user.id, lock_after=5, lock_until=until
-            )
-    assert failures == 5
+        for n in range(5):
+            await users.record_login_failure(conn, user.id, blocked_until=until if n else None)
     async with db.read() as conn:
-        locked = await users.get_user(conn, user.id)
-    assert locked is not None and locked.locked_until is not None
-    assert abs((locked.locked_until - until).total_seconds()) < 1
+        counted = await users.get_user(conn, user.id)
+    assert counted is not None and counted.failed_logins == 5
+    assert counted.locked_until is not None
+    assert abs((counted.locked_until - until).total_seconds()) < 1
     async with db.transaction() as conn:
         await users.record_login_success(conn, user.id)
         reset = await users.get_user(conn, user.id)
     assert reset is not None and reset.failed_logins == 0 and reset.locked_until is None
+
+
+async def test_failures_per_address_and_source_block_that_source_only(db: Database) -> None:
+    policy = login_failures.DelayPolicy(free=2, base_s=10, max_s=60)
+    now = datetime.now(UTC)
+    async with db.transaction() as conn:
+        seen = [
+            await login_failures.record_failure(conn, "idx", "198.51.100.1", now, policy)
+            for _ in range(4)
+        ]
+        await login_failures.record_failure(conn, "idx", "203.0.113.2", now, policy)
+    assert [failures for failures, _ in seen] == [1, 2, 3, 4]
+    assert [until and int((until - now).total_seconds()) for _, until in seen] == [
+        None, 10, 20, 40,
+    ]  # fmt: skip
+    async with db.read() as conn:
+        assert await login_failures.blocked_until(conn, "idx", "203.0.113.2") is None
+        assert await login_failures.blocked_until(conn, "idx", "198.51.100.1") is not None
+    async with db.transaction() as conn:
+        await login_failures.clear(conn, "idx", "198.51.100.1")
+        assert await login_failures.blocked_until(conn, "idx", "198.51.100.1") is None
+        assert await login_failures.clear_address(conn, "idx") == 1
+        await login_failures.record_failure(conn, "old", "x", now - timedelta(days=2), policy)
+        assert await login_failures.prune(conn, now) == 1
+
+
+async def test_raising_a_token_version_counts_up_and_stamps_the_change(db: Database) -> None:
+    user = await make_user(db)
+    async with db.transaction() as conn:
+        assert await users.raise_token_version(conn, user.id) == 1
+        assert await users.raise_token_version(conn, user.id) == 2
+        assert await users.raise_token_version(conn, "nobody") is None
+        found = await users.get_user(conn, user.id)
+    assert found is not None and found.token_version == 2
 
 
 async def test_money_comes_back_exactly_as_it_went_in(db: Database) -> None:
