@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from tradewind.errors import VenueError, VenueUnavailable
 from tradewind.gateway.errors import ApiError
-from tradewind.venues.directory import VenueDirectory
+from tradewind.venues.directory import VenueDirectory, load_public_markets
 
 
 class VenueListings:
@@ -48,11 +48,7 @@ class VenueListings:
 
     async def _load(self, venue: str) -> frozenset[str]:
         try:
-            session = self._venues.public(venue)
-            try:
-                markets = await session.load_markets()
-            finally:
-                await session.close()
+            markets = await load_public_markets(self._venues, venue)
         except VenueUnavailable:
             raise ApiError(
                 503, f"{venue} cannot be reached to list its markets; try again"

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from tradewind.errors import AuthenticationFailed, ConfigError, VenueError
-from tradewind.venues.port import Venue
+from tradewind.venues.port import Market, Venue
 from tradewind.venues.simulated.exchange import SimulatedExchange
 from tradewind.venues.simulated.inprocess import InProcessVenue
 
@@ -40,6 +40,16 @@ class KeyCheck:
         if not self.can_trade:
             return "this API key cannot trade; enable spot trading for it"
         return None
+
+
+async def load_public_markets(venues: VenueDirectory, venue: str) -> dict[str, Market]:
+    """`venue`'s markets, through a public session opened and closed for the purpose;
+    raises the session's `VenueError`s."""
+    session = venues.public(venue)
+    try:
+        return await session.load_markets()
+    finally:
+        await session.close()
 
 
 class VenueDirectory(Protocol):

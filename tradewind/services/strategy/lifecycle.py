@@ -45,7 +45,7 @@ from tradewind.services.strategy.timers import TimerWheel
 from tradewind.store.bots import BotRecord, BotState, get_bot
 from tradewind.store.database import Database
 from tradewind.strategies.api import Strategy
-from tradewind.venues.directory import VenueDirectory
+from tradewind.venues.directory import VenueDirectory, load_public_markets
 
 CreateStrategy = Callable[[str, Mapping[str, Any]], Strategy]
 Balances = Mapping[str, tuple[int, dict[str, Decimal]]]
@@ -127,11 +127,7 @@ class BotLifecycle:
         if venue in self._roster.markets:
             return True
         try:
-            session = self._venues.public(venue)
-            try:
-                markets = await session.load_markets()
-            finally:
-                await session.close()
+            markets = await load_public_markets(self._venues, venue)
         except TradewindError as error:
             self._log.error("venue markets not loaded", venue=venue, error=describe(error))
             return False
