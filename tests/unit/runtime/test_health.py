@@ -178,3 +178,10 @@ def test_a_busy_port_is_a_config_error_naming_the_setting() -> None:
     assert caught.value.problem == (
         f"cannot listen on 127.0.0.1:{port}: [Errno 98] Address already in use"
     )
+
+
+def test_the_strategy_view_answers_before_the_service_started() -> None:
+    from tradewind.services.strategy.service import StrategyService
+
+    view = StrategyService().admin_endpoints()["/strategy"]
+    assert view() == {"running": 0, "paused": 0, "accounts": 0, "timers": 0}

@@ -105,6 +105,9 @@ class StrategyService(Service):
         self._recent: _RecentIds = _RecentIds(self._config.remembered_events)
         self._market_data_since_ns = 0
         self._flush_failing = False
+        # Empty until the start fills them, so the admin view answers before it.
+        self.roster = BotRoster()
+        self.timers: TimerWheel[BotHost] = TimerWheel(self._clock)
 
     async def start(self, ctx: ServiceContext) -> None:
         database, venues = ctx.resources.database, ctx.resources.venues
@@ -116,7 +119,7 @@ class StrategyService(Service):
         self._log = ctx.log
         self.metrics = StrategyMetrics(ctx.metrics.registry)
         self.roster = BotRoster()
-        self.timers: TimerWheel[BotHost] = TimerWheel(self._clock)
+        self.timers = TimerWheel(self._clock)
         self.outbound = Outbound(ctx.bus, database, self.roster.routes, self.metrics)
         self.lifecycle = BotLifecycle(
             roster=self.roster,
@@ -182,7 +185,7 @@ class StrategyService(Service):
         return {"/strategy": self.summary}
 
     def summary(self) -> dict[str, int]:
-        """Hosted bots by state, accounts and timers set."""
+        """Hosted bots by state, accounts and timers set (all 0 before the start)."""
         running, paused = self.roster.counts()
         accounts, timers = len(self.roster.accounts), len(self.timers)
         return {"running": running, "paused": paused, "accounts": accounts, "timers": timers}
