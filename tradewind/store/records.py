@@ -78,10 +78,14 @@ async def list_orders(
 
 
 async def insert_fill(conn: AsyncConnection, fill: Fill) -> bool:
-    """Record a fill once; False if (account, trade id) was already there."""
+    """Record a fill once; False if (account, symbol, trade id) was already there."""
     exists = await conn.execute(
         select(fills.c.trade_id).where(
-            and_(fills.c.account_id == fill.account_id, fills.c.trade_id == fill.trade_id)
+            and_(
+                fills.c.account_id == fill.account_id,
+                fills.c.symbol == fill.instrument.symbol,
+                fills.c.trade_id == fill.trade_id,
+            )
         )
     )
     if exists.first() is not None:

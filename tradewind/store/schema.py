@@ -190,10 +190,11 @@ orders = Table(
 fills = Table(
     "fills",
     metadata,
+    # A trade id is unique per symbol only (Binance numbers each market's trades).
     Column("account_id", String(32), primary_key=True),
+    Column("symbol", String(32), primary_key=True),
     Column("trade_id", String(64), primary_key=True),
     Column("client_order_id", String(40), nullable=False),
-    Column("symbol", String(32), nullable=False),
     Column("side", String(4), nullable=False),
     Column("price", Money, nullable=False),
     Column("quantity", Money, nullable=False),

@@ -122,6 +122,41 @@ async def test_money_comes_back_exactly_as_it_went_in(db: Database) -> None:
     assert row["fee"] == Decimal("0.1")
 
 
+async def test_the_same_trade_id_on_two_symbols_is_two_fills(db: Database) -> None:
+    from tradewind.domain.model import Instrument
+    from tradewind.services.execution.persistence import write_fills
+
+    user = await make_user(db)
+    async with db.transaction() as conn:
+        account = await accounts.add_account(
+            conn, user_id=user.id, venue="sim", label="main", api_key_masked="abcd…wxyz",
+            api_key_encrypted="k", api_secret_encrypted="s", valuation_asset="USDT",
+        )  # fmt: skip
+        fills = [
+            Fill(
+                account_id=account.id,
+                client_order_id=f"c-{symbol}",
+                venue_order_id="v1",
+                trade_id="27",
+                instrument=Instrument.parse("sim", symbol),
+                side=Side.BUY,
+                price=Decimal("1"),
+                quantity=Decimal("1"),
+                fee=Decimal(0),
+                fee_asset="USDT",
+                liquidity=Liquidity.TAKER,
+                ts_ns=1_700_000_000_000_000_000,
+            )
+            for symbol in ("XRP/USDT", "SOL/USDT")
+        ]
+        await write_fills(conn, fills[:1])
+        await write_fills(conn, fills)  # the first again (a redelivery), and the second
+        assert not await records.insert_fill(conn, fills[1])
+    async with db.read() as conn:
+        stored = await records.list_fills(conn, [account.id])
+    assert sorted(row["symbol"] for row in stored) == ["SOL/USDT", "XRP/USDT"]
+
+
 async def test_orders_upsert_by_client_order_id(db: Database) -> None:
     now = datetime.now(UTC)
     order = records.OrderRecord(

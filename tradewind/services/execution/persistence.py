@@ -189,20 +189,22 @@ async def write_orders(conn: AsyncConnection, records: Sequence[OrderRecord]) ->
 
 
 async def write_fills(conn: AsyncConnection, new_fills: Sequence[Fill]) -> None:
-    """Record each fill once per (account, trade id) (`records.insert_fill`, batched)."""
+    """Record each fill once per (account, symbol, trade id) (`records.insert_fill`,
+    batched)."""
     if not new_fills:
         return
-    keys = {(f.account_id, f.trade_id) for f in new_fills}
-    present: set[tuple[str, str]] = set()
+    keys = {(f.account_id, f.instrument.symbol, f.trade_id) for f in new_fills}
+    present: set[tuple[str, str, str]] = set()
     listed = list(keys)
     for start in range(0, len(listed), _CHUNK):
-        query = select(fills.c.account_id, fills.c.trade_id).where(
-            tuple_(fills.c.account_id, fills.c.trade_id).in_(listed[start : start + _CHUNK])
+        key_columns = tuple_(fills.c.account_id, fills.c.symbol, fills.c.trade_id)
+        query = select(fills.c.account_id, fills.c.symbol, fills.c.trade_id).where(
+            key_columns.in_(listed[start : start + _CHUNK])
         )
-        present.update((a, t) for a, t in (await conn.execute(query)).all())
+        present.update((a, s, t) for a, s, t in (await conn.execute(query)).all())
     rows = []
     for fill in new_fills:
-        key = (fill.account_id, fill.trade_id)
+        key = (fill.account_id, fill.instrument.symbol, fill.trade_id)
         if key in present:
             continue
         present.add(key)

@@ -2,6 +2,8 @@
 keys (the testnet faucet) and switch faults on and off.
 
     GET    /sim/v1/accounts/{account_id}/balances -> {asset: {"free", "locked"}}
+    GET    /sim/v1/accounts/{account_id}/trades -> [{"symbol", "trade_id", "client_order_id",
+                              "side", "price", "quantity", "time_ms"}], oldest first
     GET    /sim/v1/submissions[?repeated=1] -> new-order requests per client order id
     POST   /sim/v1/accounts  {"balances": {"USDT": "10000"}, "permissions": {"trade": true,
                               "withdraw": false, "transfer": false}, "ip_restrict": false}
@@ -106,7 +108,32 @@ def sim_routes(state: ServerState) -> APIRouter:
             }
         )
 
+    async def trades(request: Request) -> Response:
+        """Every trade the venue account took part in (the venue's truth, for checks)."""
+        account_id = request.path_params["account_id"]
+        found = []
+        for trade in state.exchange.engine.account_trades(account_id):
+            maker = trade.maker_account_id == account_id
+            side = trade.maker_side if maker else trade.maker_side.opposite
+            found.append(
+                {
+                    "symbol": trade.symbol,
+                    "trade_id": str(trade.trade_id),
+                    "client_order_id": (
+                        trade.maker_client_order_id if maker else trade.taker_client_order_id
+                    ),
+                    "side": side.value,
+                    "price": format(trade.price, "f"),
+                    "quantity": format(trade.quantity, "f"),
+                    "time_ms": trade.ts_ns // 1_000_000,
+                }
+            )
+        return json_response(found)
+
     router.add_api_route("/accounts", create_account, methods=["POST"], include_in_schema=False)
+    router.add_api_route(
+        "/accounts/{account_id}/trades", trades, methods=["GET"], include_in_schema=False
+    )
     router.add_api_route(
         "/accounts/{account_id}/balances", balances, methods=["GET"], include_in_schema=False
     )

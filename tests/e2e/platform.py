@@ -1,0 +1,259 @@
+"""The distributed platform as the end-to-end tests run it: the simulated exchange served
+over HTTP/WebSocket, a fresh PostgreSQL database, demo accounts with bots, and each
+service as its own OS process (`tradewind service NAME`) that a test can stop, kill and
+start again; and the checks that the platform agrees with the venue (balances, trades)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterable
+from decimal import Decimal
+from pathlib import Path
+
+import httpx
+import msgspec
+from sqlalchemy import select
+
+from tradewind.cache.redis_cache import RedisCache
+from tradewind.domain.events import PortfolioUpdate
+from tradewind.runtime.demo import DemoAccount, MarketView, create_demo_accounts
+from tradewind.security.envelope import Encryptor
+from tradewind.security.master_keys import load_master_keys
+from tradewind.store.database import Database
+from tradewind.store.schema import fills
+from tradewind.venues.ccxt_venue import CcxtVenue
+
+#: Start order; stopped in reverse, so producers of orders stop first.
+SERVICES = ("portfolio", "execution", "risk", "marketdata", "strategy")
+
+
+async def market_view(venue_url: str) -> MarketView:
+    ws = venue_url.replace("http", "ws", 1)
+    venue = CcxtVenue.simulated_binance(venue_url, ws, "", "")
+    try:
+        markets = await venue.load_markets()
+        symbols: dict[str, tuple[str, Decimal, Decimal]] = {}
+        for symbol, market in markets.items():
+            book = await venue.fetch_order_book(symbol, 5)
+            mid = (book.bids[0][0] + book.asks[0][0]) / 2
+            symbols[symbol] = (market.quote, market.tick_size, mid)
+        return MarketView(symbols)
+    finally:
+        await venue.close()
+
+
+async def open_demo_accounts(
+    database_url: str, master_keys: str, venue_url: str, bots: int
+) -> list[DemoAccount]:
+    db = Database(database_url)
+    await db.migrate()
+    encryptor = Encryptor(load_master_keys(keys=master_keys))
+    async with httpx.AsyncClient(base_url=venue_url, timeout=10) as http:
+
+        async def fund(balances: dict[str, Decimal]) -> tuple[str, str, str]:
+            body = {"balances": {a: format(v, "f") for a, v in balances.items()}}
+            created = (await http.post("/sim/v1/accounts", json=body)).json()
+            return created["api_key"], created["api_secret"], created["account_id"]
+
+        accounts = await create_demo_accounts(
+            db, encryptor, await market_view(venue_url), fund, bots, "$argon2id$unused"
+        )
+    await db.close()
+    return accounts
+
+
+class Process:
+    """One `tradewind service NAME` process, its log in `logs/NAME.log` (appended to
+    across restarts)."""
+
+    def __init__(self, name: str, env: dict[str, str], logs: Path) -> None:
+        self.name = name
+        self.env = env
+        self.log_path = logs / f"{name}.log"
+        self.starts = 0
+        self._log = self.log_path.open("a")
+        self.proc = self._spawn()
+
+    def _spawn(self) -> subprocess.Popen[bytes]:
+        self.starts += 1
+        self._log.write(f"\n--- start {self.starts} ---\n")
+        self._log.flush()
+        return subprocess.Popen(
+            [sys.executable, "-m", "tradewind.cli", "service", self.name],
+            env=self.env, stdout=self._log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+
+    def running(self) -> bool:
+        """Whether the current start logged that it runs."""
+        text = self.log_path.read_text()
+        return '"event": "running"' in text[text.rfind(f"--- start {self.starts} ---") :]
+
+    async def wait_running(self, timeout_s: float = 60) -> None:
+        deadline = time.monotonic() + timeout_s
+        while not self.running():
+            assert self.proc.poll() is None, (
+                f"{self.name} exited: {self.log_path.read_text()[-2000:]}"
+            )
+            assert time.monotonic() < deadline, f"{self.name} did not start"
+            await asyncio.sleep(0.2)
+
+    def kill(self) -> None:
+        """`kill -9`: no drain, no goodbye."""
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+    def start_again(self) -> None:
+        assert self.proc.poll() is not None, f"{self.name} still runs"
+        self.proc = self._spawn()
+
+    def stop(self, timeout_s: float = 60) -> int:
+        """SIGTERM and wait; the exit code (-9 if it had to be killed)."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(10)
+            return -9
+
+    def close(self) -> None:
+        self.stop(timeout_s=10)
+        self._log.close()
+
+
+async def start_services(
+    env: dict[str, str], logs: Path, into: list[Process], names: Iterable[str] = SERVICES
+) -> None:
+    """Each service as a process, one after the other once the previous one runs,
+    appended to `into` as it starts (so the caller can close what did start)."""
+    for name in names:
+        process = Process(name, env, logs)
+        into.append(process)
+        await process.wait_running()
+
+
+def non_zero(balances: dict[str, Decimal]) -> dict[str, Decimal]:
+    return {asset: value for asset, value in balances.items() if value}
+
+
+async def submissions_total(venue_url: str) -> int:
+    async with httpx.AsyncClient(base_url=venue_url, timeout=10) as http:
+        return int((await http.get("/sim/v1/submissions")).json()["total"])
+
+
+async def trade_for(venue_url: str, *, min_s: float, orders: int, max_s: float) -> None:
+    """Let the bots trade at least `min_s`, and until the venue saw `orders` orders."""
+    started = time.monotonic()
+    while time.monotonic() - started < max_s:
+        if await submissions_total(venue_url) >= orders and time.monotonic() - started >= min_s:
+            return
+        await asyncio.sleep(1)
+
+
+async def portfolios_differing(
+    accounts: list[DemoAccount], cache_url: str, venue_url: str, prefix: str
+) -> list[str]:
+    """The accounts whose latest portfolio (in the cache) differs from the venue's
+    balances, as readable lines."""
+    cache = RedisCache(cache_url.split("?")[0], prefix=f"{prefix}:cache:")
+    decoder = msgspec.msgpack.Decoder(PortfolioUpdate)
+    differing: list[str] = []
+    try:
+        cached = await cache.get_many([f"portfolio:{a.account_id}" for a in accounts])
+        async with httpx.AsyncClient(base_url=venue_url, timeout=10) as http:
+            for account, raw in zip(accounts, cached, strict=True):
+                venue = (
+                    await http.get(f"/sim/v1/accounts/{account.venue_account_id}/balances")
+                ).json()
+                held = non_zero(
+                    {a: Decimal(b["free"]) + Decimal(b["locked"]) for a, b in venue.items()}
+                )
+                platform = non_zero(decoder.decode(raw).balances) if raw else {}
+                if platform != held:
+                    differing.append(
+                        f"{account.strategy} {account.account_id}: {platform} != {held}"
+                    )
+    finally:
+        await cache.close()
+    return differing
+
+
+async def wait_until_portfolios_match(
+    accounts: list[DemoAccount], cache_url: str, venue_url: str, prefix: str, within_s: float
+) -> float:
+    """Seconds until every account's portfolio equals the venue's balances; fails
+    naming some that differ after `within_s`."""
+    started = time.monotonic()
+    while True:
+        differing = await portfolios_differing(accounts, cache_url, venue_url, prefix)
+        if not differing:
+            return time.monotonic() - started
+        assert time.monotonic() - started < within_s, (
+            f"{len(differing)} accounts differ after {within_s:.0f} s, e.g. {differing[:3]}"
+        )
+        await asyncio.sleep(0.5)
+
+
+async def trades_missing_from_fills(
+    accounts: list[DemoAccount], database_url: str, venue_url: str
+) -> list[str]:
+    """Every venue trade of the accounts that the platform's `fills` table lacks."""
+    db = Database(database_url)
+    try:
+        async with db.read() as conn:
+            rows = (await conn.execute(select(fills.c.account_id, fills.c.symbol,
+                                              fills.c.trade_id))).all()  # fmt: skip
+    finally:
+        await db.close()
+    recorded = {(a, s, t) for a, s, t in rows}
+    missing = []
+    async with httpx.AsyncClient(base_url=venue_url, timeout=10) as http:
+        for account in accounts:
+            trades = (await http.get(f"/sim/v1/accounts/{account.venue_account_id}/trades")).json()
+            for trade in trades:
+                symbol = trade["symbol"]
+                if (account.account_id, symbol, trade["trade_id"]) not in recorded:
+                    missing.append(
+                        f"{account.strategy} {account.account_id} {symbol} trade "
+                        f"{trade['trade_id']} ({trade['client_order_id']})"
+                    )
+    return missing
+
+
+async def delete_keys(redis_url: str, prefix: str) -> None:
+    import redis.asyncio as aioredis
+
+    client = aioredis.Redis.from_url(redis_url)
+    keys = [k async for k in client.scan_iter(f"{prefix}*", count=1000)]
+    for i in range(0, len(keys), 500):
+        await client.delete(*keys[i : i + 500])
+    await client.aclose()
+
+
+def platform_env(
+    *, bus_url: str, redis_url: str, prefix: str, database_url: str, venue_url: str,
+    master_keys: str,
+) -> dict[str, str]:  # fmt: skip
+    """The environment every service process of a run shares."""
+    return {
+        **os.environ,
+        "TRADEWIND_BUS_URL": bus_url,
+        "TRADEWIND_CACHE_URL": f"{redis_url}?prefix={prefix}:cache:",
+        "TRADEWIND_DATABASE_URL": database_url,
+        "TRADEWIND_VENUE_URLS": f"sim={venue_url}",
+        "TRADEWIND_MASTER_KEYS": master_keys,
+        "TRADEWIND_HEALTH_PORT": "0",
+        "TRADEWIND_BAR_INTERVAL_S": "2",
+        "TRADEWIND_PORTFOLIO_VALUATION_ASSET": "USDT",
+        "TRADEWIND_LOG_LEVEL": "info",
+        # The venue runs --unlimited (it publishes no rate limits), so execution paces by
+        # none either; under Binance's published limits a hundred accounts behind one
+        # address are throttled to minutes, which tests/integration/services covers.
+        "TRADEWIND_EXECUTION_RATE_LIMITS": "off",
+    }
