@@ -77,6 +77,12 @@ from tradewind.domain.portfolio_errors import (
     UnsupportedInstrument,
 )
 from tradewind.domain.portfolio_positions import Position
+from tradewind.domain.portfolio_state import (
+    REMEMBERED_TRADES,
+    PortfolioState,
+    PositionState,
+    instrument_of,
+)
 
 __all__ = [
     "InsufficientHoldings",
@@ -115,7 +121,8 @@ class Portfolio:
         self._fees = _ZERO
         self._net_contributions = _ZERO
         self._positions: dict[str, Position] = {}
-        self._seen_trades: set[tuple[str, str]] = set()
+        # Insertion-ordered, so the most recent can be kept when stored (`to_state`).
+        self._seen_trades: dict[tuple[str, str], None] = {}
 
     # -- reading ------------------------------------------------------------------------
 
@@ -235,8 +242,45 @@ class Portfolio:
             self._cash = cash
             self._fees += fee_value
         self._positions[instrument.symbol] = position
-        self._seen_trades.add(key)
+        self._seen_trades[key] = None
         return True
+
+    def to_state(self) -> PortfolioState:
+        """The books as data (see `portfolio_state`), for `from_state` to restore."""
+        recent = list(self._seen_trades)[-REMEMBERED_TRADES:]
+        return PortfolioState(
+            account_id=self.account_id,
+            venue=self.venue,
+            valuation_asset=self.valuation_asset,
+            cash=self._cash,
+            realized_pnl=self._realized_pnl,
+            fees=self._fees,
+            net_contributions=self._net_contributions,
+            positions=[
+                PositionState(symbol, p.quantity, p.cost_basis, p.mark, p.realized_pnl)
+                for symbol, p in self._positions.items()
+            ],
+            recent_trades=recent,
+        )
+
+    @classmethod
+    def from_state(cls, state: PortfolioState) -> Portfolio:
+        """The books `to_state` described: the same figures to the last digit."""
+        portfolio = cls(state.account_id, state.venue, state.valuation_asset)
+        portfolio._cash = state.cash
+        portfolio._realized_pnl = state.realized_pnl
+        portfolio._fees = state.fees
+        portfolio._net_contributions = state.net_contributions
+        for held in state.positions:
+            position = Position(instrument_of(state.venue, held), held.mark)
+            position.quantity = held.quantity
+            position.cost_basis = held.cost_basis
+            position.realized_pnl = held.realized_pnl
+            portfolio._positions[held.symbol] = position
+        portfolio._seen_trades = dict.fromkeys(
+            (symbol, trade) for symbol, trade in state.recent_trades
+        )
+        return portfolio
 
     def revalue(self, prices: Mapping[str, Decimal]) -> bool:
         """Mark positions to the latest `prices` (valuation asset per unit, keyed by

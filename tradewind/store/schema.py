@@ -205,6 +205,18 @@ fills = Table(
     Index("ix_fills_account_executed", "account_id", "executed_at"),
 )
 
+portfolio_books = Table(
+    "portfolio_books",
+    metadata,
+    # The portfolio service's books of one account (msgpack, see
+    # services/portfolio/durable.py), saved before the events they include are
+    # acknowledged; `version` counts saves (compare-and-set between instances).
+    Column("account_id", String(32), primary_key=True),
+    Column("version", BigInteger, nullable=False),
+    Column("state", LargeBinary, nullable=False),
+    _ts("updated_at"),
+)
+
 portfolio_snapshots = Table(
     "portfolio_snapshots",
     metadata,

@@ -7,6 +7,7 @@ import itertools
 from decimal import ROUND_DOWN, Decimal
 from fractions import Fraction
 
+import msgspec
 import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
@@ -21,6 +22,7 @@ from tradewind.domain.portfolio import (
     PortfolioError,
     UnsupportedInstrument,
 )
+from tradewind.domain.portfolio_state import REMEMBERED_TRADES, PortfolioState
 
 D = Decimal
 VENUE = "sim"
@@ -558,3 +560,33 @@ def test_equity_is_contributions_plus_pnl_minus_fees_through_transfers(
             assert books.balances().get(asset, D(0)) == venue[asset]
         assert_identity(books)
         assert all(amount >= 0 for amount in books.balances().values())
+
+
+@settings(max_examples=100)
+@given(st.data())
+def test_books_stored_and_restored_are_the_same_books(data: st.DataObject) -> None:
+    # A restarted portfolio service continues from stored books: every figure must come
+    # back to the last digit, and a trade it booked recently must not book twice.
+    books = Portfolio("acct-1", VENUE, "USDT")
+    books.deposit("USDT", START_CASH)
+    booked: list[Fill] = []
+    for _ in range(data.draw(st.integers(1, 25), label="steps")):
+        if data.draw(st.booleans(), label="fill or mark"):
+            trade = draw_fill(data, books)
+            if trade is not None and books.apply_fill(trade):
+                booked.append(trade)
+        else:
+            symbol = data.draw(st.sampled_from([i.symbol for i in INSTRUMENTS]))
+            books.revalue({symbol: decimals(data, 1, 100_000, 8)})
+    stored = msgspec.msgpack.encode(books.to_state())
+    restored = Portfolio.from_state(msgspec.msgpack.decode(stored, type=PortfolioState))
+    assert restored.snapshot(ts_ns=T0) == books.snapshot(ts_ns=T0)
+    assert restored.net_contributions == books.net_contributions
+    for symbol, position in books.positions.items():
+        again = restored.positions[symbol]
+        assert (again.quantity, again.cost_basis, again.mark, again.realized_pnl) == (
+            position.quantity, position.cost_basis, position.mark, position.realized_pnl,
+        )  # fmt: skip
+    for trade in booked[-REMEMBERED_TRADES:]:
+        assert not restored.apply_fill(trade)
+    assert_identity(restored)

@@ -31,6 +31,7 @@ from tradewind.domain.portfolio import (
     PortfolioError,
     UnsupportedInstrument,
 )
+from tradewind.domain.portfolio_state import PortfolioState
 
 
 class SkipReason(enum.StrEnum):
@@ -57,6 +58,33 @@ class AccountBooks:
         if portfolio is None:
             portfolio = self.portfolios[account_id] = Portfolio(account_id, venue, valuation_asset)
         return portfolio
+
+    def restore(self, state: PortfolioState, unpriced: Iterable[BalanceUpdate]) -> Portfolio:
+        """Put back an account's stored books (replacing any in memory) and the balances
+        that were waiting for a price; it is revalued and published at the next
+        `revalue`."""
+        portfolio = Portfolio.from_state(state)
+        self.portfolios[state.account_id] = portfolio
+        for symbol in portfolio.positions:
+            self._holds(portfolio, symbol)
+        waiting = {update.asset: update for update in unpriced}
+        if waiting:
+            self._unpriced[state.account_id] = waiting
+            for asset in waiting:
+                self._holds(portfolio, f"{asset}/{portfolio.valuation_asset}")
+        self._changed.add(state.account_id)
+        return portfolio
+
+    def stored(self, account_id: str) -> tuple[PortfolioState, list[BalanceUpdate]]:
+        """What `restore` needs to put this account's books back."""
+        waiting = self._unpriced.get(account_id, {})
+        return self.portfolios[account_id].to_state(), list(waiting.values())
+
+    def forget(self, account_id: str) -> None:
+        """Drop an account's books (another instance has newer ones to load)."""
+        self.portfolios.pop(account_id, None)
+        self._unpriced.pop(account_id, None)
+        self._changed.discard(account_id)
 
     def apply_fill(self, fill: Fill) -> SkipReason | None:
         """Book a fill (once per trade); the reason if it was not booked."""

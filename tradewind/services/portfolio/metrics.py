@@ -51,6 +51,12 @@ class PortfolioMetrics:
             "Portfolio snapshots written to the database.",
             registry=registry,
         )
+        self.takeovers = Counter(
+            "tradewind_portfolio_books_taken_over_total",
+            "Accounts whose saved books another instance had changed, reloaded before "
+            "this instance applied its batch on top (a partition that moved).",
+            registry=registry,
+        )
         self.flush_failures = Counter(
             "tradewind_portfolio_flush_failures_total",
             "Flushes that failed, by target (bus, cache, database); retried next time.",

@@ -15,9 +15,11 @@ and written to the cache under `portfolio:<account id>` (one `put_many`, msgpack
 written to `portfolio_snapshots` in one transaction.
 
 An account's valuation asset comes from the account store (`valuation_asset`), else
-`portfolio_valuation_asset`. The books live in memory: after a restart an account starts
-again from the next balances execution publishes (at its session start and every
-reconciliation). `GET /portfolios` summarises every account's latest valuation.
+`portfolio_valuation_asset`. The books live in memory and are saved with every batch
+before it is acknowledged; an instance that meets an account (after a restart, or when
+its partition moves here) loads the saved books first (see `durable`), so a restart is
+invisible in the portfolios. `GET /portfolios` summarises every account's latest
+valuation.
 """
 
 from __future__ import annotations
@@ -40,14 +42,34 @@ from tradewind.cache.port import Cache
 from tradewind.domain.events import BalanceUpdate, Fill, PortfolioUpdate, TradeTick
 from tradewind.runtime.metrics import timed_handler
 from tradewind.runtime.service import AdminEndpoints, Service, ServiceContext
+from tradewind.services.portfolio import durable
 from tradewind.services.portfolio.books import AccountBooks
 from tradewind.services.portfolio.metrics import PortfolioMetrics
 from tradewind.services.portfolio.settings import PortfolioSettings, load_portfolio_settings
 from tradewind.store.accounts import get_account
 from tradewind.store.database import Database
+from tradewind.store.portfolio_books import load_books, save_books
 from tradewind.store.records import insert_snapshot
 
 GROUP = "portfolio"
+_SAVE_TRIES = 3
+
+
+def _accounts_in(batch: Sequence[Envelope], only: set[str] | None = None) -> dict[str, str]:
+    """The accounts (id -> venue) the batch's fills and balances concern."""
+    found: dict[str, str] = {}
+    for event in batch:
+        payload = event.payload
+        if isinstance(payload, Fill):
+            venue = payload.instrument.venue
+        elif isinstance(payload, BalanceUpdate):
+            venue = payload.venue
+        else:
+            continue
+        if only is None or payload.account_id in only:
+            found.setdefault(payload.account_id, venue)
+    return found
+
 
 _encode = msgspec.msgpack.Encoder().encode
 
@@ -98,6 +120,8 @@ class PortfolioService(Service):
         self._tasks: list[asyncio.Task[None]] = []
         self._log: structlog.stdlib.BoundLogger = structlog.stdlib.get_logger(__name__)
         self._wiring: _Wiring | None = None
+        self._versions: dict[str, int] = {}  # saved-books version per account held
+        self._recent = durable.RecentEvents()
 
     async def start(self, ctx: ServiceContext) -> None:
         settings = self._settings or load_portfolio_settings()
@@ -171,19 +195,60 @@ class PortfolioService(Service):
     # -- consuming ----------------------------------------------------------------------
 
     async def _on_account_events(self, batch: Sequence[Envelope]) -> None:
+        """Apply the batch, then save the books it changed before it is acknowledged
+        (see `durable`); a save that fails raises, and the batch comes again."""
         assert self._wiring is not None
-        await self._open_books(batch, self._wiring)
-        books, skipped = self._books, self._wiring.metrics.skipped
+        await self._open_books(_accounts_in(batch), self._wiring)
+        changed = self._apply(batch)
+        database = self._wiring.database
+        for _ in range(_SAVE_TRIES):
+            if database is None or not changed:
+                return
+            async with database.transaction() as conn:
+                conflicts = await save_books(conn, [self._save_row(a) for a in sorted(changed)])
+            for account_id in changed - conflicts:
+                self._versions[account_id] += 1
+            if not conflicts:
+                return
+            # Another instance saved these accounts meanwhile: take its books, and apply
+            # this batch on top (what they include already is skipped).
+            self._wiring.metrics.takeovers.inc(len(conflicts))
+            for account_id in conflicts:
+                self._books.forget(account_id)
+                self._recent.forget(account_id)
+                del self._versions[account_id]
+            await self._open_books(_accounts_in(batch, conflicts), self._wiring)
+            changed = self._apply(batch, only=conflicts)
+        raise RuntimeError(f"portfolio books of {sorted(changed)} kept changing elsewhere")
+
+    def _apply(self, batch: Sequence[Envelope], only: set[str] | None = None) -> set[str]:
+        """Apply the batch's fills and balances once each; the accounts it changed."""
+        assert self._wiring is not None
+        books, recent, skipped = self._books, self._recent, self._wiring.metrics.skipped
+        changed: set[str] = set()
         for event in batch:
             payload = event.payload
+            if not isinstance(payload, Fill | BalanceUpdate):
+                continue
+            account_id = payload.account_id
+            if (only is not None and account_id not in only) or recent.seen(
+                account_id, event.event_id
+            ):
+                continue
             if isinstance(payload, Fill):
                 reason = books.apply_fill(payload)
-            elif isinstance(payload, BalanceUpdate):
-                reason = books.apply_balance(payload)
             else:
-                continue
+                reason = books.apply_balance(payload)
+            recent.add(account_id, event.event_id)
+            changed.add(account_id)
             if reason is not None:
                 skipped.labels(reason.value).inc()
+        return changed
+
+    def _save_row(self, account_id: str) -> tuple[str, int, bytes]:
+        state, unpriced = self._books.stored(account_id)
+        stored = durable.StoredAccount(state, unpriced, self._recent.of(account_id))
+        return account_id, self._versions[account_id], durable.encode(stored)
 
     async def _on_trades(self, batch: Sequence[Envelope]) -> None:
         mark = self._books.mark
@@ -192,27 +257,32 @@ class PortfolioService(Service):
             if isinstance(tick, TradeTick):
                 mark(tick)
 
-    async def _open_books(self, batch: Sequence[Envelope], wiring: _Wiring) -> None:
-        """Open the books of accounts seen for the first time, with their valuation asset."""
+    async def _open_books(self, accounts: dict[str, str], wiring: _Wiring) -> None:
+        """Open the books of accounts (id -> venue) this instance has not met yet: their
+        saved books if there are any, else new ones in their valuation asset."""
         portfolios = self._books.portfolios
-        venues: dict[str, str] = {}
-        for event in batch:
-            payload = event.payload
-            if isinstance(payload, Fill) and payload.account_id not in portfolios:
-                venues.setdefault(payload.account_id, payload.instrument.venue)
-            elif isinstance(payload, BalanceUpdate) and payload.account_id not in portfolios:
-                venues.setdefault(payload.account_id, payload.venue)
+        venues = {a: v for a, v in accounts.items() if a not in portfolios}
         if not venues:
             return
         assets = dict.fromkeys(venues, wiring.valuation_asset)
         if wiring.database is not None:
             async with wiring.database.read() as conn:
+                saved = await load_books(conn, venues)
+                for account_id, (version, data) in saved.items():
+                    stored = durable.decode(data)
+                    self._books.restore(stored.books, stored.unpriced)
+                    self._recent.restore(account_id, stored.recent_events)
+                    self._versions[account_id] = version
+                    del venues[account_id]
                 for account_id in venues:
                     record = await get_account(conn, account_id)
                     if record is not None and record.valuation_asset:
                         assets[account_id] = record.valuation_asset
+            if saved:
+                self._log.info("portfolio books restored", accounts=len(saved))
         for account_id, venue in venues.items():
             self._books.open(account_id, venue, assets[account_id])
+            self._versions[account_id] = 0
         wiring.metrics.accounts.set(len(portfolios))
 
     # -- publishing ---------------------------------------------------------------------

@@ -1,0 +1,41 @@
+"""A `Portfolio` as data, to store and restore: everything its arithmetic depends on
+(cash, PnL, fees, contributions, each position's quantity, cost, mark and realised PnL)
+and the most recent trades it booked, so a fill delivered again after a restore is
+still booked once. Exact: amounts stay `Decimal` through msgspec."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import msgspec
+
+from tradewind.domain.model import Instrument
+
+#: Trades remembered across a restore: redeliveries come from the last few batches.
+REMEMBERED_TRADES = 64
+
+
+class PositionState(msgspec.Struct, frozen=True, array_like=True):
+    symbol: str
+    quantity: Decimal
+    cost_basis: Decimal
+    mark: Decimal
+    realized_pnl: Decimal
+
+
+class PortfolioState(msgspec.Struct, frozen=True):
+    """One account's books; amounts in `valuation_asset` (quantities in base units)."""
+
+    account_id: str
+    venue: str
+    valuation_asset: str
+    cash: Decimal
+    realized_pnl: Decimal
+    fees: Decimal
+    net_contributions: Decimal
+    positions: list[PositionState]
+    recent_trades: list[tuple[str, str]]  # (symbol, trade id), oldest first
+
+
+def instrument_of(venue: str, state: PositionState) -> Instrument:
+    return Instrument.parse(venue, state.symbol)

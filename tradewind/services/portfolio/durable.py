@@ -1,0 +1,85 @@
+"""The portfolio service's books survive restarts and move with their accounts.
+
+Every batch of account events is applied to the books in memory, then the books of the
+accounts it changed are saved (`store.portfolio_books`, one transaction) *before* the
+batch is acknowledged: what the bus will not deliver again is in the database. An
+instance that meets an account for the first time (after a start, or when the account's
+partition moved to it) loads its saved books before applying anything. So a restart,
+clean or `kill -9`, resumes exactly where the saved books and the bus meet, with no
+need to wait for execution's next balances.
+
+A batch saved but not acknowledged (a crash in between) is delivered again: each
+account remembers the ids of the events it applied last (`RECENT_EVENTS`), and skips
+them, so a balance is not set back and a fill is not booked twice. Two instances that
+both think they own an account (a partition moving) cannot overwrite each other: a save
+is a compare-and-set on the row's version, and the loser reloads the winner's books and
+applies its batch on top of them (again skipping what they already include).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import msgspec
+
+from tradewind.domain.events import BalanceUpdate
+from tradewind.domain.portfolio_state import PortfolioState
+
+#: Event ids remembered per account: at least a batch or two of one account's events.
+RECENT_EVENTS = 256
+
+
+class StoredAccount(msgspec.Struct, frozen=True):
+    """One account's saved state: its books, the balances waiting for a price, and the
+    ids of the events applied last, oldest first."""
+
+    books: PortfolioState
+    unpriced: list[BalanceUpdate]
+    recent_events: list[str]
+
+
+_encoder = msgspec.msgpack.Encoder()
+_decoder = msgspec.msgpack.Decoder(StoredAccount)
+
+
+def encode(stored: StoredAccount) -> bytes:
+    return _encoder.encode(stored)
+
+
+def decode(data: bytes) -> StoredAccount:
+    return _decoder.decode(data)
+
+
+class RecentEvents:
+    """The last `RECENT_EVENTS` event ids applied to each account."""
+
+    def __init__(self) -> None:
+        self._ids: dict[str, deque[str]] = {}
+        self._sets: dict[str, set[str]] = {}
+
+    def seen(self, account_id: str, event_id: str) -> bool:
+        known = self._sets.get(account_id)
+        return known is not None and event_id in known
+
+    def add(self, account_id: str, event_id: str) -> None:
+        ids = self._ids.get(account_id)
+        if ids is None:
+            ids = self._ids[account_id] = deque()
+            self._sets[account_id] = set()
+        known = self._sets[account_id]
+        ids.append(event_id)
+        known.add(event_id)
+        if len(ids) > RECENT_EVENTS:
+            known.discard(ids.popleft())
+
+    def of(self, account_id: str) -> list[str]:
+        return list(self._ids.get(account_id, ()))
+
+    def restore(self, account_id: str, event_ids: list[str]) -> None:
+        self.forget(account_id)
+        for event_id in event_ids[-RECENT_EVENTS:]:
+            self.add(account_id, event_id)
+
+    def forget(self, account_id: str) -> None:
+        self._ids.pop(account_id, None)
+        self._sets.pop(account_id, None)
