@@ -26,7 +26,7 @@ from tests.integration.venues.sim_rest_support import running_venue
 from tradewind.bus.memory import MemoryBus
 from tradewind.bus.topics import ORDERS_APPROVED, ORDERS_EVENTS
 from tradewind.domain.client_order_ids import client_order_id_for
-from tradewind.domain.events import BalanceUpdate, OrderFilled
+from tradewind.domain.events import BalanceUpdate, OrderFilled, OrderRejected
 from tradewind.domain.matching import OrderSnapshot
 from tradewind.services.execution import ExecutionService
 from tradewind.store.database import Database
@@ -146,3 +146,36 @@ async def test_a_429_holds_every_request_until_its_retry_after_has_passed(
     assert [s.labels["call"] for s in rate_limited] == ["place_order"]
     assert rate_limited[0].value == 1  # nothing else went into the back-off
     assert platform.metric("tradewind_execution_throttled_seconds_total", venue="sim") > 0.5
+
+
+async def test_an_order_whose_outcome_stayed_unknown_is_settled_once_the_venue_answers(
+    venue: tuple[str, ServerState], platform: Platform
+) -> None:
+    # The venue hangs past the order's deadline: the placement gives up with the outcome
+    # unknown. It used to stay UNKNOWN until the next periodic reconciliation (minutes);
+    # now it is looked up until the venue answers, and rejected as never placed.
+    _, state = venue
+    creds = state.exchange.create_account({"USDT": D("10000")})
+    assert platform.database is not None
+    account_id = await store_account(
+        platform.database, platform.encryptor, creds.api_key, creds.secret
+    )
+    events = await Recorder.on(platform.bus, [ORDERS_EVENTS])
+    impatient = FAST.model_copy(
+        update={"execution_order_deadline_s": 1.0, "execution_call_timeout_s": 0.3}
+    )
+    await platform.start(ExecutionService(impatient))
+    await events.wait_for(lambda r: r.payloads(BalanceUpdate), what="the session's balances")
+    state.faults.hang_s = 1.0
+    state.faults.timeout_until_ms = int(time.time() * 1000) + 2500
+    await platform.bus.publish(
+        ORDERS_APPROVED, approved(intent(account_id, "i-1", quantity="0.001"))
+    )
+
+    await events.wait_for(
+        lambda r: r.payloads(OrderRejected), timeout_s=20, what="the order settled"
+    )
+    [rejected] = events.payloads(OrderRejected)
+    assert "not placed" in rejected.reason and rejected.source == "execution"
+    cid = client_order_id_for(account_id, "bot-1", "i-1")
+    assert orders_with(state, creds.account_id, cid) == []

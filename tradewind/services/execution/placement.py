@@ -38,6 +38,7 @@ from tradewind.venues.port import OrderRequest
 
 _DUPLICATE = "Duplicate order sent"  # Binance -2010 for a client order id in use
 _RETRYABLE = (NotSent, VenueError, TimeoutError, ConnectionError)
+_SETTLE_MAX_WAIT_S = 30.0  # between lookups of an order of unknown outcome
 _UNKNOWN_OUTCOME = (VenueUnavailable, RateLimited, TimeoutError, ConnectionError)
 
 
@@ -179,13 +180,51 @@ class Placement:
         if order.state is not OrderState.UNKNOWN:
             return  # the venue has it; its stream and reconciliation keep it current
         self._log.warning(
-            "order outcome still unknown; reconciliation will settle it",
+            "order outcome still unknown; looking it up until the venue answers",
             account_id=session.account_id,
             venue=session.venue_name,
             client_order_id=order.client_order_id,
             state=order.state.value,
             error=str(exc),
         )
+        session.tasks = [task for task in session.tasks if not task.done()]
+        session.tasks.append(asyncio.create_task(self._settle_unknown(session, order)))
+
+    async def _settle_unknown(self, session: AccountSession, order: TrackedOrder) -> None:
+        """Look an order of unknown outcome up until the venue answers: apply what it
+        says, or, if it never received the order, reject it as not placed (its intent
+        is past its deadline: it is not sent again). Waits grow to `_SETTLE_MAX_WAIT_S`
+        between tries, so a venue that is down is not hammered; the session's end stops
+        it (a restart restores the order UNKNOWN and settles it the same way)."""
+        cid, symbol = order.client_order_id, order.instrument.symbol
+        retry = 0
+        while order.state is OrderState.UNKNOWN:
+            retry += 1
+            delay = self._backoff.delay_s(min(retry, self._backoff.max_retries or 1))
+            await asyncio.sleep(
+                max(self._settings.execution_lookup_delay_s, min(delay, _SETTLE_MAX_WAIT_S))
+            )
+            if order.state is not OrderState.UNKNOWN or cid in session.placing:
+                return  # the stream, reconciliation or a new placement settled it
+            try:
+                report = await session.gate.call(
+                    FETCH_ORDER, partial(session.venue.fetch_order, symbol, cid)
+                )
+            except UnknownOrder:
+                now = time.time_ns()
+                order.mark_not_found(ts_ns=now)
+                reason = "not placed: the venue never received it, and it is not sent again"
+                self._reject(session, order, reason, "execution")
+                break
+            except _RETRYABLE:
+                continue
+            self._tracker.apply_report(session, order, report)
+            if order.missing_fill_quantity > 0:
+                await self._tracker.collect_fills(session)
+        try:
+            await self._outbox.flush()
+        except Exception as exc:  # pending stays; the next flush carries it
+            self._log.warning("flush failed", account_id=session.account_id, error=str(exc))
 
     async def cancel(self, session: AccountSession, order: TrackedOrder, reason: str) -> bool:
         """Cancel an order (kill switch); True if it ends canceled or filled. An order
