@@ -6,11 +6,13 @@ while the service was down, and kill switches cancel and block."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from sqlalchemy import delete
 
 from tests.integration.services.execution_support import (
     FAST,
@@ -42,6 +44,7 @@ from tradewind.domain.model import OrderType, Side, TimeInForce
 from tradewind.services.execution import AccountCredentials, ExecutionService
 from tradewind.store.database import Database
 from tradewind.store.records import get_order, list_fills
+from tradewind.store.schema import fills
 from tradewind.venues.directory import SimulatedVenues
 from tradewind.venues.simulated.exchange import SimulatedExchange
 from tradewind.venues.simulated.market import SyntheticMarket
@@ -188,6 +191,44 @@ async def test_reconciliation_finds_a_fill_that_happened_while_the_service_was_d
         stored = await list_fills(conn, [account_id])
     assert record is not None and record.state == "FILLED"
     assert [row["trade_id"] for row in stored] == [fill.trade_id]
+
+
+async def test_a_venue_trade_missing_from_the_fills_of_a_finished_order_is_booked_at_start(
+    platform: Platform,
+) -> None:
+    # The order is stored FILLED but its fill is not (a process that died in between, or
+    # a fill row lost as trade ids collided across symbols): restoring only open orders
+    # never looked again. The trade history does.
+    account_id, _ = await funded_account(platform, USDT="10000")
+    events = await Recorder.on(platform.bus, [ORDERS_EVENTS])
+    first = await platform.start(ExecutionService(FAST))
+    await platform.bus.publish(
+        ORDERS_APPROVED, approved(intent(account_id, "i-1", Side.BUY, "0.01"))
+    )
+    await events.wait_for(lambda r: r.payloads(OrderFilled), what="OrderFilled")
+    [booked] = events.payloads(Fill)
+    await platform.stop(first)
+    assert platform.database is not None
+    async with platform.database.transaction() as conn:
+        await conn.execute(delete(fills).where(fills.c.trade_id == booked.trade_id))
+
+    second = await platform.start(ExecutionService(FAST))
+    await events.wait_for(lambda r: len(r.payloads(Fill)) == 2, what="the trade booked again")
+    again = events.payloads(Fill)[1]
+    assert (again.trade_id, again.quantity, again.price) == (
+        booked.trade_id, booked.quantity, booked.price,
+    )  # fmt: skip
+    async with platform.database.read() as conn:
+        stored = await list_fills(conn, [account_id])
+    assert [row["trade_id"] for row in stored] == [booked.trade_id]
+    recovered = "tradewind_execution_trades_recovered_total"
+    assert platform.metric(recovered, venue="sim") == 1
+    # Read again later, the history finds nothing more to book.
+    assert isinstance(second, ExecutionService)
+    await platform.stop(second)
+    await platform.start(ExecutionService(FAST))
+    await asyncio.sleep(0.5)
+    assert len(events.payloads(Fill)) == 2
 
 
 async def test_a_kill_switch_cancels_the_open_orders_it_covers_and_blocks_new_ones(

@@ -28,6 +28,20 @@ class ExecutionMetrics:
         return metrics
 
     def __init__(self, registry: CollectorRegistry) -> None:
+        self.trades_recovered = Counter(
+            "tradewind_execution_trades_recovered_total",
+            "Venue trades of the platform's orders found in the trade history that the "
+            "platform had not recorded, booked by reconciliation (should stay 0).",
+            ("venue",),
+            registry=registry,
+        )
+        self.foreign_trades = Counter(
+            "tradewind_execution_foreign_trades_total",
+            "Venue trades of orders the platform never placed (trading by hand), left to "
+            "the balances.",
+            ("venue",),
+            registry=registry,
+        )
         self.breaker_state = Gauge(
             "tradewind_execution_breaker_state",
             "A venue's circuit breaker: 0 closed, 1 open, 2 half-open.",

@@ -16,7 +16,8 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, localcontext
 
-from sqlalchemy import bindparam, select, tuple_, update
+from sqlalchemy import bindparam, func, select, tuple_, update
+from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tradewind.domain.events import Fill
@@ -102,7 +103,55 @@ async def load_open_orders(conn: AsyncConnection, account_id: str) -> list[Resto
     UNKNOWN comes back UNKNOWN: the process that sent it never learnt the outcome."""
     open_values = [state.value for state in OPEN_STATES]
     query = select(orders).where(orders.c.account_id == account_id, orders.c.state.in_(open_values))
-    rows = (await conn.execute(query)).mappings().all()
+    return await _restored(conn, (await conn.execute(query)).mappings().all())
+
+
+async def load_orders(
+    conn: AsyncConnection, account_id: str, client_order_ids: Iterable[str]
+) -> list[RestoredOrder]:
+    """These orders of the account, whatever their state, as tracked orders with the
+    fills recorded for them (for trades the venue reports that no tracked order owns)."""
+    ids = list(client_order_ids)
+    rows: list[RowMapping] = []
+    for start in range(0, len(ids), _CHUNK):
+        query = select(orders).where(
+            orders.c.account_id == account_id,
+            orders.c.client_order_id.in_(ids[start : start + _CHUNK]),
+        )
+        rows += (await conn.execute(query)).mappings().all()
+    return await _restored(conn, rows)
+
+
+async def recorded_trade_ids(
+    conn: AsyncConnection, account_id: str, symbol: str, trade_ids: Iterable[str]
+) -> set[str]:
+    """Which of these trades of the account on `symbol` are in the fills table."""
+    ids = list(trade_ids)
+    found: set[str] = set()
+    for start in range(0, len(ids), _CHUNK):
+        query = select(fills.c.trade_id).where(
+            fills.c.account_id == account_id,
+            fills.c.symbol == symbol,
+            fills.c.trade_id.in_(ids[start : start + _CHUNK]),
+        )
+        found.update((await conn.execute(query)).scalars())
+    return found
+
+
+async def traded_symbols_since(
+    conn: AsyncConnection, account_id: str, since: datetime
+) -> dict[str, int]:
+    """The symbols of the account's orders changed since `since`, each with the
+    creation of the oldest such order (ms since the epoch): where its trades can begin."""
+    query = (
+        select(orders.c.symbol, func.min(orders.c.created_at))
+        .where(orders.c.account_id == account_id, orders.c.updated_at >= since)
+        .group_by(orders.c.symbol)
+    )
+    return {symbol: _ms(first) for symbol, first in (await conn.execute(query)).all()}
+
+
+async def _restored(conn: AsyncConnection, rows: Sequence[RowMapping]) -> list[RestoredOrder]:
     if not rows:
         return []
     recorded = await _recorded_fills(conn, [row["client_order_id"] for row in rows])

@@ -7,7 +7,9 @@ its balances back to what the venue says, at session start and every
    while nobody watched (or never arrived): its own lookup says how. An UNKNOWN order
    the venue has never heard of is rejected ("not placed"): its intent is past, so
    reconciliation never sends it again.
-2. The fills those orders miss are fetched (`OrderTracker.collect_fills`).
+2. The fills those orders miss are fetched (`OrderTracker.collect_fills`), and the
+   account's trade history is read for trades no tracked order explains
+   (`TradeHistory.sweep`): every venue trade ends up booked.
 3. `fetch_balances` becomes one `BalanceUpdate` per asset (zero for an asset that is
    gone since the last one), so that portfolio can set each holding to the venue's
    truth. They are published only if no report or fill arrived while the balances were
@@ -36,6 +38,7 @@ from tradewind.services.execution.metrics import ExecutionMetrics
 from tradewind.services.execution.outbox import EventOutbox
 from tradewind.services.execution.session import AccountSession
 from tradewind.services.execution.tracking import OrderTracker
+from tradewind.services.execution.trade_history import TradeHistory
 from tradewind.venues.port import Balance, VenueOrder
 
 _START_TRIES = 3
@@ -49,6 +52,7 @@ class Reconciler:
     def __init__(
         self,
         tracker: OrderTracker,
+        history: TradeHistory,
         outbox: EventOutbox,
         metrics: ExecutionMetrics,
         log: structlog.stdlib.BoundLogger,
@@ -56,6 +60,7 @@ class Reconciler:
         interval_s: float,
     ) -> None:
         self._tracker = tracker
+        self._history = history
         self._outbox = outbox
         self._metrics = metrics
         self._log = log
@@ -109,6 +114,7 @@ class Reconciler:
             else:
                 await self._settle(session, order)
         await self._tracker.collect_fills(session)
+        await self._history.sweep(session)
         await self._publish_balances(session, starting=starting)
         session.retire_finished()
         await self._outbox.flush()

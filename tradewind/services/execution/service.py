@@ -39,6 +39,7 @@ from tradewind.services.execution.reconcile import Reconciler
 from tradewind.services.execution.sessions import SessionPool
 from tradewind.services.execution.settings import ExecutionSettings, load_execution_settings
 from tradewind.services.execution.tracking import OrderTracker
+from tradewind.services.execution.trade_history import TradeHistory
 from tradewind.venues.directory import SimulatedVenues, VenueDirectory
 
 GROUP = "execution"
@@ -90,7 +91,11 @@ class ExecutionService(Service):
             retry=settings.backoff(),
         )
         interval_s = settings.execution_reconcile_interval_s
-        reconciler = Reconciler(tracker, outbox, metrics, log, interval_s=interval_s)
+        history = TradeHistory(
+            tracker, outbox, database, metrics, log,
+            lookback_ms=settings.execution_fill_lookback_ms,
+        )  # fmt: skip
+        reconciler = Reconciler(tracker, history, outbox, metrics, log, interval_s=interval_s)
         pool = SessionPool(
             venues,
             credentials,

@@ -35,6 +35,9 @@ class AccountSession:
         self.activity = 0  # bumped by every report or fill applied
         self.fills_lock = asyncio.Lock()
         self.tasks: list[asyncio.Task[None]] = []
+        #: Per symbol, the venue time (ms) up to which the trade history was read; None
+        #: until the first reading (see `trade_history`).
+        self.trade_cursors: dict[str, int] | None = None
         self._remembered = remembered
 
     @property

@@ -96,7 +96,7 @@ class OrderTracker:
                 for symbol, since in wanted.items():
                     since_ms = max(0, since - lookback_ms)
                     fetch = partial(session.venue.fetch_my_fills, symbol, since_ms)
-                    self._apply_fills(session, await session.gate.call(FETCH_FILLS, fetch))
+                    self.apply_fills(session, await session.gate.call(FETCH_FILLS, fetch))
             except (TradewindError, TimeoutError, ConnectionError) as exc:
                 self._log.warning(
                     "fills not fetched; retrying later",
@@ -107,7 +107,9 @@ class OrderTracker:
                 self._retry_later(session)
             session.retire_finished()
 
-    def _apply_fills(self, session: AccountSession, fills: list[VenueFill]) -> None:
+    def apply_fills(self, session: AccountSession, fills: list[VenueFill]) -> None:
+        """Book `fills` on the session's tracked orders they belong to (each trade once);
+        fills of other orders are ignored."""
         orders = session.orders
         by_venue_id = {o.venue_order_id: o for o in orders.values() if o.venue_order_id}
         counter = self._metrics.fills.labels(session.venue_name)
