@@ -18,6 +18,8 @@ Settings come from `TRADEWIND_*` environment variables and the optional settings
 from __future__ import annotations
 
 import os
+import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, NoReturn
@@ -31,6 +33,7 @@ from tradewind.runtime.runner import run_services
 from tradewind.runtime.settings import load_settings
 
 EXIT_CONFIG_ERROR = 2
+DEMO_BOTS = 12  # `tradewind up` shows a platform at work unless told --bots 0
 
 app = typer.Typer(
     name="tradewind",
@@ -78,8 +81,14 @@ def up(
         ),
     ] = None,
     bots: Annotated[
-        int, typer.Option("--bots", min=0, help="Demo users, each with a funded account and a bot.")
-    ] = 0,
+        int,
+        typer.Option(
+            "--bots",
+            min=0,
+            help="Demo users, each with a funded account and a bot (a mix of the four "
+            "strategies); 0 for an empty platform.",
+        ),
+    ] = DEMO_BOTS,
     market: Annotated[
         str,
         typer.Option(
@@ -120,9 +129,21 @@ def up(
             "port (0: any free port).",
         ),
     ] = 8765,
+    screenshot: Annotated[
+        Path | None,
+        typer.Option(
+            "--screenshot",
+            metavar="FILE.svg",
+            help="At the end, write the last status screen (and the welcome) as SVG.",
+        ),
+    ] = None,
 ) -> None:
     """Run the whole platform in this process: the simulated exchange, every service on
-    the embedded adapters, and optionally demo users with bots.
+    the embedded adapters, and demo users whose bots trade (see --bots).
+
+    On a terminal the live status screen holds the terminal and the logs go to a file
+    under .tradewind/logs/ (said on screen); otherwise, or with --no-live, the logs go to
+    stderr.
 
     The bus and cache are in-process (memory://) unless TRADEWIND_BUS_URL or
     TRADEWIND_CACHE_URL is set; the database is a fresh `.tradewind/embedded.db` unless
@@ -133,6 +154,7 @@ def up(
     # Short bars, so a run of a minute shows strategies at work (override to taste).
     os.environ.setdefault("TRADEWIND_BAR_INTERVAL_S", "5")
     overrides = {} if port is None else {"http_port": port}
+    log_file = _log_file_for_screen() if live and sys.stdout.isatty() else None
     options = EmbeddedOptions(
         market=market,
         speed=speed,
@@ -142,12 +164,25 @@ def up(
         report=report,
         live=live,
         venue_port=venue_port,
+        log_file=log_file,
+        screenshot=screenshot,
     )
-    _exit_with(
-        lambda: run_services(
-            list(SERVICES), load_settings(config, **overrides), EmbeddedPlatform(options)
-        )
-    )
+
+    def run() -> int:
+        settings = load_settings(config, **overrides)
+        if log_file is None:
+            return run_services(list(SERVICES), settings, EmbeddedPlatform(options))
+        with log_file.open("a") as logs:
+            return run_services(list(SERVICES), settings, EmbeddedPlatform(options), logs)
+
+    _exit_with(run)
+
+
+def _log_file_for_screen() -> Path:
+    """A new log file under .tradewind/logs/ (made 0700), named for this run."""
+    folder = Path(".tradewind") / "logs"
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return folder / time.strftime("up-%Y%m%d-%H%M%S.log")
 
 
 @app.command("service")

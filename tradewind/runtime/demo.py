@@ -21,6 +21,11 @@ DEMO_PASSWORD = "demo-password-not-for-production"
 STRATEGY_MIX = ("dca", "grid", "momentum", "rebalance")
 
 
+def demo_email(index: int) -> str:
+    """The address of the demo user number `index` (their password: `DEMO_PASSWORD`)."""
+    return f"demo-{index}@tradewind.local"
+
+
 @dataclass(frozen=True)
 class MarketView:
     """What demo bots need to know of a market: per symbol its quote asset, tick size
@@ -116,7 +121,7 @@ async def create_demo_accounts(
     created: list[DemoAccount] = []
     async with db.transaction() as conn:
         for i in range(count):
-            email = f"demo-{i}@tradewind.local"
+            email = demo_email(i)
             user_id = uuid.uuid4().hex
             user = await users.create_user(
                 conn,

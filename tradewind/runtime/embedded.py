@@ -27,6 +27,7 @@ from tradewind.runtime.demo import (
     DemoAccount,
     MarketView,
     create_demo_accounts,
+    demo_email,
     in_process_funding,
 )
 from tradewind.runtime.platform import encryptor_from_settings
@@ -52,7 +53,9 @@ _QUIET_S = 1.0  # the portfolio stream is settled after this long without update
 class EmbeddedOptions:
     """`market`: synthetic, replay: (the bundled candles) or replay:DIR; `speed`: replay
     speed; `bots`: demo users with one bot each; `run_for_s`: stop by itself after this
-    long; `report`: where to write the end-of-run JSON; `live`: show the status screen."""
+    long; `report`: where to write the end-of-run JSON; `live`: show the status screen;
+    `log_file`: where the logs go (said in the welcome), None: the standard streams;
+    `screenshot`: write the last status screen there as SVG at the end."""
 
     market: str = "replay:"
     speed: float = 60.0
@@ -63,6 +66,8 @@ class EmbeddedOptions:
     live: bool = True
     data_dir: Path = Path(".tradewind")
     venue_port: int | None = 8765  # the exchange's Binance API and faucet; None: not served
+    log_file: Path | None = None
+    screenshot: Path | None = None
 
 
 class EmbeddedPlatform:
@@ -76,6 +81,8 @@ class EmbeddedPlatform:
         self._services: Sequence[Service] = ()
         self._stepping = True
         self._venue_server: EmbeddedVenueServer | None = None
+        self._settings: Settings | None = None
+        self._started = asyncio.Event()
 
     @property
     def finished(self) -> asyncio.Event | None:
@@ -83,6 +90,7 @@ class EmbeddedPlatform:
 
     async def open(self, settings: Settings, bus: Bus) -> Resources:
         options = self.options
+        self._settings = settings
         options.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         options.data_dir.chmod(0o700)  # made by an older version, or by hand
         start_ms = time.time_ns() // 1_000_000
@@ -124,6 +132,38 @@ class EmbeddedPlatform:
 
     def services_started(self, services: Sequence[Service]) -> None:
         self._services = services
+        self._started.set()
+        if not self.options.live:
+            print(self.welcome(), flush=True)  # the status task prints it otherwise
+
+    def welcome(self) -> str:
+        """What to open, said once when every service runs."""
+        settings = self._settings
+        assert settings is not None
+        host = settings.http_host
+        api = f"http://{host}:{settings.http_port}"
+        lines = [
+            "Tradewind is running: every service in this process, on a simulated exchange.",
+            f"  API        {api}/api/v1   (try it in the browser: {api}/docs)",
+            f"  metrics    http://{settings.health_host}:{settings.health_port}/metrics",
+        ]
+        if self.options.venue_port is not None:
+            venue = f"http://{host}:{self.options.venue_port}"
+            lines.append(
+                f"  exchange   {venue}   (Binance API; faucet: POST {venue}/sim/v1/accounts)"
+            )
+        if self.demo:
+            last = len(self.demo) - 1
+            lines.append(
+                f"  sign in    {demo_email(0)} / {DEMO_PASSWORD}"
+                f"   ({len(self.demo)} demo users: demo-0 … demo-{last}, one bot each)"
+            )
+        else:
+            lines.append("  sign up    POST /api/v1/auth/register (no demo users: --bots 0)")
+        if self.options.log_file is not None:
+            lines.append(f"  logs       {self.options.log_file}")
+        lines.append("Stop with Ctrl-C.")
+        return "\n".join(lines)
 
     def stopping(self) -> None:
         # Freeze the market: no more price moves or house trades, so resting orders stop
@@ -139,6 +179,8 @@ class EmbeddedPlatform:
         await self.board.detach()
         if self._venue_server is not None:
             await self._venue_server.stop()
+        if self.options.screenshot is not None:
+            self._save_screenshot(self.options.screenshot)
         if self.options.report is not None and self.exchange is not None:
             report = build_report(self.board, self.demo, self.exchange)
             write_report(self.options.report, report)
@@ -189,14 +231,32 @@ class EmbeddedPlatform:
                 return
             await asyncio.sleep(0.1)
 
+    def _names(self) -> dict[str, str]:
+        """Account id -> "strategy (demo-N)", for the status screen."""
+        return {
+            account.account_id: f"{account.strategy} (demo-{i})"
+            for i, account in enumerate(self.demo)
+        }
+
     async def _show_status(self) -> None:
         from rich.console import Console
         from rich.live import Live
 
+        await self._started.wait()
         console = Console(file=sys.stdout)
-        bots = len(self.demo)
-        with Live(render(self.board, bots, self.breaker_states), console=console,
+        console.print(self.welcome(), highlight=False)
+        bots, names = len(self.demo), self._names()
+        with Live(render(self.board, bots, self.breaker_states, names), console=console,
                   refresh_per_second=2, transient=False) as live:  # fmt: skip
             while True:
                 await asyncio.sleep(0.5)
-                live.update(render(self.board, bots, self.breaker_states))
+                live.update(render(self.board, bots, self.breaker_states, names))
+
+    def _save_screenshot(self, path: Path) -> None:
+        from rich.console import Console
+
+        console = Console(record=True, width=110, file=open(os.devnull, "w"))  # noqa: SIM115
+        console.print(self.welcome(), highlight=False)
+        console.print(render(self.board, len(self.demo), self.breaker_states, self._names()))
+        console.save_svg(str(path), title="tradewind up")
+        console.file.close()

@@ -73,8 +73,11 @@ def configure_logging(
 ) -> None:
     """Send this process's logs, structlog's and the standard library's, to `stream`
     (stderr by default) as JSON lines, or as coloured console lines when
-    `log_format="console"`. Safe to call again; the last call wins."""
+    `log_format="console"` (`"auto"`: console lines if `stream` is a terminal, else
+    JSON). Safe to call again; the last call wins."""
     stream = stream or sys.stderr
+    if log_format == "auto":
+        log_format = "console" if stream.isatty() else "json"
     timestamper = structlog.processors.TimeStamper(fmt="iso", utc=True)
     before_render: list[Processor] = [
         structlog.stdlib.add_logger_name,

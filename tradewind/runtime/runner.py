@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import signal
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TextIO
 
 from tradewind.bus.factory import open_bus
 from tradewind.bus.memory import MemoryBus
@@ -45,7 +45,12 @@ _STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 _log = get_logger("tradewind.runtime")
 
 
-def run_services(names: Sequence[str], settings: Settings, platform: Platform | None = None) -> int:
+def run_services(
+    names: Sequence[str],
+    settings: Settings,
+    platform: Platform | None = None,
+    log_stream: TextIO | None = None,
+) -> int:
     """Run the named services (see `registry.SERVICES`) until SIGTERM or SIGINT; returns
     the exit code: 0 after a clean drain, 1 if a service failed or the drain did not
     finish. Configures logging from `settings`, and uses uvloop when it is installed.
@@ -53,9 +58,9 @@ def run_services(names: Sequence[str], settings: Settings, platform: Platform | 
     Raises `ConfigError` for a problem the user must fix (unknown service, bad or
     unreachable server, busy port) before any service has started. `platform` builds
     the shared resources (default: `DistributedPlatform`, from settings) and may end
-    the run by itself.
+    the run by itself. Logs go to `log_stream` (default stderr).
     """
-    configure_logging(settings.log_level, settings.log_format)
+    configure_logging(settings.log_level, settings.log_format, log_stream)
     with asyncio.Runner(loop_factory=_uvloop_factory()) as runner:
         exit_code = runner.run(_run(names, settings, platform or DistributedPlatform()))
     _log.info("stopped", exit_code=exit_code)

@@ -32,7 +32,7 @@ ENV_PREFIX = "TRADEWIND_"
 CONFIG_FILE_VARIABLE = "TRADEWIND_CONFIG_FILE"
 
 LogLevel = Literal["debug", "info", "warning", "error", "critical"]
-LogFormat = Literal["json", "console"]
+LogFormat = Literal["auto", "json", "console"]
 
 
 def setting_name(field: str) -> str:
@@ -70,7 +70,7 @@ class Settings(BaseSettings):
         ),
     ] = None
     log_level: LogLevel = "info"
-    log_format: LogFormat = "json"
+    log_format: LogFormat = "auto"  # console lines on a terminal, else JSON lines
     partitions: Annotated[int, Field(ge=1, le=4096, description="Partitions per topic")] = 8
     shutdown_timeout_s: Annotated[
         float, Field(gt=0, description="Seconds the services get to drain on SIGTERM")

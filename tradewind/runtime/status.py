@@ -2,7 +2,10 @@
 groups, so it takes nothing from the services) and counts what flows by.
 
 Tick->order latency is the time from a market-data event to the order intent it caused:
-the strategy service carries the market event's id as the intent's trace id.
+the strategy service carries the market event's id as the intent's trace id. It counts
+from the moment trading started (the first intent): an intent caused by market data
+from before that (a strategy catching up on its first bars) says nothing about latency.
+Percentiles are over the last `LATENCY_WINDOW_S`, rates over the last `RATE_WINDOW_S`.
 """
 
 from __future__ import annotations
@@ -28,7 +31,8 @@ from tradewind.domain.events import (
 
 _MARKET_EVENTS_KEPT = 200_000  # market event ids remembered for latency matching
 _LATENCIES_KEPT = 50_000
-_RATE_WINDOW_S = 5.0
+RATE_WINDOW_S = 5.0
+LATENCY_WINDOW_S = 60.0
 
 
 @dataclass
@@ -50,7 +54,11 @@ class StatusBoard:
     rejects: int = 0
     reject_reasons: Counter[str] = field(default_factory=Counter)
     accounts: dict[str, AccountTally] = field(default_factory=dict)
-    latencies_us: deque[float] = field(default_factory=lambda: deque(maxlen=_LATENCIES_KEPT))
+    #: (when seen, monotonic s; tick->order µs)
+    latencies_us: deque[tuple[float, float]] = field(
+        default_factory=lambda: deque(maxlen=_LATENCIES_KEPT)
+    )
+    trading_started_ns: int | None = None  # the first intent's time
     started_s: float = field(default_factory=time.monotonic)
     last_portfolio_s: float = 0.0
     _market_ts: OrderedDict[str, int] = field(default_factory=OrderedDict)
@@ -91,14 +99,17 @@ class StatusBoard:
 
     async def _on_intents(self, batch: Sequence[Envelope]) -> None:
         self.events += len(batch)
+        now = time.monotonic()
         for env in batch:
             if not isinstance(env.payload, OrderIntent):
                 continue
             self.intents += 1
             self.tally(env.payload.account_id).orders += 1
+            if self.trading_started_ns is None:
+                self.trading_started_ns = env.ts_ns
             caused_by = self._market_ts.get(env.trace_id)
-            if caused_by is not None:
-                self.latencies_us.append((env.ts_ns - caused_by) / 1000)
+            if caused_by is not None and caused_by >= self.trading_started_ns:
+                self.latencies_us.append((now, (env.ts_ns - caused_by) / 1000))
 
     async def _on_order_events(self, batch: Sequence[Envelope]) -> None:
         self.events += len(batch)
@@ -127,7 +138,7 @@ class StatusBoard:
         """(events/s, orders/s) over the last few seconds."""
         now = time.monotonic()
         self._samples.append((now, self.events, self.intents))
-        while len(self._samples) > 2 and now - self._samples[0][0] > _RATE_WINDOW_S:
+        while len(self._samples) > 2 and now - self._samples[0][0] > RATE_WINDOW_S:
             self._samples.popleft()
         t0, e0, o0 = self._samples[0]
         span = now - t0
@@ -136,10 +147,17 @@ class StatusBoard:
         return (self.events - e0) / span, (self.intents - o0) / span
 
     def latency_percentiles(self) -> tuple[float | None, float | None]:
-        if not self.latencies_us:
+        """(p50, p99) of tick->order over the last `LATENCY_WINDOW_S`, µs."""
+        since = time.monotonic() - LATENCY_WINDOW_S
+        ordered = sorted(us for seen, us in self.latencies_us if seen >= since)
+        if not ordered:
             return None, None
-        ordered = sorted(self.latencies_us)
         return ordered[len(ordered) // 2], ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+
+    def busiest(self, count: int = 3) -> list[tuple[str, AccountTally]]:
+        """The accounts that sent the most orders, most first."""
+        ranked = sorted(self.accounts.items(), key=lambda item: -item[1].orders)
+        return [(account_id, tally) for account_id, tally in ranked[:count] if tally.orders]
 
     def total_equity(self) -> dict[str, Decimal]:
         totals: dict[str, Decimal] = {}
@@ -161,8 +179,14 @@ def _reason_kind(reason: str) -> str:
     return " ".join(words[:8]) or reason[:40]
 
 
-def render(board: StatusBoard, bots: int, breakers: Callable[[], dict[str, Any]] | None) -> Any:
-    """A Rich renderable of the board."""
+def render(
+    board: StatusBoard,
+    bots: int,
+    breakers: Callable[[], dict[str, Any]] | None,
+    names: dict[str, str] | None = None,
+) -> Any:
+    """A Rich renderable of the board; `names` labels accounts (account id -> a bot's
+    strategy and owner)."""
     from rich.table import Table
 
     events_s, orders_s = board.rates()
@@ -172,15 +196,27 @@ def render(board: StatusBoard, bots: int, breakers: Callable[[], dict[str, Any]]
     table.add_column("value")
     table.add_row("uptime", f"{time.monotonic() - board.started_s:,.0f} s")
     table.add_row("bots", f"{bots:,}")
-    table.add_row("events/s", f"{events_s:,.0f}")
-    table.add_row("orders/s", f"{orders_s:,.1f}  (total {board.intents:,})")
+    window = f"(last {RATE_WINDOW_S:.0f} s)"
+    table.add_row("events/s", f"{events_s:,.0f}  {window}")
+    table.add_row("orders/s", f"{orders_s:,.1f}  {window}, {board.intents:,} in all")
     table.add_row("fills", f"{board.fills:,}")
-    top = ", ".join(f"{k}: {n}" for k, n in board.reject_reasons.most_common(3))
-    table.add_row("rejects", f"{board.rejects:,}" + (f"  ({top})" if top else ""))
-    latency = "—" if p50 is None else f"p50 {p50:,.0f} µs  p99 {p99:,.0f} µs"
+    table.add_row("rejects", f"{board.rejects:,}")
+    for reason, count in board.reject_reasons.most_common(3):
+        table.add_row("", f"{count:,} {reason}")
+    if p50 is None:
+        latency = "— (no order caused by market data yet)"
+    else:
+        latency = f"p50 {p50:,.0f} µs  p99 {p99:,.0f} µs  (last {LATENCY_WINDOW_S:.0f} s)"
     table.add_row("tick→order", latency)
+    for rank, (account_id, tally) in enumerate(board.busiest()):
+        label = (names or {}).get(account_id, account_id[:8])
+        table.add_row(
+            "busiest bots" if rank == 0 else "",
+            f"{label}: {tally.orders:,} orders, {tally.fills:,} fills, {tally.rejects:,} rejects",
+        )
     states = breakers() if breakers is not None else {}
-    table.add_row("breakers", ", ".join(f"{v}: {s}" for v, s in states.items()) or "—")
+    venues = ", ".join(f"{venue}: breaker {state}" for venue, state in states.items())
+    table.add_row("venues", venues or "—")
     equity = board.total_equity()
     table.add_row("total equity", ", ".join(f"{v:,.8f} {a}" for a, v in equity.items()) or "—")
     return table

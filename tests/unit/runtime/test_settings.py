@@ -35,7 +35,7 @@ def test_defaults_are_the_embedded_adapters() -> None:
     assert settings.database_url == "sqlite:///./tradewind.db"
     assert (settings.http_host, settings.http_port) == ("127.0.0.1", 8000)
     assert settings.health_port == 9100
-    assert (settings.log_level, settings.log_format, settings.partitions) == ("info", "json", 8)
+    assert (settings.log_level, settings.log_format, settings.partitions) == ("info", "auto", 8)
 
 
 def test_environment_variables_set_values(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,0 +1,72 @@
+"""The live screen's figures are honest: tick->order counts from when trading started
+(an intent caused by market data from before it is a strategy catching up, not latency),
+over a stated window; the busiest bots are the ones that sent the most orders."""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal
+
+import msgspec
+from rich.console import Console
+
+from tradewind.bus.envelope import Envelope, envelope
+from tradewind.domain.events import OrderIntent, TradeTick
+from tradewind.domain.model import Instrument, OrderType, Side
+from tradewind.runtime import status
+from tradewind.runtime.status import StatusBoard, render
+
+BTC = Instrument.parse("sim", "BTC/USDT")
+
+
+def market_event(ts_ns: int) -> Envelope:
+    tick = TradeTick(instrument=BTC, price=Decimal(1), quantity=Decimal(1), trade_id="1",
+                     aggressor=Side.BUY, ts_ns=ts_ns)  # fmt: skip
+    return msgspec.structs.replace(envelope(tick, "sim:BTC/USDT"), ts_ns=ts_ns)
+
+
+def intent_caused_by(cause: Envelope, account_id: str, ts_ns: int) -> Envelope:
+    intent = OrderIntent(account_id=account_id, bot_id="b", intent_id=str(ts_ns), instrument=BTC,
+                         side=Side.BUY, order_type=OrderType.MARKET, quantity=Decimal(1),
+                         ts_ns=ts_ns)  # fmt: skip
+    return msgspec.structs.replace(envelope(intent, account_id, cause.event_id), ts_ns=ts_ns)
+
+
+async def test_latency_counts_from_the_first_intent_not_from_old_market_data() -> None:
+    board = StatusBoard()
+    now = time.time_ns()
+    stale = market_event(now - 26_000_000_000)  # 26 s before trading started
+    await board._on_market([stale])
+    await board._on_intents([intent_caused_by(stale, "a1", now)])
+    assert board.latency_percentiles() == (None, None)
+    fresh = market_event(now + 1_000_000)
+    await board._on_market([fresh])
+    await board._on_intents([intent_caused_by(fresh, "a1", now + 1_500_000)])
+    assert board.latency_percentiles() == (500.0, 500.0)
+
+
+async def test_latency_percentiles_cover_only_the_stated_window() -> None:
+    board = StatusBoard()
+    board.trading_started_ns = 0
+    board.latencies_us.extend([(time.monotonic() - status.LATENCY_WINDOW_S - 1, 9e6)])
+    board.latencies_us.extend([(time.monotonic(), 100.0), (time.monotonic(), 300.0)])
+    assert board.latency_percentiles() == (300.0, 300.0)
+
+
+async def test_the_screen_names_its_windows_and_the_busiest_bots() -> None:
+    board = StatusBoard()
+    board.trading_started_ns = 0  # trading runs already
+    now = time.time_ns()
+    cause = market_event(now)
+    await board._on_market([cause])
+    await board._on_intents(
+        [intent_caused_by(cause, "a1", now + n) for n in range(1, 4)]
+        + [intent_caused_by(cause, "a2", now + 10)]
+    )
+    assert [account for account, _ in board.busiest()] == ["a1", "a2"]
+    console = Console(record=True, width=120)
+    console.print(render(board, 2, None, {"a1": "grid (demo-1)"}))
+    screen = console.export_text()
+    assert "grid (demo-1): 3 orders" in screen and "a2: 1 orders" in screen
+    assert f"(last {status.RATE_WINDOW_S:.0f} s)" in screen
+    assert f"(last {status.LATENCY_WINDOW_S:.0f} s)" in screen
