@@ -234,7 +234,7 @@ def test_a_bad_value_in_the_config_file_names_the_setting_and_the_file(tmp_path:
     )
     assert result.returncode == 2
     assert result.stderr.splitlines() == [
-        "tradewind: error: TRADEWIND_LOG_FORMAT: Input should be 'json' or 'console', "
+        "tradewind: error: TRADEWIND_LOG_FORMAT: Input should be 'auto', 'json' or 'console', "
         f"got 'xml' (set in {settings_file})"
     ]
 

@@ -71,7 +71,7 @@ def test_unknown_bus_scheme_names_the_variable_and_the_schemes_to_use() -> None:
         ("TRADEWIND_DATABASE_URL", "mysql://h/db", "unknown scheme 'mysql'; use sqlite:///"),
         ("TRADEWIND_HTTP_PORT", "http", "Input should be a valid integer"),
         ("TRADEWIND_HEALTH_PORT", "70000", "Input should be less than or equal to 65535"),
-        ("TRADEWIND_LOG_FORMAT", "xml", "Input should be 'json' or 'console', got 'xml'"),
+        ("TRADEWIND_LOG_FORMAT", "xml", "Input should be 'auto', 'json' or 'console', got 'xml'"),
         ("TRADEWIND_PARTITIONS", "0", "Input should be greater than or equal to 1"),
     ],
 )
