@@ -18,7 +18,6 @@ Handler times come from `tradewind_bus_handler_seconds{group="strategy-md"}`.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import gc
 import json
@@ -31,6 +30,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from tradewind.benchmarks.command_line import OneLineErrorParser
 from tradewind.bus import topics
 from tradewind.bus.envelope import Envelope, envelope
 from tradewind.bus.memory import MemoryBus
@@ -299,7 +299,7 @@ def table(results: list[BotsResult]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = OneLineErrorParser(description=__doc__)
     parser.add_argument("--bots", type=int, nargs="+", default=[1000, 10_000])
     parser.add_argument("--strategy", choices=("dca", "momentum", "mix"), default="dca")
     parser.add_argument("--json", action="store_true", help="print one JSON object")

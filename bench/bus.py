@@ -6,13 +6,12 @@ Same as `tradewind bench bus`. Without --url it measures memory://, Redis at
 
 from __future__ import annotations
 
-import argparse
-
 from tradewind.benchmarks.bus import DEFAULT_URLS, run
+from tradewind.benchmarks.command_line import OneLineErrorParser
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = OneLineErrorParser(description=__doc__)
     parser.add_argument("--url", action="append", help="bus URL; repeat for several")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--events", type=int, default=None, help="events per run")

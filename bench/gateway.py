@@ -286,7 +286,9 @@ async def _fan_out(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
+    from tradewind.benchmarks.command_line import OneLineErrorParser
+
+    parser = OneLineErrorParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--seconds", type=float, default=10.0, help="per HTTP phase")

@@ -16,7 +16,6 @@ everything else (filters, conversions, matching, ledger, result values) is timed
 
 from __future__ import annotations
 
-import argparse
 import cProfile
 import gc
 import json
@@ -28,6 +27,7 @@ import time
 from decimal import Decimal
 from typing import Any
 
+from tradewind.benchmarks.command_line import OneLineErrorParser
 from tradewind.domain.matching import (
     InstrumentSpec,
     MatchingEngine,
@@ -182,7 +182,7 @@ def run(n: int, seed: int, repeat: int, profile: bool) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = OneLineErrorParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--orders", type=int, default=300_000, help="operations to replay")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--repeat", type=int, default=5, help="runs; the best is reported")

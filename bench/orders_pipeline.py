@@ -20,7 +20,6 @@ row per order, then the order and its fill). Intents are built before the clock 
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import cProfile
 import json
@@ -33,6 +32,7 @@ from dataclasses import asdict, dataclass
 from decimal import Decimal
 from pathlib import Path
 
+from tradewind.benchmarks.command_line import OneLineErrorParser
 from tradewind.bus.envelope import Envelope, envelope
 from tradewind.bus.memory import MemoryBus
 from tradewind.bus.topics import ORDERS_APPROVED, ORDERS_EVENTS
@@ -203,7 +203,7 @@ async def _run(accounts: int, orders: int, with_database: bool) -> PipelineResul
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = OneLineErrorParser(description=__doc__)
     parser.add_argument("--orders", type=int, default=20_000, help="orders per run")
     parser.add_argument("--accounts", type=int, nargs="+", default=[100, 1000])
     parser.add_argument("--database", action="store_true", help="also run with SQLite")

@@ -25,7 +25,6 @@ starts. Figures, from the trigger:
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import os
@@ -41,6 +40,7 @@ from pathlib import Path
 
 from tick_to_order import bot_database, load_average
 
+from tradewind.benchmarks.command_line import OneLineErrorParser
 from tradewind.bus import topics
 from tradewind.bus.envelope import Envelope, envelope
 from tradewind.bus.memory import MemoryBus
@@ -323,7 +323,7 @@ async def run_wave(accounts: int) -> WaveResult:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = OneLineErrorParser(description=__doc__)
     parser.add_argument("--accounts", type=int, default=10_000)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()

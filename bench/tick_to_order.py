@@ -22,7 +22,6 @@ database, after publishing, as in production.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import os
@@ -39,6 +38,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from tradewind.benchmarks.command_line import OneLineErrorParser
 from tradewind.bus import topics
 from tradewind.bus.envelope import Envelope, envelope
 from tradewind.bus.factory import open_bus
@@ -377,7 +377,7 @@ def table(results: Sequence[LatencyResult]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = OneLineErrorParser(description=__doc__)
     parser.add_argument("--bots", type=int, default=100)
     parser.add_argument(
         "--buses",

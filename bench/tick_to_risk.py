@@ -14,7 +14,6 @@ Three figures, each the best of `--repeat` runs, one process, one event loop:
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import random
@@ -22,6 +21,7 @@ import statistics
 import time
 from decimal import Decimal
 
+from tradewind.benchmarks.command_line import OneLineErrorParser
 from tradewind.bus import topics
 from tradewind.bus.envelope import envelope
 from tradewind.bus.memory import MemoryBus
@@ -139,7 +139,7 @@ async def tick_to_risk(trades: int, per_batch: int) -> tuple[float, float, float
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = OneLineErrorParser(description=__doc__)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--repeat", type=int, default=3, help="runs per figure; best kept")
     parser.add_argument("--snapshots", type=int, default=20_000)

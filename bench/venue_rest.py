@@ -10,7 +10,6 @@ limiter off (the server's own weight limits are raised for the run).
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import statistics
@@ -21,6 +20,7 @@ from decimal import Decimal
 
 import httpx
 
+from tradewind.benchmarks.command_line import OneLineErrorParser
 from tradewind.bus.tansu import free_port, port_open
 from tradewind.domain.model import OrderType, Side
 from tradewind.venues.ccxt_venue import CcxtVenue
@@ -73,7 +73,7 @@ async def _round_trips(base: str, orders: int, concurrency: int) -> dict[str, fl
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = OneLineErrorParser(description=__doc__)
     parser.add_argument("--orders", type=int, default=1000, help="orders per run")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8])
     parser.add_argument("--json", action="store_true")

@@ -10,8 +10,10 @@ Everything below is ordinary ccxt; only the URLs point at the simulator.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import sys
+from typing import NoReturn
 from urllib.parse import urlsplit
 
 import ccxt.pro
@@ -65,11 +67,57 @@ async def main(api_key: str, secret: str, base: str) -> None:
         await exchange.close()
 
 
-if __name__ == "__main__":
-    if len(sys.argv) < 3:
-        sys.exit(__doc__)
-    asyncio.run(
-        main(
-            sys.argv[1], sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else "http://127.0.0.1:8765"
+class OneLineErrorParser(argparse.ArgumentParser):
+    """argparse, but a bad argument prints one line, `PROG: error: MESSAGE`, and exits 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {' '.join(message.split())}\n")
+
+
+def http_url(value: str) -> str:
+    """`value` if it is http(s)://host[:port], without a trailing /."""
+    try:
+        parts = urlsplit(value)
+        valid = (
+            parts.scheme in ("http", "https")
+            and bool(parts.hostname)
+            and parts.port != 0  # ValueError if the port is not a number below 65536
+            and parts.username is None
+            and parts.path in ("", "/")
+            and not (parts.query or parts.fragment)
         )
+    except ValueError:
+        valid = False
+    if not valid:
+        raise argparse.ArgumentTypeError(f"{value!r} is not an http(s)://host[:port] URL")
+    return value.rstrip("/")
+
+
+def parse_arguments() -> argparse.Namespace:
+    parser = OneLineErrorParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    parser.add_argument("api_key", metavar="API_KEY", help="the account's API key")
+    parser.add_argument("api_secret", metavar="API_SECRET", help="the account's API secret")
+    parser.add_argument(
+        "venue",
+        metavar="VENUE_URL",
+        nargs="?",
+        type=http_url,
+        default="http://127.0.0.1:8765",
+        help="the simulated exchange (default: %(default)s)",
+    )
+    return parser.parse_args()
+
+
+if __name__ == "__main__":
+    args = parse_arguments()
+    try:
+        asyncio.run(main(args.api_key, args.api_secret, args.venue))
+    except ccxt.ExchangeNotAvailable as exc:
+        if not isinstance(exc.__cause__, OSError):  # the venue answered: not a connection issue
+            raise
+        sys.exit(
+            f"trade_with_ccxt.py: error: cannot reach {args.venue} ({exc.__cause__}); is the "
+            "simulated exchange running? Start it with `./dev up` or `tradewind venue serve`"
+        )

@@ -14,11 +14,15 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import sqlite3
 import sys
 import uuid
+from pathlib import Path
+from typing import NoReturn
+from urllib.parse import urlsplit
 
 import httpx
 import websockets
@@ -96,12 +100,76 @@ async def main(gateway: str, venue: str, database_file: str) -> None:
     print(f"5. the secret as stored: {stored[:80]}... (ciphertext; the secret is not in it)")
 
 
-if __name__ == "__main__":
-    args = sys.argv[1:]
-    asyncio.run(
-        main(
-            args[0] if len(args) > 0 else "http://127.0.0.1:8000",
-            args[1] if len(args) > 1 else "http://127.0.0.1:8765",
-            args[2] if len(args) > 2 else ".tradewind/embedded.db",
+class OneLineErrorParser(argparse.ArgumentParser):
+    """argparse, but a bad argument prints one line, `PROG: error: MESSAGE`, and exits 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {' '.join(message.split())}\n")
+
+
+def http_url(value: str) -> str:
+    """`value` if it is http(s)://host[:port], without a trailing /."""
+    try:
+        parts = urlsplit(value)
+        valid = (
+            parts.scheme in ("http", "https")
+            and bool(parts.hostname)
+            and parts.port != 0  # ValueError if the port is not a number below 65536
+            and parts.username is None
+            and parts.path in ("", "/")
+            and not (parts.query or parts.fragment)
         )
+    except ValueError:
+        valid = False
+    if not valid:
+        raise argparse.ArgumentTypeError(f"{value!r} is not an http(s)://host[:port] URL")
+    return value.rstrip("/")
+
+
+def parse_arguments() -> argparse.Namespace:
+    parser = OneLineErrorParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    parser.add_argument(
+        "gateway",
+        metavar="GATEWAY_URL",
+        nargs="?",
+        type=http_url,
+        default="http://127.0.0.1:8000",
+        help="the platform's gateway (default: %(default)s)",
+    )
+    parser.add_argument(
+        "venue",
+        metavar="VENUE_URL",
+        nargs="?",
+        type=http_url,
+        default="http://127.0.0.1:8765",
+        help="the simulated exchange (default: %(default)s)",
+    )
+    parser.add_argument(
+        "database_file",
+        metavar="DATABASE_FILE",
+        nargs="?",
+        default=".tradewind/embedded.db",
+        help="the platform's SQLite database (default: %(default)s)",
+    )
+    args = parser.parse_args()
+    # Checked here, not by a `type`, so that an unknown option is reported first.
+    if not Path(args.database_file).is_file():
+        parser.error(
+            f"argument DATABASE_FILE: no file {args.database_file!r} (the platform's SQLite "
+            "database: `./dev up` writes it to .tradewind/embedded.db where it runs)"
+        )
+    return args
+
+
+if __name__ == "__main__":
+    args = parse_arguments()
+    try:
+        asyncio.run(main(args.gateway, args.venue, args.database_file))
+    except httpx.ConnectError as exc:
+        url = args.gateway if str(exc.request.url).startswith(args.gateway) else args.venue
+        sys.exit(
+            f"walkthrough.py: error: cannot reach {url} ({exc}); "
+            "is the platform running? Start it with `./dev up`"
+        )

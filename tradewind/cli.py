@@ -12,7 +12,8 @@
 
 Settings come from `TRADEWIND_*` environment variables and the optional settings file
 (see `tradewind.runtime.settings`). A configuration problem prints one line,
-`tradewind: error: SETTING: problem`, to stderr and exits with status 2.
+`tradewind: error: SETTING: problem`, to stderr and exits with status 2; so does a bad
+command line (`tradewind: error: No such option: --nope`), see `main`.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
+from typer._click.exceptions import NoArgsIsHelpError  # Click as vendored by Typer 0.29
 
 from tradewind import __version__
 from tradewind.errors import ConfigError, TradewindError
@@ -408,5 +410,27 @@ def _exit_with(run: Callable[[], int]) -> NoReturn:
     raise typer.Exit(code)
 
 
+def main(args: list[str] | None = None) -> NoReturn:
+    """The `tradewind` command (the entry point): run `app` on `args` (default: sys.argv).
+
+    A usage error (unknown option or command, a value out of range, a missing argument)
+    prints one line, `tradewind: error: <Click's message, naming the option>`, to stderr
+    and exits with status 2, instead of Click's usage line, hint and boxed error.
+    """
+    try:
+        code = app(args=args, prog_name="tradewind", standalone_mode=False)
+    except NoArgsIsHelpError as exc:  # `tradewind`, `tradewind keys`: the help answers
+        exc.show()
+        code = exc.exit_code
+    except typer.TyperException as exc:  # Click's UsageError, BadParameter, NoSuchOption...
+        message = " ".join(exc.format_message().split())
+        typer.echo(f"tradewind: error: {message}", err=True)
+        code = exc.exit_code
+    except typer.Abort:
+        typer.echo("tradewind: aborted", err=True)
+        code = 1
+    raise SystemExit(code if isinstance(code, int) else 0)
+
+
 if __name__ == "__main__":
-    app(prog_name="tradewind")
+    main()
