@@ -30,6 +30,16 @@ async def make_user(db: Database, email_index: str = "idx-1") -> users.UserRecor
         )
 
 
+async def make_account(db: Database) -> accounts.ExchangeAccountRecord:
+    """A stored exchange account of a new user."""
+    user = await make_user(db)
+    async with db.transaction() as conn:
+        return await accounts.add_account(
+            conn, user_id=user.id, venue="sim", label="main", api_key_masked="abcd…wxyz",
+            api_key_encrypted="k", api_secret_encrypted="s", valuation_asset="USDT",
+        )  # fmt: skip
+
+
 async def test_migrations_are_idempotent(db: Database) -> None:
     await db.migrate()
     await db.migrate()
@@ -93,12 +103,8 @@ async def test_raising_a_token_version_counts_up_and_stamps_the_change(db: Datab
 
 
 async def test_money_comes_back_exactly_as_it_went_in(db: Database) -> None:
-    user = await make_user(db)
+    account = await make_account(db)
     async with db.transaction() as conn:
-        account = await accounts.add_account(
-            conn, user_id=user.id, venue="sim", label="main", api_key_masked="abcd…wxyz",
-            api_key_encrypted="k", api_secret_encrypted="s", valuation_asset="USDT",
-        )  # fmt: skip
         fill = Fill(
             account_id=account.id,
             client_order_id="c1",
@@ -126,12 +132,8 @@ async def test_the_same_trade_id_on_two_symbols_is_two_fills(db: Database) -> No
     from tradewind.domain.model import Instrument
     from tradewind.services.execution.persistence import write_fills
 
-    user = await make_user(db)
+    account = await make_account(db)
     async with db.transaction() as conn:
-        account = await accounts.add_account(
-            conn, user_id=user.id, venue="sim", label="main", api_key_masked="abcd…wxyz",
-            api_key_encrypted="k", api_secret_encrypted="s", valuation_asset="USDT",
-        )  # fmt: skip
         fills = [
             Fill(
                 account_id=account.id,
