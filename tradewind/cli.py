@@ -7,6 +7,7 @@
     tradewind venue serve [--market M] [--port P] the simulated exchange (Binance API)
     tradewind keys generate [--kid K] [--jwt]     a new master key (or JWT secret)
     tradewind keys rotate [--config FILE]         re-wrap secrets under the current key
+    tradewind db upgrade [--config FILE]          migrate the database once, before a rollout
     tradewind users grant-admin EMAIL             make a signed-up user an administrator
     tradewind users revoke-admin EMAIL            take the admin role away
 
@@ -52,6 +53,8 @@ venue_app = typer.Typer(help="The simulated exchange.", no_args_is_help=True)
 app.add_typer(venue_app, name="venue")
 keys_app = typer.Typer(help="Master keys and token secrets.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+db_app = typer.Typer(help="The system of record.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
 users_app = typer.Typer(help="Administrators.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 
@@ -355,6 +358,34 @@ def keys_rotate(
     def run() -> int:
         report = asyncio.run(rotate_from_settings(load_settings(config), batch=batch))
         typer.echo(str(report))
+        return 0
+
+    _exit_with(run)
+
+
+@db_app.command("upgrade")
+def db_upgrade(config: ConfigFile = None) -> None:
+    """Bring the database of TRADEWIND_DATABASE_URL to the newest migration, once, before
+    rolling out new versions of the services (they migrate at start too, one at a time
+    under a lock, and then find nothing to do)."""
+    import asyncio
+
+    from tradewind.store.database import Database
+
+    async def upgrade(url: str) -> str:
+        db = Database(url)
+        try:
+            before = await db.revision()
+            await db.migrate()
+            after = await db.revision()
+        finally:
+            await db.close()
+        if before == after:
+            return f"the database is at migration {after}: nothing to do"
+        return f"the database is at migration {after} (was {before or 'empty'})"
+
+    def run() -> int:
+        typer.echo(asyncio.run(upgrade(load_settings(config).database_url)))
         return 0
 
     _exit_with(run)

@@ -22,7 +22,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
@@ -30,6 +30,8 @@ from sqlalchemy.pool import StaticPool
 from tradewind.errors import ConfigError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+#: The advisory lock (a 64-bit key, "tradewnd" in ASCII) held while migrating PostgreSQL.
+MIGRATION_LOCK = 0x7472616465776E64
 
 
 def async_url(url: str) -> str:
@@ -71,10 +73,22 @@ class Database:
         return self.engine.dialect.name
 
     async def migrate(self) -> None:
-        """Bring the schema to the newest migration (idempotent)."""
+        """Bring the schema to the newest migration (idempotent). On PostgreSQL the
+        migration runs under a transaction-level advisory lock, so processes started at
+        once migrate one after the other (the later ones find nothing to do) instead of
+        racing to create the same tables; on SQLite the database's write lock does it."""
         logging.getLogger("alembic").setLevel(logging.WARNING)  # not one line per start
         async with self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                await conn.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK}
+                )
             await conn.run_sync(_upgrade)
+
+    async def revision(self) -> str | None:
+        """The schema's current migration (None before the first)."""
+        async with self.engine.connect() as conn:
+            return await conn.run_sync(_current_revision)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
@@ -100,6 +114,12 @@ def _create_private_file(path: str) -> None:
     # An existing file is left as it is; any other failure SQLite reports when it opens.
     with contextlib.suppress(OSError):
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
+def _current_revision(sync_connection: Any) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    return MigrationContext.configure(sync_connection).get_current_revision()
 
 
 def _upgrade(sync_connection: Any) -> None:

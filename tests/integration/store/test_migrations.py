@@ -4,11 +4,21 @@ here, not in production."""
 
 from __future__ import annotations
 
+import asyncio
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import asyncpg
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 
-from tradewind.store.database import Database
+from tradewind.store.database import MIGRATIONS, Database
 from tradewind.store.schema import metadata
 
 
@@ -26,3 +36,41 @@ async def test_fills_are_keyed_by_account_symbol_and_trade_id(db: Database) -> N
     async with db.read() as conn:
         key = await conn.run_sync(lambda sync: inspect(sync).get_pk_constraint("fills"))
     assert key["constrained_columns"] == ["account_id", "symbol", "trade_id"]
+
+
+async def test_services_started_at_once_on_a_fresh_postgresql_all_migrate(
+    postgres_url: str,
+) -> None:
+    # Six services starting together used to race to create the same tables
+    # (UniqueViolation on pg_type); the advisory lock lines them up.
+    name = f"tw_migrate_{uuid.uuid4().hex[:10]}"
+    admin = await asyncpg.connect(postgres_url, timeout=5)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    url = postgres_url.rsplit("/", 1)[0] + f"/{name}"
+    databases = [Database(url) for _ in range(6)]
+    try:
+        async with asyncio.timeout(60):  # without the lock they could also deadlock
+            await asyncio.gather(*(db.migrate() for db in databases))
+        revisions = {await db.revision() for db in databases}
+        assert revisions == {ScriptDirectory.from_config(_alembic_config()).get_current_head()}
+    finally:
+        for db in databases:
+            await db.close()
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+def test_db_upgrade_migrates_once_and_then_finds_nothing_to_do(tmp_path: Path) -> None:
+    env = {**os.environ, "TRADEWIND_DATABASE_URL": f"sqlite:///{tmp_path / 'tw.db'}"}
+    command = [sys.executable, "-m", "tradewind.cli", "db", "upgrade"]
+    first = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    assert first.returncode == 0, first.stderr
+    assert "(was empty)" in first.stdout
+    again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    assert again.returncode == 0 and "nothing to do" in again.stdout
+
+
+def _alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
