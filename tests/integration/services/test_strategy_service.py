@@ -96,9 +96,26 @@ class ExplodingStrategy(Strategy):
         raise RuntimeError("the strategy divided by zero")
 
 
+class EveryBarStrategy(Strategy):
+    """Submits a buy on every bar it is shown."""
+
+    name = "every-bar"
+    Params = ExplodingParams
+    params: ExplodingParams
+    memory: StrategyMemory
+
+    def symbols(self) -> tuple[str, ...]:
+        return (self.params.symbol,)
+
+    def on_bar(self, ctx: StrategyContext, bar: Bar) -> None:
+        ctx.submit(Side.BUY, self.params.symbol, D("0.001"), order_type=OrderType.MARKET)
+
+
 def create_strategy(name: str, params: Mapping[str, Any]) -> Strategy:
     if name == ExplodingStrategy.name:
         return ExplodingStrategy.from_params(params)
+    if name == EveryBarStrategy.name:
+        return EveryBarStrategy.from_params(params)
     return registry.create(name, params)
 
 
@@ -468,6 +485,23 @@ async def test_a_failing_strategy_is_paused_without_hurting_the_others(
         "tradewind_strategy_errors_total", {"strategy": "exploding"}
     )
     assert errors == FAST.max_errors_in_row
+
+
+async def test_a_bar_published_twice_reaches_the_bots_once(platform: Platform) -> None:
+    # Two marketdata instances on one market publish each bar twice (as separate events);
+    # the bots must act on it once.
+    account_id = await platform.account()
+    bot_id = await platform.bot(account_id, "every-bar", {})
+    await platform.start_service()
+    start_ns = time.time_ns() - 10 * 60_000_000_000
+    for n in range(3):
+        once = bar(BTC, D(30000 + n), start_ns + n * 60_000_000_000)
+        for _ in range(2):
+            await publish(platform.bus, topics.MD_BAR, once, BTC.key)
+    await eventually(lambda: len(platform.intents_of(bot_id)) == 3)
+    await stays(lambda: len(platform.intents_of(bot_id)) == 3, for_s=0.3)
+    repeated = platform.metrics.registry.get_sample_value("tradewind_strategy_bars_repeated_total")
+    assert repeated == 3
 
 
 async def test_a_thousand_bots_load_and_run_in_one_process(platform: Platform) -> None:

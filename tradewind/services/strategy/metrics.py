@@ -64,6 +64,12 @@ class StrategyMetrics:
             ("state",),
             registry=registry,
         )
+        self.bars_repeated = Counter(
+            "tradewind_strategy_bars_repeated",
+            "Bars dropped as repeats of one the bots had (two marketdata instances "
+            "publishing one market, or a redelivery).",
+            registry=registry,
+        )
         self.intents = Counter(
             "tradewind_strategy_intents",
             "Order intents the hosted bots submitted and the service published.",

@@ -105,6 +105,7 @@ class StrategyService(Service):
         self._recent: _RecentIds = _RecentIds(self._config.remembered_events)
         self._market_data_since_ns = 0
         self._flush_failing = False
+        self._last_bar_ns: dict[tuple[str, int], int] = {}  # (key, interval) -> open ns
         # Empty until the start fills them, so the admin view answers before it.
         self.roster = BotRoster()
         self.timers: TimerWheel[BotHost] = TimerWheel(self._clock)
@@ -208,6 +209,14 @@ class StrategyService(Service):
             await self._flush_or_log()  # market data is not redelivered: never raise
 
     def _on_bar(self, key: str, bar: Bar) -> None:
+        # A bar no newer than the last of its series is a repeat (two marketdata
+        # instances publishing one market, a redelivery): the bots have seen it.
+        series = (key, bar.interval_s)
+        last = self._last_bar_ns.get(series)
+        if last is not None and bar.open_ns <= last:
+            self.metrics.bars_repeated.inc()
+            return
+        self._last_bar_ns[series] = bar.open_ns
         close_ns = bar.open_ns + bar.interval_s * _NS_PER_S
         self.roster.set_price(bar.instrument.venue, bar.instrument.symbol, bar.close, close_ns)
         hosts = self.roster.bar_index.get(key)
