@@ -122,7 +122,7 @@ async def test_every_service_stopped_cleanly_and_started_again_loses_nothing(run
     for name in ("execution", "risk", "marketdata", "strategy", "portfolio"):
         process = run.processes[name]
         began = time.monotonic()
-        assert process.stop() == 0, f"{name} did not exit 0 on SIGTERM"
+        assert process.stop(timeout_s=10) == 0, f"{name} did not exit 0 within 10 s of SIGTERM"
         print(f"{name}: stopped in {time.monotonic() - began:.1f} s")
         process.start_again()
         await process.wait_running()

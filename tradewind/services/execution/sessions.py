@@ -126,10 +126,20 @@ class SessionPool:
         await asyncio.gather(*(open_one(account_id) for account_id in account_ids))
 
     async def close_all(self) -> None:
+        """Close every session at once: closing one waits on its venue connections
+        (~0.25 s through ccxt), which one after the other took minutes at 1,000
+        accounts and overran the drain."""
         sessions, self._sessions = self._sessions, {}
-        for session in sessions.values():
-            await session.close()
+        results = await asyncio.gather(
+            *(session.close() for session in sessions.values()), return_exceptions=True
+        )
+        for session, result in zip(sessions.values(), results, strict=True):
             self._metrics.sessions.labels(session.venue_name).dec()
+            if isinstance(result, Exception):
+                self._log.warning(
+                    "session not closed cleanly", account_id=session.account_id,
+                    error=str(result) or type(result).__name__,
+                )  # fmt: skip
 
     async def _open(self, account_id: str) -> AccountSession:
         keys = await self._credentials.credentials(account_id)
