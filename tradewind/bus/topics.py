@@ -12,6 +12,7 @@
 | portfolio.updates | PortfolioUpdate | account |
 | bot.commands | BotCommand | account |
 | risk.controls | KillSwitchChanged | scope:target |
+| account.balances | BalancesRequested (risk asks execution for the venue's balances) | account |
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ ORDERS_EVENTS = "orders.events"
 PORTFOLIO_UPDATES = "portfolio.updates"
 BOT_COMMANDS = "bot.commands"
 RISK_CONTROLS = "risk.controls"  # KillSwitchChanged, keyed by scope:target
+ACCOUNT_BALANCES = "account.balances"  # BalancesRequested, keyed by account
 
 ALL = (
     MD_TRADE,
@@ -42,5 +44,6 @@ ALL = (
     PORTFOLIO_UPDATES,
     BOT_COMMANDS,
     RISK_CONTROLS,
+    ACCOUNT_BALANCES,
 )
 DEAD_LETTERS = tuple(dead_letter_topic(t) for t in ALL)

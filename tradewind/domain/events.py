@@ -149,6 +149,16 @@ class OrderCancelRequest(BaseEvent, frozen=True, kw_only=True, tag="order.cancel
     ts_ns: int
 
 
+class BalancesRequested(BaseEvent, frozen=True, kw_only=True, tag="account.balances_requested"):
+    """Publish the venue's balances of `account_id` now (a command to execution): risk
+    asks when it must decide for an account whose balances it has not seen, e.g. after a
+    restart or when the account's partition moved to it."""
+
+    account_id: str
+    requested_by: str
+    ts_ns: int
+
+
 class Fill(BaseEvent, frozen=True, tag="order.fill"):
     """One execution; `fee` is in `fee_asset`, `price` in the quote asset."""
 
@@ -260,6 +270,7 @@ Event = (
     | Bar
     | OrderIntent
     | OrderCancelRequest
+    | BalancesRequested
     | OrderAccepted
     | OrderRejected
     | OrderPartiallyFilled

@@ -177,6 +177,7 @@ class RiskState:
         self._last_prices: dict[Instrument, Decimal] = {}
         self._positions: dict[tuple[str, Instrument], Decimal] = {}
         self._available: dict[tuple[str, str, str], Decimal] = {}
+        self._balances_seen: set[str] = set()  # accounts with a venue balance in
         self._equity: dict[str, AccountEquity] = {}
         self._order_buckets: dict[str, TokenBucket] = {}
 
@@ -212,6 +213,12 @@ class RiskState:
     def set_available(self, account_id: str, venue: str, asset: str, free: Decimal) -> None:
         """Free (not locked in open orders) balance of `asset` on the account's venue."""
         self._available[account_id, venue, asset] = free
+        self._balances_seen.add(account_id)
+
+    def knows_balances(self, account_id: str) -> bool:
+        """Whether a venue balance of the account came in (else its balances are not
+        zero but unknown: after a restart, or a partition that moved)."""
+        return account_id in self._balances_seen
 
     def apply_fill(self, fill: Fill) -> None:
         """Move the free balances by a fill until the venue's next `BalanceUpdate`: the
@@ -438,6 +445,12 @@ def _balance(
     else:
         asset, need = instrument.base, qty
         wording = f"selling {_number(qty)} {asset} needs {_number(qty)} {asset} available"
+    if not state.knows_balances(intent.account_id):
+        return Rejected(
+            f"{wording}; the account's balances are not known yet (asked of the venue: "
+            "the next orders are decided on them)",
+            Rule.BALANCE,
+        )
     have = state.available(intent.account_id, instrument.venue, asset)
     if have >= need:
         return None

@@ -26,9 +26,16 @@ from tests.integration.services.execution_support import (
 )
 from tradewind.bus.envelope import envelope
 from tradewind.bus.memory import MemoryBus
-from tradewind.bus.topics import ORDERS_APPROVED, ORDERS_CANCEL, ORDERS_EVENTS, RISK_CONTROLS
+from tradewind.bus.topics import (
+    ACCOUNT_BALANCES,
+    ORDERS_APPROVED,
+    ORDERS_CANCEL,
+    ORDERS_EVENTS,
+    RISK_CONTROLS,
+)
 from tradewind.domain.client_order_ids import client_order_id_for
 from tradewind.domain.events import (
+    BalancesRequested,
     BalanceUpdate,
     Fill,
     KillSwitchChanged,
@@ -229,6 +236,21 @@ async def test_a_venue_trade_missing_from_the_fills_of_a_finished_order_is_booke
     await platform.start(ExecutionService(FAST))
     await asyncio.sleep(0.5)
     assert len(events.payloads(Fill)) == 2
+
+
+async def test_balances_asked_for_are_published_at_once(platform: Platform) -> None:
+    account_id, _ = await funded_account(platform, USDT="10000")
+    events = await Recorder.on(platform.bus, [ORDERS_EVENTS])
+    await platform.start(ExecutionService(FAST))  # opens the session: balances once
+    await events.wait_for(lambda r: r.payloads(BalanceUpdate), what="the session's balances")
+    published = len(events.payloads(BalanceUpdate))
+    asked = BalancesRequested(account_id=account_id, requested_by="risk", ts_ns=1)
+    await platform.bus.publish(ACCOUNT_BALANCES, envelope(asked, account_id))
+    await events.wait_for(
+        lambda r: len(r.payloads(BalanceUpdate)) > published, what="balances again"
+    )
+    latest = events.payloads(BalanceUpdate)[-1]
+    assert latest.account_id == account_id and latest.asset == "USDT"
 
 
 async def test_a_kill_switch_cancels_the_open_orders_it_covers_and_blocks_new_ones(

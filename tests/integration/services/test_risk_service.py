@@ -20,6 +20,7 @@ from tradewind.bus.memory import MemoryBus
 from tradewind.bus.port import BatchHandler
 from tradewind.domain.client_order_ids import client_order_id_for
 from tradewind.domain.events import (
+    BalancesRequested,
     BalanceUpdate,
     KillSwitchChanged,
     KillSwitchScope,
@@ -184,7 +185,11 @@ async def bus() -> AsyncIterator[MemoryBus]:
 
 
 async def start_risk(
-    bus: MemoryBus, limits: RiskLimits = LIMITS, database: Database | None = None
+    bus: MemoryBus,
+    limits: RiskLimits = LIMITS,
+    database: Database | None = None,
+    *,
+    funded: bool = True,
 ) -> Running:
     outcomes = Outcomes()
     await bus.subscribe([topics.ORDERS_APPROVED], "test-a", outcomes.handler(outcomes.approved))
@@ -202,8 +207,9 @@ async def start_risk(
     await service.start(ctx)
     assert service.ready
     running = Running(bus, service, outcomes, metrics)
-    await running.send(topics.ORDERS_EVENTS, funds())
-    await running.consumed("risk", "account.balance", 1)
+    if funded:
+        await running.send(topics.ORDERS_EVENTS, funds())
+        await running.consumed("risk", "account.balance", 1)
     return running
 
 
@@ -232,6 +238,33 @@ async def test_a_valid_intent_is_approved_and_an_over_limit_one_rejected_with_it
     assert risk.decisions("rejected", "max_order_value") == 1
     await risk.service.stop()
     assert not risk.service.ready
+
+
+async def test_balances_risk_never_saw_are_asked_for_not_taken_for_empty(
+    bus: MemoryBus,
+) -> None:
+    # A restarted risk instance knew no balances and rejected every order "with 0
+    # available" until execution's next reconciliation, minutes later.
+    requests: list[Envelope] = []
+
+    async def take(batch: Sequence[Envelope]) -> None:
+        requests.extend(batch)
+
+    await bus.subscribe([topics.ACCOUNT_BALANCES], "test-balances", take)
+    risk = await start_risk(bus, funded=False)
+    await risk.send(topics.ORDERS_INTENT, intent("i-1"), intent("i-2"))
+    await risk.wait_for(2)
+    assert "balances are not known yet" in risk.outcomes.rejection("i-1").reason
+    await wait_until(lambda: requests)
+    [asked] = requests  # once for both intents
+    assert isinstance(asked.payload, BalancesRequested) and asked.key == "a1"
+    assert asked.payload.account_id == "a1"
+
+    await risk.send(topics.ORDERS_EVENTS, funds())  # what execution publishes when asked
+    await risk.consumed("risk", "account.balance", 1)
+    await risk.send(topics.ORDERS_INTENT, intent("i-3"))
+    await risk.wait_for(3)
+    assert risk.outcomes.approved_ids() == ["i-3"]
 
 
 async def test_kill_switches_from_the_bus_halt_and_release_trading(bus: MemoryBus) -> None:

@@ -358,9 +358,19 @@ def test_a_sell_needs_its_quantity_in_base() -> None:
     assert reason == "selling 0.5 BTC needs 0.5 BTC available; the account has 0.2 BTC available"
 
 
-def test_an_unknown_balance_counts_as_none() -> None:
+def test_balances_never_seen_are_unknown_not_zero() -> None:
+    # After a restart risk has seen no balances: "0 available" would be a false reason.
     reason = rejected(check(intent(account_id="a9"), state(), limits(), T0), Rule.BALANCE)
-    assert reason.endswith("the account has 0 USDT available")
+    assert reason.endswith("the account's balances are not known yet (asked of the venue: "
+                           "the next orders are decided on them)")  # fmt: skip
+
+
+def test_an_asset_the_venue_did_not_report_counts_as_none() -> None:
+    only_usdt = RiskState()
+    only_usdt.set_last_price(BTC_USDT, D("50000"))
+    only_usdt.set_available("a1", "binance", "USDT", D("100"))
+    reason = rejected(check(intent(SELL), only_usdt, limits(), T0), Rule.BALANCE)
+    assert reason.endswith("the account has 0 BTC available")
 
 
 # -- orders per second -----------------------------------------------------------------

@@ -31,6 +31,7 @@ import structlog
 from tradewind.bus.envelope import Envelope
 from tradewind.domain.client_order_ids import CLIENT_ORDER_ID_PREFIX
 from tradewind.domain.events import (
+    BalancesRequested,
     BotAction,
     BotCommand,
     KillSwitchChanged,
@@ -84,9 +85,11 @@ class ExecutionDesk:
     # -- orders.approved --------------------------------------------------------------
 
     async def on_account_requests(self, batch: Sequence[Envelope]) -> None:
-        """orders.approved and orders.cancel: intents to place, then cancel requests; and
+        """orders.approved and orders.cancel: intents to place, then cancel requests;
         bot.commands: a bot starting on an account opens that account's session, whose
-        first reconciliation publishes its balances (the bot needs them to decide)."""
+        first reconciliation publishes its balances (the bot needs them to decide); and
+        account.balances: risk asks for an account's balances (it has none after a
+        restart), which are published at once."""
         for account_id in {
             e.payload.account_id
             for e in batch
@@ -94,7 +97,11 @@ class ExecutionDesk:
         }:
             with contextlib.suppress(AccountUnavailable):  # logged by the pool
                 await self._pool.get(account_id)
-        batch = [e for e in batch if not isinstance(e.payload, BotCommand)]
+        for account_id in {
+            e.payload.account_id for e in batch if isinstance(e.payload, BalancesRequested)
+        }:
+            await self._pool.publish_balances(account_id)
+        batch = [e for e in batch if not isinstance(e.payload, BotCommand | BalancesRequested)]
         intents = [e for e in batch if not isinstance(e.payload, OrderCancelRequest)]
         if intents:
             await self.on_approved(intents)

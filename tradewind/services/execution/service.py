@@ -24,7 +24,13 @@ import uuid
 import structlog
 
 from tradewind.bus.port import Subscription
-from tradewind.bus.topics import BOT_COMMANDS, ORDERS_APPROVED, ORDERS_CANCEL, RISK_CONTROLS
+from tradewind.bus.topics import (
+    ACCOUNT_BALANCES,
+    BOT_COMMANDS,
+    ORDERS_APPROVED,
+    ORDERS_CANCEL,
+    RISK_CONTROLS,
+)
 from tradewind.errors import ConfigError
 from tradewind.runtime.metrics import timed_handler
 from tradewind.runtime.service import AdminEndpoints, Service, ServiceContext
@@ -121,7 +127,7 @@ class ExecutionService(Service):
                 timed_handler(ctx.metrics, controls_group, desk.on_controls),
             ),
             await ctx.bus.subscribe(
-                [ORDERS_APPROVED, ORDERS_CANCEL, BOT_COMMANDS],
+                [ORDERS_APPROVED, ORDERS_CANCEL, BOT_COMMANDS, ACCOUNT_BALANCES],
                 GROUP,
                 timed_handler(ctx.metrics, GROUP, desk.on_account_requests),
             ),

@@ -13,6 +13,7 @@ a burst of its intents costs one attempt.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator
 
@@ -101,6 +102,21 @@ class SessionPool:
             self._sessions[account_id] = session
         self._locks.pop(account_id, None)
         return session
+
+    async def publish_balances(self, account_id: str) -> None:
+        """Have the account's balances published soon: a session opening publishes them
+        with its first reconciliation; an open one reconciles now, in the background
+        (its venue calls must not hold up the batch that asked)."""
+        session = self._sessions.get(account_id)
+        if session is None:
+            with contextlib.suppress(AccountUnavailable):  # logged by `get`
+                await self.get(account_id)
+            return
+        session.tasks = [task for task in session.tasks if not task.done()]
+        session.tasks.append(asyncio.create_task(self._reconcile_now(session)))
+
+    async def _reconcile_now(self, session: AccountSession) -> None:
+        await self._reconciler.reconcile(session, starting=True)  # failures: logged there
 
     async def open_stored_accounts(self, database: Database) -> None:
         """Open a session for every account of the store, a few at a time."""

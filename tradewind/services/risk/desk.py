@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from tradewind.bus.envelope import Envelope, envelope
 from tradewind.domain.client_order_ids import client_order_id_for
 from tradewind.domain.events import (
+    BalancesRequested,
     BalanceUpdate,
     Fill,
     KillSwitchChanged,
@@ -42,14 +43,20 @@ _NO_RULE = "none"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
+#: How often risk asks again for the balances of an account it still knows none of.
+ASK_AGAIN_NS = 5_000_000_000
+
+
 @dataclass
 class Decisions:
     """What one batch decided: intents for orders.approved; `OrderRejected` events for
     orders.rejected and orders.events; `counts` of fresh decisions by (decision, rule);
-    `duplicates`, redeliveries dropped."""
+    `duplicates`, redeliveries dropped; `balance_requests`, `BalancesRequested` commands
+    for accounts whose balances are not known yet (account.balances)."""
 
     approved: list[Envelope] = field(default_factory=list)
     rejected: list[Envelope] = field(default_factory=list)
+    balance_requests: list[Envelope] = field(default_factory=list)
     counts: Counter[tuple[str, str]] = field(default_factory=Counter)
     duplicates: int = 0
     keys: set[str] = field(default_factory=set)
@@ -96,6 +103,7 @@ class RiskDesk:
         self._decided: OrderedDict[str, _Decided] = OrderedDict()
         self._bot_halts: dict[str, _BotHalt] = {}
         self._control_ns: dict[tuple[KillSwitchScope, str], int] = {}
+        self._balances_asked_ns: dict[str, int] = {}  # account -> when last asked
 
     # -- intents and account state ----------------------------------------------------
 
@@ -147,6 +155,8 @@ class RiskDesk:
             out.counts[APPROVED, _NO_RULE] += 1
             return _Decided(envelope(intent, intent.account_id, env.trace_id), None)
         out.counts[REJECTED, result.rule] += 1
+        if result.rule is Rule.BALANCE and not self.state.knows_balances(intent.account_id):
+            self._ask_balances(intent.account_id, now_ns, out)
         rejection = OrderRejected(
             account_id=intent.account_id,
             client_order_id=key,
@@ -156,6 +166,15 @@ class RiskDesk:
             source="risk",
         )
         return _Decided(None, envelope(rejection, intent.account_id, env.trace_id))
+
+    def _ask_balances(self, account_id: str, now_ns: int, out: Decisions) -> None:
+        """Ask execution for the account's balances, at most every `ASK_AGAIN_NS`."""
+        asked = self._balances_asked_ns.get(account_id)
+        if asked is not None and now_ns - asked < ASK_AGAIN_NS:
+            return
+        self._balances_asked_ns[account_id] = now_ns
+        request = BalancesRequested(account_id=account_id, requested_by="risk", ts_ns=now_ns)
+        out.balance_requests.append(envelope(request, account_id))
 
     def _bot_halted(self, intent: OrderIntent) -> Rejected | None:
         """A bot switch, unless a broader one applies (`check` names that one)."""

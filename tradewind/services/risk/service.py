@@ -7,7 +7,9 @@ Subscriptions:
   portfolio.updates and orders.events, all keyed by account. Intents are decided
   (`RiskDesk`); `PortfolioUpdate` gives equity (daily loss), `PositionUpdate` positions,
   and `BalanceUpdate` (venue truth, on orders.events) the free balances the balance rule
-  needs;
+  needs. An account whose balances it has not seen (after a start, or when its partition
+  moved here) is not taken for empty: its intents are rejected saying so, and a
+  `BalancesRequested` on account.balances has execution publish them at once;
 - `risk-md-<instance>` (one group per instance: every instance needs every price):
   md.trade, for last prices;
 - `risk-controls-<instance>` (likewise): risk.controls, kill switches engaged and
@@ -101,6 +103,8 @@ class RiskService(Service):
             if decisions.rejected:
                 await bus.publish_batch(topics.ORDERS_REJECTED, decisions.rejected)
                 await bus.publish_batch(topics.ORDERS_EVENTS, decisions.rejected)
+            if decisions.balance_requests:
+                await bus.publish_batch(topics.ACCOUNT_BALANCES, decisions.balance_requests)
             desk.published(decisions)
 
         self._desk = desk
