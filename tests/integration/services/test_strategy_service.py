@@ -76,32 +76,16 @@ GRID = {
 FAST = StrategyServiceConfig(timer_tick_s=0.05, save_interval_s=0.5, max_errors_in_row=3)
 
 
-class ExplodingParams(StrategyParams, frozen=True):
+class OneSymbolParams(StrategyParams, frozen=True):
     symbol: str = "BTC/USDT"
-
-
-class ExplodingStrategy(Strategy):
-    """Submits a buy on every bar, then raises."""
-
-    name = "exploding"
-    Params = ExplodingParams
-    params: ExplodingParams
-    memory: StrategyMemory
-
-    def symbols(self) -> tuple[str, ...]:
-        return (self.params.symbol,)
-
-    def on_bar(self, ctx: StrategyContext, bar: Bar) -> None:
-        ctx.submit(Side.BUY, self.params.symbol, D("0.001"), order_type=OrderType.MARKET)
-        raise RuntimeError("the strategy divided by zero")
 
 
 class EveryBarStrategy(Strategy):
     """Submits a buy on every bar it is shown."""
 
     name = "every-bar"
-    Params = ExplodingParams
-    params: ExplodingParams
+    Params = OneSymbolParams
+    params: OneSymbolParams
     memory: StrategyMemory
 
     def symbols(self) -> tuple[str, ...]:
@@ -111,11 +95,20 @@ class EveryBarStrategy(Strategy):
         ctx.submit(Side.BUY, self.params.symbol, D("0.001"), order_type=OrderType.MARKET)
 
 
+class ExplodingStrategy(EveryBarStrategy):
+    """Submits a buy on every bar, then raises."""
+
+    name = "exploding"
+
+    def on_bar(self, ctx: StrategyContext, bar: Bar) -> None:
+        super().on_bar(ctx, bar)
+        raise RuntimeError("the strategy divided by zero")
+
+
 def create_strategy(name: str, params: Mapping[str, Any]) -> Strategy:
-    if name == ExplodingStrategy.name:
-        return ExplodingStrategy.from_params(params)
-    if name == EveryBarStrategy.name:
-        return EveryBarStrategy.from_params(params)
+    for strategy in (ExplodingStrategy, EveryBarStrategy):
+        if name == strategy.name:
+            return strategy.from_params(params)
     return registry.create(name, params)
 
 
