@@ -38,6 +38,9 @@ class AccountSession:
         #: Per symbol, the venue time (ms) up to which the trade history was read; None
         #: until the first reading (see `trade_history`).
         self.trade_cursors: dict[str, int] | None = None
+        #: Symbols with orders tracked since the trade history was last read, each with
+        #: the creation (ms) of the first such order.
+        self.traded_symbols: dict[str, int] = {}
         self._remembered = remembered
 
     @property
@@ -53,6 +56,8 @@ class AccountSession:
 
     def track(self, order: TrackedOrder, trace_id: str | None) -> None:
         self.orders[order.client_order_id] = order
+        created_ms = order.history[0].ts_ns // 1_000_000 if order.history else 0
+        self.traded_symbols.setdefault(order.instrument.symbol, created_ms)
         if trace_id is not None:
             self.traces[order.client_order_id] = trace_id
 

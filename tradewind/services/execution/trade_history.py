@@ -10,9 +10,12 @@ booked on its order (read back from the orders table, with the fills recorded fo
 and leaves as a `Fill` like any other. Trades of orders the platform never placed (the
 user trading by hand) are counted and left to the balances.
 
-Where a reading starts: per symbol, the newest trade seen so far, minus the fill
-lookback; at a session's start, the oldest order on that symbol changed in the last
-`HISTORY_WINDOW` (the orders table says which symbols the account trades).
+Which symbols are read: at a session's first reading, every symbol with an order
+changed in the last `HISTORY_WINDOW` (the orders table says which); later, only those
+where the session tracks orders or tracked one since the last reading (no order of the
+platform can have traded elsewhere), which keeps the venue's request weight low. Where a
+reading starts: per symbol, the newest trade seen so far, minus the fill lookback; at
+first, the oldest such order.
 """
 
 from __future__ import annotations
@@ -66,19 +69,35 @@ class TradeHistory:
         if self._database is None:
             return
         cursors = session.trade_cursors
-        if cursors is None:
+        if cursors is None:  # the session's first reading: every symbol traded lately
             cursors = session.trade_cursors = await self._starting_cursors(session)
+            reading = set(cursors)
+        else:  # then only where the platform's orders can have traded since
+            reading = set()
         for order in session.orders.values():
             cursors.setdefault(order.instrument.symbol, _ms(order.history[0].ts_ns))
+            reading.add(order.instrument.symbol)
+        traded, session.traded_symbols = session.traded_symbols, {}
+        for symbol, first_ms in traded.items():
+            cursors.setdefault(symbol, first_ms or _ms(0))
+            reading.add(symbol)
         lookback = 0 if session.gate.local else self._lookback_ms
-        for symbol, since_ms in sorted(cursors.items()):
-            fetch = partial(session.venue.fetch_my_fills, symbol, max(0, since_ms - lookback))
-            fills = await session.gate.call(FETCH_FILLS, fetch)
-            if not fills:
-                continue
-            async with session.fills_lock:
-                await self._book_unknown(session, symbol, fills)
-            cursors[symbol] = max(since_ms, max(fill.ts_ms for fill in fills))
+        try:
+            for symbol in sorted(reading):
+                since_ms = cursors[symbol]
+                fetch = partial(session.venue.fetch_my_fills, symbol, max(0, since_ms - lookback))
+                fills = await session.gate.call(FETCH_FILLS, fetch)
+                if not fills:
+                    continue
+                async with session.fills_lock:
+                    await self._book_unknown(session, symbol, fills)
+                cursors[symbol] = max(since_ms, max(fill.ts_ms for fill in fills))
+        except BaseException:  # read them again next time
+            for symbol, first_ms in traded.items():
+                session.traded_symbols[symbol] = min(
+                    first_ms, session.traded_symbols.get(symbol, first_ms)
+                )
+            raise
 
     async def _starting_cursors(self, session: AccountSession) -> dict[str, int]:
         assert self._database is not None
