@@ -1,11 +1,12 @@
-"""Login throttling: token buckets per client IP and per account, in this process.
+"""Token buckets by key, in this process: login attempts per source and per (address,
+source), and the budgets of authenticated callers (`deps.RequestPolicy`).
 
 A bucket holds `per_minute` attempts and refills continuously; an attempt on an empty
-bucket is refused with the seconds to wait. This is the fast first line against
-password guessing and argon2 CPU exhaustion; the lasting one is the account lockout in
-the database (`users.failed_logins` / `locked_until`), which every gateway instance
-shares. Several gateway instances each allow `per_minute` (a Redis-backed limiter via
-the cache port would make it global).
+bucket is refused with the seconds to wait. For logins this is the fast first line
+against password guessing and argon2 CPU exhaustion; the lasting one is the growing
+wait per (address, source) in the database (`store/login_failures`), which every
+gateway instance shares. Several gateway instances each allow `per_minute` (a
+Redis-backed limiter via the cache port would make it global).
 """
 
 from __future__ import annotations
