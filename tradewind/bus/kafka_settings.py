@@ -57,7 +57,8 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from aiokafka import codec  # type: ignore[import-untyped]
-from aiokafka.helpers import create_ssl_context  # type: ignore[import-untyped]
+
+from tradewind.security.transport import ClientTls
 
 _PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
 _MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
@@ -176,21 +177,19 @@ class KafkaSettings:
         return ",".join(self.bootstrap_servers)
 
     def ssl_context(self) -> ssl.SSLContext | None:
-        """The TLS context for `SSL`/`SASL_SSL` (system CAs unless `ssl_cafile`); ValueError
+        """The TLS context for `SSL`/`SASL_SSL` (TLS >= 1.2; system CAs unless `ssl_cafile`,
+        the broker's name checked unless `ssl_check_hostname=false`); ValueError
         names the certificate file that cannot be loaded."""
         if not self.security_protocol.endswith("SSL"):
             return None
+        tls = ClientTls(self.ssl_cafile, self.ssl_certfile, self.ssl_keyfile)
         try:
-            context: ssl.SSLContext = create_ssl_context(
-                cafile=self.ssl_cafile, certfile=self.ssl_certfile, keyfile=self.ssl_keyfile
-            )
+            return tls.context(check_hostname=self.ssl_check_hostname)
         except (OSError, ssl.SSLError) as exc:
             files = [f for f in (self.ssl_cafile, self.ssl_certfile, self.ssl_keyfile) if f]
             raise ValueError(
                 f"cannot load the Kafka TLS files {', '.join(files) or '(system CAs)'}: {exc}"
             ) from None
-        context.check_hostname = self.ssl_check_hostname
-        return context
 
     def connection_kwargs(self, ssl_context: ssl.SSLContext | None) -> dict[str, Any]:
         """aiokafka arguments every client (producer, consumer, admin) shares."""

@@ -71,7 +71,11 @@ class DistributedPlatform:
         await database.migrate()
         cache = open_cache(settings.cache_url)
         await cache.start()
-        venues = CcxtVenues(parse_venue_urls(settings.venue_urls)) if settings.venue_urls else None
+        venues = (
+            CcxtVenues(parse_venue_urls(settings.venue_urls), ca_file=settings.venue_ca_file)
+            if settings.venue_urls
+            else None
+        )
         return Resources(
             venues=venues,
             database=database,

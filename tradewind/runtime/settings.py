@@ -2,7 +2,9 @@
 dotenv file, validated up front, and reported by the name the user writes.
 
 Precedence, highest first: explicit overrides (CLI options), environment variables, the
-settings file (`--config FILE` or `TRADEWIND_CONFIG_FILE`), the defaults below. Every
+settings file (`--config FILE` or `TRADEWIND_CONFIG_FILE`), files in
+`TRADEWIND_SECRETS_DIR` (one per setting, e.g. `TRADEWIND_DATABASE_URL`), the defaults
+below. Every
 problem becomes a `ConfigError` whose `setting` is the variable's name, e.g.
 `TRADEWIND_BUS_URL`. URLs may carry passwords: print them only through `redact_url`.
 """
@@ -13,6 +15,7 @@ import asyncio
 import os
 import re
 import socket
+import ssl
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,14 +25,25 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import redis.asyncio as redis
 import structlog
 from dotenv import dotenv_values
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 from redis.exceptions import RedisError
 
 from tradewind.errors import ConfigError
+from tradewind.security.transport import (
+    ClientTls,
+    describe_tls_error,
+    is_encrypted,
+    plaintext_problem,
+    secure_url,
+)
 
 ENV_PREFIX = "TRADEWIND_"
 CONFIG_FILE_VARIABLE = "TRADEWIND_CONFIG_FILE"
+#: A directory of one file per setting, named like the variable (`TRADEWIND_JWT_SECRET`),
+#: holding its value: how container platforms hand out secrets (Docker and Kubernetes
+#: secrets mounted as files). Lowest precedence: the environment and the file win.
+SECRETS_DIR_VARIABLE = "TRADEWIND_SECRETS_DIR"
 
 LogLevel = Literal["debug", "info", "warning", "error", "critical"]
 LogFormat = Literal["auto", "json", "console"]
@@ -46,6 +60,32 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX, extra="ignore", frozen=True, validate_default=True
     )
+
+    # -- transport security (before the URLs: their validators read these) -----------
+    require_tls: Annotated[
+        bool,
+        Field(
+            description="Refuse to start when a link to a server would be plaintext (Redis, "
+            "PostgreSQL, Kafka, venues, the gateway)"
+        ),
+    ] = False
+    tls_ca_file: Annotated[
+        str | None,
+        Field(
+            description="PEM CA bundle trusted for Redis, PostgreSQL and Kafka (else the system's)"
+        ),
+    ] = None
+    tls_client_cert_file: Annotated[
+        str | None,
+        Field(description="PEM client certificate (chain) presented where a server asks (mTLS)"),
+    ] = None
+    tls_client_key_file: Annotated[
+        str | None, Field(description="PEM private key of tls_client_cert_file")
+    ] = None
+    venue_ca_file: Annotated[
+        str | None,
+        Field(description="PEM CA bundle trusted for venues (else certifi's, as ccxt ships it)"),
+    ] = None
 
     bus_url: Annotated[
         str, Field(description="memory://, redis://host:port/db or kafka://host:port[,...]")
@@ -145,20 +185,56 @@ class Settings(BaseSettings):
         for field, value in super().__repr_args__():
             yield field, redact_url(value) if isinstance(value, str) and "://" in value else value
 
-    @field_validator("bus_url")
+    @field_validator("tls_ca_file", "tls_client_cert_file", "tls_client_key_file", "venue_ca_file")
     @classmethod
-    def _bus_url_is_supported(cls, url: str) -> str:
-        return check_url(url, "bus")
+    def _file_is_readable(cls, path: str | None) -> str | None:
+        if path is not None:
+            try:
+                Path(path).read_bytes()
+            except OSError as exc:
+                raise ValueError(f"cannot read {path}: {exc.strerror or exc}") from None
+        return path
 
-    @field_validator("cache_url")
+    @field_validator("tls_client_key_file")
     @classmethod
-    def _cache_url_is_supported(cls, url: str) -> str:
-        return check_url(url, "cache")
+    def _key_goes_with_certificate(cls, key: str | None, info: ValidationInfo) -> str | None:
+        cert = info.data.get("tls_client_cert_file")
+        if (key is None) != (cert is None):
+            raise ValueError(
+                "set TRADEWIND_TLS_CLIENT_CERT_FILE and TRADEWIND_TLS_CLIENT_KEY_FILE together"
+            )
+        if cert is not None:
+            try:
+                ssl.create_default_context().load_cert_chain(cert, key)
+            except (OSError, ssl.SSLError) as exc:
+                raise ValueError(f"{key} is not the key of {cert}: {exc}") from None
+        return key
 
-    @field_validator("database_url")
+    @field_validator("bus_url", "cache_url", "database_url")
     @classmethod
-    def _database_url_is_supported(cls, url: str) -> str:
-        return check_url(url, "database")
+    def _url_is_supported(cls, url: str, info: ValidationInfo) -> str:
+        kind = _LINKS[str(info.field_name)]
+        check_url(url, kind)
+        if info.data.get("require_tls") and (problem := plaintext_problem(url, kind)):
+            raise ValueError(problem)
+        tls = ClientTls(
+            info.data.get("tls_ca_file"),
+            info.data.get("tls_client_cert_file"),
+            info.data.get("tls_client_key_file"),
+        )
+        return secure_url(url, tls)
+
+    @field_validator("venue_urls")
+    @classmethod
+    def _venues_are_encrypted(cls, text: str, info: ValidationInfo) -> str:
+        if info.data.get("require_tls"):
+            plain = [part.strip() for part in text.split(",") if "=http://" in part]
+            if plain:
+                raise ValueError(
+                    f"{', '.join(plain)} would be plaintext and TRADEWIND_REQUIRE_TLS is "
+                    "true: use https://"
+                )
+        return text
 
     @field_validator("trusted_proxies")
     @classmethod
@@ -186,8 +262,11 @@ def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Se
     if config_file is None and os.environ.get(CONFIG_FILE_VARIABLE):
         config_file, file_setting = os.environ[CONFIG_FILE_VARIABLE], CONFIG_FILE_VARIABLE
     file_values = _read_settings_file(Path(config_file), file_setting) if config_file else {}
+    secrets_dir = os.environ.get(SECRETS_DIR_VARIABLE) or None
+    if secrets_dir is not None and not Path(secrets_dir).is_dir():
+        raise ConfigError(SECRETS_DIR_VARIABLE, f"{secrets_dir} is not a directory")
     try:
-        return Settings(_env_file=config_file, **overrides)  # type: ignore[call-arg]
+        return Settings(_env_file=config_file, _secrets_dir=secrets_dir, **overrides)  # type: ignore[call-arg]
     except ValidationError as exc:
         raise _config_error(exc, file_values, config_file, overrides) from None
     except SettingsError as exc:
@@ -201,7 +280,10 @@ def _read_settings_file(path: Path, file_setting: str) -> dict[str, str | None]:
         raise ConfigError(file_setting, f"cannot read {path}: {exc}") from None
     if values is None:
         raise ConfigError(file_setting, f"{path} is not a file")
-    known = {setting_name(field) for field in Settings.model_fields} | {CONFIG_FILE_VARIABLE}
+    known = {setting_name(field) for field in Settings.model_fields} | {
+        CONFIG_FILE_VARIABLE,
+        SECRETS_DIR_VARIABLE,
+    }
     for name in values:
         if name.upper().startswith(ENV_PREFIX) and name.upper() not in known:
             raise ConfigError(
@@ -255,6 +337,11 @@ def redact_url(text: str) -> str:
 
 # -- URLs -----------------------------------------------------------------------------
 
+_LINKS: dict[str, Literal["bus", "cache", "database"]] = {
+    "bus_url": "bus",
+    "cache_url": "cache",
+    "database_url": "database",
+}
 _SCHEMES = {
     "bus": ("memory", "redis", "rediss", "kafka"),
     "cache": ("memory", "redis", "rediss"),
@@ -367,6 +454,13 @@ async def _check_server(name: str, url: str, timeout_s: float) -> None:
     scheme = url_scheme(url)
     if scheme in ("redis", "rediss"):
         await _ping_redis(name, url, timeout_s)
+    elif scheme.startswith("postgresql") and is_encrypted(url):
+        await _connect_to_postgres(name, url, timeout_s)
+    elif scheme == "kafka" and is_encrypted(url):
+        from tradewind.bus.kafka_settings import KafkaSettings  # aiokafka: only when used
+
+        tls = KafkaSettings.from_url(url).ssl_context()
+        await _connect_to_any(name, url_endpoints(url), timeout_s, tls)
     elif scheme in ("kafka", "postgresql", "postgresql+asyncpg"):
         await _connect_to_any(name, url_endpoints(url), timeout_s)
     elif scheme.startswith("sqlite"):
@@ -392,14 +486,45 @@ async def _ping_redis(name: str, url: str, timeout_s: float) -> None:
         await client.aclose()
 
 
-async def _connect_to_any(name: str, endpoints: Sequence[Endpoint], timeout_s: float) -> None:
+async def _connect_to_postgres(name: str, url: str, timeout_s: float) -> None:
+    """A real connection over TLS (a TCP connect proves nothing about the certificate)."""
+    from tradewind.store.database import Database
+
+    endpoint = url_endpoints(url)[0]
+    database = Database(url)
+    try:
+        async with asyncio.timeout(timeout_s):
+            async with database.read():
+                pass
+    except (OSError, ssl.SSLError) as exc:
+        problem = f"cannot reach PostgreSQL at {endpoint}: {_describe_error(exc, timeout_s)}"
+        raise ConfigError(name, problem) from None
+    except Exception as exc:  # asyncpg's and SQLAlchemy's own errors
+        problem = f"cannot reach PostgreSQL at {endpoint}: {_describe_error(exc, timeout_s)}"
+        raise ConfigError(name, redact_url(problem)) from None
+    finally:
+        await database.close()
+
+
+async def _connect_to_any(
+    name: str,
+    endpoints: Sequence[Endpoint],
+    timeout_s: float,
+    tls: ssl.SSLContext | None = None,
+) -> None:
+    """A TCP connection (with `tls`: and a TLS handshake) to at least one endpoint."""
     failures: list[str] = []
     for endpoint in endpoints:
         try:
             async with asyncio.timeout(timeout_s):
-                _, writer = await asyncio.open_connection(endpoint.host, endpoint.port)
+                _, writer = await asyncio.open_connection(
+                    endpoint.host,
+                    endpoint.port,
+                    ssl=tls,
+                    server_hostname=endpoint.host if tls else None,
+                )
             writer.close()
-        except OSError as exc:  # TimeoutError included
+        except OSError as exc:  # TimeoutError and ssl.SSLError included
             failures.append(f"cannot connect to {endpoint}: {_describe_error(exc, timeout_s)}")
     if endpoints and len(failures) == len(endpoints):
         raise ConfigError(name, "; ".join(failures))
@@ -421,6 +546,9 @@ def _check_sqlite_directory(name: str, url: str) -> None:
 def _describe_error(exc: BaseException, timeout_s: float) -> str:
     """The OS-level reason behind `exc` (walking its causes), e.g. `[Errno 111]
     Connection refused`, else the error's own words."""
+    tls_problem = describe_tls_error(exc)
+    if tls_problem is not None:
+        return tls_problem
     cause: BaseException | None = exc
     while cause is not None:
         if isinstance(cause, TimeoutError):

@@ -3,8 +3,9 @@ PostgreSQL via asyncpg in distributed mode) and the Alembic migrations that brin
 the current schema.
 
 URLs: `sqlite:///./tradewind.db`, `sqlite:///:memory:`, `postgresql://user@host/db`
-(the async drivers are filled in). PostgreSQL TLS: `?ssl=require` (or `verify-full`
-with the usual PG* environment variables for certificates), passed through to asyncpg.
+(the async drivers are filled in). PostgreSQL over TLS: `?sslmode=verify-full` (the
+server's certificate and name checked), with `sslrootcert`, `sslcert` and `sslkey` files
+in the URL or, through the settings, `TRADEWIND_TLS_*` (see `tradewind.security.transport`).
 
 A SQLite database file holds password hashes and encrypted exchange keys: it is created
 mode 0600 (owner only), and SQLite gives its -wal and -shm files the same mode.
@@ -15,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import ssl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -28,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.pool import StaticPool
 
 from tradewind.errors import ConfigError
+from tradewind.security.transport import PG_TLS_PARAMETERS, postgres_ssl
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 #: The advisory lock (a 64-bit key, "tradewnd" in ASCII) held while migrating PostgreSQL.
@@ -48,12 +51,29 @@ def async_url(url: str) -> str:
     )
 
 
+def postgres_tls(url: str) -> tuple[str, ssl.SSLContext | str | None]:
+    """A PostgreSQL URL without its TLS parameters (asyncpg takes none of them as
+    keywords) and asyncpg's `ssl` argument they make; ConfigError for unreadable files."""
+    parsed = make_url(url)
+    query = {k: v for k, v in parsed.query.items() if isinstance(v, str)}
+    rest = {k: v for k, v in parsed.query.items() if k not in PG_TLS_PARAMETERS}
+    try:
+        tls = postgres_ssl(query)
+    except (OSError, ssl.SSLError) as exc:
+        files = [query[k] for k in ("sslrootcert", "sslcert", "sslkey") if k in query]
+        raise ConfigError(
+            "TRADEWIND_DATABASE_URL",
+            f"cannot load the PostgreSQL TLS files {', '.join(files) or '(system CAs)'}: {exc}",
+        ) from None
+    return parsed.set(query=rest).render_as_string(hide_password=False), tls
+
+
 class Database:
     """The system of record. Use `transaction()` for writes (one commit, or none)."""
 
     def __init__(self, url: str, *, schema: str | None = None) -> None:
         """`schema`: a PostgreSQL schema to live in (tests use a fresh one each run)."""
-        self.url = async_url(url)
+        self.url = engine_url = async_url(url)
         options: dict[str, Any] = {}
         if self.url.startswith("sqlite"):
             if ":memory:" in self.url or self.url.endswith("sqlite+aiosqlite://"):
@@ -62,9 +82,14 @@ class Database:
                 _create_private_file(make_url(self.url).database or "")
         else:
             options["pool_pre_ping"] = True
+            connect_args: dict[str, Any] = {}
+            engine_url, tls = postgres_tls(self.url)
+            if tls is not None:
+                connect_args["ssl"] = tls
             if schema is not None:
-                options["connect_args"] = {"server_settings": {"search_path": schema}}
-        self.engine: AsyncEngine = create_async_engine(self.url, **options)
+                connect_args["server_settings"] = {"search_path": schema}
+            options["connect_args"] = connect_args
+        self.engine: AsyncEngine = create_async_engine(engine_url, **options)
         if self.url.startswith("sqlite"):
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
 

@@ -68,28 +68,47 @@ class CcxtVenue:
         urls_override: Mapping[str, Any] | None = None,
         options: Mapping[str, Any] | None = None,
         name: str | None = None,
+        ca_file: str | None = None,
     ) -> CcxtVenue:
         """A venue on `ccxt.pro.<exchange_id>`. `urls_override` is deep-merged into the
-        exchange's `urls` (e.g. `{"api": {...}}`), `options` into its `options`."""
+        exchange's `urls` (e.g. `{"api": {...}}`), `options` into its `options`.
+        Certificates are always checked (HTTPS and WSS), against certifi's bundle or
+        `ca_file`."""
         exchange_class = getattr(ccxt.pro, exchange_id, None)
         if exchange_class is None:
             raise ConfigError(
                 "exchange_id", f"ccxt.pro has no exchange {exchange_id!r}; see ccxt.pro.exchanges"
             )
-        exchange = exchange_class(
-            {"apiKey": api_key, "secret": secret, "options": copy.deepcopy(dict(options or {}))}
-        )
+        config: dict[str, Any] = {
+            "apiKey": api_key,
+            "secret": secret,
+            "options": copy.deepcopy(dict(options or {})),
+        }
+        if ca_file is not None:
+            config["cafile"] = ca_file
+        exchange = exchange_class(config)
         if urls_override:
             exchange.urls = exchange.deep_extend(exchange.urls, dict(urls_override))
         return cls(exchange, name=name)
 
     @classmethod
     def simulated_binance(
-        cls, base_http: str, base_ws: str, api_key: str, secret: str, *, name: str = "sim"
+        cls,
+        base_http: str,
+        base_ws: str,
+        api_key: str,
+        secret: str,
+        *,
+        name: str = "sim",
+        ca_file: str | None = None,
     ) -> CcxtVenue:
         """ccxt `binance`, unmodified, talking only to the simulated exchange's server at
-        `base_http` (e.g. `http://127.0.0.1:8765`) and `base_ws` (`ws://127.0.0.1:8765`)."""
-        venue = cls.create("binance", api_key, secret, options=SIMULATED_BINANCE_OPTIONS, name=name)
+        `base_http` (e.g. `http://127.0.0.1:8765`, or `https://…` with `ca_file` trusting
+        its certificate) and `base_ws` (`ws://127.0.0.1:8765`, `wss://…`)."""
+        venue = cls.create(
+            "binance", api_key, secret, options=SIMULATED_BINANCE_OPTIONS, name=name,
+            ca_file=ca_file,
+        )  # fmt: skip
         exchange = venue._exchange
         exchange.urls["api"] = rehosted_urls(exchange.urls["api"], base_http, base_ws)
         return venue

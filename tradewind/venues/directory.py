@@ -103,11 +103,15 @@ class SimulatedVenues:
 class CcxtVenues:
     """Venues reached through ccxt. `simulated` maps venue names to base URLs of
     `tradewind venue serve` (e.g. {"sim": "http://127.0.0.1:8765"}); any other name is
-    a ccxt exchange id (binance, kraken, …)."""
+    a ccxt exchange id (binance, kraken, …). `ca_file`: the CA bundle venues' certificates
+    are checked against (else certifi's); there is no way to not check them."""
 
-    def __init__(self, simulated: dict[str, str], real: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, simulated: dict[str, str], real: tuple[str, ...] = (), *, ca_file: str | None = None
+    ) -> None:
         self._simulated = dict(simulated)
         self._real = real
+        self._ca_file = ca_file
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -123,10 +127,12 @@ class CcxtVenues:
         base = self._simulated.get(venue)
         if base is not None:
             ws = base.replace("http", "ws", 1)
-            ccxt_venue = CcxtVenue.simulated_binance(base, ws, api_key, secret, name=venue)
+            ccxt_venue = CcxtVenue.simulated_binance(
+                base, ws, api_key, secret, name=venue, ca_file=self._ca_file
+            )
             ccxt_venue.exchange.enableRateLimit = False  # our own limiter paces requests
             return ccxt_venue
-        return CcxtVenue.create(venue, api_key, secret, name=venue)
+        return CcxtVenue.create(venue, api_key, secret, name=venue, ca_file=self._ca_file)
 
     async def check_key(self, venue: str, api_key: str, secret: str) -> KeyCheck:
         from tradewind.venues.ccxt_venue import CcxtVenue
@@ -156,7 +162,8 @@ def parse_venue_urls(text: str) -> dict[str, str]:
         name, sep, url = part.partition("=")
         if not sep or not name or not url.startswith(("http://", "https://")):
             raise ConfigError(
-                "TRADEWIND_VENUE_URLS", f"expected NAME=http://HOST:PORT[,…], got {part!r}"
+                "TRADEWIND_VENUE_URLS",
+                f"expected NAME=https://HOST:PORT (or http://)[,…], got {part!r}",
             )
         venues[name] = url.rstrip("/")
     return venues

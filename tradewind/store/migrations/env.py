@@ -25,14 +25,16 @@ def _run(connection: Any) -> None:
 
 
 def _run_from_url() -> None:
-    from tradewind.store.database import async_url
+    from tradewind.store.database import async_url, postgres_tls
 
     url = context.config.get_main_option("sqlalchemy.url") or os.environ.get(
         "TRADEWIND_DATABASE_URL", "sqlite:///./tradewind.db"
     )
 
     async def run() -> None:
-        engine = create_async_engine(async_url(url))
+        engine_url, tls = postgres_tls(async_url(url))
+        connect_args = {} if tls is None else {"ssl": tls}
+        engine = create_async_engine(engine_url, connect_args=connect_args)
         async with engine.begin() as conn:
             await conn.run_sync(_run)
         await engine.dispose()

@@ -1,0 +1,220 @@
+"""Transport settings: what TRADEWIND_REQUIRE_TLS refuses (naming the link and what to
+write instead), how the CA and client certificate reach every TLS URL, and files read
+from TRADEWIND_SECRETS_DIR."""
+
+from __future__ import annotations
+
+import os
+import ssl
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
+
+import pytest
+
+from tests.tls import CertificateAuthority
+from tradewind.errors import ConfigError
+from tradewind.runtime.settings import load_settings
+from tradewind.security.transport import (
+    ClientTls,
+    describe_tls_error,
+    is_encrypted,
+    postgres_ssl,
+    secure_url,
+)
+from tradewind.store.database import postgres_tls
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    for name in list(os.environ):
+        if name.upper().startswith("TRADEWIND_"):
+            monkeypatch.delenv(name)
+    yield
+
+
+@pytest.fixture(scope="module")
+def ca(tmp_path_factory: pytest.TempPathFactory) -> CertificateAuthority:
+    return CertificateAuthority(tmp_path_factory.mktemp("pki"))
+
+
+def refused(**overrides: str) -> str:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(require_tls="true", **overrides)
+    return str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("field", "url", "variable", "advice"),
+    [
+        ("bus_url", "redis://r:6379/0", "TRADEWIND_BUS_URL", "rediss://"),
+        ("cache_url", "redis://r:6379/0", "TRADEWIND_CACHE_URL", "rediss://"),
+        ("bus_url", "kafka://k:9092", "TRADEWIND_BUS_URL", "security_protocol=SSL"),
+        (
+            "bus_url",
+            "kafka://k:9092?security_protocol=SASL_PLAINTEXT&sasl_mechanism=SCRAM-SHA-512",
+            "TRADEWIND_BUS_URL",
+            "security_protocol=SSL",
+        ),
+        ("database_url", "postgresql://p/db", "TRADEWIND_DATABASE_URL", "sslmode=verify-full"),
+        (
+            "database_url",
+            "postgresql://p/db?sslmode=disable",
+            "TRADEWIND_DATABASE_URL",
+            "verify-full",
+        ),
+        (
+            "database_url",
+            "postgresql://p/db?sslmode=require",
+            "TRADEWIND_DATABASE_URL",
+            "verify-full",
+        ),
+        (
+            "database_url",
+            "postgresql://p/db?ssl=verify-ca",
+            "TRADEWIND_DATABASE_URL",
+            "verify-full",
+        ),
+        ("venue_urls", "sim=http://v:8765", "TRADEWIND_VENUE_URLS", "https://"),
+    ],
+)
+def test_require_tls_refuses_each_plaintext_link_by_name(
+    field: str, url: str, variable: str, advice: str
+) -> None:
+    error = refused(**{field: url})
+    assert error.startswith(f"{variable}:")
+    assert advice in error
+    load_settings(**{field: url})  # allowed when TLS is not required
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "rediss://r:6379/0?ssl_cert_reqs=none",
+        "rediss://r:6379/0?ssl_check_hostname=false",
+        "kafka://k:9092?security_protocol=SSL&ssl_check_hostname=false",
+    ],
+)
+def test_require_tls_refuses_urls_that_turn_certificate_checks_off(url: str) -> None:
+    error = refused(bus_url=url)
+    assert error.startswith("TRADEWIND_BUS_URL:") and "turns certificate checks off" in error
+
+
+def test_require_tls_accepts_every_link_encrypted_and_local_ones() -> None:
+    settings = load_settings(
+        require_tls="true",
+        bus_url="kafka://u:pw@k:9093?sasl_mechanism=SCRAM-SHA-512",
+        cache_url="rediss://r:6380/0",
+        database_url="postgresql://p/db?sslmode=verify-full",
+        venue_urls="sim=https://v:8765",
+    )
+    assert settings.require_tls
+    for local in ("memory://", "sqlite:///./x.db", "postgresql:///db"):
+        field = "database_url" if "sql" in local else "bus_url"
+        load_settings(require_tls="true", **{field: local})
+
+
+def test_the_ca_and_client_certificate_reach_every_tls_url(ca: CertificateAuthority) -> None:
+    client = ca.client()
+    settings = load_settings(
+        tls_ca_file=str(ca.cert),
+        tls_client_cert_file=str(client.cert),
+        tls_client_key_file=str(client.key),
+        bus_url="kafka://k:9093?security_protocol=SSL",
+        cache_url="rediss://r:6380/0?prefix=x",
+        database_url="postgresql://p/db?ssl=verify-full",
+    )
+    kafka = dict(parse_qsl(urlsplit(settings.bus_url).query))
+    assert (kafka["ssl_cafile"], kafka["ssl_certfile"]) == (str(ca.cert), str(client.cert))
+    redis = dict(parse_qsl(urlsplit(settings.cache_url).query))
+    assert redis["prefix"] == "x" and redis["ssl_ca_certs"] == str(ca.cert)
+    assert redis["ssl_keyfile"] == str(client.key)
+    database = dict(parse_qsl(urlsplit(settings.database_url).query))
+    assert database["sslmode"] == "verify-full" and database["sslrootcert"] == str(ca.cert)
+    assert database["sslkey"] == str(client.key)
+
+
+def test_kafka_credentials_alone_mean_tls_and_get_the_ca(ca: CertificateAuthority) -> None:
+    url = secure_url("kafka://u:pw@k:9093", ClientTls(str(ca.cert)))
+    assert dict(parse_qsl(urlsplit(url).query)) == {"ssl_cafile": str(ca.cert)}
+
+
+def test_plaintext_urls_get_no_certificate_files(ca: CertificateAuthority) -> None:
+    tls = ClientTls(str(ca.cert))
+    for url in ("redis://r:6379/0", "kafka://k:9092", "postgresql://p/db", "memory://"):
+        assert secure_url(url, tls) == url
+
+
+def test_a_url_with_files_of_its_own_keeps_them(ca: CertificateAuthority) -> None:
+    url = "rediss://r:6380/0?ssl_ca_certs=/etc/other-ca.pem"
+    assert secure_url(url, ClientTls(str(ca.cert))) == url
+
+
+def test_sslmodes_that_fall_back_to_plaintext_are_not_offered() -> None:
+    for mode in ("prefer", "allow"):
+        with pytest.raises(ConfigError, match=f"sslmode={mode} is not offered"):
+            load_settings(database_url=f"postgresql://p/db?sslmode={mode}")
+
+
+def test_tls_files_must_be_readable_and_belong_together(
+    ca: CertificateAuthority, tmp_path: Path
+) -> None:
+    missing = tmp_path / "nope.pem"
+    with pytest.raises(ConfigError, match=r"TRADEWIND_TLS_CA_FILE: cannot read .*nope.pem"):
+        load_settings(tls_ca_file=str(missing))
+    client, other = ca.client(), ca.client("other")
+    with pytest.raises(ConfigError, match=r"set TRADEWIND_TLS_CLIENT_CERT_FILE and .*together"):
+        load_settings(tls_client_cert_file=str(client.cert))
+    with pytest.raises(ConfigError, match="is not the key of"):
+        load_settings(tls_client_cert_file=str(client.cert), tls_client_key_file=str(other.key))
+
+
+def test_postgres_urls_become_asyncpg_arguments(ca: CertificateAuthority) -> None:
+    url = f"postgresql+asyncpg://u@p/db?sslmode=verify-full&sslrootcert={ca.cert}&x=1"
+    engine_url, tls = postgres_tls(url)
+    assert engine_url == "postgresql+asyncpg://u@p/db?x=1"
+    assert isinstance(tls, ssl.SSLContext)
+    assert tls.check_hostname and tls.verify_mode is ssl.CERT_REQUIRED
+    assert tls.minimum_version is ssl.TLSVersion.TLSv1_2
+    verify_ca = postgres_ssl({"sslmode": "verify-ca", "sslrootcert": str(ca.cert)})
+    assert isinstance(verify_ca, ssl.SSLContext) and not verify_ca.check_hostname
+    assert postgres_ssl({"sslmode": "require"}) == "require"
+    assert postgres_ssl({}) is None
+    with pytest.raises(ConfigError, match=r"cannot load the PostgreSQL TLS files /no/ca\.pem"):
+        postgres_tls("postgresql+asyncpg://u@p/db?sslmode=verify-full&sslrootcert=/no/ca.pem")
+
+
+def test_which_urls_are_encrypted() -> None:
+    assert is_encrypted("rediss://r/0") and not is_encrypted("redis://r/0")
+    assert is_encrypted("kafka://u:p@k:9092")  # credentials imply SASL_SSL
+    assert not is_encrypted("kafka://k:9092?security_protocol=SASL_PLAINTEXT")
+    assert is_encrypted("memory://") is None
+    assert is_encrypted("postgresql:///db") is None  # the Unix socket
+
+
+def test_tls_errors_are_described_for_an_operator() -> None:
+    verify = ssl.SSLCertVerificationError(1, "certificate verify failed")
+    verify.verify_message = "certificate has expired"
+    assert (
+        describe_tls_error(verify)
+        == "the server's certificate was refused: certificate has expired"
+    )
+    wrapped = ConnectionError("lost")
+    wrapped.__cause__ = ssl.SSLError(1, "[SSL: WRONG_VERSION_NUMBER] wrong version number")
+    assert describe_tls_error(wrapped) == "the server does not speak TLS (a plaintext server?)"
+    assert describe_tls_error(ConnectionError("refused")) is None
+
+
+def test_settings_are_read_from_a_secrets_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "TRADEWIND_DATABASE_URL").write_text("postgresql://u:s3cret@p/db")
+    monkeypatch.setenv("TRADEWIND_SECRETS_DIR", str(tmp_path))
+    settings = load_settings()
+    assert settings.database_url == "postgresql://u:s3cret@p/db"
+    assert "s3cret" not in repr(settings)
+    monkeypatch.setenv("TRADEWIND_DATABASE_URL", "sqlite:///./x.db")
+    assert load_settings().database_url == "sqlite:///./x.db"  # the environment wins
+    monkeypatch.setenv("TRADEWIND_SECRETS_DIR", str(tmp_path / "none"))
+    with pytest.raises(ConfigError, match=r"TRADEWIND_SECRETS_DIR: .* is not a directory"):
+        load_settings()

@@ -1,0 +1,191 @@
+"""Transport security of the platform's links to its own servers: Redis (bus and cache),
+PostgreSQL and Kafka. One policy for all of them:
+
+- TLS 1.2 or newer, the server's certificate checked against a CA bundle
+  (`TRADEWIND_TLS_CA_FILE`, else the system's) and against the host name in the URL;
+- a client certificate (`TRADEWIND_TLS_CLIENT_CERT_FILE` and `..._KEY_FILE`) presented
+  where the server asks for one (mutual TLS);
+- with `TRADEWIND_REQUIRE_TLS=true`, a link that would travel in clear text is a start-up
+  error naming its setting; nothing falls back to plaintext.
+
+How each URL says "TLS": `rediss://` (Redis), `?sslmode=verify-full` (PostgreSQL; also
+`verify-ca` and `require`, which check less and are refused under REQUIRE_TLS), and
+`?security_protocol=SSL` or `SASL_SSL` (Kafka). `secure_url` writes the CA and client
+certificate into a TLS URL where the URL names none of its own, so every adapter reads
+the same files. Venues (exchanges) are not here: they are reached over HTTPS with ccxt,
+which checks certificates against certifi's bundle (`TRADEWIND_VENUE_CA_FILE` replaces it,
+for a simulator with a private CA).
+"""
+
+from __future__ import annotations
+
+import ssl
+from dataclasses import dataclass
+from typing import Literal
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+Link = Literal["bus", "cache", "database"]
+
+MINIMUM_VERSION = ssl.TLSVersion.TLSv1_2
+#: PostgreSQL's sslmode values, from least to most checked. `prefer`/`allow` fall back to
+#: clear text, so they are not offered: TLS or not is the operator's decision.
+_PG_MODES = ("disable", "require", "verify-ca", "verify-full")
+_KAFKA_TLS = ("SSL", "SASL_SSL")
+#: URL parameters (redis-py's, aiokafka's) that weaken the server's check.
+_UNCHECKED = {
+    "ssl_check_hostname": ("false", "0", "no", "off", "n", "f"),
+    "ssl_cert_reqs": ("none", "optional"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ClientTls:
+    """The files a client presents and trusts; None: the system's CAs, no client cert."""
+
+    ca_file: str | None = None
+    cert_file: str | None = None
+    key_file: str | None = None
+
+    def context(self, *, check_hostname: bool = True) -> ssl.SSLContext:
+        """A client context: TLS >= 1.2, the server's certificate required (and its name
+        checked unless `check_hostname` is False: PostgreSQL's verify-ca)."""
+        context = ssl.create_default_context(cafile=self.ca_file)
+        context.minimum_version = MINIMUM_VERSION
+        context.check_hostname = check_hostname
+        context.verify_mode = ssl.CERT_REQUIRED
+        if self.cert_file:
+            context.load_cert_chain(self.cert_file, self.key_file)
+        return context
+
+
+def is_encrypted(url: str) -> bool | None:
+    """Whether `url` says TLS; None for a link that leaves no machine (memory://,
+    sqlite, PostgreSQL over a Unix socket)."""
+    parts = urlsplit(url)
+    scheme, query = parts.scheme.lower(), dict(parse_qsl(parts.query))
+    if scheme in ("redis", "rediss"):
+        return scheme == "rediss"
+    if scheme == "kafka":
+        protocol = query.get("security_protocol", "SASL_SSL" if "@" in parts.netloc else "")
+        return protocol.upper() in _KAFKA_TLS
+    if scheme.startswith("postgresql"):
+        host = parts.netloc.rpartition("@")[2]
+        if not host or query.get("host", "").startswith("/"):
+            return None  # the Unix socket
+        return _pg_mode(query) not in (None, "disable")
+    return None
+
+
+def plaintext_problem(url: str, link: Link) -> str | None:
+    """Why `url` is not allowed under REQUIRE_TLS (what to write instead), or None."""
+    encrypted = is_encrypted(url)
+    scheme = urlsplit(url).scheme.lower()
+    if scheme.startswith("postgresql") and encrypted:
+        mode = _pg_mode(dict(parse_qsl(urlsplit(url).query)))
+        if mode != "verify-full":
+            return (
+                f"sslmode={mode} does not check the server's name (TRADEWIND_REQUIRE_TLS is "
+                "true): use ?sslmode=verify-full"
+            )
+        return None
+    if encrypted:
+        query = {k.lower(): v.lower() for k, v in parse_qsl(urlsplit(url).query)}
+        unchecked = [
+            f"{name}={query[name]}"
+            for name, values in _UNCHECKED.items()
+            if query.get(name) in values
+        ]
+        if unchecked:
+            return (
+                f"{', '.join(unchecked)} turns certificate checks off and "
+                "TRADEWIND_REQUIRE_TLS is true: remove it"
+            )
+    if encrypted is not False:
+        return None
+    how = {
+        "redis": "use rediss:// (Redis over TLS)",
+        "kafka": "add ?security_protocol=SSL (or SASL_SSL with credentials)",
+    }.get(scheme, "add ?sslmode=verify-full (PostgreSQL over TLS, the server's name checked)")
+    return f"the {link} link would be plaintext and TRADEWIND_REQUIRE_TLS is true: {how}"
+
+
+def secure_url(url: str, tls: ClientTls) -> str:
+    """`url` with the CA bundle and client certificate of `tls` written in, where it is a
+    TLS URL that names none of its own (a URL's own files win, for one link of its own).
+    PostgreSQL's `ssl=` is spelt `sslmode=`. Raises ValueError for an sslmode that is not
+    offered."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    if not parts.netloc:
+        return url  # no server named: PostgreSQL's Unix socket
+    files: dict[str, str | None]
+    if scheme.startswith("postgresql"):
+        query = [("sslmode" if name == "ssl" else name, value) for name, value in query]
+        mode = _pg_mode(dict(query))
+        if mode is not None and mode not in _PG_MODES:
+            raise ValueError(
+                f"sslmode={mode} is not offered (it may fall back to clear text); use "
+                f"one of {', '.join(_PG_MODES)}"
+            )
+        if mode in (None, "disable", "require"):
+            return urlunsplit(parts._replace(query=urlencode(query, safe="/")))
+        files = {"sslrootcert": tls.ca_file, "sslcert": tls.cert_file, "sslkey": tls.key_file}
+    elif scheme == "rediss":
+        files = {"ssl_ca_certs": tls.ca_file, "ssl_certfile": tls.cert_file}
+        files["ssl_keyfile"] = tls.key_file
+    elif scheme == "kafka" and is_encrypted(url):
+        files = {"ssl_cafile": tls.ca_file, "ssl_certfile": tls.cert_file}
+        files["ssl_keyfile"] = tls.key_file
+    else:
+        return url
+    if not {name for name, _ in query} & set(files):
+        query += [(name, path) for name, path in files.items() if path]
+    return urlunsplit(parts._replace(query=urlencode(query, safe="/")))
+
+
+def postgres_ssl(query: dict[str, str]) -> ssl.SSLContext | str | None:
+    """What asyncpg's `ssl` argument should be for a PostgreSQL URL's query (see
+    `secure_url`): a context for `verify-full`/`verify-ca` (files from `sslrootcert`,
+    `sslcert`, `sslkey`), `"require"` (encrypted, not checked), `"disable"`, or None
+    (no sslmode: asyncpg's default)."""
+    mode = _pg_mode(query)
+    if mode is None or mode == "disable":
+        return mode
+    if mode == "require":
+        return "require"
+    tls = ClientTls(query.get("sslrootcert"), query.get("sslcert"), query.get("sslkey"))
+    return tls.context(check_hostname=mode == "verify-full")
+
+
+PG_TLS_PARAMETERS = ("ssl", "sslmode", "sslrootcert", "sslcert", "sslkey")
+
+
+def _pg_mode(query: dict[str, str]) -> str | None:
+    mode = query.get("sslmode", query.get("ssl"))
+    return None if mode is None else mode.lower()
+
+
+def describe_tls_error(exc: BaseException) -> str | None:
+    """What went wrong in a TLS handshake, in an operator's words, walking `exc`'s
+    causes; None if no TLS error is behind it."""
+    cause: BaseException | None = exc
+    seen = 0
+    while cause is not None and seen < 10:
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return f"the server's certificate was refused: {cause.verify_message}"
+        if isinstance(cause, ssl.SSLError):
+            reason = str(getattr(cause, "reason", None) or cause)
+            if "wrong version number" in reason.lower() or "record layer" in reason.lower():
+                return "the server does not speak TLS (a plaintext server?)"
+            return f"TLS handshake failed: {reason}"
+        text = str(cause)
+        if "rejected SSL upgrade" in text:
+            return "the server does not offer TLS (ssl is off there)"
+        if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
+            return f"the server's certificate was refused: {text}"
+        if "WRONG_VERSION_NUMBER" in text or "wrong version number" in text:
+            return "the server does not speak TLS (a plaintext server?)"
+        cause = cause.__cause__ or cause.__context__
+        seen += 1
+    return None
