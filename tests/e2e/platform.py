@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -19,7 +20,7 @@ import httpx
 import msgspec
 from sqlalchemy import select
 
-from tradewind.cache.redis_cache import RedisCache
+from tradewind.cache.factory import open_cache
 from tradewind.domain.events import PortfolioUpdate
 from tradewind.runtime.demo import DemoAccount, MarketView, create_demo_accounts
 from tradewind.security.envelope import Encryptor
@@ -32,9 +33,17 @@ from tradewind.venues.ccxt_venue import CcxtVenue
 SERVICES = ("portfolio", "execution", "risk", "marketdata", "strategy")
 
 
-async def market_view(venue_url: str) -> MarketView:
+def venue_http(venue_url: str, ca_file: str | None = None) -> httpx.AsyncClient:
+    """A client of the venue's HTTP API; over HTTPS trusting `ca_file` (else certifi's)."""
+    verify: ssl.SSLContext | bool = True
+    if ca_file is not None:
+        verify = ssl.create_default_context(cafile=ca_file)
+    return httpx.AsyncClient(base_url=venue_url, timeout=10, verify=verify)
+
+
+async def market_view(venue_url: str, ca_file: str | None = None) -> MarketView:
     ws = venue_url.replace("http", "ws", 1)
-    venue = CcxtVenue.simulated_binance(venue_url, ws, "", "")
+    venue = CcxtVenue.simulated_binance(venue_url, ws, "", "", ca_file=ca_file)
     try:
         markets = await venue.load_markets()
         symbols: dict[str, tuple[str, Decimal, Decimal]] = {}
@@ -48,12 +57,12 @@ async def market_view(venue_url: str) -> MarketView:
 
 
 async def open_demo_accounts(
-    database_url: str, master_keys: str, venue_url: str, bots: int
+    database_url: str, master_keys: str, venue_url: str, bots: int, ca_file: str | None = None
 ) -> list[DemoAccount]:
     db = Database(database_url)
     await db.migrate()
     encryptor = Encryptor(load_master_keys(keys=master_keys))
-    async with httpx.AsyncClient(base_url=venue_url, timeout=10) as http:
+    async with venue_http(venue_url, ca_file) as http:
 
         async def fund(balances: dict[str, Decimal]) -> tuple[str, str, str]:
             body = {"balances": {a: format(v, "f") for a, v in balances.items()}}
@@ -61,7 +70,7 @@ async def open_demo_accounts(
             return created["api_key"], created["api_secret"], created["account_id"]
 
         accounts = await create_demo_accounts(
-            db, encryptor, await market_view(venue_url), fund, bots, "$argon2id$unused"
+            db, encryptor, await market_view(venue_url, ca_file), fund, bots, "$argon2id$unused"
         )
     await db.close()
     return accounts
@@ -142,31 +151,38 @@ def non_zero(balances: dict[str, Decimal]) -> dict[str, Decimal]:
     return {asset: value for asset, value in balances.items() if value}
 
 
-async def submissions_total(venue_url: str) -> int:
-    async with httpx.AsyncClient(base_url=venue_url, timeout=10) as http:
+async def submissions_total(venue_url: str, ca_file: str | None = None) -> int:
+    async with venue_http(venue_url, ca_file) as http:
         return int((await http.get("/sim/v1/submissions")).json()["total"])
 
 
-async def trade_for(venue_url: str, *, min_s: float, orders: int, max_s: float) -> None:
+async def trade_for(
+    venue_url: str, *, min_s: float, orders: int, max_s: float, ca_file: str | None = None
+) -> None:
     """Let the bots trade at least `min_s`, and until the venue saw `orders` orders."""
     started = time.monotonic()
     while time.monotonic() - started < max_s:
-        if await submissions_total(venue_url) >= orders and time.monotonic() - started >= min_s:
+        seen = await submissions_total(venue_url, ca_file)
+        if seen >= orders and time.monotonic() - started >= min_s:
             return
         await asyncio.sleep(1)
 
 
 async def portfolios_differing(
-    accounts: list[DemoAccount], cache_url: str, venue_url: str, prefix: str
+    accounts: list[DemoAccount],
+    cache_url: str,
+    venue_url: str,
+    ca_file: str | None = None,
 ) -> list[str]:
-    """The accounts whose latest portfolio (in the cache) differs from the venue's
-    balances, as readable lines."""
-    cache = RedisCache(cache_url.split("?")[0], prefix=f"{prefix}:cache:")
+    """The accounts whose latest portfolio (in the cache at `cache_url`, the services'
+    own TRADEWIND_CACHE_URL) differs from the venue's balances, as readable lines."""
+    cache = open_cache(cache_url)
+    await cache.start()
     decoder = msgspec.msgpack.Decoder(PortfolioUpdate)
     differing: list[str] = []
     try:
         cached = await cache.get_many([f"portfolio:{a.account_id}" for a in accounts])
-        async with httpx.AsyncClient(base_url=venue_url, timeout=10) as http:
+        async with venue_http(venue_url, ca_file) as http:
             for account, raw in zip(accounts, cached, strict=True):
                 venue = (
                     await http.get(f"/sim/v1/accounts/{account.venue_account_id}/balances")
@@ -185,13 +201,17 @@ async def portfolios_differing(
 
 
 async def wait_until_portfolios_match(
-    accounts: list[DemoAccount], cache_url: str, venue_url: str, prefix: str, within_s: float
+    accounts: list[DemoAccount],
+    cache_url: str,
+    venue_url: str,
+    within_s: float,
+    ca_file: str | None = None,
 ) -> float:
     """Seconds until every account's portfolio equals the venue's balances; fails
     naming some that differ after `within_s`."""
     started = time.monotonic()
     while True:
-        differing = await portfolios_differing(accounts, cache_url, venue_url, prefix)
+        differing = await portfolios_differing(accounts, cache_url, venue_url, ca_file)
         if not differing:
             return time.monotonic() - started
         assert time.monotonic() - started < within_s, (
@@ -201,7 +221,7 @@ async def wait_until_portfolios_match(
 
 
 async def trades_missing_from_fills(
-    accounts: list[DemoAccount], database_url: str, venue_url: str
+    accounts: list[DemoAccount], database_url: str, venue_url: str, ca_file: str | None = None
 ) -> list[str]:
     """Every venue trade of the accounts that the platform's `fills` table lacks."""
     db = Database(database_url)
@@ -213,7 +233,7 @@ async def trades_missing_from_fills(
         await db.close()
     recorded = {(a, s, t) for a, s, t in rows}
     missing = []
-    async with httpx.AsyncClient(base_url=venue_url, timeout=10) as http:
+    async with venue_http(venue_url, ca_file) as http:
         for account in accounts:
             trades = (await http.get(f"/sim/v1/accounts/{account.venue_account_id}/trades")).json()
             for trade in trades:
@@ -229,7 +249,7 @@ async def trades_missing_from_fills(
 async def delete_keys(redis_url: str, prefix: str) -> None:
     import redis.asyncio as aioredis
 
-    client = aioredis.Redis.from_url(redis_url)
+    client = aioredis.Redis.from_url(redis_url)  # ssl_* parameters in the URL are read
     keys = [k async for k in client.scan_iter(f"{prefix}*", count=1000)]
     for i in range(0, len(keys), 500):
         await client.delete(*keys[i : i + 500])

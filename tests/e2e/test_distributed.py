@@ -64,7 +64,7 @@ async def test_a_hundred_bots_across_five_processes_agree_with_the_venue(
         for process in reversed(processes[2:]):
             codes[process.name] = process.stop()
         cache_url = env["TRADEWIND_CACHE_URL"]
-        await wait_until_portfolios_match(accounts, cache_url, venue_url, prefix, within_s=60)
+        await wait_until_portfolios_match(accounts, cache_url, venue_url, within_s=60)
         missing = await trades_missing_from_fills(accounts, database_url, venue_url)
         assert missing == [], f"{len(missing)} venue trades not in fills, e.g. {missing[:3]}"
         for process in reversed(processes[:2]):

@@ -49,7 +49,7 @@ class Run:
     async def portfolios_match_within(self, seconds: float) -> float:
         cache_url = self.env["TRADEWIND_CACHE_URL"]
         return await wait_until_portfolios_match(
-            self.accounts, cache_url, self.venue_url, self.prefix, within_s=seconds
+            self.accounts, cache_url, self.venue_url, within_s=seconds
         )
 
     async def fault(self, **switches: float) -> None:

@@ -480,8 +480,11 @@ async def _ping_redis(name: str, url: str, timeout_s: float) -> None:
         async with asyncio.timeout(timeout_s):
             await client.ping()
     except (RedisError, OSError) as exc:
-        problem = f"cannot reach Redis at {endpoint}: {_describe_error(exc, timeout_s)}"
-        raise ConfigError(name, problem) from None
+        why = _describe_error(exc, timeout_s)
+        if url_scheme(url) == "rediss" and why.startswith("no answer"):
+            # A plaintext Redis waits for a command's end after a TLS hello: it says nothing.
+            why = f"no answer to the TLS handshake within {timeout_s:g} s (a plaintext server?)"
+        raise ConfigError(name, f"cannot reach Redis at {endpoint}: {why}") from None
     finally:
         await client.aclose()
 

@@ -19,6 +19,7 @@ for a simulator with a private CA).
 
 from __future__ import annotations
 
+import re
 import ssl
 from dataclasses import dataclass
 from typing import Literal
@@ -168,24 +169,34 @@ def _pg_mode(query: dict[str, str]) -> str | None:
 
 def describe_tls_error(exc: BaseException) -> str | None:
     """What went wrong in a TLS handshake, in an operator's words, walking `exc`'s
-    causes; None if no TLS error is behind it."""
+    causes (and the words of libraries that flatten them into their own errors); None if
+    no TLS error is behind it."""
     cause: BaseException | None = exc
     seen = 0
     while cause is not None and seen < 10:
         if isinstance(cause, ssl.SSLCertVerificationError):
-            return f"the server's certificate was refused: {cause.verify_message}"
-        if isinstance(cause, ssl.SSLError):
-            reason = str(getattr(cause, "reason", None) or cause)
-            if "wrong version number" in reason.lower() or "record layer" in reason.lower():
-                return "the server does not speak TLS (a plaintext server?)"
-            return f"TLS handshake failed: {reason}"
+            return _refused(str(cause.verify_message))
         text = str(cause)
+        if (found := _VERIFY_FAILED.search(text)) is not None:
+            return _refused(found["why"])
+        if isinstance(cause, ssl.SSLError) or "[SSL" in text:
+            if "wrong version number" in text.lower() or "record layer" in text.lower():
+                return "the server does not speak TLS (a plaintext server?)"
+            if isinstance(cause, ssl.SSLError):
+                return f"TLS handshake failed: {getattr(cause, 'reason', None) or text}"
         if "rejected SSL upgrade" in text:
             return "the server does not offer TLS (ssl is off there)"
-        if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
-            return f"the server's certificate was refused: {text}"
-        if "WRONG_VERSION_NUMBER" in text or "wrong version number" in text:
-            return "the server does not speak TLS (a plaintext server?)"
         cause = cause.__cause__ or cause.__context__
         seen += 1
     return None
+
+
+_VERIFY_FAILED = re.compile(r"certificate verify failed: (?P<why>.+?)(?:\.? \(_ssl\.c:\d+\))?\.?$")
+_UNTRUSTED = ("self-signed certificate", "unable to get local issuer certificate")
+
+
+def _refused(why: str) -> str:
+    why = why.rstrip(".")
+    if any(words in why for words in _UNTRUSTED):
+        why = f"it is not signed by a CA this client trusts (TRADEWIND_TLS_CA_FILE): {why}"
+    return f"the server's certificate was refused: {why}"
