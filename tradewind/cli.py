@@ -285,18 +285,39 @@ def venue_serve(
             show_envvar=False,
         ),
     ] = None,
+    tls_cert: Annotated[
+        str | None,
+        typer.Option(
+            "--tls-cert",
+            metavar="FILE",
+            help="Serve HTTPS and WSS with this certificate (PEM, chain allowed); needs --tls-key.",
+            show_default=False,
+        ),
+    ] = None,
+    tls_key: Annotated[
+        str | None,
+        typer.Option(
+            "--tls-key",
+            metavar="FILE",
+            help="The private key of --tls-cert (PEM, unencrypted).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Serve the simulated exchange: Binance's spot REST API under /api/v3, its WebSocket
     streams (/ws, /stream, /ws-api/v3), and the simulator API under /sim/v1 (accounts,
-    faults; loopback clients, or others with the admin token). Stops cleanly on SIGTERM
-    or SIGINT."""
+    faults; loopback clients, or others with the admin token). HTTPS and WSS on the same
+    port with --tls-cert and --tls-key (TLS 1.2 or later). Stops cleanly on SIGTERM or
+    SIGINT."""
 
     def run() -> int:
         from decimal import Decimal
 
+        from tradewind.security.tls_server import server_tls
         from tradewind.venues.simulated.liquidity import LiquidityConfig
         from tradewind.venues.simulated.server.serve import build_state, serve
 
+        tls = server_tls(tls_cert, tls_key, cert_option="--tls-cert", key_option="--tls-key")
         liquidity = LiquidityConfig(spread_bps=Decimal(str(spread_bps)), levels=depth)
         limits = {"rate_limits": ()} if unlimited else {}
         state = build_state(
@@ -307,7 +328,7 @@ def venue_serve(
             admin_token=admin_token,
             **limits,
         )
-        return serve(state, host, port)
+        return serve(state, host, port, tls=tls)
 
     _exit_with(run)
 

@@ -24,6 +24,7 @@ from sqlalchemy.engine import make_url
 from tradewind.errors import ConfigError
 from tradewind.runtime.settings import Settings
 from tradewind.security.master_keys import StaticMasterKeys, load_master_keys
+from tradewind.security.tls_server import ServerTls, server_tls
 from tradewind.security.tokens import (
     JWT_SECRET_VARIABLE,
     AccessTokenConfig,
@@ -95,18 +96,18 @@ def token_config_from_settings(
         raise ConfigError(JWT_SECRET_VARIABLE, f"cannot read {path}: {exc.strerror}") from None
 
 
-def tls_from_settings(settings: Settings) -> Tls | None:
-    """The certificate and key to serve HTTPS with, both readable, or None for HTTP."""
+def tls_from_settings(settings: Settings) -> ServerTls | None:
+    """The certificate and key to serve HTTPS with (checked: readable, a pair, not
+    encrypted), or None for HTTP (refused when `TRADEWIND_REQUIRE_TLS` is true)."""
     cert, key = settings.tls_cert_file, settings.tls_key_file
-    if not cert and not key:
-        return None
-    if not cert or not key:
-        missing = TLS_CERT_VARIABLE if not cert else TLS_KEY_VARIABLE
-        raise ConfigError(missing, "set both TLS files (certificate and key), or neither")
-    for variable, path in ((TLS_CERT_VARIABLE, cert), (TLS_KEY_VARIABLE, key)):
-        if not os.access(path, os.R_OK):
-            raise ConfigError(variable, f"cannot read {path}")
-    return Tls(cert, key)
+    if not cert and not key and settings.require_tls:
+        raise ConfigError(
+            TLS_CERT_VARIABLE,
+            "the gateway would serve plain HTTP and TRADEWIND_REQUIRE_TLS is true: set "
+            f"{TLS_CERT_VARIABLE} and {TLS_KEY_VARIABLE} (a proxy that terminates TLS in "
+            "front of the gateway must re-encrypt to it)",
+        )
+    return server_tls(cert, key, cert_option=TLS_CERT_VARIABLE, key_option=TLS_KEY_VARIABLE)
 
 
 def _sqlite_path(url: str) -> str | None:

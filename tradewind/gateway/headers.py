@@ -7,9 +7,12 @@
   browser is tricked into rendering can run nothing and load nothing;
 - `Cache-Control: no-store` under the API prefix: tokens, keys and portfolios must not
   stay in a browser's or a proxy's cache;
-- `Strict-Transport-Security` when the request came over HTTPS (uvicorn serving TLS, or
-  a trusted proxy's `X-Forwarded-Proto: https`): browsers then refuse plain HTTP to this
-  host for two years.
+- `Strict-Transport-Security` on every response when the gateway serves HTTPS itself
+  (uvicorn with `TRADEWIND_TLS_CERT_FILE`, so the request's scheme is `https`):
+  browsers then refuse plain HTTP to this host, subdomains included, for two years.
+  Never over plain HTTP, where browsers ignore it; `X-Forwarded-Proto` is not believed
+  (uvicorn's `proxy_headers` is off), so behind a TLS-terminating proxy the proxy
+  sends it.
 """
 
 from __future__ import annotations

@@ -4,7 +4,9 @@ On start it takes the run's shared resources (`ServiceContext.resources`: databa
 venues, key encryptor), builds what they lack from the settings (`config.py`), joins the
 bus with its own consumer group (`feed.py`), starts the outbox relay that carries its
 bot commands to the bus, and serves HTTP(S) on `TRADEWIND_HTTP_HOST:TRADEWIND_HTTP_PORT`
-(HTTPS when `TRADEWIND_TLS_CERT_FILE` and `TRADEWIND_TLS_KEY_FILE` are set).
+(HTTPS when `TRADEWIND_TLS_CERT_FILE` and `TRADEWIND_TLS_KEY_FILE` are set: TLS 1.2 or
+later with modern ciphers, see `tradewind.security.tls_server`, and HSTS, see
+`headers.py`).
 
 Venues, first found wins: the `venues=` argument, `resources.venues`,
 `TRADEWIND_VENUE_URLS`; else a `ConfigError`. The other services of this process (for
@@ -29,7 +31,6 @@ from tradewind.bus.port import Subscription
 from tradewind.errors import ConfigError
 from tradewind.gateway.app import build_state, create_app
 from tradewind.gateway.config import (
-    Tls,
     master_keys_from_settings,
     tls_from_settings,
     token_config_from_settings,
@@ -45,6 +46,7 @@ from tradewind.runtime.service import AdminEndpoints, Service, ServiceContext
 from tradewind.runtime.settings import Settings
 from tradewind.security.envelope import Encryptor
 from tradewind.security.passwords import PasswordHasher
+from tradewind.security.tls_server import ServerTls, uvicorn_tls_options
 from tradewind.store import login_failures
 from tradewind.store.database import Database
 from tradewind.store.outbox import OutboxRelay
@@ -154,7 +156,7 @@ class GatewayService(Service):
             except Exception as exc:  # the database may be failing over: keep polling
                 log.warning("cannot poll token revocations", error=type(exc).__name__)
 
-    async def _serve(self, app: Any, listening: socket.socket, tls: Tls | None) -> None:
+    async def _serve(self, app: Any, listening: socket.socket, tls: ServerTls | None) -> None:
         config = uvicorn.Config(
             app,
             log_config=None,
@@ -166,8 +168,7 @@ class GatewayService(Service):
             # uvicorn would take X-Forwarded-For from 127.0.0.1 by default; the gateway
             # believes it only from TRADEWIND_TRUSTED_PROXIES (see proxies.py).
             proxy_headers=False,
-            ssl_certfile=tls.cert_file if tls else None,
-            ssl_keyfile=tls.key_file if tls else None,
+            **(uvicorn_tls_options(tls.cert_file, tls.key_file) if tls else {}),
         )
         self._server = _Server(config)
         self._task = asyncio.create_task(self._server.serve([listening]), name="gateway")
@@ -231,7 +232,8 @@ class GatewayService(Service):
         if injected is not None:
             return injected
         if ctx.settings.venue_urls:
-            return CcxtVenues(parse_venue_urls(ctx.settings.venue_urls))
+            urls = parse_venue_urls(ctx.settings.venue_urls)
+            return CcxtVenues(urls, ca_file=ctx.settings.venue_ca_file)
         raise ConfigError(
             "TRADEWIND_VENUE_URLS",
             "the gateway needs the venues to check API keys on; set it to NAME=http://HOST:PORT "

@@ -174,8 +174,9 @@ def describe_tls_error(exc: BaseException) -> str | None:
     cause: BaseException | None = exc
     seen = 0
     while cause is not None and seen < 10:
-        if isinstance(cause, ssl.SSLCertVerificationError):
-            return _refused(str(cause.verify_message))
+        verify_message = getattr(cause, "verify_message", None)  # aiohttp's subclass has none
+        if isinstance(cause, ssl.SSLCertVerificationError) and verify_message:
+            return _refused(str(verify_message))
         text = str(cause)
         if (found := _VERIFY_FAILED.search(text)) is not None:
             return _refused(found["why"])

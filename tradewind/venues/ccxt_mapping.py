@@ -31,6 +31,7 @@ from tradewind.errors import (
     VenueError,
     VenueUnavailable,
 )
+from tradewind.security.transport import describe_tls_error
 from tradewind.venues.port import (
     Balance,
     BookSnapshot,
@@ -344,6 +345,9 @@ def venue_error_from_ccxt(
     if isinstance(exc, ccxt.AuthenticationError):
         return AuthenticationFailed(venue, message)
     if isinstance(exc, ccxt.OperationFailed):
+        tls_problem = describe_tls_error(exc)  # ccxt keeps only the URL in its message
+        if tls_problem is not None:
+            message = f"{message}: {tls_problem}"
         return VenueUnavailable(venue, message)
     if placing_order and (isinstance(exc, ccxt.BadRequest) or code is not None):
         return OrderRejected(venue, message, code)

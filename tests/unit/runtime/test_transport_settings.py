@@ -218,3 +218,18 @@ def test_settings_are_read_from_a_secrets_directory(
     monkeypatch.setenv("TRADEWIND_SECRETS_DIR", str(tmp_path / "none"))
     with pytest.raises(ConfigError, match=r"TRADEWIND_SECRETS_DIR: .* is not a directory"):
         load_settings()
+
+
+def test_the_gateway_refuses_plain_http_when_tls_is_required(ca: CertificateAuthority) -> None:
+    from tradewind.gateway.config import tls_from_settings
+
+    with pytest.raises(ConfigError, match="TRADEWIND_TLS_CERT_FILE: the gateway would serve"):
+        tls_from_settings(load_settings(require_tls="true"))
+    assert tls_from_settings(load_settings()) is None
+    server = ca.server()
+    tls = tls_from_settings(
+        load_settings(
+            require_tls="true", tls_cert_file=str(server.cert), tls_key_file=str(server.key)
+        )
+    )
+    assert tls is not None and tls.cert_file == str(server.cert)

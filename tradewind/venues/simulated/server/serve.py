@@ -5,8 +5,11 @@ with uvicorn until SIGTERM or SIGINT, or run it in a background thread (tests, d
     tradewind venue serve --market replay: --speed 60   # the bundled candles, 60x
     tradewind venue serve --market replay:DIR           # BASE-QUOTE.csv files in DIR
     tradewind venue serve --host 0.0.0.0 --admin-token T  # reachable from other hosts
+    tradewind venue serve --tls-cert venue.crt --tls-key venue.key  # HTTPS and WSS
 
 Serving on a non-loopback address needs an admin token for `/sim/v1` (`sim_admin`).
+With a certificate and key, REST and WebSocket share the port as HTTPS and WSS (TLS 1.2
+or later, modern ciphers: `tradewind.security.tls_server`).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from fastapi import FastAPI
 
 from tradewind.errors import ConfigError
 from tradewind.runtime.logging import configure_logging, get_logger
+from tradewind.security.tls_server import ServerTls, uvicorn_tls_options
 from tradewind.venues.simulated.exchange import SimulatedExchange
 from tradewind.venues.simulated.liquidity import LiquidityConfig
 from tradewind.venues.simulated.market import (
@@ -92,7 +96,7 @@ class _ServerWithoutSignals(uvicorn.Server):
         yield
 
 
-def _server(app: FastAPI) -> _ServerWithoutSignals:
+def _server(app: FastAPI, tls: ServerTls | None) -> _ServerWithoutSignals:
     # No access log: request lines carry signatures in their query strings.
     config = uvicorn.Config(
         app,
@@ -101,8 +105,16 @@ def _server(app: FastAPI) -> _ServerWithoutSignals:
         lifespan="on",
         timeout_graceful_shutdown=_GRACEFUL_SHUTDOWN_S,
         **uvicorn_ws_options(),
+        **(uvicorn_tls_options(tls.cert_file, tls.key_file) if tls else {}),
     )
     return _ServerWithoutSignals(config)
+
+
+def _base_url(sock: socket.socket, tls: ServerTls | None) -> str:
+    """`http://HOST:PORT` (or `https://`) of the address `sock` is bound to."""
+    host, port = sock.getsockname()[:2]
+    shown = f"[{host}]" if ":" in host else host
+    return f"{'https' if tls else 'http'}://{shown}:{port}"
 
 
 def _listen(host: str, port: int) -> socket.socket:
@@ -116,17 +128,19 @@ def _listen(host: str, port: int) -> socket.socket:
 
 class EmbeddedVenueServer:
     """The simulated exchange's API served from a running event loop (`tradewind up`):
-    the caller steps the exchange itself."""
+    the caller steps the exchange itself. HTTPS and WSS with `tls`."""
 
-    def __init__(self, state: ServerState, host: str, port: int) -> None:
+    def __init__(
+        self, state: ServerState, host: str, port: int, *, tls: ServerTls | None = None
+    ) -> None:
         self._sock = _listen(host, port)
-        self._server = _server(build_app(state, step_interval_s=None))
+        self._tls = tls
+        self._server = _server(build_app(state, step_interval_s=None), tls)
         self._task: asyncio.Task[None] | None = None
 
     @property
     def url(self) -> str:
-        host, port = self._sock.getsockname()[:2]
-        return f"http://{host}:{port}"
+        return _base_url(self._sock, self._tls)
 
     async def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(
@@ -144,14 +158,15 @@ class EmbeddedVenueServer:
         self._sock.close()
 
 
-def serve(state: ServerState, host: str, port: int) -> int:
-    """Serve `state` on host:port until SIGTERM or SIGINT, then shut down cleanly (requests
-    in flight get up to 2 s); returns the exit status. ConfigError if the port is taken,
-    or if `host` is not a loopback address and `state` has no admin token."""
+def serve(state: ServerState, host: str, port: int, *, tls: ServerTls | None = None) -> int:
+    """Serve `state` on host:port (HTTPS and WSS with `tls`) until SIGTERM or SIGINT, then
+    shut down cleanly (requests in flight get up to 2 s); returns the exit status.
+    ConfigError if the port is taken, or if `host` is not a loopback address and `state`
+    has no admin token."""
     require_admin_token(host, state.admin_token)
     configure_logging()
     sock = _listen(host, port)
-    server = _server(build_app(state))
+    server = _server(build_app(state), tls)
 
     async def run() -> None:
         loop = asyncio.get_running_loop()
@@ -163,7 +178,7 @@ def serve(state: ServerState, host: str, port: int) -> int:
         for sig in _STOP_SIGNALS:
             loop.add_signal_handler(sig, stop, sig)
         try:
-            _log.info("serving", host=host, port=sock.getsockname()[1])
+            _log.info("serving", url=_base_url(sock, tls))
             await server.serve([sock])
         finally:
             for sig in _STOP_SIGNALS:
@@ -191,12 +206,14 @@ def serving_in_thread(
     port: int = 0,
     *,
     step_interval_s: float | None = 0.1,
+    tls: ServerTls | None = None,
 ) -> Iterator[str]:
     """Serve `state` from a background thread (its own event loop) while the block runs;
-    yields the base URL, e.g. `http://127.0.0.1:54321`. `port=0` picks a free port."""
+    yields the base URL, e.g. `http://127.0.0.1:54321` (`https://` with `tls`, which
+    serves WSS too). `port=0` picks a free port."""
     require_admin_token(host, state.admin_token)
     sock = _listen(host, port)
-    server = _server(build_app(state, step_interval_s=step_interval_s))
+    server = _server(build_app(state, step_interval_s=step_interval_s), tls)
     thread = threading.Thread(
         target=server.run, kwargs={"sockets": [sock]}, name="sim-venue", daemon=True
     )
@@ -207,9 +224,7 @@ def serving_in_thread(
             if not thread.is_alive() or time.monotonic() > deadline:
                 raise RuntimeError("the simulated venue did not start")
             time.sleep(0.01)
-        bound_host, bound_port = sock.getsockname()[:2]
-        shown = f"[{bound_host}]" if ":" in bound_host else bound_host
-        yield f"http://{shown}:{bound_port}"
+        yield _base_url(sock, tls)
     finally:
         server.should_exit = True
         thread.join(timeout=_GRACEFUL_SHUTDOWN_S + 3)
