@@ -22,9 +22,9 @@ import structlog
 from sqlalchemy.engine import make_url
 
 from tradewind.errors import ConfigError
-from tradewind.runtime.settings import Settings
+from tradewind.runtime.settings import Settings, served_tls
 from tradewind.security.master_keys import StaticMasterKeys, load_master_keys
-from tradewind.security.tls_server import ServerTls, server_tls
+from tradewind.security.tls_server import ServerTls
 from tradewind.security.tokens import (
     JWT_SECRET_VARIABLE,
     AccessTokenConfig,
@@ -97,17 +97,9 @@ def token_config_from_settings(
 
 
 def tls_from_settings(settings: Settings) -> ServerTls | None:
-    """The certificate and key to serve HTTPS with (checked: readable, a pair, not
-    encrypted), or None for HTTP (refused when `TRADEWIND_REQUIRE_TLS` is true)."""
-    cert, key = settings.tls_cert_file, settings.tls_key_file
-    if not cert and not key and settings.require_tls:
-        raise ConfigError(
-            TLS_CERT_VARIABLE,
-            "the gateway would serve plain HTTP and TRADEWIND_REQUIRE_TLS is true: set "
-            f"{TLS_CERT_VARIABLE} and {TLS_KEY_VARIABLE} (a proxy that terminates TLS in "
-            "front of the gateway must re-encrypt to it)",
-        )
-    return server_tls(cert, key, cert_option=TLS_CERT_VARIABLE, key_option=TLS_KEY_VARIABLE)
+    """The certificate and key the gateway serves HTTPS with, or None for plain HTTP
+    (refused when `TRADEWIND_REQUIRE_TLS` is true)."""
+    return served_tls(settings, "the gateway")
 
 
 def _sqlite_path(url: str) -> str | None:

@@ -39,6 +39,7 @@ from starlette.routing import Route
 from tradewind.errors import ConfigError
 from tradewind.runtime.metrics import PROMETHEUS_CONTENT_TYPE, RuntimeMetrics
 from tradewind.runtime.service import Service
+from tradewind.security.tls_server import ServerTls, uvicorn_tls_options
 
 #: The admin views with no tenant, account or user data, served without the token:
 #: `/strategy` and `/gateway` are counts, `/breakers` and `/marketdata` per-venue states.
@@ -134,7 +135,10 @@ class _ServerWithoutSignals(uvicorn.Server):
 class HealthServer:
     """The health app served by uvicorn on `host:port` (0 = a free port) in this loop."""
 
-    def __init__(self, app: Starlette, host: str, port: int, setting: str) -> None:
+    def __init__(
+        self, app: Starlette, host: str, port: int, setting: str, tls: ServerTls | None = None
+    ) -> None:
+        """`tls`: serve HTTPS (the process's own certificate, as the gateway's)."""
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         try:
             self._socket = socket.create_server((host, port), family=family)
@@ -142,8 +146,14 @@ class HealthServer:
             reason = f"[Errno {exc.errno}] {os.strerror(exc.errno)}" if exc.errno else str(exc)
             raise ConfigError(setting, f"cannot listen on {host}:{port}: {reason}") from None
         config = uvicorn.Config(
-            app, log_config=None, access_log=False, lifespan="off", timeout_graceful_shutdown=2
+            app,
+            log_config=None,
+            access_log=False,
+            lifespan="off",
+            timeout_graceful_shutdown=2,
+            **(uvicorn_tls_options(tls.cert_file, tls.key_file) if tls else {}),
         )
+        self.scheme = "https" if tls else "http"
         self._server = _ServerWithoutSignals(config)
         self._task: asyncio.Task[None] | None = None
 

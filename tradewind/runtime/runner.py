@@ -33,6 +33,7 @@ from tradewind.runtime.settings import (
     Settings,
     check_reachable,
     redact_url,
+    served_tls,
     setting_name,
     url_scheme,
 )
@@ -129,6 +130,7 @@ async def _serve(
         settings.health_host,
         settings.health_port,
         setting=setting_name("health_port"),
+        tls=served_tls(settings, "the health port"),
     )
     await health.start()
     started: list[Service] = []
@@ -142,7 +144,7 @@ async def _serve(
             "running",
             services=[s.name for s in services],
             bus=redact_url(settings.bus_url),
-            health=f"http://{settings.health_host}:{health.port}",
+            health=f"{health.scheme}://{settings.health_host}:{health.port}",
         )
         _warn_if_alone_on_memory_bus(services, settings)
         platform.services_started(started)

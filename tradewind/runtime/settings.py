@@ -30,6 +30,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 from redis.exceptions import RedisError
 
 from tradewind.errors import ConfigError
+from tradewind.security.tls_server import ServerTls, server_tls
 from tradewind.security.transport import (
     ClientTls,
     describe_tls_error,
@@ -135,7 +136,10 @@ class Settings(BaseSettings):
         int, Field(ge=30, le=3_600, description="Lifetime of an access token, seconds")
     ] = 300
     tls_cert_file: Annotated[
-        str | None, Field(description="PEM certificate (chain) the gateway serves HTTPS with")
+        str | None,
+        Field(
+            description="PEM certificate (chain) this process serves HTTPS with (gateway, health)"
+        ),
     ] = None
     tls_key_file: Annotated[str | None, Field(description="PEM private key of tls_cert_file")] = (
         None
@@ -248,6 +252,22 @@ class Settings(BaseSettings):
     @classmethod
     def _lower_case(cls, value: object) -> object:
         return value.strip().lower() if isinstance(value, str) else value
+
+
+def served_tls(settings: Settings, server: str) -> ServerTls | None:
+    """The certificate and key this process serves HTTPS with (checked: readable, a
+    pair, not encrypted), or None for plain HTTP, which `TRADEWIND_REQUIRE_TLS` refuses
+    (`server` names what would be plaintext: "the gateway", "the health port")."""
+    cert, key = setting_name("tls_cert_file"), setting_name("tls_key_file")
+    if not settings.tls_cert_file and not settings.tls_key_file and settings.require_tls:
+        raise ConfigError(
+            cert,
+            f"{server} would serve plain HTTP and TRADEWIND_REQUIRE_TLS is true: set {cert} "
+            f"and {key} (a proxy that terminates TLS in front must re-encrypt to it)",
+        )
+    return server_tls(
+        settings.tls_cert_file, settings.tls_key_file, cert_option=cert, key_option=key
+    )
 
 
 def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Settings:

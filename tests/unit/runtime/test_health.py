@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import socket
+import ssl
+from pathlib import Path
 
 import httpx
 import pytest
@@ -166,6 +168,36 @@ async def test_health_server_serves_on_a_picked_port_and_stops() -> None:
     finally:
         await server.stop()
     assert server.stopped.done()
+
+
+async def test_health_server_serves_https_with_the_process_certificate(tmp_path: Path) -> None:
+    from tests.tls import CertificateAuthority
+    from tradewind.security.tls_server import ServerTls
+
+    ca = CertificateAuthority(tmp_path)
+    issued = ca.server()
+    app = build_health_app(Readiness([StubService()]), RuntimeMetrics())
+    tls = ServerTls(str(issued.cert), str(issued.key))
+    server = HealthServer(app, "127.0.0.1", 0, setting="TRADEWIND_HEALTH_PORT", tls=tls)
+    await server.start()
+    try:
+        assert server.scheme == "https"
+        verify = ssl.create_default_context(cafile=str(ca.cert))
+        url = f"https://localhost:{server.port}"
+        async with httpx.AsyncClient(base_url=url, verify=verify) as http:
+            assert (await http.get("/readyz")).status_code == 200
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{server.port}") as http:
+            with pytest.raises(httpx.HTTPError):  # no plain HTTP on the same port
+                await http.get("/readyz")
+    finally:
+        await server.stop()
+
+
+def test_the_health_port_refuses_plain_http_when_tls_is_required() -> None:
+    from tradewind.runtime.settings import load_settings, served_tls
+
+    with pytest.raises(ConfigError, match="the health port would serve plain HTTP"):
+        served_tls(load_settings(require_tls=True), "the health port")
 
 
 def test_a_busy_port_is_a_config_error_naming_the_setting() -> None:
