@@ -21,6 +21,7 @@ from tests.integration.services.execution_support import (
     intent,
     make_encryptor,
     store_account,
+    wait_until,
 )
 from tests.integration.venues.sim_rest_support import running_venue
 from tradewind.bus.memory import MemoryBus
@@ -28,7 +29,10 @@ from tradewind.bus.topics import ORDERS_APPROVED, ORDERS_EVENTS
 from tradewind.domain.client_order_ids import client_order_id_for
 from tradewind.domain.events import BalanceUpdate, OrderFilled, OrderRejected
 from tradewind.domain.matching import OrderSnapshot
+from tradewind.domain.orders import OrderState, TrackedOrder
 from tradewind.services.execution import ExecutionService
+from tradewind.services.execution.persistence import order_record, write_orders
+from tradewind.services.execution.settings import ExecutionSettings
 from tradewind.store.database import Database
 from tradewind.venues.directory import CcxtVenues
 from tradewind.venues.simulated.server.state import ServerState
@@ -179,3 +183,81 @@ async def test_an_order_whose_outcome_stayed_unknown_is_settled_once_the_venue_a
     assert "not placed" in rejected.reason and rejected.source == "execution"
     cid = client_order_id_for(account_id, "bot-1", "i-1")
     assert orders_with(state, creds.account_id, cid) == []
+
+
+HUNG = ExecutionSettings(
+    **{**FAST.model_dump(), "execution_call_timeout_s": 1.0, "execution_order_deadline_s": 30.0}
+)
+
+
+async def test_a_hung_venue_call_holds_up_only_its_own_account(
+    venue: tuple[str, ServerState], platform: Platform
+) -> None:
+    """Account A's order hangs at the venue; B's order, in the next batch, is still sent
+    at once (it was held behind A's whole retry loop, and the breaker, starved of calls,
+    never opened). Both end placed once."""
+    _, state = venue
+    assert platform.database is not None
+    accounts = []
+    for _ in range(2):
+        creds = state.exchange.create_account({"USDT": D("10000")})
+        stored = await store_account(
+            platform.database, platform.encryptor, creds.api_key, creds.secret
+        )
+        accounts.append((stored, creds.account_id))
+    events = await Recorder.on(platform.bus, [ORDERS_EVENTS])
+    await platform.start(ExecutionService(HUNG))
+    await events.wait_for(
+        lambda r: len({b.account_id for b in r.payloads(BalanceUpdate)}) == 2,
+        what="both sessions' balances",
+    )
+    state.faults.hang_s = 3.0
+    state.faults.timeout_until_ms = int(time.time() * 1000) + 4000
+    (a, venue_a), (b, venue_b) = accounts
+    await platform.bus.publish(ORDERS_APPROVED, approved(intent(a, "i-a", quantity="0.001")))
+    await wait_until(lambda: calls(platform, "place_order", "unavailable") == 1, timeout_s=5)
+    await platform.bus.publish(ORDERS_APPROVED, approved(intent(b, "i-b", quantity="0.001")))
+
+    # B's call goes out while A's venue call still hangs, and fails the same way.
+    await wait_until(lambda: calls(platform, "place_order", "unavailable") == 2, timeout_s=3)
+    transitions = "tradewind_execution_breaker_transitions_total"
+    await wait_until(lambda: platform.metric(transitions, venue="sim", state="open") >= 1)
+    await events.wait_for(
+        lambda r: len(r.payloads(OrderFilled)) == 2, timeout_s=30, what="both orders filled"
+    )
+    for account, venue_account, intent_id in ((a, venue_a, "i-a"), (b, venue_b, "i-b")):
+        cid = client_order_id_for(account, "bot-1", intent_id)
+        assert len(orders_with(state, venue_account, cid)) == 1
+
+
+async def test_orders_stored_but_not_sent_when_the_process_stopped_are_sent_after_a_restart(
+    venue: tuple[str, ServerState], platform: Platform
+) -> None:
+    """The batch is acknowledged once its orders are stored (SENT), before they are
+    sent: a process that stops in between leaves SENT rows. On the next start those
+    still within their deadline are looked up and, unknown to the venue, sent once;
+    older ones are rejected as not placed, never sent late."""
+    _, state = venue
+    assert platform.database is not None
+    creds = state.exchange.create_account({"USDT": D("10000")})
+    account_id = await store_account(
+        platform.database, platform.encryptor, creds.api_key, creds.secret
+    )
+    now = time.time_ns()
+    young = TrackedOrder.from_intent(intent(account_id, "young", quantity="0.001"), ts_ns=now)
+    stale = TrackedOrder.from_intent(
+        intent(account_id, "stale", quantity="0.001"), ts_ns=now - 60 * 1_000_000_000
+    )
+    async with platform.database.transaction() as conn:  # as write-ahead leaves them
+        records = [order_record(o, updated_ns=now, state=OrderState.SENT) for o in (young, stale)]
+        await write_orders(conn, records)
+    events = await Recorder.on(platform.bus, [ORDERS_EVENTS])
+    await platform.start(ExecutionService(FAST))
+
+    await events.wait_for(lambda r: r.payloads(OrderFilled), what="the young order filled")
+    await events.wait_for(lambda r: r.payloads(OrderRejected), what="the stale one rejected")
+    assert len(orders_with(state, creds.account_id, young.client_order_id)) == 1
+    assert orders_with(state, creds.account_id, stale.client_order_id) == []
+    [rejected] = events.payloads(OrderRejected)
+    assert rejected.client_order_id == stale.client_order_id
+    assert "not placed" in rejected.reason

@@ -7,9 +7,22 @@
    looked up before anything else);
 2. rejects what may not trade: the account cannot be opened, the intent is for another
    venue than the account's, or a kill switch halts it;
-3. stores the rest as SENT (one transaction for the batch), then places them, accounts
-   concurrently and each account's orders in sequence, and fetches their fills;
-4. flushes the outbox: rows written, events published in one batch.
+3. stores the rest as SENT (one transaction for the batch) and queues them on their
+   account's session;
+4. flushes the outbox (the rejections: rows written, events published in one batch) and
+   returns, so the batch is acknowledged once its orders are stored, not once the venue
+   answered: a venue that hangs on one account's calls holds up that account's queue
+   only, never the next batch or the other accounts (issue: one hung call stalled every
+   account for 30 s, and the breaker, starved of calls, never opened).
+
+Each session's placement worker sends its queue in order: the kill switches are asked
+again (one may have been engaged while the order waited), the order is placed (see
+`placement.py`; its deadline counts from admission, so waiting in the queue uses it
+up), canceled at once if a switch wants it so, its fills fetched, and the outbox
+flushed. A process that stops with orders queued leaves them SENT in the orders table;
+the next start restores them UNKNOWN and hands those still within their deadline back
+to the worker (`resume`), which looks each up and sends it only if the venue never got
+it; older ones reconciliation settles (not sent again).
 
 `on_controls` keeps the kill switches and, for a switch engaged with
 `cancel_open_orders` that is still engaged once the batch is read (a replay of old
@@ -46,7 +59,7 @@ from tradewind.services.execution.credentials import AccountUnavailable
 from tradewind.services.execution.gate import CANCEL_ORDER, FETCH_ALL_OPEN_ORDERS
 from tradewind.services.execution.metrics import ExecutionMetrics
 from tradewind.services.execution.outbox import EventOutbox
-from tradewind.services.execution.persistence import stored_states
+from tradewind.services.execution.persistence import RestoredOrder, stored_states
 from tradewind.services.execution.placement import Placement
 from tradewind.services.execution.session import AccountSession
 from tradewind.services.execution.sessions import SessionPool
@@ -72,7 +85,10 @@ class ExecutionDesk:
         database: Database | None,
         metrics: ExecutionMetrics,
         log: structlog.stdlib.BoundLogger,
+        *,
+        deadline_s: float,
     ) -> None:
+        self._deadline_s = deadline_s
         self._pool = pool
         self._placement = placement
         self._tracker = tracker
@@ -148,14 +164,52 @@ class ExecutionDesk:
                 plans.append((session, orders))
                 fresh += [order for order in orders if order.state is OrderState.NEW]
         await self._outbox.write_ahead(fresh)
-        results = await asyncio.gather(
-            *(self._place(session, orders) for session, orders in plans if orders),
-            return_exceptions=True,
-        )
+        for session, orders in plans:
+            self._enqueue(session, orders)
         await self._outbox.flush()
-        for result in results:
-            if isinstance(result, BaseException):
-                raise result
+
+    def resume(self, session: AccountSession, restored: Sequence[RestoredOrder]) -> None:
+        """Queue the orders a stopped process had admitted but maybe not sent (restored
+        UNKNOWN) that are still within their deadline: each is looked up, and sent if
+        the venue never got it. The session pool calls this as it opens a session;
+        older ones are left to reconciliation (looked up, never sent again)."""
+        now_ns = time.time_ns()
+        budget_ns = int(self._deadline_s * 1e9)
+        young = [
+            (r.order, r.created_ms * 1_000_000)
+            for r in restored
+            if r.order.state is OrderState.UNKNOWN and now_ns - r.created_ms * 1_000_000 < budget_ns
+        ]
+        self._enqueue(session, young)
+
+    def _enqueue(
+        self, session: AccountSession, orders: Sequence[TrackedOrder | tuple[TrackedOrder, int]]
+    ) -> None:
+        if not orders:
+            return
+        for item in orders:
+            order, admitted_ns = item if isinstance(item, tuple) else (item, item.history[0].ts_ns)
+            session.placing.add(order.client_order_id)
+            session.queue.append((order, admitted_ns))
+        if session.worker is None or session.worker.done():
+            session.tasks = [task for task in session.tasks if not task.done()]
+            session.worker = asyncio.create_task(self._work(session))
+            session.tasks.append(session.worker)
+
+    async def _work(self, session: AccountSession) -> None:
+        """Place the session's queue, in order, until it is empty."""
+        queue = session.queue
+        while queue:
+            order, admitted_ns = queue.popleft()
+            try:
+                await self._place(session, order, admitted_ns)
+            except Exception as exc:  # e.g. a flush failing: pending stays for the next
+                self._log.error(
+                    "placement failed", account_id=session.account_id,
+                    client_order_id=order.client_order_id, error=str(exc) or type(exc).__name__,
+                )  # fmt: skip
+            finally:
+                session.placing.discard(order.client_order_id)
 
     async def _sessions(
         self, by_account: dict[str, _Items]
@@ -233,18 +287,28 @@ class ExecutionDesk:
                 orders.append(order)
         return orders
 
-    async def _place(self, session: AccountSession, orders: list[TrackedOrder]) -> None:
-        for order in orders:
-            await self._placement.submit(session, order)
+    async def _place(self, session: AccountSession, order: TrackedOrder, admitted_ns: int) -> None:
+        cid = order.client_order_id
+        blocked = self._board.blocked(order) if order.state is OrderState.NEW else None
+        if blocked is not None:  # engaged while the order waited in the queue
+            self._reject(order, session.traces.get(cid), blocked, "risk", outcome="blocked")
+        else:
+            await self._placement.submit(session, order, admitted_ns=admitted_ns)
             if order.state.is_at_venue and (reason := self._board.wants_cancel(order)):
                 await self._placement.cancel(session, order, reason)
-        if any(order.missing_fill_quantity > 0 for order in orders):
+        if order.missing_fill_quantity > 0:
             await self._tracker.collect_fills(session)
         else:
             session.retire_finished()
+        await self._outbox.flush()
 
     def _reject(
-        self, order: TrackedOrder, trace_id: str, reason: str, by: str, outcome: str = "rejected"
+        self,
+        order: TrackedOrder,
+        trace_id: str | None,
+        reason: str,
+        by: str,
+        outcome: str = "rejected",
     ) -> None:
         order.mark_rejected(reason, ts_ns=time.time_ns(), rejected_by=by)
         self._outbox.order_changed(order, trace_id)

@@ -42,10 +42,12 @@ _NS_PER_MS = 1_000_000
 @dataclass(frozen=True, slots=True)
 class RestoredOrder:
     """An open order read back from the orders table; `fills_since_ms` is when fills it
-    has not recorded yet can have happened at the earliest (ms since the epoch)."""
+    has not recorded yet can have happened at the earliest, `created_ms` when its intent
+    was admitted (ms since the epoch)."""
 
     order: TrackedOrder
     fills_since_ms: int
+    created_ms: int
 
 
 def _utc(ts_ns: int) -> datetime:
@@ -177,14 +179,14 @@ async def _restored(conn: AsyncConnection, rows: Sequence[RowMapping]) -> list[R
             reason=row["reason"],
             history=[Transition(now_ns, None, state, "restored from the orders table")],
         )
-        since_ms = _ms(row["created_at"])
+        since_ms = created_ms = _ms(row["created_at"])
         for trade_id, quantity, price, executed_ms in recorded.get(order.client_order_id, ()):
             with localcontext(EXACT):
                 order.fills_quantity += quantity
                 order.fills_notional += quantity * price
             order.trade_ids.add(trade_id)
             since_ms = max(since_ms, executed_ms)
-        restored.append(RestoredOrder(order, since_ms))
+        restored.append(RestoredOrder(order, since_ms, created_ms))
     return restored
 
 

@@ -65,13 +65,18 @@ class Placement:
         self._backoff = settings.backoff()  # stateless but for its random source
         self._outcomes: dict[tuple[str, str], Any] = {}
 
-    async def submit(self, session: AccountSession, order: TrackedOrder) -> None:
+    async def submit(
+        self, session: AccountSession, order: TrackedOrder, *, admitted_ns: int | None = None
+    ) -> None:
         """Bring a NEW (or recovered UNKNOWN) order to the venue; returns once the venue
-        has acknowledged or refused it, or the budget ran out (see the module)."""
+        has acknowledged or refused it, or the budget ran out (see the module). The
+        budget counts from `admitted_ns` (default: the order's first transition)."""
         cid = order.client_order_id
         session.placing.add(cid)
+        if admitted_ns is None:
+            admitted_ns = order.history[0].ts_ns if order.history else time.time_ns()
         try:
-            await self._submit(session, order)
+            await self._submit(session, order, admitted_ns)
         finally:
             session.placing.discard(cid)
         key = (session.venue_name, _outcome(order))
@@ -80,9 +85,18 @@ class Placement:
             counter = self._outcomes[key] = self._metrics.orders.labels(*key)
         counter.inc()
 
-    async def _submit(self, session: AccountSession, order: TrackedOrder) -> None:
+    async def _submit(self, session: AccountSession, order: TrackedOrder, admitted_ns: int) -> None:
         backoff = self._backoff
-        deadline = time.monotonic() + self._settings.execution_order_deadline_s
+        budget_s = self._settings.execution_order_deadline_s
+        waited_s = max(0.0, (time.time_ns() - admitted_ns) / 1e9)
+        deadline = time.monotonic() + budget_s - waited_s  # counted from its admission
+        if order.state is OrderState.NEW and time.monotonic() >= deadline:
+            reason = (
+                f"not placed: its deadline ({budget_s:g} s) passed while it waited behind "
+                "the account's earlier orders"
+            )
+            self._reject(session, order, reason, "execution")
+            return
         retry = 0
         look_up = order.state is OrderState.UNKNOWN
         while True:

@@ -117,7 +117,11 @@ class ExecutionService(Service):
         )
         placement = Placement(settings, tracker, outbox, metrics, log)
         board = KillSwitchBoard()
-        desk = ExecutionDesk(pool, placement, tracker, outbox, board, database, metrics, log)
+        desk = ExecutionDesk(
+            pool, placement, tracker, outbox, board, database, metrics, log,
+            deadline_s=settings.execution_order_deadline_s,
+        )  # fmt: skip
+        pool.resume = desk.resume
         self._gates, self._pool, self._outbox = gates, pool, outbox
         controls_group = f"{GROUP}.controls.{uuid.uuid4().hex[:12]}"
         self._subscriptions = [

@@ -3,14 +3,16 @@ order-count limiter, and the orders execution tracks for it.
 
 `orders` holds the orders that may still change (or still miss fills); finished ones
 move to `finished`, a bounded memory of client order ids, so a redelivered intent is
-recognised without a database read. `placing` names the orders a placement is working
-on right now: reconciliation and the kill switch leave those to it.
+recognised without a database read. `queue` holds the orders admitted (stored SENT) and
+waiting for the session's placement worker, which sends them one after the other;
+`placing` names the orders queued or being placed right now: reconciliation and the
+kill switch leave those to the placement.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections import OrderedDict
+from collections import OrderedDict, deque
 
 from tradewind.domain.orders import OrderState, TrackedOrder
 from tradewind.domain.rate_limits import WeightLimiter
@@ -30,6 +32,8 @@ class AccountSession:
         self.traces: dict[str, str] = {}
         self.fills_since_ms: dict[str, int] = {}
         self.placing: set[str] = set()
+        self.queue: deque[tuple[TrackedOrder, int]] = deque()  # with admission, ns
+        self.worker: asyncio.Task[None] | None = None
         self.finished: OrderedDict[str, OrderState] = OrderedDict()
         self.reported_assets: set[str] = set()
         self.activity = 0  # bumped by every report or fill applied

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 
 import structlog
 
@@ -25,7 +25,7 @@ from tradewind.services.execution.credentials import AccountUnavailable, Credent
 from tradewind.services.execution.gate import VenueGates
 from tradewind.services.execution.metrics import ExecutionMetrics
 from tradewind.services.execution.outbox import EventOutbox
-from tradewind.services.execution.persistence import load_open_orders
+from tradewind.services.execution.persistence import RestoredOrder, load_open_orders
 from tradewind.services.execution.reconcile import Reconciler
 from tradewind.services.execution.session import AccountSession
 from tradewind.services.execution.tracking import OrderTracker
@@ -68,6 +68,9 @@ class SessionPool:
         self._log = log
         self._remembered = remembered_orders
         self._backoff = stream_backoff
+        #: Given the orders restored UNKNOWN as a session opens (the desk queues the young
+        #: ones to be looked up and, if the venue never got them, sent).
+        self.resume: Callable[[AccountSession, Sequence[RestoredOrder]], None] | None = None
         self._sessions: dict[str, AccountSession] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._refused: dict[str, tuple[float, str]] = {}
@@ -189,6 +192,8 @@ class SessionPool:
         for restored in found:
             session.track(restored.order, None)
             session.fills_since_ms[restored.order.client_order_id] = restored.fills_since_ms
+        if self.resume is not None:
+            self.resume(session, found)
         return len(found)
 
     async def _follow_orders(self, session: AccountSession) -> None:
