@@ -6,6 +6,7 @@ closes; a 429 with Retry-After holds every request until it has passed."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Iterator
 from decimal import Decimal
@@ -34,6 +35,7 @@ from tradewind.services.execution import ExecutionService
 from tradewind.services.execution.persistence import order_record, write_orders
 from tradewind.services.execution.settings import ExecutionSettings
 from tradewind.store.database import Database
+from tradewind.store.records import get_order
 from tradewind.venues.directory import CcxtVenues
 from tradewind.venues.simulated.server.state import ServerState
 
@@ -261,3 +263,36 @@ async def test_orders_stored_but_not_sent_when_the_process_stopped_are_sent_afte
     [rejected] = events.payloads(OrderRejected)
     assert rejected.client_order_id == stale.client_order_id
     assert "not placed" in rejected.reason
+
+
+async def test_a_stop_lets_the_placement_under_way_finish(
+    venue: tuple[str, ServerState], platform: Platform
+) -> None:
+    """SIGTERM while a slow venue works on an order: the stop waits for it (a grace of
+    5 s) instead of cutting it off SENT, to be looked up only at the next start."""
+    _, state = venue
+    account_id, venue_account, events = await trading(platform, state)
+    state.faults.hang_s = 1.0  # one slow answer (504), then the venue is well again
+    state.faults.timeout_until_ms = int(time.time() * 1000) + 500
+    await platform.bus.publish(
+        ORDERS_APPROVED, approved(intent(account_id, "i-1", quantity="0.001"))
+    )
+    cid = client_order_id_for(account_id, "bot-1", "i-1")
+    assert platform.database is not None
+    database = platform.database
+
+    async def stored_state() -> str | None:
+        async with database.read() as conn:
+            record = await get_order(conn, cid)
+        return None if record is None else record.state
+
+    deadline = time.monotonic() + 5
+    while await stored_state() != "SENT":
+        assert time.monotonic() < deadline, "the order was never stored"
+        await asyncio.sleep(0.01)
+    [service] = platform.started
+    await platform.stop(service)
+
+    assert await stored_state() == "FILLED"
+    assert len(orders_with(state, venue_account, cid)) == 1
+    assert events.payloads(OrderFilled)

@@ -36,6 +36,7 @@ from tradewind.venues.port import VenueOrder
 
 REFUSAL_TTL_S = 30.0
 _OPENING_AT_ONCE = 8  # sessions opened concurrently at start
+_PLACING_GRACE_S = 5.0  # at stop, for the sessions' queued orders to be placed
 _PAGE = 1000
 
 
@@ -144,10 +145,16 @@ class SessionPool:
 
         await asyncio.gather(*(open_one(account_id) for account_id in account_ids))
 
-    async def close_all(self) -> None:
+    async def close_all(self, placing_grace_s: float = _PLACING_GRACE_S) -> None:
         """Close every session at once: closing one waits on its venue connections
         (~0.25 s through ccxt), which one after the other took minutes at 1,000
-        accounts and overran the drain."""
+        accounts and overran the drain. Placements under way get `placing_grace_s` to
+        end first; what is cut short stays SENT and is looked up at the next start."""
+        workers = [s.worker for s in self._sessions.values() if s.worker and not s.worker.done()]
+        if workers:
+            _, cut = await asyncio.wait(workers, timeout=placing_grace_s)
+            if cut:
+                self._log.warning("placements cut short by the stop", sessions=len(cut))
         sessions, self._sessions = self._sessions, {}
         results = await asyncio.gather(
             *(session.close() for session in sessions.values()), return_exceptions=True
