@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import socket
 from collections.abc import AsyncIterator, Awaitable, Mapping
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+import aiohttp
 import ccxt.async_support  # type: ignore[import-untyped]
 import ccxt.pro  # type: ignore[import-untyped]
 
@@ -33,6 +35,13 @@ T = TypeVar("T")
 BOOK_DEPTH = 20
 """Levels per side that `watch_order_book` reports."""
 
+KEEP_ALIVE_S = 4.0
+"""Seconds an idle HTTP connection stays pooled for reuse: under the shortest idle timeout
+servers commonly keep (uvicorn's default, 5 s), so the client always drops a connection
+before the server closes it. aiohttp's default (15 s) let a request be written on a
+connection the server was closing; it went unanswered, and an order in it had an
+unknown outcome. A new connection costs a handshake, only after 4 s of quiet."""
+
 SIMULATED_BINANCE_OPTIONS: dict[str, Any] = {
     "defaultType": "spot",
     "fetchMarkets": {"types": ["spot"]},
@@ -49,14 +58,18 @@ class CcxtVenue:
     """One account's session with one exchange, through a ccxt.pro exchange object.
 
     Build it with `create` (or `simulated_binance`); the constructor takes a ready ccxt
-    exchange so tests can configure one however they need. The API secret lives only in
-    that exchange object: it is in no message, repr or log line of this class.
+    exchange so tests can configure one however they need (one built without
+    `session=None` keeps ccxt's own HTTP session, and aiohttp's 15 s keep-alive). The API
+    secret lives only in that exchange object: it is in no message, repr or log line of
+    this class.
     """
 
     def __init__(self, exchange: Any, name: str | None = None, book_depth: int = BOOK_DEPTH):
         self._exchange = exchange
         self._name = name or str(exchange.id)
         self._book_depth = book_depth
+        self._session: aiohttp.ClientSession | None = None
+        self._closed = False
 
     @classmethod
     def create(
@@ -83,6 +96,8 @@ class CcxtVenue:
             "apiKey": api_key,
             "secret": secret,
             "options": copy.deepcopy(dict(options or {})),
+            # The HTTP session is ours (`_open_session`), for its keep-alive.
+            "session": None,
         }
         if ca_file is not None:
             config["cafile"] = ca_file
@@ -196,7 +211,13 @@ class CcxtVenue:
             yield [mapping.order_from_ccxt(o) for o in orders]
 
     async def close(self) -> None:
-        await self._exchange.close()
+        self._closed = True
+        try:
+            await self._exchange.close()  # its streams first: they use the session
+        finally:
+            if self._session is not None:
+                await self._session.close()
+                self._session = None
 
     async def call_raw(self, method: str, params: dict[str, Any] | None = None) -> Any:
         """Call one of ccxt's implicit API methods (e.g. `sapi_get_account_apirestrictions`)
@@ -205,10 +226,35 @@ class CcxtVenue:
 
     async def _call(self, call: Awaitable[T], *, placing_order: bool = False) -> T:
         """Await a ccxt call, turning its exceptions into Tradewind's."""
+        self._open_session()
         try:
             return await call
         except ccxt.async_support.BaseError as exc:
             raise self._error(exc, placing_order) from exc
+
+    def _open_session(self) -> None:
+        """Give the exchange, before its first request, the HTTP session `create` built it
+        without (ccxt's `session` option): made as ccxt makes its own, except that an
+        idle connection stays pooled `KEEP_ALIVE_S` only. ccxt's WebSocket streams
+        connect through it too; `close` closes it."""
+        exchange = self._exchange
+        if self._closed or exchange.session is not None or exchange.own_session:
+            return
+        # With a session supplied, ccxt's open() only makes its TLS context (certifi's
+        # bundle or `cafile`, always verifying) and binds the running loop.
+        exchange.open()
+        connector = aiohttp.TCPConnector(
+            ssl=exchange.ssl_context,
+            keepalive_timeout=KEEP_ALIVE_S,
+            # The rest as ccxt configures its own connector.
+            enable_cleanup_closed=True,
+            family=socket.AF_UNSPEC,
+            happy_eyeballs_delay=0,
+        )
+        self._session = aiohttp.ClientSession(
+            connector=connector, trust_env=exchange.aiohttp_trust_env
+        )
+        exchange.session = self._session
 
     def _error(self, exc: Exception, placing_order: bool) -> VenueError:
         headers = getattr(self._exchange, "last_response_headers", None)

@@ -47,6 +47,12 @@ from tradewind.venues.simulated.server.weights import BINANCE_RATE_LIMITS, RateL
 EXIT_OK = 0
 _STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 _GRACEFUL_SHUTDOWN_S = 2
+KEEP_ALIVE_S = 75
+"""Seconds the server keeps an idle keep-alive connection open (nginx's default; uvicorn's
+own is 5 s). It must outlast every client's reuse of a connection (aiohttp keeps one 15 s
+by default, `CcxtVenue` 4 s) so that the client, never the server, closes an idle
+connection: a server closing first can cross the client's next request, which then goes
+unanswered (`ServerDisconnectedError`), and an order in it has an unknown outcome."""
 
 _log = get_logger("tradewind.venues.simulated.server")
 
@@ -104,6 +110,7 @@ def _server(app: FastAPI, tls: ServerTls | None) -> _ServerWithoutSignals:
         access_log=False,
         lifespan="on",
         timeout_graceful_shutdown=_GRACEFUL_SHUTDOWN_S,
+        timeout_keep_alive=KEEP_ALIVE_S,
         **uvicorn_ws_options(),
         **(uvicorn_tls_options(tls.cert_file, tls.key_file) if tls else {}),
     )
