@@ -89,6 +89,8 @@ class ExecutionDesk:
         deadline_s: float,
     ) -> None:
         self._deadline_s = deadline_s
+        self._flush_wanted = asyncio.Event()
+        self._flusher: asyncio.Task[None] | None = None
         self._pool = pool
         self._placement = placement
         self._tracker = tracker
@@ -197,19 +199,53 @@ class ExecutionDesk:
             session.tasks.append(session.worker)
 
     async def _work(self, session: AccountSession) -> None:
-        """Place the session's queue, in order, until it is empty."""
+        """Place the session's queue, in order, until it is empty: what is queued when
+        the worker comes round is placed as one batch (fills fetched and the outbox
+        flushed once for it, not once per order)."""
         queue = session.queue
         while queue:
-            order, admitted_ns = queue.popleft()
+            batch = list(queue)
+            queue.clear()
             try:
-                await self._place(session, order, admitted_ns)
-            except Exception as exc:  # e.g. a flush failing: pending stays for the next
+                for order, admitted_ns in batch:
+                    await self._place(session, order, admitted_ns)
+                if any(order.missing_fill_quantity > 0 for order, _ in batch):
+                    await self._tracker.collect_fills(session)
+                else:
+                    session.retire_finished()
+                self._flush_soon()
+            except Exception as exc:  # e.g. the venue session failing: logged, not lost
                 self._log.error(
                     "placement failed", account_id=session.account_id,
-                    client_order_id=order.client_order_id, error=str(exc) or type(exc).__name__,
+                    orders=len(batch), error=str(exc) or type(exc).__name__,
                 )  # fmt: skip
             finally:
-                session.placing.discard(order.client_order_id)
+                for order, _ in batch:
+                    session.placing.discard(order.client_order_id)
+
+    def _flush_soon(self) -> None:
+        """Have the outbox flushed by the one flusher task: the workers of many sessions
+        finishing together share one transaction and one publish (a flush per worker
+        cost half the throughput with SQLite at 1,000 accounts)."""
+        self._flush_wanted.set()
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush_when_wanted())
+
+    async def _flush_when_wanted(self) -> None:
+        while True:
+            await self._flush_wanted.wait()
+            self._flush_wanted.clear()
+            try:
+                await self._outbox.flush()
+            except Exception as exc:  # pending stays; the next flush carries it
+                self._log.warning("flush failed", error=str(exc) or type(exc).__name__)
+
+    async def close(self) -> None:
+        """Stop the flusher (the service flushes the outbox once more as it stops)."""
+        if self._flusher is not None:
+            self._flusher.cancel()
+            await asyncio.gather(self._flusher, return_exceptions=True)
+            self._flusher = None
 
     async def _sessions(
         self, by_account: dict[str, _Items]
@@ -288,19 +324,14 @@ class ExecutionDesk:
         return orders
 
     async def _place(self, session: AccountSession, order: TrackedOrder, admitted_ns: int) -> None:
-        cid = order.client_order_id
         blocked = self._board.blocked(order) if order.state is OrderState.NEW else None
         if blocked is not None:  # engaged while the order waited in the queue
-            self._reject(order, session.traces.get(cid), blocked, "risk", outcome="blocked")
-        else:
-            await self._placement.submit(session, order, admitted_ns=admitted_ns)
-            if order.state.is_at_venue and (reason := self._board.wants_cancel(order)):
-                await self._placement.cancel(session, order, reason)
-        if order.missing_fill_quantity > 0:
-            await self._tracker.collect_fills(session)
-        else:
-            session.retire_finished()
-        await self._outbox.flush()
+            trace_id = session.traces.get(order.client_order_id)
+            self._reject(order, trace_id, blocked, "risk", outcome="blocked")
+            return
+        await self._placement.submit(session, order, admitted_ns=admitted_ns)
+        if order.state.is_at_venue and (reason := self._board.wants_cancel(order)):
+            await self._placement.cancel(session, order, reason)
 
     def _reject(
         self,

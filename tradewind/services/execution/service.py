@@ -69,6 +69,7 @@ class ExecutionService(Service):
         self._gates: VenueGates | None = None
         self._pool: SessionPool | None = None
         self._outbox: EventOutbox | None = None
+        self._desk: ExecutionDesk | None = None
         self._opening: asyncio.Task[None] | None = None
         self._log: structlog.stdlib.BoundLogger = structlog.stdlib.get_logger(__name__)
 
@@ -122,7 +123,7 @@ class ExecutionService(Service):
             deadline_s=settings.execution_order_deadline_s,
         )  # fmt: skip
         pool.resume = desk.resume
-        self._gates, self._pool, self._outbox = gates, pool, outbox
+        self._gates, self._pool, self._outbox, self._desk = gates, pool, outbox, desk
         controls_group = f"{GROUP}.controls.{uuid.uuid4().hex[:12]}"
         self._subscriptions = [
             await ctx.bus.subscribe(
@@ -149,6 +150,8 @@ class ExecutionService(Service):
             await asyncio.gather(opening, return_exceptions=True)
         if self._pool is not None:
             await self._pool.close_all()
+        if self._desk is not None:
+            await self._desk.close()
         if self._outbox is not None:
             try:
                 await self._outbox.flush()
