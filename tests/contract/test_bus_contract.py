@@ -173,6 +173,58 @@ async def test_instances_of_one_group_share_the_keys(new_bus: BusFactory, topic:
     assert not keys_a & keys_b, "a key was served by two instances without a failure"
 
 
+async def test_a_key_is_served_by_one_instance_on_every_topic_of_the_subscription(
+    new_bus: BusFactory, topic: str
+) -> None:
+    """Three instances subscribed to three topics: each key's events, whatever the topic,
+    go to one instance (execution relies on it: an account's intents and cancels must
+    reach the instance that tracks its orders). Redis dealt (topic, partition) pairs
+    round-robin, so with three instances an account's topics went to different ones."""
+    topics = [f"{topic}.a", f"{topic}.b", f"{topic}.c"]
+    buses = [await new_bus() for _ in range(3)]
+    recorders = [Recorder(str(i)) for i in range(3)]
+    for bus, recorder in zip(buses, recorders, strict=True):
+        await bus.subscribe(topics, "copartitioned", recorder.handle)
+    await asyncio.sleep(1.0)  # let the group settle before the load arrives
+    keys = [f"acct-{i}" for i in range(30)]
+    for name in topics:
+        await buses[0].publish_batch(name, [tick(k, i) for i, k in enumerate(keys)])
+    await eventually(lambda: sum(len(r.events) for r in recorders) >= 3 * len(keys))
+    served_by: dict[str, set[str]] = defaultdict(set)
+    for recorder in recorders:
+        for env in recorder.events:
+            served_by[env.key].add(recorder.name)
+    split = sorted(key for key, names in served_by.items() if len(names) > 1)
+    assert not split, f"{len(split)} keys served by several instances, e.g. {split[:3]}"
+
+
+async def test_instances_say_which_partitions_they_read_and_where_a_key_goes(
+    new_bus: BusFactory, topic: str
+) -> None:
+    """`partitions()` of the instances of a group are disjoint and, once the group
+    settled, cover every partition; each key's events reach the instance whose
+    partitions hold `partition_of(key)`. After one instance stops, the other reads all."""
+    buses = [await new_bus() for _ in range(2)]
+    recorders = [Recorder("a"), Recorder("b")]
+    subs = [
+        await bus.subscribe([topic], "owners", recorder.handle)
+        for bus, recorder in zip(buses, recorders, strict=True)
+    ]
+    every = frozenset(range(PARTITIONS))
+    await eventually(lambda: subs[0].partitions() | subs[1].partitions() == every)
+    assert not subs[0].partitions() & subs[1].partitions()
+    owned = [sub.partitions() for sub in subs]
+    keys = [f"acct-{i}" for i in range(40)]
+    await buses[0].publish_batch(topic, [tick(k, i) for i, k in enumerate(keys)])
+    await eventually(lambda: sum(len(r.events) for r in recorders) >= len(keys))
+    for recorder, partitions in zip(recorders, owned, strict=True):
+        for env in recorder.events:
+            assert buses[0].partition_of(env.key) in partitions, env.key
+    await subs[0].stop()
+    await eventually(lambda: subs[1].partitions() == every)
+    assert subs[0].partitions() == frozenset()
+
+
 async def test_an_instance_that_dies_mid_batch_has_its_events_redelivered(
     new_bus: BusFactory, topic: str
 ) -> None:

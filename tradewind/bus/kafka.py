@@ -6,6 +6,17 @@ Mapping of the port (`tradewind/bus/port.py`) onto Kafka:
 - A bus topic is a Kafka topic with `partitions` partitions, created on first use
   (publish or subscribe) through the admin API. An event's key picks its partition with
   Kafka's own partitioner (murmur2 of the UTF-8 key), so Java and other clients agree.
+- Only the bus creates topics: its clients ask for metadata without letting the broker
+  create a missing topic (Java's `allow.auto.create.topics=false`), else the broker would
+  create it with its own default partition count (Tansu 4, Kafka `num.partitions`) and
+  keys would land in partitions that publishers and consumers disagree on.
+- A broker restarted without its data (Tansu's memory storage, a lost volume) has none
+  of the bus's topics. Every `topic_check_interval_ms`, and at once whenever a producer
+  connection closed, the bus checks that the broker has its topics, creates again any it
+  lost, and has its producer and consumers refresh their metadata, so that groups
+  rebalance onto them. Until that check passed after a closed connection the producer
+  sends nothing: Tansu would store records of a missing topic and then lose track of
+  them when the topic is created (Kafka refuses them; aiokafka retries).
 - `publish_batch` appends every event to the producer's per-partition record batches and
   returns once the broker acknowledged all of them (`acks=all`); it raises
   `BusUnavailable`/`BusError` instead of returning otherwise.
@@ -19,14 +30,27 @@ URL and options (timeouts, TLS, SASL, tuning) are documented in
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import logging
+import random
 from collections.abc import Sequence
 from typing import Any
 
-from aiokafka import AIOKafkaProducer, TopicPartition  # type: ignore[import-untyped]
+from aiokafka import (  # type: ignore[import-untyped]
+    AIOKafkaConsumer,
+    AIOKafkaProducer,
+    TopicPartition,
+)
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic  # type: ignore[import-untyped]
-from aiokafka.errors import KafkaError, for_code  # type: ignore[import-untyped]
+from aiokafka.conn import CloseReason  # type: ignore[import-untyped]
+from aiokafka.errors import (  # type: ignore[import-untyped]
+    KafkaConnectionError,
+    KafkaError,
+    for_code,
+)
 from aiokafka.partitioner import murmur2  # type: ignore[import-untyped]
+from aiokafka.protocol.metadata import MetadataRequest  # type: ignore[import-untyped]
 
 from tradewind.bus.envelope import Envelope, encode
 from tradewind.bus.kafka_consumer import KafkaSubscription
@@ -54,6 +78,9 @@ class KafkaBus:
         self._topics_lock = asyncio.Lock()
         self._keys: dict[str, tuple[bytes, int]] = {}  # key -> (UTF-8 bytes, murmur2 hash)
         self._subscriptions: set[KafkaSubscription] = set()
+        self._topic_keeper: asyncio.Task[None] | None = None
+        self._topics_checked = asyncio.Event()  # since the producer's connection last closed
+        self._connection_closed = asyncio.Event()  # wakes the topic keeper
 
     @classmethod
     def from_url(cls, url: str, *, partitions: int = 8) -> KafkaBus:
@@ -63,6 +90,9 @@ class KafkaBus:
     @property
     def partitions(self) -> int:
         return self._settings.partitions
+
+    def partition_of(self, key: str) -> int:
+        return self._route(key)[1] % self._settings.partitions
 
     @property
     def settings(self) -> KafkaSettings:
@@ -82,7 +112,10 @@ class KafkaBus:
         backoff_s = max(settings.retry_backoff_ms / 1000, 0.05)
         last_reason = "no answer"
         while True:
+            self._topics_checked.set()  # nothing to check before the first connection
             producer = AIOKafkaProducer(**settings.producer_kwargs(self._ssl))
+            _forbid_topic_auto_creation(producer.client)
+            self._hold_producer_until_topics_checked(producer.client)
             admin = AIOKafkaAdminClient(**settings.connection_kwargs(self._ssl))
             try:
                 async with asyncio.timeout_at(deadline):
@@ -107,6 +140,7 @@ class KafkaBus:
             await _stop_quietly(producer, admin)
             raise BusError("this aiokafka is not the 0.14 the Kafka bus was built on; pin it")
         self._producer, self._admin = producer, admin
+        self._topic_keeper = loop.create_task(self._keep_topics(), name="bus-topic-keeper")
 
     def _refused(self, reason: str) -> str:
         hint = ""
@@ -120,6 +154,10 @@ class KafkaBus:
         subscriptions, self._subscriptions = self._subscriptions, set()
         for sub in subscriptions:  # one by one: see kafka_consumer._leave_group_if_settled
             await sub.stop()
+        keeper, self._topic_keeper = self._topic_keeper, None
+        if keeper is not None:  # kept until now: a stopping member may still commit
+            keeper.cancel()
+            await asyncio.wait({keeper})
         producer, admin = self._producer, self._admin
         self._producer = self._admin = None
         self._topics.clear()
@@ -235,6 +273,104 @@ class KafkaBus:
             self._topics[topic] = partitions
             return partitions
 
+    def _hold_producer_until_topics_checked(self, client: Any) -> None:
+        """Make the producer's aiokafka client report no broker ready (so that it sends
+        nothing, retrying) from when one of its connections closed until the topic keeper
+        checked the topics again; a closed connection also wakes the keeper."""
+        on_closed, ready = client._on_connection_closed, client.ready
+
+        def note_closed(conn: Any, reason: CloseReason) -> None:
+            if reason is not CloseReason.SHUTDOWN:
+                self._topics_checked.clear()
+                self._connection_closed.set()
+            on_closed(conn, reason)
+
+        async def ready_once_checked(node_id: Any, **kwargs: Any) -> bool:
+            return self._topics_checked.is_set() and bool(await ready(node_id, **kwargs))
+
+        client._on_connection_closed = note_closed
+        client.ready = ready_once_checked
+
+    async def _keep_topics(self) -> None:
+        """Until closed: `_check_topics` every `topic_check_interval_ms`, at once when a
+        producer connection closed, and every `retry_backoff_ms` while the broker cannot
+        be reached for it (quietly: publishes and consumers report that themselves)."""
+        settings = self._settings
+        interval_s = settings.topic_check_interval_ms / 1000
+        backoff_s = max(settings.retry_backoff_ms / 1000, 0.05)
+        while True:
+            wait_s = interval_s if self._topics_checked.is_set() else backoff_s
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(wait_s):
+                    await self._connection_closed.wait()
+            self._connection_closed.clear()
+            try:
+                on_broker = await self._check_topics()
+            except (KafkaError, *UNREACHABLE) as exc:
+                log.debug("cannot check the bus's topics: %s", failure_reason(exc))
+                continue
+            except BusError as exc:  # refused to create a lost topic
+                log.warning("%s", exc)
+                self._topics_checked.set()  # publishes get the broker's own answer
+                continue
+            if not self._connection_closed.is_set():  # else check again: it may be stale
+                self._topics_checked.set()
+            self._refresh_stale_metadata(on_broker)
+
+    async def _check_topics(self) -> dict[str, int]:
+        """Create again the topics the broker lost and adopt a partition count the broker
+        changed; returns each topic's partition count on the broker."""
+        names = sorted(self._topics)
+        if not names:
+            return {}
+        on_broker = await self._partition_counts(names)
+        lost = [topic for topic in names if topic not in on_broker]
+        if lost:
+            log.warning(
+                "Kafka at %s no longer has topics %s (restarted without its data?); "
+                "creating them again with %d partitions",
+                self._settings.servers_text,
+                ", ".join(lost),
+                self._settings.partitions,
+            )
+            for topic in lost:
+                await self._create_topic(topic)
+            on_broker = await self._partition_counts(names)
+        for topic, count in on_broker.items():
+            if count != len(self._topics[topic]):
+                log.warning(
+                    "topic %r now has %d partitions, not %d; keys are spread over %d",
+                    topic,
+                    count,
+                    len(self._topics[topic]),
+                    count,
+                )
+                self._topics[topic] = tuple(TopicPartition(topic, p) for p in range(count))
+        return on_broker
+
+    async def _partition_counts(self, topics: list[str]) -> dict[str, int]:
+        """How many partitions the broker has for each of `topics` it has at all (asked
+        through the admin client: the producer's may be held)."""
+        client = self._admin._client
+        node = client.get_random_node()
+        if node is None:
+            raise KafkaConnectionError("no broker known")
+        request = MetadataRequest(topics, allow_auto_topic_creation=False)
+        response = await client.send(node, request)
+        # entry: (error_code, name, [is_internal,] partitions); the layout varies by version
+        return {entry[1]: len(entry[-1]) for entry in response.topics if entry[0] == 0}
+
+    def _refresh_stale_metadata(self, on_broker: dict[str, int]) -> None:
+        """Have every client of this bus whose partitions of a topic differ from the
+        broker's refresh its metadata in the background (a group's leader then
+        rebalances onto the broker's partitions)."""
+        clients: list[tuple[Any, Sequence[str]]] = [(self._producer.client, list(self._topics))]
+        clients += [(sub.kafka_client, sub.topics) for sub in self._subscriptions]
+        for client, topics in clients:
+            known = client.cluster
+            if any(len(known.partitions_for_topic(t) or ()) != on_broker.get(t) for t in topics):
+                client.force_metadata_update()
+
     async def _create_topic(self, topic: str) -> None:
         new = NewTopic(topic, self._settings.partitions, self._settings.replication_factor)
         response = await self._admin.create_topics([new])
@@ -266,8 +402,10 @@ class KafkaBus:
         for topic in topics:
             if topic not in self._topics:
                 await self._open_topic(topic)
+        consumer = AIOKafkaConsumer(**self._settings.consumer_kwargs(group, self._ssl))
+        _forbid_topic_auto_creation(consumer._client)
         subscription = KafkaSubscription(
-            self, self._settings, self._ssl, tuple(topics), group, handler, options
+            self, self._settings, consumer, tuple(topics), group, handler, options
         )
         await subscription.begin()
         self._subscriptions.add(subscription)
@@ -276,6 +414,36 @@ class KafkaBus:
     def forget(self, subscription: KafkaSubscription) -> None:
         """Called by a subscription that stopped or was killed."""
         self._subscriptions.discard(subscription)
+
+
+def _forbid_topic_auto_creation(client: Any) -> None:
+    """Make an aiokafka client ask for the metadata of named topics without letting the
+    broker create those missing (aiokafka has no `allow_auto_create_topics` argument)."""
+    client._metadata_update = functools.partial(_update_metadata, client, client._metadata_update)
+
+
+async def _update_metadata(client: Any, update_all: Any, cluster: Any, topics: Any) -> bool:
+    """Stands in for `AIOKafkaClient._metadata_update` (which the client calls for every
+    metadata refresh after it bootstrapped): the same request to any broker that
+    answers, with `allow_auto_topic_creation=False`. A request for all topics (`topics`
+    empty) never creates one and goes to aiokafka's own."""
+    if not topics:
+        return bool(await update_all(cluster, topics))
+    request = MetadataRequest(list(topics), allow_auto_topic_creation=False)
+    nodes = [broker.nodeId for broker in client.cluster.brokers()]
+    random.shuffle(nodes)
+    for node in nodes:
+        try:
+            response = await client.send(node, request)
+        except (KafkaError, TimeoutError) as exc:
+            log.debug("metadata request to node %s failed: %s", node, failure_reason(exc))
+            continue
+        if not response.brokers:
+            return False
+        cluster.update_metadata(response)
+        return True
+    cluster.failed_update(None)
+    return False
 
 
 def _abandon_unacknowledged(accumulator: Any) -> None:

@@ -24,10 +24,9 @@ import asyncio
 import contextlib
 import functools
 import logging
-import ssl
 from typing import TYPE_CHECKING, Any
 
-from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener  # type: ignore[import-untyped]
+from aiokafka import ConsumerRebalanceListener  # type: ignore[import-untyped]
 from aiokafka.errors import CommitFailedError, KafkaError  # type: ignore[import-untyped]
 from aiokafka.protocol.group import (  # type: ignore[import-untyped]
     HeartbeatRequest,
@@ -50,13 +49,14 @@ _ERROR_PAUSE_S = 1.0  # before fetching again after a failure (broker gone, DLQ 
 
 
 class KafkaSubscription:
-    """A running member of consumer group `group` on `topics`; see the module doc."""
+    """A running member of consumer group `group` on `topics`; see the module doc.
+    `consumer` is the bus's aiokafka consumer for it, not yet started."""
 
     def __init__(
         self,
         bus: KafkaBus,
         settings: KafkaSettings,
-        ssl_context: ssl.SSLContext | None,
+        consumer: Any,
         topics: tuple[str, ...],
         group: str,
         handler: BatchHandler,
@@ -68,7 +68,7 @@ class KafkaSubscription:
         self._group = group
         self._handler = handler
         self._options = options
-        self._consumer: Any = AIOKafkaConsumer(**settings.consumer_kwargs(group, ssl_context))
+        self._consumer: Any = consumer
         self._idle = asyncio.Event()  # set while no batch is in flight
         self._idle.set()
         self._joined = asyncio.Event()
@@ -82,6 +82,16 @@ class KafkaSubscription:
     @property
     def topics(self) -> tuple[str, ...]:
         return self._topics
+
+    def partitions(self) -> frozenset[int]:
+        if self._task is None:
+            return frozenset()
+        return frozenset(tp.partition for tp in self._consumer.assignment())
+
+    @property
+    def kafka_client(self) -> Any:
+        """The consumer's aiokafka client (its view of the cluster's metadata)."""
+        return self._consumer._client
 
     async def begin(self) -> None:
         """Connect, join the group and start consuming; returns once the group assigned
@@ -118,7 +128,9 @@ class KafkaSubscription:
     async def stop(self) -> None:
         """Drain: finish and commit the batch in flight, then leave the group. A batch
         still unfinished after `max_poll_interval_ms` is abandoned as by `kill` (the
-        group has given its partitions to the others by then anyway)."""
+        group has given its partitions to the others by then anyway); a commit the
+        broker has not taken within `revoke_wait_ms` is given up (the events come
+        again). Raises nothing for a broker that cannot be reached."""
         task, self._task = self._task, None
         if task is None:
             return
@@ -153,6 +165,15 @@ class KafkaSubscription:
                 await self._consumer.stop()
         except (KafkaError, *UNREACHABLE) as exc:
             log.warning("group %r: leaving uncleanly: %s", self._group, failure_reason(exc))
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                raise  # this stop itself is being cancelled
+            # aiokafka's Fetcher.close cancels a fetch that was waiting to retry (the
+            # broker gone) and lets that cancellation out of consumer.stop (aiokafka#647),
+            # before it closed the connections.
+            log.warning("group %r: leaving uncleanly: the broker cannot be reached", self._group)
+            await self._consumer._client.close()
 
     # -- the consume loop -------------------------------------------------------------
 
@@ -215,13 +236,19 @@ class KafkaSubscription:
     async def _commit(self, offsets: dict[Any, int]) -> None:
         """Commit `offsets` (next offset to read, per TopicPartition) for the partitions
         this member still owns. A failure is logged, not raised: the events were handled,
-        and at worst they are delivered again."""
+        and at worst they are delivered again. aiokafka retries a commit for as long as
+        the broker is unreachable or lacks the topic, so it is bounded here: by
+        `request_timeout_ms`, and for a stopping member by `revoke_wait_ms` as well."""
         assigned = self._consumer.assignment()
         owned = {tp: offset for tp, offset in offsets.items() if tp in assigned}
         if not owned:
             return
+        settings = self._settings
+        budget_ms = settings.request_timeout_ms
+        if self._stopping:
+            budget_ms = min(budget_ms, settings.revoke_wait_ms)
         try:
-            async with asyncio.timeout(self._settings.request_timeout_ms / 1000):
+            async with asyncio.timeout(budget_ms / 1000):
                 await self._consumer.commit(owned)
         except CommitFailedError:
             log.info("group %r rebalanced before a commit; its events come again", self._group)

@@ -30,9 +30,15 @@ Options (units in the names; defaults in brackets):
   timeout (how long the broker waits for members to rejoin).
 - `revoke_wait_ms` [3000]: when the group rebalances, how long a member waits for its
   batch in flight to finish and be committed before it gives up its partitions anyway
-  (the whole group waits meanwhile; a batch given up on may be handled twice).
+  (the whole group waits meanwhile; a batch given up on may be handled twice). Also the
+  longest a stopping member waits for its last commit.
 - `join_timeout_s` [30]: longest `subscribe` waits for the group to settle before it
   returns anyway (consumption starts whenever the group settles).
+- `topic_check_interval_ms` [1000]: how often the bus asks the broker whether its
+  topics still exist (one metadata request), creating again any it lost, as a broker
+  restarted without its data has (it also checks at once when a producer connection
+  closed, and holds publishes until then). Until a lost topic is back, commits on it
+  fail and are retried.
 - `fetch_max_wait_ms` [20]: longest the broker holds an empty fetch. Tansu holds it that
   long even when events arrive meanwhile, so on Tansu it bounds the latency of a
   caught-up consumer (publish->handler p50 about 12 ms at 20, 42 ms at 100); Kafka
@@ -57,6 +63,9 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from aiokafka import codec  # type: ignore[import-untyped]
+from aiokafka.coordinator.assignors.range import (  # type: ignore[import-untyped]
+    RangePartitionAssignor,
+)
 
 from tradewind.security.transport import ClientTls
 
@@ -86,6 +95,7 @@ class KafkaSettings:
     max_poll_interval_ms: int = 30_000
     revoke_wait_ms: int = 3_000
     join_timeout_s: float = 30.0
+    topic_check_interval_ms: int = 1_000
     fetch_max_wait_ms: int = 20
     fetch_min_bytes: int = 1
     client_id: str = "tradewind"
@@ -165,6 +175,8 @@ class KafkaSettings:
                 "the URL carries credentials but security_protocol is "
                 f"{self.security_protocol}: use SASL_SSL (or SASL_PLAINTEXT on a trusted network)"
             )
+        if self.topic_check_interval_ms < 1:
+            raise ValueError("topic_check_interval_ms must be at least 1")
         if self.heartbeat_interval_ms * 3 > self.session_timeout_ms:
             raise ValueError(
                 f"heartbeat_interval_ms={self.heartbeat_interval_ms} should be at most a third "
@@ -231,6 +243,10 @@ class KafkaSettings:
             "rebalance_timeout_ms": self.max_poll_interval_ms,
             "fetch_max_wait_ms": self.fetch_max_wait_ms,
             "fetch_min_bytes": self.fetch_min_bytes,
+            # Range, not aiokafka's round-robin: each member gets the same partition
+            # numbers of every topic (they have the same count), so a key's events reach
+            # one member whatever their topic (see tradewind/bus/port.py).
+            "partition_assignment_strategy": (RangePartitionAssignor,),
         }
 
 

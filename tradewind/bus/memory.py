@@ -83,6 +83,9 @@ class MemoryBus:
     def partitions(self) -> int:
         return self._partitions
 
+    def partition_of(self, key: str) -> int:
+        return hash(key) % self._partitions  # in-process: one process, one hash seed
+
     async def start(self) -> None:
         self._closed = False
 
@@ -131,7 +134,7 @@ class MemoryBus:
         n = self._partitions
         touched = set()
         for env in events:
-            p = hash(env.key) % n
+            p = hash(env.key) % n  # partition_of, inlined
             parts[p].log.append(env)
             touched.add(p)
         groups = t.groups.values()
@@ -267,6 +270,12 @@ class MemorySubscription:
     @property
     def group(self) -> str:
         return self._group
+
+    def partitions(self) -> frozenset[int]:
+        if self._task is None:
+            return frozenset()
+        group = self._bus._topics[self.topics[0]].groups[self._group]
+        return frozenset(p for p, owner in enumerate(group.owners) if owner is self)
 
     def begin(self) -> None:
         self._task = asyncio.get_running_loop().create_task(

@@ -19,6 +19,11 @@ Semantics, identical on every adapter and proven by `tests/contract/test_bus_con
   flight finish and be acknowledged, then leaves the group.
 - A broker that cannot be reached raises `BusUnavailable` after a bounded retry; a
   publish never returns unless the broker has the event.
+- Partitions go to instances by number: an instance that reads partition p of one topic
+  of its subscription reads partition p of all of them, so a key's events reach one
+  instance whatever their topic. `Subscription.partitions()` says which numbers an
+  instance reads now, `Bus.partition_of(key)` where a key's events go: a service that
+  keeps per-key state (execution's account sessions) follows the partitions it owns.
 """
 
 from __future__ import annotations
@@ -60,6 +65,11 @@ class Subscription(Protocol):
     @property
     def group(self) -> str: ...
 
+    def partitions(self) -> frozenset[int]:
+        """The partition numbers this member reads now (empty while it holds none, e.g.
+        before the group settled or after it lost its leases)."""
+        ...
+
     async def stop(self) -> None:
         """Drain: finish and acknowledge the batch in flight, then leave the group."""
 
@@ -73,6 +83,9 @@ class Bus(Protocol):
     @property
     def partitions(self) -> int:
         """Partitions per topic."""
+
+    def partition_of(self, key: str) -> int:
+        """The partition events with `key` are published to (in every topic)."""
 
     async def start(self) -> None:
         """Connect; raises `BusUnavailable` naming the broker if it cannot be reached."""

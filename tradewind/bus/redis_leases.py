@@ -2,10 +2,11 @@
 
 The instances of a group on a set of topics register in a sorted set scored by expiry
 time (ms, on the Redis server's clock, so clock skew between hosts does not matter) and
-heartbeat every third of the lease. Each one wants the partitions that a round-robin
-over the sorted live member ids gives it, and may only read a partition while it holds
-that partition's lease, a key `SET ... PX lease_ms NX` to its member id that it renews
-with every heartbeat. A lease is given back only between batches, once everything
+heartbeat every third of the lease. Each one wants the partition numbers that a
+round-robin over the sorted live member ids gives it (that partition of every topic of
+the subscription, so a key stays with one member), and may only read a partition while
+it holds that partition's lease, a key `SET ... PX lease_ms NX` to its member id that it
+renews with every heartbeat. A lease is given back only between batches, once everything
 fetched from the partition is acknowledged; a crashed instance's leases simply expire,
 so a partition has at most one reader at a time and keeps its per-key order.
 """
@@ -87,13 +88,16 @@ return released
 
 
 def assign(units: Sequence[Unit], members: Sequence[str], me: str) -> set[Unit]:
-    """The units `me` should own: `units` dealt round-robin over the sorted `members`."""
+    """The units `me` should own: the partition numbers dealt round-robin over the sorted
+    `members`, each with that partition of every topic. A key's events then reach one
+    member whatever their topic (an account's intents and its cancels: the instance
+    that tracks its orders); dealing (topic, partition) pairs split them over members."""
     ranked = sorted(members)
     if me not in ranked:
         return set()
     count = len(ranked)
     mine = ranked.index(me)
-    return {unit for i, unit in enumerate(units) if i % count == mine}
+    return {unit for unit in units if unit[1] % count == mine}
 
 
 class PartitionLeases:

@@ -146,6 +146,9 @@ class RedisStreamsBus:
     def partitions(self) -> int:
         return self._partitions
 
+    def partition_of(self, key: str) -> int:
+        return partition_of(key, self._partitions)
+
     async def start(self) -> None:
         if self._client is not None:
             return
@@ -309,6 +312,9 @@ class RedisStreamsSubscription:
     @property
     def group(self) -> str:
         return self._group
+
+    def partitions(self) -> frozenset[int]:
+        return frozenset(partition for _, partition in self._leases.readable())
 
     @property
     def member_id(self) -> str:
