@@ -364,3 +364,41 @@ async def test_a_cancel_request_cancels_the_bots_open_order_and_ignores_finished
     await events.wait_for(lambda r: r.payloads(OrderCanceled), what="OrderCanceled")
     [canceled] = events.payloads(OrderCanceled)
     assert canceled.client_order_id == cid and "bot stopped" in canceled.reason
+
+
+async def test_a_twin_taking_over_an_account_adopts_the_orders_its_twin_placed(
+    platform: Platform,
+) -> None:
+    """Two execution instances share the account partitions; one places a resting order
+    and stops; the other, now reading that partition, opens the account's session,
+    which restores the order, and records its fill. (Each instance used to open every
+    account at its start and never look again: the survivor did not know the order and
+    its fill was lost until a reconciliation minutes later.)"""
+    exchange = exchange_of(platform)
+    events = await Recorder.on(platform.bus, [ORDERS_EVENTS])
+    first = await platform.start(ExecutionService(FAST))
+    second = await platform.start(ExecutionService(FAST))
+    subscription_of = {s: s._subscriptions[-1] for s in (first, second)}  # type: ignore[attr-defined]
+    await wait_until(lambda: all(sub.partitions() for sub in subscription_of.values()))
+    bus = platform.bus
+    owned_by_first = subscription_of[first].partitions()
+    account_id, _ = await funded_account(platform, USDT="10000")
+    while bus.partition_of(account_id) not in owned_by_first:
+        account_id, _ = await funded_account(platform, USDT="10000")
+    seller = exchange.create_account({"BTC": D("1")})
+    price = exchange.engine.depth("BTC/USDT", 1).bids[0].price + D("0.01")
+    buy = intent(account_id, "i-1", Side.BUY, "0.01", price=str(price))
+    await bus.publish(ORDERS_APPROVED, approved(buy))
+    await events.wait_for(lambda r: r.payloads(OrderAccepted), what="OrderAccepted")
+
+    await platform.stop(first)
+    exchange.submit_order(
+        seller.account_id, "BTC/USDT", Side.SELL, OrderType.LIMIT,
+        quantity=D("0.01"), price=price, time_in_force=TimeInForce.IOC,
+    )  # fmt: skip
+    await events.wait_for(lambda r: r.payloads(OrderFilled), what="OrderFilled")
+    [fill] = events.payloads(Fill)
+    assert fill.client_order_id == client_order_id_for(account_id, "bot-1", "i-1")
+    assert platform.database is not None
+    async with platform.database.read() as conn:
+        assert [row["trade_id"] for row in await list_fills(conn, [account_id])] == [fill.trade_id]

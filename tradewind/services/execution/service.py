@@ -125,20 +125,24 @@ class ExecutionService(Service):
         pool.resume = desk.resume
         self._gates, self._pool, self._outbox, self._desk = gates, pool, outbox, desk
         controls_group = f"{GROUP}.controls.{uuid.uuid4().hex[:12]}"
+        accounts = await ctx.bus.subscribe(
+            [ORDERS_APPROVED, ORDERS_CANCEL, BOT_COMMANDS, ACCOUNT_BALANCES],
+            GROUP,
+            timed_handler(ctx.metrics, GROUP, desk.on_account_requests),
+        )
         self._subscriptions = [
             await ctx.bus.subscribe(
                 [RISK_CONTROLS],
                 controls_group,
                 timed_handler(ctx.metrics, controls_group, desk.on_controls),
             ),
-            await ctx.bus.subscribe(
-                [ORDERS_APPROVED, ORDERS_CANCEL, BOT_COMMANDS, ACCOUNT_BALANCES],
-                GROUP,
-                timed_handler(ctx.metrics, GROUP, desk.on_account_requests),
-            ),
+            accounts,
         ]
-        if settings.execution_sessions_at_start and database is not None:
-            self._opening = asyncio.create_task(pool.open_stored_accounts(database))
+        following = pool.follow(
+            accounts.partitions, ctx.bus.partition_of, database,
+            open_stored=settings.execution_sessions_at_start,
+        )  # fmt: skip
+        self._opening = asyncio.create_task(following)
 
     async def stop(self) -> None:
         subscriptions, self._subscriptions = self._subscriptions, []

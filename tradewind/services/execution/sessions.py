@@ -1,6 +1,7 @@
-"""The account sessions of one execution service: opened on an account's first intent
-(or for every stored account at start), each with two tasks, the order stream and the
-periodic reconciliation, and closed when the service stops.
+"""The account sessions of one execution service: opened for every stored account whose
+partition of the account topics this instance reads (`follow`; or on an account's first
+request), each with two tasks, the order stream and the periodic reconciliation, and
+closed when the partition moves to another instance or the service stops.
 
 Opening a session reads the credentials (`CredentialsSource`), builds the venue session
 from them (`VenueDirectory.session`), tracks again the account's open orders from the
@@ -15,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 
 import structlog
 
@@ -37,6 +38,10 @@ from tradewind.venues.port import VenueOrder
 REFUSAL_TTL_S = 30.0
 _OPENING_AT_ONCE = 8  # sessions opened concurrently at start
 _PLACING_GRACE_S = 5.0  # at stop, for the sessions' queued orders to be placed
+_FOLLOW_S = 0.5  # how often the partitions this instance reads are looked at
+#: How long an account's partition must be another instance's before its session here
+#: closes: leases can lapse for a heartbeat or two without moving.
+_LOSS_GRACE_S = 3.0
 _PAGE = 1000
 
 
@@ -122,16 +127,52 @@ class SessionPool:
     async def _reconcile_now(self, session: AccountSession) -> None:
         await self._reconciler.reconcile(session, starting=True)  # failures: logged there
 
-    async def open_stored_accounts(self, database: Database) -> None:
-        """Open a session for every account of the store, a few at a time."""
+    async def follow(
+        self,
+        owned: Callable[[], frozenset[int]],
+        partition_of: Callable[[str], int],
+        database: Database | None,
+        *,
+        open_stored: bool,
+    ) -> None:
+        """Keep the sessions where the account requests go: every stored account whose
+        partition this instance reads (`owned()`, polled) gets its session opened, which
+        restores its open orders from the orders table, so a twin taking over partitions
+        adopts the orders its dead twin placed; a session whose partition went to another
+        instance for `_LOSS_GRACE_S` is closed (its orders are that instance's now).
+        Without `open_stored` (or a database) sessions open on an account's first
+        request only, and are still closed when their partition goes."""
+        held: frozenset[int] = frozenset()
+        lost_since: dict[str, float] = {}
+        while True:
+            now_owned = owned()
+            if now_owned != held and open_stored and database is not None:
+                gained = now_owned - held
+                if gained:
+                    accounts = await self._stored_accounts(database)
+                    await self._open_all(a for a in accounts if partition_of(a) in gained)
+            held = now_owned
+            now = time.monotonic()
+            for account_id in list(self._sessions):
+                if partition_of(account_id) in now_owned:
+                    lost_since.pop(account_id, None)
+                elif now - lost_since.setdefault(account_id, now) >= _LOSS_GRACE_S:
+                    lost_since.pop(account_id, None)
+                    await self.close(account_id)
+            await asyncio.sleep(_FOLLOW_S)
+
+    async def _stored_accounts(self, database: Database) -> list[str]:
         offset, account_ids = 0, []
         while True:
             async with database.read() as conn:
                 page = await list_accounts(conn, offset=offset, limit=_PAGE)
             account_ids += [account.id for account in page]
             if len(page) < _PAGE:
-                break
+                return account_ids
             offset += _PAGE
+
+    async def _open_all(self, account_ids: Iterable[str]) -> None:
+        """Open these accounts' sessions, a few at a time."""
         slots = asyncio.Semaphore(_OPENING_AT_ONCE)
 
         async def open_one(account_id: str) -> None:
@@ -144,6 +185,20 @@ class SessionPool:
                     self._log.warning("session not opened", account_id=account_id, error=str(exc))
 
         await asyncio.gather(*(open_one(account_id) for account_id in account_ids))
+
+    async def close(self, account_id: str) -> None:
+        """Close one account's session (its partition moved to another instance)."""
+        session = self._sessions.pop(account_id, None)
+        if session is None:
+            return
+        if session.worker is not None and not session.worker.done():
+            await asyncio.wait([session.worker], timeout=_PLACING_GRACE_S)
+        self._metrics.sessions.labels(session.venue_name).dec()
+        try:
+            await session.close()
+        except Exception as exc:
+            self._log.warning("session not closed cleanly", account_id=account_id, error=str(exc))
+        self._log.info("session handed over", account_id=account_id, venue=session.venue_name)
 
     async def close_all(self, placing_grace_s: float = _PLACING_GRACE_S) -> None:
         """Close every session at once: closing one waits on its venue connections
