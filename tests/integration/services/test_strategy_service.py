@@ -526,3 +526,27 @@ def test_placement_splits_accounts_between_instances() -> None:
     assert slots[1].account_group == "strategy-1-of-3"
     env = {"TRADEWIND_INSTANCE_INDEX": "2", "TRADEWIND_INSTANCE_COUNT": "3"}
     assert InstancePlacement.from_environment(env) == slots[2]
+
+
+async def test_instances_share_the_bots_by_partition_and_take_over_a_stopped_ones(
+    platform: Platform,
+) -> None:
+    """Two instances in the shared group host disjoint halves of the bots (by the
+    account partitions each reads); when one stops, the other loads its bots. Instances
+    used to take fixed slots: two with the default slot both ran every bot, and a dead
+    slot's bots stopped until it came back."""
+    bot_ids = set()
+    for _ in range(12):
+        account_id = await platform.account()
+        bot_ids.add(await platform.bot(account_id, "dca", DCA))
+    first = await platform.start_service()
+    second = await platform.start_service()
+
+    def split() -> bool:
+        one, two = set(first.roster.hosts), set(second.roster.hosts)
+        return bool(one) and bool(two) and not one & two and one | two == bot_ids
+
+    await eventually(split, timeout_s=10)
+    await platform.stop_service(first)
+    await eventually(lambda: set(second.roster.hosts) == bot_ids, timeout_s=10)
+    assert second.summary()["running"] == 12

@@ -38,7 +38,6 @@ from tradewind.services.strategy.persistence import (
     load_saved_states,
     load_venues,
 )
-from tradewind.services.strategy.placement import InstancePlacement
 from tradewind.services.strategy.roster import BotRoster
 from tradewind.services.strategy.seeding import seed_from_cache
 from tradewind.services.strategy.timers import TimerWheel
@@ -92,14 +91,15 @@ class BotLifecycle:
 
     # -- loading --------------------------------------------------------------------
 
-    async def load(self, placement: InstancePlacement) -> int:
-        """Host every running and paused bot of the accounts `placement` owns; running
-        ones start. Returns how many bots are hosted."""
+    async def load(self, owns: Callable[[str], bool]) -> int:
+        """Host every running and paused bot of the accounts `owns` accepts (that are not
+        hosted already); running ones start. Returns how many bots are hosted."""
+        hosted = self._roster.hosts
         async with self._database.read() as conn:
             records = [
                 r
                 for r in await load_bots(conn, (BotState.RUNNING, BotState.PAUSED))
-                if placement.owns(r.account_id)
+                if owns(r.account_id) and r.id not in hosted
             ]
             accounts = sorted({r.account_id for r in records})
             venues = await load_venues(conn, accounts)
@@ -258,6 +258,17 @@ class BotLifecycle:
             errors_in_row=host.errors_in_row,
             error=describe(error),
         )
+
+    def hand_over(self, account_ids: set[str]) -> int:
+        """Stop hosting the bots of these accounts, whose partition another instance
+        reads now: their states are saved (at the next flush) for that instance to load;
+        no hook runs, the bots go on there. Returns how many were handed over."""
+        leaving = [h for h in self._roster.hosts.values() if h.account_id in account_ids]
+        for host in leaving:
+            self._outbound.save(host)
+            self._drop(host)
+        self.count_bots()
+        return len(leaving)
 
     def _drop(self, host: BotHost) -> None:
         host.running = False

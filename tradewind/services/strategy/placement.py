@@ -1,24 +1,22 @@
-"""Which accounts' bots this strategy instance hosts, when several instances run.
+"""Static slots for strategy instances, when `TRADEWIND_INSTANCE_COUNT` > 1.
 
-Bots are placed statically: instance `index` of `count` hosts the bots of every account
+By default (0 of 1) instances share the group `strategy` and host the bots of the
+partitions they read, moving with them (see the service and its README); these static
+slots are the alternative: instance `index` of `count` hosts the bots of every account
 whose `crc32(account_id) % count == index` (CRC-32 of the UTF-8 id: the same in every
 process and language). Set `TRADEWIND_INSTANCE_INDEX` (0-based) and
-`TRADEWIND_INSTANCE_COUNT` on each process; the defaults, 0 of 1, host every bot.
+`TRADEWIND_INSTANCE_COUNT` on each process.
 
-Why static and not the bus's own partition assignment: an instance must load its bots
-from the database *before* it consumes, and it must see every account event of the
-accounts it hosts. The bus hands partitions out dynamically and may move them at any
-rebalance, which would strand a bot on an instance that no longer receives its fills.
-So each placement slot is its own consumer group on the account topics
-(`strategy` when there is one instance, `strategy-{index}-of-{count}` otherwise): every
-slot reads every account event once and ignores those of accounts it does not host.
-The price is that `count` instances each read (not handle) the whole account stream,
-which is cheap next to market data; changing `count` starts new groups that begin at the
-oldest retained event, which the service's idempotent handling absorbs.
+Each slot is its own consumer group on the account topics
+(`strategy-{index}-of-{count}`): every slot reads every account event once and ignores
+those of accounts it does not host. The price is that `count` instances each read (not
+handle) the whole account stream, which is cheap next to market data; changing `count`
+starts new groups that begin at the oldest retained event, which the service's
+idempotent handling absorbs.
 
-Exactly one process may run per slot: two with the same index would both run the same
-bots' timers. Their intents carry the same ids, so execution places each order once, but
-the bots' memories would diverge.
+Exactly one process may run per slot (two with the same index would both run the same
+bots' timers: their intents carry the same ids, so execution places each order once,
+but the bots' memories would diverge), and a dead slot's bots wait for it to come back.
 """
 
 from __future__ import annotations

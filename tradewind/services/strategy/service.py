@@ -62,6 +62,11 @@ from tradewind.services.strategy.timers import TimerWheel
 from tradewind.strategies import registry
 
 MARKET_DATA_GROUP = "strategy-md"
+_FOLLOW_S = 0.5  # how often the partitions this instance reads are looked at
+#: How long a partition must be another instance's before its bots are handed over: a
+#: lease can lapse for a heartbeat without moving, and a bot run in two places for that
+#: long sends the same intents twice (placed once: their ids are the same).
+_LOSS_GRACE_S = 1.0
 _NS_PER_S = 1_000_000_000
 
 
@@ -102,6 +107,9 @@ class StrategyService(Service):
         self._clock = clock
         self._subscriptions: list[Subscription] = []
         self._ticker: asyncio.Task[None] | None = None
+        self._following: asyncio.Task[None] | None = None
+        self._partitions: Partitions | None = None
+        self._follow_lock = asyncio.Lock()
         self._recent: _RecentIds = _RecentIds(self._config.remembered_events)
         self._market_data_since_ns = 0
         self._flush_failing = False
@@ -142,17 +150,24 @@ class StrategyService(Service):
         self.lifecycle.hooks = self.hooks
         self._account_events = AccountEvents(self.roster, self.hooks)
 
-        hosted = await self.lifecycle.load(placement)
-        await self.outbound.flush()
+        if placement.count > 1:  # static slots: load first, then consume
+            await self.lifecycle.load(placement.owns)
+            await self.outbound.flush()
         self._market_data_since_ns = time.time_ns()  # envelopes carry wall-clock times
         group = f"{MARKET_DATA_GROUP}-{uuid.uuid4().hex}"
         handler = timed_handler(ctx.metrics, MARKET_DATA_GROUP, self._on_market_data)
         self._subscriptions.append(await ctx.bus.subscribe((MD_BAR, MD_TRADE), group, handler))
         handler = timed_handler(ctx.metrics, placement.account_group, self._on_account_events)
         topics = (BOT_COMMANDS, ORDERS_EVENTS, PORTFOLIO_UPDATES)
-        self._subscriptions.append(
-            await ctx.bus.subscribe(topics, placement.account_group, handler)
-        )
+        accounts = await ctx.bus.subscribe(topics, placement.account_group, handler)
+        self._subscriptions.append(accounts)
+        if placement.count == 1:  # shared by lease: host the partitions this one reads
+            self._partitions = Partitions(accounts.partitions, ctx.bus.partition_of)
+            await self._follow_partitions()
+            self._following = asyncio.get_running_loop().create_task(
+                self._keep_following(), name="strategy-partitions"
+            )
+        hosted = len(self.roster.hosts)
         self._ticker = asyncio.get_running_loop().create_task(self._tick(), name="strategy-timers")
         ctx.log.info(
             "strategy service started",
@@ -165,11 +180,12 @@ class StrategyService(Service):
     async def stop(self) -> None:
         """Stop the timers (no new decisions of their own), drain the subscriptions,
         then publish what is pending and save every changed bot."""
-        ticker, self._ticker = self._ticker, None
-        if ticker is not None:
-            ticker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await ticker
+        for task in (self._ticker, self._following):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._ticker = self._following = None
         subscriptions, self._subscriptions = self._subscriptions, []
         for subscription in subscriptions:
             await subscription.stop()
@@ -234,7 +250,12 @@ class StrategyService(Service):
 
     async def _on_account_events(self, batch: Sequence[Envelope]) -> None:
         assert self._placement is not None
-        owns, recent, events = self._placement.owns, self._recent, self._account_events
+        if self._partitions is not None:
+            await self._follow_partitions()  # a partition just gained: its bots first
+            owns = self._partitions.hosts
+        else:
+            owns = self._placement.owns
+        recent, events = self._recent, self._account_events
         outbound = self.outbound
         for env in batch:
             if env.event_id in recent or not owns(env.key):
@@ -255,6 +276,37 @@ class StrategyService(Service):
             recent.add(env.event_id)
         outbound.cause = None
         await outbound.flush()  # raises: the batch is redelivered, handled ones skipped
+
+    # -- partitions -------------------------------------------------------------------
+
+    async def _keep_following(self) -> None:
+        while True:
+            await asyncio.sleep(_FOLLOW_S)
+            try:
+                await self._follow_partitions()
+            except Exception as error:  # the database may be failing over: try again
+                self._log.warning("bots of new partitions not loaded", error=describe(error))
+
+    async def _follow_partitions(self) -> None:
+        """Host the bots of the accounts whose partition of the account topics this
+        instance reads, and only those: load the bots of partitions gained (from the
+        database, with their saved states), hand over those of partitions another
+        instance has read for `_LOSS_GRACE_S` (their states saved for it to load)."""
+        partitions = self._partitions
+        assert partitions is not None
+        async with self._follow_lock:
+            gained, lost = partitions.changes(time.monotonic())
+            if gained:
+                await self.lifecycle.load(lambda account: partitions.of(account) in gained)
+                partitions.loaded |= gained
+            if lost:
+                accounts = {h.account_id for h in self.roster.hosts.values()}
+                leaving = {a for a in accounts if partitions.of(a) in lost}
+                handed = self.lifecycle.hand_over(leaving)
+                partitions.loaded -= lost
+                self._log.info("bots handed over", bots=handed, partitions=sorted(lost))
+            if gained or lost:
+                await self.outbound.flush()
 
     # -- timers and periodic saves ----------------------------------------------------
 
@@ -287,6 +339,33 @@ class StrategyService(Service):
         if self._flush_failing:
             self._log.info("publishing intents and saving bot states again")
             self._flush_failing = False
+
+
+class Partitions:
+    """The account partitions this instance reads (`owned`, polled) and those whose
+    bots it hosts (`loaded`)."""
+
+    def __init__(self, owned: Callable[[], frozenset[int]], of: Callable[[str], int]) -> None:
+        self.owned = owned
+        self.of = of
+        self.loaded: set[int] = set()
+        self._lost_since: dict[int, float] = {}
+
+    def hosts(self, account_id: str) -> bool:
+        return self.of(account_id) in self.loaded
+
+    def changes(self, now: float) -> tuple[set[int], set[int]]:
+        """(partitions to load now, partitions to hand over now)."""
+        owned = self.owned()
+        gained = set(owned) - self.loaded
+        lost = set()
+        for partition in self.loaded - owned:
+            if now - self._lost_since.setdefault(partition, now) >= _LOSS_GRACE_S:
+                lost.add(partition)
+        for partition in list(self._lost_since):
+            if partition in owned or partition in lost:
+                del self._lost_since[partition]
+        return gained, lost
 
 
 class _RecentIds:
