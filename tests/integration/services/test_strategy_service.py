@@ -95,6 +95,18 @@ class EveryBarStrategy(Strategy):
         ctx.submit(Side.BUY, self.params.symbol, D("0.001"), order_type=OrderType.MARKET)
 
 
+class EveryTickStrategy(EveryBarStrategy):
+    """Submits a buy on every trade it is shown."""
+
+    name = "every-tick"
+
+    def on_bar(self, ctx: StrategyContext, bar: Bar) -> None:
+        pass
+
+    def on_tick(self, ctx: StrategyContext, tick: TradeTick) -> None:
+        ctx.submit(Side.BUY, self.params.symbol, D("0.001"), order_type=OrderType.MARKET)
+
+
 class ExplodingStrategy(EveryBarStrategy):
     """Submits a buy on every bar, then raises."""
 
@@ -106,7 +118,7 @@ class ExplodingStrategy(EveryBarStrategy):
 
 
 def create_strategy(name: str, params: Mapping[str, Any]) -> Strategy:
-    for strategy in (ExplodingStrategy, EveryBarStrategy):
+    for strategy in (ExplodingStrategy, EveryBarStrategy, EveryTickStrategy):
         if name == strategy.name:
             return strategy.from_params(params)
     return registry.create(name, params)
@@ -495,6 +507,20 @@ async def test_a_bar_published_twice_reaches_the_bots_once(platform: Platform) -
     await stays(lambda: len(platform.intents_of(bot_id)) == 3, for_s=0.3)
     repeated = platform.metrics.registry.get_sample_value("tradewind_strategy_bars_repeated_total")
     assert repeated == 3
+
+
+async def test_a_trade_published_twice_reaches_the_bots_once(platform: Platform) -> None:
+    account_id = await platform.account()
+    bot_id = await platform.bot(account_id, "every-tick", {})
+    await platform.start_service()
+    for n in range(3):
+        once = trade(BTC, D(30000 + n))
+        for _ in range(2):
+            await publish(platform.bus, topics.MD_TRADE, once, BTC.key)
+    await eventually(lambda: len(platform.intents_of(bot_id)) == 3)
+    await stays(lambda: len(platform.intents_of(bot_id)) == 3, for_s=0.3)
+    name = "tradewind_strategy_trades_repeated_total"
+    assert platform.metrics.registry.get_sample_value(name) == 3
 
 
 async def test_a_thousand_bots_load_and_run_in_one_process(platform: Platform) -> None:

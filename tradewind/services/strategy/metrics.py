@@ -64,6 +64,11 @@ class StrategyMetrics:
             ("state",),
             registry=registry,
         )
+        self.trades_repeated = Counter(
+            "tradewind_strategy_trades_repeated",
+            "Trade ticks dropped as repeats (a trade id seen lately on its market).",
+            registry=registry,
+        )
         self.bars_repeated = Counter(
             "tradewind_strategy_bars_repeated",
             "Bars dropped as repeats of one the bots had (two marketdata instances "

@@ -62,6 +62,7 @@ from tradewind.services.strategy.timers import TimerWheel
 from tradewind.strategies import registry
 
 MARKET_DATA_GROUP = "strategy-md"
+_TRADES_REMEMBERED = 1024  # per market: repeats arrive within a batch or two
 _FOLLOW_S = 0.5  # how often the partitions this instance reads are looked at
 #: How long a partition must be another instance's before its bots are handed over: a
 #: lease can lapse for a heartbeat without moving, and a bot run in two places for that
@@ -114,6 +115,7 @@ class StrategyService(Service):
         self._market_data_since_ns = 0
         self._flush_failing = False
         self._last_bar_ns: dict[tuple[str, int], int] = {}  # (key, interval) -> open ns
+        self._recent_trades: dict[str, _RecentIds] = {}  # market key -> its last trade ids
         # Empty until the start fills them, so the admin view answers before it.
         self.roster = BotRoster()
         self.timers: TimerWheel[BotHost] = TimerWheel(self._clock)
@@ -240,6 +242,15 @@ class StrategyService(Service):
             self.hooks.bars(hosts.values(), bar, close_ns)
 
     def _on_trade(self, key: str, tick: TradeTick) -> None:
+        # The same trade twice (two marketdata instances publishing one market, a
+        # redelivery): the bots saw it already.
+        seen = self._recent_trades.get(key)
+        if seen is None:
+            seen = self._recent_trades[key] = _RecentIds(_TRADES_REMEMBERED)
+        if tick.trade_id in seen:
+            self.metrics.trades_repeated.inc()
+            return
+        seen.add(tick.trade_id)
         instrument = tick.instrument
         self.roster.set_price(instrument.venue, instrument.symbol, tick.price, tick.ts_ns)
         hosts = self.roster.tick_index.get(key)
