@@ -6,13 +6,14 @@ start again; and the checks that the platform agrees with the venue (balances, t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import ssl
 import subprocess
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -20,6 +21,7 @@ import httpx
 import msgspec
 from sqlalchemy import select
 
+from tradewind.bus.tansu import free_port, port_open
 from tradewind.cache.factory import open_cache
 from tradewind.domain.events import PortfolioUpdate
 from tradewind.runtime.demo import DemoAccount, MarketView, create_demo_accounts
@@ -31,6 +33,29 @@ from tradewind.venues.ccxt_venue import CcxtVenue
 
 #: Start order; stopped in reverse, so producers of orders stop first.
 SERVICES = ("portfolio", "execution", "risk", "marketdata", "strategy")
+
+
+@contextlib.contextmanager
+def serving_venue(logs: Path, *options: str, url: str = "http://127.0.0.1") -> Iterator[str]:
+    """`tradewind venue serve` (synthetic market, no rate limits, `options` added) on a
+    free port, its log in `logs/venue.log`; yields its base URL (`url` + the port)."""
+    port = free_port()
+    log = (logs / "venue.log").open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tradewind.cli", "venue", "serve", "--port", str(port),
+         "--market", "synthetic", "--unlimited", *options],
+        stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while not port_open("127.0.0.1", port, 0.2):
+            assert proc.poll() is None and time.monotonic() < deadline, "venue did not start"
+            time.sleep(0.1)
+        yield f"{url}:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(15)
+        log.close()
 
 
 def venue_http(venue_url: str, ca_file: str | None = None) -> httpx.AsyncClient:

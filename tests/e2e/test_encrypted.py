@@ -11,11 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import ssl
-import subprocess
-import sys
-import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
@@ -27,6 +23,7 @@ from tests.e2e.platform import (
     Process,
     open_demo_accounts,
     platform_env,
+    serving_venue,
     start_services,
     trade_for,
     trades_missing_from_fills,
@@ -35,7 +32,7 @@ from tests.e2e.platform import (
 )
 from tests.tls import CertificateAuthority, Issued
 from tests.tls_servers import postgres_tls, redis_tls
-from tradewind.bus.tansu import free_port, port_open
+from tradewind.bus.tansu import free_port
 from tradewind.security.master_keys import generate_master_key
 
 pytestmark = pytest.mark.servers
@@ -46,27 +43,10 @@ MIN_ORDERS = 20
 SERVICES_AND_GATEWAY = (*SERVICES, "gateway")
 
 
-@contextlib.contextmanager
-def venue_over_https(server: Issued, logs: Path) -> Iterator[str]:
+def venue_over_https(server: Issued, logs: Path) -> contextlib.AbstractContextManager[str]:
     """`tradewind venue serve` on HTTPS/WSS with `server`'s certificate."""
-    port = free_port()
-    log = (logs / "venue.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tradewind.cli", "venue", "serve", "--port", str(port),
-         "--market", "synthetic", "--seed", "5", "--unlimited",
-         "--tls-cert", str(server.cert), "--tls-key", str(server.key)],
-        stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 30
-        while not port_open("127.0.0.1", port, 0.2):
-            assert proc.poll() is None and time.monotonic() < deadline, "venue did not start"
-            time.sleep(0.1)
-        yield f"https://localhost:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(15)
-        log.close()
+    tls = ("--tls-cert", str(server.cert), "--tls-key", str(server.key))
+    return serving_venue(logs, "--seed", "5", *tls, url="https://localhost")
 
 
 def with_files(url: str, ca: CertificateAuthority, client: Issued) -> str:

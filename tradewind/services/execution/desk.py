@@ -167,7 +167,7 @@ class ExecutionDesk:
                 fresh += [order for order in orders if order.state is OrderState.NEW]
         await self._outbox.write_ahead(fresh)
         for session, orders in plans:
-            self._enqueue(session, orders)
+            self._enqueue(session, [(order, order.history[0].ts_ns) for order in orders])
         await self._outbox.flush()
 
     def resume(self, session: AccountSession, restored: Sequence[RestoredOrder]) -> None:
@@ -184,13 +184,11 @@ class ExecutionDesk:
         ]
         self._enqueue(session, young)
 
-    def _enqueue(
-        self, session: AccountSession, orders: Sequence[TrackedOrder | tuple[TrackedOrder, int]]
-    ) -> None:
+    def _enqueue(self, session: AccountSession, orders: Sequence[tuple[TrackedOrder, int]]) -> None:
+        """Queue (order, admitted ns) pairs on the session, starting its worker if idle."""
         if not orders:
             return
-        for item in orders:
-            order, admitted_ns = item if isinstance(item, tuple) else (item, item.history[0].ts_ns)
+        for order, admitted_ns in orders:
             session.placing.add(order.client_order_id)
             session.queue.append((order, admitted_ns))
         if session.worker is None or session.worker.done():

@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 
 import structlog
 
+from tradewind.bus.ownership import OwnedPartitions
 from tradewind.domain.backoff import Backoff
 from tradewind.errors import VenueError
 from tradewind.services.execution.credentials import AccountUnavailable, CredentialsSource
@@ -142,23 +143,16 @@ class SessionPool:
         instance for `_LOSS_GRACE_S` is closed (its orders are that instance's now).
         Without `open_stored` (or a database) sessions open on an account's first
         request only, and are still closed when their partition goes."""
-        held: frozenset[int] = frozenset()
-        lost_since: dict[str, float] = {}
+        partitions = OwnedPartitions(owned, partition_of, grace_s=_LOSS_GRACE_S)
         while True:
-            now_owned = owned()
-            if now_owned != held and open_stored and database is not None:
-                gained = now_owned - held
-                if gained:
-                    accounts = await self._stored_accounts(database)
-                    await self._open_all(a for a in accounts if partition_of(a) in gained)
-            held = now_owned
-            now = time.monotonic()
-            for account_id in list(self._sessions):
-                if partition_of(account_id) in now_owned:
-                    lost_since.pop(account_id, None)
-                elif now - lost_since.setdefault(account_id, now) >= _LOSS_GRACE_S:
-                    lost_since.pop(account_id, None)
-                    await self.close(account_id)
+            gained, lost = partitions.changes(time.monotonic())
+            if gained and open_stored and database is not None:
+                accounts = await self._stored_accounts(database)
+                await self._open_all(a for a in accounts if partition_of(a) in gained)
+            partitions.followed |= gained
+            partitions.followed -= lost
+            for account_id in [a for a in self._sessions if partition_of(a) in lost]:
+                await self.close(account_id)
             await asyncio.sleep(_FOLLOW_S)
 
     async def _stored_accounts(self, database: Database) -> list[str]:

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 
 from tradewind.bus.delivery import describe
 from tradewind.bus.envelope import Envelope
+from tradewind.bus.ownership import OwnedPartitions
 from tradewind.bus.port import Subscription
 from tradewind.bus.topics import BOT_COMMANDS, MD_BAR, MD_TRADE, ORDERS_EVENTS, PORTFOLIO_UPDATES
 from tradewind.domain.events import (
@@ -109,7 +110,7 @@ class StrategyService(Service):
         self._subscriptions: list[Subscription] = []
         self._ticker: asyncio.Task[None] | None = None
         self._following: asyncio.Task[None] | None = None
-        self._partitions: Partitions | None = None
+        self._partitions: OwnedPartitions | None = None
         self._follow_lock = asyncio.Lock()
         self._recent: _RecentIds = _RecentIds(self._config.remembered_events)
         self._market_data_since_ns = 0
@@ -164,7 +165,9 @@ class StrategyService(Service):
         accounts = await ctx.bus.subscribe(topics, placement.account_group, handler)
         self._subscriptions.append(accounts)
         if placement.count == 1:  # shared by lease: host the partitions this one reads
-            self._partitions = Partitions(accounts.partitions, ctx.bus.partition_of)
+            self._partitions = OwnedPartitions(
+                accounts.partitions, ctx.bus.partition_of, grace_s=_LOSS_GRACE_S
+            )
             await self._follow_partitions()
             self._following = asyncio.get_running_loop().create_task(
                 self._keep_following(), name="strategy-partitions"
@@ -261,9 +264,10 @@ class StrategyService(Service):
 
     async def _on_account_events(self, batch: Sequence[Envelope]) -> None:
         assert self._placement is not None
+        owns: Callable[[str], bool]
         if self._partitions is not None:
             await self._follow_partitions()  # a partition just gained: its bots first
-            owns = self._partitions.hosts
+            owns = self._partitions.holds
         else:
             owns = self._placement.owns
         recent, events = self._recent, self._account_events
@@ -309,12 +313,12 @@ class StrategyService(Service):
             gained, lost = partitions.changes(time.monotonic())
             if gained:
                 await self.lifecycle.load(lambda account: partitions.of(account) in gained)
-                partitions.loaded |= gained
+                partitions.followed |= gained
             if lost:
                 accounts = {h.account_id for h in self.roster.hosts.values()}
                 leaving = {a for a in accounts if partitions.of(a) in lost}
                 handed = self.lifecycle.hand_over(leaving)
-                partitions.loaded -= lost
+                partitions.followed -= lost
                 self._log.info("bots handed over", bots=handed, partitions=sorted(lost))
             if gained or lost:
                 await self.outbound.flush()
@@ -350,33 +354,6 @@ class StrategyService(Service):
         if self._flush_failing:
             self._log.info("publishing intents and saving bot states again")
             self._flush_failing = False
-
-
-class Partitions:
-    """The account partitions this instance reads (`owned`, polled) and those whose
-    bots it hosts (`loaded`)."""
-
-    def __init__(self, owned: Callable[[], frozenset[int]], of: Callable[[str], int]) -> None:
-        self.owned = owned
-        self.of = of
-        self.loaded: set[int] = set()
-        self._lost_since: dict[int, float] = {}
-
-    def hosts(self, account_id: str) -> bool:
-        return self.of(account_id) in self.loaded
-
-    def changes(self, now: float) -> tuple[set[int], set[int]]:
-        """(partitions to load now, partitions to hand over now)."""
-        owned = self.owned()
-        gained = set(owned) - self.loaded
-        lost = set()
-        for partition in self.loaded - owned:
-            if now - self._lost_since.setdefault(partition, now) >= _LOSS_GRACE_S:
-                lost.add(partition)
-        for partition in list(self._lost_since):
-            if partition in owned or partition in lost:
-                del self._lost_since[partition]
-        return gained, lost
 
 
 class _RecentIds:
