@@ -128,7 +128,7 @@ async def test_the_books_equal_the_venues_balances_after_a_sequence_of_fills(
         held = portfolio.books.portfolios[account_id].balances()
         return {asset: held.get(asset, D(0)) for asset in expected}
 
-    await wait_until(lambda: books() == expected, timeout_s=5)
+    await wait_until(lambda: books() == expected)
     books_now = portfolio.books.portfolios[account_id]
     assert books_now.net_contributions == D("10000")  # fills alone got there: no realignment
     assert len(events.payloads(Fill)) >= 5
@@ -250,7 +250,7 @@ async def test_a_restarted_portfolio_continues_from_its_saved_books(platform: Pl
     )
     await events.wait_for(lambda r: len(r.payloads(OrderFilled)) == 1, what="the buy")
     assert isinstance(first, PortfolioService)
-    await wait_until(lambda: first.books.portfolios[account_id].balances().get("BTC"), 5)
+    await wait_until(lambda: first.books.portfolios[account_id].balances().get("BTC"))
     await platform.stop(first)
 
     second = await platform.start(PortfolioService(QUICK))
@@ -266,7 +266,7 @@ async def test_a_restarted_portfolio_continues_from_its_saved_books(platform: Pl
         held = second.books.portfolios.get(account_id)
         return {a: v for a, v in held.balances().items() if v} if held else {}
 
-    await wait_until(lambda: books() == expected, timeout_s=5)
+    await wait_until(lambda: books() == expected)
     assert platform.metric(SKIPPED, reason="out_of_step") == 0
     assert second.books.portfolios[account_id].net_contributions == D("10000")
 
