@@ -137,6 +137,46 @@ async def test_the_kafka_bus_works_over_verified_tls(
         await a_round_trip_on_the_bus(settings.bus_url)
 
 
+@pytest.mark.parametrize("link", ("redis", "postgres", "kafka"))
+async def test_a_server_is_checked_against_the_name_the_operator_gives(
+    link: str, ca: CertificateAuthority, client: Issued, workdir: Path
+) -> None:
+    """A server whose certificate names neither `localhost` nor its address (a server
+    behind a tunnel or reached by IP) is reached with `tls_server_name`, through the
+    start check and the adapter itself; without it, the same URL is refused."""
+    named = ca.server("internal", hosts=(f"{link}.internal",))
+    server_name = f"tls_server_name={link}.internal"
+    if link == "redis":
+        with redis_tls(ca, workdir, server=named, client_auth=True) as redis:
+            url = f"{redis.url}?prefix=tls{uuid.uuid4().hex[:8]}"
+            await a_round_trip_on_the_bus(
+                settings_for(ca, client, bus_url=f"{url}&{server_name}").bus_url
+            )
+            await a_refused_and_a_named_start(ca, client, "cache_url", url, server_name)
+            cache = open_cache(settings_for(ca, client, cache_url=f"{url}&{server_name}").cache_url)
+            await cache.start()
+            await cache.close()
+    elif link == "postgres":
+        with postgres_tls(ca, workdir, server=named, client_cert=True) as postgres:
+            url = f"{postgres.url}?sslmode=verify-full"
+            await a_refused_and_a_named_start(ca, client, "database_url", url, server_name)
+    else:
+        with tansu_tls(ca, workdir, server=named) as kafka:
+            url = f"kafka://{kafka.bootstrap}?security_protocol=SSL"
+            await a_refused_and_a_named_start(ca, client, "bus_url", url, server_name)
+            await a_round_trip_on_the_bus(
+                settings_for(ca, client, bus_url=f"{url}&{server_name}").bus_url
+            )
+
+
+async def a_refused_and_a_named_start(
+    ca: CertificateAuthority, client: Issued, field: str, url: str, server_name: str
+) -> None:
+    with pytest.raises(ConfigError, match="Hostname mismatch"):
+        await check_reachable(settings_for(ca, client, **{field: url}), timeout_s=5)
+    await check_reachable(settings_for(ca, client, **{field: f"{url}&{server_name}"}), timeout_s=5)
+
+
 # -- what is refused -------------------------------------------------------------------
 
 LINKS = ("redis", "postgres", "kafka")

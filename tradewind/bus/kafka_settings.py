@@ -51,7 +51,8 @@ Options (units in the names; defaults in brackets):
 - `client_id` [tradewind].
 - TLS: `security_protocol` (`PLAINTEXT` [default], `SSL`, `SASL_PLAINTEXT`,
   `SASL_SSL`; credentials alone imply `SASL_SSL`), `ssl_cafile`, `ssl_certfile`,
-  `ssl_keyfile` (paths), `ssl_check_hostname` [true].
+  `ssl_keyfile` (paths), `ssl_check_hostname` [true], `tls_server_name` (the name every
+  broker's certificate carries, when it is not the host dialled).
 - SASL: `sasl_mechanism` [PLAIN]: `PLAIN`, `SCRAM-SHA-256` or `SCRAM-SHA-512`.
 """
 
@@ -104,6 +105,7 @@ class KafkaSettings:
     ssl_certfile: str | None = None
     ssl_keyfile: str | None = None
     ssl_check_hostname: bool = True
+    tls_server_name: str | None = None
     sasl_mechanism: str = "PLAIN"
     sasl_username: str | None = field(default=None, repr=False)
     sasl_password: str | None = field(default=None, repr=False)
@@ -194,7 +196,7 @@ class KafkaSettings:
         names the certificate file that cannot be loaded."""
         if not self.security_protocol.endswith("SSL"):
             return None
-        tls = ClientTls(self.ssl_cafile, self.ssl_certfile, self.ssl_keyfile)
+        tls = ClientTls(self.ssl_cafile, self.ssl_certfile, self.ssl_keyfile, self.tls_server_name)
         try:
             return tls.context(check_hostname=self.ssl_check_hostname)
         except (OSError, ssl.SSLError) as exc:

@@ -53,6 +53,7 @@ from tradewind.bus.envelope import Envelope, UnreadableEvent, decode, encode
 from tradewind.bus.port import DEFAULT_CONSUMER_OPTIONS, BatchHandler, ConsumerOptions
 from tradewind.bus.redis_leases import PartitionLeases, Unit
 from tradewind.errors import BusError, BusUnavailable
+from tradewind.security.redis_tls import ServerNamedSSLConnection
 
 log = logging.getLogger(__name__)
 
@@ -544,7 +545,7 @@ class _HiredisConnection(Connection):
         return [b"".join([_hiredis_pack(tuple(command)) for command in commands])]
 
 
-class _HiredisSSLConnection(SSLConnection):
+class _HiredisSSLConnection(ServerNamedSSLConnection):
     """`_HiredisConnection` over TLS (rediss://)."""
 
     pack_command = _HiredisConnection.pack_command

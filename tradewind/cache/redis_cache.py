@@ -8,11 +8,12 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from tradewind.errors import ConfigError
+from tradewind.security.redis_tls import redis_client
 
 
 class RedisCache:
     def __init__(self, url: str, *, prefix: str = "tw:cache:") -> None:
-        self._client: aioredis.Redis = aioredis.Redis.from_url(url, socket_timeout=5)
+        self._client: aioredis.Redis = redis_client(url, socket_timeout=5)
         self._prefix = prefix
 
     async def start(self) -> None:

@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-import redis.asyncio as redis
 import structlog
 from dotenv import dotenv_values
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
@@ -30,8 +29,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 from redis.exceptions import RedisError
 
 from tradewind.errors import ConfigError
+from tradewind.security.redis_tls import redis_client
 from tradewind.security.tls_server import ServerTls, server_tls
 from tradewind.security.transport import (
+    SERVER_NAME,
     ClientTls,
     describe_tls_error,
     is_encrypted,
@@ -491,9 +492,11 @@ async def _ping_redis(name: str, url: str, timeout_s: float) -> None:
     endpoint = url_endpoints(url)[0]
     # The bus reads its own tunables (lease_ms=...) from the query; redis-py would choke.
     parts = urlsplit(url)
-    redis_options = [(k, v) for k, v in parse_qsl(parts.query) if k.startswith("ssl_")]
+    redis_options = [
+        (k, v) for k, v in parse_qsl(parts.query) if k.startswith("ssl_") or k == SERVER_NAME
+    ]
     client_url = urlunsplit(parts._replace(query=urlencode(redis_options)))
-    client = redis.Redis.from_url(
+    client = redis_client(
         client_url, socket_connect_timeout=timeout_s, socket_timeout=timeout_s, retry=None
     )
     try:

@@ -12,14 +12,18 @@ How each URL says "TLS": `rediss://` (Redis), `?sslmode=verify-full` (PostgreSQL
 `verify-ca` and `require`, which check less and are refused under REQUIRE_TLS), and
 `?security_protocol=SSL` or `SASL_SSL` (Kafka). `secure_url` writes the CA and client
 certificate into a TLS URL where the URL names none of its own, so every adapter reads
-the same files. Venues (exchanges) are not here: they are reached over HTTPS with ccxt,
-which checks certificates against certifi's bundle (`TRADEWIND_VENUE_CA_FILE` replaces it,
-for a simulator with a private CA).
+the same files. `?tls_server_name=NAME` (any of the three) checks the server's certificate
+against NAME, and sends NAME in SNI, instead of the host in the URL: for a server reached
+by an address its certificate does not name (an IP address, a tunnel, a proxy). Venues
+(exchanges) are not here: they are reached over HTTPS with ccxt, which checks
+certificates against certifi's bundle (`TRADEWIND_VENUE_CA_FILE` replaces it, for a
+simulator with a private CA).
 """
 
 from __future__ import annotations
 
 import re
+import socket
 import ssl
 from dataclasses import dataclass
 from typing import Literal
@@ -39,24 +43,99 @@ _UNCHECKED = {
 }
 
 
+#: The URL parameter (every TLS link) naming the server its certificate must carry.
+SERVER_NAME = "tls_server_name"
+
+
 @dataclass(frozen=True, slots=True)
 class ClientTls:
-    """The files a client presents and trusts; None: the system's CAs, no client cert."""
+    """The files a client presents and trusts (None: the system's CAs, no client cert),
+    and the name the server's certificate must carry (None: the host the client dials)."""
 
     ca_file: str | None = None
     cert_file: str | None = None
     key_file: str | None = None
+    server_name: str | None = None
 
     def context(self, *, check_hostname: bool = True) -> ssl.SSLContext:
         """A client context: TLS >= 1.2, the server's certificate required (and its name
         checked unless `check_hostname` is False: PostgreSQL's verify-ca)."""
-        context = ssl.create_default_context(cafile=self.ca_file)
+        if self.server_name:
+            context: ssl.SSLContext = _ServerNamed(ssl.PROTOCOL_TLS_CLIENT)
+            context.server_name = self.server_name  # type: ignore[attr-defined]
+            if self.ca_file:
+                context.load_verify_locations(cafile=self.ca_file)
+            else:
+                context.load_default_certs(ssl.Purpose.SERVER_AUTH)
+        else:
+            context = ssl.create_default_context(cafile=self.ca_file)
         context.minimum_version = MINIMUM_VERSION
         context.check_hostname = check_hostname
         context.verify_mode = ssl.CERT_REQUIRED
         if self.cert_file:
             context.load_cert_chain(self.cert_file, self.key_file)
         return context
+
+
+class _ServerNamed(ssl.SSLContext):
+    """A client context that checks (and asks by SNI for) `server_name` whatever host the
+    caller dials: asyncpg and aiokafka pass the dialled host to `wrap_bio` and offer no
+    way to name another."""
+
+    server_name: str
+
+    def wrap_bio(
+        self,
+        incoming: ssl.MemoryBIO,
+        outgoing: ssl.MemoryBIO,
+        server_side: bool = False,
+        server_hostname: str | bytes | None = None,
+        session: ssl.SSLSession | None = None,
+    ) -> ssl.SSLObject:
+        return super().wrap_bio(incoming, outgoing, server_side, self.server_name, session)
+
+    def wrap_socket(
+        self,
+        sock: socket.socket,
+        server_side: bool = False,
+        do_handshake_on_connect: bool = True,
+        suppress_ragged_eofs: bool = True,
+        server_hostname: str | bytes | None = None,
+        session: ssl.SSLSession | None = None,
+    ) -> ssl.SSLSocket:
+        return super().wrap_socket(
+            sock,
+            server_side,
+            do_handshake_on_connect,
+            suppress_ragged_eofs,
+            self.server_name,
+            session,
+        )
+
+
+def server_name_problem(url: str) -> str | None:
+    """Why `url`'s `tls_server_name` cannot apply (a link without TLS, or one that checks
+    no name), or None."""
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query, keep_blank_values=True))
+    if SERVER_NAME not in query:
+        return None
+    name = query[SERVER_NAME]
+    if not name or not _HOST_NAME.fullmatch(name):
+        return f"{SERVER_NAME}={name!r} is not a host name"
+    if not is_encrypted(url):
+        return f"{SERVER_NAME} applies to a TLS link only, and this one is not encrypted"
+    scheme = parts.scheme.lower()
+    if scheme.startswith("postgresql") and _pg_mode(query) != "verify-full":
+        return f"{SERVER_NAME} needs sslmode=verify-full (only it checks the server's name)"
+    unchecked = {k.lower(): v.lower() for k, v in query.items()}
+    if unchecked.get("ssl_check_hostname") in _UNCHECKED["ssl_check_hostname"]:
+        return f"{SERVER_NAME} is checked only with the server's name checked"
+    return None
+
+
+#: A DNS name or an IPv4 address: letters, digits, dots and hyphens.
+_HOST_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?")
 
 
 def is_encrypted(url: str) -> bool | None:
@@ -120,6 +199,8 @@ def secure_url(url: str, tls: ClientTls) -> str:
     query = parse_qsl(parts.query, keep_blank_values=True)
     if not parts.netloc:
         return url  # no server named: PostgreSQL's Unix socket
+    if (problem := server_name_problem(url)) is not None:
+        raise ValueError(problem)
     files: dict[str, str | None]
     if scheme.startswith("postgresql"):
         query = [("sslmode" if name == "ssl" else name, value) for name, value in query]
@@ -155,11 +236,16 @@ def postgres_ssl(query: dict[str, str]) -> ssl.SSLContext | str | None:
         return mode
     if mode == "require":
         return "require"
-    tls = ClientTls(query.get("sslrootcert"), query.get("sslcert"), query.get("sslkey"))
+    tls = ClientTls(
+        query.get("sslrootcert"),
+        query.get("sslcert"),
+        query.get("sslkey"),
+        query.get(SERVER_NAME) if mode == "verify-full" else None,
+    )
     return tls.context(check_hostname=mode == "verify-full")
 
 
-PG_TLS_PARAMETERS = ("ssl", "sslmode", "sslrootcert", "sslcert", "sslkey")
+PG_TLS_PARAMETERS = ("ssl", "sslmode", "sslrootcert", "sslcert", "sslkey", SERVER_NAME)
 
 
 def _pg_mode(query: dict[str, str]) -> str | None:

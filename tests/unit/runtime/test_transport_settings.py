@@ -184,6 +184,91 @@ def test_postgres_urls_become_asyncpg_arguments(ca: CertificateAuthority) -> Non
         postgres_tls("postgresql+asyncpg://u@p/db?sslmode=verify-full&sslrootcert=/no/ca.pem")
 
 
+def test_a_server_name_is_accepted_on_every_link_that_checks_names(
+    ca: CertificateAuthority,
+) -> None:
+    settings = load_settings(
+        tls_ca_file=str(ca.cert),
+        bus_url="kafka://10.0.0.7:9093?security_protocol=SSL&tls_server_name=kafka.internal",
+        cache_url="rediss://10.0.0.5:6380/0?tls_server_name=redis.internal",
+        database_url="postgresql://u@10.0.0.6/db?sslmode=verify-full&tls_server_name=pg.internal",
+    )
+    assert "tls_server_name=kafka.internal" in settings.bus_url
+    assert "tls_server_name=redis.internal" in settings.cache_url
+    _, tls = postgres_tls(settings.database_url)
+    assert isinstance(tls, ssl.SSLContext) and tls.check_hostname
+    assert getattr(tls, "server_name", None) == "pg.internal"
+
+
+@pytest.mark.parametrize(
+    ("field", "url", "problem"),
+    [
+        ("cache_url", "redis://r:6379/0?tls_server_name=r.internal", "applies to a TLS link"),
+        ("bus_url", "kafka://k:9092?tls_server_name=k.internal", "applies to a TLS link"),
+        (
+            "database_url",
+            "postgresql://p/db?sslmode=require&tls_server_name=p.internal",
+            "needs sslmode=verify-full",
+        ),
+        (
+            "database_url",
+            "postgresql://p/db?sslmode=disable&tls_server_name=p.internal",
+            "applies to a TLS link",
+        ),
+        (
+            "cache_url",
+            "rediss://r:6379/0?ssl_check_hostname=false&tls_server_name=r.internal",
+            "only with the server's name checked",
+        ),
+        ("cache_url", "rediss://r:6379/0?tls_server_name=", "is not a host name"),
+        ("cache_url", "rediss://r:6379/0?tls_server_name=a%20b", "is not a host name"),
+    ],
+)
+def test_a_server_name_where_it_cannot_apply_is_refused(field: str, url: str, problem: str) -> None:
+    with pytest.raises(ConfigError, match=problem) as caught:
+        load_settings(**{field: url})
+    assert str(caught.value).startswith(f"TRADEWIND_{field.upper()}: ")
+
+
+def test_a_named_context_checks_the_name_it_was_given_whatever_is_dialled(
+    ca: CertificateAuthority,
+) -> None:
+    """Through a pair of memory BIOs, as asyncio drives TLS: the client asks for the
+    configured name (SNI) and accepts a certificate for it although it dialled another."""
+    issued = ca.server("named", hosts=("svc.internal",))
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server.load_cert_chain(issued.cert, issued.key)
+    asked: list[str | None] = []
+    server.sni_callback = lambda _sock, name, _ctx: asked.append(name)  # type: ignore[assignment,misc]
+    for server_name, accepted in (("svc.internal", True), (None, False)):
+        client = ClientTls(str(ca.cert), server_name=server_name).context()
+        assert handshake(client, server, dialled="10.9.9.9") is accepted
+    assert asked[0] == "svc.internal"
+
+
+def handshake(client: ssl.SSLContext, server: ssl.SSLContext, *, dialled: str) -> bool:
+    """Whether a TLS handshake between the two contexts succeeds in memory, the client
+    having dialled `dialled`."""
+    c_in, c_out, s_in, s_out = (ssl.MemoryBIO() for _ in range(4))
+    near = client.wrap_bio(c_in, c_out, server_hostname=dialled)
+    far = server.wrap_bio(s_in, s_out, server_side=True)
+    done = {near: False, far: False}
+    for _ in range(5):  # TLS 1.3 needs two round trips
+        for side in (near, far):
+            try:
+                side.do_handshake()
+                done[side] = True
+            except ssl.SSLWantReadError:
+                pass
+            except ssl.SSLError:
+                return False
+            s_in.write(c_out.read())
+            c_in.write(s_out.read())
+        if all(done.values()):
+            return True
+    return False
+
+
 def test_which_urls_are_encrypted() -> None:
     assert is_encrypted("rediss://r/0") and not is_encrypted("redis://r/0")
     assert is_encrypted("kafka://u:p@k:9092")  # credentials imply SASL_SSL
