@@ -41,6 +41,13 @@ class VenueUnavailable(VenueError):
     the outcome is unknown: look it up by client order id before sending it again."""
 
 
+class VenueUnreached(VenueUnavailable):
+    """The request never left: its connection was found closing before a byte of it was
+    written (a pooled connection the server had just closed). The venue did not get it,
+    so it says nothing of the venue's health; an order is still looked up before it is
+    sent again, as for any unavailable venue."""
+
+
 class RateLimited(VenueError):
     """The venue refused the request for rate; wait `retry_after_s` seconds."""
 

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+import aiohttp
 import ccxt.async_support as ccxt  # type: ignore[import-untyped]
 
 from tradewind.domain.model import Liquidity, OrderType, Side, TimeInForce
@@ -30,6 +31,7 @@ from tradewind.errors import (
     UnknownOrder,
     VenueError,
     VenueUnavailable,
+    VenueUnreached,
 )
 from tradewind.security.transport import describe_tls_error
 from tradewind.venues.port import (
@@ -345,6 +347,8 @@ def venue_error_from_ccxt(
     if isinstance(exc, ccxt.AuthenticationError):
         return AuthenticationFailed(venue, message)
     if isinstance(exc, ccxt.OperationFailed):
+        if never_written(exc):
+            return VenueUnreached(venue, f"{message}: the request was never written")
         tls_problem = describe_tls_error(exc)  # ccxt keeps only the URL in its message
         if tls_problem is not None:
             message = f"{message}: {tls_problem}"
@@ -352,6 +356,23 @@ def venue_error_from_ccxt(
     if placing_order and (isinstance(exc, ccxt.BadRequest) or code is not None):
         return OrderRejected(venue, message, code)
     return VenueError(venue, message)
+
+
+def never_written(exc: BaseException) -> bool:
+    """Whether `exc` (or a cause, as ccxt raises its errors `from` aiohttp's) is aiohttp
+    refusing to write a request on a connection already closing. aiohttp writes a request's
+    head and body in one write, so that refusal means nothing of it left."""
+    cause: BaseException | None = exc
+    for _ in range(10):  # never round a cycle of causes
+        if cause is None:
+            return False
+        if isinstance(cause, aiohttp.ClientConnectionResetError) and _CLOSING in str(cause):
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return False
+
+
+_CLOSING = "Cannot write to closing transport"
 
 
 def venue_code(message: str, body: str | None = None) -> int | None:

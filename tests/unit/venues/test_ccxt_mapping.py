@@ -11,6 +11,7 @@ import json
 from decimal import Decimal
 from typing import Any
 
+import aiohttp
 import ccxt  # type: ignore[import-untyped]
 import ccxt.pro  # type: ignore[import-untyped]
 import pytest
@@ -25,6 +26,7 @@ from tradewind.errors import (
     UnknownOrder,
     VenueError,
     VenueUnavailable,
+    VenueUnreached,
 )
 from tradewind.venues import ccxt_mapping as m
 from tradewind.venues.ccxt_venue import CcxtVenue, rehosted_urls
@@ -445,6 +447,29 @@ def test_a_post_only_order_that_would_take_is_rejected(exchange: Any) -> None:
         "sim", ccxt_error(exchange, 400, body), placing_order=True, last_body=body
     )
     assert type(error) is OrderRejected and error.code == -2010
+
+
+def ccxt_network_error(cause: Exception) -> Exception:
+    """ccxt's error for an aiohttp failure, raised `from` it as ccxt's fetch does."""
+    try:
+        try:
+            raise cause
+        except aiohttp.ClientConnectionError as e:
+            raise ccxt.ExchangeNotAvailable("binance POST https://sim/api/v3/order") from e
+    except ccxt.ExchangeNotAvailable as exc:
+        return exc
+
+
+def test_a_request_never_written_is_unreached_and_other_lost_connections_unavailable() -> None:
+    closing = aiohttp.ClientConnectionResetError("Cannot write to closing transport")
+    error = m.venue_error_from_ccxt("sim", ccxt_network_error(closing), placing_order=True)
+    assert type(error) is VenueUnreached and "never written" in str(error)
+    for lost in (
+        aiohttp.ServerDisconnectedError(),  # written, then no answer: outcome unknown
+        aiohttp.ClientConnectionResetError("Connection lost"),
+    ):
+        error = m.venue_error_from_ccxt("sim", ccxt_network_error(lost), placing_order=True)
+        assert type(error) is VenueUnavailable
 
 
 def test_a_stale_body_of_another_call_lends_no_code() -> None:

@@ -7,8 +7,9 @@ A call goes in two steps so that an order is marked SENT only once it really lea
 breaker, raising `NotSent` if the call may not go; `run` makes the call under the
 timeout and reports its outcome to the breaker. Only what says the venue is unwell
 (timeouts, 5xx, lost connections) counts as a failure; a refused order or a 429 is the
-venue answering. A 429 blocks the whole venue (or, for Binance's order-count refusal
--1015, the account) until its `Retry-After` has passed.
+venue answering, and a request that never left (`VenueUnreached`: its pooled connection
+was already closing) says nothing either way. A 429 blocks the whole venue (or, for
+Binance's order-count refusal -1015, the account) until its `Retry-After` has passed.
 """
 
 from __future__ import annotations
@@ -30,7 +31,13 @@ from tradewind.domain.rate_limits import (
     binance_order_windows,
     reserve_together,
 )
-from tradewind.errors import RateLimited, TradewindError, VenueError, VenueUnavailable
+from tradewind.errors import (
+    RateLimited,
+    TradewindError,
+    VenueError,
+    VenueUnavailable,
+    VenueUnreached,
+)
 from tradewind.services.execution.metrics import BREAKER_STATE_VALUE, ExecutionMetrics
 from tradewind.services.execution.settings import ExecutionSettings
 
@@ -149,6 +156,9 @@ class VenueGate:
         except ConnectionError as exc:
             self._ended(call, "unavailable", failed=True)
             raise VenueUnavailable(self.venue, f"{call.name}: connection lost: {exc}") from None
+        except VenueUnreached:
+            self._ended(call, "unreached", failed=None)
+            raise
         except RateLimited as exc:
             self._penalise(exc, orders)
             self._ended(call, "rate_limited", failed=False)
@@ -211,11 +221,13 @@ class VenueGate:
             until = now + math.ceil(exc.retry_after_s * _NS_PER_S)
             self._blocked_until_ns = max(self._blocked_until_ns, until)
 
-    def _ended(self, call: VenueCall, outcome: str, *, failed: bool) -> None:
+    def _ended(self, call: VenueCall, outcome: str, *, failed: bool | None) -> None:
+        """Count the call's `outcome` and tell the breaker: a failure, a success, or
+        (None) nothing, for a call the venue never received."""
         now = time.monotonic_ns()
         if failed:
             self.breaker.record_failure(now)
-        else:
+        elif failed is not None:
             self.breaker.record_success(now)
         counter = self._outcomes.get((call.name, outcome))
         if counter is None:

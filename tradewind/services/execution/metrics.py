@@ -56,7 +56,7 @@ class ExecutionMetrics:
         )
         self.venue_calls = Counter(
             "tradewind_execution_venue_calls_total",
-            "REST calls made to a venue, by call and outcome (ok, unavailable, "
+            "REST calls made to a venue, by call and outcome (ok, unavailable, unreached, "
             "rate_limited, refused).",
             ("venue", "call", "outcome"),
             registry=registry,
