@@ -20,9 +20,12 @@ Options (units in the names; defaults in brackets):
 - `enable_idempotence` [false]: exactly-once appends per producer session; the broker
   must support InitProducerId (Tansu 0.6 does not).
 - `replication_factor` [1]: for topics the bus creates.
-- `session_timeout_ms` [6000]: a member that sends no heartbeat for this long is
-  presumed dead and its partitions move (6000 is stock Kafka's minimum; Tansu also
-  holds every rebalance for half of it).
+- `session_timeout_ms` [2500]: a member that sends no heartbeat for this long is
+  presumed dead and its partitions move. Tansu also holds every rebalance for half of
+  it, so a dead member's partitions are read again ~4.3 s after its death (~3.5 s on
+  Kafka). Stock Kafka refuses values under its `group.min.session.timeout.ms` (6000 by
+  default): lower that on the brokers, or raise this (take-over then takes longer). See
+  docs/failover.md for what a shorter timeout costs.
 - `heartbeat_interval_ms` [500]: how often members heartbeat, and so how soon they
   notice a rebalance.
 - `max_poll_interval_ms` [30000]: longest a handler may take for one batch before the
@@ -91,7 +94,7 @@ class KafkaSettings:
     compression_type: str = "none"
     enable_idempotence: bool = False
     replication_factor: int = 1
-    session_timeout_ms: int = 6_000
+    session_timeout_ms: int = 2_500
     heartbeat_interval_ms: int = 500
     max_poll_interval_ms: int = 30_000
     revoke_wait_ms: int = 3_000

@@ -14,7 +14,9 @@ returned: a crash means redelivery, never loss.
 
 URL: `redis://[[user]:password@]host:port/db`, or `rediss://` for TLS (redis-py's own
 query parameters such as `ssl_ca_certs` pass through), plus `prefix`, `lease_ms` (lease
-length, ms), `block_ms` (longest wait of one read, ms), `maxlen` (entries kept per
+length, ms [3000]: a dead instance's partitions are read again ~2.5 s after its death,
+and an instance whose event loop stalls that long loses them, see docs/failover.md),
+`block_ms` (longest wait of one read, ms), `maxlen` (entries kept per
 partition) and `connect_timeout_s` (s).
 """
 
@@ -89,7 +91,7 @@ class RedisStreamsSettings:
     address: str  # host:port, safe to show
     password: str | None = field(default=None, repr=False)  # to keep it out of errors
     prefix: str = "tw"
-    lease_ms: int = 10_000
+    lease_ms: int = 3_000
     block_ms: int = 200
     maxlen: int = 1_000_000
     connect_timeout_s: float = 5.0

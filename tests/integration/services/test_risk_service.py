@@ -255,6 +255,9 @@ async def test_balances_risk_never_saw_are_asked_for_not_taken_for_empty(
     await risk.send(topics.ORDERS_INTENT, intent("i-1"), intent("i-2"))
     await risk.wait_for(2)
     assert "balances are not known yet" in risk.outcomes.rejection("i-1").reason
+    # Counted apart from real shortfalls, so an operator sees a take-over's cost.
+    assert risk.decisions("rejected", "balances_unknown") == 2
+    assert risk.decisions("rejected", "balance") == 0
     await wait_until(lambda: requests)
     [asked] = requests  # once for both intents
     assert isinstance(asked.payload, BalancesRequested) and asked.key == "a1"

@@ -40,6 +40,9 @@ from tradewind.domain.risk import Approved, Rejected, RiskLimits, RiskState, Rul
 APPROVED = "approved"
 REJECTED = "rejected"
 _NO_RULE = "none"
+#: The metrics label of a balance rejection for want of the account's balances (after a
+#: start or a take-over), told apart from a real shortfall.
+BALANCES_UNKNOWN = "balances_unknown"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -154,9 +157,11 @@ class RiskDesk:
         if isinstance(result, Approved):
             out.counts[APPROVED, _NO_RULE] += 1
             return _Decided(envelope(intent, intent.account_id, env.trace_id), None)
-        out.counts[REJECTED, result.rule] += 1
+        label = str(result.rule)
         if result.rule is Rule.BALANCE and not self.state.knows_balances(intent.account_id):
             self._ask_balances(intent.account_id, now_ns, out)
+            label = BALANCES_UNKNOWN
+        out.counts[REJECTED, label] += 1
         rejection = OrderRejected(
             account_id=intent.account_id,
             client_order_id=key,

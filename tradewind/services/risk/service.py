@@ -19,7 +19,8 @@ Per batch, the approved intents go to orders.approved and the rejections (an
 `OrderRejected` from source "risk", with the rule's reason and the intent's client order
 id) to orders.rejected and orders.events, one `publish_batch` per topic, keyed by account
 and carrying the intent's trace id. Nothing is logged per intent; decisions are counted
-in `tradewind_risk_decisions_total{decision,rule}`.
+in `tradewind_risk_decisions_total{decision,rule}` (rule `balances_unknown`: rejected while
+the account's balances were still asked for).
 """
 
 from __future__ import annotations
