@@ -51,13 +51,16 @@ class LoginPolicy:
     source waits `first_delay_s`, then twice, four times as long … at most `lockout_s`,
     before trying it again;
     attempts are throttled per source (`per_ip_per_minute`) and per address and source
-    (`per_account_per_minute`)."""
+    (`per_account_per_minute`), and token refreshes per source
+    (`refreshes_per_ip_per_minute`; a client refreshes about once per access-token
+    lifetime, so this leaves room for many clients behind one address)."""
 
     max_failures: int = 5
     lockout_s: int = 900
     per_ip_per_minute: int = 30
     per_account_per_minute: int = 10
     first_delay_s: int = 1
+    refreshes_per_ip_per_minute: int = 60
 
     @property
     def delays(self) -> DelayPolicy:
@@ -120,6 +123,7 @@ class GatewayState:
     ownership: Ownership = field(init=False)
     ip_limiter: RateLimiter = field(init=False)
     account_limiter: RateLimiter = field(init=False)
+    refresh_limiter: RateLimiter = field(init=False)
     user_limiter: RateLimiter = field(init=False)
     listings: VenueListings = field(init=False)
     exchange_user_limiter: RateLimiter = field(init=False)
@@ -132,6 +136,7 @@ class GatewayState:
         self.listings = VenueListings(self.venues)
         self.ip_limiter = RateLimiter(self.login_policy.per_ip_per_minute)
         self.account_limiter = RateLimiter(self.login_policy.per_account_per_minute)
+        self.refresh_limiter = RateLimiter(self.login_policy.refreshes_per_ip_per_minute)
         requests = self.request_policy
         self.user_limiter = RateLimiter(requests.per_user_per_minute)
         self.exchange_user_limiter = RateLimiter(requests.exchange_calls_per_user_per_minute)

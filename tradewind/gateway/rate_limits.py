@@ -1,5 +1,6 @@
-"""Token buckets by key, in this process: login attempts per source and per (address,
-source), and the budgets of authenticated callers (`deps.RequestPolicy`).
+"""Token buckets by key, in this process: login attempts and token refreshes per source,
+login attempts per (address, source), and the budgets of authenticated callers
+(`deps.RequestPolicy`).
 
 A bucket holds `per_minute` attempts and refills continuously; an attempt on an empty
 bucket is refused with the seconds to wait. For logins this is the fast first line

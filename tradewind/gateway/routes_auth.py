@@ -12,9 +12,9 @@ Failed logins are counted per address *and* source address (`store/login_failure
 after `max_failures` in a row a source waits 1, 2, 4 … seconds (at most `lockout_s`)
 before it may try that address again, across every gateway instance. A guesser slows
 down only themselves: the owner logging in from elsewhere is never locked out, and an
-administrator can clear the delays (`POST /admin/users/{id}/unlock`). Attempts are also
-throttled per source (429 with `Retry-After`). Every outcome is audited, without the
-address or the password.
+administrator can clear the delays (`POST /admin/users/{id}/unlock`). Attempts, and
+token refreshes, are also throttled per source (429 with `Retry-After`). Every outcome
+is audited, without the address or the password.
 """
 
 from __future__ import annotations
@@ -253,10 +253,14 @@ async def _record_failed_login(
         )
 
 
-@router.post("/auth/refresh", responses=documented(401), summary="Refresh the tokens")
+@router.post("/auth/refresh", responses=documented(401, 429), summary="Refresh the tokens")
 async def refresh(body: RefreshRequest, request: Request, state: State) -> TokenPair:
     """Exchange a refresh token for a new pair. Each refresh token works once: showing
-    a used one again revokes its whole session (someone else has a copy)."""
+    a used one again revokes its whole session (someone else has a copy). Refreshes are
+    throttled per source address (429 with `Retry-After`; the token stays unused)."""
+    ip = client_ip(request)
+    # Before the rotation, so a refused refresh leaves the presented token valid.
+    too_many(state.refresh_limiter, ip, "token refreshes from your address")
     try:
         issued = await state.refresh_tokens.rotate(body.refresh_token)
     except RefreshTokenRejected as exc:
@@ -273,7 +277,7 @@ async def refresh(body: RefreshRequest, request: Request, state: State) -> Token
                     actor_id=family.subject if family else None,
                     target_type="session",
                     target_id=family.family_id if family else "",
-                    source_ip=client_ip(request),
+                    source_ip=ip,
                 )
         raise unauthenticated(str(exc), f"refresh_{exc.reason}") from None
     async with state.db.read() as conn:

@@ -56,6 +56,10 @@ from tradewind.venues.directory import CcxtVenues, VenueDirectory, parse_venue_u
 #: gateway/revocation.py): how long another instance may still accept a revoked token.
 REVOCATION_POLL_S = 1.0
 
+#: Once made whoever registered this address an administrator, with no proof of owning
+#: it (security review, item 6); now ignored, and the gateway says so at start.
+RETIRED_BOOTSTRAP_ADMIN_VARIABLE = "TRADEWIND_BOOTSTRAP_ADMIN_EMAIL"
+
 #: What the runtime would add to `Resources` so the gateway can report its siblings.
 PROPOSED_RESOURCES_FIELD = "services: Sequence[Service] = ()  # this process's services"
 
@@ -89,6 +93,13 @@ class GatewayService(Service):
 
     async def start(self, ctx: ServiceContext) -> None:
         settings, log, shared = ctx.settings, ctx.log, ctx.resources
+        if RETIRED_BOOTSTRAP_ADMIN_VARIABLE in os.environ:
+            # The address itself is not logged: it is personal data.
+            log.warning(
+                f"{RETIRED_BOOTSTRAP_ADMIN_VARIABLE} is set but no longer honoured: "
+                "registering grants nothing; make an administrator with "
+                "`tradewind users grant-admin EMAIL`"
+            )
         encryptor = shared.encryptor or Encryptor(master_keys_from_settings(settings))
         db = shared.database
         tokens = token_config_from_settings(settings, log, db.url if db else None)
@@ -262,6 +273,7 @@ def _login_policy(settings: Settings) -> LoginPolicy:
         lockout_s=settings.login_lockout_s,
         per_ip_per_minute=settings.login_rate_per_ip,
         per_account_per_minute=settings.login_rate_per_account,
+        refreshes_per_ip_per_minute=settings.refresh_rate_per_ip,
     )
 
 

@@ -6,8 +6,10 @@ answers `{"type": "subscribed", "accounts": [...]}` and then pushes events (shap
 `hub.py`). It closes the connection with code 4401 for a missing or bad token and when
 the token is revoked while the stream is open (roles changed, user disabled, session
 logged out: see `revocation.py`), 4403
-without the `portfolio:read` permission, 4408 when the token expires (reconnect with a
-fresh one), 1013 if the client reads too slowly, and 1001 when the gateway stops.
+without the `portfolio:read` permission, 4429 past the user's request budget (every
+connection takes one request from it, like a REST call; the reason says when to retry),
+4408 when the token expires (reconnect with a fresh one), 1013 if the client reads too
+slowly, and 1001 when the gateway stops.
 Accounts the user connects later through this gateway are added to open sessions.
 """
 
@@ -21,7 +23,7 @@ import msgspec
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from tradewind.gateway.auth import Principal
-from tradewind.gateway.deps import GatewayState
+from tradewind.gateway.deps import GatewayState, too_many
 from tradewind.gateway.errors import ApiError
 from tradewind.gateway.hub import CLOSE, REVOKED_REASON, StreamClient
 from tradewind.gateway.rbac import Permission
@@ -35,6 +37,7 @@ AUTH_TIMEOUT_S = 5.0
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_TOKEN_EXPIRED = 4408
+CLOSE_TOO_MANY = 4429
 CLOSE_TOO_SLOW = 1013
 CLOSE_GOING_AWAY = 1001
 
@@ -54,6 +57,11 @@ async def stream(websocket: WebSocket) -> None:
     if not principal.can(STREAM_PERMISSION):
         await websocket.close(CLOSE_FORBIDDEN, f"your roles do not grant {STREAM_PERMISSION}")
         return
+    try:
+        too_many(state.user_limiter, principal.user_id, "requests")
+    except ApiError as exc:
+        await _close(websocket, CLOSE_TOO_MANY, exc.detail[:120])
+        return
     state.ownership.forget(principal.user_id)
     accounts = await state.ownership.accounts_of(principal.user_id)
     client = state.hub.connect(
@@ -62,6 +70,15 @@ async def stream(websocket: WebSocket) -> None:
         session_id=principal.session_id,
         token_version=principal.token_version,
     )
+    # A revocation that landed while the accounts were read reached the hub before this
+    # client was in it; from here on the hub ends the session itself.
+    refusal = state.authenticator.revocations.refusal(
+        principal.user_id, principal.token_version, principal.session_id
+    )
+    if refusal is not None:
+        state.hub.disconnect(client)
+        await _close(websocket, CLOSE_UNAUTHENTICATED, refusal[:120])
+        return
     try:
         await websocket.send_text(
             msgspec.json.encode({"type": "subscribed", "accounts": list(accounts)}).decode()

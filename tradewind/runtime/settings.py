@@ -164,6 +164,9 @@ class Settings(BaseSettings):
         int,
         Field(ge=1, le=100_000, description="Login attempts per address and source per minute"),
     ] = 10
+    refresh_rate_per_ip: Annotated[
+        int, Field(ge=1, le=100_000, description="Token refreshes per IP per minute")
+    ] = 60
     rate_per_user: Annotated[
         int, Field(ge=1, le=1_000_000, description="Authenticated requests per user per minute")
     ] = 1200

@@ -10,10 +10,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+from structlog.testing import capture_logs
+
+from tests.integration.gateway.serving import gateway_settings, serving
 from tests.integration.gateway.support import PASSWORD, api_on, gateway_state, new_exchange
 from tests.unit.security.factories import key_text, master_keys
 from tradewind.store import audit, users
 from tradewind.store.database import Database
+from tradewind.venues.simulated.exchange import SimulatedExchange
 
 TRADEWIND = str(Path(sys.executable).with_name("tradewind"))
 BOSS = "Boss@Example.org"
@@ -32,8 +37,12 @@ def _tradewind(database: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_registering_grants_nothing_and_the_command_line_makes_an_admin(tmp_path: Path) -> None:
+def test_registering_grants_nothing_and_the_command_line_makes_an_admin(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     database = tmp_path / "tradewind.db"
+    # Set where the sign-up happens too: whatever reads it there must not honour it.
+    monkeypatch.setenv("TRADEWIND_BOOTSTRAP_ADMIN_EMAIL", BOSS)
 
     async def roles_after(sign_up: bool) -> tuple[str, ...]:
         db = Database(f"sqlite:///{database}")
@@ -49,7 +58,9 @@ def test_registering_grants_nothing_and_the_command_line_makes_an_admin(tmp_path
         await db.close()
         return tuple(me.json()["roles"])
 
-    assert asyncio.run(roles_after(sign_up=True)) == ("trader",)
+    signed_up = asyncio.run(roles_after(sign_up=True))
+    assert "admin" not in signed_up
+    assert signed_up == ("trader",)
 
     unknown = _tradewind(database, "grant-admin", "nobody@example.org")
     assert unknown.returncode == 1 and "sign up first" in unknown.stderr
@@ -74,3 +85,22 @@ def test_registering_grants_nothing_and_the_command_line_makes_an_admin(tmp_path
         return [str(e.detail["to"]) for e in entries]
 
     assert asyncio.run(audited()) == ["['trader']", "['admin', 'trader']"]
+
+
+async def test_the_gateway_warns_at_start_that_the_bootstrap_address_is_ignored(
+    tmp_path: Path, exchange: SimulatedExchange, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with capture_logs() as quiet:
+        async with serving(gateway_settings(tmp_path), exchange):
+            pass
+    assert not [e for e in quiet if "BOOTSTRAP" in e["event"]]
+
+    monkeypatch.setenv("TRADEWIND_BOOTSTRAP_ADMIN_EMAIL", BOSS)
+    with capture_logs() as logs:
+        async with serving(gateway_settings(tmp_path), exchange):
+            pass
+    [warning] = [e for e in logs if "TRADEWIND_BOOTSTRAP_ADMIN_EMAIL" in e["event"]]
+    assert warning["log_level"] == "warning"
+    assert "no longer honoured" in warning["event"]
+    assert "tradewind users grant-admin" in warning["event"]
+    assert BOSS.lower() not in str(logs).lower()  # the address is personal data

@@ -8,6 +8,7 @@ import asyncio
 from pathlib import Path
 
 import httpx
+import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
@@ -161,4 +162,65 @@ async def test_an_open_stream_closes_when_its_user_loses_the_right_to_read(
                 await client.post(
                     "/api/v1/auth/logout", json={"refresh_token": second.refresh_token}
                 )
+            assert await close_code(ws) == 4401
+
+
+async def test_an_open_stream_closes_when_an_admin_disables_its_user(
+    tmp_path: Path, exchange: SimulatedExchange
+) -> None:
+    async with served_api(tmp_path, exchange) as (server, api):
+        boss = await api.as_roles("admin")
+        user = await api.sign_up()
+        async with connect(f"{server.ws_url}?token={user.access_token}") as ws:
+            assert (await receive(ws))["type"] == "subscribed"
+            disabled = await api.client.post(
+                f"/api/v1/admin/users/{user.id}/disable", headers=boss.headers
+            )
+            assert disabled.status_code == 200
+            assert await close_code(ws) == 4401
+
+
+async def test_an_open_stream_closes_when_its_refresh_token_is_reused(
+    tmp_path: Path, exchange: SimulatedExchange
+) -> None:
+    async with served_api(tmp_path, exchange) as (server, api):
+        user = await api.sign_up()
+        async with connect(f"{server.ws_url}?token={user.access_token}") as ws:
+            assert (await receive(ws))["type"] == "subscribed"
+            stolen = user.refresh_token
+            assert (
+                await api.client.post("/api/v1/auth/refresh", json={"refresh_token": stolen})
+            ).is_success
+            reused = await api.client.post("/api/v1/auth/refresh", json={"refresh_token": stolen})
+            assert reused.json()["code"] == "refresh_reused"
+            assert await close_code(ws) == 4401
+
+
+async def test_a_logout_while_the_stream_reads_its_accounts_still_closes_it(
+    tmp_path: Path, exchange: SimulatedExchange, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The race: the stream has checked the token and is reading the user's accounts
+    when the session ends; the hub hears of it before the stream is in the hub."""
+    async with served_api(tmp_path, exchange) as (server, api):
+        user = await api.sign_up()
+        reading, revoked = asyncio.Event(), asyncio.Event()
+        ownership = server.state.ownership
+        read_accounts = ownership.accounts_of
+
+        async def accounts_of_paused_for_a_revocation(user_id: str) -> tuple[str, ...]:
+            accounts = await read_accounts(user_id)
+            reading.set()
+            async with asyncio.timeout(5):
+                await revoked.wait()
+            return accounts
+
+        monkeypatch.setattr(ownership, "accounts_of", accounts_of_paused_for_a_revocation)
+        async with connect(f"{server.ws_url}?token={user.access_token}") as ws:
+            async with asyncio.timeout(5):
+                await reading.wait()
+            out = await api.client.post(
+                "/api/v1/auth/logout", json={"refresh_token": user.refresh_token}
+            )
+            assert out.status_code == 204
+            revoked.set()
             assert await close_code(ws) == 4401
