@@ -28,7 +28,7 @@ from tradewind.runtime.demo import DemoAccount, MarketView, create_demo_accounts
 from tradewind.security.envelope import Encryptor
 from tradewind.security.master_keys import load_master_keys
 from tradewind.store.database import Database
-from tradewind.store.schema import fills
+from tradewind.store.schema import fills, orders
 from tradewind.venues.ccxt_venue import CcxtVenue
 
 #: Start order; stopped in reverse, so producers of orders stop first.
@@ -269,6 +269,30 @@ async def trades_missing_from_fills(
                         f"{trade['trade_id']} ({trade['client_order_id']})"
                     )
     return missing
+
+
+async def orders_in(database_url: str, *states: str) -> list[str]:
+    """The orders in these states, as readable lines."""
+    db = Database(database_url)
+    try:
+        async with db.read() as conn:
+            query = select(orders).where(orders.c.state.in_(states))
+            rows = (await conn.execute(query)).mappings().all()
+    finally:
+        await db.close()
+    return [f"{r['client_order_id']} {r['state']} since {r['updated_at']}" for r in rows]
+
+
+async def wait_until_orders_settled(database_url: str, *, within_s: float) -> None:
+    """Until no order is SENT or UNKNOWN, at most `within_s`: a restored or timed-out
+    order is looked up once the venue answers again, but a call that hung until a fault's
+    end, the breaker's cool-down and the start reconciliation's retry (5 s) can each stand
+    before that lookup."""
+    began = time.monotonic()
+    while left := await orders_in(database_url, "UNKNOWN", "SENT"):
+        assert time.monotonic() - began < within_s, f"orders left of unknown outcome: {left}"
+        await asyncio.sleep(1)
+    print(f"no order of unknown outcome after {time.monotonic() - began:.1f} s")
 
 
 async def delete_keys(redis_url: str, prefix: str) -> None:

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import select
 
 from tests.e2e.platform import (
     Process,
@@ -25,14 +24,13 @@ from tests.e2e.platform import (
     start_services,
     trade_for,
     trades_missing_from_fills,
+    wait_until_orders_settled,
     wait_until_portfolios_match,
 )
 from tradewind.runtime.demo import DemoAccount
 from tradewind.security.master_keys import generate_master_key
-from tradewind.store.database import Database
-from tradewind.store.schema import orders
 
-pytestmark = pytest.mark.servers
+pytestmark = [pytest.mark.servers, pytest.mark.chaos]
 
 BOTS = 40
 
@@ -56,28 +54,8 @@ class Run:
         async with httpx.AsyncClient(base_url=self.venue_url, timeout=10) as http:
             (await http.post("/sim/v1/faults", json=switches)).raise_for_status()
 
-    async def orders_in(self, *states: str) -> list[str]:
-        """The orders in these states, as readable lines."""
-        db = Database(self.database_url)
-        try:
-            async with db.read() as conn:
-                query = select(orders).where(orders.c.state.in_(states))
-                rows = (await conn.execute(query)).mappings().all()
-        finally:
-            await db.close()
-        return [f"{r['client_order_id']} {r['state']} since {r['updated_at']}" for r in rows]
-
     async def orders_settled_within(self, seconds: float) -> None:
-        """No order left SENT or UNKNOWN within `seconds`: a restored or timed-out order
-        is looked up once the venue answers again, but a call that hung until the
-        fault's end, the breaker's cool-down and the start reconciliation's retry
-        (5 s) can each stand before that lookup."""
-        began = time.monotonic()
-        while left := await self.orders_in("UNKNOWN", "SENT"):
-            waited = time.monotonic() - began
-            assert waited < seconds, f"orders left of unknown outcome: {left}"
-            await asyncio.sleep(1)
-        print(f"no order of unknown outcome after {time.monotonic() - began:.1f} s")
+        await wait_until_orders_settled(self.database_url, within_s=seconds)
 
     async def stop_trading(self) -> None:
         """Stop the producers of orders (strategy, marketdata, risk), cleanly."""
@@ -143,7 +121,7 @@ async def test_every_service_stopped_cleanly_and_started_again_loses_nothing(run
         await asyncio.sleep(3)
     await asyncio.sleep(5)
     await run.stop_trading()
-    took = await run.portfolios_match_within(10)  # execution reconciles only every 300 s
+    took = await run.portfolios_match_within(5)  # execution reconciles only every 300 s
     print(f"portfolios matched the venue {took:.1f} s after trading stopped")
     await run.check_the_venue_agrees()
 
@@ -157,7 +135,7 @@ async def test_a_killed_portfolio_comes_back_with_its_books(run: Run) -> None:
     await portfolio.wait_running()
     await asyncio.sleep(5)
     await run.stop_trading()
-    took = await run.portfolios_match_within(10)
+    took = await run.portfolios_match_within(5)
     print(f"portfolios matched the venue {took:.1f} s after trading stopped")
     await run.check_the_venue_agrees()
 

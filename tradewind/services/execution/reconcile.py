@@ -83,6 +83,21 @@ class Reconciler:
         self._metrics.reconciliations.labels(session.venue_name, "ok").inc()
         return True
 
+    async def publish_balances(self, session: AccountSession) -> None:
+        """Publish the account's balances now (risk asked: it knows none of them), without
+        the rest of a reconciliation: one balances call, repeated while fills move them
+        (as at a start). Venue failures are logged, not raised: risk asks again."""
+        try:
+            await self._publish_balances(session, starting=True)
+            await self._outbox.flush()
+        except (TradewindError, TimeoutError, ConnectionError) as exc:
+            self._log.warning(
+                "balances not published",
+                account_id=session.account_id,
+                venue=session.venue_name,
+                error=str(exc),
+            )
+
     async def run_periodically(self, session: AccountSession, *, started: bool) -> None:
         """Reconcile every interval, jittered ±20 % so accounts spread out. Until the
         session's first reconciliation went through (`started`), retry it sooner: the

@@ -115,18 +115,15 @@ class SessionPool:
 
     async def publish_balances(self, account_id: str) -> None:
         """Have the account's balances published soon: a session opening publishes them
-        with its first reconciliation; an open one reconciles now, in the background
-        (its venue calls must not hold up the batch that asked)."""
+        with its first reconciliation; an open one fetches and publishes them now, in the
+        background (its venue calls must not hold up the batch that asked)."""
         session = self._sessions.get(account_id)
         if session is None:
             with contextlib.suppress(AccountUnavailable):  # logged by `get`
                 await self.get(account_id)
             return
         session.tasks = [task for task in session.tasks if not task.done()]
-        session.tasks.append(asyncio.create_task(self._reconcile_now(session)))
-
-    async def _reconcile_now(self, session: AccountSession) -> None:
-        await self._reconciler.reconcile(session, starting=True)  # failures: logged there
+        session.tasks.append(asyncio.create_task(self._reconciler.publish_balances(session)))
 
     async def follow(
         self,

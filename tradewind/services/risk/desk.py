@@ -46,8 +46,9 @@ BALANCES_UNKNOWN = "balances_unknown"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-#: How often risk asks again for the balances of an account it still knows none of.
-ASK_AGAIN_NS = 5_000_000_000
+#: How often risk asks again for the balances of an account it still knows none of (an
+#: answer can fail to come: execution publishes none while fills keep moving them).
+ASK_AGAIN_NS = 2_000_000_000
 
 
 @dataclass
