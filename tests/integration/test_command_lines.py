@@ -1,5 +1,5 @@
-"""Every example, bench script and `tradewind` command answers `--help` with its usage,
-and a bad argument with one stderr line naming it and status 2, never a traceback.
+"""Every example, bench script, `tradewind` command and `./dev` answers `--help` with its
+usage, and a bad argument with one stderr line naming it and status 2, never a traceback.
 
 Each case runs the program as a process (`sys.executable`) on this checkout's code;
 nothing here starts a platform or a benchmark.
@@ -52,6 +52,27 @@ HELP = [
     pytest.param([*TRADEWIND, "service", "--help"], "Usage: tradewind service", id="service"),
     pytest.param(
         [*TRADEWIND, "venue", "serve", "--help"], "Usage: tradewind venue serve", id="venue-serve"
+    ),
+    *(
+        pytest.param(
+            [*TRADEWIND, *command.split(), "--help"],
+            f"Usage: tradewind {command} [OPTIONS]",
+            id=command.replace(" ", "-"),
+        )
+        for command in (
+            "venue",
+            "keys",
+            "keys generate",
+            "keys rotate",
+            "db",
+            "db upgrade",
+            "users",
+            "users grant-admin",
+            "users revoke-admin",
+            "bench",
+            "bench bus",
+            "version",
+        )
     ),
 ]
 
@@ -130,6 +151,46 @@ BAD_ARGUMENTS = [
     pytest.param(
         [*TRADEWIND, "launch"], "tradewind: error: No such command 'launch'.", id="no-such-command"
     ),
+    pytest.param(
+        [*TRADEWIND, "keys", "launch"],
+        "tradewind: error: No such command 'launch'.",
+        id="keys-no-such-command",
+    ),
+    pytest.param(
+        [*TRADEWIND, "keys", "generate", "--kid", "bad!id"],
+        "tradewind: error: --kid: key id 'bad!id' must be",
+        id="keys-generate-kid",
+    ),
+    pytest.param(
+        [*TRADEWIND, "keys", "rotate", "--batch", "0"],
+        "tradewind: error: Invalid value for '--batch':",
+        id="keys-rotate-batch",
+    ),
+    pytest.param(
+        [*TRADEWIND, "db", "upgrade", "--nope"],
+        "tradewind: error: No such option: --nope",
+        id="db-upgrade-nope",
+    ),
+    pytest.param(
+        [*TRADEWIND, "users", "grant-admin"],
+        "tradewind: error: Missing argument 'EMAIL'.",
+        id="users-grant-admin-without-email",
+    ),
+    pytest.param(
+        [*TRADEWIND, "users", "revoke-admin", "a@b.c", "d@e.f"],
+        "tradewind: error: Got unexpected extra argument",
+        id="users-revoke-admin-two-emails",
+    ),
+    pytest.param(
+        [*TRADEWIND, "bench", "bus", "--rounds", "0"],
+        "tradewind: error: Invalid value for '--rounds':",
+        id="bench-bus-rounds",
+    ),
+    pytest.param(
+        [*TRADEWIND, "version", "extra"],
+        "tradewind: error: Got unexpected extra argument",
+        id="version-extra",
+    ),
 ]
 
 
@@ -147,6 +208,38 @@ def test_tradewind_without_a_command_prints_its_help() -> None:
     assert done.returncode == 2
     assert "Usage: tradewind [OPTIONS] COMMAND" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def run_dev(*arguments: str) -> subprocess.CompletedProcess[str]:
+    """The repository's `./dev ARGUMENTS` (none of these set anything up)."""
+    return subprocess.run(
+        [str(ROOT / "dev"), *arguments],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("option", ["--help", "-h"])
+def test_dev_help_prints_the_usage_and_exits_0(option: str) -> None:
+    done = run_dev(option)
+    assert (done.returncode, done.stderr) == (0, ""), done.stderr
+    assert done.stdout.startswith("usage: ./dev up [tradewind up options] | ./dev test")
+
+
+def test_dev_with_an_unknown_command_is_one_line_naming_it_and_exits_2() -> None:
+    done = run_dev("launch")
+    assert (done.returncode, done.stdout) == (2, ""), done.stdout + done.stderr
+    [line] = done.stderr.splitlines()
+    assert line.startswith("dev: error: unknown command 'launch'; usage: ./dev up")
+
+
+def test_dev_without_a_command_prints_its_usage_and_exits_2() -> None:
+    done = run_dev()
+    assert (done.returncode, done.stdout) == (2, ""), done.stdout + done.stderr
+    assert done.stderr.startswith("usage: ./dev up")
 
 
 def test_the_installed_tradewind_command_runs_main() -> None:

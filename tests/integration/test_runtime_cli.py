@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import html
 import json
 import os
+import pty
+import re
+import select
 import signal
 import socket
 import subprocess
@@ -14,6 +18,7 @@ import urllib.error
 import urllib.request
 import uuid
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import pytest
 import redis
@@ -258,3 +263,126 @@ def test_version_prints_the_version(command: list[str], tmp_path: Path) -> None:
         [*command, "version"], capture_output=True, text=True, timeout=60, check=False
     )
     assert (result.returncode, result.stdout) == (0, f"tradewind {__version__}\n")
+
+
+# -- `tradewind up` without and with a terminal -------------------------------------------
+
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+class EmptyRun(NamedTuple):
+    done: subprocess.CompletedProcess[str]
+    report: dict[str, Any]
+    screenshot: str  # the SVG's text, a line per row
+
+
+def svg_text(svg: str) -> str:
+    """The text of a Rich SVG screenshot, each row of the screen on its own line (Rich
+    places each run of text at x = column x 12.2 px and leaves blanks out)."""
+    rows: dict[float, list[str]] = {}
+    found = re.findall(r'<text[^>]* x="([0-9.]+)" y="([0-9.]+)"[^>]*>([^<]*)</text>', svg)
+    for x, y, text in found:
+        row = rows.setdefault(float(y), [])
+        column = round(float(x) / 12.2)
+        row.extend(" " * (column - len(row)))
+        row[column:] = html.unescape(text).replace("\xa0", " ")
+    lines = ("".join(rows[y]).rstrip() for y in sorted(rows))
+    return "\n".join(line for line in lines if line)
+
+
+@pytest.fixture(scope="module")
+def empty_run(tmp_path_factory: pytest.TempPathFactory) -> EmptyRun:
+    """`tradewind up --bots 0` for two seconds, live screen on, stdout and stderr piped
+    (no terminal) at Rich's default 80 columns, its end-of-run report and screenshot."""
+    cwd = tmp_path_factory.mktemp("empty-run")
+    done = run_tradewind(
+        "up", "--bots", "0", "--for", "2", "--venue-port", "0", "--report", "report.json",
+        "--screenshot", "screen.svg", cwd=cwd, COLUMNS="80", TRADEWIND_HTTP_PORT=str(free_port()),
+        TRADEWIND_HEALTH_PORT=str(free_port()), TRADEWIND_LOG_FORMAT="auto",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads((cwd / "report.json").read_text())
+    return EmptyRun(done, report, svg_text((cwd / "screen.svg").read_text()))
+
+
+def test_up_with_bots_0_runs_an_empty_platform(empty_run: EmptyRun) -> None:
+    screen = empty_run.done.stdout
+    assert "no demo users: --bots 0" in screen and "sign in" not in screen
+    assert re.search(r"│ bots\s+│ 0\s+│", screen), screen
+    logged = [json.loads(line) for line in empty_run.done.stderr.splitlines()]
+    [started] = [line for line in logged if line["event"] == "strategy service started"]
+    assert started["bots"] == 0
+    assert empty_run.report["accounts"] == []
+    assert (empty_run.report["totals"]["orders"], empty_run.report["totals"]["fills"]) == (0, 0)
+
+
+def test_without_a_terminal_the_welcome_never_splits_a_url(empty_run: EmptyRun) -> None:
+    lines = empty_run.done.stdout.splitlines()
+    api = next(line for line in lines if line.startswith("  API "))
+    assert re.fullmatch(
+        r"  API +(http://127\.0\.0\.1:\d+)/api/v1 +\(try it in the browser: \1/docs\)", api
+    ), api
+    exchange = next(line for line in lines if line.startswith("  exchange "))
+    assert re.fullmatch(
+        r"  exchange +(http://127\.0\.0\.1:[1-9]\d*) +"
+        r"\(Binance API; faucet: POST \1/sim/v1/accounts\)",
+        exchange,
+    ), exchange  # and the port bound, not the 0 asked for
+
+
+def test_without_a_terminal_auto_log_format_writes_json_lines(empty_run: EmptyRun) -> None:
+    lines = empty_run.done.stderr.splitlines()
+    assert lines
+    assert all(json.loads(line)["event"] for line in lines), lines[:3]
+
+
+def run_on_a_terminal(*args: str, cwd: Path, **settings: str) -> tuple[int, str]:
+    """`tradewind ARGS` on a pseudo-terminal (stdin, stdout and stderr): its exit status
+    and everything it wrote there, escapes removed."""
+    master, slave = pty.openpty()
+    process = subprocess.Popen(
+        [TRADEWIND, *args], env=environment(**settings), cwd=cwd,
+        stdin=slave, stdout=slave, stderr=slave, close_fds=True,
+    )  # fmt: skip
+    os.close(slave)
+    written = bytearray()
+    deadline = time.monotonic() + 60
+    try:
+        while True:
+            assert time.monotonic() < deadline, f"still running after 60 s:\n{written[-3000:]!r}"
+            ready, _, _ = select.select([master], [], [], 0.2)
+            if not ready:
+                continue
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # EIO: the process closed its end of the terminal
+                break
+            if not chunk:
+                break
+            written += chunk
+    finally:
+        if process.poll() is None:
+            process.kill()
+        os.close(master)
+    return process.wait(10), _ANSI.sub("", written.decode(errors="replace"))
+
+
+def test_on_a_terminal_auto_log_format_writes_console_lines(tmp_path: Path) -> None:
+    code, screen = run_on_a_terminal(
+        "up", "--no-live", "--bots", "0", "--for", "2", "--venue-port", "0",
+        cwd=tmp_path, TRADEWIND_HTTP_PORT=str(free_port()),
+        TRADEWIND_HEALTH_PORT=str(free_port()), TRADEWIND_LOG_FORMAT="auto",
+    )  # fmt: skip
+    assert code == 0, screen[-3000:]
+    logged = [line for line in screen.splitlines() if "[info     ]" in line]
+    assert any("running" in line and "tradewind.runtime" in line for line in logged), screen
+    assert '{"timestamp"' not in screen, screen[-3000:]
+
+
+def test_the_screenshot_shows_the_welcome_and_the_screen_while_it_ran(empty_run: EmptyRun) -> None:
+    shot = empty_run.screenshot
+    welcome = empty_run.done.stdout.split("Stop with Ctrl-C.")[0].splitlines()
+    assert len(welcome) > 3 and all(line in shot for line in welcome), shot
+    assert "Tradewind — embedded" in shot
+    # Taken before the market froze: market data still flowed in the last seconds.
+    assert re.search(r"events/s +│ [1-9][0-9,]* +\(last 5 s\)", shot), shot

@@ -55,7 +55,8 @@ class EmbeddedOptions:
     speed; `bots`: demo users with one bot each; `run_for_s`: stop by itself after this
     long; `report`: where to write the end-of-run JSON; `live`: show the status screen;
     `log_file`: where the logs go (said in the welcome), None: the standard streams;
-    `screenshot`: write the last status screen there as SVG at the end."""
+    `screenshot`: write the last status screen there as SVG (with the welcome) as the
+    run ends, before the services drain."""
 
     market: str = "replay:"
     speed: float = 60.0
@@ -81,6 +82,7 @@ class EmbeddedPlatform:
         self._services: Sequence[Service] = ()
         self._stepping = True
         self._venue_server: EmbeddedVenueServer | None = None
+        self._venue_url: str | None = None
         self._settings: Settings | None = None
         self._started = asyncio.Event()
 
@@ -117,6 +119,7 @@ class EmbeddedPlatform:
                 ServerState(self.exchange), settings.http_host, options.venue_port
             )
             await self._venue_server.start()
+            self._venue_url = self._venue_server.url  # the port bound, if asked for any (0)
         loop = asyncio.get_running_loop()
         self._tasks.append(loop.create_task(self._step_market(), name="sim-market"))
         if options.run_for_s is not None:
@@ -147,8 +150,8 @@ class EmbeddedPlatform:
             f"  API        {api}/api/v1   (try it in the browser: {api}/docs)",
             f"  metrics    http://{settings.health_host}:{settings.health_port}/metrics",
         ]
-        if self.options.venue_port is not None:
-            venue = f"http://{host}:{self.options.venue_port}"
+        if self._venue_url is not None:
+            venue = self._venue_url
             lines.append(
                 f"  exchange   {venue}   (Binance API; faucet: POST {venue}/sim/v1/accounts)"
             )
@@ -166,6 +169,10 @@ class EmbeddedPlatform:
         return "\n".join(lines)
 
     def stopping(self) -> None:
+        # The screen as it was while trading: once the market is frozen and the services
+        # drain, its rates over the last seconds fall to nothing.
+        if self.options.screenshot is not None:
+            self._save_screenshot(self.options.screenshot)
         # Freeze the market: no more price moves or house trades, so resting orders stop
         # filling while the services drain and the books can settle for the report.
         self._stepping = False
@@ -179,8 +186,6 @@ class EmbeddedPlatform:
         await self.board.detach()
         if self._venue_server is not None:
             await self._venue_server.stop()
-        if self.options.screenshot is not None:
-            self._save_screenshot(self.options.screenshot)
         if self.options.report is not None and self.exchange is not None:
             report = build_report(self.board, self.demo, self.exchange)
             write_report(self.options.report, report)
@@ -244,7 +249,9 @@ class EmbeddedPlatform:
 
         await self._started.wait()
         console = Console(file=sys.stdout)
-        console.print(self.welcome(), highlight=False)
+        # Lines as they are, never broken (a URL split in two cannot be opened): without
+        # a terminal Rich would wrap at 80 columns, and a terminal folds long lines itself.
+        console.print(self.welcome(), highlight=False, soft_wrap=True)
         bots, names = len(self.demo), self._names()
         with Live(render(self.board, bots, self.breaker_states, names), console=console,
                   refresh_per_second=2, transient=False) as live:  # fmt: skip
@@ -255,8 +262,10 @@ class EmbeddedPlatform:
     def _save_screenshot(self, path: Path) -> None:
         from rich.console import Console
 
-        console = Console(record=True, width=110, file=open(os.devnull, "w"))  # noqa: SIM115
-        console.print(self.welcome(), highlight=False)
+        welcome = self.welcome()
+        width = max(100, *(len(line) for line in welcome.splitlines()))  # no line broken
+        console = Console(record=True, width=width, file=open(os.devnull, "w"))  # noqa: SIM115
+        console.print(welcome, highlight=False)
         console.print(render(self.board, len(self.demo), self.breaker_states, self._names()))
         console.save_svg(str(path), title="tradewind up")
         console.file.close()

@@ -5,6 +5,10 @@ Tick->order latency is the time from a market-data event to the order intent it 
 the strategy service carries the market event's id as the intent's trace id. It counts
 from the moment trading started (the first intent): an intent caused by market data
 from before that (a strategy catching up on its first bars) says nothing about latency.
+The trace goes on with the order: its fills and other order events carry it, and so do
+the intents a strategy makes in answer to them (a grid bot's counter-order), made
+after the first order event of the trace. Those answer the order, not the tick, and
+are not counted: their "latency" would include the time the order rested.
 Percentiles are over the last `LATENCY_WINDOW_S`, rates over the last `RATE_WINDOW_S`.
 """
 
@@ -16,7 +20,7 @@ from collections import Counter, OrderedDict, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from tradewind.bus import topics
 from tradewind.bus.envelope import Envelope
@@ -30,6 +34,7 @@ from tradewind.domain.events import (
 )
 
 _MARKET_EVENTS_KEPT = 200_000  # market event ids remembered for latency matching
+_ORDER_TRACES_KEPT = 200_000  # traces of order events remembered, the same way
 _LATENCIES_KEPT = 50_000
 RATE_WINDOW_S = 5.0
 LATENCY_WINDOW_S = 60.0
@@ -43,6 +48,16 @@ class AccountTally:
     portfolio: PortfolioUpdate | None = None
 
 
+class LatencySample(NamedTuple):
+    """One intent caused by market data: when the board saw it (monotonic s), its
+    tick->order latency (µs), its trace id and when it was made (ns since the epoch)."""
+
+    seen_s: float
+    latency_us: float
+    trace_id: str
+    made_ns: int
+
+
 @dataclass
 class StatusBoard:
     """Counters of one run, fed from the bus."""
@@ -54,14 +69,13 @@ class StatusBoard:
     rejects: int = 0
     reject_reasons: Counter[str] = field(default_factory=Counter)
     accounts: dict[str, AccountTally] = field(default_factory=dict)
-    #: (when seen, monotonic s; tick->order µs)
-    latencies_us: deque[tuple[float, float]] = field(
-        default_factory=lambda: deque(maxlen=_LATENCIES_KEPT)
-    )
+    latencies: deque[LatencySample] = field(default_factory=lambda: deque(maxlen=_LATENCIES_KEPT))
     trading_started_ns: int | None = None  # the first intent's time
     started_s: float = field(default_factory=time.monotonic)
     last_portfolio_s: float = 0.0
     _market_ts: OrderedDict[str, int] = field(default_factory=OrderedDict)
+    #: trace id -> when the first order event carrying it was made (ns)
+    _answered_ts: OrderedDict[str, int] = field(default_factory=OrderedDict)
     _samples: deque[tuple[float, int, int]] = field(default_factory=deque)
     _subscriptions: list[Subscription] = field(default_factory=list)
 
@@ -109,11 +123,16 @@ class StatusBoard:
                 self.trading_started_ns = env.ts_ns
             caused_by = self._market_ts.get(env.trace_id)
             if caused_by is not None and caused_by >= self.trading_started_ns:
-                self.latencies_us.append((now, (env.ts_ns - caused_by) / 1000))
+                latency_us = (env.ts_ns - caused_by) / 1000
+                self.latencies.append(LatencySample(now, latency_us, env.trace_id, env.ts_ns))
 
     async def _on_order_events(self, batch: Sequence[Envelope]) -> None:
         self.events += len(batch)
+        answered = self._answered_ts
         for env in batch:
+            first = answered.get(env.trace_id)
+            if first is None or env.ts_ns < first:
+                answered[env.trace_id] = env.ts_ns
             event = env.payload
             if isinstance(event, Fill):
                 self.fills += 1
@@ -124,6 +143,8 @@ class StatusBoard:
                 self.rejects += 1
                 self.tally(event.account_id).rejects += 1
                 self.reject_reasons[_reason_kind(event.reason)] += 1
+        while len(answered) > _ORDER_TRACES_KEPT:
+            answered.popitem(last=False)
 
     async def _on_portfolio(self, batch: Sequence[Envelope]) -> None:
         self.events += len(batch)
@@ -147,9 +168,18 @@ class StatusBoard:
         return (self.events - e0) / span, (self.intents - o0) / span
 
     def latency_percentiles(self) -> tuple[float | None, float | None]:
-        """(p50, p99) of tick->order over the last `LATENCY_WINDOW_S`, µs."""
+        """(p50, p99) of tick->order over the last `LATENCY_WINDOW_S`, µs.
+
+        Checked here rather than when an intent arrives: the order event that makes an
+        intent an answer may reach the board after the intent does."""
         since = time.monotonic() - LATENCY_WINDOW_S
-        ordered = sorted(us for seen, us in self.latencies_us if seen >= since)
+        answered = self._answered_ts
+        ordered = sorted(
+            sample.latency_us
+            for sample in self.latencies
+            if sample.seen_s >= since
+            and sample.made_ns < answered.get(sample.trace_id, sample.made_ns + 1)
+        )
         if not ordered:
             return None, None
         return ordered[len(ordered) // 2], ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]

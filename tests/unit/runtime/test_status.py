@@ -1,6 +1,8 @@
 """The live screen's figures are honest: tick->order counts from when trading started
 (an intent caused by market data from before it is a strategy catching up, not latency),
-over a stated window; the busiest bots are the ones that sent the most orders."""
+only intents answering the tick (not those answering the order's fill, which carry the
+same trace), over a stated window; the busiest bots are the ones that sent the most
+orders."""
 
 from __future__ import annotations
 
@@ -8,13 +10,14 @@ import time
 from decimal import Decimal
 
 import msgspec
+import pytest
 from rich.console import Console
 
 from tradewind.bus.envelope import Envelope, envelope
-from tradewind.domain.events import OrderIntent, TradeTick
-from tradewind.domain.model import Instrument, OrderType, Side
+from tradewind.domain.events import Fill, OrderIntent, TradeTick
+from tradewind.domain.model import Instrument, Liquidity, OrderType, Side
 from tradewind.runtime import status
-from tradewind.runtime.status import StatusBoard, render
+from tradewind.runtime.status import LatencySample, StatusBoard, render
 
 BTC = Instrument.parse("sim", "BTC/USDT")
 
@@ -32,6 +35,17 @@ def intent_caused_by(cause: Envelope, account_id: str, ts_ns: int) -> Envelope:
     return msgspec.structs.replace(envelope(intent, account_id, cause.event_id), ts_ns=ts_ns)
 
 
+def fill_of(order: Envelope, ts_ns: int) -> Envelope:
+    """The fill of `order`'s order, carrying its trace as execution sends it."""
+    intent = order.payload
+    assert isinstance(intent, OrderIntent)
+    fill = Fill(account_id=intent.account_id, client_order_id=intent.intent_id, venue_order_id="1",
+                trade_id=str(ts_ns), instrument=BTC, side=intent.side, price=Decimal(1),
+                quantity=intent.quantity, fee=Decimal(0), fee_asset="USDT",
+                liquidity=Liquidity.MAKER, ts_ns=ts_ns)  # fmt: skip
+    return msgspec.structs.replace(envelope(fill, intent.account_id, order.trace_id), ts_ns=ts_ns)
+
+
 async def test_latency_counts_from_the_first_intent_not_from_old_market_data() -> None:
     board = StatusBoard()
     now = time.time_ns()
@@ -45,11 +59,38 @@ async def test_latency_counts_from_the_first_intent_not_from_old_market_data() -
     assert board.latency_percentiles() == (500.0, 500.0)
 
 
+@pytest.mark.parametrize("fill_seen_first", [True, False], ids=["fill-first", "intent-first"])
+async def test_an_order_answering_a_fill_is_not_tick_to_order_latency(
+    fill_seen_first: bool,
+) -> None:
+    # A grid bot: a tick places an order; it rests 10 s and fills; the bot answers the
+    # fill with a counter-order, under the tick's trace (the fill carries it).
+    board = StatusBoard()
+    board.trading_started_ns = 0  # trading runs already
+    now = time.time_ns()
+    tick = market_event(now)
+    await board._on_market([tick])
+    order = intent_caused_by(tick, "a1", now + 200_000)
+    await board._on_intents([order])
+    fill = fill_of(order, now + 10_000_000_000)
+    counter_order = intent_caused_by(tick, "a1", now + 10_000_300_000)
+    if fill_seen_first:
+        await board._on_order_events([fill])
+        await board._on_intents([counter_order])
+    else:  # the board's subscriptions run apart: the order event may come in second
+        await board._on_intents([counter_order])
+        await board._on_order_events([fill])
+    assert board.intents == 2 and board.fills == 1
+    assert board.latency_percentiles() == (200.0, 200.0)
+
+
 async def test_latency_percentiles_cover_only_the_stated_window() -> None:
     board = StatusBoard()
     board.trading_started_ns = 0
-    board.latencies_us.extend([(time.monotonic() - status.LATENCY_WINDOW_S - 1, 9e6)])
-    board.latencies_us.extend([(time.monotonic(), 100.0), (time.monotonic(), 300.0)])
+    long_ago = time.monotonic() - status.LATENCY_WINDOW_S - 1
+    board.latencies.append(LatencySample(long_ago, 9e6, "t1", 1))
+    board.latencies.append(LatencySample(time.monotonic(), 100.0, "t2", 2))
+    board.latencies.append(LatencySample(time.monotonic(), 300.0, "t3", 3))
     assert board.latency_percentiles() == (300.0, 300.0)
 
 
