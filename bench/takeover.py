@@ -12,7 +12,6 @@ the bus's default timeouts.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import statistics
@@ -22,6 +21,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
 
+from tradewind.benchmarks.command_line import OneLineErrorParser
 from tradewind.bus.envelope import Envelope, envelope
 from tradewind.bus.factory import open_bus
 from tradewind.bus.tansu import local_kafka_broker
@@ -185,7 +185,7 @@ def resolved(urls: Sequence[str]) -> Iterator[list[str]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = OneLineErrorParser(description=__doc__)
     parser.add_argument("--url", action="append", help="bus URL; repeat for several")
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
