@@ -7,7 +7,7 @@ while the service was down, and kill switches cancel and block."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from decimal import Decimal
 from pathlib import Path
 
@@ -24,7 +24,7 @@ from tests.integration.services.execution_support import (
     store_account,
     wait_until,
 )
-from tradewind.bus.envelope import envelope
+from tradewind.bus.envelope import Envelope, envelope
 from tradewind.bus.memory import MemoryBus
 from tradewind.bus.topics import (
     ACCOUNT_BALANCES,
@@ -48,6 +48,10 @@ from tradewind.domain.events import (
 )
 from tradewind.domain.matching import OrderStatus
 from tradewind.domain.model import OrderType, Side, TimeInForce
+from tradewind.errors import BusUnavailable
+from tradewind.runtime.logging import get_logger
+from tradewind.runtime.service import Resources, ServiceContext
+from tradewind.runtime.settings import Settings
 from tradewind.services.execution import AccountCredentials, ExecutionService
 from tradewind.store.database import Database
 from tradewind.store.records import get_order, list_fills
@@ -236,6 +240,64 @@ async def test_a_venue_trade_missing_from_the_fills_of_a_finished_order_is_booke
     await platform.start(ExecutionService(FAST))
     await asyncio.sleep(0.5)
     assert len(events.payloads(Fill)) == 2
+
+
+class KilledAfterItsCommit:
+    """The bus as a process killed right after it committed a fill sees it: publishing a
+    batch that holds a `Fill` on orders.events never returns (until `bury`, after which it
+    fails: that process is gone and publishes nothing more). The rest goes through."""
+
+    def __init__(self, bus: MemoryBus) -> None:
+        self._bus = bus
+        self.holding = asyncio.Event()
+        self._buried = asyncio.Event()
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._bus, name)
+
+    async def publish_batch(self, topic: str, events: Sequence[Envelope]) -> None:
+        if topic == ORDERS_EVENTS and any(isinstance(e.payload, Fill) for e in events):
+            self.holding.set()
+            await self._buried.wait()
+            raise BusUnavailable("the process is gone")
+        await self._bus.publish_batch(topic, events)
+
+    def bury(self) -> None:
+        self._buried.set()
+
+
+async def test_events_committed_by_a_process_killed_before_it_published_them_go_out(
+    platform: Platform,
+) -> None:
+    # Issue #13: execution committed orders and fills, then published them; killed in
+    # between, the events were lost for good: the order stored FILLED with its fill,
+    # nothing on orders.events, and a restart restores only open orders.
+    account_id, _ = await funded_account(platform, USDT="10000")
+    events = await Recorder.on(platform.bus, [ORDERS_EVENTS])
+    dying_bus = KilledAfterItsCommit(platform.bus)
+    dying = ExecutionService(FAST)
+    log = get_logger("tradewind.services.execution", service="execution")
+    resources = Resources(
+        venues=platform.venues, database=platform.database, encryptor=platform.encryptor
+    )
+    context = ServiceContext(Settings(), dying_bus, log, platform.metrics, resources)  # type: ignore[arg-type]
+    await dying.start(context)
+    the_intent = intent(account_id, "i-1", Side.BUY, "0.01")
+    await platform.bus.publish(ORDERS_APPROVED, approved(the_intent))
+    await asyncio.wait_for(dying_bus.holding.wait(), 10)
+    assert platform.database is not None
+    async with platform.database.read() as conn:
+        stored = await list_fills(conn, [account_id])
+    assert len(stored) == 1, "the fill is committed"
+    assert not events.payloads(Fill), "and not published"
+
+    await platform.start(ExecutionService(FAST))  # a twin, or the same one started again
+    await events.wait_for(
+        lambda r: r.payloads(Fill) and r.payloads(OrderFilled), what="the staged events"
+    )
+    assert [f.trade_id for f in events.payloads(Fill)] == [stored[0]["trade_id"]]
+    dying_bus.bury()
+    await dying.stop()
 
 
 async def test_balances_asked_for_are_published_at_once(platform: Platform) -> None:

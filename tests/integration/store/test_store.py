@@ -7,14 +7,17 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import update
 
-from tradewind.bus.envelope import envelope
+from tradewind.bus.envelope import Envelope, envelope
 from tradewind.bus.memory import MemoryBus
 from tradewind.domain.events import BotAction, BotCommand, Fill, PortfolioUpdate
 from tradewind.domain.model import Instrument, Liquidity, Side
+from tradewind.errors import BusUnavailable
 from tradewind.store import accounts, audit, bots, login_failures, records, users
 from tradewind.store.database import Database
-from tradewind.store.outbox import OutboxRelay, enqueue
+from tradewind.store.outbox import OutboxRelay, discard, enqueue, enqueue_returning
+from tradewind.store.schema import outbox
 
 BTC = Instrument.parse("sim", "BTC/USDT")
 
@@ -280,4 +283,77 @@ async def test_outbox_events_leave_only_with_their_transaction(db: Database) -> 
             break
         await asyncio.sleep(0.01)
     assert seen == [committed.event_id]
+    await bus.close()
+
+
+async def test_rows_their_writer_publishes_are_left_to_a_relay_only_when_old(
+    db: Database,
+) -> None:
+    """Execution publishes its staged events itself and deletes them; a relay with a
+    minimum age takes only what a killed writer left behind, never racing a live one."""
+    bus = MemoryBus(partitions=2)
+    await bus.start()
+    seen: list[str] = []
+
+    async def collect(batch: object) -> None:
+        seen.extend(e.event_id for e in batch)  # type: ignore[attr-defined]
+
+    await bus.subscribe(["bot.commands"], "test", collect)
+    command = BotCommand(
+        account_id="a1", bot_id="b1", action=BotAction.START, issued_by="u1", ts_ns=1
+    )
+    published, left = envelope(command, "a1"), envelope(command, "a1")
+    async with db.transaction() as conn:
+        published_ids = await enqueue_returning(conn, "bot.commands", [published])
+        left_ids = await enqueue_returning(conn, "bot.commands", [left])
+    await discard(db, published_ids)  # its writer published it
+    relay = OutboxRelay(db, bus, min_age_s=60)
+    assert await relay.relay_once() == 0, "a young row is its writer's to publish"
+    async with db.transaction() as conn:
+        an_hour_ago = datetime.now(UTC) - timedelta(hours=1)
+        await conn.execute(
+            update(outbox).where(outbox.c.id.in_(left_ids)).values(created_at=an_hour_ago)
+        )
+    assert await relay.relay_once() == 1
+    for _ in range(50):
+        if seen:
+            break
+        await asyncio.sleep(0.01)
+    assert seen == [left.event_id]
+    await bus.close()
+
+
+async def test_the_relay_outlives_a_bus_outage(db: Database) -> None:
+    bus = MemoryBus(partitions=2)
+    await bus.start()
+    seen: list[str] = []
+    failures = [BusUnavailable("Redis at 127.0.0.1:6379 cannot be reached")]
+
+    async def collect(batch: object) -> None:
+        seen.extend(e.event_id for e in batch)  # type: ignore[attr-defined]
+
+    await bus.subscribe(["bot.commands"], "test", collect)
+
+    class FlakyBus:
+        """The bus, but its first publish fails as an unreachable broker does."""
+
+        async def publish_batch(self, topic: str, events: list[Envelope]) -> None:
+            if failures:
+                raise failures.pop()
+            await bus.publish_batch(topic, events)
+
+    command = BotCommand(
+        account_id="a1", bot_id="b1", action=BotAction.START, issued_by="u1", ts_ns=1
+    )
+    staged = envelope(command, "a1")
+    async with db.transaction() as conn:
+        await enqueue(conn, "bot.commands", [staged])
+    relay = OutboxRelay(db, FlakyBus(), poll_s=0.01)  # type: ignore[arg-type]
+    await relay.start()
+    for _ in range(200):
+        if seen:
+            break
+        await asyncio.sleep(0.01)
+    await relay.stop()
+    assert seen == [staged.event_id], "the relay ended with the outage"
     await bus.close()

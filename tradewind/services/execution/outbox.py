@@ -1,6 +1,11 @@
 """Execution's events on their way out: collected as they happen, then written to the
-orders and fills tables (when there is a database) and published on orders.events in one
-`publish_batch`, in that order, under one lock so that flushes never overtake each other.
+orders and fills tables (when there is a database) together with the events themselves
+in the outbox table, in one transaction; then published on orders.events in one
+`publish_batch` and deleted from the outbox; all under one lock so that flushes never
+overtake each other. A process killed between the commit and the publish (or a publish
+that failed) leaves the events in the outbox, where the service's relay finds them
+(`RELAY_MIN_AGE_S` later, at the next start, or on a twin) and publishes them: no state
+is committed without its events.
 
 Per flush, fills and balances go out in the order they were observed, then the events
 of the orders that changed (their state as of the flush): a consumer sees an order's
@@ -9,7 +14,8 @@ observed after it (portfolio applies those on top of it). All are keyed by accou
 order events and fills carry the trace id of the intent that started the order. A
 flush that fails puts everything back for the next one; the writes are idempotent
 (orders by client order id, fills by trade id), so a retry duplicates nothing in the
-tables, and consumers dedupe the bus.
+tables, and consumers dedupe the bus (a relayed event carries the event id it was
+staged with).
 """
 
 from __future__ import annotations
@@ -27,6 +33,10 @@ from tradewind.domain.order_events import order_event
 from tradewind.domain.orders import OrderState, TrackedOrder
 from tradewind.services.execution.persistence import order_record, write_fills, write_orders
 from tradewind.store.database import Database
+from tradewind.store.outbox import discard, enqueue_returning
+
+#: How long a staged event may wait for its own publisher before a relay publishes it.
+RELAY_MIN_AGE_S = 2.0
 
 _PendingOrders = dict[str, tuple[TrackedOrder, str | None]]
 _Ledger = list[tuple[Fill | BalanceUpdate, str | None]]
@@ -76,18 +86,35 @@ class EventOutbox:
             ledger, self._ledger = self._ledger, []
             if not (orders or ledger):
                 return
+            events = _envelopes(orders, ledger)
+            staged: list[int] = []
             try:
                 if self._database is not None:
-                    await self._store(orders, ledger)
-                events = _envelopes(orders, ledger)
-                if events:
-                    await self._bus.publish_batch(ORDERS_EVENTS, events)
+                    staged = await self._store(orders, ledger, events)
             except BaseException:
                 self._orders = orders | self._orders
                 self._ledger = ledger + self._ledger
                 raise
+            if not events:
+                return
+            if self._database is None:
+                try:
+                    await self._bus.publish_batch(ORDERS_EVENTS, events)
+                except BaseException:
+                    self._orders = orders | self._orders
+                    self._ledger = ledger + self._ledger
+                    raise
+                return
+            # Committed: from here the outbox holds the events; a failure leaves them
+            # to the relay instead of putting them back (they would be staged twice).
+            await self._bus.publish_batch(ORDERS_EVENTS, events)
+            await discard(self._database, staged)
 
-    async def _store(self, orders: _PendingOrders, ledger: _Ledger) -> None:
+    async def _store(
+        self, orders: _PendingOrders, ledger: _Ledger, events: Sequence[Envelope]
+    ) -> list[int]:
+        """Orders, fills and the events they make, in one transaction; the events'
+        outbox row ids."""
         assert self._database is not None
         now = time.time_ns()
         records = [order_record(order, updated_ns=now) for order, _ in orders.values()]
@@ -95,6 +122,7 @@ class EventOutbox:
         async with self._database.transaction() as conn:
             await write_orders(conn, records)
             await write_fills(conn, new_fills)
+            return await enqueue_returning(conn, ORDERS_EVENTS, events)
 
 
 def _envelopes(orders: _PendingOrders, ledger: _Ledger) -> list[Envelope]:

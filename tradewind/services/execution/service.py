@@ -10,8 +10,10 @@ for the knobs.
 
 It needs `ctx.resources.venues`, and the account credentials: an injected
 `CredentialsSource`, else the account store (`ctx.resources.database`) decrypted with
-`ctx.resources.encryptor`. With a database, orders and fills are stored and sessions
-are opened for every stored account at start; without, everything lives in memory.
+`ctx.resources.encryptor`. With a database, orders and fills are stored with the events
+they make (the transactional outbox, see `outbox`), sessions are opened for every stored
+account at start, and a relay publishes events a killed process left staged (at start,
+then every second); without, everything lives in memory.
 `GET /breakers` shows each venue's circuit breaker; the metrics are
 `tradewind_execution_*`.
 """
@@ -39,16 +41,18 @@ from tradewind.services.execution.credentials import CredentialsSource, StoredCr
 from tradewind.services.execution.desk import ExecutionDesk
 from tradewind.services.execution.gate import BreakerStatus, VenueGates
 from tradewind.services.execution.metrics import ExecutionMetrics
-from tradewind.services.execution.outbox import EventOutbox
+from tradewind.services.execution.outbox import RELAY_MIN_AGE_S, EventOutbox
 from tradewind.services.execution.placement import Placement
 from tradewind.services.execution.reconcile import Reconciler
 from tradewind.services.execution.sessions import SessionPool
 from tradewind.services.execution.settings import ExecutionSettings, load_execution_settings
 from tradewind.services.execution.tracking import OrderTracker
 from tradewind.services.execution.trade_history import TradeHistory
+from tradewind.store.outbox import OutboxRelay
 from tradewind.venues.directory import SimulatedVenues, VenueDirectory
 
 GROUP = "execution"
+_RELAY_POLL_S = 1.0  # how often the relay looks for events left staged
 
 
 class ExecutionService(Service):
@@ -69,6 +73,7 @@ class ExecutionService(Service):
         self._gates: VenueGates | None = None
         self._pool: SessionPool | None = None
         self._outbox: EventOutbox | None = None
+        self._relay: OutboxRelay | None = None
         self._desk: ExecutionDesk | None = None
         self._opening: asyncio.Task[None] | None = None
         self._log: structlog.stdlib.BoundLogger = structlog.stdlib.get_logger(__name__)
@@ -87,6 +92,17 @@ class ExecutionService(Service):
         log, metrics = ctx.log, ExecutionMetrics.of(ctx.metrics.registry)
         self._log = log
         outbox = EventOutbox(ctx.bus, database)
+        if database is not None:
+            # Events a process left staged (killed after its commit): published first.
+            self._relay = OutboxRelay(
+                database, ctx.bus, poll_s=_RELAY_POLL_S, min_age_s=RELAY_MIN_AGE_S
+            )
+            relayed = 0
+            while moved := await self._relay.relay_once():
+                relayed += moved
+            if relayed:
+                log.warning("events left staged by an earlier process published", events=relayed)
+            await self._relay.start()
         local = frozenset(venues.names) if isinstance(venues, SimulatedVenues) else frozenset()
         unlimited = _unlimited_venues(settings, venues, local)
         gates = VenueGates(settings, metrics, log, unlimited=unlimited, local=local)
@@ -161,6 +177,9 @@ class ExecutionService(Service):
                 await self._outbox.flush()
             except Exception as exc:  # what is left is re-read by the next start
                 self._log.error("events not flushed at stop", error=str(exc))
+        relay, self._relay = self._relay, None
+        if relay is not None:
+            await relay.stop()
 
     @property
     def ready(self) -> bool:

@@ -14,7 +14,6 @@ a burst of its intents costs one attempt.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 
@@ -114,14 +113,20 @@ class SessionPool:
         return session
 
     async def publish_balances(self, account_id: str) -> None:
-        """Have the account's balances published soon: a session opening publishes them
-        with its first reconciliation; an open one fetches and publishes them now, in the
-        background (its venue calls must not hold up the batch that asked)."""
+        """Have the account's balances published soon: a session this call opens
+        publishes them with its first reconciliation; an open one, or one that was
+        already opening (it may have published them before the request), fetches and
+        publishes them now, in the background (its venue calls must not hold up the
+        batch that asked)."""
         session = self._sessions.get(account_id)
         if session is None:
-            with contextlib.suppress(AccountUnavailable):  # logged by `get`
-                await self.get(account_id)
-            return
+            opening_elsewhere = account_id in self._locks
+            try:
+                session = await self.get(account_id)
+            except AccountUnavailable:  # logged by `get`
+                return
+            if not opening_elsewhere:
+                return
         session.tasks = [task for task in session.tasks if not task.done()]
         session.tasks.append(asyncio.create_task(self._reconciler.publish_balances(session)))
 
