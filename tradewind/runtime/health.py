@@ -5,6 +5,8 @@
   names of those that are not (and while draining on shutdown, so balancers stop
   sending work).
 - `GET /metrics`: the runtime's Prometheus metrics, text format.
+- `GET /debug/profile?seconds=N`: a sampling profile of the running process
+  (`profiling.py`), operator token only.
 - the services' read-only admin views, e.g. `GET /deadletters`, as JSON. Those in
   `OPEN_VIEWS` hold no tenant data (counts, per-venue states) and are open like the
   rest; every other view (per-account portfolios, kill switches naming users and
@@ -25,7 +27,7 @@ import contextlib
 import hmac
 import os
 import socket
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +40,8 @@ from starlette.routing import Route
 
 from tradewind.errors import ConfigError
 from tradewind.runtime.metrics import PROMETHEUS_CONTENT_TYPE, RuntimeMetrics
+from tradewind.runtime.profiling import PATH as PROFILE_PATH
+from tradewind.runtime.profiling import LiveProfiler
 from tradewind.runtime.service import Service
 from tradewind.security.tls_server import ServerTls, uvicorn_tls_options
 
@@ -91,7 +95,10 @@ def build_health_app(
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", prometheus, methods=["GET"]),
     ]
-    taken = {route.path for route in routes}
+    if operator_token:
+        profile = _operator_only_response(LiveProfiler(), operator_token.encode())
+        routes.append(Route(PROFILE_PATH, profile, methods=["GET"]))
+    taken = {route.path for route in routes} | {PROFILE_PATH}
     for service in readiness.services:
         for path, view in service.admin_endpoints().items():
             if path in taken:
@@ -113,15 +120,24 @@ def _admin_view(view: Callable[[], Any]) -> Callable[[Request], Any]:
 
 
 def _operator_only(view: Callable[[], Any], token: bytes) -> Callable[[Request], Any]:
-    async def endpoint(request: Request) -> Response:
+    async def answer(request: Request) -> Response:
+        return _json(view())
+
+    return _operator_only_response(answer, token)
+
+
+def _operator_only_response(
+    endpoint: Callable[[Request], Awaitable[Response]], token: bytes
+) -> Callable[[Request], Awaitable[Response]]:
+    async def guarded(request: Request) -> Response:
         scheme, _, sent = request.headers.get("authorization", "").partition(" ")
         # compare_digest: the time taken does not tell how much of the token was right.
         if scheme.lower() != "bearer" or not hmac.compare_digest(sent.strip().encode(), token):
             detail = f"this view needs Authorization: Bearer <{TOKEN_SETTING}>"
             return _json({"detail": detail}, 401, {"WWW-Authenticate": "Bearer"})
-        return _json(view())
+        return await endpoint(request)
 
-    return endpoint
+    return guarded
 
 
 class _ServerWithoutSignals(uvicorn.Server):

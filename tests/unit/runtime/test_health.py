@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import socket
 import ssl
 from pathlib import Path
@@ -217,3 +218,67 @@ def test_the_strategy_view_answers_before_the_service_started() -> None:
 
     view = StrategyService().admin_endpoints()["/strategy"]
     assert view() == {"running": 0, "paused": 0, "accounts": 0, "timers": 0}
+
+
+def spin_the_loop_for_a_profile(stop: asyncio.Event) -> asyncio.Task[None]:
+    """Work on the event loop, as a service would, while a profile is taken."""
+
+    async def busy_service_work() -> None:
+        while not stop.is_set():
+            sum(i * i for i in range(20_000))
+            await asyncio.sleep(0)
+
+    return asyncio.get_running_loop().create_task(busy_service_work())
+
+
+async def test_a_profile_of_the_running_process_shows_what_its_loop_runs() -> None:
+    app = build_health_app(Readiness([StubService()]), RuntimeMetrics(), OPERATOR_TOKEN)
+    stop = asyncio.Event()
+    work = spin_the_loop_for_a_profile(stop)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://health") as http:
+        text = await http.get("/debug/profile?seconds=0.5", headers=bearer(OPERATOR_TOKEN))
+        speedscope = await http.get(
+            "/debug/profile?seconds=0.2&format=speedscope", headers=bearer(OPERATOR_TOKEN)
+        )
+    stop.set()
+    await work
+    assert text.status_code == 200, text.text
+    assert "busy_service_work" in text.text  # the services' task, not only the request
+    assert speedscope.status_code == 200 and "busy_service_work" in speedscope.text
+
+
+@pytest.mark.parametrize(
+    ("query", "status", "detail"),
+    [
+        ("seconds=0", 400, "seconds must be a number above 0 and at most 300"),
+        ("seconds=301", 400, "seconds must be a number above 0 and at most 300"),
+        ("seconds=soon", 400, "seconds must be a number above 0"),
+        ("seconds=1&format=pdf", 400, "format must be one of text, html, speedscope"),
+    ],
+)
+async def test_a_bad_profile_request_says_what_is_wrong(
+    query: str, status: int, detail: str
+) -> None:
+    response = await get(
+        f"/debug/profile?{query}", operator_token=OPERATOR_TOKEN, headers=bearer(OPERATOR_TOKEN)
+    )
+    assert response.status_code == status
+    assert detail in response.json()["detail"]
+
+
+async def test_profiles_are_for_the_operator_only() -> None:
+    assert (await get("/debug/profile?seconds=1")).status_code == 404  # no token set
+    refused = await get("/debug/profile?seconds=1", operator_token=OPERATOR_TOKEN)
+    assert refused.status_code == 401
+
+
+async def test_one_profile_at_a_time() -> None:
+    app = build_health_app(Readiness([StubService()]), RuntimeMetrics(), OPERATOR_TOKEN)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://health") as http:
+        both = await asyncio.gather(
+            http.get("/debug/profile?seconds=0.5", headers=bearer(OPERATOR_TOKEN)),
+            http.get("/debug/profile?seconds=0.5", headers=bearer(OPERATOR_TOKEN)),
+        )
+    assert sorted(r.status_code for r in both) == [200, 409]
