@@ -280,7 +280,8 @@ def venue_serve(
             envvar="TRADEWIND_SIM_ADMIN_TOKEN",
             help="Bearer token that clients not on loopback must send to use /sim/v1 "
             "(at least 16 characters); required when --host is not a loopback address. "
-            "Default: $TRADEWIND_SIM_ADMIN_TOKEN.",
+            "Default: $TRADEWIND_SIM_ADMIN_TOKEN, else the file of that name in "
+            "$TRADEWIND_SECRETS_DIR.",
             show_default=False,
             show_envvar=False,
         ),
@@ -317,7 +318,10 @@ def venue_serve(
         from tradewind.venues.simulated.liquidity import LiquidityConfig
         from tradewind.venues.simulated.server.serve import build_state, serve
 
+        from tradewind.runtime.settings import secret_file_value
+
         tls = server_tls(tls_cert, tls_key, cert_option="--tls-cert", key_option="--tls-key")
+        token = admin_token or secret_file_value("TRADEWIND_SIM_ADMIN_TOKEN")
         liquidity = LiquidityConfig(spread_bps=Decimal(str(spread_bps)), levels=depth)
         limits = {"rate_limits": ()} if unlimited else {}
         state = build_state(
@@ -325,7 +329,7 @@ def venue_serve(
             speed=speed,
             seed=seed,
             liquidity=liquidity,
-            admin_token=admin_token,
+            admin_token=token,
             **limits,
         )
         return serve(state, host, port, tls=tls)

@@ -297,6 +297,20 @@ def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Se
         raise ConfigError(file_setting, str(exc)) from None
 
 
+def secret_file_value(variable: str) -> str | None:
+    """`variable`'s file in `TRADEWIND_SECRETS_DIR` (its content, stripped), for a command
+    outside `Settings` (the simulator's admin token); None without that directory or file.
+    ConfigError for a directory that does not exist."""
+    secrets_dir = os.environ.get(SECRETS_DIR_VARIABLE)
+    if not secrets_dir:
+        return None
+    directory = Path(secrets_dir)
+    if not directory.is_dir():
+        raise ConfigError(SECRETS_DIR_VARIABLE, f"{secrets_dir} is not a directory")
+    path = directory / variable
+    return path.read_text().strip() if path.is_file() else None
+
+
 def _read_settings_file(path: Path, file_setting: str) -> dict[str, str | None]:
     try:
         values = dotenv_values(path) if path.is_file() else None

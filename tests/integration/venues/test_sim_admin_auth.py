@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -14,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tradewind.bus.tansu import free_port, port_open
 from tradewind.errors import ConfigError
 from tradewind.venues.simulated.server.app import build_app
 from tradewind.venues.simulated.server.serve import build_state, serve, serving_in_thread
@@ -161,3 +163,34 @@ def test_venue_serve_names_the_option_and_exits_2_without_a_token_on_0_0_0_0() -
 
 def _bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+def test_venue_serve_reads_its_admin_token_from_the_secrets_directory(tmp_path: Path) -> None:
+    """A deployment mounts secrets as files (TRADEWIND_SECRETS_DIR), never as environment
+    values: `venue serve` on a non-loopback address starts with the token from there."""
+    secrets = tmp_path / "secrets"
+    secrets.mkdir()
+    (secrets / "TRADEWIND_SIM_ADMIN_TOKEN").write_text("a-token-from-a-mounted-file\n")
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k != "TRADEWIND_SIM_ADMIN_TOKEN"}
+    command = [sys.executable, "-m", "tradewind.cli", "venue", "serve"]
+    command += ["--host", "0.0.0.0", "--port", str(port), "--market", "synthetic"]
+    refused = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 2 and "--admin-token" in refused.stderr
+    env["TRADEWIND_SECRETS_DIR"] = str(secrets)
+    served = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        for _ in range(300):  # at most 30 s to start
+            if port_open("127.0.0.1", port, 0.2) or served.poll() is not None:
+                break
+            time.sleep(0.1)
+        assert served.poll() is None, served.stderr.read() if served.stderr else ""
+        answer = httpx.get(
+            f"http://127.0.0.1:{port}/sim/v1/accounts",
+            headers={"Authorization": "Bearer a-token-from-a-mounted-file"},
+            timeout=10,
+        )
+        assert answer.status_code != 401
+    finally:
+        served.terminate()
+        served.wait(15)
