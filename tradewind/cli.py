@@ -314,11 +314,10 @@ def venue_serve(
     def run() -> int:
         from decimal import Decimal
 
+        from tradewind.runtime.settings import secret_file_value
         from tradewind.security.tls_server import server_tls
         from tradewind.venues.simulated.liquidity import LiquidityConfig
         from tradewind.venues.simulated.server.serve import build_state, serve
-
-        from tradewind.runtime.settings import secret_file_value
 
         tls = server_tls(tls_cert, tls_key, cert_option="--tls-cert", key_option="--tls-key")
         token = admin_token or secret_file_value("TRADEWIND_SIM_ADMIN_TOKEN")

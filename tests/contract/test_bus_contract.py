@@ -18,6 +18,7 @@ from tradewind.bus.factory import open_bus
 from tradewind.bus.port import Bus, ConsumerOptions, Subscription, dead_letter_topic
 from tradewind.domain.events import DeadLetter, TradeTick
 from tradewind.domain.model import Instrument, Side
+from tradewind.runtime.metrics import RuntimeMetrics
 
 pytestmark = pytest.mark.servers
 
@@ -357,3 +358,60 @@ async def test_an_unreachable_broker_is_a_clear_error_not_a_silent_loss(url: str
     async with asyncio.timeout(30):
         with pytest.raises(BusUnavailable, match=r"127\.0\.0\.1:1"):
             await bus.start()
+
+
+async def test_lag_grows_while_the_handler_is_blocked_and_falls_to_zero_after(
+    new_bus: BusFactory, topic: str
+) -> None:
+    bus = await new_bus()
+    gate = asyncio.Event()
+    handled: list[Envelope] = []
+
+    async def blocked(batch: Sequence[Envelope]) -> None:
+        await gate.wait()
+        handled.extend(batch)
+
+    metrics = RuntimeMetrics()
+    metrics.watch_bus(bus)
+    sub = await bus.subscribe([topic], "laggy", blocked, ConsumerOptions(max_batch=5))
+    await bus.publish_batch(topic, [tick(f"k{i % 3}", i) for i in range(20)])
+    await eventually_async(lambda: lag_of(sub, topic), 20)
+    await bus.publish_batch(topic, [tick(f"k{i % 3}", i) for i in range(20, 30)])
+    # Grows; 30 exactly except on Tansu, whose ListOffsets answers the last record
+    # batch's base offset + 1 (21 here) while the consumer has no fresher highwater.
+    await eventually_async(lambda: lag_of(sub, topic), 30, accept=lambda lag: lag > 20)
+    await metrics.sample_bus()
+    labels = {"group": "laggy", "topic": topic}
+    sampled = metrics.registry.get_sample_value("tradewind_bus_consumer_lag", labels)
+    assert sampled is not None and 20 < sampled <= 30
+
+    gate.set()
+    await eventually_async(lambda: lag_of(sub, topic), 0)
+    assert len({e.event_id for e in handled}) == 30
+    age = sub.event_age_s()[topic]
+    assert 0 <= age < 600  # created in this test, handled after the gate opened
+    await metrics.sample_bus()
+    assert metrics.registry.get_sample_value("tradewind_bus_consumer_lag", labels) == 0
+    assert metrics.registry.get_sample_value("tradewind_bus_event_age_seconds", labels) == age
+
+
+async def lag_of(sub: Subscription, topic: str) -> int:
+    return (await sub.lag()).get(topic, 0)
+
+
+async def eventually_async(
+    measure: Callable[[], Awaitable[int]],
+    expected: int,
+    within_s: float = 60.0,
+    accept: Callable[[int], bool] | None = None,
+) -> None:
+    """Wait until `await measure()` is `expected` (or `accept`s it); fail with the last
+    value otherwise."""
+    good = accept or (lambda value: value == expected)
+    last = None
+    try:
+        async with asyncio.timeout(within_s):
+            while not good(last := await measure()):  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
+    except TimeoutError:
+        raise AssertionError(f"expected {expected}, still {last} after {within_s} s") from None

@@ -411,6 +411,9 @@ class KafkaBus:
         self._subscriptions.add(subscription)
         return subscription
 
+    def subscriptions(self) -> Sequence[KafkaSubscription]:
+        return tuple(self._subscriptions)
+
     def forget(self, subscription: KafkaSubscription) -> None:
         """Called by a subscription that stopped or was killed."""
         self._subscriptions.discard(subscription)

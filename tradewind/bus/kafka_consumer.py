@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from aiokafka import ConsumerRebalanceListener  # type: ignore[import-untyped]
@@ -74,10 +75,41 @@ class KafkaSubscription:
         self._joined = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
+        self._ages_s: dict[str, float] = {}
+        # Per TopicPartition, the first offset not yet handled, as far as this member
+        # knows (from the batches it fetched and handled since it got the partition).
+        self._unhandled_from: dict[Any, int] = {}
 
     @property
     def group(self) -> str:
         return self._group
+
+    async def lag(self) -> dict[str, int]:
+        """The partitions' end offsets (one request to the broker, or the highwater of
+        the last fetch if higher) minus the first offset not yet handled (the batch in
+        flight's first, else the consumer's position)."""
+        lag = dict.fromkeys(self._topics, 0)
+        if self._task is None:
+            return lag
+        consumer = self._consumer
+        assigned = consumer.assignment()
+        for tp in [tp for tp in self._unhandled_from if tp not in assigned]:
+            del self._unhandled_from[tp]  # given away; its offset is stale if it comes back
+        if not assigned:
+            return lag
+        ends = await consumer.end_offsets(list(assigned))
+        for tp, end in ends.items():
+            # The highwater of the last fetch as well: Tansu 0.6 answers ListOffsets with
+            # the last record batch's base offset + 1, short of the true end.
+            end = max(end, consumer.highwater(tp) or 0)
+            start = self._unhandled_from.get(tp)
+            if start is None:
+                start = await consumer.position(tp)
+            lag[tp.topic] += max(0, end - start)
+        return lag
+
+    def event_age_s(self) -> Mapping[str, float]:
+        return self._ages_s
 
     @property
     def topics(self) -> tuple[str, ...]:
@@ -189,6 +221,8 @@ class KafkaSubscription:
                 continue
             if not records:
                 continue
+            for tp, partition_records in records.items():
+                self._unhandled_from.setdefault(tp, partition_records[0].offset)
             self._idle.clear()
             try:
                 await self._handle(records)
@@ -223,8 +257,15 @@ class KafkaSubscription:
             await self._dead_letter_unreadable(topic, record, reason)
         if batch:
             await deliver(
-                batch, topics, self._group, self._handler, self._options, self._bus.publish
+                batch,
+                topics,
+                self._group,
+                self._handler,
+                self._options,
+                self._bus.publish,
+                self._ages_s,
             )
+        self._unhandled_from.update(offsets)
         await self._commit(offsets)
 
     async def _dead_letter_unreadable(self, topic: str, record: Any, reason: str) -> None:

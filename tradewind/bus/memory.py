@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from tradewind.bus.delivery import deliver
 from tradewind.bus.envelope import Envelope
@@ -85,6 +85,9 @@ class MemoryBus:
 
     def partition_of(self, key: str) -> int:
         return hash(key) % self._partitions  # in-process: one process, one hash seed
+
+    def subscriptions(self) -> Sequence[MemorySubscription]:
+        return tuple(self._subscriptions)
 
     async def start(self) -> None:
         self._closed = False
@@ -266,10 +269,29 @@ class MemorySubscription:
         self.wakeup = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
+        self._ages_s: dict[str, float] = {}
 
     @property
     def group(self) -> str:
         return self._group
+
+    async def lag(self) -> dict[str, int]:
+        """Exact: the events past the group's committed offset on the partitions owned."""
+        lag: dict[str, int] = {}
+        if self._task is None:
+            return lag
+        for name in self.topics:
+            t = self._bus._topics[name]
+            g = t.groups[self._group]
+            lag[name] = sum(
+                t.partitions[p].end - g.committed[p]
+                for p, owner in enumerate(g.owners)
+                if owner is self
+            )
+        return lag
+
+    def event_age_s(self) -> Mapping[str, float]:
+        return self._ages_s
 
     def partitions(self) -> frozenset[int]:
         if self._task is None:
@@ -292,7 +314,9 @@ class MemorySubscription:
                 await self.wakeup.wait()
                 continue
             try:
-                await deliver(batch, topics, self._group, self._handler, options, bus.publish)
+                await deliver(
+                    batch, topics, self._group, self._handler, options, bus.publish, self._ages_s
+                )
             except BaseException:
                 bus._release(commits)
                 raise

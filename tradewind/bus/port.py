@@ -24,11 +24,15 @@ Semantics, identical on every adapter and proven by `tests/contract/test_bus_con
   instance whatever their topic. `Subscription.partitions()` says which numbers an
   instance reads now, `Bus.partition_of(key)` where a key's events go: a service that
   keeps per-key state (execution's account sessions) follows the partitions it owns.
+- Monitoring: `Subscription.lag()` says how many events of each topic were published
+  but not yet handled by this member on the partitions it reads (asked for when metrics
+  are scraped, never on the hot path); `Subscription.event_age_s()` how old, per topic,
+  the newest event of its last handled batch was when it was handled.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -70,6 +74,17 @@ class Subscription(Protocol):
         before the group settled or after it lost its leases)."""
         ...
 
+    async def lag(self) -> dict[str, int]:
+        """Events per topic published but not yet handled by this member, on the
+        partitions it reads now (the batch in flight counts until its handler returned).
+        May ask the broker: call it when sampling, not per event."""
+        ...
+
+    def event_age_s(self) -> Mapping[str, float]:
+        """Per topic, seconds between the creation of the newest event of the last batch
+        handled and the moment its handler returned; empty before the first batch."""
+        ...
+
     async def stop(self) -> None:
         """Drain: finish and acknowledge the batch in flight, then leave the group."""
 
@@ -86,6 +101,9 @@ class Bus(Protocol):
 
     def partition_of(self, key: str) -> int:
         """The partition events with `key` are published to (in every topic)."""
+
+    def subscriptions(self) -> Sequence[Subscription]:
+        """The running subscriptions made on this bus (for monitoring)."""
 
     async def start(self) -> None:
         """Connect; raises `BusUnavailable` naming the broker if it cannot be reached."""

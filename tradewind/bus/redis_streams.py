@@ -30,7 +30,7 @@ import secrets
 import socket
 import time
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
@@ -151,6 +151,9 @@ class RedisStreamsBus:
 
     def partition_of(self, key: str) -> int:
         return partition_of(key, self._partitions)
+
+    def subscriptions(self) -> Sequence[RedisStreamsSubscription]:
+        return tuple(self._subscriptions)
 
     async def start(self) -> None:
         if self._client is not None:
@@ -311,10 +314,33 @@ class RedisStreamsSubscription:
         self._dead = False  # kill(): abandon everything
         self._tasks: list[asyncio.Task[None]] = []
         self._rotation = 0
+        self._ages_s: dict[str, float] = {}
 
     @property
     def group(self) -> str:
         return self._group
+
+    async def lag(self) -> dict[str, int]:
+        """From XINFO GROUPS of each stream read (one round trip on the shared pool):
+        the group's `lag` (entries never delivered; Redis 7) plus its `pending` (delivered,
+        not yet acknowledged). A lag Redis cannot tell (entries deleted behind the group)
+        counts as 0."""
+        units = self._leases.readable()
+        lag = {topic: 0 for topic, _ in self._leases.units}
+        if not units:
+            return lag
+        pipe = self._client.pipeline(transaction=False)
+        for unit in units:
+            pipe.xinfo_groups(self._stream[unit])
+        group = self._group.encode()
+        for (topic, _), groups in zip(units, await pipe.execute(), strict=True):
+            for info in groups:
+                if info["name"] == group:
+                    lag[topic] += int(info.get("lag") or 0) + int(info["pending"])
+        return lag
+
+    def event_age_s(self) -> Mapping[str, float]:
+        return self._ages_s
 
     def partitions(self) -> frozenset[int]:
         return frozenset(partition for _, partition in self._leases.readable())
@@ -521,7 +547,13 @@ class RedisStreamsSubscription:
             await self._bus.publish(letter_topic, letter)
         if batch:
             await deliver(
-                batch, topics, self._group, self._handler, self._options, self._bus.publish
+                batch,
+                topics,
+                self._group,
+                self._handler,
+                self._options,
+                self._bus.publish,
+                self._ages_s,
             )
         return acks
 

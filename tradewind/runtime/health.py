@@ -4,7 +4,8 @@
 - `GET /readyz`: 200 only when every service is started and ready; else 503 with the
   names of those that are not (and while draining on shutdown, so balancers stop
   sending work).
-- `GET /metrics`: the runtime's Prometheus metrics, text format.
+- `GET /metrics`: the runtime's Prometheus metrics, text format; each scrape first sets
+  `tradewind_ready{service}` (what `/readyz` says) and samples the bus consumers' lag.
 - `GET /debug/profile?seconds=N`: a sampling profile of the running process
   (`profiling.py`), operator token only.
 - the services' read-only admin views, e.g. `GET /deadletters`, as JSON. Those in
@@ -88,6 +89,10 @@ def build_health_app(
         return _json({"ready": True, "services": [s.name for s in readiness.services]})
 
     async def prometheus(request: Request) -> Response:
+        not_ready = set(readiness.not_ready())
+        for service in readiness.services:
+            metrics.ready.labels(service.name).set(0 if service.name in not_ready else 1)
+        await metrics.sample_bus()
         return Response(metrics.render(), media_type=PROMETHEUS_CONTENT_TYPE)
 
     routes = [

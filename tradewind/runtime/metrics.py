@@ -7,8 +7,11 @@ several runtimes can live in one process, as tests do; the health server exposes
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 from prometheus_client import CONTENT_TYPE_LATEST as PROMETHEUS_CONTENT_TYPE
 from prometheus_client import (
@@ -25,9 +28,14 @@ from prometheus_client import (
 
 from tradewind import __version__
 from tradewind.bus.envelope import Envelope
-from tradewind.bus.port import BatchHandler
+from tradewind.bus.port import BatchHandler, Bus
 
 __all__ = ["PROMETHEUS_CONTENT_TYPE", "RuntimeMetrics", "timed_handler"]
+
+_log = logging.getLogger(__name__)
+
+#: How long one scrape waits for a member's lag (a broker round trip), seconds.
+_LAG_TIMEOUT_S = 2.0
 
 #: Handler batch durations, seconds: 100 µs to 10 s.
 _HANDLER_BUCKETS = (0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0)
@@ -75,6 +83,76 @@ class RuntimeMetrics:
             ("service",),
             registry=self.registry,
         )
+        self.ready = Gauge(
+            "tradewind_ready",
+            "1 while the service is ready (as /readyz reports), else 0; set per scrape.",
+            ("service",),
+            registry=self.registry,
+        )
+        self.bus_consumer_lag = Gauge(
+            "tradewind_bus_consumer_lag",
+            "Events published but not yet handled by this process's members of a group, on "
+            "the partitions they read; sampled per scrape.",
+            ("group", "topic"),
+            registry=self.registry,
+        )
+        self.bus_event_age = Gauge(
+            "tradewind_bus_event_age_seconds",
+            "Age of the newest event of a group's last handled batch when it was handled "
+            "(handled minus created), in seconds.",
+            ("group", "topic"),
+            registry=self.registry,
+        )
+        self.tls_certificate_expiry = Gauge(
+            "tradewind_tls_certificate_expiry_timestamp_seconds",
+            "When the certificate this process serves with expires, Unix time in seconds.",
+            ("file",),
+            registry=self.registry,
+        )
+        self._bus: Bus | None = None
+
+    def watch_bus(self, bus: Bus) -> None:
+        """Report the lag and event age of `bus`'s subscriptions (see `sample_bus`)."""
+        self._bus = bus
+
+    def watch_certificate(self, cert_file: str | None) -> None:
+        """Export the expiry of the PEM certificate `cert_file` (nothing if None)."""
+        if not cert_file:
+            return
+        from cryptography import x509  # only processes serving TLS need it
+
+        cert = x509.load_pem_x509_certificate(Path(cert_file).read_bytes())
+        expiry = cert.not_valid_after_utc.timestamp()
+        self.tls_certificate_expiry.labels(cert_file).set(expiry)
+
+    async def sample_bus(self) -> None:
+        """Set `tradewind_bus_consumer_lag` and `..._event_age_seconds` from the watched
+        bus's subscriptions: called per scrape, so the hot path pays nothing. Members of
+        one group in this process add up their lag; the oldest age wins. A member whose
+        lag cannot be had in time (broker unreachable) is left out of this sample."""
+        if self._bus is None:
+            return
+        lags: dict[tuple[str, str], int] = {}
+        ages: dict[tuple[str, str], float] = {}
+        for sub in self._bus.subscriptions():
+            group = sub.group
+            try:
+                async with asyncio.timeout(_LAG_TIMEOUT_S):
+                    member_lag = await sub.lag()
+            except Exception as exc:  # the scrape must answer even with the broker gone
+                _log.warning("consumer lag of group %r unknown: %r", group, exc)
+                member_lag = {}
+            for topic, lag in member_lag.items():
+                lags[group, topic] = lags.get((group, topic), 0) + lag
+            for topic, age in sub.event_age_s().items():
+                ages[group, topic] = max(age, ages.get((group, topic), age))
+        # No await from here on: a concurrent scrape never sees the gauges half set.
+        self.bus_consumer_lag.clear()
+        for (group, topic), lag in lags.items():
+            self.bus_consumer_lag.labels(group, topic).set(lag)
+        self.bus_event_age.clear()
+        for (group, topic), age in ages.items():
+            self.bus_event_age.labels(group, topic).set(age)
 
     def render(self) -> bytes:
         """Every metric in the Prometheus text format (`PROMETHEUS_CONTENT_TYPE`)."""

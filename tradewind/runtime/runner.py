@@ -124,6 +124,7 @@ async def _serve(
     platform: Platform,
 ) -> int:
     metrics = RuntimeMetrics()
+    metrics.watch_bus(bus)
     readiness = Readiness(services)
     health = HealthServer(
         build_health_app(readiness, metrics, _health_token(settings)),
@@ -132,6 +133,7 @@ async def _serve(
         setting=setting_name("health_port"),
         tls=served_tls(settings, "the health port"),
     )
+    metrics.watch_certificate(settings.tls_cert_file)  # served_tls checked it is readable
     await health.start()
     started: list[Service] = []
     try:
