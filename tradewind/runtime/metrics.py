@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from prometheus_client import CONTENT_TYPE_LATEST as PROMETHEUS_CONTENT_TYPE
 from prometheus_client import (
@@ -30,6 +31,9 @@ from tradewind import __version__
 from tradewind.bus.envelope import Envelope
 from tradewind.bus.port import BatchHandler, Bus
 
+if TYPE_CHECKING:  # OpenTelemetry is imported only by a process that traces
+    from tradewind.runtime.tracing import Tracing
+
 __all__ = ["PROMETHEUS_CONTENT_TYPE", "RuntimeMetrics", "timed_handler"]
 
 _log = logging.getLogger(__name__)
@@ -45,6 +49,8 @@ class RuntimeMetrics:
     """The metrics one runtime (one process's set of services) reports."""
 
     def __init__(self) -> None:
+        #: Set by the runtime when `TRADEWIND_OTEL_ENDPOINT` is: spans of handled events.
+        self.tracing: Tracing | None = None
         self.registry = CollectorRegistry(auto_describe=True)
         ProcessCollector(registry=self.registry)
         PlatformCollector(registry=self.registry)
@@ -160,12 +166,15 @@ class RuntimeMetrics:
 
 
 def timed_handler(metrics: RuntimeMetrics, group: str, handler: BatchHandler) -> BatchHandler:
-    """`handler`, counting the events it is given by type and timing each batch."""
+    """`handler`, counting the events it is given by type and timing each batch (and, with
+    `metrics.tracing`, recording a span per event handled)."""
     seconds = metrics.bus_handler_seconds.labels(group)
     failures = metrics.bus_handler_failures.labels(group)
 
     async def handle(batch: Sequence[Envelope]) -> None:
         started = time.perf_counter()
+        tracing = metrics.tracing
+        began_ns = time.time_ns() if tracing is not None else 0
         try:
             await handler(batch)
         except Exception:  # a cancelled batch (shutdown, kill) is no failure
@@ -173,6 +182,8 @@ def timed_handler(metrics: RuntimeMetrics, group: str, handler: BatchHandler) ->
             raise
         finally:
             seconds.observe(time.perf_counter() - started)
+        if tracing is not None:
+            tracing.handled(group, batch, began_ns, time.time_ns())
         counts: dict[str, int] = {}
         for event in batch:
             counts[event.type] = counts.get(event.type, 0) + 1

@@ -125,6 +125,10 @@ async def _serve(
 ) -> int:
     metrics = RuntimeMetrics()
     metrics.watch_bus(bus)
+    if settings.otel_endpoint:
+        from tradewind.runtime.tracing import start_tracing
+
+        metrics.tracing = start_tracing("+".join(s.name for s in services), settings.otel_endpoint)
     readiness = Readiness(services)
     health = HealthServer(
         build_health_app(readiness, metrics, _health_token(settings)),
@@ -161,6 +165,8 @@ async def _serve(
         readiness.draining = True
         drained = await _stop_services(started, metrics, settings.shutdown_timeout_s, stop, bus)
         await health.stop()
+        if metrics.tracing is not None:  # send the spans still buffered
+            await asyncio.to_thread(metrics.tracing.close)
     return exit_code if drained else EXIT_FAILED
 
 

@@ -187,6 +187,13 @@ class Settings(BaseSettings):
     venue_urls: Annotated[
         str, Field(description="Venues the gateway checks keys on: NAME=http://HOST:PORT,...")
     ] = ""
+    otel_endpoint: Annotated[
+        str | None,
+        Field(
+            description="OpenTelemetry collector for traces (OTLP over HTTP, e.g. "
+            "http://collector:4318/v1/traces); unset: no tracing"
+        ),
+    ] = None
 
     def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
         """Like pydantic's, with passwords in URLs hidden, so a printed Settings is safe."""
@@ -243,6 +250,18 @@ class Settings(BaseSettings):
                     "true: use https://"
                 )
         return text
+
+    @field_validator("otel_endpoint")
+    @classmethod
+    def _collector_is_http(cls, url: str | None, info: ValidationInfo) -> str | None:
+        if not url:
+            return None
+        scheme = urlsplit(url).scheme.lower()
+        if scheme not in ("http", "https") or not urlsplit(url).netloc:
+            raise ValueError(f"{url!r} is not an http(s):// URL of an OTLP collector")
+        if scheme == "http" and info.data.get("require_tls"):
+            raise ValueError("would be plaintext and TRADEWIND_REQUIRE_TLS is true: use https://")
+        return url
 
     @field_validator("trusted_proxies")
     @classmethod

@@ -180,6 +180,20 @@ async def test_marks_move_equity_and_updates_reach_the_bus_the_cache_and_snapsho
     assert summary.account_id == account_id and summary.equity == latest.equity
 
 
+async def test_the_update_a_fill_causes_goes_on_in_the_fills_trace(platform: Platform) -> None:
+    # One order's path is one trace, from the market event to the user's portfolio.
+    account_id, _ = await stored_account(platform, USDT="10000")
+    updates = await Recorder.on(platform.bus, [PORTFOLIO_UPDATES])
+    await platform.start(PortfolioService(QUICK))
+    await platform.start(ExecutionService(FAST))
+    trace = "ab" * 16  # the market event's id
+    order = intent(account_id, "i-1", Side.BUY, "0.1")
+    await platform.bus.publish(ORDERS_APPROVED, approved(order, trace_id=trace))
+    await updates.wait_for(
+        lambda r: any(e.trace_id == trace for e in r.events), what="an update in the trace"
+    )
+
+
 async def test_a_burst_of_ticks_costs_a_handful_of_revaluations(platform: Platform) -> None:
     portfolio = await platform.start(PortfolioService(QUICK))
     assert isinstance(portfolio, PortfolioService)

@@ -318,3 +318,13 @@ def test_the_gateway_refuses_plain_http_when_tls_is_required(ca: CertificateAuth
         )
     )
     assert tls is not None and tls.cert_file == str(server.cert)
+
+
+def test_the_trace_collector_is_an_http_url_and_encrypted_when_tls_is_required() -> None:
+    assert load_settings().otel_endpoint is None
+    url = "http://collector:4318/v1/traces"
+    assert load_settings(otel_endpoint=url).otel_endpoint == url
+    with pytest.raises(ConfigError, match="TRADEWIND_OTEL_ENDPOINT: .*not an http"):
+        load_settings(otel_endpoint="collector:4318")
+    with pytest.raises(ConfigError, match="TRADEWIND_OTEL_ENDPOINT: .*use https://"):
+        load_settings(require_tls="true", otel_endpoint=url)

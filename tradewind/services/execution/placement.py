@@ -198,6 +198,7 @@ class Placement:
             account_id=session.account_id,
             venue=session.venue_name,
             client_order_id=order.client_order_id,
+            trace_id=session.traces.get(order.client_order_id),
             state=order.state.value,
             error=str(exc),
         )
@@ -279,7 +280,7 @@ class Placement:
                 if delay is None or retry > backoff.max_retries:
                     self._log.warning(
                         "cancel failed", account_id=session.account_id, client_order_id=cid,
-                        error=str(exc),
+                        trace_id=session.traces.get(cid), error=str(exc),
                     )  # fmt: skip
                     break
                 await asyncio.sleep(delay)

@@ -154,6 +154,7 @@ class Reconciler:
                     "the venue does not know an order it acknowledged",
                     account_id=session.account_id,
                     client_order_id=order.client_order_id,
+                    trace_id=session.traces.get(order.client_order_id),
                     state=order.state.value,
                 )
             return

@@ -158,6 +158,7 @@ class OrderTracker:
             account_id=session.account_id,
             venue=session.venue_name,
             client_order_id=exc.client_order_id,
+            trace_id=session.traces.get(exc.client_order_id),
             error=str(exc),
         )
 

@@ -115,6 +115,8 @@ class PortfolioService(Service):
         self._settings = settings
         self._books = AccountBooks()
         self._latest: dict[str, PortfolioUpdate] = {}
+        #: account -> the trace of its latest fill not yet in a published update
+        self._traces: dict[str, str] = {}
         self._unsnapshotted: set[str] = set()
         self._subscriptions: list[Subscription] = []
         self._tasks: list[asyncio.Task[None]] = []
@@ -237,6 +239,7 @@ class PortfolioService(Service):
                 continue
             if isinstance(payload, Fill):
                 reason = books.apply_fill(payload)
+                self._traces[account_id] = event.trace_id  # the next update goes on with it
             else:
                 reason = books.apply_balance(payload)
             recent.add(account_id, event.event_id)
@@ -301,8 +304,10 @@ class PortfolioService(Service):
         if not updates:
             return
         try:
+            traces = self._traces
             await wiring.bus.publish_batch(
-                PORTFOLIO_UPDATES, [envelope(u, u.account_id) for u in updates]
+                PORTFOLIO_UPDATES,
+                [envelope(u, u.account_id, traces.pop(u.account_id, None)) for u in updates],
             )
         except Exception:
             self._failed("bus", updates)
