@@ -324,7 +324,7 @@ def test_the_trace_collector_is_an_http_url_and_encrypted_when_tls_is_required()
     assert load_settings().otel_endpoint is None
     url = "http://collector:4318/v1/traces"
     assert load_settings(otel_endpoint=url).otel_endpoint == url
-    with pytest.raises(ConfigError, match="TRADEWIND_OTEL_ENDPOINT: .*not an http"):
+    with pytest.raises(ConfigError, match=r"TRADEWIND_OTEL_ENDPOINT: .*not an http"):
         load_settings(otel_endpoint="collector:4318")
-    with pytest.raises(ConfigError, match="TRADEWIND_OTEL_ENDPOINT: .*use https://"):
+    with pytest.raises(ConfigError, match=r"TRADEWIND_OTEL_ENDPOINT: .*use https://"):
         load_settings(require_tls="true", otel_endpoint=url)
