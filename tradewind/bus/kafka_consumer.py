@@ -182,14 +182,17 @@ class KafkaSubscription:
         task, self._task = self._task, None
         if task is None:
             return
+        self._stopping = True  # a cancel swallowed inside aiokafka must not loop on
         task.cancel()
-        await asyncio.wait({task})
+        await asyncio.wait({task}, timeout=self._settings.revoke_wait_ms / 1000)
+        if not task.done():
+            log.warning("group %r: the consume loop ignored its cancel; abandoning it", self._group)
         await self._leave(task)
 
     async def _leave(self, task: asyncio.Task[None]) -> None:
         """Close the consumer, which tells the group this member left (LeaveGroup)."""
         self._bus.forget(self)
-        if not task.cancelled() and task.exception() is not None:
+        if task.done() and not task.cancelled() and task.exception() is not None:
             log.error("group %r: the consume loop failed", self._group, exc_info=task.exception())
         budget_s = (self._settings.request_timeout_ms + self._settings.session_timeout_ms) / 1000
         try:

@@ -28,6 +28,7 @@ the account's balances were still asked for).
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
 GROUP = "risk"
 PRICES_GROUP = "risk-md"  # + "-<instance>": every instance needs every price
 CONTROLS_GROUP = "risk-controls"  # + "-<instance>": every instance needs every switch
+_LEAVE_S = 10.0  # longest wait for the per-instance subscriptions to close at stop
 ACCOUNTS_GROUP = "risk-accounts"  # + "-<instance>": every instance follows every account
 ACCOUNT_TOPICS = (topics.PORTFOLIO_UPDATES, topics.ORDERS_EVENTS)
 
@@ -131,11 +133,22 @@ class RiskService(Service):
 
     async def stop(self) -> None:
         subscriptions, self._subscriptions = self._subscriptions, []
-        if subscriptions:
-            # Intents (subscribed last) first: no decision after the state stops moving;
-            # then the per-instance groups together, so slow leaves do not add up.
+        if subscriptions and subscriptions[-1].group == GROUP:
+            # The intents first, drained: no decision after the state stops moving.
             await subscriptions.pop().stop()
-        await asyncio.gather(*(subscription.stop() for subscription in subscriptions))
+        # Then the per-instance groups, together and without draining: they feed this
+        # instance's state only and nobody reads them after it (a new instance joins
+        # groups of its own), so there is nothing to hand over. Draining them waited on
+        # their commits, which the Kafka-protocol broker held past the 30 s drain when
+        # another group was rebalancing.
+        killed = asyncio.gather(*(subscription.kill() for subscription in subscriptions))
+        try:
+            async with asyncio.timeout(_LEAVE_S):
+                await killed
+        except TimeoutError:  # a broker that holds a leave: its session timeout ends it
+            logging.getLogger(__name__).warning(
+                "risk's own subscriptions did not close within %s s; leaving them", _LEAVE_S
+            )
         self._desk = None
 
     @property
