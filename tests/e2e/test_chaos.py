@@ -5,7 +5,8 @@ service in turn is killed with SIGKILL and not started again, so every service e
 its survivor. Afterwards every venue trade is in the platform's fills, every portfolio
 equals the venue's balances within 5 s of trading's end, no order is left of unknown
 outcome, no client order id reached the venue twice, risk approved again within 5 s of
-losing its twin, and no breaker opened (the venue had no fault).
+losing its twin on Redis (8 s on Kafka, whose take-over alone takes ~4.5 s), and no
+breaker opened (the venue had no fault).
 
 `pytest -m chaos` runs this suite with the restart tests (tests/e2e/test_restarts.py)."""
 
@@ -42,6 +43,8 @@ BOTS = 40
 KILL_ORDER = ("marketdata", "strategy", "risk", "execution", "portfolio")
 BETWEEN_KILLS_S = 8.0
 TAKE_OVER_BOUND_S = 5.0
+KAFKA_RISK_BOUND_S = 8.0  # take-over ~4.5 s, then one balances round trip
+RISK_WATCH_S = 16.0  # longer than either bound, so that both can fail
 
 
 @dataclass
@@ -92,14 +95,14 @@ async def start_twins(env: dict[str, str], logs: Path, twins: Twins) -> None:
 async def rejected_for_unknown_balances_until(risk: Instance, killed_at: float) -> float:
     """Seconds after `killed_at` of the last rise of the survivor's count of intents
     rejected because an account's balances were still unknown, watched for
-    `BETWEEN_KILLS_S` (0 if it never rose)."""
+    `RISK_WATCH_S` (0 if it never rose)."""
     last_rise, seen = (
         0.0,
         await risk.metric(
             "tradewind_risk_decisions_total", decision="rejected", rule="balances_unknown"
         ),
     )
-    while (now := time.monotonic()) - killed_at < BETWEEN_KILLS_S:
+    while (now := time.monotonic()) - killed_at < RISK_WATCH_S:
         count = await risk.metric(
             "tradewind_risk_decisions_total", decision="rejected", rule="balances_unknown"
         )
@@ -163,7 +166,10 @@ async def test_two_of_every_service_survive_losing_any_one(
         )
         assert breakers_opened == 0, "a breaker opened with no venue fault"
         print(f"risk rejected for unknown balances until {risk_unknown_until:.1f} s after")
-        assert risk_unknown_until <= TAKE_OVER_BOUND_S, (
+        # Redis takes over in ~2.5 s, Kafka (Tansu) in ~4.5 s before risk can even ask
+        # for the balances (docs/failover.md): the 5 s goal holds on Redis only.
+        bound = TAKE_OVER_BOUND_S if bus == "redis" else KAFKA_RISK_BOUND_S
+        assert risk_unknown_until <= bound, (
             f"risk rejected intents for unknown balances {risk_unknown_until:.1f} s after "
             "its twin died"
         )

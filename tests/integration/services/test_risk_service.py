@@ -209,7 +209,7 @@ async def start_risk(
     running = Running(bus, service, outcomes, metrics)
     if funded:
         await running.send(topics.ORDERS_EVENTS, funds())
-        await running.consumed("risk-accounts", "account.balance", 1)
+        await running.consumed("risk", "account.balance", 1)
     return running
 
 
@@ -264,42 +264,10 @@ async def test_balances_risk_never_saw_are_asked_for_not_taken_for_empty(
     assert asked.payload.account_id == "a1"
 
     await risk.send(topics.ORDERS_EVENTS, funds())  # what execution publishes when asked
-    await risk.consumed("risk-accounts", "account.balance", 1)
+    await risk.consumed("risk", "account.balance", 1)
     await risk.send(topics.ORDERS_INTENT, intent("i-3"))
     await risk.wait_for(3)
     assert risk.outcomes.approved_ids() == ["i-3"]
-
-
-async def test_a_twin_taking_over_accounts_knows_their_balances_already(bus: MemoryBus) -> None:
-    # Issue #20: the instance that took over a dead twin's accounts knew none of their
-    # balances and rejected their intents until execution answered its request for them
-    # (7 s after the twin's death on the Kafka protocol).
-    accounts = [f"a{n}" for n in range(8)]  # spread over both instances' partitions
-    first = await start_risk(bus, funded=False)
-    second = RiskService(LIMITS)
-    second_metrics = RuntimeMetrics()
-    await second.start(
-        ServiceContext(
-            Settings(),
-            bus,
-            get_logger("tradewind.services.risk", service=second.name),
-            second_metrics,
-            Resources(),
-        )
-    )
-    await first.send(topics.ORDERS_EVENTS, *[funds(account) for account in accounts])
-    seen = {"group": "risk-accounts", "type": "account.balance"}
-    name = "tradewind_bus_events_consumed_total"
-    await wait_until(
-        lambda: (second_metrics.registry.get_sample_value(name, seen) or 0) >= len(accounts)
-    )
-    await first.service.stop()  # its accounts' intents go to the second instance now
-    await first.send(topics.ORDERS_INTENT, *[intent(f"i-{a}", account_id=a) for a in accounts])
-    await first.wait_for(len(accounts))
-    assert sorted(first.outcomes.approved_ids()) == sorted(f"i-{a}" for a in accounts)
-    unknown = {"decision": "rejected", "rule": "balances_unknown"}
-    assert not second_metrics.registry.get_sample_value("tradewind_risk_decisions_total", unknown)
-    await second.stop()
 
 
 async def test_kill_switches_from_the_bus_halt_and_release_trading(bus: MemoryBus) -> None:

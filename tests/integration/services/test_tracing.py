@@ -41,7 +41,7 @@ async def decide_one_intent(metrics: RuntimeMetrics) -> Envelope:
     log = get_logger("tradewind.services.risk", service="risk")
     await risk.start(ServiceContext(Settings(), bus, log, metrics, Resources()))
     await bus.publish(topics.ORDERS_EVENTS, funds())
-    seen = {"group": "risk-accounts", "type": "account.balance"}
+    seen = {"group": "risk", "type": "account.balance"}
     name = "tradewind_bus_events_consumed_total"
     async with asyncio.timeout(10):  # the balances first, so that the intent is approved
         while not metrics.registry.get_sample_value(name, seen):  # noqa: ASYNC110

@@ -3,17 +3,15 @@ it.
 
 Subscriptions:
 
-- `risk` (shared by the instances, so one decides for an account at a time):
-  orders.intent, keyed by account. Intents are decided (`RiskDesk`);
-- `risk-accounts-<instance>` (one group per instance: every instance follows every
-  account): portfolio.updates and orders.events. `PortfolioUpdate` gives equity (daily
-  loss), `PositionUpdate` positions, `BalanceUpdate` (venue truth) and `Fill` the free
-  balances the balance rule needs. So an instance that takes over an account's intents
-  (its twin died) already knows that account: no state to rebuild before it decides.
-  An account whose balances it has still not seen (its history trimmed away) is not
-  taken for empty: its intents are rejected saying so, and a `BalancesRequested` on
-  account.balances has execution publish them at once;
-- `risk-md-<instance>` (likewise): md.trade, for last prices;
+- `risk` (shared by the instances, so one owns an account at a time): orders.intent,
+  portfolio.updates and orders.events, all keyed by account. Intents are decided
+  (`RiskDesk`); `PortfolioUpdate` gives equity (daily loss), `PositionUpdate` positions,
+  and `BalanceUpdate` (venue truth, on orders.events) the free balances the balance rule
+  needs. An account whose balances it has not seen (after a start, or when its partition
+  moved here) is not taken for empty: its intents are rejected saying so, and a
+  `BalancesRequested` on account.balances has execution publish them at once;
+- `risk-md-<instance>` (one group per instance: every instance needs every price):
+  md.trade, for last prices;
 - `risk-controls-<instance>` (likewise): risk.controls, kill switches engaged and
   released. At start the switches stored in the database are loaded first.
 
@@ -27,8 +25,6 @@ the account's balances were still asked for).
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -50,9 +46,7 @@ if TYPE_CHECKING:
 GROUP = "risk"
 PRICES_GROUP = "risk-md"  # + "-<instance>": every instance needs every price
 CONTROLS_GROUP = "risk-controls"  # + "-<instance>": every instance needs every switch
-_LEAVE_S = 10.0  # longest wait for the per-instance subscriptions to close at stop
-ACCOUNTS_GROUP = "risk-accounts"  # + "-<instance>": every instance follows every account
-ACCOUNT_TOPICS = (topics.PORTFOLIO_UPDATES, topics.ORDERS_EVENTS)
+ACCOUNT_TOPICS = (topics.ORDERS_INTENT, topics.PORTFOLIO_UPDATES, topics.ORDERS_EVENTS)
 
 
 class RiskService(Service):
@@ -99,10 +93,7 @@ class RiskService(Service):
         async def on_trades(batch: Sequence[Envelope]) -> None:
             desk.take_trades(batch)
 
-        async def on_account_state(batch: Sequence[Envelope]) -> None:
-            desk.take(batch, clock())  # no intents here: nothing decided
-
-        async def on_intents(batch: Sequence[Envelope]) -> None:
+        async def on_account_events(batch: Sequence[Envelope]) -> None:
             decisions = desk.take(batch, clock())
             for (decision, rule), count in decisions.counts.items():
                 metrics.decisions.labels(decision, rule).inc(count)
@@ -120,40 +111,25 @@ class RiskService(Service):
         self._desk = desk
         instance = uuid.uuid4().hex[:12]
         try:
-            # Controls, prices and accounts first, so that intents meet the newest of each.
+            # Controls and prices first, so that intents meet the newest of both.
             await self._subscribe(
                 ctx, [topics.RISK_CONTROLS], CONTROLS_GROUP, instance, on_controls
             )
             await self._subscribe(ctx, [topics.MD_TRADE], PRICES_GROUP, instance, on_trades)
-            await self._subscribe(ctx, ACCOUNT_TOPICS, ACCOUNTS_GROUP, instance, on_account_state)
-            await self._subscribe(ctx, [topics.ORDERS_INTENT], GROUP, None, on_intents)
+            await self._subscribe(ctx, ACCOUNT_TOPICS, GROUP, None, on_account_events)
         except BaseException:
             await self.stop()
             raise
 
     async def stop(self) -> None:
         subscriptions, self._subscriptions = self._subscriptions, []
-        if subscriptions and subscriptions[-1].group == GROUP:
-            # The intents first, drained: no decision after the state stops moving.
-            await subscriptions.pop().stop()
-        # Then the per-instance groups, together and without draining: they feed this
-        # instance's state only and nobody reads them after it (a new instance joins
-        # groups of its own), so there is nothing to hand over. Draining them waited on
-        # their commits, which the Kafka-protocol broker held past the 30 s drain when
-        # another group was rebalancing.
-        killed = asyncio.gather(*(subscription.kill() for subscription in subscriptions))
-        try:
-            async with asyncio.timeout(_LEAVE_S):
-                await killed
-        except TimeoutError:  # a broker that holds a leave: its session timeout ends it
-            logging.getLogger(__name__).warning(
-                "risk's own subscriptions did not close within %s s; leaving them", _LEAVE_S
-            )
+        for subscription in reversed(subscriptions):  # intents first
+            await subscription.stop()
         self._desk = None
 
     @property
     def ready(self) -> bool:
-        return self._desk is not None and len(self._subscriptions) == 4
+        return self._desk is not None and len(self._subscriptions) == 3
 
     def admin_endpoints(self) -> AdminEndpoints:
         return {"/risk/kill-switches": self._engaged_switches}
