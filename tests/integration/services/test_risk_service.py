@@ -151,10 +151,11 @@ class Running:
         await self.bus.publish_batch(topic, events)
 
     async def wait_for(self, decided: int, timeout_s: float = 5.0) -> None:
-        deadline = time.monotonic() + timeout_s
-        while self.outcomes.decided() < decided:
-            assert time.monotonic() < deadline, f"{self.outcomes.decided()} of {decided} decided"
-            await asyncio.sleep(0.01)
+        await wait_until(
+            lambda: self.outcomes.decided() >= decided,
+            timeout_s,
+            what=f"{decided} decided",
+        )
 
     async def consumed(self, group: str, event_type: str, count: int) -> None:
         """Wait until `group` has handled `count` events of `event_type`."""
@@ -169,11 +170,16 @@ class Running:
         return self.metrics.registry.get_sample_value("tradewind_risk_decisions_total", labels) or 0
 
 
-async def wait_until(condition: Callable[[], object], timeout_s: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, f"not true within {timeout_s} s"
-        await asyncio.sleep(0.01)
+async def wait_until(
+    condition: Callable[[], object], timeout_s: float = 5.0, *, what: str = "the condition"
+) -> None:
+    """Until `condition()` holds; fails naming `what` if it does not within `timeout_s`."""
+    try:
+        async with asyncio.timeout(timeout_s):
+            while not condition():  # noqa: ASYNC110 - the condition has no event to wait on
+                await asyncio.sleep(0.01)
+    except TimeoutError:
+        pytest.fail(f"not within {timeout_s:g} s: {what}")
 
 
 @pytest.fixture

@@ -33,10 +33,12 @@ def running_venue(
     """A simulated venue on a free loopback port, market moving, with liquidity quoted."""
     state = build_state("synthetic", seed=3, rate_limits=rate_limits)
     with serving_in_thread(state) as url:
-        deadline = time.monotonic() + 5
-        while not state.exchange.engine.depth("BTC/USDT", 1).asks:
-            assert time.monotonic() < deadline, "the liquidity provider never quoted"
+        for _ in range(250):  # 5 s at most
+            if state.exchange.engine.depth("BTC/USDT", 1).asks:
+                break
             time.sleep(0.02)
+        else:
+            raise AssertionError("the liquidity provider never quoted")
         yield url, state
 
 
@@ -88,10 +90,11 @@ class BinanceClient:
 
     def wait_for_trades(self, symbol: str = "BTCUSDT") -> None:
         """Until the market's background flow has printed a trade on `symbol`."""
-        deadline = time.monotonic() + 10
-        while not self.public("/api/v3/trades", symbol=symbol, limit=1).json():
-            assert time.monotonic() < deadline, f"no trade printed on {symbol}"
+        for _ in range(200):  # 10 s at most
+            if self.public("/api/v3/trades", symbol=symbol, limit=1).json():
+                return
             time.sleep(0.05)
+        raise AssertionError(f"no trade printed on {symbol}")
 
 
 def open_account(
