@@ -26,11 +26,10 @@ import httpx
 
 from tradewind.benchmarks.command_line import OneLineErrorParser
 from tradewind.bus.tansu import free_port, port_open
-from tradewind.runtime.demo import MarketView, create_demo_accounts
+from tradewind.runtime.demo import create_demo_accounts, served_market_view
 from tradewind.security.envelope import Encryptor
 from tradewind.security.master_keys import generate_master_key, load_master_keys
 from tradewind.store.database import Database
-from tradewind.venues.ccxt_venue import CcxtVenue
 
 
 def serve_venue(logs: Path) -> tuple[subprocess.Popen[bytes], str]:
@@ -49,19 +48,6 @@ def serve_venue(logs: Path) -> tuple[subprocess.Popen[bytes], str]:
     return proc, f"http://127.0.0.1:{port}"
 
 
-async def market_of(venue_url: str) -> MarketView:
-    venue = CcxtVenue.simulated_binance(venue_url, venue_url.replace("http", "ws", 1), "", "")
-    try:
-        symbols: dict[str, tuple[str, Decimal, Decimal]] = {}
-        for symbol, market in (await venue.load_markets()).items():
-            book = await venue.fetch_order_book(symbol, 5)
-            mid = (book.bids[0][0] + book.asks[0][0]) / 2
-            symbols[symbol] = (market.quote, market.tick_size, mid)
-        return MarketView(symbols)
-    finally:
-        await venue.close()
-
-
 async def seed(database_url: str, master_keys: str, venue_url: str, accounts: int) -> None:
     db = Database(database_url)
     await db.migrate()
@@ -73,7 +59,7 @@ async def seed(database_url: str, master_keys: str, venue_url: str, accounts: in
             created = (await http.post("/sim/v1/accounts", json=body)).json()
             return created["api_key"], created["api_secret"], created["account_id"]
 
-        market = await market_of(venue_url)
+        market = await served_market_view(venue_url)
         await create_demo_accounts(db, encryptor, market, fund, accounts, "$argon2id$unused")
     await db.close()
 

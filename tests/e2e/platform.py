@@ -24,12 +24,11 @@ from sqlalchemy import select
 from tradewind.bus.tansu import free_port, port_open
 from tradewind.cache.factory import open_cache
 from tradewind.domain.events import PortfolioUpdate
-from tradewind.runtime.demo import DemoAccount, MarketView, create_demo_accounts
+from tradewind.runtime.demo import DemoAccount, create_demo_accounts, served_market_view
 from tradewind.security.envelope import Encryptor
 from tradewind.security.master_keys import load_master_keys
 from tradewind.store.database import Database
 from tradewind.store.schema import fills, orders
-from tradewind.venues.ccxt_venue import CcxtVenue
 
 #: Start order; stopped in reverse, so producers of orders stop first.
 SERVICES = ("portfolio", "execution", "risk", "marketdata", "strategy")
@@ -66,21 +65,6 @@ def venue_http(venue_url: str, ca_file: str | None = None) -> httpx.AsyncClient:
     return httpx.AsyncClient(base_url=venue_url, timeout=10, verify=verify)
 
 
-async def market_view(venue_url: str, ca_file: str | None = None) -> MarketView:
-    ws = venue_url.replace("http", "ws", 1)
-    venue = CcxtVenue.simulated_binance(venue_url, ws, "", "", ca_file=ca_file)
-    try:
-        markets = await venue.load_markets()
-        symbols: dict[str, tuple[str, Decimal, Decimal]] = {}
-        for symbol, market in markets.items():
-            book = await venue.fetch_order_book(symbol, 5)
-            mid = (book.bids[0][0] + book.asks[0][0]) / 2
-            symbols[symbol] = (market.quote, market.tick_size, mid)
-        return MarketView(symbols)
-    finally:
-        await venue.close()
-
-
 async def open_demo_accounts(
     database_url: str, master_keys: str, venue_url: str, bots: int, ca_file: str | None = None
 ) -> list[DemoAccount]:
@@ -95,7 +79,12 @@ async def open_demo_accounts(
             return created["api_key"], created["api_secret"], created["account_id"]
 
         accounts = await create_demo_accounts(
-            db, encryptor, await market_view(venue_url, ca_file), fund, bots, "$argon2id$unused"
+            db,
+            encryptor,
+            await served_market_view(venue_url, ca_file),
+            fund,
+            bots,
+            "$argon2id$unused",
         )
     await db.close()
     return accounts

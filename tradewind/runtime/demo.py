@@ -52,6 +52,24 @@ class MarketView:
 Funding = Callable[[dict[str, Decimal]], Awaitable[tuple[str, str, str]]]
 
 
+async def served_market_view(venue_url: str, ca_file: str | None = None) -> MarketView:
+    """The `MarketView` of a served venue (`tradewind venue serve`), read through ccxt:
+    every listed symbol's quote asset, tick size and mid price."""
+    from tradewind.venues.ccxt_venue import CcxtVenue
+
+    ws = venue_url.replace("http", "ws", 1)
+    venue = CcxtVenue.simulated_binance(venue_url, ws, "", "", ca_file=ca_file)
+    try:
+        symbols: dict[str, tuple[str, Decimal, Decimal]] = {}
+        for symbol, market in (await venue.load_markets()).items():
+            book = await venue.fetch_order_book(symbol, 5)
+            mid = (book.bids[0][0] + book.asks[0][0]) / 2
+            symbols[symbol] = (market.quote, market.tick_size, mid)
+        return MarketView(symbols)
+    finally:
+        await venue.close()
+
+
 @dataclass(frozen=True)
 class DemoAccount:
     user_id: str
