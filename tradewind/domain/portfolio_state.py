@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import msgspec
 
+from tradewind.domain.events import BalanceUpdate
 from tradewind.domain.model import Instrument
 
 #: Trades remembered across a restore: redeliveries come from the last few batches.
@@ -39,3 +40,25 @@ class PortfolioState(msgspec.Struct, frozen=True):
 
 def instrument_of(venue: str, state: PositionState) -> Instrument:
     return Instrument.parse(venue, state.symbol)
+
+
+class StoredAccount(msgspec.Struct, frozen=True):
+    """One account's books as the portfolio service saves them (`store.portfolio_books`):
+    its books, the balances waiting for a price, and the ids of the events applied last,
+    oldest first. Read by the portfolio service, and by risk taking an account over."""
+
+    books: PortfolioState
+    unpriced: list[BalanceUpdate]
+    recent_events: list[str]
+
+
+_encoder = msgspec.msgpack.Encoder()
+_decoder = msgspec.msgpack.Decoder(StoredAccount)
+
+
+def encode_stored(stored: StoredAccount) -> bytes:
+    return _encoder.encode(stored)
+
+
+def decode_stored(data: bytes) -> StoredAccount:
+    return _decoder.decode(data)

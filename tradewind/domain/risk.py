@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import enum
 import math
+from collections.abc import Collection
 from decimal import ROUND_UP, Context, Decimal
 
 import msgspec
@@ -210,6 +211,9 @@ class RiskState:
     def position(self, account_id: str, instrument: Instrument) -> Decimal:
         return self._positions.get((account_id, instrument), Decimal(0))
 
+    def knows_position(self, account_id: str, instrument: Instrument) -> bool:
+        return (account_id, instrument) in self._positions
+
     def set_available(self, account_id: str, venue: str, asset: str, free: Decimal) -> None:
         """Free (not locked in open orders) balance of `asset` on the account's venue."""
         self._available[account_id, venue, asset] = free
@@ -274,6 +278,24 @@ class RiskState:
 
     def equity(self, account_id: str) -> AccountEquity | None:
         return self._equity.get(account_id)
+
+    def forget(self, account_ids: Collection[str]) -> None:
+        """Let go of these accounts' positions, balances and equity (their partition
+        moved to a twin): met again, they are rebuilt, not taken from when they left.
+        Order-rate buckets stay: forgetting one would hand out a fresh burst."""
+        if not account_ids:
+            return
+        gone = set(account_ids)
+        self._positions = {k: v for k, v in self._positions.items() if k[0] not in gone}
+        self._available = {k: v for k, v in self._available.items() if k[0] not in gone}
+        self._balances_seen -= gone
+        for account_id in gone:
+            self._equity.pop(account_id, None)
+
+    def accounts(self) -> set[str]:
+        """Accounts with any position, balance or equity known."""
+        known = {k[0] for k in self._positions} | {k[0] for k in self._available}
+        return known | self._balances_seen | self._equity.keys()
 
     def order_bucket(self, account_id: str, rate_per_s: float, burst: int) -> TokenBucket:
         """The account's order-rate bucket, new (full) if the rate or burst changed."""

@@ -31,6 +31,22 @@ async def load_books(
     return found
 
 
+async def read_books(
+    conn: AsyncConnection, account_ids: Iterable[str]
+) -> dict[str, tuple[bytes, datetime]]:
+    """(state, when saved) of each of these accounts that has saved books, for readers
+    other than their writer."""
+    ids = list(account_ids)
+    found: dict[str, tuple[bytes, datetime]] = {}
+    for start in range(0, len(ids), _CHUNK):
+        query = select(books.c.account_id, books.c.state, books.c.updated_at).where(
+            books.c.account_id.in_(ids[start : start + _CHUNK])
+        )
+        for account_id, state, updated_at in (await conn.execute(query)).all():
+            found[account_id] = (bytes(state), updated_at)
+    return found
+
+
 async def save_books(conn: AsyncConnection, saves: Sequence[tuple[str, int, bytes]]) -> set[str]:
     """Store each (account id, version it was loaded or last saved at, new state): the
     row becomes version + 1 where it still is at that version (0: not stored yet).

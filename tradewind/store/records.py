@@ -4,17 +4,20 @@ event changes nothing."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, func, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tradewind.domain.events import Fill, PortfolioUpdate
 from tradewind.store.schema import fills, orders, portfolio_snapshots
+
+_CHUNK = 500  # account ids per IN (...) query
 
 
 @dataclass(frozen=True)
@@ -150,3 +153,28 @@ async def equity_history(
         .limit(limit)
     )
     return [(r.taken_at, r.equity) for r in (await conn.execute(query)).all()]
+
+
+async def equity_before(
+    conn: AsyncConnection, account_ids: Iterable[str], moment: datetime
+) -> dict[str, tuple[str, Decimal]]:
+    """(valuation asset, equity) of each of these accounts' last snapshot taken before
+    `moment`, for those that have one."""
+    snaps = portfolio_snapshots
+    ids = list(account_ids)
+    found: dict[str, tuple[str, Decimal]] = {}
+    for start in range(0, len(ids), _CHUNK):
+        last = (
+            select(snaps.c.account_id, func.max(snaps.c.taken_at).label("taken_at"))
+            .where(snaps.c.account_id.in_(ids[start : start + _CHUNK]))
+            .where(snaps.c.taken_at < moment)
+            .group_by(snaps.c.account_id)
+            .subquery()
+        )
+        query = select(snaps.c.account_id, snaps.c.valuation_asset, snaps.c.equity).join(
+            last,
+            and_(snaps.c.account_id == last.c.account_id, snaps.c.taken_at == last.c.taken_at),
+        )
+        for account_id, asset, equity in (await conn.execute(query)).all():
+            found[account_id] = (asset, equity)
+    return found

@@ -217,6 +217,20 @@ portfolio_books = Table(
     _ts("updated_at"),
 )
 
+venue_balances = Table(
+    "venue_balances",
+    metadata,
+    # The last balances execution read from each account's venue (free and locked per
+    # asset, as of `ts_ns`), written with the `BalanceUpdate` events that publish them:
+    # what a service that takes an account over starts from until fresh ones arrive.
+    Column("account_id", String(32), primary_key=True),
+    Column("venue", String(64), primary_key=True),
+    Column("asset", String(16), primary_key=True),
+    Column("free", Money, nullable=False),
+    Column("locked", Money, nullable=False),
+    Column("ts_ns", BigInteger, nullable=False),
+)
+
 portfolio_snapshots = Table(
     "portfolio_snapshots",
     metadata,

@@ -11,10 +11,10 @@ from sqlalchemy import update
 
 from tradewind.bus.envelope import Envelope, envelope
 from tradewind.bus.memory import MemoryBus
-from tradewind.domain.events import BotAction, BotCommand, Fill, PortfolioUpdate
+from tradewind.domain.events import BalanceUpdate, BotAction, BotCommand, Fill, PortfolioUpdate
 from tradewind.domain.model import Instrument, Liquidity, Side
 from tradewind.errors import BusUnavailable
-from tradewind.store import accounts, audit, bots, login_failures, records, users
+from tradewind.store import accounts, audit, bots, login_failures, records, users, venue_balances
 from tradewind.store.database import Database
 from tradewind.store.outbox import OutboxRelay, discard, enqueue, enqueue_returning
 from tradewind.store.schema import outbox
@@ -253,6 +253,33 @@ async def test_snapshots_make_an_equity_history(db: Database) -> None:
     async with db.read() as conn:
         history = await records.equity_history(conn, "a1")
     assert [e for _, e in history] == [Decimal("100"), Decimal("101.5"), Decimal("99.25")]
+    # The last snapshot before a moment: the equity a day started at.
+    second = datetime.fromtimestamp(2 * 10**9, UTC)  # the second snapshot's time
+    async with db.read() as conn:
+        assert await records.equity_before(conn, ["a1", "a2"], second) == {
+            "a1": ("USDT", Decimal("100"))
+        }
+        later = await records.equity_before(conn, ["a1"], second + timedelta(seconds=1))
+    assert later == {"a1": ("USDT", Decimal("101.5"))}
+
+
+async def test_venue_balances_keep_the_newest_of_each_asset(db: Database) -> None:
+    def usdt(free: str, ts_ns: int, account_id: str = "a1") -> BalanceUpdate:
+        return BalanceUpdate(
+            account_id=account_id, venue="sim", asset="USDT", free=Decimal(free),
+            locked=Decimal("0.000000000000000001"), ts_ns=ts_ns,
+        )  # fmt: skip
+
+    async with db.transaction() as conn:
+        await venue_balances.save_latest(conn, [usdt("100", 10), usdt("90", 20)])
+        await venue_balances.save_latest(conn, [usdt("5", 5)])  # older: ignored
+        await venue_balances.save_latest(conn, [usdt("80.123456789", 30), usdt("7", 1, "a2")])
+    async with db.read() as conn:
+        stored = await venue_balances.load_latest(conn, ["a1", "a2", "a3"])
+    assert stored == {
+        "a1": [usdt("80.123456789", 30)],
+        "a2": [usdt("7", 1, "a2")],
+    }
 
 
 async def test_outbox_events_leave_only_with_their_transaction(db: Database) -> None:

@@ -1,11 +1,11 @@
 """Execution's events on their way out: collected as they happen, then written to the
-orders and fills tables (when there is a database) together with the events themselves
-in the outbox table, in one transaction; then published on orders.events in one
-`publish_batch` and deleted from the outbox; all under one lock so that flushes never
-overtake each other. A process killed between the commit and the publish (or a publish
-that failed) leaves the events in the outbox, where the service's relay finds them
-(`RELAY_MIN_AGE_S` later, at the next start, or on a twin) and publishes them: no state
-is committed without its events.
+orders and fills tables and the latest venue balances (when there is a database)
+together with the events themselves in the outbox table, in one transaction; then
+published on orders.events in one `publish_batch` and deleted from the outbox; all
+under one lock so that flushes never overtake each other. A process killed between the
+commit and the publish (or a publish that failed) leaves the events in the outbox, where
+the service's relay finds them (`RELAY_MIN_AGE_S` later, at the next start, or on a
+twin) and publishes them: no state is committed without its events.
 
 Per flush, fills and balances go out in the order they were observed, then the events
 of the orders that changed (their state as of the flush): a consumer sees an order's
@@ -34,6 +34,7 @@ from tradewind.domain.orders import OrderState, TrackedOrder
 from tradewind.services.execution.persistence import order_record, write_fills, write_orders
 from tradewind.store.database import Database
 from tradewind.store.outbox import discard, enqueue_returning
+from tradewind.store.venue_balances import save_latest
 
 #: How long a staged event may wait for its own publisher before a relay publishes it.
 RELAY_MIN_AGE_S = 2.0
@@ -113,15 +114,17 @@ class EventOutbox:
     async def _store(
         self, orders: _PendingOrders, ledger: _Ledger, events: Sequence[Envelope]
     ) -> list[int]:
-        """Orders, fills and the events they make, in one transaction; the events'
-        outbox row ids."""
+        """Orders, fills, the latest venue balances (`store.venue_balances`) and the
+        events they make, in one transaction; the events' outbox row ids."""
         assert self._database is not None
         now = time.time_ns()
         records = [order_record(order, updated_ns=now) for order, _ in orders.values()]
         new_fills = [item for item, _ in ledger if isinstance(item, Fill)]
+        balances = [item for item, _ in ledger if isinstance(item, BalanceUpdate)]
         async with self._database.transaction() as conn:
             await write_orders(conn, records)
             await write_fills(conn, new_fills)
+            await save_latest(conn, balances)
             return await enqueue_returning(conn, ORDERS_EVENTS, events)
 
 

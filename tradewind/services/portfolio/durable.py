@@ -20,34 +20,14 @@ from __future__ import annotations
 
 from collections import deque
 
-import msgspec
+from tradewind.domain.portfolio_state import StoredAccount as StoredAccount
+from tradewind.domain.portfolio_state import decode_stored as decode
+from tradewind.domain.portfolio_state import encode_stored as encode
 
-from tradewind.domain.events import BalanceUpdate
-from tradewind.domain.portfolio_state import PortfolioState
+__all__ = ["RECENT_EVENTS", "RecentEvents", "StoredAccount", "decode", "encode"]
 
 #: Event ids remembered per account: at least a batch or two of one account's events.
 RECENT_EVENTS = 256
-
-
-class StoredAccount(msgspec.Struct, frozen=True):
-    """One account's saved state: its books, the balances waiting for a price, and the
-    ids of the events applied last, oldest first."""
-
-    books: PortfolioState
-    unpriced: list[BalanceUpdate]
-    recent_events: list[str]
-
-
-_encoder = msgspec.msgpack.Encoder()
-_decoder = msgspec.msgpack.Decoder(StoredAccount)
-
-
-def encode(stored: StoredAccount) -> bytes:
-    return _encoder.encode(stored)
-
-
-def decode(data: bytes) -> StoredAccount:
-    return _decoder.decode(data)
 
 
 class RecentEvents:

@@ -19,6 +19,7 @@ from collections import Counter, OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from tradewind.bus.envelope import Envelope, envelope
 from tradewind.domain.client_order_ids import client_order_id_for
@@ -36,6 +37,9 @@ from tradewind.domain.events import (
 )
 from tradewind.domain.kill_switches import KillSwitch, KillTarget
 from tradewind.domain.risk import Approved, Rejected, RiskLimits, RiskState, Rule, check
+
+if TYPE_CHECKING:
+    from tradewind.services.risk.recovery import StoredAccountState
 
 APPROVED = "approved"
 REJECTED = "rejected"
@@ -108,8 +112,64 @@ class RiskDesk:
         self._bot_halts: dict[str, _BotHalt] = {}
         self._control_ns: dict[tuple[KillSwitchScope, str], int] = {}
         self._balances_asked_ns: dict[str, int] = {}  # account -> when last asked
+        self._restored: set[str] = set()  # accounts whose stored state was read
 
     # -- intents and account state ----------------------------------------------------
+
+    def accounts_to_restore(self, batch: Sequence[Envelope]) -> set[str]:
+        """Accounts with an intent in `batch` whose stored state was not read yet (met
+        for the first time since the start, or since their partition came back)."""
+        restored = self._restored
+        return {
+            env.payload.account_id
+            for env in batch
+            if isinstance(env.payload, OrderIntent) and env.payload.account_id not in restored
+        }
+
+    def restore(
+        self, account_ids: Iterable[str], stored: dict[str, StoredAccountState], now_ns: int
+    ) -> Decisions:
+        """Take in what the system of record holds of these accounts (`stored`; those
+        missing have nothing stored), where the bus has not told newer already. Returns
+        `BalancesRequested` for each account whose balances came from storage: they are
+        as old as its last reconciliation, and execution's answer replaces them."""
+        out = Decisions()
+        state = self.state
+        for account_id in account_ids:
+            self._restored.add(account_id)
+            found = stored.get(account_id)
+            if found is None:
+                continue
+            if found.balances and not state.knows_balances(account_id):
+                for update in found.balances:
+                    state.apply(update)
+                self._balances_asked_ns.pop(account_id, None)
+                self._ask_balances(account_id, now_ns, out)
+            for instrument, quantity in found.positions.items():
+                if not state.knows_position(account_id, instrument):
+                    state.set_position(account_id, instrument, quantity)
+            equity = found.equity
+            if equity is not None:
+                state.set_equity(
+                    account_id,
+                    equity.valuation_asset,
+                    equity.equity,
+                    equity.as_of_ns,
+                    day_start_equity=equity.day_start_equity,
+                )
+        return out
+
+    def forget_accounts(self, account_ids: Iterable[str]) -> None:
+        """Let go of these accounts' state (their partition moved to a twin)."""
+        gone = set(account_ids)
+        self.state.forget(gone)
+        self._restored -= gone
+        for account_id in gone:
+            self._balances_asked_ns.pop(account_id, None)
+
+    def known_accounts(self) -> set[str]:
+        """Accounts this desk holds any state of."""
+        return self._restored | self.state.accounts()
 
     def take(self, batch: Sequence[Envelope], now_ns: int) -> Decisions:
         """Decide the batch's intents at `now_ns`, and take in its account updates

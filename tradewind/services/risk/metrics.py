@@ -34,6 +34,12 @@ class RiskMetrics:
             "Redelivered intents already decided and published, dropped.",
             registry=registry,
         )
+        self.accounts_restored = Counter(
+            "tradewind_risk_accounts_restored_total",
+            "Accounts whose balances, positions or equity were read from the system of "
+            "record on meeting them (after a start or a take-over).",
+            registry=registry,
+        )
         self.kill_switches = Gauge(
             "tradewind_risk_kill_switches_engaged",
             "Kill switches engaged, as this instance knows them.",

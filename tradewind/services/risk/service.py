@@ -7,9 +7,12 @@ Subscriptions:
   portfolio.updates and orders.events, all keyed by account. Intents are decided
   (`RiskDesk`); `PortfolioUpdate` gives equity (daily loss), `PositionUpdate` positions,
   and `BalanceUpdate` (venue truth, on orders.events) the free balances the balance rule
-  needs. An account whose balances it has not seen (after a start, or when its partition
-  moved here) is not taken for empty: its intents are rejected saying so, and a
-  `BalancesRequested` on account.balances has execution publish them at once;
+  needs. An account met for the first time (after a start, or when its partition moved
+  here) starts from the system of record before its first intent is decided
+  (`recovery`: stored venue balances, saved positions and equity) and a
+  `BalancesRequested` on account.balances has execution publish fresh balances at once.
+  One with nothing stored is not taken for empty: its intents are rejected saying so
+  until execution answers. Accounts whose partition moved away are forgotten;
 - `risk-md-<instance>` (one group per instance: every instance needs every price):
   md.trade, for last prices;
 - `risk-controls-<instance>` (likewise): risk.controls, kill switches engaged and
@@ -93,8 +96,36 @@ class RiskService(Service):
         async def on_trades(batch: Sequence[Envelope]) -> None:
             desk.take_trades(batch)
 
+        owned: list[frozenset[int]] = [frozenset()]  # the account partitions last seen
+        accounts_subscription: list[Subscription] = []
+
+        async def restore_accounts(batch: Sequence[Envelope], now_ns: int) -> None:
+            """Forget the accounts whose partition moved away; read the stored state
+            of those met for the first time, before their intents are decided."""
+            partitions = accounts_subscription[0].partitions() if accounts_subscription else None
+            if partitions and partitions != owned[0]:  # none: a rebalance in flight
+                owned[0] = partitions
+                partition_of = bus.partition_of
+                desk.forget_accounts(
+                    a for a in desk.known_accounts() if partition_of(a) not in partitions
+                )
+            accounts = desk.accounts_to_restore(batch)
+            if not accounts:
+                return
+            stored = {}
+            if database is not None:
+                from tradewind.services.risk.recovery import load_account_states
+
+                stored = await load_account_states(database, accounts, now_ns)
+            metrics.accounts_restored.inc(len(stored))
+            requests = desk.restore(accounts, stored, now_ns).balance_requests
+            if requests:
+                await bus.publish_batch(topics.ACCOUNT_BALANCES, requests)
+
         async def on_account_events(batch: Sequence[Envelope]) -> None:
-            decisions = desk.take(batch, clock())
+            now_ns = clock()
+            await restore_accounts(batch, now_ns)
+            decisions = desk.take(batch, now_ns)
             for (decision, rule), count in decisions.counts.items():
                 metrics.decisions.labels(decision, rule).inc(count)
             if decisions.duplicates:
@@ -116,7 +147,9 @@ class RiskService(Service):
                 ctx, [topics.RISK_CONTROLS], CONTROLS_GROUP, instance, on_controls
             )
             await self._subscribe(ctx, [topics.MD_TRADE], PRICES_GROUP, instance, on_trades)
-            await self._subscribe(ctx, ACCOUNT_TOPICS, GROUP, None, on_account_events)
+            accounts_subscription.append(
+                await self._subscribe(ctx, ACCOUNT_TOPICS, GROUP, None, on_account_events)
+            )
         except BaseException:
             await self.stop()
             raise
@@ -144,12 +177,14 @@ class RiskService(Service):
         group: str,
         instance: str | None,
         handler: BatchHandler,
-    ) -> None:
+    ) -> Subscription:
         """Join `group` (`group-instance` when each instance has its own); handler
         metrics carry `group` without the instance id."""
         timed = timed_handler(ctx.metrics, group, handler)
         name = group if instance is None else f"{group}-{instance}"
-        self._subscriptions.append(await ctx.bus.subscribe(subscribed, name, timed))
+        subscription = await ctx.bus.subscribe(subscribed, name, timed)
+        self._subscriptions.append(subscription)
+        return subscription
 
 
 async def _load_kill_switches(desk: RiskDesk, database: Database) -> int:
