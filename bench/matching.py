@@ -1,5 +1,5 @@
 """Matching-engine throughput, in process on one core: `python bench/matching.py
-[--orders N] [--json] [--profile]`.
+[--orders N] [--resting-stops N] [--json] [--profile]`.
 
 Replays a seeded, realistic mix against one BTC/USDT book through the public `Decimal`
 API (`submit_limit`, `cancel_order`, `submit_market`) with 20 funded accounts:
@@ -9,6 +9,10 @@ API (`submit_limit`, `cancel_order`, `submit_market`) with 20 funded accounts:
 * 20 % cancels of an order this script saw rest, mostly a recent one (some have filled
   meanwhile and are refused with -2011, as on a real venue),
 * 10 % market orders by base quantity.
+
+With `--resting-stops N`, N stop-loss and take-profit orders (half of them stop-limits)
+wait far from the market on both sides during the timed run, so every trade looks at the
+nearest stop each way (they are placed after the warm-up and never trigger).
 
 The operations and their `Decimal` arguments are generated before the clock starts;
 everything else (filters, conversions, matching, ledger, result values) is timed.
@@ -33,6 +37,7 @@ from tradewind.domain.matching import (
     MatchingEngine,
     MatchingError,
     OrderStatus,
+    StopType,
     SymbolFilters,
 )
 from tradewind.domain.model import Instrument, Side, TimeInForce
@@ -127,12 +132,35 @@ def replay(engine: MatchingEngine, ops: list[Op], seed: int) -> dict[str, int]:
     return {"trades": trades, "refused": refused}
 
 
-def timed_run(n: int, seed: int, profile: bool) -> tuple[float, dict[str, int], MatchingEngine]:
+def rest_stops(engine: MatchingEngine, count: int, seed: int) -> None:
+    """`count` stops waiting 40-60 % away from the market, that the run never reaches:
+    sell stop-losses and buy take-profits below, buy stop-losses and sell take-profits
+    above."""
+    rng = random.Random(seed + 2)
+    last = engine.last_price(SYMBOL) or Decimal(30_000)
+    ts = 1_600_000_000_000_000_000
+    for i in range(count):
+        side = Side.BUY if i % 2 else Side.SELL
+        stop_type = StopType.STOP_LOSS if (i // 2) % 2 else StopType.TAKE_PROFIT
+        above = (stop_type is StopType.STOP_LOSS) == (side is Side.BUY)
+        distance = Decimal(rng.randint(40_00, 60_00)) / 100_00
+        stop = (last * (1 + distance if above else 1 - distance)).quantize(TICK)
+        price = stop if i % 4 < 2 else None
+        engine.submit_stop(
+            rng.choice(ACCOUNTS), SYMBOL, side, stop_type, STEP * rng.randint(500, 2000), stop,
+            price=price, ts_ns=ts + i,
+        )  # fmt: skip
+
+
+def timed_run(
+    n: int, seed: int, profile: bool, stops: int = 0
+) -> tuple[float, dict[str, int], MatchingEngine]:
     """One replay of `n` operations on a fresh, warmed-up engine; returns seconds taken."""
     engine = build_engine()
     ops = generate(n, seed)
     # Warm the book up so the timed run starts from a populated, steady state.
     replay(engine, generate(min(n, 20_000), seed + 100), seed + 100)
+    rest_stops(engine, stops, seed)
     # Move the pre-generated operations (and the warm-up state) out of the collector's
     # sight: a server does not hold 10**5 pending requests, so rescanning them on
     # every full collection would charge the engine for the harness.
@@ -152,11 +180,11 @@ def timed_run(n: int, seed: int, profile: bool) -> tuple[float, dict[str, int], 
     return elapsed, counts, engine
 
 
-def run(n: int, seed: int, repeat: int, profile: bool) -> dict[str, Any]:
+def run(n: int, seed: int, repeat: int, profile: bool, stops: int = 0) -> dict[str, Any]:
     """Replay the mix `repeat` times; report the best and the median run."""
     times = []
     for _ in range(repeat):
-        elapsed, counts, engine = timed_run(n, seed, profile)
+        elapsed, counts, engine = timed_run(n, seed, profile, stops)
         times.append(elapsed)
     best = min(times)
     median = statistics.median(times)
@@ -172,6 +200,7 @@ def run(n: int, seed: int, repeat: int, profile: bool) -> dict[str, Any]:
         "trades": counts["trades"],
         "refused": counts["refused"],
         "resting_levels": len(depth.bids) + len(depth.asks),
+        "resting_stops": stops,
         "repeats": repeat,
         "best_seconds": round(best, 4),
         "orders_per_second": round(n / best),
@@ -188,8 +217,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5, help="runs; the best is reported")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--profile", action="store_true", help="cProfile the run (slower)")
+    parser.add_argument(
+        "--resting-stops", type=int, default=0, help="stop orders waiting during the run"
+    )
     args = parser.parse_args()
-    report = run(args.orders, args.seed, args.repeat, args.profile)
+    report = run(args.orders, args.seed, args.repeat, args.profile, args.resting_stops)
     if args.json:
         print(json.dumps(report))
         return

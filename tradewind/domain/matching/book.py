@@ -17,7 +17,13 @@ import msgspec
 from tradewind.domain.events import BookLevel
 from tradewind.domain.matching.filters import MarketRules
 from tradewind.domain.matching.ledger import AssetBalance, FeeSchedule
-from tradewind.domain.matching.results import DepthUpdate, OrderSnapshot, OrderStatus, Trade
+from tradewind.domain.matching.results import (
+    DepthUpdate,
+    OrderSnapshot,
+    OrderStatus,
+    StopType,
+    Trade,
+)
 from tradewind.domain.model import OrderType, Side, TimeInForce
 
 _BUY = Side.BUY
@@ -32,6 +38,11 @@ class Order(msgspec.Struct, gc=False, eq=False):
     `quote_order_units` in amount units of the quote asset. `pays` / `receives` are the
     account's balances of the asset it gives (quote for a buy) and gets; `fees` and
     `trades` are its account's fee schedule and trade history.
+
+    A stop or take-profit order also has `stop_type` and `stop_price` (ticks); while it
+    waits, `working_ns` is 0 and `reserved` (amount units of `pays`) is the hold it took
+    at placement (0 for an OCO leg: the list holds for both). `order_list_id` is its
+    OCO's index in the registry, -1 if none.
 
     A Struct rather than a class because it is built in C, and untracked by the cyclic
     garbage collector (`gc=False`), so a million resting orders cost nothing at
@@ -59,6 +70,11 @@ class Order(msgspec.Struct, gc=False, eq=False):
     executed: int = 0
     cumulative_notional: int = 0
     status: OrderStatus = OrderStatus.NEW
+    stop_type: StopType | None = None
+    stop_price: int = 0
+    reserved: int = 0
+    working_ns: int = 0
+    order_list_id: int = -1
 
     def locked_units(self) -> int:
         """Amount units this order holds while it rests: quote for a buy, base for a sell."""
@@ -86,6 +102,10 @@ class Order(msgspec.Struct, gc=False, eq=False):
             self.created_ns,
             self.updated_ns,
             rules,
+            self.stop_type,
+            self.stop_price,
+            self.working_ns if self.stop_type is not None else self.created_ns,
+            self.order_list_id,
         )
 
 
@@ -191,25 +211,108 @@ class BookSide:
         return tuple(changes)
 
 
+class StopBook:
+    """Stop and take-profit orders waiting for a trade price, one heap per direction, so
+    that a trade looks only at the nearest stop each way.
+
+    `rising` holds orders that trigger when a trade prints at or above their stop price
+    (BUY STOP_LOSS, SELL TAKE_PROFIT), lowest stop first; `falling` those that trigger
+    at or below it (SELL STOP_LOSS, BUY TAKE_PROFIT), highest first. Entries are
+    (key, order id, order): ids are unique, so orders are never compared. A canceled or
+    expired stop stays in its heap until it reaches the top (or the heaps are rebuilt);
+    `live` counts the ones still waiting.
+    """
+
+    __slots__ = ("falling", "live", "rising")
+
+    def __init__(self) -> None:
+        self.rising: list[tuple[int, int, Order]] = []
+        self.falling: list[tuple[int, int, Order]] = []
+        self.live = 0
+
+    def add(self, order: Order) -> None:
+        """Wait for `order`'s stop price (its `stop_type` and `stop_price` are set)."""
+        if triggers_rising(order):
+            heappush(self.rising, (order.stop_price, order.order_id, order))
+        else:
+            heappush(self.falling, (-order.stop_price, order.order_id, order))
+        self.live += 1
+
+    def discard(self) -> None:
+        """Count one waiting stop as gone (canceled or expired; its entry goes lazily)."""
+        self.live -= 1
+        if len(self.rising) + len(self.falling) > 2 * self.live + 64:
+            self.rising = [e for e in self.rising if is_waiting(e[2])]
+            self.falling = [e for e in self.falling if is_waiting(e[2])]
+            heapify(self.rising)
+            heapify(self.falling)
+
+    def pop_triggered(self, low: int, high: int) -> list[Order]:
+        """The waiting stops that trades between `low` and `high` (ticks) reach, taken
+        off the heaps, oldest first. The caller counts each one it fires off `live`
+        (one that an earlier one expired, an OCO sibling, was counted by `discard`)."""
+        fired: list[Order] = []
+        heap = self.rising
+        while heap:
+            key, _, order = heap[0]
+            if not is_waiting(order):
+                heappop(heap)
+            elif key <= high:
+                fired.append(heappop(heap)[2])
+            else:
+                break
+        heap = self.falling
+        while heap:
+            key, _, order = heap[0]
+            if not is_waiting(order):
+                heappop(heap)
+            elif -key >= low:
+                fired.append(heappop(heap)[2])
+            else:
+                break
+        if len(fired) > 1:
+            fired.sort(key=_order_id)
+        return fired
+
+
+def triggers_rising(order: Order) -> bool:
+    """True if `order` triggers on a trade at or above its stop price."""
+    return (order.stop_type is StopType.STOP_LOSS) == order.is_buy
+
+
+def is_waiting(order: Order) -> bool:
+    """True for a stop or take-profit order not yet triggered, canceled or expired."""
+    return not order.working_ns and order.status is OrderStatus.NEW
+
+
+def _order_id(order: Order) -> int:
+    return order.order_id
+
+
 class OrderBook:
     """One instrument's book, its client order ids and its depth-update counter.
 
     `update_id` increases by one for every operation that changes the book;
     `pending_from` is the first update id not yet drained by `drain_depth_update` (0 if
     none). `client_orders` maps account id, then client order id, to the order, for
-    every order the book ever accepted.
+    every order the book ever accepted; `client_lists` does the same for order lists
+    (to their id). `stops` holds the stop orders waiting for a trade price, and
+    `list_legs` maps the id of each leg of an OCO still executing to the list's id.
     """
 
     __slots__ = (
         "asks",
         "base_fees",
         "bids",
+        "client_lists",
         "client_orders",
         "last_price",
+        "list_legs",
         "next_trade_id",
         "pending_from",
         "quote_fees",
         "rules",
+        "stops",
         "update_id",
     )
 
@@ -223,6 +326,9 @@ class OrderBook:
         self.bids = BookSide(is_bids=True)
         self.asks = BookSide(is_bids=False)
         self.client_orders: dict[str, dict[str, Order]] = {}
+        self.client_lists: dict[str, dict[str, int]] = {}
+        self.stops = StopBook()
+        self.list_legs: dict[int, int] = {}
         self.update_id = 0
         self.pending_from = 0
         self.next_trade_id = 1

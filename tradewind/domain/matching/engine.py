@@ -22,6 +22,9 @@ Semantics, where Binance leaves a choice:
   a closed order, is "Duplicate order sent." (Binance only refuses ids of open orders;
   the stricter rule keeps a retried intent from ever trading twice).
 * Fees are fractions of what each side receives, rounded down to 10**-18 of the asset.
+* Stop-loss / take-profit orders and OCOs (`contingent`, `stops`, `oco`) trigger on the
+  prices of trades; what an order's fills set off comes back in its result's
+  `consequences`.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from decimal import Decimal
 
 from tradewind.domain.events import BookLevel
 from tradewind.domain.matching.book import OrderBook
+from tradewind.domain.matching.contingent import ContingentOrders
 from tradewind.domain.matching.errors import (
     INVALID_QUANTITY,
     INVALID_SYMBOL,
@@ -57,6 +61,7 @@ from tradewind.domain.matching.results import (
     SubmitResult,
     Trade,
 )
+from tradewind.domain.matching.stops import settle
 from tradewind.domain.model import Side, TimeInForce
 
 _DEFAULT_FEE = Decimal("0.001")
@@ -72,7 +77,7 @@ def _is_buy(side: Side) -> bool:
     return Side(side) is _BUY  # a plain "BUY"/"SELL" string; ValueError otherwise
 
 
-class MatchingEngine:
+class MatchingEngine(ContingentOrders):
     """Order books for the listed instruments and the accounts that trade on them.
 
     Accounts are identified by any string and open on first use with the default fees.
@@ -102,6 +107,18 @@ class MatchingEngine:
         self._books[symbol] = OrderBook(
             rules, ledger.fee_pot(rules.base), ledger.fee_pot(rules.quote)
         )
+
+    def continue_trade_ids(self, symbol: str, next_trade_id: int) -> None:
+        """Number `symbol`'s next trades from `next_trade_id` on (after trades that
+        happened elsewhere, e.g. a market's replayed past). Raises ValueError to go
+        back: trade ids only grow."""
+        book = self._book(symbol)
+        if next_trade_id < book.next_trade_id:
+            raise ValueError(
+                f"{symbol}: trade ids only grow; the next is {book.next_trade_id}, "
+                f"not {next_trade_id}"
+            )
+        book.next_trade_id = next_trade_id
 
     def instruments(self) -> list[InstrumentSpec]:
         """The listed instruments, in listing order."""
@@ -154,11 +171,14 @@ class MatchingEngine:
             rules.check_notional(notional)
         if type(time_in_force) is not TimeInForce:
             time_in_force = TimeInForce(time_in_force)
-        return place_limit(
+        result = place_limit(
             self._ledger, self._registry, book, account_id,
             True if side is _BUY else False if side is _SELL else _is_buy(side),
             ticks, steps, time_in_force, client_order_id, ts_ns,
         )  # fmt: skip
+        if result.trades and (book.stops.live or book.list_legs):
+            return settle(self._ledger, self._registry, book, result, ts_ns)
+        return result
 
     def submit_market(
         self,
@@ -195,10 +215,13 @@ class MatchingEngine:
             self._check_market_notional(rules, quote_units // rules.quote_units_per_notional)
         else:
             raise OrderRejected(MANDATORY_QUANTITY, "send quantity or quote_quantity")
-        return place_market(
+        result = place_market(
             self._ledger, self._registry, book, account_id, is_buy, steps, quote_units,
             client_order_id, ts_ns,
         )  # fmt: skip
+        if result.trades and (book.stops.live or book.list_legs):
+            return settle(self._ledger, self._registry, book, result, ts_ns)
+        return result
 
     def cancel_order(
         self,
@@ -211,6 +234,7 @@ class MatchingEngine:
     ) -> OrderSnapshot:
         """Cancel an open order by `order_id`, or else by `client_order_id`; frees its hold.
 
+        A leg of an executing OCO cancels the whole list (read it with `get_order_list`).
         Raises CancelRejected (-2011) if the account has no such open order on `symbol`.
         """
         book = self._book(symbol)
@@ -221,13 +245,24 @@ class MatchingEngine:
     def cancel_open_orders(
         self, account_id: str, symbol: str, *, ts_ns: int
     ) -> list[OrderSnapshot]:
-        """Cancel all of the account's open orders on `symbol`, oldest first."""
+        """Cancel all of the account's open orders on `symbol`, oldest first (both legs
+        of an OCO, the stop-loss leg first)."""
         book = self._book(symbol)
         account = self._ledger.account(account_id)
-        mine = [o.order_id for o in account.open_orders.values() if o.rules is book.rules]
-        return [
-            cancel(self._ledger, self._registry, book, account_id, i, None, ts_ns) for i in mine
-        ]
+        open_orders = account.open_orders
+        mine = [o.order_id for o in open_orders.values() if o.rules is book.rules]
+        canceled = []
+        for order_id in mine:
+            if order_id not in open_orders:
+                continue  # the other leg of an OCO canceled just before
+            order = cancel(self._ledger, self._registry, book, account_id, order_id, None, ts_ns)
+            if order.order_list_id < 0:
+                canceled.append(order)
+            else:
+                canceled += self.get_order_list(
+                    account_id, order_list_id=order.order_list_id
+                ).orders
+        return canceled
 
     # -- reads ---------------------------------------------------------------------
 

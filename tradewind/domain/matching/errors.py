@@ -36,8 +36,23 @@ INVALID_SYMBOL = Reason(-1121, "Invalid symbol.")
 INSUFFICIENT_BALANCE = Reason(-2010, "Account has insufficient balance for requested action.")
 WOULD_TAKE = Reason(-2010, "Order would immediately match and take.")
 DUPLICATE_ORDER = Reason(-2010, "Duplicate order sent.")
+WOULD_TRIGGER_IMMEDIATELY = Reason(-2010, "Order would trigger immediately.")
+OCO_BAD_PRICES = Reason(-2010, "The relationship of the prices for the orders is not correct.")
+UNSUPPORTED_COMBINATION = Reason(-1014, "Unsupported order combination.")
+OCO_TYPE_REJECTED = Reason(-1158, "Order type not supported in OCO.")
+BUY_OCO_LIMIT_MUST_BE_BELOW = Reason(-1165, "A limit order in a buy OCO must be below.")
+SELL_OCO_LIMIT_MUST_BE_ABOVE = Reason(-1166, "A limit order in a sell OCO must be above.")
+OCO_NEEDS_CONTINGENT = Reason(-1168, "At least one OCO order must be contingent.")
+BUY_OCO_STOP_LOSS_MUST_BE_ABOVE = Reason(-1196, "A stop loss order in a buy OCO must be above.")
+SELL_OCO_STOP_LOSS_MUST_BE_BELOW = Reason(-1197, "A stop loss order in a sell OCO must be below.")
+BUY_OCO_TAKE_PROFIT_MUST_BE_BELOW = Reason(-1198, "A take profit order in a buy OCO must be below.")
+SELL_OCO_TAKE_PROFIT_MUST_BE_ABOVE = Reason(
+    -1199, "A take profit order in a sell OCO must be above."
+)
 UNKNOWN_ORDER = Reason(-2011, "Unknown order sent.")
 ORDER_DOES_NOT_EXIST = Reason(-2013, "Order does not exist.")
+UNKNOWN_ORDER_LIST = Reason(-2011, "Unknown order list sent.")
+ORDER_LIST_DOES_NOT_EXIST = Reason(-2013, "Order list does not exist.")
 
 
 class MatchingError(TradewindError):

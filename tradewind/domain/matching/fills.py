@@ -9,6 +9,7 @@ its fills together.
 from __future__ import annotations
 
 from tradewind.domain.matching.book import BookSide, Order, OrderBook
+from tradewind.domain.matching.ledger import FEE_QUANTUM as QUANTUM
 from tradewind.domain.matching.ledger import Account
 from tradewind.domain.matching.results import OrderStatus, Trade
 from tradewind.domain.model import Side
@@ -57,7 +58,7 @@ def take(
     symbol = rules.symbol
     taker_fee = taker.fees.taker
     taker_fee_num = taker_fee.numerator
-    taker_fee_den = taker_fee.denominator
+    taker_fee_den = taker_fee.quanta_denominator  # fees are whole 10**-8: see FeeRate
     taker_id = taker.order_id
     taker_cid = taker.client_order_id
     taker_account_id = taker.account_id
@@ -106,16 +107,20 @@ def take(
             if is_buy:
                 # The maker sold: its base hold pays, it receives quote minus its fee.
                 maker.pays.locked -= base_units
-                maker_fee_units = quote_units * maker_fee.numerator // maker_fee.denominator
+                maker_fee_units = (
+                    quote_units * maker_fee.numerator // maker_fee.quanta_denominator * QUANTUM
+                )
                 maker.receives.free += quote_units - maker_fee_units
                 quote_fees.free += maker_fee_units
-                taker_fee_units = base_units * taker_fee_num // taker_fee_den
+                taker_fee_units = base_units * taker_fee_num // taker_fee_den * QUANTUM
             else:
                 maker.pays.locked -= quote_units
-                maker_fee_units = base_units * maker_fee.numerator // maker_fee.denominator
+                maker_fee_units = (
+                    base_units * maker_fee.numerator // maker_fee.quanta_denominator * QUANTUM
+                )
                 maker.receives.free += base_units - maker_fee_units
                 base_fees.free += maker_fee_units
-                taker_fee_units = quote_units * taker_fee_num // taker_fee_den
+                taker_fee_units = quote_units * taker_fee_num // taker_fee_den * QUANTUM
             fee_total += taker_fee_units
             maker_leaves -= quantity
             maker.leaves = maker_leaves

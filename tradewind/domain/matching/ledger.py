@@ -18,7 +18,7 @@ from tradewind.domain.matching.errors import (
     MatchingError,
     OrderRejected,
 )
-from tradewind.domain.matching.filters import amount_to_units
+from tradewind.domain.matching.filters import AMOUNT_DECIMALS, amount_to_units
 
 if TYPE_CHECKING:
     from tradewind.domain.matching.book import Order
@@ -35,20 +35,32 @@ class AssetBalance:
         self.locked = 0
 
 
-class FeeRate:
-    """A fee as an exact fraction `numerator / denominator` (0.001 is 1/1000)."""
+FEE_DECIMALS = 8
+"""Fees are whole multiples of 10**-8 of their asset, as Binance's commissions are: so
+no balance gains more decimals than its asset shows."""
 
-    __slots__ = ("denominator", "numerator", "rate")
+FEE_QUANTUM: int = 10 ** (AMOUNT_DECIMALS - FEE_DECIMALS)
+"""10**-FEE_DECIMALS in amount units (10**-AMOUNT_DECIMALS)."""
+
+
+class FeeRate:
+    """A fee as an exact fraction `numerator / denominator` (0.001 is 1/1000).
+
+    The fee on `units` is `units * numerator // quanta_denominator * FEE_QUANTUM`: the
+    exact fee rounded down to a whole 10**-8 (the hot path inlines that)."""
+
+    __slots__ = ("denominator", "numerator", "quanta_denominator", "rate")
 
     def __init__(self, rate: Decimal) -> None:
         if not (rate.is_finite() and 0 <= rate <= 1):
             raise ValueError(f"fee rate {rate} must be a fraction between 0 and 1")
         self.rate = rate
         self.numerator, self.denominator = rate.as_integer_ratio()
+        self.quanta_denominator = self.denominator * FEE_QUANTUM
 
     def of(self, units: int) -> int:
-        """The fee on `units`, rounded down to a whole amount unit (10**-18)."""
-        return units * self.numerator // self.denominator
+        """The fee on `units` (amount units), rounded down to a whole 10**-8."""
+        return units * self.numerator // self.quanta_denominator * FEE_QUANTUM
 
 
 class FeeSchedule:
@@ -65,11 +77,20 @@ class FeeSchedule:
 class Account:
     """One trading account: balances per asset, fee rates, and its orders and trades.
 
-    `open_orders` maps order id to the resting order, oldest first; `orders` and
-    `trades` are the account's full history, oldest first.
+    `open_orders` maps order id to the resting (or waiting stop) order, oldest first;
+    `orders`, `trades` and `order_lists` (ids of its OCOs) are the account's full
+    history, oldest first.
     """
 
-    __slots__ = ("account_id", "fees", "holdings", "open_orders", "orders", "trades")
+    __slots__ = (
+        "account_id",
+        "fees",
+        "holdings",
+        "open_orders",
+        "order_lists",
+        "orders",
+        "trades",
+    )
 
     def __init__(self, account_id: str, fees: FeeSchedule) -> None:
         self.account_id = account_id
@@ -78,6 +99,7 @@ class Account:
         self.open_orders: dict[int, Order] = {}
         self.orders: list[Order] = []
         self.trades: list[Trade] = []
+        self.order_lists: list[int] = []
 
     def holding(self, asset: str) -> AssetBalance:
         """This account's balance of `asset`, created empty on first use."""

@@ -27,10 +27,11 @@ from tradewind.domain.matching.fills import (
     take,
 )
 from tradewind.domain.matching.ledger import Account, AssetBalance, Ledger
+from tradewind.domain.matching.order_lists import OrderList, cancel_list
 from tradewind.domain.matching.results import OrderSnapshot, OrderStatus, SubmitResult, Trade
 from tradewind.domain.model import OrderType, TimeInForce
 
-_NO_LIMIT = 1 << 62  # a buy limit above any price, in ticks
+NO_LIMIT = 1 << 62  # a buy limit above any price, in ticks
 _GTC = TimeInForce.GTC
 _FOK = TimeInForce.FOK
 _GTX = TimeInForce.GTX
@@ -44,12 +45,14 @@ _CANCELED = OrderStatus.CANCELED
 
 
 class OrderRegistry:
-    """Every order the engine accepted, in a list indexed by order id - 1 (ids are 1, 2, …)."""
+    """Every order the engine accepted, in a list indexed by order id - 1 (ids are 1, 2, …),
+    and every order list, indexed by its id (0, 1, …)."""
 
-    __slots__ = ("orders",)
+    __slots__ = ("order_lists", "orders")
 
     def __init__(self) -> None:
         self.orders: list[Order] = []
+        self.order_lists: list[OrderList] = []
 
     def find(
         self, book: OrderBook, account_id: str, order_id: int | None, client_order_id: str | None
@@ -67,7 +70,15 @@ class OrderRegistry:
         raise OrderRejected(MANDATORY_ORDER_REF, "send order_id or client_order_id")
 
 
-def _accept(
+def check_client_order_id(book: OrderBook, account_id: str, client_order_id: str | None) -> None:
+    """Refuse (-2010) a client order id the account already used on this book."""
+    if client_order_id is not None and client_order_id in book.client_orders.get(account_id, ()):
+        raise OrderRejected(
+            DUPLICATE_ORDER, f"client order id {client_order_id!r} was already used"
+        )
+
+
+def accept(
     registry: OrderRegistry,
     book: OrderBook,
     account: Account,
@@ -133,32 +144,42 @@ def place_limit(
         crosses = best is not None and best >= price
     if crosses and time_in_force is _GTX:
         raise OrderRejected(WOULD_TAKE, "post-only (GTX) order would take liquidity")
-    order = _accept(
+    order = accept(
         registry, book, account, client_order_id, is_buy, _LIMIT, time_in_force, price,
         quantity, 0, base, quote, ts_ns,
     )  # fmt: skip
+    return work_limit(ledger, book, account, order, crosses, ts_ns)
 
+
+def work_limit(
+    ledger: Ledger, book: OrderBook, account: Account, order: Order, crosses: bool, ts_ns: int
+) -> SubmitResult:
+    """Fill what crosses of an accepted limit order, then rest, expire or finish it.
+
+    The account's free balance must cover the order (checked, or just released)."""
+    price = order.price
+    time_in_force = order.time_in_force
     trades: list[Trade] = []
     outcome = TAKE_COMPLETE
     if crosses and (time_in_force is not _FOK or can_fill_completely(book, order, price)):
         outcome = take(book, order, price, NO_BUDGET, ledger.accounts, trades, ts_ns)
-    leaves = quantity - order.executed
+    leaves = order.quantity - order.executed
     if not leaves:
         order.status = _FILLED
     elif outcome > 0:
         order.status = _EXPIRED_IN_MATCH
     elif time_in_force is _GTC or time_in_force is _GTX:
         order.leaves = leaves
-        if is_buy:
+        rules = book.rules
+        if order.is_buy:
             hold = price * leaves * rules.quote_units_per_notional
-            quote.free -= hold
-            quote.locked += hold
             book.bids.add(order)
         else:
             hold = leaves * rules.base_units_per_step
-            base.free -= hold
-            base.locked += hold
             book.asks.add(order)
+        paying = order.pays
+        paying.free -= hold
+        paying.locked += hold
         account.open_orders[order.order_id] = order
         if trades:
             order.status = _PARTIALLY_FILLED
@@ -200,7 +221,7 @@ def place_market(
             best = book.asks.best()
             if best is not None and budget < best:
                 raise OrderRejected(INSUFFICIENT_BALANCE, f"not enough free {rules.quote}")
-        limit = _NO_LIMIT
+        limit = NO_LIMIT
     else:
         free_steps = base.free // rules.base_units_per_step
         if quote_order_units:
@@ -211,21 +232,30 @@ def place_market(
         if not quantity or free_steps < quantity:
             raise OrderRejected(INSUFFICIENT_BALANCE, f"not enough free {rules.base}")
         limit = 0
-    order = _accept(
+    order = accept(
         registry, book, account, client_order_id, is_buy, _MARKET, None, 0, quantity,
         quote_order_units, base, quote, ts_ns,
     )  # fmt: skip
+    return work_market(ledger, book, order, limit, budget, ts_ns)
 
+
+def work_market(
+    ledger: Ledger, book: OrderBook, order: Order, limit: int, budget: int, ts_ns: int
+) -> SubmitResult:
+    """Fill an accepted market order from the best price outwards, up to `limit` ticks
+    and `budget` notional units (or NO_BUDGET); what does not fill expires."""
     trades: list[Trade] = []
     outcome = take(book, order, limit, budget, ledger.accounts, trades, ts_ns)
+    quote_order_units = order.quote_order_units
     if quote_order_units:
         order.quantity = order.executed  # Binance reports origQty = executedQty
         # Filled once the amount left cannot buy (or sell) one more lot.
+        unit = book.rules.quote_units_per_notional
         filled = order.executed > 0 and (
             outcome == TAKE_OUT_OF_BUDGET or order.cumulative_notional == quote_order_units // unit
         )
     else:
-        filled = order.executed == quantity
+        filled = order.executed == order.quantity
     if outcome > 0:
         order.status = _EXPIRED_IN_MATCH
     else:
@@ -245,19 +275,32 @@ def cancel(
     client_order_id: str | None,
     ts_ns: int,
 ) -> OrderSnapshot:
-    """Cancel an open order and release its hold; CancelRejected (-2011) if not open."""
+    """Cancel an open order and release its hold; CancelRejected (-2011) if not open.
+
+    A leg of an executing OCO cancels the whole list, as on Binance."""
     order = registry.find(book, account_id, order_id, client_order_id)
-    if order is None or not order.leaves:
+    account = ledger.accounts.get(account_id)
+    if order is None or account is None or order.order_id not in account.open_orders:
         ref = order_id if order_id is not None else client_order_id
         raise CancelRejected(UNKNOWN_ORDER, f"no open order {ref!r} on {book.rules.symbol}")
-    (book.bids if order.is_buy else book.asks).remove(order)
-    hold = order.locked_units()
+    if order.order_list_id >= 0:
+        order_list = registry.order_lists[order.order_list_id]
+        if order_list.executing:
+            cancel_list(ledger, book, order_list, ts_ns)
+            return order.snapshot()
     paying = order.pays
+    if order.leaves:
+        (book.bids if order.is_buy else book.asks).remove(order)
+        hold = order.locked_units()
+        order.leaves = 0
+        book.changed()
+    else:  # a stop waiting for its price
+        hold = order.reserved
+        order.reserved = 0
+        book.stops.discard()
     paying.locked -= hold
     paying.free += hold
-    order.leaves = 0
     order.status = _CANCELED
     order.updated_ns = ts_ns
-    del ledger.accounts[account_id].open_orders[order.order_id]
-    book.changed()
+    del account.open_orders[order.order_id]
     return order.snapshot()

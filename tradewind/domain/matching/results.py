@@ -39,12 +39,27 @@ class OrderStatus(enum.StrEnum):
     REJECTED = "REJECTED"
 
 
+class StopType(enum.StrEnum):
+    """What a contingent order waits for. With `OrderType.MARKET` it is Binance's
+    STOP_LOSS / TAKE_PROFIT, with `OrderType.LIMIT` STOP_LOSS_LIMIT / TAKE_PROFIT_LIMIT.
+
+    A BUY STOP_LOSS and a SELL TAKE_PROFIT trigger when a trade prints at or above the
+    stop price; a SELL STOP_LOSS and a BUY TAKE_PROFIT at or below it.
+    """
+
+    STOP_LOSS = "STOP_LOSS"
+    TAKE_PROFIT = "TAKE_PROFIT"
+
+
 class OrderSnapshot(msgspec.Struct, frozen=True, gc=False):
     """An order's state at the moment it was read.
 
     `price_ticks` is 0 for market orders; `quote_order_units` (amount units of the quote
     asset) is 0 unless it is a market order by quote amount, whose `quantity_steps` is
-    then what it executed, as Binance reports `origQty`.
+    then what it executed, as Binance reports `origQty`. A stop or take-profit order has
+    a `stop_type` and `stop_price_ticks`; it waits (NEW, not working, `working_ns` 0) until
+    a trade reaches its stop price, then works as `order_type` under the same order id.
+    `order_list_id` is the OCO it belongs to, -1 if none.
     """
 
     symbol: str
@@ -63,6 +78,10 @@ class OrderSnapshot(msgspec.Struct, frozen=True, gc=False):
     created_ns: int
     updated_ns: int
     rules: MarketRules
+    stop_type: StopType | None = None
+    stop_price_ticks: int = 0
+    working_ns: int = 0
+    order_list_id: int = -1
 
     @property
     def price(self) -> Decimal:
@@ -96,8 +115,23 @@ class OrderSnapshot(msgspec.Struct, frozen=True, gc=False):
 
     @property
     def is_open(self) -> bool:
-        """True while the order rests on the book."""
+        """True while the order rests on the book or waits for its stop price."""
         return self.status is OrderStatus.NEW or self.status is OrderStatus.PARTIALLY_FILLED
+
+    @property
+    def stop_price(self) -> Decimal:
+        """Trigger price in the quote asset; 0 unless it is a stop or take-profit order."""
+        return self.rules.price(self.stop_price_ticks)
+
+    @property
+    def is_working(self) -> bool:
+        """False only for a stop or take-profit order still waiting for its trigger."""
+        return self.working_ns != 0
+
+    @property
+    def working_ms(self) -> int:
+        """When the order started working (Binance `workingTime`); -1 while it waits."""
+        return self.working_ns // 1_000_000 if self.working_ns else -1
 
     @property
     def created_ms(self) -> int:
@@ -209,11 +243,69 @@ class SubmitResult(msgspec.Struct, frozen=True, gc=False):
 
     `prevented_maker_order_id` names the own resting order that made self-trade
     prevention expire the rest of this order (status EXPIRED_IN_MATCH), else None.
+    `consequences` are what its fills set off, in order: stop orders they triggered
+    (with those orders' own fills and consequences flattened in), OCO legs that expired
+    because their sibling traded or triggered, and the order lists that ended.
     """
 
     order: OrderSnapshot
     trades: list[Trade]
     prevented_maker_order_id: int | None = None
+    consequences: tuple[Consequence, ...] = ()
+
+
+class TriggeredOrder(msgspec.Struct, frozen=True, gc=False):
+    """A stop or take-profit order whose stop price was reached: `result.order` is its
+    state after it worked (same order id), `result.trades` the fills it took."""
+
+    result: SubmitResult
+    triggered_ns: int
+
+
+class ExpiredOrder(msgspec.Struct, frozen=True, gc=False):
+    """An OCO leg that expired because the other leg traded or triggered."""
+
+    order: OrderSnapshot
+
+
+class OrderListSnapshot(msgspec.Struct, frozen=True, gc=False):
+    """An order list (Binance's OCO) as of one moment.
+
+    `list_status_type` is EXEC_STARTED while both legs wait, ALL_DONE once one leg
+    traded or triggered (and the other expired) or the list was canceled;
+    `list_order_status` is EXECUTING or ALL_DONE alongside. `orders` are its legs, the
+    stop-loss leg first, as Binance lists them.
+    """
+
+    order_list_id: int
+    list_client_order_id: str
+    symbol: str
+    account_id: str
+    list_status_type: str
+    list_order_status: str
+    transaction_ns: int
+    orders: tuple[OrderSnapshot, ...]
+
+    @property
+    def contingency_type(self) -> str:
+        return "OCO"
+
+    @property
+    def is_open(self) -> bool:
+        return self.list_order_status == "EXECUTING"
+
+    @property
+    def transaction_ms(self) -> int:
+        return self.transaction_ns // 1_000_000
+
+
+class OrderListUpdate(msgspec.Struct, frozen=True, gc=False):
+    """An order list changed status (Binance's `listStatus` event)."""
+
+    order_list: OrderListSnapshot
+
+
+Consequence = TriggeredOrder | ExpiredOrder | OrderListUpdate
 
 
 class Balance(msgspec.Struct, frozen=True):

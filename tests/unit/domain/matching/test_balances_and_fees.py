@@ -79,18 +79,21 @@ def test_fee_rate_outside_zero_to_one_is_refused() -> None:
         make_engine().set_fee_rates("alice", maker=D("-0.001"), taker=D("0.001"))
 
 
-def test_fee_is_rounded_down_to_the_smallest_amount_unit() -> None:
-    engine = make_engine(taker_fee="0.0000000000000015")
+def test_fees_are_rounded_down_to_eight_decimals_as_binance_commissions_are() -> None:
+    # Fees of more than 8 decimals gave balances like "9788.93474152889", which
+    # Binance clients cannot show or spend.
+    engine = make_engine(maker_fee="0.00075", taker_fee="0.0015")
     engine.deposit("maker", "BTC", D("1"))
     engine.deposit("taker", "USDT", D("100"))
-    engine.submit_limit("maker", BTC_USDT, Side.SELL, D("0.001"), D("20000"), ts_ns=T0)
+    engine.submit_limit("maker", BTC_USDT, Side.SELL, D("0.00103"), D("20000.01"), ts_ns=T0)
 
-    trade = engine.submit_market("taker", BTC_USDT, Side.BUY, quantity=D("0.001"), ts_ns=T0).trades[
-        0
-    ]
+    buy = engine.submit_market("taker", BTC_USDT, Side.BUY, quantity=D("0.00103"), ts_ns=T0)
+    [trade] = buy.trades
 
-    assert trade.taker_fee == D("1E-18")  # 0.001 * 1.5e-15 = 1.5e-18, rounded down
-    assert engine.balance("taker", "BTC").free == D("0.001") - D("1E-18")
+    assert trade.taker_fee == D("0.00000154")  # 0.00103 * 0.0015 = 0.000001545
+    assert trade.maker_fee == D("0.01545000")  # 20.6000103 * 0.00075 = 0.015450007725
+    assert engine.balance("taker", "BTC").free == D("0.00103") - D("0.00000154")
+    assert engine.balance("maker", "USDT").free == D("20.6000103") - D("0.01545")
 
 
 def test_an_asset_can_be_base_of_one_book_and_quote_of_another() -> None:

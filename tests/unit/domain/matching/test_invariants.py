@@ -1,10 +1,12 @@
-"""Property tests: random sequences of deposits, orders and cancels by several accounts
-on two books that share an asset, checking after every step that
+"""Property tests: random sequences of deposits, orders (stop-loss / take-profit orders
+and OCOs among them, resting and triggering) and cancels by several accounts on two
+books that share an asset, checking after every step that
 
 1. nothing is created or destroyed: per asset, balances + fees collected == deposits,
 2. no book is ever crossed,
 3. no order executes more than its quantity,
-4. each account's locked funds equal what its open orders need,
+4. each account's locked funds equal what its open orders need (a waiting stop what it
+   held at placement, an executing OCO its dearer leg once),
 5. no balance is ever negative,
 
 and that no account trades with itself, that the depth equals the open orders, and that
@@ -16,7 +18,7 @@ from __future__ import annotations
 from collections import defaultdict
 from decimal import Decimal
 
-from hypothesis import settings
+from hypothesis import event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
@@ -24,10 +26,14 @@ from tradewind.domain.matching import (
     InstrumentSpec,
     MatchingEngine,
     MatchingError,
+    OcoLeg,
+    OrderSnapshot,
     OrderStatus,
+    StopType,
+    SubmitResult,
     SymbolFilters,
 )
-from tradewind.domain.model import Instrument, Side, TimeInForce
+from tradewind.domain.model import Instrument, OrderType, Side, TimeInForce
 
 from .factories import T0, D
 
@@ -112,6 +118,7 @@ class MatchingEngineMachine(RuleBasedStateMachine):
             return
         order = result.order
         self.placed.append((account, symbol, order.order_id, order.client_order_id))
+        _count_consequences(result)
         assert sum(t.quantity for t in result.trades) == order.executed_quantity
         for trade in result.trades:
             assert trade.price <= price if side is Side.BUY else trade.price >= price
@@ -156,9 +163,77 @@ class MatchingEngineMachine(RuleBasedStateMachine):
                 )
         except MatchingError:
             return
+        _count_consequences(result)
         assert not result.order.is_open
         assert all(t.maker_account_id != account for t in result.trades)
         self.placed.append((account, symbol, result.order.order_id, ""))
+
+    @rule(
+        account=st.sampled_from(ACCOUNTS),
+        symbol=st.sampled_from(sorted(BOOKS)),
+        side=st.sampled_from(Side),
+        stop_type=st.sampled_from(StopType),
+        stop_offset=st.integers(-8, 8),
+        limit_offset=st.one_of(st.none(), st.integers(-8, 8)),
+        steps=st.integers(1, 300),
+        time_in_force=st.sampled_from([TimeInForce.GTC, TimeInForce.IOC, TimeInForce.FOK]),
+    )
+    def stop(
+        self,
+        account: str,
+        symbol: str,
+        side: Side,
+        stop_type: StopType,
+        stop_offset: int,
+        limit_offset: int | None,
+        steps: int,
+        time_in_force: TimeInForce,
+    ) -> None:
+        tick, step, mid = BOOKS[symbol]
+        price = None if limit_offset is None else tick * (mid + limit_offset)
+        try:
+            result = self.engine.submit_stop(
+                account, symbol, side, stop_type, step * steps, tick * (mid + stop_offset),
+                price=price, time_in_force=time_in_force, ts_ns=self._tick(),
+            )  # fmt: skip
+        except MatchingError:
+            return
+        order = result.order
+        assert order.status is OrderStatus.NEW and not order.is_working and not result.trades
+        self.placed.append((account, symbol, order.order_id, order.client_order_id))
+
+    @rule(
+        account=st.sampled_from(ACCOUNTS),
+        symbol=st.sampled_from(sorted(BOOKS)),
+        side=st.sampled_from(Side),
+        spread=st.integers(1, 8),
+        steps=st.integers(1, 300),
+        stop_limit=st.booleans(),
+    )
+    def oco(
+        self, account: str, symbol: str, side: Side, spread: int, steps: int, stop_limit: bool
+    ) -> None:
+        tick, step, mid = BOOKS[symbol]
+        last = self.engine.last_price(symbol)
+        center = int(last / tick) if last is not None else mid
+        high, low = tick * (center + spread), tick * (center - spread)
+        stop_at = high if side is Side.BUY else low
+        loss = OcoLeg(
+            order_type="STOP_LOSS_LIMIT" if stop_limit else "STOP_LOSS",
+            stop_price=stop_at,
+            price=stop_at if stop_limit else None,
+            time_in_force=TimeInForce.GTC if stop_limit else None,
+        )
+        maker = OcoLeg(order_type="LIMIT_MAKER", price=low if side is Side.BUY else high)
+        above, below = (loss, maker) if side is Side.BUY else (maker, loss)
+        try:
+            placed = self.engine.submit_oco(
+                account, symbol, side, step * steps, above=above, below=below, ts_ns=self._tick()
+            )
+        except MatchingError:
+            return
+        for order in placed.orders:
+            self.placed.append((account, symbol, order.order_id, order.client_order_id))
 
     @precondition(lambda self: bool(self.placed))
     @rule(data=st.data(), by_client_id=st.booleans())
@@ -209,9 +284,20 @@ class MatchingEngineMachine(RuleBasedStateMachine):
     def locked_funds_equal_what_open_orders_need(self) -> None:
         for account in ACCOUNTS:
             needed: dict[str, Decimal] = defaultdict(Decimal)
+            executing: set[int] = set()
             for order in self.engine.open_orders(account):
                 base, quote = order.symbol.split("/")
-                if order.side is Side.BUY:
+                asset = quote if order.side is Side.BUY else base
+                if order.order_list_id >= 0:
+                    listed = self.engine.get_order_list(account, order_list_id=order.order_list_id)
+                    if listed.is_open:
+                        if order.order_list_id not in executing:
+                            executing.add(order.order_list_id)
+                            needed[asset] += max(_full_need(leg) for leg in listed.orders)
+                        continue
+                if not order.is_working:
+                    needed[asset] += _full_need(order)
+                elif order.side is Side.BUY:
                     needed[quote] += order.price * order.remaining_quantity
                 else:
                     needed[base] += order.remaining_quantity
@@ -230,6 +316,8 @@ class MatchingEngineMachine(RuleBasedStateMachine):
             expected: dict[str, dict[Decimal, Decimal]] = {"bids": {}, "asks": {}}
             for account in ACCOUNTS:
                 for order in self.engine.open_orders(account, symbol):
+                    if not order.is_working:
+                        continue  # a stop waiting for its price is not on the book
                     side = expected["bids" if order.side is Side.BUY else "asks"]
                     side[order.price] = side.get(order.price, 0) + order.remaining_quantity
             depth = self.engine.depth(symbol, limit=10_000)
@@ -251,6 +339,21 @@ class MatchingEngineMachine(RuleBasedStateMachine):
                         else:
                             replica.pop(level.price, None)
             assert self.replica[symbol] == expected
+
+
+def _count_consequences(result: SubmitResult) -> None:
+    """Tell Hypothesis's statistics how often stops fired and OCOs ended."""
+    for consequence in result.consequences:
+        event(type(consequence).__name__)
+
+
+def _full_need(order: OrderSnapshot) -> Decimal:
+    """What an order waiting whole holds: price (stop price for a stop that becomes a
+    market order) * quantity of quote for a buy, the quantity of base for a sell."""
+    if order.side is Side.SELL:
+        return order.quantity
+    price = order.price if order.order_type is OrderType.LIMIT else order.stop_price
+    return price * order.quantity
 
 
 MatchingEngineMachine.TestCase.settings = settings(

@@ -133,6 +133,18 @@ def test_trade_carries_both_orders_cumulative_state_after_the_fill() -> None:
     assert second.trade_id == first.trade_id + 1
 
 
+def test_trade_ids_can_continue_a_past_but_never_go_back() -> None:
+    engine = funded_engine("maker", "taker")
+    engine.continue_trade_ids(BTC_USDT, 5_000)  # e.g. after a replayed market's past
+    engine.submit_limit("maker", BTC_USDT, Side.SELL, D("1"), D("30000"), ts_ns=T0)
+
+    [trade] = engine.submit_market("taker", BTC_USDT, Side.BUY, quantity=D("1"), ts_ns=T0).trades
+
+    assert trade.trade_id == 5_000
+    with pytest.raises(ValueError, match="trade ids only grow"):
+        engine.continue_trade_ids(BTC_USDT, 10)
+
+
 def test_snapshots_are_values_that_later_fills_do_not_change() -> None:
     engine = funded_engine("maker", "taker")
     placed = engine.submit_limit("maker", BTC_USDT, Side.SELL, D("1"), D("30000"), ts_ns=T0)
