@@ -34,6 +34,7 @@ from tradewind.errors import ConfigError, TradewindError
 from tradewind.runtime.registry import SERVICES, check_service_names
 from tradewind.runtime.runner import run_services
 from tradewind.runtime.settings import load_settings
+from tradewind.venues.simulated.start_point import DEFAULT_START
 
 EXIT_CONFIG_ERROR = 2
 DEMO_BOTS = 12  # `tradewind up` shows a platform at work unless told --bots 0
@@ -258,6 +259,19 @@ def venue_serve(
     seed: Annotated[
         int, typer.Option("--seed", metavar="N", help="Seed of prices and background flow.")
     ] = 7,
+    start: Annotated[
+        str,
+        typer.Option(
+            "--start",
+            metavar="WHEN",
+            help="Where live trading starts; what came before is served as history "
+            "(klines, recent trades). Replay: a date or time inside the data "
+            "(2018-01-16, 2018-01-16T12:00, UTC), a timestamp in ms, or an offset from "
+            "its first candle (2d, 36h, 1d12h). Synthetic: an offset, the back-history "
+            "to generate from the seed (at most 30d; 0m for none). The default, 2d, is "
+            "576 five-minute candles.",
+        ),
+    ] = DEFAULT_START,
     spread_bps: Annotated[
         float,
         typer.Option("--spread-bps", min=0.1, help="House quotes: best ask - best bid, bps."),
@@ -327,6 +341,7 @@ def venue_serve(
             market,
             speed=speed,
             seed=seed,
+            start=start,
             liquidity=liquidity,
             admin_token=token,
             **limits,

@@ -89,9 +89,10 @@ class BinanceClient:
         return self.signed("POST", "/api/v3/order", params)
 
     def wait_for_trades(self, symbol: str = "BTCUSDT") -> None:
-        """Until the market's background flow has printed a trade on `symbol`."""
+        """Until the market's background flow has printed a trade on `symbol` (a live
+        one: the trades of the venue's back-history are there from the start)."""
         for _ in range(200):  # 10 s at most
-            if self.public("/api/v3/trades", symbol=symbol, limit=1).json():
+            if self.public("/api/v3/klines", symbol=symbol, interval="1s", limit=1).json():
                 return
             time.sleep(0.05)
         raise AssertionError(f"no trade printed on {symbol}")

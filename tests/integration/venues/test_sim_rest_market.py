@@ -38,7 +38,12 @@ def test_exchange_info_lists_spot_symbols_with_filters_and_binance_rate_limits(
     ]
     btc = next(s for s in info["symbols"] if s["symbol"] == "BTCUSDT")
     assert (btc["status"], btc["baseAsset"], btc["quoteAsset"]) == ("TRADING", "BTC", "USDT")
-    assert btc["orderTypes"] == ["LIMIT", "LIMIT_MAKER", "MARKET"]
+    assert btc["orderTypes"] == [
+        "LIMIT", "LIMIT_MAKER", "MARKET",
+        "STOP_LOSS", "STOP_LOSS_LIMIT", "TAKE_PROFIT", "TAKE_PROFIT_LIMIT",
+    ]  # fmt: skip
+    assert (btc["ocoAllowed"], btc["cancelReplaceAllowed"]) == (True, True)
+    assert btc["allowTrailingStop"] is False
     assert btc["isSpotTradingAllowed"] is True
     assert btc["permissionSets"] == [["SPOT"]]
     filters = {f["filterType"]: f for f in btc["filters"]}

@@ -214,7 +214,33 @@ def test_unknown_orders_cannot_be_queried_or_cancelled(client: BinanceClient) ->
             -1106,
             "Parameter 'price' sent when not required.",
         ),
-        ({"type": "STOP_LOSS", "quantity": "0.001"}, -1116, "Invalid orderType."),
+        (
+            {"type": "STOP_LOSS", "quantity": "0.001"},
+            -1102,
+            "Mandatory parameter 'stopPrice' was not sent, was empty/null, or malformed.",
+        ),
+        (
+            {"type": "STOP_LOSS_LIMIT", "quantity": "0.001", "stopPrice": "40000", "price": "1"},
+            -1102,
+            "Mandatory parameter 'timeInForce' was not sent, was empty/null, or malformed.",
+        ),
+        (
+            {"type": "TAKE_PROFIT", "quantity": "0.001", "trailingDelta": "100"},
+            -2010,
+            "Trailing stop orders are not supported for this symbol.",
+        ),
+        (
+            {
+                "type": "LIMIT",
+                "timeInForce": "GTC",
+                "quantity": "0.001",
+                "price": FAR_BELOW,
+                "stopPrice": "1",
+            },
+            -1106,
+            "Parameter 'stopPrice' sent when not required.",
+        ),
+        ({"type": "TRAILING_STOP_MARKET", "quantity": "0.001"}, -1116, "Invalid orderType."),
         (
             {"type": "LIMIT", "timeInForce": "GTD", "quantity": "0.001", "price": FAR_BELOW},
             -1115,
@@ -227,7 +253,19 @@ def test_unknown_orders_cannot_be_queried_or_cancelled(client: BinanceClient) ->
             "'^([0-9]{1,20})(\\.[0-9]{1,20})?$'.",
         ),
     ],
-    ids=["no-tif", "no-price", "no-quantity", "price-on-market", "stop-loss", "gtd", "exponent"],
+    ids=[
+        "no-tif",
+        "no-price",
+        "no-quantity",
+        "price-on-market",
+        "stop-without-stop-price",
+        "stop-limit-without-tif",
+        "trailing-delta",
+        "stop-price-on-limit",
+        "unknown-type",
+        "gtd",
+        "exponent",
+    ],
 )
 def test_malformed_orders_are_refused_before_reaching_the_engine(
     client: BinanceClient, params: dict[str, str], code: int, message: str

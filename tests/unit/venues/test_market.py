@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 from decimal import Decimal
 from pathlib import Path
 
@@ -91,3 +92,83 @@ def test_a_badly_named_candle_file_is_refused(tmp_path: Path) -> None:
 def test_an_empty_directory_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"no \*\.csv"):
         load_candles(tmp_path)
+
+
+# -- the past: candles before the venue started ------------------------------------------
+
+FIVE_MINUTES = 300_000
+
+
+def _replay_data(count: int) -> dict[str, list[Candle]]:
+    """`count` 5-minute candles from 2018-01-15 00:00 UTC, each opening at the last close."""
+    t0 = 1_515_974_400_000
+    candles = [
+        Candle(
+            t0 + i * FIVE_MINUTES,
+            Decimal(100 + i),
+            Decimal(102 + i),
+            Decimal(99 + i),
+            Decimal(101 + i),
+            Decimal(1),
+        )
+        for i in range(count)
+    ]
+    return {"ETH/BTC": candles}
+
+
+def test_a_replay_started_inside_its_data_plays_on_from_there_and_has_the_rest_as_past() -> None:
+    data = _replay_data(10)
+    eth = data["ETH/BTC"]
+    now_ms = 1_715_731_412_345  # 2024-05-15 00:03:32.345 UTC
+    replay = CandleReplay(data, speed=1.0, start_ms=now_ms, from_ms=eth[4].open_ms + 1)
+    assert replay.from_ms == eth[4].open_ms  # rounded down to the candle grid
+    assert replay.price("ETH/BTC", now_ms) == eth[4].open == eth[3].close
+    past = replay.past_candles()
+    assert past is not None and past.interval_ms == FIVE_MINUTES
+    assert past.end_ms == 1_715_731_200_000  # the 5-minute boundary at or before now
+    assert list(past.by_symbol["ETH/BTC"]) == eth[:4]
+    assert all(a is b for a, b in zip(past.by_symbol["ETH/BTC"], eth[:4], strict=True))
+    assert eth[3].open_ms + past.shift_ms == past.end_ms - FIVE_MINUTES
+
+
+def test_a_replay_from_its_first_candle_has_no_past() -> None:
+    assert CandleReplay(_replay_data(3), speed=60.0, start_ms=0).past_candles() is None
+
+
+def test_a_replay_start_outside_its_data_is_refused() -> None:
+    data = _replay_data(3)
+    with pytest.raises(ValueError, match="outside the data"):
+        CandleReplay(data, speed=1.0, start_ms=0, from_ms=data["ETH/BTC"][-1].open_ms + 1)
+
+
+def _synthetic_past(seed: int, history_ms: int = 86_400_000) -> dict[str, list[Candle]]:
+    market = SyntheticMarket(seed=seed, start_ms=1_715_731_412_345, history_ms=history_ms)
+    past = market.past_candles()
+    assert past is not None
+    return {symbol: list(candles) for symbol, candles in past.by_symbol.items()}
+
+
+def test_a_synthetic_past_is_the_same_for_the_same_seed_and_differs_by_seed() -> None:
+    assert _synthetic_past(5) == _synthetic_past(5)
+    assert _synthetic_past(5)["BTC/USDT"] != _synthetic_past(6)["BTC/USDT"]
+
+
+def test_a_synthetic_past_ends_at_the_start_prices_on_five_minute_boundaries() -> None:
+    market = SyntheticMarket(seed=8, start_ms=1_715_731_412_345, history_ms=86_400_000 + 1)
+    past = market.past_candles()
+    assert past is not None and past.shift_ms == 0 and past.end_ms == 1_715_731_200_000
+    for symbol, candles in past.by_symbol.items():
+        assert len(candles) == 288
+        assert candles[-1].close == market.price(symbol, 1_715_731_412_345)
+        assert [c.open_ms for c in candles] == [
+            past.end_ms - (288 - i) * FIVE_MINUTES for i in range(288)
+        ]
+        assert all(a.close == b.open for a, b in itertools.pairwise(candles))
+        assert all(c.low <= min(c.open, c.close) <= max(c.open, c.close) <= c.high for c in candles)
+        assert all(c.volume > 0 for c in candles)
+
+
+def test_a_synthetic_market_without_history_has_no_past() -> None:
+    assert SyntheticMarket(seed=1, start_ms=0).past_candles() is None
+    with pytest.raises(ValueError, match="start_ms"):
+        SyntheticMarket(seed=1, history_ms=86_400_000)

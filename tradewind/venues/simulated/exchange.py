@@ -13,24 +13,28 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Protocol
-
-import msgspec
+from typing import Protocol, runtime_checkable
 
 from tradewind.domain.matching import (
     DepthUpdate,
     InstrumentSpec,
     MatchingEngine,
+    OcoLeg,
+    OrderListSnapshot,
     OrderSnapshot,
-    OrderStatus,
+    StopType,
     SubmitResult,
     Trade,
 )
+from tradewind.domain.matching.errors import MANDATORY_QUANTITY, OrderRejected
 from tradewind.domain.model import OrderType, Side, TimeInForce
 from tradewind.venues.simulated.history import MarketHistory
 from tradewind.venues.simulated.instruments import spec_for
 from tradewind.venues.simulated.liquidity import HOUSE_PREFIX, HouseTraders, LiquidityConfig
 from tradewind.venues.simulated.market import CandleReplay, PriceSource
+from tradewind.venues.simulated.order_updates import Happenings, OrderUpdate
+
+__all__ = ["ApiCredentials", "ExchangeListener", "KeyPermissions", "OrderUpdate"]
 
 VENUE = "sim"
 
@@ -54,24 +58,6 @@ class ApiCredentials:
     created_ms: int
 
 
-class OrderUpdate(msgspec.Struct, frozen=True):
-    """One change of one account's order, in Binance's executionReport terms.
-
-    `execution_type`: NEW, TRADE, CANCELED or EXPIRED. `status`, `executed_quantity`
-    and `cumulative_quote` are as of this event (a TRADE report per fill, in order);
-    `trade` is the fill for TRADE reports.
-    """
-
-    account_id: str
-    execution_type: str
-    order: OrderSnapshot
-    status: OrderStatus
-    executed_quantity: Decimal
-    cumulative_quote: Decimal
-    trade: Trade | None
-    ts_ms: int
-
-
 class ExchangeListener(Protocol):
     """Told of everything public and private that happens, in order."""
 
@@ -82,6 +68,14 @@ class ExchangeListener(Protocol):
     def on_order_updates(self, updates: list[OrderUpdate]) -> None: ...
 
     def on_balances(self, account_id: str, assets: set[str], ts_ms: int) -> None: ...
+
+
+@runtime_checkable
+class OrderListListener(Protocol):
+    """A listener that is also told of clients' order lists changing status (placed,
+    done or canceled): Binance's listStatus events. `add_listener` notices it."""
+
+    def on_order_lists(self, order_lists: list[OrderListSnapshot]) -> None: ...
 
 
 class SimulatedExchange:
@@ -106,11 +100,14 @@ class SimulatedExchange:
             spec = spec_for(VENUE, symbol, prices.price(symbol, now_ms))
             self.engine.add_instrument(spec)
             self.specs[symbol] = spec
-        self.history = MarketHistory(self.specs)
+        self.history = MarketHistory(self.specs, prices.past_candles())
+        for symbol in self.specs:  # live trade ids continue those of the past's trades
+            self.engine.continue_trade_ids(symbol, self.history.next_trade_id(symbol))
         self._house = HouseTraders(
             self.engine, self.specs, liquidity or LiquidityConfig(), seed=seed
         )
         self._listeners: list[ExchangeListener] = []
+        self._list_listeners: list[OrderListListener] = []
         # Listeners of one account's orders and balances only (the in-process venue's
         # watchers): told just their account's updates, so the cost of an order does
         # not grow with the number of accounts watching.
@@ -122,10 +119,14 @@ class SimulatedExchange:
 
     def add_listener(self, listener: ExchangeListener) -> None:
         self._listeners.append(listener)
+        if isinstance(listener, OrderListListener):
+            self._list_listeners.append(listener)
 
     def remove_listener(self, listener: ExchangeListener) -> None:
         if listener in self._listeners:
             self._listeners.remove(listener)
+        if isinstance(listener, OrderListListener) and listener in self._list_listeners:
+            self._list_listeners.remove(listener)
 
     def add_account_listener(self, account_id: str, listener: ExchangeListener) -> None:
         """Tell `listener` only `account_id`'s order updates and balance changes."""
@@ -190,8 +191,6 @@ class SimulatedExchange:
             )
         else:
             if quantity is None or price is None:
-                from tradewind.domain.matching.errors import MANDATORY_QUANTITY, OrderRejected
-
                 raise OrderRejected(MANDATORY_QUANTITY, "a LIMIT order needs quantity and price")
             result = self.engine.submit_limit(
                 account_id,
@@ -206,6 +205,53 @@ class SimulatedExchange:
         self._publish([result], ts_ns)
         return result
 
+    def submit_stop_order(
+        self,
+        account_id: str,
+        symbol: str,
+        side: Side,
+        stop_type: StopType,
+        quantity: Decimal,
+        stop_price: Decimal,
+        *,
+        price: Decimal | None = None,
+        time_in_force: TimeInForce = TimeInForce.GTC,
+        client_order_id: str | None = None,
+    ) -> SubmitResult:
+        """Place a stop-loss or take-profit order (MARKET when triggered, LIMIT with a
+        `price`); raises MatchingError with Binance's code."""
+        ts_ns = self.clock()
+        result = self.engine.submit_stop(
+            account_id, symbol, side, stop_type, quantity, stop_price, price=price,
+            time_in_force=time_in_force, client_order_id=client_order_id, ts_ns=ts_ns,
+        )  # fmt: skip
+        self._publish([result], ts_ns)
+        return result
+
+    def submit_oco(
+        self,
+        account_id: str,
+        symbol: str,
+        side: Side,
+        quantity: Decimal,
+        *,
+        above: OcoLeg,
+        below: OcoLeg,
+        list_client_order_id: str | None = None,
+    ) -> OrderListSnapshot:
+        """Place an OCO order list; raises MatchingError with Binance's code."""
+        ts_ns = self.clock()
+        order_list = self.engine.submit_oco(
+            account_id, symbol, side, quantity, above=above, below=below,
+            list_client_order_id=list_client_order_id, ts_ns=ts_ns,
+        )  # fmt: skip
+        told = self._happenings()
+        for order in order_list.orders:
+            told.add_new(order, ts_ns // 1_000_000)
+        told.add_list(order_list)
+        self._tell(told, ts_ns // 1_000_000)
+        return order_list
+
     def cancel_order(
         self,
         account_id: str,
@@ -214,12 +260,33 @@ class SimulatedExchange:
         order_id: int | None = None,
         client_order_id: str | None = None,
     ) -> OrderSnapshot:
+        """Cancel an open order (a leg of an executing OCO cancels the whole list)."""
         ts_ns = self.clock()
         order = self.engine.cancel_order(
             account_id, symbol, order_id=order_id, client_order_id=client_order_id, ts_ns=ts_ns
         )
-        self._publish_cancels([order], ts_ns)
+        if order.order_list_id >= 0:
+            order_list = self.engine.get_order_list(account_id, order_list_id=order.order_list_id)
+            self._publish_list_cancel(order_list, ts_ns)
+        else:
+            self._publish_cancels([order], ts_ns)
         return order
+
+    def cancel_order_list(
+        self,
+        account_id: str,
+        symbol: str,
+        *,
+        order_list_id: int | None = None,
+        list_client_order_id: str | None = None,
+    ) -> OrderListSnapshot:
+        ts_ns = self.clock()
+        order_list = self.engine.cancel_order_list(
+            account_id, symbol, order_list_id=order_list_id,
+            list_client_order_id=list_client_order_id, ts_ns=ts_ns,
+        )  # fmt: skip
+        self._publish_list_cancel(order_list, ts_ns)
+        return order_list
 
     def cancel_open_orders(self, account_id: str, symbol: str) -> list[OrderSnapshot]:
         ts_ns = self.clock()
@@ -249,51 +316,49 @@ class SimulatedExchange:
 
     # -- telling listeners ------------------------------------------------------------
 
+    def _happenings(self) -> Happenings:
+        return Happenings(_is_client)
+
     def _publish(self, results: list[SubmitResult], ts_ns: int) -> None:
         ts_ms = ts_ns // 1_000_000
-        updates: list[OrderUpdate] = []
-        touched: dict[str, set[str]] = {}
+        engine = self.engine
+
+        def maker_of(trade: Trade) -> OrderSnapshot:
+            return engine.get_order(
+                trade.maker_account_id, trade.symbol, order_id=trade.maker_order_id
+            )
+
+        told = self._happenings()
         for result in results:
-            order = result.order
-            if result.trades:
-                self.history.record_trades(order.symbol, result.trades)
-                for listener in self._listeners:
-                    listener.on_trades(order.symbol, result.trades)
-            instrument = self.specs[order.symbol].instrument
-            assets = {instrument.base, instrument.quote}
-            if _is_client(order.account_id):
-                touched.setdefault(order.account_id, set()).update(assets)
-                updates += _taker_updates(result, ts_ms)
-            for trade in result.trades:
-                if not _is_client(trade.maker_account_id):
-                    continue
-                maker = self.engine.get_order(
-                    trade.maker_account_id, order.symbol, order_id=trade.maker_order_id
-                )
-                touched.setdefault(maker.account_id, set()).update(assets)
-                updates.append(
-                    _update(maker, "TRADE", trade.maker_status, trade.maker_executed_steps,
-                            trade.maker_cumulative_notional, trade, ts_ms)
-                )  # fmt: skip
-        self._tell(updates, touched, ts_ms)
+            told.add_result(result, ts_ms, maker_of)
+        for symbol, trades in told.trades:
+            self.history.record_trades(symbol, trades)
+            for listener in self._listeners:
+                listener.on_trades(symbol, trades)
+        self._tell(told, ts_ms)
 
     def _publish_cancels(self, orders: list[OrderSnapshot], ts_ns: int) -> None:
         ts_ms = ts_ns // 1_000_000
-        touched: dict[str, set[str]] = {}
-        updates = []
+        told = self._happenings()
+        lists: dict[int, str] = {}
         for order in orders:
-            if not _is_client(order.account_id):
-                continue
-            instrument = self.specs[order.symbol].instrument
-            touched.setdefault(order.account_id, set()).update((instrument.base, instrument.quote))
-            updates.append(
-                _update(order, "CANCELED", order.status, order.executed_steps,
-                        order.cumulative_notional, None, ts_ms)
-            )  # fmt: skip
-        self._tell(updates, touched, ts_ms)
-        self._publish_depth()
+            told.add_closed(order, "CANCELED", ts_ms)
+            if order.order_list_id >= 0:
+                lists[order.order_list_id] = order.account_id
+        for order_list_id, account_id in lists.items():
+            told.add_list(self.engine.get_order_list(account_id, order_list_id=order_list_id))
+        self._tell(told, ts_ms)
 
-    def _tell(self, updates: list[OrderUpdate], touched: dict[str, set[str]], ts_ms: int) -> None:
+    def _publish_list_cancel(self, order_list: OrderListSnapshot, ts_ns: int) -> None:
+        ts_ms = ts_ns // 1_000_000
+        told = self._happenings()
+        for order in order_list.orders:
+            told.add_closed(order, "CANCELED", ts_ms)
+        told.add_list(order_list)
+        self._tell(told, ts_ms)
+
+    def _tell(self, told: Happenings, ts_ms: int) -> None:
+        updates = told.updates
         if updates:
             for listener in self._listeners:
                 listener.on_order_updates(updates)
@@ -304,7 +369,10 @@ class SimulatedExchange:
                 for account_id, mine in by_account.items():
                     for listener in self._account_listeners.get(account_id, ()):
                         listener.on_order_updates(mine)
-        for account_id, assets in touched.items():
+        if told.order_lists:
+            for list_listener in self._list_listeners:
+                list_listener.on_order_lists(told.order_lists)
+        for account_id, assets in told.touched.items():
             for listener in self._listeners:
                 listener.on_balances(account_id, assets, ts_ms)
             for listener in self._account_listeners.get(account_id, ()):
@@ -322,45 +390,3 @@ class SimulatedExchange:
 def _is_client(account_id: str) -> bool:
     """False for the exchange's own liquidity provider and background flow."""
     return not account_id.startswith(HOUSE_PREFIX)
-
-
-def _taker_updates(result: SubmitResult, ts_ms: int) -> list[OrderUpdate]:
-    """NEW, a TRADE per fill, then EXPIRED if the remainder expired."""
-    order = result.order
-    updates = [_update(order, "NEW", OrderStatus.NEW, 0, 0, None, ts_ms)]
-    last = len(result.trades) - 1
-    for i, trade in enumerate(result.trades):
-        done = order.status is OrderStatus.FILLED and i == last
-        status = OrderStatus.FILLED if done else OrderStatus.PARTIALLY_FILLED
-        updates.append(
-            _update(order, "TRADE", status, trade.taker_executed_steps,
-                    trade.taker_cumulative_notional, trade, ts_ms)
-        )  # fmt: skip
-    if order.status in (OrderStatus.EXPIRED, OrderStatus.EXPIRED_IN_MATCH):
-        updates.append(
-            _update(order, "EXPIRED", order.status, order.executed_steps,
-                    order.cumulative_notional, None, ts_ms)
-        )  # fmt: skip
-    return updates
-
-
-def _update(
-    order: OrderSnapshot,
-    execution_type: str,
-    status: OrderStatus,
-    executed_steps: int,
-    cumulative_notional: int,
-    trade: Trade | None,
-    ts_ms: int,
-) -> OrderUpdate:
-    rules = order.rules
-    return OrderUpdate(
-        account_id=order.account_id,
-        execution_type=execution_type,
-        order=order,
-        status=status,
-        executed_quantity=rules.quantity(executed_steps),
-        cumulative_quote=rules.notional(cumulative_notional),
-        trade=trade,
-        ts_ms=ts_ms,
-    )

@@ -1,87 +1,90 @@
-"""Public market history of the simulated exchange: recent trades and 1-minute klines
-(candles) per symbol, built from the trades that print. Other intervals are aggregated
-from the minutes on request."""
+"""Public market history of the simulated exchange: recent trades, 1-second and 1-minute
+klines (candles) per symbol, built from the trades that print. Every other interval is
+aggregated on request: `1s` from the seconds, the rest from the minutes.
+
+What is kept bounds what can be asked: the last 1000 trades, 1 hour of seconds and 2 days
+of minutes per symbol (Binance keeps everything; docs/venues/binance-spot-endpoints.md).
+
+Before those, the market may have a past (`back_history`): the price source's candles
+from before the venue started, served whole, never dropped. Klines of the intervals they
+can build continue into the live ones (the kline the start falls in holds both parts);
+the trades kept start with trades synthesised from the last past candles.
+"""
 
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
-from decimal import Decimal
 
 from tradewind.domain.matching import InstrumentSpec, Trade
+from tradewind.venues.simulated.back_history import BackHistory
+from tradewind.venues.simulated.kline import Kline
+from tradewind.venues.simulated.kline_intervals import (
+    FIXED_INTERVALS_MS,
+    MINUTE_MS,
+    SECOND_MS,
+    candle_bounds,
+)
+from tradewind.venues.simulated.market import PastCandles
 
-MINUTE_MS = 60_000
-INTERVALS_MS = {
-    "1m": MINUTE_MS,
-    "3m": 3 * MINUTE_MS,
-    "5m": 5 * MINUTE_MS,
-    "15m": 15 * MINUTE_MS,
-    "30m": 30 * MINUTE_MS,
-    "1h": 60 * MINUTE_MS,
-    "2h": 120 * MINUTE_MS,
-    "4h": 240 * MINUTE_MS,
-    "1d": 1440 * MINUTE_MS,
-}
+__all__ = ["INTERVALS_MS", "Kline", "MarketHistory"]
+
+#: The intervals the kline streams serve: fixed widths aligned to the epoch, built from
+#: minutes (see server.stream_hub). REST accepts every one of kline_intervals.KLINE_INTERVALS.
+INTERVALS_MS = {name: width for name, width in FIXED_INTERVALS_MS.items() if width >= MINUTE_MS}
 _KEEP_TRADES = 1000
+_KEEP_SECONDS = 3600
 _KEEP_MINUTES = 2 * 1440
 
 
-@dataclass
-class Kline:
-    """One candle; `volume` in the base asset, `quote_volume` in the quote asset."""
-
-    open_ms: int
-    interval_ms: int
-    open: Decimal
-    high: Decimal
-    low: Decimal
-    close: Decimal
-    volume: Decimal
-    quote_volume: Decimal
-    trades: int
-    closed: bool = False
-
-    @property
-    def close_ms(self) -> int:
-        return self.open_ms + self.interval_ms - 1
-
-    def add(self, price: Decimal, quantity: Decimal, quote: Decimal) -> None:
-        self.high = max(self.high, price)
-        self.low = min(self.low, price)
-        self.close = price
-        self.volume += quantity
-        self.quote_volume += quote
-        self.trades += 1
-
-
 class MarketHistory:
-    """Recent trades and minute klines of every listed symbol."""
+    """Recent trades and second and minute klines of every listed symbol, after the
+    candles of the market's past if it has one (`past`, ending at or before the first
+    live trade)."""
 
-    def __init__(self, specs: dict[str, InstrumentSpec]) -> None:
+    def __init__(self, specs: dict[str, InstrumentSpec], past: PastCandles | None = None) -> None:
         self._trades: dict[str, deque[Trade]] = {s: deque(maxlen=_KEEP_TRADES) for s in specs}
+        self._seconds: dict[str, deque[Kline]] = {s: deque(maxlen=_KEEP_SECONDS) for s in specs}
         self._minutes: dict[str, deque[Kline]] = {s: deque(maxlen=_KEEP_MINUTES) for s in specs}
-        self.closed_klines: list[tuple[str, Kline]] = []  # closed since last drained
+        self.closed_klines: list[tuple[str, Kline]] = []  # minutes closed since last drained
+        self.past = None if past is None else BackHistory(past, specs)
+        if self.past is not None:
+            for symbol, trades in self._trades.items():
+                trades.extend(self.past.trades(symbol, _KEEP_TRADES))
+
+    def next_trade_id(self, symbol: str) -> int:
+        """The id the first live trade of `symbol` should have: after the past's."""
+        return 1 if self.past is None else self.past.next_trade_id(symbol)
 
     def record_trades(self, symbol: str, trades: list[Trade]) -> None:
         self._trades[symbol].extend(trades)
-        minutes = self._minutes[symbol]
+        minutes, seconds = self._minutes[symbol], self._seconds[symbol]
         for trade in trades:
-            open_ms = trade.time_ms - trade.time_ms % MINUTE_MS
-            price, quantity = trade.price, trade.quantity
-            current = minutes[-1] if minutes else None
-            if current is None or current.open_ms != open_ms:
-                if current is not None and not current.closed:
-                    current.closed = True
-                    self.closed_klines.append((symbol, current))
-                quote = trade.quote_quantity
-                minutes.append(
-                    Kline(open_ms, MINUTE_MS, price, price, price, price, quantity, quote, 1)
-                )
+            price, qty, quote = trade.price, trade.quantity, trade.quote_quantity
+            time_ms = trade.time_ms
+            second = seconds[-1] if seconds else None
+            open_ms = time_ms - time_ms % SECOND_MS
+            if second is None or second.open_ms != open_ms:
+                if second is not None:
+                    second.closed = True
+                seconds.append(Kline.of_trade(open_ms, SECOND_MS, trade, price, qty, quote))
             else:
-                current.add(price, quantity, trade.quote_quantity)
+                second.add(trade, price, qty, quote)
+            minute = minutes[-1] if minutes else None
+            open_ms = time_ms - time_ms % MINUTE_MS
+            if minute is None or minute.open_ms != open_ms:
+                if minute is not None and not minute.closed:
+                    minute.closed = True
+                    self.closed_klines.append((symbol, minute))
+                minutes.append(Kline.of_trade(open_ms, MINUTE_MS, trade, price, qty, quote))
+            else:
+                minute.add(trade, price, qty, quote)
 
     def close_klines(self, now_ms: int) -> None:
-        """Mark minutes that ended before `now_ms` closed (queued in `closed_klines`)."""
+        """Mark candles that ended before `now_ms` closed (minutes are queued in
+        `closed_klines`)."""
+        for seconds in self._seconds.values():
+            if seconds and seconds[-1].close_ms < now_ms:
+                seconds[-1].closed = True
         for symbol, minutes in self._minutes.items():
             if minutes and not minutes[-1].closed and minutes[-1].close_ms < now_ms:
                 minutes[-1].closed = True
@@ -96,6 +99,16 @@ class MarketHistory:
         trades = self._trades[symbol]
         return list(trades)[-limit:]
 
+    def trades_from(self, symbol: str, from_id: int, limit: int) -> list[Trade]:
+        """Kept trades with `trade_id >= from_id`, oldest first, at most `limit`."""
+        chosen: list[Trade] = []
+        for trade in self._trades[symbol]:
+            if trade.trade_id >= from_id:
+                chosen.append(trade)
+                if len(chosen) == limit:
+                    break
+        return chosen
+
     def klines(
         self,
         symbol: str,
@@ -104,33 +117,54 @@ class MarketHistory:
         start_ms: int | None = None,
         end_ms: int | None = None,
         limit: int = 500,
+        offset_ms: int = 0,
     ) -> list[Kline]:
-        """Candles of `interval` (a key of INTERVALS_MS), oldest first, at most `limit`."""
-        width = INTERVALS_MS[interval]
-        buckets: dict[int, Kline] = {}
-        for minute in self._minutes[symbol]:
-            if start_ms is not None and minute.open_ms < start_ms - start_ms % width:
-                continue
-            if end_ms is not None and minute.open_ms > end_ms:
-                continue
-            open_ms = minute.open_ms - minute.open_ms % width
-            bucket = buckets.get(open_ms)
-            if bucket is None:
-                buckets[open_ms] = Kline(
-                    open_ms, width, minute.open, minute.high, minute.low, minute.close,
-                    minute.volume, minute.quote_volume, minute.trades,
-                )  # fmt: skip
-            else:
-                bucket.high = max(bucket.high, minute.high)
-                bucket.low = min(bucket.low, minute.low)
-                bucket.close = minute.close
-                bucket.volume += minute.volume
-                bucket.quote_volume += minute.quote_volume
-                bucket.trades += minute.trades
-        ordered = [buckets[k] for k in sorted(buckets)]
+        """Candles of `interval` (one of kline_intervals.KLINE_INTERVALS) with boundaries
+        in the time zone `offset_ms` ahead of UTC, oldest first, at most `limit`: from the
+        candle holding `start_ms` if given, else the most recent ones; none that opens
+        after `end_ms`. Candles without trades are left out. The past serves the
+        intervals it `covers`; the others start with the live trades."""
+        first_open = None if start_ms is None else candle_bounds(interval, start_ms, offset_ms)[0]
+        ordered = self._live_klines(symbol, interval, first_open, end_ms, offset_ms)
+        past = self.past
+        if past is not None and past.covers(interval):
+            before = past.klines(
+                symbol, interval, first_open=first_open, end_ms=end_ms, limit=limit,
+                offset_ms=offset_ms,
+            )  # fmt: skip
+            if before and ordered and before[-1].open_ms == ordered[0].open_ms:
+                before[-1].merge(ordered[0])  # the candle the start falls in
+                before[-1].closed = ordered[0].closed
+                ordered = ordered[1:]
+            ordered = before + ordered
         return ordered[:limit] if start_ms is not None else ordered[-limit:]
 
-    def day_window(self, symbol: str, now_ms: int) -> list[Kline]:
-        """The minutes of the last 24 hours, oldest first (for ticker/24hr)."""
-        since = now_ms - 1440 * MINUTE_MS
-        return [k for k in self._minutes[symbol] if k.open_ms >= since]
+    def _live_klines(
+        self, symbol: str, interval: str, first_open: int | None, end_ms: int | None, offset: int
+    ) -> list[Kline]:
+        """The live candles of `interval` from the one opening at `first_open` on, none
+        opening after `end_ms`, boundaries `offset` ms ahead of UTC."""
+        source = self._seconds[symbol] if interval == "1s" else self._minutes[symbol]
+        ordered: list[Kline] = []
+        bucket: Kline | None = None
+        for candle in source:
+            if first_open is not None and candle.open_ms < first_open:
+                continue
+            if bucket is not None and candle.open_ms <= bucket.close_ms:
+                bucket.merge(candle)
+                continue
+            bounds = candle_bounds(interval, candle.open_ms, offset)
+            if end_ms is not None and bounds[0] > end_ms:
+                break
+            bucket = candle.widened(*bounds)
+            ordered.append(bucket)
+        return ordered
+
+    def traded_since(self, symbol: str, since_ms: int, *, by_second: bool = False) -> list[Kline]:
+        """What traded from `since_ms` on, as candles, oldest first: the past's (see
+        `BackHistory.traded_since`), then the kept live minutes (seconds if `by_second`)
+        opened at or after `since_ms`."""
+        live = self._seconds[symbol] if by_second else self._minutes[symbol]
+        window = [] if self.past is None else self.past.traded_since(symbol, since_ms)
+        window += [k for k in live if k.open_ms >= since_ms]
+        return window

@@ -1,7 +1,10 @@
-"""The simulated exchange's HTTP app: Binance's spot REST API (`/api/v3`, and the
-`/sapi/v1` key restrictions), the simulator's own API (`/sim/v1`, open to loopback
-clients and to holders of the admin token: `server.sim_admin`), and the WebSocket
-streams (`server.streams`).
+"""The simulated exchange's HTTP app: Binance's spot REST API (`/api/v3`, the `/sapi/v1`
+wallet and margin answers of a spot-only account, and empty futures exchangeInfo), the
+simulator's own API (`/sim/v1`, open to loopback clients and to holders of the admin
+token: `server.sim_admin`), and the WebSocket streams (`server.streams`).
+
+Every error is Binance's `{"code", "msg"}` body, including an unknown route (404) or
+method (405): -1020 "This operation is not supported.".
 
 While the app runs (its lifespan), a background task moves the market: `exchange.step()`
 every `step_interval_s`. The app serves one `ServerState`, so the HTTP and WebSocket
@@ -16,17 +19,23 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
 from tradewind.domain.matching import MatchingError
 from tradewind.runtime.logging import get_logger
 from tradewind.venues.simulated.exchange import SimulatedExchange
+from tradewind.venues.simulated.server import binance_errors as errors
 from tradewind.venues.simulated.server.binance_errors import BinanceError
 from tradewind.venues.simulated.server.formatting import SymbolMap
 from tradewind.venues.simulated.server.rest_account import account_routes
+from tradewind.venues.simulated.server.rest_futures import futures_routes
 from tradewind.venues.simulated.server.rest_gate import BinanceGate
 from tradewind.venues.simulated.server.rest_market import market_routes
+from tradewind.venues.simulated.server.rest_market_candles import market_candle_routes
+from tradewind.venues.simulated.server.rest_market_tickers import market_ticker_routes
+from tradewind.venues.simulated.server.rest_sapi import sapi_routes
 from tradewind.venues.simulated.server.rest_trading import trading_routes
 from tradewind.venues.simulated.server.sim_admin import SimAdminGate
 from tradewind.venues.simulated.server.sim_api import sim_routes
@@ -63,14 +72,19 @@ def build_app(state: ServerState, *, step_interval_s: float | None = STEP_INTERV
     )
     symbols = SymbolMap(state.exchange.specs)
     app.include_router(market_routes(state, symbols))
+    app.include_router(market_candle_routes(state, symbols))
+    app.include_router(market_ticker_routes(state, symbols))
     app.include_router(trading_routes(state, symbols))
     app.include_router(account_routes(state, symbols))
+    app.include_router(sapi_routes(state, symbols))
+    app.include_router(futures_routes())
     app.include_router(sim_routes(state))
     app.router.routes.extend(stream_routes(state))
     app.add_middleware(BinanceGate, state=state)
     app.add_middleware(SimAdminGate, token=state.admin_token)
     app.add_exception_handler(BinanceError, _binance_error)
     app.add_exception_handler(MatchingError, _binance_error)
+    app.add_exception_handler(HTTPException, _unsupported_route)
     return app
 
 
@@ -94,6 +108,14 @@ async def _binance_error(request: Request, exc: Exception) -> Response:
         exc = BinanceError.from_matching(exc)
     assert isinstance(exc, BinanceError)
     return exc.response()
+
+
+async def _unsupported_route(request: Request, exc: Exception) -> Response:
+    """Starlette's 404 (no such route) and 405 (no such method), in Binance's shape."""
+    assert isinstance(exc, HTTPException)
+    error = errors.unsupported_operation(exc.status_code)
+    error.headers.update(exc.headers or {})  # 405 keeps its Allow header
+    return error.response()
 
 
 def uvicorn_ws_options() -> dict[str, Any]:

@@ -17,6 +17,7 @@ from tradewind.errors import TradewindError
 
 BAD_REQUEST = 400
 UNAUTHORIZED = 401
+NOT_FOUND = 404
 TOO_MANY_REQUESTS = 429
 IP_BANNED = 418
 
@@ -125,6 +126,12 @@ def too_many_orders(limit: int, interval: str, headers: Mapping[str, str]) -> Bi
     )
 
 
+def unsupported_operation(status: int = NOT_FOUND) -> BinanceError:
+    """An unknown route (404) or method (405). Binance itself answers those with an HTML
+    page; this is its documented code for an operation it does not support."""
+    return BinanceError(-1020, "This operation is not supported.", status)
+
+
 def timestamp_outside_window(msg: str) -> BinanceError:
     return BinanceError(-1021, msg)
 
@@ -144,6 +151,12 @@ def illegal_chars(name: str, legal_range: str) -> BinanceError:
 
 def duplicate_parameter() -> BinanceError:
     return BinanceError(-1101, "Duplicate values for a parameter detected.")
+
+
+def too_many_values(name: str, most: int) -> BinanceError:
+    return BinanceError(
+        -1101, f"Too many values sent for parameter '{name}', maximum allowed up to {most}."
+    )
 
 
 def mandatory_missing(name: str) -> BinanceError:
@@ -200,6 +213,10 @@ def invalid_parameter(name: str) -> BinanceError:
 
 def recv_window_too_big() -> BinanceError:
     return BinanceError(-1131, "recvWindow must be less than 60000.")
+
+
+def symbol_status_mismatch() -> BinanceError:
+    return BinanceError(-1220, "The symbol's status does not match the requested symbolStatus.")
 
 
 # -- 20xx: orders and keys ------------------------------------------------------------

@@ -2,15 +2,18 @@
 
 Numbers travel as strings with 8 decimals, Binance's precision for every spot asset
 (`baseAssetPrecision` / `quotePrecision` in exchangeInfo): prices are multiples of the
-tick and quantities of the lot step, whose exponents are never finer than 10**-8. Fees
-and balances can be finer (the engine keeps 18 decimals); they are then written in
-full rather than rounded, so every number the server sends is exact.
+tick and quantities of the lot step, whose exponents are never finer than 10**-8, and
+`fixed` writes them exactly. Balances and commissions are quantized to 8 decimals, as
+Binance's ledger holds them, although the engine's ledger keeps 18 (its fees are
+`notional * rate` floored to 10**-18): a free balance is rounded down, a locked one and
+a commission up, so that a client adding up 8-decimal amounts never counts on more than
+the account holds (`free_amount`, `locked_amount`, `commission_amount`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from decimal import Decimal
+from decimal import ROUND_DOWN, ROUND_UP, Decimal
 
 from tradewind.domain.matching import OrderSnapshot, SubmitResult, Trade
 from tradewind.domain.model import OrderType, TimeInForce
@@ -26,6 +29,21 @@ def fixed(value: Decimal) -> str:
     """`value` with 8 decimals ("0.00100000"), or every decimal it has if it has more."""
     quantized = value.quantize(_QUANTUM)
     return format(quantized if quantized == value else value.normalize(), "f")
+
+
+def free_amount(value: Decimal) -> str:
+    """A free balance with 8 decimals, rounded down (never more than is there)."""
+    return format(value.quantize(_QUANTUM, ROUND_DOWN), "f")
+
+
+def locked_amount(value: Decimal) -> str:
+    """A locked balance with 8 decimals, rounded up (free + locked stays the total)."""
+    return format(value.quantize(_QUANTUM, ROUND_UP), "f")
+
+
+def commission_amount(value: Decimal) -> str:
+    """A commission with 8 decimals, rounded up (never less than was charged)."""
+    return format(value.quantize(_QUANTUM, ROUND_UP), "f")
 
 
 class SymbolMap:
@@ -102,7 +120,7 @@ def order_full(result: SubmitResult, wire_symbol: str, transact_ms: int) -> dict
         {
             "price": fixed(t.price),
             "qty": fixed(t.quantity),
-            "commission": fixed(t.taker_fee),
+            "commission": commission_amount(t.taker_fee),
             "commissionAsset": t.taker_fee_asset,
             "tradeId": t.trade_id,
         }
@@ -189,7 +207,7 @@ def account_trade(trade: Trade, account_id: str, wire_symbol: str) -> dict[str, 
         "price": fixed(trade.price),
         "qty": fixed(trade.quantity),
         "quoteQty": fixed(trade.quote_quantity),
-        "commission": fixed(commission),
+        "commission": commission_amount(commission),
         "commissionAsset": asset,
         "time": trade.time_ms,
         "isBuyer": trade.buyer_account_id == account_id,
@@ -199,7 +217,7 @@ def account_trade(trade: Trade, account_id: str, wire_symbol: str) -> dict[str, 
 
 
 def kline_row(kline: Kline) -> list[object]:
-    """GET /klines row. The taker-buy volumes are not tracked by the simulator: "0"."""
+    """GET /klines and /uiKlines row."""
     return [
         kline.open_ms,
         fixed(kline.open),
@@ -210,7 +228,7 @@ def kline_row(kline: Kline) -> list[object]:
         kline.close_ms,
         fixed(kline.quote_volume),
         kline.trades,
-        fixed(Decimal(0)),
-        fixed(Decimal(0)),
+        fixed(kline.taker_buy_volume),
+        fixed(kline.taker_buy_quote_volume),
         "0",
     ]

@@ -1,5 +1,6 @@
-"""Binance's account endpoints: balances and commissions, the account's trades, the
-user-data-stream listen keys, and the API key's restrictions (`/sapi/v1`)."""
+"""Binance's account endpoints under /api/v3: balances and commission rates, the
+account's trades, its unfilled-order counts and the user-data-stream listen keys.
+The `/sapi/v1` ones are in `rest_sapi`."""
 
 from __future__ import annotations
 
@@ -13,7 +14,13 @@ from starlette.responses import Response
 from tradewind.venues.simulated.exchange import ApiCredentials
 from tradewind.venues.simulated.server import binance_errors as errors
 from tradewind.venues.simulated.server.binance_errors import json_response
-from tradewind.venues.simulated.server.formatting import SymbolMap, account_trade, fixed
+from tradewind.venues.simulated.server.formatting import (
+    SymbolMap,
+    account_trade,
+    fixed,
+    free_amount,
+    locked_amount,
+)
 from tradewind.venues.simulated.server.rest_auth import Security, authenticate
 from tradewind.venues.simulated.server.rest_params import Params
 from tradewind.venues.simulated.server.state import ServerState
@@ -23,7 +30,7 @@ _BASIS_POINTS = Decimal(10_000)
 
 
 def account_routes(state: ServerState, symbols: SymbolMap) -> APIRouter:
-    """Account routes under /api/v3 and /sapi/v1."""
+    """Account routes under /api/v3."""
     exchange = state.exchange
     engine = exchange.engine
     listed_assets = sorted(
@@ -45,7 +52,7 @@ def account_routes(state: ServerState, symbols: SymbolMap) -> APIRouter:
         account_id = creds.account_id
         held = engine.balances(account_id)
         balances = [
-            {"asset": asset, "free": fixed(b.free), "locked": fixed(b.locked)}
+            {"asset": asset, "free": free_amount(b.free), "locked": locked_amount(b.locked)}
             for asset in sorted(set(listed_assets) | set(held))
             for b in [engine.balance(account_id, asset)]
             if not (params.flag("omitZeroBalances") and b.free == 0 and b.locked == 0)
@@ -124,26 +131,43 @@ def account_routes(state: ServerState, symbols: SymbolMap) -> APIRouter:
             raise errors.invalid_listen_key()
         return json_response({})
 
-    @router.get("/sapi/v1/account/apiRestrictions")
-    async def api_restrictions(request: Request) -> Response:
-        _, creds = await caller(request, Security.USER_DATA)
-        permissions = creds.permissions
+    @router.get("/api/v3/account/commission")
+    async def commission_rates(request: Request) -> Response:
+        params, creds = await caller(request, Security.USER_DATA)
+        symbol = params.symbol(symbols)
+        maker, taker = engine.fee_rates(creds.account_id)
+        zero = fixed(Decimal(0))
+        no_rates = {"maker": zero, "taker": zero, "buyer": zero, "seller": zero}
         return json_response(
             {
-                "ipRestrict": permissions.ip_restrict,
-                "createTime": creds.created_ms,
-                "enableReading": True,
-                "enableSpotAndMarginTrading": permissions.trade,
-                "enableWithdrawals": permissions.withdraw,
-                "enableInternalTransfer": permissions.transfer,
-                "enableMargin": False,
-                "enableFutures": False,
-                "permitsUniversalTransfer": permissions.transfer,
-                "enableVanillaOptions": False,
-                "enableFixApiTrade": False,
-                "enableFixReadOnly": False,
-                "enablePortfolioMarginTrading": False,
+                "symbol": symbols.wire(symbol),
+                "standardCommission": {
+                    "maker": fixed(maker),
+                    "taker": fixed(taker),
+                    "buyer": zero,
+                    "seller": zero,
+                },
+                "specialCommission": no_rates,
+                "taxCommission": no_rates,
+                # The simulator never takes fees in BNB: no discount applies.
+                "discount": {
+                    "enabledForAccount": False,
+                    "enabledForSymbol": False,
+                    "discountAsset": "BNB",
+                    "discount": zero,
+                },
             }
+        )
+
+    @router.get("/api/v3/rateLimit/order")
+    async def unfilled_order_count(request: Request) -> Response:
+        _, creds = await caller(request, Security.USER_DATA)
+        now_ms = time.time_ns() // 1_000_000
+        return json_response(
+            [
+                {**limit.as_binance(), "count": count}
+                for limit, count in state.order_limiter.usage(creds.account_id, now_ms)
+            ]
         )
 
     return router

@@ -33,6 +33,7 @@ class Security(enum.Enum):
     """Binance's endpoint security types (NONE endpoints never authenticate)."""
 
     USER_STREAM = "USER_STREAM"  # API key only
+    MARKET_DATA = "MARKET_DATA"  # API key only
     USER_DATA = "USER_DATA"  # API key and signature
     TRADE = "TRADE"  # API key, signature, and the key's trade permission
 
@@ -47,7 +48,7 @@ def authenticate(
     creds = exchange.credentials(api_key)
     if creds is None:
         raise errors.key_rejected()
-    if security is Security.USER_STREAM:
+    if security in (Security.USER_STREAM, Security.MARKET_DATA):
         return creds
     signature = params.required("signature")
     timestamp_text = params.text("timestamp")

@@ -1,6 +1,9 @@
-"""The gate in front of the Binance routes (`/api/...`, `/sapi/...`): injected faults,
-then the per-IP request-weight limits, and the `X-MBX-USED-WEIGHT-1M` header on every
-`/api` response. The simulator's own `/sim` routes and the WebSocket routes pass through.
+"""The gate in front of the Binance routes (`/api/...`, `/sapi/...`, and the futures
+`/fapi/...`, `/dapi/...` that answer nothing listed): injected faults, then the per-IP
+request-weight limits with their usage headers: `X-MBX-USED-WEIGHT-1M` on every `/api`
+response, `X-SAPI-USED-IP-WEIGHT-1M` (per endpoint, as Binance counts SAPI IP weight) on
+every `/sapi` one. The futures routes are not weighted. The simulator's own `/sim`
+routes and the WebSocket routes pass through.
 
 Fault answers are chosen for what clients conclude from them (ccxt: see
 docs/venues/ccxt-binance-protocol.md §3): 503 without a Binance `code` is "exchange not
@@ -20,13 +23,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from tradewind.venues.simulated.server import binance_errors as errors
 from tradewind.venues.simulated.server.binance_errors import json_response
 from tradewind.venues.simulated.server.state import ServerState
-from tradewind.venues.simulated.server.weights import request_weight
+from tradewind.venues.simulated.server.weights import request_weight, sapi_weight
 
-_GUARDED = ("/api/", "/sapi/")
+_GUARDED = ("/api/", "/sapi/", "/fapi/", "/dapi/")
 
 
 class BinanceGate:
-    """ASGI middleware; `state.faults` and `state.ip_limiter` decide who gets through."""
+    """ASGI middleware; `state.faults` and the IP limiters (`state.ip_limiter`,
+    `state.sapi_limiter`) decide who gets through."""
 
     def __init__(self, app: ASGIApp, state: ServerState) -> None:
         self._app = app
@@ -38,17 +42,22 @@ class BinanceGate:
             return
         if await self._answered_by_fault(scope, receive, send):
             return
-        if not scope["path"].startswith("/api/"):
-            await self._app(scope, receive, send)
-            return
+        path, method = scope["path"], scope["method"]
         client = scope.get("client")
         ip = client[0] if client else "unknown"
-        limiter = self._state.ip_limiter
-        query = scope.get("query_string", b"").decode("latin-1")
-        weight = request_weight(scope["method"], scope["path"], dict(parse_qsl(query)))
+        if path.startswith("/api/"):
+            limiter, key = self._state.ip_limiter, ip
+            query = scope.get("query_string", b"").decode("latin-1")
+            weight = request_weight(method, path, dict(parse_qsl(query)))
+        elif path.startswith("/sapi/"):
+            limiter, key = self._state.sapi_limiter, f"{ip} {path}"
+            weight = sapi_weight(method, path)
+        else:
+            await self._app(scope, receive, send)
+            return
         now_ms = time.time_ns() // 1_000_000
-        refusal = limiter.admit(ip, weight, now_ms)
-        usage = limiter.usage_headers(ip, now_ms)
+        refusal = limiter.admit(key, weight, now_ms)
+        usage = limiter.usage_headers(key, now_ms)
         if refusal is not None:
             if refusal.banned_until_ms:
                 error = errors.ip_banned(refusal.banned_until_ms, refusal.retry_after_s)

@@ -16,12 +16,14 @@ from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 
+from tradewind.venues.simulated.kline_intervals import time_zone_offset_ms
 from tradewind.venues.simulated.server import binance_errors as errors
 from tradewind.venues.simulated.server.formatting import SymbolMap
 
 _DECIMAL = re.compile(errors.DECIMAL_RANGE)
 _INTEGER = re.compile(errors.INTEGER_RANGE)
 _SYMBOL = re.compile(errors.SYMBOL_RANGE)
+SYMBOL_STATUSES = ("TRADING", "HALT", "BREAK")
 
 
 class Params:
@@ -86,6 +88,25 @@ class Params:
             raise error
         return value
 
+    def wants_trading_symbols(self) -> bool:
+        """Whether `symbolStatus`, if sent, asks for TRADING: the status of every symbol
+        the simulator lists. -1122 if it is not a status."""
+        status = self.choice(
+            "symbolStatus", SYMBOL_STATUSES, errors.BinanceError(-1122, "Invalid symbolStatus.")
+        )
+        return status in (None, "TRADING")
+
+    def time_zone_ms(self) -> int:
+        """`timeZone` as ms ahead of UTC (0 if not sent); -1130 if malformed or outside
+        [-12:00, +14:00]."""
+        text = self._values.get("timeZone")
+        if text is None:
+            return 0
+        offset = time_zone_offset_ms(text)
+        if offset is None:
+            raise errors.invalid_parameter("timeZone")
+        return offset
+
     def flag(self, name: str) -> bool:
         value = self._values.get(name)
         if value is None:
@@ -108,8 +129,9 @@ class Params:
         wire = self._values.get("symbol")
         return None if wire is None else _unified(wire, symbols)
 
-    def symbol_list(self, symbols: SymbolMap) -> list[str] | None:
-        """`symbol` or the JSON array `symbols`, as unified symbols; None if neither."""
+    def symbol_list(self, symbols: SymbolMap, most: int | None = None) -> list[str] | None:
+        """`symbol` or the JSON array `symbols`, as unified symbols; None if neither.
+        More than `most` symbols is -1101."""
         one, many = self._values.get("symbol"), self._values.get("symbols")
         if one is not None and many is not None:
             raise errors.bad_combination()
@@ -123,6 +145,8 @@ class Params:
             raise errors.invalid_parameter("symbols") from None
         if not isinstance(wires, list) or not wires or not all(isinstance(w, str) for w in wires):
             raise errors.invalid_parameter("symbols")
+        if most is not None and len(wires) > most:
+            raise errors.too_many_values("symbols", most)
         if len(set(wires)) != len(wires):
             raise errors.BinanceError(-1151, "Symbol is present multiple times in the list.")
         return [_unified(w, symbols) for w in wires]

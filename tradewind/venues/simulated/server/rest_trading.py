@@ -1,4 +1,5 @@
-"""Binance's order endpoints: place (and test), query, cancel, open orders, all orders.
+"""Binance's order endpoints: place (and test), query, cancel, cancel-replace, open
+orders, all orders; the order-list (OCO) routes are `rest_order_lists`.
 
 New orders count against the account's ORDERS limits (`X-MBX-ORDER-COUNT-*` headers);
 the engine's refusals keep their Binance code and message. With the `fail_after_accept`
@@ -15,32 +16,37 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tradewind.domain.matching import MatchingError, OrderSnapshot
+from tradewind.domain.matching import MatchingError, OrderSnapshot, SubmitResult
 from tradewind.domain.matching.filters import MarketRules
 from tradewind.venues.simulated.exchange import ApiCredentials
 from tradewind.venues.simulated.server import binance_errors as errors
 from tradewind.venues.simulated.server.binance_errors import BinanceError, json_response
-from tradewind.venues.simulated.server.formatting import (
-    SymbolMap,
-    fixed,
-    order_ack,
-    order_canceled,
-    order_full,
-    order_query,
-    order_result,
-)
+from tradewind.venues.simulated.server.cancel_replace import cancel_replace_response
+from tradewind.venues.simulated.server.formatting import SymbolMap, fixed
 from tradewind.venues.simulated.server.order_params import (
+    OrderRequest,
     check_filters,
     client_order_id,
     new_client_order_id,
     parse_order,
 )
+from tradewind.venues.simulated.server.order_views import (
+    order_canceled,
+    order_list_canceled,
+    order_query,
+    order_response,
+)
 from tradewind.venues.simulated.server.rest_auth import Security, authenticate
+from tradewind.venues.simulated.server.rest_order_lists import order_list_routes
 from tradewind.venues.simulated.server.rest_params import Params
 from tradewind.venues.simulated.server.state import ServerState
 
 _DAY_MS = 86_400_000
 _CANCEL_RESTRICTIONS = {"ONLY_NEW": "NEW", "ONLY_PARTIALLY_FILLED": "PARTIALLY_FILLED"}
+_CANCEL_REPLACE_MODES = ("STOP_ON_FAILURE", "ALLOW_FAILURE")
+_INVALID_RESTRICTIONS = BinanceError(
+    -1145, "`cancelRestrictions` has to be either `ONLY_NEW` or `ONLY_PARTIALLY_FILLED`."
+)
 
 
 def _now_ms() -> int:
@@ -58,44 +64,91 @@ def trading_routes(state: ServerState, symbols: SymbolMap) -> APIRouter:
         params = await Params.read(request)
         return params, authenticate(exchange, request, params, security)
 
-    @router.post("/order")
-    async def new_order(request: Request) -> Response:
-        params, creds = await signed(request, Security.TRADE)
-        order = parse_order(params, symbols)
-        account_id = creds.account_id
+    def admit_orders(account_id: str) -> dict[str, str]:
+        """Count one new order against the account's ORDERS limits; -1015 past them."""
         now_ms = _now_ms()
         exceeded = state.order_limiter.admit(account_id, now_ms)
         headers = state.order_limiter.usage_headers(account_id, now_ms)
         if exceeded is not None:
             raise errors.too_many_orders(exceeded.limit, exceeded.describe(), headers)
-        if order.client_order_id is not None:
-            state.submissions[(account_id, order.client_order_id)] += 1
-        try:
-            result = exchange.submit_order(
-                account_id,
-                order.symbol,
-                order.side,
-                order.order_type,
-                quantity=order.quantity,
-                price=order.price,
-                quote_quantity=order.quote_quantity,
-                time_in_force=order.time_in_force,
+        return headers
+
+    def place(account_id: str, order: OrderRequest) -> SubmitResult:
+        """Execute a parsed new order; raises MatchingError as the engine refuses it."""
+        state.submissions[(account_id, order.client_order_id)] += 1
+        if order.stop_type is not None and order.stop_price is not None:
+            assert order.quantity is not None  # parse_order requires it
+            return exchange.submit_stop_order(
+                account_id, order.symbol, order.side, order.stop_type, order.quantity,
+                order.stop_price, price=order.price, time_in_force=order.time_in_force,
                 client_order_id=order.client_order_id,
-            )
+            )  # fmt: skip
+        return exchange.submit_order(
+            account_id,
+            order.symbol,
+            order.side,
+            order.order_type,
+            quantity=order.quantity,
+            price=order.price,
+            quote_quantity=order.quote_quantity,
+            time_in_force=order.time_in_force,
+            client_order_id=order.client_order_id,
+        )
+
+    @router.post("/order")
+    async def new_order(request: Request) -> Response:
+        params, creds = await signed(request, Security.TRADE)
+        order = parse_order(params, symbols)
+        headers = admit_orders(creds.account_id)
+        try:
+            result = place(creds.account_id, order)
         except MatchingError as exc:
             raise BinanceError.from_matching(exc, headers) from None
         if state.faults.fail_after_accept > 0:
             state.faults.fail_after_accept -= 1
             raise errors.execution_unknown()
         wire = symbols.wire(order.symbol)
-        placed = result.order
-        if order.response_type == "ACK":
-            body = order_ack(placed, wire, placed.created_ms)
-        elif order.response_type == "RESULT":
-            body = order_result(placed, wire, placed.created_ms)
-        else:
-            body = order_full(result, wire, placed.created_ms)
+        body = order_response(result, wire, order.response_type, result.order.created_ms)
         return json_response(body, headers=headers)
+
+    @router.post("/order/cancelReplace")
+    async def cancel_replace(request: Request) -> Response:
+        params, creds = await signed(request, Security.TRADE)
+        mode = params.required("cancelReplaceMode")
+        if mode not in _CANCEL_REPLACE_MODES:
+            raise errors.invalid_parameter("cancelReplaceMode")
+        order = parse_order(params, symbols)
+        cancel_id = params.integer("cancelOrderId")
+        cancel_original = client_order_id(params, "cancelOrigClientOrderId")
+        if cancel_id is None and cancel_original is None:
+            raise errors.either_mandatory("cancelOrigClientOrderId", "cancelOrderId")
+        cancel_new_id = client_order_id(params, "cancelNewClientOrderId")
+        restriction = params.choice(
+            "cancelRestrictions", _CANCEL_RESTRICTIONS, _INVALID_RESTRICTIONS
+        )
+        check_filters(order, rules[order.symbol])  # before anything is canceled, as Binance
+        account_id = creds.account_id
+        headers = admit_orders(account_id)
+        wire = symbols.wire(order.symbol)
+        canceled: dict[str, object] | BinanceError
+        try:
+            target = find_order(order.symbol, account_id, cancel_id, cancel_original)
+            if target is None or not target.is_open:
+                raise errors.cancel_rejected()
+            if restriction is not None and target.status.value != _CANCEL_RESTRICTIONS[restriction]:
+                raise errors.cancel_rejected("Order was not canceled due to cancel restrictions.")
+            done = exchange.cancel_order(account_id, order.symbol, order_id=target.order_id)
+            canceled = order_canceled(done, wire, cancel_new_id or new_client_order_id(), _now_ms())
+        except (BinanceError, MatchingError) as exc:
+            canceled = exc if isinstance(exc, BinanceError) else BinanceError.from_matching(exc)
+        placed: dict[str, object] | BinanceError | None = None
+        if mode == "ALLOW_FAILURE" or not isinstance(canceled, BinanceError):
+            try:
+                result = place(account_id, order)
+                placed = order_response(result, wire, order.response_type, _now_ms())
+            except MatchingError as exc:
+                placed = BinanceError.from_matching(exc)
+        return cancel_replace_response(canceled, placed, headers)
 
     @router.post("/order/test")
     async def test_order(request: Request) -> Response:
@@ -120,13 +173,18 @@ def trading_routes(state: ServerState, symbols: SymbolMap) -> APIRouter:
             }
         )
 
-    def find_order(params: Params, account_id: str, symbol: str) -> OrderSnapshot | None:
+    def find_named_order(params: Params, account_id: str, symbol: str) -> OrderSnapshot | None:
         """The order named by orderId (checked against origClientOrderId if both are
         sent, as Binance does) or by origClientOrderId; None if there is none."""
         order_id = params.integer("orderId")
         original = client_order_id(params, "origClientOrderId")
         if order_id is None and original is None:
             raise errors.either_mandatory("origClientOrderId", "orderId")
+        return find_order(symbol, account_id, order_id, original)
+
+    def find_order(
+        symbol: str, account_id: str, order_id: int | None, original: str | None
+    ) -> OrderSnapshot | None:
         try:
             order = engine.get_order(
                 account_id,
@@ -144,7 +202,7 @@ def trading_routes(state: ServerState, symbols: SymbolMap) -> APIRouter:
     async def query_order(request: Request) -> Response:
         params, creds = await signed(request, Security.USER_DATA)
         symbol = params.symbol(symbols)
-        order = find_order(params, creds.account_id, symbol)
+        order = find_named_order(params, creds.account_id, symbol)
         if order is None:
             raise errors.order_does_not_exist()
         return json_response(order_query(order, symbols.wire(symbol)))
@@ -155,14 +213,9 @@ def trading_routes(state: ServerState, symbols: SymbolMap) -> APIRouter:
         symbol = params.symbol(symbols)
         cancel_id = client_order_id(params, "newClientOrderId") or new_client_order_id()
         restriction = params.choice(
-            "cancelRestrictions",
-            _CANCEL_RESTRICTIONS,
-            BinanceError(
-                -1145,
-                "`cancelRestrictions` has to be either `ONLY_NEW` or `ONLY_PARTIALLY_FILLED`.",
-            ),
+            "cancelRestrictions", _CANCEL_RESTRICTIONS, _INVALID_RESTRICTIONS
         )
-        order = find_order(params, creds.account_id, symbol)
+        order = find_named_order(params, creds.account_id, symbol)
         if order is None or not order.is_open:
             raise errors.cancel_rejected()
         if restriction is not None and order.status.value != _CANCEL_RESTRICTIONS[restriction]:
@@ -188,9 +241,19 @@ def trading_routes(state: ServerState, symbols: SymbolMap) -> APIRouter:
         if not canceled:
             raise errors.cancel_rejected()
         now_ms, wire = _now_ms(), symbols.wire(symbol)
-        return json_response(
-            [order_canceled(o, wire, new_client_order_id(), now_ms) for o in canceled]
-        )
+        cancel_id = new_client_order_id()
+        body: list[dict[str, object]] = []
+        listed: set[int] = set()
+        for order in canceled:
+            if order.order_list_id < 0:
+                body.append(order_canceled(order, wire, cancel_id, now_ms))
+            elif order.order_list_id not in listed:  # an OCO: once, with both legs
+                listed.add(order.order_list_id)
+                order_list = engine.get_order_list(
+                    creds.account_id, order_list_id=order.order_list_id
+                )
+                body.append(order_list_canceled(order_list, wire, cancel_id))
+        return json_response(body)
 
     @router.get("/allOrders")
     async def all_orders(request: Request) -> Response:
@@ -213,4 +276,5 @@ def trading_routes(state: ServerState, symbols: SymbolMap) -> APIRouter:
         wire = symbols.wire(symbol)
         return json_response([order_query(o, wire) for o in chosen])
 
+    router.include_router(order_list_routes(state, symbols))
     return router

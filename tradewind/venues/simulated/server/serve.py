@@ -4,6 +4,7 @@ with uvicorn until SIGTERM or SIGINT, or run it in a background thread (tests, d
     tradewind venue serve --market synthetic            # seeded synthetic prices
     tradewind venue serve --market replay: --speed 60   # the bundled candles, 60x
     tradewind venue serve --market replay:DIR           # BASE-QUOTE.csv files in DIR
+    tradewind venue serve --market replay: --start 2018-01-16  # history up to that day
     tradewind venue serve --host 0.0.0.0 --admin-token T  # reachable from other hosts
     tradewind venue serve --tls-cert venue.crt --tls-key venue.key  # HTTPS and WSS
 
@@ -43,6 +44,11 @@ from tradewind.venues.simulated.server.app import build_app, uvicorn_ws_options
 from tradewind.venues.simulated.server.sim_admin import require_admin_token
 from tradewind.venues.simulated.server.state import ServerState
 from tradewind.venues.simulated.server.weights import BINANCE_RATE_LIMITS, RateLimit
+from tradewind.venues.simulated.start_point import (
+    DEFAULT_START,
+    replay_start_ms,
+    synthetic_history_ms,
+)
 
 EXIT_OK = 0
 _STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
@@ -57,21 +63,32 @@ unanswered (`ServerDisconnectedError`), and an order in it has an unknown outcom
 _log = get_logger("tradewind.venues.simulated.server")
 
 
-def price_source(market: str, *, speed: float, seed: int, start_ms: int) -> PriceSource:
+def price_source(
+    market: str, *, speed: float, seed: int, start_ms: int, start: str | None = None
+) -> PriceSource:
     """The prices `--market` describes: `synthetic`, `replay:` (the bundled candles) or
-    `replay:DIR`; raises ConfigError naming the option at fault."""
+    `replay:DIR`, live from `start_ms` (now, ms since the epoch). `start` (`--start`,
+    see `start_point`) gives the market a past, served as the venue's history: where in
+    the data a replay starts, or how much back-history a synthetic market generates;
+    None for no past. Raises ConfigError naming the option at fault."""
     kind, _, directory = market.partition(":")
     if kind == "synthetic" and not directory:
         if speed != 1:
             raise ConfigError("--speed", "applies to replay markets only")
-        return SyntheticMarket(seed=seed, start_ms=start_ms)
+        history_ms = 0 if start is None else synthetic_history_ms(start)
+        return SyntheticMarket(seed=seed, start_ms=start_ms, history_ms=history_ms)
     if kind == "replay":
         path = Path(directory) if directory else bundled_candles_dir()
         if not path.is_dir():
             raise ConfigError("--market", f"{path} is not a directory of candle files")
         if speed <= 0:
             raise ConfigError("--speed", f"must be positive, got {speed}")
-        return CandleReplay(load_candles(path), speed=speed, start_ms=start_ms)
+        candles = load_candles(path)
+        replay = CandleReplay(candles, speed=speed, start_ms=start_ms)
+        if start is None:
+            return replay
+        from_ms = replay_start_ms(start, replay.data_start_ms, replay.data_end_ms)
+        return CandleReplay(candles, speed=speed, start_ms=start_ms, from_ms=from_ms)
     raise ConfigError("--market", f"expected synthetic, replay: or replay:DIR, got {market!r}")
 
 
@@ -80,15 +97,18 @@ def build_state(
     *,
     speed: float = 1.0,
     seed: int = 7,
+    start: str | None = DEFAULT_START,
     rate_limits: tuple[RateLimit, ...] = BINANCE_RATE_LIMITS,
     liquidity: LiquidityConfig | None = None,
     admin_token: str | None = None,
 ) -> ServerState:
-    """A fresh exchange on the described market, starting now; `liquidity` shapes the
-    house liquidity provider's ladder (spread, levels) and the background flow;
-    `admin_token` opens `/sim/v1` to non-loopback clients that present it."""
+    """A fresh exchange on the described market, starting now, with the history `start`
+    gives it (see `price_source`; by default two days: 576 five-minute candles);
+    `liquidity` shapes the house liquidity provider's ladder (spread, levels) and the
+    background flow; `admin_token` opens `/sim/v1` to non-loopback clients that present
+    it."""
     start_ms = time.time_ns() // 1_000_000
-    prices = price_source(market, speed=speed, seed=seed, start_ms=start_ms)
+    prices = price_source(market, speed=speed, seed=seed, start_ms=start_ms, start=start)
     exchange = SimulatedExchange(prices, seed=seed, liquidity=liquidity)
     return ServerState(exchange, rate_limits=rate_limits, admin_token=admin_token or None)
 

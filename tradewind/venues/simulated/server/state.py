@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from tradewind.venues.simulated.exchange import SimulatedExchange
 from tradewind.venues.simulated.server.weights import (
     BINANCE_RATE_LIMITS,
+    SAPI_IP_HEADER,
+    SAPI_IP_LIMITS,
     IpRateLimiter,
     OrderRateLimiter,
     RateLimit,
@@ -106,8 +108,11 @@ class ServerState:
     submissions: Counter[tuple[str, str]] = field(default_factory=Counter)
     admin_token: str | None = field(default=None, repr=False)
     ip_limiter: IpRateLimiter = field(init=False)
+    #: /sapi IP weight, keyed by "<ip> <path>": each endpoint has a limit of its own.
+    sapi_limiter: IpRateLimiter = field(init=False)
     order_limiter: OrderRateLimiter = field(init=False)
 
     def __post_init__(self) -> None:
         self.ip_limiter = IpRateLimiter(self.rate_limits)
+        self.sapi_limiter = IpRateLimiter(SAPI_IP_LIMITS, SAPI_IP_HEADER)
         self.order_limiter = OrderRateLimiter(self.rate_limits)

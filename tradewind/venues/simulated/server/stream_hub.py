@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from tradewind.domain.events import BookLevel
-from tradewind.domain.matching import DepthUpdate, Trade
+from tradewind.domain.matching import DepthUpdate, OrderListSnapshot, Trade
 from tradewind.runtime.logging import get_logger
 from tradewind.venues.simulated.exchange import OrderUpdate, SimulatedExchange
 from tradewind.venues.simulated.history import INTERVALS_MS, Kline
@@ -226,6 +226,17 @@ class StreamHub:
             wire = self.symbols.wire(update.order.symbol)
             report = payloads.execution_report(wire, update, next(self._execution_ids))
             self._send_user(sinks, payloads.encode(report))
+        self._drop_slow()
+
+    def on_order_lists(self, order_lists: list[OrderListSnapshot]) -> None:
+        """Binance's listStatus events, after the legs' executionReports."""
+        for order_list in order_lists:
+            sinks = self._users.get(order_list.account_id)
+            if not sinks:
+                continue
+            wire = self.symbols.wire(order_list.symbol)
+            event = payloads.list_status_event(wire, order_list, self._now_ms())
+            self._send_user(sinks, payloads.encode(event))
         self._drop_slow()
 
     def on_balances(self, account_id: str, assets: set[str], ts_ms: int) -> None:

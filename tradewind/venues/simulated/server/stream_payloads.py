@@ -14,17 +14,16 @@ from decimal import Decimal
 import msgspec
 
 from tradewind.domain.events import BookLevel
-from tradewind.domain.matching import Balance, BookTicker, OrderStatus, Trade
+from tradewind.domain.matching import Balance, BookTicker, OrderListSnapshot, OrderStatus, Trade
 from tradewind.domain.model import OrderType, TimeInForce
 from tradewind.venues.simulated.exchange import OrderUpdate
 from tradewind.venues.simulated.history import Kline
 from tradewind.venues.simulated.server.formatting import (
-    NO_ORDER_LIST,
     SELF_TRADE_PREVENTION,
     fixed,
-    wire_order_type,
     wire_time_in_force,
 )
+from tradewind.venues.simulated.server.order_views import wire_order_type
 
 _encoder = msgspec.json.Encoder()
 _ZERO = fixed(Decimal(0))
@@ -230,11 +229,17 @@ class ExecutionReport(msgspec.Struct, frozen=True, gc=False, omit_defaults=True)
 
 
 def execution_report(wire_symbol: str, update: OrderUpdate, execution_id: int) -> ExecutionReport:
-    """The executionReport of `update`; `execution_id` is Binance's `I` (any unique int)."""
+    """The executionReport of `update`; `execution_id` is Binance's `I` (any unique int).
+
+    A stop order's reports carry its stop price `P` and, until it is triggered, `w`
+    false and no `W`; an OCO leg's carry the list's id in `g`.
+    """
     order, trade = update.order, update.trade
-    rests = order.order_type is OrderType.LIMIT and order.time_in_force in (
-        TimeInForce.GTC, TimeInForce.GTX,
-    )  # fmt: skip
+    rests = (
+        order.order_type is OrderType.LIMIT
+        and order.time_in_force in (TimeInForce.GTC, TimeInForce.GTX)
+        and order.is_working
+    )
     working = rests and update.status in (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED)
     if trade is None:
         last_quantity = last_price = last_quote = commission = _ZERO
@@ -259,9 +264,9 @@ def execution_report(wire_symbol: str, update: OrderUpdate, execution_id: int) -
         time_in_force=wire_time_in_force(order),
         quantity=fixed(order.quantity),
         price=fixed(order.price),
-        stop_price=_ZERO,
+        stop_price=fixed(order.stop_price),
         iceberg_quantity=_ZERO,
-        order_list_id=NO_ORDER_LIST,
+        order_list_id=order.order_list_id,
         original_client_order_id=order.client_order_id if canceled else "",
         execution_type=update.execution_type,
         status=update.status.value,
@@ -283,8 +288,44 @@ def execution_report(wire_symbol: str, update: OrderUpdate, execution_id: int) -
         last_quote=last_quote,
         quote_order_quantity=fixed(order.quote_order_quantity),
         self_trade_prevention=SELF_TRADE_PREVENTION,
-        working_ms=order.created_ms if rests else None,
+        working_ms=order.working_ms if rests else None,
     )
+
+
+class ListStatusOrder(msgspec.Struct, frozen=True, gc=False):
+    symbol: str = msgspec.field(name="s")
+    order_id: int = msgspec.field(name="i")
+    client_order_id: str = msgspec.field(name="c")
+
+
+class ListStatusEvent(msgspec.Struct, frozen=True, gc=False):
+    """User data stream: an order list (OCO) changed status (Binance `listStatus`)."""
+
+    event_type: str = msgspec.field(name="e")
+    event_ms: int = msgspec.field(name="E")
+    symbol: str = msgspec.field(name="s")
+    order_list_id: int = msgspec.field(name="g")
+    contingency_type: str = msgspec.field(name="c")
+    list_status_type: str = msgspec.field(name="l")
+    list_order_status: str = msgspec.field(name="L")
+    reject_reason: str = msgspec.field(name="r")
+    list_client_order_id: str = msgspec.field(name="C")
+    transaction_ms: int = msgspec.field(name="T")
+    orders: list[ListStatusOrder] = msgspec.field(name="O")
+
+
+def list_status_event(
+    wire_symbol: str, order_list: OrderListSnapshot, event_ms: int
+) -> ListStatusEvent:
+    orders = [
+        ListStatusOrder(wire_symbol, o.order_id, o.client_order_id) for o in order_list.orders
+    ]
+    return ListStatusEvent(
+        "listStatus", event_ms, wire_symbol, order_list.order_list_id,
+        order_list.contingency_type, order_list.list_status_type,
+        order_list.list_order_status, "NONE", order_list.list_client_order_id,
+        order_list.transaction_ms, orders,
+    )  # fmt: skip
 
 
 class AssetPosition(msgspec.Struct, frozen=True, gc=False):

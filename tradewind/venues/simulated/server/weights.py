@@ -34,12 +34,16 @@ class RateLimit:
         return _INTERVAL_MS[self.interval] * self.interval_num
 
     @property
+    def header_suffix(self) -> str:
+        """The window as response headers name it: 1M, 10S, 1D."""
+        return f"{self.interval_num}{_HEADER_UNIT[self.interval]}"
+
+    @property
     def header(self) -> str:
         """The response header that reports usage, e.g. X-MBX-USED-WEIGHT-1M."""
-        suffix = f"{self.interval_num}{_HEADER_UNIT[self.interval]}"
         if self.kind == "ORDERS":
-            return f"X-MBX-ORDER-COUNT-{suffix}"
-        return f"X-MBX-USED-WEIGHT-{suffix}"
+            return f"X-MBX-ORDER-COUNT-{self.header_suffix}"
+        return f"X-MBX-USED-WEIGHT-{self.header_suffix}"
 
     def describe(self) -> str:
         """As Binance names it in messages: "1 MINUTE", "10 SECOND"."""
@@ -61,6 +65,11 @@ BINANCE_RATE_LIMITS = (
     RateLimit("RAW_REQUESTS", "MINUTE", 5, 61_000),
 )
 
+#: /sapi endpoints weighted per IP: each has its own 12000 per minute, reported in
+#: X-SAPI-USED-IP-WEIGHT-1M (Binance's SAPI limits; the IP-weighted ones are all served).
+SAPI_IP_LIMITS = (RateLimit("REQUEST_WEIGHT", "MINUTE", 1, 12_000),)
+SAPI_IP_HEADER = "X-SAPI-USED-IP-WEIGHT-"
+
 FIRST_BAN_MS = 2 * 60_000
 LONGEST_BAN_MS = 3 * 86_400_000
 
@@ -70,20 +79,42 @@ _FIXED_WEIGHTS: Mapping[tuple[str, str], int] = {
     ("GET", "/api/v3/time"): 1,
     ("GET", "/api/v3/exchangeInfo"): 20,
     ("GET", "/api/v3/trades"): 25,
+    ("GET", "/api/v3/historicalTrades"): 25,
     ("GET", "/api/v3/aggTrades"): 4,
     ("GET", "/api/v3/klines"): 2,
+    ("GET", "/api/v3/uiKlines"): 2,
+    ("GET", "/api/v3/avgPrice"): 2,
     ("POST", "/api/v3/order"): 1,
     ("POST", "/api/v3/order/test"): 1,
     ("GET", "/api/v3/order"): 4,
     ("DELETE", "/api/v3/order"): 1,
     ("DELETE", "/api/v3/openOrders"): 1,
     ("GET", "/api/v3/allOrders"): 20,
+    ("POST", "/api/v3/order/oco"): 1,
+    ("POST", "/api/v3/orderList/oco"): 1,
+    ("POST", "/api/v3/order/cancelReplace"): 1,
+    ("GET", "/api/v3/orderList"): 4,
+    ("GET", "/api/v3/allOrderList"): 20,
+    ("GET", "/api/v3/openOrderList"): 6,
+    ("DELETE", "/api/v3/orderList"): 1,
     ("GET", "/api/v3/account"): 20,
+    ("GET", "/api/v3/account/commission"): 20,
+    ("GET", "/api/v3/rateLimit/order"): 40,
     ("POST", "/api/v3/userDataStream"): 2,
     ("PUT", "/api/v3/userDataStream"): 2,
     ("DELETE", "/api/v3/userDataStream"): 2,
 }
 _DEPTH_WEIGHTS = ((100, 5), (500, 25), (1000, 50), (5000, 250))
+_PER_SYMBOL_WEIGHT = 4  # ticker, ticker/tradingDay: 4 a symbol, at most 200
+_PER_SYMBOL_CAP = 200
+# /sapi weights (Binance's wallet and margin docs), all per IP.
+_SAPI_WEIGHTS: Mapping[tuple[str, str], int] = {
+    ("GET", "/sapi/v1/account/apiRestrictions"): 1,
+    ("GET", "/sapi/v1/account/apiTradingStatus"): 1,
+    ("GET", "/sapi/v1/capital/config/getall"): 10,
+    ("GET", "/sapi/v1/margin/allPairs"): 1,
+    ("GET", "/sapi/v1/margin/isolated/allPairs"): 10,
+}
 
 
 def request_weight(method: str, path: str, params: Mapping[str, str]) -> int:
@@ -97,11 +128,13 @@ def request_weight(method: str, path: str, params: Mapping[str, str]) -> int:
     if path == "/api/v3/depth":
         limit = _int_or(params.get("limit"), 100)
         return next((w for top, w in _DEPTH_WEIGHTS if limit <= top), 250)
+    count = params.get("symbols", "").count(",") + 1 if params.get("symbols") else 0
     if path == "/api/v3/ticker/24hr":
         if one_symbol:
             return 2
-        count = params.get("symbols", "").count(",") + 1 if params.get("symbols") else 0
         return 2 if 0 < count <= 20 else 40 if 0 < count <= 100 else 80
+    if path in ("/api/v3/ticker", "/api/v3/ticker/tradingDay"):
+        return min(_PER_SYMBOL_CAP, _PER_SYMBOL_WEIGHT * max(1, count))
     if path in ("/api/v3/ticker/price", "/api/v3/ticker/bookTicker"):
         return 2 if one_symbol else 4
     if path == "/api/v3/openOrders":
@@ -109,6 +142,11 @@ def request_weight(method: str, path: str, params: Mapping[str, str]) -> int:
     if path == "/api/v3/myTrades":
         return 5 if params.get("orderId") else 20
     return 1
+
+
+def sapi_weight(method: str, path: str) -> int:
+    """The IP weight Binance charges for this /sapi call (1 for paths it does not list)."""
+    return _SAPI_WEIGHTS.get((method, path), 1)
 
 
 def _int_or(text: str | None, default: int) -> int:
@@ -172,9 +210,14 @@ class _Offender:
 class IpRateLimiter:
     """REQUEST_WEIGHT and RAW_REQUESTS limits per client IP, with warnings and bans."""
 
-    def __init__(self, limits: tuple[RateLimit, ...] = BINANCE_RATE_LIMITS) -> None:
+    def __init__(
+        self,
+        limits: tuple[RateLimit, ...] = BINANCE_RATE_LIMITS,
+        header_prefix: str = "X-MBX-USED-WEIGHT-",
+    ) -> None:
         self._counters = [_Counter(r) for r in limits if r.kind != "ORDERS"]
         self._offenders: dict[str, _Offender] = {}
+        self._header_prefix = header_prefix
 
     def admit(self, ip: str, weight: int, now_ms: int) -> Refusal | None:
         """Count the request against `ip`'s limits, or say why it is refused."""
@@ -205,9 +248,9 @@ class IpRateLimiter:
         return Refusal(self._counters[0].limit, retry_after_s, offender.banned_until_ms)
 
     def usage_headers(self, ip: str, now_ms: int) -> dict[str, str]:
-        """X-MBX-USED-WEIGHT-* of `ip` in the current windows."""
+        """X-MBX-USED-WEIGHT-* (or this limiter's prefix) of `ip` in the current windows."""
         return {
-            c.limit.header: str(c.used(ip, now_ms))
+            self._header_prefix + c.limit.header_suffix: str(c.used(ip, now_ms))
             for c in self._counters
             if c.limit.kind == "REQUEST_WEIGHT"
         }
@@ -231,3 +274,7 @@ class OrderRateLimiter:
     def usage_headers(self, account_id: str, now_ms: int) -> dict[str, str]:
         """X-MBX-ORDER-COUNT-10S, X-MBX-ORDER-COUNT-1D of the account."""
         return {c.limit.header: str(c.used(account_id, now_ms)) for c in self._counters}
+
+    def usage(self, account_id: str, now_ms: int) -> list[tuple[RateLimit, int]]:
+        """Each ORDERS limit with the account's count in its current window."""
+        return [(c.limit, c.used(account_id, now_ms)) for c in self._counters]

@@ -1,0 +1,108 @@
+"""Price-change statistics of a window of candles, in Binance's ticker shapes
+(`ticker/24hr`, `ticker`, `ticker/tradingDay`), and the rolling `windowSize` values."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+
+from tradewind.venues.simulated.history import Kline
+from tradewind.venues.simulated.kline_intervals import DAY_MS, HOUR_MS, MINUTE_MS
+from tradewind.venues.simulated.server.formatting import fixed
+
+_WINDOW_SIZE = re.compile(r"([1-9][0-9]?)([mhd])")
+_WINDOW_UNITS = {"m": (MINUTE_MS, 59), "h": (HOUR_MS, 23), "d": (DAY_MS, 7)}
+_PERCENT_PLACES = Decimal("0.001")
+_PRICE_PLACES = Decimal("0.00000001")
+_ZERO = Decimal(0)
+
+
+def window_size_ms(text: str) -> int | None:
+    """`windowSize` (1m…59m, 1h…23h, 1d…7d) in ms; None for anything else."""
+    match = _WINDOW_SIZE.fullmatch(text)
+    if match is None:
+        return None
+    unit_ms, most = _WINDOW_UNITS[match.group(2)]
+    count = int(match.group(1))
+    return count * unit_ms if count <= most else None
+
+
+@dataclass(frozen=True)
+class WindowStats:
+    """What traded in a window. Prices in the quote asset; `volume` in the base asset,
+    `quote_volume` in the quote asset; trade ids -1 and `count` 0 if nothing traded (the
+    prices are then all the last price before the window)."""
+
+    open: Decimal
+    high: Decimal
+    low: Decimal
+    last: Decimal
+    volume: Decimal
+    quote_volume: Decimal
+    first_id: int
+    last_id: int
+    count: int
+
+    @classmethod
+    def of(cls, candles: list[Kline], last_price: Decimal) -> WindowStats:
+        """From `candles` (oldest first); `last_price` stands in when none traded."""
+        traded = [k for k in candles if k.trades]
+        if not traded:
+            return cls(last_price, last_price, last_price, last_price, _ZERO, _ZERO, -1, -1, 0)
+        return cls(
+            open=traded[0].open,
+            high=max(k.high for k in traded),
+            low=min(k.low for k in traded),
+            last=traded[-1].close,
+            volume=sum((k.volume for k in traded), _ZERO),
+            quote_volume=sum((k.quote_volume for k in traded), _ZERO),
+            first_id=traded[0].first_trade_id,
+            last_id=traded[-1].last_trade_id,
+            count=sum(k.trades for k in traded),
+        )
+
+    @property
+    def price_change(self) -> Decimal:
+        return self.last - self.open
+
+    @property
+    def price_change_percent(self) -> Decimal:
+        """Change relative to the open, percent with 3 decimals."""
+        if not self.open:
+            return _ZERO.quantize(_PERCENT_PLACES)
+        return (self.price_change / self.open * 100).quantize(_PERCENT_PLACES)
+
+    @property
+    def weighted_average(self) -> Decimal:
+        """quote_volume / volume with 8 decimals (0 if nothing traded)."""
+        if not self.volume:
+            return _ZERO
+        return (self.quote_volume / self.volume).quantize(_PRICE_PLACES)
+
+
+def window_ticker(
+    stats: WindowStats, wire_symbol: str, open_ms: int, close_ms: int, *, mini: bool
+) -> dict[str, object]:
+    """A `ticker` / `ticker/tradingDay` item (FULL or MINI)."""
+    ticker: dict[str, object] = {"symbol": wire_symbol}
+    if not mini:
+        ticker.update(
+            priceChange=fixed(stats.price_change),
+            priceChangePercent=format(stats.price_change_percent, "f"),
+            weightedAvgPrice=fixed(stats.weighted_average),
+        )
+    ticker.update(
+        openPrice=fixed(stats.open),
+        highPrice=fixed(stats.high),
+        lowPrice=fixed(stats.low),
+        lastPrice=fixed(stats.last),
+        volume=fixed(stats.volume),
+        quoteVolume=fixed(stats.quote_volume),
+        openTime=open_ms,
+        closeTime=close_ms,
+        firstId=stats.first_id,
+        lastId=stats.last_id,
+        count=stats.count,
+    )
+    return ticker
