@@ -28,8 +28,9 @@ CLIENT_ORDER_ID_RANGE = r"^[\.A-Z\:/a-z0-9_-]{1,36}$"
 
 
 class BinanceError(TradewindError):
-    """A request refused the way Binance refuses it: `code`, `msg`, HTTP `status`, and
-    extra response `headers` (Retry-After, order counts)."""
+    """A request refused the way Binance refuses it: `code`, `msg`, HTTP `status`, extra
+    response `headers` (Retry-After, order counts) and, for the few errors that carry
+    one (cancel-replace's -2021 / -2022), the body's `data`."""
 
     def __init__(
         self,
@@ -37,15 +38,25 @@ class BinanceError(TradewindError):
         msg: str,
         status: int = BAD_REQUEST,
         headers: Mapping[str, str] | None = None,
+        data: object = None,
     ) -> None:
         self.code = code
         self.msg = msg
         self.status = status
         self.headers = dict(headers or {})
+        self.data = data
         super().__init__(f"{code} {msg}")
 
+    def body(self) -> dict[str, object]:
+        """`{"code", "msg"}`, with `data` when there is some: the REST body, and the
+        WebSocket API's `error`."""
+        body: dict[str, object] = {"code": self.code, "msg": self.msg}
+        if self.data is not None:
+            body["data"] = self.data
+        return body
+
     def response(self) -> Response:
-        return json_response({"code": self.code, "msg": self.msg}, self.status, self.headers)
+        return json_response(self.body(), self.status, self.headers)
 
     @classmethod
     def from_matching(

@@ -1,6 +1,6 @@
-"""The response of Binance's `POST /api/v3/order/cancelReplace`, which reports the cancel
-and the new order separately (rest-api.md, "Cancel an Existing Order and Send a New
-Order"; errors.md -2021 / -2022):
+"""The response of Binance's `POST /api/v3/order/cancelReplace` (and of the WebSocket
+API's `order.cancelReplace`), which reports the cancel and the new order separately
+(rest-api.md, "Cancel an Existing Order and Send a New Order"; errors.md -2021 / -2022):
 
 * both succeeded: 200, `{"cancelResult": "SUCCESS", "newOrderResult": "SUCCESS", ...}`;
 * one of them failed: 409, -2021 "Order cancel-replace partially failed." with the same
@@ -13,13 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from starlette.responses import Response
-
-from tradewind.venues.simulated.server.binance_errors import (
-    BAD_REQUEST,
-    BinanceError,
-    json_response,
-)
+from tradewind.venues.simulated.server.binance_errors import BAD_REQUEST, BinanceError
 
 CONFLICT = 409
 PARTIALLY_FAILED = (-2021, "Order cancel-replace partially failed.")
@@ -28,14 +22,15 @@ FAILED = (-2022, "Order cancel-replace failed.")
 Outcome = dict[str, object] | BinanceError
 
 
-def cancel_replace_response(
+def cancel_replace_result(
     canceled: Outcome, placed: Outcome | None, headers: Mapping[str, str]
-) -> Response:
-    """`canceled` / `placed`: the response body of each part, or its error; `placed` is
-    None when the new order was not attempted."""
+) -> dict[str, object]:
+    """The body when both parts succeeded; otherwise raises the -2021 / -2022
+    BinanceError whose `data` is that body. `canceled` / `placed`: the response body of
+    each part, or its error; `placed` is None when the new order was not attempted."""
     cancel_failed = isinstance(canceled, BinanceError)
     new_failed = placed is None or isinstance(placed, BinanceError)
-    data = {
+    data: dict[str, object] = {
         "cancelResult": "FAILURE" if cancel_failed else "SUCCESS",
         "newOrderResult": (
             "NOT_ATTEMPTED" if placed is None else "FAILURE" if new_failed else "SUCCESS"
@@ -44,14 +39,14 @@ def cancel_replace_response(
         "newOrderResponse": None if placed is None else _part(placed),
     }
     if not cancel_failed and not new_failed:
-        return json_response(data, headers=headers)
+        return data
     if cancel_failed and new_failed:
         code, msg = FAILED
         status = BAD_REQUEST
     else:
         code, msg = PARTIALLY_FAILED
         status = CONFLICT
-    return json_response({"code": code, "msg": msg, "data": data}, status, headers)
+    raise BinanceError(code, msg, status, headers, data)
 
 
 def _part(outcome: Outcome) -> object:

@@ -1,6 +1,7 @@
 """Binance's account endpoints under /api/v3: balances and commission rates, the
 account's trades, its unfilled-order counts and the user-data-stream listen keys.
-The `/sapi/v1` ones are in `rest_sapi`."""
+The `/sapi/v1` ones are in `rest_sapi`. The logic is `AccountEndpoints`, which the
+WebSocket API's account methods call too."""
 
 from __future__ import annotations
 
@@ -29,67 +30,62 @@ _DAY_MS = 86_400_000
 _BASIS_POINTS = Decimal(10_000)
 
 
-def account_routes(state: ServerState, symbols: SymbolMap) -> APIRouter:
-    """Account routes under /api/v3."""
-    exchange = state.exchange
-    engine = exchange.engine
-    listed_assets = sorted(
-        {
-            a
-            for spec in exchange.specs.values()
-            for a in (spec.instrument.base, spec.instrument.quote)
-        }
-    )
-    router = APIRouter()
+class AccountEndpoints:
+    """The account endpoints' logic, free of HTTP: each call takes the request's Params
+    and the caller's credentials and returns the response body. The REST routes below
+    and the WebSocket API's account methods both call it."""
 
-    async def caller(request: Request, security: Security) -> tuple[Params, ApiCredentials]:
-        params = await Params.read(request)
-        return params, authenticate(exchange, request, params, security)
+    def __init__(self, state: ServerState, symbols: SymbolMap) -> None:
+        self._state = state
+        self._engine = state.exchange.engine
+        self._symbols = symbols
+        self._listed_assets = sorted(
+            {
+                a
+                for spec in state.exchange.specs.values()
+                for a in (spec.instrument.base, spec.instrument.quote)
+            }
+        )
 
-    @router.get("/api/v3/account")
-    async def account(request: Request) -> Response:
-        params, creds = await caller(request, Security.USER_DATA)
-        account_id = creds.account_id
+    def account(self, params: Params, creds: ApiCredentials) -> dict[str, object]:
+        """GET /account, account.status."""
+        engine, account_id = self._engine, creds.account_id
         held = engine.balances(account_id)
         balances = [
             {"asset": asset, "free": free_amount(b.free), "locked": locked_amount(b.locked)}
-            for asset in sorted(set(listed_assets) | set(held))
+            for asset in sorted(set(self._listed_assets) | set(held))
             for b in [engine.balance(account_id, asset)]
             if not (params.flag("omitZeroBalances") and b.free == 0 and b.locked == 0)
         ]
         maker, taker = engine.fee_rates(account_id)
         zero = fixed(Decimal(0))
-        can_trade = creds.permissions.trade
-        return json_response(
-            {
-                "makerCommission": int(maker * _BASIS_POINTS),
-                "takerCommission": int(taker * _BASIS_POINTS),
-                "buyerCommission": 0,
-                "sellerCommission": 0,
-                "commissionRates": {
-                    "maker": fixed(maker),
-                    "taker": fixed(taker),
-                    "buyer": zero,
-                    "seller": zero,
-                },
-                "canTrade": can_trade,
-                "canWithdraw": creds.permissions.withdraw,
-                "canDeposit": True,
-                "brokered": False,
-                "requireSelfTradePrevention": False,
-                "preventSor": False,
-                "updateTime": time.time_ns() // 1_000_000,
-                "accountType": "SPOT",
-                "balances": balances,
-                "permissions": ["SPOT"],
-                "uid": _uid(account_id),
-            }
-        )
+        return {
+            "makerCommission": int(maker * _BASIS_POINTS),
+            "takerCommission": int(taker * _BASIS_POINTS),
+            "buyerCommission": 0,
+            "sellerCommission": 0,
+            "commissionRates": {
+                "maker": fixed(maker),
+                "taker": fixed(taker),
+                "buyer": zero,
+                "seller": zero,
+            },
+            "canTrade": creds.permissions.trade,
+            "canWithdraw": creds.permissions.withdraw,
+            "canDeposit": True,
+            "brokered": False,
+            "requireSelfTradePrevention": False,
+            "preventSor": False,
+            "updateTime": time.time_ns() // 1_000_000,
+            "accountType": "SPOT",
+            "balances": balances,
+            "permissions": ["SPOT"],
+            "uid": _uid(account_id),
+        }
 
-    @router.get("/api/v3/myTrades")
-    async def my_trades(request: Request) -> Response:
-        params, creds = await caller(request, Security.USER_DATA)
-        symbol = params.symbol(symbols)
+    def my_trades(self, params: Params, creds: ApiCredentials) -> list[dict[str, object]]:
+        """GET /myTrades, myTrades."""
+        symbol = params.symbol(self._symbols)
         order_id, from_id = params.integer("orderId"), params.integer("fromId")
         start, end = params.integer("startTime"), params.integer("endTime")
         limit = params.limit(500, 1000)
@@ -98,7 +94,7 @@ def account_routes(state: ServerState, symbols: SymbolMap) -> APIRouter:
         if start is not None and end is not None and end - start > _DAY_MS:
             raise errors.lookup_interval_too_big(24)
         account_id = creds.account_id
-        trades = engine.account_trades(account_id, symbol)
+        trades = self._engine.account_trades(account_id, symbol)
         if order_id is not None:
             trades = [t for t in trades if order_id in (t.maker_order_id, t.taker_order_id)]
         if from_id is not None:
@@ -109,66 +105,100 @@ def account_routes(state: ServerState, symbols: SymbolMap) -> APIRouter:
             trades = [t for t in trades if t.time_ms <= end]
         from_start = from_id is not None or start is not None
         chosen = trades[:limit] if from_start else trades[-limit:]
-        wire = symbols.wire(symbol)
-        return json_response([account_trade(t, account_id, wire) for t in chosen])
+        wire = self._symbols.wire(symbol)
+        return [account_trade(t, account_id, wire) for t in chosen]
+
+    def open_user_stream(self, params: Params, creds: ApiCredentials) -> dict[str, object]:
+        """POST /userDataStream, userDataStream.start: the account's listen key."""
+        return {"listenKey": self._state.listen_keys.create(creds.account_id)}
+
+    def keep_user_stream_alive(self, params: Params, creds: ApiCredentials) -> dict[str, object]:
+        """PUT /userDataStream, userDataStream.ping."""
+        if not self._state.listen_keys.keep_alive(params.required("listenKey"), creds.account_id):
+            raise errors.invalid_listen_key()
+        return {}
+
+    def close_user_stream(self, params: Params, creds: ApiCredentials) -> dict[str, object]:
+        """DELETE /userDataStream, userDataStream.stop."""
+        if not self._state.listen_keys.close(params.required("listenKey"), creds.account_id):
+            raise errors.invalid_listen_key()
+        return {}
+
+    def commission_rates(self, params: Params, creds: ApiCredentials) -> dict[str, object]:
+        """GET /account/commission, account.commission."""
+        symbol = params.symbol(self._symbols)
+        maker, taker = self._engine.fee_rates(creds.account_id)
+        zero = fixed(Decimal(0))
+        no_rates = {"maker": zero, "taker": zero, "buyer": zero, "seller": zero}
+        return {
+            "symbol": self._symbols.wire(symbol),
+            "standardCommission": {
+                "maker": fixed(maker),
+                "taker": fixed(taker),
+                "buyer": zero,
+                "seller": zero,
+            },
+            "specialCommission": no_rates,
+            "taxCommission": no_rates,
+            # The simulator never takes fees in BNB: no discount applies.
+            "discount": {
+                "enabledForAccount": False,
+                "enabledForSymbol": False,
+                "discountAsset": "BNB",
+                "discount": zero,
+            },
+        }
+
+    def unfilled_order_count(
+        self, params: Params, creds: ApiCredentials
+    ) -> list[dict[str, object]]:
+        """GET /rateLimit/order, account.rateLimits.orders."""
+        now_ms = time.time_ns() // 1_000_000
+        return [
+            {**limit.as_binance(), "count": count}
+            for limit, count in self._state.order_limiter.usage(creds.account_id, now_ms)
+        ]
+
+
+def account_routes(state: ServerState, symbols: SymbolMap) -> APIRouter:
+    """Account routes under /api/v3."""
+    exchange = state.exchange
+    calls = AccountEndpoints(state, symbols)
+    router = APIRouter()
+
+    async def caller(request: Request, security: Security) -> tuple[Params, ApiCredentials]:
+        params = await Params.read(request)
+        return params, authenticate(exchange, request, params, security)
+
+    @router.get("/api/v3/account")
+    async def account(request: Request) -> Response:
+        return json_response(calls.account(*await caller(request, Security.USER_DATA)))
+
+    @router.get("/api/v3/myTrades")
+    async def my_trades(request: Request) -> Response:
+        return json_response(calls.my_trades(*await caller(request, Security.USER_DATA)))
 
     @router.post("/api/v3/userDataStream")
     async def open_user_stream(request: Request) -> Response:
-        _, creds = await caller(request, Security.USER_STREAM)
-        return json_response({"listenKey": state.listen_keys.create(creds.account_id)})
+        return json_response(calls.open_user_stream(*await caller(request, Security.USER_STREAM)))
 
     @router.put("/api/v3/userDataStream")
     async def keep_user_stream_alive(request: Request) -> Response:
         params, creds = await caller(request, Security.USER_STREAM)
-        if not state.listen_keys.keep_alive(params.required("listenKey"), creds.account_id):
-            raise errors.invalid_listen_key()
-        return json_response({})
+        return json_response(calls.keep_user_stream_alive(params, creds))
 
     @router.delete("/api/v3/userDataStream")
     async def close_user_stream(request: Request) -> Response:
         params, creds = await caller(request, Security.USER_STREAM)
-        if not state.listen_keys.close(params.required("listenKey"), creds.account_id):
-            raise errors.invalid_listen_key()
-        return json_response({})
+        return json_response(calls.close_user_stream(params, creds))
 
     @router.get("/api/v3/account/commission")
     async def commission_rates(request: Request) -> Response:
-        params, creds = await caller(request, Security.USER_DATA)
-        symbol = params.symbol(symbols)
-        maker, taker = engine.fee_rates(creds.account_id)
-        zero = fixed(Decimal(0))
-        no_rates = {"maker": zero, "taker": zero, "buyer": zero, "seller": zero}
-        return json_response(
-            {
-                "symbol": symbols.wire(symbol),
-                "standardCommission": {
-                    "maker": fixed(maker),
-                    "taker": fixed(taker),
-                    "buyer": zero,
-                    "seller": zero,
-                },
-                "specialCommission": no_rates,
-                "taxCommission": no_rates,
-                # The simulator never takes fees in BNB: no discount applies.
-                "discount": {
-                    "enabledForAccount": False,
-                    "enabledForSymbol": False,
-                    "discountAsset": "BNB",
-                    "discount": zero,
-                },
-            }
-        )
+        return json_response(calls.commission_rates(*await caller(request, Security.USER_DATA)))
 
     @router.get("/api/v3/rateLimit/order")
     async def unfilled_order_count(request: Request) -> Response:
-        _, creds = await caller(request, Security.USER_DATA)
-        now_ms = time.time_ns() // 1_000_000
-        return json_response(
-            [
-                {**limit.as_binance(), "count": count}
-                for limit, count in state.order_limiter.usage(creds.account_id, now_ms)
-            ]
-        )
+        return json_response(calls.unfilled_order_count(*await caller(request, Security.USER_DATA)))
 
     return router
 

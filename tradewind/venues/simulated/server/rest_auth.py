@@ -1,5 +1,7 @@
 """Who is calling: the API key of `X-MBX-APIKEY`, the signature and timestamp of SIGNED
-requests, and the key's permissions, checked in Binance's order with Binance's errors.
+requests, and the key's permissions, checked in Binance's order with Binance's errors
+(`key_credentials` and `verify_signed` serve the WebSocket API too, which signs its
+JSON params rather than the query string).
 
 Secrets and signatures are never logged or echoed: failures say only what was wrong.
 """
@@ -42,30 +44,44 @@ def authenticate(
     exchange: SimulatedExchange, request: Request, params: Params, security: Security
 ) -> ApiCredentials:
     """The credentials the request proves, or the BinanceError that refuses it."""
-    api_key = request.headers.get(API_KEY_HEADER, "")
+    creds = key_credentials(exchange, request.headers.get(API_KEY_HEADER, ""))
+    if security in (Security.USER_STREAM, Security.MARKET_DATA):
+        return creds
+    payload = signed_payload(params.raw_query, params.raw_body)
+    verify_signed(creds, params, security, payload, time.time_ns() // 1_000_000)
+    return creds
+
+
+def key_credentials(exchange: SimulatedExchange, api_key: str) -> ApiCredentials:
+    """The credentials of `api_key`: -2014 if it is malformed, -2015 if unknown."""
     if not _KEY_FORMAT.fullmatch(api_key):
         raise errors.bad_api_key_format()
     creds = exchange.credentials(api_key)
     if creds is None:
         raise errors.key_rejected()
-    if security in (Security.USER_STREAM, Security.MARKET_DATA):
-        return creds
-    signature = params.required("signature")
+    return creds
+
+
+def verify_signed(
+    creds: ApiCredentials, params: Params, security: Security, payload: str | None, now_ms: int
+) -> None:
+    """A SIGNED request's checks, in Binance's order: `signature` of `payload` (None: the
+    caller is already authenticated, as a WebSocket API session after `session.logon`,
+    and signs nothing), `timestamp` within `recvWindow` of `now_ms`, and for TRADE the
+    key's trade permission."""
+    signature = params.required("signature") if payload is not None else ""
     timestamp_text = params.text("timestamp")
     if timestamp_text is None or not timestamp_text.isascii() or not timestamp_text.isdigit():
         raise errors.mandatory_missing("timestamp")
     timestamp = int(timestamp_text)
     recv_window = _recv_window(params)
-    if not signature_matches(
-        creds.secret, signed_payload(params.raw_query, params.raw_body), signature
-    ):
+    if payload is not None and not signature_matches(creds.secret, payload, signature):
         raise errors.invalid_signature()
-    problem = timestamp_problem(timestamp, recv_window, time.time_ns() // 1_000_000)
+    problem = timestamp_problem(timestamp, recv_window, now_ms)
     if problem is not None:
         raise errors.timestamp_outside_window(problem)
     if security is Security.TRADE and not creds.permissions.trade:
         raise errors.key_rejected()
-    return creds
 
 
 def _recv_window(params: Params) -> Decimal:

@@ -21,11 +21,23 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tradewind.venues.simulated.server import binance_errors as errors
-from tradewind.venues.simulated.server.binance_errors import json_response
+from tradewind.venues.simulated.server.binance_errors import BinanceError, json_response
 from tradewind.venues.simulated.server.state import ServerState
-from tradewind.venues.simulated.server.weights import request_weight, sapi_weight
+from tradewind.venues.simulated.server.weights import Refusal, request_weight, sapi_weight
 
 _GUARDED = ("/api/", "/sapi/", "/fapi/", "/dapi/")
+
+
+def refusal_error(refusal: Refusal) -> BinanceError:
+    """The -1003 error of a request over an IP limit: 429, or 418 once banned (the
+    WebSocket API refuses with it too)."""
+    if refusal.banned_until_ms:
+        return errors.ip_banned(refusal.banned_until_ms, refusal.retry_after_s)
+    limit = refusal.limit
+    refuse = (
+        errors.too_much_weight if limit.kind == "REQUEST_WEIGHT" else errors.too_many_raw_requests
+    )
+    return refuse(limit.limit, limit.describe(), refusal.retry_after_s)
 
 
 class BinanceGate:
@@ -59,16 +71,7 @@ class BinanceGate:
         refusal = limiter.admit(key, weight, now_ms)
         usage = limiter.usage_headers(key, now_ms)
         if refusal is not None:
-            if refusal.banned_until_ms:
-                error = errors.ip_banned(refusal.banned_until_ms, refusal.retry_after_s)
-            else:
-                limit = refusal.limit
-                refuse = (
-                    errors.too_much_weight
-                    if limit.kind == "REQUEST_WEIGHT"
-                    else errors.too_many_raw_requests
-                )
-                error = refuse(limit.limit, limit.describe(), refusal.retry_after_s)
+            error = refusal_error(refusal)
             error.headers.update(usage)
             await error.response()(scope, receive, send)
             return

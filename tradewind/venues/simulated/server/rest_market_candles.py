@@ -4,36 +4,38 @@ average price, from the simulator's second and minute candles (`history`)."""
 from __future__ import annotations
 
 import time
-from decimal import Decimal
 
 from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tradewind.venues.simulated.kline_intervals import KLINE_INTERVALS, MINUTE_MS
+from tradewind.venues.simulated.kline_intervals import KLINE_INTERVALS
 from tradewind.venues.simulated.server import binance_errors as errors
+from tradewind.venues.simulated.server import ticker_stats
 from tradewind.venues.simulated.server.binance_errors import json_response
 from tradewind.venues.simulated.server.formatting import SymbolMap, fixed, kline_row
 from tradewind.venues.simulated.server.rest_market_tickers import last_price
 from tradewind.venues.simulated.server.rest_params import Params
 from tradewind.venues.simulated.server.state import ServerState
-
-AVERAGE_PRICE_MINUTES = 5
-_PRICE_PLACES = Decimal("0.00000001")
+from tradewind.venues.simulated.server.ticker_stats import AVERAGE_PRICE_MINUTES
 
 
-def market_candle_routes(state: ServerState, symbols: SymbolMap) -> APIRouter:
-    """The candle routes under /api/v3."""
-    history = state.exchange.history
-    router = APIRouter(prefix="/api/v3")
+class CandleEndpoints:
+    """The candle endpoints' logic, free of HTTP (Params in, response body out), for the
+    REST routes below and the WebSocket API's `klines`, `uiKlines` and `avgPrice`."""
 
-    async def candles(request: Request) -> Response:
-        params = await Params.read(request)
-        symbol = params.symbol(symbols)
+    def __init__(self, state: ServerState, symbols: SymbolMap) -> None:
+        self._state = state
+        self._history = state.exchange.history
+        self._symbols = symbols
+
+    def klines(self, params: Params) -> list[list[object]]:
+        """GET /klines and /uiKlines, klines and uiKlines."""
+        symbol = params.symbol(self._symbols)
         interval = params.required("interval")
         if interval not in KLINE_INTERVALS:
             raise errors.invalid_interval()
-        rows = history.klines(
+        rows = self._history.klines(
             symbol,
             interval,
             start_ms=params.integer("startTime"),
@@ -41,7 +43,24 @@ def market_candle_routes(state: ServerState, symbols: SymbolMap) -> APIRouter:
             limit=params.limit(500, 1000),
             offset_ms=params.time_zone_ms(),
         )
-        return json_response([kline_row(k) for k in rows])
+        return [kline_row(k) for k in rows]
+
+    def average_price(self, params: Params) -> dict[str, object]:
+        """GET /avgPrice, avgPrice."""
+        symbol = params.symbol(self._symbols)
+        now_ms = time.time_ns() // 1_000_000
+        last = last_price(self._state, symbol)
+        price, close_ms = ticker_stats.average_price(self._history, symbol, now_ms, last)
+        return {"mins": AVERAGE_PRICE_MINUTES, "price": fixed(price), "closeTime": close_ms}
+
+
+def market_candle_routes(state: ServerState, symbols: SymbolMap) -> APIRouter:
+    """The candle routes under /api/v3."""
+    calls = CandleEndpoints(state, symbols)
+    router = APIRouter(prefix="/api/v3")
+
+    async def candles(request: Request) -> Response:
+        return json_response(calls.klines(await Params.read(request)))
 
     # uiKlines: Binance "modifies" its candles for charts without saying how; the
     # simulator's candles have no gaps to smooth, so both serve the same rows.
@@ -50,22 +69,6 @@ def market_candle_routes(state: ServerState, symbols: SymbolMap) -> APIRouter:
 
     @router.get("/avgPrice")
     async def average_price(request: Request) -> Response:
-        params = await Params.read(request)
-        symbol = params.symbol(symbols)
-        now_ms = time.time_ns() // 1_000_000
-        window = history.traded_since(
-            symbol, now_ms - AVERAGE_PRICE_MINUTES * MINUTE_MS, by_second=True
-        )
-        volume = sum((k.volume for k in window), Decimal(0))
-        quote_volume = sum((k.quote_volume for k in window), Decimal(0))
-        price = quote_volume / volume if volume else last_price(state, symbol)
-        recent = history.recent_trades(symbol, 1)
-        return json_response(
-            {
-                "mins": AVERAGE_PRICE_MINUTES,
-                "price": fixed(price.quantize(_PRICE_PLACES)),
-                "closeTime": recent[-1].time_ms if recent else now_ms,
-            }
-        )
+        return json_response(calls.average_price(await Params.read(request)))
 
     return router

@@ -1,10 +1,10 @@
 """Binance's public ticker endpoints (security NONE): last price, best bid/ask, the 24-hour
 ticker, the rolling-window ticker (`windowSize`) and the trading-day ticker (`timeZone`).
-Statistics come from the minute candles of the window (`ticker_stats`)."""
+Statistics come from the minute candles of the window (`ticker_stats`). The logic is
+`TickerEndpoints`, which the WebSocket API's `ticker.*` methods call too."""
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
@@ -13,14 +13,17 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tradewind.venues.simulated.kline_intervals import DAY_MS, MINUTE_MS, candle_bounds
+from tradewind.venues.simulated.kline_intervals import DAY_MS, candle_bounds
 from tradewind.venues.simulated.server import binance_errors as errors
+from tradewind.venues.simulated.server import ticker_stats
 from tradewind.venues.simulated.server.binance_errors import json_response
 from tradewind.venues.simulated.server.formatting import SymbolMap, fixed
 from tradewind.venues.simulated.server.rest_params import Params
 from tradewind.venues.simulated.server.state import ServerState
 from tradewind.venues.simulated.server.ticker_stats import (
     WindowStats,
+    day_stats,
+    rolling_window_open,
     window_size_ms,
     window_ticker,
 )
@@ -46,99 +49,127 @@ def chosen_symbols(
     return []
 
 
-def market_ticker_routes(state: ServerState, symbols: SymbolMap) -> APIRouter:
-    """The ticker routes under /api/v3."""
-    exchange = state.exchange
-    history = exchange.history
-    listed = list(exchange.specs)
-    router = APIRouter(prefix="/api/v3")
+class TickerEndpoints:
+    """The ticker endpoints' logic, free of HTTP: each call takes the request's Params
+    and returns the response body (one ticker for `symbol`, else a list). The REST
+    routes below and the WebSocket API's `ticker.*` methods both call it."""
 
-    def one_or_list(params: Params, items: Sequence[Mapping[str, object]]) -> Response:
-        return json_response(items[0] if "symbol" in params else items)
+    def __init__(self, state: ServerState, symbols: SymbolMap) -> None:
+        self._state = state
+        self._history = state.exchange.history
+        self._symbols = symbols
+        self._listed = list(state.exchange.specs)
 
-    def window_stats(symbol: str, since_ms: int) -> WindowStats:
+    def _window_stats(self, symbol: str, since_ms: int) -> WindowStats:
         """What traded on `symbol` from `since_ms` (minute-aligned) to now."""
-        return WindowStats.of(history.traded_since(symbol, since_ms), last_price(state, symbol))
+        last = last_price(self._state, symbol)
+        return ticker_stats.window_stats(self._history, symbol, since_ms, last)
 
-    def ticker_type(params: Params) -> bool:
-        """True for type=MINI."""
-        kind = params.choice(
-            "type", ("FULL", "MINI"), errors.BinanceError(-1139, "Invalid ticker type.")
-        )
-        return kind == "MINI"
-
-    def window_symbols(params: Params) -> list[str]:
+    def _window_symbols(self, params: Params) -> list[str]:
         """`symbol` or `symbols`, one of them mandatory, at most 100."""
         if "symbol" not in params and "symbols" not in params:
             raise errors.either_mandatory("symbol", "symbols")
-        return chosen_symbols(params, symbols, listed, MAX_WINDOW_SYMBOLS)
+        return chosen_symbols(params, self._symbols, self._listed, MAX_WINDOW_SYMBOLS)
 
-    @router.get("/ticker/price")
-    async def ticker_price(request: Request) -> Response:
-        params = await Params.read(request)
+    def price(self, params: Params) -> object:
+        """GET /ticker/price, ticker.price."""
+        state, symbols = self._state, self._symbols
         prices = [
             {"symbol": symbols.wire(s), "price": fixed(last_price(state, s))}
-            for s in chosen_symbols(params, symbols, listed)
+            for s in chosen_symbols(params, symbols, self._listed)
         ]
-        return one_or_list(params, prices)
+        return _one_or_list(params, prices)
 
-    @router.get("/ticker/bookTicker")
-    async def book_ticker(request: Request) -> Response:
-        params = await Params.read(request)
-        chosen = chosen_symbols(params, symbols, listed)
-        return one_or_list(params, [_book_ticker(state, s, symbols.wire(s)) for s in chosen])
+    def book(self, params: Params) -> object:
+        """GET /ticker/bookTicker, ticker.book."""
+        state, symbols = self._state, self._symbols
+        chosen = chosen_symbols(params, symbols, self._listed)
+        return _one_or_list(params, [_book_ticker(state, s, symbols.wire(s)) for s in chosen])
 
-    @router.get("/ticker/24hr")
-    async def ticker_24hr(request: Request) -> Response:
-        params = await Params.read(request)
-        chosen = chosen_symbols(params, symbols, listed)
-        mini = ticker_type(params)
+    def day(self, params: Params) -> object:
+        """GET /ticker/24hr, ticker.24hr."""
+        state, symbols = self._state, self._symbols
+        chosen = chosen_symbols(params, symbols, self._listed)
+        mini = _ticker_type(params)
         now_ms = _now_ms()
         tickers = [_day_ticker(state, s, symbols.wire(s), now_ms, mini=mini) for s in chosen]
-        return one_or_list(params, tickers)
+        return _one_or_list(params, tickers)
 
-    @router.get("/ticker")
-    async def rolling_window_ticker(request: Request) -> Response:
-        params = await Params.read(request)
-        chosen = window_symbols(params)
+    def rolling_window(self, params: Params) -> object:
+        """GET /ticker, ticker."""
+        chosen = self._window_symbols(params)
         size_text = params.text("windowSize") or "1d"
         size_ms = window_size_ms(size_text)
         if size_ms is None:
             raise errors.invalid_parameter("windowSize")
-        mini = ticker_type(params)
+        mini = _ticker_type(params)
         now_ms = _now_ms()
-        # Binance starts the window on the minute: up to 59999 ms wider than windowSize.
-        since = now_ms - size_ms
-        open_ms = since - since % MINUTE_MS
+        open_ms = rolling_window_open(now_ms, size_ms)
+        wire = self._symbols.wire
         tickers = [
-            window_ticker(window_stats(s, open_ms), symbols.wire(s), open_ms, now_ms, mini=mini)
+            window_ticker(self._window_stats(s, open_ms), wire(s), open_ms, now_ms, mini=mini)
             for s in chosen
         ]
-        return one_or_list(params, tickers)
+        return _one_or_list(params, tickers)
+
+    def trading_day(self, params: Params) -> object:
+        """GET /ticker/tradingDay, ticker.tradingDay."""
+        chosen = self._window_symbols(params)
+        offset_ms = params.time_zone_ms()
+        mini = _ticker_type(params)
+        opens, day_ms = candle_bounds("1d", _now_ms(), offset_ms)
+        closes = opens + day_ms - 1
+        wire = self._symbols.wire
+        tickers = [
+            window_ticker(self._window_stats(s, opens), wire(s), opens, closes, mini=mini)
+            for s in chosen
+        ]
+        return _one_or_list(params, tickers)
+
+
+def market_ticker_routes(state: ServerState, symbols: SymbolMap) -> APIRouter:
+    """The ticker routes under /api/v3."""
+    calls = TickerEndpoints(state, symbols)
+    router = APIRouter(prefix="/api/v3")
+
+    @router.get("/ticker/price")
+    async def ticker_price(request: Request) -> Response:
+        return json_response(calls.price(await Params.read(request)))
+
+    @router.get("/ticker/bookTicker")
+    async def book_ticker(request: Request) -> Response:
+        return json_response(calls.book(await Params.read(request)))
+
+    @router.get("/ticker/24hr")
+    async def ticker_24hr(request: Request) -> Response:
+        return json_response(calls.day(await Params.read(request)))
+
+    @router.get("/ticker")
+    async def rolling_window_ticker(request: Request) -> Response:
+        return json_response(calls.rolling_window(await Params.read(request)))
 
     @router.get("/ticker/tradingDay")
     async def trading_day_ticker(request: Request) -> Response:
-        params = await Params.read(request)
-        chosen = window_symbols(params)
-        offset_ms = params.time_zone_ms()
-        mini = ticker_type(params)
-        opens, day_ms = candle_bounds("1d", _now_ms(), offset_ms)
-        closes = opens + day_ms - 1
-        tickers = [
-            window_ticker(window_stats(s, opens), symbols.wire(s), opens, closes, mini=mini)
-            for s in chosen
-        ]
-        return one_or_list(params, tickers)
+        return json_response(calls.trading_day(await Params.read(request)))
 
     return router
 
 
+def _one_or_list(params: Params, items: Sequence[Mapping[str, object]]) -> object:
+    return items[0] if "symbol" in params else items
+
+
+def _ticker_type(params: Params) -> bool:
+    """True for type=MINI."""
+    kind = params.choice(
+        "type", ("FULL", "MINI"), errors.BinanceError(-1139, "Invalid ticker type.")
+    )
+    return kind == "MINI"
+
+
 def last_price(state: ServerState, symbol: str) -> Decimal:
     """The last trade's price; before any trade, the market's reference price."""
-    last = state.exchange.engine.last_price(symbol)
-    if last is not None:
-        return last
-    return state.exchange.prices.price(symbol, _now_ms())
+    return ticker_stats.last_price(state.exchange, symbol, _now_ms())
 
 
 def _book_ticker(state: ServerState, symbol: str, wire_symbol: str) -> dict[str, object]:
@@ -159,8 +190,7 @@ def _day_ticker(
     """The rolling 24-hour ticker, from the minute candles of the window."""
     history = state.exchange.history
     last = last_price(state, symbol)
-    in_window = WindowStats.of(history.traded_since(symbol, now_ms - DAY_MS), last)
-    stats = dataclasses.replace(in_window, last=last)
+    stats = day_stats(history, symbol, now_ms, last)
     open_ms, close_ms = now_ms - DAY_MS, now_ms
     if mini:
         return window_ticker(stats, wire_symbol, open_ms, close_ms, mini=True)

@@ -4,7 +4,8 @@ the open ones.
 
 A new OCO counts as two orders against the account's ORDERS limits, as on Binance. Leg
 parameters of kinds the simulator does not list (iceberg, strategy) are refused with
--1106, `*TrailingDelta` with -2010 as on a symbol without trailing stops.
+-1106, `*TrailingDelta` with -2010 as on a symbol without trailing stops. The logic is
+`OrderListEndpoints`, which the WebSocket API's `orderList.*` methods call too.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from starlette.responses import Response
 
 from tradewind.domain.matching import MatchingError, OcoLeg, OrderListSnapshot
 from tradewind.domain.model import Side, TimeInForce
+from tradewind.venues.simulated.exchange import ApiCredentials
 from tradewind.venues.simulated.server import binance_errors as errors
 from tradewind.venues.simulated.server.binance_errors import BinanceError, json_response
 from tradewind.venues.simulated.server.formatting import SymbolMap
@@ -40,24 +42,33 @@ _TIME_IN_FORCE = ("GTC", "IOC", "FOK")
 _LEG_UNSUPPORTED = ("IcebergQty", "StrategyId", "StrategyType")
 
 
-def order_list_routes(state: ServerState, symbols: SymbolMap) -> APIRouter:
-    """The signed order-list routes (mounted under /api/v3 by `trading_routes`)."""
-    exchange = state.exchange
-    engine = exchange.engine
-    router = APIRouter()
+class OrderListEndpoints:
+    """The order-list endpoints' logic, free of HTTP: each call takes the request's
+    Params and the caller's credentials and returns the response body (placements also
+    their X-MBX-ORDER-COUNT-* headers). The REST routes below and the WebSocket API's
+    `orderList.*` methods both call it."""
 
-    def admit_two(account_id: str) -> dict[str, str]:
+    def __init__(self, state: ServerState, symbols: SymbolMap) -> None:
+        self._state = state
+        self._exchange = state.exchange
+        self._engine = state.exchange.engine
+        self._symbols = symbols
+
+    def _admit_two(self, account_id: str) -> dict[str, str]:
+        limiter = self._state.order_limiter
         headers: dict[str, str] = {}
         for _ in range(2):
             now_ms = time.time_ns() // 1_000_000
-            exceeded = state.order_limiter.admit(account_id, now_ms)
-            headers = state.order_limiter.usage_headers(account_id, now_ms)
+            exceeded = limiter.admit(account_id, now_ms)
+            headers = limiter.usage_headers(account_id, now_ms)
             if exceeded is not None:
                 raise errors.too_many_orders(exceeded.limit, exceeded.describe(), headers)
         return headers
 
-    def place(params: Params, account_id: str, above: OcoLeg, below: OcoLeg) -> Response:
-        symbol = params.symbol(symbols)
+    def _place(
+        self, params: Params, account_id: str, above: OcoLeg, below: OcoLeg
+    ) -> tuple[dict[str, object], dict[str, str]]:
+        symbol = params.symbol(self._symbols)
         side = _side(params)
         quantity = params.decimal("quantity")
         if quantity is None:
@@ -66,28 +77,28 @@ def order_list_routes(state: ServerState, symbols: SymbolMap) -> APIRouter:
             "newOrderRespType", RESPONSE_TYPES, errors.invalid_parameter("newOrderRespType")
         )
         list_id = client_order_id(params, "listClientOrderId") or new_client_order_id()
-        headers = admit_two(account_id)
+        headers = self._admit_two(account_id)
         try:
-            placed = exchange.submit_oco(
+            placed = self._exchange.submit_oco(
                 account_id, symbol, side, quantity, above=above, below=below,
                 list_client_order_id=list_id,
             )  # fmt: skip
         except MatchingError as exc:
             raise BinanceError.from_matching(exc, headers) from None
-        body = order_list_placed(placed, symbols.wire(symbol), response_type or "RESULT")
-        return json_response(body, headers=headers)
+        body = order_list_placed(placed, self._symbols.wire(symbol), response_type or "RESULT")
+        return body, headers
 
-    @router.post("/orderList/oco")
-    async def new_order_list_oco(request: Request) -> Response:
-        params = await Params.read(request)
-        creds = authenticate(exchange, request, params, Security.TRADE)
+    def new_oco(
+        self, params: Params, creds: ApiCredentials
+    ) -> tuple[dict[str, object], dict[str, str]]:
+        """POST /orderList/oco, orderList.place.oco."""
         above, below = _leg(params, "above"), _leg(params, "below")
-        return place(params, creds.account_id, above, below)
+        return self._place(params, creds.account_id, above, below)
 
-    @router.post("/order/oco")
-    async def new_oco_deprecated(request: Request) -> Response:
-        params = await Params.read(request)
-        creds = authenticate(exchange, request, params, Security.TRADE)
+    def new_oco_deprecated(
+        self, params: Params, creds: ApiCredentials
+    ) -> tuple[dict[str, object], dict[str, str]]:
+        """POST /order/oco, orderList.place (a LIMIT_MAKER and a stop-loss leg)."""
         if "trailingDelta" in params:
             raise TRAILING_NOT_SUPPORTED
         params.reject("limitIcebergQty", "stopIcebergQty", "limitStrategyId",
@@ -115,49 +126,43 @@ def order_list_routes(state: ServerState, symbols: SymbolMap) -> APIRouter:
             client_order_id=client_order_id(params, "stopClientOrderId"),
         )
         if _side(params) is Side.BUY:
-            return place(params, creds.account_id, stop_leg, limit_leg)
-        return place(params, creds.account_id, limit_leg, stop_leg)
+            return self._place(params, creds.account_id, stop_leg, limit_leg)
+        return self._place(params, creds.account_id, limit_leg, stop_leg)
 
-    @router.delete("/orderList")
-    async def cancel_order_list(request: Request) -> Response:
-        params = await Params.read(request)
-        creds = authenticate(exchange, request, params, Security.TRADE)
-        symbol = params.symbol(symbols)
+    def cancel_order_list(self, params: Params, creds: ApiCredentials) -> dict[str, object]:
+        """DELETE /orderList, orderList.cancel."""
+        symbol = params.symbol(self._symbols)
         list_id = params.integer("orderListId")
         list_cid = client_order_id(params, "listClientOrderId")
         if list_id is None and list_cid is None:
             raise errors.either_mandatory("orderListId", "listClientOrderId")
         cancel_id = client_order_id(params, "newClientOrderId") or new_client_order_id()
         try:
-            canceled = exchange.cancel_order_list(
+            canceled = self._exchange.cancel_order_list(
                 creds.account_id, symbol, order_list_id=list_id,
                 list_client_order_id=list_cid if list_id is None else None,
             )  # fmt: skip
         except MatchingError as exc:
             raise BinanceError.from_matching(exc) from None
-        return json_response(order_list_canceled(canceled, symbols.wire(symbol), cancel_id))
+        return order_list_canceled(canceled, self._symbols.wire(symbol), cancel_id)
 
-    @router.get("/orderList")
-    async def query_order_list(request: Request) -> Response:
-        params = await Params.read(request)
-        creds = authenticate(exchange, request, params, Security.USER_DATA)
+    def query_order_list(self, params: Params, creds: ApiCredentials) -> dict[str, object]:
+        """GET /orderList, orderList.status."""
         list_id = params.integer("orderListId")
         list_cid = client_order_id(params, "origClientOrderId")
         if list_id is None and list_cid is None:
             raise errors.either_mandatory("orderListId", "origClientOrderId")
         try:
-            found = engine.get_order_list(
+            found = self._engine.get_order_list(
                 creds.account_id, order_list_id=list_id,
                 list_client_order_id=list_cid if list_id is None else None,
             )  # fmt: skip
         except MatchingError as exc:
             raise BinanceError.from_matching(exc) from None
-        return json_response(_view(found))
+        return self._view(found)
 
-    @router.get("/allOrderList")
-    async def all_order_lists(request: Request) -> Response:
-        params = await Params.read(request)
-        creds = authenticate(exchange, request, params, Security.USER_DATA)
+    def all_order_lists(self, params: Params, creds: ApiCredentials) -> list[dict[str, object]]:
+        """GET /allOrderList, allOrderLists."""
         from_id = params.integer("fromId")
         start, end = params.integer("startTime"), params.integer("endTime")
         limit = params.limit(500, 1000)
@@ -165,7 +170,7 @@ def order_list_routes(state: ServerState, symbols: SymbolMap) -> APIRouter:
             raise errors.bad_combination()
         if start is not None and end is not None and end - start > _DAY_MS:
             raise errors.lookup_interval_too_big(24)
-        lists = engine.order_lists(creds.account_id)
+        lists = self._engine.order_lists(creds.account_id)
         if from_id is not None:
             lists = [o for o in lists if o.order_list_id >= from_id]
         if start is not None:
@@ -173,16 +178,51 @@ def order_list_routes(state: ServerState, symbols: SymbolMap) -> APIRouter:
         if end is not None:
             lists = [o for o in lists if o.orders[0].created_ms <= end]
         chosen = lists[:limit] if from_id is not None or start is not None else lists[-limit:]
-        return json_response([_view(o) for o in chosen])
+        return [self._view(o) for o in chosen]
+
+    def open_order_lists(self, params: Params, creds: ApiCredentials) -> list[dict[str, object]]:
+        """GET /openOrderList, openOrderLists.status."""
+        return [self._view(o) for o in self._engine.open_order_lists(creds.account_id)]
+
+    def _view(self, snapshot: OrderListSnapshot) -> dict[str, object]:
+        return order_list(snapshot, self._symbols.wire(snapshot.symbol))
+
+
+def order_list_routes(state: ServerState, symbols: SymbolMap) -> APIRouter:
+    """The signed order-list routes (mounted under /api/v3 by `trading_routes`)."""
+    exchange = state.exchange
+    calls = OrderListEndpoints(state, symbols)
+    router = APIRouter()
+
+    async def signed(request: Request, security: Security) -> tuple[Params, ApiCredentials]:
+        params = await Params.read(request)
+        return params, authenticate(exchange, request, params, security)
+
+    @router.post("/orderList/oco")
+    async def new_order_list_oco(request: Request) -> Response:
+        body, headers = calls.new_oco(*await signed(request, Security.TRADE))
+        return json_response(body, headers=headers)
+
+    @router.post("/order/oco")
+    async def new_oco_deprecated(request: Request) -> Response:
+        body, headers = calls.new_oco_deprecated(*await signed(request, Security.TRADE))
+        return json_response(body, headers=headers)
+
+    @router.delete("/orderList")
+    async def cancel_order_list(request: Request) -> Response:
+        return json_response(calls.cancel_order_list(*await signed(request, Security.TRADE)))
+
+    @router.get("/orderList")
+    async def query_order_list(request: Request) -> Response:
+        return json_response(calls.query_order_list(*await signed(request, Security.USER_DATA)))
+
+    @router.get("/allOrderList")
+    async def all_order_lists(request: Request) -> Response:
+        return json_response(calls.all_order_lists(*await signed(request, Security.USER_DATA)))
 
     @router.get("/openOrderList")
     async def open_order_lists(request: Request) -> Response:
-        params = await Params.read(request)
-        creds = authenticate(exchange, request, params, Security.USER_DATA)
-        return json_response([_view(o) for o in engine.open_order_lists(creds.account_id)])
-
-    def _view(snapshot: OrderListSnapshot) -> dict[str, object]:
-        return order_list(snapshot, symbols.wire(snapshot.symbol))
+        return json_response(calls.open_order_lists(*await signed(request, Security.USER_DATA)))
 
     return router
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from decimal import Decimal
 from urllib.parse import parse_qsl
 
@@ -44,6 +44,14 @@ class Params:
         except UnicodeDecodeError:
             raise errors.illegal_chars("body", "UTF-8 form data") from None
         return cls(request.url.query, raw_body)
+
+    @classmethod
+    def of(cls, values: Mapping[str, str]) -> Params:
+        """Parameters that did not come as a query string (the WebSocket API's JSON
+        `params`, each value as text): validated the same way, nothing raw to sign."""
+        params = cls("", "")
+        params._values = {name: value for name, value in values.items() if value != ""}
+        return params
 
     def __contains__(self, name: str) -> bool:
         return name in self._values

@@ -4,9 +4,11 @@
 once and queues the text on every connection subscribed to it. Queues are bounded; a
 client that falls that far behind is disconnected (close code 1008), so the exchange
 never waits for a client. A timer task, running while any client is connected, sends
-the batched streams (depth diffs every 100 ms or 1000 ms, partial depth, klines),
-notices expired listen keys, and closes every connection when a test injects a
-WebSocket drop (`FaultSwitches.drop_websockets`, close code 1001).
+the batched streams at their speeds (depth diffs and partial depth every 100 ms or
+1000 ms, tickers and average prices every 1000 ms: `stream_tickers`, klines every
+2000 ms or 1000 ms: `stream_klines`), notices expired listen keys, and closes every
+connection when a test injects a WebSocket drop (`FaultSwitches.drop_websockets`, close
+code 1001).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from tradewind.domain.events import BookLevel
 from tradewind.domain.matching import DepthUpdate, OrderListSnapshot, Trade
 from tradewind.runtime.logging import get_logger
 from tradewind.venues.simulated.exchange import OrderUpdate, SimulatedExchange
-from tradewind.venues.simulated.history import INTERVALS_MS, Kline
+from tradewind.venues.simulated.history import Kline
 from tradewind.venues.simulated.server import stream_payloads as payloads
 from tradewind.venues.simulated.server.formatting import SymbolMap
 from tradewind.venues.simulated.server.state import FaultSwitches, ListenKeys
@@ -31,15 +33,16 @@ from tradewind.venues.simulated.server.stream_connection import (
     Connection,
     UserSink,
 )
+from tradewind.venues.simulated.server.stream_klines import KlineStreams
 from tradewind.venues.simulated.server.stream_names import (
     FAST_MS,
     SLOW_MS,
     MarketStream,
     StreamKind,
 )
+from tradewind.venues.simulated.server.stream_tickers import TickerStreams
 
 DEFAULT_QUEUE_SIZE = 2000  # messages a client may lag behind before it is dropped
-_TICKS_PER_SLOW = SLOW_MS // FAST_MS
 
 _log = get_logger(__name__)
 
@@ -95,8 +98,9 @@ class StreamHub:
         self._subscribers: dict[str, set[Connection]] = {}
         self._active: dict[str, MarketStream] = {}  # streams with at least one subscriber
         self._windows: dict[str, dict[str, _DepthWindow]] = {}  # symbol -> stream -> window
-        self._klines: dict[str, dict[str, MarketStream]] = {}  # symbol -> kline streams
-        self._kline_dirty: set[str] = set()  # symbols that traded since the last push
+        self._klines = KlineStreams(exchange.history)
+        self._tickers = TickerStreams(exchange, self.symbols)
+        self._last_trade_ids: dict[str, int] = {}  # symbol -> its last trade's id
         self._tickers_sent: dict[str, tuple[Decimal | None, ...]] = {}
         self._partials_sent: dict[str, int] = {}  # stream -> update id last sent
         self._users: dict[str, list[UserSink]] = {}
@@ -144,9 +148,12 @@ class StreamHub:
         if not subscribers:
             self._activate(stream)
         subscribers.add(connection)
-        # a newcomer gets the current top of book / partial book without waiting for a change
+        # a newcomer gets the current top of book, partial book, tickers and candle
+        # without waiting for a change
         self._tickers_sent.pop(name, None)
         self._partials_sent.pop(name, None)
+        self._tickers.forget(name)
+        self._klines.welcome(name)
 
     def unsubscribe(self, connection: Connection, name: str) -> bool:
         stream = connection.streams.pop(name, None)
@@ -184,10 +191,10 @@ class StreamHub:
     # -- ExchangeListener -------------------------------------------------------------
 
     def on_trades(self, symbol: str, trades: list[Trade]) -> None:
-        if self._klines.get(symbol):
-            self._kline_dirty.add(symbol)
-        elif not self._klines and self.exchange.history.closed_klines:
-            self.exchange.history.closed_klines.clear()  # nobody will send them
+        self._last_trade_ids[symbol] = trades[-1].trade_id
+        closed_minutes = self.exchange.history.closed_klines
+        if closed_minutes:  # the kline streams follow the candles themselves
+            closed_minutes.clear()
         trade_name, agg_name = self._trade_names[symbol]
         if trade_name not in self._subscribers and agg_name not in self._subscribers:
             return
@@ -285,17 +292,16 @@ class StreamHub:
         self._active[stream.name] = stream
         if stream.kind is StreamKind.DIFF_DEPTH:
             self._windows.setdefault(stream.symbol, {})[stream.name] = _DepthWindow()
-        elif stream.kind is StreamKind.KLINE:
-            self._klines.setdefault(stream.symbol, {})[stream.name] = stream
 
     def _deactivate(self, stream: MarketStream) -> None:
         del self._active[stream.name]
-        for index in (self._windows, self._klines):
-            streams = index.get(stream.symbol)
-            if streams is not None and stream.name in streams:
-                del streams[stream.name]
-                if not streams:
-                    del index[stream.symbol]
+        self._tickers.forget(stream.name)
+        self._klines.forget(stream.name)
+        windows = self._windows.get(stream.symbol)
+        if windows is not None and stream.name in windows:
+            del windows[stream.name]
+            if not windows:
+                del self._windows[stream.symbol]
 
     async def _run(self) -> None:
         """While anyone is connected: flush batched streams every 100 ms and drop every
@@ -316,57 +322,47 @@ class StreamHub:
                 continue
             deadline = max(deadline + FAST_MS / 1000, loop.time())
             tick += 1
-            self._flush(slow=tick % _TICKS_PER_SLOW == 0)
+            self._flush(tick * FAST_MS)
 
     def _drop_previous_epochs(self) -> None:
         epoch = self._faults.websocket_epoch
         for connection in [c for c in self._connections if c.epoch != epoch]:
             self.drop(connection, CLOSE_GOING_AWAY, "server dropped all WebSocket connections")
 
-    def _flush(self, *, slow: bool) -> None:
+    def _flush(self, elapsed_ms: int) -> None:
+        """Push every batched stream due `elapsed_ms` after the timer started (a multiple
+        of FAST_MS): each pushes when that is a multiple of its speed."""
         now = self._now_ms()
         engine = self.exchange.engine
+        tickers: list[MarketStream] = []
         for name, stream in self._active.items():
-            due = stream.speed_ms == FAST_MS or (slow and stream.speed_ms == SLOW_MS)
-            if not due:
+            if not stream.speed_ms or elapsed_ms % stream.speed_ms:
                 continue
-            if stream.kind is StreamKind.DIFF_DEPTH:
+            kind = stream.kind
+            if kind is StreamKind.DIFF_DEPTH:
                 window = self._windows[stream.symbol][name]
                 if window.first_id:
                     first, final, bids, asks = window.drain()
                     wire = self.symbols.wire(stream.symbol)
                     diff = payloads.depth_update_event(wire, first, final, bids, asks, now)
                     self._publish(name, payloads.encode(diff))
-            elif stream.kind is StreamKind.PARTIAL_DEPTH and engine.update_id(
-                stream.symbol
-            ) != self._partials_sent.get(name):
-                book = engine.depth(stream.symbol, stream.levels)
-                self._partials_sent[name] = book.last_update_id
-                top = payloads.partial_depth_event(book.last_update_id, book.bids, book.asks)
-                self._publish(name, payloads.encode(top))
-        if slow:
-            self._flush_klines(now)
+            elif kind is StreamKind.PARTIAL_DEPTH:
+                if engine.update_id(stream.symbol) != self._partials_sent.get(name):
+                    book = engine.depth(stream.symbol, stream.levels)
+                    self._partials_sent[name] = book.last_update_id
+                    top = payloads.partial_depth_event(book.last_update_id, book.bids, book.asks)
+                    self._publish(name, payloads.encode(top))
+            elif kind is StreamKind.KLINE:
+                last_trade_id = self._last_trade_ids.get(stream.symbol, -1)
+                for kline, closed in self._klines.flush(stream, now, last_trade_id):
+                    self._publish_kline(stream, kline, closed, now)
+            else:
+                tickers.append(stream)
+        for name, text in self._tickers.flush(tickers, now):
+            self._publish(name, text)
+        if elapsed_ms % SLOW_MS == 0:
             self._expire_listen_keys(now)
         self._drop_slow()
-
-    def _flush_klines(self, now: int) -> None:
-        history = self.exchange.history
-        closed, history.closed_klines = history.closed_klines, []
-        for symbol, minute in closed:
-            for stream in self._klines.get(symbol, {}).values():
-                width = INTERVALS_MS[stream.interval]
-                if (minute.close_ms + 1) % width == 0:  # the minute ends this candle
-                    candle = history.klines(
-                        symbol, stream.interval, start_ms=minute.close_ms + 1 - width, limit=1
-                    )[0]
-                    self._publish_kline(stream, candle, True, now)
-        for symbol in self._kline_dirty:
-            for stream in self._klines.get(symbol, {}).values():
-                width = INTERVALS_MS[stream.interval]
-                candles = history.klines(symbol, stream.interval, start_ms=now - now % width)
-                if candles:  # else the last trade was in a candle that has ended
-                    self._publish_kline(stream, candles[-1], False, now)
-        self._kline_dirty.clear()
 
     def _publish_kline(self, stream: MarketStream, kline: Kline, closed: bool, now: int) -> None:
         wire = self.symbols.wire(stream.symbol)

@@ -3,7 +3,9 @@
 Pure: no I/O, no clock (times are passed in, ms since the Unix epoch). Each payload is a
 msgspec Struct whose field names say what they hold and whose wire names are Binance's
 one-letter keys; `encode` turns one into the JSON text sent to every subscriber, once per
-event. Numbers are written as the REST API writes them (`formatting.fixed`).
+event. Numbers are written as the REST API writes them (`formatting.fixed`); balances and
+commissions with Binance's 8 decimals (`free_amount`, `locked_amount`,
+`commission_amount`). The ticker streams' payloads are in `stream_ticker_payloads`.
 """
 
 from __future__ import annotations
@@ -20,13 +22,17 @@ from tradewind.venues.simulated.exchange import OrderUpdate
 from tradewind.venues.simulated.history import Kline
 from tradewind.venues.simulated.server.formatting import (
     SELF_TRADE_PREVENTION,
+    commission_amount,
     fixed,
+    free_amount,
+    locked_amount,
     wire_time_in_force,
 )
 from tradewind.venues.simulated.server.order_views import wire_order_type
 
 _encoder = msgspec.json.Encoder()
 _ZERO = fixed(Decimal(0))
+_NO_COMMISSION = "0"  # Binance's `n` of a report without a trade
 
 
 def encode(payload: msgspec.Struct) -> str:
@@ -146,8 +152,8 @@ def book_ticker_event(wire_symbol: str, ticker: BookTicker) -> BookTickerEvent:
 
 
 class KlineBody(msgspec.Struct, frozen=True, gc=False):
-    """The candle of a kline event. The history keeps no trade ids nor taker volumes,
-    so `f`/`L` are -1 and `V`/`Q` are "0"."""
+    """The candle of a kline event: `f`/`L` its first and last trade ids (-1 if nothing
+    traded), `V`/`Q` what takers bought in it (base and quote asset)."""
 
     open_ms: int = msgspec.field(name="t")
     close_ms: int = msgspec.field(name="T")
@@ -181,10 +187,11 @@ def kline_event(
     wire_symbol: str, interval: str, kline: Kline, closed: bool, event_ms: int
 ) -> KlineEvent:
     body = KlineBody(
-        kline.open_ms, kline.close_ms, wire_symbol, interval, -1, -1,
-        fixed(kline.open), fixed(kline.close), fixed(kline.high),
+        kline.open_ms, kline.close_ms, wire_symbol, interval, kline.first_trade_id,
+        kline.last_trade_id, fixed(kline.open), fixed(kline.close), fixed(kline.high),
         fixed(kline.low), fixed(kline.volume), kline.trades, closed,
-        fixed(kline.quote_volume), _ZERO, _ZERO, _ZERO,
+        fixed(kline.quote_volume), fixed(kline.taker_buy_volume),
+        fixed(kline.taker_buy_quote_volume), "0",
     )  # fmt: skip
     return KlineEvent("kline", event_ms, wire_symbol, body)
 
@@ -242,15 +249,15 @@ def execution_report(wire_symbol: str, update: OrderUpdate, execution_id: int) -
     )
     working = rests and update.status in (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED)
     if trade is None:
-        last_quantity = last_price = last_quote = commission = _ZERO
-        commission_asset: str | None = None
+        last_quantity = last_price = last_quote = _ZERO
+        commission, commission_asset = _NO_COMMISSION, None
         transaction_ms, trade_id, is_maker = update.ts_ms, -1, False
     else:
         last_quantity = fixed(trade.quantity)
         last_price = fixed(trade.price)
         last_quote = fixed(trade.quote_quantity)
         fee, commission_asset = trade.fee_for(update.account_id)
-        commission = fixed(fee)
+        commission = commission_amount(fee)
         transaction_ms, trade_id = trade.time_ms, trade.trade_id
         is_maker = trade.maker_order_id == order.order_id
     canceled = update.execution_type == "CANCELED"
@@ -346,7 +353,9 @@ class AccountPositionEvent(msgspec.Struct, frozen=True, gc=False):
 def account_position_event(
     balances: Iterable[Balance], updated_ms: int, event_ms: int
 ) -> AccountPositionEvent:
-    positions = [AssetPosition(b.asset, fixed(b.free), fixed(b.locked)) for b in balances]
+    positions = [
+        AssetPosition(b.asset, free_amount(b.free), locked_amount(b.locked)) for b in balances
+    ]
     return AccountPositionEvent("outboundAccountPosition", event_ms, updated_ms, positions)
 
 

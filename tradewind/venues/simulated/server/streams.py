@@ -1,13 +1,16 @@
 """The simulated exchange's Binance-compatible WebSocket endpoints.
 
 - `/ws`, `/ws/<stream>[/<stream>...]`: raw market streams (`btcusdt@trade`,
-  `btcusdt@depth@100ms`, ...) or a user data stream (`/ws/<listenKey>`). A path that is
-  only digits (ccxt connects to `/ws/0`, `/ws/1`, ...) opens an empty connection.
+  `btcusdt@depth@100ms`, `btcusdt@ticker`, `!miniTicker@arr`, ...: `stream_names`) or a
+  user data stream (`/ws/<listenKey>`). A path that is only digits (ccxt connects to
+  `/ws/0`, `/ws/1`, ...) opens an empty connection. A name the server does not serve is
+  refused at the handshake: HTTP 400 with Binance's `{"code", "msg"}`.
 - `/stream?streams=a/b/c`: combined streams, each event sent as `{"stream", "data"}`.
 - On both, the live methods SUBSCRIBE, UNSUBSCRIBE, LIST_SUBSCRIPTIONS, SET_PROPERTY and
   GET_PROPERTY (`combined`), answered `{"result": ..., "id": ...}`.
-- `/ws-api/v3`: the WebSocket API's user-data-stream methods (see `ws_api`), which
-  ccxt's `watch_orders` / `watch_balance` use for spot.
+- `/ws-api/v3`: the WebSocket API (`ws_api`): trading, account and market data
+  methods, and the user data stream that ccxt's `watch_orders` / `watch_balance` use
+  for spot.
 
 Ping/pong are WebSocket control frames handled by the server (uvicorn): run it with
 `UVICORN_WS_OPTIONS` to ping every 20 s and drop a client silent for a minute, as Binance.
@@ -19,6 +22,7 @@ import asyncio
 import contextlib
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import unquote
 
 import msgspec
 from starlette.responses import JSONResponse
@@ -43,7 +47,7 @@ from tradewind.venues.simulated.server.stream_names import (
     MarketStream,
     parse_stream,
 )
-from tradewind.venues.simulated.server.ws_api import WsApiSession
+from tradewind.venues.simulated.server.ws_api import WsApi
 
 #: uvicorn.Config options that make the server ping like Binance (every 20 s; a client
 #: that does not answer within a minute is disconnected).
@@ -62,7 +66,7 @@ def stream_routes(state: ServerState, hub: StreamHub | None = None) -> list[Base
     if hub is None:
         hub = StreamHub(state.exchange, state.faults, state.listen_keys)
         state.exchange.add_listener(hub)
-    endpoints = _Endpoints(hub)
+    endpoints = _Endpoints(hub, WsApi(state, hub))
     return [
         WebSocketRoute("/ws", endpoints.raw),
         WebSocketRoute("/ws/{streams:path}", endpoints.raw),
@@ -86,20 +90,21 @@ class _Refused(Exception):
 
 
 class _Endpoints:
-    def __init__(self, hub: StreamHub) -> None:
+    def __init__(self, hub: StreamHub, ws_api: WsApi) -> None:
         self._hub = hub
+        self._ws_api = ws_api
 
     async def raw(self, websocket: WebSocket) -> None:
         path = websocket.path_params.get("streams", "")
         await self._market(websocket, path.split("/") if path else [], combined=False)
 
     async def combined(self, websocket: WebSocket) -> None:
-        names = websocket.query_params.get("streams", "")
+        names = _streams_parameter(websocket.scope.get("query_string", b""))
         await self._market(websocket, names.split("/") if names else [], combined=True)
 
     async def ws_api(self, websocket: WebSocket) -> None:
         connection = self._hub.connect(combined=False)
-        session = WsApiSession(self._hub, connection)
+        session = self._ws_api.open_session(connection, websocket)
         await _serve(websocket, self._hub, connection, session.handle)
 
     async def _market(self, websocket: WebSocket, names: list[str], *, combined: bool) -> None:
@@ -119,6 +124,17 @@ class _Endpoints:
             self._hub.attach_user(connection, account_id, listen_key=key)
         methods = _StreamMethods(self._hub, connection)
         await _serve(websocket, self._hub, connection, methods.handle)
+
+
+def _streams_parameter(query: bytes) -> str:
+    """The `streams` of a combined stream's query string. Percent-escapes are decoded but
+    a "+" stays a plus, as in `btcusdt@kline_1d@+08:00` (a form decoder would make it a
+    space)."""
+    for pair in query.decode("latin-1").split("&"):
+        key, _, value = pair.partition("=")
+        if unquote(key) == "streams":
+            return unquote(value)
+    return ""
 
 
 def _resolve(hub: StreamHub, names: list[str]) -> tuple[list[MarketStream], list[tuple[str, str]]]:

@@ -1,13 +1,17 @@
 """Price-change statistics of a window of candles, in Binance's ticker shapes
-(`ticker/24hr`, `ticker`, `ticker/tradingDay`), and the rolling `windowSize` values."""
+(`ticker/24hr`, `ticker`, `ticker/tradingDay`), the rolling `windowSize` values, and the
+5-minute average price. The REST endpoints and the ticker / avgPrice streams take their
+numbers from here, so that both say the same."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from decimal import Decimal
 
-from tradewind.venues.simulated.history import Kline
+from tradewind.venues.simulated.exchange import SimulatedExchange
+from tradewind.venues.simulated.history import Kline, MarketHistory
 from tradewind.venues.simulated.kline_intervals import DAY_MS, HOUR_MS, MINUTE_MS
 from tradewind.venues.simulated.server.formatting import fixed
 
@@ -16,6 +20,7 @@ _WINDOW_UNITS = {"m": (MINUTE_MS, 59), "h": (HOUR_MS, 23), "d": (DAY_MS, 7)}
 _PERCENT_PLACES = Decimal("0.001")
 _PRICE_PLACES = Decimal("0.00000001")
 _ZERO = Decimal(0)
+AVERAGE_PRICE_MINUTES = 5  # Binance's avgPrice window ("mins", the stream's "i": "5m")
 
 
 def window_size_ms(text: str) -> int | None:
@@ -106,3 +111,45 @@ def window_ticker(
         count=stats.count,
     )
     return ticker
+
+
+def last_price(exchange: SimulatedExchange, symbol: str, now_ms: int) -> Decimal:
+    """The last trade's price; before any trade, the market's reference price at `now_ms`."""
+    last = exchange.engine.last_price(symbol)
+    return last if last is not None else exchange.prices.price(symbol, now_ms)
+
+
+def window_stats(history: MarketHistory, symbol: str, since_ms: int, last: Decimal) -> WindowStats:
+    """What traded on `symbol` from `since_ms` (minute-aligned) on; `last` stands in for
+    the prices if nothing did."""
+    return WindowStats.of(history.traded_since(symbol, since_ms), last)
+
+
+def day_stats(history: MarketHistory, symbol: str, now_ms: int, last: Decimal) -> WindowStats:
+    """The rolling 24 hours before `now_ms` (`ticker/24hr`, `<symbol>@ticker`,
+    `<symbol>@miniTicker`), closing at the last price `last`."""
+    in_window = WindowStats.of(history.traded_since(symbol, now_ms - DAY_MS), last)
+    return dataclasses.replace(in_window, last=last)
+
+
+def rolling_window_open(now_ms: int, size_ms: int) -> int:
+    """Where a rolling window of `size_ms` ending at `now_ms` opens: Binance starts it on
+    the minute, so it is up to 59999 ms wider than `size_ms`."""
+    since = now_ms - size_ms
+    return since - since % MINUTE_MS
+
+
+def average_price(
+    history: MarketHistory, symbol: str, now_ms: int, last: Decimal
+) -> tuple[Decimal, int]:
+    """(price, ms of the last trade) of `avgPrice`: the volume-weighted price of the last
+    AVERAGE_PRICE_MINUTES with 8 decimals (`last` if nothing traded); `now_ms` stands in
+    for the time before any trade."""
+    window = history.traded_since(
+        symbol, now_ms - AVERAGE_PRICE_MINUTES * MINUTE_MS, by_second=True
+    )
+    volume = sum((k.volume for k in window), _ZERO)
+    quote_volume = sum((k.quote_volume for k in window), _ZERO)
+    price = quote_volume / volume if volume else last
+    recent = history.recent_trades(symbol, 1)
+    return price.quantize(_PRICE_PLACES), recent[-1].time_ms if recent else now_ms

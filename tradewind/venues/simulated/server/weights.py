@@ -119,6 +119,8 @@ _SAPI_WEIGHTS: Mapping[tuple[str, str], int] = {
 
 def request_weight(method: str, path: str, params: Mapping[str, str]) -> int:
     """The request weight Binance charges for this call (1 for paths it does not list)."""
+    if path == "/api/v3/order/test" and params.get("computeCommissionRates", "").lower() == "true":
+        return 20
     fixed = _FIXED_WEIGHTS.get((method, path))
     if fixed is not None:
         return fixed
@@ -246,6 +248,15 @@ class IpRateLimiter:
     def _ban_refusal(self, offender: _Offender, now_ms: int) -> Refusal:
         retry_after_s = max(1, math.ceil((offender.banned_until_ms - now_ms) / 1000))
         return Refusal(self._counters[0].limit, retry_after_s, offender.banned_until_ms)
+
+    def weight_usage(self, ip: str, now_ms: int) -> list[tuple[RateLimit, int]]:
+        """Each REQUEST_WEIGHT limit with `ip`'s weight in its current window (what the
+        WebSocket API reports in `rateLimits`)."""
+        return [
+            (c.limit, c.used(ip, now_ms))
+            for c in self._counters
+            if c.limit.kind == "REQUEST_WEIGHT"
+        ]
 
     def usage_headers(self, ip: str, now_ms: int) -> dict[str, str]:
         """X-MBX-USED-WEIGHT-* (or this limiter's prefix) of `ip` in the current windows."""

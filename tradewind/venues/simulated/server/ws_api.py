@@ -1,118 +1,238 @@
-"""The Binance WebSocket API (`/ws-api/v3`) as far as user data streams need it.
+"""The Binance WebSocket API (`/ws-api/v3`, Binance's web-socket-api.md): trading,
+account and market data methods, session authentication and user data streams.
 
-ccxt 4.5.90 watches spot orders and balances here (`userDataStream.subscribe.signature`);
-the `session.logon` + `userDataStream.subscribe` flavour, `userDataStream.unsubscribe`,
-`session.status` / `session.logout` / `session.subscriptions`, `ping` and `time` are
-served too (`session.logon` takes HMAC keys here; Binance wants Ed25519 for it). Trading
-methods (`order.place`, ...) are not: use the REST API.
+Requests are `{"id", "method", "params"}` (`ws_api_request`); replies are
+`{"id", "status": 200, "result", "rateLimits"}` or `{"id", "status", "error": {"code",
+"msg"[, "data"]}, "rateLimits"}`, where `status` is the HTTP status REST answers the
+same refusal with. The methods that mirror a REST endpoint (`ws_api_methods`) run
+REST's own code, so their validation, errors and results are REST's; this module adds
+what is the WebSocket API's own:
 
-Requests are `{"id", "method", "params": {...}}`; replies `{"id", "status": 200,
-"result"}` or `{"id", "status": 4xx, "error": {"code", "msg"}}`. User data events come
-as `{"subscriptionId": n, "event": {...}}`. Signatures are HMAC-SHA256 (hex) of the
-params other than `signature`, sorted by name, joined `name=value&...`, with the
-account's API secret; `timestamp` is checked against `recvWindow` and the server's wall
-clock as on REST (`signing`).
+- Rate limits: a request weighs what its REST endpoint weighs (session methods 2,
+  connecting 2) against the per-IP REQUEST_WEIGHT limiter REST uses; past the limit
+  it is refused 429, or 418 once banned, with `data: {"serverTime", "retryAfter"}`.
+  Order placement counts against the account's ORDERS limits, shared with REST too.
+  `rateLimits` (ORDERS first for order placement, then REQUEST_WEIGHT) comes with
+  every reply to a request that was weighed, unless `returnRateLimits` is false in the
+  request or in the connection URL (`/ws-api/v3?returnRateLimits=false`). The REST
+  fault switches (5xx, timeouts, 429s) do not reach the WebSocket API; the
+  `fail_after_accept` fault does (order placement answers 500, -1007).
+- Authentication: a SIGNED method takes `apiKey`, `timestamp`, `signature` (hex
+  HMAC-SHA256, keyed with the API secret, of every param but `signature`, sorted by
+  name, joined `name=value&...`) and optional `recvWindow`, checked as REST checks
+  them (`rest_auth`). After `session.logon` (itself signed) `apiKey` and `signature`
+  may be left out, `timestamp` may not. The simulator issues HMAC keys only, so HMAC
+  is what `session.logon` takes here, where Binance takes only Ed25519 keys for it.
+- User data: `userDataStream.subscribe` (after logon) or
+  `userDataStream.subscribe.signature` send the account's events on this connection
+  as `{"subscriptionId": n, "event": {...}}`; `userDataStream.unsubscribe`,
+  `session.subscriptions`.
+
+A method this server does not serve is refused 400, -1020 "This operation is not
+supported.".
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from decimal import Decimal, InvalidOperation
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import msgspec
+from starlette.websockets import WebSocket
 
+from tradewind.domain.matching import MatchingError
 from tradewind.venues.simulated.exchange import ApiCredentials
-from tradewind.venues.simulated.server.signing import (
-    DEFAULT_RECV_WINDOW_MS,
-    MAX_RECV_WINDOW_MS,
-    signature_matches,
-    timestamp_problem,
-)
+from tradewind.venues.simulated.server import binance_errors as errors
+from tradewind.venues.simulated.server.binance_errors import BinanceError
+from tradewind.venues.simulated.server.formatting import SymbolMap
+from tradewind.venues.simulated.server.rest_auth import Security, key_credentials, verify_signed
+from tradewind.venues.simulated.server.rest_gate import refusal_error
+from tradewind.venues.simulated.server.rest_params import Params
+from tradewind.venues.simulated.server.state import ServerState
 from tradewind.venues.simulated.server.stream_connection import Connection, UserSink
 from tradewind.venues.simulated.server.stream_hub import StreamHub
+from tradewind.venues.simulated.server.weights import RateLimit
+from tradewind.venues.simulated.server.ws_api_methods import rest_mirror_methods
+from tradewind.venues.simulated.server.ws_api_request import (
+    InvalidWsApiRequest,
+    WsApiRequest,
+    decode_request,
+)
 
+CONNECTION_WEIGHT = 2  # Binance: "Connecting to WebSocket API costs 2 weight."
+SESSION_METHOD_WEIGHT = 2  # session.*, userDataStream.subscribe*, unsubscribe
 
-class WsApiRequest(msgspec.Struct, frozen=True):
-    method: str
-    params: dict[str, Any] = {}
-    id: int | str | None = None
-
-
-class _ApiError(Exception):
-    """A refused request: HTTP-like status, Binance code and message."""
-
-    def __init__(self, status: int, code: int, msg: str) -> None:
-        super().__init__(msg)
-        self.status, self.code, self.msg = status, code, msg
+SessionCall = Callable[[WsApiRequest, Params, int], object]
 
 
 def _wall_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
+class WsApi:
+    """The WebSocket API of one server state: the methods mirroring REST, built once,
+    and a session per connection (`open_session`)."""
+
+    def __init__(self, state: ServerState, hub: StreamHub) -> None:
+        self.state = state
+        self.hub = hub
+        self.methods = rest_mirror_methods(state, SymbolMap(state.exchange.specs))
+
+    def open_session(self, connection: Connection, websocket: WebSocket) -> WsApiSession:
+        """A session for a client that just connected (and is charged for connecting)."""
+        client = websocket.client
+        return_limits = websocket.query_params.get("returnRateLimits", "true") != "false"
+        return WsApiSession(self, connection, client.host if client else "unknown", return_limits)
+
+
 class WsApiSession:
-    """One `/ws-api/v3` connection: its logon and its user data subscriptions."""
+    """One `/ws-api/v3` connection: its logon, its user data subscriptions, and the
+    replies to its requests."""
 
     def __init__(
-        self, hub: StreamHub, connection: Connection, *, clock_ms: Callable[[], int] = _wall_ms
+        self,
+        api: WsApi,
+        connection: Connection,
+        client_ip: str,
+        return_rate_limits: bool = True,
+        *,
+        clock_ms: Callable[[], int] = _wall_ms,
     ) -> None:
-        self._hub = hub
+        self._api = api
+        self._state = api.state
+        self._hub = api.hub
         self._connection = connection
+        self._ip = client_ip
+        self._return_rate_limits = return_rate_limits
         self._clock_ms = clock_ms
         self._connected_ms = clock_ms()
         self._logon: ApiCredentials | None = None
         self._logon_ms: int | None = None
         self._next_subscription_id = 0
         self._subscriptions: dict[int, UserSink] = {}
-        self._methods: dict[str, Callable[[dict[str, Any]], object]] = {
-            "ping": lambda _: {},
-            "time": lambda _: {"serverTime": self._clock_ms()},
+        self._session_methods: dict[str, SessionCall] = {
             "session.logon": self._session_logon,
-            "session.status": lambda _: self._status(),
+            "session.status": lambda request, params, now_ms: self._status(),
             "session.logout": self._session_logout,
-            "session.subscriptions": lambda _: [
+            "session.subscriptions": lambda request, params, now_ms: [
                 {"subscriptionId": i} for i in sorted(self._subscriptions)
             ],
             "userDataStream.subscribe": self._subscribe_logged_on,
             "userDataStream.subscribe.signature": self._subscribe_signature,
             "userDataStream.unsubscribe": self._unsubscribe,
         }
+        # Refused or not, connecting counts; the client learns of a refusal at its
+        # first request.
+        self._state.ip_limiter.admit(self._ip, CONNECTION_WEIGHT, self._connected_ms)
 
     def handle(self, text: str) -> str:
         """The reply to one request frame."""
-        request_id: int | str | None = None
+        now_ms = self._clock_ms()
         try:
-            try:
-                request = msgspec.json.decode(text, type=WsApiRequest)
-            except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-                raise _ApiError(400, -1135, f"Invalid JSON request: {exc}") from None
-            request_id = request.id
-            method = self._methods.get(request.method)
-            if method is None:
-                known = ", ".join(self._methods)
-                msg = f"Unknown method {request.method!r}; this server serves: {known}"
-                raise _ApiError(400, -1000, msg)
-            result = method(request.params)
-        except _ApiError as error:
-            reply: dict[str, object] = {
-                "id": request_id,
-                "status": error.status,
-                "error": {"code": error.code, "msg": error.msg},
-            }
+            request = decode_request(text)
+        except InvalidWsApiRequest as invalid:
+            return _encode({"id": invalid.request_id, **_error(invalid)})
+        return _encode(self._answer(request, now_ms))
+
+    def _answer(self, request: WsApiRequest, now_ms: int) -> dict[str, object]:
+        reply: dict[str, object] = {"id": request.id}
+        show_limits = self._return_rate_limits
+        weighed = False  # the request's weight was counted (or refused for the limit)
+        account_id: str | None = None  # whose ORDERS limits the reply shows
+        try:
+            mirror = self._api.methods.get(request.method)
+            session_call = self._session_methods.get(request.method)
+            if mirror is None and session_call is None:
+                raise errors.unsupported_operation(errors.BAD_REQUEST)
+            params = Params.of(request.values)
+            show_limits = self._shows_rate_limits(params)
+            weighed = True
+            if mirror is None:
+                assert session_call is not None
+                self._admit(SESSION_METHOD_WEIGHT, now_ms)
+                result = session_call(request, params, now_ms)
+            else:
+                self._admit(mirror.weight(request.values), now_ms)
+                creds = self._caller(mirror.security, request, params, now_ms)
+                if creds is not None and mirror.places_orders:
+                    account_id = creds.account_id
+                result = mirror.call(params, creds)
+            reply.update(status=200, result=result)
+        except MatchingError as exc:
+            reply.update(_error(BinanceError.from_matching(exc)))
+        except BinanceError as error:
+            reply.update(_error(error))
+        if weighed and show_limits:
+            reply["rateLimits"] = self._rate_limits(account_id, now_ms)
+        return reply
+
+    # -- rate limits ------------------------------------------------------------------
+
+    def _shows_rate_limits(self, params: Params) -> bool:
+        if "returnRateLimits" not in params:
+            return self._return_rate_limits
+        return params.flag("returnRateLimits")
+
+    def _admit(self, weight: int, now_ms: int) -> None:
+        """Count `weight` against this client IP's limits; 429 or 418 past them."""
+        refusal = self._state.ip_limiter.admit(self._ip, weight, now_ms)
+        if refusal is None:
+            return
+        error = refusal_error(refusal)
+        retry_at_ms = refusal.banned_until_ms or now_ms + refusal.retry_after_s * 1000
+        error.data = {"serverTime": now_ms, "retryAfter": retry_at_ms}
+        raise error
+
+    def _rate_limits(self, account_id: str | None, now_ms: int) -> list[dict[str, object]]:
+        """ORDERS of the account (for order placement), then this IP's REQUEST_WEIGHT."""
+        usage: list[tuple[RateLimit, int]] = []
+        if account_id is not None:
+            usage += self._state.order_limiter.usage(account_id, now_ms)
+        usage += self._state.ip_limiter.weight_usage(self._ip, now_ms)
+        return [{**limit.as_binance(), "count": count} for limit, count in usage]
+
+    # -- authentication ---------------------------------------------------------------
+
+    def _caller(
+        self, security: Security | None, request: WsApiRequest, params: Params, now_ms: int
+    ) -> ApiCredentials | None:
+        """Who calls a method of `security` (None for a public one): the request's own
+        `apiKey` and signature, else the session's logon (no signature then)."""
+        if security is None:
+            return None
+        api_key = request.values.get("apiKey")
+        if api_key is not None:
+            creds = key_credentials(self._state.exchange, api_key)
+            payload: str | None = request.signature_payload()
         else:
-            reply = {"id": request_id, "status": 200, "result": result}
-        return msgspec.json.encode(reply).decode()
+            creds = self._logged_on()
+            payload = None
+        if security is not Security.USER_STREAM:
+            verify_signed(creds, params, security, payload, now_ms)
+        return creds
 
-    # -- methods ----------------------------------------------------------------------
+    def _logged_on(self) -> ApiCredentials:
+        """The session's credentials; -1102 without a logon, -2015 (and the logon
+        forgotten) if its key no longer exists."""
+        if self._logon is None:
+            raise errors.mandatory_missing("apiKey")
+        current = self._state.exchange.credentials(self._logon.api_key)
+        if current is None:
+            self._logon = self._logon_ms = None
+            raise errors.key_rejected()
+        return current
 
-    def _session_logon(self, params: dict[str, Any]) -> object:
-        self._logon = self._verify(params)
-        self._logon_ms = self._clock_ms()
+    # -- session and user data stream methods -----------------------------------------
+
+    def _session_logon(self, request: WsApiRequest, params: Params, now_ms: int) -> object:
+        if "apiKey" not in request.values:
+            raise errors.mandatory_missing("apiKey")
+        creds = self._caller(Security.USER_DATA, request, params, now_ms)
+        self._logon, self._logon_ms = creds, now_ms
         return self._status()
 
-    def _session_logout(self, params: dict[str, Any]) -> object:
+    def _session_logout(self, request: WsApiRequest, params: Params, now_ms: int) -> object:
         self._logon = self._logon_ms = None
         return self._status()
 
@@ -121,21 +241,22 @@ class WsApiSession:
             "apiKey": self._logon.api_key if self._logon else None,
             "authorizedSince": self._logon_ms,
             "connectedSince": self._connected_ms,
-            "returnRateLimits": False,
+            "returnRateLimits": self._return_rate_limits,
             "serverTime": self._clock_ms(),
             "userDataStream": bool(self._subscriptions),
         }
 
-    def _subscribe_logged_on(self, params: dict[str, Any]) -> object:
+    def _subscribe_logged_on(self, request: WsApiRequest, params: Params, now_ms: int) -> object:
         if self._logon is None:
-            raise _ApiError(
-                401, -2015, "userDataStream.subscribe needs session.logon first "
-                "(or call userDataStream.subscribe.signature with a signed request)",
-            )  # fmt: skip
-        return self._subscribe(self._logon.account_id)
+            raise errors.key_rejected()  # Binance: the session must be logged on first
+        return self._subscribe(self._logged_on().account_id)
 
-    def _subscribe_signature(self, params: dict[str, Any]) -> object:
-        return self._subscribe(self._verify(params).account_id)
+    def _subscribe_signature(self, request: WsApiRequest, params: Params, now_ms: int) -> object:
+        if "apiKey" not in request.values:
+            raise errors.mandatory_missing("apiKey")
+        creds = self._caller(Security.USER_DATA, request, params, now_ms)
+        assert creds is not None
+        return self._subscribe(creds.account_id)
 
     def _subscribe(self, account_id: str) -> dict[str, int]:
         subscription_id = self._next_subscription_id
@@ -145,63 +266,22 @@ class WsApiSession:
         )
         return {"subscriptionId": subscription_id}
 
-    def _unsubscribe(self, params: dict[str, Any]) -> object:
-        wanted = params.get("subscriptionId")
+    def _unsubscribe(self, request: WsApiRequest, params: Params, now_ms: int) -> object:
+        wanted = params.integer("subscriptionId")
         if wanted is None:
             ids = list(self._subscriptions)
         elif wanted in self._subscriptions:
             ids = [wanted]
         else:
-            raise _ApiError(400, -1000, f"subscriptionId {wanted!r} is not subscribed here")
+            raise errors.invalid_parameter("subscriptionId")
         for subscription_id in ids:
             self._hub.detach_user(self._subscriptions.pop(subscription_id))
         return {}
 
-    # -- authentication ---------------------------------------------------------------
 
-    def _verify(self, params: dict[str, Any]) -> ApiCredentials:
-        """The credentials a signed request was made with; raises _ApiError if the key,
-        the timestamp or the signature is not right."""
-        for name in ("apiKey", "timestamp", "signature"):
-            if params.get(name) in (None, ""):
-                raise _ApiError(
-                    400, -1102,
-                    f"Mandatory parameter '{name}' was not sent, was empty/null, or malformed.",
-                )  # fmt: skip
-        credentials = self._hub.exchange.credentials(str(params["apiKey"]))
-        if credentials is None:
-            raise _ApiError(401, -2015, "Invalid API-key, IP, or permissions for action.")
-        timestamp, recv_window = params["timestamp"], _recv_window(params)
-        if not isinstance(timestamp, int) or isinstance(timestamp, bool):
-            raise _ApiError(400, -1100, "Illegal characters found in parameter 'timestamp'.")
-        problem = timestamp_problem(timestamp, recv_window, self._clock_ms())
-        if problem is not None:
-            raise _ApiError(400, -1021, problem)
-        payload = "&".join(
-            f"{name}={_param_text(value)}"
-            for name, value in sorted(params.items())
-            if name != "signature"
-        )
-        if not signature_matches(credentials.secret, payload, str(params["signature"])):
-            raise _ApiError(401, -1022, "Signature for this request is not valid.")
-        return credentials
+def _error(error: BinanceError) -> dict[str, Any]:
+    return {"status": error.status, "error": error.body()}
 
 
-def _recv_window(params: dict[str, Any]) -> Decimal:
-    value = params.get("recvWindow", DEFAULT_RECV_WINDOW_MS)
-    try:
-        window = Decimal(str(value))
-    except InvalidOperation:
-        window = Decimal(-1)
-    if isinstance(value, bool) or not 0 < window <= MAX_RECV_WINDOW_MS:
-        raise _ApiError(
-            400, -1131, f"recvWindow must be more than 0 and at most {MAX_RECV_WINDOW_MS}."
-        )
-    return window
-
-
-def _param_text(value: object) -> str:
-    """A JSON param as it is written in the signed payload."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
+def _encode(reply: Mapping[str, object]) -> str:
+    return msgspec.json.encode(reply).decode()
