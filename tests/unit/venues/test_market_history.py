@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from tradewind.domain.matching import MatchingEngine, Trade
 from tradewind.domain.model import Side
-from tradewind.venues.simulated.history import INTERVALS_MS, MarketHistory
+from tradewind.venues.simulated.history import MarketHistory
 from tradewind.venues.simulated.instruments import spec_for
 from tradewind.venues.simulated.kline_intervals import DAY_MS, HOUR_MS, MINUTE_MS
 
@@ -136,9 +136,3 @@ def test_trades_from_an_id_come_oldest_first() -> None:
     first = trades[0].trade_id
     assert [t.trade_id for t in history.trades_from(BTC, first + 2, 2)] == [first + 2, first + 3]
     assert history.trades_from(BTC, first + 10, 5) == []
-
-
-def test_the_streamed_intervals_are_the_fixed_ones_built_from_minutes() -> None:
-    assert set(INTERVALS_MS) == {
-        "1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d", "3d",
-    }  # fmt: skip

@@ -19,18 +19,14 @@ from tradewind.domain.matching import InstrumentSpec, Trade
 from tradewind.venues.simulated.back_history import BackHistory
 from tradewind.venues.simulated.kline import Kline
 from tradewind.venues.simulated.kline_intervals import (
-    FIXED_INTERVALS_MS,
     MINUTE_MS,
     SECOND_MS,
     candle_bounds,
 )
 from tradewind.venues.simulated.market import PastCandles
 
-__all__ = ["INTERVALS_MS", "Kline", "MarketHistory"]
+__all__ = ["Kline", "MarketHistory"]
 
-#: The intervals the kline streams serve: fixed widths aligned to the epoch, built from
-#: minutes (see server.stream_hub). REST accepts every one of kline_intervals.KLINE_INTERVALS.
-INTERVALS_MS = {name: width for name, width in FIXED_INTERVALS_MS.items() if width >= MINUTE_MS}
 _KEEP_TRADES = 1000
 _KEEP_SECONDS = 3600
 _KEEP_MINUTES = 2 * 1440
@@ -45,7 +41,6 @@ class MarketHistory:
         self._trades: dict[str, deque[Trade]] = {s: deque(maxlen=_KEEP_TRADES) for s in specs}
         self._seconds: dict[str, deque[Kline]] = {s: deque(maxlen=_KEEP_SECONDS) for s in specs}
         self._minutes: dict[str, deque[Kline]] = {s: deque(maxlen=_KEEP_MINUTES) for s in specs}
-        self.closed_klines: list[tuple[str, Kline]] = []  # minutes closed since last drained
         self.past = None if past is None else BackHistory(past, specs)
         if self.past is not None:
             for symbol, trades in self._trades.items():
@@ -72,23 +67,20 @@ class MarketHistory:
             minute = minutes[-1] if minutes else None
             open_ms = time_ms - time_ms % MINUTE_MS
             if minute is None or minute.open_ms != open_ms:
-                if minute is not None and not minute.closed:
+                if minute is not None:
                     minute.closed = True
-                    self.closed_klines.append((symbol, minute))
                 minutes.append(Kline.of_trade(open_ms, MINUTE_MS, trade, price, qty, quote))
             else:
                 minute.add(trade, price, qty, quote)
 
     def close_klines(self, now_ms: int) -> None:
-        """Mark candles that ended before `now_ms` closed (minutes are queued in
-        `closed_klines`)."""
+        """Mark candles that ended before `now_ms` closed."""
         for seconds in self._seconds.values():
             if seconds and seconds[-1].close_ms < now_ms:
                 seconds[-1].closed = True
-        for symbol, minutes in self._minutes.items():
-            if minutes and not minutes[-1].closed and minutes[-1].close_ms < now_ms:
+        for minutes in self._minutes.values():
+            if minutes and minutes[-1].close_ms < now_ms:
                 minutes[-1].closed = True
-                self.closed_klines.append((symbol, minutes[-1]))
 
     def current_kline(self, symbol: str) -> Kline | None:
         minutes = self._minutes[symbol]

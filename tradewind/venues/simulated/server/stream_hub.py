@@ -192,9 +192,6 @@ class StreamHub:
 
     def on_trades(self, symbol: str, trades: list[Trade]) -> None:
         self._last_trade_ids[symbol] = trades[-1].trade_id
-        closed_minutes = self.exchange.history.closed_klines
-        if closed_minutes:  # the kline streams follow the candles themselves
-            closed_minutes.clear()
         trade_name, agg_name = self._trade_names[symbol]
         if trade_name not in self._subscribers and agg_name not in self._subscribers:
             return
