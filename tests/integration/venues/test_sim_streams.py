@@ -15,19 +15,18 @@ import hmac
 import json
 import socket
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 import uvicorn
 import websockets
 from starlette.applications import Starlette
-from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from tests.integration.venues.sim_stream_support import call, ccxt_binance, receive, receive_until
 from tradewind.domain.model import OrderType, Side
 from tradewind.venues.simulated.exchange import ApiCredentials, SimulatedExchange
 from tradewind.venues.simulated.market import SyntheticMarket, SyntheticSpec
@@ -115,27 +114,6 @@ async def venue() -> AsyncIterator[Venue]:
 async def small_queue_venue() -> AsyncIterator[Venue]:
     async for served in _serve(queue_size=64, send_buffer=4096):
         yield served
-
-
-async def receive(client: ClientConnection) -> Any:
-    return json.loads(await asyncio.wait_for(client.recv(), WAIT_S))
-
-
-async def receive_until(client: ClientConnection, wanted: Callable[[Any], bool]) -> Any:
-    """The first message `wanted` accepts, skipping others."""
-    async with asyncio.timeout(WAIT_S):
-        while True:
-            message = json.loads(await client.recv())
-            if wanted(message):
-                return message
-
-
-async def call(client: ClientConnection, request: dict[str, Any]) -> Any:
-    """Send a JSON request and return the reply carrying its id (events are skipped)."""
-    await client.send(json.dumps(request))
-    return await receive_until(
-        client, lambda m: isinstance(m, dict) and "id" in m and "e" not in m and "stream" not in m
-    )
 
 
 def buy_market(
@@ -455,35 +433,6 @@ async def test_slow_client_is_dropped_without_stalling_others(small_queue_venue:
 # -- unmodified ccxt against the full app (REST + streams) --------------------------------
 
 
-def _ccxt_binance(port: int, account: ApiCredentials) -> Any:
-    """ccxt.pro.binance talking only to our server (docs/venues/ccxt-binance-protocol.md)."""
-    import ccxt.pro  # type: ignore[import-untyped]
-
-    exchange = ccxt.pro.binance(
-        {
-            "apiKey": account.api_key,
-            "secret": account.secret,
-            "options": {
-                "defaultType": "spot",
-                "fetchMarkets": {"types": ["spot"]},
-                "fetchCurrencies": False,
-                "fetchMargins": False,
-                "adjustForTimeDifference": False,
-            },
-        }
-    )
-    api = exchange.urls["api"]
-    for key, url in list(api.items()):
-        if isinstance(url, str):
-            api[key] = f"http://127.0.0.1:{port}" + urlsplit(url).path
-    for key, url in list(api["ws"].items()):
-        if isinstance(url, str):
-            api["ws"][key] = f"ws://127.0.0.1:{port}" + urlsplit(url).path
-    for key, url in list(api["ws"]["ws-api"].items()):
-        api["ws"]["ws-api"][key] = f"ws://127.0.0.1:{port}" + urlsplit(url).path
-    return exchange
-
-
 async def test_ccxt_pro_watches_trades_order_book_orders_and_balance() -> None:
     app_module = pytest.importorskip("tradewind.venues.simulated.server.app")
     now_ms = time.time_ns() // 1_000_000
@@ -500,33 +449,33 @@ async def test_ccxt_pro_watches_trades_order_book_orders_and_balance() -> None:
     while not server.started:  # noqa: ASYNC110 (uvicorn.Server has no "started" event)
         await asyncio.sleep(0.01)
     account = state.exchange.create_account({"USDT": Decimal(100_000), "BTC": Decimal(1)})
-    ccxt_binance = _ccxt_binance(sock.getsockname()[1], account)
+    exchange = ccxt_binance(sock.getsockname()[1], account)
     engine = state.exchange.engine
     try:
         async with asyncio.timeout(20):
-            watching = asyncio.create_task(ccxt_binance.watch_trades(BTC))
+            watching = asyncio.create_task(exchange.watch_trades(BTC))
             while not watching.done():
                 buy_market(state.exchange, account)
                 await asyncio.sleep(0.05)
             assert watching.result()[-1]["symbol"] == BTC
 
-            book = await ccxt_binance.watch_order_book(BTC)
+            book = await exchange.watch_order_book(BTC)
             while book["nonce"] != engine.update_id(BTC):
-                book = await ccxt_binance.watch_order_book(BTC)
+                book = await exchange.watch_order_book(BTC)
             depth = engine.depth(BTC, 1000)
             assert book["bids"] == [[float(lv.price), float(lv.quantity)] for lv in depth.bids]
             assert book["asks"] == [[float(lv.price), float(lv.quantity)] for lv in depth.asks]
 
-            orders = asyncio.create_task(ccxt_binance.watch_orders(BTC))
-            balance = asyncio.create_task(ccxt_binance.watch_balance())
+            orders = asyncio.create_task(exchange.watch_orders(BTC))
+            balance = asyncio.create_task(exchange.watch_balance())
             await asyncio.sleep(0.3)  # the user data subscription is in place
-            placed = await ccxt_binance.create_order(BTC, "market", "buy", 0.01)
+            placed = await exchange.create_order(BTC, "market", "buy", 0.01)
             watched = await orders
             assert watched[-1]["id"] == placed["id"] and watched[-1]["filled"] == 0.01
             held = engine.balance(account.account_id, "BTC")
             assert (await balance)["BTC"]["free"] == float(held.free)
     finally:
-        await ccxt_binance.close()
+        await exchange.close()
         server.should_exit = True
         await serving
         sock.close()
