@@ -31,6 +31,11 @@ async def load_books(
     return found
 
 
+async def saved_account_ids(conn: AsyncConnection) -> list[str]:
+    """Every account that has saved books."""
+    return list((await conn.execute(select(books.c.account_id))).scalars())
+
+
 async def read_books(
     conn: AsyncConnection, account_ids: Iterable[str]
 ) -> dict[str, tuple[bytes, datetime]]:

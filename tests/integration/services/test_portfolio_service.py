@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
@@ -312,3 +313,62 @@ async def test_a_batch_delivered_again_after_a_crash_is_booked_once(platform: Pl
     assert restarted.books.portfolios[account_id].balances() == {
         "USDT": D("9990"), "BTC": D("0.1")
     }  # fmt: skip
+
+
+async def cached_equity(platform: Platform, account_id: str) -> Decimal | None:
+    [cached] = await platform.cache.get_many([cache_key(account_id)])
+    return msgspec.msgpack.decode(cached, type=PortfolioUpdate).equity if cached else None
+
+
+async def wait_for_cached_equity(platform: Platform, account_id: str, equity: str) -> None:
+    try:
+        async with asyncio.timeout(5):
+            while await cached_equity(platform, account_id) != D(equity):  # noqa: ASYNC110 - the cache has no events
+                await asyncio.sleep(0.02)
+    except TimeoutError:
+        seen = await cached_equity(platform, account_id)
+        pytest.fail(f"the cached equity is {seen}, not {equity}")
+
+
+async def test_an_account_that_moved_to_a_twin_and_back_is_valued_on_its_newest_books(
+    platform: Platform,
+) -> None:
+    # Before: an instance kept the books of an account whose partition had left it, and
+    # went on revaluing them as prices moved, overwriting the owner's valuation in the
+    # cache with its old books; when the account came back after the twin's death, those
+    # old books stood until the account's next event (the chaos suite's 2 accounts off by
+    # a whole buy on Kafka).
+    bus = platform.bus
+    first = await platform.start(PortfolioService(QUICK))
+    assert isinstance(first, PortfolioService)
+    account_id = next(a for a in (uuid.uuid4().hex for _ in range(64)) if bus.partition_of(a) == 1)
+    events = [balance(account_id, "USDT", "10000"), balance(account_id, "BTC", "0.05")]
+    await bus.publish(MD_TRADE, envelope(tick("100"), BTC.key))
+    await wait_until(lambda: first.books._marks.get("sim"))
+    await bus.publish_batch(ORDERS_EVENTS, [envelope(e, account_id) for e in events])
+    await wait_for_cached_equity(platform, account_id, "10005")  # 10,000 + 0.05 x 100
+
+    # A twin joins and takes partition 1 (round robin); the account buys there.
+    second = await platform.start(PortfolioService(QUICK))
+    assert isinstance(second, PortfolioService)
+    buy = Fill(
+        account_id=account_id, client_order_id="tw-b", venue_order_id="1", trade_id="7",
+        instrument=BTC, side=Side.BUY, price=D("100"), quantity=D("0.1"), fee=D(0),
+        fee_asset="USDT", liquidity=Liquidity.TAKER, ts_ns=time.time_ns(),
+    )  # fmt: skip
+    await bus.publish(ORDERS_EVENTS, envelope(buy, account_id))
+    await wait_until(lambda: account_id in second.books.portfolios)
+    await bus.publish(MD_TRADE, envelope(tick("110", trade_id=2), BTC.key))
+    # 9,990 + 0.15 x 110; the first instance's old books would say 10,000 + 0.05 x 110.
+    await wait_for_cached_equity(platform, account_id, "10006.5")
+
+    # The twin dies; the account comes back, and the first instance values the books the
+    # twin saved, at once and as prices move on, with no further event of the account.
+    assert second._subscriptions
+    for subscription in second._subscriptions:
+        await subscription.kill()
+    newest = {"USDT": D("9990"), "BTC": D("0.15")}
+    await wait_until(lambda: first.books.portfolios.get(account_id) is not None)
+    await wait_until(lambda: first.books.portfolios[account_id].balances() == newest)
+    await bus.publish(MD_TRADE, envelope(tick("120", trade_id=3), BTC.key))
+    await wait_for_cached_equity(platform, account_id, "10008")  # 9,990 + 0.15 x 120

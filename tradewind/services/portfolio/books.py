@@ -81,10 +81,17 @@ class AccountBooks:
         return self.portfolios[account_id].to_state(), list(waiting.values())
 
     def forget(self, account_id: str) -> None:
-        """Drop an account's books (another instance has newer ones to load)."""
-        self.portfolios.pop(account_id, None)
+        """Drop an account's books (another instance has newer ones, or owns it now)."""
+        portfolio = self.portfolios.pop(account_id, None)
         self._unpriced.pop(account_id, None)
         self._changed.discard(account_id)
+        if portfolio is None:
+            return
+        for key, holders in list(self._holders.items()):
+            if key[0] == portfolio.venue:
+                holders.discard(account_id)
+                if not holders:
+                    del self._holders[key]
 
     def apply_fill(self, fill: Fill) -> SkipReason | None:
         """Book a fill (once per trade); the reason if it was not booked."""

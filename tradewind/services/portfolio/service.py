@@ -14,6 +14,14 @@ and written to the cache under `portfolio:<account id>` (one `put_many`, msgpack
 `portfolio_snapshot_interval_s` the accounts published since the last snapshot are
 written to `portfolio_snapshots` in one transaction.
 
+An instance keeps the books of the accounts whose partition it reads, and only those:
+when a partition leaves it (a twin joined, or the group rebalanced) it forgets that
+partition's accounts, and when one comes to it (a twin died) it loads their saved books
+at once and publishes them. Otherwise an instance that once held an account would go on
+revaluing its old books as prices move and overwrite the owner's valuation in the cache
+with them; and an account that sees no event after a takeover would not be revalued at
+all. Nothing is published while the instance reads no partition (a rebalance in flight).
+
 An account's valuation asset comes from the account store (`valuation_asset`), else
 `portfolio_valuation_asset`. The books live in memory and are saved with every batch
 before it is acknowledged; an instance that meets an account (after a restart, or when
@@ -28,7 +36,7 @@ import asyncio
 import contextlib
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -48,7 +56,7 @@ from tradewind.services.portfolio.metrics import PortfolioMetrics
 from tradewind.services.portfolio.settings import PortfolioSettings, load_portfolio_settings
 from tradewind.store.accounts import get_account
 from tradewind.store.database import Database
-from tradewind.store.portfolio_books import load_books, save_books
+from tradewind.store.portfolio_books import load_books, save_books, saved_account_ids
 from tradewind.store.records import insert_snapshot
 
 GROUP = "portfolio"
@@ -117,13 +125,15 @@ class PortfolioService(Service):
         self._latest: dict[str, PortfolioUpdate] = {}
         #: account -> the trace of its latest fill not yet in a published update
         self._traces: dict[str, str] = {}
-        self._unsnapshotted: set[str] = set()
+        self._unsnapshotted: dict[str, PortfolioUpdate] = {}  # published, not snapshotted
         self._subscriptions: list[Subscription] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._log: structlog.stdlib.BoundLogger = structlog.stdlib.get_logger(__name__)
         self._wiring: _Wiring | None = None
         self._versions: dict[str, int] = {}  # saved-books version per account held
         self._recent = durable.RecentEvents()
+        self._owned: frozenset[int] = frozenset()  # the account partitions last followed
+        self._ownership = asyncio.Lock()  # one change of the books' accounts at a time
 
     async def start(self, ctx: ServiceContext) -> None:
         settings = self._settings or load_portfolio_settings()
@@ -161,7 +171,8 @@ class PortfolioService(Service):
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         with contextlib.suppress(Exception):  # counted where it failed
-            await self.flush()
+            if self._wiring is not None:  # what the drained batches changed; owned till now
+                await self._publish(self._wiring)
         with contextlib.suppress(Exception):
             await self.snapshot()
 
@@ -199,6 +210,11 @@ class PortfolioService(Service):
     async def _on_account_events(self, batch: Sequence[Envelope]) -> None:
         """Apply the batch, then save the books it changed before it is acknowledged
         (see `durable`); a save that fails raises, and the batch comes again."""
+        async with self._ownership:
+            await self._follow_partitions()
+            await self._book(batch)
+
+    async def _book(self, batch: Sequence[Envelope]) -> None:
         assert self._wiring is not None
         await self._open_books(_accounts_in(batch), self._wiring)
         changed = self._apply(batch)
@@ -215,10 +231,7 @@ class PortfolioService(Service):
             # Another instance saved these accounts meanwhile: take its books, and apply
             # this batch on top (what they include already is skipped).
             self._wiring.metrics.takeovers.inc(len(conflicts))
-            for account_id in conflicts:
-                self._books.forget(account_id)
-                self._recent.forget(account_id)
-                del self._versions[account_id]
+            self._forget(conflicts)
             await self._open_books(_accounts_in(batch, conflicts), self._wiring)
             changed = self._apply(batch, only=conflicts)
         raise RuntimeError(f"portfolio books of {sorted(changed)} kept changing elsewhere")
@@ -260,6 +273,53 @@ class PortfolioService(Service):
             if isinstance(tick, TradeTick):
                 mark(tick)
 
+    async def _follow_partitions(self) -> bool:
+        """Keep the books to the accounts of the partitions this instance reads now (see
+        the module docstring). False while it reads none: publish nothing then."""
+        wiring = self._wiring
+        partitions = self._subscriptions[0].partitions() if self._subscriptions else None
+        if wiring is None or not partitions:
+            return False
+        if partitions == self._owned:
+            return True
+        partition_of = wiring.bus.partition_of
+        self._forget([a for a in self._books.portfolios if partition_of(a) not in partitions])
+        gained = partitions - self._owned
+        if gained and wiring.database is not None:
+            async with wiring.database.read() as conn:
+                held = self._books.portfolios
+                arrived = [
+                    a
+                    for a in await saved_account_ids(conn)
+                    if partition_of(a) in gained and a not in held
+                ]
+                saved = await load_books(conn, arrived)
+            self._restore(saved)
+            if saved:
+                self._log.info("portfolio books taken over", accounts=len(saved))
+        self._owned = partitions
+        wiring.metrics.accounts.set(len(self._books.portfolios))
+        return True
+
+    def _forget(self, account_ids: Iterable[str]) -> None:
+        """Drop these accounts' books and what goes with them (not their pending
+        snapshots: those valuations were true when published)."""
+        for account_id in account_ids:
+            self._books.forget(account_id)
+            self._recent.forget(account_id)
+            self._versions.pop(account_id, None)
+            self._latest.pop(account_id, None)
+            self._traces.pop(account_id, None)
+
+    def _restore(self, saved: dict[str, tuple[int, bytes]]) -> None:
+        """Put back saved books ((version, state) by account); published at the next
+        flush."""
+        for account_id, (version, data) in saved.items():
+            stored = durable.decode(data)
+            self._books.restore(stored.books, stored.unpriced)
+            self._recent.restore(account_id, stored.recent_events)
+            self._versions[account_id] = version
+
     async def _open_books(self, accounts: dict[str, str], wiring: _Wiring) -> None:
         """Open the books of accounts (id -> venue) this instance has not met yet: their
         saved books if there are any, else new ones in their valuation asset."""
@@ -271,11 +331,8 @@ class PortfolioService(Service):
         if wiring.database is not None:
             async with wiring.database.read() as conn:
                 saved = await load_books(conn, venues)
-                for account_id, (version, data) in saved.items():
-                    stored = durable.decode(data)
-                    self._books.restore(stored.books, stored.unpriced)
-                    self._recent.restore(account_id, stored.recent_events)
-                    self._versions[account_id] = version
+                self._restore(saved)
+                for account_id in saved:
                     del venues[account_id]
                 for account_id in venues:
                     record = await get_account(conn, account_id)
@@ -295,6 +352,12 @@ class PortfolioService(Service):
         wiring = self._wiring
         if wiring is None:
             return
+        async with self._ownership:
+            if not await self._follow_partitions():
+                return
+        await self._publish(wiring)
+
+    async def _publish(self, wiring: _Wiring) -> None:
         metrics = wiring.metrics
         updates, revaluations, retried = self._books.revalue(time.time_ns())
         metrics.revaluations.inc(revaluations)
@@ -315,7 +378,7 @@ class PortfolioService(Service):
         metrics.updates.inc(len(updates))
         for update in updates:
             self._latest[update.account_id] = update
-            self._unsnapshotted.add(update.account_id)
+            self._unsnapshotted[update.account_id] = update
         if wiring.cache is not None:
             try:
                 await wiring.cache.put_many({cache_key(u.account_id): _encode(u) for u in updates})
@@ -328,16 +391,16 @@ class PortfolioService(Service):
         wiring = self._wiring
         if wiring is None or wiring.database is None or not self._unsnapshotted:
             return
-        accounts, self._unsnapshotted = self._unsnapshotted, set()
+        pending, self._unsnapshotted = self._unsnapshotted, {}
         try:
             async with wiring.database.transaction() as conn:
-                for account_id in sorted(accounts):
-                    await insert_snapshot(conn, self._latest[account_id])
+                for account_id in sorted(pending):
+                    await insert_snapshot(conn, pending[account_id])
         except Exception:
-            self._unsnapshotted |= accounts
+            self._unsnapshotted = pending | self._unsnapshotted
             wiring.metrics.flush_failures.labels("database").inc()
             raise
-        wiring.metrics.snapshots.inc(len(accounts))
+        wiring.metrics.snapshots.inc(len(pending))
 
     def _failed(self, target: str, updates: list[PortfolioUpdate]) -> None:
         assert self._wiring is not None
