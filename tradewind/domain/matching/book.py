@@ -34,15 +34,20 @@ class Order(msgspec.Struct, gc=False, eq=False):
     """An order inside the engine; mutable, never handed out (see `snapshot`).
 
     `price` in ticks (0 for market orders); `quantity`, `leaves` (resting on the book)
-    and `executed` in lot steps; `cumulative_notional` in notional units;
-    `quote_order_units` in amount units of the quote asset. `pays` / `receives` are the
-    account's balances of the asset it gives (quote for a buy) and gets; `fees` and
-    `trades` are its account's fee schedule and trade history.
+    and `executed` in lot steps; `cumulative_quote` (the sum of its trades' quote
+    amounts) and `quote_order_units` in amount units of the quote asset. `pays` /
+    `receives` are the account's balances of the asset it gives (quote for a buy) and
+    gets; `fees` and `trades` are its account's fee schedule and trade history.
+
+    `held` (amount units of `pays`) is what the order still holds in `pays.locked`: what
+    it took when it came to rest (a buy's price * quantity rounded up to 10**-8, see
+    `MarketRules.quote_hold`), less what its fills paid out of it; or, for a stop, what
+    it took at placement. Whatever is left when it leaves the book goes back to free
+    (`release`). An OCO's legs hold only their own part; the list holds the rest.
 
     A stop or take-profit order also has `stop_type` and `stop_price` (ticks); while it
-    waits, `working_ns` is 0 and `reserved` (amount units of `pays`) is the hold it took
-    at placement (0 for an OCO leg: the list holds for both). `order_list_id` is its
-    OCO's index in the registry, -1 if none.
+    waits, `working_ns` is 0. `order_list_id` is its OCO's index in the registry, -1 if
+    none.
 
     A Struct rather than a class because it is built in C, and untracked by the cyclic
     garbage collector (`gc=False`), so a million resting orders cost nothing at
@@ -68,19 +73,29 @@ class Order(msgspec.Struct, gc=False, eq=False):
     updated_ns: int
     leaves: int = 0
     executed: int = 0
-    cumulative_notional: int = 0
+    cumulative_quote: int = 0
+    held: int = 0
     status: OrderStatus = OrderStatus.NEW
     stop_type: StopType | None = None
     stop_price: int = 0
-    reserved: int = 0
     working_ns: int = 0
     order_list_id: int = -1
 
-    def locked_units(self) -> int:
-        """Amount units this order holds while it rests: quote for a buy, base for a sell."""
-        if self.is_buy:
-            return self.price * self.leaves * self.rules.quote_units_per_notional
-        return self.leaves * self.rules.base_units_per_step
+    def hold(self, units: int) -> None:
+        """Move `units` (amount units) of `pays` from free to locked, held by this order."""
+        pays = self.pays
+        pays.free -= units
+        pays.locked += units
+        self.held += units
+
+    def release(self) -> None:
+        """Give back to free whatever this order still holds (it left the book)."""
+        held = self.held
+        if held:
+            pays = self.pays
+            pays.locked -= held
+            pays.free += held
+            self.held = 0
 
     def snapshot(self) -> OrderSnapshot:
         """An immutable copy of the order's current state."""
@@ -97,7 +112,7 @@ class Order(msgspec.Struct, gc=False, eq=False):
             self.price,
             self.quantity,
             self.executed,
-            self.cumulative_notional,
+            self.cumulative_quote,
             self.quote_order_units,
             self.created_ns,
             self.updated_ns,

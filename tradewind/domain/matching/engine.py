@@ -21,7 +21,10 @@ Semantics, where Binance leaves a choice:
 * A client order id may be used once per account and symbol, ever: reusing one, even of
   a closed order, is "Duplicate order sent." (Binance only refuses ids of open orders;
   the stricter rule keeps a retried intent from ever trading twice).
-* Fees are fractions of what each side receives, rounded down to 10**-18 of the asset.
+* Balances move in whole 10**-8 of an asset, as on Binance: a trade's quote amount
+  (`quoteQty`) is price * quantity rounded down to 10**-8 (the buyer pays it, the seller
+  receives it), a resting buy holds its price * quantity rounded up, and fees are
+  fractions of what each side receives rounded down to 10**-8.
 * Stop-loss / take-profit orders and OCOs (`contingent`, `stops`, `oco`) trigger on the
   prices of trades; what an order's fills set off comes back in its result's
   `consequences`.

@@ -4,12 +4,18 @@ This is the engine's hot path: integers only, no allocation beyond the `Trade` v
 it must return. Every fill settles the maker at once (its hold shrinks, it receives the
 other asset minus its maker fee); the taker is settled once, after the walk, for all
 its fills together.
+
+A fill's quote amount is price * quantity rounded down to a whole 10**-8 of the quote
+asset (only on books whose notional unit is finer, `MarketRules.rounds_quote`): the
+buyer pays exactly that and the seller receives exactly that, so the ledger stays
+closed. A resting buy held its price * quantity rounded up, so its fills never take
+more than it holds; what is left of its hold goes back to free when it fills.
 """
 
 from __future__ import annotations
 
 from tradewind.domain.matching.book import BookSide, Order, OrderBook
-from tradewind.domain.matching.ledger import FEE_QUANTUM as QUANTUM
+from tradewind.domain.matching.filters import BALANCE_QUANTUM as QUANTUM
 from tradewind.domain.matching.ledger import Account
 from tradewind.domain.matching.results import OrderStatus, Trade
 from tradewind.domain.model import Side
@@ -21,7 +27,8 @@ TAKE_COMPLETE = 0
 """`take` outcome: the taker filled, or reached its limit price or the end of the book."""
 
 TAKE_OUT_OF_BUDGET = -1
-"""`take` outcome: the next lot would have cost (or earned) more than the budget left."""
+"""`take` outcome: the budget is spent, or the next lot would have cost (or earned) more
+than the budget left."""
 
 _FILLED = OrderStatus.FILLED
 _PARTIALLY_FILLED = OrderStatus.PARTIALLY_FILLED
@@ -40,8 +47,9 @@ def take(
 ) -> int:
     """Fill `taker` from the best opposite price up to `limit_price` (ticks), in time order.
 
-    `budget` (notional units, or NO_BUDGET) caps the quote the taker spends (a buy) or
-    receives (a sell by quote amount). Matching stops before a resting order of the
+    `budget` (notional units, or NO_BUDGET) caps price * quantity summed over the fills,
+    and so the quote the taker spends (a buy) or receives (a sell by quote amount), which
+    is that rounded down per fill. Matching stops before a resting order of the
     taker's own account (self-trade prevention, EXPIRE_TAKER). Appends the fills to
     `trades` and returns TAKE_COMPLETE, TAKE_OUT_OF_BUDGET, or the id (> 0) of the own
     order that stopped it. Leaves `taker.status` for the caller to decide.
@@ -54,6 +62,7 @@ def take(
     base_fees = book.base_fees
     quote_fees = book.quote_fees
     quote_per_notional = rules.quote_units_per_notional
+    rounds_quote = rules.rounds_quote
     base_per_step = rules.base_units_per_step
     symbol = rules.symbol
     taker_fee = taker.fees.taker
@@ -66,7 +75,7 @@ def take(
     maker_side = _SELL if is_buy else _BUY
     remaining = taker.quantity - taker.executed
     executed = taker.executed
-    notional_total = taker.cumulative_notional
+    quote_total = taker.cumulative_quote
     fee_total = 0
     trade_id = book.next_trade_id
     outcome = TAKE_COMPLETE
@@ -103,10 +112,12 @@ def take(
                 budget -= notional
             base_units = quantity * base_per_step
             quote_units = notional * quote_per_notional
+            if rounds_quote:
+                quote_units -= quote_units % QUANTUM
             maker_fee = maker.fees.maker
             if is_buy:
                 # The maker sold: its base hold pays, it receives quote minus its fee.
-                maker.pays.locked -= base_units
+                paid = base_units
                 maker_fee_units = (
                     quote_units * maker_fee.numerator // maker_fee.quanta_denominator * QUANTUM
                 )
@@ -114,7 +125,7 @@ def take(
                 quote_fees.free += maker_fee_units
                 taker_fee_units = base_units * taker_fee_num // taker_fee_den * QUANTUM
             else:
-                maker.pays.locked -= quote_units
+                paid = quote_units
                 maker_fee_units = (
                     base_units * maker_fee.numerator // maker_fee.quanta_denominator * QUANTUM
                 )
@@ -125,24 +136,30 @@ def take(
             maker_leaves -= quantity
             maker.leaves = maker_leaves
             maker.executed += quantity
-            maker.cumulative_notional += notional
+            maker.cumulative_quote += quote_units
             maker.updated_ns = ts_ns
+            maker.pays.locked -= paid
+            held = maker.held - paid
+            maker.held = held
             if maker_leaves:
                 maker_status = _PARTIALLY_FILLED
             else:
                 maker_status = _FILLED
+                if held:  # what rounding the hold up left over goes back to free
+                    maker.release()
                 orders.popleft()
                 del accounts[maker_account_id].open_orders[maker.order_id]
             maker.status = maker_status
             remaining -= quantity
             executed += quantity
-            notional_total += notional
+            quote_total += quote_units
             level_filled += quantity
             trade = Trade(
                 symbol,
                 trade_id,
                 price,
                 quantity,
+                quote_units,
                 maker_side,
                 maker.order_id,
                 taker_id,
@@ -153,10 +170,10 @@ def take(
                 maker_fee_units,
                 taker_fee_units,
                 maker.executed,
-                maker.cumulative_notional,
+                maker.cumulative_quote,
                 maker_status,
                 executed,
-                notional_total,
+                quote_total,
                 ts_ns,
                 rules,
             )
@@ -176,20 +193,22 @@ def take(
         # Settle the taker once for all its fills: it pays what the fills cost and
         # receives what they delivered, minus its taker fee.
         filled = executed - taker.executed
-        spent_notional = notional_total - taker.cumulative_notional
+        quote_units = quote_total - taker.cumulative_quote
         if is_buy:
-            taker.pays.free -= spent_notional * quote_per_notional
+            taker.pays.free -= quote_units
             taker.receives.free += filled * base_per_step - fee_total
             base_fees.free += fee_total
         else:
             taker.pays.free -= filled * base_per_step
-            taker.receives.free += spent_notional * quote_per_notional - fee_total
+            taker.receives.free += quote_units - fee_total
             quote_fees.free += fee_total
         taker.executed = executed
-        taker.cumulative_notional = notional_total
+        taker.cumulative_quote = quote_total
         taker.updated_ns = ts_ns
         book.next_trade_id = trade_id
         book.last_price = price
+    if not budget and not outcome:
+        outcome = TAKE_OUT_OF_BUDGET
     return outcome
 
 

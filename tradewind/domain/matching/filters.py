@@ -31,6 +31,13 @@ from tradewind.domain.model import Instrument
 AMOUNT_DECIMALS = 18
 """Balances, holds and fees are integers of 10**-18 of their asset (like wei)."""
 
+BALANCE_DECIMALS = 8
+"""Trading moves balances only in whole 10**-8 of their asset, as Binance's ledger shows
+them (every spot asset has 8 decimals): fees, a trade's quote amount, holds."""
+
+BALANCE_QUANTUM: int = 10 ** (AMOUNT_DECIMALS - BALANCE_DECIMALS)
+"""10**-BALANCE_DECIMALS in amount units."""
+
 _ZERO = Decimal(0)
 _UNLIMITED = sys.maxsize
 # Conversions out of the engine multiply integers of any size; 28 digits (the default
@@ -107,6 +114,11 @@ class MarketRules:
     Attributes ending in `_ticks`, `_steps` and `_notional` are in ticks, lot steps and
     notional units; `base_units_per_step` and `quote_units_per_notional` convert a
     quantity and a notional to amount units of the base and quote asset.
+
+    A lot step is a whole 10**-8 of the base asset, but a notional unit (tick * step) can
+    be finer than 10**-8 of the quote (ETH/BTC: 10**-8 * 10**-5): then `rounds_quote` is
+    True and a trade's quote amount is rounded down (`quote_units`), a buy's hold up
+    (`quote_hold`), to whole 10**-8.
     """
 
     __slots__ = (
@@ -121,6 +133,7 @@ class MarketRules:
         "notional_unit",
         "quote",
         "quote_units_per_notional",
+        "rounds_quote",
         "spec",
         "step_size",
         "symbol",
@@ -149,6 +162,12 @@ class MarketRules:
         self.quote_units_per_notional = _ratio(
             self.notional_unit, amount_unit, "tick_size * step_size"
         )
+        if self.base_units_per_step % BALANCE_QUANTUM:
+            raise InvalidInstrumentSpec(
+                f"{inst.symbol}: step_size={f.step_size} is finer than 10**-{BALANCE_DECIMALS}"
+                f" (balances move in whole 10**-{BALANCE_DECIMALS} of an asset)"
+            )
+        self.rounds_quote = self.quote_units_per_notional % BALANCE_QUANTUM != 0
         self.min_price_ticks = max(1, _ratio(f.min_price, f.tick_size, "min_price"))
         self.max_price_ticks = _ratio(f.max_price, f.tick_size, "max_price") or _UNLIMITED
         self.min_qty_steps = max(1, _ratio(f.min_qty, f.step_size, "min_qty"))
@@ -208,6 +227,23 @@ class MarketRules:
                 LOT_SIZE, f"quantity {quantity} is outside [{self.spec.filters.min_qty}, max]"
             )
         return result
+
+    def quote_units(self, notional: int) -> int:
+        """What a trade of `notional` (notional units) moves: its quote amount in amount
+        units, rounded down to a whole 10**-8 (`fills.take` inlines this)."""
+        units = notional * self.quote_units_per_notional
+        if self.rounds_quote:
+            units -= units % BALANCE_QUANTUM
+        return units
+
+    def quote_hold(self, notional: int) -> int:
+        """What a buy of `notional` (notional units) holds: its quote amount in amount
+        units, rounded up to a whole 10**-8, so that its fills, each rounded down, never
+        take more than it holds."""
+        units = notional * self.quote_units_per_notional
+        if self.rounds_quote:
+            units += -units % BALANCE_QUANTUM
+        return units
 
     def check_notional(self, notional: int) -> None:
         """Raise NOTIONAL unless min_notional <= notional <= max_notional (notional units)."""

@@ -5,6 +5,10 @@ closed: money enters only through `deposit`, and every fill moves it between acc
 and the fee pot, so for every asset
 
     sum over accounts of (free + locked) + fees collected == deposits.
+
+Trading moves balances only in whole 10**-8 (`BALANCE_QUANTUM`): fees are rounded down
+to it, a trade's quote amount is rounded down and a buy's hold up (see `filters`), so an
+account whose deposits were whole 10**-8 never holds anything finer.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from tradewind.domain.matching.errors import (
     MatchingError,
     OrderRejected,
 )
-from tradewind.domain.matching.filters import AMOUNT_DECIMALS, amount_to_units
+from tradewind.domain.matching.filters import BALANCE_QUANTUM, amount_to_units
 
 if TYPE_CHECKING:
     from tradewind.domain.matching.book import Order
@@ -35,19 +39,12 @@ class AssetBalance:
         self.locked = 0
 
 
-FEE_DECIMALS = 8
-"""Fees are whole multiples of 10**-8 of their asset, as Binance's commissions are: so
-no balance gains more decimals than its asset shows."""
-
-FEE_QUANTUM: int = 10 ** (AMOUNT_DECIMALS - FEE_DECIMALS)
-"""10**-FEE_DECIMALS in amount units (10**-AMOUNT_DECIMALS)."""
-
-
 class FeeRate:
     """A fee as an exact fraction `numerator / denominator` (0.001 is 1/1000).
 
-    The fee on `units` is `units * numerator // quanta_denominator * FEE_QUANTUM`: the
-    exact fee rounded down to a whole 10**-8 (the hot path inlines that)."""
+    The fee on `units` is `units * numerator // quanta_denominator * BALANCE_QUANTUM`:
+    the exact fee rounded down to a whole 10**-8, as Binance's commissions are (the hot
+    path inlines that)."""
 
     __slots__ = ("denominator", "numerator", "quanta_denominator", "rate")
 
@@ -56,11 +53,11 @@ class FeeRate:
             raise ValueError(f"fee rate {rate} must be a fraction between 0 and 1")
         self.rate = rate
         self.numerator, self.denominator = rate.as_integer_ratio()
-        self.quanta_denominator = self.denominator * FEE_QUANTUM
+        self.quanta_denominator = self.denominator * BALANCE_QUANTUM
 
     def of(self, units: int) -> int:
         """The fee on `units` (amount units), rounded down to a whole 10**-8."""
-        return units * self.numerator // self.quanta_denominator * FEE_QUANTUM
+        return units * self.numerator // self.quanta_denominator * BALANCE_QUANTUM
 
 
 class FeeSchedule:

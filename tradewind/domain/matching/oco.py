@@ -134,6 +134,16 @@ def _check_prices(book: OrderBook, is_buy: bool, above: _Leg, below: _Leg) -> No
                 raise OrderRejected(WOULD_TAKE, "the LIMIT_MAKER leg would take liquidity")
 
 
+def _need(rules: MarketRules, is_buy: bool, leg: _Leg, steps: int) -> int:
+    """Amount units a leg of `steps` needs while it waits or rests whole: price *
+    quantity of quote, rounded up to 10**-8, for a buy (the stop price for a leg that
+    becomes a market order), the quantity of base for a sell."""
+    if not is_buy:
+        return steps * rules.base_units_per_step
+    price = leg.price if leg.order_type is OrderType.LIMIT else leg.stop_price
+    return rules.quote_hold(price * steps)
+
+
 def place_oco(
     ledger: Ledger,
     registry: OrderRegistry,
@@ -167,14 +177,7 @@ def place_oco(
     base = account.holding(rules.base)
     quote = account.holding(rules.quote)
     pays = quote if is_buy else base
-    unit = rules.quote_units_per_notional
-    needs = [
-        ((leg.price if leg.order_type is OrderType.LIMIT else leg.stop_price) * steps * unit)
-        if is_buy
-        else steps * rules.base_units_per_step
-        for leg in (above, below)
-    ]
-    hold = max(needs)
+    hold = max(_need(rules, is_buy, leg, steps) for leg in (above, below))
     if pays.free < hold:
         asset = rules.quote if is_buy else rules.base
         raise OrderRejected(INSUFFICIENT_BALANCE, f"not enough free {asset}")
@@ -191,7 +194,10 @@ def place_oco(
         account.open_orders[order.order_id] = order
         book.list_legs[order.order_id] = order_list_id
         if leg.stop_type is None:
+            # Resting, it holds its own need, as any resting order; the list the rest.
             order.leaves = steps
+            order.hold(_need(rules, is_buy, leg, steps))
+            hold -= order.held
             (book.bids if is_buy else book.asks).add(order)
             book.changed()
         else:

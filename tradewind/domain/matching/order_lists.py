@@ -3,9 +3,11 @@ trade or trigger expires the other.
 
 While both legs wait the list holds, in the asset it pays, the larger of the two legs'
 needs once (Binance holds a SELL OCO's quantity once; a BUY OCO holds the dearer leg's
-quote, not the sum). When a leg fills or triggers, the other leg expires and the list
-releases everything the surviving leg does not need itself, so from then on that leg
-is accounted for like any other order.
+quote, rounded up to 10**-8, not the sum). The leg resting on the book (the
+LIMIT_MAKER) holds its own need in its `held`, as any resting order does, and the list
+the rest; a waiting stop leg holds nothing itself. When a leg fills or triggers, the
+other leg expires, releasing what it held, and the list releases its part, so from then
+on the surviving leg is accounted for like any other order.
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ from tradewind.domain.matching.results import (
     OrderListUpdate,
     OrderStatus,
 )
-from tradewind.domain.model import OrderType
 
 EXECUTING = "EXECUTING"
 ALL_DONE = "ALL_DONE"
@@ -34,7 +35,8 @@ class OrderList:
     """One OCO inside the engine; mutable, handed out only as `snapshot()`.
 
     `legs` are the stop-loss leg first, then the other; `hold` (amount units of `pays`)
-    is what the list holds for both legs while `executing`.
+    is what the list holds while `executing` beyond its resting leg's own `held`: the
+    two together are the dearer leg's need.
     """
 
     __slots__ = (
@@ -84,32 +86,21 @@ class OrderList:
         )
 
 
-def leg_need(order: Order) -> int:
-    """Amount units of what `order` pays that it needs while it waits or rests whole:
-    price * quantity of quote for a buy (the stop price for a stop that becomes a
-    market order), the quantity of base for a sell."""
-    rules = order.rules
-    if not order.is_buy:
-        return order.quantity * rules.base_units_per_step
-    price = order.price if order.order_type is OrderType.LIMIT else order.stop_price
-    return price * order.quantity * rules.quote_units_per_notional
-
-
 def cancel_list(ledger: Ledger, book: OrderBook, order_list: OrderList, ts_ns: int) -> None:
     """Cancel both legs of an executing list and release its hold."""
     for leg in order_list.legs:
         _close_leg(ledger, book, leg, _CANCELED, ts_ns)
-    _finish(book, order_list, order_list.hold, ts_ns)
+    _finish(book, order_list, ts_ns)
 
 
 def end_by_fill(
     ledger: Ledger, book: OrderBook, order_list: OrderList, filled: Order, ts_ns: int
 ) -> list[Consequence]:
-    """`filled` (the resting leg) traded: expire the other leg; the list keeps holding
-    only what `filled` still needs, which its fills already took from the hold."""
+    """`filled` (the resting leg) traded: expire the other leg and release the list's
+    hold; `filled` keeps what is left of its own."""
     other = order_list.legs[0] if order_list.legs[1] is filled else order_list.legs[1]
     _close_leg(ledger, book, other, _EXPIRED, ts_ns)
-    _finish(book, order_list, order_list.hold - leg_need(filled), ts_ns)
+    _finish(book, order_list, ts_ns)
     return [ExpiredOrder(other.snapshot()), OrderListUpdate(order_list.snapshot())]
 
 
@@ -120,15 +111,15 @@ def end_by_trigger(
     hold; the triggered leg then works like a new order and holds for itself."""
     other = order_list.legs[0] if order_list.legs[1] is triggered else order_list.legs[1]
     _close_leg(ledger, book, other, _EXPIRED, ts_ns)
-    _finish(book, order_list, order_list.hold, ts_ns)
+    _finish(book, order_list, ts_ns)
     return [ExpiredOrder(other.snapshot()), OrderListUpdate(order_list.snapshot())]
 
 
 def _close_leg(
     ledger: Ledger, book: OrderBook, leg: Order, status: OrderStatus, ts_ns: int
 ) -> None:
-    """Take a still-waiting or still-resting leg out of the book, without touching the
-    list's hold."""
+    """Take a still-waiting or still-resting leg out of the book and release what it
+    holds itself (not the list's part)."""
     if leg.leaves:
         (book.bids if leg.is_buy else book.asks).remove(leg)
         leg.leaves = 0
@@ -137,16 +128,18 @@ def _close_leg(
         book.stops.discard()
     else:
         return  # already triggered, and so no longer the list's to close
+    leg.release()
     leg.status = status
     leg.updated_ns = ts_ns
     ledger.accounts[leg.account_id].open_orders.pop(leg.order_id, None)
     book.list_legs.pop(leg.order_id, None)
 
 
-def _finish(book: OrderBook, order_list: OrderList, release: int, ts_ns: int) -> None:
+def _finish(book: OrderBook, order_list: OrderList, ts_ns: int) -> None:
+    """Release the list's own hold and end it."""
     pays = order_list.pays
-    pays.locked -= release
-    pays.free += release
+    pays.locked -= order_list.hold
+    pays.free += order_list.hold
     order_list.hold = 0
     order_list.executing = False
     order_list.updated_ns = ts_ns

@@ -5,6 +5,10 @@ changed), then assigns the order id, fills what crosses (see `fills`), holds fun
 what rests, and decides the order's Binance status. Prices and quantities arrive as
 ticks and lot steps already checked against PRICE_FILTER and LOT_SIZE; amounts are in
 amount units (see `filters`).
+
+A resting order holds what it may still pay in its `held` (a buy: price * quantity
+rounded up to 10**-8, see `MarketRules.quote_hold`); whatever is left of it when the
+order leaves the book, filled or cancelled, goes back to free.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from tradewind.domain.matching.fills import (
     can_fill_completely,
     take,
 )
+from tradewind.domain.matching.filters import BALANCE_QUANTUM
 from tradewind.domain.matching.ledger import Account, AssetBalance, Ledger
 from tradewind.domain.matching.order_lists import OrderList, cancel_list
 from tradewind.domain.matching.results import OrderSnapshot, OrderStatus, SubmitResult, Trade
@@ -133,7 +138,10 @@ def place_limit(
     base = holdings.get(rules.base) or account.holding(rules.base)
     quote = holdings.get(rules.quote) or account.holding(rules.quote)
     if is_buy:
-        if quote.free < price * quantity * rules.quote_units_per_notional:
+        need = price * quantity * rules.quote_units_per_notional
+        if rules.rounds_quote:
+            need += -need % BALANCE_QUANTUM  # MarketRules.quote_hold, inlined (hot path)
+        if quote.free < need:
             raise OrderRejected(INSUFFICIENT_BALANCE, f"not enough free {rules.quote}")
         best = book.asks.best()
         crosses = best is not None and best <= price
@@ -156,7 +164,9 @@ def work_limit(
 ) -> SubmitResult:
     """Fill what crosses of an accepted limit order, then rest, expire or finish it.
 
-    The account's free balance must cover the order (checked, or just released)."""
+    The account's free balance must cover the order's hold (checked, or just released):
+    its fills cost no more than that, and the rest then holds no more than what is left.
+    """
     price = order.price
     time_in_force = order.time_in_force
     trades: list[Trade] = []
@@ -173,6 +183,8 @@ def work_limit(
         rules = book.rules
         if order.is_buy:
             hold = price * leaves * rules.quote_units_per_notional
+            if rules.rounds_quote:
+                hold += -hold % BALANCE_QUANTUM  # MarketRules.quote_hold, inlined
             book.bids.add(order)
         else:
             hold = leaves * rules.base_units_per_step
@@ -180,6 +192,7 @@ def work_limit(
         paying = order.pays
         paying.free -= hold
         paying.locked += hold
+        order.held = hold
         account.open_orders[order.order_id] = order
         if trades:
             order.status = _PARTIALLY_FILLED
@@ -204,7 +217,9 @@ def place_market(
 ) -> SubmitResult:
     """Place a market order of `quantity` steps, or by `quote_order_units` if non-zero.
 
-    For an order by quote amount `quantity` is the most it may execute (max_qty).
+    For an order by quote amount `quantity` is the most it may execute (max_qty). Its
+    budget caps the exact price * quantity of its fills, so the quote they move (each
+    rounded down to 10**-8) never exceeds the amount either.
     """
     rules = book.rules
     account = ledger.accounts.get(account_id) or ledger.account(account_id)
@@ -246,14 +261,10 @@ def work_market(
     and `budget` notional units (or NO_BUDGET); what does not fill expires."""
     trades: list[Trade] = []
     outcome = take(book, order, limit, budget, ledger.accounts, trades, ts_ns)
-    quote_order_units = order.quote_order_units
-    if quote_order_units:
+    if order.quote_order_units:
         order.quantity = order.executed  # Binance reports origQty = executedQty
         # Filled once the amount left cannot buy (or sell) one more lot.
-        unit = book.rules.quote_units_per_notional
-        filled = order.executed > 0 and (
-            outcome == TAKE_OUT_OF_BUDGET or order.cumulative_notional == quote_order_units // unit
-        )
+        filled = order.executed > 0 and outcome == TAKE_OUT_OF_BUDGET
     else:
         filled = order.executed == order.quantity
     if outcome > 0:
@@ -288,18 +299,13 @@ def cancel(
         if order_list.executing:
             cancel_list(ledger, book, order_list, ts_ns)
             return order.snapshot()
-    paying = order.pays
     if order.leaves:
         (book.bids if order.is_buy else book.asks).remove(order)
-        hold = order.locked_units()
         order.leaves = 0
         book.changed()
     else:  # a stop waiting for its price
-        hold = order.reserved
-        order.reserved = 0
         book.stops.discard()
-    paying.locked -= hold
-    paying.free += hold
+    order.release()
     order.status = _CANCELED
     order.updated_ns = ts_ns
     del account.open_orders[order.order_id]

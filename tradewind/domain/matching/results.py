@@ -54,8 +54,9 @@ class StopType(enum.StrEnum):
 class OrderSnapshot(msgspec.Struct, frozen=True, gc=False):
     """An order's state at the moment it was read.
 
-    `price_ticks` is 0 for market orders; `quote_order_units` (amount units of the quote
-    asset) is 0 unless it is a market order by quote amount, whose `quantity_steps` is
+    `price_ticks` is 0 for market orders; `cumulative_quote_units` (amount units of the
+    quote asset) is the sum of its trades' quote amounts; `quote_order_units` (the same
+    unit) is 0 unless it is a market order by quote amount, whose `quantity_steps` is
     then what it executed, as Binance reports `origQty`. A stop or take-profit order has
     a `stop_type` and `stop_price_ticks`; it waits (NEW, not working, `working_ns` 0) until
     a trade reaches its stop price, then works as `order_type` under the same order id.
@@ -73,7 +74,7 @@ class OrderSnapshot(msgspec.Struct, frozen=True, gc=False):
     price_ticks: int
     quantity_steps: int
     executed_steps: int
-    cumulative_notional: int
+    cumulative_quote_units: int
     quote_order_units: int
     created_ns: int
     updated_ns: int
@@ -105,8 +106,8 @@ class OrderSnapshot(msgspec.Struct, frozen=True, gc=False):
 
     @property
     def cumulative_quote_quantity(self) -> Decimal:
-        """Sum of price * quantity of all fills, quote asset (`cummulativeQuoteQty`)."""
-        return self.rules.notional(self.cumulative_notional)
+        """Sum of its trades' quote amounts (`cummulativeQuoteQty`), quote asset."""
+        return units_to_amount(self.cumulative_quote_units)
 
     @property
     def quote_order_quantity(self) -> Decimal:
@@ -145,16 +146,19 @@ class OrderSnapshot(msgspec.Struct, frozen=True, gc=False):
 class Trade(msgspec.Struct, frozen=True, gc=False):
     """One fill between a resting (maker) and an incoming (taker) order.
 
-    Each side pays its fee in the asset it receives: the buyer in the base asset, the
-    seller in the quote asset (`*_fee_units` are amount units). `maker_*` and `taker_*`
-    counters are each order's cumulative state right after this fill, so per-fill
-    executionReports can be built in order.
+    `quote_units` (amount units of the quote asset) is what the buyer paid and the
+    seller received: price * quantity rounded down to a whole 10**-8, as Binance's
+    `quoteQty`. Each side pays its fee in the asset it receives: the buyer in the base
+    asset, the seller in the quote asset (`*_fee_units` are amount units). `maker_*` and
+    `taker_*` counters are each order's cumulative state right after this fill, so
+    per-fill executionReports can be built in order.
     """
 
     symbol: str
     trade_id: int
     price_ticks: int
     quantity_steps: int
+    quote_units: int
     maker_side: Side
     maker_order_id: int
     taker_order_id: int
@@ -165,10 +169,10 @@ class Trade(msgspec.Struct, frozen=True, gc=False):
     maker_fee_units: int
     taker_fee_units: int
     maker_executed_steps: int
-    maker_cumulative_notional: int
+    maker_cumulative_quote_units: int
     maker_status: OrderStatus
     taker_executed_steps: int
-    taker_cumulative_notional: int
+    taker_cumulative_quote_units: int
     ts_ns: int
     rules: MarketRules
 
@@ -184,8 +188,8 @@ class Trade(msgspec.Struct, frozen=True, gc=False):
 
     @property
     def quote_quantity(self) -> Decimal:
-        """price * quantity in the quote asset."""
-        return self.rules.notional(self.price_ticks * self.quantity_steps)
+        """What the buyer paid and the seller received, quote asset (`quoteQty`)."""
+        return units_to_amount(self.quote_units)
 
     @property
     def is_buyer_maker(self) -> bool:

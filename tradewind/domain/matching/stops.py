@@ -10,11 +10,12 @@ Binance's rules (its rest-api.md "Trigger order price rules" and errors.md):
 * a triggered order keeps its order id and works as a MARKET (STOP_LOSS, TAKE_PROFIT)
   or LIMIT (the *_LIMIT types, with their timeInForce) order from then on.
 
-Holds are taken at placement: the quantity of base for a sell; price * quantity of quote
-for a buy (the stop price for a stop that becomes a market order: what it will cost then
-is unknown, and a triggered market buy, like any market buy here, may spend the
-account's free quote beyond that). At the trigger the hold is released and the order
-works like a new one, holding again for whatever of it rests.
+Holds are taken at placement, in the order's `held`: the quantity of base for a sell;
+price * quantity of quote, rounded up to 10**-8, for a buy (the stop price for a stop
+that becomes a market order: what it will cost then is unknown, and a triggered market
+buy, like any market buy here, may spend the account's free quote beyond that). At the
+trigger the hold is released and the order works like a new one, holding again for
+whatever of it rests.
 
 Trades are checked after each taking order, against the lowest and highest price it
 traded at (one walk of the book is monotonic, so those are its first and last fills);
@@ -88,9 +89,8 @@ def place_stop(
     account = ledger.account(account_id)
     base = account.holding(rules.base)
     quote = account.holding(rules.quote)
-    unit = rules.quote_units_per_notional
     if is_buy:
-        need = (price if order_type is _LIMIT else stop_price) * quantity * unit
+        need = rules.quote_hold((price if order_type is _LIMIT else stop_price) * quantity)
     else:
         need = quantity * rules.base_units_per_step
     pays = quote if is_buy else base
@@ -103,9 +103,7 @@ def place_stop(
     )  # fmt: skip
     order.stop_type = stop_type
     order.stop_price = stop_price
-    order.reserved = need
-    pays.free -= need
-    pays.locked += need
+    order.hold(need)
     account.open_orders[order.order_id] = order
     book.stops.add(order)
     return SubmitResult(order.snapshot(), [])
@@ -167,12 +165,7 @@ def _fire(
     """Release a triggered stop's hold and let it work under the same order id."""
     order = registry.orders[order_id - 1]
     account = ledger.accounts[order.account_id]
-    reserved = order.reserved
-    if reserved:
-        paying = order.pays
-        paying.locked -= reserved
-        paying.free += reserved
-        order.reserved = 0
+    order.release()
     del account.open_orders[order_id]
     order.working_ns = ts_ns
     order.updated_ns = ts_ns

@@ -205,6 +205,7 @@ class BackHistory:
         trades = []
         for k, price in enumerate(path):
             ticks = max(1, int((price / rules.tick_size).to_integral()))
+            quote_units = rules.quote_units(ticks * steps)  # as the engine's trades
             taker_bought = (k % 2 == 0) == rose
             ts_ms = open_ms + (2 * k + 1) * width // (2 * TRADES_PER_CANDLE)
             trades.append(
@@ -213,6 +214,7 @@ class BackHistory:
                     trade_id=first_id + k,
                     price_ticks=ticks,
                     quantity_steps=steps,
+                    quote_units=quote_units,
                     maker_side=Side.SELL if taker_bought else Side.BUY,
                     maker_order_id=0,
                     taker_order_id=0,
@@ -223,10 +225,10 @@ class BackHistory:
                     maker_fee_units=0,
                     taker_fee_units=0,
                     maker_executed_steps=steps,
-                    maker_cumulative_notional=ticks * steps,
+                    maker_cumulative_quote_units=quote_units,
                     maker_status=OrderStatus.FILLED,
                     taker_executed_steps=steps,
-                    taker_cumulative_notional=ticks * steps,
+                    taker_cumulative_quote_units=quote_units,
                     ts_ns=ts_ms * 1_000_000,
                     rules=rules,
                 )

@@ -21,6 +21,7 @@ from tradewind.domain.matching import (
     Trade,
     TriggeredOrder,
 )
+from tradewind.domain.matching.filters import units_to_amount
 
 
 class OrderUpdate(msgspec.Struct, frozen=True):
@@ -76,7 +77,7 @@ class Happenings:
             self.touch(maker.account_id, maker)
             self.updates.append(
                 update_of(maker, "TRADE", trade.maker_status, trade.maker_executed_steps,
-                          trade.maker_cumulative_notional, trade, ts_ms)
+                          trade.maker_cumulative_quote_units, trade, ts_ms)
             )  # fmt: skip
         for consequence in result.consequences:
             if isinstance(consequence, TriggeredOrder):
@@ -92,7 +93,7 @@ class Happenings:
             self.touch(order.account_id, order)
             self.updates.append(
                 update_of(order, execution_type, order.status, order.executed_steps,
-                          order.cumulative_notional, None, ts_ms)
+                          order.cumulative_quote_units, None, ts_ms)
             )  # fmt: skip
 
     def add_new(self, order: OrderSnapshot, ts_ms: int) -> None:
@@ -116,12 +117,12 @@ def taker_updates(result: SubmitResult, ts_ms: int) -> list[OrderUpdate]:
         status = OrderStatus.FILLED if done else OrderStatus.PARTIALLY_FILLED
         updates.append(
             update_of(order, "TRADE", status, trade.taker_executed_steps,
-                      trade.taker_cumulative_notional, trade, ts_ms)
+                      trade.taker_cumulative_quote_units, trade, ts_ms)
         )  # fmt: skip
     if order.status in (OrderStatus.EXPIRED, OrderStatus.EXPIRED_IN_MATCH):
         updates.append(
             update_of(order, "EXPIRED", order.status, order.executed_steps,
-                      order.cumulative_notional, None, ts_ms)
+                      order.cumulative_quote_units, None, ts_ms)
         )  # fmt: skip
     return updates
 
@@ -131,18 +132,19 @@ def update_of(
     execution_type: str,
     status: OrderStatus,
     executed_steps: int,
-    cumulative_notional: int,
+    cumulative_quote_units: int,
     trade: Trade | None,
     ts_ms: int,
 ) -> OrderUpdate:
-    rules = order.rules
+    """`cumulative_quote_units`: the sum of the order's trades' quote amounts so far
+    (amount units of the quote asset), Binance's `Z`."""
     return OrderUpdate(
         account_id=order.account_id,
         execution_type=execution_type,
         order=order,
         status=status,
-        executed_quantity=rules.quantity(executed_steps),
-        cumulative_quote=rules.notional(cumulative_notional),
+        executed_quantity=order.rules.quantity(executed_steps),
+        cumulative_quote=units_to_amount(cumulative_quote_units),
         trade=trade,
         ts_ms=ts_ms,
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from decimal import ROUND_CEILING, Decimal
+from decimal import ROUND_CEILING, ROUND_DOWN, Decimal
 from typing import Any, Protocol
 
 from tests.integration.venues.sim_rest_support import Account
@@ -159,8 +159,8 @@ async def resting_orders_and_cancels(session: Session) -> None:
     held = venue_balances(session.venue.url, session.account.account_id)
     # sells hold base: LIMIT_MAKER, STOP_LOSS, STOP_LOSS_LIMIT, TAKE_PROFIT, the OCO
     assert held[market.base][1] == quantity * 5
-    # buys hold quote at their price: LIMIT, TAKE_PROFIT_LIMIT
-    assert held[market.quote][1] == quantity * low * 2
+    # buys hold quote at their price, rounded up to 10**-8: LIMIT, TAKE_PROFIT_LIMIT
+    assert held[market.quote][1] == _quote(quantity * low, ROUND_CEILING) * 2
 
     canceled = await calls.cancel(symbol, orders["LIMIT"]["orderId"])
     assert canceled["status"] == "CANCELED" and canceled["orderId"] == orders["LIMIT"]["orderId"]
@@ -205,7 +205,9 @@ async def marketable_orders(session: Session) -> None:
         fills = order["fills"]
         assert fills, order
         assert sum(D(f["qty"]) for f in fills) == D(order["executedQty"])
-        assert sum(D(f["price"]) * D(f["qty"]) for f in fills) == D(order["cummulativeQuoteQty"])
+        # each fill's quote amount is price * qty rounded down to 10**-8
+        quote = sum(_quote(D(f["price"]) * D(f["qty"])) for f in fills)
+        assert quote == D(order["cummulativeQuoteQty"])
     assert D(bought["executedQty"]) == D(ioc["executedQty"]) == D(fok["executedQty"]) == quantity
     assert D(sold["cummulativeQuoteQty"]) <= spend
     assert all(D(f["price"]) <= limit_buy for f in ioc["fills"])
@@ -291,3 +293,9 @@ async def oco_filled(session: Session) -> None:
         assert all(t["isMaker"] for t in trades if t["orderId"] == maker_id)
         return
     raise AssertionError("OCO: the market kept moving through the leg prices")
+
+
+def _quote(amount: Decimal, rounding: str = ROUND_DOWN) -> Decimal:
+    """A quote amount in Binance's whole 10**-8: what a fill moves (rounded down) or a
+    buy holds (`ROUND_CEILING`)."""
+    return amount.quantize(D("0.00000001"), rounding)

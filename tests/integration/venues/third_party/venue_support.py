@@ -266,7 +266,8 @@ def expected_balances(
     held = {market.base: initial[market.base], market.quote: initial[market.quote]}
     for trade in my_trades:
         price, quantity = D(trade["price"]), D(trade["qty"])
-        quote_quantity = price * quantity
+        # Binance's quoteQty: price * quantity rounded down to a whole 10**-8.
+        quote_quantity = (price * quantity).quantize(D("0.00000001"), ROUND_DOWN)
         assert D(trade["quoteQty"]) == quote_quantity, trade
         rate = maker_rate if trade["isMaker"] else taker_rate
         commission = D(trade["commission"])

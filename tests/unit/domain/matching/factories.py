@@ -57,3 +57,17 @@ def funded_engine(*accounts: str, usdt: str = "1000000", btc: str = "100") -> Ma
         engine.deposit(account, "USDT", D(usdt))
         engine.deposit(account, "BTC", D(btc))
     return engine
+
+
+def fine_eth_btc() -> InstrumentSpec:
+    """ETH/BTC on the replays' grid: tick 0.00000001 BTC, step 0.00001 ETH, min notional
+    0.0001 BTC. Its notional unit is 10**-13 BTC, finer than the 10**-8 balances move in."""
+    filters = SymbolFilters(
+        tick_size=D("0.00000001"),
+        step_size=D("0.00001"),
+        min_price=D("0.00000001"),
+        min_qty=D("0.00001"),
+        max_qty=D("9000000"),
+        min_notional=D("0.0001"),
+    )
+    return InstrumentSpec(Instrument.parse("sim", ETH_BTC), filters)

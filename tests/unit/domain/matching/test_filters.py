@@ -114,6 +114,11 @@ def test_filters_that_cannot_be_represented_exactly_are_refused_at_listing() -> 
     too_fine = SymbolFilters(tick_size=D("1E-10"), step_size=D("1E-10"))
     with pytest.raises(InvalidInstrumentSpec, match="tick_size \\* step_size"):
         make_engine(InstrumentSpec(Instrument.parse("sim", "X/Y"), too_fine))
+    # Base amounts are whole lot steps, so a step finer than 10**-8 would move balances
+    # in amounts Binance cannot show.
+    fine_step = SymbolFilters(tick_size=D("1"), step_size=D("1E-9"))
+    with pytest.raises(InvalidInstrumentSpec, match="step_size=1E-9 is finer than 10\\*\\*-8"):
+        make_engine(InstrumentSpec(Instrument.parse("sim", "X/Y"), fine_step))
 
 
 def test_an_instrument_cannot_be_listed_twice() -> None:

@@ -1,13 +1,17 @@
 """Property tests: random sequences of deposits, orders (stop-loss / take-profit orders
-and OCOs among them, resting and triggering) and cancels by several accounts on two
-books that share an asset, checking after every step that
+and OCOs among them, resting and triggering) and cancels by several accounts on three
+books that share assets, one of them (LTC/BTC) on a grid finer than 10**-8 BTC, checking
+after every step that
 
 1. nothing is created or destroyed: per asset, balances + fees collected == deposits,
 2. no book is ever crossed,
 3. no order executes more than its quantity,
 4. each account's locked funds equal what its open orders need (a waiting stop what it
-   held at placement, an executing OCO its dearer leg once),
+   held at placement, an executing OCO its dearer leg once, a resting order what it held
+   when it came to rest less what its fills paid; a buy's holds are rounded up to
+   10**-8),
 5. no balance is ever negative,
+6. every balance, free and locked, and every fee collected is a whole 10**-8,
 
 and that no account trades with itself, that the depth equals the open orders, and that
 the drained depth diffs, applied in update-id order, rebuild the depth.
@@ -16,7 +20,7 @@ the drained depth diffs, applied in update-id order, rebuild the depth.
 from __future__ import annotations
 
 from collections import defaultdict
-from decimal import Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 from hypothesis import event, settings
 from hypothesis import strategies as st
@@ -32,18 +36,22 @@ from tradewind.domain.matching import (
     StopType,
     SubmitResult,
     SymbolFilters,
+    Trade,
 )
 from tradewind.domain.model import Instrument, OrderType, Side, TimeInForce
 
 from .factories import T0, D
 
 ACCOUNTS = ("a", "b", "c")
-ASSETS = ("USDT", "BTC", "ETH")
+ASSETS = ("USDT", "BTC", "ETH", "LTC")
 # symbol -> (tick, step, typical price in ticks)
 BOOKS = {
     "BTC/USDT": (D("0.5"), D("0.01"), 200),
     "ETH/BTC": (D("0.001"), D("0.1"), 50),
+    # A notional unit of 10**-13 BTC: price * quantity has up to 13 decimals.
+    "LTC/BTC": (D("0.00000001"), D("0.00001"), 9_123_457),
 }
+EIGHT_DECIMALS = D("0.00000001")
 
 
 def _engine() -> MatchingEngine:
@@ -58,7 +66,7 @@ def _engine() -> MatchingEngine:
     engine.set_fee_rates("c", maker=D("0.0002"), taker=D("0.0015"))
     for account in ACCOUNTS:
         # Enough for a few dozen orders each, so most steps trade rather than bounce.
-        for asset, amount in (("USDT", "3000"), ("BTC", "30"), ("ETH", "300")):
+        for asset, amount in (("USDT", "3000"), ("BTC", "30"), ("ETH", "300"), ("LTC", "300")):
             engine.deposit(account, asset, D(amount))
     return engine
 
@@ -118,7 +126,8 @@ class MatchingEngineMachine(RuleBasedStateMachine):
             return
         order = result.order
         self.placed.append((account, symbol, order.order_id, order.client_order_id))
-        _count_consequences(result)
+        _tally("limit", result)
+        _check_quote_amounts(result)
         assert sum(t.quantity for t in result.trades) == order.executed_quantity
         for trade in result.trades:
             assert trade.price <= price if side is Side.BUY else trade.price >= price
@@ -163,7 +172,8 @@ class MatchingEngineMachine(RuleBasedStateMachine):
                 )
         except MatchingError:
             return
-        _count_consequences(result)
+        _tally("market by quote" if by_quote else "market", result)
+        _check_quote_amounts(result)
         assert not result.order.is_open
         assert all(t.maker_account_id != account for t in result.trades)
         self.placed.append((account, symbol, result.order.order_id, ""))
@@ -283,6 +293,7 @@ class MatchingEngineMachine(RuleBasedStateMachine):
     @invariant()
     def locked_funds_equal_what_open_orders_need(self) -> None:
         for account in ACCOUNTS:
+            taken, paid = _fills_by_order(account, self.engine.account_trades(account))
             needed: dict[str, Decimal] = defaultdict(Decimal)
             executing: set[int] = set()
             for order in self.engine.open_orders(account):
@@ -298,11 +309,23 @@ class MatchingEngineMachine(RuleBasedStateMachine):
                 if not order.is_working:
                     needed[asset] += _full_need(order)
                 elif order.side is Side.BUY:
-                    needed[quote] += order.price * order.remaining_quantity
+                    # It held price * what it rested with (rounded up); its fills as
+                    # maker (each rounded down) paid out of that.
+                    rested = order.quantity - taken[order.order_id]
+                    needed[quote] += _rounded_up(order.price * rested) - paid[order.order_id]
                 else:
                     needed[base] += order.remaining_quantity
             for asset in ASSETS:
                 assert self.engine.balance(account, asset).locked == needed[asset]
+
+    @invariant()
+    def no_balance_or_fee_has_more_than_8_decimals(self) -> None:
+        for account in ACCOUNTS:
+            for balance in self.engine.balances(account).values():
+                assert _has_8_decimals(balance.free), (account, balance)
+                assert _has_8_decimals(balance.locked), (account, balance)
+        for asset, collected in self.engine.fees_collected().items():
+            assert _has_8_decimals(collected), (asset, collected)
 
     @invariant()
     def no_balance_is_negative(self) -> None:
@@ -341,19 +364,58 @@ class MatchingEngineMachine(RuleBasedStateMachine):
             assert self.replica[symbol] == expected
 
 
-def _count_consequences(result: SubmitResult) -> None:
-    """Tell Hypothesis's statistics how often stops fired and OCOs ended."""
+def _tally(rule: str, result: SubmitResult) -> None:
+    """Tell Hypothesis's statistics what a rule did, per book: whether it traded, whether
+    a fill's quote amount was rounded, how often stops fired and OCOs ended."""
+    symbol = result.order.symbol
+    if result.trades:
+        event(f"{rule} traded on {symbol}")
+        if any(t.quote_quantity != t.price * t.quantity for t in result.trades):
+            event(f"{rule} rounded a quote amount on {symbol}")
     for consequence in result.consequences:
-        event(type(consequence).__name__)
+        event(f"{type(consequence).__name__} on {symbol}")
+
+
+def _check_quote_amounts(result: SubmitResult) -> None:
+    """Each fill moved price * quantity rounded down to 10**-8; the order reports their sum."""
+    for trade in result.trades:
+        exact = trade.price * trade.quantity
+        assert trade.quote_quantity == exact.quantize(EIGHT_DECIMALS, ROUND_FLOOR), trade
+    reported = result.order.cumulative_quote_quantity
+    assert reported == sum(t.quote_quantity for t in result.trades)
+
+
+def _fills_by_order(
+    account: str, trades: list[Trade]
+) -> tuple[dict[int, Decimal], dict[int, Decimal]]:
+    """Per order id of `account`: the quantity it took as a taker, and the quote it
+    paid or received as a maker."""
+    taken: dict[int, Decimal] = defaultdict(Decimal)
+    paid: dict[int, Decimal] = defaultdict(Decimal)
+    for trade in trades:
+        if trade.taker_account_id == account:
+            taken[trade.taker_order_id] += trade.quantity
+        else:
+            paid[trade.maker_order_id] += trade.quote_quantity
+    return taken, paid
+
+
+def _rounded_up(quote: Decimal) -> Decimal:
+    return quote.quantize(EIGHT_DECIMALS, ROUND_CEILING)
+
+
+def _has_8_decimals(amount: Decimal) -> bool:
+    return amount == amount.quantize(EIGHT_DECIMALS)
 
 
 def _full_need(order: OrderSnapshot) -> Decimal:
     """What an order waiting whole holds: price (stop price for a stop that becomes a
-    market order) * quantity of quote for a buy, the quantity of base for a sell."""
+    market order) * quantity of quote, rounded up to 10**-8, for a buy, the quantity of
+    base for a sell."""
     if order.side is Side.SELL:
         return order.quantity
     price = order.price if order.order_type is OrderType.LIMIT else order.stop_price
-    return price * order.quantity
+    return _rounded_up(price * order.quantity)
 
 
 MatchingEngineMachine.TestCase.settings = settings(

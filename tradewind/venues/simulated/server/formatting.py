@@ -3,11 +3,13 @@
 Numbers travel as strings with 8 decimals, Binance's precision for every spot asset
 (`baseAssetPrecision` / `quotePrecision` in exchangeInfo): prices are multiples of the
 tick and quantities of the lot step, whose exponents are never finer than 10**-8, and
-`fixed` writes them exactly. Balances and commissions are quantized to 8 decimals, as
-Binance's ledger holds them, although the engine's ledger keeps 18 (its fees are
-`notional * rate` floored to 10**-18): a free balance is rounded down, a locked one and
-a commission up, so that a client adding up 8-decimal amounts never counts on more than
-the account holds (`free_amount`, `locked_amount`, `commission_amount`).
+`fixed` writes them exactly. So do quote amounts (`quoteQty`, `cummulativeQuoteQty`),
+commissions and balances: the engine moves balances only in whole 10**-8 (see
+`tradewind.domain.matching.engine`). Only a faucet deposit can be finer (the engine
+accepts 18 decimals), so balances and commissions are still quantized, a free balance
+rounded down, a locked one and a commission up, so that a client adding up 8-decimal
+amounts never counts on more than the account holds (`free_amount`, `locked_amount`,
+`commission_amount`).
 """
 
 from __future__ import annotations
