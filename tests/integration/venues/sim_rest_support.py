@@ -90,9 +90,12 @@ class BinanceClient:
 
     def wait_for_trades(self, symbol: str = "BTCUSDT") -> None:
         """Until the market's background flow has printed a trade on `symbol` (a live
-        one: the trades of the venue's back-history are there from the start)."""
+        one, printed after this call began: the back-history's trades, and its klines of
+        every interval, are there from the start)."""
+        since = self.public("/api/v3/time").json()["serverTime"]
         for _ in range(200):  # 10 s at most
-            if self.public("/api/v3/klines", symbol=symbol, interval="1s", limit=1).json():
+            params = {"symbol": symbol, "interval": "1s", "startTime": since, "limit": 1}
+            if self.public("/api/v3/klines", **params).json():
                 return
             time.sleep(0.05)
         raise AssertionError(f"no trade printed on {symbol}")

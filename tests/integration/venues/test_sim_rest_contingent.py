@@ -206,6 +206,11 @@ def test_a_buy_oco_on_the_deprecated_endpoint_triggers_its_stop_leg(
     assert usdt_locked == 0
     assert usdt_free == D("10000") - D(triggered["cummulativeQuoteQty"])
     assert balances(client)["BTC"][0] == D("0.5") + D("0.001") * D("0.999")
+    # The leg's trades name its list, as Binance's myTrades does.
+    trades = ok(client.signed("GET", "/api/v3/myTrades", {"symbol": "BTCUSDT"}))
+    legs = [t for t in trades if t["orderId"] == stop_leg["orderId"]]
+    assert legs and all(t["orderListId"] == placed["orderListId"] for t in legs)
+    assert all(t["orderListId"] == -1 for t in trades if t not in legs)
 
 
 def test_oco_refusals_carry_binances_codes(

@@ -145,8 +145,9 @@ def test_past_candles_continue_into_the_live_ones_without_gap_or_overlap(venue: 
     assert last_past[6] + 1 == first_live[0]
     past_close, live_open = Decimal(last_past[4]), Decimal(first_live[1])
     assert abs(live_open - past_close) / past_close < Decimal("0.01")
-    minutes = klines(venue, "1m", limit=1000)
-    assert minutes and minutes[0][0] >= start  # finer than the past: live only
+    minutes = klines(venue, "1m", limit=1000)  # finer than the past: from its trades
+    assert len(minutes) == 1000 and minutes[0][0] < start <= minutes[-1][0]
+    assert all(row[8] >= 1 for row in minutes)  # one per minute that traded
 
 
 def test_the_candle_the_start_falls_in_holds_its_past_and_live_parts(venue: Venue) -> None:

@@ -137,8 +137,13 @@ def test_order_counts_are_reported_on_new_orders(client: BinanceClient) -> None:
         ("0.001", "20000.001", "Filter failure: PRICE_FILTER"),
         ("0.0000001", FAR_BELOW, "Filter failure: LOT_SIZE"),
         ("0.0001", FAR_BELOW, "Filter failure: NOTIONAL"),
+        ("0.001", "1000000.01", "Filter failure: PRICE_FILTER"),  # maxPrice 1000000
+        ("10", "999999.99", "Filter failure: NOTIONAL"),  # maxNotional 9000000
     ],
-    ids=["price-off-tick", "quantity-off-step", "notional-too-small"],
+    ids=[
+        "price-off-tick", "quantity-off-step", "notional-too-small", "price-above-max",
+        "notional-above-max",
+    ],  # fmt: skip
 )
 def test_orders_breaking_a_filter_are_refused(
     client: BinanceClient, quantity: str, price: str, message: str

@@ -118,10 +118,45 @@ def test_coarser_klines_sum_their_candles_on_interval_boundaries() -> None:
     assert local_day.open_ms == WALL_T0 - HOUR_MS and local_day.trades == 96
 
 
-def test_intervals_finer_than_the_past_candles_are_left_to_live_trading() -> None:
+def test_intervals_finer_than_the_past_candles_are_not_built_from_them() -> None:
     past = BackHistory(past_of(hours_of_candles(1), end_ms=WALL_T0), {ETH: SPEC})
     covered = {i for i in ("1s", "1m", "3m", "5m", "15m", "1h", "3d", "1w", "1M") if past.covers(i)}
     assert covered == {"5m", "15m", "1h", "3d", "1w", "1M"}
+
+
+def test_finer_klines_are_built_from_the_past_trades_one_per_period_with_a_trade() -> None:
+    past = BackHistory(past_of([rising(DATA_T0)], end_ms=WALL_T0), {ETH: SPEC})
+    opened = WALL_T0 - FIVE_MINUTES
+    minutes = past.fine_klines(ETH, "1m", first_open=None, end_ms=None, limit=500)
+    # Trades at 1/8, 3/8, 5/8, 7/8 of the candle: minutes 0, 1, 3 and 4 (none in 2).
+    assert [k.open_ms - opened for k in minutes] == [0, MINUTE_MS, 3 * MINUTE_MS, 4 * MINUTE_MS]
+    assert [k.close for k in minutes] == [Decimal(p) for p in ("0.1", "0.09", "0.13", "0.12")]
+    assert [(k.trades, k.first_trade_id) for k in minutes] == [(1, 1), (1, 2), (1, 3), (1, 4)]
+    assert all(k.closed for k in minutes)
+    seconds = past.fine_klines(ETH, "1s", first_open=None, end_ms=None, limit=2)
+    assert [k.open_ms - opened for k in seconds] == [187_000, 262_000]  # 187.5 s, 262.5 s
+    assert past.fine_klines(ETH, "1m", first_open=None, end_ms=opened - 1, limit=500) == []
+
+
+def test_finer_klines_across_candle_boundaries_agree_with_the_trades() -> None:
+    past = BackHistory(past_of(hours_of_candles(1), end_ms=WALL_T0), {ETH: SPEC})
+    threes = past.fine_klines(ETH, "3m", first_open=None, end_ms=None, limit=500)
+    assert len(threes) == 20 and sum(k.trades for k in threes) == 48
+    trades = past.trades(ETH, 48)
+    for kline in threes:  # a 3-minute kline may hold trades of two 5-minute candles
+        inside = [t for t in trades if kline.open_ms <= t.time_ms <= kline.close_ms]
+        assert (kline.open, kline.close) == (inside[0].price, inside[-1].price)
+        assert kline.volume == sum(t.quantity for t in inside)
+        assert (kline.first_trade_id, kline.last_trade_id) == (
+            inside[0].trade_id,
+            inside[-1].trade_id,
+        )
+    # The last N and the N from a start are whole klines, the same as in the full list.
+    assert past.fine_klines(ETH, "3m", first_open=None, end_ms=None, limit=7) == threes[-7:]
+    start = threes[5].open_ms
+    assert past.fine_klines(ETH, "3m", first_open=start, end_ms=None, limit=3) == threes[5:8]
+    until = past.fine_klines(ETH, "3m", first_open=None, end_ms=threes[9].open_ms + 1, limit=2)
+    assert until == threes[8:10]
 
 
 def test_the_last_klines_count_whole_klines_across_gaps_in_the_data() -> None:
@@ -200,7 +235,9 @@ def test_live_klines_continue_the_past_without_gap_or_overlap() -> None:
     hour = history.klines(ETH, "1h", limit=1)[0]
     assert hour.open_ms == WALL_T0 and hour.trades == 2 * 4 + 2  # two past candles, two live
     assert (hour.first_trade_id, hour.last_trade_id) == (24 * 4 - 7, 24 * 4 + 2)
-    assert [k.open_ms for k in history.klines(ETH, "1m")] == [start, start + 6 * MINUTE_MS]
+    minutes = history.klines(ETH, "1m", limit=6)  # the past's from its trades, then live
+    assert [(k.open_ms - start) // MINUTE_MS for k in minutes] == [-5, -4, -2, -1, 0, 6]
+    assert [k.trades for k in minutes] == [1, 1, 1, 1, 1, 1]
     recent = history.recent_trades(ETH, 6)
     assert [t.trade_id for t in recent] == list(range(24 * 4 - 3, 24 * 4 + 3))
 
@@ -233,7 +270,10 @@ def test_kept_live_trades_and_minutes_never_drop_the_past_candles() -> None:
     past = past_of(hours_of_candles(48), end_ms=WALL_T0)
     history = live_after(past, *(i * MINUTE_MS for i in range(3000)))  # > 2 days of minutes
     assert len(history.klines(ETH, "1m", limit=1000, start_ms=0)) == 1000
-    assert history.klines(ETH, "1m", start_ms=0, limit=1)[0].open_ms > WALL_T0  # dropped
+    first_minute = history.klines(ETH, "1m", start_ms=0, limit=1)[0]
+    assert first_minute.open_ms == WALL_T0 - 48 * HOUR_MS and first_minute.first_trade_id == 1
+    live_minutes = history.klines(ETH, "1m", start_ms=WALL_T0, limit=1)
+    assert live_minutes[0].open_ms > WALL_T0  # the first live minutes were dropped
     first_past = history.klines(ETH, "5m", start_ms=0, limit=1)[0]
     assert first_past.open_ms == WALL_T0 - 48 * HOUR_MS and first_past.trades == 4
     hours = history.klines(ETH, "1h", start_ms=0, limit=1000)

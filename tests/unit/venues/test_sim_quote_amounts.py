@@ -61,7 +61,7 @@ def test_fills_report_quote_amounts_rounded_down_to_eight_decimals() -> None:
 
     [trade] = second.trades
     assert public_trade(trade)["quoteQty"] == "0.00091234"
-    assert account_trade(trade, "bob", WIRE)["quoteQty"] == "0.00091234"
+    assert account_trade(trade, "bob", WIRE, {})["quoteQty"] == "0.00091234"
     taker_new, taker_fill, maker_fill = updates_of(engine, second)
     assert (report(taker_fill)["Z"], report(taker_fill)["Y"]) == ("0.00091234", "0.00091234")
     assert (report(maker_fill)["Z"], report(maker_fill)["Y"]) == ("0.00182468", "0.00091234")

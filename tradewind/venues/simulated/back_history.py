@@ -19,6 +19,8 @@ What a past candle of volume V (base asset) holds, so that klines and trades agr
 - **Kline**: the candle's prices and volume; 4 trades; quote volume V/4 x (open + high
   + low + close); taker-buy volume V/2, taker-buy quote volume V/4 x the two taker-buy
   prices; these derived volumes are rounded to 8 decimals. Wider klines sum them.
+  Finer klines (`1s`, `1m`, `3m` over 5-minute candles) are built from the trades
+  themselves: one per period that holds a trade (`fine_klines`).
 """
 
 from __future__ import annotations
@@ -44,6 +46,15 @@ _LAST_KLINES_KEPT = 1024  # (symbol, interval, time zone) entries; time zones ar
 
 def _open_ms(candle: Candle) -> int:
     return candle.open_ms
+
+
+def _joined(earlier: list[Kline], later: list[Kline]) -> list[Kline]:
+    """Consecutive klines of one interval, oldest first; a kline that both lists hold a
+    part of (a candle boundary inside it) merged into one."""
+    if earlier and later and earlier[-1].open_ms == later[0].open_ms:
+        earlier[-1].merge(later[0])
+        later = later[1:]
+    return earlier + later
 
 
 class BackHistory:
@@ -171,6 +182,70 @@ class BackHistory:
             (volume / 2).quantize(_PLACES), (quarter * bought_at).quantize(_PLACES),
             first_id, first_id + TRADES_PER_CANDLE - 1,
         )  # fmt: skip
+
+    def fine_klines(
+        self,
+        symbol: str,
+        interval: str,
+        *,
+        first_open: int | None,
+        end_ms: int | None,
+        limit: int,
+        offset_ms: int = 0,
+    ) -> list[Kline]:
+        """Past klines of an interval finer than the candles (`1s`, `1m`, `3m` over
+        5-minute data: the ones the past does not `cover`), with `klines`' arguments and
+        order. They are built from the synthesised trades, so they agree with `trades`,
+        and, as live, a period without a trade has no kline."""
+        candles, shift = self._candles[symbol], self._shift_ms
+        last_open = None if end_ms is None else candle_bounds(interval, end_ms, offset_ms)[0]
+        klines: list[Kline] = []
+        if first_open is not None:
+            index = max(0, bisect.bisect_right(candles, first_open - shift, key=_open_ms) - 1)
+            for i in range(index, len(candles)):
+                part = self._fine(symbol, i, interval, offset_ms, first_open, last_open)
+                klines = _joined(klines, part)
+                if len(klines) > limit:  # the first `limit` are whole
+                    break
+            chosen = klines[:limit]
+        else:
+            stop = len(candles)
+            if end_ms is not None:
+                stop = bisect.bisect_right(candles, end_ms - shift, key=_open_ms)
+            for i in range(stop - 1, -1, -1):
+                part = self._fine(symbol, i, interval, offset_ms, None, last_open)
+                klines = _joined(part, klines)
+                if len(klines) > limit:  # the last `limit` are whole
+                    break
+            chosen = klines[-limit:]
+        for kline in chosen:
+            kline.closed = kline.close_ms < self.end_ms
+        return chosen
+
+    def _fine(
+        self,
+        symbol: str,
+        index: int,
+        interval: str,
+        offset_ms: int,
+        first_open: int | None,
+        last_open: int | None,
+    ) -> list[Kline]:
+        """Candle `index`'s trades as klines of `interval`, oldest first, only those
+        opening from `first_open` to `last_open` (None: no bound)."""
+        klines: list[Kline] = []
+        for trade in self._candle_trades(symbol, index):
+            open_ms, width = candle_bounds(interval, trade.time_ms, offset_ms)
+            if (first_open is not None and open_ms < first_open) or (
+                last_open is not None and open_ms > last_open
+            ):
+                continue
+            price, qty, quote = trade.price, trade.quantity, trade.quote_quantity
+            if klines and klines[-1].open_ms == open_ms:
+                klines[-1].add(trade, price, qty, quote)
+            else:
+                klines.append(Kline.of_trade(open_ms, width, trade, price, qty, quote))
+        return klines
 
     # -- trades ---------------------------------------------------------------------
 

@@ -115,12 +115,13 @@ class MarketHistory:
         in the time zone `offset_ms` ahead of UTC, oldest first, at most `limit`: from the
         candle holding `start_ms` if given, else the most recent ones; none that opens
         after `end_ms`. Candles without trades are left out. The past serves the
-        intervals it `covers`; the others start with the live trades."""
+        intervals it `covers` from its candles, and finer ones from its trades."""
         first_open = None if start_ms is None else candle_bounds(interval, start_ms, offset_ms)[0]
         ordered = self._live_klines(symbol, interval, first_open, end_ms, offset_ms)
         past = self.past
-        if past is not None and past.covers(interval):
-            before = past.klines(
+        if past is not None:
+            built = past.klines if past.covers(interval) else past.fine_klines
+            before = built(
                 symbol, interval, first_open=first_open, end_ms=end_ms, limit=limit,
                 offset_ms=offset_ms,
             )  # fmt: skip

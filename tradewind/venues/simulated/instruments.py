@@ -1,5 +1,7 @@
 """The simulated exchange's listings: filters chosen from a pair's quote asset and price,
-close to what Binance uses for pairs of that size."""
+close to what Binance uses for pairs of that size, maxima included (Binance's usual
+`maxPrice` of 10**8 ticks — BTCUSDT: tick 0.01, max 1000000 — and `maxNotional` of
+9000000), which the engine enforces: -1013 `Filter failure: PRICE_FILTER` / `NOTIONAL`."""
 
 from __future__ import annotations
 
@@ -21,6 +23,8 @@ MIN_NOTIONAL = {
 _SIGNIFICANT_PRICE_DIGITS = 6  # a tick is about a millionth of the price
 _MIN_TICK_EXPONENT = -8
 _STEPS_PER_MIN_NOTIONAL = 100  # the smallest order is ~100 lot steps
+TICKS_PER_MAX_PRICE = 10**8
+MAX_NOTIONAL = Decimal(9_000_000)
 
 
 def spec_for(venue: str, symbol: str, reference_price: Decimal) -> InstrumentSpec:
@@ -40,9 +44,10 @@ def spec_for(venue: str, symbol: str, reference_price: Decimal) -> InstrumentSpe
             tick_size=tick,
             step_size=step,
             min_price=tick,
-            max_price=Decimal(0),
+            max_price=tick * TICKS_PER_MAX_PRICE,
             min_qty=step,
             max_qty=Decimal(9_000_000),
             min_notional=min_notional,
+            max_notional=MAX_NOTIONAL,
         ),
     )

@@ -167,9 +167,11 @@ def serving(mode: str, seed: int, directory: Path) -> Iterator[Venue]:
         market = Market.read(url, symbol)
         client = BinanceClient(url)
         try:
+            since = client.public("/api/v3/time").json()["serverTime"]  # live trades only
+            live = {"symbol": symbol, "interval": "1s", "startTime": since, "limit": 1}
             for _ in range(int(WAIT_S / 0.05)):
                 if (
-                    client.public("/api/v3/klines", symbol=symbol, interval="1s", limit=1).json()
+                    client.public("/api/v3/klines", **live).json()
                     and client.public("/api/v3/depth", symbol=symbol, limit=5).json()["asks"]
                 ):
                     break

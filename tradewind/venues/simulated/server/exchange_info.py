@@ -1,11 +1,10 @@
 """exchangeInfo's description of one symbol: status, precisions, order types and filters.
 
 Binance publishes a real maximum in every filter (`maxPrice`, `maxNotional`; clients such
-as ccxt read them into their market limits). Where an instrument's filters leave a
-maximum at 0 (the engine's "no maximum"), the published one follows Binance's rules
-instead: `maxPrice` is 10**8 ticks (BTCUSDT: tick 0.01, max 1000000) and `maxNotional`
-9000000 quote units. The engine does not enforce those derived maxima; see
-docs/venues/binance-spot-endpoints.md.
+as ccxt read them into their market limits, and a 0 there caps every order at 0). The
+venue's listings carry Binance's usual maxima, which the engine enforces
+(`instruments.spec_for`); an instrument built elsewhere with a maximum left at 0 (the
+engine's "no maximum") is published with those same usual values.
 """
 
 from __future__ import annotations
@@ -13,6 +12,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from tradewind.domain.matching import InstrumentSpec, SymbolFilters
+from tradewind.venues.simulated.instruments import MAX_NOTIONAL, TICKS_PER_MAX_PRICE
 from tradewind.venues.simulated.server.formatting import (
     ASSET_PRECISION,
     SELF_TRADE_PREVENTION,
@@ -25,9 +25,6 @@ from tradewind.venues.simulated.server.order_views import (
     ORDER_TYPES,
 )
 
-TICKS_PER_MAX_PRICE = 10**8
-DEFAULT_MAX_NOTIONAL = Decimal(9_000_000)
-
 
 def published_max_price(filters: SymbolFilters) -> Decimal:
     """PRICE_FILTER.maxPrice, quote per base unit: the instrument's, or 10**8 ticks."""
@@ -36,7 +33,7 @@ def published_max_price(filters: SymbolFilters) -> Decimal:
 
 def published_max_notional(filters: SymbolFilters) -> Decimal:
     """NOTIONAL.maxNotional, quote units: the instrument's, or 9000000."""
-    return filters.max_notional or DEFAULT_MAX_NOTIONAL
+    return filters.max_notional or MAX_NOTIONAL
 
 
 def symbol_info(spec: InstrumentSpec, wire_symbol: str) -> dict[str, object]:

@@ -14,7 +14,7 @@ amounts never counts on more than the account holds (`free_amount`, `locked_amou
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from decimal import ROUND_DOWN, ROUND_UP, Decimal
 
 from tradewind.domain.matching import OrderSnapshot, SubmitResult, Trade
@@ -197,15 +197,19 @@ def public_trade(trade: Trade) -> dict[str, object]:
     }
 
 
-def account_trade(trade: Trade, account_id: str, wire_symbol: str) -> dict[str, object]:
-    """GET /myTrades item, from `account_id`'s side of the trade."""
+def account_trade(
+    trade: Trade, account_id: str, wire_symbol: str, order_lists: Mapping[int, int]
+) -> dict[str, object]:
+    """GET /myTrades item, from `account_id`'s side of the trade; `order_lists` maps the
+    ids of the account's orders that are legs of an order list to the list's id."""
     is_maker = trade.maker_account_id == account_id
     commission, asset = trade.fee_for(account_id)
+    order_id = trade.maker_order_id if is_maker else trade.taker_order_id
     return {
         "symbol": wire_symbol,
         "id": trade.trade_id,
-        "orderId": trade.maker_order_id if is_maker else trade.taker_order_id,
-        "orderListId": NO_ORDER_LIST,
+        "orderId": order_id,
+        "orderListId": order_lists.get(order_id, NO_ORDER_LIST),
         "price": fixed(trade.price),
         "qty": fixed(trade.quantity),
         "quoteQty": fixed(trade.quote_quantity),

@@ -16,6 +16,7 @@ from tradewind.venues.simulated.exchange import ApiCredentials
 from tradewind.venues.simulated.server import binance_errors as errors
 from tradewind.venues.simulated.server.binance_errors import json_response
 from tradewind.venues.simulated.server.formatting import (
+    NO_ORDER_LIST,
     SymbolMap,
     account_trade,
     fixed,
@@ -106,7 +107,12 @@ class AccountEndpoints:
         from_start = from_id is not None or start is not None
         chosen = trades[:limit] if from_start else trades[-limit:]
         wire = self._symbols.wire(symbol)
-        return [account_trade(t, account_id, wire) for t in chosen]
+        in_lists = {  # the legs of order lists (OCO): their trades name the list
+            o.order_id: o.order_list_id
+            for o in self._engine.all_orders(account_id, symbol)
+            if o.order_list_id != NO_ORDER_LIST
+        }
+        return [account_trade(t, account_id, wire, in_lists) for t in chosen]
 
     def open_user_stream(self, params: Params, creds: ApiCredentials) -> dict[str, object]:
         """POST /userDataStream, userDataStream.start: the account's listen key."""
