@@ -29,7 +29,7 @@ def venue_url() -> Iterator[str]:
 
 @pytest.fixture
 def client(venue_url: str) -> Iterator[BinanceClient]:
-    account = open_account(venue_url, {"USDT": "10000.123456789", "BTC": "0.5"})
+    account = open_account(venue_url, {"USDT": "10000.12345678", "BTC": "0.5"})
     client = BinanceClient(venue_url, account)
     yield client
     client.close()

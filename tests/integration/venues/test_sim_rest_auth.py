@@ -188,6 +188,7 @@ def test_no_error_echoes_the_secret_or_the_signature(client: BinanceClient) -> N
         ({"balances": {"USDT": "-1"}}, "balances.USDT: amount must be a decimal string >= 0"),
         ({"balances": {"USDT": 10.5}}, "balances.USDT: amount must be a decimal string >= 0"),
         ({"balances": {"usdt": "1"}}, "asset 'usdt' must be 1-20 of A-Z, 0-9"),
+        ({"balances": {"USDT": "1.123456789"}}, "balances.USDT: at most 8 decimals, got 9"),
         ({"balances": ["USDT"]}, "balances must be an object"),
         ({"permissions": {"trade": "yes"}}, "permissions.trade must be true or false"),
         ({"permissions": {"margin": True}}, "permissions: unknown margin"),

@@ -141,9 +141,12 @@ def test_order_counts_are_reported_on_new_orders(client: BinanceClient) -> None:
         ("10", "999999.99", "Filter failure: NOTIONAL"),  # maxNotional 9000000
     ],
     ids=[
-        "price-off-tick", "quantity-off-step", "notional-too-small", "price-above-max",
+        "price-off-tick",
+        "quantity-off-step",
+        "notional-too-small",
+        "price-above-max",
         "notional-above-max",
-    ],  # fmt: skip
+    ],
 )
 def test_orders_breaking_a_filter_are_refused(
     client: BinanceClient, quantity: str, price: str, message: str

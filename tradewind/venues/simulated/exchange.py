@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Protocol, runtime_checkable
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
 from tradewind.domain.matching import (
     DepthUpdate,
     InstrumentSpec,
@@ -51,11 +53,18 @@ class KeyPermissions:
 
 @dataclass(frozen=True)
 class ApiCredentials:
+    """An API key and what checks its signatures, of one of Binance's two kinds served
+    here: an HMAC key (`public_key` None) signs with `secret`, shared with the client; an
+    Ed25519 key signs with the client's private key and is checked with its registered
+    `public_key`. An Ed25519 key's `secret` is random and never handed out, so that code
+    comparing secrets (the in-process venue directory) refuses the key."""
+
     api_key: str
     secret: str = field(repr=False)
     account_id: str
     permissions: KeyPermissions
     created_ms: int
+    public_key: Ed25519PublicKey | None = field(default=None, repr=False, hash=False)
 
 
 class ExchangeListener(Protocol):
@@ -140,9 +149,14 @@ class SimulatedExchange:
                 del self._account_listeners[account_id]
 
     def create_account(
-        self, balances: dict[str, Decimal], permissions: KeyPermissions | None = None
+        self,
+        balances: dict[str, Decimal],
+        permissions: KeyPermissions | None = None,
+        *,
+        ed25519_public_key: Ed25519PublicKey | None = None,
     ) -> ApiCredentials:
-        """Open a funded account with a new API key (the testnet faucet)."""
+        """Open a funded account with a new API key (the testnet faucet): an HMAC key with
+        a new secret or, given the client's `ed25519_public_key`, an Ed25519 key."""
         for asset, amount in balances.items():
             if amount < 0:
                 raise ValueError(f"balance of {asset} must not be negative, got {amount}")
@@ -155,6 +169,7 @@ class SimulatedExchange:
             account_id=account_id,
             permissions=permissions or KeyPermissions(),
             created_ms=self.clock() // 1_000_000,
+            public_key=ed25519_public_key,
         )
         self._keys[creds.api_key] = creds
         return creds

@@ -1,7 +1,9 @@
 """Who is calling: the API key of `X-MBX-APIKEY`, the signature and timestamp of SIGNED
 requests, and the key's permissions, checked in Binance's order with Binance's errors
 (`key_credentials` and `verify_signed` serve the WebSocket API too, which signs its
-JSON params rather than the query string).
+JSON params rather than the query string). A signature is checked as the key's kind
+asks (`signing`): hex HMAC-SHA256 with an HMAC key's secret, base64 Ed25519 with an
+Ed25519 key's registered public key; any other `signature` is -1022 either way.
 
 Secrets and signatures are never logged or echoed: failures say only what was wrong.
 """
@@ -21,6 +23,7 @@ from tradewind.venues.simulated.server.rest_params import Params
 from tradewind.venues.simulated.server.signing import (
     DEFAULT_RECV_WINDOW_MS,
     MAX_RECV_WINDOW_MS,
+    ed25519_signature_matches,
     signature_matches,
     signed_payload,
     timestamp_problem,
@@ -75,13 +78,20 @@ def verify_signed(
         raise errors.mandatory_missing("timestamp")
     timestamp = int(timestamp_text)
     recv_window = _recv_window(params)
-    if payload is not None and not signature_matches(creds.secret, payload, signature):
+    if payload is not None and not _signs(creds, payload, signature):
         raise errors.invalid_signature()
     problem = timestamp_problem(timestamp, recv_window, now_ms)
     if problem is not None:
         raise errors.timestamp_outside_window(problem)
     if security is Security.TRADE and not creds.permissions.trade:
         raise errors.key_rejected()
+
+
+def _signs(creds: ApiCredentials, payload: str, signature: str) -> bool:
+    """Whether `signature` signs `payload` for the key of `creds`, whichever its kind."""
+    if creds.public_key is not None:
+        return ed25519_signature_matches(creds.public_key, payload, signature)
+    return signature_matches(creds.secret, payload, signature)
 
 
 def _recv_window(params: Params) -> Decimal:

@@ -6,8 +6,10 @@ keys (the testnet faucet) and switch faults on and off.
                               "side", "price", "quantity", "time_ms"}], oldest first
     GET    /sim/v1/submissions[?repeated=1] -> new-order requests per client order id
     POST   /sim/v1/accounts  {"balances": {"USDT": "10000"}, "permissions": {"trade": true,
-                              "withdraw": false, "transfer": false}, "ip_restrict": false}
-           -> 201 {"api_key", "api_secret", "account_id"}
+                              "withdraw": false, "transfer": false}, "ip_restrict": false,
+                              "ed25519_public_key": "-----BEGIN PUBLIC KEY-----…"}
+           -> 201 {"api_key", "api_secret", "account_id"} (an HMAC key), or with
+              `ed25519_public_key` 201 {"api_key", "account_id"} (an Ed25519 key)
     GET    /sim/v1/faults    -> the switches, with the seconds each has left
     POST   /sim/v1/faults    {"http_5xx_s": 5, "timeout_s": 0, "rate_limit_s": 0,
                               "hang_s": 10, "drop_websockets": true, "fail_after_accept": 1}
@@ -18,6 +20,12 @@ Loopback clients may call it freely; any other client needs the admin token
 
 Every field is optional. A malformed request answers 400 {"error": "<what and where>"}.
 The API secret is in the 201 body only: it is never logged.
+
+An account opened with `ed25519_public_key` (PEM `-----BEGIN PUBLIC KEY-----`, as
+Binance's key generator or `openssl pkey -in key.pem -pubout` writes it) has an Ed25519
+API key, Binance's "register your public key": requests are signed with the matching
+private key, which never leaves the client, and no secret is issued. A key that is not
+PEM, or not Ed25519 (an RSA key, say), is a 400.
 """
 
 from __future__ import annotations
@@ -28,18 +36,20 @@ import time
 from decimal import Decimal
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tradewind.domain.matching import AMOUNT_DECIMALS
+from tradewind.domain.matching.filters import BALANCE_DECIMALS
 from tradewind.venues.simulated.exchange import KeyPermissions
 from tradewind.venues.simulated.server.binance_errors import json_response
+from tradewind.venues.simulated.server.signing import load_ed25519_public_key
 from tradewind.venues.simulated.server.state import FaultSwitches, ServerState
 
 _ASSET = re.compile(r"[A-Z0-9]{1,20}")
 _AMOUNT = re.compile(r"[0-9]+(\.[0-9]+)?")
-_ACCOUNT_FIELDS = ("balances", "permissions", "ip_restrict")
+_ACCOUNT_FIELDS = ("balances", "permissions", "ip_restrict", "ed25519_public_key")
 _PERMISSIONS = ("trade", "withdraw", "transfer")
 _FAULT_FIELDS = (
     "http_5xx_s",
@@ -63,9 +73,14 @@ def sim_routes(state: ServerState) -> APIRouter:
             body = _object(await request.body(), _ACCOUNT_FIELDS)
             balances = _balances(body.get("balances", {}))
             permissions = _permissions(body.get("permissions", {}), body.get("ip_restrict", False))
-            creds = state.exchange.create_account(balances, permissions)
+            public_key = _ed25519_public_key(body.get("ed25519_public_key"))
+            creds = state.exchange.create_account(
+                balances, permissions, ed25519_public_key=public_key
+            )
         except InvalidRequest as exc:
             return _bad_request(str(exc))
+        if creds.public_key is not None:  # the client holds the private key: no secret
+            return json_response({"api_key": creds.api_key, "account_id": creds.account_id}, 201)
         return json_response(
             {"api_key": creds.api_key, "api_secret": creds.secret, "account_id": creds.account_id},
             201,
@@ -177,9 +192,9 @@ def _balances(raw: object) -> dict[str, Decimal]:
                 f"got {json.dumps(amount)}"
             )
         decimals = len(amount.partition(".")[2])
-        if decimals > AMOUNT_DECIMALS:
+        if decimals > BALANCE_DECIMALS:  # as the exchange's balances: see `filters`
             raise InvalidRequest(
-                f"balances.{asset}: at most {AMOUNT_DECIMALS} decimals, got {decimals}"
+                f"balances.{asset}: at most {BALANCE_DECIMALS} decimals, got {decimals}"
             )
         balances[asset] = Decimal(amount)
     return balances
@@ -205,6 +220,19 @@ def _permissions(raw: object, ip_restrict: object) -> KeyPermissions:
         transfer=raw.get("transfer", defaults.transfer),
         ip_restrict=ip_restrict,
     )
+
+
+def _ed25519_public_key(raw: object) -> Ed25519PublicKey | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, str):
+        raise InvalidRequest(
+            "ed25519_public_key must be a string: the PEM public key, -----BEGIN PUBLIC KEY-----…"
+        )
+    try:
+        return load_ed25519_public_key(raw)
+    except ValueError as exc:
+        raise InvalidRequest(f"ed25519_public_key {exc}") from None
 
 
 def _seconds(body: dict[str, Any], name: str) -> float | None:

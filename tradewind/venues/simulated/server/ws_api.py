@@ -17,12 +17,13 @@ what is the WebSocket API's own:
   request or in the connection URL (`/ws-api/v3?returnRateLimits=false`). The REST
   fault switches (5xx, timeouts, 429s) do not reach the WebSocket API; the
   `fail_after_accept` fault does (order placement answers 500, -1007).
-- Authentication: a SIGNED method takes `apiKey`, `timestamp`, `signature` (hex
-  HMAC-SHA256, keyed with the API secret, of every param but `signature`, sorted by
-  name, joined `name=value&...`) and optional `recvWindow`, checked as REST checks
-  them (`rest_auth`). After `session.logon` (itself signed) `apiKey` and `signature`
-  may be left out, `timestamp` may not. The simulator issues HMAC keys only, so HMAC
-  is what `session.logon` takes here, where Binance takes only Ed25519 keys for it.
+- Authentication: a SIGNED method takes `apiKey`, `timestamp`, `signature` and
+  optional `recvWindow`, checked as REST checks them (`rest_auth`). The signature
+  signs every param but `signature`, sorted by name, joined `name=value&...`: hex
+  HMAC-SHA256 keyed with the API secret for an HMAC key, base64 Ed25519 for an
+  Ed25519 key. After `session.logon` (itself signed) `apiKey` and `signature` may be
+  left out, `timestamp` may not. `session.logon` takes only Ed25519 keys, as Binance's
+  ("Session Authentication" in web-socket-api.md): an HMAC key's logon is -1022.
 - User data: `userDataStream.subscribe` (after logon) or
   `userDataStream.subscribe.signature` send the account's events on this connection
   as `{"subscriptionId": n, "event": {...}}`; `userDataStream.unsubscribe`,
@@ -229,6 +230,10 @@ class WsApiSession:
         if "apiKey" not in request.values:
             raise errors.mandatory_missing("apiKey")
         creds = self._caller(Security.USER_DATA, request, params, now_ms)
+        if creds is not None and creds.public_key is None:
+            # Binance: "Only Ed25519 keys are supported for this feature"; an HMAC
+            # signature there is refused as not valid.
+            raise errors.invalid_signature()
         self._logon, self._logon_ms = creds, now_ms
         return self._status()
 
