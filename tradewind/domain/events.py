@@ -12,6 +12,7 @@ from decimal import Decimal
 
 import msgspec
 
+from tradewind.domain.exact import EXACT
 from tradewind.domain.model import Instrument, Liquidity, OrderType, Side, TimeInForce
 
 
@@ -160,7 +161,15 @@ class BalancesRequested(BaseEvent, frozen=True, kw_only=True, tag="account.balan
 
 
 class Fill(BaseEvent, frozen=True, tag="order.fill"):
-    """One execution; `fee` is in `fee_asset`, `price` in the quote asset."""
+    """One execution; `fee` is in `fee_asset`, `price` in the quote asset.
+
+    `quote_quantity` is the quote asset the venue moved for it, before fees (the buyer
+    paid it, the seller received it): price x quantity rounded to the quote asset's
+    precision (Binance's `quoteQty`: rounded down to 10^-8), so books kept from fills
+    can equal the venue's balances to the last digit. None when the venue did not report
+    it, and in fills published before the field existed; `quote_amount` falls back to
+    price x quantity then.
+    """
 
     account_id: str
     client_order_id: str
@@ -174,6 +183,15 @@ class Fill(BaseEvent, frozen=True, tag="order.fill"):
     fee_asset: str
     liquidity: Liquidity
     ts_ns: int
+    quote_quantity: Decimal | None = None
+
+    @property
+    def quote_amount(self) -> Decimal:
+        """The quote asset that changed hands, before fees: `quote_quantity` when the
+        venue reported it, else price x quantity (exact)."""
+        if self.quote_quantity is not None:
+            return self.quote_quantity
+        return EXACT.multiply(self.price, self.quantity)
 
 
 # -- accounts and portfolio -----------------------------------------------------------

@@ -23,10 +23,12 @@ from decimal import (
     Inexact,
     InvalidOperation,
     Overflow,
+    localcontext,
 )
 
 EXACT_DIGITS = 100
 QUOTIENT_DIGITS = 34
+_ZERO = Decimal(0)
 
 EXACT = Context(
     prec=EXACT_DIGITS,
@@ -49,3 +51,23 @@ def quotient(dividend: Decimal, divisor: Decimal) -> Decimal:
 def is_positive(value: Decimal) -> bool:
     """True for a finite value above zero (False for zero, negatives, NaN and infinities)."""
     return value.is_finite() and value > 0
+
+
+_FLOAT_NOISE = Decimal("1e-12")
+"""A relative difference this small is no different trade: a value that crossed a
+float (ccxt parses numbers into floats) can be off in its 16th or 17th digit."""
+
+
+def quote_is_rounding(amount: Decimal, notional: Decimal) -> bool:
+    """Whether a venue's quote quantity `amount` (finite, >= 0) can be `notional`
+    (price x quantity, > 0) rounded: less than one unit of `amount`'s last non-zero
+    decimal place away from it (at most 1: a venue rounds to the precision it reports;
+    trailing zeros it pads with do not count, except in a zero, "0.00000000"), or
+    within a part in 10^12 of it. So "0.01126853" for 0.0112685308140 (Binance, rounded
+    down to 10^-8) and "150" for 150.3 (a whole-unit quote asset) pass; "0.01126852"
+    for 0.0112685308140 does not."""
+    with localcontext(EXACT):
+        gap = abs(amount - notional)
+        exponent = (amount.normalize() if amount else amount).as_tuple().exponent
+        place = Decimal(1).scaleb(min(exponent, 0)) if isinstance(exponent, int) else _ZERO
+        return gap < place or gap <= notional * _FLOAT_NOISE

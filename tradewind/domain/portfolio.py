@@ -23,26 +23,32 @@ Definitions:
     unrealised PnL     sum over positions of Q x m - K  (= Q x (m - average cost))
     equity             cash + sum over positions of Q x m
     realised PnL       sum over disposals of units x price - cost released, where giving
-                       up u of Q units releases K x u / Q of cost (all of K when u = Q).
-                       It is before fees.
+                       up u of Q units releases K x u / Q of cost (all of K when u = Q),
+                       plus the venue's rounding of sells (below). It is before fees.
     fees               each fee valued in V when charged: a fee in V at face value, a fee
                        in the base asset at the fill price, a fee in another held asset
                        (BNB) at that asset's mark. Negative fees (rebates) only in V.
     net contributions  deposits - withdrawals: V at face value; another asset comes in
                        at a price (given, else its mark) and leaves at its average cost
 
-A fill of q at price p with fee f:
+A fill of q at price p with fee f moves a quote amount a: its `quote_quantity` (the
+venue's q x p rounded to V's precision, e.g. down to 10^-8 on Binance) when it has one,
+else q x p; d = a - q x p is that rounding. It is the venue's, so the books keep it
+where the venue settled it: in the cost of what a buy received, in what a sell realised.
 
-    buy:   cash -= q x p;  Q += r, K += r x p  where r = q - f if the fee is in the base
-           asset (Binance's buyer fee: the units received cost p each) else r = q
-    sell:  cash += q x p;  give up u = q + f if the fee is in the base asset else q,
-           at price p (Binance charges the seller in V)
+    buy:   cash -= a;  Q += r, K += r x p + d  where r = q - f if the fee is in the base
+           asset (Binance's buyer fee: the units received cost p each) else r = q; when
+           r = 0 or r x p + d < 0 (a fee of all or nearly all the units) K stays and
+           the fee is valued at a instead
+    sell:  cash += a;  give up u = q + f if the fee is in the base asset else q,
+           at price p (Binance charges the seller in V); realised PnL += d
     fee:   in V: cash -= f;  in another asset A: give up f units of A at A's mark
            (which realises A's PnL on them)
 
 A fee paid in the base asset is an expense at the fill price, never part of a cost
-basis, so it counts once. Every step keeps `cash + sum K = net contributions +
-realised - fees`, hence, exactly,
+basis, so it counts once. A quote quantity that is not a rounding of q x p
+(`quote_is_rounding`) is refused as `InvalidFill`. Every step keeps
+`cash + sum K = net contributions + realised - fees`, hence, exactly,
 
     equity = net contributions + realised + unrealised - fees
 
@@ -67,7 +73,7 @@ from collections.abc import Iterator, Mapping
 from decimal import Decimal, localcontext
 
 from tradewind.domain.events import BalanceUpdate, Fill, PortfolioUpdate, PositionUpdate
-from tradewind.domain.exact import EXACT, is_positive
+from tradewind.domain.exact import EXACT, is_positive, quote_is_rounding
 from tradewind.domain.model import Instrument, Side
 from tradewind.domain.portfolio_errors import (
     InsufficientHoldings,
@@ -92,6 +98,7 @@ __all__ = [
     "PortfolioError",
     "Position",
     "UnsupportedInstrument",
+    "quote_is_rounding",
 ]
 
 _ZERO = Decimal(0)
@@ -197,7 +204,8 @@ class Portfolio:
     # -- trading ------------------------------------------------------------------------
 
     def apply_fill(self, fill: Fill) -> bool:
-        """Book one execution; False if this trade was booked already."""
+        """Book one execution; False if this trade was booked already. The cash it moves
+        is the venue's `quote_quantity` when the fill has one (module docstring)."""
         key = (fill.instrument.symbol, fill.trade_id)
         if key in self._seen_trades:
             return False
@@ -210,11 +218,13 @@ class Portfolio:
             position = Position(instrument, price)
         fee_position: Position | None = None
         with localcontext(EXACT):
+            amount = fill.quote_amount
+            rounding = amount - quantity * price
             if fill.side is Side.BUY:
-                cash = self._cash - quantity * price
+                cash = self._cash - amount
                 units = quantity - fee if fee_in_base else quantity
             else:
-                cash = self._cash + quantity * price
+                cash = self._cash + amount
                 units = quantity + fee if fee_in_base else quantity
                 self._require(position, units, f"sell {quantity} (trade {fill.trade_id})")
             if fee_in_cash:
@@ -227,6 +237,9 @@ class Portfolio:
                 fee_value = fee * fee_position.mark
             else:
                 fee_value = _ZERO
+            extra_cost = rounding  # a buy's units cost r x p + d
+            if fill.side is Side.BUY and fee_in_base and (not units or units * price < -rounding):
+                extra_cost, fee_value = -units * price, amount  # the fee took all of it
             if cash < 0:
                 raise InsufficientHoldings(
                     self.account_id,
@@ -235,8 +248,10 @@ class Portfolio:
             # Everything is checked: from here on, nothing raises.
             if fill.side is Side.BUY:
                 position.acquire(units, price)
+                position.cost_basis += extra_cost
             else:
-                self._realized_pnl += position.dispose(units, price)
+                position.realized_pnl += rounding
+                self._realized_pnl += position.dispose(units, price) + rounding
             if fee_position is not None:
                 self._realized_pnl += fee_position.dispose(fee, fee_position.mark)
             self._cash = cash
@@ -401,6 +416,17 @@ class Portfolio:
             )
         if not (is_positive(fill.quantity) and is_positive(fill.price)):
             raise InvalidFill(self.account_id, f"{what}: {fill.quantity} at {fill.price}")
+        amount = fill.quote_quantity
+        if amount is not None:
+            if not (amount.is_finite() and amount >= 0):
+                raise InvalidFill(self.account_id, f"{what}: quote quantity {amount}")
+            notional = EXACT.multiply(fill.quantity, fill.price)
+            if not quote_is_rounding(amount, notional):
+                raise InvalidFill(
+                    self.account_id,
+                    f"{what}: quote quantity {amount} is not a rounding of "
+                    f"{fill.quantity} x {fill.price} = {notional}",
+                )
         fee = fill.fee
         if not fee.is_finite() or (fee < 0 and fill.fee_asset != self.valuation_asset):
             raise InvalidFill(self.account_id, f"{what}: fee {fee} {fill.fee_asset}")

@@ -229,10 +229,11 @@ class RiskState:
         asset received (net of a fee charged in it) becomes available at once, so a
         strategy can sell what it just bought; the asset given is taken off, never below
         zero (for a limit order the venue had locked it already, which only makes this
-        view more cautious until the venue's balances arrive)."""
+        view more cautious until the venue's balances arrive). The quote asset moves by
+        `fill.quote_amount`: the venue's own rounded amount when the fill carries it."""
         venue = fill.instrument.venue
         base, quote = fill.instrument.base, fill.instrument.quote
-        notional = fill.price * fill.quantity
+        notional = fill.quote_amount
         if fill.side is Side.BUY:
             received, got, gave, spent = base, fill.quantity, quote, notional
         else:

@@ -215,6 +215,7 @@ class BacktestAccount:
             fee_asset=fee_asset,
             liquidity=liquidity,
             ts_ns=ts_ns,
+            quote_quantity=value,  # this account moves price x quantity, unrounded
         )
 
     def _add(self, asset: str, amount: Decimal) -> None:

@@ -22,6 +22,7 @@ from typing import Any
 import aiohttp
 import ccxt.async_support as ccxt  # type: ignore[import-untyped]
 
+from tradewind.domain.exact import EXACT
 from tradewind.domain.model import Liquidity, OrderType, Side, TimeInForce
 from tradewind.errors import (
     AuthenticationFailed,
@@ -88,11 +89,17 @@ def exact(unified: Any, *raw_candidates: Any) -> Decimal | None:
     value = to_decimal(unified)
     if value is None:
         return None
+    raw = _same_raw(value, raw_candidates)
+    return value if raw is None else raw
+
+
+def _same_raw(value: Decimal, raw_candidates: Iterable[Any]) -> Decimal | None:
+    """The first raw string among `raw_candidates` that denotes `value` as a float does."""
     for raw in raw_candidates:
         candidate = to_decimal(raw) if isinstance(raw, str) else None
         if candidate is not None and float(candidate) == float(value):
             return candidate
-    return value
+    return None
 
 
 def decimal_to_ccxt(value: Decimal) -> str:
@@ -231,23 +238,44 @@ def order_status(order: CcxtDict, filled: Decimal) -> OrderStatus:
 
 
 def fill_from_ccxt(trade: CcxtDict, client_order_id: str) -> VenueFill:
-    """One of the account's trades (ccxt `fetch_my_trades`); ccxt's trades do not carry
-    the client order id, so the caller looks it up by `trade['order']`."""
+    """One of the account's trades (ccxt `fetch_my_trades`) with the quote quantity the
+    venue moved (`_quote_quantity`); ccxt's trades do not carry the client order id, so
+    the caller looks it up by `trade['order']`."""
     info = _info(trade)
     fee = trade.get("fee") or {}
+    price = _required(exact(trade.get("price"), info.get("price"), info.get("L")), "price")
+    quantity = _required(exact(trade.get("amount"), info.get("qty"), info.get("l")), "amount")
     return VenueFill(
         trade_id=str(trade["id"]),
         venue_order_id=str(trade.get("order") or ""),
         client_order_id=client_order_id,
         symbol=trade["symbol"],
         side=Side(str(trade["side"]).upper()),
-        price=_required(exact(trade.get("price"), info.get("price"), info.get("L")), "price"),
-        quantity=_required(exact(trade.get("amount"), info.get("qty"), info.get("l")), "amount"),
+        price=price,
+        quantity=quantity,
+        quote_quantity=_quote_quantity(trade, price, quantity),
         fee=exact(fee.get("cost"), info.get("commission"), info.get("n")) or _ZERO,
         fee_asset=str(fee.get("currency") or ""),
         liquidity=Liquidity.MAKER if trade.get("takerOrMaker") == "maker" else Liquidity.TAKER,
         ts_ms=int(trade.get("timestamp") or 0),
     )
+
+
+def _quote_quantity(trade: CcxtDict, price: Decimal, quantity: Decimal) -> Decimal | None:
+    """The quote amount the venue moved for `trade` (ccxt's `cost`): Binance's raw string,
+    `quoteQty` (REST) or `Y` (executionReport), when it is that number. Without one, a
+    `cost` that is price x quantity as far as a float can tell stands for the exact
+    product (ccxt computes `cost` so when the venue sends none); any other `cost` is the
+    venue's own. None when ccxt has no `cost`."""
+    cost = to_decimal(trade.get("cost"))
+    if cost is None:
+        return None
+    info = _info(trade)
+    raw = _same_raw(cost, (info.get("quoteQty"), info.get("Y")))
+    if raw is not None:
+        return raw
+    notional = EXACT.multiply(price, quantity)
+    return notional if float(notional) == float(cost) else cost
 
 
 def public_trade_from_ccxt(trade: CcxtDict) -> PublicTrade:

@@ -79,7 +79,13 @@ class VenueOrder(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class VenueFill(msgspec.Struct, frozen=True, kw_only=True):
-    """One execution of one of the account's orders; `fee` is in `fee_asset`."""
+    """One execution of one of the account's orders; `fee` is in `fee_asset`.
+
+    `quote_quantity` is the quote asset the venue moved for it, before fees (the buyer
+    paid it, the seller received it): price x quantity rounded to the quote asset's
+    precision, e.g. down to 10^-8 on Binance (its `quoteQty`). None when the venue does
+    not report it.
+    """
 
     trade_id: str
     venue_order_id: str
@@ -88,6 +94,7 @@ class VenueFill(msgspec.Struct, frozen=True, kw_only=True):
     side: Side
     price: Decimal
     quantity: Decimal
+    quote_quantity: Decimal | None = None
     fee: Decimal
     fee_asset: str
     liquidity: Liquidity

@@ -99,3 +99,50 @@ def test_events_are_immutable() -> None:
     env: Envelope = envelope(intent(), "k")
     with pytest.raises(AttributeError):
         env.key = "other"  # type: ignore[misc]
+
+
+def test_a_fill_published_before_it_carried_a_quote_quantity_still_decodes() -> None:
+    # Fills on a bus, in an outbox or in a bot's stored state were written without the
+    # field: they decode with None, and their quote amount is price x quantity.
+    fill = Fill(
+        account_id="acct-1",
+        client_order_id="c-1",
+        venue_order_id="v-1",
+        trade_id="t-1",
+        instrument=BTC,
+        side=Side.SELL,
+        price=Decimal("27000.01"),
+        quantity=Decimal("0.003"),
+        fee=Decimal("0.081"),
+        fee_asset="USDT",
+        liquidity=Liquidity.MAKER,
+        ts_ns=2,
+        quote_quantity=Decimal("81.00003"),
+    )
+    wire = msgspec.msgpack.decode(encode(envelope(fill, "acct-1")))
+    del wire[-1]["quote_quantity"]  # the payload as older code wrote it
+    old = decode(msgspec.msgpack.encode(wire))
+    assert isinstance(old.payload, Fill)
+    assert old.payload == msgspec.structs.replace(fill, quote_quantity=None)
+    assert old.payload.quote_amount == Decimal("81.00003")
+
+
+def test_a_fill_round_trips_with_its_quote_quantity_exact() -> None:
+    fill = Fill(
+        account_id="acct-1",
+        client_order_id="c-1",
+        venue_order_id="v-1",
+        trade_id="t-1",
+        instrument=Instrument.parse("sim", "ETH/BTC"),
+        side=Side.BUY,
+        price=Decimal("0.09128012"),
+        quantity=Decimal("0.12345"),
+        fee=Decimal("0.00012345"),
+        fee_asset="ETH",
+        liquidity=Liquidity.TAKER,
+        ts_ns=2,
+        quote_quantity=Decimal("0.01126853"),
+    )
+    back = decode(encode(envelope(fill, "acct-1"))).payload
+    assert back == fill
+    assert isinstance(back, Fill) and back.quote_amount == Decimal("0.01126853")

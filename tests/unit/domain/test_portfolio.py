@@ -4,7 +4,7 @@ transfers and reconciliation, and the equity identity, exactly."""
 from __future__ import annotations
 
 import itertools
-from decimal import ROUND_DOWN, Decimal
+from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
 
 import msgspec
@@ -13,6 +13,7 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from tradewind.domain.events import BalanceUpdate, Fill, PortfolioUpdate
+from tradewind.domain.exact import EXACT
 from tradewind.domain.model import Instrument, Liquidity, Side
 from tradewind.domain.portfolio import (
     InsufficientHoldings,
@@ -21,6 +22,7 @@ from tradewind.domain.portfolio import (
     Portfolio,
     PortfolioError,
     UnsupportedInstrument,
+    quote_is_rounding,
 )
 from tradewind.domain.portfolio_state import REMEMBERED_TRADES, PortfolioState
 
@@ -52,6 +54,7 @@ def fill(
     fee_asset: str | None = None,
     trade_id: str | None = None,
     account_id: str = "acct-1",
+    quote_quantity: str | None = None,
 ) -> Fill:
     return Fill(
         account_id=account_id,
@@ -66,6 +69,7 @@ def fill(
         fee_asset=fee_asset or instrument.quote,
         liquidity=Liquidity.TAKER,
         ts_ns=T0,
+        quote_quantity=None if quote_quantity is None else D(quote_quantity),
     )
 
 
@@ -277,6 +281,171 @@ def test_a_btc_valued_account_books_btc_quoted_markets() -> None:
     assert_identity(books)
 
 
+# -- the venue's quote quantity -------------------------------------------------------
+# ETH/BTC as Binance lists it: tick 10^-8, step 10^-5, so price x quantity has up to 13
+# decimals and the venue moves it rounded down to 10^-8 (`quoteQty`).
+
+
+def test_a_buy_pays_the_venues_quote_quantity_and_the_units_cost_that() -> None:
+    books = portfolio("1", valuation_asset="BTC")
+    books.apply_fill(buy("0.12345", "0.09128012", instrument=ETH_BTC, quote_quantity="0.01126853"))
+    eth = books.positions["ETH/BTC"]
+    assert books.cash == D("0.98873147")  # not 1 - 0.0112685308140
+    assert (eth.quantity, eth.cost_basis) == (D("0.12345"), D("0.01126853"))
+    assert books.net_contributions == 1
+    assert_identity(books)
+
+
+def test_a_sell_receives_the_venues_quote_quantity_and_realises_its_rounding() -> None:
+    books = portfolio("1", valuation_asset="BTC")
+    books.apply_fill(buy("0.1", "0.09", instrument=ETH_BTC))  # 0.009: nothing to round
+    books.apply_fill(sell("0.05432", "0.09118888", instrument=ETH_BTC, quote_quantity="0.00495337"))
+    eth = books.positions["ETH/BTC"]
+    assert books.cash == D("0.991") + D("0.00495337")
+    assert books.realized_pnl == eth.realized_pnl == D("0.00495337") - D("0.05432") * D("0.09")
+    assert_identity(books)
+
+
+def test_a_buyers_fee_in_base_leaves_the_rounding_in_the_cost_of_the_units_received() -> None:
+    books = portfolio("1", valuation_asset="BTC")
+    trade = buy(
+        "0.12345", "0.09128012", instrument=ETH_BTC, fee="0.00012345", fee_asset="ETH",
+        quote_quantity="0.01126853",
+    )  # fmt: skip
+    books.apply_fill(trade)
+    eth = books.positions["ETH/BTC"]
+    assert books.fees == D("0.00012345") * D("0.09128012")  # the fee at the fill price
+    assert eth.cost_basis == D("0.01126853") - books.fees  # what was paid, less the fee
+    assert (books.cash, eth.quantity) == (D("0.98873147"), D("0.12332655"))
+    assert_identity(books)
+
+
+def test_a_fee_of_every_unit_bought_is_valued_at_what_was_paid_and_leaves_no_cost() -> None:
+    books = portfolio("1", valuation_asset="BTC")
+    books.apply_fill(
+        buy("0.00001", "0.09128013", instrument=ETH_BTC, fee="0.00001", fee_asset="ETH",
+            quote_quantity="0.00000091")
+    )  # fmt: skip
+    eth = books.positions["ETH/BTC"]
+    assert (eth.quantity, eth.cost_basis, books.fees) == (D(0), D(0), D("0.00000091"))
+    assert books.cash == 1 - D("0.00000091")
+    assert_identity(books)
+
+
+def test_a_quote_quantity_equal_to_price_times_quantity_books_as_without_one() -> None:
+    with_it, without = portfolio(), portfolio()
+    with_it.apply_fill(buy("2", "100", quote_quantity="200", fee="0.2", trade_id="1"))
+    with_it.apply_fill(sell("0.5", "130", quote_quantity="65.0", fee="0.065", trade_id="2"))
+    without.apply_fill(buy("2", "100", fee="0.2", trade_id="1"))
+    without.apply_fill(sell("0.5", "130", fee="0.065", trade_id="2"))
+    assert with_it.to_state() == without.to_state()
+
+
+@pytest.mark.parametrize("amount", ["-0.5", "NaN", "sNaN", "Infinity", "-Infinity"])
+def test_a_quote_quantity_negative_or_not_finite_is_refused(amount: str) -> None:
+    books = portfolio()
+    with pytest.raises(InvalidFill, match=rf"trade t-9 on BTC/USDT: quote quantity {amount}$"):
+        books.apply_fill(buy("1", "100", quote_quantity=amount, trade_id="t-9"))
+    assert books.balances() == {"USDT": D(10000)}
+
+
+def test_a_quote_quantity_further_than_a_rounding_is_refused_naming_both_numbers() -> None:
+    books = portfolio("1", valuation_asset="BTC")
+    trade = buy("0.12345", "0.09128012", instrument=ETH_BTC, quote_quantity="0.01126852")
+    with pytest.raises(
+        InvalidFill,
+        match=r"quote quantity 0\.01126852 is not a rounding of 0\.12345 x 0\.09128012 = "
+        r"0\.0112685308140",
+    ):
+        books.apply_fill(trade)
+    assert books.balances() == {"BTC": D(1)}
+    assert "ETH/BTC" not in books.positions
+
+
+@pytest.mark.parametrize(
+    ("amount", "notional", "rounding"),
+    [
+        ("0.01126853", "0.0112685308140", True),  # Binance: down to 10^-8
+        ("0.01126854", "0.0112685308140", True),  # up
+        ("0.011268530000", "0.0112685308140", True),  # padded with zeros
+        ("0.01126852", "0.0112685308140", False),  # a whole unit below the floor
+        ("0.01126855", "0.0112685308140", False),
+        ("0", "0.000000009", True),  # dust, rounded down to nothing
+        ("0E-8", "0.000000009", True),
+        ("0E-8", "0.00000001", False),  # "0.00000000": zero to 10^-8
+        ("0.00000002", "0.000000009", False),
+        ("150", "150.3", True),  # a quote asset in whole units
+        ("151", "150.3", True),
+        ("152", "150.3", False),
+        ("1.5E+2", "150.3", True),  # exponent notation: still at most a whole unit
+        ("2E+2", "150.3", False),
+        ("12345678.12345679", "12345678.123456780", True),  # through a float: 17 digits
+        ("12345678.12347679", "12345678.12345678", False),
+    ],
+)
+def test_a_rounding_is_under_a_unit_of_the_amounts_last_place_or_float_noise(
+    amount: str, notional: str, rounding: bool
+) -> None:
+    assert quote_is_rounding(D(amount), D(notional)) is rounding
+
+
+class VenueLedger:
+    """A spot account as Binance keeps it, in whole 10^-8 of each asset: a fill's quote
+    is price x quantity rounded down; the buyer pays its fee in the base asset, the
+    seller in the quote asset, each rounded down too."""
+
+    def __init__(self, btc: Decimal) -> None:
+        self.units = {"BTC": int(btc * 10**8), "ETH": 0}
+
+    def trade(self, side: Side, quantity: Decimal, price: Decimal, rate: Decimal) -> Fill:
+        unit = D("1e-8")
+        quote = EXACT.multiply(quantity, price).quantize(unit, ROUND_DOWN)
+        if side is Side.BUY:
+            fee, fee_asset = (quantity * rate).quantize(unit, ROUND_DOWN), "ETH"
+            self.units["BTC"] -= int(quote / unit)
+            self.units["ETH"] += int((quantity - fee) / unit)
+        else:
+            fee, fee_asset = (quote * rate).quantize(unit, ROUND_DOWN), "BTC"
+            self.units["ETH"] -= int(quantity / unit)
+            self.units["BTC"] += int((quote - fee) / unit)
+        return fill(
+            side, str(quantity), str(price), instrument=ETH_BTC, fee=str(fee),
+            fee_asset=fee_asset, quote_quantity=str(quote),
+        )  # fmt: skip
+
+    def balances(self) -> dict[str, Decimal]:
+        return {asset: D(units).scaleb(-8) for asset, units in self.units.items()}
+
+
+@settings(max_examples=150)
+@given(st.data())
+def test_books_fed_the_venues_quote_quantities_equal_its_balances_on_a_fine_pair(
+    data: st.DataObject,
+) -> None:
+    # Tick x step is 10^-13 of BTC: price x quantity alone would drift from the venue by
+    # up to 10^-8 a fill, until a reconciliation booked the drift as a transfer.
+    books = portfolio("1", valuation_asset="BTC")
+    venue = VenueLedger(D(1))
+    for _ in range(data.draw(st.integers(1, 30), label="fills")):
+        price = D(data.draw(st.integers(5_000_000, 15_000_000), label="price ticks")).scaleb(-8)
+        held = venue.units["ETH"] // 1000  # whole steps of 10^-5
+        if held and data.draw(st.booleans(), label="sell"):
+            side, steps = Side.SELL, data.draw(st.integers(1, held))
+        else:
+            affordable = int(venue.units["BTC"] * D("0.5") / price) // 1000
+            if not affordable:
+                continue
+            side, steps = Side.BUY, data.draw(st.integers(1, affordable))
+        rate = data.draw(st.sampled_from([D(0), D("0.001"), D("0.00075")]))
+        assert books.apply_fill(venue.trade(side, D(steps).scaleb(-5), price, rate))
+        held_in_books = {"ETH": D(0), **books.balances()}
+        assert held_in_books == venue.balances()
+        assert books.net_contributions == 1  # nothing booked as a transfer
+        assert books.reset_from_venue(venue.balances()) is False
+        assert_identity(books)
+        assert all(p.cost_basis >= 0 for p in books.positions.values())
+
+
 # -- marks ----------------------------------------------------------------------------
 
 
@@ -439,7 +608,8 @@ class Reference:
     def book(self, trade: Fill, marks: dict[str, Decimal]) -> None:
         q, p, f = Fraction(trade.quantity), Fraction(trade.price), Fraction(trade.fee)
         sign = 1 if trade.side is Side.BUY else -1
-        self.cash -= sign * q * p
+        quote = q * p if trade.quote_quantity is None else Fraction(trade.quote_quantity)
+        self.cash -= sign * quote
         self.quantity[trade.instrument.base] += sign * q
         if trade.fee_asset == "USDT":
             self.cash -= f
@@ -477,8 +647,19 @@ def draw_fill(data: st.DataObject, books: Portfolio) -> Fill | None:
         "quote" if fee_asset == "USDT" else "base" if fee_asset == instrument.base else "other"
     )
     event(f"{side} with fee in {fee_kind} asset")
+    # The venue's quote quantity, rounded to 10^-8 as Binance (down) or another venue
+    # (up, to nearest) would; or none reported.
+    rounding = data.draw(st.sampled_from([None, ROUND_DOWN, ROUND_CEILING, ROUND_HALF_EVEN]))
+    notional = EXACT.multiply(quantity, price)
+    quote = None if rounding is None else str(notional.quantize(D("1e-8"), rounding))
     return fill(
-        side, str(quantity), str(price), instrument=instrument, fee=str(fee), fee_asset=fee_asset
+        side,
+        str(quantity),
+        str(price),
+        instrument=instrument,
+        fee=str(fee),
+        fee_asset=fee_asset,
+        quote_quantity=quote,
     )
 
 

@@ -626,3 +626,27 @@ def test_a_fill_makes_what_was_bought_available_to_sell_at_once() -> None:
     )  # fmt: skip
     assert state.available("acct", "sim", "XLM") == Decimal("999")
     assert state.available("acct", "sim", "BTC") == Decimal("0.95")
+
+
+def test_a_fill_moves_the_quote_by_the_amount_the_venue_settled() -> None:
+    from tradewind.domain.events import Fill
+    from tradewind.domain.model import Instrument, Liquidity, Side
+    from tradewind.domain.risk import RiskState
+
+    eth = Instrument.parse("sim", "ETH/BTC")
+    state = RiskState()
+    state.set_available("acct", "sim", "BTC", Decimal("1"))
+
+    def trade(side: Side, trade_id: str) -> Fill:
+        # 0.12345 x 0.09128012 = 0.0112685308140, settled rounded down to 10^-8
+        return Fill(
+            account_id="acct", client_order_id="c", venue_order_id="v", trade_id=trade_id,
+            instrument=eth, side=side, price=Decimal("0.09128012"), quantity=Decimal("0.12345"),
+            fee=Decimal(0), fee_asset="BTC", liquidity=Liquidity.TAKER, ts_ns=1,
+            quote_quantity=Decimal("0.01126853"),
+        )  # fmt: skip
+
+    state.apply(trade(Side.BUY, "1"))
+    assert state.available("acct", "sim", "BTC") == Decimal("0.98873147")
+    state.apply(trade(Side.SELL, "2"))
+    assert state.available("acct", "sim", "BTC") == Decimal("1")

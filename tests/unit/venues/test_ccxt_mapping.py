@@ -354,6 +354,118 @@ def test_my_trade_becomes_a_fill_with_fee_and_liquidity(exchange: Any) -> None:
     assert (fill.fee, fill.fee_asset, fill.ts_ms) == (D("0.000001"), "BTC", 1700000000300)
 
 
+ETHBTC_INFO: dict[str, Any] = {
+    **BTCUSDT_INFO,
+    "symbol": "ETHBTC",
+    "baseAsset": "ETH",
+    "quoteAsset": "BTC",
+    "filters": [
+        {
+            "filterType": "PRICE_FILTER",
+            "minPrice": "0.00000001",
+            "maxPrice": "1000.00000000",
+            "tickSize": "0.00000001",
+        },
+        {
+            "filterType": "LOT_SIZE",
+            "minQty": "0.00001000",
+            "maxQty": "100000.00000000",
+            "stepSize": "0.00001000",
+        },
+        {"filterType": "NOTIONAL", "minNotional": "0.00010000", "maxNotional": "9000.00000000"},
+    ],
+}
+
+
+@pytest.fixture
+def with_eth_btc(exchange: Any) -> Any:
+    """ccxt binance with ETH/BTC too: tick 10^-8 x step 10^-5, finer than the 10^-8 the
+    venue moves BTC in."""
+    exchange.set_markets([exchange.parse_market(BTCUSDT_INFO), exchange.parse_market(ETHBTC_INFO)])
+    return exchange
+
+
+def eth_btc_trade(**overrides: Any) -> dict[str, Any]:
+    """GET /api/v3/myTrades: a taker buy of 0.12345 ETH at 0.09128012, 0.0112685308140
+    BTC that Binance settles rounded down to 10^-8."""
+    raw: dict[str, Any] = {
+        "symbol": "ETHBTC",
+        "id": 7,
+        "orderId": 12,
+        "orderListId": -1,
+        "price": "0.09128012",
+        "qty": "0.12345000",
+        "quoteQty": "0.01126853",
+        "commission": "0.00012345",
+        "commissionAsset": "ETH",
+        "time": 1700000000300,
+        "isBuyer": True,
+        "isMaker": False,
+        "isBestMatch": True,
+    }
+    raw.update(overrides)
+    return raw
+
+
+def test_my_trade_carries_the_quote_quantity_the_venue_moved(with_eth_btc: Any) -> None:
+    fill = m.fill_from_ccxt(with_eth_btc.parse_trade(eth_btc_trade()), "tw-abc")
+    assert (fill.price, fill.quantity) == (D("0.09128012"), D("0.12345"))
+    assert fill.quote_quantity == D("0.01126853")  # not 0.0112685308140
+    assert (fill.fee, fill.fee_asset) == (D("0.00012345"), "ETH")
+
+
+def test_an_execution_report_trade_carries_its_last_quote_quantity(with_eth_btc: Any) -> None:
+    report = {
+        "e": "executionReport", "E": 1700000000200, "s": "ETHBTC", "c": "tw-abc",
+        "S": "BUY", "o": "MARKET", "f": "GTC", "q": "0.20000000", "p": "0.00000000",
+        "P": "0.00000000", "g": -1, "C": "", "x": "TRADE", "X": "PARTIALLY_FILLED",
+        "r": "NONE", "i": 12, "l": "0.12345000", "z": "0.12345000", "L": "0.09128012",
+        "n": "0.00012345", "N": "ETH", "T": 1700000000199, "t": 7, "w": False, "m": False,
+        "O": 1700000000123, "Z": "0.01126853", "Y": "0.01126853",
+    }  # fmt: skip
+    fill = m.fill_from_ccxt(with_eth_btc.parse_ws_trade(report), "tw-abc")
+    assert (fill.trade_id, fill.side, fill.liquidity) == ("7", Side.BUY, Liquidity.TAKER)
+    assert (fill.price, fill.quantity, fill.quote_quantity) == (
+        D("0.09128012"), D("0.12345"), D("0.01126853"),
+    )  # fmt: skip
+
+
+def test_a_quote_quantity_longer_than_a_float_comes_exact_from_the_raw_string(
+    exchange: Any,
+) -> None:
+    raw = {
+        "symbol": "BTCUSDT", "id": 8, "orderId": 13, "orderListId": -1,
+        "price": "50000.12345678", "qty": "234567.89012345", "quoteQty": "11728423465.16890603",
+        "commission": "0", "commissionAsset": "USDT", "time": 1700000000300,
+        "isBuyer": False, "isMaker": True, "isBestMatch": True,
+    }  # fmt: skip
+    fill = m.fill_from_ccxt(exchange.parse_trade(raw), "tw-abc")
+    assert fill.quote_quantity == D("11728423465.16890603")  # the float holds 17 digits
+
+
+def test_without_the_venues_string_a_cost_that_is_price_times_quantity_is_the_exact_product(
+    with_eth_btc: Any,
+) -> None:
+    # ccxt computes `cost` as price x amount when the venue sends none; as a float it
+    # lost digits, and it is the product the venue did not round.
+    trade = with_eth_btc.parse_trade(eth_btc_trade(quoteQty=None))
+    fill = m.fill_from_ccxt(trade, "tw-abc")
+    assert fill.quote_quantity == D("0.09128012") * D("0.12345")
+    plain = m.fill_from_ccxt({**trade, "info": {}, "cost": 0.01126853}, "tw-abc")
+    assert plain.quote_quantity == D("0.01126853")  # another venue's own amount
+
+
+def test_a_raw_field_that_is_not_cost_never_leaks_in(with_eth_btc: Any) -> None:
+    trade = with_eth_btc.parse_trade(eth_btc_trade())
+    fill = m.fill_from_ccxt({**trade, "info": {**trade["info"], "quoteQty": "1"}}, "tw-abc")
+    assert fill.quote_quantity == D("0.01126853")  # ccxt's cost, read back from its float
+
+
+def test_a_trade_without_cost_has_no_quote_quantity(with_eth_btc: Any) -> None:
+    trade = with_eth_btc.parse_trade(eth_btc_trade())
+    assert m.fill_from_ccxt({**trade, "cost": None}, "tw-abc").quote_quantity is None
+
+
 def test_a_public_trade_reports_the_taker_as_aggressor(exchange: Any) -> None:
     buyer_is_maker = {"a": 26129, "p": "50000.01", "q": "0.5", "T": 1700000000400, "m": True}
     trade = m.public_trade_from_ccxt(

@@ -177,4 +177,5 @@ def _fill_event(account_id: str, order: TrackedOrder, fill: VenueFill) -> Fill:
         fee_asset=fill.fee_asset,
         liquidity=fill.liquidity,
         ts_ns=fill.ts_ms * _NS_PER_MS,
+        quote_quantity=fill.quote_quantity,
     )

@@ -151,9 +151,11 @@ class AccountView:
     def _book(self, fill: Fill) -> None:
         totals, instrument = self._totals, fill.instrument
         with localcontext(_WIDE):
-            quantity = fill.quantity if fill.side is Side.BUY else -fill.quantity
+            bought = fill.side is Side.BUY
+            quantity = fill.quantity if bought else -fill.quantity
+            paid = fill.quote_amount if bought else -fill.quote_amount  # the venue's amount
             totals[instrument.base] = totals.get(instrument.base, ZERO) + quantity
-            totals[instrument.quote] = totals.get(instrument.quote, ZERO) - quantity * fill.price
+            totals[instrument.quote] = totals.get(instrument.quote, ZERO) - paid
             if fill.fee:
                 totals[fill.fee_asset] = totals.get(fill.fee_asset, ZERO) - fill.fee
 

@@ -200,6 +200,7 @@ def venue_fill(trade: Trade, account_id: str) -> VenueFill:
         side=side,
         price=trade.price,
         quantity=trade.quantity,
+        quote_quantity=trade.quote_quantity,
         fee=fee,
         fee_asset=fee_asset,
         liquidity=Liquidity.MAKER if maker else Liquidity.TAKER,
