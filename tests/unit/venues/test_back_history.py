@@ -4,7 +4,7 @@ the live candles at the start."""
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 
 from tradewind.domain.matching import MatchingEngine, Trade
 from tradewind.domain.model import Side
@@ -278,3 +278,15 @@ def test_kept_live_trades_and_minutes_never_drop_the_past_candles() -> None:
     assert first_past.open_ms == WALL_T0 - 48 * HOUR_MS and first_past.trades == 4
     hours = history.klines(ETH, "1h", start_ms=0, limit=1000)
     assert len(hours) == 48 + 48  # the past's, then those of the live minutes kept
+
+
+def test_trades_and_klines_agree_whatever_the_callers_decimal_rounding() -> None:
+    # ccxt's decimal_to_precision sets its thread's context to half-up: trades synthesised
+    # there and klines built in the server's thread disagreed by a tick on a half.
+    halfway = candle(DATA_T0, "0.10000005", "0.13", "0.09", "0.12")  # 1000000.5 ticks
+    past = BackHistory(past_of([halfway], end_ms=WALL_T0), {ETH: SPEC})
+    with localcontext() as context:
+        context.rounding = ROUND_HALF_UP
+        first = past.trades(ETH, 4)[0]
+    (minute, *_) = past.fine_klines(ETH, "1m", first_open=None, end_ms=None, limit=4)
+    assert first.price == minute.open == Decimal("0.1000000")  # half-even, both

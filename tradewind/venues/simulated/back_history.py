@@ -21,13 +21,18 @@ What a past candle of volume V (base asset) holds, so that klines and trades agr
   prices; these derived volumes are rounded to 8 decimals. Wider klines sum them.
   Finer klines (`1s`, `1m`, `3m` over 5-minute candles) are built from the trades
   themselves: one per period that holds a trade (`fine_klines`).
+
+Every rounding here names its mode (half-even): the decimal context is per thread, and a
+client library in the same process may change it (ccxt's `decimal_to_precision` sets its
+thread's to half-up), which made the trades synthesised in one thread and the klines
+built from them in another disagree by a tick.
 """
 
 from __future__ import annotations
 
 import bisect
 from collections.abc import Mapping, Sequence
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 
 from tradewind.domain.matching import InstrumentSpec, OrderStatus, Trade
 from tradewind.domain.matching.filters import MarketRules
@@ -46,6 +51,11 @@ _LAST_KLINES_KEPT = 1024  # (symbol, interval, time zone) entries; time zones ar
 
 def _open_ms(candle: Candle) -> int:
     return candle.open_ms
+
+
+def _places(value: Decimal) -> Decimal:
+    """`value` to 8 decimals, half-even."""
+    return value.quantize(_PLACES, ROUND_HALF_EVEN)
 
 
 def _joined(earlier: list[Kline], later: list[Kline]) -> list[Kline]:
@@ -178,8 +188,8 @@ class BackHistory:
         first_id = index * TRADES_PER_CANDLE + 1
         return Kline(
             open_ms, width_ms, o, h, low, c, volume,
-            (quarter * (o + h + low + c)).quantize(_PLACES), TRADES_PER_CANDLE, True,
-            (volume / 2).quantize(_PLACES), (quarter * bought_at).quantize(_PLACES),
+            _places(quarter * (o + h + low + c)), TRADES_PER_CANDLE, True,
+            _places(volume / 2), _places(quarter * bought_at),
             first_id, first_id + TRADES_PER_CANDLE - 1,
         )  # fmt: skip
 
@@ -274,12 +284,13 @@ class BackHistory:
             if rose
             else (candle.open, candle.high, candle.low, candle.close)
         )
-        steps = max(1, int((candle.volume / TRADES_PER_CANDLE / rules.step_size).to_integral()))
+        lot = candle.volume / TRADES_PER_CANDLE / rules.step_size
+        steps = max(1, int(lot.to_integral_value(ROUND_HALF_EVEN)))
         open_ms, width = candle.open_ms + self._shift_ms, self.interval_ms
         first_id = index * TRADES_PER_CANDLE + 1
         trades = []
         for k, price in enumerate(path):
-            ticks = max(1, int((price / rules.tick_size).to_integral()))
+            ticks = max(1, int((price / rules.tick_size).to_integral_value(ROUND_HALF_EVEN)))
             quote_units = rules.quote_units(ticks * steps)  # as the engine's trades
             taker_bought = (k % 2 == 0) == rose
             ts_ms = open_ms + (2 * k + 1) * width // (2 * TRADES_PER_CANDLE)

@@ -17,7 +17,7 @@ import math
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from importlib import resources
 from pathlib import Path
 from typing import Protocol
@@ -303,7 +303,7 @@ def _inside(candle: Candle, fraction: float) -> Decimal:
     segment = min(2, int(fraction * 3))
     within = Decimal(repr(fraction * 3 - segment))
     start, end = path[segment], path[segment + 1]
-    return (start + (end - start) * within).quantize(_quantum(candle))
+    return (start + (end - start) * within).quantize(_quantum(candle), ROUND_HALF_EVEN)
 
 
 def _quantum(candle: Candle) -> Decimal:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 
 from tradewind.venues.simulated.exchange import SimulatedExchange
 from tradewind.venues.simulated.history import Kline, MarketHistory
@@ -75,15 +75,15 @@ class WindowStats:
     def price_change_percent(self) -> Decimal:
         """Change relative to the open, percent with 3 decimals."""
         if not self.open:
-            return _ZERO.quantize(_PERCENT_PLACES)
-        return (self.price_change / self.open * 100).quantize(_PERCENT_PLACES)
+            return _ZERO.quantize(_PERCENT_PLACES, ROUND_HALF_EVEN)
+        return (self.price_change / self.open * 100).quantize(_PERCENT_PLACES, ROUND_HALF_EVEN)
 
     @property
     def weighted_average(self) -> Decimal:
         """quote_volume / volume with 8 decimals (0 if nothing traded)."""
         if not self.volume:
             return _ZERO
-        return (self.quote_volume / self.volume).quantize(_PRICE_PLACES)
+        return (self.quote_volume / self.volume).quantize(_PRICE_PLACES, ROUND_HALF_EVEN)
 
 
 def window_ticker(
@@ -152,4 +152,4 @@ def average_price(
     quote_volume = sum((k.quote_volume for k in window), _ZERO)
     price = quote_volume / volume if volume else last
     recent = history.recent_trades(symbol, 1)
-    return price.quantize(_PRICE_PLACES), recent[-1].time_ms if recent else now_ms
+    return price.quantize(_PRICE_PLACES, ROUND_HALF_EVEN), recent[-1].time_ms if recent else now_ms
