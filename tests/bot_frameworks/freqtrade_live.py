@@ -47,6 +47,7 @@ VENV = ROOT / ".venv-freqtrade"
 PAIRS = ["ETH/BTC", "LTC/BTC", "XMR/BTC", "DASH/BTC", "ZEC/BTC", "ETC/BTC", "XLM/BTC"]
 STAKE = {"BTC": "1"}
 API_USER, API_PASSWORD = "tradewind", "probe-password"
+POLL_S = 5.0
 #: Warnings of freqtrade that mean the exchange misbehaved (ccxt's error classes and
 #: freqtrade's wrappers of them).
 EXCHANGE_TROUBLE = (
@@ -243,12 +244,11 @@ def run(minutes: float, workdir: Path, speed: float = 1.0) -> Outcome:
         bot_out = (workdir / "freqtrade.out").open("wb")
         bot = subprocess.Popen(command, stdout=bot_out, stderr=subprocess.STDOUT, cwd=workdir)
         wait_for(f"{api_url}/api/v1/ping", "freqtrade's API", bot, tries=900)
-        deadline = time.monotonic() + minutes * 60
-        while time.monotonic() < deadline:
+        for _ in range(round(minutes * 60 / POLL_S)):  # trading, checked every POLL_S
             if bot.poll() is not None:
                 outcome.log_errors.append(f"freqtrade exited with {bot.returncode}")
                 break
-            time.sleep(5)
+            time.sleep(POLL_S)
         if bot.poll() is None:
             for _ in range(12):  # an order in flight settles within a loop or two
                 differences = wallet_differences(api_url, venue_url, account["account_id"])

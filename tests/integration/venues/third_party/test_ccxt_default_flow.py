@@ -11,7 +11,6 @@ import re
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
-from urllib.parse import urlsplit
 
 import ccxt.pro  # type: ignore[import-untyped]
 import pytest
@@ -29,6 +28,7 @@ from tests.integration.venues.third_party.venue_support import (
     text,
     venue_balances,
 )
+from tradewind.venues.ccxt_venue import rehosted_urls
 
 D = Decimal
 _CODE = re.compile(r'"code":\s*(-?\d+)')
@@ -37,15 +37,7 @@ _CODE = re.compile(r'"code":\s*(-?\d+)')
 def rehosted(venue: Venue, account: Account) -> Any:
     """A default `ccxt.pro.binance` with every REST and WebSocket URL on the venue."""
     exchange = ccxt.pro.binance({"apiKey": account.api_key, "secret": account.secret})
-    api = exchange.urls["api"]
-    for key, url in list(api.items()):
-        if isinstance(url, str):
-            api[key] = venue.url + urlsplit(url).path
-    for key, url in list(api["ws"].items()):
-        if isinstance(url, str):
-            api["ws"][key] = venue.ws_url + urlsplit(url).path
-    for key, url in list(api["ws"]["ws-api"].items()):
-        api["ws"]["ws-api"][key] = venue.ws_url + urlsplit(url).path
+    exchange.urls["api"] = rehosted_urls(exchange.urls["api"], venue.url, venue.ws_url)
     return exchange
 
 

@@ -15,7 +15,6 @@ from collections.abc import AsyncIterator, Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import ccxt.pro  # type: ignore[import-untyped]
 import pytest
@@ -32,6 +31,7 @@ from tests.integration.venues.third_party.venue_support import (
     text,
     venue_balances,
 )
+from tradewind.venues.ccxt_venue import rehosted_urls
 
 D = Decimal
 
@@ -136,15 +136,7 @@ async def exchange(venue: Venue, account: Ed25519Account) -> AsyncIterator[Any]:
     """A default `ccxt.pro.binance` with the PEM private key as its secret and every REST
     and WebSocket URL on the venue."""
     client = ccxt.pro.binance({"apiKey": account.api_key, "secret": account.private_pem})
-    api = client.urls["api"]
-    for key, url in list(api.items()):
-        if isinstance(url, str):
-            api[key] = venue.url + urlsplit(url).path
-    for key, url in list(api["ws"].items()):
-        if isinstance(url, str):
-            api["ws"][key] = venue.ws_url + urlsplit(url).path
-    for key, url in list(api["ws"]["ws-api"].items()):
-        api["ws"]["ws-api"][key] = venue.ws_url + urlsplit(url).path
+    client.urls["api"] = rehosted_urls(client.urls["api"], venue.url, venue.ws_url)
     try:
         await client.load_markets()
         yield client
