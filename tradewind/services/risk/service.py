@@ -28,6 +28,7 @@ the account's balances were still asked for).
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -156,8 +157,13 @@ class RiskService(Service):
 
     async def stop(self) -> None:
         subscriptions, self._subscriptions = self._subscriptions, []
-        for subscription in reversed(subscriptions):  # intents first
-            await subscription.stop()
+        if subscriptions:
+            # Intents first (they publish decisions); then controls and prices, which
+            # are this instance's own groups, together: each leave may wait for the
+            # broker, and one after the other they could outlast the runner's drain.
+            *inputs, intents = subscriptions
+            await intents.stop()
+            await asyncio.gather(*(subscription.stop() for subscription in inputs))
         self._desk = None
 
     @property
