@@ -242,7 +242,12 @@ def run(minutes: float, workdir: Path, speed: float = 1.0) -> Outcome:
         log = workdir / "freqtrade.log"
         command = [str(freqtrade), "trade", "--config", str(config), "--logfile", str(log)]
         bot_out = (workdir / "freqtrade.out").open("wb")
-        bot = subprocess.Popen(command, stdout=bot_out, stderr=subprocess.STDOUT, cwd=workdir)
+        # As a user runs it: freqtrade sets up no logging (so no --logfile) when it sees
+        # pytest's PYTEST_VERSION, which a run under pytest would hand down.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+        bot = subprocess.Popen(
+            command, stdout=bot_out, stderr=subprocess.STDOUT, cwd=workdir, env=env
+        )
         wait_for(f"{api_url}/api/v1/ping", "freqtrade's API", bot, tries=900)
         for _ in range(round(minutes * 60 / POLL_S)):  # trading, checked every POLL_S
             if bot.poll() is not None:
