@@ -9,6 +9,7 @@ tests and backtests can drive it.
 from __future__ import annotations
 
 import secrets
+import string
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -164,8 +165,8 @@ class SimulatedExchange:
         for asset, amount in balances.items():
             self.engine.deposit(account_id, asset, amount)
         creds = ApiCredentials(
-            api_key=secrets.token_urlsafe(48)[:64],
-            secret=secrets.token_urlsafe(48)[:64],
+            api_key=_alphanumeric(64),
+            secret=_alphanumeric(64),
             account_id=account_id,
             permissions=permissions or KeyPermissions(),
             created_ms=self.clock() // 1_000_000,
@@ -405,3 +406,12 @@ class SimulatedExchange:
 def _is_client(account_id: str) -> bool:
     """False for the exchange's own liquidity provider and background flow."""
     return not account_id.startswith(HOUSE_PREFIX)
+
+
+_KEY_ALPHABET = string.ascii_letters + string.digits
+
+
+def _alphanumeric(length: int) -> str:
+    """A random key or secret as Binance's look: letters and digits only (one that began
+    with "-" read as an option to a command line that took it as an argument)."""
+    return "".join(secrets.choice(_KEY_ALPHABET) for _ in range(length))
