@@ -46,10 +46,13 @@ def serving_venue(logs: Path, *options: str, url: str = "http://127.0.0.1") -> I
         stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 30
-        while not port_open("127.0.0.1", port, 0.2):
-            assert proc.poll() is None and time.monotonic() < deadline, "venue did not start"
+        for _ in range(300):  # 30 s
+            if port_open("127.0.0.1", port, 0.1):
+                break
+            assert proc.poll() is None, "the venue exited before it served"
             time.sleep(0.1)
+        else:
+            raise AssertionError("the venue did not start in 30 s")
         yield f"{url}:{port}"
     finally:
         proc.terminate()
@@ -117,13 +120,15 @@ class Process:
         return '"event": "running"' in text[text.rfind(f"--- start {self.starts} ---") :]
 
     async def wait_running(self, timeout_s: float = 60) -> None:
-        deadline = time.monotonic() + timeout_s
-        while not self.running():
-            assert self.proc.poll() is None, (
-                f"{self.name} exited: {self.log_path.read_text()[-2000:]}"
-            )
-            assert time.monotonic() < deadline, f"{self.name} did not start"
-            await asyncio.sleep(0.2)
+        try:
+            async with asyncio.timeout(timeout_s):
+                while not self.running():
+                    assert self.proc.poll() is None, (
+                        f"{self.name} exited: {self.log_path.read_text()[-2000:]}"
+                    )
+                    await asyncio.sleep(0.2)
+        except TimeoutError:
+            raise AssertionError(f"{self.name} did not start in {timeout_s:.0f} s") from None
 
     def kill(self) -> None:
         """`kill -9`: no drain, no goodbye."""
@@ -173,13 +178,15 @@ async def submissions_total(venue_url: str, ca_file: str | None = None) -> int:
 async def trade_for(
     venue_url: str, *, min_s: float, orders: int, max_s: float, ca_file: str | None = None
 ) -> None:
-    """Let the bots trade at least `min_s`, and until the venue saw `orders` orders."""
-    started = time.monotonic()
-    while time.monotonic() - started < max_s:
-        seen = await submissions_total(venue_url, ca_file)
-        if seen >= orders and time.monotonic() - started >= min_s:
-            return
-        await asyncio.sleep(1)
+    """Let the bots trade at least `min_s`, and until the venue saw `orders` orders (or
+    `max_s` passed: the checks that follow say what is missing)."""
+    await asyncio.sleep(min_s)
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(max_s - min_s):
+            while True:
+                if await submissions_total(venue_url, ca_file) >= orders:
+                    break
+                await asyncio.sleep(1)
 
 
 async def portfolios_differing(
@@ -221,17 +228,23 @@ async def wait_until_portfolios_match(
     within_s: float,
     ca_file: str | None = None,
 ) -> float:
-    """Seconds until every account's portfolio equals the venue's balances; fails
-    naming some that differ after `within_s`."""
-    started = time.monotonic()
-    while True:
-        differing = await portfolios_differing(accounts, cache_url, venue_url, ca_file)
-        if not differing:
-            return time.monotonic() - started
-        assert time.monotonic() - started < within_s, (
+    """Seconds until every account's portfolio equals the venue's balances (for the
+    record); fails naming some that differ after `within_s`."""
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    differing: list[str] = []
+    try:
+        async with asyncio.timeout(within_s):
+            while True:
+                differing = await portfolios_differing(accounts, cache_url, venue_url, ca_file)
+                if not differing:
+                    break
+                await asyncio.sleep(0.5)
+    except TimeoutError:
+        raise AssertionError(
             f"{len(differing)} accounts differ after {within_s:.0f} s, e.g. {differing[:3]}"
-        )
-        await asyncio.sleep(0.5)
+        ) from None
+    return loop.time() - started
 
 
 async def trades_missing_from_fills(
@@ -277,11 +290,19 @@ async def wait_until_orders_settled(database_url: str, *, within_s: float) -> No
     order is looked up once the venue answers again, but a call that hung until a fault's
     end, the breaker's cool-down and the start reconciliation's retry (5 s) can each stand
     before that lookup."""
-    began = time.monotonic()
-    while left := await orders_in(database_url, "UNKNOWN", "SENT"):
-        assert time.monotonic() - began < within_s, f"orders left of unknown outcome: {left}"
-        await asyncio.sleep(1)
-    print(f"no order of unknown outcome after {time.monotonic() - began:.1f} s")
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    left: list[str] = []
+    try:
+        async with asyncio.timeout(within_s):
+            while True:
+                left = await orders_in(database_url, "UNKNOWN", "SENT")
+                if not left:
+                    break
+                await asyncio.sleep(1)
+    except TimeoutError:
+        raise AssertionError(f"orders left of unknown outcome: {left}") from None
+    print(f"no order of unknown outcome after {loop.time() - began:.1f} s")
 
 
 async def delete_keys(redis_url: str, prefix: str) -> None:

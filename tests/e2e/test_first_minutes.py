@@ -25,6 +25,7 @@ TRADEWIND = str(Path(sys.executable).parent / "tradewind")
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 #: The issue's "done when": `./dev up` and nothing else shows trading within 30 s.
 TRADING_SHOWN_WITHIN_S = 30.0
+_STEP_S = 0.2  # a wait for the screen: sleep this long, then read what came
 
 
 class Terminal:
@@ -32,41 +33,51 @@ class Terminal:
 
     def __init__(self, argv: list[str], cwd: Path, env: dict[str, str]) -> None:
         self._master, slave = pty.openpty()
-        self.launched_s = time.monotonic()
         self.proc = subprocess.Popen(
             argv, cwd=cwd, env=env, stdin=slave, stdout=slave, stderr=slave, close_fds=True
         )
         os.close(slave)
         self.screen = ""
+        self.steps_waited = 0
 
     def read_until(self, pattern: str, by_s: float, what: str) -> re.Match[str]:
-        """The first match of `pattern` on the screen, waiting for it until `by_s` seconds
-        after the launch."""
-        deadline = self.launched_s + by_s
+        """The first match of `pattern` on the screen, waiting for it at most `by_s`
+        seconds (in steps of `_STEP_S`; the waits of earlier calls count too)."""
         while True:
             found = re.search(pattern, self.screen, re.DOTALL)
             if found:
                 return found
-            assert time.monotonic() < deadline, (
+            assert self.steps_waited * _STEP_S < by_s, (
                 f"{what} not shown {by_s:.0f} s after the launch:\n{self.screen[-3000:]}"
             )
-            self.pump(0.2)
+            self.wait_step()
 
-    def pump(self, wait_s: float) -> None:
+    def wait_step(self) -> None:
+        """Sleep one `_STEP_S`, then take what the process wrote meanwhile."""
+        time.sleep(_STEP_S)
+        self.steps_waited += 1
+        while self.pump(0):
+            pass
+
+    def pump(self, wait_s: float) -> bool:
+        """Take what the process wrote, waiting up to `wait_s` for it; whether it had."""
         ready, _, _ = select.select([self._master], [], [], wait_s)
-        if ready:
-            try:
-                chunk = os.read(self._master, 65536)
-            except OSError:  # the process closed the terminal
-                return
-            self.screen += _ANSI.sub("", chunk.decode(errors="replace"))
+        if not ready:
+            return False
+        try:
+            chunk = os.read(self._master, 65536)
+        except OSError:  # the process closed the terminal
+            return False
+        self.screen += _ANSI.sub("", chunk.decode(errors="replace"))
+        return bool(chunk)
 
     def stop(self) -> int:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGINT)  # Ctrl-C, as the welcome says
-        deadline = time.monotonic() + 60
-        while self.proc.poll() is None and time.monotonic() < deadline:
-            self.pump(0.2)
+        for _ in range(int(60 / _STEP_S)):
+            if self.proc.poll() is not None:
+                break
+            self.wait_step()
         os.close(self._master)
         return self.proc.wait(5)
 
@@ -111,10 +122,11 @@ def test_up_with_no_options_shows_trading_on_a_clean_screen_and_a_demo_user_sign
             auth = {"Authorization": f"Bearer {login.json()['access_token']}"}
             bots = client.get("/bots", headers=auth).json()["items"]
             assert len(bots) == 1 and bots[0]["state"] == "running"
-            deadline = time.monotonic() + 90
-            while not (fills := client.get("/fills", headers=auth).json()["items"]):
-                assert time.monotonic() < deadline, "the demo user's bot never traded"
-                terminal.pump(1.0)
+            for _ in range(int(90 / _STEP_S)):
+                if fills := client.get("/fills", headers=auth).json()["items"]:
+                    break
+                terminal.wait_step()
+            assert fills, "the demo user's bot never traded in 90 s"
             assert fills[0]["account_id"] == bots[0]["account_id"]
     finally:
         code = terminal.stop()

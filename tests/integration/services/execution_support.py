@@ -171,20 +171,25 @@ class Recorder:
     async def wait_for(
         self, condition: Callable[[Recorder], object], timeout_s: float = 10.0, what: str = ""
     ) -> None:
-        deadline = time.monotonic() + timeout_s
-        while not condition(self):
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                seen = [e.type for e in self.events]
-                raise AssertionError(f"not seen within {timeout_s} s: {what or condition}; {seen}")
-            self._changed.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), min(remaining, 0.1))
+        try:
+            async with asyncio.timeout(timeout_s):
+                while not condition(self):
+                    self._changed.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._changed.wait(), 0.1)
+        except TimeoutError:
+            seen = [e.type for e in self.events]
+            raise AssertionError(
+                f"not seen within {timeout_s} s: {what or condition}; {seen}"
+            ) from None
 
 
 async def wait_until(condition: Callable[[], object], timeout_s: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not true within {timeout_s} s")
-        await asyncio.sleep(0.01)
+    try:
+        async with asyncio.timeout(timeout_s):
+            while True:
+                if condition():
+                    break
+                await asyncio.sleep(0.01)
+    except TimeoutError:
+        raise AssertionError(f"not true within {timeout_s} s") from None

@@ -5,7 +5,6 @@ holds the latest quotes, and a book that breaks or a stream that fails is resync
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -147,11 +146,14 @@ def book_matches(
 
 
 async def wait_until(condition: Callable[[], object], timeout_s: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not true within {timeout_s} s")
-        await asyncio.sleep(0.02)
+    try:
+        async with asyncio.timeout(timeout_s):
+            while True:
+                if condition():
+                    break
+                await asyncio.sleep(0.02)
+    except TimeoutError:
+        raise AssertionError(f"not true within {timeout_s} s") from None
 
 
 @dataclass

@@ -48,11 +48,14 @@ def dead_letter_of(original: Envelope, raw: bytes = b"raw") -> Envelope:
 
 
 async def wait_until(condition: Callable[[], object], timeout_s: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not true within {timeout_s} s: {condition}")
-        await asyncio.sleep(0.01)
+    try:
+        async with asyncio.timeout(timeout_s):
+            while True:
+                if condition():
+                    break
+                await asyncio.sleep(0.01)
+    except TimeoutError:
+        raise AssertionError(f"not true within {timeout_s} s: {condition}") from None
 
 
 @pytest.fixture
