@@ -29,6 +29,8 @@ REPO = Path(__file__).resolve().parents[3]
 SIM_REQUESTS = [
     ("POST", "/sim/v1/accounts", {"balances": {"USDT": "1000000"}}),
     ("GET", "/sim/v1/accounts/any-account/balances", None),
+    ("GET", "/sim/v1/accounts/any-account/open_orders", None),
+    ("GET", "/sim/v1/accounts/any-account/trades", None),
     ("GET", "/sim/v1/submissions", None),
     ("GET", "/sim/v1/faults", None),
     ("POST", "/sim/v1/faults", {"http_5xx_s": 60}),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from decimal import Decimal
 
 import httpx
 import pytest
@@ -168,4 +169,36 @@ def test_the_simulator_counts_new_order_requests_per_client_order_id() -> None:
         ]
         held = httpx.get(f"{url}/sim/v1/accounts/{creds['account_id']}/balances").json()
         assert set(held) == {"USDT", "BTC"} and held["USDT"]["locked"] == "0"
+        client.close()
+
+
+def test_the_simulator_lists_an_accounts_open_orders_until_they_finish() -> None:
+    with running_venue() as (url, _state):
+        creds = httpx.post(f"{url}/sim/v1/accounts", json={"balances": {"USDT": "1000"}}).json()
+        client = BinanceClient(
+            url, Account(creds["api_key"], creds["api_secret"], creds["account_id"])
+        )
+        open_orders = f"{url}/sim/v1/accounts/{creds['account_id']}/open_orders"
+        assert httpx.get(open_orders).json() == []
+        last = Decimal(httpx.get(f"{url}/api/v3/ticker/price?symbol=BTCUSDT").json()["price"])
+        below = (last * Decimal("0.95")).quantize(Decimal("0.01"))  # rests on the book
+        resting = {
+            "symbol": "BTCUSDT",
+            "side": "BUY",
+            "type": "LIMIT",
+            "timeInForce": "GTC",
+            "quantity": "0.001",
+            "price": str(below),
+            "newClientOrderId": "resting",
+        }
+        placed = client.signed("POST", "/api/v3/order", resting)
+        assert placed.status_code == 200, placed.text
+        assert httpx.get(open_orders).json() == [
+            {"symbol": "BTC/USDT", "client_order_id": "resting", "status": "NEW"}
+        ]
+        canceled = client.signed(
+            "DELETE", "/api/v3/order", {"symbol": "BTCUSDT", "origClientOrderId": "resting"}
+        )
+        assert canceled.status_code == 200
+        assert httpx.get(open_orders).json() == []
         client.close()

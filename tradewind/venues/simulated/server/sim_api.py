@@ -4,6 +4,9 @@ keys (the testnet faucet) and switch faults on and off.
     GET    /sim/v1/accounts/{account_id}/balances -> {asset: {"free", "locked"}}
     GET    /sim/v1/accounts/{account_id}/trades -> [{"symbol", "trade_id", "client_order_id",
                               "side", "price", "quantity", "time_ms"}], oldest first
+    GET    /sim/v1/accounts/{account_id}/open_orders -> [{"symbol", "client_order_id",
+                              "status"}]: the orders working or waiting on the book
+                              (symbols here are BASE/QUOTE, as the platform names them)
     GET    /sim/v1/submissions[?repeated=1] -> new-order requests per client order id
     POST   /sim/v1/accounts  {"balances": {"USDT": "10000"}, "permissions": {"trade": true,
                               "withdraw": false, "transfer": false}, "ip_restrict": false,
@@ -145,7 +148,25 @@ def sim_routes(state: ServerState) -> APIRouter:
             )
         return json_response(found)
 
+    async def open_orders(request: Request) -> Response:
+        """The venue account's open orders (the venue's truth, for checks)."""
+        account_id = request.path_params["account_id"]
+        return json_response(
+            [
+                {
+                    "symbol": o.symbol,
+                    "client_order_id": o.client_order_id,
+                    "status": o.status.value,
+                }
+                for o in state.exchange.engine.open_orders(account_id)
+            ]
+        )
+
     router.add_api_route("/accounts", create_account, methods=["POST"], include_in_schema=False)
+    router.add_api_route(
+        "/accounts/{account_id}/open_orders", open_orders, methods=["GET"],
+        include_in_schema=False,
+    )  # fmt: skip
     router.add_api_route(
         "/accounts/{account_id}/trades", trades, methods=["GET"], include_in_schema=False
     )
