@@ -1,0 +1,2 @@
+"""The chaos toolkit: faults a test or `tradewind chaos` injects into a running distributed
+platform."""
