@@ -10,6 +10,8 @@
     tradewind db upgrade [--config FILE]          migrate the database once, before a rollout
     tradewind users grant-admin EMAIL             make a signed-up user an administrator
     tradewind users revoke-admin EMAIL            take the admin role away
+    tradewind chaos [--minutes N] [--bus B]       faults injected into the distributed
+                                                  platform while it trades; what held
 
 Settings come from `TRADEWIND_*` environment variables and the optional settings file
 (see `tradewind.runtime.settings`). A configuration problem prints one line,
@@ -457,6 +459,102 @@ def _set_admin(email: str, config: Path | None, *, admin: bool) -> None:
         settings = load_settings(config)
         typer.echo(asyncio.run(set_admin_from_settings(settings, email, admin=admin)))
         return 0
+
+    _exit_with(run)
+
+
+@app.command("chaos")
+def chaos(
+    minutes: Annotated[
+        float, typer.Option("--minutes", min=1, help="Length of each run, in minutes.")
+    ] = 10,
+    bus: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--bus",
+            metavar="BUS",
+            help="redis or kafka; repeat for both. Default: both.",
+            show_default=False,
+        ),
+    ] = None,
+    bots: Annotated[int, typer.Option("--bots", min=1, help="Demo bots trading.")] = 200,
+    kills: Annotated[
+        int, typer.Option("--kills", min=0, help="kill -9s of random instances.")
+    ] = 20,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the fault schedule.")] = 1,
+    table: Annotated[
+        bool,
+        typer.Option(
+            "--table/--no-table",
+            help="First kill and restart one instance of each service in turn, measuring "
+            "take-over, orders gap and portfolios.",
+        ),
+    ] = True,
+    zones: Annotated[
+        bool,
+        typer.Option(
+            "--zones/--no-zones",
+            help="Put the two instances of every service in two network namespaces and "
+            "cut one off once (root and `ip` needed).",
+        ),
+    ] = False,
+    database_failover: Annotated[
+        bool,
+        typer.Option(
+            "--database-failover/--no-database-failover",
+            help="Run PostgreSQL as a primary with a streaming replica and fail it over "
+            "once (PostgreSQL's server binaries needed).",
+        ),
+    ] = False,
+    database_url: Annotated[
+        str,
+        typer.Option(
+            "--database-url",
+            metavar="URL",
+            help="PostgreSQL server to create the run's database on (without a failover).",
+        ),
+    ] = "postgresql://postgres@127.0.0.1:5432/postgres",
+    logs: Annotated[
+        Path | None,
+        typer.Option(
+            "--logs", metavar="DIR", help="Where the processes' logs go.", show_default=False
+        ),
+    ] = None,
+    record: Annotated[
+        Path | None,
+        typer.Option(
+            "--record",
+            metavar="FILE",
+            help="Append the results (Markdown) to FILE, e.g. docs/reliability.md.",
+            show_default=False,
+        ),
+    ] = None,
+    keep: Annotated[
+        bool, typer.Option("--keep", help="Keep the run's database afterwards.")
+    ] = False,
+) -> None:
+    """Run the distributed platform (two instances of every service) on the simulated
+    exchange and inject faults while it trades: kill -9s, SIGSTOPs, a broker restart,
+    venue faults, optionally a database failover and a zone cut. Then check that no order
+    was lost or sent twice, every portfolio equals the venue, and every process exits 0
+    within 10 s of SIGTERM. Exit status 1 if anything did not hold. Needs the dev extras."""
+    from typing import cast
+
+    buses = bus or ["redis", "kafka"]
+    for name in buses:
+        if name not in ("redis", "kafka"):
+            raise typer.BadParameter(f"{name!r}: use redis or kafka", param_hint="--bus")
+
+    def run() -> int:
+        from tradewind.chaos.command import main as chaos_main
+        from tradewind.chaos.run import Bus
+
+        return chaos_main(
+            buses=cast(list[Bus], buses), minutes=minutes, bots=bots, kills=kills, seed=seed,
+            table=table, zones=zones, database_failover=database_failover,
+            admin_url=database_url, logs=logs, record=record, keep=keep,
+            argv=sys.argv[1:],
+        )  # fmt: skip
 
     _exit_with(run)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from tests.e2e.platform import serving_venue
+from tradewind.chaos.platform import serving_venue
 
 
 @pytest.fixture

@@ -21,7 +21,8 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.e2e.platform import (
+from tradewind.bus.tansu import free_port
+from tradewind.chaos.platform import (
     SERVICES,
     Process,
     delete_keys,
@@ -32,7 +33,6 @@ from tests.e2e.platform import (
     wait_until_orders_settled,
     wait_until_portfolios_match,
 )
-from tradewind.bus.tansu import free_port
 from tradewind.security.master_keys import generate_master_key
 
 pytestmark = [pytest.mark.servers, pytest.mark.chaos]

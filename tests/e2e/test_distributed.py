@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.platform import (
+from tradewind.chaos.platform import (
     SERVICES,
     Process,
     delete_keys,

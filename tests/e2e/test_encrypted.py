@@ -18,7 +18,10 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.e2e.platform import (
+from tests.tls import CertificateAuthority, Issued
+from tests.tls_servers import postgres_tls, redis_tls
+from tradewind.bus.tansu import free_port
+from tradewind.chaos.platform import (
     SERVICES,
     Process,
     open_demo_accounts,
@@ -30,9 +33,6 @@ from tests.e2e.platform import (
     venue_http,
     wait_until_portfolios_match,
 )
-from tests.tls import CertificateAuthority, Issued
-from tests.tls_servers import postgres_tls, redis_tls
-from tradewind.bus.tansu import free_port
 from tradewind.security.master_keys import generate_master_key
 
 pytestmark = pytest.mark.servers

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.platform import (
+from tradewind.chaos.platform import (
     Process,
     delete_keys,
     open_demo_accounts,

@@ -109,6 +109,13 @@ class RuntimeMetrics:
             ("group", "topic"),
             registry=self.registry,
         )
+        self.bus_partitions_owned = Gauge(
+            "tradewind_bus_partitions_owned",
+            "Partitions this process's members of a group read now (a take-over shows as "
+            "a survivor's count rising); sampled per scrape.",
+            ("group",),
+            registry=self.registry,
+        )
         self.tls_certificate_expiry = Gauge(
             "tradewind_tls_certificate_expiry_timestamp_seconds",
             "When the certificate this process serves with expires, Unix time in seconds.",
@@ -132,16 +139,19 @@ class RuntimeMetrics:
         self.tls_certificate_expiry.labels(cert_file).set(expiry)
 
     async def sample_bus(self) -> None:
-        """Set `tradewind_bus_consumer_lag` and `..._event_age_seconds` from the watched
-        bus's subscriptions: called per scrape, so the hot path pays nothing. Members of
-        one group in this process add up their lag; the oldest age wins. A member whose
-        lag cannot be had in time (broker unreachable) is left out of this sample."""
+        """Set `tradewind_bus_consumer_lag`, `..._event_age_seconds` and
+        `..._partitions_owned` from the watched bus's subscriptions: called per scrape, so
+        the hot path pays nothing. Members of one group in this process add up their lag
+        and their partitions; the oldest age wins. A member whose lag cannot be had in
+        time (broker unreachable) is left out of this sample."""
         if self._bus is None:
             return
         lags: dict[tuple[str, str], int] = {}
         ages: dict[tuple[str, str], float] = {}
+        owned: dict[str, set[int]] = {}
         for sub in self._bus.subscriptions():
             group = sub.group
+            owned.setdefault(group, set()).update(sub.partitions())
             try:
                 async with asyncio.timeout(_LAG_TIMEOUT_S):
                     member_lag = await sub.lag()
@@ -159,6 +169,9 @@ class RuntimeMetrics:
         self.bus_event_age.clear()
         for (group, topic), age in ages.items():
             self.bus_event_age.labels(group, topic).set(age)
+        self.bus_partitions_owned.clear()
+        for group, numbers in owned.items():
+            self.bus_partitions_owned.labels(group).set(len(numbers))
 
     def render(self) -> bytes:
         """Every metric in the Prometheus text format (`PROMETHEUS_CONTENT_TYPE`)."""

@@ -1,19 +1,23 @@
-"""The distributed platform as the end-to-end tests run it: the simulated exchange served
-over HTTP/WebSocket, a fresh PostgreSQL database, demo accounts with bots, and each
-service as its own OS process (`tradewind service NAME`) that a test can stop, kill and
-start again; and the checks that the platform agrees with the venue (balances, trades)."""
+"""The distributed platform as the end-to-end tests and `tradewind chaos` run it: the
+simulated exchange served over HTTP/WebSocket, a PostgreSQL database, demo accounts with
+bots, and each service as its own OS process (`tradewind service NAME`, optionally inside
+a zone's network namespace) that can be stopped, killed, paused and started again; and
+the checks that the platform agrees with the venue (balances, trades, open orders).
+
+A check that does not hold raises `CheckFailed` naming what differs."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import os
+import secrets
 import signal
 import ssl
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 from pathlib import Path
 
@@ -24,6 +28,7 @@ from sqlalchemy import select
 from tradewind.bus.tansu import free_port, port_open
 from tradewind.cache.factory import open_cache
 from tradewind.domain.events import PortfolioUpdate
+from tradewind.errors import TradewindError
 from tradewind.runtime.demo import DemoAccount, create_demo_accounts, served_market_view
 from tradewind.security.envelope import Encryptor
 from tradewind.security.master_keys import load_master_keys
@@ -34,25 +39,40 @@ from tradewind.store.schema import fills, orders
 SERVICES = ("portfolio", "execution", "risk", "marketdata", "strategy")
 
 
+class CheckFailed(TradewindError, AssertionError):
+    """The platform does not agree with the venue, or a process misbehaved."""
+
+
+def check(condition: object, message: str) -> None:
+    if not condition:
+        raise CheckFailed(message)
+
+
 @contextlib.contextmanager
-def serving_venue(logs: Path, *options: str, url: str = "http://127.0.0.1") -> Iterator[str]:
+def serving_venue(
+    logs: Path, *options: str, url: str = "http://127.0.0.1", everywhere: bool = False
+) -> Iterator[str]:
     """`tradewind venue serve` (synthetic market, no rate limits, `options` added) on a
-    free port, its log in `logs/venue.log`; yields its base URL (`url` + the port)."""
+    free port, its log in `logs/venue.log`; yields its base URL (`url` + the port).
+    `everywhere`: listen on every address (zones reach it over their bridge), with a
+    random admin token for `/sim/v1` from other hosts; this process keeps calling it on
+    loopback."""
     port = free_port()
     log = (logs / "venue.log").open("w")
+    listen = ["--host", "0.0.0.0", "--admin-token", secrets.token_hex(16)] if everywhere else []
     proc = subprocess.Popen(
         [sys.executable, "-m", "tradewind.cli", "venue", "serve", "--port", str(port),
-         "--market", "synthetic", "--unlimited", *options],
+         "--market", "synthetic", "--unlimited", *listen, *options],
         stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     try:
         for _ in range(300):  # 30 s
             if port_open("127.0.0.1", port, 0.1):
                 break
-            assert proc.poll() is None, "the venue exited before it served"
+            check(proc.poll() is None, "the venue exited before it served")
             time.sleep(0.1)
         else:
-            raise AssertionError("the venue did not start in 30 s")
+            raise CheckFailed("the venue did not start in 30 s")
         yield f"{url}:{port}"
     finally:
         proc.terminate()
@@ -95,11 +115,15 @@ async def open_demo_accounts(
 
 class Process:
     """One `tradewind service NAME` process, its log in `logs/NAME.log` (appended to
-    across restarts)."""
+    across restarts). `wrapper` prefixes the command line, e.g. `ip netns exec ZONE` to
+    run it inside a zone."""
 
-    def __init__(self, name: str, env: dict[str, str], logs: Path) -> None:
+    def __init__(
+        self, name: str, env: dict[str, str], logs: Path, wrapper: Sequence[str] = ()
+    ) -> None:
         self.name = name
         self.env = env
+        self.wrapper = tuple(wrapper)
         self.log_path = logs / f"{name}.log"
         self.starts = 0
         self._log = self.log_path.open("a")
@@ -110,7 +134,7 @@ class Process:
         self._log.write(f"\n--- start {self.starts} ---\n")
         self._log.flush()
         return subprocess.Popen(
-            [sys.executable, "-m", "tradewind.cli", "service", self.name],
+            [*self.wrapper, sys.executable, "-m", "tradewind.cli", "service", self.name],
             env=self.env, stdout=self._log, stderr=subprocess.STDOUT,
         )  # fmt: skip
 
@@ -123,20 +147,28 @@ class Process:
         try:
             async with asyncio.timeout(timeout_s):
                 while not self.running():
-                    assert self.proc.poll() is None, (
-                        f"{self.name} exited: {self.log_path.read_text()[-2000:]}"
+                    check(
+                        self.proc.poll() is None,
+                        f"{self.name} exited: {self.log_path.read_text()[-2000:]}",
                     )
                     await asyncio.sleep(0.2)
         except TimeoutError:
-            raise AssertionError(f"{self.name} did not start in {timeout_s:.0f} s") from None
+            raise CheckFailed(f"{self.name} did not start in {timeout_s:.0f} s") from None
 
     def kill(self) -> None:
         """`kill -9`: no drain, no goodbye."""
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait(10)
 
+    def pause(self) -> None:
+        """SIGSTOP: alive but silent (a stalled host, a long GC pause)."""
+        self.proc.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        self.proc.send_signal(signal.SIGCONT)
+
     def start_again(self) -> None:
-        assert self.proc.poll() is not None, f"{self.name} still runs"
+        check(self.proc.poll() is not None, f"{self.name} still runs")
         self.proc = self._spawn()
 
     def stop(self, timeout_s: float = 60) -> int:
@@ -241,7 +273,7 @@ async def wait_until_portfolios_match(
                     break
                 await asyncio.sleep(0.5)
     except TimeoutError:
-        raise AssertionError(
+        raise CheckFailed(
             f"{len(differing)} accounts differ after {within_s:.0f} s, e.g. {differing[:3]}"
         ) from None
     return loop.time() - started
@@ -273,6 +305,35 @@ async def trades_missing_from_fills(
     return missing
 
 
+#: States in which the platform holds an order to be open at the venue.
+AT_VENUE_STATES = ("ACCEPTED", "PARTIALLY_FILLED", "PENDING_CANCEL")
+
+
+async def orders_stuck_open(
+    accounts: list[DemoAccount], database_url: str, venue_url: str, ca_file: str | None = None
+) -> list[str]:
+    """The orders the platform holds open at the venue that the venue has finished
+    (filled, canceled, expired): what reconciliation exists to correct."""
+    db = Database(database_url)
+    try:
+        async with db.read() as conn:
+            query = select(orders.c.account_id, orders.c.client_order_id, orders.c.state)
+            rows = (await conn.execute(query.where(orders.c.state.in_(AT_VENUE_STATES)))).all()
+    finally:
+        await db.close()
+    held = {(a, c): s for a, c, s in rows}
+    stuck = []
+    async with venue_http(venue_url, ca_file) as http:
+        for account in accounts:
+            ours = {c: s for (a, c), s in held.items() if a == account.account_id}
+            if not ours:
+                continue
+            url = f"/sim/v1/accounts/{account.venue_account_id}/open_orders"
+            at_venue = {o["client_order_id"] for o in (await http.get(url)).json()}
+            stuck += [f"{account.account_id} {c} {s}" for c, s in ours.items() if c not in at_venue]
+    return stuck
+
+
 async def orders_in(database_url: str, *states: str) -> list[str]:
     """The orders in these states, as readable lines."""
     db = Database(database_url)
@@ -285,11 +346,11 @@ async def orders_in(database_url: str, *states: str) -> list[str]:
     return [f"{r['client_order_id']} {r['state']} since {r['updated_at']}" for r in rows]
 
 
-async def wait_until_orders_settled(database_url: str, *, within_s: float) -> None:
+async def wait_until_orders_settled(database_url: str, *, within_s: float) -> float:
     """Until no order is SENT or UNKNOWN, at most `within_s`: a restored or timed-out
     order is looked up once the venue answers again, but a call that hung until a fault's
     end, the breaker's cool-down and the start reconciliation's retry (5 s) can each stand
-    before that lookup."""
+    before that lookup. Returns the seconds it took."""
     loop = asyncio.get_running_loop()
     began = loop.time()
     left: list[str] = []
@@ -301,8 +362,8 @@ async def wait_until_orders_settled(database_url: str, *, within_s: float) -> No
                     break
                 await asyncio.sleep(1)
     except TimeoutError:
-        raise AssertionError(f"orders left of unknown outcome: {left}") from None
-    print(f"no order of unknown outcome after {loop.time() - began:.1f} s")
+        raise CheckFailed(f"orders left of unknown outcome: {left}") from None
+    return loop.time() - began
 
 
 async def delete_keys(redis_url: str, prefix: str) -> None:

@@ -1,0 +1,66 @@
+"""A chaos run's result as Markdown: what `tradewind chaos` prints and records in
+docs/reliability.md."""
+
+from __future__ import annotations
+
+import platform
+from datetime import UTC, datetime
+
+from tradewind.chaos.run import ChaosResult
+
+
+def _s(seconds: float | None) -> str:
+    return "—" if seconds is None else f"{seconds:.1f} s"
+
+
+def markdown(result: ChaosResult, command: str) -> str:
+    plan = result.plan
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    machine = f"{platform.node()} ({platform.machine()}, Python {platform.python_version()})"
+    verdict = "passed" if not result.failures else f"FAILED ({len(result.failures)})"
+    lines = [
+        f"### {plan.bus} bus — {verdict}",
+        "",
+        f"{when}, {machine}: `{command}` — {plan.bots} bots, two instances of every "
+        f"service{', in zones a and b' if plan.zones else ''}, {result.seconds / 60:.1f} min "
+        f"in all; {result.orders} orders reached the venue.",
+        "",
+    ]
+    if result.rows:
+        lines += [
+            "| killed (`kill -9`, restarted 5 s later) | take-over by the twin | orders gap "
+            "| sent twice | portfolios = venue (trading paused) |",
+            "|---|---|---|---|---|",
+        ]
+        for row in result.rows:
+            portfolios = f"{row.portfolios_correct} / {row.accounts}"
+            if row.portfolios_s is not None:
+                portfolios += f" after {_s(row.portfolios_s)}"
+            lines.append(
+                f"| {row.killed} | {_s(row.take_over_s)} | {_s(row.orders_gap_s)} "
+                f"| {row.sent_twice} | {portfolios} |"
+            )
+        lines.append("")
+    storm = [f for f in result.faults if f.kind != "kill -9 + restart"]
+    if storm:
+        lines += ["| fault | target | at | lasted | orders gap |", "|---|---|---|---|---|"]
+        for fault in storm:
+            lines.append(
+                f"| {fault.kind} | {fault.target} | {fault.at_s:.0f} s | {_s(fault.lasted_s)} "
+                f"| {_s(fault.orders_gap_s)} |"
+            )
+        lines.append("")
+    stops = max((seconds for _, seconds in result.stops.values()), default=0.0)
+    exits = sorted({code for code, _ in result.stops.values()})
+    lines += [
+        f"- orders lost (venue trades missing from fills): {result.missing_fills}",
+        f"- client order ids sent twice: {result.sent_twice}",
+        f"- orders of unknown outcome settled {_s(result.settled_s)} after trading stopped",
+        f"- portfolios equal to the venue {_s(result.portfolios_s)} after trading stopped "
+        f"(bound {plan.settle_s:.0f} s)",
+        f"- breaker openings: {result.breakers_opened}; dead letters: {len(result.dead_letters)}",
+        f"- SIGTERM: exit codes {exits}, slowest exit {stops:.1f} s",
+    ]
+    if result.failures:
+        lines += ["", "Did not hold:", *(f"- {failure}" for failure in result.failures)]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,605 @@
+"""A chaos run: the distributed platform with two instances of every service, trading for
+real on the simulated exchange, while faults are injected; then what it must still hold.
+
+The run owns its servers (`servers.py`): the venue, Redis (append-only file) for the
+cache and, on `bus="redis"`, the bus; on `bus="kafka"`, Tansu with its log in S3; and a
+PostgreSQL database (`database_url`, or a primary with a streaming replica when the
+plan fails the database over). With `zones`, instance a of every service runs in zone a
+and instance b in zone b (network namespaces, `zones.py`); the servers stay on the host.
+
+Two phases:
+
+1. **The table** (`plan.table`): for each service in turn, instance a is killed
+   (`kill -9`) and started again 5 s later while its twin runs; trading goes on 10 s,
+   then both strategy instances are paused (SIGSTOP: no new orders) and the run measures
+   how long until every portfolio equals the venue's balances; the strategies go on.
+   Per service: the survivor's take-over time (until it reads every partition of the
+   service's group), the orders gap at the venue, orders sent twice, portfolios correct.
+2. **The storm**: the rest of `plan.minutes`, faults at random (seeded) moments: kills
+   of random instances (restarted 5 s later), SIGSTOP/SIGCONT, a broker restart, a
+   database failover, a zone cut (healed after `ZONE_CUT_S`), and venue faults (5xx,
+   timeouts, 429s, execute-then-500, dropped WebSockets, a 60 s outage).
+
+Then trading stops and the run checks: no venue trade missing from the platform's fills
+(0 orders lost), no client order id sent twice, no order left of unknown outcome, every
+portfolio equal to the venue's balances within `plan.settle_s`, every dead letter
+explained, breakers opened during venue faults and all closed again, and every process
+exiting 0 within 10 s of SIGTERM. `ChaosResult.failures` lists what did not hold."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import random
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
+from tradewind.bus.tansu import free_port
+from tradewind.chaos import platform
+from tradewind.chaos.platform import SERVICES, CheckFailed, Process
+from tradewind.runtime.demo import DemoAccount
+from tradewind.security.master_keys import generate_master_key
+
+if TYPE_CHECKING:
+    from tradewind.chaos.zones import Zones
+
+Bus = Literal["redis", "kafka"]
+
+#: The consumer group whose partitions each service shares with its twin.
+ACCOUNT_GROUPS = {
+    "strategy": "strategy",
+    "risk": "risk",
+    "execution": "execution",
+    "portfolio": "portfolio",
+    "marketdata": "marketdata.leases",
+}
+RESTART_AFTER_S = 5.0
+PAUSE_S = 5.0
+ZONE_CUT_S = 20.0
+OUTAGE_S = 60.0
+VENUE_FAULT_S = 10.0
+STOP_WITHIN_S = 10.0
+GAP_WINDOW_S = 15.0  # an orders gap counts for a fault if it overlaps fault + this
+
+
+@dataclass(frozen=True)
+class Plan:
+    bus: Bus = "redis"
+    minutes: float = 10.0
+    bots: int = 200
+    kills: int = 20
+    pauses: int = 2
+    seed: int = 1
+    table: bool = True
+    broker_restart: bool = True
+    venue_faults: bool = True
+    database_failover: bool = False
+    zones: bool = False
+    settle_s: float = 5.0
+
+
+@dataclass
+class Fault:
+    kind: str
+    target: str
+    at_s: float  # seconds since trading began
+    lasted_s: float = 0.0
+    orders_gap_s: float = 0.0
+
+
+@dataclass
+class TableRow:
+    killed: str
+    take_over_s: float | None
+    orders_gap_s: float
+    sent_twice: int
+    portfolios_correct: int
+    accounts: int
+    portfolios_s: float | None
+
+
+@dataclass
+class ChaosResult:
+    plan: Plan
+    rows: list[TableRow] = field(default_factory=list)
+    faults: list[Fault] = field(default_factory=list)
+    orders: int = 0
+    sent_twice: int = 0
+    missing_fills: int = 0
+    settled_s: float | None = None
+    portfolios_s: float | None = None
+    breakers_opened: int = 0
+    dead_letters: list[str] = field(default_factory=list)
+    stops: dict[str, tuple[int, float]] = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+@dataclass
+class Instance:
+    service: str
+    member: str  # "a" or "b"
+    process: Process
+    health_url: str
+
+    @property
+    def name(self) -> str:
+        return f"{self.service}/{self.member}"
+
+    async def metrics(self) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+        async with httpx.AsyncClient(timeout=3) as http:
+            text = (await http.get(f"{self.health_url}/metrics")).text
+        return {
+            (sample.name, frozenset(sample.labels.items())): sample.value
+            for family in text_string_to_metric_families(text)
+            for sample in family.samples
+        }
+
+    async def metric(self, name: str, **labels: str) -> float:
+        """The sum of `name`'s samples whose labels include `labels` (0 if unreachable)."""
+        try:
+            samples = await self.metrics()
+        except httpx.HTTPError:
+            return 0.0
+        wanted = set(labels.items())
+        return sum(v for (n, ls), v in samples.items() if n == name and wanted <= ls)
+
+
+class Timeline:
+    """When new orders reached the venue: its submission count, sampled every 0.25 s."""
+
+    def __init__(self, venue_url: str) -> None:
+        self._venue_url = venue_url
+        self.began = time.monotonic()
+        self.increases: list[float] = []  # seconds since `began`
+        self.total = 0
+
+    def now_s(self) -> float:
+        return time.monotonic() - self.began
+
+    async def sample_forever(self) -> None:
+        async with httpx.AsyncClient(base_url=self._venue_url, timeout=5) as http:
+            while True:
+                with contextlib.suppress(httpx.HTTPError, ValueError, KeyError):
+                    total = int((await http.get("/sim/v1/submissions")).json()["total"])
+                    if total > self.total:
+                        self.increases.append(self.now_s())
+                        self.total = total
+                await asyncio.sleep(0.25)
+
+    def gap_around(self, at_s: float, lasted_s: float) -> float:
+        """The longest stretch without a new order that overlaps the fault's window."""
+        until = at_s + lasted_s + GAP_WINDOW_S
+        times = [*self.increases, self.now_s()]
+        gaps = [
+            later - earlier
+            for earlier, later in itertools.pairwise(times)
+            if later > at_s and earlier < until
+        ]
+        return max(gaps, default=0.0)
+
+
+class Platform:
+    """Two instances of every service, their servers and the venue, for one run."""
+
+    def __init__(self, plan: Plan, logs: Path) -> None:
+        self.plan = plan
+        self.logs = logs
+        self.rng = random.Random(plan.seed)
+        self.instances: dict[str, list[Instance]] = {}
+        self.accounts: list[DemoAccount] = []
+        self.env: dict[str, str] = {}
+        self.venue_url = ""  # as this process calls it (loopback)
+        self.database_url = ""
+        self.redis: object = None
+        self.broker: object = None
+        self.database: object = None
+        self.zones: Zones | None = None
+
+    # -- faults ------------------------------------------------------------------------
+
+    def all(self) -> list[Instance]:
+        return [i for pair in self.instances.values() for i in pair]
+
+    async def kill_and_restart(self, instance: Instance) -> None:
+        instance.process.kill()
+        await asyncio.sleep(RESTART_AFTER_S)
+        instance.process.start_again()
+        await instance.process.wait_running()
+
+    async def pause(self, instance: Instance) -> None:
+        instance.process.pause()
+        try:
+            await asyncio.sleep(PAUSE_S)
+        finally:
+            instance.process.resume()
+
+    async def venue_fault(self, **switches: float | bool) -> None:
+        async with httpx.AsyncClient(base_url=self.venue_url, timeout=10) as http:
+            (await http.post("/sim/v1/faults", json=switches)).raise_for_status()
+
+    async def restart_broker(self) -> None:
+        from tradewind.chaos.servers import Daemon
+
+        broker = self.broker if self.plan.bus == "kafka" else self.redis
+        assert isinstance(broker, Daemon)
+        broker.kill()
+        await asyncio.sleep(2)
+        await asyncio.to_thread(broker.start)
+
+    async def fail_over_database(self) -> None:
+        failover = getattr(self.database, "fail_over", None)
+        if failover is None:
+            raise CheckFailed("the database has no replica to fail over to")
+        await asyncio.to_thread(failover)
+
+    async def cut_zone(self, zone: str) -> None:
+        if self.zones is None:
+            raise CheckFailed("no zones to cut (run with zones)")
+        self.zones.cut(zone)
+        try:
+            await asyncio.sleep(ZONE_CUT_S)
+        finally:
+            self.zones.heal(zone)
+
+    # -- observations ------------------------------------------------------------------
+
+    async def sent_twice(self) -> list[object]:
+        async with httpx.AsyncClient(base_url=self.venue_url, timeout=10) as http:
+            body = (await http.get("/sim/v1/submissions?repeated=1")).json()
+        return list(body["submissions"])
+
+    async def take_over_s(self, survivor: Instance, group: str, began: float) -> float | None:
+        """Seconds from `began` (monotonic) until `survivor` reads every partition of
+        `group`, or None if it did not within 30 s."""
+        partitions = _partitions(self)
+        for _ in range(150):
+            owned = await survivor.metric("tradewind_bus_partitions_owned", group=group)
+            if owned >= partitions:
+                return time.monotonic() - began
+            await asyncio.sleep(0.2)
+        return None
+
+    async def portfolios_settled_s(self, within_s: float) -> tuple[int, float | None]:
+        """Accounts whose portfolio equals the venue's balances `within_s` after trading
+        paused, and how long it took for all (None if not all did)."""
+        try:
+            took = await platform.wait_until_portfolios_match(
+                self.accounts, self.env["TRADEWIND_CACHE_URL"], self.venue_url, within_s
+            )
+        except CheckFailed:
+            differing = await platform.portfolios_differing(
+                self.accounts, self.env["TRADEWIND_CACHE_URL"], self.venue_url
+            )
+            return len(self.accounts) - len(differing), None
+        return len(self.accounts), took
+
+    @contextlib.asynccontextmanager
+    async def trading_paused(self) -> AsyncIterator[None]:
+        """Both strategy instances stopped (SIGSTOP): no new orders; then resumed."""
+        strategies = self.instances["strategy"]
+        for instance in strategies:
+            instance.process.pause()
+        try:
+            yield
+        finally:
+            for instance in strategies:
+                instance.process.resume()
+
+
+async def _table(platform_: Platform, timeline: Timeline, result: ChaosResult) -> None:
+    for service in ("execution", "strategy", "marketdata", "portfolio", "risk"):
+        victim, survivor = platform_.instances[service]
+        twice_before = len(await platform_.sent_twice())
+        at_s = timeline.now_s()
+        began = time.monotonic()
+        victim.process.kill()
+        take_over = await platform_.take_over_s(survivor, ACCOUNT_GROUPS[service], began)
+        await asyncio.sleep(max(0.0, RESTART_AFTER_S - (time.monotonic() - began)))
+        victim.process.start_again()
+        await victim.process.wait_running()
+        await asyncio.sleep(10)
+        gap = timeline.gap_around(at_s, RESTART_AFTER_S)
+        async with platform_.trading_paused():
+            correct, took = await platform_.portfolios_settled_s(30)
+        twice = len(await platform_.sent_twice()) - twice_before
+        row = TableRow(service, take_over, gap, twice, correct, len(platform_.accounts), took)
+        result.rows.append(row)
+        result.faults.append(Fault("kill -9 + restart", victim.name, at_s, RESTART_AFTER_S, gap))
+
+
+def _storm_faults(plan: Plan, rng: random.Random) -> list[tuple[str, str]]:
+    """(kind, target) pairs in the order to inject them; targets "service/member",
+    "zone X" or "venue"."""
+    faults: list[tuple[str, str]] = []
+    for _ in range(plan.kills):
+        faults.append(("kill -9", f"{rng.choice(SERVICES)}/{rng.choice('ab')}"))
+    for _ in range(plan.pauses):
+        faults.append(("SIGSTOP", f"{rng.choice(SERVICES)}/{rng.choice('ab')}"))
+    if plan.broker_restart:
+        faults.append(("broker restart", plan.bus))
+    if plan.zones:
+        faults.append(("zone cut", f"zone {rng.choice('ab')}"))
+    if plan.venue_faults:
+        for kind in ("venue 5xx", "venue timeouts", "venue 429s", "execute then 500",
+                     "dropped websockets"):  # fmt: skip
+            faults.append((kind, "venue"))
+    rng.shuffle(faults)
+    # Last, as each leaves less to recover with: the database failover (no replica
+    # after it) and the long outage.
+    if plan.database_failover:
+        faults.append(("database failover", "postgresql"))
+    if plan.venue_faults:
+        faults.append(("venue outage", "venue"))
+    return faults
+
+
+async def _inject(platform_: Platform, kind: str, target: str) -> float:
+    """Inject one fault; returns how long it lasted (its own duration, not recovery)."""
+    began = time.monotonic()
+    by_name = {i.name: i for i in platform_.all()}
+    if kind == "kill -9":
+        await platform_.kill_and_restart(by_name[target])
+    elif kind == "SIGSTOP":
+        await platform_.pause(by_name[target])
+    elif kind == "broker restart":
+        await platform_.restart_broker()
+    elif kind == "database failover":
+        await platform_.fail_over_database()
+    elif kind == "zone cut":
+        await platform_.cut_zone(target.split()[-1])
+    elif kind == "venue 5xx":
+        await platform_.venue_fault(http_5xx_s=VENUE_FAULT_S)
+        await asyncio.sleep(VENUE_FAULT_S)
+    elif kind == "venue timeouts":
+        await platform_.venue_fault(timeout_s=VENUE_FAULT_S, hang_s=5)
+        await asyncio.sleep(VENUE_FAULT_S)
+    elif kind == "venue 429s":
+        await platform_.venue_fault(rate_limit_s=VENUE_FAULT_S)
+        await asyncio.sleep(VENUE_FAULT_S)
+    elif kind == "execute then 500":
+        await platform_.venue_fault(fail_after_accept=3)
+    elif kind == "dropped websockets":
+        await platform_.venue_fault(drop_websockets=True)
+    elif kind == "venue outage":
+        await platform_.venue_fault(http_5xx_s=OUTAGE_S, drop_websockets=True)
+        await asyncio.sleep(OUTAGE_S)
+    else:  # pragma: no cover - the list above is the only source
+        raise ValueError(f"unknown fault {kind!r}")
+    return time.monotonic() - began
+
+
+async def _storm(
+    platform_: Platform, timeline: Timeline, result: ChaosResult, until_s: float
+) -> None:
+    faults = _storm_faults(platform_.plan, platform_.rng)
+    for done, (kind, target) in enumerate(faults):
+        left = until_s - timeline.now_s()
+        if left <= 0:
+            result.failures.append(f"{len(faults) - done} faults not injected: run longer")
+            return
+        # Spread what is left evenly, with a little jitter, over the faults to come.
+        await asyncio.sleep(left / (len(faults) - done + 1) * platform_.rng.uniform(0.5, 1.0))
+        at_s = timeline.now_s()
+        lasted = await _inject(platform_, kind, target)
+        result.faults.append(Fault(kind, target, at_s, lasted))
+    await asyncio.sleep(max(0.0, until_s - timeline.now_s()))
+
+
+async def _breakers(platform_: Platform, into: dict[str, float]) -> None:
+    """Keep, per execution instance and start, the most breaker openings seen (the
+    counter dies with its process)."""
+    while True:
+        for instance in platform_.instances.get("execution", []):
+            key = f"{instance.name}#{instance.process.starts}"
+            opened = await instance.metric(
+                "tradewind_execution_breaker_transitions_total", state="open"
+            )
+            into[key] = max(into.get(key, 0.0), opened)
+        await asyncio.sleep(1)
+
+
+async def _finish(platform_: Platform, result: ChaosResult) -> None:
+    """Stop trading, then check everything the run must hold."""
+    failures = result.failures
+    for service in ("strategy", "marketdata", "risk"):
+        for instance in platform_.instances[service]:
+            result.stops[instance.name] = _stop(instance)
+    try:
+        result.portfolios_s = await platform.wait_until_portfolios_match(
+            platform_.accounts,
+            platform_.env["TRADEWIND_CACHE_URL"],
+            platform_.venue_url,
+            within_s=platform_.plan.settle_s,
+        )
+    except CheckFailed as failed:
+        failures.append(f"portfolios: {failed}")
+    missing = await platform.trades_missing_from_fills(
+        platform_.accounts, platform_.database_url, platform_.venue_url
+    )
+    result.missing_fills = len(missing)
+    if missing:
+        failures.append(f"{len(missing)} venue trades not in fills, e.g. {missing[:3]}")
+    try:
+        result.settled_s = await platform.wait_until_orders_settled(
+            platform_.database_url, within_s=60
+        )
+    except CheckFailed as failed:
+        failures.append(str(failed))
+    stuck = await platform.orders_stuck_open(
+        platform_.accounts, platform_.database_url, platform_.venue_url
+    )
+    if stuck:
+        failures.append(f"{len(stuck)} orders open here but finished at the venue: {stuck[:3]}")
+    twice = await platform_.sent_twice()
+    result.sent_twice = len(twice)
+    if twice:
+        failures.append(f"{len(twice)} client order ids sent twice, e.g. {twice[:3]}")
+    result.dead_letters = await _dead_letters(platform_)
+    if result.dead_letters:  # every handler retries through these faults: none expected
+        failures.append(f"{len(result.dead_letters)} dead letters: {result.dead_letters[:3]}")
+    for service in ("execution", "portfolio"):
+        for instance in platform_.instances[service]:
+            if service == "execution":
+                open_now = await instance.metric("tradewind_execution_breaker_state", state="open")
+                if open_now:
+                    failures.append(f"{instance.name}: a breaker is still open at the end")
+            result.stops[instance.name] = _stop(instance)
+    for name, (code, seconds) in result.stops.items():
+        if code != 0 or seconds > STOP_WITHIN_S:
+            failures.append(f"{name} exited {code} {seconds:.1f} s after SIGTERM")
+
+
+async def _dead_letters(platform_: Platform) -> list[str]:
+    """Every dead letter on the bus, as "topic group: reason" (read from the oldest by a
+    group of this run's own, until it has read all there is)."""
+    from tradewind.bus.envelope import Envelope
+    from tradewind.bus.factory import open_bus
+    from tradewind.bus.topics import DEAD_LETTERS
+    from tradewind.domain.events import DeadLetter
+
+    found: list[str] = []
+
+    async def collect(batch: Sequence[Envelope]) -> None:
+        for envelope in batch:
+            letter = envelope.payload
+            if isinstance(letter, DeadLetter):
+                found.append(f"{letter.topic} {letter.group}: {letter.reason}")
+
+    bus = open_bus(platform_.env["TRADEWIND_BUS_URL"], partitions=_partitions(platform_))
+    await bus.start()
+    try:
+        subscription = await bus.subscribe(DEAD_LETTERS, f"chaos-{uuid.uuid4().hex}", collect)
+        for _ in range(100):  # until nothing is left to read, at most ~20 s
+            await asyncio.sleep(0.2)
+            if subscription.partitions() and not any((await subscription.lag()).values()):
+                break
+    finally:
+        await bus.close()
+    return found
+
+
+def _partitions(platform_: Platform) -> int:
+    return int(platform_.env.get("TRADEWIND_BUS_PARTITIONS", "8"))
+
+
+def _stop(instance: Instance) -> tuple[int, float]:
+    began = time.monotonic()
+    code = instance.process.stop(timeout_s=STOP_WITHIN_S + 5)
+    return code, time.monotonic() - began
+
+
+@contextlib.contextmanager
+def _servers(plan: Plan, logs: Path, platform_: Platform, host: str) -> Iterator[None]:
+    from tradewind.chaos.servers import redis_server, tansu_server
+
+    with contextlib.ExitStack() as stack:
+        platform_.redis = stack.enter_context(redis_server(logs / "redis", host))
+        if plan.bus == "kafka":
+            platform_.broker = stack.enter_context(tansu_server(logs / "kafka", host))
+        yield
+
+
+async def run(
+    plan: Plan,
+    logs: Path,
+    database_url: str,
+    progress: Callable[[str], None] = lambda line: None,
+) -> ChaosResult:
+    """One chaos run as `plan` says, its logs under `logs`, its data in the (fresh,
+    empty) PostgreSQL database `database_url`. Never raises for a check that did not
+    hold: see `ChaosResult.failures`."""
+    await asyncio.to_thread(logs.mkdir, parents=True, exist_ok=True)
+    result = ChaosResult(plan)
+    started = time.monotonic()
+    platform_ = Platform(plan, logs)
+    platform_.database_url = database_url
+    host = "127.0.0.1"
+    with contextlib.ExitStack() as stack:
+        if plan.zones:
+            from tradewind.chaos.zones import availability_zones
+
+            zones = stack.enter_context(availability_zones(("a", "b")))
+            platform_.zones, host = zones, zones.host_address
+        stack.enter_context(_servers(plan, logs, platform_, host))
+        venue = stack.enter_context(
+            platform.serving_venue(logs, "--seed", str(plan.seed), everywhere=plan.zones)
+        )
+        platform_.venue_url = venue
+        port = venue.rsplit(":", 1)[1]
+        served_venue = f"http://{host}:{port}"
+        progress(f"venue {served_venue}; opening {plan.bots} demo accounts")
+        master_keys = generate_master_key()
+        platform_.accounts = await platform.open_demo_accounts(
+            database_url, master_keys, venue, plan.bots
+        )
+        prefix = f"chaos{uuid.uuid4().hex[:8]}"
+        redis_url = f"redis://{platform_.redis.address}/0"  # type: ignore[attr-defined]
+        if plan.bus == "redis":
+            bus_url = f"{redis_url}?prefix={prefix}"
+        else:
+            bus_url = f"kafka://{platform_.broker.address}"  # type: ignore[attr-defined]
+        platform_.env = platform.platform_env(
+            bus_url=bus_url, redis_url=redis_url, prefix=prefix,
+            database_url=database_url, venue_url=served_venue, master_keys=master_keys,
+        )  # fmt: skip
+        try:
+            await _start_twins(platform_, host)
+            progress("two instances of every service run; trading")
+            timeline = Timeline(venue)
+            tasks = [asyncio.create_task(timeline.sample_forever())]
+            breakers: dict[str, float] = {}
+            tasks.append(asyncio.create_task(_breakers(platform_, breakers)))
+            try:
+                await asyncio.sleep(10)  # warm: bars, first orders
+                if plan.table:
+                    progress("the table: each service killed and restarted in turn")
+                    await _table(platform_, timeline, result)
+                progress("the storm")
+                await _storm(platform_, timeline, result, until_s=plan.minutes * 60)
+                for fault in result.faults:
+                    if fault.kind != "kill -9 + restart":
+                        fault.orders_gap_s = timeline.gap_around(fault.at_s, fault.lasted_s)
+                result.orders = timeline.total
+                progress("stopping trading; checking")
+            finally:
+                for task in tasks:
+                    task.cancel()
+            result.breakers_opened = int(sum(breakers.values()))
+            if plan.venue_faults and result.breakers_opened == 0:
+                result.failures.append("no breaker opened although the venue failed")
+            await _finish(platform_, result)
+        finally:
+            for instance in reversed(platform_.all()):
+                instance.process.close()
+    result.seconds = time.monotonic() - started
+    return result
+
+
+async def _start_twins(platform_: Platform, host: str) -> None:
+    for service in SERVICES:
+        pair = platform_.instances.setdefault(service, [])
+        for member in ("a", "b"):
+            port = free_port()
+            directory = platform_.logs / member
+            directory.mkdir(exist_ok=True)
+            env = {**platform_.env, "TRADEWIND_HEALTH_PORT": str(port)}
+            wrapper: tuple[str, ...] = ()
+            health_host = "127.0.0.1"
+            if platform_.zones is not None:
+                zone = platform_.zones[member]
+                wrapper = tuple(zone.wrap([]))
+                health_host = zone.address
+                env["TRADEWIND_HEALTH_HOST"] = "0.0.0.0"
+            process = Process(service, env, directory, wrapper)
+            pair.append(Instance(service, member, process, f"http://{health_host}:{port}"))
+        for instance in pair:
+            await instance.process.wait_running()
