@@ -64,8 +64,6 @@ ACCOUNT_GROUPS = {
 RESTART_AFTER_S = 5.0
 PAUSE_S = 5.0
 ZONE_CUT_S = 20.0
-OUTAGE_S = 60.0
-VENUE_FAULT_S = 10.0
 STOP_WITHIN_S = 10.0
 GAP_WINDOW_S = 15.0  # an orders gap counts for a fault if it overlaps fault + this
 
@@ -84,6 +82,9 @@ class Plan:
     database_failover: bool = False
     zones: bool = False
     settle_s: float = 5.0
+    venue_fault_s: float = 10.0  # how long each venue fault lasts
+    outage_s: float = 60.0  # the venue outage's length (0: none)
+    trade_after_restart_s: float = 10.0  # the table: trading between restart and checks
 
 
 @dataclass
@@ -117,6 +118,7 @@ class ChaosResult:
     settled_s: float | None = None
     portfolios_s: float | None = None
     breakers_opened: int = 0
+    unknown_balances: int = 0
     dead_letters: list[str] = field(default_factory=list)
     stops: dict[str, tuple[int, float]] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
@@ -306,7 +308,7 @@ async def _table(platform_: Platform, timeline: Timeline, result: ChaosResult) -
         await asyncio.sleep(max(0.0, RESTART_AFTER_S - (time.monotonic() - began)))
         victim.process.start_again()
         await victim.process.wait_running()
-        await asyncio.sleep(10)
+        await asyncio.sleep(platform_.plan.trade_after_restart_s)
         gap = timeline.gap_around(at_s, RESTART_AFTER_S)
         async with platform_.trading_paused():
             correct, took = await platform_.portfolios_settled_s(30)
@@ -337,7 +339,7 @@ def _storm_faults(plan: Plan, rng: random.Random) -> list[tuple[str, str]]:
     # after it) and the long outage.
     if plan.database_failover:
         faults.append(("database failover", "postgresql"))
-    if plan.venue_faults:
+    if plan.venue_faults and plan.outage_s > 0:
         faults.append(("venue outage", "venue"))
     return faults
 
@@ -346,6 +348,7 @@ async def _inject(platform_: Platform, kind: str, target: str) -> float:
     """Inject one fault; returns how long it lasted (its own duration, not recovery)."""
     began = time.monotonic()
     by_name = {i.name: i for i in platform_.all()}
+    lasts = platform_.plan.venue_fault_s
     if kind == "kill -9":
         await platform_.kill_and_restart(by_name[target])
     elif kind == "SIGSTOP":
@@ -357,54 +360,90 @@ async def _inject(platform_: Platform, kind: str, target: str) -> float:
     elif kind == "zone cut":
         await platform_.cut_zone(target.split()[-1])
     elif kind == "venue 5xx":
-        await platform_.venue_fault(http_5xx_s=VENUE_FAULT_S)
-        await asyncio.sleep(VENUE_FAULT_S)
+        await platform_.venue_fault(http_5xx_s=lasts)
+        await asyncio.sleep(lasts)
     elif kind == "venue timeouts":
-        await platform_.venue_fault(timeout_s=VENUE_FAULT_S, hang_s=5)
-        await asyncio.sleep(VENUE_FAULT_S)
+        await platform_.venue_fault(timeout_s=lasts, hang_s=min(5.0, lasts))
+        await asyncio.sleep(lasts)
     elif kind == "venue 429s":
-        await platform_.venue_fault(rate_limit_s=VENUE_FAULT_S)
-        await asyncio.sleep(VENUE_FAULT_S)
+        await platform_.venue_fault(rate_limit_s=lasts)
+        await asyncio.sleep(lasts)
     elif kind == "execute then 500":
         await platform_.venue_fault(fail_after_accept=3)
     elif kind == "dropped websockets":
         await platform_.venue_fault(drop_websockets=True)
     elif kind == "venue outage":
-        await platform_.venue_fault(http_5xx_s=OUTAGE_S, drop_websockets=True)
-        await asyncio.sleep(OUTAGE_S)
+        outage = platform_.plan.outage_s
+        await platform_.venue_fault(http_5xx_s=outage, drop_websockets=True)
+        await asyncio.sleep(outage)
     else:  # pragma: no cover - the list above is the only source
         raise ValueError(f"unknown fault {kind!r}")
     return time.monotonic() - began
 
 
+#: What a fault takes before the next may come (its own length, a restart's wait), for
+#: planning: the storm lasts at least the sum of these plus `_SPACING_S` per fault.
+_LASTS_S = {
+    "kill -9": RESTART_AFTER_S + 3, "SIGSTOP": PAUSE_S, "broker restart": 5.0,
+    "database failover": 10.0, "zone cut": ZONE_CUT_S,
+}  # fmt: skip
+_SPACING_S = 8.0  # at least this long between two faults: recovery shows in the gaps
+
+
 async def _storm(
     platform_: Platform, timeline: Timeline, result: ChaosResult, until_s: float
 ) -> None:
+    """The faults spread over what is left until `until_s`, or longer if they need it."""
     faults = _storm_faults(platform_.plan, platform_.rng)
     for done, (kind, target) in enumerate(faults):
-        left = until_s - timeline.now_s()
-        if left <= 0:
-            result.failures.append(f"{len(faults) - done} faults not injected: run longer")
-            return
-        # Spread what is left evenly, with a little jitter, over the faults to come.
-        await asyncio.sleep(left / (len(faults) - done + 1) * platform_.rng.uniform(0.5, 1.0))
+        to_come = faults[done:]
+        plan = platform_.plan
+        lasts = {**_LASTS_S, "venue outage": plan.outage_s}
+        needed = sum(lasts.get(k, plan.venue_fault_s) + _SPACING_S for k, _ in to_come)
+        slack = max(0.0, until_s - timeline.now_s() - needed)
+        # The spare time spread evenly, with a little jitter, over the faults to come.
+        await asyncio.sleep(_SPACING_S + slack / len(to_come) * platform_.rng.uniform(0.5, 1))
         at_s = timeline.now_s()
         lasted = await _inject(platform_, kind, target)
         result.faults.append(Fault(kind, target, at_s, lasted))
-    await asyncio.sleep(max(0.0, until_s - timeline.now_s()))
+    await asyncio.sleep(max(_SPACING_S, until_s - timeline.now_s()))
 
 
-async def _breakers(platform_: Platform, into: dict[str, float]) -> None:
-    """Keep, per execution instance and start, the most breaker openings seen (the
-    counter dies with its process)."""
-    while True:
-        for instance in platform_.instances.get("execution", []):
-            key = f"{instance.name}#{instance.process.starts}"
-            opened = await instance.metric(
-                "tradewind_execution_breaker_transitions_total", state="open"
-            )
-            into[key] = max(into.get(key, 0.0), opened)
-        await asyncio.sleep(1)
+#: Counters watched through the run: (service, metric, labels) per result field.
+_WATCHED = {
+    "breakers_opened": (
+        "execution", "tradewind_execution_breaker_transitions_total", {"state": "open"}
+    ),
+    "unknown_balances": (
+        "risk", "tradewind_risk_decisions_total",
+        {"decision": "rejected", "rule": "balances_unknown"},
+    ),
+}  # fmt: skip
+
+
+class Counters:
+    """Counters of every instance, sampled each second from the moment trading warmed
+    up. A counter dies with its process, so each start is kept apart: the run's count is
+    the sum over starts of the highest value seen, less what the first sample of a
+    first start already held (counted before the watch began)."""
+
+    def __init__(self) -> None:
+        self._high: dict[tuple[str, str, int], float] = {}
+        self._base: dict[tuple[str, str, int], float] = {}
+
+    def total(self, field_: str) -> int:
+        return int(sum(v - self._base.get(k, 0.0) for k, v in self._high.items() if k[0] == field_))
+
+    async def watch(self, platform_: Platform) -> None:
+        while True:
+            for field_, (service, metric, labels) in _WATCHED.items():
+                for instance in platform_.instances.get(service, []):
+                    key = (field_, instance.name, instance.process.starts)
+                    value = await instance.metric(metric, **labels)
+                    if key not in self._high and instance.process.starts == 1:
+                        self._base[key] = value
+                    self._high[key] = max(self._high.get(key, 0.0), value)
+            await asyncio.sleep(1)
 
 
 async def _finish(platform_: Platform, result: ChaosResult) -> None:
@@ -556,10 +595,10 @@ async def run(
             progress("two instances of every service run; trading")
             timeline = Timeline(venue)
             tasks = [asyncio.create_task(timeline.sample_forever())]
-            breakers: dict[str, float] = {}
-            tasks.append(asyncio.create_task(_breakers(platform_, breakers)))
+            counters = Counters()
             try:
                 await asyncio.sleep(10)  # warm: bars, first orders
+                tasks.append(asyncio.create_task(counters.watch(platform_)))
                 if plan.table:
                     progress("the table: each service killed and restarted in turn")
                     await _table(platform_, timeline, result)
@@ -573,9 +612,15 @@ async def run(
             finally:
                 for task in tasks:
                     task.cancel()
-            result.breakers_opened = int(sum(breakers.values()))
+            result.breakers_opened = counters.total("breakers_opened")
             if plan.venue_faults and result.breakers_opened == 0:
                 result.failures.append("no breaker opened although the venue failed")
+            result.unknown_balances = counters.total("unknown_balances")
+            if result.unknown_balances:
+                result.failures.append(
+                    f"risk rejected {result.unknown_balances} intents for unknown balances "
+                    "(a taken-over account must start from its stored balances)"
+                )
             await _finish(platform_, result)
         finally:
             for instance in reversed(platform_.all()):
