@@ -37,7 +37,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
@@ -161,6 +161,7 @@ class Timeline:
     def __init__(self, venue_url: str) -> None:
         self._venue_url = venue_url
         self.began = time.monotonic()
+        self.began_ms = int(time.time() * 1000)
         self.increases: list[float] = []  # seconds since `began`
         self.total = 0
 
@@ -254,7 +255,8 @@ class Platform:
 
     # -- observations ------------------------------------------------------------------
 
-    async def sent_twice(self) -> list[object]:
+    async def sent_twice(self) -> list[dict[str, Any]]:
+        """The venue's rows of client order ids it received more than once."""
         async with httpx.AsyncClient(base_url=self.venue_url, timeout=10) as http:
             body = (await http.get("/sim/v1/submissions?repeated=1")).json()
         return list(body["submissions"])
@@ -446,7 +448,7 @@ class Counters:
             await asyncio.sleep(1)
 
 
-async def _finish(platform_: Platform, result: ChaosResult) -> None:
+async def _finish(platform_: Platform, result: ChaosResult, began_ms: int) -> None:
     """Stop trading, then check everything the run must hold."""
     failures = result.failures
     for service in ("strategy", "marketdata", "risk"):
@@ -481,7 +483,12 @@ async def _finish(platform_: Platform, result: ChaosResult) -> None:
     twice = await platform_.sent_twice()
     result.sent_twice = len(twice)
     if twice:
-        failures.append(f"{len(twice)} client order ids sent twice, e.g. {twice[:3]}")
+        when = [
+            f"{row['client_order_id']} at "
+            + ", ".join(f"{(t - began_ms) / 1000:.1f} s" for t in row["times_ms"])
+            for row in twice[:5]
+        ]
+        failures.append(f"{len(twice)} client order ids sent twice: {'; '.join(when)}")
     result.dead_letters = await _dead_letters(platform_)
     if result.dead_letters:  # every handler retries through these faults: none expected
         failures.append(f"{len(result.dead_letters)} dead letters: {result.dead_letters[:3]}")
@@ -621,7 +628,7 @@ async def run(
                     f"risk rejected {result.unknown_balances} intents for unknown balances "
                     "(a taken-over account must start from its stored balances)"
                 )
-            await _finish(platform_, result)
+            await _finish(platform_, result, timeline.began_ms)
         finally:
             for instance in reversed(platform_.all()):
                 instance.process.close()

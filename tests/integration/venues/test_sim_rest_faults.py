@@ -164,9 +164,11 @@ def test_the_simulator_counts_new_order_requests_per_client_order_id() -> None:
             == 400
         )
         repeated = httpx.get(f"{url}/sim/v1/submissions?repeated=1").json()["submissions"]
+        times = repeated[0].pop("times_ms")
         assert repeated == [
             {"account_id": creds["account_id"], "client_order_id": "twice", "requests": 2}
         ]
+        assert len(times) == 2 and times[0] <= times[1], times
         held = httpx.get(f"{url}/sim/v1/accounts/{creds['account_id']}/balances").json()
         assert set(held) == {"USDT", "BTC"} and held["USDT"]["locked"] == "0"
         client.close()

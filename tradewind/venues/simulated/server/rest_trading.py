@@ -81,7 +81,7 @@ class TradingEndpoints:
 
     def _place(self, account_id: str, order: OrderRequest) -> SubmitResult:
         """Execute a parsed new order; raises MatchingError as the engine refuses it."""
-        self._state.submissions[(account_id, order.client_order_id)] += 1
+        self._state.count_submission(account_id, order.client_order_id, int(time.time() * 1000))
         if order.stop_type is not None and order.stop_price is not None:
             assert order.quantity is not None  # parse_order requires it
             return self._exchange.submit_stop_order(

@@ -8,6 +8,7 @@ keys (the testnet faucet) and switch faults on and off.
                               "status"}]: the orders working or waiting on the book
                               (symbols here are BASE/QUOTE, as the platform names them)
     GET    /sim/v1/submissions[?repeated=1] -> new-order requests per client order id
+                              (repeated ones with "times_ms": when each came)
     POST   /sim/v1/accounts  {"balances": {"USDT": "10000"}, "permissions": {"trade": true,
                               "withdraw": false, "transfer": false}, "ip_restrict": false,
                               "ed25519_public_key": "-----BEGIN PUBLIC KEY-----…"}
@@ -108,11 +109,15 @@ def sim_routes(state: ServerState) -> APIRouter:
         """New-order requests per client order id; `?repeated=1` lists only ids sent
         more than once (what an idempotent client never does)."""
         repeated = request.query_params.get("repeated") in ("1", "true")
-        rows = [
+        rows: list[dict[str, object]] = [
             {"account_id": account, "client_order_id": cid, "requests": n}
             for (account, cid), n in state.submissions.items()
             if n > 1 or not repeated
         ]
+        if repeated:
+            for row in rows:
+                key = (str(row["account_id"]), str(row["client_order_id"]))
+                row["times_ms"] = state.repeat_times_ms.get(key, [])
         return json_response({"submissions": rows, "total": sum(state.submissions.values())})
 
     async def balances(request: Request) -> Response:

@@ -106,6 +106,19 @@ class ServerState:
     #: (account id, client order id) -> how many new-order requests carried it: what a
     #: test reads to prove that no client order id was ever sent twice.
     submissions: Counter[tuple[str, str]] = field(default_factory=Counter)
+    #: When each repeated new-order request came (ms), kept for ids seen more than once.
+    repeat_times_ms: dict[tuple[str, str], list[int]] = field(default_factory=dict)
+    _first_ms: dict[tuple[str, str], int] = field(default_factory=dict)
+
+    def count_submission(self, account_id: str, client_order_id: str, now_ms: int) -> None:
+        """A new-order request reached the order handler (past the faults and limits)."""
+        key = (account_id, client_order_id)
+        self.submissions[key] += 1
+        if self.submissions[key] == 1:
+            self._first_ms[key] = now_ms
+        else:
+            self.repeat_times_ms.setdefault(key, [self._first_ms.pop(key, 0)]).append(now_ms)
+
     admin_token: str | None = field(default=None, repr=False)
     ip_limiter: IpRateLimiter = field(init=False)
     #: /sapi IP weight, keyed by "<ip> <path>": each endpoint has a limit of its own.
