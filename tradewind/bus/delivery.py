@@ -1,10 +1,11 @@
-"""Handing a fetched batch to a handler: retries, then dead-lettering. Shared by every
-adapter so that "tries N times, then `<topic>.dlq` with the reason" means the same
-everywhere."""
+"""Handing a fetched batch to a handler: retries, then dead-lettering (a listener:
+skipping). Shared by every adapter so that "tries N times, then `<topic>.dlq` with the
+reason" means the same everywhere."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
@@ -15,6 +16,8 @@ from tradewind.domain.events import DeadLetter
 
 #: Publishes one dead letter: (dead-letter topic, its envelope).
 PublishDeadLetter = Callable[[str, Envelope], Awaitable[None]]
+
+log = logging.getLogger(__name__)
 
 _MAX_BACKOFF_S = 2.0
 
@@ -33,6 +36,20 @@ def dead_letter(
         ts_ns=time.time_ns(),
     )
     return dead_letter_topic(topic), envelope(letter, key, trace_id=event_id or None)
+
+
+async def skip_dead_letter(_dead_letter_topic: str, letter: Envelope) -> None:
+    """A listener's `PublishDeadLetter`: log the given-up event (topic, listener, event
+    id, reason; never the raw message) and publish nothing."""
+    given_up = letter.payload
+    if isinstance(given_up, DeadLetter):
+        log.warning(
+            "listener %r skipped an event of %r (event id %r): %s",
+            given_up.group,
+            given_up.topic,
+            given_up.event_id or letter.key,
+            given_up.reason,
+        )
 
 
 def describe(exc: BaseException) -> str:

@@ -22,6 +22,8 @@ Mapping of the port (`tradewind/bus/port.py`) onto Kafka:
   `BusUnavailable`/`BusError` instead of returning otherwise.
 - `subscribe` runs one consumer-group member (`KafkaSubscription`,
   `tradewind/bus/kafka_consumer.py`) that commits offsets only after the handler returned.
+- `listen` runs a consumer in no group that reads every partition (`KafkaListener`,
+  `tradewind/bus/kafka_listener.py`).
 
 URL and options (timeouts, TLS, SASL, tuning) are documented in
 `tradewind/bus/kafka_settings.py`.
@@ -55,8 +57,9 @@ from aiokafka.protocol.metadata import MetadataRequest  # type: ignore[import-un
 from tradewind.bus.envelope import Envelope, encode
 from tradewind.bus.kafka_consumer import KafkaSubscription
 from tradewind.bus.kafka_errors import UNREACHABLE, bus_error, failure_reason
+from tradewind.bus.kafka_listener import KafkaListener, listener_kwargs
 from tradewind.bus.kafka_settings import KafkaSettings
-from tradewind.bus.port import BatchHandler, ConsumerOptions
+from tradewind.bus.port import BatchHandler, ConsumerOptions, Start
 from tradewind.errors import BusError, BusUnavailable
 
 log = logging.getLogger(__name__)
@@ -77,7 +80,7 @@ class KafkaBus:
         self._topics: dict[str, tuple[Any, ...]] = {}  # topic -> its TopicPartitions
         self._topics_lock = asyncio.Lock()
         self._keys: dict[str, tuple[bytes, int]] = {}  # key -> (UTF-8 bytes, murmur2 hash)
-        self._subscriptions: set[KafkaSubscription] = set()
+        self._subscriptions: set[KafkaSubscription | KafkaListener] = set()
         self._topic_keeper: asyncio.Task[None] | None = None
         self._topics_checked = asyncio.Event()  # since the producer's connection last closed
         self._connection_closed = asyncio.Event()  # wakes the topic keeper
@@ -411,10 +414,37 @@ class KafkaBus:
         self._subscriptions.add(subscription)
         return subscription
 
-    def subscriptions(self) -> Sequence[KafkaSubscription]:
+    async def listen(
+        self,
+        topics: Sequence[str],
+        name: str,
+        handler: BatchHandler,
+        *,
+        start: Start = "latest",
+        options: ConsumerOptions = _DEFAULT_OPTIONS,
+    ) -> KafkaListener:
+        """Read every partition of `topics` (created first if missing) from `start`, in
+        no group; returns once the starting offsets are fixed."""
+        if isinstance(topics, str):
+            topics = (topics,)
+        if not topics:
+            raise ValueError("listen needs at least one topic")
+        partitions: list[Any] = []
+        for topic in dict.fromkeys(topics):
+            partitions += self._topics.get(topic) or await self._open_topic(topic)
+        consumer = AIOKafkaConsumer(**listener_kwargs(self._settings, self._ssl))
+        _forbid_topic_auto_creation(consumer._client)
+        listener = KafkaListener(
+            self, self._settings, consumer, tuple(partitions), name, handler, options
+        )
+        await listener.begin(start)
+        self._subscriptions.add(listener)
+        return listener
+
+    def subscriptions(self) -> Sequence[KafkaSubscription | KafkaListener]:
         return tuple(self._subscriptions)
 
-    def forget(self, subscription: KafkaSubscription) -> None:
+    def forget(self, subscription: KafkaSubscription | KafkaListener) -> None:
         """Called by a subscription that stopped or was killed."""
         self._subscriptions.discard(subscription)
 

@@ -8,17 +8,22 @@ handler returned; a killed instance's partitions go to the remaining instances, 
 resume from the committed offset, so the abandoned batch is delivered again.
 Backpressure: a publisher waits while the slowest group lags more than `max_lag`
 events behind on a partition it writes to.
+
+A listener (`listen`) is a private group of its own, with one member, that starts at the
+end (or the start) of each partition and is dropped when it stops or dies. In one
+process it holds back publishers and the trimming of consumed events like any group.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 from collections.abc import Mapping, Sequence
 
-from tradewind.bus.delivery import deliver
+from tradewind.bus.delivery import PublishDeadLetter, deliver, skip_dead_letter
 from tradewind.bus.envelope import Envelope
-from tradewind.bus.port import DEFAULT_CONSUMER_OPTIONS, BatchHandler, ConsumerOptions
+from tradewind.bus.port import DEFAULT_CONSUMER_OPTIONS, BatchHandler, ConsumerOptions, Start
 from tradewind.errors import BusError
 
 _TRIM_EVERY = 4096  # drop consumed events in chunks, not one by one
@@ -77,6 +82,7 @@ class MemoryBus:
         self._max_lag = max_lag
         self._topics: dict[str, _Topic] = {}
         self._subscriptions: list[MemorySubscription] = []
+        self._listeners = itertools.count(1)
         self._closed = False
 
     @property
@@ -187,14 +193,45 @@ class MemoryBus:
         sub.begin()
         return sub
 
+    async def listen(
+        self,
+        topics: Sequence[str],
+        name: str,
+        handler: BatchHandler,
+        *,
+        start: Start = "latest",
+        options: ConsumerOptions = DEFAULT_CONSUMER_OPTIONS,
+    ) -> MemorySubscription:
+        if isinstance(topics, str):
+            topics = (topics,)
+        # A key no group name has: the listener's own group, dropped when it leaves.
+        key = f"{name}\0listener-{next(self._listeners)}"
+        sub = MemorySubscription(
+            self, tuple(topics), name, handler, options, key=key, give_up=skip_dead_letter
+        )
+        for topic_name in sub.topics:
+            t = self._topic(topic_name)
+            g = t.groups[key] = _Group(key, self._partitions)
+            g.committed = [part.end if start == "latest" else part.base for part in t.partitions]
+            g.members.append(sub)
+            g.rebalance()
+        self._subscriptions.append(sub)
+        sub.begin()
+        return sub
+
     def _leave(self, sub: MemorySubscription) -> None:
         for name in sub.topics:
-            g = self._topics[name].groups[sub.group]
+            t = self._topics[name]
+            g = t.groups[sub.key]
             for p, holder in enumerate(g.busy):
                 if holder is sub:
                     g.busy[p] = None
             g.members.remove(sub)
             g.rebalance()
+            if sub.listening:
+                del t.groups[sub.key]
+                for part in t.partitions:
+                    part.space.set()  # publishers may have been waiting for it
         if sub in self._subscriptions:
             self._subscriptions.remove(sub)
 
@@ -208,7 +245,7 @@ class MemoryBus:
         commits: list[tuple[_Topic, _Group, int, int]] = []
         for name in sub.topics:
             t = self._topics[name]
-            g = t.groups[sub.group]
+            g = t.groups[sub.key]
             for p, owner in enumerate(g.owners):
                 if owner is not sub or g.busy[p] not in (None, sub):
                     continue
@@ -251,7 +288,9 @@ class MemoryBus:
 
 
 class MemorySubscription:
-    """One member of a consumer group on the in-process bus."""
+    """One member of a consumer group on the in-process bus, or a listener: the one
+    member of group `key` (given only for a listener), whose given-up events go to
+    `give_up` rather than to the dead-letter topic."""
 
     def __init__(
         self,
@@ -260,10 +299,16 @@ class MemorySubscription:
         group: str,
         handler: BatchHandler,
         options: ConsumerOptions,
+        *,
+        key: str | None = None,
+        give_up: PublishDeadLetter | None = None,
     ) -> None:
         self._bus = bus
         self.topics = topics
         self._group = group
+        self.key = group if key is None else key  # the group's key in `_Topic.groups`
+        self.listening = key is not None
+        self._give_up = bus.publish if give_up is None else give_up
         self._handler = handler
         self._options = options
         self.wakeup = asyncio.Event()
@@ -282,7 +327,7 @@ class MemorySubscription:
             return lag
         for name in self.topics:
             t = self._bus._topics[name]
-            g = t.groups[self._group]
+            g = t.groups[self.key]
             lag[name] = sum(
                 t.partitions[p].end - g.committed[p]
                 for p, owner in enumerate(g.owners)
@@ -296,7 +341,7 @@ class MemorySubscription:
     def partitions(self) -> frozenset[int]:
         if self._task is None:
             return frozenset()
-        group = self._bus._topics[self.topics[0]].groups[self._group]
+        group = self._bus._topics[self.topics[0]].groups[self.key]
         return frozenset(p for p, owner in enumerate(group.owners) if owner is self)
 
     def begin(self) -> None:
@@ -315,7 +360,7 @@ class MemorySubscription:
                 continue
             try:
                 await deliver(
-                    batch, topics, self._group, self._handler, options, bus.publish, self._ages_s
+                    batch, topics, self._group, self._handler, options, self._give_up, self._ages_s
                 )
             except BaseException:
                 bus._release(commits)

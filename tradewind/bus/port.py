@@ -28,17 +28,40 @@ Semantics, identical on every adapter and proven by `tests/contract/test_bus_con
   but not yet handled by this member on the partitions it reads (asked for when metrics
   are scraped, never on the hot path); `Subscription.event_age_s()` how old, per topic,
   the newest event of its last handled batch was when it was handled.
+
+Listeners, for what every instance of a service needs all of (prices, kill switches,
+the gateway's fan-out), proven by `tests/contract/test_bus_listen_contract.py`:
+
+- `listen(topics, name, handler, start=...)` reads every partition of `topics` by
+  itself, in no group: each listener receives every event from where it started.
+  `start="latest"`: every event published after `listen` returned, none published
+  before it was called; `start="oldest"`: every retained event first. A topic that does
+  not exist yet is read once it does. Events of one key arrive in publish order.
+- A listener leaves nothing on the broker, whether it stops or dies: no group, no
+  offsets, no acknowledgements. Its position lives in the process; a listener started
+  again starts again from `start`. `name` only labels it in metrics and logs
+  (`Subscription.group`), and any number of listeners may share one.
+- `stop` drains (the batch in flight is handled), `kill` abandons it; nothing is ever
+  delivered again to another instance. `partitions()` is every partition; `lag()` and
+  `event_age_s()` mean what they mean for a group member.
+- A batch whose handler raises is retried as a group's is; an event that still fails
+  after `max_attempts` tries, or cannot be decoded, is skipped with a logged warning,
+  not dead-lettered: a listener writes nothing to the broker (and every instance would
+  dead-letter the same event). `timed_handler` counts the failed tries.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol
 
 from tradewind.bus.envelope import Envelope
 
 BatchHandler = Callable[[Sequence[Envelope]], Awaitable[None]]
+
+#: Where a listener starts: after the newest event, or at the oldest retained one.
+Start = Literal["latest", "oldest"]
 
 
 def dead_letter_topic(topic: str) -> str:
@@ -64,10 +87,12 @@ DEFAULT_CONSUMER_OPTIONS = ConsumerOptions()
 
 
 class Subscription(Protocol):
-    """A running member of a consumer group."""
+    """A running member of a consumer group, or a listener."""
 
     @property
-    def group(self) -> str: ...
+    def group(self) -> str:
+        """The group's name; a listener's name."""
+        ...
 
     def partitions(self) -> frozenset[int]:
         """The partition numbers this member reads now (empty while it holds none, e.g.
@@ -86,14 +111,15 @@ class Subscription(Protocol):
         ...
 
     async def stop(self) -> None:
-        """Drain: finish and acknowledge the batch in flight, then leave the group."""
+        """Drain: finish and acknowledge the batch in flight, then leave the group (a
+        listener: finish the batch in flight, then disconnect)."""
 
     async def kill(self) -> None:
         """Die like a crashed instance: abandon the batch in flight unacknowledged."""
 
 
 class Bus(Protocol):
-    """Publish keyed events to topics; consume them as consumer groups."""
+    """Publish keyed events to topics; consume them as consumer groups or listeners."""
 
     @property
     def partitions(self) -> int:
@@ -125,3 +151,15 @@ class Bus(Protocol):
         options: ConsumerOptions = DEFAULT_CONSUMER_OPTIONS,
     ) -> Subscription:
         """Join `group` on `topics` and start handing batches to `handler`."""
+
+    async def listen(
+        self,
+        topics: Sequence[str],
+        name: str,
+        handler: BatchHandler,
+        *,
+        start: Start = "latest",
+        options: ConsumerOptions = DEFAULT_CONSUMER_OPTIONS,
+    ) -> Subscription:
+        """Read every partition of `topics` from `start`, in no group, handing batches
+        to `handler`; returns once the starting position is fixed. See the module doc."""

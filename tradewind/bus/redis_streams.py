@@ -10,7 +10,8 @@ is read by one instance at a time, in order.
 In each group a partition's stream has a single consumer name, whoever owns it, so a
 new owner first re-reads that consumer's pending entries (fetched by a dead owner and
 never acknowledged), then new ones. Entries are acknowledged after the handler
-returned: a crash means redelivery, never loss.
+returned: a crash means redelivery, never loss. A listener (`listen`) reads with plain
+XREAD, in no group: see `redis_listener`.
 
 URL: `redis://[[user]:password@]host:port/db`, or `rediss://` for TLS (redis-py's own
 query parameters such as `ssl_ca_certs` pass through), plus `prefix`, `lease_ms` (lease
@@ -18,6 +19,13 @@ length, ms [3000]: a dead instance's partitions are read again ~2.5 s after its 
 and an instance whose event loop stalls that long loses them, see docs/failover.md),
 `block_ms` (longest wait of one read, ms), `maxlen` (entries kept per
 partition) and `connect_timeout_s` (s).
+
+Redis Sentinel: `redis://s1:26379,s2:26379,s3:26379/db?sentinel_master=NAME` (see
+`tradewind.security.redis_tls`); every connection of the bus follows a failover to the
+promoted replica. Replication is asynchronous, so events a publish was acknowledged for
+just before the primary died can die with it; `min_replicas=N` makes a publish return
+only once N replicas hold its events too (Redis's WAIT, up to 2 s), else raise
+BusUnavailable (publish again: consumers may then see the events twice).
 """
 
 from __future__ import annotations
@@ -41,7 +49,6 @@ from redis.asyncio.connection import (
     BlockingConnectionPool,
     Connection,
     SSLConnection,
-    parse_url,
 )
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
@@ -52,10 +59,16 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from tradewind.bus.delivery import dead_letter, deliver
 from tradewind.bus.envelope import Envelope, UnreadableEvent, decode, encode
-from tradewind.bus.port import DEFAULT_CONSUMER_OPTIONS, BatchHandler, ConsumerOptions
+from tradewind.bus.port import DEFAULT_CONSUMER_OPTIONS, BatchHandler, ConsumerOptions, Start
 from tradewind.bus.redis_leases import PartitionLeases, Unit
+from tradewind.bus.redis_listener import RedisStreamsListener
 from tradewind.errors import BusError, BusUnavailable
-from tradewind.security.redis_tls import ServerNamedSSLConnection
+from tradewind.security.redis_tls import (
+    ServerNamedSSLConnection,
+    follow_sentinels,
+    parse_redis_url,
+    redis_address,
+)
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +78,7 @@ _COMMAND_TIMEOUT_S = 10.0  # no reply after this long counts as a lost connectio
 _POOL_SIZE = 64  # connections for concurrent publishers; more wait for one
 _APPEND_CHUNK = 1000  # events per script call: bounds how long Redis is busy with one
 _MAX_RETRY_PAUSE_S = 2.0  # longest pause between reads while Redis is failing
+_REPLICA_WAIT_MS = 2_000  # longest wait for min_replicas replicas to hold a publish
 
 
 # KEYS[i]: the stream of event i; ARGV[1]: approximate max length; ARGV[i + 1]: event i.
@@ -95,6 +109,7 @@ class RedisStreamsSettings:
     block_ms: int = 200
     maxlen: int = 1_000_000
     connect_timeout_s: float = 5.0
+    min_replicas: int = 0
 
     @classmethod
     def from_url(cls, url: str) -> RedisStreamsSettings:
@@ -104,7 +119,13 @@ class RedisStreamsSettings:
             raise ValueError(f"a Redis bus URL starts with redis:// or rediss://, not {url!r}")
         query = dict(parse_qsl(parts.query, keep_blank_values=True))
         ours: dict[str, Any] = {}
-        numbers = {"lease_ms": int, "block_ms": int, "maxlen": int, "connect_timeout_s": float}
+        numbers = {
+            "lease_ms": int,
+            "block_ms": int,
+            "maxlen": int,
+            "connect_timeout_s": float,
+            "min_replicas": int,
+        }
         for name, kind in numbers.items():
             if name in query:
                 text = query.pop(name)
@@ -120,7 +141,7 @@ class RedisStreamsSettings:
                 raise ValueError("prefix= in the bus URL must not be empty")
         return cls(
             url=urlunsplit(parts._replace(query=urlencode(query))),
-            address=f"{parts.hostname or 'localhost'}:{parts.port or 6379}",
+            address=redis_address(url),
             password=unquote(parts.password) if parts.password else None,
             **ours,
         )
@@ -138,7 +159,7 @@ class RedisStreamsBus:
         self._client: aioredis.Redis | None = None
         self._append: AsyncScript | None = None
         self._streams: dict[str, list[bytes]] = {}
-        self._subscriptions: list[RedisStreamsSubscription] = []
+        self._subscriptions: list[RedisStreamsSubscription | RedisStreamsListener] = []
 
     @classmethod
     def from_url(cls, url: str, *, partitions: int = 8) -> RedisStreamsBus:
@@ -152,7 +173,7 @@ class RedisStreamsBus:
     def partition_of(self, key: str) -> int:
         return partition_of(key, self._partitions)
 
-    def subscriptions(self) -> Sequence[RedisStreamsSubscription]:
+    def subscriptions(self) -> Sequence[RedisStreamsSubscription | RedisStreamsListener]:
         return tuple(self._subscriptions)
 
     async def start(self) -> None:
@@ -200,7 +221,12 @@ class RedisStreamsBus:
             chunk = events[start : start + _APPEND_CHUNK]
             keys = [streams[crc32(e.key.encode()) % count] for e in chunk]  # partition_of
             try:
-                await append(keys=keys, args=[maxlen, *map(encode, chunk)])
+                if self.settings.min_replicas:
+                    await self._append_replicated(
+                        append, topic, keys, [maxlen, *map(encode, chunk)]
+                    )
+                else:
+                    await append(keys=keys, args=[maxlen, *map(encode, chunk)])
             except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
                 raise self._unavailable(exc, f"publishing to {topic!r}") from exc
             except RedisError as exc:
@@ -208,6 +234,25 @@ class RedisStreamsBus:
                     f"Redis refused events for {topic!r}: {exc} (the batch's events from "
                     f"index {start} on may be missing; publish them again)"
                 ) from exc
+
+    async def _append_replicated(
+        self, append: AsyncScript, topic: str, keys: list[bytes], args: list[Any]
+    ) -> None:
+        """`append`, then WAIT until min_replicas replicas hold the events, on one
+        connection: WAIT counts the writes made on the connection it is sent on."""
+        wanted, client = self.settings.min_replicas, self._client
+        if client is None:
+            raise BusError("the Redis bus was closed while publishing; publish again")
+        async with client.pipeline(transaction=False) as pipe:
+            await append(keys=keys, args=args, client=pipe)
+            pipe.wait(wanted, _REPLICA_WAIT_MS)
+            replicas = int((await pipe.execute())[-1])
+        if replicas < wanted:
+            raise BusUnavailable(
+                f"events for {topic!r} reached {replicas} of min_replicas={wanted} Redis "
+                f"replicas within {_REPLICA_WAIT_MS} ms; the primary holds them but may lose "
+                "them: publish them again"
+            )
 
     async def subscribe(
         self,
@@ -232,7 +277,35 @@ class RedisStreamsBus:
         self._subscriptions.append(sub)
         return sub
 
-    def _forget(self, sub: RedisStreamsSubscription) -> None:
+    async def listen(
+        self,
+        topics: Sequence[str],
+        name: str,
+        handler: BatchHandler,
+        *,
+        start: Start = "latest",
+        options: ConsumerOptions = DEFAULT_CONSUMER_OPTIONS,
+    ) -> RedisStreamsListener:
+        if self._client is None:
+            raise BusError("the Redis bus is not started (or closed); call start() first")
+        if isinstance(topics, str):
+            topics = (topics,)
+        kind, conn_options = self._connection_options(
+            self.settings.block_ms / 1000 + _COMMAND_TIMEOUT_S, retries=0
+        )
+        listener = RedisStreamsListener(
+            self, self._client, kind(**conn_options), tuple(topics), name, handler, options
+        )
+        try:
+            await listener.begin(start)
+        except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+            raise self._unavailable(exc, f"starting listener {name!r}") from exc
+        except RedisError as exc:
+            raise BusError(f"Redis refused listener {name!r} on {list(topics)}: {exc}") from exc
+        self._subscriptions.append(listener)
+        return listener
+
+    def _forget(self, sub: RedisStreamsSubscription | RedisStreamsListener) -> None:
         if sub in self._subscriptions:
             self._subscriptions.remove(sub)
 
@@ -255,11 +328,12 @@ class RedisStreamsBus:
             "socket_connect_timeout": s.connect_timeout_s,
             "socket_timeout": read_timeout_s,
             "retry": Retry(ExponentialWithJitterBackoff(base=0.05, cap=0.5), retries),
-            **parse_url(s.url),  # as in redis-py: what the URL says wins
+            **parse_redis_url(s.url),  # as in redis-py: what the URL says wins
             "decode_responses": False,  # entries are msgpack bytes
         }
         tls = options.pop("connection_class", None) is SSLConnection
-        return (_HiredisSSLConnection if tls else _HiredisConnection), options
+        kind = _HiredisSSLConnection if tls else _HiredisConnection
+        return follow_sentinels(kind, options), options  # Sentinels: their master
 
     def _unavailable(self, exc: BaseException, doing: str = "") -> BusUnavailable:
         """The error for an unreachable Redis: host:port and the operating system's
@@ -504,12 +578,28 @@ class RedisStreamsSubscription:
                 "STREAMS", *[self._stream[u] for u in units], *ids)  # fmt: skip
         *_, generation, reply = await self._exchange([*before, ("GET", self._generation_key), read])
         self._leases.notice(generation)
-        full: set[Unit] = set()
+        readable = set(self._leases.readable()) if reply else set(units)
+        lapsed = [u for u in units if u not in readable]
+        if lapsed:
+            reply = self._still_ours(reply, lapsed)
+        full: set[Unit] = set(lapsed)  # what was dropped stays pending: read it again
         try:
             return await self._hand_over(reply, count, full) if reply else []
         finally:
             # Fewer than `count` pending entries: none left once these are acknowledged.
             history.difference_update([u for u in pending if u not in full])
+            history.update(lapsed)
+
+    def _still_ours(self, reply: Any, lapsed: list[Unit]) -> Any:
+        """A read's reply without the entries of `lapsed` partitions. A reply can come
+        long after its request (a network partition: TCP delivers it once the link
+        heals), when the lease it was read under has lapsed and another member has read
+        those entries from the pending list; they stay pending for whoever owns them."""
+        log.warning("group %r: dropped a read that came back after its leases lapsed", self._group)
+        gone = {self._stream[u] for u in lapsed}
+        if isinstance(reply, dict):
+            return {stream: entries for stream, entries in reply.items() if stream not in gone}
+        return [item for item in reply if item[0] not in gone]
 
     async def _hand_over(
         self, reply: Any, count: int, full: set[Unit]

@@ -2,16 +2,16 @@
 cache current, and every account event is fanned out to the WebSocket clients watching
 that account.
 
-Each gateway instance consumes with its own consumer group (`gateway-<instance id>`), so
-every instance sees every account's events: the cache and the fan-out need them all. A
-new group starts from the oldest retained event; that history warms the cache, but only
-events published after the instance started reach WebSocket clients.
+Each gateway instance listens (`Bus.listen`, as `gateway`) from the latest event, so
+every instance sees every account's events from its start on: the cache and the fan-out
+need them all. An account with no update since the start is read from its stored
+snapshot (`cache`); nothing is replayed, and nothing of the listener is left on the
+broker when the instance goes.
 """
 
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Sequence
 
 from tradewind.bus.envelope import Envelope
@@ -22,11 +22,7 @@ from tradewind.gateway.cache import PortfolioCache
 from tradewind.gateway.hub import StreamHub
 
 TOPICS = (PORTFOLIO_UPDATES, ORDERS_EVENTS)
-
-
-def instance_group() -> str:
-    """A consumer group of this gateway instance alone."""
-    return f"gateway-{uuid.uuid4().hex[:12]}"
+LISTENER = "gateway"  # the listener's name in metrics
 
 
 def account_events_handler(

@@ -36,7 +36,7 @@ from tradewind.gateway.config import (
     token_config_from_settings,
 )
 from tradewind.gateway.deps import GatewayState, LoginPolicy, PeerView, RequestPolicy
-from tradewind.gateway.feed import TOPICS, account_events_handler, instance_group
+from tradewind.gateway.feed import LISTENER, TOPICS, account_events_handler
 from tradewind.gateway.hub import StreamHub
 from tradewind.gateway.metrics import GatewayMetrics
 from tradewind.gateway.proxies import parse_trusted_proxies
@@ -135,8 +135,8 @@ class GatewayService(Service):
             )
             await self._relay.start()
             handler = account_events_handler(state.portfolios, state.hub)
-            self._subscription = await ctx.bus.subscribe(
-                TOPICS, instance_group(), timed_handler(ctx.metrics, "gateway", handler)
+            self._subscription = await ctx.bus.listen(
+                TOPICS, LISTENER, timed_handler(ctx.metrics, LISTENER, handler)
             )
             metrics = GatewayMetrics(ctx.metrics.registry, state.hub)
             await self._serve(create_app(state, metrics), listening, tls)

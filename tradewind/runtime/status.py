@@ -1,5 +1,6 @@
-"""The live view of a running platform: it listens on the bus like any consumer (its own
-groups, so it takes nothing from the services) and counts what flows by.
+"""The live view of a running platform: it listens on the bus (`Bus.listen`, from the
+moment it attaches, so it takes nothing from the services and leaves nothing on the
+broker) and counts what flows by.
 
 Tick->order latency is the time from a market-data event to the order intent it caused:
 the strategy service carries the market event's id as the intent's trace id. It counts
@@ -15,7 +16,6 @@ Percentiles are over the last `LATENCY_WINDOW_S`, rates over the last `RATE_WIND
 from __future__ import annotations
 
 import time
-import uuid
 from collections import Counter, OrderedDict, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -80,7 +80,6 @@ class StatusBoard:
     _subscriptions: list[Subscription] = field(default_factory=list)
 
     async def attach(self, bus: Bus) -> None:
-        group = f"status-{uuid.uuid4().hex[:8]}"
         options = ConsumerOptions(max_batch=2000, max_attempts=1)
         for topic_names, handler in (
             ((topics.MD_TRADE, topics.MD_BAR), self._on_market),
@@ -89,7 +88,7 @@ class StatusBoard:
             ((topics.PORTFOLIO_UPDATES,), self._on_portfolio),
         ):
             self._subscriptions.append(
-                await bus.subscribe(topic_names, f"{group}-{topic_names[0]}", handler, options)
+                await bus.listen(topic_names, f"status-{topic_names[0]}", handler, options=options)
             )
 
     async def detach(self) -> None:

@@ -4,8 +4,10 @@ venues' fills and balances and the market's latest prices.
 It consumes `orders.events` as consumer group `portfolio` (keyed by account, so one
 instance owns an account's books): a `Fill` is booked once per trade, a `BalanceUpdate`
 sets that asset's holding to the venue's (the difference booked as a transfer), and
-every other event is ignored. It consumes `md.trade` as a group of its own per instance
-(every instance needs every price) for the marks. See `books` for what is not booked.
+every other event is ignored. It listens to `md.trade` (`Bus.listen`, as
+`portfolio.marks`: every instance needs every price) from the latest event for the
+marks: an instance knows a symbol's price from the first trade after its start (a
+balance of an asset with no price yet waits for it). See `books` for what is not booked.
 
 Revaluation is coalesced: events only mark accounts as changed, and every
 `portfolio_flush_interval_s` each changed account is revalued once and, if its valuation
@@ -35,7 +37,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-import uuid
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -60,6 +61,7 @@ from tradewind.store.portfolio_books import load_books, save_books, saved_accoun
 from tradewind.store.records import insert_snapshot
 
 GROUP = "portfolio"
+MARKS = "portfolio.marks"  # the listener to md.trade
 _SAVE_TRIES = 3
 
 
@@ -146,13 +148,12 @@ class PortfolioService(Service):
             settings.portfolio_valuation_asset,
         )
         self._log = ctx.log
-        marks_group = f"{GROUP}.marks.{uuid.uuid4().hex[:12]}"
         self._subscriptions = [
             await ctx.bus.subscribe(
                 [ORDERS_EVENTS], GROUP, timed_handler(ctx.metrics, GROUP, self._on_account_events)
             ),
-            await ctx.bus.subscribe(
-                [MD_TRADE], marks_group, timed_handler(ctx.metrics, marks_group, self._on_trades)
+            await ctx.bus.listen(
+                [MD_TRADE], MARKS, timed_handler(ctx.metrics, MARKS, self._on_trades)
             ),
         ]
         self._tasks = [

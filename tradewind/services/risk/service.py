@@ -13,10 +13,13 @@ Subscriptions:
   `BalancesRequested` on account.balances has execution publish fresh balances at once.
   One with nothing stored is not taken for empty: its intents are rejected saying so
   until execution answers. Accounts whose partition moved away are forgotten;
-- `risk-md-<instance>` (one group per instance: every instance needs every price):
-  md.trade, for last prices;
-- `risk-controls-<instance>` (likewise): risk.controls, kill switches engaged and
-  released. At start the switches stored in the database are loaded first.
+- `risk-md`, a listener (`Bus.listen`: every instance needs every price): md.trade from
+  the latest event, for last prices;
+- `risk-controls`, a listener likewise: risk.controls from the oldest retained event,
+  kill switches engaged and released. At start the switches stored in the database are
+  loaded first; the replay then applies every change published since (a change older
+  than what is known is ignored), so none published while the instance started is
+  missed, and without a database the retained changes are all there is.
 
 Per batch, the approved intents go to orders.approved and the rejections (an
 `OrderRejected` from source "risk", with the rule's reason and the intent's client order
@@ -30,13 +33,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from tradewind.bus import topics
 from tradewind.bus.envelope import Envelope
-from tradewind.bus.port import BatchHandler, Subscription
+from tradewind.bus.port import BatchHandler, Start, Subscription
 from tradewind.domain.risk import RiskLimits
 from tradewind.runtime.metrics import timed_handler
 from tradewind.runtime.service import AdminEndpoints, Service, ServiceContext
@@ -48,8 +50,8 @@ if TYPE_CHECKING:
     from tradewind.store.database import Database
 
 GROUP = "risk"
-PRICES_GROUP = "risk-md"  # + "-<instance>": every instance needs every price
-CONTROLS_GROUP = "risk-controls"  # + "-<instance>": every instance needs every switch
+PRICES_LISTENER = "risk-md"  # every instance needs every price
+CONTROLS_LISTENER = "risk-controls"  # every instance needs every switch
 ACCOUNT_TOPICS = (topics.ORDERS_INTENT, topics.PORTFOLIO_UPDATES, topics.ORDERS_EVENTS)
 
 
@@ -141,16 +143,16 @@ class RiskService(Service):
             desk.published(decisions)
 
         self._desk = desk
-        instance = uuid.uuid4().hex[:12]
         try:
             # Controls and prices first, so that intents meet the newest of both.
-            await self._subscribe(
-                ctx, [topics.RISK_CONTROLS], CONTROLS_GROUP, instance, on_controls
+            await self._listen(
+                ctx, [topics.RISK_CONTROLS], CONTROLS_LISTENER, "oldest", on_controls
             )
-            await self._subscribe(ctx, [topics.MD_TRADE], PRICES_GROUP, instance, on_trades)
-            accounts_subscription.append(
-                await self._subscribe(ctx, ACCOUNT_TOPICS, GROUP, None, on_account_events)
-            )
+            await self._listen(ctx, [topics.MD_TRADE], PRICES_LISTENER, "latest", on_trades)
+            timed = timed_handler(ctx.metrics, GROUP, on_account_events)
+            accounts = await ctx.bus.subscribe(ACCOUNT_TOPICS, GROUP, timed)
+            self._subscriptions.append(accounts)
+            accounts_subscription.append(accounts)
         except BaseException:
             await self.stop()
             raise
@@ -158,9 +160,9 @@ class RiskService(Service):
     async def stop(self) -> None:
         subscriptions, self._subscriptions = self._subscriptions, []
         if subscriptions:
-            # Intents first (they publish decisions); then controls and prices, which
-            # are this instance's own groups, together: each leave may wait for the
-            # broker, and one after the other they could outlast the runner's drain.
+            # Intents first (they publish decisions); then the controls and prices
+            # listeners, together: each may wait for its batch in flight, and one after
+            # the other they could outlast the runner's drain.
             *inputs, intents = subscriptions
             await intents.stop()
             await asyncio.gather(*(subscription.stop() for subscription in inputs))
@@ -176,21 +178,17 @@ class RiskService(Service):
     def _engaged_switches(self) -> list[dict[str, object]]:
         return [] if self._desk is None else self._desk.engaged_switches()
 
-    async def _subscribe(
+    async def _listen(
         self,
         ctx: ServiceContext,
-        subscribed: Sequence[str],
-        group: str,
-        instance: str | None,
+        listened: Sequence[str],
+        name: str,
+        start: Start,
         handler: BatchHandler,
-    ) -> Subscription:
-        """Join `group` (`group-instance` when each instance has its own); handler
-        metrics carry `group` without the instance id."""
-        timed = timed_handler(ctx.metrics, group, handler)
-        name = group if instance is None else f"{group}-{instance}"
-        subscription = await ctx.bus.subscribe(subscribed, name, timed)
-        self._subscriptions.append(subscription)
-        return subscription
+    ) -> None:
+        """Listen to `listened` from `start` as `name` (also the handler's metrics)."""
+        timed = timed_handler(ctx.metrics, name, handler)
+        self._subscriptions.append(await ctx.bus.listen(listened, name, timed, start=start))
 
 
 async def _load_kill_switches(desk: RiskDesk, database: Database) -> int:

@@ -11,10 +11,10 @@ this instance owns (`placement.py`), later as `BotCommand`s arrive. Subscription
   (`Outbound.flush`); a redelivered event whose id this instance has already handled is
   skipped, one it has not (after a restart) re-runs its hook against the state saved
   before it.
-- `md.bar`, `md.trade` as a group of its own (`strategy-md-<random>`: every instance
-  gets all market data). Market data is not redelivered across restarts; events
-  published before the instance subscribed (the history a new group starts from) are
-  skipped, so bots never decide on stale prices.
+- `md.bar`, `md.trade` as a listener (`strategy-md`, `Bus.listen`: every instance gets
+  all market data) from the latest event: events published before the instance started
+  listening never arrive, so bots never decide on stale prices, and nothing is
+  redelivered across restarts.
 
 One timer task ticks every `timer_tick_s` (100 ms): due bots get `on_timer`; the same task
 flushes what timers produced and, every `save_interval_s`, saves the bots whose memory
@@ -27,7 +27,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-import uuid
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -62,7 +61,7 @@ from tradewind.services.strategy.roster import BotRoster
 from tradewind.services.strategy.timers import TimerWheel
 from tradewind.strategies import registry
 
-MARKET_DATA_GROUP = "strategy-md"
+MARKET_DATA_LISTENER = "strategy-md"
 _TRADES_REMEMBERED = 1024  # per market: repeats arrive within a batch or two
 _FOLLOW_S = 0.5  # how often the partitions this instance reads are looked at
 #: How long a partition must be another instance's before its bots are handed over: a
@@ -113,7 +112,6 @@ class StrategyService(Service):
         self._partitions: OwnedPartitions | None = None
         self._follow_lock = asyncio.Lock()
         self._recent: _RecentIds = _RecentIds(self._config.remembered_events)
-        self._market_data_since_ns = 0
         self._flush_failing = False
         self._last_bar_ns: dict[tuple[str, int], int] = {}  # (key, interval) -> open ns
         self._recent_trades: dict[str, _RecentIds] = {}  # market key -> its last trade ids
@@ -156,10 +154,9 @@ class StrategyService(Service):
         if placement.count > 1:  # static slots: load first, then consume
             await self.lifecycle.load(placement.owns)
             await self.outbound.flush()
-        self._market_data_since_ns = time.time_ns()  # envelopes carry wall-clock times
-        group = f"{MARKET_DATA_GROUP}-{uuid.uuid4().hex}"
-        handler = timed_handler(ctx.metrics, MARKET_DATA_GROUP, self._on_market_data)
-        self._subscriptions.append(await ctx.bus.subscribe((MD_BAR, MD_TRADE), group, handler))
+        handler = timed_handler(ctx.metrics, MARKET_DATA_LISTENER, self._on_market_data)
+        market_data = await ctx.bus.listen((MD_BAR, MD_TRADE), MARKET_DATA_LISTENER, handler)
+        self._subscriptions.append(market_data)
         handler = timed_handler(ctx.metrics, placement.account_group, self._on_account_events)
         topics = (BOT_COMMANDS, ORDERS_EVENTS, PORTFOLIO_UPDATES)
         accounts = await ctx.bus.subscribe(topics, placement.account_group, handler)
@@ -215,10 +212,8 @@ class StrategyService(Service):
     # -- market data ----------------------------------------------------------------
 
     async def _on_market_data(self, batch: Sequence[Envelope]) -> None:
-        since, outbound = self._market_data_since_ns, self.outbound
+        outbound = self.outbound
         for env in batch:
-            if env.ts_ns < since:
-                continue
             outbound.cause = env.event_id  # the intents' trace: tick-to-order latency
             payload = env.payload
             if type(payload) is Bar:
