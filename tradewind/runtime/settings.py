@@ -29,7 +29,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 from redis.exceptions import RedisError
 
 from tradewind.errors import ConfigError
-from tradewind.security.redis_tls import redis_client
+from tradewind.security.redis_tls import SENTINEL_MASTER, redis_address, redis_client
 from tradewind.security.tls_server import ServerTls, server_tls
 from tradewind.security.transport import (
     SERVER_NAME,
@@ -481,8 +481,11 @@ def check_url(url: str, kind: Literal["bus", "cache", "database"]) -> str:
         raise ValueError(f"no host in {redact_url(url)!r}; {_HOW_TO_WRITE[kind]}")
     if scheme in ("redis", "rediss"):
         database = _authority_and_path(url)[1]
-        if len(endpoints) > 1:
-            raise ValueError(f"one host only in {redact_url(url)!r}; {_HOW_TO_WRITE[kind]}")
+        if len(endpoints) > 1 and SENTINEL_MASTER not in dict(parse_qsl(urlsplit(url).query)):
+            raise ValueError(
+                f"one host only in {redact_url(url)!r}, or Sentinels with "
+                f"?{SENTINEL_MASTER}=NAME; {_HOW_TO_WRITE[kind]}"
+            )
         if database and not database.isdigit():
             raise ValueError(f"database {database!r} is not a number in {redact_url(url)!r}")
     return url
@@ -525,12 +528,15 @@ async def _check_server(name: str, url: str, timeout_s: float) -> None:
 
 
 async def _ping_redis(name: str, url: str, timeout_s: float) -> None:
-    endpoint = url_endpoints(url)[0]
     # The bus reads its own tunables (lease_ms=...) from the query; redis-py would choke.
     parts = urlsplit(url)
     redis_options = [
-        (k, v) for k, v in parse_qsl(parts.query) if k.startswith("ssl_") or k == SERVER_NAME
+        (k, v)
+        for k, v in parse_qsl(parts.query)
+        if k.startswith("ssl_") or k in (SERVER_NAME, SENTINEL_MASTER)
     ]
+    sentinels = any(k == SENTINEL_MASTER for k, _ in redis_options)
+    endpoint = redis_address(url) if sentinels else url_endpoints(url)[0]
     client_url = urlunsplit(parts._replace(query=urlencode(redis_options)))
     client = redis_client(
         client_url, socket_connect_timeout=timeout_s, socket_timeout=timeout_s, retry=None

@@ -7,6 +7,15 @@ URLs: `sqlite:///./tradewind.db`, `sqlite:///:memory:`, `postgresql://user@host/
 server's certificate and name checked), with `sslrootcert`, `sslcert` and `sslkey` files
 in the URL or, through the settings, `TRADEWIND_TLS_*` (see `tradewind.security.transport`).
 
+A primary with standbys: list them all, as libpq does,
+`postgresql://user@h1:5432,h2:5432/db?target_session_attrs=read-write`; a connection
+tries the hosts in order and keeps the first that takes writes (`read-write` is the
+default when several hosts are named: this is the system of record). After a failover
+(a standby promoted by Patroni, pg_auto_failover or an operator) the pool tests each
+connection before use (`pool_pre_ping`): a dead one is dropped, with every connection
+made before it, and the next connects to whichever host is the primary now. A
+transaction that was running on the old primary fails; it is not retried here.
+
 A SQLite database file holds password hashes and encrypted exchange keys: it is created
 mode 0600 (owner only), and SQLite gives its -wal and -shm files the same mode.
 """
@@ -21,6 +30,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from alembic import command
 from alembic.config import Config
@@ -39,7 +49,7 @@ MIGRATION_LOCK = 0x7472616465776E64
 
 def async_url(url: str) -> str:
     """`url` with the async driver of its database; ConfigError for anything else."""
-    parsed = make_url(url)
+    parsed = make_url(_hosts_in_query(url))
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         return str(parsed.set(drivername="sqlite+aiosqlite"))
@@ -128,6 +138,22 @@ class Database:
 
     async def close(self) -> None:
         await self.engine.dispose()
+
+
+def _hosts_in_query(url: str) -> str:
+    """A PostgreSQL URL naming several hosts (`h1:5432,h2:5433`, libpq's form, which
+    SQLAlchemy cannot parse) with them as `?host=h1:5432&host=h2:5433` instead (the form
+    its asyncpg dialect hands to asyncpg as lists), and `target_session_attrs=read-write`
+    unless the URL says otherwise; any other URL unchanged."""
+    parts = urlsplit(url)
+    userinfo, at, hosts = parts.netloc.rpartition("@")
+    if not parts.scheme.startswith("postgres") or "," not in hosts:
+        return url
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    query += [("host", host) for host in hosts.split(",") if host]
+    if "target_session_attrs" not in dict(query):
+        query.append(("target_session_attrs", "read-write"))
+    return urlunsplit(parts._replace(netloc=userinfo + at, query=urlencode(query, safe="/")))
 
 
 def _create_private_file(path: str) -> None:
