@@ -13,6 +13,7 @@
 | bot.commands | BotCommand | account |
 | risk.controls | KillSwitchChanged | scope:target |
 | account.balances | BalancesRequested (risk asks execution for the venue's balances) | account |
+| md.leases | none: who reads a partition in group marketdata publishes its markets | instrument |
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ PORTFOLIO_UPDATES = "portfolio.updates"
 BOT_COMMANDS = "bot.commands"
 RISK_CONTROLS = "risk.controls"  # KillSwitchChanged, keyed by scope:target
 ACCOUNT_BALANCES = "account.balances"  # BalancesRequested, keyed by account
+# Never published to (so not in ALL: no dead letters); its group assignment says which
+# marketdata instance publishes which market.
+MD_LEASES = "md.leases"
 
 ALL = (
     MD_TRADE,

@@ -47,8 +47,11 @@ from tradewind.runtime.service import Service
 from tradewind.security.tls_server import ServerTls, uvicorn_tls_options
 
 #: The admin views with no tenant, account or user data, served without the token:
-#: `/strategy` and `/gateway` are counts, `/breakers` and `/marketdata` per-venue states.
-OPEN_VIEWS = frozenset({"/strategy", "/gateway", "/breakers", "/marketdata"})
+#: `/strategy` and `/gateway` are counts, `/breakers` and `/marketdata` per-venue states,
+#: `/marketdata/publishing` the markets an instance publishes (active) or keeps warm.
+OPEN_VIEWS = frozenset(
+    {"/strategy", "/gateway", "/breakers", "/marketdata", "/marketdata/publishing"}
+)
 
 #: Where the operator token comes from, for error messages.
 TOKEN_SETTING = "TRADEWIND_HEALTH_TOKEN"

@@ -67,6 +67,15 @@ class BookFeed:
         self.ts_ns = snapshot.ts_ms * _NS_PER_MS
         return self.book.snapshot(self.ts_ns)
 
+    def full_snapshot(self, now_ns: int) -> OrderBookSnapshot | None:
+        """The book held as a snapshot event (None before the first sync), for an
+        instance that starts publishing a book it kept; the periodic snapshots count
+        their interval from it."""
+        if self.book is None:
+            return None
+        self._last_snapshot_ns = now_ns
+        return self.book.snapshot(self.ts_ns)
+
     def on_snapshot(
         self, snapshot: BookSnapshot, now_ns: int
     ) -> list[OrderBookUpdate | OrderBookSnapshot]:

@@ -73,6 +73,20 @@ class MarketDataMetrics:
             ("venue", "stream"),
             registry=registry,
         )
+        self.active_markets = Gauge(
+            "tradewind_md_active_markets",
+            "Markets this instance publishes now (holds the lease of); the others it "
+            "watches on standby.",
+            ("venue",),
+            registry=registry,
+        )
+        self.takeovers = Counter(
+            "tradewind_md_takeovers_total",
+            "Markets this instance took over from standby (another instance died, left or "
+            "lost the lease), each with a book snapshot and a replay of recent trades.",
+            ("venue",),
+            registry=registry,
+        )
         self.flush_failures = Counter(
             "tradewind_md_flush_failures_total",
             "Flushes of latest prices to the cache, or of closed bars to the bus, that failed.",

@@ -19,6 +19,7 @@ import msgspec
 from tradewind.cache.port import Cache
 from tradewind.domain.events import BookLevel
 from tradewind.domain.model import Instrument
+from tradewind.services.marketdata.book_feed import BookFeed
 
 
 class LastPrice(msgspec.Struct, frozen=True, array_like=True):
@@ -85,6 +86,20 @@ class QuoteWriter:
         ts_ns: int,
     ) -> None:
         self._pending[top_of_book_key(instrument)] = TopOfBook(bid, ask, update_id, ts_ns)
+
+    def book_top(self, feed: BookFeed) -> None:
+        """The top of the book `feed` holds (nothing before its first sync)."""
+        book = feed.book
+        if book is not None:
+            self.top_of_book(
+                feed.instrument, book.best_bid(), book.best_ask(), book.last_update_id, feed.ts_ns
+            )
+
+    def forget(self, instrument: Instrument) -> None:
+        """Drop what `instrument` has pending: another instance writes its quotes now,
+        and a late flush of ours would put an older value over its newer one."""
+        self._pending.pop(last_price_key(instrument), None)
+        self._pending.pop(top_of_book_key(instrument), None)
 
     async def flush(self) -> int:
         """Write what changed since the last flush; returns how many keys. If the cache

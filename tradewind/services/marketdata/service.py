@@ -17,20 +17,26 @@ A third task, every `TRADEWIND_MD_CACHE_FLUSH_S`, closes the bars whose interval
 publishes the closed bars in one batch on md.bar (a single publisher keeps each
 instrument's bars in order) and writes the changed quotes to the cache in one `put_many`.
 
+Instances share the markets: each market has one active instance, which publishes it
+and writes its quotes; the others watch it on standby, keeping its streams, book, bars
+and recent trades warm, and publish nothing of it. Which one is active follows the
+bus's group assignment of md.leases, and a standby that becomes active publishes what
+consumers may have missed, then a book snapshot (`leases.py`). A lone instance is
+active for every market from its start.
+
 A stream that fails or ends is retried after a jittered backoff (`supervision.py`); a
 book stream that fails, or a book that falls out of sync (`book_feed.py`), is rebuilt
 from a fetched snapshot. Both are counted (`tradewind_md_*`) and logged once per
 failure, never per event. Trades a venue repeats after a reconnect are dropped by id.
-`stop` cancels the streams, then publishes the bars already closed and writes the latest
-quotes.
+`stop` cancels the streams, publishes the bars already closed and writes the latest
+quotes, then leaves the group so that the standbys take the markets over at once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections import OrderedDict
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Coroutine, Iterable
 from contextlib import asynccontextmanager
 from functools import partial
 from typing import Any, TypeVar
@@ -50,6 +56,8 @@ from tradewind.domain.model import Instrument
 from tradewind.errors import ConfigError, VenueError
 from tradewind.runtime.service import AdminEndpoints, Service, ServiceContext
 from tradewind.services.marketdata.book_feed import BookFeed
+from tradewind.services.marketdata.leases import MarketLeases
+from tradewind.services.marketdata.markets import WatchedMarket
 from tradewind.services.marketdata.metrics import MarketDataMetrics
 from tradewind.services.marketdata.quotes import QuoteWriter
 from tradewind.services.marketdata.settings import MarketDataSettings, load_marketdata_settings
@@ -60,7 +68,6 @@ from tradewind.venues.port import Venue
 T = TypeVar("T")
 _NS_PER_MS = 1_000_000
 _NS_PER_S = 1_000_000_000
-_SEEN_TRADES = 2_000  # trade ids remembered per symbol to drop a reconnect's repeats
 
 
 class MarketDataService(Service):
@@ -85,7 +92,7 @@ class MarketDataService(Service):
         metrics = MarketDataMetrics.of(ctx.metrics.registry)
         feeds = _Feeds(settings, venues, ctx.bus, ctx.resources.cache, ctx.log, metrics)
         try:
-            feeds.start()
+            await feeds.start()
         except BaseException:
             await feeds.stop()
             raise
@@ -96,6 +103,14 @@ class MarketDataService(Service):
         if feeds is not None:
             await feeds.stop()
 
+    async def kill(self) -> None:
+        """End like a crashed instance (failover drills and tests): the streams stop
+        with no last flush and the group is not told, so the markets this instance
+        published move to a standby only after the bus's take-over time."""
+        feeds, self._feeds = self._feeds, None
+        if feeds is not None:
+            await feeds.stop(kill=True)
+
     @property
     def ready(self) -> bool:
         """Started, and at least one venue's markets loaded (or no venues at all)."""
@@ -105,8 +120,12 @@ class MarketDataService(Service):
         """Every venue stream's status, by venue, symbol and stream."""
         return [] if self._feeds is None else self._feeds.streams()
 
+    def publishing(self) -> list[str]:
+        """The markets (`Instrument.key`) this instance is active for now, sorted."""
+        return [] if self._feeds is None else self._feeds.leases.publishing()
+
     def admin_endpoints(self) -> AdminEndpoints:
-        return {"/marketdata": self.streams}
+        return {"/marketdata": self.streams, "/marketdata/publishing": self.publishing}
 
 
 _STOP_S = 10.0  # longest a stop waits for the stream tasks
@@ -134,9 +153,11 @@ class _Feeds:
             settings.md_retry_base_s, max(settings.md_retry_cap_s, settings.md_retry_base_s)
         )
         self._supervisor = Supervisor(backoff, metrics, log)
+        self.leases = MarketLeases(
+            bus, self._quotes, metrics, backoff, log, self._spawn, self._owe_bars
+        )
         self._tasks: set[asyncio.Task[None]] = set()
         self._sessions: list[Venue] = []
-        self._builders: list[BarBuilder] = []
         self._closed_bars: list[Bar] = []
         self._status: dict[tuple[str, str, str], StreamStatus] = {}
         self._venues_loaded = 0
@@ -146,19 +167,23 @@ class _Feeds:
     def ready(self) -> bool:
         return self._venues_loaded > 0 or not self._directory.names
 
-    def start(self) -> None:
+    async def start(self) -> None:
         """Open a public session per venue (`ConfigError` if one cannot be made, e.g. an
-        exchange ccxt does not know) and start watching."""
+        exchange ccxt does not know), join the publishers' group, start watching."""
         for venue in self._directory.names:
             try:
-                session = self._directory.public(venue)
+                self._sessions.append(self._directory.public(venue))
             except VenueError as exc:
                 raise ConfigError("TRADEWIND_VENUE_URLS", str(exc)) from None
-            self._sessions.append(session)
+        await self.leases.join()
+        for venue, session in zip(self._directory.names, self._sessions, strict=True):
             self._spawn(self._run_venue(venue, session), f"md:{venue}")
         self._spawn(self._flush_periodically(), "md:flush")
+        self._spawn(self.leases.follow(), "md:leases")
 
-    async def stop(self) -> None:
+    async def stop(self, *, kill: bool = False) -> None:
+        """End the streams; unless `kill`, publish the closed bars and write the quotes
+        (as the active instance still), then leave the group."""
         # Cancel again until every stream task ended: a cancel that lands just as a
         # venue client's own `wait_for` completes can be swallowed (Python 3.11). Close
         # the venue sessions before the last rounds, which ends their pending watches.
@@ -175,7 +200,9 @@ class _Feeds:
                 await self._close_sessions()
         if self._tasks:
             self._log.warning("stream tasks did not stop", count=len(self._tasks))
-        await self._flush(close_due=False)
+        if not kill:
+            await self._flush(close_due=False)
+        await self.leases.leave(kill=kill)
         await self._close_sessions()
 
     async def _close_sessions(self) -> None:
@@ -210,22 +237,26 @@ class _Feeds:
                 symbols=sorted(missing),
             )
         snapshot_interval_ns = int(settings.md_snapshot_interval_s * _NS_PER_S)
+        replay_ns = int(settings.md_replay_s * _NS_PER_S)
         for market in wanted:
             instrument = Instrument(venue, market.symbol, market.base, market.quote)
-            builder = BarBuilder(instrument, settings.bar_interval_s)
-            self._builders.append(builder)
-            feed = BookFeed(instrument, settings.md_book_depth, snapshot_interval_ns)
+            watched = WatchedMarket(
+                BookFeed(instrument, settings.md_book_depth, snapshot_interval_ns),
+                BarBuilder(instrument, settings.bar_interval_s),
+                self._bus.partition_of(instrument.key),
+                replay_ns,
+            )
+            self.leases.add(watched)
             trades = self._stream_status(instrument, "trades")
             book = self._stream_status(instrument, "book")
-            seen = _RecentIds(_SEEN_TRADES)  # outlives reconnects, whose repeats it drops
             self._spawn(
                 self._supervisor.forever(
-                    trades, partial(self._stream_trades, session, builder, seen, trades)
+                    trades, partial(self._stream_trades, session, watched, trades)
                 ),
                 f"md:{instrument.key}:trades",
             )
             self._spawn(
-                self._supervisor.forever(book, partial(self._stream_book, session, feed, book)),
+                self._supervisor.forever(book, partial(self._stream_book, session, watched, book)),
                 f"md:{instrument.key}:book",
             )
         self._venues_loaded += 1
@@ -237,12 +268,13 @@ class _Feeds:
         return status
 
     # -- the streams ------------------------------------------------------------------
+    # Both keep their market warm whether it is live or not, and publish only while it
+    # is; each holds its market's lock from a venue batch to its publishing (markets.py).
 
     async def _stream_trades(
-        self, session: Venue, builder: BarBuilder, seen: _RecentIds, status: StreamStatus
+        self, session: Venue, market: WatchedMarket, status: StreamStatus
     ) -> None:
-        instrument = builder.instrument
-        key = instrument.key
+        instrument, key, seen, builder = market.instrument, market.key, market.seen, market.builder
         publish = self._bus.publish_batch
         quotes = self._quotes
         published = self._metrics.trades.labels(instrument.venue)
@@ -266,43 +298,50 @@ class _Feeds:
                     duplicates.inc(len(trades) - len(ticks))
                 if not ticks:
                     continue
-                await publish(topics.MD_TRADE, [envelope(tick, key) for tick in ticks])
-                for tick in ticks:
-                    bar = builder.add_trade(tick)
-                    if bar is not None:
-                        self._closed_bars.append(bar)
-                last = ticks[-1]
-                if quotes is not None:
-                    quotes.last_price(instrument, last.price, last.ts_ns)
-                published.inc(len(ticks))
+                async with market.trades_lock:
+                    market.remember_trades(ticks, time.time_ns())
+                    live = market.trades_live
+                    if live:
+                        await publish(topics.MD_TRADE, [envelope(tick, key) for tick in ticks])
+                        published.inc(len(ticks))
+                    for tick in ticks:
+                        bar = builder.add_trade(tick)
+                        if bar is not None:
+                            market.remember_bar(bar)
+                            if live:
+                                self._closed_bars.append(bar)
+                if quotes is not None and market.trades_live:
+                    quotes.last_price(instrument, ticks[-1].price, ticks[-1].ts_ns)
 
-    async def _stream_book(self, session: Venue, feed: BookFeed, status: StreamStatus) -> None:
-        instrument = feed.instrument
-        key = instrument.key
+    async def _stream_book(
+        self, session: Venue, market: WatchedMarket, status: StreamStatus
+    ) -> None:
+        instrument, key, feed = market.instrument, market.key, market.feed
         publish = self._bus.publish_batch
         updates = self._metrics.book_updates.labels(instrument.venue)
         snapshots = self._metrics.book_snapshots.labels(instrument.venue)
         fetched = await session.fetch_order_book(instrument.symbol, feed.depth)
-        await publish(topics.MD_BOOK, [envelope(feed.resync(fetched, time.time_ns()), key)])
-        snapshots.inc()
-        self._quote_top(feed)
+        async with market.book_lock:
+            synced = feed.resync(fetched, time.time_ns())
+            if market.book_live:
+                await publish(topics.MD_BOOK, [envelope(synced, key)])
+                snapshots.inc()
+        self._quote_top(market)
         async with _closing(session.watch_order_book(instrument.symbol)) as stream:
             async for snapshot in stream:
                 self._supervisor.delivered(status)
-                events = feed.on_snapshot(snapshot, time.time_ns())
-                if not events:
-                    continue
-                await publish(topics.MD_BOOK, [envelope(event, key) for event in events])
+                async with market.book_lock:
+                    events = feed.on_snapshot(snapshot, time.time_ns())
+                    if not events or not market.book_live:
+                        continue
+                    await publish(topics.MD_BOOK, [envelope(event, key) for event in events])
                 for event in events:
                     (updates if isinstance(event, OrderBookUpdate) else snapshots).inc()
-                self._quote_top(feed)
+                self._quote_top(market)
 
-    def _quote_top(self, feed: BookFeed) -> None:
-        book = feed.book
-        if self._quotes is not None and book is not None:
-            self._quotes.top_of_book(
-                feed.instrument, book.best_bid(), book.best_ask(), book.last_update_id, feed.ts_ns
-            )
+    def _quote_top(self, market: WatchedMarket) -> None:
+        if self._quotes is not None and market.book_live:
+            self._quotes.book_top(market.feed)
 
     # -- bars and the cache -----------------------------------------------------------
 
@@ -318,12 +357,17 @@ class _Feeds:
         written is kept for the next flush."""
         if close_due:
             due_ns = time.time_ns() - int(self._settings.md_bar_close_delay_s * _NS_PER_S)
-            for builder in self._builders:
-                bar = builder.close_due(due_ns)
+            for market in self.leases.markets.values():
+                bar = market.builder.close_due(due_ns)
                 if bar is not None:
-                    self._closed_bars.append(bar)
-        if self._closed_bars:
-            bars, self._closed_bars = self._closed_bars, []
+                    market.remember_bar(bar)
+                    if market.trades_live:
+                        self._closed_bars.append(bar)
+        # Bars of markets given up since they closed are the new publisher's to send.
+        markets = self.leases.markets
+        bars = [b for b in self._closed_bars if markets[b.instrument.key].trades_live]
+        self._closed_bars = []
+        if bars:
             try:
                 await self._bus.publish_batch(
                     topics.MD_BAR, [envelope(bar, bar.instrument.key) for bar in bars]
@@ -343,6 +387,10 @@ class _Feeds:
             else:
                 self._flush_succeeded("cache")
 
+    def _owe_bars(self, bars: Iterable[Bar]) -> None:
+        """Publish `bars` with the next flush (those of a market just taken over)."""
+        self._closed_bars.extend(bars)
+
     def _flush_failed(self, target: str, exc: Exception) -> None:
         self._metrics.flush_failures.labels(target).inc()
         if target not in self._failing:
@@ -353,23 +401,6 @@ class _Feeds:
         if target in self._failing:
             self._failing.discard(target)
             self._log.info(f"market data flush to the {target} recovered")
-
-
-class _RecentIds:
-    """The last `size` ids seen; `add` says whether an id is new."""
-
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self._ids: OrderedDict[str, None] = OrderedDict()
-
-    def add(self, item: str) -> bool:
-        ids = self._ids
-        if item in ids:
-            return False
-        ids[item] = None
-        if len(ids) > self._size:
-            ids.popitem(last=False)
-        return True
 
 
 @asynccontextmanager

@@ -9,6 +9,7 @@
 | TRADEWIND_MD_CACHE_FLUSH_S | 0.1 | how often latest prices and closed bars are flushed |
 | TRADEWIND_MD_BAR_CLOSE_DELAY_S | 0.5 | grace for late trades before a bar closes by time |
 | TRADEWIND_MD_RETRY_BASE_S / _CAP_S | 0.5 / 30 | jittered backoff of a failed venue stream |
+| TRADEWIND_MD_REPLAY_S | 10 | trades and bars replayed on a take-over, s (> bus take-over) |
 """
 
 from __future__ import annotations
@@ -43,6 +44,9 @@ class MarketDataSettings(BaseSettings):
     ] = 0.5
     md_retry_base_s: Annotated[float, Field(gt=0, description="First stream retry wait, s")] = 0.5
     md_retry_cap_s: Annotated[float, Field(gt=0, description="Longest stream retry wait, s")] = 30.0
+    md_replay_s: Annotated[
+        float, Field(ge=0, le=300, description="Trades and bars replayed on a take-over, s")
+    ] = 10.0
 
     @field_validator("md_symbols")
     @classmethod
