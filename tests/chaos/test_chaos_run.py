@@ -30,6 +30,7 @@ SHORT = Plan(
 )
 
 
+@pytest.mark.timeout(900)
 @pytest.mark.parametrize("bus", ["redis", "kafka"])
 async def test_the_platform_holds_through_the_short_chaos_run(
     bus: Bus, database_url: str, tmp_path: Path

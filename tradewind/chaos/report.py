@@ -61,6 +61,7 @@ def markdown(result: ChaosResult, command: str) -> str:
         f"- breaker openings: {result.breakers_opened}; dead letters: {len(result.dead_letters)}",
         f"- SIGTERM: exit codes {exits}, slowest exit {stops:.1f} s",
     ]
+    lines += [f"- note: {note}" for note in result.notes]
     if result.failures:
         lines += ["", "Did not hold:", *(f"- {failure}" for failure in result.failures)]
     return "\n".join(lines) + "\n"

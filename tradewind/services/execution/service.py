@@ -21,7 +21,6 @@ then every second); without, everything lives in memory.
 from __future__ import annotations
 
 import asyncio
-import uuid
 
 import structlog
 
@@ -140,17 +139,18 @@ class ExecutionService(Service):
         )  # fmt: skip
         pool.resume = desk.resume
         self._gates, self._pool, self._outbox, self._desk = gates, pool, outbox, desk
-        controls_group = f"{GROUP}.controls.{uuid.uuid4().hex[:12]}"
+        controls = f"{GROUP}.controls"  # every instance needs every kill switch: a listener
         accounts = await ctx.bus.subscribe(
             [ORDERS_APPROVED, ORDERS_CANCEL, BOT_COMMANDS, ACCOUNT_BALANCES],
             GROUP,
             timed_handler(ctx.metrics, GROUP, desk.on_account_requests),
         )
         self._subscriptions = [
-            await ctx.bus.subscribe(
+            await ctx.bus.listen(
                 [RISK_CONTROLS],
-                controls_group,
-                timed_handler(ctx.metrics, controls_group, desk.on_controls),
+                controls,
+                timed_handler(ctx.metrics, controls, desk.on_controls),
+                start="oldest",
             ),
             accounts,
         ]
