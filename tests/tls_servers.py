@@ -1,7 +1,8 @@
 """Real servers speaking TLS on free loopback ports, for the transport tests: Redis,
 PostgreSQL and the Kafka-protocol broker Tansu, each with a certificate from a test CA
 (`tests.tls.CertificateAuthority`). Under CI=true a missing server binary fails the run;
-elsewhere it skips.
+elsewhere it skips. The servers are `tradewind.chaos.servers.Daemon`s and PostgreSQL
+clusters of `tradewind.chaos.postgres`, the chaos run's own.
 
 Tansu 0.6.0 cannot serve TLS itself: its command line puts `--cert` and `--key` in one
 exclusive argument group ("the argument '--cert <CERT>' cannot be used with '--key
@@ -13,38 +14,32 @@ terminator's address so that every connection a client makes goes through TLS.
 from __future__ import annotations
 
 import asyncio
-import atexit
 import contextlib
-import glob
 import os
-import pwd
 import shutil
-import signal
 import ssl
-import subprocess
-import tempfile
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from tests.servers import missing
 from tests.tls import CertificateAuthority, Issued
-from tradewind.bus.tansu import free_port, port_open
+from tradewind.bus.tansu import free_port
+from tradewind.chaos.postgres import DATABASE, USER, find_postgres, postmaster
+from tradewind.chaos.servers import Daemon, ServerNotStarted
 
 LOOPBACK = "127.0.0.1"
 HOST = "localhost"  # the name the test CA's server certificates are issued for
-STARTUP_TIMEOUT_S = 20.0
-# PostgreSQL clusters live in memory when they can: copying a cluster's thousand files
-# takes about a second on disk, a tenth of that on tmpfs.
-_SCRATCH = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
 
 
-class ServerNotStarted(RuntimeError):
-    """A server binary was there but the server did not come up; the message carries its
-    log."""
+def require_installed(find: Callable[[], object]) -> None:
+    """`find()` (`find_postgres`, `find_redis` …), what it misses turned into `missing`:
+    a server that is installed but does not start is an error, not a skip."""
+    try:
+        find()
+    except ServerNotStarted as exc:
+        missing(str(exc))
 
 
 @dataclass(frozen=True)
@@ -150,23 +145,17 @@ def _redis_server(home: Path, port: int, listener_options: list[str]) -> Iterato
         missing("redis-server is not installed (Debian package redis-server)")
         return
     home.mkdir(parents=True, exist_ok=True)
-    log = home / "redis.log"
     command = [
         binary,
         *listener_options,
         "--bind", LOOPBACK,
         "--dir", str(home.resolve()),
-        "--logfile", str(log.resolve()),
         "--save", "",
         "--appendonly", "no",
         "--daemonize", "no",
     ]  # fmt: skip
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    try:
-        _wait_for_port(port, process.poll, lambda: _tail(log), "redis-server")
+    with _running(Daemon("redis-server", command, LOOPBACK, port, home / "redis.log")):
         yield
-    finally:
-        _stop(process, signal.SIGTERM)
 
 
 # --- PostgreSQL ------------------------------------------------------------------------
@@ -185,190 +174,39 @@ def postgres_tls(
     `ca` whose common name is the user name (`hostssl ... cert`); without, any TLS client
     is trusted. The cluster lives in its own temporary directory (the server must be able
     to reach it as the `postgres` OS user when we run as root) and is removed on exit;
-    its log is copied to `directory`."""
-    bin_dir = _postgres_bin_dir()
-    run_as = _postgres_os_user()
-    template = _template_cluster(bin_dir, run_as)
+    its log goes to `directory`."""
+    require_installed(find_postgres)
+    installation = find_postgres()
     issued = server or ca.server()
     port = free_port()
-    base = Path(tempfile.mkdtemp(prefix="tw-pg-", dir=_SCRATCH))
-    data, sockets, log = base / "data", base / "sockets", base / "postgres.log"
-    sockets.mkdir()
-    _own(run_as, base, sockets)
+    base = installation.home("tw-pg-")
+    data = base / "data"
     try:
-        # `cp -a` keeps the owner (postgres) and the data directory's mode 0700.
-        subprocess.run(["cp", "-a", str(template), str(data)], check=True, timeout=60)
+        installation.new_cluster(data)
         shutil.copyfile(issued.cert, data / "server.crt")
         shutil.copyfile(issued.key, data / "server.key")
         shutil.copyfile(ca.cert, data / "ca.crt")
         os.chmod(data / "server.key", 0o600)
-        _own(run_as, data / "server.crt", data / "server.key", data / "ca.crt")
-        _configure_postgres(data, port, sockets, client_cert=client_cert)
-        with _postmaster(bin_dir, run_as, data, log):
+        installation.own(data / "server.crt", data / "server.key", data / "ca.crt")
+        _configure_postgres(data, base / "sockets", client_cert=client_cert)
+        with postmaster(installation, data, directory / f"postgres-{port}.log", port=port):
             yield PostgresTls(
                 host=HOST,
                 port=port,
-                user="tradewind",
-                database="tradewind",
-                url=f"postgresql://tradewind@{HOST}:{port}/tradewind",
+                user=USER,
+                database=DATABASE,
+                url=f"postgresql://{USER}@{HOST}:{port}/{DATABASE}",
                 ca_cert=ca.cert,
                 server=issued,
                 client_cert=client_cert,
             )
     finally:
-        if log.exists():
-            directory.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(log, directory / f"postgres-{port}.log")
         shutil.rmtree(base, ignore_errors=True)
 
 
-_TEMPLATES: dict[Path, Path] = {}  # server binaries -> their template data directory
-
-
-def _template_cluster(bin_dir: Path, run_as: _OsUser | None) -> Path:
-    """A stopped cluster holding the superuser role `tradewind` and its database
-    `tradewind`, made once per test process and copied for each server: initdb and
-    CREATE DATABASE take over a second, a copy a tenth of that."""
-    if bin_dir in _TEMPLATES:
-        return _TEMPLATES[bin_dir]
-    base = Path(tempfile.mkdtemp(prefix="tw-pg-template-", dir=_SCRATCH))
-    atexit.register(shutil.rmtree, base, ignore_errors=True)
-    data, sockets, log = base / "data", base / "sockets", base / "postgres.log"
-    sockets.mkdir()
-    _own(run_as, base, sockets)
-    _run_as(
-        run_as,
-        base,
-        str(bin_dir / "initdb"),
-        "--pgdata", str(data),
-        "--username", "postgres",
-        "--auth", "trust",
-        "--encoding", "UTF8",
-        "--locale", "C",
-        "--no-sync",
-        "--no-instructions",
-    )  # fmt: skip
-    port = str(free_port())  # names the unix socket; no TCP listener
-    options = {"listen_addresses": "", "port": port, "unix_socket_directories": str(sockets)}
-    # A fast (not immediate) shutdown checkpoints, so the copies start without recovery.
-    with _postmaster(bin_dir, run_as, data, log, options, stop_signal=signal.SIGINT):
-        _run_as(
-            run_as,
-            base,
-            str(bin_dir / "psql"),
-            "--host", str(sockets),
-            "--port", port,
-            "--username", "postgres",
-            "--dbname", "postgres",
-            "--no-psqlrc",
-            "--quiet",
-            "--set", "ON_ERROR_STOP=1",
-            "--command", "CREATE ROLE tradewind LOGIN SUPERUSER",
-            "--command", "CREATE DATABASE tradewind OWNER tradewind",
-        )  # fmt: skip
-    (data / "postmaster.opts").unlink(missing_ok=True)
-    _TEMPLATES[bin_dir] = data
-    return data
-
-
-@contextlib.contextmanager
-def _postmaster(
-    bin_dir: Path,
-    run_as: _OsUser | None,
-    data: Path,
-    log: Path,
-    options: dict[str, str] | None = None,
-    *,
-    stop_signal: signal.Signals = signal.SIGQUIT,
-) -> Iterator[None]:
-    """Run `postgres` on `data` as our child until the block ends. The default stop is
-    SIGQUIT, PostgreSQL's immediate shutdown: a throw-away cluster needs no checkpoint."""
-    command = [str(bin_dir / "postgres"), "-D", str(data)]
-    for name, value in (options or {}).items():
-        command += ["-c", f"{name}={value}"]
-    with log.open("ab") as log_file:
-        process = subprocess.Popen(
-            command, cwd=data.parent, stdout=log_file, stderr=subprocess.STDOUT, **_identity(run_as)
-        )
-    try:
-        _wait_until_postgres_ready(data, process, log)
-        yield
-    finally:
-        _stop(process, stop_signal)
-
-
-def _postgres_bin_dir() -> Path:
-    """The newest installed PostgreSQL server's binaries (Debian layout first, then
-    PATH)."""
-    candidates = [Path(p) for p in glob.glob("/usr/lib/postgresql/*/bin") if Path(p).is_dir()]
-    candidates.sort(key=lambda p: _version_key(p.parent.name), reverse=True)
-    for directory in candidates:
-        if (directory / "initdb").exists() and (directory / "postgres").exists():
-            return directory
-    initdb = shutil.which("initdb")
-    if initdb is not None:
-        return Path(initdb).parent
-    missing("no PostgreSQL server binaries (initdb, postgres): install postgresql")
-    raise AssertionError("unreachable")  # missing() always raises
-
-
-def _version_key(name: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in name.split(".") if part.isdigit())
-
-
-@dataclass(frozen=True)
-class _OsUser:
-    uid: int
-    gid: int
-
-
-def _postgres_os_user() -> _OsUser | None:
-    """The OS user to run PostgreSQL as: `postgres` when we are root (initdb and the
-    server refuse root), else None (ourselves)."""
-    if os.geteuid() != 0:
-        return None
-    try:
-        entry = pwd.getpwnam("postgres")
-    except KeyError:
-        missing("running as root and there is no `postgres` OS user to run PostgreSQL as")
-        raise AssertionError("unreachable") from None
-    return _OsUser(entry.pw_uid, entry.pw_gid)
-
-
-def _own(user: _OsUser | None, *paths: Path) -> None:
-    if user is not None:
-        for path in paths:
-            os.chown(path, user.uid, user.gid)
-
-
-def _identity(user: _OsUser | None) -> dict[str, Any]:
-    """subprocess keyword arguments that run a child as `user` (None: as ourselves)."""
-    if user is None:
-        return {}
-    return {"user": user.uid, "group": user.gid, "extra_groups": []}
-
-
-def _run_as(user: _OsUser | None, cwd: Path, *command: str) -> None:
-    result = subprocess.run(
-        command,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=STARTUP_TIMEOUT_S,
-        check=False,
-        **_identity(user),
-    )
-    if result.returncode != 0:
-        raise ServerNotStarted(
-            f"{Path(command[0]).name} exited with {result.returncode}:\n"
-            f"{result.stdout}{result.stderr}{_tail(cwd / 'postgres.log')}"
-        )
-
-
-def _configure_postgres(data: Path, port: int, sockets: Path, *, client_cert: bool) -> None:
+def _configure_postgres(data: Path, sockets: Path, *, client_cert: bool) -> None:
     settings = {
         "listen_addresses": f"'{LOOPBACK}'",
-        "port": str(port),
         "unix_socket_directories": f"'{sockets}'",
         "ssl": "on",
         "ssl_cert_file": "'server.crt'",
@@ -391,22 +229,6 @@ def _configure_postgres(data: Path, port: int, sockets: Path, *, client_cert: bo
         f"hostssl all all {LOOPBACK}/32 {method}\n"
         f"hostnossl all all {LOOPBACK}/32 reject\n"
     )
-
-
-def _wait_until_postgres_ready(data: Path, process: subprocess.Popen[bytes], log: Path) -> None:
-    """Wait until the postmaster reports itself ready to accept connections: the status
-    line of postmaster.pid (its eighth), which is what `pg_ctl start --wait` reads."""
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while True:
-        with contextlib.suppress(FileNotFoundError):
-            lines = (data / "postmaster.pid").read_text().splitlines()
-            if len(lines) >= 8 and lines[7].strip() == "ready":
-                return
-        code = process.poll()
-        if code is not None or time.monotonic() > deadline:
-            reason = f"exited with {code}" if code is not None else "timed out"
-            raise ServerNotStarted(f"PostgreSQL did not start ({reason}):\n{_tail(log)}")
-        time.sleep(0.02)
 
 
 # --- Tansu (Kafka protocol) ------------------------------------------------------------
@@ -437,17 +259,15 @@ def tansu_tls(
     context.verify_mode = ssl.CERT_REQUIRED if client_auth else ssl.CERT_NONE
     broker_port = free_port()
     directory.mkdir(parents=True, exist_ok=True)
-    log = directory / f"tansu-{broker_port}.log"
-    with _tls_terminator(context, broker_port) as port, log.open("wb") as log_file:
+    with _tls_terminator(context, broker_port) as port:
         command = [
             str(binary), "broker",
             "--listener-url", f"tcp://{LOOPBACK}:{broker_port}",
             "--advertised-listener-url", f"tcp://{HOST}:{port}",
             "--storage-engine", "memory://tansu/",
         ]  # fmt: skip
-        process = subprocess.Popen(command, stdout=log_file, stderr=subprocess.STDOUT)
-        try:
-            _wait_for_port(broker_port, process.poll, lambda: _tail(log), "Tansu")
+        log = directory / f"tansu-{broker_port}.log"
+        with _running(Daemon("Tansu", command, LOOPBACK, broker_port, log)):
             yield TansuTls(
                 host=HOST,
                 port=port,
@@ -457,8 +277,6 @@ def tansu_tls(
                 client_auth=client_auth,
                 broker_port=broker_port,
             )
-        finally:
-            _stop(process, signal.SIGTERM)
 
 
 @contextlib.contextmanager
@@ -511,32 +329,12 @@ def _tls_terminator(context: ssl.SSLContext, upstream_port: int) -> Iterator[int
 # --- process helpers -------------------------------------------------------------------
 
 
-def _wait_for_port(
-    port: int, exit_code: Callable[[], int | None], log: Callable[[], str], name: str
-) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while not port_open(LOOPBACK, port, 0.2):
-        code = exit_code()
-        if code is not None or time.monotonic() > deadline:
-            reason = f"exited with {code}" if code is not None else "timed out"
-            raise ServerNotStarted(
-                f"{name} did not start on {LOOPBACK}:{port} ({reason}):\n{log()}"
-            )
-        time.sleep(0.02)
-
-
-def _stop(process: subprocess.Popen[bytes], sig: signal.Signals) -> None:
-    if process.poll() is None:
-        process.send_signal(sig)
-        try:
-            process.wait(5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def _tail(log: Path, lines: int = 30) -> str:
+@contextlib.contextmanager
+def _running(daemon: Daemon) -> Iterator[Daemon]:
+    """`daemon` started (ServerNotStarted with its log if it does not come up), and
+    stopped when the block ends."""
+    daemon.start()
     try:
-        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
-    except FileNotFoundError:
-        return "(no log)"
+        yield daemon
+    finally:
+        daemon.stop()

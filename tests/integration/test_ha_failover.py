@@ -119,7 +119,7 @@ async def test_the_cache_follows_a_sentinel_failover_and_keeps_what_the_replica_
             finally:
                 await replica.aclose()
             old_master = group.master_port()
-            group.primary.kill()
+            group.kill_primary()
 
             async def round_trip() -> list[bytes | None]:
                 await cache.put_many({"after": b"2"})
@@ -154,7 +154,7 @@ async def test_the_bus_delivers_every_acknowledged_event_across_a_sentinel_failo
                 await bus.publish(topic, tick(seq))
                 acknowledged.append(str(seq))
             old_master = group.master_port()
-            group.primary.kill()
+            group.kill_primary()
             for seq in range(100, 200):
                 await until_it_works(lambda s=seq: bus.publish(topic, tick(s)), (BusUnavailable,))
                 acknowledged.append(str(seq))
@@ -196,8 +196,7 @@ async def test_the_database_follows_the_promoted_standby_and_keeps_every_committ
                 async with database.transaction() as conn:
                     await records.upsert_order(conn, _order(f"before-{n}"))
                 committed.append(f"before-{n}")
-            pair.primary.kill()
-            await asyncio.to_thread(pair.promote_standby)
+            await asyncio.to_thread(pair.fail_over)  # kill -9 the primary, promote the standby
 
             async def write_after() -> None:
                 async with database.transaction() as conn:
