@@ -29,6 +29,7 @@ import uvicorn
 
 from tradewind.bus.port import Subscription
 from tradewind.errors import ConfigError
+from tradewind.gateway.account_changes import AccountChanges
 from tradewind.gateway.app import build_state, create_app
 from tradewind.gateway.config import (
     master_keys_from_settings,
@@ -89,6 +90,7 @@ class GatewayService(Service):
         self._server: _Server | None = None
         self._task: asyncio.Task[None] | None = None
         self._revocations: asyncio.Task[None] | None = None
+        self._account_changes: AccountChanges | None = None
         self.state: GatewayState | None = None
 
     async def start(self, ctx: ServiceContext) -> None:
@@ -128,6 +130,7 @@ class GatewayService(Service):
             )
             state.outbox_written = self._relay.poke
             state.hub = StreamHub(self._stream_queue_size)
+            self._account_changes = _account_changes(state)
             self.state = state
             await self._poll_revocations(state)  # before the first request is served
             self._revocations = asyncio.create_task(
@@ -150,10 +153,13 @@ class GatewayService(Service):
     async def _poll_revocations(self, state: GatewayState) -> None:
         async with state.db.read() as conn:
             await state.authenticator.revocations.poll(conn)
+            if self._account_changes is not None:
+                await self._account_changes.poll(conn)
 
     async def _keep_polling_revocations(self, state: GatewayState) -> None:
-        """Pick up token versions raised and sessions ended on other instances (within
-        `REVOCATION_POLL_S`), and forget old login failures now and then."""
+        """Pick up token versions raised, sessions ended and exchange accounts connected
+        or removed on other instances (within `REVOCATION_POLL_S`), and forget old login
+        failures now and then."""
         log = get_logger("tradewind.gateway")
         polls = 0
         while True:
@@ -294,3 +300,20 @@ class _Server(uvicorn.Server):
     @contextmanager
     def capture_signals(self) -> Iterator[None]:
         yield
+
+
+def _account_changes(state: GatewayState) -> AccountChanges:
+    """Accounts connected or removed on other instances, told to this one's hub (open
+    streams follow them) and caches (see `account_changes`)."""
+
+    def added(user_id: str, account_id: str) -> None:
+        state.ownership.forget(user_id)
+        state.hub.account_added(user_id, account_id)
+
+    def removed(actor_id: str | None, account_id: str) -> None:
+        if actor_id:
+            state.ownership.forget(actor_id)
+        state.hub.account_removed(account_id)
+        state.portfolios.forget(account_id)
+
+    return AccountChanges(added, removed)
