@@ -498,12 +498,13 @@ def chaos(
             "cut one off once (root and `ip` needed).",
         ),
     ] = False,
-    database_failover: Annotated[
+    ha: Annotated[
         bool,
         typer.Option(
-            "--database-failover/--no-database-failover",
-            help="Run PostgreSQL as a primary with a streaming replica and fail it over "
-            "once (PostgreSQL's server binaries needed).",
+            "--ha/--no-ha",
+            help="Run Redis as a primary with a replica and three Sentinels, and "
+            "PostgreSQL as a primary with a synchronous standby, and fail both over once "
+            "(redis-sentinel and PostgreSQL's server binaries needed).",
         ),
     ] = False,
     database_url: Annotated[
@@ -511,7 +512,8 @@ def chaos(
         typer.Option(
             "--database-url",
             metavar="URL",
-            help="PostgreSQL server to create the run's database on (without a failover).",
+            help="PostgreSQL server to create the run's database on (not with --ha or "
+            "--zones, which start their own).",
         ),
     ] = "postgresql://postgres@127.0.0.1:5432/postgres",
     logs: Annotated[
@@ -535,9 +537,10 @@ def chaos(
 ) -> None:
     """Run the distributed platform (two instances of every service) on the simulated
     exchange and inject faults while it trades: kill -9s, SIGSTOPs, a broker restart,
-    venue faults, optionally a database failover and a zone cut. Then check that no order
-    was lost or sent twice, every portfolio equals the venue, and every process exits 0
-    within 10 s of SIGTERM. Exit status 1 if anything did not hold. Needs the dev extras."""
+    venue faults, optionally Redis and PostgreSQL failovers (--ha) and a zone cut. Then
+    check that no order was lost or sent twice, every portfolio equals the venue, and
+    every process exits 0 within 10 s of SIGTERM. Exit status 1 if anything did not hold.
+    Needs the dev extras."""
     from typing import cast
 
     buses = bus or ["redis", "kafka"]
@@ -551,7 +554,7 @@ def chaos(
 
         return chaos_main(
             buses=cast(list[Bus], buses), minutes=minutes, bots=bots, kills=kills, seed=seed,
-            table=table, zones=zones, database_failover=database_failover,
+            table=table, zones=zones, ha=ha,
             admin_url=database_url, logs=logs, record=record, keep=keep,
             argv=sys.argv[1:],
         )  # fmt: skip

@@ -49,15 +49,15 @@ async def run_plans(
         directory = logs or Path(tempfile.mkdtemp(prefix="tradewind-chaos-"))
         directory = directory / plan.bus
         print(f"chaos on the {plan.bus} bus: logs in {directory}", file=sys.stderr)
+
+        def progress(line: str) -> None:
+            print(f"  {line}", file=sys.stderr, flush=True)
+
+        if plan.ha or plan.zones:  # the run starts a PostgreSQL of its own
+            results.append(await run(plan, directory, None, progress))
+            continue
         async with fresh_database(admin_url, keep) as database_url:
-            results.append(
-                await run(
-                    plan,
-                    directory,
-                    database_url,
-                    progress=lambda line: print(f"  {line}", file=sys.stderr, flush=True),
-                )
-            )
+            results.append(await run(plan, directory, database_url, progress))
     return results
 
 
@@ -70,7 +70,7 @@ def main(
     seed: int,
     table: bool,
     zones: bool,
-    database_failover: bool,
+    ha: bool,
     admin_url: str,
     logs: Path | None,
     record: Path | None,
@@ -86,7 +86,7 @@ def main(
             seed=seed,
             table=table,
             zones=zones,
-            database_failover=database_failover,
+            ha=ha,
         )
         for bus in buses
     ]

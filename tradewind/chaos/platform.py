@@ -376,6 +376,12 @@ async def delete_keys(redis_url: str, prefix: str) -> None:
     await client.aclose()
 
 
+def with_query(url: str, **params: str) -> str:
+    """`url` with `params` added to its query string (`?` or `&` as needed)."""
+    joined = "&".join(f"{name}={value}" for name, value in params.items())
+    return f"{url}{'&' if '?' in url else '?'}{joined}"
+
+
 def platform_env(
     *, bus_url: str, redis_url: str, prefix: str, database_url: str, venue_url: str,
     master_keys: str,
@@ -384,7 +390,7 @@ def platform_env(
     return {
         **os.environ,
         "TRADEWIND_BUS_URL": bus_url,
-        "TRADEWIND_CACHE_URL": f"{redis_url}?prefix={prefix}:cache:",
+        "TRADEWIND_CACHE_URL": with_query(redis_url, prefix=f"{prefix}:cache:"),
         "TRADEWIND_DATABASE_URL": database_url,
         "TRADEWIND_VENUE_URLS": f"sim={venue_url}",
         "TRADEWIND_MASTER_KEYS": master_keys,

@@ -2,10 +2,13 @@
 real on the simulated exchange, while faults are injected; then what it must still hold.
 
 The run owns its servers (`servers.py`): the venue, Redis (append-only file) for the
-cache and, on `bus="redis"`, the bus; on `bus="kafka"`, Tansu with its log in S3; and a
-PostgreSQL database (`database_url`, or a primary with a streaming replica when the
-plan fails the database over). With `zones`, instance a of every service runs in zone a
-and instance b in zone b (network namespaces, `zones.py`); the servers stay on the host.
+cache and, on `bus="redis"`, the bus; on `bus="kafka"`, Tansu; and a PostgreSQL
+database (`database_url`). With `ha`, Redis is a primary with a replica and three
+Sentinels (`redis_ha.py`; the bus waits for a replica to hold each publish) and
+PostgreSQL a primary with a synchronous standby (`postgres.py`), both failed over during
+the storm. With `zones`, instance a of every service runs in zone a and instance b in
+zone b (network namespaces, `zones.py`); the servers stay on the host, listening on the
+bridge's address too (PostgreSQL: a server of the run's own).
 
 Two phases:
 
@@ -17,7 +20,7 @@ Two phases:
    service's group), the orders gap at the venue, orders sent twice, portfolios correct.
 2. **The storm**: the rest of `plan.minutes`, faults at random (seeded) moments: kills
    of random instances (restarted 5 s later), SIGSTOP/SIGCONT, a broker restart, a
-   database failover, a zone cut (healed after `ZONE_CUT_S`), and venue faults (5xx,
+   database failover, a zone cut (healed after `Plan.zone_cut_s`), and venue faults (5xx,
    timeouts, 429s, execute-then-500, dropped WebSockets, a 60 s outage).
 
 Then trading stops and the run checks: no venue trade missing from the platform's fills
@@ -49,6 +52,9 @@ from tradewind.runtime.demo import DemoAccount
 from tradewind.security.master_keys import generate_master_key
 
 if TYPE_CHECKING:
+    from tradewind.chaos.postgres import PostgresPair
+    from tradewind.chaos.redis_ha import RedisSentinelGroup
+    from tradewind.chaos.servers import Daemon
     from tradewind.chaos.zones import Zones
 
 Bus = Literal["redis", "kafka"]
@@ -59,11 +65,10 @@ ACCOUNT_GROUPS = {
     "risk": "risk",
     "execution": "execution",
     "portfolio": "portfolio",
-    "marketdata": "marketdata.leases",
+    "marketdata": "marketdata",
 }
 RESTART_AFTER_S = 5.0
 PAUSE_S = 5.0
-ZONE_CUT_S = 20.0
 STOP_WITHIN_S = 10.0
 GAP_WINDOW_S = 15.0  # an orders gap counts for a fault if it overlaps fault + this
 
@@ -88,12 +93,14 @@ class Plan:
     table: bool = True
     broker_restart: bool = True
     venue_faults: bool = True
-    database_failover: bool = False
+    ha: bool = False
     zones: bool = False
     settle_s: float = 5.0
     venue_fault_s: float = 10.0  # how long each venue fault lasts
     outage_s: float = 60.0  # the venue outage's length (0: none)
     trade_after_restart_s: float = 10.0  # the table: trading between restart and checks
+    spacing_s: float = 8.0  # the storm: at least this long between two faults
+    zone_cut_s: float = 20.0  # how long a zone stays cut off
 
 
 @dataclass
@@ -212,9 +219,10 @@ class Platform:
         self.env: dict[str, str] = {}
         self.venue_url = ""  # as this process calls it (loopback)
         self.database_url = ""
-        self.redis: object = None
-        self.broker: object = None
-        self.database: object = None
+        self.redis: Daemon | None = None
+        self.sentinels: RedisSentinelGroup | None = None
+        self.broker: Daemon | None = None
+        self.database: PostgresPair | None = None
         self.zones: Zones | None = None
 
     # -- faults ------------------------------------------------------------------------
@@ -240,26 +248,33 @@ class Platform:
             (await http.post("/sim/v1/faults", json=switches)).raise_for_status()
 
     async def restart_broker(self) -> None:
-        from tradewind.chaos.servers import Daemon
-
         broker = self.broker if self.plan.bus == "kafka" else self.redis
-        assert isinstance(broker, Daemon)
+        if broker is None:
+            raise CheckFailed(f"no {self.plan.bus} broker of the run's own to restart")
         broker.kill()
         await asyncio.sleep(2)
         await asyncio.to_thread(broker.start)
 
     async def fail_over_database(self) -> None:
-        failover = getattr(self.database, "fail_over", None)
-        if failover is None:
-            raise CheckFailed("the database has no replica to fail over to")
-        await asyncio.to_thread(failover)
+        if self.database is None:
+            raise CheckFailed("the database has no standby to fail over to (run with ha)")
+        await asyncio.to_thread(self.database.fail_over)
+
+    async def fail_over_redis(self) -> None:
+        """Kill the Redis primary; the Sentinels promote the replica; the old primary
+        comes back as a replica of it (so a later failover has one to promote)."""
+        if self.sentinels is None:
+            raise CheckFailed("Redis has no replica to fail over to (run with ha)")
+        await asyncio.to_thread(self.sentinels.kill_primary)
+        await asyncio.sleep(RESTART_AFTER_S)
+        await asyncio.to_thread(self.sentinels.restart_killed)
 
     async def cut_zone(self, zone: str) -> None:
         if self.zones is None:
             raise CheckFailed("no zones to cut (run with zones)")
         self.zones.cut(zone)
         try:
-            await asyncio.sleep(ZONE_CUT_S)
+            await asyncio.sleep(self.plan.zone_cut_s)
         finally:
             self.zones.heal(zone)
 
@@ -338,7 +353,9 @@ def _storm_faults(plan: Plan, rng: random.Random) -> list[tuple[str, str]]:
         faults.append(("kill -9", f"{rng.choice(SERVICES)}/{rng.choice('ab')}"))
     for _ in range(plan.pauses):
         faults.append(("SIGSTOP", f"{rng.choice(SERVICES)}/{rng.choice('ab')}"))
-    if plan.broker_restart and plan.bus == "redis":  # see KAFKA_RESTART_NOTE
+    if plan.ha:
+        faults.append(("redis failover", "redis"))
+    elif plan.broker_restart and plan.bus == "redis":  # see KAFKA_RESTART_NOTE
         faults.append(("broker restart", plan.bus))
     if plan.zones:
         faults.append(("zone cut", f"zone {rng.choice('ab')}"))
@@ -349,7 +366,7 @@ def _storm_faults(plan: Plan, rng: random.Random) -> list[tuple[str, str]]:
     rng.shuffle(faults)
     # Last, as each leaves less to recover with: the database failover (no replica
     # after it) and the long outage.
-    if plan.database_failover:
+    if plan.ha:
         faults.append(("database failover", "postgresql"))
     if plan.venue_faults and plan.outage_s > 0:
         faults.append(("venue outage", "venue"))
@@ -369,6 +386,8 @@ async def _inject(platform_: Platform, kind: str, target: str) -> float:
         await platform_.restart_broker()
     elif kind == "database failover":
         await platform_.fail_over_database()
+    elif kind == "redis failover":
+        await platform_.fail_over_redis()
     elif kind == "zone cut":
         await platform_.cut_zone(target.split()[-1])
     elif kind == "venue 5xx":
@@ -394,12 +413,11 @@ async def _inject(platform_: Platform, kind: str, target: str) -> float:
 
 
 #: What a fault takes before the next may come (its own length, a restart's wait), for
-#: planning: the storm lasts at least the sum of these plus `_SPACING_S` per fault.
+#: planning: the storm lasts at least the sum of these plus `Plan.spacing_s` per fault.
 _LASTS_S = {
     "kill -9": RESTART_AFTER_S + 3, "SIGSTOP": PAUSE_S, "broker restart": 5.0,
-    "database failover": 10.0, "zone cut": ZONE_CUT_S,
+    "database failover": 10.0, "redis failover": RESTART_AFTER_S + 10,
 }  # fmt: skip
-_SPACING_S = 8.0  # at least this long between two faults: recovery shows in the gaps
 
 
 async def _storm(
@@ -410,15 +428,15 @@ async def _storm(
     for done, (kind, target) in enumerate(faults):
         to_come = faults[done:]
         plan = platform_.plan
-        lasts = {**_LASTS_S, "venue outage": plan.outage_s}
-        needed = sum(lasts.get(k, plan.venue_fault_s) + _SPACING_S for k, _ in to_come)
+        lasts = {**_LASTS_S, "venue outage": plan.outage_s, "zone cut": plan.zone_cut_s}
+        needed = sum(lasts.get(k, plan.venue_fault_s) + plan.spacing_s for k, _ in to_come)
         slack = max(0.0, until_s - timeline.now_s() - needed)
         # The spare time spread evenly, with a little jitter, over the faults to come.
-        await asyncio.sleep(_SPACING_S + slack / len(to_come) * platform_.rng.uniform(0.5, 1))
+        await asyncio.sleep(plan.spacing_s + slack / len(to_come) * platform_.rng.uniform(0.5, 1))
         at_s = timeline.now_s()
         lasted = await _inject(platform_, kind, target)
         result.faults.append(Fault(kind, target, at_s, lasted))
-    await asyncio.sleep(max(_SPACING_S, until_s - timeline.now_s()))
+    await asyncio.sleep(max(platform_.plan.spacing_s, until_s - timeline.now_s()))
 
 
 #: Counters watched through the run: (service, metric, labels) per result field.
@@ -554,32 +572,47 @@ def _stop(instance: Instance) -> tuple[int, float]:
 
 
 @contextlib.contextmanager
-def _servers(plan: Plan, logs: Path, platform_: Platform, host: str) -> Iterator[None]:
+def _servers(plan: Plan, logs: Path, platform_: Platform, host: str) -> Iterator[str]:
+    """Start the run's servers; yields the Redis URL (bus and cache)."""
+    from tradewind.chaos.postgres import postgres_primary_and_standby
+    from tradewind.chaos.redis_ha import redis_sentinel_group
     from tradewind.chaos.servers import redis_server, tansu_in_memory
 
+    listen = tuple(dict.fromkeys(("127.0.0.1", host)))
     with contextlib.ExitStack() as stack:
-        platform_.redis = stack.enter_context(redis_server(logs / "redis", host))
+        if plan.ha:
+            group = stack.enter_context(redis_sentinel_group(logs / "redis", bind=listen))
+            platform_.sentinels, redis_url = group, group.url
+        else:
+            platform_.redis = stack.enter_context(redis_server(logs / "redis", host))
+            redis_url = f"redis://{platform_.redis.address}/0"
+        if plan.ha or plan.zones:  # a PostgreSQL of the run's own, reachable from zones
+            pair = stack.enter_context(postgres_primary_and_standby(logs / "postgres", listen))
+            platform_.database, platform_.database_url = pair, pair.url
         if plan.bus == "kafka":
             platform_.broker = stack.enter_context(tansu_in_memory(logs / "kafka", host))
-        yield
+        yield redis_url
 
 
 async def run(
     plan: Plan,
     logs: Path,
-    database_url: str,
+    database_url: str | None = None,
     progress: Callable[[str], None] = lambda line: None,
 ) -> ChaosResult:
     """One chaos run as `plan` says, its logs under `logs`, its data in the (fresh,
-    empty) PostgreSQL database `database_url`. Never raises for a check that did not
-    hold: see `ChaosResult.failures`."""
+    empty) PostgreSQL database `database_url` (required unless the plan has `ha` or
+    `zones`, which start a PostgreSQL of their own). Never raises for a check that did
+    not hold: see `ChaosResult.failures`."""
+    if database_url is None and not (plan.ha or plan.zones):
+        raise ValueError("a database_url is needed without ha or zones")
     await asyncio.to_thread(logs.mkdir, parents=True, exist_ok=True)
     result = ChaosResult(plan)
     if plan.broker_restart and plan.bus == "kafka":
         result.notes.append(KAFKA_RESTART_NOTE)
     started = time.monotonic()
     platform_ = Platform(plan, logs)
-    platform_.database_url = database_url
+    platform_.database_url = database_url or ""
     host = "127.0.0.1"
     with contextlib.ExitStack() as stack:
         if plan.zones:
@@ -587,7 +620,7 @@ async def run(
 
             zones = stack.enter_context(availability_zones(("a", "b")))
             platform_.zones, host = zones, zones.host_address
-        stack.enter_context(_servers(plan, logs, platform_, host))
+        redis_url = stack.enter_context(_servers(plan, logs, platform_, host))
         venue = stack.enter_context(
             platform.serving_venue(logs, "--seed", str(plan.seed), everywhere=plan.zones)
         )
@@ -597,17 +630,20 @@ async def run(
         progress(f"venue {served_venue}; opening {plan.bots} demo accounts")
         master_keys = generate_master_key()
         platform_.accounts = await platform.open_demo_accounts(
-            database_url, master_keys, venue, plan.bots
+            platform_.database_url, master_keys, venue, plan.bots
         )
         prefix = f"chaos{uuid.uuid4().hex[:8]}"
-        redis_url = f"redis://{platform_.redis.address}/0"  # type: ignore[attr-defined]
         if plan.bus == "redis":
-            bus_url = f"{redis_url}?prefix={prefix}"
+            # With replicas, a publish returns once one holds the events (Redis's WAIT).
+            replicas = {"min_replicas": "1"} if plan.ha else {}
+            bus_url = platform.with_query(redis_url, prefix=prefix, **replicas)
         else:
-            bus_url = f"kafka://{platform_.broker.address}"  # type: ignore[attr-defined]
+            assert platform_.broker is not None
+            bus_url = f"kafka://{platform_.broker.address}"
         platform_.env = platform.platform_env(
             bus_url=bus_url, redis_url=redis_url, prefix=prefix,
-            database_url=database_url, venue_url=served_venue, master_keys=master_keys,
+            database_url=platform_.database_url, venue_url=served_venue,
+            master_keys=master_keys,
         )  # fmt: skip
         try:
             await _start_twins(platform_, host)
