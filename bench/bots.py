@@ -41,7 +41,7 @@ from tradewind.runtime.metrics import RuntimeMetrics
 from tradewind.runtime.service import Resources, ServiceContext
 from tradewind.runtime.settings import Settings
 from tradewind.services.strategy import InstancePlacement, StrategyService
-from tradewind.services.strategy.service import MARKET_DATA_GROUP
+from tradewind.services.strategy.service import MARKET_DATA_LISTENER
 from tradewind.store import records
 from tradewind.store.database import Database
 from tradewind.store.schema import bots, exchange_accounts, users
@@ -203,7 +203,7 @@ class HandlerClock:
 
     def _handler(self, suffix: str) -> float:
         value = self._metrics.registry.get_sample_value(
-            f"tradewind_bus_handler_seconds_{suffix}", {"group": MARKET_DATA_GROUP}
+            f"tradewind_bus_handler_seconds_{suffix}", {"group": MARKET_DATA_LISTENER}
         )
         return value or 0.0
 

@@ -65,7 +65,7 @@ from tradewind.services.execution import (
 )
 from tradewind.services.portfolio import PortfolioService, PortfolioSettings
 from tradewind.services.strategy import InstancePlacement, StrategyService
-from tradewind.services.strategy.service import MARKET_DATA_GROUP
+from tradewind.services.strategy.service import MARKET_DATA_LISTENER
 from tradewind.venues.directory import SimulatedVenues
 from tradewind.venues.simulated.exchange import SimulatedExchange
 from tradewind.venues.simulated.liquidity import LiquidityConfig
@@ -274,7 +274,8 @@ async def run_wave(accounts: int) -> WaveResult:
     await strategy.start(ctx)
 
     def handled_md() -> float:
-        return _sample(metrics, "tradewind_bus_handler_seconds_count", {"group": MARKET_DATA_GROUP})
+        labels = {"group": MARKET_DATA_LISTENER}
+        return _sample(metrics, "tradewind_bus_handler_seconds_count", labels)
 
     def intents_published() -> float:
         return _sample(metrics, "tradewind_strategy_intents_total", {})

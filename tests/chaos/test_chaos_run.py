@@ -54,7 +54,7 @@ async def test_the_platform_holds_through_the_short_chaos_run(
         result = await run(plan, tmp_path, database_url)
     print("\n" + markdown(result, f"pytest (short plan, {bus})"))
     assert [row.killed for row in result.rows] == [
-        "execution", "strategy", "marketdata", "portfolio", "risk"
+        "execution", "strategy", "marketdata", "portfolio", "risk", "gateway"
     ]  # fmt: skip
     for row in result.rows:
         assert row.portfolios_correct == row.accounts, f"{row.killed}: portfolios wrong"

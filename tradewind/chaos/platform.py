@@ -394,6 +394,7 @@ def platform_env(
         "TRADEWIND_DATABASE_URL": database_url,
         "TRADEWIND_VENUE_URLS": f"sim={venue_url}",
         "TRADEWIND_MASTER_KEYS": master_keys,
+        "TRADEWIND_JWT_SECRET": secrets.token_urlsafe(48),  # the gateways share it
         "TRADEWIND_HEALTH_PORT": "0",
         "TRADEWIND_BAR_INTERVAL_S": "2",
         "TRADEWIND_PORTFOLIO_VALUATION_ASSET": "USDT",

@@ -36,8 +36,9 @@ def markdown(result: ChaosResult, command: str) -> str:
             portfolios = f"{row.portfolios_correct} / {row.accounts}"
             if row.portfolios_s is not None:
                 portfolios += f" after {_s(row.portfolios_s)}"
+            take_over = "nothing to take" if row.killed == "gateway" else _s(row.take_over_s)
             lines.append(
-                f"| {row.killed} | {_s(row.take_over_s)} | {_s(row.orders_gap_s)} "
+                f"| {row.killed} | {take_over} | {_s(row.orders_gap_s)} "
                 f"| {row.sent_twice} | {portfolios} |"
             )
         lines.append("")

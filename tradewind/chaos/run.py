@@ -39,6 +39,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -47,7 +48,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tradewind.bus.tansu import free_port
 from tradewind.chaos import platform
-from tradewind.chaos.platform import SERVICES, CheckFailed, Process
+from tradewind.chaos.platform import SERVICES, CheckFailed, Process, non_zero
 from tradewind.runtime.demo import DemoAccount
 from tradewind.security.master_keys import generate_master_key
 
@@ -59,6 +60,9 @@ if TYPE_CHECKING:
 
 Bus = Literal["redis", "kafka"]
 
+#: Every service that runs as twins: the trading services, and the gateway in front.
+TWINS = (*SERVICES, "gateway")
+
 #: The consumer group whose partitions each service shares with its twin.
 ACCOUNT_GROUPS = {
     "strategy": "strategy",
@@ -66,6 +70,7 @@ ACCOUNT_GROUPS = {
     "execution": "execution",
     "portfolio": "portfolio",
     "marketdata": "marketdata",
+    "gateway": "",  # stateless: its twin has nothing to take over
 }
 RESTART_AFTER_S = 5.0
 PAUSE_S = 5.0
@@ -148,6 +153,7 @@ class Instance:
     member: str  # "a" or "b"
     process: Process
     health_url: str
+    api_url: str = ""  # the gateway's
 
     @property
     def name(self) -> str:
@@ -324,14 +330,88 @@ class Platform:
                 instance.process.resume()
 
 
+@dataclass
+class Trader:
+    """A user who does everything through the gateways, as through a load balancer in
+    front of them: signs up on one, connects a funded venue account on the other, runs a
+    DCA bot; at the end both must show the venue's balances."""
+
+    email: str
+    password: str
+    headers: dict[str, str]
+    account_id: str
+    venue_account_id: str
+
+    @classmethod
+    async def sign_up(cls, platform_: Platform) -> Trader:
+        a, b = platform_.instances["gateway"]
+        email, password = f"trader-{uuid.uuid4().hex[:8]}@example.com", "chaos, but a passphrase"
+        async with httpx.AsyncClient(timeout=20) as http:
+            body = {"email": email, "password": password}
+            (await http.post(f"{a.api_url}/api/v1/auth/register", json=body)).raise_for_status()
+            login = await http.post(f"{b.api_url}/api/v1/auth/login", json=body)
+            login.raise_for_status()
+            headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+            funds = {"balances": {"USDT": "10000"}}
+            keys = (await http.post(f"{platform_.venue_url}/sim/v1/accounts", json=funds)).json()
+            connected = await http.post(
+                f"{a.api_url}/api/v1/accounts", headers=headers,
+                json={"venue": "sim", "api_key": keys["api_key"],
+                      "api_secret": keys["api_secret"], "label": "chaos",
+                      "valuation_asset": "USDT"},
+            )  # fmt: skip
+            connected.raise_for_status()
+            account_id = connected.json()["id"]
+            params = {"symbol": "BTC/USDT", "quote_amount": "20", "interval_s": 2}
+            bot = await http.post(
+                f"{b.api_url}/api/v1/bots", headers=headers,
+                json={"account_id": account_id, "strategy": "dca", "params": params},
+            )  # fmt: skip
+            bot.raise_for_status()
+            started = await http.post(f"{a.api_url}/api/v1/bots/{bot.json()['id']}/start",
+                                      headers=headers)  # fmt: skip
+            started.raise_for_status()
+        return cls(email, password, headers, account_id, keys["account_id"])
+
+    async def sees_the_venue(self, platform_: Platform) -> None:
+        """Each gateway logs the trader in and shows the account's balances equal to the
+        venue's, within `plan.settle_s` (raises CheckFailed naming what differs)."""
+        venue = f"{platform_.venue_url}/sim/v1/accounts/{self.venue_account_id}/balances"
+        shown: dict[str, object] = {}
+        async with httpx.AsyncClient(timeout=10) as http:
+            held = (await http.get(venue)).json()
+            truth = non_zero(
+                {a: Decimal(b["free"]) + Decimal(b["locked"]) for a, b in held.items()}
+            )
+            if not any(asset != "USDT" for asset in truth):
+                raise CheckFailed("the trader's DCA bot bought nothing")
+            for gateway in platform_.instances["gateway"]:
+                body = {"email": self.email, "password": self.password}
+                login = await http.post(f"{gateway.api_url}/api/v1/auth/login", json=body)
+                if login.status_code != 200:
+                    raise CheckFailed(f"{gateway.name} refused the login: {login.text}")
+                url = f"{gateway.api_url}/api/v1/accounts/{self.account_id}/portfolio"
+                for _ in range(int(platform_.plan.settle_s / 0.5) + 1):
+                    view = (await http.get(url, headers=self.headers)).json()
+                    balances = {a: Decimal(v) for a, v in view.get("balances", {}).items()}
+                    if non_zero(balances) == truth:
+                        break
+                    await asyncio.sleep(0.5)
+                else:
+                    shown[gateway.name] = view
+        if shown:
+            raise CheckFailed(f"the venue holds {truth}, the gateways show {shown}")
+
+
 async def _table(platform_: Platform, timeline: Timeline, result: ChaosResult) -> None:
-    for service in ("execution", "strategy", "marketdata", "portfolio", "risk"):
+    for service in ("execution", "strategy", "marketdata", "portfolio", "risk", "gateway"):
         victim, survivor = platform_.instances[service]
         twice_before = len(await platform_.sent_twice())
         at_s = timeline.now_s()
         began = time.monotonic()
         victim.process.kill()
-        take_over = await platform_.take_over_s(survivor, ACCOUNT_GROUPS[service], began)
+        group = ACCOUNT_GROUPS[service]
+        take_over = await platform_.take_over_s(survivor, group, began) if group else None
         await asyncio.sleep(max(0.0, RESTART_AFTER_S - (time.monotonic() - began)))
         victim.process.start_again()
         await victim.process.wait_running()
@@ -350,9 +430,9 @@ def _storm_faults(plan: Plan, rng: random.Random) -> list[tuple[str, str]]:
     "zone X" or "venue"."""
     faults: list[tuple[str, str]] = []
     for _ in range(plan.kills):
-        faults.append(("kill -9", f"{rng.choice(SERVICES)}/{rng.choice('ab')}"))
+        faults.append(("kill -9", f"{rng.choice(TWINS)}/{rng.choice('ab')}"))
     for _ in range(plan.pauses):
-        faults.append(("SIGSTOP", f"{rng.choice(SERVICES)}/{rng.choice('ab')}"))
+        faults.append(("SIGSTOP", f"{rng.choice(TWINS)}/{rng.choice('ab')}"))
     if plan.ha:
         faults.append(("redis failover", "redis"))
     elif plan.broker_restart and plan.bus == "redis":  # see KAFKA_RESTART_NOTE
@@ -476,12 +556,16 @@ class Counters:
             await asyncio.sleep(1)
 
 
-async def _finish(platform_: Platform, result: ChaosResult, began_ms: int) -> None:
+async def _finish(platform_: Platform, result: ChaosResult, began_ms: int, trader: Trader) -> None:
     """Stop trading, then check everything the run must hold."""
     failures = result.failures
     for service in ("strategy", "marketdata", "risk"):
         for instance in platform_.instances[service]:
             result.stops[instance.name] = _stop(instance)
+    try:
+        await trader.sees_the_venue(platform_)
+    except CheckFailed as failed:
+        failures.append(f"through the gateways: {failed}")
     try:
         result.portfolios_s = await platform.wait_until_portfolios_match(
             platform_.accounts,
@@ -520,7 +604,7 @@ async def _finish(platform_: Platform, result: ChaosResult, began_ms: int) -> No
     result.dead_letters = await _dead_letters(platform_)
     if result.dead_letters:  # every handler retries through these faults: none expected
         failures.append(f"{len(result.dead_letters)} dead letters: {result.dead_letters[:3]}")
-    for service in ("execution", "portfolio"):
+    for service in ("execution", "portfolio", "gateway"):
         for instance in platform_.instances[service]:
             if service == "execution":
                 open_now = await instance.metric("tradewind_execution_breaker_state", state="open")
@@ -646,7 +730,8 @@ async def run(
             master_keys=master_keys,
         )  # fmt: skip
         try:
-            await _start_twins(platform_, host)
+            await _start_twins(platform_)
+            trader = await Trader.sign_up(platform_)
             progress("two instances of every service run; trading")
             timeline = Timeline(venue)
             tasks = [asyncio.create_task(timeline.sample_forever())]
@@ -676,7 +761,7 @@ async def run(
                     f"risk rejected {result.unknown_balances} intents for unknown balances "
                     "(a taken-over account must start from its stored balances)"
                 )
-            await _finish(platform_, result, timeline.began_ms)
+            await _finish(platform_, result, timeline.began_ms, trader)
         finally:
             for instance in reversed(platform_.all()):
                 instance.process.close()
@@ -684,22 +769,24 @@ async def run(
     return result
 
 
-async def _start_twins(platform_: Platform, host: str) -> None:
-    for service in SERVICES:
+async def _start_twins(platform_: Platform) -> None:
+    for service in TWINS:
         pair = platform_.instances.setdefault(service, [])
         for member in ("a", "b"):
-            port = free_port()
+            port, api_port = free_port(), free_port()
             directory = platform_.logs / member
             directory.mkdir(exist_ok=True)
-            env = {**platform_.env, "TRADEWIND_HEALTH_PORT": str(port)}
+            env = {**platform_.env, "TRADEWIND_HEALTH_PORT": str(port),
+                   "TRADEWIND_HTTP_PORT": str(api_port)}  # fmt: skip
             wrapper: tuple[str, ...] = ()
-            health_host = "127.0.0.1"
+            address = "127.0.0.1"
             if platform_.zones is not None:
                 zone = platform_.zones[member]
                 wrapper = tuple(zone.wrap([]))
-                health_host = zone.address
-                env["TRADEWIND_HEALTH_HOST"] = "0.0.0.0"
+                address = zone.address
+                env["TRADEWIND_HEALTH_HOST"] = env["TRADEWIND_HTTP_HOST"] = "0.0.0.0"
             process = Process(service, env, directory, wrapper)
-            pair.append(Instance(service, member, process, f"http://{health_host}:{port}"))
+            health, api = f"http://{address}:{port}", f"http://{address}:{api_port}"
+            pair.append(Instance(service, member, process, health, api))
         for instance in pair:
             await instance.process.wait_running()
