@@ -141,6 +141,8 @@ class PartitionLeases:
         self._fresh: set[Unit] = set()
         self._releasing: set[Unit] = set()  # a claim racing a release could resurrect it
         self._valid_until = 0.0  # time.monotonic() after which held leases may be gone
+        self._claims = 0  # counts our successful claims: a lease's term, see `term`
+        self._terms: dict[Unit, int] = {}
         self._heartbeat = client.register_script(_HEARTBEAT)
         self._claim = client.register_script(_CLAIM)
         self._release = client.register_script(_RELEASE)
@@ -155,6 +157,12 @@ class PartitionLeases:
         if time.monotonic() >= self._valid_until:
             return []
         return [u for u in self.units if u in self.held and u in self.wanted]
+
+    def term(self, unit: Unit) -> int:
+        """Which of our claims of `unit` we hold now (0: never claimed). A read sent under
+        one term and answered under another may hold entries read by the owner between
+        the two: the answer must be dropped."""
+        return self._terms.get(unit, 0)
 
     def take_acquired(self) -> set[Unit]:
         """Units acquired since the last call; their previous owner may have left
@@ -183,6 +191,9 @@ class PartitionLeases:
                 keys=[self._lease_keys[u] for u in missing], args=[self.member_id, self.lease_ms]
             )
             won = {u for u, ok in zip(missing, claimed, strict=True) if ok}
+            for unit in won:
+                self._claims += 1
+                self._terms[unit] = self._claims
             self.held |= won
             self._fresh |= won
         if (self.held, self.wanted) != before:

@@ -576,10 +576,15 @@ class RedisStreamsSubscription:
         ids = ["0" if u in pending else ">" for u in units]
         read = ("XREADGROUP", "GROUP", self._group, _CONSUMER, "COUNT", count, *block,
                 "STREAMS", *[self._stream[u] for u in units], *ids)  # fmt: skip
+        leases = self._leases
+        terms = [leases.term(u) for u in units]
         *_, generation, reply = await self._exchange([*before, ("GET", self._generation_key), read])
-        self._leases.notice(generation)
-        readable = set(self._leases.readable()) if reply else set(units)
-        lapsed = [u for u in units if u not in readable]
+        leases.notice(generation)
+        readable = set(leases.readable()) if reply else set(units)
+        lapsed = [
+            u for u, term in zip(units, terms, strict=True)
+            if u not in readable or leases.term(u) != term
+        ]  # fmt: skip
         if lapsed:
             reply = self._still_ours(reply, lapsed)
         full: set[Unit] = set(lapsed)  # what was dropped stays pending: read it again
@@ -593,8 +598,9 @@ class RedisStreamsSubscription:
     def _still_ours(self, reply: Any, lapsed: list[Unit]) -> Any:
         """A read's reply without the entries of `lapsed` partitions. A reply can come
         long after its request (a network partition: TCP delivers it once the link
-        heals), when the lease it was read under has lapsed and another member has read
-        those entries from the pending list; they stay pending for whoever owns them."""
+        heals), when the lease it was read under has lapsed — or lapsed and was claimed
+        again meanwhile — and another member has read those entries from the pending
+        list; they stay pending for whoever owns them."""
         log.warning("group %r: dropped a read that came back after its leases lapsed", self._group)
         gone = {self._stream[u] for u in lapsed}
         if isinstance(reply, dict):
