@@ -32,8 +32,8 @@ SHORT = Plan(
     pauses=1,
     venue_fault_s=3,
     outage_s=6,
-    trade_after_restart_s=4,
-    spacing_s=5,
+    trade_after_restart_s=3,
+    spacing_s=4,
     zone_cut_s=8,
 )
 

@@ -124,36 +124,3 @@ async def test_every_service_stopped_cleanly_and_started_again_loses_nothing(run
     took = await run.portfolios_match_within(5)  # execution reconciles only every 300 s
     print(f"portfolios matched the venue {took:.1f} s after trading stopped")
     await run.check_the_venue_agrees()
-
-
-async def test_a_killed_portfolio_comes_back_with_its_books(run: Run) -> None:
-    await trade_for(run.venue_url, min_s=10, orders=30, max_s=90)
-    portfolio = run.processes["portfolio"]
-    portfolio.kill()
-    await asyncio.sleep(3)  # fills go on meanwhile; the bus keeps them
-    portfolio.start_again()
-    await portfolio.wait_running()
-    await asyncio.sleep(5)
-    await run.stop_trading()
-    took = await run.portfolios_match_within(5)
-    print(f"portfolios matched the venue {took:.1f} s after trading stopped")
-    await run.check_the_venue_agrees()
-
-
-async def test_a_killed_execution_twin_leaves_its_orders_to_the_survivor(
-    run: Run, tmp_path: Path
-) -> None:
-    """Two execution instances share the accounts; one is killed (-9) and not started
-    again. The survivor takes its partitions over, opens those accounts' sessions with
-    the orders the dead one placed, and records their fills."""
-    (tmp_path / "twin").mkdir()
-    twin = Process("execution", run.env, tmp_path / "twin")
-    try:
-        await twin.wait_running()
-        await trade_for(run.venue_url, min_s=10, orders=30, max_s=90)
-        run.processes["execution"].kill()
-        await asyncio.sleep(20)  # the dead one's leases run out (10 s); trading goes on
-        await run.stop_trading()
-        await run.check_the_venue_agrees()
-    finally:
-        twin.close()
