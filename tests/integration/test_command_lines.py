@@ -71,6 +71,7 @@ HELP = [
             "users revoke-admin",
             "bench",
             "bench bus",
+            "chaos",
             "version",
         )
     ),
@@ -185,6 +186,16 @@ BAD_ARGUMENTS = [
         [*TRADEWIND, "bench", "bus", "--rounds", "0"],
         "tradewind: error: Invalid value for '--rounds':",
         id="bench-bus-rounds",
+    ),
+    pytest.param(
+        [*TRADEWIND, "chaos", "--bus", "nats"],
+        "tradewind: error: Invalid value for --bus: 'nats': use redis or kafka",
+        id="chaos-bus",
+    ),
+    pytest.param(
+        [*TRADEWIND, "chaos", "--minutes", "0"],
+        "tradewind: error: Invalid value for '--minutes':",
+        id="chaos-minutes",
     ),
     pytest.param(
         [*TRADEWIND, "version", "extra"],
