@@ -390,9 +390,11 @@ class Trader:
                 login = await http.post(f"{gateway.api_url}/api/v1/auth/login", json=body)
                 if login.status_code != 200:
                     raise CheckFailed(f"{gateway.name} refused the login: {login.text}")
+                # A fresh token: the sign-up's expired long ago (access tokens live 5 min).
+                headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
                 url = f"{gateway.api_url}/api/v1/accounts/{self.account_id}/portfolio"
                 for _ in range(int(platform_.plan.settle_s / 0.5) + 1):
-                    view = (await http.get(url, headers=self.headers)).json()
+                    view = (await http.get(url, headers=headers)).json()
                     balances = {a: Decimal(v) for a, v in view.get("balances", {}).items()}
                     if non_zero(balances) == truth:
                         break
