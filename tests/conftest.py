@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import uuid
+from collections.abc import AsyncIterator, Iterator
 
+import asyncpg
 import pytest
 
 from tests.servers import require_postgres, require_redis, tansu_broker
@@ -16,6 +18,20 @@ def redis_url() -> str:
 @pytest.fixture(scope="session")
 def postgres_url() -> str:
     return require_postgres()
+
+
+@pytest.fixture
+async def database_url(postgres_url: str) -> AsyncIterator[str]:
+    """A fresh PostgreSQL database for a run of the distributed platform (its services
+    share it), dropped afterwards."""
+    name = f"tw_run_{uuid.uuid4().hex[:10]}"
+    admin = await asyncpg.connect(postgres_url, timeout=5)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield postgres_url.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
 
 
 @pytest.fixture(scope="session")

@@ -182,14 +182,3 @@ class Recorder:
             raise AssertionError(
                 f"not seen within {timeout_s} s: {what or condition}; {seen}"
             ) from None
-
-
-async def wait_until(condition: Callable[[], object], timeout_s: float = 10.0) -> None:
-    try:
-        async with asyncio.timeout(timeout_s):
-            while True:
-                if condition():
-                    break
-                await asyncio.sleep(0.01)
-    except TimeoutError:
-        raise AssertionError(f"not true within {timeout_s} s") from None

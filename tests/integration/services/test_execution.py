@@ -22,8 +22,8 @@ from tests.integration.services.execution_support import (
     intent,
     make_encryptor,
     store_account,
-    wait_until,
 )
+from tests.waiting import wait_until
 from tradewind.bus.envelope import Envelope, envelope
 from tradewind.bus.memory import MemoryBus
 from tradewind.bus.topics import (

@@ -22,9 +22,9 @@ from tests.integration.services.execution_support import (
     intent,
     make_encryptor,
     store_account,
-    wait_until,
 )
 from tests.integration.venues.sim_rest_support import running_venue
+from tests.waiting import wait_until
 from tradewind.bus.memory import MemoryBus
 from tradewind.bus.topics import ORDERS_APPROVED, ORDERS_EVENTS
 from tradewind.domain.client_order_ids import client_order_id_for

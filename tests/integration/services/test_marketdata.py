@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import msgspec
 import pytest
 
+from tests import waiting
 from tradewind.bus import topics
 from tradewind.bus.envelope import Envelope
 from tradewind.bus.memory import MemoryBus
@@ -146,14 +147,7 @@ def book_matches(
 
 
 async def wait_until(condition: Callable[[], object], timeout_s: float = 10.0) -> None:
-    try:
-        async with asyncio.timeout(timeout_s):
-            while True:
-                if condition():
-                    break
-                await asyncio.sleep(0.02)
-    except TimeoutError:
-        raise AssertionError(f"not true within {timeout_s} s") from None
+    await waiting.wait_until(condition, timeout_s, poll_s=0.02)
 
 
 @dataclass

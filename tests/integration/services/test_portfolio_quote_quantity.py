@@ -22,8 +22,8 @@ from tests.integration.services.execution_support import (
     intent,
     make_encryptor,
     store_account,
-    wait_until,
 )
+from tests.waiting import wait_until
 from tradewind.bus.memory import MemoryBus
 from tradewind.bus.topics import ORDERS_APPROVED, ORDERS_EVENTS
 from tradewind.domain.events import BalanceUpdate, Fill, OrderFilled

@@ -23,8 +23,8 @@ from tests.integration.services.execution_support import (
     intent,
     make_encryptor,
     store_account,
-    wait_until,
 )
+from tests.waiting import wait_until
 from tradewind.bus.envelope import envelope
 from tradewind.bus.memory import MemoryBus
 from tradewind.bus.topics import MD_TRADE, ORDERS_APPROVED, ORDERS_EVENTS, PORTFOLIO_UPDATES

@@ -3,7 +3,6 @@ gets its event dead-lettered by the bus, and the service records, counts and log
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
 import time
@@ -11,6 +10,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 
 import pytest
 
+from tests import waiting
 from tradewind.bus import topics
 from tradewind.bus.envelope import Envelope, envelope
 from tradewind.bus.factory import open_bus
@@ -48,14 +48,7 @@ def dead_letter_of(original: Envelope, raw: bytes = b"raw") -> Envelope:
 
 
 async def wait_until(condition: Callable[[], object], timeout_s: float = 5.0) -> None:
-    try:
-        async with asyncio.timeout(timeout_s):
-            while True:
-                if condition():
-                    break
-                await asyncio.sleep(0.01)
-    except TimeoutError:
-        raise AssertionError(f"not true within {timeout_s} s: {condition}") from None
+    await waiting.wait_until(condition, timeout_s, poll_s=0.01)
 
 
 @pytest.fixture

@@ -1,0 +1,22 @@
+"""Waiting in tests for something to become true, bounded by a timeout, never by
+comparing clock readings."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+
+async def wait_until(
+    condition: Callable[[], object], timeout_s: float = 10.0, poll_s: float = 0.01
+) -> None:
+    """Poll `condition` every `poll_s` until it is true; fail if it is not within
+    `timeout_s`."""
+    try:
+        async with asyncio.timeout(timeout_s):
+            while True:
+                if condition():
+                    return
+                await asyncio.sleep(poll_s)
+    except TimeoutError:
+        raise AssertionError(f"not true within {timeout_s} s: {condition}") from None
