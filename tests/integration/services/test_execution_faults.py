@@ -30,6 +30,7 @@ from tradewind.bus.topics import ORDERS_APPROVED, ORDERS_EVENTS
 from tradewind.domain.client_order_ids import client_order_id_for
 from tradewind.domain.events import BalanceUpdate, OrderAccepted, OrderFilled, OrderRejected
 from tradewind.domain.matching import OrderSnapshot
+from tradewind.domain.model import OrderType, Side
 from tradewind.domain.orders import OrderState, TrackedOrder
 from tradewind.services.execution import ExecutionService
 from tradewind.services.execution.persistence import order_record, write_orders
@@ -272,11 +273,14 @@ async def test_orders_stored_but_not_sent_when_the_process_stopped_are_sent_afte
     assert "not placed" in rejected.reason
 
 
-async def test_a_stop_lets_the_placement_under_way_finish(
+async def test_a_stop_waits_for_the_call_under_way_but_sends_nothing_after_leaving(
     venue: tuple[str, ServerState], platform: Platform
 ) -> None:
-    """SIGTERM while a slow venue works on an order: the stop waits for it (a grace of
-    5 s) instead of cutting it off SENT, to be looked up only at the next start."""
+    """SIGTERM while a slow venue works on an order: the stop waits for the call under
+    way (its answer: a 504, nothing executed), but sends nothing once the service left
+    its group: a twin may own the account by then and have restored the order, so a
+    resend from here could place it twice. The order stays stored, unplaced, and the
+    account's next owner (here the restarted service) looks it up and places it once."""
     _, state = venue
     account_id, venue_account, events = await trading(platform, state)
     state.faults.hang_s = 1.0  # one slow answer (504), then the venue is well again
@@ -299,6 +303,60 @@ async def test_a_stop_lets_the_placement_under_way_finish(
     [service] = platform.started
     await platform.stop(service)
 
+    assert calls(platform, "place_order", "unavailable") == 1  # the call under way ended
+    assert orders_with(state, venue_account, cid) == []
+    assert await stored_state() in ("NEW", "SENT", "UNKNOWN")
+    assert (
+        platform.metric("tradewind_execution_orders_total", venue="sim", outcome="handed_over") == 1
+    )
+
+    await platform.start(ExecutionService(FAST))
+    await events.wait_for(lambda r: r.payloads(OrderFilled), what="placed after the restart")
     assert await stored_state() == "FILLED"
     assert len(orders_with(state, venue_account, cid)) == 1
-    assert events.payloads(OrderFilled)
+
+
+async def test_an_order_whose_account_moved_while_it_waited_is_looked_up_not_sent_again(
+    venue: tuple[str, ServerState], platform: Platform
+) -> None:
+    """The double send the chaos suite caught: an execution instance paused with orders
+    queued; its twin took the account over, restored them and placed them; the first
+    resumed and placed them again. Here the account stops being this instance's before
+    its order goes out, a twin (played by the test) places it, and the account comes
+    back: the order is looked up first, found, and never sent a second time."""
+    _, state = venue
+    account_id, venue_account, events = await trading(platform, state)
+    [service] = platform.started
+    assert isinstance(service, ExecutionService)
+    ours = {"now": False}
+    everything = frozenset(range(platform.bus.partitions))
+
+    def owned() -> frozenset[int]:
+        return everything if ours["now"] else frozenset()
+
+    assert service._pool is not None
+    service._pool.fence(owned, platform.bus.partition_of)
+    await platform.bus.publish(
+        ORDERS_APPROVED, approved(intent(account_id, "i-1", quantity="0.001"))
+    )
+    cid = client_order_id_for(account_id, "bot-1", "i-1")
+    assert platform.database is not None
+    database = platform.database
+
+    async def stored() -> bool:
+        async with database.read() as conn:
+            return await get_order(conn, cid) is not None
+
+    async with asyncio.timeout(10):
+        while not await stored():  # noqa: ASYNC110 (polls the database)
+            await asyncio.sleep(0.01)
+    assert orders_with(state, venue_account, cid) == []  # held back: not ours now
+    state.exchange.submit_order(  # the twin that has the account places it
+        venue_account, "BTC/USDT", Side.BUY, OrderType.MARKET, quantity=D("0.001"),
+        client_order_id=cid,
+    )  # fmt: skip
+    ours["now"] = True
+
+    await events.wait_for(lambda r: r.payloads(OrderFilled), what="the twin's fill tracked")
+    assert len(orders_with(state, venue_account, cid)) == 1
+    assert calls(platform, "place_order", "ok") == 0

@@ -72,7 +72,8 @@ class ExecutionMetrics:
             "Approved intents by outcome: placed (acknowledged by the venue), rejected "
             "(by the venue or execution), blocked (kill switch), canceled (by a kill switch "
             "before it left), unknown (left to reconciliation), duplicate (redelivered, "
-            "not sent again).",
+            "not sent again), handed_over (its account became another instance's before "
+            "it was sent; that instance places it).",
             ("venue", "outcome"),
             registry=registry,
         )

@@ -28,7 +28,10 @@ from tradewind.store.records import OrderRecord
 from tradewind.store.schema import fills, orders
 
 #: States in which an order may still change at the venue (or its outcome is unknown).
+#: NEW is stored only for an order looked up and not found, then not sent again before
+#: the process stopped or its account moved (to be looked up again and sent).
 OPEN_STATES = (
+    OrderState.NEW,
     OrderState.SENT,
     OrderState.UNKNOWN,
     OrderState.ACCEPTED,
@@ -101,8 +104,9 @@ async def stored_states(conn: AsyncConnection, client_order_ids: Iterable[str]) 
 
 
 async def load_open_orders(conn: AsyncConnection, account_id: str) -> list[RestoredOrder]:
-    """The account's orders in an open state, as tracked orders. One that was SENT or
-    UNKNOWN comes back UNKNOWN: the process that sent it never learnt the outcome."""
+    """The account's orders in an open state, as tracked orders. One that was NEW, SENT
+    or UNKNOWN comes back UNKNOWN: the process that had it may have sent it, or a twin
+    that had the account meanwhile; it is looked up before anything is sent."""
     open_values = [state.value for state in OPEN_STATES]
     query = select(orders).where(orders.c.account_id == account_id, orders.c.state.in_(open_values))
     return await _restored(conn, (await conn.execute(query)).mappings().all())
@@ -161,7 +165,7 @@ async def _restored(conn: AsyncConnection, rows: Sequence[RowMapping]) -> list[R
     restored = []
     for row in rows:
         state = OrderState(row["state"])
-        if state is OrderState.SENT:
+        if state in (OrderState.NEW, OrderState.SENT):
             state = OrderState.UNKNOWN
         order = TrackedOrder(
             account_id=row["account_id"],

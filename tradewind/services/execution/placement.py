@@ -7,6 +7,15 @@
                                                   found: apply it │ UnknownOrder: mark_not_found
                                                                   ▼ → NEW → sent again
 
+Every send is fenced: right before the call, the session must still be this instance's
+(`AccountSession.held`: the bus still confirms the account's partition as ours). One
+that is not (the process was paused or cut off long enough for a twin to take the
+account over, or the service is stopping) sends nothing: it waits for the account to
+come back, and then looks the order up first (the twin may have placed it meanwhile);
+otherwise the order stays stored SENT for the account's owner, which restores it and
+looks it up before it sends it (a paused execution that resumed once placed orders its
+twin had already placed).
+
 A resend only follows a lookup that found nothing, and carries the same client order id,
 so the venue refuses it if the first did arrive after all ("Duplicate order sent.",
 which leads to one more lookup). Transient failures are retried with jittered backoff
@@ -40,10 +49,15 @@ _DUPLICATE = "Duplicate order sent"  # Binance -2010 for a client order id in us
 _RETRYABLE = (NotSent, VenueError, TimeoutError, ConnectionError)
 _SETTLE_MAX_WAIT_S = 30.0  # between lookups of an order of unknown outcome
 _UNKNOWN_OUTCOME = (VenueUnavailable, RateLimited, TimeoutError, ConnectionError)
+_HELD_POLL_S = 0.1  # while a session waits for its account to be this instance's again
 
 
 class _LookUpNow(Exception):
     """The venue says it has the order already: look it up without waiting."""
+
+
+class _NotHeld(Exception):
+    """The account is not this instance's now: nothing may be sent for it."""
 
 
 class Placement:
@@ -76,16 +90,18 @@ class Placement:
         if admitted_ns is None:
             admitted_ns = order.history[0].ts_ns if order.history else time.time_ns()
         try:
-            await self._submit(session, order, admitted_ns)
+            handed_over = await self._submit(session, order, admitted_ns)
         finally:
             session.placing.discard(cid)
-        key = (session.venue_name, _outcome(order))
+        key = (session.venue_name, "handed_over" if handed_over else _outcome(order))
         counter = self._outcomes.get(key)
         if counter is None:
             counter = self._outcomes[key] = self._metrics.orders.labels(*key)
         counter.inc()
 
-    async def _submit(self, session: AccountSession, order: TrackedOrder, admitted_ns: int) -> None:
+    async def _submit(self, session: AccountSession, order: TrackedOrder, admitted_ns: int) -> bool:
+        """Whether the order was left to the account's new owner (nothing sent or
+        recorded for it here)."""
         backoff = self._backoff
         budget_s = self._settings.execution_order_deadline_s
         waited_s = max(0.0, (time.time_ns() - admitted_ns) / 1e9)
@@ -96,7 +112,7 @@ class Placement:
                 "the account's earlier orders"
             )
             self._reject(session, order, reason, "execution")
-            return
+            return False
         retry = 0
         look_up = order.state is OrderState.UNKNOWN
         while True:
@@ -108,30 +124,52 @@ class Placement:
                 look_up = False
                 if order.state is OrderState.NEW:
                     await self._send(session, order, deadline)
-                return
+                return False
+            except _NotHeld:
+                if not await self._held_again(session, deadline):
+                    self._log.warning(
+                        "order not sent: its account is another instance's now",
+                        account_id=session.account_id, venue=session.venue_name,
+                        client_order_id=order.client_order_id,
+                    )  # fmt: skip
+                    return True
+                look_up = True  # the account may have been a twin's meanwhile
             except _LookUpNow as exc:
                 look_up = True
                 retry += 1
                 if retry > backoff.max_retries:  # it exists, says the venue, yet is not found
                     self._give_up(session, order, exc)
-                    return
+                    return False
             except _RETRYABLE as exc:
                 if isinstance(exc, _UNKNOWN_OUTCOME) or order.state is OrderState.UNKNOWN:
                     look_up = True
                 if not look_up and order.state is not OrderState.NEW:
-                    return
+                    return False
                 retry += 1
                 delay = self._retry_delay(backoff, exc, retry, order)
                 if delay is None or time.monotonic() + delay > deadline:
                     self._give_up(session, order, exc)
-                    return
+                    return False
                 self._metrics.retries.labels(session.venue_name).inc()
                 await asyncio.sleep(delay)
+
+    @staticmethod
+    async def _held_again(session: AccountSession, deadline: float) -> bool:
+        """Wait until the account is this instance's again; False if the order's
+        deadline comes first or the session closes (as it does once the account has
+        been another instance's for a while, and when the service stops)."""
+        while time.monotonic() < deadline and not session.closing:
+            if session.held():
+                return True
+            await asyncio.sleep(_HELD_POLL_S)
+        return False
 
     async def _send(self, session: AccountSession, order: TrackedOrder, deadline: float) -> None:
         gate = session.gate
         limiter = session.order_limiter
         await gate.admit(PLACE_ORDER, limiter, max_wait_s=max(0.0, deadline - time.monotonic()))
+        if not session.held():  # the last step before the call; see the module doc
+            raise _NotHeld
         order.mark_sent(ts_ns=time.time_ns())
         request = OrderRequest(
             client_order_id=order.client_order_id,

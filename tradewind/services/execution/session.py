@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict, deque
+from collections.abc import Callable
 
 from tradewind.domain.orders import OrderState, TrackedOrder
 from tradewind.domain.rate_limits import WeightLimiter
@@ -46,6 +47,13 @@ class AccountSession:
         #: the creation (ms) of the first such order.
         self.traded_symbols: dict[str, int] = {}
         self._remembered = remembered
+        #: Whether the account is this instance's now (its partition confirmed by the
+        #: bus); orders are sent only while it is. The pool sets it as it opens the
+        #: session.
+        self.held: Callable[[], bool] = _always
+        #: Set as the session starts closing: an order waiting for the account to be
+        #: this instance's again stops waiting.
+        self.closing = False
 
     @property
     def venue_name(self) -> str:
@@ -98,3 +106,7 @@ class AccountSession:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await self.venue.close()
+
+
+def _always() -> bool:
+    return True

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from functools import partial
 
 import structlog
 
@@ -78,8 +79,24 @@ class SessionPool:
         #: ones to be looked up and, if the venue never got them, sent).
         self.resume: Callable[[AccountSession, Sequence[RestoredOrder]], None] | None = None
         self._sessions: dict[str, AccountSession] = {}
+        self._owned: Callable[[], frozenset[int]] | None = None
+        self._partition_of: Callable[[str], int] | None = None
         self._locks: dict[str, asyncio.Lock] = {}
         self._refused: dict[str, tuple[float, str]] = {}
+
+    def fence(
+        self, owned: Callable[[], frozenset[int]], partition_of: Callable[[str], int]
+    ) -> None:
+        """Send orders only for accounts whose partition `owned()` holds (asked before
+        every send, by every session)."""
+        self._owned = owned
+        self._partition_of = partition_of
+
+    def holds(self, account_id: str) -> bool:
+        """Whether the account is this instance's now (always, until `fence`)."""
+        if self._owned is None or self._partition_of is None:
+            return True
+        return self._partition_of(account_id) in self._owned()
 
     def peek(self, account_id: str) -> AccountSession | None:
         """The account's session if it is open."""
@@ -187,6 +204,7 @@ class SessionPool:
         session = self._sessions.pop(account_id, None)
         if session is None:
             return
+        session.closing = True
         if session.worker is not None and not session.worker.done():
             await asyncio.wait([session.worker], timeout=_PLACING_GRACE_S)
         self._metrics.sessions.labels(session.venue_name).dec()
@@ -201,6 +219,8 @@ class SessionPool:
         (~0.25 s through ccxt), which one after the other took minutes at 1,000
         accounts and overran the drain. Placements under way get `placing_grace_s` to
         end first; what is cut short stays SENT and is looked up at the next start."""
+        for session in self._sessions.values():
+            session.closing = True
         workers = [s.worker for s in self._sessions.values() if s.worker and not s.worker.done()]
         if workers:
             _, cut = await asyncio.wait(workers, timeout=placing_grace_s)
@@ -226,6 +246,7 @@ class SessionPool:
             raise AccountUnavailable(account_id, str(exc)) from None
         gate = self._gates.gate(keys.venue)
         session = AccountSession(account_id, venue, gate, remembered=self._remembered)
+        session.held = partial(self.holds, account_id)
         try:
             restored = await self._restore(session)
             session.tasks.append(asyncio.create_task(self._follow_orders(session)))
