@@ -23,7 +23,7 @@ Options (units in the names; defaults in brackets):
 - `session_timeout_ms` [2000]: a member that sends no heartbeat for this long is
   presumed dead and its partitions move. Tansu also holds every rebalance's join phase
   for half of it rounded up to whole seconds (1 s at 2000, 2 s at 2500), which the whole
-  group waits out, so a dead member's partitions are read again ~3.1 s after its death.
+  group waits out, so a dead member's partitions are read again ~3.3 s after its death.
   Stock Kafka refuses values under its `group.min.session.timeout.ms` (6000 by
   default): lower that on the brokers, or raise this (take-over then takes longer). A
   member stops claiming its partitions (`partitions()`) once this minus one heartbeat

@@ -59,7 +59,13 @@ def markdown(result: ChaosResult, command: str) -> str:
         f"- orders of unknown outcome settled {_s(result.settled_s)} after trading stopped",
         f"- portfolios equal to the venue {_s(result.portfolios_s)} after trading stopped "
         f"(bound {plan.settle_s:.0f} s)",
-        f"- breaker openings: {result.breakers_opened}; dead letters: {len(result.dead_letters)}",
+        f"- breaker openings: {result.breakers_opened}"
+        + (
+            ""
+            if result.breakers_opened_in_table is None
+            else f" ({result.breakers_opened_in_table} during the table, which has no venue fault)"
+        )
+        + f"; dead letters: {len(result.dead_letters)}",
         f"- SIGTERM: exit codes {exits}, slowest exit {stops:.1f} s",
     ]
     lines += [f"- note: {note}" for note in result.notes]

@@ -139,6 +139,8 @@ class ChaosResult:
     settled_s: float | None = None
     portfolios_s: float | None = None
     breakers_opened: int = 0
+    #: Breaker openings while only instances were killed (the table): none may open.
+    breakers_opened_in_table: int | None = None
     unknown_balances: int = 0
     dead_letters: list[str] = field(default_factory=list)
     stops: dict[str, tuple[int, float]] = field(default_factory=dict)
@@ -744,6 +746,13 @@ async def run(
                 if plan.table:
                     progress("the table: each service killed and restarted in turn")
                     await _table(platform_, timeline, result)
+                    await asyncio.sleep(1)  # the counters' next sample
+                    opened = result.breakers_opened_in_table = counters.total("breakers_opened")
+                    if opened:
+                        result.failures.append(
+                            f"{opened} breaker openings while no venue fault was injected "
+                            "(the table's kills only)"
+                        )
                 progress("the storm")
                 await _storm(platform_, timeline, result, until_s=plan.minutes * 60)
                 for fault in result.faults:
