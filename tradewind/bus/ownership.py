@@ -25,6 +25,7 @@ class OwnedPartitions:
         self.followed: set[int] = set()
         self._grace_s = grace_s
         self._lost_since: dict[int, float] = {}
+        self._regained: set[int] = set()
 
     def holds(self, key: str) -> bool:
         """Whether `key`'s state is this instance's."""
@@ -39,6 +40,16 @@ class OwnedPartitions:
             if now - self._lost_since.setdefault(partition, now) >= self._grace_s:
                 lost.add(partition)
         for partition in list(self._lost_since):
+            if partition in owned:
+                self._regained.add(partition)
             if partition in owned or partition in lost:
                 del self._lost_since[partition]
         return gained, lost
+
+    def take_regained(self) -> set[int]:
+        """Followed partitions that were not ours at some look and are again, within the
+        grace (so their state was kept): another instance may have had them meanwhile
+        and changed what the state stands for (execution: orders it placed). Each is
+        reported once."""
+        regained, self._regained = self._regained, set()
+        return regained

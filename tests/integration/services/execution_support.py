@@ -60,9 +60,10 @@ async def store_account(
     *,
     venue: str = "sim",
     valuation_asset: str = "USDT",
+    account_id: str | None = None,
 ) -> str:
     """An exchange account (and its user) with these keys, encrypted; its id."""
-    account_id = uuid.uuid4().hex
+    account_id = account_id or uuid.uuid4().hex
     async with database.transaction() as conn:
         user = await create_user(
             conn,

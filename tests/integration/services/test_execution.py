@@ -7,6 +7,8 @@ while the service was down, and kill switches cancel and block."""
 from __future__ import annotations
 
 import asyncio
+import time
+import uuid
 from collections.abc import AsyncIterator, Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -29,6 +31,7 @@ from tradewind.bus.envelope import Envelope, envelope
 from tradewind.bus.memory import MemoryBus
 from tradewind.bus.topics import (
     ACCOUNT_BALANCES,
+    BOT_COMMANDS,
     ORDERS_APPROVED,
     ORDERS_CANCEL,
     ORDERS_EVENTS,
@@ -49,11 +52,13 @@ from tradewind.domain.events import (
 )
 from tradewind.domain.matching import OrderStatus
 from tradewind.domain.model import OrderType, Side, TimeInForce
+from tradewind.domain.orders import OrderState, TrackedOrder
 from tradewind.errors import BusUnavailable, VenueUnavailable
 from tradewind.runtime.logging import get_logger
 from tradewind.runtime.service import Resources, ServiceContext
 from tradewind.runtime.settings import Settings
 from tradewind.services.execution import AccountCredentials, ExecutionService
+from tradewind.services.execution.persistence import order_record, write_orders
 from tradewind.store.database import Database
 from tradewind.store.records import get_order, list_fills
 from tradewind.store.schema import fills
@@ -554,4 +559,63 @@ async def test_a_fill_missed_by_a_dropped_stream_during_an_outage_is_recorded_on
 
     await events.wait_for(lambda r: r.payloads(OrderFilled), timeout_s=20, what="OrderFilled")
     [fill] = events.payloads(Fill)
+    assert fill.quantity == D("0.01") and fill.price == price
+
+
+async def test_orders_a_twin_placed_while_it_had_the_account_for_a_moment_are_followed(
+    platform: Platform,
+) -> None:
+    """The account's partition goes to a twin for a moment (a rebalance) and comes back
+    before this instance let its session go. Orders the twin placed meanwhile are in
+    the orders table but unknown to the kept session, which ignored their updates: a
+    fill then went unrecorded until the periodic sweep (an hour here). Now the session
+    adopts them when the partition comes back, and their fills are recorded."""
+    exchange = exchange_of(platform)
+    bus = platform.bus
+    account_id = next(  # the memory bus gives a second member the odd partitions
+        a for a in (uuid.uuid4().hex for _ in range(100)) if bus.partition_of(a) % 2 == 1
+    )
+    creds = exchange.create_account({"USDT": D("10000")})
+    assert platform.database is not None
+    await store_account(
+        platform.database, platform.encryptor, creds.api_key, creds.secret, account_id=account_id
+    )
+    seller = exchange.create_account({"BTC": D("1")})
+    events = await Recorder.on(bus, [ORDERS_EVENTS])
+    await platform.start(ExecutionService(FAST))
+    await events.wait_for(lambda r: r.payloads(BalanceUpdate), what="the session's balances")
+
+    async def ignore(batch: Sequence[Envelope]) -> None:
+        return None
+
+    topics = [ORDERS_APPROVED, ORDERS_CANCEL, BOT_COMMANDS, ACCOUNT_BALANCES]
+    twin = await bus.subscribe(topics, "execution", ignore)
+    assert bus.partition_of(account_id) in twin.partitions()
+    # What the twin does with the account meanwhile: stores an order and places it.
+    price = exchange.engine.depth("BTC/USDT", 1).bids[0].price + D("0.01")
+    order = TrackedOrder.from_intent(
+        intent(account_id, "twin-1", Side.BUY, "0.01", price=str(price)), ts_ns=time.time_ns()
+    )
+    async with platform.database.transaction() as conn:
+        await write_orders(
+            conn, [order_record(order, updated_ns=time.time_ns(), state=OrderState.SENT)]
+        )
+    exchange.submit_order(
+        creds.account_id, "BTC/USDT", Side.BUY, OrderType.LIMIT, quantity=D("0.01"),
+        price=price, client_order_id=order.client_order_id,
+    )  # fmt: skip
+    await asyncio.sleep(1.0)  # the service looks at its partitions every 0.5 s
+    await twin.stop()  # the partition comes back, well within the 3 s grace
+
+    await wait_until(lambda: bus.partition_of(account_id) not in twin.partitions())
+    await asyncio.sleep(1.0)  # the service notices it back and adopts the order
+    exchange.submit_order(
+        seller.account_id, "BTC/USDT", Side.SELL, OrderType.LIMIT, quantity=D("0.01"),
+        price=price, time_in_force=TimeInForce.IOC,
+    )  # fmt: skip
+    await events.wait_for(
+        lambda r: any(e.client_order_id == order.client_order_id for e in r.payloads(OrderFilled)),
+        what="the twin's order filled",
+    )
+    [fill] = [f for f in events.payloads(Fill) if f.client_order_id == order.client_order_id]
     assert fill.quantity == D("0.01") and fill.price == price

@@ -170,6 +170,10 @@ class SessionPool:
                 await self._open_all(a for a in accounts if partition_of(a) in gained)
             partitions.followed |= gained
             partitions.followed -= lost
+            regained = partitions.take_regained()
+            if regained and database is not None:
+                back = [s for a, s in self._sessions.items() if partition_of(a) in regained]
+                await asyncio.gather(*(self._adopt(session) for session in back))
             # All at once: closing one waits on its venue connections (~0.25 s through
             # ccxt), and 100 one after the other held the next partitions' sessions up
             # for 25 s (seen when a paused twin came back and the halves swapped).
@@ -264,6 +268,30 @@ class SessionPool:
             "session opened", account_id=account_id, venue=session.venue_name, restored=restored
         )
         return session
+
+    async def _adopt(self, session: AccountSession) -> None:
+        """The account was another instance's for a moment and came back with its session
+        kept: track the open orders that instance placed meanwhile (stored, unknown
+        here), so their updates and fills are not ignored, and reconcile if there were
+        any (they may have filled while nobody watched)."""
+        if self._database is None:
+            return
+        try:
+            async with self._database.read() as conn:
+                found = await load_open_orders(conn, session.account_id)
+        except Exception as exc:  # the next regain or the periodic sweep catches up
+            self._log.warning("orders not adopted", account_id=session.account_id, error=str(exc))
+            return
+        new = [r for r in found if session.state_of(r.order.client_order_id) is None]
+        if not new:
+            return
+        for restored in new:
+            session.track(restored.order, None)
+            session.fills_since_ms[restored.order.client_order_id] = restored.fills_since_ms
+        if self.resume is not None:
+            self.resume(session, new)
+        self._log.info("orders adopted", account_id=session.account_id, orders=len(new))
+        await self._reconciler.reconcile(session)
 
     async def _restore(self, session: AccountSession) -> int:
         """Track the account's open orders from the orders table again; how many."""
