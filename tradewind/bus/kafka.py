@@ -36,6 +36,7 @@ import contextlib
 import functools
 import logging
 import random
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -67,6 +68,7 @@ log = logging.getLogger(__name__)
 _TOPIC_ALREADY_EXISTS = 36
 _DEFAULT_OPTIONS = ConsumerOptions()
 _KEY_CACHE_SIZE = 100_000  # distinct keys (accounts, instruments) remembered with their hash
+_HELD_WARNING_S = 2.0  # publishes held this long for a topic check are reported
 
 
 class KafkaBus:
@@ -84,6 +86,9 @@ class KafkaBus:
         self._topic_keeper: asyncio.Task[None] | None = None
         self._topics_checked = asyncio.Event()  # since the producer's connection last closed
         self._connection_closed = asyncio.Event()  # wakes the topic keeper
+        self._held_since = 0.0  # monotonic: when the current hold of publishes began
+        self._held_reason = ""
+        self._held_warned = False
 
     @classmethod
     def from_url(cls, url: str, *, partitions: int = 8) -> KafkaBus:
@@ -284,6 +289,9 @@ class KafkaBus:
 
         def note_closed(conn: Any, reason: CloseReason) -> None:
             if reason is not CloseReason.SHUTDOWN:
+                if self._topics_checked.is_set():
+                    self._held_since = time.monotonic()
+                    self._held_reason = getattr(reason, "name", str(reason))
                 self._topics_checked.clear()
                 self._connection_closed.set()
             on_closed(conn, reason)
@@ -307,18 +315,49 @@ class KafkaBus:
                 async with asyncio.timeout(wait_s):
                     await self._connection_closed.wait()
             self._connection_closed.clear()
+            self._warn_if_held_long()
             try:
-                on_broker = await self._check_topics()
+                async with asyncio.timeout(settings.request_timeout_ms / 1000):
+                    on_broker = await self._check_topics()
             except (KafkaError, *UNREACHABLE) as exc:
                 log.debug("cannot check the bus's topics: %s", failure_reason(exc))
                 continue
             except BusError as exc:  # refused to create a lost topic
                 log.warning("%s", exc)
-                self._topics_checked.set()  # publishes get the broker's own answer
+                self._release_publishes()  # publishes get the broker's own answer
+                continue
+            except Exception as exc:  # never die: publishes would stay held for good
+                log.warning("checking the bus's topics failed: %s", failure_reason(exc))
                 continue
             if not self._connection_closed.is_set():  # else check again: it may be stale
-                self._topics_checked.set()
-            self._refresh_stale_metadata(on_broker)
+                self._release_publishes()
+            try:
+                self._refresh_stale_metadata(on_broker)
+            except Exception as exc:
+                log.warning("metadata refresh not requested: %s", failure_reason(exc))
+
+    def _warn_if_held_long(self) -> None:
+        """Say so when publishes have been held for a topic check for a while (once per
+        hold): a process whose publishes all time out should tell why."""
+        if self._topics_checked.is_set() or self._held_warned:
+            return
+        held_s = time.monotonic() - self._held_since
+        if held_s >= _HELD_WARNING_S:
+            self._held_warned = True
+            log.warning(
+                "publishes held %.1f s: a producer connection to Kafka at %s closed (%s) "
+                "and the topics could not be checked since",
+                held_s,
+                self._settings.servers_text,
+                self._held_reason,
+            )
+
+    def _release_publishes(self) -> None:
+        if not self._topics_checked.is_set() and self._held_warned:
+            held_s = time.monotonic() - self._held_since
+            log.warning("publishes released after %.1f s: the topics were checked", held_s)
+        self._held_warned = False
+        self._topics_checked.set()
 
     async def _check_topics(self) -> dict[str, int]:
         """Create again the topics the broker lost and adopt a partition count the broker

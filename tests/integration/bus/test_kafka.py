@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.conn import CloseReason
 
 from tests.servers import missing
 from tests.waiting import wait_until
@@ -315,6 +316,34 @@ async def test_a_paused_member_claims_no_partition_until_the_group_confirms_it_a
     time.sleep((settings.session_timeout_ms - settings.heartbeat_interval_ms) / 1000)  # noqa: ASYNC251
     assert member.partitions() == frozenset()
     await wait_until(lambda: member.partitions() == everything)
+
+
+async def test_publishes_held_for_a_topic_check_go_on_after_the_check_itself_failed(
+    buses: BusFactory, topic: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A producer connection that closes holds publishes until the topic keeper checked
+    the broker's topics (a broker restarted empty must get them back first). A check
+    that fails in an unforeseen way used to end the keeper, and the hold with it never
+    ended: every publish of the process timed out from then on. Now the keeper says so
+    and checks again, and the publishes go on."""
+    bus = await buses(publish_timeout_s=5)
+    await bus.publish(topic, tick("BTC/USDT", 1))
+    check = bus._check_topics
+    failures = []
+
+    async def failing_once() -> dict[str, int]:
+        if not failures:
+            failures.append(1)
+            raise RuntimeError("an unforeseen answer")
+        return await check()
+
+    bus._check_topics = failing_once  # type: ignore[method-assign]
+    producer_client = bus._producer.client  # type: ignore[union-attr]
+    with caplog.at_level("WARNING", logger="tradewind.bus.kafka"):
+        producer_client._on_connection_closed(None, CloseReason.CONNECTION_BROKEN)
+        await bus.publish(topic, tick("BTC/USDT", 2))
+    assert failures == [1]
+    assert "checking the bus's topics failed: RuntimeError" in caplog.text
 
 
 @pytest.mark.servers
