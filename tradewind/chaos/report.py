@@ -54,7 +54,8 @@ def markdown(result: ChaosResult, command: str) -> str:
     stops = max((seconds for _, seconds in result.stops.values()), default=0.0)
     exits = sorted({code for code, _ in result.stops.values()})
     lines += [
-        f"- orders lost (venue trades missing from fills): {result.missing_fills}",
+        f"- orders lost (venue trades missing from fills): {result.missing_fills}"
+        + ("" if result.fills_s is None else f" (all in {_s(result.fills_s)})"),
         f"- client order ids sent twice: {result.sent_twice}",
         f"- orders of unknown outcome settled {_s(result.settled_s)} after trading stopped",
         f"- portfolios equal to the venue {_s(result.portfolios_s)} after trading stopped "
