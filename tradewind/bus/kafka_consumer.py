@@ -24,8 +24,7 @@ import asyncio
 import contextlib
 import functools
 import logging
-import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from aiokafka import ConsumerRebalanceListener  # type: ignore[import-untyped]
@@ -80,10 +79,6 @@ class KafkaSubscription:
         # Per TopicPartition, the first offset not yet handled, as far as this member
         # knows (from the batches it fetched and handled since it got the partition).
         self._unhandled_from: dict[Any, int] = {}
-        # When (monotonic) the group last confirmed this member: the sending of its last
-        # heartbeat answered OK, or its assignment. See `partitions`.
-        self._confirmed_at = 0.0
-        self._confirmation_s = (settings.session_timeout_ms - settings.heartbeat_interval_ms) / 1000
 
     @property
     def group(self) -> str:
@@ -121,21 +116,9 @@ class KafkaSubscription:
         return self._topics
 
     def partitions(self) -> frozenset[int]:
-        """The assigned partitions while the group's confirmation of this member is
-        fresh: none once `session_timeout_ms - heartbeat_interval_ms` passed since the
-        last heartbeat that the broker answered OK was sent. The broker drops a silent
-        member `session_timeout_ms` after it received that heartbeat, so a member that
-        was paused (SIGSTOP, a stalled loop, a network cut) stops claiming its partitions
-        before a twin can be given them, not only once its next heartbeat comes back
-        refused (execution placed orders its twin had taken over that way)."""
         if self._task is None:
             return frozenset()
-        if time.monotonic() - self._confirmed_at >= self._confirmation_s:
-            return frozenset()
         return frozenset(tp.partition for tp in self._consumer.assignment())
-
-    def _confirmed(self, since: float) -> None:
-        self._confirmed_at = max(self._confirmed_at, since)
 
     @property
     def kafka_client(self) -> Any:
@@ -161,9 +144,6 @@ class KafkaSubscription:
             ) from exc
         coordinator = consumer._coordinator
         coordinator._maybe_leave_group = functools.partial(_leave_group_if_settled, coordinator)
-        coordinator._do_heartbeat = functools.partial(
-            _heartbeat_noting_confirmation, coordinator._do_heartbeat, self._confirmed
-        )
         consumer.subscribe(list(self._topics), listener=_RebalanceListener(self))
         self._task = asyncio.get_running_loop().create_task(
             self._consume(), name=f"bus-consumer:{self._group}"
@@ -365,18 +345,6 @@ async def _leave_group_if_settled(coordinator: Any) -> None:
     coordinator.reset_generation()
 
 
-async def _heartbeat_noting_confirmation(
-    heartbeat: Callable[[], Awaitable[bool]], confirmed: Callable[[float], None]
-) -> bool:
-    """Wraps aiokafka's `GroupCoordinator._do_heartbeat`, which keeps the time of the
-    last good heartbeat to itself: an OK answer confirms the member as of the sending."""
-    sent = time.monotonic()
-    ok = await heartbeat()
-    if ok:
-        confirmed(sent)
-    return ok
-
-
 class _RebalanceListener(ConsumerRebalanceListener):  # type: ignore[misc]
     """aiokafka's hooks around a rebalance of the group."""
 
@@ -387,8 +355,4 @@ class _RebalanceListener(ConsumerRebalanceListener):  # type: ignore[misc]
         await self._subscription._finish_batch_in_flight()
 
     async def on_partitions_assigned(self, assigned: object) -> None:
-        # The group just assigned them (SyncGroup answered): a confirmation as good as a
-        # heartbeat's, give or take the request's round trip, which the heartbeat
-        # interval subtracted from the session timeout leaves room for.
-        self._subscription._confirmed(time.monotonic())
         self._subscription._joined.set()

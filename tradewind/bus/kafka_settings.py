@@ -24,12 +24,10 @@ Options (units in the names; defaults in brackets):
   presumed dead and its partitions move. Tansu also holds every rebalance's join phase
   for half of it rounded up to whole seconds (2 s at 2500, 1 s at 2000), which the whole
   group waits out, so a dead member's partitions are read again ~4.5 s after its death
-  (~3.3 s at 2000, but see docs/failover.md: 2000 made a risk instance stall under the
-  chaos suite's load). Stock Kafka refuses values under its
+  (~3.3 s at 2000; see docs/failover.md). Stock Kafka refuses values under its
   `group.min.session.timeout.ms` (6000 by default): lower that on the brokers, or raise
-  this (take-over then takes longer). A member stops claiming its partitions
-  (`partitions()`) once this minus one heartbeat interval passed without a confirmed
-  heartbeat. See docs/failover.md for what a shorter timeout costs.
+  this (take-over then takes longer). See docs/failover.md for what a shorter timeout
+  costs.
 - `heartbeat_interval_ms` [500]: how often members heartbeat, and so how soon they
   notice a rebalance; at most a third of the session timeout.
 - `max_poll_interval_ms` [30000]: longest a handler may take for one batch before the
