@@ -274,37 +274,29 @@ class SessionPool:
         kept: track the open orders that instance placed meanwhile (stored, unknown
         here), so their updates and fills are not ignored, and reconcile if there were
         any (they may have filled while nobody watched)."""
-        if self._database is None:
-            return
         try:
-            async with self._database.read() as conn:
-                found = await load_open_orders(conn, session.account_id)
+            adopted = await self._restore(session)
         except Exception as exc:  # the next regain or the periodic sweep catches up
             self._log.warning("orders not adopted", account_id=session.account_id, error=str(exc))
             return
-        new = [r for r in found if session.state_of(r.order.client_order_id) is None]
-        if not new:
-            return
-        for restored in new:
-            session.track(restored.order, None)
-            session.fills_since_ms[restored.order.client_order_id] = restored.fills_since_ms
-        if self.resume is not None:
-            self.resume(session, new)
-        self._log.info("orders adopted", account_id=session.account_id, orders=len(new))
-        await self._reconciler.reconcile(session)
+        if adopted:
+            self._log.info("orders adopted", account_id=session.account_id, orders=adopted)
+            await self._reconciler.reconcile(session)
 
     async def _restore(self, session: AccountSession) -> int:
-        """Track the account's open orders from the orders table again; how many."""
+        """Track the account's open orders from the orders table that the session does
+        not know yet (all of them as it opens); how many."""
         if self._database is None:
             return 0
         async with self._database.read() as conn:
             found = await load_open_orders(conn, session.account_id)
-        for restored in found:
+        new = [r for r in found if session.state_of(r.order.client_order_id) is None]
+        for restored in new:
             session.track(restored.order, None)
             session.fills_since_ms[restored.order.client_order_id] = restored.fills_since_ms
-        if self.resume is not None:
-            self.resume(session, found)
-        return len(found)
+        if self.resume is not None and new:
+            self.resume(session, new)
+        return len(new)
 
     async def _follow_orders(self, session: AccountSession) -> None:
         """Apply the venue's order stream for as long as the session lives; after a lost
