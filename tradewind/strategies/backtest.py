@@ -29,10 +29,12 @@ import msgspec
 
 from tradewind.domain.events import Bar, Fill, OrderRejected
 from tradewind.domain.model import Instrument
+from tradewind.domain.performance import EquitySample
 from tradewind.errors import ConfigError
 from tradewind.strategies.api import OpenOrder, Strategy
 from tradewind.strategies.backtest_account import EXACT, BacktestAccount, Fees
 from tradewind.strategies.backtest_context import BacktestContext
+from tradewind.strategies.backtest_metrics import BacktestMetrics, backtest_metrics
 from tradewind.venues.port import Market
 from tradewind.venues.simulated.instruments import spec_for
 from tradewind.venues.simulated.market import Candle
@@ -52,7 +54,8 @@ class EquityPoint(msgspec.Struct, frozen=True, array_like=True):
 class BacktestResult(msgspec.Struct, frozen=True, kw_only=True):
     """What a backtest did. Balances are totals (free + locked) per asset; `fees` per
     asset; `fees_value` and equities in `valuation_asset`; `rejections` are the orders
-    refused at submission or at fill; `open_orders` were still open at the end."""
+    refused at submission or at fill; `open_orders` were still open at the end;
+    `metrics` the performance, risk and trade figures (`backtest_metrics`)."""
 
     valuation_asset: str
     initial_balances: dict[str, Decimal]
@@ -65,6 +68,7 @@ class BacktestResult(msgspec.Struct, frozen=True, kw_only=True):
     fees_value: Decimal
     rejections: list[OrderRejected]
     open_orders: list[OpenOrder]
+    metrics: BacktestMetrics
 
 
 def run_backtest(
@@ -128,6 +132,16 @@ def run_backtest(
     ctx.run(strategy.on_stop)
 
     fees_paid, fees_value = _fee_totals(trades)
+    metrics = backtest_metrics(
+        [EquitySample(steps[0][0], initial_equity)]
+        + [EquitySample(point.ts_ns, point.equity) for point in curve],
+        trades,
+        period_s=max(rows[0].interval_s for rows in bars.values()),
+        valuation_asset=valuation,
+        initial_balances=initial_balances,
+        initial_prices={markets[s].base: p for s, p in first_open.items()},
+        fees_value=fees_value,
+    )
     return BacktestResult(
         valuation_asset=valuation,
         initial_balances=dict(initial_balances),
@@ -140,6 +154,7 @@ def run_backtest(
         fees_value=fees_value,
         rejections=rejections,
         open_orders=account.open_orders(),
+        metrics=metrics,
     )
 
 

@@ -279,3 +279,33 @@ def test_symbols_without_filters_or_with_different_quotes_are_refused() -> None:
         run_backtest(
             Scripted({}), {ETH: bars(FLAT), "ETH/USDT": eth_usdt}, initial_balances={"BTC": D(1)}
         )
+
+
+def test_the_metrics_count_each_sell_as_a_trade_won_or_lost_at_average_cost() -> None:
+    """Bought 2 ETH at 0.051 (the fee takes 0.004 ETH: 1.996 held at 0.051 each, the fee
+    counted as a fee, not as cost), then sold 1 at 0.06 (a win) and 0.9 at 0.04 (a
+    loss); PnL before fees, as the portfolio service books it."""
+    s = Scripted(
+        {
+            0: buy("2", order_type=OrderType.MARKET),
+            1: sell("1", order_type=OrderType.MARKET),
+            2: sell("0.9", order_type=OrderType.MARKET),
+        }
+    )
+    rows = bars(
+        FLAT,
+        ("0.051", "0.051", "0.051", "0.051"),
+        ("0.06", "0.06", "0.06", "0.06"),
+        ("0.04", "0.04", "0.04", "0.04"),
+    )
+    result = run(s, rows)
+    assert [f.side for f in result.trades] == [Side.BUY, Side.SELL, Side.SELL]
+    stats = result.metrics.trades
+    unit_cost = 0.051
+    assert (stats.trades, stats.wins, stats.losses, stats.win_rate) == (2, 1, 1, 0.5)
+    assert float(stats.average_win or 0) == pytest.approx(0.06 - unit_cost)
+    assert float(stats.average_loss or 0) == pytest.approx(0.9 * (0.04 - unit_cost))
+    assert stats.profit_factor == pytest.approx((0.06 - unit_cost) / (0.9 * (unit_cost - 0.04)))
+    figures = result.metrics.performance
+    assert figures.periods == len(rows)
+    assert figures.total_return == pytest.approx(float(result.final_equity - 1))

@@ -147,3 +147,27 @@ def test_the_equity_curve_ends_at_the_final_equity(result: BacktestResult) -> No
     assert result.initial_equity == 1
     # a long-only spot account can lose, but never more than it had, nor triple in 20 days
     assert all(0 < point.equity < 3 for point in curve)
+
+
+def test_the_metrics_describe_the_equity_curve_and_the_trades(result: BacktestResult) -> None:
+    """The figures are the curve's (total return, drawdown, one period per bar) and the
+    trades' (every sell of a position realises a gain or a loss; the strategies here pay
+    fees in the quote or the base, so only sells realise)."""
+    metrics = result.metrics
+    figures = metrics.performance
+    assert figures.period_s == 300
+    assert figures.periods == len(result.equity_curve)
+    assert figures.total_return == pytest.approx(float(result.final_equity) - 1, abs=1e-12)
+    worst = max_drop = 0.0
+    peak = 1.0
+    for point in result.equity_curve:
+        peak = max(peak, float(point.equity))
+        max_drop = min(max_drop, float(point.equity) / peak - 1)
+    worst = figures.drawdown.max
+    assert worst == pytest.approx(max_drop, abs=1e-12)
+    assert figures.volatility is not None and figures.volatility > 0
+    sells = sum(1 for f in result.trades if f.side is Side.SELL)
+    assert metrics.trades.trades <= sells
+    assert metrics.trades.wins + metrics.trades.losses <= metrics.trades.trades
+    assert metrics.fees_value == result.fees_value
+    assert metrics.turnover is not None and metrics.turnover > 0

@@ -1,0 +1,294 @@
+"""Performance and risk figures of an equity series: time-weighted returns, drawdown,
+volatility, risk-adjusted ratios, historical VaR and CVaR, beta and correlation to a
+benchmark, and statistics of closed trades. Pure functions, no I/O: the same code for
+live analytics and for backtests.
+
+Conventions (checked against empyrical-reloaded in `tests/unit/domain/`):
+
+- **Time-weighted returns.** Deposits and withdrawals (*flows*) are not performance. A
+  flow is taken to arrive at the end of its period, just before the sample that
+  includes it: `r_i = (E_i - F_i) / E_{i-1} - 1`. A period that starts with no equity
+  (`E_{i-1} <= 0`) has no return and is left out.
+- **A year is 365 days** of the sampling period (crypto trades every day):
+  `periods_per_year = 365 * 86_400 / period_s`. empyrical's default for daily returns
+  is 252 trading days; pass `annualization=365` to it to compare.
+- **Risk-free rate 0.** Sharpe is the mean return over its standard deviation (ddof 1),
+  Sortino the mean over the downside deviation (root mean square of the negative
+  returns, counted over all periods), both times `sqrt(periods_per_year)`; the annual
+  return is compounded (CAGR); Calmar is it over the maximum drawdown's size.
+- **Drawdown** is measured on the wealth index (1 before the first return, times
+  `1 + r_i` after each), so a deposit makes no new peak; it is <= 0.
+- **Historical VaR** at cutoff `c` (0.05 for 95 %) is the return at the `c` quantile
+  (linear between order statistics); **CVaR** the mean of the lowest
+  `floor((n - 1) * c) + 1` returns. Both are returns, negative for a loss.
+
+Money stays `Decimal` in the samples; the figures are ratios, computed in float64
+(ARCHITECTURE.md: analytics may). A figure that a series cannot define (fewer than two
+returns, no variance, no loss) is None, never NaN or infinity.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+from decimal import Decimal
+
+import msgspec
+
+ZERO = Decimal(0)
+SECONDS_PER_YEAR = 365 * 86_400
+_NS_PER_S = 1_000_000_000
+
+
+class EquitySample(msgspec.Struct, frozen=True, array_like=True):
+    """An equity (in the valuation asset) at `ts_ns` (ns since epoch); `flow` is the net
+    of deposits (+) and withdrawals (-) since the previous sample, already in `equity`."""
+
+    ts_ns: int
+    equity: Decimal
+    flow: Decimal = ZERO
+
+
+class PeriodReturn(msgspec.Struct, frozen=True, array_like=True):
+    """The time-weighted return of the period that ends at `ts_ns`."""
+
+    ts_ns: int
+    value: float
+
+
+class Drawdown(msgspec.Struct, frozen=True, kw_only=True):
+    """`max` (<= 0, a fraction of the peak) fell from the peak at `peak_ns` to the trough
+    at `trough_ns`, and was made up at `recovered_ns` (None: not yet); `current` is how
+    far below its peak the series ends. Times are the samples' (ns); None without one."""
+
+    max: float
+    peak_ns: int | None
+    trough_ns: int | None
+    recovered_ns: int | None
+    current: float
+
+
+class Performance(msgspec.Struct, frozen=True, kw_only=True):
+    """The figures of one equity series sampled every `period_s` seconds; see the
+    module doc for each one's convention. Returns and drawdowns are fractions."""
+
+    period_s: int
+    periods: int
+    total_return: float
+    annual_return: float | None
+    volatility: float | None
+    sharpe: float | None
+    sortino: float | None
+    calmar: float | None
+    drawdown: Drawdown
+    best_period: float | None
+    worst_period: float | None
+    var_95: float | None
+    cvar_95: float | None
+    var_99: float | None
+    cvar_99: float | None
+
+
+class TradeStats(msgspec.Struct, frozen=True, kw_only=True):
+    """Closed trades' realised PnL (valuation asset): how many won (> 0) and lost (< 0;
+    a trade at exactly 0 is neither), the win rate over all trades, gross profit over
+    gross loss, and the average win and loss (the loss negative)."""
+
+    trades: int
+    wins: int
+    losses: int
+    win_rate: float | None
+    profit_factor: float | None
+    average_win: Decimal | None
+    average_loss: Decimal | None
+
+
+def periods_per_year(period_s: int) -> float:
+    """How many sampling periods of `period_s` seconds make a (365-day) year."""
+    if period_s <= 0:
+        raise ValueError(f"period_s must be positive, got {period_s}")
+    return SECONDS_PER_YEAR / period_s
+
+
+def bucketed(samples: Sequence[EquitySample], period_s: int) -> list[EquitySample]:
+    """One sample per `period_s` bucket (aligned to the epoch) that has any: the bucket's
+    last equity, stamped with its last sample's time, and the flows of all of its samples
+    summed. `samples` in time order."""
+    if period_s <= 0:
+        raise ValueError(f"period_s must be positive, got {period_s}")
+    width = period_s * _NS_PER_S
+    out: list[EquitySample] = []
+    bucket = None
+    for sample in samples:
+        here = sample.ts_ns // width
+        if out and here == bucket:
+            last = out[-1]
+            out[-1] = EquitySample(sample.ts_ns, sample.equity, last.flow + sample.flow)
+        else:
+            out.append(sample)
+            bucket = here
+    return out
+
+
+def time_weighted_returns(samples: Sequence[EquitySample]) -> list[PeriodReturn]:
+    """Each period's return, flows taken out (see the module doc); `samples` in time
+    order. The first sample only opens the first period."""
+    returns: list[PeriodReturn] = []
+    for before, after in itertools.pairwise(samples):
+        if before.equity <= 0:
+            continue
+        growth = (after.equity - after.flow) / before.equity
+        returns.append(PeriodReturn(after.ts_ns, float(growth) - 1.0))
+    return returns
+
+
+def drawdown(returns: Sequence[PeriodReturn], start_ns: int | None = None) -> Drawdown:
+    """The drawdown of the wealth index of `returns` (1 at `start_ns`, before the first
+    return)."""
+    wealth = 1.0
+    peak, peak_ns = 1.0, start_ns
+    worst: float = 0.0
+    worst_peak_ns: int | None = None
+    trough_ns: int | None = None
+    recovered_ns: int | None = None
+    for period in returns:
+        wealth *= 1.0 + period.value
+        if wealth >= peak:
+            if trough_ns is not None and recovered_ns is None:
+                recovered_ns = period.ts_ns  # the running peak is at least the worst's
+            peak, peak_ns = wealth, period.ts_ns
+            continue
+        depth = wealth / peak - 1.0
+        if depth < worst:
+            worst, worst_peak_ns, trough_ns = depth, peak_ns, period.ts_ns
+            recovered_ns = None
+    current = wealth / peak - 1.0 if peak > 0 else 0.0
+    return Drawdown(
+        max=worst,
+        peak_ns=worst_peak_ns,
+        trough_ns=trough_ns,
+        recovered_ns=recovered_ns,
+        current=current,
+    )
+
+
+def value_at_risk(returns: Sequence[float], cutoff: float) -> float | None:
+    """The return at the `cutoff` quantile (0.05 for a 95 % VaR), linear between order
+    statistics; None without returns."""
+    if not returns:
+        return None
+    ordered = sorted(returns)
+    position = (len(ordered) - 1) * cutoff
+    below = math.floor(position)
+    above = min(below + 1, len(ordered) - 1)
+    weight = position - below
+    return ordered[below] + (ordered[above] - ordered[below]) * weight
+
+
+def conditional_value_at_risk(returns: Sequence[float], cutoff: float) -> float | None:
+    """The mean of the returns at or below the `cutoff` quantile (the lowest
+    `floor((n - 1) * cutoff) + 1`); None without returns."""
+    if not returns:
+        return None
+    tail = sorted(returns)[: int((len(returns) - 1) * cutoff) + 1]
+    return math.fsum(tail) / len(tail)
+
+
+def beta(returns: Sequence[float], benchmark: Sequence[float]) -> float | None:
+    """Covariance of `returns` with `benchmark` (the same periods, in the same order)
+    over the benchmark's variance; None with fewer than two periods or a flat
+    benchmark."""
+    covariance, variance, _ = _co_moments(returns, benchmark)
+    return covariance / variance if variance > 0 else None
+
+
+def correlation(returns: Sequence[float], benchmark: Sequence[float]) -> float | None:
+    """Pearson's correlation of `returns` with `benchmark` (the same periods); None with
+    fewer than two periods or either series flat."""
+    covariance, variance, own_variance = _co_moments(returns, benchmark)
+    if variance <= 0 or own_variance <= 0:
+        return None
+    return covariance / math.sqrt(variance * own_variance)
+
+
+def _co_moments(returns: Sequence[float], benchmark: Sequence[float]) -> tuple[float, float, float]:
+    """Sums of co-deviations: (returns x benchmark, benchmark^2, returns^2), all 0 with
+    fewer than two periods."""
+    if len(returns) != len(benchmark):
+        raise ValueError(f"{len(returns)} returns against {len(benchmark)} benchmark returns")
+    if len(returns) < 2:
+        return 0.0, 0.0, 0.0
+    mean_r = math.fsum(returns) / len(returns)
+    mean_b = math.fsum(benchmark) / len(benchmark)
+    dr = [r - mean_r for r in returns]
+    db = [b - mean_b for b in benchmark]
+    return (
+        math.fsum(x * y for x, y in zip(dr, db, strict=True)),
+        math.fsum(y * y for y in db),
+        math.fsum(x * x for x in dr),
+    )
+
+
+def performance(samples: Sequence[EquitySample], period_s: int) -> Performance:
+    """Every figure of `samples` (time order), which are taken as one per `period_s`
+    seconds (use `bucketed` first for raw samples)."""
+    per_year = periods_per_year(period_s)
+    returns = time_weighted_returns(samples)
+    values = [period.value for period in returns]
+    n = len(values)
+    wealth = math.prod(1.0 + r for r in values)
+    dd = drawdown(returns, samples[0].ts_ns if samples else None)
+    annual = _compounded(wealth, per_year / n) if n and wealth > 0 else None
+    mean = math.fsum(values) / n if n else 0.0
+    deviation = _sample_deviation(values, mean)
+    downside = math.sqrt(math.fsum(min(r, 0.0) ** 2 for r in values) / n) if n else 0.0
+    root_year = math.sqrt(per_year)
+    return Performance(
+        period_s=period_s,
+        periods=n,
+        total_return=wealth - 1.0,
+        annual_return=annual,
+        volatility=deviation * root_year if deviation is not None else None,
+        sharpe=mean / deviation * root_year if deviation else None,
+        sortino=mean / downside * root_year if n >= 2 and downside > 0 else None,
+        calmar=annual / -dd.max if annual is not None and dd.max < 0 else None,
+        drawdown=dd,
+        best_period=max(values) if values else None,
+        worst_period=min(values) if values else None,
+        var_95=value_at_risk(values, 0.05),
+        cvar_95=conditional_value_at_risk(values, 0.05),
+        var_99=value_at_risk(values, 0.01),
+        cvar_99=conditional_value_at_risk(values, 0.01),
+    )
+
+
+def _compounded(growth: float, times: float) -> float | None:
+    """`growth ** times - 1`, None where float64 cannot hold it (a short series that grew
+    fast, annualised)."""
+    try:
+        return float(growth**times) - 1.0
+    except OverflowError:
+        return None
+
+
+def _sample_deviation(values: Sequence[float], mean: float) -> float | None:
+    if len(values) < 2:
+        return None
+    return math.sqrt(math.fsum((r - mean) ** 2 for r in values) / (len(values) - 1))
+
+
+def trade_stats(realized: Sequence[Decimal]) -> TradeStats:
+    """Statistics of closed trades from each one's realised PnL."""
+    wins = [pnl for pnl in realized if pnl > 0]
+    losses = [pnl for pnl in realized if pnl < 0]
+    gross_win, gross_loss = sum(wins, ZERO), sum(losses, ZERO)
+    return TradeStats(
+        trades=len(realized),
+        wins=len(wins),
+        losses=len(losses),
+        win_rate=len(wins) / len(realized) if realized else None,
+        profit_factor=float(gross_win / -gross_loss) if losses else None,
+        average_win=gross_win / len(wins) if wins else None,
+        average_loss=gross_loss / len(losses) if losses else None,
+    )

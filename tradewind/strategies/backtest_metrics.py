@@ -1,0 +1,83 @@
+"""The figures of a backtest: its equity curve's performance and risk, its closed trades'
+statistics, fees and turnover, computed by `tradewind.domain.performance` (the code live
+analytics use too, so a backtest and a live run of the same fills read the same)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from decimal import Decimal, localcontext
+
+import msgspec
+
+from tradewind.domain.events import Fill
+from tradewind.domain.exact import EXACT
+from tradewind.domain.performance import (
+    EquitySample,
+    Performance,
+    TradeStats,
+    performance,
+    trade_stats,
+)
+from tradewind.domain.portfolio import Portfolio
+
+ZERO = Decimal(0)
+
+
+class BacktestMetrics(msgspec.Struct, frozen=True, kw_only=True):
+    """`performance` of the equity curve (one sample per bar, `period_s` apart, the
+    initial equity first); `trades` from the PnL each sell realised at average cost
+    (before fees); `fees_value` in the valuation asset; `turnover` the quote traded
+    over the mean equity (None when the equity was never positive)."""
+
+    performance: Performance
+    trades: TradeStats
+    fees_value: Decimal
+    turnover: float | None
+
+
+def backtest_metrics(
+    curve: Sequence[EquitySample],
+    trades: Sequence[Fill],
+    *,
+    period_s: int,
+    valuation_asset: str,
+    initial_balances: Mapping[str, Decimal],
+    initial_prices: Mapping[str, Decimal],
+    fees_value: Decimal,
+) -> BacktestMetrics:
+    """`curve` starts with the initial equity; `initial_prices` value each initial
+    balance's asset in `valuation_asset` (as the backtest did)."""
+    realized = _realized_per_trade(trades, valuation_asset, initial_balances, initial_prices)
+    with localcontext(EXACT):
+        traded = sum((fill.quote_amount for fill in trades), ZERO)
+        equity_sum = sum((s.equity for s in curve), ZERO)
+    # A ratio, not money: float, rounded as float64 is.
+    mean_equity = float(equity_sum) / len(curve) if curve else 0.0
+    return BacktestMetrics(
+        performance=performance(curve, period_s),
+        trades=trade_stats(realized),
+        fees_value=fees_value,
+        turnover=float(traded) / mean_equity if mean_equity > 0 else None,
+    )
+
+
+def _realized_per_trade(
+    trades: Sequence[Fill],
+    valuation_asset: str,
+    initial_balances: Mapping[str, Decimal],
+    initial_prices: Mapping[str, Decimal],
+) -> list[Decimal]:
+    """The PnL each fill realised (at average cost, before fees), for the fills that
+    realised any: the books kept as the portfolio service keeps them."""
+    books = Portfolio("backtest", "backtest", valuation_asset)
+    for asset, amount in initial_balances.items():
+        if amount:
+            price = None if asset == valuation_asset else initial_prices[asset]
+            books.deposit(asset, amount, price=price)
+    realized: list[Decimal] = []
+    for fill in trades:
+        before = books.realized_pnl
+        books.apply_fill(fill)
+        if books.realized_pnl != before:
+            realized.append(books.realized_pnl - before)
+    return realized
