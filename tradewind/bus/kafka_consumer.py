@@ -24,7 +24,8 @@ import asyncio
 import contextlib
 import functools
 import logging
-from collections.abc import Mapping
+import time
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from aiokafka import ConsumerRebalanceListener  # type: ignore[import-untyped]
@@ -79,6 +80,11 @@ class KafkaSubscription:
         # Per TopicPartition, the first offset not yet handled, as far as this member
         # knows (from the batches it fetched and handled since it got the partition).
         self._unhandled_from: dict[Any, int] = {}
+        # When (monotonic) the group last confirmed this member's assignment: the sending
+        # of a heartbeat answered OK while no rejoin was pending, or the assignment
+        # itself. See `sole_partitions`.
+        self._confirmed_at = 0.0
+        self._confirmation_s = (settings.session_timeout_ms - settings.heartbeat_interval_ms) / 1000
 
     @property
     def group(self) -> str:
@@ -120,6 +126,22 @@ class KafkaSubscription:
             return frozenset()
         return frozenset(tp.partition for tp in self._consumer.assignment())
 
+    def sole_partitions(self) -> frozenset[int]:
+        """The assignment while the group's confirmation of it is fresh: none once
+        `session_timeout_ms - heartbeat_interval_ms` passed since the sending of the last
+        heartbeat the broker answered OK with no rebalance pending. The broker drops a
+        silent member `session_timeout_ms` after it received that heartbeat, so a member
+        that was paused (SIGSTOP, a stalled loop, a cut link) stops claiming its
+        partitions here before a twin can be given them, instead of when its next
+        heartbeat comes back refused. Only this changes; `partitions()` (what the member
+        reads) stays aiokafka's assignment."""
+        if time.monotonic() - self._confirmed_at >= self._confirmation_s:
+            return frozenset()
+        return self.partitions()
+
+    def _confirmed(self, since: float) -> None:
+        self._confirmed_at = max(self._confirmed_at, since)
+
     @property
     def kafka_client(self) -> Any:
         """The consumer's aiokafka client (its view of the cluster's metadata)."""
@@ -144,6 +166,9 @@ class KafkaSubscription:
             ) from exc
         coordinator = consumer._coordinator
         coordinator._maybe_leave_group = functools.partial(_leave_group_if_settled, coordinator)
+        coordinator._do_heartbeat = functools.partial(
+            _heartbeat_noting_confirmation, coordinator, coordinator._do_heartbeat, self._confirmed
+        )
         consumer.subscribe(list(self._topics), listener=_RebalanceListener(self))
         self._task = asyncio.get_running_loop().create_task(
             self._consume(), name=f"bus-consumer:{self._group}"
@@ -345,6 +370,21 @@ async def _leave_group_if_settled(coordinator: Any) -> None:
     coordinator.reset_generation()
 
 
+async def _heartbeat_noting_confirmation(
+    coordinator: Any, heartbeat: Callable[[], Awaitable[bool]], confirmed: Callable[[float], None]
+) -> bool:
+    """Wraps aiokafka's `GroupCoordinator._do_heartbeat` (which keeps the time of the last
+    good heartbeat to itself) and changes nothing of what it does: an OK answer with no
+    rejoin pending confirms the assignment as of the sending. aiokafka also answers True
+    to "rebalance in progress" (to keep heartbeating), which confirms nothing: the group
+    may give the partitions away once its join phase is over."""
+    sent = time.monotonic()
+    ok = await heartbeat()
+    if ok and not coordinator._rejoin_needed_fut.done():
+        confirmed(sent)
+    return ok
+
+
 class _RebalanceListener(ConsumerRebalanceListener):  # type: ignore[misc]
     """aiokafka's hooks around a rebalance of the group."""
 
@@ -355,4 +395,8 @@ class _RebalanceListener(ConsumerRebalanceListener):  # type: ignore[misc]
         await self._subscription._finish_batch_in_flight()
 
     async def on_partitions_assigned(self, assigned: object) -> None:
+        # The group just assigned them (SyncGroup answered): as good as a heartbeat's
+        # confirmation, give or take the request's round trip, which the heartbeat
+        # interval subtracted from the session timeout leaves room for.
+        self._subscription._confirmed(time.monotonic())
         self._subscription._joined.set()

@@ -103,6 +103,9 @@ class KafkaListener:
             return frozenset()
         return frozenset(tp.partition for tp in self._assigned)
 
+    def sole_partitions(self) -> frozenset[int]:
+        return self.partitions()  # a listener reads every partition: no group to share them
+
     async def lag(self) -> dict[str, int]:
         """The partitions' end offsets (one request, or the highwater of the last fetch
         if higher) minus the first offset not yet handled."""

@@ -344,6 +344,9 @@ class MemorySubscription:
         group = self._bus._topics[self.topics[0]].groups[self.key]
         return frozenset(p for p, owner in enumerate(group.owners) if owner is self)
 
+    def sole_partitions(self) -> frozenset[int]:
+        return self.partitions()  # one process: the group's owners change at once
+
     def begin(self) -> None:
         self._task = asyncio.get_running_loop().create_task(
             self._run(), name=f"bus-consumer:{self._group}"

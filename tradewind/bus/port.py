@@ -99,6 +99,14 @@ class Subscription(Protocol):
         before the group settled or after it lost its leases)."""
         ...
 
+    def sole_partitions(self) -> frozenset[int]:
+        """Those of `partitions()` that no other member can have been given yet: what a
+        member may act on where two owners would do harm (execution sends orders only for
+        these). Differs from `partitions()` only where the bus learns late that a member
+        was dropped (Kafka: a member paused past its session still holds its assignment
+        until its next heartbeat is refused)."""
+        ...
+
     async def lag(self) -> dict[str, int]:
         """Events per topic published but not yet handled by this member, on the
         partitions it reads now (the batch in flight counts until its handler returned).

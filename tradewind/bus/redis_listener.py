@@ -78,6 +78,9 @@ class RedisStreamsListener:
             return frozenset()
         return frozenset(partition for _, partition in self._units)
 
+    def sole_partitions(self) -> frozenset[int]:
+        return self.partitions()  # a listener reads every partition: no group to share them
+
     async def lag(self) -> dict[str, int]:
         """Per topic, the entries added to its streams since the listener's position,
         at most each stream's length (one round trip on the shared pool)."""

@@ -419,6 +419,11 @@ class RedisStreamsSubscription:
     def partitions(self) -> frozenset[int]:
         return frozenset(partition for _, partition in self._leases.readable())
 
+    def sole_partitions(self) -> frozenset[int]:
+        # The leases are local: `readable()` ends with their validity, counted from when
+        # the renewal was sent, before any other member can take them.
+        return self.partitions()
+
     @property
     def member_id(self) -> str:
         """This instance's id in the group: the value of every lease it holds."""

@@ -17,6 +17,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.conn import CloseReason
 
 from tests.servers import missing
+from tests.waiting import wait_until
 from tradewind.bus.envelope import Envelope, envelope
 from tradewind.bus.kafka import KafkaBus
 from tradewind.bus.kafka_settings import KafkaSettings
@@ -291,6 +292,32 @@ async def test_a_member_that_stops_hands_over_without_waiting_for_its_session_to
     # the LeaveGroup): the join completes within the session timeout.
     async with asyncio.timeout(bus.settings.session_timeout_ms / 1000):
         await bus.subscribe([topic], "handover", ignore)
+
+
+async def test_a_paused_member_claims_no_sole_partition_until_the_group_confirms_it_again(
+    buses: BusFactory, topic: str
+) -> None:
+    """A process that was paused (SIGSTOP, a stalled loop, a cut link) may have been
+    dropped by the group meanwhile, yet its assignment says so only once its next
+    heartbeat comes back refused: a paused execution that resumed placed orders its twin
+    had taken over. So a member claims no sole partition once `session_timeout_ms` minus
+    one heartbeat interval passed without a confirmed heartbeat (here: its loop blocked
+    that long), and claims them again once the group confirms it. What it reads is not
+    touched."""
+    bus = await buses()
+
+    async def ignore(batch: Sequence[Envelope]) -> None:
+        return None
+
+    member = await bus.subscribe([topic], "paused", ignore)
+    everything = frozenset(range(PARTITIONS))
+    await wait_until(lambda: member.sole_partitions() == everything)
+    settings = bus.settings
+    # Blocks the event loop as a pause would: no heartbeat goes out meanwhile.
+    time.sleep((settings.session_timeout_ms - settings.heartbeat_interval_ms) / 1000)  # noqa: ASYNC251
+    assert member.sole_partitions() == frozenset()
+    assert member.partitions() == everything
+    await wait_until(lambda: member.sole_partitions() == everything)
 
 
 async def test_publishes_held_for_a_topic_check_go_on_after_the_check_itself_failed(

@@ -154,7 +154,7 @@ class ExecutionService(Service):
             ),
             accounts,
         ]
-        pool.fence(accounts.partitions, ctx.bus.partition_of)
+        pool.fence(accounts.sole_partitions, ctx.bus.partition_of)
         following = pool.follow(
             accounts.partitions, ctx.bus.partition_of, database,
             open_stored=settings.execution_sessions_at_start,
