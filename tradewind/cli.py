@@ -12,6 +12,8 @@
     tradewind users revoke-admin EMAIL            take the admin role away
     tradewind chaos [--minutes N] [--bus B]       faults injected into the distributed
                                                   platform while it trades; what held
+    tradewind backtest STRATEGY [--params JSON]   a strategy over candle files: metrics,
+                                                  --json, --html; --grid ranks many
 
 Settings come from `TRADEWIND_*` environment variables and the optional settings file
 (see `tradewind.runtime.settings`). A configuration problem prints one line,
@@ -557,6 +559,117 @@ def chaos(
             table=table, zones=zones, ha=ha,
             admin_url=database_url, logs=logs, record=record, keep=keep,
             argv=sys.argv[1:],
+        )  # fmt: skip
+
+    _exit_with(run)
+
+
+@app.command("backtest")
+def backtest(
+    strategy: Annotated[
+        str, typer.Argument(help="The strategy's name (momentum, dca, grid, rebalance, ...).")
+    ],
+    params: Annotated[
+        str,
+        typer.Option(
+            "--params", metavar="JSON", help='Its parameters, e.g. \'{"symbol": "ETH/BTC"}\'.'
+        ),
+    ] = "{}",
+    data: Annotated[
+        str | None,
+        typer.Option(
+            "--data",
+            metavar="DIR",
+            help="Directory of BASE-QUOTE.csv candle files (timestamp_ms,open,high,low,"
+            "close,volume). Default (or replay:): the bundled January 2018 5-minute candles "
+            "the simulated exchange replays.",
+            show_default=False,
+        ),
+    ] = None,
+    start: Annotated[
+        str | None,
+        typer.Option(
+            "--from",
+            metavar="TIME",
+            help="First candle, e.g. 2018-01-12 (UTC).",
+            show_default=False,
+        ),
+    ] = None,
+    end: Annotated[
+        str | None,
+        typer.Option(
+            "--to",
+            metavar="TIME",
+            help="Last candle (inclusive; a date: its whole day).",
+            show_default=False,
+        ),
+    ] = None,
+    balances: Annotated[
+        str,
+        typer.Option("--balances", metavar="ASSET=AMOUNT,...", help="Initial balances."),
+    ] = "BTC=1",
+    grid: Annotated[
+        str | None,
+        typer.Option(
+            "--grid",
+            metavar="JSON",
+            help='Values to try, e.g. \'{"fast": [5, 12], "slow": [26, 48]}\': every '
+            "combination, laid over --params, runs in parallel processes, ranked by --rank.",
+            show_default=False,
+        ),
+    ] = None,
+    rank: Annotated[
+        str, typer.Option("--rank", metavar="METRIC", help="The grid's ranking metric.")
+    ] = "sharpe",
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            min=1,
+            help="Processes for --grid (default: one per CPU).",
+            show_default=False,
+        ),
+    ] = None,
+    json_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--json",
+            metavar="FILE",
+            help="Write the result (metrics, equity curve, trades) as JSON.",
+            show_default=False,
+        ),
+    ] = None,
+    html_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--html", metavar="FILE", help="Write a self-contained HTML report.", show_default=False
+        ),
+    ] = None,
+) -> None:
+    """Run a strategy, unchanged, over historical candles and report its performance and
+    risk (the figures of docs/analytics.md)."""
+
+    def run() -> int:
+        from rich.console import Console
+
+        from tradewind.strategies.backtest_command import (
+            DataSpec,
+            parse_balances,
+            parse_json_object,
+            parse_time,
+        )  # fmt: skip
+        from tradewind.strategies.backtest_console import run_command
+
+        spec = DataSpec(
+            None if data in (None, "replay:") else data,
+            parse_time(start, "--from") if start else None,
+            parse_time(end, "--to", end_of_day=True) if end else None,
+        )
+        return run_command(
+            strategy, parse_json_object(params, "--params"), spec, parse_balances(balances),
+            grid=parse_json_object(grid, "--grid") if grid is not None else None,
+            rank=rank, workers=workers, json_path=json_path, html_path=html_path,
+            console=Console(stderr=False),
         )  # fmt: skip
 
     _exit_with(run)

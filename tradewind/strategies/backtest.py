@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import itertools
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal, localcontext
 
 import msgspec
@@ -81,6 +81,7 @@ def run_backtest(
     account_id: str = "backtest",
     bot_id: str = "backtest",
     venue: str = "backtest",
+    on_step: Callable[[int, int], None] | None = None,
 ) -> BacktestResult:
     """Run `strategy` over `candles` (per unified symbol: `Bar`s, or the `Candle`s of
     `market.load_candles`), starting from `initial_balances` (asset -> amount).
@@ -89,6 +90,8 @@ def run_backtest(
     to the simulated exchange's listing rules at each symbol's first open. Raises
     `ConfigError` when the candles are empty, a symbol has no market, the symbols do
     not share one quote asset, or an initial balance cannot be valued in it.
+    `on_step(done, total)` is called after every step (one open time of the bars), for
+    a progress bar.
     """
     bars = {symbol: _as_bars(symbol, rows, venue) for symbol, rows in candles.items()}
     bars = {symbol: rows for symbol, rows in bars.items() if rows}
@@ -129,6 +132,8 @@ def run_backtest(
                 ctx.run(strategy.on_bar, bar)
         ctx.fire_timer_if_due()
         curve.append(EquityPoint(ctx.now_ns, value_of.equity(account.totals)))
+        if on_step is not None:
+            on_step(len(curve), len(steps))
     ctx.run(strategy.on_stop)
 
     fees_paid, fees_value = _fee_totals(trades)
