@@ -6,6 +6,7 @@ See `tradewind/bus/port.py` for the semantics proven here.
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -252,8 +253,9 @@ async def test_an_instance_that_dies_mid_batch_has_its_events_redelivered(
 
 
 async def test_a_poison_event_is_dead_lettered_with_its_reason_and_the_rest_flow(
-    new_bus: BusFactory, topic: str
+    new_bus: BusFactory, topic: str, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.WARNING, logger="tradewind.bus.delivery")
     bus = await new_bus()
     handled: list[int] = []
     attempts_on_poison = 0
@@ -280,6 +282,10 @@ async def test_a_poison_event_is_dead_lettered_with_its_reason_and_the_rest_flow
     assert letter.attempts == 3 and attempts_on_poison == 3
     assert "ValueError: price 13 is unlucky" in letter.reason
     assert 13 not in handled
+    # The consuming service's own log says so too (a retried handler is not silent).
+    logged = [r.getMessage() for r in caplog.records if r.name == "tradewind.bus.delivery"]
+    assert any("'fussy': handler failed on a batch" in line for line in logged)
+    assert any(f"'fussy' gives up on event {letter.event_id!r}" in line for line in logged)
 
 
 async def test_a_batch_never_exceeds_max_batch(new_bus: BusFactory, topic: str) -> None:

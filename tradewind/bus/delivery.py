@@ -84,6 +84,15 @@ async def deliver(
         return 0
     except Exception as exc:
         batch_error = exc
+    # One line per failed batch (not per retry): a handler that keeps failing is
+    # otherwise silent in its service's log until the dead letter.
+    log.warning(
+        "group %r: handler failed on a batch of %d events of %s (%s); retrying each event",
+        group,
+        len(batch),
+        ", ".join(sorted(set(topics))),
+        describe(batch_error),
+    )
     dead = 0
     for env, topic in zip(batch, topics, strict=True):
         attempts = 1
@@ -99,6 +108,7 @@ async def deliver(
         else:
             dead += 1
             reason = f"handler failed {attempts} times: {describe(error)}"
+            log.error("group %r gives up on event %r of %r: %s", group, env.event_id, topic, reason)
             await publish_dead_letter(
                 *dead_letter(topic, group, reason, attempts, encode(env), env.event_id, env.key)
             )

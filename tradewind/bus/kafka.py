@@ -237,6 +237,12 @@ class KafkaBus:
         if pending:
             for fut in pending:  # their outcome no longer matters to anyone
                 fut.add_done_callback(_retrieve_outcome)
+            log.warning(
+                "publish to %r unacknowledged after %g s; producer: %s",
+                topic,
+                self._settings.publish_timeout_s,
+                _sender_state(self._producer),
+            )
             raise BusUnavailable(
                 f"Kafka at {servers} did not acknowledge {count} events on {topic!r} within "
                 f"{self._settings.publish_timeout_s:g} s; they may or may not be stored, so "
@@ -528,6 +534,28 @@ def _abandon_unacknowledged(accumulator: Any) -> None:
         for fut in (batch.future, batch._drain_waiter):
             if fut.done():
                 _retrieve_outcome(fut)
+
+
+def _sender_state(producer: Any) -> str:
+    """What aiokafka's sender is waiting on (for the log of a publish that timed out):
+    brokers with a request in flight, partitions muted until their request returns
+    (idempotence allows one in flight each), record batches queued, and partitions whose
+    leader is unknown. Private state of aiokafka 0.14, read defensively."""
+    if producer is None:
+        return "closed"
+    try:
+        sender = producer._sender
+        queued = {tp: len(q) for tp, q in producer._message_accumulator._batches.items() if q}
+        cluster = producer.client.cluster
+        leaderless = sorted(str(tp) for tp in queued if cluster.leader_for_partition(tp) is None)
+        return (
+            f"in flight to brokers {sorted(sender._in_flight)}, "
+            f"muted {sorted(str(tp) for tp in sender._muted_partitions)}, "
+            f"{sum(queued.values())} batches queued on {len(queued)} partitions, "
+            f"leader unknown for {leaderless}"
+        )
+    except Exception as exc:  # diagnostics must never turn a timeout into a crash
+        return f"unreadable ({type(exc).__name__})"
 
 
 def _retrieve_outcome(fut: asyncio.Future[Any]) -> BaseException | None:

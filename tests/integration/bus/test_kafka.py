@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import signal
 import ssl
 import subprocess
 import time
@@ -236,6 +238,35 @@ async def test_publishing_after_the_broker_died_raises_within_the_publish_timeou
                 await bus.publish_batch(topic, [tick("acct-1", i) for i in range(10, 20)])
         with pytest.raises(BusError, match=address):  # a topic never seen: no metadata
             await bus.publish(f"{topic}-new", tick("acct-1", 99))
+        async with asyncio.timeout(15):
+            await bus.close()
+
+
+@pytest.mark.servers
+async def test_a_publish_to_a_hung_broker_times_out_and_the_log_says_what_it_waited_on(
+    topic: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A broker that stops answering (paused, overloaded) leaves publishes unacknowledged:
+    the publisher gets BusUnavailable after publish_timeout_s, and the log says what the
+    producer was waiting on (a request in flight, batches queued), for whoever reads why a
+    service's publishes stalled (a risk instance's did, in a Kafka chaos run)."""
+    caplog.set_level(logging.WARNING, logger="tradewind.bus.kafka")
+    with private_tansu() as (address, broker):
+        bus = KafkaBus.from_url(f"kafka://{address}?publish_timeout_s=1", partitions=2)
+        await bus.start()
+        await bus.publish_batch(topic, [tick("acct-1", i) for i in range(10)])
+        broker.send_signal(signal.SIGSTOP)
+        try:
+            with pytest.raises(BusUnavailable, match="did not acknowledge 10 events"):
+                async with asyncio.timeout(10):
+                    await bus.publish_batch(topic, [tick("acct-1", i) for i in range(10, 20)])
+        finally:
+            broker.send_signal(signal.SIGCONT)
+        [stalled] = [
+            r.getMessage() for r in caplog.records if "unacknowledged after" in r.getMessage()
+        ]
+        assert f"publish to {topic!r} unacknowledged after 1 s; producer: in flight" in stalled
+        assert "leader unknown for []" in stalled
         async with asyncio.timeout(15):
             await bus.close()
 
