@@ -115,7 +115,10 @@ class StrategyContext(Protocol):
         tif: TimeInForce = TimeInForce.GTC,
     ) -> str:
         """Send an order intent; returns its intent id. `price` (quote per base) is
-        required for limit orders. Rejections arrive later through `on_order_rejected`."""
+        required for limit orders. A malformed call (not Decimals, quantity or price not
+        above 0, a limit order without a price, a symbol the venue does not list) raises
+        at once, in every host alike (`submission.next_order`); what the market refuses
+        (filters, funds) arrives later through `on_order_rejected`."""
         ...
 
     def cancel(self, intent_id: str) -> None:

@@ -11,8 +11,9 @@ from typing import Concatenate, ParamSpec
 from tradewind.domain.events import Fill, OrderRejected
 from tradewind.domain.model import OrderType, Side, TimeInForce
 from tradewind.errors import TradewindError
-from tradewind.strategies.api import OpenOrder, Strategy, StrategyContext, client_order_id_for
+from tradewind.strategies.api import OpenOrder, Strategy, StrategyContext
 from tradewind.strategies.backtest_account import BacktestAccount
+from tradewind.strategies.submission import next_order
 from tradewind.venues.port import Market
 
 P = ParamSpec("P")
@@ -79,25 +80,17 @@ class BacktestContext:
         price: Decimal | None = None,
         tif: TimeInForce = TimeInForce.GTC,
     ) -> str:
-        if not isinstance(quantity, Decimal) or not isinstance(price, Decimal | None):
-            raise TypeError(f"quantity and price must be Decimals: {quantity!r}, {price!r}")
-        intent_id = self._strategy.next_intent_id(self._bot_id)
-        order = OpenOrder(
-            intent_id=intent_id,
-            client_order_id=client_order_id_for(self.account_id, self._bot_id, intent_id),
-            symbol=symbol,
-            side=Side(side),
-            order_type=OrderType(order_type),
-            quantity=quantity,
-            price=price,
-            time_in_force=TimeInForce(tif),
-        )
+        order = next_order(
+            self._strategy, account_id=self._account_id, bot_id=self._bot_id,
+            listed=symbol in self._account.markets, side=side, symbol=symbol,
+            quantity=quantity, order_type=order_type, price=price, tif=tif,
+        )  # fmt: skip
         rejected = self._account.submit(
             order, reference_price=self.prices.get(symbol), now_ns=self.now_ns
         )
         if rejected is not None:
             self._rejections.append(rejected)
-        return intent_id
+        return order.intent_id
 
     def cancel(self, intent_id: str) -> None:
         self._account.cancel(intent_id)

@@ -166,13 +166,8 @@ def test_a_limit_sell_fills_when_the_high_reaches_it() -> None:
         (buy("1.0005", order_type=OrderType.MARKET), "not a multiple of step size"),
         (buy("0.001", order_type=OrderType.MARKET), "notional 0.00005"),
         (buy("1", order_type=OrderType.LIMIT, price=D("0.050005")), "tick size"),
-        (buy("1", order_type=OrderType.LIMIT), "limit price None"),
         (buy("30", order_type=OrderType.LIMIT, price=D("0.05")), "insufficient BTC: needs 1.5"),
         (sell("1", order_type=OrderType.LIMIT, price=D("0.05")), "insufficient ETH"),
-        (
-            lambda ctx: ctx.submit(Side.BUY, "DOGE/BTC", D(1), order_type=OrderType.MARKET),
-            "unknown symbol",
-        ),
     ],
 )
 def test_orders_the_filters_or_balances_refuse_are_rejected_back_to_the_strategy(
@@ -186,6 +181,25 @@ def test_orders_the_filters_or_balances_refuse_are_rejected_back_to_the_strategy
     assert reason in rejected.reason
     assert result.rejections == [rejected]
     assert result.final_balances == {"BTC": D(1), "ETH": D(0)}
+
+
+@pytest.mark.parametrize(
+    ("action", "message"),
+    [
+        (buy("1", order_type=OrderType.LIMIT), "a limit order of ETH/BTC needs a price"),
+        (
+            lambda ctx: ctx.submit(Side.BUY, "DOGE/BTC", D(1), order_type=OrderType.MARKET),
+            "no market DOGE/BTC",
+        ),
+    ],
+)
+def test_a_malformed_submission_is_a_strategy_bug_as_it_is_live(
+    action: Action, message: str
+) -> None:
+    """Raised from `ctx.submit` (as the live host does; tests/unit/strategies/
+    test_submission_contract.py), not turned into a rejection the market never made."""
+    with pytest.raises(ValueError, match=message):
+        run(Scripted({0: action}), bars(FLAT, FLAT))
 
 
 def test_a_market_buy_the_account_cannot_pay_at_the_open_is_rejected_at_fill() -> None:

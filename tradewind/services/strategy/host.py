@@ -16,12 +16,13 @@ from decimal import Decimal
 
 from tradewind.domain.events import Fill, OrderIntent, OrderRejected
 from tradewind.domain.model import OrderType, Side, TimeInForce
-from tradewind.services.strategy.account_view import ZERO, AccountView
+from tradewind.services.strategy.account_view import AccountView
 from tradewind.services.strategy.cancel_requests import OrderCancelRequest
 from tradewind.services.strategy.outbound import Outbound, PendingIntent
 from tradewind.services.strategy.persistence import HostedBotState, encode_saved
 from tradewind.services.strategy.timers import TimerWheel
 from tradewind.strategies.api import OpenOrder, Strategy, client_order_id_for
+from tradewind.strategies.submission import next_order
 from tradewind.venues.port import Market
 
 #: Order events kept for a paused bot; beyond this the oldest are dropped.
@@ -104,44 +105,31 @@ class BotHost:
         price: Decimal | None = None,
         tif: TimeInForce = TimeInForce.GTC,
     ) -> str:
-        if not isinstance(quantity, Decimal) or not isinstance(price, Decimal | None):
-            raise TypeError(f"quantity and price must be Decimals: {quantity!r}, {price!r}")
-        if quantity <= ZERO:
-            raise ValueError(f"quantity must be above 0, got {quantity}")
-        order_type, side, tif = OrderType(order_type), Side(side), TimeInForce(tif)
-        if order_type is OrderType.LIMIT and price is None:
-            raise ValueError(f"a limit order of {symbol} needs a price")
-        instrument = self.account.instrument(symbol)
-        intent_id = self.strategy.next_intent_id(self.bot_id)
         account_id = self.account.account_id
+        order = next_order(
+            self.strategy, account_id=account_id, bot_id=self.bot_id,
+            listed=symbol in self.account.markets, side=side, symbol=symbol,
+            quantity=quantity, order_type=order_type, price=price, tif=tif,
+        )  # fmt: skip
         intent = OrderIntent(
             account_id=account_id,
             bot_id=self.bot_id,
-            intent_id=intent_id,
-            instrument=instrument,
-            side=side,
-            order_type=order_type,
+            intent_id=order.intent_id,
+            instrument=self.account.instrument(symbol),
+            side=order.side,
+            order_type=order.order_type,
             quantity=quantity,
             price=price,
-            time_in_force=tif,
+            time_in_force=order.time_in_force,
             ts_ns=self.now_ns,
         )
-        client_order_id = client_order_id_for(account_id, self.bot_id, intent_id)
-        self.orders[client_order_id] = order = OpenOrder(
-            intent_id=intent_id,
-            client_order_id=client_order_id,
-            symbol=symbol,
-            side=side,
-            order_type=order_type,
-            quantity=quantity,
-            price=price,
-            time_in_force=tif,
-        )
+        client_order_id = order.client_order_id
+        self.orders[client_order_id] = order
         self.account.order_added(order)
         outbound = self._outbound
         outbound.intents.append(PendingIntent(self, client_order_id, intent, outbound.cause))
         self._outbound.save(self)
-        return intent_id
+        return order.intent_id
 
     def cancel(self, intent_id: str) -> None:
         client_order_id = client_order_id_for(self.account.account_id, self.bot_id, intent_id)
