@@ -31,8 +31,10 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 import msgspec
 
@@ -111,23 +113,47 @@ def periods_per_year(period_s: int) -> float:
     return SECONDS_PER_YEAR / period_s
 
 
-def bucketed(samples: Sequence[EquitySample], period_s: int) -> list[EquitySample]:
+def bucketed(
+    samples: Sequence[EquitySample], period_s: int, *, fill: bool = False
+) -> list[EquitySample]:
     """One sample per `period_s` bucket (aligned to the epoch) that has any: the bucket's
     last equity, stamped with its last sample's time, and the flows of all of its samples
-    summed. `samples` in time order."""
+    summed. With `fill`, a bucket between two that have samples gets the equity carried
+    forward (no flow), stamped at its start: a series sampled only when it changed gets
+    its flat periods back. `samples` in time order."""
     if period_s <= 0:
         raise ValueError(f"period_s must be positive, got {period_s}")
     width = period_s * _NS_PER_S
     out: list[EquitySample] = []
-    bucket = None
+    bucket = 0
     for sample in samples:
         here = sample.ts_ns // width
         if out and here == bucket:
             last = out[-1]
             out[-1] = EquitySample(sample.ts_ns, sample.equity, last.flow + sample.flow)
-        else:
-            out.append(sample)
-            bucket = here
+            continue
+        if fill and out:
+            carried = out[-1].equity
+            out.extend(EquitySample(b * width, carried) for b in range(bucket + 1, here))
+        out.append(sample)
+        bucket = here
+    return out
+
+
+def samples_from_valuations(
+    valuations: Iterable[tuple[int, Decimal, Decimal, Decimal, Decimal]],
+) -> list[EquitySample]:
+    """Equity samples from an account's valuations `(ts_ns, equity, realised PnL,
+    unrealised PnL, fees)` in time order. The books' identity `equity = contributions +
+    realised + unrealised - fees` gives the net deposits between two valuations: the
+    change of `equity - realised - unrealised + fees`, which becomes the sample's flow."""
+    out: list[EquitySample] = []
+    before: Decimal | None = None
+    for ts_ns, equity, realized, unrealized, fees in valuations:
+        contributions = equity - realized - unrealized + fees
+        flow = ZERO if before is None else contributions - before
+        out.append(EquitySample(ts_ns, equity, flow))
+        before = contributions
     return out
 
 
@@ -292,3 +318,38 @@ def trade_stats(realized: Sequence[Decimal]) -> TradeStats:
         average_win=gross_win / len(wins) if wins else None,
         average_loss=gross_loss / len(losses) if losses else None,
     )
+
+
+def figures(performance: Performance) -> dict[str, Any]:
+    """`performance` as one flat mapping, the names every report uses (backtests, the
+    API; docs/analytics.md): ratios as floats, drawdown dates ISO 8601 UTC, None where
+    undefined."""
+    dd = performance.drawdown
+    return {
+        "total_return": performance.total_return,
+        "annual_return": performance.annual_return,
+        "volatility": performance.volatility,
+        "sharpe": performance.sharpe,
+        "sortino": performance.sortino,
+        "calmar": performance.calmar,
+        "max_drawdown": dd.max,
+        "max_drawdown_peak": iso_utc(dd.peak_ns),
+        "max_drawdown_trough": iso_utc(dd.trough_ns),
+        "max_drawdown_recovered": iso_utc(dd.recovered_ns),
+        "current_drawdown": dd.current,
+        "var_95": performance.var_95,
+        "cvar_95": performance.cvar_95,
+        "var_99": performance.var_99,
+        "cvar_99": performance.cvar_99,
+        "best_period": performance.best_period,
+        "worst_period": performance.worst_period,
+        "periods": performance.periods,
+        "period_s": performance.period_s,
+    }
+
+
+def iso_utc(ts_ns: int | None) -> str | None:
+    """`ts_ns` (ns since the epoch) as ISO 8601 UTC to the second; None stays None."""
+    if ts_ns is None:
+        return None
+    return datetime.fromtimestamp(ts_ns / 1e9, UTC).isoformat(timespec="seconds")

@@ -1,13 +1,16 @@
-"""Reads of the caller's own trading: portfolio (from cached state), orders, fills and
-equity history (from the system of record), every list paged with `limit`/`offset`."""
+"""Reads of the caller's own trading: portfolio (from cached state), orders, fills,
+equity history and analytics (from the system of record), every list paged with
+`limit`/`offset`."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 from starlette.responses import Response
 
+from tradewind.domain.performance import bucketed, figures, performance, samples_from_valuations
 from tradewind.gateway.auth import Principal
 from tradewind.gateway.deps import GatewayState, PageParams, State, require
 from tradewind.gateway.errors import ApiError, documented
@@ -15,6 +18,7 @@ from tradewind.gateway.queries import latest_snapshots
 from tradewind.gateway.rbac import Permission
 from tradewind.gateway.routes_accounts import AccountId, owned_account
 from tradewind.gateway.schemas import (
+    AnalyticsView,
     EquityPoint,
     FillView,
     OrderView,
@@ -139,3 +143,69 @@ async def equity_history(
         )
     items = [EquityPoint(at=at, equity=equity) for at, equity in points]
     return page(items, paging.limit, paging.offset)
+
+
+Resolution = Literal["minute", "hour", "day"]
+_RESOLUTION_S: dict[str, int] = {"minute": 60, "hour": 3_600, "day": 86_400}
+#: The window when `from` is not given: about 1,000-2,000 periods of each resolution.
+_DEFAULT_WINDOW = {
+    "minute": timedelta(days=1),
+    "hour": timedelta(days=60),
+    "day": timedelta(days=730),
+}
+#: Valuations read for one answer at most (the newest); ~140 days of minute snapshots.
+MAX_VALUATIONS = 200_000
+
+
+@router.get(
+    "/accounts/{account_id}/analytics",
+    responses=documented(401, 403, 404),
+    summary="Performance and risk of an account over a window",
+)
+async def account_analytics(
+    account_id: AccountId,
+    caller: Reader,
+    state: State,
+    resolution: Annotated[
+        Resolution, Query(description="The period of the returns and of the equity series")
+    ] = "hour",
+    start: Annotated[
+        datetime | None, Query(alias="from", description="Default: a window per resolution")
+    ] = None,
+    end: Annotated[datetime | None, Query(alias="to", description="Default: now")] = None,
+) -> AnalyticsView:
+    """Returns, drawdown, volatility, Sharpe, Sortino, Calmar, VaR and CVaR of the
+    account's equity (deposits and withdrawals taken out), from the valuations the
+    portfolio service records, and the equity series at `resolution`."""
+    account = await owned_account(state, caller.user_id, account_id)
+    until = _aware(end) if end is not None else datetime.now(UTC)
+    try:
+        since = _aware(start) if start is not None else until - _DEFAULT_WINDOW[resolution]
+    except OverflowError:  # `to` within the default window of year 1
+        raise ApiError(422, "`to` is too early", code="invalid_window", field="to") from None
+    if since >= until:
+        raise ApiError(422, "`from` must be before `to`", code="invalid_window", field="from")
+    async with state.db.read() as conn:
+        rows = await records.valuations(conn, account.id, since, until, limit=MAX_VALUATIONS)
+    period_s = _RESOLUTION_S[resolution]
+    samples = bucketed(
+        samples_from_valuations((ts, eq, rp, up, fees) for ts, _, eq, rp, up, fees in rows),
+        period_s,
+        fill=True,
+    )
+    return AnalyticsView(
+        account_id=account.id,
+        valuation_asset=rows[-1][1] if rows else None,
+        resolution=resolution,
+        start=since,
+        end=until,
+        metrics=figures(performance(samples, period_s)),
+        equity=[
+            EquityPoint(at=datetime.fromtimestamp(s.ts_ns / 1e9, UTC), equity=s.equity)
+            for s in samples
+        ],
+    )
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

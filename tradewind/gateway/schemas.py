@@ -273,6 +273,20 @@ class EquityPoint(_Response):
     equity: Money
 
 
+class AnalyticsView(_Response):
+    """An account's performance and risk over a window, computed from its valuations in
+    the record (docs/analytics.md): `metrics` by the names backtests use; `equity` the
+    series at `resolution` (one point per period, flat periods filled in)."""
+
+    account_id: str
+    valuation_asset: str | None
+    resolution: Literal["minute", "hour", "day"]
+    start: Timestamp
+    end: Timestamp
+    metrics: dict[str, float | int | str | None]
+    equity: list[EquityPoint]
+
+
 # -- operations -----------------------------------------------------------------------
 
 KillScopeName = Literal["global", "venue", "account", "bot"]

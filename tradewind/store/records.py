@@ -155,6 +155,39 @@ async def equity_history(
     return [(r.taken_at, r.equity) for r in (await conn.execute(query)).all()]
 
 
+async def valuations(
+    conn: AsyncConnection, account_id: str, since: datetime, until: datetime, *, limit: int
+) -> list[tuple[int, str, Decimal, Decimal, Decimal, Decimal]]:
+    """The account's snapshots taken in [`since`, `until`], oldest first, at most `limit`
+    (the newest kept when there are more): (ts_ns, valuation asset, equity, realised PnL,
+    unrealised PnL, fees), for analytics."""
+    snaps = portfolio_snapshots
+    newest = (
+        select(
+            snaps.c.id, snaps.c.taken_at, snaps.c.valuation_asset, snaps.c.equity,
+            snaps.c.realized_pnl, snaps.c.unrealized_pnl, snaps.c.fees,
+        )
+        .where(snaps.c.account_id == account_id)
+        .where(snaps.c.taken_at >= since, snaps.c.taken_at <= until)
+        .order_by(snaps.c.taken_at.desc(), snaps.c.id.desc())
+        .limit(limit)
+    )  # fmt: skip
+    rows = (await conn.execute(newest)).all()
+    return [
+        (
+            _ns(row.taken_at), row.valuation_asset, row.equity,
+            row.realized_pnl, row.unrealized_pnl, row.fees,
+        )
+        for row in reversed(rows)
+    ]  # fmt: skip
+
+
+def _ns(moment: datetime) -> int:
+    if moment.tzinfo is None:  # SQLite hands back naive UTC
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp()) * 1_000_000_000 + moment.microsecond * 1_000
+
+
 async def equity_before(
     conn: AsyncConnection, account_ids: Iterable[str], moment: datetime
 ) -> dict[str, tuple[str, Decimal]]:

@@ -21,6 +21,7 @@ from typing import Any
 
 import msgspec
 
+from tradewind.domain.performance import figures, iso_utc
 from tradewind.errors import ConfigError
 from tradewind.strategies.backtest import BacktestResult, run_backtest
 from tradewind.strategies.backtest_metrics import BacktestMetrics
@@ -166,29 +167,12 @@ def run_one(
 
 
 def summary(metrics: BacktestMetrics, valuation_asset: str) -> dict[str, Any]:
-    """The metrics as one flat mapping (names as in docs/analytics.md); times as ISO 8601
-    UTC, money as strings (exact), ratios as numbers, None where undefined."""
-    figures, trades, dd = metrics.performance, metrics.trades, metrics.performance.drawdown
+    """The metrics as one flat mapping (names as in docs/analytics.md, the same as the
+    API's for live accounts): the curve's `figures`, then the trades', money as exact
+    strings, None where undefined."""
+    trades = metrics.trades
     return {
-        "total_return": figures.total_return,
-        "annual_return": figures.annual_return,
-        "volatility": figures.volatility,
-        "sharpe": figures.sharpe,
-        "sortino": figures.sortino,
-        "calmar": figures.calmar,
-        "max_drawdown": dd.max,
-        "max_drawdown_peak": iso_utc(dd.peak_ns),
-        "max_drawdown_trough": iso_utc(dd.trough_ns),
-        "max_drawdown_recovered": iso_utc(dd.recovered_ns),
-        "current_drawdown": dd.current,
-        "var_95": figures.var_95,
-        "cvar_95": figures.cvar_95,
-        "var_99": figures.var_99,
-        "cvar_99": figures.cvar_99,
-        "best_period": figures.best_period,
-        "worst_period": figures.worst_period,
-        "periods": figures.periods,
-        "period_s": figures.period_s,
+        **figures(metrics.performance),
         "trades": trades.trades,
         "win_rate": trades.win_rate,
         "profit_factor": trades.profit_factor,
@@ -305,13 +289,6 @@ def result_document(
         "rejections": len(result.rejections),
         "open_orders": len(result.open_orders),
     }
-
-
-def iso_utc(ts_ns: int | None) -> str | None:
-    """`ts_ns` (ns since the epoch) as ISO 8601 UTC to the second; None stays None."""
-    if ts_ns is None:
-        return None
-    return datetime.fromtimestamp(ts_ns / 1e9, UTC).isoformat(timespec="seconds")
 
 
 def _money(amount: Decimal | None) -> str | None:

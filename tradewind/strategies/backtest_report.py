@@ -9,8 +9,9 @@ import html
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from tradewind.domain.performance import iso_utc
 from tradewind.strategies.backtest import BacktestResult
-from tradewind.strategies.backtest_command import iso_utc, result_document
+from tradewind.strategies.backtest_command import result_document
 
 _WIDTH, _HEIGHT, _PAD = 900, 220, 40
 _MAX_POINTS = 1_500  # a chart needs no more than a point per pixel or two

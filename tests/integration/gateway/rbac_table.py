@@ -36,6 +36,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/api/v1/orders"): CUSTOMERS,
     ("GET", "/api/v1/fills"): CUSTOMERS,
     ("GET", "/api/v1/accounts/{account_id}/equity"): CUSTOMERS,
+    ("GET", "/api/v1/accounts/{account_id}/analytics"): CUSTOMERS,
     ("GET", "/api/v1/admin/users"): frozenset({"admin", "operator"}),
     ("PUT", "/api/v1/admin/users/{user_id}/roles"): frozenset({"admin"}),
     ("POST", "/api/v1/admin/users/{user_id}/disable"): frozenset({"admin"}),

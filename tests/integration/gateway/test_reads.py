@@ -7,6 +7,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import pytest
+
 from tests.integration.gateway.support import Api
 from tradewind.bus.envelope import envelope
 from tradewind.domain.events import Fill, PortfolioUpdate
@@ -108,3 +110,72 @@ async def test_orders_fills_and_equity_are_paged_newest_or_oldest_first(api: Api
     assert (
         equity.json()["items"][0]["at"].endswith("Z") or "+00:00" in equity.json()["items"][0]["at"]
     )
+
+
+def books(account_id: str, at: datetime, equity: str, realized: str = "0") -> PortfolioUpdate:
+    """A valuation with `realized` PnL; the rest of `equity` is contributed capital."""
+    return PortfolioUpdate(
+        account_id=account_id, valuation_asset="USDT", equity=Decimal(equity),
+        cash=Decimal(equity), realized_pnl=Decimal(realized), unrealized_pnl=Decimal(0),
+        fees=Decimal(0), balances={"USDT": Decimal(equity)}, ts_ns=int(at.timestamp() * 1e9),
+    )  # fmt: skip
+
+
+async def test_analytics_read_the_recorded_valuations_with_deposits_taken_out(api: Api) -> None:
+    """1,000 USDT; +10 % of PnL; 500 deposited (not a return); -5 % of PnL, over hours
+    of which one was not snapshotted (nothing changed): total return 1.1 x 0.95 - 1."""
+    user = await api.sign_up()
+    account = (await api.connect_account(user))["id"]
+    start = datetime(2026, 11, 1, 0, 30, tzinfo=UTC)
+    async with api.state.db.transaction() as conn:
+        for hours, equity, realized in [
+            (0, "1000", "0"),
+            (1, "1100", "100"),
+            (2, "1600", "100"),  # +500 deposited
+            (4, "1520", "20"),  # -80 = -5 % of 1,600; hour 3 had no snapshot
+        ]:
+            at = start + timedelta(hours=hours)
+            await records.insert_snapshot(conn, books(account, at, equity, realized))
+    window = {"from": "2026-11-01T00:00:00Z", "to": "2026-11-01T06:00:00Z"}
+    response = await api.client.get(
+        f"/api/v1/accounts/{account}/analytics", params=window, headers=user.headers
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["resolution"], body["valuation_asset"]) == ("hour", "USDT")
+    metrics = body["metrics"]
+    assert metrics["total_return"] == pytest.approx(1.1 * 0.95 - 1)
+    assert metrics["max_drawdown"] == pytest.approx(-0.05)
+    assert metrics["periods"] == 4  # hour 3 filled in flat
+    assert metrics["period_s"] == 3_600 and metrics["sharpe"] is not None
+    assert [p["equity"] for p in body["equity"]] == ["1000", "1100", "1600", "1600", "1520"]
+
+    minute = await api.client.get(
+        f"/api/v1/accounts/{account}/analytics",
+        params={**window, "resolution": "minute"},
+        headers=user.headers,
+    )
+    assert minute.json()["metrics"]["total_return"] == pytest.approx(1.1 * 0.95 - 1)
+    assert minute.json()["metrics"]["periods"] == 4 * 60
+
+
+async def test_analytics_of_an_account_without_valuations_and_bad_windows(api: Api) -> None:
+    user = await api.sign_up()
+    account = (await api.connect_account(user))["id"]
+    path = f"/api/v1/accounts/{account}/analytics"
+    empty = (await api.client.get(path, headers=user.headers)).json()
+    assert (empty["valuation_asset"], empty["equity"], empty["metrics"]["periods"]) == (
+        None, [], 0,
+    )  # fmt: skip
+    backwards = await api.client.get(
+        path, params={"from": "2026-11-02T00:00:00Z", "to": "2026-11-01T00:00:00Z"},
+        headers=user.headers,
+    )  # fmt: skip
+    assert backwards.status_code == 422
+    assert backwards.json()["detail"] == "`from` must be before `to`"
+    ancient = await api.client.get(
+        path, params={"to": "0001-01-02T00:00:00Z"}, headers=user.headers
+    )
+    assert ancient.status_code == 422 and ancient.json()["detail"] == "`to` is too early"
+    unknown = await api.client.get(path, params={"resolution": "week"}, headers=user.headers)
+    assert unknown.status_code == 422 and "resolution" in unknown.text

@@ -24,6 +24,7 @@ from tradewind.domain.performance import (
     correlation,
     drawdown,
     performance,
+    samples_from_valuations,
     time_weighted_returns,
     trade_stats,
     value_at_risk,
@@ -215,3 +216,33 @@ def test_trade_statistics() -> None:
     assert (stats.average_win, stats.average_loss) == (Decimal(8), Decimal("-2.5"))
     empty = trade_stats([])
     assert (empty.win_rate, empty.profit_factor, empty.average_win) == (None, None, None)
+
+
+def test_a_bucketed_series_can_get_its_flat_periods_back() -> None:
+    """Snapshots are written only for accounts that changed: the hours between carry the
+    last equity, so they count as periods of no return (volatility and Sharpe see them)."""
+    hour = 3_600_000_000_000
+    samples = [EquitySample(5, Decimal(100)), EquitySample(3 * hour + 5, Decimal(110))]
+    assert bucketed(samples, 3_600, fill=True) == [
+        EquitySample(5, Decimal(100)),
+        EquitySample(hour, Decimal(100)),
+        EquitySample(2 * hour, Decimal(100)),
+        EquitySample(3 * hour + 5, Decimal(110)),
+    ]
+    assert len(bucketed(samples, 3_600)) == 2
+
+
+def test_deposits_are_read_from_the_books_identity_of_each_valuation() -> None:
+    """equity = contributions + realised + unrealised - fees: a valuation whose equity
+    rose by a deposit shows it as a flow, one that rose by PnL does not."""
+    D = Decimal
+    samples = samples_from_valuations(
+        [
+            (1, D(1000), D(0), D(0), D(0)),
+            (2, D(1050), D(30), D(21), D(1)),  # +50 of PnL
+            (3, D(1550), D(30), D(21), D(1)),  # +500 deposited
+            (4, D(1450), D(30), D(21), D(1)),  # -100 withdrawn
+        ]
+    )
+    assert [s.flow for s in samples] == [D(0), D(0), D(500), D(-100)]
+    assert [round(r.value, 12) for r in time_weighted_returns(samples)] == [0.05, 0.0, 0.0]
