@@ -32,6 +32,7 @@ PORTFOLIO_UPDATES = "portfolio.updates"
 BOT_COMMANDS = "bot.commands"
 RISK_CONTROLS = "risk.controls"  # KillSwitchChanged, keyed by scope:target
 ACCOUNT_BALANCES = "account.balances"  # BalancesRequested, keyed by account
+ANALYTICS_UPDATES = "analytics.updates"  # AnalyticsUpdate, keyed by account
 # Never published to (so not in ALL: no dead letters); its group assignment says which
 # marketdata instance publishes which market.
 MD_LEASES = "md.leases"
@@ -49,5 +50,6 @@ ALL = (
     BOT_COMMANDS,
     RISK_CONTROLS,
     ACCOUNT_BALANCES,
+    ANALYTICS_UPDATES,
 )
 DEAD_LETTERS = tuple(dead_letter_topic(t) for t in ALL)

@@ -230,6 +230,28 @@ class PortfolioUpdate(BaseEvent, frozen=True, tag="portfolio.update"):
     ts_ns: int
 
 
+class AnalyticsUpdate(BaseEvent, frozen=True, tag="analytics.update"):
+    """An account's performance and risk over its recent equity (`period_s` returns
+    since `since_ns`), as computed by the analytics service (docs/analytics.md).
+    Ratios are floats (analytics may: ARCHITECTURE.md); None where undefined."""
+
+    account_id: str
+    valuation_asset: str
+    equity: Decimal
+    period_s: int
+    periods: int
+    since_ns: int
+    total_return: float
+    max_drawdown: float
+    current_drawdown: float
+    volatility: float | None
+    sharpe: float | None
+    sortino: float | None
+    var_95: float | None
+    cvar_95: float | None
+    ts_ns: int
+
+
 class BotAction(enum.StrEnum):
     START = "start"
     PAUSE = "pause"
@@ -299,6 +321,7 @@ Event = (
     | BalanceUpdate
     | PositionUpdate
     | PortfolioUpdate
+    | AnalyticsUpdate
     | BotCommand
     | KillSwitchChanged
     | DeadLetter

@@ -1,6 +1,6 @@
 """The gateway's consumer of account events: `portfolio.updates` keep the portfolio
-cache current, and every account event is fanned out to the WebSocket clients watching
-that account.
+cache current, and every account event (orders, fills, valuations, analytics) is fanned
+out to the WebSocket clients watching that account.
 
 Each gateway instance listens (`Bus.listen`, as `gateway`) from the latest event, so
 every instance sees every account's events from its start on: the cache and the fan-out
@@ -16,12 +16,12 @@ from collections.abc import Sequence
 
 from tradewind.bus.envelope import Envelope
 from tradewind.bus.port import BatchHandler
-from tradewind.bus.topics import ORDERS_EVENTS, PORTFOLIO_UPDATES
+from tradewind.bus.topics import ANALYTICS_UPDATES, ORDERS_EVENTS, PORTFOLIO_UPDATES
 from tradewind.domain.events import PortfolioUpdate
 from tradewind.gateway.cache import PortfolioCache
 from tradewind.gateway.hub import StreamHub
 
-TOPICS = (PORTFOLIO_UPDATES, ORDERS_EVENTS)
+TOPICS = (PORTFOLIO_UPDATES, ORDERS_EVENTS, ANALYTICS_UPDATES)
 LISTENER = "gateway"  # the listener's name in metrics
 
 

@@ -22,7 +22,7 @@ from typing import Any
 import msgspec
 
 from tradewind.bus.envelope import Envelope
-from tradewind.domain.events import Fill, OrderEventBase
+from tradewind.domain.events import AnalyticsUpdate, Fill, OrderEventBase
 from tradewind.gateway.cache import fixed
 from tradewind.gateway.revocation import Revoked
 
@@ -156,6 +156,8 @@ def _message(event: Envelope, payload: Any, portfolio: bytes | None) -> str | No
         return (head + b'"fill","data":' + _encode(_plain(payload)) + b"}").decode()
     if isinstance(payload, OrderEventBase):
         return (head + b'"order","data":' + _encode(_plain(payload)) + b"}").decode()
+    if isinstance(payload, AnalyticsUpdate):
+        return (head + b'"analytics","data":' + _encode(_plain(payload)) + b"}").decode()
     return None
 
 

@@ -8,6 +8,7 @@ from types import MappingProxyType
 from tradewind.errors import ConfigError
 from tradewind.gateway.service import GatewayService
 from tradewind.runtime.service import Service
+from tradewind.services.analytics import AnalyticsService
 from tradewind.services.deadletters import DeadLettersService
 from tradewind.services.execution import ExecutionService
 from tradewind.services.marketdata import MarketDataService
@@ -22,6 +23,7 @@ SERVICES: Mapping[str, Callable[[], Service]] = MappingProxyType(
     {
         DeadLettersService.name: DeadLettersService,
         PortfolioService.name: PortfolioService,
+        AnalyticsService.name: AnalyticsService,
         ExecutionService.name: ExecutionService,
         RiskService.name: RiskService,
         MarketDataService.name: MarketDataService,

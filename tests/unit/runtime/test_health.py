@@ -15,7 +15,7 @@ from tradewind.runtime.registry import SERVICES, create_services
 from tradewind.runtime.service import AdminEndpoints, Service, ServiceContext
 
 OPERATOR_TOKEN = "operator-token-for-the-health-port"
-TENANT_VIEWS = ("/portfolios", "/deadletters", "/risk/kill-switches")
+TENANT_VIEWS = ("/portfolios", "/deadletters", "/risk/kill-switches", "/analytics/accounts")
 
 
 class StubService(Service):

@@ -1,0 +1,186 @@
+"""The analytics service: each account's performance and risk, computed off the order
+path (docs/analytics.md).
+
+Subscription `analytics` (shared by the instances, so one follows an account at a time):
+portfolio.updates, keyed by account. Each `PortfolioUpdate` extends the account's minute
+series (`tracker.AccountSeries`); an account met for the first time (after a start, or
+when its partition moved here) is first read back from the record (`portfolio_snapshots`,
+the last `TRADEWIND_ANALYTICS_WINDOW_MINUTES`), so a restart or a take-over loses only
+resolution, not history. Every `TRADEWIND_ANALYTICS_INTERVAL_S` the accounts that changed
+are computed, one computation each however many updates came, and published as
+`AnalyticsUpdate`s on analytics.updates (keyed by account; the gateway pushes them to the
+account's WebSocket watchers). Accounts whose partition moved away are let go.
+
+Nothing here is stored: what it publishes is derived from what portfolio stored, and a
+round lost in a crash is computed again by whoever follows the account next, so there is
+no state to keep in step with the events (no outbox needed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from tradewind.bus import topics
+from tradewind.bus.delivery import describe
+from tradewind.bus.envelope import Envelope, envelope
+from tradewind.bus.port import Subscription
+from tradewind.domain.events import PortfolioUpdate
+from tradewind.runtime.metrics import timed_handler
+from tradewind.runtime.service import AdminEndpoints, Service, ServiceContext
+from tradewind.services.analytics.metrics import AnalyticsMetrics
+from tradewind.services.analytics.settings import load_analytics_settings
+from tradewind.services.analytics.tracker import AccountSeries
+
+if TYPE_CHECKING:
+    from tradewind.store.database import Database
+
+GROUP = "analytics"
+
+
+class AnalyticsService(Service):
+    """Per-account analytics; see the module docstring."""
+
+    name = "analytics"
+
+    def __init__(
+        self,
+        *,
+        interval_s: float | None = None,
+        window_minutes: int | None = None,
+        clock: Callable[[], int] = time.time_ns,
+    ) -> None:
+        """`interval_s` and `window_minutes` None: from the settings at `start`. `clock`
+        gives ns since the epoch."""
+        self._interval_s = interval_s
+        self._window_minutes = window_minutes
+        self._clock = clock
+        self._series: dict[str, AccountSeries] = {}
+        self._changed: set[str] = set()
+        self._subscription: Subscription | None = None
+        self._rounds: asyncio.Task[None] | None = None
+
+    @property
+    def series(self) -> dict[str, AccountSeries]:
+        """The accounts followed now (for tests and the admin view)."""
+        return self._series
+
+    async def start(self, ctx: ServiceContext) -> None:
+        settings = load_analytics_settings()
+        interval_s = self._interval_s or settings.analytics_interval_s
+        window = self._window_minutes or settings.analytics_window_minutes
+        metrics = AnalyticsMetrics.of(ctx.metrics.registry)
+        database = ctx.resources.database
+        series, clock = self._series, self._clock
+
+        async def on_updates(batch: Sequence[Envelope]) -> None:
+            updates = [e.payload for e in batch if isinstance(e.payload, PortfolioUpdate)]
+            new = sorted({u.account_id for u in updates} - series.keys())
+            for account_id in new:
+                series[account_id] = await _restored(
+                    account_id, window, database, clock(), metrics, ctx
+                )
+            for update in updates:
+                if series[update.account_id].add_update(update):
+                    self._changed.add(update.account_id)  # a round swaps the set: no alias
+            metrics.accounts.set(len(series))
+
+        handler = timed_handler(ctx.metrics, GROUP, on_updates)
+        self._subscription = await ctx.bus.subscribe([topics.PORTFOLIO_UPDATES], GROUP, handler)
+        self._rounds = asyncio.create_task(
+            self._compute_rounds(ctx, interval_s, metrics), name="analytics-rounds"
+        )
+
+    async def _compute_rounds(
+        self, ctx: ServiceContext, interval_s: float, metrics: AnalyticsMetrics
+    ) -> None:
+        while True:
+            await asyncio.sleep(interval_s)
+            try:
+                await self.compute_round(ctx, metrics)
+            except Exception as error:  # the next round tries again; a dead loop would not
+                ctx.log.warning("analytics round failed", error=describe(error))
+
+    async def compute_round(self, ctx: ServiceContext, metrics: AnalyticsMetrics) -> int:
+        """Let go of accounts whose partition moved away, then compute and publish the
+        accounts that changed since the last round; returns how many were published."""
+        subscription = self._subscription
+        owned = subscription.partitions() if subscription is not None else frozenset()
+        if owned:  # none: a rebalance in flight, keep everything until it settles
+            partition_of = ctx.bus.partition_of
+            for account_id in [a for a in self._series if partition_of(a) not in owned]:
+                del self._series[account_id]
+                self._changed.discard(account_id)
+            metrics.accounts.set(len(self._series))
+        changed, self._changed = self._changed, set()
+        if not changed:
+            return 0
+        started = time.perf_counter()
+        now_ns = self._clock()
+        events = []
+        for account_id in sorted(changed):
+            account = self._series.get(account_id)
+            update = account.analytics(now_ns) if account is not None else None
+            if update is not None:
+                events.append(envelope(update, account_id))
+        try:
+            await ctx.bus.publish_batch(topics.ANALYTICS_UPDATES, events)
+        except Exception:
+            self._changed |= changed  # computed again next round
+            raise
+        metrics.computed.inc(len(events))
+        metrics.round_seconds.observe(time.perf_counter() - started)
+        return len(events)
+
+    async def stop(self) -> None:
+        rounds, self._rounds = self._rounds, None
+        if rounds is not None:
+            rounds.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await rounds
+        subscription, self._subscription = self._subscription, None
+        if subscription is not None:
+            await subscription.stop()
+
+    @property
+    def ready(self) -> bool:
+        return self._subscription is not None
+
+    def admin_endpoints(self) -> AdminEndpoints:
+        return {"/analytics/accounts": lambda: sorted(self._series)}
+
+
+async def _restored(
+    account_id: str,
+    window_minutes: int,
+    database: Database | None,
+    now_ns: int,
+    metrics: AnalyticsMetrics,
+    ctx: ServiceContext,
+) -> AccountSeries:
+    """The account's series, read back from its recorded valuations of the window (none
+    without a database, or when the read fails: the live updates still count)."""
+    account = AccountSeries(account_id, window_minutes)
+    if database is None:
+        return account
+    from tradewind.store import records
+
+    until = datetime.fromtimestamp(now_ns / 1e9, UTC)
+    since = until - timedelta(minutes=window_minutes)
+    try:
+        async with database.read() as conn:
+            rows = await records.valuations(
+                conn, account_id, since, until, limit=2 * window_minutes + 10
+            )
+    except Exception as error:
+        ctx.log.warning("recorded equity not read", account_id=account_id, error=describe(error))
+        return account
+    for ts_ns, asset, equity, realized, unrealized, fees in rows:
+        account.add(ts_ns, asset, equity, realized, unrealized, fees)
+    if rows:
+        metrics.restored.inc()
+    return account

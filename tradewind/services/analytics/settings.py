@@ -1,0 +1,38 @@
+"""The analytics service's settings, read from `TRADEWIND_*` environment variables.
+
+- `TRADEWIND_ANALYTICS_INTERVAL_S` (5): how often the accounts whose equity changed are
+  computed and published (one computation per account per interval, however many
+  updates arrived).
+- `TRADEWIND_ANALYTICS_WINDOW_MINUTES` (1440): the minutes of equity each account's
+  figures cover (a day); an account met for the first time is read back that far from
+  the record.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from tradewind.errors import ConfigError
+from tradewind.runtime.settings import ENV_PREFIX, setting_name
+
+
+class AnalyticsSettings(BaseSettings):
+    """How often and over how long; see the module docstring."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+
+    analytics_interval_s: Annotated[float, Field(gt=0, le=3_600)] = 5.0
+    analytics_window_minutes: Annotated[int, Field(ge=2, le=43_200)] = 1_440
+
+
+def load_analytics_settings() -> AnalyticsSettings:
+    """Read the settings from the environment; `ConfigError` naming the first bad one."""
+    try:
+        return AnalyticsSettings()
+    except ValidationError as exc:
+        error = exc.errors(include_url=False)[0]
+        field = str(error["loc"][0]) if error["loc"] else "?"
+        raise ConfigError(setting_name(field), f"{error['msg']}, got {error['input']!r}") from None
