@@ -24,8 +24,8 @@ from tests.integration.gateway.rbac_table import ALL
 from tests.integration.gateway.serving import Serving, gateway_settings, serving
 from tests.integration.gateway.support import Api, User
 from tradewind.bus.envelope import envelope
-from tradewind.bus.topics import ORDERS_EVENTS, PORTFOLIO_UPDATES
-from tradewind.domain.events import Fill, OrderFilled, PortfolioUpdate
+from tradewind.bus.topics import ANALYTICS_UPDATES, ORDERS_EVENTS, PORTFOLIO_UPDATES
+from tradewind.domain.events import AnalyticsUpdate, Fill, OrderFilled, PortfolioUpdate
 from tradewind.domain.model import Instrument, Liquidity, Side
 from tradewind.venues.simulated.exchange import SimulatedExchange
 
@@ -109,6 +109,25 @@ async def test_a_client_gets_its_own_accounts_events_and_nobody_elses(
             assert (order["type"], order["data"]["type"]) == ("order", "order.filled")
             assert order["data"]["instrument"] == {"venue": "sim", "symbol": "BTC/USDT"}
             assert (trade["type"], trade["data"]["price"]) == ("fill", "30000")
+
+            figures = AnalyticsUpdate(
+                account_id=mine, valuation_asset="USDT", equity=Decimal("1234.5"),
+                period_s=60, periods=30, since_ns=time.time_ns() - 1_800_000_000_000,
+                total_return=0.0123, max_drawdown=-0.02, current_drawdown=-0.01,
+                volatility=0.4, sharpe=1.5, sortino=None, var_95=-0.003, cvar_95=-0.004,
+                ts_ns=time.time_ns(),
+            )  # fmt: skip
+            await server.bus.publish_batch(
+                ANALYTICS_UPDATES,
+                [
+                    envelope(figures, mine),
+                    envelope(msgspec.structs.replace(figures, account_id=theirs), theirs),
+                ],
+            )
+            pushed = await receive(ws)
+            assert (pushed["type"], pushed["data"]["account_id"]) == ("analytics", mine)
+            assert (pushed["data"]["equity"], pushed["data"]["sharpe"]) == ("1234.5", 1.5)
+            assert pushed["data"]["sortino"] is None
 
             later = (await api.connect_account(alice, label="second"))["id"]
             await server.bus.publish(PORTFOLIO_UPDATES, envelope(portfolio(later, "7"), later))
