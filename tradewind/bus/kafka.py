@@ -548,11 +548,20 @@ def _sender_state(producer: Any) -> str:
         queued = {tp: len(q) for tp, q in producer._message_accumulator._batches.items() if q}
         cluster = producer.client.cluster
         leaderless = sorted(str(tp) for tp in queued if cluster.leader_for_partition(tp) is None)
+        # For a leaderless partition: which partitions of its topic the producer's metadata
+        # knows at all (a partition missing there has no leader either) - the evidence a
+        # Kafka chaos run needed (docs/failover.md, "publishes unacknowledged").
+        known = {
+            tp.topic: sorted(cluster.partitions_for_topic(tp.topic) or ())
+            for tp in queued
+            if cluster.leader_for_partition(tp) is None
+        }
         return (
             f"in flight to brokers {sorted(sender._in_flight)}, "
             f"muted {sorted(str(tp) for tp in sender._muted_partitions)}, "
             f"{sum(queued.values())} batches queued on {len(queued)} partitions, "
-            f"leader unknown for {leaderless}"
+            f"leader unknown for {leaderless}, partitions in its metadata {known}, "
+            f"metadata topics {sorted(producer.client._topics)}"
         )
     except Exception as exc:  # diagnostics must never turn a timeout into a crash
         return f"unreadable ({type(exc).__name__})"
