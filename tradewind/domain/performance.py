@@ -202,22 +202,28 @@ def drawdown(returns: Sequence[PeriodReturn], start_ns: int | None = None) -> Dr
 def value_at_risk(returns: Sequence[float], cutoff: float) -> float | None:
     """The return at the `cutoff` quantile (0.05 for a 95 % VaR), linear between order
     statistics; None without returns."""
-    if not returns:
-        return None
-    ordered = sorted(returns)
-    position = (len(ordered) - 1) * cutoff
-    below = math.floor(position)
-    above = min(below + 1, len(ordered) - 1)
-    weight = position - below
-    return ordered[below] + (ordered[above] - ordered[below]) * weight
+    return _quantile(sorted(returns), cutoff)
 
 
 def conditional_value_at_risk(returns: Sequence[float], cutoff: float) -> float | None:
     """The mean of the returns at or below the `cutoff` quantile (the lowest
     `floor((n - 1) * cutoff) + 1`); None without returns."""
-    if not returns:
+    return _tail_mean(sorted(returns), cutoff)
+
+
+def _quantile(ordered: Sequence[float], cutoff: float) -> float | None:
+    if not ordered:
         return None
-    tail = sorted(returns)[: int((len(returns) - 1) * cutoff) + 1]
+    position = (len(ordered) - 1) * cutoff
+    below = math.floor(position)
+    above = min(below + 1, len(ordered) - 1)
+    return ordered[below] + (ordered[above] - ordered[below]) * (position - below)
+
+
+def _tail_mean(ordered: Sequence[float], cutoff: float) -> float | None:
+    if not ordered:
+        return None
+    tail = ordered[: int((len(ordered) - 1) * cutoff) + 1]
     return math.fsum(tail) / len(tail)
 
 
@@ -259,17 +265,27 @@ def _co_moments(returns: Sequence[float], benchmark: Sequence[float]) -> tuple[f
 def performance(samples: Sequence[EquitySample], period_s: int) -> Performance:
     """Every figure of `samples` (time order), which are taken as one per `period_s`
     seconds (use `bucketed` first for raw samples)."""
-    per_year = periods_per_year(period_s)
     returns = time_weighted_returns(samples)
+    return performance_of_returns(returns, period_s, samples[0].ts_ns if samples else None)
+
+
+def performance_of_returns(
+    returns: Sequence[PeriodReturn], period_s: int, start_ns: int | None
+) -> Performance:
+    """Every figure of a series of `period_s` returns (time order) whose wealth index is
+    1 at `start_ns`: for callers that keep returns rather than equities (the analytics
+    service adds one per minute instead of dividing the whole series again)."""
+    per_year = periods_per_year(period_s)
     values = [period.value for period in returns]
     n = len(values)
     wealth = math.prod(1.0 + r for r in values)
-    dd = drawdown(returns, samples[0].ts_ns if samples else None)
+    dd = drawdown(returns, start_ns)
     annual = _compounded(wealth, per_year / n) if n and wealth > 0 else None
     mean = math.fsum(values) / n if n else 0.0
     deviation = _sample_deviation(values, mean)
-    downside = math.sqrt(math.fsum(min(r, 0.0) ** 2 for r in values) / n) if n else 0.0
+    downside = math.sqrt(math.fsum(r * r for r in values if r < 0) / n) if n else 0.0
     root_year = math.sqrt(per_year)
+    ordered = sorted(values)
     return Performance(
         period_s=period_s,
         periods=n,
@@ -280,12 +296,12 @@ def performance(samples: Sequence[EquitySample], period_s: int) -> Performance:
         sortino=mean / downside * root_year if n >= 2 and downside > 0 else None,
         calmar=annual / -dd.max if annual is not None and dd.max < 0 else None,
         drawdown=dd,
-        best_period=max(values) if values else None,
-        worst_period=min(values) if values else None,
-        var_95=value_at_risk(values, 0.05),
-        cvar_95=conditional_value_at_risk(values, 0.05),
-        var_99=value_at_risk(values, 0.01),
-        cvar_99=conditional_value_at_risk(values, 0.01),
+        best_period=ordered[-1] if ordered else None,
+        worst_period=ordered[0] if ordered else None,
+        var_95=_quantile(ordered, 0.05),
+        cvar_95=_tail_mean(ordered, 0.05),
+        var_99=_quantile(ordered, 0.01),
+        cvar_99=_tail_mean(ordered, 0.01),
     )
 
 

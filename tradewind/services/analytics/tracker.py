@@ -1,6 +1,13 @@
 """One account's recent equity at one-minute resolution, kept from its `PortfolioUpdate`s
 (pure: no I/O). Deposits and withdrawals are read from the books' identity (see
-`domain.performance.samples_from_valuations`), so they are not taken for returns."""
+`domain.performance.samples_from_valuations`), so they are not taken for returns.
+
+Each minute's return is computed once, when the minute closes (one Decimal division per
+account per minute), and kept as a float; a round of analytics then only reads floats,
+so its cost does not grow with the Decimal arithmetic of the whole window. The figures
+are those `domain.performance.performance` gives for the same valuations bucketed by
+minute with the flat minutes filled in (`tests/unit/services/test_analytics_tracker.py`).
+"""
 
 from __future__ import annotations
 
@@ -8,40 +15,41 @@ from collections import deque
 from decimal import Decimal
 
 from tradewind.domain.events import AnalyticsUpdate, PortfolioUpdate
-from tradewind.domain.performance import (
-    EquitySample,
-    bucketed,
-    performance,
-)
+from tradewind.domain.performance import PeriodReturn, performance_of_returns
 
 PERIOD_S = 60
 _PERIOD_NS = PERIOD_S * 1_000_000_000
+_ZERO = Decimal(0)
 
 
 class AccountSeries:
-    """The last `keep_minutes` minutes of one account's equity, a sample per minute (the
-    minute's last valuation, its flows summed). Valuations older than the newest taken
-    are ignored (redelivery, or a stored one after a live one)."""
+    """The last `keep_minutes` minutes of one account's returns. Valuations older than
+    the newest taken are ignored (redelivery, or a stored one after a live one)."""
 
     __slots__ = (
-        "_contributions",
-        "_samples",
-        "account_id",
-        "keep_ns",
-        "last_ts_ns",
-        "valuation_asset",
-    )
+        "_closed_equity", "_contributions", "_flow", "_minute", "_returns", "_start_ns",
+        "account_id", "equity", "keep_ns", "last_ts_ns", "valuation_asset",
+    )  # fmt: skip
 
     def __init__(self, account_id: str, keep_minutes: int) -> None:
         self.account_id = account_id
         self.keep_ns = keep_minutes * _PERIOD_NS
-        self.valuation_asset = ""
+        self._reset("")
+
+    def _reset(self, valuation_asset: str) -> None:
+        self.valuation_asset = valuation_asset
         self.last_ts_ns = 0
+        self.equity = _ZERO  # the newest valuation's
         self._contributions: Decimal | None = None
-        self._samples: deque[EquitySample] = deque()
+        self._closed_equity: Decimal | None = None  # the last closed minute's last equity
+        self._minute = -1  # the open minute (ns // period); -1: no valuation yet
+        self._flow = _ZERO  # flows of the open minute
+        self._returns: deque[PeriodReturn] = deque()  # closed minutes, oldest first
+        self._start_ns = 0  # where the wealth index of `_returns` is 1
 
     def __len__(self) -> int:
-        return len(self._samples)
+        """Minutes with a return (closed ones, and the open one once it has a base)."""
+        return len(self._returns) + (self._closed_equity is not None)
 
     def add(
         self,
@@ -58,22 +66,36 @@ class AccountSeries:
         if ts_ns <= self.last_ts_ns:
             return False
         if valuation_asset != self.valuation_asset:
-            self._samples.clear()
-            self._contributions = None
-            self.valuation_asset = valuation_asset
+            self._reset(valuation_asset)
         contributions = equity - realized - unrealized + fees
-        flow = Decimal(0) if self._contributions is None else contributions - self._contributions
+        flow = _ZERO if self._contributions is None else contributions - self._contributions
         self._contributions = contributions
-        self.last_ts_ns = ts_ns
-        samples = self._samples
-        if samples and samples[-1].ts_ns // _PERIOD_NS == ts_ns // _PERIOD_NS:
-            flow += samples[-1].flow
-            samples.pop()
-        samples.append(EquitySample(ts_ns, equity, flow))
+        minute = ts_ns // _PERIOD_NS
+        if self._minute < 0:
+            self._start_ns = ts_ns
+        elif minute == self._minute:
+            flow += self._flow
+        else:
+            self._close_minute(minute)
+        self._minute, self._flow = minute, flow
+        self.equity, self.last_ts_ns = equity, ts_ns
         horizon = ts_ns - self.keep_ns
-        while samples and samples[0].ts_ns < horizon:
-            samples.popleft()
+        returns = self._returns
+        while returns and returns[0].ts_ns < horizon:
+            self._start_ns = returns.popleft().ts_ns
         return True
+
+    def _close_minute(self, next_minute: int) -> None:
+        """The open minute ends (a valuation of `next_minute` came): its return, then a
+        flat return for each minute without a valuation before `next_minute`."""
+        base = self._closed_equity
+        if base is not None and base > 0:
+            growth = (self.equity - self._flow) / base
+            self._returns.append(PeriodReturn(self.last_ts_ns, float(growth) - 1.0))
+        self._closed_equity = self.equity
+        if self.equity > 0:  # the minutes without a valuation start from this one
+            for empty in range(self._minute + 1, next_minute):
+                self._returns.append(PeriodReturn(empty * _PERIOD_NS, 0.0))
 
     def add_update(self, update: PortfolioUpdate) -> bool:
         return self.add(
@@ -82,20 +104,24 @@ class AccountSeries:
         )  # fmt: skip
 
     def analytics(self, now_ns: int) -> AnalyticsUpdate | None:
-        """The figures of the kept minutes (flat minutes filled in), None before the
-        first valuation."""
-        if not self._samples:
+        """The figures of the kept minutes, the open one included; None before the first
+        valuation."""
+        if self._minute < 0:
             return None
-        samples = bucketed(list(self._samples), PERIOD_S, fill=True)
-        figures = performance(samples, PERIOD_S)
+        returns = list(self._returns)
+        base = self._closed_equity
+        if base is not None and base > 0:
+            growth = (self.equity - self._flow) / base
+            returns.append(PeriodReturn(self.last_ts_ns, float(growth) - 1.0))
+        figures = performance_of_returns(returns, PERIOD_S, self._start_ns)
         dd = figures.drawdown
         return AnalyticsUpdate(
             account_id=self.account_id,
             valuation_asset=self.valuation_asset,
-            equity=samples[-1].equity,
+            equity=self.equity,
             period_s=PERIOD_S,
             periods=figures.periods,
-            since_ns=samples[0].ts_ns,
+            since_ns=self._start_ns,
             total_return=figures.total_return,
             max_drawdown=dd.max,
             current_drawdown=dd.current,

@@ -1,0 +1,84 @@
+"""The analytics service's per-account series: the figures it keeps incrementally (a
+return per closed minute) equal those of the whole series bucketed by minute and computed
+at once (`domain.performance`), whatever the valuations' timing, flows and redeliveries;
+and the window forgets what is older than it."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tradewind.domain.performance import bucketed, performance, samples_from_valuations
+from tradewind.services.analytics.tracker import AccountSeries
+
+MINUTE_NS = 60 * 1_000_000_000
+T0 = 1_800_000_000 * 1_000_000_000
+
+valuations = st.lists(
+    st.tuples(
+        st.integers(min_value=1, max_value=5 * MINUTE_NS),  # time since the previous one
+        st.decimals(min_value="1", max_value="100000", places=2),  # equity
+        st.decimals(min_value="-500", max_value="500", places=2),  # realised PnL
+    ),
+    min_size=1,
+    max_size=80,
+)
+
+
+@given(valuations)
+def test_the_kept_figures_equal_the_whole_series_computed_at_once(
+    steps: list[tuple[int, Decimal, Decimal]],
+) -> None:
+    series = AccountSeries("a1", keep_minutes=100_000)
+    rows = []
+    ts = T0
+    for gap, equity, realized in steps:
+        ts += gap
+        rows.append((ts, equity, realized, Decimal(0), Decimal(0)))
+        assert series.add(ts, "USDT", equity, realized, Decimal(0), Decimal(0))
+        assert not series.add(ts, "USDT", equity + 1, realized, Decimal(0), Decimal(0))
+    ours = series.analytics(ts)
+    assert ours is not None
+    expected = performance(bucketed(samples_from_valuations(rows), 60, fill=True), 60)
+    assert ours.periods == expected.periods
+    assert ours.total_return == pytest.approx(expected.total_return, rel=1e-12, abs=1e-12)
+    assert ours.max_drawdown == pytest.approx(expected.drawdown.max, rel=1e-12, abs=1e-12)
+    assert ours.current_drawdown == pytest.approx(expected.drawdown.current, abs=1e-12)
+    for name in ("volatility", "sharpe", "sortino", "var_95", "cvar_95"):
+        theirs = getattr(expected, name)
+        mine = getattr(ours, name)
+        assert (mine is None) == (theirs is None), name
+        if theirs is not None:
+            assert mine == pytest.approx(theirs, rel=1e-9, abs=1e-12), name
+
+
+def test_the_window_forgets_minutes_older_than_it() -> None:
+    series = AccountSeries("a1", keep_minutes=3)
+    for minute, equity in enumerate(["100", "50", "50", "50", "50", "55"]):
+        series.add(
+            T0 + minute * MINUTE_NS,
+            "USDT",
+            Decimal(equity),
+            Decimal(equity) - 100,
+            Decimal(0),
+            Decimal(0),
+        )
+    figures = series.analytics(T0 + 5 * MINUTE_NS)
+    assert figures is not None
+    # The halving (minute 1) fell out of the 3-minute window: 50, 50, 50 -> 55.
+    assert figures.total_return == pytest.approx(0.1)
+    assert figures.max_drawdown == 0.0
+    assert (figures.since_ns, figures.periods) == (T0 + MINUTE_NS, 4)  # from the close of minute 1
+
+
+def test_a_new_valuation_asset_starts_the_series_again() -> None:
+    series = AccountSeries("a1", keep_minutes=60)
+    series.add(T0, "USDT", Decimal(100), Decimal(0), Decimal(0), Decimal(0))
+    series.add(T0 + MINUTE_NS, "USDT", Decimal(50), Decimal(-50), Decimal(0), Decimal(0))
+    series.add(T0 + 2 * MINUTE_NS, "BTC", Decimal(1), Decimal(0), Decimal(0), Decimal(0))
+    figures = series.analytics(T0 + 2 * MINUTE_NS)
+    assert figures is not None
+    assert (figures.valuation_asset, figures.periods, figures.total_return) == ("BTC", 0, 0.0)
