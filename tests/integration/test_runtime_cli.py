@@ -390,3 +390,28 @@ def test_the_screenshot_shows_the_welcome_and_the_screen_while_it_ran(empty_run:
     assert "Tradewind — embedded" in shot
     # Taken before the market froze: market data still flowed in the last seconds.
     assert re.search(r"events/s +│ [1-9][0-9,]* +\(last 5 s\)", shot), shot
+
+
+def test_the_end_of_run_report_has_each_accounts_analytics_and_the_platforms(
+    tmp_path: Path,
+) -> None:
+    """`tradewind up --bots 4 --report`: every account's latest figures from the analytics
+    service (computed each second here) and the platform's, under the metric names of
+    docs/analytics.md; the screen shows the platform's return."""
+    done = run_tradewind(
+        "up", "--bots", "4", "--for", "12", "--venue-port", "0", "--report", "report.json",
+        cwd=tmp_path, COLUMNS="160", TRADEWIND_HTTP_PORT=str(free_port()),
+        TRADEWIND_HEALTH_PORT=str(free_port()), TRADEWIND_ANALYTICS_INTERVAL_S="1",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads((tmp_path / "report.json").read_text())
+    names = {"total_return", "max_drawdown", "current_drawdown", "volatility", "sharpe"}
+    for account in report["accounts"]:
+        figures = account["analytics"]
+        assert figures is not None, account["account_id"]
+        assert names <= set(figures) and figures["period_s"] == 60
+        assert figures["equity"] == account["equity"] or figures["valuation_asset"]
+    [(asset, platform)] = report["totals"]["analytics"].items()
+    assert asset in report["totals"]["equity"]
+    assert names <= set(platform) and -1 < platform["total_return"] < 1
+    assert re.search(r"platform return\s+│ [+-]\d+\.\d{3}% " + asset, done.stdout), done.stdout

@@ -3,8 +3,12 @@ platform believes (its portfolio) next to what the venue holds, so any differenc
 
 Shape: `{"accounts": [{"account_id", "strategy", "balances", "venue_balances",
 "positions", "realized_pnl", "unrealized_pnl", "fees", "orders", "fills",
-"balances_match"}, ...], "totals": {...}}`. Balances are decimal strings of free plus
-held, per asset; zero balances are left out on both sides.
+"balances_match", "analytics"}, ...], "totals": {..., "analytics": {asset: {...}}}}`.
+Balances are decimal strings of free plus held, per asset; zero balances are left out
+on both sides. `analytics` is the analytics service's latest for the account (null
+before its first, which comes within `TRADEWIND_ANALYTICS_INTERVAL_S` of the account's
+first valuation), and the platform's own per valuation asset, under the names of
+docs/analytics.md.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from tradewind.domain.events import AnalyticsUpdate
+from tradewind.domain.performance import iso_utc
 from tradewind.runtime.demo import DemoAccount
 from tradewind.runtime.status import StatusBoard
 from tradewind.venues.simulated.exchange import SimulatedExchange
@@ -64,6 +70,7 @@ def build_report(
                 "fills": tally.fills,
                 "rejects": tally.rejects,
                 "balances_match": match,
+                "analytics": analytics_object(tally.analytics),
             }
         )
     return {
@@ -77,7 +84,33 @@ def build_report(
             "rejects": board.rejects,
             "reject_reasons": dict(board.reject_reasons.most_common(10)),
             "equity": {a: _text(v) for a, v in totals.items()},
+            "analytics": {
+                asset: analytics_object(figures)
+                for asset, figures in board.platform_analytics().items()
+            },
         },
+    }
+
+
+def analytics_object(figures: AnalyticsUpdate | None) -> dict[str, Any] | None:
+    """An `AnalyticsUpdate` as the report shows it: the metric names of the API and of
+    backtests, equity as a decimal string, the window's start as ISO 8601 UTC."""
+    if figures is None:
+        return None
+    return {
+        "total_return": figures.total_return,
+        "max_drawdown": figures.max_drawdown,
+        "current_drawdown": figures.current_drawdown,
+        "volatility": figures.volatility,
+        "sharpe": figures.sharpe,
+        "sortino": figures.sortino,
+        "var_95": figures.var_95,
+        "cvar_95": figures.cvar_95,
+        "periods": figures.periods,
+        "period_s": figures.period_s,
+        "since": iso_utc(figures.since_ns),
+        "equity": _text(figures.equity),
+        "valuation_asset": figures.valuation_asset,
     }
 
 

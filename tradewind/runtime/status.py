@@ -26,16 +26,19 @@ from tradewind.bus import topics
 from tradewind.bus.envelope import Envelope
 from tradewind.bus.port import Bus, ConsumerOptions, Subscription
 from tradewind.domain.events import (
+    AnalyticsUpdate,
     Fill,
     OrderAccepted,
     OrderIntent,
     OrderRejected,
     PortfolioUpdate,
 )
+from tradewind.services.analytics.tracker import AccountSeries
 
 _MARKET_EVENTS_KEPT = 200_000  # market event ids remembered for latency matching
 _ORDER_TRACES_KEPT = 200_000  # traces of order events remembered, the same way
 _LATENCIES_KEPT = 50_000
+_PLATFORM_MINUTES = 7 * 1_440  # the platform's return and drawdown: over the last week
 RATE_WINDOW_S = 5.0
 LATENCY_WINDOW_S = 60.0
 
@@ -46,6 +49,7 @@ class AccountTally:
     fills: int = 0
     rejects: int = 0
     portfolio: PortfolioUpdate | None = None
+    analytics: AnalyticsUpdate | None = None  # the analytics service's latest
 
 
 class LatencySample(NamedTuple):
@@ -78,6 +82,8 @@ class StatusBoard:
     _answered_ts: OrderedDict[str, int] = field(default_factory=OrderedDict)
     _samples: deque[tuple[float, int, int]] = field(default_factory=deque)
     _subscriptions: list[Subscription] = field(default_factory=list)
+    #: The whole platform's equity per valuation asset, as one account would be.
+    platform: dict[str, AccountSeries] = field(default_factory=dict)
 
     async def attach(self, bus: Bus) -> None:
         options = ConsumerOptions(max_batch=2000, max_attempts=1)
@@ -86,6 +92,7 @@ class StatusBoard:
             ((topics.ORDERS_INTENT,), self._on_intents),
             ((topics.ORDERS_EVENTS,), self._on_order_events),
             ((topics.PORTFOLIO_UPDATES,), self._on_portfolio),
+            ((topics.ANALYTICS_UPDATES,), self._on_analytics),
         ):
             self._subscriptions.append(
                 await bus.listen(topic_names, f"status-{topic_names[0]}", handler, options=options)
@@ -147,10 +154,44 @@ class StatusBoard:
 
     async def _on_portfolio(self, batch: Sequence[Envelope]) -> None:
         self.events += len(batch)
+        newest: dict[str, int] = {}
         for env in batch:
-            if isinstance(env.payload, PortfolioUpdate):
-                self.tally(env.payload.account_id).portfolio = env.payload
+            update = env.payload
+            if isinstance(update, PortfolioUpdate):
+                self.tally(update.account_id).portfolio = update
+                asset = update.valuation_asset
+                newest[asset] = max(newest.get(asset, 0), update.ts_ns)
+        for asset, ts_ns in newest.items():
+            self._value_platform(asset, ts_ns)
         self.last_portfolio_s = time.monotonic()
+
+    def _value_platform(self, asset: str, ts_ns: int) -> None:
+        """Add the sum of every account's latest valuation in `asset` to the platform's
+        series (its deposits, new accounts included, are flows, not returns)."""
+        equity = realized = unrealized = fees = Decimal(0)
+        for tally in self.accounts.values():
+            update = tally.portfolio
+            if update is not None and update.valuation_asset == asset:
+                equity += update.equity
+                realized += update.realized_pnl
+                unrealized += update.unrealized_pnl
+                fees += update.fees
+        series = self.platform.get(asset)
+        if series is None:
+            series = self.platform[asset] = AccountSeries(f"platform:{asset}", _PLATFORM_MINUTES)
+        series.add(ts_ns, asset, equity, realized, unrealized, fees)
+
+    async def _on_analytics(self, batch: Sequence[Envelope]) -> None:
+        self.events += len(batch)
+        for env in batch:
+            if isinstance(env.payload, AnalyticsUpdate):
+                self.tally(env.payload.account_id).analytics = env.payload
+
+    def platform_analytics(self) -> dict[str, AnalyticsUpdate]:
+        """The platform's figures per valuation asset, as of now."""
+        now_ns = time.time_ns()
+        figures = {asset: series.analytics(now_ns) for asset, series in self.platform.items()}
+        return {asset: f for asset, f in figures.items() if f is not None}
 
     # -- what the screen shows -------------------------------------------------------
 
@@ -248,4 +289,13 @@ def render(
     table.add_row("venues", venues or "—")
     equity = board.total_equity()
     table.add_row("total equity", ", ".join(f"{v:,.8f} {a}" for a, v in equity.items()) or "—")
+    platform = board.platform_analytics()
+    table.add_row(
+        "platform return",
+        ", ".join(
+            f"{f.total_return:+.3%} {asset}, drawdown {f.max_drawdown:.3%} (deposits taken out)"
+            for asset, f in platform.items()
+        )
+        or "—",
+    )
     return table
