@@ -270,6 +270,13 @@ class KafkaBus:
             servers = self._settings.servers_text
             try:
                 await self._create_topic(topic)
+                # Track the topic in the producer's metadata. aiokafka tracks only topics
+                # it did not already know: one seen in its bootstrap (all topics) is left
+                # out, and once any other topic is tracked, each metadata refresh asks for
+                # the tracked ones only and drops the rest, leaving their partitions
+                # without a leader and every publish to them unacknowledged for good (a
+                # restarted risk instance stalled that way in the chaos runs).
+                await self._producer.client.add_topic(topic)
                 ids = await self._producer.partitions_for(topic)
             except (KafkaError, *UNREACHABLE) as exc:
                 raise bus_error(

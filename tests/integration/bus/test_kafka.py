@@ -243,6 +243,31 @@ async def test_publishing_after_the_broker_died_raises_within_the_publish_timeou
 
 
 @pytest.mark.servers
+async def test_a_topic_known_at_start_stays_publishable_after_a_metadata_refresh(
+    topic: str,
+) -> None:
+    """aiokafka's producer tracks only topics it did not know at its bootstrap; once it
+    tracked another, a metadata refresh dropped the first from its metadata and every
+    publish to it went unacknowledged for good (a restarted risk instance stalled so in
+    the Kafka chaos runs). The bus tracks every topic it publishes to."""
+    with private_tansu() as (address, _broker):
+        older = KafkaBus.from_url(f"kafka://{address}", partitions=2)
+        await older.start()
+        await older.publish(topic, tick("acct-1", 1))  # exists before the new bus starts
+        bus = KafkaBus.from_url(f"kafka://{address}?publish_timeout_s=3", partitions=2)
+        await bus.start()
+        try:
+            await bus.publish(topic, tick("acct-1", 2))
+            await bus.publish(f"{topic}-new", tick("acct-1", 3))  # created after the start
+            await bus._producer.client.force_metadata_update()
+            async with asyncio.timeout(10):
+                await bus.publish(topic, tick("acct-1", 4))
+        finally:
+            await bus.close()
+            await older.close()
+
+
+@pytest.mark.servers
 async def test_a_publish_to_a_hung_broker_times_out_and_the_log_says_what_it_waited_on(
     topic: str, caplog: pytest.LogCaptureFixture
 ) -> None:
