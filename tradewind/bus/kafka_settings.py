@@ -20,15 +20,15 @@ Options (units in the names; defaults in brackets):
 - `enable_idempotence` [false]: exactly-once appends per producer session; the broker
   must support InitProducerId (Tansu 0.6 does not).
 - `replication_factor` [1]: for topics the bus creates.
-- `session_timeout_ms` [2500]: a member that sends no heartbeat for this long is
+- `session_timeout_ms` [2000]: a member that sends no heartbeat for this long is
   presumed dead and its partitions move. Tansu also holds every rebalance's join phase
-  for half of it rounded up to whole seconds (2 s at 2500, 1 s at 2000), which the whole
-  group waits out, so a dead member's partitions are read again ~4.5 s after its death
-  (~3.3 s at 2000; see docs/failover.md). Stock Kafka refuses values under its
-  `group.min.session.timeout.ms` (6000 by default): lower that on the brokers, or raise
-  this (take-over then takes longer). See docs/failover.md for what a shorter timeout
-  costs.
-- `heartbeat_interval_ms` [500]: how often members heartbeat, and so how soon they
+  for half of it rounded up to whole seconds (1 s at 2000, 2 s at 2500), which the whole
+  group waits out, so a dead member's partitions are read again ~3.3 s after its death
+  (bench/takeover.py; 3.2-5.8 s in the chaos runs, ~4.5 s at 2500; docs/failover.md).
+  Stock Kafka refuses values under its `group.min.session.timeout.ms` (6000 by
+  default): lower that on the brokers, or raise this (take-over then takes longer). See
+  docs/failover.md for what a shorter timeout costs.
+- `heartbeat_interval_ms` [400]: how often members heartbeat, and so how soon they
   notice a rebalance; at most a third of the session timeout.
 - `max_poll_interval_ms` [30000]: longest a handler may take for one batch before the
   member leaves the group (its batch then goes to the others); also the rebalance
@@ -96,8 +96,8 @@ class KafkaSettings:
     compression_type: str = "none"
     enable_idempotence: bool = False
     replication_factor: int = 1
-    session_timeout_ms: int = 2_500
-    heartbeat_interval_ms: int = 500
+    session_timeout_ms: int = 2_000
+    heartbeat_interval_ms: int = 400
     max_poll_interval_ms: int = 30_000
     revoke_wait_ms: int = 3_000
     join_timeout_s: float = 30.0
