@@ -33,10 +33,12 @@ import itertools
 import math
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from typing import Any
 
 import msgspec
+
+from tradewind.domain.exact import EXACT, quotient
 
 ZERO = Decimal(0)
 SECONDS_PER_YEAR = 365 * 86_400
@@ -150,8 +152,8 @@ def samples_from_valuations(
     out: list[EquitySample] = []
     before: Decimal | None = None
     for ts_ns, equity, realized, unrealized, fees in valuations:
-        contributions = equity - realized - unrealized + fees
-        flow = ZERO if before is None else contributions - before
+        contributions = net_deposits(equity, realized, unrealized, fees)
+        flow = ZERO if before is None else EXACT.subtract(contributions, before)
         out.append(EquitySample(ts_ns, equity, flow))
         before = contributions
     return out
@@ -164,7 +166,7 @@ def time_weighted_returns(samples: Sequence[EquitySample]) -> list[PeriodReturn]
     for before, after in itertools.pairwise(samples):
         if before.equity <= 0:
             continue
-        growth = (after.equity - after.flow) / before.equity
+        growth = quotient(EXACT.subtract(after.equity, after.flow), before.equity)
         returns.append(PeriodReturn(after.ts_ns, float(growth) - 1.0))
     return returns
 
@@ -320,19 +322,27 @@ def _sample_deviation(values: Sequence[float], mean: float) -> float | None:
     return math.sqrt(math.fsum((r - mean) ** 2 for r in values) / (len(values) - 1))
 
 
+def net_deposits(equity: Decimal, realized: Decimal, unrealized: Decimal, fees: Decimal) -> Decimal:
+    """Net deposits by the books' identity: `equity - realised - unrealised + fees`,
+    exactly (not in the thread's decimal context, which another caller may have changed)."""
+    with localcontext(EXACT):
+        return equity - realized - unrealized + fees
+
+
 def trade_stats(realized: Sequence[Decimal]) -> TradeStats:
     """Statistics of closed trades from each one's realised PnL."""
     wins = [pnl for pnl in realized if pnl > 0]
     losses = [pnl for pnl in realized if pnl < 0]
-    gross_win, gross_loss = sum(wins, ZERO), sum(losses, ZERO)
+    with localcontext(EXACT):
+        gross_win, gross_loss = sum(wins, ZERO), sum(losses, ZERO)
     return TradeStats(
         trades=len(realized),
         wins=len(wins),
         losses=len(losses),
         win_rate=len(wins) / len(realized) if realized else None,
-        profit_factor=float(gross_win / -gross_loss) if losses else None,
-        average_win=gross_win / len(wins) if wins else None,
-        average_loss=gross_loss / len(losses) if losses else None,
+        profit_factor=float(quotient(gross_win, -gross_loss)) if losses else None,
+        average_win=quotient(gross_win, Decimal(len(wins))) if wins else None,
+        average_loss=quotient(gross_loss, Decimal(len(losses))) if losses else None,
     )
 
 

@@ -246,3 +246,20 @@ def test_deposits_are_read_from_the_books_identity_of_each_valuation() -> None:
     )
     assert [s.flow for s in samples] == [D(0), D(0), D(500), D(-100)]
     assert [round(r.value, 12) for r in time_weighted_returns(samples)] == [0.05, 0.0, 0.0]
+
+
+def test_the_figures_do_not_depend_on_the_threads_decimal_context() -> None:
+    """Another caller may have changed the thread's decimal context (a CI run met one
+    with another precision): averages and flows are computed in the project's own."""
+    from decimal import localcontext
+
+    D = Decimal
+    pnls = [D("0.010000000000000000000000000001"), D("0.02"), D("-0.03")]
+    rows = [
+        (1, D("1000.123456789012345678901234"), D(0), D(0), D(0)),
+        (2, D(900), D(-5), D(0), D(0)),
+    ]
+    default = (trade_stats(pnls), samples_from_valuations(rows))
+    with localcontext() as ctx:
+        ctx.prec = 6
+        assert (trade_stats(pnls), samples_from_valuations(rows)) == default

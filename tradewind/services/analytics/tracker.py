@@ -15,7 +15,8 @@ from collections import deque
 from decimal import Decimal
 
 from tradewind.domain.events import AnalyticsUpdate, PortfolioUpdate
-from tradewind.domain.performance import PeriodReturn, performance_of_returns
+from tradewind.domain.exact import EXACT, quotient
+from tradewind.domain.performance import PeriodReturn, net_deposits, performance_of_returns
 
 PERIOD_S = 60
 _PERIOD_NS = PERIOD_S * 1_000_000_000
@@ -67,14 +68,18 @@ class AccountSeries:
             return False
         if valuation_asset != self.valuation_asset:
             self._reset(valuation_asset)
-        contributions = equity - realized - unrealized + fees
-        flow = _ZERO if self._contributions is None else contributions - self._contributions
+        contributions = net_deposits(equity, realized, unrealized, fees)
+        flow = (
+            _ZERO
+            if self._contributions is None
+            else EXACT.subtract(contributions, self._contributions)
+        )
         self._contributions = contributions
         minute = ts_ns // _PERIOD_NS
         if self._minute < 0:
             self._start_ns = ts_ns
         elif minute == self._minute:
-            flow += self._flow
+            flow = EXACT.add(flow, self._flow)
         else:
             self._close_minute(minute)
         self._minute, self._flow = minute, flow
@@ -90,7 +95,7 @@ class AccountSeries:
         flat return for each minute without a valuation before `next_minute`."""
         base = self._closed_equity
         if base is not None and base > 0:
-            growth = (self.equity - self._flow) / base
+            growth = quotient(EXACT.subtract(self.equity, self._flow), base)
             self._returns.append(PeriodReturn(self.last_ts_ns, float(growth) - 1.0))
         self._closed_equity = self.equity
         if self.equity > 0:  # the minutes without a valuation start from this one
@@ -111,7 +116,7 @@ class AccountSeries:
         returns = list(self._returns)
         base = self._closed_equity
         if base is not None and base > 0:
-            growth = (self.equity - self._flow) / base
+            growth = quotient(EXACT.subtract(self.equity, self._flow), base)
             returns.append(PeriodReturn(self.last_ts_ns, float(growth) - 1.0))
         figures = performance_of_returns(returns, PERIOD_S, self._start_ns)
         dd = figures.drawdown
