@@ -24,6 +24,7 @@ from tradewind.gateway.schemas import (
     OrderView,
     Page,
     PortfolioView,
+    as_utc,
     page,
 )
 from tradewind.store import records
@@ -178,9 +179,9 @@ async def account_analytics(
     account's equity (deposits and withdrawals taken out), from the valuations the
     portfolio service records, and the equity series at `resolution`."""
     account = await owned_account(state, caller.user_id, account_id)
-    until = _aware(end) if end is not None else datetime.now(UTC)
+    until = as_utc(end) if end is not None else datetime.now(UTC)
     try:
-        since = _aware(start) if start is not None else until - _DEFAULT_WINDOW[resolution]
+        since = as_utc(start) if start is not None else until - _DEFAULT_WINDOW[resolution]
     except OverflowError:  # `to` within the default window of year 1
         raise ApiError(422, "`to` is too early", code="invalid_window", field="to") from None
     if since >= until:
@@ -205,7 +206,3 @@ async def account_analytics(
             for s in samples
         ],
     )
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

@@ -57,13 +57,14 @@ ApiSecretText = Annotated[
 RefreshTokenText = Annotated[str, StringConstraints(min_length=1, max_length=256)]
 
 
-def _utc(value: datetime) -> datetime:
-    """SQLite hands back naive datetimes; everything stored is UTC."""
+def as_utc(value: datetime) -> datetime:
+    """The moment with its zone: SQLite hands back naive datetimes (and a client may send
+    one); everything stored is UTC."""
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 #: A point in time, always with its zone (UTC) in JSON: `2026-01-02T03:04:05Z`.
-Timestamp = Annotated[datetime, AfterValidator(_utc)]
+Timestamp = Annotated[datetime, AfterValidator(as_utc)]
 
 #: An exact amount, written in JSON as a plain decimal string: `"0.000001"`, not `1e-06`.
 Money = Annotated[

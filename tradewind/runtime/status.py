@@ -33,6 +33,7 @@ from tradewind.domain.events import (
     OrderRejected,
     PortfolioUpdate,
 )
+from tradewind.domain.exact import EXACT
 from tradewind.services.analytics.tracker import AccountSeries
 
 _MARKET_EVENTS_KEPT = 200_000  # market event ids remembered for latency matching
@@ -84,6 +85,11 @@ class StatusBoard:
     _subscriptions: list[Subscription] = field(default_factory=list)
     #: The whole platform's equity per valuation asset, as one account would be.
     platform: dict[str, AccountSeries] = field(default_factory=dict)
+    #: Per valuation asset, the sum of every account's latest (equity, realised PnL,
+    #: unrealised PnL, fees): kept as updates replace each other, not summed again.
+    _platform_totals: dict[str, tuple[Decimal, Decimal, Decimal, Decimal]] = field(
+        default_factory=dict
+    )
 
     async def attach(self, bus: Bus) -> None:
         options = ConsumerOptions(max_batch=2000, max_attempts=1)
@@ -158,28 +164,36 @@ class StatusBoard:
         for env in batch:
             update = env.payload
             if isinstance(update, PortfolioUpdate):
-                self.tally(update.account_id).portfolio = update
+                tally = self.tally(update.account_id)
+                if tally.portfolio is not None:
+                    self._count_in(tally.portfolio, EXACT.subtract)
+                tally.portfolio = update
+                self._count_in(update, EXACT.add)
                 asset = update.valuation_asset
                 newest[asset] = max(newest.get(asset, 0), update.ts_ns)
         for asset, ts_ns in newest.items():
             self._value_platform(asset, ts_ns)
         self.last_portfolio_s = time.monotonic()
 
+    def _count_in(self, update: PortfolioUpdate, op: Callable[[Decimal, Decimal], Decimal]) -> None:
+        zero = Decimal(0)
+        equity, realized, unrealized, fees = self._platform_totals.get(
+            update.valuation_asset, (zero, zero, zero, zero)
+        )
+        self._platform_totals[update.valuation_asset] = (
+            op(equity, update.equity),
+            op(realized, update.realized_pnl),
+            op(unrealized, update.unrealized_pnl),
+            op(fees, update.fees),
+        )
+
     def _value_platform(self, asset: str, ts_ns: int) -> None:
         """Add the sum of every account's latest valuation in `asset` to the platform's
         series (its deposits, new accounts included, are flows, not returns)."""
-        equity = realized = unrealized = fees = Decimal(0)
-        for tally in self.accounts.values():
-            update = tally.portfolio
-            if update is not None and update.valuation_asset == asset:
-                equity += update.equity
-                realized += update.realized_pnl
-                unrealized += update.unrealized_pnl
-                fees += update.fees
         series = self.platform.get(asset)
         if series is None:
             series = self.platform[asset] = AccountSeries(f"platform:{asset}", _PLATFORM_MINUTES)
-        series.add(ts_ns, asset, equity, realized, unrealized, fees)
+        series.add(ts_ns, asset, *self._platform_totals[asset])
 
     async def _on_analytics(self, batch: Sequence[Envelope]) -> None:
         self.events += len(batch)

@@ -155,31 +155,66 @@ async def equity_history(
     return [(r.taken_at, r.equity) for r in (await conn.execute(query)).all()]
 
 
+#: One recorded valuation: (ts_ns, valuation asset, equity, realised PnL, unrealised PnL,
+#: fees), as analytics reads it.
+Valuation = tuple[int, str, Decimal, Decimal, Decimal, Decimal]
+
+
 async def valuations(
     conn: AsyncConnection, account_id: str, since: datetime, until: datetime, *, limit: int
-) -> list[tuple[int, str, Decimal, Decimal, Decimal, Decimal]]:
+) -> list[Valuation]:
     """The account's snapshots taken in [`since`, `until`], oldest first, at most `limit`
-    (the newest kept when there are more): (ts_ns, valuation asset, equity, realised PnL,
-    unrealised PnL, fees), for analytics."""
+    (the newest kept when there are more), for analytics."""
+    found = await valuations_of(conn, [account_id], since, until, limit=limit)
+    return found.get(account_id, [])
+
+
+async def valuations_of(
+    conn: AsyncConnection,
+    account_ids: Iterable[str],
+    since: datetime,
+    until: datetime,
+    *,
+    limit: int,
+) -> dict[str, list[Valuation]]:
+    """`valuations` of many accounts in one query per 500 of them (a service meeting a
+    thousand accounts after a start reads them at once, not one after the other); an
+    account without a snapshot in the window is left out."""
     snaps = portfolio_snapshots
-    newest = (
-        select(
-            snaps.c.id, snaps.c.taken_at, snaps.c.valuation_asset, snaps.c.equity,
-            snaps.c.realized_pnl, snaps.c.unrealized_pnl, snaps.c.fees,
+    ids = list(dict.fromkeys(account_ids))
+    found: dict[str, list[Valuation]] = {}
+    for start in range(0, len(ids), _CHUNK):
+        rank = (
+            func.row_number()
+            .over(
+                partition_by=snaps.c.account_id,
+                order_by=(snaps.c.taken_at.desc(), snaps.c.id.desc()),
+            )
+            .label("rank")
         )
-        .where(snaps.c.account_id == account_id)
-        .where(snaps.c.taken_at >= since, snaps.c.taken_at <= until)
-        .order_by(snaps.c.taken_at.desc(), snaps.c.id.desc())
-        .limit(limit)
-    )  # fmt: skip
-    rows = (await conn.execute(newest)).all()
-    return [
-        (
-            _ns(row.taken_at), row.valuation_asset, row.equity,
-            row.realized_pnl, row.unrealized_pnl, row.fees,
+        ranked = (
+            select(
+                snaps.c.account_id, snaps.c.id, snaps.c.taken_at, snaps.c.valuation_asset,
+                snaps.c.equity, snaps.c.realized_pnl, snaps.c.unrealized_pnl, snaps.c.fees,
+                rank,
+            )
+            .where(snaps.c.account_id.in_(ids[start : start + _CHUNK]))
+            .where(snaps.c.taken_at >= since, snaps.c.taken_at <= until)
+            .subquery()
+        )  # fmt: skip
+        newest = (
+            select(ranked)
+            .where(ranked.c.rank <= limit)
+            .order_by(ranked.c.account_id, ranked.c.taken_at, ranked.c.id)
         )
-        for row in reversed(rows)
-    ]  # fmt: skip
+        for row in (await conn.execute(newest)).all():
+            found.setdefault(row.account_id, []).append(
+                (
+                    _ns(row.taken_at), row.valuation_asset, row.equity,
+                    row.realized_pnl, row.unrealized_pnl, row.fees,
+                )
+            )  # fmt: skip
+    return found
 
 
 def _ns(moment: datetime) -> int:

@@ -263,6 +263,42 @@ async def test_snapshots_make_an_equity_history(db: Database) -> None:
     assert later == {"a1": ("USDT", Decimal("101.5"))}
 
 
+async def test_valuations_of_many_accounts_keep_each_ones_newest_in_the_window(
+    db: Database,
+) -> None:
+    minute_ns = 60 * 10**9
+
+    def snapshot(account: str, minute: int, equity: int) -> PortfolioUpdate:
+        return PortfolioUpdate(
+            account_id=account, valuation_asset="USDT", equity=Decimal(equity),
+            cash=Decimal(equity), realized_pnl=Decimal(0), unrealized_pnl=Decimal(0),
+            fees=Decimal("0.5"), balances={}, ts_ns=1_800_000_000 * 10**9 + minute * minute_ns,
+        )  # fmt: skip
+
+    async with db.transaction() as conn:
+        for minute in range(6):  # a1: 100..105 at minutes 0..5
+            await records.insert_snapshot(conn, snapshot("a1", minute, 100 + minute))
+        await records.insert_snapshot(conn, snapshot("a2", 4, 7))
+        await records.insert_snapshot(conn, snapshot("a3", 0, 9))  # before the window
+    since = datetime.fromtimestamp(1_800_000_000 + 60, UTC)  # minute 1
+    until = datetime.fromtimestamp(1_800_000_000 + 5 * 60, UTC)  # minute 5, inclusive
+    async with db.read() as conn:
+        found = await records.valuations_of(conn, ["a1", "a2", "a3", "a4"], since, until, limit=3)
+        one = await records.valuations(conn, "a1", since, until, limit=3)
+    assert sorted(found) == ["a1", "a2"]  # a3 only before the window, a4 never
+    # At most `limit` each, the newest kept, oldest first.
+    assert [equity for _, _, equity, *_ in found["a1"]] == [
+        Decimal(103),
+        Decimal(104),
+        Decimal(105),
+    ]
+    assert found["a2"] == [
+        (1_800_000_000 * 10**9 + 4 * minute_ns, "USDT", Decimal(7), Decimal(0), Decimal(0),
+         Decimal("0.5"))
+    ]  # fmt: skip
+    assert one == found["a1"]
+
+
 async def test_venue_balances_keep_the_newest_of_each_asset(db: Database) -> None:
     def usdt(free: str, ts_ns: int, account_id: str = "a1") -> BalanceUpdate:
         return BalanceUpdate(

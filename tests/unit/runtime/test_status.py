@@ -14,7 +14,7 @@ import pytest
 from rich.console import Console
 
 from tradewind.bus.envelope import Envelope, envelope
-from tradewind.domain.events import Fill, OrderIntent, TradeTick
+from tradewind.domain.events import Fill, OrderIntent, PortfolioUpdate, TradeTick
 from tradewind.domain.model import Instrument, Liquidity, OrderType, Side
 from tradewind.runtime import status
 from tradewind.runtime.status import LatencySample, StatusBoard, render
@@ -111,3 +111,33 @@ async def test_the_screen_names_its_windows_and_the_busiest_bots() -> None:
     assert "grid (demo-1): 3 orders" in screen and "a2: 1 orders" in screen
     assert f"(last {status.RATE_WINDOW_S:.0f} s)" in screen
     assert f"(last {status.LATENCY_WINDOW_S:.0f} s)" in screen
+
+
+def valuation(account: str, ts_ns: int, equity: str, realized: str = "0") -> Envelope:
+    update = PortfolioUpdate(
+        account_id=account, valuation_asset="USDT", equity=Decimal(equity), cash=Decimal(equity),
+        realized_pnl=Decimal(realized), unrealized_pnl=Decimal(0), fees=Decimal(0), balances={},
+        ts_ns=ts_ns,
+    )  # fmt: skip
+    return envelope(update, account)
+
+
+async def test_the_platform_is_valued_as_the_sum_of_each_accounts_latest_valuation() -> None:
+    board = StatusBoard()
+    minute = 60 * 1_000_000_000
+    t0 = 1_800_000_000 * 1_000_000_000
+    await board._on_portfolio([valuation("a1", t0, "1000"), valuation("a2", t0, "3000")])
+    # a1 replaces its own valuation twice in one batch: only its latest counts.
+    await board._on_portfolio(
+        [valuation("a1", t0 + minute, "1100", "100"), valuation("a1", t0 + minute, "1200", "200")]
+    )
+    series = board.platform["USDT"]
+    assert series.equity == Decimal(4200)
+    # A new account's money is a deposit to the platform, not a return.
+    await board._on_portfolio([valuation("a3", t0 + 2 * minute, "5000")])
+    await board._on_portfolio([valuation("a2", t0 + 3 * minute, "2800", "-200")])
+    assert series.equity == Decimal(9000)
+    figures = series.analytics(t0 + 3 * minute)
+    assert figures is not None
+    # 4000 -> 4200 (+5 %), then 9200 -> 9000 with 5000 deposited in between.
+    assert figures.total_return == pytest.approx(1.05 * (9000 / 9200) - 1)

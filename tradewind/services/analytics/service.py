@@ -81,10 +81,8 @@ class AnalyticsService(Service):
         async def on_updates(batch: Sequence[Envelope]) -> None:
             updates = [e.payload for e in batch if isinstance(e.payload, PortfolioUpdate)]
             new = sorted({u.account_id for u in updates} - series.keys())
-            for account_id in new:
-                series[account_id] = await _restored(
-                    account_id, window, database, clock(), metrics, ctx
-                )
+            if new:
+                series.update(await _restored(new, window, database, clock(), metrics, ctx))
             for update in updates:
                 if series[update.account_id].add_update(update):
                     self._changed.add(update.account_id)  # a round swaps the set: no alias
@@ -160,32 +158,36 @@ class AnalyticsService(Service):
 
 
 async def _restored(
-    account_id: str,
+    account_ids: list[str],
     window_minutes: int,
     database: Database | None,
     now_ns: int,
     metrics: AnalyticsMetrics,
     ctx: ServiceContext,
-) -> AccountSeries:
-    """The account's series, read back from its recorded valuations of the window (none
-    without a database, or when the read fails: the live updates still count)."""
-    account = AccountSeries(account_id, window_minutes)
+) -> dict[str, AccountSeries]:
+    """These accounts' series, read back in one go from their recorded valuations of the
+    window (none without a database, or when the read fails: the live updates still
+    count)."""
+    accounts = {a: AccountSeries(a, window_minutes) for a in account_ids}
     if database is None:
-        return account
+        return accounts
     from tradewind.store import records
 
     until = datetime.fromtimestamp(now_ns / 1e9, UTC)
     since = until - timedelta(minutes=window_minutes)
     try:
         async with database.read() as conn:
-            rows = await records.valuations(
-                conn, account_id, since, until, limit=2 * window_minutes + 10
+            found = await records.valuations_of(
+                conn, account_ids, since, until, limit=2 * window_minutes + 10
             )
     except Exception as error:
-        ctx.log.warning("recorded equity not read", account_id=account_id, error=describe(error))
-        return account
-    for ts_ns, asset, equity, realized, unrealized, fees in rows:
-        account.add(ts_ns, asset, equity, realized, unrealized, fees)
-    if rows:
-        metrics.restored.inc()
-    return account
+        ctx.log.warning(
+            "recorded equity not read", accounts=len(account_ids), error=describe(error)
+        )
+        return accounts
+    for account_id, rows in found.items():
+        account = accounts[account_id]
+        for ts_ns, asset, equity, realized, unrealized, fees in rows:
+            account.add(ts_ns, asset, equity, realized, unrealized, fees)
+    metrics.restored.inc(len(found))
+    return accounts
