@@ -15,6 +15,7 @@ from tradewind.gateway import (
     routes_admin,
     routes_auth,
     routes_bots,
+    routes_limits,
     routes_reads,
     stream,
 )
@@ -101,6 +102,7 @@ def create_app(state: GatewayState, metrics: GatewayMetrics | None = None) -> Fa
         routes_accounts.router,
         routes_bots.router,
         routes_reads.router,
+        routes_limits.router,
         routes_admin.router,
         stream.router,
     ):

@@ -44,6 +44,7 @@ class Permission(enum.StrEnum):
     USERS_WRITE = "users:write"
     KILL_SWITCHES_READ = "kill_switches:read"
     KILL_SWITCHES_WRITE = "kill_switches:write"
+    RISK_CEILING_WRITE = "risk_ceiling:write"  # the platform's ceiling over risk limits
     OPERATIONS_READ = "operations:read"
     AUDIT_READ = "audit:read"
 

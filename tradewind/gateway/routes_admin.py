@@ -9,7 +9,6 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Query, Request
 
 from tradewind.gateway.auth import Principal
-from tradewind.gateway.controls import stage_kill_switch_event
 from tradewind.gateway.deps import GatewayState, PageParams, State, client_ip, require
 from tradewind.gateway.errors import ApiError, documented, not_found
 from tradewind.gateway.rbac import Permission, Role
@@ -29,6 +28,7 @@ from tradewind.gateway.schemas import (
 )
 from tradewind.store import audit, login_failures, users
 from tradewind.store.audit import KillSwitchRecord
+from tradewind.store.kill_switch_events import stage_kill_switch_event
 
 router = APIRouter(prefix="/admin", tags=["operations"])
 

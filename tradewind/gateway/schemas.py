@@ -325,6 +325,50 @@ class KillSwitchOutcome(_Response):
     published: bool
 
 
+#: A fraction of equity a risk limit can be, sent as a decimal string: `"0.1"` for 10 %.
+LimitFraction = Annotated[
+    Decimal,
+    Field(gt=0, lt=1, allow_inf_nan=False),
+    PlainSerializer(lambda d: format(d, "f"), return_type=str, when_used="json"),
+]
+
+
+class RiskLimitsBody(_Request):
+    """Fractions of equity (`"0.1"` for 10 %); null or left out: no limit on that figure.
+    `max_drawdown`: halt at a fall this deep from the peak of the analytics window;
+    `max_var_95`: halt when the one-minute 95 % VaR is a loss this large."""
+
+    max_drawdown: LimitFraction | None = None
+    max_var_95: LimitFraction | None = None
+
+
+class RiskLimitsView(_Response):
+    max_drawdown: Money | None
+    max_var_95: Money | None
+
+
+class LimitInForce(_Response):
+    """A limit that applies and who set it: the account's owner or the platform."""
+
+    value: Money
+    set_by: Literal["account", "platform"]
+
+
+class EffectiveLimitsView(_Response):
+    max_drawdown: LimitInForce | None
+    max_var_95: LimitInForce | None
+
+
+class AccountRiskLimitsView(_Response):
+    """The account's own limits, the platform's ceiling, what applies (the tighter of the
+    two per figure) and, when trading on it is halted, the switch that halts it."""
+
+    account: RiskLimitsView
+    platform: RiskLimitsView
+    effective: EffectiveLimitsView
+    halted: KillSwitchView | None
+
+
 class ServiceHealth(_Response):
     name: str
     status: Literal["ready", "not_ready", "unknown"]

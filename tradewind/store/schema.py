@@ -140,7 +140,21 @@ exchange_accounts = Table(
     Column("status", String(16), nullable=False, default="connected"),
     _ts("created_at"),
     _ts("verified_at", nullable=True),
+    # The owner's risk limits (fractions of equity; NULL: none), `domain/risk_limits.py`.
+    Column("max_drawdown", Money, nullable=True),
+    Column("max_var_95", Money, nullable=True),
     Index("ix_exchange_accounts_user", "user_id"),
+)
+
+platform_risk_limits = Table(
+    "platform_risk_limits",
+    metadata,
+    # The admin's ceiling over every account's limits: one row, `scope` "platform".
+    Column("scope", String(16), primary_key=True),
+    Column("max_drawdown", Money, nullable=True),
+    Column("max_var_95", Money, nullable=True),
+    Column("actor_id", String(32), nullable=True),
+    _ts("updated_at"),
 )
 
 bots = Table(

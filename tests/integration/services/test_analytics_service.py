@@ -17,12 +17,14 @@ from tests.waiting import wait_until
 from tradewind.bus import topics
 from tradewind.bus.envelope import Envelope, envelope
 from tradewind.bus.memory import MemoryBus
-from tradewind.domain.events import AnalyticsUpdate, PortfolioUpdate
+from tradewind.domain.events import AnalyticsUpdate, KillSwitchChanged, PortfolioUpdate
+from tradewind.domain.risk_limits import RiskLimits
 from tradewind.runtime.logging import get_logger
 from tradewind.runtime.metrics import RuntimeMetrics
 from tradewind.runtime.service import Resources, ServiceContext
 from tradewind.runtime.settings import Settings
 from tradewind.services.analytics import AnalyticsService
+from tradewind.store import accounts, audit, risk_limits, users
 from tradewind.store.database import Database
 from tradewind.store.records import insert_snapshot
 
@@ -147,3 +149,113 @@ async def test_two_instances_share_the_accounts_by_partition(bus: MemoryBus) -> 
     assert not set(first.series) & set(second.series)
     await first.stop()
     await second.stop()
+
+
+async def account_with_limits(
+    database: Database, limits: RiskLimits, email_index: str = "idx-1"
+) -> str:
+    async with database.transaction() as conn:
+        user = await users.create_user(
+            conn, email_index=email_index, email_encrypted="c", password_hash="h",
+            roles=("trader",),
+        )  # fmt: skip
+        account = await accounts.add_account(
+            conn, user_id=user.id, venue="sim", label="main", api_key_masked="abcd…wxyz",
+            api_key_encrypted="k", api_secret_encrypted="s", valuation_asset="USDT",
+        )  # fmt: skip
+        assert await risk_limits.set_account_limits(conn, account.id, limits)
+    return account.id
+
+
+class Controls:
+    def __init__(self) -> None:
+        self.changes: list[KillSwitchChanged] = []
+
+    async def handle(self, batch: Sequence[Envelope]) -> None:
+        self.changes.extend(e.payload for e in batch if isinstance(e.payload, KillSwitchChanged))
+
+
+async def switches(database: Database) -> dict[str, tuple[str, str | None]]:
+    async with database.read() as conn:
+        return {
+            s.target: (s.reason, s.actor_id)
+            for s in await audit.list_kill_switches(conn)
+            if s.scope == "account"
+        }
+
+
+async def test_a_drawdown_beyond_the_accounts_limit_engages_its_kill_switch_once_per_breach(
+    bus: MemoryBus, database: Database
+) -> None:
+    account = await account_with_limits(database, RiskLimits(max_drawdown=D("0.1")))
+    controls, published = Controls(), Published()
+    await bus.subscribe([topics.RISK_CONTROLS], "test", controls.handle)
+    await bus.subscribe([topics.ANALYTICS_UPDATES], "test", published.handle)
+    service = await start(bus, database, now_minute=30)
+
+    async def value(minute: int, equity: str) -> None:
+        # The same money throughout: the change is realised PnL, not a withdrawal.
+        realized, seen = str(D(equity) - 1000), len(published.updates)
+        await bus.publish(
+            topics.PORTFOLIO_UPDATES,
+            envelope(valuation(account, minute, equity, realized), account),
+        )
+        await wait_until(
+            lambda: len(published.updates) > seen and published.latest(account).equity == D(equity)
+        )
+
+    await value(0, "1000")
+    await value(1, "950")  # -5 %: within the limit
+    assert await switches(database) == {}
+    await value(2, "880")  # -12 %
+    await wait_until(lambda: controls.changes)
+    reason = "risk limit: drawdown 12.00 % reached the account's limit of 10.00 %"
+    assert await switches(database) == {account: (reason, "risk-limits")}
+    (change,) = controls.changes
+    assert (change.target, change.engaged, change.reason) == (account, True, reason)
+    assert change.cancel_open_orders  # a halted account's resting orders go too
+    async with database.read() as conn:
+        (entry,) = await audit.query(conn, action="kill_switch.engaged")
+    assert entry.target_id == account and entry.detail["engaged_by"] == "risk-limits"
+    # Released by its owner while still beyond the limit: not overruled next round.
+    async with database.transaction() as conn:
+        await audit.release_kill_switch(conn, "account", account)
+    await value(3, "870")
+    await asyncio.sleep(0.2)
+    assert await switches(database) == {}
+    # Back within the limit re-arms it; a new fall halts again.
+    await value(4, "1000")
+    await value(5, "890")
+    await wait_until(lambda: len(controls.changes) == 2)
+    assert account in await switches(database)
+    await service.stop()
+
+
+async def test_the_platform_ceiling_caps_a_looser_account_limit_and_an_operators_switch_stays(
+    bus: MemoryBus, database: Database
+) -> None:
+    loose = await account_with_limits(database, RiskLimits(max_drawdown=D("0.5")), "idx-1")
+    held = await account_with_limits(database, RiskLimits(), "idx-2")
+    async with database.transaction() as conn:
+        await risk_limits.set_platform_limits(conn, RiskLimits(max_drawdown=D("0.2")), actor_id="a")
+        await audit.engage_kill_switch(conn, "account", held, reason="checking", actor_id="op")
+    controls = Controls()
+    await bus.subscribe([topics.RISK_CONTROLS], "test", controls.handle)
+    service = await start(bus, database, now_minute=30)
+    updates = [
+        valuation(account, minute, equity, str(D(equity) - 1000))
+        for account in (loose, held)
+        for minute, equity in ((0, "1000"), (1, "700"))  # -30 %
+    ]
+    await bus.publish_batch(topics.PORTFOLIO_UPDATES, [envelope(u, u.account_id) for u in updates])
+    await wait_until(lambda: controls.changes)
+    assert await switches(database) == {
+        loose: (
+            "risk limit: drawdown 30.00 % reached the platform's limit of 20.00 %",
+            "risk-limits",
+        ),
+        held: ("checking", "op"),  # already halted by an operator: left as it was
+    }
+    await asyncio.sleep(0.2)
+    assert [c.target for c in controls.changes] == [loose]
+    await service.stop()

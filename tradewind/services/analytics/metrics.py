@@ -32,6 +32,11 @@ class AnalyticsMetrics:
             "Accounts whose recent equity was read back from the record on meeting them.",
             registry=registry,
         )
+        self.halted = Counter(
+            "tradewind_analytics_risk_limit_halts_total",
+            "Accounts whose kill switch was engaged because their figures broke a risk limit.",
+            registry=registry,
+        )
         self.accounts = Gauge(
             "tradewind_analytics_accounts",
             "Accounts this instance follows.",

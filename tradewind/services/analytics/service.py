@@ -11,9 +11,11 @@ are computed, one computation each however many updates came, and published as
 `AnalyticsUpdate`s on analytics.updates (keyed by account; the gateway pushes them to the
 account's WebSocket watchers). Accounts whose partition moved away are let go.
 
-Nothing here is stored: what it publishes is derived from what portfolio stored, and a
-round lost in a crash is computed again by whoever follows the account next, so there is
-no state to keep in step with the events (no outbox needed).
+Nothing of the figures is stored: what it publishes is derived from what portfolio
+stored, and a round lost in a crash is computed again by whoever follows the account
+next. With a database, each round's figures are also checked against the accounts' risk
+limits (`limits.LimitGuard`): a breach engages the account's kill switch, row, audit
+entry and event committed together through the outbox.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from tradewind.bus import topics
 from tradewind.bus.delivery import describe
 from tradewind.bus.envelope import Envelope, envelope
 from tradewind.bus.port import Subscription
-from tradewind.domain.events import PortfolioUpdate
+from tradewind.domain.events import AnalyticsUpdate, PortfolioUpdate
 from tradewind.runtime.metrics import timed_handler
 from tradewind.runtime.service import AdminEndpoints, Service, ServiceContext
 from tradewind.services.analytics.metrics import AnalyticsMetrics
@@ -37,6 +39,7 @@ from tradewind.services.analytics.settings import load_analytics_settings
 from tradewind.services.analytics.tracker import AccountSeries
 
 if TYPE_CHECKING:
+    from tradewind.services.analytics.limits import LimitGuard
     from tradewind.store.database import Database
 
 GROUP = "analytics"
@@ -64,6 +67,7 @@ class AnalyticsService(Service):
         self._changed: set[str] = set()
         self._subscription: Subscription | None = None
         self._rounds: asyncio.Task[None] | None = None
+        self._guard: LimitGuard | None = None
 
     @property
     def series(self) -> dict[str, AccountSeries]:
@@ -77,6 +81,10 @@ class AnalyticsService(Service):
         metrics = AnalyticsMetrics.of(ctx.metrics.registry)
         database = ctx.resources.database
         series, clock = self._series, self._clock
+        if database is not None:
+            from tradewind.services.analytics.limits import LimitGuard
+
+            self._guard = LimitGuard(database, ctx.bus, ctx.log)
 
         async def on_updates(batch: Sequence[Envelope]) -> None:
             updates = [e.payload for e in batch if isinstance(e.payload, PortfolioUpdate)]
@@ -114,28 +122,39 @@ class AnalyticsService(Service):
             for account_id in [a for a in self._series if partition_of(a) not in owned]:
                 del self._series[account_id]
                 self._changed.discard(account_id)
+                if self._guard is not None:
+                    self._guard.forget(account_id)
             metrics.accounts.set(len(self._series))
         changed, self._changed = self._changed, set()
         if not changed:
             return 0
         started = time.perf_counter()
         now_ns = self._clock()
-        events = []
+        updates: list[AnalyticsUpdate] = []
         for count, account_id in enumerate(sorted(changed), start=1):
             account = self._series.get(account_id)
             update = account.analytics(now_ns) if account is not None else None
             if update is not None:
-                events.append(envelope(update, account_id))
+                updates.append(update)
             if count % _YIELD_EVERY == 0:
                 # ~1 ms per account with a full day kept: let the loop breathe (embedded,
                 # the order path shares it) rather than block it for the whole round.
                 await asyncio.sleep(0)
+        events = [envelope(u, u.account_id) for u in updates]
         try:
             await ctx.bus.publish_batch(topics.ANALYTICS_UPDATES, events)
         except Exception:
             self._changed |= changed  # computed again next round
             raise
         metrics.computed.inc(len(events))
+        if self._guard is not None:
+            try:
+                engaged = await self._guard.check(updates)
+            except Exception as error:  # checked again next round
+                self._changed |= {u.account_id for u in updates}
+                ctx.log.warning("risk limits not checked", error=describe(error))
+            else:
+                metrics.halted.inc(len(engaged))
         metrics.round_seconds.observe(time.perf_counter() - started)
         return len(events)
 

@@ -12,7 +12,7 @@ import time
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tradewind.bus.envelope import envelope
+from tradewind.bus.envelope import Envelope, envelope
 from tradewind.bus.topics import RISK_CONTROLS
 from tradewind.domain.events import KillSwitchChanged, KillSwitchScope
 from tradewind.store.outbox import enqueue
@@ -29,6 +29,28 @@ async def stage_kill_switch_event(
     cancel_open_orders: bool = False,
 ) -> bool:
     """Put the event in the outbox within the caller's transaction; True when staged."""
+    event = kill_switch_event(
+        scope=scope,
+        target=target,
+        engaged=engaged,
+        reason=reason,
+        actor_id=actor_id,
+        cancel_open_orders=cancel_open_orders,
+    )
+    await enqueue(conn, RISK_CONTROLS, [event])
+    return True
+
+
+def kill_switch_event(
+    *,
+    scope: str,
+    target: str,
+    engaged: bool,
+    reason: str,
+    actor_id: str,
+    cancel_open_orders: bool = False,
+) -> Envelope:
+    """The `KillSwitchChanged` envelope for `risk.controls`, keyed `scope:target`."""
     event = KillSwitchChanged(
         scope=KillSwitchScope(scope),
         target=target,
@@ -38,5 +60,4 @@ async def stage_kill_switch_event(
         cancel_open_orders=cancel_open_orders,
         ts_ns=time.time_ns(),
     )
-    await enqueue(conn, RISK_CONTROLS, [envelope(event, f"{scope}:{target}")])
-    return True
+    return envelope(event, f"{scope}:{target}")

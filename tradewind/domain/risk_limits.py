@@ -1,0 +1,113 @@
+"""Risk limits on an account's analytics: how deep a drawdown and how large a one-minute
+VaR its owner accepts before trading on it halts (pure: no I/O).
+
+A user sets an account's limits; an admin sets the platform's ceiling, which no account's
+limit may exceed (the tighter of the two applies; an unset one is no limit). The
+analytics service checks each account's figures against them every round and engages
+the account's kill switch with a reason that names the figure, the limit and who set it
+(docs/analytics.md, "Risk limits").
+
+Limits are fractions of equity written as decimals: `max_drawdown = 0.1` halts at a 10 %
+fall from the window's peak; `max_var_95 = 0.02` halts when the 95 % one-minute
+historical VaR is a loss of 2 % or more.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from tradewind.domain.events import AnalyticsUpdate
+
+#: One-minute returns a VaR needs before it is checked: fewer say little about the tail.
+VAR_MIN_PERIODS = 60
+
+_ONE = Decimal(1)
+
+
+def check_fraction(name: str, value: Decimal | None) -> Decimal | None:
+    """`value` if it is a fraction of equity a limit can be (0 < value < 1), else a
+    ValueError naming `name`."""
+    if value is None:
+        return None
+    if not value.is_finite() or not 0 < value < _ONE:
+        raise ValueError(
+            f"{name} must be a fraction of equity between 0 and 1 (0.1 for 10 %), got {value}"
+        )
+    return value
+
+
+@dataclass(frozen=True)
+class RiskLimits:
+    """An account's or the platform's limits; None: no limit on that figure."""
+
+    max_drawdown: Decimal | None = None
+    max_var_95: Decimal | None = None
+
+    def __post_init__(self) -> None:
+        check_fraction("max_drawdown", self.max_drawdown)
+        check_fraction("max_var_95", self.max_var_95)
+
+    @property
+    def empty(self) -> bool:
+        return self.max_drawdown is None and self.max_var_95 is None
+
+
+@dataclass(frozen=True)
+class Limit:
+    """One figure's limit in force and who set it ("account" or "platform")."""
+
+    value: Decimal
+    set_by: str
+
+
+@dataclass(frozen=True)
+class EffectiveLimits:
+    max_drawdown: Limit | None
+    max_var_95: Limit | None
+
+
+def _tighter(account: Decimal | None, platform: Decimal | None) -> Limit | None:
+    if account is None and platform is None:
+        return None
+    if platform is None or (account is not None and account <= platform):
+        assert account is not None
+        return Limit(account, "account")
+    return Limit(platform, "platform")
+
+
+def effective(account: RiskLimits, platform: RiskLimits) -> EffectiveLimits:
+    """The limits that apply to an account: the tighter of its own and the platform's
+    for each figure (an account's limit may be tighter than the ceiling, never looser)."""
+    return EffectiveLimits(
+        max_drawdown=_tighter(account.max_drawdown, platform.max_drawdown),
+        max_var_95=_tighter(account.max_var_95, platform.max_var_95),
+    )
+
+
+def _percent(fraction: float | Decimal) -> str:
+    return f"{float(fraction) * 100:.2f} %"
+
+
+def breach(limits: EffectiveLimits, figures: AnalyticsUpdate) -> str | None:
+    """Why `figures` break `limits` (a reason a user can read), or None. The drawdown is
+    the current one (from the peak of the analytics window); the VaR only counts once the
+    window holds `VAR_MIN_PERIODS` returns."""
+    drawdown = limits.max_drawdown
+    if drawdown is not None and -figures.current_drawdown >= float(drawdown.value):
+        return (
+            f"risk limit: drawdown {_percent(-figures.current_drawdown)} reached the "
+            f"{drawdown.set_by}'s limit of {_percent(drawdown.value)}"
+        )
+    var = limits.max_var_95
+    if (
+        var is not None
+        and figures.var_95 is not None
+        and figures.periods >= VAR_MIN_PERIODS
+        and -figures.var_95 >= float(var.value)
+    ):
+        return (
+            f"risk limit: one-minute 95 % VaR {_percent(-figures.var_95)} reached the "
+            f"{var.set_by}'s limit of {_percent(var.value)}"
+        )
+    return None
