@@ -19,6 +19,9 @@ from decimal import Decimal
 
 from tradewind.domain.events import AnalyticsUpdate
 
+#: Who engaged a switch for a risk limit, as users and operators read it.
+ENGAGED_BY = "risk-limits"
+
 #: One-minute returns a VaR needs before it is checked: fewer say little about the tail.
 VAR_MIN_PERIODS = 60
 

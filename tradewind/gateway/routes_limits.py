@@ -9,10 +9,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 
-from tradewind.domain.risk_limits import EffectiveLimits, Limit, RiskLimits, effective
+from tradewind.domain.risk_limits import (
+    ENGAGED_BY,
+    EffectiveLimits,
+    Limit,
+    RiskLimits,
+    effective,
+)
 from tradewind.gateway.auth import Principal
 from tradewind.gateway.deps import State, client_ip, require
-from tradewind.gateway.errors import documented
+from tradewind.gateway.errors import ApiError, documented
 from tradewind.gateway.rbac import Permission
 from tradewind.gateway.routes_accounts import AccountId, owned_account
 from tradewind.gateway.schemas import (
@@ -24,6 +30,7 @@ from tradewind.gateway.schemas import (
     RiskLimitsView,
 )
 from tradewind.store import audit, risk_limits
+from tradewind.store.kill_switch_events import stage_kill_switch_event
 
 router = APIRouter(tags=["risk limits"])
 
@@ -117,6 +124,59 @@ async def set_account_limits(
             detail={k: None if v is None else str(v) for k, v in body.model_dump().items()},
             source_ip=client_ip(request),
         )
+    return await _account_view(state, account_id)
+
+
+@router.post(
+    "/accounts/{account_id}/risk-limits/resume",
+    responses=documented(401, 403, 404, 409),
+    summary="Release a halt the account's risk limits caused",
+)
+async def resume_account(
+    account_id: AccountId, caller: Writer, state: State, request: Request
+) -> AccountRiskLimitsView:
+    """Trading on the account resumes: the kill switch its risk limits engaged is
+    released (the limits do not engage it again until the figures have come back within
+    them, docs/analytics.md). 409 when nothing halts the account, or when an operator's
+    switch does: only an operator releases that one."""
+    await owned_account(state, caller.user_id, account_id)
+    async with state.db.transaction() as conn:
+        halt = next(
+            (
+                s
+                for s in await audit.list_kill_switches(conn)
+                if (s.scope, s.target) == ("account", account_id)
+            ),
+            None,
+        )
+        if halt is None:
+            raise ApiError(409, "the account is not halted", code="not_halted")
+        if halt.actor_id != ENGAGED_BY:
+            raise ApiError(
+                409,
+                "the account is halted by an operator's kill switch, not by its risk "
+                f"limits ({halt.reason}); an operator releases it",
+                code="halted_by_operator",
+            )
+        await audit.release_kill_switch(conn, "account", account_id)
+        await stage_kill_switch_event(
+            conn,
+            scope="account",
+            target=account_id,
+            engaged=False,
+            reason="released by the account's owner",
+            actor_id=caller.user_id,
+        )
+        await audit.record(
+            conn,
+            "kill_switch.released",
+            actor_id=caller.user_id,
+            target_type="account",
+            target_id=account_id,
+            detail={"engaged_by": ENGAGED_BY},
+            source_ip=client_ip(request),
+        )
+    state.outbox_written()
     return await _account_view(state, account_id)
 
 

@@ -39,6 +39,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/api/v1/accounts/{account_id}/analytics"): CUSTOMERS,
     ("GET", "/api/v1/accounts/{account_id}/risk-limits"): CUSTOMERS,
     ("PUT", "/api/v1/accounts/{account_id}/risk-limits"): TRADING,
+    ("POST", "/api/v1/accounts/{account_id}/risk-limits/resume"): TRADING,
     ("GET", "/api/v1/admin/risk-limits"): OPERATIONS,
     ("PUT", "/api/v1/admin/risk-limits"): frozenset({"admin"}),
     ("GET", "/api/v1/admin/users"): frozenset({"admin", "operator"}),

@@ -4,8 +4,13 @@ field, and a halt the limits caused is shown with its reason."""
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from tests.integration.gateway.support import Api
+from tradewind.bus.envelope import decode
+from tradewind.domain.events import KillSwitchChanged
 from tradewind.store import audit
+from tradewind.store.schema import outbox
 
 
 async def test_the_owner_sets_limits_and_the_admins_ceiling_caps_them(api: Api) -> None:
@@ -73,3 +78,36 @@ async def test_a_halt_the_limits_caused_is_shown_with_its_reason(api: Api) -> No
     )
     halted = view.json()["halted"]
     assert (halted["reason"], halted["actor_id"]) == (reason, "risk-limits")
+
+
+async def test_the_owner_resumes_a_halt_of_the_limits_but_not_an_operators(api: Api) -> None:
+    owner = await api.sign_up()
+    account = await api.connect_account(owner)
+    resume = f"/api/v1/accounts/{account['id']}/risk-limits/resume"
+    nothing = await api.client.post(resume, headers=owner.headers)
+    assert (nothing.status_code, nothing.json()["code"]) == (409, "not_halted")
+
+    async with api.state.db.transaction() as conn:
+        await audit.engage_kill_switch(
+            conn, "account", account["id"], reason="risk limit: …", actor_id="risk-limits"
+        )
+    resumed = await api.client.post(resume, headers=owner.headers)
+    assert resumed.status_code == 200, resumed.text
+    assert resumed.json()["halted"] is None
+    async with api.state.db.read() as conn:
+        assert await audit.list_kill_switches(conn) == []
+        staged = [
+            decode(row.envelope).payload for row in await conn.execute(select(outbox.c.envelope))
+        ]
+    released = [c for c in staged if isinstance(c, KillSwitchChanged)]
+    assert [(c.target, c.engaged) for c in released][-1:] == [(account["id"], False)]
+
+    async with api.state.db.transaction() as conn:
+        await audit.engage_kill_switch(
+            conn, "account", account["id"], reason="fraud check", actor_id="operator-1"
+        )
+    refused = await api.client.post(resume, headers=owner.headers)
+    assert (refused.status_code, refused.json()["code"]) == (409, "halted_by_operator")
+    assert "fraud check" in refused.text
+    async with api.state.db.read() as conn:
+        assert [s.reason for s in await audit.list_kill_switches(conn)] == ["fraud check"]

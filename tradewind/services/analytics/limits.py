@@ -9,7 +9,8 @@ dies first). A switch already engaged on the account is left as it is (an operat
 reason is not overwritten).
 
 Once per breach: an account is halted when its figures cross a limit, and not again
-while they stay beyond it — a user or operator who releases the switch is not overruled
+while they stay beyond it — an owner (`POST …/risk-limits/resume`) or operator who
+releases the switch is not overruled
 on the next round. Figures that come back within the limits re-arm it. An instance that
 starts (or takes the account over) counts an account already beyond its limits as a new
 breach: the safe side for the user's money; raise or clear the limit to trade on through
@@ -25,14 +26,11 @@ import structlog
 from tradewind.bus.port import Bus
 from tradewind.bus.topics import RISK_CONTROLS
 from tradewind.domain.events import AnalyticsUpdate
-from tradewind.domain.risk_limits import RiskLimits, breach, effective
+from tradewind.domain.risk_limits import ENGAGED_BY, RiskLimits, breach, effective
 from tradewind.store import audit, risk_limits
 from tradewind.store.database import Database
 from tradewind.store.kill_switch_events import kill_switch_event
 from tradewind.store.outbox import discard, enqueue_returning
-
-#: Who engaged a switch for a risk limit, as users and operators read it.
-ENGAGED_BY = "risk-limits"
 
 
 class LimitGuard:
