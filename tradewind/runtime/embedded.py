@@ -43,6 +43,7 @@ from tradewind.venues.directory import SimulatedVenues
 from tradewind.venues.simulated.exchange import SimulatedExchange
 from tradewind.venues.simulated.server.serve import EmbeddedVenueServer, price_source
 from tradewind.venues.simulated.server.state import ServerState
+from tradewind.venues.simulated.start_point import DEFAULT_START
 
 DEFAULT_DATABASE_URL = "sqlite:///./tradewind.db"
 _STEP_S = 0.1
@@ -56,7 +57,9 @@ class EmbeddedOptions:
     long; `report`: where to write the end-of-run JSON; `live`: show the status screen;
     `log_file`: where the logs go (said in the welcome), None: the standard streams;
     `screenshot`: write the last status screen there as SVG (with the welcome) as the
-    run ends, before the services drain."""
+    run ends, before the services drain; `start`: where the market starts (`tradewind
+    venue serve --start`): what came before is the exchange's history, so strategies
+    warm up on it."""
 
     market: str = "replay:"
     speed: float = 60.0
@@ -69,6 +72,7 @@ class EmbeddedOptions:
     venue_port: int | None = 8765  # the exchange's Binance API and faucet; None: not served
     log_file: Path | None = None
     screenshot: Path | None = None
+    start: str | None = DEFAULT_START
 
 
 class EmbeddedPlatform:
@@ -97,7 +101,7 @@ class EmbeddedPlatform:
         options.data_dir.chmod(0o700)  # made by an older version, or by hand
         start_ms = time.time_ns() // 1_000_000
         prices = price_source(options.market, speed=options.speed, seed=options.seed,
-                              start_ms=start_ms)  # fmt: skip
+                              start_ms=start_ms, start=options.start)  # fmt: skip
         self.exchange = SimulatedExchange(prices, seed=options.seed)
         self.exchange.step()
         database = Database(self._database_url(settings))

@@ -35,7 +35,7 @@ The host's contract
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any, ClassVar, Protocol, Self
 
@@ -192,6 +192,19 @@ class Strategy:
     def new_memory(self) -> StrategyMemory:
         """The state of a bot that has never run."""
         return StrategyMemory()
+
+    def history_bars(self) -> int:
+        """How many closed bars of each of `symbols()` this strategy needs before it can
+        act; 0 (the default) for none. The host hands them to `warm_up` before the bot
+        starts (live: from the venue's candles; backtest: from the data before its
+        start), so that a strategy with a 26-bar average acts on its first live bar."""
+        return 0
+
+    def warm_up(self, history: Mapping[str, Sequence[Bar]]) -> None:
+        """Learn from `history`: per symbol, up to `history_bars()` closed bars, oldest
+        first, all before any bar `on_bar` will be given (fewer, or none, when the venue
+        has fewer). No context: nothing may be ordered here. Replaces what the memory
+        held of the past; called before `on_start` each time the bot starts."""
 
     def on_start(self, ctx: StrategyContext) -> None:
         """The bot starts, fresh or restored; set timers here."""

@@ -9,6 +9,7 @@ free quote and skipped when that is under the market's minimums.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Annotated
 
@@ -78,6 +79,14 @@ class DcaStrategy(Strategy):
 
     def on_start(self, ctx: StrategyContext) -> None:
         ctx.set_timer(min(SCHEDULE_CHECK_S, self.params.interval_s))
+
+    def history_bars(self) -> int:
+        return self.params.average_bars if self.params.dip_threshold else 0
+
+    def warm_up(self, history: Mapping[str, Sequence[Bar]]) -> None:
+        bars = history.get(self.params.symbol, ())
+        if bars and self.params.dip_threshold:
+            self.memory.closes = [bar.close for bar in bars[-self.params.average_bars :]]
 
     def on_bar(self, ctx: StrategyContext, bar: Bar) -> None:
         if bar.instrument.symbol == self.params.symbol:

@@ -9,6 +9,7 @@ orders; the entry price is the quote paid per base received (fees in base raise 
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Annotated
 
@@ -78,6 +79,22 @@ class MomentumStrategy(Strategy):
         included), None when flat."""
         memory = self.memory
         return memory.entry_cost / memory.entry_quantity if memory.entry_quantity else None
+
+    def history_bars(self) -> int:
+        return self.params.slow + 1  # both averages, and the spread one bar before
+
+    def warm_up(self, history: Mapping[str, Sequence[Bar]]) -> None:
+        bars = history.get(self.params.symbol, ())
+        if not bars:
+            return  # nothing known: keep what the memory holds
+        p, memory = self.params, self.memory
+        memory.closes, memory.last_spread = [], None
+        for bar in bars:
+            remember_close(memory.closes, bar.close, p.slow)
+            fast = simple_moving_average(memory.closes, p.fast)
+            slow = simple_moving_average(memory.closes, p.slow)
+            if fast is not None and slow is not None:
+                memory.last_spread = fast - slow
 
     def on_bar(self, ctx: StrategyContext, bar: Bar) -> None:
         p, memory = self.params, self.memory

@@ -179,6 +179,18 @@ class RebalanceStrategy(Strategy):
     def on_start(self, ctx: StrategyContext) -> None:
         ctx.set_timer(min(SCHEDULE_CHECK_S, self.params.rebalance_interval_s or SCHEDULE_CHECK_S))
 
+    def history_bars(self) -> int:
+        return self.params.momentum_bars + 1 if self.params.weighting == "momentum" else 0
+
+    def warm_up(self, history: Mapping[str, Sequence[Bar]]) -> None:
+        if self.params.weighting != "momentum":
+            return
+        keep = self.params.momentum_bars + 1
+        for symbol in self.params.basket:
+            bars = history.get(symbol, ())
+            if bars:
+                self.memory.closes[symbol] = [bar.close for bar in bars[-keep:]]
+
     def on_bar(self, ctx: StrategyContext, bar: Bar) -> None:
         symbol = bar.instrument.symbol
         if symbol not in self.params.basket:

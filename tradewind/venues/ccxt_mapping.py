@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -38,6 +38,7 @@ from tradewind.security.transport import describe_tls_error
 from tradewind.venues.port import (
     Balance,
     BookSnapshot,
+    Candle,
     Market,
     OrderRequest,
     OrderStatus,
@@ -298,6 +299,15 @@ def _required(value: Decimal | None, field: str) -> Decimal:
 
 
 # -- books and balances ---------------------------------------------------------------
+
+
+def candle_from_ccxt(row: Sequence[Any], venue: str) -> Candle:
+    """A ccxt OHLCV row `[open ms, open, high, low, close, volume]`."""
+    values = [to_decimal(v) for v in row[1:6]]
+    if len(row) < 6 or any(v is None for v in values):
+        raise VenueError(venue, f"a candle it sent is incomplete: {list(row)!r}")
+    open_, high, low, close, volume = (v for v in values if v is not None)
+    return Candle(open_ms=int(row[0]), open=open_, high=high, low=low, close=close, volume=volume)
 
 
 def book_from_ccxt(book: CcxtDict, symbol: str, depth: int, now_ms: int) -> BookSnapshot:

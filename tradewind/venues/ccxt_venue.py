@@ -19,10 +19,12 @@ import ccxt.async_support  # type: ignore[import-untyped]
 import ccxt.pro  # type: ignore[import-untyped]
 
 from tradewind.errors import ConfigError, VenueError
+from tradewind.venues import candles
 from tradewind.venues import ccxt_mapping as mapping
 from tradewind.venues.port import (
     Balance,
     BookSnapshot,
+    Candle,
     Market,
     OrderRequest,
     PublicTrade,
@@ -193,6 +195,21 @@ class CcxtVenue:
     async def fetch_order_book(self, symbol: str, limit: int = 20) -> BookSnapshot:
         book = await self._call(self._exchange.fetch_order_book(symbol, limit, {}))
         return mapping.book_from_ccxt(book, symbol, limit, self._exchange.milliseconds())
+
+    async def fetch_candles(self, symbol: str, interval_s: int, count: int) -> list[Candle]:
+        exchange = self._exchange
+        widths = {name: int(exchange.parse_timeframe(name)) for name in exchange.timeframes or {}}
+        chosen = candles.plan(interval_s, widths, self._name)
+
+        async def page(width: str, end_ms: int, limit: int) -> list[Candle]:
+            # ccxt's unified `until`: the newest candles opening at or before it.
+            rows = await self._call(
+                exchange.fetch_ohlcv(symbol, width, None, limit, {"until": end_ms})
+            )
+            return [mapping.candle_from_ccxt(row, self._name) for row in rows]
+
+        now_ms = int(exchange.milliseconds())
+        return await candles.last_bars(page, chosen, interval_s, count, now_ms)
 
     async def watch_trades(self, symbol: str) -> AsyncIterator[list[PublicTrade]]:
         while True:

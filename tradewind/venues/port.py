@@ -121,6 +121,17 @@ class BookSnapshot(msgspec.Struct, frozen=True, kw_only=True):
     ts_ms: int
 
 
+class Candle(msgspec.Struct, frozen=True, kw_only=True):
+    """OHLCV over `[open_ms, open_ms + interval)`, volume in the base asset."""
+
+    open_ms: int
+    open: Decimal
+    high: Decimal
+    low: Decimal
+    close: Decimal
+    volume: Decimal
+
+
 class Balance(msgspec.Struct, frozen=True):
     asset: str
     free: Decimal
@@ -156,6 +167,13 @@ class Venue(Protocol):
     async def fetch_my_fills(self, symbol: str, since_ms: int | None = None) -> list[VenueFill]: ...
 
     async def fetch_order_book(self, symbol: str, limit: int = 20) -> BookSnapshot: ...
+
+    async def fetch_candles(self, symbol: str, interval_s: int, count: int) -> list[Candle]:
+        """The last `count` closed candles of `interval_s` seconds (aligned on the Unix
+        epoch, as the platform's bars are), oldest first, built from the widest of the
+        venue's candle widths that divides `interval_s` (`venues.candles`); a period
+        without trades has none. `VenueError` if no width divides it."""
+        ...
 
     def watch_trades(self, symbol: str) -> AsyncIterator[list[PublicTrade]]: ...
 

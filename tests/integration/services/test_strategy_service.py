@@ -46,6 +46,7 @@ from tradewind.store import accounts, bots, records, users
 from tradewind.store.database import Database
 from tradewind.strategies import registry
 from tradewind.strategies.api import Strategy, StrategyContext, StrategyMemory
+from tradewind.strategies.momentum import MomentumMemory
 from tradewind.strategies.params import StrategyParams
 from tradewind.venues.directory import SimulatedVenues
 from tradewind.venues.simulated.exchange import SimulatedExchange
@@ -576,3 +577,46 @@ async def test_instances_share_the_bots_by_partition_and_take_over_a_stopped_one
     await platform.stop_service(first)
     await eventually(lambda: set(second.roster.hosts) == bot_ids, timeout_s=10)
     assert second.summary()["running"] == 12
+
+
+async def test_a_momentum_bot_warms_up_on_its_venues_history_and_is_not_fed_it_twice(
+    platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A market with six hours of past (5-minute candles, and the trades they imply);
+    # bars of 60 s, as marketdata builds them.
+    monkeypatch.setenv("TRADEWIND_BAR_INTERVAL_S", "60")
+    now_ms = time.time_ns() // 1_000_000
+    exchange = SimulatedExchange(SyntheticMarket(seed=1, start_ms=now_ms, history_ms=6 * 3600_000))
+    platform.venues = SimulatedVenues(exchange)
+    account_id = await platform.account()
+    params = {"symbol": "BTC/USDT", "fast": 3, "slow": 5}
+    bot_id = await platform.bot(account_id, "momentum", params)
+    service = await platform.start_service()
+
+    history = await platform.venues.public("sim").fetch_candles("BTC/USDT", 60, 6)
+    assert len(history) == 6
+    host = service.roster.hosts[bot_id]
+    memory = host.strategy.memory
+    assert isinstance(memory, MomentumMemory)
+    assert memory.closes == [c.close for c in history[-5:]]
+    assert memory.last_spread is not None  # it can act on its first live bar
+    assert host.history_until == {"BTC/USDT": history[-1].open_ms * 1_000_000}
+
+    # The last bar of its history, published live: not taken again.
+    await publish(
+        platform.bus, topics.MD_BAR, bar(BTC, D(1), history[-1].open_ms * 1_000_000), BTC.key
+    )
+    await stays(lambda: memory.closes == [c.close for c in history[-5:]], for_s=0.2)
+    # Newer ones are: low closes until the fast average is below the slow one (none at
+    # all if it already was), then a close far above both crosses them: a buy.
+    opens = history[-1].open_ms * 1_000_000
+    closes = [D(1)] * 5 + [D(10**6)]
+    for n, close in enumerate(closes, start=1):
+        if close == 1 and memory.last_spread is not None and memory.last_spread < 0:
+            continue
+        live = bar(BTC, close, opens + n * 60 * 10**9)
+        await publish(platform.bus, topics.MD_BAR, live, BTC.key)
+        await eventually(lambda c=close: memory.closes[-1] == c)
+    await eventually(lambda: len(platform.intents_of(bot_id)) == 1)
+    [buy] = platform.intents_of(bot_id)
+    assert buy.side is Side.BUY and memory.golden_crosses == 1

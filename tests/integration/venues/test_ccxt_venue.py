@@ -5,6 +5,7 @@ the watch streams deliver live updates. Unmodified ccxt `binance`, no mocks."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Iterator
 from decimal import Decimal
 
@@ -128,3 +129,26 @@ async def test_watch_orders_trades_and_book_receive_live_updates(
     assert reported[0].status in (OrderStatus.NEW, OrderStatus.FILLED)
     for stream in (trades, books, orders):
         await stream.aclose()
+
+
+@pytest.mark.parametrize(("interval_s", "count"), [(300, 20), (5, 30), (120, 10)])
+async def test_candles_over_ccxt_are_the_in_process_adapters(
+    venue_server: tuple[str, ServerState],
+    funded: tuple[CcxtVenue, str],
+    interval_s: int,
+    count: int,
+) -> None:
+    # The synthetic market has two days of back-history: 5-minute candles, and the finer
+    # widths built from its trades. A bar closing between two calls may add one.
+    _, state = venue_server
+    venue, account_id = funded
+    in_process = InProcessVenue(state.exchange, account_id)
+    before = await in_process.fetch_candles("BTC/USDT", interval_s, count)
+    over_http = await venue.fetch_candles("BTC/USDT", interval_s, count)
+    after = await in_process.fetch_candles("BTC/USDT", interval_s, count)
+    assert over_http in (before, after)
+    assert len(over_http) == count
+    opens = [c.open_ms for c in over_http]
+    assert opens == sorted(set(opens)) and all(o % (interval_s * 1000) == 0 for o in opens)
+    assert opens[-1] + interval_s * 1000 <= time.time_ns() // 1_000_000  # closed bars only
+    assert all(c.low <= min(c.open, c.close) and c.high >= max(c.open, c.close) for c in over_http)

@@ -114,3 +114,15 @@ def test_fills_are_accounted_net_of_fees_in_base() -> None:
 
     assert s.memory.spent == D("0.01")
     assert s.memory.bought == D("0.1998")
+
+
+def test_the_dip_rule_warms_up_on_history_and_without_it_there_is_none_to_need() -> None:
+    plain = DcaStrategy.from_params({"symbol": "BTC/USDT", "quote_amount": "10"})
+    assert plain.history_bars() == 0
+    dip = DcaStrategy.from_params(
+        {"symbol": "BTC/USDT", "quote_amount": "10", "dip_threshold": "0.1", "average_bars": 3}
+    )
+    assert dip.history_bars() == 3
+    dip.warm_up({"BTC/USDT": [bar("BTC/USDT", c, open_ns=i) for i, c in enumerate("12345")]})
+    assert dip.memory.closes == [D(3), D(4), D(5)]
+    assert dip.is_dip(D("3.5"))  # 10 % or more below the mean of 4

@@ -135,3 +135,21 @@ def test_bad_params_name_the_field(params: dict[str, object], field: str) -> Non
     with pytest.raises(InvalidParams) as caught:
         setup(**params)
     assert caught.value.field == field
+
+
+def test_warmed_up_on_history_it_acts_on_its_first_live_bar() -> None:
+    s, ctx = setup()
+    assert s.history_bars() == 4  # slow (3), and the spread one bar before
+    history = [bar(ETH, close, open_ns=T0 + i) for i, close in enumerate(RISING[:4])]
+    s.warm_up({ETH: history})
+    assert ctx.take_submitted() == []  # learning only
+    assert s.memory.closes == [D("0.9"), D("0.8"), D("1.0")]
+    [buy] = feed(s, ctx, RISING[4:])  # the first live bar crosses
+    assert buy.side is Side.BUY and s.memory.golden_crosses == 1
+
+
+def test_a_warm_up_without_history_keeps_what_the_memory_held() -> None:
+    s, ctx = setup()
+    feed(s, ctx, RISING[:2])
+    s.warm_up({ETH: []})
+    assert s.memory.closes == [D("1.0"), D("0.9")]

@@ -264,3 +264,17 @@ def test_bad_params_name_the_field(params: dict[str, object], field: str) -> Non
     with pytest.raises(InvalidParams) as caught:
         strategy(**params)
     assert caught.value.field == field
+
+
+def test_the_momentum_weighting_warms_up_each_symbol_of_the_basket() -> None:
+    s = RebalanceStrategy.from_params(
+        {"basket": ["BTC/USDT", "ETH/USDT"], "weighting": "momentum", "momentum_bars": 2}
+    )
+    assert s.history_bars() == 3
+    s.warm_up(
+        {
+            "BTC/USDT": [bar("BTC/USDT", c, open_ns=i) for i, c in enumerate("1234")],
+            "ETH/USDT": [],
+        }
+    )
+    assert s.memory.closes == {"BTC/USDT": [Decimal(2), Decimal(3), Decimal(4)]}

@@ -49,8 +49,16 @@ class HookRunner:
     # -- market data: the hot path ------------------------------------------------------
 
     def bars(self, hosts: Iterable[BotHost], bar: Bar, now_ns: int) -> None:
-        """`on_bar` for each running bot in `hosts`; `now_ns` is the bar's close."""
-        self._market(hosts, "bar", now_ns, lambda host: host.strategy.on_bar(host, bar))
+        """`on_bar` for each running bot in `hosts`; `now_ns` is the bar's close. A bot
+        whose warm-up already held this bar is not given it again."""
+        symbol, open_ns = bar.instrument.symbol, bar.open_ns
+
+        def on_bar(host: BotHost) -> None:
+            seen = host.history_until
+            if seen is None or open_ns > seen.get(symbol, -1):
+                host.strategy.on_bar(host, bar)
+
+        self._market(hosts, "bar", now_ns, on_bar)
 
     def ticks(self, hosts: Iterable[BotHost], tick: TradeTick) -> None:
         """`on_tick` for each running bot in `hosts`."""

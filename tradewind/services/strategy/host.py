@@ -42,6 +42,7 @@ class BotHost:
         "deferred",
         "dirty",
         "errors_in_row",
+        "history_until",
         "now_ns",
         "orders",
         "running",
@@ -69,6 +70,9 @@ class BotHost:
         self.orders: dict[str, OpenOrder] = {}
         self.deferred: list[Fill | OrderRejected] = []
         self.errors_in_row = 0
+        #: symbol -> open of the last bar its warm-up gave it: live bars up to it are
+        #: not given again (`warm_up.WarmUp`); None without a warm-up.
+        self.history_until: dict[str, int] | None = None
         self.dirty = False
         self.saved_digest = 0
         self.timer_interval_ns = 0

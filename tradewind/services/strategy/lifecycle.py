@@ -2,7 +2,8 @@
 stopping them.
 
 - start: build the strategy (`registry.create`), restore its saved state and the host's
-  open orders, call `on_start`, then hand it the order events it missed while paused.
+  open orders, load the history it needs (`warm_up.py`), call `on_start`, then hand it
+  the order events it missed while paused.
 - pause: stop feeding it market data and timers; its fills and rejections are kept for
   when it resumes; its state is saved. A paused bot stays in memory.
 - stop: `on_stop`, ask execution to cancel its open orders (they are then forgotten:
@@ -41,6 +42,7 @@ from tradewind.services.strategy.persistence import (
 from tradewind.services.strategy.roster import BotRoster
 from tradewind.services.strategy.seeding import seed_from_cache
 from tradewind.services.strategy.timers import TimerWheel
+from tradewind.services.strategy.warm_up import WarmUp
 from tradewind.store.bots import BotRecord, BotState, get_bot
 from tradewind.store.database import Database
 from tradewind.strategies.api import Strategy
@@ -72,6 +74,7 @@ class BotLifecycle:
         create_strategy: CreateStrategy,
         cache: Cache | None,
         log: structlog.stdlib.BoundLogger,
+        warm_up: WarmUp | None = None,
     ) -> None:
         self._roster = roster
         self._outbound = outbound
@@ -82,6 +85,7 @@ class BotLifecycle:
         self._create_strategy = create_strategy
         self._cache = cache
         self._log = log
+        self._warm_up = warm_up
         self.hooks: HookRunner | None = None  # set by the service, which builds both
 
     @property
@@ -112,11 +116,23 @@ class BotLifecycle:
             for record in records
         ]
         await self._seed([host for host in hosts if host is not None])
-        for record, host in zip(records, hosts, strict=True):
-            if host is not None and record.state is BotState.RUNNING:
-                self.resume(host)
+        starting = [
+            host
+            for record, host in zip(records, hosts, strict=True)
+            if host is not None and record.state is BotState.RUNNING
+        ]
+        await self._prepare(starting)
+        for host in starting:
+            self.resume(host)
         self.count_bots()
         return len(self._roster.hosts)
+
+    async def _prepare(self, hosts: list[BotHost]) -> None:
+        """The history the starting bots' strategies need (`warm_up.WarmUp`)."""
+        if self._warm_up is not None and hosts:
+            warmed = await self._warm_up.prepare(hosts)
+            if warmed:
+                self._log.info("bots warmed up with their venue's history", bots=warmed)
 
     async def _seed(self, hosts: list[BotHost]) -> None:
         if self._cache is not None and hosts:
@@ -204,6 +220,7 @@ class BotLifecycle:
             if host is None:
                 return  # refused (paused and logged) or its venue is unavailable (logged)
             if not host.running:
+                await self._prepare([host])
                 self.resume(host)
         elif host is not None and action is BotAction.PAUSE:
             self.pause(host)

@@ -59,7 +59,9 @@ from tradewind.services.strategy.outbound import Outbound
 from tradewind.services.strategy.placement import InstancePlacement
 from tradewind.services.strategy.roster import BotRoster
 from tradewind.services.strategy.timers import TimerWheel
+from tradewind.services.strategy.warm_up import WarmUp
 from tradewind.strategies import registry
+from tradewind.venues.directory import VenueDirectory
 
 MARKET_DATA_LISTENER = "strategy-md"
 _TRADES_REMEMBERED = 1024  # per market: repeats arrive within a batch or two
@@ -77,13 +79,16 @@ class StrategyServiceConfig:
     calls per tick (the rest fire a tick later); `save_interval_s`: how often bots
     changed only by market data or timers are saved (s); `max_errors_in_row`: failed
     hook calls in a row after which a bot is paused; `remembered_events`: account event
-    ids kept to skip redeliveries."""
+    ids kept to skip redeliveries; `warm_up`: load the history strategies need from their
+    venue before they start (`warm_up.py`), in bars of `TRADEWIND_BAR_INTERVAL_S`, the
+    width marketdata builds."""
 
     timer_tick_s: float = 0.1
     timers_per_tick: int = 5000
     save_interval_s: float = 10.0
     max_errors_in_row: int = 5
     remembered_events: int = 10_000
+    warm_up: bool = True
 
 
 class StrategyService(Service):
@@ -119,6 +124,13 @@ class StrategyService(Service):
         self.roster = BotRoster()
         self.timers: TimerWheel[BotHost] = TimerWheel(self._clock)
 
+    def _warm_up(self, venues: VenueDirectory, ctx: ServiceContext) -> WarmUp:
+        # The bars marketdata builds: one setting for both (issue #15: one settings tree).
+        from tradewind.services.marketdata.settings import load_marketdata_settings
+
+        interval_s = load_marketdata_settings().bar_interval_s
+        return WarmUp(venues, interval_s, self.metrics, ctx.log)
+
     async def start(self, ctx: ServiceContext) -> None:
         database, venues = ctx.resources.database, ctx.resources.venues
         if database is None:
@@ -141,6 +153,7 @@ class StrategyService(Service):
             create_strategy=self._create_strategy,
             cache=ctx.resources.cache,
             log=ctx.log,
+            warm_up=self._warm_up(venues, ctx) if self._config.warm_up else None,
         )
         self.hooks = HookRunner(
             self.outbound,

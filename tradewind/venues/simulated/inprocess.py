@@ -19,9 +19,11 @@ from tradewind.domain.matching import OrderStatus as EngineStatus
 from tradewind.domain.matching.errors import CancelRejected
 from tradewind.domain.model import Liquidity, OrderType, TimeInForce
 from tradewind.errors import InsufficientFunds, OrderRejected, UnknownOrder
+from tradewind.venues import candles
 from tradewind.venues.port import (
     Balance,
     BookSnapshot,
+    Candle,
     Market,
     OrderRequest,
     OrderStatus,
@@ -30,10 +32,12 @@ from tradewind.venues.port import (
     VenueOrder,
 )
 from tradewind.venues.simulated.exchange import OrderUpdate, SimulatedExchange
+from tradewind.venues.simulated.kline_intervals import FIXED_INTERVALS_MS
 
 T = TypeVar("T")
 _INSUFFICIENT = "insufficient balance"
 _IOC = TimeInForce.IOC  # a market order fills what it can at once: immediate-or-cancel
+_KLINE_WIDTHS_S = {name: ms // 1000 for name, ms in FIXED_INTERVALS_MS.items()}
 _WATCH_QUEUE = 10_000  # events a slow watcher may fall behind before it loses the oldest
 
 
@@ -125,6 +129,20 @@ class InProcessVenue:
             update_id=depth.last_update_id,
             ts_ms=self._exchange.clock() // 1_000_000,
         )
+
+    async def fetch_candles(self, symbol: str, interval_s: int, count: int) -> list[Candle]:
+        chosen = candles.plan(interval_s, _KLINE_WIDTHS_S, self._name)
+        history = self._exchange.history
+
+        async def page(width: str, end_ms: int, limit: int) -> list[Candle]:
+            return [
+                Candle(open_ms=k.open_ms, open=k.open, high=k.high, low=k.low, close=k.close,
+                       volume=k.volume)
+                for k in history.klines(symbol, width, end_ms=end_ms, limit=limit)
+            ]  # fmt: skip
+
+        now_ms = self._exchange.clock() // 1_000_000
+        return await candles.last_bars(page, chosen, interval_s, count, now_ms)
 
     async def watch_trades(self, symbol: str) -> AsyncIterator[list[PublicTrade]]:
         async for trades in self._watch(_TradeWatch(symbol)):
