@@ -82,6 +82,7 @@ def run_backtest(
     bot_id: str = "backtest",
     venue: str = "backtest",
     on_step: Callable[[int, int], None] | None = None,
+    history: Mapping[str, Sequence[Bar]] | Mapping[str, Sequence[Candle]] | None = None,
 ) -> BacktestResult:
     """Run `strategy` over `candles` (per unified symbol: `Bar`s, or the `Candle`s of
     `market.load_candles`), starting from `initial_balances` (asset -> amount).
@@ -91,7 +92,9 @@ def run_backtest(
     `ConfigError` when the candles are empty, a symbol has no market, the symbols do
     not share one quote asset, or an initial balance cannot be valued in it.
     `on_step(done, total)` is called after every step (one open time of the bars), for
-    a progress bar.
+    a progress bar. `history`: the bars before these (per symbol, oldest first) that a
+    strategy needing history (`Strategy.history_bars`) warms up on before `on_start`,
+    as a live bot does on its venue's.
     """
     bars = {symbol: _as_bars(symbol, rows, venue) for symbol, rows in candles.items()}
     bars = {symbol: rows for symbol, rows in bars.items() if rows}
@@ -119,6 +122,15 @@ def run_backtest(
     steps = _by_open_time(bars.values())
     curve: list[EquityPoint] = []
     ctx.now_ns = steps[0][0]
+    need = strategy.history_bars()
+    if need > 0 and history:
+        strategy.warm_up(
+            {
+                symbol: _as_bars(symbol, rows, venue)[-need:]
+                for symbol, rows in history.items()
+                if symbol in wanted
+            }
+        )
     ctx.run(strategy.on_start)
     for open_ns, step in steps:
         ctx.now_ns = open_ns + max(bar.interval_s for bar in step) * _NS_PER_S

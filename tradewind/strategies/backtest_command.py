@@ -9,6 +9,7 @@ shapes the JSON. Errors are `ConfigError`s naming the option at fault.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import os
@@ -111,6 +112,18 @@ def expand_grid(params: Mapping[str, Any], grid: Mapping[str, Any]) -> list[dict
 
 def load_data(spec: DataSpec) -> dict[str, list[Candle]]:
     """The candles of `spec`, cut to its window; ConfigError when nothing is left."""
+    return _split(spec)[0]
+
+
+def load_history(spec: DataSpec) -> dict[str, list[Candle]]:
+    """The candles of `spec` before its window (`--from`), for strategies to warm up on
+    (`Strategy.history_bars`); none without a `--from`."""
+    return _split(spec)[1]
+
+
+@functools.lru_cache(maxsize=2)
+def _split(spec: DataSpec) -> tuple[dict[str, list[Candle]], dict[str, list[Candle]]]:
+    """(the window, what comes before it), read once per process and data spec."""
     directory = Path(spec.directory) if spec.directory else bundled_candles_dir()
     if not directory.is_dir():
         raise ConfigError("--data", f"{directory} is not a directory")
@@ -127,7 +140,13 @@ def load_data(spec: DataSpec) -> dict[str, list[Candle]]:
     cut = {symbol: rows for symbol, rows in cut.items() if rows}
     if not cut:
         raise ConfigError("--from/--to", f"no candle of {directory} falls in that window")
-    return cut
+    start = spec.start_ms
+    before = (
+        {}
+        if start is None
+        else {symbol: [c for c in rows if c.open_ms < start] for symbol, rows in candles.items()}
+    )
+    return cut, {symbol: rows for symbol, rows in before.items() if rows}
 
 
 def candles_for(
@@ -159,11 +178,15 @@ def run_one(
     candles: Mapping[str, list[Candle]],
     balances: Mapping[str, Decimal],
     on_step: Callable[[int, int], None] | None = None,
+    history: Mapping[str, list[Candle]] | None = None,
 ) -> BacktestResult:
-    """One backtest of `strategy_name` with `params` (validated as a bot's would be)."""
+    """One backtest of `strategy_name` with `params` (validated as a bot's would be),
+    warmed up on `history` (the candles before the window) if the strategy needs it."""
     strategy = create(strategy_name, params)
     chosen = candles_for(strategy.symbols(), balances, candles)
-    return run_backtest(strategy, chosen, initial_balances=balances, on_step=on_step)
+    return run_backtest(
+        strategy, chosen, initial_balances=balances, on_step=on_step, history=history
+    )
 
 
 def summary(metrics: BacktestMetrics, valuation_asset: str) -> dict[str, Any]:
@@ -215,18 +238,9 @@ def _grid_worker(
     data: DataSpec,
     balances: dict[str, Decimal],
 ) -> RunSummary:
-    result = run_one(strategy_name, params, _cached_data(data), balances)
+    # Each worker process reads the candles once (`_split`), not once per parameter set.
+    result = run_one(strategy_name, params, load_data(data), balances, history=load_history(data))
     return RunSummary(params, summary(result.metrics, result.valuation_asset))
-
-
-_DATA: dict[DataSpec, dict[str, list[Candle]]] = {}
-
-
-def _cached_data(spec: DataSpec) -> dict[str, list[Candle]]:
-    """Each worker process reads the candles once, not once per parameter set."""
-    if spec not in _DATA:
-        _DATA[spec] = load_data(spec)
-    return _DATA[spec]
 
 
 def run_grid(

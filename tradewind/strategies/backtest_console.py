@@ -18,6 +18,7 @@ from tradewind.strategies.backtest_command import (
     RunSummary,
     expand_grid,
     load_data,
+    load_history,
     rankable,
     ranked,
     result_document,
@@ -66,7 +67,9 @@ def run_command(
             if done % 200 == 0 or done == total:
                 progress.update(task, completed=done, total=total)
 
-        result = run_one(strategy_name, params, candles, balances, on_step)
+        result = run_one(
+            strategy_name, params, candles, balances, on_step, history=load_history(data)
+        )
     figures = summary(result.metrics, result.valuation_asset)
     asset = result.valuation_asset
     table = Table(

@@ -323,3 +323,22 @@ def test_the_metrics_count_each_sell_as_a_trade_won_or_lost_at_average_cost() ->
     figures = result.metrics.performance
     assert figures.periods == len(rows)
     assert figures.total_return == pytest.approx(float(result.final_equity - 1))
+
+
+def test_a_strategy_warms_up_on_the_bars_before_the_window_and_acts_on_its_first() -> None:
+    from tradewind.strategies.momentum import MomentumStrategy
+
+    def momentum() -> MomentumStrategy:
+        return MomentumStrategy.from_params({"symbol": ETH, "fast": 2, "slow": 3})
+
+    falling = [
+        bar(ETH, c, open_ns=T0 + i * STEP_NS)
+        for i, c in enumerate(("0.05", "0.045", "0.04", "0.039"))
+    ]  # fast below slow: the next rise crosses
+    window = [bar(ETH, c, open_ns=T0 + (4 + i) * STEP_NS) for i, c in enumerate(("0.06", "0.06"))]
+    balances = {"BTC": D(1)}
+    warmed = run_backtest(momentum(), {ETH: window}, initial_balances=balances,
+                          history={ETH: falling})  # fmt: skip
+    cold = run_backtest(momentum(), {ETH: window}, initial_balances=balances)
+    assert [f.side for f in warmed.trades] == [Side.BUY]  # bought at the window's second open
+    assert cold.trades == []  # two bars: not enough to know either average

@@ -20,6 +20,7 @@ from tradewind.strategies.backtest_command import (
     RunSummary,
     expand_grid,
     load_data,
+    load_history,
     parse_balances,
     parse_time,
     rankable,
@@ -57,20 +58,19 @@ def test_a_run_writes_its_metrics_equity_curve_and_a_self_contained_report(
     curve = result["equity_curve"]
     assert len(curve) == 3 * 288  # three days of 5-minute bars, the 14th included
     assert all(isinstance(ts, int) and Decimal(equity) > 0 for ts, equity in curve)
-    # The same code as a backtest run in Python: the same figures.
-    again = run_one(
-        "momentum",
-        {"symbol": "ETH/BTC", "fast": 6, "slow": 24},
-        load_data(
-            DataSpec(
-                None,
-                parse_time("2018-01-12", "--from"),
-                parse_time("2018-01-14", "--to", end_of_day=True),
-            )
-        ),
-        {"BTC": Decimal(1)},
+    # The same code as a backtest run in Python: the same figures (warmed up, as the
+    # command is, on the candles before --from).
+    spec = DataSpec(
+        None,
+        parse_time("2018-01-12", "--from"),
+        parse_time("2018-01-14", "--to", end_of_day=True),
     )
+    params = {"symbol": "ETH/BTC", "fast": 6, "slow": 24}
+    again = run_one("momentum", params, load_data(spec), {"BTC": Decimal(1)},
+                    history=load_history(spec))  # fmt: skip
     assert summary(again.metrics, "BTC") == metrics
+    cold = run_one("momentum", params, load_data(spec), {"BTC": Decimal(1)})
+    assert summary(cold.metrics, "BTC") != metrics  # the first 24 bars traded only warmed
     page = report.read_text()
     assert page.count("<svg") == 2 and "<polyline" in page
     assert not re.search(r"""(src|href)\s*=\s*["']?https?:""", page)  # nothing fetched
