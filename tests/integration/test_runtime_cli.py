@@ -405,7 +405,8 @@ def test_the_end_of_run_report_has_each_accounts_analytics_and_the_platforms(
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads((tmp_path / "report.json").read_text())
-    names = {"total_return", "max_drawdown", "current_drawdown", "volatility", "sharpe"}
+    names = {"total_return", "max_drawdown", "current_drawdown", "volatility", "sharpe",
+             "trades", "win_rate"}  # fmt: skip
     for account in report["accounts"]:
         figures = account["analytics"]
         assert figures is not None, account["account_id"]

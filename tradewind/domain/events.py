@@ -250,6 +250,13 @@ class AnalyticsUpdate(BaseEvent, frozen=True, tag="analytics.update"):
     var_95: float | None
     cvar_95: float | None
     ts_ns: int
+    #: Closed trades in the window (changes of realised PnL between valuations,
+    #: `domain.performance.realized_changes`) and their statistics.
+    trades: int = 0
+    win_rate: float | None = None
+    profit_factor: float | None = None
+    average_win: Decimal | None = None
+    average_loss: Decimal | None = None
 
 
 class BotAction(enum.StrEnum):

@@ -346,6 +346,31 @@ def trade_stats(realized: Sequence[Decimal]) -> TradeStats:
     )
 
 
+def realized_changes(realized: Iterable[Decimal]) -> list[Decimal]:
+    """Closed trades' PnL as live accounts show them: each change of the cumulative
+    realised PnL between two valuations (two trades closed between the same two
+    valuations count as one)."""
+    changes: list[Decimal] = []
+    previous: Decimal | None = None
+    for value in realized:
+        if previous is not None and value != previous:
+            changes.append(EXACT.subtract(value, previous))
+        previous = value
+    return changes
+
+
+def trade_figures(trades: TradeStats) -> dict[str, Any]:
+    """`trades` by the names every report uses (backtests, the API, the live service):
+    money as exact decimal strings, None where undefined."""
+    return {
+        "trades": trades.trades,
+        "win_rate": trades.win_rate,
+        "profit_factor": trades.profit_factor,
+        "average_win": None if trades.average_win is None else format(trades.average_win, "f"),
+        "average_loss": None if trades.average_loss is None else format(trades.average_loss, "f"),
+    }
+
+
 def figures(performance: Performance) -> dict[str, Any]:
     """`performance` as one flat mapping, the names every report uses (backtests, the
     API; docs/analytics.md): ratios as floats, drawdown dates ISO 8601 UTC, None where

@@ -10,7 +10,15 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query
 from starlette.responses import Response
 
-from tradewind.domain.performance import bucketed, figures, performance, samples_from_valuations
+from tradewind.domain.performance import (
+    bucketed,
+    figures,
+    performance,
+    realized_changes,
+    samples_from_valuations,
+    trade_figures,
+    trade_stats,
+)
 from tradewind.gateway.auth import Principal
 from tradewind.gateway.deps import GatewayState, PageParams, State, require
 from tradewind.gateway.errors import ApiError, documented
@@ -177,7 +185,8 @@ async def account_analytics(
 ) -> AnalyticsView:
     """Returns, drawdown, volatility, Sharpe, Sortino, Calmar, VaR and CVaR of the
     account's equity (deposits and withdrawals taken out), from the valuations the
-    portfolio service records, and the equity series at `resolution`."""
+    portfolio service records, and the equity series at `resolution`; trade statistics
+    from the changes of its realised PnL between valuations."""
     account = await owned_account(state, caller.user_id, account_id)
     until = as_utc(end) if end is not None else datetime.now(UTC)
     try:
@@ -200,7 +209,8 @@ async def account_analytics(
         resolution=resolution,
         start=since,
         end=until,
-        metrics=figures(performance(samples, period_s)),
+        metrics=figures(performance(samples, period_s))
+        | trade_figures(trade_stats(realized_changes(rp for _, _, _, rp, _, _ in rows))),
         equity=[
             EquityPoint(at=datetime.fromtimestamp(s.ts_ns / 1e9, UTC), equity=s.equity)
             for s in samples

@@ -18,6 +18,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from tradewind.domain.events import AnalyticsUpdate
 from tradewind.domain.performance import iso_utc
 from tradewind.runtime.demo import DemoAccount
@@ -94,23 +96,16 @@ def build_report(
 
 def analytics_object(figures: AnalyticsUpdate | None) -> dict[str, Any] | None:
     """An `AnalyticsUpdate` as the report shows it: the metric names of the API and of
-    backtests, equity as a decimal string, the window's start as ISO 8601 UTC."""
+    backtests, money as decimal strings, the window's start as ISO 8601 UTC (not the
+    account id and computation time it was published with)."""
     if figures is None:
         return None
+    shown = msgspec.structs.asdict(figures)
+    for internal in ("account_id", "ts_ns", "since_ns"):
+        del shown[internal]
+    shown["since"] = iso_utc(figures.since_ns)
     return {
-        "total_return": figures.total_return,
-        "max_drawdown": figures.max_drawdown,
-        "current_drawdown": figures.current_drawdown,
-        "volatility": figures.volatility,
-        "sharpe": figures.sharpe,
-        "sortino": figures.sortino,
-        "var_95": figures.var_95,
-        "cvar_95": figures.cvar_95,
-        "periods": figures.periods,
-        "period_s": figures.period_s,
-        "since": iso_utc(figures.since_ns),
-        "equity": _text(figures.equity),
-        "valuation_asset": figures.valuation_asset,
+        name: _text(value) if isinstance(value, Decimal) else value for name, value in shown.items()
     }
 
 

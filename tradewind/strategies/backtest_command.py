@@ -22,7 +22,7 @@ from typing import Any
 
 import msgspec
 
-from tradewind.domain.performance import figures, iso_utc
+from tradewind.domain.performance import figures, iso_utc, trade_figures
 from tradewind.errors import ConfigError
 from tradewind.strategies.backtest import BacktestResult, run_backtest
 from tradewind.strategies.backtest_metrics import BacktestMetrics
@@ -193,14 +193,9 @@ def summary(metrics: BacktestMetrics, valuation_asset: str) -> dict[str, Any]:
     """The metrics as one flat mapping (names as in docs/analytics.md, the same as the
     API's for live accounts): the curve's `figures`, then the trades', money as exact
     strings, None where undefined."""
-    trades = metrics.trades
     return {
         **figures(metrics.performance),
-        "trades": trades.trades,
-        "win_rate": trades.win_rate,
-        "profit_factor": trades.profit_factor,
-        "average_win": _money(trades.average_win),
-        "average_loss": _money(trades.average_loss),
+        **trade_figures(metrics.trades),
         "fees": str(metrics.fees_value),
         "turnover": metrics.turnover,
         "valuation_asset": valuation_asset,
@@ -303,7 +298,3 @@ def result_document(
         "rejections": len(result.rejections),
         "open_orders": len(result.open_orders),
     }
-
-
-def _money(amount: Decimal | None) -> str | None:
-    return None if amount is None else str(amount)

@@ -149,6 +149,9 @@ async def test_analytics_read_the_recorded_valuations_with_deposits_taken_out(ap
     assert metrics["periods"] == 4  # hour 3 filled in flat
     assert metrics["period_s"] == 3_600 and metrics["sharpe"] is not None
     assert [p["equity"] for p in body["equity"]] == ["1000", "1100", "1600", "1600", "1520"]
+    # Closed trades: realised PnL went 0 -> 100 -> 20: a win of 100, a loss of 80.
+    assert (metrics["trades"], metrics["win_rate"], metrics["profit_factor"]) == (2, 0.5, 1.25)
+    assert (metrics["average_win"], metrics["average_loss"]) == ("100", "-80")
 
     minute = await api.client.get(
         f"/api/v1/accounts/{account}/analytics",

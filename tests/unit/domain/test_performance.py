@@ -24,8 +24,10 @@ from tradewind.domain.performance import (
     correlation,
     drawdown,
     performance,
+    realized_changes,
     samples_from_valuations,
     time_weighted_returns,
+    trade_figures,
     trade_stats,
     value_at_risk,
 )
@@ -263,3 +265,13 @@ def test_the_figures_do_not_depend_on_the_threads_decimal_context() -> None:
     with localcontext() as ctx:
         ctx.prec = 6
         assert (trade_stats(pnls), samples_from_valuations(rows)) == default
+
+
+def test_closed_trades_live_are_the_changes_of_realised_pnl_between_valuations() -> None:
+    changes = realized_changes(Decimal(v) for v in ("0", "0", "5.5", "5.5", "3", "3", "4"))
+    assert changes == [Decimal("5.5"), Decimal("-2.5"), Decimal(1)]
+    figures_ = trade_figures(trade_stats(changes))
+    assert figures_ == {
+        "trades": 3, "win_rate": 2 / 3, "profit_factor": 6.5 / 2.5,
+        "average_win": "3.25", "average_loss": "-2.5",
+    }  # fmt: skip

@@ -11,7 +11,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tradewind.domain.performance import bucketed, performance, samples_from_valuations
+from tradewind.domain.performance import (
+    bucketed,
+    performance,
+    realized_changes,
+    samples_from_valuations,
+    trade_stats,
+)
 from tradewind.services.analytics.tracker import AccountSeries
 
 MINUTE_NS = 60 * 1_000_000_000
@@ -53,6 +59,12 @@ def test_the_kept_figures_equal_the_whole_series_computed_at_once(
         assert (mine is None) == (theirs is None), name
         if theirs is not None:
             assert mine == pytest.approx(theirs, rel=1e-9, abs=1e-12), name
+    # Closed trades: the changes of realised PnL, as the API counts them from the record.
+    closed = trade_stats(realized_changes(realized for _, _, realized, _, _ in rows))
+    assert (ours.trades, ours.win_rate, ours.profit_factor) == (
+        closed.trades, closed.win_rate, closed.profit_factor,
+    )  # fmt: skip
+    assert (ours.average_win, ours.average_loss) == (closed.average_win, closed.average_loss)
 
 
 def test_the_window_forgets_minutes_older_than_it() -> None:

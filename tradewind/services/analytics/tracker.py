@@ -16,7 +16,12 @@ from decimal import Decimal
 
 from tradewind.domain.events import AnalyticsUpdate, PortfolioUpdate
 from tradewind.domain.exact import EXACT, quotient
-from tradewind.domain.performance import PeriodReturn, net_deposits, performance_of_returns
+from tradewind.domain.performance import (
+    PeriodReturn,
+    net_deposits,
+    performance_of_returns,
+    trade_stats,
+)
 
 PERIOD_S = 60
 _PERIOD_NS = PERIOD_S * 1_000_000_000
@@ -28,8 +33,9 @@ class AccountSeries:
     the newest taken are ignored (redelivery, or a stored one after a live one)."""
 
     __slots__ = (
-        "_closed_equity", "_contributions", "_flow", "_minute", "_returns", "_start_ns",
-        "account_id", "equity", "keep_ns", "last_ts_ns", "valuation_asset",
+        "_closed_equity", "_contributions", "_flow", "_minute", "_realized", "_returns",
+        "_start_ns", "_trades", "account_id", "equity", "keep_ns", "last_ts_ns",
+        "valuation_asset",
     )  # fmt: skip
 
     def __init__(self, account_id: str, keep_minutes: int) -> None:
@@ -47,6 +53,8 @@ class AccountSeries:
         self._flow = _ZERO  # flows of the open minute
         self._returns: deque[PeriodReturn] = deque()  # closed minutes, oldest first
         self._start_ns = 0  # where the wealth index of `_returns` is 1
+        self._realized: Decimal | None = None  # the newest valuation's realised PnL
+        self._trades: deque[tuple[int, Decimal]] = deque()  # (ts, realised change) kept
 
     def __len__(self) -> int:
         """Minutes with a return (closed ones, and the open one once it has a base)."""
@@ -75,6 +83,9 @@ class AccountSeries:
             else EXACT.subtract(contributions, self._contributions)
         )
         self._contributions = contributions
+        if self._realized is not None and realized != self._realized:
+            self._trades.append((ts_ns, EXACT.subtract(realized, self._realized)))
+        self._realized = realized
         minute = ts_ns // _PERIOD_NS
         if self._minute < 0:
             self._start_ns = ts_ns
@@ -88,6 +99,9 @@ class AccountSeries:
         returns = self._returns
         while returns and returns[0].ts_ns < horizon:
             self._start_ns = returns.popleft().ts_ns
+        trades = self._trades
+        while trades and trades[0][0] < horizon:
+            trades.popleft()
         return True
 
     def _close_minute(self, next_minute: int) -> None:
@@ -120,6 +134,7 @@ class AccountSeries:
             returns.append(PeriodReturn(self.last_ts_ns, float(growth) - 1.0))
         figures = performance_of_returns(returns, PERIOD_S, self._start_ns)
         dd = figures.drawdown
+        closed = trade_stats([pnl for _, pnl in self._trades])
         return AnalyticsUpdate(
             account_id=self.account_id,
             valuation_asset=self.valuation_asset,
@@ -136,4 +151,9 @@ class AccountSeries:
             var_95=figures.var_95,
             cvar_95=figures.cvar_95,
             ts_ns=now_ns,
+            trades=closed.trades,
+            win_rate=closed.win_rate,
+            profit_factor=closed.profit_factor,
+            average_win=closed.average_win,
+            average_loss=closed.average_loss,
         )
