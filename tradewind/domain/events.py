@@ -257,6 +257,11 @@ class AnalyticsUpdate(BaseEvent, frozen=True, tag="analytics.update"):
     profit_factor: float | None = None
     average_win: Decimal | None = None
     average_loss: Decimal | None = None
+    #: Beta and correlation of the minute returns with `benchmark`'s (a symbol, "" for
+    #: none), over the minutes both have; None with too few of them.
+    benchmark: str = ""
+    beta: float | None = None
+    correlation: float | None = None
 
 
 class BotAction(enum.StrEnum):

@@ -17,7 +17,8 @@ from tests.waiting import wait_until
 from tradewind.bus import topics
 from tradewind.bus.envelope import Envelope, envelope
 from tradewind.bus.memory import MemoryBus
-from tradewind.domain.events import AnalyticsUpdate, KillSwitchChanged, PortfolioUpdate
+from tradewind.domain.events import AnalyticsUpdate, Bar, KillSwitchChanged, PortfolioUpdate
+from tradewind.domain.model import Instrument
 from tradewind.domain.risk_limits import RiskLimits
 from tradewind.runtime.logging import get_logger
 from tradewind.runtime.metrics import RuntimeMetrics
@@ -31,6 +32,7 @@ from tradewind.store.records import insert_snapshot
 D = Decimal
 MINUTE_NS = 60 * 1_000_000_000
 T0 = 1_800_000_000 * 1_000_000_000  # a whole minute
+BTC = Instrument("sim", "BTC/USDT", "BTC", "USDT")
 
 
 def valuation(account: str, minute: int, equity: str, realized: str = "0") -> PortfolioUpdate:
@@ -258,4 +260,32 @@ async def test_the_platform_ceiling_caps_a_looser_account_limit_and_an_operators
     }
     await asyncio.sleep(0.2)
     assert [c.target for c in controls.changes] == [loose]
+    await service.stop()
+
+
+async def test_beta_and_correlation_to_btc_from_the_bars_marketdata_publishes(
+    bus: MemoryBus,
+) -> None:
+    published = Published()
+    await bus.subscribe([topics.ANALYTICS_UPDATES], "test", published.handle)
+    service = await start(bus, None, now_minute=59)
+    price, equity, updates, bars = 100.0, D(1000), [], []
+    for minute in range(40):  # the account moves half as much as BTC, the same way
+        move = 0.004 if minute % 4 else -0.006
+        price *= 1 + move
+        equity = (equity * D(1 + move / 2)).quantize(D("0.00000001"))
+        close = D(f"{price:.8f}")
+        bars.append(
+            Bar(instrument=BTC, interval_s=60, open_ns=T0 + minute * MINUTE_NS, open=close,
+                high=close, low=close, close=close, volume=D(1))
+        )  # fmt: skip
+        updates.append(valuation("a1", minute, str(equity), str(equity - 1000)))
+    await bus.publish_batch(topics.MD_BAR, [envelope(b, b.instrument.key) for b in bars])
+    await asyncio.sleep(0.1)  # the bars first: the round that computes a1 has them all
+    await bus.publish_batch(topics.PORTFOLIO_UPDATES, [envelope(u, "a1") for u in updates])
+    await wait_until(lambda: published.updates and published.latest("a1").beta is not None)
+    figures = published.latest("a1")
+    assert figures.benchmark == "BTC/USDT"
+    assert figures.beta == pytest.approx(0.5, rel=1e-3)
+    assert figures.correlation == pytest.approx(1.0, rel=1e-3)
     await service.stop()

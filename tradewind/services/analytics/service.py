@@ -2,7 +2,9 @@
 path (docs/analytics.md).
 
 Subscription `analytics` (shared by the instances, so one follows an account at a time):
-portfolio.updates, keyed by account. Each `PortfolioUpdate` extends the account's minute
+portfolio.updates, keyed by account. Every instance also reads all of md.bar for the
+benchmark (`TRADEWIND_ANALYTICS_BENCHMARK`, BTC/USDT), each account's beta and
+correlation are measured against. Each `PortfolioUpdate` extends the account's minute
 series (`tracker.AccountSeries`); an account met for the first time (after a start, or
 when its partition moved here) is first read back from the record (`portfolio_snapshots`,
 the last `TRADEWIND_ANALYTICS_WINDOW_MINUTES`), so a restart or a take-over loses only
@@ -31,9 +33,10 @@ from tradewind.bus import topics
 from tradewind.bus.delivery import describe
 from tradewind.bus.envelope import Envelope, envelope
 from tradewind.bus.port import Subscription
-from tradewind.domain.events import AnalyticsUpdate, PortfolioUpdate
+from tradewind.domain.events import AnalyticsUpdate, Bar, PortfolioUpdate
 from tradewind.runtime.metrics import timed_handler
 from tradewind.runtime.service import AdminEndpoints, Service, ServiceContext
+from tradewind.services.analytics.benchmark import Benchmark
 from tradewind.services.analytics.metrics import AnalyticsMetrics
 from tradewind.services.analytics.settings import load_analytics_settings
 from tradewind.services.analytics.tracker import AccountSeries
@@ -43,6 +46,7 @@ if TYPE_CHECKING:
     from tradewind.store.database import Database
 
 GROUP = "analytics"
+BENCHMARK_LISTENER = "analytics-benchmark"  # md.bar, every instance all of it
 _YIELD_EVERY = 25  # accounts computed between two turns of the event loop
 
 
@@ -68,6 +72,8 @@ class AnalyticsService(Service):
         self._subscription: Subscription | None = None
         self._rounds: asyncio.Task[None] | None = None
         self._guard: LimitGuard | None = None
+        self._benchmark: Benchmark | None = None
+        self._market: Subscription | None = None
 
     @property
     def series(self) -> dict[str, AccountSeries]:
@@ -96,6 +102,16 @@ class AnalyticsService(Service):
                     self._changed.add(update.account_id)  # a round swaps the set: no alias
             metrics.accounts.set(len(series))
 
+        if settings.analytics_benchmark:
+            benchmark = self._benchmark = Benchmark(settings.analytics_benchmark, window)
+
+            async def on_bars(batch: Sequence[Envelope]) -> None:
+                for env in batch:
+                    if isinstance(env.payload, Bar):
+                        benchmark.add_bar(env.payload)
+
+            bars = timed_handler(ctx.metrics, BENCHMARK_LISTENER, on_bars)
+            self._market = await ctx.bus.listen([topics.MD_BAR], BENCHMARK_LISTENER, bars)
         handler = timed_handler(ctx.metrics, GROUP, on_updates)
         self._subscription = await ctx.bus.subscribe([topics.PORTFOLIO_UPDATES], GROUP, handler)
         self._rounds = asyncio.create_task(
@@ -131,9 +147,12 @@ class AnalyticsService(Service):
         started = time.perf_counter()
         now_ns = self._clock()
         updates: list[AnalyticsUpdate] = []
+        benchmark = self._benchmark
+        returns = benchmark.returns() if benchmark is not None else None  # once a round
+        name = benchmark.symbol if benchmark is not None else ""
         for count, account_id in enumerate(sorted(changed), start=1):
             account = self._series.get(account_id)
-            update = account.analytics(now_ns) if account is not None else None
+            update = account.analytics(now_ns, returns, name) if account is not None else None
             if update is not None:
                 updates.append(update)
             if count % _YIELD_EVERY == 0:
@@ -167,6 +186,9 @@ class AnalyticsService(Service):
         subscription, self._subscription = self._subscription, None
         if subscription is not None:
             await subscription.stop()
+        market, self._market = self._market, None
+        if market is not None:
+            await market.stop()
 
     @property
     def ready(self) -> bool:

@@ -6,6 +6,9 @@
 - `TRADEWIND_ANALYTICS_WINDOW_MINUTES` (1440): the minutes of equity each account's
   figures cover (a day); an account met for the first time is read back that far from
   the record.
+- `TRADEWIND_ANALYTICS_BENCHMARK` (BTC/USDT): the symbol whose minute returns each
+  account's beta and correlation are measured against (its bars, from marketdata); ""
+  for none.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from tradewind.errors import ConfigError
 from tradewind.runtime.settings import ENV_PREFIX, setting_name
 
+_SYMBOL_OR_NONE = r"^([A-Z0-9]+/[A-Z0-9]+)?$"
+
 
 class AnalyticsSettings(BaseSettings):
     """How often and over how long; see the module docstring."""
@@ -26,6 +31,9 @@ class AnalyticsSettings(BaseSettings):
 
     analytics_interval_s: Annotated[float, Field(gt=0, le=3_600)] = 5.0
     analytics_window_minutes: Annotated[int, Field(ge=2, le=43_200)] = 1_440
+    analytics_benchmark: Annotated[
+        str, Field(max_length=64, pattern=r"^([A-Z0-9]+/[A-Z0-9]+)?$")
+    ] = "BTC/USDT"
 
 
 def load_analytics_settings() -> AnalyticsSettings:

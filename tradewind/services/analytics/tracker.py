@@ -12,6 +12,7 @@ minute with the flat minutes filled in (`tests/unit/services/test_analytics_trac
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Mapping
 from decimal import Decimal
 
 from tradewind.domain.events import AnalyticsUpdate, PortfolioUpdate
@@ -22,6 +23,7 @@ from tradewind.domain.performance import (
     performance_of_returns,
     trade_stats,
 )
+from tradewind.services.analytics.benchmark import beta_and_correlation
 
 PERIOD_S = 60
 _PERIOD_NS = PERIOD_S * 1_000_000_000
@@ -122,9 +124,12 @@ class AccountSeries:
             update.realized_pnl, update.unrealized_pnl, update.fees,
         )  # fmt: skip
 
-    def analytics(self, now_ns: int) -> AnalyticsUpdate | None:
+    def analytics(
+        self, now_ns: int, benchmark: Mapping[int, float] | None = None, benchmark_name: str = ""
+    ) -> AnalyticsUpdate | None:
         """The figures of the kept minutes, the open one included; None before the first
-        valuation."""
+        valuation. `benchmark`: its return per minute (`benchmark.Benchmark.returns`), for
+        beta and correlation."""
         if self._minute < 0:
             return None
         returns = list(self._returns)
@@ -135,6 +140,9 @@ class AccountSeries:
         figures = performance_of_returns(returns, PERIOD_S, self._start_ns)
         dd = figures.drawdown
         closed = trade_stats([pnl for _, pnl in self._trades])
+        beta, correlation = (
+            (None, None) if benchmark is None else beta_and_correlation(returns, benchmark)
+        )
         return AnalyticsUpdate(
             account_id=self.account_id,
             valuation_asset=self.valuation_asset,
@@ -156,4 +164,7 @@ class AccountSeries:
             profit_factor=closed.profit_factor,
             average_win=closed.average_win,
             average_loss=closed.average_loss,
+            benchmark=benchmark_name if benchmark is not None else "",
+            beta=beta,
+            correlation=correlation,
         )

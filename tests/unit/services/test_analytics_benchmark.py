@@ -1,0 +1,70 @@
+"""The benchmark's minute returns from bars (a minute without a bar is flat, one venue
+followed), and each account's beta and correlation against it over the minutes both
+have."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from tradewind.domain.events import Bar
+from tradewind.domain.model import Instrument
+from tradewind.domain.performance import PeriodReturn
+from tradewind.services.analytics.benchmark import (
+    MIN_PAIRED_MINUTES,
+    Benchmark,
+    beta_and_correlation,
+)
+from tradewind.services.analytics.tracker import AccountSeries
+
+MINUTE_NS = 60 * 1_000_000_000
+T0 = 1_800_000_000 * 1_000_000_000  # a whole minute
+
+
+def btc_bar(minute: int, second: int, close: str, venue: str = "sim", interval_s: int = 5) -> Bar:
+    price = Decimal(close)
+    return Bar(
+        instrument=Instrument(venue, "BTC/USDT", "BTC", "USDT"), interval_s=interval_s,
+        open_ns=T0 + minute * MINUTE_NS + second * 1_000_000_000, open=price, high=price,
+        low=price, close=price, volume=Decimal(1),
+    )  # fmt: skip
+
+
+def test_minute_returns_from_the_last_price_of_each_minute_flat_without_a_bar() -> None:
+    benchmark = Benchmark("BTC/USDT", keep_minutes=60)
+    benchmark.add_bar(btc_bar(0, 0, "100"))
+    benchmark.add_bar(btc_bar(0, 50, "110"))  # the minute's last price
+    benchmark.add_bar(btc_bar(0, 50, "1", venue="other"))  # another venue: ignored
+    benchmark.add_bar(btc_bar(1, 10, "121"))
+    benchmark.add_bar(btc_bar(3, 0, "99.22"))  # minute 2 had no bar: flat
+    minute0 = T0 // MINUTE_NS
+    returns = benchmark.returns()
+    assert minute0 not in returns  # the base: no minute before it
+    assert returns[minute0 + 1] == pytest.approx(121 / 110 - 1)
+    assert returns[minute0 + 2] == 0.0
+    assert returns[minute0 + 3] == pytest.approx(99.22 / 121 - 1)  # the open minute so far
+
+
+def test_an_account_twice_as_volatile_as_the_benchmark_has_beta_2_and_correlation_1() -> None:
+    benchmark = Benchmark("BTC/USDT", keep_minutes=600)
+    account = AccountSeries("a1", keep_minutes=600)
+    price, equity = 100.0, Decimal(1000)
+    for minute in range(MIN_PAIRED_MINUTES + 5):
+        move = 0.01 if minute % 3 else -0.015
+        price *= 1 + move
+        benchmark.add_bar(btc_bar(minute, 55, f"{price:.8f}"))
+        equity = (equity * Decimal(1 + 2 * move)).quantize(Decimal("0.00000001"))
+        realized = equity - 1000  # the same money: every change is PnL
+        account.add(T0 + minute * MINUTE_NS + 59 * 10**9, "USDT", equity, realized,
+                    Decimal(0), Decimal(0))  # fmt: skip
+    figures = account.analytics(T0 + 40 * MINUTE_NS, benchmark.returns(), "BTC/USDT")
+    assert figures is not None and figures.benchmark == "BTC/USDT"
+    assert figures.beta == pytest.approx(2.0, rel=1e-4)
+    assert figures.correlation == pytest.approx(1.0, rel=1e-4)
+
+
+def test_too_few_minutes_in_common_give_no_beta() -> None:
+    few = [PeriodReturn(T0 + m * MINUTE_NS, 0.01 * m) for m in range(MIN_PAIRED_MINUTES - 1)]
+    benchmark = {T0 // MINUTE_NS + m: 0.02 * m for m in range(100)}
+    assert beta_and_correlation(few, benchmark) == (None, None)

@@ -1,0 +1,84 @@
+"""The benchmark an account's returns are compared with (BTC by default): its last price
+in each minute, from the bars marketdata publishes (pure: no I/O).
+
+A minute without a bar kept the previous price (a return of 0), as an account's minute
+without a valuation does; so each minute after the first bar's has a benchmark return
+(the first is the base, as an account's first minute is), and
+`beta_and_correlation` pairs it with the account's return of the same minute.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Mapping, Sequence
+
+from tradewind.domain.events import Bar
+from tradewind.domain.performance import PeriodReturn, beta, correlation
+
+_MINUTE_NS = 60 * 1_000_000_000
+#: Minutes both series need before beta and correlation mean anything.
+MIN_PAIRED_MINUTES = 30
+
+
+class Benchmark:
+    """Minute returns of one symbol over the last `keep_minutes`; the first venue whose
+    bars of it arrive is the one followed."""
+
+    def __init__(self, symbol: str, keep_minutes: int) -> None:
+        self.symbol = symbol
+        self.venue: str | None = None
+        self._keep = keep_minutes
+        self._minute = -1  # the open minute
+        self._open_price = 0.0  # its last price so far
+        self._closed_price = 0.0  # the last price of the minute before it (0: none yet)
+        self._returns: deque[tuple[int, float]] = deque()  # (minute, return), closed ones
+
+    def add_bar(self, bar: Bar) -> None:
+        """Take a bar of the benchmark (others, and bars older than the open minute, are
+        ignored)."""
+        if bar.instrument.symbol != self.symbol:
+            return
+        if self.venue is None:
+            self.venue = bar.instrument.venue
+        elif bar.instrument.venue != self.venue:
+            return
+        minute = (bar.open_ns + bar.interval_s * 1_000_000_000 - 1) // _MINUTE_NS  # its close
+        price = float(bar.close)
+        if price <= 0 or minute < self._minute:
+            return
+        if minute > self._minute >= 0:
+            self._close_until(minute)
+        self._minute, self._open_price = minute, price
+
+    def _close_until(self, minute: int) -> None:
+        returns = self._returns
+        if self._closed_price > 0:
+            returns.append((self._minute, self._open_price / self._closed_price - 1.0))
+        returns.extend((empty, 0.0) for empty in range(self._minute + 1, minute))
+        self._closed_price = self._open_price
+        while returns and returns[0][0] <= minute - self._keep:
+            returns.popleft()
+
+    def returns(self) -> dict[int, float]:
+        """{minute: return} of the closed minutes kept, and the open one so far."""
+        found = dict(self._returns)
+        if self._minute >= 0 and self._closed_price > 0:
+            found[self._minute] = self._open_price / self._closed_price - 1.0
+        return found
+
+
+def beta_and_correlation(
+    returns: Sequence[PeriodReturn], benchmark: Mapping[int, float]
+) -> tuple[float | None, float | None]:
+    """Beta and correlation of the account's minute `returns` with the benchmark's over
+    the minutes both have; (None, None) with fewer than `MIN_PAIRED_MINUTES`."""
+    ours: list[float] = []
+    theirs: list[float] = []
+    for period in returns:
+        other = benchmark.get(period.ts_ns // _MINUTE_NS)
+        if other is not None:
+            ours.append(period.value)
+            theirs.append(other)
+    if len(ours) < MIN_PAIRED_MINUTES:
+        return None, None
+    return beta(ours, theirs), correlation(ours, theirs)
