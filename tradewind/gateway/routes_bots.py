@@ -16,14 +16,24 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tradewind.bus.envelope import envelope
 from tradewind.bus.topics import BOT_COMMANDS
+from tradewind.domain.bot_pnl import QuoteResults, bot_results
 from tradewind.domain.events import BotAction, BotCommand
 from tradewind.gateway.auth import Principal
 from tradewind.gateway.deps import GatewayState, PageParams, State, client_ip, require
 from tradewind.gateway.errors import ApiError, documented, not_found
 from tradewind.gateway.rbac import Permission
 from tradewind.gateway.routes_accounts import owned_account
-from tradewind.gateway.schemas import BotCreate, BotView, Page, StrategyView, page
-from tradewind.store import audit, bots
+from tradewind.gateway.schemas import (
+    BotAnalyticsView,
+    BotCreate,
+    BotQuoteResultsView,
+    BotView,
+    HoldingView,
+    Page,
+    StrategyView,
+    page,
+)
+from tradewind.store import audit, bots, records
 from tradewind.store.bots import BotRecord, BotState
 from tradewind.store.outbox import enqueue
 
@@ -131,6 +141,49 @@ async def list_bots(caller: Reader, state: State, paging: PageParams) -> Page[Bo
 async def get_bot(bot_id: BotId, caller: Reader, state: State) -> BotView:
     async with state.db.read() as conn:
         return bot_view(await _owned_bot(conn, caller.user_id, bot_id))
+
+
+MAX_BOT_FILLS = 100_000
+
+
+@router.get(
+    "/bots/{bot_id}/analytics",
+    responses=documented(401, 403, 404),
+    summary="The bot's results from its own fills",
+)
+async def bot_analytics(bot_id: BotId, caller: Reader, state: State) -> BotAnalyticsView:
+    """What the bot realised at average cost, paid in fees and traded, its closed
+    trades' win rate, profit factor and average win and loss, and what it still holds:
+    per quote asset, from the fills of its orders (a bot shares its account's money, so
+    its figures are those of its trades; the account's returns and risk are at
+    `/accounts/{id}/analytics`)."""
+    async with state.db.read() as conn:
+        bot = await _owned_bot(conn, caller.user_id, bot_id)
+        found = await records.bot_fills(conn, bot.account_id, bot.id, limit=MAX_BOT_FILLS + 1)
+    truncated = len(found) > MAX_BOT_FILLS
+    results = bot_results(found[-MAX_BOT_FILLS:])
+    return BotAnalyticsView(
+        bot_id=bot.id,
+        account_id=bot.account_id,
+        fills=results.fills,
+        truncated=truncated,
+        by_quote=[_quote_view(q) for _, q in sorted(results.by_quote.items())],
+        unvalued_fees=results.unvalued_fees,
+    )
+
+
+def _quote_view(q: QuoteResults) -> BotQuoteResultsView:
+    trades = q.trades
+    return BotQuoteResultsView(
+        quote=q.quote, realized_pnl=q.realized_pnl, fees=q.fees, bought=q.bought, sold=q.sold,
+        volume=q.volume, trades=trades.trades, win_rate=trades.win_rate,
+        profit_factor=trades.profit_factor, average_win=trades.average_win,
+        average_loss=trades.average_loss,
+        holdings=[
+            HoldingView(symbol=symbol, quantity=h.quantity, average_cost=h.average_cost)
+            for symbol, h in sorted(q.holdings.items())
+        ],
+    )  # fmt: skip
 
 
 async def _change_state(

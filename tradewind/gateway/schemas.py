@@ -288,6 +288,43 @@ class AnalyticsView(_Response):
     equity: list[EquityPoint]
 
 
+class HoldingView(_Response):
+    symbol: str
+    quantity: Money
+    average_cost: Money | None
+
+
+class BotQuoteResultsView(_Response):
+    """A bot's results in one quote asset (docs/analytics.md, "Bots")."""
+
+    quote: str
+    realized_pnl: Money
+    fees: Money
+    bought: Money
+    sold: Money
+    volume: Money
+    trades: int
+    win_rate: float | None
+    profit_factor: float | None
+    average_win: Money | None
+    average_loss: Money | None
+    holdings: list[HoldingView]
+
+
+class BotAnalyticsView(_Response):
+    """One bot's results from its own fills: what it realised (at average cost), paid in
+    fees and traded, its closed trades' statistics and what it still holds, per quote
+    asset; `fills` counted (at most the newest 100,000, `truncated` if there were more);
+    fees in neither the base nor the quote asset listed apart, not valued."""
+
+    bot_id: str
+    account_id: str
+    fills: int
+    truncated: bool
+    by_quote: list[BotQuoteResultsView]
+    unvalued_fees: dict[str, Money]
+
+
 # -- operations -----------------------------------------------------------------------
 
 KillScopeName = Literal["global", "venue", "account", "bot"]

@@ -14,7 +14,9 @@ from sqlalchemy import and_, func, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from tradewind.domain.bot_pnl import BotFill
 from tradewind.domain.events import Fill, PortfolioUpdate
+from tradewind.domain.model import Side
 from tradewind.store.schema import fills, orders, portfolio_snapshots
 
 _CHUNK = 500  # account ids per IN (...) query
@@ -246,3 +248,28 @@ async def equity_before(
         for account_id, asset, equity in (await conn.execute(query)).all():
             found[account_id] = (asset, equity)
     return found
+
+
+async def bot_fills(
+    conn: AsyncConnection, account_id: str, bot_id: str, *, limit: int
+) -> list[BotFill]:
+    """The fills of `bot_id`'s orders on `account_id`, oldest first, at most `limit`
+    (the newest kept when there are more)."""
+    newest = (
+        select(
+            fills.c.executed_at, fills.c.symbol, fills.c.side, fills.c.price, fills.c.quantity,
+            fills.c.fee, fills.c.fee_asset, fills.c.trade_id,
+        )
+        .join(orders, orders.c.client_order_id == fills.c.client_order_id)
+        .where(fills.c.account_id == account_id, orders.c.bot_id == bot_id)
+        .order_by(fills.c.executed_at.desc(), fills.c.trade_id.desc())
+        .limit(limit)
+    )  # fmt: skip
+    rows = (await conn.execute(newest)).all()
+    return [
+        BotFill(
+            ts_ns=_ns(row.executed_at), symbol=row.symbol, side=Side(row.side), price=row.price,
+            quantity=row.quantity, fee=row.fee, fee_asset=row.fee_asset,
+        )
+        for row in reversed(rows)
+    ]  # fmt: skip

@@ -182,3 +182,46 @@ async def test_analytics_of_an_account_without_valuations_and_bad_windows(api: A
     assert ancient.status_code == 422 and ancient.json()["detail"] == "`to` is too early"
     unknown = await api.client.get(path, params={"resolution": "week"}, headers=user.headers)
     assert unknown.status_code == 422 and "resolution" in unknown.text
+
+
+async def test_a_bots_analytics_come_from_its_own_fills(api: Api) -> None:
+    user = await api.sign_up()
+    account = (await api.connect_account(user))["id"]
+    bot = (await api.create_bot(user, account))["id"]
+    start = datetime.now(UTC) - timedelta(hours=1)
+    trades = [("mine-1", bot, Side.BUY, "100"), ("mine-2", bot, Side.SELL, "120"),
+              ("other-1", "another-bot", Side.SELL, "90")]  # fmt: skip
+    async with api.state.db.transaction() as conn:
+        for n, (order_id, owner, side, price) in enumerate(trades):
+            at = start + timedelta(minutes=n)
+            await records.upsert_order(
+                conn,
+                records.OrderRecord(
+                    client_order_id=order_id, account_id=account, bot_id=owner, venue="sim",
+                    symbol="BTC/USDT", side=side.value, order_type="market", time_in_force="GTC",
+                    quantity=Decimal(1), price=None, state="filled", filled_quantity=Decimal(1),
+                    average_price=Decimal(price), venue_order_id=f"v{n}", reason="",
+                    created_at=at, updated_at=at,
+                ),
+            )  # fmt: skip
+            await records.insert_fill(
+                conn,
+                Fill(
+                    account_id=account, client_order_id=order_id, venue_order_id=f"v{n}",
+                    trade_id=f"t{n}", instrument=BTC, side=side, price=Decimal(price),
+                    quantity=Decimal(1), fee=Decimal("0.1"), fee_asset="USDT",
+                    liquidity=Liquidity.TAKER, ts_ns=int(at.timestamp() * 1e9),
+                ),
+            )  # fmt: skip
+    response = await api.client.get(f"/api/v1/bots/{bot}/analytics", headers=user.headers)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["bot_id"], body["account_id"], body["fills"], body["truncated"]) == (
+        bot, account, 2, False,
+    )  # fmt: skip
+    [usdt] = body["by_quote"]
+    assert (usdt["quote"], usdt["realized_pnl"], usdt["fees"], usdt["volume"]) == (
+        "USDT", "20", "0.2", "220",
+    )  # fmt: skip
+    assert (usdt["trades"], usdt["win_rate"], usdt["average_win"]) == (1, 1.0, "20")
+    assert usdt["holdings"] == [{"symbol": "BTC/USDT", "quantity": "0", "average_cost": None}]
