@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 
+from tradewind.domain.risk_limits import ENGAGED_BY
 from tradewind.gateway.auth import Principal
 from tradewind.gateway.deps import GatewayState, PageParams, State, client_ip, require
 from tradewind.gateway.errors import ApiError, documented, not_found
@@ -22,12 +23,15 @@ from tradewind.gateway.schemas import (
     KillSwitchRelease,
     KillSwitchView,
     Page,
+    PlatformAnalyticsView,
     RolesChange,
     ServiceHealth,
+    ValuationTotalView,
     page,
 )
-from tradewind.store import audit, login_failures, users
+from tradewind.store import audit, bots, login_failures, records, users
 from tradewind.store.audit import KillSwitchRecord
+from tradewind.store.bots import BotState
 from tradewind.store.kill_switch_events import stage_kill_switch_event
 
 router = APIRouter(prefix="/admin", tags=["operations"])
@@ -271,6 +275,30 @@ async def release_kill_switch(
 
 
 OperationsReader = Annotated[Principal, Depends(require(Permission.OPERATIONS_READ))]
+
+
+@router.get("/analytics", responses=documented(401, 403), summary="The platform's aggregates")
+async def platform_analytics(caller: OperationsReader, state: State) -> PlatformAnalyticsView:
+    """Accounts and their money per valuation asset (each account's newest recorded
+    valuation, summed exactly), bots per state, and the accounts a kill switch halts."""
+    async with state.db.read() as conn:
+        totals = await records.platform_totals(conn)
+        by_state = await bots.count_by_state(conn)
+        switches = [s for s in await audit.list_kill_switches(conn) if s.scope == "account"]
+    return PlatformAnalyticsView(
+        accounts=sum(t.accounts for t in totals),
+        bots={s.value: by_state.get(s, 0) for s in BotState},
+        halted_accounts=len(switches),
+        halted_by_risk_limits=sum(s.actor_id == ENGAGED_BY for s in switches),
+        by_valuation_asset=[
+            ValuationTotalView(
+                valuation_asset=t.valuation_asset, accounts=t.accounts, equity=t.equity,
+                realized_pnl=t.realized_pnl, unrealized_pnl=t.unrealized_pnl, fees=t.fees,
+                newest=t.newest,
+            )
+            for t in totals
+        ],
+    )  # fmt: skip
 
 
 @router.get("/health", responses=documented(401, 403), summary="Services' readiness")

@@ -406,6 +406,30 @@ class AccountRiskLimitsView(_Response):
     halted: KillSwitchView | None
 
 
+class ValuationTotalView(_Response):
+    """Every account valued in `valuation_asset`: their newest valuations summed."""
+
+    valuation_asset: str
+    accounts: int
+    equity: Money
+    realized_pnl: Money
+    unrealized_pnl: Money
+    fees: Money
+    newest: Timestamp
+
+
+class PlatformAnalyticsView(_Response):
+    """The platform at a glance, for operators: accounts and their money per valuation
+    asset, bots per state, accounts halted by a kill switch (their own, or their risk
+    limits')."""
+
+    accounts: int
+    bots: dict[str, int]
+    halted_accounts: int
+    halted_by_risk_limits: int
+    by_valuation_asset: list[ValuationTotalView]
+
+
 class ServiceHealth(_Response):
     name: str
     status: Literal["ready", "not_ready", "unknown"]

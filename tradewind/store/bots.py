@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -121,3 +121,9 @@ async def load_strategy_state(conn: AsyncConnection, bot_id: str) -> bytes | Non
 async def delete_bot(conn: AsyncConnection, bot_id: str) -> bool:
     result = await conn.execute(delete(bots).where(bots.c.id == bot_id))
     return bool(result.rowcount)
+
+
+async def count_by_state(conn: AsyncConnection) -> dict[BotState, int]:
+    """How many bots are in each state (states without any left out)."""
+    query = select(bots.c.state, func.count()).group_by(bots.c.state)
+    return {BotState(state): count for state, count in (await conn.execute(query)).all()}

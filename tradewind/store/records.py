@@ -16,10 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tradewind.domain.bot_pnl import BotFill
 from tradewind.domain.events import Fill, PortfolioUpdate
+from tradewind.domain.exact import EXACT
 from tradewind.domain.model import Side
 from tradewind.store.schema import fills, orders, portfolio_snapshots
 
 _CHUNK = 500  # account ids per IN (...) query
+_ZERO = Decimal(0)
 
 
 @dataclass(frozen=True)
@@ -273,3 +275,41 @@ async def bot_fills(
         )
         for row in reversed(rows)
     ]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class PlatformTotal:
+    """Every account's newest valuation in one valuation asset, summed."""
+
+    valuation_asset: str
+    accounts: int
+    equity: Decimal
+    realized_pnl: Decimal
+    unrealized_pnl: Decimal
+    fees: Decimal
+    newest: datetime
+
+
+async def platform_totals(conn: AsyncConnection) -> list[PlatformTotal]:
+    """Per valuation asset, the sums of each account's newest snapshot (summed here, not
+    in SQL: SQLite would add the amounts as floats)."""
+    snaps = portfolio_snapshots
+    newest = select(func.max(snaps.c.id).label("id")).group_by(snaps.c.account_id).subquery()
+    query = select(
+        snaps.c.valuation_asset, snaps.c.equity, snaps.c.realized_pnl, snaps.c.unrealized_pnl,
+        snaps.c.fees, snaps.c.taken_at,
+    ).join(newest, snaps.c.id == newest.c.id)  # fmt: skip
+    sums: dict[str, list[Any]] = {}
+    for row in (await conn.execute(query)).all():
+        taken = row.taken_at if row.taken_at.tzinfo else row.taken_at.replace(tzinfo=UTC)
+        total = sums.setdefault(row.valuation_asset, [0, _ZERO, _ZERO, _ZERO, _ZERO, taken])
+        total[0] += 1
+        for index, amount in enumerate(
+            (row.equity, row.realized_pnl, row.unrealized_pnl, row.fees), start=1
+        ):
+            total[index] = EXACT.add(total[index], amount)
+        total[5] = max(total[5], taken)
+    return [
+        PlatformTotal(asset, count, equity, realized, unrealized, fees, newest_at)
+        for asset, (count, equity, realized, unrealized, fees, newest_at) in sorted(sums.items())
+    ]

@@ -14,7 +14,7 @@ from tradewind.bus.envelope import envelope
 from tradewind.domain.events import Fill, PortfolioUpdate
 from tradewind.domain.model import Instrument, Liquidity, Side
 from tradewind.gateway.feed import account_events_handler
-from tradewind.store import records
+from tradewind.store import audit, records
 
 BTC = Instrument.parse("sim", "BTC/USDT")
 
@@ -225,3 +225,26 @@ async def test_a_bots_analytics_come_from_its_own_fills(api: Api) -> None:
     )  # fmt: skip
     assert (usdt["trades"], usdt["win_rate"], usdt["average_win"]) == (1, 1.0, "20")
     assert usdt["holdings"] == [{"symbol": "BTC/USDT", "quantity": "0", "average_cost": None}]
+
+
+async def test_operators_see_the_platforms_aggregates_summed_exactly(api: Api) -> None:
+    first, second = await api.sign_up(), await api.sign_up()
+    a = (await api.connect_account(first))["id"]
+    b = (await api.connect_account(second))["id"]
+    await api.create_bot(first, a)
+    now = datetime.now(UTC)
+    async with api.state.db.transaction() as conn:
+        await records.insert_snapshot(conn, books(a, now - timedelta(minutes=2), "1"))
+        await records.insert_snapshot(conn, books(a, now - timedelta(minutes=1), "1000.1", "0.1"))
+        await records.insert_snapshot(conn, books(b, now, "0.2", "-0.3"))
+        await audit.engage_kill_switch(conn, "account", b, reason="risk limit: …",
+                                       actor_id="risk-limits")  # fmt: skip
+    operator = await api.as_roles("operator")
+    response = await api.client.get("/api/v1/admin/analytics", headers=operator.headers)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["accounts"], body["halted_accounts"], body["halted_by_risk_limits"]) == (2, 1, 1)
+    assert body["bots"] == {"running": 0, "paused": 0, "stopped": 1}
+    [usdt] = body["by_valuation_asset"]
+    assert (usdt["valuation_asset"], usdt["accounts"], usdt["equity"]) == ("USDT", 2, "1000.3")
+    assert usdt["realized_pnl"] == "-0.2"  # each account's newest only, no float on the way
