@@ -5,39 +5,20 @@ platform that has run for a day).
 `python bench/analytics.py [--accounts N] [--minutes M]`
 
 It fills N `AccountSeries` with M minutes of valuations (random PnL, a deposit now and
-then), then times `analytics()` for all of them, as `AnalyticsService.compute_round`
-does (without the bus). Issue #10's goal: 10,000 accounts in <= 10 s on the project's
-2-core machine, while the order path's latency stays unchanged (the round yields to the
-event loop every 25 accounts).
+then), then times `analytics()` for all of them with a benchmark's minute returns (beta
+and correlation included), as `AnalyticsService.compute_round` does (without the bus).
+Issue #10's goal: 10,000 accounts in <= 10 s on the project's 2-core machine, while the
+order path's latency stays unchanged (the round yields to the event loop every 25
+accounts; `bench/tick_to_order.py --analytics-accounts N` measures that).
 """
 
 from __future__ import annotations
 
 import random
 import time
-from decimal import Decimal
 
+from tradewind.benchmarks.analytics_series import MINUTE_NS, T0, benchmark_returns, filled
 from tradewind.benchmarks.command_line import OneLineErrorParser
-from tradewind.services.analytics.tracker import AccountSeries
-
-MINUTE_NS = 60 * 1_000_000_000
-T0 = 1_800_000_000 * 1_000_000_000
-
-
-def filled(accounts: int, minutes: int, rng: random.Random) -> list[AccountSeries]:
-    out = []
-    for n in range(accounts):
-        series = AccountSeries(f"acct-{n}", minutes)
-        equity, realized, deposits = Decimal(1000), Decimal(0), Decimal(1000)
-        for minute in range(minutes):
-            pnl = Decimal(rng.randint(-200, 200)) / 100
-            realized += pnl
-            if minute % 600 == 599:
-                deposits += 100
-            equity = deposits + realized
-            series.add(T0 + minute * MINUTE_NS, "USDT", equity, realized, Decimal(0), Decimal(0))
-        out.append(series)
-    return out
 
 
 def main() -> None:
@@ -50,9 +31,10 @@ def main() -> None:
     series = filled(args.accounts, args.minutes, rng)
     fill_s = time.perf_counter() - started
     now_ns = T0 + args.minutes * MINUTE_NS
+    benchmark = benchmark_returns(args.minutes, rng)
     started = time.perf_counter()
     for account in series:
-        account.analytics(now_ns)
+        account.analytics(now_ns, benchmark, "BTC/USDT")
     round_s = time.perf_counter() - started
     print(
         f"{args.accounts} accounts x {args.minutes} minutes: round {round_s:.2f} s "

@@ -1,6 +1,6 @@
 """Tick -> order latency through a real strategy service:
 `python bench/tick_to_order.py [--bots 100] [--buses memory redis kafka] [--seconds 10]
-[--interval-ms 20] [--json]`.
+[--interval-ms 20] [--analytics-accounts 0] [--json]`.
 
 One `StrategyService` hosts `--bots` bots (one per account, all on BTC/USDT) of a bench
 strategy that submits a market buy on every bar. Bars are published on md.bar, one
@@ -18,6 +18,11 @@ risk would) so the bots' open orders do not pile up. Buses: memory:// (embedded)
 redis://127.0.0.1:6379/0 under a unique prefix (deleted afterwards), and Kafka on a
 local Tansu broker. The strategy service writes bot states to a temporary SQLite
 database, after publishing, as in production.
+
+`--analytics-accounts N`: meanwhile, in the same event loop (as under `tradewind up`),
+a round of analytics every second over N accounts with a day of minutes each, yielding
+to the loop as `AnalyticsService.compute_round` does: what the analytics service costs
+the order path when it shares the process.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import random
 import statistics
 import sys
 import tempfile
@@ -38,6 +44,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from tradewind.benchmarks.analytics_series import MINUTE_NS, T0, benchmark_returns, filled
 from tradewind.benchmarks.command_line import OneLineErrorParser
 from tradewind.bus import topics
 from tradewind.bus.envelope import Envelope, envelope
@@ -50,6 +57,7 @@ from tradewind.runtime.logging import configure_logging, get_logger
 from tradewind.runtime.metrics import RuntimeMetrics
 from tradewind.runtime.service import Resources, ServiceContext
 from tradewind.runtime.settings import Settings
+from tradewind.services.analytics.service import YIELD_EVERY
 from tradewind.services.strategy import InstancePlacement, StrategyService
 from tradewind.store import records
 from tradewind.store.database import Database
@@ -191,6 +199,7 @@ class LatencyResult:
     first_intent_p50_us: float
     first_intent_p99_us: float
     load_before: str
+    analytics_accounts: int = 0
 
 
 class IntentClock:
@@ -250,10 +259,34 @@ def _bar(open_ns: int) -> Envelope:
     return envelope(bar, BTC.key)
 
 
+async def analytics_rounds(accounts: int) -> None:
+    """A round over `accounts` accounts every second, as the analytics service's."""
+    rng = random.Random(7)
+    series = filled(accounts, 1_440, rng)
+    benchmark = benchmark_returns(1_440, rng)
+    now_ns = T0 + 1_440 * MINUTE_NS
+    while True:
+        await asyncio.sleep(1.0)
+        for count, account in enumerate(series, start=1):
+            account.analytics(now_ns, benchmark, "BTC/USDT")
+            if count % YIELD_EVERY == 0:
+                await asyncio.sleep(0)
+
+
 async def measure(
-    label: str, url: str, count: int, seconds: float, interval_s: float
+    label: str,
+    url: str,
+    count: int,
+    seconds: float,
+    interval_s: float,
+    analytics_accounts: int = 0,
 ) -> LatencyResult:
     load_before = load_average()
+    background = (
+        asyncio.get_running_loop().create_task(analytics_rounds(analytics_accounts))
+        if analytics_accounts
+        else None
+    )
     account_ids = [uuid.uuid4().hex for _ in range(count)]
     params = {"symbol": BTC.symbol}
     with tempfile.TemporaryDirectory() as tmp:
@@ -311,6 +344,8 @@ async def measure(
         await subscription.stop()
         await bus.close()
         await db.close()
+    if background is not None:
+        background.cancel()
     first = list(clock.first_ns.values())
     return LatencyResult(
         bus=label,
@@ -324,6 +359,7 @@ async def measure(
         first_intent_p50_us=round(percentile_us(first, 50), 1),
         first_intent_p99_us=round(percentile_us(first, 99), 1),
         load_before=load_before,
+        analytics_accounts=analytics_accounts,
     )
 
 
@@ -340,11 +376,21 @@ async def delete_redis_keys(prefix: str) -> int:
         await client.aclose()
 
 
-def run(buses: Iterable[str], count: int, seconds: float, interval_s: float) -> list[LatencyResult]:
+def run(
+    buses: Iterable[str],
+    count: int,
+    seconds: float,
+    interval_s: float,
+    analytics_accounts: int = 0,
+) -> list[LatencyResult]:
     results = []
     for name in buses:
         if name == "memory":
-            results.append(asyncio.run(measure(name, "memory://", count, seconds, interval_s)))
+            results.append(
+                asyncio.run(
+                    measure(name, "memory://", count, seconds, interval_s, analytics_accounts)
+                )
+            )
         elif name == "redis":
             prefix = f"bench{uuid.uuid4().hex[:8]}"
             try:
@@ -364,14 +410,15 @@ def table(results: Sequence[LatencyResult]) -> str:
     lines = [
         "| bus | bots | bars | intents | envelope p50 µs | envelope p99 µs | "
         "received p50 µs | received p99 µs | first intent p50 µs | first intent p99 µs | "
-        "load avg before |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "load avg before | analytics accounts |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|",
     ]
     for r in results:
         lines.append(
             f"| {r.bus} | {r.bots:,} | {r.bars:,} | {r.intents:,} | {r.envelope_p50_us:,} | "
             f"{r.envelope_p99_us:,} | {r.received_p50_us:,} | {r.received_p99_us:,} | "
-            f"{r.first_intent_p50_us:,} | {r.first_intent_p99_us:,} | {r.load_before} |"
+            f"{r.first_intent_p50_us:,} | {r.first_intent_p99_us:,} | {r.load_before} | "
+            f"{r.analytics_accounts:,} |"
         )
     return "\n".join(lines)
 
@@ -387,10 +434,20 @@ def main() -> None:
     )
     parser.add_argument("--seconds", type=float, default=10.0, help="measured publishing time")
     parser.add_argument("--interval-ms", type=float, default=20.0, help="time between bars")
+    parser.add_argument(
+        "--analytics-accounts",
+        type=int,
+        default=0,
+        help="analytics rounds over this many accounts in the same loop (memory bus only)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
+    if args.analytics_accounts < 0:
+        parser.error(f"--analytics-accounts must be 0 or more, got {args.analytics_accounts}")
     configure_logging("warning", "console", stream=sys.stderr)
-    results = run(args.buses, args.bots, args.seconds, args.interval_ms / 1000)
+    results = run(
+        args.buses, args.bots, args.seconds, args.interval_ms / 1000, args.analytics_accounts
+    )
     load_after = load_average()
     if args.json:
         print(

@@ -47,7 +47,7 @@ if TYPE_CHECKING:
 
 GROUP = "analytics"
 BENCHMARK_LISTENER = "analytics-benchmark"  # md.bar, every instance all of it
-_YIELD_EVERY = 25  # accounts computed between two turns of the event loop
+YIELD_EVERY = 25  # accounts computed between two turns of the event loop
 
 
 class AnalyticsService(Service):
@@ -155,7 +155,7 @@ class AnalyticsService(Service):
             update = account.analytics(now_ns, returns, name) if account is not None else None
             if update is not None:
                 updates.append(update)
-            if count % _YIELD_EVERY == 0:
+            if count % YIELD_EVERY == 0:
                 # ~1 ms per account with a full day kept: let the loop breathe (embedded,
                 # the order path shares it) rather than block it for the whole round.
                 await asyncio.sleep(0)

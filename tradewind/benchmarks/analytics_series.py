@@ -1,0 +1,34 @@
+"""Accounts with a full window of valuations, for the analytics benchmarks
+(`bench/analytics.py`, `bench/tick_to_order.py --analytics-accounts`)."""
+
+from __future__ import annotations
+
+import random
+from decimal import Decimal
+
+from tradewind.services.analytics.tracker import AccountSeries
+
+MINUTE_NS = 60 * 1_000_000_000
+T0 = 1_800_000_000 * 1_000_000_000
+
+
+def filled(accounts: int, minutes: int, rng: random.Random) -> list[AccountSeries]:
+    out = []
+    for n in range(accounts):
+        series = AccountSeries(f"acct-{n}", minutes)
+        equity, realized, deposits = Decimal(1000), Decimal(0), Decimal(1000)
+        for minute in range(minutes):
+            pnl = Decimal(rng.randint(-200, 200)) / 100
+            realized += pnl
+            if minute % 600 == 599:
+                deposits += 100
+            equity = deposits + realized
+            series.add(T0 + minute * MINUTE_NS, "USDT", equity, realized, Decimal(0), Decimal(0))
+        out.append(series)
+    return out
+
+
+def benchmark_returns(minutes: int, rng: random.Random) -> dict[int, float]:
+    """A benchmark's return for each of the same minutes, for beta and correlation."""
+    first = T0 // MINUTE_NS
+    return {first + m: rng.gauss(0.0, 0.001) for m in range(minutes)}
