@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -313,3 +313,43 @@ async def platform_totals(conn: AsyncConnection) -> list[PlatformTotal]:
         PlatformTotal(asset, count, equity, realized, unrealized, fees, newest_at)
         for asset, (count, equity, realized, unrealized, fees, newest_at) in sorted(sums.items())
     ]
+
+
+async def thin_snapshots(
+    conn: AsyncConnection, *, since: datetime, before: datetime, bucket_s: int
+) -> int:
+    """Keep, of each account's snapshots taken in [`since`, `before`), only the last of
+    each `bucket_s` period (aligned on the epoch); returns how many were deleted. The
+    equity series' retention: older valuations at a coarser resolution (docs/analytics.md).
+    `since` and `before` should fall on bucket boundaries, or a bucket cut in two keeps
+    one snapshot on each side."""
+    snaps = portfolio_snapshots
+    in_band = (snaps.c.taken_at >= since, snaps.c.taken_at < before)
+    accounts = [
+        row[0]
+        for row in (await conn.execute(select(snaps.c.account_id).where(*in_band).distinct())).all()
+    ]
+    bucket_ns = bucket_s * 1_000_000_000
+    deleted = 0
+    for start in range(0, len(accounts), _CHUNK):
+        rows = (
+            await conn.execute(
+                select(snaps.c.id, snaps.c.account_id, snaps.c.taken_at)
+                .where(*in_band, snaps.c.account_id.in_(accounts[start : start + _CHUNK]))
+                .order_by(snaps.c.account_id, snaps.c.taken_at, snaps.c.id)
+            )
+        ).all()
+        doomed: list[int] = []
+        for row, after in zip(rows, [*rows[1:], None], strict=True):
+            bucket = _ns(row.taken_at) // bucket_ns
+            if (
+                after is not None
+                and after.account_id == row.account_id
+                and _ns(after.taken_at) // bucket_ns == bucket
+            ):
+                doomed.append(row.id)  # a later one of its bucket is kept
+        for chunk in range(0, len(doomed), 1000):
+            ids = doomed[chunk : chunk + 1000]
+            await conn.execute(delete(snaps).where(snaps.c.id.in_(ids)))
+        deleted += len(doomed)
+    return deleted

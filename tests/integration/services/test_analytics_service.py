@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Sequence
 from decimal import Decimal
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from tests.servers import migrated_database
@@ -27,7 +28,7 @@ from tradewind.runtime.settings import Settings
 from tradewind.services.analytics import AnalyticsService
 from tradewind.store import accounts, audit, risk_limits, users
 from tradewind.store.database import Database
-from tradewind.store.records import insert_snapshot
+from tradewind.store.records import insert_snapshot, valuations_of
 
 D = Decimal
 MINUTE_NS = 60 * 1_000_000_000
@@ -289,3 +290,40 @@ async def test_beta_and_correlation_to_btc_from_the_bars_marketdata_publishes(
     assert figures.beta == pytest.approx(0.5, rel=1e-3)
     assert figures.correlation == pytest.approx(1.0, rel=1e-3)
     await service.stop()
+
+
+async def test_old_valuations_are_thinned_to_hours_then_days(database: Database) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from tradewind.services.analytics.retention import thin_valuations
+
+    now = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
+    first = now - timedelta(days=6)
+    async with database.transaction() as conn:
+        for account in ("a1", "a2"):
+            for n in range(6 * 24 * 6):  # every 10 minutes for six days
+                at = first + timedelta(minutes=10 * n)
+                update = valuation(account, 0, str(1000 + n))
+                update = msgspec.structs.replace(update, ts_ns=int(at.timestamp()) * 10**9)
+                await insert_snapshot(conn, update)
+    deleted = await thin_valuations(database, now, minutes_kept_days=2, hours_kept_days=4)
+
+    async with database.read() as conn:
+        kept = await valuations_of(conn, ["a1", "a2"], first, now, limit=10_000)
+    # Days before the day that began 4 days ago; hours before the hour 2 days ago.
+    days_end = datetime(2026, 12, 2, tzinfo=UTC)
+    hours_end = now - timedelta(days=2)
+    for account in ("a1", "a2"):
+        times = [datetime.fromtimestamp(ts // 10**9, UTC) for ts, *_ in kept[account]]
+        daily = [t for t in times if t < days_end]
+        hourly = [t for t in times if days_end <= t < hours_end]
+        recent = [t for t in times if t >= hours_end]
+        assert len(daily) == 2  # 30 Nov (from noon) and 1 Dec: their last valuation each
+        assert all(t.hour == 23 and t.minute == 50 for t in daily)
+        assert len(hourly) == 60 and all(t.minute == 50 for t in hourly)
+        assert len(recent) == 2 * 24 * 6  # untouched
+        # The equity each kept point says is the one of its time (the last of its bucket).
+        assert [eq for *_, eq, _, _, _ in kept[account]][-1] == D(1000 + 6 * 24 * 6 - 1)
+    assert deleted == 2 * (6 * 24 * 6 - 2 - 60 - 288)
+    # A second pass finds nothing more to thin.
+    assert await thin_valuations(database, now, minutes_kept_days=2, hours_kept_days=4) == 0

@@ -38,7 +38,7 @@ from tradewind.runtime.metrics import timed_handler
 from tradewind.runtime.service import AdminEndpoints, Service, ServiceContext
 from tradewind.services.analytics.benchmark import Benchmark
 from tradewind.services.analytics.metrics import AnalyticsMetrics
-from tradewind.services.analytics.settings import load_analytics_settings
+from tradewind.services.analytics.settings import AnalyticsSettings, load_analytics_settings
 from tradewind.services.analytics.tracker import AccountSeries
 
 if TYPE_CHECKING:
@@ -71,6 +71,7 @@ class AnalyticsService(Service):
         self._changed: set[str] = set()
         self._subscription: Subscription | None = None
         self._rounds: asyncio.Task[None] | None = None
+        self._retention: asyncio.Task[None] | None = None
         self._guard: LimitGuard | None = None
         self._benchmark: Benchmark | None = None
         self._market: Subscription | None = None
@@ -117,6 +118,41 @@ class AnalyticsService(Service):
         self._rounds = asyncio.create_task(
             self._compute_rounds(ctx, interval_s, metrics), name="analytics-rounds"
         )
+        if database is not None:
+            self._retention = asyncio.create_task(
+                self._keep_retention(ctx, database, settings), name="analytics-retention"
+            )
+
+    async def _keep_retention(
+        self, ctx: ServiceContext, database: Database, settings: AnalyticsSettings
+    ) -> None:
+        """Thin the recorded valuations as they age (`retention.py`), by the instance
+        that reads partition 0 (one at a time); the first pass covers the whole past, the
+        next ones what aged since the pass before, with an interval to spare."""
+        from tradewind.services.analytics.retention import thin_valuations
+
+        interval_s = settings.analytics_retention_interval_s
+        since: datetime | None = None
+        while True:
+            await asyncio.sleep(min(interval_s, 60.0) if since is None else interval_s)
+            subscription = self._subscription
+            if subscription is None or 0 not in subscription.partitions():
+                since = None  # whoever reads partition 0 does it; all of it if we take over
+                continue
+            now = datetime.fromtimestamp(self._clock() / 1e9, UTC)
+            try:
+                deleted = await thin_valuations(
+                    database, now,
+                    minutes_kept_days=settings.analytics_minutes_kept_days,
+                    hours_kept_days=settings.analytics_hours_kept_days,
+                    since=since,
+                )  # fmt: skip
+            except Exception as error:  # tried again at the next pass, from the same point
+                ctx.log.warning("valuations not thinned", error=describe(error))
+                continue
+            if deleted:
+                ctx.log.info("old valuations thinned", deleted=deleted)
+            since = now - timedelta(seconds=2 * interval_s)
 
     async def _compute_rounds(
         self, ctx: ServiceContext, interval_s: float, metrics: AnalyticsMetrics
@@ -178,6 +214,11 @@ class AnalyticsService(Service):
         return len(events)
 
     async def stop(self) -> None:
+        retention, self._retention = self._retention, None
+        if retention is not None:
+            retention.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await retention
         rounds, self._rounds = self._rounds, None
         if rounds is not None:
             rounds.cancel()

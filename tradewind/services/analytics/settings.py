@@ -6,6 +6,11 @@
 - `TRADEWIND_ANALYTICS_WINDOW_MINUTES` (1440): the minutes of equity each account's
   figures cover (a day); an account met for the first time is read back that far from
   the record.
+- `TRADEWIND_ANALYTICS_MINUTES_KEPT_DAYS` (7), `TRADEWIND_ANALYTICS_HOURS_KEPT_DAYS` (90):
+  the equity series' retention: recorded valuations (`portfolio_snapshots`, one a minute
+  for an account that changed) older than the first are thinned to one an hour, older
+  than the second to one a day, every `TRADEWIND_ANALYTICS_RETENTION_INTERVAL_S` (3600)
+  by the instance that reads partition 0.
 - `TRADEWIND_ANALYTICS_BENCHMARK` (BTC/USDT): the symbol whose minute returns each
   account's beta and correlation are measured against (its bars, from marketdata); ""
   for none.
@@ -31,6 +36,9 @@ class AnalyticsSettings(BaseSettings):
 
     analytics_interval_s: Annotated[float, Field(gt=0, le=3_600)] = 5.0
     analytics_window_minutes: Annotated[int, Field(ge=2, le=43_200)] = 1_440
+    analytics_minutes_kept_days: Annotated[int, Field(ge=1, le=3_650)] = 7
+    analytics_hours_kept_days: Annotated[int, Field(ge=1, le=36_500)] = 90
+    analytics_retention_interval_s: Annotated[float, Field(gt=0, le=86_400)] = 3_600.0
     analytics_benchmark: Annotated[
         str, Field(max_length=64, pattern=r"^([A-Z0-9]+/[A-Z0-9]+)?$")
     ] = "BTC/USDT"

@@ -1,0 +1,44 @@
+"""The equity series' retention: recorded valuations thinned with age (minutes, then
+hours, then days), so the record of 10,000 accounts does not grow by 14 million rows a
+day for ever. The API's `resolution=minute` over an old window then sees one point an
+hour, filled flat between (docs/analytics.md)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from tradewind.store import records
+from tradewind.store.database import Database
+
+HOUR_S = 3_600
+DAY_S = 86_400
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _floor(moment: datetime, bucket_s: int) -> datetime:
+    seconds = int((moment - _EPOCH).total_seconds()) // bucket_s * bucket_s
+    return _EPOCH + timedelta(seconds=seconds)
+
+
+async def thin_valuations(
+    database: Database,
+    now: datetime,
+    *,
+    minutes_kept_days: int,
+    hours_kept_days: int,
+    since: datetime | None = None,
+) -> int:
+    """Thin what aged past each boundary since `since` (None: all of the past) to one
+    valuation an hour, then one a day; returns how many were deleted. Bands start and end
+    on whole hours / days, so no bucket is cut in two."""
+    deleted = 0
+    for kept_days, bucket_s in ((minutes_kept_days, HOUR_S), (hours_kept_days, DAY_S)):
+        before = _floor(now - timedelta(days=kept_days), bucket_s)
+        start = _EPOCH if since is None else _floor(since - timedelta(days=kept_days), bucket_s)
+        if start >= before:
+            continue
+        async with database.transaction() as conn:
+            deleted += await records.thin_snapshots(
+                conn, since=start, before=before, bucket_s=bucket_s
+            )
+    return deleted
