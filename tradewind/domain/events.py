@@ -262,6 +262,10 @@ class AnalyticsUpdate(BaseEvent, frozen=True, tag="analytics.update"):
     benchmark: str = ""
     beta: float | None = None
     correlation: float | None = None
+    #: Each asset's share of the holdings' value (cash included), and their Herfindahl
+    #: index (1: everything in one asset); from the newest valuation's balances.
+    exposure: dict[str, float] = {}
+    concentration: float | None = None
 
 
 class BotAction(enum.StrEnum):

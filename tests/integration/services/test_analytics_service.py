@@ -289,6 +289,17 @@ async def test_beta_and_correlation_to_btc_from_the_bars_marketdata_publishes(
     assert figures.benchmark == "BTC/USDT"
     assert figures.beta == pytest.approx(0.5, rel=1e-3)
     assert figures.correlation == pytest.approx(1.0, rel=1e-3)
+    # Its holdings (all USDT in `valuation`): all of its exposure, concentration 1; with
+    # half in BTC at the last bar's price, half each.
+    assert (figures.exposure, figures.concentration) == ({"USDT": 1.0}, 1.0)
+    half = msgspec.structs.replace(
+        valuation("a1", 40, str(equity), str(equity - 1000)),
+        balances={"USDT": equity / 2, "BTC": (equity / 2 / close).quantize(D("1e-12"))},
+    )
+    await bus.publish(topics.PORTFOLIO_UPDATES, envelope(half, "a1"))
+    await wait_until(lambda: published.latest("a1").exposure.get("BTC") is not None)
+    assert published.latest("a1").exposure == pytest.approx({"USDT": 0.5, "BTC": 0.5})
+    assert published.latest("a1").concentration == pytest.approx(0.5)
     await service.stop()
 
 

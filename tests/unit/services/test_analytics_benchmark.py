@@ -14,7 +14,9 @@ from tradewind.domain.performance import PeriodReturn
 from tradewind.services.analytics.benchmark import (
     MIN_PAIRED_MINUTES,
     Benchmark,
+    LastPrices,
     beta_and_correlation,
+    exposure,
 )
 from tradewind.services.analytics.tracker import AccountSeries
 
@@ -68,3 +70,20 @@ def test_too_few_minutes_in_common_give_no_beta() -> None:
     few = [PeriodReturn(T0 + m * MINUTE_NS, 0.01 * m) for m in range(MIN_PAIRED_MINUTES - 1)]
     benchmark = {T0 // MINUTE_NS + m: 0.02 * m for m in range(100)}
     assert beta_and_correlation(few, benchmark) == (None, None)
+
+
+def test_exposure_is_each_assets_share_of_the_holdings_valued_at_the_last_prices() -> None:
+    prices = LastPrices()
+    eth = Instrument("sim", "ETH/USDT", "ETH", "USDT")
+    for venue, close in (("sim", "2000"), ("other", "1")):  # the first venue's price
+        price = Decimal(close)
+        prices.add_bar(
+            Bar(instrument=Instrument(venue, "ETH/USDT", "ETH", "USDT"), interval_s=5, open_ns=T0,
+                open=price, high=price, low=price, close=price, volume=Decimal(1))
+        )  # fmt: skip
+    assert eth.symbol == "ETH/USDT" and prices.price("ETH/USDT") == 2000.0
+    balances = {"USDT": Decimal(500), "ETH": Decimal("0.25"), "XYZ": Decimal(7), "BTC": Decimal(0)}
+    shares, concentration = exposure(balances, "USDT", prices)
+    assert shares == {"ETH": 0.5, "USDT": 0.5}  # XYZ has no price: left out
+    assert concentration == 0.5
+    assert exposure({}, "USDT", prices) == ({}, None)

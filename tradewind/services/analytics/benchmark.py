@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Mapping, Sequence
+from decimal import Decimal
 
 from tradewind.domain.events import Bar
 from tradewind.domain.performance import PeriodReturn, beta, correlation
@@ -82,3 +83,45 @@ def beta_and_correlation(
     if len(ours) < MIN_PAIRED_MINUTES:
         return None, None
     return beta(ours, theirs), correlation(ours, theirs)
+
+
+class LastPrices:
+    """The last close of every symbol marketdata publishes bars of (the first venue that
+    has it), to value each account's holdings for its exposure."""
+
+    def __init__(self) -> None:
+        self._prices: dict[str, tuple[str, float]] = {}  # symbol -> (venue, close)
+
+    def add_bar(self, bar: Bar) -> None:
+        symbol, venue = bar.instrument.symbol, bar.instrument.venue
+        known = self._prices.get(symbol)
+        if known is None or known[0] == venue:
+            self._prices[symbol] = (venue, float(bar.close))
+
+    def price(self, symbol: str) -> float | None:
+        known = self._prices.get(symbol)
+        return None if known is None else known[1]
+
+
+def exposure(
+    balances: Mapping[str, Decimal], valuation_asset: str, prices: LastPrices
+) -> tuple[dict[str, float], float | None]:
+    """Each asset's share of the holdings' value (cash included; an asset without a
+    price in the valuation asset is left out), and their concentration: the
+    Herfindahl index of those shares (1: all in one asset). ({}, None) with nothing
+    valued."""
+    values: dict[str, float] = {}
+    for asset, amount in balances.items():
+        if not amount:
+            continue
+        if asset == valuation_asset:
+            values[asset] = float(amount)
+            continue
+        price = prices.price(f"{asset}/{valuation_asset}")
+        if price is not None:
+            values[asset] = float(amount) * price
+    total = sum(values.values())
+    if total <= 0:
+        return {}, None
+    shares = {asset: value / total for asset, value in sorted(values.items())}
+    return shares, sum(share * share for share in shares.values())

@@ -2,12 +2,14 @@
 path (docs/analytics.md).
 
 Subscription `analytics` (shared by the instances, so one follows an account at a time):
-portfolio.updates, keyed by account. Every instance also reads all of md.bar for the
-benchmark (`TRADEWIND_ANALYTICS_BENCHMARK`, BTC/USDT), each account's beta and
-correlation are measured against. Each `PortfolioUpdate` extends the account's minute
-series (`tracker.AccountSeries`); an account met for the first time (after a start, or
-when its partition moved here) is first read back from the record (`portfolio_snapshots`,
-the last `TRADEWIND_ANALYTICS_WINDOW_MINUTES`), so a restart or a take-over loses only
+portfolio.updates, keyed by account. Every instance also reads all of md.bar: the
+benchmark (`TRADEWIND_ANALYTICS_BENCHMARK`, BTC/USDT) each account's beta and
+correlation are measured against, and the last prices its exposure is valued at.
+
+Each `PortfolioUpdate` extends the account's minute series (`tracker.AccountSeries`); an
+account met for the first time (after a start, or when its partition moved here) is
+first read back from the record (`portfolio_snapshots`, the last
+`TRADEWIND_ANALYTICS_WINDOW_MINUTES`), so a restart or a take-over loses only
 resolution, not history. Every `TRADEWIND_ANALYTICS_INTERVAL_S` the accounts that changed
 are computed, one computation each however many updates came, and published as
 `AnalyticsUpdate`s on analytics.updates (keyed by account; the gateway pushes them to the
@@ -36,7 +38,7 @@ from tradewind.bus.port import Subscription
 from tradewind.domain.events import AnalyticsUpdate, Bar, PortfolioUpdate
 from tradewind.runtime.metrics import timed_handler
 from tradewind.runtime.service import AdminEndpoints, Service, ServiceContext
-from tradewind.services.analytics.benchmark import Benchmark
+from tradewind.services.analytics.benchmark import Benchmark, LastPrices
 from tradewind.services.analytics.metrics import AnalyticsMetrics
 from tradewind.services.analytics.settings import AnalyticsSettings, load_analytics_settings
 from tradewind.services.analytics.tracker import AccountSeries
@@ -46,7 +48,7 @@ if TYPE_CHECKING:
     from tradewind.store.database import Database
 
 GROUP = "analytics"
-BENCHMARK_LISTENER = "analytics-benchmark"  # md.bar, every instance all of it
+BENCHMARK_LISTENER = "analytics-md"  # md.bar, every instance all of it
 YIELD_EVERY = 25  # accounts computed between two turns of the event loop
 
 
@@ -74,6 +76,7 @@ class AnalyticsService(Service):
         self._retention: asyncio.Task[None] | None = None
         self._guard: LimitGuard | None = None
         self._benchmark: Benchmark | None = None
+        self._prices = LastPrices()
         self._market: Subscription | None = None
 
     @property
@@ -103,16 +106,22 @@ class AnalyticsService(Service):
                     self._changed.add(update.account_id)  # a round swaps the set: no alias
             metrics.accounts.set(len(series))
 
-        if settings.analytics_benchmark:
-            benchmark = self._benchmark = Benchmark(settings.analytics_benchmark, window)
+        benchmark = self._benchmark = (
+            Benchmark(settings.analytics_benchmark, window)
+            if settings.analytics_benchmark
+            else None
+        )
+        prices = self._prices
 
-            async def on_bars(batch: Sequence[Envelope]) -> None:
-                for env in batch:
-                    if isinstance(env.payload, Bar):
+        async def on_bars(batch: Sequence[Envelope]) -> None:
+            for env in batch:
+                if isinstance(env.payload, Bar):
+                    prices.add_bar(env.payload)
+                    if benchmark is not None:
                         benchmark.add_bar(env.payload)
 
-            bars = timed_handler(ctx.metrics, BENCHMARK_LISTENER, on_bars)
-            self._market = await ctx.bus.listen([topics.MD_BAR], BENCHMARK_LISTENER, bars)
+        bars = timed_handler(ctx.metrics, BENCHMARK_LISTENER, on_bars)
+        self._market = await ctx.bus.listen([topics.MD_BAR], BENCHMARK_LISTENER, bars)
         handler = timed_handler(ctx.metrics, GROUP, on_updates)
         self._subscription = await ctx.bus.subscribe([topics.PORTFOLIO_UPDATES], GROUP, handler)
         self._rounds = asyncio.create_task(
@@ -188,7 +197,11 @@ class AnalyticsService(Service):
         name = benchmark.symbol if benchmark is not None else ""
         for count, account_id in enumerate(sorted(changed), start=1):
             account = self._series.get(account_id)
-            update = account.analytics(now_ns, returns, name) if account is not None else None
+            update = (
+                account.analytics(now_ns, returns, name, self._prices)
+                if account is not None
+                else None
+            )
             if update is not None:
                 updates.append(update)
             if count % YIELD_EVERY == 0:

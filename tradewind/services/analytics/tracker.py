@@ -23,7 +23,7 @@ from tradewind.domain.performance import (
     performance_of_returns,
     trade_stats,
 )
-from tradewind.services.analytics.benchmark import beta_and_correlation
+from tradewind.services.analytics.benchmark import LastPrices, beta_and_correlation, exposure
 
 PERIOD_S = 60
 _PERIOD_NS = PERIOD_S * 1_000_000_000
@@ -36,13 +36,14 @@ class AccountSeries:
 
     __slots__ = (
         "_closed_equity", "_contributions", "_flow", "_minute", "_realized", "_returns",
-        "_start_ns", "_trades", "account_id", "equity", "keep_ns", "last_ts_ns",
+        "_start_ns", "_trades", "account_id", "balances", "equity", "keep_ns", "last_ts_ns",
         "valuation_asset",
     )  # fmt: skip
 
     def __init__(self, account_id: str, keep_minutes: int) -> None:
         self.account_id = account_id
         self.keep_ns = keep_minutes * _PERIOD_NS
+        self.balances: dict[str, Decimal] = {}  # the newest live valuation's
         self._reset("")
 
     def _reset(self, valuation_asset: str) -> None:
@@ -119,13 +120,20 @@ class AccountSeries:
                 self._returns.append(PeriodReturn(empty * _PERIOD_NS, 0.0))
 
     def add_update(self, update: PortfolioUpdate) -> bool:
-        return self.add(
+        added = self.add(
             update.ts_ns, update.valuation_asset, update.equity,
             update.realized_pnl, update.unrealized_pnl, update.fees,
         )  # fmt: skip
+        if added:
+            self.balances = update.balances
+        return added
 
     def analytics(
-        self, now_ns: int, benchmark: Mapping[int, float] | None = None, benchmark_name: str = ""
+        self,
+        now_ns: int,
+        benchmark: Mapping[int, float] | None = None,
+        benchmark_name: str = "",
+        prices: LastPrices | None = None,
     ) -> AnalyticsUpdate | None:
         """The figures of the kept minutes, the open one included; None before the first
         valuation. `benchmark`: its return per minute (`benchmark.Benchmark.returns`), for
@@ -142,6 +150,9 @@ class AccountSeries:
         closed = trade_stats([pnl for _, pnl in self._trades])
         beta, correlation = (
             (None, None) if benchmark is None else beta_and_correlation(returns, benchmark)
+        )
+        shares, concentration = (
+            ({}, None) if prices is None else exposure(self.balances, self.valuation_asset, prices)
         )
         return AnalyticsUpdate(
             account_id=self.account_id,
@@ -167,4 +178,6 @@ class AccountSeries:
             benchmark=benchmark_name if benchmark is not None else "",
             beta=beta,
             correlation=correlation,
+            exposure=shares,
+            concentration=concentration,
         )
