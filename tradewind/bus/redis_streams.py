@@ -78,6 +78,7 @@ _COMMAND_TIMEOUT_S = 10.0  # no reply after this long counts as a lost connectio
 _POOL_SIZE = 64  # connections for concurrent publishers; more wait for one
 _APPEND_CHUNK = 1000  # events per script call: bounds how long Redis is busy with one
 _MAX_RETRY_PAUSE_S = 2.0  # longest pause between reads while Redis is failing
+_UNEXPECTED_ERRORS_KEPT = 5  # unexpected read errors in a row before the consumer gives up
 _REPLICA_WAIT_MS = 2_000  # longest wait for min_replicas replicas to hold a publish
 
 
@@ -386,6 +387,7 @@ class RedisStreamsSubscription:
         self._generation_key = self._leases.generation_key.encode()
         self._stopping = False  # stop(): drain, then leave
         self._dead = False  # kill(): abandon everything
+        self._failed = False  # the consumer gave up (repeated unexpected errors)
         self._tasks: list[asyncio.Task[None]] = []
         self._rotation = 0
         self._ages_s: dict[str, float] = {}
@@ -494,7 +496,7 @@ class RedisStreamsSubscription:
         history: set[Unit] = set()  # partitions whose pending entries are read first
         acks: list[tuple[bytes, list[bytes]]] = []  # (stream, entry ids) handled
         recheck_at = 0.0
-        failures = 0
+        failures = unexpected = 0
         while not self._dead:
             try:
                 unwanted = leases.held - leases.wanted
@@ -518,7 +520,7 @@ class RedisStreamsSubscription:
                     history.update(units)
                     recheck_at = time.monotonic() + leases.lease_ms / 1000
                 acks = await self._read_batch(units, history, self._ack_commands(acks))
-                failures = 0
+                failures = unexpected = 0
             except (RedisError, OSError, BusError) as exc:
                 failures += 1
                 acks = []  # landed or not: the pending entries will tell
@@ -534,8 +536,28 @@ class RedisStreamsSubscription:
                 leases.changed.clear()
                 await self._pause(min(_MAX_RETRY_PAUSE_S, 0.05 * 2**failures))
             except Exception:
-                log.exception("group %r: the consumer stopped on an unexpected error", self._group)
-                raise
+                # A bug, not an outage. Leases kept by the heartbeat while nothing reads
+                # would stall the partitions for good: retry like an outage a few times,
+                # then give the partitions up so the other members take them over.
+                unexpected += 1
+                acks = []
+                history |= leases.held
+                log.exception("group %r: unexpected error reading (%d in a row)", self._group,
+                              unexpected)  # fmt: skip
+                if self._stopping:
+                    return
+                if unexpected >= _UNEXPECTED_ERRORS_KEPT:
+                    log.error(
+                        "group %r: the consumer gives up after %d unexpected errors in a "
+                        "row; its partitions go to the other members",
+                        self._group,
+                        unexpected,
+                    )
+                    self._failed = True
+                    self._leases.halt()
+                    return
+                leases.changed.clear()
+                await self._pause(min(_MAX_RETRY_PAUSE_S, 0.05 * 2**unexpected))
 
     async def _pause(self, seconds: float) -> None:
         """Sleep up to `seconds`, waking early when leases change or stop() is called."""
@@ -590,7 +612,7 @@ class RedisStreamsSubscription:
             u for u, term in zip(units, terms, strict=True)
             if u not in readable or leases.term(u) != term
         ]  # fmt: skip
-        if lapsed:
+        if lapsed and reply:  # an empty read (None) has nothing to drop
             reply = self._still_ours(reply, lapsed)
         full: set[Unit] = set(lapsed)  # what was dropped stays pending: read it again
         try:

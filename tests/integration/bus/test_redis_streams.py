@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import socket
 import subprocess
@@ -315,3 +316,81 @@ def test_our_url_parameters_are_checked_and_the_others_go_to_redis_py() -> None:
         RedisStreamsSettings.from_url("redis://127.0.0.1:6379/0?lease_ms=soon")
     with pytest.raises(ValueError, match="block_ms='0'"):
         RedisStreamsSettings.from_url("redis://127.0.0.1:6379/0?block_ms=0")
+
+
+async def test_an_empty_read_answered_under_a_new_lease_term_is_not_an_error(
+    new_bus: BusFactory, topic: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The long chaos run (Redis, 200 bots) stopped execution's consumer for good: a read
+    # that came back empty (None) while a lease changed term went to the "drop what is
+    # no longer ours" path, which iterated over None; the heartbeat kept the leases, so
+    # nobody read those partitions again.
+    bus = await new_bus()
+    got: list[Envelope] = []
+
+    async def collect(batch: Sequence[Envelope]) -> None:
+        got.extend(batch)
+
+    sub = await bus.subscribe([topic], "terms", collect)
+    leases = sub._leases  # type: ignore[attr-defined]
+    real_term = leases.term
+    calls = {"n": 0}
+
+    def term_changing_once(unit: Any) -> int:
+        # Each read asks every unit's term before and after it. The first read after
+        # joining reads the pending entries (an answer at once, never None); the second
+        # blocks for new ones and, with none published, comes back None: answer its
+        # "after" with a new term, as if every lease had been claimed again meanwhile.
+        calls["n"] += 1
+        changed = 3 * PARTITIONS < calls["n"] <= 4 * PARTITIONS
+        return int(real_term(unit)) + (1 if changed else 0)
+
+    leases.term = term_changing_once
+    await eventually(lambda: calls["n"] > 4 * PARTITIONS, within_s=5)
+    leases.term = real_term
+    await bus.publish_batch(topic, [tick(f"k{i}", i) for i in range(20)])
+    await eventually(lambda: len(got) == 20, within_s=5)
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert not errors, errors[0].getMessage()
+
+
+async def test_a_consumer_failing_unexpectedly_retries_then_hands_its_partitions_over(
+    new_bus: BusFactory, topic: str
+) -> None:
+    lease_ms = 1200
+    bus_a, bus_b = await new_bus(lease_ms=lease_ms), await new_bus(lease_ms=lease_ms)
+    got_a: list[Envelope] = []
+    got_b: list[Envelope] = []
+
+    async def collect_a(batch: Sequence[Envelope]) -> None:
+        got_a.extend(batch)
+
+    async def collect_b(batch: Sequence[Envelope]) -> None:
+        got_b.extend(batch)
+
+    a = await bus_a.subscribe([topic], "failing", collect_a)
+    await bus_b.subscribe([topic], "failing", collect_b)
+    await eventually(lambda: len(a.partitions()) == PARTITIONS // 2, within_s=10)
+    real_read = a._read_batch  # type: ignore[attr-defined]
+    failures = {"left": 1}
+
+    async def failing_read(*args: Any) -> Any:
+        if failures["left"] > 0:
+            failures["left"] -= 1
+            raise RuntimeError("a bug in reading")
+        return await real_read(*args)
+
+    a._read_batch = failing_read  # type: ignore[attr-defined]
+    # One unexpected error: logged, and the consumer reads on.
+    keys = [f"acct-{i}" for i in range(40)]
+    await bus_b.publish_batch(topic, [tick(k, i) for i, k in enumerate(keys)])
+    await eventually(lambda: len(got_a) + len(got_b) == 40, within_s=10)
+    assert got_a and failures["left"] == 0
+
+    # Failing every time: after a few retries it gives its partitions up to b.
+    failures["left"] = 10**6
+    await eventually(lambda: not a.partitions(), within_s=15)
+    await eventually(lambda: len(bus_b.subscriptions()[0].partitions()) == PARTITIONS, 15)
+    got_b.clear()
+    await bus_b.publish_batch(topic, [tick(k, i) for i, k in enumerate(keys)])
+    await eventually(lambda: {e.key for e in got_b} == set(keys), within_s=10)
