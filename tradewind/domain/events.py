@@ -266,6 +266,8 @@ class AnalyticsUpdate(BaseEvent, frozen=True, tag="analytics.update"):
     #: index (1: everything in one asset); from the newest valuation's balances.
     exposure: dict[str, float] = {}
     concentration: float | None = None
+    #: Fees paid over the window (the changes of the cumulative fees between valuations).
+    fees: Decimal = Decimal(0)
 
 
 class BotAction(enum.StrEnum):

@@ -94,3 +94,15 @@ def test_a_new_valuation_asset_starts_the_series_again() -> None:
     figures = series.analytics(T0 + 2 * MINUTE_NS)
     assert figures is not None
     assert (figures.valuation_asset, figures.periods, figures.total_return) == ("BTC", 0, 0.0)
+
+
+def test_fees_paid_over_the_window_are_the_changes_of_the_cumulative_fees() -> None:
+    series = AccountSeries("a1", keep_minutes=3)
+    for minute, fees in enumerate(["5", "5", "6.5", "6.5", "7", "7.25"]):
+        equity = Decimal(1000) - Decimal(fees)  # the fees are the only change
+        series.add(T0 + minute * MINUTE_NS, "USDT", equity, Decimal(0), Decimal(0), Decimal(fees))
+    figures = series.analytics(T0 + 5 * MINUTE_NS)
+    assert figures is not None
+    # What was paid before the first valuation (5) is not of it; the window's returns
+    # run from the close of minute 1 (the test above): 1.5 + 0.5 + 0.25.
+    assert figures.fees == Decimal("2.25")

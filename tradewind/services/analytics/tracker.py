@@ -35,8 +35,21 @@ class AccountSeries:
     the newest taken are ignored (redelivery, or a stored one after a live one)."""
 
     __slots__ = (
-        "_closed_equity", "_contributions", "_flow", "_minute", "_realized", "_returns",
-        "_start_ns", "_trades", "account_id", "balances", "equity", "keep_ns", "last_ts_ns",
+        "_closed_equity",
+        "_contributions",
+        "_fees",
+        "_fees_paid",
+        "_flow",
+        "_minute",
+        "_realized",
+        "_returns",
+        "_start_ns",
+        "_trades",
+        "account_id",
+        "balances",
+        "equity",
+        "keep_ns",
+        "last_ts_ns",
         "valuation_asset",
     )  # fmt: skip
 
@@ -58,6 +71,8 @@ class AccountSeries:
         self._start_ns = 0  # where the wealth index of `_returns` is 1
         self._realized: Decimal | None = None  # the newest valuation's realised PnL
         self._trades: deque[tuple[int, Decimal]] = deque()  # (ts, realised change) kept
+        self._fees: Decimal | None = None  # the newest valuation's cumulative fees
+        self._fees_paid: deque[tuple[int, Decimal]] = deque()  # (ts, fees' change) kept
 
     def __len__(self) -> int:
         """Minutes with a return (closed ones, and the open one once it has a base)."""
@@ -89,6 +104,9 @@ class AccountSeries:
         if self._realized is not None and realized != self._realized:
             self._trades.append((ts_ns, EXACT.subtract(realized, self._realized)))
         self._realized = realized
+        if self._fees is not None and fees != self._fees:
+            self._fees_paid.append((ts_ns, EXACT.subtract(fees, self._fees)))
+        self._fees = fees
         minute = ts_ns // _PERIOD_NS
         if self._minute < 0:
             self._start_ns = ts_ns
@@ -102,9 +120,9 @@ class AccountSeries:
         returns = self._returns
         while returns and returns[0].ts_ns < horizon:
             self._start_ns = returns.popleft().ts_ns
-        trades = self._trades
-        while trades and trades[0][0] < horizon:
-            trades.popleft()
+        for kept in (self._trades, self._fees_paid):
+            while kept and kept[0][0] < horizon:
+                kept.popleft()
         return True
 
     def _close_minute(self, next_minute: int) -> None:
@@ -148,6 +166,9 @@ class AccountSeries:
         figures = performance_of_returns(returns, PERIOD_S, self._start_ns)
         dd = figures.drawdown
         closed = trade_stats([pnl for _, pnl in self._trades])
+        fees_paid = _ZERO
+        for _, paid in self._fees_paid:
+            fees_paid = EXACT.add(fees_paid, paid)
         beta, correlation = (
             (None, None) if benchmark is None else beta_and_correlation(returns, benchmark)
         )
@@ -180,4 +201,5 @@ class AccountSeries:
             correlation=correlation,
             exposure=shares,
             concentration=concentration,
+            fees=fees_paid,
         )
