@@ -30,6 +30,7 @@ from tradewind.gateway.schemas import (
     RiskLimitsView,
 )
 from tradewind.store import audit, risk_limits
+from tradewind.store.audit import KillSwitchRecord
 from tradewind.store.kill_switch_events import stage_kill_switch_event
 
 router = APIRouter(tags=["risk limits"])
@@ -58,6 +59,15 @@ def _effective_view(limits: EffectiveLimits) -> EffectiveLimitsView:
     )
 
 
+def _detail(body: RiskLimitsBody) -> dict[str, str | None]:
+    """The limits as the audit log keeps them (decimal strings)."""
+    return {k: None if v is None else str(v) for k, v in body.model_dump().items()}
+
+
+def _account_halt(switches: list[KillSwitchRecord], account_id: str) -> KillSwitchRecord | None:
+    return next((s for s in switches if (s.scope, s.target) == ("account", account_id)), None)
+
+
 def _limits(body: RiskLimitsBody) -> RiskLimits:
     return RiskLimits(max_drawdown=body.max_drawdown, max_var_95=body.max_var_95)
 
@@ -67,7 +77,7 @@ async def _account_view(state: State, account_id: str) -> AccountRiskLimitsView:
         own = await risk_limits.account_limits(conn, account_id) or RiskLimits()
         platform = await risk_limits.platform_limits(conn)
         switches = await audit.list_kill_switches(conn)
-    halt = next((s for s in switches if (s.scope, s.target) == ("account", account_id)), None)
+    halt = _account_halt(switches, account_id)
     return AccountRiskLimitsView(
         account=_view(own),
         platform=_view(platform),
@@ -121,7 +131,7 @@ async def set_account_limits(
             actor_id=caller.user_id,
             target_type="account",
             target_id=account_id,
-            detail={k: None if v is None else str(v) for k, v in body.model_dump().items()},
+            detail=_detail(body),
             source_ip=client_ip(request),
         )
     return await _account_view(state, account_id)
@@ -141,14 +151,7 @@ async def resume_account(
     switch does: only an operator releases that one."""
     await owned_account(state, caller.user_id, account_id)
     async with state.db.transaction() as conn:
-        halt = next(
-            (
-                s
-                for s in await audit.list_kill_switches(conn)
-                if (s.scope, s.target) == ("account", account_id)
-            ),
-            None,
-        )
+        halt = _account_halt(await audit.list_kill_switches(conn), account_id)
         if halt is None:
             raise ApiError(409, "the account is not halted", code="not_halted")
         if halt.actor_id != ENGAGED_BY:
@@ -207,7 +210,7 @@ async def set_platform_limits(
             "risk_limits.platform_set",
             actor_id=caller.user_id,
             target_type="platform",
-            detail={k: None if v is None else str(v) for k, v in body.model_dump().items()},
+            detail=_detail(body),
             source_ip=client_ip(request),
         )
     return _view(limits)

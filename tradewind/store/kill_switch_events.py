@@ -9,6 +9,7 @@ outbox in the same transaction as the table change and the audit entry, keyed by
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -18,26 +19,10 @@ from tradewind.domain.events import KillSwitchChanged, KillSwitchScope
 from tradewind.store.outbox import enqueue
 
 
-async def stage_kill_switch_event(
-    conn: AsyncConnection,
-    *,
-    scope: str,
-    target: str,
-    engaged: bool,
-    reason: str,
-    actor_id: str,
-    cancel_open_orders: bool = False,
-) -> bool:
-    """Put the event in the outbox within the caller's transaction; True when staged."""
-    event = kill_switch_event(
-        scope=scope,
-        target=target,
-        engaged=engaged,
-        reason=reason,
-        actor_id=actor_id,
-        cancel_open_orders=cancel_open_orders,
-    )
-    await enqueue(conn, RISK_CONTROLS, [event])
+async def stage_kill_switch_event(conn: AsyncConnection, **change: Any) -> bool:
+    """Put `kill_switch_event(**change)` in the outbox within the caller's transaction;
+    True when staged."""
+    await enqueue(conn, RISK_CONTROLS, [kill_switch_event(**change)])
     return True
 
 
