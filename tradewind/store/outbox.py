@@ -30,6 +30,8 @@ from tradewind.store.schema import outbox
 
 log = logging.getLogger(__name__)
 
+_FINISH_S = 5.0  # at stop, for the batch under way to be published and committed
+
 
 async def enqueue(conn: AsyncConnection, topic: str, events: Sequence[Envelope]) -> None:
     """Stage `events` for `topic` in the caller's transaction."""
@@ -83,6 +85,7 @@ class OutboxRelay:
         self._min_age = timedelta(seconds=min_age_s)
         self._task: asyncio.Task[None] | None = None
         self._wakeup = asyncio.Event()
+        self._stopping = False
 
     def poke(self) -> None:
         """Something was enqueued: relay it now instead of at the next poll."""
@@ -116,14 +119,21 @@ class OutboxRelay:
     async def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="outbox-relay")
 
-    async def stop(self) -> None:
-        """Relay what is left (what cannot be, the next relay will), then stop."""
-        if self._task is None:
+    async def stop(self, *, finish_s: float = _FINISH_S) -> None:
+        """Let the batch under way finish (cut between its publish and its commit, it
+        would be published again), relay what is left (what cannot be, the next relay
+        will), then stop. A batch still hanging after `finish_s` (the bus or the
+        database not answering) is cut: its rows stay staged."""
+        task, self._task = self._task, None
+        if task is None:
             return
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
-        self._task = None
+        self._stopping = True
+        self._wakeup.set()
+        _, hanging = await asyncio.wait([task], timeout=finish_s)
+        if hanging:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         try:
             while await self.relay_once():
                 pass
@@ -131,7 +141,7 @@ class OutboxRelay:
             log.warning("outbox rows left for the next relay: %s", exc)
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 if await self.relay_once() >= self._batch:
                     continue

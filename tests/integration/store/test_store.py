@@ -386,6 +386,40 @@ async def test_rows_their_writer_publishes_are_left_to_a_relay_only_when_old(
     await bus.close()
 
 
+async def test_stopping_the_relay_mid_batch_publishes_nothing_twice(db: Database) -> None:
+    """A stop that lands after the bus took a batch but before its rows were marked
+    published lets the batch commit: cut there, the rows stayed unpublished and the
+    stop's last round published them again."""
+    bus = MemoryBus(partitions=2)
+    await bus.start()
+    published: list[str] = []
+    taken, answered = asyncio.Event(), asyncio.Event()
+
+    class SlowAckBus:
+        """Stores the batch at once, acknowledges it only when told to."""
+
+        async def publish_batch(self, topic: str, events: list[Envelope]) -> None:
+            published.extend(e.event_id for e in events)
+            taken.set()
+            await answered.wait()
+
+    command = BotCommand(
+        account_id="a1", bot_id="b1", action=BotAction.START, issued_by="u1", ts_ns=1
+    )
+    staged = envelope(command, "a1")
+    async with db.transaction() as conn:
+        await enqueue(conn, "bot.commands", [staged])
+    relay = OutboxRelay(db, SlowAckBus(), poll_s=0.01)  # type: ignore[arg-type]
+    await relay.start()
+    await asyncio.wait_for(taken.wait(), 10)
+    stopping = asyncio.create_task(relay.stop())
+    await asyncio.sleep(0.05)  # the stop is under way while the batch waits for its ack
+    answered.set()
+    await stopping
+    assert published == [staged.event_id], "the batch under way was published again"
+    assert await relay.relay_once() == 0, "its row stayed unpublished"
+
+
 async def test_the_relay_outlives_a_bus_outage(db: Database) -> None:
     bus = MemoryBus(partitions=2)
     await bus.start()
