@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import inspect
 import socket
 from collections.abc import AsyncIterator, Awaitable, Mapping
 from typing import Any, TypeVar
@@ -72,6 +73,7 @@ class CcxtVenue:
         self._book_depth = book_depth
         self._session: aiohttp.ClientSession | None = None
         self._closed = False
+        self._markets_loading: asyncio.Future[Any] | None = None
 
     @classmethod
     def create(
@@ -229,6 +231,10 @@ class CcxtVenue:
 
     async def close(self) -> None:
         self._closed = True
+        loading, self._markets_loading = self._markets_loading, None
+        if loading is not None and not loading.done():
+            loading.cancel()
+            await asyncio.gather(loading, return_exceptions=True)
         try:
             await self._exchange.close()  # its streams first: they use the session
         finally:
@@ -239,15 +245,39 @@ class CcxtVenue:
     async def call_raw(self, method: str, params: dict[str, Any] | None = None) -> Any:
         """Call one of ccxt's implicit API methods (e.g. `sapi_get_account_apirestrictions`)
         by name, with the same error mapping as every other call."""
-        return await self._call(getattr(self._exchange, method)(params or {}))
+        return await self._call(getattr(self._exchange, method)(params or {}), markets=False)
 
-    async def _call(self, call: Awaitable[T], *, placing_order: bool = False) -> T:
-        """Await a ccxt call, turning its exceptions into Tradewind's."""
+    async def _call(
+        self, call: Awaitable[T], *, placing_order: bool = False, markets: bool = True
+    ) -> T:
+        """Await a ccxt call, turning its exceptions into Tradewind's; with `markets`, once
+        the exchange's markets are loaded (every unified method needs them)."""
         self._open_session()
         try:
+            if markets:
+                await self._markets_loaded()
             return await call
         except ccxt.async_support.BaseError as exc:
             raise self._error(exc, placing_order) from exc
+        finally:
+            if inspect.iscoroutine(call) and inspect.getcoroutinestate(call) == "CORO_CREATED":
+                call.close()  # never started: the markets could not be loaded
+
+    async def _markets_loaded(self) -> None:
+        """Load the exchange's markets before its first call, in a task of ours that
+        callers wait on shielded. ccxt's own `load_markets` has every concurrent caller
+        await one shared task: one caller cancelled (its call's timeout) cancels that
+        task, and every other caller gets a `CancelledError` nobody asked of its task,
+        which ends whatever task it runs in as if stopped (seen: the execution service's
+        session opening, and its account consumer, ended silently after a venue hung
+        10 s while many sessions opened)."""
+        exchange = self._exchange
+        if exchange.markets:
+            return
+        loading = self._markets_loading
+        if loading is None or (loading.done() and (loading.cancelled() or loading.exception())):
+            loading = self._markets_loading = asyncio.ensure_future(exchange.load_markets())
+        await asyncio.shield(loading)
 
     def _open_session(self) -> None:
         """Give the exchange, before its first request, the HTTP session `create` built it

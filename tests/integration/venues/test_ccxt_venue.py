@@ -152,3 +152,27 @@ async def test_candles_over_ccxt_are_the_in_process_adapters(
     assert opens == sorted(set(opens)) and all(o % (interval_s * 1000) == 0 for o in opens)
     assert opens[-1] + interval_s * 1000 <= time.time_ns() // 1_000_000  # closed bars only
     assert all(c.low <= min(c.open, c.close) and c.high >= max(c.open, c.close) for c in over_http)
+
+
+async def test_a_caller_cancelled_while_the_markets_load_leaves_the_others_waiting(
+    venue_server: tuple[str, ServerState], funded: tuple[CcxtVenue, str]
+) -> None:
+    """ccxt has every concurrent caller await one shared task loading the markets: one
+    caller cancelled (its own timeout) cancelled it for all, and the others got a
+    CancelledError their task was never asked, which ended the execution service's
+    session opening and its consumer as if stopped. Now the others wait on: here the
+    hung venue answers 504 at last, and they get that, as a venue error."""
+    _, state = venue_server
+    venue, _ = funded
+    state.faults.hang_s = 1.0
+    state.faults.timeout_until_ms = int(time.time() * 1000) + 500
+    try:
+        impatient = asyncio.create_task(venue.fetch_balances())
+        patient = asyncio.create_task(venue.fetch_open_orders("BTC/USDT"))
+        await asyncio.sleep(0.3)  # both wait on the markets' first request
+        impatient.cancel()
+        outcome = (await asyncio.gather(patient, return_exceptions=True))[0]
+    finally:
+        state.faults.clear()
+    assert isinstance(outcome, VenueUnavailable), repr(outcome)
+    assert await venue.fetch_open_orders("BTC/USDT") == [], "the markets load again"
