@@ -288,6 +288,32 @@ async def test_a_poison_event_is_dead_lettered_with_its_reason_and_the_rest_flow
     assert any(f"'fussy' gives up on event {letter.event_id!r}" in line for line in logged)
 
 
+async def test_a_cancellation_nobody_asked_for_is_a_handler_failure_not_a_stop(
+    new_bus: BusFactory, topic: str
+) -> None:
+    """A library raised CancelledError into a handler whose task nobody cancelled (ccxt,
+    cancelling a task several callers shared): taken for a stop, it ended the consumer
+    silently while the process ran on. It is retried like any failure, and the events
+    after it flow."""
+    bus = await new_bus()
+    handled: list[int] = []
+    raised = False
+
+    async def unlucky(batch: Sequence[Envelope]) -> None:
+        nonlocal raised
+        if not raised:
+            raised = True
+            raise asyncio.CancelledError
+        handled.extend(seq_of(e) for e in batch)
+
+    options = ConsumerOptions(max_batch=10, max_attempts=3, retry_backoff_s=0.001)
+    await bus.subscribe([topic], "unlucky", unlucky, options)
+    await bus.publish_batch(topic, [tick("same-key", i) for i in range(5)])
+    await eventually(lambda: set(handled) == set(range(5)))
+    await bus.publish_batch(topic, [tick("same-key", 5)])
+    await eventually(lambda: 5 in handled)
+
+
 async def test_a_batch_never_exceeds_max_batch(new_bus: BusFactory, topic: str) -> None:
     bus = await new_bus()
     r = Recorder()

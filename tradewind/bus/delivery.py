@@ -72,8 +72,9 @@ async def deliver(
     If the whole batch fails, each event is retried on its own (at-least-once allows
     the ones that had succeeded to be seen again) up to `options.max_attempts` tries in
     all, with jittered exponential backoff; an event that still fails is dead-lettered.
-    Returns the number of events dead-lettered. Cancellation propagates untouched, so
-    an instance that dies mid-batch leaves the batch unacknowledged. `ages_s`, if
+    Returns the number of events dead-lettered. Cancellation of the consumer propagates
+    untouched, so an instance that dies mid-batch leaves the batch unacknowledged; a
+    `CancelledError` the consumer was not asked for is a failure like any other. `ages_s`, if
     given, receives per topic the age of the batch's newest event once it was handled
     (`Subscription.event_age_s`).
     """
@@ -84,6 +85,8 @@ async def deliver(
         return 0
     except Exception as exc:
         batch_error = exc
+    except asyncio.CancelledError as exc:
+        batch_error = _unasked(exc)
     # One line per failed batch (not per retry): a handler that keeps failing is
     # otherwise silent in its service's log until the dead letter.
     log.warning(
@@ -105,6 +108,8 @@ async def deliver(
                 break
             except Exception as exc:
                 error = exc
+            except asyncio.CancelledError as exc:
+                error = _unasked(exc)
         else:
             dead += 1
             reason = f"handler failed {attempts} times: {describe(error)}"
@@ -129,6 +134,18 @@ def note_event_ages(
             newest[topic] = env.ts_ns
     for topic, ts_ns in newest.items():
         ages_s[topic] = (now_ns - ts_ns) / 1e9
+
+
+def _unasked(cancelled: asyncio.CancelledError) -> Exception:
+    """A handler's `CancelledError` that this task was not asked for, as a failure of the
+    handler (re-raised if it was asked: the consumer stops). A library can raise one
+    into a task it never cancelled (ccxt did, cancelling a task several callers
+    awaited); taken for a stop, it ended the consumer silently while its process ran
+    on, reading nothing."""
+    task = asyncio.current_task()
+    if task is None or task.cancelling():
+        raise cancelled
+    return RuntimeError(f"the handler raised a cancellation nobody asked for: {cancelled!r}")
 
 
 def _backoff(base_s: float, attempt: int) -> float:
