@@ -11,6 +11,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -271,6 +272,49 @@ async def test_orders_stored_but_not_sent_when_the_process_stopped_are_sent_afte
     [rejected] = events.payloads(OrderRejected)
     assert rejected.client_order_id == stale.client_order_id
     assert "not placed" in rejected.reason
+
+
+class FirstReadFails:
+    """The database, but its first read fails as a dropped connection does."""
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
+        self.failed = False
+
+    def read(self) -> Any:
+        if not self.failed:
+            self.failed = True
+            raise ConnectionError("the database closed the connection")
+        return self._database.read()
+
+
+async def test_a_failed_round_of_following_the_partitions_is_tried_again(
+    venue: tuple[str, ServerState], platform: Platform
+) -> None:
+    """Opening the sessions of the partitions gained failed once (the accounts could not
+    be read): the following used to end there, silently, and no session of those
+    partitions opened until the process restarted. The next round opens them."""
+    _, state = venue
+    assert platform.database is not None
+    creds = state.exchange.create_account({"USDT": D("10000")})
+    account_id = await store_account(
+        platform.database, platform.encryptor, creds.api_key, creds.secret
+    )
+    lazy = FAST.model_copy(update={"execution_sessions_at_start": False})
+    service = await platform.start(ExecutionService(lazy))
+    assert isinstance(service, ExecutionService) and service._pool is not None
+    pool = service._pool
+    flaky = FirstReadFails(platform.database)
+    everything = frozenset(range(platform.bus.partitions))
+    following = asyncio.create_task(
+        pool.follow(lambda: everything, platform.bus.partition_of, flaky, open_stored=True)  # type: ignore[arg-type]
+    )
+    try:
+        await wait_until(lambda: pool.peek(account_id) is not None, timeout_s=15)
+        assert flaky.failed
+    finally:
+        following.cancel()
+        await asyncio.gather(following, return_exceptions=True)
 
 
 async def test_a_stop_waits_for_the_call_under_way_but_sends_nothing_after_leaving(

@@ -164,22 +164,43 @@ class SessionPool:
         request only, and are still closed when their partition goes."""
         partitions = OwnedPartitions(owned, partition_of, grace_s=_LOSS_GRACE_S)
         while True:
-            gained, lost = partitions.changes(time.monotonic())
-            if gained and open_stored and database is not None:
-                accounts = await self._stored_accounts(database)
-                await self._open_all(a for a in accounts if partition_of(a) in gained)
-            partitions.followed |= gained
-            partitions.followed -= lost
-            regained = partitions.take_regained()
-            if regained and database is not None:
-                back = [s for a, s in self._sessions.items() if partition_of(a) in regained]
-                await asyncio.gather(*(self._adopt(session) for session in back))
-            # All at once: closing one waits on its venue connections (~0.25 s through
-            # ccxt), and 100 one after the other held the next partitions' sessions up
-            # for 25 s (seen when a paused twin came back and the halves swapped).
-            moved = [a for a in self._sessions if partition_of(a) in lost]
-            await asyncio.gather(*(self.close(account_id) for account_id in moved))
+            try:
+                await self._follow_once(partitions, partition_of, database, open_stored)
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if task is None or task.cancelling():
+                    raise  # the service stops
+                # Not asked of this task (a library's, see `CcxtVenue._markets_loaded`):
+                # it used to end the following silently, and with it the opening of
+                # the sessions of every partition gained later.
+                self._log.error("sessions not followed this round", exc_info=True)
+            except Exception as exc:
+                self._log.error("sessions not followed this round", error=str(exc),
+                                exc_info=True)  # fmt: skip
             await asyncio.sleep(_FOLLOW_S)
+
+    async def _follow_once(
+        self,
+        partitions: OwnedPartitions,
+        partition_of: Callable[[str], int],
+        database: Database | None,
+        open_stored: bool,
+    ) -> None:
+        gained, lost = partitions.changes(time.monotonic())
+        if gained and open_stored and database is not None:
+            accounts = await self._stored_accounts(database)
+            await self._open_all(a for a in accounts if partition_of(a) in gained)
+        partitions.followed |= gained
+        partitions.followed -= lost
+        regained = partitions.take_regained()
+        if regained and database is not None:
+            back = [s for a, s in self._sessions.items() if partition_of(a) in regained]
+            await asyncio.gather(*(self._adopt(session) for session in back))
+        # All at once: closing one waits on its venue connections (~0.25 s through
+        # ccxt), and 100 one after the other held the next partitions' sessions up
+        # for 25 s (seen when a paused twin came back and the halves swapped).
+        moved = [a for a in self._sessions if partition_of(a) in lost]
+        await asyncio.gather(*(self.close(account_id) for account_id in moved))
 
     async def _stored_accounts(self, database: Database) -> list[str]:
         offset, account_ids = 0, []
