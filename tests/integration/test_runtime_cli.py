@@ -130,6 +130,37 @@ def test_up_serves_health_readiness_and_metrics_and_drains_on_a_stop_signal(
     assert stopping["signal"] == stop_signal.name
 
 
+def test_sigusr1_writes_where_every_task_waits_and_the_process_runs_on(tmp_path: Path) -> None:
+    port = free_port()
+    stderr_path = tmp_path / "stderr.log"
+    with stderr_path.open("wb") as stderr:
+        process = subprocess.Popen(
+            [TRADEWIND, "up", "--no-live", "--venue-port", "0"],
+            env=environment(TRADEWIND_HEALTH_PORT=str(port), TRADEWIND_HTTP_PORT=str(free_port())),
+            cwd=tmp_path,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
+        try:
+            base = f"http://127.0.0.1:{port}"
+            wait_for_status(f"{base}/readyz", 200, process)
+            process.send_signal(signal.SIGUSR1)
+            for _ in range(int(STARTUP_TIMEOUT_S / 0.1)):
+                if "--- end of tasks ---" in stderr_path.read_text():
+                    break
+                time.sleep(0.1)
+            assert http_get(f"{base}/readyz")[0] == 200, "the dump stopped the process"
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=SHUTDOWN_TIMEOUT_S) == 0
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    dump = stderr_path.read_text().split("asyncio tasks ---", 1)[1].split("--- end of tasks")[0]
+    relay = dump.split("outbox-relay:", 1)[1].splitlines()[1:3]
+    assert relay and "outbox.py" in relay[0] and "in _run" in relay[0], relay
+
+
 @pytest.mark.servers
 def test_service_on_a_redis_bus_reports_a_dead_letter_published_by_another_process(
     tmp_path: Path, redis_url: str

@@ -10,12 +10,16 @@ reported before anything starts:
 4. on SIGTERM or SIGINT `/readyz` turns 503, the services stop in reverse order
    (draining their in-flight work, within `shutdown_timeout_s`), the bus closes, and the
    health server stops. A second signal abandons the drain.
+
+SIGUSR1 writes the stack of every asyncio task to stderr (the log), for an operator
+asking where a process that stopped making progress waits.
 """
 
 from __future__ import annotations
 
 import asyncio
 import signal
+import sys
 from collections.abc import Callable, Sequence
 from typing import Any, TextIO
 
@@ -259,11 +263,54 @@ class _StopSignals:
         self._loop = asyncio.get_running_loop()
         for sig in _STOP_SIGNALS:
             self._loop.add_signal_handler(sig, self._on_signal, sig)
+        self._loop.add_signal_handler(signal.SIGUSR1, dump_tasks)
 
     def _on_signal(self, sig: signal.Signals) -> None:
         self.received.append(sig.name)
         (self.second if self.first.is_set() else self.first).set()
 
     def uninstall(self) -> None:
-        for sig in _STOP_SIGNALS:
+        for sig in (*_STOP_SIGNALS, signal.SIGUSR1):
             self._loop.remove_signal_handler(sig)
+
+
+def dump_tasks(file: TextIO | None = None) -> None:
+    """Write every asyncio task of this loop and the chain of awaits it waits in, down
+    to the future (or the tasks of a gather) at its end (SIGUSR1)."""
+    out = file or sys.stderr
+    tasks = asyncio.all_tasks()
+    print(f"--- {len(tasks)} asyncio tasks ---", file=out)
+    for task in tasks:
+        print(f"{task.get_name()}:", file=out)
+        for line in _awaiting(task.get_coro()):
+            print(f"    {line}", file=out)
+    print("--- end of tasks ---", file=out, flush=True)
+
+
+def _awaiting(awaitable: object) -> list[str]:
+    """Where a coroutine waits: one line per frame of its await chain, then what the
+    innermost one awaits."""
+    lines = []
+    while awaitable is not None:
+        frame = getattr(awaitable, "cr_frame", None) or getattr(awaitable, "ag_frame", None)
+        if frame is None:
+            frame = getattr(awaitable, "gi_frame", None)
+        if frame is None:  # a future, a task, a gather of tasks
+            children = getattr(awaitable, "_children", None)
+            if children:
+                names = ", ".join(_name(child) for child in children)
+                lines.append(f"gather of {names}")
+            else:
+                lines.append(repr(awaitable)[:200])
+            break
+        lines.append(f"{frame.f_code.co_filename}:{frame.f_lineno} in {frame.f_code.co_name}")
+        awaitable = (
+            getattr(awaitable, "cr_await", None)
+            or getattr(awaitable, "ag_await", None)
+            or getattr(awaitable, "gi_yieldfrom", None)
+        )
+    return lines
+
+
+def _name(awaitable: object) -> str:
+    return awaitable.get_name() if isinstance(awaitable, asyncio.Task) else repr(awaitable)[:80]
