@@ -314,6 +314,25 @@ async def test_a_cancellation_nobody_asked_for_is_a_handler_failure_not_a_stop(
     await eventually(lambda: 5 in handled)
 
 
+async def test_a_member_reports_no_failure_while_it_reads_nor_after_it_stopped(
+    new_bus: BusFactory, topic: str
+) -> None:
+    """`failure` is what makes a process exit 1 to be restarted: it must never show for
+    a member that reads, or one that was stopped."""
+    bus = await new_bus()
+    seen: list[Envelope] = []
+
+    async def collect(batch: Sequence[Envelope]) -> None:
+        seen.extend(batch)
+
+    member = await bus.subscribe([topic], "reading", collect)
+    await bus.publish_batch(topic, [tick("k", i) for i in range(3)])
+    await eventually(lambda: len(seen) == 3)
+    assert member.failure is None
+    await member.stop()
+    assert member.failure is None
+
+
 async def test_a_batch_never_exceeds_max_batch(new_bus: BusFactory, topic: str) -> None:
     bus = await new_bus()
     r = Recorder()

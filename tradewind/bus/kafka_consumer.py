@@ -39,7 +39,7 @@ from tradewind.bus.delivery import dead_letter, deliver
 from tradewind.bus.envelope import Envelope, UnreadableEvent, decode
 from tradewind.bus.kafka_errors import UNREACHABLE, bus_error, failure_reason
 from tradewind.bus.kafka_settings import KafkaSettings
-from tradewind.bus.port import BatchHandler, ConsumerOptions
+from tradewind.bus.port import BatchHandler, ConsumerOptions, task_failure
 
 if TYPE_CHECKING:
     from tradewind.bus.kafka import KafkaBus
@@ -85,6 +85,10 @@ class KafkaSubscription:
         # itself. See `sole_partitions`.
         self._confirmed_at = 0.0
         self._confirmation_s = (settings.session_timeout_ms - settings.heartbeat_interval_ms) / 1000
+
+    @property
+    def failure(self) -> str | None:
+        return task_failure([self._task] if self._task is not None else [])
 
     @property
     def group(self) -> str:

@@ -30,7 +30,7 @@ from tradewind.bus.delivery import dead_letter, deliver, skip_dead_letter
 from tradewind.bus.envelope import Envelope, UnreadableEvent, decode
 from tradewind.bus.kafka_errors import UNREACHABLE, bus_error, failure_reason
 from tradewind.bus.kafka_settings import KafkaSettings
-from tradewind.bus.port import BatchHandler, ConsumerOptions, Start
+from tradewind.bus.port import BatchHandler, ConsumerOptions, Start, task_failure
 
 if TYPE_CHECKING:
     import ssl
@@ -84,6 +84,10 @@ class KafkaListener:
         self._ages_s: dict[str, float] = {}
         # Per TopicPartition, the first offset not yet handled once a batch was fetched.
         self._unhandled_from: dict[Any, int] = {}
+
+    @property
+    def failure(self) -> str | None:
+        return task_failure([self._task] if self._task is not None else [])
 
     @property
     def group(self) -> str:

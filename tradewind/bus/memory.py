@@ -23,7 +23,13 @@ from collections.abc import Mapping, Sequence
 
 from tradewind.bus.delivery import PublishDeadLetter, deliver, skip_dead_letter
 from tradewind.bus.envelope import Envelope
-from tradewind.bus.port import DEFAULT_CONSUMER_OPTIONS, BatchHandler, ConsumerOptions, Start
+from tradewind.bus.port import (
+    DEFAULT_CONSUMER_OPTIONS,
+    BatchHandler,
+    ConsumerOptions,
+    Start,
+    task_failure,
+)
 from tradewind.errors import BusError
 
 _TRIM_EVERY = 4096  # drop consumed events in chunks, not one by one
@@ -315,6 +321,10 @@ class MemorySubscription:
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
         self._ages_s: dict[str, float] = {}
+
+    @property
+    def failure(self) -> str | None:
+        return task_failure([self._task] if self._task is not None else [])
 
     @property
     def group(self) -> str:

@@ -52,9 +52,10 @@ the gateway's fan-out), proven by `tests/contract/test_bus_listen_contract.py`:
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from tradewind.bus.envelope import Envelope
 
@@ -118,6 +119,14 @@ class Subscription(Protocol):
         handled and the moment its handler returned; empty before the first batch."""
         ...
 
+    @property
+    def failure(self) -> str | None:
+        """Why this member stopped reading on its own (its consumer task failed or gave
+        up), None while it reads and after `stop` or `kill`. The process runner exits 1 on
+        one, so that its supervisor restarts it: a process that runs on without reading
+        holds its partitions (or its place in the group) and reads nothing."""
+        ...
+
     async def stop(self) -> None:
         """Drain: finish and acknowledge the batch in flight, then leave the group (a
         listener: finish the batch in flight, then disconnect)."""
@@ -171,3 +180,17 @@ class Bus(Protocol):
     ) -> Subscription:
         """Read every partition of `topics` from `start`, in no group, handing batches
         to `handler`; returns once the starting position is fixed. See the module doc."""
+
+
+def task_failure(tasks: Sequence[asyncio.Task[Any]]) -> str | None:
+    """Why one of a member's running tasks ended (`Subscription.failure`): its exception,
+    a cancellation, or that it returned; None while every one runs. The member clears
+    its tasks as it is stopped or killed, so an ending it asked for never shows."""
+    for task in tasks:
+        if not task.done():
+            continue
+        if task.cancelled():
+            return f"{task.get_name()} was cancelled"
+        exc = task.exception()
+        return f"{task.get_name()} failed: {exc!r}" if exc else f"{task.get_name()} ended"
+    return None

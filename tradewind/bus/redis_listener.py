@@ -25,7 +25,7 @@ from redis.exceptions import RedisError, ResponseError
 
 from tradewind.bus.delivery import dead_letter, deliver, skip_dead_letter
 from tradewind.bus.envelope import Envelope, UnreadableEvent, decode, encode
-from tradewind.bus.port import BatchHandler, ConsumerOptions, Start
+from tradewind.bus.port import BatchHandler, ConsumerOptions, Start, task_failure
 from tradewind.bus.redis_leases import Unit
 
 if TYPE_CHECKING:
@@ -68,6 +68,10 @@ class RedisStreamsListener:
         self._task: asyncio.Task[None] | None = None
         self._rotation = 0
         self._ages_s: dict[str, float] = {}
+
+    @property
+    def failure(self) -> str | None:
+        return task_failure([self._task] if self._task is not None else [])
 
     @property
     def group(self) -> str:

@@ -59,7 +59,13 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from tradewind.bus.delivery import dead_letter, deliver
 from tradewind.bus.envelope import Envelope, UnreadableEvent, decode, encode
-from tradewind.bus.port import DEFAULT_CONSUMER_OPTIONS, BatchHandler, ConsumerOptions, Start
+from tradewind.bus.port import (
+    DEFAULT_CONSUMER_OPTIONS,
+    BatchHandler,
+    ConsumerOptions,
+    Start,
+    task_failure,
+)
 from tradewind.bus.redis_leases import PartitionLeases, Unit
 from tradewind.bus.redis_listener import RedisStreamsListener
 from tradewind.errors import BusError, BusUnavailable
@@ -391,6 +397,12 @@ class RedisStreamsSubscription:
         self._tasks: list[asyncio.Task[None]] = []
         self._rotation = 0
         self._ages_s: dict[str, float] = {}
+
+    @property
+    def failure(self) -> str | None:
+        if self._failed and self._tasks:
+            return f"{self._group}: the consumer gave up after repeated unexpected errors"
+        return task_failure(self._tasks)
 
     @property
     def group(self) -> str:

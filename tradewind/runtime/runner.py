@@ -11,6 +11,9 @@ reported before anything starts:
    (draining their in-flight work, within `shutdown_timeout_s`), the bus closes, and the
    health server stops. A second signal abandons the drain.
 
+A bus consumer that stops reading on its own (`Subscription.failure`) makes the process
+drain and exit 1, so that its supervisor restarts it.
+
 SIGUSR1 writes the stack of every asyncio task to stderr (the log), for an operator
 asking where a process that stopped making progress waits.
 """
@@ -46,6 +49,7 @@ _SETTLE_S = 2.0
 EXIT_OK = 0
 EXIT_FAILED = 1
 _STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+_CONSUMERS_CHECKED_EVERY_S = 1.0
 
 _log = get_logger("tradewind.runtime")
 
@@ -158,7 +162,7 @@ async def _serve(
         )
         _warn_if_alone_on_memory_bus(services, settings)
         platform.services_started(started)
-        exit_code = await _wait_for_stop(stop, health, platform.finished)
+        exit_code = await _wait_for_stop(stop, health, platform.finished, bus)
         platform.stopping()
     except ConfigError:
         raise
@@ -192,28 +196,48 @@ def _warn_if_alone_on_memory_bus(services: Sequence[Service], settings: Settings
 
 
 async def _wait_for_stop(
-    stop: _StopSignals, health: HealthServer, finished: asyncio.Event | None
+    stop: _StopSignals, health: HealthServer, finished: asyncio.Event | None, bus: Bus
 ) -> int:
     """Wait for SIGTERM/SIGINT or the platform finishing (-> 0), or the health server
-    dying (-> 1)."""
+    dying or a bus consumer stopping on its own (-> 1: the supervisor restarts the
+    process, which joins its groups afresh)."""
     signalled = asyncio.create_task(stop.first.wait())
-    waits: set[asyncio.Future[Any]] = {signalled, health.stopped}
+    consumers = asyncio.create_task(_first_consumer_failure(bus))
+    waits: set[asyncio.Future[Any]] = {signalled, health.stopped, consumers}
     ended = asyncio.create_task(finished.wait()) if finished is not None else None
     if ended is not None:
         waits.add(ended)
-    await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    try:
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiting in (signalled, consumers, ended):
+            if waiting is not None and not waiting.done():
+                waiting.cancel()
     if ended is not None and ended.done():
-        signalled.cancel()
         _log.info("stopping", reason="the run finished")
         return EXIT_OK
-    if ended is not None:
-        ended.cancel()
     if signalled.done():
         _log.info("stopping", signal=stop.received[0])
         return EXIT_OK
-    signalled.cancel()
+    if consumers.done():
+        group, reason = consumers.result()
+        _log.error(
+            "a bus consumer stopped reading; exiting 1 so that the process is restarted",
+            group=group, reason=reason,
+        )  # fmt: skip
+        return EXIT_FAILED
     _log.error("health server stopped unexpectedly", error=repr(health.stopped.exception()))
     return EXIT_FAILED
+
+
+async def _first_consumer_failure(bus: Bus) -> tuple[str, str]:
+    """(group, reason) of the first of the bus's members that stops reading on its own."""
+    while True:
+        for subscription in bus.subscriptions():
+            reason = subscription.failure
+            if reason is not None:
+                return subscription.group, reason
+        await asyncio.sleep(_CONSUMERS_CHECKED_EVERY_S)
 
 
 async def _stop_services(

@@ -387,9 +387,12 @@ async def test_a_consumer_failing_unexpectedly_retries_then_hands_its_partitions
     await eventually(lambda: len(got_a) + len(got_b) == 40, within_s=10)
     assert got_a and failures["left"] == 0
 
-    # Failing every time: after a few retries it gives its partitions up to b.
+    # Failing every time: after a few retries it gives its partitions up to b, and says
+    # so (the process runner exits 1 on it, to be restarted).
+    assert a.failure is None
     failures["left"] = 10**6
     await eventually(lambda: not a.partitions(), within_s=15)
+    assert a.failure is not None and "gave up" in a.failure
     await eventually(lambda: len(bus_b.subscriptions()[0].partitions()) == PARTITIONS, 15)
     got_b.clear()
     await bus_b.publish_batch(topic, [tick(k, i) for i, k in enumerate(keys)])
