@@ -407,7 +407,41 @@ class Trader:
                 else:
                     shown[gateway.name] = view
         if shown:
-            raise CheckFailed(f"the venue holds {truth}, the gateways show {shown}")
+            ledger = await self._ledger(platform_)
+            raise CheckFailed(f"the venue holds {truth}, the gateways show {shown}; {ledger}")
+
+    async def _ledger(self, platform_: Platform) -> str:
+        """The account's trades as the venue, the fills table and the orders table tell
+        them: what to compare when the books differ from the venue."""
+        from sqlalchemy import func, select
+
+        from tradewind.store.database import Database
+        from tradewind.store.schema import fills, orders
+
+        url = f"{platform_.venue_url}/sim/v1/accounts/{self.venue_account_id}/trades"
+        async with httpx.AsyncClient(timeout=10) as http:
+            trades = (await http.get(url)).json()
+        at_venue = {str(t["trade_id"]) for t in trades}
+        db = Database(platform_.database_url)
+        try:
+            async with db.read() as conn:
+                booked_rows = await conn.execute(
+                    select(fills.c.trade_id).where(fills.c.account_id == self.account_id)
+                )
+                booked = {str(t) for (t,) in booked_rows}
+                by_state = (
+                    select(orders.c.state, func.count())
+                    .where(orders.c.account_id == self.account_id)
+                    .group_by(orders.c.state)
+                )
+                states = {state: n for state, n in (await conn.execute(by_state)).all()}
+        finally:
+            await db.close()
+        return (
+            f"venue trades {len(at_venue)}, fills recorded {len(booked)} "
+            f"(not at the venue: {sorted(booked - at_venue)[:5]}, "
+            f"not recorded: {sorted(at_venue - booked)[:5]}), orders by state {states}"
+        )
 
 
 async def _table(platform_: Platform, timeline: Timeline, result: ChaosResult) -> None:
