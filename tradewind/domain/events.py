@@ -198,7 +198,14 @@ class Fill(BaseEvent, frozen=True, tag="order.fill"):
 
 
 class BalanceUpdate(BaseEvent, frozen=True, tag="account.balance"):
-    """An asset's balance as the venue reports it: `free` plus `locked` in open orders."""
+    """An asset's balance as the venue reports it: `free` plus `locked` in open orders.
+    The updates of one reading share `ts_ns`.
+
+    `settled`: no order of the account moved while the balances were read, so fills
+    published before this update are in it and none published after it is. An unsettled
+    reading (orders kept moving: published anyway where a starting point is needed, for
+    risk or for books that have none) may already hold fills that arrive after it;
+    books that have a starting point ignore it, or those fills would count twice."""
 
     account_id: str
     venue: str
@@ -206,6 +213,7 @@ class BalanceUpdate(BaseEvent, frozen=True, tag="account.balance"):
     free: Decimal
     locked: Decimal
     ts_ns: int
+    settled: bool = True
 
 
 class PositionUpdate(BaseEvent, frozen=True, tag="account.position"):

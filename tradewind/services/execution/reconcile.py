@@ -15,7 +15,10 @@ its balances back to what the venue says, at session start and every
    truth. They are published only if no report or fill arrived while the balances were
    fetched and no order misses fills: otherwise a fill could be counted twice, once in
    the balance and once as itself. At session start that is tried three times, then
-   published regardless, since the books need a starting point.
+   published regardless but marked unsettled (`BalanceUpdate.settled`): risk and books
+   that have no starting point take it, books that have one ignore it (the fills that
+   follow may be in it already), and the start is tried again soon until a reading is
+   settled.
 
 Orders being placed right now (and SENT ones) are their placement's business, skipped.
 """
@@ -67,10 +70,11 @@ class Reconciler:
         self._interval_s = interval_s
 
     async def reconcile(self, session: AccountSession, *, starting: bool = False) -> bool:
-        """Reconcile one account now; True if it went through. Venue failures are
-        logged and counted, not raised (the next round tries again)."""
+        """Reconcile one account now; True if it went through (`starting`: and its
+        balances were published settled, else the next round, soon, starts again).
+        Venue failures are logged and counted, not raised (the next round tries again)."""
         try:
-            await self._reconcile(session, starting=starting)
+            settled = await self._reconcile(session, starting=starting)
         except (TradewindError, TimeoutError, ConnectionError) as exc:
             self._metrics.reconciliations.labels(session.venue_name, "failed").inc()
             self._log.warning(
@@ -81,7 +85,7 @@ class Reconciler:
             )
             return False
         self._metrics.reconciliations.labels(session.venue_name, "ok").inc()
-        return True
+        return settled or not starting
 
     async def publish_balances(self, session: AccountSession) -> None:
         """Publish the account's balances now (risk asked: it knows none of them), without
@@ -107,7 +111,7 @@ class Reconciler:
             await asyncio.sleep(interval * random.uniform(0.8, 1.2))
             started = await self.reconcile(session, starting=not started) or started
 
-    async def _reconcile(self, session: AccountSession, *, starting: bool) -> None:
+    async def _reconcile(self, session: AccountSession, *, starting: bool) -> bool:
         gate, venue = session.gate, session.venue
         # Orders on their way out (NEW, SENT) are the placement's to settle, not ours.
         mine = [
@@ -130,9 +134,10 @@ class Reconciler:
                 await self._settle(session, order)
         await self._tracker.collect_fills(session)
         await self._history.sweep(session)
-        await self._publish_balances(session, starting=starting)
+        settled = await self._publish_balances(session, starting=starting)
         session.retire_finished()
         await self._outbox.flush()
+        return settled
 
     async def _settle(self, session: AccountSession, order: TrackedOrder) -> None:
         """Learn how an order the venue no longer lists as open ended."""
@@ -160,7 +165,10 @@ class Reconciler:
             return
         self._tracker.apply_report(session, order, report)
 
-    async def _publish_balances(self, session: AccountSession, *, starting: bool) -> None:
+    async def _publish_balances(self, session: AccountSession, *, starting: bool) -> bool:
+        """Publish the account's balances if they were read while no order moved (or,
+        `starting`, after a few tries regardless, marked unsettled); whether they were
+        settled."""
         tries = _START_TRIES if starting else 1
         for attempt in range(1, tries + 1):
             activity = session.activity
@@ -177,7 +185,7 @@ class Reconciler:
                     "balances not published: orders moved meanwhile; next round",
                     account_id=session.account_id,
                 )
-                return
+                return False
         now = time.time_ns()
         gone = {asset: _NOTHING for asset in session.reported_assets - balances.keys()}
         for asset, balance in (balances | gone).items():
@@ -189,6 +197,8 @@ class Reconciler:
                     free=balance.free,
                     locked=balance.locked,
                     ts_ns=now,
+                    settled=quiet,
                 )
             )
         session.reported_assets = set(balances)
+        return quiet

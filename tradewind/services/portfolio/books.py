@@ -39,6 +39,7 @@ class SkipReason(enum.StrEnum):
     OUT_OF_STEP = "out_of_step"
     UNPRICED = "unpriced"
     INVALID = "invalid"
+    UNSETTLED = "unsettled"
 
 
 class AccountBooks:
@@ -51,6 +52,9 @@ class AccountBooks:
         self._moved: set[tuple[str, str]] = set()
         self._changed: set[str] = set()
         self._unpriced: dict[str, dict[str, BalanceUpdate]] = {}  # account -> asset -> update
+        #: account -> `ts_ns` of the balances reading that gave its books their starting
+        #: point (0: fills, or books restored from storage, did).
+        self._started: dict[str, int] = {}
 
     def open(self, account_id: str, venue: str, valuation_asset: str) -> Portfolio:
         """The account's books, new and empty if it had none."""
@@ -65,6 +69,7 @@ class AccountBooks:
         `revalue`."""
         portfolio = Portfolio.from_state(state)
         self.portfolios[state.account_id] = portfolio
+        self._started[state.account_id] = 0
         for symbol in portfolio.positions:
             self._holds(portfolio, symbol)
         waiting = {update.asset: update for update in unpriced}
@@ -84,6 +89,7 @@ class AccountBooks:
         """Drop an account's books (another instance has newer ones, or owns it now)."""
         portfolio = self.portfolios.pop(account_id, None)
         self._unpriced.pop(account_id, None)
+        self._started.pop(account_id, None)
         self._changed.discard(account_id)
         if portfolio is None:
             return
@@ -105,6 +111,7 @@ class AccountBooks:
         except PortfolioError:
             return SkipReason.INVALID
         if booked:
+            self._started.setdefault(fill.account_id, 0)
             self._changed.add(fill.account_id)
             self._holds(portfolio, fill.instrument.symbol)
             if fill.fee_asset not in (fill.instrument.base, portfolio.valuation_asset):
@@ -112,7 +119,12 @@ class AccountBooks:
         return None
 
     def apply_balance(self, update: BalanceUpdate) -> SkipReason | None:
-        """Set one asset's holding to the venue's; the reason if it could not be yet."""
+        """Set one asset's holding to the venue's; the reason if it could not be yet, or
+        should not be: an unsettled reading (`BalanceUpdate.settled`) only gives books
+        without one their starting point, every asset of that one reading."""
+        started = self._started.setdefault(update.account_id, update.ts_ns)
+        if not update.settled and started != update.ts_ns:
+            return SkipReason.UNSETTLED
         portfolio = self.portfolios[update.account_id]
         symbol = f"{update.asset}/{portfolio.valuation_asset}"
         price = self._marks.get(portfolio.venue, {}).get(symbol)

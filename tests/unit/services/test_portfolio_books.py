@@ -1,0 +1,87 @@
+"""The portfolio service's books: a balances reading taken while orders moved (unsettled)
+gives books without a starting point one, and is ignored by books that have one; else a
+fill that was already in the reading, arriving after it, counts twice (the chaos suite's
+Kafka run: a DCA account showing two to six buys the venue never made, after a twin took
+the account over with intents queued)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from tradewind.domain.events import BalanceUpdate, Fill
+from tradewind.domain.model import Instrument, Liquidity, Side
+from tradewind.services.portfolio.books import AccountBooks, SkipReason
+
+D = Decimal
+ACCOUNT = "acct-1"
+BTC_USDT = Instrument.parse("sim", "BTC/USDT")
+T0 = 1_700_000_000_000_000_000
+
+
+def reading(ts_ns: int, *, settled: bool, **totals: str) -> list[BalanceUpdate]:
+    return [
+        BalanceUpdate(
+            account_id=ACCOUNT,
+            venue="sim",
+            asset=asset,
+            free=D(total),
+            locked=D(0),
+            ts_ns=ts_ns,
+            settled=settled,
+        )
+        for asset, total in totals.items()
+    ]
+
+
+def buy(trade_id: str, quantity: str = "0.001", price: str = "20000") -> Fill:
+    return Fill(
+        account_id=ACCOUNT,
+        client_order_id=f"tw-{trade_id}",
+        venue_order_id=f"v-{trade_id}",
+        trade_id=trade_id,
+        instrument=BTC_USDT,
+        side=Side.BUY,
+        price=D(price),
+        quantity=D(quantity),
+        fee=D(0),
+        fee_asset="USDT",
+        liquidity=Liquidity.TAKER,
+        ts_ns=T0,
+    )
+
+
+def books() -> AccountBooks:
+    held = AccountBooks()
+    held.open(ACCOUNT, "sim", "USDT")
+    return held
+
+
+def apply(held: AccountBooks, updates: list[BalanceUpdate]) -> list[SkipReason | None]:
+    return [held.apply_balance(update) for update in updates]
+
+
+def test_an_unsettled_reading_gives_new_books_their_starting_point_every_asset_of_it() -> None:
+    held = books()
+    assert apply(held, reading(T0, settled=False, USDT="1000")) == [None]
+    assert held.portfolios[ACCOUNT].balances() == {"USDT": D("1000")}
+
+
+def test_a_fill_in_an_unsettled_reading_and_arriving_after_it_counts_once() -> None:
+    held = books()
+    apply(held, reading(T0, settled=True, USDT="1000"))
+    assert held.apply_fill(buy("t-1")) is None  # 20 USDT for 0.001 BTC
+    # A twin took over: its first reading holds t-1 and t-2 (orders were moving), and
+    # t-2's fill reaches the books after it.
+    after = reading(T0 + 1, settled=False, USDT="960", BTC="0.002")
+    assert apply(held, after) == [SkipReason.UNSETTLED, SkipReason.UNSETTLED]
+    assert held.apply_fill(buy("t-2")) is None
+    assert held.portfolios[ACCOUNT].balances() == {"USDT": D("960"), "BTC": D("0.002")}
+
+
+def test_a_settled_reading_still_sets_the_books_to_the_venue() -> None:
+    held = books()
+    apply(held, reading(T0, settled=True, USDT="1000"))
+    held.apply_fill(buy("t-1"))
+    # A deposit the platform did not make: the next settled reading books it.
+    assert apply(held, reading(T0 + 1, settled=True, USDT="1480", BTC="0.001")) == [None, None]
+    assert held.portfolios[ACCOUNT].balances() == {"USDT": D("1480"), "BTC": D("0.001")}
