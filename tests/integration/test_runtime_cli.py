@@ -19,7 +19,7 @@ import urllib.error
 import urllib.request
 import uuid
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import IO, Any, NamedTuple
 
 import pytest
 import redis
@@ -85,6 +85,24 @@ def wait_for_status(url: str, status: int, process: subprocess.Popen[bytes]) -> 
     raise AssertionError(f"{url} did not answer {status} within {STARTUP_TIMEOUT_S} s")
 
 
+def start_up(
+    tmp_path: Path, stderr: IO[bytes], health_port: int, **settings: str
+) -> subprocess.Popen[bytes]:
+    """`tradewind up` without the live screen, its health on `health_port`, its log to
+    `stderr`."""
+    return subprocess.Popen(
+        [TRADEWIND, "up", "--no-live", "--venue-port", "0"],
+        env=environment(
+            TRADEWIND_HEALTH_PORT=str(health_port),
+            TRADEWIND_HTTP_PORT=str(free_port()),
+            **settings,
+        ),
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=stderr,
+    )
+
+
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=lambda s: s.name)
 def test_up_serves_health_readiness_and_metrics_and_drains_on_a_stop_signal(
     tmp_path: Path, stop_signal: signal.Signals
@@ -92,17 +110,7 @@ def test_up_serves_health_readiness_and_metrics_and_drains_on_a_stop_signal(
     port = free_port()
     stderr_path = tmp_path / "stderr.log"
     with stderr_path.open("wb") as stderr:
-        process = subprocess.Popen(
-            [TRADEWIND, "up", "--no-live", "--venue-port", "0"],
-            env=environment(
-                TRADEWIND_HEALTH_PORT=str(port),
-                TRADEWIND_HTTP_PORT=str(free_port()),
-                TRADEWIND_HEALTH_TOKEN=HEALTH_TOKEN,
-            ),
-            cwd=tmp_path,
-            stdout=subprocess.DEVNULL,
-            stderr=stderr,
-        )
+        process = start_up(tmp_path, stderr, port, TRADEWIND_HEALTH_TOKEN=HEALTH_TOKEN)
         try:
             base = f"http://127.0.0.1:{port}"
             wait_for_status(f"{base}/healthz", 200, process)
@@ -134,13 +142,7 @@ def test_sigusr1_writes_where_every_task_waits_and_the_process_runs_on(tmp_path:
     port = free_port()
     stderr_path = tmp_path / "stderr.log"
     with stderr_path.open("wb") as stderr:
-        process = subprocess.Popen(
-            [TRADEWIND, "up", "--no-live", "--venue-port", "0"],
-            env=environment(TRADEWIND_HEALTH_PORT=str(port), TRADEWIND_HTTP_PORT=str(free_port())),
-            cwd=tmp_path,
-            stdout=subprocess.DEVNULL,
-            stderr=stderr,
-        )
+        process = start_up(tmp_path, stderr, port)
         try:
             base = f"http://127.0.0.1:{port}"
             wait_for_status(f"{base}/readyz", 200, process)

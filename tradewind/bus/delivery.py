@@ -11,7 +11,12 @@ import time
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 
 from tradewind.bus.envelope import Envelope, encode, envelope
-from tradewind.bus.port import BatchHandler, ConsumerOptions, dead_letter_topic
+from tradewind.bus.port import (
+    BatchHandler,
+    ConsumerOptions,
+    cancel_requested,
+    dead_letter_topic,
+)
 from tradewind.domain.events import DeadLetter
 
 #: Publishes one dead letter: (dead-letter topic, its envelope).
@@ -142,8 +147,7 @@ def _unasked(cancelled: asyncio.CancelledError) -> Exception:
     into a task it never cancelled (ccxt did, cancelling a task several callers
     awaited); taken for a stop, it ended the consumer silently while its process ran
     on, reading nothing."""
-    task = asyncio.current_task()
-    if task is None or task.cancelling():
+    if cancel_requested():
         raise cancelled
     return RuntimeError(f"the handler raised a cancellation nobody asked for: {cancelled!r}")
 

@@ -39,7 +39,7 @@ from tradewind.bus.delivery import dead_letter, deliver
 from tradewind.bus.envelope import Envelope, UnreadableEvent, decode
 from tradewind.bus.kafka_errors import UNREACHABLE, bus_error, failure_reason
 from tradewind.bus.kafka_settings import KafkaSettings
-from tradewind.bus.port import BatchHandler, ConsumerOptions, task_failure
+from tradewind.bus.port import BatchHandler, ConsumerOptions, cancel_requested, task_failure
 
 if TYPE_CHECKING:
     from tradewind.bus.kafka import KafkaBus
@@ -88,7 +88,7 @@ class KafkaSubscription:
 
     @property
     def failure(self) -> str | None:
-        return task_failure([self._task] if self._task is not None else [])
+        return task_failure([self._task])
 
     @property
     def group(self) -> str:
@@ -230,8 +230,7 @@ class KafkaSubscription:
         except (KafkaError, *UNREACHABLE) as exc:
             log.warning("group %r: leaving uncleanly: %s", self._group, failure_reason(exc))
         except asyncio.CancelledError:
-            current = asyncio.current_task()
-            if current is not None and current.cancelling():
+            if cancel_requested():
                 raise  # this stop itself is being cancelled
             # aiokafka's Fetcher.close cancels a fetch that was waiting to retry (the
             # broker gone) and lets that cancellation out of consumer.stop (aiokafka#647),

@@ -30,7 +30,7 @@ from tradewind.bus.delivery import dead_letter, deliver, skip_dead_letter
 from tradewind.bus.envelope import Envelope, UnreadableEvent, decode
 from tradewind.bus.kafka_errors import UNREACHABLE, bus_error, failure_reason
 from tradewind.bus.kafka_settings import KafkaSettings
-from tradewind.bus.port import BatchHandler, ConsumerOptions, Start, task_failure
+from tradewind.bus.port import BatchHandler, ConsumerOptions, Start, cancel_requested, task_failure
 
 if TYPE_CHECKING:
     import ssl
@@ -87,7 +87,7 @@ class KafkaListener:
 
     @property
     def failure(self) -> str | None:
-        return task_failure([self._task] if self._task is not None else [])
+        return task_failure([self._task])
 
     @property
     def group(self) -> str:
@@ -210,8 +210,7 @@ class KafkaListener:
         except (KafkaError, *UNREACHABLE) as exc:
             log.warning("listener %r: closing uncleanly: %s", self._name, failure_reason(exc))
         except asyncio.CancelledError:
-            current = asyncio.current_task()
-            if current is not None and current.cancelling():
+            if cancel_requested():
                 raise  # this stop itself is being cancelled
             # aiokafka#647: Fetcher.close lets a cancelled retry out of consumer.stop.
             await self._consumer._client.close()

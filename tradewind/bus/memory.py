@@ -324,7 +324,7 @@ class MemorySubscription:
 
     @property
     def failure(self) -> str | None:
-        return task_failure([self._task] if self._task is not None else [])
+        return task_failure([self._task])
 
     @property
     def group(self) -> str:

@@ -182,15 +182,24 @@ class Bus(Protocol):
         to `handler`; returns once the starting position is fixed. See the module doc."""
 
 
-def task_failure(tasks: Sequence[asyncio.Task[Any]]) -> str | None:
+def task_failure(tasks: Sequence[asyncio.Task[Any] | None]) -> str | None:
     """Why one of a member's running tasks ended (`Subscription.failure`): its exception,
-    a cancellation, or that it returned; None while every one runs. The member clears
-    its tasks as it is stopped or killed, so an ending it asked for never shows."""
+    a cancellation, or that it returned; None while every one runs (or is None: not
+    started). The member clears its tasks as it is stopped or killed, so an ending it
+    asked for never shows."""
     for task in tasks:
-        if not task.done():
+        if task is None or not task.done():
             continue
         if task.cancelled():
             return f"{task.get_name()} was cancelled"
         exc = task.exception()
         return f"{task.get_name()} failed: {exc!r}" if exc else f"{task.get_name()} ended"
     return None
+
+
+def cancel_requested() -> bool:
+    """Whether the running task was asked to cancel: a `CancelledError` it catches is
+    then a stop to pass on; otherwise one raised into it by a library (aiokafka#647,
+    ccxt's shared markets loading) is a failure to handle."""
+    task = asyncio.current_task()
+    return task is None or task.cancelling() > 0

@@ -45,12 +45,15 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import func, select
 
 from tradewind.bus.tansu import free_port
 from tradewind.chaos import platform
 from tradewind.chaos.platform import SERVICES, CheckFailed, Process, non_zero
 from tradewind.runtime.demo import DemoAccount
 from tradewind.security.master_keys import generate_master_key
+from tradewind.store.database import Database
+from tradewind.store.schema import fills, orders
 
 if TYPE_CHECKING:
     from tradewind.chaos.postgres import PostgresPair
@@ -413,11 +416,6 @@ class Trader:
     async def _ledger(self, platform_: Platform) -> str:
         """The account's trades as the venue, the fills table and the orders table tell
         them: what to compare when the books differ from the venue."""
-        from sqlalchemy import func, select
-
-        from tradewind.store.database import Database
-        from tradewind.store.schema import fills, orders
-
         url = f"{platform_.venue_url}/sim/v1/accounts/{self.venue_account_id}/trades"
         async with httpx.AsyncClient(timeout=10) as http:
             trades = (await http.get(url)).json()

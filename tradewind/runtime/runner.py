@@ -316,9 +316,7 @@ def _awaiting(awaitable: object) -> list[str]:
     innermost one awaits."""
     lines = []
     while awaitable is not None:
-        frame = getattr(awaitable, "cr_frame", None) or getattr(awaitable, "ag_frame", None)
-        if frame is None:
-            frame = getattr(awaitable, "gi_frame", None)
+        frame = _first_of(awaitable, ("cr_frame", "ag_frame", "gi_frame"))
         if frame is None:  # a future, a task, a gather of tasks
             children = getattr(awaitable, "_children", None)
             if children:
@@ -328,12 +326,14 @@ def _awaiting(awaitable: object) -> list[str]:
                 lines.append(repr(awaitable)[:200])
             break
         lines.append(f"{frame.f_code.co_filename}:{frame.f_lineno} in {frame.f_code.co_name}")
-        awaitable = (
-            getattr(awaitable, "cr_await", None)
-            or getattr(awaitable, "ag_await", None)
-            or getattr(awaitable, "gi_yieldfrom", None)
-        )
+        awaitable = _first_of(awaitable, ("cr_await", "ag_await", "gi_yieldfrom"))
     return lines
+
+
+def _first_of(obj: object, attributes: tuple[str, ...]) -> Any:
+    """The first of `attributes` that `obj` has and is not None (coroutines, async
+    generators and generators name their frame and what they await differently)."""
+    return next((v for a in attributes if (v := getattr(obj, a, None)) is not None), None)
 
 
 def _name(awaitable: object) -> str:

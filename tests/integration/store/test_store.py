@@ -386,6 +386,17 @@ async def test_rows_their_writer_publishes_are_left_to_a_relay_only_when_old(
     await bus.close()
 
 
+async def stage_a_command(db: Database) -> Envelope:
+    """A bot command staged in the outbox, as a service's transaction leaves it."""
+    command = BotCommand(
+        account_id="a1", bot_id="b1", action=BotAction.START, issued_by="u1", ts_ns=1
+    )
+    staged = envelope(command, "a1")
+    async with db.transaction() as conn:
+        await enqueue(conn, "bot.commands", [staged])
+    return staged
+
+
 async def test_stopping_the_relay_mid_batch_publishes_nothing_twice(db: Database) -> None:
     """A stop that lands after the bus took a batch but before its rows were marked
     published lets the batch commit: cut there, the rows stayed unpublished and the
@@ -403,12 +414,7 @@ async def test_stopping_the_relay_mid_batch_publishes_nothing_twice(db: Database
             taken.set()
             await answered.wait()
 
-    command = BotCommand(
-        account_id="a1", bot_id="b1", action=BotAction.START, issued_by="u1", ts_ns=1
-    )
-    staged = envelope(command, "a1")
-    async with db.transaction() as conn:
-        await enqueue(conn, "bot.commands", [staged])
+    staged = await stage_a_command(db)
     relay = OutboxRelay(db, SlowAckBus(), poll_s=0.01)  # type: ignore[arg-type]
     await relay.start()
     await asyncio.wait_for(taken.wait(), 10)
@@ -439,12 +445,7 @@ async def test_the_relay_outlives_a_bus_outage(db: Database) -> None:
                 raise failures.pop()
             await bus.publish_batch(topic, events)
 
-    command = BotCommand(
-        account_id="a1", bot_id="b1", action=BotAction.START, issued_by="u1", ts_ns=1
-    )
-    staged = envelope(command, "a1")
-    async with db.transaction() as conn:
-        await enqueue(conn, "bot.commands", [staged])
+    staged = await stage_a_command(db)
     relay = OutboxRelay(db, FlakyBus(), poll_s=0.01)  # type: ignore[arg-type]
     await relay.start()
     for _ in range(200):

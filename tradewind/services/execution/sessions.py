@@ -21,6 +21,7 @@ from functools import partial
 import structlog
 
 from tradewind.bus.ownership import OwnedPartitions
+from tradewind.bus.port import cancel_requested
 from tradewind.domain.backoff import Backoff
 from tradewind.errors import VenueError
 from tradewind.services.execution.credentials import AccountUnavailable, CredentialsSource
@@ -167,8 +168,7 @@ class SessionPool:
             try:
                 await self._follow_once(partitions, partition_of, database, open_stored)
             except asyncio.CancelledError:
-                task = asyncio.current_task()
-                if task is None or task.cancelling():
+                if cancel_requested():
                     raise  # the service stops
                 # Not asked of this task (a library's, see `CcxtVenue._markets_loaded`):
                 # it used to end the following silently, and with it the opening of
