@@ -205,7 +205,12 @@ class BalanceUpdate(BaseEvent, frozen=True, tag="account.balance"):
     published before this update are in it and none published after it is. An unsettled
     reading (orders kept moving: published anyway where a starting point is needed, for
     risk or for books that have none) may already hold fills that arrive after it;
-    books that have a starting point ignore it, or those fills would count twice."""
+    books that have a starting point ignore it, or those fills would count twice.
+
+    `as_of_ns`: the venue's time of the newest change this reading holds (Binance's
+    `updateTime`), where the venue says: every trade of the account at or before it is
+    in these balances, none after it; books use it to tell a late fill already counted
+    here from a new one (`Portfolio.in_balances`), whatever instance published what."""
 
     account_id: str
     venue: str
@@ -214,6 +219,7 @@ class BalanceUpdate(BaseEvent, frozen=True, tag="account.balance"):
     locked: Decimal
     ts_ns: int
     settled: bool = True
+    as_of_ns: int | None = None
 
 
 class PositionUpdate(BaseEvent, frozen=True, tag="account.position"):

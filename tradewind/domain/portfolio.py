@@ -63,7 +63,11 @@ not accumulate, since closing a position releases exactly what is left of its co
 Fills are applied once per (instrument, trade id), not per trade id alone: Binance
 numbers trades per symbol. The venue's balances (`apply_balance_update`,
 `reset_from_venue`) are for reconciliation: any difference from the books is booked as
-a transfer, so feed them when no fill is in flight (at start, or periodically).
+a transfer, so feed them when no fill is in flight (at start, or periodically). A
+reading that carries the venue's time of its newest change (`BalanceUpdate.as_of_ns`)
+is safe at any time: a fill arriving after it but traded before that time is in it
+already and is not booked again (`in_balances`), and a reading older than a fill or a
+reading the books hold is refused (`StaleBalances`) rather than undo what that brought.
 `revalue` costs O(min(prices, positions)); `equity` and `snapshot` O(positions).
 """
 
@@ -80,6 +84,7 @@ from tradewind.domain.portfolio_errors import (
     InvalidFill,
     MissingPrice,
     PortfolioError,
+    StaleBalances,
     UnsupportedInstrument,
 )
 from tradewind.domain.portfolio_positions import Position
@@ -97,6 +102,7 @@ __all__ = [
     "Portfolio",
     "PortfolioError",
     "Position",
+    "StaleBalances",
     "UnsupportedInstrument",
     "quote_is_rounding",
 ]
@@ -108,8 +114,10 @@ class Portfolio:
     """The books of one account on one venue, valued in `valuation_asset`."""
 
     __slots__ = (
+        "_balances_as_of_ns",
         "_cash",
         "_fees",
+        "_last_fill_ns",
         "_net_contributions",
         "_positions",
         "_realized_pnl",
@@ -130,6 +138,10 @@ class Portfolio:
         self._positions: dict[str, Position] = {}
         # Insertion-ordered, so the most recent can be kept when stored (`to_state`).
         self._seen_trades: dict[tuple[str, str], None] = {}
+        # Venue times (ns; 0: not known) of the newest change in the last balances
+        # applied, and of the newest trade booked (`in_balances`, `StaleBalances`).
+        self._balances_as_of_ns = 0
+        self._last_fill_ns = 0
 
     # -- reading ------------------------------------------------------------------------
 
@@ -203,11 +215,21 @@ class Portfolio:
 
     # -- trading ------------------------------------------------------------------------
 
+    def in_balances(self, fill: Fill) -> bool:
+        """Whether the venue's balances applied last already hold this trade: they were
+        read after it (by the venue's clock: `BalanceUpdate.as_of_ns`)."""
+        return 0 < fill.ts_ns <= self._balances_as_of_ns
+
     def apply_fill(self, fill: Fill) -> bool:
-        """Book one execution; False if this trade was booked already. The cash it moves
-        is the venue's `quote_quantity` when the fill has one (module docstring)."""
+        """Book one execution; False if this trade was booked already, or is in the
+        balances applied last (`in_balances`: booking it too would count it twice; it is
+        remembered as booked). The cash it moves is the venue's `quote_quantity` when
+        the fill has one (module docstring)."""
         key = (fill.instrument.symbol, fill.trade_id)
         if key in self._seen_trades:
+            return False
+        if self.in_balances(fill):
+            self._seen_trades[key] = None
             return False
         self._check_fill(fill)
         instrument, quantity, price, fee = fill.instrument, fill.quantity, fill.price, fill.fee
@@ -258,6 +280,7 @@ class Portfolio:
             self._fees += fee_value
         self._positions[instrument.symbol] = position
         self._seen_trades[key] = None
+        self._last_fill_ns = max(self._last_fill_ns, fill.ts_ns)
         return True
 
     def to_state(self) -> PortfolioState:
@@ -276,6 +299,8 @@ class Portfolio:
                 for symbol, p in self._positions.items()
             ],
             recent_trades=recent,
+            balances_as_of_ns=self._balances_as_of_ns,
+            last_fill_ns=self._last_fill_ns,
         )
 
     @classmethod
@@ -295,6 +320,8 @@ class Portfolio:
         portfolio._seen_trades = dict.fromkeys(
             (symbol, trade) for symbol, trade in state.recent_trades
         )
+        portfolio._balances_as_of_ns = state.balances_as_of_ns
+        portfolio._last_fill_ns = state.last_fill_ns
         return portfolio
 
     def revalue(self, prices: Mapping[str, Decimal]) -> bool:
@@ -333,15 +360,29 @@ class Portfolio:
 
     def apply_balance_update(self, update: BalanceUpdate, *, price: Decimal | None = None) -> bool:
         """Set one asset's holding to the venue's `free + locked`, booking the difference
-        as a deposit or withdrawal (valued as those are); True if it changed anything."""
+        as a deposit or withdrawal (valued as those are); True if it changed anything.
+        A reading that says when it was taken (`as_of_ns`) and is older than a trade the
+        books hold, or than the balances applied before it, raises `StaleBalances`: it
+        would undo what they brought."""
         if update.account_id != self.account_id or update.venue != self.venue:
             raise PortfolioError(
                 self.account_id, f"balance update of {update.account_id} on {update.venue}"
             )
+        as_of = update.as_of_ns
+        newest = max(self._last_fill_ns, self._balances_as_of_ns)
+        if as_of is not None and as_of < newest:
+            raise StaleBalances(
+                self.account_id,
+                f"the {update.asset} balance as of {as_of} ns is older than what the books "
+                f"hold (as of {newest} ns)",
+            )
         with localcontext(EXACT):
             total = update.free + update.locked
         prices = {} if price is None else {self._symbol(update.asset): price}
-        return self._align({update.asset: total}, prices)
+        changed = self._align({update.asset: total}, prices)
+        if as_of is not None:
+            self._balances_as_of_ns = max(self._balances_as_of_ns, as_of)
+        return changed
 
     def reset_from_venue(
         self, balances: Mapping[str, Decimal], prices: Mapping[str, Decimal] | None = None

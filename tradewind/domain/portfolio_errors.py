@@ -29,3 +29,8 @@ class InvalidFill(PortfolioError):
 class MissingPrice(PortfolioError):
     """Units of an asset arrived with no price to value them: pass one (`price=`, or the
     `prices` of `reset_from_venue`, keyed by symbol `ASSET/VALUATION`)."""
+
+
+class StaleBalances(PortfolioError):
+    """Venue balances read before a trade the books already hold (`BalanceUpdate.as_of_ns`
+    older than that fill): setting the holdings to them would undo the trade."""

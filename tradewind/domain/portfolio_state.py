@@ -36,6 +36,10 @@ class PortfolioState(msgspec.Struct, frozen=True):
     net_contributions: Decimal
     positions: list[PositionState]
     recent_trades: list[tuple[str, str]]  # (symbol, trade id), oldest first
+    #: Venue times (ns since the epoch; 0: not known) of the newest change in the balances
+    #: applied last and of the newest trade booked (`Portfolio.in_balances`).
+    balances_as_of_ns: int = 0
+    last_fill_ns: int = 0
 
 
 def instrument_of(venue: str, state: PositionState) -> Instrument:

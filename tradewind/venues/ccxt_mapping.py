@@ -37,6 +37,7 @@ from tradewind.errors import (
 from tradewind.security.transport import describe_tls_error
 from tradewind.venues.port import (
     Balance,
+    Balances,
     BookSnapshot,
     Candle,
     Market,
@@ -336,9 +337,14 @@ def _levels(side: Iterable[Any], depth: int) -> tuple[tuple[Decimal, Decimal], .
 _BALANCE_KEYS = frozenset({"info", "free", "used", "total", "debt", "timestamp", "datetime"})
 
 
-def balances_from_ccxt(balance: CcxtDict) -> dict[str, Balance]:
-    """Per-asset free/locked from ccxt's `fetch_balance`; assets with nothing are left out."""
-    raw_rows = _info(balance).get("balances")
+def balances_from_ccxt(balance: CcxtDict) -> Balances:
+    """Per-asset free/locked from ccxt's `fetch_balance` (assets with nothing are left
+    out), as of the venue's `updateTime` (Binance's time of the account's last change;
+    ccxt's `timestamp` is not that on every exchange, so only the raw field counts)."""
+    info = _info(balance)
+    update_time = info.get("updateTime")
+    as_of_ms = int(update_time) if isinstance(update_time, int | str) and update_time else None
+    raw_rows = info.get("balances")
     raw = {r.get("asset"): r for r in raw_rows if isinstance(r, Mapping)} if raw_rows else {}
     result = {}
     for asset, account in balance.items():
@@ -349,7 +355,7 @@ def balances_from_ccxt(balance: CcxtDict) -> dict[str, Balance]:
         locked = exact(account.get("used"), row.get("locked")) or _ZERO
         if free or locked:
             result[asset] = Balance(asset, free, locked)
-    return result
+    return Balances(result, as_of_ms=as_of_ms)
 
 
 # -- errors ---------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from tradewind.errors import ConfigError, VenueError
 from tradewind.venues import candles
 from tradewind.venues import ccxt_mapping as mapping
 from tradewind.venues.port import (
-    Balance,
+    Balances,
     BookSnapshot,
     Candle,
     Market,
@@ -178,7 +178,7 @@ class CcxtVenue:
         orders = await self._call(self._exchange.fetch_open_orders(symbol, None, None, {}))
         return [mapping.order_from_ccxt(o) for o in orders]
 
-    async def fetch_balances(self) -> dict[str, Balance]:
+    async def fetch_balances(self) -> Balances:
         return mapping.balances_from_ccxt(await self._call(self._exchange.fetch_balance({})))
 
     async def fetch_my_fills(self, symbol: str, since_ms: int | None = None) -> list[VenueFill]:

@@ -142,6 +142,16 @@ class Balance(msgspec.Struct, frozen=True):
         return self.free + self.locked
 
 
+class Balances(msgspec.Struct, frozen=True):
+    """One reading of an account's balances: every asset it holds (free or locked), and
+    `as_of_ms`, the venue's time of the newest change the reading holds (Binance's
+    `updateTime`): every trade of the account at or before it is in these balances, none
+    after it. None where the venue does not say."""
+
+    assets: dict[str, Balance]
+    as_of_ms: int | None = None
+
+
 class Venue(Protocol):
     """One account's session with one exchange."""
 
@@ -162,7 +172,7 @@ class Venue(Protocol):
 
     async def fetch_open_orders(self, symbol: str | None = None) -> list[VenueOrder]: ...
 
-    async def fetch_balances(self) -> dict[str, Balance]: ...
+    async def fetch_balances(self) -> Balances: ...
 
     async def fetch_my_fills(self, symbol: str, since_ms: int | None = None) -> list[VenueFill]: ...
 

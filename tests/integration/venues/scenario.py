@@ -46,7 +46,7 @@ async def trading_scenario(venue: Venue, run_id: str) -> dict[str, Any]:
     assert resting.price == far_bid
     open_orders = await venue.fetch_open_orders(SYMBOL)
     seen["open"] = sorted(o.client_order_id.removeprefix(run_id) for o in open_orders)
-    balances = await venue.fetch_balances()
+    balances = (await venue.fetch_balances()).assets
     assert balances["USDT"].locked == far_bid * QUANTITY
 
     taken = await venue.place_order(
@@ -80,9 +80,15 @@ async def trading_scenario(venue: Venue, run_id: str) -> dict[str, Any]:
     with pytest.raises(UnknownOrder):
         await venue.fetch_order(SYMBOL, f"{run_id}-never-sent")
 
-    balances = await venue.fetch_balances()
+    reading = await venue.fetch_balances()
+    balances = reading.assets
     seen["btc"] = balances["BTC"].free + balances["BTC"].locked
     seen["usdt_locked"] = balances["USDT"].locked
+    # The reading says up to when it holds the account's trades (Binance's updateTime):
+    # at least up to the last one, so that books can tell it holds them.
+    seen["as_of_holds_the_trades"] = reading.as_of_ms is not None and reading.as_of_ms >= max(
+        f.ts_ms for f in mine
+    )
     return seen
 
 
@@ -94,6 +100,7 @@ EXPECTED = {
     "looked_up": (OrderStatus.CANCELED, Decimal(0)),
     "btc": QUANTITY * (1 - Decimal("0.001")),
     "usdt_locked": Decimal(0),
+    "as_of_holds_the_trades": True,
 }
 
 

@@ -20,7 +20,7 @@ async def test_in_process_sessions_trade_for_the_key_owner_only() -> None:
     creds = exchange.create_account({"USDT": Decimal("100")})
     venues = SimulatedVenues(exchange)
     session = venues.session("sim", creds.api_key, creds.secret)
-    assert (await session.fetch_balances())["USDT"].free == Decimal("100")
+    assert (await session.fetch_balances()).assets["USDT"].free == Decimal("100")
     with pytest.raises(AuthenticationFailed):
         venues.session("sim", creds.api_key, "wrong-secret")
 

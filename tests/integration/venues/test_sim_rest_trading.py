@@ -98,6 +98,18 @@ def test_market_buy_fills_and_shows_in_my_trades_and_balances(client: BinanceCli
     assert held["USDT"] == (Decimal("10000") - spent, Decimal(0))
 
 
+def test_the_account_update_time_is_its_last_balance_change(client: BinanceClient) -> None:
+    """Binance's `updateTime`: when the balances last changed, not when they were read;
+    every trade at or before it is in them (the platform's books rely on it)."""
+    opened = client.signed("GET", "/api/v3/account").json()["updateTime"]
+    assert client.signed("GET", "/api/v3/account").json()["updateTime"] == opened
+    order = client.order(symbol="BTCUSDT", side="BUY", type="MARKET", quantity="0.01").json()
+    trades = client.signed("GET", "/api/v3/myTrades", {"symbol": "BTCUSDT"}).json()
+    changed = client.signed("GET", "/api/v3/account").json()["updateTime"]
+    assert changed == max(t["time"] for t in trades) == order["transactTime"] >= opened
+    assert client.signed("GET", "/api/v3/account").json()["updateTime"] == changed
+
+
 def test_market_order_by_quote_amount_spends_at_most_that_amount(client: BinanceClient) -> None:
     response = client.order(symbol="BTCUSDT", side="BUY", type="MARKET", quoteOrderQty="100")
     order = response.json()

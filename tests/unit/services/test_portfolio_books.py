@@ -1,8 +1,9 @@
 """The portfolio service's books: a balances reading taken while orders moved (unsettled)
-gives books without a starting point one, and is ignored by books that have one; else a
-fill that was already in the reading, arriving after it, counts twice (the chaos suite's
-Kafka run: a DCA account showing two to six buys the venue never made, after a twin took
-the account over with intents queued)."""
+and not dated by the venue gives books without a starting point one, and is ignored by
+books that have one; else a fill that was already in the reading, arriving after it,
+counts twice (the chaos suite's Kafka run: a DCA account showing two to six buys the
+venue never made, after a twin took the account over with intents queued). A dated
+reading (`as_of_ns`) is taken whenever it comes: the books sort out the fills around it."""
 
 from __future__ import annotations
 
@@ -18,7 +19,9 @@ BTC_USDT = Instrument.parse("sim", "BTC/USDT")
 T0 = 1_700_000_000_000_000_000
 
 
-def reading(ts_ns: int, *, settled: bool, **totals: str) -> list[BalanceUpdate]:
+def reading(
+    ts_ns: int, *, settled: bool, as_of_ns: int | None = None, **totals: str
+) -> list[BalanceUpdate]:
     return [
         BalanceUpdate(
             account_id=ACCOUNT,
@@ -28,12 +31,13 @@ def reading(ts_ns: int, *, settled: bool, **totals: str) -> list[BalanceUpdate]:
             locked=D(0),
             ts_ns=ts_ns,
             settled=settled,
+            as_of_ns=as_of_ns,
         )
         for asset, total in totals.items()
     ]
 
 
-def buy(trade_id: str, quantity: str = "0.001", price: str = "20000") -> Fill:
+def buy(trade_id: str, quantity: str = "0.001", price: str = "20000", *, ts_ns: int = T0) -> Fill:
     return Fill(
         account_id=ACCOUNT,
         client_order_id=f"tw-{trade_id}",
@@ -46,7 +50,7 @@ def buy(trade_id: str, quantity: str = "0.001", price: str = "20000") -> Fill:
         fee=D(0),
         fee_asset="USDT",
         liquidity=Liquidity.TAKER,
-        ts_ns=T0,
+        ts_ns=ts_ns,
     )
 
 
@@ -85,3 +89,19 @@ def test_a_settled_reading_still_sets_the_books_to_the_venue() -> None:
     # A deposit the platform did not make: the next settled reading books it.
     assert apply(held, reading(T0 + 1, settled=True, USDT="1480", BTC="0.001")) == [None, None]
     assert held.portfolios[ACCOUNT].balances() == {"USDT": D("1480"), "BTC": D("0.001")}
+
+
+def test_a_reading_that_says_when_it_was_taken_sorts_out_late_fills_and_stale_readings() -> None:
+    held = books()
+    apply(held, reading(T0, settled=True, as_of_ns=T0, USDT="1000"))
+    assert held.apply_fill(buy("t-1", ts_ns=T0 + 1)) is None
+    # Unsettled (orders moved while it was read) but dated: it holds t-1 and t-2, and
+    # the books take it; t-2's fill, arriving after it, is recognised as in it.
+    after = reading(T0 + 9, settled=False, as_of_ns=T0 + 2, USDT="960", BTC="0.002")
+    assert apply(held, after) == [None, None]
+    assert held.apply_fill(buy("t-2", ts_ns=T0 + 2)) is SkipReason.IN_BALANCES
+    assert held.apply_fill(buy("t-3", ts_ns=T0 + 3)) is None
+    # A reading from before t-3 (a slow twin's) would undo it: refused.
+    late = reading(T0 + 10, settled=True, as_of_ns=T0 + 2, USDT="960", BTC="0.002")
+    assert apply(held, late) == [SkipReason.STALE, SkipReason.STALE]
+    assert held.portfolios[ACCOUNT].balances() == {"USDT": D("940"), "BTC": D("0.003")}

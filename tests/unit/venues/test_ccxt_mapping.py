@@ -519,10 +519,18 @@ def test_balances_are_exact_and_leave_out_empty_assets(exchange: Any) -> None:
             {"asset": "ETH", "free": "0.00000000", "locked": "0.00000000"},
         ],
     }
-    balances = m.balances_from_ccxt(exchange.parse_balance_custom(account, "spot"))
+    reading = m.balances_from_ccxt(exchange.parse_balance_custom(account, "spot"))
+    balances = reading.assets
     assert set(balances) == {"BTC", "USDT"}
     assert (balances["BTC"].free, balances["BTC"].locked) == (D("1"), D("0.25"))
     assert balances["USDT"].free == D("12345678.12345679")
+    assert reading.as_of_ms == 1700000000000  # the account's last change: updateTime
+
+
+def test_balances_without_an_update_time_do_not_say_when_they_were_taken(exchange: Any) -> None:
+    account = {"balances": [{"asset": "BTC", "free": "1", "locked": "0"}]}
+    reading = m.balances_from_ccxt(exchange.parse_balance_custom(account, "spot"))
+    assert reading.as_of_ms is None and reading.assets["BTC"].free == D("1")
 
 
 # -- errors ----------------------------------------------------------------------------

@@ -18,7 +18,9 @@ its balances back to what the venue says, at session start and every
    published regardless but marked unsettled (`BalanceUpdate.settled`): risk and books
    that have no starting point take it, books that have one ignore it (the fills that
    follow may be in it already), and the start is tried again soon until a reading is
-   settled.
+   settled. Each carries the venue's time of its newest change where the venue gives
+   it (`BalanceUpdate.as_of_ns`), so that books can tell a fill already in it from a
+   new one whoever published it (a twin, an order that was in flight).
 
 Orders being placed right now (and SENT ones) are their placement's business, skipped.
 """
@@ -46,6 +48,7 @@ from tradewind.venues.port import Balance, VenueOrder
 
 _START_TRIES = 3
 _START_RETRY_S = 5.0
+_NS_PER_MS = 1_000_000
 _NOTHING = Balance("", Decimal(0), Decimal(0))
 
 
@@ -172,7 +175,7 @@ class Reconciler:
         tries = _START_TRIES if starting else 1
         for attempt in range(1, tries + 1):
             activity = session.activity
-            balances = await session.gate.call(FETCH_BALANCES, session.venue.fetch_balances)
+            reading = await session.gate.call(FETCH_BALANCES, session.venue.fetch_balances)
             quiet = session.activity == activity and not any(
                 order.missing_fill_quantity > 0 for order in session.orders.values()
             )
@@ -187,6 +190,8 @@ class Reconciler:
                 )
                 return False
         now = time.time_ns()
+        balances = reading.assets
+        as_of = None if reading.as_of_ms is None else reading.as_of_ms * _NS_PER_MS
         gone = {asset: _NOTHING for asset in session.reported_assets - balances.keys()}
         for asset, balance in (balances | gone).items():
             self._outbox.balance(
@@ -198,6 +203,7 @@ class Reconciler:
                     locked=balance.locked,
                     ts_ns=now,
                     settled=quiet,
+                    as_of_ns=as_of,
                 )
             )
         session.reported_assets = set(balances)

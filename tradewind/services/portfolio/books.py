@@ -14,7 +14,13 @@ What is not booked, and why (`SkipReason`):
 - a fill the books cannot pay for (they are out of step with the venue, e.g. after a
   restart): the next balances from execution realign them;
 - balances of an asset with no price yet: kept, and booked at the first mark of
-  `ASSET/VALUATION`; an asset that has no such pair stays unbooked.
+  `ASSET/VALUATION`; an asset that has no such pair stays unbooked;
+- a fill the venue's balances applied before it already hold (traded before they were
+  read, by the venue's clock: from another instance, or an order that was in flight),
+  and balances read before a fill the books hold (`Portfolio.in_balances`,
+  `StaleBalances`): either way booking it would count that trade twice or undo it;
+- an unsettled balances reading that does not say when it was taken, when the books
+  have a starting point (`BalanceUpdate.settled`: the fills that follow may be in it).
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from tradewind.domain.portfolio import (
     MissingPrice,
     Portfolio,
     PortfolioError,
+    StaleBalances,
     UnsupportedInstrument,
 )
 from tradewind.domain.portfolio_state import PortfolioState
@@ -40,6 +47,8 @@ class SkipReason(enum.StrEnum):
     UNPRICED = "unpriced"
     INVALID = "invalid"
     UNSETTLED = "unsettled"
+    IN_BALANCES = "in_balances"
+    STALE = "stale"
 
 
 class AccountBooks:
@@ -102,6 +111,9 @@ class AccountBooks:
     def apply_fill(self, fill: Fill) -> SkipReason | None:
         """Book a fill (once per trade); the reason if it was not booked."""
         portfolio = self.portfolios[fill.account_id]
+        if portfolio.in_balances(fill):
+            portfolio.apply_fill(fill)  # remembered as booked
+            return SkipReason.IN_BALANCES
         try:
             booked = portfolio.apply_fill(fill)
         except UnsupportedInstrument:
@@ -120,10 +132,11 @@ class AccountBooks:
 
     def apply_balance(self, update: BalanceUpdate) -> SkipReason | None:
         """Set one asset's holding to the venue's; the reason if it could not be yet, or
-        should not be: an unsettled reading (`BalanceUpdate.settled`) only gives books
-        without one their starting point, every asset of that one reading."""
+        should not be: an unsettled reading (`BalanceUpdate.settled`) that does not say
+        when it was taken (`as_of_ns`) only gives books without one their starting
+        point, every asset of that one reading."""
         started = self._started.setdefault(update.account_id, update.ts_ns)
-        if not update.settled and started != update.ts_ns:
+        if not update.settled and update.as_of_ns is None and started != update.ts_ns:
             return SkipReason.UNSETTLED
         portfolio = self.portfolios[update.account_id]
         symbol = f"{update.asset}/{portfolio.valuation_asset}"
@@ -135,6 +148,8 @@ class AccountBooks:
             self._unpriced.setdefault(update.account_id, {})[update.asset] = update
             self._holds(portfolio, symbol)  # its first mark books it
             return SkipReason.UNPRICED
+        except StaleBalances:
+            return SkipReason.STALE
         except PortfolioError:
             return SkipReason.INVALID
         if waiting is not None:

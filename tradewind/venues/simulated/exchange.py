@@ -124,6 +124,7 @@ class SimulatedExchange:
         self._account_listeners: dict[str, list[ExchangeListener]] = {}
         self._keys: dict[str, ApiCredentials] = {}
         self._last_step_ns: int | None = None
+        self._balances_changed_ms: dict[str, int] = {}  # account -> its last change
 
     # -- listeners and accounts -------------------------------------------------------
 
@@ -173,7 +174,13 @@ class SimulatedExchange:
             public_key=ed25519_public_key,
         )
         self._keys[creds.api_key] = creds
+        self._balances_changed_ms[account_id] = creds.created_ms
         return creds
+
+    def balances_changed_ms(self, account_id: str) -> int:
+        """When the account's balances last changed (ms since the epoch; Binance's
+        `updateTime`): every trade of the account at or before it is in them."""
+        return self._balances_changed_ms.get(account_id, 0)
 
     def credentials(self, api_key: str) -> ApiCredentials | None:
         return self._keys.get(api_key)
@@ -388,7 +395,9 @@ class SimulatedExchange:
         if told.order_lists:
             for list_listener in self._list_listeners:
                 list_listener.on_order_lists(told.order_lists)
+        changed = self._balances_changed_ms
         for account_id, assets in told.touched.items():
+            changed[account_id] = ts_ms
             for listener in self._listeners:
                 listener.on_balances(account_id, assets, ts_ms)
             for listener in self._account_listeners.get(account_id, ()):

@@ -22,6 +22,7 @@ from tradewind.errors import InsufficientFunds, OrderRejected, UnknownOrder
 from tradewind.venues import candles
 from tradewind.venues.port import (
     Balance,
+    Balances,
     BookSnapshot,
     Candle,
     Market,
@@ -105,11 +106,15 @@ class InProcessVenue:
     async def fetch_open_orders(self, symbol: str | None = None) -> list[VenueOrder]:
         return [venue_order(o) for o in self._exchange.engine.open_orders(self._account_id, symbol)]
 
-    async def fetch_balances(self) -> dict[str, Balance]:
-        return {
-            asset: Balance(asset, b.free, b.locked)
-            for asset, b in self._exchange.engine.balances(self._account_id).items()
-        }
+    async def fetch_balances(self) -> Balances:
+        exchange = self._exchange
+        return Balances(
+            {
+                asset: Balance(asset, b.free, b.locked)
+                for asset, b in exchange.engine.balances(self._account_id).items()
+            },
+            as_of_ms=exchange.balances_changed_ms(self._account_id),
+        )
 
     async def fetch_my_fills(self, symbol: str, since_ms: int | None = None) -> list[VenueFill]:
         engine = self._exchange.engine

@@ -77,7 +77,7 @@ class AccountEndpoints:
             "brokered": False,
             "requireSelfTradePrevention": False,
             "preventSor": False,
-            "updateTime": time.time_ns() // 1_000_000,
+            "updateTime": self._state.exchange.balances_changed_ms(account_id),
             "accountType": "SPOT",
             "balances": balances,
             "permissions": ["SPOT"],
