@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from tradewind.domain.events import BalanceUpdate, Fill
+from tradewind.domain.events import BalanceUpdate, Fill, TradeTick
 from tradewind.domain.model import Instrument, Liquidity, Side
 from tradewind.services.portfolio.books import AccountBooks, SkipReason
 
 D = Decimal
 ACCOUNT = "acct-1"
 BTC_USDT = Instrument.parse("sim", "BTC/USDT")
+ETH_USDT = Instrument.parse("sim", "ETH/USDT")
 T0 = 1_700_000_000_000_000_000
 
 
@@ -105,3 +106,18 @@ def test_a_reading_that_says_when_it_was_taken_sorts_out_late_fills_and_stale_re
     late = reading(T0 + 10, settled=True, as_of_ns=T0 + 2, USDT="960", BTC="0.002")
     assert apply(held, late) == [SkipReason.STALE, SkipReason.STALE]
     assert held.portfolios[ACCOUNT].balances() == {"USDT": D("940"), "BTC": D("0.003")}
+
+
+def test_balances_waiting_for_a_price_that_fills_overtook_are_dropped() -> None:
+    held = books()
+    apply(held, reading(T0, settled=True, as_of_ns=T0, USDT="1000"))
+    # ETH arrived (a transfer) but has no price yet: the reading waits for one ...
+    eth = reading(T0 + 1, settled=True, as_of_ns=T0 + 1, ETH="1")
+    assert apply(held, eth) == [SkipReason.UNPRICED]
+    assert held.apply_fill(buy("t-1", ts_ns=T0 + 2)) is None  # ... a newer trade is booked
+    tick = TradeTick(ETH_USDT, D("2000"), D(1), Side.BUY, "e-1", ts_ns=T0 + 3)
+    held.mark(tick)
+    # The waiting reading is older than that trade: refused once, then no longer waiting.
+    assert held.revalue(T0 + 3)[2] == [SkipReason.STALE]
+    assert held.revalue(T0 + 4)[2] == []
+    assert held.portfolios[ACCOUNT].balances() == {"USDT": D("980"), "BTC": D("0.001")}

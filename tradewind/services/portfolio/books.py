@@ -141,7 +141,6 @@ class AccountBooks:
         portfolio = self.portfolios[update.account_id]
         symbol = f"{update.asset}/{portfolio.valuation_asset}"
         price = self._marks.get(portfolio.venue, {}).get(symbol)
-        waiting = self._unpriced.get(update.account_id)
         try:
             changed = portfolio.apply_balance_update(update, price=price)
         except MissingPrice:
@@ -149,13 +148,11 @@ class AccountBooks:
             self._holds(portfolio, symbol)  # its first mark books it
             return SkipReason.UNPRICED
         except StaleBalances:
+            self._done_waiting(update)  # a waiting one, overtaken by fills meanwhile
             return SkipReason.STALE
         except PortfolioError:
             return SkipReason.INVALID
-        if waiting is not None:
-            waiting.pop(update.asset, None)  # superseded
-            if not waiting:
-                del self._unpriced[update.account_id]
+        self._done_waiting(update)
         if changed:
             self._changed.add(update.account_id)
             if update.asset != portfolio.valuation_asset:
@@ -209,6 +206,14 @@ class AccountBooks:
                 if f"{asset}/{portfolio.valuation_asset}" in marks:
                     outcomes.append(self.apply_balance(update))
         return outcomes
+
+    def _done_waiting(self, update: BalanceUpdate) -> None:
+        """The asset's balances waiting for a price are superseded (or refused)."""
+        waiting = self._unpriced.get(update.account_id)
+        if waiting is not None:
+            waiting.pop(update.asset, None)
+            if not waiting:
+                del self._unpriced[update.account_id]
 
     def _holds(self, portfolio: Portfolio, symbol: str) -> None:
         key = (portfolio.venue, symbol)
