@@ -88,7 +88,13 @@ class KafkaSubscription:
 
     @property
     def failure(self) -> str | None:
-        return task_failure([self._task])
+        """Our consume loop's end, or that of aiokafka's group membership (its coordinator
+        task: join, sync, heartbeats), which an unexpected error ends for good: the member
+        would then never rejoin after the next rebalance, reading nothing while it runs."""
+        if self._task is None:
+            return None
+        membership = getattr(self._consumer._coordinator, "_coordination_task", None)
+        return task_failure([self._task, membership])
 
     @property
     def group(self) -> str:
@@ -169,6 +175,7 @@ class KafkaSubscription:
                 f"cannot reach Kafka at {settings.servers_text} for group {self._group!r}", exc
             ) from exc
         coordinator = consumer._coordinator
+        coordinator._coordination_task.set_name(f"kafka-group-membership:{self._group}")
         coordinator._maybe_leave_group = functools.partial(_leave_group_if_settled, coordinator)
         coordinator._do_heartbeat = functools.partial(
             _heartbeat_noting_confirmation, coordinator, coordinator._do_heartbeat, self._confirmed

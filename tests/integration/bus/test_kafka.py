@@ -376,6 +376,36 @@ async def test_a_paused_member_claims_no_sole_partition_until_the_group_confirms
     await wait_until(lambda: member.sole_partitions() == everything)
 
 
+async def test_a_member_whose_group_membership_died_reports_it_as_its_failure(
+    buses: BusFactory, topic: str
+) -> None:
+    """aiokafka keeps the group membership (join, sync, heartbeats) in a task of its own;
+    an unexpected error ends it for good ("Unexpected error in coordinator routine"),
+    and the member never rejoins after the next rebalance while our consume loop runs on
+    reading nothing (#20: a risk instance that logged "Revoking" never rejoined its group
+    though still running). The member reports it, so the process exits 1 and is
+    restarted (`runtime.runner`)."""
+    bus = await buses()
+
+    async def ignore(batch: Sequence[Envelope]) -> None:
+        return None
+
+    member = await bus.subscribe([topic], "membership", ignore)
+    assert member.failure is None
+    coordinator = member._consumer._coordinator  # type: ignore[attr-defined]
+
+    async def broken(*args: object) -> None:
+        raise RuntimeError("injected: a defect in the rejoin")
+
+    coordinator.ensure_active_group = broken
+    coordinator.request_rejoin()
+    await wait_until(lambda: member.failure is not None)
+    assert "kafka-group-membership:membership failed" in str(member.failure)
+    assert "injected: a defect in the rejoin" in str(member.failure)
+    await member.stop()
+    assert member.failure is None  # a stop is not a failure
+
+
 async def test_publishes_held_for_a_topic_check_go_on_after_the_check_itself_failed(
     buses: BusFactory, topic: str, caplog: pytest.LogCaptureFixture
 ) -> None:
