@@ -233,17 +233,26 @@ def beta(returns: Sequence[float], benchmark: Sequence[float]) -> float | None:
     """Covariance of `returns` with `benchmark` (the same periods, in the same order)
     over the benchmark's variance; None with fewer than two periods or a flat
     benchmark."""
-    covariance, variance, _ = _co_moments(returns, benchmark)
-    return covariance / variance if variance > 0 else None
+    return beta_and_correlation(returns, benchmark)[0]
 
 
 def correlation(returns: Sequence[float], benchmark: Sequence[float]) -> float | None:
     """Pearson's correlation of `returns` with `benchmark` (the same periods); None with
     fewer than two periods or either series flat."""
+    return beta_and_correlation(returns, benchmark)[1]
+
+
+def beta_and_correlation(
+    returns: Sequence[float], benchmark: Sequence[float]
+) -> tuple[float | None, float | None]:
+    """`beta` and `correlation` from one pass over the series (the analytics service
+    wants both, for every account, every round)."""
     covariance, variance, own_variance = _co_moments(returns, benchmark)
-    if variance <= 0 or own_variance <= 0:
-        return None
-    return covariance / math.sqrt(variance * own_variance)
+    if variance <= 0:
+        return None, None
+    if own_variance <= 0:
+        return covariance / variance, None
+    return covariance / variance, covariance / math.sqrt(variance * own_variance)
 
 
 def _co_moments(returns: Sequence[float], benchmark: Sequence[float]) -> tuple[float, float, float]:
@@ -257,10 +266,11 @@ def _co_moments(returns: Sequence[float], benchmark: Sequence[float]) -> tuple[f
     mean_b = math.fsum(benchmark) / len(benchmark)
     dr = [r - mean_r for r in returns]
     db = [b - mean_b for b in benchmark]
+    # Lists, not generators, into fsum: the same exact sums, about half the time.
     return (
-        math.fsum(x * y for x, y in zip(dr, db, strict=True)),
-        math.fsum(y * y for y in db),
-        math.fsum(x * x for x in dr),
+        math.fsum([x * y for x, y in zip(dr, db, strict=True)]),
+        math.fsum([y * y for y in db]),
+        math.fsum([x * x for x in dr]),
     )
 
 
@@ -280,12 +290,12 @@ def performance_of_returns(
     per_year = periods_per_year(period_s)
     values = [period.value for period in returns]
     n = len(values)
-    wealth = math.prod(1.0 + r for r in values)
+    wealth = math.prod([1.0 + r for r in values])
     dd = drawdown(returns, start_ns)
     annual = _compounded(wealth, per_year / n) if n and wealth > 0 else None
     mean = math.fsum(values) / n if n else 0.0
     deviation = _sample_deviation(values, mean)
-    downside = math.sqrt(math.fsum(r * r for r in values if r < 0) / n) if n else 0.0
+    downside = math.sqrt(math.fsum([r * r for r in values if r < 0]) / n) if n else 0.0
     root_year = math.sqrt(per_year)
     ordered = sorted(values)
     return Performance(
@@ -319,7 +329,7 @@ def _compounded(growth: float, times: float) -> float | None:
 def _sample_deviation(values: Sequence[float], mean: float) -> float | None:
     if len(values) < 2:
         return None
-    return math.sqrt(math.fsum((r - mean) ** 2 for r in values) / (len(values) - 1))
+    return math.sqrt(math.fsum([(r - mean) * (r - mean) for r in values]) / (len(values) - 1))
 
 
 def net_deposits(equity: Decimal, realized: Decimal, unrealized: Decimal, fees: Decimal) -> Decimal:

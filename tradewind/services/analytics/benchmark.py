@@ -13,8 +13,9 @@ from collections import deque
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
+from tradewind.domain import performance
 from tradewind.domain.events import Bar
-from tradewind.domain.performance import PeriodReturn, beta, correlation
+from tradewind.domain.performance import PeriodReturn
 
 _MINUTE_NS = 60 * 1_000_000_000
 #: Minutes both series need before beta and correlation mean anything.
@@ -73,16 +74,17 @@ def beta_and_correlation(
 ) -> tuple[float | None, float | None]:
     """Beta and correlation of the account's minute `returns` with the benchmark's over
     the minutes both have; (None, None) with fewer than `MIN_PAIRED_MINUTES`."""
-    ours: list[float] = []
-    theirs: list[float] = []
-    for period in returns:
-        other = benchmark.get(period.ts_ns // _MINUTE_NS)
-        if other is not None:
-            ours.append(period.value)
-            theirs.append(other)
-    if len(ours) < MIN_PAIRED_MINUTES:
+    get = benchmark.get
+    paired = [
+        (period.value, other)
+        for period in returns
+        if (other := get(period.ts_ns // _MINUTE_NS)) is not None
+    ]
+    if len(paired) < MIN_PAIRED_MINUTES:
         return None, None
-    return beta(ours, theirs), correlation(ours, theirs)
+    return performance.beta_and_correlation(
+        [ours for ours, _ in paired], [theirs for _, theirs in paired]
+    )
 
 
 class LastPrices:
