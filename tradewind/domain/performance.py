@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal, localcontext
 from typing import Any
@@ -156,6 +156,39 @@ def samples_from_valuations(
         flow = ZERO if before is None else EXACT.subtract(contributions, before)
         out.append(EquitySample(ts_ns, equity, flow))
         before = contributions
+    return out
+
+
+#: One account's valuation: (ts_ns, equity, realised PnL, unrealised PnL, fees).
+Valuation = tuple[int, Decimal, Decimal, Decimal, Decimal]
+
+
+def summed_valuations(
+    opening: Mapping[str, Valuation], changes: Iterable[tuple[str, Valuation]], start_ns: int
+) -> list[Valuation]:
+    """Many accounts' valuations as one (the platform's, per valuation asset): the sums
+    over every account of its latest valuation at `start_ns` (`opening`: each account's
+    latest before then; no row if none), then after each change `(account, valuation)`
+    in time order. Each amount is linear in the books' identity, so
+    `samples_from_valuations` of the sums takes an account's net deposits, and its
+    arrival, as flows of the whole, not as returns."""
+    latest = dict(opening)
+    equity = realized = unrealized = fees = ZERO
+    out: list[Valuation] = []
+    with localcontext(EXACT):
+        for _, e, r, u, f in latest.values():
+            equity, realized, unrealized, fees = equity + e, realized + r, unrealized + u, fees + f
+        if latest:
+            out.append((start_ns, equity, realized, unrealized, fees))
+        for account_id, valuation in changes:
+            ts_ns, e, r, u, f = valuation
+            before = latest.get(account_id)
+            if before is not None:
+                _, e0, r0, u0, f0 = before
+                e, r, u, f = e - e0, r - r0, u - u0, f - f0
+            equity, realized, unrealized, fees = equity + e, realized + r, unrealized + u, fees + f
+            latest[account_id] = valuation
+            out.append((ts_ns, equity, realized, unrealized, fees))
     return out
 
 

@@ -4,26 +4,42 @@ circuit breakers, the audit log."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 
+from tradewind.domain.performance import (
+    bucketed,
+    figures,
+    performance,
+    samples_from_valuations,
+    summed_valuations,
+)
 from tradewind.domain.risk_limits import ENGAGED_BY
 from tradewind.gateway.auth import Principal
 from tradewind.gateway.deps import GatewayState, PageParams, State, client_ip, require
 from tradewind.gateway.errors import ApiError, documented, not_found
 from tradewind.gateway.rbac import Permission, Role
 from tradewind.gateway.routes_auth import masked_email
+from tradewind.gateway.routes_reads import (
+    MAX_VALUATIONS,
+    RESOLUTION_S,
+    Resolution,
+    analytics_window,
+)
 from tradewind.gateway.schemas import (
     AdminUserView,
     AuditEntryView,
     BreakerView,
+    EquityPoint,
     KillSwitchEngage,
     KillSwitchOutcome,
     KillSwitchRelease,
     KillSwitchView,
     Page,
     PlatformAnalyticsView,
+    PlatformPerformanceView,
     RolesChange,
     ServiceHealth,
     ValuationTotalView,
@@ -299,6 +315,63 @@ async def platform_analytics(caller: OperationsReader, state: State) -> Platform
             for t in totals
         ],
     )  # fmt: skip
+
+
+@router.get(
+    "/analytics/performance",
+    responses=documented(401, 403, 422),
+    summary="The platform's return and drawdown",
+)
+async def platform_performance(
+    caller: OperationsReader,
+    state: State,
+    valuation_asset: Annotated[
+        str | None, Query(max_length=16, description="Default: every one accounts use")
+    ] = None,
+    resolution: Annotated[
+        Resolution, Query(description="The period of the returns and of the equity series")
+    ] = "hour",
+    start: Annotated[
+        datetime | None, Query(alias="from", description="Default: a window per resolution")
+    ] = None,
+    end: Annotated[datetime | None, Query(alias="to", description="Default: now")] = None,
+) -> list[PlatformPerformanceView]:
+    """Return, drawdown, volatility, Sharpe, Sortino, Calmar, VaR and CVaR of all the
+    accounts' equity together, per valuation asset, from the valuations the portfolio
+    service records (each account's last in each period); deposits, withdrawals and new
+    accounts are flows, not performance."""
+    since, until = analytics_window(resolution, start, end)
+    period_s = RESOLUTION_S[resolution]
+    async with state.db.read() as conn:
+        found = await records.platform_valuations(
+            conn, since, until, period_s=period_s, limit=MAX_VALUATIONS,
+            valuation_asset=valuation_asset,
+        )  # fmt: skip
+    # The accounts' valuations before the window open it, as of the end of the period
+    # before the one `from` falls in: the first period's return counts.
+    width = period_s * 1_000_000_000
+    start_ns = (int(since.timestamp()) * 1_000_000_000 + since.microsecond * 1_000) // width
+    start_ns = start_ns * width - 1
+    views = []
+    for asset, valuations in sorted(found.items()):
+        summed = summed_valuations(valuations.opening, valuations.changes, start_ns)
+        samples = bucketed(samples_from_valuations(summed), period_s, fill=True)
+        accounts = valuations.opening.keys() | {a for a, _ in valuations.changes}
+        views.append(
+            PlatformPerformanceView(
+                valuation_asset=asset,
+                accounts=len(accounts),
+                resolution=resolution,
+                start=since,
+                end=until,
+                metrics=figures(performance(samples, period_s)),
+                equity=[
+                    EquityPoint(at=datetime.fromtimestamp(s.ts_ns / 1e9, UTC), equity=s.equity)
+                    for s in samples
+                ],
+            )
+        )
+    return views
 
 
 @router.get("/health", responses=documented(401, 403), summary="Services' readiness")

@@ -155,7 +155,7 @@ async def equity_history(
 
 
 Resolution = Literal["minute", "hour", "day"]
-_RESOLUTION_S: dict[str, int] = {"minute": 60, "hour": 3_600, "day": 86_400}
+RESOLUTION_S: dict[str, int] = {"minute": 60, "hour": 3_600, "day": 86_400}
 #: The window when `from` is not given: about 1,000-2,000 periods of each resolution.
 _DEFAULT_WINDOW = {
     "minute": timedelta(days=1),
@@ -164,6 +164,21 @@ _DEFAULT_WINDOW = {
 }
 #: Valuations read for one answer at most (the newest); ~140 days of minute snapshots.
 MAX_VALUATIONS = 200_000
+
+
+def analytics_window(
+    resolution: Resolution, start: datetime | None, end: datetime | None
+) -> tuple[datetime, datetime]:
+    """The window an analytics query asked for (`from`, `to`): to now, and over the
+    resolution's default window, unless given; 422 if it is empty."""
+    until = as_utc(end) if end is not None else datetime.now(UTC)
+    try:
+        since = as_utc(start) if start is not None else until - _DEFAULT_WINDOW[resolution]
+    except OverflowError:  # `to` within the default window of year 1
+        raise ApiError(422, "`to` is too early", code="invalid_window", field="to") from None
+    if since >= until:
+        raise ApiError(422, "`from` must be before `to`", code="invalid_window", field="from")
+    return since, until
 
 
 @router.get(
@@ -188,16 +203,10 @@ async def account_analytics(
     portfolio service records, and the equity series at `resolution`; trade statistics
     from the changes of its realised PnL between valuations."""
     account = await owned_account(state, caller.user_id, account_id)
-    until = as_utc(end) if end is not None else datetime.now(UTC)
-    try:
-        since = as_utc(start) if start is not None else until - _DEFAULT_WINDOW[resolution]
-    except OverflowError:  # `to` within the default window of year 1
-        raise ApiError(422, "`to` is too early", code="invalid_window", field="to") from None
-    if since >= until:
-        raise ApiError(422, "`from` must be before `to`", code="invalid_window", field="from")
+    since, until = analytics_window(resolution, start, end)
     async with state.db.read() as conn:
         rows = await records.valuations(conn, account.id, since, until, limit=MAX_VALUATIONS)
-    period_s = _RESOLUTION_S[resolution]
+    period_s = RESOLUTION_S[resolution]
     samples = bucketed(
         samples_from_valuations((ts, eq, rp, up, fees) for ts, _, eq, rp, up, fees in rows),
         period_s,

@@ -430,6 +430,21 @@ class PlatformAnalyticsView(_Response):
     by_valuation_asset: list[ValuationTotalView]
 
 
+class PlatformPerformanceView(_Response):
+    """The platform's performance in one valuation asset over a window: every account's
+    valuations summed, each account's deposits and withdrawals (and its arrival) taken
+    out as flows of the whole (docs/analytics.md); `metrics` by the names an account's
+    analytics use; `equity` the summed series at `resolution`, flat periods filled in."""
+
+    valuation_asset: str
+    accounts: int
+    resolution: Literal["minute", "hour", "day"]
+    start: Timestamp
+    end: Timestamp
+    metrics: dict[str, float | int | str | None]
+    equity: list[EquityPoint]
+
+
 class ServiceHealth(_Response):
     name: str
     status: Literal["ready", "not_ready", "unknown"]

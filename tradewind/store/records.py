@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy import BigInteger, and_, cast, delete, func, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -219,6 +219,87 @@ async def valuations_of(
                 )
             )  # fmt: skip
     return found
+
+
+#: One account's valuation as the platform's series sums it: (ts_ns, equity, realised
+#: PnL, unrealised PnL, fees).
+AccountValuation = tuple[int, Decimal, Decimal, Decimal, Decimal]
+
+
+@dataclass
+class PlatformValuations:
+    """What the platform's equity series in one valuation asset is summed from
+    (`domain.performance.summed_valuations`): each account's last valuation before the
+    window, and its changes in the window, in time order."""
+
+    opening: dict[str, AccountValuation]
+    changes: list[tuple[str, AccountValuation]]
+
+
+async def platform_valuations(
+    conn: AsyncConnection,
+    since: datetime,
+    until: datetime,
+    *,
+    period_s: int,
+    limit: int,
+    valuation_asset: str | None = None,
+) -> dict[str, PlatformValuations]:
+    """Per valuation asset (or only `valuation_asset`): each account's last snapshot
+    before `since`, and then, per account and `period_s` bucket (aligned on the epoch)
+    of [`since`, `until`], its last snapshot in the bucket, at most `limit` of those
+    (the newest kept). One row per account and period rather than every snapshot: a
+    platform of thousands of accounts valued every minute stays readable."""
+    snaps = portfolio_snapshots
+    columns = (
+        snaps.c.account_id, snaps.c.valuation_asset, snaps.c.taken_at,
+        snaps.c.equity, snaps.c.realized_pnl, snaps.c.unrealized_pnl, snaps.c.fees,
+    )  # fmt: skip
+    chosen = [] if valuation_asset is None else [snaps.c.valuation_asset == valuation_asset]
+    found: dict[str, PlatformValuations] = {}
+
+    def of(asset: str) -> PlatformValuations:
+        return found.setdefault(asset, PlatformValuations({}, []))
+
+    before = (
+        select(snaps.c.account_id, func.max(snaps.c.id).label("id"))
+        .where(*chosen, snaps.c.taken_at < since)
+        .group_by(snaps.c.account_id)
+        .subquery()
+    )
+    opening = select(*columns).join(before, snaps.c.id == before.c.id)
+    for row in (await conn.execute(opening)).all():
+        of(row.valuation_asset).opening[row.account_id] = _valuation(row)
+    if conn.dialect.name == "sqlite":
+        bucket: Any = cast(func.strftime("%s", snaps.c.taken_at), BigInteger) / period_s
+    else:
+        bucket = func.floor(func.extract("epoch", snaps.c.taken_at) / period_s)
+    rank = (
+        func.row_number()
+        .over(
+            partition_by=(snaps.c.account_id, bucket),
+            order_by=(snaps.c.taken_at.desc(), snaps.c.id.desc()),
+        )
+        .label("rank")
+    )
+    ranked = (
+        select(*columns, snaps.c.id, rank)
+        .where(*chosen, snaps.c.taken_at >= since, snaps.c.taken_at <= until)
+        .subquery()
+    )
+    newest = (
+        select(ranked)
+        .where(ranked.c.rank == 1)
+        .order_by(ranked.c.taken_at.desc(), ranked.c.id.desc())
+        .limit(limit)
+    )
+    for row in reversed((await conn.execute(newest)).all()):
+        of(row.valuation_asset).changes.append((row.account_id, _valuation(row)))
+    return found
+
+
+def _valuation(row: Any) -> AccountValuation:
+    return _ns(row.taken_at), row.equity, row.realized_pnl, row.unrealized_pnl, row.fees
 
 
 def _ns(moment: datetime) -> int:

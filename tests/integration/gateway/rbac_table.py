@@ -53,6 +53,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
     ("POST", "/api/v1/admin/kill-switches/release"): OPERATIONS,
     ("GET", "/api/v1/admin/health"): OPERATIONS,
     ("GET", "/api/v1/admin/analytics"): OPERATIONS,
+    ("GET", "/api/v1/admin/analytics/performance"): OPERATIONS,
     ("GET", "/api/v1/admin/breakers"): OPERATIONS,
     ("GET", "/api/v1/admin/audit"): frozenset({"admin", "operator"}),
 }

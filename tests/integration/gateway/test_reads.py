@@ -4,6 +4,7 @@ equity from the record, every list paged."""
 from __future__ import annotations
 
 import time
+import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -248,3 +249,59 @@ async def test_operators_see_the_platforms_aggregates_summed_exactly(api: Api) -
     [usdt] = body["by_valuation_asset"]
     assert (usdt["valuation_asset"], usdt["accounts"], usdt["equity"]) == ("USDT", 2, "1000.3")
     assert usdt["realized_pnl"] == "-0.2"  # each account's newest only, no float on the way
+
+
+async def test_operators_see_the_platforms_return_and_drawdown_with_new_accounts_as_flows(
+    api: Api,
+) -> None:
+    """Two accounts valued in an asset of this test's own, hourly: A opens the window at
+    1,000 (valued before it), makes 10 % then gives half back within hour 0 (its last
+    valuation of the hour counts), B arrives with 500 in hour 1 (a flow, not a return),
+    A gains 105 in hour 2, B loses 50 in hour 3."""
+    asset = f"Q{uuid.uuid4().hex[:8].upper()}"
+    first, second = await api.sign_up(), await api.sign_up()
+    a = (await api.connect_account(first))["id"]
+    b = (await api.connect_account(second))["id"]
+    start = datetime(2025, 3, 1, tzinfo=UTC)
+
+    def valued(account: str, minutes: int, equity: str, realized: str) -> PortfolioUpdate:
+        at = start + timedelta(minutes=minutes)
+        return PortfolioUpdate(
+            account_id=account, valuation_asset=asset, equity=Decimal(equity),
+            cash=Decimal(equity), realized_pnl=Decimal(realized), unrealized_pnl=Decimal(0),
+            fees=Decimal(0), balances={asset: Decimal(equity)}, ts_ns=int(at.timestamp() * 1e9),
+        )  # fmt: skip
+
+    async with api.state.db.transaction() as conn:
+        for update in [
+            valued(a, -60, "1000", "0"),
+            valued(a, 30, "1100", "100"),
+            valued(a, 45, "1050", "50"),
+            valued(b, 90, "500", "0"),
+            valued(a, 150, "1155", "155"),
+            valued(b, 210, "450", "-50"),
+        ]:
+            await records.insert_snapshot(conn, update)
+    operator = await api.as_roles("operator")
+    window = {"from": start.isoformat(), "to": (start + timedelta(hours=6)).isoformat()}
+    response = await api.client.get(
+        "/api/v1/admin/analytics/performance",
+        params={**window, "resolution": "hour", "valuation_asset": asset},
+        headers=operator.headers,
+    )
+    assert response.status_code == 200, response.text
+    [platform] = response.json()
+    assert (platform["valuation_asset"], platform["accounts"]) == (asset, 2)
+    assert [p["equity"] for p in platform["equity"]] == ["1000", "1050", "1550", "1655", "1605"]
+    metrics = platform["metrics"]
+    assert metrics["total_return"] == pytest.approx(1.05 * 1655 / 1550 * 1605 / 1655 - 1)
+    assert metrics["max_drawdown"] == pytest.approx(1605 / 1655 - 1)
+    trader = await api.sign_up()
+    refused = await api.client.get("/api/v1/admin/analytics/performance", headers=trader.headers)
+    assert refused.status_code == 403
+    empty = await api.client.get(
+        "/api/v1/admin/analytics/performance",
+        params={"from": window["to"], "to": window["from"]},
+        headers=operator.headers,
+    )
+    assert empty.status_code == 422 and empty.json()["code"] == "invalid_window"
