@@ -1,6 +1,6 @@
 """Tick -> order latency through a real strategy service:
 `python bench/tick_to_order.py [--bots 100] [--buses memory redis kafka] [--seconds 10]
-[--interval-ms 20] [--analytics-accounts 0] [--json]`.
+[--interval-ms 20] [--analytics-accounts 0] [--analytics-interval-s 5] [--json]`.
 
 One `StrategyService` hosts `--bots` bots (one per account, all on BTC/USDT) of a bench
 strategy that submits a market buy on every bar. Bars are published on md.bar, one
@@ -20,9 +20,10 @@ local Tansu broker. The strategy service writes bot states to a temporary SQLite
 database, after publishing, as in production.
 
 `--analytics-accounts N`: meanwhile, in the same event loop (as under `tradewind up`),
-a round of analytics every second over N accounts with a day of minutes each, yielding
-to the loop as `AnalyticsService.compute_round` does: what the analytics service costs
-the order path when it shares the process.
+a round of analytics every `--analytics-interval-s` (the service's default, 5 s) over N
+accounts with a day of minutes each (filled before measuring), handing the loop back
+as `AnalyticsService.compute_round` does: what the analytics service costs the order
+path when it shares the process.
 """
 
 from __future__ import annotations
@@ -57,7 +58,9 @@ from tradewind.runtime.logging import configure_logging, get_logger
 from tradewind.runtime.metrics import RuntimeMetrics
 from tradewind.runtime.service import Resources, ServiceContext
 from tradewind.runtime.settings import Settings
-from tradewind.services.analytics.service import YIELD_EVERY
+from tradewind.services.analytics.service import YIELD_AFTER_S, hand_back
+from tradewind.services.analytics.settings import AnalyticsSettings
+from tradewind.services.analytics.tracker import AccountSeries
 from tradewind.services.strategy import InstancePlacement, StrategyService
 from tradewind.store import records
 from tradewind.store.database import Database
@@ -72,6 +75,8 @@ from tradewind.venues.simulated.market import SyntheticMarket
 BTC = Instrument.parse("sim", "BTC/USDT")
 _MINUTE_NS = 60_000_000_000
 REDIS_URL = "redis://127.0.0.1:6379/0"
+#: The analytics service's default round interval (TRADEWIND_ANALYTICS_INTERVAL_S).
+ANALYTICS_INTERVAL_S = AnalyticsSettings.model_fields["analytics_interval_s"].default
 
 
 class EveryBarParams(StrategyParams, frozen=True):
@@ -259,18 +264,24 @@ def _bar(open_ns: int) -> Envelope:
     return envelope(bar, BTC.key)
 
 
-async def analytics_rounds(accounts: int) -> None:
-    """A round over `accounts` accounts every second, as the analytics service's."""
-    rng = random.Random(7)
-    series = filled(accounts, 1_440, rng)
-    benchmark = benchmark_returns(1_440, rng)
+def analytics_series(accounts: int) -> list[AccountSeries]:
+    """`accounts` accounts with a day of minutes each (filled before measuring)."""
+    return filled(accounts, 1_440, random.Random(7)) if accounts else []
+
+
+async def analytics_rounds(series: list[AccountSeries], interval_s: float) -> None:
+    """A round over every account of `series` each `interval_s`, handing the loop back
+    as `AnalyticsService.compute_round` does."""
+    benchmark = benchmark_returns(1_440, random.Random(8))
     now_ns = T0 + 1_440 * MINUTE_NS
     while True:
-        await asyncio.sleep(1.0)
-        for count, account in enumerate(series, start=1):
+        await asyncio.sleep(interval_s)
+        handed_back = time.perf_counter()
+        for account in series:
             account.analytics(now_ns, benchmark, "BTC/USDT")
-            if count % YIELD_EVERY == 0:
-                await asyncio.sleep(0)
+            if time.perf_counter() - handed_back >= YIELD_AFTER_S:
+                await hand_back(shared=True)
+                handed_back = time.perf_counter()
 
 
 async def measure(
@@ -280,11 +291,13 @@ async def measure(
     seconds: float,
     interval_s: float,
     analytics_accounts: int = 0,
+    analytics_interval_s: float = ANALYTICS_INTERVAL_S,
 ) -> LatencyResult:
+    series = analytics_series(analytics_accounts)
     load_before = load_average()
     background = (
-        asyncio.get_running_loop().create_task(analytics_rounds(analytics_accounts))
-        if analytics_accounts
+        asyncio.get_running_loop().create_task(analytics_rounds(series, analytics_interval_s))
+        if series
         else None
     )
     account_ids = [uuid.uuid4().hex for _ in range(count)]
@@ -382,13 +395,22 @@ def run(
     seconds: float,
     interval_s: float,
     analytics_accounts: int = 0,
+    analytics_interval_s: float = ANALYTICS_INTERVAL_S,
 ) -> list[LatencyResult]:
     results = []
     for name in buses:
         if name == "memory":
             results.append(
                 asyncio.run(
-                    measure(name, "memory://", count, seconds, interval_s, analytics_accounts)
+                    measure(
+                        name,
+                        "memory://",
+                        count,
+                        seconds,
+                        interval_s,
+                        analytics_accounts,
+                        analytics_interval_s,
+                    )
                 )
             )
         elif name == "redis":
@@ -440,14 +462,23 @@ def main() -> None:
         default=0,
         help="analytics rounds over this many accounts in the same loop (memory bus only)",
     )
+    parser.add_argument(
+        "--analytics-interval-s",
+        type=float,
+        default=ANALYTICS_INTERVAL_S,
+        help="seconds between analytics rounds (the service's default)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
     if args.analytics_accounts < 0:
         parser.error(f"--analytics-accounts must be 0 or more, got {args.analytics_accounts}")
+    if args.analytics_interval_s <= 0:
+        parser.error(f"--analytics-interval-s must be positive, got {args.analytics_interval_s}")
     configure_logging("warning", "console", stream=sys.stderr)
     results = run(
-        args.buses, args.bots, args.seconds, args.interval_ms / 1000, args.analytics_accounts
-    )
+        args.buses, args.bots, args.seconds, args.interval_ms / 1000,
+        args.analytics_accounts, args.analytics_interval_s,
+    )  # fmt: skip
     load_after = load_average()
     if args.json:
         print(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 from decimal import Decimal
 
+from tradewind.services.analytics.benchmark import BenchmarkRound
 from tradewind.services.analytics.tracker import AccountSeries
 
 MINUTE_NS = 60 * 1_000_000_000
@@ -28,7 +29,7 @@ def filled(accounts: int, minutes: int, rng: random.Random) -> list[AccountSerie
     return out
 
 
-def benchmark_returns(minutes: int, rng: random.Random) -> dict[int, float]:
+def benchmark_returns(minutes: int, rng: random.Random) -> BenchmarkRound:
     """A benchmark's return for each of the same minutes, for beta and correlation."""
     first = T0 // MINUTE_NS
-    return {first + m: rng.gauss(0.0, 0.001) for m in range(minutes)}
+    return BenchmarkRound({first + m: rng.gauss(0.0, 0.001) for m in range(minutes)})

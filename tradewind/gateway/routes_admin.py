@@ -40,6 +40,7 @@ from tradewind.gateway.schemas import (
     Page,
     PlatformAnalyticsView,
     PlatformPerformanceView,
+    QueryTime,
     RolesChange,
     ServiceHealth,
     ValuationTotalView,
@@ -332,9 +333,9 @@ async def platform_performance(
         Resolution, Query(description="The period of the returns and of the equity series")
     ] = "hour",
     start: Annotated[
-        datetime | None, Query(alias="from", description="Default: a window per resolution")
+        QueryTime | None, Query(alias="from", description="Default: a window per resolution")
     ] = None,
-    end: Annotated[datetime | None, Query(alias="to", description="Default: now")] = None,
+    end: Annotated[QueryTime | None, Query(alias="to", description="Default: now")] = None,
 ) -> list[PlatformPerformanceView]:
     """Return, drawdown, volatility, Sharpe, Sortino, Calmar, VaR and CVaR of all the
     accounts' equity together, per valuation asset, from the valuations the portfolio

@@ -32,6 +32,7 @@ from tradewind.gateway.schemas import (
     OrderView,
     Page,
     PortfolioView,
+    QueryTime,
     as_utc,
     page,
 )
@@ -194,9 +195,9 @@ async def account_analytics(
         Resolution, Query(description="The period of the returns and of the equity series")
     ] = "hour",
     start: Annotated[
-        datetime | None, Query(alias="from", description="Default: a window per resolution")
+        QueryTime | None, Query(alias="from", description="Default: a window per resolution")
     ] = None,
-    end: Annotated[datetime | None, Query(alias="to", description="Default: now")] = None,
+    end: Annotated[QueryTime | None, Query(alias="to", description="Default: now")] = None,
 ) -> AnalyticsView:
     """Returns, drawdown, volatility, Sharpe, Sortino, Calmar, VaR and CVaR of the
     account's equity (deposits and withdrawals taken out), from the valuations the

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PlainSerializer,
@@ -65,6 +66,19 @@ def as_utc(value: datetime) -> datetime:
 
 #: A point in time, always with its zone (UTC) in JSON: `2026-01-02T03:04:05Z`.
 Timestamp = Annotated[datetime, AfterValidator(as_utc)]
+
+_NUMBER = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$")
+
+
+def _not_a_number(value: object) -> object:
+    if isinstance(value, int | float) or (isinstance(value, str) and _NUMBER.match(value)):
+        raise ValueError("expected an ISO 8601 time such as 2026-12-06T09:00:00Z, not a number")
+    return value
+
+
+#: A point in time a client sends in a query: ISO 8601 only, as the schema says (pydantic
+#: would also take a number as Unix seconds, which the schema does not allow).
+QueryTime = Annotated[datetime, BeforeValidator(_not_a_number)]
 
 #: An exact amount, written in JSON as a plain decimal string: `"0.000001"`, not `1e-06`.
 Money = Annotated[

@@ -260,7 +260,7 @@ class GatewayService(Service):
     def _peer_views(self, ctx: ServiceContext) -> Callable[[], Sequence[PeerView]]:
         peers = self._peers
         if peers is None:
-            found: Sequence[Service] = getattr(ctx.resources, "services", ())
+            found: Sequence[Service] = ctx.resources.services
             peers = lambda: found  # noqa: E731
 
         def views() -> list[PeerView]:

@@ -131,6 +131,7 @@ async def _serve(
     resources: Resources,
     platform: Platform,
 ) -> int:
+    resources.services = tuple(services)
     metrics = RuntimeMetrics()
     metrics.watch_bus(bus)
     if settings.otel_endpoint:

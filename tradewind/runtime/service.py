@@ -33,12 +33,14 @@ class Resources:
     """Things one process shares between its services, built once by the runtime:
     venue sessions (the in-process simulated exchange under `tradewind up`, ccxt
     otherwise), the system of record, the cache and the key encryptor. None where not
-    configured."""
+    configured. `services`: every service this process runs (the runner fills it in),
+    for a service that reports on the others or shares the event loop with them."""
 
     venues: VenueDirectory | None = None
     database: Database | None = None
     cache: Cache | None = None
     encryptor: Encryptor | None = None  # decrypts stored exchange keys (execution only)
+    services: tuple[Service, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -69,7 +69,7 @@ async def serving(
     settings: Settings,
     exchange: SimulatedExchange | None,
     *,
-    peers: Sequence[Service] = (),
+    peers: Sequence[Service] | None = (),
     bus: MemoryBus | None = None,
     stream_queue_size: int = 256,
     resources: Resources | None = None,
@@ -78,7 +78,10 @@ async def serving(
     await bus.start()
     venues = SimulatedVenues(exchange) if exchange is not None else None
     service = GatewayService(
-        venues, peers=lambda: peers, hasher=CHEAP_HASHER, stream_queue_size=stream_queue_size
+        venues,
+        peers=None if peers is None else lambda: peers,  # None: the run's (`Resources`)
+        hasher=CHEAP_HASHER,
+        stream_queue_size=stream_queue_size,
     )
     log = structlog.stdlib.get_logger("tradewind.services.gateway")
     metrics = RuntimeMetrics()

@@ -192,13 +192,21 @@ async def test_within_a_run_the_gateway_uses_the_shared_database_venues_and_encr
     resources = Resources(
         venues=SimulatedVenues(exchange), database=shared, encryptor=Encryptor(master_keys("r1"))
     )
+    resources.services = (Execution(),)  # the runner's: every service of the process
     settings = gateway_settings(tmp_path, master_keys=None, venue_urls="")
     async with (
-        serving(settings, None, resources=resources) as server,
+        serving(settings, None, resources=resources, peers=None) as server,
         httpx.AsyncClient(base_url=server.url) as client,
     ):
         api = Api(client, server.state, exchange)
         await api.connect_account(await api.sign_up())
+        # The other services of the run are the gateway's peers (they were never seen
+        # under `tradewind up` while the gateway looked for a field Resources lacked).
+        operator = await api.as_roles("operator")
+        health = await client.get("/api/v1/admin/health", headers=operator.headers)
+        assert [peer["name"] for peer in health.json()] == ["gateway", "execution"]
+        breakers = await client.get("/api/v1/admin/breakers", headers=operator.headers)
+        assert breakers.json() == [{"venue": "sim", "state": "open"}]
     async with shared.read() as conn:  # still open: the run closes what it shares
         stored = (await conn.execute(select(exchange_accounts))).mappings().one()
     assert StoredSecret.from_json(stored["api_secret_encrypted"]).kid == "r1"

@@ -4,16 +4,19 @@ have."""
 
 from __future__ import annotations
 
+import random
 from decimal import Decimal
 
 import pytest
 
+from tradewind.domain import performance
 from tradewind.domain.events import Bar
 from tradewind.domain.model import Instrument
 from tradewind.domain.performance import PeriodReturn
 from tradewind.services.analytics.benchmark import (
     MIN_PAIRED_MINUTES,
     Benchmark,
+    BenchmarkRound,
     LastPrices,
     beta_and_correlation,
     exposure,
@@ -41,7 +44,7 @@ def test_minute_returns_from_the_last_price_of_each_minute_flat_without_a_bar() 
     benchmark.add_bar(btc_bar(1, 10, "121"))
     benchmark.add_bar(btc_bar(3, 0, "99.22"))  # minute 2 had no bar: flat
     minute0 = T0 // MINUTE_NS
-    returns = benchmark.returns()
+    returns = benchmark.returns().returns
     assert minute0 not in returns  # the base: no minute before it
     assert returns[minute0 + 1] == pytest.approx(121 / 110 - 1)
     assert returns[minute0 + 2] == 0.0
@@ -66,9 +69,30 @@ def test_an_account_twice_as_volatile_as_the_benchmark_has_beta_2_and_correlatio
     assert figures.correlation == pytest.approx(1.0, rel=1e-4)
 
 
+def test_the_benchmark_window_kept_for_a_round_gives_what_pairing_each_account_gives() -> None:
+    rng = random.Random(3)
+    first = T0 // MINUTE_NS
+    full = {first + m: rng.gauss(0, 0.001) for m in range(200)}
+    returns = [
+        PeriodReturn((first + m) * MINUTE_NS + 5, rng.gauss(0, 0.002)) for m in range(50, 150)
+    ]
+    expected = performance.beta_and_correlation(
+        [p.value for p in returns], [full[first + m] for m in range(50, 150)]
+    )
+    shared = BenchmarkRound(full)
+    assert beta_and_correlation(returns, shared) == expected
+    assert beta_and_correlation(returns, shared) == expected  # the window kept
+    # A minute the benchmark lacks: paired minute by minute over those both have.
+    holed = BenchmarkRound({k: v for k, v in full.items() if k != first + 60})
+    kept = [p for p in returns if p.ts_ns // MINUTE_NS != first + 60]
+    assert beta_and_correlation(returns, holed) == performance.beta_and_correlation(
+        [p.value for p in kept], [full[p.ts_ns // MINUTE_NS] for p in kept]
+    )
+
+
 def test_too_few_minutes_in_common_give_no_beta() -> None:
     few = [PeriodReturn(T0 + m * MINUTE_NS, 0.01 * m) for m in range(MIN_PAIRED_MINUTES - 1)]
-    benchmark = {T0 // MINUTE_NS + m: 0.02 * m for m in range(100)}
+    benchmark = BenchmarkRound({T0 // MINUTE_NS + m: 0.02 * m for m in range(100)})
     assert beta_and_correlation(few, benchmark) == (None, None)
 
 

@@ -5,6 +5,7 @@ and the window forgets what is older than it."""
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 
 import pytest
@@ -18,6 +19,7 @@ from tradewind.domain.performance import (
     samples_from_valuations,
     trade_stats,
 )
+from tradewind.services.analytics.service import hand_back
 from tradewind.services.analytics.tracker import AccountSeries
 
 MINUTE_NS = 60 * 1_000_000_000
@@ -106,3 +108,29 @@ def test_fees_paid_over_the_window_are_the_changes_of_the_cumulative_fees() -> N
     # What was paid before the first valuation (5) is not of it; the window's returns
     # run from the close of minute 1 (the test above): 1.5 + 0.5 + 0.25.
     assert figures.fees == Decimal("2.25")
+
+
+async def test_a_round_sharing_the_loop_lets_a_several_turn_pipeline_through_each_slice() -> None:
+    """Embedded (`tradewind up`), an event crosses the in-process bus in several turns of
+    the loop: a round that handed back one turn per slice held the order path to one
+    step per slice (p99 tick to order ~1 s with 1,000 accounts). Shared, it waits a
+    slice's length; alone, one turn is all it gives (and needs to give)."""
+    done = 0
+
+    async def pipeline() -> None:  # five turns per event, as bar -> intent -> order
+        nonlocal done
+        while True:
+            for _ in range(5):
+                await asyncio.sleep(0)
+            done += 1
+
+    running = asyncio.create_task(pipeline())
+    await asyncio.sleep(0)
+    before = done
+    await hand_back(shared=True)
+    shared = done - before
+    before = done
+    await hand_back(shared=False)
+    alone = done - before
+    running.cancel()
+    assert shared >= 1 and alone == 0

@@ -61,20 +61,53 @@ class Benchmark:
         while returns and returns[0][0] <= minute - self._keep:
             returns.popleft()
 
-    def returns(self) -> dict[int, float]:
+    def returns(self) -> BenchmarkRound:
         """{minute: return} of the closed minutes kept, and the open one so far."""
         found = dict(self._returns)
         if self._minute >= 0 and self._closed_price > 0:
             found[self._minute] = self._open_price / self._closed_price - 1.0
-        return found
+        return BenchmarkRound(found)
+
+
+class BenchmarkRound:
+    """The benchmark's minute returns as one round of the service sees them. Accounts
+    that have every minute of the same window are paired with the same benchmark
+    series, so its deviations are computed once per window a round meets, not once per
+    account (most accounts share one)."""
+
+    def __init__(self, returns: Mapping[int, float]) -> None:
+        self.returns = returns
+        self._windows: dict[tuple[int, int], performance.Deviations | None] = {}
+
+    def window(self, first: int, count: int) -> performance.Deviations | None:
+        """The deviations of the benchmark over minutes `first` .. `first + count - 1`;
+        None if it lacks one of them."""
+        key = (first, count)
+        if key not in self._windows:
+            get = self.returns.get
+            values = [get(minute) for minute in range(first, first + count)]
+            self._windows[key] = (
+                None
+                if values.count(None) or count < 2
+                else performance.deviations([v for v in values if v is not None])
+            )
+        return self._windows[key]
 
 
 def beta_and_correlation(
-    returns: Sequence[PeriodReturn], benchmark: Mapping[int, float]
+    returns: Sequence[PeriodReturn], benchmark: BenchmarkRound
 ) -> tuple[float | None, float | None]:
     """Beta and correlation of the account's minute `returns` with the benchmark's over
     the minutes both have; (None, None) with fewer than `MIN_PAIRED_MINUTES`."""
-    get = benchmark.get
+    if len(returns) < MIN_PAIRED_MINUTES:
+        return None, None
+    first = returns[0].ts_ns // _MINUTE_NS
+    if returns[-1].ts_ns // _MINUTE_NS - first + 1 == len(returns):  # every minute
+        theirs = benchmark.window(first, len(returns))
+        if theirs is not None:
+            ours = performance.deviations([period.value for period in returns])
+            return performance.co_movement(ours, theirs)
+    get = benchmark.returns.get
     paired = [
         (period.value, other)
         for period in returns
@@ -82,9 +115,7 @@ def beta_and_correlation(
     ]
     if len(paired) < MIN_PAIRED_MINUTES:
         return None, None
-    return performance.beta_and_correlation(
-        [ours for ours, _ in paired], [theirs for _, theirs in paired]
-    )
+    return performance.beta_and_correlation([r for r, _ in paired], [b for _, b in paired])
 
 
 class LastPrices:

@@ -12,7 +12,6 @@ minute with the flat minutes filled in (`tests/unit/services/test_analytics_trac
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Mapping
 from decimal import Decimal
 
 from tradewind.domain.events import AnalyticsUpdate, PortfolioUpdate
@@ -23,7 +22,12 @@ from tradewind.domain.performance import (
     performance_of_returns,
     trade_stats,
 )
-from tradewind.services.analytics.benchmark import LastPrices, beta_and_correlation, exposure
+from tradewind.services.analytics.benchmark import (
+    BenchmarkRound,
+    LastPrices,
+    beta_and_correlation,
+    exposure,
+)
 
 PERIOD_S = 60
 _PERIOD_NS = PERIOD_S * 1_000_000_000
@@ -149,7 +153,7 @@ class AccountSeries:
     def analytics(
         self,
         now_ns: int,
-        benchmark: Mapping[int, float] | None = None,
+        benchmark: BenchmarkRound | None = None,
         benchmark_name: str = "",
         prices: LastPrices | None = None,
     ) -> AnalyticsUpdate | None:
