@@ -231,7 +231,8 @@ class PositionUpdate(BaseEvent, frozen=True, tag="account.position"):
 
 
 class PortfolioUpdate(BaseEvent, frozen=True, tag="portfolio.update"):
-    """An account's valuation, in `valuation_asset`."""
+    """An account's valuation, in `valuation_asset`. `fees` and `traded` (the quote
+    amounts of every fill booked) are cumulative since the books began."""
 
     account_id: str
     valuation_asset: str
@@ -242,6 +243,7 @@ class PortfolioUpdate(BaseEvent, frozen=True, tag="portfolio.update"):
     fees: Decimal
     balances: dict[str, Decimal]
     ts_ns: int
+    traded: Decimal = Decimal(0)
 
 
 class AnalyticsUpdate(BaseEvent, frozen=True, tag="analytics.update"):
@@ -282,6 +284,9 @@ class AnalyticsUpdate(BaseEvent, frozen=True, tag="analytics.update"):
     concentration: float | None = None
     #: Fees paid over the window (the changes of the cumulative fees between valuations).
     fees: Decimal = Decimal(0)
+    #: What was traded over the window (the fills' quote amounts) over the mean equity
+    #: of its minutes (`performance.turnover`, as backtests report it); None: no equity.
+    turnover: float | None = None
 
 
 class BotAction(enum.StrEnum):

@@ -409,6 +409,22 @@ def realized_changes(realized: Iterable[Decimal]) -> list[Decimal]:
     return changes
 
 
+def turnover(traded: Decimal, mean_equity: float) -> float | None:
+    """What was traded (the fills' quote amounts, bought and sold) over the mean equity
+    of the same period; None when that equity was not positive. The same for backtests
+    and live accounts."""
+    return float(traded) / mean_equity if mean_equity > 0 else None
+
+
+def mean_equity(samples: Sequence[EquitySample]) -> float:
+    """The mean of the samples' equities (0.0 without any), summed exactly."""
+    if not samples:
+        return 0.0
+    with localcontext(EXACT):
+        total = sum((sample.equity for sample in samples), ZERO)
+    return float(total) / len(samples)
+
+
 def trade_figures(trades: TradeStats) -> dict[str, Any]:
     """`trades` by the names every report uses (backtests, the API, the live service):
     money as exact decimal strings, None where undefined."""

@@ -122,6 +122,7 @@ class Portfolio:
         "_positions",
         "_realized_pnl",
         "_seen_trades",
+        "_traded",
         "account_id",
         "valuation_asset",
         "venue",
@@ -135,6 +136,7 @@ class Portfolio:
         self._realized_pnl = _ZERO
         self._fees = _ZERO
         self._net_contributions = _ZERO
+        self._traded = _ZERO  # the quote amounts of every fill booked, in V
         self._positions: dict[str, Position] = {}
         # Insertion-ordered, so the most recent can be kept when stored (`to_state`).
         self._seen_trades: dict[tuple[str, str], None] = {}
@@ -156,6 +158,12 @@ class Portfolio:
     @property
     def fees(self) -> Decimal:
         return self._fees
+
+    @property
+    def traded(self) -> Decimal:
+        """What every fill booked moved, in the valuation asset (each one's quote
+        amount; bought and sold alike): the numerator of turnover."""
+        return self._traded
 
     @property
     def net_contributions(self) -> Decimal:
@@ -198,6 +206,7 @@ class Portfolio:
             fees=self._fees,
             balances=self.balances(),
             ts_ns=ts_ns,
+            traded=self._traded,
         )
 
     def position_update(self, symbol: str, *, ts_ns: int) -> PositionUpdate | None:
@@ -278,6 +287,7 @@ class Portfolio:
                 self._realized_pnl += fee_position.dispose(fee, fee_position.mark)
             self._cash = cash
             self._fees += fee_value
+            self._traded += amount
         self._positions[instrument.symbol] = position
         self._seen_trades[key] = None
         self._last_fill_ns = max(self._last_fill_ns, fill.ts_ns)
@@ -301,6 +311,7 @@ class Portfolio:
             recent_trades=recent,
             balances_as_of_ns=self._balances_as_of_ns,
             last_fill_ns=self._last_fill_ns,
+            traded=self._traded,
         )
 
     @classmethod
@@ -320,6 +331,7 @@ class Portfolio:
         portfolio._seen_trades = dict.fromkeys(
             (symbol, trade) for symbol, trade in state.recent_trades
         )
+        portfolio._traded = state.traded
         portfolio._balances_as_of_ns = state.balances_as_of_ns
         portfolio._last_fill_ns = state.last_fill_ns
         return portfolio

@@ -40,6 +40,7 @@ class PortfolioState(msgspec.Struct, frozen=True):
     #: applied last and of the newest trade booked (`Portfolio.in_balances`).
     balances_as_of_ns: int = 0
     last_fill_ns: int = 0
+    traded: Decimal = Decimal(0)  # `Portfolio.traded`
 
 
 def instrument_of(venue: str, state: PositionState) -> Instrument:

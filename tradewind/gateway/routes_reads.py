@@ -5,19 +5,23 @@ equity history and analytics (from the system of record), every list paged with
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 from starlette.responses import Response
 
+from tradewind.domain.exact import EXACT
 from tradewind.domain.performance import (
     bucketed,
     figures,
+    mean_equity,
     performance,
     realized_changes,
     samples_from_valuations,
     trade_figures,
     trade_stats,
+    turnover,
 )
 from tradewind.gateway.auth import Principal
 from tradewind.gateway.deps import GatewayState, PageParams, State, require
@@ -209,10 +213,11 @@ async def account_analytics(
         rows = await records.valuations(conn, account.id, since, until, limit=MAX_VALUATIONS)
     period_s = RESOLUTION_S[resolution]
     samples = bucketed(
-        samples_from_valuations((ts, eq, rp, up, fees) for ts, _, eq, rp, up, fees in rows),
+        samples_from_valuations((ts, eq, rp, up, fees) for ts, _, eq, rp, up, fees, _ in rows),
         period_s,
         fill=True,
     )
+    traded = EXACT.subtract(rows[-1][6], rows[0][6]) if rows else Decimal(0)
     return AnalyticsView(
         account_id=account.id,
         valuation_asset=rows[-1][1] if rows else None,
@@ -220,7 +225,8 @@ async def account_analytics(
         start=since,
         end=until,
         metrics=figures(performance(samples, period_s))
-        | trade_figures(trade_stats(realized_changes(rp for _, _, _, rp, _, _ in rows))),
+        | trade_figures(trade_stats(realized_changes(row[3] for row in rows)))
+        | {"turnover": turnover(traded, mean_equity(samples))},
         equity=[
             EquityPoint(at=datetime.fromtimestamp(s.ts_ns / 1e9, UTC), equity=s.equity)
             for s in samples

@@ -141,6 +141,7 @@ async def insert_snapshot(conn: AsyncConnection, update_event: PortfolioUpdate) 
             unrealized_pnl=update_event.unrealized_pnl,
             fees=update_event.fees,
             balances={asset: format(v, "f") for asset, v in update_event.balances.items()},
+            traded=update_event.traded,
         )
     )
 
@@ -160,8 +161,8 @@ async def equity_history(
 
 
 #: One recorded valuation: (ts_ns, valuation asset, equity, realised PnL, unrealised PnL,
-#: fees), as analytics reads it.
-Valuation = tuple[int, str, Decimal, Decimal, Decimal, Decimal]
+#: fees, traded so far), as analytics reads it.
+Valuation = tuple[int, str, Decimal, Decimal, Decimal, Decimal, Decimal]
 
 
 async def valuations(
@@ -200,7 +201,7 @@ async def valuations_of(
             select(
                 snaps.c.account_id, snaps.c.id, snaps.c.taken_at, snaps.c.valuation_asset,
                 snaps.c.equity, snaps.c.realized_pnl, snaps.c.unrealized_pnl, snaps.c.fees,
-                rank,
+                snaps.c.traded, rank,
             )
             .where(snaps.c.account_id.in_(ids[start : start + _CHUNK]))
             .where(snaps.c.taken_at >= since, snaps.c.taken_at <= until)
@@ -215,7 +216,7 @@ async def valuations_of(
             found.setdefault(row.account_id, []).append(
                 (
                     _ns(row.taken_at), row.valuation_asset, row.equity,
-                    row.realized_pnl, row.unrealized_pnl, row.fees,
+                    row.realized_pnl, row.unrealized_pnl, row.fees, row.traded,
                 )
             )  # fmt: skip
     return found

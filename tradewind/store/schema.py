@@ -26,6 +26,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
@@ -260,6 +261,7 @@ portfolio_snapshots = Table(
     Column("unrealized_pnl", Money, nullable=False),
     Column("fees", Money, nullable=False),
     Column("balances", JSON, nullable=False),  # asset -> decimal string
+    Column("traded", Money, nullable=False, server_default=text("0")),  # cumulative
     Index("ix_portfolio_snapshots_account_taken", "account_id", "taken_at"),
 )
 

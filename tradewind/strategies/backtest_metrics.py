@@ -15,8 +15,10 @@ from tradewind.domain.performance import (
     EquitySample,
     Performance,
     TradeStats,
+    mean_equity,
     performance,
     trade_stats,
+    turnover,
 )
 from tradewind.domain.portfolio import Portfolio
 
@@ -50,14 +52,11 @@ def backtest_metrics(
     realized = _realized_per_trade(trades, valuation_asset, initial_balances, initial_prices)
     with localcontext(EXACT):
         traded = sum((fill.quote_amount for fill in trades), ZERO)
-        equity_sum = sum((s.equity for s in curve), ZERO)
-    # A ratio, not money: float, rounded as float64 is.
-    mean_equity = float(equity_sum) / len(curve) if curve else 0.0
     return BacktestMetrics(
         performance=performance(curve, period_s),
         trades=trade_stats(realized),
         fees_value=fees_value,
-        turnover=float(traded) / mean_equity if mean_equity > 0 else None,
+        turnover=turnover(traded, mean_equity(curve)),
     )
 
 

@@ -113,12 +113,15 @@ async def test_orders_fills_and_equity_are_paged_newest_or_oldest_first(api: Api
     )
 
 
-def books(account_id: str, at: datetime, equity: str, realized: str = "0") -> PortfolioUpdate:
+def books(
+    account_id: str, at: datetime, equity: str, realized: str = "0", traded: str = "0"
+) -> PortfolioUpdate:
     """A valuation with `realized` PnL; the rest of `equity` is contributed capital."""
     return PortfolioUpdate(
         account_id=account_id, valuation_asset="USDT", equity=Decimal(equity),
         cash=Decimal(equity), realized_pnl=Decimal(realized), unrealized_pnl=Decimal(0),
         fees=Decimal(0), balances={"USDT": Decimal(equity)}, ts_ns=int(at.timestamp() * 1e9),
+        traded=Decimal(traded),
     )  # fmt: skip
 
 
@@ -129,14 +132,14 @@ async def test_analytics_read_the_recorded_valuations_with_deposits_taken_out(ap
     account = (await api.connect_account(user))["id"]
     start = datetime(2026, 11, 1, 0, 30, tzinfo=UTC)
     async with api.state.db.transaction() as conn:
-        for hours, equity, realized in [
-            (0, "1000", "0"),
-            (1, "1100", "100"),
-            (2, "1600", "100"),  # +500 deposited
-            (4, "1520", "20"),  # -80 = -5 % of 1,600; hour 3 had no snapshot
+        for hours, equity, realized, traded in [
+            (0, "1000", "0", "250"),  # 250 traded before the window's first valuation
+            (1, "1100", "100", "650"),
+            (2, "1600", "100", "650"),  # +500 deposited
+            (4, "1520", "20", "1010"),  # -80 = -5 % of 1,600; hour 3 had no snapshot
         ]:
             at = start + timedelta(hours=hours)
-            await records.insert_snapshot(conn, books(account, at, equity, realized))
+            await records.insert_snapshot(conn, books(account, at, equity, realized, traded))
     window = {"from": "2026-11-01T00:00:00Z", "to": "2026-11-01T06:00:00Z"}
     response = await api.client.get(
         f"/api/v1/accounts/{account}/analytics", params=window, headers=user.headers
@@ -153,6 +156,8 @@ async def test_analytics_read_the_recorded_valuations_with_deposits_taken_out(ap
     # Closed trades: realised PnL went 0 -> 100 -> 20: a win of 100, a loss of 80.
     assert (metrics["trades"], metrics["win_rate"], metrics["profit_factor"]) == (2, 0.5, 1.25)
     assert (metrics["average_win"], metrics["average_loss"]) == ("100", "-80")
+    # Turnover: 760 traded in the window over the mean of the hours' equities.
+    assert metrics["turnover"] == pytest.approx(760 / ((1000 + 1100 + 1600 + 1600 + 1520) / 5))
 
     minute = await api.client.get(
         f"/api/v1/accounts/{account}/analytics",

@@ -334,7 +334,7 @@ async def test_old_valuations_are_thinned_to_hours_then_days(database: Database)
         assert len(hourly) == 60 and all(t.minute == 50 for t in hourly)
         assert len(recent) == 2 * 24 * 6  # untouched
         # The equity each kept point says is the one of its time (the last of its bucket).
-        assert [eq for *_, eq, _, _, _ in kept[account]][-1] == D(1000 + 6 * 24 * 6 - 1)
+        assert [row[2] for row in kept[account]][-1] == D(1000 + 6 * 24 * 6 - 1)
     assert deleted == 2 * (6 * 24 * 6 - 2 - 60 - 288)
     # A second pass finds nothing more to thin.
     assert await thin_valuations(database, now, minutes_kept_days=2, hours_kept_days=4) == 0

@@ -294,7 +294,7 @@ async def test_valuations_of_many_accounts_keep_each_ones_newest_in_the_window(
     ]
     assert found["a2"] == [
         (1_800_000_000 * 10**9 + 4 * minute_ns, "USDT", Decimal(7), Decimal(0), Decimal(0),
-         Decimal("0.5"))
+         Decimal("0.5"), Decimal(0))
     ]  # fmt: skip
     assert one == found["a1"]
 

@@ -573,7 +573,14 @@ def test_the_snapshot_reports_equity_pnl_fees_and_balances() -> None:
         fees=D("0.33"),
         balances={"USDT": D("929.67"), "BTC": D(1)},
         ts_ns=T0,
+        traded=D(330),  # 200 bought, 130 sold: the turnover's numerator
     )
+    # What was traded survives a restore, and a repeated fill does not add to it.
+    restored = Portfolio.from_state(books.to_state())
+    assert restored.traded == D(330)
+    last = sell("1", "120", trade_id="t-again")
+    assert restored.apply_fill(last) and not restored.apply_fill(last)
+    assert restored.traded == D(450)
 
 
 def test_a_position_update_carries_quantity_and_average_cost() -> None:

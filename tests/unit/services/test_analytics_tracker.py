@@ -14,10 +14,12 @@ from hypothesis import strategies as st
 
 from tradewind.domain.performance import (
     bucketed,
+    mean_equity,
     performance,
     realized_changes,
     samples_from_valuations,
     trade_stats,
+    turnover,
 )
 from tradewind.services.analytics.service import hand_back
 from tradewind.services.analytics.tracker import AccountSeries
@@ -43,14 +45,20 @@ def test_the_kept_figures_equal_the_whole_series_computed_at_once(
     series = AccountSeries("a1", keep_minutes=100_000)
     rows = []
     ts = T0
+    traded = Decimal(0)
     for gap, equity, realized in steps:
         ts += gap
+        traded += abs(realized)  # any cumulative amount that grows
         rows.append((ts, equity, realized, Decimal(0), Decimal(0)))
-        assert series.add(ts, "USDT", equity, realized, Decimal(0), Decimal(0))
+        assert series.add(ts, "USDT", equity, realized, Decimal(0), Decimal(0), traded)
         assert not series.add(ts, "USDT", equity + 1, realized, Decimal(0), Decimal(0))
     ours = series.analytics(ts)
     assert ours is not None
-    expected = performance(bucketed(samples_from_valuations(rows), 60, fill=True), 60)
+    minutes = bucketed(samples_from_valuations(rows), 60, fill=True)
+    expected = performance(minutes, 60)
+    # Turnover: what was traded after the first valuation over the minutes' mean equity.
+    expected_turnover = turnover(traded - abs(steps[0][2]), mean_equity(minutes))
+    assert ours.turnover == pytest.approx(expected_turnover, rel=1e-12)
     assert ours.periods == expected.periods
     assert ours.total_return == pytest.approx(expected.total_return, rel=1e-12, abs=1e-12)
     assert ours.max_drawdown == pytest.approx(expected.drawdown.max, rel=1e-12, abs=1e-12)
@@ -86,6 +94,20 @@ def test_the_window_forgets_minutes_older_than_it() -> None:
     assert figures.total_return == pytest.approx(0.1)
     assert figures.max_drawdown == 0.0
     assert (figures.since_ns, figures.periods) == (T0 + MINUTE_NS, 4)  # from the close of minute 1
+
+
+def test_turnover_is_what_the_window_traded_over_its_minutes_mean_equity() -> None:
+    series = AccountSeries("a1", keep_minutes=3)
+    traded = ["0", "100", "100", "130", "130", "150", "150"]  # cumulative, per minute
+    for minute, (equity, moved) in enumerate(zip(["100", "50", "50", "50", "50", "55", "55"],
+                                                  traded, strict=True)):  # fmt: skip
+        series.add(T0 + minute * MINUTE_NS, "USDT", Decimal(equity), Decimal(equity) - 100,
+                   Decimal(0), Decimal(0), Decimal(moved))  # fmt: skip
+    figures = series.analytics(T0 + 6 * MINUTE_NS)
+    assert figures is not None
+    # Minute 1's 100 fell out of the 3-minute window; 30 (minute 3) and 20 (minute 5)
+    # are in it. Its equities: minutes 3, 4, 5 closed at 50, 50, 55, and 55 now.
+    assert figures.turnover == pytest.approx(50 / ((50 + 50 + 55 + 55) / 4))
 
 
 def test_a_new_valuation_asset_starts_the_series_again() -> None:
@@ -127,10 +149,13 @@ async def test_a_round_sharing_the_loop_lets_a_several_turn_pipeline_through_eac
     running = asyncio.create_task(pipeline())
     await asyncio.sleep(0)
     before = done
-    await hand_back(shared=True)
+    for _ in range(10):
+        await hand_back(shared=True)
     shared = done - before
     before = done
-    await hand_back(shared=False)
+    for _ in range(10):
+        await hand_back(shared=False)
     alone = done - before
     running.cancel()
-    assert shared >= 1 and alone == 0
+    assert shared >= 10  # a whole event, at least, each slice
+    assert alone <= 3  # ten turns: two events of five, and the one under way

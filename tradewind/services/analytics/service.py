@@ -297,7 +297,7 @@ async def _restored(
         return accounts
     for account_id, rows in found.items():
         account = accounts[account_id]
-        for ts_ns, asset, equity, realized, unrealized, fees in rows:
-            account.add(ts_ns, asset, equity, realized, unrealized, fees)
+        for ts_ns, asset, equity, realized, unrealized, fees, traded in rows:
+            account.add(ts_ns, asset, equity, realized, unrealized, fees, traded)
     metrics.restored.inc(len(found))
     return accounts

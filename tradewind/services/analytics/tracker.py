@@ -11,6 +11,9 @@ minute with the flat minutes filled in (`tests/unit/services/test_analytics_trac
 
 from __future__ import annotations
 
+import bisect
+import math
+from array import array
 from collections import deque
 from decimal import Decimal
 
@@ -21,6 +24,7 @@ from tradewind.domain.performance import (
     net_deposits,
     performance_of_returns,
     trade_stats,
+    turnover,
 )
 from tradewind.services.analytics.benchmark import (
     BenchmarkRound,
@@ -41,6 +45,7 @@ class AccountSeries:
     __slots__ = (
         "_closed_equity",
         "_contributions",
+        "_equities",
         "_fees",
         "_fees_paid",
         "_flow",
@@ -48,7 +53,9 @@ class AccountSeries:
         "_realized",
         "_returns",
         "_start_ns",
+        "_traded",
         "_trades",
+        "_turnover",
         "account_id",
         "balances",
         "equity",
@@ -77,6 +84,11 @@ class AccountSeries:
         self._trades: deque[tuple[int, Decimal]] = deque()  # (ts, realised change) kept
         self._fees: Decimal | None = None  # the newest valuation's cumulative fees
         self._fees_paid: deque[tuple[int, Decimal]] = deque()  # (ts, fees' change) kept
+        self._traded: Decimal | None = None  # the newest valuation's cumulative traded
+        self._turnover: deque[tuple[int, Decimal]] = deque()  # (ts, traded's change) kept
+        # Each closed minute's last equity, as `_returns` keeps minutes (float: a mean
+        # for turnover, not money; 8 bytes a minute): (minute, equity) in two arrays.
+        self._equities = (array("q"), array("d"))
 
     def __len__(self) -> int:
         """Minutes with a return (closed ones, and the open one once it has a base)."""
@@ -90,10 +102,12 @@ class AccountSeries:
         realized: Decimal,
         unrealized: Decimal,
         fees: Decimal,
+        traded: Decimal | None = None,
     ) -> bool:
         """Take one valuation; False (nothing changed) unless it is newer than the last.
         A change of valuation asset starts the series again (returns across two assets
-        mean nothing)."""
+        mean nothing). `traded`: the books' cumulative quote amount traded (None: not
+        known, counts as no trade)."""
         if ts_ns <= self.last_ts_ns:
             return False
         if valuation_asset != self.valuation_asset:
@@ -111,6 +125,10 @@ class AccountSeries:
         if self._fees is not None and fees != self._fees:
             self._fees_paid.append((ts_ns, EXACT.subtract(fees, self._fees)))
         self._fees = fees
+        if traded is not None:
+            if self._traded is not None and traded > self._traded:
+                self._turnover.append((ts_ns, EXACT.subtract(traded, self._traded)))
+            self._traded = traded
         minute = ts_ns // _PERIOD_NS
         if self._minute < 0:
             self._start_ns = ts_ns
@@ -124,9 +142,13 @@ class AccountSeries:
         returns = self._returns
         while returns and returns[0].ts_ns < horizon:
             self._start_ns = returns.popleft().ts_ns
-        for kept in (self._trades, self._fees_paid):
+        for kept in (self._trades, self._fees_paid, self._turnover):
             while kept and kept[0][0] < horizon:
                 kept.popleft()
+        minutes, equities = self._equities
+        first = bisect.bisect_left(minutes, horizon // _PERIOD_NS)
+        if first:
+            del minutes[:first], equities[:first]
         return True
 
     def _close_minute(self, next_minute: int) -> None:
@@ -140,11 +162,15 @@ class AccountSeries:
         if self.equity > 0:  # the minutes without a valuation start from this one
             for empty in range(self._minute + 1, next_minute):
                 self._returns.append(PeriodReturn(empty * _PERIOD_NS, 0.0))
+        minutes, equities = self._equities
+        first = max(self._minute, next_minute - self.keep_ns // _PERIOD_NS)  # a long gap
+        minutes.extend(range(first, next_minute))
+        equities.extend([float(self.equity)] * (next_minute - first))
 
     def add_update(self, update: PortfolioUpdate) -> bool:
         added = self.add(
             update.ts_ns, update.valuation_asset, update.equity,
-            update.realized_pnl, update.unrealized_pnl, update.fees,
+            update.realized_pnl, update.unrealized_pnl, update.fees, update.traded,
         )  # fmt: skip
         if added:
             self.balances = update.balances
@@ -170,9 +196,13 @@ class AccountSeries:
         figures = performance_of_returns(returns, PERIOD_S, self._start_ns)
         dd = figures.drawdown
         closed = trade_stats([pnl for _, pnl in self._trades])
-        fees_paid = _ZERO
+        fees_paid = traded = _ZERO
         for _, paid in self._fees_paid:
             fees_paid = EXACT.add(fees_paid, paid)
+        for _, moved in self._turnover:
+            traded = EXACT.add(traded, moved)
+        equities = self._equities[1]
+        mean = math.fsum([*equities, float(self.equity)]) / (len(equities) + 1)
         beta, correlation = (
             (None, None) if benchmark is None else beta_and_correlation(returns, benchmark)
         )
@@ -206,4 +236,5 @@ class AccountSeries:
             exposure=shares,
             concentration=concentration,
             fees=fees_paid,
+            turnover=turnover(traded, mean),
         )
