@@ -18,13 +18,17 @@ def filled(accounts: int, minutes: int, rng: random.Random) -> list[AccountSerie
     for n in range(accounts):
         series = AccountSeries(f"acct-{n}", minutes)
         equity, realized, deposits = Decimal(1000), Decimal(0), Decimal(1000)
+        traded = Decimal(0)
         for minute in range(minutes):
             pnl = Decimal(rng.randint(-200, 200)) / 100
             realized += pnl
+            traded += 20  # a trade a minute, as the closed trades above
             if minute % 600 == 599:
                 deposits += 100
             equity = deposits + realized
-            series.add(T0 + minute * MINUTE_NS, "USDT", equity, realized, Decimal(0), Decimal(0))
+            series.add(
+                T0 + minute * MINUTE_NS, "USDT", equity, realized, Decimal(0), Decimal(0), traded
+            )
         out.append(series)
     return out
 

@@ -202,7 +202,7 @@ class AccountSeries:
         for _, moved in self._turnover:
             traded = EXACT.add(traded, moved)
         equities = self._equities[1]
-        mean = math.fsum([*equities, float(self.equity)]) / (len(equities) + 1)
+        mean = (math.fsum(equities) + float(self.equity)) / (len(equities) + 1)
         beta, correlation = (
             (None, None) if benchmark is None else beta_and_correlation(returns, benchmark)
         )
