@@ -605,7 +605,7 @@ async def test_orders_a_twin_placed_while_it_had_the_account_for_a_moment_are_fo
         price=price, client_order_id=order.client_order_id,
     )  # fmt: skip
     await asyncio.sleep(1.0)  # the service looks at its partitions every 0.5 s
-    await twin.stop()  # the partition comes back, well within the 3 s grace
+    await twin.stop()  # the partition comes back, well within the grace
 
     await wait_until(lambda: bus.partition_of(account_id) not in twin.partitions())
     await asyncio.sleep(1.0)  # the service notices it back and adopts the order

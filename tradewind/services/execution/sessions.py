@@ -42,8 +42,11 @@ _OPENING_AT_ONCE = 8  # sessions opened concurrently at start
 _PLACING_GRACE_S = 5.0  # at stop, for the sessions' queued orders to be placed
 _FOLLOW_S = 0.5  # how often the partitions this instance reads are looked at
 #: How long an account's partition must be another instance's before its session here
-#: closes: leases can lapse for a heartbeat or two without moving.
-_LOSS_GRACE_S = 3.0
+#: closes. Leases can lapse for a heartbeat or two without moving, and meanwhile the
+#: session's order stream goes on recording fills (each once: fills are keyed by trade,
+#: and no order is sent, `fence`) while the new owner opens its own sessions (~100 at 8
+#: at a time after a Kafka rebalance: fills waited seconds for them with a 3 s grace).
+_LOSS_GRACE_S = 10.0
 _PAGE = 1000
 
 
