@@ -4,7 +4,6 @@ circuit breakers, the audit log."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -25,14 +24,16 @@ from tradewind.gateway.routes_auth import masked_email
 from tradewind.gateway.routes_reads import (
     MAX_VALUATIONS,
     RESOLUTION_S,
-    Resolution,
+    ResolutionQuery,
+    WindowEnd,
+    WindowStart,
     analytics_window,
+    equity_points,
 )
 from tradewind.gateway.schemas import (
     AdminUserView,
     AuditEntryView,
     BreakerView,
-    EquityPoint,
     KillSwitchEngage,
     KillSwitchOutcome,
     KillSwitchRelease,
@@ -40,7 +41,6 @@ from tradewind.gateway.schemas import (
     Page,
     PlatformAnalyticsView,
     PlatformPerformanceView,
-    QueryTime,
     RolesChange,
     ServiceHealth,
     ValuationTotalView,
@@ -329,13 +329,9 @@ async def platform_performance(
     valuation_asset: Annotated[
         str | None, Query(max_length=16, description="Default: every one accounts use")
     ] = None,
-    resolution: Annotated[
-        Resolution, Query(description="The period of the returns and of the equity series")
-    ] = "hour",
-    start: Annotated[
-        QueryTime | None, Query(alias="from", description="Default: a window per resolution")
-    ] = None,
-    end: Annotated[QueryTime | None, Query(alias="to", description="Default: now")] = None,
+    resolution: ResolutionQuery = "hour",
+    start: WindowStart = None,
+    end: WindowEnd = None,
 ) -> list[PlatformPerformanceView]:
     """Return, drawdown, volatility, Sharpe, Sortino, Calmar, VaR and CVaR of all the
     accounts' equity together, per valuation asset, from the valuations the portfolio
@@ -366,10 +362,7 @@ async def platform_performance(
                 start=since,
                 end=until,
                 metrics=figures(performance(samples, period_s)),
-                equity=[
-                    EquityPoint(at=datetime.fromtimestamp(s.ts_ns / 1e9, UTC), equity=s.equity)
-                    for s in samples
-                ],
+                equity=equity_points(samples),
             )
         )
     return views

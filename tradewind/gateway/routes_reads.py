@@ -4,6 +4,7 @@ equity history and analytics (from the system of record), every list paged with
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Literal
@@ -13,6 +14,7 @@ from starlette.responses import Response
 
 from tradewind.domain.exact import EXACT
 from tradewind.domain.performance import (
+    EquitySample,
     bucketed,
     figures,
     mean_equity,
@@ -171,6 +173,23 @@ _DEFAULT_WINDOW = {
 MAX_VALUATIONS = 200_000
 
 
+#: The query parameters of an analytics window (accounts' and the platform's).
+ResolutionQuery = Annotated[
+    Resolution, Query(description="The period of the returns and of the equity series")
+]
+WindowStart = Annotated[
+    QueryTime | None, Query(alias="from", description="Default: a window per resolution")
+]
+WindowEnd = Annotated[QueryTime | None, Query(alias="to", description="Default: now")]
+
+
+def equity_points(samples: Sequence[EquitySample]) -> list[EquityPoint]:
+    """An equity series as the API writes it."""
+    return [
+        EquityPoint(at=datetime.fromtimestamp(s.ts_ns / 1e9, UTC), equity=s.equity) for s in samples
+    ]
+
+
 def analytics_window(
     resolution: Resolution, start: datetime | None, end: datetime | None
 ) -> tuple[datetime, datetime]:
@@ -195,13 +214,9 @@ async def account_analytics(
     account_id: AccountId,
     caller: Reader,
     state: State,
-    resolution: Annotated[
-        Resolution, Query(description="The period of the returns and of the equity series")
-    ] = "hour",
-    start: Annotated[
-        QueryTime | None, Query(alias="from", description="Default: a window per resolution")
-    ] = None,
-    end: Annotated[QueryTime | None, Query(alias="to", description="Default: now")] = None,
+    resolution: ResolutionQuery = "hour",
+    start: WindowStart = None,
+    end: WindowEnd = None,
 ) -> AnalyticsView:
     """Returns, drawdown, volatility, Sharpe, Sortino, Calmar, VaR and CVaR of the
     account's equity (deposits and withdrawals taken out), from the valuations the
@@ -227,8 +242,5 @@ async def account_analytics(
         metrics=figures(performance(samples, period_s))
         | trade_figures(trade_stats(realized_changes(row[3] for row in rows)))
         | {"turnover": turnover(traded, mean_equity(samples))},
-        equity=[
-            EquityPoint(at=datetime.fromtimestamp(s.ts_ns / 1e9, UTC), equity=s.equity)
-            for s in samples
-        ],
+        equity=equity_points(samples),
     )
