@@ -411,7 +411,12 @@ class Trader:
                     shown[gateway.name] = view
         if shown:
             ledger = await self._ledger(platform_)
-            raise CheckFailed(f"the venue holds {truth}, the gateways show {shown}; {ledger}")
+            evidence = platform_.logs / f"account-{self.account_id}.jsonl"
+            await write_account_events(platform_, {self.account_id}, evidence)
+            raise CheckFailed(
+                f"the venue holds {truth}, the gateways show {shown}; {ledger} "
+                f"(the account's events: {evidence})"
+            )
 
     async def _ledger(self, platform_: Platform) -> str:
         """The account's trades as the venue, the fills table and the orders table tell
@@ -613,7 +618,10 @@ async def _finish(platform_: Platform, result: ChaosResult, began_ms: int, trade
             within_s=platform_.plan.settle_s,
         )
     except CheckFailed as failed:
-        failures.append(f"portfolios: {failed}")
+        evidence = platform_.logs / "accounts-events.jsonl"
+        accounts = {a.account_id for a in platform_.accounts}
+        await write_account_events(platform_, accounts, evidence)
+        failures.append(f"portfolios: {failed} (the accounts' events: {evidence})")
     # A fill that came while the venue was down is recorded once the reconciliation of
     # its stream's gap goes through, which the breaker's cool-down after the storm's last
     # fault (the outage) can hold up for some seconds: lost is what is still missing
@@ -692,6 +700,54 @@ async def _dead_letters(platform_: Platform) -> list[str]:
     finally:
         await bus.close()
     return found
+
+
+async def write_account_events(platform_: Platform, account_ids: set[str], path: Path) -> None:
+    """Write every event of these accounts still on `orders.events` and
+    `portfolio.updates` to `path` (JSON lines, in each partition's order, with the topic
+    and the envelope's id and time): what to read when a portfolio differs from the
+    venue. Best effort: a failure is written to the file instead."""
+    import msgspec
+
+    from tradewind.bus.envelope import Envelope
+    from tradewind.bus.factory import open_bus
+    from tradewind.bus.topics import ORDERS_EVENTS, PORTFOLIO_UPDATES
+
+    lines: list[bytes] = []
+    encode = msgspec.json.Encoder(decimal_format="string").encode
+
+    async def collect(batch: Sequence[Envelope]) -> None:
+        for event in batch:
+            payload = event.payload
+            if getattr(payload, "account_id", None) in account_ids:
+                lines.append(
+                    encode(
+                        {
+                            "event_id": event.event_id,
+                            "ts_ns": event.ts_ns,
+                            "type": type(payload).__name__,
+                            "payload": payload,
+                        }
+                    )
+                )
+
+    bus = open_bus(platform_.env["TRADEWIND_BUS_URL"], partitions=_partitions(platform_))
+    try:
+        await bus.start()
+        listener = await bus.listen(
+            [ORDERS_EVENTS, PORTFOLIO_UPDATES], f"chaos-{uuid.uuid4().hex}", collect,
+            start="oldest",
+        )  # fmt: skip
+        for _ in range(100):  # until nothing is left to read, at most ~20 s
+            await asyncio.sleep(0.2)
+            if not any((await listener.lag()).values()):
+                break
+    except Exception as exc:  # the evidence must not hide the failure it documents
+        lines.append(encode({"error": f"{type(exc).__name__}: {exc}"}))
+    finally:
+        with contextlib.suppress(Exception):
+            await bus.close()
+    await asyncio.to_thread(path.write_bytes, b"\n".join(lines) + b"\n")
 
 
 def _partitions(platform_: Platform) -> int:

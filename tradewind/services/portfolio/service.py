@@ -232,6 +232,12 @@ class PortfolioService(Service):
             # Another instance saved these accounts meanwhile: take its books, and apply
             # this batch on top (what they include already is skipped).
             self._wiring.metrics.takeovers.inc(len(conflicts))
+            self._log.info(
+                "portfolio books saved elsewhere meanwhile: reloaded",
+                accounts=sorted(conflicts)[:10],
+                versions=[self._versions.get(a) for a in sorted(conflicts)[:10]],
+                partitions=sorted(self._owned),
+            )
             self._forget(conflicts)
             await self._open_books(_accounts_in(batch, conflicts), self._wiring)
             changed = self._apply(batch, only=conflicts)
@@ -340,7 +346,12 @@ class PortfolioService(Service):
                     if record is not None and record.valuation_asset:
                         assets[account_id] = record.valuation_asset
             if saved:
-                self._log.info("portfolio books restored", accounts=len(saved))
+                self._log.info(
+                    "portfolio books restored",
+                    accounts=len(saved),
+                    ids=sorted(saved)[:10],
+                    versions=[saved[a][0] for a in sorted(saved)[:10]],
+                )
         for account_id, venue in venues.items():
             self._books.open(account_id, venue, assets[account_id])
             self._versions[account_id] = 0
