@@ -372,3 +372,50 @@ async def test_an_account_that_moved_to_a_twin_and_back_is_valued_on_its_newest_
     await wait_until(lambda: first.books.portfolios[account_id].balances() == newest)
     await bus.publish(MD_TRADE, envelope(tick("120", trade_id=3), BTC.key))
     await wait_for_cached_equity(platform, account_id, "10008")  # 9,990 + 0.15 x 120
+
+
+async def test_an_instance_whose_partitions_lapsed_values_the_books_saved_meanwhile(
+    platform: Platform,
+) -> None:
+    # Before: an instance that read no partition for a while (its Redis leases lapsed in
+    # a zone cut; a twin read them meanwhile) kept its books, and when the partitions
+    # came back it valued those stale books, as prices moved, until each account's next
+    # event (the chaos runs' storms of reloads after a zone cut, and valuations older
+    # than the owner's published with a newer time).
+    bus = platform.bus
+    assert isinstance(bus, MemoryBus)
+    first = await platform.start(PortfolioService(QUICK))
+    assert isinstance(first, PortfolioService)
+    account_id = uuid.uuid4().hex
+    events = [balance(account_id, "USDT", "10000"), balance(account_id, "BTC", "0.05")]
+    await bus.publish(MD_TRADE, envelope(tick("100"), BTC.key))
+    await wait_until(lambda: first.books._marks.get("sim"))
+    await bus.publish_batch(ORDERS_EVENTS, [envelope(e, account_id) for e in events])
+    await wait_for_cached_equity(platform, account_id, "10005")
+
+    # A twin joins, and the first instance's leases lapse: the twin reads every partition
+    # (as a lease lapse on Redis leaves them), and the account buys there.
+    second = await platform.start(PortfolioService(QUICK))
+    assert isinstance(second, PortfolioService)
+    group = bus._topics[ORDERS_EVENTS].groups["portfolio"]
+    group.owners = [second._subscriptions[0]] * len(group.owners)  # type: ignore[list-item]
+    await wait_until(lambda: account_id not in first.books.portfolios)
+    buy = Fill(
+        account_id=account_id, client_order_id="tw-b", venue_order_id="1", trade_id="8",
+        instrument=BTC, side=Side.BUY, price=D("100"), quantity=D("0.1"), fee=D(0),
+        fee_asset="USDT", liquidity=Liquidity.TAKER, ts_ns=time.time_ns(),
+    )  # fmt: skip
+    await bus.publish(ORDERS_EVENTS, envelope(buy, account_id))
+    newest = {"USDT": D("9990"), "BTC": D("0.15")}
+    await wait_until(lambda: account_id in second.books.portfolios)
+    await wait_until(lambda: second.books.portfolios[account_id].balances() == newest)
+
+    # The twin dies; the partitions come back to the first instance, which values the
+    # books the twin saved with no further event of the account (its own stale books
+    # would say 10,000 + 0.05 x 120 = 10,006).
+    for subscription in second._subscriptions:
+        await subscription.kill()
+    await wait_until(lambda: first.books.portfolios.get(account_id) is not None)
+    await wait_until(lambda: first.books.portfolios[account_id].balances() == newest)
+    await bus.publish(MD_TRADE, envelope(tick("120", trade_id=3), BTC.key))
+    await wait_for_cached_equity(platform, account_id, "10008")  # 9,990 + 0.15 x 120

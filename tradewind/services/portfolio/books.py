@@ -171,8 +171,10 @@ class AccountBooks:
         self._moved.add((instrument.venue, instrument.symbol))
 
     def touch(self, account_ids: Iterable[str]) -> None:
-        """Have these accounts published again at the next `revalue`."""
-        self._changed.update(account_ids)
+        """Have these accounts published again at the next `revalue` (those still held:
+        a publication that failed may end after its accounts were forgotten)."""
+        portfolios = self.portfolios
+        self._changed.update(a for a in account_ids if a in portfolios)
 
     def revalue(self, ts_ns: int) -> tuple[list[PortfolioUpdate], int, list[SkipReason | None]]:
         """Revalue every account that a fill, a balance or a moved mark touched since the

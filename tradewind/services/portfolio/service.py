@@ -22,7 +22,9 @@ partition's accounts, and when one comes to it (a twin died) it loads their save
 at once and publishes them. Otherwise an instance that once held an account would go on
 revaluing its old books as prices move and overwrite the owner's valuation in the cache
 with them; and an account that sees no event after a takeover would not be revalued at
-all. Nothing is published while the instance reads no partition (a rebalance in flight).
+all. An instance that reads no partition for a while (a rebalance in flight, or its
+leases lapsed: another instance reads them meanwhile) forgets every account's books and
+publishes nothing, and loads the saved books again when partitions come back.
 
 An account's valuation asset comes from the account store (`valuation_asset`), else
 `portfolio_valuation_asset`. The books live in memory and are saved with every batch
@@ -284,8 +286,19 @@ class PortfolioService(Service):
         """Keep the books to the accounts of the partitions this instance reads now (see
         the module docstring). False while it reads none: publish nothing then."""
         wiring = self._wiring
-        partitions = self._subscriptions[0].partitions() if self._subscriptions else None
-        if wiring is None or not partitions:
+        if wiring is None or not self._subscriptions:
+            return False
+        partitions = self._subscriptions[0].partitions()
+        # Partitions this instance reads no more, or none at all for a while (its leases
+        # lapsed, a rebalance in flight): whoever reads them meanwhile books their
+        # accounts, so these books are stale from now on, and kept they would be valued
+        # (and revalued as prices move) over the owner's valuations until the accounts'
+        # next events. Forgotten, they are loaded again, as saved, when the partitions
+        # come back.
+        if not partitions:
+            self._forget(list(self._books.portfolios))
+            self._owned = partitions
+            wiring.metrics.accounts.set(0)
             return False
         if partitions == self._owned:
             return True
