@@ -417,12 +417,17 @@ def turnover(traded: Decimal, mean_equity: float) -> float | None:
 
 
 def mean_equity(samples: Sequence[EquitySample]) -> float:
-    """The mean of the samples' equities (0.0 without any), summed exactly."""
-    if not samples:
-        return 0.0
-    with localcontext(EXACT):
-        total = sum((sample.equity for sample in samples), ZERO)
-    return float(total) / len(samples)
+    """The mean of the samples' equities (0.0 without any), as `equity_mean` takes it."""
+    return equity_mean([float(sample.equity) for sample in samples], len(samples))
+
+
+def equity_mean(equities: Iterable[float], count: int) -> float:
+    """The mean of `count` equities given as float64 (0.0 when `count` is 0): their sum
+    rounded once (`math.fsum`), over `count`. Turnover's denominator for backtests
+    (`mean_equity`) and the analytics service, which keeps each minute's equity as a
+    float, alike: an exact Decimal sum, or a float added after `fsum`, can round the last
+    bit differently."""
+    return math.fsum(equities) / count if count else 0.0
 
 
 def trade_figures(trades: TradeStats) -> dict[str, Any]:

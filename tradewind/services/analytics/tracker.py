@@ -12,7 +12,7 @@ minute with the flat minutes filled in (`tests/unit/services/test_analytics_trac
 from __future__ import annotations
 
 import bisect
-import math
+import itertools
 from array import array
 from collections import deque
 from decimal import Decimal
@@ -21,6 +21,7 @@ from tradewind.domain.events import AnalyticsUpdate, PortfolioUpdate
 from tradewind.domain.exact import EXACT, quotient
 from tradewind.domain.performance import (
     PeriodReturn,
+    equity_mean,
     net_deposits,
     performance_of_returns,
     trade_stats,
@@ -202,7 +203,7 @@ class AccountSeries:
         for _, moved in self._turnover:
             traded = EXACT.add(traded, moved)
         equities = self._equities[1]
-        mean = (math.fsum(equities) + float(self.equity)) / (len(equities) + 1)
+        mean = equity_mean(itertools.chain(equities, (float(self.equity),)), len(equities) + 1)
         beta, correlation = (
             (None, None) if benchmark is None else beta_and_correlation(returns, benchmark)
         )
