@@ -430,6 +430,19 @@ def equity_mean(equities: Iterable[float], count: int) -> float:
     return math.fsum(equities) / count if count else 0.0
 
 
+def shares_and_concentration(
+    values: Mapping[str, float],
+) -> tuple[dict[str, float], float | None]:
+    """Each asset's share of the summed `values` (one currency; assets sorted), and
+    their concentration: the Herfindahl index of the shares (sum of their squares; 1:
+    all in one asset). ({}, None) when the values sum to 0 or less."""
+    total = sum(values.values())
+    if total <= 0:
+        return {}, None
+    shares = {asset: value / total for asset, value in sorted(values.items())}
+    return shares, sum(share * share for share in shares.values())
+
+
 def trade_figures(trades: TradeStats) -> dict[str, Any]:
     """`trades` by the names every report uses (backtests, the API, the live service):
     money as exact decimal strings, None where undefined."""

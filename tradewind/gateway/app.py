@@ -10,6 +10,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tradewind import __version__
+from tradewind.cache.port import Cache
 from tradewind.gateway import (
     routes_accounts,
     routes_admin,
@@ -17,6 +18,7 @@ from tradewind.gateway import (
     routes_bots,
     routes_limits,
     routes_reads,
+    routes_rebalance,
     stream,
 )
 from tradewind.gateway.auth import Authenticator
@@ -59,9 +61,11 @@ def build_state(
     trusted_proxies: tuple[IpNetwork, ...] = (),
     refresh_policy: RefreshPolicy | None = None,
     peers: Callable[[], Sequence[PeerView]] = lambda: (),
+    cache: Cache | None = None,
 ) -> GatewayState:
     """Everything the routes share, over `db` (already migrated). `hasher` defaults to
-    production argon2id; tests pass a cheap one."""
+    production argon2id; tests pass a cheap one. `cache`: where marketdata keeps the
+    last prices."""
     refresh_policy = refresh_policy or RefreshPolicy()
     refresh_store = SqlRefreshTokenStore(db, refresh_policy)
     return GatewayState(
@@ -77,6 +81,7 @@ def build_state(
         request_policy=request_policy or RequestPolicy(),
         trusted_proxies=trusted_proxies,
         peers=peers,
+        cache=cache,
     )
 
 
@@ -101,6 +106,7 @@ def create_app(state: GatewayState, metrics: GatewayMetrics | None = None) -> Fa
         routes_auth.router,
         routes_accounts.router,
         routes_bots.router,
+        routes_rebalance.router,
         routes_reads.router,
         routes_limits.router,
         routes_admin.router,

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
 
+from tradewind.cache.port import Cache
 from tradewind.gateway.auth import Authenticator, Principal
 from tradewind.gateway.cache import Ownership, PortfolioCache
 from tradewind.gateway.errors import ApiError
@@ -116,6 +117,8 @@ class GatewayState:
     #: Peers whose `X-Forwarded-For` is believed (`TRADEWIND_TRUSTED_PROXIES`).
     trusted_proxies: tuple[IpNetwork, ...] = ()
     portfolios: PortfolioCache = field(default_factory=PortfolioCache)
+    #: The platform's cache, where marketdata keeps the last prices (None: not given).
+    cache: Cache | None = None
     hub: StreamHub = field(default_factory=StreamHub)
     peers: Callable[[], Sequence[PeerView]] = lambda: ()
     #: Called after a transaction staged outbox events (wakes the relay).

@@ -1,4 +1,5 @@
-"""The symbols each venue lists, as the gateway checks bot parameters against them.
+"""The markets each venue lists: their symbols, as the gateway checks bot parameters
+against them, and their filters and taker fees, as it plans a rebalance.
 
 Loading a venue's markets is one of its heaviest public calls (Binance's exchangeInfo
 weighs 20 and is megabytes through ccxt), so the answer is kept `ttl_s` seconds per
@@ -9,15 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from tradewind.errors import VenueError, VenueUnavailable
 from tradewind.gateway.errors import ApiError
 from tradewind.venues.directory import VenueDirectory, load_public_markets
+from tradewind.venues.port import Market
 
 
 class VenueListings:
-    """Listed symbols per venue, cached; see the module docstring."""
+    """Listed markets per venue, cached; see the module docstring."""
 
     def __init__(
         self,
@@ -29,12 +31,17 @@ class VenueListings:
         self._venues = venues
         self._ttl_s = ttl_s
         self._clock = clock
-        self._listed: dict[str, tuple[float, frozenset[str]]] = {}
+        self._listed: dict[str, tuple[float, Mapping[str, Market]]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
 
     async def symbols(self, venue: str) -> frozenset[str]:
         """The symbols `venue` lists; 503 if it cannot be reached, 502 if it fails
         otherwise."""
+        return frozenset(await self.markets(venue))
+
+    async def markets(self, venue: str) -> Mapping[str, Market]:
+        """The markets `venue` lists, by symbol; 503 if it cannot be reached, 502 if it
+        fails otherwise."""
         cached = self._listed.get(venue)
         if cached is not None and self._clock() - cached[0] < self._ttl_s:
             return cached[1]
@@ -46,7 +53,7 @@ class VenueListings:
             self._listed[venue] = (self._clock(), listed)
             return listed
 
-    async def _load(self, venue: str) -> frozenset[str]:
+    async def _load(self, venue: str) -> Mapping[str, Market]:
         try:
             markets = await load_public_markets(self._venues, venue)
         except VenueUnavailable:
@@ -55,4 +62,4 @@ class VenueListings:
             ) from None
         except VenueError:
             raise ApiError(502, f"{venue} did not list its markets; try again") from None
-        return frozenset(markets)
+        return markets

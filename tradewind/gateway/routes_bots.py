@@ -64,7 +64,7 @@ def bot_view(bot: BotRecord) -> BotView:
     )
 
 
-async def _owned_bot(conn: AsyncConnection, user_id: str, bot_id: str) -> BotRecord:
+async def owned_bot(conn: AsyncConnection, user_id: str, bot_id: str) -> BotRecord:
     bot = await bots.get_bot(conn, bot_id)
     if bot is None or bot.user_id != user_id:
         raise not_found("bot")
@@ -140,7 +140,7 @@ async def list_bots(caller: Reader, state: State, paging: PageParams) -> Page[Bo
 @router.get("/bots/{bot_id}", responses=documented(401, 403, 404))
 async def get_bot(bot_id: BotId, caller: Reader, state: State) -> BotView:
     async with state.db.read() as conn:
-        return bot_view(await _owned_bot(conn, caller.user_id, bot_id))
+        return bot_view(await owned_bot(conn, caller.user_id, bot_id))
 
 
 MAX_BOT_FILLS = 100_000
@@ -158,7 +158,7 @@ async def bot_analytics(bot_id: BotId, caller: Reader, state: State) -> BotAnaly
     its figures are those of its trades; the account's returns and risk are at
     `/accounts/{id}/analytics`)."""
     async with state.db.read() as conn:
-        bot = await _owned_bot(conn, caller.user_id, bot_id)
+        bot = await owned_bot(conn, caller.user_id, bot_id)
         found = await records.bot_fills(conn, bot.account_id, bot.id, limit=MAX_BOT_FILLS + 1)
     truncated = len(found) > MAX_BOT_FILLS
     results = bot_results(found[-MAX_BOT_FILLS:])
@@ -191,7 +191,7 @@ async def _change_state(
 ) -> BotView:
     target, allowed_from = _TRANSITIONS[action]
     async with state.db.transaction() as conn:
-        bot = await _owned_bot(conn, caller.user_id, bot_id)
+        bot = await owned_bot(conn, caller.user_id, bot_id)
         if bot.state is target:
             return bot_view(bot)
         if bot.state not in allowed_from:
@@ -235,7 +235,7 @@ async def stop_bot(bot_id: BotId, caller: Writer, state: State, request: Request
 async def delete_bot(bot_id: BotId, caller: Writer, state: State, request: Request) -> Response:
     """Stop the bot if it runs, then delete it."""
     async with state.db.transaction() as conn:
-        bot = await _owned_bot(conn, caller.user_id, bot_id)
+        bot = await owned_bot(conn, caller.user_id, bot_id)
         stopping = bot.state is not BotState.STOPPED
         if stopping:
             await _stage_command(conn, bot, BotAction.STOP, caller.user_id)

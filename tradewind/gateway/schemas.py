@@ -347,6 +347,54 @@ KillScopeName = Literal["global", "venue", "account", "bot"]
 KillTargetText = Annotated[str, StringConstraints(max_length=64, pattern=_NO_CONTROL_CHARS)]
 
 
+class PlannedOrderView(_Response):
+    """A market order the next rebalance would place; `value`: its estimate in quote at
+    the last price."""
+
+    side: Literal["BUY", "SELL"]
+    symbol: str
+    quantity: Money
+    value: Money
+
+
+class AssetWeightView(_Response):
+    """An asset's share of the bot's equity now and after the planned fills."""
+
+    asset: str
+    before: float
+    after: float
+
+
+class RiskFiguresView(_Response):
+    """Herfindahl index of the weights (1: all in one asset) and the largest weight."""
+
+    concentration: float | None
+    largest_weight: float | None
+
+
+class NextRebalanceView(_Response):
+    """What a `rebalance` bot's next rebalance would place and the risk before and
+    after (docs/analytics.md, "The next rebalance"). Money in `quote`."""
+
+    bot_id: str
+    account_id: str
+    quote: str
+    orders: list[PlannedOrderView]
+    equity: Money
+    traded: Money
+    traded_fraction: float | None
+    fee_rate: Money
+    fee_rate_source: Literal["venue", "assumed"]
+    fees: Money
+    rounded: bool
+    weights: list[AssetWeightView]
+    before: RiskFiguresView
+    after: RiskFiguresView
+    balances_as_of: datetime
+    prices_as_of: datetime
+    notes: list[str]
+
+
 class KillSwitchRelease(_Request):
     """`target` is "" for `global`, else the venue name, the account id or the bot id."""
 

@@ -1,12 +1,12 @@
 """The `gateway` service: the public API served by uvicorn inside the runtime.
 
 On start it takes the run's shared resources (`ServiceContext.resources`: database,
-venues, key encryptor), builds what they lack from the settings (`config.py`), joins the
-bus with its own consumer group (`feed.py`), starts the outbox relay that carries its
-bot commands to the bus, and serves HTTP(S) on `TRADEWIND_HTTP_HOST:TRADEWIND_HTTP_PORT`
-(HTTPS when `TRADEWIND_TLS_CERT_FILE` and `TRADEWIND_TLS_KEY_FILE` are set: TLS 1.2 or
-later with modern ciphers, see `tradewind.security.tls_server`, and HSTS, see
-`headers.py`).
+venues, key encryptor, the cache marketdata keeps last prices in), builds what they lack
+from the settings (`config.py`), joins the bus with its own consumer group (`feed.py`),
+starts the outbox relay that carries its bot commands to the bus, and serves HTTP(S) on
+`TRADEWIND_HTTP_HOST:TRADEWIND_HTTP_PORT` (HTTPS when `TRADEWIND_TLS_CERT_FILE` and
+`TRADEWIND_TLS_KEY_FILE` are set: TLS 1.2 or later with modern ciphers, see
+`tradewind.security.tls_server`, and HSTS, see `headers.py`).
 
 Venues, first found wins: the `venues=` argument, `resources.venues`,
 `TRADEWIND_VENUE_URLS`; else a `ConfigError`. The other services of this process (for
@@ -127,6 +127,7 @@ class GatewayService(Service):
                 ),
                 trusted_proxies=parse_trusted_proxies(settings.trusted_proxies),
                 peers=self._peer_views(ctx),
+                cache=shared.cache,
             )
             state.outbox_written = self._relay.poke
             state.hub = StreamHub(self._stream_queue_size)

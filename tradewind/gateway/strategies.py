@@ -1,7 +1,8 @@
 """The gateway's narrow view of the strategy plug-ins: their names, their parameter
 schemas, and validating a bot's parameters (defaults filled in, errors naming the
 field and the bound, never the value): first against the strategy's own bounded schema,
-then against the symbols the account's venue lists. Only this module imports
+then against the symbols the account's venue lists; and a `rebalance` bot's stored
+parameters, read back to plan its next rebalance. Only this module imports
 `tradewind.strategies`."""
 
 from __future__ import annotations
@@ -14,7 +15,25 @@ import msgspec
 from tradewind.gateway.errors import ApiError
 from tradewind.strategies.api import Strategy
 from tradewind.strategies.errors import InvalidParams
+from tradewind.strategies.rebalance import RebalanceParams, RebalanceStrategy
+from tradewind.strategies.rebalance_preview import (
+    RebalanceNotPlannable,
+    RebalancePreview,
+    basket_assets,
+    preview_rebalance,
+)
 from tradewind.strategies.registry import load_strategies
+
+__all__ = [
+    "InstalledStrategies",
+    "RebalanceNotPlannable",
+    "RebalanceParams",
+    "RebalancePreview",
+    "StrategyCatalog",
+    "basket_assets",
+    "preview_rebalance",
+    "rebalance_params",
+]
 
 _MAX_DEPTH = 8
 _MAX_ITEMS = 1000
@@ -93,6 +112,28 @@ class InstalledStrategies:
                 422, f"strategy: unknown strategy {name!r}; installed: {known}", field="strategy"
             )
         return cls
+
+
+def rebalance_params(strategy: str, params: Mapping[str, Any]) -> RebalanceParams:
+    """A bot's stored `params` as the `rebalance` strategy reads them; 409 for a bot of
+    another strategy, or for params the installed strategy no longer accepts."""
+    if strategy != RebalanceStrategy.name:
+        raise ApiError(
+            409,
+            f"the bot runs strategy {strategy!r}; only a {RebalanceStrategy.name!r} bot rebalances",
+            code="not_a_rebalance_bot",
+        )
+    try:
+        parsed = RebalanceStrategy.parse_params(params)
+    except InvalidParams as exc:
+        raise ApiError(
+            409,
+            f"the bot's stored params are not accepted by {strategy!r} now: {exc.field}: "
+            f"{exc.problem}; recreate the bot",
+            code="invalid_stored_params",
+        ) from None
+    assert isinstance(parsed, RebalanceParams)  # the strategy's own Params
+    return parsed
 
 
 def _field_holding(params: Mapping[str, Any], symbol: str) -> str:

@@ -11,7 +11,7 @@ submission order, so the quote they raise pays for the buys that follow.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal, localcontext
 from typing import Annotated, Literal
 
 import msgspec
@@ -98,6 +98,33 @@ class RebalanceParams(StrategyParams, frozen=True):
                     raise ParamError("market_caps", f"has no market cap for basket[{i}]")
 
 
+def target_weights(
+    params: RebalanceParams, closes: Mapping[str, Sequence[Decimal]]
+) -> dict[str, Decimal] | None:
+    """Each basket symbol's share of the invested equity under `params`' weighting,
+    capped at `max_weight`; None while the momentum weighting lacks history (`closes`:
+    recent closes per symbol, oldest first; only momentum reads them)."""
+    p = params
+    weigh: Callable[[], dict[str, Decimal] | None] = {
+        "fixed": lambda: fixed_weights(p.basket, p.weights),
+        "market_cap": lambda: market_cap_weights(p.basket, p.market_caps),
+        "momentum": lambda: momentum_weights(p.basket, closes, p.momentum_bars),
+    }[p.weighting]
+    weights = weigh()
+    return None if weights is None else capped(weights, p.max_weight)
+
+
+def rebalance_targets(
+    params: RebalanceParams, closes: Mapping[str, Sequence[Decimal]]
+) -> dict[str, Decimal] | None:
+    """The targets `plan_rebalance` takes: each symbol's fraction of the whole equity,
+    `cash_reserve` of it left in quote; None while momentum lacks history."""
+    weights = target_weights(params, closes)
+    if weights is None:
+        return None
+    return {s: w * (1 - params.cash_reserve) for s, w in weights.items()}
+
+
 class PlannedOrder(msgspec.Struct, frozen=True):
     """A market order the plan asks for; `value` is its estimate in quote."""
 
@@ -113,7 +140,7 @@ def plan_rebalance(
     holdings: Mapping[str, Decimal],
     prices: Mapping[str, Decimal],
     free_quote: Decimal,
-    markets: Mapping[str, Market],
+    markets: Mapping[str, Market] | None,
     min_trade_value: Decimal = ZERO,
     cash_reserve: Decimal = ZERO,
 ) -> list[PlannedOrder]:
@@ -121,9 +148,11 @@ def plan_rebalance(
     of equity), sells first then buys, symbols in sorted order within each.
 
     Quantities are rounded down to the step; trades under `min_trade_value`, the
-    minimum quantity or the minimum notional are skipped. A symbol whose target is 0 is
-    sold whole. The buys together never cost more than the free quote plus what the
-    sells raise, less `cash_reserve` x equity; they are scaled down pro rata to fit.
+    minimum quantity or the minimum notional are skipped. With `markets` None (the
+    filters are not known) nothing is rounded and only `min_trade_value` applies. A
+    symbol whose target is 0 is sold whole. The buys together never cost more than the
+    free quote plus what the sells raise, less `cash_reserve` x equity; they are scaled
+    down pro rata to fit.
     """
     equity = free_quote + sum((holdings[s] * prices[s] for s in targets), ZERO)
     if equity <= 0:
@@ -135,7 +164,7 @@ def plan_rebalance(
         delta = equity * targets[symbol] - held * price
         if delta < 0:
             quantity = held if targets[symbol] == 0 else min(held, -delta / price)
-            quantity = order_quantity(quantity, price, markets[symbol], min_trade_value)
+            quantity = _sell_quantity(quantity, price, markets, symbol, min_trade_value)
             if quantity:
                 sells.append(PlannedOrder(Side.SELL, symbol, quantity, quantity * price))
         elif delta > 0:
@@ -148,10 +177,38 @@ def plan_rebalance(
     buys: list[PlannedOrder] = []
     for symbol, value in wanted.items():
         price = prices[symbol]
-        quantity = affordable_quantity(value * scale, price, markets[symbol], min_trade_value)
+        quantity = _buy_quantity(value * scale, price, markets, symbol, min_trade_value)
         if quantity:
             buys.append(PlannedOrder(Side.BUY, symbol, quantity, quantity * price))
     return sells + buys
+
+
+def _sell_quantity(
+    quantity: Decimal,
+    price: Decimal,
+    markets: Mapping[str, Market] | None,
+    symbol: str,
+    min_value: Decimal,
+) -> Decimal:
+    if markets is not None:
+        return order_quantity(quantity, price, markets[symbol], min_value)
+    return quantity if quantity > 0 and quantity * price >= min_value else ZERO
+
+
+def _buy_quantity(
+    spend: Decimal,
+    price: Decimal,
+    markets: Mapping[str, Market] | None,
+    symbol: str,
+    min_value: Decimal,
+) -> Decimal:
+    if markets is not None:
+        return affordable_quantity(spend, price, markets[symbol], min_value)
+    if spend <= 0 or spend < min_value:
+        return ZERO
+    with localcontext() as exact:
+        exact.rounding = ROUND_DOWN  # never more base than `spend` pays for
+        return spend / price
 
 
 class RebalanceMemory(StrategyMemory, kw_only=True):
@@ -203,29 +260,16 @@ class RebalanceStrategy(Strategy):
     def on_timer(self, ctx: StrategyContext, now_ns: int) -> None:
         self.consider_rebalancing(ctx)
 
-    def target_weights(self) -> dict[str, Decimal] | None:
-        """Each basket symbol's share of the invested equity; None while the momentum
-        weighting still lacks history."""
-        p = self.params
-        weigh: Callable[[], dict[str, Decimal] | None] = {
-            "fixed": lambda: fixed_weights(p.basket, p.weights),
-            "market_cap": lambda: market_cap_weights(p.basket, p.market_caps),
-            "momentum": lambda: momentum_weights(p.basket, self.memory.closes, p.momentum_bars),
-        }[p.weighting]
-        weights = weigh()
-        return None if weights is None else capped(weights, p.max_weight)
-
     def consider_rebalancing(self, ctx: StrategyContext) -> None:
         """Rebalance if it is due by schedule or drift, no basket order is still open,
         and every basket symbol has a price."""
         p = self.params
         if any(order.symbol in p.basket for order in ctx.open_orders()):
             return  # the last rebalance is still executing
-        weights = self.target_weights()
+        targets = rebalance_targets(p, self.memory.closes)
         prices = _known_prices(ctx, p.basket)
-        if weights is None or prices is None:
+        if targets is None or prices is None:
             return
-        targets = {s: w * (1 - p.cash_reserve) for s, w in weights.items()}
         holdings = {s: ctx.position(s) for s in p.basket}
         free_quote = ctx.balances().get(p.quote, ZERO)
         if not self._due(ctx.now_ns, targets, holdings, prices, free_quote):

@@ -135,6 +135,7 @@ def market_from_ccxt(market: CcxtDict, precision_mode: int) -> Market:
         step_size=step,
         min_quantity=min_quantity if min_quantity else step,
         min_notional=min_notional or _ZERO,
+        taker_fee=to_decimal(market.get("taker")),
     )
 
 

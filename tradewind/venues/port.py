@@ -40,7 +40,9 @@ class OrderStatus(enum.StrEnum):
 
 class Market(msgspec.Struct, frozen=True):
     """A tradable pair and its filters: prices are multiples of `tick_size`, quantities
-    of `step_size`, at least `min_quantity`, and price x quantity >= `min_notional`."""
+    of `step_size`, at least `min_quantity`, and price x quantity >= `min_notional`.
+    `taker_fee`: the fee of an order that takes liquidity, a fraction of its value, as
+    the venue lists it (None: not listed; an account's own rate may differ)."""
 
     symbol: str
     base: str
@@ -49,6 +51,7 @@ class Market(msgspec.Struct, frozen=True):
     step_size: Decimal
     min_quantity: Decimal
     min_notional: Decimal
+    taker_fee: Decimal | None = None
 
 
 class OrderRequest(msgspec.Struct, frozen=True, kw_only=True):

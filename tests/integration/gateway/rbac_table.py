@@ -28,6 +28,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/api/v1/bots"): CUSTOMERS,
     ("GET", "/api/v1/bots/{bot_id}"): CUSTOMERS,
     ("GET", "/api/v1/bots/{bot_id}/analytics"): CUSTOMERS,
+    ("GET", "/api/v1/bots/{bot_id}/next-rebalance"): CUSTOMERS,
     ("POST", "/api/v1/bots/{bot_id}/start"): TRADING,
     ("POST", "/api/v1/bots/{bot_id}/pause"): TRADING,
     ("POST", "/api/v1/bots/{bot_id}/stop"): TRADING,

@@ -153,8 +153,4 @@ def exposure(
         price = prices.price(f"{asset}/{valuation_asset}")
         if price is not None:
             values[asset] = float(amount) * price
-    total = sum(values.values())
-    if total <= 0:
-        return {}, None
-    shares = {asset: value / total for asset, value in sorted(values.items())}
-    return shares, sum(share * share for share in shares.values())
+    return performance.shares_and_concentration(values)

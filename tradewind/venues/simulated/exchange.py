@@ -103,6 +103,8 @@ class SimulatedExchange:
     ) -> None:
         self.prices = prices
         self.clock = clock
+        self.fees = fees
+        """The maker and taker fee of a new account (fraction of what it receives)."""
         self.engine = MatchingEngine(maker_fee=fees, taker_fee=fees)
         now_ms = clock() // 1_000_000
         self.specs: dict[str, InstrumentSpec] = {}

@@ -66,6 +66,7 @@ class InProcessVenue:
                 step_size=f.step_size,
                 min_quantity=f.min_qty,
                 min_notional=f.min_notional,
+                taker_fee=self._exchange.fees,
             )
         return markets
 
