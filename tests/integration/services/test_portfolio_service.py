@@ -320,6 +320,15 @@ async def cached_equity(platform: Platform, account_id: str) -> Decimal | None:
     return msgspec.msgpack.decode(cached, type=PortfolioUpdate).equity if cached else None
 
 
+def buy_at_100(account_id: str, trade_id: str) -> Fill:
+    """A buy of 0.1 BTC at 100 USDT, no fee."""
+    return Fill(
+        account_id=account_id, client_order_id="tw-b", venue_order_id="1", trade_id=trade_id,
+        instrument=BTC, side=Side.BUY, price=D("100"), quantity=D("0.1"), fee=D(0),
+        fee_asset="USDT", liquidity=Liquidity.TAKER, ts_ns=time.time_ns(),
+    )  # fmt: skip
+
+
 async def wait_for_cached_equity(platform: Platform, account_id: str, equity: str) -> None:
     try:
         async with asyncio.timeout(5):
@@ -351,12 +360,7 @@ async def test_an_account_that_moved_to_a_twin_and_back_is_valued_on_its_newest_
     # A twin joins and takes partition 1 (round robin); the account buys there.
     second = await platform.start(PortfolioService(QUICK))
     assert isinstance(second, PortfolioService)
-    buy = Fill(
-        account_id=account_id, client_order_id="tw-b", venue_order_id="1", trade_id="7",
-        instrument=BTC, side=Side.BUY, price=D("100"), quantity=D("0.1"), fee=D(0),
-        fee_asset="USDT", liquidity=Liquidity.TAKER, ts_ns=time.time_ns(),
-    )  # fmt: skip
-    await bus.publish(ORDERS_EVENTS, envelope(buy, account_id))
+    await bus.publish(ORDERS_EVENTS, envelope(buy_at_100(account_id, "7"), account_id))
     await wait_until(lambda: account_id in second.books.portfolios)
     await bus.publish(MD_TRADE, envelope(tick("110", trade_id=2), BTC.key))
     # 9,990 + 0.15 x 110; the first instance's old books would say 10,000 + 0.05 x 110.
@@ -400,12 +404,7 @@ async def test_an_instance_whose_partitions_lapsed_values_the_books_saved_meanwh
     group = bus._topics[ORDERS_EVENTS].groups["portfolio"]
     group.owners = [second._subscriptions[0]] * len(group.owners)  # type: ignore[list-item]
     await wait_until(lambda: account_id not in first.books.portfolios)
-    buy = Fill(
-        account_id=account_id, client_order_id="tw-b", venue_order_id="1", trade_id="8",
-        instrument=BTC, side=Side.BUY, price=D("100"), quantity=D("0.1"), fee=D(0),
-        fee_asset="USDT", liquidity=Liquidity.TAKER, ts_ns=time.time_ns(),
-    )  # fmt: skip
-    await bus.publish(ORDERS_EVENTS, envelope(buy, account_id))
+    await bus.publish(ORDERS_EVENTS, envelope(buy_at_100(account_id, "8"), account_id))
     newest = {"USDT": D("9990"), "BTC": D("0.15")}
     await wait_until(lambda: account_id in second.books.portfolios)
     await wait_until(lambda: second.books.portfolios[account_id].balances() == newest)
