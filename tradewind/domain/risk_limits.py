@@ -70,12 +70,12 @@ class EffectiveLimits:
     max_var_95: Limit | None
 
 
-def _tighter(account: Decimal | None, platform: Decimal | None) -> Limit | None:
-    if account is None and platform is None:
+def _tighter(own: Decimal | None, platform: Decimal | None, owner: str = "account") -> Limit | None:
+    if own is None and platform is None:
         return None
-    if platform is None or (account is not None and account <= platform):
-        assert account is not None
-        return Limit(account, "account")
+    if platform is None or (own is not None and own <= platform):
+        assert own is not None
+        return Limit(own, owner)
     return Limit(platform, "platform")
 
 
@@ -114,3 +114,20 @@ def breach(limits: EffectiveLimits, figures: AnalyticsUpdate) -> str | None:
             f"{var.set_by}'s limit of {_percent(var.value)}"
         )
     return None
+
+
+def bot_limit(own: Decimal | None, platform: RiskLimits) -> Limit | None:
+    """The drawdown limit that applies to a bot: the tighter of its owner's and the
+    platform's ceiling (the platform's `max_drawdown`, as for accounts)."""
+    return _tighter(own, platform.max_drawdown, "bot")
+
+
+def bot_breach(limit: Limit | None, current_drawdown: float) -> str | None:
+    """Why a bot's `current_drawdown` (<= 0, a fraction of its account's equity:
+    `bot_pnl.bot_drawdown`) breaks `limit` (a reason a user can read), or None."""
+    if limit is None or -current_drawdown < float(limit.value):
+        return None
+    return (
+        f"risk limit: the bot's drawdown {_percent(-current_drawdown)} reached the "
+        f"{limit.set_by}'s limit of {_percent(limit.value)}"
+    )

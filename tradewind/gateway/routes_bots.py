@@ -9,6 +9,7 @@ committed. Asking for the state a bot is already in changes nothing and sends no
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request, Response
@@ -16,16 +17,26 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tradewind.bus.envelope import envelope
 from tradewind.bus.topics import BOT_COMMANDS
-from tradewind.domain.bot_pnl import QuoteResults, bot_results
+from tradewind.domain.bot_pnl import QuoteResults, bot_drawdown, bot_results
 from tradewind.domain.events import BotAction, BotCommand
+from tradewind.domain.performance import EquitySample, bucketed
 from tradewind.gateway.auth import Principal
 from tradewind.gateway.deps import GatewayState, PageParams, State, client_ip, require
 from tradewind.gateway.errors import ApiError, documented, not_found
 from tradewind.gateway.rbac import Permission
 from tradewind.gateway.routes_accounts import owned_account
+from tradewind.gateway.routes_reads import (
+    MAX_VALUATIONS,
+    RESOLUTION_S,
+    ResolutionQuery,
+    WindowEnd,
+    WindowStart,
+    analytics_window,
+)
 from tradewind.gateway.schemas import (
     BotAnalyticsView,
     BotCreate,
+    BotPnlPoint,
     BotQuoteResultsView,
     BotView,
     HoldingView,
@@ -36,6 +47,7 @@ from tradewind.gateway.schemas import (
 from tradewind.store import audit, bots, records
 from tradewind.store.bots import BotRecord, BotState
 from tradewind.store.outbox import enqueue
+from tradewind.store.records import BotSnapshot
 
 router = APIRouter(tags=["bots"])
 
@@ -59,6 +71,7 @@ def bot_view(bot: BotRecord) -> BotView:
         strategy=bot.strategy,
         params=bot.params,
         state=bot.state.value,
+        paused_reason=bot.paused_reason,
         created_at=bot.created_at,
         updated_at=bot.updated_at,
     )
@@ -148,20 +161,35 @@ MAX_BOT_FILLS = 100_000
 
 @router.get(
     "/bots/{bot_id}/analytics",
-    responses=documented(401, 403, 404),
-    summary="The bot's results from its own fills",
+    responses=documented(401, 403, 404, 422),
+    summary="The bot's results from its own fills, and its PnL series over a window",
 )
-async def bot_analytics(bot_id: BotId, caller: Reader, state: State) -> BotAnalyticsView:
+async def bot_analytics(
+    bot_id: BotId,
+    caller: Reader,
+    state: State,
+    resolution: ResolutionQuery = "hour",
+    start: WindowStart = None,
+    end: WindowEnd = None,
+) -> BotAnalyticsView:
     """What the bot realised at average cost, paid in fees and traded, its closed
     trades' win rate, profit factor and average win and loss, and what it still holds:
     per quote asset, from the fills of its orders (a bot shares its account's money, so
     its figures are those of its trades; the account's returns and risk are at
-    `/accounts/{id}/analytics`)."""
+    `/accounts/{id}/analytics`). And its PnL series in the account's valuation asset as
+    the analytics service records it (`pnl` at `resolution` over [`from`, `to`]), with
+    its drawdown over the window: the PnL's fall from its peak over the account's
+    equity at the peak (docs/analytics.md, "Bots")."""
+    since, until = analytics_window(resolution, start, end)
     async with state.db.read() as conn:
         bot = await owned_bot(conn, caller.user_id, bot_id)
         found = await records.bot_fills(conn, bot.account_id, bot.id, limit=MAX_BOT_FILLS + 1)
+        series = await records.bot_series(conn, bot.id, since, until, limit=MAX_VALUATIONS)
     truncated = len(found) > MAX_BOT_FILLS
     results = bot_results(found[-MAX_BOT_FILLS:])
+    quote = series[-1].quote if series else None
+    series = [s for s in series if s.quote == quote]  # a change of valuation asset
+    drawdown = bot_drawdown((s.pnl, s.account_equity) for s in series) if series else None
     return BotAnalyticsView(
         bot_id=bot.id,
         account_id=bot.account_id,
@@ -169,7 +197,23 @@ async def bot_analytics(bot_id: BotId, caller: Reader, state: State) -> BotAnaly
         truncated=truncated,
         by_quote=[_quote_view(q) for _, q in sorted(results.by_quote.items())],
         unvalued_fees=results.unvalued_fees,
+        resolution=resolution,
+        start=since,
+        end=until,
+        quote=quote,
+        pnl=_pnl_points(series, RESOLUTION_S[resolution]),
+        current_drawdown=None if drawdown is None else drawdown.current,
+        max_drawdown=None if drawdown is None else drawdown.max,
     )
+
+
+def _pnl_points(series: list[BotSnapshot], period_s: int) -> list[BotPnlPoint]:
+    """Each period's last PnL, the periods between two recorded ones filled flat (as an
+    account's equity series)."""
+    samples = bucketed([EquitySample(s.ts_ns, s.pnl) for s in series], period_s, fill=True)
+    return [
+        BotPnlPoint(at=datetime.fromtimestamp(s.ts_ns / 1e9, UTC), pnl=s.equity) for s in samples
+    ]
 
 
 def _quote_view(q: QuoteResults) -> BotQuoteResultsView:
@@ -200,7 +244,7 @@ async def _change_state(
                 f"a {bot.state.value} bot cannot be {target.value}; start it first",
                 code="invalid_transition",
             )
-        await bots.set_bot_state(conn, bot.id, target)
+        await bots.set_bot_state(conn, bot.id, target, paused_reason=None)
         await _stage_command(conn, bot, action, caller.user_id)
         await audit.record(
             conn,

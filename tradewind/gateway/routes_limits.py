@@ -14,6 +14,7 @@ from tradewind.domain.risk_limits import (
     EffectiveLimits,
     Limit,
     RiskLimits,
+    bot_limit,
     effective,
 )
 from tradewind.gateway.auth import Principal
@@ -21,15 +22,18 @@ from tradewind.gateway.deps import State, client_ip, require
 from tradewind.gateway.errors import ApiError, documented
 from tradewind.gateway.rbac import Permission
 from tradewind.gateway.routes_accounts import AccountId, owned_account
+from tradewind.gateway.routes_bots import BotId, owned_bot
 from tradewind.gateway.schemas import (
     AccountRiskLimitsView,
+    BotRiskLimitsBody,
+    BotRiskLimitsView,
     EffectiveLimitsView,
     KillSwitchView,
     LimitInForce,
     RiskLimitsBody,
     RiskLimitsView,
 )
-from tradewind.store import audit, risk_limits
+from tradewind.store import audit, bots, risk_limits
 from tradewind.store.audit import KillSwitchRecord
 from tradewind.store.kill_switch_events import stage_kill_switch_event
 
@@ -37,6 +41,8 @@ router = APIRouter(tags=["risk limits"])
 
 Reader = Annotated[Principal, Depends(require(Permission.ACCOUNTS_READ))]
 Writer = Annotated[Principal, Depends(require(Permission.ACCOUNTS_WRITE))]
+BotReader = Annotated[Principal, Depends(require(Permission.BOTS_READ))]
+BotWriter = Annotated[Principal, Depends(require(Permission.BOTS_WRITE))]
 CeilingReader = Annotated[Principal, Depends(require(Permission.KILL_SWITCHES_READ))]
 CeilingWriter = Annotated[Principal, Depends(require(Permission.RISK_CEILING_WRITE))]
 
@@ -48,8 +54,10 @@ def _view(limits: RiskLimits) -> RiskLimitsView:
 def _in_force(limit: Limit | None) -> LimitInForce | None:
     if limit is None:
         return None
+    set_by = limit.set_by
     return LimitInForce(
-        value=limit.value, set_by="account" if limit.set_by == "account" else "platform"
+        value=limit.value,
+        set_by="account" if set_by == "account" else "bot" if set_by == "bot" else "platform",
     )
 
 
@@ -59,7 +67,7 @@ def _effective_view(limits: EffectiveLimits) -> EffectiveLimitsView:
     )
 
 
-def _detail(body: RiskLimitsBody) -> dict[str, str | None]:
+def _detail(body: RiskLimitsBody | BotRiskLimitsBody) -> dict[str, str | None]:
     """The limits as the audit log keeps them (decimal strings)."""
     return {k: None if v is None else str(v) for k, v in body.model_dump().items()}
 
@@ -181,6 +189,53 @@ async def resume_account(
         )
     state.outbox_written()
     return await _account_view(state, account_id)
+
+
+async def _bot_view(state: State, user_id: str, bot_id: str) -> BotRiskLimitsView:
+    async with state.db.read() as conn:
+        bot = await owned_bot(conn, user_id, bot_id)
+        platform = await risk_limits.platform_limits(conn)
+    return BotRiskLimitsView(
+        bot=bot.max_drawdown,
+        platform=platform.max_drawdown,
+        effective=_in_force(bot_limit(bot.max_drawdown, platform)),
+        paused_reason=bot.paused_reason,
+    )
+
+
+@router.get(
+    "/bots/{bot_id}/risk-limits",
+    responses=documented(401, 403, 404),
+    summary="The bot's drawdown limit, the platform's ceiling, and a pause it caused",
+)
+async def get_bot_limits(bot_id: BotId, caller: BotReader, state: State) -> BotRiskLimitsView:
+    return await _bot_view(state, caller.user_id, bot_id)
+
+
+@router.put(
+    "/bots/{bot_id}/risk-limits",
+    responses=documented(401, 403, 404, 422),
+    summary="Set the bot's drawdown limit (replaces it; null: no limit)",
+)
+async def set_bot_limits(
+    bot_id: BotId, body: BotRiskLimitsBody, caller: BotWriter, state: State, request: Request
+) -> BotRiskLimitsView:
+    """The analytics service checks it at its next round: a drawdown of the bot's PnL
+    beyond the tighter of this and the platform's ceiling pauses the bot, with the reason
+    shown here and in the bot's view (docs/analytics.md, "Bots")."""
+    async with state.db.transaction() as conn:
+        bot = await owned_bot(conn, caller.user_id, bot_id)
+        await bots.set_bot_limit(conn, bot.id, body.max_drawdown)
+        await audit.record(
+            conn,
+            "risk_limits.bot_set",
+            actor_id=caller.user_id,
+            target_type="bot",
+            target_id=bot.id,
+            detail=_detail(body),
+            source_ip=client_ip(request),
+        )
+    return await _bot_view(state, caller.user_id, bot_id)
 
 
 @router.get(

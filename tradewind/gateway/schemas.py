@@ -222,6 +222,11 @@ class BotView(_Response):
     strategy: str
     params: dict[str, Any]
     state: Literal["running", "paused", "stopped"]
+    paused_reason: str | None = Field(
+        default=None,
+        description="Why the bot's drawdown limit paused it (null: it did not); cleared "
+        "when the bot is started, paused or stopped by its owner",
+    )
     created_at: Timestamp
     updated_at: Timestamp
 
@@ -325,6 +330,11 @@ class BotQuoteResultsView(_Response):
     holdings: list[HoldingView]
 
 
+class BotPnlPoint(_Response):
+    at: Timestamp
+    pnl: Money
+
+
 class BotAnalyticsView(_Response):
     """One bot's results from its own fills: what it realised (at average cost), paid in
     fees and traded, its closed trades' statistics and what it still holds, per quote
@@ -337,6 +347,19 @@ class BotAnalyticsView(_Response):
     truncated: bool
     by_quote: list[BotQuoteResultsView]
     unvalued_fees: dict[str, Money]
+    resolution: Literal["minute", "hour", "day"]
+    start: Timestamp
+    end: Timestamp
+    quote: str | None = Field(description="The asset of `pnl` (the account's valuation asset)")
+    pnl: list[BotPnlPoint] = Field(
+        description="The bot's recorded PnL (realised + unrealised - fees) at `resolution`: "
+        "each period's last, flat periods filled in"
+    )
+    current_drawdown: float | None = Field(
+        description="The fall of the PnL from its peak in the window, over the account's "
+        "equity at the peak (<= 0); null without a recorded PnL"
+    )
+    max_drawdown: float | None = Field(description="The deepest `current_drawdown` of the window")
 
 
 # -- operations -----------------------------------------------------------------------
@@ -447,10 +470,11 @@ class RiskLimitsView(_Response):
 
 
 class LimitInForce(_Response):
-    """A limit that applies and who set it: the account's owner or the platform."""
+    """A limit that applies and who set it: the account's (or bot's) owner or the
+    platform."""
 
     value: Money
-    set_by: Literal["account", "platform"]
+    set_by: Literal["account", "bot", "platform"]
 
 
 class EffectiveLimitsView(_Response):
@@ -466,6 +490,24 @@ class AccountRiskLimitsView(_Response):
     platform: RiskLimitsView
     effective: EffectiveLimitsView
     halted: KillSwitchView | None
+
+
+class BotRiskLimitsBody(_Request):
+    """A fraction of the account's equity (`"0.1"` for 10 %); null or left out: no limit.
+    The bot is paused when its PnL falls this far from its peak of the analytics window,
+    measured against the account's equity at that peak."""
+
+    max_drawdown: LimitFraction | None = None
+
+
+class BotRiskLimitsView(_Response):
+    """The bot's own drawdown limit, the platform's ceiling, the one in force (the
+    tighter) and, when its limit paused it, why."""
+
+    bot: Money | None = Field(description="The owner's `max_drawdown` for the bot")
+    platform: Money | None = Field(description="The platform's `max_drawdown` ceiling")
+    effective: LimitInForce | None
+    paused_reason: str | None
 
 
 class ValuationTotalView(_Response):

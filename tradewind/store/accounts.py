@@ -4,6 +4,7 @@ masked key is ever shown), owned by one user."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -107,3 +108,16 @@ async def remove_account(conn: AsyncConnection, account_id: str) -> bool:
         delete(exchange_accounts).where(exchange_accounts.c.id == account_id)
     )
     return bool(result.rowcount)
+
+
+async def valuation_assets(conn: AsyncConnection, account_ids: Iterable[str]) -> dict[str, str]:
+    """The valuation asset of each of these accounts that exists."""
+    ids = list(dict.fromkeys(account_ids))
+    found: dict[str, str] = {}
+    table = exchange_accounts
+    for start in range(0, len(ids), 500):
+        query = select(table.c.id, table.c.valuation_asset).where(
+            table.c.id.in_(ids[start : start + 500])
+        )
+        found.update({row.id: row.valuation_asset for row in (await conn.execute(query)).all()})
+    return found

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import enum
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
+from types import EllipsisType
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
@@ -32,6 +35,8 @@ class BotRecord:
     state: BotState
     created_at: datetime
     updated_at: datetime
+    max_drawdown: Decimal | None = None  # the owner's limit, fraction of account equity
+    paused_reason: str | None = None  # why its risk limit paused it (None: it did not)
 
 
 def _bot(row: RowMapping) -> BotRecord:
@@ -44,6 +49,8 @@ def _bot(row: RowMapping) -> BotRecord:
         state=BotState(row["state"]),
         created_at=row["created_at"],
         updated_at=row["updated_at"],
+        max_drawdown=row["max_drawdown"],
+        paused_reason=row["paused_reason"],
     )
 
 
@@ -99,13 +106,40 @@ async def list_bots(
     return [_bot(r) for r in (await conn.execute(query)).mappings()]
 
 
-async def set_bot_state(conn: AsyncConnection, bot_id: str, state: BotState) -> bool:
+async def set_bot_state(
+    conn: AsyncConnection,
+    bot_id: str,
+    state: BotState,
+    *,
+    paused_reason: str | EllipsisType | None = ...,
+) -> bool:
+    """`paused_reason`: why a risk limit paused the bot (None clears it, as a user's
+    start or pause does; left out: kept)."""
+    values: dict[str, Any] = {"state": state.value, "updated_at": datetime.now(UTC)}
+    if not isinstance(paused_reason, EllipsisType):
+        values["paused_reason"] = paused_reason
+    result = await conn.execute(update(bots).where(bots.c.id == bot_id).values(**values))
+    return bool(result.rowcount)
+
+
+async def set_bot_limit(conn: AsyncConnection, bot_id: str, max_drawdown: Decimal | None) -> bool:
     result = await conn.execute(
-        update(bots)
-        .where(bots.c.id == bot_id)
-        .values(state=state.value, updated_at=datetime.now(UTC))
+        update(bots).where(bots.c.id == bot_id).values(max_drawdown=max_drawdown)
     )
     return bool(result.rowcount)
+
+
+async def bot_limits_of(conn: AsyncConnection, bot_ids: Iterable[str]) -> dict[str, Decimal]:
+    """The drawdown limits of those of these bots that have one."""
+    ids = list(dict.fromkeys(bot_ids))
+    found: dict[str, Decimal] = {}
+    for start in range(0, len(ids), 500):
+        query = select(bots.c.id, bots.c.max_drawdown).where(
+            bots.c.id.in_(ids[start : start + 500]), bots.c.max_drawdown.is_not(None)
+        )
+        for bot_id, limit in (await conn.execute(query)).all():
+            found[bot_id] = limit
+    return found
 
 
 async def save_strategy_state(conn: AsyncConnection, bot_id: str, state: bytes) -> None:

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, and_, cast, delete, func, select, update
+from sqlalchemy import BigInteger, Table, and_, cast, delete, func, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -18,7 +18,7 @@ from tradewind.domain.bot_pnl import BotFill
 from tradewind.domain.events import Fill, PortfolioUpdate
 from tradewind.domain.exact import EXACT
 from tradewind.domain.model import Side
-from tradewind.store.schema import fills, orders, portfolio_snapshots
+from tradewind.store.schema import bot_snapshots, fills, orders, portfolio_snapshots
 
 _CHUNK = 500  # account ids per IN (...) query
 _ZERO = Decimal(0)
@@ -353,10 +353,113 @@ async def bot_fills(
     return [
         BotFill(
             ts_ns=_ns(row.executed_at), symbol=row.symbol, side=Side(row.side), price=row.price,
-            quantity=row.quantity, fee=row.fee, fee_asset=row.fee_asset,
+            quantity=row.quantity, fee=row.fee, fee_asset=row.fee_asset, trade_id=row.trade_id,
         )
         for row in reversed(rows)
     ]  # fmt: skip
+
+
+async def bots_fills_of(
+    conn: AsyncConnection, account_ids: Iterable[str], since: datetime | None, *, limit: int
+) -> dict[str, list[tuple[str, BotFill]]]:
+    """Per account, (bot id, fill) of its bots' orders' fills executed at or after
+    `since` (None: all), oldest first, at most `limit` per query of 500 accounts (the
+    newest kept); fills of orders without a bot are left out."""
+    ids = list(dict.fromkeys(account_ids))
+    found: dict[str, list[tuple[str, BotFill]]] = {}
+    for start in range(0, len(ids), _CHUNK):
+        query = (
+            select(
+                fills.c.account_id, orders.c.bot_id, fills.c.executed_at, fills.c.symbol,
+                fills.c.side, fills.c.price, fills.c.quantity, fills.c.fee, fills.c.fee_asset,
+                fills.c.trade_id,
+            )
+            .join(orders, orders.c.client_order_id == fills.c.client_order_id)
+            .where(fills.c.account_id.in_(ids[start : start + _CHUNK]), orders.c.bot_id != "")
+            .order_by(fills.c.executed_at.desc(), fills.c.trade_id.desc())
+            .limit(limit)
+        )  # fmt: skip
+        if since is not None:
+            query = query.where(fills.c.executed_at >= since)
+        for row in reversed((await conn.execute(query)).all()):
+            fill = BotFill(
+                ts_ns=_ns(row.executed_at), symbol=row.symbol, side=Side(row.side),
+                price=row.price, quantity=row.quantity, fee=row.fee, fee_asset=row.fee_asset,
+                trade_id=row.trade_id,
+            )  # fmt: skip
+            found.setdefault(row.account_id, []).append((row.bot_id, fill))
+    return found
+
+
+@dataclass(frozen=True)
+class BotSnapshot:
+    """One minute of a bot's PnL series (`bot_snapshots`), in `quote`."""
+
+    bot_id: str
+    account_id: str
+    ts_ns: int
+    quote: str
+    pnl: Decimal
+    realized_pnl: Decimal
+    unrealized_pnl: Decimal
+    fees: Decimal
+    account_equity: Decimal | None
+
+
+async def insert_bot_snapshots(conn: AsyncConnection, snapshots: Iterable[BotSnapshot]) -> None:
+    rows = [
+        {
+            "bot_id": s.bot_id, "account_id": s.account_id,
+            "taken_at": datetime.fromtimestamp(s.ts_ns / 1e9, UTC), "quote": s.quote,
+            "pnl": s.pnl, "realized_pnl": s.realized_pnl, "unrealized_pnl": s.unrealized_pnl,
+            "fees": s.fees, "account_equity": s.account_equity,
+        }
+        for s in snapshots
+    ]  # fmt: skip
+    if rows:
+        await conn.execute(bot_snapshots.insert(), rows)
+
+
+async def bots_series_since(
+    conn: AsyncConnection, bot_ids: Iterable[str], since: datetime
+) -> dict[str, list[BotSnapshot]]:
+    """Per bot, its snapshots taken at or after `since`, oldest first (an analytics
+    instance reads its window back)."""
+    ids = list(dict.fromkeys(bot_ids))
+    snaps = bot_snapshots
+    found: dict[str, list[BotSnapshot]] = {}
+    for start in range(0, len(ids), _CHUNK):
+        query = (
+            select(snaps)
+            .where(snaps.c.bot_id.in_(ids[start : start + _CHUNK]), snaps.c.taken_at >= since)
+            .order_by(snaps.c.bot_id, snaps.c.taken_at, snaps.c.id)
+        )
+        for row in (await conn.execute(query)).all():
+            found.setdefault(row.bot_id, []).append(_bot_snapshot(row))
+    return found
+
+
+def _bot_snapshot(row: Any) -> BotSnapshot:
+    return BotSnapshot(
+        bot_id=row.bot_id, account_id=row.account_id, ts_ns=_ns(row.taken_at),
+        quote=row.quote, pnl=row.pnl, realized_pnl=row.realized_pnl,
+        unrealized_pnl=row.unrealized_pnl, fees=row.fees, account_equity=row.account_equity,
+    )  # fmt: skip
+
+
+async def bot_series(
+    conn: AsyncConnection, bot_id: str, since: datetime, until: datetime, *, limit: int
+) -> list[BotSnapshot]:
+    """The bot's snapshots taken in [`since`, `until`], oldest first, at most `limit`
+    (the newest kept)."""
+    snaps = bot_snapshots
+    query = (
+        select(snaps)
+        .where(snaps.c.bot_id == bot_id, snaps.c.taken_at >= since, snaps.c.taken_at <= until)
+        .order_by(snaps.c.taken_at.desc(), snaps.c.id.desc())
+        .limit(limit)
+    )
+    return [_bot_snapshot(row) for row in reversed((await conn.execute(query)).all())]
 
 
 @dataclass(frozen=True)
@@ -397,28 +500,42 @@ async def platform_totals(conn: AsyncConnection) -> list[PlatformTotal]:
     ]
 
 
+#: The series retention thins: each table with the column its series are kept by.
+THINNED: tuple[tuple[Table, str], ...] = (
+    (portfolio_snapshots, "account_id"),
+    (bot_snapshots, "bot_id"),
+)
+
+
 async def thin_snapshots(
-    conn: AsyncConnection, *, since: datetime, before: datetime, bucket_s: int
+    conn: AsyncConnection,
+    *,
+    since: datetime,
+    before: datetime,
+    bucket_s: int,
+    table: Table = portfolio_snapshots,
+    key: str = "account_id",
 ) -> int:
-    """Keep, of each account's snapshots taken in [`since`, `before`), only the last of
-    each `bucket_s` period (aligned on the epoch); returns how many were deleted. The
-    equity series' retention: older valuations at a coarser resolution (docs/analytics.md).
-    `since` and `before` should fall on bucket boundaries, or a bucket cut in two keeps
-    one snapshot on each side."""
-    snaps = portfolio_snapshots
+    """Keep, of each series' snapshots (an account's in `portfolio_snapshots`, a bot's
+    in `bot_snapshots`: rows of `table` with the same `key`) taken in [`since`,
+    `before`), only the last of each `bucket_s` period (aligned on the epoch); returns
+    how many were deleted. The series' retention: older valuations at a coarser
+    resolution (docs/analytics.md). `since` and `before` should fall on bucket
+    boundaries, or a bucket cut in two keeps one snapshot on each side."""
+    snaps = table
+    owner = snaps.c[key]
     in_band = (snaps.c.taken_at >= since, snaps.c.taken_at < before)
     accounts = [
-        row[0]
-        for row in (await conn.execute(select(snaps.c.account_id).where(*in_band).distinct())).all()
+        row[0] for row in (await conn.execute(select(owner).where(*in_band).distinct())).all()
     ]
     bucket_ns = bucket_s * 1_000_000_000
     deleted = 0
     for start in range(0, len(accounts), _CHUNK):
         rows = (
             await conn.execute(
-                select(snaps.c.id, snaps.c.account_id, snaps.c.taken_at)
-                .where(*in_band, snaps.c.account_id.in_(accounts[start : start + _CHUNK]))
-                .order_by(snaps.c.account_id, snaps.c.taken_at, snaps.c.id)
+                select(snaps.c.id, owner.label("owner"), snaps.c.taken_at)
+                .where(*in_band, owner.in_(accounts[start : start + _CHUNK]))
+                .order_by(owner, snaps.c.taken_at, snaps.c.id)
             )
         ).all()
         doomed: list[int] = []
@@ -426,7 +543,7 @@ async def thin_snapshots(
             bucket = _ns(row.taken_at) // bucket_ns
             if (
                 after is not None
-                and after.account_id == row.account_id
+                and after.owner == row.owner
                 and _ns(after.taken_at) // bucket_ns == bucket
             ):
                 doomed.append(row.id)  # a later one of its bucket is kept

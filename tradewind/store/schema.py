@@ -175,6 +175,10 @@ bots = Table(
     Column("strategy_state", LargeBinary, nullable=True),
     _ts("created_at"),
     _ts("updated_at"),
+    # The owner's drawdown limit (fraction of the account's equity; NULL: none) and why
+    # the analytics service paused the bot for it (NULL: not paused by a limit).
+    Column("max_drawdown", Money, nullable=True),
+    Column("paused_reason", Text, nullable=True),
     Index("ix_bots_account", "account_id"),
     Index("ix_bots_user", "user_id"),
 )
@@ -265,6 +269,27 @@ portfolio_snapshots = Table(
     Index("ix_portfolio_snapshots_account_taken", "account_id", "taken_at"),
 )
 
+bot_snapshots = Table(
+    "bot_snapshots",
+    metadata,
+    # A bot's PnL in its account's valuation asset (`quote`), one a minute while it
+    # changes (`domain/bot_pnl.py`, the analytics service); `pnl` = realised + unrealised
+    # - fees.
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("bot_id", String(32), nullable=False),
+    Column("account_id", String(32), nullable=False),
+    _ts("taken_at"),
+    Column("quote", String(16), nullable=False),
+    Column("pnl", Money, nullable=False),
+    Column("realized_pnl", Money, nullable=False),
+    Column("unrealized_pnl", Money, nullable=False),
+    Column("fees", Money, nullable=False),
+    Column("account_equity", Money, nullable=True),  # the account's then, if known
+    Index("ix_bot_snapshots_bot_taken", "bot_id", "taken_at"),
+)
+
 audit_log = Table(
     "audit_log",
     metadata,
@@ -308,6 +333,7 @@ outbox = Table(
 __all__ = [
     "Money",
     "audit_log",
+    "bot_snapshots",
     "bots",
     "exchange_accounts",
     "fills",

@@ -29,6 +29,8 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/api/v1/bots/{bot_id}"): CUSTOMERS,
     ("GET", "/api/v1/bots/{bot_id}/analytics"): CUSTOMERS,
     ("GET", "/api/v1/bots/{bot_id}/next-rebalance"): CUSTOMERS,
+    ("GET", "/api/v1/bots/{bot_id}/risk-limits"): CUSTOMERS,
+    ("PUT", "/api/v1/bots/{bot_id}/risk-limits"): TRADING,
     ("POST", "/api/v1/bots/{bot_id}/start"): TRADING,
     ("POST", "/api/v1/bots/{bot_id}/pause"): TRADING,
     ("POST", "/api/v1/bots/{bot_id}/stop"): TRADING,

@@ -74,3 +74,16 @@ def _alembic_config() -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     return config
+
+
+async def test_bot_snapshots_are_indexed_by_bot_and_time_and_bots_keep_their_limit(
+    db: Database,
+) -> None:
+    async with db.read() as conn:
+        indexes = await conn.run_sync(lambda sync: inspect(sync).get_indexes("bot_snapshots"))
+        columns = await conn.run_sync(lambda sync: inspect(sync).get_columns("bots"))
+    assert {"name": "ix_bot_snapshots_bot_taken", "columns": ["bot_id", "taken_at"]} in [
+        {"name": i["name"], "columns": i["column_names"]} for i in indexes
+    ]
+    assert {"max_drawdown", "paused_reason"} <= {c["name"] for c in columns}
+    assert await db.revision() == "0008"

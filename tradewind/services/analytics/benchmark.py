@@ -123,17 +123,22 @@ class LastPrices:
     has it), to value each account's holdings for its exposure."""
 
     def __init__(self) -> None:
-        self._prices: dict[str, tuple[str, float]] = {}  # symbol -> (venue, close)
+        self._prices: dict[str, tuple[str, float, Decimal]] = {}  # symbol -> (venue, close)
 
     def add_bar(self, bar: Bar) -> None:
         symbol, venue = bar.instrument.symbol, bar.instrument.venue
         known = self._prices.get(symbol)
         if known is None or known[0] == venue:
-            self._prices[symbol] = (venue, float(bar.close))
+            self._prices[symbol] = (venue, float(bar.close), bar.close)
 
     def price(self, symbol: str) -> float | None:
         known = self._prices.get(symbol)
         return None if known is None else known[1]
+
+    def close(self, symbol: str) -> Decimal | None:
+        """The last close, exact (money: a bot's holdings are valued at it)."""
+        known = self._prices.get(symbol)
+        return None if known is None else known[2]
 
 
 def exposure(

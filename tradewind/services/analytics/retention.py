@@ -1,7 +1,8 @@
-"""The equity series' retention: recorded valuations thinned with age (minutes, then
-hours, then days), so the record of 10,000 accounts does not grow by 14 million rows a
-day for ever. The API's `resolution=minute` over an old window then sees one point an
-hour, filled flat between (docs/analytics.md)."""
+"""The series' retention: recorded valuations thinned with age (minutes, then hours,
+then days), so the record of 10,000 accounts does not grow by 14 million rows a day for
+ever; the bots' PnL series (`bot_snapshots`) the same way. The API's
+`resolution=minute` over an old window then sees one point an hour, filled flat between
+(docs/analytics.md)."""
 
 from __future__ import annotations
 
@@ -28,8 +29,9 @@ async def thin_valuations(
     hours_kept_days: int,
     since: datetime | None = None,
 ) -> int:
-    """Thin what aged past each boundary since `since` (None: all of the past) to one
-    valuation an hour, then one a day; returns how many were deleted. Bands start and end
+    """Thin what aged past each boundary since `since` (None: all of the past), in the
+    accounts' valuations and the bots' PnL series (`records.THINNED`), to one an hour,
+    then one a day; returns how many were deleted. Bands start and end
     on whole hours / days, so no bucket is cut in two."""
     deleted = 0
     for kept_days, bucket_s in ((minutes_kept_days, HOUR_S), (hours_kept_days, DAY_S)):
@@ -37,8 +39,9 @@ async def thin_valuations(
         start = _EPOCH if since is None else _floor(since - timedelta(days=kept_days), bucket_s)
         if start >= before:
             continue
-        async with database.transaction() as conn:
-            deleted += await records.thin_snapshots(
-                conn, since=start, before=before, bucket_s=bucket_s
-            )
+        for table, key in records.THINNED:
+            async with database.transaction() as conn:
+                deleted += await records.thin_snapshots(
+                    conn, since=start, before=before, bucket_s=bucket_s, table=table, key=key
+                )
     return deleted

@@ -20,6 +20,12 @@ stored, and a round lost in a crash is computed again by whoever follows the acc
 next. With a database, each round's figures are also checked against the accounts' risk
 limits (`limits.LimitGuard`): a breach engages the account's kill switch, row, audit
 entry and event committed together through the outbox.
+
+With a database, each round also follows the bots of the accounts it owns
+(`bot_tracking.BotTracker`): their fills read from the record, their PnL valued at the
+last bar prices and recorded a minute at a time in `bot_snapshots`, and their drawdown
+checked against their limits (`bot_limits.BotGuard`: a breach pauses the bot, row, audit
+entry and `BotCommand` through the outbox). docs/analytics.md, "Bots".
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ import contextlib
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from tradewind.bus import topics
@@ -44,6 +51,9 @@ from tradewind.services.analytics.settings import AnalyticsSettings, load_analyt
 from tradewind.services.analytics.tracker import AccountSeries
 
 if TYPE_CHECKING:
+    from tradewind.services.analytics.bot_limits import BotGuard
+    from tradewind.services.analytics.bot_series import BotSeries
+    from tradewind.services.analytics.bot_tracking import BotTracker
     from tradewind.services.analytics.limits import LimitGuard
     from tradewind.store.database import Database
 
@@ -76,6 +86,8 @@ class AnalyticsService(Service):
         self._rounds: asyncio.Task[None] | None = None
         self._retention: asyncio.Task[None] | None = None
         self._guard: LimitGuard | None = None
+        self._bots: BotTracker | None = None
+        self._bot_guard: BotGuard | None = None
         self._benchmark: Benchmark | None = None
         self._prices = LastPrices()
         self._market: Subscription | None = None
@@ -85,6 +97,16 @@ class AnalyticsService(Service):
         """The accounts followed now (for tests and the admin view)."""
         return self._series
 
+    @property
+    def bots(self) -> list[BotSeries]:
+        """The bots followed now, with a fill (for tests and the admin view)."""
+        return [] if self._bots is None else self._bots.series
+
+    @property
+    def bot_minutes_written(self) -> int:
+        """Minutes of bots' PnL recorded since the start (for tests and the admin view)."""
+        return 0 if self._bots is None else self._bots.written
+
     async def start(self, ctx: ServiceContext) -> None:
         settings = load_analytics_settings()
         interval_s = self._interval_s or settings.analytics_interval_s
@@ -93,9 +115,13 @@ class AnalyticsService(Service):
         database = ctx.resources.database
         series, clock = self._series, self._clock
         if database is not None:
+            from tradewind.services.analytics.bot_limits import BotGuard
+            from tradewind.services.analytics.bot_tracking import BotTracker
             from tradewind.services.analytics.limits import LimitGuard
 
             self._guard = LimitGuard(database, ctx.bus, ctx.log)
+            self._bots = BotTracker(database, window)
+            self._bot_guard = BotGuard(database, ctx.bus, ctx.log)
 
         async def on_updates(batch: Sequence[Envelope]) -> None:
             updates = [e.payload for e in batch if isinstance(e.payload, PortfolioUpdate)]
@@ -186,8 +212,15 @@ class AnalyticsService(Service):
                 self._changed.discard(account_id)
                 if self._guard is not None:
                     self._guard.forget(account_id)
+            if self._bots is not None:
+                for account_id in [a for a in self._bots.accounts if partition_of(a) not in owned]:
+                    gone = self._bots.forget(account_id)
+                    if self._bot_guard is not None:
+                        self._bot_guard.forget(gone)
             metrics.accounts.set(len(self._series))
         changed, self._changed = self._changed, set()
+        if self._bots is not None:
+            await self._bot_round(ctx, self._bots, changed)
         if not changed:
             return 0
         started = time.perf_counter()
@@ -229,6 +262,30 @@ class AnalyticsService(Service):
                 metrics.halted.inc(len(engaged))
         metrics.round_seconds.observe(time.perf_counter() - started)
         return len(events)
+
+    async def _bot_round(self, ctx: ServiceContext, tracker: BotTracker, changed: set[str]) -> None:
+        """The bots' PnL series (`bot_tracking.py`): the fills of the accounts that
+        changed, every bot valued and its closed minute recorded, then their drawdown
+        limits checked (`bot_limits.py`)."""
+        try:
+            now_ns = self._clock()
+            await tracker.read_fills(changed, now_ns)
+            await tracker.record(now_ns, self._prices.close, self._equity_of)
+        except Exception as error:  # the next round tries again
+            ctx.log.warning("bots' PnL not recorded", error=describe(error))
+            return
+        if self._bot_guard is not None:
+            try:
+                await self._bot_guard.check(tracker.series)
+            except Exception as error:  # checked again next round
+                ctx.log.warning("bots' risk limits not checked", error=describe(error))
+
+    def _equity_of(self, account_id: str, asset: str) -> Decimal | None:
+        """The account's newest equity, if it is valued in `asset`."""
+        account = self._series.get(account_id)
+        if account is None or account.last_ts_ns == 0 or account.valuation_asset != asset:
+            return None
+        return account.equity
 
     async def stop(self) -> None:
         retention, self._retention = self._retention, None

@@ -1,0 +1,82 @@
+"""One bot's PnL series as the analytics service keeps it (pure: no I/O): its book
+(`domain.bot_pnl.BotBook`, fills counted once by trade id), valued at the last prices
+each round, one point a minute — the last value of the minute — kept over the service's
+window for the bot's drawdown, and handed out to be recorded when it changed.
+
+A bot's series is in its account's valuation asset: the PnL of its fills in that quote
+(the drawdown is a fraction of the account's equity, so it must be in the same money);
+fills in other quote assets are in the bot's figures (`GET /bots/{id}/analytics`'s
+`by_quote`) but not in its series (docs/analytics.md, "Bots").
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable
+from decimal import Decimal
+
+from tradewind.domain.bot_pnl import BotBook, BotDrawdown, BotPnl, PriceOf, bot_drawdown
+
+_MINUTE_NS = 60 * 1_000_000_000
+
+
+class BotSeries:
+    def __init__(self, bot_id: str, account_id: str, quote: str, keep_minutes: int) -> None:
+        self.bot_id = bot_id
+        self.account_id = account_id
+        self.quote = quote
+        self.book = BotBook()
+        self._keep_ns = keep_minutes * _MINUTE_NS
+        self._minutes: deque[tuple[int, Decimal, Decimal | None]] = deque()  # closed ones
+        self._open: tuple[int, BotPnl, Decimal | None] | None = None  # (ts, pnl, equity)
+        self._recorded: BotPnl | None = None  # the last handed out to be recorded
+
+    def restore(self, minutes: Iterable[tuple[int, BotPnl, Decimal | None]]) -> None:
+        """Take back the recorded minutes of the window (oldest first, before any
+        `observe`): the drawdown's peak survives a restart, and the last one is not
+        written again."""
+        for ts_ns, pnl, equity in minutes:
+            self._minutes.append((ts_ns, pnl.total, equity))
+            self._recorded = pnl
+
+    def observe(
+        self, ts_ns: int, price_of: PriceOf, equity: Decimal | None
+    ) -> tuple[int, BotPnl, Decimal | None] | None:
+        """Value the bot at `ts_ns` with `price_of` (`equity`: the account's then, if
+        known). Returns the minute that closed (ts, PnL, equity) when `ts_ns` is in a
+        later minute and that minute's PnL differs from the last one returned; None
+        before a fill in the series' quote."""
+        pnl = self.book.pnl(self.quote, price_of)
+        if pnl is None:
+            return None
+        opened = self._open
+        closed = None
+        if opened is not None and ts_ns // _MINUTE_NS != opened[0] // _MINUTE_NS:
+            closed = self._close(opened)
+        if opened is None or ts_ns >= opened[0]:
+            self._open = (ts_ns, pnl, equity)
+        return closed
+
+    def _close(
+        self, minute: tuple[int, BotPnl, Decimal | None]
+    ) -> tuple[int, BotPnl, Decimal | None] | None:
+        ts_ns, pnl, equity = minute
+        self._minutes.append((ts_ns, pnl.total, equity))
+        while self._minutes and self._minutes[0][0] < ts_ns - self._keep_ns:
+            self._minutes.popleft()
+        if self._recorded is not None and self._recorded == pnl:
+            return None
+        self._recorded = pnl
+        return minute
+
+    @property
+    def latest(self) -> tuple[int, Decimal] | None:
+        """(ts, PnL) of the newest valuation, None before one."""
+        return None if self._open is None else (self._open[0], self._open[1].total)
+
+    def drawdown(self) -> BotDrawdown:
+        """Over the kept minutes and the open one (`bot_pnl.bot_drawdown`)."""
+        points = [(pnl, equity) for _, pnl, equity in self._minutes]
+        if self._open is not None:
+            points.append((self._open[1].total, self._open[2]))
+        return bot_drawdown(points)
