@@ -7,6 +7,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from tradewind.domain.bot_pnl import BotFill
 from tradewind.domain.model import Side
@@ -36,3 +38,29 @@ def test_each_minute_is_recorded_at_its_last_value_when_it_changed() -> None:
     assert series.drawdown().current == pytest.approx(-10 / 1004)
     closed = series.observe(T0 + 4 * MINUTE_NS, prices.get, D(994))
     assert closed is not None and closed[1].total == D("-6.1")
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(-50, 50), st.integers(1, 3), st.sampled_from([None, 900, 1000])),
+        min_size=1,
+        max_size=40,
+    )
+)
+@example([(10, 1, 900), (10, 1, 1000), (0, 1, 1000), (0, 1, 1000)])  # equal peaks
+@example([(10, 1, 1000), (-10, 1, 1000), (-5, 6, 1000), (-8, 1, 1000)])  # the peak left
+def test_the_rounds_current_drawdown_is_the_windows_walked_one(
+    moves: list[tuple[int, int, int | None]],
+) -> None:
+    # The service's O(1) drawdown (a sliding-window maximum) against `bot_drawdown`
+    # over the kept minutes, old minutes leaving a 5-minute window, equal peaks and
+    # unknown equities included.
+    series = BotSeries("b1", "a1", "USDT", keep_minutes=5)
+    series.book.apply(BotFill(T0, "BTC/USDT", Side.BUY, D(100), D(1), D(0), "USDT", "1"))
+    ts_ns = T0
+    for price, minutes, equity in moves:
+        ts_ns += minutes * MINUTE_NS
+        series.observe(
+            ts_ns, {"BTC/USDT": D(100 + price)}.get, None if equity is None else D(equity)
+        )
+        assert series.current_drawdown() == pytest.approx(series.drawdown().current)

@@ -44,8 +44,7 @@ class BotGuard:
 
     async def check(self, series: Sequence[BotSeries]) -> dict[str, str]:
         """Pause each bot whose current drawdown newly breaks its limit; returns {bot
-        id: reason} of those paused now. Only the drawdowns of bots with a limit in force
-        are computed."""
+        id: reason} of those paused now."""
         if not series:
             return {}
         async with self._database.read() as conn:
@@ -58,7 +57,7 @@ class BotGuard:
         for bot in series:
             bot_id = bot.bot_id
             limit = bot_limit(own.get(bot_id), platform)
-            reason = None if limit is None else bot_breach(limit, bot.drawdown().current)
+            reason = None if limit is None else bot_breach(limit, bot.current_drawdown())
             if reason is None:
                 self._breached.discard(bot_id)
             elif bot_id not in self._breached:

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 
 from tradewind.domain.bot_pnl import BotBook, BotDrawdown, BotPnl, PriceOf, bot_drawdown
+from tradewind.domain.exact import EXACT, quotient
 
 _MINUTE_NS = 60 * 1_000_000_000
 
@@ -28,6 +29,9 @@ class BotSeries:
         self.book = BotBook()
         self._keep_ns = keep_minutes * _MINUTE_NS
         self._minutes: deque[tuple[int, Decimal, Decimal | None]] = deque()  # closed ones
+        # The kept minutes that no later one equals or exceeds, oldest (the window's
+        # peak) first: the current drawdown in O(1) a round (a sliding-window maximum).
+        self._peaks: deque[tuple[int, Decimal, Decimal | None]] = deque()
         self._open: tuple[int, BotPnl, Decimal | None] | None = None  # (ts, pnl, equity)
         self._recorded: BotPnl | None = None  # the last handed out to be recorded
 
@@ -36,7 +40,7 @@ class BotSeries:
         `observe`): the drawdown's peak survives a restart, and the last one is not
         written again."""
         for ts_ns, pnl, equity in minutes:
-            self._minutes.append((ts_ns, pnl.total, equity))
+            self._keep((ts_ns, pnl.total, equity))
             self._recorded = pnl
 
     def observe(
@@ -61,13 +65,36 @@ class BotSeries:
         self, minute: tuple[int, BotPnl, Decimal | None]
     ) -> tuple[int, BotPnl, Decimal | None] | None:
         ts_ns, pnl, equity = minute
-        self._minutes.append((ts_ns, pnl.total, equity))
-        while self._minutes and self._minutes[0][0] < ts_ns - self._keep_ns:
-            self._minutes.popleft()
+        self._keep((ts_ns, pnl.total, equity))
         if self._recorded is not None and self._recorded == pnl:
             return None
         self._recorded = pnl
         return minute
+
+    def _keep(self, point: tuple[int, Decimal, Decimal | None]) -> None:
+        minutes, peaks = self._minutes, self._peaks
+        minutes.append(point)
+        while peaks and peaks[-1][1] <= point[1]:
+            peaks.pop()  # an equal later PnL is the newer peak, as `bot_drawdown` has it
+        peaks.append(point)
+        horizon = point[0] - self._keep_ns
+        while minutes and minutes[0][0] < horizon:
+            minutes.popleft()
+        while peaks and peaks[0][0] < horizon:
+            peaks.popleft()
+
+    def current_drawdown(self) -> float:
+        """`drawdown().current`, without walking the window: from the window's peak."""
+        opened = self._open
+        if opened is None:
+            return 0.0
+        now = opened[1].total
+        if not self._peaks or now >= self._peaks[0][1]:
+            return 0.0
+        _, peak, equity = self._peaks[0]
+        if equity is None or equity <= 0:
+            return 0.0
+        return -float(quotient(EXACT.subtract(peak, now), equity))
 
     @property
     def latest(self) -> tuple[int, Decimal] | None:
