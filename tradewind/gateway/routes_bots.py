@@ -44,10 +44,10 @@ from tradewind.gateway.schemas import (
     StrategyView,
     page,
 )
-from tradewind.store import audit, bots, records
+from tradewind.store import audit, bot_snapshots, bots, records
+from tradewind.store.bot_snapshots import BotSnapshot
 from tradewind.store.bots import BotRecord, BotState
 from tradewind.store.outbox import enqueue
-from tradewind.store.records import BotSnapshot
 
 router = APIRouter(tags=["bots"])
 
@@ -184,7 +184,7 @@ async def bot_analytics(
     async with state.db.read() as conn:
         bot = await owned_bot(conn, caller.user_id, bot_id)
         found = await records.bot_fills(conn, bot.account_id, bot.id, limit=MAX_BOT_FILLS + 1)
-        series = await records.bot_series(conn, bot.id, since, until, limit=MAX_VALUATIONS)
+        series = await bot_snapshots.series(conn, bot.id, since, until, limit=MAX_VALUATIONS)
     truncated = len(found) > MAX_BOT_FILLS
     results = bot_results(found[-MAX_BOT_FILLS:])
     quote = series[-1].quote if series else None

@@ -215,7 +215,7 @@ async def valuations_of(
         for row in (await conn.execute(newest)).all():
             found.setdefault(row.account_id, []).append(
                 (
-                    _ns(row.taken_at), row.valuation_asset, row.equity,
+                    ns_of(row.taken_at), row.valuation_asset, row.equity,
                     row.realized_pnl, row.unrealized_pnl, row.fees, row.traded,
                 )
             )  # fmt: skip
@@ -300,10 +300,11 @@ async def platform_valuations(
 
 
 def _valuation(row: Any) -> AccountValuation:
-    return _ns(row.taken_at), row.equity, row.realized_pnl, row.unrealized_pnl, row.fees
+    return ns_of(row.taken_at), row.equity, row.realized_pnl, row.unrealized_pnl, row.fees
 
 
-def _ns(moment: datetime) -> int:
+def ns_of(moment: datetime) -> int:
+    """ns since the epoch of a time read back from the database."""
     if moment.tzinfo is None:  # SQLite hands back naive UTC
         moment = moment.replace(tzinfo=UTC)
     return int(moment.timestamp()) * 1_000_000_000 + moment.microsecond * 1_000
@@ -352,7 +353,7 @@ async def bot_fills(
     rows = (await conn.execute(newest)).all()
     return [
         BotFill(
-            ts_ns=_ns(row.executed_at), symbol=row.symbol, side=Side(row.side), price=row.price,
+            ts_ns=ns_of(row.executed_at), symbol=row.symbol, side=Side(row.side), price=row.price,
             quantity=row.quantity, fee=row.fee, fee_asset=row.fee_asset, trade_id=row.trade_id,
         )
         for row in reversed(rows)
@@ -383,83 +384,12 @@ async def bots_fills_of(
             query = query.where(fills.c.executed_at >= since)
         for row in reversed((await conn.execute(query)).all()):
             fill = BotFill(
-                ts_ns=_ns(row.executed_at), symbol=row.symbol, side=Side(row.side),
+                ts_ns=ns_of(row.executed_at), symbol=row.symbol, side=Side(row.side),
                 price=row.price, quantity=row.quantity, fee=row.fee, fee_asset=row.fee_asset,
                 trade_id=row.trade_id,
             )  # fmt: skip
             found.setdefault(row.account_id, []).append((row.bot_id, fill))
     return found
-
-
-@dataclass(frozen=True)
-class BotSnapshot:
-    """One minute of a bot's PnL series (`bot_snapshots`), in `quote`."""
-
-    bot_id: str
-    account_id: str
-    ts_ns: int
-    quote: str
-    pnl: Decimal
-    realized_pnl: Decimal
-    unrealized_pnl: Decimal
-    fees: Decimal
-    account_equity: Decimal | None
-
-
-async def insert_bot_snapshots(conn: AsyncConnection, snapshots: Iterable[BotSnapshot]) -> None:
-    rows = [
-        {
-            "bot_id": s.bot_id, "account_id": s.account_id,
-            "taken_at": datetime.fromtimestamp(s.ts_ns / 1e9, UTC), "quote": s.quote,
-            "pnl": s.pnl, "realized_pnl": s.realized_pnl, "unrealized_pnl": s.unrealized_pnl,
-            "fees": s.fees, "account_equity": s.account_equity,
-        }
-        for s in snapshots
-    ]  # fmt: skip
-    if rows:
-        await conn.execute(bot_snapshots.insert(), rows)
-
-
-async def bots_series_since(
-    conn: AsyncConnection, bot_ids: Iterable[str], since: datetime
-) -> dict[str, list[BotSnapshot]]:
-    """Per bot, its snapshots taken at or after `since`, oldest first (an analytics
-    instance reads its window back)."""
-    ids = list(dict.fromkeys(bot_ids))
-    snaps = bot_snapshots
-    found: dict[str, list[BotSnapshot]] = {}
-    for start in range(0, len(ids), _CHUNK):
-        query = (
-            select(snaps)
-            .where(snaps.c.bot_id.in_(ids[start : start + _CHUNK]), snaps.c.taken_at >= since)
-            .order_by(snaps.c.bot_id, snaps.c.taken_at, snaps.c.id)
-        )
-        for row in (await conn.execute(query)).all():
-            found.setdefault(row.bot_id, []).append(_bot_snapshot(row))
-    return found
-
-
-def _bot_snapshot(row: Any) -> BotSnapshot:
-    return BotSnapshot(
-        bot_id=row.bot_id, account_id=row.account_id, ts_ns=_ns(row.taken_at),
-        quote=row.quote, pnl=row.pnl, realized_pnl=row.realized_pnl,
-        unrealized_pnl=row.unrealized_pnl, fees=row.fees, account_equity=row.account_equity,
-    )  # fmt: skip
-
-
-async def bot_series(
-    conn: AsyncConnection, bot_id: str, since: datetime, until: datetime, *, limit: int
-) -> list[BotSnapshot]:
-    """The bot's snapshots taken in [`since`, `until`], oldest first, at most `limit`
-    (the newest kept)."""
-    snaps = bot_snapshots
-    query = (
-        select(snaps)
-        .where(snaps.c.bot_id == bot_id, snaps.c.taken_at >= since, snaps.c.taken_at <= until)
-        .order_by(snaps.c.taken_at.desc(), snaps.c.id.desc())
-        .limit(limit)
-    )
-    return [_bot_snapshot(row) for row in reversed((await conn.execute(query)).all())]
 
 
 @dataclass(frozen=True)
@@ -540,11 +470,11 @@ async def thin_snapshots(
         ).all()
         doomed: list[int] = []
         for row, after in zip(rows, [*rows[1:], None], strict=True):
-            bucket = _ns(row.taken_at) // bucket_ns
+            bucket = ns_of(row.taken_at) // bucket_ns
             if (
                 after is not None
                 and after.owner == row.owner
-                and _ns(after.taken_at) // bucket_ns == bucket
+                and ns_of(after.taken_at) // bucket_ns == bucket
             ):
                 doomed.append(row.id)  # a later one of its bucket is kept
         for chunk in range(0, len(doomed), 1000):

@@ -12,15 +12,17 @@ from decimal import Decimal
 import pytest
 
 from tests.integration.gateway.support import Api
-from tradewind.store import audit, bots, records
+from tradewind.store import audit, bot_snapshots, bots
 from tradewind.store.bots import BotState
 
 D = Decimal
 REASON = "risk limit: the bot's drawdown 12.50 % reached the bot's limit of 10.00 %"
 
 
-def snapshot(bot: str, account: str, at: datetime, pnl: str, equity: str) -> records.BotSnapshot:
-    return records.BotSnapshot(
+def snapshot(
+    bot: str, account: str, at: datetime, pnl: str, equity: str
+) -> bot_snapshots.BotSnapshot:
+    return bot_snapshots.BotSnapshot(
         bot_id=bot, account_id=account, ts_ns=int(at.timestamp()) * 10**9, quote="USDT",
         pnl=D(pnl), realized_pnl=D(0), unrealized_pnl=D(pnl), fees=D(0),
         account_equity=D(equity),
@@ -35,7 +37,7 @@ async def test_a_bots_pnl_series_at_a_resolution_over_a_window_with_its_drawdown
     bot = (await api.create_bot(user, account))["id"]
     start = datetime(2026, 11, 1, 0, 30, tzinfo=UTC)
     async with api.state.db.transaction() as conn:
-        await records.insert_bot_snapshots(
+        await bot_snapshots.insert(
             conn,
             [
                 snapshot(bot, account, start - timedelta(days=1), "999", "20000"),  # before

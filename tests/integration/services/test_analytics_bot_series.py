@@ -25,7 +25,7 @@ from tradewind.runtime.metrics import RuntimeMetrics
 from tradewind.runtime.service import Resources, ServiceContext
 from tradewind.runtime.settings import Settings
 from tradewind.services.analytics import AnalyticsService
-from tradewind.store import accounts, audit, bots, records, users
+from tradewind.store import accounts, audit, bot_snapshots, bots, records, users
 from tradewind.store.bots import BotState
 from tradewind.store.database import Database
 
@@ -99,7 +99,7 @@ class Commands:
 async def recorded(database: Database, bot: str) -> list[tuple[int, Decimal, Decimal | None]]:
     since = datetime.fromtimestamp(T0 / 1e9, UTC) - timedelta(hours=1)
     async with database.read() as conn:
-        rows = await records.bot_series(conn, bot, since, since + timedelta(hours=2), limit=100)
+        rows = await bot_snapshots.series(conn, bot, since, since + timedelta(hours=2), limit=100)
     return [((r.ts_ns - T0) // MINUTE_NS, r.pnl, r.account_equity) for r in rows]
 
 
@@ -194,10 +194,10 @@ async def test_a_restarted_instance_rebuilds_the_bots_book_and_window_from_the_r
     account, bot = await running_bot(database, max_drawdown=D("0.1"))
     await record_fill(database, account, bot, "t1", Side.BUY, "100", "1")  # fee 0.1
     async with database.transaction() as conn:  # what the instance before recorded
-        await records.insert_bot_snapshots(
+        await bot_snapshots.insert(
             conn,
             [
-                records.BotSnapshot(
+                bot_snapshots.BotSnapshot(
                     bot_id=bot,
                     account_id=account,
                     ts_ns=T0 + MINUTE_NS,
@@ -251,10 +251,10 @@ async def test_a_bots_old_minutes_are_thinned_to_hours_then_days(database: Datab
     now = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
     first = now - timedelta(days=6)
     async with database.transaction() as conn:
-        await records.insert_bot_snapshots(
+        await bot_snapshots.insert(
             conn,
             [
-                records.BotSnapshot(
+                bot_snapshots.BotSnapshot(
                     bot_id=bot,
                     account_id="a1",
                     ts_ns=int((first + timedelta(minutes=10 * n)).timestamp()) * 10**9,
@@ -274,7 +274,7 @@ async def test_a_bots_old_minutes_are_thinned_to_hours_then_days(database: Datab
     hours_end = now - timedelta(days=2)
     for bot in ("b1", "b2"):
         async with database.read() as conn:
-            kept = await records.bot_series(conn, bot, first, now, limit=10_000)
+            kept = await bot_snapshots.series(conn, bot, first, now, limit=10_000)
         times = [datetime.fromtimestamp(s.ts_ns // 10**9, UTC) for s in kept]
         daily = [t for t in times if t < days_end]
         hourly = [t for t in times if days_end <= t < hours_end]

@@ -27,7 +27,7 @@ from decimal import Decimal
 
 from tradewind.domain.bot_pnl import BotFill, BotPnl, PriceOf
 from tradewind.services.analytics.bot_series import BotSeries
-from tradewind.store import accounts, records
+from tradewind.store import accounts, bot_snapshots, records
 from tradewind.store.database import Database
 
 #: Fills read again behind an account's newest one: the recorder may store a fill after
@@ -108,7 +108,7 @@ class BotTracker:
     async def _restore(self, met: list[BotSeries], now_ns: int) -> None:
         since = datetime.fromtimestamp(now_ns / 1e9, UTC) - timedelta(minutes=self._window)
         async with self._database.read() as conn:
-            recorded = await records.bots_series_since(conn, (s.bot_id for s in met), since)
+            recorded = await bot_snapshots.since(conn, (s.bot_id for s in met), since)
         for series in met:
             series.restore(
                 (r.ts_ns, BotPnl(r.realized_pnl, r.unrealized_pnl, r.fees, r.pnl),
@@ -123,14 +123,14 @@ class BotTracker:
         """Value every bot at `now_ns` and write the minutes that closed with a new PnL;
         returns how many. `equity_of(account, asset)`: the account's equity in `asset`
         now, if known."""
-        closed: list[records.BotSnapshot] = []
+        closed: list[bot_snapshots.BotSnapshot] = []
         for series in self.series:
             equity = equity_of(series.account_id, series.quote)
             minute = series.observe(now_ns, price_of, equity)
             if minute is not None:
                 ts_ns, pnl, then = minute
                 closed.append(
-                    records.BotSnapshot(
+                    bot_snapshots.BotSnapshot(
                         bot_id=series.bot_id, account_id=series.account_id, ts_ns=ts_ns,
                         quote=series.quote, pnl=pnl.total, realized_pnl=pnl.realized,
                         unrealized_pnl=pnl.unrealized, fees=pnl.fees, account_equity=then,
@@ -138,6 +138,6 @@ class BotTracker:
                 )  # fmt: skip
         if closed:
             async with self._database.transaction() as conn:
-                await records.insert_bot_snapshots(conn, closed)
+                await bot_snapshots.insert(conn, closed)
             self.written += len(closed)
         return len(closed)
