@@ -7,8 +7,11 @@ bot's by the orders table's `bot_id`), not from the order path: an account the
 instance meets for the first time (a start, a take-over) has all its bots' fills read
 (up to `MAX_FILLS` each), and after that, in each round in which the account changed
 (a `PortfolioUpdate` came: a fill was booked) and in the round after it, the fills
-executed since its newest one less `FILL_MARGIN` (a fill recorded late). A fill read
-twice is counted once (by trade id, `BotBook.apply`).
+executed since its last read less `FILL_MARGIN` (a fill recorded late, or stamped by a
+venue's clock a little behind ours; accounts are read 500 at a time, from the oldest
+last read among them). A fill read twice is counted once (by trade id,
+`BotBook.apply`); a fill recorded after fills executed later than it is applied after
+them (its average cost as of then, not as of its execution).
 
 A bot met for the first time has its recorded minutes of the window read back, so its
 drawdown's peak survives a restart or a take-over.
@@ -40,7 +43,7 @@ MAX_FILLS = 100_000
 @dataclass
 class _Account:
     valuation_asset: str
-    newest_ns: int = 0  # the newest fill read
+    read_ns: int  # when its fills were last read
     bots: dict[str, BotSeries] = field(default_factory=dict)
 
 
@@ -78,12 +81,14 @@ class BotTracker:
         async with self._database.read() as conn:
             if new:
                 for account_id, asset in (await accounts.valuation_assets(conn, new)).items():
-                    self._accounts[account_id] = _Account(asset)
+                    self._accounts[account_id] = _Account(asset, now_ns)
                 for account_id in new:
                     found |= await records.bots_fills_of(conn, [account_id], None, limit=MAX_FILLS)
             if known:
-                oldest = min(self._accounts[a].newest_ns for a in known)
+                oldest = min(self._accounts[a].read_ns for a in known)
                 since = datetime.fromtimestamp(oldest / 1e9, UTC) - FILL_MARGIN
+                for account_id in known:
+                    self._accounts[account_id].read_ns = now_ns
                 for account_id, rows in (
                     await records.bots_fills_of(conn, known, since, limit=MAX_FILLS)
                 ).items():
@@ -101,7 +106,6 @@ class BotTracker:
                     )
                     met.append(series)
                 series.book.apply(fill)
-                account.newest_ns = max(account.newest_ns, fill.ts_ns)
         if met:
             await self._restore(met, now_ns)
 
