@@ -1,15 +1,18 @@
 """A bot's results from its own fills: realised PnL at average cost, fees valued in the
 quote (base fees at the fill's price, others apart), a sell of more than the bot bought
-realising nothing on the excess, figures per quote asset."""
+realising nothing on the excess, figures per quote asset; the PnL its series records
+(realised + unrealised at the last prices - fees, a fill delivered twice counted once)
+and its drawdown (a fall from the PnL's peak over the account's equity then)."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tradewind.domain.bot_pnl import BotFill, Holding, bot_results
+from tradewind.domain.bot_pnl import BotBook, BotFill, Holding, bot_drawdown, bot_results
 from tradewind.domain.model import Side
 
 D = Decimal
@@ -64,3 +67,65 @@ def test_what_it_holds_is_what_it_bought_less_what_it_sold_of_it(
     results = bot_results(fills)
     if fills:
         assert results.by_quote["USDT"].holdings["BTC/USDT"].quantity == held
+
+
+# -- the PnL a bot's series records, and its drawdown -----------------------------------
+
+
+def traded(trade_id: str, side: str, price: str, quantity: str, fee: str = "0",
+         fee_asset: str = "USDT", symbol: str = "BTC/USDT") -> BotFill:  # fmt: skip
+    return BotFill(0, symbol, Side(side.upper()), D(price), D(quantity), D(fee), fee_asset,
+                   trade_id)  # fmt: skip
+
+
+def test_pnl_is_realised_plus_unrealised_at_the_last_price_minus_fees() -> None:
+    book = BotBook()
+    book.apply(traded("1", "buy", "100", "2", fee="0.2"))  # 2 BTC for 200
+    book.apply(traded("2", "buy", "130", "1", fee="0.13"))  # 3 BTC for 330: 110 each
+    book.apply(traded("3", "sell", "120", "1.5", fee="0.18"))  # realises 1.5 x (120 - 110)
+    book.apply(traded("4", "buy", "10", "5", symbol="ETH/USDT"))  # 5 ETH for 50
+    prices = {"BTC/USDT": D(90), "ETH/USDT": D(12)}
+    pnl = book.pnl("USDT", prices.get)
+    assert pnl is not None
+    assert pnl.realized == D(15)
+    # 1.5 BTC left at 110 each, now 90: -30; 5 ETH at 10, now 12: +10.
+    assert pnl.unrealized == D(-20)
+    assert pnl.fees == D("0.51")
+    assert pnl.total == D(15) - D(20) - D("0.51") == D("-5.51")
+    assert book.pnl("BTC", prices.get) is None  # no fill in that quote
+
+
+def test_a_holding_without_a_price_is_valued_at_its_cost() -> None:
+    book = BotBook()
+    book.apply(traded("1", "buy", "100", "1", fee="1"))
+    pnl = book.pnl("USDT", {}.get)
+    assert pnl is not None and (pnl.unrealized, pnl.total) == (D(0), D(-1))
+
+
+def test_a_fill_delivered_twice_is_counted_once() -> None:
+    book = BotBook()
+    assert book.apply(traded("7", "buy", "100", "1", fee="0.1"))
+    assert not book.apply(traded("7", "buy", "100", "1", fee="0.1"))  # redelivered
+    assert book.apply(traded("7", "buy", "100", "1", symbol="ETH/USDT"))  # another market's 7
+    assert book.fills == 2
+    pnl = book.pnl("USDT", {"BTC/USDT": D(110), "ETH/USDT": D(100)}.get)
+    assert pnl is not None and pnl.total == D(10) - D("0.1")
+    # The figures of the API (`bot_results`) are the same book's.
+    usdt = bot_results([traded("7", "buy", "100", "1", fee="0.1")] * 2).by_quote["USDT"]
+    assert (usdt.bought, usdt.fees) == (D(100), D("0.1"))
+
+
+def test_drawdown_is_the_fall_from_the_peak_over_the_account_equity_at_the_peak() -> None:
+    points = [
+        (D(0), D(10_000)),
+        (D(100), D(10_100)),  # the peak, on an account of 10,100
+        (D(-202), D(9_798)),  # 302 below it: -2.99 %
+        (D(50), D(10_050)),  # 50 below: -0.50 %
+    ]
+    drawdown = bot_drawdown(points)
+    assert drawdown.max == pytest.approx(-302 / 10_100)
+    assert drawdown.current == pytest.approx(-50 / 10_100)
+    new_peak = bot_drawdown([*points, (D(150), D(10_150)), (D(150), D(20_000))])
+    assert (new_peak.current, new_peak.max) == (0.0, pytest.approx(-302 / 10_100))
+    unknown = bot_drawdown([(D(100), None), (D(0), D(1000))])  # peak's equity not known
+    assert (unknown.current, unknown.max) == (0.0, 0.0)

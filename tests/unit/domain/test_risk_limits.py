@@ -13,6 +13,8 @@ from tradewind.domain.risk_limits import (
     VAR_MIN_PERIODS,
     Limit,
     RiskLimits,
+    bot_breach,
+    bot_limit,
     breach,
     effective,
 )
@@ -62,4 +64,17 @@ def test_a_var_counts_only_with_enough_returns_behind_it() -> None:
     assert breach(limits, figures(var_95=-0.019)) is None
     assert breach(limits, figures(var_95=-0.05)) == (
         "risk limit: one-minute 95 % VaR 5.00 % reached the platform's limit of 2.00 %"
+    )
+
+
+def test_a_bots_limit_is_the_tighter_of_its_own_and_the_platform_ceiling() -> None:
+    ceiling = RiskLimits(max_drawdown=D("0.2"))
+    own = bot_limit(D("0.1"), ceiling)
+    assert own is not None and (own.value, own.set_by) == (D("0.1"), "bot")
+    platform = bot_limit(D("0.3"), ceiling)
+    assert platform is not None and (platform.value, platform.set_by) == (D("0.2"), "platform")
+    assert bot_limit(None, RiskLimits()) is None
+    assert bot_breach(own, -0.099) is None
+    assert bot_breach(own, -0.125) == (
+        "risk limit: the bot's drawdown 12.50 % reached the bot's limit of 10.00 %"
     )
