@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import BigInteger, Table, and_, cast, delete, func, select, update
-from sqlalchemy.engine import RowMapping
+from sqlalchemy.engine import Row, RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tradewind.domain.bot_pnl import BotFill
@@ -364,25 +364,18 @@ async def bots_fills_of(
     conn: AsyncConnection, account_ids: Iterable[str], since: datetime | None, *, limit: int
 ) -> dict[str, list[tuple[str, BotFill]]]:
     """Per account, (bot id, fill) of its bots' orders' fills executed at or after
-    `since` (None: all), oldest first, at most `limit` per query of 500 accounts (the
-    newest kept); fills of orders without a bot are left out."""
+    `since` (None: all), oldest first, the newest `limit` of each account; fills of
+    orders without a bot are left out. Accounts are read 500 to a query; a query that
+    reaches `limit` rows is read again an account at a time, so that one busy account
+    cannot crowd out the others' fills."""
     ids = list(dict.fromkeys(account_ids))
     found: dict[str, list[tuple[str, BotFill]]] = {}
     for start in range(0, len(ids), _CHUNK):
-        query = (
-            select(
-                fills.c.account_id, orders.c.bot_id, fills.c.executed_at, fills.c.symbol,
-                fills.c.side, fills.c.price, fills.c.quantity, fills.c.fee, fills.c.fee_asset,
-                fills.c.trade_id,
-            )
-            .join(orders, orders.c.client_order_id == fills.c.client_order_id)
-            .where(fills.c.account_id.in_(ids[start : start + _CHUNK]), orders.c.bot_id != "")
-            .order_by(fills.c.executed_at.desc(), fills.c.trade_id.desc())
-            .limit(limit)
-        )  # fmt: skip
-        if since is not None:
-            query = query.where(fills.c.executed_at >= since)
-        for row in reversed((await conn.execute(query)).all()):
+        chunk = ids[start : start + _CHUNK]
+        rows = await _bots_fills_rows(conn, chunk, since, limit)
+        if len(rows) >= limit and len(chunk) > 1:
+            rows = [r for a in chunk for r in await _bots_fills_rows(conn, [a], since, limit)]
+        for row in rows:
             fill = BotFill(
                 ts_ns=ns_of(row.executed_at), symbol=row.symbol, side=Side(row.side),
                 price=row.price, quantity=row.quantity, fee=row.fee, fee_asset=row.fee_asset,
@@ -390,6 +383,26 @@ async def bots_fills_of(
             )  # fmt: skip
             found.setdefault(row.account_id, []).append((row.bot_id, fill))
     return found
+
+
+async def _bots_fills_rows(
+    conn: AsyncConnection, account_ids: list[str], since: datetime | None, limit: int
+) -> list[Row[Any]]:
+    """The newest `limit` bot fills of these accounts since `since`, oldest first."""
+    query = (
+        select(
+            fills.c.account_id, orders.c.bot_id, fills.c.executed_at, fills.c.symbol,
+            fills.c.side, fills.c.price, fills.c.quantity, fills.c.fee, fills.c.fee_asset,
+            fills.c.trade_id,
+        )
+        .join(orders, orders.c.client_order_id == fills.c.client_order_id)
+        .where(fills.c.account_id.in_(account_ids), orders.c.bot_id != "")
+        .order_by(fills.c.executed_at.desc(), fills.c.trade_id.desc())
+        .limit(limit)
+    )  # fmt: skip
+    if since is not None:
+        query = query.where(fills.c.executed_at >= since)
+    return list(reversed((await conn.execute(query)).all()))
 
 
 @dataclass(frozen=True)

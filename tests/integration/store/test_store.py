@@ -455,3 +455,52 @@ async def test_the_relay_outlives_a_bus_outage(db: Database) -> None:
     await relay.stop()
     assert seen == [staged.event_id], "the relay ended with the outage"
     await bus.close()
+
+
+async def test_a_busy_account_does_not_crowd_out_the_other_bots_fills(db: Database) -> None:
+    # Before: the limit held for each query of 500 accounts, so the newest fills of a
+    # busy account filled it and a quieter account's bots lost theirs (their PnL books,
+    # rebuilt from the record, then missed trades).
+    from tradewind.services.execution.persistence import write_fills
+
+    busy = await make_account(db)
+    async with db.transaction() as conn:
+        quiet = await accounts.add_account(
+            conn, user_id=busy.user_id, venue="sim", label="quiet", api_key_masked="abcd…wxyz",
+            api_key_encrypted="k", api_secret_encrypted="s", valuation_asset="USDT",
+        )  # fmt: skip
+    now = datetime.now(UTC)
+    rows, fills = [], []
+    for n, (account, cid) in enumerate(
+        [(quiet, "tw-q")] + [(busy, "tw-b")] * 3  # the quiet account's fill is the oldest
+    ):
+        fills.append(
+            Fill(
+                account_id=account.id, client_order_id=cid, venue_order_id=str(n),
+                trade_id=str(n), instrument=BTC, side=Side.BUY, price=Decimal(100),
+                quantity=Decimal(1), fee=Decimal(0), fee_asset="USDT",
+                liquidity=Liquidity.TAKER, ts_ns=1_700_000_000_000_000_000 + n,
+            )
+        )  # fmt: skip
+    for account, cid, bot_id in ((busy, "tw-b", "bot-b"), (quiet, "tw-q", "bot-q")):
+        rows.append(
+            records.OrderRecord(
+                client_order_id=cid, account_id=account.id, bot_id=bot_id, venue="sim",
+                symbol="BTC/USDT", side="BUY", order_type="MARKET", time_in_force="GTC",
+                quantity=Decimal(3), price=None, state="filled", filled_quantity=Decimal(3),
+                average_price=Decimal(100), venue_order_id="1", reason="", created_at=now,
+                updated_at=now,
+            )
+        )  # fmt: skip
+    async with db.transaction() as conn:
+        for order in rows:
+            await records.upsert_order(conn, order)
+        await write_fills(conn, fills)
+
+    async with db.read() as conn:
+        found = await records.bots_fills_of(conn, [busy.id, quiet.id], None, limit=3)
+        newest = await records.bots_fills_of(conn, [busy.id, quiet.id], None, limit=2)
+
+    assert [f.trade_id for _, f in found[busy.id]] == ["1", "2", "3"]
+    assert [(b, f.trade_id) for b, f in found[quiet.id]] == [("bot-q", "0")]
+    assert [f.trade_id for _, f in newest[busy.id]] == ["2", "3"]  # the newest, oldest first
