@@ -82,8 +82,7 @@ class BotTracker:
             if new:
                 for account_id, asset in (await accounts.valuation_assets(conn, new)).items():
                     self._accounts[account_id] = _Account(asset, now_ns)
-                for account_id in new:
-                    found |= await records.bots_fills_of(conn, [account_id], None, limit=MAX_FILLS)
+                found |= await records.bots_fills_of(conn, new, None, limit=MAX_FILLS)
             if known:
                 oldest = min(self._accounts[a].read_ns for a in known)
                 since = datetime.fromtimestamp(oldest / 1e9, UTC) - FILL_MARGIN
