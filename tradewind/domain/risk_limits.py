@@ -14,6 +14,7 @@ historical VaR is a loss of 2 % or more.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -131,3 +132,36 @@ def bot_breach(limit: Limit | None, current_drawdown: float) -> str | None:
         f"risk limit: the bot's drawdown {_percent(-current_drawdown)} reached the "
         f"{limit.set_by}'s limit of {_percent(limit.value)}"
     )
+
+
+class Breaches:
+    """Once per breach, for the guards that act on limits (an account's kill switch, a
+    bot's pause): what crosses its limit is acted on once, not again while it stays
+    beyond it (an owner or operator who undid the action is not overruled on the next
+    round), and is re-armed once it is back within. Keyed by account or bot id."""
+
+    def __init__(self) -> None:
+        self._beyond: set[str] = set()  # beyond its limit when last seen, acted on then
+
+    def new(self, seen: Iterable[tuple[str, str | None]]) -> dict[str, str]:
+        """From this round's (id, reason it is beyond its limit, or None), the ids newly
+        beyond with their reasons; those back within are re-armed."""
+        found: dict[str, str] = {}
+        for key, reason in seen:
+            if reason is None:
+                self._beyond.discard(key)
+            elif key not in self._beyond:
+                found[key] = reason
+        return found
+
+    def acted(self, keys: Iterable[str]) -> None:
+        """These were acted on (or needed no action): not again while beyond."""
+        self._beyond.update(keys)
+
+    def forget(self, keys: Iterable[str]) -> None:
+        """These moved to another instance."""
+        self._beyond.difference_update(keys)
+
+    def clear(self) -> None:
+        """No limit is set anywhere: everything is re-armed."""
+        self._beyond.clear()

@@ -23,7 +23,7 @@ from tradewind.bus.envelope import Envelope, envelope
 from tradewind.bus.port import Bus
 from tradewind.bus.topics import BOT_COMMANDS
 from tradewind.domain.events import BotAction, BotCommand
-from tradewind.domain.risk_limits import ENGAGED_BY, bot_breach, bot_limit
+from tradewind.domain.risk_limits import ENGAGED_BY, Breaches, bot_breach, bot_limit
 from tradewind.services.analytics.bot_series import BotSeries
 from tradewind.store import audit, bots, risk_limits
 from tradewind.store.bots import BotState
@@ -36,11 +36,11 @@ class BotGuard:
         self._database = database
         self._bus = bus
         self._log = log
-        self._breached: set[str] = set()  # beyond its limit when last seen, paused then
+        self._breaches = Breaches()
 
     def forget(self, bot_ids: Iterable[str]) -> None:
         """The bots' account moved to another instance."""
-        self._breached.difference_update(bot_ids)
+        self._breaches.forget(bot_ids)
 
     async def check(self, series: Sequence[BotSeries]) -> dict[str, str]:
         """Pause each bot whose current drawdown newly breaks its limit; returns {bot
@@ -51,21 +51,18 @@ class BotGuard:
             own = await bots.bot_limits_of(conn, (s.bot_id for s in series))
             platform = await risk_limits.platform_limits(conn)
         if not own and platform.max_drawdown is None:
-            self._breached.clear()
+            self._breaches.clear()
             return {}
-        reasons: dict[str, str] = {}
-        for bot in series:
-            bot_id = bot.bot_id
-            limit = bot_limit(own.get(bot_id), platform)
-            reason = None if limit is None else bot_breach(limit, bot.current_drawdown())
-            if reason is None:
-                self._breached.discard(bot_id)
-            elif bot_id not in self._breached:
-                reasons[bot_id] = reason
+
+        def reason_of(bot: BotSeries) -> str | None:
+            limit = bot_limit(own.get(bot.bot_id), platform)
+            return None if limit is None else bot_breach(limit, bot.current_drawdown())
+
+        reasons = self._breaches.new((s.bot_id, reason_of(s)) for s in series)
         if not reasons:
             return {}
         paused = await self._pause(reasons)
-        self._breached |= reasons.keys()  # paused now, or not running
+        self._breaches.acted(reasons)  # paused now, or not running
         return paused
 
     async def _pause(self, reasons: dict[str, str]) -> dict[str, str]:

@@ -26,7 +26,7 @@ import structlog
 from tradewind.bus.port import Bus
 from tradewind.bus.topics import RISK_CONTROLS
 from tradewind.domain.events import AnalyticsUpdate
-from tradewind.domain.risk_limits import ENGAGED_BY, RiskLimits, breach, effective
+from tradewind.domain.risk_limits import ENGAGED_BY, Breaches, RiskLimits, breach, effective
 from tradewind.store import audit, risk_limits
 from tradewind.store.database import Database
 from tradewind.store.kill_switch_events import kill_switch_event
@@ -38,11 +38,11 @@ class LimitGuard:
         self._database = database
         self._bus = bus
         self._log = log
-        self._breached: set[str] = set()  # beyond a limit when last seen, switch engaged
+        self._breaches = Breaches()
 
     def forget(self, account_id: str) -> None:
         """The account moved to another instance."""
-        self._breached.discard(account_id)
+        self._breaches.forget([account_id])
 
     async def check(self, figures: Sequence[AnalyticsUpdate]) -> dict[str, str]:
         """Engage the kill switch of each account whose `figures` newly break its limits;
@@ -53,21 +53,17 @@ class LimitGuard:
             own = await risk_limits.limits_of(conn, (f.account_id for f in figures))
             platform = await risk_limits.platform_limits(conn)
         if not own and platform.empty:
-            self._breached.clear()
+            self._breaches.clear()
             return {}
         unset = RiskLimits()
-        reasons: dict[str, str] = {}
-        for update in figures:
-            account_id = update.account_id
-            reason = breach(effective(own.get(account_id, unset), platform), update)
-            if reason is None:
-                self._breached.discard(account_id)
-            elif account_id not in self._breached:
-                reasons[account_id] = reason
+        reasons = self._breaches.new(
+            (f.account_id, breach(effective(own.get(f.account_id, unset), platform), f))
+            for f in figures
+        )
         if not reasons:
             return {}
         engaged = await self._engage(reasons)
-        self._breached |= reasons.keys()  # engaged now, or already by someone else
+        self._breaches.acted(reasons)  # engaged now, or already by someone else
         return engaged
 
     async def _engage(self, reasons: dict[str, str]) -> dict[str, str]:
