@@ -6,14 +6,10 @@ bus, real SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 
-import pytest
-
-from tests.servers import migrated_database
 from tests.waiting import wait_until
 from tradewind.bus import topics
 from tradewind.bus.envelope import Envelope, envelope
@@ -33,21 +29,6 @@ D = Decimal
 MINUTE_NS = 60 * 1_000_000_000
 T0 = 1_800_000_000 * 1_000_000_000  # a whole minute
 BTC = Instrument("sim", "BTC/USDT", "BTC", "USDT")
-
-
-@pytest.fixture
-async def bus() -> AsyncIterator[MemoryBus]:
-    bus = MemoryBus(partitions=4)
-    await bus.start()
-    yield bus
-    await bus.close()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
-    url = request.getfixturevalue("postgres_url") if request.param == "postgresql" else None
-    async with migrated_database(request.param, tmp_path, url) as (database, _schema):
-        yield database
 
 
 async def running_bot(database: Database, max_drawdown: Decimal | None) -> tuple[str, str]:

@@ -6,14 +6,12 @@ back, and two instances share the accounts by partition."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from decimal import Decimal
-from pathlib import Path
 
 import msgspec
 import pytest
 
-from tests.servers import migrated_database
 from tests.waiting import wait_until
 from tradewind.bus import topics
 from tradewind.bus.envelope import Envelope, envelope
@@ -42,21 +40,6 @@ def valuation(account: str, minute: int, equity: str, realized: str = "0") -> Po
         realized_pnl=D(realized), unrealized_pnl=D(0), fees=D(0),
         balances={"USDT": D(equity)}, ts_ns=T0 + minute * MINUTE_NS,
     )  # fmt: skip
-
-
-@pytest.fixture
-async def bus() -> AsyncIterator[MemoryBus]:
-    bus = MemoryBus(partitions=4)
-    await bus.start()
-    yield bus
-    await bus.close()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
-    url = request.getfixturevalue("postgres_url") if request.param == "postgresql" else None
-    async with migrated_database(request.param, tmp_path, url) as (database, _schema):
-        yield database
 
 
 class Published:

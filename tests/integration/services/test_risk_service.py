@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -180,14 +180,6 @@ async def wait_until(
                 await asyncio.sleep(0.01)
     except TimeoutError:
         pytest.fail(f"not within {timeout_s:g} s: {what}")
-
-
-@pytest.fixture
-async def bus() -> AsyncIterator[MemoryBus]:
-    bus = MemoryBus(partitions=4)
-    await bus.start()
-    yield bus
-    await bus.close()
 
 
 async def start_risk(

@@ -7,16 +7,13 @@ answers, and still asks execution for fresh balances. Real SQLite and PostgreSQL
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from decimal import Decimal
-from pathlib import Path
 
 import msgspec
-import pytest
 
 from tests.integration.services.test_risk_service import BTC, intent, start_risk, wait_until
 from tests.integration.services.test_risk_service import LIMITS as VALUE_LIMIT_ONLY
-from tests.servers import migrated_database
 from tradewind.bus import topics
 from tradewind.bus.envelope import Envelope, envelope
 from tradewind.bus.memory import MemoryBus
@@ -51,21 +48,6 @@ LIMITS = RiskLimits(
     ),
     accounts={},
 )
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
-    url = request.getfixturevalue("postgres_url") if request.param == "postgresql" else None
-    async with migrated_database(request.param, tmp_path, url) as (database, _schema):
-        yield database
-
-
-@pytest.fixture
-async def bus() -> AsyncIterator[MemoryBus]:
-    bus = MemoryBus(partitions=4)
-    await bus.start()
-    yield bus
-    await bus.close()
 
 
 def balance(asset: str, free: str, ts_ns: int) -> BalanceUpdate:
