@@ -132,7 +132,7 @@ def test_a_newcomer_gets_the_current_candle_at_once() -> None:
     market.trade(T0 + 1_000)
     assert market.push("btcusdt@kline_1m", T0 + 2_000) == [(T0, 1, False)]
     assert market.push("btcusdt@kline_1m", T0 + 4_000) == []
-    market.streams.welcome("btcusdt@kline_1m")  # a client subscribed
+    market.streams.welcome("btcusdt@kline_1m", T0 + 5_000)  # a client subscribed
     assert market.push("btcusdt@kline_1m", T0 + 6_000) == [(T0, 1, False)]
 
 
@@ -140,12 +140,19 @@ def test_a_newcomer_does_not_cost_the_others_a_closed_candle() -> None:
     market = Market()
     market.trade(T0 + 1_000)
     assert market.push("btcusdt@kline_1m", T0 + 58_000) == [(T0, 1, False)]
-    market.streams.welcome("btcusdt@kline_1m")  # just before the minute ends
+    market.streams.welcome("btcusdt@kline_1m", T0 + 59_000)  # just before the minute ends
     market.trade(T0 + MINUTE_MS + 500)
     assert market.push("btcusdt@kline_1m", T0 + MINUTE_MS + 1_000) == [
         (T0, 1, True),
         (T0 + MINUTE_MS, 1, False),
     ]
+
+
+def test_a_candle_traded_after_subscribing_is_pushed_closed_if_it_ends_before_a_push() -> None:
+    market = Market()
+    market.streams.welcome("btcusdt@kline_1m", T0 + 59_000)  # the first client subscribes
+    market.trade(T0 + 59_500)  # the minute ends before the stream's first push
+    assert market.push("btcusdt@kline_1m", T0 + MINUTE_MS + 1_000) == [(T0, 1, True)]
 
 
 def test_a_forgotten_stream_starts_afresh() -> None:

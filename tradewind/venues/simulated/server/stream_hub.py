@@ -153,7 +153,7 @@ class StreamHub:
         self._tickers_sent.pop(name, None)
         self._partials_sent.pop(name, None)
         self._tickers.forget(name)
-        self._klines.welcome(name)
+        self._klines.welcome(name, self._now_ms())
 
     def unsubscribe(self, connection: Connection, name: str) -> bool:
         stream = connection.streams.pop(name, None)

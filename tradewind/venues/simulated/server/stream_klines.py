@@ -39,11 +39,15 @@ class KlineStreams:
         self._history = history
         self._followed: dict[str, _Followed] = {}
 
-    def welcome(self, name: str) -> None:
-        """A client subscribed to stream `name`: its next push holds the current candle
-        (the others' closed candles still follow)."""
+    def welcome(self, name: str, now_ms: int) -> None:
+        """A client subscribed to stream `name` at `now_ms`: its next push holds the
+        current candle (the others' closed candles still follow). The first subscriber's
+        stream follows from then on: a candle that trades after it subscribed and ends
+        before the first push is pushed closed, as Binance would."""
         followed = self._followed.get(name)
-        if followed is not None:
+        if followed is None:
+            self._followed[name] = _Followed(flushed_ms=now_ms)
+        else:
             followed.newcomer = True
 
     def forget(self, name: str) -> None:
