@@ -8,6 +8,7 @@ strings (uuid4 hex, or the natural key such as a client order id).
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -74,6 +75,10 @@ def _serial_id() -> Column[Any]:
     return Column(
         "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
     )
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 def _ts(name: str, nullable: bool = False) -> Column[Any]:
@@ -178,6 +183,7 @@ bots = Table(
     # The owner's drawdown limit (fraction of the account's equity; NULL: none) and why
     # the analytics service paused the bot for it (NULL: not paused by a limit).
     Column("max_drawdown", Money, nullable=True),
+    Column("max_var_95", Money, nullable=True),  # the owner's one-minute 95 % VaR limit
     Column("paused_reason", Text, nullable=True),
     Index("ix_bots_account", "account_id"),
     Index("ix_bots_user", "user_id"),
@@ -221,7 +227,11 @@ fills = Table(
     Column("fee_asset", String(16), nullable=False),
     Column("liquidity", String(5), nullable=False),
     _ts("executed_at"),
+    # When the row was written (the writer's clock): the analytics service reads new
+    # fills by it, so a fill recorded long after it executed is still seen.
+    Column("recorded_at", DateTime(timezone=True), nullable=False, default=_utc_now),
     Index("ix_fills_account_executed", "account_id", "executed_at"),
+    Index("ix_fills_recorded", "recorded_at"),
 )
 
 portfolio_books = Table(

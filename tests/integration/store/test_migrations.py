@@ -9,17 +9,20 @@ import os
 import subprocess
 import sys
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import asyncpg
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect
+from sqlalchemy import inspect, select, text
 
 from tradewind.store.database import MIGRATIONS, Database
-from tradewind.store.schema import metadata
+from tradewind.store.schema import fills, metadata
 
 
 async def test_the_migrated_schema_is_the_declared_one(db: Database) -> None:
@@ -85,5 +88,35 @@ async def test_bot_snapshots_are_indexed_by_bot_and_time_and_bots_keep_their_lim
     assert {"name": "ix_bot_snapshots_bot_taken", "columns": ["bot_id", "taken_at"]} in [
         {"name": i["name"], "columns": i["column_names"]} for i in indexes
     ]
-    assert {"max_drawdown", "paused_reason"} <= {c["name"] for c in columns}
-    assert await db.revision() == "0008"
+    assert {"max_drawdown", "max_var_95", "paused_reason"} <= {c["name"] for c in columns}
+    assert await db.revision() == "0009"
+
+
+async def test_fills_recorded_before_0009_are_taken_as_recorded_when_they_executed(
+    tmp_path: Path,
+) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'tw.db'}")
+    executed = datetime(2026, 12, 1, 12, 0, 0, tzinfo=UTC)
+    try:
+        async with db.engine.begin() as conn:
+            await conn.run_sync(lambda sync: _upgrade_to(sync, "0008"))
+            await conn.execute(
+                text(
+                    "INSERT INTO fills (account_id, symbol, trade_id, client_order_id, side,"
+                    " price, quantity, fee, fee_asset, liquidity, executed_at) VALUES"
+                    " ('a', 'BTC/USDT', '1', 'c', 'BUY', '1', '1', '0', 'USDT', 'TAKER', :at)"
+                ),
+                {"at": executed.strftime("%Y-%m-%d %H:%M:%S.%f")},
+            )
+        await db.migrate()
+        async with db.read() as conn:
+            (recorded,) = (await conn.execute(select(fills.c.recorded_at))).scalars()
+        assert recorded.replace(tzinfo=UTC) == executed
+    finally:
+        await db.close()
+
+
+def _upgrade_to(sync_connection: Any, revision: str) -> None:
+    config = _alembic_config()
+    config.attributes["connection"] = sync_connection
+    command.upgrade(config, revision)
