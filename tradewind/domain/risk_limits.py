@@ -9,12 +9,13 @@ the account's kill switch with a reason that names the figure, the limit and who
 
 Limits are fractions of equity written as decimals: `max_drawdown = 0.1` halts at a 10 %
 fall from the window's peak; `max_var_95 = 0.02` halts when the 95 % one-minute
-historical VaR is a loss of 2 % or more.
+historical VaR is a loss of 2 % or more. A bot's limits are the same two figures of its
+PnL over its account's equity (`bot_limits`, `bot_breach`; a breach pauses the bot).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -117,20 +118,38 @@ def breach(limits: EffectiveLimits, figures: AnalyticsUpdate) -> str | None:
     return None
 
 
-def bot_limit(own: Decimal | None, platform: RiskLimits) -> Limit | None:
-    """The drawdown limit that applies to a bot: the tighter of its owner's and the
-    platform's ceiling (the platform's `max_drawdown`, as for accounts)."""
-    return _tighter(own, platform.max_drawdown, "bot")
+def bot_limits(own: RiskLimits, platform: RiskLimits) -> EffectiveLimits:
+    """The limits that apply to a bot: per figure, the tighter of its owner's and the
+    platform's ceiling (the same ceiling as for accounts)."""
+    return EffectiveLimits(
+        max_drawdown=_tighter(own.max_drawdown, platform.max_drawdown, "bot"),
+        max_var_95=_tighter(own.max_var_95, platform.max_var_95, "bot"),
+    )
 
 
-def bot_breach(limit: Limit | None, current_drawdown: float) -> str | None:
-    """Why a bot's `current_drawdown` (<= 0, a fraction of its account's equity:
-    `bot_pnl.bot_drawdown`) breaks `limit` (a reason a user can read), or None."""
-    if limit is None or -current_drawdown < float(limit.value):
+def bot_breach(
+    limits: EffectiveLimits, current_drawdown: float, var_95: Callable[[], tuple[float | None, int]]
+) -> str | None:
+    """Why a bot's figures break `limits` (a reason a user can read), or None: its
+    `current_drawdown` (<= 0, a fraction of its account's equity:
+    `bot_pnl.bot_drawdown`), and its one-minute 95 % VaR with the returns it was taken
+    over (`bot_pnl.MinuteReturns`; asked for only when a VaR limit applies, counted only
+    over `VAR_MIN_PERIODS` returns or more, as an account's)."""
+    drawdown = limits.max_drawdown
+    if drawdown is not None and -current_drawdown >= float(drawdown.value):
+        return (
+            f"risk limit: the bot's drawdown {_percent(-current_drawdown)} reached the "
+            f"{drawdown.set_by}'s limit of {_percent(drawdown.value)}"
+        )
+    var = limits.max_var_95
+    if var is None:
+        return None
+    value, periods = var_95()
+    if value is None or periods < VAR_MIN_PERIODS or -value < float(var.value):
         return None
     return (
-        f"risk limit: the bot's drawdown {_percent(-current_drawdown)} reached the "
-        f"{limit.set_by}'s limit of {_percent(limit.value)}"
+        f"risk limit: the bot's one-minute 95 % VaR {_percent(-value)} reached the "
+        f"{var.set_by}'s limit of {_percent(var.value)}"
     )
 
 

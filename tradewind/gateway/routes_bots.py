@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tradewind.bus.envelope import envelope
 from tradewind.bus.topics import BOT_COMMANDS
-from tradewind.domain.bot_pnl import QuoteResults, bot_drawdown, bot_results
+from tradewind.domain.bot_pnl import MinuteReturns, QuoteResults, bot_drawdown, bot_results
 from tradewind.domain.events import BotAction, BotCommand
 from tradewind.domain.performance import EquitySample, bucketed
 from tradewind.gateway.auth import Principal
@@ -178,8 +178,9 @@ async def bot_analytics(
     its figures are those of its trades; the account's returns and risk are at
     `/accounts/{id}/analytics`). And its PnL series in the account's valuation asset as
     the analytics service records it (`pnl` at `resolution` over [`from`, `to`]), with
-    its drawdown over the window: the PnL's fall from its peak over the account's
-    equity at the peak (docs/analytics.md, "Bots")."""
+    its drawdown over the window (the PnL's fall from its peak over the account's
+    equity at the peak) and its one-minute VaR over the window's recorded minutes, as
+    the bot's risk limits measure them (docs/analytics.md, "Bots")."""
     since, until = analytics_window(resolution, start, end)
     async with state.db.read() as conn:
         bot = await owned_bot(conn, caller.user_id, bot_id)
@@ -190,6 +191,9 @@ async def bot_analytics(
     quote = series[-1].quote if series else None
     series = [s for s in series if s.quote == quote]  # a change of valuation asset
     drawdown = bot_drawdown((s.pnl, s.account_equity) for s in series) if series else None
+    returns = MinuteReturns(keep_minutes=int((until - since).total_seconds()) // 60 + 1)
+    for s in series:
+        returns.add(s.ts_ns, s.pnl, s.account_equity)
     return BotAnalyticsView(
         bot_id=bot.id,
         account_id=bot.account_id,
@@ -204,6 +208,8 @@ async def bot_analytics(
         pnl=_pnl_points(series, RESOLUTION_S[resolution]),
         current_drawdown=None if drawdown is None else drawdown.current,
         max_drawdown=None if drawdown is None else drawdown.max,
+        var_95=returns.var_95(),
+        var_periods=returns.periods,
     )
 
 

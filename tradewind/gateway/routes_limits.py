@@ -14,7 +14,7 @@ from tradewind.domain.risk_limits import (
     EffectiveLimits,
     Limit,
     RiskLimits,
-    bot_limit,
+    bot_limits,
     effective,
 )
 from tradewind.gateway.auth import Principal
@@ -195,10 +195,11 @@ async def _bot_view(state: State, user_id: str, bot_id: str) -> BotRiskLimitsVie
     async with state.db.read() as conn:
         bot = await owned_bot(conn, user_id, bot_id)
         platform = await risk_limits.platform_limits(conn)
+    own = RiskLimits(max_drawdown=bot.max_drawdown, max_var_95=bot.max_var_95)
     return BotRiskLimitsView(
-        bot=bot.max_drawdown,
-        platform=platform.max_drawdown,
-        effective=_in_force(bot_limit(bot.max_drawdown, platform)),
+        bot=_view(own),
+        platform=_view(platform),
+        effective=_effective_view(bot_limits(own, platform)),
         paused_reason=bot.paused_reason,
     )
 
@@ -206,7 +207,7 @@ async def _bot_view(state: State, user_id: str, bot_id: str) -> BotRiskLimitsVie
 @router.get(
     "/bots/{bot_id}/risk-limits",
     responses=documented(401, 403, 404),
-    summary="The bot's drawdown limit, the platform's ceiling, and a pause it caused",
+    summary="The bot's risk limits, the platform's ceiling, and a pause they caused",
 )
 async def get_bot_limits(bot_id: BotId, caller: BotReader, state: State) -> BotRiskLimitsView:
     return await _bot_view(state, caller.user_id, bot_id)
@@ -215,17 +216,20 @@ async def get_bot_limits(bot_id: BotId, caller: BotReader, state: State) -> BotR
 @router.put(
     "/bots/{bot_id}/risk-limits",
     responses=documented(401, 403, 404, 422),
-    summary="Set the bot's drawdown limit (replaces it; null: no limit)",
+    summary="Set the bot's risk limits (replaces them; null: no limit)",
 )
 async def set_bot_limits(
     bot_id: BotId, body: BotRiskLimitsBody, caller: BotWriter, state: State, request: Request
 ) -> BotRiskLimitsView:
-    """The analytics service checks it at its next round: a drawdown of the bot's PnL
-    beyond the tighter of this and the platform's ceiling pauses the bot, with the reason
-    shown here and in the bot's view (docs/analytics.md, "Bots")."""
+    """The analytics service checks them at its next round: a drawdown of the bot's PnL
+    or a one-minute VaR beyond the tighter of these and the platform's ceiling pauses
+    the bot, with the reason shown here and in the bot's view (docs/analytics.md,
+    "Bots")."""
     async with state.db.transaction() as conn:
         bot = await owned_bot(conn, caller.user_id, bot_id)
-        await bots.set_bot_limit(conn, bot.id, body.max_drawdown)
+        await bots.set_bot_limits(
+            conn, bot.id, RiskLimits(max_drawdown=body.max_drawdown, max_var_95=body.max_var_95)
+        )
         await audit.record(
             conn,
             "risk_limits.bot_set",

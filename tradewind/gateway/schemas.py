@@ -360,6 +360,12 @@ class BotAnalyticsView(_Response):
         "equity at the peak (<= 0); null without a recorded PnL"
     )
     max_drawdown: float | None = Field(description="The deepest `current_drawdown` of the window")
+    var_95: float | None = Field(
+        description="The one-minute 95 % historical VaR of the PnL over the window's recorded "
+        "minutes, each minute's change over the account's equity at its start (<= 0 for a "
+        "loss); null without a return"
+    )
+    var_periods: int = Field(description="The one-minute returns `var_95` was taken over")
 
 
 # -- operations -----------------------------------------------------------------------
@@ -493,20 +499,23 @@ class AccountRiskLimitsView(_Response):
 
 
 class BotRiskLimitsBody(_Request):
-    """A fraction of the account's equity (`"0.1"` for 10 %); null or left out: no limit.
-    The bot is paused when its PnL falls this far from its peak of the analytics window,
-    measured against the account's equity at that peak."""
+    """Fractions of the account's equity (`"0.1"` for 10 %); null or left out: no limit
+    on that figure. The bot is paused when its PnL falls `max_drawdown` from its peak of
+    the analytics window (measured against the account's equity at that peak), or when
+    its one-minute 95 % VaR is a loss of `max_var_95` of the account's equity or more
+    (counted once the window holds 60 one-minute returns)."""
 
     max_drawdown: LimitFraction | None = None
+    max_var_95: LimitFraction | None = None
 
 
 class BotRiskLimitsView(_Response):
-    """The bot's own drawdown limit, the platform's ceiling, the one in force (the
-    tighter) and, when its limit paused it, why."""
+    """The bot's own limits, the platform's ceiling, those in force (the tighter per
+    figure) and, when a limit paused it, why."""
 
-    bot: Money | None = Field(description="The owner's `max_drawdown` for the bot")
-    platform: Money | None = Field(description="The platform's `max_drawdown` ceiling")
-    effective: LimitInForce | None
+    bot: RiskLimitsView
+    platform: RiskLimitsView
+    effective: EffectiveLimitsView
     paused_reason: str | None
 
 

@@ -12,10 +12,11 @@ from decimal import Decimal
 from types import EllipsisType
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from tradewind.domain.risk_limits import RiskLimits
 from tradewind.store.schema import bots
 
 
@@ -36,6 +37,7 @@ class BotRecord:
     created_at: datetime
     updated_at: datetime
     max_drawdown: Decimal | None = None  # the owner's limit, fraction of account equity
+    max_var_95: Decimal | None = None  # the owner's one-minute 95 % VaR limit, the same
     paused_reason: str | None = None  # why its risk limit paused it (None: it did not)
 
 
@@ -50,6 +52,7 @@ def _bot(row: RowMapping) -> BotRecord:
         created_at=row["created_at"],
         updated_at=row["updated_at"],
         max_drawdown=row["max_drawdown"],
+        max_var_95=row["max_var_95"],
         paused_reason=row["paused_reason"],
     )
 
@@ -122,23 +125,26 @@ async def set_bot_state(
     return bool(result.rowcount)
 
 
-async def set_bot_limit(conn: AsyncConnection, bot_id: str, max_drawdown: Decimal | None) -> bool:
+async def set_bot_limits(conn: AsyncConnection, bot_id: str, limits: RiskLimits) -> bool:
     result = await conn.execute(
-        update(bots).where(bots.c.id == bot_id).values(max_drawdown=max_drawdown)
+        update(bots)
+        .where(bots.c.id == bot_id)
+        .values(max_drawdown=limits.max_drawdown, max_var_95=limits.max_var_95)
     )
     return bool(result.rowcount)
 
 
-async def bot_limits_of(conn: AsyncConnection, bot_ids: Iterable[str]) -> dict[str, Decimal]:
-    """The drawdown limits of those of these bots that have one."""
+async def bot_limits_of(conn: AsyncConnection, bot_ids: Iterable[str]) -> dict[str, RiskLimits]:
+    """The limits of those of these bots that have one."""
     ids = list(dict.fromkeys(bot_ids))
-    found: dict[str, Decimal] = {}
+    found: dict[str, RiskLimits] = {}
     for start in range(0, len(ids), 500):
-        query = select(bots.c.id, bots.c.max_drawdown).where(
-            bots.c.id.in_(ids[start : start + 500]), bots.c.max_drawdown.is_not(None)
+        query = select(bots.c.id, bots.c.max_drawdown, bots.c.max_var_95).where(
+            bots.c.id.in_(ids[start : start + 500]),
+            or_(bots.c.max_drawdown.is_not(None), bots.c.max_var_95.is_not(None)),
         )
-        for bot_id, limit in (await conn.execute(query)).all():
-            found[bot_id] = limit
+        for bot_id, drawdown, var in (await conn.execute(query)).all():
+            found[bot_id] = RiskLimits(max_drawdown=drawdown, max_var_95=var)
     return found
 
 

@@ -58,6 +58,8 @@ async def test_a_bots_pnl_series_at_a_resolution_over_a_window_with_its_drawdown
     # 302 below the peak of 100 at its deepest, 50 now, of the account's 10,100 then.
     assert body["max_drawdown"] == pytest.approx(-302 / 10_100)
     assert body["current_drawdown"] == pytest.approx(-50 / 10_100)
+    # Four hours of one-minute returns, the quiet minutes 0: no loss at the 5 % quantile.
+    assert (body["var_periods"], body["var_95"]) == (4 * 60, 0.0)
 
     minute = await api.client.get(
         path, params={**window, "resolution": "minute"}, headers=user.headers
@@ -84,42 +86,50 @@ async def test_a_bots_pnl_series_at_a_resolution_over_a_window_with_its_drawdown
     assert refused.status_code == 404
 
 
-async def test_the_owner_sets_a_bots_drawdown_limit_and_the_ceiling_caps_it(api: Api) -> None:
+async def test_the_owner_sets_a_bots_limits_and_the_ceiling_caps_them(api: Api) -> None:
     owner = await api.sign_up()
     account = (await api.connect_account(owner))["id"]
     bot = (await api.create_bot(owner, account))["id"]
     path = f"/api/v1/bots/{bot}/risk-limits"
     fresh = await api.client.get(path, headers=owner.headers)
     assert fresh.status_code == 200, fresh.text
-    assert fresh.json() == {"bot": None, "platform": None, "effective": None,
+    none = {"max_drawdown": None, "max_var_95": None}
+    assert fresh.json() == {"bot": none, "platform": none, "effective": none,
                             "paused_reason": None}  # fmt: skip
-    set_ = await api.client.put(path, json={"max_drawdown": "0.1"}, headers=owner.headers)
+    limits = {"max_drawdown": "0.1", "max_var_95": "0.03"}
+    set_ = await api.client.put(path, json=limits, headers=owner.headers)
     assert set_.status_code == 200, set_.text
-    assert set_.json()["effective"] == {"value": "0.1", "set_by": "bot"}
+    assert set_.json()["effective"] == {
+        "max_drawdown": {"value": "0.1", "set_by": "bot"},
+        "max_var_95": {"value": "0.03", "set_by": "bot"},
+    }
     admin = await api.as_roles("admin")
     await api.client.put(
         "/api/v1/admin/risk-limits", json={"max_drawdown": "0.05"}, headers=admin.headers
     )
     view = (await api.client.get(path, headers=owner.headers)).json()
-    assert (view["bot"], view["platform"]) == ("0.1", "0.05")
-    assert view["effective"] == {"value": "0.05", "set_by": "platform"}
+    assert (view["bot"], view["platform"]) == (limits, {"max_drawdown": "0.05", "max_var_95": None})
+    assert view["effective"] == {
+        "max_drawdown": {"value": "0.05", "set_by": "platform"},
+        "max_var_95": {"value": "0.03", "set_by": "bot"},
+    }
     async with api.state.db.read() as conn:
         (entry,) = await audit.query(conn, action="risk_limits.bot_set")
-    assert (entry.target_id, entry.detail) == (bot, {"max_drawdown": "0.1"})
+    assert (entry.target_id, entry.detail) == (bot, limits)
     for bad in ({"max_drawdown": "1.5"}, {"max_drawdown": "0"}, {"max_drawdown": "NaN"},
-                {"max_drawdown": "ten"}, {"max_var_95": "0.1"}):  # fmt: skip
+                {"max_drawdown": "ten"}, {"max_var_95": "1"}, {"max_loss": "0.1"}):  # fmt: skip
         response = await api.client.put(path, json=bad, headers=owner.headers)
         assert response.status_code == 422, (bad, response.text)
         assert next(iter(bad)) in response.text
     cleared = await api.client.put(path, json={"max_drawdown": None}, headers=owner.headers)
-    assert cleared.json()["bot"] is None
+    assert cleared.json()["bot"] == none  # a PUT replaces both
     stranger = await api.sign_up()
     assert (await api.client.get(path, headers=stranger.headers)).status_code == 404
     put = await api.client.put(path, json={"max_drawdown": "0.5"}, headers=stranger.headers)
     assert put.status_code == 404
     async with api.state.db.read() as conn:
         still = await bots.get_bot(conn, bot)
-    assert still is not None and still.max_drawdown is None
+    assert still is not None and (still.max_drawdown, still.max_var_95) == (None, None)
 
 
 async def test_a_pause_by_the_bots_limit_is_shown_until_its_owner_starts_it(api: Api) -> None:

@@ -1,6 +1,6 @@
 """The analytics service records each bot's PnL series (`bot_snapshots`) from its
 orders' fills in the record and the last bar prices, a fill counted once however often
-it is read, and pauses a bot whose drawdown reaches its limit — bot row with the
+it is read, and pauses a bot whose drawdown or one-minute VaR reaches its limit — bot row with the
 reason, audit entry and `BotCommand` through the outbox — once per breach (real memory
 bus, real SQLite and PostgreSQL)."""
 
@@ -16,6 +16,7 @@ from tradewind.bus.envelope import Envelope, envelope
 from tradewind.bus.memory import MemoryBus
 from tradewind.domain.events import Bar, BotAction, BotCommand, Fill, PortfolioUpdate
 from tradewind.domain.model import Instrument, Liquidity, Side
+from tradewind.domain.risk_limits import RiskLimits
 from tradewind.runtime.logging import get_logger
 from tradewind.runtime.metrics import RuntimeMetrics
 from tradewind.runtime.service import Resources, ServiceContext
@@ -31,7 +32,9 @@ T0 = 1_800_000_000 * 1_000_000_000  # a whole minute
 BTC = Instrument("sim", "BTC/USDT", "BTC", "USDT")
 
 
-async def running_bot(database: Database, max_drawdown: Decimal | None) -> tuple[str, str]:
+async def running_bot(
+    database: Database, max_drawdown: Decimal | None, max_var_95: Decimal | None = None
+) -> tuple[str, str]:
     async with database.transaction() as conn:
         user = await users.create_user(
             conn, email_index="idx-1", email_encrypted="c", password_hash="h", roles=("trader",)
@@ -44,7 +47,8 @@ async def running_bot(database: Database, max_drawdown: Decimal | None) -> tuple
             conn, user_id=user.id, account_id=account.id, strategy="dca", params={}
         )
         await bots.set_bot_state(conn, bot.id, BotState.RUNNING)
-        await bots.set_bot_limit(conn, bot.id, max_drawdown)
+        limits = RiskLimits(max_drawdown=max_drawdown, max_var_95=max_var_95)
+        await bots.set_bot_limits(conn, bot.id, limits)
     return account.id, bot.id
 
 
@@ -221,6 +225,56 @@ async def test_a_restarted_instance_rebuilds_the_bots_book_and_window_from_the_r
             paused = await bots.get_bot(conn, bot)
         assert paused is not None and paused.paused_reason == (
             "risk limit: the bot's drawdown 14.55 % reached the bot's limit of 10.00 %"
+        )
+    finally:
+        await service.stop()
+
+
+async def test_a_bots_var_over_its_recorded_minutes_reaching_its_limit_pauses_it(
+    bus: MemoryBus, database: Database
+) -> None:
+    account, bot = await running_bot(database, max_drawdown=None, max_var_95=D("0.02"))
+    await record_fill(database, account, bot, "t1", Side.BUY, "100", "1")
+    async with database.transaction() as conn:  # 80 minutes swinging 3 % of 1,000 a minute
+        await bot_snapshots.insert(
+            conn,
+            [
+                bot_snapshots.BotSnapshot(
+                    bot_id=bot,
+                    account_id=account,
+                    ts_ns=T0 + minute * MINUTE_NS,
+                    quote="USDT",
+                    pnl=D(-30 * (minute % 2)),
+                    realized_pnl=D(0),
+                    unrealized_pnl=D(-30 * (minute % 2)),
+                    fees=D(0),
+                    account_equity=D(1000),
+                )
+                for minute in range(80)
+            ],
+        )
+    commands = Commands()
+    await bus.subscribe([topics.BOT_COMMANDS], "test", commands.handle)
+    clock = T0 + 100 * MINUTE_NS
+    service = AnalyticsService(interval_s=0.05, window_minutes=120, clock=lambda: clock)
+    ctx = ServiceContext(
+        Settings(), bus, get_logger("tradewind.services.analytics"), RuntimeMetrics(),
+        Resources(database=database),
+    )  # fmt: skip
+    await service.start(ctx)
+    try:
+        update = PortfolioUpdate(
+            account_id=account, valuation_asset="USDT", equity=D(1000), cash=D(900),
+            realized_pnl=D(0), unrealized_pnl=D(0), fees=D("0.1"),
+            balances={"USDT": D(900), "BTC": D(1)}, ts_ns=clock,
+        )  # fmt: skip
+        await bus.publish(topics.PORTFOLIO_UPDATES, envelope(update, account))
+        await wait_until(lambda: commands.received)
+        async with database.read() as conn:
+            paused = await bots.get_bot(conn, bot)
+        assert paused is not None and paused.state is BotState.PAUSED
+        assert paused.paused_reason == (
+            "risk limit: the bot's one-minute 95 % VaR 3.00 % reached the bot's limit of 2.00 %"
         )
     finally:
         await service.stop()

@@ -2,7 +2,8 @@
 quote (base fees at the fill's price, others apart), a sell of more than the bot bought
 realising nothing on the excess, figures per quote asset; the PnL its series records
 (realised + unrealised at the last prices - fees, a fill delivered twice counted once)
-and its drawdown (a fall from the PnL's peak over the account's equity then)."""
+and its drawdown (a fall from the PnL's peak over the account's equity then), its one-minute
+returns and their VaR."""
 
 from __future__ import annotations
 
@@ -12,8 +13,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tradewind.domain.bot_pnl import BotBook, BotFill, Holding, bot_drawdown, bot_results
+from tradewind.domain.bot_pnl import (
+    BotBook,
+    BotFill,
+    Holding,
+    MinuteReturns,
+    bot_drawdown,
+    bot_results,
+)
 from tradewind.domain.model import Side
+from tradewind.domain.performance import value_at_risk
 
 D = Decimal
 
@@ -129,3 +138,57 @@ def test_drawdown_is_the_fall_from_the_peak_over_the_account_equity_at_the_peak(
     assert (new_peak.current, new_peak.max) == (0.0, pytest.approx(-302 / 10_100))
     unknown = bot_drawdown([(D(100), None), (D(0), D(1000))])  # peak's equity not known
     assert (unknown.current, unknown.max) == (0.0, 0.0)
+
+
+MINUTE_NS = 60 * 1_000_000_000
+
+
+def test_a_minutes_return_is_the_pnl_change_over_the_equity_at_its_start() -> None:
+    returns = MinuteReturns(keep_minutes=60)
+    returns.add(0, D(0), D(10_000))
+    returns.add(MINUTE_NS + 5, D(-20), D(9_980))  # -0.2 %
+    returns.add(4 * MINUTE_NS, D(10), D(10_010))  # two quiet minutes, then +30 on 9,980
+    returns.add(4 * MINUTE_NS + 1, D(-1_000), D(9_000))  # the same minute again: ignored
+    assert returns.periods == 4
+    assert returns.var_95() == value_at_risk([-0.002, 0.0, 0.0, float(D(30) / D(9_980))], 0.05)
+
+
+def test_a_return_from_an_unknown_equity_is_left_out_and_old_ones_leave_the_window() -> None:
+    returns = MinuteReturns(keep_minutes=2)
+    returns.add(0, D(0), None)
+    returns.add(MINUTE_NS, D(-50), D(1_000))  # from an unknown equity: no return
+    assert (returns.periods, returns.var_95()) == (0, None)
+    returns.add(2 * MINUTE_NS, D(-100), D(950))  # -5 %
+    returns.add(3 * MINUTE_NS, D(-100), D(950))  # 0
+    returns.add(4 * MINUTE_NS, D(-81), D(969))  # +2 %; the -5 % is two minutes old: out
+    assert (returns.periods, returns.var_95()) == (2, value_at_risk([0.0, 0.02], 0.05))
+
+
+@given(
+    st.integers(min_value=1, max_value=30),
+    st.lists(
+        st.tuples(
+            st.integers(min_value=1, max_value=40),  # minutes after the last point
+            st.integers(min_value=-10_000, max_value=10_000),  # PnL
+            st.one_of(st.none(), st.integers(min_value=-5, max_value=100_000)),  # equity
+        ),
+        max_size=60,
+    ),
+)
+def test_the_var_is_that_of_every_minutes_return_in_the_window(
+    keep: int, points: list[tuple[int, int, int | None]]
+) -> None:
+    returns = MinuteReturns(keep_minutes=keep)
+    every: list[tuple[int, float]] = []  # (minute, return), quiet minutes spelt out
+    minute, last = 0, None
+    for gap, pnl, equity in points:
+        minute += gap
+        returns.add(minute * MINUTE_NS, D(pnl), None if equity is None else D(equity))
+        if last is not None:
+            every += [(m, 0.0) for m in range(minute - gap + 1, minute)]
+            if last[1] is not None and last[1] > 0:
+                every.append((minute, float(D(pnl - last[0]) / D(last[1]))))
+        last = (pnl, equity)
+    kept = [r for m, r in every if m > minute - keep]
+    assert returns.periods == len(kept)
+    assert returns.var_95() == value_at_risk(kept, 0.05)

@@ -11,10 +11,11 @@ import pytest
 from tradewind.domain.events import AnalyticsUpdate
 from tradewind.domain.risk_limits import (
     VAR_MIN_PERIODS,
+    EffectiveLimits,
     Limit,
     RiskLimits,
     bot_breach,
-    bot_limit,
+    bot_limits,
     breach,
     effective,
 )
@@ -68,13 +69,32 @@ def test_a_var_counts_only_with_enough_returns_behind_it() -> None:
 
 
 def test_a_bots_limit_is_the_tighter_of_its_own_and_the_platform_ceiling() -> None:
-    ceiling = RiskLimits(max_drawdown=D("0.2"))
-    own = bot_limit(D("0.1"), ceiling)
-    assert own is not None and (own.value, own.set_by) == (D("0.1"), "bot")
-    platform = bot_limit(D("0.3"), ceiling)
-    assert platform is not None and (platform.value, platform.set_by) == (D("0.2"), "platform")
-    assert bot_limit(None, RiskLimits()) is None
-    assert bot_breach(own, -0.099) is None
-    assert bot_breach(own, -0.125) == (
+    ceiling = RiskLimits(max_drawdown=D("0.2"), max_var_95=D("0.01"))
+    limits = bot_limits(RiskLimits(max_drawdown=D("0.1"), max_var_95=D("0.03")), ceiling)
+    assert limits.max_drawdown == Limit(D("0.1"), "bot")
+    assert limits.max_var_95 == Limit(D("0.01"), "platform")
+    looser = bot_limits(RiskLimits(max_drawdown=D("0.3")), ceiling)
+    assert looser.max_drawdown == Limit(D("0.2"), "platform")
+    assert bot_limits(RiskLimits(), RiskLimits()) == EffectiveLimits(None, None)
+    no_var = lambda: (None, 0)  # noqa: E731
+    assert bot_breach(limits, -0.099, no_var) is None
+    assert bot_breach(limits, -0.125, no_var) == (
         "risk limit: the bot's drawdown 12.50 % reached the bot's limit of 10.00 %"
     )
+
+
+def test_a_bots_var_counts_only_with_enough_returns_and_is_asked_only_under_a_var_limit() -> None:
+    limits = bot_limits(RiskLimits(max_var_95=D("0.02")), RiskLimits())
+    assert bot_breach(limits, 0.0, lambda: (-0.05, VAR_MIN_PERIODS - 1)) is None
+    assert bot_breach(limits, 0.0, lambda: (-0.019, VAR_MIN_PERIODS)) is None
+    assert bot_breach(limits, 0.0, lambda: (-0.02, VAR_MIN_PERIODS)) == (
+        "risk limit: the bot's one-minute 95 % VaR 2.00 % reached the bot's limit of 2.00 %"
+    )
+    asked: list[bool] = []
+
+    def var_95() -> tuple[float | None, int]:
+        asked.append(True)
+        return -0.5, 1_000
+
+    drawdown_only = bot_limits(RiskLimits(max_drawdown=D("0.5")), RiskLimits())
+    assert bot_breach(drawdown_only, -0.1, var_95) is None and not asked

@@ -1,6 +1,7 @@
-"""Risk acting on a bot's drawdown: a bot whose drawdown (`domain.bot_pnl.bot_drawdown`,
-over the analytics window) reaches its limit (its owner's, or the platform's ceiling:
-`domain.risk_limits.bot_limit`) is paused the way its owner's pause does it — the bot's
+"""Risk acting on a bot's figures: a bot whose drawdown (`domain.bot_pnl.bot_drawdown`,
+over the analytics window) or one-minute 95 % VaR (`domain.bot_pnl.MinuteReturns`, over
+the same window) reaches its limit (its owner's, or the platform's ceiling:
+`domain.risk_limits.bot_limits`) is paused the way its owner's pause does it — the bot's
 row (state `paused`, with the reason), the audit entry (`bot.pause`, `paused_by:
 risk-limits`) and the `BotCommand` to the strategy service commit together, the command
 through the outbox (published right after the commit; a relay takes it if this process
@@ -23,7 +24,13 @@ from tradewind.bus.envelope import Envelope, envelope
 from tradewind.bus.port import Bus
 from tradewind.bus.topics import BOT_COMMANDS
 from tradewind.domain.events import BotAction, BotCommand
-from tradewind.domain.risk_limits import ENGAGED_BY, Breaches, bot_breach, bot_limit
+from tradewind.domain.risk_limits import (
+    ENGAGED_BY,
+    Breaches,
+    RiskLimits,
+    bot_breach,
+    bot_limits,
+)
 from tradewind.services.analytics.bot_series import BotSeries
 from tradewind.store import audit, bots, risk_limits
 from tradewind.store.bots import BotState
@@ -43,20 +50,21 @@ class BotGuard:
         self._breaches.forget(bot_ids)
 
     async def check(self, series: Sequence[BotSeries]) -> dict[str, str]:
-        """Pause each bot whose current drawdown newly breaks its limit; returns {bot
-        id: reason} of those paused now."""
+        """Pause each bot whose current drawdown or VaR newly breaks its limit; returns
+        {bot id: reason} of those paused now."""
         if not series:
             return {}
         async with self._database.read() as conn:
             own = await bots.bot_limits_of(conn, (s.bot_id for s in series))
             platform = await risk_limits.platform_limits(conn)
-        if not own and platform.max_drawdown is None:
+        if not own and platform.empty:
             self._breaches.clear()
             return {}
+        none = RiskLimits()
 
         def reason_of(bot: BotSeries) -> str | None:
-            limit = bot_limit(own.get(bot.bot_id), platform)
-            return None if limit is None else bot_breach(limit, bot.current_drawdown())
+            limits = bot_limits(own.get(bot.bot_id, none), platform)
+            return bot_breach(limits, bot.current_drawdown(), bot.var_95)
 
         reasons = self._breaches.new((s.bot_id, reason_of(s)) for s in series)
         if not reasons:

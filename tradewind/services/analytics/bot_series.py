@@ -1,7 +1,8 @@
 """One bot's PnL series as the analytics service keeps it (pure: no I/O): its book
 (`domain.bot_pnl.BotBook`, fills counted once by trade id), valued at the last prices
 each round, one point a minute — the last value of the minute — kept over the service's
-window for the bot's drawdown, and handed out to be recorded when it changed.
+window for the bot's drawdown and its one-minute VaR (`bot_pnl.MinuteReturns`), and
+handed out to be recorded when it changed.
 
 A bot's series is in its account's valuation asset: the PnL of its fills in that quote
 (the drawdown is a fraction of the account's equity, so it must be in the same money);
@@ -15,7 +16,14 @@ from collections import deque
 from collections.abc import Iterable
 from decimal import Decimal
 
-from tradewind.domain.bot_pnl import BotBook, BotDrawdown, BotPnl, PriceOf, bot_drawdown
+from tradewind.domain.bot_pnl import (
+    BotBook,
+    BotDrawdown,
+    BotPnl,
+    MinuteReturns,
+    PriceOf,
+    bot_drawdown,
+)
 from tradewind.domain.exact import EXACT, quotient
 
 _MINUTE_NS = 60 * 1_000_000_000
@@ -32,6 +40,7 @@ class BotSeries:
         # The kept minutes that no later one equals or exceeds, oldest (the window's
         # peak) first: the current drawdown in O(1) a round (a sliding-window maximum).
         self._peaks: deque[tuple[int, Decimal, Decimal | None]] = deque()
+        self._returns = MinuteReturns(keep_minutes)
         self._open: tuple[int, BotPnl, Decimal | None] | None = None  # (ts, pnl, equity)
         self._recorded: BotPnl | None = None  # the last handed out to be recorded
 
@@ -74,6 +83,7 @@ class BotSeries:
     def _keep(self, point: tuple[int, Decimal, Decimal | None]) -> None:
         minutes, peaks = self._minutes, self._peaks
         minutes.append(point)
+        self._returns.add(*point)
         while peaks and peaks[-1][1] <= point[1]:
             peaks.pop()  # an equal later PnL is the newer peak, as `bot_drawdown` has it
         peaks.append(point)
@@ -95,6 +105,12 @@ class BotSeries:
         if equity is None or equity <= 0:
             return 0.0
         return -float(quotient(EXACT.subtract(peak, now), equity))
+
+    def var_95(self) -> tuple[float | None, int]:
+        """The one-minute 95 % VaR over the kept minutes and how many returns it was
+        taken over (the open minute is not one yet)."""
+        returns = self._returns
+        return returns.var_95(), returns.periods
 
     @property
     def latest(self) -> tuple[int, Decimal] | None:
