@@ -162,9 +162,14 @@ class GridStrategy(Strategy):
         return self._instrument.quote
 
     def start_grid(self, ctx: StrategyContext, price: Decimal) -> None:
-        """Lay out the grid around `price` if it lies within the bounds."""
+        """Lay out the grid around `price` if it lies within the bounds and the account
+        holds the quote or the base (a bot can start before its account's balances are
+        known: it lays the grid out at a later bar or tick, not once and empty)."""
         p = self.params
         if not p.lower <= price <= p.upper:
+            return
+        held = ctx.balances()
+        if held.get(self._quote, ZERO) <= ZERO and held.get(self._instrument.base, ZERO) <= ZERO:
             return
         market = ctx.market(p.symbol)
         prices = grid_prices(p, market.tick_size)

@@ -148,6 +148,20 @@ def test_a_price_outside_the_bounds_does_not_start_the_grid() -> None:
     assert ctx.take_submitted() != []
 
 
+def test_a_grid_started_before_the_accounts_balances_are_known_lays_out_once_they_are() -> None:
+    s = GridStrategy.from_params(
+        {"symbol": ETH, "lower": "0.04", "upper": "0.06", "levels": 5, "order_value": "0.01"}
+    )
+    ctx = ScriptedContext(s, {ETH: market(ETH, step="0.001")}, free={})
+    ctx.prices[ETH] = D("0.051")
+    s.on_start(ctx)
+    s.on_bar(ctx, bar(ETH, "0.051"))
+    assert (ctx.take_submitted(), s.memory.prices) == ([], [])
+    ctx.free["BTC"] = D(1)  # the account's balances arrive
+    s.on_bar(ctx, bar(ETH, "0.051"))
+    assert limits(ctx.take_submitted()) != []
+
+
 def test_a_rejected_order_leaves_its_level_empty_and_a_rejected_seed_sells_what_is_held() -> None:
     s, ctx = setup()
     seed, high_buy, _ = ctx.take_submitted()
