@@ -305,9 +305,13 @@ def _valuation(row: Any) -> AccountValuation:
 
 def ns_of(moment: datetime) -> int:
     """ns since the epoch of a time read back from the database."""
-    if moment.tzinfo is None:  # SQLite hands back naive UTC
-        moment = moment.replace(tzinfo=UTC)
+    moment = _utc(moment)
     return int(moment.timestamp()) * 1_000_000_000 + moment.microsecond * 1_000
+
+
+def _utc(moment: datetime) -> datetime:
+    """A time read back from the database, in UTC (SQLite hands back naive UTC)."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 async def equity_before(
@@ -360,6 +364,21 @@ async def bot_fills(
     ]  # fmt: skip
 
 
+#: A bot's fill as `_bot_fill` takes it, with its account and bot.
+_BOT_FILL_COLUMNS = (
+    fills.c.account_id, orders.c.bot_id, fills.c.executed_at, fills.c.symbol, fills.c.side,
+    fills.c.price, fills.c.quantity, fills.c.fee, fills.c.fee_asset, fills.c.trade_id,
+)  # fmt: skip
+
+
+def _bot_fill(row: Any) -> BotFill:
+    """The fill of a row of `_BOT_FILL_COLUMNS`."""
+    return BotFill(
+        ts_ns=ns_of(row.executed_at), symbol=row.symbol, side=Side(row.side), price=row.price,
+        quantity=row.quantity, fee=row.fee, fee_asset=row.fee_asset, trade_id=row.trade_id,
+    )  # fmt: skip
+
+
 async def bots_fills_of(
     conn: AsyncConnection, account_ids: Iterable[str], since: datetime | None, *, limit: int
 ) -> dict[str, list[tuple[str, BotFill]]]:
@@ -376,12 +395,7 @@ async def bots_fills_of(
         if len(rows) >= limit and len(chunk) > 1:
             rows = [r for a in chunk for r in await _bots_fills_rows(conn, [a], since, limit)]
         for row in rows:
-            fill = BotFill(
-                ts_ns=ns_of(row.executed_at), symbol=row.symbol, side=Side(row.side),
-                price=row.price, quantity=row.quantity, fee=row.fee, fee_asset=row.fee_asset,
-                trade_id=row.trade_id,
-            )  # fmt: skip
-            found.setdefault(row.account_id, []).append((row.bot_id, fill))
+            found.setdefault(row.account_id, []).append((row.bot_id, _bot_fill(row)))
     return found
 
 
@@ -390,19 +404,46 @@ async def _bots_fills_rows(
 ) -> list[Row[Any]]:
     """The newest `limit` bot fills of these accounts since `since`, oldest first."""
     query = (
-        select(
-            fills.c.account_id, orders.c.bot_id, fills.c.executed_at, fills.c.symbol,
-            fills.c.side, fills.c.price, fills.c.quantity, fills.c.fee, fills.c.fee_asset,
-            fills.c.trade_id,
-        )
+        select(*_BOT_FILL_COLUMNS)
         .join(orders, orders.c.client_order_id == fills.c.client_order_id)
         .where(fills.c.account_id.in_(account_ids), orders.c.bot_id != "")
         .order_by(fills.c.executed_at.desc(), fills.c.trade_id.desc())
         .limit(limit)
-    )  # fmt: skip
+    )
     if since is not None:
         query = query.where(fills.c.executed_at >= since)
     return list(reversed((await conn.execute(query)).all()))
+
+
+async def newest_fill_recorded(conn: AsyncConnection) -> datetime | None:
+    """When the newest fill was recorded (`recorded_at`, its writer's clock); None
+    without fills."""
+    moment = (await conn.execute(select(func.max(fills.c.recorded_at)))).scalar()
+    return None if moment is None else _utc(moment)
+
+
+async def bot_fills_recorded_since(
+    conn: AsyncConnection, since: datetime | None
+) -> tuple[dict[str, list[tuple[str, BotFill]]], datetime | None]:
+    """Every account's (bot id, fill) of its bots' orders' fills recorded at or after
+    `since` (None: all), each account's oldest first (by execution, then trade id), and
+    the newest `recorded_at` among them (None: none). One query for the whole platform,
+    by `ix_fills_recorded`: the analytics service's cursor on new fills, which sees a
+    fill recorded long after it executed as soon as it is recorded."""
+    query = (
+        select(*_BOT_FILL_COLUMNS, fills.c.recorded_at)
+        .join(orders, orders.c.client_order_id == fills.c.client_order_id)
+        .where(orders.c.bot_id != "")
+        .order_by(fills.c.executed_at, fills.c.trade_id)
+    )
+    if since is not None:
+        query = query.where(fills.c.recorded_at >= since)
+    rows = (await conn.execute(query)).all()
+    found: dict[str, list[tuple[str, BotFill]]] = {}
+    for row in rows:
+        found.setdefault(row.account_id, []).append((row.bot_id, _bot_fill(row)))
+    newest = max((row.recorded_at for row in rows), default=None)
+    return found, None if newest is None else _utc(newest)
 
 
 @dataclass(frozen=True)

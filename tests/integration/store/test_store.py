@@ -11,12 +11,14 @@ from sqlalchemy import update
 
 from tradewind.bus.envelope import Envelope, envelope
 from tradewind.bus.memory import MemoryBus
+from tradewind.domain.bot_pnl import BotFill
 from tradewind.domain.events import BalanceUpdate, BotAction, BotCommand, Fill, PortfolioUpdate
 from tradewind.domain.model import Instrument, Liquidity, Side
 from tradewind.errors import BusUnavailable
 from tradewind.store import accounts, audit, bots, login_failures, records, users, venue_balances
 from tradewind.store.database import Database
 from tradewind.store.outbox import OutboxRelay, discard, enqueue, enqueue_returning
+from tradewind.store.schema import fills as fills_table
 from tradewind.store.schema import outbox
 
 BTC = Instrument.parse("sim", "BTC/USDT")
@@ -504,3 +506,73 @@ async def test_a_busy_account_does_not_crowd_out_the_other_bots_fills(db: Databa
     assert [f.trade_id for _, f in found[busy.id]] == ["1", "2", "3"]
     assert [(b, f.trade_id) for b, f in found[quiet.id]] == [("bot-q", "0")]
     assert [f.trade_id for _, f in newest[busy.id]] == ["2", "3"]  # the newest, oldest first
+
+
+async def test_bots_fills_are_read_by_when_they_were_recorded_in_execution_order(
+    db: Database,
+) -> None:
+    # The analytics service's cursor on new fills: the whole platform's bots' fills
+    # recorded since a moment, whenever they executed, and the newest recorded_at.
+    first = await make_account(db)
+    async with db.transaction() as conn:
+        second = await accounts.add_account(
+            conn, user_id=first.user_id, venue="sim", label="second", api_key_masked="abcd…wxyz",
+            api_key_encrypted="k", api_secret_encrypted="s", valuation_asset="USDT",
+        )  # fmt: skip
+        assert await records.newest_fill_recorded(conn) is None
+    t = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
+    s = timedelta(seconds=1)
+    for account, cid, bot_id in (
+        (first, "tw-a", "bot-a"), (second, "tw-b", "bot-b"), (first, "tw-m", "")
+    ):  # fmt: skip
+        async with db.transaction() as conn:
+            await records.upsert_order(
+                conn,
+                records.OrderRecord(
+                    client_order_id=cid, account_id=account.id, bot_id=bot_id, venue="sim",
+                    symbol="BTC/USDT", side="BUY", order_type="MARKET", time_in_force="GTC",
+                    quantity=Decimal(1), price=None, state="filled", filled_quantity=Decimal(1),
+                    average_price=Decimal(100), venue_order_id="1", reason="", created_at=t,
+                    updated_at=t,
+                ),
+            )  # fmt: skip
+    rows = [  # (account, order, trade id, executed, recorded)
+        (first, "tw-a", "1", t - 3600 * s, t + 30 * s),  # an hour late (a reconciliation)
+        (first, "tw-a", "3", t, t + 10 * s),
+        (first, "tw-a", "2", t, t + 20 * s),  # executed with 3: by trade id
+        (second, "tw-b", "4", t + 5 * s, t + 5 * s),  # recorded before `since`
+        (second, "tw-b", "5", t + 20 * s, t + 10 * s),
+        (first, "tw-m", "6", t + 40 * s, t + 40 * s),  # no bot's: left out
+    ]
+    async with db.transaction() as conn:
+        await conn.execute(
+            fills_table.insert(),
+            [
+                {
+                    "account_id": account.id, "symbol": "BTC/USDT", "trade_id": trade_id,
+                    "client_order_id": cid, "side": "BUY", "price": Decimal(100),
+                    "quantity": Decimal(1), "fee": Decimal(0), "fee_asset": "USDT",
+                    "liquidity": "TAKER", "executed_at": executed, "recorded_at": recorded,
+                }
+                for account, cid, trade_id, executed, recorded in rows
+            ],
+        )  # fmt: skip
+
+    async with db.read() as conn:
+        found, newest = await records.bot_fills_recorded_since(conn, t + 10 * s)
+        everything, _ = await records.bot_fills_recorded_since(conn, None)
+        none_after = await records.bot_fills_recorded_since(conn, t + 31 * s)
+        table_newest = await records.newest_fill_recorded(conn)
+
+    def trades(read: dict[str, list[tuple[str, BotFill]]]) -> dict[str, list[tuple[str, str]]]:
+        return {a: [(bot, fill.trade_id) for bot, fill in fills] for a, fills in read.items()}
+
+    assert trades(found) == {
+        first.id: [("bot-a", "1"), ("bot-a", "2"), ("bot-a", "3")],
+        second.id: [("bot-b", "5")],
+    }
+    assert found[first.id][0][1].ts_ns == records.ns_of(t - 3600 * s)  # as it executed
+    assert newest == t + 30 * s  # the newest among the bots' fills read
+    assert trades(everything)[second.id] == [("bot-b", "4"), ("bot-b", "5")]
+    assert none_after == ({}, None)
+    assert table_newest == t + 40 * s  # any fill's, a bot's or not
