@@ -135,7 +135,7 @@ async def test_a_bots_fills_and_bars_become_its_pnl_series_and_its_limit_pauses_
         await market(0, "100", "1000", pnl="-0.1")  # bought at 100: the fee
         await market(1, "104", "1004", pnl="3.9")  # +4 - 0.1
         await rows_recorded(1)
-        # The same fill, read again each time the account changes, counts once.
+        # The same fill, read again while within the cursor's margin, counts once.
         await market(2, "104", "1004", pnl="3.9")
         await rows_recorded(2)
         assert await recorded(database, bot) == [(0, D("-0.1"), D(1000)), (1, D("3.9"), D(1004))]

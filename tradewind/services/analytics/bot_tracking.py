@@ -2,16 +2,29 @@
 their fills in the record and recorded a minute at a time in `bot_snapshots`
 (docs/analytics.md, "Bots").
 
-Fills are read from the system of record (`records.bots_fills_of`: the fills table, a
-bot's by the orders table's `bot_id`), not from the order path: an account the
-instance meets for the first time (a start, a take-over) has all its bots' fills read
-(up to `MAX_FILLS` each), and after that, in each round in which the account changed
-(a `PortfolioUpdate` came: a fill was booked) and in the round after it, the fills
-executed since its last read less `FILL_MARGIN` (a fill recorded late, or stamped by a
-venue's clock a little behind ours; accounts are read 500 at a time, from the oldest
-last read among them). A fill read twice is counted once (by trade id,
-`BotBook.apply`); a fill recorded after fills executed later than it is applied after
-them (its average cost as of then, not as of its execution).
+Fills are read from the system of record (the fills table, a bot's by the orders
+table's `bot_id`), not from the order path, three ways:
+
+- **the meet**: an account the instance meets for the first time (it changed — a
+  `PortfolioUpdate` came — and is not followed yet: a start, a take-over) has all its
+  bots' fills read (`records.bots_fills_of`, up to `MAX_FILLS` each);
+- **the cursor**: every round in which the instance follows an account, one query reads
+  the whole platform's bots' fills *recorded* since the cursor less `RECORDED_MARGIN`
+  (`records.bot_fills_recorded_since`) and keeps those of the accounts followed (the
+  others belong to other instances, or are read in full when met). The cursor is the
+  newest `recorded_at` read (the writers' clocks, not ours); it starts, in the round
+  that meets the first accounts, at the newest `recorded_at` in the table before the
+  meet's reads, so nothing recorded by then is missed. A fill recorded long after it
+  executed (a reconciliation after a venue outage) is read in the next round;
+- **the sweep**: each round, up to `SWEEP_ACCOUNTS` followed accounts whose last full
+  read is the oldest, older than `SWEEP_AFTER`, are read in full again, for a fill whose
+  commit lagged beyond the margin (older than the cursor less the margin when it became
+  visible).
+
+A fill read twice is counted once (by trade id, `BotBook.apply`); a fill read after
+fills executed later than it is applied after them (its average cost as of then, not as
+of its execution). A round's reads are applied only once they all succeeded: an account
+whose meet failed is met in the next round.
 
 A bot met for the first time has its recorded minutes of the window read back, so its
 drawdown's peak survives a restart or a take-over.
@@ -23,36 +36,68 @@ a round's in one transaction.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tradewind.domain.bot_pnl import BotFill, BotPnl, PriceOf
 from tradewind.services.analytics.bot_series import BotSeries
 from tradewind.store import accounts, bot_snapshots, records
 from tradewind.store.database import Database
 
-#: Fills read again behind an account's newest one: the recorder may store a fill after
-#: the account's valuation that counted it.
-FILL_MARGIN = timedelta(minutes=5)
-#: Fills of one account read when it is met (the newest kept).
+#: Fills read again behind the cursor. A fill's `recorded_at` is stamped when its row is
+#: inserted, before its transaction commits (with the orders and outbox rows of the same
+#: batch: milliseconds, a second or two under load), by the execution hosts' clocks,
+#: which NTP keeps within milliseconds of each other: 10 s covers both with room to
+#: spare, and costs the re-read of two 5-s rounds' fills at most (counted once by trade
+#: id). A commit that lags longer is the sweep's.
+RECORDED_MARGIN = timedelta(seconds=10)
+#: Fills of one account read when it is met or swept (the newest kept).
 MAX_FILLS = 100_000
+#: A followed account is read in full again once its last full read is this old.
+SWEEP_AFTER = timedelta(minutes=30)
+#: Accounts read in full again in one round, at most. At the default 5-s round, 30 x 720
+#: rounds = 21,600 accounts an hour: with 10,000 accounts each is swept within ~28
+#: minutes of becoming due (a fill whose commit lagged is booked within the hour), and a
+#: round reads 30 accounts' fills in full (at 10,000 accounts, a 333th of the meet).
+SWEEP_ACCOUNTS = 30
+
+_NS = 1_000_000_000
+_SWEEP_AFTER_NS = int(SWEEP_AFTER.total_seconds()) * _NS
+
+#: Per account, (bot id, fill) of its bots' fills, oldest first.
+_FillsOf = dict[str, list[tuple[str, BotFill]]]
 
 
 @dataclass
 class _Account:
     valuation_asset: str
-    read_ns: int  # when its fills were last read
+    full_read_ns: int  # when all its bots' fills were last read (met, or swept)
     bots: dict[str, BotSeries] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Reads:
+    """What a round read, applied once every read succeeded."""
+
+    met: dict[str, str]  # the accounts met: their valuation asset
+    full: _FillsOf  # the fills of the accounts met and swept
+    recorded: _FillsOf  # the fills recorded since the cursor less the margin
+    cursor: datetime | None  # the newest recorded_at read (None: the table was empty)
 
 
 class BotTracker:
     def __init__(self, database: Database, window_minutes: int) -> None:
         self._database = database
         self._window = window_minutes
-        self._accounts: dict[str, _Account] = {}
-        self._again: set[str] = set()  # changed in the last round: read once more
+        # The accounts followed, the oldest full read first (the sweep's order).
+        self._accounts: OrderedDict[str, _Account] = OrderedDict()
+        self._unmet: set[str] = set()  # changed, not followed yet: met this round
+        self._cursor: datetime | None = None  # the newest recorded_at read
         self.written = 0  # minutes recorded since the start
 
     @property
@@ -65,38 +110,67 @@ class BotTracker:
 
     def forget(self, account_id: str) -> list[str]:
         """The account moved to another instance; returns its bots' ids."""
-        self._again.discard(account_id)
+        self._unmet.discard(account_id)
         account = self._accounts.pop(account_id, None)
         return [] if account is None else list(account.bots)
 
     async def read_fills(self, changed: Iterable[str], now_ns: int) -> None:
-        """Take the new fills of the accounts that `changed` this round or the last; an
-        account met now has its bots' recorded minutes of the window (to `now_ns`) read
-        back too."""
-        now = set(changed)
-        wanted, self._again = now | self._again, now
-        new = sorted(a for a in wanted if a not in self._accounts)
-        known = sorted(a for a in wanted if a in self._accounts)
-        found: dict[str, list[tuple[str, BotFill]]] = {}
+        """Meet the accounts in `changed` not followed yet (all their bots' fills read),
+        take the fills recorded since the cursor less the margin, and read the accounts
+        the sweep reached in full again (the module docstring); a bot met now has its
+        recorded minutes of the window (to `now_ns`) read back."""
+        self._unmet.update(a for a in changed if a not in self._accounts)
+        if not self._unmet and not self._accounts:
+            return  # nothing followed: no cursor to keep
+        swept = self._due_for_sweep(now_ns)
         async with self._database.read() as conn:
-            if new:
-                for account_id, asset in (await accounts.valuation_assets(conn, new)).items():
-                    self._accounts[account_id] = _Account(asset, now_ns)
-                found |= await records.bots_fills_of(conn, new, None, limit=MAX_FILLS)
-            if known:
-                oldest = min(self._accounts[a].read_ns for a in known)
-                since = datetime.fromtimestamp(oldest / 1e9, UTC) - FILL_MARGIN
-                for account_id in known:
-                    self._accounts[account_id].read_ns = now_ns
-                for account_id, rows in (
-                    await records.bots_fills_of(conn, known, since, limit=MAX_FILLS)
-                ).items():
-                    found.setdefault(account_id, []).extend(rows)
+            reads = await self._read(conn, sorted(self._unmet), swept)
+        self._unmet.clear()  # met, or not in the record (nothing to follow)
+        for account_id, asset in reads.met.items():
+            self._accounts[account_id] = _Account(asset, now_ns)
+        for account_id in swept:
+            self._accounts[account_id].full_read_ns = now_ns
+            self._accounts.move_to_end(account_id)
+        self._cursor = reads.cursor
+        met = self._apply(reads.full) + self._apply(reads.recorded)
+        if met:
+            await self._restore(met, now_ns)
+
+    def _due_for_sweep(self, now_ns: int) -> list[str]:
+        """Up to `SWEEP_ACCOUNTS` accounts whose last full read is the oldest, if older
+        than `SWEEP_AFTER`."""
+        due: list[str] = []
+        for account_id, account in self._accounts.items():
+            if len(due) == SWEEP_ACCOUNTS or now_ns - account.full_read_ns < _SWEEP_AFTER_NS:
+                break
+            due.append(account_id)
+        return due
+
+    async def _read(self, conn: AsyncConnection, unmet: list[str], swept: list[str]) -> _Reads:
+        """The round's reads: the accounts met and their fills, the swept accounts'
+        fills, then the fills recorded since the cursor less the margin."""
+        cursor = self._cursor
+        if not self._accounts or cursor is None:
+            # The cursor starts (or, while the table holds no fill, starts again) here,
+            # read before the other reads: a fill recorded by then is in the meet's read,
+            # or, its commit in flight, within the margin of the cursor.
+            cursor = await records.newest_fill_recorded(conn)
+        met = await accounts.valuation_assets(conn, unmet) if unmet else {}
+        full = await records.bots_fills_of(conn, [*met, *swept], None, limit=MAX_FILLS)
+        since = None if cursor is None else cursor - RECORDED_MARGIN
+        recorded, newest = await records.bot_fills_recorded_since(conn, since)
+        if newest is not None and (cursor is None or newest > cursor):
+            cursor = newest
+        return _Reads(met, full, recorded, cursor)
+
+    def _apply(self, found: _FillsOf) -> list[BotSeries]:
+        """Apply the fills of the accounts followed to their bots' books; returns the
+        bots met (their first fill)."""
         met: list[BotSeries] = []
         for account_id, rows in found.items():
             account = self._accounts.get(account_id)
             if account is None:
-                continue
+                continue  # not followed here
             for bot_id, fill in rows:
                 series = account.bots.get(bot_id)
                 if series is None:
@@ -105,8 +179,7 @@ class BotTracker:
                     )
                     met.append(series)
                 series.book.apply(fill)
-        if met:
-            await self._restore(met, now_ns)
+        return met
 
     async def _restore(self, met: list[BotSeries], now_ns: int) -> None:
         since = datetime.fromtimestamp(now_ns / 1e9, UTC) - timedelta(minutes=self._window)
