@@ -5,16 +5,21 @@ and recording their PnL (`services/analytics/bot_tracking.BotTracker`), for N ac
 [--database-url URL]`
 
 It builds a fresh PostgreSQL database (or SQLite with `--database-url sqlite`) holding N
-accounts with B running bots each and F fills per bot over the last hour, then times, on
-one `BotTracker` as the analytics service drives it:
+accounts with B running bots each and F fills per bot over the last hour (each recorded
+when it executed), then times, on one `BotTracker` as the analytics service drives it:
 
 - **meet**: the first round, every account new to the instance (a start, or taking all
-  of them over): each account's fills read (one query an account) and its bots' window
-  of recorded minutes read back;
+  of them over): each account's fills read (500 accounts to a query), its bots' window
+  of recorded minutes read back, and the first cursor read;
 - **record**: every bot valued at the last prices and the closed minutes written (one
   transaction);
-- **steady**: a later round in which every account changed: the fills since their last
-  read (less the 5-minute margin) read 500 accounts to a query, then `record` again.
+- **steady**: four later rounds in which every account changed, each after one new fill
+  per bot recorded over the 5 s before it (the service's default round): the cursor
+  read (every bot fill recorded since the newest read less `RECORDED_MARGIN`, one
+  query), then `record` again. From the third on, a round reads its own fills and the
+  margin's (~3 rounds' fills: the steady state when every bot trades every round);
+- **sweep**: a steady round 30 minutes on, when every account is due for the sweep:
+  the cursor read and `SWEEP_ACCOUNTS` accounts read in full again.
 
 Issue #10's goal for a round is 10,000 accounts in <= 10 s on the project's 2-core
 machine (`bench/analytics.py` measures the accounts' figures; this, the bots').
@@ -29,20 +34,29 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import asyncpg
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tradewind.benchmarks.command_line import OneLineErrorParser
-from tradewind.services.analytics.bot_tracking import BotTracker
+from tradewind.services.analytics.bot_tracking import SWEEP_ACCOUNTS, SWEEP_AFTER, BotTracker
 from tradewind.store.database import Database
 from tradewind.store.schema import bots, exchange_accounts, fills, orders, users
 
 _MINUTE_NS = 60_000_000_000
+_ROUND = timedelta(seconds=5)  # the analytics service's default round
+_ROUND_NS = 5_000_000_000
+_STEADY_ROUNDS = 4
 _SYMBOLS = ("BTC/USDT", "ETH/USDT", "BNB/USDT", "XRP/USDT", "SOL/USDT")
 _PRICES = {symbol: Decimal(100 + 10 * n) for n, symbol in enumerate(_SYMBOLS)}
 
 
-async def fill_database(db: Database, accounts: int, per_account: int, per_bot: int) -> None:
+#: Per account, its bots: (bot id, symbol).
+BotsOf = dict[str, list[tuple[str, str]]]
+
+
+async def fill_database(db: Database, accounts: int, per_account: int, per_bot: int) -> BotsOf:
     """`accounts` accounts of one user, `per_account` running bots each, `per_bot` fills
-    each (a buy then a sell, alternating, spread over the last hour)."""
+    each (a buy then a sell, alternating, spread over the last hour, each recorded when
+    it executed); returns the bots."""
     now = datetime.now(UTC)
     user_id = uuid.uuid4().hex
     account_ids = [uuid.uuid4().hex for _ in range(accounts)]
@@ -64,52 +78,85 @@ async def fill_database(db: Database, accounts: int, per_account: int, per_bot: 
                 for a in account_ids
             ],
         )  # fmt: skip
+    bots_of: BotsOf = {
+        a: [(uuid.uuid4().hex, _SYMBOLS[b % len(_SYMBOLS)]) for b in range(per_account)]
+        for a in account_ids
+    }
     for start in range(0, accounts, 500):  # a transaction per 500 accounts
-        bot_rows: list[dict[str, object]] = []
-        order_rows: list[dict[str, object]] = []
-        fill_rows: list[dict[str, object]] = []
-        for account_id in account_ids[start : start + 500]:
-            for b in range(per_account):
-                bot_id = uuid.uuid4().hex
-                symbol = _SYMBOLS[b % len(_SYMBOLS)]
-                bot_rows.append(
-                    {
-                        "id": bot_id, "user_id": user_id, "account_id": account_id,
-                        "strategy": "dca", "params": {}, "state": "running",
-                        "strategy_state": None, "created_at": now, "updated_at": now,
-                    }
-                )  # fmt: skip
-                for f in range(per_bot):
-                    cid = f"tw-{uuid.uuid4().hex[:32]}"
-                    side = "BUY" if f % 2 == 0 else "SELL"
-                    at = now - timedelta(seconds=3600 * (per_bot - f) / per_bot)
-                    order_rows.append(
-                        {
-                            "client_order_id": cid, "account_id": account_id, "bot_id": bot_id,
-                            "venue": "sim", "symbol": symbol, "side": side,
-                            "order_type": "MARKET", "time_in_force": "GTC",
-                            "quantity": Decimal("0.1"), "price": None, "state": "filled",
-                            "filled_quantity": Decimal("0.1"), "average_price": _PRICES[symbol],
-                            "venue_order_id": "1", "reason": "", "created_at": at,
-                            "updated_at": at,
-                        }
-                    )  # fmt: skip
-                    fill_rows.append(
-                        {
-                            "account_id": account_id, "symbol": symbol, "trade_id": cid,
-                            "client_order_id": cid, "side": side, "price": _PRICES[symbol],
-                            "quantity": Decimal("0.1"), "fee": Decimal("0.01"),
-                            "fee_asset": "USDT", "liquidity": "TAKER", "executed_at": at,
-                        }
-                    )  # fmt: skip
+        some = account_ids[start : start + 500]
+        bot_rows: list[dict[str, object]] = [
+            {
+                "id": bot_id, "user_id": user_id, "account_id": account_id, "strategy": "dca",
+                "params": {}, "state": "running", "strategy_state": None, "created_at": now,
+                "updated_at": now,
+            }
+            for account_id in some
+            for bot_id, _ in bots_of[account_id]
+        ]  # fmt: skip
+        planned = [
+            (account_id, bot_id, symbol, now - timedelta(seconds=3600 * (per_bot - f) / per_bot), f)
+            for account_id in some
+            for bot_id, symbol in bots_of[account_id]
+            for f in range(per_bot)
+        ]
         async with db.transaction() as conn:
             await conn.execute(bots.insert(), bot_rows)
-            if order_rows:
-                await conn.execute(orders.insert(), order_rows)
-                await conn.execute(fills.insert(), fill_rows)
+            await insert_fills(conn, planned)
+    return bots_of
 
 
-async def measure(db: Database, accounts: list[str]) -> dict[str, float]:
+async def insert_fills(
+    conn: AsyncConnection, planned: list[tuple[str, str, str, datetime, int]]
+) -> None:
+    """Each (account, bot, symbol, moment, n) planned: a fill of the bot and its order,
+    executed and recorded at the moment; a buy for an even n, a sell for an odd one."""
+    order_rows: list[dict[str, object]] = []
+    fill_rows: list[dict[str, object]] = []
+    for account_id, bot_id, symbol, at, n in planned:
+        cid = f"tw-{uuid.uuid4().hex[:32]}"
+        side = "BUY" if n % 2 == 0 else "SELL"
+        order_rows.append(
+            {
+                "client_order_id": cid, "account_id": account_id, "bot_id": bot_id,
+                "venue": "sim", "symbol": symbol, "side": side, "order_type": "MARKET",
+                "time_in_force": "GTC", "quantity": Decimal("0.1"), "price": None,
+                "state": "filled", "filled_quantity": Decimal("0.1"),
+                "average_price": _PRICES[symbol], "venue_order_id": "1", "reason": "",
+                "created_at": at, "updated_at": at,
+            }
+        )  # fmt: skip
+        fill_rows.append(
+            {
+                "account_id": account_id, "symbol": symbol, "trade_id": cid,
+                "client_order_id": cid, "side": side, "price": _PRICES[symbol],
+                "quantity": Decimal("0.1"), "fee": Decimal("0.01"), "fee_asset": "USDT",
+                "liquidity": "TAKER", "executed_at": at, "recorded_at": at,
+            }
+        )  # fmt: skip
+    if order_rows:
+        await conn.execute(orders.insert(), order_rows)
+        await conn.execute(fills.insert(), fill_rows)
+
+
+async def new_fills(db: Database, bots_of: BotsOf, since: datetime, n: int) -> int:
+    """The `n`th fill of each bot, executed and recorded over the `_ROUND` from `since`
+    (as the execution service writes them between two rounds), 500 accounts to a
+    transaction; how many."""
+    accounts = list(bots_of)
+    step = _ROUND / max(1, len(accounts))
+    for start in range(0, len(accounts), 500):
+        planned = [
+            (account_id, bot_id, symbol, since + index * step, n)
+            for index, account_id in enumerate(accounts[start : start + 500], start=start)
+            for bot_id, symbol in bots_of[account_id]
+        ]
+        async with db.transaction() as conn:
+            await insert_fills(conn, planned)
+    return sum(len(b) for b in bots_of.values())
+
+
+async def measure(db: Database, bots_of: BotsOf) -> dict[str, float]:
+    accounts = list(bots_of)
     tracker = BotTracker(db, window_minutes=1440)
     equity = Decimal(10**6)
     now_ns = time.time_ns()
@@ -122,15 +169,25 @@ async def measure(db: Database, accounts: list[str]) -> dict[str, float]:
     # The next minute closes the first one: one row a bot written.
     await tracker.record(now_ns + _MINUTE_NS, _PRICES.get, lambda _a, _q: equity)
     figures["record_s"] = time.perf_counter() - started
-    started = time.perf_counter()
-    later = now_ns + 2 * _MINUTE_NS
-    await tracker.read_fills(accounts, later)
-    figures["steady_read_s"] = time.perf_counter() - started
-    started = time.perf_counter()
-    await tracker.record(later, _PRICES.get, lambda _a, _q: equity)
-    figures["steady_record_s"] = time.perf_counter() - started
+    recorded_from = datetime.now(UTC)  # the writers' clock: rounds of `_ROUND` from here
+    for n in range(1, _STEADY_ROUNDS + 2):
+        sweep = n == _STEADY_ROUNDS + 1
+        since = recorded_from + (n - 1) * _ROUND
+        figures["new_fills"] = await new_fills(db, bots_of, since, n)
+        later = now_ns + 2 * _MINUTE_NS + n * _ROUND_NS
+        if sweep:
+            later += int(SWEEP_AFTER.total_seconds()) * 1_000_000_000
+        started = time.perf_counter()
+        await tracker.read_fills(accounts, later)
+        read_s = time.perf_counter() - started
+        started = time.perf_counter()
+        await tracker.record(later, _PRICES.get, lambda _a, _q: equity)
+        record_s = time.perf_counter() - started
+        key = "sweep" if sweep else f"steady{n}"
+        figures[f"{key}_read_s"], figures[f"{key}_record_s"] = read_s, record_s
     figures["bots"] = float(len(tracker.series))
     figures["minutes_written"] = float(tracker.written)
+    figures["fills_booked"] = float(sum(s.book.fills for s in tracker.series))
     return figures
 
 
@@ -147,24 +204,24 @@ async def run(url: str, accounts: int, per_account: int, per_bot: int) -> None:
     try:
         await db.migrate()
         started = time.perf_counter()
-        await fill_database(db, accounts, per_account, per_bot)
+        bots_of = await fill_database(db, accounts, per_account, per_bot)
         fill_s = time.perf_counter() - started
-        async with db.read() as conn:
-            rows = await conn.execute(exchange_accounts.select())
-            ids = [row.id for row in rows]
-        figures = await measure(db, ids)
+        figures = await measure(db, bots_of)
     finally:
         await db.close()
         if admin is not None:
             await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             await admin.close()
+    steady = ", ".join(f"{figures[f'steady{n}_read_s']:.2f}" for n in range(1, _STEADY_ROUNDS + 1))
     print(
         f"{accounts} accounts x {per_account} bots x {per_bot} fills "
         f"({'SQLite' if admin is None else 'PostgreSQL'}; filled in {fill_s:.1f} s): "
-        f"meet {figures['meet_s']:.2f} s, record {figures['record_s']:.2f} s "
-        f"({figures['minutes_written']:.0f} minutes written), "
-        f"steady round: read {figures['steady_read_s']:.2f} s + "
-        f"record {figures['steady_record_s']:.2f} s"
+        f"meet {figures['meet_s']:.2f} s, record {figures['record_s']:.2f} s; "
+        f"{_STEADY_ROUNDS} steady rounds, {figures['new_fills']:.0f} new fills before each: "
+        f"read {steady} s, record {figures[f'steady{_STEADY_ROUNDS}_record_s']:.2f} s (the last); "
+        f"a steady round with the sweep ({SWEEP_ACCOUNTS} accounts read in full): "
+        f"read {figures['sweep_read_s']:.2f} s; in all {figures['fills_booked']:.0f} fills "
+        f"booked, {figures['minutes_written']:.0f} minutes written"
     )
 
 
