@@ -108,6 +108,11 @@ class BotBook:
         self._held: dict[str, tuple[Decimal, Decimal]] = {}  # symbol -> (quantity, cost)
         self._seen: set[tuple[str, str]] = set()  # (symbol, trade id) applied
 
+    def has(self, symbol: str, trade_id: str) -> bool:
+        """Whether the fill with this (symbol, trade id) was taken (never for an unknown
+        trade id: such a fill is taken each time)."""
+        return bool(trade_id) and (symbol, trade_id) in self._seen
+
     def apply(self, fill: BotFill) -> bool:
         """Take one fill (oldest first); False if its (symbol, trade id) was taken
         before (a redelivery, or a fill read again from the record)."""

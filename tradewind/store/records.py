@@ -4,7 +4,7 @@ event changes nothing."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -422,14 +422,20 @@ async def newest_fill_recorded(conn: AsyncConnection) -> datetime | None:
     return None if moment is None else _utc(moment)
 
 
+#: Whether a reader wants a bot's fill: (account id, bot id, symbol, trade id).
+WantsFill = Callable[[str, str, str, str], bool]
+
+
 async def bot_fills_recorded_since(
-    conn: AsyncConnection, since: datetime | None
+    conn: AsyncConnection, since: datetime | None, wanted: WantsFill | None = None
 ) -> tuple[dict[str, list[tuple[str, BotFill]]], datetime | None]:
     """Every account's (bot id, fill) of its bots' orders' fills recorded at or after
-    `since` (None: all), each account's oldest first (by execution, then trade id), and
-    the newest `recorded_at` among them (None: none). One query for the whole platform,
-    by `ix_fills_recorded`: the analytics service's cursor on new fills, which sees a
-    fill recorded long after it executed as soon as it is recorded."""
+    `since` (None: all) that `wanted` accepts (None: all; asked before a row is turned
+    into a fill, so a reader that re-reads a margin pays little for the rows it has),
+    each account's oldest first (by execution, then trade id), and the newest
+    `recorded_at` among all the rows read (None: none). One query for the whole
+    platform, by `ix_fills_recorded`: the analytics service's cursor on new fills, which
+    sees a fill recorded long after it executed as soon as it is recorded."""
     query = (
         select(*_BOT_FILL_COLUMNS, fills.c.recorded_at)
         .join(orders, orders.c.client_order_id == fills.c.client_order_id)
@@ -441,7 +447,8 @@ async def bot_fills_recorded_since(
     rows = (await conn.execute(query)).all()
     found: dict[str, list[tuple[str, BotFill]]] = {}
     for row in rows:
-        found.setdefault(row.account_id, []).append((row.bot_id, _bot_fill(row)))
+        if wanted is None or wanted(row.account_id, row.bot_id, row.symbol, row.trade_id):
+            found.setdefault(row.account_id, []).append((row.bot_id, _bot_fill(row)))
     newest = max((row.recorded_at for row in rows), default=None)
     return found, None if newest is None else _utc(newest)
 

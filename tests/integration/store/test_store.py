@@ -563,6 +563,13 @@ async def test_bots_fills_are_read_by_when_they_were_recorded_in_execution_order
         everything, _ = await records.bot_fills_recorded_since(conn, None)
         none_after = await records.bot_fills_recorded_since(conn, t + 31 * s)
         table_newest = await records.newest_fill_recorded(conn)
+        asked: list[tuple[str, str, str, str]] = []
+
+        def wanted(account_id: str, bot_id: str, symbol: str, trade_id: str) -> bool:
+            asked.append((account_id, bot_id, symbol, trade_id))
+            return trade_id != "1"  # a reader that holds trade 1 already
+
+        chosen, chosen_newest = await records.bot_fills_recorded_since(conn, t + 10 * s, wanted)
 
     def trades(read: dict[str, list[tuple[str, BotFill]]]) -> dict[str, list[tuple[str, str]]]:
         return {a: [(bot, fill.trade_id) for bot, fill in fills] for a, fills in read.items()}
@@ -576,3 +583,10 @@ async def test_bots_fills_are_read_by_when_they_were_recorded_in_execution_order
     assert trades(everything)[second.id] == [("bot-b", "4"), ("bot-b", "5")]
     assert none_after == ({}, None)
     assert table_newest == t + 40 * s  # any fill's, a bot's or not
+    # What the reader leaves out is not turned into a fill, yet counts for the newest.
+    assert {trade for _, _, _, trade in asked} == {"1", "2", "3", "5"}
+    assert trades(chosen) == {
+        first.id: [("bot-a", "2"), ("bot-a", "3")],
+        second.id: [("bot-b", "5")],
+    }
+    assert chosen_newest == t + 30 * s  # trade 1's, left out

@@ -124,6 +124,14 @@ def test_a_fill_delivered_twice_is_counted_once() -> None:
     assert (usdt.bought, usdt.fees) == (D(100), D("0.1"))
 
 
+def test_a_book_says_which_fills_it_holds_by_symbol_and_trade_id() -> None:
+    book = BotBook()
+    book.apply(BotFill(0, "BTC/USDT", Side.BUY, D(100), D(1), D(0), "USDT", trade_id="7"))
+    book.apply(BotFill(0, "BTC/USDT", Side.BUY, D(100), D(1), D(0), "USDT"))  # no trade id
+    assert book.has("BTC/USDT", "7") and not book.has("ETH/USDT", "7")
+    assert not book.has("BTC/USDT", "")  # a fill without a trade id is taken each time
+
+
 def test_drawdown_is_the_fall_from_the_peak_over_the_account_equity_at_the_peak() -> None:
     points = [
         (D(0), D(10_000)),

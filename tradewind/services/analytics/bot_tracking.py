@@ -37,7 +37,7 @@ a round's in one transaction.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -158,10 +158,25 @@ class BotTracker:
         met = await accounts.valuation_assets(conn, unmet) if unmet else {}
         full = await records.bots_fills_of(conn, [*met, *swept], None, limit=MAX_FILLS)
         since = None if cursor is None else cursor - RECORDED_MARGIN
-        recorded, newest = await records.bot_fills_recorded_since(conn, since)
+        recorded, newest = await records.bot_fills_recorded_since(conn, since, self._wanted(met))
         if newest is not None and (cursor is None or newest > cursor):
             cursor = newest
         return _Reads(met, full, recorded, cursor)
+
+    def _wanted(self, met: Container[str]) -> records.WantsFill:
+        """Which fills of the cursor's read to take: those of the accounts followed here
+        or met this round, but not one a bot's book already holds (most of the margin's,
+        read again every round): they are left out before they are turned into fills."""
+        followed = self._accounts
+
+        def wanted(account_id: str, bot_id: str, symbol: str, trade_id: str) -> bool:
+            account = followed.get(account_id)
+            if account is None:
+                return account_id in met
+            series = account.bots.get(bot_id)
+            return series is None or not series.book.has(symbol, trade_id)
+
+        return wanted
 
     def _apply(self, found: _FillsOf) -> list[BotSeries]:
         """Apply the fills of the accounts followed to their bots' books; returns the
