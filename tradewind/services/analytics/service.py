@@ -264,9 +264,9 @@ class AnalyticsService(Service):
         return len(events)
 
     async def _bot_round(self, ctx: ServiceContext, tracker: BotTracker, changed: set[str]) -> None:
-        """The bots' PnL series (`bot_tracking.py`): the fills of the accounts that
-        changed, every bot valued and its closed minute recorded, then their drawdown
-        limits checked (`bot_limits.py`)."""
+        """The bots' PnL series (`bot_tracking.py`): the accounts that changed met, the
+        fills recorded since the last round read, every bot valued and its closed minute
+        recorded, then their drawdown and VaR limits checked (`bot_limits.py`)."""
         try:
             now_ns = self._clock()
             await tracker.read_fills(changed, now_ns)
