@@ -24,7 +24,7 @@ entry and event committed together through the outbox.
 With a database, each round also follows the bots of the accounts it owns
 (`bot_tracking.BotTracker`): their fills read from the record, their PnL valued at the
 last bar prices and recorded a minute at a time in `bot_snapshots`, and their drawdown
-checked against their limits (`bot_limits.BotGuard`: a breach pauses the bot, row, audit
+and VaR checked against their limits (`bot_limits.BotGuard`: a breach pauses the bot, row, audit
 entry and `BotCommand` through the outbox). docs/analytics.md, "Bots".
 """
 
