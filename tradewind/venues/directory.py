@@ -2,44 +2,29 @@
 and one session per exchange account (its API key and secret, held only in memory).
 
 Two directories: `SimulatedVenues` (the in-process simulated exchange: embedded mode)
-and `CcxtVenues` (the simulated exchange served over HTTP, or any exchange ccxt knows:
-distributed mode). The runtime builds one; services only see `VenueDirectory`.
+and `CcxtVenues` (the simulated exchange served over HTTP, and the real exchanges
+declared in TRADEWIND_VENUES, see `catalog`: distributed mode). The runtime builds
+one; services only see `VenueDirectory`.
 """
 
 from __future__ import annotations
 
 import hmac
-from dataclasses import dataclass
-from typing import Any, Protocol
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
 from tradewind.errors import AuthenticationFailed, ConfigError, VenueError
+from tradewind.venues.key_check import KeyCheck, from_binance_api_restrictions
 from tradewind.venues.port import Market, Venue
 from tradewind.venues.simulated.exchange import SimulatedExchange
 from tradewind.venues.simulated.inprocess import InProcessVenue
 
+if TYPE_CHECKING:
+    from tradewind.venues.catalog import VenueSpec
+
+__all__ = ["KeyCheck"]  # where the gateway has always found it
+
 SIMULATED = "sim"
-
-
-@dataclass(frozen=True)
-class KeyCheck:
-    """What an API key may do on its venue (Binance's apiRestrictions)."""
-
-    can_trade: bool
-    can_withdraw: bool
-    can_transfer: bool
-    ip_restricted: bool
-
-    @property
-    def refusal(self) -> str | None:
-        """Why the platform must not accept this key, or None. A key that can move funds
-        off the account is refused: a leaked trading-bot key must not be a withdrawal key."""
-        if self.can_withdraw:
-            return "this API key can withdraw funds; create a key with withdrawals disabled"
-        if self.can_transfer:
-            return "this API key can transfer funds; create a key with transfers disabled"
-        if not self.can_trade:
-            return "this API key cannot trade; enable spot trading for it"
-        return None
 
 
 async def load_public_markets(venues: VenueDirectory, venue: str) -> dict[str, Market]:
@@ -102,20 +87,54 @@ class SimulatedVenues:
 
 class CcxtVenues:
     """Venues reached through ccxt. `simulated` maps venue names to base URLs of
-    `tradewind venue serve` (e.g. {"sim": "http://127.0.0.1:8765"}); any other name is
-    a ccxt exchange id (binance, kraken, …). `ca_file`: the CA bundle venues' certificates
-    are checked against (else certifi's); there is no way to not check them."""
+    `tradewind venue serve` (e.g. {"sim": "http://127.0.0.1:8765"}, TRADEWIND_VENUE_URLS);
+    `real` are declared real exchanges (TRADEWIND_VENUES, see `catalog`). `ca_file`: the
+    CA bundle venues' certificates are checked against (else certifi's); there is no way
+    to not check them."""
 
     def __init__(
-        self, simulated: dict[str, str], real: tuple[str, ...] = (), *, ca_file: str | None = None
+        self,
+        simulated: dict[str, str],
+        real: Sequence[VenueSpec] = (),
+        *,
+        ca_file: str | None = None,
     ) -> None:
         self._simulated = dict(simulated)
-        self._real = real
+        self._real = {spec.name: spec for spec in real}
+        names = [*self._simulated, *(spec.name for spec in real)]
+        twice = sorted({name for name in names if names.count(name) > 1})
+        if twice:
+            raise ConfigError(
+                "TRADEWIND_VENUES",
+                f"{', '.join(twice)}: declared twice (venue names are unique across "
+                "TRADEWIND_VENUE_URLS and TRADEWIND_VENUES)",
+            )
         self._ca_file = ca_file
+
+    @classmethod
+    def declared(
+        cls, venue_urls: str, venues: str, *, ca_file: str | None = None
+    ) -> CcxtVenues | None:
+        """The venues of TRADEWIND_VENUE_URLS (`venue_urls`) and TRADEWIND_VENUES
+        (`venues`), or None when both are empty; ConfigError naming the bad setting."""
+        if not venue_urls and not venues:
+            return None
+        simulated = parse_venue_urls(venue_urls)
+        real: tuple[VenueSpec, ...] = ()
+        if venues:
+            from tradewind.venues.catalog import parse_venues
+
+            real = parse_venues(venues, simulated)
+        return cls(simulated, real, ca_file=ca_file)
 
     @property
     def names(self) -> tuple[str, ...]:
         return (*self._simulated, *self._real)
+
+    def spec(self, venue: str) -> VenueSpec | None:
+        """The declared real venue `venue`, or None (a simulated one)."""
+        _known(venue, self.names)
+        return self._real.get(venue)
 
     def public(self, venue: str) -> Venue:
         return self.session(venue, "", "")
@@ -123,20 +142,28 @@ class CcxtVenues:
     def session(self, venue: str, api_key: str, secret: str) -> Venue:
         from tradewind.venues.ccxt_venue import CcxtVenue
 
-        _known(venue, self.names)
-        base = self._simulated.get(venue)
-        if base is not None:
-            ws = base.replace("http", "ws", 1)
-            ccxt_venue = CcxtVenue.simulated_binance(
-                base, ws, api_key, secret, name=venue, ca_file=self._ca_file
-            )
-            ccxt_venue.exchange.enableRateLimit = False  # our own limiter paces requests
-            return ccxt_venue
-        return CcxtVenue.create(venue, api_key, secret, name=venue, ca_file=self._ca_file)
+        spec = self.spec(venue)
+        if spec is not None:
+            from tradewind.venues.catalog import exchange_for
+
+            return exchange_for(spec, api_key, secret, ca_file=self._ca_file)
+        base = self._simulated[venue]
+        ws = base.replace("http", "ws", 1)
+        ccxt_venue = CcxtVenue.simulated_binance(
+            base, ws, api_key, secret, name=venue, ca_file=self._ca_file
+        )
+        ccxt_venue.exchange.enableRateLimit = False  # our own limiter paces requests
+        return ccxt_venue
 
     async def check_key(self, venue: str, api_key: str, secret: str) -> KeyCheck:
         from tradewind.venues.ccxt_venue import CcxtVenue
 
+        spec = self.spec(venue)
+        if spec is not None:
+            from tradewind.venues import catalog
+
+            return await catalog.check_key(spec, api_key, secret, self._ca_file)
+        # The simulated exchange serves Binance's apiRestrictions.
         session = self.session(venue, api_key, secret)
         assert isinstance(session, CcxtVenue)
         try:
@@ -145,13 +172,7 @@ class CcxtVenues:
             )
         finally:
             await session.close()
-        return KeyCheck(
-            can_trade=bool(restrictions.get("enableSpotAndMarginTrading")),
-            can_withdraw=bool(restrictions.get("enableWithdrawals")),
-            can_transfer=bool(restrictions.get("enableInternalTransfer"))
-            or bool(restrictions.get("permitsUniversalTransfer")),
-            ip_restricted=bool(restrictions.get("ipRestrict")),
-        )
+        return from_binance_api_restrictions(restrictions)
 
 
 def parse_venue_urls(text: str) -> dict[str, str]:
