@@ -9,9 +9,10 @@ starts the outbox relay that carries its bot commands to the bus, and serves HTT
 `tradewind.security.tls_server`, and HSTS, see `headers.py`).
 
 Venues, first found wins: the `venues=` argument, `resources.venues`,
-`TRADEWIND_VENUE_URLS`; else a `ConfigError`. The other services of this process (for
-`/admin/health` and `/admin/breakers`) come from the `peers=` argument or, once the
-runtime offers it, `resources.services` (see `PROPOSED_RESOURCES_FIELD`).
+`TRADEWIND_VENUE_URLS` and `TRADEWIND_VENUES`; else a `ConfigError`. The other services
+of this process (for `/admin/health` and `/admin/breakers`) come from the `peers=`
+argument or, once the runtime offers it, `resources.services` (see
+`PROPOSED_RESOURCES_FIELD`).
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ from tradewind.security.tls_server import ServerTls, uvicorn_tls_options
 from tradewind.store import login_failures
 from tradewind.store.database import Database
 from tradewind.store.outbox import OutboxRelay
-from tradewind.venues.directory import CcxtVenues, VenueDirectory, parse_venue_urls
+from tradewind.venues.directory import CcxtVenues, VenueDirectory
 
 #: Seconds between two reads of the token versions and ended sessions (see
 #: gateway/revocation.py): how long another instance may still accept a revoked token.
@@ -249,13 +250,17 @@ class GatewayService(Service):
         injected = self._venues or ctx.resources.venues
         if injected is not None:
             return injected
-        if ctx.settings.venue_urls:
-            urls = parse_venue_urls(ctx.settings.venue_urls)
-            return CcxtVenues(urls, ca_file=ctx.settings.venue_ca_file)
+        settings = ctx.settings
+        declared = CcxtVenues.declared(
+            settings.venue_urls, settings.venues, ca_file=settings.venue_ca_file
+        )
+        if declared is not None:
+            return declared
         raise ConfigError(
             "TRADEWIND_VENUE_URLS",
             "the gateway needs the venues to check API keys on; set it to NAME=http://HOST:PORT "
-            "(a `tradewind venue serve`), or run the gateway within `tradewind up`",
+            "(a `tradewind venue serve`), or TRADEWIND_VENUES to real exchanges "
+            "(NAME=ADAPTER), or run the gateway within `tradewind up`",
         )
 
     def _peer_views(self, ctx: ServiceContext) -> Callable[[], Sequence[PeerView]]:

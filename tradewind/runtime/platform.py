@@ -3,7 +3,7 @@ run ends by itself, and what happens after they drained.
 
 `DistributedPlatform` (for `tradewind service NAME`) builds resources from settings:
 the database (`TRADEWIND_DATABASE_URL`), the cache (`TRADEWIND_CACHE_URL`), venues over
-ccxt (`TRADEWIND_VENUE_URLS`) and the key encryptor (master keys). The embedded
+ccxt (`TRADEWIND_VENUE_URLS`, `TRADEWIND_VENUES`) and the key encryptor (master keys). The embedded
 platform of `tradewind up` lives in `embedded.py`.
 """
 
@@ -19,7 +19,7 @@ from tradewind.runtime.service import Resources, Service
 from tradewind.runtime.settings import Settings
 from tradewind.security.envelope import Encryptor
 from tradewind.store.database import Database
-from tradewind.venues.directory import CcxtVenues, parse_venue_urls
+from tradewind.venues.directory import CcxtVenues
 
 
 class Platform(Protocol):
@@ -71,10 +71,8 @@ class DistributedPlatform:
         await database.migrate()
         cache = open_cache(settings.cache_url)
         await cache.start()
-        venues = (
-            CcxtVenues(parse_venue_urls(settings.venue_urls), ca_file=settings.venue_ca_file)
-            if settings.venue_urls
-            else None
+        venues = CcxtVenues.declared(
+            settings.venue_urls, settings.venues, ca_file=settings.venue_ca_file
         )
         return Resources(
             venues=venues,

@@ -187,6 +187,13 @@ class Settings(BaseSettings):
     venue_urls: Annotated[
         str, Field(description="Venues the gateway checks keys on: NAME=http://HOST:PORT,...")
     ] = ""
+    venues: Annotated[
+        str,
+        Field(
+            description="Real exchanges through ccxt: NAME=ADAPTER,... with ADAPTER binance, "
+            "binance-testnet, coinbase or ccxt:<id> (docs/venues/real-exchanges.md)"
+        ),
+    ] = ""
     otel_endpoint: Annotated[
         str | None,
         Field(
@@ -249,6 +256,22 @@ class Settings(BaseSettings):
                     f"{', '.join(plain)} would be plaintext and TRADEWIND_REQUIRE_TLS is "
                     "true: use https://"
                 )
+        return text
+
+    @field_validator("venues")
+    @classmethod
+    def _venues_are_known(cls, text: str, info: ValidationInfo) -> str:
+        if not text.strip():
+            return text
+        from tradewind.venues.catalog import parse_venues
+
+        simulated = [
+            part.partition("=")[0].strip() for part in info.data.get("venue_urls", "").split(",")
+        ]
+        try:
+            parse_venues(text, filter(None, simulated))
+        except ConfigError as exc:
+            raise ValueError(exc.problem) from None
         return text
 
     @field_validator("otel_endpoint")
