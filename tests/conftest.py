@@ -7,7 +7,16 @@ from collections.abc import AsyncIterator, Iterator
 import asyncpg
 import pytest
 
+from tests.network_guard import network_guard
 from tests.servers import require_postgres, require_redis, tansu_broker
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_real_network() -> Iterator[None]:
+    """No test reaches a host off this machine (a real exchange above all): see
+    tests/network_guard.py."""
+    with network_guard():
+        yield
 
 
 @pytest.fixture(scope="session")
