@@ -84,7 +84,7 @@ class ExecutionService(Service):
             raise ConfigError(
                 "TRADEWIND_VENUE_URLS",
                 "the execution service needs venues: run it with `tradewind up` (the "
-                "simulated exchange in process) or set TRADEWIND_VENUE_URLS",
+                "simulated exchange in process) or set TRADEWIND_VENUE_URLS or TRADEWIND_VENUES",
             )
         credentials = self._credentials or _stored_credentials(ctx)
         database = ctx.resources.database

@@ -87,7 +87,7 @@ class MarketDataService(Service):
             raise ConfigError(
                 "TRADEWIND_VENUE_URLS",
                 "the marketdata service needs venues: run it with `tradewind up` (the "
-                "simulated exchange in process) or set TRADEWIND_VENUE_URLS",
+                "simulated exchange in process) or set TRADEWIND_VENUE_URLS or TRADEWIND_VENUES",
             )
         metrics = MarketDataMetrics.of(ctx.metrics.registry)
         feeds = _Feeds(settings, venues, ctx.bus, ctx.resources.cache, ctx.log, metrics)
