@@ -75,12 +75,11 @@ def check_address(address: object) -> None:
         return  # a unix socket's path (str or bytes)
     host = address[0]
     text = host.decode() if isinstance(host, bytes) else str(host)
-    if not _is_loopback(text):
-        if _numeric(text) is None:
-            check_lookup(text)  # a name: the lookup's own error says more
-            if _is_loopback_name(text):
-                return
-        raise _refuse(text, "connecting to")
+    if _is_loopback(text):
+        return
+    if _numeric(text) is None:
+        check_lookup(text)  # any other name fails there, as its lookup would
+    raise _refuse(text, "connecting to")
 
 
 def _guarded_getaddrinfo(original: Callable[..., Any]) -> Callable[..., Any]:

@@ -36,7 +36,7 @@ from tradewind.store import accounts, audit, bots
 from tradewind.store.accounts import ExchangeAccountRecord
 from tradewind.store.bots import BotState
 from tradewind.store.outbox import enqueue
-from tradewind.venues.directory import KeyCheck
+from tradewind.venues.key_check import KeyCheck
 
 router = APIRouter(tags=["exchange accounts"])
 

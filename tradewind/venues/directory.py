@@ -22,8 +22,6 @@ from tradewind.venues.simulated.inprocess import InProcessVenue
 if TYPE_CHECKING:
     from tradewind.venues.catalog import VenueSpec
 
-__all__ = ["KeyCheck"]  # where the gateway has always found it
-
 SIMULATED = "sim"
 
 
