@@ -7,8 +7,10 @@ Patched at the socket layer, under asyncio, aiohttp (its threaded resolver), ccx
 and websockets: `socket.getaddrinfo`, `socket.create_connection`, `socket.socket.connect`
 and `connect_ex`; and, where installed, uvloop's loop methods that resolve and connect
 in C (`getaddrinfo`, `create_connection`, `sock_connect`). Allowed: 127.0.0.0/8, ::1 (and
-::ffff:127.x), `localhost` and `*.localhost`, numeric addresses when only resolved (a
-server binding 0.0.0.0 resolves it), and unix sockets. A name under `.invalid` (RFC 6761:
+::ffff:127.x), an address of one of this machine's own interfaces (the chaos zones'
+bridge, tradewind.chaos.zones: a socket can bind it), `localhost` and `*.localhost`,
+numeric addresses when only resolved (a server binding 0.0.0.0 resolves it), and unix
+sockets. A name under `.invalid` (RFC 6761:
 never resolves) fails as the resolver would, with `socket.gaierror`, and asks no DNS.
 Subprocesses the tests start are not guarded: they talk to loopback servers only.
 """
@@ -31,8 +33,9 @@ class NetworkGuardError(RuntimeError):
 
 def _refuse(host: object, what: str) -> NetworkGuardError:
     return NetworkGuardError(
-        f"tests must not reach real exchanges: {what} {host!r} is not loopback "
-        "(tests/network_guard.py allows 127.0.0.0/8, ::1, localhost and unix sockets)"
+        f"tests must not reach real exchanges: {what} {host!r} is not this machine "
+        "(tests/network_guard.py allows 127.0.0.0/8, ::1, this machine's own addresses, "
+        "localhost and unix sockets)"
     )
 
 
@@ -57,6 +60,17 @@ def _is_loopback(host: str) -> bool:
     return address.is_loopback
 
 
+def _is_this_machine(host: str) -> bool:
+    """Whether `host` (numeric) is an address of this machine: only those can be bound."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_DGRAM) as probe:
+            probe.bind((host.strip("[]"), 0))
+    except OSError:
+        return False
+    return True
+
+
 def check_lookup(host: object) -> None:
     """Raise unless resolving `host` asks no DNS server about a name off this machine."""
     if host is None:
@@ -79,6 +93,8 @@ def check_address(address: object) -> None:
         return
     if _numeric(text) is None:
         check_lookup(text)  # any other name fails there, as its lookup would
+    elif _is_this_machine(text):
+        return
     raise _refuse(text, "connecting to")
 
 
