@@ -7,8 +7,9 @@ Patched at the socket layer, under asyncio, aiohttp (its threaded resolver), ccx
 and websockets: `socket.getaddrinfo`, `socket.create_connection`, `socket.socket.connect`
 and `connect_ex`; and, where installed, uvloop's loop methods that resolve and connect
 in C (`getaddrinfo`, `create_connection`, `sock_connect`). Allowed: 127.0.0.0/8, ::1 (and
-::ffff:127.x), an address of one of this machine's own interfaces (the chaos zones'
-bridge, tradewind.chaos.zones: a socket can bind it), `localhost` and `*.localhost`,
+::ffff:127.x), an address of one of this machine's own interfaces (a socket can bind
+it), a chaos zone's address behind such an interface (`ZONES_BLOCK`), `localhost` and
+`*.localhost`,
 numeric addresses when only resolved (a server binding 0.0.0.0 resolves it), and unix
 sockets. A name under `.invalid` (RFC 6761:
 never resolves) fails as the resolver would, with `socket.gaierror`, and asks no DNS.
@@ -60,6 +61,19 @@ def _is_loopback(host: str) -> bool:
     return address.is_loopback
 
 
+ZONES_BLOCK = ipaddress.IPv4Network("10.213.0.0/16")
+"""Where tradewind.chaos.zones puts its network namespaces, all on this machine: a run's
+zones take a /24 of it, behind a bridge of this machine holding its .1 address."""
+
+
+def _is_a_zone_here(host: str) -> bool:
+    address = _numeric(host)
+    if not isinstance(address, ipaddress.IPv4Address) or address not in ZONES_BLOCK:
+        return False
+    bridge = ipaddress.IPv4Network(f"{address}/24", strict=False)[1]
+    return _is_this_machine(str(bridge))
+
+
 def _is_this_machine(host: str) -> bool:
     """Whether `host` (numeric) is an address of this machine: only those can be bound."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -93,7 +107,7 @@ def check_address(address: object) -> None:
         return
     if _numeric(text) is None:
         check_lookup(text)  # any other name fails there, as its lookup would
-    elif _is_this_machine(text):
+    elif _is_this_machine(text) or _is_a_zone_here(text):
         return
     raise _refuse(text, "connecting to")
 
