@@ -2,11 +2,14 @@
 that all changed, each with a full window of minutes kept (what a round costs on a
 platform that has run for a day).
 
-`python bench/analytics.py [--accounts N] [--minutes M]`
+`python bench/analytics.py [--accounts N] [--minutes M] [--instances K]`
 
 It fills N `AccountSeries` with M minutes of valuations (random PnL, a deposit now and
 then), then times `analytics()` for all of them with a benchmark's minute returns (beta
 and correlation included), as `AnalyticsService.compute_round` does (without the bus).
+With `--instances K`, K processes (the service's instances, partitioned by account) each
+fill and compute N / K accounts, their rounds started together; the round is the
+slowest instance's.
 Issue #10's goal: 10,000 accounts in <= 10 s on the project's 2-core machine, while the
 order path's latency stays unchanged (the round yields to the event loop every 25
 accounts; `bench/tick_to_order.py --analytics-accounts N` measures that).
@@ -14,33 +17,62 @@ accounts; `bench/tick_to_order.py --analytics-accounts N` measures that).
 
 from __future__ import annotations
 
+import multiprocessing
 import random
 import time
+from multiprocessing.queues import Queue
+from multiprocessing.synchronize import Barrier
 
 from tradewind.benchmarks.analytics_series import MINUTE_NS, T0, benchmark_returns, filled
 from tradewind.benchmarks.command_line import OneLineErrorParser
+
+
+def _instance(
+    accounts: int, minutes: int, seed: int, start: Barrier, done: Queue[tuple[float, float]]
+) -> None:
+    """One instance: fill `accounts` series, wait for the others, time one round."""
+    rng = random.Random(seed)
+    started = time.perf_counter()
+    series = filled(accounts, minutes, rng)
+    fill_s = time.perf_counter() - started
+    now_ns = T0 + minutes * MINUTE_NS
+    benchmark = benchmark_returns(minutes, random.Random(7))
+    start.wait()
+    started = time.perf_counter()
+    for account in series:
+        account.analytics(now_ns, benchmark, "BTC/USDT")
+    done.put((time.perf_counter() - started, fill_s))
 
 
 def main() -> None:
     parser = OneLineErrorParser(description=__doc__.splitlines()[0])
     parser.add_argument("--accounts", type=int, default=10_000)
     parser.add_argument("--minutes", type=int, default=1_440)
+    parser.add_argument("--instances", type=int, default=1)
     args = parser.parse_args()
-    rng = random.Random(7)
-    started = time.perf_counter()
-    series = filled(args.accounts, args.minutes, rng)
-    fill_s = time.perf_counter() - started
-    now_ns = T0 + args.minutes * MINUTE_NS
-    benchmark = benchmark_returns(args.minutes, rng)
-    started = time.perf_counter()
-    for account in series:
-        account.analytics(now_ns, benchmark, "BTC/USDT")
-    round_s = time.perf_counter() - started
+    if args.accounts < 1 or args.minutes < 2 or args.instances < 1:
+        parser.error("--accounts and --instances must be at least 1, --minutes at least 2")
+    instances = min(args.instances, args.accounts)
+    share = [args.accounts // instances + (i < args.accounts % instances) for i in range(instances)]
+    context = multiprocessing.get_context("fork")
+    start, done = context.Barrier(instances), context.Queue()
+    workers = [
+        context.Process(target=_instance, args=(n, args.minutes, 7 + i, start, done))
+        for i, n in enumerate(share)
+    ]
+    for worker in workers:
+        worker.start()
+    results = [done.get() for _ in workers]
+    for worker in workers:
+        worker.join()
+    round_s = max(r for r, _ in results)
+    fill_s = max(f for _, f in results)
+    rounds = ", ".join(f"{r:.2f}" for r, _ in sorted(results))
     print(
-        f"{args.accounts} accounts x {args.minutes} minutes: round {round_s:.2f} s "
-        f"({round_s / args.accounts * 1e3:.2f} ms per account); "
+        f"{args.accounts} accounts x {args.minutes} minutes, {instances} instance(s): round "
+        f"{round_s:.2f} s (each: {rounds}; {round_s / max(share) * 1e3:.2f} ms per account); "
         f"filling the series took {fill_s:.1f} s "
-        f"({fill_s / (args.accounts * args.minutes) * 1e6:.1f} us per valuation)"
+        f"({fill_s / (max(share) * args.minutes) * 1e6:.1f} us per valuation)"
     )
 
 

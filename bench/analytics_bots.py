@@ -2,7 +2,7 @@
 and recording their PnL (`services/analytics/bot_tracking.BotTracker`), for N accounts.
 
 `python bench/analytics_bots.py [--accounts N] [--bots-per-account B] [--fills F]
-[--database-url URL]`
+[--database-url URL] [--instances K]`
 
 It builds a fresh PostgreSQL database (or SQLite with `--database-url sqlite`) holding N
 accounts with B running bots each and F fills per bot over the last hour (each recorded
@@ -21,6 +21,11 @@ when it executed), then times, on one `BotTracker` as the analytics service driv
 - **sweep**: a steady round 30 minutes on, when every account is due for the sweep:
   the cursor read and `SWEEP_ACCOUNTS` accounts read in full again.
 
+With `--instances K`, K processes (the service's instances, partitioned by account) each
+follow every K-th account with their own tracker, started together (each records the new
+fills of its own bots; each cursor read returns every instance's and keeps its own); per
+step, the slowest instance's time.
+
 Issue #10's goal for a round is 10,000 accounts in <= 10 s on the project's 2-core
 machine (`bench/analytics.py` measures the accounts' figures; this, the bots').
 """
@@ -28,10 +33,13 @@ machine (`bench/analytics.py` measures the accounts' figures; this, the bots').
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from multiprocessing.queues import Queue
+from multiprocessing.synchronize import Barrier
 
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -191,7 +199,45 @@ async def measure(db: Database, bots_of: BotsOf) -> dict[str, float]:
     return figures
 
 
-async def run(url: str, accounts: int, per_account: int, per_bot: int) -> None:
+def _instances(database_url: str, bots_of: BotsOf, instances: int) -> dict[str, float]:
+    """`instances` processes (the analytics service's instances, partitioned by
+    account), each following its share of the accounts with its own `BotTracker`,
+    started together; per figure, the slowest instance's (counts: summed)."""
+    accounts = list(bots_of)
+    shares = [{a: bots_of[a] for a in accounts[i::instances]} for i in range(instances)]
+    context = multiprocessing.get_context("spawn")
+    start, done = context.Barrier(instances), context.Queue()
+    workers = [
+        context.Process(target=_instance, args=(database_url, share, start, done))
+        for share in shares
+    ]
+    for worker in workers:
+        worker.start()
+    results: list[dict[str, float]] = [done.get() for _ in workers]
+    for worker in workers:
+        worker.join()
+    counts = ("bots", "minutes_written", "fills_booked", "new_fills")
+    return {
+        key: sum(r[key] for r in results) if key in counts else max(r[key] for r in results)
+        for key in results[0]
+    }
+
+
+def _instance(
+    database_url: str, bots_of: BotsOf, start: Barrier, done: Queue[dict[str, float]]
+) -> None:
+    async def measured() -> dict[str, float]:
+        db = Database(database_url)
+        try:
+            return await measure(db, bots_of)
+        finally:
+            await db.close()
+
+    start.wait()
+    done.put(asyncio.run(measured()))
+
+
+async def run(url: str, accounts: int, per_account: int, per_bot: int, instances: int) -> None:
     name = f"tw_bench_{uuid.uuid4().hex[:10]}"
     admin = None
     if url == "sqlite":
@@ -206,7 +252,11 @@ async def run(url: str, accounts: int, per_account: int, per_bot: int) -> None:
         started = time.perf_counter()
         bots_of = await fill_database(db, accounts, per_account, per_bot)
         fill_s = time.perf_counter() - started
-        figures = await measure(db, bots_of)
+        if instances == 1:
+            figures = await measure(db, bots_of)
+        else:
+            await db.close()
+            figures = await asyncio.to_thread(_instances, database_url, bots_of, instances)
     finally:
         await db.close()
         if admin is not None:
@@ -214,7 +264,7 @@ async def run(url: str, accounts: int, per_account: int, per_bot: int) -> None:
             await admin.close()
     steady = ", ".join(f"{figures[f'steady{n}_read_s']:.2f}" for n in range(1, _STEADY_ROUNDS + 1))
     print(
-        f"{accounts} accounts x {per_account} bots x {per_bot} fills "
+        f"{accounts} accounts x {per_account} bots x {per_bot} fills, {instances} instance(s) "
         f"({'SQLite' if admin is None else 'PostgreSQL'}; filled in {fill_s:.1f} s): "
         f"meet {figures['meet_s']:.2f} s, record {figures['record_s']:.2f} s; "
         f"{_STEADY_ROUNDS} steady rounds, {figures['new_fills']:.0f} new fills before each: "
@@ -231,11 +281,19 @@ def main() -> None:
     parser.add_argument("--bots-per-account", type=int, default=1)
     parser.add_argument("--fills", type=int, default=20)
     parser.add_argument(
+        "--instances", type=int, default=1,
+        help="analytics instances (processes), each following its share of the accounts",
+    )  # fmt: skip
+    parser.add_argument(
         "--database-url", default="postgresql://postgres@127.0.0.1:5432/postgres",
         help="a PostgreSQL server to create the bench's database on, or 'sqlite'",
     )  # fmt: skip
     args = parser.parse_args()
-    asyncio.run(run(args.database_url, args.accounts, args.bots_per_account, args.fills))
+    if args.accounts < 1 or args.instances < 1 or args.instances > args.accounts:
+        parser.error("--accounts must be at least 1 and --instances between 1 and --accounts")
+    asyncio.run(
+        run(args.database_url, args.accounts, args.bots_per_account, args.fills, args.instances)
+    )
 
 
 if __name__ == "__main__":
