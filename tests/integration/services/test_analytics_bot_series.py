@@ -6,7 +6,8 @@ bus, real SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -81,6 +82,23 @@ class Commands:
         self.received.extend(e.payload for e in batch if isinstance(e.payload, BotCommand))
 
 
+@asynccontextmanager
+async def analytics(
+    bus: MemoryBus, database: Database, window_minutes: int, clock: Callable[[], int]
+) -> AsyncIterator[AnalyticsService]:
+    """An analytics service on `bus` and `database`, a round every 50 ms, at `clock`."""
+    service = AnalyticsService(interval_s=0.05, window_minutes=window_minutes, clock=clock)
+    ctx = ServiceContext(
+        Settings(), bus, get_logger("tradewind.services.analytics"), RuntimeMetrics(),
+        Resources(database=database),
+    )  # fmt: skip
+    await service.start(ctx)
+    try:
+        yield service
+    finally:
+        await service.stop()
+
+
 async def recorded(database: Database, bot: str) -> list[tuple[int, Decimal, Decimal | None]]:
     since = datetime.fromtimestamp(T0 / 1e9, UTC) - timedelta(hours=1)
     async with database.read() as conn:
@@ -96,42 +114,35 @@ async def test_a_bots_fills_and_bars_become_its_pnl_series_and_its_limit_pauses_
     commands = Commands()
     await bus.subscribe([topics.BOT_COMMANDS], "test", commands.handle)
     now = [T0 + 10**9]
-    service = AnalyticsService(interval_s=0.05, window_minutes=60, clock=lambda: now[0])
-    ctx = ServiceContext(
-        Settings(), bus, get_logger("tradewind.services.analytics"), RuntimeMetrics(),
-        Resources(database=database),
-    )  # fmt: skip
-    await service.start(ctx)
+    async with analytics(bus, database, 60, lambda: now[0]) as service:
+        closes: list[str] = []
 
-    closes: list[str] = []
+        async def market(minute: int, close: str, equity: str, pnl: str) -> None:
+            """The clock at `minute`, a bar closing at `close`, the account valued at
+            `equity`; returns once a round has valued the bot at `pnl` in that minute."""
+            now[0] = T0 + minute * MINUTE_NS + 10**9
+            closes.append(close)
+            price = D(close)
+            bar = Bar(instrument=BTC, interval_s=60, open_ns=T0 + minute * MINUTE_NS,
+                      open=price, high=price, low=price, close=price, volume=D(1))  # fmt: skip
+            await bus.publish(topics.MD_BAR, envelope(bar, BTC.key))
+            await wait_until(lambda: service._prices.close("BTC/USDT") == D(close))
+            update = PortfolioUpdate(
+                account_id=account, valuation_asset="USDT", equity=D(equity), cash=D(equity),
+                realized_pnl=D(0), unrealized_pnl=D(equity) - 1000, fees=D(0),
+                balances={"USDT": D(equity)}, ts_ns=now[0] + len(closes),
+            )  # fmt: skip
+            await bus.publish(topics.PORTFOLIO_UPDATES, envelope(update, account))
+            await wait_until(
+                lambda: account in service.series and service.series[account].equity == D(equity)
+            )
+            await wait_until(lambda: [b.latest for b in service.bots] == [(now[0], D(pnl))])
 
-    async def market(minute: int, close: str, equity: str, pnl: str) -> None:
-        """The clock at `minute`, a bar closing at `close`, the account valued at
-        `equity`; returns once a round has valued the bot at `pnl` in that minute."""
-        now[0] = T0 + minute * MINUTE_NS + 10**9
-        closes.append(close)
-        price = D(close)
-        bar = Bar(instrument=BTC, interval_s=60, open_ns=T0 + minute * MINUTE_NS,
-                  open=price, high=price, low=price, close=price, volume=D(1))  # fmt: skip
-        await bus.publish(topics.MD_BAR, envelope(bar, BTC.key))
-        await wait_until(lambda: service._prices.close("BTC/USDT") == D(close))
-        update = PortfolioUpdate(
-            account_id=account, valuation_asset="USDT", equity=D(equity), cash=D(equity),
-            realized_pnl=D(0), unrealized_pnl=D(equity) - 1000, fees=D(0),
-            balances={"USDT": D(equity)}, ts_ns=now[0] + len(closes),
-        )  # fmt: skip
-        await bus.publish(topics.PORTFOLIO_UPDATES, envelope(update, account))
-        await wait_until(
-            lambda: account in service.series and service.series[account].equity == D(equity)
-        )
-        await wait_until(lambda: [b.latest for b in service.bots] == [(now[0], D(pnl))])
+        async def rows_recorded(count: int) -> None:
+            """Wait until the service has recorded `count` minutes of the bot."""
+            await wait_until(lambda: service.bot_minutes_written >= count)
+            assert len(await recorded(database, bot)) == count
 
-    async def rows_recorded(count: int) -> None:
-        """Wait until the service has recorded `count` minutes of the bot."""
-        await wait_until(lambda: service.bot_minutes_written >= count)
-        assert len(await recorded(database, bot)) == count
-
-    try:
         await market(0, "100", "1000", pnl="-0.1")  # bought at 100: the fee
         await market(1, "104", "1004", pnl="3.9")  # +4 - 0.1
         await rows_recorded(1)
@@ -169,8 +180,6 @@ async def test_a_bots_fills_and_bars_become_its_pnl_series_and_its_limit_pauses_
         ]  # fmt: skip
         await market(5, "40", "940", pnl="-60.1")
         await wait_until(lambda: len(commands.received) == 2)
-    finally:
-        await service.stop()
 
 
 async def test_a_restarted_instance_rebuilds_the_bots_book_and_window_from_the_record(
@@ -197,13 +206,7 @@ async def test_a_restarted_instance_rebuilds_the_bots_book_and_window_from_the_r
         )
     commands = Commands()
     await bus.subscribe([topics.BOT_COMMANDS], "test", commands.handle)
-    service = AnalyticsService(interval_s=0.05, window_minutes=60, clock=lambda: T0 + 5 * MINUTE_NS)
-    ctx = ServiceContext(
-        Settings(), bus, get_logger("tradewind.services.analytics"), RuntimeMetrics(),
-        Resources(database=database),
-    )  # fmt: skip
-    await service.start(ctx)
-    try:
+    async with analytics(bus, database, 60, lambda: T0 + 5 * MINUTE_NS) as service:
         price = D(40)
         bar = Bar(instrument=BTC, interval_s=60, open_ns=T0 + 4 * MINUTE_NS, open=price,
                   high=price, low=price, close=price, volume=D(1))  # fmt: skip
@@ -226,8 +229,6 @@ async def test_a_restarted_instance_rebuilds_the_bots_book_and_window_from_the_r
         assert paused is not None and paused.paused_reason == (
             "risk limit: the bot's drawdown 14.55 % reached the bot's limit of 10.00 %"
         )
-    finally:
-        await service.stop()
 
 
 async def test_a_bots_var_over_its_recorded_minutes_reaching_its_limit_pauses_it(
@@ -256,13 +257,7 @@ async def test_a_bots_var_over_its_recorded_minutes_reaching_its_limit_pauses_it
     commands = Commands()
     await bus.subscribe([topics.BOT_COMMANDS], "test", commands.handle)
     clock = T0 + 100 * MINUTE_NS
-    service = AnalyticsService(interval_s=0.05, window_minutes=120, clock=lambda: clock)
-    ctx = ServiceContext(
-        Settings(), bus, get_logger("tradewind.services.analytics"), RuntimeMetrics(),
-        Resources(database=database),
-    )  # fmt: skip
-    await service.start(ctx)
-    try:
+    async with analytics(bus, database, 120, lambda: clock):
         update = PortfolioUpdate(
             account_id=account, valuation_asset="USDT", equity=D(1000), cash=D(900),
             realized_pnl=D(0), unrealized_pnl=D(0), fees=D("0.1"),
@@ -276,8 +271,6 @@ async def test_a_bots_var_over_its_recorded_minutes_reaching_its_limit_pauses_it
         assert paused.paused_reason == (
             "risk limit: the bot's one-minute 95 % VaR 3.00 % reached the bot's limit of 2.00 %"
         )
-    finally:
-        await service.stop()
 
 
 async def test_a_bots_old_minutes_are_thinned_to_hours_then_days(database: Database) -> None:

@@ -35,6 +35,19 @@ async def make_user(db: Database, email_index: str = "idx-1") -> users.UserRecor
         )
 
 
+def filled_buy(
+    cid: str, account_id: str, bot_id: str, quantity: Decimal, at: datetime
+) -> records.OrderRecord:
+    """A bot's market buy of BTC/USDT, filled at 100."""
+    return records.OrderRecord(
+        client_order_id=cid, account_id=account_id, bot_id=bot_id, venue="sim",
+        symbol="BTC/USDT", side="BUY", order_type="MARKET", time_in_force="GTC",
+        quantity=quantity, price=None, state="filled", filled_quantity=quantity,
+        average_price=Decimal(100), venue_order_id="1", reason="", created_at=at,
+        updated_at=at,
+    )  # fmt: skip
+
+
 async def make_account(db: Database) -> accounts.ExchangeAccountRecord:
     """A stored exchange account of a new user."""
     user = await make_user(db)
@@ -485,15 +498,7 @@ async def test_a_busy_account_does_not_crowd_out_the_other_bots_fills(db: Databa
             )
         )  # fmt: skip
     for account, cid, bot_id in ((busy, "tw-b", "bot-b"), (quiet, "tw-q", "bot-q")):
-        rows.append(
-            records.OrderRecord(
-                client_order_id=cid, account_id=account.id, bot_id=bot_id, venue="sim",
-                symbol="BTC/USDT", side="BUY", order_type="MARKET", time_in_force="GTC",
-                quantity=Decimal(3), price=None, state="filled", filled_quantity=Decimal(3),
-                average_price=Decimal(100), venue_order_id="1", reason="", created_at=now,
-                updated_at=now,
-            )
-        )  # fmt: skip
+        rows.append(filled_buy(cid, account.id, bot_id, Decimal(3), now))
     async with db.transaction() as conn:
         for order in rows:
             await records.upsert_order(conn, order)
@@ -526,16 +531,7 @@ async def test_bots_fills_are_read_by_when_they_were_recorded_in_execution_order
         (first, "tw-a", "bot-a"), (second, "tw-b", "bot-b"), (first, "tw-m", "")
     ):  # fmt: skip
         async with db.transaction() as conn:
-            await records.upsert_order(
-                conn,
-                records.OrderRecord(
-                    client_order_id=cid, account_id=account.id, bot_id=bot_id, venue="sim",
-                    symbol="BTC/USDT", side="BUY", order_type="MARKET", time_in_force="GTC",
-                    quantity=Decimal(1), price=None, state="filled", filled_quantity=Decimal(1),
-                    average_price=Decimal(100), venue_order_id="1", reason="", created_at=t,
-                    updated_at=t,
-                ),
-            )  # fmt: skip
+            await records.upsert_order(conn, filled_buy(cid, account.id, bot_id, Decimal(1), t))
     rows = [  # (account, order, trade id, executed, recorded)
         (first, "tw-a", "1", t - 3600 * s, t + 30 * s),  # an hour late (a reconciliation)
         (first, "tw-a", "3", t, t + 10 * s),
