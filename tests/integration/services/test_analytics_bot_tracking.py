@@ -18,7 +18,7 @@ from tradewind.services.analytics.bot_tracking import (
     SWEEP_AFTER,
     BotTracker,
 )
-from tradewind.store import accounts, records, users
+from tradewind.store import accounts, bot_snapshots, records, users
 from tradewind.store.database import Database
 from tradewind.store.schema import fills
 
@@ -198,3 +198,46 @@ async def test_the_first_round_reads_fills_recorded_while_the_table_was_empty(
     await record_fill(database, account, "1", executed=datetime.now(UTC) - timedelta(days=1))
     await tracker.read_fills([], now_ns + 5 * SECOND_NS)
     assert booked(tracker, account) == 1
+
+
+async def test_a_round_whose_read_of_the_bots_saved_minutes_fails_is_made_again_whole(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The saved minutes carry the drawdown's peak across a restart: a round that read
+    # the fills but failed to read them must not leave the bot known without its peak.
+    account = await new_account(database, "a")
+    now = datetime.now(UTC)
+    await record_fill(database, account, "t1", executed=now - timedelta(minutes=30))
+    async with database.transaction() as conn:
+        await bot_snapshots.insert(
+            conn,
+            [
+                bot_snapshots.BotSnapshot(
+                    bot_id="bot-1",
+                    account_id=account,
+                    ts_ns=int((now - timedelta(minutes=10)).timestamp()) * SECOND_NS,
+                    quote="USDT",
+                    pnl=D("99.9"),
+                    realized_pnl=D(0),
+                    unrealized_pnl=D("99.9"),
+                    fees=D(0),
+                    account_equity=D(1100),
+                )
+            ],
+        )
+    tracker = BotTracker(database, window_minutes=60)
+    now_ns = time.time_ns()
+    saved_minutes = bot_snapshots.since
+
+    async def unavailable(*_: object) -> object:
+        raise ConnectionError("the database went away")
+
+    monkeypatch.setattr(bot_snapshots, "since", unavailable)
+    with pytest.raises(ConnectionError):
+        await tracker.read_fills([account], now_ns)
+    monkeypatch.setattr(bot_snapshots, "since", saved_minutes)
+    await tracker.read_fills([account], now_ns)
+    await tracker.record(now_ns, {"BTC/USDT": D(40)}.get, lambda _a, _q: D(940))
+    (series,) = tracker.series
+    # 1 BTC bought at 100, now 40: -60, 159.9 below the saved peak of 99.9 on 1,100.
+    assert series.current_drawdown() == pytest.approx(-159.9 / 1100)

@@ -88,6 +88,7 @@ class _Reads:
     full: _FillsOf  # the fills of the accounts met and swept
     recorded: _FillsOf  # the fills recorded since the cursor less the margin
     cursor: datetime | None  # the newest recorded_at read (None: the table was empty)
+    minutes: dict[str, list[bot_snapshots.BotSnapshot]]  # the new bots' recorded window
 
 
 class BotTracker:
@@ -124,7 +125,7 @@ class BotTracker:
             return  # nothing followed: no cursor to keep
         swept = self._due_for_sweep(now_ns)
         async with self._database.read() as conn:
-            reads = await self._read(conn, sorted(self._unmet), swept)
+            reads = await self._read(conn, sorted(self._unmet), swept, now_ns)
         self._unmet.clear()  # met, or not in the record (nothing to follow)
         for account_id, asset in reads.met.items():
             self._accounts[account_id] = _Account(asset, now_ns)
@@ -132,9 +133,13 @@ class BotTracker:
             self._accounts[account_id].full_read_ns = now_ns
             self._accounts.move_to_end(account_id)
         self._cursor = reads.cursor
-        met = self._apply(reads.full) + self._apply(reads.recorded)
-        if met:
-            await self._restore(met, now_ns)
+        for series in self._apply(reads.full) + self._apply(reads.recorded):
+            series.restore(
+                (r.ts_ns, BotPnl(r.realized_pnl, r.unrealized_pnl, r.fees, r.pnl),
+                 r.account_equity)
+                for r in reads.minutes.get(series.bot_id, [])
+                if r.quote == series.quote and r.ts_ns < now_ns
+            )  # fmt: skip
 
     def _due_for_sweep(self, now_ns: int) -> list[str]:
         """Up to `SWEEP_ACCOUNTS` accounts whose last full read is the oldest, if older
@@ -146,9 +151,13 @@ class BotTracker:
             due.append(account_id)
         return due
 
-    async def _read(self, conn: AsyncConnection, unmet: list[str], swept: list[str]) -> _Reads:
+    async def _read(
+        self, conn: AsyncConnection, unmet: list[str], swept: list[str], now_ns: int
+    ) -> _Reads:
         """The round's reads: the accounts met and their fills, the swept accounts'
-        fills, then the fills recorded since the cursor less the margin."""
+        fills, the fills recorded since the cursor less the margin, then the recorded
+        minutes of the window (to `now_ns`) of the bots met in them. Nothing is applied
+        before all succeeded: a read that fails is made again next round, whole."""
         cursor = self._cursor
         if not self._accounts or cursor is None:
             # The cursor starts (or, while the table holds no fill, starts again) here,
@@ -161,7 +170,23 @@ class BotTracker:
         recorded, newest = await records.bot_fills_recorded_since(conn, since, self._wanted(met))
         if newest is not None and (cursor is None or newest > cursor):
             cursor = newest
-        return _Reads(met, full, recorded, cursor)
+        new_bots = self._new_bots(met, full, recorded)
+        window = datetime.fromtimestamp(now_ns / 1e9, UTC) - timedelta(minutes=self._window)
+        minutes = await bot_snapshots.since(conn, new_bots, window) if new_bots else {}
+        return _Reads(met, full, recorded, cursor, minutes)
+
+    def _new_bots(self, met: Container[str], *reads: _FillsOf) -> set[str]:
+        """The bots with fills in `reads` this instance does not know yet (of the
+        accounts it follows or meets now)."""
+        new: set[str] = set()
+        for found in reads:
+            for account_id, rows in found.items():
+                account = self._accounts.get(account_id)
+                if account is None and account_id not in met:
+                    continue
+                known = account.bots if account is not None else {}
+                new.update(bot_id for bot_id, _ in rows if bot_id not in known)
+        return new
 
     def _wanted(self, met: Container[str]) -> records.WantsFill:
         """Which fills of the cursor's read to take: those of the accounts followed here
@@ -195,18 +220,6 @@ class BotTracker:
                     met.append(series)
                 series.book.apply(fill)
         return met
-
-    async def _restore(self, met: list[BotSeries], now_ns: int) -> None:
-        since = datetime.fromtimestamp(now_ns / 1e9, UTC) - timedelta(minutes=self._window)
-        async with self._database.read() as conn:
-            recorded = await bot_snapshots.since(conn, (s.bot_id for s in met), since)
-        for series in met:
-            series.restore(
-                (r.ts_ns, BotPnl(r.realized_pnl, r.unrealized_pnl, r.fees, r.pnl),
-                 r.account_equity)
-                for r in recorded.get(series.bot_id, [])
-                if r.quote == series.quote and r.ts_ns < now_ns
-            )  # fmt: skip
 
     async def record(
         self, now_ns: int, price_of: PriceOf, equity_of: Callable[[str, str], Decimal | None]
