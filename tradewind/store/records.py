@@ -380,29 +380,28 @@ def _bot_fill(row: Any) -> BotFill:
 
 
 async def bots_fills_of(
-    conn: AsyncConnection, account_ids: Iterable[str], since: datetime | None, *, limit: int
+    conn: AsyncConnection, account_ids: Iterable[str], *, limit: int
 ) -> dict[str, list[tuple[str, BotFill]]]:
-    """Per account, (bot id, fill) of its bots' orders' fills executed at or after
-    `since` (None: all), oldest first, the newest `limit` of each account; fills of
-    orders without a bot are left out. Accounts are read 500 to a query; a query that
+    """Per account, (bot id, fill) of its bots' orders' fills, oldest first, the newest
+    `limit` of each account; fills of orders without a bot are left out. Accounts are read 500 to a query; a query that
     reaches `limit` rows is read again an account at a time, so that one busy account
     cannot crowd out the others' fills."""
     ids = list(dict.fromkeys(account_ids))
     found: dict[str, list[tuple[str, BotFill]]] = {}
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start : start + _CHUNK]
-        rows = await _bots_fills_rows(conn, chunk, since, limit)
+        rows = await _bots_fills_rows(conn, chunk, limit)
         if len(rows) >= limit and len(chunk) > 1:
-            rows = [r for a in chunk for r in await _bots_fills_rows(conn, [a], since, limit)]
+            rows = [r for a in chunk for r in await _bots_fills_rows(conn, [a], limit)]
         for row in rows:
             found.setdefault(row.account_id, []).append((row.bot_id, _bot_fill(row)))
     return found
 
 
 async def _bots_fills_rows(
-    conn: AsyncConnection, account_ids: list[str], since: datetime | None, limit: int
+    conn: AsyncConnection, account_ids: list[str], limit: int
 ) -> list[Row[Any]]:
-    """The newest `limit` bot fills of these accounts since `since`, oldest first."""
+    """The newest `limit` bot fills of these accounts, oldest first."""
     query = (
         select(*_BOT_FILL_COLUMNS)
         .join(orders, orders.c.client_order_id == fills.c.client_order_id)
@@ -410,8 +409,6 @@ async def _bots_fills_rows(
         .order_by(fills.c.executed_at.desc(), fills.c.trade_id.desc())
         .limit(limit)
     )
-    if since is not None:
-        query = query.where(fills.c.executed_at >= since)
     return list(reversed((await conn.execute(query)).all()))
 
 

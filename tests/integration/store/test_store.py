@@ -505,8 +505,8 @@ async def test_a_busy_account_does_not_crowd_out_the_other_bots_fills(db: Databa
         await write_fills(conn, fills)
 
     async with db.read() as conn:
-        found = await records.bots_fills_of(conn, [busy.id, quiet.id], None, limit=3)
-        newest = await records.bots_fills_of(conn, [busy.id, quiet.id], None, limit=2)
+        found = await records.bots_fills_of(conn, [busy.id, quiet.id], limit=3)
+        newest = await records.bots_fills_of(conn, [busy.id, quiet.id], limit=2)
 
     assert [f.trade_id for _, f in found[busy.id]] == ["1", "2", "3"]
     assert [(b, f.trade_id) for b, f in found[quiet.id]] == [("bot-q", "0")]

@@ -165,7 +165,7 @@ class BotTracker:
             # or, its commit in flight, within the margin of the cursor.
             cursor = await records.newest_fill_recorded(conn)
         met = await accounts.valuation_assets(conn, unmet) if unmet else {}
-        full = await records.bots_fills_of(conn, [*met, *swept], None, limit=MAX_FILLS)
+        full = await records.bots_fills_of(conn, [*met, *swept], limit=MAX_FILLS)
         since = None if cursor is None else cursor - RECORDED_MARGIN
         recorded, newest = await records.bot_fills_recorded_since(conn, since, self._wanted(met))
         if newest is not None and (cursor is None or newest > cursor):
