@@ -383,9 +383,9 @@ async def bots_fills_of(
     conn: AsyncConnection, account_ids: Iterable[str], *, limit: int
 ) -> dict[str, list[tuple[str, BotFill]]]:
     """Per account, (bot id, fill) of its bots' orders' fills, oldest first, the newest
-    `limit` of each account; fills of orders without a bot are left out. Accounts are read 500 to a query; a query that
-    reaches `limit` rows is read again an account at a time, so that one busy account
-    cannot crowd out the others' fills."""
+    `limit` of each account; fills of orders without a bot are left out. Accounts are
+    read 500 to a query; a query that reaches `limit` rows is read again an account at a
+    time, so that one busy account cannot crowd out the others' fills."""
     ids = list(dict.fromkeys(account_ids))
     found: dict[str, list[tuple[str, BotFill]]] = {}
     for start in range(0, len(ids), _CHUNK):
