@@ -48,7 +48,7 @@ from tradewind.services.execution.settings import ExecutionSettings, load_execut
 from tradewind.services.execution.tracking import OrderTracker
 from tradewind.services.execution.trade_history import TradeHistory
 from tradewind.store.outbox import OutboxRelay
-from tradewind.venues.directory import SimulatedVenues, VenueDirectory
+from tradewind.venues.directory import CcxtVenues, SimulatedVenues, VenueDirectory
 
 GROUP = "execution"
 _RELAY_POLL_S = 1.0  # how often the relay looks for events left staged
@@ -209,9 +209,22 @@ def _stored_credentials(ctx: ServiceContext) -> CredentialsSource:
 def _unlimited_venues(
     settings: ExecutionSettings, venues: VenueDirectory, local: frozenset[str]
 ) -> frozenset[str]:
-    """Venues to pace with no client-side rate limits (see `execution_rate_limits`): in
-    `auto`, those in this process (no network, no published limits)."""
+    """Venues the gate paces by no Binance windows (see `execution_rate_limits`): in
+    `auto`, those in this process (no network, no published limits) and the declared
+    real venues whose adapter does not follow Binance's limits (Coinbase, generic ccxt:
+    ccxt's own limiter paces those, `venues.catalog`)."""
     policy = settings.execution_rate_limits
     if policy == "off":
         return frozenset(venues.names)
-    return local if policy == "auto" else frozenset()
+    if policy == "binance":
+        return frozenset()
+    return local | frozenset(name for name in venues.names if not _binance_paced(venues, name))
+
+
+def _binance_paced(venues: VenueDirectory, name: str) -> bool:
+    """Whether venue `name` publishes Binance's limits: a simulated Binance-compatible
+    venue served over HTTP, or a real one declared `binance` or `binance-testnet`."""
+    if not isinstance(venues, CcxtVenues):
+        return False
+    spec = venues.spec(name)
+    return spec is None or spec.profile.binance_limits

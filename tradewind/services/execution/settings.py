@@ -4,8 +4,10 @@ Every variable is `TRADEWIND_EXECUTION_<NAME>`:
 
 - `RATE_LIMITS` (auto): `binance` paces every venue by Binance spot's published limits
   (request weight per egress IP, shared by all accounts of the venue; new orders per
-  account); `off` by none; `auto` by none for the in-process simulated exchange (no
-  network, no limits) and by Binance's for the rest.
+  account); `off` by none; `auto` by Binance's for the venues that publish them (the
+  simulated exchange served over HTTP, real venues declared `binance` or
+  `binance-testnet`) and by none for the rest: the in-process simulated exchange (no
+  network, no limits) and other real venues (ccxt's own limiter paces them).
 - `CALL_TIMEOUT_S` (10): longest wait for one venue call; past it the outcome is unknown.
 - `RETRY_BASE_S` / `RETRY_CAP_S` (0.2 / 5): jittered backoff between retries.
 - `MAX_RETRIES` (8): retries per order placement, lookups and resends included.
