@@ -383,14 +383,21 @@ class Trader:
 
     async def sees_the_venue(self, platform_: Platform) -> None:
         """Each gateway logs the trader in and shows the account's balances equal to the
-        venue's, within `plan.settle_s` (raises CheckFailed naming what differs)."""
+        venue's, within `plan.settle_s` (raises CheckFailed naming what differs). The
+        venue is read again at each look: orders approved before trading stopped may
+        still reach it while the check runs (execution is not stopped), and the view
+        must follow them, not match a reading they made stale."""
         venue = f"{platform_.venue_url}/sim/v1/accounts/{self.venue_account_id}/balances"
         shown: dict[str, object] = {}
         async with httpx.AsyncClient(timeout=10) as http:
-            held = (await http.get(venue)).json()
-            truth = non_zero(
-                {a: Decimal(b["free"]) + Decimal(b["locked"]) for a, b in held.items()}
-            )
+
+            async def venue_holds() -> dict[str, Decimal]:
+                held = (await http.get(venue)).json()
+                return non_zero(
+                    {a: Decimal(b["free"]) + Decimal(b["locked"]) for a, b in held.items()}
+                )
+
+            truth = await venue_holds()
             if not any(asset != "USDT" for asset in truth):
                 raise CheckFailed("the trader's DCA bot bought nothing")
             for gateway in platform_.instances["gateway"]:
@@ -404,6 +411,7 @@ class Trader:
                 for _ in range(int(platform_.plan.settle_s / 0.5) + 1):
                     view = (await http.get(url, headers=headers)).json()
                     balances = {a: Decimal(v) for a, v in view.get("balances", {}).items()}
+                    truth = await venue_holds()
                     if non_zero(balances) == truth:
                         break
                     await asyncio.sleep(0.5)
