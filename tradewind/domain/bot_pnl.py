@@ -29,7 +29,7 @@ from decimal import Decimal
 
 from tradewind.domain.exact import EXACT, quotient
 from tradewind.domain.model import Side
-from tradewind.domain.performance import TradeStats, trade_stats, value_at_risk
+from tradewind.domain.performance import TradeStats, trade_stats, value_at_risk_of_sorted
 
 _ZERO = Decimal(0)
 _MINUTE_NS = 60 * 1_000_000_000
@@ -257,4 +257,4 @@ class MinuteReturns:
     def var_95(self) -> float | None:
         """The 95 % one-minute historical VaR (the 5 % quantile of the returns, <= 0 for
         a loss; `performance.value_at_risk`), None without returns."""
-        return value_at_risk(self._sorted, 0.05)
+        return value_at_risk_of_sorted(self._sorted, 0.05)

@@ -240,6 +240,11 @@ def value_at_risk(returns: Sequence[float], cutoff: float) -> float | None:
     return _quantile(sorted(returns), cutoff)
 
 
+def value_at_risk_of_sorted(ordered: Sequence[float], cutoff: float) -> float | None:
+    """`value_at_risk` of returns already sorted ascending (no sort)."""
+    return _quantile(ordered, cutoff)
+
+
 def conditional_value_at_risk(returns: Sequence[float], cutoff: float) -> float | None:
     """The mean of the returns at or below the `cutoff` quantile (the lowest
     `floor((n - 1) * cutoff) + 1`); None without returns."""

@@ -39,10 +39,10 @@ from tradewind.gateway.schemas import (
     Page,
     PortfolioView,
     QueryTime,
-    as_utc,
     page,
 )
 from tradewind.store import records
+from tradewind.store.records import as_utc
 
 router = APIRouter(tags=["portfolio"])
 

@@ -8,7 +8,7 @@ a database error. Money is a decimal *string* in JSON (`"27123.5"`), never a flo
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
@@ -23,6 +23,7 @@ from pydantic import (
 )
 
 from tradewind.gateway.rbac import Role
+from tradewind.store.records import as_utc
 
 _NO_CONTROL_CHARS = r"^[^\x00-\x1f\x7f]*$"
 
@@ -56,12 +57,6 @@ ApiSecretText = Annotated[
     str, StringConstraints(min_length=1, max_length=512, pattern=_NO_CONTROL_CHARS)
 ]
 RefreshTokenText = Annotated[str, StringConstraints(min_length=1, max_length=256)]
-
-
-def as_utc(value: datetime) -> datetime:
-    """The moment with its zone: SQLite hands back naive datetimes (and a client may send
-    one); everything stored is UTC."""
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 #: A point in time, always with its zone (UTC) in JSON: `2026-01-02T03:04:05Z`.

@@ -305,12 +305,13 @@ def _valuation(row: Any) -> AccountValuation:
 
 def ns_of(moment: datetime) -> int:
     """ns since the epoch of a time read back from the database."""
-    moment = _utc(moment)
+    moment = as_utc(moment)
     return int(moment.timestamp()) * 1_000_000_000 + moment.microsecond * 1_000
 
 
-def _utc(moment: datetime) -> datetime:
-    """A time read back from the database, in UTC (SQLite hands back naive UTC)."""
+def as_utc(moment: datetime) -> datetime:
+    """The moment with its zone: SQLite hands back naive datetimes (and a client may send
+    one); everything stored is UTC."""
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
@@ -416,7 +417,7 @@ async def newest_fill_recorded(conn: AsyncConnection) -> datetime | None:
     """When the newest fill was recorded (`recorded_at`, its writer's clock); None
     without fills."""
     moment = (await conn.execute(select(func.max(fills.c.recorded_at)))).scalar()
-    return None if moment is None else _utc(moment)
+    return None if moment is None else as_utc(moment)
 
 
 #: Whether a reader wants a bot's fill: (account id, bot id, symbol, trade id).
@@ -447,7 +448,7 @@ async def bot_fills_recorded_since(
         if wanted is None or wanted(row.account_id, row.bot_id, row.symbol, row.trade_id):
             found.setdefault(row.account_id, []).append((row.bot_id, _bot_fill(row)))
     newest = max((row.recorded_at for row in rows), default=None)
-    return found, None if newest is None else _utc(newest)
+    return found, None if newest is None else as_utc(newest)
 
 
 @dataclass(frozen=True)
