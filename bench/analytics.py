@@ -11,8 +11,9 @@ With `--instances K`, K processes (the service's instances, partitioned by accou
 fill and compute N / K accounts, their rounds started together; the round is the
 slowest instance's.
 Issue #10's goal: 10,000 accounts in <= 10 s on the project's 2-core machine, while the
-order path's latency stays unchanged (the round yields to the event loop every 25
-accounts; `bench/tick_to_order.py --analytics-accounts N` measures that).
+order path's latency stays unchanged (`bench/tick_to_order.py --analytics-accounts N`
+measures that, with the rounds in the order path's process or, `--analytics-apart`, in
+one of their own).
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """Tick -> order latency through a real strategy service:
 `python bench/tick_to_order.py [--bots 100] [--buses memory redis kafka] [--seconds 10]
-[--interval-ms 20] [--analytics-accounts 0] [--analytics-interval-s 5] [--json]`.
+[--interval-ms 20] [--analytics-accounts 0] [--analytics-interval-s 5] [--analytics-apart]
+[--json]`.
 
 One `StrategyService` hosts `--bots` bots (one per account, all on BTC/USDT) of a bench
 strategy that submits a market buy on every bar. Bars are published on md.bar, one
@@ -23,13 +24,17 @@ database, after publishing, as in production.
 a round of analytics every `--analytics-interval-s` (the service's default, 5 s) over N
 accounts with a day of minutes each (filled before measuring), handing the loop back
 as `AnalyticsService.compute_round` does: what the analytics service costs the order
-path when it shares the process.
+path when it shares the process. With `--analytics-apart`, the rounds run in a process
+of their own instead (`tradewind service analytics` beside the order path's services,
+the distributed deployment), at full speed: what it costs the order path on the same
+machine; the rounds' times are reported too.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import multiprocessing
 import os
 import random
 import statistics
@@ -39,9 +44,11 @@ import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import ExitStack
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
+from multiprocessing.queues import Queue
+from multiprocessing.synchronize import Event
 from pathlib import Path
 from typing import Any
 
@@ -205,6 +212,8 @@ class LatencyResult:
     first_intent_p99_us: float
     load_before: str
     analytics_accounts: int = 0
+    analytics_apart: bool = False
+    analytics_rounds_s: list[float] = field(default_factory=list)
 
 
 class IntentClock:
@@ -284,6 +293,25 @@ async def analytics_rounds(series: list[AccountSeries], interval_s: float) -> No
                 handed_back = time.perf_counter()
 
 
+def analytics_apart(
+    accounts: int, interval_s: float, ready: Event, stop: Event, rounds: Queue[list[float]]
+) -> None:
+    """A process of its own: fill `accounts` series, say so, then a round every
+    `interval_s` (at full speed: nothing else in its loop) until `stop`; put the rounds'
+    times."""
+    series = analytics_series(accounts)
+    benchmark = benchmark_returns(1_440, random.Random(8))
+    now_ns = T0 + 1_440 * MINUTE_NS
+    ready.set()
+    taken: list[float] = []
+    while not stop.wait(interval_s):
+        started = time.perf_counter()
+        for account in series:
+            account.analytics(now_ns, benchmark, "BTC/USDT")
+        taken.append(time.perf_counter() - started)
+    rounds.put(taken)
+
+
 async def measure(
     label: str,
     url: str,
@@ -292,8 +320,66 @@ async def measure(
     interval_s: float,
     analytics_accounts: int = 0,
     analytics_interval_s: float = ANALYTICS_INTERVAL_S,
+    apart: bool = False,
 ) -> LatencyResult:
-    series = analytics_series(analytics_accounts)
+    rounds = ApartRounds(analytics_accounts, analytics_interval_s) if apart else None
+    try:
+        if rounds is not None:
+            await asyncio.to_thread(rounds.start)
+        series = [] if apart else analytics_series(analytics_accounts)
+        result = await _measure(
+            label, url, count, seconds, interval_s, series, analytics_interval_s
+        )
+        taken = [] if rounds is None else rounds.finish()
+    finally:
+        if rounds is not None:
+            rounds.close()
+    return replace(
+        result, analytics_accounts=analytics_accounts, analytics_apart=apart,
+        analytics_rounds_s=[round(t, 2) for t in taken],
+    )  # fmt: skip
+
+
+class ApartRounds:
+    """The analytics rounds' process (`analytics_apart`): `start` returns once its
+    series are filled; `finish` stops it and returns its rounds' times."""
+
+    def __init__(self, accounts: int, interval_s: float) -> None:
+        context = multiprocessing.get_context("fork")
+        self._ready, self._stop = context.Event(), context.Event()
+        self._rounds: Queue[list[float]] = context.Queue()
+        self._process = context.Process(
+            target=analytics_apart,
+            args=(accounts, interval_s, self._ready, self._stop, self._rounds),
+            daemon=True,
+        )
+
+    def start(self) -> None:
+        self._process.start()
+        while not self._ready.wait(1.0):
+            if not self._process.is_alive():
+                raise RuntimeError("the analytics process died while filling its series")
+
+    def finish(self) -> list[float]:
+        self._stop.set()
+        return self._rounds.get(timeout=120)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._process.join(timeout=30)
+        if self._process.is_alive():
+            self._process.kill()
+
+
+async def _measure(
+    label: str,
+    url: str,
+    count: int,
+    seconds: float,
+    interval_s: float,
+    series: list[AccountSeries],
+    analytics_interval_s: float,
+) -> LatencyResult:
     load_before = load_average()
     background = (
         asyncio.get_running_loop().create_task(analytics_rounds(series, analytics_interval_s))
@@ -372,7 +458,7 @@ async def measure(
         first_intent_p50_us=round(percentile_us(first, 50), 1),
         first_intent_p99_us=round(percentile_us(first, 99), 1),
         load_before=load_before,
-        analytics_accounts=analytics_accounts,
+        analytics_accounts=len(series),
     )
 
 
@@ -396,6 +482,7 @@ def run(
     interval_s: float,
     analytics_accounts: int = 0,
     analytics_interval_s: float = ANALYTICS_INTERVAL_S,
+    apart: bool = False,
 ) -> list[LatencyResult]:
     results = []
     for name in buses:
@@ -410,6 +497,7 @@ def run(
                         interval_s,
                         analytics_accounts,
                         analytics_interval_s,
+                        apart,
                     )
                 )
             )
@@ -432,15 +520,16 @@ def table(results: Sequence[LatencyResult]) -> str:
     lines = [
         "| bus | bots | bars | intents | envelope p50 µs | envelope p99 µs | "
         "received p50 µs | received p99 µs | first intent p50 µs | first intent p99 µs | "
-        "load avg before | analytics accounts |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|",
+        "load avg before | analytics accounts | analytics rounds s |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---|",
     ]
     for r in results:
         lines.append(
             f"| {r.bus} | {r.bots:,} | {r.bars:,} | {r.intents:,} | {r.envelope_p50_us:,} | "
             f"{r.envelope_p99_us:,} | {r.received_p50_us:,} | {r.received_p99_us:,} | "
             f"{r.first_intent_p50_us:,} | {r.first_intent_p99_us:,} | {r.load_before} | "
-            f"{r.analytics_accounts:,} |"
+            f"{r.analytics_accounts:,}{' apart' if r.analytics_apart else ''} | "
+            f"{', '.join(map(str, r.analytics_rounds_s))} |"
         )
     return "\n".join(lines)
 
@@ -468,6 +557,11 @@ def main() -> None:
         default=ANALYTICS_INTERVAL_S,
         help="seconds between analytics rounds (the service's default)",
     )
+    parser.add_argument(
+        "--analytics-apart",
+        action="store_true",
+        help="the analytics rounds in a process of their own (the distributed deployment)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
     if args.analytics_accounts < 0:
@@ -477,7 +571,7 @@ def main() -> None:
     configure_logging("warning", "console", stream=sys.stderr)
     results = run(
         args.buses, args.bots, args.seconds, args.interval_ms / 1000,
-        args.analytics_accounts, args.analytics_interval_s,
+        args.analytics_accounts, args.analytics_interval_s, args.analytics_apart,
     )  # fmt: skip
     load_after = load_average()
     if args.json:

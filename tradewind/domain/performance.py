@@ -37,12 +37,18 @@ from decimal import Decimal, localcontext
 from typing import Any, NamedTuple
 
 import msgspec
+import numpy as np
+import numpy.typing as npt
 
 from tradewind.domain.exact import EXACT, quotient
 
 ZERO = Decimal(0)
 SECONDS_PER_YEAR = 365 * 86_400
 _NS_PER_S = 1_000_000_000
+
+Floats = npt.NDArray[np.float64]
+Stamps = npt.NDArray[np.int64]
+_ONE = np.ones(1)
 
 
 class EquitySample(msgspec.Struct, frozen=True, array_like=True):
@@ -207,28 +213,47 @@ def time_weighted_returns(samples: Sequence[EquitySample]) -> list[PeriodReturn]
 def drawdown(returns: Sequence[PeriodReturn], start_ns: int | None = None) -> Drawdown:
     """The drawdown of the wealth index of `returns` (1 at `start_ns`, before the first
     return)."""
-    wealth = 1.0
-    peak, peak_ns = 1.0, start_ns
-    worst: float = 0.0
-    worst_peak_ns: int | None = None
-    trough_ns: int | None = None
-    recovered_ns: int | None = None
-    for period in returns:
-        wealth *= 1.0 + period.value
-        if wealth >= peak:
-            if trough_ns is not None and recovered_ns is None:
-                recovered_ns = period.ts_ns  # the running peak is at least the worst's
-            peak, peak_ns = wealth, period.ts_ns
-            continue
-        depth = wealth / peak - 1.0
-        if depth < worst:
-            worst, worst_peak_ns, trough_ns = depth, peak_ns, period.ts_ns
-            recovered_ns = None
-    current = wealth / peak - 1.0 if peak > 0 else 0.0
+    values, stamps = return_arrays(returns)
+    return drawdown_of(values, stamps, start_ns)
+
+
+def return_arrays(returns: Sequence[PeriodReturn]) -> tuple[Floats, Stamps]:
+    """`returns` as two arrays: their values and their times."""
+    values = np.fromiter((period.value for period in returns), np.float64, len(returns))
+    stamps = np.fromiter((period.ts_ns for period in returns), np.int64, len(returns))
+    return values, stamps
+
+
+def drawdown_of(values: Floats, stamps: Stamps, start_ns: int | None = None) -> Drawdown:
+    """`drawdown` of returns given as arrays (`return_arrays`): the wealth index is
+    compounded in order, one rounding a period, as a loop over the periods would."""
+    return _drawdown(np.multiply.accumulate(1.0 + values), stamps, start_ns)
+
+
+def _drawdown(wealth: Floats, stamps: Stamps, start_ns: int | None) -> Drawdown:
+    """`drawdown_of` the wealth index after each period."""
+    if not len(wealth):
+        return Drawdown(max=0.0, peak_ns=None, trough_ns=None, recovered_ns=None, current=0.0)
+    # The peak each period is measured against: the highest wealth before it (1 at start).
+    before = np.maximum.accumulate(np.concatenate((_ONE, wealth[:-1])))
+    below = wealth < before
+    depths = np.where(below, wealth / before - 1.0, 0.0)
+    trough = int(depths.argmin())  # the first of the deepest
+    worst = float(depths[trough])
+    peak = max(float(before[-1]), float(wealth[-1]))
+    current = float(wealth[-1]) / peak - 1.0
+    if not worst < 0.0:
+        return Drawdown(max=0.0, peak_ns=None, trough_ns=None, recovered_ns=None, current=current)
+    # A period at or above its peak is a new peak: the worst fell from the last one
+    # before the trough (or the start), and was made up at the first one after it.
+    peaks_before = np.flatnonzero(~below[:trough])
+    peak_ns = int(stamps[peaks_before[-1]]) if len(peaks_before) else start_ns
+    after = np.flatnonzero(~below[trough + 1 :])
+    recovered_ns = int(stamps[trough + 1 + after[0]]) if len(after) else None
     return Drawdown(
         max=worst,
-        peak_ns=worst_peak_ns,
-        trough_ns=trough_ns,
+        peak_ns=peak_ns,
+        trough_ns=int(stamps[trough]),
         recovered_ns=recovered_ns,
         current=current,
     )
@@ -293,30 +318,42 @@ def beta_and_correlation(
 
 
 class Deviations(NamedTuple):
-    """Each value's deviation from the values' mean, and the sum of their squares."""
+    """Each value's deviation from the values' mean, the sum of their squares, and the
+    mean."""
 
-    values: list[float]
+    values: Floats
     squares: float
+    mean: float
 
 
-def deviations(values: Sequence[float]) -> Deviations:
+def deviations(values: Sequence[float] | Floats) -> Deviations:
     """`values` (at least one) as `Deviations`; sums exact (`math.fsum`). A benchmark's
     are the same for every account over the same periods: compute them once."""
-    mean = math.fsum(values) / len(values)
-    spread = [value - mean for value in values]
-    # Lists, not generators, into fsum: the same exact sums, about half the time.
-    return Deviations(spread, math.fsum([d * d for d in spread]))
+    given = np.asarray(values, dtype=np.float64)
+    mean = math.fsum(given.tolist()) / len(given)
+    spread = given - mean
+    return Deviations(spread, math.fsum((spread * spread).tolist()), mean)
 
 
 def co_movement(ours: Deviations, theirs: Deviations) -> tuple[float | None, float | None]:
     """Beta and correlation of a series (`ours`) to a benchmark (`theirs`) over the same
     periods (at least two): `beta_and_correlation` for a benchmark's deviations kept."""
-    covariance = math.fsum([x * y for x, y in zip(ours.values, theirs.values, strict=True)])
+    if len(ours.values) != len(theirs.values):
+        raise ValueError(f"{len(ours.values)} deviations against {len(theirs.values)}")
+    covariance = math.fsum((ours.values * theirs.values).tolist())
     if theirs.squares <= 0:
         return None, None
     if ours.squares <= 0:
         return covariance / theirs.squares, None
-    return covariance / theirs.squares, covariance / math.sqrt(theirs.squares * ours.squares)
+    return covariance / theirs.squares, _correlation(covariance, ours.squares, theirs.squares)
+
+
+def _correlation(covariance: float, squares: float, other_squares: float) -> float | None:
+    """`covariance / sqrt(squares * other_squares)` (both > 0), their product's root
+    taken apart where the product underflows to 0 (tiny deviations); None if that
+    underflows too."""
+    scale = math.sqrt(squares * other_squares) or math.sqrt(squares) * math.sqrt(other_squares)
+    return covariance / scale if scale else None
 
 
 def performance(samples: Sequence[EquitySample], period_s: int) -> Performance:
@@ -332,17 +369,35 @@ def performance_of_returns(
     """Every figure of a series of `period_s` returns (time order) whose wealth index is
     1 at `start_ns`: for callers that keep returns rather than equities (the analytics
     service adds one per minute instead of dividing the whole series again)."""
+    values, stamps = return_arrays(returns)
+    return performance_of(values, stamps, period_s, start_ns)
+
+
+def performance_of(
+    values: Floats,
+    stamps: Stamps,
+    period_s: int,
+    start_ns: int | None,
+    spread: Deviations | None = None,
+) -> Performance:
+    """`performance_of_returns` of returns given as arrays (`return_arrays`). Each figure
+    is what a loop over the periods in order gives, to the last bit: the wealth index
+    compounded in order, every sum exact (`math.fsum`), the order statistics of a sort.
+    `spread`: `deviations(values)`, if the caller has it already (for beta too)."""
     per_year = periods_per_year(period_s)
-    values = [period.value for period in returns]
     n = len(values)
-    wealth = math.prod([1.0 + r for r in values])
-    dd = drawdown(returns, start_ns)
+    index = np.multiply.accumulate(1.0 + values)
+    dd = _drawdown(index, stamps, start_ns)
+    wealth = float(index[-1]) if n else 1.0
     annual = _compounded(wealth, per_year / n) if n and wealth > 0 else None
-    mean = math.fsum(values) / n if n else 0.0
-    deviation = _sample_deviation(values, mean)
-    downside = math.sqrt(math.fsum([r * r for r in values if r < 0]) / n) if n else 0.0
+    if n and spread is None:
+        spread = deviations(values)
+    mean = spread.mean if spread is not None else 0.0
+    deviation = math.sqrt(spread.squares / (n - 1)) if spread is not None and n >= 2 else None
+    losses = values[values < 0]
+    downside = math.sqrt(math.fsum((losses * losses).tolist()) / n) if n else 0.0
     root_year = math.sqrt(per_year)
-    ordered = sorted(values)
+    ordered = np.sort(values, kind="stable").tolist()
     return Performance(
         period_s=period_s,
         periods=n,
@@ -371,12 +426,6 @@ def _compounded(growth: float, times: float) -> float | None:
         return None
 
 
-def _sample_deviation(values: Sequence[float], mean: float) -> float | None:
-    if len(values) < 2:
-        return None
-    return math.sqrt(math.fsum([(r - mean) * (r - mean) for r in values]) / (len(values) - 1))
-
-
 def net_deposits(equity: Decimal, realized: Decimal, unrealized: Decimal, fees: Decimal) -> Decimal:
     """Net deposits by the books' identity: `equity - realised - unrealised + fees`,
     exactly (not in the thread's decimal context, which another caller may have changed)."""
@@ -386,19 +435,51 @@ def net_deposits(equity: Decimal, realized: Decimal, unrealized: Decimal, fees: 
 
 def trade_stats(realized: Sequence[Decimal]) -> TradeStats:
     """Statistics of closed trades from each one's realised PnL."""
-    wins = [pnl for pnl in realized if pnl > ZERO]  # Decimal to Decimal: ~3x an int's speed
-    losses = [pnl for pnl in realized if pnl < ZERO]
-    with localcontext(EXACT):
-        gross_win, gross_loss = sum(wins, ZERO), sum(losses, ZERO)
-    return TradeStats(
-        trades=len(realized),
-        wins=len(wins),
-        losses=len(losses),
-        win_rate=len(wins) / len(realized) if realized else None,
-        profit_factor=float(quotient(gross_win, -gross_loss)) if losses else None,
-        average_win=quotient(gross_win, Decimal(len(wins))) if wins else None,
-        average_loss=quotient(gross_loss, Decimal(len(losses))) if losses else None,
-    )
+    tally = TradeTally()
+    for pnl in realized:
+        tally.add(pnl)
+    return tally.stats()
+
+
+class TradeTally:
+    """Closed trades' counts and gross profit and loss, kept as trades come and go (a
+    window that slides), so `trade_stats` of the trades held costs nothing per trade.
+    The totals are exact (`EXACT`), so they do not depend on the order of the trades."""
+
+    __slots__ = ("gross_loss", "gross_win", "losses", "trades", "wins")
+
+    def __init__(self) -> None:
+        self.trades = self.wins = self.losses = 0
+        self.gross_win = self.gross_loss = ZERO
+
+    def add(self, pnl: Decimal) -> None:
+        self._count(pnl, 1)
+
+    def remove(self, pnl: Decimal) -> None:
+        """Take back a trade `add` counted (it left the window)."""
+        self._count(pnl, -1)
+
+    def _count(self, pnl: Decimal, sign: int) -> None:
+        self.trades += sign
+        move = EXACT.add if sign > 0 else EXACT.subtract
+        if pnl > ZERO:  # Decimal to Decimal: ~3x an int's speed
+            self.wins += sign
+            self.gross_win = move(self.gross_win, pnl)
+        elif pnl < ZERO:
+            self.losses += sign
+            self.gross_loss = move(self.gross_loss, pnl)
+
+    def stats(self) -> TradeStats:
+        wins, losses = self.wins, self.losses
+        return TradeStats(
+            trades=self.trades,
+            wins=wins,
+            losses=losses,
+            win_rate=wins / self.trades if self.trades else None,
+            profit_factor=float(quotient(self.gross_win, -self.gross_loss)) if losses else None,
+            average_win=quotient(self.gross_win, Decimal(wins)) if wins else None,
+            average_loss=quotient(self.gross_loss, Decimal(losses)) if losses else None,
+        )
 
 
 def realized_changes(realized: Iterable[Decimal]) -> list[Decimal]:

@@ -12,7 +12,7 @@ import pytest
 from tradewind.domain import performance
 from tradewind.domain.events import Bar
 from tradewind.domain.model import Instrument
-from tradewind.domain.performance import PeriodReturn
+from tradewind.domain.performance import PeriodReturn, return_arrays
 from tradewind.services.analytics.benchmark import (
     MIN_PAIRED_MINUTES,
     Benchmark,
@@ -80,12 +80,12 @@ def test_the_benchmark_window_kept_for_a_round_gives_what_pairing_each_account_g
         [p.value for p in returns], [full[first + m] for m in range(50, 150)]
     )
     shared = BenchmarkRound(full)
-    assert beta_and_correlation(returns, shared) == expected
-    assert beta_and_correlation(returns, shared) == expected  # the window kept
+    assert beta_and_correlation(*return_arrays(returns), shared) == expected
+    assert beta_and_correlation(*return_arrays(returns), shared) == expected  # the window kept
     # A minute the benchmark lacks: paired minute by minute over those both have.
     holed = BenchmarkRound({k: v for k, v in full.items() if k != first + 60})
     kept = [p for p in returns if p.ts_ns // MINUTE_NS != first + 60]
-    assert beta_and_correlation(returns, holed) == performance.beta_and_correlation(
+    assert beta_and_correlation(*return_arrays(returns), holed) == performance.beta_and_correlation(
         [p.value for p in kept], [full[p.ts_ns // MINUTE_NS] for p in kept]
     )
 
@@ -93,7 +93,7 @@ def test_the_benchmark_window_kept_for_a_round_gives_what_pairing_each_account_g
 def test_too_few_minutes_in_common_give_no_beta() -> None:
     few = [PeriodReturn(T0 + m * MINUTE_NS, 0.01 * m) for m in range(MIN_PAIRED_MINUTES - 1)]
     benchmark = BenchmarkRound({T0 // MINUTE_NS + m: 0.02 * m for m in range(100)})
-    assert beta_and_correlation(few, benchmark) == (None, None)
+    assert beta_and_correlation(*return_arrays(few), benchmark) == (None, None)
 
 
 def test_exposure_is_each_assets_share_of_the_holdings_valued_at_the_last_prices() -> None:

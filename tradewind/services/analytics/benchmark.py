@@ -10,12 +10,12 @@ without a valuation does; so each minute after the first bar's has a benchmark r
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from decimal import Decimal
 
 from tradewind.domain import performance
 from tradewind.domain.events import Bar
-from tradewind.domain.performance import PeriodReturn
+from tradewind.domain.performance import Floats, Stamps
 
 _MINUTE_NS = 60 * 1_000_000_000
 #: Minutes both series need before beta and correlation mean anything.
@@ -95,23 +95,29 @@ class BenchmarkRound:
 
 
 def beta_and_correlation(
-    returns: Sequence[PeriodReturn], benchmark: BenchmarkRound
+    values: Floats,
+    stamps: Stamps,
+    benchmark: BenchmarkRound,
+    spread: performance.Deviations | None = None,
 ) -> tuple[float | None, float | None]:
-    """Beta and correlation of the account's minute `returns` with the benchmark's over
-    the minutes both have; (None, None) with fewer than `MIN_PAIRED_MINUTES`."""
-    if len(returns) < MIN_PAIRED_MINUTES:
+    """Beta and correlation of the account's minute returns (`values`, each ending at
+    the time in `stamps`) with the benchmark's over the minutes both have; (None, None)
+    with fewer than `MIN_PAIRED_MINUTES`. `spread`: `performance.deviations(values)`,
+    if the caller has it already."""
+    count = len(values)
+    if count < MIN_PAIRED_MINUTES:
         return None, None
-    first = returns[0].ts_ns // _MINUTE_NS
-    if returns[-1].ts_ns // _MINUTE_NS - first + 1 == len(returns):  # every minute
-        theirs = benchmark.window(first, len(returns))
+    first = int(stamps[0]) // _MINUTE_NS
+    if int(stamps[-1]) // _MINUTE_NS - first + 1 == count:  # every minute
+        theirs = benchmark.window(first, count)
         if theirs is not None:
-            ours = performance.deviations([period.value for period in returns])
+            ours = performance.deviations(values) if spread is None else spread
             return performance.co_movement(ours, theirs)
     get = benchmark.returns.get
     paired = [
-        (period.value, other)
-        for period in returns
-        if (other := get(period.ts_ns // _MINUTE_NS)) is not None
+        (value, other)
+        for value, ts_ns in zip(values.tolist(), stamps.tolist(), strict=True)
+        if (other := get(ts_ns // _MINUTE_NS)) is not None
     ]
     if len(paired) < MIN_PAIRED_MINUTES:
         return None, None

@@ -17,14 +17,16 @@ from array import array
 from collections import deque
 from decimal import Decimal
 
+import numpy as np
+
 from tradewind.domain.events import AnalyticsUpdate, PortfolioUpdate
 from tradewind.domain.exact import EXACT, quotient
 from tradewind.domain.performance import (
-    PeriodReturn,
+    TradeTally,
+    deviations,
     equity_mean,
     net_deposits,
-    performance_of_returns,
-    trade_stats,
+    performance_of,
     turnover,
 )
 from tradewind.services.analytics.benchmark import (
@@ -52,7 +54,8 @@ class AccountSeries:
         "_flow",
         "_minute",
         "_realized",
-        "_returns",
+        "_return_ts",
+        "_return_values",
         "_start_ns",
         "_traded",
         "_trades",
@@ -79,21 +82,22 @@ class AccountSeries:
         self._closed_equity: Decimal | None = None  # the last closed minute's last equity
         self._minute = -1  # the open minute (ns // period); -1: no valuation yet
         self._flow = _ZERO  # flows of the open minute
-        self._returns: deque[PeriodReturn] = deque()  # closed minutes, oldest first
-        self._start_ns = 0  # where the wealth index of `_returns` is 1
+        # Closed minutes' returns, oldest first: each one's time and value (8 + 8 bytes).
+        self._return_ts, self._return_values = array("q"), array("d")
+        self._start_ns = 0  # where the wealth index of the returns is 1
         self._realized: Decimal | None = None  # the newest valuation's realised PnL
-        self._trades: deque[tuple[int, Decimal]] = deque()  # (ts, realised change) kept
+        self._trades = _KeptTrades()  # each realised change kept, and their tally
         self._fees: Decimal | None = None  # the newest valuation's cumulative fees
-        self._fees_paid: deque[tuple[int, Decimal]] = deque()  # (ts, fees' change) kept
+        self._fees_paid = _Kept()  # each change of the fees kept, and their total
         self._traded: Decimal | None = None  # the newest valuation's cumulative traded
-        self._turnover: deque[tuple[int, Decimal]] = deque()  # (ts, traded's change) kept
-        # Each closed minute's last equity, as `_returns` keeps minutes (float: a mean
+        self._turnover = _Kept()  # each change of what was traded kept, and their total
+        # Each closed minute's last equity, as the returns keep minutes (float: a mean
         # for turnover, not money; 8 bytes a minute): (minute, equity) in two arrays.
         self._equities = (array("q"), array("d"))
 
     def __len__(self) -> int:
         """Minutes with a return (closed ones, and the open one once it has a base)."""
-        return len(self._returns) + (self._closed_equity is not None)
+        return len(self._return_values) + (self._closed_equity is not None)
 
     def add(
         self,
@@ -121,14 +125,14 @@ class AccountSeries:
         )
         self._contributions = contributions
         if self._realized is not None and realized != self._realized:
-            self._trades.append((ts_ns, EXACT.subtract(realized, self._realized)))
+            self._trades.add(ts_ns, EXACT.subtract(realized, self._realized))
         self._realized = realized
         if self._fees is not None and fees != self._fees:
-            self._fees_paid.append((ts_ns, EXACT.subtract(fees, self._fees)))
+            self._fees_paid.add(ts_ns, EXACT.subtract(fees, self._fees))
         self._fees = fees
         if traded is not None:
             if self._traded is not None and traded > self._traded:
-                self._turnover.append((ts_ns, EXACT.subtract(traded, self._traded)))
+                self._turnover.add(ts_ns, EXACT.subtract(traded, self._traded))
             self._traded = traded
         minute = ts_ns // _PERIOD_NS
         if self._minute < 0:
@@ -140,12 +144,13 @@ class AccountSeries:
         self._minute, self._flow = minute, flow
         self.equity, self.last_ts_ns = equity, ts_ns
         horizon = ts_ns - self.keep_ns
-        returns = self._returns
-        while returns and returns[0].ts_ns < horizon:
-            self._start_ns = returns.popleft().ts_ns
+        stamps = self._return_ts
+        first = bisect.bisect_left(stamps, horizon)
+        if first:
+            self._start_ns = stamps[first - 1]
+            del stamps[:first], self._return_values[:first]
         for kept in (self._trades, self._fees_paid, self._turnover):
-            while kept and kept[0][0] < horizon:
-                kept.popleft()
+            kept.expire(horizon)
         minutes, equities = self._equities
         first = bisect.bisect_left(minutes, horizon // _PERIOD_NS)
         if first:
@@ -158,11 +163,14 @@ class AccountSeries:
         base = self._closed_equity
         if base is not None and base > 0:
             growth = quotient(EXACT.subtract(self.equity, self._flow), base)
-            self._returns.append(PeriodReturn(self.last_ts_ns, float(growth) - 1.0))
+            self._return_ts.append(self.last_ts_ns)
+            self._return_values.append(float(growth) - 1.0)
         self._closed_equity = self.equity
-        if self.equity > 0:  # the minutes without a valuation start from this one
-            for empty in range(self._minute + 1, next_minute):
-                self._returns.append(PeriodReturn(empty * _PERIOD_NS, 0.0))
+        if self.equity > 0 and next_minute > self._minute + 1:  # minutes without valuation
+            self._return_ts.extend(
+                range((self._minute + 1) * _PERIOD_NS, next_minute * _PERIOD_NS, _PERIOD_NS)
+            )
+            self._return_values.extend(itertools.repeat(0.0, next_minute - self._minute - 1))
         minutes, equities = self._equities
         first = max(self._minute, next_minute - self.keep_ns // _PERIOD_NS)  # a long gap
         minutes.extend(range(first, next_minute))
@@ -189,23 +197,29 @@ class AccountSeries:
         beta and correlation."""
         if self._minute < 0:
             return None
-        returns = list(self._returns)
+        closed_count = len(self._return_values)
         base = self._closed_equity
-        if base is not None and base > 0:
-            growth = quotient(EXACT.subtract(self.equity, self._flow), base)
-            returns.append(PeriodReturn(self.last_ts_ns, float(growth) - 1.0))
-        figures = performance_of_returns(returns, PERIOD_S, self._start_ns)
+        now = (  # the open minute's return so far
+            None
+            if base is None or base <= 0
+            else float(quotient(EXACT.subtract(self.equity, self._flow), base)) - 1.0
+        )
+        count = closed_count + (now is not None)
+        values, stamps = np.empty(count), np.empty(count, np.int64)
+        values[:closed_count] = np.frombuffer(self._return_values)
+        stamps[:closed_count] = np.frombuffer(self._return_ts, np.int64)
+        if now is not None:
+            values[-1], stamps[-1] = now, self.last_ts_ns
+        spread = deviations(values) if count else None
+        figures = performance_of(values, stamps, PERIOD_S, self._start_ns, spread)
         dd = figures.drawdown
-        closed = trade_stats([pnl for _, pnl in self._trades])
-        fees_paid = traded = _ZERO
-        for _, paid in self._fees_paid:
-            fees_paid = EXACT.add(fees_paid, paid)
-        for _, moved in self._turnover:
-            traded = EXACT.add(traded, moved)
+        closed = self._trades.tally.stats()
         equities = self._equities[1]
         mean = equity_mean(itertools.chain(equities, (float(self.equity),)), len(equities) + 1)
         beta, correlation = (
-            (None, None) if benchmark is None else beta_and_correlation(returns, benchmark)
+            (None, None)
+            if benchmark is None
+            else beta_and_correlation(values, stamps, benchmark, spread)
         )
         shares, concentration = (
             ({}, None) if prices is None else exposure(self.balances, self.valuation_asset, prices)
@@ -236,6 +250,48 @@ class AccountSeries:
             correlation=correlation,
             exposure=shares,
             concentration=concentration,
-            fees=fees_paid,
-            turnover=turnover(traded, mean),
+            fees=self._fees_paid.total,
+            turnover=turnover(self._turnover.total, mean),
         )
+
+
+class _Kept:
+    """Amounts stamped with their time, kept while in the window, and their exact total
+    kept as they come and go (so a round does not add them up again)."""
+
+    __slots__ = ("_kept", "total")
+
+    def __init__(self) -> None:
+        self._kept: deque[tuple[int, Decimal]] = deque()
+        self.total = _ZERO
+
+    def add(self, ts_ns: int, amount: Decimal) -> None:
+        self._kept.append((ts_ns, amount))
+        self.total = EXACT.add(self.total, amount)
+
+    def expire(self, horizon_ns: int) -> None:
+        """Let go of the amounts stamped before `horizon_ns`."""
+        kept = self._kept
+        while kept and kept[0][0] < horizon_ns:
+            self._let_go(kept.popleft()[1])
+
+    def _let_go(self, amount: Decimal) -> None:
+        self.total = EXACT.subtract(self.total, amount)
+
+
+class _KeptTrades(_Kept):
+    """Closed trades' realised PnL kept while in the window, with their `TradeTally`."""
+
+    __slots__ = ("tally",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tally = TradeTally()
+
+    def add(self, ts_ns: int, amount: Decimal) -> None:
+        super().add(ts_ns, amount)
+        self.tally.add(amount)
+
+    def _let_go(self, amount: Decimal) -> None:
+        super()._let_go(amount)
+        self.tally.remove(amount)
