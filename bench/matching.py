@@ -32,7 +32,8 @@ from decimal import Decimal
 from typing import Any
 
 from tradewind.benchmarks.command_line import OneLineErrorParser
-from tradewind.domain.matching import (
+from tradewind.domain.model import Instrument, Side, TimeInForce
+from tradewind.venues.simulated.matching import (
     InstrumentSpec,
     MatchingEngine,
     MatchingError,
@@ -40,7 +41,6 @@ from tradewind.domain.matching import (
     StopType,
     SymbolFilters,
 )
-from tradewind.domain.model import Instrument, Side, TimeInForce
 
 SYMBOL = "BTC/USDT"
 TICK = Decimal("0.01")

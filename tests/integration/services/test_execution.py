@@ -50,7 +50,6 @@ from tradewind.domain.events import (
     OrderFilled,
     OrderRejected,
 )
-from tradewind.domain.matching import OrderStatus
 from tradewind.domain.model import OrderType, Side, TimeInForce
 from tradewind.domain.orders import OrderState, TrackedOrder
 from tradewind.errors import BusUnavailable, VenueUnavailable
@@ -65,6 +64,7 @@ from tradewind.store.schema import fills
 from tradewind.venues.directory import SimulatedVenues
 from tradewind.venues.simulated.exchange import SimulatedExchange
 from tradewind.venues.simulated.market import SyntheticMarket
+from tradewind.venues.simulated.matching import OrderStatus
 
 D = Decimal
 

@@ -30,7 +30,6 @@ from tradewind.bus.memory import MemoryBus
 from tradewind.bus.topics import ORDERS_APPROVED, ORDERS_EVENTS
 from tradewind.domain.client_order_ids import client_order_id_for
 from tradewind.domain.events import BalanceUpdate, OrderAccepted, OrderFilled, OrderRejected
-from tradewind.domain.matching import OrderSnapshot
 from tradewind.domain.model import OrderType, Side
 from tradewind.domain.orders import OrderState, TrackedOrder
 from tradewind.services.execution import ExecutionService
@@ -39,6 +38,7 @@ from tradewind.services.execution.settings import ExecutionSettings
 from tradewind.store.database import Database
 from tradewind.store.records import get_order
 from tradewind.venues.directory import CcxtVenues
+from tradewind.venues.simulated.matching import OrderSnapshot
 from tradewind.venues.simulated.server.state import ServerState
 
 D = Decimal

@@ -28,7 +28,6 @@ from tradewind.bus.port import (
 from tradewind.cache.memory import MemoryCache
 from tradewind.domain.events import Bar, OrderBookSnapshot, OrderBookUpdate, TradeTick
 from tradewind.domain.l2_book import L2Book
-from tradewind.domain.matching.results import Trade
 from tradewind.domain.model import Instrument
 from tradewind.runtime.logging import get_logger
 from tradewind.runtime.metrics import RuntimeMetrics
@@ -40,6 +39,7 @@ from tradewind.venues.directory import SimulatedVenues
 from tradewind.venues.port import Venue
 from tradewind.venues.simulated.exchange import SimulatedExchange
 from tradewind.venues.simulated.inprocess import InProcessVenue
+from tradewind.venues.simulated.matching.results import Trade
 
 pytestmark = pytest.mark.servers
 

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
 
-from tradewind.domain.matching import DepthSnapshot
 from tradewind.domain.model import OrderType, Side
+from tradewind.venues.simulated.matching import DepthSnapshot
 from tradewind.venues.simulated.server.serve import build_state, serving_in_thread
 from tradewind.venues.simulated.server.state import ServerState
 

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 
-from tradewind.domain.matching import MatchingEngine, Trade
 from tradewind.domain.model import Side
 from tradewind.venues.simulated.back_history import BackHistory
 from tradewind.venues.simulated.history import MarketHistory
 from tradewind.venues.simulated.instruments import spec_for
 from tradewind.venues.simulated.kline_intervals import DAY_MS, HOUR_MS, MINUTE_MS
 from tradewind.venues.simulated.market import Candle, PastCandles
+from tradewind.venues.simulated.matching import MatchingEngine, Trade
 
 ETH = "ETH/BTC"
 SPEC = spec_for("sim", ETH, Decimal("0.1"))  # tick 0.0000001, lot step 0.00001

@@ -7,10 +7,16 @@ from decimal import Decimal
 
 import msgspec
 
-from tradewind.domain.matching import DepthUpdate, OcoLeg, OrderListSnapshot, StopType, Trade
 from tradewind.domain.model import OrderType, Side
 from tradewind.venues.simulated.exchange import OrderUpdate, SimulatedExchange
 from tradewind.venues.simulated.market import SyntheticMarket
+from tradewind.venues.simulated.matching import (
+    DepthUpdate,
+    OcoLeg,
+    OrderListSnapshot,
+    StopType,
+    Trade,
+)
 from tradewind.venues.simulated.server import stream_payloads as payloads
 
 START_NS = 1_700_000_000_000_000_000

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from tradewind.domain.matching import MatchingEngine, Trade
 from tradewind.domain.model import Side
 from tradewind.venues.simulated.history import MarketHistory
 from tradewind.venues.simulated.instruments import spec_for
 from tradewind.venues.simulated.kline_intervals import DAY_MS, HOUR_MS, MINUTE_MS
+from tradewind.venues.simulated.matching import MatchingEngine, Trade
 
 BTC = "BTC/USDT"
 T0_MS = 1_715_731_200_000  # 2024-05-15 00:00 UTC, a Wednesday

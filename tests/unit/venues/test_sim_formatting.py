@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from tradewind.domain.matching import InstrumentSpec, SymbolFilters
 from tradewind.domain.model import Instrument
 from tradewind.venues.simulated.instruments import spec_for
+from tradewind.venues.simulated.matching import InstrumentSpec, SymbolFilters
 from tradewind.venues.simulated.server.exchange_info import symbol_info
 from tradewind.venues.simulated.server.formatting import (
     commission_amount,

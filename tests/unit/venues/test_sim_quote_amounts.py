@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
-from tradewind.domain.matching import MatchingEngine, OrderSnapshot, SubmitResult, Trade
 from tradewind.domain.model import Side
 from tradewind.venues.simulated.instruments import spec_for
+from tradewind.venues.simulated.matching import MatchingEngine, OrderSnapshot, SubmitResult, Trade
 from tradewind.venues.simulated.order_updates import Happenings, OrderUpdate
 from tradewind.venues.simulated.server import stream_payloads as payloads
 from tradewind.venues.simulated.server.formatting import (

@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from tradewind.domain.matching import MatchingEngine, Trade
 from tradewind.domain.model import Side
 from tradewind.venues.simulated.history import Kline, MarketHistory
 from tradewind.venues.simulated.instruments import spec_for
 from tradewind.venues.simulated.kline_intervals import DAY_MS, HOUR_MS, MINUTE_MS
+from tradewind.venues.simulated.matching import MatchingEngine, Trade
 from tradewind.venues.simulated.server.formatting import SymbolMap
 from tradewind.venues.simulated.server.stream_klines import KlineStreams
 from tradewind.venues.simulated.server.stream_names import parse_stream

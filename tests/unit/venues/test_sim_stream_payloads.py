@@ -9,12 +9,12 @@ from decimal import Decimal
 
 import msgspec
 
-from tradewind.domain.matching import Balance, BookTicker, DepthUpdate, Trade
 from tradewind.domain.model import OrderType, Side
 from tradewind.venues.simulated.exchange import OrderUpdate, SimulatedExchange
 from tradewind.venues.simulated.history import Kline
 from tradewind.venues.simulated.kline_intervals import DAY_MS, MINUTE_MS
 from tradewind.venues.simulated.market import SyntheticMarket
+from tradewind.venues.simulated.matching import Balance, BookTicker, DepthUpdate, Trade
 from tradewind.venues.simulated.server import stream_payloads as payloads
 from tradewind.venues.simulated.server import stream_ticker_payloads as tickers
 from tradewind.venues.simulated.server.ticker_stats import WindowStats

@@ -7,11 +7,11 @@ from decimal import Decimal
 
 import pytest
 
-from tradewind.domain.matching import DepthUpdate, MatchingError, OrderStatus, Trade
 from tradewind.domain.model import OrderType, Side, TimeInForce
 from tradewind.venues.simulated.exchange import OrderUpdate, SimulatedExchange
 from tradewind.venues.simulated.liquidity import FLOW_ACCOUNT, LP_ACCOUNT
 from tradewind.venues.simulated.market import SyntheticMarket
+from tradewind.venues.simulated.matching import DepthUpdate, MatchingError, OrderStatus, Trade
 
 START_NS = 1_700_000_000_000_000_000
 

@@ -34,13 +34,13 @@ import bisect
 from collections.abc import Mapping, Sequence
 from decimal import ROUND_HALF_EVEN, Decimal
 
-from tradewind.domain.matching import InstrumentSpec, OrderStatus, Trade
-from tradewind.domain.matching.filters import MarketRules
 from tradewind.domain.model import Side
 from tradewind.venues.simulated.kline import Kline
 from tradewind.venues.simulated.kline_intervals import DAY_MS, FIXED_INTERVALS_MS, candle_bounds
 from tradewind.venues.simulated.liquidity import HOUSE_PREFIX
 from tradewind.venues.simulated.market import Candle, PastCandles
+from tradewind.venues.simulated.matching import InstrumentSpec, OrderStatus, Trade
+from tradewind.venues.simulated.matching.filters import MarketRules
 
 TRADES_PER_CANDLE = 4
 PAST_ACCOUNT = f"{HOUSE_PREFIX}history"  # maker and taker of every synthesised trade

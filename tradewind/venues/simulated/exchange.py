@@ -18,7 +18,12 @@ from typing import Protocol, runtime_checkable
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from tradewind.domain.matching import (
+from tradewind.domain.model import OrderType, Side, TimeInForce
+from tradewind.venues.simulated.history import MarketHistory
+from tradewind.venues.simulated.instruments import spec_for
+from tradewind.venues.simulated.liquidity import HOUSE_PREFIX, HouseTraders, LiquidityConfig
+from tradewind.venues.simulated.market import CandleReplay, PriceSource
+from tradewind.venues.simulated.matching import (
     DepthUpdate,
     InstrumentSpec,
     MatchingEngine,
@@ -29,12 +34,7 @@ from tradewind.domain.matching import (
     SubmitResult,
     Trade,
 )
-from tradewind.domain.matching.errors import MANDATORY_QUANTITY, OrderRejected
-from tradewind.domain.model import OrderType, Side, TimeInForce
-from tradewind.venues.simulated.history import MarketHistory
-from tradewind.venues.simulated.instruments import spec_for
-from tradewind.venues.simulated.liquidity import HOUSE_PREFIX, HouseTraders, LiquidityConfig
-from tradewind.venues.simulated.market import CandleReplay, PriceSource
+from tradewind.venues.simulated.matching.errors import MANDATORY_QUANTITY, OrderRejected
 from tradewind.venues.simulated.order_updates import Happenings, OrderUpdate
 
 __all__ = ["ApiCredentials", "ExchangeListener", "KeyPermissions", "OrderUpdate"]

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from collections import deque
 
-from tradewind.domain.matching import InstrumentSpec, Trade
 from tradewind.venues.simulated.back_history import BackHistory
 from tradewind.venues.simulated.kline import Kline
 from tradewind.venues.simulated.kline_intervals import (
@@ -24,6 +23,7 @@ from tradewind.venues.simulated.kline_intervals import (
     candle_bounds,
 )
 from tradewind.venues.simulated.market import PastCandles
+from tradewind.venues.simulated.matching import InstrumentSpec, Trade
 
 __all__ = ["Kline", "MarketHistory"]
 

@@ -8,15 +8,6 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Generic, TypeVar
 
-from tradewind.domain.matching import (
-    DepthUpdate,
-    MatchingError,
-    OrderNotFound,
-    OrderSnapshot,
-    Trade,
-)
-from tradewind.domain.matching import OrderStatus as EngineStatus
-from tradewind.domain.matching.errors import CancelRejected
 from tradewind.domain.model import Liquidity, OrderType, TimeInForce
 from tradewind.errors import InsufficientFunds, OrderRejected, UnknownOrder
 from tradewind.venues import candles
@@ -34,6 +25,15 @@ from tradewind.venues.port import (
 )
 from tradewind.venues.simulated.exchange import OrderUpdate, SimulatedExchange
 from tradewind.venues.simulated.kline_intervals import FIXED_INTERVALS_MS
+from tradewind.venues.simulated.matching import (
+    DepthUpdate,
+    MatchingError,
+    OrderNotFound,
+    OrderSnapshot,
+    Trade,
+)
+from tradewind.venues.simulated.matching import OrderStatus as EngineStatus
+from tradewind.venues.simulated.matching.errors import CancelRejected
 
 T = TypeVar("T")
 _INSUFFICIENT = "insufficient balance"

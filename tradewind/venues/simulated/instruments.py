@@ -8,8 +8,8 @@ from __future__ import annotations
 import math
 from decimal import Decimal
 
-from tradewind.domain.matching import InstrumentSpec, SymbolFilters
 from tradewind.domain.model import Instrument
+from tradewind.venues.simulated.matching import InstrumentSpec, SymbolFilters
 
 #: Minimum order value by quote asset (Binance's NOTIONAL filter), quote units.
 MIN_NOTIONAL = {

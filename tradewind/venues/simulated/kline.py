@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from tradewind.domain.matching import Trade
+from tradewind.venues.simulated.matching import Trade
 
 _ZERO = Decimal(0)
 

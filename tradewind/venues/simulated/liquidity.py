@@ -10,8 +10,13 @@ import random
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
-from tradewind.domain.matching import InstrumentSpec, MatchingEngine, MatchingError, SubmitResult
 from tradewind.domain.model import Side, TimeInForce
+from tradewind.venues.simulated.matching import (
+    InstrumentSpec,
+    MatchingEngine,
+    MatchingError,
+    SubmitResult,
+)
 
 HOUSE_PREFIX = "sim:"  # account ids of the exchange's own traders
 LP_ACCOUNT = f"{HOUSE_PREFIX}liquidity-provider"

@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import msgspec
 
-from tradewind.domain.matching import (
+from tradewind.venues.simulated.matching import (
     ExpiredOrder,
     OrderListSnapshot,
     OrderListUpdate,
@@ -21,7 +21,7 @@ from tradewind.domain.matching import (
     Trade,
     TriggeredOrder,
 )
-from tradewind.domain.matching.filters import units_to_amount
+from tradewind.venues.simulated.matching.filters import units_to_amount
 
 
 class OrderUpdate(msgspec.Struct, frozen=True):

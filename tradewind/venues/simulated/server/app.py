@@ -23,9 +23,9 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tradewind.domain.matching import MatchingError
 from tradewind.runtime.logging import get_logger
 from tradewind.venues.simulated.exchange import SimulatedExchange
+from tradewind.venues.simulated.matching import MatchingError
 from tradewind.venues.simulated.server import binance_errors as errors
 from tradewind.venues.simulated.server.binance_errors import BinanceError
 from tradewind.venues.simulated.server.formatting import SymbolMap

@@ -12,8 +12,8 @@ from collections.abc import Mapping
 import msgspec
 from starlette.responses import Response
 
-from tradewind.domain.matching import MatchingError
 from tradewind.errors import TradewindError
+from tradewind.venues.simulated.matching import MatchingError
 
 BAD_REQUEST = 400
 UNAUTHORIZED = 401

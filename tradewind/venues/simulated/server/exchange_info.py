@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from tradewind.domain.matching import InstrumentSpec, SymbolFilters
 from tradewind.venues.simulated.instruments import MAX_NOTIONAL, TICKS_PER_MAX_PRICE
+from tradewind.venues.simulated.matching import InstrumentSpec, SymbolFilters
 from tradewind.venues.simulated.server.formatting import (
     ASSET_PRECISION,
     SELF_TRADE_PREVENTION,

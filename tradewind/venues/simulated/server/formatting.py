@@ -5,7 +5,7 @@ Numbers travel as strings with 8 decimals, Binance's precision for every spot as
 tick and quantities of the lot step, whose exponents are never finer than 10**-8, and
 `fixed` writes them exactly. So do quote amounts (`quoteQty`, `cummulativeQuoteQty`),
 commissions and balances: the engine moves balances only in whole 10**-8 (see
-`tradewind.domain.matching.engine`). Only a faucet deposit can be finer (the engine
+`tradewind.venues.simulated.matching.engine`). Only a faucet deposit can be finer (the engine
 accepts 18 decimals), so balances and commissions are still quantized, a free balance
 rounded down, a locked one and a commission up, so that a client adding up 8-decimal
 amounts never counts on more than the account holds (`free_amount`, `locked_amount`,
@@ -17,9 +17,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from decimal import ROUND_DOWN, ROUND_UP, Decimal
 
-from tradewind.domain.matching import OrderSnapshot, SubmitResult, Trade
 from tradewind.domain.model import OrderType, TimeInForce
 from tradewind.venues.simulated.history import Kline
+from tradewind.venues.simulated.matching import OrderSnapshot, SubmitResult, Trade
 
 ASSET_PRECISION = 8
 _QUANTUM = Decimal(1).scaleb(-ASSET_PRECISION)

@@ -19,9 +19,9 @@ import string
 from dataclasses import dataclass
 from decimal import Decimal
 
-from tradewind.domain.matching import MatchingError, StopType
-from tradewind.domain.matching.filters import MarketRules
 from tradewind.domain.model import OrderType, Side, TimeInForce
+from tradewind.venues.simulated.matching import MatchingError, StopType
+from tradewind.venues.simulated.matching.filters import MarketRules
 from tradewind.venues.simulated.server import binance_errors as errors
 from tradewind.venues.simulated.server.formatting import SELF_TRADE_PREVENTION, SymbolMap
 from tradewind.venues.simulated.server.rest_params import Params

@@ -11,8 +11,8 @@ OCO, -1 for none.
 
 from __future__ import annotations
 
-from tradewind.domain.matching import OrderListSnapshot, OrderSnapshot, SubmitResult
 from tradewind.domain.model import OrderType, TimeInForce
+from tradewind.venues.simulated.matching import OrderListSnapshot, OrderSnapshot, SubmitResult
 from tradewind.venues.simulated.server import formatting
 from tradewind.venues.simulated.server.formatting import fixed
 

@@ -12,7 +12,7 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tradewind.domain.matching import Trade
+from tradewind.venues.simulated.matching import Trade
 from tradewind.venues.simulated.server import binance_errors as errors
 from tradewind.venues.simulated.server.binance_errors import json_response
 from tradewind.venues.simulated.server.exchange_info import symbol_info

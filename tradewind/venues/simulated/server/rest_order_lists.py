@@ -16,9 +16,9 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tradewind.domain.matching import MatchingError, OcoLeg, OrderListSnapshot
 from tradewind.domain.model import Side, TimeInForce
 from tradewind.venues.simulated.exchange import ApiCredentials
+from tradewind.venues.simulated.matching import MatchingError, OcoLeg, OrderListSnapshot
 from tradewind.venues.simulated.server import binance_errors as errors
 from tradewind.venues.simulated.server.binance_errors import BinanceError, json_response
 from tradewind.venues.simulated.server.formatting import SymbolMap

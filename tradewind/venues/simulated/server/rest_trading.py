@@ -19,9 +19,9 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tradewind.domain.matching import MatchingError, OrderSnapshot, SubmitResult
-from tradewind.domain.matching.filters import MarketRules
 from tradewind.venues.simulated.exchange import ApiCredentials
+from tradewind.venues.simulated.matching import MatchingError, OrderSnapshot, SubmitResult
+from tradewind.venues.simulated.matching.filters import MarketRules
 from tradewind.venues.simulated.server import binance_errors as errors
 from tradewind.venues.simulated.server.binance_errors import BinanceError, json_response
 from tradewind.venues.simulated.server.cancel_replace import cancel_replace_result

@@ -45,8 +45,8 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tradewind.domain.matching.filters import BALANCE_DECIMALS
 from tradewind.venues.simulated.exchange import KeyPermissions
+from tradewind.venues.simulated.matching.filters import BALANCE_DECIMALS
 from tradewind.venues.simulated.server.binance_errors import json_response
 from tradewind.venues.simulated.server.signing import load_ed25519_public_key
 from tradewind.venues.simulated.server.state import FaultSwitches, ServerState

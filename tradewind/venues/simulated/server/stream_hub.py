@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from tradewind.domain.events import BookLevel
-from tradewind.domain.matching import DepthUpdate, OrderListSnapshot, Trade
 from tradewind.runtime.logging import get_logger
 from tradewind.venues.simulated.exchange import OrderUpdate, SimulatedExchange
 from tradewind.venues.simulated.history import Kline
+from tradewind.venues.simulated.matching import DepthUpdate, OrderListSnapshot, Trade
 from tradewind.venues.simulated.server import stream_payloads as payloads
 from tradewind.venues.simulated.server.formatting import SymbolMap
 from tradewind.venues.simulated.server.state import FaultSwitches, ListenKeys

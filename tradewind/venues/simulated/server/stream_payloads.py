@@ -16,10 +16,16 @@ from decimal import Decimal
 import msgspec
 
 from tradewind.domain.events import BookLevel
-from tradewind.domain.matching import Balance, BookTicker, OrderListSnapshot, OrderStatus, Trade
 from tradewind.domain.model import OrderType, TimeInForce
 from tradewind.venues.simulated.exchange import OrderUpdate
 from tradewind.venues.simulated.history import Kline
+from tradewind.venues.simulated.matching import (
+    Balance,
+    BookTicker,
+    OrderListSnapshot,
+    OrderStatus,
+    Trade,
+)
 from tradewind.venues.simulated.server.formatting import (
     SELF_TRADE_PREVENTION,
     commission_amount,

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import msgspec
 
-from tradewind.domain.matching import BookTicker
+from tradewind.venues.simulated.matching import BookTicker
 from tradewind.venues.simulated.server.formatting import fixed
 from tradewind.venues.simulated.server.ticker_stats import AVERAGE_PRICE_MINUTES, WindowStats
 

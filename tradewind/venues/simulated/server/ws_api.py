@@ -42,8 +42,8 @@ from typing import Any
 import msgspec
 from starlette.websockets import WebSocket
 
-from tradewind.domain.matching import MatchingError
 from tradewind.venues.simulated.exchange import ApiCredentials
+from tradewind.venues.simulated.matching import MatchingError
 from tradewind.venues.simulated.server import binance_errors as errors
 from tradewind.venues.simulated.server.binance_errors import BinanceError
 from tradewind.venues.simulated.server.formatting import SymbolMap

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tradewind.domain.matching import OrderRejected, OrderStatus
 from tradewind.domain.model import Side
+from tradewind.venues.simulated.matching import OrderRejected, OrderStatus
 
 from .factories import BTC_USDT, T0, D, funded_engine, make_engine
 

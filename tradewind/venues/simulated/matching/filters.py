@@ -16,7 +16,8 @@ from decimal import Context, Decimal, InvalidOperation
 
 import msgspec
 
-from tradewind.domain.matching.errors import (
+from tradewind.domain.model import Instrument
+from tradewind.venues.simulated.matching.errors import (
     INVALID_PRICE,
     INVALID_QUANTITY,
     LOT_SIZE,
@@ -26,7 +27,6 @@ from tradewind.domain.matching.errors import (
     InvalidInstrumentSpec,
     OrderRejected,
 )
-from tradewind.domain.model import Instrument
 
 AMOUNT_DECIMALS = 18
 """Balances, holds and fees are integers of 10**-18 of their asset (like wei)."""

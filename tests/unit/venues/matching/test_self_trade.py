@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tradewind.domain.matching import OrderStatus
 from tradewind.domain.model import Side, TimeInForce
+from tradewind.venues.simulated.matching import OrderStatus
 
 from .factories import BTC_USDT, T0, D, funded_engine
 

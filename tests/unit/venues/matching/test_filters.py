@@ -6,14 +6,14 @@ from decimal import Decimal
 
 import pytest
 
-from tradewind.domain.matching import (
+from tradewind.domain.model import Instrument, Side
+from tradewind.venues.simulated.matching import (
     InstrumentSpec,
     InvalidInstrumentSpec,
     OrderRejected,
     SymbolFilters,
     UnknownSymbol,
 )
-from tradewind.domain.model import Instrument, Side
 
 from .factories import BTC_USDT, T0, D, btc_usdt, funded_engine, make_engine
 

@@ -15,16 +15,16 @@ from heapq import heapify, heappop, heappush, nlargest, nsmallest
 import msgspec
 
 from tradewind.domain.events import BookLevel
-from tradewind.domain.matching.filters import MarketRules
-from tradewind.domain.matching.ledger import AssetBalance, FeeSchedule
-from tradewind.domain.matching.results import (
+from tradewind.domain.model import OrderType, Side, TimeInForce
+from tradewind.venues.simulated.matching.filters import MarketRules
+from tradewind.venues.simulated.matching.ledger import AssetBalance, FeeSchedule
+from tradewind.venues.simulated.matching.results import (
     DepthUpdate,
     OrderSnapshot,
     OrderStatus,
     StopType,
     Trade,
 )
-from tradewind.domain.model import OrderType, Side, TimeInForce
 
 _BUY = Side.BUY
 _SELL = Side.SELL

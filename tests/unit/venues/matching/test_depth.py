@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from tradewind.domain.events import BookLevel
-from tradewind.domain.matching import OrderRejected
 from tradewind.domain.model import Side, TimeInForce
+from tradewind.venues.simulated.matching import OrderRejected
 
 from .factories import BTC_USDT, T0, D, funded_engine
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from tradewind.domain.matching.book import OrderBook
-from tradewind.domain.matching.errors import (
+from tradewind.domain.model import OrderType, Side, TimeInForce
+from tradewind.venues.simulated.matching.book import OrderBook
+from tradewind.venues.simulated.matching.errors import (
     MANDATORY_ORDER_REF,
     NOTIONAL,
     ORDER_LIST_DOES_NOT_EXIST,
@@ -21,13 +22,12 @@ from tradewind.domain.matching.errors import (
     OrderNotFound,
     OrderRejected,
 )
-from tradewind.domain.matching.ledger import Ledger
-from tradewind.domain.matching.oco import OcoLeg, place_oco
-from tradewind.domain.matching.order_lists import OrderList, cancel_list
-from tradewind.domain.matching.placement import OrderRegistry
-from tradewind.domain.matching.results import OrderListSnapshot, StopType, SubmitResult
-from tradewind.domain.matching.stops import place_stop
-from tradewind.domain.model import OrderType, Side, TimeInForce
+from tradewind.venues.simulated.matching.ledger import Ledger
+from tradewind.venues.simulated.matching.oco import OcoLeg, place_oco
+from tradewind.venues.simulated.matching.order_lists import OrderList, cancel_list
+from tradewind.venues.simulated.matching.placement import OrderRegistry
+from tradewind.venues.simulated.matching.results import OrderListSnapshot, StopType, SubmitResult
+from tradewind.venues.simulated.matching.stops import place_stop
 
 
 class ContingentOrders:

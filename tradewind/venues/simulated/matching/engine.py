@@ -35,9 +35,10 @@ from __future__ import annotations
 from decimal import Decimal
 
 from tradewind.domain.events import BookLevel
-from tradewind.domain.matching.book import OrderBook
-from tradewind.domain.matching.contingent import ContingentOrders
-from tradewind.domain.matching.errors import (
+from tradewind.domain.model import Side, TimeInForce
+from tradewind.venues.simulated.matching.book import OrderBook
+from tradewind.venues.simulated.matching.contingent import ContingentOrders
+from tradewind.venues.simulated.matching.errors import (
     INVALID_QUANTITY,
     INVALID_SYMBOL,
     MANDATORY_QUANTITY,
@@ -47,15 +48,20 @@ from tradewind.domain.matching.errors import (
     OrderRejected,
     UnknownSymbol,
 )
-from tradewind.domain.matching.filters import (
+from tradewind.venues.simulated.matching.filters import (
     InstrumentSpec,
     MarketRules,
     amount_to_units,
     units_to_amount,
 )
-from tradewind.domain.matching.ledger import Ledger
-from tradewind.domain.matching.placement import OrderRegistry, cancel, place_limit, place_market
-from tradewind.domain.matching.results import (
+from tradewind.venues.simulated.matching.ledger import Ledger
+from tradewind.venues.simulated.matching.placement import (
+    OrderRegistry,
+    cancel,
+    place_limit,
+    place_market,
+)
+from tradewind.venues.simulated.matching.results import (
     Balance,
     BookTicker,
     DepthSnapshot,
@@ -64,8 +70,7 @@ from tradewind.domain.matching.results import (
     SubmitResult,
     Trade,
 )
-from tradewind.domain.matching.stops import settle
-from tradewind.domain.model import Side, TimeInForce
+from tradewind.venues.simulated.matching.stops import settle
 
 _DEFAULT_FEE = Decimal("0.001")
 _BUY = Side.BUY

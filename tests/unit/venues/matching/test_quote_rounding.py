@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from tradewind.domain.matching import MatchingEngine, OrderStatus, StopType
 from tradewind.domain.model import Side
+from tradewind.venues.simulated.matching import MatchingEngine, OrderStatus, StopType
 
 from .factories import ETH_BTC, T0, D, fine_eth_btc, make_engine
 

@@ -24,30 +24,30 @@ stops that fire in the same round work oldest first.
 
 from __future__ import annotations
 
-from tradewind.domain.matching.book import OrderBook, is_waiting
-from tradewind.domain.matching.errors import (
+from tradewind.domain.model import OrderType, TimeInForce
+from tradewind.venues.simulated.matching.book import OrderBook, is_waiting
+from tradewind.venues.simulated.matching.errors import (
     INSUFFICIENT_BALANCE,
     WOULD_TRIGGER_IMMEDIATELY,
     OrderRejected,
 )
-from tradewind.domain.matching.fills import NO_BUDGET
-from tradewind.domain.matching.ledger import Ledger
-from tradewind.domain.matching.order_lists import end_by_fill, end_by_trigger
-from tradewind.domain.matching.placement import (
+from tradewind.venues.simulated.matching.fills import NO_BUDGET
+from tradewind.venues.simulated.matching.ledger import Ledger
+from tradewind.venues.simulated.matching.order_lists import end_by_fill, end_by_trigger
+from tradewind.venues.simulated.matching.placement import (
     NO_LIMIT,
     OrderRegistry,
     accept,
     work_limit,
     work_market,
 )
-from tradewind.domain.matching.results import (
+from tradewind.venues.simulated.matching.results import (
     Consequence,
     StopType,
     SubmitResult,
     Trade,
     TriggeredOrder,
 )
-from tradewind.domain.model import OrderType, TimeInForce
 
 _LIMIT = OrderType.LIMIT
 

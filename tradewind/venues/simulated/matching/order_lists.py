@@ -12,10 +12,10 @@ on the surviving leg is accounted for like any other order.
 
 from __future__ import annotations
 
-from tradewind.domain.matching.book import Order, OrderBook, is_waiting
-from tradewind.domain.matching.filters import MarketRules
-from tradewind.domain.matching.ledger import AssetBalance, Ledger
-from tradewind.domain.matching.results import (
+from tradewind.venues.simulated.matching.book import Order, OrderBook, is_waiting
+from tradewind.venues.simulated.matching.filters import MarketRules
+from tradewind.venues.simulated.matching.ledger import AssetBalance, Ledger
+from tradewind.venues.simulated.matching.results import (
     Consequence,
     ExpiredOrder,
     OrderListSnapshot,

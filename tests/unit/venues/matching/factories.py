@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from tradewind.domain.matching import InstrumentSpec, MatchingEngine, SymbolFilters
 from tradewind.domain.model import Instrument
+from tradewind.venues.simulated.matching import InstrumentSpec, MatchingEngine, SymbolFilters
 
 D = Decimal
 BTC_USDT = "BTC/USDT"

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from tradewind.domain.matching import (
+from tradewind.domain.model import Side, TimeInForce
+from tradewind.venues.simulated.matching import (
     Balance,
     ExpiredOrder,
     MatchingEngine,
@@ -16,7 +17,6 @@ from tradewind.domain.matching import (
     StopType,
     TriggeredOrder,
 )
-from tradewind.domain.model import Side, TimeInForce
 
 from .factories import BTC_USDT, T0, D, funded_engine
 

@@ -5,8 +5,8 @@ call or catch is re-exported here. See `engine` for the semantics and `filters` 
 integer scales behind the `Decimal` API.
 """
 
-from tradewind.domain.matching.engine import MatchingEngine
-from tradewind.domain.matching.errors import (
+from tradewind.venues.simulated.matching.engine import MatchingEngine
+from tradewind.venues.simulated.matching.errors import (
     CancelRejected,
     InvalidInstrumentSpec,
     MatchingError,
@@ -15,9 +15,13 @@ from tradewind.domain.matching.errors import (
     Reason,
     UnknownSymbol,
 )
-from tradewind.domain.matching.filters import AMOUNT_DECIMALS, InstrumentSpec, SymbolFilters
-from tradewind.domain.matching.oco import LEG_TYPES, OcoLeg
-from tradewind.domain.matching.results import (
+from tradewind.venues.simulated.matching.filters import (
+    AMOUNT_DECIMALS,
+    InstrumentSpec,
+    SymbolFilters,
+)
+from tradewind.venues.simulated.matching.oco import LEG_TYPES, OcoLeg
+from tradewind.venues.simulated.matching.results import (
     Balance,
     BookTicker,
     Consequence,

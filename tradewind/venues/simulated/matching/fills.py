@@ -14,11 +14,11 @@ more than it holds; what is left of its hold goes back to free when it fills.
 
 from __future__ import annotations
 
-from tradewind.domain.matching.book import BookSide, Order, OrderBook
-from tradewind.domain.matching.filters import BALANCE_QUANTUM as QUANTUM
-from tradewind.domain.matching.ledger import Account
-from tradewind.domain.matching.results import OrderStatus, Trade
 from tradewind.domain.model import Side
+from tradewind.venues.simulated.matching.book import BookSide, Order, OrderBook
+from tradewind.venues.simulated.matching.filters import BALANCE_QUANTUM as QUANTUM
+from tradewind.venues.simulated.matching.ledger import Account
+from tradewind.venues.simulated.matching.results import OrderStatus, Trade
 
 NO_BUDGET = -1
 """`budget` value for orders whose spending was checked before the walk."""

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tradewind.domain.matching import CancelRejected, OrderRejected, OrderStatus
 from tradewind.domain.model import Side
+from tradewind.venues.simulated.matching import CancelRejected, OrderRejected, OrderStatus
 
 from .factories import BTC_USDT, ETH_BTC, T0, D, btc_usdt, eth_btc, funded_engine, make_engine
 

@@ -26,7 +26,8 @@ from hypothesis import event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from tradewind.domain.matching import (
+from tradewind.domain.model import Instrument, OrderType, Side, TimeInForce
+from tradewind.venues.simulated.matching import (
     InstrumentSpec,
     MatchingEngine,
     MatchingError,
@@ -38,7 +39,6 @@ from tradewind.domain.matching import (
     SymbolFilters,
     Trade,
 )
-from tradewind.domain.model import Instrument, OrderType, Side, TimeInForce
 
 from .factories import T0, D
 

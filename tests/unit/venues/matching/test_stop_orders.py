@@ -8,14 +8,14 @@ from decimal import Decimal
 
 import pytest
 
-from tradewind.domain.matching import (
+from tradewind.domain.model import OrderType, Side, TimeInForce
+from tradewind.venues.simulated.matching import (
     MatchingEngine,
     OrderRejected,
     OrderStatus,
     StopType,
     TriggeredOrder,
 )
-from tradewind.domain.model import OrderType, Side, TimeInForce
 
 from .factories import BTC_USDT, T0, D, funded_engine
 

@@ -19,8 +19,9 @@ from decimal import Decimal
 
 import msgspec
 
-from tradewind.domain.matching.book import OrderBook
-from tradewind.domain.matching.errors import (
+from tradewind.domain.model import OrderType, TimeInForce
+from tradewind.venues.simulated.matching.book import OrderBook
+from tradewind.venues.simulated.matching.errors import (
     BUY_OCO_LIMIT_MUST_BE_BELOW,
     BUY_OCO_STOP_LOSS_MUST_BE_ABOVE,
     BUY_OCO_TAKE_PROFIT_MUST_BE_BELOW,
@@ -37,12 +38,15 @@ from tradewind.domain.matching.errors import (
     OrderRejected,
     Reason,
 )
-from tradewind.domain.matching.filters import MarketRules
-from tradewind.domain.matching.ledger import Ledger
-from tradewind.domain.matching.order_lists import OrderList
-from tradewind.domain.matching.placement import OrderRegistry, accept, check_client_order_id
-from tradewind.domain.matching.results import OrderListSnapshot, StopType
-from tradewind.domain.model import OrderType, TimeInForce
+from tradewind.venues.simulated.matching.filters import MarketRules
+from tradewind.venues.simulated.matching.ledger import Ledger
+from tradewind.venues.simulated.matching.order_lists import OrderList
+from tradewind.venues.simulated.matching.placement import (
+    OrderRegistry,
+    accept,
+    check_client_order_id,
+)
+from tradewind.venues.simulated.matching.results import OrderListSnapshot, StopType
 
 _STOP_LOSS = StopType.STOP_LOSS
 _TAKE_PROFIT = StopType.TAKE_PROFIT

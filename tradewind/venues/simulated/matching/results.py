@@ -18,8 +18,8 @@ from decimal import Decimal
 import msgspec
 
 from tradewind.domain.events import BookLevel
-from tradewind.domain.matching.filters import MarketRules, units_to_amount
 from tradewind.domain.model import OrderType, Side, TimeInForce
+from tradewind.venues.simulated.matching.filters import MarketRules, units_to_amount
 
 
 class OrderStatus(enum.StrEnum):

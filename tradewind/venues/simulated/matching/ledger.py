@@ -16,17 +16,17 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from tradewind.domain.matching.errors import (
+from tradewind.venues.simulated.matching.errors import (
     INVALID_QUANTITY,
     TOO_MUCH_PRECISION,
     MatchingError,
     OrderRejected,
 )
-from tradewind.domain.matching.filters import BALANCE_QUANTUM, amount_to_units
+from tradewind.venues.simulated.matching.filters import BALANCE_QUANTUM, amount_to_units
 
 if TYPE_CHECKING:
-    from tradewind.domain.matching.book import Order
-    from tradewind.domain.matching.results import Trade
+    from tradewind.venues.simulated.matching.book import Order
+    from tradewind.venues.simulated.matching.results import Trade
 
 
 class AssetBalance:

@@ -13,8 +13,9 @@ order leaves the book, filled or cancelled, goes back to free.
 
 from __future__ import annotations
 
-from tradewind.domain.matching.book import Order, OrderBook
-from tradewind.domain.matching.errors import (
+from tradewind.domain.model import OrderType, TimeInForce
+from tradewind.venues.simulated.matching.book import Order, OrderBook
+from tradewind.venues.simulated.matching.errors import (
     DUPLICATE_ORDER,
     INSUFFICIENT_BALANCE,
     MANDATORY_ORDER_REF,
@@ -23,18 +24,22 @@ from tradewind.domain.matching.errors import (
     CancelRejected,
     OrderRejected,
 )
-from tradewind.domain.matching.fills import (
+from tradewind.venues.simulated.matching.fills import (
     NO_BUDGET,
     TAKE_COMPLETE,
     TAKE_OUT_OF_BUDGET,
     can_fill_completely,
     take,
 )
-from tradewind.domain.matching.filters import BALANCE_QUANTUM
-from tradewind.domain.matching.ledger import Account, AssetBalance, Ledger
-from tradewind.domain.matching.order_lists import OrderList, cancel_list
-from tradewind.domain.matching.results import OrderSnapshot, OrderStatus, SubmitResult, Trade
-from tradewind.domain.model import OrderType, TimeInForce
+from tradewind.venues.simulated.matching.filters import BALANCE_QUANTUM
+from tradewind.venues.simulated.matching.ledger import Account, AssetBalance, Ledger
+from tradewind.venues.simulated.matching.order_lists import OrderList, cancel_list
+from tradewind.venues.simulated.matching.results import (
+    OrderSnapshot,
+    OrderStatus,
+    SubmitResult,
+    Trade,
+)
 
 NO_LIMIT = 1 << 62  # a buy limit above any price, in ticks
 _GTC = TimeInForce.GTC

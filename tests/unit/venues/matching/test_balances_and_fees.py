@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tradewind.domain.matching import MatchingError
 from tradewind.domain.model import Side
+from tradewind.venues.simulated.matching import MatchingError
 
 from .factories import BTC_USDT, ETH_BTC, T0, D, btc_usdt, eth_btc, make_engine
 
