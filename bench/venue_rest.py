@@ -23,8 +23,8 @@ import httpx
 from tradewind.benchmarks.command_line import OneLineErrorParser
 from tradewind.bus.tansu import free_port, port_open
 from tradewind.domain.model import OrderType, Side
-from tradewind.venues.ccxt_venue import CcxtVenue
 from tradewind.venues.port import OrderRequest
+from tradewind.venues.simulated.client import ccxt_session
 
 
 async def _round_trips(base: str, orders: int, concurrency: int) -> dict[str, float]:
@@ -32,7 +32,7 @@ async def _round_trips(base: str, orders: int, concurrency: int) -> dict[str, fl
         response = await http.post("/sim/v1/accounts", json={"balances": {"USDT": "100000000"}})
         response.raise_for_status()
         creds = response.json()
-    venue = CcxtVenue.simulated_binance(
+    venue = ccxt_session(
         base, base.replace("http://", "ws://"), creds["api_key"], creds["api_secret"]
     )
     venue.exchange.enableRateLimit = False

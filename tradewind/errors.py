@@ -49,10 +49,15 @@ class VenueUnreached(VenueUnavailable):
 
 
 class RateLimited(VenueError):
-    """The venue refused the request for rate; wait `retry_after_s` seconds."""
+    """The venue refused the request for rate; wait `retry_after_s` seconds.
+    `per_account`: the account's own order count was over its limit (not the requests
+    of the egress address every account shares)."""
 
-    def __init__(self, venue: str, message: str, retry_after_s: float) -> None:
+    def __init__(
+        self, venue: str, message: str, retry_after_s: float, *, per_account: bool = False
+    ) -> None:
         self.retry_after_s = retry_after_s
+        self.per_account = per_account
         super().__init__(venue, message)
 
 
@@ -70,6 +75,11 @@ class OrderRejected(VenueError):
 
 class InsufficientFunds(OrderRejected):
     """Not enough free balance for the order."""
+
+
+class DuplicateClientOrderId(OrderRejected):
+    """The venue already has an order with this client order id: a resend of an order
+    that did arrive (look it up), or an id used before."""
 
 
 class UnknownOrder(VenueError):

@@ -98,17 +98,15 @@ _TERMINAL = frozenset(
 _AT_VENUE = frozenset({OrderState.ACCEPTED, OrderState.PARTIALLY_FILLED, OrderState.PENDING_CANCEL})
 _BEFORE_VENUE = frozenset({OrderState.NEW, OrderState.SENT, OrderState.UNKNOWN})
 
-# Binance's status names (`tradewind.venues.port.OrderStatus` and a few more) -> what
-# they end in; None for "open at the venue", settled from the filled quantity.
+# The venue port's order statuses (`tradewind.venues.port.OrderStatus`: each adapter
+# reads its venue's into them) -> what they end in; None for "open at the venue",
+# settled from the filled quantity.
 _VENUE_STATUS: dict[str, OrderState | None] = {
     "NEW": None,
-    "PENDING_NEW": None,
     "PARTIALLY_FILLED": None,
-    "PENDING_CANCEL": None,
     "FILLED": OrderState.FILLED,
     "CANCELED": OrderState.CANCELED,
     "EXPIRED": OrderState.EXPIRED,
-    "EXPIRED_IN_MATCH": OrderState.EXPIRED,
     "REJECTED": OrderState.REJECTED,
 }
 
@@ -116,8 +114,8 @@ _VENUE_STATUS: dict[str, OrderState | None] = {
 class VenueOrderReport(Protocol):
     """What `apply_venue_report` reads; `tradewind.venues.port.VenueOrder` is one.
 
-    `status` is Binance's name (NEW, PARTIALLY_FILLED, FILLED, CANCELED, EXPIRED,
-    EXPIRED_IN_MATCH, REJECTED); `filled_quantity` is cumulative, base asset."""
+    `status` is the venue port's (NEW, PARTIALLY_FILLED, FILLED, CANCELED, EXPIRED,
+    REJECTED); `filled_quantity` is cumulative, base asset."""
 
     @property
     def client_order_id(self) -> str: ...

@@ -86,25 +86,6 @@ class RateWindow:
         return 1 if self.counts_requests else weight
 
 
-def binance_ip_windows() -> tuple[RateWindow, ...]:
-    """Binance spot's limits per egress IP: REQUEST_WEIGHT 6000 per minute and
-    RAW_REQUESTS 61000 per 5 minutes (exchangeInfo `rateLimits`)."""
-    return (
-        RateWindow("REQUEST_WEIGHT 1m", 6000, 60, header="X-MBX-USED-WEIGHT-1M"),
-        RateWindow("RAW_REQUESTS 5m", 61_000, 300, counts_requests=True),
-    )
-
-
-def binance_order_windows() -> tuple[RateWindow, ...]:
-    """Binance spot's new-order limits per account: 100 per 10 s and 200,000 per day."""
-    return (
-        RateWindow("ORDERS 10s", 100, 10, header="X-MBX-ORDER-COUNT-10S", counts_requests=True),
-        RateWindow(
-            "ORDERS 1d", 200_000, 86_400, header="X-MBX-ORDER-COUNT-1D", counts_requests=True
-        ),
-    )
-
-
 class WeightLimiter:
     """Keeps requests under every one of a venue's fixed-window limits.
 

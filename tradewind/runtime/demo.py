@@ -55,10 +55,10 @@ Funding = Callable[[dict[str, Decimal]], Awaitable[tuple[str, str, str]]]
 async def served_market_view(venue_url: str, ca_file: str | None = None) -> MarketView:
     """The `MarketView` of a served venue (`tradewind venue serve`), read through ccxt:
     every listed symbol's quote asset, tick size and mid price."""
-    from tradewind.venues.ccxt_venue import CcxtVenue
+    from tradewind.venues.simulated.client import ccxt_session
 
     ws = venue_url.replace("http", "ws", 1)
-    venue = CcxtVenue.simulated_binance(venue_url, ws, "", "", ca_file=ca_file)
+    venue = ccxt_session(venue_url, ws, "", "", ca_file=ca_file)
     try:
         symbols: dict[str, tuple[str, Decimal, Decimal]] = {}
         for symbol, market in (await venue.load_markets()).items():

@@ -1,17 +1,10 @@
-"""The real exchanges a platform can declare (`TRADEWIND_VENUES=NAME=ADAPTER,…`): for
-each adapter, the ccxt client it builds, the hosts that client calls, the rate limits
-that apply, and how an API key's permissions are checked.
-
-| adapter | ccxt client | key check |
-|---|---|---|
-| `binance` | `binance`, spot | `GET /sapi/v1/account/apiRestrictions` |
-| `binance-testnet` | `binance` in sandbox mode, spot | `GET /api/v3/account` (no `/sapi`) |
-| `coinbase` | `coinbase` (Advanced Trade) | `GET /api/v3/brokerage/key_permissions` |
-| `coinbase-sandbox` | refused: ccxt has no sandbox for it | — |
-| `ccxt:<id>` | any other `ccxt.pro` exchange, spot | none possible: every key refused |
+"""The real exchanges a platform declares (`TRADEWIND_VENUES=NAME=ADAPTER,…`), each
+through an installed venue adapter (`venues.adapters`; the built-in ones and how to
+write another: docs/venues/real-exchanges.md, docs/venues/adapters.md): the ccxt client
+it builds, the hosts that client calls, the rate limits that apply, and how an API key's
+permissions are checked.
 
 Everything here but `check_key` is pure: it builds ccxt objects, never a connection.
-See docs/venues/real-exchanges.md.
 """
 
 from __future__ import annotations
@@ -22,61 +15,15 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-import ccxt  # type: ignore[import-untyped]
-import ccxt.pro  # type: ignore[import-untyped]
-
-from tradewind.domain.rate_limits import RateWindow, binance_ip_windows, binance_order_windows
+from tradewind.domain.rate_limits import RateWindow
 from tradewind.errors import ConfigError
-from tradewind.venues import key_check
+from tradewind.venues import generic
+from tradewind.venues.adapters import SETTING, VenueAdapter, adapter
 from tradewind.venues.ccxt_venue import CcxtVenue
 from tradewind.venues.key_check import KeyCheck
 
-SETTING = "TRADEWIND_VENUES"
-GENERIC_PREFIX = "ccxt:"
-
 VENUE_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 """A venue's name, as the gateway's API accepts it (`body.venue`)."""
-
-SPOT_ONLY: Mapping[str, Any] = {"defaultType": "spot"}
-BINANCE_SPOT: Mapping[str, Any] = {"defaultType": "spot", "fetchMarkets": {"types": ["spot"]}}
-"""Binance's markets are loaded from the spot API only: the futures APIs are of no use to
-a spot platform, and ccxt refuses futures in sandbox mode (futures testnet retired)."""
-
-GENERIC_KEY_REFUSAL = (
-    "Tradewind cannot check what an API key may do on {venue} (a generic ccxt venue: "
-    "ccxt has no common call that tells whether a key can withdraw), so it refuses every "
-    "key there rather than risk storing one that can move funds off the account"
-)
-
-COINBASE_SANDBOX_REFUSAL = (
-    "adapter 'coinbase-sandbox' is not available: ccxt {version}'s `coinbase` (Advanced "
-    "Trade) has no sandbox URLs (no urls['test'], so set_sandbox_mode cannot work), and "
-    "Tradewind will not fall back to production; use 'coinbase' with a key of a small "
-    "portfolio, or 'binance-testnet' to trade with test funds"
-)
-
-
-@dataclass(frozen=True)
-class Adapter:
-    """How one kind of venue is reached: the ccxt exchange, sandbox or not, its ccxt
-    options, whether Binance's published limits apply, and the implicit ccxt method of
-    its key check (None: keys cannot be checked)."""
-
-    ccxt_id: str
-    sandbox: bool
-    options: Mapping[str, Any]
-    binance_limits: bool
-    key_check_method: str | None
-
-
-ADAPTERS: Mapping[str, Adapter] = {
-    "binance": Adapter("binance", False, BINANCE_SPOT, True, "sapi_get_account_apirestrictions"),
-    "binance-testnet": Adapter("binance", True, BINANCE_SPOT, True, "private_get_account"),
-    "coinbase": Adapter(
-        "coinbase", False, SPOT_ONLY, False, "v3_private_get_brokerage_key_permissions"
-    ),
-}
-"""The named adapters; `ccxt:<id>` builds a generic one (`generic_adapter`)."""
 
 
 @dataclass(frozen=True)
@@ -90,7 +37,7 @@ class VenueSpec:
     sandbox: bool
 
     @property
-    def profile(self) -> Adapter:
+    def venue_adapter(self) -> VenueAdapter:
         return adapter(self.adapter)
 
 
@@ -98,47 +45,13 @@ class VenueSpec:
 class VenueLimits:
     """The rate limits a venue's calls follow. `ccxt_rate_limit_ms`: the least time
     between two requests ccxt's own limiter (on for every real venue) keeps, ms.
-    `ip_windows`, `order_windows`: the venue's published limits per egress IP and per
-    account that execution's gate paces by (`tradewind.services.execution.gate`), empty
-    where Tradewind knows none."""
+    `ip_windows`, `order_windows`: the venue's published limits per egress address and
+    per account that execution's gate paces by (`tradewind.services.execution.gate`),
+    empty where the adapter knows none."""
 
     ccxt_rate_limit_ms: float
     ip_windows: tuple[RateWindow, ...]
     order_windows: tuple[RateWindow, ...]
-
-
-def adapter(declared: str) -> Adapter:
-    """The adapter for `binance`, `binance-testnet`, `coinbase` or `ccxt:<id>`;
-    ConfigError naming TRADEWIND_VENUES and what is wrong otherwise."""
-    if declared == "coinbase-sandbox":
-        raise ConfigError(SETTING, COINBASE_SANDBOX_REFUSAL.format(version=ccxt.__version__))
-    if declared.startswith(GENERIC_PREFIX):
-        return generic_adapter(declared.removeprefix(GENERIC_PREFIX))
-    found = ADAPTERS.get(declared)
-    if found is None:
-        known = ", ".join([*ADAPTERS, "ccxt:<id>"])
-        raise ConfigError(SETTING, f"unknown adapter {declared!r}; known: {known}")
-    return found
-
-
-def generic_adapter(ccxt_id: str) -> Adapter:
-    """Any exchange `ccxt.pro` streams from, with conservative defaults: spot only,
-    ccxt's own rate limiter, no key accepted (see `GENERIC_KEY_REFUSAL`)."""
-    if ccxt_id in ("binance", "coinbase"):
-        raise ConfigError(
-            SETTING, f"use adapter {ccxt_id!r}, not 'ccxt:{ccxt_id}': it checks keys properly"
-        )
-    if ccxt_id not in ccxt.exchanges:
-        raise ConfigError(
-            SETTING, f"ccxt {ccxt.__version__} has no exchange {ccxt_id!r} (see ccxt.exchanges)"
-        )
-    if ccxt_id not in ccxt.pro.exchanges:
-        raise ConfigError(
-            SETTING,
-            f"ccxt knows {ccxt_id!r} but has no streams for it (not in ccxt.pro.exchanges); "
-            "a venue needs watch_* streams for market data and order updates",
-        )
-    return Adapter(ccxt_id, False, SPOT_ONLY, False, None)
 
 
 def parse_venues(text: str, simulated: Iterable[str] = ()) -> tuple[VenueSpec, ...]:
@@ -163,11 +76,11 @@ def parse_venues(text: str, simulated: Iterable[str] = ()) -> tuple[VenueSpec, .
             where = "also in TRADEWIND_VENUE_URLS" if name in simulated_names else "declared twice"
             raise ConfigError(SETTING, f"venue name {name!r} is {where}")
         try:
-            profile = adapter(declared)
+            found = adapter(declared)
         except ConfigError as exc:
             raise ConfigError(SETTING, f"{part!r}: {exc.problem}") from None
         taken.add(name)
-        specs.append(VenueSpec(name, declared, profile.ccxt_id, profile.sandbox))
+        specs.append(VenueSpec(name, declared, found.ccxt_id, found.sandbox))
     return tuple(specs)
 
 
@@ -176,13 +89,13 @@ def exchange_for(
 ) -> CcxtVenue:
     """A session on `spec`'s ccxt exchange, configured by its adapter (sandbox URLs,
     options, ccxt's rate limiter on); it connects on its first call only."""
-    profile = spec.profile
+    found = spec.venue_adapter
     venue = CcxtVenue.create(
-        profile.ccxt_id, api_key, secret, options=profile.options, name=spec.name,
-        ca_file=ca_file,
+        found.ccxt_id, api_key, secret, options=found.options, name=spec.name,
+        ca_file=ca_file, profile=found.profile,
     )  # fmt: skip
     exchange = venue.exchange
-    if profile.sandbox:
+    if found.sandbox:
         exchange.set_sandbox_mode(True)
     # Conservative for every real venue; execution's gate adds the published limits.
     exchange.enableRateLimit = True
@@ -197,27 +110,28 @@ def hosts(spec: VenueSpec) -> tuple[str, ...]:
 
 
 def limits(spec: VenueSpec) -> VenueLimits:
-    """The rate limits `spec`'s calls follow: for Binance (and its testnet, which
-    publishes the same structure of limits) the published windows execution's gate knows;
-    for every venue ccxt's `rateLimit` with its limiter on."""
+    """The rate limits `spec`'s calls follow: the published windows its adapter knows
+    (execution's gate paces by them), and for every venue ccxt's `rateLimit` with its
+    limiter on."""
     rate_limit_ms = float(exchange_for(spec).exchange.rateLimit)
-    if spec.profile.binance_limits:
-        return VenueLimits(rate_limit_ms, binance_ip_windows(), binance_order_windows())
-    return VenueLimits(rate_limit_ms, (), ())
+    rules = spec.venue_adapter.profile.limits
+    if rules is None:
+        return VenueLimits(rate_limit_ms, (), ())
+    return VenueLimits(rate_limit_ms, rules.per_address, rules.per_account)
 
 
 async def check_key(spec: VenueSpec, api_key: str, secret: str, ca_file: str | None) -> KeyCheck:
     """What the key may do on `spec`'s venue, by its adapter's read-only permission call;
     for a generic venue a refusal, without a call. Raises the session's `VenueError`s
     (`AuthenticationFailed` when the venue refuses the key)."""
-    method = spec.profile.key_check_method
+    method = spec.venue_adapter.key_check_method
     if method is None:
         return KeyCheck(
             can_trade=False,
             can_withdraw=False,
             can_transfer=False,
             ip_restricted=False,
-            unverifiable=GENERIC_KEY_REFUSAL.format(venue=spec.name),
+            unverifiable=generic.KEY_REFUSAL.format(venue=spec.name),
         )
     session = exchange_for(spec, api_key, secret, ca_file=ca_file)
     try:
@@ -228,12 +142,11 @@ async def check_key(spec: VenueSpec, api_key: str, secret: str, ca_file: str | N
 
 
 def key_check_from_response(spec: VenueSpec, response: Mapping[str, Any]) -> KeyCheck:
-    """The `KeyCheck` that `spec`'s key-check response means."""
-    if spec.profile.ccxt_id == "coinbase":
-        return key_check.from_coinbase_key_permissions(response)
-    if spec.sandbox:
-        return key_check.from_binance_testnet_account(response)
-    return key_check.from_binance_api_restrictions(response)
+    """The `KeyCheck` that `spec`'s key-check response means (its adapter reads it)."""
+    read = spec.venue_adapter.read_key_check
+    if read is None:
+        raise ConfigError(SETTING, f"venue {spec.name}: its adapter cannot check keys")
+    return read(response)
 
 
 def _hosts_in(urls: Any, exchange: Any) -> Iterable[str]:

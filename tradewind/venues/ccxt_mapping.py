@@ -7,8 +7,9 @@ Money stays exact. ccxt parses the exchange's decimal strings into floats; a flo
 from a decimal string of at most 15 significant digits prints back (`repr`) as that same
 string, so `to_decimal` recovers it exactly. Where the raw exchange payload (`info`)
 still holds the original string for a field, `exact` prefers it, after checking that it
-is the very number ccxt reported, so a differently named or differently meant raw field
-of some other exchange can never leak in.
+is the very number ccxt reported, so a differently meant raw field can never leak in.
+Which raw fields those are is the venue's (`VenueProfile.raw_fields`); a venue without
+them (the generic profile) is read from ccxt's unified fields alone.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from tradewind.domain.exact import EXACT
 from tradewind.domain.model import Liquidity, OrderType, Side, TimeInForce
 from tradewind.errors import (
     AuthenticationFailed,
+    DuplicateClientOrderId,
     InsufficientFunds,
     OrderRejected,
     RateLimited,
@@ -47,6 +49,7 @@ from tradewind.venues.port import (
     VenueFill,
     VenueOrder,
 )
+from tradewind.venues.profile import Refusal, VenueProfile
 
 CcxtDict = Mapping[str, Any]
 
@@ -68,7 +71,6 @@ _UNIFIED_STATUS = {
     "expired": OrderStatus.EXPIRED,
     "rejected": OrderStatus.REJECTED,
 }
-_RAW_STATUS_ALIASES = {"EXPIRED_IN_MATCH": OrderStatus.EXPIRED, "CANCELLED": OrderStatus.CANCELED}
 
 
 # -- numbers --------------------------------------------------------------------------
@@ -181,21 +183,26 @@ def order_arguments(request: OrderRequest) -> tuple[str, str, str, str | None, d
     )
 
 
-def order_from_ccxt(order: CcxtDict) -> VenueOrder:
+def _raw(info: CcxtDict, profile: VenueProfile, name: str) -> list[Any]:
+    """The raw payload's values of the field `name`, in the profile's order."""
+    return [info.get(key) for key in profile.raw(name)]
+
+
+def order_from_ccxt(order: CcxtDict, *, profile: VenueProfile) -> VenueOrder:
     """A ccxt order (REST answer or `watch_orders` update) as a `VenueOrder`."""
     info = _info(order)
     order_type = OrderType.MARKET if order.get("type") == "market" else OrderType.LIMIT
-    quantity = exact(order.get("amount"), info.get("origQty"), info.get("q")) or _ZERO
-    filled = exact(order.get("filled"), info.get("executedQty"), info.get("z")) or _ZERO
-    cost = exact(order.get("cost"), info.get("cummulativeQuoteQty"), info.get("Z"))
-    price = exact(order.get("price"), info.get("price"), info.get("p"))
+    quantity = exact(order.get("amount"), *_raw(info, profile, "order.quantity")) or _ZERO
+    filled = exact(order.get("filled"), *_raw(info, profile, "order.filled")) or _ZERO
+    cost = exact(order.get("cost"), *_raw(info, profile, "order.cost"))
+    price = exact(order.get("price"), *_raw(info, profile, "order.price"))
     if filled and cost:
         average: Decimal | None = cost / filled
     else:
-        average = exact(order.get("average"), info.get("avgPrice"), info.get("ap"))
-    # Binance answers a cancel with the order's id in origClientOrderId and the cancel
-    # request's own id in clientOrderId, which ccxt reports.
-    client_order_id = info.get("origClientOrderId") or order.get("clientOrderId") or ""
+        average = exact(order.get("average"), *_raw(info, profile, "order.average"))
+    # Where the venue answers a cancel with the order's own client id in a raw field.
+    own_id = next(filter(None, _raw(info, profile, "order.client_order_id")), None)
+    client_order_id = own_id or order.get("clientOrderId") or ""
     updated = order.get("lastUpdateTimestamp") or order.get("lastTradeTimestamp")
     return VenueOrder(
         client_order_id=str(client_order_id),
@@ -204,7 +211,7 @@ def order_from_ccxt(order: CcxtDict) -> VenueOrder:
         side=Side(str(order["side"]).upper()),
         order_type=order_type,
         time_in_force=_time_in_force(order, order_type),
-        status=order_status(order, filled),
+        status=order_status(order, filled, profile),
         quantity=quantity,
         filled_quantity=filled,
         price=price if order_type is OrderType.LIMIT and price else None,
@@ -221,33 +228,33 @@ def _time_in_force(order: CcxtDict, order_type: OrderType) -> TimeInForce:
     return _TIME_IN_FORCE.get(str(order.get("timeInForce")), TimeInForce.GTC)
 
 
-def order_status(order: CcxtDict, filled: Decimal) -> OrderStatus:
-    """Binance's status from the raw payload when it has one, else from ccxt's unified
-    status (`open` splits into NEW / PARTIALLY_FILLED by the filled quantity)."""
+def order_status(order: CcxtDict, filled: Decimal, profile: VenueProfile) -> OrderStatus:
+    """The venue's own status from the raw payload when the profile knows it, else from
+    ccxt's unified status; an open order is NEW or PARTIALLY_FILLED by what filled."""
     info = _info(order)
-    raw = info.get("status") or info.get("X")
-    if isinstance(raw, str):
-        if raw in OrderStatus.__members__:
-            return OrderStatus[raw]
-        if raw in _RAW_STATUS_ALIASES:
-            return _RAW_STATUS_ALIASES[raw]
-    unified = _UNIFIED_STATUS.get(str(order.get("status")))
-    if unified is not None:
-        return unified
+    raw = next(filter(None, (info.get(key) for key in profile.status_fields)), None)
+    if isinstance(raw, str) and raw in profile.statuses:
+        status = profile.statuses[raw]
+    else:
+        status = _UNIFIED_STATUS.get(str(order.get("status")))
+    if status is not None:
+        return status
     return OrderStatus.PARTIALLY_FILLED if filled > 0 else OrderStatus.NEW
 
 
 # -- trades ---------------------------------------------------------------------------
 
 
-def fill_from_ccxt(trade: CcxtDict, client_order_id: str) -> VenueFill:
+def fill_from_ccxt(trade: CcxtDict, client_order_id: str, *, profile: VenueProfile) -> VenueFill:
     """One of the account's trades (ccxt `fetch_my_trades`) with the quote quantity the
     venue moved (`_quote_quantity`); ccxt's trades do not carry the client order id, so
     the caller looks it up by `trade['order']`."""
     info = _info(trade)
     fee = trade.get("fee") or {}
-    price = _required(exact(trade.get("price"), info.get("price"), info.get("L")), "price")
-    quantity = _required(exact(trade.get("amount"), info.get("qty"), info.get("l")), "amount")
+    price = _required(exact(trade.get("price"), *_raw(info, profile, "fill.price")), "price")
+    quantity = _required(
+        exact(trade.get("amount"), *_raw(info, profile, "fill.quantity")), "amount"
+    )
     return VenueFill(
         trade_id=str(trade["id"]),
         venue_order_id=str(trade.get("order") or ""),
@@ -256,17 +263,20 @@ def fill_from_ccxt(trade: CcxtDict, client_order_id: str) -> VenueFill:
         side=Side(str(trade["side"]).upper()),
         price=price,
         quantity=quantity,
-        quote_quantity=_quote_quantity(trade, price, quantity),
-        fee=exact(fee.get("cost"), info.get("commission"), info.get("n")) or _ZERO,
+        quote_quantity=_quote_quantity(trade, price, quantity, profile),
+        fee=exact(fee.get("cost"), *_raw(info, profile, "fill.fee")) or _ZERO,
         fee_asset=str(fee.get("currency") or ""),
         liquidity=Liquidity.MAKER if trade.get("takerOrMaker") == "maker" else Liquidity.TAKER,
         ts_ms=int(trade.get("timestamp") or 0),
     )
 
 
-def _quote_quantity(trade: CcxtDict, price: Decimal, quantity: Decimal) -> Decimal | None:
-    """The quote amount the venue moved for `trade` (ccxt's `cost`): Binance's raw string,
-    `quoteQty` (REST) or `Y` (executionReport), when it is that number. Without one, a
+def _quote_quantity(
+    trade: CcxtDict, price: Decimal, quantity: Decimal, profile: VenueProfile
+) -> Decimal | None:
+    """The quote amount the venue moved for `trade` (ccxt's `cost`): the venue's raw
+    string (Binance: `quoteQty` in REST, `Y` in an executionReport), when it is that
+    number. Without one, a
     `cost` that is price x quantity as far as a float can tell stands for the exact
     product (ccxt computes `cost` so when the venue sends none); any other `cost` is the
     venue's own. None when ccxt has no `cost`."""
@@ -274,21 +284,23 @@ def _quote_quantity(trade: CcxtDict, price: Decimal, quantity: Decimal) -> Decim
     if cost is None:
         return None
     info = _info(trade)
-    raw = _same_raw(cost, (info.get("quoteQty"), info.get("Y")))
+    raw = _same_raw(cost, _raw(info, profile, "fill.quote_quantity"))
     if raw is not None:
         return raw
     notional = EXACT.multiply(price, quantity)
     return notional if float(notional) == float(cost) else cost
 
 
-def public_trade_from_ccxt(trade: CcxtDict) -> PublicTrade:
+def public_trade_from_ccxt(trade: CcxtDict, *, profile: VenueProfile) -> PublicTrade:
     """A public trade; ccxt's `side` of a public trade is the taker's (the aggressor)."""
     info = _info(trade)
+    price = exact(trade.get("price"), *_raw(info, profile, "trade.price"))
+    quantity = exact(trade.get("amount"), *_raw(info, profile, "trade.quantity"))
     return PublicTrade(
         trade_id=str(trade["id"]),
         symbol=trade["symbol"],
-        price=_required(exact(trade.get("price"), info.get("p"), info.get("price")), "price"),
-        quantity=_required(exact(trade.get("amount"), info.get("q"), info.get("qty")), "amount"),
+        price=_required(price, "price"),
+        quantity=_required(quantity, "amount"),
         aggressor=Side(str(trade["side"]).upper()),
         ts_ms=int(trade.get("timestamp") or 0),
     )
@@ -338,15 +350,21 @@ def _levels(side: Iterable[Any], depth: int) -> tuple[tuple[Decimal, Decimal], .
 _BALANCE_KEYS = frozenset({"info", "free", "used", "total", "debt", "timestamp", "datetime"})
 
 
-def balances_from_ccxt(balance: CcxtDict) -> Balances:
+def balances_from_ccxt(balance: CcxtDict, *, profile: VenueProfile) -> Balances:
     """Per-asset free/locked from ccxt's `fetch_balance` (assets with nothing are left
-    out), as of the venue's `updateTime` (Binance's time of the account's last change;
-    ccxt's `timestamp` is not that on every exchange, so only the raw field counts)."""
+    out), as of the venue's time of the account's last change where its raw payload has
+    one (`balances.as_of`; ccxt's `timestamp` is not that on every exchange, so only the
+    raw field counts). The raw rows (`balances.rows`: asset, free, locked) give exact
+    amounts."""
     info = _info(balance)
-    update_time = info.get("updateTime")
+    update_time = next(filter(None, _raw(info, profile, "balances.as_of")), None)
     as_of_ms = int(update_time) if isinstance(update_time, int | str) and update_time else None
-    raw_rows = info.get("balances")
-    raw = {r.get("asset"): r for r in raw_rows if isinstance(r, Mapping)} if raw_rows else {}
+    raw_rows = next(filter(None, _raw(info, profile, "balances.rows")), None)
+    raw = (
+        {r.get("asset"): r for r in raw_rows if isinstance(r, Mapping)}
+        if isinstance(raw_rows, list)
+        else {}
+    )
     result = {}
     for asset, account in balance.items():
         if asset in _BALANCE_KEYS or not isinstance(account, Mapping):
@@ -366,6 +384,7 @@ def venue_error_from_ccxt(
     venue: str,
     exc: Exception,
     *,
+    profile: VenueProfile,
     placing_order: bool = False,
     retry_after_s: float | None = None,
     last_body: str | None = None,
@@ -378,6 +397,9 @@ def venue_error_from_ccxt(
     message never contains `secret`."""
     message = _scrub(str(exc), secret) or type(exc).__name__
     code = venue_code(message, last_body)
+    refusal = profile.refusal(code, message)
+    if refusal is Refusal.DUPLICATE_CLIENT_ID:
+        return DuplicateClientOrderId(venue, message, code)
     if isinstance(exc, ccxt.InsufficientFunds):
         return InsufficientFunds(venue, message, code)
     if isinstance(exc, ccxt.OrderNotFound):
@@ -386,7 +408,8 @@ def venue_error_from_ccxt(
         return OrderRejected(venue, message, code)
     if isinstance(exc, ccxt.DDoSProtection | ccxt.RateLimitExceeded):
         wait = DEFAULT_RETRY_AFTER_S if retry_after_s is None else retry_after_s
-        return RateLimited(venue, message, wait)
+        per_account = refusal is Refusal.ACCOUNT_RATE_LIMITED
+        return RateLimited(venue, message, wait, per_account=per_account)
     if isinstance(exc, ccxt.InvalidNonce):
         return VenueUnavailable(venue, f"clock skew with the venue: {message}")
     if isinstance(exc, ccxt.AuthenticationError):

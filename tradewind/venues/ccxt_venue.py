@@ -1,8 +1,9 @@
 """The venue port over ccxt: any exchange ccxt.pro supports, REST plus `watch_*` streams.
 
 `CcxtVenue` only calls ccxt and translates; the translations live in `ccxt_mapping` and
-are tested without a network. For the simulated exchange, `CcxtVenue.simulated_binance`
-points an unmodified ccxt `binance` at its Binance-compatible server.
+are tested without a network, reading what is particular to each exchange from its
+adapter's `VenueProfile`. Sessions on the simulated exchange served over HTTP:
+`venues.simulated.client`.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from tradewind.venues.port import (
     VenueFill,
     VenueOrder,
 )
+from tradewind.venues.profile import GENERIC, VenueProfile
 
 T = TypeVar("T")
 
@@ -45,31 +47,28 @@ before the server closes it. aiohttp's default (15 s) let a request be written o
 connection the server was closing; it went unanswered, and an order in it had an
 unknown outcome. A new connection costs a handshake, only after 4 s of quiet."""
 
-SIMULATED_BINANCE_OPTIONS: dict[str, Any] = {
-    "defaultType": "spot",
-    "fetchMarkets": {"types": ["spot"]},
-    "fetchCurrencies": False,
-    "fetchMargins": False,
-    "adjustForTimeDifference": False,
-    "fetchOpenOrders": {"warnWithoutSymbol": False},
-}
-"""ccxt `binance` options that keep it to the spot endpoints the simulated exchange
-serves (see docs/venues/ccxt-binance-protocol.md)."""
-
 
 class CcxtVenue:
     """One account's session with one exchange, through a ccxt.pro exchange object.
 
-    Build it with `create` (or `simulated_binance`); the constructor takes a ready ccxt
-    exchange so tests can configure one however they need (one built without
-    `session=None` keeps ccxt's own HTTP session, and aiohttp's 15 s keep-alive). The API
-    secret lives only in that exchange object: it is in no message, repr or log line of
-    this class.
+    Build it with `create` (or `venues.simulated.client.ccxt_session`); the constructor
+    takes a ready ccxt exchange so tests can configure one however they need (one built
+    without `session=None` keeps ccxt's own HTTP session, and aiohttp's 15 s keep-alive).
+    The API secret lives only in that exchange object: it is in no message, repr or log
+    line of this class.
     """
 
-    def __init__(self, exchange: Any, name: str | None = None, book_depth: int = BOOK_DEPTH):
+    def __init__(
+        self,
+        exchange: Any,
+        name: str | None = None,
+        book_depth: int = BOOK_DEPTH,
+        *,
+        profile: VenueProfile = GENERIC,
+    ):
         self._exchange = exchange
         self._name = name or str(exchange.id)
+        self.profile = profile
         self._book_depth = book_depth
         self._session: aiohttp.ClientSession | None = None
         self._closed = False
@@ -86,11 +85,12 @@ class CcxtVenue:
         options: Mapping[str, Any] | None = None,
         name: str | None = None,
         ca_file: str | None = None,
+        profile: VenueProfile = GENERIC,
     ) -> CcxtVenue:
         """A venue on `ccxt.pro.<exchange_id>`. `urls_override` is deep-merged into the
         exchange's `urls` (e.g. `{"api": {...}}`), `options` into its `options`.
         Certificates are always checked (HTTPS and WSS), against certifi's bundle or
-        `ca_file`."""
+        `ca_file`. `profile`: what the platform knows of the venue (its adapter's)."""
         exchange_class = getattr(ccxt.pro, exchange_id, None)
         if exchange_class is None:
             raise ConfigError(
@@ -108,29 +108,7 @@ class CcxtVenue:
         exchange = exchange_class(config)
         if urls_override:
             exchange.urls = exchange.deep_extend(exchange.urls, dict(urls_override))
-        return cls(exchange, name=name)
-
-    @classmethod
-    def simulated_binance(
-        cls,
-        base_http: str,
-        base_ws: str,
-        api_key: str,
-        secret: str,
-        *,
-        name: str = "sim",
-        ca_file: str | None = None,
-    ) -> CcxtVenue:
-        """ccxt `binance`, unmodified, talking only to the simulated exchange's server at
-        `base_http` (e.g. `http://127.0.0.1:8765`, or `https://…` with `ca_file` trusting
-        its certificate) and `base_ws` (`ws://127.0.0.1:8765`, `wss://…`)."""
-        venue = cls.create(
-            "binance", api_key, secret, options=SIMULATED_BINANCE_OPTIONS, name=name,
-            ca_file=ca_file,
-        )  # fmt: skip
-        exchange = venue._exchange
-        exchange.urls["api"] = rehosted_urls(exchange.urls["api"], base_http, base_ws)
-        return venue
+        return cls(exchange, name=name, profile=profile)
 
     def __repr__(self) -> str:
         return f"CcxtVenue(name={self._name!r}, exchange={self._exchange.id!r})"
@@ -159,27 +137,29 @@ class CcxtVenue:
             self._exchange.create_order(request.symbol, order_type, side, amount, price, params),
             placing_order=True,
         )
-        return mapping.order_from_ccxt(order)
+        return mapping.order_from_ccxt(order, profile=self.profile)
 
     async def cancel_order(self, symbol: str, client_order_id: str) -> VenueOrder:
         order = await self._call(
             self._exchange.cancel_order("", symbol, {"clientOrderId": client_order_id})
         )
-        return mapping.order_from_ccxt(order)
+        return mapping.order_from_ccxt(order, profile=self.profile)
 
     async def fetch_order(self, symbol: str, client_order_id: str) -> VenueOrder:
-        # ccxt binance sends the clientOrderId param as `origClientOrderId`; the id is unused.
+        # Looked up by ccxt's `clientOrderId` param; the id argument is unused.
         order = await self._call(
             self._exchange.fetch_order("", symbol, {"clientOrderId": client_order_id})
         )
-        return mapping.order_from_ccxt(order)
+        return mapping.order_from_ccxt(order, profile=self.profile)
 
     async def fetch_open_orders(self, symbol: str | None = None) -> list[VenueOrder]:
         orders = await self._call(self._exchange.fetch_open_orders(symbol, None, None, {}))
-        return [mapping.order_from_ccxt(o) for o in orders]
+        return [mapping.order_from_ccxt(o, profile=self.profile) for o in orders]
 
     async def fetch_balances(self) -> Balances:
-        return mapping.balances_from_ccxt(await self._call(self._exchange.fetch_balance({})))
+        return mapping.balances_from_ccxt(
+            await self._call(self._exchange.fetch_balance({})), profile=self.profile
+        )
 
     async def fetch_my_fills(self, symbol: str, since_ms: int | None = None) -> list[VenueFill]:
         """The account's fills; ccxt's trades lack the client order id, so it comes from
@@ -188,11 +168,19 @@ class CcxtVenue:
             self._call(self._exchange.fetch_my_trades(symbol, since_ms, None, {})),
             self._call(self._exchange.fetch_orders(symbol, since_ms, None, {})),
         )
-        client_ids = {str(o["id"]): mapping.order_from_ccxt(o).client_order_id for o in orders}
+        client_ids = {
+            str(o["id"]): mapping.order_from_ccxt(o, profile=self.profile).client_order_id
+            for o in orders
+        }
         for order_id in {str(t.get("order")) for t in trades} - client_ids.keys():
             order = await self._call(self._exchange.fetch_order(order_id, symbol, {}))
-            client_ids[order_id] = mapping.order_from_ccxt(order).client_order_id
-        return [mapping.fill_from_ccxt(t, client_ids[str(t.get("order"))]) for t in trades]
+            client_ids[order_id] = mapping.order_from_ccxt(
+                order, profile=self.profile
+            ).client_order_id
+        return [
+            mapping.fill_from_ccxt(t, client_ids[str(t.get("order"))], profile=self.profile)
+            for t in trades
+        ]
 
     async def fetch_order_book(self, symbol: str, limit: int = 20) -> BookSnapshot:
         book = await self._call(self._exchange.fetch_order_book(symbol, limit, {}))
@@ -216,7 +204,7 @@ class CcxtVenue:
     async def watch_trades(self, symbol: str) -> AsyncIterator[list[PublicTrade]]:
         while True:
             trades = await self._call(self._exchange.watch_trades(symbol, None, None, {}))
-            yield [mapping.public_trade_from_ccxt(t) for t in trades]
+            yield [mapping.public_trade_from_ccxt(t, profile=self.profile) for t in trades]
 
     async def watch_order_book(self, symbol: str) -> AsyncIterator[BookSnapshot]:
         while True:
@@ -227,7 +215,7 @@ class CcxtVenue:
     async def watch_orders(self) -> AsyncIterator[list[VenueOrder]]:
         while True:
             orders = await self._call(self._exchange.watch_orders(None, None, None, {}))
-            yield [mapping.order_from_ccxt(o) for o in orders]
+            yield [mapping.order_from_ccxt(o, profile=self.profile) for o in orders]
 
     async def close(self) -> None:
         self._closed = True
@@ -309,6 +297,7 @@ class CcxtVenue:
         return mapping.venue_error_from_ccxt(
             self._name,
             exc,
+            profile=self.profile,
             placing_order=placing_order,
             # Read with no await since the refusal, so these are (all but always) the
             # refused response's headers; ccxt itself does not parse Retry-After.
@@ -320,8 +309,8 @@ class CcxtVenue:
 
 def rehosted_urls(api_urls: Mapping[str, Any], base_http: str, base_ws: str) -> dict[str, Any]:
     """A copy of a ccxt `urls['api']` tree with every URL moved to `base_http` (http/https)
-    or `base_ws` (ws/wss), keeping its path: e.g. Binance's `https://api.binance.com/api/v3`
-    becomes `http://127.0.0.1:8765/api/v3`. Nothing in it can reach the real venue."""
+    or `base_ws` (ws/wss), keeping its path: e.g. `https://api.example.com/api/v3` becomes
+    `http://127.0.0.1:8765/api/v3`. Nothing in it can reach the real venue."""
     rehosted: dict[str, Any] = {}
     for key, value in api_urls.items():
         if isinstance(value, Mapping):

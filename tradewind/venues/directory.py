@@ -14,8 +14,10 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from tradewind.errors import AuthenticationFailed, ConfigError, VenueError
-from tradewind.venues.key_check import KeyCheck, from_binance_api_restrictions
+from tradewind.venues.key_check import KeyCheck
 from tradewind.venues.port import Market, Venue
+from tradewind.venues.profile import VenueProfile
+from tradewind.venues.simulated import profile as simulated
 from tradewind.venues.simulated.exchange import SimulatedExchange
 from tradewind.venues.simulated.inprocess import InProcessVenue
 
@@ -53,6 +55,10 @@ class VenueDirectory(Protocol):
         """A read-only call with the key; AuthenticationFailed if the venue refuses it."""
         ...
 
+    def profile(self, venue: str) -> VenueProfile:
+        """What the platform knows of the venue: its adapter's profile."""
+        ...
+
 
 class SimulatedVenues:
     """The in-process simulated exchange as venue `sim`."""
@@ -81,6 +87,10 @@ class SimulatedVenues:
         assert creds is not None
         p = creds.permissions
         return KeyCheck(p.trade, p.withdraw, p.transfer, p.ip_restrict)
+
+    def profile(self, venue: str) -> VenueProfile:
+        _known(venue, self.names)
+        return simulated.IN_PROCESS
 
 
 class CcxtVenues:
@@ -134,11 +144,15 @@ class CcxtVenues:
         _known(venue, self.names)
         return self._real.get(venue)
 
+    def profile(self, venue: str) -> VenueProfile:
+        spec = self.spec(venue)
+        return simulated.OVER_HTTP if spec is None else spec.venue_adapter.profile
+
     def public(self, venue: str) -> Venue:
         return self.session(venue, "", "")
 
     def session(self, venue: str, api_key: str, secret: str) -> Venue:
-        from tradewind.venues.ccxt_venue import CcxtVenue
+        from tradewind.venues.simulated.client import ccxt_session
 
         spec = self.spec(venue)
         if spec is not None:
@@ -147,9 +161,7 @@ class CcxtVenues:
             return exchange_for(spec, api_key, secret, ca_file=self._ca_file)
         base = self._simulated[venue]
         ws = base.replace("http", "ws", 1)
-        ccxt_venue = CcxtVenue.simulated_binance(
-            base, ws, api_key, secret, name=venue, ca_file=self._ca_file
-        )
+        ccxt_venue = ccxt_session(base, ws, api_key, secret, name=venue, ca_file=self._ca_file)
         ccxt_venue.exchange.enableRateLimit = False  # our own limiter paces requests
         return ccxt_venue
 
@@ -161,16 +173,15 @@ class CcxtVenues:
             from tradewind.venues import catalog
 
             return await catalog.check_key(spec, api_key, secret, self._ca_file)
-        # The simulated exchange serves Binance's apiRestrictions.
+        from tradewind.venues.simulated.client import KEY_CHECK_METHOD, read_key_check
+
         session = self.session(venue, api_key, secret)
         assert isinstance(session, CcxtVenue)
         try:
-            restrictions: dict[str, Any] = await session.call_raw(
-                "sapi_get_account_apirestrictions"
-            )
+            restrictions: dict[str, Any] = await session.call_raw(KEY_CHECK_METHOD)
         finally:
             await session.close()
-        return from_binance_api_restrictions(restrictions)
+        return read_key_check(restrictions)
 
 
 def parse_venue_urls(text: str) -> dict[str, str]:

@@ -24,7 +24,8 @@ from tradewind.domain.model import Liquidity, OrderType, Side, TimeInForce
 
 
 class OrderStatus(enum.StrEnum):
-    """Binance's order status names, which ccxt's statuses map onto."""
+    """The platform's order statuses at a venue; each adapter reads its venue's statuses
+    into them (`VenueProfile.statuses`, or ccxt's unified ones)."""
 
     NEW = "NEW"
     PARTIALLY_FILLED = "PARTIALLY_FILLED"
@@ -86,8 +87,7 @@ class VenueFill(msgspec.Struct, frozen=True, kw_only=True):
 
     `quote_quantity` is the quote asset the venue moved for it, before fees (the buyer
     paid it, the seller received it): price x quantity rounded to the quote asset's
-    precision, e.g. down to 10^-8 on Binance (its `quoteQty`). None when the venue does
-    not report it.
+    precision (e.g. down to 10^-8). None when the venue does not report it.
     """
 
     trade_id: str
@@ -147,9 +147,9 @@ class Balance(msgspec.Struct, frozen=True):
 
 class Balances(msgspec.Struct, frozen=True):
     """One reading of an account's balances: every asset it holds (free or locked), and
-    `as_of_ms`, the venue's time of the newest change the reading holds (Binance's
-    `updateTime`): every trade of the account at or before it is in these balances, none
-    after it. None where the venue does not say."""
+    `as_of_ms`, the venue's time of the newest change the reading holds: every trade of
+    the account at or before it is in these balances, none after it. None where the venue
+    does not say."""
 
     assets: dict[str, Balance]
     as_of_ms: int | None = None

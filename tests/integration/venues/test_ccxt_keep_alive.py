@@ -26,6 +26,7 @@ from tradewind.domain.model import OrderType, Side
 from tradewind.errors import UnknownOrder, VenueUnavailable
 from tradewind.venues.ccxt_venue import CcxtVenue
 from tradewind.venues.port import OrderRequest, OrderStatus
+from tradewind.venues.simulated.client import ccxt_session
 from tradewind.venues.simulated.server.state import ServerState
 
 
@@ -49,9 +50,7 @@ async def venue_behind_proxy(
     proxy = KeepAliveRaceProxy(url, idle_close_s=idle_close_s)
     await proxy.start()
     creds = state.exchange.create_account({"USDT": Decimal("10000")})
-    venue = CcxtVenue.simulated_binance(
-        proxy.url, url.replace("http://", "ws://"), creds.api_key, creds.secret
-    )
+    venue = ccxt_session(proxy.url, url.replace("http://", "ws://"), creds.api_key, creds.secret)
     venue.exchange.enableRateLimit = False
     try:
         yield RaceSetup(venue, proxy)

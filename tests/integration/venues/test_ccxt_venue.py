@@ -17,6 +17,7 @@ from tradewind.domain.model import OrderType, Side
 from tradewind.errors import InsufficientFunds, UnknownOrder, VenueUnavailable
 from tradewind.venues.ccxt_venue import CcxtVenue
 from tradewind.venues.port import OrderRequest, OrderStatus
+from tradewind.venues.simulated.client import ccxt_session
 from tradewind.venues.simulated.inprocess import InProcessVenue
 from tradewind.venues.simulated.server.state import ServerState
 
@@ -32,9 +33,7 @@ async def funded(venue_server: tuple[str, ServerState]) -> AsyncIterator[tuple[C
     """A ccxt venue for a fresh account holding 10,000 USDT; yields it and its account id."""
     url, state = venue_server
     creds = state.exchange.create_account({"USDT": Decimal("10000")})
-    venue = CcxtVenue.simulated_binance(
-        url, url.replace("http://", "ws://"), creds.api_key, creds.secret
-    )
+    venue = ccxt_session(url, url.replace("http://", "ws://"), creds.api_key, creds.secret)
     venue.exchange.enableRateLimit = False
     yield venue, creds.account_id
     await venue.close()

@@ -28,6 +28,7 @@ from tradewind.errors import VenueUnavailable
 from tradewind.security.tls_server import ServerTls
 from tradewind.venues.ccxt_venue import CcxtVenue
 from tradewind.venues.port import OrderRequest, OrderStatus
+from tradewind.venues.simulated.client import ccxt_session
 from tradewind.venues.simulated.server.serve import build_state, serving_in_thread
 from tradewind.venues.simulated.server.state import ServerState
 
@@ -67,9 +68,7 @@ def ccxt_venue(state: ServerState, base: str, cafile: Path) -> Iterator[CcxtVenu
     the CA certificate in `cafile` (set before its first request, which builds its TLS
     context)."""
     creds = state.exchange.create_account({"USDT": Decimal("10000")})
-    client = CcxtVenue.simulated_binance(
-        base, ws_url(base), creds.api_key, creds.secret, name="sim-tls"
-    )
+    client = ccxt_session(base, ws_url(base), creds.api_key, creds.secret, name="sim-tls")
     client.exchange.cafile = str(cafile)
     client.exchange.enableRateLimit = False
     yield client

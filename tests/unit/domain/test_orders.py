@@ -305,10 +305,18 @@ def test_an_unknown_venue_status_raises() -> None:
         order.apply_venue_report(report(order, "HALTED"), ts_ns=T0)
 
 
-def test_expired_in_match_ends_the_order_expired() -> None:
+def test_expired_ends_the_order_expired_with_what_filled() -> None:
     order = accepted_order("1")
-    order.apply_venue_report(report(order, "EXPIRED_IN_MATCH", "0.2"), ts_ns=T0 + 3)
+    order.apply_venue_report(report(order, "EXPIRED", "0.2"), ts_ns=T0 + 3)
     assert (order.state, order.filled_quantity) == (OrderState.EXPIRED, D("0.2"))
+
+
+def test_a_venues_own_status_name_is_not_the_domains() -> None:
+    # Each adapter reads its venue's names into the port's (Binance's EXPIRED_IN_MATCH
+    # is EXPIRED there); one that reaches the domain unread is refused, not guessed.
+    order = accepted_order("1")
+    with pytest.raises(InvalidVenueReport, match="EXPIRED_IN_MATCH"):
+        order.apply_venue_report(report(order, "EXPIRED_IN_MATCH", "0.2"), ts_ns=T0 + 3)
 
 
 # -- cancels and rejections -----------------------------------------------------------

@@ -9,14 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tradewind.domain.rate_limits import (
-    RateWindow,
-    TokenBucket,
-    WeightLimiter,
-    binance_ip_windows,
-    binance_order_windows,
-    reserve_together,
-)
+from tradewind.domain.rate_limits import RateWindow, TokenBucket, WeightLimiter, reserve_together
+from tradewind.venues.binance.limits import ip_windows, order_windows
 
 S = 1_000_000_000  # ns per second
 MINUTE_START = 1_700_000_040 * S  # a whole minute since the epoch (divisible by 60 s)
@@ -177,8 +171,8 @@ def test_margin_must_leave_room_inside_every_window() -> None:
 
 
 def test_reserve_together_counts_in_all_limiters_or_in_none() -> None:
-    ip = WeightLimiter(binance_ip_windows())
-    account = WeightLimiter(binance_order_windows())
+    ip = WeightLimiter(ip_windows())
+    account = WeightLimiter(order_windows())
     now = MINUTE_START + S
     account.observe_headers({"X-MBX-ORDER-COUNT-10S": "100"}, now)
     assert reserve_together([(ip, 1), (account, 1)], now) == 9.5

@@ -10,10 +10,12 @@ import pytest
 import structlog
 from prometheus_client import CollectorRegistry
 
-from tradewind.errors import VenueError, VenueUnavailable, VenueUnreached
-from tradewind.services.execution.gate import PLACE_ORDER, NotSent, VenueGate
+from tradewind.domain.rate_limits import WeightLimiter
+from tradewind.errors import RateLimited, VenueError, VenueUnavailable, VenueUnreached
+from tradewind.services.execution.gate import FETCH_BALANCES, PLACE_ORDER, NotSent, VenueGate
 from tradewind.services.execution.metrics import ExecutionMetrics
 from tradewind.services.execution.settings import ExecutionSettings
+from tradewind.venues.binance.limits import rules as binance_rules
 
 FAILURES = 3
 
@@ -22,7 +24,7 @@ def a_gate() -> tuple[VenueGate, CollectorRegistry]:
     registry = CollectorRegistry()
     settings = ExecutionSettings(execution_breaker_failures=FAILURES)
     log = structlog.get_logger("test")
-    return VenueGate("sim", settings, ExecutionMetrics(registry), log, limited=False), registry
+    return VenueGate("sim", settings, ExecutionMetrics(registry), log, rules=None), registry
 
 
 async def fail_with(gate: VenueGate, error: Callable[[], Exception], times: int) -> None:
@@ -57,3 +59,48 @@ async def test_requests_that_never_left_do_not_hide_real_failures() -> None:
     assert gate.breaker.state.value == "open"
     with pytest.raises(NotSent, match="circuit breaker open"):
         await gate.admit(PLACE_ORDER, max_wait_s=0)
+
+
+def a_paced_gate() -> VenueGate:
+    log = structlog.get_logger("test")
+    metrics = ExecutionMetrics(CollectorRegistry())
+    return VenueGate("bn", ExecutionSettings(), metrics, log, rules=binance_rules())
+
+
+async def refused(gate: VenueGate, error: RateLimited, orders: WeightLimiter | None) -> None:
+    async def request() -> None:
+        raise error
+
+    await gate.admit(PLACE_ORDER, orders, max_wait_s=0)
+    with pytest.raises(RateLimited):
+        await gate.run(PLACE_ORDER, request, orders)
+
+
+async def test_an_accounts_order_count_refusal_holds_that_account_only() -> None:
+    gate = a_paced_gate()
+    busy, other = gate.account_limiter(), gate.account_limiter()
+    assert busy is not None and other is not None
+    await refused(gate, RateLimited("bn", "too many new orders", 30, per_account=True), busy)
+    with pytest.raises(NotSent, match="rate limits hold place_order"):
+        await gate.admit(PLACE_ORDER, busy, max_wait_s=1)
+    await gate.admit(PLACE_ORDER, other, max_wait_s=0)  # the others' orders still go
+    await gate.admit(FETCH_BALANCES, max_wait_s=0)
+
+
+async def test_an_addresses_refusal_holds_every_account() -> None:
+    gate = a_paced_gate()
+    busy, other = gate.account_limiter(), gate.account_limiter()
+    await refused(gate, RateLimited("bn", "too much weight", 30), busy)
+    for limiter in (busy, other):
+        with pytest.raises(NotSent, match="rate limits hold"):
+            await gate.admit(PLACE_ORDER, limiter, max_wait_s=1)
+    with pytest.raises(NotSent):
+        await gate.admit(FETCH_BALANCES, max_wait_s=1)
+
+
+async def test_each_call_costs_the_venues_weight() -> None:
+    gate = a_paced_gate()  # Binance: 6,000 a minute per address; balances cost 20
+    for _ in range(300):
+        await gate.admit(FETCH_BALANCES, max_wait_s=0)
+    with pytest.raises(NotSent, match="fetch_balances"):
+        await gate.admit(FETCH_BALANCES, max_wait_s=0)

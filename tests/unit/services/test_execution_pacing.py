@@ -1,8 +1,8 @@
-"""Which venues execution's gate paces by Binance's published windows
-(`TRADEWIND_EXECUTION_RATE_LIMITS`): in `auto`, only those that publish them — the
-simulated Binance-compatible venues served over HTTP and real venues declared `binance`
-or `binance-testnet` — not Coinbase or generic ccxt venues (ccxt's own limiter paces
-those), nor the in-process simulated exchange."""
+"""Which limits execution's gate paces each venue by (`TRADEWIND_EXECUTION_RATE_LIMITS`):
+in `auto`, those its adapter publishes — Binance's for the simulated Binance-compatible
+venues served over HTTP and for venues declared `binance` or `binance-testnet`, none for
+Coinbase or generic ccxt venues (ccxt's own limiter paces those), nor for the in-process
+simulated exchange; in `off`, none."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from decimal import Decimal
 
 import pytest
 
-from tradewind.services.execution.service import _unlimited_venues
+from tradewind.services.execution.service import pacing
 from tradewind.services.execution.settings import ExecutionSettings
+from tradewind.venues.binance.limits import rules as binance_rules
 from tradewind.venues.catalog import parse_venues
 from tradewind.venues.directory import CcxtVenues, SimulatedVenues
 from tradewind.venues.simulated.exchange import SimulatedExchange
@@ -27,23 +28,27 @@ def networked() -> CcxtVenues:
 
 
 @pytest.mark.parametrize(
-    ("policy", "unpaced"),
-    [
-        ("auto", {"cb", "kr"}),
-        ("binance", set()),
-        ("off", {"sim", "bn", "bt", "cb", "kr"}),
-    ],
+    ("policy", "paced"),
+    [("auto", {"sim", "bn", "bt"}), ("off", set())],
 )
-def test_binance_windows_pace_only_the_venues_that_publish_them(
-    policy: str, unpaced: set[str]
+def test_published_limits_pace_only_the_venues_that_publish_them(
+    policy: str, paced: set[str]
 ) -> None:
     settings = ExecutionSettings(execution_rate_limits=policy)  # type: ignore[arg-type]
-    assert _unlimited_venues(settings, networked(), frozenset()) == unpaced
+    venues = networked()
+    rules = pacing(settings, venues)
+    assert {name for name in venues.names if rules(name) is not None} == paced
+    for name in paced:
+        assert rules(name) == binance_rules()
 
 
-def test_the_in_process_exchange_is_never_paced_in_auto() -> None:
+def test_the_in_process_exchange_is_never_paced() -> None:
     now_ms = time.time_ns() // 1_000_000
     market = SyntheticMarket({"BTC/USDT": SyntheticSpec(Decimal(30_000))}, start_ms=now_ms)
     venues = SimulatedVenues(SimulatedExchange(market))
-    local = frozenset(venues.names)
-    assert _unlimited_venues(ExecutionSettings(), venues, local) == local
+    assert pacing(ExecutionSettings(), venues)("sim") is None
+
+
+def test_a_policy_that_names_an_exchange_is_refused() -> None:
+    with pytest.raises(ValueError, match="auto"):
+        ExecutionSettings(execution_rate_limits="binance")  # type: ignore[arg-type]

@@ -7,15 +7,13 @@ from __future__ import annotations
 import ccxt  # type: ignore[import-untyped]
 import pytest
 
-from tradewind.domain.rate_limits import binance_ip_windows, binance_order_windows
 from tradewind.errors import ConfigError
-from tradewind.venues import catalog
+from tradewind.venues import adapters, catalog
+from tradewind.venues.binance.keys import from_api_restrictions as from_binance_api_restrictions
+from tradewind.venues.binance.keys import from_testnet_account as from_binance_testnet_account
+from tradewind.venues.binance.limits import ip_windows, order_windows
 from tradewind.venues.catalog import VenueSpec
-from tradewind.venues.key_check import (
-    from_binance_api_restrictions,
-    from_binance_testnet_account,
-    from_coinbase_key_permissions,
-)
+from tradewind.venues.coinbase import from_key_permissions as from_coinbase_key_permissions
 
 
 def one(declared: str) -> VenueSpec:
@@ -70,8 +68,8 @@ def test_templated_ccxt_hosts_are_filled_in() -> None:
 @pytest.mark.parametrize("declared", ["binance", "binance-testnet"])
 def test_binance_follows_its_published_limits_and_ccxts_limiter(declared: str) -> None:
     limits = catalog.limits(one(declared))
-    assert limits.ip_windows == binance_ip_windows()
-    assert limits.order_windows == binance_order_windows()
+    assert limits.ip_windows == ip_windows()
+    assert limits.order_windows == order_windows()
     assert limits.ccxt_rate_limit_ms == ccxt.binance().rateLimit == 50
 
 
@@ -142,7 +140,7 @@ def test_coinbase_sandbox_is_refused_because_ccxt_has_none_not_sent_to_productio
     # What the refusal rests on: were ccxt to gain a coinbase sandbox, this test says so.
     assert ccxt.coinbase().urls.get("test") is None
     with pytest.raises(ConfigError, match="will not fall back to production"):
-        catalog.adapter("coinbase-sandbox")
+        adapters.adapter("coinbase-sandbox")
 
 
 # -- key permissions, on the shapes the venues document ---------------------------------
@@ -260,7 +258,7 @@ def test_each_adapter_reads_its_own_key_check_response(
     declared: str, response: dict[str, object], method: str
 ) -> None:
     spec = one(declared)
-    assert spec.profile.key_check_method == method
+    assert spec.venue_adapter.key_check_method == method
     assert callable(getattr(catalog.exchange_for(spec).exchange, method))  # ccxt has it
     check = catalog.key_check_from_response(spec, response)
     assert check.can_trade and check.refusal is None

@@ -7,6 +7,7 @@ receives; no network, no stand-ins for ccxt.
 
 from __future__ import annotations
 
+import functools
 import json
 from decimal import Decimal
 from typing import Any
@@ -20,6 +21,7 @@ from tradewind.domain.model import Liquidity, OrderType, Side, TimeInForce
 from tradewind.errors import (
     AuthenticationFailed,
     ConfigError,
+    DuplicateClientOrderId,
     InsufficientFunds,
     OrderRejected,
     RateLimited,
@@ -28,9 +30,29 @@ from tradewind.errors import (
     VenueUnavailable,
     VenueUnreached,
 )
-from tradewind.venues import ccxt_mapping as m
+from tradewind.venues import ccxt_mapping
+from tradewind.venues.binance import PROFILE as BINANCE
 from tradewind.venues.ccxt_venue import CcxtVenue, rehosted_urls
 from tradewind.venues.port import OrderRequest, OrderStatus
+from tradewind.venues.profile import GENERIC
+from tradewind.venues.simulated.client import ccxt_session
+
+
+class _ReadAsBinance:
+    """`ccxt_mapping` with the Binance profile: the payloads below are Binance's (as ccxt
+    `binance` parses them), so its raw fields, statuses and refusals apply."""
+
+    _PROFILED = frozenset(
+        {"order_from_ccxt", "fill_from_ccxt", "public_trade_from_ccxt", "balances_from_ccxt",
+         "venue_error_from_ccxt", "order_status"}
+    )  # fmt: skip
+
+    def __getattr__(self, name: str) -> Any:
+        found = getattr(ccxt_mapping, name)
+        return functools.partial(found, profile=BINANCE) if name in self._PROFILED else found
+
+
+m = _ReadAsBinance()
 
 D = Decimal
 SECRET = "s3cr3t-NEVER-SHOWN"
@@ -628,6 +650,35 @@ def test_rate_limit_answers_wait_as_the_venue_asks(exchange: Any, status: int) -
     assert fallback.retry_after_s == m.DEFAULT_RETRY_AFTER_S
 
 
+def test_an_accounts_order_count_refusal_is_the_accounts_not_the_addresses(exchange: Any) -> None:
+    orders = ccxt_error(
+        exchange, 429, binance_body(-1015, "Too many new orders; current limit is 100 orders.")
+    )
+    error = m.venue_error_from_ccxt("sim", orders)
+    assert isinstance(error, RateLimited) and error.per_account
+    weight = m.venue_error_from_ccxt("sim", ccxt_error(exchange, 429, binance_body(-1003, "x")))
+    assert isinstance(weight, RateLimited) and not weight.per_account
+
+
+def test_a_client_order_id_in_use_is_a_duplicate_other_2010s_are_rejections(
+    exchange: Any,
+) -> None:
+    duplicate = ccxt_error(exchange, 400, binance_body(-2010, "Duplicate order sent."))
+    error = m.venue_error_from_ccxt("sim", duplicate, placing_order=True)
+    assert isinstance(error, DuplicateClientOrderId) and error.code == -2010
+    funds = ccxt_error(
+        exchange, 400, binance_body(-2010, "Account has insufficient balance for requested action.")
+    )
+    assert not isinstance(
+        m.venue_error_from_ccxt("sim", funds, placing_order=True), DuplicateClientOrderId
+    )
+    # Known only through ccxt (the generic profile), the same answer is a plain refusal.
+    generic = ccxt_mapping.venue_error_from_ccxt(
+        "x", duplicate, placing_order=True, profile=GENERIC
+    )
+    assert isinstance(generic, OrderRejected) and not isinstance(generic, DuplicateClientOrderId)
+
+
 @pytest.mark.parametrize(
     ("code", "msg"),
     [
@@ -694,7 +745,7 @@ def test_rehosting_moves_every_binance_url_to_our_server(exchange: Any) -> None:
 
 
 async def test_a_simulated_binance_venue_is_configured_for_spot_only_and_hides_its_secret() -> None:
-    venue = CcxtVenue.simulated_binance("http://127.0.0.1:1", "ws://127.0.0.1:1", "key", SECRET)
+    venue = ccxt_session("http://127.0.0.1:1", "ws://127.0.0.1:1", "key", SECRET)
     try:
         exchange = venue.exchange
         assert exchange.urls["api"]["private"] == "http://127.0.0.1:1/api/v3"

@@ -8,8 +8,9 @@ breaker, raising `NotSent` if the call may not go; `run` makes the call under th
 timeout and reports its outcome to the breaker. Only what says the venue is unwell
 (timeouts, 5xx, lost connections) counts as a failure; a refused order or a 429 is the
 venue answering, and a request that never left (`VenueUnreached`: its pooled connection
-was already closing) says nothing either way. A 429 blocks the whole venue (or, for
-Binance's order-count refusal -1015, the account) until its `Retry-After` has passed.
+was already closing) says nothing either way. A 429 blocks the whole venue (or, for a
+refusal of the account's own order count, the account) until its `Retry-After` has
+passed. The limits and each call's cost are the venue's (its adapter's `RateRules`).
 """
 
 from __future__ import annotations
@@ -18,19 +19,13 @@ import asyncio
 import math
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import msgspec
 import structlog
 
 from tradewind.domain.circuit_breaker import BreakerState, CircuitBreaker, StateChange
-from tradewind.domain.rate_limits import (
-    WeightLimiter,
-    binance_ip_windows,
-    binance_order_windows,
-    reserve_together,
-)
+from tradewind.domain.rate_limits import WeightLimiter, reserve_together
 from tradewind.errors import (
     RateLimited,
     TradewindError,
@@ -40,27 +35,18 @@ from tradewind.errors import (
 )
 from tradewind.services.execution.metrics import BREAKER_STATE_VALUE, ExecutionMetrics
 from tradewind.services.execution.settings import ExecutionSettings
+from tradewind.venues.profile import Call, RateRules
 
 T = TypeVar("T")
 _NS_PER_S = 1_000_000_000
-_ORDER_COUNT_REFUSAL = "-1015"  # Binance: too many new orders (per account), not IP weight
 
-
-@dataclass(frozen=True, slots=True)
-class VenueCall:
-    """A kind of venue request and its Binance spot request weight."""
-
-    name: str
-    weight: int
-
-
-PLACE_ORDER = VenueCall("place_order", 1)
-CANCEL_ORDER = VenueCall("cancel_order", 1)
-FETCH_ORDER = VenueCall("fetch_order", 4)
-FETCH_OPEN_ORDERS = VenueCall("fetch_open_orders", 6)  # one symbol
-FETCH_ALL_OPEN_ORDERS = VenueCall("fetch_open_orders", 80)  # every symbol
-FETCH_BALANCES = VenueCall("fetch_balances", 20)
-FETCH_FILLS = VenueCall("fetch_my_fills", 40)  # myTrades and allOrders, 20 each
+PLACE_ORDER = Call.PLACE_ORDER
+CANCEL_ORDER = Call.CANCEL_ORDER
+FETCH_ORDER = Call.FETCH_ORDER
+FETCH_OPEN_ORDERS = Call.FETCH_OPEN_ORDERS
+FETCH_ALL_OPEN_ORDERS = Call.FETCH_ALL_OPEN_ORDERS
+FETCH_BALANCES = Call.FETCH_BALANCES
+FETCH_FILLS = Call.FETCH_FILLS
 
 
 class NotSent(TradewindError):
@@ -95,15 +81,16 @@ class VenueGate:
         metrics: ExecutionMetrics,
         log: structlog.stdlib.BoundLogger,
         *,
-        limited: bool,
+        rules: RateRules | None,
         local: bool = False,
     ) -> None:
+        """`rules`: the limits the venue publishes (None: none to pace by)."""
         self.venue = venue
         self.local = local
         # A venue in this process has no network to wait for: no timeout to arm.
         self._timeout_s = None if local else settings.execution_call_timeout_s
-        self._limited = limited
-        self._limiter = WeightLimiter(binance_ip_windows()) if limited else None
+        self._rules = rules
+        self._limiter = WeightLimiter(rules.per_address) if rules and rules.per_address else None
         self._blocked_until_ns = 0  # Retry-After, for a venue without a limiter
         self._metrics = metrics
         self._log = log
@@ -113,18 +100,20 @@ class VenueGate:
         metrics.breaker_state.labels(venue).set(0)
 
     def account_limiter(self) -> WeightLimiter | None:
-        """A new account's order-count limiter (None when the venue is not limited)."""
-        return WeightLimiter(binance_order_windows()) if self._limited else None
+        """A new account's order-count limiter (None when the venue limits no account's
+        orders, or is not paced)."""
+        rules = self._rules
+        return WeightLimiter(rules.per_account) if rules and rules.per_account else None
 
     async def admit(
-        self, call: VenueCall, orders: WeightLimiter | None = None, *, max_wait_s: float
+        self, call: Call, orders: WeightLimiter | None = None, *, max_wait_s: float
     ) -> None:
         """Wait until `call` may go (counting it against the limits), at most
         `max_wait_s`; `NotSent` if it would wait longer or the breaker is open."""
         waited = 0.0
         while (delay := self._reserve(call, orders)) > 0:
             if waited + delay > max_wait_s:
-                raise NotSent(self.venue, f"rate limits hold {call.name} {delay:.2f} s", delay)
+                raise NotSent(self.venue, f"rate limits hold {call.label} {delay:.2f} s", delay)
             await asyncio.sleep(delay)
             waited += delay
         if waited:
@@ -136,7 +125,7 @@ class VenueGate:
 
     async def run(
         self,
-        call: VenueCall,
+        call: Call,
         request: Callable[[], Awaitable[T]],
         orders: WeightLimiter | None = None,
     ) -> T:
@@ -151,11 +140,11 @@ class VenueGate:
         except TimeoutError:
             self._ended(call, "unavailable", failed=True)
             raise VenueUnavailable(
-                self.venue, f"{call.name}: no answer within {self._timeout_s} s"
+                self.venue, f"{call.label}: no answer within {self._timeout_s} s"
             ) from None
         except ConnectionError as exc:
             self._ended(call, "unavailable", failed=True)
-            raise VenueUnavailable(self.venue, f"{call.name}: connection lost: {exc}") from None
+            raise VenueUnavailable(self.venue, f"{call.label}: connection lost: {exc}") from None
         except VenueUnreached:
             self._ended(call, "unreached", failed=None)
             raise
@@ -177,7 +166,7 @@ class VenueGate:
 
     async def call(
         self,
-        call: VenueCall,
+        call: Call,
         request: Callable[[], Awaitable[T]],
         *,
         max_wait_s: float = math.inf,
@@ -203,17 +192,21 @@ class VenueGate:
             blocked_for_s=max(0, until - time.time_ns()) / _NS_PER_S,
         )
 
-    def _reserve(self, call: VenueCall, orders: WeightLimiter | None) -> float:
+    def _reserve(self, call: Call, orders: WeightLimiter | None) -> float:
         now = time.time_ns()
         if self._limiter is None:
-            return max(0, self._blocked_until_ns - now) / _NS_PER_S
+            blocked = max(0, self._blocked_until_ns - now) / _NS_PER_S
+            if orders is None or blocked:
+                return blocked
+            return orders.reserve(1, now)
+        weight = self._rules.cost(call) if self._rules else 1
         if orders is None:
-            return self._limiter.reserve(call.weight, now)
-        return reserve_together(((self._limiter, call.weight), (orders, 1)), now)
+            return self._limiter.reserve(weight, now)
+        return reserve_together(((self._limiter, weight), (orders, 1)), now)
 
     def _penalise(self, exc: RateLimited, orders: WeightLimiter | None) -> None:
         now = time.time_ns()
-        if orders is not None and _ORDER_COUNT_REFUSAL in str(exc):
+        if orders is not None and exc.per_account:
             orders.penalise(exc.retry_after_s, now)
         elif self._limiter is not None:
             self._limiter.penalise(exc.retry_after_s, now)
@@ -221,7 +214,7 @@ class VenueGate:
             until = now + math.ceil(exc.retry_after_s * _NS_PER_S)
             self._blocked_until_ns = max(self._blocked_until_ns, until)
 
-    def _ended(self, call: VenueCall, outcome: str, *, failed: bool | None) -> None:
+    def _ended(self, call: Call, outcome: str, *, failed: bool | None) -> None:
         """Count the call's `outcome` and tell the breaker: a failure, a success, or
         (None) nothing, for a call the venue never received."""
         now = time.monotonic_ns()
@@ -229,10 +222,10 @@ class VenueGate:
             self.breaker.record_failure(now)
         elif failed is not None:
             self.breaker.record_success(now)
-        counter = self._outcomes.get((call.name, outcome))
+        counter = self._outcomes.get((call.label, outcome))
         if counter is None:
-            counter = self._metrics.venue_calls.labels(self.venue, call.name, outcome)
-            self._outcomes[(call.name, outcome)] = counter
+            counter = self._metrics.venue_calls.labels(self.venue, call.label, outcome)
+            self._outcomes[(call.label, outcome)] = counter
         counter.inc()
 
     def _breaker_changed(self, change: StateChange) -> None:
@@ -251,14 +244,15 @@ class VenueGates:
         metrics: ExecutionMetrics,
         log: structlog.stdlib.BoundLogger,
         *,
-        unlimited: frozenset[str],
+        rules: Callable[[str], RateRules | None],
         local: frozenset[str],
     ) -> None:
-        """`unlimited`: venues paced by no rate limits; `local`: venues in this process."""
+        """`rules`: the limits each venue is paced by (None: none); `local`: venues in
+        this process."""
         self._settings = settings
         self._metrics = metrics
         self._log = log
-        self._unlimited = unlimited
+        self._rules = rules
         self._local = local
         self._gates: dict[str, VenueGate] = {}
 
@@ -270,7 +264,7 @@ class VenueGates:
                 self._settings,
                 self._metrics,
                 self._log,
-                limited=venue not in self._unlimited,
+                rules=self._rules(venue),
                 local=venue in self._local,
             )
             self._gates[venue] = gate

@@ -17,7 +17,7 @@ looks it up before it sends it (a paused execution that resumed once placed orde
 twin had already placed).
 
 A resend only follows a lookup that found nothing, and carries the same client order id,
-so the venue refuses it if the first did arrive after all ("Duplicate order sent.",
+so the venue refuses it if the first did arrive after all (`DuplicateClientOrderId`,
 which leads to one more lookup). Transient failures are retried with jittered backoff
 (`Backoff`, honouring `Retry-After`); a refusal (`OrderRejected`, bad keys) rejects the
 order with the venue's reason. Past the retry budget or the deadline, an order that
@@ -36,7 +36,13 @@ import structlog
 
 from tradewind.domain.backoff import Backoff
 from tradewind.domain.orders import OrderState, TrackedOrder
-from tradewind.errors import OrderRejected, RateLimited, UnknownOrder, VenueError, VenueUnavailable
+from tradewind.errors import (
+    DuplicateClientOrderId,
+    RateLimited,
+    UnknownOrder,
+    VenueError,
+    VenueUnavailable,
+)
 from tradewind.services.execution.gate import CANCEL_ORDER, FETCH_ORDER, PLACE_ORDER, NotSent
 from tradewind.services.execution.metrics import ExecutionMetrics
 from tradewind.services.execution.outbox import EventOutbox
@@ -45,7 +51,6 @@ from tradewind.services.execution.settings import ExecutionSettings
 from tradewind.services.execution.tracking import OrderTracker
 from tradewind.venues.port import OrderRequest
 
-_DUPLICATE = "Duplicate order sent"  # Binance -2010 for a client order id in use
 _RETRYABLE = (NotSent, VenueError, TimeoutError, ConnectionError)
 _SETTLE_MAX_WAIT_S = 30.0  # between lookups of an order of unknown outcome
 _UNKNOWN_OUTCOME = (VenueUnavailable, RateLimited, TimeoutError, ConnectionError)
@@ -187,13 +192,10 @@ class Placement:
             # A 429 executed nothing, but only a lookup can take an order back to NEW.
             self._unknown(session, order)
             raise
-        except OrderRejected as exc:
-            if _DUPLICATE in str(exc):
-                self._unknown(session, order)
-                raise _LookUpNow(str(exc)) from None
-            self._reject(session, order, str(exc), "venue")
-            return
-        except VenueError as exc:  # e.g. AuthenticationFailed: the venue answered, refusing
+        except DuplicateClientOrderId as exc:
+            self._unknown(session, order)
+            raise _LookUpNow(str(exc)) from None
+        except VenueError as exc:  # refused, or AuthenticationFailed: the venue answered
             self._reject(session, order, str(exc), "venue")
             return
         self._tracker.apply_report(session, order, report)

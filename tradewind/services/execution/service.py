@@ -21,6 +21,7 @@ then every second); without, everything lives in memory.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import structlog
 
@@ -48,7 +49,8 @@ from tradewind.services.execution.settings import ExecutionSettings, load_execut
 from tradewind.services.execution.tracking import OrderTracker
 from tradewind.services.execution.trade_history import TradeHistory
 from tradewind.store.outbox import OutboxRelay
-from tradewind.venues.directory import CcxtVenues, SimulatedVenues, VenueDirectory
+from tradewind.venues.directory import SimulatedVenues, VenueDirectory
+from tradewind.venues.profile import RateRules
 
 GROUP = "execution"
 _RELAY_POLL_S = 1.0  # how often the relay looks for events left staged
@@ -103,8 +105,7 @@ class ExecutionService(Service):
                 log.warning("events left staged by an earlier process published", events=relayed)
             await self._relay.start()
         local = frozenset(venues.names) if isinstance(venues, SimulatedVenues) else frozenset()
-        unlimited = _unlimited_venues(settings, venues, local)
-        gates = VenueGates(settings, metrics, log, unlimited=unlimited, local=local)
+        gates = VenueGates(settings, metrics, log, rules=pacing(settings, venues), local=local)
         tracker = OrderTracker(
             outbox,
             metrics,
@@ -206,25 +207,13 @@ def _stored_credentials(ctx: ServiceContext) -> CredentialsSource:
     return StoredCredentials(database, encryptor)
 
 
-def _unlimited_venues(
-    settings: ExecutionSettings, venues: VenueDirectory, local: frozenset[str]
-) -> frozenset[str]:
-    """Venues the gate paces by no Binance windows (see `execution_rate_limits`): in
-    `auto`, those in this process (no network, no published limits) and the declared
-    real venues whose adapter does not follow Binance's limits (Coinbase, generic ccxt:
-    ccxt's own limiter paces those, `venues.catalog`)."""
-    policy = settings.execution_rate_limits
-    if policy == "off":
-        return frozenset(venues.names)
-    if policy == "binance":
-        return frozenset()
-    return local | frozenset(name for name in venues.names if not _binance_paced(venues, name))
-
-
-def _binance_paced(venues: VenueDirectory, name: str) -> bool:
-    """Whether venue `name` publishes Binance's limits: a simulated Binance-compatible
-    venue served over HTTP, or a real one declared `binance` or `binance-testnet`."""
-    if not isinstance(venues, CcxtVenues):
-        return False
-    spec = venues.spec(name)
-    return spec is None or spec.profile.binance_limits
+def pacing(
+    settings: ExecutionSettings, venues: VenueDirectory
+) -> Callable[[str], RateRules | None]:
+    """The limits execution's gate paces each venue by (`execution_rate_limits`): in
+    `auto`, those its adapter publishes (none for the in-process simulated exchange, which
+    has no network, nor for venues whose adapter knows none: ccxt's own limiter paces
+    those); in `off`, none."""
+    if settings.execution_rate_limits == "off":
+        return lambda venue: None
+    return lambda venue: venues.profile(venue).limits

@@ -2,12 +2,11 @@
 
 Every variable is `TRADEWIND_EXECUTION_<NAME>`:
 
-- `RATE_LIMITS` (auto): `binance` paces every venue by Binance spot's published limits
-  (request weight per egress IP, shared by all accounts of the venue; new orders per
-  account); `off` by none; `auto` by Binance's for the venues that publish them (the
-  simulated exchange served over HTTP, real venues declared `binance` or
-  `binance-testnet`) and by none for the rest: the in-process simulated exchange (no
-  network, no limits) and other real venues (ccxt's own limiter paces them).
+- `RATE_LIMITS` (auto): `auto` paces each venue by the limits its adapter publishes
+  (request weight per egress address, shared by all accounts of the venue; new orders
+  per account: `venues.profile.RateRules`), and none where it publishes none: the
+  in-process simulated exchange (no network) and adapters that leave pacing to ccxt's
+  own limiter; `off` paces no venue.
 - `CALL_TIMEOUT_S` (10): longest wait for one venue call; past it the outcome is unknown.
 - `RETRY_BASE_S` / `RETRY_CAP_S` (0.2 / 5): jittered backoff between retries.
 - `MAX_RETRIES` (8): retries per order placement, lookups and resends included.
@@ -26,10 +25,11 @@ Every variable is `TRADEWIND_EXECUTION_<NAME>`:
 - `REMEMBERED_ORDERS` (10000): finished orders remembered per account, so that a
   redelivered intent is dropped without a database read.
 
-Reconciliation costs 20 request weight per account on Binance (balances), plus 6 (open
-orders) and 40 (fills, when some are missing) per symbol with open tracked orders, out
-of 6,000 per minute per IP for every account together, hence the long default: the
-order stream keeps accounts current between reconciliations.
+Reconciliation costs request weight on a venue that counts it (with Binance's costs, 20
+per account for balances, plus 6 for open orders and 40 for fills, when some are
+missing, per symbol with open tracked orders, out of 6,000 per minute per address for
+every account together), hence the long default: the order stream keeps accounts
+current between reconciliations.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ from tradewind.domain.circuit_breaker import BreakerSettings
 from tradewind.errors import ConfigError
 from tradewind.runtime.settings import ENV_PREFIX, setting_name
 
-RateLimitPolicy = Literal["auto", "binance", "off"]
+RateLimitPolicy = Literal["auto", "off"]
 
 
 class ExecutionSettings(BaseSettings):

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from typing import Generic, TypeVar
 
 from tradewind.domain.model import Liquidity, OrderType, TimeInForce
-from tradewind.errors import InsufficientFunds, OrderRejected, UnknownOrder
+from tradewind.errors import DuplicateClientOrderId, InsufficientFunds, OrderRejected, UnknownOrder
 from tradewind.venues import candles
 from tradewind.venues.port import (
     Balance,
@@ -23,6 +23,7 @@ from tradewind.venues.port import (
     VenueFill,
     VenueOrder,
 )
+from tradewind.venues.profile import Refusal
 from tradewind.venues.simulated.exchange import OrderUpdate, SimulatedExchange
 from tradewind.venues.simulated.kline_intervals import FIXED_INTERVALS_MS
 from tradewind.venues.simulated.matching import (
@@ -34,6 +35,7 @@ from tradewind.venues.simulated.matching import (
 )
 from tradewind.venues.simulated.matching import OrderStatus as EngineStatus
 from tradewind.venues.simulated.matching.errors import CancelRejected
+from tradewind.venues.simulated.profile import IN_PROCESS
 
 T = TypeVar("T")
 _INSUFFICIENT = "insufficient balance"
@@ -179,6 +181,8 @@ class InProcessVenue:
             self._exchange.remove_listener(watch)
 
     def _rejection(self, exc: MatchingError) -> OrderRejected:
+        if IN_PROCESS.refusal(exc.code, exc.msg) is Refusal.DUPLICATE_CLIENT_ID:
+            return DuplicateClientOrderId(self._name, exc.msg, exc.code)
         if _INSUFFICIENT in exc.msg.lower():
             return InsufficientFunds(self._name, exc.msg, exc.code)
         return OrderRejected(self._name, exc.msg, exc.code)

@@ -1,0 +1,76 @@
+"""The Binance adapters (`binance`, `binance-testnet`): Binance spot through ccxt's
+`binance`, with Binance's published limits, its refusal codes and its raw payload's
+names. The simulated exchange serves the same API, so its sessions over HTTP use this
+profile too (`venues.simulated.profile`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from tradewind.venues.adapters import VenueAdapter
+from tradewind.venues.binance import keys, limits
+from tradewind.venues.port import OrderStatus
+from tradewind.venues.profile import Refusal, VenueProfile
+
+SPOT: Mapping[str, Any] = {"defaultType": "spot", "fetchMarkets": {"types": ["spot"]}}
+"""Binance's markets are loaded from the spot API only: the futures APIs are of no use to
+a spot platform, and ccxt refuses futures in sandbox mode (futures testnet retired)."""
+
+PROFILE = VenueProfile(
+    "binance",
+    limits=limits.rules(),
+    # -1015: too many new orders (the account's order count, not the IP's weight).
+    refusal_codes={-1015: Refusal.ACCOUNT_RATE_LIMITED},
+    # -2010 is shared by several refusals; a client order id in use says this.
+    refusal_phrases=(("Duplicate order sent", Refusal.DUPLICATE_CLIENT_ID),),
+    statuses={
+        "NEW": OrderStatus.NEW,
+        "PENDING_NEW": OrderStatus.NEW,
+        "PARTIALLY_FILLED": OrderStatus.PARTIALLY_FILLED,
+        "PENDING_CANCEL": None,  # still open: NEW or PARTIALLY_FILLED by what filled
+        "FILLED": OrderStatus.FILLED,
+        "CANCELED": OrderStatus.CANCELED,
+        "EXPIRED": OrderStatus.EXPIRED,
+        "EXPIRED_IN_MATCH": OrderStatus.EXPIRED,  # self-trade prevention
+        "REJECTED": OrderStatus.REJECTED,
+    },
+    status_fields=("status", "X"),  # REST, and the user data stream's executionReport
+    raw_fields={
+        "order.quantity": ("origQty", "q"),
+        "order.filled": ("executedQty", "z"),
+        "order.cost": ("cummulativeQuoteQty", "Z"),
+        "order.price": ("price", "p"),
+        "order.average": ("avgPrice", "ap"),
+        # A cancel's answer has the order's id here, the cancel request's own in
+        # clientOrderId (which ccxt reports).
+        "order.client_order_id": ("origClientOrderId",),
+        "fill.price": ("price", "L"),
+        "fill.quantity": ("qty", "l"),
+        "fill.fee": ("commission", "n"),
+        "fill.quote_quantity": ("quoteQty", "Y"),
+        "trade.price": ("p", "price"),
+        "trade.quantity": ("q", "qty"),
+        "balances.as_of": ("updateTime",),
+        "balances.rows": ("balances",),
+    },
+)
+
+BINANCE = VenueAdapter(
+    "binance",
+    PROFILE,
+    "binance",
+    options=SPOT,
+    key_check_method="sapi_get_account_apirestrictions",
+    read_key_check=keys.from_api_restrictions,
+)
+
+TESTNET = VenueAdapter(
+    "binance-testnet",
+    PROFILE,  # the testnet publishes the same structure of limits
+    "binance",
+    sandbox=True,
+    options=SPOT,
+    key_check_method="private_get_account",  # no /sapi on the testnet
+    read_key_check=keys.from_testnet_account,
+)

@@ -1,0 +1,97 @@
+"""What the platform knows of one kind of exchange besides how to connect to it: the
+limits it publishes and what each call costs against them, how its refusals are told
+apart, and how its order statuses read in the platform's words. Each venue adapter
+package (`tradewind.venues.binance`, `…coinbase`, `…generic`, `…simulated`) has one in
+its `VenueAdapter` (`venues.adapters`); execution and the ccxt session read them here,
+so nothing outside an adapter package knows one exchange from another.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from tradewind.domain.rate_limits import RateWindow
+from tradewind.venues.port import OrderStatus
+
+
+class Call(enum.StrEnum):
+    """A kind of request execution makes of a venue (the metric label is `label`)."""
+
+    PLACE_ORDER = "place_order"
+    CANCEL_ORDER = "cancel_order"
+    FETCH_ORDER = "fetch_order"
+    FETCH_OPEN_ORDERS = "fetch_open_orders"  # of one symbol
+    FETCH_ALL_OPEN_ORDERS = "fetch_all_open_orders"  # of every symbol
+    FETCH_BALANCES = "fetch_balances"
+    FETCH_FILLS = "fetch_my_fills"
+
+    @property
+    def label(self) -> str:
+        """The venue method it calls (the `call` label of the venue-call metrics)."""
+        return "fetch_open_orders" if self is Call.FETCH_ALL_OPEN_ORDERS else self.value
+
+
+@dataclass(frozen=True)
+class RateRules:
+    """A venue's published limits. `per_address`: windows every account's requests from
+    one egress address count against, each request by its `costs` (1 for a call not
+    listed); `per_account`: windows an account's new orders count against, one each."""
+
+    per_address: tuple[RateWindow, ...]
+    per_account: tuple[RateWindow, ...]
+    costs: Mapping[Call, int] = field(default_factory=dict)
+
+    def cost(self, call: Call) -> int:
+        return self.costs.get(call, 1)
+
+
+class Refusal(enum.Enum):
+    """What a venue's refusal means to the platform, beyond what ccxt's exception says."""
+
+    DUPLICATE_CLIENT_ID = "duplicate client order id"  # an order with the id exists
+    ACCOUNT_RATE_LIMITED = "account rate limited"  # the account's order count, not the IP
+
+
+@dataclass(frozen=True)
+class VenueProfile:
+    """One kind of venue as execution and the ccxt session see it.
+
+    - `limits`: the published limits execution paces by; None where none are known
+      (ccxt's own limiter paces such a venue, or none is needed: in-process).
+    - `refusal_codes` / `refusal_phrases`: the venue's error codes, and fragments of its
+      messages, that mean a `Refusal` (a code shared by several refusals is told apart
+      by its message).
+    - `statuses`: the venue's raw order status names (its payload's `status_fields`) and
+      the platform's status each means; `None` for one that is open, to be settled by
+      the filled quantity.
+    - `raw_fields`: for exactness, the names under which the venue's raw payload
+      (ccxt's `info`) keeps each field ccxt parsed into a float (see `ccxt_mapping.exact`).
+    """
+
+    kind: str
+    limits: RateRules | None = None
+    refusal_codes: Mapping[int, Refusal] = field(default_factory=dict)
+    refusal_phrases: tuple[tuple[str, Refusal], ...] = ()
+    statuses: Mapping[str, OrderStatus | None] = field(default_factory=dict)
+    status_fields: tuple[str, ...] = ()
+    raw_fields: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def refusal(self, code: int | None, message: str) -> Refusal | None:
+        """What the refusal with `code` (None: none given) and `message` means; None for
+        nothing more than ccxt's exception says."""
+        for phrase, meaning in self.refusal_phrases:
+            if phrase in message:
+                return meaning
+        return None if code is None else self.refusal_codes.get(code)
+
+    def raw(self, name: str) -> tuple[str, ...]:
+        """The raw payload's names for the field `name` (`ccxt_mapping`'s names:
+        quantity, filled, cost, price, average, client_order_id, quote_quantity, …)."""
+        return self.raw_fields.get(name, ())
+
+
+GENERIC = VenueProfile("generic")
+"""A venue known only through ccxt's unified structures: no published limits, no raw
+fields, every refusal as ccxt classifies it."""
