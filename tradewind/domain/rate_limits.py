@@ -126,15 +126,17 @@ class WeightLimiter:
         """Until when (ns) nothing may be sent because of `penalise`; 0 if never blocked."""
         return self._blocked_until_ns
 
-    def wait_time(self, weight: int, now_ns: int) -> float:
+    def wait_time(self, weight: int, now_ns: int, *, keep: float = 0.0) -> float:
         """Seconds until a request of `weight` would fit; counts nothing."""
-        return (self._earliest_ns(weight, now_ns) - now_ns) / _NS_PER_S
+        return (self._earliest_ns(weight, now_ns, keep) - now_ns) / _NS_PER_S
 
-    def reserve(self, weight: int, now_ns: int) -> float:
+    def reserve(self, weight: int, now_ns: int, *, keep: float = 0.0) -> float:
         """0.0 if a request of `weight` may go now (it is counted); otherwise the seconds
         to wait before asking again, with nothing counted. ValueError if `weight` exceeds
-        a window's whole limit, since it could never go."""
-        earliest = self._earliest_ns(weight, now_ns)
+        a window's whole limit, since it could never go. `keep`: the share of each
+        window's limit the request must leave free (for requests that matter more: a
+        background request with `keep=0.25` fits only in the first three quarters)."""
+        earliest = self._earliest_ns(weight, now_ns, keep)
         if earliest > now_ns:
             return (earliest - now_ns) / _NS_PER_S
         self._count(weight, now_ns)
@@ -172,9 +174,11 @@ class WeightLimiter:
         last = (at_ns + self._margin_ns) // interval
         return (first,) if first == last else (first, last)
 
-    def _earliest_ns(self, weight: int, now_ns: int) -> int:
+    def _earliest_ns(self, weight: int, now_ns: int, keep: float = 0.0) -> int:
         if weight < 0:
             raise ValueError(f"weight must not be negative, got {weight}")
+        if not 0.0 <= keep < 1.0:
+            raise ValueError(f"keep must be in [0, 1), got {keep}")
         for window in self.windows:
             if window.cost(weight) > window.limit:
                 raise ValueError(
@@ -187,8 +191,11 @@ class WeightLimiter:
             moved = False
             for index, window in enumerate(self.windows):
                 cost, used = window.cost(weight), self._used[index]
+                # What this request may fill: all but `keep` of it, and never less than
+                # itself (so it fits an empty window whatever it must leave).
+                limit = max(cost, math.floor(window.limit * (1.0 - keep)))
                 for window_index in self._windows_touched(index, at):
-                    if used.get(window_index, 0) + cost > window.limit:
+                    if used.get(window_index, 0) + cost > limit:
                         # First moment the request no longer touches that window.
                         at = (window_index + 1) * self._interval_ns[index] + self._margin_ns
                         moved = True

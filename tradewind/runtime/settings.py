@@ -194,6 +194,15 @@ class Settings(BaseSettings):
             "binance-testnet, coinbase or ccxt:<id> (docs/venues/real-exchanges.md)"
         ),
     ] = ""
+    egress: Annotated[
+        str,
+        Field(
+            description="Source addresses venue calls leave from, comma-separated (this "
+            "machine's); accounts are spread over them, each address with its own "
+            "request-weight budget (venues count weight per client address). Empty: the "
+            "default route"
+        ),
+    ] = ""
     otel_endpoint: Annotated[
         str | None,
         Field(
@@ -270,6 +279,17 @@ class Settings(BaseSettings):
         ]
         try:
             parse_venues(text, filter(None, simulated))
+        except ConfigError as exc:
+            raise ValueError(exc.problem) from None
+        return text
+
+    @field_validator("egress")
+    @classmethod
+    def _egress_are_addresses(cls, text: str) -> str:
+        from tradewind.venues.egress import parse_egress
+
+        try:
+            parse_egress(text)
         except ConfigError as exc:
             raise ValueError(exc.problem) from None
         return text

@@ -85,14 +85,19 @@ def parse_venues(text: str, simulated: Iterable[str] = ()) -> tuple[VenueSpec, .
 
 
 def exchange_for(
-    spec: VenueSpec, api_key: str = "", secret: str = "", *, ca_file: str | None = None
+    spec: VenueSpec,
+    api_key: str = "",
+    secret: str = "",
+    *,
+    ca_file: str | None = None,
+    local_address: str | None = None,
 ) -> CcxtVenue:
     """A session on `spec`'s ccxt exchange, configured by its adapter (sandbox URLs,
     options, ccxt's rate limiter on); it connects on its first call only."""
     found = spec.venue_adapter
     venue = CcxtVenue.create(
         found.ccxt_id, api_key, secret, options=found.options, name=spec.name,
-        ca_file=ca_file, profile=found.profile,
+        ca_file=ca_file, profile=found.profile, local_address=local_address,
     )  # fmt: skip
     exchange = venue.exchange
     if found.sandbox:

@@ -65,10 +65,14 @@ class CcxtVenue:
         book_depth: int = BOOK_DEPTH,
         *,
         profile: VenueProfile = GENERIC,
+        local_address: str | None = None,
     ):
+        """`local_address`: the source address its requests and streams leave from (one
+        of `TRADEWIND_EGRESS`); None: the default route."""
         self._exchange = exchange
         self._name = name or str(exchange.id)
         self.profile = profile
+        self.local_address = local_address
         self._book_depth = book_depth
         self._session: aiohttp.ClientSession | None = None
         self._closed = False
@@ -86,11 +90,13 @@ class CcxtVenue:
         name: str | None = None,
         ca_file: str | None = None,
         profile: VenueProfile = GENERIC,
+        local_address: str | None = None,
     ) -> CcxtVenue:
         """A venue on `ccxt.pro.<exchange_id>`. `urls_override` is deep-merged into the
         exchange's `urls` (e.g. `{"api": {...}}`), `options` into its `options`.
         Certificates are always checked (HTTPS and WSS), against certifi's bundle or
-        `ca_file`. `profile`: what the platform knows of the venue (its adapter's)."""
+        `ca_file`. `profile`: what the platform knows of the venue (its adapter's);
+        `local_address`: the source address its calls leave from."""
         exchange_class = getattr(ccxt.pro, exchange_id, None)
         if exchange_class is None:
             raise ConfigError(
@@ -108,7 +114,7 @@ class CcxtVenue:
         exchange = exchange_class(config)
         if urls_override:
             exchange.urls = exchange.deep_extend(exchange.urls, dict(urls_override))
-        return cls(exchange, name=name, profile=profile)
+        return cls(exchange, name=name, profile=profile, local_address=local_address)
 
     def __repr__(self) -> str:
         return f"CcxtVenue(name={self._name!r}, exchange={self._exchange.id!r})"
@@ -285,6 +291,7 @@ class CcxtVenue:
             enable_cleanup_closed=True,
             family=socket.AF_UNSPEC,
             happy_eyeballs_delay=0,
+            local_addr=None if self.local_address is None else (self.local_address, 0),
         )
         self._session = aiohttp.ClientSession(
             connector=connector, trust_env=exchange.aiohttp_trust_env

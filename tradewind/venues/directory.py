@@ -47,8 +47,9 @@ class VenueDirectory(Protocol):
         """A session without keys, for market data."""
         ...
 
-    def session(self, venue: str, api_key: str, secret: str) -> Venue:
-        """A session trading for the account these keys belong to."""
+    def session(self, venue: str, api_key: str, secret: str, *, egress: str | None = None) -> Venue:
+        """A session trading for the account these keys belong to; its calls leave from
+        `egress` (a source address; None: the default route)."""
         ...
 
     async def check_key(self, venue: str, api_key: str, secret: str) -> KeyCheck:
@@ -74,8 +75,8 @@ class SimulatedVenues:
         _known(venue, self.names)
         return InProcessVenue(self.exchange, "market-data", SIMULATED)
 
-    def session(self, venue: str, api_key: str, secret: str) -> Venue:
-        _known(venue, self.names)
+    def session(self, venue: str, api_key: str, secret: str, *, egress: str | None = None) -> Venue:
+        _known(venue, self.names)  # in this process: no network, no address to leave from
         creds = self.exchange.credentials(api_key)
         if creds is None or not hmac.compare_digest(creds.secret, secret):
             raise AuthenticationFailed(venue, "API key or secret not accepted")
@@ -151,17 +152,19 @@ class CcxtVenues:
     def public(self, venue: str) -> Venue:
         return self.session(venue, "", "")
 
-    def session(self, venue: str, api_key: str, secret: str) -> Venue:
+    def session(self, venue: str, api_key: str, secret: str, *, egress: str | None = None) -> Venue:
         from tradewind.venues.simulated.client import ccxt_session
 
         spec = self.spec(venue)
         if spec is not None:
             from tradewind.venues.catalog import exchange_for
 
-            return exchange_for(spec, api_key, secret, ca_file=self._ca_file)
+            return exchange_for(spec, api_key, secret, ca_file=self._ca_file, local_address=egress)
         base = self._simulated[venue]
         ws = base.replace("http", "ws", 1)
-        ccxt_venue = ccxt_session(base, ws, api_key, secret, name=venue, ca_file=self._ca_file)
+        ccxt_venue = ccxt_session(
+            base, ws, api_key, secret, name=venue, ca_file=self._ca_file, local_address=egress
+        )
         ccxt_venue.exchange.enableRateLimit = False  # our own limiter paces requests
         return ccxt_venue
 

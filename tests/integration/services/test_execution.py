@@ -519,8 +519,8 @@ class _OutageVenues(SimulatedVenues):
         super().__init__(exchange)
         self.outage = outage
 
-    def session(self, venue: str, api_key: str, secret: str) -> Any:
-        return _OutageVenue(super().session(venue, api_key, secret), self.outage)
+    def session(self, venue: str, api_key: str, secret: str, *, egress: str | None = None) -> Any:
+        return _OutageVenue(super().session(venue, api_key, secret, egress=egress), self.outage)
 
 
 async def test_a_fill_missed_by_a_dropped_stream_during_an_outage_is_recorded_once_it_ends(

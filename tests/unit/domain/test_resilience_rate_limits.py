@@ -231,3 +231,19 @@ def test_random_request_sequences_never_exceed_any_window_nor_send_into_a_back_o
             for index in {(at - MARGIN_NS) // interval, (at + MARGIN_NS) // interval}:
                 used[index] += window.cost(weight)
         assert max(used.values(), default=0) <= window.limit, window.name
+
+
+def test_a_request_that_keeps_a_share_free_fits_only_below_it() -> None:
+    limiter = WeightLimiter([RateWindow("W", 100, 60)], boundary_margin_s=0)
+    now = MINUTE_START + S
+    for _ in range(75):
+        assert limiter.reserve(1, now, keep=0.25) == 0.0
+    assert limiter.reserve(1, now, keep=0.25) > 0  # the last quarter is kept
+    for _ in range(25):
+        assert limiter.reserve(1, now) == 0.0  # for requests that keep nothing
+    assert limiter.reserve(1, now) > 0
+    # A request larger than what keeping leaves still fits an empty window.
+    big = WeightLimiter([RateWindow("W", 100, 60)], boundary_margin_s=0)
+    assert big.reserve(90, now, keep=0.5) == 0.0
+    with pytest.raises(ValueError, match="keep"):
+        big.reserve(1, now, keep=1.0)

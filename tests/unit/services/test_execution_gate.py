@@ -12,7 +12,15 @@ from prometheus_client import CollectorRegistry
 
 from tradewind.domain.rate_limits import WeightLimiter
 from tradewind.errors import RateLimited, VenueError, VenueUnavailable, VenueUnreached
-from tradewind.services.execution.gate import FETCH_BALANCES, PLACE_ORDER, NotSent, VenueGate
+from tradewind.services.execution.gate import (
+    BACKGROUND_KEEP,
+    FETCH_BALANCES,
+    FETCH_ORDER,
+    PLACE_ORDER,
+    NotSent,
+    VenueGate,
+    VenueGates,
+)
 from tradewind.services.execution.metrics import ExecutionMetrics
 from tradewind.services.execution.settings import ExecutionSettings
 from tradewind.venues.binance.limits import rules as binance_rules
@@ -99,8 +107,49 @@ async def test_an_addresses_refusal_holds_every_account() -> None:
 
 
 async def test_each_call_costs_the_venues_weight() -> None:
+    gate = a_paced_gate()  # Binance: 6,000 a minute per address; a lookup costs 4
+    for _ in range(1500):
+        await gate.admit(FETCH_ORDER, max_wait_s=0)
+    with pytest.raises(NotSent, match="fetch_order"):
+        await gate.admit(FETCH_ORDER, max_wait_s=0)
+
+
+async def test_each_source_address_has_its_own_budget_and_the_venue_one_breaker() -> None:
+    gates = VenueGates(
+        ExecutionSettings(execution_breaker_failures=FAILURES),
+        ExecutionMetrics(CollectorRegistry()),
+        structlog.get_logger("test"),
+        rules=lambda venue: binance_rules(),
+        local=frozenset(),
+    )
+    first, second = gates.gate("bn", "127.0.0.2"), gates.gate("bn", "127.0.0.3")
+    assert gates.gate("bn", "127.0.0.2") is first
+    for _ in range(1500):  # 1,500 lookups x 4 = the address's 6,000 a minute
+        await first.admit(FETCH_ORDER, max_wait_s=0)
+    with pytest.raises(NotSent, match="rate limits hold"):
+        await first.admit(FETCH_ORDER, max_wait_s=0)
+    await second.admit(FETCH_ORDER, max_wait_s=0)  # the other address's budget is whole
+    # The venue's health is one: failures through either address open its one breaker.
+    assert first.breaker is second.breaker
+    await fail_with(second, lambda: VenueUnavailable("bn", "503"), FAILURES)
+    with pytest.raises(NotSent, match="circuit breaker open"):
+        await gates.gate("bn", "127.0.0.4").admit(FETCH_ORDER, max_wait_s=0)
+    assert [s.venue for s in gates.statuses()] == ["bn"]
+    assert gates.statuses()[0].state == "open"
+
+
+async def test_reconciliation_reads_leave_a_quarter_of_the_weight_to_orders() -> None:
     gate = a_paced_gate()  # Binance: 6,000 a minute per address; balances cost 20
-    for _ in range(300):
-        await gate.admit(FETCH_BALANCES, max_wait_s=0)
-    with pytest.raises(NotSent, match="fetch_balances"):
-        await gate.admit(FETCH_BALANCES, max_wait_s=0)
+    read = 0
+    while True:
+        try:
+            await gate.admit(FETCH_BALANCES, max_wait_s=0)
+        except NotSent:
+            break
+        read += 1
+    assert read * 20 <= 6000 * (1 - BACKGROUND_KEEP) < (read + 1) * 20
+    orders = gate.account_limiter()
+    for n in range(90):  # what was kept goes to orders (and their lookups)
+        await gate.admit(PLACE_ORDER, orders, max_wait_s=0)
+        if n % 3 == 0:
+            await gate.admit(FETCH_ORDER, max_wait_s=0)

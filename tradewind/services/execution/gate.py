@@ -10,7 +10,8 @@ timeout and reports its outcome to the breaker. Only what says the venue is unwe
 venue answering, and a request that never left (`VenueUnreached`: its pooled connection
 was already closing) says nothing either way. A 429 blocks the whole venue (or, for a
 refusal of the account's own order count, the account) until its `Retry-After` has
-passed. The limits and each call's cost are the venue's (its adapter's `RateRules`).
+passed. The limits and each call's cost are the venue's (its adapter's `RateRules`);
+reconciliation's reads leave a quarter of each window to orders (`BACKGROUND_KEEP`).
 """
 
 from __future__ import annotations
@@ -48,6 +49,13 @@ FETCH_ALL_OPEN_ORDERS = Call.FETCH_ALL_OPEN_ORDERS
 FETCH_BALANCES = Call.FETCH_BALANCES
 FETCH_FILLS = Call.FETCH_FILLS
 
+BACKGROUND_KEEP = 0.25
+"""The share of each of an address's weight windows that reconciliation and history
+reads (`_BACKGROUND`) leave free for orders: at a busy address, they wait for the next
+window rather than take the weight an order, a cancel or a lookup of an order of unknown
+outcome needs now."""
+_BACKGROUND = frozenset({FETCH_BALANCES, FETCH_OPEN_ORDERS, FETCH_ALL_OPEN_ORDERS, FETCH_FILLS})
+
 
 class NotSent(TradewindError):
     """A call that did not leave: the circuit breaker is open, or the rate limits would
@@ -83,9 +91,14 @@ class VenueGate:
         *,
         rules: RateRules | None,
         local: bool = False,
+        egress: str | None = None,
+        breaker: CircuitBreaker | None = None,
     ) -> None:
-        """`rules`: the limits the venue publishes (None: none to pace by)."""
+        """`rules`: the limits the venue publishes (None: none to pace by). `egress`: the
+        source address the calls through this gate leave from; a venue's gates of several
+        addresses keep a weight budget each and share one `breaker` (the venue's health)."""
         self.venue = venue
+        self.egress = egress
         self.local = local
         # A venue in this process has no network to wait for: no timeout to arm.
         self._timeout_s = None if local else settings.execution_call_timeout_s
@@ -96,8 +109,10 @@ class VenueGate:
         self._log = log
         self._outcomes: dict[tuple[str, str], Any] = {}
         self._throttled = metrics.throttled_seconds.labels(venue)
-        self.breaker = CircuitBreaker(venue, settings.breaker(), self._breaker_changed)
-        metrics.breaker_state.labels(venue).set(0)
+        if breaker is None:
+            breaker = CircuitBreaker(venue, settings.breaker(), self._breaker_changed)
+            metrics.breaker_state.labels(venue).set(0)
+        self.breaker = breaker
 
     def account_limiter(self) -> WeightLimiter | None:
         """A new account's order-count limiter (None when the venue limits no account's
@@ -201,7 +216,8 @@ class VenueGate:
             return orders.reserve(1, now)
         weight = self._rules.cost(call) if self._rules else 1
         if orders is None:
-            return self._limiter.reserve(weight, now)
+            keep = BACKGROUND_KEEP if call in _BACKGROUND else 0.0
+            return self._limiter.reserve(weight, now, keep=keep)
         return reserve_together(((self._limiter, weight), (orders, 1)), now)
 
     def _penalise(self, exc: RateLimited, orders: WeightLimiter | None) -> None:
@@ -236,7 +252,7 @@ class VenueGate:
 
 
 class VenueGates:
-    """The gate of every venue, made on first use."""
+    """The gate of every venue and source address, made on first use."""
 
     def __init__(
         self,
@@ -254,10 +270,12 @@ class VenueGates:
         self._log = log
         self._rules = rules
         self._local = local
-        self._gates: dict[str, VenueGate] = {}
+        self._gates: dict[tuple[str, str | None], VenueGate] = {}
+        self._breakers: dict[str, CircuitBreaker] = {}
 
-    def gate(self, venue: str) -> VenueGate:
-        gate = self._gates.get(venue)
+    def gate(self, venue: str, egress: str | None = None) -> VenueGate:
+        """The gate of `venue` for calls leaving from `egress` (None: the default route)."""
+        gate = self._gates.get((venue, egress))
         if gate is None:
             gate = VenueGate(
                 venue,
@@ -266,9 +284,19 @@ class VenueGates:
                 self._log,
                 rules=self._rules(venue),
                 local=venue in self._local,
+                egress=egress,
+                breaker=self._breakers.get(venue),
             )
-            self._gates[venue] = gate
+            self._breakers.setdefault(venue, gate.breaker)
+            self._gates[(venue, egress)] = gate
         return gate
 
     def statuses(self) -> list[BreakerStatus]:
-        return [gate.status() for _, gate in sorted(self._gates.items())]
+        """One per venue: its breaker, and the longest Retry-After of its addresses."""
+        by_venue: dict[str, BreakerStatus] = {}
+        for (venue, _), gate in self._gates.items():
+            status = gate.status()
+            known = by_venue.get(venue)
+            if known is None or status.blocked_for_s > known.blocked_for_s:
+                by_venue[venue] = status
+        return [by_venue[venue] for venue in sorted(by_venue)]

@@ -50,6 +50,7 @@ from tradewind.services.execution.tracking import OrderTracker
 from tradewind.services.execution.trade_history import TradeHistory
 from tradewind.store.outbox import OutboxRelay
 from tradewind.venues.directory import SimulatedVenues, VenueDirectory
+from tradewind.venues.egress import parse_egress
 from tradewind.venues.profile import RateRules
 
 GROUP = "execution"
@@ -131,6 +132,7 @@ class ExecutionService(Service):
             log,
             remembered_orders=settings.execution_remembered_orders,
             stream_backoff=settings.backoff(),
+            egress=parse_egress(ctx.settings.egress),
         )
         placement = Placement(settings, tracker, outbox, metrics, log)
         board = KillSwitchBoard()

@@ -35,6 +35,7 @@ from tradewind.services.execution.tracking import OrderTracker
 from tradewind.store.accounts import list_accounts
 from tradewind.store.database import Database
 from tradewind.venues.directory import VenueDirectory
+from tradewind.venues.egress import egress_for
 from tradewind.venues.port import VenueOrder
 
 REFUSAL_TTL_S = 30.0
@@ -67,8 +68,12 @@ class SessionPool:
         *,
         remembered_orders: int,
         stream_backoff: Backoff,
+        egress: tuple[str, ...] = (),
     ) -> None:
+        """`egress`: the source addresses accounts' calls leave from, each account always
+        from the same one (`venues.egress.egress_for`); empty: the default route."""
         self._directory = directory
+        self._egress = egress
         self._credentials = credentials
         self._gates = gates
         self._tracker = tracker
@@ -271,11 +276,12 @@ class SessionPool:
 
     async def _open(self, account_id: str) -> AccountSession:
         keys = await self._credentials.credentials(account_id)
+        egress = egress_for(account_id, self._egress)
         try:
-            venue = self._directory.session(keys.venue, keys.api_key, keys.secret)
+            venue = self._directory.session(keys.venue, keys.api_key, keys.secret, egress=egress)
         except VenueError as exc:
             raise AccountUnavailable(account_id, str(exc)) from None
-        gate = self._gates.gate(keys.venue)
+        gate = self._gates.gate(keys.venue, egress)
         session = AccountSession(account_id, venue, gate, remembered=self._remembered)
         session.held = partial(self.holds, account_id)
         try:

@@ -36,13 +36,15 @@ def ccxt_session(
     *,
     name: str = "sim",
     ca_file: str | None = None,
+    local_address: str | None = None,
 ) -> CcxtVenue:
     """A session talking only to the simulated exchange's server at `base_http` (e.g.
     `http://127.0.0.1:8765`, or `https://…` with `ca_file` trusting its certificate) and
-    `base_ws` (`ws://127.0.0.1:8765`, `wss://…`)."""
+    `base_ws` (`ws://127.0.0.1:8765`, `wss://…`), from `local_address` (None: the
+    default route)."""
     venue = CcxtVenue.create(
         "binance", api_key, secret, options=CCXT_OPTIONS, name=name, ca_file=ca_file,
-        profile=OVER_HTTP,
+        profile=OVER_HTTP, local_address=local_address,
     )  # fmt: skip
     exchange = venue.exchange
     exchange.urls["api"] = rehosted_urls(exchange.urls["api"], base_http, base_ws)
