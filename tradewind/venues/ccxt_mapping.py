@@ -22,6 +22,7 @@ from typing import Any
 
 import aiohttp
 import ccxt.async_support as ccxt  # type: ignore[import-untyped]
+import msgspec
 
 from tradewind.domain.exact import EXACT
 from tradewind.domain.model import Liquidity, OrderType, Side, TimeInForce
@@ -188,8 +189,11 @@ def _raw(info: CcxtDict, profile: VenueProfile, name: str) -> list[Any]:
     return [info.get(key) for key in profile.raw(name)]
 
 
-def order_from_ccxt(order: CcxtDict, *, profile: VenueProfile) -> VenueOrder:
-    """A ccxt order (REST answer or `watch_orders` update) as a `VenueOrder`."""
+def order_from_ccxt(
+    order: CcxtDict, *, profile: VenueProfile, with_fills: bool = False
+) -> VenueOrder:
+    """A ccxt order (REST answer or `watch_orders` update) as a `VenueOrder`; with
+    `with_fills`, the executions the answer carries too (`placement_fills`)."""
     info = _info(order)
     order_type = OrderType.MARKET if order.get("type") == "market" else OrderType.LIMIT
     quantity = exact(order.get("amount"), *_raw(info, profile, "order.quantity")) or _ZERO
@@ -204,7 +208,7 @@ def order_from_ccxt(order: CcxtDict, *, profile: VenueProfile) -> VenueOrder:
     own_id = next(filter(None, _raw(info, profile, "order.client_order_id")), None)
     client_order_id = own_id or order.get("clientOrderId") or ""
     updated = order.get("lastUpdateTimestamp") or order.get("lastTradeTimestamp")
-    return VenueOrder(
+    report = VenueOrder(
         client_order_id=str(client_order_id),
         venue_order_id=str(order.get("id") or ""),
         symbol=order["symbol"],
@@ -218,6 +222,49 @@ def order_from_ccxt(order: CcxtDict, *, profile: VenueProfile) -> VenueOrder:
         average_price=average or None,
         updated_ms=int(updated or order.get("timestamp") or 0),
     )
+    if not with_fills:
+        return report
+    fills = placement_fills(order, report, profile)
+    return msgspec.structs.replace(report, fills=fills) if fills else report
+
+
+def placement_fills(
+    order: CcxtDict, report: VenueOrder, profile: VenueProfile
+) -> tuple[VenueFill, ...]:
+    """The executions a placement's answer carries (ccxt's `trades` of the order: Binance's
+    `newOrderRespType=FULL` fills), as fills of `report`'s order: each with its trade id,
+    exact price, quantity and fee, taker (it executed as the order arrived), at the
+    order's time, moving the quote the venue's rounding gives (`VenueProfile.quote_of`;
+    None where unknown). Empty if the answer carries none, or one without a trade id
+    (then they are read apart, as before)."""
+    trades = order.get("trades") or ()
+    fills: list[VenueFill] = []
+    for trade in trades:
+        if not isinstance(trade, Mapping) or not trade.get("id"):
+            return ()
+        info = _info(trade)
+        price = _required(exact(trade.get("price"), *_raw(info, profile, "fill.price")), "price")
+        quantity = _required(
+            exact(trade.get("amount"), *_raw(info, profile, "fill.quantity")), "amount"
+        )
+        fee = trade.get("fee") or {}
+        fills.append(
+            VenueFill(
+                trade_id=str(trade["id"]),
+                venue_order_id=report.venue_order_id,
+                client_order_id=report.client_order_id,
+                symbol=report.symbol,
+                side=report.side,
+                price=price,
+                quantity=quantity,
+                quote_quantity=profile.quote_of(price, quantity),
+                fee=exact(fee.get("cost"), *_raw(info, profile, "fill.fee")) or _ZERO,
+                fee_asset=str(fee.get("currency") or ""),
+                liquidity=Liquidity.TAKER,
+                ts_ms=int(trade.get("timestamp") or order.get("timestamp") or report.updated_ms),
+            )
+        )
+    return tuple(fills)
 
 
 def _time_in_force(order: CcxtDict, order_type: OrderType) -> TimeInForce:

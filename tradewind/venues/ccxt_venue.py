@@ -143,7 +143,7 @@ class CcxtVenue:
             self._exchange.create_order(request.symbol, order_type, side, amount, price, params),
             placing_order=True,
         )
-        return mapping.order_from_ccxt(order, profile=self.profile)
+        return mapping.order_from_ccxt(order, profile=self.profile, with_fills=True)
 
     async def cancel_order(self, symbol: str, client_order_id: str) -> VenueOrder:
         order = await self._call(

@@ -65,23 +65,6 @@ class OrderRequest(msgspec.Struct, frozen=True, kw_only=True):
     time_in_force: TimeInForce = TimeInForce.GTC
 
 
-class VenueOrder(msgspec.Struct, frozen=True, kw_only=True):
-    """An order as the venue reports it. `average_price` is None until something filled."""
-
-    client_order_id: str
-    venue_order_id: str
-    symbol: str
-    side: Side
-    order_type: OrderType
-    time_in_force: TimeInForce
-    status: OrderStatus
-    quantity: Decimal
-    filled_quantity: Decimal
-    price: Decimal | None
-    average_price: Decimal | None
-    updated_ms: int
-
-
 class VenueFill(msgspec.Struct, frozen=True, kw_only=True):
     """One execution of one of the account's orders; `fee` is in `fee_asset`.
 
@@ -102,6 +85,27 @@ class VenueFill(msgspec.Struct, frozen=True, kw_only=True):
     fee_asset: str
     liquidity: Liquidity
     ts_ms: int
+
+
+class VenueOrder(msgspec.Struct, frozen=True, kw_only=True):
+    """An order as the venue reports it. `average_price` is None until something filled.
+    `fills`: the executions the report itself carries, where the venue sends them with
+    it (an order that executed as it was placed: a placement's answer); empty otherwise,
+    and then its fills are read apart (`Venue.fetch_my_fills`)."""
+
+    client_order_id: str
+    venue_order_id: str
+    symbol: str
+    side: Side
+    order_type: OrderType
+    time_in_force: TimeInForce
+    status: OrderStatus
+    quantity: Decimal
+    filled_quantity: Decimal
+    price: Decimal | None
+    average_price: Decimal | None
+    updated_ms: int
+    fills: tuple[VenueFill, ...] = ()
 
 
 class PublicTrade(msgspec.Struct, frozen=True, kw_only=True):

@@ -11,7 +11,9 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import ROUND_DOWN, Decimal
 
+from tradewind.domain.exact import EXACT
 from tradewind.domain.rate_limits import RateWindow
 from tradewind.venues.port import OrderStatus
 
@@ -68,6 +70,9 @@ class VenueProfile:
       the filled quantity.
     - `raw_fields`: for exactness, the names under which the venue's raw payload
       (ccxt's `info`) keeps each field ccxt parsed into a float (see `ccxt_mapping.exact`).
+    - `quote_step`: how the venue rounds the quote amount a fill moves (price x quantity,
+      rounded down to this step), for fills it reports without that amount (the fills
+      of a placement's answer); None where unknown (the books then take the product).
     """
 
     kind: str
@@ -77,6 +82,7 @@ class VenueProfile:
     statuses: Mapping[str, OrderStatus | None] = field(default_factory=dict)
     status_fields: tuple[str, ...] = ()
     raw_fields: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    quote_step: Decimal | None = None
 
     def refusal(self, code: int | None, message: str) -> Refusal | None:
         """What the refusal with `code` (None: none given) and `message` means; None for
@@ -85,6 +91,13 @@ class VenueProfile:
             if phrase in message:
                 return meaning
         return None if code is None else self.refusal_codes.get(code)
+
+    def quote_of(self, price: Decimal, quantity: Decimal) -> Decimal | None:
+        """The quote amount a fill of `quantity` at `price` moves at this venue; None
+        where its rounding is unknown."""
+        if self.quote_step is None:
+            return None
+        return EXACT.multiply(price, quantity).quantize(self.quote_step, rounding=ROUND_DOWN)
 
     def raw(self, name: str) -> tuple[str, ...]:
         """The raw payload's names for the field `name` (`ccxt_mapping`'s names:

@@ -29,7 +29,13 @@ from tests.waiting import wait_until
 from tradewind.bus.memory import MemoryBus
 from tradewind.bus.topics import ORDERS_APPROVED, ORDERS_EVENTS
 from tradewind.domain.client_order_ids import client_order_id_for
-from tradewind.domain.events import BalanceUpdate, OrderAccepted, OrderFilled, OrderRejected
+from tradewind.domain.events import (
+    BalanceUpdate,
+    Fill,
+    OrderAccepted,
+    OrderFilled,
+    OrderRejected,
+)
 from tradewind.domain.model import OrderType, Side
 from tradewind.domain.orders import OrderState, TrackedOrder
 from tradewind.services.execution import ExecutionService
@@ -404,3 +410,28 @@ async def test_an_order_whose_account_moved_while_it_waited_is_looked_up_not_sen
     await events.wait_for(lambda r: r.payloads(OrderFilled), what="the twin's fill tracked")
     assert len(orders_with(state, venue_account, cid)) == 1
     assert calls(platform, "place_order", "ok") == 0
+
+
+async def test_a_market_orders_fills_come_with_its_placement_not_read_apart(
+    venue: tuple[str, ServerState], platform: Platform
+) -> None:
+    """The placement's answer (FULL) carries the order's executions: they are booked from
+    it, moving the quote the venue moved, and no fill is read apart (a read costs 40
+    times a placement's request weight on Binance)."""
+    _, state = venue
+    account_id, venue_account, events = await trading(platform, state)
+    read_before = calls(platform, "fetch_my_fills", "ok")
+    await platform.bus.publish(
+        ORDERS_APPROVED, approved(intent(account_id, "i-full", quantity="0.003"))
+    )
+    await events.wait_for(lambda r: r.payloads(OrderFilled), what="OrderFilled")
+    await events.wait_for(
+        lambda r: sum(f.quantity for f in r.payloads(Fill)) == D("0.003"), what="its fills"
+    )
+    booked = {f.trade_id: f for f in events.payloads(Fill)}
+    traded = {str(t.trade_id): t for t in state.exchange.engine.account_trades(venue_account)}
+    assert set(booked) == set(traded)
+    for trade_id, fill in booked.items():
+        assert (fill.price, fill.quantity) == (traded[trade_id].price, traded[trade_id].quantity)
+        assert fill.quote_quantity == traded[trade_id].quote_quantity
+    assert calls(platform, "fetch_my_fills", "ok") == read_before

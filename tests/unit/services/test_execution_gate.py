@@ -4,13 +4,14 @@ item 5: the breaker opened in runs without any venue fault)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 import pytest
 import structlog
 from prometheus_client import CollectorRegistry
 
-from tradewind.domain.rate_limits import WeightLimiter
+from tradewind.domain.rate_limits import RateWindow, WeightLimiter
 from tradewind.errors import RateLimited, VenueError, VenueUnavailable, VenueUnreached
 from tradewind.services.execution.gate import (
     BACKGROUND_KEEP,
@@ -24,6 +25,7 @@ from tradewind.services.execution.gate import (
 from tradewind.services.execution.metrics import ExecutionMetrics
 from tradewind.services.execution.settings import ExecutionSettings
 from tradewind.venues.binance.limits import rules as binance_rules
+from tradewind.venues.profile import RateRules
 
 FAILURES = 3
 
@@ -153,3 +155,30 @@ async def test_reconciliation_reads_leave_a_quarter_of_the_weight_to_orders() ->
         await gate.admit(PLACE_ORDER, orders, max_wait_s=0)
         if n % 3 == 0:
             await gate.admit(FETCH_ORDER, max_wait_s=0)
+
+
+async def test_a_busy_account_does_not_starve_another_at_a_full_address() -> None:
+    """Each account sends its orders one after the other (its placement worker waits for
+    each call's answer), and a refused call sleeps until the window it waits for opens:
+    the accounts waiting share the next window, so one with many orders queued cannot
+    hold the address while another waits."""
+    rules = RateRules((RateWindow("W 2s", 3, 2),), (RateWindow("O 10s", 100, 10),))
+    log = structlog.get_logger("test")
+    gate = VenueGate("v", ExecutionSettings(), ExecutionMetrics(CollectorRegistry()), log,
+                     rules=rules)  # fmt: skip
+    placed: list[str] = []
+
+    async def worker(account: str, orders: int) -> None:
+        limiter = gate.account_limiter()
+        for _ in range(orders):
+            await gate.admit(PLACE_ORDER, limiter, max_wait_s=30)
+            placed.append(account)
+            await asyncio.sleep(0.01)  # the venue's answer
+
+    busy = asyncio.create_task(worker("busy", 6))
+    await asyncio.sleep(0.005)  # the busy account is first in line, mid-call
+    await asyncio.gather(busy, worker("other", 2))
+    assert placed.count("other") == 2
+    # Three calls per window: the other account's two orders are in the first two
+    # windows, not after the busy account's six.
+    assert max(i for i, who in enumerate(placed) if who == "other") < 6, placed

@@ -350,6 +350,67 @@ def test_an_execution_report_on_the_stream_maps_like_a_rest_order(exchange: Any)
     assert order.updated_ms == 1700000000199
 
 
+def full_answer() -> dict[str, Any]:
+    """A market buy that executed at two prices as it was placed (FULL answer)."""
+    return rest_order(
+        type="MARKET", price="0.00000000", origQty="0.00300000", executedQty="0.00300000",
+        cummulativeQuoteQty="150.00150000", status="FILLED",
+        fills=[
+            {"price": "50000.00000000", "qty": "0.00100000", "commission": "0.00000100",
+             "commissionAsset": "BTC", "tradeId": 71},
+            {"price": "50000.75000000", "qty": "0.00200000", "commission": "0.00000200",
+             "commissionAsset": "BTC", "tradeId": 72},
+        ],
+    )  # fmt: skip
+
+
+def test_a_placement_answer_carries_its_fills_exactly_as_the_venue_books_them(
+    exchange: Any,
+) -> None:
+    order = m.order_from_ccxt(exchange.parse_order(full_answer()), with_fills=True)
+    assert order.status is OrderStatus.FILLED and order.filled_quantity == D("0.003")
+    first, second = order.fills
+    assert (first.trade_id, second.trade_id) == ("71", "72")
+    assert (second.price, second.quantity, second.fee, second.fee_asset) == (
+        D("50000.75"),
+        D("0.002"),
+        D("0.000002"),
+        "BTC",
+    )
+    assert {f.client_order_id for f in order.fills} == {"tw-abc"}
+    assert {(f.side, f.liquidity, f.ts_ms) for f in order.fills} == {
+        (Side.BUY, Liquidity.TAKER, 1700000000123)
+    }
+    # The quote each moved as Binance rounds it: price x quantity down to 10^-8.
+    assert second.quote_quantity == D("100.0015")
+    odd = m.order_from_ccxt(
+        exchange.parse_order(
+            full_answer()
+            | {"fills": [{"price": "0.00003337", "qty": "3.00000000", "commission": "0",
+                          "commissionAsset": "BTC", "tradeId": 9}]}
+        ),
+        with_fills=True,
+    )  # fmt: skip
+    assert odd.fills[0].quote_quantity == D("0.00010011")  # 0.00010011 exactly
+    again = ccxt_mapping.placement_fills(exchange.parse_order(full_answer()), order, BINANCE)
+    assert again == order.fills
+
+
+def test_a_quote_rounding_that_is_not_known_is_left_to_the_books(exchange: Any) -> None:
+    order = ccxt_mapping.order_from_ccxt(
+        exchange.parse_order(full_answer()), profile=GENERIC, with_fills=True
+    )
+    assert [f.quote_quantity for f in order.fills] == [None, None]
+    assert D("1e-8") == BINANCE.quote_step
+    assert BINANCE.quote_of(D("0.00003337"), D("0.3")) == D("0.00001001")  # 0.000010011 down
+
+
+def test_answers_without_their_fills_carry_none(exchange: Any) -> None:
+    assert m.order_from_ccxt(exchange.parse_order(full_answer())).fills == ()  # not asked
+    resting = m.order_from_ccxt(exchange.parse_order(rest_order()), with_fills=True)
+    assert resting.fills == ()
+
+
 # -- trades ----------------------------------------------------------------------------
 
 

@@ -6,6 +6,7 @@ profile too (`venues.simulated.profile`)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 from tradewind.venues.adapters import VenueAdapter
@@ -54,6 +55,8 @@ PROFILE = VenueProfile(
         "balances.as_of": ("updateTime",),
         "balances.rows": ("balances",),
     },
+    # A trade's quoteQty: price x quantity rounded down to 10^-8 (the buyer pays it).
+    quote_step=Decimal("1e-8"),
 )
 
 BINANCE = VenueAdapter(
