@@ -13,3 +13,11 @@ def venue_url(tmp_path: Path) -> Iterator[str]:
     """`tradewind venue serve` on a free port, publishing no rate limits."""
     with serving_venue(tmp_path, "--seed", "3") as url:
         yield url
+
+
+@pytest.fixture
+def limited_venue_url(tmp_path: Path) -> Iterator[str]:
+    """`tradewind venue serve` on a free port, publishing and enforcing Binance's limits
+    (request weight per client address, new orders per account)."""
+    with serving_venue(tmp_path, "--seed", "3", limits=True) as url:
+        yield url

@@ -1,9 +1,11 @@
 """The distributed run, proven: marketdata, strategy, risk, execution and portfolio as
 separate OS processes (`tradewind service NAME`) on Redis Streams and on Kafka, the
 simulated exchange served over HTTP and WebSocket (`tradewind venue serve`) and reached
-through ccxt, 100 bots in PostgreSQL. At the end every account's portfolio equals the
-venue's balances, every venue trade is in the platform's fills, and the venue never saw
-a client order id twice."""
+through ccxt, 100 bots in PostgreSQL, with the venue's published rate limits on (Binance's,
+enforced by the simulator per client address and account; execution pacing by them). At
+the end every account's portfolio equals the venue's balances, every venue trade is in
+the platform's fills, the venue never saw a client order id twice, and it refused no
+request for rate."""
 
 from __future__ import annotations
 
@@ -37,11 +39,12 @@ MIN_ORDERS = 50
 async def test_a_hundred_bots_across_five_processes_agree_with_the_venue(
     bus: str,
     request: pytest.FixtureRequest,
-    venue_url: str,
+    limited_venue_url: str,
     database_url: str,
     redis_url: str,
     tmp_path: Path,
 ) -> None:
+    venue_url = limited_venue_url
     prefix = f"e2e{uuid.uuid4().hex[:8]}"
     if bus == "redis":
         bus_url = f"{redis_url}?prefix={prefix}"
@@ -51,7 +54,7 @@ async def test_a_hundred_bots_across_five_processes_agree_with_the_venue(
     accounts = await open_demo_accounts(database_url, master_keys, venue_url, BOTS)
     env = platform_env(
         bus_url=bus_url, redis_url=redis_url, prefix=prefix, database_url=database_url,
-        venue_url=venue_url, master_keys=master_keys,
+        venue_url=venue_url, master_keys=master_keys, rate_limits="auto",
     )  # fmt: skip
     processes: list[Process] = []
     try:
@@ -80,3 +83,4 @@ async def test_a_hundred_bots_across_five_processes_agree_with_the_venue(
         repeated = (await http.get("/sim/v1/submissions?repeated=1")).json()["submissions"]
     assert submissions["total"] >= MIN_ORDERS, f"only {submissions['total']} orders"
     assert repeated == [], f"client order ids sent twice: {repeated[:5]}"
+    assert submissions["rate_limited"] == 0, "the venue refused requests for rate"

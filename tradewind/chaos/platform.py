@@ -50,10 +50,15 @@ def check(condition: object, message: str) -> None:
 
 @contextlib.contextmanager
 def serving_venue(
-    logs: Path, *options: str, url: str = "http://127.0.0.1", everywhere: bool = False
+    logs: Path,
+    *options: str,
+    url: str = "http://127.0.0.1",
+    everywhere: bool = False,
+    limits: bool = False,
 ) -> Iterator[str]:
-    """`tradewind venue serve` (synthetic market, no rate limits, `options` added) on a
-    free port, its log in `logs/venue.log`; yields its base URL (`url` + the port).
+    """`tradewind venue serve` (synthetic market, `options` added) on a free port, its log
+    in `logs/venue.log`; yields its base URL (`url` + the port). It publishes and enforces
+    Binance's rate limits with `limits`, none otherwise (`--unlimited`).
     `everywhere`: listen on every address (zones reach it over their bridge), with a
     random admin token for `/sim/v1` from other hosts; this process keeps calling it on
     loopback."""
@@ -62,7 +67,7 @@ def serving_venue(
     listen = ["--host", "0.0.0.0", "--admin-token", secrets.token_hex(16)] if everywhere else []
     proc = subprocess.Popen(
         [sys.executable, "-m", "tradewind.cli", "venue", "serve", "--port", str(port),
-         "--market", "synthetic", "--unlimited", *listen, *options],
+         "--market", "synthetic", *(() if limits else ("--unlimited",)), *listen, *options],
         stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     try:
@@ -384,9 +389,10 @@ def with_query(url: str, **params: str) -> str:
 
 def platform_env(
     *, bus_url: str, redis_url: str, prefix: str, database_url: str, venue_url: str,
-    master_keys: str,
+    master_keys: str, rate_limits: str = "off",
 ) -> dict[str, str]:  # fmt: skip
-    """The environment every service process of a run shares."""
+    """The environment every service process of a run shares. `rate_limits`: execution's
+    pacing (`auto`: by the venue's published limits, for a venue that publishes them)."""
     return {
         **os.environ,
         "TRADEWIND_BUS_URL": bus_url,
@@ -399,8 +405,7 @@ def platform_env(
         "TRADEWIND_BAR_INTERVAL_S": "2",
         "TRADEWIND_PORTFOLIO_VALUATION_ASSET": "USDT",
         "TRADEWIND_LOG_LEVEL": "info",
-        # The venue runs --unlimited (it publishes no rate limits), so execution paces by
-        # none either; under Binance's published limits a hundred accounts behind one
-        # address are throttled to minutes, which tests/integration/services covers.
-        "TRADEWIND_EXECUTION_RATE_LIMITS": "off",
+        # `off` where the venue runs --unlimited (it publishes no rate limits); the
+        # distributed e2e runs it with Binance's limits on and execution pacing by them.
+        "TRADEWIND_EXECUTION_RATE_LIMITS": rate_limits,
     }

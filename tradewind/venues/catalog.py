@@ -19,7 +19,7 @@ from tradewind.domain.rate_limits import RateWindow
 from tradewind.errors import ConfigError
 from tradewind.venues import generic
 from tradewind.venues.adapters import SETTING, VenueAdapter, adapter
-from tradewind.venues.ccxt_venue import CcxtVenue
+from tradewind.venues.ccxt_venue import CcxtVenue, SharedMarkets
 from tradewind.venues.key_check import KeyCheck
 
 VENUE_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
@@ -91,13 +91,14 @@ def exchange_for(
     *,
     ca_file: str | None = None,
     local_address: str | None = None,
+    markets: SharedMarkets | None = None,
 ) -> CcxtVenue:
     """A session on `spec`'s ccxt exchange, configured by its adapter (sandbox URLs,
     options, ccxt's rate limiter on); it connects on its first call only."""
     found = spec.venue_adapter
     venue = CcxtVenue.create(
         found.ccxt_id, api_key, secret, options=found.options, name=spec.name,
-        ca_file=ca_file, profile=found.profile, local_address=local_address,
+        ca_file=ca_file, profile=found.profile, local_address=local_address, markets=markets,
     )  # fmt: skip
     exchange = venue.exchange
     if found.sandbox:

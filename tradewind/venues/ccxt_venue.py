@@ -48,6 +48,16 @@ connection the server was closing; it went unanswered, and an order in it had an
 unknown outcome. A new connection costs a handshake, only after 4 s of quiet."""
 
 
+class SharedMarkets:
+    """One venue's markets, loaded once for every session of it in this process: a
+    market list costs request weight at the venue (Binance's exchangeInfo: 20 a call),
+    and a platform opens a session per account, all at once when it starts."""
+
+    def __init__(self) -> None:
+        self.loaded: tuple[Any, Any] | None = None  # (markets, currencies), as ccxt keeps them
+        self.loading: asyncio.Future[None] | None = None
+
+
 class CcxtVenue:
     """One account's session with one exchange, through a ccxt.pro exchange object.
 
@@ -66,13 +76,16 @@ class CcxtVenue:
         *,
         profile: VenueProfile = GENERIC,
         local_address: str | None = None,
+        markets: SharedMarkets | None = None,
     ):
         """`local_address`: the source address its requests and streams leave from (one
-        of `TRADEWIND_EGRESS`); None: the default route."""
+        of `TRADEWIND_EGRESS`); None: the default route. `markets`: the venue's markets
+        shared with its other sessions (None: this session loads its own)."""
         self._exchange = exchange
         self._name = name or str(exchange.id)
         self.profile = profile
         self.local_address = local_address
+        self._shared_markets = markets
         self._book_depth = book_depth
         self._session: aiohttp.ClientSession | None = None
         self._closed = False
@@ -91,6 +104,7 @@ class CcxtVenue:
         ca_file: str | None = None,
         profile: VenueProfile = GENERIC,
         local_address: str | None = None,
+        markets: SharedMarkets | None = None,
     ) -> CcxtVenue:
         """A venue on `ccxt.pro.<exchange_id>`. `urls_override` is deep-merged into the
         exchange's `urls` (e.g. `{"api": {...}}`), `options` into its `options`.
@@ -114,7 +128,9 @@ class CcxtVenue:
         exchange = exchange_class(config)
         if urls_override:
             exchange.urls = exchange.deep_extend(exchange.urls, dict(urls_override))
-        return cls(exchange, name=name, profile=profile, local_address=local_address)
+        return cls(
+            exchange, name=name, profile=profile, local_address=local_address, markets=markets
+        )
 
     def __repr__(self) -> str:
         return f"CcxtVenue(name={self._name!r}, exchange={self._exchange.id!r})"
@@ -268,10 +284,26 @@ class CcxtVenue:
         exchange = self._exchange
         if exchange.markets:
             return
-        loading = self._markets_loading
-        if loading is None or (loading.done() and (loading.cancelled() or loading.exception())):
-            loading = self._markets_loading = asyncio.ensure_future(exchange.load_markets())
-        await asyncio.shield(loading)
+        shared = self._shared_markets
+        if shared is None:
+            loading = self._markets_loading
+            if loading is None or (loading.done() and (loading.cancelled() or loading.exception())):
+                loading = self._markets_loading = asyncio.ensure_future(exchange.load_markets())
+            await asyncio.shield(loading)
+            return
+        # One load for every session of the venue; a failed one is tried again by the next.
+        while shared.loaded is None:
+            load = shared.loading
+            if load is None or (load.done() and (load.cancelled() or load.exception())):
+                load = shared.loading = asyncio.ensure_future(self._load_for(shared))
+            await asyncio.shield(load)
+        if not exchange.markets:
+            exchange.set_markets(*shared.loaded)
+
+    async def _load_for(self, shared: SharedMarkets) -> None:
+        exchange = self._exchange
+        await exchange.load_markets()
+        shared.loaded = (exchange.markets, exchange.currencies)
 
     def _open_session(self) -> None:
         """Give the exchange, before its first request, the HTTP session `create` built it

@@ -23,6 +23,7 @@ from tradewind.venues.simulated.inprocess import InProcessVenue
 
 if TYPE_CHECKING:
     from tradewind.venues.catalog import VenueSpec
+    from tradewind.venues.ccxt_venue import SharedMarkets
 
 SIMULATED = "sim"
 
@@ -119,6 +120,13 @@ class CcxtVenues:
                 "TRADEWIND_VENUE_URLS and TRADEWIND_VENUES)",
             )
         self._ca_file = ca_file
+        self._markets: dict[str, SharedMarkets] = {}
+
+    def _markets_of(self, venue: str) -> SharedMarkets:
+        """The markets every session of `venue` shares (loaded once)."""
+        from tradewind.venues.ccxt_venue import SharedMarkets
+
+        return self._markets.setdefault(venue, SharedMarkets())
 
     @classmethod
     def declared(
@@ -159,11 +167,21 @@ class CcxtVenues:
         if spec is not None:
             from tradewind.venues.catalog import exchange_for
 
-            return exchange_for(spec, api_key, secret, ca_file=self._ca_file, local_address=egress)
+            return exchange_for(
+                spec, api_key, secret, ca_file=self._ca_file, local_address=egress,
+                markets=self._markets_of(venue),
+            )  # fmt: skip
         base = self._simulated[venue]
         ws = base.replace("http", "ws", 1)
         ccxt_venue = ccxt_session(
-            base, ws, api_key, secret, name=venue, ca_file=self._ca_file, local_address=egress
+            base,
+            ws,
+            api_key,
+            secret,
+            name=venue,
+            ca_file=self._ca_file,
+            local_address=egress,
+            markets=self._markets_of(venue),
         )
         ccxt_venue.exchange.enableRateLimit = False  # our own limiter paces requests
         return ccxt_venue

@@ -8,6 +8,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Iterator
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -16,6 +17,7 @@ from tests.integration.venues.sim_rest_support import running_venue
 from tradewind.domain.model import OrderType, Side
 from tradewind.errors import InsufficientFunds, UnknownOrder, VenueUnavailable
 from tradewind.venues.ccxt_venue import CcxtVenue
+from tradewind.venues.directory import CcxtVenues
 from tradewind.venues.port import OrderRequest, OrderStatus
 from tradewind.venues.simulated.client import ccxt_session
 from tradewind.venues.simulated.inprocess import InProcessVenue
@@ -175,3 +177,34 @@ async def test_a_caller_cancelled_while_the_markets_load_leaves_the_others_waiti
         state.faults.clear()
     assert isinstance(outcome, VenueUnavailable), repr(outcome)
     assert await venue.fetch_open_orders("BTC/USDT") == [], "the markets load again"
+
+
+async def test_the_sessions_of_a_venue_load_its_markets_once(
+    venue_server: tuple[str, ServerState],
+) -> None:
+    """A platform opens a session per account, all at once when it starts; the venue's
+    market list (Binance's exchangeInfo, 20 request weight) is read once for all of them."""
+    url, state = venue_server
+    directory = CcxtVenues({"sim": url})
+    sessions = []
+    for _ in range(5):
+        creds = state.exchange.create_account({"USDT": Decimal("100")})
+        sessions.append(directory.session("sim", creds.api_key, creds.secret))
+    loads: list[str] = []
+    for session in sessions:
+        assert isinstance(session, CcxtVenue)
+        load = session.exchange.load_markets
+
+        async def counted(*args: object, load: Any = load, **kwargs: object) -> Any:
+            loads.append("exchangeInfo")
+            return await load(*args, **kwargs)
+
+        session.exchange.load_markets = counted
+    try:
+        readings = await asyncio.gather(*(s.fetch_balances() for s in sessions))
+        assert all(r.assets["USDT"].free == Decimal("100") for r in readings)
+        assert loads == ["exchangeInfo"]
+        listed = [await s.load_markets() for s in sessions]
+        assert all(markets == listed[0] for markets in listed) and "BTC/USDT" in listed[0]
+    finally:
+        await asyncio.gather(*(s.close() for s in sessions))

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from tradewind.venues.binance.keys import from_api_restrictions as read_key_check
-from tradewind.venues.ccxt_venue import CcxtVenue, rehosted_urls
+from tradewind.venues.ccxt_venue import CcxtVenue, SharedMarkets, rehosted_urls
 from tradewind.venues.simulated.profile import OVER_HTTP
 
 __all__ = ["CCXT_OPTIONS", "KEY_CHECK_METHOD", "ccxt_session", "read_key_check"]
@@ -37,6 +37,7 @@ def ccxt_session(
     name: str = "sim",
     ca_file: str | None = None,
     local_address: str | None = None,
+    markets: SharedMarkets | None = None,
 ) -> CcxtVenue:
     """A session talking only to the simulated exchange's server at `base_http` (e.g.
     `http://127.0.0.1:8765`, or `https://…` with `ca_file` trusting its certificate) and
@@ -44,7 +45,7 @@ def ccxt_session(
     default route)."""
     venue = CcxtVenue.create(
         "binance", api_key, secret, options=CCXT_OPTIONS, name=name, ca_file=ca_file,
-        profile=OVER_HTTP, local_address=local_address,
+        profile=OVER_HTTP, local_address=local_address, markets=markets,
     )  # fmt: skip
     exchange = venue.exchange
     exchange.urls["api"] = rehosted_urls(exchange.urls["api"], base_http, base_ws)

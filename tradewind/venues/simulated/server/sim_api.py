@@ -8,7 +8,8 @@ keys (the testnet faucet) and switch faults on and off.
                               "status"}]: the orders working or waiting on the book
                               (symbols here are BASE/QUOTE, as the platform names them)
     GET    /sim/v1/submissions[?repeated=1] -> new-order requests per client order id
-                              (repeated ones with "times_ms": when each came)
+                              (repeated ones with "times_ms": when each came), and
+                              "rate_limited": requests refused for rate (429/418/-1015)
     POST   /sim/v1/accounts  {"balances": {"USDT": "10000"}, "permissions": {"trade": true,
                               "withdraw": false, "transfer": false}, "ip_restrict": false,
                               "ed25519_public_key": "-----BEGIN PUBLIC KEY-----…"}
@@ -118,7 +119,16 @@ def sim_routes(state: ServerState) -> APIRouter:
             for row in rows:
                 key = (str(row["account_id"]), str(row["client_order_id"]))
                 row["times_ms"] = state.repeat_times_ms.get(key, [])
-        return json_response({"submissions": rows, "total": sum(state.submissions.values())})
+        refused = (
+            state.ip_limiter.refusals + state.sapi_limiter.refusals + state.order_limiter.refusals
+        )
+        return json_response(
+            {
+                "submissions": rows,
+                "total": sum(state.submissions.values()),
+                "rate_limited": refused,
+            }
+        )
 
     async def balances(request: Request) -> Response:
         """Every asset of a venue account, free and locked (the venue's truth)."""

@@ -220,9 +220,16 @@ class IpRateLimiter:
         self._counters = [_Counter(r) for r in limits if r.kind != "ORDERS"]
         self._offenders: dict[str, _Offender] = {}
         self._header_prefix = header_prefix
+        self.refusals = 0  # requests refused (429 or 418) since the start
 
     def admit(self, ip: str, weight: int, now_ms: int) -> Refusal | None:
         """Count the request against `ip`'s limits, or say why it is refused."""
+        refusal = self._admit(ip, weight, now_ms)
+        if refusal is not None:
+            self.refusals += 1
+        return refusal
+
+    def _admit(self, ip: str, weight: int, now_ms: int) -> Refusal | None:
         offender = self._offenders.get(ip)
         if offender is not None:
             if offender.banned_until_ms > now_ms:
@@ -272,11 +279,13 @@ class OrderRateLimiter:
 
     def __init__(self, limits: tuple[RateLimit, ...] = BINANCE_RATE_LIMITS) -> None:
         self._counters = [_Counter(r) for r in limits if r.kind == "ORDERS"]
+        self.refusals = 0  # new orders refused (-1015) since the start
 
     def admit(self, account_id: str, now_ms: int) -> RateLimit | None:
         """Count one new order, or return the limit it would exceed."""
         for counter in self._counters:
             if not counter.fits(account_id, 1, now_ms):
+                self.refusals += 1
                 return counter.limit
         for counter in self._counters:
             counter.add(account_id, 1, now_ms)
