@@ -10,9 +10,8 @@ USDT are stored; the figures:
 
 - sessions: from execution's start until every account's session is open (each opening
   reconciles the account: balances, open orders, its trade history);
-- wave: `--orders` market buys per account (one per symbol of the venue's first USDT
-  pairs, ~12 USDT each) published at once on orders.approved, until every one is
-  filled or rejected;
+- wave: `--orders` market buys per account (round the venue's USDT pairs, ~12 USDT
+  each) published at once on orders.approved, until every one is filled or rejected;
 - the venue calls execution made per kind (and their weight by the venue's costs), the
   weight per order of the wave, how many accounts' waves one address carries a minute
   (6,000 over a wave's weight), and the requests the venue refused for rate (its own
@@ -63,9 +62,9 @@ from tradewind.venues.simulated.profile import OVER_HTTP
 ORDER_USDT = Decimal(12)
 
 
-async def venue_symbols(http: httpx.AsyncClient, count: int) -> list[tuple[str, Decimal]]:
-    """The first `count` USDT pairs the venue lists, each with a quantity worth about
-    `ORDER_USDT` (a multiple of its step)."""
+async def venue_symbols(http: httpx.AsyncClient) -> list[tuple[str, Decimal]]:
+    """The venue's USDT pairs, each with a quantity worth about `ORDER_USDT` (a multiple
+    of its step)."""
     info = (await http.get("/api/v3/exchangeInfo")).json()
     tickers = (await http.get("/api/v3/ticker/price")).json()
     prices = {p["symbol"]: Decimal(p["price"]) for p in tickers}
@@ -76,11 +75,10 @@ async def venue_symbols(http: httpx.AsyncClient, count: int) -> list[tuple[str, 
         lot = next(f for f in symbol["filters"] if f["filterType"] == "LOT_SIZE")
         step = Decimal(lot["stepSize"])
         steps = (ORDER_USDT / prices[symbol["symbol"]] / step).to_integral_value(ROUND_CEILING)
-        quantity = steps * step
-        chosen.append((f"{symbol['baseAsset']}/USDT", quantity))
-        if len(chosen) == count:
-            return chosen
-    raise RuntimeError(f"the venue lists only {len(chosen)} USDT pairs, {count} wanted")
+        chosen.append((f"{symbol['baseAsset']}/USDT", steps * step))
+    if not chosen:
+        raise RuntimeError("the venue lists no USDT pair")
+    return chosen
 
 
 async def store_accounts(
@@ -159,7 +157,8 @@ async def run(accounts: int, egress: int, orders: int, work: Path) -> dict[str, 
         await database.migrate()
         encryptor = Encryptor(load_master_keys(keys=generate_master_key()))
         async with httpx.AsyncClient(base_url=venue_url, timeout=60) as http:
-            symbols = await venue_symbols(http, orders)
+            listed = await venue_symbols(http)
+            symbols = [listed[n % len(listed)] for n in range(orders)]  # round the pairs
             ids = await store_accounts(database, encryptor, http, accounts)
         bus = MemoryBus(partitions=8)
         await bus.start()
