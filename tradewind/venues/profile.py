@@ -28,6 +28,7 @@ class Call(enum.StrEnum):
     FETCH_ALL_OPEN_ORDERS = "fetch_all_open_orders"  # of every symbol
     FETCH_BALANCES = "fetch_balances"
     FETCH_FILLS = "fetch_my_fills"
+    WATCH_ORDERS = "watch_orders"  # opening an account's order stream
 
     @property
     def label(self) -> str:

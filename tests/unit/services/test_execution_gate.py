@@ -25,7 +25,7 @@ from tradewind.services.execution.gate import (
 from tradewind.services.execution.metrics import ExecutionMetrics
 from tradewind.services.execution.settings import ExecutionSettings
 from tradewind.venues.binance.limits import rules as binance_rules
-from tradewind.venues.profile import RateRules
+from tradewind.venues.profile import Call, RateRules
 
 FAILURES = 3
 
@@ -182,3 +182,11 @@ async def test_a_busy_account_does_not_starve_another_at_a_full_address() -> Non
     # Three calls per window: the other account's two orders are in the first two
     # windows, not after the busy account's six.
     assert max(i for i, who in enumerate(placed) if who == "other") < 6, placed
+
+
+async def test_opening_an_order_stream_is_paced_and_counted_as_the_venue_counts_it() -> None:
+    gate = a_paced_gate()  # Binance: connecting to the WebSocket API and subscribing: 4
+    for _ in range(1500):  # 1,500 streams x 4 = the address's 6,000 a minute
+        await gate.pace(Call.WATCH_ORDERS)
+    with pytest.raises(NotSent, match="rate limits hold"):
+        await gate.admit(FETCH_ORDER, max_wait_s=0)

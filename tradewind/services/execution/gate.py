@@ -190,12 +190,15 @@ class VenueGate:
         await self.admit(call, max_wait_s=max_wait_s)
         return await self.run(call, request)
 
-    async def wait_until_clear(self) -> None:
-        """Sleep until no Retry-After blocks the venue (before opening a stream)."""
-        until = self._limiter.blocked_until_ns if self._limiter else self._blocked_until_ns
-        delay = (until - time.time_ns()) / _NS_PER_S
-        if delay > 0:
+    async def pace(self, call: Call) -> None:
+        """Wait until `call` fits the limits, and count it: for what is not a request of
+        `run`'s (opening a stream), so that it too stays inside the address's weight."""
+        waited = 0.0
+        while (delay := self._reserve(call, None)) > 0:
             await asyncio.sleep(delay)
+            waited += delay
+        if waited:
+            self._throttled.inc(waited)
 
     def status(self) -> BreakerStatus:
         now = time.monotonic_ns()

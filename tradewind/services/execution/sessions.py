@@ -37,6 +37,7 @@ from tradewind.store.database import Database
 from tradewind.venues.directory import VenueDirectory
 from tradewind.venues.egress import egress_for
 from tradewind.venues.port import VenueOrder
+from tradewind.venues.profile import Call
 
 REFUSAL_TTL_S = 30.0
 _OPENING_AT_ONCE = 8  # sessions opened concurrently at start
@@ -338,7 +339,7 @@ class SessionPool:
         between two watches waits for the account's next update)."""
         failures = 0
         while True:
-            await session.gate.wait_until_clear()
+            await session.gate.pace(Call.WATCH_ORDERS)  # the subscription costs weight too
             queue: asyncio.Queue[list[VenueOrder] | BaseException] = asyncio.Queue()
             reader = asyncio.create_task(_read(session.venue.watch_orders(), queue))
             try:

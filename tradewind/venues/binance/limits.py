@@ -34,6 +34,9 @@ COSTS = {
     Call.FETCH_ALL_OPEN_ORDERS: 80,  # every symbol
     Call.FETCH_BALANCES: 20,
     Call.FETCH_FILLS: 40,  # myTrades and allOrders, 20 each
+    # The user data stream through the WebSocket API: connecting costs 2, and
+    # userDataStream.subscribe.signature 2.
+    Call.WATCH_ORDERS: 4,
 }
 
 
