@@ -242,12 +242,7 @@ def placement_fills(
     for trade in trades:
         if not isinstance(trade, Mapping) or not trade.get("id"):
             return ()
-        info = _info(trade)
-        price = _required(exact(trade.get("price"), *_raw(info, profile, "fill.price")), "price")
-        quantity = _required(
-            exact(trade.get("amount"), *_raw(info, profile, "fill.quantity")), "amount"
-        )
-        fee = trade.get("fee") or {}
+        price, quantity, fee, fee_asset = _fill_amounts(trade, profile)
         fills.append(
             VenueFill(
                 trade_id=str(trade["id"]),
@@ -258,8 +253,8 @@ def placement_fills(
                 price=price,
                 quantity=quantity,
                 quote_quantity=profile.quote_of(price, quantity),
-                fee=exact(fee.get("cost"), *_raw(info, profile, "fill.fee")) or _ZERO,
-                fee_asset=str(fee.get("currency") or ""),
+                fee=fee,
+                fee_asset=fee_asset,
                 liquidity=Liquidity.TAKER,
                 ts_ms=int(trade.get("timestamp") or order.get("timestamp") or report.updated_ms),
             )
@@ -296,12 +291,7 @@ def fill_from_ccxt(trade: CcxtDict, client_order_id: str, *, profile: VenueProfi
     """One of the account's trades (ccxt `fetch_my_trades`) with the quote quantity the
     venue moved (`_quote_quantity`); ccxt's trades do not carry the client order id, so
     the caller looks it up by `trade['order']`."""
-    info = _info(trade)
-    fee = trade.get("fee") or {}
-    price = _required(exact(trade.get("price"), *_raw(info, profile, "fill.price")), "price")
-    quantity = _required(
-        exact(trade.get("amount"), *_raw(info, profile, "fill.quantity")), "amount"
-    )
+    price, quantity, fee, fee_asset = _fill_amounts(trade, profile)
     return VenueFill(
         trade_id=str(trade["id"]),
         venue_order_id=str(trade.get("order") or ""),
@@ -311,11 +301,24 @@ def fill_from_ccxt(trade: CcxtDict, client_order_id: str, *, profile: VenueProfi
         price=price,
         quantity=quantity,
         quote_quantity=_quote_quantity(trade, price, quantity, profile),
-        fee=exact(fee.get("cost"), *_raw(info, profile, "fill.fee")) or _ZERO,
-        fee_asset=str(fee.get("currency") or ""),
+        fee=fee,
+        fee_asset=fee_asset,
         liquidity=Liquidity.MAKER if trade.get("takerOrMaker") == "maker" else Liquidity.TAKER,
         ts_ms=int(trade.get("timestamp") or 0),
     )
+
+
+def _fill_amounts(trade: CcxtDict, profile: VenueProfile) -> tuple[Decimal, Decimal, Decimal, str]:
+    """A ccxt trade's price, quantity and fee, exact (from the venue's raw strings where
+    they are the same numbers), and the fee's asset."""
+    info = _info(trade)
+    price = _required(exact(trade.get("price"), *_raw(info, profile, "fill.price")), "price")
+    quantity = _required(
+        exact(trade.get("amount"), *_raw(info, profile, "fill.quantity")), "amount"
+    )
+    fee = trade.get("fee") or {}
+    fee_cost = exact(fee.get("cost"), *_raw(info, profile, "fill.fee")) or _ZERO
+    return price, quantity, fee_cost, str(fee.get("currency") or "")
 
 
 def _quote_quantity(
@@ -323,10 +326,9 @@ def _quote_quantity(
 ) -> Decimal | None:
     """The quote amount the venue moved for `trade` (ccxt's `cost`): the venue's raw
     string (Binance: `quoteQty` in REST, `Y` in an executionReport), when it is that
-    number. Without one, a
-    `cost` that is price x quantity as far as a float can tell stands for the exact
-    product (ccxt computes `cost` so when the venue sends none); any other `cost` is the
-    venue's own. None when ccxt has no `cost`."""
+    number. Without one, a `cost` that is price x quantity as far as a float can tell
+    stands for the exact product (ccxt computes `cost` so when the venue sends none); any
+    other `cost` is the venue's own. None when ccxt has no `cost`."""
     cost = to_decimal(trade.get("cost"))
     if cost is None:
         return None

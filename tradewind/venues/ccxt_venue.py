@@ -80,16 +80,16 @@ class CcxtVenue:
     ):
         """`local_address`: the source address its requests and streams leave from (one
         of `TRADEWIND_EGRESS`); None: the default route. `markets`: the venue's markets
-        shared with its other sessions (None: this session loads its own)."""
+        shared with its other sessions (None: this session's own)."""
         self._exchange = exchange
         self._name = name or str(exchange.id)
         self.profile = profile
         self.local_address = local_address
-        self._shared_markets = markets
+        self._markets = SharedMarkets() if markets is None else markets
+        self._loading: asyncio.Future[None] | None = None
         self._book_depth = book_depth
         self._session: aiohttp.ClientSession | None = None
         self._closed = False
-        self._markets_loading: asyncio.Future[Any] | None = None
 
     @classmethod
     def create(
@@ -241,7 +241,7 @@ class CcxtVenue:
 
     async def close(self) -> None:
         self._closed = True
-        loading, self._markets_loading = self._markets_loading, None
+        loading, self._loading = self._loading, None  # a load through this session's exchange
         if loading is not None and not loading.done():
             loading.cancel()
             await asyncio.gather(loading, return_exceptions=True)
@@ -284,18 +284,14 @@ class CcxtVenue:
         exchange = self._exchange
         if exchange.markets:
             return
-        shared = self._shared_markets
-        if shared is None:
-            loading = self._markets_loading
-            if loading is None or (loading.done() and (loading.cancelled() or loading.exception())):
-                loading = self._markets_loading = asyncio.ensure_future(exchange.load_markets())
-            await asyncio.shield(loading)
-            return
-        # One load for every session of the venue; a failed one is tried again by the next.
+        # One load for every session sharing the markets; a failed one is tried again.
+        shared = self._markets
         while shared.loaded is None:
             load = shared.loading
             if load is None or (load.done() and (load.cancelled() or load.exception())):
-                load = shared.loading = asyncio.ensure_future(self._load_for(shared))
+                load = shared.loading = self._loading = asyncio.ensure_future(
+                    self._load_for(shared)
+                )
             await asyncio.shield(load)
         if not exchange.markets:
             exchange.set_markets(*shared.loaded)
