@@ -147,7 +147,11 @@ def test_past_candles_continue_into_the_live_ones_without_gap_or_overlap(venue: 
     assert abs(live_open - past_close) / past_close < Decimal("0.01")
     minutes = klines(venue, "1m", limit=1000)  # finer than the past: from its trades
     assert len(minutes) == 1000 and minutes[0][0] < start <= minutes[-1][0]
-    assert all(row[8] >= 1 for row in minutes)  # one per minute that traded
+    assert_contiguous([row[0] for row in minutes], MINUTE)  # a quiet minute has its kline
+    for earlier, later in itertools.pairwise(minutes):
+        if later[8] == 0:  # nothing traded: flat at the last price, as on Binance
+            assert later[1] == later[2] == later[3] == later[4] == earlier[4]
+            assert Decimal(later[5]) == Decimal(later[7]) == 0
 
 
 def test_the_candle_the_start_falls_in_holds_its_past_and_live_parts(venue: Venue) -> None:

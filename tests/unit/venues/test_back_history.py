@@ -235,11 +235,22 @@ def test_live_klines_continue_the_past_without_gap_or_overlap() -> None:
     hour = history.klines(ETH, "1h", limit=1)[0]
     assert hour.open_ms == WALL_T0 and hour.trades == 2 * 4 + 2  # two past candles, two live
     assert (hour.first_trade_id, hour.last_trade_id) == (24 * 4 - 7, 24 * 4 + 2)
-    minutes = history.klines(ETH, "1m", limit=6)  # the past's from its trades, then live
-    assert [(k.open_ms - start) // MINUTE_MS for k in minutes] == [-5, -4, -2, -1, 0, 6]
-    assert [k.trades for k in minutes] == [1, 1, 1, 1, 1, 1]
+    minutes = history.klines(ETH, "1m", limit=12)  # the past's from its trades, then live
+    assert [(k.open_ms - start) // MINUTE_MS for k in minutes] == list(range(-5, 7))
+    assert [k.trades for k in minutes] == [1, 1, 0, 1, 1, 1, 0, 0, 0, 0, 0, 1]  # 0: quiet
     recent = history.recent_trades(ETH, 6)
     assert [t.trade_id for t in recent] == list(range(24 * 4 - 3, 24 * 4 + 3))
+
+
+def test_a_start_with_no_trade_in_its_first_candle_leaves_no_gap() -> None:
+    # The venue started at the very end of a five-minute period: its market's first step
+    # (no time elapsed, so no flow) was the only one inside it.
+    start = WALL_T0
+    history = live_after(past_of(hours_of_candles(1), end_ms=start), FIVE_MINUTES + 100)
+    fives = history.klines(ETH, "5m", limit=3)
+    assert [k.open_ms - start for k in fives] == [-FIVE_MINUTES, 0, FIVE_MINUTES]
+    quiet, past_close = fives[1], fives[0].close
+    assert (quiet.trades, quiet.volume) == (0, 0) and quiet.open == quiet.close == past_close
 
 
 def test_start_and_end_times_span_the_past_and_the_live_market() -> None:
@@ -277,7 +288,9 @@ def test_kept_live_trades_and_minutes_never_drop_the_past_candles() -> None:
     first_past = history.klines(ETH, "5m", start_ms=0, limit=1)[0]
     assert first_past.open_ms == WALL_T0 - 48 * HOUR_MS and first_past.trades == 4
     hours = history.klines(ETH, "1h", start_ms=0, limit=1000)
-    assert len(hours) == 48 + 48  # the past's, then those of the live minutes kept
+    # the past's, two flat ones where the minutes kept no more, then the live minutes'
+    assert len(hours) == 48 + 2 + 48
+    assert [k.trades for k in hours[48:50]] == [0, 0]
 
 
 def test_trades_and_klines_agree_whatever_the_callers_decimal_rounding() -> None:

@@ -76,9 +76,54 @@ def test_second_candles_serve_the_1s_interval() -> None:
     seconds = history_of(trades).klines(BTC, "1s")
     assert [(k.open_ms, k.close_ms, k.trades) for k in seconds] == [
         (T0_MS + 1_000, T0_MS + 1_999, 2),
+        (T0_MS + 2_000, T0_MS + 2_999, 0),  # quiet
         (T0_MS + 3_000, T0_MS + 3_999, 1),
     ]
-    assert seconds[1].taker_buy_volume == 0
+
+
+def test_a_period_without_a_trade_is_a_flat_candle_at_the_last_price() -> None:
+    """Binance generates a kline even if nothing traded; none before the first trade
+    served or after the last."""
+    market = Market()
+    trades = [
+        market.trade(Side.BUY, "30000", "0.5", T0_MS + 10_000),
+        market.trade(Side.SELL, "29990", "0.5", T0_MS + 20_000),
+        market.trade(Side.BUY, "30050", "0.5", T0_MS + 4 * MINUTE_MS + 1),
+    ]
+    minutes = history_of(trades).klines(BTC, "1m")
+    assert [k.open_ms - T0_MS for k in minutes] == [m * MINUTE_MS for m in range(5)]
+    for quiet in minutes[1:4]:
+        assert (quiet.open, quiet.high, quiet.low, quiet.close) == (Decimal("29990"),) * 4
+        assert quiet.volume == quiet.quote_volume == quiet.taker_buy_volume == 0
+        assert (quiet.trades, quiet.first_trade_id, quiet.last_trade_id) == (0, -1, -1)
+        assert quiet.closed
+    assert minutes[4].close == Decimal("30050")
+
+
+def test_quiet_periods_count_against_the_limit_from_either_end() -> None:
+    market = Market()
+    first = market.trade(Side.BUY, "30000", "0.5", T0_MS)
+    last = market.trade(Side.BUY, "30100", "0.5", T0_MS + HOUR_MS)  # an hour of quiet
+    history = history_of([first, last])
+    newest = history.klines(BTC, "1s", limit=3)
+    assert [k.open_ms - T0_MS for k in newest] == [HOUR_MS - 2_000, HOUR_MS - 1_000, HOUR_MS]
+    assert [k.trades for k in newest] == [0, 0, 1]
+    oldest = history.klines(BTC, "1s", start_ms=T0_MS, limit=3)
+    assert [k.open_ms - T0_MS for k in oldest] == [0, 1_000, 2_000]
+    assert [k.trades for k in oldest] == [1, 0, 0]
+    everything = history.klines(BTC, "1m", limit=1000)
+    assert len(everything) == 61 and everything[-1].close == Decimal("30100")
+
+
+def test_quiet_months_follow_the_calendar() -> None:
+    market = Market()
+    january, april = 1_704_067_200_000, 1_711_929_600_000  # 2024-01-01, 2024-04-01
+    history = history_of(
+        [market.trade(Side.BUY, "30000", "1", january), market.trade(Side.BUY, "30000", "1", april)]
+    )
+    months = history.klines(BTC, "1M")
+    assert [k.interval_ms // DAY_MS for k in months] == [31, 29, 31, 30]
+    assert [k.trades for k in months] == [1, 0, 0, 1]
 
 
 def test_wider_candles_sum_their_minutes_and_keep_the_outer_trade_ids() -> None:

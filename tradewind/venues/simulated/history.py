@@ -13,6 +13,7 @@ the trades kept start with trades synthesised from the last past candles.
 
 from __future__ import annotations
 
+import itertools
 from collections import deque
 
 from tradewind.venues.simulated.back_history import BackHistory
@@ -114,8 +115,11 @@ class MarketHistory:
         """Candles of `interval` (one of kline_intervals.KLINE_INTERVALS) with boundaries
         in the time zone `offset_ms` ahead of UTC, oldest first, at most `limit`: from the
         candle holding `start_ms` if given, else the most recent ones; none that opens
-        after `end_ms`. Candles without trades are left out. The past serves the
-        intervals it `covers` from its candles, and finer ones from its trades."""
+        after `end_ms`. A period without a trade between two that traded is a quiet
+        candle (`Kline.quiet`), as on Binance ("a kline is generated even if there is no
+        trade"); none is made up before the first trade served or after the last. The
+        past serves the intervals it `covers` from its candles, and finer ones from its
+        trades."""
         first_open = None if start_ms is None else candle_bounds(interval, start_ms, offset_ms)[0]
         ordered = self._live_klines(symbol, interval, first_open, end_ms, offset_ms)
         past = self.past
@@ -130,7 +134,7 @@ class MarketHistory:
                 before[-1].closed = ordered[0].closed
                 ordered = ordered[1:]
             ordered = before + ordered
-        return ordered[:limit] if start_ms is not None else ordered[-limit:]
+        return _with_quiet_periods(ordered, interval, offset_ms, limit, newest=start_ms is None)
 
     def _live_klines(
         self, symbol: str, interval: str, first_open: int | None, end_ms: int | None, offset: int
@@ -161,3 +165,61 @@ class MarketHistory:
         window = [] if self.past is None else self.past.traded_since(symbol, since_ms)
         window += [k for k in live if k.open_ms >= since_ms]
         return window
+
+
+def _with_quiet_periods(
+    klines: list[Kline], interval: str, offset_ms: int, limit: int, *, newest: bool
+) -> list[Kline]:
+    """At most `limit` of `klines` (consecutive candles of `interval`, oldest first) with
+    a quiet candle in each period between two of them in which nothing traded: the
+    oldest ones, or the `newest`. Stops making candles at `limit` (a second's klines
+    over a quiet day would be thousands)."""
+    pairs = list(itertools.pairwise(klines))
+    if all(later.open_ms == earlier.close_ms + 1 for earlier, later in pairs):
+        return klines[-limit:] if newest else klines[:limit]
+    if newest:
+        chosen = [klines[-1]]
+        for earlier, later in reversed(pairs):
+            quiet = _quiet_between(
+                earlier, later, interval, offset_ms, limit - len(chosen), latest=True
+            )
+            chosen.extend(reversed(quiet))
+            chosen.append(earlier)
+            if len(chosen) >= limit:
+                break
+        chosen.reverse()
+        return chosen[-limit:]
+    chosen = [klines[0]]
+    for earlier, later in pairs:
+        quiet = _quiet_between(
+            earlier, later, interval, offset_ms, limit - len(chosen), latest=False
+        )
+        chosen.extend(quiet)
+        chosen.append(later)
+        if len(chosen) >= limit:
+            break
+    return chosen[:limit]
+
+
+def _quiet_between(
+    earlier: Kline, later: Kline, interval: str, offset_ms: int, most: int, *, latest: bool
+) -> list[Kline]:
+    """The quiet candles of the periods between `earlier` and `later`, oldest first: at
+    most `most`, the earliest ones or the `latest`."""
+    quiet: list[Kline] = []
+    if latest:
+        moment = later.open_ms
+        while len(quiet) < most:
+            open_ms, width = candle_bounds(interval, moment - 1, offset_ms)
+            if open_ms <= earlier.open_ms:
+                break
+            quiet.append(Kline.quiet(open_ms, width, earlier.close))
+            moment = open_ms
+        quiet.reverse()
+        return quiet
+    moment = earlier.close_ms + 1
+    while moment < later.open_ms and len(quiet) < most:
+        open_ms, width = candle_bounds(interval, moment, offset_ms)
+        quiet.append(Kline.quiet(open_ms, width, earlier.close))
+        moment = open_ms + width
+    return quiet

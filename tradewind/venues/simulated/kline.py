@@ -82,6 +82,12 @@ class Kline:
             if self.first_trade_id == -1:
                 self.first_trade_id = later.first_trade_id
 
+    @classmethod
+    def quiet(cls, open_ms: int, interval_ms: int, price: Decimal) -> Kline:
+        """A candle in which nothing traded: open, high, low and close all `price` (the
+        previous candle's close), no volume; Binance serves these too."""
+        return cls(open_ms, interval_ms, price, price, price, price, _ZERO, _ZERO, 0, True)
+
     def widened(self, open_ms: int, interval_ms: int) -> Kline:
         """A copy of this candle as the start of a candle [open_ms, open_ms + interval_ms)."""
         return Kline(
