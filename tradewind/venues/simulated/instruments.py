@@ -13,6 +13,7 @@ from tradewind.venues.simulated.matching import InstrumentSpec, SymbolFilters
 
 #: Minimum order value by quote asset (Binance's NOTIONAL filter), quote units.
 MIN_NOTIONAL = {
+    "USD": Decimal("1"),  # Coinbase's quote_min_size for USD pairs
     "USDT": Decimal("5"),
     "USDC": Decimal("5"),
     "BUSD": Decimal("5"),

@@ -7,6 +7,7 @@ with uvicorn until SIGTERM or SIGINT, or run it in a background thread (tests, d
     tradewind venue serve --market replay: --start 2018-01-16  # history up to that day
     tradewind venue serve --host 0.0.0.0 --admin-token T  # reachable from other hosts
     tradewind venue serve --tls-cert venue.crt --tls-key venue.key  # HTTPS and WSS
+    tradewind venue serve --api coinbase                # Coinbase Advanced Trade's API
 
 Serving on a non-loopback address needs an admin token for `/sim/v1` (`sim_admin`).
 With a certificate and key, REST and WebSocket share the port as HTTPS and WSS (TLS 1.2
@@ -34,15 +35,22 @@ from tradewind.security.tls_server import ServerTls, uvicorn_tls_options
 from tradewind.venues.simulated.exchange import SimulatedExchange
 from tradewind.venues.simulated.liquidity import LiquidityConfig
 from tradewind.venues.simulated.market import (
+    DEFAULT_SYNTHETIC,
     CandleReplay,
     PriceSource,
     SyntheticMarket,
     bundled_candles_dir,
     load_candles,
 )
-from tradewind.venues.simulated.server.app import build_app, uvicorn_ws_options
+from tradewind.venues.simulated.server.app import STEP_INTERVAL_S, build_app, uvicorn_ws_options
+from tradewind.venues.simulated.server.coinbase.app import build_coinbase_app
+from tradewind.venues.simulated.server.coinbase.limits import (
+    COINBASE_RATE_LIMITS,
+    CoinbaseRateLimits,
+)
+from tradewind.venues.simulated.server.coinbase.products import COINBASE_SYNTHETIC
 from tradewind.venues.simulated.server.sim_admin import require_admin_token
-from tradewind.venues.simulated.server.state import ServerState
+from tradewind.venues.simulated.server.state import ServedApi, ServerState
 from tradewind.venues.simulated.server.weights import BINANCE_RATE_LIMITS, RateLimit
 from tradewind.venues.simulated.start_point import (
     DEFAULT_START,
@@ -64,19 +72,28 @@ _log = get_logger("tradewind.venues.simulated.server")
 
 
 def price_source(
-    market: str, *, speed: float, seed: int, start_ms: int, start: str | None = None
+    market: str,
+    *,
+    speed: float,
+    seed: int,
+    start_ms: int,
+    start: str | None = None,
+    api: ServedApi = "binance",
 ) -> PriceSource:
     """The prices `--market` describes: `synthetic`, `replay:` (the bundled candles) or
     `replay:DIR`, live from `start_ms` (now, ms since the epoch). `start` (`--start`,
     see `start_point`) gives the market a past, served as the venue's history: where in
     the data a replay starts, or how much back-history a synthetic market generates;
-    None for no past. Raises ConfigError naming the option at fault."""
+    None for no past. A synthetic market of a venue serving `api` "coinbase" lists USD
+    and USDC pairs, as Coinbase does; a replay keeps its data's pairs. Raises
+    ConfigError naming the option at fault."""
     kind, _, directory = market.partition(":")
     if kind == "synthetic" and not directory:
         if speed != 1:
             raise ConfigError("--speed", "applies to replay markets only")
         history_ms = 0 if start is None else synthetic_history_ms(start)
-        return SyntheticMarket(seed=seed, start_ms=start_ms, history_ms=history_ms)
+        specs = COINBASE_SYNTHETIC if api == "coinbase" else DEFAULT_SYNTHETIC
+        return SyntheticMarket(specs, seed=seed, start_ms=start_ms, history_ms=history_ms)
     if kind == "replay":
         path = Path(directory) if directory else bundled_candles_dir()
         if not path.is_dir():
@@ -101,16 +118,35 @@ def build_state(
     rate_limits: tuple[RateLimit, ...] = BINANCE_RATE_LIMITS,
     liquidity: LiquidityConfig | None = None,
     admin_token: str | None = None,
+    api: ServedApi = "binance",
+    coinbase_rate_limits: CoinbaseRateLimits | None = COINBASE_RATE_LIMITS,
 ) -> ServerState:
     """A fresh exchange on the described market, starting now, with the history `start`
     gives it (see `price_source`; by default two days: 576 five-minute candles);
     `liquidity` shapes the house liquidity provider's ladder (spread, levels) and the
     background flow; `admin_token` opens `/sim/v1` to non-loopback clients that present
-    it."""
+    it. `api` is the exchange API the venue will serve (Binance's or Coinbase's), with
+    `rate_limits` or `coinbase_rate_limits`; empty `rate_limits` (`--unlimited`) lifts
+    both."""
     start_ms = time.time_ns() // 1_000_000
-    prices = price_source(market, speed=speed, seed=seed, start_ms=start_ms, start=start)
+    prices = price_source(market, speed=speed, seed=seed, start_ms=start_ms, start=start, api=api)
     exchange = SimulatedExchange(prices, seed=seed, liquidity=liquidity)
-    return ServerState(exchange, rate_limits=rate_limits, admin_token=admin_token or None)
+    return ServerState(
+        exchange,
+        api=api,
+        rate_limits=rate_limits,
+        coinbase_rate_limits=coinbase_rate_limits if rate_limits else None,
+        admin_token=admin_token or None,
+    )
+
+
+def build_api_app(
+    state: ServerState, *, step_interval_s: float | None = STEP_INTERVAL_S
+) -> FastAPI:
+    """The app of the API `state.api` names: Binance's or Coinbase's."""
+    if state.api == "coinbase":
+        return build_coinbase_app(state, step_interval_s=step_interval_s)
+    return build_app(state, step_interval_s=step_interval_s)
 
 
 class _ServerWithoutSignals(uvicorn.Server):
@@ -162,7 +198,7 @@ class EmbeddedVenueServer:
     ) -> None:
         self._sock = _listen(host, port)
         self._tls = tls
-        self._server = _server(build_app(state, step_interval_s=None), tls)
+        self._server = _server(build_api_app(state, step_interval_s=None), tls)
         self._task: asyncio.Task[None] | None = None
 
     @property
@@ -193,7 +229,7 @@ def serve(state: ServerState, host: str, port: int, *, tls: ServerTls | None = N
     require_admin_token(host, state.admin_token)
     configure_logging()
     sock = _listen(host, port)
-    server = _server(build_app(state), tls)
+    server = _server(build_api_app(state), tls)
 
     async def run() -> None:
         loop = asyncio.get_running_loop()
@@ -235,12 +271,12 @@ def serving_in_thread(
     step_interval_s: float | None = 0.1,
     tls: ServerTls | None = None,
 ) -> Iterator[str]:
-    """Serve `state` from a background thread (its own event loop) while the block runs;
-    yields the base URL, e.g. `http://127.0.0.1:54321` (`https://` with `tls`, which
-    serves WSS too). `port=0` picks a free port."""
+    """Serve `state` (the API `state.api` names) from a background thread (its own event
+    loop) while the block runs; yields the base URL, e.g. `http://127.0.0.1:54321`
+    (`https://` with `tls`, which serves WSS too). `port=0` picks a free port."""
     require_admin_token(host, state.admin_token)
     sock = _listen(host, port)
-    server = _server(build_app(state, step_interval_s=step_interval_s), tls)
+    server = _server(build_api_app(state, step_interval_s=step_interval_s), tls)
     thread = threading.Thread(
         target=server.run, kwargs={"sockets": [sock]}, name="sim-venue", daemon=True
     )

@@ -14,7 +14,11 @@ keys (the testnet faucet) and switch faults on and off.
                               "withdraw": false, "transfer": false}, "ip_restrict": false,
                               "ed25519_public_key": "-----BEGIN PUBLIC KEY-----…"}
            -> 201 {"api_key", "api_secret", "account_id"} (an HMAC key), or with
-              `ed25519_public_key` 201 {"api_key", "account_id"} (an Ed25519 key)
+              `ed25519_public_key` 201 {"api_key", "account_id"} (an Ed25519 key).
+              On a venue served with `--api coinbase`, `"key_type": "cdp"` (default)
+              or `"hmac"`: 201 {"api_key": key name, "api_secret": PEM EC private key
+              or HMAC secret, "account_id"} (a Coinbase CDP or legacy key; permissions
+              map to can_view (always), can_trade, can_transfer)
     GET    /sim/v1/faults    -> the switches, with the seconds each has left
     POST   /sim/v1/faults    {"http_5xx_s": 5, "timeout_s": 0, "rate_limit_s": 0,
                               "hang_s": 10, "drop_websockets": true, "fail_after_accept": 1}
@@ -39,7 +43,7 @@ import json
 import re
 import time
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from fastapi import APIRouter
@@ -54,7 +58,8 @@ from tradewind.venues.simulated.server.state import FaultSwitches, ServerState
 
 _ASSET = re.compile(r"[A-Z0-9]{1,20}")
 _AMOUNT = re.compile(r"[0-9]+(\.[0-9]+)?")
-_ACCOUNT_FIELDS = ("balances", "permissions", "ip_restrict", "ed25519_public_key")
+_ACCOUNT_FIELDS = ("balances", "permissions", "ip_restrict", "ed25519_public_key", "key_type")
+_COINBASE_KEY_TYPES = ("cdp", "hmac")
 _PERMISSIONS = ("trade", "withdraw", "transfer")
 _FAULT_FIELDS = (
     "http_5xx_s",
@@ -79,6 +84,14 @@ def sim_routes(state: ServerState) -> APIRouter:
             balances = _balances(body.get("balances", {}))
             permissions = _permissions(body.get("permissions", {}), body.get("ip_restrict", False))
             public_key = _ed25519_public_key(body.get("ed25519_public_key"))
+            key_type = _key_type(state, body.get("key_type"), public_key)
+            if key_type is not None:  # a coinbase-served venue: a Coinbase key
+                creds = state.exchange.create_account(balances, permissions)
+                name, secret = state.coinbase_keys.mint(
+                    creds.account_id, permissions, kind=key_type
+                )
+                body = {"api_key": name, "api_secret": secret, "account_id": creds.account_id}
+                return json_response(body, 201)
             creds = state.exchange.create_account(
                 balances, permissions, ed25519_public_key=public_key
             )
@@ -120,7 +133,10 @@ def sim_routes(state: ServerState) -> APIRouter:
                 key = (str(row["account_id"]), str(row["client_order_id"]))
                 row["times_ms"] = state.repeat_times_ms.get(key, [])
         refused = (
-            state.ip_limiter.refusals + state.sapi_limiter.refusals + state.order_limiter.refusals
+            state.coinbase_limiters.refusals
+            + state.ip_limiter.refusals
+            + state.sapi_limiter.refusals
+            + state.order_limiter.refusals
         )
         return json_response(
             {
@@ -269,6 +285,24 @@ def _ed25519_public_key(raw: object) -> Ed25519PublicKey | None:
         return load_ed25519_public_key(raw)
     except ValueError as exc:
         raise InvalidRequest(f"ed25519_public_key {exc}") from None
+
+
+def _key_type(
+    state: ServerState, raw: object, public_key: Ed25519PublicKey | None
+) -> Literal["cdp", "hmac"] | None:
+    """The Coinbase key kind to mint: "cdp" (default) or "hmac" on a coinbase-served
+    venue, None (a Binance key) on a binance-served one."""
+    if state.api != "coinbase":
+        if raw is not None:
+            raise InvalidRequest("key_type applies to a venue served with --api coinbase")
+        return None
+    if public_key is not None:
+        raise InvalidRequest("ed25519_public_key applies to a venue served with --api binance")
+    if raw is None or raw == "cdp":
+        return "cdp"
+    if raw == "hmac":
+        return "hmac"
+    raise InvalidRequest(f"key_type must be one of {', '.join(_COINBASE_KEY_TYPES)}, got {raw!r}")
 
 
 def _seconds(body: dict[str, Any], name: str) -> float | None:

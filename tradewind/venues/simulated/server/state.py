@@ -8,8 +8,16 @@ import secrets
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Literal
 
 from tradewind.venues.simulated.exchange import SimulatedExchange
+from tradewind.venues.simulated.server.coinbase.keys import CoinbaseKeys
+from tradewind.venues.simulated.server.coinbase.limits import (
+    COINBASE_RATE_LIMITS,
+    CoinbaseLimiters,
+    CoinbaseRateLimits,
+)
+from tradewind.venues.simulated.server.coinbase.orders import CoinbaseOrderRecords
 from tradewind.venues.simulated.server.weights import (
     BINANCE_RATE_LIMITS,
     SAPI_IP_HEADER,
@@ -18,6 +26,9 @@ from tradewind.venues.simulated.server.weights import (
     OrderRateLimiter,
     RateLimit,
 )
+
+#: Which exchange's API a venue serves: Binance's (the default) or Coinbase's Advanced Trade.
+ServedApi = Literal["binance", "coinbase"]
 
 LISTEN_KEY_TTL_MS = 60 * 60 * 1000  # Binance: a listen key lives 60 minutes unless kept alive
 
@@ -97,9 +108,16 @@ class ListenKeys:
 class ServerState:
     """`rate_limits` are what exchangeInfo publishes and the limiters enforce (Binance's
     by default; tests pass smaller ones). `admin_token`: what non-loopback clients of
-    `/sim/v1` must present (`server.sim_admin`); None closes it to them."""
+    `/sim/v1` must present (`server.sim_admin`); None closes it to them. `api`: which
+    exchange's API the venue serves; `coinbase_keys` are its Coinbase API keys (REST and
+    WebSocket check them there), `coinbase_orders` the orders placed through Coinbase's
+    API, `coinbase_rate_limits` the limits its REST side enforces (None: unlimited)."""
 
     exchange: SimulatedExchange
+    api: ServedApi = "binance"
+    coinbase_keys: CoinbaseKeys = field(default_factory=CoinbaseKeys)
+    coinbase_orders: CoinbaseOrderRecords = field(default_factory=CoinbaseOrderRecords)
+    coinbase_rate_limits: CoinbaseRateLimits | None = COINBASE_RATE_LIMITS
     faults: FaultSwitches = field(default_factory=FaultSwitches)
     listen_keys: ListenKeys = field(default_factory=ListenKeys)
     rate_limits: tuple[RateLimit, ...] = BINANCE_RATE_LIMITS
@@ -124,8 +142,10 @@ class ServerState:
     #: /sapi IP weight, keyed by "<ip> <path>": each endpoint has a limit of its own.
     sapi_limiter: IpRateLimiter = field(init=False)
     order_limiter: OrderRateLimiter = field(init=False)
+    coinbase_limiters: CoinbaseLimiters = field(init=False)
 
     def __post_init__(self) -> None:
+        self.coinbase_limiters = CoinbaseLimiters(self.coinbase_rate_limits)
         self.ip_limiter = IpRateLimiter(self.rate_limits)
         self.sapi_limiter = IpRateLimiter(SAPI_IP_LIMITS, SAPI_IP_HEADER)
         self.order_limiter = OrderRateLimiter(self.rate_limits)
