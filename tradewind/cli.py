@@ -104,7 +104,8 @@ def up(
         typer.Option(
             "--market",
             metavar="MARKET",
-            help="synthetic (seeded random walk, USDT pairs), replay: (the bundled "
+            help="The Binance-style exchange's market: synthetic (seeded random walk, USDT "
+            "pairs), replay: (the bundled "
             "January-2018 candles, BTC pairs) or replay:DIR.",
         ),
     ] = "replay:",
@@ -135,10 +136,23 @@ def up(
             metavar="PORT",
             min=0,
             max=65535,
-            help="Serve the in-process exchange's Binance API and /sim/v1 faucet on this "
+            help="Serve the Binance-style exchange's Binance API and /sim/v1 faucet on this "
             "port (0: any free port).",
         ),
     ] = 8765,
+    coinbase_port: Annotated[
+        int | None,
+        typer.Option(
+            "--coinbase-port",
+            metavar="PORT",
+            min=0,
+            max=65535,
+            help="Serve the Coinbase-style exchange's Coinbase Advanced Trade API on this "
+            "port (0: any free port; default: the port after --venue-port, any free port "
+            "when that is 0).",
+            show_default=False,
+        ),
+    ] = None,
     screenshot: Annotated[
         Path | None,
         typer.Option(
@@ -148,8 +162,10 @@ def up(
         ),
     ] = None,
 ) -> None:
-    """Run the whole platform in this process: the simulated exchange, every service on
-    the embedded adapters, and demo users whose bots trade (see --bots).
+    """Run the whole platform in this process: two simulated exchanges (a Binance-style
+    one, venue `sim`, and a Coinbase-style one of USD and USDC pairs, venue
+    `sim-coinbase`), every service on the embedded adapters, and demo users whose bots
+    trade, their accounts alternating between the two exchanges (see --bots).
 
     On a terminal the live status screen holds the terminal and the logs go to a file
     under .tradewind/logs/ (said on screen); otherwise, or with --no-live, the logs go to
@@ -174,6 +190,7 @@ def up(
         report=report,
         live=live,
         venue_port=venue_port,
+        coinbase_port=coinbase_port,
         log_file=log_file,
         screenshot=screenshot,
     )
@@ -287,9 +304,20 @@ def venue_serve(
         bool,
         typer.Option(
             "--unlimited",
-            help="Lift Binance's request-weight and order-count limits (for benchmarks).",
+            help="Lift the served API's rate limits: Binance's request-weight and "
+            "order-count limits, or Coinbase's per-user and per-IP limits (for benchmarks).",
         ),
     ] = False,
+    api: Annotated[
+        str,
+        typer.Option(
+            "--api",
+            metavar="API",
+            help="The exchange API to serve: binance (spot REST under /api/v3 and its "
+            "WebSocket streams) or coinbase (Advanced Trade REST under /api/v3/brokerage "
+            "and /v2, its WebSocket; a synthetic market lists USD and USDC pairs).",
+        ),
+    ] = "binance",
     admin_token: Annotated[
         str | None,
         typer.Option(
@@ -326,21 +354,24 @@ def venue_serve(
     """Serve the simulated exchange: Binance's spot REST API under /api/v3, its WebSocket
     streams (/ws, /stream, /ws-api/v3), and the simulator API under /sim/v1 (accounts,
     faults; loopback clients, or others with the admin token). HTTPS and WSS on the same
-    port with --tls-cert and --tls-key (TLS 1.2 or later). Stops cleanly on SIGTERM or
-    SIGINT."""
+    port with --tls-cert and --tls-key (TLS 1.2 or later). With --api coinbase, Coinbase's
+    Advanced Trade API instead of Binance's. Stops cleanly on SIGTERM or SIGINT."""
 
     def run() -> int:
         from decimal import Decimal
+
+        if api not in ("binance", "coinbase"):
+            raise ConfigError("--api", f"expected binance or coinbase, got {api!r}")
 
         from tradewind.runtime.settings import secret_file_value
         from tradewind.security.tls_server import server_tls
         from tradewind.venues.simulated.liquidity import LiquidityConfig
         from tradewind.venues.simulated.server.serve import build_state, serve
+        from tradewind.venues.simulated.server.weights import BINANCE_RATE_LIMITS
 
         tls = server_tls(tls_cert, tls_key, cert_option="--tls-cert", key_option="--tls-key")
         token = admin_token or secret_file_value("TRADEWIND_SIM_ADMIN_TOKEN")
         liquidity = LiquidityConfig(spread_bps=Decimal(str(spread_bps)), levels=depth)
-        limits = {"rate_limits": ()} if unlimited else {}
         state = build_state(
             market,
             speed=speed,
@@ -348,7 +379,8 @@ def venue_serve(
             start=start,
             liquidity=liquidity,
             admin_token=token,
-            **limits,
+            api="coinbase" if api == "coinbase" else "binance",
+            rate_limits=() if unlimited else BINANCE_RATE_LIMITS,
         )
         return serve(state, host, port, tls=tls)
 

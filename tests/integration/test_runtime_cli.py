@@ -445,7 +445,44 @@ def test_the_end_of_run_report_has_each_accounts_analytics_and_the_platforms(
         assert figures is not None, account["account_id"]
         assert names <= set(figures) and figures["period_s"] == 60
         assert figures["equity"] == account["equity"] or figures["valuation_asset"]
-    [(asset, platform)] = report["totals"]["analytics"].items()
-    assert asset in report["totals"]["equity"]
-    assert names <= set(platform) and -1 < platform["total_return"] < 1
-    assert re.search(r"platform return\s+│ [+-]\d+\.\d{3}% " + asset, done.stdout), done.stdout
+    # One figure per valuation asset: BTC on the Binance-style exchange's 2018 replay, USD
+    # on the Coinbase-style one.
+    platforms = report["totals"]["analytics"]
+    assert set(platforms) == {"BTC", "USD"} == set(report["totals"]["equity"])
+    for asset, platform in platforms.items():
+        assert names <= set(platform) and -1 < platform["total_return"] < 1
+        assert re.search(r"platform return\s+│ .*[+-]\d+\.\d{3}% " + asset, done.stdout), (
+            done.stdout
+        )
+
+
+def test_up_trades_on_both_simulated_exchanges_and_every_account_matches_its_venue(
+    tmp_path: Path,
+) -> None:
+    """The issue's "done when" at a small size: `tradewind up --bots 20` runs its demo bots
+    on both simulated exchanges (accounts alternating: the Binance-style `sim`, funded in
+    BTC for the 2018 replay, and the Coinbase-style `sim-coinbase`, funded in USD and
+    trading its USD pairs), both exchanges' APIs are served, and at the end every
+    account's platform balances equal what its own venue holds for it."""
+    done = run_tradewind(
+        "up", "--no-live", "--bots", "20", "--for", "20", "--venue-port", "0",
+        "--report", "report.json", cwd=tmp_path, TRADEWIND_HTTP_PORT=str(free_port()),
+        TRADEWIND_HEALTH_PORT=str(free_port()),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    exchanges = [line for line in done.stdout.splitlines() if line.startswith("  exchange ")]
+    assert [re.sub(r".*\((.*?);.*", r"\1", line) for line in exchanges] == [
+        "Binance API",
+        "Coinbase Advanced Trade API",
+    ], exchanges
+    accounts = json.loads((tmp_path / "report.json").read_text())["accounts"]
+    assert [a["venue"] for a in accounts] == ["sim", "sim-coinbase"] * 10
+    for account in accounts:
+        assert account["balances_match"], account  # equal amounts, asset by asset
+        assert account["balances"].keys() == account["venue_balances"].keys(), account
+    coinbase = [a for a in accounts if a["venue"] == "sim-coinbase"]
+    binance = [a for a in accounts if a["venue"] == "sim"]
+    assert all(set(a["venue_balances"]) <= {"USD", "BTC", "ETH", "SOL"} for a in coinbase)
+    assert all("USD" not in a["venue_balances"] for a in binance)
+    for side in (binance, coinbase):  # bots traded on each exchange
+        assert sum(a["fills"] for a in side) > 0, side

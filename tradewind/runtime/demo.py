@@ -1,12 +1,13 @@
-"""Demo users for `tradewind up --bots N`: each gets a user, an account funded on the
-in-process simulated exchange (in the currencies of the market being run), its keys
-stored encrypted like any user's, and one running bot — a mix of the four built-in
-strategies with parameters that suit the market."""
+"""Demo users for `tradewind up --bots N`: each gets a user, an account funded on one of
+the in-process simulated exchanges (the accounts alternate between them; funded in the
+currencies of that exchange's market), its keys stored encrypted like any user's, and
+one running bot — each exchange runs a mix of the four built-in strategies with
+parameters that suit its market."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
@@ -71,17 +72,30 @@ async def served_market_view(venue_url: str, ca_file: str | None = None) -> Mark
 
 
 @dataclass(frozen=True)
+class DemoVenue:
+    """A venue demo accounts are opened on: its name on the platform (`venue` of the
+    accounts), its market, and its faucet."""
+
+    name: str
+    market: MarketView
+    fund: Funding
+
+
+@dataclass(frozen=True)
 class DemoAccount:
     user_id: str
     account_id: str  # the platform's id of the exchange account
     venue_account_id: str  # the simulated exchange's own id of it
     bot_id: str
     strategy: str
+    venue: str = "sim"  # the platform's name of the venue the account is on
 
 
 def funding_for(market: MarketView) -> tuple[str, dict[str, Decimal]]:
     """The valuation asset and starting balances for the market being run: 1 BTC on
-    BTC-quoted markets (the 2018 replay), 10,000 USDT on USDT markets."""
+    BTC-quoted markets (the 2018 replay), else 10,000 of its quote asset: USDT where it
+    lists USDT pairs, the first quote by name otherwise (USD on the Coinbase-style
+    exchange of USD and USDC pairs)."""
     quotes = {quote for quote, _, _ in market.symbols.values()}
     if quotes == {"BTC"}:
         return "BTC", {"BTC": Decimal(1)}
@@ -131,14 +145,35 @@ async def create_demo_accounts(
     fund: Funding,
     count: int,
     password_hash: str,
+    *,
+    venue: str = "sim",
 ) -> list[DemoAccount]:
-    """Create `count` demo users, each with an account `fund` opened on the venue and a
+    """Create `count` demo users, each with an account `fund` opened on `venue` and a
     running bot."""
-    quote, balances = funding_for(market)
-    budget = balances[quote]
+    return await create_demo_accounts_across(
+        db, encryptor, [DemoVenue(venue, market, fund)], count, password_hash
+    )
+
+
+async def create_demo_accounts_across(
+    db: Database,
+    encryptor: Encryptor,
+    venues: Sequence[DemoVenue],
+    count: int,
+    password_hash: str,
+) -> list[DemoAccount]:
+    """Create `count` demo users, user `i` with an account on `venues[i % len(venues)]`
+    (funded there by `funding_for` its market) and a running bot trading symbols that
+    venue lists; each venue's accounts run the strategy mix in turn."""
+    if not venues:
+        raise ValueError("demo accounts need at least one venue")
+    funded = [(venue, *funding_for(venue.market)) for venue in venues]
     created: list[DemoAccount] = []
     async with db.transaction() as conn:
         for i in range(count):
+            venue, quote, balances = funded[i % len(funded)]
+            nth = i // len(funded)  # the account's number on its venue
+            budget = balances[quote]
             email = demo_email(i)
             user_id = uuid.uuid4().hex
             user = await users.create_user(
@@ -149,13 +184,13 @@ async def create_demo_accounts(
                 roles=("trader",),
                 user_id=user_id,
             )
-            api_key, secret, venue_account_id = await fund(balances)
+            api_key, secret, venue_account_id = await venue.fund(balances)
             account_id = uuid.uuid4().hex
             context = f"exchange_account:{account_id}"
             await accounts.add_account(
                 conn,
                 user_id=user.id,
-                venue="sim",
+                venue=venue.name,
                 label=f"demo {i}",
                 api_key_masked=mask_api_key(api_key),
                 api_key_encrypted=encryptor.encrypt(api_key, f"{context}:api_key").to_json(),
@@ -163,16 +198,18 @@ async def create_demo_accounts(
                 valuation_asset=quote,
                 account_id=account_id,
             )
-            strategy = STRATEGY_MIX[i % len(STRATEGY_MIX)]
+            strategy = STRATEGY_MIX[nth % len(STRATEGY_MIX)]
             bot = await bots.create_bot(
                 conn,
                 user_id=user.id,
                 account_id=account_id,
                 strategy=strategy,
-                params=bot_params(strategy, market, quote, budget, i),
+                params=bot_params(strategy, venue.market, quote, budget, nth),
             )
             await bots.set_bot_state(conn, bot.id, bots.BotState.RUNNING)
-            created.append(DemoAccount(user.id, account_id, venue_account_id, bot.id, strategy))
+            created.append(
+                DemoAccount(user.id, account_id, venue_account_id, bot.id, strategy, venue.name)
+            )
     return created
 
 

@@ -1,7 +1,8 @@
-"""`tradewind up`: every service in one process around the in-process simulated
-exchange, with demo users, a live status screen and an end-of-run report.
+"""`tradewind up`: every service in one process around two in-process simulated
+exchanges (a Binance-style `sim` and a Coinbase-style `sim-coinbase`: `runtime.exchanges`),
+with demo users spread across both, a live status screen and an end-of-run report.
 
-The exchange is new each run, so accounts on it exist only for the run: unless
+The exchanges are new each run, so accounts on them exist only for the run: unless
 TRADEWIND_DATABASE_URL is set, the database is `.tradewind/embedded.db`, made fresh at
 start. Without configured master keys, a master key for the run is generated into
 `.tradewind/master.key`, so stored exchange keys are encrypted as always. Only the owner
@@ -25,11 +26,13 @@ from tradewind.cache.memory import MemoryCache
 from tradewind.runtime.demo import (
     DEMO_PASSWORD,
     DemoAccount,
+    DemoVenue,
     MarketView,
-    create_demo_accounts,
+    create_demo_accounts_across,
     demo_email,
     in_process_funding,
 )
+from tradewind.runtime.exchanges import RunExchange, coinbase_key_account, run_exchanges
 from tradewind.runtime.platform import encryptor_from_settings
 from tradewind.runtime.report import build_report, write_report
 from tradewind.runtime.service import Resources, Service
@@ -41,11 +44,12 @@ from tradewind.security.passwords import PasswordHasher
 from tradewind.store.database import Database
 from tradewind.venues.directory import SimulatedVenues
 from tradewind.venues.simulated.exchange import SimulatedExchange
-from tradewind.venues.simulated.server.serve import EmbeddedVenueServer, price_source
+from tradewind.venues.simulated.server.serve import EmbeddedVenueServer
 from tradewind.venues.simulated.server.state import ServerState
 from tradewind.venues.simulated.start_point import DEFAULT_START
 
 DEFAULT_DATABASE_URL = "sqlite:///./tradewind.db"
+_API_NAMES = {"binance": "Binance API", "coinbase": "Coinbase Advanced Trade API"}
 _STEP_S = 0.1
 _QUIET_S = 1.0  # the portfolio stream is settled after this long without updates
 
@@ -70,6 +74,9 @@ class EmbeddedOptions:
     live: bool = True
     data_dir: Path = Path(".tradewind")
     venue_port: int | None = 8765  # the exchange's Binance API and faucet; None: not served
+    # The Coinbase-style exchange's API: None for the port after venue_port (any free
+    # port when that is 0); not served when venue_port is None.
+    coinbase_port: int | None = None
     log_file: Path | None = None
     screenshot: Path | None = None
     start: str | None = DEFAULT_START
@@ -78,15 +85,17 @@ class EmbeddedOptions:
 class EmbeddedPlatform:
     def __init__(self, options: EmbeddedOptions) -> None:
         self.options = options
-        self.exchange: SimulatedExchange | None = None
+        self.exchange: SimulatedExchange | None = None  # the Binance-style one (`sim`)
+        self.exchanges: tuple[RunExchange, ...] = ()
         self.board = StatusBoard()
         self.demo: list[DemoAccount] = []
         self._finished = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._services: Sequence[Service] = ()
         self._stepping = True
-        self._venue_server: EmbeddedVenueServer | None = None
-        self._venue_url: str | None = None
+        self._venue_servers: list[EmbeddedVenueServer] = []
+        self._venue_urls: dict[str, str] = {}  # venue -> the URL its API is served at
+        self._states: dict[str, ServerState] = {}
         self._settings: Settings | None = None
         self._started = asyncio.Event()
 
@@ -100,38 +109,43 @@ class EmbeddedPlatform:
         options.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         options.data_dir.chmod(0o700)  # made by an older version, or by hand
         start_ms = time.time_ns() // 1_000_000
-        prices = price_source(options.market, speed=options.speed, seed=options.seed,
-                              start_ms=start_ms, start=options.start)  # fmt: skip
-        self.exchange = SimulatedExchange(prices, seed=options.seed)
-        self.exchange.step()
+        self.exchanges = run_exchanges(options.market, speed=options.speed, seed=options.seed,
+                                       start_ms=start_ms, start=options.start)  # fmt: skip
+        self.exchange = self.exchanges[0].exchange
+        # Each exchange's served API (its keys: Coinbase's are the served API's own).
+        self._states = {one.venue: ServerState(one.exchange, api=one.api) for one in self.exchanges}
         database = Database(self._database_url(settings))
         await database.migrate()
         encryptor = encryptor_from_settings(settings) or self._run_encryptor()
         if options.bots:
             password_hash = PasswordHasher().hash(DEMO_PASSWORD)
-            self.demo = await create_demo_accounts(
-                database,
-                encryptor,
-                MarketView.of_exchange(self.exchange),
-                in_process_funding(self.exchange),
-                options.bots,
-                password_hash,
+            venues = [
+                DemoVenue(
+                    one.venue,
+                    MarketView.of_exchange(one.exchange),
+                    in_process_funding(one.exchange),
+                )
+                for one in self.exchanges
+            ]
+            self.demo = await create_demo_accounts_across(
+                database, encryptor, venues, options.bots, password_hash
             )
         await self.board.attach(bus)
-        if options.venue_port is not None:
-            self._venue_server = EmbeddedVenueServer(
-                ServerState(self.exchange), settings.http_host, options.venue_port
-            )
-            await self._venue_server.start()
-            self._venue_url = self._venue_server.url  # the port bound, if asked for any (0)
+        await self._serve_exchanges(settings.http_host)
         loop = asyncio.get_running_loop()
         self._tasks.append(loop.create_task(self._step_market(), name="sim-market"))
         if options.run_for_s is not None:
             loop.call_later(options.run_for_s, self._finished.set)
         if options.live:
             self._tasks.append(loop.create_task(self._show_status(), name="status"))
+        more = {one.venue: one.exchange for one in self.exchanges[1:]}
+        coinbase_keys = {
+            venue: coinbase_key_account(state.coinbase_keys)
+            for venue, state in self._states.items()
+            if state.api == "coinbase"
+        }
         return Resources(
-            venues=SimulatedVenues(self.exchange),
+            venues=SimulatedVenues(self.exchange, more, other_keys=coinbase_keys),
             database=database,
             cache=MemoryCache(),
             encryptor=encryptor,
@@ -150,15 +164,15 @@ class EmbeddedPlatform:
         host = settings.http_host
         api = f"http://{host}:{settings.http_port}"
         lines = [
-            "Tradewind is running: every service in this process, on a simulated exchange.",
+            "Tradewind is running: every service in this process, on two simulated exchanges.",
             f"  API        {api}/api/v1   (try it in the browser: {api}/docs)",
             f"  metrics    http://{settings.health_host}:{settings.health_port}/metrics",
         ]
-        if self._venue_url is not None:
-            venue = self._venue_url
-            lines.append(
-                f"  exchange   {venue}   (Binance API; faucet: POST {venue}/sim/v1/accounts)"
-            )
+        for one in self.exchanges:
+            url = self._venue_urls.get(one.venue)
+            if url is not None:
+                api = _API_NAMES[one.api]
+                lines.append(f"  exchange   {url}   ({api}; faucet: POST {url}/sim/v1/accounts)")
         if self.demo:
             last = len(self.demo) - 1
             lines.append(
@@ -188,10 +202,11 @@ class EmbeddedPlatform:
                 await task
         await self._settle()
         await self.board.detach()
-        if self._venue_server is not None:
-            await self._venue_server.stop()
-        if self.options.report is not None and self.exchange is not None:
-            report = build_report(self.board, self.demo, self.exchange)
+        for server in self._venue_servers:
+            await server.stop()
+        if self.options.report is not None and self.exchanges:
+            exchanges = {one.venue: one.exchange for one in self.exchanges}
+            report = build_report(self.board, self.demo, exchanges)
             write_report(self.options.report, report)
         if resources.database is not None:
             await resources.database.close()
@@ -225,11 +240,27 @@ class EmbeddedPlatform:
                 f.write(generate_master_key() + "\n")
         return Encryptor(load_master_keys(key_file=str(key_file)))
 
+    async def _serve_exchanges(self, host: str) -> None:
+        """Serve each exchange's API: the Binance-style one on `venue_port`, the
+        Coinbase-style one on `coinbase_port` (by default the port after it)."""
+        port = self.options.venue_port
+        if port is None:
+            return
+        coinbase_port = self.options.coinbase_port
+        if coinbase_port is None:
+            coinbase_port = port + 1 if 0 < port < 65535 else 0
+        ports = {"binance": port, "coinbase": coinbase_port}
+        for one in self.exchanges:
+            server = EmbeddedVenueServer(self._states[one.venue], host, ports[one.api])
+            await server.start()
+            self._venue_servers.append(server)
+            self._venue_urls[one.venue] = server.url  # the port bound, if asked for any (0)
+
     async def _step_market(self) -> None:
-        assert self.exchange is not None
         while True:
             if self._stepping:
-                self.exchange.step()
+                for one in self.exchanges:
+                    one.exchange.step()
             await asyncio.sleep(_STEP_S)
 
     async def _settle(self) -> None:
@@ -243,7 +274,7 @@ class EmbeddedPlatform:
     def _names(self) -> dict[str, str]:
         """Account id -> "strategy (demo-N)", for the status screen."""
         return {
-            account.account_id: f"{account.strategy} (demo-{i})"
+            account.account_id: f"{account.strategy}@{account.venue} (demo-{i})"
             for i, account in enumerate(self.demo)
         }
 

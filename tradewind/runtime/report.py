@@ -1,7 +1,7 @@
 """The end-of-run report of `tradewind up --report FILE.json`: per account, what the
 platform believes (its portfolio) next to what the venue holds, so any difference shows.
 
-Shape: `{"accounts": [{"account_id", "strategy", "balances", "venue_balances",
+Shape: `{"accounts": [{"account_id", "venue", "strategy", "balances", "venue_balances",
 "positions", "realized_pnl", "unrealized_pnl", "fees", "orders", "fills",
 "balances_match", "analytics"}, ...], "totals": {..., "analytics": {asset: {...}}}}`.
 Balances are decimal strings of free plus held, per asset; zero balances are left out
@@ -14,6 +14,7 @@ docs/analytics.md.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -34,8 +35,9 @@ def _text(value: Decimal) -> str:
 
 
 def build_report(
-    board: StatusBoard, accounts: list[DemoAccount], exchange: SimulatedExchange
+    board: StatusBoard, accounts: list[DemoAccount], exchanges: Mapping[str, SimulatedExchange]
 ) -> dict[str, Any]:
+    """Every account next to what its venue (`exchanges[account.venue]`) holds for it."""
     rows: list[dict[str, Any]] = []
     mismatched = 0
     totals: dict[str, Decimal] = {}
@@ -43,11 +45,8 @@ def build_report(
         tally = board.tally(account.account_id)
         portfolio = tally.portfolio
         platform = {a: v for a, v in (portfolio.balances if portfolio else {}).items() if v}
-        venue = {
-            asset: b.free + b.locked
-            for asset, b in exchange.engine.balances(account.venue_account_id).items()
-            if b.free + b.locked
-        }
+        held = exchanges[account.venue].engine.balances(account.venue_account_id)
+        venue = {asset: b.free + b.locked for asset, b in held.items() if b.free + b.locked}
         match = platform == venue
         mismatched += not match
         if portfolio is not None:
@@ -56,6 +55,7 @@ def build_report(
         rows.append(
             {
                 "account_id": account.account_id,
+                "venue": account.venue,
                 "strategy": account.strategy,
                 "balances": {a: _text(v) for a, v in sorted(platform.items())},
                 "venue_balances": {a: _text(v) for a, v in sorted(venue.items())},

@@ -259,7 +259,8 @@ class Settings(BaseSettings):
     @classmethod
     def _venues_are_encrypted(cls, text: str, info: ValidationInfo) -> str:
         if info.data.get("require_tls"):
-            plain = [part.strip() for part in text.split(",") if "=http://" in part]
+            # `NAME=http://…`, or `NAME=coinbase+http://…` (a venue serving Coinbase's API)
+            plain = [part.strip() for part in text.split(",") if "http://" in part]
             if plain:
                 raise ValueError(
                     f"{', '.join(plain)} would be plaintext and TRADEWIND_REQUIRE_TLS is "

@@ -162,11 +162,29 @@ def is_tradable_spot(market: CcxtDict) -> bool:
 # -- orders ---------------------------------------------------------------------------
 
 
-def order_arguments(request: OrderRequest) -> tuple[str, str, str, str | None, dict[str, Any]]:
-    """`(type, side, amount, price, params)` for ccxt's `create_order`. A market order gets
-    no price: ccxt binance would otherwise turn amount x price into a quote-quantity order."""
-    params: dict[str, Any] = {"clientOrderId": request.client_order_id}
+def order_arguments(
+    request: OrderRequest,
+    *,
+    profile: VenueProfile | None = None,
+    reference_price: Decimal | None = None,
+) -> tuple[str, str, str, str | None, dict[str, Any]]:
+    """`(type, side, amount, price, params)` for ccxt's `create_order`, the client order
+    id under the profile's `client_order_id_param`. A market order gets no price (ccxt
+    binance would turn amount x price into a quote-quantity order), except a market buy
+    at a venue that places it by its cost (`market_buy_by_cost`): there ccxt spends
+    amount x `reference_price` of the quote asset."""
+    param = "clientOrderId" if profile is None else profile.client_order_id_param
+    params: dict[str, Any] = {param: request.client_order_id}
     price = None
+    if (
+        request.order_type is OrderType.MARKET
+        and request.side is Side.BUY
+        and profile is not None
+        and profile.market_buy_by_cost
+    ):
+        if reference_price is None:
+            raise ValueError(f"{request.client_order_id}: a market buy by cost needs a price")
+        price = decimal_to_ccxt(reference_price)
     if request.order_type is OrderType.LIMIT:
         if request.price is None:
             raise ValueError(f"{request.client_order_id}: a limit order needs a price")
@@ -195,15 +213,20 @@ def order_from_ccxt(
     """A ccxt order (REST answer or `watch_orders` update) as a `VenueOrder`; with
     `with_fills`, the executions the answer carries too (`placement_fills`)."""
     info = _info(order)
-    order_type = OrderType.MARKET if order.get("type") == "market" else OrderType.LIMIT
+    # ccxt passes some venues' own spelling through (Coinbase's user channel: "Market").
+    kind = str(order.get("type") or "").lower()
+    order_type = OrderType.MARKET if kind == "market" else OrderType.LIMIT
     quantity = exact(order.get("amount"), *_raw(info, profile, "order.quantity")) or _ZERO
     filled = exact(order.get("filled"), *_raw(info, profile, "order.filled")) or _ZERO
     cost = exact(order.get("cost"), *_raw(info, profile, "order.cost"))
     price = exact(order.get("price"), *_raw(info, profile, "order.price"))
-    if filled and cost:
-        average: Decimal | None = cost / filled
-    else:
-        average = exact(order.get("average"), *_raw(info, profile, "order.average"))
+    # The venue's own exact average where it sends one (Coinbase's average_filled_price),
+    # else what the fills cost over what filled.
+    reported = to_decimal(order.get("average"))
+    raw_average = _raw(info, profile, "order.average")
+    average = None if reported is None else _same_raw(reported, raw_average)
+    if average is None:
+        average = cost / filled if filled and cost else reported
     # Where the venue answers a cancel with the order's own client id in a raw field.
     own_id = next(filter(None, _raw(info, profile, "order.client_order_id")), None)
     client_order_id = own_id or order.get("clientOrderId") or ""
@@ -451,9 +474,11 @@ def venue_error_from_ccxt(
         return DuplicateClientOrderId(venue, message, code)
     if isinstance(exc, ccxt.InsufficientFunds):
         return InsufficientFunds(venue, message, code)
-    if isinstance(exc, ccxt.OrderNotFound):
+    if isinstance(exc, ccxt.OrderNotFound) or refusal is Refusal.UNKNOWN_ORDER:
         return UnknownOrder(venue, message)
     if isinstance(exc, ccxt.InvalidOrder):
+        return OrderRejected(venue, message, code)
+    if placing_order and refusal is Refusal.ORDER_REFUSED:
         return OrderRejected(venue, message, code)
     if isinstance(exc, ccxt.DDoSProtection | ccxt.RateLimitExceeded):
         wait = DEFAULT_RETRY_AFTER_S if retry_after_s is None else retry_after_s

@@ -12,7 +12,9 @@ import asyncio
 import copy
 import inspect
 import socket
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Mapping
+from decimal import Decimal
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -20,7 +22,8 @@ import aiohttp
 import ccxt.async_support  # type: ignore[import-untyped]
 import ccxt.pro  # type: ignore[import-untyped]
 
-from tradewind.errors import ConfigError, VenueError
+from tradewind.domain.model import OrderType, Side
+from tradewind.errors import ConfigError, UnknownOrder, VenueError, VenueUnavailable
 from tradewind.venues import candles
 from tradewind.venues import ccxt_mapping as mapping
 from tradewind.venues.port import (
@@ -46,6 +49,11 @@ servers commonly keep (uvicorn's default, 5 s), so the client always drops a con
 before the server closes it. aiohttp's default (15 s) let a request be written on a
 connection the server was closing; it went unanswered, and an order in it had an
 unknown outcome. A new connection costs a handshake, only after 4 s of quiet."""
+
+REMEMBERED_ORDER_IDS = 10_000
+"""Client order id -> venue order id pairs a session keeps from its own placements, for a
+venue that names orders by its own ids only (`VenueProfile.orders_by_client_id` False):
+the newest so many; an order not among them is found among the account's orders."""
 
 
 class SharedMarkets:
@@ -90,6 +98,7 @@ class CcxtVenue:
         self._book_depth = book_depth
         self._session: aiohttp.ClientSession | None = None
         self._closed = False
+        self._venue_ids: OrderedDict[str, str] = OrderedDict()  # client id -> venue id
 
     @classmethod
     def create(
@@ -154,25 +163,91 @@ class CcxtVenue:
         }
 
     async def place_order(self, request: OrderRequest) -> VenueOrder:
-        order_type, side, amount, price, params = mapping.order_arguments(request)
+        profile = self.profile
+        reference = None
+        market_buy = request.order_type is OrderType.MARKET and request.side is Side.BUY
+        if market_buy and profile.market_buy_by_cost:
+            reference = await self._best_ask(request.symbol)
+        order_type, side, amount, price, params = mapping.order_arguments(
+            request, profile=profile, reference_price=reference
+        )
         order = await self._call(
             self._exchange.create_order(request.symbol, order_type, side, amount, price, params),
             placing_order=True,
         )
-        return mapping.order_from_ccxt(order, profile=self.profile, with_fills=True)
+        venue_id = str(order.get("id") or "")
+        if venue_id:
+            self._remember(request.client_order_id, venue_id)
+        if order.get("status") is None and venue_id:
+            return await self._placed(request, venue_id)
+        return mapping.order_from_ccxt(order, profile=profile, with_fills=True)
+
+    async def _placed(self, request: OrderRequest, venue_id: str) -> VenueOrder:
+        """The order a placement answered with ids only (Coinbase's success_response), as
+        the venue has it now; its fills are read apart. Should that read fail, the order
+        is placed all the same: VenueUnavailable, so execution looks it up as an order
+        of unknown outcome rather than take it for refused."""
+        try:
+            order = await self._call(self._exchange.fetch_order(venue_id, request.symbol, {}))
+        except UnknownOrder as exc:  # not readable yet where it was just placed
+            raise VenueUnavailable(
+                self._name, f"order {request.client_order_id} placed, not found yet: {exc}"
+            ) from exc
+        return mapping.order_from_ccxt(order, profile=self.profile)
 
     async def cancel_order(self, symbol: str, client_order_id: str) -> VenueOrder:
-        order = await self._call(
-            self._exchange.cancel_order("", symbol, {"clientOrderId": client_order_id})
-        )
-        return mapping.order_from_ccxt(order, profile=self.profile)
+        if self.profile.orders_by_client_id:
+            order = await self._call(
+                self._exchange.cancel_order("", symbol, {"clientOrderId": client_order_id})
+            )
+            return mapping.order_from_ccxt(order, profile=self.profile)
+        venue_id = await self._venue_order_id(symbol, client_order_id)
+        answer = await self._call(self._exchange.cancel_order(venue_id, symbol, {}))
+        if answer.get("status") is None:  # an answer of ids only: read the order
+            answer = await self._call(self._exchange.fetch_order(venue_id, symbol, {}))
+        return mapping.order_from_ccxt(answer, profile=self.profile)
 
     async def fetch_order(self, symbol: str, client_order_id: str) -> VenueOrder:
-        # Looked up by ccxt's `clientOrderId` param; the id argument is unused.
-        order = await self._call(
-            self._exchange.fetch_order("", symbol, {"clientOrderId": client_order_id})
-        )
+        if self.profile.orders_by_client_id:
+            # Looked up by ccxt's `clientOrderId` param; the id argument is unused.
+            order = await self._call(
+                self._exchange.fetch_order("", symbol, {"clientOrderId": client_order_id})
+            )
+            return mapping.order_from_ccxt(order, profile=self.profile)
+        venue_id = await self._venue_order_id(symbol, client_order_id)
+        order = await self._call(self._exchange.fetch_order(venue_id, symbol, {}))
         return mapping.order_from_ccxt(order, profile=self.profile)
+
+    async def _venue_order_id(self, symbol: str, client_order_id: str) -> str:
+        """The venue's id of the account's order `client_order_id` on `symbol`: one this
+        session placed, else the one among the account's latest orders there (ccxt's
+        `fetch_orders`, a page of them); UnknownOrder if none has it."""
+        known = self._venue_ids.get(client_order_id)
+        if known is not None:
+            return known
+        orders = await self._call(self._exchange.fetch_orders(symbol, None, None, {}))
+        for order in orders:
+            if order.get("clientOrderId") == client_order_id and order.get("id"):
+                venue_id = str(order["id"])
+                self._remember(client_order_id, venue_id)
+                return venue_id
+        raise UnknownOrder(self._name, f"no order {client_order_id} of the account on {symbol}")
+
+    def _remember(self, client_order_id: str, venue_id: str) -> None:
+        if self.profile.orders_by_client_id:
+            return  # looked up by the client order id itself: nothing to keep
+        ids = self._venue_ids
+        ids[client_order_id] = venue_id
+        ids.move_to_end(client_order_id)
+        while len(ids) > REMEMBERED_ORDER_IDS:
+            ids.popitem(last=False)
+
+    async def _best_ask(self, symbol: str) -> Decimal:
+        """The lowest ask of `symbol`'s book now; VenueError if the book has none."""
+        book = await self.fetch_order_book(symbol, 5)
+        if not book.asks:
+            raise VenueError(self._name, f"{symbol}: no ask to price a market buy by")
+        return book.asks[0][0]
 
     async def fetch_open_orders(self, symbol: str | None = None) -> list[VenueOrder]:
         orders = await self._call(self._exchange.fetch_open_orders(symbol, None, None, {}))

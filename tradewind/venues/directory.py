@@ -10,7 +10,7 @@ one; services only see `VenueDirectory`.
 from __future__ import annotations
 
 import hmac
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from tradewind.errors import AuthenticationFailed, ConfigError, VenueError
@@ -24,8 +24,14 @@ from tradewind.venues.simulated.inprocess import InProcessVenue
 if TYPE_CHECKING:
     from tradewind.venues.catalog import VenueSpec
     from tradewind.venues.ccxt_venue import SharedMarkets
+    from tradewind.venues.simulated.client import Api
 
 SIMULATED = "sim"
+
+KeyAccount = Callable[[str, str], "tuple[str, KeyCheck] | None"]
+"""Another kind of key an in-process exchange's API hands out (`tradewind up`'s
+Coinbase-style exchange: Coinbase keys): (api key, secret) -> the exchange's account it
+trades for and what it may do, or None for a key it does not know or a wrong secret."""
 
 
 async def load_public_markets(venues: VenueDirectory, venue: str) -> dict[str, Market]:
@@ -63,41 +69,78 @@ class VenueDirectory(Protocol):
 
 
 class SimulatedVenues:
-    """The in-process simulated exchange as venue `sim`."""
+    """In-process simulated exchanges by venue name: `exchange` as `sim` (Binance-style),
+    and any `more` under their own names (`tradewind up`'s Coinbase-style one), each with
+    its own books and accounts."""
 
-    def __init__(self, exchange: SimulatedExchange) -> None:
+    def __init__(
+        self,
+        exchange: SimulatedExchange,
+        more: Mapping[str, SimulatedExchange] | None = None,
+        *,
+        other_keys: Mapping[str, KeyAccount] | None = None,
+    ) -> None:
+        """`other_keys`: by venue, the other kind of key its served API hands out, accepted
+        beside the exchange's own."""
         self.exchange = exchange
+        self.exchanges: dict[str, SimulatedExchange] = {SIMULATED: exchange, **(more or {})}
+        self._other_keys = dict(other_keys or {})
 
     @property
     def names(self) -> tuple[str, ...]:
-        return (SIMULATED,)
+        return tuple(self.exchanges)
 
     def public(self, venue: str) -> Venue:
-        _known(venue, self.names)
-        return InProcessVenue(self.exchange, "market-data", SIMULATED)
+        return InProcessVenue(self._exchange(venue), "market-data", venue)
 
     def session(self, venue: str, api_key: str, secret: str, *, egress: str | None = None) -> Venue:
-        _known(venue, self.names)  # in this process: no network, no address to leave from
-        creds = self.exchange.credentials(api_key)
-        if creds is None or not hmac.compare_digest(creds.secret, secret):
-            raise AuthenticationFailed(venue, "API key or secret not accepted")
-        return InProcessVenue(self.exchange, creds.account_id, SIMULATED)
+        # In this process: no network, no address to leave from.
+        account_id, _ = self._key(venue, api_key, secret)
+        return InProcessVenue(self._exchange(venue), account_id, venue)
 
     async def check_key(self, venue: str, api_key: str, secret: str) -> KeyCheck:
-        self.session(venue, api_key, secret)
-        creds = self.exchange.credentials(api_key)
-        assert creds is not None
-        p = creds.permissions
-        return KeyCheck(p.trade, p.withdraw, p.transfer, p.ip_restrict)
+        return self._key(venue, api_key, secret)[1]
+
+    def _key(self, venue: str, api_key: str, secret: str) -> tuple[str, KeyCheck]:
+        """The account the key trades for on `venue`, and what it may do;
+        AuthenticationFailed if the venue does not accept it."""
+        creds = self._exchange(venue).credentials(api_key)
+        if creds is not None and hmac.compare_digest(creds.secret, secret):
+            p = creds.permissions
+            return creds.account_id, KeyCheck(p.trade, p.withdraw, p.transfer, p.ip_restrict)
+        other = self._other_keys.get(venue)
+        known = None if other is None or creds is not None else other(api_key, secret)
+        if known is None:
+            raise AuthenticationFailed(venue, "API key or secret not accepted")
+        return known
 
     def profile(self, venue: str) -> VenueProfile:
-        _known(venue, self.names)
+        self._exchange(venue)
         return simulated.IN_PROCESS
+
+    def _exchange(self, venue: str) -> SimulatedExchange:
+        _known(venue, self.names)
+        return self.exchanges[venue]
+
+
+COINBASE_API_PREFIX = "coinbase+"
+"""Before a simulated venue's URL in TRADEWIND_VENUE_URLS: it serves Coinbase's Advanced
+Trade API (`tradewind venue serve --api coinbase`), not Binance's."""
+
+
+def served_api(url: str) -> tuple[Api, str]:
+    """The API a simulated venue's URL (of TRADEWIND_VENUE_URLS) serves, and its base URL:
+    `coinbase+http://127.0.0.1:8766` is Coinbase's at `http://127.0.0.1:8766`; any other,
+    Binance's."""
+    if url.startswith(COINBASE_API_PREFIX):
+        return "coinbase", url.removeprefix(COINBASE_API_PREFIX)
+    return "binance", url
 
 
 class CcxtVenues:
     """Venues reached through ccxt. `simulated` maps venue names to base URLs of
-    `tradewind venue serve` (e.g. {"sim": "http://127.0.0.1:8765"}, TRADEWIND_VENUE_URLS);
+    `tradewind venue serve` (e.g. {"sim": "http://127.0.0.1:8765"}, TRADEWIND_VENUE_URLS;
+    `coinbase+http://…` for one serving Coinbase's API: `served_api`);
     `real` are declared real exchanges (TRADEWIND_VENUES, see `catalog`). `ca_file`: the
     CA bundle venues' certificates are checked against (else certifi's); there is no way
     to not check them."""
@@ -155,7 +198,11 @@ class CcxtVenues:
 
     def profile(self, venue: str) -> VenueProfile:
         spec = self.spec(venue)
-        return simulated.OVER_HTTP if spec is None else spec.venue_adapter.profile
+        if spec is None:
+            from tradewind.venues.simulated.client import SERVED_APIS
+
+            return SERVED_APIS[served_api(self._simulated[venue])[0]].profile
+        return spec.venue_adapter.profile
 
     def public(self, venue: str) -> Venue:
         return self.session(venue, "", "")
@@ -171,7 +218,7 @@ class CcxtVenues:
                 spec, api_key, secret, ca_file=self._ca_file, local_address=egress,
                 markets=self._markets_of(venue),
             )  # fmt: skip
-        base = self._simulated[venue]
+        api, base = served_api(self._simulated[venue])
         ws = base.replace("http", "ws", 1)
         ccxt_venue = ccxt_session(
             base,
@@ -182,8 +229,11 @@ class CcxtVenues:
             ca_file=self._ca_file,
             local_address=egress,
             markets=self._markets_of(venue),
+            api=api,
         )
-        ccxt_venue.exchange.enableRateLimit = False  # our own limiter paces requests
+        # Our own limiter paces requests by the published limits; ccxt's where there are
+        # none that it can pace by (Coinbase's: see venues.coinbase.limits).
+        ccxt_venue.exchange.enableRateLimit = ccxt_venue.profile.limits is None
         return ccxt_venue
 
     async def check_key(self, venue: str, api_key: str, secret: str) -> KeyCheck:
@@ -194,27 +244,30 @@ class CcxtVenues:
             from tradewind.venues import catalog
 
             return await catalog.check_key(spec, api_key, secret, self._ca_file)
-        from tradewind.venues.simulated.client import KEY_CHECK_METHOD, read_key_check
+        from tradewind.venues.simulated.client import SERVED_APIS
 
+        served = SERVED_APIS[served_api(self._simulated[venue])[0]]
         session = self.session(venue, api_key, secret)
         assert isinstance(session, CcxtVenue)
         try:
-            restrictions: dict[str, Any] = await session.call_raw(KEY_CHECK_METHOD)
+            answer: dict[str, Any] = await session.call_raw(served.key_check_method)
         finally:
             await session.close()
-        return read_key_check(restrictions)
+        return served.read_key_check(answer)
 
 
 def parse_venue_urls(text: str) -> dict[str, str]:
-    """`sim=http://127.0.0.1:8765,sim2=http://…` -> {"sim": "http://127.0.0.1:8765", …};
-    ConfigError naming TRADEWIND_VENUE_URLS for anything else."""
+    """`sim=http://127.0.0.1:8765,cb=coinbase+http://…` -> {"sim": "http://127.0.0.1:8765",
+    "cb": "coinbase+http://…"} (see `served_api`); ConfigError naming
+    TRADEWIND_VENUE_URLS for anything else."""
     venues: dict[str, str] = {}
     for part in filter(None, (p.strip() for p in text.split(","))):
         name, sep, url = part.partition("=")
-        if not sep or not name or not url.startswith(("http://", "https://")):
+        if not sep or not name or not served_api(url)[1].startswith(("http://", "https://")):
             raise ConfigError(
                 "TRADEWIND_VENUE_URLS",
-                f"expected NAME=https://HOST:PORT (or http://)[,…], got {part!r}",
+                f"expected NAME=https://HOST:PORT (or http://; coinbase+https://… for a venue "
+                f"serving Coinbase's API)[,…], got {part!r}",
             )
         venues[name] = url.rstrip("/")
     return venues

@@ -55,6 +55,8 @@ class Refusal(enum.Enum):
 
     DUPLICATE_CLIENT_ID = "duplicate client order id"  # an order with the id exists
     ACCOUNT_RATE_LIMITED = "account rate limited"  # the account's order count, not the IP
+    UNKNOWN_ORDER = "unknown order"  # the venue has no such order of the account
+    ORDER_REFUSED = "order refused"  # the order itself was refused (ccxt: a bare error)
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,15 @@ class VenueProfile:
     - `quote_step`: how the venue rounds the quote amount a fill moves (price x quantity,
       rounded down to this step), for fills it reports without that amount (the fills
       of a placement's answer); None where unknown (the books then take the product).
+    - `client_order_id_param`: the ccxt `create_order` param that carries the client
+      order id to the venue (ccxt's unified `clientOrderId`, or the venue's own name
+      where ccxt's exchange drops the unified one: Coinbase's `client_order_id`).
+    - `orders_by_client_id`: whether ccxt looks an order up, and cancels it, by the
+      client order id (its `clientOrderId` param); False where only the venue's order id
+      names it (Coinbase): it is found first among the account's orders.
+    - `market_buy_by_cost`: whether a market buy is placed by the quote amount it spends
+      (Coinbase's `quote_size`): ccxt takes it as the quantity times a price given, the
+      book's best ask when placed.
     """
 
     kind: str
@@ -84,6 +95,9 @@ class VenueProfile:
     status_fields: tuple[str, ...] = ()
     raw_fields: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     quote_step: Decimal | None = None
+    client_order_id_param: str = "clientOrderId"
+    orders_by_client_id: bool = True
+    market_buy_by_cost: bool = False
 
     def refusal(self, code: int | None, message: str) -> Refusal | None:
         """What the refusal with `code` (None: none given) and `message` means; None for

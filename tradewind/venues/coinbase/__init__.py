@@ -1,6 +1,25 @@
 """The Coinbase adapters: `coinbase` (Advanced Trade, through ccxt's `coinbase`) and
-`coinbase-sandbox`, refused (ccxt has no sandbox URLs for it). Coinbase publishes no
-weight windows ccxt does not keep already: ccxt's own limiter paces it."""
+`coinbase-sandbox`, refused (ccxt has no sandbox URLs for it).
+
+What sets Coinbase apart, declared in its profile for the ccxt session to follow:
+
+- ccxt's `coinbase` drops the unified `clientOrderId` and sends its own id, so the
+  client order id goes as Coinbase's `client_order_id`;
+- orders are looked up and canceled by Coinbase's order id only (the client order id
+  query of Get Order is deprecated): the session finds it among the account's orders;
+- a market buy is placed by the quote amount it spends (`quote_size`): the quantity at
+  the best ask;
+- Create Order answers ids only, without the order's state or fills: the session reads
+  the order back (any venue's answer without a status is), and fills come from
+  `orders/historical/fills` or the `user` channel;
+- a repeated `client_order_id` places nothing and answers the existing order, so a
+  resend is never refused: it comes back as the order it repeats;
+- an unknown order id is a 404 whose `NOT_FOUND` ccxt does not map (its phrase is in
+  `refusal_phrases`), and a refused order a `success: false` answer ccxt raises as a
+  bare ExchangeError (told apart by its `new_order_failure_reason`).
+
+Its published REST limits (`limits`) are not windows execution's gate can pace by:
+ccxt's own limiter paces each session at them."""
 
 from __future__ import annotations
 
@@ -12,9 +31,14 @@ import ccxt  # type: ignore[import-untyped]
 from tradewind.venues.adapters import VenueAdapter
 from tradewind.venues.key_check import KeyCheck
 from tradewind.venues.port import OrderStatus
-from tradewind.venues.profile import VenueProfile
+from tradewind.venues.profile import Refusal, VenueProfile
 
-SPOT: Mapping[str, Any] = {"defaultType": "spot"}
+SPOT: Mapping[str, Any] = {
+    "defaultType": "spot",
+    # Advanced Trade's accounts (available_balance and hold): ccxt's default, the /v2
+    # wallets, says only each asset's total, so an open order's hold would read as free.
+    "fetchBalance": "v3PrivateGetBrokerageAccounts",
+}
 
 SANDBOX_REFUSAL = (
     "adapter 'coinbase-sandbox' is not available: ccxt {version}'s `coinbase` (Advanced "
@@ -25,6 +49,10 @@ SANDBOX_REFUSAL = (
 
 PROFILE = VenueProfile(
     "coinbase",
+    refusal_phrases=(
+        ("order with this orderID was not found", Refusal.UNKNOWN_ORDER),
+        ("new_order_failure_reason", Refusal.ORDER_REFUSED),
+    ),
     statuses={
         "PENDING": OrderStatus.NEW,
         "QUEUED": OrderStatus.NEW,
@@ -36,6 +64,19 @@ PROFILE = VenueProfile(
         "FAILED": OrderStatus.REJECTED,
     },
     status_fields=("status",),
+    raw_fields={
+        "order.filled": ("filled_size", "cumulative_quantity"),  # REST, the user channel
+        "order.cost": ("filled_value",),
+        "order.average": ("average_filled_price", "avg_price"),
+        "fill.price": ("price",),
+        "fill.quantity": ("size",),
+        "fill.fee": ("commission",),
+        "trade.price": ("price",),
+        "trade.quantity": ("size",),
+    },
+    client_order_id_param="client_order_id",
+    orders_by_client_id=False,
+    market_buy_by_cost=True,
 )
 
 

@@ -1,0 +1,73 @@
+"""What the coinbase profile makes of ccxt's `coinbase`: how an order goes out, and how
+Coinbase's refusals that ccxt leaves unclassified read (no network: ccxt-shaped values)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import ccxt.async_support as ccxt  # type: ignore[import-untyped]
+import pytest
+
+from tradewind.domain.model import OrderType, Side
+from tradewind.errors import OrderRejected, UnknownOrder, VenueError
+from tradewind.venues import ccxt_mapping as m
+from tradewind.venues.binance import PROFILE as BINANCE
+from tradewind.venues.coinbase import PROFILE as COINBASE
+from tradewind.venues.port import OrderRequest
+
+D = Decimal
+
+
+def order(order_type: OrderType, side: Side = Side.BUY) -> OrderRequest:
+    price = D("30000.01") if order_type is OrderType.LIMIT else None
+    return OrderRequest(
+        client_order_id="cid-1",
+        symbol="BTC/USD",
+        side=side,
+        order_type=order_type,
+        quantity=D("0.001"),
+        price=price,
+    )
+
+
+def test_the_client_order_id_goes_as_coinbases_own_field() -> None:
+    *_, params = m.order_arguments(order(OrderType.LIMIT), profile=COINBASE)
+    assert params == {"client_order_id": "cid-1", "timeInForce": "GTC"}
+    *_, params = m.order_arguments(order(OrderType.LIMIT), profile=BINANCE)
+    assert params["clientOrderId"] == "cid-1"
+
+
+def test_a_market_buy_on_coinbase_is_priced_so_ccxt_spends_quantity_times_the_ask() -> None:
+    args = m.order_arguments(order(OrderType.MARKET), profile=COINBASE, reference_price=D("30000"))
+    assert args[:4] == ("market", "buy", "0.001", "30000")
+    with pytest.raises(ValueError, match="needs a price"):
+        m.order_arguments(order(OrderType.MARKET), profile=COINBASE)
+    sell = m.order_arguments(order(OrderType.MARKET, Side.SELL), profile=COINBASE)
+    assert sell[3] is None  # a market sell goes by its amount
+    binance = m.order_arguments(order(OrderType.MARKET), profile=BINANCE, reference_price=D("1"))
+    assert binance[3] is None
+
+
+def test_coinbases_unmapped_refusals_are_told_apart_by_the_profile() -> None:
+    not_found = ccxt.ExchangeError(
+        'coinbase {"error":"NOT_FOUND","message":"order with this orderID was not found"}'
+    )
+    assert isinstance(m.venue_error_from_ccxt("cb", not_found, profile=COINBASE), UnknownOrder)
+    refused = ccxt.ExchangeError(
+        'coinbase {"success":false,"error_response":{"error":"INVALID_LIMIT_PRICE_POST_ONLY",'
+        '"new_order_failure_reason":"INVALID_LIMIT_PRICE_POST_ONLY"}}'
+    )
+    placing = m.venue_error_from_ccxt("cb", refused, profile=COINBASE, placing_order=True)
+    assert isinstance(placing, OrderRejected)
+    later = m.venue_error_from_ccxt("cb", refused, profile=COINBASE)
+    assert type(later) is VenueError  # only a placement's refusal rejects the order
+
+
+def test_an_order_of_the_user_channel_spelling_its_type_capitalised_is_a_market_order() -> None:
+    ws_order = {
+        "id": "o-1", "clientOrderId": "cid-1", "symbol": "BTC/USD", "side": "buy",
+        "type": "Market", "status": "closed", "amount": 0.001, "filled": 0.001,
+        "average": 30000.5, "info": {"status": "FILLED", "avg_price": "30000.5"},
+    }  # fmt: skip
+    report = m.order_from_ccxt(ws_order, profile=COINBASE)
+    assert report.order_type is OrderType.MARKET and report.average_price == D("30000.5")

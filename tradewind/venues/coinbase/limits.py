@@ -1,0 +1,33 @@
+"""Coinbase Advanced Trade's published REST limits (Coinbase's "Advanced Trade API Rate
+Limits", 2026): private endpoints 30 requests per second per user, public endpoints 10
+requests per second per IP address; a request over them is answered 429
+`rate_limit_exceeded`. The simulated exchange's Coinbase API enforces the same
+(`venues.simulated.server.coinbase.limits`).
+
+They are not `RateRules`, and the coinbase profile declares none:
+
+- the per-user limit counts every private request of the account, while `RateRules`'
+  per-account windows count its new orders only, and its per-address windows count
+  every account's requests from one address together (so a 10 per second public window
+  there would hold every account's private calls to 10 a second between them);
+- they are one-second windows, and execution's limiter counts a request sent within
+  half a second of a window's edge in both windows around it, which needs windows of at
+  least two seconds.
+
+ccxt's own limiter paces them instead: on for every real venue (`catalog.exchange_for`)
+and for the simulator's Coinbase API (`CcxtVenues`), it spaces each session's requests
+`rateLimit` ms apart. One session trades for one account, so `PRIVATE_RATE_LIMIT_MS`
+keeps an account under its 30 a second; a public (market-data) session mostly streams.
+"""
+
+from __future__ import annotations
+
+PRIVATE_REQUESTS_PER_S = 30
+"""Per user (an API key's account), every private (authenticated) request."""
+
+PUBLIC_REQUESTS_PER_S = 10
+"""Per IP address, every public request."""
+
+PRIVATE_RATE_LIMIT_MS = 34
+"""ccxt `coinbase`'s own `rateLimit`: ms between two requests of one session, just over
+1000 / `PRIVATE_REQUESTS_PER_S`."""
