@@ -74,6 +74,8 @@ class VenueProfile:
     - `quote_step`: how the venue rounds the quote amount a fill moves (price x quantity,
       rounded down to this step), for fills it reports without that amount (the fills
       of a placement's answer); None where unknown (the books then take the product).
+    - `candles_per_request`: the most candles one request returns (a history is read in
+      pages of that many, newest first).
     """
 
     kind: str
@@ -84,6 +86,7 @@ class VenueProfile:
     status_fields: tuple[str, ...] = ()
     raw_fields: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     quote_step: Decimal | None = None
+    candles_per_request: int = 100
 
     def refusal(self, code: int | None, message: str) -> Refusal | None:
         """What the refusal with `code` (None: none given) and `message` means; None for
@@ -108,4 +111,5 @@ class VenueProfile:
 
 GENERIC = VenueProfile("generic")
 """A venue known only through ccxt's unified structures: no published limits, no raw
-fields, every refusal as ccxt classifies it."""
+fields, every refusal as ccxt classifies it, 100 candles a request (few venues return
+fewer)."""
