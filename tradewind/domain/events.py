@@ -165,7 +165,7 @@ class Fill(BaseEvent, frozen=True, tag="order.fill"):
 
     `quote_quantity` is the quote asset the venue moved for it, before fees (the buyer
     paid it, the seller received it): price x quantity rounded to the quote asset's
-    precision (Binance's `quoteQty`: rounded down to 10^-8), so books kept from fills
+    precision (e.g. rounded down to 10^-8), so books kept from fills
     can equal the venue's balances to the last digit. None when the venue did not report
     it, and in fills published before the field existed; `quote_amount` falls back to
     price x quantity then.
@@ -207,8 +207,8 @@ class BalanceUpdate(BaseEvent, frozen=True, tag="account.balance"):
     risk or for books that have none) may already hold fills that arrive after it;
     books that have a starting point ignore it, or those fills would count twice.
 
-    `as_of_ns`: the venue's time of the newest change this reading holds (Binance's
-    `updateTime`), where the venue says: every trade of the account at or before it is
+    `as_of_ns`: the venue's time of the newest change this reading holds (its update
+    time), where the venue says: every trade of the account at or before it is
     in these balances, none after it; books use it to tell a late fill already counted
     here from a new one (`Portfolio.in_balances`), whatever instance published what."""
 

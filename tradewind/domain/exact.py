@@ -63,7 +63,7 @@ def quote_is_rounding(amount: Decimal, notional: Decimal) -> bool:
     (price x quantity, > 0) rounded: less than one unit of `amount`'s last non-zero
     decimal place away from it (at most 1: a venue rounds to the precision it reports;
     trailing zeros it pads with do not count, except in a zero, "0.00000000"), or
-    within a part in 10^12 of it. So "0.01126853" for 0.0112685308140 (Binance, rounded
+    within a part in 10^12 of it. So "0.01126853" for 0.0112685308140 (a venue rounding
     down to 10^-8) and "150" for 150.3 (a whole-unit quote asset) pass; "0.01126852"
     for 0.0112685308140 does not."""
     with localcontext(EXACT):

@@ -50,7 +50,7 @@ class KillTarget(msgspec.Struct, frozen=True):
         return cls(KillScope.BOT, account_id=account_id, bot_id=bot_id)
 
     def describe(self) -> str:
-        """As a user reads it: "all trading", "venue binance", "bot grid-1 of account a1"."""
+        """As a user reads it: "all trading", "venue sim", "bot grid-1 of account a1"."""
         if self.scope is KillScope.GLOBAL:
             return "all trading"
         if self.scope is KillScope.VENUE:

@@ -1,7 +1,8 @@
 """An L2 (price-aggregated) order book of one instrument, kept from a snapshot and diffs.
 
 The book starts from a snapshot as of an update id and follows diffs that cover update
-ids `first_update_id..final_update_id` (Binance's `U`/`u`), each level carrying its new
+ids `first_update_id..final_update_id` (a diff's first and last
+update id, as venues number them), each level carrying its new
 total quantity (0 removes it):
 
 - a diff ending at or before the book's update id is stale (a redelivery) and ignored;

@@ -40,7 +40,7 @@ class Liquidity(enum.StrEnum):
 
 
 class Instrument(msgspec.Struct, frozen=True, array_like=True):
-    """A tradable pair on one venue, e.g. `Instrument("binance", "BTC/USDT", "BTC", "USDT")`.
+    """A tradable pair on one venue, e.g. `Instrument("sim", "BTC/USDT", "BTC", "USDT")`.
 
     `symbol` uses ccxt's unified form `BASE/QUOTE`.
     """

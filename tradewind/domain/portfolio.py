@@ -32,16 +32,17 @@ Definitions:
                        at a price (given, else its mark) and leaves at its average cost
 
 A fill of q at price p with fee f moves a quote amount a: its `quote_quantity` (the
-venue's q x p rounded to V's precision, e.g. down to 10^-8 on Binance) when it has one,
+venue's q x p rounded to V's precision, e.g. down to 10^-8) when it has one,
 else q x p; d = a - q x p is that rounding. It is the venue's, so the books keep it
 where the venue settled it: in the cost of what a buy received, in what a sell realised.
 
     buy:   cash -= a;  Q += r, K += r x p + d  where r = q - f if the fee is in the base
-           asset (Binance's buyer fee: the units received cost p each) else r = q; when
+           asset (a buyer's fee taken from what it bought: the units received cost p
+           each) else r = q; when
            r = 0 or r x p + d < 0 (a fee of all or nearly all the units) K stays and
            the fee is valued at a instead
     sell:  cash += a;  give up u = q + f if the fee is in the base asset else q,
-           at price p (Binance charges the seller in V); realised PnL += d
+           at price p (a venue charging the seller in V); realised PnL += d
     fee:   in V: cash -= f;  in another asset A: give up f units of A at A's mark
            (which realises A's PnL on them)
 
@@ -60,8 +61,8 @@ feeds the books, the cost a partial disposal releases, is rounded once and that 
 amount leaves K and enters realised PnL: the identity stays exact and the rounding does
 not accumulate, since closing a position releases exactly what is left of its cost.
 
-Fills are applied once per (instrument, trade id), not per trade id alone: Binance
-numbers trades per symbol. The venue's balances (`apply_balance_update`,
+Fills are applied once per (instrument, trade id), not per trade id alone: venues
+may number trades per symbol. The venue's balances (`apply_balance_update`,
 `reset_from_venue`) are for reconciliation: any difference from the books is booked as
 a transfer, so feed them when no fill is in flight (at start, or periodically). A
 reading that carries the venue's time of its newest change (`BalanceUpdate.as_of_ns`)

@@ -68,11 +68,11 @@ class TokenBucket:
 @dataclass(frozen=True, slots=True)
 class RateWindow:
     """At most `limit` per `interval_s`-second window, windows aligned to the Unix epoch
-    (as Binance's are: the 1-minute weight restarts at every whole minute UTC).
+    (as venues publish them: a 1-minute weight restarts at every whole minute UTC).
 
-    Each request costs its weight, or 1 if `counts_requests` (Binance RAW_REQUESTS,
-    ORDERS). `header` is the response header in which the venue reports this window's
-    usage, e.g. `X-MBX-USED-WEIGHT-1M` (matched case-insensitively); "" if none.
+    Each request costs its weight, or 1 if `counts_requests` (a window of requests or
+    orders, not weight). `header` is the response header in which the venue reports
+    this window's usage (matched case-insensitively); "" if none.
     """
 
     name: str
@@ -143,8 +143,8 @@ class WeightLimiter:
         return 0.0
 
     def observe_headers(self, headers: Mapping[str, str], now_ns: int) -> None:
-        """Sync with the usage a venue response reports (e.g. `X-MBX-USED-WEIGHT-1M:
-        1200`); headers that are absent or not integers are ignored."""
+        """Sync with the usage a venue response reports (e.g. a
+        `…-USED-WEIGHT-1M: 1200` header); headers that are absent or not integers are ignored."""
         lowered = {key.lower(): value for key, value in headers.items()}
         for window in self.windows:
             raw = lowered.get(window.header.lower()) if window.header else None

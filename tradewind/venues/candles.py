@@ -1,6 +1,7 @@
 """Candles of any whole-second width from the widths a venue serves (pure: no I/O).
 
-A venue serves a fixed set of candle widths (Binance: `1s`, `1m`, `3m`, …); the
+A venue serves a fixed set of candle widths (`1s`, `1m`, `3m`, … on one, `1m`, `5m`, …
+on another), up to some number per request; the
 platform's bars may be of any number of seconds. `plan` picks the widest width that
 divides the bar (a 120 s bar from `1m` candles, a 5 s bar from `1s` ones), `aggregate`
 sums those candles into bars aligned on the Unix epoch like `domain.bars.BarBuilder`'s,
@@ -16,7 +17,7 @@ from tradewind.domain.exact import EXACT
 from tradewind.errors import VenueError
 from tradewind.venues.port import Candle
 
-#: Candle widths most venues serve, seconds (Binance's names).
+#: Candle widths most venues serve, seconds, by ccxt's timeframe names.
 COMMON_WIDTHS_S: Mapping[str, int] = {
     "1s": 1, "1m": 60, "3m": 180, "5m": 300, "15m": 900, "30m": 1800, "1h": 3600,
     "2h": 7200, "4h": 14_400, "6h": 21_600, "8h": 28_800, "12h": 43_200, "1d": 86_400,
@@ -77,7 +78,8 @@ def aggregate(
     return bars[-count:] if count > 0 else []
 
 
-#: Candles a venue returns per request at most (Binance's klines limit).
+#: Candles asked for per request where the venue's profile does not say how many it
+#: returns at most (`VenueProfile.candles_per_request`).
 PAGE = 1000
 #: Requests one history may take, newest page first.
 MAX_PAGES = 20
@@ -88,18 +90,26 @@ FetchPage = Callable[[str, int, int], Awaitable[list[Candle]]]
 
 
 async def last_bars(
-    fetch_page: FetchPage, candle_plan: CandlePlan, interval_s: int, count: int, now_ms: int
+    fetch_page: FetchPage,
+    candle_plan: CandlePlan,
+    interval_s: int,
+    count: int,
+    now_ms: int,
+    *,
+    page_size: int = PAGE,
 ) -> list[Candle]:
     """The last `count` bars of `interval_s` closed by `now_ms` that the venue has
-    candles for, oldest first: pages of candles fetched backwards from the bar still
-    open until `count` bars are found, the venue has no older ones, or `MAX_PAGES`."""
+    candles for, oldest first: pages of `page_size` candles (at most what the venue
+    returns per request: a shorter page means it has no older ones) fetched backwards
+    from the bar still open until `count` bars are found, the venue has no older ones,
+    or `MAX_PAGES`."""
     interval_ms = interval_s * 1000
     end_ms = now_ms // interval_ms * interval_ms - 1  # the closed bars' candles only
     found: list[Candle] = []
     for _ in range(MAX_PAGES):
-        page = await fetch_page(candle_plan.width, end_ms, PAGE)
+        page = await fetch_page(candle_plan.width, end_ms, page_size)
         found = page + found
-        if len(page) < PAGE:
+        if len(page) < page_size:
             break  # the venue has no older candles
         if len(aggregate(found, interval_s, count=None, now_ms=now_ms)) > count:
             break  # more than `count`: the oldest bar found may lack its earlier candles

@@ -288,15 +288,21 @@ class CcxtVenue:
         widths = {name: int(exchange.parse_timeframe(name)) for name in exchange.timeframes or {}}
         chosen = candles.plan(interval_s, widths, self._name)
 
+        width_ms = chosen.width_s * 1000
+
         async def page(width: str, end_ms: int, limit: int) -> list[Candle]:
-            # ccxt's unified `until`: the newest candles opening at or before it.
+            # The `limit` candles opening in (end_ms - limit widths, end_ms]: ccxt's
+            # unified `since` and `until` both given, as venues differ in which one they
+            # count `limit` from when only one is.
+            since = end_ms - end_ms % width_ms - (limit - 1) * width_ms
             rows = await self._call(
-                exchange.fetch_ohlcv(symbol, width, None, limit, {"until": end_ms})
+                exchange.fetch_ohlcv(symbol, width, since, limit, {"until": end_ms})
             )
             return [mapping.candle_from_ccxt(row, self._name) for row in rows]
 
         now_ms = int(exchange.milliseconds())
-        return await candles.last_bars(page, chosen, interval_s, count, now_ms)
+        page_size = self.profile.candles_per_request
+        return await candles.last_bars(page, chosen, interval_s, count, now_ms, page_size=page_size)
 
     async def watch_trades(self, symbol: str) -> AsyncIterator[list[PublicTrade]]:
         while True:

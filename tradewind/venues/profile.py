@@ -85,6 +85,8 @@ class VenueProfile:
     - `market_buy_by_cost`: whether a market buy is placed by the quote amount it spends
       (Coinbase's `quote_size`): ccxt takes it as the quantity times a price given, the
       book's best ask when placed.
+    - `candles_per_request`: the most candles one request returns (a history is read in
+      pages of that many, newest first).
     """
 
     kind: str
@@ -98,6 +100,7 @@ class VenueProfile:
     client_order_id_param: str = "clientOrderId"
     orders_by_client_id: bool = True
     market_buy_by_cost: bool = False
+    candles_per_request: int = 100
 
     def refusal(self, code: int | None, message: str) -> Refusal | None:
         """What the refusal with `code` (None: none given) and `message` means; None for
@@ -122,4 +125,5 @@ class VenueProfile:
 
 GENERIC = VenueProfile("generic")
 """A venue known only through ccxt's unified structures: no published limits, no raw
-fields, every refusal as ccxt classifies it."""
+fields, every refusal as ccxt classifies it, 100 candles a request (few venues return
+fewer)."""

@@ -70,3 +70,22 @@ async def test_history_is_paged_backwards_until_enough_bars() -> None:
     # Fewer than asked when the venue has no more.
     few = await last_bars(page, CandlePlan("1s", 1, 1), 1, 5 * PAGE, now_ms)
     assert len(few) == 3 * PAGE
+
+
+async def test_a_venue_serving_fewer_candles_a_request_is_paged_in_its_size() -> None:
+    # A venue that returns at most 300 candles a request (ccxt's coinbase): paged in
+    # 300s, a short page is not mistaken for the end of its history.
+    available = [candle(s * 60_000, str(s)) for s in range(1000)]
+    limits: list[int] = []
+
+    async def page(width: str, end_ms: int, limit: int) -> list[Candle]:
+        limits.append(limit)
+        upto = [c for c in available if c.open_ms <= end_ms]
+        return upto[-min(limit, 300) :]
+
+    now_ms = 1000 * 60_000
+    bars = await last_bars(page, CandlePlan("1m", 60, 1), 60, 700, now_ms, page_size=300)
+    assert [b.close for b in bars] == [D(s) for s in range(300, 1000)]
+    assert limits == [300, 300, 300]
+    everything = await last_bars(page, CandlePlan("1m", 60, 1), 60, 5000, now_ms, page_size=300)
+    assert len(everything) == 1000

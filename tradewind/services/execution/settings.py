@@ -25,10 +25,10 @@ Every variable is `TRADEWIND_EXECUTION_<NAME>`:
 - `REMEMBERED_ORDERS` (10000): finished orders remembered per account, so that a
   redelivered intent is dropped without a database read.
 
-Reconciliation costs request weight on a venue that counts it (with Binance's costs, 20
-per account for balances, plus 6 for open orders and 40 for fills, when some are
-missing, per symbol with open tracked orders, out of 6,000 per minute per address for
-every account together), hence the long default: the order stream keeps accounts
+Reconciliation costs request weight on a venue that counts it (with typical published
+costs, 20 per account for balances, plus 6 for open orders and 40 for fills, when some
+are missing, per symbol with open tracked orders, out of 6,000 per minute per address
+for every account together), hence the long default: the order stream keeps accounts
 current between reconciliations.
 """
 

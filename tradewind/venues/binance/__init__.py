@@ -57,6 +57,7 @@ PROFILE = VenueProfile(
     },
     # A trade's quoteQty: price x quantity rounded down to 10^-8 (the buyer pays it).
     quote_step=Decimal("1e-8"),
+    candles_per_request=1000,  # klines' `limit` at most
 )
 
 BINANCE = VenueAdapter(

@@ -77,6 +77,7 @@ PROFILE = VenueProfile(
     client_order_id_param="client_order_id",
     orders_by_client_id=False,
     market_buy_by_cost=True,
+    candles_per_request=300,  # ccxt's coinbase asks for at most 300 (Coinbase serves 350)
 )
 
 
