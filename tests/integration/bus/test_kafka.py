@@ -68,6 +68,21 @@ async def eventually(predicate: Callable[[], bool], timeout_s: float = 30.0) -> 
             await asyncio.sleep(0.02)
 
 
+def wait_until_stopped(pid: int) -> None:
+    """Until every thread of process `pid` is stopped: a SIGSTOP reaches each thread when
+    it is next scheduled, and on a busy machine one may still answer a request first."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        states = []
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            stat = (task / "stat").read_text()
+            states.append(stat[stat.rindex(")") + 2])  # the field after "(comm)"
+        if all(state in "tT" for state in states):
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"process {pid} did not stop within 10 s of SIGSTOP")
+
+
 @contextlib.contextmanager
 def private_tansu() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """A Tansu broker of this test's own, with its process, so the test can kill it."""
@@ -281,6 +296,7 @@ async def test_a_publish_to_a_hung_broker_times_out_and_the_log_says_what_it_wai
         await bus.start()
         await bus.publish_batch(topic, [tick("acct-1", i) for i in range(10)])
         broker.send_signal(signal.SIGSTOP)
+        wait_until_stopped(broker.pid)
         try:
             with pytest.raises(BusUnavailable, match="did not acknowledge 10 events"):
                 async with asyncio.timeout(10):

@@ -486,7 +486,10 @@ async def test_a_failing_strategy_is_paused_without_hurting_the_others(
 
     assert platform.intents_of(exploding) == []  # what a failing hook submitted is dropped
     assert service.summary()["running"] == 1
-    assert await platform.bot_state(exploding) is bots.BotState.PAUSED
+    # The database's state is written with the batch's flush, after the bot paused.
+    async with asyncio.timeout(5.0):
+        while await platform.bot_state(exploding) is not bots.BotState.PAUSED:  # noqa: ASYNC110 (the database, polled)
+            await asyncio.sleep(0.02)
     errors = platform.metrics.registry.get_sample_value(
         "tradewind_strategy_errors_total", {"strategy": "exploding"}
     )
