@@ -74,7 +74,7 @@ async def test_every_link_encrypted_and_verified_the_platform_agrees_with_the_ve
         gateway_port = free_port()
         env = platform_env(
             bus_url=f"{redis.url}?prefix={prefix}", redis_url=redis.url, prefix=prefix,
-            database_url=f"{postgres.url}?sslmode=verify-full", venue_url=venue_url,
+            database_url=f"{postgres.url}?sslmode=verify-full", venues=venue_url,
             master_keys=master_keys,
         )  # fmt: skip
         env |= {

@@ -81,7 +81,7 @@ async def run(
     accounts = await open_demo_accounts(database_url, master_keys, venue_url, BOTS)
     env = platform_env(
         bus_url=f"{redis_url}?prefix={prefix}", redis_url=redis_url, prefix=prefix,
-        database_url=database_url, venue_url=venue_url, master_keys=master_keys,
+        database_url=database_url, venues=venue_url, master_keys=master_keys,
     )  # fmt: skip
     started: list[Process] = []
     try:

@@ -4,6 +4,10 @@ bots, and each service as its own OS process (`tradewind service NAME`, optional
 a zone's network namespace) that can be stopped, killed, paused and started again; and
 the checks that the platform agrees with the venue (balances, trades, open orders).
 
+A run trades on one served venue or on several at once (`Venues`: Binance's API on one,
+Coinbase's on another, say); the demo accounts alternate between them, and every check
+asks each account's own venue.
+
 A check that does not hold raises `CheckFailed` naming what differs."""
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import ssl
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
 
@@ -29,14 +33,38 @@ from tradewind.bus.tansu import free_port, port_open
 from tradewind.cache.factory import open_cache
 from tradewind.domain.events import PortfolioUpdate
 from tradewind.errors import TradewindError
-from tradewind.runtime.demo import DemoAccount, create_demo_accounts, served_market_view
+from tradewind.runtime.demo import (
+    DemoAccount,
+    DemoVenue,
+    Funding,
+    create_demo_accounts_across,
+    served_market_view,
+)
 from tradewind.security.envelope import Encryptor
 from tradewind.security.master_keys import load_master_keys
 from tradewind.store.database import Database
 from tradewind.store.schema import fills, orders
+from tradewind.venues.directory import SIMULATED, served_api
+from tradewind.venues.simulated.client import Api
 
 #: Start order; stopped in reverse, so producers of orders stop first.
 SERVICES = ("portfolio", "execution", "risk", "marketdata", "strategy")
+
+Venues = Mapping[str, str]
+"""The served venues a run trades on: each one's name on the platform -> its URL as
+TRADEWIND_VENUE_URLS declares it (`http://…` serving Binance's API, `coinbase+http://…`
+Coinbase's: `served_api`). Where a helper takes `str | Venues`, a bare URL is the one
+venue `sim`."""
+
+
+def venues_of(venues: str | Venues) -> Venues:
+    """`venues` as a mapping: a bare URL is the one venue `sim`."""
+    return {SIMULATED: venues} if isinstance(venues, str) else venues
+
+
+def admin_url(declared: str) -> str:
+    """The base URL of a venue declared as `declared` (its `/sim/v1` is there)."""
+    return served_api(declared)[1]
 
 
 class CheckFailed(TradewindError, AssertionError):
@@ -55,19 +83,23 @@ def serving_venue(
     url: str = "http://127.0.0.1",
     everywhere: bool = False,
     limits: bool = False,
+    api: Api = "binance",
 ) -> Iterator[str]:
-    """`tradewind venue serve` (synthetic market, `options` added) on a free port, its log
-    in `logs/venue.log`; yields its base URL (`url` + the port). It publishes and enforces
-    Binance's rate limits with `limits`, none otherwise (`--unlimited`).
+    """`tradewind venue serve` (synthetic market, `options` added) on a free port, serving
+    `api` (Binance's or Coinbase's), its log in `logs/venue.log` (`venue-coinbase.log`
+    for Coinbase's); yields its base URL (`url` + the port; declare a Coinbase one as
+    `COINBASE_API_PREFIX` + it). It publishes and enforces that API's rate limits with
+    `limits`, none otherwise (`--unlimited`).
     `everywhere`: listen on every address (zones reach it over their bridge), with a
     random admin token for `/sim/v1` from other hosts; this process keeps calling it on
     loopback."""
     port = free_port()
-    log = (logs / "venue.log").open("w")
+    log = (logs / ("venue.log" if api == "binance" else f"venue-{api}.log")).open("w")
     listen = ["--host", "0.0.0.0", "--admin-token", secrets.token_hex(16)] if everywhere else []
     proc = subprocess.Popen(
         [sys.executable, "-m", "tradewind.cli", "venue", "serve", "--port", str(port),
-         "--market", "synthetic", *(() if limits else ("--unlimited",)), *listen, *options],
+         "--market", "synthetic", "--api", api, *(() if limits else ("--unlimited",)),
+         *listen, *options],
         stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     try:
@@ -94,28 +126,40 @@ def venue_http(venue_url: str, ca_file: str | None = None) -> httpx.AsyncClient:
 
 
 async def open_demo_accounts(
-    database_url: str, master_keys: str, venue_url: str, bots: int, ca_file: str | None = None
+    database_url: str,
+    master_keys: str,
+    venues: str | Venues,
+    bots: int,
+    ca_file: str | None = None,
 ) -> list[DemoAccount]:
+    """`bots` demo users with an account and a running bot each, user `i` on the `i`-th
+    of `venues` in turn, funded in its market's quote currency through its `/sim/v1`
+    faucet (`create_demo_accounts_across`)."""
     db = Database(database_url)
     await db.migrate()
     encryptor = Encryptor(load_master_keys(keys=master_keys))
-    async with venue_http(venue_url, ca_file) as http:
-
-        async def fund(balances: dict[str, Decimal]) -> tuple[str, str, str]:
-            body = {"balances": {a: format(v, "f") for a, v in balances.items()}}
-            created = (await http.post("/sim/v1/accounts", json=body)).json()
-            return created["api_key"], created["api_secret"], created["account_id"]
-
-        accounts = await create_demo_accounts(
-            db,
-            encryptor,
-            await served_market_view(venue_url, ca_file),
-            fund,
-            bots,
-            "$argon2id$unused",
+    async with contextlib.AsyncExitStack() as stack:
+        demo_venues = []
+        for name, declared in venues_of(venues).items():
+            http = await stack.enter_async_context(venue_http(admin_url(declared), ca_file))
+            market = await served_market_view(declared, ca_file)
+            demo_venues.append(DemoVenue(name, market, faucet(http)))
+        accounts = await create_demo_accounts_across(
+            db, encryptor, demo_venues, bots, "$argon2id$unused"
         )
     await db.close()
     return accounts
+
+
+def faucet(http: httpx.AsyncClient) -> Funding:
+    """Funding from the `/sim/v1` faucet of the venue `http` calls."""
+
+    async def fund(balances: dict[str, Decimal]) -> tuple[str, str, str]:
+        body = {"balances": {a: format(v, "f") for a, v in balances.items()}}
+        created = (await http.post("/sim/v1/accounts", json=body)).json()
+        return created["api_key"], created["api_secret"], created["account_id"]
+
+    return fund
 
 
 class Process:
@@ -213,37 +257,58 @@ async def submissions_total(venue_url: str, ca_file: str | None = None) -> int:
 
 
 async def trade_for(
-    venue_url: str, *, min_s: float, orders: int, max_s: float, ca_file: str | None = None
+    venues: str | Venues,
+    *,
+    min_s: float,
+    orders: int,
+    max_s: float,
+    ca_file: str | None = None,
 ) -> None:
-    """Let the bots trade at least `min_s`, and until the venue saw `orders` orders (or
-    `max_s` passed: the checks that follow say what is missing)."""
+    """Let the bots trade at least `min_s`, and until each of `venues` saw `orders` orders
+    (or `max_s` passed: the checks that follow say what is missing)."""
+    urls = [admin_url(declared) for declared in venues_of(venues).values()]
     await asyncio.sleep(min_s)
     with contextlib.suppress(TimeoutError):
         async with asyncio.timeout(max_s - min_s):
             while True:
-                if await submissions_total(venue_url, ca_file) >= orders:
+                totals = [await submissions_total(url, ca_file) for url in urls]
+                if min(totals) >= orders:
                     break
                 await asyncio.sleep(1)
+
+
+@contextlib.asynccontextmanager
+async def venue_clients(
+    venues: str | Venues, ca_file: str | None = None
+) -> AsyncIterator[dict[str, httpx.AsyncClient]]:
+    """A client of each venue's HTTP API (`/sim/v1` included), by venue name."""
+    async with contextlib.AsyncExitStack() as stack:
+        yield {
+            name: await stack.enter_async_context(venue_http(admin_url(declared), ca_file))
+            for name, declared in venues_of(venues).items()
+        }
 
 
 async def portfolios_differing(
     accounts: list[DemoAccount],
     cache_url: str,
-    venue_url: str,
+    venues: str | Venues,
     ca_file: str | None = None,
 ) -> list[str]:
     """The accounts whose latest portfolio (in the cache at `cache_url`, the services'
-    own TRADEWIND_CACHE_URL) differs from the venue's balances, as readable lines."""
+    own TRADEWIND_CACHE_URL) differs from their venue's balances, as readable lines."""
     cache = open_cache(cache_url)
     await cache.start()
     decoder = msgspec.msgpack.Decoder(PortfolioUpdate)
     differing: list[str] = []
     try:
         cached = await cache.get_many([f"portfolio:{a.account_id}" for a in accounts])
-        async with venue_http(venue_url, ca_file) as http:
+        async with venue_clients(venues, ca_file) as http:
             for account, raw in zip(accounts, cached, strict=True):
                 venue = (
-                    await http.get(f"/sim/v1/accounts/{account.venue_account_id}/balances")
+                    await http[account.venue].get(
+                        f"/sim/v1/accounts/{account.venue_account_id}/balances"
+                    )
                 ).json()
                 held = non_zero(
                     {a: Decimal(b["free"]) + Decimal(b["locked"]) for a, b in venue.items()}
@@ -251,7 +316,8 @@ async def portfolios_differing(
                 platform = non_zero(decoder.decode(raw).balances) if raw else {}
                 if platform != held:
                     differing.append(
-                        f"{account.strategy} {account.account_id}: {platform} != {held}"
+                        f"{account.venue} {account.strategy} {account.account_id}: "
+                        f"{platform} != {held}"
                     )
     finally:
         await cache.close()
@@ -261,11 +327,11 @@ async def portfolios_differing(
 async def wait_until_portfolios_match(
     accounts: list[DemoAccount],
     cache_url: str,
-    venue_url: str,
+    venues: str | Venues,
     within_s: float,
     ca_file: str | None = None,
 ) -> float:
-    """Seconds until every account's portfolio equals the venue's balances (for the
+    """Seconds until every account's portfolio equals its venue's balances (for the
     record); fails naming some that differ after `within_s`."""
     loop = asyncio.get_running_loop()
     started = loop.time()
@@ -273,7 +339,7 @@ async def wait_until_portfolios_match(
     try:
         async with asyncio.timeout(within_s):
             while True:
-                differing = await portfolios_differing(accounts, cache_url, venue_url, ca_file)
+                differing = await portfolios_differing(accounts, cache_url, venues, ca_file)
                 if not differing:
                     break
                 await asyncio.sleep(0.5)
@@ -285,7 +351,10 @@ async def wait_until_portfolios_match(
 
 
 async def trades_missing_from_fills(
-    accounts: list[DemoAccount], database_url: str, venue_url: str, ca_file: str | None = None
+    accounts: list[DemoAccount],
+    database_url: str,
+    venues: str | Venues,
+    ca_file: str | None = None,
 ) -> list[str]:
     """Every venue trade of the accounts that the platform's `fills` table lacks."""
     db = Database(database_url)
@@ -297,14 +366,15 @@ async def trades_missing_from_fills(
         await db.close()
     recorded = {(a, s, t) for a, s, t in rows}
     missing = []
-    async with venue_http(venue_url, ca_file) as http:
+    async with venue_clients(venues, ca_file) as http:
         for account in accounts:
-            trades = (await http.get(f"/sim/v1/accounts/{account.venue_account_id}/trades")).json()
+            url = f"/sim/v1/accounts/{account.venue_account_id}/trades"
+            trades = (await http[account.venue].get(url)).json()
             for trade in trades:
                 symbol = trade["symbol"]
                 if (account.account_id, symbol, trade["trade_id"]) not in recorded:
                     missing.append(
-                        f"{account.strategy} {account.account_id} {symbol} trade "
+                        f"{account.venue} {account.strategy} {account.account_id} {symbol} trade "
                         f"{trade['trade_id']} ({trade['client_order_id']})"
                     )
     return missing
@@ -315,7 +385,10 @@ AT_VENUE_STATES = ("ACCEPTED", "PARTIALLY_FILLED", "PENDING_CANCEL")
 
 
 async def orders_stuck_open(
-    accounts: list[DemoAccount], database_url: str, venue_url: str, ca_file: str | None = None
+    accounts: list[DemoAccount],
+    database_url: str,
+    venues: str | Venues,
+    ca_file: str | None = None,
 ) -> list[str]:
     """The orders the platform holds open at the venue that the venue has finished
     (filled, canceled, expired): what reconciliation exists to correct."""
@@ -328,13 +401,13 @@ async def orders_stuck_open(
         await db.close()
     held = {(a, c): s for a, c, s in rows}
     stuck = []
-    async with venue_http(venue_url, ca_file) as http:
+    async with venue_clients(venues, ca_file) as http:
         for account in accounts:
             ours = {c: s for (a, c), s in held.items() if a == account.account_id}
             if not ours:
                 continue
             url = f"/sim/v1/accounts/{account.venue_account_id}/open_orders"
-            at_venue = {o["client_order_id"] for o in (await http.get(url)).json()}
+            at_venue = {o["client_order_id"] for o in (await http[account.venue].get(url)).json()}
             stuck += [f"{account.account_id} {c} {s}" for c, s in ours.items() if c not in at_venue]
     return stuck
 
@@ -388,17 +461,19 @@ def with_query(url: str, **params: str) -> str:
 
 
 def platform_env(
-    *, bus_url: str, redis_url: str, prefix: str, database_url: str, venue_url: str,
+    *, bus_url: str, redis_url: str, prefix: str, database_url: str, venues: str | Venues,
     master_keys: str, rate_limits: str = "off",
 ) -> dict[str, str]:  # fmt: skip
-    """The environment every service process of a run shares. `rate_limits`: execution's
-    pacing (`auto`: by the venue's published limits, for a venue that publishes them)."""
+    """The environment every service process of a run shares, trading on `venues` (as the
+    services reach them). `rate_limits`: execution's pacing (`auto`: by each venue's
+    published limits, for a venue that publishes them)."""
+    declared = ",".join(f"{name}={url}" for name, url in venues_of(venues).items())
     return {
         **os.environ,
         "TRADEWIND_BUS_URL": bus_url,
         "TRADEWIND_CACHE_URL": with_query(redis_url, prefix=f"{prefix}:cache:"),
         "TRADEWIND_DATABASE_URL": database_url,
-        "TRADEWIND_VENUE_URLS": f"sim={venue_url}",
+        "TRADEWIND_VENUE_URLS": declared,
         "TRADEWIND_MASTER_KEYS": master_keys,
         "TRADEWIND_JWT_SECRET": secrets.token_urlsafe(48),  # the gateways share it
         "TRADEWIND_HEALTH_PORT": "0",
@@ -406,6 +481,7 @@ def platform_env(
         "TRADEWIND_PORTFOLIO_VALUATION_ASSET": "USDT",
         "TRADEWIND_LOG_LEVEL": "info",
         # `off` where the venue runs --unlimited (it publishes no rate limits); the
-        # distributed e2e runs it with Binance's limits on and execution pacing by them.
+        # distributed e2e runs it with each venue's limits on and execution pacing by
+        # them (ccxt's limiter paces Coinbase's: see venues.coinbase.limits).
         "TRADEWIND_EXECUTION_RATE_LIMITS": rate_limits,
     }

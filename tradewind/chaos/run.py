@@ -839,7 +839,7 @@ async def run(
             bus_url = f"kafka://{platform_.broker.address}"
         platform_.env = platform.platform_env(
             bus_url=bus_url, redis_url=redis_url, prefix=prefix,
-            database_url=platform_.database_url, venue_url=served_venue,
+            database_url=platform_.database_url, venues=served_venue,
             master_keys=master_keys,
         )  # fmt: skip
         try:

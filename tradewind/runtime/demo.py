@@ -55,11 +55,12 @@ Funding = Callable[[dict[str, Decimal]], Awaitable[tuple[str, str, str]]]
 
 async def served_market_view(venue_url: str, ca_file: str | None = None) -> MarketView:
     """The `MarketView` of a served venue (`tradewind venue serve`), read through ccxt:
-    every listed symbol's quote asset, tick size and mid price."""
-    from tradewind.venues.simulated.client import ccxt_session
+    every listed symbol's quote asset, tick size and mid price. `venue_url` as
+    TRADEWIND_VENUE_URLS declares it: `coinbase+http://…` for one serving Coinbase's API
+    (its public session paced by ccxt at Coinbase's limits, as the services' are)."""
+    from tradewind.venues.directory import CcxtVenues
 
-    ws = venue_url.replace("http", "ws", 1)
-    venue = ccxt_session(venue_url, ws, "", "", ca_file=ca_file)
+    venue = CcxtVenues({"venue": venue_url}, ca_file=ca_file).public("venue")
     try:
         symbols: dict[str, tuple[str, Decimal, Decimal]] = {}
         for symbol, market in (await venue.load_markets()).items():

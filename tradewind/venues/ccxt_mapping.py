@@ -350,8 +350,10 @@ def _quote_quantity(
     """The quote amount the venue moved for `trade` (ccxt's `cost`): the venue's raw
     string (Binance: `quoteQty` in REST, `Y` in an executionReport), when it is that
     number. Without one, a `cost` that is price x quantity as far as a float can tell
-    stands for the exact product (ccxt computes `cost` so when the venue sends none); any
-    other `cost` is the venue's own. None when ccxt has no `cost`."""
+    stands for the product (ccxt computes `cost` so when the venue sends none): rounded
+    as the venue rounds it (`quote_of`) where its fills never carry the amount (no raw
+    field: Coinbase) and its profile knows the rounding, else exact; any other `cost` is
+    the venue's own. None when ccxt has no `cost`."""
     cost = to_decimal(trade.get("cost"))
     if cost is None:
         return None
@@ -360,7 +362,10 @@ def _quote_quantity(
     if raw is not None:
         return raw
     notional = EXACT.multiply(price, quantity)
-    return notional if float(notional) == float(cost) else cost
+    if float(notional) != float(cost):
+        return cost
+    rounded = None if profile.raw("fill.quote_quantity") else profile.quote_of(price, quantity)
+    return notional if rounded is None else rounded
 
 
 def public_trade_from_ccxt(trade: CcxtDict, *, profile: VenueProfile) -> PublicTrade:

@@ -75,7 +75,8 @@ class VenueProfile:
       (ccxt's `info`) keeps each field ccxt parsed into a float (see `ccxt_mapping.exact`).
     - `quote_step`: how the venue rounds the quote amount a fill moves (price x quantity,
       rounded down to this step), for fills it reports without that amount (the fills
-      of a placement's answer); None where unknown (the books then take the product).
+      of a placement's answer, a trade whose `cost` ccxt computed); None where unknown
+      (the books then take the product).
     - `client_order_id_param`: the ccxt `create_order` param that carries the client
       order id to the venue (ccxt's unified `clientOrderId`, or the venue's own name
       where ccxt's exchange drops the unified one: Coinbase's `client_order_id`).

@@ -194,3 +194,20 @@ async def test_a_legacy_hmac_key_trades_through_the_simulators_coinbase_session(
         assert (await venue.cancel_order(SYMBOL, "cb-hmac-1")).status is OrderStatus.CANCELED
     finally:
         await venue.close()
+
+
+async def test_a_candle_history_longer_than_one_request_is_read_in_pages(
+    venue_server: tuple[str, ServerState], coinbase: CcxtVenue
+) -> None:
+    """ccxt's coinbase returns at most 300 candles a request: 400 five-minute bars come in
+    two pages, equal to what the in-process adapter reads from the same history."""
+    _, state = venue_server
+    over_http = await coinbase.fetch_candles(SYMBOL, 300, 400)
+    assert len(over_http) == 400
+    opens = [c.open_ms for c in over_http]
+    assert all(b - a == 300_000 for a, b in zip(opens, opens[1:], strict=False))
+    twin = state.exchange.create_account(dict(FUNDS))
+    in_process = await InProcessVenue(state.exchange, twin.account_id).fetch_candles(
+        SYMBOL, 300, 400
+    )
+    assert over_http[:-1] == in_process[:-1]  # the newest bar may have traded in between

@@ -33,9 +33,11 @@ from tradewind.errors import (
 from tradewind.venues import ccxt_mapping
 from tradewind.venues.binance import PROFILE as BINANCE
 from tradewind.venues.ccxt_venue import CcxtVenue, rehosted_urls
+from tradewind.venues.coinbase import PROFILE as COINBASE
 from tradewind.venues.port import OrderRequest, OrderStatus
 from tradewind.venues.profile import GENERIC
 from tradewind.venues.simulated.client import ccxt_session
+from tradewind.venues.simulated.profile import COINBASE_OVER_HTTP
 
 
 class _ReadAsBinance:
@@ -536,6 +538,24 @@ def test_without_the_venues_string_a_cost_that_is_price_times_quantity_is_the_ex
     assert fill.quote_quantity == D("0.09128012") * D("0.12345")
     plain = m.fill_from_ccxt({**trade, "info": {}, "cost": 0.01126853}, "tw-abc")
     assert plain.quote_quantity == D("0.01126853")  # another venue's own amount
+
+
+def test_a_cost_ccxt_computed_is_rounded_as_the_venue_rounds_where_its_profile_knows() -> None:
+    # The simulator's Coinbase API: its fills carry no quote amount, and its ledger moves
+    # price x size rounded down to 10^-8 USD.
+    raw = {
+        "entry_id": "e-7", "trade_id": "7", "order_id": "o-1", "trade_type": "FILL",
+        "trade_time": "2026-12-06T21:00:00Z", "price": "50123.45", "size": "0.00665756",
+        "commission": "0.33", "fee": {"amount": "0.33", "currency": "USD"},
+        "product_id": "BTC-USD", "sequence_timestamp": "2026-12-06T21:00:00Z",
+        "liquidity_indicator": "TAKER", "size_in_quote": False, "user_id": "u",
+        "side": "BUY", "retail_portfolio_id": "p",
+    }  # fmt: skip
+    trade = ccxt.coinbase().parse_trade(raw)
+    simulated = ccxt_mapping.fill_from_ccxt(trade, "tw-abc", profile=COINBASE_OVER_HTTP)
+    assert simulated.quote_quantity == D("333.69987578")  # not 333.699875782
+    unknown = ccxt_mapping.fill_from_ccxt(trade, "tw-abc", profile=COINBASE)
+    assert unknown.quote_quantity == D("50123.45") * D("0.00665756")  # left to the product
 
 
 def test_a_raw_field_that_is_not_cost_never_leaks_in(with_eth_btc: Any) -> None:

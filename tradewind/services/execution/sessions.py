@@ -40,7 +40,11 @@ from tradewind.venues.port import VenueOrder
 from tradewind.venues.profile import Call
 
 REFUSAL_TTL_S = 30.0
-_OPENING_AT_ONCE = 8  # sessions opened concurrently at start
+#: Sessions opened concurrently at start. Opening one mostly waits (the venue's balances
+#: and open orders, the database), and the outbox stores what concurrent openings stage
+#: in one transaction: at 1,000 accounts in one busy process 8 at a time opened 554 in
+#: 90 s, 64 at a time 799 in 60 s. The venue's gate still paces their calls.
+_OPENING_AT_ONCE = 64
 _PLACING_GRACE_S = 5.0  # at stop, for the sessions' queued orders to be placed
 _FOLLOW_S = 0.5  # how often the partitions this instance reads are looked at
 #: How long an account's partition must be another instance's before its session here

@@ -183,6 +183,7 @@ async def test_connections_over_the_per_address_limit_are_refused_at_the_handsha
             async with venue.connect():
                 pass
         assert refused.value.response.status_code == 429
+        assert venue.state.coinbase_limiters.refusals == 1  # as /sim/v1 reports it
 
 
 async def test_a_venue_without_coinbase_rate_limits_refuses_no_connection() -> None:
@@ -208,6 +209,7 @@ async def test_unauthenticated_messages_over_the_per_address_limit_are_refused()
             await send(client, subscribe("ticker", product))
         error = await receive_until(client, is_error)
         assert error["message"] == "rate limit exceeded"
+        assert venue.state.coinbase_limiters.refusals == 1
 
 
 async def test_dropping_websockets_closes_every_connection() -> None:

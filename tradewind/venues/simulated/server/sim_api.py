@@ -9,7 +9,8 @@ keys (the testnet faucet) and switch faults on and off.
                               (symbols here are BASE/QUOTE, as the platform names them)
     GET    /sim/v1/submissions[?repeated=1] -> new-order requests per client order id
                               (repeated ones with "times_ms": when each came), and
-                              "rate_limited": requests refused for rate (429/418/-1015)
+                              "rate_limited": requests refused for rate (429/418/-1015;
+                              on Coinbase's API its REST 429s and WebSocket refusals)
     POST   /sim/v1/accounts  {"balances": {"USDT": "10000"}, "permissions": {"trade": true,
                               "withdraw": false, "transfer": false}, "ip_restrict": false,
                               "ed25519_public_key": "-----BEGIN PUBLIC KEY-----…"}

@@ -51,11 +51,14 @@ class SlidingWindowLimiter:
 
 @dataclass
 class CoinbaseLimiters:
-    """The limiters of one venue; `limits` None lifts them (`--unlimited`)."""
+    """The limiters of one venue; `limits` None lifts them (`--unlimited`).
+    `ws_refusals` counts what its WebSocket refused for rate (connections and
+    unauthenticated messages over their limits, `coinbase.streams`)."""
 
     limits: CoinbaseRateLimits | None = COINBASE_RATE_LIMITS
     private: SlidingWindowLimiter | None = field(init=False)
     public: SlidingWindowLimiter | None = field(init=False)
+    ws_refusals: int = field(default=0, init=False)
 
     def __post_init__(self) -> None:
         limits = self.limits
@@ -64,4 +67,6 @@ class CoinbaseLimiters:
 
     @property
     def refusals(self) -> int:
-        return sum(lim.refusals for lim in (self.private, self.public) if lim is not None)
+        """Every request refused for rate: REST (per user, per IP) and WebSocket."""
+        limiters = (self.private, self.public)
+        return sum(lim.refusals for lim in limiters if lim is not None) + self.ws_refusals

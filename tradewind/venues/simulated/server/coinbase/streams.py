@@ -18,8 +18,10 @@ Coinbase does.
 Limits, as Coinbase documents them (Advanced Trade WebSocket rate limits): 8 connections
 a second per IP address (more are refused at the handshake with HTTP 429) and 8
 unauthenticated messages a second per IP address (a message with a JWT is not counted;
-one over the limit is answered with an error and ignored). A venue whose Coinbase rate
-limits are lifted (`ServerState.coinbase_rate_limits` None) lifts these too.
+one over the limit is answered with an error and ignored), each refusal counted with the
+REST ones (`CoinbaseLimiters.ws_refusals`, in `/sim/v1/submissions`' "rate_limited"). A
+venue whose Coinbase rate limits are lifted (`ServerState.coinbase_rate_limits` None)
+lifts these too.
 
 Wire it with one line: `app.router.routes.extend(coinbase_stream_routes(state))`.
 """
@@ -197,6 +199,7 @@ class _Endpoints:
         what the hub and the replies queue, so that they keep their order."""
         ip = websocket.client.host if websocket.client else ""
         if not self._connections.allow(ip):
+            self._state.coinbase_limiters.ws_refusals += 1
             await _refuse(websocket, f"too many connections: {self._connections.limit}")
             return
         client = self._hub.connect()
@@ -247,6 +250,7 @@ class _Endpoints:
         try:
             request = read_request(text, self._products, channels)
             if request.jwt is None and not self._messages.allow(ip):
+                self._state.coinbase_limiters.ws_refusals += 1
                 raise RequestRefused(
                     "rate limit exceeded", f"unauthenticated messages: {self._messages.limit}"
                 )
