@@ -14,8 +14,8 @@ sides see the same exchange.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
@@ -47,9 +47,12 @@ STEP_INTERVAL_S = 0.1
 _log = get_logger("tradewind.venues.simulated.server")
 
 
-def build_app(state: ServerState, *, step_interval_s: float | None = STEP_INTERVAL_S) -> FastAPI:
-    """The app serving `state`; `step_interval_s=None` leaves the market still (the
-    caller steps it)."""
+def market_lifespan(
+    state: ServerState, step_interval_s: float | None
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """An app's lifespan that steps `state`'s market every `step_interval_s` while the
+    app runs; None leaves the market still (the caller steps it). Every API the
+    simulator serves (Binance's, Coinbase's) moves its market this way."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -63,12 +66,18 @@ def build_app(state: ServerState, *, step_interval_s: float | None = STEP_INTERV
             stepper.cancel()
             await asyncio.gather(stepper, return_exceptions=True)
 
+    return lifespan
+
+
+def build_app(state: ServerState, *, step_interval_s: float | None = STEP_INTERVAL_S) -> FastAPI:
+    """The app serving `state`; `step_interval_s=None` leaves the market still (the
+    caller steps it)."""
     app = FastAPI(
         title="Tradewind simulated exchange",
         openapi_url=None,
         docs_url=None,
         redoc_url=None,
-        lifespan=lifespan,
+        lifespan=market_lifespan(state, step_interval_s),
     )
     symbols = SymbolMap(state.exchange.specs)
     app.include_router(market_routes(state, symbols))

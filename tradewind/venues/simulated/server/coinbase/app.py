@@ -14,8 +14,6 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from starlette.exceptions import HTTPException
@@ -24,7 +22,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tradewind.venues.simulated.matching import MatchingError
-from tradewind.venues.simulated.server.app import STEP_INTERVAL_S, run_market
+from tradewind.venues.simulated.server.app import STEP_INTERVAL_S, market_lifespan
 from tradewind.venues.simulated.server.binance_errors import json_response
 from tradewind.venues.simulated.server.coinbase import errors
 from tradewind.venues.simulated.server.coinbase.errors import CoinbaseError
@@ -49,25 +47,12 @@ def build_coinbase_app(
 ) -> FastAPI:
     """The Coinbase-speaking app serving `state`; `step_interval_s=None` leaves the
     market still (the caller steps it)."""
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if step_interval_s is None:
-            yield
-            return
-        stepper = asyncio.create_task(run_market(state.exchange, step_interval_s))
-        try:
-            yield
-        finally:
-            stepper.cancel()
-            await asyncio.gather(stepper, return_exceptions=True)
-
     app = FastAPI(
         title="Tradewind simulated exchange (Coinbase Advanced Trade)",
         openapi_url=None,
         docs_url=None,
         redoc_url=None,
-        lifespan=lifespan,
+        lifespan=market_lifespan(state, step_interval_s),
     )
     requests = CoinbaseRequests(state, ProductMap(state.exchange.specs))
     app.include_router(market_routes(state, requests))
