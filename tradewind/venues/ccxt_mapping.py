@@ -166,25 +166,18 @@ def order_arguments(
     request: OrderRequest,
     *,
     profile: VenueProfile | None = None,
-    reference_price: Decimal | None = None,
 ) -> tuple[str, str, str, str | None, dict[str, Any]]:
     """`(type, side, amount, price, params)` for ccxt's `create_order`, the client order
     id under the profile's `client_order_id_param`. A market order gets no price (ccxt
-    binance would turn amount x price into a quote-quantity order), except a market buy
-    at a venue that places it by its cost (`market_buy_by_cost`): there ccxt spends
-    amount x `reference_price` of the quote asset."""
+    would turn amount x price into a quote-quantity order, whose fills need not add up
+    to the quantity); a market buy gets the profile's `market_buy_params`, if any."""
     param = "clientOrderId" if profile is None else profile.client_order_id_param
     params: dict[str, Any] = {param: request.client_order_id}
     price = None
-    if (
-        request.order_type is OrderType.MARKET
-        and request.side is Side.BUY
-        and profile is not None
-        and profile.market_buy_by_cost
-    ):
-        if reference_price is None:
-            raise ValueError(f"{request.client_order_id}: a market buy by cost needs a price")
-        price = decimal_to_ccxt(reference_price)
+    amount = decimal_to_ccxt(request.quantity)
+    buying_at_market = request.order_type is OrderType.MARKET and request.side is Side.BUY
+    if buying_at_market and profile is not None and profile.market_buy_params is not None:
+        params.update(profile.market_buy_params(amount))
     if request.order_type is OrderType.LIMIT:
         if request.price is None:
             raise ValueError(f"{request.client_order_id}: a limit order needs a price")
@@ -196,7 +189,7 @@ def order_arguments(
     return (
         request.order_type.value.lower(),
         request.side.value.lower(),
-        decimal_to_ccxt(request.quantity),
+        amount,
         price,
         params,
     )

@@ -14,7 +14,6 @@ import inspect
 import socket
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Mapping
-from decimal import Decimal
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -22,7 +21,6 @@ import aiohttp
 import ccxt.async_support  # type: ignore[import-untyped]
 import ccxt.pro  # type: ignore[import-untyped]
 
-from tradewind.domain.model import OrderType, Side
 from tradewind.errors import ConfigError, UnknownOrder, VenueError, VenueUnavailable
 from tradewind.venues import candles
 from tradewind.venues import ccxt_mapping as mapping
@@ -37,6 +35,7 @@ from tradewind.venues.port import (
     VenueOrder,
 )
 from tradewind.venues.profile import GENERIC, VenueProfile
+from tradewind.venues.stream_pacing import StreamPacer
 
 T = TypeVar("T")
 
@@ -59,11 +58,14 @@ the newest so many; an order not among them is found among the account's orders.
 class SharedMarkets:
     """One venue's markets, loaded once for every session of it in this process: a
     market list costs request weight at the venue (Binance's exchangeInfo: 20 a call),
-    and a platform opens a session per account, all at once when it starts."""
+    and a platform opens a session per account, all at once when it starts. The same
+    sessions share `streams`: the pacing of their stream openings, set by the first
+    session's profile (`VenueProfile.stream_openings_per_s`)."""
 
     def __init__(self) -> None:
         self.loaded: tuple[Any, Any] | None = None  # (markets, currencies), as ccxt keeps them
         self.loading: asyncio.Future[None] | None = None
+        self.streams: StreamPacer | None = None
 
 
 class CcxtVenue:
@@ -94,6 +96,9 @@ class CcxtVenue:
         self.profile = profile
         self.local_address = local_address
         self._markets = SharedMarkets() if markets is None else markets
+        if self._markets.streams is None:
+            self._markets.streams = StreamPacer(profile.stream_openings_per_s)
+        self._streams = self._markets.streams
         self._loading: asyncio.Future[None] | None = None
         self._book_depth = book_depth
         self._session: aiohttp.ClientSession | None = None
@@ -164,13 +169,7 @@ class CcxtVenue:
 
     async def place_order(self, request: OrderRequest) -> VenueOrder:
         profile = self.profile
-        reference = None
-        market_buy = request.order_type is OrderType.MARKET and request.side is Side.BUY
-        if market_buy and profile.market_buy_by_cost:
-            reference = await self._best_ask(request.symbol)
-        order_type, side, amount, price, params = mapping.order_arguments(
-            request, profile=profile, reference_price=reference
-        )
+        order_type, side, amount, price, params = mapping.order_arguments(request, profile=profile)
         order = await self._call(
             self._exchange.create_order(request.symbol, order_type, side, amount, price, params),
             placing_order=True,
@@ -242,13 +241,6 @@ class CcxtVenue:
         while len(ids) > REMEMBERED_ORDER_IDS:
             ids.popitem(last=False)
 
-    async def _best_ask(self, symbol: str) -> Decimal:
-        """The lowest ask of `symbol`'s book now; VenueError if the book has none."""
-        book = await self.fetch_order_book(symbol, 5)
-        if not book.asks:
-            raise VenueError(self._name, f"{symbol}: no ask to price a market buy by")
-        return book.asks[0][0]
-
     async def fetch_open_orders(self, symbol: str | None = None) -> list[VenueOrder]:
         orders = await self._call(self._exchange.fetch_open_orders(symbol, None, None, {}))
         return [mapping.order_from_ccxt(o, profile=self.profile) for o in orders]
@@ -261,9 +253,10 @@ class CcxtVenue:
     async def fetch_my_fills(self, symbol: str, since_ms: int | None = None) -> list[VenueFill]:
         """The account's fills; ccxt's trades lack the client order id, so it comes from
         the orders of the same period (and, for older orders, one lookup each)."""
+        pages = {"paginate": True} if self.profile.history_pages else {}
         trades, orders = await asyncio.gather(
-            self._call(self._exchange.fetch_my_trades(symbol, since_ms, None, {})),
-            self._call(self._exchange.fetch_orders(symbol, since_ms, None, {})),
+            self._call(self._exchange.fetch_my_trades(symbol, since_ms, None, dict(pages))),
+            self._call(self._exchange.fetch_orders(symbol, since_ms, None, dict(pages))),
         )
         client_ids = {
             str(o["id"]): mapping.order_from_ccxt(o, profile=self.profile).client_order_id
@@ -305,17 +298,20 @@ class CcxtVenue:
         return await candles.last_bars(page, chosen, interval_s, count, now_ms, page_size=page_size)
 
     async def watch_trades(self, symbol: str) -> AsyncIterator[list[PublicTrade]]:
+        await self._streams.turn()  # ccxt subscribes on the first call only
         while True:
             trades = await self._call(self._exchange.watch_trades(symbol, None, None, {}))
             yield [mapping.public_trade_from_ccxt(t, profile=self.profile) for t in trades]
 
     async def watch_order_book(self, symbol: str) -> AsyncIterator[BookSnapshot]:
+        await self._streams.turn()
         while True:
             book = await self._call(self._exchange.watch_order_book(symbol, None, {}))
             now_ms = self._exchange.milliseconds()
             yield mapping.book_from_ccxt(book, symbol, self._book_depth, now_ms)
 
     async def watch_orders(self) -> AsyncIterator[list[VenueOrder]]:
+        await self._streams.turn()
         while True:
             orders = await self._call(self._exchange.watch_orders(None, None, None, {}))
             yield [mapping.order_from_ccxt(o, profile=self.profile) for o in orders]

@@ -9,9 +9,10 @@ so nothing outside an adapter package knows one exchange from another.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal
+from typing import Any
 
 from tradewind.domain.exact import EXACT
 from tradewind.domain.rate_limits import RateWindow
@@ -83,11 +84,17 @@ class VenueProfile:
     - `orders_by_client_id`: whether ccxt looks an order up, and cancels it, by the
       client order id (its `clientOrderId` param); False where only the venue's order id
       names it (Coinbase): it is found first among the account's orders.
-    - `market_buy_by_cost`: whether a market buy is placed by the quote amount it spends
-      (Coinbase's `quote_size`): ccxt takes it as the quantity times a price given, the
-      book's best ask when placed.
+    - `market_buy_params`: extra ccxt `create_order` params of a market buy of the given
+      quantity (ccxt's text), where ccxt's exchange would otherwise spend a quote amount
+      (Coinbase's `quote_size`) whose fills can exceed the quantity the platform asked
+      for; None: none needed.
+    - `history_pages`: whether the account's fills and orders of a period come a page at
+      a time, newest first (Coinbase's cursor paging): ccxt is asked to follow every
+      page (its `paginate`), or the oldest ones would be missed.
     - `candles_per_request`: the most candles one request returns (a history is read in
       pages of that many, newest first).
+    - `stream_openings_per_s`: how many streams (a WebSocket connection, a subscription)
+      one process opens a second at the venue, its sessions together; None: no limit.
     """
 
     kind: str
@@ -100,8 +107,10 @@ class VenueProfile:
     quote_step: Decimal | None = None
     client_order_id_param: str = "clientOrderId"
     orders_by_client_id: bool = True
-    market_buy_by_cost: bool = False
+    market_buy_params: Callable[[str], Mapping[str, Any]] | None = None
+    history_pages: bool = False
     candles_per_request: int = 100
+    stream_openings_per_s: float | None = None
 
     def refusal(self, code: int | None, message: str) -> Refusal | None:
         """What the refusal with `code` (None: none given) and `message` means; None for

@@ -10,6 +10,7 @@ trades the same way with a legacy HMAC key, its order stream (`user` channel) in
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from collections.abc import AsyncIterator, Iterator
 from decimal import Decimal
@@ -205,9 +206,36 @@ async def test_a_candle_history_longer_than_one_request_is_read_in_pages(
     over_http = await coinbase.fetch_candles(SYMBOL, 300, 400)
     assert len(over_http) == 400
     opens = [c.open_ms for c in over_http]
-    assert all(b - a == 300_000 for a, b in zip(opens, opens[1:], strict=False))
+    assert all(b - a == 300_000 for a, b in itertools.pairwise(opens))
     twin = state.exchange.create_account(dict(FUNDS))
     in_process = await InProcessVenue(state.exchange, twin.account_id).fetch_candles(
         SYMBOL, 300, 400
     )
     assert over_http[:-1] == in_process[:-1]  # the newest bar may have traded in between
+
+
+async def test_fills_beyond_one_page_are_all_read(
+    venue_server: tuple[str, ServerState],
+) -> None:
+    """Coinbase answers an account's fills 100 a page, newest first: an account with 120
+    fills since the time asked gets all 120, the oldest included (one page used to hide
+    them, and the books missed them)."""
+    url, state = venue_server
+    name, secret, _ = funded_key(state)
+    (spec,) = catalog.parse_venues("cb=coinbase")
+    venue = catalog.exchange_for(spec, name, secret)
+    exchange = venue.exchange
+    exchange.urls["api"] = rehosted_urls(exchange.urls["api"], url, url.replace("http", "ws"))
+    try:
+        for n in range(120):
+            await venue.place_order(
+                OrderRequest(
+                    client_order_id=f"page-{n}", symbol=SYMBOL, side=Side.BUY,
+                    order_type=OrderType.MARKET, quantity=QUANTITY,
+                )
+            )  # fmt: skip
+        fills = await venue.fetch_my_fills(SYMBOL, since_ms=0)
+    finally:
+        await venue.close()
+    assert {f.client_order_id for f in fills} == {f"page-{n}" for n in range(120)}
+    assert sum((f.quantity for f in fills), Decimal(0)) == 120 * QUANTITY

@@ -6,7 +6,6 @@ from __future__ import annotations
 from decimal import Decimal
 
 import ccxt.async_support as ccxt  # type: ignore[import-untyped]
-import pytest
 
 from tradewind.domain.model import OrderType, Side
 from tradewind.errors import OrderRejected, UnknownOrder, VenueError
@@ -37,15 +36,15 @@ def test_the_client_order_id_goes_as_coinbases_own_field() -> None:
     assert params["clientOrderId"] == "cid-1"
 
 
-def test_a_market_buy_on_coinbase_is_priced_so_ccxt_spends_quantity_times_the_ask() -> None:
-    args = m.order_arguments(order(OrderType.MARKET), profile=COINBASE, reference_price=D("30000"))
-    assert args[:4] == ("market", "buy", "0.001", "30000")
-    with pytest.raises(ValueError, match="needs a price"):
-        m.order_arguments(order(OrderType.MARKET), profile=COINBASE)
+def test_a_market_buy_on_coinbase_is_of_its_exact_base_size() -> None:
+    kind, side, amount, price, params = m.order_arguments(order(OrderType.MARKET), profile=COINBASE)
+    assert (kind, side, amount, price) == ("market", "buy", "0.001", None)
+    assert params["order_configuration"] == {"market_market_ioc": {"base_size": "0.001"}}
+    assert params["createMarketBuyOrderRequiresPrice"] is False
     sell = m.order_arguments(order(OrderType.MARKET, Side.SELL), profile=COINBASE)
-    assert sell[3] is None  # a market sell goes by its amount
-    binance = m.order_arguments(order(OrderType.MARKET), profile=BINANCE, reference_price=D("1"))
-    assert binance[3] is None
+    assert sell[3] is None and "order_configuration" not in sell[4]  # ccxt sends base_size
+    binance = m.order_arguments(order(OrderType.MARKET), profile=BINANCE)
+    assert binance[3] is None and "order_configuration" not in binance[4]
 
 
 def test_coinbases_unmapped_refusals_are_told_apart_by_the_profile() -> None:

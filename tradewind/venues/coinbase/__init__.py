@@ -19,7 +19,9 @@ What sets Coinbase apart, declared in its profile for the ccxt session to follow
   bare ExchangeError (told apart by its `new_order_failure_reason`).
 
 Its published REST limits (`limits`) are not windows execution's gate can pace by:
-ccxt's own limiter paces each session at them."""
+ccxt's own limiter paces each session at them. Its WebSocket limits (connections, and
+subscriptions without a JWT, per IP address) pace a process's stream openings
+(`stream_openings_per_s`)."""
 
 from __future__ import annotations
 
@@ -29,6 +31,7 @@ from typing import Any
 import ccxt  # type: ignore[import-untyped]
 
 from tradewind.venues.adapters import VenueAdapter
+from tradewind.venues.coinbase.limits import STREAM_OPENINGS_PER_S
 from tradewind.venues.key_check import KeyCheck
 from tradewind.venues.port import OrderStatus
 from tradewind.venues.profile import Refusal, VenueProfile
@@ -46,6 +49,19 @@ SANDBOX_REFUSAL = (
     "Tradewind will not fall back to production; use 'coinbase' with a key of a small "
     "portfolio, or 'binance-testnet' to trade with test funds"
 )
+
+
+def _market_buy_by_size(amount: str) -> Mapping[str, Any]:
+    """A market buy of exactly `amount` of the base asset: Advanced Trade's
+    `market_market_ioc` takes a `base_size` on either side, where ccxt would send a
+    `quote_size` (a sum to spend, whose fills may come to more or less than `amount` as
+    the book moves: the platform's order would not add up). ccxt's own check for a price
+    is turned off, and the order configuration, merged into ccxt's request last, wins."""
+    return {
+        "createMarketBuyOrderRequiresPrice": False,
+        "order_configuration": {"market_market_ioc": {"base_size": amount}},
+    }
+
 
 PROFILE = VenueProfile(
     "coinbase",
@@ -76,7 +92,9 @@ PROFILE = VenueProfile(
     },
     client_order_id_param="client_order_id",
     orders_by_client_id=False,
-    market_buy_by_cost=True,
+    market_buy_params=_market_buy_by_size,
+    history_pages=True,  # fills and orders: 100 a page by default, newest first
+    stream_openings_per_s=STREAM_OPENINGS_PER_S,
     candles_per_request=300,  # ccxt's coinbase asks for at most 300 (Coinbase serves 350)
 )
 

@@ -28,6 +28,15 @@ PRIVATE_REQUESTS_PER_S = 30
 PUBLIC_REQUESTS_PER_S = 10
 """Per IP address, every public request."""
 
+STREAM_OPENINGS_PER_S = 2
+"""A process's stream openings a second (`VenueProfile.stream_openings_per_s`): Coinbase
+allows 8 WebSocket connections, and 8 subscriptions without a JWT, a second per IP
+address. A one-second window catches at most 3 openings of a process paced at 2 a
+second, and one more right after its event loop stalled (`StreamPacer`): 4, so two
+processes on one address (execution opens a user stream per account, marketdata a
+subscription per symbol and channel) stay within 8. At 3 a second a distributed run
+still saw a refused connection now and then."""
+
 PRIVATE_RATE_LIMIT_MS = 34
 """ccxt `coinbase`'s own `rateLimit`: ms between two requests of one session, just over
 1000 / `PRIVATE_REQUESTS_PER_S`."""
