@@ -21,3 +21,13 @@ def limited_venue_url(tmp_path: Path) -> Iterator[str]:
     (request weight per client address, new orders per account)."""
     with serving_venue(tmp_path, "--seed", "3", limits=True) as url:
         yield url
+
+
+@pytest.fixture
+def limited_coinbase_venue_url(tmp_path: Path) -> Iterator[str]:
+    """`tradewind venue serve --api coinbase` (USD and USDC pairs) on a free port,
+    enforcing Coinbase's published limits (30 requests a second per user, 10 per IP
+    address on public routes, and its WebSocket's); its base URL, to be declared as
+    `coinbase+` it."""
+    with serving_venue(tmp_path, "--seed", "4", limits=True, api="coinbase") as url:
+        yield url

@@ -1,16 +1,14 @@
 """The distributed run, proven: marketdata, strategy, risk, execution and portfolio as
-separate OS processes (`tradewind service NAME`) on Redis Streams and on Kafka, the
-simulated exchange served over HTTP and WebSocket (`tradewind venue serve`) and reached
-through ccxt, 100 bots in PostgreSQL, with the venue's published rate limits on (Binance's,
-enforced by the simulator per client address and account; execution pacing by them). At
-the end every account's portfolio equals the venue's balances, every venue trade is in
-the platform's fills, the venue never saw a client order id twice, it refused no request
-for rate, and it took enough orders.
-
-The helpers take several venues (`chaos.platform.Venues`); a run on a Binance-API and a
-Coinbase-API venue at once does not pass yet (issue 9's note: a Coinbase account's user
-stream, opened late by the pacing of stream openings, leaves the fills before it to the
-next reconciliation), so this run is on the Binance-API venue alone."""
+separate OS processes (`tradewind service NAME`) on Redis Streams and on Kafka, two
+simulated exchanges served over HTTP and WebSocket (`tradewind venue serve`) and reached
+through ccxt: one speaking Binance's API, one Coinbase's Advanced Trade API, each with its
+published rate limits on (Binance's request weight per client address and orders per
+account; Coinbase's requests per user and per address), enforced by the simulator;
+execution paces Binance's, ccxt Coinbase's. 100 bots in PostgreSQL, their accounts
+alternating between the two venues (USDT pairs on one, USD pairs on the other). At the
+end, on each venue: every account's portfolio equals the venue's balances, every venue
+trade is in the platform's fills, the venue never saw a client order id twice, it refused
+no request for rate, and it took enough orders."""
 
 from __future__ import annotations
 
@@ -33,24 +31,26 @@ from tradewind.chaos.platform import (
     wait_until_portfolios_match,
 )
 from tradewind.security.master_keys import generate_master_key
+from tradewind.venues.directory import COINBASE_API_PREFIX
 
 pytestmark = pytest.mark.servers
 
 BOTS = 100
 RUN_S = 25.0
-MIN_ORDERS = 50
+MIN_ORDERS = 50  # on each venue
 
 
 @pytest.mark.parametrize("bus", ["redis", "kafka"])
-async def test_a_hundred_bots_across_five_processes_agree_with_the_venue(
+async def test_a_hundred_bots_across_five_processes_and_two_venues_agree_with_them(
     bus: str,
     request: pytest.FixtureRequest,
     limited_venue_url: str,
+    limited_coinbase_venue_url: str,
     database_url: str,
     redis_url: str,
     tmp_path: Path,
 ) -> None:
-    venues = {"sim": limited_venue_url}
+    venues = {"sim": limited_venue_url, "cb": COINBASE_API_PREFIX + limited_coinbase_venue_url}
     prefix = f"e2e{uuid.uuid4().hex[:8]}"
     if bus == "redis":
         bus_url = f"{redis_url}?prefix={prefix}"

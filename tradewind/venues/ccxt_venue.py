@@ -49,6 +49,10 @@ before the server closes it. aiohttp's default (15 s) let a request be written o
 connection the server was closing; it went unanswered, and an order in it had an
 unknown outcome. A new connection costs a handshake, only after 4 s of quiet."""
 
+_CATCH_UP_MARGIN_MS = 60_000
+"""How far before the session began the orders a late stream catches up on reach back
+(the venue's clock may run behind ours)."""
+
 REMEMBERED_ORDER_IDS = 10_000
 """Client order id -> venue order id pairs a session keeps from its own placements, for a
 venue that names orders by its own ids only (`VenueProfile.orders_by_client_id` False):
@@ -104,6 +108,7 @@ class CcxtVenue:
         self._session: aiohttp.ClientSession | None = None
         self._closed = False
         self._venue_ids: OrderedDict[str, str] = OrderedDict()  # client id -> venue id
+        self._began_ms = int(exchange.milliseconds())  # see `watch_orders`
 
     @classmethod
     def create(
@@ -311,10 +316,26 @@ class CcxtVenue:
             yield mapping.book_from_ccxt(book, symbol, self._book_depth, now_ms)
 
     async def watch_orders(self) -> AsyncIterator[list[VenueOrder]]:
+        """The account's order updates. At a venue whose stream says nothing of what came
+        before it (`VenueProfile.stream_catch_up`), and may open long after the session
+        (its openings paced), the orders changed since the session began are read once
+        the stream's first message shows its subscription live, and reported next: an
+        order that filled before the stream opened is not left to the next
+        reconciliation, minutes later."""
         await self._streams.turn()
+        catch_up = self.profile.stream_catch_up
         while True:
             orders = await self._call(self._exchange.watch_orders(None, None, None, {}))
             yield [mapping.order_from_ccxt(o, profile=self.profile) for o in orders]
+            if catch_up:
+                catch_up = False
+                yield await self._orders_since(self._began_ms - _CATCH_UP_MARGIN_MS)
+
+    async def _orders_since(self, since_ms: int) -> list[VenueOrder]:
+        """The account's orders created since `since_ms`, every symbol, every page."""
+        pages = {"paginate": True} if self.profile.history_pages else {}
+        orders = await self._call(self._exchange.fetch_orders(None, since_ms, None, pages))
+        return [mapping.order_from_ccxt(o, profile=self.profile) for o in orders]
 
     async def close(self) -> None:
         self._closed = True

@@ -91,6 +91,10 @@ class VenueProfile:
     - `history_pages`: whether the account's fills and orders of a period come a page at
       a time, newest first (Coinbase's cursor paging): ccxt is asked to follow every
       page (its `paginate`), or the oldest ones would be missed.
+    - `stream_catch_up`: whether the order stream starts without what happened before it
+      (a snapshot of open orders at most) and may open long after the session: once it
+      is live, the orders since the session began are read and reported
+      (`CcxtVenue.watch_orders`).
     - `candles_per_request`: the most candles one request returns (a history is read in
       pages of that many, newest first).
     - `stream_openings_per_s`: how many streams (a WebSocket connection, a subscription)
@@ -109,6 +113,7 @@ class VenueProfile:
     orders_by_client_id: bool = True
     market_buy_params: Callable[[str], Mapping[str, Any]] | None = None
     history_pages: bool = False
+    stream_catch_up: bool = False
     candles_per_request: int = 100
     stream_openings_per_s: float | None = None
 

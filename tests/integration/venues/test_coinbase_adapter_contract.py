@@ -239,3 +239,34 @@ async def test_fills_beyond_one_page_are_all_read(
         await venue.close()
     assert {f.client_order_id for f in fills} == {f"page-{n}" for n in range(120)}
     assert sum((f.quantity for f in fills), Decimal(0)) == 120 * QUANTITY
+
+
+async def test_an_order_that_filled_before_the_stream_opened_is_reported_once_it_is_live(
+    venue_server: tuple[str, ServerState],
+) -> None:
+    """The `user` channel's snapshot lists open orders only, and a paced stream may open
+    long after the session: an order that filled in between comes on the stream right
+    after its first message (the catch-up), filled, not minutes later at the next
+    reconciliation."""
+    url, state = venue_server
+    name, secret, _ = funded_key(state)
+    venue = ccxt_session(url, url.replace("http", "ws"), name, secret, api="coinbase")
+    seen: list[VenueOrder] = []
+    try:
+        placed = await venue.place_order(
+            OrderRequest(
+                client_order_id="cb-early-1", symbol=SYMBOL, side=Side.BUY,
+                order_type=OrderType.MARKET, quantity=QUANTITY,
+            )
+        )  # fmt: skip
+        assert placed.status is OrderStatus.FILLED
+        stream = venue.watch_orders()
+        async with asyncio.timeout(10):
+            seen.extend(await anext(stream))  # the snapshot: no open order
+            seen.extend(await anext(stream))  # the catch-up
+        await stream.aclose()
+    finally:
+        await venue.close()
+    (early,) = [o for o in seen if o.client_order_id == "cb-early-1"]
+    assert early.status is OrderStatus.FILLED and early.filled_quantity == QUANTITY
+    assert early.venue_order_id == placed.venue_order_id

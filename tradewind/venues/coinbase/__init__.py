@@ -94,6 +94,7 @@ PROFILE = VenueProfile(
     orders_by_client_id=False,
     market_buy_params=_market_buy_by_size,
     history_pages=True,  # fills and orders: 100 a page by default, newest first
+    stream_catch_up=True,  # the user channel's snapshot lists open orders only
     stream_openings_per_s=STREAM_OPENINGS_PER_S,
     candles_per_request=300,  # ccxt's coinbase asks for at most 300 (Coinbase serves 350)
 )
