@@ -258,10 +258,9 @@ class CcxtVenue:
     async def fetch_my_fills(self, symbol: str, since_ms: int | None = None) -> list[VenueFill]:
         """The account's fills; ccxt's trades lack the client order id, so it comes from
         the orders of the same period (and, for older orders, one lookup each)."""
-        pages = {"paginate": True} if self.profile.history_pages else {}
         trades, orders = await asyncio.gather(
-            self._call(self._exchange.fetch_my_trades(symbol, since_ms, None, dict(pages))),
-            self._call(self._exchange.fetch_orders(symbol, since_ms, None, dict(pages))),
+            self._call(self._exchange.fetch_my_trades(symbol, since_ms, None, self._pages())),
+            self._call(self._exchange.fetch_orders(symbol, since_ms, None, self._pages())),
         )
         client_ids = {
             str(o["id"]): mapping.order_from_ccxt(o, profile=self.profile).client_order_id
@@ -333,9 +332,13 @@ class CcxtVenue:
 
     async def _orders_since(self, since_ms: int) -> list[VenueOrder]:
         """The account's orders created since `since_ms`, every symbol, every page."""
-        pages = {"paginate": True} if self.profile.history_pages else {}
-        orders = await self._call(self._exchange.fetch_orders(None, since_ms, None, pages))
+        orders = await self._call(self._exchange.fetch_orders(None, since_ms, None, self._pages()))
         return [mapping.order_from_ccxt(o, profile=self.profile) for o in orders]
+
+    def _pages(self) -> dict[str, Any]:
+        """ccxt params of a history read: follow every page where the venue pages it
+        (`VenueProfile.history_pages`). A new dict each call: ccxt may consume it."""
+        return {"paginate": True} if self.profile.history_pages else {}
 
     async def close(self) -> None:
         self._closed = True

@@ -71,8 +71,8 @@ async def eventually(predicate: Callable[[], bool], timeout_s: float = 30.0) -> 
 def wait_until_stopped(pid: int) -> None:
     """Until every thread of process `pid` is stopped: a SIGSTOP reaches each thread when
     it is next scheduled, and on a busy machine one may still answer a request first."""
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
+    guard = time.monotonic() + 60  # a hang guard, not a measure: stopping takes ms
+    while time.monotonic() < guard:
         states = []
         for task in Path(f"/proc/{pid}/task").iterdir():
             stat = (task / "stat").read_text()
@@ -80,7 +80,7 @@ def wait_until_stopped(pid: int) -> None:
         if all(state in "tT" for state in states):
             return
         time.sleep(0.01)
-    raise AssertionError(f"process {pid} did not stop within 10 s of SIGSTOP")
+    raise AssertionError(f"process {pid} never stopped after SIGSTOP")
 
 
 @contextlib.contextmanager
