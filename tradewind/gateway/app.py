@@ -1,9 +1,11 @@
 """The gateway's FastAPI app: REST under `/api/v1`, the WebSocket stream, OpenAPI at
-`/openapi.json`, and `build_state` that wires what the routes share."""
+`/openapi.json`, the web dashboard at `/` (`webapp.py`), and `build_state` that wires
+what the routes share."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
@@ -17,8 +19,10 @@ from tradewind.gateway import (
     routes_auth,
     routes_bots,
     routes_limits,
+    routes_market,
     routes_reads,
     routes_rebalance,
+    routes_web,
     stream,
 )
 from tradewind.gateway.auth import Authenticator
@@ -37,6 +41,7 @@ from tradewind.gateway.proxies import IpNetwork
 from tradewind.gateway.rbac import Permission
 from tradewind.gateway.refresh_store import SqlRefreshTokenStore
 from tradewind.gateway.strategies import InstalledStrategies, StrategyCatalog
+from tradewind.gateway.webapp import WEBAPP_DIST, install_webapp
 from tradewind.security.envelope import Encryptor
 from tradewind.security.passwords import PasswordHasher
 from tradewind.security.refresh_tokens import RefreshPolicy, RefreshTokenIssuer
@@ -85,9 +90,11 @@ def build_state(
     )
 
 
-def create_app(state: GatewayState, metrics: GatewayMetrics | None = None) -> FastAPI:
-    """The API over `state`, counted in `metrics` if given; refuses (ValueError) a
-    route that declares no permission."""
+def create_app(
+    state: GatewayState, metrics: GatewayMetrics | None = None, webapp_dist: Path = WEBAPP_DIST
+) -> FastAPI:
+    """The API over `state`, counted in `metrics` if given, and the web dashboard built
+    in `webapp_dist` at `/`; refuses (ValueError) a route that declares no permission."""
     app = FastAPI(
         title="Tradewind API",
         version=__version__,
@@ -104,7 +111,9 @@ def create_app(state: GatewayState, metrics: GatewayMetrics | None = None) -> Fa
     app.state.gateway = state
     for router in (
         routes_auth.router,
+        routes_web.router,
         routes_accounts.router,
+        routes_market.router,
         routes_bots.router,
         routes_rebalance.router,
         routes_reads.router,
@@ -119,6 +128,7 @@ def create_app(state: GatewayState, metrics: GatewayMetrics | None = None) -> Fa
         app.add_middleware(RequestMetrics, metrics=metrics, prefix=API_PREFIX)
     app.add_middleware(SecurityHeaders, no_store_prefix=API_PREFIX)  # outermost: on all
     install_docs(app)
+    install_webapp(app, webapp_dist)  # last: every other route takes precedence
     check_every_route_declares_a_permission(app)
     return app
 

@@ -21,6 +21,7 @@ from tradewind.gateway.cache import Ownership, PortfolioCache
 from tradewind.gateway.errors import ApiError
 from tradewind.gateway.hub import StreamHub
 from tradewind.gateway.listings import VenueListings
+from tradewind.gateway.market_candles import MarketCandles
 from tradewind.gateway.proxies import IpNetwork, client_address
 from tradewind.gateway.rate_limits import RateLimiter
 from tradewind.gateway.rbac import Permission
@@ -39,6 +40,10 @@ PUBLIC_ROUTES = frozenset(
         ("POST", "/api/v1/auth/login"),
         ("POST", "/api/v1/auth/refresh"),
         ("POST", "/api/v1/auth/logout"),
+        # The browser session's (routes_web): the cookie is the credential.
+        ("POST", "/api/v1/auth/session"),
+        ("POST", "/api/v1/auth/session/refresh"),
+        ("POST", "/api/v1/auth/session/end"),
     }
 )
 
@@ -129,6 +134,7 @@ class GatewayState:
     refresh_limiter: RateLimiter = field(init=False)
     user_limiter: RateLimiter = field(init=False)
     listings: VenueListings = field(init=False)
+    candles: MarketCandles = field(init=False)
     exchange_user_limiter: RateLimiter = field(init=False)
     exchange_limiter: RateLimiter = field(init=False)
     #: Bounds concurrent argon2 work (each hash holds ~64 MiB for tens of ms).
@@ -137,6 +143,7 @@ class GatewayState:
     def __post_init__(self) -> None:
         self.ownership = Ownership(self._load_account_ids)
         self.listings = VenueListings(self.venues)
+        self.candles = MarketCandles(self.venues)
         self.ip_limiter = RateLimiter(self.login_policy.per_ip_per_minute)
         self.account_limiter = RateLimiter(self.login_policy.per_account_per_minute)
         self.refresh_limiter = RateLimiter(self.login_policy.refreshes_per_ip_per_minute)

@@ -47,11 +47,12 @@ class Permission(enum.StrEnum):
     RISK_CEILING_WRITE = "risk_ceiling:write"  # the platform's ceiling over risk limits
     OPERATIONS_READ = "operations:read"
     AUDIT_READ = "audit:read"
+    VENUES_READ = "venues:read"  # which venues accounts can be connected to
 
 
 _P = Permission
 _CUSTOMER_READ = frozenset(
-    {_P.SELF_READ, _P.ACCOUNTS_READ, _P.BOTS_READ, _P.PORTFOLIO_READ},
+    {_P.SELF_READ, _P.ACCOUNTS_READ, _P.BOTS_READ, _P.PORTFOLIO_READ, _P.VENUES_READ},
 )
 _OPERATIONS = frozenset(
     {
@@ -66,7 +67,7 @@ _OPERATIONS = frozenset(
 ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = MappingProxyType(
     {
         Role.ADMIN: frozenset(Permission),
-        Role.OPERATOR: _OPERATIONS | {_P.AUDIT_READ, _P.USERS_READ},
+        Role.OPERATOR: _OPERATIONS | {_P.AUDIT_READ, _P.USERS_READ, _P.VENUES_READ},
         Role.TRADER: _CUSTOMER_READ | {_P.ACCOUNTS_WRITE, _P.BOTS_WRITE},
         Role.VIEWER: _CUSTOMER_READ,
         Role.SERVICE: _OPERATIONS - {_P.SELF_READ},

@@ -4,8 +4,10 @@ circuit breakers, the audit log."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
+import msgspec
 from fastapi import APIRouter, Depends, Path, Query, Request
 
 from tradewind.domain.performance import (
@@ -34,6 +36,7 @@ from tradewind.gateway.schemas import (
     AdminUserView,
     AuditEntryView,
     BreakerView,
+    DeadLetterView,
     KillSwitchEngage,
     KillSwitchOutcome,
     KillSwitchRelease,
@@ -56,6 +59,8 @@ router = APIRouter(prefix="/admin", tags=["operations"])
 UserId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 BREAKERS_VIEW = "/breakers"
 """The admin view (health-server path) where execution reports its circuit breakers."""
+DEAD_LETTERS_VIEW = "/deadletters"
+"""The admin view where the deadletters service keeps the latest dead letters."""
 
 
 def _admin_user(state: GatewayState, user: users.UserRecord) -> AdminUserView:
@@ -400,7 +405,9 @@ async def breakers(caller: OperationsReader, state: State) -> list[BreakerView]:
 
 def _breaker_states(data: Any) -> dict[str, str]:
     """`{"venue": "closed"}`, `{"venue": {"state": "open", ...}}` or
-    `[{"venue": ..., "state": ...}]` as venue -> state."""
+    `[{"venue": ..., "state": ...}]` (execution's `BreakerStatus` structs, or their JSON
+    from a health server) as venue -> state."""
+    data = msgspec.to_builtins(data)
     if isinstance(data, Mapping):
         return {
             str(venue): str(value.get("state", "unknown") if isinstance(value, Mapping) else value)
@@ -413,6 +420,36 @@ def _breaker_states(data: Any) -> dict[str, str]:
             if isinstance(item, Mapping) and "venue" in item
         }
     return {}
+
+
+@router.get("/dead-letters", responses=documented(401, 403, 503), summary="The latest dead letters")
+async def dead_letters(
+    caller: OperationsReader, state: State, paging: PageParams
+) -> Page[DeadLetterView]:
+    """Events a service gave up on, newest first, as the deadletters service in this
+    process keeps them (the latest thousand, since it started). 503 when it runs
+    elsewhere: ask its health server's `GET /deadletters`."""
+    for peer in state.peers():
+        view = peer.admin_views().get(DEAD_LETTERS_VIEW)
+        if view is not None:
+            kept = view()
+            break
+    else:
+        raise ApiError(
+            503,
+            "the deadletters service does not run in this process; read its health "
+            "server's GET /deadletters",
+        )
+    chosen = kept[paging.offset : paging.offset + paging.limit + 1]
+    items = [
+        DeadLetterView(
+            topic=d.topic, group=d.group, reason=d.reason, attempts=d.attempts,
+            event_id=d.event_id, dead_letter_id=d.dead_letter_id,
+            dead_lettered_at=datetime.fromtimestamp(d.ts_ns / 1e9, UTC),
+        )
+        for d in chosen
+    ]  # fmt: skip
+    return page(items, paging.limit, paging.offset)
 
 
 @router.get("/audit", responses=documented(401, 403), summary="The audit log, newest first")

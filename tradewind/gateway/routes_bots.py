@@ -39,12 +39,14 @@ from tradewind.gateway.schemas import (
     BotPnlPoint,
     BotQuoteResultsView,
     BotView,
+    HaltedByView,
     HoldingView,
     Page,
     StrategyView,
     page,
 )
-from tradewind.store import audit, bot_snapshots, bots, records
+from tradewind.store import accounts, audit, bot_snapshots, bots, records
+from tradewind.store.audit import KillSwitchRecord
 from tradewind.store.bot_snapshots import BotSnapshot
 from tradewind.store.bots import BotRecord, BotState
 from tradewind.store.outbox import enqueue
@@ -64,7 +66,7 @@ _TRANSITIONS: dict[BotAction, tuple[BotState, frozenset[BotState]]] = {
 }
 
 
-def bot_view(bot: BotRecord) -> BotView:
+def bot_view(bot: BotRecord, halted_by: KillSwitchRecord | None = None) -> BotView:
     return BotView(
         id=bot.id,
         account_id=bot.account_id,
@@ -72,9 +74,38 @@ def bot_view(bot: BotRecord) -> BotView:
         params=bot.params,
         state=bot.state.value,
         paused_reason=bot.paused_reason,
+        halted_by=None if halted_by is None else HaltedByView.model_validate(halted_by),
         created_at=bot.created_at,
         updated_at=bot.updated_at,
     )
+
+
+async def bot_views(conn: AsyncConnection, found: list[BotRecord]) -> list[BotView]:
+    """`found` as views, each with the kill switch that halts it, if one does: the
+    broadest engaged of the global one, its venue's, its account's and its own (as
+    risk and execution choose; `execution.controls.KillSwitchBoard.blocking`)."""
+    switches = {(s.scope, s.target): s for s in await audit.list_kill_switches(conn)}
+    if not switches:
+        return [bot_view(bot) for bot in found]
+    venues: dict[str, str] = {}
+    for account_id in {bot.account_id for bot in found}:
+        account = await accounts.get_account(conn, account_id)
+        venues[account_id] = account.venue if account is not None else ""
+    views = []
+    for bot in found:
+        halting = (
+            switches.get(("global", ""))
+            or switches.get(("venue", venues[bot.account_id]))
+            or switches.get(("account", bot.account_id))
+            or switches.get(("bot", bot.id))
+        )
+        views.append(bot_view(bot, halting))
+    return views
+
+
+async def bot_view_of(conn: AsyncConnection, bot: BotRecord) -> BotView:
+    """`bot` as a view, with the kill switch that halts it (see `bot_views`)."""
+    return (await bot_views(conn, [bot]))[0]
 
 
 async def owned_bot(conn: AsyncConnection, user_id: str, bot_id: str) -> BotRecord:
@@ -138,7 +169,7 @@ async def create_bot(body: BotCreate, caller: Writer, state: State, request: Req
             detail={"account_id": account.id, "strategy": body.strategy},
             source_ip=client_ip(request),
         )
-    return bot_view(bot)
+        return await bot_view_of(conn, bot)
 
 
 @router.get("/bots", responses=documented(401, 403), summary="Your bots")
@@ -147,13 +178,14 @@ async def list_bots(caller: Reader, state: State, paging: PageParams) -> Page[Bo
         found = await bots.list_bots(
             conn, user_id=caller.user_id, offset=paging.offset, limit=paging.limit + 1
         )
-    return page([bot_view(b) for b in found], paging.limit, paging.offset)
+        views = await bot_views(conn, found)
+    return page(views, paging.limit, paging.offset)
 
 
 @router.get("/bots/{bot_id}", responses=documented(401, 403, 404))
 async def get_bot(bot_id: BotId, caller: Reader, state: State) -> BotView:
     async with state.db.read() as conn:
-        return bot_view(await owned_bot(conn, caller.user_id, bot_id))
+        return await bot_view_of(conn, await owned_bot(conn, caller.user_id, bot_id))
 
 
 MAX_BOT_FILLS = 100_000
@@ -243,7 +275,7 @@ async def _change_state(
     async with state.db.transaction() as conn:
         bot = await owned_bot(conn, caller.user_id, bot_id)
         if bot.state is target:
-            return bot_view(bot)
+            return await bot_view_of(conn, bot)
         if bot.state not in allowed_from:
             raise ApiError(
                 409,
@@ -262,8 +294,9 @@ async def _change_state(
             source_ip=ip,
         )
         changed = await bots.get_bot(conn, bot.id) or bot
+        view = await bot_view_of(conn, changed)
     state.outbox_written()
-    return bot_view(changed)
+    return view
 
 
 @router.post("/bots/{bot_id}/start", responses=documented(401, 403, 404, 409))

@@ -5,6 +5,7 @@ equity history and analytics (from the system of record), every list paged with
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Literal
@@ -13,6 +14,7 @@ from fastapi import APIRouter, Depends, Query
 from starlette.responses import Response
 
 from tradewind.domain.exact import EXACT
+from tradewind.domain.orders import OrderState
 from tradewind.domain.performance import (
     EquitySample,
     bucketed,
@@ -122,24 +124,66 @@ async def _account_ids(state: GatewayState, caller: Principal, only: str | None)
     return [only]
 
 
+_ID = r"^[A-Za-z0-9_-]{1,64}$"
+
+
+def trade_filter(
+    bot_id: Annotated[str | None, Query(pattern=_ID, description="Only this bot's")] = None,
+    symbol: Annotated[
+        str | None,
+        Query(
+            pattern=r"^[A-Z0-9]{1,16}/[A-Z0-9]{1,16}$", description="Only this symbol (BASE/QUOTE)"
+        ),
+    ] = None,
+    side: Annotated[Literal["BUY", "SELL"] | None, Query(description="Only this side")] = None,
+    since: Annotated[QueryTime | None, Query(description="From this time (inclusive)")] = None,
+    until: Annotated[QueryTime | None, Query(description="Before this time (exclusive)")] = None,
+) -> records.TradeFilter:
+    """The filters orders and fills share; a time without a zone is UTC."""
+    start = as_utc(since) if since is not None else None
+    end = as_utc(until) if until is not None else None
+    if start is not None and end is not None and end <= start:
+        raise ApiError(422, "until must be after since", field="query.until")
+    return records.TradeFilter(bot_id=bot_id, symbol=symbol, side=side, since=start, until=end)
+
+
+TradeFilterParams = Annotated[records.TradeFilter, Depends(trade_filter)]
+OrderStateFilter = Annotated[OrderState | None, Query(description="Only orders in this state")]
+
+
 @router.get("/orders", responses=documented(401, 403, 404), summary="Your orders, newest first")
 async def list_orders(
-    caller: Reader, state: State, paging: PageParams, account_id: AccountFilter = None
+    caller: Reader,
+    state: State,
+    paging: PageParams,
+    only: TradeFilterParams,
+    account_id: AccountFilter = None,
+    order_state: Annotated[OrderStateFilter, Query(alias="state")] = None,
 ) -> Page[OrderView]:
     ids = await _account_ids(state, caller, account_id)
+    if order_state is not None:
+        only = replace(only, state=order_state.value)
     async with state.db.read() as conn:
-        found = await records.list_orders(conn, ids, offset=paging.offset, limit=paging.limit + 1)
+        found = await records.list_orders(
+            conn, ids, offset=paging.offset, limit=paging.limit + 1, only=only
+        )
     items = [OrderView.model_validate(order, from_attributes=True) for order in found]
     return page(items, paging.limit, paging.offset)
 
 
 @router.get("/fills", responses=documented(401, 403, 404), summary="Your fills, newest first")
 async def list_fills(
-    caller: Reader, state: State, paging: PageParams, account_id: AccountFilter = None
+    caller: Reader,
+    state: State,
+    paging: PageParams,
+    only: TradeFilterParams,
+    account_id: AccountFilter = None,
 ) -> Page[FillView]:
     ids = await _account_ids(state, caller, account_id)
     async with state.db.read() as conn:
-        found = await records.list_fills(conn, ids, offset=paging.offset, limit=paging.limit + 1)
+        found = await records.list_fills(
+            conn, ids, offset=paging.offset, limit=paging.limit + 1, only=only
+        )
     items = [FillView.model_validate(row) for row in found]
     return page(items, paging.limit, paging.offset)
 

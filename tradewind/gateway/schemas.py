@@ -135,6 +135,15 @@ class TokenPair(_Response):
     refresh_expires_at: Timestamp
 
 
+class SessionTokens(_Response):
+    """A browser session's access token (`Authorization: Bearer`), expiring in
+    `expires_in` seconds; its refresh token is in the `tradewind_refresh` cookie."""
+
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int
+
+
 class RegistrationAccepted(_Response):
     """The same answer for a new and a taken address (see `POST /auth/register`)."""
 
@@ -211,6 +220,16 @@ class BotCreate(_Request):
     params: Annotated[dict[str, Any], Field(max_length=64)] = {}
 
 
+class HaltedByView(_Response):
+    """The engaged kill switch that stops a bot's new orders: the broadest of the global
+    one, its venue's, its account's and its own."""
+
+    scope: Literal["global", "venue", "account", "bot"]
+    target: str
+    reason: str
+    engaged_at: Timestamp
+
+
 class BotView(_Response):
     id: str
     account_id: str
@@ -221,6 +240,10 @@ class BotView(_Response):
         default=None,
         description="Why the bot's drawdown limit paused it (null: it did not); cleared "
         "when the bot is started, paused or stopped by its owner",
+    )
+    halted_by: HaltedByView | None = Field(
+        default=None,
+        description="The kill switch that stops this bot's orders (null: none does)",
     )
     created_at: Timestamp
     updated_at: Timestamp
@@ -281,6 +304,9 @@ class FillView(_Response):
     fee_asset: str
     liquidity: str
     executed_at: Timestamp
+    bot_id: str | None = Field(
+        default=None, description="The bot whose order this filled (null: not a bot's order)"
+    )
 
 
 class EquityPoint(_Response):
@@ -440,6 +466,19 @@ class KillSwitchView(_Response):
     engaged_at: Timestamp
 
 
+class DeadLetterView(_Response):
+    """An event a service gave up on: where it failed (`topic`, consumer `group`), why,
+    after how many attempts, the original event's id and the dead letter's own."""
+
+    topic: str
+    group: str
+    reason: str
+    attempts: int
+    event_id: str
+    dead_letter_id: str
+    dead_lettered_at: Timestamp
+
+
 class KillSwitchOutcome(_Response):
     """`published` says whether risk was told on `risk.controls` (see controls.py)."""
 
@@ -585,3 +624,28 @@ class ErrorBody(BaseModel):
     detail: str
     code: str
     errors: list[ErrorItem] = []
+
+
+# -- venues and market data -------------------------------------------------------------
+
+
+class VenueView(_Response):
+    """A venue accounts can be connected to: `kind` is `simulated` (the platform's own
+    exchange) or `exchange` (a real one); `adapter` is the declared adapter of a real
+    one (`binance`, `coinbase`, `ccxt:kraken` …), null for a simulated one."""
+
+    name: str
+    kind: Literal["simulated", "exchange"]
+    adapter: str | None
+
+
+class CandleView(_Response):
+    """One closed candle: `ts` is its open time in ms since the Unix epoch (UTC), it
+    spans `[ts, ts + interval)`; prices in the quote asset, `volume` in the base asset."""
+
+    ts: int
+    open: Money
+    high: Money
+    low: Money
+    close: Money
+    volume: Money

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Table, and_, cast, delete, func, select, update
 from sqlalchemy.engine import Row, RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.elements import ColumnElement
 
 from tradewind.domain.bot_pnl import BotFill
 from tradewind.domain.events import Fill, PortfolioUpdate
@@ -70,13 +71,48 @@ async def get_order(conn: AsyncConnection, client_order_id: str) -> OrderRecord 
     return _order(row) if row else None
 
 
+@dataclass(frozen=True, slots=True)
+class TradeFilter:
+    """What a list of orders or fills is narrowed to; None is "any". `since` is
+    inclusive, `until` exclusive (orders by creation, fills by execution); `state` applies
+    to orders only."""
+
+    bot_id: str | None = None
+    symbol: str | None = None
+    side: str | None = None
+    state: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+ANY = TradeFilter()
+
+
 async def list_orders(
-    conn: AsyncConnection, account_ids: list[str], *, offset: int = 0, limit: int = 100
+    conn: AsyncConnection,
+    account_ids: list[str],
+    *,
+    offset: int = 0,
+    limit: int = 100,
+    only: TradeFilter = ANY,
 ) -> list[OrderRecord]:
     """Newest first."""
+    conditions: list[ColumnElement[bool]] = [orders.c.account_id.in_(account_ids)]
+    if only.bot_id is not None:
+        conditions.append(orders.c.bot_id == only.bot_id)
+    if only.symbol is not None:
+        conditions.append(orders.c.symbol == only.symbol)
+    if only.side is not None:
+        conditions.append(orders.c.side == only.side)
+    if only.state is not None:
+        conditions.append(orders.c.state == only.state)
+    if only.since is not None:
+        conditions.append(orders.c.created_at >= only.since)
+    if only.until is not None:
+        conditions.append(orders.c.created_at < only.until)
     query = (
         select(orders)
-        .where(orders.c.account_id.in_(account_ids))
+        .where(and_(*conditions))
         .order_by(orders.c.created_at.desc(), orders.c.client_order_id)
         .offset(offset)
         .limit(limit)
@@ -116,12 +152,29 @@ async def insert_fill(conn: AsyncConnection, fill: Fill) -> bool:
 
 
 async def list_fills(
-    conn: AsyncConnection, account_ids: list[str], *, offset: int = 0, limit: int = 100
+    conn: AsyncConnection,
+    account_ids: list[str],
+    *,
+    offset: int = 0,
+    limit: int = 100,
+    only: TradeFilter = ANY,
 ) -> list[dict[str, Any]]:
-    """Newest first, as plain rows."""
+    """Newest first, as plain rows, each with the `bot_id` of the order it filled."""
+    conditions: list[ColumnElement[bool]] = [fills.c.account_id.in_(account_ids)]
+    if only.bot_id is not None:
+        conditions.append(orders.c.bot_id == only.bot_id)
+    if only.symbol is not None:
+        conditions.append(fills.c.symbol == only.symbol)
+    if only.side is not None:
+        conditions.append(fills.c.side == only.side)
+    if only.since is not None:
+        conditions.append(fills.c.executed_at >= only.since)
+    if only.until is not None:
+        conditions.append(fills.c.executed_at < only.until)
     query = (
-        select(fills)
-        .where(fills.c.account_id.in_(account_ids))
+        select(fills, orders.c.bot_id)
+        .select_from(fills.outerjoin(orders, orders.c.client_order_id == fills.c.client_order_id))
+        .where(and_(*conditions))
         .order_by(fills.c.executed_at.desc(), fills.c.trade_id)
         .offset(offset)
         .limit(limit)

@@ -10,12 +10,20 @@ CUSTOMERS = frozenset({"admin", "trader", "viewer"})
 TRADING = frozenset({"admin", "trader"})
 OPERATIONS = frozenset({"admin", "operator", "service"})
 PUBLIC = "public"
+#: Public too, but only for the dashboard's own page: without `X-Tradewind-Web: 1` they
+#: answer 403 `csrf` to anyone (test_web_session.py checks them with it).
+WEB_SESSION = "web session"
 
 EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
     ("POST", "/api/v1/auth/register"): PUBLIC,
     ("POST", "/api/v1/auth/login"): PUBLIC,
     ("POST", "/api/v1/auth/refresh"): PUBLIC,
     ("POST", "/api/v1/auth/logout"): PUBLIC,
+    ("POST", "/api/v1/auth/session"): WEB_SESSION,
+    ("POST", "/api/v1/auth/session/refresh"): WEB_SESSION,
+    ("POST", "/api/v1/auth/session/end"): WEB_SESSION,
+    ("GET", "/api/v1/venues"): CUSTOMERS | {"operator"},
+    ("GET", "/api/v1/accounts/{account_id}/candles"): CUSTOMERS,
     ("GET", "/api/v1/me"): ALL - {"service"},
     ("POST", "/api/v1/accounts"): TRADING,
     ("GET", "/api/v1/accounts"): CUSTOMERS,
@@ -58,5 +66,6 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/api/v1/admin/analytics"): OPERATIONS,
     ("GET", "/api/v1/admin/analytics/performance"): OPERATIONS,
     ("GET", "/api/v1/admin/breakers"): OPERATIONS,
+    ("GET", "/api/v1/admin/dead-letters"): OPERATIONS,
     ("GET", "/api/v1/admin/audit"): frozenset({"admin", "operator"}),
 }

@@ -20,6 +20,7 @@ from tests.integration.gateway.serving import gateway_settings, serving
 from tests.integration.gateway.support import Api, new_exchange
 from tradewind.gateway.app import create_app
 from tradewind.gateway.deps import GatewayState
+from tradewind.services.deadletters import DeadLettersService
 
 MAX_EXAMPLES = 12
 
@@ -61,7 +62,10 @@ class FuzzTarget:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
         exchange = new_exchange()
-        async with serving(gateway_settings(self._directory), exchange) as server:
+        # A deadletters service in the process, as under `tradewind up` (without one,
+        # `/admin/dead-letters` rightly answers 503).
+        peers = [DeadLettersService()]
+        async with serving(gateway_settings(self._directory), exchange, peers=peers) as server:
             async with httpx.AsyncClient(base_url=server.url) as client:
                 api = Api(client, server.state, exchange)
                 user = await api.as_roles("admin", "trader")

@@ -113,6 +113,65 @@ async def test_orders_fills_and_equity_are_paged_newest_or_oldest_first(api: Api
     )
 
 
+async def test_orders_and_fills_are_filtered_by_bot_symbol_side_state_and_time(api: Api) -> None:
+    user, other = await api.sign_up(), await api.sign_up()
+    account = (await api.connect_account(user))["id"]
+    await api.connect_account(other)
+    start = datetime.now(UTC) - timedelta(hours=1)
+    rows = [  # (bot, symbol, side, state)
+        ("b1", "BTC/USDT", Side.BUY, "FILLED"),
+        ("b1", "ETH/USDT", Side.SELL, "CANCELED"),
+        ("b2", "BTC/USDT", Side.SELL, "FILLED"),
+    ]
+    async with api.state.db.transaction() as conn:
+        for n, (bot, symbol, side, order_state) in enumerate(rows):
+            at = start + timedelta(minutes=10 * n)
+            await records.upsert_order(
+                conn,
+                records.OrderRecord(
+                    client_order_id=f"tw-{n}", account_id=account, bot_id=bot, venue="sim",
+                    symbol=symbol, side=side.value, order_type="MARKET", time_in_force="GTC",
+                    quantity=Decimal("0.01"), price=None, state=order_state,
+                    filled_quantity=Decimal("0.01"), average_price=Decimal("30000"),
+                    venue_order_id=f"v{n}", reason="", created_at=at, updated_at=at,
+                ),
+            )  # fmt: skip
+            await records.insert_fill(
+                conn,
+                Fill(
+                    account_id=account, client_order_id=f"tw-{n}", venue_order_id=f"v{n}",
+                    trade_id=f"t{n}", instrument=Instrument.parse("sim", symbol), side=side,
+                    price=Decimal("30000"), quantity=Decimal("0.01"), fee=Decimal("0.00001"),
+                    fee_asset="BTC", liquidity=Liquidity.TAKER, ts_ns=int(at.timestamp() * 1e9),
+                ),
+            )  # fmt: skip
+
+    async def found(path: str, key: str, who: object = user, **params: str) -> list[str]:
+        response = await api.client.get(path, params=params, headers=who.headers)  # type: ignore[attr-defined]
+        assert response.status_code == 200, response.text
+        return [item[key] for item in response.json()["items"]]
+
+    assert await found("/api/v1/orders", "client_order_id", bot_id="b1") == ["tw-1", "tw-0"]
+    assert await found("/api/v1/fills", "trade_id", bot_id="b2") == ["t2"]
+    assert await found("/api/v1/fills", "bot_id", symbol="BTC/USDT") == ["b2", "b1"]
+    assert await found("/api/v1/orders", "client_order_id", side="SELL") == ["tw-2", "tw-1"]
+    assert await found("/api/v1/orders", "client_order_id", state="CANCELED") == ["tw-1"]
+    since = (start + timedelta(minutes=5)).isoformat()
+    until = (start + timedelta(minutes=15)).isoformat()
+    assert await found("/api/v1/fills", "trade_id", since=since, until=until) == ["t1"]
+    assert await found("/api/v1/orders", "client_order_id", since=since) == ["tw-2", "tw-1"]
+    assert await found("/api/v1/fills", "trade_id", other, bot_id="b1") == []  # not theirs
+
+    for bad in ({"side": "buy"}, {"symbol": "BTCUSDT"}, {"state": "DONE"}, {"since": "1"}):
+        response = await api.client.get("/api/v1/orders", params=bad, headers=user.headers)
+        assert response.status_code == 422, (bad, response.text)
+        assert response.json()["errors"][0]["field"] == f"query.{next(iter(bad))}"
+    backwards = await api.client.get(
+        "/api/v1/fills", params={"since": until, "until": since}, headers=user.headers
+    )
+    assert backwards.status_code == 422 and "until must be after since" in backwards.text
+
+
 def books(
     account_id: str, at: datetime, equity: str, realized: str = "0", traded: str = "0"
 ) -> PortfolioUpdate:

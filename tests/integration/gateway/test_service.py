@@ -30,6 +30,7 @@ from tradewind.domain.events import BotAction, BotCommand
 from tradewind.errors import ConfigError
 from tradewind.runtime.service import AdminEndpoints, Resources, Service, ServiceContext
 from tradewind.security.envelope import Encryptor, StoredSecret
+from tradewind.services.execution.gate import BreakerStatus
 from tradewind.store.database import Database
 from tradewind.store.schema import exchange_accounts
 from tradewind.venues.directory import SimulatedVenues
@@ -136,7 +137,9 @@ class Execution(Service):
         return True
 
     def admin_endpoints(self) -> AdminEndpoints:
-        return {"/breakers": lambda: {"sim": {"state": "open", "failures": 5}}}
+        # What the real execution service answers (ExecutionService.breakers).
+        status = BreakerStatus(venue="sim", state="open", open_for_s=3.0, blocked_for_s=0.0)
+        return {"/breakers": lambda: [status]}
 
 
 async def test_operators_see_peer_health_breakers_and_kill_switches(
