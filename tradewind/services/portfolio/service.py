@@ -166,9 +166,9 @@ class PortfolioService(Service):
             self._tasks.append(asyncio.create_task(self._every(interval, self.snapshot)))
 
     async def stop(self) -> None:
+        # Together, as strategy's: one after the other they could outlast the drain.
         subscriptions, self._subscriptions = self._subscriptions, []
-        for subscription in subscriptions:
-            await subscription.stop()
+        await asyncio.gather(*(subscription.stop() for subscription in subscriptions))
         tasks, self._tasks = self._tasks, []
         for task in tasks:
             task.cancel()

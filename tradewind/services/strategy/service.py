@@ -201,9 +201,11 @@ class StrategyService(Service):
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         self._ticker = self._following = None
+        # Together: each may wait for its batch in flight and then leave its group, and
+        # one after the other they could outlast the runner's drain (the chaos run on
+        # Kafka saw an instance, stopped just after a rebalance, take over 15 s).
         subscriptions, self._subscriptions = self._subscriptions, []
-        for subscription in subscriptions:
-            await subscription.stop()
+        await asyncio.gather(*(subscription.stop() for subscription in subscriptions))
         for host in self.roster.hosts.values():
             if host.dirty:
                 self.outbound.save(host)
