@@ -121,7 +121,9 @@ def create_app(
         routes_admin.router,
         stream.router,
     ):
-        app.include_router(router, prefix=API_PREFIX, responses=documented(400))
+        # 429 on every route: an authenticated caller past their request budget, and
+        # the public ones past their own throttles (logins, sign-ups, refreshes).
+        app.include_router(router, prefix=API_PREFIX, responses=documented(400, 429))
     install_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
     if metrics is not None:
