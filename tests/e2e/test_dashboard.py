@@ -207,6 +207,7 @@ PAGES = [  # (file name, route, h1 or None when the contract names none, who see
     ("signup", "/signup", "Create your account", "visitor"),
     ("portfolio", "/", "Portfolio", "trader"),
     ("accounts", "/accounts", "Exchange accounts", "trader"),
+    ("account", "/accounts/{account}", "main account", "trader"),
     ("bots", "/bots", "Bots", "trader"),
     ("new-bot", "/bots/new", "New bot", "trader"),
     ("bot", "/bots/{bot}", "dca bot", "trader"),
@@ -241,11 +242,14 @@ def test_every_page_passes_axe_and_fits_a_phone_and_a_desktop(
 ) -> None:
     trader_email, admin_email = new_email("trader"), new_email("admin")
     trader = ApiUser.register(platform.gateway, trader_email)
-    _, bot_id = trader.trading_dca_bot(fund_account(platform.venue), "main account")
+    account_id, bot_id = trader.trading_dca_bot(fund_account(platform.venue), "main account")
     ApiUser.register(platform.gateway, admin_email)
     platform.grant_admin(admin_email)
     emails = {"trader": trader_email, "admin": admin_email}
-    pages = [(name, route.format(bot=bot_id), h1, who) for name, route, h1, who in PAGES]
+    pages = [
+        (name, route.format(bot=bot_id, account=account_id), h1, who)
+        for name, route, h1, who in PAGES
+    ]
 
     watch = Watch()
     overflowing: list[str] = []

@@ -490,7 +490,8 @@ class KillSwitchOutcome(_Response):
 #: A fraction of equity a risk limit can be, sent as a decimal string: `"0.1"` for 10 %.
 LimitFraction = Annotated[
     Decimal,
-    Field(gt=0, lt=1, allow_inf_nan=False),
+    # 18 places: the record's NUMERIC(38, 18) would round more away without a word.
+    Field(gt=0, lt=1, allow_inf_nan=False, decimal_places=18),
     PlainSerializer(lambda d: format(d, "f"), return_type=str, when_used="json"),
 ]
 

@@ -8,6 +8,7 @@ import { startStream, stopStream, streamState } from "./lib/stream";
 import { Loading } from "./components/states";
 import { SignIn, SignUp } from "./pages/auth";
 import { Accounts } from "./pages/accounts";
+import { AccountDetail } from "./pages/account";
 import { Bots, NewBot } from "./pages/bots";
 import { BotDetail } from "./pages/bot";
 import { Portfolio } from "./pages/portfolio";
@@ -41,6 +42,7 @@ function Page({ path }: { path: string }) {
   let params: Record<string, string> | null;
   if (path === "/" || path === "") return <Portfolio />;
   if (path === "/accounts") return <Accounts />;
+  if ((params = match("/accounts/:id", path))) return <AccountDetail id={params.id} />;
   if (path === "/bots") return <Bots />;
   if (path === "/bots/new") return <NewBot />;
   if ((params = match("/bots/:id", path))) return <BotDetail id={params.id} />;

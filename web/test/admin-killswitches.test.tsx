@@ -13,6 +13,11 @@ function json(status: number, body: unknown): Response {
   return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
 }
 
+/** What the page also asks for (the platform's risk ceiling, below the switches). */
+const DEFAULTS: Record<string, (() => Response)[]> = {
+  "GET /api/v1/admin/risk-limits": [() => json(200, { max_drawdown: null, max_var_95: null })],
+};
+
 /** A fake gateway: `answers` maps "METHOD path" to the response, in order of calls. */
 function stubFetch(answers: Record<string, (() => Response)[]>): Call[] {
   const calls: Call[] = [];
@@ -22,7 +27,7 @@ function stubFetch(answers: Record<string, (() => Response)[]>): Call[] {
       const method = init.method ?? "GET";
       const path = new URL(url, "http://localhost").pathname;
       calls.push({ method, url: path, body: init.body ? JSON.parse(String(init.body)) : undefined });
-      const queue = answers[`${method} ${path}`] ?? [];
+      const queue = answers[`${method} ${path}`] ?? DEFAULTS[`${method} ${path}`] ?? [];
       const next = queue.length > 1 ? queue.shift()! : queue[0];
       return next ? next() : json(404, { detail: "not found", code: "not_found", errors: [] });
     }),

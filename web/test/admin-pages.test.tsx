@@ -108,6 +108,7 @@ describe("operations", () => {
     stubFetch((c) => {
       if (c.path === "/admin/health") return json(200, [{ name: "gateway", status: "ready" }, { name: "risk", status: "not_ready" }]);
       if (c.path === "/admin/breakers") return json(200, [{ venue: "sim", state: "half_open" }]);
+      if (c.path === "/admin/analytics/performance") return json(200, []);
       return json(200, {
         accounts: 2,
         bots: { running: 1, paused: 0, stopped: 1 },

@@ -50,9 +50,14 @@ describe("kill-switch targets", () => {
 });
 
 describe("roles", () => {
-  it("puts the ticked roles and keeps the ones the form does not show", () => {
-    expect(rolesToPut(["trader", "service"], new Set(["operator", "admin"]))).toEqual(["admin", "operator", "service"]);
-    expect(rolesToPut(["trader"], new Set())).toEqual([]);
+  it("puts the ticked roles in a fixed order, service included", () => {
+    expect(rolesToPut(new Set(["operator", "admin"]))).toEqual(["admin", "operator"]);
+    expect(rolesToPut(new Set(["service", "trader"]))).toEqual(["trader", "service"]);
+    expect(rolesToPut(new Set())).toEqual([]);
+  });
+
+  it("leaves out a role the API no longer knows (it grants nothing, and the API refuses it)", () => {
+    expect(rolesToPut(new Set(["trader", "retired"]))).toEqual(["trader"]);
   });
 
   it("compares roles as sets", () => {

@@ -55,7 +55,8 @@ async def test_a_limit_outside_0_to_1_is_refused_naming_the_field(api: Api) -> N
     account = await api.connect_account(owner)
     path = f"/api/v1/accounts/{account['id']}/risk-limits"
     for bad in ({"max_drawdown": "1.5"}, {"max_drawdown": "0"}, {"max_var_95": "NaN"},
-                {"max_var_95": "ten"}, {"max_loss": "0.1"}):  # fmt: skip
+                {"max_var_95": "ten"}, {"max_loss": "0.1"},
+                {"max_drawdown": "0.1000000000000000001"}):  # 19 places  # fmt: skip
         response = await api.client.put(path, json=bad, headers=owner.headers)
         assert response.status_code == 422, (bad, response.text)
         assert next(iter(bad)) in response.text

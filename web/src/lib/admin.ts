@@ -1,6 +1,9 @@
 /** The operators' pages' logic, with no I/O: the shapes of `/api/v1/admin/*`
  * (tradewind/gateway/schemas.py), kill-switch scopes and their targets, role changes,
- * breaker states, nanosecond timestamps and the audit log's filters. */
+ * breaker states, nanosecond timestamps, the audit log's filters, the platform's risk
+ * ceiling and performance query. */
+
+import { fractionToPercent } from "./limits";
 
 // -- the API's shapes -------------------------------------------------------------------
 
@@ -144,15 +147,15 @@ export function scopeLabel(switchView: Pick<KillSwitch, "scope" | "target">): st
 
 // -- roles ------------------------------------------------------------------------------
 
-/** The roles an admin can tick; `service` (programs, not people) is kept as it is. */
-export const EDITABLE_ROLES = ["admin", "operator", "trader", "viewer"] as const;
+/** The roles an admin can tick: every `Role` the API takes (rbac.py). `service` is for
+ * programs (an alerting hook), not people; it is granted here too, the API's only way. */
+export const EDITABLE_ROLES = ["admin", "operator", "trader", "viewer", "service"] as const;
 
-/** The roles to PUT: the ticked editable roles plus any other role the user already had,
- * in `EDITABLE_ROLES` order then the others'. */
-export function rolesToPut(current: readonly string[], ticked: ReadonlySet<string>): string[] {
-  const editable: readonly string[] = EDITABLE_ROLES;
-  const kept = current.filter((role) => !editable.includes(role));
-  return [...EDITABLE_ROLES.filter((role) => ticked.has(role)), ...kept];
+/** The roles to PUT: the ticked ones, in `EDITABLE_ROLES` order. A role the user holds
+ * that the API no longer knows (retired: it grants nothing) is left out, as the API
+ * refuses it. */
+export function rolesToPut(ticked: ReadonlySet<string>): string[] {
+  return EDITABLE_ROLES.filter((role) => ticked.has(role));
 }
 
 /** Whether `next` grants other roles than `current` (order does not matter). */
@@ -256,4 +259,82 @@ export function detailText(detail: Record<string, unknown>): string {
   return entries
     .map(([key, value]) => `${key}: ${typeof value === "string" ? value : JSON.stringify(value)}`)
     .join("; ");
+}
+
+// -- the platform's risk ceiling --------------------------------------------------------
+
+/** `RiskLimitsView` of `/admin/risk-limits`: fractions of equity as decimal strings
+ * (`"0.1"` for 10 %); null: no ceiling on that figure. */
+export interface RiskCeiling {
+  max_drawdown: string | null;
+  max_var_95: string | null;
+}
+
+/** The ceiling's figures, in the order the form shows them. */
+export const CEILING_FIGURES = ["max_drawdown", "max_var_95"] as const;
+export type CeilingFigure = (typeof CEILING_FIGURES)[number];
+
+/** The ceiling in a sentence: "maximum drawdown 12.5 %, maximum 1-minute VaR 95 % no
+ * ceiling". (Percent ↔ fraction conversion: lib/limits.ts, shared with the account's and
+ * bot's limits.) */
+export function ceilingSummary(ceiling: RiskCeiling): string {
+  const figure = (fraction: string | null) => (fraction === null ? "no ceiling" : `${fractionToPercent(fraction)} %`);
+  return `maximum drawdown ${figure(ceiling.max_drawdown)}, maximum 1-minute VaR 95 % ${figure(ceiling.max_var_95)}`;
+}
+
+// -- the platform's performance ---------------------------------------------------------
+
+/** The `resolution` values `/admin/analytics/performance` takes (routes_reads.py). */
+export const RESOLUTIONS = ["minute", "hour", "day"] as const;
+export type Resolution = (typeof RESOLUTIONS)[number];
+
+export interface EquityPoint {
+  at: string;
+  equity: string;
+}
+
+/** `PlatformPerformanceView`: every account valued in `valuation_asset` together over
+ * the window `start`–`end`; `metrics` by the names an account's analytics use (floats,
+ * ISO times, null where undefined); `equity` one point per period. */
+export interface PlatformPerformance {
+  valuation_asset: string;
+  accounts: number;
+  resolution: Resolution;
+  start: string;
+  end: string;
+  metrics: Record<string, number | string | null>;
+  equity: EquityPoint[];
+}
+
+/** The filters of the performance query as typed in the form. `from`/`to` are
+ * `datetime-local` values ("2026-12-01T00:00"), read as UTC by the API (a time without
+ * a zone is UTC). */
+export interface PerformanceFilter {
+  resolution: Resolution;
+  from: string;
+  to: string;
+  valuation_asset: string;
+}
+
+/** The query string of `GET /admin/analytics/performance` (empty fields left out). */
+export function performanceQuery(filter: PerformanceFilter): Record<string, string> {
+  const query: Record<string, string> = { resolution: filter.resolution };
+  if (filter.from) query.from = filter.from;
+  if (filter.to) query.to = filter.to;
+  const asset = filter.valuation_asset.trim();
+  if (asset) query.valuation_asset = asset;
+  return query;
+}
+
+/** The form's own check of the window: the API answers 422 "`from` must be before
+ * `to`" too; this says it before asking. */
+export function windowProblem(filter: Pick<PerformanceFilter, "from" | "to">): string | null {
+  if (filter.from && filter.to && filter.from >= filter.to) return "The start must be before the end.";
+  return null;
+}
+
+const PERIOD_WORDS: Record<Resolution, string> = { minute: "per minute", hour: "per hour", day: "per day" };
+
+export function periodWords(resolution: string): string {
+  return PERIOD_WORDS[resolution as Resolution] ?? `per ${resolution}`;
 }

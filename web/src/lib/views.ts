@@ -114,3 +114,92 @@ export interface BotAnalyticsView {
   var_95: number | null;
   var_periods: number;
 }
+
+// -- risk limits (gateway/routes_limits.py) -------------------------------------------
+
+/** A party's limits as fractions of equity, decimal strings ("0.1" = 10 %); null: none. */
+export interface RiskLimitsView {
+  max_drawdown: string | null;
+  max_var_95: string | null;
+}
+
+/** What a PUT of risk limits carries: fractions as decimal strings, null for no limit. */
+export type RiskLimitsBody = RiskLimitsView;
+
+/** A limit that applies, and whose it is. */
+export interface LimitInForce {
+  value: string;
+  set_by: "account" | "bot" | "platform";
+}
+
+export interface EffectiveLimitsView {
+  max_drawdown: LimitInForce | null;
+  max_var_95: LimitInForce | null;
+}
+
+/** An engaged kill switch (`KillSwitchView`); `actor_id` "risk-limits" when an
+ * account's own limits engaged it. */
+export interface KillSwitchView {
+  scope: string;
+  target: string;
+  reason: string;
+  actor_id: string | null;
+  engaged_at: string;
+}
+
+export interface AccountRiskLimitsView {
+  account: RiskLimitsView;
+  platform: RiskLimitsView;
+  effective: EffectiveLimitsView;
+  halted: KillSwitchView | null;
+}
+
+export interface BotRiskLimitsView {
+  bot: RiskLimitsView;
+  platform: RiskLimitsView;
+  effective: EffectiveLimitsView;
+  paused_reason: string | null;
+}
+
+// -- the next rebalance (gateway/routes_rebalance.py) ---------------------------------
+
+/** A market order the next rebalance would place; `value` in the plan's quote. */
+export interface PlannedOrderView {
+  side: "BUY" | "SELL";
+  symbol: string;
+  quantity: string;
+  value: string;
+}
+
+/** An asset's share of the bot's equity now and after the planned fills (floats). */
+export interface AssetWeightView {
+  asset: string;
+  before: number;
+  after: number;
+}
+
+/** Herfindahl index of the weights (1: all in one asset) and the largest weight. */
+export interface RiskFiguresView {
+  concentration: number | null;
+  largest_weight: number | null;
+}
+
+export interface NextRebalanceView {
+  bot_id: string;
+  account_id: string;
+  quote: string;
+  orders: PlannedOrderView[];
+  equity: string;
+  traded: string;
+  traded_fraction: number | null;
+  fee_rate: string;
+  fee_rate_source: "venue" | "assumed";
+  fees: string;
+  rounded: boolean;
+  weights: AssetWeightView[];
+  before: RiskFiguresView;
+  after: RiskFiguresView;
+  balances_as_of: string;
+  prices_as_of: string;
+  notes: string[];
+}

@@ -41,11 +41,12 @@ export async function allPages<T>(path: string): Promise<T[]> {
 
 export const listAccounts = () => allPages<AccountView>("/accounts");
 
-// -- the list --------------------------------------------------------------------------
+// -- actions on one account (this page and pages/account.tsx) --------------------------
 
-type Message = { kind: "status" | "alert"; lines: string[] } | null;
+/** What an action on an account said: a status, or an alert (a refusal, a failure). */
+export type Message = { kind: "status" | "alert"; lines: string[] } | null;
 
-function statusClass(status: string): string {
+export function statusClass(status: string): string {
   if (status === "verified") return "badge verified";
   if (status === "refused" || status === "rejected") return "badge refused";
   return "badge";
@@ -60,6 +61,81 @@ function verificationMessage(account: AccountView, check: KeyCheck): Message {
   return { kind: "status", lines: [`${name} is verified: the key can trade and cannot withdraw or transfer funds.${extra}`] };
 }
 
+/** Check an account's stored key with its venue again: what came of it, as a message
+ * (it never throws). */
+export async function verifyAccount(account: AccountView): Promise<Message> {
+  try {
+    const result = await post<Verification>(`/accounts/${encodeURIComponent(account.id)}/verify`);
+    return verificationMessage(result.account, result.check);
+  } catch (error) {
+    const detail = error instanceof ApiError ? error.detail : String(error);
+    const lines = [`“${accountName(account)}” could not be verified: ${detail}`];
+    if (error instanceof ApiError && error.code === "key_rejected") lines.push(REJECTED_KEY_HELP);
+    return { kind: "alert", lines };
+  }
+}
+
+/** Remove an account (its bots stopped first): whether it went, and the message. */
+export async function removeAccount(account: AccountView): Promise<{ removed: boolean; message: Message }> {
+  try {
+    await del(`/accounts/${encodeURIComponent(account.id)}`);
+    const lines = [`“${accountName(account)}” was removed, with its key; its bots were stopped.`];
+    return { removed: true, message: { kind: "status", lines } };
+  } catch (error) {
+    const detail = error instanceof ApiError ? error.detail : String(error);
+    return { removed: false, message: { kind: "alert", lines: [`“${accountName(account)}” was not removed: ${detail}`] } };
+  }
+}
+
+/** A status in a live region that is always there (so it is announced), an alert below. */
+export function AccountMessage({ message }: { message: Message }) {
+  return (
+    <>
+      <div role="status" aria-live="polite" class="accounts-status">
+        {message?.kind === "status" && <p class="notice ok">{message.lines.join(" ")}</p>}
+      </div>
+      {message?.kind === "alert" && (
+        <div class="state error" role="alert">
+          {message.lines.map((line) => (
+            <p key={line}>{line}</p>
+          ))}
+        </div>
+      )}
+    </>
+  );
+}
+
+/** The in-page confirmation before an account is removed. */
+export function RemoveAccountDialog({
+  account,
+  busy,
+  onConfirm,
+  onCancel,
+}: {
+  account: AccountView;
+  busy: boolean;
+  onConfirm: () => void;
+  onCancel: () => void;
+}) {
+  return (
+    <ConfirmDialog
+      title="Remove this exchange account?"
+      body={
+        <p>
+          “{accountName(account)}” ({account.venue}, key <span class="mono">{account.api_key}</span>) and its encrypted
+          key will be removed. Its running bots are stopped first. Your funds stay on the exchange.
+        </p>
+      }
+      confirmLabel="Remove account"
+      busy={busy}
+      onConfirm={onConfirm}
+      onCancel={onCancel}
+    />
+  );
+}
+
+// -- the list --------------------------------------------------------------------------
+
 export function Accounts() {
   const load = useLoad(listAccounts, []);
   const trader = canTrade.value;
@@ -71,34 +147,18 @@ export function Accounts() {
   const verify = async (account: AccountView) => {
     setVerifying(account.id);
     setMessage(null);
-    try {
-      const result = await post<Verification>(`/accounts/${encodeURIComponent(account.id)}/verify`);
-      setMessage(verificationMessage(result.account, result.check));
-    } catch (error) {
-      const detail = error instanceof ApiError ? error.detail : String(error);
-      const lines = [`“${accountName(account)}” could not be verified: ${detail}`];
-      if (error instanceof ApiError && error.code === "key_rejected") lines.push(REJECTED_KEY_HELP);
-      setMessage({ kind: "alert", lines });
-    } finally {
-      setVerifying(null);
-      load.reload();
-    }
+    setMessage(await verifyAccount(account));
+    setVerifying(null);
+    load.reload();
   };
 
   const remove = async () => {
     if (!removing) return;
     setRemoveBusy(true);
-    try {
-      await del(`/accounts/${encodeURIComponent(removing.id)}`);
-      setMessage({ kind: "status", lines: [`“${accountName(removing)}” was removed, with its key; its bots were stopped.`] });
-    } catch (error) {
-      const detail = error instanceof ApiError ? error.detail : String(error);
-      setMessage({ kind: "alert", lines: [`“${accountName(removing)}” was not removed: ${detail}`] });
-    } finally {
-      setRemoveBusy(false);
-      setRemoving(null);
-      load.reload();
-    }
+    setMessage((await removeAccount(removing)).message);
+    setRemoveBusy(false);
+    setRemoving(null);
+    load.reload();
   };
 
   return (
@@ -112,20 +172,7 @@ export function Accounts() {
           }}
         />
       )}
-      <div role="status" aria-live="polite" class="accounts-status">
-        {message?.kind === "status" && (
-          <p class="notice ok">
-            {message.lines.join(" ")}
-          </p>
-        )}
-      </div>
-      {message?.kind === "alert" && (
-        <div class="state error" role="alert">
-          {message.lines.map((line) => (
-            <p key={line}>{line}</p>
-          ))}
-        </div>
-      )}
+      <AccountMessage message={message} />
       <Loaded
         load={load}
         what="your exchange accounts"
@@ -154,7 +201,11 @@ export function Accounts() {
               <tbody>
                 {accounts.map((account) => (
                   <tr key={account.id}>
-                    <td>{account.label || <span class="muted">(no label)</span>}</td>
+                    <td>
+                      <a href={`#/accounts/${encodeURIComponent(account.id)}`}>
+                        {accountName(account)}
+                      </a>
+                    </td>
                     <td>{account.venue}</td>
                     <td class="mono">{account.api_key}</td>
                     <td>{account.valuation_asset}</td>
@@ -187,15 +238,8 @@ export function Accounts() {
         )}
       </Loaded>
       {removing && (
-        <ConfirmDialog
-          title="Remove this exchange account?"
-          body={
-            <p>
-              “{accountName(removing)}” ({removing.venue}, key <span class="mono">{removing.api_key}</span>) and its
-              encrypted key will be removed. Its running bots are stopped first. Your funds stay on the exchange.
-            </p>
-          }
-          confirmLabel="Remove account"
+        <RemoveAccountDialog
+          account={removing}
           busy={removeBusy}
           onConfirm={() => void remove()}
           onCancel={() => setRemoving(null)}

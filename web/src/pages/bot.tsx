@@ -1,6 +1,7 @@
-/** One bot (#/bots/ID): its state and the controls to change it, why it stopped or
- * paused, its parameters, its results, a price chart with its fills, and its orders
- * and fills, refreshed as the stream reports its account's orders and fills. */
+/** One bot (#/bots/ID): its state and the controls to change it (and to delete it),
+ * why it stopped or paused, its parameters, its results, a `rebalance` bot's next
+ * rebalance, its risk limits, a price chart with its fills, and its orders and fills,
+ * refreshed as the stream reports its account's orders and fills. */
 
 import { useEffect, useMemo, useState } from "preact/hooks";
 import { ApiError, get, post } from "../lib/api";
@@ -13,8 +14,11 @@ import type { BotAnalyticsView, BotView, OrderView, Page } from "../lib/views";
 import { ErrorBox, Loading, useLoad } from "../components/states";
 import { DataTable, Pager } from "../components/table";
 import { LineChart, PriceChart } from "../components/charts";
+import { BotRiskLimits } from "../components/risk_limits";
 import { Card, StaleNotice } from "./portfolio";
 import { activityOf, fillColumns, orderColumns, useReloadOn } from "./history";
+import { DeleteBot } from "./bot_delete";
+import { NextRebalance } from "./rebalance";
 import "./portfolio.css";
 import "./bot.css";
 
@@ -134,11 +138,14 @@ function BotPage({ bot, reload, error }: { bot: BotView; reload: () => void; err
           </p>
         )}
         {canTrade.value && <Controls bot={bot} onChanged={reload} />}
+        {canTrade.value && <DeleteBot bot={bot} />}
       </div>
       <h2>Parameters</h2>
       <Params params={bot.params} />
       <h2>Results</h2>
       <Results load={analytics} />
+      {bot.strategy === "rebalance" && <NextRebalance botId={bot.id} />}
+      <BotRiskLimits botId={bot.id} shownAbove={bot.paused_reason} />
       <h2>Price and fills</h2>
       {symbol ? (
         <BotPriceChart accountId={bot.account_id} symbol={symbol} fills={fills} tick={tick} />

@@ -1,6 +1,7 @@
 /** #/admin/kill-switches: engage a kill switch (global, a venue, an account, a bot) with
  * a reason, see the engaged ones, release one. Operators and admins may do both
- * (rbac.py: kill_switches:write). */
+ * (rbac.py: kill_switches:write). Below them, the platform's risk ceiling (ceiling.tsx):
+ * operators read it, admins set it. */
 
 import { useState } from "preact/hooks";
 import { ApiError, get, post } from "../../lib/api";
@@ -18,6 +19,7 @@ import {
 import { Loaded, useLoad } from "../../components/states";
 import { DataTable, type Column } from "../../components/table";
 import { Confirm } from "./confirm";
+import { PlatformCeiling } from "./ceiling";
 import "./admin.css";
 
 interface Notice {
@@ -193,6 +195,7 @@ export function KillSwitches() {
           />
         )}
       </Loaded>
+      <PlatformCeiling />
     </section>
   );
 }

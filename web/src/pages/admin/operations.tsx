@@ -1,5 +1,6 @@
 /** #/admin/operations: the services' readiness, the venues' circuit breakers and the
- * platform's aggregates, refreshed every 5 s while the tab is visible. */
+ * platform's aggregates, refreshed every 5 s while the tab is visible; then the
+ * platform's performance over a window (performance.tsx), computed on request. */
 
 import type { ComponentChildren } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
@@ -17,6 +18,7 @@ import {
 import { formatAmount } from "../../lib/format";
 import { Empty, ErrorBox, Loading } from "../../components/states";
 import { DataTable, type Column } from "../../components/table";
+import { PlatformPerformanceSection } from "./performance";
 import "./admin.css";
 
 const REFRESH_MS = 5000;
@@ -194,6 +196,8 @@ export function Operations() {
       <Section slot={snapshot.analytics} what="platform analytics" retry={refresh}>
         {(data) => <Analytics data={data} />}
       </Section>
+
+      <PlatformPerformanceSection />
     </section>
   );
 }

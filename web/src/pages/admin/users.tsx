@@ -1,6 +1,7 @@
 /** #/admin/users: every user (email masked by the API), their roles and login state.
- * Operators read; admins change roles, disable, enable and unlock (rbac.py:
- * users:write). The API refuses what it must (your own admin role, yourself). */
+ * Operators read; admins change roles (every role the API has, `service` included),
+ * disable, enable and unlock (rbac.py: users:write). The API refuses what it must (your
+ * own admin role, yourself). */
 
 import { useState } from "preact/hooks";
 import { ApiError, get, post, put } from "../../lib/api";
@@ -50,7 +51,7 @@ function RolesEditor({ target, onSaved, onCancel }: { target: AdminUser; onSaved
   const [ticked, setTicked] = useState<Set<string>>(() => new Set(target.roles));
   const [busy, setBusy] = useState(false);
   const [failure, setFailure] = useState<string | null>(null);
-  const next = rolesToPut(target.roles, ticked);
+  const next = rolesToPut(ticked);
 
   async function save(e: Event) {
     e.preventDefault();
@@ -90,6 +91,10 @@ function RolesEditor({ target, onSaved, onCancel }: { target: AdminUser; onSaved
           </div>
         ))}
       </fieldset>
+      <p class="hint">
+        service: for a program (an alerting hook) that reads health and breakers and engages kill switches, not for a
+        person.
+      </p>
       <p class="hint">
         {next.length === 0
           ? "Tick at least one role: a user needs one (to shut someone out, disable them instead)."
@@ -161,11 +166,11 @@ export function Users() {
               Disable
             </button>
           )}
-          {(isLocked(u) || u.failed_logins > 0) && (
-            <button type="button" class="secondary" onClick={() => { setEditing(null); setPending({ action: "unlock", target: u }); }}>
-              Unlock
-            </button>
-          )}
+          {/* Always offered: the waits are per source (login_failures), and a sign-in
+              from one source zeroes the counts shown here while others still wait. */}
+          <button type="button" class="secondary" onClick={() => { setEditing(null); setPending({ action: "unlock", target: u }); }}>
+            Unlock
+          </button>
         </div>
       ),
     });
