@@ -11,6 +11,8 @@ A bot switch's target is the bot id (bot ids are unique platform-wide).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from tradewind.domain.events import KillSwitchChanged, KillSwitchScope
 from tradewind.domain.kill_switches import KillSwitch, KillTarget
 from tradewind.domain.orders import TrackedOrder
@@ -48,8 +50,12 @@ class KillSwitchBoard:
 
     def blocking(self, account_id: str, venue: str, bot_id: str) -> KillSwitchChanged | None:
         """The broadest engaged switch that halts this bot's trading, if any."""
+        return next(self._covering(account_id, venue, bot_id), None)
+
+    def _covering(self, account_id: str, venue: str, bot_id: str) -> Iterator[KillSwitchChanged]:
+        """The engaged switches that halt this bot's trading, broadest first."""
         if not self._engaged:
-            return None
+            return
         for key in (
             (KillSwitchScope.GLOBAL, ""),
             (KillSwitchScope.VENUE, venue),
@@ -58,8 +64,7 @@ class KillSwitchBoard:
         ):
             switch = self._engaged.get(key)
             if switch is not None:
-                return switch
-        return None
+                yield switch
 
     def blocked(self, order: TrackedOrder) -> str | None:
         """Why a new order may not go, as its user reads it; None if it may."""
@@ -69,11 +74,12 @@ class KillSwitchBoard:
         return describe(switch, order.account_id)
 
     def wants_cancel(self, order: TrackedOrder) -> str | None:
-        """The reason to cancel `order` at once, if an engaged switch asks for it."""
-        switch = self.blocking(order.account_id, order.venue, order.bot_id)
-        if switch is None or not switch.cancel_open_orders:
-            return None
-        return describe(switch, order.account_id)
+        """The reason to cancel `order` at once, if an engaged switch asks for it: the
+        broadest that does (a broader one that does not hides nothing)."""
+        for switch in self._covering(order.account_id, order.venue, order.bot_id):
+            if switch.cancel_open_orders:
+                return describe(switch, order.account_id)
+        return None
 
 
 def describe(switch: KillSwitchChanged, account_id: str) -> str:

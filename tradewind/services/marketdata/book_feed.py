@@ -96,7 +96,7 @@ class BookFeed:
             )
         elif update_id == book.last_update_id:
             if not book.bids.changes_to(_levels(bids)) and not book.asks.changes_to(_levels(asks)):
-                return []
+                return self._snapshot_if_due(now_ns, self.ts_ns)  # a repeat: nothing new
             raise BookOutOfSync(
                 self.instrument, "inconsistent", f"different levels under update id {update_id}"
             )
@@ -114,10 +114,18 @@ class BookFeed:
             book.apply(update)
             self.ts_ns = ts_ns
             events.append(update)
-        if now_ns - self._last_snapshot_ns >= self._snapshot_interval_ns:
-            self._last_snapshot_ns = now_ns
-            events.append(book.snapshot(ts_ns))
+        events += self._snapshot_if_due(now_ns, ts_ns)
         return events
+
+    def _snapshot_if_due(
+        self, now_ns: int, ts_ns: int
+    ) -> list[OrderBookUpdate | OrderBookSnapshot]:
+        """The full snapshot, if the interval since the last one has passed."""
+        if now_ns - self._last_snapshot_ns < self._snapshot_interval_ns:
+            return []
+        assert self.book is not None
+        self._last_snapshot_ns = now_ns
+        return [self.book.snapshot(ts_ns)]
 
 
 def _levels(side: tuple[tuple[Decimal, Decimal], ...]) -> dict[Decimal, Decimal]:
