@@ -88,6 +88,23 @@ class TradeFilter:
 ANY = TradeFilter()
 
 
+def _narrowing(
+    only: TradeFilter,
+    bot_id: ColumnElement[str],
+    symbol: ColumnElement[str],
+    side: ColumnElement[str],
+    at: ColumnElement[datetime],
+) -> list[ColumnElement[bool]]:
+    """The conditions of `only` (but its order state) on these columns."""
+    wanted = ((bot_id, only.bot_id), (symbol, only.symbol), (side, only.side))
+    conditions = [column == value for column, value in wanted if value is not None]
+    if only.since is not None:
+        conditions.append(at >= only.since)
+    if only.until is not None:
+        conditions.append(at < only.until)
+    return conditions
+
+
 async def list_orders(
     conn: AsyncConnection,
     account_ids: list[str],
@@ -97,19 +114,12 @@ async def list_orders(
     only: TradeFilter = ANY,
 ) -> list[OrderRecord]:
     """Newest first."""
-    conditions: list[ColumnElement[bool]] = [orders.c.account_id.in_(account_ids)]
-    if only.bot_id is not None:
-        conditions.append(orders.c.bot_id == only.bot_id)
-    if only.symbol is not None:
-        conditions.append(orders.c.symbol == only.symbol)
-    if only.side is not None:
-        conditions.append(orders.c.side == only.side)
+    conditions = [
+        orders.c.account_id.in_(account_ids),
+        *_narrowing(only, orders.c.bot_id, orders.c.symbol, orders.c.side, orders.c.created_at),
+    ]
     if only.state is not None:
         conditions.append(orders.c.state == only.state)
-    if only.since is not None:
-        conditions.append(orders.c.created_at >= only.since)
-    if only.until is not None:
-        conditions.append(orders.c.created_at < only.until)
     query = (
         select(orders)
         .where(and_(*conditions))
@@ -160,17 +170,10 @@ async def list_fills(
     only: TradeFilter = ANY,
 ) -> list[dict[str, Any]]:
     """Newest first, as plain rows, each with the `bot_id` of the order it filled."""
-    conditions: list[ColumnElement[bool]] = [fills.c.account_id.in_(account_ids)]
-    if only.bot_id is not None:
-        conditions.append(orders.c.bot_id == only.bot_id)
-    if only.symbol is not None:
-        conditions.append(fills.c.symbol == only.symbol)
-    if only.side is not None:
-        conditions.append(fills.c.side == only.side)
-    if only.since is not None:
-        conditions.append(fills.c.executed_at >= only.since)
-    if only.until is not None:
-        conditions.append(fills.c.executed_at < only.until)
+    conditions = [
+        fills.c.account_id.in_(account_ids),
+        *_narrowing(only, orders.c.bot_id, fills.c.symbol, fills.c.side, fills.c.executed_at),
+    ]
     query = (
         select(fills, orders.c.bot_id)
         .select_from(fills.outerjoin(orders, orders.c.client_order_id == fills.c.client_order_id))

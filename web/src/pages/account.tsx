@@ -4,7 +4,7 @@
 
 import { useEffect, useState } from "preact/hooks";
 import { ApiError, get } from "../lib/api";
-import { formatAmount, formatTime } from "../lib/format";
+import { formatTime } from "../lib/format";
 import { live, startLive, type PortfolioView } from "../lib/live";
 import { canTrade } from "../lib/session";
 import { accountName, type AccountView, type BotView } from "../lib/views";
@@ -21,7 +21,7 @@ import {
   type Message,
 } from "./accounts";
 import { botName } from "./bots";
-import { Card, StaleNotice } from "./portfolio";
+import { StaleNotice, Valuation } from "./portfolio";
 import "./portfolio.css";
 import "./account.css";
 
@@ -163,35 +163,17 @@ function AccountValuation({ account, name }: { account: AccountView; name: strin
       <p class="state empty">No valuation of this account yet: it appears once the platform has read its balances.</p>
     );
   }
-  const asset = view.valuation_asset;
-  const balances = Object.entries(view.balances)
-    .map(([assetName, amount]) => ({ asset: assetName, amount }))
-    .sort((a, b) => a.asset.localeCompare(b.asset));
   return (
-    <>
-      <div class="cards">
-        <Card label="Equity" value={view.equity} asset={asset} valueLabel={`Equity of ${name}`} />
-        <Card label="Realised PnL" value={view.realized_pnl} asset={asset} signed />
-        <Card label="Unrealised PnL" value={view.unrealized_pnl} asset={asset} signed />
-        <Card label="Fees" value={view.fees} asset={asset} />
-        <Card label="Cash" value={view.cash} asset={asset} />
-      </div>
-      <p class="as-of muted">
-        As of <time dateTime={view.as_of}>{formatTime(view.as_of)}</time> ·{" "}
-        {view.source === "live" ? "live valuation" : "last stored snapshot"} · charts and analytics on the{" "}
-        <a href="#/">Portfolio</a> page
-      </p>
-      <DataTable
-        caption={`Balances of ${name}`}
-        columns={[
-          { key: "asset", header: "Asset" },
-          { key: "amount", header: "Amount", numeric: true, render: (b) => formatAmount(b.amount) },
-        ]}
-        rows={balances}
-        rowKey={(b) => b.asset}
-        empty="No balances."
-      />
-    </>
+    <Valuation
+      view={view}
+      name={name}
+      more={
+        <>
+          {" "}
+          · charts and analytics on the <a href="#/">Portfolio</a> page
+        </>
+      }
+    />
   );
 }
 

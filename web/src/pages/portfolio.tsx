@@ -1,6 +1,7 @@
 /** The portfolio (#/): per account its valuation (cards), balances, equity and
  * drawdown charts and the analytics that exist, updated live from the stream. */
 
+import type { ComponentChildren } from "preact";
 import { useEffect, useMemo } from "preact/hooks";
 import { get } from "../lib/api";
 import { collectPages } from "../lib/csv";
@@ -82,7 +83,9 @@ function AccountPortfolio({ account, reading }: { account: AccountView; reading:
   );
 }
 
-function Valuation({ view, name }: { view: PortfolioView; name: string }) {
+/** An account's valuation: its cards, when it was taken and its balances; `more` is
+ * said after the time (the account page points to the charts here). */
+export function Valuation({ view, name, more }: { view: PortfolioView; name: string; more?: ComponentChildren }) {
   const asset = view.valuation_asset;
   const balances = Object.entries(view.balances)
     .map(([assetName, amount]) => ({ asset: assetName, amount }))
@@ -99,6 +102,7 @@ function Valuation({ view, name }: { view: PortfolioView; name: string }) {
       <p class="as-of muted">
         As of <time dateTime={view.as_of}>{formatTime(view.as_of)}</time> ·{" "}
         {view.source === "live" ? "live valuation" : "last stored snapshot"}
+        {more}
       </p>
       <DataTable
         caption={`Balances of ${name}`}
