@@ -11,6 +11,7 @@ stale by the bot's generation number, and are skipped or compacted away.
 from __future__ import annotations
 
 import heapq
+import math
 import time
 from collections.abc import Callable
 from typing import Generic, Protocol, TypeVar
@@ -45,11 +46,16 @@ class TimerWheel(Generic[OwnerT]):
 
     def schedule(self, owner: OwnerT, interval_s: float) -> None:
         """Fire `owner` every `interval_s` seconds from now, replacing its timer; 0 (or
-        less) cancels it."""
+        less) cancels it. Raises ValueError, changing nothing, for an interval that is
+        not a finite number."""
+        if not math.isfinite(interval_s):
+            raise ValueError(
+                f"a timer's interval must be a finite number of seconds, not {interval_s}"
+            )
+        interval_ns = max(0, int(interval_s * _NS_PER_S))
         if owner.timer_interval_ns:
             self._live -= 1
         owner.timer_generation += 1
-        interval_ns = max(0, int(interval_s * _NS_PER_S))
         owner.timer_interval_ns = interval_ns
         if interval_ns:
             self._live += 1
