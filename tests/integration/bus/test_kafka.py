@@ -70,9 +70,10 @@ async def eventually(predicate: Callable[[], bool], timeout_s: float = 30.0) -> 
 
 def wait_until_stopped(pid: int) -> None:
     """Until every thread of process `pid` is stopped: a SIGSTOP reaches each thread when
-    it is next scheduled, and on a busy machine one may still answer a request first."""
-    guard = time.monotonic() + 60  # a hang guard, not a measure: stopping takes ms
-    while time.monotonic() < guard:
+    it is next scheduled, and on a busy machine one may still answer a request first.
+    No deadline of its own: a thread that never stops hangs the test into pytest's
+    timeout, which fails it."""
+    while True:
         states = []
         for task in Path(f"/proc/{pid}/task").iterdir():
             stat = (task / "stat").read_text()
@@ -80,7 +81,6 @@ def wait_until_stopped(pid: int) -> None:
         if all(state in "tT" for state in states):
             return
         time.sleep(0.01)
-    raise AssertionError(f"process {pid} never stopped after SIGSTOP")
 
 
 @contextlib.contextmanager
