@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import uuid
 from collections.abc import AsyncIterator, Callable
 
 import pytest
@@ -23,23 +22,6 @@ ALL: set[Unit] = {(t, p) for t in TOPICS for p in range(PARTITIONS)}
 # ids sort "a" < "b": with two members "a" deals partitions 0 and 2, "b" 1 and 3
 EVEN: set[Unit] = {u for u in ALL if u[1] % 2 == 0}
 ODD = ALL - EVEN
-
-
-@pytest.fixture
-async def redis(redis_url: str) -> AsyncIterator[aioredis.Redis]:
-    client = aioredis.Redis.from_url(redis_url)
-    yield client
-    await client.aclose()
-
-
-@pytest.fixture
-async def prefix(redis: aioredis.Redis) -> AsyncIterator[str]:
-    """A key prefix of this test's own; its keys are deleted afterwards."""
-    name = f"test{uuid.uuid4().hex[:12]}"
-    yield name
-    keys = [k async for k in redis.scan_iter(f"{name}:*")]
-    if keys:
-        await redis.delete(*keys)
 
 
 LeasesFactory = Callable[..., PartitionLeases]
