@@ -2,7 +2,6 @@
  * left to the browser test: happy-dom computes no colours). */
 
 import { cleanup, fireEvent, render, screen } from "@testing-library/preact";
-import axe from "axe-core";
 import type { VNode } from "preact";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { SignIn, SignUp } from "../src/pages/auth";
@@ -10,6 +9,7 @@ import { Accounts } from "../src/pages/accounts";
 import { Bots, NewBot } from "../src/pages/bots";
 import { user } from "../src/lib/session";
 import { fakeApi, page } from "./fake_api";
+import { seriousViolations } from "./a11y";
 
 const ACCOUNT = { id: "a1", venue: "sim", label: "Main", api_key: "abcd…wxyz", valuation_asset: "USDT", status: "verified", created_at: "2026-12-01T10:00:00Z", verified_at: null };
 const BOT = { id: "0123456789", account_id: "a1", strategy: "dca", params: {}, state: "running", paused_reason: null, created_at: "2026-12-01T10:00:00Z", updated_at: "2026-12-01T10:00:00Z" };
@@ -22,10 +22,7 @@ const STRATEGY = {
   },
 };
 
-async function serious(container: Element): Promise<string[]> {
-  const result = await axe.run(container, { rules: { "color-contrast": { enabled: false }, region: { enabled: false } } });
-  return result.violations.filter((v) => v.impact === "serious" || v.impact === "critical").map((v) => `${v.id}: ${v.nodes.map((n) => n.html).join(" | ")}`);
-}
+const serious = (container: Element): Promise<string[]> => seriousViolations(container, { region: { enabled: false } });
 
 function show(page: VNode) {
   return render(<main>{page}</main>).container;

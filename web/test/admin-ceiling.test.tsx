@@ -1,42 +1,18 @@
 import { cleanup, fireEvent, render, screen, waitFor } from "@testing-library/preact";
-import axe from "axe-core";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { KillSwitches } from "../src/pages/admin/killswitches";
 import { user } from "../src/lib/session";
+import { json, stubGateway, type ApiCall } from "./fake_api";
+import { seriousViolations } from "./a11y";
 
-interface Call {
-  method: string;
-  path: string;
-  body: unknown;
-}
-
-function json(status: number, body: unknown): Response {
-  return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
-}
+type Call = ApiCall;
 
 /** A fake gateway: no kill switch engaged, the ceiling as `answer` says. */
 function stubFetch(answer: (call: Call) => Response | undefined): Call[] {
-  const calls: Call[] = [];
-  vi.stubGlobal(
-    "fetch",
-    vi.fn(async (url: string, init: RequestInit = {}) => {
-      const call = {
-        method: init.method ?? "GET",
-        path: new URL(url, "http://localhost").pathname.replace("/api/v1", ""),
-        body: init.body ? JSON.parse(String(init.body)) : undefined,
-      };
-      calls.push(call);
-      if (call.path === "/admin/kill-switches") return json(200, []);
-      return answer(call) ?? json(404, { detail: "not found", code: "not_found", errors: [] });
-    }),
-  );
-  return calls;
+  return stubGateway((call) => (call.path === "/admin/kill-switches" ? json(200, []) : answer(call)));
 }
 
-async function violations(container: Element): Promise<string[]> {
-  const result = await axe.run(container, { rules: { "color-contrast": { enabled: false } } });
-  return result.violations.filter((v) => v.impact === "serious" || v.impact === "critical").map((v) => `${v.id}: ${v.help}`);
-}
+const violations = (container: Element): Promise<string[]> => seriousViolations(container);
 
 const SET = { max_drawdown: "0.125000000000000000", max_var_95: null };
 

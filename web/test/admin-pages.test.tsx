@@ -1,46 +1,18 @@
 import { cleanup, fireEvent, render, screen, waitFor } from "@testing-library/preact";
-import axe from "axe-core";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { AuditLog, DeadLetters, Operations, Users } from "../src/pages/admin";
 import { user } from "../src/lib/session";
+import { json, stubGateway, type ApiCall } from "./fake_api";
+import { seriousViolations } from "./a11y";
 
-interface Call {
-  method: string;
-  path: string;
-  query: URLSearchParams;
-  body: unknown;
-}
-
-function json(status: number, body: unknown): Response {
-  return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
-}
+type Call = ApiCall;
 
 /** A fake gateway answering by "METHOD path". */
-function stubFetch(answer: (call: Call) => Response): Call[] {
-  const calls: Call[] = [];
-  vi.stubGlobal(
-    "fetch",
-    vi.fn(async (url: string, init: RequestInit = {}) => {
-      const parsed = new URL(url, "http://localhost");
-      const call = {
-        method: init.method ?? "GET",
-        path: parsed.pathname.replace("/api/v1", ""),
-        query: parsed.searchParams,
-        body: init.body ? JSON.parse(String(init.body)) : undefined,
-      };
-      calls.push(call);
-      return answer(call);
-    }),
-  );
-  return calls;
-}
+const stubFetch = (answer: (call: Call) => Response): Call[] => stubGateway(answer);
 
 /** Serious and critical axe violations (contrast needs a real layout engine: the
  * browser test checks it). */
-async function violations(container: Element): Promise<string[]> {
-  const result = await axe.run(container, { rules: { "color-contrast": { enabled: false } } });
-  return result.violations.filter((v) => v.impact === "serious" || v.impact === "critical").map((v) => `${v.id}: ${v.help}`);
-}
+const violations = (container: Element): Promise<string[]> => seriousViolations(container);
 
 const page = <T,>(items: T[]) => ({ items, limit: 50, offset: 0, next_offset: null });
 

@@ -1,45 +1,27 @@
 import { cleanup, fireEvent, render, screen, waitFor, within } from "@testing-library/preact";
-import axe from "axe-core";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { Operations } from "../src/pages/admin/operations";
+import { json, stubGateway, type ApiCall } from "./fake_api";
+import { seriousViolations } from "./a11y";
 
-interface Call {
-  method: string;
-  path: string;
-  query: URLSearchParams;
-}
-
-function json(status: number, body: unknown): Response {
-  return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
-}
+type Call = ApiCall;
 
 const ANALYTICS = { accounts: 0, bots: {}, halted_accounts: 0, halted_by_risk_limits: 0, by_valuation_asset: [] };
 
 /** A fake gateway: the operations page's other sources answer plainly; the platform's
  * performance as `performance` says. */
 function stubFetch(performance: (call: Call) => Response): Call[] {
-  const calls: Call[] = [];
-  vi.stubGlobal(
-    "fetch",
-    vi.fn(async (url: string, init: RequestInit = {}) => {
-      const parsed = new URL(url, "http://localhost");
-      const call = { method: init.method ?? "GET", path: parsed.pathname.replace("/api/v1", ""), query: parsed.searchParams };
-      calls.push(call);
-      if (call.path === "/admin/analytics/performance") return performance(call);
-      if (call.path === "/admin/health") return json(200, [{ name: "gateway", status: "ready" }]);
-      if (call.path === "/admin/breakers") return json(200, []);
-      return json(200, ANALYTICS);
-    }),
-  );
-  return calls;
+  return stubGateway((call) => {
+    if (call.path === "/admin/analytics/performance") return performance(call);
+    if (call.path === "/admin/health") return json(200, [{ name: "gateway", status: "ready" }]);
+    if (call.path === "/admin/breakers") return json(200, []);
+    return json(200, ANALYTICS);
+  });
 }
 
 const performanceCalls = (calls: Call[]) => calls.filter((c) => c.path === "/admin/analytics/performance");
 
-async function violations(container: Element): Promise<string[]> {
-  const result = await axe.run(container, { rules: { "color-contrast": { enabled: false } } });
-  return result.violations.filter((v) => v.impact === "serious" || v.impact === "critical").map((v) => `${v.id}: ${v.help}`);
-}
+const violations = (container: Element): Promise<string[]> => seriousViolations(container);
 
 const USDT = {
   valuation_asset: "USDT",

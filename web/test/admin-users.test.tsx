@@ -2,33 +2,11 @@ import { cleanup, fireEvent, render, screen } from "@testing-library/preact";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { Users } from "../src/pages/admin/users";
 import { user } from "../src/lib/session";
+import { json, stubGateway, type ApiCall } from "./fake_api";
 
-interface Call {
-  method: string;
-  path: string;
-  body: unknown;
-}
+type Call = ApiCall;
 
-function json(status: number, body: unknown): Response {
-  return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
-}
-
-function stubFetch(answer: (call: Call) => Response): Call[] {
-  const calls: Call[] = [];
-  vi.stubGlobal(
-    "fetch",
-    vi.fn(async (url: string, init: RequestInit = {}) => {
-      const call = {
-        method: init.method ?? "GET",
-        path: new URL(url, "http://localhost").pathname.replace("/api/v1", ""),
-        body: init.body ? JSON.parse(String(init.body)) : undefined,
-      };
-      calls.push(call);
-      return answer(call);
-    }),
-  );
-  return calls;
-}
+const stubFetch = (answer: (call: Call) => Response): Call[] => stubGateway(answer);
 
 const page = <T,>(items: T[]) => ({ items, limit: 50, offset: 0, next_offset: null });
 

@@ -1,10 +1,10 @@
-import axe from "axe-core";
 import { cleanup, fireEvent, render, screen, waitFor, within } from "@testing-library/preact";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { AccountRiskLimits, BotRiskLimits } from "../src/components/risk_limits";
 import { fractionToPercent, inForceText, percentToFraction, shiftPoint } from "../src/lib/limits";
 import { user } from "../src/lib/session";
 import { fakeApi } from "./fake_api";
+import { seriousViolations } from "./a11y";
 
 const DRAWDOWN = "Maximum drawdown (%)";
 const VAR = "Maximum 1-minute VaR 95 % (%)";
@@ -25,10 +25,7 @@ function signInAs(roles: string[]): void {
   user.value = { id: "u1", email: "ada@example.org", roles, created_at: "2026-12-01T00:00:00Z" };
 }
 
-async function serious(container: Element): Promise<string[]> {
-  const result = await axe.run(container, { rules: { "color-contrast": { enabled: false }, region: { enabled: false } } });
-  return result.violations.filter((v) => v.impact === "serious" || v.impact === "critical").map((v) => `${v.id}: ${v.nodes.map((n) => n.html).join(" | ")}`);
-}
+const serious = (container: Element): Promise<string[]> => seriousViolations(container, { region: { enabled: false } });
 
 const sentBody = (fetch: ReturnType<typeof fakeApi>, method: string) =>
   fetch.mock.calls.filter(([, init]) => init?.method === method).map(([, init]) => JSON.parse(String(init?.body ?? "null")));
