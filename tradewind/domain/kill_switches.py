@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import msgspec
 
-from tradewind.domain.events import OrderIntent
+from tradewind.domain.events import KillSwitchScope, OrderIntent
 
 _NS_PER_S = 1_000_000_000
 
@@ -126,3 +126,17 @@ class KillSwitches:
         no switch stops it."""
         switch = self.blocking(intent)
         return None if switch is None else switch.describe()
+
+
+def covering_switches(
+    venue: str, account_id: str, bot_id: str
+) -> tuple[tuple[KillSwitchScope, str], ...]:
+    """The (scope, target) of every switch that halts a bot's trading, broadest first:
+    when several are engaged, the first names the halt (risk, execution and the API
+    agree on it)."""
+    return (
+        (KillSwitchScope.GLOBAL, ""),
+        (KillSwitchScope.VENUE, venue),
+        (KillSwitchScope.ACCOUNT, account_id),
+        (KillSwitchScope.BOT, bot_id),
+    )

@@ -19,6 +19,7 @@ from tradewind.bus.envelope import envelope
 from tradewind.bus.topics import BOT_COMMANDS
 from tradewind.domain.bot_pnl import MinuteReturns, QuoteResults, bot_drawdown, bot_results
 from tradewind.domain.events import BotAction, BotCommand
+from tradewind.domain.kill_switches import covering_switches
 from tradewind.domain.performance import EquitySample, bucketed
 from tradewind.gateway.auth import Principal
 from tradewind.gateway.deps import GatewayState, PageParams, State, client_ip, require
@@ -82,23 +83,15 @@ def bot_view(bot: BotRecord, halted_by: KillSwitchRecord | None = None) -> BotVi
 
 async def bot_views(conn: AsyncConnection, found: list[BotRecord]) -> list[BotView]:
     """`found` as views, each with the kill switch that halts it, if one does: the
-    broadest engaged of the global one, its venue's, its account's and its own (as
-    risk and execution choose; `execution.controls.KillSwitchBoard.blocking`)."""
+    broadest engaged (`covering_switches`, as risk and execution choose)."""
     switches = {(s.scope, s.target): s for s in await audit.list_kill_switches(conn)}
     if not switches:
         return [bot_view(bot) for bot in found]
-    venues: dict[str, str] = {}
-    for account_id in {bot.account_id for bot in found}:
-        account = await accounts.get_account(conn, account_id)
-        venues[account_id] = account.venue if account is not None else ""
+    venues = await accounts.venues(conn, {bot.account_id for bot in found})
     views = []
     for bot in found:
-        halting = (
-            switches.get(("global", ""))
-            or switches.get(("venue", venues[bot.account_id]))
-            or switches.get(("account", bot.account_id))
-            or switches.get(("bot", bot.id))
-        )
+        keys = covering_switches(venues.get(bot.account_id, ""), bot.account_id, bot.id)
+        halting = next((switches[key] for key in keys if key in switches), None)
         views.append(bot_view(bot, halting))
     return views
 

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Column, delete, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -112,12 +112,21 @@ async def remove_account(conn: AsyncConnection, account_id: str) -> bool:
 
 async def valuation_assets(conn: AsyncConnection, account_ids: Iterable[str]) -> dict[str, str]:
     """The valuation asset of each of these accounts that exists."""
+    return await _column_of(conn, account_ids, exchange_accounts.c.valuation_asset)
+
+
+async def venues(conn: AsyncConnection, account_ids: Iterable[str]) -> dict[str, str]:
+    """The venue of each of these accounts that exists."""
+    return await _column_of(conn, account_ids, exchange_accounts.c.venue)
+
+
+async def _column_of(
+    conn: AsyncConnection, account_ids: Iterable[str], column: Column[str]
+) -> dict[str, str]:
     ids = list(dict.fromkeys(account_ids))
     found: dict[str, str] = {}
     table = exchange_accounts
     for start in range(0, len(ids), 500):
-        query = select(table.c.id, table.c.valuation_asset).where(
-            table.c.id.in_(ids[start : start + 500])
-        )
-        found.update({row.id: row.valuation_asset for row in (await conn.execute(query)).all()})
+        query = select(table.c.id, column).where(table.c.id.in_(ids[start : start + 500]))
+        found.update({row[0]: row[1] for row in (await conn.execute(query)).all()})
     return found

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from tradewind.domain.events import KillSwitchChanged, KillSwitchScope
-from tradewind.domain.kill_switches import KillSwitch, KillTarget
+from tradewind.domain.kill_switches import KillSwitch, KillTarget, covering_switches
 from tradewind.domain.orders import TrackedOrder
 
 
@@ -56,12 +56,7 @@ class KillSwitchBoard:
         """The engaged switches that halt this bot's trading, broadest first."""
         if not self._engaged:
             return
-        for key in (
-            (KillSwitchScope.GLOBAL, ""),
-            (KillSwitchScope.VENUE, venue),
-            (KillSwitchScope.ACCOUNT, account_id),
-            (KillSwitchScope.BOT, bot_id),
-        ):
+        for key in covering_switches(venue, account_id, bot_id):
             switch = self._engaged.get(key)
             if switch is not None:
                 yield switch

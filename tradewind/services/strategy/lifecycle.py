@@ -37,12 +37,12 @@ from tradewind.services.strategy.persistence import (
     load_bots,
     load_latest_balances,
     load_saved_states,
-    load_venues,
 )
 from tradewind.services.strategy.roster import BotRoster
 from tradewind.services.strategy.seeding import seed_from_cache
 from tradewind.services.strategy.timers import TimerWheel
 from tradewind.services.strategy.warm_up import WarmUp
+from tradewind.store import accounts as store_accounts
 from tradewind.store.bots import BotRecord, BotState, get_bot
 from tradewind.store.database import Database
 from tradewind.strategies.api import Strategy
@@ -106,7 +106,7 @@ class BotLifecycle:
                 if owns(r.account_id) and r.id not in hosted
             ]
             accounts = sorted({r.account_id for r in records})
-            venues = await load_venues(conn, accounts)
+            venues = await store_accounts.venues(conn, accounts)
             saved = await load_saved_states(conn, [r.id for r in records])
             balances = await load_latest_balances(conn, accounts)
         for venue in sorted(set(venues.values())):
@@ -209,7 +209,9 @@ class BotLifecycle:
             newer_row = datetime_ns(record.updated_at) > command.ts_ns
             action = _ACTION_OF[record.state] if newer_row else command.action
             if action is BotAction.START and host is None:
-                venue = (await load_venues(conn, [record.account_id])).get(record.account_id)
+                venue = (await store_accounts.venues(conn, [record.account_id])).get(
+                    record.account_id
+                )
                 saved = (await load_saved_states(conn, [record.id])).get(record.id)
                 balances = await load_latest_balances(conn, [record.account_id])
         if action is BotAction.START:

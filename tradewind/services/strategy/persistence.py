@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tradewind.domain.events import Fill, OrderRejected
 from tradewind.store.bots import BotRecord, BotState, list_bots
-from tradewind.store.schema import bots, exchange_accounts, portfolio_snapshots
+from tradewind.store.schema import bots, portfolio_snapshots
 from tradewind.strategies.api import OpenOrder
 
 #: Rows per `IN (...)` list, well under every backend's bound-parameter limit.
@@ -85,18 +85,6 @@ async def load_saved_states(conn: AsyncConnection, bot_ids: Sequence[str]) -> di
         for row in await conn.execute(query):
             saved[row.id] = bytes(row.strategy_state)
     return saved
-
-
-async def load_venues(conn: AsyncConnection, account_ids: Sequence[str]) -> dict[str, str]:
-    """The venue of each of `account_ids` that exists."""
-    venues: dict[str, str] = {}
-    for chunk in _chunks(account_ids):
-        query = select(exchange_accounts.c.id, exchange_accounts.c.venue).where(
-            exchange_accounts.c.id.in_(chunk)
-        )
-        for row in await conn.execute(query):
-            venues[row.id] = row.venue
-    return venues
 
 
 async def load_latest_balances(
