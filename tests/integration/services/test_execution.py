@@ -57,10 +57,10 @@ from tradewind.runtime.logging import get_logger
 from tradewind.runtime.service import Resources, ServiceContext
 from tradewind.runtime.settings import Settings
 from tradewind.services.execution import AccountCredentials, ExecutionService
-from tradewind.services.execution.persistence import order_record, write_orders
 from tradewind.store.database import Database
-from tradewind.store.records import get_order, list_fills
+from tradewind.store.records import get_order, list_fills, upsert_orders
 from tradewind.store.schema import fills
+from tradewind.store.tracked_orders import order_record
 from tradewind.venues.directory import SimulatedVenues
 from tradewind.venues.simulated.exchange import SimulatedExchange
 from tradewind.venues.simulated.market import SyntheticMarket
@@ -597,7 +597,7 @@ async def test_orders_a_twin_placed_while_it_had_the_account_for_a_moment_are_fo
         intent(account_id, "twin-1", Side.BUY, "0.01", price=str(price)), ts_ns=time.time_ns()
     )
     async with platform.database.transaction() as conn:
-        await write_orders(
+        await upsert_orders(
             conn, [order_record(order, updated_ns=time.time_ns(), state=OrderState.SENT)]
         )
     exchange.submit_order(

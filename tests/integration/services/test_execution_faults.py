@@ -39,10 +39,10 @@ from tradewind.domain.events import (
 from tradewind.domain.model import OrderType, Side
 from tradewind.domain.orders import OrderState, TrackedOrder
 from tradewind.services.execution import ExecutionService
-from tradewind.services.execution.persistence import order_record, write_orders
 from tradewind.services.execution.settings import ExecutionSettings
 from tradewind.store.database import Database
-from tradewind.store.records import get_order
+from tradewind.store.records import get_order, upsert_orders
+from tradewind.store.tracked_orders import order_record
 from tradewind.venues.directory import CcxtVenues
 from tradewind.venues.simulated.matching import OrderSnapshot
 from tradewind.venues.simulated.server.state import ServerState
@@ -267,7 +267,7 @@ async def test_orders_stored_but_not_sent_when_the_process_stopped_are_sent_afte
     )
     async with platform.database.transaction() as conn:  # as write-ahead leaves them
         records = [order_record(o, updated_ns=now, state=OrderState.SENT) for o in (young, stale)]
-        await write_orders(conn, records)
+        await upsert_orders(conn, records)
     events = await Recorder.on(platform.bus, [ORDERS_EVENTS])
     await platform.start(ExecutionService(FAST))
 

@@ -147,9 +147,6 @@ async def test_money_comes_back_exactly_as_it_went_in(db: Database) -> None:
 
 
 async def test_the_same_trade_id_on_two_symbols_is_two_fills(db: Database) -> None:
-    from tradewind.domain.model import Instrument
-    from tradewind.services.execution.persistence import write_fills
-
     account = await make_account(db)
     async with db.transaction() as conn:
         fills = [
@@ -169,8 +166,8 @@ async def test_the_same_trade_id_on_two_symbols_is_two_fills(db: Database) -> No
             )
             for symbol in ("XRP/USDT", "SOL/USDT")
         ]
-        await write_fills(conn, fills[:1])
-        await write_fills(conn, fills)  # the first again (a redelivery), and the second
+        await records.insert_fills(conn, fills[:1])
+        await records.insert_fills(conn, fills)  # the first again (a redelivery), and the second
         assert not await records.insert_fill(conn, fills[1])
     async with db.read() as conn:
         stored = await records.list_fills(conn, [account.id])
@@ -476,8 +473,6 @@ async def test_a_busy_account_does_not_crowd_out_the_other_bots_fills(db: Databa
     # Before: the limit held for each query of 500 accounts, so the newest fills of a
     # busy account filled it and a quieter account's bots lost theirs (their PnL books,
     # rebuilt from the record, then missed trades).
-    from tradewind.services.execution.persistence import write_fills
-
     busy = await make_account(db)
     async with db.transaction() as conn:
         quiet = await accounts.add_account(
@@ -502,7 +497,7 @@ async def test_a_busy_account_does_not_crowd_out_the_other_bots_fills(db: Databa
     async with db.transaction() as conn:
         for order in rows:
             await records.upsert_order(conn, order)
-        await write_fills(conn, fills)
+        await records.insert_fills(conn, fills)
 
     async with db.read() as conn:
         found = await records.bots_fills_of(conn, [busy.id, quiet.id], limit=3)

@@ -59,12 +59,13 @@ from tradewind.services.execution.credentials import AccountUnavailable
 from tradewind.services.execution.gate import CANCEL_ORDER, FETCH_ALL_OPEN_ORDERS
 from tradewind.services.execution.metrics import ExecutionMetrics
 from tradewind.services.execution.outbox import EventOutbox
-from tradewind.services.execution.persistence import RestoredOrder, stored_states
 from tradewind.services.execution.placement import Placement
 from tradewind.services.execution.session import AccountSession
 from tradewind.services.execution.sessions import SessionPool
 from tradewind.services.execution.tracking import OrderTracker
 from tradewind.store.database import Database
+from tradewind.store.records import stored_states
+from tradewind.store.tracked_orders import RestoredOrder
 
 _NOT_PAST_NEW = frozenset({OrderState.NEW.value, OrderState.SENT.value, OrderState.UNKNOWN.value})
 _MID_SEND = frozenset({OrderState.SENT.value, OrderState.UNKNOWN.value})

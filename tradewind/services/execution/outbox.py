@@ -31,9 +31,10 @@ from tradewind.bus.topics import ORDERS_EVENTS
 from tradewind.domain.events import BalanceUpdate, Event, Fill
 from tradewind.domain.order_events import order_event
 from tradewind.domain.orders import OrderState, TrackedOrder
-from tradewind.services.execution.persistence import order_record, write_fills, write_orders
 from tradewind.store.database import Database
 from tradewind.store.outbox import discard, enqueue_returning
+from tradewind.store.records import insert_fills, upsert_orders
+from tradewind.store.tracked_orders import order_record
 from tradewind.store.venue_balances import save_latest
 
 #: How long a staged event may wait for its own publisher before a relay publishes it.
@@ -75,7 +76,7 @@ class EventOutbox:
         now = time.time_ns()
         records = [order_record(o, updated_ns=now, state=OrderState.SENT) for o in orders]
         async with self._database.transaction() as conn:
-            await write_orders(conn, records)
+            await upsert_orders(conn, records)
 
     async def flush(self) -> None:
         """Store and publish everything pending; on failure it stays pending and this
@@ -122,8 +123,8 @@ class EventOutbox:
         new_fills = [item for item, _ in ledger if isinstance(item, Fill)]
         balances = [item for item, _ in ledger if isinstance(item, BalanceUpdate)]
         async with self._database.transaction() as conn:
-            await write_orders(conn, records)
-            await write_fills(conn, new_fills)
+            await upsert_orders(conn, records)
+            await insert_fills(conn, new_fills)
             await save_latest(conn, balances)
             return await enqueue_returning(conn, ORDERS_EVENTS, events)
 

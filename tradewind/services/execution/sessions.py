@@ -28,12 +28,12 @@ from tradewind.services.execution.credentials import AccountUnavailable, Credent
 from tradewind.services.execution.gate import VenueGates
 from tradewind.services.execution.metrics import ExecutionMetrics
 from tradewind.services.execution.outbox import EventOutbox
-from tradewind.services.execution.persistence import RestoredOrder, load_open_orders
 from tradewind.services.execution.reconcile import Reconciler
 from tradewind.services.execution.session import AccountSession
 from tradewind.services.execution.tracking import OrderTracker
 from tradewind.store.accounts import list_accounts
 from tradewind.store.database import Database
+from tradewind.store.tracked_orders import RestoredOrder, load_open_orders
 from tradewind.venues.directory import VenueDirectory
 from tradewind.venues.egress import egress_for
 from tradewind.venues.port import VenueOrder

@@ -30,14 +30,10 @@ import structlog
 from tradewind.services.execution.gate import FETCH_FILLS
 from tradewind.services.execution.metrics import ExecutionMetrics
 from tradewind.services.execution.outbox import EventOutbox
-from tradewind.services.execution.persistence import (
-    load_orders,
-    recorded_trade_ids,
-    traded_symbols_since,
-)
 from tradewind.services.execution.session import AccountSession
 from tradewind.services.execution.tracking import OrderTracker
 from tradewind.store.database import Database
+from tradewind.store.tracked_orders import load_orders, recorded_trade_ids, traded_symbols_since
 from tradewind.venues.port import VenueFill
 
 HISTORY_WINDOW = timedelta(days=1)

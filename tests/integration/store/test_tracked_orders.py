@@ -1,41 +1,31 @@
-"""Execution's batched writes and reads of the orders and fills tables, on SQLite and
-PostgreSQL: they mean what `records.upsert_order` and `records.insert_fill` mean, and a
-restart reads back the open orders with the fills recorded for them."""
+"""Tracked orders in the orders and fills tables, on SQLite and PostgreSQL: the batched
+writes execution uses (`records.upsert_orders`, `records.insert_fills`) insert, then
+update, and record each fill once, agreeing with their one-row forms; and a restart
+reads back the open orders with the fills recorded for them."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 from decimal import Decimal
-from pathlib import Path
 
-import pytest
-
-from tests.servers import migrated_database
 from tradewind.domain.events import Fill, OrderIntent
 from tradewind.domain.model import Instrument, Liquidity, OrderType, Side
 from tradewind.domain.orders import OrderState, TrackedOrder
-from tradewind.services.execution.persistence import (
-    load_open_orders,
-    order_record,
-    stored_states,
-    write_fills,
-    write_orders,
-)
 from tradewind.store.database import Database
-from tradewind.store.records import get_order, list_fills
+from tradewind.store.records import (
+    get_order,
+    insert_fill,
+    insert_fills,
+    list_fills,
+    stored_states,
+    upsert_order,
+    upsert_orders,
+)
+from tradewind.store.tracked_orders import load_open_orders, order_record
 from tradewind.venues.port import OrderStatus, VenueOrder
 
 D = Decimal
 BTC = Instrument.parse("sim", "BTC/USDT")
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
-    """A migrated, empty database: a SQLite file, or a fresh schema in PostgreSQL."""
-    url = request.getfixturevalue("postgres_url") if request.param == "postgresql" else None
-    async with migrated_database(request.param, tmp_path, url) as (database, _schema):
-        yield database
 
 
 def order(intent_id: str, quantity: str = "0.5") -> TrackedOrder:
@@ -91,16 +81,16 @@ async def test_batched_writes_insert_then_update_and_record_each_fill_once(db: D
     first, second = order("i-1"), order("i-2")
     now = time.time_ns()
     async with db.transaction() as conn:
-        await write_orders(conn, [order_record(first, updated_ns=now, state=OrderState.SENT)])
+        await upsert_orders(conn, [order_record(first, updated_ns=now, state=OrderState.SENT)])
     first.mark_sent(ts_ns=now)
     first.apply_venue_report(report(first, OrderStatus.PARTIALLY_FILLED, "0.2"), ts_ns=now)
     first.apply_fill("t1", D("0.2"), D("30000"), ts_ns=now)
     fills = [fill(first, "t1", "0.2"), fill(first, "t1", "0.2")]
     async with db.transaction() as conn:
-        await write_orders(conn, [order_record(o, updated_ns=now) for o in (first, second)])
-        await write_fills(conn, fills)
+        await upsert_orders(conn, [order_record(o, updated_ns=now) for o in (first, second)])
+        await insert_fills(conn, fills)
     async with db.transaction() as conn:  # a retried flush changes nothing
-        await write_fills(conn, fills)
+        await insert_fills(conn, fills)
     async with db.read() as conn:
         stored = await get_order(conn, first.client_order_id)
         states = await stored_states(conn, [first.client_order_id, second.client_order_id, "x"])
@@ -116,6 +106,49 @@ async def test_batched_writes_insert_then_update_and_record_each_fill_once(db: D
     assert [(r["trade_id"], r["quantity"]) for r in rows] == [("t1", D("0.2"))]
 
 
+async def test_one_batch_advances_many_orders_and_records_a_redelivered_fill_once(
+    db: Database,
+) -> None:
+    orders = [order(f"i-{n}") for n in range(3)]
+    now = time.time_ns()
+    async with db.transaction() as conn:
+        await upsert_orders(conn, [order_record(o, updated_ns=now) for o in orders[:2]])
+    for tracked in orders:
+        tracked.mark_sent(ts_ns=now)
+        tracked.apply_venue_report(report(tracked, OrderStatus.NEW, "0"), ts_ns=now)
+    first_fill = fill(orders[0], "t1", "0.1")
+    async with db.transaction() as conn:
+        await upsert_orders(conn, [order_record(o, updated_ns=now) for o in orders])
+        recorded = await insert_fills(conn, [first_fill, fill(orders[1], "t2", "0.1")])
+    async with db.transaction() as conn:  # redelivered: t1 again, beside a new t3
+        again = await insert_fills(conn, [first_fill, fill(orders[2], "t3", "0.1"), first_fill])
+    async with db.read() as conn:
+        states = await stored_states(conn, [o.client_order_id for o in orders])
+        rows = await list_fills(conn, ["a1"])
+    assert set(states.values()) == {"ACCEPTED"} and len(states) == 3
+    assert [f.trade_id for f in recorded] == ["t1", "t2"]
+    assert [f.trade_id for f in again] == ["t3"]
+    assert sorted(r["trade_id"] for r in rows) == ["t1", "t2", "t3"]
+
+
+async def test_the_one_row_forms_agree_with_the_batch_forms(db: Database) -> None:
+    tracked = order("i-1")
+    now = time.time_ns()
+    async with db.transaction() as conn:
+        await upsert_order(conn, order_record(tracked, updated_ns=now, state=OrderState.SENT))
+        tracked.mark_sent(ts_ns=now)
+        tracked.apply_venue_report(report(tracked, OrderStatus.PARTIALLY_FILLED, "0.2"), ts_ns=now)
+        await upsert_orders(conn, [order_record(tracked, updated_ns=now)])
+        assert await insert_fill(conn, fill(tracked, "t1", "0.2"))
+        assert await insert_fills(conn, [fill(tracked, "t1", "0.2")]) == []
+        assert not await insert_fill(conn, fill(tracked, "t1", "0.2"))
+    async with db.read() as conn:
+        stored = await get_order(conn, tracked.client_order_id)
+        rows = await list_fills(conn, ["a1"])
+    assert stored is not None and stored.state == "PARTIALLY_FILLED"
+    assert [r["trade_id"] for r in rows] == ["t1"]
+
+
 async def test_open_orders_come_back_with_their_recorded_fills(db: Database) -> None:
     resting, sent, done = order("i-1"), order("i-2"), order("i-3", "0.1")
     now = time.time_ns()
@@ -126,9 +159,11 @@ async def test_open_orders_come_back_with_their_recorded_fills(db: Database) -> 
     done.mark_sent(ts_ns=now)
     done.apply_venue_report(report(done, OrderStatus.FILLED, "0.1"), ts_ns=now)
     async with db.transaction() as conn:
-        await write_orders(conn, [order_record(o, updated_ns=now) for o in (resting, done)])
-        await write_orders(conn, [order_record(sent, updated_ns=now, state=OrderState.SENT)])
-        await write_fills(conn, [fill(resting, "t1", "0.1"), fill(resting, "t2", "0.2", "30000.5")])
+        await upsert_orders(conn, [order_record(o, updated_ns=now) for o in (resting, done)])
+        await upsert_orders(conn, [order_record(sent, updated_ns=now, state=OrderState.SENT)])
+        await insert_fills(
+            conn, [fill(resting, "t1", "0.1"), fill(resting, "t2", "0.2", "30000.5")]
+        )
 
     async with db.read() as conn:
         restored = {r.order.client_order_id: r for r in await load_open_orders(conn, "a1")}

@@ -1,26 +1,21 @@
-"""Execution's rows in the system of record: tracked orders as `OrderRecord`s, which
-client order ids are already known there, the open orders of an account to track again
-after a restart (with the fills recorded for them), and batched writes.
-
-`write_orders` and `write_fills` are `records.upsert_order` and `records.insert_fill`
-for many rows at once (same rows, same idempotence), in three statements per batch
-instead of two per row: on SQLite that is the difference between ~500 and thousands of
-orders per second. They belong in `tradewind.store.records` next to their one-row forms.
-"""
+"""Execution's tracked orders in the trading record: an order as the row it is stored
+as (`order_record`), and the reads that bring tracking back after a restart or a move
+of its account: the account's open orders with the fills recorded for them, which of a
+venue's trades are recorded, and which symbols the account traded lately. The writes
+are `records.upsert_orders` and `records.insert_fills`."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, localcontext
 
-from sqlalchemy import bindparam, func, select, tuple_, update
+from sqlalchemy import func, select
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tradewind.domain.events import Fill
 from tradewind.domain.exact import EXACT
 from tradewind.domain.model import Instrument, OrderType, Side, TimeInForce
 from tradewind.domain.orders import OrderState, TrackedOrder, Transition
@@ -39,7 +34,6 @@ OPEN_STATES = (
     OrderState.PENDING_CANCEL,
 )
 _CHUNK = 500  # client order ids per IN (...) query
-_NS_PER_MS = 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,21 +80,6 @@ def order_record(
         created_at=_utc(created_ns),
         updated_at=_utc(updated_ns),
     )
-
-
-async def stored_states(conn: AsyncConnection, client_order_ids: Iterable[str]) -> dict[str, str]:
-    """The stored state of each of these orders that is in the table (one query per
-    500 ids; the batched form of `records.get_order` for the hot path)."""
-    ids = list(client_order_ids)
-    found: dict[str, str] = {}
-    for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start : start + _CHUNK]
-        query = select(orders.c.client_order_id, orders.c.state).where(
-            orders.c.client_order_id.in_(chunk)
-        )
-        for client_order_id, state in (await conn.execute(query)).all():
-            found[client_order_id] = state
-    return found
 
 
 async def load_open_orders(conn: AsyncConnection, account_id: str) -> list[RestoredOrder]:
@@ -215,68 +194,3 @@ async def _recorded_fills(
                 (trade_id, quantity, price, _ms(executed_at))
             )
     return found
-
-
-_CHANGING = ("state", "filled_quantity", "average_price", "venue_order_id", "reason", "updated_at")
-_UPDATE_ORDER = (
-    update(orders)
-    .where(orders.c.client_order_id == bindparam("key"))
-    .values({name: bindparam(f"new_{name}") for name in _CHANGING})
-)
-
-
-async def write_orders(conn: AsyncConnection, records: Sequence[OrderRecord]) -> None:
-    """Insert the orders that are not in the table, update the changing fields of those
-    that are (`records.upsert_order`, batched)."""
-    if not records:
-        return
-    present = await stored_states(conn, [r.client_order_id for r in records])
-    inserts = [asdict(r) for r in records if r.client_order_id not in present]
-    updates = [
-        {"key": r.client_order_id, **{f"new_{name}": getattr(r, name) for name in _CHANGING}}
-        for r in records
-        if r.client_order_id in present
-    ]
-    if inserts:
-        await conn.execute(orders.insert(), inserts)
-    if updates:
-        await conn.execute(_UPDATE_ORDER, updates)
-
-
-async def write_fills(conn: AsyncConnection, new_fills: Sequence[Fill]) -> None:
-    """Record each fill once per (account, symbol, trade id) (`records.insert_fill`,
-    batched)."""
-    if not new_fills:
-        return
-    keys = {(f.account_id, f.instrument.symbol, f.trade_id) for f in new_fills}
-    present: set[tuple[str, str, str]] = set()
-    listed = list(keys)
-    for start in range(0, len(listed), _CHUNK):
-        key_columns = tuple_(fills.c.account_id, fills.c.symbol, fills.c.trade_id)
-        query = select(fills.c.account_id, fills.c.symbol, fills.c.trade_id).where(
-            key_columns.in_(listed[start : start + _CHUNK])
-        )
-        present.update((a, s, t) for a, s, t in (await conn.execute(query)).all())
-    rows = []
-    for fill in new_fills:
-        key = (fill.account_id, fill.instrument.symbol, fill.trade_id)
-        if key in present:
-            continue
-        present.add(key)
-        rows.append(
-            {
-                "account_id": fill.account_id,
-                "trade_id": fill.trade_id,
-                "client_order_id": fill.client_order_id,
-                "symbol": fill.instrument.symbol,
-                "side": fill.side.value,
-                "price": fill.price,
-                "quantity": fill.quantity,
-                "fee": fill.fee,
-                "fee_asset": fill.fee_asset,
-                "liquidity": fill.liquidity.value,
-                "executed_at": datetime.fromtimestamp(fill.ts_ns / 1e9, UTC),
-            }
-        )
-    if rows:
-        await conn.execute(fills.insert(), rows)
