@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import enum
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from types import EllipsisType
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import bindparam, delete, func, or_, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -109,6 +109,25 @@ async def list_bots(
     return [_bot(r) for r in (await conn.execute(query)).mappings()]
 
 
+#: Bots per `list_bots` page in `load_bots`; large, since every further page costs an
+#: OFFSET scan.
+_PAGE = 50_000
+
+
+async def load_bots(conn: AsyncConnection, states: Iterable[BotState]) -> list[BotRecord]:
+    """Every bot in one of `states`, oldest first."""
+    found: list[BotRecord] = []
+    for state in states:
+        offset = 0
+        while True:
+            page = await list_bots(conn, state=state, offset=offset, limit=_PAGE)
+            found.extend(page)
+            if len(page) < _PAGE:
+                break
+            offset += len(page)
+    return found
+
+
 async def set_bot_state(
     conn: AsyncConnection,
     bot_id: str,
@@ -149,13 +168,37 @@ async def bot_limits_of(conn: AsyncConnection, bot_ids: Iterable[str]) -> dict[s
 
 
 async def save_strategy_state(conn: AsyncConnection, bot_id: str, state: bytes) -> None:
-    await conn.execute(update(bots).where(bots.c.id == bot_id).values(strategy_state=state))
+    await save_strategy_states(conn, {bot_id: state})
+
+
+async def save_strategy_states(conn: AsyncConnection, states: Mapping[str, bytes]) -> None:
+    """Write many bots' saved strategy states (by bot id) in one executemany statement."""
+    if not states:
+        return
+    statement = (
+        update(bots)
+        .where(bots.c.id == bindparam("bot_id"))
+        .values(strategy_state=bindparam("saved"))
+    )
+    await conn.execute(
+        statement, [{"bot_id": bot_id, "saved": data} for bot_id, data in states.items()]
+    )
 
 
 async def load_strategy_state(conn: AsyncConnection, bot_id: str) -> bytes | None:
-    query = select(bots.c.strategy_state).where(bots.c.id == bot_id)
-    value = (await conn.execute(query)).scalar_one_or_none()
-    return bytes(value) if value is not None else None
+    return (await load_strategy_states(conn, [bot_id])).get(bot_id)
+
+
+async def load_strategy_states(conn: AsyncConnection, bot_ids: Sequence[str]) -> dict[str, bytes]:
+    """The saved strategy state of each of `bot_ids` that has one (500 ids a query)."""
+    saved: dict[str, bytes] = {}
+    for start in range(0, len(bot_ids), 500):
+        query = select(bots.c.id, bots.c.strategy_state).where(
+            bots.c.id.in_(bot_ids[start : start + 500]), bots.c.strategy_state.is_not(None)
+        )
+        for row in await conn.execute(query):
+            saved[row.id] = bytes(row.strategy_state)
+    return saved
 
 
 async def delete_bot(conn: AsyncConnection, bot_id: str) -> bool:

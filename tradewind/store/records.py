@@ -277,6 +277,74 @@ async def equity_history(
     return [(r.taken_at, r.equity) for r in (await conn.execute(query)).all()]
 
 
+async def latest_balances(
+    conn: AsyncConnection, account_ids: Sequence[str]
+) -> dict[str, tuple[int, dict[str, Decimal]]]:
+    """Per account, the time (ns) and balances of its newest portfolio snapshot."""
+    table = portfolio_snapshots
+    latest: dict[str, tuple[int, dict[str, Decimal]]] = {}
+    for start in range(0, len(account_ids), _CHUNK):
+        newest = (
+            select(func.max(table.c.id))
+            .where(table.c.account_id.in_(account_ids[start : start + _CHUNK]))
+            .group_by(table.c.account_id)
+        ).scalar_subquery()
+        query = select(table.c.account_id, table.c.taken_at, table.c.balances).where(
+            table.c.id.in_(newest)
+        )
+        for row in await conn.execute(query):
+            balances = {asset: Decimal(amount) for asset, amount in row.balances.items()}
+            latest[row.account_id] = (ns_of(row.taken_at), balances)
+    return latest
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """A stored portfolio snapshot, as the portfolio service wrote it."""
+
+    account_id: str
+    taken_at: datetime
+    valuation_asset: str
+    equity: Decimal
+    cash: Decimal
+    realized_pnl: Decimal
+    unrealized_pnl: Decimal
+    fees: Decimal
+    balances: dict[str, Decimal]
+
+
+async def latest_snapshots(
+    conn: AsyncConnection, account_ids: Sequence[str]
+) -> dict[str, Snapshot]:
+    """The newest snapshot of each of `account_ids` that has one."""
+    if not account_ids:
+        return {}
+    snaps = portfolio_snapshots
+    newest = (
+        select(snaps.c.account_id, func.max(snaps.c.id).label("id"))
+        .where(snaps.c.account_id.in_(list(account_ids)))
+        .group_by(snaps.c.account_id)
+        .subquery()
+    )
+    query = select(snaps).join(
+        newest, and_(snaps.c.account_id == newest.c.account_id, snaps.c.id == newest.c.id)
+    )
+    found: dict[str, Snapshot] = {}
+    for row in (await conn.execute(query)).mappings():
+        found[row["account_id"]] = Snapshot(
+            account_id=row["account_id"],
+            taken_at=as_utc(row["taken_at"]),
+            valuation_asset=row["valuation_asset"],
+            equity=row["equity"],
+            cash=row["cash"],
+            realized_pnl=row["realized_pnl"],
+            unrealized_pnl=row["unrealized_pnl"],
+            fees=row["fees"],
+            balances={asset: Decimal(value) for asset, value in row["balances"].items()},
+        )
+    return found
+
+
 #: One recorded valuation: (ts_ns, valuation asset, equity, realised PnL, unrealised PnL,
 #: fees, traded so far), as analytics reads it.
 Valuation = tuple[int, str, Decimal, Decimal, Decimal, Decimal, Decimal]

@@ -19,7 +19,7 @@ from tradewind.domain.model import OrderType, Side, TimeInForce
 from tradewind.services.strategy.account_view import AccountView
 from tradewind.services.strategy.cancel_requests import OrderCancelRequest
 from tradewind.services.strategy.outbound import Outbound, PendingIntent
-from tradewind.services.strategy.persistence import HostedBotState, encode_saved
+from tradewind.services.strategy.saved_state import HostedBotState, encode_saved
 from tradewind.services.strategy.timers import TimerWheel
 from tradewind.strategies.api import OpenOrder, Strategy, client_order_id_for
 from tradewind.strategies.submission import next_order

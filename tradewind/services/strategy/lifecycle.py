@@ -31,20 +31,22 @@ from tradewind.services.strategy.hooks import HookRunner
 from tradewind.services.strategy.host import BotHost
 from tradewind.services.strategy.metrics import StrategyMetrics
 from tradewind.services.strategy.outbound import Outbound
-from tradewind.services.strategy.persistence import (
-    datetime_ns,
-    decode_saved,
-    load_bots,
-    load_latest_balances,
-    load_saved_states,
-)
 from tradewind.services.strategy.roster import BotRoster
+from tradewind.services.strategy.saved_state import decode_saved
 from tradewind.services.strategy.seeding import seed_from_cache
 from tradewind.services.strategy.timers import TimerWheel
 from tradewind.services.strategy.warm_up import WarmUp
 from tradewind.store import accounts as store_accounts
-from tradewind.store.bots import BotRecord, BotState, get_bot
+from tradewind.store.bots import (
+    BotRecord,
+    BotState,
+    get_bot,
+    load_bots,
+    load_strategy_state,
+    load_strategy_states,
+)
 from tradewind.store.database import Database
+from tradewind.store.records import latest_balances, ns_of
 from tradewind.strategies.api import Strategy
 from tradewind.venues.directory import VenueDirectory, load_public_markets
 
@@ -107,8 +109,8 @@ class BotLifecycle:
             ]
             accounts = sorted({r.account_id for r in records})
             venues = await store_accounts.venues(conn, accounts)
-            saved = await load_saved_states(conn, [r.id for r in records])
-            balances = await load_latest_balances(conn, accounts)
+            saved = await load_strategy_states(conn, [r.id for r in records])
+            balances = await latest_balances(conn, accounts)
         for venue in sorted(set(venues.values())):
             await self._add_venue(venue)
         hosts = [
@@ -206,14 +208,14 @@ class BotLifecycle:
                 if host is not None:
                     self._drop(host)  # the bot was deleted
                 return
-            newer_row = datetime_ns(record.updated_at) > command.ts_ns
+            newer_row = ns_of(record.updated_at) > command.ts_ns
             action = _ACTION_OF[record.state] if newer_row else command.action
             if action is BotAction.START and host is None:
                 venue = (await store_accounts.venues(conn, [record.account_id])).get(
                     record.account_id
                 )
-                saved = (await load_saved_states(conn, [record.id])).get(record.id)
-                balances = await load_latest_balances(conn, [record.account_id])
+                saved = await load_strategy_state(conn, record.id)
+                balances = await latest_balances(conn, [record.account_id])
         if action is BotAction.START:
             if host is None and venue is not None and await self._add_venue(venue):
                 host = self._host(record, venue, saved, balances)

@@ -30,8 +30,7 @@ from tradewind.services.strategy.cancel_requests import (
     cancel_envelope,
 )
 from tradewind.services.strategy.metrics import StrategyMetrics
-from tradewind.services.strategy.persistence import save_saved_states
-from tradewind.store.bots import BotState, set_bot_state
+from tradewind.store.bots import BotState, save_strategy_states, set_bot_state
 from tradewind.store.database import Database
 
 if TYPE_CHECKING:
@@ -122,7 +121,7 @@ class Outbound:
                     cancels = []
                 if saved or changes:
                     async with self._database.transaction() as conn:
-                        await save_saved_states(conn, saved)
+                        await save_strategy_states(conn, saved)
                         for bot_id, state in changes.items():
                             await set_bot_state(conn, bot_id, state)
             except BaseException:
