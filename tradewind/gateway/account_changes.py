@@ -17,10 +17,8 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from tradewind.store.schema import audit_log
+from tradewind.store import audit
+from tradewind.store.database import Connection
 
 POLL_OVERLAP_S = 10.0
 CONNECTED, REMOVED = "account.connected", "account.removed"
@@ -41,16 +39,10 @@ class AccountChanges:
         self._cursor = clock()  # what came before the start is in the streams' start
         self._told: dict[int, float] = {}  # audit id -> when it was told
 
-    async def poll(self, conn: AsyncConnection) -> None:
+    async def poll(self, conn: Connection) -> None:
         now = self._clock()
         since = datetime.fromtimestamp(self._cursor - POLL_OVERLAP_S, UTC)
-        columns = (audit_log.c.id, audit_log.c.action, audit_log.c.actor_id, audit_log.c.target_id)
-        query = (
-            select(*columns)
-            .where(audit_log.c.at >= since, audit_log.c.action.in_((CONNECTED, REMOVED)))
-            .order_by(audit_log.c.id)
-        )
-        rows = (await conn.execute(query)).all()
+        rows = await audit.actions_since(conn, since, (CONNECTED, REMOVED))
         for row_id, action, actor_id, account_id in rows:
             if row_id in self._told:
                 continue

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from tradewind.errors import TradewindError
 from tradewind.gateway.config import master_keys_from_settings
-from tradewind.gateway.queries import find_user_by_email_indexes
 from tradewind.gateway.rbac import Role
 from tradewind.runtime.settings import Settings
 from tradewind.security.envelope import Encryptor, normalise_email
@@ -29,7 +28,7 @@ async def set_admin(db: Database, encryptor: Encryptor, email: str, *, admin: bo
     changed, in words. Raises `NoSuchUser`."""
     address = normalise_email(email)
     async with db.transaction() as conn:
-        user = await find_user_by_email_indexes(conn, encryptor.email_index_candidates(address))
+        user = await users.find_by_email_indexes(conn, encryptor.email_index_candidates(address))
         if user is None:
             raise NoSuchUser(
                 f"no user has signed up with {address!r}; sign up first "

@@ -39,7 +39,6 @@ from tradewind.gateway.headers import SecurityHeaders
 from tradewind.gateway.metrics import GatewayMetrics, RequestMetrics
 from tradewind.gateway.proxies import IpNetwork
 from tradewind.gateway.rbac import Permission
-from tradewind.gateway.refresh_store import SqlRefreshTokenStore
 from tradewind.gateway.strategies import InstalledStrategies, StrategyCatalog
 from tradewind.gateway.webapp import WEBAPP_DIST, install_webapp
 from tradewind.security.envelope import Encryptor
@@ -47,6 +46,7 @@ from tradewind.security.passwords import PasswordHasher
 from tradewind.security.refresh_tokens import RefreshPolicy, RefreshTokenIssuer
 from tradewind.security.tokens import AccessTokenConfig
 from tradewind.store.database import Database
+from tradewind.store.refresh_token_families import SqlRefreshTokenStore
 from tradewind.venues.directory import VenueDirectory
 
 API_PREFIX = "/api/v1"

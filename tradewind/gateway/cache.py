@@ -25,7 +25,7 @@ from typing import Literal
 import msgspec
 
 from tradewind.domain.events import PortfolioUpdate
-from tradewind.gateway.queries import Snapshot
+from tradewind.store.records import Snapshot
 
 
 class PortfolioJson(msgspec.Struct, frozen=True):

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import structlog
-from sqlalchemy.engine import make_url
 
 from tradewind.errors import ConfigError
 from tradewind.runtime.settings import Settings, served_tls
@@ -30,6 +29,7 @@ from tradewind.security.tokens import (
     AccessTokenConfig,
     generate_hs256_secret,
 )
+from tradewind.store.database import sqlite_path
 
 TLS_CERT_VARIABLE = "TRADEWIND_TLS_CERT_FILE"
 TLS_KEY_VARIABLE = "TRADEWIND_TLS_KEY_FILE"
@@ -74,7 +74,7 @@ def token_config_from_settings(
                 JWT_PRIVATE_KEY_FILE_VARIABLE, f"cannot read it: {exc.strerror}"
             ) from None
         return AccessTokenConfig.eddsa_from_pem(pem, ttl_s=ttl)
-    database = _sqlite_path(database_url or settings.database_url)
+    database = sqlite_path(database_url or settings.database_url)
     if database is None:
         raise ConfigError(
             JWT_SECRET_VARIABLE,
@@ -100,15 +100,6 @@ def tls_from_settings(settings: Settings) -> ServerTls | None:
     """The certificate and key the gateway serves HTTPS with, or None for plain HTTP
     (refused when `TRADEWIND_REQUIRE_TLS` is true)."""
     return served_tls(settings, "the gateway")
-
-
-def _sqlite_path(url: str) -> str | None:
-    """The SQLite database's file path, "" for an in-memory one, None if not SQLite."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite":
-        return None
-    database = parsed.database or ""
-    return "" if database in ("", ":memory:") or database.startswith("file:") else database
 
 
 def _create_private_file(path: Path, text: str) -> bool:

@@ -17,8 +17,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import and_, update
-
 from tradewind.gateway.config import master_keys_from_settings
 from tradewind.gateway.routes_accounts import secret_context
 from tradewind.gateway.routes_auth import email_context
@@ -28,7 +26,6 @@ from tradewind.security.master_keys import MasterKeyProvider, generate_master_ke
 from tradewind.security.tokens import generate_hs256_secret
 from tradewind.store import accounts, users
 from tradewind.store.database import Database
-from tradewind.store.schema import users as users_table
 
 
 @dataclass(slots=True)
@@ -79,20 +76,14 @@ async def _rotate_emails(
                 continue
             email = encryptor.decrypt_text(stored, email_context(user.id))
             async with db.transaction() as conn:
-                changed = await conn.execute(
-                    update(users_table)
-                    .where(
-                        and_(
-                            users_table.c.id == user.id,
-                            users_table.c.email_encrypted == user.email_encrypted,
-                        )
-                    )
-                    .values(
-                        email_index=encryptor.email_index(email),
-                        email_encrypted=encryptor.rewrap(stored).to_json(),
-                    )
+                changed = await users.replace_email(
+                    conn,
+                    user.id,
+                    was_encrypted=user.email_encrypted,
+                    email_index=encryptor.email_index(email),
+                    email_encrypted=encryptor.rewrap(stored).to_json(),
                 )
-            report.emails_reindexed += changed.rowcount
+            report.emails_reindexed += int(changed)
         if len(found) < batch:
             return
         offset += batch

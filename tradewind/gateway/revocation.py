@@ -29,10 +29,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from tradewind.store.schema import refresh_tokens, users
+from tradewind.store import refresh_token_families, users
+from tradewind.store.database import Connection
 
 #: Rows changed this long before the last poll are read again, so a transaction that
 #: committed late (its timestamp older than the cursor) is still seen.
@@ -88,23 +86,15 @@ class Revocations:
         self._ended[session_id] = self._clock()
         self._tell(Revoked(session_id=session_id))
 
-    async def poll(self, conn: AsyncConnection) -> None:
+    async def poll(self, conn: Connection) -> None:
         """Read the versions raised and sessions ended since the last poll (on the first,
         within the time a token lives), and forget what no live token can need."""
         now = self._clock()
         since = now - self._keep_s if self._cursor is None else self._cursor - POLL_OVERLAP_S
         since_at = datetime.fromtimestamp(since, UTC)
-        changed = select(users.c.id, users.c.token_version).where(
-            users.c.tokens_changed_at >= since_at
-        )
-        for user_id, version in (await conn.execute(changed)).all():
-            self.raise_version(user_id, int(version))
-        ended = (
-            select(refresh_tokens.c.family_id)
-            .where(refresh_tokens.c.revoked_at >= since_at)
-            .distinct()
-        )
-        for (session_id,) in (await conn.execute(ended)).all():
+        for user_id, version in await users.token_versions_changed_since(conn, since_at):
+            self.raise_version(user_id, version)
+        for session_id in await refresh_token_families.ended_since(conn, since_at):
             self.end_session(session_id)
         self._cursor = now
         self._forget(now)

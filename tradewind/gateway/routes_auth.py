@@ -30,7 +30,6 @@ from fastapi import APIRouter, Depends, Request, Response
 from tradewind.gateway.auth import Principal, unauthenticated
 from tradewind.gateway.deps import GatewayState, State, client_ip, require, too_many
 from tradewind.gateway.errors import ApiError, documented
-from tradewind.gateway.queries import find_user_by_email_indexes
 from tradewind.gateway.rbac import DEFAULT_ROLES, Permission
 from tradewind.gateway.schemas import (
     Credentials,
@@ -137,7 +136,7 @@ async def register(body: Credentials, request: Request, state: State) -> Registr
     password_hash = await _hash_password(state, body.password)
     user_id = uuid.uuid4().hex
     async with state.db.transaction() as conn:
-        existing = await find_user_by_email_indexes(conn, encryptor.email_index_candidates(email))
+        existing = await users.find_by_email_indexes(conn, encryptor.email_index_candidates(email))
         if existing is None:
             try:
                 await users.create_user(
@@ -149,7 +148,7 @@ async def register(body: Credentials, request: Request, state: State) -> Registr
                     roles=tuple(DEFAULT_ROLES),
                 )
             except users.DuplicateUser:  # registered concurrently
-                existing = await find_user_by_email_indexes(
+                existing = await users.find_by_email_indexes(
                     conn, encryptor.email_index_candidates(email)
                 )
         if existing is None:
@@ -177,7 +176,9 @@ async def login(body: Credentials, request: Request, state: State) -> TokenPair:
     index = state.encryptor.email_index(email)
     too_many(state.account_limiter, f"{index}:{ip}", "login attempts")
     async with state.db.read() as conn:
-        user = await find_user_by_email_indexes(conn, state.encryptor.email_index_candidates(email))
+        user = await users.find_by_email_indexes(
+            conn, state.encryptor.email_index_candidates(email)
+        )
         blocked_until = await login_failures.blocked_until(conn, index, ip)
     now = datetime.now(UTC)
     if blocked_until is not None and blocked_until > now:

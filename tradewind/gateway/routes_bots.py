@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request, Response
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tradewind.bus.envelope import envelope
 from tradewind.bus.topics import BOT_COMMANDS
@@ -50,6 +49,7 @@ from tradewind.store import accounts, audit, bot_snapshots, bots, records
 from tradewind.store.audit import KillSwitchRecord
 from tradewind.store.bot_snapshots import BotSnapshot
 from tradewind.store.bots import BotRecord, BotState
+from tradewind.store.database import Connection
 from tradewind.store.outbox import enqueue
 
 router = APIRouter(tags=["bots"])
@@ -81,7 +81,7 @@ def bot_view(bot: BotRecord, halted_by: KillSwitchRecord | None = None) -> BotVi
     )
 
 
-async def bot_views(conn: AsyncConnection, found: list[BotRecord]) -> list[BotView]:
+async def bot_views(conn: Connection, found: list[BotRecord]) -> list[BotView]:
     """`found` as views, each with the kill switch that halts it, if one does: the
     broadest engaged (`covering_switches`, as risk and execution choose)."""
     switches = {(s.scope, s.target): s for s in await audit.list_kill_switches(conn)}
@@ -96,12 +96,12 @@ async def bot_views(conn: AsyncConnection, found: list[BotRecord]) -> list[BotVi
     return views
 
 
-async def bot_view_of(conn: AsyncConnection, bot: BotRecord) -> BotView:
+async def bot_view_of(conn: Connection, bot: BotRecord) -> BotView:
     """`bot` as a view, with the kill switch that halts it (see `bot_views`)."""
     return (await bot_views(conn, [bot]))[0]
 
 
-async def owned_bot(conn: AsyncConnection, user_id: str, bot_id: str) -> BotRecord:
+async def owned_bot(conn: Connection, user_id: str, bot_id: str) -> BotRecord:
     bot = await bots.get_bot(conn, bot_id)
     if bot is None or bot.user_id != user_id:
         raise not_found("bot")
@@ -109,7 +109,7 @@ async def owned_bot(conn: AsyncConnection, user_id: str, bot_id: str) -> BotReco
 
 
 async def _stage_command(
-    conn: AsyncConnection, bot: BotRecord, action: BotAction, issued_by: str
+    conn: Connection, bot: BotRecord, action: BotAction, issued_by: str
 ) -> None:
     command = BotCommand(
         account_id=bot.account_id,

@@ -30,7 +30,6 @@ from tradewind.domain.performance import (
 from tradewind.gateway.auth import Principal
 from tradewind.gateway.deps import GatewayState, PageParams, State, require
 from tradewind.gateway.errors import ApiError, documented
-from tradewind.gateway.queries import latest_snapshots
 from tradewind.gateway.rbac import Permission
 from tradewind.gateway.routes_accounts import AccountId, owned_account
 from tradewind.gateway.schemas import (
@@ -63,7 +62,7 @@ async def portfolio_bodies(state: GatewayState, account_ids: tuple[str, ...]) ->
     missing = [a for a, body in zip(account_ids, bodies, strict=True) if body is None]
     if missing:
         async with state.db.read() as conn:
-            snapshots = await latest_snapshots(conn, missing)
+            snapshots = await records.latest_snapshots(conn, missing)
         for position, account_id in enumerate(account_ids):
             if bodies[position] is None and account_id in snapshots:
                 bodies[position] = cache.remember_snapshot(snapshots[account_id])

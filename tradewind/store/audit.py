@@ -3,6 +3,7 @@ stopped, kill switch, role change) and the kill switches themselves."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -69,6 +70,22 @@ async def query(
     return [
         AuditEntry(**{k: r[k] for k in AuditEntry.__dataclass_fields__})
         for r in (await conn.execute(q)).mappings()
+    ]
+
+
+async def actions_since(
+    conn: AsyncConnection, since: datetime, actions: Sequence[str]
+) -> list[tuple[int, str, str | None, str]]:
+    """(id, action, actor id, target id) of the entries of these `actions` made at or
+    after `since`, oldest first: what another gateway instance polls for."""
+    query = (
+        select(audit_log.c.id, audit_log.c.action, audit_log.c.actor_id, audit_log.c.target_id)
+        .where(audit_log.c.at >= since, audit_log.c.action.in_(list(actions)))
+        .order_by(audit_log.c.id)
+    )
+    return [
+        (row_id, action, actor, target)
+        for row_id, action, actor, target in (await conn.execute(query)).all()
     ]
 
 

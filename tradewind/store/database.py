@@ -29,7 +29,7 @@ import ssl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from alembic import command
@@ -41,6 +41,11 @@ from sqlalchemy.pool import StaticPool
 
 from tradewind.errors import ConfigError
 from tradewind.security.transport import PG_TLS_PARAMETERS, postgres_ssl
+
+#: A connection to the system of record, reading or in a transaction: what every
+#: function of `tradewind.store` takes. Code outside the store names it by this alias,
+#: so that only the store imports SQLAlchemy.
+Connection: TypeAlias = AsyncConnection
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 #: The advisory lock (a 64-bit key, "tradewnd" in ASCII) held while migrating PostgreSQL.
@@ -59,6 +64,15 @@ def async_url(url: str) -> str:
         "TRADEWIND_DATABASE_URL",
         f"unsupported database {backend!r}; use sqlite:///PATH or postgresql://HOST/DB",
     )
+
+
+def sqlite_path(url: str) -> str | None:
+    """The SQLite database's file path, "" for an in-memory one, None if not SQLite."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return None
+    database = parsed.database or ""
+    return "" if database in ("", ":memory:") or database.startswith("file:") else database
 
 
 def postgres_tls(url: str) -> tuple[str, ssl.SSLContext | str | None]:
@@ -126,13 +140,13 @@ class Database:
             return await conn.run_sync(_current_revision)
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncConnection]:
+    async def transaction(self) -> AsyncIterator[Connection]:
         """A connection in a transaction: committed on exit, rolled back on error."""
         async with self.engine.begin() as conn:
             yield conn
 
     @asynccontextmanager
-    async def read(self) -> AsyncIterator[AsyncConnection]:
+    async def read(self) -> AsyncIterator[Connection]:
         async with self.engine.connect() as conn:
             yield conn
 

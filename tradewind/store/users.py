@@ -4,10 +4,11 @@ index (see tradewind.security); the password only as an argon2id hash."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import and_, delete, func, insert, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -95,9 +96,38 @@ async def get_user(conn: AsyncConnection, user_id: str) -> UserRecord | None:
 
 
 async def find_by_email_index(conn: AsyncConnection, email_index: str) -> UserRecord | None:
-    query = select(users).where(users.c.email_index == email_index)
-    row = (await conn.execute(query)).mappings().first()
-    return _user(row) if row else None
+    return await find_by_email_indexes(conn, [email_index])
+
+
+async def find_by_email_indexes(
+    conn: AsyncConnection, candidates: Sequence[str]
+) -> UserRecord | None:
+    """The user whose blind index is one of `candidates` (one per loaded master key).
+
+    One query for all of them: looked up one by one, a key rotation re-indexing the row
+    between two lookups would hide the user from both."""
+    query = select(users.c.id).where(users.c.email_index.in_(list(candidates)))
+    user_id = (await conn.execute(query.limit(1))).scalar_one_or_none()
+    return None if user_id is None else await get_user(conn, user_id)
+
+
+async def replace_email(
+    conn: AsyncConnection,
+    user_id: str,
+    *,
+    was_encrypted: str,
+    email_index: str,
+    email_encrypted: str,
+) -> bool:
+    """Store a user's e-mail ciphertext and blind index re-made under another master key,
+    if its ciphertext is still `was_encrypted`; False, changing nothing, if another
+    writer changed it first (a key rotation)."""
+    result = await conn.execute(
+        update(users)
+        .where(and_(users.c.id == user_id, users.c.email_encrypted == was_encrypted))
+        .values(email_index=email_index, email_encrypted=email_encrypted)
+    )
+    return bool(result.rowcount)
 
 
 async def list_users(
@@ -162,6 +192,15 @@ async def raise_token_version(conn: AsyncConnection, user_id: str) -> int | None
         return None
     query = select(users.c.token_version).where(users.c.id == user_id)
     return int((await conn.execute(query)).scalar_one())
+
+
+async def token_versions_changed_since(
+    conn: AsyncConnection, since: datetime
+) -> list[tuple[str, int]]:
+    """(user id, token version) of the users whose version was raised at or after
+    `since` (see gateway/revocation.py)."""
+    query = select(users.c.id, users.c.token_version).where(users.c.tokens_changed_at >= since)
+    return [(user_id, int(version)) for user_id, version in (await conn.execute(query)).all()]
 
 
 async def delete_user(conn: AsyncConnection, user_id: str) -> bool:

@@ -8,8 +8,8 @@ from decimal import Decimal
 
 from tradewind.domain.events import PortfolioUpdate
 from tradewind.gateway.cache import Ownership, PortfolioCache
-from tradewind.gateway.queries import Snapshot
 from tradewind.gateway.schemas import PortfolioView
+from tradewind.store.records import Snapshot
 
 
 class Clock:

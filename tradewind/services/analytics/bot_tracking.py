@@ -42,12 +42,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from tradewind.domain.bot_pnl import BotFill, BotPnl, PriceOf
 from tradewind.services.analytics.bot_series import BotSeries
 from tradewind.store import accounts, bot_snapshots, records
-from tradewind.store.database import Database
+from tradewind.store.database import Connection, Database
 
 #: Fills read again behind the cursor. A fill's `recorded_at` is stamped when its row is
 #: inserted, before its transaction commits (with the orders and outbox rows of the same
@@ -152,7 +150,7 @@ class BotTracker:
         return due
 
     async def _read(
-        self, conn: AsyncConnection, unmet: list[str], swept: list[str], now_ns: int
+        self, conn: Connection, unmet: list[str], swept: list[str], now_ns: int
     ) -> _Reads:
         """The round's reads: the accounts met and their fills, the swept accounts'
         fills, the fills recorded since the cursor less the margin, then the recorded

@@ -15,7 +15,8 @@ row; on SQLite the UPDATE takes the write lock before it reads. The loser change
 nothing and `replace` returns False, so `RefreshTokenIssuer` retries.
 
 The revocation reason is not stored (the table has no column for it); the audit log
-keeps it.
+keeps it. `ended_since` is the gateway's poll for sessions ended by another instance
+(gateway/revocation.py).
 """
 
 from __future__ import annotations
@@ -154,6 +155,12 @@ class SqlRefreshTokenStore:
         query = select(rt).where(rt.c.family_id == family_id).order_by(rt.c.issued_at)
         rows = (await conn.execute(query)).all()
         return _family_from_rows(family_id, rows, self._policy) if rows else None
+
+
+async def ended_since(conn: AsyncConnection, since: datetime) -> list[str]:
+    """The families (login sessions) revoked at or after `since`."""
+    ended = select(rt.c.family_id).where(rt.c.revoked_at >= since).distinct()
+    return list((await conn.execute(ended)).scalars())
 
 
 def _family_from_rows(

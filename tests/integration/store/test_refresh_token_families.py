@@ -8,7 +8,6 @@ import asyncio
 
 import pytest
 
-from tradewind.gateway.refresh_store import SqlRefreshTokenStore
 from tradewind.security.errors import RefreshTokenRejected
 from tradewind.security.refresh_tokens import (
     InMemoryRefreshTokenStore,
@@ -18,6 +17,7 @@ from tradewind.security.refresh_tokens import (
 )
 from tradewind.store import users
 from tradewind.store.database import Database
+from tradewind.store.refresh_token_families import SqlRefreshTokenStore
 
 POLICY = RefreshPolicy(token_ttl_s=100, family_ttl_s=1000)
 
