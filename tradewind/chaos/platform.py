@@ -27,7 +27,6 @@ from pathlib import Path
 
 import httpx
 import msgspec
-from sqlalchemy import select
 
 from tradewind.bus.tansu import free_port, port_open
 from tradewind.cache.factory import open_cache
@@ -42,8 +41,8 @@ from tradewind.runtime.demo import (
 )
 from tradewind.security.envelope import Encryptor
 from tradewind.security.master_keys import load_master_keys
+from tradewind.store import record_checks
 from tradewind.store.database import Database
-from tradewind.store.schema import fills, orders
 from tradewind.venues.directory import SIMULATED, served_api
 from tradewind.venues.simulated.client import Api
 
@@ -360,11 +359,9 @@ async def trades_missing_from_fills(
     db = Database(database_url)
     try:
         async with db.read() as conn:
-            rows = (await conn.execute(select(fills.c.account_id, fills.c.symbol,
-                                              fills.c.trade_id))).all()  # fmt: skip
+            recorded = await record_checks.recorded_fill_keys(conn)
     finally:
         await db.close()
-    recorded = {(a, s, t) for a, s, t in rows}
     missing = []
     async with venue_clients(venues, ca_file) as http:
         for account in accounts:
@@ -395,11 +392,10 @@ async def orders_stuck_open(
     db = Database(database_url)
     try:
         async with db.read() as conn:
-            query = select(orders.c.account_id, orders.c.client_order_id, orders.c.state)
-            rows = (await conn.execute(query.where(orders.c.state.in_(AT_VENUE_STATES)))).all()
+            rows = await record_checks.orders_in_states(conn, AT_VENUE_STATES)
     finally:
         await db.close()
-    held = {(a, c): s for a, c, s in rows}
+    held = {(a, c): s for a, c, s, _ in rows}
     stuck = []
     async with venue_clients(venues, ca_file) as http:
         for account in accounts:
@@ -417,11 +413,10 @@ async def orders_in(database_url: str, *states: str) -> list[str]:
     db = Database(database_url)
     try:
         async with db.read() as conn:
-            query = select(orders).where(orders.c.state.in_(states))
-            rows = (await conn.execute(query)).mappings().all()
+            rows = await record_checks.orders_in_states(conn, states)
     finally:
         await db.close()
-    return [f"{r['client_order_id']} {r['state']} since {r['updated_at']}" for r in rows]
+    return [f"{c} {s} since {u}" for _, c, s, u in rows]
 
 
 async def wait_until_orders_settled(database_url: str, *, within_s: float) -> float:

@@ -45,15 +45,14 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
-from sqlalchemy import func, select
 
 from tradewind.bus.tansu import free_port
 from tradewind.chaos import platform
 from tradewind.chaos.platform import SERVICES, CheckFailed, Process, non_zero
 from tradewind.runtime.demo import DemoAccount
 from tradewind.security.master_keys import generate_master_key
+from tradewind.store import record_checks
 from tradewind.store.database import Database
-from tradewind.store.schema import fills, orders
 
 if TYPE_CHECKING:
     from tradewind.chaos.postgres import PostgresPair
@@ -436,16 +435,8 @@ class Trader:
         db = Database(platform_.database_url)
         try:
             async with db.read() as conn:
-                booked_rows = await conn.execute(
-                    select(fills.c.trade_id).where(fills.c.account_id == self.account_id)
-                )
-                booked = {str(t) for (t,) in booked_rows}
-                by_state = (
-                    select(orders.c.state, func.count())
-                    .where(orders.c.account_id == self.account_id)
-                    .group_by(orders.c.state)
-                )
-                states = {state: n for state, n in (await conn.execute(by_state)).all()}
+                booked = await record_checks.recorded_trade_ids(conn, self.account_id)
+                states = await record_checks.orders_by_state(conn, self.account_id)
         finally:
             await db.close()
         return (
