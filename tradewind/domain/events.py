@@ -12,6 +12,7 @@ from decimal import Decimal
 
 import msgspec
 
+from tradewind.domain.bot_lifecycle import BotAction
 from tradewind.domain.exact import EXACT
 from tradewind.domain.model import Instrument, Liquidity, OrderType, Side, TimeInForce
 
@@ -287,12 +288,6 @@ class AnalyticsUpdate(BaseEvent, frozen=True, tag="analytics.update"):
     #: What was traded over the window (the fills' quote amounts) over the mean equity
     #: of its minutes (`performance.turnover`, as backtests report it); None: no equity.
     turnover: float | None = None
-
-
-class BotAction(enum.StrEnum):
-    START = "start"
-    PAUSE = "pause"
-    STOP = "stop"
 
 
 class BotCommand(BaseEvent, frozen=True, tag="bot.command"):

@@ -42,10 +42,10 @@ from functools import partial
 import structlog
 
 from tradewind.bus.envelope import Envelope
+from tradewind.domain.bot_lifecycle import BotAction
 from tradewind.domain.client_order_ids import CLIENT_ORDER_ID_PREFIX
 from tradewind.domain.events import (
     BalancesRequested,
-    BotAction,
     BotCommand,
     KillSwitchChanged,
     KillSwitchScope,

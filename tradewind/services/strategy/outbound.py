@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from tradewind.bus.envelope import Envelope, envelope
 from tradewind.bus.port import Bus
 from tradewind.bus.topics import ORDERS_INTENT
+from tradewind.domain.bot_lifecycle import BotState
 from tradewind.domain.events import OrderIntent
 from tradewind.services.strategy.cancel_requests import (
     ORDERS_CANCEL,
@@ -31,7 +32,7 @@ from tradewind.services.strategy.cancel_requests import (
 )
 from tradewind.services.strategy.metrics import StrategyMetrics
 from tradewind.services.strategy.persistence import save_saved_states
-from tradewind.store.bots import BotState, set_bot_state
+from tradewind.store.bots import set_bot_state
 from tradewind.store.database import Database
 
 if TYPE_CHECKING:

@@ -21,8 +21,9 @@ import msgspec
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from tradewind.domain.bot_lifecycle import BotState
 from tradewind.domain.events import Fill, OrderRejected
-from tradewind.store.bots import BotRecord, BotState, list_bots
+from tradewind.store.bots import BotRecord, list_bots
 from tradewind.store.schema import bots, portfolio_snapshots
 from tradewind.strategies.api import OpenOrder
 
