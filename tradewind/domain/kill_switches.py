@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 
 import msgspec
 
-from tradewind.domain.events import KillSwitchScope, OrderIntent
+from tradewind.domain.commands import OrderIntent
+from tradewind.domain.events import KillSwitchScope
 
 _NS_PER_S = 1_000_000_000
 

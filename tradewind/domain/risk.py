@@ -34,14 +34,8 @@ from decimal import ROUND_UP, Context, Decimal
 import msgspec
 from msgspec import UNSET, UnsetType
 
-from tradewind.domain.events import (
-    BalanceUpdate,
-    Fill,
-    OrderIntent,
-    PortfolioUpdate,
-    PositionUpdate,
-    TradeTick,
-)
+from tradewind.domain.commands import OrderIntent
+from tradewind.domain.events import BalanceUpdate, Fill, PortfolioUpdate, PositionUpdate, TradeTick
 from tradewind.domain.kill_switches import KillSwitches
 from tradewind.domain.model import Instrument, OrderType, Side
 from tradewind.domain.rate_limits import TokenBucket

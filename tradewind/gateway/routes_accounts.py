@@ -18,7 +18,7 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 from tradewind.bus.envelope import envelope
 from tradewind.bus.topics import BOT_COMMANDS
 from tradewind.domain.bot_lifecycle import BotAction, transition
-from tradewind.domain.events import BotCommand
+from tradewind.domain.commands import BotCommand
 from tradewind.errors import AuthenticationFailed, VenueError, VenueUnavailable
 from tradewind.gateway.auth import Principal
 from tradewind.gateway.deps import GatewayState, PageParams, State, client_ip, require

@@ -19,7 +19,7 @@ from tradewind.bus.envelope import envelope
 from tradewind.bus.topics import BOT_COMMANDS
 from tradewind.domain.bot_lifecycle import BotAction, transition
 from tradewind.domain.bot_pnl import MinuteReturns, QuoteResults, bot_drawdown, bot_results
-from tradewind.domain.events import BotCommand
+from tradewind.domain.commands import BotCommand
 from tradewind.domain.kill_switches import covering_switches
 from tradewind.domain.performance import EquitySample, bucketed
 from tradewind.gateway.auth import Principal

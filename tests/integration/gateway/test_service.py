@@ -27,7 +27,7 @@ from tests.unit.security.factories import master_keys
 from tradewind.bus.envelope import Envelope
 from tradewind.bus.topics import BOT_COMMANDS
 from tradewind.domain.bot_lifecycle import BotAction
-from tradewind.domain.events import BotCommand
+from tradewind.domain.commands import BotCommand
 from tradewind.errors import ConfigError
 from tradewind.runtime.service import AdminEndpoints, Resources, Service, ServiceContext
 from tradewind.security.envelope import Encryptor, StoredSecret

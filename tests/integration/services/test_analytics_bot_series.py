@@ -16,7 +16,8 @@ from tradewind.bus import topics
 from tradewind.bus.envelope import Envelope, envelope
 from tradewind.bus.memory import MemoryBus
 from tradewind.domain.bot_lifecycle import BotAction, BotState
-from tradewind.domain.events import Bar, BotCommand, Fill, PortfolioUpdate
+from tradewind.domain.commands import BotCommand
+from tradewind.domain.events import Bar, Fill, PortfolioUpdate
 from tradewind.domain.model import Instrument, Liquidity, Side
 from tradewind.domain.risk_limits import RiskLimits
 from tradewind.runtime.logging import get_logger

@@ -38,15 +38,14 @@ from tradewind.bus.topics import (
     RISK_CONTROLS,
 )
 from tradewind.domain.client_order_ids import client_order_id_for
+from tradewind.domain.commands import BalancesRequested, OrderCancelRequest
 from tradewind.domain.events import (
-    BalancesRequested,
     BalanceUpdate,
     Fill,
     KillSwitchChanged,
     KillSwitchScope,
     OrderAccepted,
     OrderCanceled,
-    OrderCancelRequest,
     OrderFilled,
     OrderRejected,
 )

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from tests.servers import migrated_database
-from tradewind.domain.events import Fill, OrderIntent
+from tradewind.domain.commands import OrderIntent
+from tradewind.domain.events import Fill
 from tradewind.domain.model import Instrument, Liquidity, OrderType, Side
 from tradewind.domain.orders import OrderState, TrackedOrder
 from tradewind.services.execution.persistence import (

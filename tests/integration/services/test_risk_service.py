@@ -19,12 +19,11 @@ from tradewind.bus.envelope import Envelope, envelope
 from tradewind.bus.memory import MemoryBus
 from tradewind.bus.port import BatchHandler
 from tradewind.domain.client_order_ids import client_order_id_for
+from tradewind.domain.commands import BalancesRequested, OrderIntent
 from tradewind.domain.events import (
-    BalancesRequested,
     BalanceUpdate,
     KillSwitchChanged,
     KillSwitchScope,
-    OrderIntent,
     OrderRejected,
     TradeTick,
 )

@@ -17,19 +17,12 @@ from typing import Any
 import pytest
 
 from tradewind.bus import topics
-from tradewind.bus.envelope import Envelope, envelope
+from tradewind.bus.envelope import Envelope, Payload, envelope
 from tradewind.bus.memory import MemoryBus
 from tradewind.domain.bot_lifecycle import BotAction, BotState
 from tradewind.domain.client_order_ids import client_order_id_for
-from tradewind.domain.events import (
-    Bar,
-    BotCommand,
-    Event,
-    Fill,
-    OrderIntent,
-    PortfolioUpdate,
-    TradeTick,
-)
+from tradewind.domain.commands import BotCommand, OrderIntent
+from tradewind.domain.events import Bar, Fill, PortfolioUpdate, TradeTick
 from tradewind.domain.model import Instrument, Liquidity, OrderType, Side
 from tradewind.runtime.logging import get_logger
 from tradewind.runtime.metrics import RuntimeMetrics
@@ -287,7 +280,7 @@ def fill_of(intent: OrderIntent, trade_id: str) -> Fill:
     )
 
 
-async def publish(bus: MemoryBus, topic: str, payload: Event, key: str) -> None:
+async def publish(bus: MemoryBus, topic: str, payload: Payload, key: str) -> None:
     await bus.publish(topic, envelope(payload, key))
 
 

@@ -13,7 +13,8 @@ from tradewind.bus.envelope import Envelope, envelope
 from tradewind.bus.memory import MemoryBus
 from tradewind.domain.bot_lifecycle import BotAction, BotState
 from tradewind.domain.bot_pnl import BotFill
-from tradewind.domain.events import BalanceUpdate, BotCommand, Fill, PortfolioUpdate
+from tradewind.domain.commands import BotCommand
+from tradewind.domain.events import BalanceUpdate, Fill, PortfolioUpdate
 from tradewind.domain.model import Instrument, Liquidity, Side
 from tradewind.errors import BusUnavailable
 from tradewind.store import accounts, audit, bots, login_failures, records, users, venue_balances

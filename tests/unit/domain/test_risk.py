@@ -13,13 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tradewind.domain.events import (
-    BalanceUpdate,
-    OrderIntent,
-    PortfolioUpdate,
-    PositionUpdate,
-    TradeTick,
-)
+from tradewind.domain.commands import OrderIntent
+from tradewind.domain.events import BalanceUpdate, PortfolioUpdate, PositionUpdate, TradeTick
 from tradewind.domain.kill_switches import KillScope, KillSwitches, KillTarget
 from tradewind.domain.model import Instrument, OrderType, Side
 from tradewind.domain.risk import (

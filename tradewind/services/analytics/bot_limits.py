@@ -24,7 +24,7 @@ from tradewind.bus.envelope import Envelope, envelope
 from tradewind.bus.port import Bus
 from tradewind.bus.topics import BOT_COMMANDS
 from tradewind.domain.bot_lifecycle import BotAction, BotState, transition
-from tradewind.domain.events import BotCommand
+from tradewind.domain.commands import BotCommand
 from tradewind.domain.risk_limits import (
     ENGAGED_BY,
     Breaches,

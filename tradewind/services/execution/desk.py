@@ -44,14 +44,8 @@ import structlog
 from tradewind.bus.envelope import Envelope
 from tradewind.domain.bot_lifecycle import BotAction
 from tradewind.domain.client_order_ids import CLIENT_ORDER_ID_PREFIX
-from tradewind.domain.events import (
-    BalancesRequested,
-    BotCommand,
-    KillSwitchChanged,
-    KillSwitchScope,
-    OrderCancelRequest,
-    OrderIntent,
-)
+from tradewind.domain.commands import BalancesRequested, BotCommand, OrderCancelRequest, OrderIntent
+from tradewind.domain.events import KillSwitchChanged, KillSwitchScope
 from tradewind.domain.orders import OrderError, OrderState, TrackedOrder
 from tradewind.errors import TradewindError
 from tradewind.services.execution.controls import KillSwitchBoard, covers, describe

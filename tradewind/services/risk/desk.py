@@ -23,13 +23,12 @@ from typing import TYPE_CHECKING
 
 from tradewind.bus.envelope import Envelope, envelope
 from tradewind.domain.client_order_ids import client_order_id_for
+from tradewind.domain.commands import BalancesRequested, OrderIntent
 from tradewind.domain.events import (
-    BalancesRequested,
     BalanceUpdate,
     Fill,
     KillSwitchChanged,
     KillSwitchScope,
-    OrderIntent,
     OrderRejected,
     PortfolioUpdate,
     PositionUpdate,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from tradewind.bus.envelope import Envelope, envelope
 from tradewind.bus.topics import ORDERS_CANCEL
-from tradewind.domain.events import OrderCancelRequest
+from tradewind.domain.commands import OrderCancelRequest
 
 __all__ = ["ORDERS_CANCEL", "OrderCancelRequest", "cancel_envelope"]
 

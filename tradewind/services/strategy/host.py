@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from tradewind.domain.events import Fill, OrderIntent, OrderRejected
+from tradewind.domain.commands import OrderIntent
+from tradewind.domain.events import Fill, OrderRejected
 from tradewind.domain.model import OrderType, Side, TimeInForce
 from tradewind.services.strategy.account_view import AccountView
 from tradewind.services.strategy.cancel_requests import OrderCancelRequest

@@ -32,7 +32,8 @@ from tradewind.domain.bot_lifecycle import (
     action_towards,
     state_after,
 )
-from tradewind.domain.events import BotCommand, Fill
+from tradewind.domain.commands import BotCommand
+from tradewind.domain.events import Fill
 from tradewind.errors import ConfigError, TradewindError
 from tradewind.services.strategy.hooks import HookRunner
 from tradewind.services.strategy.host import BotHost

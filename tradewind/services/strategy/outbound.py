@@ -24,7 +24,7 @@ from tradewind.bus.envelope import Envelope, envelope
 from tradewind.bus.port import Bus
 from tradewind.bus.topics import ORDERS_INTENT
 from tradewind.domain.bot_lifecycle import BotState
-from tradewind.domain.events import OrderIntent
+from tradewind.domain.commands import OrderIntent
 from tradewind.services.strategy.cancel_requests import (
     ORDERS_CANCEL,
     OrderCancelRequest,

@@ -36,9 +36,9 @@ from tradewind.bus.envelope import Envelope
 from tradewind.bus.ownership import OwnedPartitions
 from tradewind.bus.port import Subscription
 from tradewind.bus.topics import BOT_COMMANDS, MD_BAR, MD_TRADE, ORDERS_EVENTS, PORTFOLIO_UPDATES
+from tradewind.domain.commands import BotCommand
 from tradewind.domain.events import (
     Bar,
-    BotCommand,
     Fill,
     OrderCanceled,
     OrderExpired,
