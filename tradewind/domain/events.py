@@ -8,12 +8,12 @@ integers in nanoseconds since the Unix epoch (UTC). Money and quantities are `De
 
 from __future__ import annotations
 
-import enum
 from decimal import Decimal
 
 import msgspec
 
 from tradewind.domain.exact import EXACT
+from tradewind.domain.kill_switches import KillSwitchScope
 from tradewind.domain.model import Instrument, Liquidity, OrderType, Side
 
 
@@ -248,13 +248,6 @@ class AnalyticsUpdate(BaseEvent, frozen=True, tag="analytics.update"):
     #: What was traded over the window (the fills' quote amounts) over the mean equity
     #: of its minutes (`performance.turnover`, as backtests report it); None: no equity.
     turnover: float | None = None
-
-
-class KillSwitchScope(enum.StrEnum):
-    GLOBAL = "global"
-    VENUE = "venue"
-    ACCOUNT = "account"
-    BOT = "bot"
 
 
 class KillSwitchChanged(BaseEvent, frozen=True, kw_only=True, tag="risk.kill_switch"):

@@ -305,7 +305,9 @@ def check(
 ) -> Approved | Rejected:
     """Run every pre-trade rule on `intent` (see the module docstring for the order).
     Only an approval changes `state`: it takes a token from the account's order bucket."""
-    halted = state.kill_switches.blocked(intent)
+    halted = state.kill_switches.blocked(
+        venue=intent.instrument.venue, account_id=intent.account_id, bot_id=intent.bot_id
+    )
     if halted is not None:
         return Rejected(halted, Rule.KILL_SWITCH)
     account = limits.for_account(intent.account_id)

@@ -43,12 +43,12 @@ from tradewind.domain.events import (
     BalanceUpdate,
     Fill,
     KillSwitchChanged,
-    KillSwitchScope,
     OrderAccepted,
     OrderCanceled,
     OrderFilled,
     OrderRejected,
 )
+from tradewind.domain.kill_switches import KillSwitchScope
 from tradewind.domain.model import OrderType, Side, TimeInForce
 from tradewind.domain.orders import OrderState, TrackedOrder
 from tradewind.errors import BusUnavailable, VenueUnavailable
