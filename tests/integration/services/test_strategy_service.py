@@ -19,22 +19,17 @@ import pytest
 from tradewind.bus import topics
 from tradewind.bus.envelope import Envelope, Payload, envelope
 from tradewind.bus.memory import MemoryBus
+from tradewind.bus.topics import ORDERS_CANCEL
 from tradewind.domain.bot_lifecycle import BotAction, BotState
 from tradewind.domain.client_order_ids import client_order_id_for
-from tradewind.domain.commands import BotCommand, OrderIntent
+from tradewind.domain.commands import BotCommand, OrderCancelRequest, OrderIntent
 from tradewind.domain.events import Bar, Fill, PortfolioUpdate, TradeTick
 from tradewind.domain.model import Instrument, Liquidity, OrderType, Side
 from tradewind.runtime.logging import get_logger
 from tradewind.runtime.metrics import RuntimeMetrics
 from tradewind.runtime.service import Resources, ServiceContext
 from tradewind.runtime.settings import Settings
-from tradewind.services.strategy import (
-    ORDERS_CANCEL,
-    InstancePlacement,
-    OrderCancelRequest,
-    StrategyService,
-    StrategyServiceConfig,
-)
+from tradewind.services.strategy import InstancePlacement, StrategyService, StrategyServiceConfig
 from tradewind.store import accounts, bots, records, users
 from tradewind.store.database import Database
 from tradewind.strategies import registry
