@@ -69,7 +69,8 @@ _Items = list[tuple[TrackedOrder, str]]
 
 
 class ExecutionDesk:
-    """See the module docstring."""
+    """Execution's two handlers: admits approved intents into their sessions' queues
+    (`on_approved`) and keeps the kill switches, sweeping open orders (`on_controls`)."""
 
     def __init__(
         self,

@@ -58,7 +58,8 @@ _RELAY_POLL_S = 1.0  # how often the relay looks for events left staged
 
 
 class ExecutionService(Service):
-    """See the module docstring."""
+    """The execution service: turns approved intents into orders at the venues and what
+    the venues do with them into `orders.events`, and applies the kill switches."""
 
     name = "execution"
 

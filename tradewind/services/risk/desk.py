@@ -76,7 +76,8 @@ class _Decided:
 
 
 class RiskDesk:
-    """Decides intents; see the module docstring. `remember` bounds the LRU."""
+    """Decides intents with `domain.risk.check` and keeps the state they are decided on,
+    answering a redelivered intent as it did the first time. `remember` bounds the LRU."""
 
     def __init__(
         self, limits: RiskLimits, *, remember: int = 100_000, state: RiskState | None = None

@@ -61,7 +61,8 @@ Balances = Mapping[str, tuple[int, dict[str, Decimal]]]
 
 
 class BotLifecycle:
-    """Starts, pauses and stops hosted bots; see the module docstring."""
+    """Loads the bots to host and applies `BotCommand`s to them: starts, pauses and stops
+    hosted bots, and pauses one that cannot be built or fails too often."""
 
     def __init__(
         self,

@@ -92,7 +92,8 @@ class StrategyServiceConfig:
 
 
 class StrategyService(Service):
-    """Hosts bots; see the module docstring."""
+    """The strategy service: hosts the bots of the accounts this instance owns, feeds them
+    market data, order events and timers, and publishes their intents."""
 
     name = "strategy"
 
