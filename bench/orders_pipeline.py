@@ -36,7 +36,8 @@ from tradewind.benchmarks.command_line import OneLineErrorParser
 from tradewind.bus.envelope import Envelope, envelope
 from tradewind.bus.memory import MemoryBus
 from tradewind.bus.topics import ORDERS_APPROVED, ORDERS_EVENTS
-from tradewind.domain.events import OrderFilled, OrderIntent
+from tradewind.domain.commands import OrderIntent
+from tradewind.domain.events import OrderFilled
 from tradewind.domain.model import Instrument, OrderType, Side
 from tradewind.runtime.logging import configure_logging, get_logger
 from tradewind.runtime.metrics import RuntimeMetrics

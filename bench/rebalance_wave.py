@@ -44,14 +44,8 @@ from tradewind.benchmarks.command_line import OneLineErrorParser
 from tradewind.bus import topics
 from tradewind.bus.envelope import Envelope, envelope
 from tradewind.bus.memory import MemoryBus
-from tradewind.domain.events import (
-    Bar,
-    OrderCanceled,
-    OrderExpired,
-    OrderFilled,
-    OrderIntent,
-    OrderRejected,
-)
+from tradewind.domain.commands import OrderIntent
+from tradewind.domain.events import Bar, OrderCanceled, OrderExpired, OrderFilled, OrderRejected
 from tradewind.domain.model import Instrument, OrderType, Side
 from tradewind.runtime.logging import configure_logging, get_logger
 from tradewind.runtime.metrics import RuntimeMetrics

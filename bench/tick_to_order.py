@@ -59,7 +59,8 @@ from tradewind.bus.envelope import Envelope, envelope
 from tradewind.bus.factory import open_bus
 from tradewind.bus.port import Bus
 from tradewind.bus.tansu import local_kafka_broker
-from tradewind.domain.events import Bar, OrderIntent, OrderRejected, PortfolioUpdate
+from tradewind.domain.commands import OrderIntent
+from tradewind.domain.events import Bar, OrderRejected, PortfolioUpdate
 from tradewind.domain.model import Instrument, OrderType, Side
 from tradewind.runtime.logging import configure_logging, get_logger
 from tradewind.runtime.metrics import RuntimeMetrics

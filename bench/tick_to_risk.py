@@ -25,7 +25,8 @@ from tradewind.benchmarks.command_line import OneLineErrorParser
 from tradewind.bus import topics
 from tradewind.bus.envelope import envelope
 from tradewind.bus.memory import MemoryBus
-from tradewind.domain.events import BalanceUpdate, OrderIntent, TradeTick
+from tradewind.domain.commands import OrderIntent
+from tradewind.domain.events import BalanceUpdate, TradeTick
 from tradewind.domain.model import Instrument, OrderType, Side
 from tradewind.domain.risk import AccountLimits, RiskLimits
 from tradewind.runtime.logging import get_logger

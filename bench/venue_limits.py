@@ -42,7 +42,8 @@ from tradewind.bus import topics
 from tradewind.bus.envelope import Envelope, envelope
 from tradewind.bus.memory import MemoryBus
 from tradewind.chaos.platform import serving_venue
-from tradewind.domain.events import OrderFilled, OrderIntent, OrderRejected
+from tradewind.domain.commands import OrderIntent
+from tradewind.domain.events import OrderFilled, OrderRejected
 from tradewind.domain.model import Instrument, OrderType, Side
 from tradewind.runtime.logging import configure_logging, get_logger
 from tradewind.runtime.metrics import RuntimeMetrics

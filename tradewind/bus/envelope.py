@@ -1,4 +1,4 @@
-"""The envelope every event travels in, its ids, and the msgpack codec."""
+"""The envelope every event and command travels in, its ids, and the msgpack codec."""
 
 from __future__ import annotations
 
@@ -8,14 +8,18 @@ import time
 
 import msgspec
 
+from tradewind.domain.commands import Command
 from tradewind.domain.events import Event
 
 #: The envelope/payload schema this code writes and the newest it can read.
 SCHEMA_VERSION = 1
 
+#: What an envelope carries: any event or command, told apart by its `type` tag.
+Payload = Event | Command
+
 
 class Envelope(msgspec.Struct, frozen=True, array_like=True):
-    """One event on the bus.
+    """One event or command on the bus.
 
     `event_id` is unique and sorts by creation time (see `new_event_id`); `key` decides
     the partition and so the order (account id for account events, `venue:SYMBOL` for
@@ -29,7 +33,7 @@ class Envelope(msgspec.Struct, frozen=True, array_like=True):
     ts_ns: int
     trace_id: str
     schema_version: int
-    payload: Event
+    payload: Payload
 
 
 class _EventIds:
@@ -62,7 +66,7 @@ new_event_id = _ids.next
 os.register_at_fork(after_in_child=_ids.reseed)
 
 
-def envelope(payload: Event, key: str, trace_id: str | None = None) -> Envelope:
+def envelope(payload: Payload, key: str, trace_id: str | None = None) -> Envelope:
     """Wrap `payload` for publishing under `key`; a new trace starts unless one is given."""
     event_id = new_event_id()
     return Envelope(

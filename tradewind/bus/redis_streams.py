@@ -106,7 +106,9 @@ def partition_of(key: str, partitions: int) -> int:
 
 @dataclass(frozen=True, slots=True)
 class RedisStreamsSettings:
-    """Where the bus lives and how it behaves; see the module docstring for the URL."""
+    """Where the bus lives (the Redis URL, parsed by `from_url`) and how it behaves: the
+    streams' key prefix and length, lease and read timings, the replicas a publish waits
+    for."""
 
     url: str = field(repr=False)  # for redis-py, without our query parameters
     address: str  # host:port, safe to show

@@ -23,7 +23,8 @@ _EXACT = Context(prec=100)  # wide enough that a day of volume never rounds
 
 
 class BarBuilder:
-    """Builds the bars of one instrument; see the module docstring."""
+    """Builds one instrument's OHLCV bars from its trades: `interval_s` long, aligned to the
+    epoch, closed by a later trade or by `close_due`."""
 
     __slots__ = (
         "_close",

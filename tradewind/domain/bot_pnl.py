@@ -99,7 +99,8 @@ PriceOf = Callable[[str], Decimal | None]
 
 
 class BotBook:
-    """A bot's results kept fill by fill; see the module docstring."""
+    """One bot's results kept fill by fill: realised PnL, fees and volume per quote asset,
+    and what it still holds at average cost."""
 
     def __init__(self) -> None:
         self.by_quote: dict[str, QuoteResults] = {}

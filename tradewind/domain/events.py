@@ -1,4 +1,5 @@
-"""The domain's events: what crosses the bus, as frozen msgspec Structs.
+"""The domain's events: facts that cross the bus (what happened), as frozen msgspec
+Structs. What one part asks another to do is a command (`commands.py`).
 
 Every event is a member of the tagged union `Event`; its tag (the `type` field on the
 wire) names it, so a consumer decodes any event without knowing it in advance. Times are
@@ -7,13 +8,13 @@ integers in nanoseconds since the Unix epoch (UTC). Money and quantities are `De
 
 from __future__ import annotations
 
-import enum
 from decimal import Decimal
 
 import msgspec
 
 from tradewind.domain.exact import EXACT
-from tradewind.domain.model import Instrument, Liquidity, OrderType, Side, TimeInForce
+from tradewind.domain.kill_switches import KillSwitchScope
+from tradewind.domain.model import Instrument, Liquidity, OrderType, Side
 
 
 class BaseEvent(msgspec.Struct, frozen=True, tag_field="type", kw_only=True):
@@ -76,22 +77,6 @@ class Bar(BaseEvent, frozen=True, tag="md.bar"):
 # -- orders ---------------------------------------------------------------------------
 
 
-class OrderIntent(BaseEvent, frozen=True, kw_only=True, tag="order.intent"):
-    """A bot's wish to trade. `intent_id` is unique per bot and stable across retries,
-    so the client order id derived from it places the order at most once."""
-
-    account_id: str
-    bot_id: str
-    intent_id: str
-    instrument: Instrument
-    side: Side
-    order_type: OrderType
-    quantity: Decimal
-    price: Decimal | None = None
-    time_in_force: TimeInForce = TimeInForce.GTC
-    ts_ns: int
-
-
 class OrderEventBase(BaseEvent, frozen=True):
     account_id: str
     client_order_id: str
@@ -134,30 +119,6 @@ class OrderCanceled(OrderEventBase, frozen=True, tag="order.canceled"):
 class OrderExpired(OrderEventBase, frozen=True, tag="order.expired"):
     venue_order_id: str
     filled_quantity: Decimal
-
-
-class OrderCancelRequest(BaseEvent, frozen=True, kw_only=True, tag="order.cancel_request"):
-    """Cancel the open order `client_order_id` (derived from `account_id`, `bot_id` and
-    `intent_id`). Execution ignores a request for an order that is already finished;
-    `reason` is for the user ("bot stopped", "canceled by the strategy")."""
-
-    account_id: str
-    bot_id: str
-    intent_id: str
-    client_order_id: str
-    instrument: Instrument
-    reason: str
-    ts_ns: int
-
-
-class BalancesRequested(BaseEvent, frozen=True, kw_only=True, tag="account.balances_requested"):
-    """Publish the venue's balances of `account_id` now (a command to execution): risk
-    asks when it must decide for an account whose balances it has not seen, e.g. after a
-    restart or when the account's partition moved to it."""
-
-    account_id: str
-    requested_by: str
-    ts_ns: int
 
 
 class Fill(BaseEvent, frozen=True, tag="order.fill"):
@@ -289,27 +250,6 @@ class AnalyticsUpdate(BaseEvent, frozen=True, tag="analytics.update"):
     turnover: float | None = None
 
 
-class BotAction(enum.StrEnum):
-    START = "start"
-    PAUSE = "pause"
-    STOP = "stop"
-
-
-class BotCommand(BaseEvent, frozen=True, tag="bot.command"):
-    account_id: str
-    bot_id: str
-    action: BotAction
-    issued_by: str
-    ts_ns: int
-
-
-class KillSwitchScope(enum.StrEnum):
-    GLOBAL = "global"
-    VENUE = "venue"
-    ACCOUNT = "account"
-    BOT = "bot"
-
-
 class KillSwitchChanged(BaseEvent, frozen=True, kw_only=True, tag="risk.kill_switch"):
     """A kill switch was engaged (`engaged` True) or released. `target` is "" for the
     global switch, else the venue, account id or bot id. `cancel_open_orders` asks
@@ -345,9 +285,6 @@ Event = (
     | OrderBookSnapshot
     | OrderBookUpdate
     | Bar
-    | OrderIntent
-    | OrderCancelRequest
-    | BalancesRequested
     | OrderAccepted
     | OrderRejected
     | OrderPartiallyFilled
@@ -359,7 +296,6 @@ Event = (
     | PositionUpdate
     | PortfolioUpdate
     | AnalyticsUpdate
-    | BotCommand
     | KillSwitchChanged
     | DeadLetter
 )

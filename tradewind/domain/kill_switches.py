@@ -1,20 +1,31 @@
 """Kill switches: an operator (or an alert) halts new orders for everything, one venue,
 one account or one bot, saying who did it, why and when. Pure: no clock, no I/O.
+
+A switch is named by its scope and target: "" for the global switch, else the venue,
+the account id or the bot id (bot ids are unique platform-wide), as `KillSwitchChanged`
+carries them on risk.controls. When several switches cover an order the broadest names
+the halt (`covering_switches`), so risk, execution and the API agree on it. Risk
+refuses intents with `KillSwitches.blocked`; execution refuses them too (one approved
+just before a switch engaged may still be on its way) and cancels the open orders of a
+switch engaged with `cancel_open_orders` (`KillSwitches.cancelling`).
 """
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import msgspec
 
-from tradewind.domain.events import KillSwitchScope, OrderIntent
+if TYPE_CHECKING:  # events.py imports the scope from here
+    from tradewind.domain.events import KillSwitchChanged
 
 _NS_PER_S = 1_000_000_000
 
 
-class KillScope(enum.StrEnum):
+class KillSwitchScope(enum.StrEnum):
     """What a switch halts, broadest first; a broader switch takes precedence."""
 
     GLOBAL = "global"
@@ -23,109 +34,48 @@ class KillScope(enum.StrEnum):
     BOT = "bot"
 
 
-class KillTarget(msgspec.Struct, frozen=True):
-    """What one switch halts. Build it with `everything()`, `venue()`, `account()` or
-    `bot()`: only the fields its scope needs are set."""
-
-    scope: KillScope
-    venue: str = ""
-    account_id: str = ""
-    bot_id: str = ""
-
-    @classmethod
-    def everything(cls) -> KillTarget:
-        return cls(KillScope.GLOBAL)
-
-    @classmethod
-    def for_venue(cls, venue: str) -> KillTarget:
-        return cls(KillScope.VENUE, venue=venue)
-
-    @classmethod
-    def for_account(cls, account_id: str) -> KillTarget:
-        return cls(KillScope.ACCOUNT, account_id=account_id)
-
-    @classmethod
-    def for_bot(cls, account_id: str, bot_id: str) -> KillTarget:
-        """Bots are named within their account, so a bot's target carries both."""
-        return cls(KillScope.BOT, account_id=account_id, bot_id=bot_id)
-
-    def describe(self) -> str:
-        """As a user reads it: "all trading", "venue sim", "bot grid-1 of account a1"."""
-        if self.scope is KillScope.GLOBAL:
-            return "all trading"
-        if self.scope is KillScope.VENUE:
-            return f"venue {self.venue}"
-        if self.scope is KillScope.ACCOUNT:
-            return f"account {self.account_id}"
-        return f"bot {self.bot_id} of account {self.account_id}"
+_BROADEST_FIRST = list(KillSwitchScope)
 
 
 class KillSwitch(msgspec.Struct, frozen=True, kw_only=True):
-    """An engaged switch: `target` halted by `engaged_by` (a user or service name) for
-    `reason`, since `engaged_at_ns` (ns since the Unix epoch)."""
+    """An engaged switch: `target` of `scope` halted by `engaged_by` (a user or service
+    name) for `reason`, since `engaged_at_ns` (ns since the Unix epoch);
+    `cancel_open_orders` asks execution to cancel the open orders it covers."""
 
-    target: KillTarget
+    scope: KillSwitchScope
+    target: str
     engaged_by: str
     reason: str
     engaged_at_ns: int
+    cancel_open_orders: bool = False
 
-    def describe(self) -> str:
-        """One sentence for the user whose order it stops."""
+    def covers(self, *, venue: str, account_id: str, bot_id: str | None) -> bool:
+        """Whether it halts orders of this account on this venue placed for `bot_id`
+        (None: orders of no bot in particular, which a bot switch does not cover)."""
+        if self.scope is KillSwitchScope.GLOBAL:
+            return True
+        if self.scope is KillSwitchScope.VENUE:
+            return self.target == venue
+        if self.scope is KillSwitchScope.ACCOUNT:
+            return self.target == account_id
+        return bot_id is not None and self.target == bot_id
+
+    def halted(self, account_id: str | None = None) -> str:
+        """What it halts as a user reads it: "all trading", "venue sim", "account a1",
+        "bot grid-1 of account a1" (a bot switch names `account_id` when given)."""
+        if self.scope is KillSwitchScope.GLOBAL:
+            return "all trading"
+        if self.scope is KillSwitchScope.BOT and account_id is not None:
+            return f"bot {self.target} of account {account_id}"
+        return f"{self.scope.value} {self.target}"
+
+    def describe(self, account_id: str) -> str:
+        """One sentence for the user of `account_id` whose order it stops."""
         since = datetime.fromtimestamp(self.engaged_at_ns // _NS_PER_S, tz=UTC)
         return (
-            f"{self.target.describe()} is halted by a kill switch engaged by "
+            f"{self.halted(account_id)} is halted by a kill switch engaged by "
             f"{self.engaged_by} at {since:%Y-%m-%d %H:%M:%S} UTC: {self.reason}"
         )
-
-
-class KillSwitches:
-    """The engaged switches. `blocked(intent)` names the broadest one that stops it."""
-
-    def __init__(self) -> None:
-        self._engaged: dict[KillTarget, KillSwitch] = {}
-
-    def engage(self, target: KillTarget, *, by: str, reason: str, at_ns: int) -> KillSwitch:
-        """Halt `target`. Engaging an engaged switch again replaces its who, why and when."""
-        if not reason.strip():
-            raise ValueError("a kill switch needs a reason the halted users can read")
-        switch = KillSwitch(target=target, engaged_by=by, reason=reason, engaged_at_ns=at_ns)
-        self._engaged[target] = switch
-        return switch
-
-    def release(self, target: KillTarget) -> KillSwitch | None:
-        """Lift the switch on exactly `target` (a broader one still applies); returns the
-        switch lifted, or None if it was not engaged."""
-        return self._engaged.pop(target, None)
-
-    def engaged(self) -> list[KillSwitch]:
-        """Every engaged switch, broadest scope first, then oldest first."""
-        order = list(KillScope)
-        return sorted(
-            self._engaged.values(),
-            key=lambda s: (order.index(s.target.scope), s.engaged_at_ns),
-        )
-
-    def blocking(self, intent: OrderIntent) -> KillSwitch | None:
-        """The broadest engaged switch that stops `intent`: global, then its venue, its
-        account, its bot. None if the intent may trade."""
-        if not self._engaged:
-            return None
-        for target in (
-            KillTarget.everything(),
-            KillTarget.for_venue(intent.instrument.venue),
-            KillTarget.for_account(intent.account_id),
-            KillTarget.for_bot(intent.account_id, intent.bot_id),
-        ):
-            switch = self._engaged.get(target)
-            if switch is not None:
-                return switch
-        return None
-
-    def blocked(self, intent: OrderIntent) -> str | None:
-        """Why `intent` may not trade, as a sentence naming who, why and when; None if
-        no switch stops it."""
-        switch = self.blocking(intent)
-        return None if switch is None else switch.describe()
 
 
 def covering_switches(
@@ -140,3 +90,94 @@ def covering_switches(
         (KillSwitchScope.ACCOUNT, account_id),
         (KillSwitchScope.BOT, bot_id),
     )
+
+
+class KillSwitches:
+    """The engaged switches, by (scope, target). `blocking` names the broadest one that
+    halts a bot's orders, `blocked` says it as a sentence, `cancelling` names the one
+    that asks for its open orders to be canceled."""
+
+    def __init__(self) -> None:
+        self._engaged: dict[tuple[KillSwitchScope, str], KillSwitch] = {}
+
+    def engage(
+        self,
+        scope: KillSwitchScope,
+        target: str,
+        *,
+        by: str,
+        reason: str,
+        at_ns: int,
+        cancel_open_orders: bool = False,
+    ) -> KillSwitch:
+        """Halt `target` of `scope`. Engaging an engaged switch again replaces its who,
+        why and when. A switch engages even without a reason or an actor (refusing it
+        would leave trading on): it then says so."""
+        engaged_by = by or "an operator"
+        switch = KillSwitch(
+            scope=scope,
+            target=target,
+            engaged_by=engaged_by,
+            reason=reason.strip() or f"engaged by {engaged_by}, no reason given",
+            engaged_at_ns=at_ns,
+            cancel_open_orders=cancel_open_orders,
+        )
+        self._engaged[scope, target] = switch
+        return switch
+
+    def release(self, scope: KillSwitchScope, target: str) -> KillSwitch | None:
+        """Lift the switch on exactly this target (a broader one still applies); returns
+        the switch lifted, or None if it was not engaged."""
+        return self._engaged.pop((scope, target), None)
+
+    def apply(self, change: KillSwitchChanged) -> KillSwitch | None:
+        """Engage or release the switch `change` names; returns the switch it engaged
+        (None for a release)."""
+        if not change.engaged:
+            self.release(change.scope, change.target)
+            return None
+        return self.engage(
+            change.scope,
+            change.target,
+            by=change.actor_id,
+            reason=change.reason,
+            at_ns=change.ts_ns,
+            cancel_open_orders=change.cancel_open_orders,
+        )
+
+    def current(self, scope: KillSwitchScope, target: str) -> KillSwitch | None:
+        """The switch on exactly this target, if it is engaged."""
+        return self._engaged.get((scope, target))
+
+    def engaged(self) -> list[KillSwitch]:
+        """Every engaged switch, broadest scope first, then oldest first."""
+        return sorted(
+            self._engaged.values(),
+            key=lambda s: (_BROADEST_FIRST.index(s.scope), s.engaged_at_ns),
+        )
+
+    def covering(self, *, venue: str, account_id: str, bot_id: str) -> Iterator[KillSwitch]:
+        """The engaged switches that halt this bot's orders, broadest first."""
+        if not self._engaged:
+            return
+        for key in covering_switches(venue, account_id, bot_id):
+            switch = self._engaged.get(key)
+            if switch is not None:
+                yield switch
+
+    def blocking(self, *, venue: str, account_id: str, bot_id: str) -> KillSwitch | None:
+        """The broadest engaged switch that halts this bot's orders; None if they may
+        trade."""
+        return next(self.covering(venue=venue, account_id=account_id, bot_id=bot_id), None)
+
+    def blocked(self, *, venue: str, account_id: str, bot_id: str) -> str | None:
+        """Why this bot's orders may not trade, as a sentence naming who, why and when;
+        None if no switch halts them."""
+        switch = self.blocking(venue=venue, account_id=account_id, bot_id=bot_id)
+        return None if switch is None else switch.describe(account_id)
+
+    def cancelling(self, *, venue: str, account_id: str, bot_id: str) -> KillSwitch | None:
+        """The broadest engaged switch over this bot's orders that asks for its open
+        orders to be canceled (a broader one that does not ask hides nothing)."""
+        covering = self.covering(venue=venue, account_id=account_id, bot_id=bot_id)
+        return next((s for s in covering if s.cancel_open_orders), None)

@@ -115,7 +115,8 @@ class BookSide:
 
 
 class L2Book:
-    """The book of `instrument` as of `last_update_id`; see the module docstring."""
+    """The price-aggregated book of `instrument` as of `last_update_id`: started from a
+    snapshot, following the diffs that continue it."""
 
     __slots__ = ("asks", "bids", "instrument", "last_update_id")
 

@@ -45,7 +45,7 @@ from typing import Protocol
 import msgspec
 
 from tradewind.domain.client_order_ids import client_order_id_for
-from tradewind.domain.events import OrderIntent
+from tradewind.domain.commands import OrderIntent
 from tradewind.domain.exact import EXACT, is_positive, quotient
 from tradewind.domain.model import Instrument, OrderType, Side, TimeInForce
 from tradewind.domain.order_errors import (

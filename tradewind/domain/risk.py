@@ -34,14 +34,8 @@ from decimal import ROUND_UP, Context, Decimal
 import msgspec
 from msgspec import UNSET, UnsetType
 
-from tradewind.domain.events import (
-    BalanceUpdate,
-    Fill,
-    OrderIntent,
-    PortfolioUpdate,
-    PositionUpdate,
-    TradeTick,
-)
+from tradewind.domain.commands import OrderIntent
+from tradewind.domain.events import BalanceUpdate, Fill, PortfolioUpdate, PositionUpdate, TradeTick
 from tradewind.domain.kill_switches import KillSwitches
 from tradewind.domain.model import Instrument, OrderType, Side
 from tradewind.domain.rate_limits import TokenBucket
@@ -311,7 +305,9 @@ def check(
 ) -> Approved | Rejected:
     """Run every pre-trade rule on `intent` (see the module docstring for the order).
     Only an approval changes `state`: it takes a token from the account's order bucket."""
-    halted = state.kill_switches.blocked(intent)
+    halted = state.kill_switches.blocked(
+        venue=intent.instrument.venue, account_id=intent.account_id, bot_id=intent.bot_id
+    )
     if halted is not None:
         return Rejected(halted, Rule.KILL_SWITCH)
     account = limits.for_account(intent.account_id)

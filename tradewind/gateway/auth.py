@@ -45,7 +45,8 @@ def unauthenticated(detail: str, reason: str = "invalid_token") -> ApiError:
 
 
 class Authenticator:
-    """Turns access tokens into principals; see the module docstring."""
+    """Turns access tokens into principals, keeping verified tokens until they expire;
+    expiry and revocation are checked on every use."""
 
     def __init__(
         self,

@@ -61,7 +61,8 @@ class _Entry:
 
 
 class PortfolioCache:
-    """The newest valuation per account, as encoded JSON; see the module docstring."""
+    """The newest valuation per account, encoded to JSON once when it arrives, and read
+    from the newest stored snapshot for an account with no update yet."""
 
     def __init__(
         self, *, snapshot_ttl_s: float = 5.0, clock: Callable[[], float] = time.monotonic

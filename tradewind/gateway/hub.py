@@ -58,7 +58,8 @@ class StreamClient:
 
 
 class StreamHub:
-    """Clients by account id; see the module docstring."""
+    """The connected WebSocket clients by the account ids they watch: each event is encoded
+    once and queued for every client watching its account (bounded queues)."""
 
     def __init__(self, queue_size: int = 256) -> None:
         self._queue_size = queue_size

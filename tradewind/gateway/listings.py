@@ -19,7 +19,8 @@ from tradewind.venues.port import Market
 
 
 class VenueListings:
-    """Listed markets per venue, cached; see the module docstring."""
+    """The markets each venue lists, kept `ttl_s` seconds per venue; concurrent requests
+    for one venue share one load."""
 
     def __init__(
         self,

@@ -47,7 +47,8 @@ class Revoked:
 
 
 class Revocations:
-    """The versions and ended sessions this gateway enforces; see the module docstring.
+    """The users' token versions and the ended sessions this gateway enforces: a token
+    older than its user's version, or of an ended session, is refused.
     `keep_s` is how long a fact matters (token lifetime plus leeway, seconds)."""
 
     def __init__(self, keep_s: float, *, clock: Callable[[], float] = time.time) -> None:

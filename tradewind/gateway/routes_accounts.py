@@ -17,7 +17,8 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 
 from tradewind.bus.envelope import envelope
 from tradewind.bus.topics import BOT_COMMANDS
-from tradewind.domain.events import BotAction, BotCommand
+from tradewind.domain.bot_lifecycle import BotAction, transition
+from tradewind.domain.commands import BotCommand
 from tradewind.errors import AuthenticationFailed, VenueError, VenueUnavailable
 from tradewind.gateway.auth import Principal
 from tradewind.gateway.deps import GatewayState, PageParams, State, client_ip, require
@@ -34,7 +35,6 @@ from tradewind.gateway.schemas import (
 from tradewind.security.redaction import mask_api_key
 from tradewind.store import accounts, audit, bots
 from tradewind.store.accounts import ExchangeAccountRecord
-from tradewind.store.bots import BotState
 from tradewind.store.outbox import enqueue
 from tradewind.venues.key_check import KeyCheck
 
@@ -220,7 +220,7 @@ async def remove_account(
         live = [
             b
             for b in await bots.list_bots(conn, account_id=account.id, limit=10_000)
-            if b.state is not BotState.STOPPED
+            if transition(b.state, BotAction.STOP).changes
         ]
         commands = [
             envelope(

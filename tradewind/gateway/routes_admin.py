@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from fastapi import APIRouter, Depends, Path, Query, Request
 
+from tradewind.domain.bot_lifecycle import BotState
 from tradewind.domain.performance import (
     bucketed,
     figures,
@@ -51,7 +52,6 @@ from tradewind.gateway.schemas import (
 )
 from tradewind.store import audit, bots, login_failures, records, users
 from tradewind.store.audit import KillSwitchRecord
-from tradewind.store.bots import BotState
 from tradewind.store.kill_switch_events import stage_kill_switch_event
 
 router = APIRouter(prefix="/admin", tags=["operations"])

@@ -16,8 +16,9 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 
 from tradewind.bus.envelope import envelope
 from tradewind.bus.topics import BOT_COMMANDS
+from tradewind.domain.bot_lifecycle import BotAction, transition
 from tradewind.domain.bot_pnl import MinuteReturns, QuoteResults, bot_drawdown, bot_results
-from tradewind.domain.events import BotAction, BotCommand
+from tradewind.domain.commands import BotCommand
 from tradewind.domain.kill_switches import covering_switches
 from tradewind.domain.performance import EquitySample, bucketed
 from tradewind.gateway.auth import Principal
@@ -48,7 +49,7 @@ from tradewind.gateway.schemas import (
 from tradewind.store import accounts, audit, bot_snapshots, bots, records
 from tradewind.store.audit import KillSwitchRecord
 from tradewind.store.bot_snapshots import BotSnapshot
-from tradewind.store.bots import BotRecord, BotState
+from tradewind.store.bots import BotRecord
 from tradewind.store.database import Connection
 from tradewind.store.outbox import enqueue
 
@@ -58,13 +59,6 @@ Reader = Annotated[Principal, Depends(require(Permission.BOTS_READ))]
 Writer = Annotated[Principal, Depends(require(Permission.BOTS_WRITE))]
 BotId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 StrategyName = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
-
-#: action -> (the state it leads to, the states it may start from)
-_TRANSITIONS: dict[BotAction, tuple[BotState, frozenset[BotState]]] = {
-    BotAction.START: (BotState.RUNNING, frozenset({BotState.STOPPED, BotState.PAUSED})),
-    BotAction.PAUSE: (BotState.PAUSED, frozenset({BotState.RUNNING})),
-    BotAction.STOP: (BotState.STOPPED, frozenset({BotState.RUNNING, BotState.PAUSED})),
-}
 
 
 def bot_view(bot: BotRecord, halted_by: KillSwitchRecord | None = None) -> BotView:
@@ -264,17 +258,14 @@ def _quote_view(q: QuoteResults) -> BotQuoteResultsView:
 async def _change_state(
     state: GatewayState, caller: Principal, bot_id: str, action: BotAction, ip: str
 ) -> BotView:
-    target, allowed_from = _TRANSITIONS[action]
     async with state.db.transaction() as conn:
         bot = await owned_bot(conn, caller.user_id, bot_id)
-        if bot.state is target:
+        step = transition(bot.state, action)
+        if step.refused is not None:
+            raise ApiError(409, step.refused, code="invalid_transition")
+        if not step.changes:
             return await bot_view_of(conn, bot)
-        if bot.state not in allowed_from:
-            raise ApiError(
-                409,
-                f"a {bot.state.value} bot cannot be {target.value}; start it first",
-                code="invalid_transition",
-            )
+        target = step.target
         await bots.set_bot_state(conn, bot.id, target, paused_reason=None)
         await _stage_command(conn, bot, action, caller.user_id)
         await audit.record(
@@ -312,7 +303,7 @@ async def delete_bot(bot_id: BotId, caller: Writer, state: State, request: Reque
     """Stop the bot if it runs, then delete it."""
     async with state.db.transaction() as conn:
         bot = await owned_bot(conn, caller.user_id, bot_id)
-        stopping = bot.state is not BotState.STOPPED
+        stopping = transition(bot.state, BotAction.STOP).changes
         if stopping:
             await _stage_command(conn, bot, BotAction.STOP, caller.user_id)
         await bots.delete_bot(conn, bot.id)

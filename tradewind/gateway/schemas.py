@@ -480,7 +480,7 @@ class DeadLetterView(_Response):
 
 
 class KillSwitchOutcome(_Response):
-    """`published` says whether risk was told on `risk.controls` (see controls.py)."""
+    """`published` says whether risk was told on `risk.controls` (`routes_admin.py`)."""
 
     switch: KillSwitchView | None
     changed: bool

@@ -67,7 +67,8 @@ PROPOSED_RESOURCES_FIELD = "services: Sequence[Service] = ()  # this process's s
 
 
 class GatewayService(Service):
-    """Serves the API; see the module docstring."""
+    """The `gateway` service: serves the public HTTP(S) and WebSocket API, fed by its own
+    consumer group and relaying its bot commands to the bus through the outbox."""
 
     name = "gateway"
 

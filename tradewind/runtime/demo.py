@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
+from tradewind.domain.bot_lifecycle import BotState
 from tradewind.security.envelope import Encryptor
 from tradewind.security.redaction import mask_api_key
 from tradewind.store import accounts, bots, users
@@ -207,7 +208,7 @@ async def create_demo_accounts_across(
                 strategy=strategy,
                 params=bot_params(strategy, venue.market, quote, budget, nth),
             )
-            await bots.set_bot_state(conn, bot.id, bots.BotState.RUNNING)
+            await bots.set_bot_state(conn, bot.id, BotState.RUNNING)
             created.append(
                 DemoAccount(user.id, account_id, venue_account_id, bot.id, strategy, venue.name)
             )

@@ -27,7 +27,8 @@ _FORMATS = ("text", "html", "speedscope")
 
 
 class LiveProfiler:
-    """Serves `PATH`; see the module docstring."""
+    """Serves `PATH` on the health port: samples the event loop for the seconds asked
+    (one profile at a time) and answers the call tree as text, HTML or speedscope."""
 
     def __init__(self) -> None:
         self._running = False

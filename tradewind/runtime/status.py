@@ -25,11 +25,11 @@ from typing import Any, NamedTuple
 from tradewind.bus import topics
 from tradewind.bus.envelope import Envelope
 from tradewind.bus.port import Bus, ConsumerOptions, Subscription
+from tradewind.domain.commands import OrderIntent
 from tradewind.domain.events import (
     AnalyticsUpdate,
     Fill,
     OrderAccepted,
-    OrderIntent,
     OrderRejected,
     PortfolioUpdate,
 )

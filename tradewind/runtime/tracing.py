@@ -37,7 +37,8 @@ _SPAN_ID_MASK = (1 << 64) - 1
 
 
 class Tracing:
-    """Records handled events as spans; see the module docstring."""
+    """Records one OpenTelemetry span per event a consumer group handles, in the event's
+    trace, so one order's path across the services can be followed."""
 
     def __init__(self, provider: TracerProvider) -> None:
         self._provider = provider

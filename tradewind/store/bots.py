@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import enum
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -16,14 +15,9 @@ from sqlalchemy import bindparam, delete, func, or_, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from tradewind.domain.bot_lifecycle import BotState
 from tradewind.domain.risk_limits import RiskLimits
 from tradewind.store.schema import bots
-
-
-class BotState(enum.StrEnum):
-    RUNNING = "running"
-    PAUSED = "paused"
-    STOPPED = "stopped"
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tradewind.bus.envelope import Envelope, envelope
 from tradewind.bus.topics import RISK_CONTROLS
-from tradewind.domain.events import KillSwitchChanged, KillSwitchScope
+from tradewind.domain.events import KillSwitchChanged
+from tradewind.domain.kill_switches import KillSwitchScope
 from tradewind.store.outbox import enqueue
 
 

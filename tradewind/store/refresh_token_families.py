@@ -47,7 +47,8 @@ def _seconds(value: datetime) -> int:
 
 
 class SqlRefreshTokenStore:
-    """Refresh-token families in the system of record; see the module docstring."""
+    """Refresh-token families in the `refresh_tokens` table (only each token's SHA-256),
+    changed by guarded compare-and-set updates so gateway instances agree."""
 
     def __init__(self, db: Database, policy: RefreshPolicy) -> None:
         self._db = db

@@ -60,7 +60,8 @@ class DcaMemory(StrategyMemory, kw_only=True):
 
 
 class DcaStrategy(Strategy):
-    """Periodic buys of one symbol; see the module docstring."""
+    """Dollar-cost averaging: buys `quote_amount` of one symbol every `interval_s` seconds,
+    more when the price dips below its recent average."""
 
     name = "dca"
     Params = DcaParams

@@ -102,7 +102,8 @@ class GridMemory(StrategyMemory, kw_only=True):
 
 
 class GridStrategy(Strategy):
-    """A re-arming limit-order grid; see the module docstring."""
+    """A re-arming limit-order grid on one symbol: buys below the price, sells above, and
+    each fill re-arms the opposite order one level away."""
 
     name = "grid"
     Params = GridParams

@@ -56,7 +56,8 @@ class MomentumMemory(StrategyMemory, kw_only=True):
 
 
 class MomentumStrategy(Strategy):
-    """A fast/slow SMA crossover with a stop loss; see the module docstring."""
+    """A fast/slow SMA crossover on one symbol's bars: buys on a golden cross, sells what it
+    bought on a death cross or at its stop loss."""
 
     name = "momentum"
     Params = MomentumParams

@@ -220,7 +220,8 @@ class RebalanceMemory(StrategyMemory, kw_only=True):
 
 
 class RebalanceStrategy(Strategy):
-    """Keeps a basket at its target weights; see the module docstring."""
+    """Keeps a basket of symbols quoted in one asset at its target weights of the equity,
+    rebalancing on a schedule and/or when a weight drifts too far."""
 
     name = "rebalance"
     Params = RebalanceParams

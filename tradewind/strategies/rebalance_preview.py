@@ -58,7 +58,8 @@ class RiskFigures(msgspec.Struct, frozen=True):
 
 
 class RebalancePreview(msgspec.Struct, frozen=True, kw_only=True):
-    """See the module docstring. `equity`, `traded`, `fees`: quote. `traded`: the
+    """What a `rebalance` bot's next rebalance would do: its orders, their value and fees,
+    and the weights before and after. `equity`, `traded`, `fees`: quote. `traded`: the
     orders' values summed (buys and sells); `traded_fraction`: of `equity`."""
 
     quote: str

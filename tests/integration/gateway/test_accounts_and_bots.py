@@ -6,7 +6,8 @@ from sqlalchemy import select
 
 from tests.integration.gateway.support import Api
 from tradewind.bus.envelope import decode
-from tradewind.domain.events import BotAction, BotCommand
+from tradewind.domain.bot_lifecycle import BotAction
+from tradewind.domain.commands import BotCommand
 from tradewind.store import audit
 from tradewind.store.schema import exchange_accounts, outbox
 from tradewind.venues.simulated.exchange import KeyPermissions

@@ -12,8 +12,8 @@ from decimal import Decimal
 import pytest
 
 from tests.integration.gateway.support import Api
+from tradewind.domain.bot_lifecycle import BotState
 from tradewind.store import audit, bot_snapshots, bots
-from tradewind.store.bots import BotState
 
 D = Decimal
 REASON = "risk limit: the bot's drawdown 12.50 % reached the bot's limit of 10.00 %"

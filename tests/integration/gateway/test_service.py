@@ -26,7 +26,8 @@ from tests.integration.gateway.support import Api
 from tests.unit.security.factories import master_keys
 from tradewind.bus.envelope import Envelope
 from tradewind.bus.topics import BOT_COMMANDS
-from tradewind.domain.events import BotAction, BotCommand
+from tradewind.domain.bot_lifecycle import BotAction
+from tradewind.domain.commands import BotCommand
 from tradewind.errors import ConfigError
 from tradewind.runtime.service import AdminEndpoints, Resources, Service, ServiceContext
 from tradewind.security.envelope import Encryptor, StoredSecret

@@ -17,7 +17,7 @@ from typing import TypeVar
 from tradewind.bus.envelope import Envelope, envelope
 from tradewind.bus.memory import MemoryBus
 from tradewind.cache.memory import MemoryCache
-from tradewind.domain.events import OrderIntent
+from tradewind.domain.commands import OrderIntent
 from tradewind.domain.model import Instrument, OrderType, Side
 from tradewind.runtime.logging import get_logger
 from tradewind.runtime.metrics import RuntimeMetrics

@@ -15,7 +15,9 @@ from tests.waiting import wait_until
 from tradewind.bus import topics
 from tradewind.bus.envelope import Envelope, envelope
 from tradewind.bus.memory import MemoryBus
-from tradewind.domain.events import Bar, BotAction, BotCommand, Fill, PortfolioUpdate
+from tradewind.domain.bot_lifecycle import BotAction, BotState
+from tradewind.domain.commands import BotCommand
+from tradewind.domain.events import Bar, Fill, PortfolioUpdate
 from tradewind.domain.model import Instrument, Liquidity, Side
 from tradewind.domain.risk_limits import RiskLimits
 from tradewind.runtime.logging import get_logger
@@ -24,7 +26,6 @@ from tradewind.runtime.service import Resources, ServiceContext
 from tradewind.runtime.settings import Settings
 from tradewind.services.analytics import AnalyticsService
 from tradewind.store import accounts, audit, bot_snapshots, bots, records, users
-from tradewind.store.bots import BotState
 from tradewind.store.database import Database
 
 D = Decimal

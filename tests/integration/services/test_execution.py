@@ -38,18 +38,17 @@ from tradewind.bus.topics import (
     RISK_CONTROLS,
 )
 from tradewind.domain.client_order_ids import client_order_id_for
+from tradewind.domain.commands import BalancesRequested, OrderCancelRequest
 from tradewind.domain.events import (
-    BalancesRequested,
     BalanceUpdate,
     Fill,
     KillSwitchChanged,
-    KillSwitchScope,
     OrderAccepted,
     OrderCanceled,
-    OrderCancelRequest,
     OrderFilled,
     OrderRejected,
 )
+from tradewind.domain.kill_switches import KillSwitchScope
 from tradewind.domain.model import OrderType, Side, TimeInForce
 from tradewind.domain.orders import OrderState, TrackedOrder
 from tradewind.errors import BusUnavailable, VenueUnavailable

@@ -11,7 +11,7 @@ from tests.integration.services.test_risk_service import (
 )
 from tradewind.bus import topics
 from tradewind.bus.memory import MemoryBus
-from tradewind.domain.events import KillSwitchScope
+from tradewind.domain.kill_switches import KillSwitchScope
 from tradewind.domain.model import OrderType
 
 

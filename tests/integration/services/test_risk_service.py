@@ -19,15 +19,9 @@ from tradewind.bus.envelope import Envelope, envelope
 from tradewind.bus.memory import MemoryBus
 from tradewind.bus.port import BatchHandler
 from tradewind.domain.client_order_ids import client_order_id_for
-from tradewind.domain.events import (
-    BalancesRequested,
-    BalanceUpdate,
-    KillSwitchChanged,
-    KillSwitchScope,
-    OrderIntent,
-    OrderRejected,
-    TradeTick,
-)
+from tradewind.domain.commands import BalancesRequested, OrderIntent
+from tradewind.domain.events import BalanceUpdate, KillSwitchChanged, OrderRejected, TradeTick
+from tradewind.domain.kill_switches import KillSwitchScope
 from tradewind.domain.model import Instrument, OrderType, Side
 from tradewind.domain.risk import AccountLimits, RiskLimits
 from tradewind.errors import ConfigError

@@ -17,12 +17,8 @@ from tests.integration.services.test_risk_service import LIMITS as VALUE_LIMIT_O
 from tradewind.bus import topics
 from tradewind.bus.envelope import Envelope, envelope
 from tradewind.bus.memory import MemoryBus
-from tradewind.domain.events import (
-    BalancesRequested,
-    BalanceUpdate,
-    OrderIntent,
-    PortfolioUpdate,
-)
+from tradewind.domain.commands import BalancesRequested, OrderIntent
+from tradewind.domain.events import BalanceUpdate, PortfolioUpdate
 from tradewind.domain.model import Side
 from tradewind.domain.portfolio_state import (
     PortfolioState,

@@ -17,31 +17,19 @@ from typing import Any
 import pytest
 
 from tradewind.bus import topics
-from tradewind.bus.envelope import Envelope, envelope
+from tradewind.bus.envelope import Envelope, Payload, envelope
 from tradewind.bus.memory import MemoryBus
+from tradewind.bus.topics import ORDERS_CANCEL
+from tradewind.domain.bot_lifecycle import BotAction, BotState
 from tradewind.domain.client_order_ids import client_order_id_for
-from tradewind.domain.events import (
-    Bar,
-    BotAction,
-    BotCommand,
-    Event,
-    Fill,
-    OrderIntent,
-    PortfolioUpdate,
-    TradeTick,
-)
+from tradewind.domain.commands import BotCommand, OrderCancelRequest, OrderIntent
+from tradewind.domain.events import Bar, Fill, PortfolioUpdate, TradeTick
 from tradewind.domain.model import Instrument, Liquidity, OrderType, Side
 from tradewind.runtime.logging import get_logger
 from tradewind.runtime.metrics import RuntimeMetrics
 from tradewind.runtime.service import Resources, ServiceContext
 from tradewind.runtime.settings import Settings
-from tradewind.services.strategy import (
-    ORDERS_CANCEL,
-    InstancePlacement,
-    OrderCancelRequest,
-    StrategyService,
-    StrategyServiceConfig,
-)
+from tradewind.services.strategy import InstancePlacement, StrategyService, StrategyServiceConfig
 from tradewind.store import accounts, bots, records, users
 from tradewind.store.database import Database
 from tradewind.strategies import registry
@@ -194,7 +182,7 @@ class Platform:
         account_id: str,
         strategy: str,
         params: Mapping[str, Any],
-        state: bots.BotState = bots.BotState.RUNNING,
+        state: BotState = BotState.RUNNING,
     ) -> str:
         async with self.db.transaction() as conn:
             account = await accounts.get_account(conn, account_id)
@@ -206,11 +194,11 @@ class Platform:
                 strategy=strategy,
                 params=dict(params),
             )
-            if state is not bots.BotState.STOPPED:
+            if state is not BotState.STOPPED:
                 await bots.set_bot_state(conn, bot.id, state)
         return bot.id
 
-    async def bot_state(self, bot_id: str) -> bots.BotState:
+    async def bot_state(self, bot_id: str) -> BotState:
         async with self.db.read() as conn:
             record = await bots.get_bot(conn, bot_id)
         assert record is not None
@@ -287,7 +275,7 @@ def fill_of(intent: OrderIntent, trade_id: str) -> Fill:
     )
 
 
-async def publish(bus: MemoryBus, topic: str, payload: Event, key: str) -> None:
+async def publish(bus: MemoryBus, topic: str, payload: Payload, key: str) -> None:
     await bus.publish(topic, envelope(payload, key))
 
 
@@ -347,7 +335,7 @@ async def test_a_bot_started_by_command_trades_and_stops_trading_when_paused(
     platform: Platform,
 ) -> None:
     account_id = await platform.account()
-    bot_id = await platform.bot(account_id, "dca", DCA, state=bots.BotState.STOPPED)
+    bot_id = await platform.bot(account_id, "dca", DCA, state=BotState.STOPPED)
     service = await platform.start_service()
     assert service.summary()["running"] == 0
 
@@ -357,7 +345,7 @@ async def test_a_bot_started_by_command_trades_and_stops_trading_when_paused(
     await eventually(lambda: service.summary()["running"] == 1)
     await publish(platform.bus, topics.MD_TRADE, trade(BTC, D(30000)), BTC.key)
     await eventually(lambda: len(platform.intents_of(bot_id)) >= 1)
-    assert await platform.bot_state(bot_id) is bots.BotState.RUNNING
+    assert await platform.bot_state(bot_id) is BotState.RUNNING
 
     await publish(
         platform.bus, topics.BOT_COMMANDS, command(account_id, bot_id, BotAction.PAUSE), account_id
@@ -365,7 +353,7 @@ async def test_a_bot_started_by_command_trades_and_stops_trading_when_paused(
     await eventually(lambda: service.summary()["paused"] == 1)
     paused_at = len(platform.intents_of(bot_id))
     await stays(lambda: len(platform.intents_of(bot_id)) == paused_at, for_s=1.5)
-    assert await platform.bot_state(bot_id) is bots.BotState.PAUSED
+    assert await platform.bot_state(bot_id) is BotState.PAUSED
 
     await publish(
         platform.bus, topics.BOT_COMMANDS, command(account_id, bot_id, BotAction.START), account_id
@@ -412,7 +400,7 @@ async def test_a_fill_reaches_the_grid_that_placed_the_order_and_re_arms_it(
     assert {c.client_order_id for c in platform.cancels} == {
         client_order_id_for(account_id, bot_a, intent_id) for intent_id in open_ids
     }
-    assert await platform.bot_state(bot_a) is bots.BotState.STOPPED
+    assert await platform.bot_state(bot_a) is BotState.STOPPED
 
 
 async def test_a_paused_grid_hears_of_its_fills_when_it_resumes(platform: Platform) -> None:
@@ -488,7 +476,7 @@ async def test_a_failing_strategy_is_paused_without_hurting_the_others(
     assert service.summary()["running"] == 1
     # The database's state is written with the batch's flush, after the bot paused.
     async with asyncio.timeout(5.0):
-        while await platform.bot_state(exploding) is not bots.BotState.PAUSED:  # noqa: ASYNC110 (the database, polled)
+        while await platform.bot_state(exploding) is not BotState.PAUSED:  # noqa: ASYNC110 (the database, polled)
             await asyncio.sleep(0.02)
     errors = platform.metrics.registry.get_sample_value(
         "tradewind_strategy_errors_total", {"strategy": "exploding"}

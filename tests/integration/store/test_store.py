@@ -11,8 +11,10 @@ from sqlalchemy import update
 
 from tradewind.bus.envelope import Envelope, envelope
 from tradewind.bus.memory import MemoryBus
+from tradewind.domain.bot_lifecycle import BotAction, BotState
 from tradewind.domain.bot_pnl import BotFill
-from tradewind.domain.events import BalanceUpdate, BotAction, BotCommand, Fill, PortfolioUpdate
+from tradewind.domain.commands import BotCommand
+from tradewind.domain.events import BalanceUpdate, Fill, PortfolioUpdate
 from tradewind.domain.model import Instrument, Liquidity, Side
 from tradewind.errors import BusUnavailable
 from tradewind.store import accounts, audit, bots, login_failures, records, users, venue_balances
@@ -213,11 +215,11 @@ async def test_bots_change_state_and_keep_strategy_state(db: Database) -> None:
         bot = await bots.create_bot(
             conn, user_id=user.id, account_id=account.id, strategy="dca", params={"amount": "10"}
         )
-        assert bot.state is bots.BotState.STOPPED
-        await bots.set_bot_state(conn, bot.id, bots.BotState.RUNNING)
+        assert bot.state is BotState.STOPPED
+        await bots.set_bot_state(conn, bot.id, BotState.RUNNING)
         await bots.save_strategy_state(conn, bot.id, b"\x01\x02")
     async with db.read() as conn:
-        running = await bots.list_bots(conn, state=bots.BotState.RUNNING)
+        running = await bots.list_bots(conn, state=BotState.RUNNING)
         saved = await bots.load_strategy_state(conn, bot.id)
     assert [b.id for b in running] == [bot.id] and saved == b"\x01\x02"
 

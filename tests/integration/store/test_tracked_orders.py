@@ -8,7 +8,8 @@ from __future__ import annotations
 import time
 from decimal import Decimal
 
-from tradewind.domain.events import Fill, OrderIntent
+from tradewind.domain.commands import OrderIntent
+from tradewind.domain.events import Fill
 from tradewind.domain.model import Instrument, Liquidity, OrderType, Side
 from tradewind.domain.orders import OrderState, TrackedOrder
 from tradewind.store.database import Database

@@ -14,7 +14,9 @@ from tradewind.bus.envelope import (
     envelope,
     new_event_id,
 )
-from tradewind.domain.events import Fill, OrderIntent
+from tradewind.domain.bot_lifecycle import BotAction
+from tradewind.domain.commands import BalancesRequested, BotCommand, OrderCancelRequest, OrderIntent
+from tradewind.domain.events import Fill
 from tradewind.domain.model import Instrument, Liquidity, OrderType, Side
 
 BTC = Instrument.parse("sim", "BTC/USDT")
@@ -146,3 +148,38 @@ def test_a_fill_round_trips_with_its_quote_quantity_exact() -> None:
     back = decode(encode(envelope(fill, "acct-1"))).payload
     assert back == fill
     assert isinstance(back, Fill) and back.quote_amount == Decimal("0.01126853")
+
+
+def test_commands_travel_in_the_same_envelope_under_their_wire_tags() -> None:
+    # Commands live apart from events (domain.commands) but their wire form is as it
+    # was: the same `type` tags and field names, decoded by the one envelope decoder.
+    commands = [
+        intent(),
+        OrderCancelRequest(
+            account_id="acct-1",
+            bot_id="bot-1",
+            intent_id="i-1",
+            client_order_id="c-1",
+            instrument=BTC,
+            reason="bot stopped",
+            ts_ns=1,
+        ),
+        BalancesRequested(account_id="acct-1", requested_by="risk", ts_ns=1),
+        BotCommand(
+            account_id="acct-1", bot_id="bot-1", action=BotAction.STOP, issued_by="u1", ts_ns=1
+        ),
+    ]
+    tags = ["order.intent", "order.cancel_request", "account.balances_requested", "bot.command"]
+    for command, tag in zip(commands, tags, strict=True):
+        env = envelope(command, "acct-1")
+        assert env.type == tag
+        assert decode(encode(env)).payload == command
+    wire = msgspec.msgpack.decode(msgspec.msgpack.encode(commands[3]))
+    assert wire == {
+        "type": "bot.command",
+        "account_id": "acct-1",
+        "bot_id": "bot-1",
+        "action": "stop",
+        "issued_by": "u1",
+        "ts_ns": 1,
+    }

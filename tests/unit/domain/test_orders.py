@@ -15,12 +15,12 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from tradewind.domain.client_order_ids import client_order_id_for
+from tradewind.domain.commands import OrderIntent
 from tradewind.domain.events import (
     OrderAccepted,
     OrderCanceled,
     OrderExpired,
     OrderFilled,
-    OrderIntent,
     OrderPartiallyFilled,
     OrderRejected,
 )

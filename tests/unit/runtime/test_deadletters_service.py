@@ -15,7 +15,9 @@ from tradewind.bus import topics
 from tradewind.bus.envelope import Envelope, envelope
 from tradewind.bus.factory import open_bus
 from tradewind.bus.port import Bus, ConsumerOptions
-from tradewind.domain.events import BotAction, BotCommand, DeadLetter
+from tradewind.domain.bot_lifecycle import BotAction
+from tradewind.domain.commands import BotCommand
+from tradewind.domain.events import DeadLetter
 from tradewind.runtime.logging import get_logger
 from tradewind.runtime.metrics import RuntimeMetrics
 from tradewind.runtime.service import ServiceContext

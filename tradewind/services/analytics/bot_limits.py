@@ -23,7 +23,8 @@ import structlog
 from tradewind.bus.envelope import Envelope, envelope
 from tradewind.bus.port import Bus
 from tradewind.bus.topics import BOT_COMMANDS
-from tradewind.domain.events import BotAction, BotCommand
+from tradewind.domain.bot_lifecycle import BotAction, BotState, transition
+from tradewind.domain.commands import BotCommand
 from tradewind.domain.risk_limits import (
     ENGAGED_BY,
     Breaches,
@@ -33,7 +34,6 @@ from tradewind.domain.risk_limits import (
 )
 from tradewind.services.analytics.bot_series import BotSeries
 from tradewind.store import audit, bots, risk_limits
-from tradewind.store.bots import BotState
 from tradewind.store.database import Database
 from tradewind.store.outbox import discard, enqueue_returning
 
@@ -79,7 +79,7 @@ class BotGuard:
         async with self._database.transaction() as conn:
             for bot_id, reason in sorted(reasons.items()):
                 bot = await bots.get_bot(conn, bot_id)
-                if bot is None or bot.state is not BotState.RUNNING:
+                if bot is None or not transition(bot.state, BotAction.PAUSE).changes:
                     continue
                 await bots.set_bot_state(conn, bot_id, BotState.PAUSED, paused_reason=reason)
                 command = BotCommand(

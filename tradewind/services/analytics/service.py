@@ -64,7 +64,8 @@ YIELD_AFTER_S = 0.002
 
 
 class AnalyticsService(Service):
-    """Per-account analytics; see the module docstring."""
+    """The analytics service: each followed account's performance and risk from its equity
+    series, published on analytics.updates; it also records its bots' PnL series."""
 
     name = "analytics"
 

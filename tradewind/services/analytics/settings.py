@@ -30,7 +30,8 @@ _SYMBOL_OR_NONE = r"^([A-Z0-9]+/[A-Z0-9]+)?$"
 
 
 class AnalyticsSettings(BaseSettings):
-    """How often and over how long; see the module docstring."""
+    """How often analytics computes (seconds), over how many minutes of equity, how long
+    the equity series are kept, and the benchmark symbol."""
 
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
 

@@ -45,7 +45,8 @@ class DeadLetterRecord(msgspec.Struct, frozen=True):
 
 
 class DeadLettersService(Service):
-    """Records dead letters; see the module docstring."""
+    """Logs and counts every dead letter on the `<topic>.dlq` topics and keeps the newest
+    `keep` for operators (`GET /deadletters`)."""
 
     name = "deadletters"
 

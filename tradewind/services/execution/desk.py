@@ -24,11 +24,13 @@ the next start restores them UNKNOWN and hands those still within their deadline
 to the worker (`resume`), which looks each up and sends it only if the venue never got
 it; older ones reconciliation settles (not sent again).
 
-`on_controls` keeps the kill switches and, for a switch engaged with
-`cancel_open_orders` that is still engaged once the batch is read (a replay of old
-switches leaves only the live ones), cancels the open orders it covers: the tracked
-ones, and for scopes wider than a bot every open order at the venue carrying the
-platform's client order id prefix, so that orders this process lost track of stop too.
+`on_controls` keeps the kill switches (`domain.kill_switches`) and, for a switch
+engaged with `cancel_open_orders` that is still engaged once the batch is read (a
+replay of old switches leaves only the live ones), cancels the open orders it covers:
+the tracked ones, and for scopes wider than a bot every open order at the venue
+carrying the platform's client order id prefix, so that orders this process lost track
+of stop too. An order still being placed at that moment is canceled once the venue has
+acknowledged it.
 """
 
 from __future__ import annotations
@@ -42,19 +44,13 @@ from functools import partial
 import structlog
 
 from tradewind.bus.envelope import Envelope
+from tradewind.domain.bot_lifecycle import BotAction
 from tradewind.domain.client_order_ids import CLIENT_ORDER_ID_PREFIX
-from tradewind.domain.events import (
-    BalancesRequested,
-    BotAction,
-    BotCommand,
-    KillSwitchChanged,
-    KillSwitchScope,
-    OrderCancelRequest,
-    OrderIntent,
-)
+from tradewind.domain.commands import BalancesRequested, BotCommand, OrderCancelRequest, OrderIntent
+from tradewind.domain.events import KillSwitchChanged
+from tradewind.domain.kill_switches import KillSwitch, KillSwitches, KillSwitchScope
 from tradewind.domain.orders import OrderError, OrderState, TrackedOrder
 from tradewind.errors import TradewindError
-from tradewind.services.execution.controls import KillSwitchBoard, covers, describe
 from tradewind.services.execution.credentials import AccountUnavailable
 from tradewind.services.execution.gate import CANCEL_ORDER, FETCH_ALL_OPEN_ORDERS
 from tradewind.services.execution.metrics import ExecutionMetrics
@@ -74,7 +70,8 @@ _Items = list[tuple[TrackedOrder, str]]
 
 
 class ExecutionDesk:
-    """See the module docstring."""
+    """Execution's two handlers: admits approved intents into their sessions' queues
+    (`on_approved`) and keeps the kill switches, sweeping open orders (`on_controls`)."""
 
     def __init__(
         self,
@@ -82,7 +79,7 @@ class ExecutionDesk:
         placement: Placement,
         tracker: OrderTracker,
         outbox: EventOutbox,
-        board: KillSwitchBoard,
+        switches: KillSwitches,
         database: Database | None,
         metrics: ExecutionMetrics,
         log: structlog.stdlib.BoundLogger,
@@ -96,7 +93,7 @@ class ExecutionDesk:
         self._placement = placement
         self._tracker = tracker
         self._outbox = outbox
-        self._board = board
+        self._switches = switches
         self._database = database
         self._metrics = metrics
         self._log = log
@@ -316,21 +313,33 @@ class ExecutionDesk:
             elif order.venue != session.venue_name:
                 reason = f"the account trades on {session.venue_name}, not on {order.venue}"
                 self._reject(order, trace_id, reason, "execution")
-            elif (blocked := self._board.blocked(order)) is not None:
+            elif (blocked := self._blocked(order)) is not None:
                 self._reject(order, trace_id, blocked, "risk", outcome="blocked")
             else:
                 orders.append(order)
         return orders
 
     async def _place(self, session: AccountSession, order: TrackedOrder, admitted_ns: int) -> None:
-        blocked = self._board.blocked(order) if order.state is OrderState.NEW else None
+        blocked = self._blocked(order) if order.state is OrderState.NEW else None
         if blocked is not None:  # engaged while the order waited in the queue
             trace_id = session.traces.get(order.client_order_id)
             self._reject(order, trace_id, blocked, "risk", outcome="blocked")
             return
         await self._placement.submit(session, order, admitted_ns=admitted_ns)
-        if order.state.is_at_venue and (reason := self._board.wants_cancel(order)):
-            await self._placement.cancel(session, order, reason)
+        if order.state.is_at_venue and (switch := self._cancelling(order)) is not None:
+            await self._placement.cancel(session, order, switch.describe(order.account_id))
+
+    def _blocked(self, order: TrackedOrder) -> str | None:
+        """Why a kill switch halts `order`, as its user reads it; None if none does."""
+        return self._switches.blocked(
+            venue=order.venue, account_id=order.account_id, bot_id=order.bot_id
+        )
+
+    def _cancelling(self, order: TrackedOrder) -> KillSwitch | None:
+        """The switch that wants `order` canceled at once, if one does."""
+        return self._switches.cancelling(
+            venue=order.venue, account_id=order.account_id, bot_id=order.bot_id
+        )
 
     def _reject(
         self,
@@ -347,30 +356,32 @@ class ExecutionDesk:
     # -- risk.controls ----------------------------------------------------------------
 
     async def on_controls(self, batch: Sequence[Envelope]) -> None:
-        sweeps: list[KillSwitchChanged] = []
+        sweeps: list[KillSwitch] = []
         for event in batch:
             change = event.payload
             if isinstance(change, KillSwitchChanged):
-                self._board.apply(change)
-                if change.engaged and change.cancel_open_orders:
-                    sweeps.append(change)
-        live = [c for c in sweeps if c is self._board.current(c.scope, c.target)]
-        for change in live:
+                switch = self._switches.apply(change)
+                if switch is not None and switch.cancel_open_orders:
+                    sweeps.append(switch)
+        live = [s for s in sweeps if s is self._switches.current(s.scope, s.target)]
+        for switch in live:
             sessions = [
                 session
                 for session in self._pool.sessions()
-                if change.scope is KillSwitchScope.BOT
-                or covers(change, session.account_id, session.venue_name, None)
+                if switch.scope is KillSwitchScope.BOT
+                or switch.covers(
+                    venue=session.venue_name, account_id=session.account_id, bot_id=None
+                )
             ]
-            await asyncio.gather(*(self._sweep(session, change) for session in sessions))
+            await asyncio.gather(*(self._sweep(session, switch) for session in sessions))
         await self._outbox.flush()
 
-    async def _sweep(self, session: AccountSession, change: KillSwitchChanged) -> None:
-        reason = describe(change, session.account_id)
+    async def _sweep(self, session: AccountSession, switch: KillSwitch) -> None:
+        reason = switch.describe(session.account_id)
         for order in session.open_orders():
-            if covers(change, order.account_id, order.venue, order.bot_id):
+            if switch.covers(venue=order.venue, account_id=order.account_id, bot_id=order.bot_id):
                 await self._placement.cancel(session, order, reason)
-        if change.scope is not KillSwitchScope.BOT:
+        if switch.scope is not KillSwitchScope.BOT:
             try:
                 await self._cancel_untracked(session)
             except (TradewindError, TimeoutError, ConnectionError) as exc:

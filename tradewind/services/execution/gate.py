@@ -80,7 +80,8 @@ class BreakerStatus(msgspec.Struct, frozen=True):
 
 
 class VenueGate:
-    """One venue's limiter, breaker and timeout; see the module docstring."""
+    """What stands between execution and one venue: its request-weight limiter, its circuit
+    breaker and a timeout on every call (`admit`, then send)."""
 
     def __init__(
         self,

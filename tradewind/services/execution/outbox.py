@@ -45,7 +45,8 @@ _Ledger = list[tuple[Fill | BalanceUpdate, str | None]]
 
 
 class EventOutbox:
-    """Pending order changes, fills and balances; see the module docstring."""
+    """Pending order changes, fills and balances: written with their events in one
+    transaction, then published on orders.events, one flush at a time."""
 
     def __init__(self, bus: Bus, database: Database | None) -> None:
         self._bus = bus

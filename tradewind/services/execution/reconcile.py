@@ -53,7 +53,8 @@ _NOTHING = Balance("", Decimal(0), Decimal(0))
 
 
 class Reconciler:
-    """Reconciles the sessions of one service; see the module docstring."""
+    """Brings each session's tracked orders, fills and balances back to what the venue says,
+    at session start, periodically (jittered) and after the order stream was lost."""
 
     def __init__(
         self,

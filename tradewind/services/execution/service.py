@@ -33,10 +33,10 @@ from tradewind.bus.topics import (
     ORDERS_CANCEL,
     RISK_CONTROLS,
 )
+from tradewind.domain.kill_switches import KillSwitches
 from tradewind.errors import ConfigError
 from tradewind.runtime.metrics import timed_handler
 from tradewind.runtime.service import AdminEndpoints, Service, ServiceContext
-from tradewind.services.execution.controls import KillSwitchBoard
 from tradewind.services.execution.credentials import CredentialsSource, StoredCredentials
 from tradewind.services.execution.desk import ExecutionDesk
 from tradewind.services.execution.gate import BreakerStatus, VenueGates
@@ -58,7 +58,8 @@ _RELAY_POLL_S = 1.0  # how often the relay looks for events left staged
 
 
 class ExecutionService(Service):
-    """See the module docstring."""
+    """The execution service: turns approved intents into orders at the venues and what
+    the venues do with them into `orders.events`, and applies the kill switches."""
 
     name = "execution"
 
@@ -135,9 +136,9 @@ class ExecutionService(Service):
             egress=parse_egress(ctx.settings.egress),
         )
         placement = Placement(settings, tracker, outbox, metrics, log)
-        board = KillSwitchBoard()
+        switches = KillSwitches()
         desk = ExecutionDesk(
-            pool, placement, tracker, outbox, board, database, metrics, log,
+            pool, placement, tracker, outbox, switches, database, metrics, log,
             deadline_s=settings.execution_order_deadline_s,
         )  # fmt: skip
         pool.resume = desk.resume

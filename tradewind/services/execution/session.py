@@ -22,7 +22,8 @@ from tradewind.venues.port import Venue
 
 
 class AccountSession:
-    """See the module docstring. Times are ms since the epoch on the venue's clock."""
+    """One account's trading session: its venue session, its order-count limiter, and the
+    orders execution tracks for it. Times are ms since the epoch on the venue's clock."""
 
     def __init__(self, account_id: str, venue: Venue, gate: VenueGate, *, remembered: int) -> None:
         self.account_id = account_id

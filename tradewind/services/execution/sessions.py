@@ -57,7 +57,8 @@ _PAGE = 1000
 
 
 class SessionPool:
-    """See the module docstring."""
+    """The account sessions of one execution service: opened for the accounts whose
+    partition it reads (or on first request), closed when the partition moves away."""
 
     def __init__(
         self,

@@ -34,7 +34,8 @@ _NS_PER_MS = 1_000_000
 
 
 class OrderTracker:
-    """Applies reports and fills to one service's sessions; see the module docstring."""
+    """Applies venue order reports and fills to one service's tracked orders, and fetches
+    the fills an order is missing (`collect_fills`)."""
 
     def __init__(
         self,

@@ -40,7 +40,8 @@ HISTORY_WINDOW = timedelta(days=1)
 
 
 class TradeHistory:
-    """Reads the sessions' trade histories; see the module docstring."""
+    """Reads each session's venue trade history from where the last reading ended and
+    books every trade the platform does not have."""
 
     def __init__(
         self,

@@ -40,7 +40,8 @@ class BookOutOfSync(Exception):
 
 
 class BookFeed:
-    """Follows one instrument's venue snapshots; see the module docstring."""
+    """One instrument's book kept from the venue's full snapshots, each turned into the
+    diff to publish; raises `BookOutOfSync` when the book must be rebuilt."""
 
     def __init__(self, instrument: Instrument, depth: int, snapshot_interval_ns: int) -> None:
         if depth < 1:

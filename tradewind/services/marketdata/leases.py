@@ -51,9 +51,10 @@ async def _no_events(batch: Sequence[Envelope]) -> None:
 
 
 class MarketLeases:
-    """This instance's membership in the `marketdata` group and the markets it holds;
-    see the module docstring. `spawn(work, name)` runs a take-over as a task that the
-    service cancels on stop; `owe_bars(bars)` queues bars for the next bar flush."""
+    """This instance's membership in the `marketdata` group and the markets it holds
+    (those whose md.leases partition it reads). `spawn(work, name)` runs a take-over as a
+    task that the service cancels on stop; `owe_bars(bars)` queues bars for the next bar
+    flush."""
 
     def __init__(
         self,

@@ -52,7 +52,8 @@ class RecentIds:
 
 
 class WatchedMarket:
-    """One market's warm state; see the module docstring.
+    """One market's warm state, kept whether this instance publishes it or stands by: its
+    book, its bars in progress, the trade ids seen and what it recently published.
 
     `owned`: this instance holds the market's lease (its key's partition of md.leases).
     `trades_live` / `book_live`: its trades (and bars and last price) / its book (and

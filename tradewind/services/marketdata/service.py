@@ -71,7 +71,8 @@ _NS_PER_S = 1_000_000_000
 
 
 class MarketDataService(Service):
-    """Publishes the venues' market data; see the module docstring."""
+    """The marketdata service: publishes the venues' trades, books and bars on md.* for
+    the markets this instance holds, and keeps latest prices and tops of book cached."""
 
     name = "marketdata"
 

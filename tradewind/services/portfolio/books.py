@@ -52,7 +52,8 @@ class SkipReason(enum.StrEnum):
 
 
 class AccountBooks:
-    """See the module docstring. Prices are in the quote asset per unit."""
+    """Every account's books, the latest marks, and which accounts need revaluing: the
+    portfolio service's state, no I/O. Prices are in the quote asset per unit."""
 
     def __init__(self) -> None:
         self.portfolios: dict[str, Portfolio] = {}

@@ -118,7 +118,8 @@ class PortfolioSummary(msgspec.Struct, frozen=True):
 
 
 class PortfolioService(Service):
-    """See the module docstring."""
+    """The portfolio service: books each account's fills and venue balances, marks them
+    to the latest trades, and publishes and snapshots the changed accounts' valuations."""
 
     name = "portfolio"
 

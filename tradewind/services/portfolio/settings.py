@@ -20,7 +20,8 @@ from tradewind.runtime.settings import ENV_PREFIX, setting_name
 
 
 class PortfolioSettings(BaseSettings):
-    """How often portfolio publishes and snapshots; see the module docstring."""
+    """How often portfolio publishes and snapshots valuations (seconds), and the valuation
+    asset of an account the store does not know."""
 
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
 

@@ -23,20 +23,18 @@ from typing import TYPE_CHECKING
 
 from tradewind.bus.envelope import Envelope, envelope
 from tradewind.domain.client_order_ids import client_order_id_for
+from tradewind.domain.commands import BalancesRequested, OrderIntent
 from tradewind.domain.events import (
-    BalancesRequested,
     BalanceUpdate,
     Fill,
     KillSwitchChanged,
-    KillSwitchScope,
-    OrderIntent,
     OrderRejected,
     PortfolioUpdate,
     PositionUpdate,
     TradeTick,
 )
-from tradewind.domain.kill_switches import KillSwitch, KillTarget
-from tradewind.domain.risk import Approved, Rejected, RiskLimits, RiskState, Rule, check
+from tradewind.domain.kill_switches import KillSwitchScope
+from tradewind.domain.risk import Approved, RiskLimits, RiskState, Rule, check
 
 if TYPE_CHECKING:
     from tradewind.services.risk.recovery import StoredAccountState
@@ -77,28 +75,9 @@ class _Decided:
     published: bool = False
 
 
-@dataclass(frozen=True)
-class _BotHalt:
-    """A bot-scope switch: `KillSwitchChanged` names a bot by its id alone (bot ids are
-    unique), while the domain's bot target also carries the account."""
-
-    engaged_by: str
-    reason: str
-    engaged_at_ns: int
-
-    def describe(self, intent: OrderIntent) -> str:
-        target = KillTarget.for_bot(intent.account_id, intent.bot_id)
-        switch = KillSwitch(
-            target=target,
-            engaged_by=self.engaged_by,
-            reason=self.reason,
-            engaged_at_ns=self.engaged_at_ns,
-        )
-        return switch.describe()
-
-
 class RiskDesk:
-    """Decides intents; see the module docstring. `remember` bounds the LRU."""
+    """Decides intents with `domain.risk.check` and keeps the state they are decided on,
+    answering a redelivered intent as it did the first time. `remember` bounds the LRU."""
 
     def __init__(
         self, limits: RiskLimits, *, remember: int = 100_000, state: RiskState | None = None
@@ -109,7 +88,6 @@ class RiskDesk:
         self.state = state or RiskState()
         self._remember = remember
         self._decided: OrderedDict[str, _Decided] = OrderedDict()
-        self._bot_halts: dict[str, _BotHalt] = {}
         self._control_ns: dict[tuple[KillSwitchScope, str], int] = {}
         self._balances_asked_ns: dict[str, int] = {}  # account -> when last asked
         self._restored: set[str] = set()  # accounts whose stored state was read
@@ -214,7 +192,7 @@ class RiskDesk:
     def _evaluate(
         self, env: Envelope, intent: OrderIntent, key: str, now_ns: int, out: Decisions
     ) -> _Decided:
-        result = self._bot_halted(intent) or check(intent, self.state, self.limits, now_ns)
+        result = check(intent, self.state, self.limits, now_ns)
         if isinstance(result, Approved):
             out.counts[APPROVED, _NO_RULE] += 1
             return _Decided(envelope(intent, intent.account_id, env.trace_id), None)
@@ -242,13 +220,6 @@ class RiskDesk:
         request = BalancesRequested(account_id=account_id, requested_by="risk", ts_ns=now_ns)
         out.balance_requests.append(envelope(request, account_id))
 
-    def _bot_halted(self, intent: OrderIntent) -> Rejected | None:
-        """A bot switch, unless a broader one applies (`check` names that one)."""
-        halt = self._bot_halts.get(intent.bot_id)
-        if halt is None or self.state.kill_switches.blocking(intent) is not None:
-            return None
-        return Rejected(halt.describe(intent), Rule.KILL_SWITCH)
-
     # -- market data and kill switches ------------------------------------------------
 
     def take_trades(self, batch: Iterable[Envelope]) -> None:
@@ -271,45 +242,21 @@ class RiskDesk:
         if change.ts_ns < self._control_ns.get((scope, target), -1):
             return False
         self._control_ns[scope, target] = change.ts_ns
-        # A switch must engage even without a reason: refusing it would leave trading on.
-        reason = change.reason.strip() or f"engaged by {change.actor_id}, no reason given"
-        if scope is KillSwitchScope.BOT:
-            if change.engaged:
-                self._bot_halts[target] = _BotHalt(change.actor_id, reason, change.ts_ns)
-            else:
-                self._bot_halts.pop(target, None)
-            return True
-        domain_target = _domain_target(scope, target)
-        switches = self.state.kill_switches
-        if change.engaged:
-            switches.engage(domain_target, by=change.actor_id, reason=reason, at_ns=change.ts_ns)
-        else:
-            switches.release(domain_target)
+        self.state.kill_switches.apply(change)
         return True
 
     def engaged_switches(self) -> list[dict[str, object]]:
         """Every engaged switch as operators read it, broadest first."""
-        listed: list[dict[str, object]] = [
+        return [
             {
-                "scope": str(s.target.scope),
-                "target": s.target.describe(),
+                "scope": str(s.scope),
+                "target": s.halted(),
                 "engaged_by": s.engaged_by,
                 "reason": s.reason,
                 "engaged_at_ns": s.engaged_at_ns,
             }
             for s in self.state.kill_switches.engaged()
         ]
-        listed += [
-            {
-                "scope": "bot",
-                "target": f"bot {bot_id}",
-                "engaged_by": halt.engaged_by,
-                "reason": halt.reason,
-                "engaged_at_ns": halt.engaged_at_ns,
-            }
-            for bot_id, halt in sorted(self._bot_halts.items())
-        ]
-        return listed
 
 
 def kill_switch_from_record(
@@ -324,14 +271,6 @@ def kill_switch_from_record(
         actor_id=actor_id or "unknown",
         ts_ns=_ns(engaged_at),
     )
-
-
-def _domain_target(scope: KillSwitchScope, target: str) -> KillTarget:
-    if scope is KillSwitchScope.GLOBAL:
-        return KillTarget.everything()
-    if scope is KillSwitchScope.VENUE:
-        return KillTarget.for_venue(target)
-    return KillTarget.for_account(target)
 
 
 def _ns(moment: datetime) -> int:

@@ -56,7 +56,8 @@ ACCOUNT_TOPICS = (topics.ORDERS_INTENT, topics.PORTFOLIO_UPDATES, topics.ORDERS_
 
 
 class RiskService(Service):
-    """Pre-trade risk; see the module docstring."""
+    """The risk service: runs every intent through the pre-trade rules (`RiskDesk`) and
+    publishes it approved or rejected, keeping the account state the rules need."""
 
     name = "risk"
 

@@ -1,14 +1,11 @@
 """The strategy service: hosts bots (strategies attached to accounts) and publishes
 their order intents. See `README.md` in this package."""
 
-from tradewind.services.strategy.cancel_requests import ORDERS_CANCEL, OrderCancelRequest
 from tradewind.services.strategy.placement import InstancePlacement
 from tradewind.services.strategy.service import StrategyService, StrategyServiceConfig
 
 __all__ = [
-    "ORDERS_CANCEL",
     "InstancePlacement",
-    "OrderCancelRequest",
     "StrategyService",
     "StrategyServiceConfig",
 ]

@@ -28,7 +28,8 @@ from tradewind.strategies.api import OpenOrder
 
 
 class AccountEvents:
-    """Routes account events; see the module docstring."""
+    """Applies portfolio updates to the account views and `orders.events` to the bot that
+    placed the order (the view first, then the strategy; a paused bot's are kept)."""
 
     def __init__(self, roster: BotRoster, hooks: HookRunner) -> None:
         self._roster = roster

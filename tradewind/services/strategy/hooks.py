@@ -28,7 +28,8 @@ GiveUp = Callable[[BotHost, Exception], None]
 
 
 class HookRunner:
-    """Runs hooks for the service; see the module docstring."""
+    """Calls strategy hooks one bot at a time, timed, containing every failure: after
+    `max_errors_in_row` failures in a row the bot is given up on."""
 
     def __init__(
         self,

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from tradewind.domain.events import Fill, OrderIntent, OrderRejected
+from tradewind.domain.commands import OrderCancelRequest, OrderIntent
+from tradewind.domain.events import Fill, OrderRejected
 from tradewind.domain.model import OrderType, Side, TimeInForce
 from tradewind.services.strategy.account_view import AccountView
-from tradewind.services.strategy.cancel_requests import OrderCancelRequest
 from tradewind.services.strategy.outbound import Outbound, PendingIntent
 from tradewind.services.strategy.saved_state import HostedBotState, encode_saved
 from tradewind.services.strategy.timers import TimerWheel

@@ -1,5 +1,5 @@
 """Bots coming and going: loading them from the database, and starting, pausing and
-stopping them.
+stopping them, as `domain.bot_lifecycle` defines the commands.
 
 - start: build the strategy (`registry.create`), restore its saved state and the host's
   open orders, load the history it needs (`warm_up.py`), call `on_start`, then hand it
@@ -25,7 +25,15 @@ import structlog
 
 from tradewind.bus.delivery import describe
 from tradewind.cache.port import Cache
-from tradewind.domain.events import BotAction, BotCommand, Fill
+from tradewind.domain.bot_lifecycle import (
+    HOSTED_STATES,
+    BotAction,
+    BotState,
+    action_towards,
+    state_after,
+)
+from tradewind.domain.commands import BotCommand
+from tradewind.domain.events import Fill
 from tradewind.errors import ConfigError, TradewindError
 from tradewind.services.strategy.hooks import HookRunner
 from tradewind.services.strategy.host import BotHost
@@ -39,7 +47,6 @@ from tradewind.services.strategy.warm_up import WarmUp
 from tradewind.store import accounts as store_accounts
 from tradewind.store.bots import (
     BotRecord,
-    BotState,
     get_bot,
     load_bots,
     load_strategy_state,
@@ -53,16 +60,10 @@ from tradewind.venues.directory import VenueDirectory, load_public_markets
 CreateStrategy = Callable[[str, Mapping[str, Any]], Strategy]
 Balances = Mapping[str, tuple[int, dict[str, Decimal]]]
 
-_STATE_OF = {BotAction.START: BotState.RUNNING, BotAction.PAUSE: BotState.PAUSED}
-_ACTION_OF = {
-    BotState.RUNNING: BotAction.START,
-    BotState.PAUSED: BotAction.PAUSE,
-    BotState.STOPPED: BotAction.STOP,
-}
-
 
 class BotLifecycle:
-    """Starts, pauses and stops hosted bots; see the module docstring."""
+    """Loads the bots to host and applies `BotCommand`s to them: starts, pauses and stops
+    hosted bots, and pauses one that cannot be built or fails too often."""
 
     def __init__(
         self,
@@ -104,7 +105,7 @@ class BotLifecycle:
         async with self._database.read() as conn:
             records = [
                 r
-                for r in await load_bots(conn, (BotState.RUNNING, BotState.PAUSED))
+                for r in await load_bots(conn, HOSTED_STATES)
                 if owns(r.account_id) and r.id not in hosted
             ]
             accounts = sorted({r.account_id for r in records})
@@ -209,7 +210,7 @@ class BotLifecycle:
                     self._drop(host)  # the bot was deleted
                 return
             newer_row = ns_of(record.updated_at) > command.ts_ns
-            action = _ACTION_OF[record.state] if newer_row else command.action
+            action = action_towards(record.state) if newer_row else command.action
             if action is BotAction.START and host is None:
                 venue = (await store_accounts.venues(conn, [record.account_id])).get(
                     record.account_id
@@ -230,7 +231,7 @@ class BotLifecycle:
             self.pause(host)
         elif host is not None:
             self.stop(host)
-        wanted = _STATE_OF.get(action, BotState.STOPPED)
+        wanted = state_after(action)
         if record.state is not wanted:
             self._outbound.set_bot_state(record.id, wanted)
         self.count_bots()

@@ -22,15 +22,11 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from tradewind.bus.envelope import Envelope, envelope
 from tradewind.bus.port import Bus
-from tradewind.bus.topics import ORDERS_INTENT
-from tradewind.domain.events import OrderIntent
-from tradewind.services.strategy.cancel_requests import (
-    ORDERS_CANCEL,
-    OrderCancelRequest,
-    cancel_envelope,
-)
+from tradewind.bus.topics import ORDERS_CANCEL, ORDERS_INTENT
+from tradewind.domain.bot_lifecycle import BotState
+from tradewind.domain.commands import OrderCancelRequest, OrderIntent
 from tradewind.services.strategy.metrics import StrategyMetrics
-from tradewind.store.bots import BotState, save_strategy_states, set_bot_state
+from tradewind.store.bots import save_strategy_states, set_bot_state
 from tradewind.store.database import Database
 
 if TYPE_CHECKING:
@@ -142,7 +138,9 @@ class Outbound:
                 envelope(intent, intent.account_id, trace_id=pending.trace_id)
             )
         self.intents = []
-        self._unpublished_cancels.extend(cancel_envelope(request) for request in self.cancels)
+        self._unpublished_cancels.extend(
+            envelope(request, request.account_id) for request in self.cancels
+        )
         self.cancels = []
         for host in self._to_save.values():
             data = host.saved_state()

@@ -36,9 +36,9 @@ from tradewind.bus.envelope import Envelope
 from tradewind.bus.ownership import OwnedPartitions
 from tradewind.bus.port import Subscription
 from tradewind.bus.topics import BOT_COMMANDS, MD_BAR, MD_TRADE, ORDERS_EVENTS, PORTFOLIO_UPDATES
+from tradewind.domain.commands import BotCommand
 from tradewind.domain.events import (
     Bar,
-    BotCommand,
     Fill,
     OrderCanceled,
     OrderExpired,
@@ -92,7 +92,8 @@ class StrategyServiceConfig:
 
 
 class StrategyService(Service):
-    """Hosts bots; see the module docstring."""
+    """The strategy service: hosts the bots of the accounts this instance owns, feeds them
+    market data, order events and timers, and publishes their intents."""
 
     name = "strategy"
 

@@ -89,7 +89,8 @@ def require_admin_token(host: str, token: str | None) -> None:
 
 
 class SimAdminGate:
-    """ASGI middleware in front of `/sim/...`: see the module docstring."""
+    """ASGI middleware in front of `/sim/...`: lets loopback peers through and answers
+    any other peer 401 unless it brings the simulator's admin token."""
 
     def __init__(self, app: ASGIApp, token: str | None) -> None:
         self._app = app

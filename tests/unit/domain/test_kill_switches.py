@@ -1,7 +1,7 @@
-"""Execution's view of the kill switches (`KillSwitchBoard`), fed the `KillSwitchChanged`
-events that risk publishes on risk.controls, as `desk.on_controls` feeds it: which switch
-halts a new order, which asks for an order being placed to be canceled, and what the
-halted user reads."""
+"""The kill switches (`domain.kill_switches.KillSwitches`), fed the `KillSwitchChanged`
+events published on risk.controls, as risk's and execution's desks feed them: which
+switch halts a new order, which asks for an order being placed to be canceled, and what
+the halted user reads."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tradewind.domain.events import KillSwitchChanged, KillSwitchScope
+from tradewind.domain.events import KillSwitchChanged
+from tradewind.domain.kill_switches import KillSwitch, KillSwitches, KillSwitchScope
 from tradewind.domain.model import Instrument, OrderType, Side
 from tradewind.domain.orders import TrackedOrder
-from tradewind.services.execution.controls import KillSwitchBoard, covers
 
 ENGAGED_AT = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 ENGAGED_AT_NS = int(ENGAGED_AT.timestamp()) * 1_000_000_000 + 123  # sub-second is dropped
@@ -60,8 +60,52 @@ def an_order(account_id: str = "a1", venue: str = "sim", bot_id: str = "grid-1")
     )
 
 
-def board_with(*changes: KillSwitchChanged) -> KillSwitchBoard:
-    board = KillSwitchBoard()
+class Board:
+    """`KillSwitches` asked about orders, as execution's desk asks them."""
+
+    def __init__(self) -> None:
+        self.switches = KillSwitches()
+
+    def apply(self, change: KillSwitchChanged) -> KillSwitch | None:
+        return self.switches.apply(change)
+
+    def current(self, scope: KillSwitchScope, target: str) -> tuple[str, str, str] | None:
+        return named(self.switches.current(scope, target))
+
+    def blocking(self, account_id: str, venue: str, bot_id: str) -> tuple[str, str, str] | None:
+        found = self.switches.blocking(venue=venue, account_id=account_id, bot_id=bot_id)
+        return named(found)
+
+    def blocked(self, order: TrackedOrder) -> str | None:
+        return self.switches.blocked(
+            venue=order.venue, account_id=order.account_id, bot_id=order.bot_id
+        )
+
+    def wants_cancel(self, order: TrackedOrder) -> str | None:
+        found = self.switches.cancelling(
+            venue=order.venue, account_id=order.account_id, bot_id=order.bot_id
+        )
+        return None if found is None else found.describe(order.account_id)
+
+
+def named(switch: KillSwitch | KillSwitchChanged | None) -> tuple[str, str, str] | None:
+    """A switch, or the change that engaged it, by scope, target and reason."""
+    return None if switch is None else (switch.scope, switch.target, switch.reason)
+
+
+def covers(change: KillSwitchChanged, account_id: str, venue: str, bot_id: str) -> bool:
+    """The model of what a switch halts: its target, compared within its scope."""
+    by_scope = {
+        KillSwitchScope.GLOBAL: "",
+        KillSwitchScope.VENUE: venue,
+        KillSwitchScope.ACCOUNT: account_id,
+        KillSwitchScope.BOT: bot_id,
+    }
+    return change.target == by_scope[change.scope]
+
+
+def board_with(*changes: KillSwitchChanged) -> Board:
+    board = Board()
     for change in changes:
         board.apply(change)
     return board
@@ -77,7 +121,7 @@ BOT_GRID_1 = switch(KillSwitchScope.BOT, "grid-1")
 
 
 def test_an_empty_board_lets_every_order_go_and_cancels_nothing() -> None:
-    board = KillSwitchBoard()
+    board = Board()
     order = an_order()
 
     assert board.blocked(order) is None
@@ -102,7 +146,7 @@ def test_a_switch_halts_exactly_the_orders_of_its_scope_and_target(
 
     for order in halted:
         assert board.blocked(order) is not None, f"{order.client_order_id} on {order.venue}"
-        assert board.blocking(order.account_id, order.venue, order.bot_id) is engaged
+        assert board.blocking(order.account_id, order.venue, order.bot_id) == named(engaged)
     for order in free:
         assert board.blocked(order) is None, f"{order.client_order_id} on {order.venue}"
 
@@ -120,7 +164,7 @@ def test_the_broadest_engaged_switch_is_the_one_named() -> None:
     board = board_with(*reversed(ordered))  # the order they arrived in does not matter
 
     for broadest in ordered:
-        assert board.blocking("a1", "sim", "grid-1") is broadest
+        assert board.blocking("a1", "sim", "grid-1") == named(broadest)
         board.apply(released(broadest))
     assert board.blocking("a1", "sim", "grid-1") is None
 
@@ -130,7 +174,7 @@ def test_releasing_a_narrow_switch_leaves_the_broader_one_halting() -> None:
 
     board.apply(released(BOT_GRID_1))
 
-    assert board.blocking("a1", "sim", "grid-1") is VENUE_SIM
+    assert board.blocking("a1", "sim", "grid-1") == named(VENUE_SIM)
     assert board.current(KillSwitchScope.BOT, "grid-1") is None
 
 
@@ -140,7 +184,7 @@ def test_releasing_a_broad_switch_leaves_a_narrower_one_halting() -> None:
     board.apply(released(GLOBAL))
 
     assert board.blocked(an_order("a2")) is None
-    assert board.blocking("a1", "sim", "grid-1") is ACCOUNT_A1
+    assert board.blocking("a1", "sim", "grid-1") == named(ACCOUNT_A1)
 
 
 # -- what the halted user reads --------------------------------------------------------
@@ -174,6 +218,52 @@ def test_a_switch_without_an_actor_is_said_to_be_engaged_by_an_operator() -> Non
     )
 
 
+def test_a_switch_without_a_reason_still_engages_and_says_so() -> None:
+    # refusing it would leave trading on
+    board = board_with(switch(KillSwitchScope.ACCOUNT, "a1", reason="  ", actor_id="bob"))
+
+    assert board.blocked(an_order()) == (
+        f"account a1 is halted by a kill switch engaged by bob at {SINCE}: "
+        "engaged by bob, no reason given"
+    )
+
+
+def test_engaged_switches_are_listed_broadest_first_then_oldest_first() -> None:
+    board = board_with(
+        switch(KillSwitchScope.BOT, "grid-1", ts_ns=1),
+        switch(KillSwitchScope.VENUE, "sim", ts_ns=3),
+        switch(KillSwitchScope.VENUE, "binance", ts_ns=2),
+        switch(KillSwitchScope.GLOBAL, ts_ns=4),
+    )
+
+    listed = [(s.scope, s.target, s.halted()) for s in board.switches.engaged()]
+
+    assert listed == [
+        (KillSwitchScope.GLOBAL, "", "all trading"),
+        (KillSwitchScope.VENUE, "binance", "venue binance"),
+        (KillSwitchScope.VENUE, "sim", "venue sim"),
+        (KillSwitchScope.BOT, "grid-1", "bot grid-1"),
+    ]
+
+
+def test_a_bot_switch_does_not_cover_orders_of_no_bot_in_particular() -> None:
+    bot = board_with(BOT_GRID_1).switches.current(KillSwitchScope.BOT, "grid-1")
+    venue = board_with(VENUE_SIM).switches.current(KillSwitchScope.VENUE, "sim")
+
+    assert bot is not None and venue is not None
+    assert not bot.covers(venue="sim", account_id="a1", bot_id=None)
+    assert venue.covers(venue="sim", account_id="a1", bot_id=None)
+
+
+def test_applying_a_change_returns_the_switch_it_engaged_and_none_for_a_release() -> None:
+    board = Board()
+
+    engaged = board.apply(VENUE_SIM)
+
+    assert engaged is board.switches.current(KillSwitchScope.VENUE, "sim")
+    assert board.apply(released(VENUE_SIM)) is None
+
+
 # -- cancel_open_orders ----------------------------------------------------------------
 
 
@@ -204,11 +294,11 @@ def test_a_narrow_switch_that_cancels_is_not_hidden_by_a_broader_one_that_does_n
 
 
 def test_current_is_the_change_that_engaged_the_switch_until_it_is_released() -> None:
-    board = KillSwitchBoard()
+    board = Board()
     assert board.current(KillSwitchScope.VENUE, "sim") is None
 
     board.apply(VENUE_SIM)
-    assert board.current(KillSwitchScope.VENUE, "sim") is VENUE_SIM
+    assert board.current(KillSwitchScope.VENUE, "sim") == named(VENUE_SIM)
     assert board.current(KillSwitchScope.VENUE, "binance") is None
     assert board.current(KillSwitchScope.ACCOUNT, "sim") is None
 
@@ -223,7 +313,7 @@ def test_engaging_an_engaged_switch_again_replaces_its_reason_and_cancel_request
     second = switch(KillSwitchScope.ACCOUNT, "a1", reason="second")
     board = board_with(first, second)
 
-    assert board.current(KillSwitchScope.ACCOUNT, "a1") is second
+    assert board.current(KillSwitchScope.ACCOUNT, "a1") == named(second)
     assert board.wants_cancel(an_order()) is None
     blocked = board.blocked(an_order())
     assert blocked is not None and blocked.endswith(": second")
@@ -239,7 +329,7 @@ def test_an_engage_then_release_in_one_batch_leaves_nothing_to_sweep() -> None:
 
 def test_a_redelivered_change_changes_nothing() -> None:
     board = board_with(VENUE_SIM, VENUE_SIM)
-    assert board.current(KillSwitchScope.VENUE, "sim") is VENUE_SIM
+    assert board.current(KillSwitchScope.VENUE, "sim") == named(VENUE_SIM)
 
     board.apply(released(VENUE_SIM))
     board.apply(released(VENUE_SIM))
@@ -252,7 +342,7 @@ def test_releasing_a_switch_that_was_never_engaged_is_harmless() -> None:
     board.apply(released(VENUE_SIM))
     board.apply(released(BOT_GRID_1))
 
-    assert board.blocking("a1", "sim", "grid-1") is ACCOUNT_A1
+    assert board.blocking("a1", "sim", "grid-1") == named(ACCOUNT_A1)
 
 
 # -- invariants over any sequence of changes -------------------------------------------
@@ -306,13 +396,18 @@ def test_the_board_names_the_broadest_covering_switch_after_any_history(
 ) -> None:
     board = board_with(*history)
 
-    assert board.blocking(order.account_id, order.venue, order.bot_id) is (
+    assert board.blocking(order.account_id, order.venue, order.bot_id) == named(
         expected_blocking(history, order)
     )
-    # the board and `covers` (which the sweeps use) agree on what a switch halts
-    assert (board.blocked(order) is not None) == any(
+    # the registry and `KillSwitch.covers` (which the sweeps use) agree on what halts
+    halted = any(
         c.engaged and covers(c, order.account_id, order.venue, order.bot_id)
         for c in {(c.scope, c.target): c for c in history}.values()
+    )
+    assert (board.blocked(order) is not None) == halted
+    assert halted == any(
+        s.covers(venue=order.venue, account_id=order.account_id, bot_id=order.bot_id)
+        for s in board.switches.engaged()
     )
 
 
