@@ -38,9 +38,9 @@ from tradewind.domain.events import (
 )
 from tradewind.domain.model import OrderType, Side
 from tradewind.domain.orders import OrderState, TrackedOrder
+from tradewind.runtime.service_settings import ExecutionSettings
 from tradewind.services.execution import ExecutionService
 from tradewind.services.execution.persistence import order_record, write_orders
-from tradewind.services.execution.settings import ExecutionSettings
 from tradewind.store.database import Database
 from tradewind.store.records import get_order
 from tradewind.venues.directory import CcxtVenues

@@ -34,13 +34,13 @@ from tradewind.domain.model import Instrument, Liquidity, OrderType, Side
 from tradewind.runtime.logging import get_logger
 from tradewind.runtime.metrics import RuntimeMetrics
 from tradewind.runtime.service import Resources, ServiceContext
+from tradewind.runtime.service_settings import StrategySettings
 from tradewind.runtime.settings import Settings
 from tradewind.services.strategy import (
     ORDERS_CANCEL,
     InstancePlacement,
     OrderCancelRequest,
     StrategyService,
-    StrategyServiceConfig,
 )
 from tradewind.store import accounts, bots, records, users
 from tradewind.store.database import Database
@@ -74,7 +74,9 @@ GRID = {
     "order_value": "100",
     "buy_initial_inventory": False,
 }
-FAST = StrategyServiceConfig(timer_tick_s=0.05, save_interval_s=0.5, max_errors_in_row=3)
+FAST = StrategySettings(
+    strategy_timer_tick_s=0.05, strategy_save_interval_s=0.5, strategy_max_errors_in_row=3
+)
 
 
 class OneSymbolParams(StrategyParams, frozen=True):
@@ -150,7 +152,7 @@ class Platform:
 
     async def start_service(self, **options: Any) -> StrategyService:
         service = StrategyService(
-            InstancePlacement(), config=FAST, create_strategy=create_strategy, **options
+            InstancePlacement(), settings=FAST, create_strategy=create_strategy, **options
         )
         resources = Resources(venues=self.venues, database=self.db)
         self.metrics = RuntimeMetrics()

@@ -36,6 +36,7 @@ from tradewind.bus.topics import (
 from tradewind.errors import ConfigError
 from tradewind.runtime.metrics import timed_handler
 from tradewind.runtime.service import AdminEndpoints, Service, ServiceContext
+from tradewind.runtime.service_settings import ExecutionSettings
 from tradewind.services.execution.controls import KillSwitchBoard
 from tradewind.services.execution.credentials import CredentialsSource, StoredCredentials
 from tradewind.services.execution.desk import ExecutionDesk
@@ -45,7 +46,6 @@ from tradewind.services.execution.outbox import RELAY_MIN_AGE_S, EventOutbox
 from tradewind.services.execution.placement import Placement
 from tradewind.services.execution.reconcile import Reconciler
 from tradewind.services.execution.sessions import SessionPool
-from tradewind.services.execution.settings import ExecutionSettings, load_execution_settings
 from tradewind.services.execution.tracking import OrderTracker
 from tradewind.services.execution.trade_history import TradeHistory
 from tradewind.store.outbox import OutboxRelay
@@ -81,7 +81,7 @@ class ExecutionService(Service):
         self._log: structlog.stdlib.BoundLogger = structlog.stdlib.get_logger(__name__)
 
     async def start(self, ctx: ServiceContext) -> None:
-        settings = self._settings or load_execution_settings()
+        settings = self._settings or ctx.settings.execution
         venues = ctx.resources.venues
         if venues is None:
             raise ConfigError(

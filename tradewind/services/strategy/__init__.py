@@ -3,12 +3,11 @@ their order intents. See `README.md` in this package."""
 
 from tradewind.services.strategy.cancel_requests import ORDERS_CANCEL, OrderCancelRequest
 from tradewind.services.strategy.placement import InstancePlacement
-from tradewind.services.strategy.service import StrategyService, StrategyServiceConfig
+from tradewind.services.strategy.service import StrategyService
 
 __all__ = [
     "ORDERS_CANCEL",
     "InstancePlacement",
     "OrderCancelRequest",
     "StrategyService",
-    "StrategyServiceConfig",
 ]
