@@ -707,6 +707,23 @@ def backtest(
     _exit_with(run)
 
 
+@app.command("settings")
+def settings_list(
+    markdown: Annotated[
+        bool, typer.Option("--markdown", help="Print markdown (docs/settings.md) instead.")
+    ] = False,
+) -> None:
+    """List every setting: its variable, default, bounds or choices and what it does."""
+    from rich.console import Console
+
+    from tradewind.runtime.settings_table import settings_markdown, settings_rich_table
+
+    if markdown:
+        typer.echo(settings_markdown(), nl=False)
+    else:
+        Console().print(settings_rich_table())
+
+
 @app.command("version")
 def version() -> None:
     """Print the version."""

@@ -148,8 +148,9 @@ class RiskSettings(_Section):
     risk_limits: Annotated[
         str,
         Field(
-            description="The risk limits as JSON (docs/risk.md); set this or "
-            "TRADEWIND_RISK_LIMITS_FILE, not both; neither: 20 orders/s per account"
+            description="The risk limits as JSON (the document: tradewind/services/risk/"
+            "limits.py); set this or TRADEWIND_RISK_LIMITS_FILE, not both; neither: at most "
+            "20 orders/s per account"
         ),
     ] = ""
     risk_limits_file: Annotated[

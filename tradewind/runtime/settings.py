@@ -109,7 +109,7 @@ class Settings(BaseSettings):
         Field(description="PEM client certificate (chain) presented where a server asks (mTLS)"),
     ] = None
     tls_client_key_file: Annotated[
-        str | None, Field(description="PEM private key of tls_client_cert_file")
+        str | None, Field(description="PEM private key of TRADEWIND_TLS_CLIENT_CERT_FILE")
     ] = None
     venue_ca_file: Annotated[
         str | None,
@@ -172,9 +172,9 @@ class Settings(BaseSettings):
             description="PEM certificate (chain) this process serves HTTPS with (gateway, health)"
         ),
     ] = None
-    tls_key_file: Annotated[str | None, Field(description="PEM private key of tls_cert_file")] = (
-        None
-    )
+    tls_key_file: Annotated[
+        str | None, Field(description="PEM private key of TRADEWIND_TLS_CERT_FILE")
+    ] = None
     login_max_failures: Annotated[
         int,
         Field(

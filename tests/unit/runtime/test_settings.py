@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -9,14 +7,7 @@ import pytest
 from tradewind.errors import ConfigError
 from tradewind.runtime.settings import Settings, load_settings, redact_url
 
-
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Each test sees no TRADEWIND_* variable but the ones it sets."""
-    for name in list(os.environ):
-        if name.upper().startswith("TRADEWIND_"):
-            monkeypatch.delenv(name)
-    yield
+pytestmark = pytest.mark.usefixtures("clean_environment")
 
 
 def config_error(**environment: str) -> ConfigError:

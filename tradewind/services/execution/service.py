@@ -67,7 +67,7 @@ class ExecutionService(Service):
         settings: ExecutionSettings | None = None,
         credentials: CredentialsSource | None = None,
     ) -> None:
-        """`settings` None: read from the environment at `start`. `credentials` None:
+        """`settings` None: `ctx.settings.execution` at `start`. `credentials` None:
         from the account store."""
         self._settings = settings
         self._credentials = credentials

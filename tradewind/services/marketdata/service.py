@@ -76,7 +76,7 @@ class MarketDataService(Service):
     name = "marketdata"
 
     def __init__(self, settings: MarketDataSettings | None = None) -> None:
-        """`settings` None: read from the environment at `start`."""
+        """`settings` None: `ctx.settings.marketdata` at `start`."""
         self._settings = settings
         self._feeds: _Feeds | None = None
 

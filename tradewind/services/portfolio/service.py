@@ -123,7 +123,7 @@ class PortfolioService(Service):
     name = "portfolio"
 
     def __init__(self, settings: PortfolioSettings | None = None) -> None:
-        """`settings` None: read from the environment at `start`."""
+        """`settings` None: `ctx.settings.portfolio` at `start`."""
         self._settings = settings
         self._books = AccountBooks()
         self._latest: dict[str, PortfolioUpdate] = {}
