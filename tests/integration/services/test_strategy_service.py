@@ -495,7 +495,7 @@ async def test_a_failing_strategy_is_paused_without_hurting_the_others(
     errors = platform.metrics.registry.get_sample_value(
         "tradewind_strategy_errors_total", {"strategy": "exploding"}
     )
-    assert errors == FAST.max_errors_in_row
+    assert errors == FAST.strategy_max_errors_in_row
 
 
 async def test_a_bar_published_twice_reaches_the_bots_once(platform: Platform) -> None:
