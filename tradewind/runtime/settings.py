@@ -117,7 +117,12 @@ class Settings(BaseSettings):
     ] = None
 
     bus_url: Annotated[
-        str, Field(description="memory://, redis://host:port/db or kafka://host:port[,...]")
+        str,
+        Field(
+            description="memory://, redis://host:port/db or kafka://host:port[,...], the "
+            "adapter's tunables in its query string (?lease_ms=3000, ?session_timeout_ms=6000: "
+            "tradewind/bus/redis_streams.py, kafka_settings.py)"
+        ),
     ] = "memory://"
     cache_url: Annotated[str, Field(description="memory:// or redis://host:port/db")] = "memory://"
     database_url: Annotated[
@@ -314,7 +319,12 @@ class Settings(BaseSettings):
             info.data.get("tls_client_cert_file"),
             info.data.get("tls_client_key_file"),
         )
-        return secure_url(url, tls)
+        secured = secure_url(url, tls)
+        if kind == "bus":
+            from tradewind.bus.factory import check_bus_url
+
+            check_bus_url(secured)  # the adapter's tunables in the query string
+        return secured
 
     @field_validator("venue_urls")
     @classmethod

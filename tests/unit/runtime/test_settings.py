@@ -175,3 +175,17 @@ def test_printing_settings_hides_passwords() -> None:
 )
 def test_redact_url_hides_passwords_and_keeps_the_rest(url: str, redacted: str) -> None:
     assert redact_url(url) == redacted
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("memory://?max_lag=lots", "max_lag='lots' in the bus URL is not a positive whole number"),
+        ("redis://h:6379/0?lease_ms=0", "lease_ms='0' in the bus URL must be positive"),
+        ("kafka://h:9092?sesion_timeout_ms=6000", "unknown Kafka bus option 'sesion_timeout_ms'"),
+    ],
+)
+def test_a_bad_bus_tunable_stops_the_start_naming_the_bus_url(url: str, problem: str) -> None:
+    error = config_error(TRADEWIND_BUS_URL=url)
+    assert error.setting == "TRADEWIND_BUS_URL"
+    assert error.problem.startswith(problem)
