@@ -50,14 +50,14 @@ from tradewind.domain.model import Instrument, OrderType, Side
 from tradewind.runtime.logging import configure_logging, get_logger
 from tradewind.runtime.metrics import RuntimeMetrics
 from tradewind.runtime.service import Resources, Service, ServiceContext
+from tradewind.runtime.service_settings import ExecutionSettings, PortfolioSettings
 from tradewind.runtime.settings import Settings
 from tradewind.services.execution import (
     AccountCredentials,
     AccountUnavailable,
     ExecutionService,
-    ExecutionSettings,
 )
-from tradewind.services.portfolio import PortfolioService, PortfolioSettings
+from tradewind.services.portfolio import PortfolioService
 from tradewind.services.strategy import InstancePlacement, StrategyService
 from tradewind.services.strategy.service import MARKET_DATA_LISTENER
 from tradewind.venues.directory import SimulatedVenues

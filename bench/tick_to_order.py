@@ -65,9 +65,9 @@ from tradewind.domain.model import Instrument, OrderType, Side
 from tradewind.runtime.logging import configure_logging, get_logger
 from tradewind.runtime.metrics import RuntimeMetrics
 from tradewind.runtime.service import Resources, ServiceContext
+from tradewind.runtime.service_settings import AnalyticsSettings
 from tradewind.runtime.settings import Settings
 from tradewind.services.analytics.service import YIELD_AFTER_S, hand_back
-from tradewind.services.analytics.settings import AnalyticsSettings
 from tradewind.services.analytics.tracker import AccountSeries
 from tradewind.services.strategy import InstancePlacement, StrategyService
 from tradewind.store import records

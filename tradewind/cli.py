@@ -23,12 +23,11 @@ command line (`tradewind: error: No such option: --nope`), see `main`.
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 from typer._click.exceptions import NoArgsIsHelpError  # Click as vendored by Typer 0.29
@@ -177,9 +176,10 @@ def up(
     """
     from tradewind.runtime.embedded import EmbeddedOptions, EmbeddedPlatform
 
-    # Short bars, so a run of a minute shows strategies at work (override to taste).
-    os.environ.setdefault("TRADEWIND_BAR_INTERVAL_S", "5")
-    overrides = {} if port is None else {"http_port": port}
+    # Short bars, so a run of a minute shows strategies at work (TRADEWIND_BAR_INTERVAL_S,
+    # in the environment or the settings file, still sets them).
+    defaults = {"bar_interval_s": 5}
+    overrides: dict[str, Any] = {} if port is None else {"http_port": port}
     log_file = _log_file_for_screen() if live and sys.stdout.isatty() else None
     options = EmbeddedOptions(
         market=market,
@@ -196,7 +196,7 @@ def up(
     )
 
     def run() -> int:
-        settings = load_settings(config, **overrides)
+        settings = load_settings(config, defaults=defaults, **overrides)
         if log_file is None:
             return run_services(list(SERVICES), settings, EmbeddedPlatform(options))
         with log_file.open("a") as logs:
@@ -705,6 +705,23 @@ def backtest(
         )  # fmt: skip
 
     _exit_with(run)
+
+
+@app.command("settings")
+def settings_list(
+    markdown: Annotated[
+        bool, typer.Option("--markdown", help="Print markdown (docs/settings.md) instead.")
+    ] = False,
+) -> None:
+    """List every setting: its variable, default, bounds or choices and what it does."""
+    from rich.console import Console
+
+    from tradewind.runtime.settings_table import settings_markdown, settings_rich_table
+
+    if markdown:
+        typer.echo(settings_markdown(), nl=False)
+    else:
+        Console().print(settings_rich_table())
 
 
 @app.command("version")

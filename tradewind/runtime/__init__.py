@@ -1,6 +1,8 @@
 """Lifecycle, configuration and wiring: everything between `tradewind` and the services.
 
 - `settings`: `Settings`, `load_settings`, `check_reachable`, `redact_url`
+- `service_settings`: the services' sections of `Settings` (`ExecutionSettings` ...)
+- `settings_table`: every setting as one table (`tradewind settings`, docs/settings.md)
 - `logging`: `configure_logging`, `get_logger` (JSON lines, secrets redacted)
 - `metrics`: `RuntimeMetrics` (one Prometheus registry per runtime), `timed_handler`
 - `service`: the `Service` base class and the `ServiceContext` it is started with

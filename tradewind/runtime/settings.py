@@ -1,5 +1,8 @@
-"""The runtime's settings: read from `TRADEWIND_*` environment variables and an optional
-dotenv file, validated up front, and reported by the name the user writes.
+"""The platform's settings, one tree: the runtime's own at the root and one section per
+service (`settings.execution` ...: `tradewind.runtime.service_settings`), read from
+`TRADEWIND_*` environment variables and an optional dotenv file, validated up front,
+and reported by the name the user writes. `tradewind settings` lists every variable
+(docs/settings.md).
 
 Precedence, highest first: explicit overrides (CLI options), environment variables, the
 settings file (`--config FILE` or `TRADEWIND_CONFIG_FILE`), files in
@@ -24,11 +27,35 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import structlog
 from dotenv import dotenv_values
-from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
+from pydantic import (
+    BaseModel,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    DotEnvSettingsSource,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SecretsSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+)
 from redis.exceptions import RedisError
 
 from tradewind.errors import ConfigError
+from tradewind.runtime.service_settings import (
+    AnalyticsSettings,
+    ExecutionSettings,
+    MarketDataSettings,
+    PortfolioSettings,
+    RiskSettings,
+    StrategySettings,
+)
 from tradewind.security.redis_tls import SENTINEL_MASTER, redis_address, redis_client
 from tradewind.security.tls_server import ServerTls, server_tls
 from tradewind.security.transport import (
@@ -82,7 +109,7 @@ class Settings(BaseSettings):
         Field(description="PEM client certificate (chain) presented where a server asks (mTLS)"),
     ] = None
     tls_client_key_file: Annotated[
-        str | None, Field(description="PEM private key of tls_client_cert_file")
+        str | None, Field(description="PEM private key of TRADEWIND_TLS_CLIENT_CERT_FILE")
     ] = None
     venue_ca_file: Annotated[
         str | None,
@@ -90,7 +117,12 @@ class Settings(BaseSettings):
     ] = None
 
     bus_url: Annotated[
-        str, Field(description="memory://, redis://host:port/db or kafka://host:port[,...]")
+        str,
+        Field(
+            description="memory://, redis://host:port/db or kafka://host:port[,...], the "
+            "adapter's tunables in its query string (?lease_ms=3000, ?session_timeout_ms=6000: "
+            "tradewind/bus/redis_streams.py, kafka_settings.py)"
+        ),
     ] = "memory://"
     cache_url: Annotated[str, Field(description="memory:// or redis://host:port/db")] = "memory://"
     database_url: Annotated[
@@ -111,8 +143,11 @@ class Settings(BaseSettings):
             "those views are not served"
         ),
     ] = None
-    log_level: LogLevel = "info"
-    log_format: LogFormat = "auto"  # console lines on a terminal, else JSON lines
+    log_level: Annotated[LogLevel, Field(description="Least severe log level written")] = "info"
+    log_format: Annotated[
+        LogFormat,
+        Field(description="Log lines: auto is console lines on a terminal, else JSON lines"),
+    ] = "auto"
     partitions: Annotated[int, Field(ge=1, le=4096, description="Partitions per topic")] = 8
     shutdown_timeout_s: Annotated[
         float, Field(gt=0, description="Seconds the services get to drain on SIGTERM")
@@ -142,9 +177,9 @@ class Settings(BaseSettings):
             description="PEM certificate (chain) this process serves HTTPS with (gateway, health)"
         ),
     ] = None
-    tls_key_file: Annotated[str | None, Field(description="PEM private key of tls_cert_file")] = (
-        None
-    )
+    tls_key_file: Annotated[
+        str | None, Field(description="PEM private key of TRADEWIND_TLS_CERT_FILE")
+    ] = None
     login_max_failures: Annotated[
         int,
         Field(
@@ -211,6 +246,37 @@ class Settings(BaseSettings):
         ),
     ] = None
 
+    # -- the services' sections: their fields' variables as at the root -----------------
+    execution: ExecutionSettings = Field(default_factory=ExecutionSettings)
+    risk: RiskSettings = Field(default_factory=RiskSettings)
+    portfolio: PortfolioSettings = Field(default_factory=PortfolioSettings)
+    marketdata: MarketDataSettings = Field(default_factory=MarketDataSettings)
+    analytics: AnalyticsSettings = Field(default_factory=AnalyticsSettings)
+    strategy: StrategySettings = Field(default_factory=StrategySettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """The usual sources in the usual order, each reading the sections' variables too."""
+        assert isinstance(dotenv_settings, DotEnvSettingsSource)
+        assert isinstance(file_secret_settings, SecretsSettingsSource)
+        return (
+            init_settings,
+            _EnvWithSections(settings_cls),
+            _DotEnvWithSections(
+                settings_cls,
+                env_file=dotenv_settings.env_file,
+                env_file_encoding=dotenv_settings.env_file_encoding,
+            ),
+            _SecretsWithSections(settings_cls, secrets_dir=file_secret_settings.secrets_dir),
+        )
+
     def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
         """Like pydantic's, with passwords in URLs hidden, so a printed Settings is safe."""
         for field, value in super().__repr_args__():
@@ -253,7 +319,12 @@ class Settings(BaseSettings):
             info.data.get("tls_client_cert_file"),
             info.data.get("tls_client_key_file"),
         )
-        return secure_url(url, tls)
+        secured = secure_url(url, tls)
+        if kind == "bus":
+            from tradewind.bus.factory import check_bus_url
+
+            check_bus_url(secured)  # the adapter's tunables in the query string
+        return secured
 
     @field_validator("venue_urls")
     @classmethod
@@ -321,6 +392,60 @@ class Settings(BaseSettings):
         return value.strip().lower() if isinstance(value, str) else value
 
 
+#: The sections of `Settings`, by field: each reads its fields' variables by the root's
+#: rule (`TRADEWIND_` + the field's name), so their names are unique across the tree.
+SECTIONS: dict[str, type[BaseModel]] = {
+    name: field.annotation
+    for name, field in Settings.model_fields.items()
+    if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel)
+}
+
+
+def all_fields() -> Iterator[tuple[str, FieldInfo]]:
+    """Every setting of the tree as (field name, field): the root's, then each section's."""
+    for name, field in Settings.model_fields.items():
+        if name not in SECTIONS:
+            yield name, field
+    for section in SECTIONS.values():
+        yield from section.model_fields.items()
+
+
+class _SectionsSource(PydanticBaseSettingsSource):
+    """A source that fills a section from its fields' own variables, e.g. `execution`
+    from `TRADEWIND_EXECUTION_MAX_RETRIES`, by asking the source it extends for each
+    (mixed in before a concrete source: `super()` is that source)."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        section = SECTIONS.get(field_name)
+        if section is None:
+            return super().get_field_value(field, field_name)  # type: ignore[safe-super]
+        values = {}
+        for name, inner in section.model_fields.items():
+            value, _, _ = super().get_field_value(inner, name)  # type: ignore[safe-super]
+            if value is not None:
+                values[name] = value
+        return values or None, field_name, False
+
+    def prepare_field_value(
+        self, field_name: str, field: FieldInfo, value: Any, value_is_complex: bool
+    ) -> Any:
+        if field_name in SECTIONS:
+            return value  # the section's fields by name, validated with the section
+        return super().prepare_field_value(field_name, field, value, value_is_complex)
+
+
+class _EnvWithSections(_SectionsSource, EnvSettingsSource):
+    pass
+
+
+class _DotEnvWithSections(_SectionsSource, DotEnvSettingsSource):
+    pass
+
+
+class _SecretsWithSections(_SectionsSource, SecretsSettingsSource):
+    pass
+
+
 def served_tls(settings: Settings, server: str) -> ServerTls | None:
     """The certificate and key this process serves HTTPS with (checked: readable, a
     pair, not encrypted), or None for plain HTTP, which `TRADEWIND_REQUIRE_TLS` refuses
@@ -337,13 +462,21 @@ def served_tls(settings: Settings, server: str) -> ServerTls | None:
     )
 
 
-def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Settings:
+def load_settings(
+    config_file: str | Path | None = None,
+    *,
+    defaults: Mapping[str, Any] | None = None,
+    **overrides: Any,
+) -> Settings:
     """Read the settings; raises `ConfigError` naming the first bad setting.
 
     `config_file` (the CLI's `--config`) wins over `TRADEWIND_CONFIG_FILE`; it is a dotenv
     file of `TRADEWIND_*=value` lines, and a `TRADEWIND_*` name in it that is no setting is
     an error (a typo there would otherwise be silently ignored). `overrides` are field
-    values that win over everything, e.g. `http_port=8080` from `--port`.
+    values that win over everything, e.g. `http_port=8080` from `--port` (a section's as a
+    dict: `execution={"execution_max_retries": 3}`). `defaults` are a command's own
+    defaults for fields of sections, by field name, e.g. `{"bar_interval_s": 5}` for
+    `tradewind up`: they apply where no variable set the field.
     """
     file_setting = "--config"
     if config_file is None and os.environ.get(CONFIG_FILE_VARIABLE):
@@ -353,11 +486,24 @@ def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Se
     if secrets_dir is not None and not Path(secrets_dir).is_dir():
         raise ConfigError(SECRETS_DIR_VARIABLE, f"{secrets_dir} is not a directory")
     try:
-        return Settings(_env_file=config_file, _secrets_dir=secrets_dir, **overrides)  # type: ignore[call-arg]
+        settings = Settings(_env_file=config_file, _secrets_dir=secrets_dir, **overrides)  # type: ignore[call-arg]
+        return _with_defaults(settings, defaults or {})
     except ValidationError as exc:
         raise _config_error(exc, file_values, config_file, overrides) from None
     except SettingsError as exc:
         raise ConfigError(file_setting, str(exc)) from None
+
+
+def _with_defaults(settings: Settings, defaults: Mapping[str, Any]) -> Settings:
+    """`settings` with the fields of `defaults` no source set replaced by their values."""
+    changed: dict[str, BaseModel] = {}
+    for field, value in defaults.items():
+        name = next(n for n, section in SECTIONS.items() if field in section.model_fields)
+        section = changed.get(name, getattr(settings, name))
+        if field not in section.model_fields_set:
+            given = section.model_dump(exclude_unset=True)
+            changed[name] = type(section).model_validate({**given, field: value})
+    return settings.model_copy(update=changed) if changed else settings
 
 
 def secret_file_value(variable: str) -> str | None:
@@ -381,7 +527,7 @@ def _read_settings_file(path: Path, file_setting: str) -> dict[str, str | None]:
         raise ConfigError(file_setting, f"cannot read {path}: {exc}") from None
     if values is None:
         raise ConfigError(file_setting, f"{path} is not a file")
-    known = {setting_name(field) for field in Settings.model_fields} | {
+    known = {setting_name(field) for field, _ in all_fields()} | {
         CONFIG_FILE_VARIABLE,
         SECRETS_DIR_VARIABLE,
     }
@@ -402,7 +548,9 @@ def _config_error(
     """The first validation error, phrased for the user and naming where the value came
     from when that was not the environment."""
     error = exc.errors(include_url=False)[0]
-    field = str(error["loc"][0]) if error["loc"] else "?"
+    loc = error["loc"]
+    # A section's field is its second step, `("execution", "execution_max_retries")`.
+    field = str(loc[1] if len(loc) > 1 and loc[0] in SECTIONS else loc[0]) if loc else "?"
     name = setting_name(field)
     cause = (error.get("ctx") or {}).get("error")
     if isinstance(cause, ValueError):
@@ -411,7 +559,7 @@ def _config_error(
         problem = f"{error['msg']}, got {redact_url(repr(error['input']))}"
     in_environment = name in {key.upper() for key in os.environ}
     in_file = name in {key.upper() for key in file_values}
-    if field in overrides:
+    if field in overrides or (loc and loc[0] in SECTIONS and loc[0] in overrides):
         problem += " (given on the command line)"
     elif in_file and not in_environment:
         problem += f" (set in {config_file})"

@@ -38,8 +38,8 @@ from tradewind.domain.events import (
 )
 from tradewind.domain.model import OrderType, Side
 from tradewind.domain.orders import OrderState, TrackedOrder
+from tradewind.runtime.service_settings import ExecutionSettings
 from tradewind.services.execution import ExecutionService
-from tradewind.services.execution.settings import ExecutionSettings
 from tradewind.store.database import Database
 from tradewind.store.records import get_order, upsert_orders
 from tradewind.store.tracked_orders import order_record

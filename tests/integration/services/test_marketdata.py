@@ -24,14 +24,9 @@ from tradewind.errors import ConfigError, VenueUnavailable
 from tradewind.runtime.logging import get_logger
 from tradewind.runtime.metrics import RuntimeMetrics
 from tradewind.runtime.service import Resources, ServiceContext
-from tradewind.runtime.settings import Settings
-from tradewind.services.marketdata import (
-    MarketDataService,
-    MarketDataSettings,
-    read_last_prices,
-    read_tops_of_book,
-)
-from tradewind.services.marketdata.settings import load_marketdata_settings
+from tradewind.runtime.service_settings import MarketDataSettings
+from tradewind.runtime.settings import Settings, load_settings
+from tradewind.services.marketdata import MarketDataService, read_last_prices, read_tops_of_book
 from tradewind.venues.directory import SimulatedVenues
 from tradewind.venues.port import BookSnapshot, PublicTrade, Venue
 from tradewind.venues.simulated.exchange import SimulatedExchange
@@ -364,5 +359,5 @@ def test_a_bad_setting_in_the_environment_is_a_config_error_naming_it(
 ) -> None:
     monkeypatch.setenv(variable, value)
     with pytest.raises(ConfigError, match=problem) as raised:
-        load_marketdata_settings()
+        load_settings()
     assert raised.value.setting == variable

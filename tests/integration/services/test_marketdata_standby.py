@@ -32,8 +32,9 @@ from tradewind.domain.model import Instrument
 from tradewind.runtime.logging import get_logger
 from tradewind.runtime.metrics import RuntimeMetrics
 from tradewind.runtime.service import Resources, ServiceContext
+from tradewind.runtime.service_settings import MarketDataSettings
 from tradewind.runtime.settings import Settings
-from tradewind.services.marketdata import MarketDataService, MarketDataSettings
+from tradewind.services.marketdata import MarketDataService
 from tradewind.services.marketdata.leases import LEASES_GROUP
 from tradewind.venues.directory import SimulatedVenues
 from tradewind.venues.port import Venue

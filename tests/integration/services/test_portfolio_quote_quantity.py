@@ -28,8 +28,9 @@ from tradewind.bus.memory import MemoryBus
 from tradewind.bus.topics import ORDERS_APPROVED, ORDERS_EVENTS
 from tradewind.domain.events import BalanceUpdate, Fill, OrderFilled
 from tradewind.domain.model import Side
+from tradewind.runtime.service_settings import PortfolioSettings
 from tradewind.services.execution import ExecutionService
-from tradewind.services.portfolio import PortfolioService, PortfolioSettings
+from tradewind.services.portfolio import PortfolioService
 from tradewind.store.database import Database
 from tradewind.venues.directory import CcxtVenues, SimulatedVenues, VenueDirectory
 from tradewind.venues.simulated.exchange import SimulatedExchange

@@ -37,8 +37,9 @@ from tradewind.domain.events import (
     TradeTick,
 )
 from tradewind.domain.model import Instrument, Liquidity, Side
+from tradewind.runtime.service_settings import PortfolioSettings
 from tradewind.services.execution import ExecutionService
-from tradewind.services.portfolio import PortfolioService, PortfolioSettings, cache_key
+from tradewind.services.portfolio import PortfolioService, cache_key
 from tradewind.store.database import Database
 from tradewind.store.records import equity_history
 from tradewind.venues.directory import SimulatedVenues

@@ -28,8 +28,10 @@ from tradewind.errors import ConfigError
 from tradewind.runtime.logging import get_logger
 from tradewind.runtime.metrics import RuntimeMetrics
 from tradewind.runtime.service import Resources, ServiceContext
+from tradewind.runtime.service_settings import RiskSettings
 from tradewind.runtime.settings import Settings
-from tradewind.services.risk import DEFAULT_LIMITS, RiskDesk, RiskService, RiskSettings
+from tradewind.services.risk import DEFAULT_LIMITS, RiskDesk, RiskService
+from tradewind.services.risk.limits import configured_limits
 from tradewind.store import audit
 from tradewind.store.database import Database
 
@@ -369,17 +371,17 @@ def test_a_batch_retried_before_it_was_published_gets_the_same_answer() -> None:
 
 def test_limits_come_from_json_and_a_typo_is_a_config_error(tmp_path: Path) -> None:
     inline = '{"defaults": {"max_order_value": {"USDT": "2500.5"}}, "accounts": {"a2": {}}}'
-    limits = RiskSettings.model_validate({"risk_limits": inline}).limits()
+    limits = configured_limits(RiskSettings.model_validate({"risk_limits": inline}))
     assert limits.defaults.max_order_value == {"USDT": D("2500.5")}
     path = tmp_path / "limits.json"
     path.write_text('{"defaults": {"max_order_valeu": {"USDT": 1}}}')
     with pytest.raises(ConfigError, match="unknown field 'max_order_valeu'") as raised:
-        RiskSettings.model_validate({"risk_limits_file": str(path)}).limits()
+        configured_limits(RiskSettings.model_validate({"risk_limits_file": str(path)}))
     assert raised.value.setting == "TRADEWIND_RISK_LIMITS_FILE"
     with pytest.raises(ConfigError, match="must be a number >= 0"):
-        RiskSettings.model_validate(
-            {"risk_limits": '{"defaults": {"daily_loss_limit": "-5"}}'}
-        ).limits()
+        configured_limits(RiskSettings(risk_limits='{"defaults": {"daily_loss_limit": "-5"}}'))
     with pytest.raises(ConfigError, match="not both"):
-        RiskSettings.model_validate({"risk_limits": "{}", "risk_limits_file": str(path)}).limits()
-    assert RiskSettings.model_validate({}).limits() == DEFAULT_LIMITS
+        configured_limits(
+            RiskSettings.model_validate({"risk_limits": "{}", "risk_limits_file": str(path)})
+        )
+    assert configured_limits(RiskSettings()) == DEFAULT_LIMITS

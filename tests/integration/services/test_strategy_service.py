@@ -28,8 +28,9 @@ from tradewind.domain.model import Instrument, Liquidity, OrderType, Side
 from tradewind.runtime.logging import get_logger
 from tradewind.runtime.metrics import RuntimeMetrics
 from tradewind.runtime.service import Resources, ServiceContext
+from tradewind.runtime.service_settings import StrategySettings
 from tradewind.runtime.settings import Settings
-from tradewind.services.strategy import InstancePlacement, StrategyService, StrategyServiceConfig
+from tradewind.services.strategy import InstancePlacement, StrategyService
 from tradewind.store import accounts, bots, records, users
 from tradewind.store.database import Database
 from tradewind.strategies import registry
@@ -62,7 +63,9 @@ GRID = {
     "order_value": "100",
     "buy_initial_inventory": False,
 }
-FAST = StrategyServiceConfig(timer_tick_s=0.05, save_interval_s=0.5, max_errors_in_row=3)
+FAST = StrategySettings(
+    strategy_timer_tick_s=0.05, strategy_save_interval_s=0.5, strategy_max_errors_in_row=3
+)
 
 
 class OneSymbolParams(StrategyParams, frozen=True):
@@ -138,7 +141,7 @@ class Platform:
 
     async def start_service(self, **options: Any) -> StrategyService:
         service = StrategyService(
-            InstancePlacement(), config=FAST, create_strategy=create_strategy, **options
+            InstancePlacement(), settings=FAST, create_strategy=create_strategy, **options
         )
         resources = Resources(venues=self.venues, database=self.db)
         self.metrics = RuntimeMetrics()
@@ -481,7 +484,7 @@ async def test_a_failing_strategy_is_paused_without_hurting_the_others(
     errors = platform.metrics.registry.get_sample_value(
         "tradewind_strategy_errors_total", {"strategy": "exploding"}
     )
-    assert errors == FAST.max_errors_in_row
+    assert errors == FAST.strategy_max_errors_in_row
 
 
 async def test_a_bar_published_twice_reaches_the_bots_once(platform: Platform) -> None:

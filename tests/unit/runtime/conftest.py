@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -20,3 +21,12 @@ def log_stream() -> Iterator[io.StringIO]:
     yield stream
     root.handlers, root.level = handlers, level
     structlog.reset_defaults()
+
+
+@pytest.fixture
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The test sees no TRADEWIND_* variable but the ones it sets."""
+    for name in list(os.environ):
+        if name.upper().startswith("TRADEWIND_"):
+            monkeypatch.delenv(name)
+    yield

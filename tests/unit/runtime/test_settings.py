@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -9,14 +7,7 @@ import pytest
 from tradewind.errors import ConfigError
 from tradewind.runtime.settings import Settings, load_settings, redact_url
 
-
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Each test sees no TRADEWIND_* variable but the ones it sets."""
-    for name in list(os.environ):
-        if name.upper().startswith("TRADEWIND_"):
-            monkeypatch.delenv(name)
-    yield
+pytestmark = pytest.mark.usefixtures("clean_environment")
 
 
 def config_error(**environment: str) -> ConfigError:
@@ -184,3 +175,17 @@ def test_printing_settings_hides_passwords() -> None:
 )
 def test_redact_url_hides_passwords_and_keeps_the_rest(url: str, redacted: str) -> None:
     assert redact_url(url) == redacted
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("memory://?max_lag=lots", "max_lag='lots' in the bus URL is not a positive whole number"),
+        ("redis://h:6379/0?lease_ms=0", "lease_ms='0' in the bus URL must be positive"),
+        ("kafka://h:9092?sesion_timeout_ms=6000", "unknown Kafka bus option 'sesion_timeout_ms'"),
+    ],
+)
+def test_a_bad_bus_tunable_stops_the_start_naming_the_bus_url(url: str, problem: str) -> None:
+    error = config_error(TRADEWIND_BUS_URL=url)
+    assert error.setting == "TRADEWIND_BUS_URL"
+    assert error.problem.startswith(problem)

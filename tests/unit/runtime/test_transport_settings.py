@@ -52,7 +52,7 @@ def refused(**overrides: str) -> str:
         ("bus_url", "kafka://k:9092", "TRADEWIND_BUS_URL", "security_protocol=SSL"),
         (
             "bus_url",
-            "kafka://k:9092?security_protocol=SASL_PLAINTEXT&sasl_mechanism=SCRAM-SHA-512",
+            "kafka://u:p@k:9092?security_protocol=SASL_PLAINTEXT&sasl_mechanism=SCRAM-SHA-512",
             "TRADEWIND_BUS_URL",
             "security_protocol=SSL",
         ),

@@ -13,6 +13,7 @@ from prometheus_client import CollectorRegistry
 
 from tradewind.domain.rate_limits import RateWindow, WeightLimiter
 from tradewind.errors import RateLimited, VenueError, VenueUnavailable, VenueUnreached
+from tradewind.runtime.service_settings import ExecutionSettings
 from tradewind.services.execution.gate import (
     BACKGROUND_KEEP,
     FETCH_BALANCES,
@@ -23,7 +24,6 @@ from tradewind.services.execution.gate import (
     VenueGates,
 )
 from tradewind.services.execution.metrics import ExecutionMetrics
-from tradewind.services.execution.settings import ExecutionSettings
 from tradewind.venues.binance.limits import rules as binance_rules
 from tradewind.venues.profile import Call, RateRules
 

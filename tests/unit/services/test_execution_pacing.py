@@ -11,8 +11,8 @@ from decimal import Decimal
 
 import pytest
 
+from tradewind.runtime.service_settings import ExecutionSettings
 from tradewind.services.execution.service import pacing
-from tradewind.services.execution.settings import ExecutionSettings
 from tradewind.venues.binance.limits import rules as binance_rules
 from tradewind.venues.catalog import parse_venues
 from tradewind.venues.directory import CcxtVenues, SimulatedVenues

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from tradewind.errors import ConfigError, DuplicateClientOrderId, RateLimited
+from tradewind.runtime.service_settings import ExecutionSettings
 from tradewind.services.execution.service import pacing
-from tradewind.services.execution.settings import ExecutionSettings
 from tradewind.venues import adapters, catalog
 from tradewind.venues.directory import CcxtVenues
 from tradewind.venues.port import OrderStatus

@@ -45,9 +45,9 @@ from tradewind.bus.port import Subscription
 from tradewind.domain.events import AnalyticsUpdate, Bar, PortfolioUpdate
 from tradewind.runtime.metrics import timed_handler
 from tradewind.runtime.service import AdminEndpoints, Service, ServiceContext
+from tradewind.runtime.service_settings import AnalyticsSettings
 from tradewind.services.analytics.benchmark import Benchmark, LastPrices
 from tradewind.services.analytics.metrics import AnalyticsMetrics
-from tradewind.services.analytics.settings import AnalyticsSettings, load_analytics_settings
 from tradewind.services.analytics.tracker import AccountSeries
 
 if TYPE_CHECKING:
@@ -109,7 +109,7 @@ class AnalyticsService(Service):
         return 0 if self._bots is None else self._bots.written
 
     async def start(self, ctx: ServiceContext) -> None:
-        settings = load_analytics_settings()
+        settings = ctx.settings.analytics
         interval_s = self._interval_s or settings.analytics_interval_s
         window = self._window_minutes or settings.analytics_window_minutes
         metrics = AnalyticsMetrics.of(ctx.metrics.registry)

@@ -7,14 +7,11 @@ from tradewind.services.execution.credentials import (
     StoredCredentials,
 )
 from tradewind.services.execution.service import ExecutionService
-from tradewind.services.execution.settings import ExecutionSettings, load_execution_settings
 
 __all__ = [
     "AccountCredentials",
     "AccountUnavailable",
     "CredentialsSource",
     "ExecutionService",
-    "ExecutionSettings",
     "StoredCredentials",
-    "load_execution_settings",
 ]

@@ -34,8 +34,8 @@ from tradewind.errors import (
     VenueUnavailable,
     VenueUnreached,
 )
+from tradewind.runtime.service_settings import ExecutionSettings
 from tradewind.services.execution.metrics import BREAKER_STATE_VALUE, ExecutionMetrics
-from tradewind.services.execution.settings import ExecutionSettings
 from tradewind.venues.profile import Call, RateRules
 
 T = TypeVar("T")

@@ -43,11 +43,11 @@ from tradewind.errors import (
     VenueError,
     VenueUnavailable,
 )
+from tradewind.runtime.service_settings import ExecutionSettings
 from tradewind.services.execution.gate import CANCEL_ORDER, FETCH_ORDER, PLACE_ORDER, NotSent
 from tradewind.services.execution.metrics import ExecutionMetrics
 from tradewind.services.execution.outbox import EventOutbox
 from tradewind.services.execution.session import AccountSession
-from tradewind.services.execution.settings import ExecutionSettings
 from tradewind.services.execution.tracking import OrderTracker
 from tradewind.venues.port import OrderRequest
 

@@ -37,6 +37,7 @@ from tradewind.domain.kill_switches import KillSwitches
 from tradewind.errors import ConfigError
 from tradewind.runtime.metrics import timed_handler
 from tradewind.runtime.service import AdminEndpoints, Service, ServiceContext
+from tradewind.runtime.service_settings import ExecutionSettings
 from tradewind.services.execution.credentials import CredentialsSource, StoredCredentials
 from tradewind.services.execution.desk import ExecutionDesk
 from tradewind.services.execution.gate import BreakerStatus, VenueGates
@@ -45,7 +46,6 @@ from tradewind.services.execution.outbox import RELAY_MIN_AGE_S, EventOutbox
 from tradewind.services.execution.placement import Placement
 from tradewind.services.execution.reconcile import Reconciler
 from tradewind.services.execution.sessions import SessionPool
-from tradewind.services.execution.settings import ExecutionSettings, load_execution_settings
 from tradewind.services.execution.tracking import OrderTracker
 from tradewind.services.execution.trade_history import TradeHistory
 from tradewind.store.outbox import OutboxRelay
@@ -68,7 +68,7 @@ class ExecutionService(Service):
         settings: ExecutionSettings | None = None,
         credentials: CredentialsSource | None = None,
     ) -> None:
-        """`settings` None: read from the environment at `start`. `credentials` None:
+        """`settings` None: `ctx.settings.execution` at `start`. `credentials` None:
         from the account store."""
         self._settings = settings
         self._credentials = credentials
@@ -82,7 +82,7 @@ class ExecutionService(Service):
         self._log: structlog.stdlib.BoundLogger = structlog.stdlib.get_logger(__name__)
 
     async def start(self, ctx: ServiceContext) -> None:
-        settings = self._settings or load_execution_settings()
+        settings = self._settings or ctx.settings.execution
         venues = ctx.resources.venues
         if venues is None:
             raise ConfigError(

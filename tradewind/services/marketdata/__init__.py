@@ -8,13 +8,11 @@ from tradewind.services.marketdata.quotes import (
     read_tops_of_book,
 )
 from tradewind.services.marketdata.service import MarketDataService
-from tradewind.services.marketdata.settings import MarketDataSettings
 from tradewind.services.marketdata.supervision import StreamStatus
 
 __all__ = [
     "LastPrice",
     "MarketDataService",
-    "MarketDataSettings",
     "StreamStatus",
     "TopOfBook",
     "read_last_prices",

@@ -55,12 +55,12 @@ from tradewind.domain.events import Bar, OrderBookUpdate, TradeTick
 from tradewind.domain.model import Instrument
 from tradewind.errors import ConfigError, VenueError
 from tradewind.runtime.service import AdminEndpoints, Service, ServiceContext
+from tradewind.runtime.service_settings import MarketDataSettings
 from tradewind.services.marketdata.book_feed import BookFeed
 from tradewind.services.marketdata.leases import MarketLeases
 from tradewind.services.marketdata.markets import WatchedMarket
 from tradewind.services.marketdata.metrics import MarketDataMetrics
 from tradewind.services.marketdata.quotes import QuoteWriter
-from tradewind.services.marketdata.settings import MarketDataSettings, load_marketdata_settings
 from tradewind.services.marketdata.supervision import StreamStatus, Supervisor
 from tradewind.venues.directory import VenueDirectory
 from tradewind.venues.port import Venue
@@ -77,12 +77,12 @@ class MarketDataService(Service):
     name = "marketdata"
 
     def __init__(self, settings: MarketDataSettings | None = None) -> None:
-        """`settings` None: read from the environment at `start`."""
+        """`settings` None: `ctx.settings.marketdata` at `start`."""
         self._settings = settings
         self._feeds: _Feeds | None = None
 
     async def start(self, ctx: ServiceContext) -> None:
-        settings = self._settings or load_marketdata_settings()
+        settings = self._settings or ctx.settings.marketdata
         venues = ctx.resources.venues
         if venues is None:
             raise ConfigError(

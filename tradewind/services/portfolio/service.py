@@ -53,10 +53,10 @@ from tradewind.cache.port import Cache
 from tradewind.domain.events import BalanceUpdate, Fill, PortfolioUpdate, TradeTick
 from tradewind.runtime.metrics import timed_handler
 from tradewind.runtime.service import AdminEndpoints, Service, ServiceContext
+from tradewind.runtime.service_settings import PortfolioSettings
 from tradewind.services.portfolio import durable
 from tradewind.services.portfolio.books import AccountBooks
 from tradewind.services.portfolio.metrics import PortfolioMetrics
-from tradewind.services.portfolio.settings import PortfolioSettings, load_portfolio_settings
 from tradewind.store.accounts import get_account
 from tradewind.store.database import Database
 from tradewind.store.portfolio_books import load_books, save_books, saved_account_ids
@@ -124,7 +124,7 @@ class PortfolioService(Service):
     name = "portfolio"
 
     def __init__(self, settings: PortfolioSettings | None = None) -> None:
-        """`settings` None: read from the environment at `start`."""
+        """`settings` None: `ctx.settings.portfolio` at `start`."""
         self._settings = settings
         self._books = AccountBooks()
         self._latest: dict[str, PortfolioUpdate] = {}
@@ -141,7 +141,7 @@ class PortfolioService(Service):
         self._ownership = asyncio.Lock()  # one change of the books' accounts at a time
 
     async def start(self, ctx: ServiceContext) -> None:
-        settings = self._settings or load_portfolio_settings()
+        settings = self._settings or ctx.settings.portfolio
         database = ctx.resources.database
         self._wiring = _Wiring(
             ctx.bus,

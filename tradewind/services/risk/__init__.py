@@ -2,7 +2,7 @@
 execution."""
 
 from tradewind.services.risk.desk import Decisions, RiskDesk
+from tradewind.services.risk.limits import DEFAULT_LIMITS
 from tradewind.services.risk.service import RiskService
-from tradewind.services.risk.settings import DEFAULT_LIMITS, RiskSettings
 
-__all__ = ["DEFAULT_LIMITS", "Decisions", "RiskDesk", "RiskService", "RiskSettings"]
+__all__ = ["DEFAULT_LIMITS", "Decisions", "RiskDesk", "RiskService"]

@@ -43,8 +43,8 @@ from tradewind.domain.risk import RiskLimits
 from tradewind.runtime.metrics import timed_handler
 from tradewind.runtime.service import AdminEndpoints, Service, ServiceContext
 from tradewind.services.risk.desk import RiskDesk, kill_switch_from_record
+from tradewind.services.risk.limits import configured_limits
 from tradewind.services.risk.metrics import RiskMetrics
-from tradewind.services.risk.settings import load_risk_settings
 
 if TYPE_CHECKING:
     from tradewind.store.database import Database
@@ -82,8 +82,8 @@ class RiskService(Service):
         return self._desk
 
     async def start(self, ctx: ServiceContext) -> None:
-        settings = load_risk_settings()
-        limits = self._limits or settings.limits()
+        settings = ctx.settings.risk
+        limits = self._limits or configured_limits(settings)
         desk = RiskDesk(limits, remember=self._remember or settings.risk_dedupe_size)
         metrics = RiskMetrics.of(ctx.metrics.registry)
         database = ctx.resources.database

@@ -2,10 +2,9 @@
 their order intents. See `README.md` in this package."""
 
 from tradewind.services.strategy.placement import InstancePlacement
-from tradewind.services.strategy.service import StrategyService, StrategyServiceConfig
+from tradewind.services.strategy.service import StrategyService
 
 __all__ = [
     "InstancePlacement",
     "StrategyService",
-    "StrategyServiceConfig",
 ]

@@ -16,8 +16,9 @@ this instance owns (`placement.py`), later as `BotCommand`s arrive. Subscription
   listening never arrive, so bots never decide on stale prices, and nothing is
   redelivered across restarts.
 
-One timer task ticks every `timer_tick_s` (100 ms): due bots get `on_timer`; the same task
-flushes what timers produced and, every `save_interval_s`, saves the bots whose memory
+One timer task ticks every `TRADEWIND_STRATEGY_TIMER_TICK_S` (100 ms): due bots get
+`on_timer`; the same task flushes what timers produced and, every
+`TRADEWIND_STRATEGY_SAVE_INTERVAL_S` (10 s), saves the bots whose memory
 market data or timers changed without an intent (a crash loses at most that much
 indicator history; an intent always saves its bot's state before it counts as done).
 """
@@ -29,7 +30,6 @@ import contextlib
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 from tradewind.bus.delivery import describe
 from tradewind.bus.envelope import Envelope
@@ -50,6 +50,7 @@ from tradewind.domain.events import (
 from tradewind.errors import ConfigError
 from tradewind.runtime.metrics import timed_handler
 from tradewind.runtime.service import AdminEndpoints, Service, ServiceContext
+from tradewind.runtime.service_settings import StrategySettings
 from tradewind.services.strategy.account_events import AccountEvents
 from tradewind.services.strategy.hooks import HookRunner
 from tradewind.services.strategy.host import BotHost
@@ -73,24 +74,6 @@ _LOSS_GRACE_S = 1.0
 _NS_PER_S = 1_000_000_000
 
 
-@dataclass(frozen=True, slots=True)
-class StrategyServiceConfig:
-    """`timer_tick_s`: how often due timers fire (s); `timers_per_tick`: most `on_timer`
-    calls per tick (the rest fire a tick later); `save_interval_s`: how often bots
-    changed only by market data or timers are saved (s); `max_errors_in_row`: failed
-    hook calls in a row after which a bot is paused; `remembered_events`: account event
-    ids kept to skip redeliveries; `warm_up`: load the history strategies need from their
-    venue before they start (`warm_up.py`), in bars of `TRADEWIND_BAR_INTERVAL_S`, the
-    width marketdata builds."""
-
-    timer_tick_s: float = 0.1
-    timers_per_tick: int = 5000
-    save_interval_s: float = 10.0
-    max_errors_in_row: int = 5
-    remembered_events: int = 10_000
-    warm_up: bool = True
-
-
 class StrategyService(Service):
     """The strategy service: hosts the bots of the accounts this instance owns, feeds them
     market data, order events and timers, and publishes their intents."""
@@ -101,15 +84,17 @@ class StrategyService(Service):
         self,
         placement: InstancePlacement | None = None,
         *,
-        config: StrategyServiceConfig | None = None,
+        settings: StrategySettings | None = None,
         create_strategy: CreateStrategy = registry.create,
         clock: Callable[[], int] = time.time_ns,
     ) -> None:
-        """`placement` defaults to `TRADEWIND_INSTANCE_INDEX` / `_COUNT`;
+        """`placement` defaults to `TRADEWIND_INSTANCE_INDEX` / `_COUNT`; `settings` to
+        the runtime's (`ctx.settings.strategy`, read at `start`);
         `create_strategy(name, params)` builds a bot's strategy; `clock` (ns since the
         epoch) is the time of timers and of commands' hooks."""
         self._placement = placement
-        self._config = config or StrategyServiceConfig()
+        self._given = settings
+        self._settings = settings or StrategySettings()
         self._create_strategy = create_strategy
         self._clock = clock
         self._subscriptions: list[Subscription] = []
@@ -117,7 +102,7 @@ class StrategyService(Service):
         self._following: asyncio.Task[None] | None = None
         self._partitions: OwnedPartitions | None = None
         self._follow_lock = asyncio.Lock()
-        self._recent: _RecentIds = _RecentIds(self._config.remembered_events)
+        self._recent: _RecentIds = _RecentIds(self._settings.strategy_remembered_events)
         self._flush_failing = False
         self._last_bar_ns: dict[tuple[str, int], int] = {}  # (key, interval) -> open ns
         self._recent_trades: dict[str, _RecentIds] = {}  # market key -> its last trade ids
@@ -126,10 +111,7 @@ class StrategyService(Service):
         self.timers: TimerWheel[BotHost] = TimerWheel(self._clock)
 
     def _warm_up(self, venues: VenueDirectory, ctx: ServiceContext) -> WarmUp:
-        # The bars marketdata builds: one setting for both (issue #15: one settings tree).
-        from tradewind.services.marketdata.settings import load_marketdata_settings
-
-        interval_s = load_marketdata_settings().bar_interval_s
+        interval_s = ctx.settings.marketdata.bar_interval_s  # the bars marketdata builds
         return WarmUp(venues, interval_s, self.metrics, ctx.log)
 
     async def start(self, ctx: ServiceContext) -> None:
@@ -139,6 +121,8 @@ class StrategyService(Service):
         if venues is None:
             raise ConfigError("TRADEWIND_VENUE_URLS", "the strategy service needs the venues")
         placement = self._placement = self._placement or InstancePlacement.from_environment()
+        settings = self._settings = self._given or ctx.settings.strategy
+        self._recent = _RecentIds(settings.strategy_remembered_events)
         self._log = ctx.log
         self.metrics = StrategyMetrics(ctx.metrics.registry)
         self.roster = BotRoster()
@@ -154,12 +138,12 @@ class StrategyService(Service):
             create_strategy=self._create_strategy,
             cache=ctx.resources.cache,
             log=ctx.log,
-            warm_up=self._warm_up(venues, ctx) if self._config.warm_up else None,
+            warm_up=self._warm_up(venues, ctx) if settings.strategy_warm_up else None,
         )
         self.hooks = HookRunner(
             self.outbound,
             self.metrics,
-            max_errors_in_row=self._config.max_errors_in_row,
+            max_errors_in_row=settings.strategy_max_errors_in_row,
             give_up=self.lifecycle.give_up,
         )
         self.lifecycle.hooks = self.hooks
@@ -337,13 +321,14 @@ class StrategyService(Service):
     # -- timers and periodic saves ----------------------------------------------------
 
     async def _tick(self) -> None:
-        config = self._config
-        save_every = max(1, round(config.save_interval_s / config.timer_tick_s))
+        settings = self._settings
+        tick_s = settings.strategy_timer_tick_s
+        save_every = max(1, round(settings.strategy_save_interval_s / tick_s))
         ticks = 0
         while True:
-            await asyncio.sleep(config.timer_tick_s)
+            await asyncio.sleep(tick_s)
             now_ns = self._clock()
-            due = self.timers.pop_due(now_ns, config.timers_per_tick)
+            due = self.timers.pop_due(now_ns, settings.strategy_timers_per_tick)
             if due:
                 self.hooks.timers(due, now_ns)
             ticks += 1
