@@ -13,13 +13,13 @@ volume sums are exact.
 
 from __future__ import annotations
 
-from decimal import Context, Decimal
+from decimal import Decimal
 
 from tradewind.domain.events import Bar, TradeTick
+from tradewind.domain.exact import WIDE
 from tradewind.domain.model import Instrument
 
 _NS_PER_S = 1_000_000_000
-_EXACT = Context(prec=100)  # wide enough that a day of volume never rounds
 
 
 class BarBuilder:
@@ -60,7 +60,7 @@ class BarBuilder:
             elif price < self._low:
                 self._low = price
             self._close = price
-            self._volume = _EXACT.add(self._volume, quantity)
+            self._volume = WIDE.add(self._volume, quantity)
             return None
         if start < self._closed_until_ns or (open_ns is not None and start < open_ns):
             self.late_trades += 1

@@ -28,11 +28,12 @@ from decimal import Decimal, localcontext
 import msgspec
 
 from tradewind.domain.events import Bar, Fill, OrderRejected
+from tradewind.domain.exact import EXACT
 from tradewind.domain.model import Instrument
 from tradewind.domain.performance import EquitySample
 from tradewind.errors import ConfigError
 from tradewind.strategies.api import OpenOrder, Strategy
-from tradewind.strategies.backtest_account import EXACT, BacktestAccount, Fees
+from tradewind.strategies.backtest_account import BacktestAccount, Fees
 from tradewind.strategies.backtest_context import BacktestContext
 from tradewind.strategies.backtest_metrics import BacktestMetrics, backtest_metrics
 from tradewind.venues.port import Market

@@ -11,12 +11,13 @@ submission order, so the quote they raise pays for the buys that follow.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from decimal import ROUND_DOWN, Decimal, localcontext
+from decimal import Decimal
 from typing import Annotated, Literal
 
 import msgspec
 
 from tradewind.domain.events import Bar
+from tradewind.domain.exact import quotient_down
 from tradewind.domain.model import OrderType, Side
 from tradewind.strategies.api import SCHEDULE_CHECK_S, Strategy, StrategyContext, StrategyMemory
 from tradewind.strategies.errors import ParamError
@@ -206,9 +207,7 @@ def _buy_quantity(
         return affordable_quantity(spend, price, markets[symbol], min_value)
     if spend <= 0 or spend < min_value:
         return ZERO
-    with localcontext() as exact:
-        exact.rounding = ROUND_DOWN  # never more base than `spend` pays for
-        return spend / price
+    return quotient_down(spend, price)  # never more base than `spend` pays for
 
 
 class RebalanceMemory(StrategyMemory, kw_only=True):
