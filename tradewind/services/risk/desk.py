@@ -15,13 +15,14 @@ from account, bot and intent id) in a bounded LRU with the events it produced, a
 
 from __future__ import annotations
 
-from collections import Counter, OrderedDict
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from tradewind.bus.envelope import Envelope, envelope
+from tradewind.domain.bounded import BoundedLru
 from tradewind.domain.client_order_ids import client_order_id_for
 from tradewind.domain.events import (
     BalancesRequested,
@@ -107,8 +108,7 @@ class RiskDesk:
             raise ValueError(f"remember must be at least 1, got {remember}")
         self.limits = limits
         self.state = state or RiskState()
-        self._remember = remember
-        self._decided: OrderedDict[str, _Decided] = OrderedDict()
+        self._decided: BoundedLru[str, _Decided] = BoundedLru(remember)
         self._bot_halts: dict[str, _BotHalt] = {}
         self._control_ns: dict[tuple[KillSwitchScope, str], int] = {}
         self._balances_asked_ns: dict[str, int] = {}  # account -> when last asked
@@ -196,15 +196,13 @@ class RiskDesk:
         key = client_order_id_for(intent.account_id, intent.bot_id, intent.intent_id)
         decided = self._decided.get(key)
         if decided is not None:
-            self._decided.move_to_end(key)
+            self._decided.touch(key)
             if decided.published or key in out.keys:
                 out.duplicates += 1
                 return
         else:
             decided = self._evaluate(env, intent, key, now_ns, out)
             self._decided[key] = decided
-            if len(self._decided) > self._remember:
-                self._decided.popitem(last=False)
         if decided.approved is not None:
             out.approved.append(decided.approved)
         if decided.rejected is not None:

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from decimal import Decimal, localcontext
 from typing import TYPE_CHECKING
 
+from tradewind.domain.bounded import RecentlySeen
 from tradewind.domain.events import Fill
 from tradewind.domain.exact import WIDE
 from tradewind.domain.model import Instrument, Side
@@ -72,7 +73,7 @@ class AccountView:
         self._free: dict[str, Decimal] | None = None
         self._portfolio_ns = 0
         self._unconfirmed: list[Fill] = []
-        self._seen_trades: dict[tuple[str, str], None] = {}
+        self._seen_trades: RecentlySeen[tuple[str, str]] = RecentlySeen(_SEEN_TRADES)
 
     # -- reads ----------------------------------------------------------------------
 
@@ -134,11 +135,8 @@ class AccountView:
         """Move the totals by one execution; False (and nothing changes) if this trade
         was applied already."""
         key = (fill.instrument.symbol, fill.trade_id)
-        if key in self._seen_trades:
+        if not self._seen_trades.add(key):
             return False
-        self._seen_trades[key] = None
-        if len(self._seen_trades) > _SEEN_TRADES:
-            del self._seen_trades[next(iter(self._seen_trades))]
         if fill.ts_ns > self._portfolio_ns:
             self._book(fill)
             self._unconfirmed.append(fill)

@@ -27,7 +27,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -36,6 +35,7 @@ from tradewind.bus.envelope import Envelope
 from tradewind.bus.ownership import OwnedPartitions
 from tradewind.bus.port import Subscription
 from tradewind.bus.topics import BOT_COMMANDS, MD_BAR, MD_TRADE, ORDERS_EVENTS, PORTFOLIO_UPDATES
+from tradewind.domain.bounded import RecentlySeen
 from tradewind.domain.events import (
     Bar,
     BotCommand,
@@ -116,10 +116,10 @@ class StrategyService(Service):
         self._following: asyncio.Task[None] | None = None
         self._partitions: OwnedPartitions | None = None
         self._follow_lock = asyncio.Lock()
-        self._recent: _RecentIds = _RecentIds(self._config.remembered_events)
+        self._recent: RecentlySeen[str] = RecentlySeen(self._config.remembered_events)
         self._flush_failing = False
         self._last_bar_ns: dict[tuple[str, int], int] = {}  # (key, interval) -> open ns
-        self._recent_trades: dict[str, _RecentIds] = {}  # market key -> its last trade ids
+        self._recent_trades: dict[str, RecentlySeen[str]] = {}  # market key -> its last trade ids
         # Empty until the start fills them, so the admin view answers before it.
         self.roster = BotRoster()
         self.timers: TimerWheel[BotHost] = TimerWheel(self._clock)
@@ -259,7 +259,7 @@ class StrategyService(Service):
         # redelivery): the bots saw it already.
         seen = self._recent_trades.get(key)
         if seen is None:
-            seen = self._recent_trades[key] = _RecentIds(_TRADES_REMEMBERED)
+            seen = self._recent_trades[key] = RecentlySeen(_TRADES_REMEMBERED)
         if tick.trade_id in seen:
             self.metrics.trades_repeated.inc()
             return
@@ -364,21 +364,3 @@ class StrategyService(Service):
         if self._flush_failing:
             self._log.info("publishing intents and saving bot states again")
             self._flush_failing = False
-
-
-class _RecentIds:
-    """The last `size` event ids handled, to skip a batch's redelivered events."""
-
-    def __init__(self, size: int) -> None:
-        self._order: deque[str] = deque()
-        self._ids: set[str] = set()
-        self._size = size
-
-    def __contains__(self, event_id: str) -> bool:
-        return event_id in self._ids
-
-    def add(self, event_id: str) -> None:
-        self._ids.add(event_id)
-        self._order.append(event_id)
-        if len(self._order) > self._size:
-            self._ids.discard(self._order.popleft())
