@@ -53,6 +53,7 @@ from tradewind.domain.events import (
     OrderRejected,
 )
 from tradewind.domain.model import Instrument, OrderType, Side
+from tradewind.domain.time_units import NS_PER_MINUTE
 from tradewind.runtime.logging import configure_logging, get_logger
 from tradewind.runtime.metrics import RuntimeMetrics
 from tradewind.runtime.service import Resources, Service, ServiceContext
@@ -82,7 +83,6 @@ TRIGGER = "XRP/USDT"  # its bar comes last: the one that makes every bot decide
 ACCOUNT_VALUE = Decimal(10_000)  # USDT
 BTC_SHARE = Decimal("0.8")
 WARM_UP = Decimal("0.001")  # BTC sold per account to open its execution session
-_MINUTE_NS = 60_000_000_000
 
 
 @dataclass(frozen=True)
@@ -280,7 +280,7 @@ async def run_wave(accounts: int) -> WaveResult:
     def intents_published() -> float:
         return _sample(metrics, "tradewind_strategy_intents_total", {})
 
-    open_ns = time.time_ns() - 2 * _MINUTE_NS
+    open_ns = time.time_ns() - 2 * NS_PER_MINUTE
     before = [_bar(s, prices[s], open_ns) for s in BASKET if s != TRIGGER]
     await bus.publish_batch(topics.MD_BAR, before)
     await _wait_for(lambda: handled_md() >= 1, "the first bars reaching the bots")

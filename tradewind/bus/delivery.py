@@ -18,6 +18,7 @@ from tradewind.bus.port import (
 )
 from tradewind.domain.backoff import Backoff
 from tradewind.domain.events import DeadLetter
+from tradewind.domain.time_units import NS_PER_S
 
 #: Publishes one dead letter: (dead-letter topic, its envelope).
 PublishDeadLetter = Callable[[str, Envelope], Awaitable[None]]
@@ -139,7 +140,7 @@ def note_event_ages(
         if env.ts_ns > newest.get(topic, 0):
             newest[topic] = env.ts_ns
     for topic, ts_ns in newest.items():
-        ages_s[topic] = (now_ns - ts_ns) / 1e9
+        ages_s[topic] = (now_ns - ts_ns) / NS_PER_S
 
 
 def _unasked(cancelled: asyncio.CancelledError) -> Exception:

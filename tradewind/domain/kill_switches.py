@@ -5,13 +5,11 @@ one account or one bot, saying who did it, why and when. Pure: no clock, no I/O.
 from __future__ import annotations
 
 import enum
-from datetime import UTC, datetime
 
 import msgspec
 
 from tradewind.domain.events import KillSwitchScope, OrderIntent
-
-_NS_PER_S = 1_000_000_000
+from tradewind.domain.time_units import datetime_from_ns
 
 
 class KillScope(enum.StrEnum):
@@ -71,7 +69,7 @@ class KillSwitch(msgspec.Struct, frozen=True, kw_only=True):
 
     def describe(self) -> str:
         """One sentence for the user whose order it stops."""
-        since = datetime.fromtimestamp(self.engaged_at_ns // _NS_PER_S, tz=UTC)
+        since = datetime_from_ns(self.engaged_at_ns)
         return (
             f"{self.target.describe()} is halted by a kill switch engaged by "
             f"{self.engaged_by} at {since:%Y-%m-%d %H:%M:%S} UTC: {self.reason}"

@@ -46,8 +46,8 @@ from tradewind.domain.exact import WIDE
 from tradewind.domain.kill_switches import KillSwitches
 from tradewind.domain.model import Instrument, OrderType, Side
 from tradewind.domain.rate_limits import TokenBucket
+from tradewind.domain.time_units import NS_PER_DAY
 
-_NS_PER_DAY = 86_400 * 1_000_000_000
 _BPS = Decimal(10_000)
 
 
@@ -165,7 +165,7 @@ class AccountEquity(msgspec.Struct, frozen=True):
 
 def utc_day_start_ns(now_ns: int) -> int:
     """00:00 UTC of the day that `now_ns` (ns since the epoch) falls in, in ns."""
-    return now_ns - now_ns % _NS_PER_DAY
+    return now_ns - now_ns % NS_PER_DAY
 
 
 class RiskState:

@@ -19,6 +19,7 @@ import msgspec
 from tradewind.domain.events import Bar
 from tradewind.domain.exact import quotient_down
 from tradewind.domain.model import OrderType, Side
+from tradewind.domain.time_units import NS_PER_S
 from tradewind.strategies.api import SCHEDULE_CHECK_S, Strategy, StrategyContext, StrategyMemory
 from tradewind.strategies.errors import ParamError
 from tradewind.strategies.indicators import remember_close
@@ -44,7 +45,6 @@ from tradewind.strategies.weights import (
 from tradewind.venues.port import Market
 
 ZERO = Decimal(0)
-_NS_PER_S = 1_000_000_000
 #: Index funds rebalance as rarely as quarterly: a schedule may be up to a year apart.
 MAX_REBALANCE_INTERVAL_S = 366 * 86_400
 
@@ -297,7 +297,7 @@ class RebalanceStrategy(Strategy):
     ) -> bool:
         p, last = self.params, self.memory.last_rebalance_ns
         if p.rebalance_interval_s is not None and (
-            last == 0 or now_ns - last >= p.rebalance_interval_s * _NS_PER_S
+            last == 0 or now_ns - last >= p.rebalance_interval_s * NS_PER_S
         ):
             return True
         if p.drift_threshold is None:

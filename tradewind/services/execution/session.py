@@ -18,6 +18,7 @@ from collections.abc import Callable
 from tradewind.domain.bounded import BoundedLru
 from tradewind.domain.orders import OrderState, TrackedOrder
 from tradewind.domain.rate_limits import WeightLimiter
+from tradewind.domain.time_units import NS_PER_MS
 from tradewind.services.execution.gate import VenueGate
 from tradewind.venues.port import Venue
 
@@ -68,7 +69,7 @@ class AccountSession:
 
     def track(self, order: TrackedOrder, trace_id: str | None) -> None:
         self.orders[order.client_order_id] = order
-        created_ms = order.history[0].ts_ns // 1_000_000 if order.history else 0
+        created_ms = order.history[0].ts_ns // NS_PER_MS if order.history else 0
         self.traded_symbols.setdefault(order.instrument.symbol, created_ms)
         if trace_id is not None:
             self.traces[order.client_order_id] = trace_id

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from tradewind.bus.envelope import Envelope, envelope
@@ -38,6 +38,8 @@ from tradewind.domain.events import (
 )
 from tradewind.domain.kill_switches import KillSwitch, KillTarget
 from tradewind.domain.risk import Approved, Rejected, RiskLimits, RiskState, Rule, check
+from tradewind.domain.time_units import NS_PER_S
+from tradewind.store.records import ns_of
 
 if TYPE_CHECKING:
     from tradewind.services.risk.recovery import StoredAccountState
@@ -48,12 +50,11 @@ _NO_RULE = "none"
 #: The metrics label of a balance rejection for want of the account's balances (after a
 #: start or a take-over), told apart from a real shortfall.
 BALANCES_UNKNOWN = "balances_unknown"
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 #: How often risk asks again for the balances of an account it still knows none of (an
 #: answer can fail to come: execution publishes none while fills keep moving them).
-ASK_AGAIN_NS = 2_000_000_000
+ASK_AGAIN_NS = 2 * NS_PER_S
 
 
 @dataclass
@@ -320,7 +321,7 @@ def kill_switch_from_record(
         engaged=True,
         reason=reason,
         actor_id=actor_id or "unknown",
-        ts_ns=_ns(engaged_at),
+        ts_ns=ns_of(engaged_at),
     )
 
 
@@ -330,10 +331,3 @@ def _domain_target(scope: KillSwitchScope, target: str) -> KillTarget:
     if scope is KillSwitchScope.VENUE:
         return KillTarget.for_venue(target)
     return KillTarget.for_account(target)
-
-
-def _ns(moment: datetime) -> int:
-    """ns since the epoch; a naive datetime (SQLite drops the zone) is UTC."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return (moment - _EPOCH) // timedelta(microseconds=1) * 1_000

@@ -32,7 +32,6 @@ from tradewind.services.strategy.host import BotHost
 from tradewind.services.strategy.metrics import StrategyMetrics
 from tradewind.services.strategy.outbound import Outbound
 from tradewind.services.strategy.persistence import (
-    datetime_ns,
     decode_saved,
     load_bots,
     load_latest_balances,
@@ -45,6 +44,7 @@ from tradewind.services.strategy.warm_up import WarmUp
 from tradewind.store import accounts as store_accounts
 from tradewind.store.bots import BotRecord, BotState, get_bot
 from tradewind.store.database import Database
+from tradewind.store.records import ns_of
 from tradewind.strategies.api import Strategy
 from tradewind.venues.directory import VenueDirectory, load_public_markets
 
@@ -206,7 +206,7 @@ class BotLifecycle:
                 if host is not None:
                     self._drop(host)  # the bot was deleted
                 return
-            newer_row = datetime_ns(record.updated_at) > command.ts_ns
+            newer_row = ns_of(record.updated_at) > command.ts_ns
             action = _ACTION_OF[record.state] if newer_row else command.action
             if action is BotAction.START and host is None:
                 venue = (await store_accounts.venues(conn, [record.account_id])).get(

@@ -14,7 +14,6 @@ The batch queries below (many bots' states in one statement) belong in
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime
 from decimal import Decimal
 
 import msgspec
@@ -23,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tradewind.domain.events import Fill, OrderRejected
 from tradewind.store.bots import BotRecord, BotState, list_bots
+from tradewind.store.records import ns_of
 from tradewind.store.schema import bots, portfolio_snapshots
 from tradewind.strategies.api import OpenOrder
 
@@ -104,7 +104,7 @@ async def load_latest_balances(
         )
         for row in await conn.execute(query):
             balances = {asset: Decimal(amount) for asset, amount in row.balances.items()}
-            latest[row.account_id] = (datetime_ns(row.taken_at), balances)
+            latest[row.account_id] = (ns_of(row.taken_at), balances)
     return latest
 
 
@@ -125,11 +125,3 @@ async def save_saved_states(conn: AsyncConnection, saved: Mapping[str, bytes]) -
 def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
     for start in range(0, len(items), _CHUNK):
         yield items[start : start + _CHUNK]
-
-
-def datetime_ns(moment: datetime) -> int:
-    """`moment` in ns since the epoch; a naive time (SQLite keeps no zone) is UTC."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    whole_seconds = int(moment.replace(microsecond=0).timestamp())
-    return whole_seconds * 1_000_000_000 + moment.microsecond * 1000

@@ -47,6 +47,7 @@ from tradewind.domain.events import (
     PortfolioUpdate,
     TradeTick,
 )
+from tradewind.domain.time_units import NS_PER_S
 from tradewind.errors import ConfigError
 from tradewind.runtime.metrics import timed_handler
 from tradewind.runtime.service import AdminEndpoints, Service, ServiceContext
@@ -70,7 +71,6 @@ _FOLLOW_S = 0.5  # how often the partitions this instance reads are looked at
 #: lease can lapse for a heartbeat without moving, and a bot run in two places for that
 #: long sends the same intents twice (placed once: their ids are the same).
 _LOSS_GRACE_S = 1.0
-_NS_PER_S = 1_000_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,7 +248,7 @@ class StrategyService(Service):
             self.metrics.bars_repeated.inc()
             return
         self._last_bar_ns[series] = bar.open_ns
-        close_ns = bar.open_ns + bar.interval_s * _NS_PER_S
+        close_ns = bar.open_ns + bar.interval_s * NS_PER_S
         self.roster.set_price(bar.instrument.venue, bar.instrument.symbol, bar.close, close_ns)
         hosts = self.roster.bar_index.get(key)
         if hosts:
