@@ -45,7 +45,7 @@ import asyncpg
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tradewind.benchmarks.command_line import OneLineErrorParser
-from tradewind.domain.time_units import NS_PER_MINUTE
+from tradewind.domain.time_units import NS_PER_MINUTE, NS_PER_S
 from tradewind.services.analytics.bot_tracking import SWEEP_ACCOUNTS, SWEEP_AFTER, BotTracker
 from tradewind.store.database import Database
 from tradewind.store.schema import bots, exchange_accounts, fills, orders, users
@@ -184,7 +184,7 @@ async def measure(db: Database, bots_of: BotsOf) -> dict[str, float]:
         figures["new_fills"] = await new_fills(db, bots_of, since, n)
         later = now_ns + 2 * NS_PER_MINUTE + n * _ROUND_NS
         if sweep:
-            later += int(SWEEP_AFTER.total_seconds()) * 1_000_000_000
+            later += int(SWEEP_AFTER.total_seconds()) * NS_PER_S
         started = time.perf_counter()
         await tracker.read_fills(accounts, later)
         read_s = time.perf_counter() - started

@@ -53,7 +53,7 @@ from tradewind.domain.events import (
     OrderRejected,
 )
 from tradewind.domain.model import Instrument, OrderType, Side
-from tradewind.domain.time_units import NS_PER_MINUTE
+from tradewind.domain.time_units import NS_PER_MINUTE, NS_PER_MS
 from tradewind.runtime.logging import configure_logging, get_logger
 from tradewind.runtime.metrics import RuntimeMetrics
 from tradewind.runtime.service import Resources, Service, ServiceContext
@@ -206,7 +206,7 @@ async def run_wave(accounts: int) -> WaveResult:
         liquidity=LiquidityConfig(level_size=1_000_000, flow_per_s=0.0),
     )
     exchange.step()
-    now_ms = exchange.clock() // 1_000_000
+    now_ms = exchange.clock() // NS_PER_MS
     prices = {s: exchange.prices.price(s, now_ms) for s in BASKET}
     btc = (ACCOUNT_VALUE * BTC_SHARE / prices["BTC/USDT"]).quantize(Decimal("0.00001"))
     balances = {"USDT": ACCOUNT_VALUE * (1 - BTC_SHARE), "BTC": btc}
