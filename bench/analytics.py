@@ -24,8 +24,9 @@ import time
 from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Barrier
 
-from tradewind.benchmarks.analytics_series import MINUTE_NS, T0, benchmark_returns, filled
+from tradewind.benchmarks.analytics_series import T0, benchmark_returns, filled
 from tradewind.benchmarks.command_line import OneLineErrorParser
+from tradewind.domain.time_units import NS_PER_MINUTE
 
 
 def _instance(
@@ -36,7 +37,7 @@ def _instance(
     started = time.perf_counter()
     series = filled(accounts, minutes, rng)
     fill_s = time.perf_counter() - started
-    now_ns = T0 + minutes * MINUTE_NS
+    now_ns = T0 + minutes * NS_PER_MINUTE
     benchmark = benchmark_returns(minutes, random.Random(7))
     start.wait()
     started = time.perf_counter()

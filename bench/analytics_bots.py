@@ -45,11 +45,11 @@ import asyncpg
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tradewind.benchmarks.command_line import OneLineErrorParser
+from tradewind.domain.time_units import NS_PER_MINUTE, NS_PER_S
 from tradewind.services.analytics.bot_tracking import SWEEP_ACCOUNTS, SWEEP_AFTER, BotTracker
 from tradewind.store.database import Database
 from tradewind.store.schema import bots, exchange_accounts, fills, orders, users
 
-_MINUTE_NS = 60_000_000_000
 _ROUND = timedelta(seconds=5)  # the analytics service's default round
 _ROUND_NS = 5_000_000_000
 _STEADY_ROUNDS = 4
@@ -175,16 +175,16 @@ async def measure(db: Database, bots_of: BotsOf) -> dict[str, float]:
     started = time.perf_counter()
     await tracker.record(now_ns, _PRICES.get, lambda _a, _q: equity)
     # The next minute closes the first one: one row a bot written.
-    await tracker.record(now_ns + _MINUTE_NS, _PRICES.get, lambda _a, _q: equity)
+    await tracker.record(now_ns + NS_PER_MINUTE, _PRICES.get, lambda _a, _q: equity)
     figures["record_s"] = time.perf_counter() - started
     recorded_from = datetime.now(UTC)  # the writers' clock: rounds of `_ROUND` from here
     for n in range(1, _STEADY_ROUNDS + 2):
         sweep = n == _STEADY_ROUNDS + 1
         since = recorded_from + (n - 1) * _ROUND
         figures["new_fills"] = await new_fills(db, bots_of, since, n)
-        later = now_ns + 2 * _MINUTE_NS + n * _ROUND_NS
+        later = now_ns + 2 * NS_PER_MINUTE + n * _ROUND_NS
         if sweep:
-            later += int(SWEEP_AFTER.total_seconds()) * 1_000_000_000
+            later += int(SWEEP_AFTER.total_seconds()) * NS_PER_S
         started = time.perf_counter()
         await tracker.read_fills(accounts, later)
         read_s = time.perf_counter() - started

@@ -36,6 +36,7 @@ from tradewind.bus.envelope import Envelope, envelope
 from tradewind.bus.memory import MemoryBus
 from tradewind.domain.events import Bar, PortfolioUpdate
 from tradewind.domain.model import Instrument
+from tradewind.domain.time_units import NS_PER_MINUTE
 from tradewind.runtime.logging import get_logger
 from tradewind.runtime.metrics import RuntimeMetrics
 from tradewind.runtime.service import Resources, ServiceContext
@@ -58,7 +59,6 @@ PRICES = {
 }
 SYMBOLS = tuple(PRICES)
 BOTS_PER_ACCOUNT = 10
-_MINUTE_NS = 60_000_000_000
 
 
 @dataclass(frozen=True)
@@ -246,10 +246,10 @@ async def measure(count: int, strategy: str) -> BotsResult:
         gc.collect()
         rss_after = rss_mb()
         clock = HandlerClock(metrics, service)
-        first_bar_ns = time.time_ns() - 10 * _MINUTE_NS
+        first_bar_ns = time.time_ns() - 10 * NS_PER_MINUTE
         to_intents = await clock.run(bus, first_bar_ns, count)  # DCA bots buy on the first
         made = intents[0]
-        fanout = await clock.run(bus, first_bar_ns + _MINUTE_NS, count)  # nothing due
+        fanout = await clock.run(bus, first_bar_ns + NS_PER_MINUTE, count)  # nothing due
         await service.stop()
         await bus.close()
         await db.close()

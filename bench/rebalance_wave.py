@@ -47,6 +47,7 @@ from tradewind.bus.memory import MemoryBus
 from tradewind.domain.commands import OrderIntent
 from tradewind.domain.events import Bar, OrderCanceled, OrderExpired, OrderFilled, OrderRejected
 from tradewind.domain.model import Instrument, OrderType, Side
+from tradewind.domain.time_units import NS_PER_MINUTE, NS_PER_MS
 from tradewind.runtime.logging import configure_logging, get_logger
 from tradewind.runtime.metrics import RuntimeMetrics
 from tradewind.runtime.service import Resources, Service, ServiceContext
@@ -76,7 +77,6 @@ TRIGGER = "XRP/USDT"  # its bar comes last: the one that makes every bot decide
 ACCOUNT_VALUE = Decimal(10_000)  # USDT
 BTC_SHARE = Decimal("0.8")
 WARM_UP = Decimal("0.001")  # BTC sold per account to open its execution session
-_MINUTE_NS = 60_000_000_000
 
 
 @dataclass(frozen=True)
@@ -200,7 +200,7 @@ async def run_wave(accounts: int) -> WaveResult:
         liquidity=LiquidityConfig(level_size=1_000_000, flow_per_s=0.0),
     )
     exchange.step()
-    now_ms = exchange.clock() // 1_000_000
+    now_ms = exchange.clock() // NS_PER_MS
     prices = {s: exchange.prices.price(s, now_ms) for s in BASKET}
     btc = (ACCOUNT_VALUE * BTC_SHARE / prices["BTC/USDT"]).quantize(Decimal("0.00001"))
     balances = {"USDT": ACCOUNT_VALUE * (1 - BTC_SHARE), "BTC": btc}
@@ -274,7 +274,7 @@ async def run_wave(accounts: int) -> WaveResult:
     def intents_published() -> float:
         return _sample(metrics, "tradewind_strategy_intents_total", {})
 
-    open_ns = time.time_ns() - 2 * _MINUTE_NS
+    open_ns = time.time_ns() - 2 * NS_PER_MINUTE
     before = [_bar(s, prices[s], open_ns) for s in BASKET if s != TRIGGER]
     await bus.publish_batch(topics.MD_BAR, before)
     await _wait_for(lambda: handled_md() >= 1, "the first bars reaching the bots")

@@ -52,7 +52,7 @@ from multiprocessing.synchronize import Event
 from pathlib import Path
 from typing import Any
 
-from tradewind.benchmarks.analytics_series import MINUTE_NS, T0, benchmark_returns, filled
+from tradewind.benchmarks.analytics_series import T0, benchmark_returns, filled
 from tradewind.benchmarks.command_line import OneLineErrorParser
 from tradewind.bus import topics
 from tradewind.bus.envelope import Envelope, envelope
@@ -62,6 +62,7 @@ from tradewind.bus.tansu import local_kafka_broker
 from tradewind.domain.commands import OrderIntent
 from tradewind.domain.events import Bar, OrderRejected, PortfolioUpdate
 from tradewind.domain.model import Instrument, OrderType, Side
+from tradewind.domain.time_units import NS_PER_MINUTE
 from tradewind.runtime.logging import configure_logging, get_logger
 from tradewind.runtime.metrics import RuntimeMetrics
 from tradewind.runtime.service import Resources, ServiceContext
@@ -81,7 +82,6 @@ from tradewind.venues.simulated.exchange import SimulatedExchange
 from tradewind.venues.simulated.market import SyntheticMarket
 
 BTC = Instrument.parse("sim", "BTC/USDT")
-_MINUTE_NS = 60_000_000_000
 REDIS_URL = "redis://127.0.0.1:6379/0"
 #: The analytics service's default round interval (TRADEWIND_ANALYTICS_INTERVAL_S).
 ANALYTICS_INTERVAL_S = AnalyticsSettings.model_fields["analytics_interval_s"].default
@@ -283,7 +283,7 @@ async def analytics_rounds(series: list[AccountSeries], interval_s: float) -> No
     """A round over every account of `series` each `interval_s`, handing the loop back
     as `AnalyticsService.compute_round` does."""
     benchmark = benchmark_returns(1_440, random.Random(8))
-    now_ns = T0 + 1_440 * MINUTE_NS
+    now_ns = T0 + 1_440 * NS_PER_MINUTE
     while True:
         await asyncio.sleep(interval_s)
         handed_back = time.perf_counter()
@@ -302,7 +302,7 @@ def analytics_apart(
     times."""
     series = analytics_series(accounts)
     benchmark = benchmark_returns(1_440, random.Random(8))
-    now_ns = T0 + 1_440 * MINUTE_NS
+    now_ns = T0 + 1_440 * NS_PER_MINUTE
     ready.set()
     taken: list[float] = []
     while not stop.wait(interval_s):
@@ -411,7 +411,7 @@ async def _measure(
             Resources(venues=venues, database=db),
         )
         await service.start(ctx)
-        open_ns = time.time_ns() - 10 * _MINUTE_NS
+        open_ns = time.time_ns() - 10 * NS_PER_MINUTE
 
         async def publish_bars(duration_s: float) -> int:
             nonlocal open_ns
@@ -419,7 +419,7 @@ async def _measure(
             deadline = time.perf_counter() + duration_s
             next_at = time.perf_counter()
             while time.perf_counter() < deadline:
-                open_ns += _MINUTE_NS
+                open_ns += NS_PER_MINUTE
                 bar = _bar(open_ns)
                 clock.bar_ts_ns[bar.event_id] = bar.ts_ns
                 await bus.publish_batch(topics.MD_BAR, [bar])

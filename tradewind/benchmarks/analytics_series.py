@@ -6,11 +6,11 @@ from __future__ import annotations
 import random
 from decimal import Decimal
 
+from tradewind.domain.time_units import NS_PER_MINUTE, NS_PER_S
 from tradewind.services.analytics.benchmark import BenchmarkRound
 from tradewind.services.analytics.tracker import AccountSeries
 
-MINUTE_NS = 60 * 1_000_000_000
-T0 = 1_800_000_000 * 1_000_000_000
+T0 = 1_800_000_000 * NS_PER_S
 
 
 def filled(accounts: int, minutes: int, rng: random.Random) -> list[AccountSeries]:
@@ -26,14 +26,13 @@ def filled(accounts: int, minutes: int, rng: random.Random) -> list[AccountSerie
             if minute % 600 == 599:
                 deposits += 100
             equity = deposits + realized
-            series.add(
-                T0 + minute * MINUTE_NS, "USDT", equity, realized, Decimal(0), Decimal(0), traded
-            )
+            at_ns = T0 + minute * NS_PER_MINUTE
+            series.add(at_ns, "USDT", equity, realized, Decimal(0), Decimal(0), traded)
         out.append(series)
     return out
 
 
 def benchmark_returns(minutes: int, rng: random.Random) -> BenchmarkRound:
     """A benchmark's return for each of the same minutes, for beta and correlation."""
-    first = T0 // MINUTE_NS
+    first = T0 // NS_PER_MINUTE
     return BenchmarkRound({first + m: rng.gauss(0.0, 0.001) for m in range(minutes)})

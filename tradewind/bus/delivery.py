@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import time
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 
@@ -17,7 +16,9 @@ from tradewind.bus.port import (
     cancel_requested,
     dead_letter_topic,
 )
+from tradewind.domain.backoff import Backoff
 from tradewind.domain.events import DeadLetter
+from tradewind.domain.time_units import NS_PER_S
 
 #: Publishes one dead letter: (dead-letter topic, its envelope).
 PublishDeadLetter = Callable[[str, Envelope], Awaitable[None]]
@@ -101,12 +102,13 @@ async def deliver(
         ", ".join(sorted(set(topics))),
         describe(batch_error),
     )
+    backoff = _retry_backoff(options)
     dead = 0
     for env, topic in zip(batch, topics, strict=True):
         attempts = 1
         error: BaseException = batch_error
         while attempts < options.max_attempts:
-            await asyncio.sleep(_backoff(options.retry_backoff_s, attempts))
+            await asyncio.sleep(backoff.delay_s(attempts))
             attempts += 1
             try:
                 await handler((env,))
@@ -138,7 +140,7 @@ def note_event_ages(
         if env.ts_ns > newest.get(topic, 0):
             newest[topic] = env.ts_ns
     for topic, ts_ns in newest.items():
-        ages_s[topic] = (now_ns - ts_ns) / 1e9
+        ages_s[topic] = (now_ns - ts_ns) / NS_PER_S
 
 
 def _unasked(cancelled: asyncio.CancelledError) -> Exception:
@@ -152,6 +154,8 @@ def _unasked(cancelled: asyncio.CancelledError) -> Exception:
     return RuntimeError(f"the handler raised a cancellation nobody asked for: {cancelled!r}")
 
 
-def _backoff(base_s: float, attempt: int) -> float:
-    """Full jitter: uniform in [0, base * 2^(attempt-1)], capped."""
-    return random.uniform(0, min(_MAX_BACKOFF_S, base_s * (1 << (attempt - 1))))
+def _retry_backoff(options: ConsumerOptions) -> Backoff:
+    """The pauses between an event's tries: `options.retry_backoff_s` doubled each try,
+    full jitter, never above `_MAX_BACKOFF_S` (a base above the cap waits up to the cap)."""
+    cap_s = _MAX_BACKOFF_S
+    return Backoff(base_s=min(options.retry_backoff_s, cap_s), cap_s=cap_s)

@@ -61,6 +61,7 @@ from tradewind.bus.kafka_errors import UNREACHABLE, bus_error, failure_reason
 from tradewind.bus.kafka_listener import KafkaListener, listener_kwargs
 from tradewind.bus.kafka_settings import KafkaSettings
 from tradewind.bus.port import BatchHandler, ConsumerOptions, Start
+from tradewind.domain.time_units import NS_PER_MS
 from tradewind.errors import BusError, BusUnavailable
 
 log = logging.getLogger(__name__)
@@ -209,7 +210,7 @@ class KafkaBus:
                 routed = self._route(env.key)
             tp = partitions[routed[1] % count]
             value = encode(env)
-            ts_ms = env.ts_ns // 1_000_000
+            ts_ms = env.ts_ns // NS_PER_MS
             queue = queues.get(tp)
             batch = queue[-1] if queue else None
             if (

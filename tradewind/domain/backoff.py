@@ -33,8 +33,9 @@ def is_transient(exc: BaseException) -> bool:
 @dataclass
 class Backoff:
     """Waits before retries: retry `n` (1 = the first) waits a uniformly random time in
-    [0, min(cap_s, base_s * 2**(n-1))] seconds ("full jitter"). `max_retries` bounds the
-    retries; `rng` is injectable for reproducible tests."""
+    [0, min(cap_s, base_s * 2**(n-1))] seconds ("full jitter"); a `base_s` of 0 never
+    waits. `max_retries` bounds the retries (`retry_delay_s`); `rng` is injectable for
+    reproducible tests."""
 
     base_s: float = 0.1
     cap_s: float = 10.0
@@ -42,8 +43,8 @@ class Backoff:
     rng: random.Random = field(default_factory=random.Random)
 
     def __post_init__(self) -> None:
-        if not 0 < self.base_s <= self.cap_s:
-            raise ValueError(f"need 0 < base_s <= cap_s, got {self.base_s} and {self.cap_s}")
+        if not 0 <= self.base_s <= self.cap_s:
+            raise ValueError(f"need 0 <= base_s <= cap_s, got {self.base_s} and {self.cap_s}")
         if self.max_retries < 0:
             raise ValueError(f"max_retries must not be negative, got {self.max_retries}")
 

@@ -13,13 +13,12 @@ volume sums are exact.
 
 from __future__ import annotations
 
-from decimal import Context, Decimal
+from decimal import Decimal
 
 from tradewind.domain.events import Bar, TradeTick
+from tradewind.domain.exact import WIDE
 from tradewind.domain.model import Instrument
-
-_NS_PER_S = 1_000_000_000
-_EXACT = Context(prec=100)  # wide enough that a day of volume never rounds
+from tradewind.domain.time_units import NS_PER_S
 
 
 class BarBuilder:
@@ -45,7 +44,7 @@ class BarBuilder:
             raise ValueError(f"a bar interval must be at least 1 s, got {interval_s}")
         self.instrument = instrument
         self.interval_s = interval_s
-        self._interval_ns = interval_s * _NS_PER_S
+        self._interval_ns = interval_s * NS_PER_S
         self._open_ns: int | None = None  # None: no bar in progress
         self._closed_until_ns = 0  # trades before this belong to closed bars
         self._open = self._high = self._low = self._close = self._volume = Decimal(0)
@@ -61,7 +60,7 @@ class BarBuilder:
             elif price < self._low:
                 self._low = price
             self._close = price
-            self._volume = _EXACT.add(self._volume, quantity)
+            self._volume = WIDE.add(self._volume, quantity)
             return None
         if start < self._closed_until_ns or (open_ns is not None and start < open_ns):
             self.late_trades += 1

@@ -30,9 +30,9 @@ from decimal import Decimal
 from tradewind.domain.exact import EXACT, quotient
 from tradewind.domain.model import Side
 from tradewind.domain.performance import TradeStats, trade_stats, value_at_risk_of_sorted
+from tradewind.domain.time_units import NS_PER_MINUTE
 
 _ZERO = Decimal(0)
-_MINUTE_NS = 60 * 1_000_000_000
 
 
 @dataclass(frozen=True)
@@ -228,7 +228,7 @@ class MinuteReturns:
     def add(self, ts_ns: int, pnl: Decimal, equity: Decimal | None) -> None:
         """The PnL at the end of the minute `ts_ns` falls in; a point not in a later
         minute than the last one is ignored."""
-        minute = ts_ns // _MINUTE_NS
+        minute = ts_ns // NS_PER_MINUTE
         last = self._last
         if last is not None and minute <= last[0]:
             return

@@ -18,7 +18,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-_NS_PER_S = 1_000_000_000
+from tradewind.domain.time_units import NS_PER_S
 
 
 class BreakerState(enum.StrEnum):
@@ -180,4 +180,4 @@ class CircuitBreaker:
 
 
 def _to_ns(seconds: float) -> int:
-    return math.ceil(seconds * _NS_PER_S)
+    return math.ceil(seconds * NS_PER_S)

@@ -62,7 +62,7 @@ class OrderBookUpdate(BaseEvent, frozen=True, tag="md.book.update"):
 
 
 class Bar(BaseEvent, frozen=True, tag="md.bar"):
-    """OHLCV over `[open_ns, open_ns + interval_s * 1e9)`; volume in the base asset."""
+    """OHLCV over `[open_ns, open_ns + interval_s * NS_PER_S)`; volume in the base asset."""
 
     instrument: Instrument
     interval_s: int

@@ -11,11 +11,22 @@ Division is the one operation that cannot always be exact (1 / 3). It goes throu
 (IEEE 754 decimal128). Callers keep exact totals (cost basis, notional) and divide
 only to present a ratio (an average price) or to split a total, so a rounding never
 feeds into the next one.
+
+`WIDE` has `EXACT`'s 100 digits but rounds (half-even) instead of raising. It is for
+arithmetic that checks or estimates rather than books: risk checks, bar volumes, the
+simulator's conversions between amounts and its integer units, a bot's running view of
+its balances. Their inputs are venue amounts, so a result never comes near 100 digits;
+if one did, a rounding there is harmless where a raise would stop a market feed or a
+check. `quotient_down` is the one division that must round toward zero: a quantity
+that a spend pays for, never one more unit.
+
+These are the platform's decimal contexts; no module makes its own.
 """
 
 from __future__ import annotations
 
 from decimal import (
+    ROUND_DOWN,
     ROUND_HALF_EVEN,
     Context,
     Decimal,
@@ -35,9 +46,20 @@ EXACT = Context(
     rounding=ROUND_HALF_EVEN,
     traps=[InvalidOperation, DivisionByZero, Overflow, Inexact],
 )
+WIDE = Context(
+    prec=EXACT_DIGITS,
+    rounding=ROUND_HALF_EVEN,
+    traps=[InvalidOperation, DivisionByZero, Overflow],
+)
 _QUOTIENT = Context(
     prec=QUOTIENT_DIGITS,
     rounding=ROUND_HALF_EVEN,
+    traps=[InvalidOperation, DivisionByZero, Overflow],
+)
+# Python's default precision: what a spend's quantity was always computed to.
+_QUOTIENT_DOWN = Context(
+    prec=28,
+    rounding=ROUND_DOWN,
     traps=[InvalidOperation, DivisionByZero, Overflow],
 )
 
@@ -46,6 +68,13 @@ def quotient(dividend: Decimal, divisor: Decimal) -> Decimal:
     """`dividend / divisor`, exact when it fits in `QUOTIENT_DIGITS` significant digits,
     otherwise rounded half-even to that many; raises `DivisionByZero` for a zero divisor."""
     return _QUOTIENT.divide(dividend, divisor)
+
+
+def quotient_down(dividend: Decimal, divisor: Decimal) -> Decimal:
+    """`dividend / divisor` rounded toward zero to 28 significant digits, so that the
+    quotient times `divisor` never exceeds `dividend` (a quantity `dividend` pays for at
+    price `divisor`); raises `DivisionByZero` for a zero divisor."""
+    return _QUOTIENT_DOWN.divide(dividend, divisor)
 
 
 def is_positive(value: Decimal) -> bool:

@@ -14,15 +14,14 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import msgspec
 
+from tradewind.domain.time_units import datetime_from_ns
+
 if TYPE_CHECKING:  # events.py imports the scope from here
     from tradewind.domain.events import KillSwitchChanged
-
-_NS_PER_S = 1_000_000_000
 
 
 class KillSwitchScope(enum.StrEnum):
@@ -71,7 +70,7 @@ class KillSwitch(msgspec.Struct, frozen=True, kw_only=True):
 
     def describe(self, account_id: str) -> str:
         """One sentence for the user of `account_id` whose order it stops."""
-        since = datetime.fromtimestamp(self.engaged_at_ns // _NS_PER_S, tz=UTC)
+        since = datetime_from_ns(self.engaged_at_ns)
         return (
             f"{self.halted(account_id)} is halted by a kill switch engaged by "
             f"{self.engaged_by} at {since:%Y-%m-%d %H:%M:%S} UTC: {self.reason}"

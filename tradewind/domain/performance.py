@@ -32,7 +32,6 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime
 from decimal import Decimal, localcontext
 from typing import Any, NamedTuple
 
@@ -41,10 +40,10 @@ import numpy as np
 import numpy.typing as npt
 
 from tradewind.domain.exact import EXACT, quotient
+from tradewind.domain.time_units import NS_PER_S, datetime_from_ns
 
 ZERO = Decimal(0)
 SECONDS_PER_YEAR = 365 * 86_400
-_NS_PER_S = 1_000_000_000
 
 Floats = npt.NDArray[np.float64]
 Stamps = npt.NDArray[np.int64]
@@ -131,7 +130,7 @@ def bucketed(
     its flat periods back. `samples` in time order."""
     if period_s <= 0:
         raise ValueError(f"period_s must be positive, got {period_s}")
-    width = period_s * _NS_PER_S
+    width = period_s * NS_PER_S
     out: list[EquitySample] = []
     bucket = 0
     for sample in samples:
@@ -573,4 +572,4 @@ def iso_utc(ts_ns: int | None) -> str | None:
     """`ts_ns` (ns since the epoch) as ISO 8601 UTC to the second; None stays None."""
     if ts_ns is None:
         return None
-    return datetime.fromtimestamp(ts_ns / 1e9, UTC).isoformat(timespec="seconds")
+    return datetime_from_ns(ts_ns).isoformat(timespec="seconds")

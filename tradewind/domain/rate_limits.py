@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
-_NS_PER_S = 1_000_000_000
+from tradewind.domain.time_units import NS_PER_S
 
 
 class TokenBucket:
@@ -35,7 +35,7 @@ class TokenBucket:
             raise ValueError(f"burst must be at least 1 token, got {burst}")
         self.rate_per_s = rate_per_s
         self.burst = burst
-        self._interval_ns = math.ceil(Fraction(_NS_PER_S) / Fraction(rate_per_s))
+        self._interval_ns = math.ceil(Fraction(NS_PER_S) / Fraction(rate_per_s))
         self._capacity_ns = burst * self._interval_ns
         self._full_at_ns: int | None = None  # None: full since forever
 
@@ -50,7 +50,7 @@ class TokenBucket:
     def wait_time(self, n: int, now_ns: int) -> float:
         """Seconds from `now_ns` until `n` tokens are there (0.0 if they are now)."""
         excess_ns = self._after_taking(n, now_ns) - now_ns - self._capacity_ns
-        return max(0, excess_ns) / _NS_PER_S
+        return max(0, excess_ns) / NS_PER_S
 
     def available(self, now_ns: int) -> float:
         """Tokens in the bucket at `now_ns` (fractional while refilling)."""
@@ -106,17 +106,17 @@ class WeightLimiter:
     def __init__(self, windows: Sequence[RateWindow], *, boundary_margin_s: float = 0.5) -> None:
         if not windows:
             raise ValueError("a WeightLimiter needs at least one RateWindow")
-        self._margin_ns = round(boundary_margin_s * _NS_PER_S)
+        self._margin_ns = round(boundary_margin_s * NS_PER_S)
         for window in windows:
             if window.limit < 1 or window.interval_s < 1:
                 raise ValueError(f"{window.name}: limit and interval_s must be at least 1")
-            if not 0 <= 2 * self._margin_ns < window.interval_s * _NS_PER_S:
+            if not 0 <= 2 * self._margin_ns < window.interval_s * NS_PER_S:
                 raise ValueError(
                     f"boundary_margin_s {boundary_margin_s} must be under half of "
                     f"{window.name}'s {window.interval_s} s"
                 )
         self.windows = tuple(windows)
-        self._interval_ns = tuple(w.interval_s * _NS_PER_S for w in self.windows)
+        self._interval_ns = tuple(w.interval_s * NS_PER_S for w in self.windows)
         # Per window: window index (start // interval) -> what was counted in it.
         self._used: tuple[dict[int, int], ...] = tuple({} for _ in self.windows)
         self._blocked_until_ns = 0
@@ -128,7 +128,7 @@ class WeightLimiter:
 
     def wait_time(self, weight: int, now_ns: int, *, keep: float = 0.0) -> float:
         """Seconds until a request of `weight` would fit; counts nothing."""
-        return (self._earliest_ns(weight, now_ns, keep) - now_ns) / _NS_PER_S
+        return (self._earliest_ns(weight, now_ns, keep) - now_ns) / NS_PER_S
 
     def reserve(self, weight: int, now_ns: int, *, keep: float = 0.0) -> float:
         """0.0 if a request of `weight` may go now (it is counted); otherwise the seconds
@@ -138,7 +138,7 @@ class WeightLimiter:
         background request with `keep=0.25` fits only in the first three quarters)."""
         earliest = self._earliest_ns(weight, now_ns, keep)
         if earliest > now_ns:
-            return (earliest - now_ns) / _NS_PER_S
+            return (earliest - now_ns) / NS_PER_S
         self._count(weight, now_ns)
         return 0.0
 
@@ -165,7 +165,7 @@ class WeightLimiter:
     def penalise(self, retry_after_s: float, now_ns: int) -> None:
         """The venue answered 429 or 418 with `Retry-After`: send nothing at all until
         that has passed, since a request into the back-off gets the IP banned."""
-        until = now_ns + math.ceil(retry_after_s * _NS_PER_S)
+        until = now_ns + math.ceil(retry_after_s * NS_PER_S)
         self._blocked_until_ns = max(self._blocked_until_ns, until)
 
     def _windows_touched(self, index: int, at_ns: int) -> tuple[int, ...]:

@@ -29,21 +29,20 @@ from __future__ import annotations
 import enum
 import math
 from collections.abc import Collection
-from decimal import ROUND_UP, Context, Decimal
+from decimal import ROUND_UP, Decimal
 
 import msgspec
 from msgspec import UNSET, UnsetType
 
 from tradewind.domain.commands import OrderIntent
 from tradewind.domain.events import BalanceUpdate, Fill, PortfolioUpdate, PositionUpdate, TradeTick
+from tradewind.domain.exact import WIDE
 from tradewind.domain.kill_switches import KillSwitches
 from tradewind.domain.model import Instrument, OrderType, Side
 from tradewind.domain.rate_limits import TokenBucket
+from tradewind.domain.time_units import NS_PER_DAY
 
-_NS_PER_DAY = 86_400 * 1_000_000_000
 _BPS = Decimal(10_000)
-# Wide enough that products and sums of prices and quantities never round.
-_EXACT = Context(prec=100)
 
 
 class Rule(enum.StrEnum):
@@ -155,12 +154,12 @@ class AccountEquity(msgspec.Struct, frozen=True):
         update has come yet that day."""
         if self.day_start_ns < utc_day_start_ns(now_ns):
             return Decimal(0)
-        return _EXACT.subtract(self.day_start_equity, self.equity)
+        return WIDE.subtract(self.day_start_equity, self.equity)
 
 
 def utc_day_start_ns(now_ns: int) -> int:
     """00:00 UTC of the day that `now_ns` (ns since the epoch) falls in, in ns."""
-    return now_ns - now_ns % _NS_PER_DAY
+    return now_ns - now_ns % NS_PER_DAY
 
 
 class RiskState:
@@ -315,7 +314,7 @@ def check(
     if isinstance(priced, Rejected):
         return priced
     price, last = priced
-    value = _EXACT.multiply(intent.quantity, price)
+    value = WIDE.multiply(intent.quantity, price)
     refusal = (
         _price_band(intent, price, last, account)
         or _max_order_value(intent, value, account)
@@ -371,10 +370,10 @@ def _price_band(
             f"{_number(band)} bps price band",
             Rule.PRICE_BAND,
         )
-    gap = abs(_EXACT.subtract(price, last))
-    if _EXACT.multiply(gap, _BPS) <= _EXACT.multiply(band, last):
+    gap = abs(WIDE.subtract(price, last))
+    if WIDE.multiply(gap, _BPS) <= WIDE.multiply(band, last):
         return None
-    gap_bps = _EXACT.divide(_EXACT.multiply(gap, _BPS), last).quantize(Decimal("0.01"), ROUND_UP)
+    gap_bps = WIDE.divide(WIDE.multiply(gap, _BPS), last).quantize(Decimal("0.01"), ROUND_UP)
     direction = "above" if price > last else "below"
     return Rejected(
         f"limit price {_amount(price, instrument.quote)} is {_number(gap_bps)} bps {direction} "
@@ -407,8 +406,8 @@ def _max_position_value(
         return None
     before = state.position(intent.account_id, instrument)
     signed = intent.quantity if intent.side is Side.BUY else -intent.quantity
-    after = _EXACT.add(before, signed)
-    worth = _EXACT.multiply(abs(after), mark)
+    after = WIDE.add(before, signed)
+    worth = WIDE.multiply(abs(after), mark)
     if abs(after) <= abs(before) or worth <= limit:
         return None
     return Rejected(
@@ -455,7 +454,7 @@ def _balance(
     instrument, qty = intent.instrument, intent.quantity
     if intent.side is Side.BUY:
         asset = instrument.quote
-        need = _EXACT.divide(_EXACT.multiply(value, _BPS + account.fee_margin_bps), _BPS)
+        need = WIDE.divide(WIDE.multiply(value, _BPS + account.fee_margin_bps), _BPS)
         wording = (
             f"buying {_number(qty)} {instrument.base} for {_amount(value, asset)} needs "
             f"{_amount(need, asset)} available (with a {_number(account.fee_margin_bps)} bps "

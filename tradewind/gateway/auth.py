@@ -10,10 +10,10 @@ its exact text, which the signature covers) until it expires. Expiry, and revoca
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from tradewind.domain.bounded import BoundedLru
 from tradewind.gateway.errors import ApiError
 from tradewind.gateway.rbac import Permission, permissions_of
 from tradewind.gateway.revocation import Revocations
@@ -56,8 +56,7 @@ class Authenticator:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.config = config
-        self._cache: OrderedDict[str, Principal] = OrderedDict()
-        self._cache_size = cache_size
+        self._cache: BoundedLru[str, Principal] = BoundedLru(cache_size)
         self._clock = clock
         self.revocations = Revocations(config.ttl_s + config.leeway_s, clock=clock)
 
@@ -80,8 +79,6 @@ class Authenticator:
                 claims.ver,
             )
             self._cache[token] = principal
-            if len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
         elif now > principal.expires_at + self.config.leeway_s:
             del self._cache[token]
             raise unauthenticated("invalid access token (expired)", "token_expired")

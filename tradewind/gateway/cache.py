@@ -18,14 +18,15 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Literal
 
 import msgspec
 
 from tradewind.domain.events import PortfolioUpdate
-from tradewind.store.records import Snapshot
+from tradewind.domain.time_units import datetime_from_ns
+from tradewind.store.records import Snapshot, ns_of
 
 
 class PortfolioJson(msgspec.Struct, frozen=True):
@@ -80,7 +81,7 @@ class PortfolioCache:
         held = self._entries.get(update.account_id)
         if held is not None and held.live and held.ts_ns >= update.ts_ns:
             return False
-        as_of = datetime.fromtimestamp(update.ts_ns / 1e9, UTC)
+        as_of = datetime_from_ns(update.ts_ns)
         body = _encode(
             PortfolioJson(
                 update.account_id,
@@ -100,7 +101,7 @@ class PortfolioCache:
 
     def remember_snapshot(self, snapshot: Snapshot) -> bytes:
         """Hold `snapshot` (unless a live update is newer); returns its JSON."""
-        ts_ns = int(snapshot.taken_at.timestamp() * 1e9)
+        ts_ns = ns_of(snapshot.taken_at)
         held = self._entries.get(snapshot.account_id)
         if held is not None and held.live and held.ts_ns >= ts_ns:
             return held.body

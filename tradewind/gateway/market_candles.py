@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import OrderedDict
 
+from tradewind.domain.bounded import BoundedLru
 from tradewind.errors import VenueError, VenueUnavailable
 from tradewind.gateway.errors import ApiError
 from tradewind.venues.candles import COMMON_WIDTHS_S
@@ -28,8 +28,8 @@ class MarketCandles:
     def __init__(self, venues: VenueDirectory, ttl_s: float = CANDLES_TTL_S) -> None:
         self._venues = venues
         self._ttl_s = ttl_s
-        self._kept: OrderedDict[tuple[str, str, str, int], tuple[float, list[Candle]]] = (
-            OrderedDict()
+        self._kept: BoundedLru[tuple[str, str, str, int], tuple[float, list[Candle]]] = BoundedLru(
+            _KEPT_SERIES, refresh=True, on_evict=self._forget_lock
         )
         self._locks: dict[tuple[str, str, str, int], asyncio.Lock] = {}
 
@@ -41,11 +41,10 @@ class MarketCandles:
                 return kept[1]
             candles = await self._read(venue, symbol, COMMON_WIDTHS_S[interval], count)
             self._kept[key] = (time.monotonic(), candles)
-            self._kept.move_to_end(key)
-            while len(self._kept) > _KEPT_SERIES:
-                gone, _ = self._kept.popitem(last=False)
-                self._locks.pop(gone, None)
             return candles
+
+    def _forget_lock(self, key: tuple[str, str, str, int], _: tuple[float, list[Candle]]) -> None:
+        self._locks.pop(key, None)
 
     async def _read(self, venue: str, symbol: str, interval_s: int, count: int) -> list[Candle]:
         session = self._venues.public(venue)

@@ -4,7 +4,6 @@ circuit breakers, the audit log."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -19,6 +18,7 @@ from tradewind.domain.performance import (
     summed_valuations,
 )
 from tradewind.domain.risk_limits import ENGAGED_BY
+from tradewind.domain.time_units import NS_PER_S, datetime_from_ns, ns_from_datetime
 from tradewind.gateway.auth import Principal
 from tradewind.gateway.deps import GatewayState, PageParams, State, client_ip, require
 from tradewind.gateway.errors import ApiError, documented, not_found
@@ -351,8 +351,8 @@ async def platform_performance(
         )  # fmt: skip
     # The accounts' valuations before the window open it, as of the end of the period
     # before the one `from` falls in: the first period's return counts.
-    width = period_s * 1_000_000_000
-    start_ns = (int(since.timestamp()) * 1_000_000_000 + since.microsecond * 1_000) // width
+    width = period_s * NS_PER_S
+    start_ns = ns_from_datetime(since) // width
     start_ns = start_ns * width - 1
     views = []
     for asset, valuations in sorted(found.items()):
@@ -445,7 +445,7 @@ async def dead_letters(
         DeadLetterView(
             topic=d.topic, group=d.group, reason=d.reason, attempts=d.attempts,
             event_id=d.event_id, dead_letter_id=d.dead_letter_id,
-            dead_lettered_at=datetime.fromtimestamp(d.ts_ns / 1e9, UTC),
+            dead_lettered_at=datetime_from_ns(d.ts_ns),
         )
         for d in chosen
     ]  # fmt: skip

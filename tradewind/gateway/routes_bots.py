@@ -9,7 +9,6 @@ committed. Asking for the state a bot is already in changes nothing and sends no
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request, Response
@@ -21,6 +20,7 @@ from tradewind.domain.bot_pnl import MinuteReturns, QuoteResults, bot_drawdown, 
 from tradewind.domain.commands import BotCommand
 from tradewind.domain.kill_switches import covering_switches
 from tradewind.domain.performance import EquitySample, bucketed
+from tradewind.domain.time_units import datetime_from_ns
 from tradewind.gateway.auth import Principal
 from tradewind.gateway.deps import GatewayState, PageParams, State, client_ip, require
 from tradewind.gateway.errors import ApiError, documented, not_found
@@ -236,9 +236,7 @@ def _pnl_points(series: list[BotSnapshot], period_s: int) -> list[BotPnlPoint]:
     """Each period's last PnL, the periods between two recorded ones filled flat (as an
     account's equity series)."""
     samples = bucketed([EquitySample(s.ts_ns, s.pnl) for s in series], period_s, fill=True)
-    return [
-        BotPnlPoint(at=datetime.fromtimestamp(s.ts_ns / 1e9, UTC), pnl=s.equity) for s in samples
-    ]
+    return [BotPnlPoint(at=datetime_from_ns(s.ts_ns), pnl=s.equity) for s in samples]
 
 
 def _quote_view(q: QuoteResults) -> BotQuoteResultsView:

@@ -27,6 +27,7 @@ from tradewind.domain.performance import (
     trade_stats,
     turnover,
 )
+from tradewind.domain.time_units import datetime_from_ns
 from tradewind.gateway.auth import Principal
 from tradewind.gateway.deps import GatewayState, PageParams, State, require
 from tradewind.gateway.errors import ApiError, documented
@@ -228,9 +229,7 @@ WindowEnd = Annotated[QueryTime | None, Query(alias="to", description="Default: 
 
 def equity_points(samples: Sequence[EquitySample]) -> list[EquityPoint]:
     """An equity series as the API writes it."""
-    return [
-        EquityPoint(at=datetime.fromtimestamp(s.ts_ns / 1e9, UTC), equity=s.equity) for s in samples
-    ]
+    return [EquityPoint(at=datetime_from_ns(s.ts_ns), equity=s.equity) for s in samples]
 
 
 def analytics_window(

@@ -12,7 +12,7 @@ the gateway's cached listings). The plan itself is the strategy's own code
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Literal
 
@@ -20,6 +20,7 @@ import msgspec
 from fastapi import APIRouter
 
 from tradewind.domain.model import Instrument
+from tradewind.domain.time_units import datetime_from_ns
 from tradewind.gateway.deps import GatewayState, State
 from tradewind.gateway.errors import ApiError, documented, not_found
 from tradewind.gateway.routes_bots import BotId, Reader, owned_bot
@@ -165,9 +166,7 @@ async def _last_prices(
             code="not_plannable",
         )
     oldest_ns = min(last.ts_ns for last in found.values())
-    return {i.symbol: last.price for i, last in found.items()}, datetime.fromtimestamp(
-        oldest_ns / 1e9, UTC
-    )
+    return {i.symbol: last.price for i, last in found.items()}, datetime_from_ns(oldest_ns)
 
 
 async def _markets(

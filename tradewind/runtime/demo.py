@@ -13,6 +13,7 @@ from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
 from tradewind.domain.bot_lifecycle import BotState
+from tradewind.domain.time_units import NS_PER_MS
 from tradewind.security.envelope import Encryptor
 from tradewind.security.redaction import mask_api_key
 from tradewind.store import accounts, bots, users
@@ -37,7 +38,7 @@ class MarketView:
 
     @classmethod
     def of_exchange(cls, exchange: SimulatedExchange) -> MarketView:
-        now_ms = exchange.clock() // 1_000_000
+        now_ms = exchange.clock() // NS_PER_MS
         return cls(
             {
                 symbol: (

@@ -23,6 +23,7 @@ from typing import Any
 
 from tradewind.bus.port import Bus
 from tradewind.cache.memory import MemoryCache
+from tradewind.domain.time_units import NS_PER_MS
 from tradewind.runtime.demo import (
     DEMO_PASSWORD,
     DemoAccount,
@@ -108,7 +109,7 @@ class EmbeddedPlatform:
         self._settings = settings
         options.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         options.data_dir.chmod(0o700)  # made by an older version, or by hand
-        start_ms = time.time_ns() // 1_000_000
+        start_ms = time.time_ns() // NS_PER_MS
         self.exchanges = run_exchanges(options.market, speed=options.speed, seed=options.seed,
                                        start_ms=start_ms, start=options.start)  # fmt: skip
         self.exchange = self.exchanges[0].exchange

@@ -16,7 +16,7 @@ Percentiles are over the last `LATENCY_WINDOW_S`, rates over the last `RATE_WIND
 from __future__ import annotations
 
 import time
-from collections import Counter, OrderedDict, deque
+from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -25,6 +25,7 @@ from typing import Any, NamedTuple
 from tradewind.bus import topics
 from tradewind.bus.envelope import Envelope
 from tradewind.bus.port import Bus, ConsumerOptions, Subscription
+from tradewind.domain.bounded import BoundedLru
 from tradewind.domain.commands import OrderIntent
 from tradewind.domain.events import (
     AnalyticsUpdate,
@@ -78,9 +79,13 @@ class StatusBoard:
     trading_started_ns: int | None = None  # the first intent's time
     started_s: float = field(default_factory=time.monotonic)
     last_portfolio_s: float = 0.0
-    _market_ts: OrderedDict[str, int] = field(default_factory=OrderedDict)
+    _market_ts: BoundedLru[str, int] = field(
+        default_factory=lambda: BoundedLru(_MARKET_EVENTS_KEPT)
+    )
     #: trace id -> when the first order event carrying it was made (ns)
-    _answered_ts: OrderedDict[str, int] = field(default_factory=OrderedDict)
+    _answered_ts: BoundedLru[str, int] = field(
+        default_factory=lambda: BoundedLru(_ORDER_TRACES_KEPT)
+    )
     _samples: deque[tuple[float, int, int]] = field(default_factory=deque)
     _subscriptions: list[Subscription] = field(default_factory=list)
     #: The whole platform's equity per valuation asset, as one account would be.
@@ -120,8 +125,6 @@ class StatusBoard:
         seen = self._market_ts
         for env in batch:
             seen[env.event_id] = env.ts_ns
-        while len(seen) > _MARKET_EVENTS_KEPT:
-            seen.popitem(last=False)
 
     async def _on_intents(self, batch: Sequence[Envelope]) -> None:
         self.events += len(batch)
@@ -155,8 +158,6 @@ class StatusBoard:
                 self.rejects += 1
                 self.tally(event.account_id).rejects += 1
                 self.reject_reasons[_reason_kind(event.reason)] += 1
-        while len(answered) > _ORDER_TRACES_KEPT:
-            answered.popitem(last=False)
 
     async def _on_portfolio(self, batch: Sequence[Envelope]) -> None:
         self.events += len(batch)

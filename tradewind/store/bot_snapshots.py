@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from tradewind.domain.time_units import datetime_from_ns
 from tradewind.store.records import ns_of
 from tradewind.store.schema import bot_snapshots as table
 
@@ -39,7 +40,7 @@ async def insert(conn: AsyncConnection, snapshots: Iterable[BotSnapshot]) -> Non
     rows = [
         {
             "bot_id": s.bot_id, "account_id": s.account_id,
-            "taken_at": datetime.fromtimestamp(s.ts_ns / 1e9, UTC), "quote": s.quote,
+            "taken_at": datetime_from_ns(s.ts_ns), "quote": s.quote,
             "pnl": s.pnl, "realized_pnl": s.realized_pnl, "unrealized_pnl": s.unrealized_pnl,
             "fees": s.fees, "account_equity": s.account_equity,
         }

@@ -30,6 +30,7 @@ from tradewind.domain.bot_pnl import BotFill
 from tradewind.domain.events import Fill, PortfolioUpdate
 from tradewind.domain.exact import EXACT
 from tradewind.domain.model import Side
+from tradewind.domain.time_units import NS_PER_S, datetime_from_ns, ns_from_datetime
 from tradewind.store.schema import bot_snapshots, fills, orders, portfolio_snapshots
 
 _CHUNK = 500  # ids per IN (...) query
@@ -218,7 +219,7 @@ def _fill_row(fill: Fill) -> dict[str, Any]:
         "fee": fill.fee,
         "fee_asset": fill.fee_asset,
         "liquidity": fill.liquidity.value,
-        "executed_at": datetime.fromtimestamp(fill.ts_ns / 1e9, UTC),
+        "executed_at": datetime_from_ns(fill.ts_ns),
     }
 
 
@@ -250,7 +251,7 @@ async def insert_snapshot(conn: AsyncConnection, update_event: PortfolioUpdate) 
     await conn.execute(
         portfolio_snapshots.insert().values(
             account_id=update_event.account_id,
-            taken_at=datetime.fromtimestamp(update_event.ts_ns / 1e9, UTC),
+            taken_at=datetime_from_ns(update_event.ts_ns),
             valuation_asset=update_event.valuation_asset,
             equity=update_event.equity,
             cash=update_event.cash,
@@ -490,8 +491,7 @@ def _valuation(row: Any) -> AccountValuation:
 
 def ns_of(moment: datetime) -> int:
     """ns since the epoch of a time read back from the database."""
-    moment = as_utc(moment)
-    return int(moment.timestamp()) * 1_000_000_000 + moment.microsecond * 1_000
+    return ns_from_datetime(as_utc(moment))
 
 
 def as_utc(moment: datetime) -> datetime:
@@ -702,7 +702,7 @@ async def thin_snapshots(
     accounts = [
         row[0] for row in (await conn.execute(select(owner).where(*in_band).distinct())).all()
     ]
-    bucket_ns = bucket_s * 1_000_000_000
+    bucket_ns = bucket_s * NS_PER_S
     deleted = 0
     for start in range(0, len(accounts), _CHUNK):
         rows = (

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal, localcontext
 
 from sqlalchemy import func, select
@@ -19,7 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from tradewind.domain.exact import EXACT
 from tradewind.domain.model import Instrument, OrderType, Side, TimeInForce
 from tradewind.domain.orders import OrderState, TrackedOrder, Transition
-from tradewind.store.records import OrderRecord
+from tradewind.domain.time_units import NS_PER_MS, datetime_from_ns
+from tradewind.store.records import OrderRecord, ns_of
 from tradewind.store.schema import fills, orders
 
 #: States in which an order may still change at the venue (or its outcome is unknown).
@@ -47,13 +48,8 @@ class RestoredOrder:
     created_ms: int
 
 
-def _utc(ts_ns: int) -> datetime:
-    return datetime.fromtimestamp(ts_ns / 1e9, UTC)
-
-
 def _ms(moment: datetime) -> int:
-    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)  # SQLite
-    return int(aware.timestamp() * 1000)
+    return ns_of(moment) // NS_PER_MS
 
 
 def order_record(
@@ -77,8 +73,8 @@ def order_record(
         average_price=order.average_price,
         venue_order_id=order.venue_order_id,
         reason=order.reason,
-        created_at=_utc(created_ns),
-        updated_at=_utc(updated_ns),
+        created_at=datetime_from_ns(created_ns),
+        updated_at=datetime_from_ns(updated_ns),
     )
 
 

@@ -28,11 +28,13 @@ from decimal import Decimal, localcontext
 import msgspec
 
 from tradewind.domain.events import Bar, Fill, OrderRejected
+from tradewind.domain.exact import EXACT
 from tradewind.domain.model import Instrument
 from tradewind.domain.performance import EquitySample
+from tradewind.domain.time_units import NS_PER_MS, NS_PER_S
 from tradewind.errors import ConfigError
 from tradewind.strategies.api import OpenOrder, Strategy
-from tradewind.strategies.backtest_account import EXACT, BacktestAccount, Fees
+from tradewind.strategies.backtest_account import BacktestAccount, Fees
 from tradewind.strategies.backtest_context import BacktestContext
 from tradewind.strategies.backtest_metrics import BacktestMetrics, backtest_metrics
 from tradewind.venues.port import Market
@@ -40,8 +42,6 @@ from tradewind.venues.simulated.instruments import spec_for
 from tradewind.venues.simulated.market import Candle
 
 ZERO = Decimal(0)
-_NS_PER_MS = 1_000_000
-_NS_PER_S = 1_000_000_000
 
 
 class EquityPoint(msgspec.Struct, frozen=True, array_like=True):
@@ -133,7 +133,7 @@ def run_backtest(
         )
     ctx.run(strategy.on_start)
     for open_ns, step in steps:
-        ctx.now_ns = open_ns + max(bar.interval_s for bar in step) * _NS_PER_S
+        ctx.now_ns = open_ns + max(bar.interval_s for bar in step) * NS_PER_S
         for event in account.match({bar.instrument.symbol: bar for bar in step}, ctx.now_ns):
             ctx.deliver(event)
         for bar in step:
@@ -233,7 +233,7 @@ def _as_bars(symbol: str, rows: Sequence[Bar] | Sequence[Candle], venue: str) ->
         Bar(
             instrument=instrument,
             interval_s=interval_s,
-            open_ns=c.open_ms * _NS_PER_MS,
+            open_ns=c.open_ms * NS_PER_MS,
             open=c.open,
             high=c.high,
             low=c.low,

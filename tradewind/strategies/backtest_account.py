@@ -21,11 +21,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Context, Decimal, Inexact, InvalidOperation, localcontext
+from decimal import Decimal, localcontext
 
 import msgspec
 
 from tradewind.domain.events import Bar, Fill, OrderRejected
+from tradewind.domain.exact import EXACT
 from tradewind.domain.model import Instrument, Liquidity, OrderType, Side, TimeInForce
 from tradewind.errors import ConfigError
 from tradewind.strategies.api import OpenOrder
@@ -34,7 +35,6 @@ from tradewind.venues.port import Market
 ZERO = Decimal(0)
 #: The account's arithmetic: wide enough for any realistic balance, and it raises rather
 #: than round if a result ever needed more digits, so balances stay exact.
-EXACT = Context(prec=60, traps=[Inexact, InvalidOperation])
 
 
 class Fees(msgspec.Struct, frozen=True, kw_only=True):

@@ -23,6 +23,7 @@ from typing import Any
 import msgspec
 
 from tradewind.domain.performance import figures, iso_utc, trade_figures
+from tradewind.domain.time_units import ms_from_datetime
 from tradewind.errors import ConfigError
 from tradewind.strategies.backtest import BacktestResult, run_backtest
 from tradewind.strategies.backtest_metrics import BacktestMetrics
@@ -61,7 +62,7 @@ def parse_time(text: str, option: str, *, end_of_day: bool = False) -> int:
         ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    ms = int(moment.timestamp() * 1000)
+    ms = ms_from_datetime(moment)
     if end_of_day and "T" not in text and " " not in text.strip():
         ms += 86_400_000 - 1
     return ms

@@ -10,6 +10,7 @@ from typing import Concatenate, ParamSpec
 
 from tradewind.domain.events import Fill, OrderRejected
 from tradewind.domain.model import OrderType, Side, TimeInForce
+from tradewind.domain.time_units import ns_from_seconds
 from tradewind.errors import TradewindError
 from tradewind.strategies.api import OpenOrder, Strategy, StrategyContext
 from tradewind.strategies.backtest_account import BacktestAccount
@@ -18,7 +19,6 @@ from tradewind.venues.port import Market
 
 P = ParamSpec("P")
 ZERO = Decimal(0)
-_NS_PER_S = 1_000_000_000
 #: Rejections answered by more orders that are rejected again, within one event; past
 #: this the strategy is looping and the backtest stops with an error.
 MAX_CASCADE = 10_000
@@ -96,7 +96,7 @@ class BacktestContext:
         self._account.cancel(intent_id)
 
     def set_timer(self, interval_s: float) -> None:
-        self._timer_ns = max(0, int(interval_s * _NS_PER_S))
+        self._timer_ns = max(0, ns_from_seconds(interval_s))
         self._timer_due_ns = self.now_ns + self._timer_ns
 
     # -- driven by the runner -------------------------------------------------------

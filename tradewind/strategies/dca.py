@@ -17,6 +17,7 @@ import msgspec
 
 from tradewind.domain.events import Bar, Fill
 from tradewind.domain.model import Instrument, OrderType, Side
+from tradewind.domain.time_units import NS_PER_S
 from tradewind.strategies.api import SCHEDULE_CHECK_S, Strategy, StrategyContext, StrategyMemory
 from tradewind.strategies.indicators import remember_close, simple_moving_average
 from tradewind.strategies.params import (
@@ -29,7 +30,6 @@ from tradewind.strategies.params import (
 from tradewind.strategies.sizing import affordable_quantity
 
 ZERO = Decimal(0)
-_NS_PER_S = 1_000_000_000
 
 
 class DcaParams(StrategyParams, frozen=True):
@@ -116,7 +116,7 @@ class DcaStrategy(Strategy):
     def buy_if_due(self, ctx: StrategyContext) -> None:
         """Submit this interval's buy if it is due and the symbol has a price."""
         p, memory = self.params, self.memory
-        if memory.last_buy_ns and ctx.now_ns - memory.last_buy_ns < p.interval_s * _NS_PER_S:
+        if memory.last_buy_ns and ctx.now_ns - memory.last_buy_ns < p.interval_s * NS_PER_S:
             return
         price = ctx.price(p.symbol)
         if price is None or price <= 0:

@@ -11,13 +11,15 @@ submission order, so the quote they raise pays for the buys that follow.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from decimal import ROUND_DOWN, Decimal, localcontext
+from decimal import Decimal
 from typing import Annotated, Literal
 
 import msgspec
 
 from tradewind.domain.events import Bar
+from tradewind.domain.exact import quotient_down
 from tradewind.domain.model import OrderType, Side
+from tradewind.domain.time_units import NS_PER_S
 from tradewind.strategies.api import SCHEDULE_CHECK_S, Strategy, StrategyContext, StrategyMemory
 from tradewind.strategies.errors import ParamError
 from tradewind.strategies.indicators import remember_close
@@ -43,7 +45,6 @@ from tradewind.strategies.weights import (
 from tradewind.venues.port import Market
 
 ZERO = Decimal(0)
-_NS_PER_S = 1_000_000_000
 #: Index funds rebalance as rarely as quarterly: a schedule may be up to a year apart.
 MAX_REBALANCE_INTERVAL_S = 366 * 86_400
 
@@ -206,9 +207,7 @@ def _buy_quantity(
         return affordable_quantity(spend, price, markets[symbol], min_value)
     if spend <= 0 or spend < min_value:
         return ZERO
-    with localcontext() as exact:
-        exact.rounding = ROUND_DOWN  # never more base than `spend` pays for
-        return spend / price
+    return quotient_down(spend, price)  # never more base than `spend` pays for
 
 
 class RebalanceMemory(StrategyMemory, kw_only=True):
@@ -299,7 +298,7 @@ class RebalanceStrategy(Strategy):
     ) -> bool:
         p, last = self.params, self.memory.last_rebalance_ns
         if p.rebalance_interval_s is not None and (
-            last == 0 or now_ns - last >= p.rebalance_interval_s * _NS_PER_S
+            last == 0 or now_ns - last >= p.rebalance_interval_s * NS_PER_S
         ):
             return True
         if p.drift_threshold is None:

@@ -12,7 +12,6 @@ import asyncio
 import copy
 import inspect
 import socket
-from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Mapping
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -21,6 +20,7 @@ import aiohttp
 import ccxt.async_support  # type: ignore[import-untyped]
 import ccxt.pro  # type: ignore[import-untyped]
 
+from tradewind.domain.bounded import BoundedLru
 from tradewind.errors import ConfigError, UnknownOrder, VenueError, VenueUnavailable
 from tradewind.venues import candles
 from tradewind.venues import ccxt_mapping as mapping
@@ -107,7 +107,7 @@ class CcxtVenue:
         self._book_depth = book_depth
         self._session: aiohttp.ClientSession | None = None
         self._closed = False
-        self._venue_ids: OrderedDict[str, str] = OrderedDict()  # client id -> venue id
+        self._venue_ids: BoundedLru[str, str] = BoundedLru(REMEMBERED_ORDER_IDS, refresh=True)
         self._began_ms = int(exchange.milliseconds())  # see `watch_orders`
 
     @classmethod
@@ -240,11 +240,7 @@ class CcxtVenue:
     def _remember(self, client_order_id: str, venue_id: str) -> None:
         if self.profile.orders_by_client_id:
             return  # looked up by the client order id itself: nothing to keep
-        ids = self._venue_ids
-        ids[client_order_id] = venue_id
-        ids.move_to_end(client_order_id)
-        while len(ids) > REMEMBERED_ORDER_IDS:
-            ids.popitem(last=False)
+        self._venue_ids[client_order_id] = venue_id  # client id -> venue id
 
     async def fetch_open_orders(self, symbol: str | None = None) -> list[VenueOrder]:
         orders = await self._call(self._exchange.fetch_open_orders(symbol, None, None, {}))

@@ -99,3 +99,8 @@ def test_delays_stay_within_zero_and_the_cap(
     delay = Backoff(base_s=base, cap_s=cap, rng=random.Random(seed)).delay_s(retry)
     assert 0.0 <= delay <= cap
     assert delay <= base * 2 ** min(retry - 1, 62)
+
+
+def test_a_zero_base_never_waits() -> None:
+    backoff = Backoff(base_s=0.0, cap_s=2.0)
+    assert [backoff.delay_s(n) for n in range(1, 5)] == [0.0, 0.0, 0.0, 0.0]

@@ -16,8 +16,8 @@ from decimal import Decimal
 from tradewind.domain import performance
 from tradewind.domain.events import Bar
 from tradewind.domain.performance import Floats, Stamps
+from tradewind.domain.time_units import NS_PER_MINUTE, NS_PER_S
 
-_MINUTE_NS = 60 * 1_000_000_000
 #: Minutes both series need before beta and correlation mean anything.
 MIN_PAIRED_MINUTES = 30
 
@@ -44,7 +44,7 @@ class Benchmark:
             self.venue = bar.instrument.venue
         elif bar.instrument.venue != self.venue:
             return
-        minute = (bar.open_ns + bar.interval_s * 1_000_000_000 - 1) // _MINUTE_NS  # its close
+        minute = (bar.open_ns + bar.interval_s * NS_PER_S - 1) // NS_PER_MINUTE  # its close
         price = float(bar.close)
         if price <= 0 or minute < self._minute:
             return
@@ -107,8 +107,8 @@ def beta_and_correlation(
     count = len(values)
     if count < MIN_PAIRED_MINUTES:
         return None, None
-    first = int(stamps[0]) // _MINUTE_NS
-    if int(stamps[-1]) // _MINUTE_NS - first + 1 == count:  # every minute
+    first = int(stamps[0]) // NS_PER_MINUTE
+    if int(stamps[-1]) // NS_PER_MINUTE - first + 1 == count:  # every minute
         theirs = benchmark.window(first, count)
         if theirs is not None:
             ours = performance.deviations(values) if spread is None else spread
@@ -117,7 +117,7 @@ def beta_and_correlation(
     paired = [
         (value, other)
         for value, ts_ns in zip(values.tolist(), stamps.tolist(), strict=True)
-        if (other := get(ts_ns // _MINUTE_NS)) is not None
+        if (other := get(ts_ns // NS_PER_MINUTE)) is not None
     ]
     if len(paired) < MIN_PAIRED_MINUTES:
         return None, None

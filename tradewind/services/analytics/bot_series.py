@@ -25,8 +25,7 @@ from tradewind.domain.bot_pnl import (
     bot_drawdown,
 )
 from tradewind.domain.exact import EXACT, quotient
-
-_MINUTE_NS = 60 * 1_000_000_000
+from tradewind.domain.time_units import NS_PER_MINUTE
 
 
 class BotSeries:
@@ -35,7 +34,7 @@ class BotSeries:
         self.account_id = account_id
         self.quote = quote
         self.book = BotBook()
-        self._keep_ns = keep_minutes * _MINUTE_NS
+        self._keep_ns = keep_minutes * NS_PER_MINUTE
         self._minutes: deque[tuple[int, Decimal, Decimal | None]] = deque()  # closed ones
         # The kept minutes that no later one equals or exceeds, oldest (the window's
         # peak) first: the current drawdown in O(1) a round (a sliding-window maximum).
@@ -64,7 +63,7 @@ class BotSeries:
             return None
         opened = self._open
         closed = None
-        if opened is not None and ts_ns // _MINUTE_NS != opened[0] // _MINUTE_NS:
+        if opened is not None and ts_ns // NS_PER_MINUTE != opened[0] // NS_PER_MINUTE:
             closed = self._close(opened)
         if opened is None or ts_ns >= opened[0]:
             self._open = (ts_ns, pnl, equity)

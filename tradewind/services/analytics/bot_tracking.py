@@ -39,10 +39,11 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from tradewind.domain.bot_pnl import BotFill, BotPnl, PriceOf
+from tradewind.domain.time_units import NS_PER_S, datetime_from_ns
 from tradewind.services.analytics.bot_series import BotSeries
 from tradewind.store import accounts, bot_snapshots, records
 from tradewind.store.database import Connection, Database
@@ -64,8 +65,7 @@ SWEEP_AFTER = timedelta(minutes=30)
 #: round reads 30 accounts' fills in full (at 10,000 accounts, a 333th of the meet).
 SWEEP_ACCOUNTS = 30
 
-_NS = 1_000_000_000
-_SWEEP_AFTER_NS = int(SWEEP_AFTER.total_seconds()) * _NS
+_SWEEP_AFTER_NS = int(SWEEP_AFTER.total_seconds()) * NS_PER_S
 
 #: Per account, (bot id, fill) of its bots' fills, oldest first.
 _FillsOf = dict[str, list[tuple[str, BotFill]]]
@@ -169,7 +169,7 @@ class BotTracker:
         if newest is not None and (cursor is None or newest > cursor):
             cursor = newest
         new_bots = self._new_bots(met, full, recorded)
-        window = datetime.fromtimestamp(now_ns / 1e9, UTC) - timedelta(minutes=self._window)
+        window = datetime_from_ns(now_ns) - timedelta(minutes=self._window)
         minutes = await bot_snapshots.since(conn, new_bots, window) if new_bots else {}
         return _Reads(met, full, recorded, cursor, minutes)
 

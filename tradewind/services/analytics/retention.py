@@ -6,19 +6,19 @@ ever; the bots' PnL series (`bot_snapshots`) the same way. The API's
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
+from tradewind.domain.time_units import EPOCH
 from tradewind.store import records
 from tradewind.store.database import Database
 
 HOUR_S = 3_600
 DAY_S = 86_400
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _floor(moment: datetime, bucket_s: int) -> datetime:
-    seconds = int((moment - _EPOCH).total_seconds()) // bucket_s * bucket_s
-    return _EPOCH + timedelta(seconds=seconds)
+    seconds = int((moment - EPOCH).total_seconds()) // bucket_s * bucket_s
+    return EPOCH + timedelta(seconds=seconds)
 
 
 async def thin_valuations(
@@ -36,7 +36,7 @@ async def thin_valuations(
     deleted = 0
     for kept_days, bucket_s in ((minutes_kept_days, HOUR_S), (hours_kept_days, DAY_S)):
         before = _floor(now - timedelta(days=kept_days), bucket_s)
-        start = _EPOCH if since is None else _floor(since - timedelta(days=kept_days), bucket_s)
+        start = EPOCH if since is None else _floor(since - timedelta(days=kept_days), bucket_s)
         if start >= before:
             continue
         for table, key in records.THINNED:

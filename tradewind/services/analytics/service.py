@@ -34,7 +34,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -43,6 +43,7 @@ from tradewind.bus.delivery import describe
 from tradewind.bus.envelope import Envelope, envelope
 from tradewind.bus.port import Subscription
 from tradewind.domain.events import AnalyticsUpdate, Bar, PortfolioUpdate
+from tradewind.domain.time_units import datetime_from_ns
 from tradewind.runtime.metrics import timed_handler
 from tradewind.runtime.service import AdminEndpoints, Service, ServiceContext
 from tradewind.runtime.service_settings import AnalyticsSettings
@@ -176,7 +177,7 @@ class AnalyticsService(Service):
             if subscription is None or 0 not in subscription.partitions():
                 since = None  # whoever reads partition 0 does it; all of it if we take over
                 continue
-            now = datetime.fromtimestamp(self._clock() / 1e9, UTC)
+            now = datetime_from_ns(self._clock())
             try:
                 deleted = await thin_valuations(
                     database, now,
@@ -341,7 +342,7 @@ async def _restored(
         return accounts
     from tradewind.store import records
 
-    until = datetime.fromtimestamp(now_ns / 1e9, UTC)
+    until = datetime_from_ns(now_ns)
     since = until - timedelta(minutes=window_minutes)
     try:
         async with database.read() as conn:

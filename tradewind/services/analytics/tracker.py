@@ -29,6 +29,7 @@ from tradewind.domain.performance import (
     performance_of,
     turnover,
 )
+from tradewind.domain.time_units import NS_PER_S
 from tradewind.services.analytics.benchmark import (
     BenchmarkRound,
     LastPrices,
@@ -37,7 +38,7 @@ from tradewind.services.analytics.benchmark import (
 )
 
 PERIOD_S = 60
-_PERIOD_NS = PERIOD_S * 1_000_000_000
+_PERIOD_NS = PERIOD_S * NS_PER_S
 _ZERO = Decimal(0)
 
 

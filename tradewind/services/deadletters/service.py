@@ -12,7 +12,6 @@ the kept window; older ones would be counted again, which the bus makes rare.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Sequence
 
 import msgspec
@@ -21,6 +20,7 @@ import structlog
 from tradewind.bus.envelope import Envelope
 from tradewind.bus.port import Subscription
 from tradewind.bus.topics import DEAD_LETTERS
+from tradewind.domain.bounded import BoundedLru
 from tradewind.domain.events import DeadLetter
 from tradewind.runtime.metrics import timed_handler
 from tradewind.runtime.service import AdminEndpoints, Service, ServiceContext
@@ -53,8 +53,7 @@ class DeadLettersService(Service):
     def __init__(self, keep: int = KEEP_DEFAULT) -> None:
         if keep < 1:
             raise ValueError(f"keep must be at least 1, got {keep}")
-        self._keep = keep
-        self._recent: OrderedDict[str, DeadLetterRecord] = OrderedDict()
+        self._recent: BoundedLru[str, DeadLetterRecord] = BoundedLru(keep)
         self._subscription: Subscription | None = None
         self._log: structlog.stdlib.BoundLogger = structlog.stdlib.get_logger(__name__)
 
@@ -109,8 +108,6 @@ class DeadLettersService(Service):
             dead_letter_id=envelope.event_id,
             ts_ns=letter.ts_ns,
         )
-        while len(self._recent) > self._keep:
-            self._recent.popitem(last=False)
         self._log.warning(
             "dead letter",
             topic=letter.topic,

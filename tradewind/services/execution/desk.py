@@ -50,6 +50,7 @@ from tradewind.domain.commands import BalancesRequested, BotCommand, OrderCancel
 from tradewind.domain.events import KillSwitchChanged
 from tradewind.domain.kill_switches import KillSwitch, KillSwitches, KillSwitchScope
 from tradewind.domain.orders import OrderError, OrderState, TrackedOrder
+from tradewind.domain.time_units import NS_PER_MS, ns_from_seconds
 from tradewind.errors import TradewindError
 from tradewind.services.execution.credentials import AccountUnavailable
 from tradewind.services.execution.gate import CANCEL_ORDER, FETCH_ALL_OPEN_ORDERS
@@ -174,11 +175,11 @@ class ExecutionDesk:
         the venue never got it. The session pool calls this as it opens a session;
         older ones are left to reconciliation (looked up, never sent again)."""
         now_ns = time.time_ns()
-        budget_ns = int(self._deadline_s * 1e9)
+        budget_ns = ns_from_seconds(self._deadline_s)
         young = [
-            (r.order, r.created_ms * 1_000_000)
+            (r.order, r.created_ms * NS_PER_MS)
             for r in restored
-            if r.order.state is OrderState.UNKNOWN and now_ns - r.created_ms * 1_000_000 < budget_ns
+            if r.order.state is OrderState.UNKNOWN and now_ns - r.created_ms * NS_PER_MS < budget_ns
         ]
         self._enqueue(session, young)
 

@@ -27,6 +27,7 @@ import structlog
 
 from tradewind.domain.circuit_breaker import BreakerState, CircuitBreaker, StateChange
 from tradewind.domain.rate_limits import WeightLimiter, reserve_together
+from tradewind.domain.time_units import NS_PER_S
 from tradewind.errors import (
     RateLimited,
     TradewindError,
@@ -39,7 +40,6 @@ from tradewind.services.execution.metrics import BREAKER_STATE_VALUE, ExecutionM
 from tradewind.venues.profile import Call, RateRules
 
 T = TypeVar("T")
-_NS_PER_S = 1_000_000_000
 
 PLACE_ORDER = Call.PLACE_ORDER
 CANCEL_ORDER = Call.CANCEL_ORDER
@@ -136,7 +136,7 @@ class VenueGate:
             self._throttled.inc(waited)
         now = time.monotonic_ns()
         if not self.breaker.allow(now):
-            open_for = max(0, self.breaker.open_until_ns - now) / _NS_PER_S
+            open_for = max(0, self.breaker.open_until_ns - now) / NS_PER_S
             raise NotSent(self.venue, "circuit breaker open: the venue keeps failing", open_for)
 
     async def run(
@@ -207,14 +207,14 @@ class VenueGate:
         return BreakerStatus(
             venue=self.venue,
             state=self.breaker.state.value,
-            open_for_s=max(0, self.breaker.open_until_ns - now) / _NS_PER_S,
-            blocked_for_s=max(0, until - time.time_ns()) / _NS_PER_S,
+            open_for_s=max(0, self.breaker.open_until_ns - now) / NS_PER_S,
+            blocked_for_s=max(0, until - time.time_ns()) / NS_PER_S,
         )
 
     def _reserve(self, call: Call, orders: WeightLimiter | None) -> float:
         now = time.time_ns()
         if self._limiter is None:
-            blocked = max(0, self._blocked_until_ns - now) / _NS_PER_S
+            blocked = max(0, self._blocked_until_ns - now) / NS_PER_S
             if orders is None or blocked:
                 return blocked
             return orders.reserve(1, now)
@@ -231,7 +231,7 @@ class VenueGate:
         elif self._limiter is not None:
             self._limiter.penalise(exc.retry_after_s, now)
         else:
-            until = now + math.ceil(exc.retry_after_s * _NS_PER_S)
+            until = now + math.ceil(exc.retry_after_s * NS_PER_S)
             self._blocked_until_ns = max(self._blocked_until_ns, until)
 
     def _ended(self, call: Call, outcome: str, *, failed: bool | None) -> None:

@@ -36,6 +36,7 @@ import structlog
 
 from tradewind.domain.backoff import Backoff
 from tradewind.domain.orders import OrderState, TrackedOrder
+from tradewind.domain.time_units import NS_PER_S
 from tradewind.errors import (
     DuplicateClientOrderId,
     RateLimited,
@@ -109,7 +110,7 @@ class Placement:
         recorded for it here)."""
         backoff = self._backoff
         budget_s = self._settings.execution_order_deadline_s
-        waited_s = max(0.0, (time.time_ns() - admitted_ns) / 1e9)
+        waited_s = max(0.0, (time.time_ns() - admitted_ns) / NS_PER_S)
         deadline = time.monotonic() + budget_s - waited_s  # counted from its admission
         if order.state is OrderState.NEW and time.monotonic() >= deadline:
             reason = (

@@ -37,6 +37,7 @@ import structlog
 
 from tradewind.domain.events import BalanceUpdate
 from tradewind.domain.orders import OrderState, TrackedOrder
+from tradewind.domain.time_units import NS_PER_MS
 from tradewind.errors import TradewindError, UnknownOrder
 from tradewind.services.execution.gate import FETCH_BALANCES, FETCH_OPEN_ORDERS, FETCH_ORDER
 from tradewind.services.execution.metrics import ExecutionMetrics
@@ -48,7 +49,6 @@ from tradewind.venues.port import Balance, VenueOrder
 
 _START_TRIES = 3
 _START_RETRY_S = 5.0
-_NS_PER_MS = 1_000_000
 _NOTHING = Balance("", Decimal(0), Decimal(0))
 
 
@@ -192,7 +192,7 @@ class Reconciler:
                 return False
         now = time.time_ns()
         balances = reading.assets
-        as_of = None if reading.as_of_ms is None else reading.as_of_ms * _NS_PER_MS
+        as_of = None if reading.as_of_ms is None else reading.as_of_ms * NS_PER_MS
         gone = {asset: _NOTHING for asset in session.reported_assets - balances.keys()}
         for asset, balance in (balances | gone).items():
             self._outbox.balance(

@@ -12,11 +12,13 @@ kill switch leave those to the placement.
 from __future__ import annotations
 
 import asyncio
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Callable
 
+from tradewind.domain.bounded import BoundedLru
 from tradewind.domain.orders import OrderState, TrackedOrder
 from tradewind.domain.rate_limits import WeightLimiter
+from tradewind.domain.time_units import NS_PER_MS
 from tradewind.services.execution.gate import VenueGate
 from tradewind.venues.port import Venue
 
@@ -36,7 +38,7 @@ class AccountSession:
         self.placing: set[str] = set()
         self.queue: deque[tuple[TrackedOrder, int]] = deque()  # with admission, ns
         self.worker: asyncio.Task[None] | None = None
-        self.finished: OrderedDict[str, OrderState] = OrderedDict()
+        self.finished: BoundedLru[str, OrderState] = BoundedLru(remembered, refresh=True)
         self.reported_assets: set[str] = set()
         self.activity = 0  # bumped by every report or fill applied
         self.fills_lock = asyncio.Lock()
@@ -47,7 +49,6 @@ class AccountSession:
         #: Symbols with orders tracked since the trade history was last read, each with
         #: the creation (ms) of the first such order.
         self.traded_symbols: dict[str, int] = {}
-        self._remembered = remembered
         #: Whether the account is this instance's now (its partition confirmed by the
         #: bus); orders are sent only while it is. The pool sets it as it opens the
         #: session.
@@ -69,17 +70,13 @@ class AccountSession:
 
     def track(self, order: TrackedOrder, trace_id: str | None) -> None:
         self.orders[order.client_order_id] = order
-        created_ms = order.history[0].ts_ns // 1_000_000 if order.history else 0
+        created_ms = order.history[0].ts_ns // NS_PER_MS if order.history else 0
         self.traded_symbols.setdefault(order.instrument.symbol, created_ms)
         if trace_id is not None:
             self.traces[order.client_order_id] = trace_id
 
     def remember_finished(self, client_order_id: str, state: OrderState) -> None:
-        finished = self.finished
-        finished[client_order_id] = state
-        finished.move_to_end(client_order_id)
-        while len(finished) > self._remembered:
-            finished.popitem(last=False)
+        self.finished[client_order_id] = state
 
     def retire_finished(self) -> None:
         """Stop tracking terminal orders that have all their fills."""

@@ -23,14 +23,13 @@ import structlog
 from tradewind.domain.backoff import Backoff
 from tradewind.domain.events import Fill
 from tradewind.domain.orders import OrderError, TrackedOrder
+from tradewind.domain.time_units import NS_PER_MS
 from tradewind.errors import TradewindError
 from tradewind.services.execution.gate import FETCH_FILLS
 from tradewind.services.execution.metrics import ExecutionMetrics
 from tradewind.services.execution.outbox import EventOutbox
 from tradewind.services.execution.session import AccountSession
 from tradewind.venues.port import VenueFill, VenueOrder
-
-_NS_PER_MS = 1_000_000
 
 
 class OrderTracker:
@@ -179,6 +178,6 @@ def _fill_event(account_id: str, order: TrackedOrder, fill: VenueFill) -> Fill:
         fee=fill.fee,
         fee_asset=fill.fee_asset,
         liquidity=fill.liquidity,
-        ts_ns=fill.ts_ms * _NS_PER_MS,
+        ts_ns=fill.ts_ms * NS_PER_MS,
         quote_quantity=fill.quote_quantity,
     )

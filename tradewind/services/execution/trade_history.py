@@ -27,6 +27,7 @@ from functools import partial
 
 import structlog
 
+from tradewind.domain.time_units import NS_PER_MS
 from tradewind.services.execution.gate import FETCH_FILLS
 from tradewind.services.execution.metrics import ExecutionMetrics
 from tradewind.services.execution.outbox import EventOutbox
@@ -154,4 +155,4 @@ class TradeHistory:
 
 
 def _ms(ts_ns: int) -> int:
-    return ts_ns // 1_000_000 if ts_ns else int(time.time() * 1000)
+    return ts_ns // NS_PER_MS if ts_ns else int(time.time() * 1000)

@@ -25,9 +25,8 @@ from decimal import Decimal
 from tradewind.domain.events import OrderBookSnapshot, OrderBookUpdate
 from tradewind.domain.l2_book import L2Book
 from tradewind.domain.model import Instrument
+from tradewind.domain.time_units import NS_PER_MS
 from tradewind.venues.port import BookSnapshot
-
-_NS_PER_MS = 1_000_000
 
 
 class BookOutOfSync(Exception):
@@ -65,7 +64,7 @@ class BookFeed:
         else:
             self.book.reset(bids, asks, update_id)
         self._last_snapshot_ns = now_ns
-        self.ts_ns = snapshot.ts_ms * _NS_PER_MS
+        self.ts_ns = snapshot.ts_ms * NS_PER_MS
         return self.book.snapshot(self.ts_ns)
 
     def full_snapshot(self, now_ns: int) -> OrderBookSnapshot | None:
@@ -108,7 +107,7 @@ class BookFeed:
                 f"best bid {bids[0][0]} is at or above best ask {asks[0][0]} at update "
                 f"id {update_id}",
             )
-        ts_ns = snapshot.ts_ms * _NS_PER_MS
+        ts_ns = snapshot.ts_ms * NS_PER_MS
         events: list[OrderBookUpdate | OrderBookSnapshot] = []
         update = book.update_to(bids, asks, update_id, ts_ns)
         if update is not None:

@@ -19,9 +19,10 @@ No I/O, no clock: times are passed in (ns since the epoch).
 from __future__ import annotations
 
 import asyncio
-from collections import OrderedDict, deque
+from collections import deque
 
 from tradewind.domain.bars import BarBuilder
+from tradewind.domain.bounded import RecentlySeen
 from tradewind.domain.events import Bar, TradeTick
 from tradewind.domain.model import Instrument
 from tradewind.services.marketdata.book_feed import BookFeed
@@ -32,23 +33,6 @@ from tradewind.services.marketdata.book_feed import BookFeed
 MAX_REPLAY_TRADES = 1_000
 _SEEN_TRADES = 2_000  # trade ids remembered per market to drop a reconnect's repeats
 _REPLAY_BARS = 64  # closed bars kept at most, whatever the window
-
-
-class RecentIds:
-    """The last `size` ids seen; `add` says whether an id is new."""
-
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self._ids: OrderedDict[str, None] = OrderedDict()
-
-    def add(self, item: str) -> bool:
-        ids = self._ids
-        if item in ids:
-            return False
-        ids[item] = None
-        if len(ids) > self._size:
-            ids.popitem(last=False)
-        return True
 
 
 class WatchedMarket:
@@ -67,7 +51,8 @@ class WatchedMarket:
         self.feed = feed
         self.builder = builder
         self.partition = partition
-        self.seen = RecentIds(_SEEN_TRADES)  # outlives reconnects, whose repeats it drops
+        # Outlives reconnects, whose repeats it drops.
+        self.seen: RecentlySeen[str] = RecentlySeen(_SEEN_TRADES)
         self.owned = False
         self.trades_live = False
         self.book_live = False

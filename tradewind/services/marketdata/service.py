@@ -53,6 +53,7 @@ from tradewind.domain.backoff import Backoff
 from tradewind.domain.bars import BarBuilder
 from tradewind.domain.events import Bar, OrderBookUpdate, TradeTick
 from tradewind.domain.model import Instrument
+from tradewind.domain.time_units import NS_PER_MS, ns_from_seconds
 from tradewind.errors import ConfigError, VenueError
 from tradewind.runtime.service import AdminEndpoints, Service, ServiceContext
 from tradewind.runtime.service_settings import MarketDataSettings
@@ -66,8 +67,6 @@ from tradewind.venues.directory import VenueDirectory
 from tradewind.venues.port import Venue
 
 T = TypeVar("T")
-_NS_PER_MS = 1_000_000
-_NS_PER_S = 1_000_000_000
 
 
 class MarketDataService(Service):
@@ -237,8 +236,8 @@ class _Feeds:
                 venue=venue,
                 symbols=sorted(missing),
             )
-        snapshot_interval_ns = int(settings.md_snapshot_interval_s * _NS_PER_S)
-        replay_ns = int(settings.md_replay_s * _NS_PER_S)
+        snapshot_interval_ns = ns_from_seconds(settings.md_snapshot_interval_s)
+        replay_ns = ns_from_seconds(settings.md_replay_s)
         for market in wanted:
             instrument = Instrument(venue, market.symbol, market.base, market.quote)
             watched = WatchedMarket(
@@ -290,7 +289,7 @@ class _Feeds:
                         quantity=trade.quantity,
                         aggressor=trade.aggressor,
                         trade_id=trade.trade_id,
-                        ts_ns=trade.ts_ms * _NS_PER_MS,
+                        ts_ns=trade.ts_ms * NS_PER_MS,
                     )
                     for trade in trades
                     if seen.add(trade.trade_id)
@@ -357,7 +356,7 @@ class _Feeds:
         A failure is counted and logged when it starts and when it ends; what was not
         written is kept for the next flush."""
         if close_due:
-            due_ns = time.time_ns() - int(self._settings.md_bar_close_delay_s * _NS_PER_S)
+            due_ns = time.time_ns() - ns_from_seconds(self._settings.md_bar_close_delay_s)
             for market in self.leases.markets.values():
                 bar = market.builder.close_due(due_ns)
                 if bar is not None:

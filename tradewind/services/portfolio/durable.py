@@ -18,8 +18,7 @@ applies its batch on top of them (again skipping what they already include).
 
 from __future__ import annotations
 
-from collections import deque
-
+from tradewind.domain.bounded import RecentlySeen
 from tradewind.domain.portfolio_state import StoredAccount as StoredAccount
 from tradewind.domain.portfolio_state import decode_stored as decode
 from tradewind.domain.portfolio_state import encode_stored as encode
@@ -34,23 +33,17 @@ class RecentEvents:
     """The last `RECENT_EVENTS` event ids applied to each account."""
 
     def __init__(self) -> None:
-        self._ids: dict[str, deque[str]] = {}
-        self._sets: dict[str, set[str]] = {}
+        self._ids: dict[str, RecentlySeen[str]] = {}
 
     def seen(self, account_id: str, event_id: str) -> bool:
-        known = self._sets.get(account_id)
+        known = self._ids.get(account_id)
         return known is not None and event_id in known
 
     def add(self, account_id: str, event_id: str) -> None:
         ids = self._ids.get(account_id)
         if ids is None:
-            ids = self._ids[account_id] = deque()
-            self._sets[account_id] = set()
-        known = self._sets[account_id]
-        ids.append(event_id)
-        known.add(event_id)
-        if len(ids) > RECENT_EVENTS:
-            known.discard(ids.popleft())
+            ids = self._ids[account_id] = RecentlySeen(RECENT_EVENTS)
+        ids.add(event_id)
 
     def of(self, account_id: str) -> list[str]:
         return list(self._ids.get(account_id, ()))
@@ -62,4 +55,3 @@ class RecentEvents:
 
     def forget(self, account_id: str) -> None:
         self._ids.pop(account_id, None)
-        self._sets.pop(account_id, None)

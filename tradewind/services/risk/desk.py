@@ -15,13 +15,14 @@ from account, bot and intent id) in a bounded LRU with the events it produced, a
 
 from __future__ import annotations
 
-from collections import Counter, OrderedDict
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from tradewind.bus.envelope import Envelope, envelope
+from tradewind.domain.bounded import BoundedLru
 from tradewind.domain.client_order_ids import client_order_id_for
 from tradewind.domain.commands import BalancesRequested, OrderIntent
 from tradewind.domain.events import (
@@ -35,6 +36,8 @@ from tradewind.domain.events import (
 )
 from tradewind.domain.kill_switches import KillSwitchScope
 from tradewind.domain.risk import Approved, RiskLimits, RiskState, Rule, check
+from tradewind.domain.time_units import NS_PER_S
+from tradewind.store.records import ns_of
 
 if TYPE_CHECKING:
     from tradewind.services.risk.recovery import StoredAccountState
@@ -45,12 +48,11 @@ _NO_RULE = "none"
 #: The metrics label of a balance rejection for want of the account's balances (after a
 #: start or a take-over), told apart from a real shortfall.
 BALANCES_UNKNOWN = "balances_unknown"
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 #: How often risk asks again for the balances of an account it still knows none of (an
 #: answer can fail to come: execution publishes none while fills keep moving them).
-ASK_AGAIN_NS = 2_000_000_000
+ASK_AGAIN_NS = 2 * NS_PER_S
 
 
 @dataclass
@@ -86,8 +88,7 @@ class RiskDesk:
             raise ValueError(f"remember must be at least 1, got {remember}")
         self.limits = limits
         self.state = state or RiskState()
-        self._remember = remember
-        self._decided: OrderedDict[str, _Decided] = OrderedDict()
+        self._decided: BoundedLru[str, _Decided] = BoundedLru(remember)
         self._control_ns: dict[tuple[KillSwitchScope, str], int] = {}
         self._balances_asked_ns: dict[str, int] = {}  # account -> when last asked
         self._restored: set[str] = set()  # accounts whose stored state was read
@@ -174,15 +175,13 @@ class RiskDesk:
         key = client_order_id_for(intent.account_id, intent.bot_id, intent.intent_id)
         decided = self._decided.get(key)
         if decided is not None:
-            self._decided.move_to_end(key)
+            self._decided.touch(key)
             if decided.published or key in out.keys:
                 out.duplicates += 1
                 return
         else:
             decided = self._evaluate(env, intent, key, now_ns, out)
             self._decided[key] = decided
-            if len(self._decided) > self._remember:
-                self._decided.popitem(last=False)
         if decided.approved is not None:
             out.approved.append(decided.approved)
         if decided.rejected is not None:
@@ -269,12 +268,5 @@ def kill_switch_from_record(
         engaged=True,
         reason=reason,
         actor_id=actor_id or "unknown",
-        ts_ns=_ns(engaged_at),
+        ts_ns=ns_of(engaged_at),
     )
-
-
-def _ns(moment: datetime) -> int:
-    """ns since the epoch; a naive datetime (SQLite drops the zone) is UTC."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return (moment - _EPOCH) // timedelta(microseconds=1) * 1_000

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from decimal import Decimal
 
 from tradewind.domain.events import BalanceUpdate
@@ -25,9 +24,10 @@ from tradewind.domain.model import Instrument
 from tradewind.domain.portfolio import Portfolio
 from tradewind.domain.portfolio_state import decode_stored, instrument_of
 from tradewind.domain.risk import utc_day_start_ns
+from tradewind.domain.time_units import datetime_from_ns
 from tradewind.store.database import Database
 from tradewind.store.portfolio_books import read_books
-from tradewind.store.records import equity_before
+from tradewind.store.records import equity_before, ns_of
 from tradewind.store.venue_balances import load_latest
 
 
@@ -55,7 +55,7 @@ async def load_account_states(
     database: Database, account_ids: Collection[str], now_ns: int
 ) -> dict[str, StoredAccountState]:
     """The stored state of each of these accounts that has any, in one read."""
-    day_start = datetime.fromtimestamp(utc_day_start_ns(now_ns) // 1_000_000_000, UTC)
+    day_start = datetime_from_ns(utc_day_start_ns(now_ns))
     async with database.read() as conn:
         balances = await load_latest(conn, account_ids)
         books = await read_books(conn, account_ids)
@@ -73,7 +73,7 @@ async def load_account_states(
             equity = StoredEquity(
                 valuation_asset=state.valuation_asset,
                 equity=Portfolio.from_state(state).equity,
-                as_of_ns=_ns(saved_at),
+                as_of_ns=ns_of(saved_at),
                 day_start_equity=(
                     day[1] if day is not None and day[0] == state.valuation_asset else None
                 ),
@@ -82,10 +82,3 @@ async def load_account_states(
         if found or saved is not None:
             states[account_id] = StoredAccountState(found, positions, equity)
     return states
-
-
-def _ns(moment: datetime) -> int:
-    """ns since the epoch; a naive datetime (SQLite drops the zone) is UTC."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return int(moment.timestamp()) * 1_000_000_000 + moment.microsecond * 1_000

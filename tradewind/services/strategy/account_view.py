@@ -17,10 +17,12 @@ the orders the platform placed for it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from decimal import Context, Decimal, localcontext
+from decimal import Decimal, localcontext
 from typing import TYPE_CHECKING
 
+from tradewind.domain.bounded import RecentlySeen
 from tradewind.domain.events import Fill
+from tradewind.domain.exact import WIDE
 from tradewind.domain.model import Instrument, Side
 from tradewind.errors import TradewindError
 from tradewind.strategies.api import OpenOrder
@@ -30,8 +32,6 @@ if TYPE_CHECKING:
     from tradewind.services.strategy.host import BotHost
 
 ZERO = Decimal(0)
-#: Wide enough that sums and products of exchange amounts are exact.
-_WIDE = Context(prec=60)
 #: Fills remembered per account to drop a fill delivered twice.
 _SEEN_TRADES = 1024
 #: Fills kept to re-apply over a portfolio update computed before them.
@@ -73,7 +73,7 @@ class AccountView:
         self._free: dict[str, Decimal] | None = None
         self._portfolio_ns = 0
         self._unconfirmed: list[Fill] = []
-        self._seen_trades: dict[tuple[str, str], None] = {}
+        self._seen_trades: RecentlySeen[tuple[str, str]] = RecentlySeen(_SEEN_TRADES)
 
     # -- reads ----------------------------------------------------------------------
 
@@ -115,7 +115,7 @@ class AccountView:
         locked = self._locked(order)
         if locked is not None:
             asset, amount = locked
-            with localcontext(_WIDE):
+            with localcontext(WIDE):
                 remaining = self._free.get(asset, ZERO) - amount
             self._free[asset] = remaining if remaining > 0 else ZERO
 
@@ -135,11 +135,8 @@ class AccountView:
         """Move the totals by one execution; False (and nothing changes) if this trade
         was applied already."""
         key = (fill.instrument.symbol, fill.trade_id)
-        if key in self._seen_trades:
+        if not self._seen_trades.add(key):
             return False
-        self._seen_trades[key] = None
-        if len(self._seen_trades) > _SEEN_TRADES:
-            del self._seen_trades[next(iter(self._seen_trades))]
         if fill.ts_ns > self._portfolio_ns:
             self._book(fill)
             self._unconfirmed.append(fill)
@@ -150,7 +147,7 @@ class AccountView:
 
     def _book(self, fill: Fill) -> None:
         totals, instrument = self._totals, fill.instrument
-        with localcontext(_WIDE):
+        with localcontext(WIDE):
             bought = fill.side is Side.BUY
             quantity = fill.quantity if bought else -fill.quantity
             paid = fill.quote_amount if bought else -fill.quote_amount  # the venue's amount
@@ -161,7 +158,7 @@ class AccountView:
 
     def _compute_free(self) -> dict[str, Decimal]:
         free = dict(self._totals)
-        with localcontext(_WIDE):
+        with localcontext(WIDE):
             for host in self.hosts:
                 for order in host.orders.values():
                     locked = self._locked(order)

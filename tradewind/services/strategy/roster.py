@@ -3,10 +3,10 @@ by instrument (for market data) and by client order id (for order events)."""
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Mapping
 from decimal import Decimal
 
+from tradewind.domain.bounded import BoundedLru
 from tradewind.services.strategy.account_view import AccountView
 from tradewind.services.strategy.host import BotHost
 from tradewind.strategies.api import Strategy
@@ -22,8 +22,7 @@ class OrderRoutes:
 
     def __init__(self, keep_closed: int = KEEP_CLOSED_ROUTES) -> None:
         self._open: dict[str, BotHost] = {}
-        self._closed: OrderedDict[str, BotHost] = OrderedDict()
-        self._keep_closed = keep_closed
+        self._closed: BoundedLru[str, BotHost] = BoundedLru(keep_closed)
 
     def open(self, client_order_id: str, host: BotHost) -> None:
         self._open[client_order_id] = host
@@ -38,8 +37,6 @@ class OrderRoutes:
         if host is None:
             return
         self._closed[client_order_id] = host
-        if len(self._closed) > self._keep_closed:
-            self._closed.popitem(last=False)
 
     def forget(self, host: BotHost) -> None:
         """Drop the routes of `host`'s open orders (the bot is no longer hosted)."""

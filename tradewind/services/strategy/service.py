@@ -28,7 +28,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections import deque
 from collections.abc import Callable, Sequence
 
 from tradewind.bus.delivery import describe
@@ -36,6 +35,7 @@ from tradewind.bus.envelope import Envelope
 from tradewind.bus.ownership import OwnedPartitions
 from tradewind.bus.port import Subscription
 from tradewind.bus.topics import BOT_COMMANDS, MD_BAR, MD_TRADE, ORDERS_EVENTS, PORTFOLIO_UPDATES
+from tradewind.domain.bounded import RecentlySeen
 from tradewind.domain.commands import BotCommand
 from tradewind.domain.events import (
     Bar,
@@ -47,6 +47,7 @@ from tradewind.domain.events import (
     PortfolioUpdate,
     TradeTick,
 )
+from tradewind.domain.time_units import NS_PER_S
 from tradewind.errors import ConfigError
 from tradewind.runtime.metrics import timed_handler
 from tradewind.runtime.service import AdminEndpoints, Service, ServiceContext
@@ -71,7 +72,6 @@ _FOLLOW_S = 0.5  # how often the partitions this instance reads are looked at
 #: lease can lapse for a heartbeat without moving, and a bot run in two places for that
 #: long sends the same intents twice (placed once: their ids are the same).
 _LOSS_GRACE_S = 1.0
-_NS_PER_S = 1_000_000_000
 
 
 class StrategyService(Service):
@@ -102,10 +102,10 @@ class StrategyService(Service):
         self._following: asyncio.Task[None] | None = None
         self._partitions: OwnedPartitions | None = None
         self._follow_lock = asyncio.Lock()
-        self._recent: _RecentIds = _RecentIds(self._settings.strategy_remembered_events)
+        self._recent: RecentlySeen[str] = RecentlySeen(self._settings.strategy_remembered_events)
         self._flush_failing = False
         self._last_bar_ns: dict[tuple[str, int], int] = {}  # (key, interval) -> open ns
-        self._recent_trades: dict[str, _RecentIds] = {}  # market key -> its last trade ids
+        self._recent_trades: dict[str, RecentlySeen[str]] = {}  # market key -> its last trade ids
         # Empty until the start fills them, so the admin view answers before it.
         self.roster = BotRoster()
         self.timers: TimerWheel[BotHost] = TimerWheel(self._clock)
@@ -122,7 +122,7 @@ class StrategyService(Service):
             raise ConfigError("TRADEWIND_VENUE_URLS", "the strategy service needs the venues")
         placement = self._placement = self._placement or InstancePlacement.from_environment()
         settings = self._settings = self._given or ctx.settings.strategy
-        self._recent = _RecentIds(settings.strategy_remembered_events)
+        self._recent = RecentlySeen(settings.strategy_remembered_events)
         self._log = ctx.log
         self.metrics = StrategyMetrics(ctx.metrics.registry)
         self.roster = BotRoster()
@@ -233,7 +233,7 @@ class StrategyService(Service):
             self.metrics.bars_repeated.inc()
             return
         self._last_bar_ns[series] = bar.open_ns
-        close_ns = bar.open_ns + bar.interval_s * _NS_PER_S
+        close_ns = bar.open_ns + bar.interval_s * NS_PER_S
         self.roster.set_price(bar.instrument.venue, bar.instrument.symbol, bar.close, close_ns)
         hosts = self.roster.bar_index.get(key)
         if hosts:
@@ -244,7 +244,7 @@ class StrategyService(Service):
         # redelivery): the bots saw it already.
         seen = self._recent_trades.get(key)
         if seen is None:
-            seen = self._recent_trades[key] = _RecentIds(_TRADES_REMEMBERED)
+            seen = self._recent_trades[key] = RecentlySeen(_TRADES_REMEMBERED)
         if tick.trade_id in seen:
             self.metrics.trades_repeated.inc()
             return
@@ -350,21 +350,3 @@ class StrategyService(Service):
         if self._flush_failing:
             self._log.info("publishing intents and saving bot states again")
             self._flush_failing = False
-
-
-class _RecentIds:
-    """The last `size` event ids handled, to skip a batch's redelivered events."""
-
-    def __init__(self, size: int) -> None:
-        self._order: deque[str] = deque()
-        self._ids: set[str] = set()
-        self._size = size
-
-    def __contains__(self, event_id: str) -> bool:
-        return event_id in self._ids
-
-    def add(self, event_id: str) -> None:
-        self._ids.add(event_id)
-        self._order.append(event_id)
-        if len(self._order) > self._size:
-            self._ids.discard(self._order.popleft())

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from typing import Generic, Protocol, TypeVar
 
-_NS_PER_S = 1_000_000_000
+from tradewind.domain.time_units import ns_from_seconds
 
 
 class TimerOwner(Protocol):
@@ -52,7 +52,7 @@ class TimerWheel(Generic[OwnerT]):
             raise ValueError(
                 f"a timer's interval must be a finite number of seconds, not {interval_s}"
             )
-        interval_ns = max(0, int(interval_s * _NS_PER_S))
+        interval_ns = max(0, ns_from_seconds(interval_s))
         if owner.timer_interval_ns:
             self._live -= 1
         owner.timer_generation += 1

@@ -20,6 +20,7 @@ import structlog
 from tradewind.bus.delivery import describe
 from tradewind.domain.events import Bar
 from tradewind.domain.model import Instrument
+from tradewind.domain.time_units import NS_PER_MS
 from tradewind.services.strategy.host import BotHost
 from tradewind.services.strategy.metrics import StrategyMetrics
 from tradewind.venues.directory import VenueDirectory
@@ -27,7 +28,6 @@ from tradewind.venues.port import Market
 
 _CONCURRENT = 4  # candle requests in flight at once
 _REQUEST_S = 5.0  # a venue slower than that to answer: the bots start without history
-_NS_PER_MS = 1_000_000
 
 
 class WarmUp:
@@ -93,7 +93,7 @@ class WarmUp:
         return [
             Bar(
                 instrument=instrument, interval_s=self._interval_s,
-                open_ns=c.open_ms * _NS_PER_MS, open=c.open, high=c.high, low=c.low,
+                open_ns=c.open_ms * NS_PER_MS, open=c.open, high=c.high, low=c.low,
                 close=c.close, volume=c.volume,
             )
             for c in candles

@@ -35,6 +35,7 @@ from collections.abc import Mapping, Sequence
 from decimal import ROUND_HALF_EVEN, Decimal
 
 from tradewind.domain.model import Side
+from tradewind.domain.time_units import NS_PER_MS
 from tradewind.venues.simulated.kline import Kline
 from tradewind.venues.simulated.kline_intervals import DAY_MS, FIXED_INTERVALS_MS, candle_bounds
 from tradewind.venues.simulated.liquidity import HOUSE_PREFIX
@@ -315,7 +316,7 @@ class BackHistory:
                     maker_status=OrderStatus.FILLED,
                     taker_executed_steps=steps,
                     taker_cumulative_quote_units=quote_units,
-                    ts_ns=ts_ms * 1_000_000,
+                    ts_ns=ts_ms * NS_PER_MS,
                     rules=rules,
                 )
             )

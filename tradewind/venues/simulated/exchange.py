@@ -19,6 +19,7 @@ from typing import Protocol, runtime_checkable
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from tradewind.domain.model import OrderType, Side, TimeInForce
+from tradewind.domain.time_units import NS_PER_MS, NS_PER_S
 from tradewind.venues.simulated.history import MarketHistory
 from tradewind.venues.simulated.instruments import spec_for
 from tradewind.venues.simulated.liquidity import HOUSE_PREFIX, HouseTraders, LiquidityConfig
@@ -106,7 +107,7 @@ class SimulatedExchange:
         self.fees = fees
         """The maker and taker fee of a new account (fraction of what it receives)."""
         self.engine = MatchingEngine(maker_fee=fees, taker_fee=fees)
-        now_ms = clock() // 1_000_000
+        now_ms = clock() // NS_PER_MS
         self.specs: dict[str, InstrumentSpec] = {}
         for symbol in prices.symbols:
             spec = spec_for(VENUE, symbol, prices.price(symbol, now_ms))
@@ -172,7 +173,7 @@ class SimulatedExchange:
             secret=_alphanumeric(64),
             account_id=account_id,
             permissions=permissions or KeyPermissions(),
-            created_ms=self.clock() // 1_000_000,
+            created_ms=self.clock() // NS_PER_MS,
             public_key=ed25519_public_key,
         )
         self._keys[creds.api_key] = creds
@@ -272,9 +273,9 @@ class SimulatedExchange:
         )  # fmt: skip
         told = self._happenings()
         for order in order_list.orders:
-            told.add_new(order, ts_ns // 1_000_000)
+            told.add_new(order, ts_ns // NS_PER_MS)
         told.add_list(order_list)
-        self._tell(told, ts_ns // 1_000_000)
+        self._tell(told, ts_ns // NS_PER_MS)
         return order_list
 
     def cancel_order(
@@ -324,9 +325,9 @@ class SimulatedExchange:
     def step(self) -> None:
         """Advance the market to now: re-quote the ladders, run background flow."""
         now_ns = self.clock()
-        elapsed_s = 0.0 if self._last_step_ns is None else (now_ns - self._last_step_ns) / 1e9
+        elapsed_s = 0.0 if self._last_step_ns is None else (now_ns - self._last_step_ns) / NS_PER_S
         self._last_step_ns = now_ns
-        now_ms = now_ns // 1_000_000
+        now_ms = now_ns // NS_PER_MS
         for symbol in self.specs:
             reference = self.prices.price(symbol, now_ms)
             results = self._house.requote(symbol, reference, now_ns)
@@ -337,7 +338,7 @@ class SimulatedExchange:
 
     def replay_finished(self) -> bool:
         prices = self.prices
-        return isinstance(prices, CandleReplay) and prices.finished(self.clock() // 1_000_000)
+        return isinstance(prices, CandleReplay) and prices.finished(self.clock() // NS_PER_MS)
 
     # -- telling listeners ------------------------------------------------------------
 
@@ -345,7 +346,7 @@ class SimulatedExchange:
         return Happenings(_is_client)
 
     def _publish(self, results: list[SubmitResult], ts_ns: int) -> None:
-        ts_ms = ts_ns // 1_000_000
+        ts_ms = ts_ns // NS_PER_MS
         engine = self.engine
 
         def maker_of(trade: Trade) -> OrderSnapshot:
@@ -363,7 +364,7 @@ class SimulatedExchange:
         self._tell(told, ts_ms)
 
     def _publish_cancels(self, orders: list[OrderSnapshot], ts_ns: int) -> None:
-        ts_ms = ts_ns // 1_000_000
+        ts_ms = ts_ns // NS_PER_MS
         told = self._happenings()
         lists: dict[int, str] = {}
         for order in orders:
@@ -375,7 +376,7 @@ class SimulatedExchange:
         self._tell(told, ts_ms)
 
     def _publish_list_cancel(self, order_list: OrderListSnapshot, ts_ns: int) -> None:
-        ts_ms = ts_ns // 1_000_000
+        ts_ms = ts_ns // NS_PER_MS
         told = self._happenings()
         for order in order_list.orders:
             told.add_closed(order, "CANCELED", ts_ms)

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from typing import Generic, TypeVar
 
 from tradewind.domain.model import Liquidity, OrderType, TimeInForce
+from tradewind.domain.time_units import NS_PER_MS
 from tradewind.errors import DuplicateClientOrderId, InsufficientFunds, OrderRejected, UnknownOrder
 from tradewind.venues import candles
 from tradewind.venues.port import (
@@ -135,7 +136,7 @@ class InProcessVenue:
             bids=tuple((level.price, level.quantity) for level in depth.bids),
             asks=tuple((level.price, level.quantity) for level in depth.asks),
             update_id=depth.last_update_id,
-            ts_ms=self._exchange.clock() // 1_000_000,
+            ts_ms=self._exchange.clock() // NS_PER_MS,
         )
 
     async def fetch_candles(self, symbol: str, interval_s: int, count: int) -> list[Candle]:
@@ -149,7 +150,7 @@ class InProcessVenue:
                 for k in history.klines(symbol, width, end_ms=end_ms, limit=limit)
             ]  # fmt: skip
 
-        now_ms = self._exchange.clock() // 1_000_000
+        now_ms = self._exchange.clock() // NS_PER_MS
         return await candles.last_bars(page, chosen, interval_s, count, now_ms)
 
     async def watch_trades(self, symbol: str) -> AsyncIterator[list[PublicTrade]]:

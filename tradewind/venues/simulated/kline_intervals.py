@@ -12,6 +12,8 @@ import calendar
 import re
 from datetime import UTC, datetime
 
+from tradewind.domain.time_units import datetime_from_ms, ms_from_datetime
+
 SECOND_MS = 1000
 MINUTE_MS = 60 * SECOND_MS
 HOUR_MS = 60 * MINUTE_MS
@@ -57,10 +59,10 @@ def candle_bounds(interval: str, ts_ms: int, offset_ms: int = 0) -> tuple[int, i
         monday = day - (day + _MONDAY_OFFSET_DAYS) % 7
         return monday * DAY_MS - offset_ms, WEEK_MS
     if interval == "1M":
-        moment = datetime.fromtimestamp(local_ms // 1000, UTC)
+        moment = datetime_from_ms(local_ms)
         first = datetime(moment.year, moment.month, 1, tzinfo=UTC)
         days = calendar.monthrange(moment.year, moment.month)[1]
-        return int(first.timestamp()) * 1000 - offset_ms, days * DAY_MS
+        return ms_from_datetime(first) - offset_ms, days * DAY_MS
     raise KeyError(interval)
 
 

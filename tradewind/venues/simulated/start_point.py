@@ -10,8 +10,9 @@ offset only: how much back-history to generate.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
+from tradewind.domain.time_units import datetime_from_ms, ms_from_datetime
 from tradewind.errors import ConfigError
 from tradewind.venues.simulated.kline_intervals import DAY_MS, HOUR_MS, MINUTE_MS, WEEK_MS
 
@@ -24,7 +25,6 @@ MAX_SYNTHETIC_HISTORY_MS = 30 * DAY_MS
 
 _OFFSET = re.compile(r"\+?(?:([0-9]+)w)?(?:([0-9]+)d)?(?:([0-9]+)h)?(?:([0-9]+)m)?")
 _OFFSET_UNITS_MS = (WEEK_MS, DAY_MS, HOUR_MS, MINUTE_MS)
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def offset_ms(text: str) -> int | None:
@@ -99,8 +99,8 @@ def _absolute_ms(text: str) -> int | None:
         return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return (moment - _EPOCH) // timedelta(milliseconds=1)
+    return ms_from_datetime(moment)
 
 
 def _utc(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M")
+    return datetime_from_ms(ms).strftime("%Y-%m-%d %H:%M")

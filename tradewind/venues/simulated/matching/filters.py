@@ -12,10 +12,11 @@ only here, at the API boundary.
 from __future__ import annotations
 
 import sys
-from decimal import Context, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 
 import msgspec
 
+from tradewind.domain.exact import WIDE
 from tradewind.domain.model import Instrument
 from tradewind.venues.simulated.matching.errors import (
     INVALID_PRICE,
@@ -40,9 +41,6 @@ BALANCE_QUANTUM: int = 10 ** (AMOUNT_DECIMALS - BALANCE_DECIMALS)
 
 _ZERO = Decimal(0)
 _UNLIMITED = sys.maxsize
-# Conversions out of the engine multiply integers of any size; 28 digits (the default
-# context) could round, 80 cannot for any realistic book.
-_EXACT = Context(prec=80)
 
 
 class SymbolFilters(msgspec.Struct, frozen=True, kw_only=True):
@@ -78,7 +76,7 @@ class InstrumentSpec(msgspec.Struct, frozen=True):
 
 def _ratio(value: Decimal, unit: Decimal, field: str) -> int:
     """`value / unit` as an int; raises InvalidInstrumentSpec if it is not whole."""
-    quotient = _EXACT.divide(value, unit)
+    quotient = WIDE.divide(value, unit)
     if quotient != quotient.to_integral_value():
         raise InvalidInstrumentSpec(f"{field}={value} is not a multiple of {unit}")
     return int(quotient)
@@ -91,7 +89,7 @@ def amount_to_units(amount: Decimal) -> int:
             raise TypeError(f"amount {amount!r} must be a Decimal (never a float)")
         amount = Decimal(amount)
     try:
-        scaled = amount.scaleb(AMOUNT_DECIMALS, _EXACT)
+        scaled = amount.scaleb(AMOUNT_DECIMALS, WIDE)
         units = int(scaled)
     except (InvalidOperation, ValueError, OverflowError, AttributeError):
         raise OrderRejected(TOO_MUCH_PRECISION, f"{amount!r} is not a finite amount") from None
@@ -105,7 +103,7 @@ def units_to_amount(units: int) -> Decimal:
     whole, fraction = divmod(units, 10**AMOUNT_DECIMALS)
     if not fraction:
         return Decimal(whole)
-    return Decimal(units).scaleb(-AMOUNT_DECIMALS, _EXACT).normalize(_EXACT)
+    return Decimal(units).scaleb(-AMOUNT_DECIMALS, WIDE).normalize(WIDE)
 
 
 class MarketRules:
@@ -156,7 +154,7 @@ class MarketRules:
         self.quote = inst.quote
         self.tick_size = f.tick_size
         self.step_size = f.step_size
-        self.notional_unit = _EXACT.multiply(f.tick_size, f.step_size)
+        self.notional_unit = WIDE.multiply(f.tick_size, f.step_size)
         amount_unit = Decimal(1).scaleb(-AMOUNT_DECIMALS)
         self.base_units_per_step = _ratio(f.step_size, amount_unit, "step_size")
         self.quote_units_per_notional = _ratio(
@@ -174,9 +172,9 @@ class MarketRules:
         self.max_qty_steps = _ratio(f.max_qty, f.step_size, "max_qty") or _UNLIMITED
         # Notionals are compared in notional units: round the minimum up and the
         # maximum down, so the integer comparison says exactly what the Decimal one would.
-        lowest = _EXACT.divide(f.min_notional, self.notional_unit)
+        lowest = WIDE.divide(f.min_notional, self.notional_unit)
         self.min_notional = int(lowest.to_integral_value(rounding="ROUND_CEILING"))
-        highest = _EXACT.divide(f.max_notional, self.notional_unit)
+        highest = WIDE.divide(f.max_notional, self.notional_unit)
         self.max_notional = int(highest.to_integral_value(rounding="ROUND_FLOOR")) or _UNLIMITED
 
     def price_ticks(self, price: Decimal) -> int:
@@ -256,12 +254,12 @@ class MarketRules:
 
     def price(self, ticks: int) -> Decimal:
         """Ticks to a price in the quote asset, with the tick size's decimals."""
-        return _EXACT.multiply(Decimal(ticks), self.tick_size)
+        return WIDE.multiply(Decimal(ticks), self.tick_size)
 
     def quantity(self, steps: int) -> Decimal:
         """Lot steps to a quantity in the base asset, with the step size's decimals."""
-        return _EXACT.multiply(Decimal(steps), self.step_size)
+        return WIDE.multiply(Decimal(steps), self.step_size)
 
     def notional(self, notional: int) -> Decimal:
         """Notional units to an amount of the quote asset."""
-        return _EXACT.multiply(Decimal(notional), self.notional_unit)
+        return WIDE.multiply(Decimal(notional), self.notional_unit)

@@ -19,6 +19,7 @@ import msgspec
 
 from tradewind.domain.events import BookLevel
 from tradewind.domain.model import OrderType, Side, TimeInForce
+from tradewind.domain.time_units import NS_PER_MS
 from tradewind.venues.simulated.matching.filters import MarketRules, units_to_amount
 
 
@@ -132,15 +133,15 @@ class OrderSnapshot(msgspec.Struct, frozen=True, gc=False):
     @property
     def working_ms(self) -> int:
         """When the order started working (Binance `workingTime`); -1 while it waits."""
-        return self.working_ns // 1_000_000 if self.working_ns else -1
+        return self.working_ns // NS_PER_MS if self.working_ns else -1
 
     @property
     def created_ms(self) -> int:
-        return self.created_ns // 1_000_000
+        return self.created_ns // NS_PER_MS
 
     @property
     def updated_ms(self) -> int:
-        return self.updated_ns // 1_000_000
+        return self.updated_ns // NS_PER_MS
 
 
 class Trade(msgspec.Struct, frozen=True, gc=False):
@@ -239,7 +240,7 @@ class Trade(msgspec.Struct, frozen=True, gc=False):
 
     @property
     def time_ms(self) -> int:
-        return self.ts_ns // 1_000_000
+        return self.ts_ns // NS_PER_MS
 
 
 class SubmitResult(msgspec.Struct, frozen=True, gc=False):
@@ -300,7 +301,7 @@ class OrderListSnapshot(msgspec.Struct, frozen=True, gc=False):
 
     @property
     def transaction_ms(self) -> int:
-        return self.transaction_ns // 1_000_000
+        return self.transaction_ns // NS_PER_MS
 
 
 class OrderListUpdate(msgspec.Struct, frozen=True, gc=False):

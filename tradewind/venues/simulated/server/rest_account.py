@@ -12,6 +12,7 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
+from tradewind.domain.time_units import NS_PER_MS
 from tradewind.venues.simulated.exchange import ApiCredentials
 from tradewind.venues.simulated.server import binance_errors as errors
 from tradewind.venues.simulated.server.binance_errors import json_response
@@ -159,7 +160,7 @@ class AccountEndpoints:
         self, params: Params, creds: ApiCredentials
     ) -> list[dict[str, object]]:
         """GET /rateLimit/order, account.rateLimits.orders."""
-        now_ms = time.time_ns() // 1_000_000
+        now_ms = time.time_ns() // NS_PER_MS
         return [
             {**limit.as_binance(), "count": count}
             for limit, count in self._state.order_limiter.usage(creds.account_id, now_ms)

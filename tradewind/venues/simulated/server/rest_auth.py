@@ -17,6 +17,7 @@ from decimal import Decimal
 
 from starlette.requests import Request
 
+from tradewind.domain.time_units import NS_PER_MS
 from tradewind.venues.simulated.exchange import ApiCredentials, SimulatedExchange
 from tradewind.venues.simulated.server import binance_errors as errors
 from tradewind.venues.simulated.server.rest_params import Params
@@ -51,7 +52,7 @@ def authenticate(
     if security in (Security.USER_STREAM, Security.MARKET_DATA):
         return creds
     payload = signed_payload(params.raw_query, params.raw_body)
-    verify_signed(creds, params, security, payload, time.time_ns() // 1_000_000)
+    verify_signed(creds, params, security, payload, time.time_ns() // NS_PER_MS)
     return creds
 
 

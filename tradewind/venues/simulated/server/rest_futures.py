@@ -14,6 +14,7 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
+from tradewind.domain.time_units import NS_PER_MS
 from tradewind.venues.simulated.server.binance_errors import json_response
 
 
@@ -35,7 +36,7 @@ def _empty_info(*, assets: bool) -> dict[str, object]:
     """Binance's futures exchangeInfo shape with nothing listed (`assets` is USDⓈ-M's)."""
     info: dict[str, object] = {
         "timezone": "UTC",
-        "serverTime": time.time_ns() // 1_000_000,
+        "serverTime": time.time_ns() // NS_PER_MS,
         "rateLimits": [],
         "exchangeFilters": [],
     }

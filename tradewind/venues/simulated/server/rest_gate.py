@@ -20,6 +20,7 @@ from urllib.parse import parse_qsl
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from tradewind.domain.time_units import NS_PER_MS
 from tradewind.venues.simulated.server import binance_errors as errors
 from tradewind.venues.simulated.server.binance_errors import BinanceError, json_response
 from tradewind.venues.simulated.server.state import ServerState
@@ -67,7 +68,7 @@ class BinanceGate:
         else:
             await self._app(scope, receive, send)
             return
-        now_ms = time.time_ns() // 1_000_000
+        now_ms = time.time_ns() // NS_PER_MS
         refusal = limiter.admit(key, weight, now_ms)
         usage = limiter.usage_headers(key, now_ms)
         if refusal is not None:

@@ -12,6 +12,7 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
+from tradewind.domain.time_units import NS_PER_MS
 from tradewind.venues.simulated.matching import Trade
 from tradewind.venues.simulated.server import binance_errors as errors
 from tradewind.venues.simulated.server.binance_errors import json_response
@@ -22,7 +23,7 @@ from tradewind.venues.simulated.server.state import ServerState
 
 
 def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
+    return time.time_ns() // NS_PER_MS
 
 
 class MarketEndpoints:

@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
+from tradewind.domain.time_units import NS_PER_MS
 from tradewind.venues.simulated.kline_intervals import KLINE_INTERVALS
 from tradewind.venues.simulated.server import binance_errors as errors
 from tradewind.venues.simulated.server import ticker_stats
@@ -48,7 +49,7 @@ class CandleEndpoints:
     def average_price(self, params: Params) -> dict[str, object]:
         """GET /avgPrice, avgPrice."""
         symbol = params.symbol(self._symbols)
-        now_ms = time.time_ns() // 1_000_000
+        now_ms = time.time_ns() // NS_PER_MS
         last = last_price(self._state, symbol)
         price, close_ms = ticker_stats.average_price(self._history, symbol, now_ms, last)
         return {"mins": AVERAGE_PRICE_MINUTES, "price": fixed(price), "closeTime": close_ms}

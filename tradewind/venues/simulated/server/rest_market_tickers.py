@@ -13,6 +13,7 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
+from tradewind.domain.time_units import NS_PER_MS
 from tradewind.venues.simulated.kline_intervals import DAY_MS, candle_bounds
 from tradewind.venues.simulated.server import binance_errors as errors
 from tradewind.venues.simulated.server import ticker_stats
@@ -32,7 +33,7 @@ MAX_WINDOW_SYMBOLS = 100
 
 
 def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
+    return time.time_ns() // NS_PER_MS
 
 
 def chosen_symbols(

@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tradewind.domain.model import Side, TimeInForce
+from tradewind.domain.time_units import NS_PER_MS
 from tradewind.venues.simulated.exchange import ApiCredentials
 from tradewind.venues.simulated.matching import MatchingError, OcoLeg, OrderListSnapshot
 from tradewind.venues.simulated.server import binance_errors as errors
@@ -58,7 +59,7 @@ class OrderListEndpoints:
         limiter = self._state.order_limiter
         headers: dict[str, str] = {}
         for _ in range(2):
-            now_ms = time.time_ns() // 1_000_000
+            now_ms = time.time_ns() // NS_PER_MS
             exceeded = limiter.admit(account_id, now_ms)
             headers = limiter.usage_headers(account_id, now_ms)
             if exceeded is not None:

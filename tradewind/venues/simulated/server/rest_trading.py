@@ -19,6 +19,7 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
+from tradewind.domain.time_units import NS_PER_MS
 from tradewind.venues.simulated.exchange import ApiCredentials
 from tradewind.venues.simulated.matching import MatchingError, OrderSnapshot, SubmitResult
 from tradewind.venues.simulated.matching.filters import MarketRules
@@ -53,7 +54,7 @@ _INVALID_RESTRICTIONS = BinanceError(
 
 
 def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
+    return time.time_ns() // NS_PER_MS
 
 
 class TradingEndpoints:

@@ -29,6 +29,7 @@ from pathlib import Path
 import uvicorn
 from fastapi import FastAPI
 
+from tradewind.domain.time_units import NS_PER_MS
 from tradewind.errors import ConfigError
 from tradewind.runtime.logging import configure_logging, get_logger
 from tradewind.security.tls_server import ServerTls, uvicorn_tls_options
@@ -128,7 +129,7 @@ def build_state(
     it. `api` is the exchange API the venue will serve (Binance's or Coinbase's), with
     `rate_limits` or `coinbase_rate_limits`; empty `rate_limits` (`--unlimited`) lifts
     both."""
-    start_ms = time.time_ns() // 1_000_000
+    start_ms = time.time_ns() // NS_PER_MS
     prices = price_source(market, speed=speed, seed=seed, start_ms=start_ms, start=start, api=api)
     exchange = SimulatedExchange(prices, seed=seed, liquidity=liquidity)
     return ServerState(

@@ -51,6 +51,7 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
+from tradewind.domain.time_units import NS_PER_MS
 from tradewind.venues.simulated.exchange import KeyPermissions
 from tradewind.venues.simulated.matching.filters import BALANCE_DECIMALS
 from tradewind.venues.simulated.server.binance_errors import json_response
@@ -175,7 +176,7 @@ def sim_routes(state: ServerState) -> APIRouter:
                     "side": side.value,
                     "price": format(trade.price, "f"),
                     "quantity": format(trade.quantity, "f"),
-                    "time_ms": trade.ts_ns // 1_000_000,
+                    "time_ms": trade.ts_ns // NS_PER_MS,
                 }
             )
         return json_response(found)

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from tradewind.domain.events import BookLevel
+from tradewind.domain.time_units import NS_PER_MS
 from tradewind.runtime.logging import get_logger
 from tradewind.venues.simulated.exchange import OrderUpdate, SimulatedExchange
 from tradewind.venues.simulated.history import Kline
@@ -281,7 +282,7 @@ class StreamHub:
             self._too_slow.clear()
 
     def _now_ms(self) -> int:
-        return self.exchange.clock() // 1_000_000
+        return self.exchange.clock() // NS_PER_MS
 
     # -- batched streams --------------------------------------------------------------
 

@@ -42,6 +42,7 @@ from typing import Any
 import msgspec
 from starlette.websockets import WebSocket
 
+from tradewind.domain.time_units import NS_PER_MS
 from tradewind.venues.simulated.exchange import ApiCredentials
 from tradewind.venues.simulated.matching import MatchingError
 from tradewind.venues.simulated.server import binance_errors as errors
@@ -68,7 +69,7 @@ SessionCall = Callable[[WsApiRequest, Params, int], object]
 
 
 def _wall_ms() -> int:
-    return time.time_ns() // 1_000_000
+    return time.time_ns() // NS_PER_MS
 
 
 class WsApi:

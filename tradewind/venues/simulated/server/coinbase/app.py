@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from tradewind.domain.time_units import NS_PER_MS
 from tradewind.venues.simulated.matching import MatchingError
 from tradewind.venues.simulated.server.app import STEP_INTERVAL_S, market_lifespan
 from tradewind.venues.simulated.server.binance_errors import json_response
@@ -100,7 +101,7 @@ class CoinbaseGate:
         if limiter is not None and path.startswith(_PUBLIC):
             client = scope.get("client")
             ip = client[0] if client else "unknown"
-            wait_s = limiter.admit(ip, time.time_ns() // 1_000_000)
+            wait_s = limiter.admit(ip, time.time_ns() // NS_PER_MS)
             if wait_s is not None:
                 refusal = errors.rate_limited(limiter.limit, "per IP address", wait_s, v2=v2)
                 await refusal.response()(scope, receive, send)

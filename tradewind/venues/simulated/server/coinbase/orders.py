@@ -12,10 +12,10 @@ the order corresponding to that ID is returned").
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from decimal import Decimal
 
 from tradewind.domain.model import OrderType, Side, TimeInForce
+from tradewind.domain.time_units import datetime_from_ns
 from tradewind.venues.simulated.matching import OrderSnapshot, OrderStatus, Trade
 from tradewind.venues.simulated.server.coinbase.products import plain, product_id, stable_uuid
 
@@ -29,9 +29,7 @@ def coinbase_order_id(symbol: str, order_id: int) -> str:
 
 def iso_time(ts_ns: int) -> str:
     """RFC 3339 UTC with microseconds, as Coinbase writes times: 2024-01-02T03:04:05.123456Z."""
-    seconds, rest_ns = divmod(ts_ns, 1_000_000_000)
-    moment = datetime.fromtimestamp(seconds, UTC).replace(microsecond=rest_ns // 1000)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return datetime_from_ns(ts_ns).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 @dataclass(frozen=True)

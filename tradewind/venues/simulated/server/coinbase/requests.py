@@ -11,6 +11,7 @@ from typing import Any
 
 from starlette.requests import Request
 
+from tradewind.domain.time_units import NS_PER_MS
 from tradewind.venues.simulated.server.coinbase import errors
 from tradewind.venues.simulated.server.coinbase.keys import CoinbaseAuthError
 from tradewind.venues.simulated.server.coinbase.products import ProductMap
@@ -46,7 +47,7 @@ class CoinbaseRequests:
             raise errors.permission_denied("trade")
         limiter = self._state.coinbase_limiters.private
         if limiter is not None:
-            wait_s = limiter.admit(account_id, time.time_ns() // 1_000_000)
+            wait_s = limiter.admit(account_id, time.time_ns() // NS_PER_MS)
             if wait_s is not None:
                 raise errors.rate_limited(limiter.limit, "per user", wait_s, v2=v2)
         return account_id

@@ -17,6 +17,7 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
+from tradewind.domain.time_units import NS_PER_DAY
 from tradewind.venues.simulated.matching import Balance
 from tradewind.venues.simulated.server.binance_errors import json_response
 from tradewind.venues.simulated.server.coinbase import errors
@@ -135,7 +136,7 @@ def account_routes(state: ServerState, requests: CoinbaseRequests) -> APIRouter:
         account_id = await requests.account(request)
         maker, taker = state.exchange.engine.fee_rates(account_id)
         trades = state.exchange.engine.account_trades(account_id)
-        since_ns = time.time_ns() - 30 * 86_400 * 1_000_000_000
+        since_ns = time.time_ns() - 30 * NS_PER_DAY
         volume = sum((t.quote_quantity for t in trades if t.ts_ns >= since_ns), _ZERO)
         return json_response(
             {

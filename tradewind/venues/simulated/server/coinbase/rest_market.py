@@ -14,6 +14,7 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
+from tradewind.domain.time_units import NS_PER_MS, NS_PER_S
 from tradewind.venues.simulated.server.binance_errors import json_response
 from tradewind.venues.simulated.server.coinbase import errors
 from tradewind.venues.simulated.server.coinbase.orders import iso_time
@@ -54,7 +55,7 @@ class MarketViews:
         self._requests = requests
 
     def product(self, symbol: str) -> dict[str, object]:
-        now_ms = time.time_ns() // 1_000_000
+        now_ms = time.time_ns() // NS_PER_MS
         exchange = self._exchange
         last = last_price(exchange, symbol, now_ms)
         day = day_stats(exchange.history, symbol, now_ms, last)
@@ -103,7 +104,7 @@ class MarketViews:
             spread = top.ask_price - top.bid_price
             mid = (top.bid_price + top.ask_price) / 2
             body |= {
-                "last": plain(last_price(self._exchange, symbol, time.time_ns() // 1_000_000)),
+                "last": plain(last_price(self._exchange, symbol, time.time_ns() // NS_PER_MS)),
                 "mid_market": plain(mid),
                 "spread_bps": plain((spread / mid * 10000).quantize(Decimal("0.0001"))),
                 "spread_absolute": plain(spread),
@@ -164,9 +165,9 @@ class MarketViews:
         end_s = int_param(request, "end", 0, low=0, high=10**11)
         trades = self._exchange.history.recent_trades(symbol, MAX_MARKET_TRADES)
         if start_s:
-            trades = [t for t in trades if t.ts_ns >= start_s * 1_000_000_000]
+            trades = [t for t in trades if t.ts_ns >= start_s * NS_PER_S]
         if end_s:
-            trades = [t for t in trades if t.ts_ns < end_s * 1_000_000_000]
+            trades = [t for t in trades if t.ts_ns < end_s * NS_PER_S]
         top = self._exchange.engine.book_ticker(symbol)
         bid = "" if top.bid_price is None else plain(top.bid_price)
         ask = "" if top.ask_price is None else plain(top.ask_price)
@@ -232,8 +233,8 @@ def market_routes(state: ServerState, requests: CoinbaseRequests) -> APIRouter:
         return json_response(
             {
                 "iso": iso_time(now_ns),
-                "epochSeconds": str(now_ns // 1_000_000_000),
-                "epochMillis": str(now_ns // 1_000_000),
+                "epochSeconds": str(now_ns // NS_PER_S),
+                "epochMillis": str(now_ns // NS_PER_MS),
             }
         )
 
@@ -263,7 +264,7 @@ def market_routes(state: ServerState, requests: CoinbaseRequests) -> APIRouter:
 def _rates(state: ServerState, base: str) -> dict[str, str]:
     """How much of each asset one `base` buys, from the last prices of pairs quoted in
     `base` (1 for `base` itself); assets without such a pair are left out."""
-    now_ms = time.time_ns() // 1_000_000
+    now_ms = time.time_ns() // NS_PER_MS
     rates = {base: "1"}
     for symbol, spec in state.exchange.specs.items():
         inst = spec.instrument

@@ -28,6 +28,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tradewind.domain.model import OrderType, Side, TimeInForce
+from tradewind.domain.time_units import NS_PER_MS, ns_from_datetime
 from tradewind.venues.simulated.matching import MatchingError, Trade
 from tradewind.venues.simulated.server.binance_errors import json_response
 from tradewind.venues.simulated.server.coinbase import errors
@@ -162,7 +163,7 @@ def _parse_time(text: str | None, name: str) -> int | None:
         raise errors.invalid_argument(f"{name} must be an RFC 3339 time, got {text!r}") from None
     if moment.tzinfo is None:
         raise errors.invalid_argument(f"{name} must carry a time zone (e.g. Z), got {text!r}")
-    return int(moment.timestamp() * 1_000_000) * 1000
+    return ns_from_datetime(moment)
 
 
 def _listed(request: Request, plural: str, single: str) -> set[str]:
@@ -185,7 +186,7 @@ class OrderEndpoints:
         account_id = await self._requests.account(request, trade=True)
         body = await json_body(request)
         cid = _client_order_id(body)
-        self._state.count_submission(account_id, cid, time.time_ns() // 1_000_000)
+        self._state.count_submission(account_id, cid, time.time_ns() // NS_PER_MS)
         existing = self._records.by_client_order_id(account_id, cid)
         if existing is not None:  # Coinbase answers the order the id already names
             snapshot = self._exchange.engine.get_order(

@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from tradewind.domain.time_units import NS_PER_MS
 from tradewind.runtime.logging import get_logger
 from tradewind.venues.simulated.exchange import OrderUpdate, SimulatedExchange
 from tradewind.venues.simulated.kline import Kline
@@ -218,7 +219,7 @@ class CoinbaseStreamHub:
             if trades:  # ccxt cannot file an empty snapshot under any product
                 event = payloads.market_trades_event("snapshot", trades)
         elif channel in ("ticker", "ticker_batch"):
-            figures = [self._tickers.figures(symbol, now_ns // 1_000_000)]
+            figures = [self._tickers.figures(symbol, now_ns // NS_PER_MS)]
             event = payloads.ticker_event("snapshot", figures, batch=channel == "ticker_batch")
         elif channel == "candles":
             candle = self._current_candle(symbol)
@@ -258,7 +259,7 @@ class CoinbaseStreamHub:
             events = payloads.encode_events([payloads.market_trades_event("update", trades)])
             self._push_all(trade_clients, "market_trades", time_text, events)
         if ticker_clients:
-            figures = [self._tickers.figures(symbol, now_ns // 1_000_000)]
+            figures = [self._tickers.figures(symbol, now_ns // NS_PER_MS)]
             events = payloads.encode_events([payloads.ticker_event("update", figures, batch=False)])
             self._push_all(ticker_clients, "ticker", time_text, events)
         self._drop_slow()
@@ -366,7 +367,7 @@ class CoinbaseStreamHub:
             if channel == "candles":
                 self._push_candle(symbol, clients, time_text)
             elif channel == "ticker_batch" and tick % TICKER_BATCH_TICKS == 0:
-                figures = [self._tickers.figures(symbol, now_ns // 1_000_000)]
+                figures = [self._tickers.figures(symbol, now_ns // NS_PER_MS)]
                 event = payloads.ticker_event("update", figures, batch=True)
                 self._push_all(clients, "ticker_batch", time_text, payloads.encode_events([event]))
         self._drop_slow()

@@ -21,12 +21,12 @@ import msgspec
 
 from tradewind.domain.events import BookLevel
 from tradewind.domain.model import OrderType, Side, TimeInForce
+from tradewind.domain.time_units import EPOCH, NS_PER_S
 from tradewind.venues.simulated.kline import Kline
 from tradewind.venues.simulated.matching import OrderSnapshot, OrderStatus, Trade
 from tradewind.venues.simulated.server.coinbase.orders import iso_time
 
 _ZERO = Decimal(0)
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 #: Coinbase's `status` of an order on the user channel, by the engine's status. A
 #: partially filled order is still OPEN there; an IOC/FOK/market remainder the book
@@ -61,8 +61,8 @@ def amount(value: Decimal) -> str:
 def rfc3339(ns: int) -> str:
     """`ns` since the epoch as RFC 3339 in UTC with the fraction's trailing zeros cut
     ("2023-02-09T20:32:50.714964855Z"), as Go's RFC3339Nano."""
-    seconds, fraction = divmod(ns, 1_000_000_000)
-    text = (_EPOCH + dt.timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%S")
+    seconds, fraction = divmod(ns, NS_PER_S)
+    text = (EPOCH + dt.timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%S")
     if fraction:
         text += "." + f"{fraction:09d}".rstrip("0")
     return text + "Z"
@@ -71,8 +71,8 @@ def rfc3339(ns: int) -> str:
 def go_time(ns: int, monotonic_s: float) -> str:
     """A heartbeat's `current_time`: Go's `time.Time.String()` of a wall clock reading
     ("2023-06-23 20:31:56.121961769 +0000 UTC m=+91717.525857105")."""
-    seconds, fraction = divmod(ns, 1_000_000_000)
-    wall = (_EPOCH + dt.timedelta(seconds=seconds)).strftime("%Y-%m-%d %H:%M:%S")
+    seconds, fraction = divmod(ns, NS_PER_S)
+    wall = (EPOCH + dt.timedelta(seconds=seconds)).strftime("%Y-%m-%d %H:%M:%S")
     return f"{wall}.{fraction:09d} +0000 UTC m=+{monotonic_s:.9f}"
 
 
