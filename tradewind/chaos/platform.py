@@ -31,15 +31,15 @@ from sqlalchemy import select
 
 from tradewind.bus.tansu import free_port, port_open
 from tradewind.cache.factory import open_cache
-from tradewind.domain.events import PortfolioUpdate
-from tradewind.errors import TradewindError
-from tradewind.runtime.demo import (
+from tradewind.demo.users import (
     DemoAccount,
     DemoVenue,
     Funding,
     create_demo_accounts_across,
     served_market_view,
 )
+from tradewind.domain.events import PortfolioUpdate
+from tradewind.errors import TradewindError
 from tradewind.security.envelope import Encryptor
 from tradewind.security.master_keys import load_master_keys
 from tradewind.store.database import Database

@@ -50,7 +50,7 @@ from sqlalchemy import func, select
 from tradewind.bus.tansu import free_port
 from tradewind.chaos import platform
 from tradewind.chaos.platform import SERVICES, CheckFailed, Process, non_zero
-from tradewind.runtime.demo import DemoAccount
+from tradewind.demo.users import DemoAccount
 from tradewind.security.master_keys import generate_master_key
 from tradewind.store.database import Database
 from tradewind.store.schema import fills, orders

@@ -26,6 +26,8 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any, TextIO
 
+from tradewind.app.platform import DistributedPlatform, Platform
+from tradewind.app.registry import SERVICES, create_services
 from tradewind.bus.factory import open_bus
 from tradewind.bus.memory import MemoryBus
 from tradewind.bus.port import Bus
@@ -33,8 +35,6 @@ from tradewind.errors import BusUnavailable, ConfigError
 from tradewind.runtime.health import HealthServer, Readiness, build_health_app
 from tradewind.runtime.logging import configure_logging, get_logger
 from tradewind.runtime.metrics import RuntimeMetrics
-from tradewind.runtime.platform import DistributedPlatform, Platform
-from tradewind.runtime.registry import SERVICES, create_services
 from tradewind.runtime.service import Resources, Service, ServiceContext
 from tradewind.runtime.settings import (
     Settings,
