@@ -22,16 +22,16 @@ from tradewind.gateway.errors import ApiError
 from tradewind.gateway.hub import StreamHub
 from tradewind.gateway.listings import VenueListings
 from tradewind.gateway.market_candles import MarketCandles
-from tradewind.gateway.proxies import IpNetwork, client_address
 from tradewind.gateway.rate_limits import RateLimiter
 from tradewind.gateway.rbac import Permission
 from tradewind.gateway.strategies import StrategyCatalog
 from tradewind.security.envelope import Encryptor
 from tradewind.security.passwords import PasswordHasher
+from tradewind.security.proxies import IpNetwork, client_address
 from tradewind.security.refresh_tokens import RefreshTokenIssuer, RefreshTokenStore
 from tradewind.store.database import Database
 from tradewind.store.login_failures import DelayPolicy
-from tradewind.venues.directory import VenueDirectory
+from tradewind.venues.port import VenueDirectory
 
 #: (method, path) of the routes anyone may call, without a token.
 PUBLIC_ROUTES = frozenset(

@@ -41,18 +41,19 @@ from tradewind.gateway.deps import GatewayState, LoginPolicy, PeerView, RequestP
 from tradewind.gateway.feed import LISTENER, TOPICS, account_events_handler
 from tradewind.gateway.hub import StreamHub
 from tradewind.gateway.metrics import GatewayMetrics
-from tradewind.gateway.proxies import parse_trusted_proxies
 from tradewind.runtime.logging import get_logger
 from tradewind.runtime.metrics import timed_handler
 from tradewind.runtime.service import AdminEndpoints, Service, ServiceContext
 from tradewind.runtime.settings import Settings
 from tradewind.security.envelope import Encryptor
 from tradewind.security.passwords import PasswordHasher
+from tradewind.security.proxies import parse_trusted_proxies
 from tradewind.security.tls_server import ServerTls, uvicorn_tls_options
 from tradewind.store import login_failures
 from tradewind.store.database import Database
 from tradewind.store.outbox import OutboxRelay
-from tradewind.venues.directory import CcxtVenues, VenueDirectory
+from tradewind.venues.directory import CcxtVenues
+from tradewind.venues.port import VenueDirectory
 
 #: Seconds between two reads of the token versions and ended sessions (see
 #: gateway/revocation.py): how long another instance may still accept a revoked token.

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from tradewind.cache.port import Cache
     from tradewind.security.envelope import Encryptor
     from tradewind.store.database import Database
-    from tradewind.venues.directory import VenueDirectory
+    from tradewind.venues.port import VenueDirectory
 
 #: GET path on the health server -> a function returning msgspec-encodable data.
 AdminEndpoints = Mapping[str, Callable[[], Any]]

@@ -31,7 +31,8 @@ from tradewind.domain.model import Side
 from tradewind.services.execution import ExecutionService
 from tradewind.services.portfolio import PortfolioService, PortfolioSettings
 from tradewind.store.database import Database
-from tradewind.venues.directory import CcxtVenues, SimulatedVenues, VenueDirectory
+from tradewind.venues.directory import CcxtVenues, SimulatedVenues
+from tradewind.venues.port import VenueDirectory
 from tradewind.venues.simulated.exchange import SimulatedExchange
 from tradewind.venues.simulated.market import SyntheticMarket, SyntheticSpec
 from tradewind.venues.simulated.server.serve import serving_in_thread

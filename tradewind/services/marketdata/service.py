@@ -62,8 +62,7 @@ from tradewind.services.marketdata.metrics import MarketDataMetrics
 from tradewind.services.marketdata.quotes import QuoteWriter
 from tradewind.services.marketdata.settings import MarketDataSettings, load_marketdata_settings
 from tradewind.services.marketdata.supervision import StreamStatus, Supervisor
-from tradewind.venues.directory import VenueDirectory
-from tradewind.venues.port import Venue
+from tradewind.venues.port import Venue, VenueDirectory
 
 T = TypeVar("T")
 _NS_PER_MS = 1_000_000

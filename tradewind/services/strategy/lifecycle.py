@@ -46,7 +46,8 @@ from tradewind.store import accounts as store_accounts
 from tradewind.store.bots import BotRecord, BotState, get_bot
 from tradewind.store.database import Database
 from tradewind.strategies.api import Strategy
-from tradewind.venues.directory import VenueDirectory, load_public_markets
+from tradewind.venues.directory import load_public_markets
+from tradewind.venues.port import VenueDirectory
 
 CreateStrategy = Callable[[str, Mapping[str, Any]], Strategy]
 Balances = Mapping[str, tuple[int, dict[str, Decimal]]]
