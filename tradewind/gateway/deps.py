@@ -198,7 +198,7 @@ def require(permission: Permission) -> Callable[[Request], Awaitable[Principal]]
 
 def client_ip(request: Request) -> str:  # a helper, not a dependency
     """The client's address: the peer's, or from `X-Forwarded-For` when the peer is a
-    trusted proxy (see `proxies.py`)."""
+    trusted proxy (see `security.proxies`)."""
     state: GatewayState = request.app.state.gateway
     peer = request.client.host if request.client is not None else ""
     return client_address(peer, request.headers.getlist("x-forwarded-for"), state.trusted_proxies)

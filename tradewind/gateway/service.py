@@ -186,7 +186,7 @@ class GatewayService(Service):
             timeout_graceful_shutdown=5,
             server_header=False,
             # uvicorn would take X-Forwarded-For from 127.0.0.1 by default; the gateway
-            # believes it only from TRADEWIND_TRUSTED_PROXIES (see proxies.py).
+            # believes it only from TRADEWIND_TRUSTED_PROXIES (see security/proxies.py).
             proxy_headers=False,
             **(uvicorn_tls_options(tls.cert_file, tls.key_file) if tls else {}),
         )
