@@ -25,6 +25,7 @@ from tradewind.gateway.market_candles import MarketCandles
 from tradewind.gateway.rate_limits import RateLimiter
 from tradewind.gateway.rbac import Permission
 from tradewind.gateway.strategies import StrategyCatalog
+from tradewind.runtime.service_status import ServiceStatus
 from tradewind.security.envelope import Encryptor
 from tradewind.security.passwords import PasswordHasher
 from tradewind.security.proxies import IpNetwork, client_address
@@ -105,6 +106,10 @@ class PeerView:
     admin_views: Callable[[], dict[str, Callable[[], Any]]]
 
 
+async def _no_remote_peers() -> Sequence[ServiceStatus]:
+    return ()
+
+
 @dataclass
 class GatewayState:
     """Everything the routes use; built once by `app.build_state` (or a test)."""
@@ -126,6 +131,8 @@ class GatewayState:
     cache: Cache | None = None
     hub: StreamHub = field(default_factory=StreamHub)
     peers: Callable[[], Sequence[PeerView]] = lambda: ()
+    #: The services other processes run, as they published them (`runtime.service_status`).
+    remote_peers: Callable[[], Awaitable[Sequence[ServiceStatus]]] = _no_remote_peers
     #: Called after a transaction staged outbox events (wakes the relay).
     outbox_written: Callable[[], None] = lambda: None
     ownership: Ownership = field(init=False)

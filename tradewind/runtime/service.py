@@ -20,6 +20,7 @@ from tradewind.runtime.settings import Settings
 
 if TYPE_CHECKING:
     from tradewind.cache.port import Cache
+    from tradewind.runtime.service_status import ServiceStatuses
     from tradewind.security.envelope import Encryptor
     from tradewind.store.database import Database
     from tradewind.venues.port import VenueDirectory
@@ -34,13 +35,16 @@ class Resources:
     venue sessions (the in-process simulated exchange under `tradewind up`, ccxt
     otherwise), the system of record, the cache and the key encryptor. None where not
     configured. `services`: every service this process runs (the runner fills it in),
-    for a service that reports on the others or shares the event loop with them."""
+    for a service that reports on the others or shares the event loop with them;
+    `statuses`: where every process's runner publishes its services' status, for
+    reporting on the services other processes run (None without a cache)."""
 
     venues: VenueDirectory | None = None
     database: Database | None = None
     cache: Cache | None = None
     encryptor: Encryptor | None = None  # decrypts stored exchange keys (execution only)
     services: tuple[Service, ...] = ()
+    statuses: ServiceStatuses | None = None
 
 
 @dataclass(frozen=True, slots=True)
