@@ -5,6 +5,8 @@
 - `metrics`: `RuntimeMetrics` (one Prometheus registry per runtime), `timed_handler`
 - `service`: the `Service` base class and the `ServiceContext` it is started with
 - `health`: the `/healthz`, `/readyz`, `/metrics` server
+- `service_status`: each process's services published to the shared cache, for the
+  gateways of the other processes
 - `tracing`, `profiling`: OpenTelemetry spans and the sampling profiler
 
 Services import this package and nothing here imports a service: which services exist
