@@ -1,8 +1,9 @@
 """What a service is to the runtime: something it starts, asks for readiness, and stops.
 
-The runtime (`runner.py`) hands each service a `ServiceContext` with the settings, the
-bus and the service's own logger and metrics, so a service never builds its own adapters
-and runs unchanged in one process (`tradewind up`) or alone (`tradewind service NAME`).
+The runner (`tradewind.app.runner`) hands each service a `ServiceContext` with the
+settings, the bus and the service's own logger and metrics, so a service never builds
+its own adapters and runs unchanged in one process (`tradewind up`) or alone
+(`tradewind service NAME`).
 """
 
 from __future__ import annotations
