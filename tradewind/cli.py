@@ -33,9 +33,9 @@ import typer
 from typer._click.exceptions import NoArgsIsHelpError  # Click as vendored by Typer 0.29
 
 from tradewind import __version__
+from tradewind.app.registry import SERVICES, check_service_names
+from tradewind.app.runner import run_services
 from tradewind.errors import ConfigError, TradewindError
-from tradewind.runtime.registry import SERVICES, check_service_names
-from tradewind.runtime.runner import run_services
 from tradewind.runtime.settings import load_settings
 from tradewind.venues.simulated.start_point import DEFAULT_START
 
@@ -174,7 +174,7 @@ def up(
     TRADEWIND_CACHE_URL is set; the database is a fresh `.tradewind/embedded.db` unless
     TRADEWIND_DATABASE_URL is set (the in-process exchange starts empty every run).
     """
-    from tradewind.runtime.embedded import EmbeddedOptions, EmbeddedPlatform
+    from tradewind.app.embedded import EmbeddedOptions, EmbeddedPlatform
 
     # Short bars, so a run of a minute shows strategies at work (TRADEWIND_BAR_INTERVAL_S,
     # in the environment or the settings file, still sets them).

@@ -16,9 +16,9 @@ import pytest
 import yaml
 from pydantic import SecretStr
 
+from tradewind.app.registry import SERVICES
 from tradewind.errors import ConfigError
 from tradewind.gateway.config import master_keys_from_settings, token_config_from_settings
-from tradewind.runtime.registry import SERVICES
 from tradewind.runtime.settings import Settings, setting_name
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,7 +11,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from tradewind.runtime.registry import SERVICES
+from tradewind.app.registry import SERVICES
 from tradewind.runtime.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]

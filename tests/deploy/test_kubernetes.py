@@ -18,7 +18,7 @@ import yaml
 from kubernetes_validate import utils as kubernetes_validate
 
 from tests.servers import missing
-from tradewind.runtime.registry import SERVICES
+from tradewind.app.registry import SERVICES
 
 Obj = dict[str, Any]
 

@@ -27,7 +27,7 @@ from tradewind.chaos.platform import (
     wait_until_orders_settled,
     wait_until_portfolios_match,
 )
-from tradewind.runtime.demo import DemoAccount
+from tradewind.demo.users import DemoAccount
 from tradewind.security.master_keys import generate_master_key
 
 pytestmark = [pytest.mark.servers, pytest.mark.chaos]

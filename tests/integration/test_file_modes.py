@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tradewind.app.embedded import DEFAULT_DATABASE_URL, EmbeddedOptions, EmbeddedPlatform
 from tradewind.bus.memory import MemoryBus
-from tradewind.runtime.embedded import DEFAULT_DATABASE_URL, EmbeddedOptions, EmbeddedPlatform
 from tradewind.runtime.settings import load_settings
 from tradewind.store.database import Database
 

@@ -25,12 +25,12 @@ import pytest
 import redis
 
 from tradewind import __version__
+from tradewind.app.registry import SERVICES
 from tradewind.bus import topics
 from tradewind.bus.envelope import envelope, new_event_id
 from tradewind.bus.factory import open_bus
 from tradewind.bus.port import dead_letter_topic
 from tradewind.domain.events import DeadLetter
-from tradewind.runtime.registry import SERVICES
 
 TRADEWIND = str(Path(sys.executable).with_name("tradewind"))
 STARTUP_TIMEOUT_S = 20.0

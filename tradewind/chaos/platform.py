@@ -30,15 +30,15 @@ import msgspec
 
 from tradewind.bus.tansu import free_port, port_open
 from tradewind.cache.factory import open_cache
-from tradewind.domain.events import PortfolioUpdate
-from tradewind.errors import TradewindError
-from tradewind.runtime.demo import (
+from tradewind.demo.users import (
     DemoAccount,
     DemoVenue,
     Funding,
     create_demo_accounts_across,
     served_market_view,
 )
+from tradewind.domain.events import PortfolioUpdate
+from tradewind.errors import TradewindError
 from tradewind.security.envelope import Encryptor
 from tradewind.security.master_keys import load_master_keys
 from tradewind.store import record_checks

@@ -49,7 +49,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from tradewind.bus.tansu import free_port
 from tradewind.chaos import platform
 from tradewind.chaos.platform import SERVICES, CheckFailed, Process, non_zero
-from tradewind.runtime.demo import DemoAccount
+from tradewind.demo.users import DemoAccount
 from tradewind.security.master_keys import generate_master_key
 from tradewind.store import record_checks
 from tradewind.store.database import Database

@@ -37,17 +37,17 @@ from tradewind.gateway.docs import install_docs
 from tradewind.gateway.errors import ApiError, documented, install_error_handlers
 from tradewind.gateway.headers import SecurityHeaders
 from tradewind.gateway.metrics import GatewayMetrics, RequestMetrics
-from tradewind.gateway.proxies import IpNetwork
 from tradewind.gateway.rbac import Permission
 from tradewind.gateway.strategies import InstalledStrategies, StrategyCatalog
 from tradewind.gateway.webapp import WEBAPP_DIST, install_webapp
 from tradewind.security.envelope import Encryptor
 from tradewind.security.passwords import PasswordHasher
+from tradewind.security.proxies import IpNetwork
 from tradewind.security.refresh_tokens import RefreshPolicy, RefreshTokenIssuer
 from tradewind.security.tokens import AccessTokenConfig
 from tradewind.store.database import Database
 from tradewind.store.refresh_token_families import SqlRefreshTokenStore
-from tradewind.venues.directory import VenueDirectory
+from tradewind.venues.port import VenueDirectory
 
 API_PREFIX = "/api/v1"
 MAX_BODY_BYTES = 64 * 1024

@@ -22,16 +22,17 @@ from tradewind.gateway.errors import ApiError
 from tradewind.gateway.hub import StreamHub
 from tradewind.gateway.listings import VenueListings
 from tradewind.gateway.market_candles import MarketCandles
-from tradewind.gateway.proxies import IpNetwork, client_address
 from tradewind.gateway.rate_limits import RateLimiter
 from tradewind.gateway.rbac import Permission
 from tradewind.gateway.strategies import StrategyCatalog
+from tradewind.runtime.service_status import ServiceStatus
 from tradewind.security.envelope import Encryptor
 from tradewind.security.passwords import PasswordHasher
+from tradewind.security.proxies import IpNetwork, client_address
 from tradewind.security.refresh_tokens import RefreshTokenIssuer, RefreshTokenStore
 from tradewind.store.database import Database
 from tradewind.store.login_failures import DelayPolicy
-from tradewind.venues.directory import VenueDirectory
+from tradewind.venues.port import VenueDirectory
 
 #: (method, path) of the routes anyone may call, without a token.
 PUBLIC_ROUTES = frozenset(
@@ -105,6 +106,10 @@ class PeerView:
     admin_views: Callable[[], dict[str, Callable[[], Any]]]
 
 
+async def _no_remote_peers() -> Sequence[ServiceStatus]:
+    return ()
+
+
 @dataclass
 class GatewayState:
     """Everything the routes use; built once by `app.build_state` (or a test)."""
@@ -126,6 +131,8 @@ class GatewayState:
     cache: Cache | None = None
     hub: StreamHub = field(default_factory=StreamHub)
     peers: Callable[[], Sequence[PeerView]] = lambda: ()
+    #: The services other processes run, as they published them (`runtime.service_status`).
+    remote_peers: Callable[[], Awaitable[Sequence[ServiceStatus]]] = _no_remote_peers
     #: Called after a transaction staged outbox events (wakes the relay).
     outbox_written: Callable[[], None] = lambda: None
     ownership: Ownership = field(init=False)
@@ -198,7 +205,7 @@ def require(permission: Permission) -> Callable[[Request], Awaitable[Principal]]
 
 def client_ip(request: Request) -> str:  # a helper, not a dependency
     """The client's address: the peer's, or from `X-Forwarded-For` when the peer is a
-    trusted proxy (see `proxies.py`)."""
+    trusted proxy (see `security.proxies`)."""
     state: GatewayState = request.app.state.gateway
     peer = request.client.host if request.client is not None else ""
     return client_address(peer, request.headers.getlist("x-forwarded-for"), state.trusted_proxies)

@@ -14,8 +14,8 @@ from collections.abc import Callable, Mapping
 
 from tradewind.errors import VenueError, VenueUnavailable
 from tradewind.gateway.errors import ApiError
-from tradewind.venues.directory import VenueDirectory, load_public_markets
-from tradewind.venues.port import Market
+from tradewind.venues.directory import load_public_markets
+from tradewind.venues.port import Market, VenueDirectory
 
 
 class VenueListings:

@@ -14,8 +14,7 @@ from tradewind.domain.bounded import BoundedLru
 from tradewind.errors import VenueError, VenueUnavailable
 from tradewind.gateway.errors import ApiError
 from tradewind.venues.candles import COMMON_WIDTHS_S
-from tradewind.venues.directory import VenueDirectory
-from tradewind.venues.port import Candle
+from tradewind.venues.port import Candle, VenueDirectory
 
 CANDLES_TTL_S = 5.0
 _KEPT_SERIES = 256

@@ -3,10 +3,8 @@ circuit breakers, the audit log."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-import msgspec
 from fastapi import APIRouter, Depends, Path, Query, Request
 
 from tradewind.domain.bot_lifecycle import BotState
@@ -50,6 +48,7 @@ from tradewind.gateway.schemas import (
     ValuationTotalView,
     page,
 )
+from tradewind.runtime.service_status import BREAKERS_VIEW, breaker_states
 from tradewind.store import audit, bots, login_failures, records, users
 from tradewind.store.audit import KillSwitchRecord
 from tradewind.store.kill_switch_events import stage_kill_switch_event
@@ -57,8 +56,6 @@ from tradewind.store.kill_switch_events import stage_kill_switch_event
 router = APIRouter(prefix="/admin", tags=["operations"])
 
 UserId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
-BREAKERS_VIEW = "/breakers"
-"""The admin view (health-server path) where execution reports its circuit breakers."""
 DEAD_LETTERS_VIEW = "/deadletters"
 """The admin view where the deadletters service keeps the latest dead letters."""
 
@@ -375,8 +372,9 @@ async def platform_performance(
 
 @router.get("/health", responses=documented(401, 403), summary="Services' readiness")
 async def service_health(caller: OperationsReader, state: State) -> list[ServiceHealth]:
-    """The gateway itself, and every other service running in this process; services
-    elsewhere are not listed (ask their own `/readyz`)."""
+    """The gateway itself, every other service running in this process, then those other
+    processes publish to the shared cache (`runtime.service_status`; one that stopped
+    publishing drops out after a few seconds)."""
     found = [ServiceHealth(name="gateway", status="ready")]
     for peer in state.peers():
         status: Literal["ready", "not_ready", "unknown"]
@@ -385,41 +383,27 @@ async def service_health(caller: OperationsReader, state: State) -> list[Service
         except Exception:  # a peer's readiness check must not break this report
             status = "unknown"
         found.append(ServiceHealth(name=peer.name, status=status))
+    for remote in await state.remote_peers():
+        status = "unknown" if remote.ready is None else "ready" if remote.ready else "not_ready"
+        found.append(ServiceHealth(name=remote.name, status=status))
     return found
 
 
 @router.get("/breakers", responses=documented(401, 403), summary="Venue circuit breakers")
 async def breakers(caller: OperationsReader, state: State) -> list[BreakerView]:
-    """Each venue's breaker as the execution service in this process reports it;
-    `unknown` when execution runs elsewhere or reports none."""
+    """Each venue's breaker as the execution service reports it, in this process or
+    (through the shared cache) in another; `unknown` when none reports it."""
     found: dict[str, str] = {}
+    for remote in await state.remote_peers():
+        found.update(remote.breakers)
     for peer in state.peers():
         view = peer.admin_views().get(BREAKERS_VIEW)
         if view is not None:
-            found.update(_breaker_states(view()))
+            found.update(breaker_states(view()))
     venues = state.venues.names
     return [BreakerView(venue=v, state=found.get(v, "unknown")) for v in venues] + [
         BreakerView(venue=v, state=s) for v, s in sorted(found.items()) if v not in venues
     ]
-
-
-def _breaker_states(data: Any) -> dict[str, str]:
-    """`{"venue": "closed"}`, `{"venue": {"state": "open", ...}}` or
-    `[{"venue": ..., "state": ...}]` (execution's `BreakerStatus` structs, or their JSON
-    from a health server) as venue -> state."""
-    data = msgspec.to_builtins(data)
-    if isinstance(data, Mapping):
-        return {
-            str(venue): str(value.get("state", "unknown") if isinstance(value, Mapping) else value)
-            for venue, value in data.items()
-        }
-    if isinstance(data, list):
-        return {
-            str(item.get("venue")): str(item.get("state", "unknown"))
-            for item in data
-            if isinstance(item, Mapping) and "venue" in item
-        }
-    return {}
 
 
 @router.get("/dead-letters", responses=documented(401, 403, 503), summary="The latest dead letters")

@@ -29,8 +29,8 @@ from tradewind.gateway import routes_auth
 from tradewind.gateway.auth import unauthenticated
 from tradewind.gateway.deps import State
 from tradewind.gateway.errors import ApiError, documented
-from tradewind.gateway.proxies import IpNetwork
 from tradewind.gateway.schemas import Credentials, RefreshRequest, SessionTokens, TokenPair
+from tradewind.security.proxies import IpNetwork
 
 SESSION_PATH = "/api/v1/auth/session"
 COOKIE = "tradewind_refresh"

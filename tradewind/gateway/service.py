@@ -9,10 +9,11 @@ starts the outbox relay that carries its bot commands to the bus, and serves HTT
 `tradewind.security.tls_server`, and HSTS, see `headers.py`).
 
 Venues, first found wins: the `venues=` argument, `resources.venues`,
-`TRADEWIND_VENUE_URLS` and `TRADEWIND_VENUES`; else a `ConfigError`. The other services
-of this process (for `/admin/health` and `/admin/breakers`) come from the `peers=`
-argument or, once the runtime offers it, `resources.services` (see
-`PROPOSED_RESOURCES_FIELD`).
+`TRADEWIND_VENUE_URLS` and `TRADEWIND_VENUES`; else a `ConfigError`. The services
+`/admin/health` and `/admin/breakers` report on: the other services of this process
+(the `peers=` argument, else `resources.services`, which the runner fills in), then
+those other processes run, as their runners publish them to the shared cache
+(`resources.statuses`, see `tradewind.runtime.service_status`).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import asyncio
 import contextlib
 import os
 import socket
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -41,18 +42,20 @@ from tradewind.gateway.deps import GatewayState, LoginPolicy, PeerView, RequestP
 from tradewind.gateway.feed import LISTENER, TOPICS, account_events_handler
 from tradewind.gateway.hub import StreamHub
 from tradewind.gateway.metrics import GatewayMetrics
-from tradewind.gateway.proxies import parse_trusted_proxies
 from tradewind.runtime.logging import get_logger
 from tradewind.runtime.metrics import timed_handler
 from tradewind.runtime.service import AdminEndpoints, Service, ServiceContext
+from tradewind.runtime.service_status import ServiceStatus
 from tradewind.runtime.settings import Settings
 from tradewind.security.envelope import Encryptor
 from tradewind.security.passwords import PasswordHasher
+from tradewind.security.proxies import parse_trusted_proxies
 from tradewind.security.tls_server import ServerTls, uvicorn_tls_options
 from tradewind.store import login_failures
 from tradewind.store.database import Database
 from tradewind.store.outbox import OutboxRelay
-from tradewind.venues.directory import CcxtVenues, VenueDirectory
+from tradewind.venues.directory import CcxtVenues
+from tradewind.venues.port import VenueDirectory
 
 #: Seconds between two reads of the token versions and ended sessions (see
 #: gateway/revocation.py): how long another instance may still accept a revoked token.
@@ -61,9 +64,6 @@ REVOCATION_POLL_S = 1.0
 #: Once made whoever registered this address an administrator, with no proof of owning
 #: it (security review, item 6); now ignored, and the gateway says so at start.
 RETIRED_BOOTSTRAP_ADMIN_VARIABLE = "TRADEWIND_BOOTSTRAP_ADMIN_EMAIL"
-
-#: What the runtime would add to `Resources` so the gateway can report its siblings.
-PROPOSED_RESOURCES_FIELD = "services: Sequence[Service] = ()  # this process's services"
 
 
 class GatewayService(Service):
@@ -131,6 +131,7 @@ class GatewayService(Service):
                 peers=self._peer_views(ctx),
                 cache=shared.cache,
             )
+            state.remote_peers = self._remote_peers(ctx, state)
             state.outbox_written = self._relay.poke
             state.hub = StreamHub(self._stream_queue_size)
             self._account_changes = _account_changes(state)
@@ -186,7 +187,7 @@ class GatewayService(Service):
             timeout_graceful_shutdown=5,
             server_header=False,
             # uvicorn would take X-Forwarded-For from 127.0.0.1 by default; the gateway
-            # believes it only from TRADEWIND_TRUSTED_PROXIES (see proxies.py).
+            # believes it only from TRADEWIND_TRUSTED_PROXIES (see security/proxies.py).
             proxy_headers=False,
             **(uvicorn_tls_options(tls.cert_file, tls.key_file) if tls else {}),
         )
@@ -274,6 +275,24 @@ class GatewayService(Service):
             return [_peer_view(s) for s in peers() if s is not self]
 
         return views
+
+    def _remote_peers(
+        self, ctx: ServiceContext, state: GatewayState
+    ) -> Callable[[], Awaitable[Sequence[ServiceStatus]]]:
+        statuses = ctx.resources.statuses
+        log = ctx.log
+
+        async def remote() -> Sequence[ServiceStatus]:
+            if statuses is None:
+                return ()
+            local = {self.name, *(peer.name for peer in state.peers())}
+            try:
+                return await statuses.read(excluding=local)
+            except Exception:  # the cache being down must not break the admin routes
+                log.warning("could not read the other processes' services", exc_info=True)
+                return ()
+
+        return remote
 
 
 def _peer_view(service: Service) -> PeerView:

@@ -1,4 +1,4 @@
-"""Lifecycle, configuration and wiring: everything between `tradewind` and the services.
+"""The kernel every service runs on: lifecycle, configuration and observability.
 
 - `settings`: `Settings`, `load_settings`, `check_reachable`, `redact_url`
 - `service_settings`: the services' sections of `Settings` (`ExecutionSettings` ...)
@@ -6,10 +6,12 @@
 - `logging`: `configure_logging`, `get_logger` (JSON lines, secrets redacted)
 - `metrics`: `RuntimeMetrics` (one Prometheus registry per runtime), `timed_handler`
 - `service`: the `Service` base class and the `ServiceContext` it is started with
-- `registry`: `SERVICES`, the services this build can run, by name
 - `health`: the `/healthz`, `/readyz`, `/metrics` server
-- `runner`: `run_services`, which runs services until SIGTERM and drains them
+- `service_status`: each process's services published to the shared cache, for the
+  gateways of the other processes
+- `tracing`, `profiling`: OpenTelemetry spans and the sampling profiler
 
-Import from the modules; this package re-exports nothing, so that services can import
-`tradewind.runtime.service` without pulling in the registry that imports them.
+Services import this package and nothing here imports a service: which services exist
+and how they are started is `tradewind.app`'s business. Import from the modules; this
+package re-exports nothing.
 """

@@ -1,8 +1,9 @@
 """What a service is to the runtime: something it starts, asks for readiness, and stops.
 
-The runtime (`runner.py`) hands each service a `ServiceContext` with the settings, the
-bus and the service's own logger and metrics, so a service never builds its own adapters
-and runs unchanged in one process (`tradewind up`) or alone (`tradewind service NAME`).
+The runner (`tradewind.app.runner`) hands each service a `ServiceContext` with the
+settings, the bus and the service's own logger and metrics, so a service never builds
+its own adapters and runs unchanged in one process (`tradewind up`) or alone
+(`tradewind service NAME`).
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ from tradewind.runtime.settings import Settings
 
 if TYPE_CHECKING:
     from tradewind.cache.port import Cache
+    from tradewind.runtime.service_status import ServiceStatuses
     from tradewind.security.envelope import Encryptor
     from tradewind.store.database import Database
-    from tradewind.venues.directory import VenueDirectory
+    from tradewind.venues.port import VenueDirectory
 
 #: GET path on the health server -> a function returning msgspec-encodable data.
 AdminEndpoints = Mapping[str, Callable[[], Any]]
@@ -34,13 +36,16 @@ class Resources:
     venue sessions (the in-process simulated exchange under `tradewind up`, ccxt
     otherwise), the system of record, the cache and the key encryptor. None where not
     configured. `services`: every service this process runs (the runner fills it in),
-    for a service that reports on the others or shares the event loop with them."""
+    for a service that reports on the others or shares the event loop with them;
+    `statuses`: where every process's runner publishes its services' status, for
+    reporting on the services other processes run (None without a cache)."""
 
     venues: VenueDirectory | None = None
     database: Database | None = None
     cache: Cache | None = None
     encryptor: Encryptor | None = None  # decrypts stored exchange keys (execution only)
     services: tuple[Service, ...] = ()
+    statuses: ServiceStatuses | None = None
 
 
 @dataclass(frozen=True, slots=True)

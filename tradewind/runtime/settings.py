@@ -381,7 +381,7 @@ class Settings(BaseSettings):
     @field_validator("trusted_proxies")
     @classmethod
     def _trusted_proxies_are_networks(cls, text: str) -> str:
-        from tradewind.gateway.proxies import parse_trusted_proxies
+        from tradewind.security.proxies import parse_trusted_proxies
 
         parse_trusted_proxies(text)
         return text

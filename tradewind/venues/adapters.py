@@ -43,23 +43,14 @@ class VenueAdapter:
     unavailable: str | None = None
 
 
-def builtin() -> dict[str, VenueAdapter]:
-    """Tradewind's own adapters, available even when the package's metadata is stale (an
-    editable install refreshes its entry points only when reinstalled); the same are
-    registered as entry points in its `pyproject.toml`."""
-    from tradewind.venues import binance, coinbase
-
-    return {
-        a.name: a for a in (binance.BINANCE, binance.TESTNET, coinbase.COINBASE, coinbase.SANDBOX)
-    }
-
-
 @functools.cache
 def installed() -> Mapping[str, VenueAdapter]:
-    """Every adapter by name: the built-ins plus those the installed packages publish
-    under `GROUP`. ConfigError naming the entry point for one that cannot be imported, is
-    not a `VenueAdapter` of its own name, or takes a name another adapter has."""
-    found = builtin()
+    """Every adapter by name: those the installed packages publish under `GROUP`,
+    Tradewind's own included (its `pyproject.toml` registers them; this package imports
+    no venue package, which build on it). ConfigError naming the entry point for one
+    that cannot be imported, is not a `VenueAdapter` of its own name, or takes a name
+    another adapter has."""
+    found: dict[str, VenueAdapter] = {}
     for point in entry_points(group=GROUP):
         where = f"{point.name} = {point.value}"
         try:

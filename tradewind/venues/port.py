@@ -16,11 +16,15 @@ from __future__ import annotations
 import enum
 from collections.abc import AsyncIterator
 from decimal import Decimal
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import msgspec
 
 from tradewind.domain.model import Liquidity, OrderType, Side, TimeInForce
+
+if TYPE_CHECKING:  # profile.py reads OrderStatus from here
+    from tradewind.venues.key_check import KeyCheck
+    from tradewind.venues.profile import VenueProfile
 
 
 class OrderStatus(enum.StrEnum):
@@ -201,3 +205,32 @@ class Venue(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+
+class VenueDirectory(Protocol):
+    """Where services get venue sessions from: one public session per venue for market
+    data, one per exchange account. The application picks the directory
+    (`venues.directory`: simulated exchanges in process, or venues reached through ccxt);
+    services see only this."""
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The venues this directory serves."""
+        ...
+
+    def public(self, venue: str) -> Venue:
+        """A session without keys, for market data."""
+        ...
+
+    def session(self, venue: str, api_key: str, secret: str, *, egress: str | None = None) -> Venue:
+        """A session trading for the account these keys belong to; its calls leave from
+        `egress` (a source address; None: the default route)."""
+        ...
+
+    async def check_key(self, venue: str, api_key: str, secret: str) -> KeyCheck:
+        """A read-only call with the key; AuthenticationFailed if the venue refuses it."""
+        ...
+
+    def profile(self, venue: str) -> VenueProfile:
+        """What the platform knows of the venue: its adapter's profile."""
+        ...

@@ -400,7 +400,7 @@ async def test_a_member_whose_group_membership_died_reports_it_as_its_failure(
     and the member never rejoins after the next rebalance while our consume loop runs on
     reading nothing (#20: a risk instance that logged "Revoking" never rejoined its group
     though still running). The member reports it, so the process exits 1 and is
-    restarted (`runtime.runner`)."""
+    restarted (`app.runner`)."""
     bus = await buses()
 
     async def ignore(batch: Sequence[Envelope]) -> None:

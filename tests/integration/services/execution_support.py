@@ -30,7 +30,7 @@ from tradewind.services.execution.credentials import key_context, secret_context
 from tradewind.store.accounts import add_account
 from tradewind.store.database import Database
 from tradewind.store.users import create_user
-from tradewind.venues.directory import VenueDirectory
+from tradewind.venues.port import VenueDirectory
 
 T = TypeVar("T")
 

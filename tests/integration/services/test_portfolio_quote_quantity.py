@@ -32,7 +32,8 @@ from tradewind.runtime.service_settings import PortfolioSettings
 from tradewind.services.execution import ExecutionService
 from tradewind.services.portfolio import PortfolioService
 from tradewind.store.database import Database
-from tradewind.venues.directory import CcxtVenues, SimulatedVenues, VenueDirectory
+from tradewind.venues.directory import CcxtVenues, SimulatedVenues
+from tradewind.venues.port import VenueDirectory
 from tradewind.venues.simulated.exchange import SimulatedExchange
 from tradewind.venues.simulated.market import SyntheticMarket, SyntheticSpec
 from tradewind.venues.simulated.server.serve import serving_in_thread

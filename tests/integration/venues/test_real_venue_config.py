@@ -12,9 +12,9 @@ import pytest
 from tests.integration.gateway.serving import gateway_settings, serving
 from tests.integration.gateway.support import api_on
 from tests.network_guard import NetworkGuardError
+from tradewind.app.platform import DistributedPlatform
 from tradewind.bus.memory import MemoryBus
 from tradewind.errors import ConfigError
-from tradewind.runtime.platform import DistributedPlatform
 from tradewind.runtime.settings import load_settings
 from tradewind.venues.catalog import parse_venues
 from tradewind.venues.ccxt_venue import CcxtVenue

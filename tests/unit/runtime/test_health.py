@@ -8,10 +8,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tradewind.app.registry import SERVICES, create_services
 from tradewind.errors import ConfigError
 from tradewind.runtime.health import OPEN_VIEWS, HealthServer, Readiness, build_health_app
 from tradewind.runtime.metrics import RuntimeMetrics
-from tradewind.runtime.registry import SERVICES, create_services
 from tradewind.runtime.service import AdminEndpoints, Service, ServiceContext
 
 OPERATOR_TOKEN = "operator-token-for-the-health-port"

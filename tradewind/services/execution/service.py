@@ -49,8 +49,9 @@ from tradewind.services.execution.sessions import SessionPool
 from tradewind.services.execution.tracking import OrderTracker
 from tradewind.services.execution.trade_history import TradeHistory
 from tradewind.store.outbox import OutboxRelay
-from tradewind.venues.directory import SimulatedVenues, VenueDirectory
+from tradewind.venues.directory import SimulatedVenues
 from tradewind.venues.egress import parse_egress
+from tradewind.venues.port import VenueDirectory
 from tradewind.venues.profile import RateRules
 
 GROUP = "execution"

@@ -34,9 +34,8 @@ from tradewind.services.execution.tracking import OrderTracker
 from tradewind.store.accounts import list_accounts
 from tradewind.store.database import Database
 from tradewind.store.tracked_orders import RestoredOrder, load_open_orders
-from tradewind.venues.directory import VenueDirectory
 from tradewind.venues.egress import egress_for
-from tradewind.venues.port import VenueOrder
+from tradewind.venues.port import VenueDirectory, VenueOrder
 from tradewind.venues.profile import Call
 
 REFUSAL_TTL_S = 30.0

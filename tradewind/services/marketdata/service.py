@@ -63,8 +63,7 @@ from tradewind.services.marketdata.markets import WatchedMarket
 from tradewind.services.marketdata.metrics import MarketDataMetrics
 from tradewind.services.marketdata.quotes import QuoteWriter
 from tradewind.services.marketdata.supervision import StreamStatus, Supervisor
-from tradewind.venues.directory import VenueDirectory
-from tradewind.venues.port import Venue
+from tradewind.venues.port import Venue, VenueDirectory
 
 T = TypeVar("T")
 

@@ -55,7 +55,8 @@ from tradewind.store.bots import (
 from tradewind.store.database import Database
 from tradewind.store.records import latest_balances, ns_of
 from tradewind.strategies.api import Strategy
-from tradewind.venues.directory import VenueDirectory, load_public_markets
+from tradewind.venues.directory import load_public_markets
+from tradewind.venues.port import VenueDirectory
 
 CreateStrategy = Callable[[str, Mapping[str, Any]], Strategy]
 Balances = Mapping[str, tuple[int, dict[str, Decimal]]]

@@ -63,7 +63,7 @@ from tradewind.services.strategy.roster import BotRoster
 from tradewind.services.strategy.timers import TimerWheel
 from tradewind.services.strategy.warm_up import WarmUp
 from tradewind.strategies import registry
-from tradewind.venues.directory import VenueDirectory
+from tradewind.venues.port import VenueDirectory
 
 MARKET_DATA_LISTENER = "strategy-md"
 _TRADES_REMEMBERED = 1024  # per market: repeats arrive within a batch or two

@@ -23,8 +23,7 @@ from tradewind.domain.model import Instrument
 from tradewind.domain.time_units import NS_PER_MS
 from tradewind.services.strategy.host import BotHost
 from tradewind.services.strategy.metrics import StrategyMetrics
-from tradewind.venues.directory import VenueDirectory
-from tradewind.venues.port import Market
+from tradewind.venues.port import Market, VenueDirectory
 
 _CONCURRENT = 4  # candle requests in flight at once
 _REQUEST_S = 5.0  # a venue slower than that to answer: the bots start without history

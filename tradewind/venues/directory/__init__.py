@@ -3,19 +3,22 @@ and one session per exchange account (its API key and secret, held only in memor
 
 Two directories: `SimulatedVenues` (the in-process simulated exchange: embedded mode)
 and `CcxtVenues` (the simulated exchange served over HTTP, and the real exchanges
-declared in TRADEWIND_VENUES, see `catalog`: distributed mode). The runtime builds
-one; services only see `VenueDirectory`.
+declared in TRADEWIND_VENUES, see `catalog`: distributed mode). The application
+(`tradewind.app`) builds one; services depend on `venues.port.VenueDirectory`.
+
+A package of its own because it is the one place that knows the simulated venue:
+`tradewind.venues`' modules are what every venue package builds on, and import none.
 """
 
 from __future__ import annotations
 
 import hmac
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from tradewind.errors import AuthenticationFailed, ConfigError, VenueError
 from tradewind.venues.key_check import KeyCheck
-from tradewind.venues.port import Market, Venue
+from tradewind.venues.port import Market, Venue, VenueDirectory
 from tradewind.venues.profile import VenueProfile
 from tradewind.venues.simulated import profile as simulated
 from tradewind.venues.simulated.exchange import SimulatedExchange
@@ -42,30 +45,6 @@ async def load_public_markets(venues: VenueDirectory, venue: str) -> dict[str, M
         return await session.load_markets()
     finally:
         await session.close()
-
-
-class VenueDirectory(Protocol):
-    @property
-    def names(self) -> tuple[str, ...]:
-        """The venues this directory serves."""
-        ...
-
-    def public(self, venue: str) -> Venue:
-        """A session without keys, for market data."""
-        ...
-
-    def session(self, venue: str, api_key: str, secret: str, *, egress: str | None = None) -> Venue:
-        """A session trading for the account these keys belong to; its calls leave from
-        `egress` (a source address; None: the default route)."""
-        ...
-
-    async def check_key(self, venue: str, api_key: str, secret: str) -> KeyCheck:
-        """A read-only call with the key; AuthenticationFailed if the venue refuses it."""
-        ...
-
-    def profile(self, venue: str) -> VenueProfile:
-        """What the platform knows of the venue: its adapter's profile."""
-        ...
 
 
 class SimulatedVenues:

@@ -21,10 +21,10 @@ from typing import Any
 
 import msgspec
 
+from tradewind.demo.status import StatusBoard
+from tradewind.demo.users import DemoAccount
 from tradewind.domain.events import AnalyticsUpdate
 from tradewind.domain.performance import iso_utc
-from tradewind.runtime.demo import DemoAccount
-from tradewind.runtime.status import StatusBoard
 from tradewind.venues.simulated.exchange import SimulatedExchange
 
 

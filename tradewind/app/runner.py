@@ -6,7 +6,9 @@ reported before anything starts:
 
 1. the service names are checked, the settings' servers are checked for reachability;
 2. the bus is opened and started;
-3. the health server listens on `health_port`, then the services start in order;
+3. the health server listens on `health_port`, then the services start in order, and
+   from then on their status goes to the shared cache every few seconds, for the
+   gateways of other processes (`runtime.service_status`);
 4. on SIGTERM or SIGINT `/readyz` turns 503, the services stop in reverse order
    (draining their in-flight work, within `shutdown_timeout_s`), the bus closes, and the
    health server stops. A second signal abandons the drain.
@@ -21,11 +23,14 @@ asking where a process that stopped making progress waits.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any, TextIO
 
+from tradewind.app.platform import DistributedPlatform, Platform
+from tradewind.app.registry import SERVICES, create_services
 from tradewind.bus.factory import open_bus
 from tradewind.bus.memory import MemoryBus
 from tradewind.bus.port import Bus
@@ -33,9 +38,8 @@ from tradewind.errors import BusUnavailable, ConfigError
 from tradewind.runtime.health import HealthServer, Readiness, build_health_app
 from tradewind.runtime.logging import configure_logging, get_logger
 from tradewind.runtime.metrics import RuntimeMetrics
-from tradewind.runtime.platform import DistributedPlatform, Platform
-from tradewind.runtime.registry import SERVICES, create_services
 from tradewind.runtime.service import Resources, Service, ServiceContext
+from tradewind.runtime.service_status import ServiceStatuses
 from tradewind.runtime.settings import (
     Settings,
     check_reachable,
@@ -132,6 +136,8 @@ async def _serve(
     platform: Platform,
 ) -> int:
     resources.services = tuple(services)
+    if resources.cache is not None:
+        resources.statuses = ServiceStatuses(resources.cache, tuple(SERVICES))
     metrics = RuntimeMetrics()
     metrics.watch_bus(bus)
     if settings.otel_endpoint:
@@ -149,6 +155,7 @@ async def _serve(
     metrics.watch_certificate(settings.tls_cert_file)  # served_tls checked it is readable
     await health.start()
     started: list[Service] = []
+    publishing: asyncio.Task[None] | None = None
     try:
         for service in services:
             log = get_logger(f"tradewind.services.{service.name}", service=service.name)
@@ -162,6 +169,10 @@ async def _serve(
             health=f"{health.scheme}://{settings.health_host}:{health.port}",
         )
         _warn_if_alone_on_memory_bus(services, settings)
+        if resources.statuses is not None:  # for the gateways of other processes
+            publishing = asyncio.create_task(
+                resources.statuses.publish_every(started), name="service-statuses"
+            )
         platform.services_started(started)
         exit_code = await _wait_for_stop(stop, health, platform.finished, bus)
         platform.stopping()
@@ -172,6 +183,10 @@ async def _serve(
         exit_code = EXIT_FAILED
     finally:
         readiness.draining = True
+        if publishing is not None:
+            publishing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await publishing
         drained = await _stop_services(started, metrics, settings.shutdown_timeout_s, stop, bus)
         await health.stop()
         if metrics.tracing is not None:  # send the spans still buffered

@@ -14,11 +14,11 @@ import pytest
 from rich.console import Console
 
 from tradewind.bus.envelope import Envelope, envelope
+from tradewind.demo import status
+from tradewind.demo.status import LatencySample, StatusBoard, render
 from tradewind.domain.commands import OrderIntent
 from tradewind.domain.events import Fill, PortfolioUpdate, TradeTick
 from tradewind.domain.model import Instrument, Liquidity, OrderType, Side
-from tradewind.runtime import status
-from tradewind.runtime.status import LatencySample, StatusBoard, render
 
 BTC = Instrument.parse("sim", "BTC/USDT")
 

@@ -9,8 +9,8 @@ from decimal import Decimal
 
 import pytest
 
+from tradewind.app.exchanges import COINBASE_VENUE, coinbase_key_account, run_exchanges
 from tradewind.errors import AuthenticationFailed
-from tradewind.runtime.exchanges import COINBASE_VENUE, coinbase_key_account, run_exchanges
 from tradewind.venues.directory import SimulatedVenues
 from tradewind.venues.simulated.exchange import KeyPermissions
 from tradewind.venues.simulated.server.state import ServerState

@@ -1,5 +1,5 @@
 """`tradewind up`: every service in one process around two in-process simulated
-exchanges (a Binance-style `sim` and a Coinbase-style `sim-coinbase`: `runtime.exchanges`),
+exchanges (a Binance-style `sim` and a Coinbase-style `sim-coinbase`: `app.exchanges`),
 with demo users spread across both, a live status screen and an end-of-run report.
 
 The exchanges are new each run, so accounts on them exist only for the run: unless
@@ -21,10 +21,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tradewind.app.exchanges import RunExchange, coinbase_key_account, run_exchanges
+from tradewind.app.platform import encryptor_from_settings
 from tradewind.bus.port import Bus
 from tradewind.cache.memory import MemoryCache
-from tradewind.domain.time_units import NS_PER_MS
-from tradewind.runtime.demo import (
+from tradewind.demo.report import build_report, write_report
+from tradewind.demo.status import StatusBoard, render
+from tradewind.demo.users import (
     DEMO_PASSWORD,
     DemoAccount,
     DemoVenue,
@@ -33,12 +36,9 @@ from tradewind.runtime.demo import (
     demo_email,
     in_process_funding,
 )
-from tradewind.runtime.exchanges import RunExchange, coinbase_key_account, run_exchanges
-from tradewind.runtime.platform import encryptor_from_settings
-from tradewind.runtime.report import build_report, write_report
+from tradewind.domain.time_units import NS_PER_MS
 from tradewind.runtime.service import Resources, Service
 from tradewind.runtime.settings import Settings
-from tradewind.runtime.status import StatusBoard, render
 from tradewind.security.envelope import Encryptor
 from tradewind.security.master_keys import generate_master_key, load_master_keys
 from tradewind.security.passwords import PasswordHasher

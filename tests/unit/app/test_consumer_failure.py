@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
+from tradewind.app.runner import _first_consumer_failure
 from tradewind.bus.envelope import Envelope
 from tradewind.bus.memory import MemoryBus
 from tradewind.bus.port import task_failure
-from tradewind.runtime.runner import _first_consumer_failure
 
 
 async def test_task_failure_names_the_task_and_how_it_ended() -> None:

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tradewind.gateway.proxies import client_address, parse_trusted_proxies
+from tradewind.security.proxies import client_address, parse_trusted_proxies
 
 PROXIES = parse_trusted_proxies("10.0.0.0/8, 192.0.2.7")
 
