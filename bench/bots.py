@@ -41,7 +41,7 @@ from tradewind.runtime.logging import get_logger
 from tradewind.runtime.metrics import RuntimeMetrics
 from tradewind.runtime.service import Resources, ServiceContext
 from tradewind.runtime.settings import Settings
-from tradewind.services.strategy import InstancePlacement, StrategyService
+from tradewind.services.strategy import InstanceSlot, StrategyService
 from tradewind.services.strategy.service import MARKET_DATA_LISTENER
 from tradewind.store import records
 from tradewind.store.database import Database
@@ -236,7 +236,7 @@ async def measure(count: int, strategy: str) -> BotsResult:
         metrics = RuntimeMetrics()
         gc.collect()
         rss_before = rss_mb()
-        service = StrategyService(InstancePlacement())
+        service = StrategyService(InstanceSlot())
         ctx = ServiceContext(
             Settings(), bus, get_logger("bench"), metrics, Resources(venues=venues, database=db)
         )

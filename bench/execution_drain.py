@@ -27,7 +27,7 @@ import httpx
 from tradewind.benchmarks.command_line import OneLineErrorParser
 from tradewind.bus.tansu import free_port, port_open
 from tradewind.demo.users import create_demo_accounts, served_market_view
-from tradewind.security.envelope import Encryptor
+from tradewind.security.encryption import Encryptor
 from tradewind.security.master_keys import generate_master_key, load_master_keys
 from tradewind.store.database import Database
 

@@ -37,7 +37,7 @@ from tradewind.venues.simulated.matching import (
     InstrumentSpec,
     MatchingEngine,
     MatchingError,
-    OrderStatus,
+    MatchingOrderStatus,
     StopType,
     SymbolFilters,
 )
@@ -104,7 +104,7 @@ def replay(engine: MatchingEngine, ops: list[Op], seed: int) -> dict[str, int]:
     submit_limit = engine.submit_limit
     submit_market = engine.submit_market
     cancel_order = engine.cancel_order
-    open_statuses = (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED)
+    open_statuses = (MatchingOrderStatus.NEW, MatchingOrderStatus.PARTIALLY_FILLED)
     trades = refused = 0
     ts = 1_700_000_000_000_000_000
     for kind, account, side, quantity, price, tif in ops:

@@ -59,7 +59,7 @@ from tradewind.services.execution import (
     ExecutionService,
 )
 from tradewind.services.portfolio import PortfolioService
-from tradewind.services.strategy import InstancePlacement, StrategyService
+from tradewind.services.strategy import InstanceSlot, StrategyService
 from tradewind.services.strategy.service import MARKET_DATA_LISTENER
 from tradewind.venues.directory import SimulatedVenues
 from tradewind.venues.simulated.exchange import SimulatedExchange
@@ -262,7 +262,7 @@ async def run_wave(accounts: int) -> WaveResult:
         {a: ("rebalance", params) for a in ids},
         {a: dict(balances, BTC=btc - WARM_UP) for a in ids},
     )
-    strategy = StrategyService(InstancePlacement())
+    strategy = StrategyService(InstanceSlot())
     log = get_logger("tradewind.services.strategy", service="strategy")
     ctx = ServiceContext(Settings(), bus, log, metrics, Resources(venues=venues, database=db))
     await strategy.start(ctx)

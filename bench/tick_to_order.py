@@ -70,7 +70,7 @@ from tradewind.runtime.service_settings import AnalyticsSettings
 from tradewind.runtime.settings import Settings
 from tradewind.services.analytics.service import YIELD_AFTER_S, hand_back
 from tradewind.services.analytics.tracker import AccountSeries
-from tradewind.services.strategy import InstancePlacement, StrategyService
+from tradewind.services.strategy import InstanceSlot, StrategyService
 from tradewind.store import records
 from tradewind.store.database import Database
 from tradewind.store.schema import bots, exchange_accounts, users
@@ -401,7 +401,7 @@ async def _measure(
         subscription = await bus.subscribe((topics.ORDERS_INTENT,), "bench-intents", clock.take)
         venues = SimulatedVenues(SimulatedExchange(SyntheticMarket(seed=1)))
         service = StrategyService(
-            InstancePlacement(), create_strategy=create_strategy, clock=time.time_ns
+            InstanceSlot(), create_strategy=create_strategy, clock=time.time_ns
         )
         ctx = ServiceContext(
             Settings(),

@@ -49,7 +49,7 @@ from tradewind.runtime.logging import configure_logging, get_logger
 from tradewind.runtime.metrics import RuntimeMetrics
 from tradewind.runtime.service import Resources, ServiceContext
 from tradewind.runtime.settings import Settings
-from tradewind.security.envelope import Encryptor
+from tradewind.security.encryption import Encryptor
 from tradewind.security.master_keys import generate_master_key, load_master_keys
 from tradewind.services.execution import ExecutionService
 from tradewind.services.execution.credentials import key_context, secret_context

@@ -65,7 +65,7 @@ class AuthenticationFailed(VenueError):
     """The venue refused the API key or signature."""
 
 
-class OrderRejected(VenueError):
+class OrderRejectedByVenue(VenueError):
     """The venue refused the order; `code` is the venue's own code when it gave one."""
 
     def __init__(self, venue: str, message: str, code: int | None = None) -> None:
@@ -73,11 +73,11 @@ class OrderRejected(VenueError):
         super().__init__(venue, message)
 
 
-class InsufficientFunds(OrderRejected):
+class InsufficientFunds(OrderRejectedByVenue):
     """Not enough free balance for the order."""
 
 
-class DuplicateClientOrderId(OrderRejected):
+class DuplicateClientOrderId(OrderRejectedByVenue):
     """The venue already has an order with this client order id: a resend of an order
     that did arrive (look it up), or an id used before."""
 

@@ -39,7 +39,7 @@ from tradewind.demo.users import (
 from tradewind.domain.time_units import NS_PER_MS
 from tradewind.runtime.service import Resources, Service
 from tradewind.runtime.settings import Settings
-from tradewind.security.envelope import Encryptor
+from tradewind.security.encryption import Encryptor
 from tradewind.security.master_keys import generate_master_key, load_master_keys
 from tradewind.security.passwords import PasswordHasher
 from tradewind.store.database import Database

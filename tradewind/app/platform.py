@@ -17,7 +17,7 @@ from tradewind.bus.port import Bus
 from tradewind.cache.factory import open_cache
 from tradewind.runtime.service import Resources, Service
 from tradewind.runtime.settings import Settings
-from tradewind.security.envelope import Encryptor
+from tradewind.security.encryption import Encryptor
 from tradewind.store.database import Database
 from tradewind.venues.directory import CcxtVenues
 

@@ -39,7 +39,7 @@ from tradewind.demo.users import (
 )
 from tradewind.domain.events import PortfolioUpdate
 from tradewind.errors import TradewindError
-from tradewind.security.envelope import Encryptor
+from tradewind.security.encryption import Encryptor
 from tradewind.security.master_keys import load_master_keys
 from tradewind.store import record_checks
 from tradewind.store.database import Database

@@ -14,7 +14,7 @@ from typing import Any
 
 from tradewind.domain.bot_lifecycle import BotState
 from tradewind.domain.time_units import NS_PER_MS
-from tradewind.security.envelope import Encryptor
+from tradewind.security.encryption import Encryptor
 from tradewind.security.redaction import mask_api_key
 from tradewind.store import accounts, bots, users
 from tradewind.store.database import Database

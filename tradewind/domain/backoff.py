@@ -20,7 +20,7 @@ def is_transient(exc: BaseException) -> bool:
     Transient: `VenueUnavailable` (timeout, 5xx, lost connection, clock skew),
     `RateLimited` (after its `retry_after_s`), and the builtin `TimeoutError` and
     `ConnectionError` that our own timeouts and sockets raise. Everything else is not: a
-    refused order (`OrderRejected`, `InsufficientFunds`), `AuthenticationFailed`,
+    refused order (`OrderRejectedByVenue`, `InsufficientFunds`), `AuthenticationFailed`,
     `UnknownOrder`, and errors we do not know, which a retry would only repeat.
 
     Retrying an order placement is safe only because its client order id is derived

@@ -48,7 +48,7 @@ class SequenceGap(TradewindError):
         )
 
 
-class BookSide:
+class L2BookSide:
     """One side of a book: price -> total quantity, kept sorted for best-first reads."""
 
     __slots__ = ("_descending", "_prices", "_quantities")
@@ -124,8 +124,8 @@ class L2Book:
         """An empty book as of `update_id`."""
         self.instrument = instrument
         self.last_update_id = update_id
-        self.bids = BookSide(descending=True)
-        self.asks = BookSide(descending=False)
+        self.bids = L2BookSide(descending=True)
+        self.asks = L2BookSide(descending=False)
 
     @classmethod
     def from_levels(

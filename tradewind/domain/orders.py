@@ -98,7 +98,7 @@ _TERMINAL = frozenset(
 _AT_VENUE = frozenset({OrderState.ACCEPTED, OrderState.PARTIALLY_FILLED, OrderState.PENDING_CANCEL})
 _BEFORE_VENUE = frozenset({OrderState.NEW, OrderState.SENT, OrderState.UNKNOWN})
 
-# The venue port's order statuses (`tradewind.venues.port.OrderStatus`: each adapter
+# The venue port's order statuses (`tradewind.venues.port.VenueOrderStatus`: each adapter
 # reads its venue's into them) -> what they end in; None for "open at the venue",
 # settled from the filled quantity.
 _VENUE_STATUS: dict[str, OrderState | None] = {

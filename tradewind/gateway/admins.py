@@ -14,7 +14,7 @@ from tradewind.errors import TradewindError
 from tradewind.gateway.config import master_keys_from_settings
 from tradewind.gateway.rbac import Role
 from tradewind.runtime.settings import Settings
-from tradewind.security.envelope import Encryptor, normalise_email
+from tradewind.security.encryption import Encryptor, normalise_email
 from tradewind.store import audit, users
 from tradewind.store.database import Database
 

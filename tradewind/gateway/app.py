@@ -40,7 +40,7 @@ from tradewind.gateway.metrics import GatewayMetrics, RequestMetrics
 from tradewind.gateway.rbac import Permission
 from tradewind.gateway.strategies import InstalledStrategies, StrategyCatalog
 from tradewind.gateway.webapp import WEBAPP_DIST, install_webapp
-from tradewind.security.envelope import Encryptor
+from tradewind.security.encryption import Encryptor
 from tradewind.security.passwords import PasswordHasher
 from tradewind.security.proxies import IpNetwork
 from tradewind.security.refresh_tokens import RefreshPolicy, RefreshTokenIssuer

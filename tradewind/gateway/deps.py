@@ -26,7 +26,7 @@ from tradewind.gateway.rate_limits import RateLimiter
 from tradewind.gateway.rbac import Permission
 from tradewind.gateway.strategies import StrategyCatalog
 from tradewind.runtime.service_status import ServiceStatus
-from tradewind.security.envelope import Encryptor
+from tradewind.security.encryption import Encryptor
 from tradewind.security.passwords import PasswordHasher
 from tradewind.security.proxies import IpNetwork, client_address
 from tradewind.security.refresh_tokens import RefreshTokenIssuer, RefreshTokenStore

@@ -21,7 +21,7 @@ from tradewind.gateway.config import master_keys_from_settings
 from tradewind.gateway.routes_accounts import secret_context
 from tradewind.gateway.routes_auth import email_context
 from tradewind.runtime.settings import Settings
-from tradewind.security.envelope import Encryptor, StoredSecret
+from tradewind.security.encryption import Encryptor, StoredSecret
 from tradewind.security.master_keys import MasterKeyProvider, generate_master_key
 from tradewind.security.tokens import generate_hs256_secret
 from tradewind.store import accounts, users

@@ -39,7 +39,7 @@ from tradewind.gateway.schemas import (
     UserView,
 )
 from tradewind.runtime.logging import get_logger
-from tradewind.security.envelope import normalise_email
+from tradewind.security.encryption import normalise_email
 from tradewind.security.errors import InvalidPasswordHash, RefreshTokenRejected, SecurityError
 from tradewind.security.passwords import PasswordCheck, password_problems
 from tradewind.security.refresh_tokens import hash_refresh_token

@@ -47,7 +47,7 @@ from tradewind.runtime.metrics import timed_handler
 from tradewind.runtime.service import AdminEndpoints, Service, ServiceContext
 from tradewind.runtime.service_status import ServiceStatus
 from tradewind.runtime.settings import Settings
-from tradewind.security.envelope import Encryptor
+from tradewind.security.encryption import Encryptor
 from tradewind.security.passwords import PasswordHasher
 from tradewind.security.proxies import parse_trusted_proxies
 from tradewind.security.tls_server import ServerTls, uvicorn_tls_options

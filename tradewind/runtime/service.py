@@ -22,7 +22,7 @@ from tradewind.runtime.settings import Settings
 if TYPE_CHECKING:
     from tradewind.cache.port import Cache
     from tradewind.runtime.service_status import ServiceStatuses
-    from tradewind.security.envelope import Encryptor
+    from tradewind.security.encryption import Encryptor
     from tradewind.store.database import Database
     from tradewind.venues.port import VenueDirectory
 

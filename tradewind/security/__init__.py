@@ -1,5 +1,5 @@
 """Security primitives, pure and local: envelope encryption of secrets at rest
-(`envelope`; master keys from the environment or a file in `master_keys`, through a KMS
+(`encryption`; master keys from the environment or a file in `master_keys`, through a KMS
 in `kms_keys`), password hashing (`passwords`), access tokens (`tokens`), refresh tokens
 (`refresh_tokens`) and masks for logs and API responses (`redaction`). Errors are in
 `errors`.

@@ -1,7 +1,7 @@
 """Master keys: where they come from, how they are named, and how new ones are made.
 
 A master key is 32 random bytes (AES-256) named by a key id (`kid`). It never encrypts a
-secret itself: it wraps the per-secret data keys (see `envelope.py`) and, through HKDF,
+secret itself: it wraps the per-secret data keys (see `encryption.py`) and, through HKDF,
 yields sub-keys for other purposes (the e-mail blind index). Every stored secret records
 the kid that wrapped its data key, which is what makes rotation possible without
 downtime.

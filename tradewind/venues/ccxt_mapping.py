@@ -30,7 +30,7 @@ from tradewind.errors import (
     AuthenticationFailed,
     DuplicateClientOrderId,
     InsufficientFunds,
-    OrderRejected,
+    OrderRejectedByVenue,
     RateLimited,
     UnknownOrder,
     VenueError,
@@ -45,10 +45,10 @@ from tradewind.venues.port import (
     Candle,
     Market,
     OrderRequest,
-    OrderStatus,
     PublicTrade,
     VenueFill,
     VenueOrder,
+    VenueOrderStatus,
 )
 from tradewind.venues.profile import Refusal, VenueProfile
 
@@ -67,10 +67,10 @@ _CODE = re.compile(r'"code"\s*:\s*"?(-?\d+)')
 _MAX_MESSAGE = 500
 _TIME_IN_FORCE = {"GTC": TimeInForce.GTC, "IOC": TimeInForce.IOC, "FOK": TimeInForce.FOK}
 _UNIFIED_STATUS = {
-    "closed": OrderStatus.FILLED,
-    "canceled": OrderStatus.CANCELED,
-    "expired": OrderStatus.EXPIRED,
-    "rejected": OrderStatus.REJECTED,
+    "closed": VenueOrderStatus.FILLED,
+    "canceled": VenueOrderStatus.CANCELED,
+    "expired": VenueOrderStatus.EXPIRED,
+    "rejected": VenueOrderStatus.REJECTED,
 }
 
 
@@ -286,7 +286,7 @@ def _time_in_force(order: CcxtDict, order_type: OrderType) -> TimeInForce:
     return _TIME_IN_FORCE.get(str(order.get("timeInForce")), TimeInForce.GTC)
 
 
-def order_status(order: CcxtDict, filled: Decimal, profile: VenueProfile) -> OrderStatus:
+def order_status(order: CcxtDict, filled: Decimal, profile: VenueProfile) -> VenueOrderStatus:
     """The venue's own status from the raw payload when the profile knows it, else from
     ccxt's unified status; an open order is NEW or PARTIALLY_FILLED by what filled."""
     info = _info(order)
@@ -297,7 +297,7 @@ def order_status(order: CcxtDict, filled: Decimal, profile: VenueProfile) -> Ord
         status = _UNIFIED_STATUS.get(str(order.get("status")))
     if status is not None:
         return status
-    return OrderStatus.PARTIALLY_FILLED if filled > 0 else OrderStatus.NEW
+    return VenueOrderStatus.PARTIALLY_FILLED if filled > 0 else VenueOrderStatus.NEW
 
 
 # -- trades ---------------------------------------------------------------------------
@@ -461,7 +461,7 @@ def venue_error_from_ccxt(
     secret: str | None = None,
 ) -> VenueError:
     """The Tradewind error for a ccxt exception. With `placing_order`, a refusal ccxt only
-    knows as a bad request (e.g. Binance -1013 NOTIONAL) is an `OrderRejected`.
+    knows as a bad request (e.g. Binance -1013 NOTIONAL) is an `OrderRejectedByVenue`.
     `last_body` is the last HTTP body ccxt read (`exchange.last_http_response`): ccxt drops
     the venue's code when it matched the message, so it is recovered from there. The
     message never contains `secret`."""
@@ -475,9 +475,9 @@ def venue_error_from_ccxt(
     if isinstance(exc, ccxt.OrderNotFound) or refusal is Refusal.UNKNOWN_ORDER:
         return UnknownOrder(venue, message)
     if isinstance(exc, ccxt.InvalidOrder):
-        return OrderRejected(venue, message, code)
+        return OrderRejectedByVenue(venue, message, code)
     if placing_order and refusal is Refusal.ORDER_REFUSED:
-        return OrderRejected(venue, message, code)
+        return OrderRejectedByVenue(venue, message, code)
     if isinstance(exc, ccxt.DDoSProtection | ccxt.RateLimitExceeded):
         wait = DEFAULT_RETRY_AFTER_S if retry_after_s is None else retry_after_s
         per_account = refusal is Refusal.ACCOUNT_RATE_LIMITED
@@ -494,7 +494,7 @@ def venue_error_from_ccxt(
             message = f"{message}: {tls_problem}"
         return VenueUnavailable(venue, message)
     if placing_order and (isinstance(exc, ccxt.BadRequest) or code is not None):
-        return OrderRejected(venue, message, code)
+        return OrderRejectedByVenue(venue, message, code)
     return VenueError(venue, message)
 
 

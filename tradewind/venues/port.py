@@ -7,7 +7,7 @@ unified `BASE/QUOTE`; money and quantities are `Decimal`; times are ms since the
 
 Errors are `tradewind.errors.VenueError` subclasses: `VenueUnavailable` (the outcome of
 an order request is unknown: look it up by client order id before resending),
-`RateLimited` (with `retry_after_s`), `OrderRejected` / `InsufficientFunds` (with the
+`RateLimited` (with `retry_after_s`), `OrderRejectedByVenue` / `InsufficientFunds` (with the
 venue's code), `UnknownOrder`, `AuthenticationFailed`.
 """
 
@@ -22,12 +22,12 @@ import msgspec
 
 from tradewind.domain.model import Liquidity, OrderType, Side, TimeInForce
 
-if TYPE_CHECKING:  # profile.py reads OrderStatus from here
+if TYPE_CHECKING:  # profile.py reads VenueOrderStatus from here
     from tradewind.venues.key_check import KeyCheck
     from tradewind.venues.profile import VenueProfile
 
 
-class OrderStatus(enum.StrEnum):
+class VenueOrderStatus(enum.StrEnum):
     """The platform's order statuses at a venue; each adapter reads its venue's statuses
     into them (`VenueProfile.statuses`, or ccxt's unified ones)."""
 
@@ -40,7 +40,7 @@ class OrderStatus(enum.StrEnum):
 
     @property
     def is_open(self) -> bool:
-        return self in (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED)
+        return self in (VenueOrderStatus.NEW, VenueOrderStatus.PARTIALLY_FILLED)
 
 
 class Market(msgspec.Struct, frozen=True):
@@ -103,7 +103,7 @@ class VenueOrder(msgspec.Struct, frozen=True, kw_only=True):
     side: Side
     order_type: OrderType
     time_in_force: TimeInForce
-    status: OrderStatus
+    status: VenueOrderStatus
     quantity: Decimal
     filled_quantity: Decimal
     price: Decimal | None

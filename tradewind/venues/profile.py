@@ -16,7 +16,7 @@ from typing import Any
 
 from tradewind.domain.exact import EXACT
 from tradewind.domain.rate_limits import RateWindow
-from tradewind.venues.port import OrderStatus
+from tradewind.venues.port import VenueOrderStatus
 
 
 class Call(enum.StrEnum):
@@ -105,7 +105,7 @@ class VenueProfile:
     limits: RateRules | None = None
     refusal_codes: Mapping[int, Refusal] = field(default_factory=dict)
     refusal_phrases: tuple[tuple[str, Refusal], ...] = ()
-    statuses: Mapping[str, OrderStatus | None] = field(default_factory=dict)
+    statuses: Mapping[str, VenueOrderStatus | None] = field(default_factory=dict)
     status_fields: tuple[str, ...] = ()
     raw_fields: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     quote_step: Decimal | None = None

@@ -17,7 +17,7 @@ from argon2.profiles import CHEAPEST
 from tests.unit.security.factories import master_keys
 from tradewind.gateway.app import build_state, create_app
 from tradewind.gateway.deps import GatewayState, LoginPolicy, RequestPolicy
-from tradewind.security.envelope import Encryptor
+from tradewind.security.encryption import Encryptor
 from tradewind.security.master_keys import MasterKeyProvider
 from tradewind.security.passwords import PasswordHasher
 from tradewind.security.proxies import parse_trusted_proxies

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from tests.integration.gateway.support import Api, api_on, gateway_state
 from tests.unit.security.factories import key_text, master_keys
 from tradewind.gateway.keys import rotate
-from tradewind.security.envelope import StoredSecret
+from tradewind.security.encryption import StoredSecret
 from tradewind.security.master_keys import parse_master_keys
 from tradewind.store.database import Database
 from tradewind.store.schema import exchange_accounts, users

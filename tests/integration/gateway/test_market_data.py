@@ -16,7 +16,7 @@ from tests.integration.gateway.support import CHEAP_HASHER, Api, new_exchange, t
 from tests.unit.security.factories import master_keys
 from tradewind.gateway.app import build_state, create_app
 from tradewind.gateway.deps import LoginPolicy
-from tradewind.security.envelope import Encryptor
+from tradewind.security.encryption import Encryptor
 from tradewind.store import accounts
 from tradewind.store.database import Database
 from tradewind.venues.directory import CcxtVenues

@@ -30,7 +30,7 @@ from tradewind.domain.bot_lifecycle import BotAction
 from tradewind.domain.commands import BotCommand
 from tradewind.errors import ConfigError
 from tradewind.runtime.service import AdminEndpoints, Resources, Service, ServiceContext
-from tradewind.security.envelope import Encryptor, StoredSecret
+from tradewind.security.encryption import Encryptor, StoredSecret
 from tradewind.services.execution.gate import BreakerStatus
 from tradewind.store.database import Database
 from tradewind.store.schema import exchange_accounts

@@ -24,7 +24,7 @@ from tradewind.runtime.metrics import RuntimeMetrics
 from tradewind.runtime.service import Resources, Service, ServiceContext
 from tradewind.runtime.service_settings import ExecutionSettings
 from tradewind.runtime.settings import Settings
-from tradewind.security.envelope import Encryptor
+from tradewind.security.encryption import Encryptor
 from tradewind.security.master_keys import StaticMasterKeys
 from tradewind.services.execution.credentials import key_context, secret_context
 from tradewind.store.accounts import add_account

@@ -63,7 +63,7 @@ from tradewind.store.tracked_orders import order_record
 from tradewind.venues.directory import SimulatedVenues
 from tradewind.venues.simulated.exchange import SimulatedExchange
 from tradewind.venues.simulated.market import SyntheticMarket
-from tradewind.venues.simulated.matching import OrderStatus
+from tradewind.venues.simulated.matching import MatchingOrderStatus
 
 D = Decimal
 
@@ -194,7 +194,7 @@ async def test_reconciliation_finds_a_fill_that_happened_while_the_service_was_d
     )
     cid = client_order_id_for(account_id, "bot-1", "i-1")
     [order] = venue_orders(platform, venue_account, cid)
-    assert order.status is OrderStatus.FILLED  # type: ignore[attr-defined]
+    assert order.status is MatchingOrderStatus.FILLED  # type: ignore[attr-defined]
     assert not events.payloads(Fill)
 
     await platform.start(ExecutionService(FAST))  # reconciles every stored account at start

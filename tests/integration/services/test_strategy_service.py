@@ -30,7 +30,7 @@ from tradewind.runtime.metrics import RuntimeMetrics
 from tradewind.runtime.service import Resources, ServiceContext
 from tradewind.runtime.service_settings import StrategySettings
 from tradewind.runtime.settings import Settings
-from tradewind.services.strategy import InstancePlacement, StrategyService
+from tradewind.services.strategy import InstanceSlot, StrategyService
 from tradewind.store import accounts, bots, records, users
 from tradewind.store.database import Database
 from tradewind.strategies import registry
@@ -141,7 +141,7 @@ class Platform:
 
     async def start_service(self, **options: Any) -> StrategyService:
         service = StrategyService(
-            InstancePlacement(), settings=FAST, create_strategy=create_strategy, **options
+            InstanceSlot(), settings=FAST, create_strategy=create_strategy, **options
         )
         resources = Resources(venues=self.venues, database=self.db)
         self.metrics = RuntimeMetrics()
@@ -537,16 +537,16 @@ async def test_a_thousand_bots_load_and_run_in_one_process(platform: Platform) -
     assert {intent.intent_id.rsplit(":", 1)[1] for _, intent in platform.intents} == {"1"}
 
 
-def test_placement_splits_accounts_between_instances() -> None:
-    slots = [InstancePlacement(index, 3) for index in range(3)]
+def test_instance_slots_split_accounts_between_instances() -> None:
+    slots = [InstanceSlot(index, 3) for index in range(3)]
     accounts_ = [f"account-{n}" for n in range(300)]
     owners = [[slot.index for slot in slots if slot.owns(a)] for a in accounts_]
     assert all(len(found) == 1 for found in owners)
     assert {found[0] for found in owners} == {0, 1, 2}
-    assert InstancePlacement().account_group == "strategy"
+    assert InstanceSlot().account_group == "strategy"
     assert slots[1].account_group == "strategy-1-of-3"
     env = {"TRADEWIND_INSTANCE_INDEX": "2", "TRADEWIND_INSTANCE_COUNT": "3"}
-    assert InstancePlacement.from_environment(env) == slots[2]
+    assert InstanceSlot.from_environment(env) == slots[2]
 
 
 async def test_instances_share_the_bots_by_partition_and_take_over_a_stopped_ones(

@@ -23,7 +23,7 @@ from tradewind.store.records import (
     upsert_orders,
 )
 from tradewind.store.tracked_orders import load_open_orders, order_record
-from tradewind.venues.port import OrderStatus, VenueOrder
+from tradewind.venues.port import VenueOrder, VenueOrderStatus
 
 D = Decimal
 BTC = Instrument.parse("sim", "BTC/USDT")
@@ -44,7 +44,7 @@ def order(intent_id: str, quantity: str = "0.5") -> TrackedOrder:
     return TrackedOrder.from_intent(intent, ts_ns=time.time_ns())
 
 
-def report(tracked: TrackedOrder, status: OrderStatus, filled: str) -> VenueOrder:
+def report(tracked: TrackedOrder, status: VenueOrderStatus, filled: str) -> VenueOrder:
     return VenueOrder(
         client_order_id=tracked.client_order_id,
         venue_order_id="77",
@@ -84,7 +84,7 @@ async def test_batched_writes_insert_then_update_and_record_each_fill_once(db: D
     async with db.transaction() as conn:
         await upsert_orders(conn, [order_record(first, updated_ns=now, state=OrderState.SENT)])
     first.mark_sent(ts_ns=now)
-    first.apply_venue_report(report(first, OrderStatus.PARTIALLY_FILLED, "0.2"), ts_ns=now)
+    first.apply_venue_report(report(first, VenueOrderStatus.PARTIALLY_FILLED, "0.2"), ts_ns=now)
     first.apply_fill("t1", D("0.2"), D("30000"), ts_ns=now)
     fills = [fill(first, "t1", "0.2"), fill(first, "t1", "0.2")]
     async with db.transaction() as conn:
@@ -116,7 +116,7 @@ async def test_one_batch_advances_many_orders_and_records_a_redelivered_fill_onc
         await upsert_orders(conn, [order_record(o, updated_ns=now) for o in orders[:2]])
     for tracked in orders:
         tracked.mark_sent(ts_ns=now)
-        tracked.apply_venue_report(report(tracked, OrderStatus.NEW, "0"), ts_ns=now)
+        tracked.apply_venue_report(report(tracked, VenueOrderStatus.NEW, "0"), ts_ns=now)
     first_fill = fill(orders[0], "t1", "0.1")
     async with db.transaction() as conn:
         await upsert_orders(conn, [order_record(o, updated_ns=now) for o in orders])
@@ -138,7 +138,9 @@ async def test_the_one_row_forms_agree_with_the_batch_forms(db: Database) -> Non
     async with db.transaction() as conn:
         await upsert_order(conn, order_record(tracked, updated_ns=now, state=OrderState.SENT))
         tracked.mark_sent(ts_ns=now)
-        tracked.apply_venue_report(report(tracked, OrderStatus.PARTIALLY_FILLED, "0.2"), ts_ns=now)
+        tracked.apply_venue_report(
+            report(tracked, VenueOrderStatus.PARTIALLY_FILLED, "0.2"), ts_ns=now
+        )
         await upsert_orders(conn, [order_record(tracked, updated_ns=now)])
         assert await insert_fill(conn, fill(tracked, "t1", "0.2"))
         assert await insert_fills(conn, [fill(tracked, "t1", "0.2")]) == []
@@ -154,11 +156,11 @@ async def test_open_orders_come_back_with_their_recorded_fills(db: Database) -> 
     resting, sent, done = order("i-1"), order("i-2"), order("i-3", "0.1")
     now = time.time_ns()
     resting.mark_sent(ts_ns=now)
-    resting.apply_venue_report(report(resting, OrderStatus.PARTIALLY_FILLED, "0.3"), ts_ns=now)
+    resting.apply_venue_report(report(resting, VenueOrderStatus.PARTIALLY_FILLED, "0.3"), ts_ns=now)
     resting.apply_fill("t1", D("0.1"), D("30000"), ts_ns=now)
     resting.apply_fill("t2", D("0.2"), D("30000.5"), ts_ns=now)
     done.mark_sent(ts_ns=now)
-    done.apply_venue_report(report(done, OrderStatus.FILLED, "0.1"), ts_ns=now)
+    done.apply_venue_report(report(done, VenueOrderStatus.FILLED, "0.1"), ts_ns=now)
     async with db.transaction() as conn:
         await upsert_orders(conn, [order_record(o, updated_ns=now) for o in (resting, done)])
         await upsert_orders(conn, [order_record(sent, updated_ns=now, state=OrderState.SENT)])

@@ -13,7 +13,7 @@ import pytest
 
 from tradewind.domain.model import OrderType, Side, TimeInForce
 from tradewind.errors import UnknownOrder
-from tradewind.venues.port import OrderRequest, OrderStatus, Venue
+from tradewind.venues.port import OrderRequest, Venue, VenueOrderStatus
 
 SYMBOL = "BTC/USDT"
 QUANTITY = Decimal("0.001")
@@ -96,11 +96,11 @@ async def trading_scenario(venue: Venue, run_id: str, symbol: str = SYMBOL) -> d
 
 
 EXPECTED = {
-    "limit": (OrderStatus.NEW, QUANTITY, Decimal(0)),
+    "limit": (VenueOrderStatus.NEW, QUANTITY, Decimal(0)),
     "open": ["-limit"],
-    "market_order": (OrderStatus.FILLED, QUANTITY),
-    "canceled": OrderStatus.CANCELED,
-    "looked_up": (OrderStatus.CANCELED, Decimal(0)),
+    "market_order": (VenueOrderStatus.FILLED, QUANTITY),
+    "canceled": VenueOrderStatus.CANCELED,
+    "looked_up": (VenueOrderStatus.CANCELED, Decimal(0)),
     "btc": QUANTITY * (1 - Decimal("0.001")),
     "quote_locked": Decimal(0),
     "as_of_holds_the_trades": True,

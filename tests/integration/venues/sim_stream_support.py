@@ -30,7 +30,7 @@ from tradewind.venues.simulated.exchange import ApiCredentials, SimulatedExchang
 from tradewind.venues.simulated.market import SyntheticMarket, SyntheticSpec
 from tradewind.venues.simulated.server.app import build_app
 from tradewind.venues.simulated.server.state import ServerState
-from tradewind.venues.simulated.server.stream_hub import StreamHub
+from tradewind.venues.simulated.server.stream_hub import BinanceStreamHub
 from tradewind.venues.simulated.server.streams import stream_routes
 
 BTC, ETH = "BTC/USDT", "ETH/USDT"
@@ -41,7 +41,7 @@ WAIT_S = 5.0
 @dataclass
 class Venue:
     state: ServerState
-    hub: StreamHub
+    hub: BinanceStreamHub
     url: str  # ws://127.0.0.1:PORT
     stepping: asyncio.Event  # cleared = the market stands still
 
@@ -95,7 +95,7 @@ async def _running(
 async def stream_venue() -> AsyncIterator[Venue]:
     """The stream routes alone (a minimal Starlette app) over a stepping two-symbol market."""
     state = two_symbol_state()
-    hub = StreamHub(state.exchange, state.faults, state.listen_keys)
+    hub = BinanceStreamHub(state.exchange, state.faults, state.listen_keys)
     state.exchange.add_listener(hub)
     state.exchange.step()  # the liquidity provider quotes
     sock = socket.create_server(("127.0.0.1", 0))

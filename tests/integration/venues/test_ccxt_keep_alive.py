@@ -25,7 +25,7 @@ from tests.integration.venues.sim_rest_support import running_venue
 from tradewind.domain.model import OrderType, Side
 from tradewind.errors import UnknownOrder, VenueUnavailable
 from tradewind.venues.ccxt_venue import CcxtVenue
-from tradewind.venues.port import OrderRequest, OrderStatus
+from tradewind.venues.port import OrderRequest, VenueOrderStatus
 from tradewind.venues.simulated.client import ccxt_session
 from tradewind.venues.simulated.server.state import ServerState
 
@@ -105,7 +105,7 @@ async def test_a_connection_idle_as_long_as_a_uvicorn_server_keeps_one_is_not_re
     await venue.load_markets()
     await asyncio.sleep(UVICORN_DEFAULT_IDLE_S + 0.3)
     order = await venue.place_order(market_buy("after-idle-1"))
-    assert order.status is OrderStatus.FILLED
+    assert order.status is VenueOrderStatus.FILLED
     assert proxy.dropped == 0
     assert proxy.connections == 2, "the order went on a new connection"
 
@@ -163,7 +163,7 @@ async def test_a_cancel_whose_connection_closes_unanswered_is_sent_once_more_and
     await venue.place_order(resting_buy("resting-1"))
     proxy.drop_next_reused_request()
     canceled = await venue.cancel_order("BTC/USDT", "resting-1")
-    assert canceled.status is OrderStatus.CANCELED
+    assert canceled.status is VenueOrderStatus.CANCELED
     assert proxy.dropped == 1
 
 

@@ -18,7 +18,7 @@ from tradewind.domain.model import OrderType, Side
 from tradewind.errors import InsufficientFunds, UnknownOrder, VenueUnavailable
 from tradewind.venues.ccxt_venue import CcxtVenue
 from tradewind.venues.directory import CcxtVenues
-from tradewind.venues.port import OrderRequest, OrderStatus
+from tradewind.venues.port import OrderRequest, VenueOrderStatus
 from tradewind.venues.simulated.client import ccxt_session
 from tradewind.venues.simulated.inprocess import InProcessVenue
 from tradewind.venues.simulated.server.state import ServerState
@@ -92,7 +92,7 @@ async def test_an_order_whose_response_failed_is_found_by_its_client_order_id(
     with pytest.raises(VenueUnavailable):
         await venue.place_order(request)
     found = await venue.fetch_order("BTC/USDT", "unknown-outcome-1")
-    assert found.status is OrderStatus.FILLED and found.filled_quantity == Decimal("0.001")
+    assert found.status is VenueOrderStatus.FILLED and found.filled_quantity == Decimal("0.001")
 
 
 async def test_watch_orders_trades_and_book_receive_live_updates(
@@ -127,7 +127,7 @@ async def test_watch_orders_trades_and_book_receive_live_updates(
     update = next_orders.result()
     reported = [o for o in update if o.client_order_id in placed]
     assert reported, "the account's own order was not reported on the user data stream"
-    assert reported[0].status in (OrderStatus.NEW, OrderStatus.FILLED)
+    assert reported[0].status in (VenueOrderStatus.NEW, VenueOrderStatus.FILLED)
     for stream in (trades, books, orders):
         await stream.aclose()
 

@@ -23,7 +23,7 @@ from tradewind.errors import InsufficientFunds, UnknownOrder
 from tradewind.venues import catalog
 from tradewind.venues.ccxt_venue import CcxtVenue, rehosted_urls
 from tradewind.venues.coinbase import PROFILE
-from tradewind.venues.port import OrderRequest, OrderStatus, VenueOrder
+from tradewind.venues.port import OrderRequest, VenueOrder, VenueOrderStatus
 from tradewind.venues.simulated.client import ccxt_session
 from tradewind.venues.simulated.exchange import KeyPermissions
 from tradewind.venues.simulated.inprocess import InProcessVenue
@@ -83,7 +83,7 @@ async def test_the_coinbase_adapter_passes_the_trading_scenario(
     # A market buy on Coinbase spends a quote amount (quantity x best ask, to the cent),
     # so it fills about the quantity, not exactly it.
     status, filled = seen.pop("market_order")
-    assert status is OrderStatus.FILLED
+    assert status is VenueOrderStatus.FILLED
     assert abs(filled - QUANTITY) <= QUANTITY * Decimal("0.01"), filled
     fills_quantity, *fills_rest = seen.pop("fills")
     assert fills_quantity == filled
@@ -117,7 +117,7 @@ async def test_a_resent_client_order_id_answers_the_order_it_repeats(
     first = await coinbase.place_order(request)
     again = await coinbase.place_order(request)
     assert again.venue_order_id == first.venue_order_id
-    assert again.client_order_id == "cb-dup-1" and again.status is OrderStatus.NEW
+    assert again.client_order_id == "cb-dup-1" and again.status is VenueOrderStatus.NEW
     assert [o.client_order_id for o in await coinbase.fetch_open_orders(SYMBOL)] == ["cb-dup-1"]
 
 
@@ -154,7 +154,7 @@ async def test_the_simulators_coinbase_session_streams_the_accounts_orders(
             subscribed.set()  # the first batch is the channel's snapshot
             updates.extend(batch)
 
-    async def update_of(status: OrderStatus) -> VenueOrder:
+    async def update_of(status: VenueOrderStatus) -> VenueOrder:
         while True:
             for update in updates:
                 if update.client_order_id == "cb-stream-1" and update.status is status:
@@ -166,12 +166,12 @@ async def test_the_simulators_coinbase_session_streams_the_accounts_orders(
         await asyncio.wait_for(subscribed.wait(), 10)
         book = await venue.fetch_order_book(SYMBOL, 5)
         placed = await venue.place_order(limit_far_below(book.bids[0][0], "cb-stream-1"))
-        opened = await asyncio.wait_for(update_of(OrderStatus.NEW), 10)
+        opened = await asyncio.wait_for(update_of(VenueOrderStatus.NEW), 10)
         assert opened.venue_order_id == placed.venue_order_id
         assert opened.order_type is OrderType.LIMIT and opened.price == placed.price
         assert opened.quantity == Decimal("0.001") and opened.filled_quantity == 0
         await venue.cancel_order(SYMBOL, "cb-stream-1")
-        canceled = await asyncio.wait_for(update_of(OrderStatus.CANCELED), 10)
+        canceled = await asyncio.wait_for(update_of(VenueOrderStatus.CANCELED), 10)
         assert canceled.venue_order_id == placed.venue_order_id
     finally:
         collecting.cancel()
@@ -189,10 +189,10 @@ async def test_a_legacy_hmac_key_trades_through_the_simulators_coinbase_session(
         book = await venue.fetch_order_book(SYMBOL, 5)
         request = limit_far_below(book.bids[0][0], "cb-hmac-1")
         placed = await venue.place_order(request)
-        assert placed.status is OrderStatus.NEW and placed.price == request.price
+        assert placed.status is VenueOrderStatus.NEW and placed.price == request.price
         held = (await venue.fetch_balances()).assets["USD"]
         assert held.locked == request.quantity * (request.price or 0)
-        assert (await venue.cancel_order(SYMBOL, "cb-hmac-1")).status is OrderStatus.CANCELED
+        assert (await venue.cancel_order(SYMBOL, "cb-hmac-1")).status is VenueOrderStatus.CANCELED
     finally:
         await venue.close()
 
@@ -259,7 +259,7 @@ async def test_an_order_that_filled_before_the_stream_opened_is_reported_once_it
                 order_type=OrderType.MARKET, quantity=QUANTITY,
             )
         )  # fmt: skip
-        assert placed.status is OrderStatus.FILLED
+        assert placed.status is VenueOrderStatus.FILLED
         stream = venue.watch_orders()
         async with asyncio.timeout(10):
             seen.extend(await anext(stream))  # the snapshot: no open order
@@ -268,5 +268,5 @@ async def test_an_order_that_filled_before_the_stream_opened_is_reported_once_it
     finally:
         await venue.close()
     (early,) = [o for o in seen if o.client_order_id == "cb-early-1"]
-    assert early.status is OrderStatus.FILLED and early.filled_quantity == QUANTITY
+    assert early.status is VenueOrderStatus.FILLED and early.filled_quantity == QUANTITY
     assert early.venue_order_id == placed.venue_order_id

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from tests.integration.venues.scenario import check_expected, trading_scenario
 from tradewind.domain.model import OrderType, Side
-from tradewind.venues.port import OrderRequest, OrderStatus
+from tradewind.venues.port import OrderRequest, VenueOrderStatus
 from tradewind.venues.simulated.exchange import SimulatedExchange
 from tradewind.venues.simulated.inprocess import InProcessVenue
 from tradewind.venues.simulated.market import SyntheticMarket
@@ -44,8 +44,8 @@ async def test_watch_orders_sees_new_then_filled() -> None:
         )
     )
     updates = await asyncio.wait_for(waiter, 5)
-    assert updates[0].status is OrderStatus.NEW
-    assert updates[-1].status is OrderStatus.FILLED
+    assert updates[0].status is VenueOrderStatus.NEW
+    assert updates[-1].status is VenueOrderStatus.FILLED
     assert updates[-1].filled_quantity == Decimal("0.1")
     await stream.aclose()
 

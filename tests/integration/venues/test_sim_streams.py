@@ -31,7 +31,7 @@ from tradewind.domain.model import OrderType, Side
 from tradewind.venues.simulated.exchange import ApiCredentials, SimulatedExchange
 from tradewind.venues.simulated.market import SyntheticMarket, SyntheticSpec
 from tradewind.venues.simulated.server.state import ServerState
-from tradewind.venues.simulated.server.stream_hub import StreamHub
+from tradewind.venues.simulated.server.stream_hub import BinanceStreamHub
 from tradewind.venues.simulated.server.streams import stream_routes
 
 BTC = "BTC/USDT"
@@ -44,7 +44,7 @@ EXECUTION_REPORT_FIELDS = frozenset("eEscSofqpPFgCxXrilzLnNTtIwmMOZYQV")
 @dataclass
 class Venue:
     state: ServerState
-    hub: StreamHub
+    hub: BinanceStreamHub
     url: str  # ws://127.0.0.1:PORT
     stepping: asyncio.Event  # cleared = the market stands still
 
@@ -76,7 +76,7 @@ async def _serve(queue_size: int, send_buffer: int | None = None) -> AsyncIterat
         start_ms=now_ms,
     )
     state = ServerState(SimulatedExchange(prices))
-    hub = StreamHub(state.exchange, state.faults, state.listen_keys, queue_size=queue_size)
+    hub = BinanceStreamHub(state.exchange, state.faults, state.listen_keys, queue_size=queue_size)
     state.exchange.add_listener(hub)
     state.exchange.step()  # the liquidity provider quotes
     sock = socket.create_server(("127.0.0.1", 0))

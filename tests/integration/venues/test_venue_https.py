@@ -27,7 +27,7 @@ from tradewind.domain.model import OrderType, Side
 from tradewind.errors import VenueUnavailable
 from tradewind.security.tls_server import ServerTls
 from tradewind.venues.ccxt_venue import CcxtVenue
-from tradewind.venues.port import OrderRequest, OrderStatus
+from tradewind.venues.port import OrderRequest, VenueOrderStatus
 from tradewind.venues.simulated.client import ccxt_session
 from tradewind.venues.simulated.server.serve import build_state, serving_in_thread
 from tradewind.venues.simulated.server.state import ServerState
@@ -126,7 +126,7 @@ async def test_ccxt_trades_over_https_and_streams_over_wss(
     markets = await trusting_client.load_markets()
     assert "BTC/USDT" in markets
     bought = await trusting_client.place_order(market_buy("https-1"))
-    assert bought.status is OrderStatus.FILLED
+    assert bought.status is VenueOrderStatus.FILLED
 
     trades = trusting_client.watch_trades("BTC/USDT")
     orders = trusting_client.watch_orders()

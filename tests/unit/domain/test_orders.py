@@ -34,7 +34,7 @@ from tradewind.domain.orders import (
     Overfill,
     TrackedOrder,
 )
-from tradewind.venues.port import OrderStatus, VenueOrder
+from tradewind.venues.port import VenueOrder, VenueOrderStatus
 
 D = Decimal
 BTC_USDT = Instrument.parse("sim", "BTC/USDT")
@@ -63,13 +63,13 @@ def new_order(quantity: str = "1") -> TrackedOrder:
 def accepted_order(quantity: str = "1") -> TrackedOrder:
     order = new_order(quantity)
     order.mark_sent(ts_ns=T0 + 1)
-    order.apply_venue_report(report(order, OrderStatus.NEW), ts_ns=T0 + 2)
+    order.apply_venue_report(report(order, VenueOrderStatus.NEW), ts_ns=T0 + 2)
     return order
 
 
 def report(
     order: TrackedOrder,
-    status: OrderStatus | str,
+    status: VenueOrderStatus | str,
     filled: str = "0",
     *,
     venue_order_id: str = "v-1",
@@ -161,7 +161,9 @@ def test_a_lookup_that_finds_the_order_applies_what_the_venue_says() -> None:
     order = new_order()
     order.mark_sent(ts_ns=T0 + 1)
     order.mark_unknown(ts_ns=T0 + 2)
-    assert order.apply_venue_report(report(order, OrderStatus.PARTIALLY_FILLED, "0.4"), ts_ns=T0)
+    assert order.apply_venue_report(
+        report(order, VenueOrderStatus.PARTIALLY_FILLED, "0.4"), ts_ns=T0
+    )
     assert (order.state, order.filled_quantity, order.venue_order_id) == (
         OrderState.PARTIALLY_FILLED,
         D("0.4"),
@@ -236,7 +238,7 @@ def test_a_fill_before_the_acknowledgement_proves_the_order_was_accepted() -> No
     order.mark_sent(ts_ns=T0 + 1)
     order.apply_fill("t-1", D("0.5"), D("100"), ts_ns=T0 + 2)
     assert order.state is OrderState.PARTIALLY_FILLED
-    order.apply_venue_report(report(order, OrderStatus.NEW), ts_ns=T0 + 3)  # late ack
+    order.apply_venue_report(report(order, VenueOrderStatus.NEW), ts_ns=T0 + 3)  # late ack
     assert (order.state, order.filled_quantity) == (OrderState.PARTIALLY_FILLED, D("0.5"))
 
 
@@ -245,23 +247,23 @@ def test_a_fill_before_the_acknowledgement_proves_the_order_was_accepted() -> No
 
 def test_a_stale_partially_filled_report_after_filled_is_ignored() -> None:
     order = accepted_order("1")
-    order.apply_venue_report(report(order, OrderStatus.FILLED, "1"), ts_ns=T0 + 3)
+    order.apply_venue_report(report(order, VenueOrderStatus.FILLED, "1"), ts_ns=T0 + 3)
     assert not order.apply_venue_report(
-        report(order, OrderStatus.PARTIALLY_FILLED, "0.5"), ts_ns=T0 + 4
+        report(order, VenueOrderStatus.PARTIALLY_FILLED, "0.5"), ts_ns=T0 + 4
     )
     assert (order.state, order.filled_quantity) == (OrderState.FILLED, D(1))
 
 
 def test_a_stale_new_report_does_not_undo_a_partial_fill() -> None:
     order = accepted_order("1")
-    order.apply_venue_report(report(order, OrderStatus.PARTIALLY_FILLED, "0.3"), ts_ns=T0 + 3)
-    assert not order.apply_venue_report(report(order, OrderStatus.NEW, "0"), ts_ns=T0 + 4)
+    order.apply_venue_report(report(order, VenueOrderStatus.PARTIALLY_FILLED, "0.3"), ts_ns=T0 + 3)
+    assert not order.apply_venue_report(report(order, VenueOrderStatus.NEW, "0"), ts_ns=T0 + 4)
     assert (order.state, order.filled_quantity) == (OrderState.PARTIALLY_FILLED, D("0.3"))
 
 
 def test_a_late_fill_after_the_terminal_report_is_still_counted() -> None:
     order = accepted_order("1")
-    order.apply_venue_report(report(order, OrderStatus.CANCELED, "0.4"), ts_ns=T0 + 3)
+    order.apply_venue_report(report(order, VenueOrderStatus.CANCELED, "0.4"), ts_ns=T0 + 3)
     assert order.apply_fill("t-1", D("0.4"), D("100"), ts_ns=T0 + 4)
     assert (order.state, order.filled_quantity, order.average_price) == (
         OrderState.CANCELED,
@@ -272,31 +274,33 @@ def test_a_late_fill_after_the_terminal_report_is_still_counted() -> None:
 
 def test_a_report_ahead_of_its_fills_shows_the_missing_fill_quantity() -> None:
     order = accepted_order("1")
-    order.apply_venue_report(report(order, OrderStatus.PARTIALLY_FILLED, "0.7"), ts_ns=T0 + 3)
+    order.apply_venue_report(report(order, VenueOrderStatus.PARTIALLY_FILLED, "0.7"), ts_ns=T0 + 3)
     order.apply_fill("t-1", D("0.2"), D("100"), ts_ns=T0 + 4)
     assert (order.filled_quantity, order.missing_fill_quantity) == (D("0.7"), D("0.5"))
 
 
 def test_a_filled_report_means_the_whole_quantity_executed() -> None:
     order = accepted_order("1")
-    order.apply_venue_report(report(order, OrderStatus.FILLED, "0.9"), ts_ns=T0 + 3)
+    order.apply_venue_report(report(order, VenueOrderStatus.FILLED, "0.9"), ts_ns=T0 + 3)
     assert (order.state, order.filled_quantity) == (OrderState.FILLED, D(1))
 
 
 def test_a_report_of_more_than_the_quantity_filled_raises_overfill() -> None:
     order = accepted_order("1")
     with pytest.raises(Overfill):
-        order.apply_venue_report(report(order, OrderStatus.PARTIALLY_FILLED, "1.5"), ts_ns=T0)
+        order.apply_venue_report(report(order, VenueOrderStatus.PARTIALLY_FILLED, "1.5"), ts_ns=T0)
 
 
 def test_a_report_about_another_order_raises() -> None:
     order = accepted_order()
     with pytest.raises(InvalidVenueReport, match="about order tw-other"):
         order.apply_venue_report(
-            report(order, OrderStatus.NEW, client_order_id="tw-other"), ts_ns=T0
+            report(order, VenueOrderStatus.NEW, client_order_id="tw-other"), ts_ns=T0
         )
     with pytest.raises(InvalidVenueReport, match="venue order id v-2 differs"):
-        order.apply_venue_report(report(order, OrderStatus.NEW, venue_order_id="v-2"), ts_ns=T0)
+        order.apply_venue_report(
+            report(order, VenueOrderStatus.NEW, venue_order_id="v-2"), ts_ns=T0
+        )
 
 
 def test_an_unknown_venue_status_raises() -> None:
@@ -345,7 +349,7 @@ def test_a_fill_or_stale_report_during_a_pending_cancel_keeps_it_pending() -> No
     order = accepted_order("1")
     order.request_cancel(ts_ns=T0 + 3)
     order.apply_fill("t-1", D("0.5"), D("100"), ts_ns=T0 + 4)
-    order.apply_venue_report(report(order, OrderStatus.NEW), ts_ns=T0 + 5)
+    order.apply_venue_report(report(order, VenueOrderStatus.NEW), ts_ns=T0 + 5)
     assert (order.state, order.filled_quantity) == (OrderState.PENDING_CANCEL, D("0.5"))
 
 
@@ -383,7 +387,7 @@ def test_confirming_or_refusing_a_cancel_nobody_requested_raises() -> None:
 
 def test_a_cancel_the_venue_made_on_its_own_arrives_as_a_report() -> None:
     order = accepted_order("1")
-    order.apply_venue_report(report(order, OrderStatus.CANCELED, "0"), ts_ns=T0 + 3)
+    order.apply_venue_report(report(order, VenueOrderStatus.CANCELED, "0"), ts_ns=T0 + 3)
     assert order.state is OrderState.CANCELED
 
 
@@ -424,15 +428,15 @@ def test_history_records_each_transition_with_its_time_and_cause() -> None:
 @pytest.mark.parametrize(
     ("status", "filled", "event_type"),
     [
-        (OrderStatus.NEW, "0", OrderAccepted),
-        (OrderStatus.PARTIALLY_FILLED, "0.4", OrderPartiallyFilled),
-        (OrderStatus.FILLED, "1", OrderFilled),
-        (OrderStatus.CANCELED, "0.4", OrderCanceled),
-        (OrderStatus.EXPIRED, "0", OrderExpired),
+        (VenueOrderStatus.NEW, "0", OrderAccepted),
+        (VenueOrderStatus.PARTIALLY_FILLED, "0.4", OrderPartiallyFilled),
+        (VenueOrderStatus.FILLED, "1", OrderFilled),
+        (VenueOrderStatus.CANCELED, "0.4", OrderCanceled),
+        (VenueOrderStatus.EXPIRED, "0", OrderExpired),
     ],
 )
 def test_the_order_event_tells_the_state_the_venue_reported(
-    status: OrderStatus, filled: str, event_type: type
+    status: VenueOrderStatus, filled: str, event_type: type
 ) -> None:
     order = new_order("1")
     order.mark_sent(ts_ns=T0 + 1)

@@ -14,7 +14,7 @@ from tradewind.errors import (
     AuthenticationFailed,
     ConfigError,
     InsufficientFunds,
-    OrderRejected,
+    OrderRejectedByVenue,
     RateLimited,
     UnknownOrder,
     VenueError,
@@ -28,7 +28,7 @@ TRANSIENT = [
     ConnectionResetError("connection reset by peer"),
 ]
 PERMANENT = [
-    OrderRejected("binance", "Filter failure: NOTIONAL", code=-1013),
+    OrderRejectedByVenue("binance", "Filter failure: NOTIONAL", code=-1013),
     InsufficientFunds("binance", "Account has insufficient balance", code=-2010),
     AuthenticationFailed("binance", "Invalid API-key"),
     UnknownOrder("binance", "Order does not exist."),

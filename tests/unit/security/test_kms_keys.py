@@ -10,7 +10,7 @@ import pytest
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from tradewind.security.envelope import Encryptor
+from tradewind.security.encryption import Encryptor
 from tradewind.security.errors import SecurityError, UnknownMasterKey
 from tradewind.security.kms_keys import KmsMasterKeys, kms_wrap_new_master_key
 

@@ -11,7 +11,7 @@ import pytest
 
 from tests.unit.security.factories import key_bytes, key_text
 from tradewind.errors import ConfigError
-from tradewind.security.envelope import Encryptor
+from tradewind.security.encryption import Encryptor
 from tradewind.security.errors import InsecureKeyFile, UnknownMasterKey
 from tradewind.security.master_keys import (
     derive_subkey,

@@ -12,7 +12,7 @@ import pytest
 
 from tests.unit.security.factories import key_bytes, master_keys
 from tradewind.errors import ConfigError
-from tradewind.security.envelope import Encryptor, StoredSecret
+from tradewind.security.encryption import Encryptor, StoredSecret
 from tradewind.security.errors import (
     DecryptionFailed,
     InvalidToken,

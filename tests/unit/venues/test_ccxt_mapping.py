@@ -23,7 +23,7 @@ from tradewind.errors import (
     ConfigError,
     DuplicateClientOrderId,
     InsufficientFunds,
-    OrderRejected,
+    OrderRejectedByVenue,
     RateLimited,
     UnknownOrder,
     VenueError,
@@ -34,7 +34,7 @@ from tradewind.venues import ccxt_mapping
 from tradewind.venues.binance import PROFILE as BINANCE
 from tradewind.venues.ccxt_venue import CcxtVenue, rehosted_urls
 from tradewind.venues.coinbase import PROFILE as COINBASE
-from tradewind.venues.port import OrderRequest, OrderStatus
+from tradewind.venues.port import OrderRequest, VenueOrderStatus
 from tradewind.venues.profile import GENERIC
 from tradewind.venues.simulated.client import ccxt_session
 from tradewind.venues.simulated.profile import COINBASE_OVER_HTTP
@@ -233,7 +233,7 @@ def test_a_new_limit_order_maps_to_new_with_nothing_filled(exchange: Any) -> Non
         OrderType.LIMIT,
         TimeInForce.GTC,
     )
-    assert order.status is OrderStatus.NEW and order.status.is_open
+    assert order.status is VenueOrderStatus.NEW and order.status.is_open
     assert (order.quantity, order.filled_quantity) == (D("0.001"), D(0))
     assert order.price == D("50000.5") and order.average_price is None
     assert order.updated_ms == 1700000000123
@@ -249,7 +249,7 @@ def test_a_filled_order_reports_the_exact_average_price_from_quote_and_quantity(
         status="FILLED",
     )
     order = m.order_from_ccxt(exchange.parse_order(raw))
-    assert order.status is OrderStatus.FILLED and order.filled_quantity == 3
+    assert order.status is VenueOrderStatus.FILLED and order.filled_quantity == 3
     assert order.average_price == D("12345678.12345679") / 3
 
 
@@ -257,7 +257,7 @@ def test_an_open_order_with_fills_is_partially_filled(exchange: Any) -> None:
     raw = rest_order(executedQty="0.00040000", cummulativeQuoteQty="20.00020000")
     raw["status"] = "PARTIALLY_FILLED"
     order = m.order_from_ccxt(exchange.parse_order(raw))
-    assert order.status is OrderStatus.PARTIALLY_FILLED
+    assert order.status is VenueOrderStatus.PARTIALLY_FILLED
     assert order.average_price == D("50000.5")
 
 
@@ -283,12 +283,12 @@ def test_a_limit_maker_order_is_post_only(exchange: Any) -> None:
 def test_a_cancel_answer_reports_the_orders_own_client_id(exchange: Any) -> None:
     raw = rest_order(origClientOrderId="tw-abc", clientOrderId="cancel-77", status="CANCELED")
     order = m.order_from_ccxt(exchange.parse_order(raw))
-    assert order.client_order_id == "tw-abc" and order.status is OrderStatus.CANCELED
+    assert order.client_order_id == "tw-abc" and order.status is VenueOrderStatus.CANCELED
 
 
 def test_expired_in_match_counts_as_expired(exchange: Any) -> None:
     order = m.order_from_ccxt(exchange.parse_order(rest_order(status="EXPIRED_IN_MATCH")))
-    assert order.status is OrderStatus.EXPIRED
+    assert order.status is VenueOrderStatus.EXPIRED
 
 
 def test_without_a_raw_status_the_unified_one_decides() -> None:
@@ -305,10 +305,10 @@ def test_without_a_raw_status_the_unified_one_decides() -> None:
         "info": {},
     }
     order = m.order_from_ccxt(ccxt_order)
-    assert order.status is OrderStatus.CANCELED
+    assert order.status is VenueOrderStatus.CANCELED
     assert (order.quantity, order.filled_quantity, order.price) == (D("1.5"), D("0.5"), D("2000.1"))
     assert m.order_from_ccxt({**ccxt_order, "status": "open"}).status is (
-        OrderStatus.PARTIALLY_FILLED
+        VenueOrderStatus.PARTIALLY_FILLED
     )
 
 
@@ -346,7 +346,7 @@ def test_an_execution_report_on_the_stream_maps_like_a_rest_order(exchange: Any)
     order = m.order_from_ccxt(exchange.parse_ws_order(report))
     assert order.client_order_id == "tw-abc", "C, the original id, wins over the cancel's c"
     assert (order.side, order.time_in_force) == (Side.SELL, TimeInForce.IOC)
-    assert order.status is OrderStatus.CANCELED
+    assert order.status is VenueOrderStatus.CANCELED
     assert (order.quantity, order.filled_quantity) == (D("0.002"), D("0.001"))
     assert order.average_price == D("50000.5")
     assert order.updated_ms == 1700000000199
@@ -370,7 +370,7 @@ def test_a_placement_answer_carries_its_fills_exactly_as_the_venue_books_them(
     exchange: Any,
 ) -> None:
     order = m.order_from_ccxt(exchange.parse_order(full_answer()), with_fills=True)
-    assert order.status is OrderStatus.FILLED and order.filled_quantity == D("0.003")
+    assert order.status is VenueOrderStatus.FILLED and order.filled_quantity == D("0.003")
     first, second = order.fills
     assert (first.trade_id, second.trade_id) == ("71", "72")
     assert (second.price, second.quantity, second.fee, second.fee_asset) == (
@@ -669,7 +669,7 @@ def test_a_post_only_order_that_would_take_is_rejected(exchange: Any) -> None:
     error = m.venue_error_from_ccxt(
         "sim", ccxt_error(exchange, 400, body), placing_order=True, last_body=body
     )
-    assert type(error) is OrderRejected and error.code == -2010
+    assert type(error) is OrderRejectedByVenue and error.code == -2010
 
 
 def ccxt_network_error(cause: Exception) -> Exception:
@@ -699,15 +699,15 @@ def test_a_stale_body_of_another_call_lends_no_code() -> None:
     exc = ccxt.InvalidOrder("binance createOrder() requires a price argument")
     stale = binance_body(-2010, "Account has insufficient balance for requested action.")
     error = m.venue_error_from_ccxt("sim", exc, placing_order=True, last_body=stale)
-    assert isinstance(error, OrderRejected) and error.code is None
+    assert isinstance(error, OrderRejectedByVenue) and error.code is None
 
 
 def test_a_filter_failure_is_an_order_rejection_when_placing(exchange: Any) -> None:
     exc = ccxt_error(exchange, 400, binance_body(-1013, "Filter failure: NOTIONAL"))
     error = m.venue_error_from_ccxt("sim", exc, placing_order=True)
-    assert type(error) is OrderRejected and error.code == -1013
+    assert type(error) is OrderRejectedByVenue and error.code == -1013
     lot = ccxt_error(exchange, 400, binance_body(-1013, "Filter failure: LOT_SIZE"))
-    assert type(m.venue_error_from_ccxt("sim", lot, placing_order=True)) is OrderRejected
+    assert type(m.venue_error_from_ccxt("sim", lot, placing_order=True)) is OrderRejectedByVenue
 
 
 def test_a_bad_request_outside_an_order_is_a_plain_venue_error(exchange: Any) -> None:
@@ -757,7 +757,9 @@ def test_a_client_order_id_in_use_is_a_duplicate_other_2010s_are_rejections(
     generic = ccxt_mapping.venue_error_from_ccxt(
         "x", duplicate, placing_order=True, profile=GENERIC
     )
-    assert isinstance(generic, OrderRejected) and not isinstance(generic, DuplicateClientOrderId)
+    assert isinstance(generic, OrderRejectedByVenue) and not isinstance(
+        generic, DuplicateClientOrderId
+    )
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ from decimal import Decimal
 import ccxt.async_support as ccxt  # type: ignore[import-untyped]
 
 from tradewind.domain.model import OrderType, Side
-from tradewind.errors import OrderRejected, UnknownOrder, VenueError
+from tradewind.errors import OrderRejectedByVenue, UnknownOrder, VenueError
 from tradewind.venues import ccxt_mapping as m
 from tradewind.venues.binance import PROFILE as BINANCE
 from tradewind.venues.coinbase import PROFILE as COINBASE
@@ -57,7 +57,7 @@ def test_coinbases_unmapped_refusals_are_told_apart_by_the_profile() -> None:
         '"new_order_failure_reason":"INVALID_LIMIT_PRICE_POST_ONLY"}}'
     )
     placing = m.venue_error_from_ccxt("cb", refused, profile=COINBASE, placing_order=True)
-    assert isinstance(placing, OrderRejected)
+    assert isinstance(placing, OrderRejectedByVenue)
     later = m.venue_error_from_ccxt("cb", refused, profile=COINBASE)
     assert type(later) is VenueError  # only a placement's refusal rejects the order
 

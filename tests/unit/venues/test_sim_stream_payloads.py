@@ -14,7 +14,7 @@ from tradewind.venues.simulated.exchange import OrderUpdate, SimulatedExchange
 from tradewind.venues.simulated.history import Kline
 from tradewind.venues.simulated.kline_intervals import DAY_MS, MINUTE_MS
 from tradewind.venues.simulated.market import SyntheticMarket
-from tradewind.venues.simulated.matching import Balance, BookTicker, DepthUpdate, Trade
+from tradewind.venues.simulated.matching import BalanceSnapshot, BookTicker, DepthUpdate, Trade
 from tradewind.venues.simulated.server import stream_payloads as payloads
 from tradewind.venues.simulated.server import stream_ticker_payloads as tickers
 from tradewind.venues.simulated.server.ticker_stats import WindowStats
@@ -157,6 +157,6 @@ def test_a_commission_is_shown_with_eight_decimals_rounded_up() -> None:
 
 
 def test_balances_show_eight_decimals_free_rounded_down_locked_up() -> None:
-    balance = Balance("USDT", D("10.123456789"), D("0.000000001"))
+    balance = BalanceSnapshot("USDT", D("10.123456789"), D("0.000000001"))
     event = as_json(payloads.account_position_event([balance], 1, 2))
     assert event["B"] == [{"a": "USDT", "f": "10.12345678", "l": "0.00000001"}]

@@ -11,7 +11,12 @@ from tradewind.domain.model import OrderType, Side, TimeInForce
 from tradewind.venues.simulated.exchange import OrderUpdate, SimulatedExchange
 from tradewind.venues.simulated.liquidity import FLOW_ACCOUNT, LP_ACCOUNT
 from tradewind.venues.simulated.market import SyntheticMarket
-from tradewind.venues.simulated.matching import DepthUpdate, MatchingError, OrderStatus, Trade
+from tradewind.venues.simulated.matching import (
+    DepthUpdate,
+    MatchingError,
+    MatchingOrderStatus,
+    Trade,
+)
 
 START_NS = 1_700_000_000_000_000_000
 
@@ -92,10 +97,10 @@ def test_a_client_market_order_fills_against_the_book_and_reports_new_then_trade
     result = exchange.submit_order(
         creds.account_id, "BTC/USDT", Side.BUY, OrderType.MARKET, quantity=Decimal("0.01")
     )
-    assert result.order.status is OrderStatus.FILLED
+    assert result.order.status is MatchingOrderStatus.FILLED
     mine = [u for u in recorder.updates if u.account_id == creds.account_id]
     assert mine[0].execution_type == "NEW"
-    assert mine[-1].execution_type == "TRADE" and mine[-1].status is OrderStatus.FILLED
+    assert mine[-1].execution_type == "TRADE" and mine[-1].status is MatchingOrderStatus.FILLED
     assert mine[-1].executed_quantity == Decimal("0.01")
     balances = exchange.engine.balances(creds.account_id)
     assert balances["BTC"].free == Decimal("0.01") * (1 - Decimal("0.001"))
@@ -120,17 +125,17 @@ def test_a_resting_client_bid_is_filled_when_the_market_comes_down_to_it() -> No
         creds.account_id, "XRP/USDT", Side.BUY, OrderType.LIMIT,
         quantity=Decimal("100"), price=price, time_in_force=TimeInForce.GTC,
     ).order  # fmt: skip
-    assert order.status is OrderStatus.NEW
+    assert order.status is MatchingOrderStatus.NEW
     for _ in range(3600):
         clock.advance(1.0)
         exchange.step()
         now = exchange.engine.get_order(creds.account_id, "XRP/USDT", order_id=order.order_id)
-        if now.status is OrderStatus.FILLED:
+        if now.status is MatchingOrderStatus.FILLED:
             break
     else:
         pytest.skip("the seeded path never came down 0.1 % within an hour")
     fills = [u for u in recorder.updates if u.account_id == creds.account_id and u.trade]
-    assert fills and fills[-1].status is OrderStatus.FILLED
+    assert fills and fills[-1].status is MatchingOrderStatus.FILLED
 
 
 def test_a_refused_order_raises_with_binance_code_and_changes_nothing() -> None:

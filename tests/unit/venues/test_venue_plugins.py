@@ -18,7 +18,7 @@ from tradewind.runtime.service_settings import ExecutionSettings
 from tradewind.services.execution.service import pacing
 from tradewind.venues import adapters, binance, catalog, coinbase
 from tradewind.venues.directory import CcxtVenues
-from tradewind.venues.port import OrderStatus
+from tradewind.venues.port import VenueOrderStatus
 from tradewind.venues.profile import Call
 
 DOC = Path(__file__).resolve().parents[3] / "docs" / "venues" / "adapters.md"
@@ -72,7 +72,7 @@ def test_the_documented_template_is_an_installable_exchange(plugins: Path) -> No
     assert "api.kraken.com" in catalog.hosts(spec)
     # Its refusals and statuses read as it says.
     assert profile.refusal(None, 'kraken {"error":["EOrder:Duplicate"]}') is not None
-    assert profile.statuses["closed"] is OrderStatus.FILLED
+    assert profile.statuses["closed"] is VenueOrderStatus.FILLED
     check = spec.venue_adapter.read_key_check
     assert check is not None
     assert check({"permissions": ["trade", "withdraw"]}).refusal is not None

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from tradewind.errors import TradewindError
-from tradewind.security.envelope import Encryptor
+from tradewind.security.encryption import Encryptor
 from tradewind.security.errors import SecurityError
 from tradewind.store.accounts import get_account
 from tradewind.store.database import Database

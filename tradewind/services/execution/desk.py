@@ -17,7 +17,7 @@
 
 Each session's placement worker sends its queue in order: the kill switches are asked
 again (one may have been engaged while the order waited), the order is placed (see
-`placement.py`; its deadline counts from admission, so waiting in the queue uses it
+`order_placement.py`; its deadline counts from admission, so waiting in the queue uses it
 up), canceled at once if a switch wants it so, its fills fetched, and the outbox
 flushed. A process that stops with orders queued leaves them SENT in the orders table;
 the next start restores them UNKNOWN and hands those still within their deadline back
@@ -52,13 +52,13 @@ from tradewind.domain.kill_switches import KillSwitch, KillSwitches, KillSwitchS
 from tradewind.domain.orders import OrderError, OrderState, TrackedOrder
 from tradewind.domain.time_units import NS_PER_MS, ns_from_seconds
 from tradewind.errors import TradewindError
+from tradewind.services.execution.account_session import AccountSession
 from tradewind.services.execution.credentials import AccountUnavailable
 from tradewind.services.execution.gate import CANCEL_ORDER, FETCH_ALL_OPEN_ORDERS
 from tradewind.services.execution.metrics import ExecutionMetrics
+from tradewind.services.execution.order_placement import OrderPlacement
 from tradewind.services.execution.outbox import EventOutbox
-from tradewind.services.execution.placement import Placement
-from tradewind.services.execution.session import AccountSession
-from tradewind.services.execution.sessions import SessionPool
+from tradewind.services.execution.session_pool import SessionPool
 from tradewind.services.execution.tracking import OrderTracker
 from tradewind.store.database import Database
 from tradewind.store.records import stored_states
@@ -77,7 +77,7 @@ class ExecutionDesk:
     def __init__(
         self,
         pool: SessionPool,
-        placement: Placement,
+        placement: OrderPlacement,
         tracker: OrderTracker,
         outbox: EventOutbox,
         switches: KillSwitches,

@@ -39,10 +39,10 @@ from tradewind.domain.events import BalanceUpdate
 from tradewind.domain.orders import OrderState, TrackedOrder
 from tradewind.domain.time_units import NS_PER_MS
 from tradewind.errors import TradewindError, UnknownOrder
+from tradewind.services.execution.account_session import AccountSession
 from tradewind.services.execution.gate import FETCH_BALANCES, FETCH_OPEN_ORDERS, FETCH_ORDER
 from tradewind.services.execution.metrics import ExecutionMetrics
 from tradewind.services.execution.outbox import EventOutbox
-from tradewind.services.execution.session import AccountSession
 from tradewind.services.execution.tracking import OrderTracker
 from tradewind.services.execution.trade_history import TradeHistory
 from tradewind.venues.port import Balance, VenueOrder

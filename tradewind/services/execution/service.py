@@ -4,7 +4,7 @@ venues do with them becomes `orders.events` (order events, `Fill`s, `BalanceUpda
 It consumes `orders.approved` as consumer group `execution` (keyed by account, so one
 instance owns an account's orders) and `risk.controls` as a group of its own per
 instance (every instance needs every kill switch). See `desk` for the handling,
-`placement` for how an order is sent at most once, `reconcile` for the periodic
+`order_placement` for how an order is sent at most once, `reconcile` for the periodic
 alignment with the venue, `gate` for rate limits and circuit breakers, and `settings`
 for the knobs.
 
@@ -42,10 +42,10 @@ from tradewind.services.execution.credentials import CredentialsSource, StoredCr
 from tradewind.services.execution.desk import ExecutionDesk
 from tradewind.services.execution.gate import BreakerStatus, VenueGates
 from tradewind.services.execution.metrics import ExecutionMetrics
+from tradewind.services.execution.order_placement import OrderPlacement
 from tradewind.services.execution.outbox import RELAY_MIN_AGE_S, EventOutbox
-from tradewind.services.execution.placement import Placement
 from tradewind.services.execution.reconcile import Reconciler
-from tradewind.services.execution.sessions import SessionPool
+from tradewind.services.execution.session_pool import SessionPool
 from tradewind.services.execution.tracking import OrderTracker
 from tradewind.services.execution.trade_history import TradeHistory
 from tradewind.store.outbox import OutboxRelay
@@ -136,7 +136,7 @@ class ExecutionService(Service):
             stream_backoff=settings.backoff(),
             egress=parse_egress(ctx.settings.egress),
         )
-        placement = Placement(settings, tracker, outbox, metrics, log)
+        placement = OrderPlacement(settings, tracker, outbox, metrics, log)
         switches = KillSwitches()
         desk = ExecutionDesk(
             pool, placement, tracker, outbox, switches, database, metrics, log,

@@ -25,10 +25,10 @@ from tradewind.domain.events import Fill
 from tradewind.domain.orders import OrderError, TrackedOrder
 from tradewind.domain.time_units import NS_PER_MS
 from tradewind.errors import TradewindError
+from tradewind.services.execution.account_session import AccountSession
 from tradewind.services.execution.gate import FETCH_FILLS
 from tradewind.services.execution.metrics import ExecutionMetrics
 from tradewind.services.execution.outbox import EventOutbox
-from tradewind.services.execution.session import AccountSession
 from tradewind.venues.port import VenueFill, VenueOrder
 
 

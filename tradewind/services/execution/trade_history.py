@@ -28,10 +28,10 @@ from functools import partial
 import structlog
 
 from tradewind.domain.time_units import NS_PER_MS
+from tradewind.services.execution.account_session import AccountSession
 from tradewind.services.execution.gate import FETCH_FILLS
 from tradewind.services.execution.metrics import ExecutionMetrics
 from tradewind.services.execution.outbox import EventOutbox
-from tradewind.services.execution.session import AccountSession
 from tradewind.services.execution.tracking import OrderTracker
 from tradewind.store.database import Database
 from tradewind.store.tracked_orders import load_orders, recorded_trade_ids, traded_symbols_since

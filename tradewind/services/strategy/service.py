@@ -2,7 +2,7 @@
 decisions into `orders.intent`.
 
 Bots come from the database: at start every running (and paused) bot of the accounts
-this instance owns (`placement.py`), later as `BotCommand`s arrive. Subscriptions:
+this instance owns (`instance_slots.py`), later as `BotCommand`s arrive. Subscriptions:
 
 - `bot.commands`, `orders.events`, `portfolio.updates` as the consumer group of this
   instance's placement slot (`strategy` when alone). All are keyed by account, so one
@@ -55,10 +55,10 @@ from tradewind.runtime.service_settings import StrategySettings
 from tradewind.services.strategy.account_events import AccountEvents
 from tradewind.services.strategy.hooks import HookRunner
 from tradewind.services.strategy.host import BotHost
+from tradewind.services.strategy.instance_slots import InstanceSlot
 from tradewind.services.strategy.lifecycle import BotLifecycle, CreateStrategy
 from tradewind.services.strategy.metrics import StrategyMetrics
 from tradewind.services.strategy.outbound import Outbound
-from tradewind.services.strategy.placement import InstancePlacement
 from tradewind.services.strategy.roster import BotRoster
 from tradewind.services.strategy.timers import TimerWheel
 from tradewind.services.strategy.warm_up import WarmUp
@@ -82,7 +82,7 @@ class StrategyService(Service):
 
     def __init__(
         self,
-        placement: InstancePlacement | None = None,
+        placement: InstanceSlot | None = None,
         *,
         settings: StrategySettings | None = None,
         create_strategy: CreateStrategy = registry.create,
@@ -120,7 +120,7 @@ class StrategyService(Service):
             raise ConfigError("TRADEWIND_DATABASE_URL", "the strategy service needs the database")
         if venues is None:
             raise ConfigError("TRADEWIND_VENUE_URLS", "the strategy service needs the venues")
-        placement = self._placement = self._placement or InstancePlacement.from_environment()
+        placement = self._placement = self._placement or InstanceSlot.from_environment()
         settings = self._settings = self._given or ctx.settings.strategy
         self._recent = RecentlySeen(settings.strategy_remembered_events)
         self._log = ctx.log

@@ -11,7 +11,7 @@ from typing import Any
 
 from tradewind.venues.adapters import VenueAdapter
 from tradewind.venues.binance import keys, limits
-from tradewind.venues.port import OrderStatus
+from tradewind.venues.port import VenueOrderStatus
 from tradewind.venues.profile import Refusal, VenueProfile
 
 SPOT: Mapping[str, Any] = {"defaultType": "spot", "fetchMarkets": {"types": ["spot"]}}
@@ -26,15 +26,15 @@ PROFILE = VenueProfile(
     # -2010 is shared by several refusals; a client order id in use says this.
     refusal_phrases=(("Duplicate order sent", Refusal.DUPLICATE_CLIENT_ID),),
     statuses={
-        "NEW": OrderStatus.NEW,
-        "PENDING_NEW": OrderStatus.NEW,
-        "PARTIALLY_FILLED": OrderStatus.PARTIALLY_FILLED,
+        "NEW": VenueOrderStatus.NEW,
+        "PENDING_NEW": VenueOrderStatus.NEW,
+        "PARTIALLY_FILLED": VenueOrderStatus.PARTIALLY_FILLED,
         "PENDING_CANCEL": None,  # still open: NEW or PARTIALLY_FILLED by what filled
-        "FILLED": OrderStatus.FILLED,
-        "CANCELED": OrderStatus.CANCELED,
-        "EXPIRED": OrderStatus.EXPIRED,
-        "EXPIRED_IN_MATCH": OrderStatus.EXPIRED,  # self-trade prevention
-        "REJECTED": OrderStatus.REJECTED,
+        "FILLED": VenueOrderStatus.FILLED,
+        "CANCELED": VenueOrderStatus.CANCELED,
+        "EXPIRED": VenueOrderStatus.EXPIRED,
+        "EXPIRED_IN_MATCH": VenueOrderStatus.EXPIRED,  # self-trade prevention
+        "REJECTED": VenueOrderStatus.REJECTED,
     },
     status_fields=("status", "X"),  # REST, and the user data stream's executionReport
     raw_fields={

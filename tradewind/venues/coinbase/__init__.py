@@ -33,7 +33,7 @@ import ccxt  # type: ignore[import-untyped]
 from tradewind.venues.adapters import VenueAdapter
 from tradewind.venues.coinbase.limits import STREAM_OPENINGS_PER_S
 from tradewind.venues.key_check import KeyCheck
-from tradewind.venues.port import OrderStatus
+from tradewind.venues.port import VenueOrderStatus
 from tradewind.venues.profile import Refusal, VenueProfile
 
 SPOT: Mapping[str, Any] = {
@@ -70,14 +70,14 @@ PROFILE = VenueProfile(
         ("new_order_failure_reason", Refusal.ORDER_REFUSED),
     ),
     statuses={
-        "PENDING": OrderStatus.NEW,
-        "QUEUED": OrderStatus.NEW,
+        "PENDING": VenueOrderStatus.NEW,
+        "QUEUED": VenueOrderStatus.NEW,
         "OPEN": None,  # NEW or PARTIALLY_FILLED by what filled
         "CANCEL_QUEUED": None,
-        "FILLED": OrderStatus.FILLED,
-        "CANCELLED": OrderStatus.CANCELED,
-        "EXPIRED": OrderStatus.EXPIRED,
-        "FAILED": OrderStatus.REJECTED,
+        "FILLED": VenueOrderStatus.FILLED,
+        "CANCELLED": VenueOrderStatus.CANCELED,
+        "EXPIRED": VenueOrderStatus.EXPIRED,
+        "FAILED": VenueOrderStatus.REJECTED,
     },
     status_fields=("status",),
     raw_fields={

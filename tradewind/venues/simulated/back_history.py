@@ -40,7 +40,7 @@ from tradewind.venues.simulated.kline import Kline
 from tradewind.venues.simulated.kline_intervals import DAY_MS, FIXED_INTERVALS_MS, candle_bounds
 from tradewind.venues.simulated.liquidity import HOUSE_PREFIX
 from tradewind.venues.simulated.market import Candle, PastCandles
-from tradewind.venues.simulated.matching import InstrumentSpec, OrderStatus, Trade
+from tradewind.venues.simulated.matching import InstrumentSpec, MatchingOrderStatus, Trade
 from tradewind.venues.simulated.matching.filters import MarketRules
 
 TRADES_PER_CANDLE = 4
@@ -313,7 +313,7 @@ class BackHistory:
                     taker_fee_units=0,
                     maker_executed_steps=steps,
                     maker_cumulative_quote_units=quote_units,
-                    maker_status=OrderStatus.FILLED,
+                    maker_status=MatchingOrderStatus.FILLED,
                     taker_executed_steps=steps,
                     taker_cumulative_quote_units=quote_units,
                     ts_ns=ts_ms * NS_PER_MS,

@@ -35,7 +35,7 @@ from tradewind.venues.simulated.matching import (
     SubmitResult,
     Trade,
 )
-from tradewind.venues.simulated.matching.errors import MANDATORY_QUANTITY, OrderRejected
+from tradewind.venues.simulated.matching.errors import MANDATORY_QUANTITY, SubmitRejected
 from tradewind.venues.simulated.order_updates import Happenings, OrderUpdate
 
 __all__ = ["ApiCredentials", "ExchangeListener", "KeyPermissions", "OrderUpdate"]
@@ -217,7 +217,7 @@ class SimulatedExchange:
             )
         else:
             if quantity is None or price is None:
-                raise OrderRejected(MANDATORY_QUANTITY, "a LIMIT order needs quantity and price")
+                raise SubmitRejected(MANDATORY_QUANTITY, "a LIMIT order needs quantity and price")
             result = self.engine.submit_limit(
                 account_id,
                 symbol,

@@ -10,7 +10,12 @@ from typing import Generic, TypeVar
 
 from tradewind.domain.model import Liquidity, OrderType, TimeInForce
 from tradewind.domain.time_units import NS_PER_MS
-from tradewind.errors import DuplicateClientOrderId, InsufficientFunds, OrderRejected, UnknownOrder
+from tradewind.errors import (
+    DuplicateClientOrderId,
+    InsufficientFunds,
+    OrderRejectedByVenue,
+    UnknownOrder,
+)
 from tradewind.venues import candles
 from tradewind.venues.port import (
     Balance,
@@ -19,10 +24,10 @@ from tradewind.venues.port import (
     Candle,
     Market,
     OrderRequest,
-    OrderStatus,
     PublicTrade,
     VenueFill,
     VenueOrder,
+    VenueOrderStatus,
 )
 from tradewind.venues.profile import Refusal
 from tradewind.venues.simulated.exchange import OrderUpdate, SimulatedExchange
@@ -30,11 +35,11 @@ from tradewind.venues.simulated.kline_intervals import FIXED_INTERVALS_MS
 from tradewind.venues.simulated.matching import (
     DepthUpdate,
     MatchingError,
+    MatchingOrderStatus,
     OrderNotFound,
     OrderSnapshot,
     Trade,
 )
-from tradewind.venues.simulated.matching import OrderStatus as EngineStatus
 from tradewind.venues.simulated.matching.errors import CancelRejected
 from tradewind.venues.simulated.profile import IN_PROCESS
 
@@ -181,21 +186,21 @@ class InProcessVenue:
         finally:
             self._exchange.remove_listener(watch)
 
-    def _rejection(self, exc: MatchingError) -> OrderRejected:
+    def _rejection(self, exc: MatchingError) -> OrderRejectedByVenue:
         if IN_PROCESS.refusal(exc.code, exc.msg) is Refusal.DUPLICATE_CLIENT_ID:
             return DuplicateClientOrderId(self._name, exc.msg, exc.code)
         if _INSUFFICIENT in exc.msg.lower():
             return InsufficientFunds(self._name, exc.msg, exc.code)
-        return OrderRejected(self._name, exc.msg, exc.code)
+        return OrderRejectedByVenue(self._name, exc.msg, exc.code)
 
 
 # -- conversions ------------------------------------------------------------------------
 
 
-def venue_status(status: EngineStatus) -> OrderStatus:
-    if status is EngineStatus.EXPIRED_IN_MATCH:
-        return OrderStatus.EXPIRED
-    return OrderStatus(status.value)
+def venue_status(status: MatchingOrderStatus) -> VenueOrderStatus:
+    if status is MatchingOrderStatus.EXPIRED_IN_MATCH:
+        return VenueOrderStatus.EXPIRED
+    return VenueOrderStatus(status.value)
 
 
 def venue_order(order: OrderSnapshot) -> VenueOrder:

@@ -13,10 +13,10 @@ import msgspec
 
 from tradewind.venues.simulated.matching import (
     ExpiredOrder,
+    MatchingOrderStatus,
     OrderListSnapshot,
     OrderListUpdate,
     OrderSnapshot,
-    OrderStatus,
     SubmitResult,
     Trade,
     TriggeredOrder,
@@ -36,7 +36,7 @@ class OrderUpdate(msgspec.Struct, frozen=True):
     account_id: str
     execution_type: str
     order: OrderSnapshot
-    status: OrderStatus
+    status: MatchingOrderStatus
     executed_quantity: Decimal
     cumulative_quote: Decimal
     trade: Trade | None
@@ -100,7 +100,7 @@ class Happenings:
         """An order accepted without trading (a waiting stop, an OCO leg)."""
         if self.is_client(order.account_id):
             self.touch(order.account_id, order)
-            self.updates.append(update_of(order, "NEW", OrderStatus.NEW, 0, 0, None, ts_ms))
+            self.updates.append(update_of(order, "NEW", MatchingOrderStatus.NEW, 0, 0, None, ts_ms))
 
     def add_list(self, order_list: OrderListSnapshot) -> None:
         if self.is_client(order_list.account_id):
@@ -110,16 +110,16 @@ class Happenings:
 def taker_updates(result: SubmitResult, ts_ms: int) -> list[OrderUpdate]:
     """NEW, a TRADE per fill, then EXPIRED if the remainder expired."""
     order = result.order
-    updates = [update_of(order, "NEW", OrderStatus.NEW, 0, 0, None, ts_ms)]
+    updates = [update_of(order, "NEW", MatchingOrderStatus.NEW, 0, 0, None, ts_ms)]
     last = len(result.trades) - 1
     for i, trade in enumerate(result.trades):
-        done = order.status is OrderStatus.FILLED and i == last
-        status = OrderStatus.FILLED if done else OrderStatus.PARTIALLY_FILLED
+        done = order.status is MatchingOrderStatus.FILLED and i == last
+        status = MatchingOrderStatus.FILLED if done else MatchingOrderStatus.PARTIALLY_FILLED
         updates.append(
             update_of(order, "TRADE", status, trade.taker_executed_steps,
                       trade.taker_cumulative_quote_units, trade, ts_ms)
         )  # fmt: skip
-    if order.status in (OrderStatus.EXPIRED, OrderStatus.EXPIRED_IN_MATCH):
+    if order.status in (MatchingOrderStatus.EXPIRED, MatchingOrderStatus.EXPIRED_IN_MATCH):
         updates.append(
             update_of(order, "EXPIRED", order.status, order.executed_steps,
                       order.cumulative_quote_units, None, ts_ms)
@@ -130,7 +130,7 @@ def taker_updates(result: SubmitResult, ts_ms: int) -> list[OrderUpdate]:
 def update_of(
     order: OrderSnapshot,
     execution_type: str,
-    status: OrderStatus,
+    status: MatchingOrderStatus,
     executed_steps: int,
     cumulative_quote_units: int,
     trade: Trade | None,

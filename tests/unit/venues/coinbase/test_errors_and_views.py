@@ -5,14 +5,14 @@ from __future__ import annotations
 from decimal import Decimal
 
 from tradewind.venues.simulated.matching import errors as matching
-from tradewind.venues.simulated.matching.errors import OrderRejected
+from tradewind.venues.simulated.matching.errors import SubmitRejected
 from tradewind.venues.simulated.server.coinbase import errors
 from tradewind.venues.simulated.server.coinbase.orders import coinbase_order_id, iso_time
 from tradewind.venues.simulated.server.coinbase.products import plain, product_id
 
 
 def test_insufficient_balance_is_the_failure_ccxt_maps_to_insufficient_funds() -> None:
-    failure = errors.failure_of(OrderRejected(matching.INSUFFICIENT_BALANCE))
+    failure = errors.failure_of(SubmitRejected(matching.INSUFFICIENT_BALANCE))
     body = errors.order_failure(failure, {"limit_limit_gtc": {}})
     assert body["success"] is False
     response = body["error_response"]
@@ -22,12 +22,12 @@ def test_insufficient_balance_is_the_failure_ccxt_maps_to_insufficient_funds() -
 
 
 def test_a_post_only_order_that_would_take_names_coinbases_reason() -> None:
-    failure = errors.failure_of(OrderRejected(matching.WOULD_TAKE))
+    failure = errors.failure_of(SubmitRejected(matching.WOULD_TAKE))
     assert failure.error == "INVALID_LIMIT_PRICE_POST_ONLY"
 
 
 def test_an_unlisted_engine_refusal_keeps_its_message() -> None:
-    failure = errors.failure_of(OrderRejected(matching.UNSUPPORTED_COMBINATION))
+    failure = errors.failure_of(SubmitRejected(matching.UNSUPPORTED_COMBINATION))
     assert failure.error == "UNKNOWN_FAILURE_REASON"
     assert failure.message == matching.UNSUPPORTED_COMBINATION.msg
 

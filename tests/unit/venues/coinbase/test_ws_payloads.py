@@ -12,7 +12,7 @@ from tradewind.domain.events import BookLevel
 from tradewind.domain.model import OrderType, Side
 from tradewind.venues.simulated.instruments import spec_for
 from tradewind.venues.simulated.kline import Kline
-from tradewind.venues.simulated.matching import MatchingEngine, OrderStatus
+from tradewind.venues.simulated.matching import MatchingEngine, MatchingOrderStatus
 from tradewind.venues.simulated.server.coinbase import streams_payloads as payloads
 from tradewind.venues.simulated.server.coinbase.streams_payloads import OrderFills, TickerFigures
 
@@ -123,7 +123,7 @@ def test_user_order_of_a_partly_filled_limit_buy() -> None:
         "taker", "BTC/USD", Side.BUY, D("1"), D("30000"), client_order_id="c-1", ts_ns=2
     )
     order = result.order
-    assert order.status is OrderStatus.PARTIALLY_FILLED
+    assert order.status is MatchingOrderStatus.PARTIALLY_FILLED
     message = payloads.user_order(
         order, "uuid-1", order.status, order.executed_quantity,
         order.cumulative_quote_quantity, OrderFills(1, D("15")),
@@ -148,18 +148,18 @@ def test_user_order_of_a_partly_filled_limit_buy() -> None:
 @pytest.mark.parametrize(
     ("status", "shown"),
     [
-        (OrderStatus.NEW, "OPEN"),
-        (OrderStatus.FILLED, "FILLED"),
-        (OrderStatus.CANCELED, "CANCELLED"),
-        (OrderStatus.EXPIRED, "EXPIRED"),
+        (MatchingOrderStatus.NEW, "OPEN"),
+        (MatchingOrderStatus.FILLED, "FILLED"),
+        (MatchingOrderStatus.CANCELED, "CANCELLED"),
+        (MatchingOrderStatus.EXPIRED, "EXPIRED"),
     ],
 )
-def test_user_order_status_is_coinbases(status: OrderStatus, shown: str) -> None:
+def test_user_order_status_is_coinbases(status: MatchingOrderStatus, shown: str) -> None:
     engine = _engine()
     order = engine.submit_limit("maker", "BTC/USD", Side.SELL, D("1"), D("31000"), ts_ns=1).order
     message = payloads.user_order(order, "id", status, D(0), D(0), OrderFills())
     assert message["status"] == shown
-    if status is not OrderStatus.NEW:
+    if status is not MatchingOrderStatus.NEW:
         assert D(message["leaves_quantity"]) == 0  # nothing is left of a closed order
     assert message["avg_price"] == "0"
 

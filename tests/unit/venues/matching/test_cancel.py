@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tradewind.domain.model import Side
-from tradewind.venues.simulated.matching import CancelRejected, OrderRejected, OrderStatus
+from tradewind.venues.simulated.matching import CancelRejected, MatchingOrderStatus, SubmitRejected
 
 from .factories import BTC_USDT, ETH_BTC, T0, D, btc_usdt, eth_btc, funded_engine, make_engine
 
@@ -16,7 +16,7 @@ def test_cancel_by_order_id_releases_the_hold_and_empties_the_level() -> None:
 
     canceled = engine.cancel_order("alice", BTC_USDT, order_id=placed.order.order_id, ts_ns=T0 + 5)
 
-    assert canceled.status is OrderStatus.CANCELED
+    assert canceled.status is MatchingOrderStatus.CANCELED
     assert canceled.updated_ns == T0 + 5
     usdt = engine.balance("alice", "USDT")
     assert (usdt.free, usdt.locked) == (D("1000000"), D("0"))
@@ -32,7 +32,7 @@ def test_cancel_by_client_order_id() -> None:
 
     canceled = engine.cancel_order("alice", BTC_USDT, client_order_id="my-1", ts_ns=T0)
 
-    assert (canceled.client_order_id, canceled.status) == ("my-1", OrderStatus.CANCELED)
+    assert (canceled.client_order_id, canceled.status) == ("my-1", MatchingOrderStatus.CANCELED)
     assert engine.balance("alice", "BTC").locked == 0
 
 
@@ -79,7 +79,7 @@ def test_cancel_on_the_wrong_symbol_is_rejected() -> None:
 def test_cancel_without_an_order_reference_is_rejected_with_1102() -> None:
     engine = funded_engine("alice")
 
-    with pytest.raises(OrderRejected) as rejected:
+    with pytest.raises(SubmitRejected) as rejected:
         engine.cancel_order("alice", BTC_USDT, ts_ns=T0)
 
     assert rejected.value.code == -1102

@@ -6,7 +6,7 @@ import pytest
 
 from tradewind.domain.events import BookLevel
 from tradewind.domain.model import Side, TimeInForce
-from tradewind.venues.simulated.matching import OrderRejected
+from tradewind.venues.simulated.matching import SubmitRejected
 
 from .factories import BTC_USDT, T0, D, funded_engine
 
@@ -41,7 +41,7 @@ def test_update_id_counts_book_changing_operations_only() -> None:
     engine.submit_limit(
         "a", BTC_USDT, Side.SELL, D("1"), D("31000"), time_in_force=TimeInForce.IOC, ts_ns=T0
     )  # expired without a trade: no change
-    with pytest.raises(OrderRejected):  # rejected: no change
+    with pytest.raises(SubmitRejected):  # rejected: no change
         engine.submit_limit("a", BTC_USDT, Side.SELL, D("1"), D("30000.001"), ts_ns=T0)
     engine.cancel_open_orders("b", BTC_USDT, ts_ns=T0)  # 3
 

@@ -10,7 +10,7 @@ from tradewind.domain.model import Instrument, Side
 from tradewind.venues.simulated.matching import (
     InstrumentSpec,
     InvalidInstrumentSpec,
-    OrderRejected,
+    SubmitRejected,
     SymbolFilters,
     UnknownSymbol,
 )
@@ -18,10 +18,10 @@ from tradewind.venues.simulated.matching import (
 from .factories import BTC_USDT, T0, D, btc_usdt, funded_engine, make_engine
 
 
-def _reject(price: str, quantity: str, **filters: Decimal) -> OrderRejected:
+def _reject(price: str, quantity: str, **filters: Decimal) -> SubmitRejected:
     engine = make_engine(btc_usdt(**filters))
     engine.deposit("alice", "USDT", D("10000000"))
-    with pytest.raises(OrderRejected) as rejected:
+    with pytest.raises(SubmitRejected) as rejected:
         engine.submit_limit("alice", BTC_USDT, Side.BUY, D(quantity), D(price), ts_ns=T0)
     assert engine.all_orders("alice") == []
     assert engine.balance("alice", "USDT").locked == 0
@@ -84,7 +84,7 @@ def test_non_positive_or_non_finite_quantity_is_invalid(quantity: str) -> None:
 
 def test_quote_amount_with_more_than_18_decimals_is_rejected_with_1111() -> None:
     engine = funded_engine("alice")
-    with pytest.raises(OrderRejected) as rejected:
+    with pytest.raises(SubmitRejected) as rejected:
         engine.submit_market(
             "alice", BTC_USDT, Side.BUY, quote_quantity=D("10.0000000000000000001"), ts_ns=T0
         )
@@ -103,7 +103,7 @@ def test_tick_size_that_is_not_a_power_of_ten_is_honoured() -> None:
     engine.deposit("alice", "USDT", D("1000000"))
 
     engine.submit_limit("alice", BTC_USDT, Side.BUY, D("1"), D("30000.05"), ts_ns=T0)
-    with pytest.raises(OrderRejected, match="PRICE_FILTER"):
+    with pytest.raises(SubmitRejected, match="PRICE_FILTER"):
         engine.submit_limit("alice", BTC_USDT, Side.BUY, D("1"), D("30000.07"), ts_ns=T0)
 
 

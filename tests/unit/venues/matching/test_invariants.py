@@ -31,9 +31,9 @@ from tradewind.venues.simulated.matching import (
     InstrumentSpec,
     MatchingEngine,
     MatchingError,
+    MatchingOrderStatus,
     OcoLeg,
     OrderSnapshot,
-    OrderStatus,
     StopType,
     SubmitResult,
     SymbolFilters,
@@ -135,7 +135,7 @@ class MatchingEngineMachine(RuleBasedStateMachine):
         if time_in_force in (TimeInForce.IOC, TimeInForce.FOK):
             assert not order.is_open
         if time_in_force is TimeInForce.FOK:
-            assert order.status in (OrderStatus.FILLED, OrderStatus.EXPIRED)
+            assert order.status in (MatchingOrderStatus.FILLED, MatchingOrderStatus.EXPIRED)
         if time_in_force is TimeInForce.GTX:
             assert result.trades == []
 
@@ -209,7 +209,9 @@ class MatchingEngineMachine(RuleBasedStateMachine):
         except MatchingError:
             return
         order = result.order
-        assert order.status is OrderStatus.NEW and not order.is_working and not result.trades
+        assert (
+            order.status is MatchingOrderStatus.NEW and not order.is_working and not result.trades
+        )
         self.placed.append((account, symbol, order.order_id, order.client_order_id))
 
     @rule(

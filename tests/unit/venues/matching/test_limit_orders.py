@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tradewind.domain.model import Side, TimeInForce
-from tradewind.venues.simulated.matching import OrderRejected, OrderStatus
+from tradewind.venues.simulated.matching import MatchingOrderStatus, SubmitRejected
 
 from .factories import BTC_USDT, T0, D, funded_engine, make_engine
 
@@ -15,7 +15,7 @@ def test_limit_buy_that_does_not_cross_rests_and_holds_its_quote() -> None:
 
     result = engine.submit_limit("alice", BTC_USDT, Side.BUY, D("0.5"), D("30000"), ts_ns=T0)
 
-    assert result.order.status is OrderStatus.NEW
+    assert result.order.status is MatchingOrderStatus.NEW
     assert result.trades == []
     assert result.order.price == D("30000.00")
     assert result.order.quantity == D("0.50000")
@@ -49,11 +49,11 @@ def test_crossing_limit_fills_best_price_first_then_oldest_first() -> None:
         (first.order.order_id, D("30000.00"), D("1.00000")),
         (second.order.order_id, D("30000.00"), D("0.50000")),
     ]
-    assert result.order.status is OrderStatus.FILLED
+    assert result.order.status is MatchingOrderStatus.FILLED
     assert result.order.executed_quantity == D("2.5")
     assert result.order.cumulative_quote_quantity == D("74990")
     rest = engine.get_order("m2", BTC_USDT, order_id=second.order.order_id)
-    assert rest.status is OrderStatus.PARTIALLY_FILLED
+    assert rest.status is MatchingOrderStatus.PARTIALLY_FILLED
     assert rest.remaining_quantity == D("0.5")
 
 
@@ -76,7 +76,7 @@ def test_partially_filled_gtc_rests_the_remainder_and_holds_for_it() -> None:
 
     result = engine.submit_limit("taker", BTC_USDT, Side.BUY, D("1"), D("30000"), ts_ns=T0 + 1)
 
-    assert result.order.status is OrderStatus.PARTIALLY_FILLED
+    assert result.order.status is MatchingOrderStatus.PARTIALLY_FILLED
     assert result.order.executed_quantity == D("0.4")
     assert engine.balance("taker", "USDT").locked == D("18000")
     assert [(lvl.price, lvl.quantity) for lvl in engine.depth(BTC_USDT).bids] == [
@@ -93,7 +93,7 @@ def test_ioc_fills_what_it_can_and_expires_the_rest() -> None:
         "taker", BTC_USDT, Side.BUY, D("1"), D("30000"), time_in_force=TimeInForce.IOC, ts_ns=T0
     )
 
-    assert result.order.status is OrderStatus.EXPIRED
+    assert result.order.status is MatchingOrderStatus.EXPIRED
     assert result.order.executed_quantity == D("0.4")
     assert engine.balance("taker", "USDT").locked == 0
     assert engine.depth(BTC_USDT).bids == ()
@@ -108,7 +108,7 @@ def test_ioc_that_cannot_fill_expires_without_trades_or_book_change() -> None:
         "taker", BTC_USDT, Side.BUY, D("1"), D("30000"), time_in_force=TimeInForce.IOC, ts_ns=T0
     )
 
-    assert result.order.status is OrderStatus.EXPIRED
+    assert result.order.status is MatchingOrderStatus.EXPIRED
     assert result.trades == []
     assert engine.update_id(BTC_USDT) == before
 
@@ -124,7 +124,7 @@ def test_fok_that_cannot_fill_completely_leaves_the_book_untouched() -> None:
         "taker", BTC_USDT, Side.BUY, D("1"), D("30100"), time_in_force=TimeInForce.FOK, ts_ns=T0
     )
 
-    assert result.order.status is OrderStatus.EXPIRED
+    assert result.order.status is MatchingOrderStatus.EXPIRED
     assert result.order.executed_quantity == 0
     assert result.trades == []
     assert engine.depth(BTC_USDT) == depth_before
@@ -140,7 +140,7 @@ def test_fok_that_can_fill_completely_fills_across_levels() -> None:
         "taker", BTC_USDT, Side.BUY, D("1"), D("30100"), time_in_force=TimeInForce.FOK, ts_ns=T0
     )
 
-    assert result.order.status is OrderStatus.FILLED
+    assert result.order.status is MatchingOrderStatus.FILLED
     assert [t.quantity for t in result.trades] == [D("0.6"), D("0.4")]
 
 
@@ -148,7 +148,7 @@ def test_post_only_order_that_would_take_is_rejected() -> None:
     engine = funded_engine("maker", "taker")
     engine.submit_limit("maker", BTC_USDT, Side.SELL, D("1"), D("30000"), ts_ns=T0)
 
-    with pytest.raises(OrderRejected) as rejected:
+    with pytest.raises(SubmitRejected) as rejected:
         engine.submit_limit(
             "taker", BTC_USDT, Side.BUY, D("1"), D("30000"),
             time_in_force=TimeInForce.GTX, ts_ns=T0,
@@ -171,7 +171,7 @@ def test_post_only_order_that_does_not_cross_rests_as_maker() -> None:
         time_in_force=TimeInForce.GTX, ts_ns=T0,
     )  # fmt: skip
 
-    assert result.order.status is OrderStatus.NEW
+    assert result.order.status is MatchingOrderStatus.NEW
     assert result.order.time_in_force is TimeInForce.GTX
 
 
@@ -179,7 +179,7 @@ def test_limit_order_without_enough_free_balance_is_rejected() -> None:
     engine = make_engine()
     engine.deposit("alice", "USDT", D("100"))
 
-    with pytest.raises(OrderRejected) as rejected:
+    with pytest.raises(SubmitRejected) as rejected:
         engine.submit_limit("alice", BTC_USDT, Side.BUY, D("0.01"), D("30000"), ts_ns=T0)
 
     assert (rejected.value.code, rejected.value.msg) == (
@@ -193,7 +193,7 @@ def test_funds_held_by_open_orders_cannot_be_spent_twice() -> None:
     engine.deposit("alice", "BTC", D("1"))
     engine.submit_limit("alice", BTC_USDT, Side.SELL, D("0.7"), D("40000"), ts_ns=T0)
 
-    with pytest.raises(OrderRejected, match="insufficient balance"):
+    with pytest.raises(SubmitRejected, match="insufficient balance"):
         engine.submit_limit("alice", BTC_USDT, Side.SELL, D("0.7"), D("41000"), ts_ns=T0)
 
 

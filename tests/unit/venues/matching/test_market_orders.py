@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tradewind.domain.model import Side
-from tradewind.venues.simulated.matching import OrderRejected, OrderStatus
+from tradewind.venues.simulated.matching import MatchingOrderStatus, SubmitRejected
 
 from .factories import BTC_USDT, T0, D, funded_engine, make_engine
 
@@ -18,7 +18,7 @@ def test_market_order_walks_the_book_and_pays_taker_fee() -> None:
 
     result = engine.submit_market("taker", BTC_USDT, Side.BUY, quantity=D("1"), ts_ns=T0 + 1)
 
-    assert result.order.status is OrderStatus.FILLED
+    assert result.order.status is MatchingOrderStatus.FILLED
     assert [(t.price, t.quantity) for t in result.trades] == [
         (D("30000"), D("0.5")),
         (D("30010"), D("0.5")),
@@ -40,7 +40,7 @@ def test_market_order_larger_than_the_book_expires_the_remainder() -> None:
 
     result = engine.submit_market("taker", BTC_USDT, Side.SELL, quantity=D("1"), ts_ns=T0)
 
-    assert result.order.status is OrderStatus.EXPIRED
+    assert result.order.status is MatchingOrderStatus.EXPIRED
     assert result.order.executed_quantity == D("0.3")
     assert engine.balance("taker", "BTC").locked == 0
 
@@ -50,7 +50,7 @@ def test_market_order_on_an_empty_book_expires_without_trades() -> None:
 
     result = engine.submit_market("taker", BTC_USDT, Side.BUY, quantity=D("1"), ts_ns=T0)
 
-    assert (result.order.status, result.trades) == (OrderStatus.EXPIRED, [])
+    assert (result.order.status, result.trades) == (MatchingOrderStatus.EXPIRED, [])
 
 
 def test_market_buy_by_quote_amount_buys_whole_lots_within_the_amount() -> None:
@@ -60,7 +60,7 @@ def test_market_buy_by_quote_amount_buys_whole_lots_within_the_amount() -> None:
     result = engine.submit_market("taker", BTC_USDT, Side.BUY, quote_quantity=D("1000"), ts_ns=T0)
 
     order = result.order
-    assert order.status is OrderStatus.FILLED
+    assert order.status is MatchingOrderStatus.FILLED
     assert order.executed_quantity == D("0.03333")  # 1000 / 30000, down to the 0.00001 step
     assert order.quantity == order.executed_quantity  # origQty, as Binance reports it
     assert order.cumulative_quote_quantity == D("999.9")
@@ -79,7 +79,7 @@ def test_market_buy_by_quote_amount_walks_several_levels() -> None:
         (D("30000"), D("0.01")),
         (D("31000"), D("0.01")),
     ]
-    assert result.order.status is OrderStatus.FILLED
+    assert result.order.status is MatchingOrderStatus.FILLED
 
 
 def test_market_buy_by_quote_amount_larger_than_the_book_expires() -> None:
@@ -88,7 +88,7 @@ def test_market_buy_by_quote_amount_larger_than_the_book_expires() -> None:
 
     result = engine.submit_market("taker", BTC_USDT, Side.BUY, quote_quantity=D("1000"), ts_ns=T0)
 
-    assert result.order.status is OrderStatus.EXPIRED
+    assert result.order.status is MatchingOrderStatus.EXPIRED
     assert result.order.cumulative_quote_quantity == D("300")
 
 
@@ -99,7 +99,7 @@ def test_market_buy_stops_when_free_quote_runs_out_and_expires_the_rest() -> Non
 
     result = engine.submit_market("taker", BTC_USDT, Side.BUY, quantity=D("1"), ts_ns=T0)
 
-    assert result.order.status is OrderStatus.EXPIRED
+    assert result.order.status is MatchingOrderStatus.EXPIRED
     assert result.order.executed_quantity == D("0.66666")
     assert engine.balance("taker", "USDT").free == D("0.2")
 
@@ -109,7 +109,7 @@ def test_market_buy_that_cannot_afford_one_lot_is_rejected() -> None:
     engine.deposit("taker", "USDT", D("0.1"))
     engine.submit_limit("maker", BTC_USDT, Side.SELL, D("1"), D("30000"), ts_ns=T0)
 
-    with pytest.raises(OrderRejected) as rejected:
+    with pytest.raises(SubmitRejected) as rejected:
         engine.submit_market("taker", BTC_USDT, Side.BUY, quantity=D("1"), ts_ns=T0)
 
     assert rejected.value.code == -2010
@@ -119,7 +119,7 @@ def test_market_buy_by_quote_amount_beyond_free_quote_is_rejected() -> None:
     engine = make_engine()
     engine.deposit("taker", "USDT", D("100"))
 
-    with pytest.raises(OrderRejected, match="insufficient balance"):
+    with pytest.raises(SubmitRejected, match="insufficient balance"):
         engine.submit_market("taker", BTC_USDT, Side.BUY, quote_quantity=D("101"), ts_ns=T0)
 
 
@@ -128,7 +128,7 @@ def test_market_sell_without_the_base_quantity_is_rejected() -> None:
     engine.deposit("taker", "BTC", D("0.5"))
     engine.submit_limit("maker", BTC_USDT, Side.BUY, D("1"), D("30000"), ts_ns=T0)
 
-    with pytest.raises(OrderRejected, match="insufficient balance"):
+    with pytest.raises(SubmitRejected, match="insufficient balance"):
         engine.submit_market("taker", BTC_USDT, Side.SELL, quantity=D("0.6"), ts_ns=T0)
 
 
@@ -138,7 +138,7 @@ def test_market_sell_by_quote_amount_sells_just_enough_base() -> None:
 
     result = engine.submit_market("taker", BTC_USDT, Side.SELL, quote_quantity=D("3000"), ts_ns=T0)
 
-    assert result.order.status is OrderStatus.FILLED
+    assert result.order.status is MatchingOrderStatus.FILLED
     assert result.order.executed_quantity == D("0.1")
     assert result.trades[0].taker_fee == D("3")  # 0.1 % of the 3000 USDT received
     assert result.trades[0].taker_fee_asset == "USDT"
@@ -147,9 +147,9 @@ def test_market_sell_by_quote_amount_sells_just_enough_base() -> None:
 def test_market_order_needs_exactly_one_of_quantity_and_quote_quantity() -> None:
     engine = funded_engine("taker")
 
-    with pytest.raises(OrderRejected) as neither:
+    with pytest.raises(SubmitRejected) as neither:
         engine.submit_market("taker", BTC_USDT, Side.BUY, ts_ns=T0)
-    with pytest.raises(OrderRejected) as both:
+    with pytest.raises(SubmitRejected) as both:
         engine.submit_market(
             "taker", BTC_USDT, Side.BUY, quantity=D("1"), quote_quantity=D("1"), ts_ns=T0
         )
@@ -162,7 +162,7 @@ def test_market_order_below_min_notional_at_the_best_price_is_rejected() -> None
     engine = funded_engine("maker", "taker")
     engine.submit_limit("maker", BTC_USDT, Side.SELL, D("1"), D("30000"), ts_ns=T0)
 
-    with pytest.raises(OrderRejected) as rejected:
+    with pytest.raises(SubmitRejected) as rejected:
         engine.submit_market("taker", BTC_USDT, Side.BUY, quantity=D("0.0001"), ts_ns=T0)
 
     assert (rejected.value.code, rejected.value.msg) == (-1013, "Filter failure: NOTIONAL")
@@ -171,7 +171,7 @@ def test_market_order_below_min_notional_at_the_best_price_is_rejected() -> None
 def test_market_order_by_quote_below_min_notional_is_rejected() -> None:
     engine = funded_engine("taker")
 
-    with pytest.raises(OrderRejected, match="NOTIONAL"):
+    with pytest.raises(SubmitRejected, match="NOTIONAL"):
         engine.submit_market("taker", BTC_USDT, Side.BUY, quote_quantity=D("4.99"), ts_ns=T0)
 
 

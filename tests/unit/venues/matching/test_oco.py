@@ -7,14 +7,14 @@ import pytest
 
 from tradewind.domain.model import Side, TimeInForce
 from tradewind.venues.simulated.matching import (
-    Balance,
+    BalanceSnapshot,
     ExpiredOrder,
     MatchingEngine,
+    MatchingOrderStatus,
     OcoLeg,
     OrderListUpdate,
-    OrderRejected,
-    OrderStatus,
     StopType,
+    SubmitRejected,
     TriggeredOrder,
 )
 
@@ -50,7 +50,7 @@ def test_a_sell_oco_holds_its_quantity_once_and_lists_the_stop_leg_first() -> No
     assert (stop.client_order_id, limit.client_order_id) == ("sl", "tp")
     assert stop.order_list_id == limit.order_list_id == placed.order_list_id
     assert (stop.is_working, limit.is_working) == (False, True)
-    assert engine.balance("me", "BTC") == Balance("BTC", D("99.5"), D("0.5"))
+    assert engine.balance("me", "BTC") == BalanceSnapshot("BTC", D("99.5"), D("0.5"))
     assert engine.depth(BTC_USDT).asks[0].price == D("31000")
     assert [o.order_id for o in engine.open_orders("me")] == [stop_id, limit_id]
 
@@ -73,14 +73,14 @@ def test_a_fill_of_the_limit_leg_expires_the_stop_leg_and_ends_the_list() -> Non
     expired = [c.order for c in result.consequences if isinstance(c, ExpiredOrder)]
     [done] = [c.order_list for c in result.consequences if isinstance(c, OrderListUpdate)]
     assert [o.order_id for o in expired] == [stop_id]
-    assert expired[0].status is OrderStatus.EXPIRED
+    assert expired[0].status is MatchingOrderStatus.EXPIRED
     assert (done.list_status_type, done.list_order_status) == ("ALL_DONE", "ALL_DONE")
     limit = engine.get_order("me", BTC_USDT, order_id=limit_id)
-    assert limit.status is OrderStatus.PARTIALLY_FILLED
-    assert engine.balance("me", "BTC") == Balance("BTC", D("99.5"), D("0.3"))
+    assert limit.status is MatchingOrderStatus.PARTIALLY_FILLED
+    assert engine.balance("me", "BTC") == BalanceSnapshot("BTC", D("99.5"), D("0.3"))
     assert engine.open_order_lists("me") == []
     engine.cancel_order("me", BTC_USDT, order_id=limit_id, ts_ns=T0 + 3)
-    assert engine.balance("me", "BTC") == Balance("BTC", D("99.8"), D("0"))
+    assert engine.balance("me", "BTC") == BalanceSnapshot("BTC", D("99.8"), D("0"))
 
 
 def test_the_stop_leg_triggering_expires_the_limit_leg_and_works_alone() -> None:
@@ -93,10 +93,10 @@ def test_the_stop_leg_triggering_expires_the_limit_leg_and_works_alone() -> None
     assert kinds == ["ExpiredOrder", "OrderListUpdate", "TriggeredOrder"]
     [fired] = [c for c in result.consequences if isinstance(c, TriggeredOrder)]
     assert fired.result.order.order_id == stop_id
-    assert fired.result.order.status is OrderStatus.PARTIALLY_FILLED
-    assert engine.get_order("me", BTC_USDT, order_id=limit_id).status is OrderStatus.EXPIRED
+    assert fired.result.order.status is MatchingOrderStatus.PARTIALLY_FILLED
+    assert engine.get_order("me", BTC_USDT, order_id=limit_id).status is MatchingOrderStatus.EXPIRED
     assert all(level.price != D("31000") for level in engine.depth(BTC_USDT).asks)
-    assert engine.balance("me", "BTC") == Balance("BTC", D("99.5"), D("0.3"))
+    assert engine.balance("me", "BTC") == BalanceSnapshot("BTC", D("99.5"), D("0.3"))
 
 
 def test_canceling_either_leg_cancels_the_list_and_releases_the_hold() -> None:
@@ -104,8 +104,8 @@ def test_canceling_either_leg_cancels_the_list_and_releases_the_hold() -> None:
     stop_id, _ = sell_oco(engine)
     engine.cancel_order("me", BTC_USDT, order_id=stop_id, ts_ns=T0 + 2)
     statuses = [o.status for o in engine.get_order_list("me", order_list_id=0).orders]
-    assert statuses == [OrderStatus.CANCELED, OrderStatus.CANCELED]
-    assert engine.balance("me", "BTC") == Balance("BTC", D("100"), D("0"))
+    assert statuses == [MatchingOrderStatus.CANCELED, MatchingOrderStatus.CANCELED]
+    assert engine.balance("me", "BTC") == BalanceSnapshot("BTC", D("100"), D("0"))
     assert engine.depth(BTC_USDT).asks == ()
     canceled = engine.cancel_open_orders("me", BTC_USDT, ts_ns=T0 + 3)
     assert canceled == []
@@ -115,12 +115,12 @@ def test_cancel_open_orders_cancels_both_legs_once() -> None:
     engine = traded_at_30000()
     sell_oco(engine)
     canceled = engine.cancel_open_orders("me", BTC_USDT, ts_ns=T0 + 2)
-    assert [o.status for o in canceled] == [OrderStatus.CANCELED] * 2
-    assert engine.balance("me", "BTC") == Balance("BTC", D("100"), D("0"))
+    assert [o.status for o in canceled] == [MatchingOrderStatus.CANCELED] * 2
+    assert engine.balance("me", "BTC") == BalanceSnapshot("BTC", D("100"), D("0"))
 
 
 def oco_error(engine: MatchingEngine, side: Side, above: OcoLeg, below: OcoLeg) -> int:
-    with pytest.raises(OrderRejected) as refused:
+    with pytest.raises(SubmitRejected) as refused:
         engine.submit_oco("me", BTC_USDT, side, D("0.1"), above=above, below=below, ts_ns=T0)
     return refused.value.code
 
@@ -147,7 +147,7 @@ def test_oco_legs_on_the_wrong_side_get_binances_codes() -> None:
 def test_oco_prices_must_straddle_the_last_trade_price() -> None:
     engine = traded_at_30000()
     low_stop = OcoLeg(order_type="STOP_LOSS", stop_price=D("30500"))
-    with pytest.raises(OrderRejected) as refused:
+    with pytest.raises(SubmitRejected) as refused:
         engine.submit_oco("me", BTC_USDT, Side.SELL, D("0.1"), above=LM_HIGH, below=low_stop,
                           ts_ns=T0)  # fmt: skip
     assert refused.value.msg == "The relationship of the prices for the orders is not correct."
@@ -156,7 +156,7 @@ def test_oco_prices_must_straddle_the_last_trade_price() -> None:
 
 def test_an_oco_the_account_cannot_hold_is_refused_whole() -> None:
     engine = traded_at_30000()
-    with pytest.raises(OrderRejected, match="insufficient balance"):
+    with pytest.raises(SubmitRejected, match="insufficient balance"):
         sell_oco(engine, quantity="101")
     assert engine.open_orders("me") == [] and engine.balance("me", "BTC").locked == 0
 

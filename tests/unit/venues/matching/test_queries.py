@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tradewind.domain.model import OrderType, Side
-from tradewind.venues.simulated.matching import OrderNotFound, OrderRejected, OrderStatus
+from tradewind.venues.simulated.matching import MatchingOrderStatus, OrderNotFound, SubmitRejected
 
 from .factories import BTC_USDT, ETH_BTC, T0, D, btc_usdt, eth_btc, funded_engine, make_engine
 
@@ -52,7 +52,7 @@ def test_duplicate_client_order_id_is_rejected() -> None:
         "alice", BTC_USDT, Side.BUY, D("1"), D("100"), client_order_id="x", ts_ns=T0
     )
 
-    with pytest.raises(OrderRejected) as duplicate:
+    with pytest.raises(SubmitRejected) as duplicate:
         engine.submit_limit(
             "alice", BTC_USDT, Side.BUY, D("1"), D("100"), client_order_id="x", ts_ns=T0
         )
@@ -72,7 +72,7 @@ def test_client_order_id_of_a_closed_order_cannot_be_reused() -> None:
     )
     engine.cancel_order("alice", BTC_USDT, client_order_id="x", ts_ns=T0)
 
-    with pytest.raises(OrderRejected, match="Duplicate order sent"):
+    with pytest.raises(SubmitRejected, match="Duplicate order sent"):
         engine.submit_limit(
             "alice", BTC_USDT, Side.BUY, D("1"), D("100"), client_order_id="x", ts_ns=T0
         )
@@ -94,8 +94,8 @@ def test_open_orders_and_all_orders_are_oldest_first_per_symbol() -> None:
     assert [o.order_id for o in engine.open_orders("alice", BTC_USDT)] == [c.order.order_id]
     history = engine.all_orders("alice", BTC_USDT)
     assert [(o.order_id, o.status) for o in history] == [
-        (a.order.order_id, OrderStatus.CANCELED),
-        (c.order.order_id, OrderStatus.NEW),
+        (a.order.order_id, MatchingOrderStatus.CANCELED),
+        (c.order.order_id, MatchingOrderStatus.NEW),
     ]
 
 
@@ -127,9 +127,9 @@ def test_trade_carries_both_orders_cumulative_state_after_the_fill() -> None:
         "taker", BTC_USDT, Side.BUY, quantity=D("1.5"), ts_ns=T0
     ).trades
 
-    assert (first.maker_status, first.maker_executed_steps) == (OrderStatus.FILLED, 100_000)
+    assert (first.maker_status, first.maker_executed_steps) == (MatchingOrderStatus.FILLED, 100_000)
     assert (first.taker_executed_steps, second.taker_executed_steps) == (100_000, 150_000)
-    assert second.maker_status is OrderStatus.PARTIALLY_FILLED
+    assert second.maker_status is MatchingOrderStatus.PARTIALLY_FILLED
     assert second.trade_id == first.trade_id + 1
 
 
@@ -151,7 +151,7 @@ def test_snapshots_are_values_that_later_fills_do_not_change() -> None:
 
     engine.submit_market("taker", BTC_USDT, Side.BUY, quantity=D("1"), ts_ns=T0)
 
-    assert placed.order.status is OrderStatus.NEW
+    assert placed.order.status is MatchingOrderStatus.NEW
     assert engine.get_order("maker", BTC_USDT, order_id=placed.order.order_id).status is (
-        OrderStatus.FILLED
+        MatchingOrderStatus.FILLED
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from tradewind.domain.model import Side
-from tradewind.venues.simulated.matching import MatchingEngine, OrderStatus, StopType
+from tradewind.venues.simulated.matching import MatchingEngine, MatchingOrderStatus, StopType
 
 from .factories import ETH_BTC, T0, D, fine_eth_btc, make_engine
 
@@ -51,7 +51,7 @@ def test_a_resting_buy_holds_rounded_up_pays_each_fill_rounded_down_and_gets_the
     assert btc(engine, "bob") == (D("0.99726298"), D("0"))
     assert btc(engine, "alice") == (D("0.00273702"), D("0"))
     order = engine.get_order("bob", ETH_BTC, order_id=buy.order.order_id)
-    assert order.status is OrderStatus.FILLED
+    assert order.status is MatchingOrderStatus.FILLED
     assert order.cumulative_quote_quantity == D("0.00273702")
 
 
@@ -76,7 +76,7 @@ def test_a_taker_buy_across_two_levels_pays_each_fill_rounded_down() -> None:
     assert [t.quote_quantity for t in result.trades] == [D("0.00091234"), D("0.00273703")]
     # The sum of the rounded fills, one 10**-8 below the rounded exact 0.0036493834.
     assert result.order.cumulative_quote_quantity == D("0.00364937")
-    assert result.order.status is OrderStatus.FILLED
+    assert result.order.status is MatchingOrderStatus.FILLED
     assert btc(engine, "bob") == (D("0.99635063"), D("0"))
     assert btc(engine, "carol") == (D("0.00364937"), D("0"))
     assert engine.balance("bob", "ETH").free == D("0.04")
@@ -96,7 +96,7 @@ def test_a_market_buy_by_quote_amount_spends_no_more_than_the_amount() -> None:
         (D("0.01192"), D("0.00108751")),
     ]
     order = result.order
-    assert (order.status, order.quantity) == (OrderStatus.FILLED, D("0.02192"))
+    assert (order.status, order.quantity) == (MatchingOrderStatus.FILLED, D("0.02192"))
     assert order.cumulative_quote_quantity == D("0.00199985")
     assert btc(engine, "bob") == (D("1") - D("0.00199985"), D("0"))
     assert btc(engine, "carol") == (D("0.00199985"), D("0"))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tradewind.domain.model import Side, TimeInForce
-from tradewind.venues.simulated.matching import OrderStatus
+from tradewind.venues.simulated.matching import MatchingOrderStatus
 
 from .factories import BTC_USDT, T0, D, funded_engine
 
@@ -15,7 +15,7 @@ def test_self_trade_expires_the_taker() -> None:
 
     result = engine.submit_limit("alice", BTC_USDT, Side.BUY, D("1"), D("30000"), ts_ns=T0)
 
-    assert result.order.status is OrderStatus.EXPIRED_IN_MATCH
+    assert result.order.status is MatchingOrderStatus.EXPIRED_IN_MATCH
     assert result.trades == []
     assert result.prevented_maker_order_id == resting.order.order_id
     assert engine.depth(BTC_USDT) == depth_before  # the resting order is kept
@@ -30,7 +30,7 @@ def test_self_trade_prevention_keeps_the_fills_before_the_own_order() -> None:
 
     result = engine.submit_limit("alice", BTC_USDT, Side.BUY, D("2"), D("30000"), ts_ns=T0)
 
-    assert result.order.status is OrderStatus.EXPIRED_IN_MATCH
+    assert result.order.status is MatchingOrderStatus.EXPIRED_IN_MATCH
     assert result.order.executed_quantity == D("0.5")
     assert [t.maker_account_id for t in result.trades] == ["bob"]
     assert engine.depth(BTC_USDT).asks[0].quantity == D("2")
@@ -42,7 +42,7 @@ def test_self_trade_prevention_applies_to_market_orders() -> None:
 
     result = engine.submit_market("alice", BTC_USDT, Side.SELL, quantity=D("1"), ts_ns=T0)
 
-    assert result.order.status is OrderStatus.EXPIRED_IN_MATCH
+    assert result.order.status is MatchingOrderStatus.EXPIRED_IN_MATCH
     assert engine.balance("alice", "BTC").free == D("100")
 
 
@@ -55,7 +55,7 @@ def test_fok_counts_no_liquidity_behind_an_own_resting_order() -> None:
         "alice", BTC_USDT, Side.BUY, D("1"), D("30000"), time_in_force=TimeInForce.FOK, ts_ns=T0
     )
 
-    assert result.order.status is OrderStatus.EXPIRED
+    assert result.order.status is MatchingOrderStatus.EXPIRED
     assert result.trades == []
 
 
@@ -65,5 +65,5 @@ def test_orders_of_different_accounts_match_normally() -> None:
 
     result = engine.submit_limit("bob", BTC_USDT, Side.BUY, D("1"), D("30000"), ts_ns=T0)
 
-    assert result.order.status is OrderStatus.FILLED
+    assert result.order.status is MatchingOrderStatus.FILLED
     assert result.prevented_maker_order_id is None

@@ -11,9 +11,9 @@ import pytest
 from tradewind.domain.model import OrderType, Side, TimeInForce
 from tradewind.venues.simulated.matching import (
     MatchingEngine,
-    OrderRejected,
-    OrderStatus,
+    MatchingOrderStatus,
     StopType,
+    SubmitRejected,
     TriggeredOrder,
 )
 
@@ -44,7 +44,11 @@ def test_a_stop_limit_sell_waits_new_not_working_and_holds_its_quantity() -> Non
         "me", BTC_USDT, Side.SELL, SL, D("0.5"), D("29000"), price=D("28900"), ts_ns=T0 + 1
     )
     order = placed.order
-    assert (order.status, order.is_working, order.working_ms) == (OrderStatus.NEW, False, -1)
+    assert (order.status, order.is_working, order.working_ms) == (
+        MatchingOrderStatus.NEW,
+        False,
+        -1,
+    )
     assert (order.order_type, order.stop_type, order.stop_price) == (
         OrderType.LIMIT,
         SL,
@@ -70,7 +74,7 @@ def test_a_stop_that_would_trigger_at_once_is_refused_with_binances_error(
 ) -> None:
     engine = traded_at("30000", "me")
     engine.submit_stop("me", BTC_USDT, side, stop_type, D("0.01"), D(stop), ts_ns=T0 + 1)
-    with pytest.raises(OrderRejected) as refused:
+    with pytest.raises(SubmitRejected) as refused:
         engine.submit_stop("me", BTC_USDT, side, stop_type, D("0.01"), D(refused_stop), ts_ns=T0)
     assert (refused.value.code, refused.value.msg) == (-2010, "Order would trigger immediately.")
 
@@ -83,7 +87,7 @@ def test_a_sell_stop_loss_triggers_when_a_trade_prints_at_or_below_its_stop() ->
     [fired] = print_trade(engine, "29000", T0 + 20)
     order = fired.result.order
     assert order.order_id == stop.order.order_id and order.order_type is OrderType.MARKET
-    assert order.status is OrderStatus.FILLED and order.working_ns == T0 + 20
+    assert order.status is MatchingOrderStatus.FILLED and order.working_ns == T0 + 20
     assert [(t.price, t.quantity) for t in fired.result.trades] == [(D("28000"), D("0.1"))]
     btc = engine.balance("me", "BTC")
     assert (btc.free, btc.locked) == (D("99.9"), 0)
@@ -99,7 +103,7 @@ def test_a_buy_stop_loss_limit_triggers_at_or_above_and_rests_what_does_not_fill
     engine.submit_limit("maker", BTC_USDT, Side.SELL, D("0.05"), D("31050"), ts_ns=T0 + 2)
     [fired] = print_trade(engine, "31000")
     order = fired.result.order
-    assert order.status is OrderStatus.PARTIALLY_FILLED and order.is_working
+    assert order.status is MatchingOrderStatus.PARTIALLY_FILLED and order.is_working
     assert order.executed_quantity == D("0.05")
     usdt = engine.balance("me", "USDT")
     assert usdt.locked == D("31100") * D("0.15")
@@ -113,7 +117,7 @@ def test_a_take_profit_sell_triggers_on_a_trade_at_or_above_its_stop() -> None:
     engine.submit_limit("maker", BTC_USDT, Side.BUY, D("1"), D("30500"), ts_ns=T0 + 2)
     assert print_trade(engine, "30999") == []
     [fired] = print_trade(engine, "31000", T0 + 30)
-    assert fired.result.order.status is OrderStatus.FILLED
+    assert fired.result.order.status is MatchingOrderStatus.FILLED
     assert fired.result.trades[0].price == D("30500")
 
 
@@ -140,7 +144,7 @@ def test_canceling_a_waiting_stop_releases_its_hold_without_touching_the_book() 
     )
     assert engine.balance("me", "USDT").locked == D("2900")
     canceled = engine.cancel_order("me", BTC_USDT, order_id=placed.order.order_id, ts_ns=T0 + 2)
-    assert canceled.status is OrderStatus.CANCELED and engine.open_orders("me") == []
+    assert canceled.status is MatchingOrderStatus.CANCELED and engine.open_orders("me") == []
     assert engine.balance("me", "USDT") == engine.balance("me", "USDT").__class__(
         "USDT", D("1000000"), D(0)
     )
@@ -150,17 +154,17 @@ def test_canceling_a_waiting_stop_releases_its_hold_without_touching_the_book() 
 
 def test_stop_filters_and_balance_are_checked_at_placement() -> None:
     engine = traded_at("30000", "me")
-    with pytest.raises(OrderRejected, match="PRICE_FILTER"):
+    with pytest.raises(SubmitRejected, match="PRICE_FILTER"):
         engine.submit_stop("me", BTC_USDT, Side.SELL, SL, D("0.1"), D("29000.001"), ts_ns=T0)
-    with pytest.raises(OrderRejected, match="LOT_SIZE"):
+    with pytest.raises(SubmitRejected, match="LOT_SIZE"):
         engine.submit_stop("me", BTC_USDT, Side.SELL, SL, D("0.000001"), D("29000"), ts_ns=T0)
-    with pytest.raises(OrderRejected, match="NOTIONAL"):
+    with pytest.raises(SubmitRejected, match="NOTIONAL"):
         engine.submit_stop(
             "me", BTC_USDT, Side.SELL, SL, D("0.0001"), D("29000"), price=D("10"), ts_ns=T0
         )
-    with pytest.raises(OrderRejected, match="insufficient balance"):
+    with pytest.raises(SubmitRejected, match="insufficient balance"):
         engine.submit_stop("me", BTC_USDT, Side.SELL, SL, D("101"), D("29000"), ts_ns=T0)
-    with pytest.raises(OrderRejected, match="insufficient balance"):
+    with pytest.raises(SubmitRejected, match="insufficient balance"):
         engine.submit_stop("me", BTC_USDT, Side.BUY, SL, D("40"), D("31000"), ts_ns=T0)
     assert engine.open_orders("me") == []
 
@@ -176,7 +180,7 @@ def test_an_ioc_stop_limit_expires_what_it_cannot_fill_when_triggered() -> None:
     engine.submit_limit("maker", BTC_USDT, Side.BUY, D("0.01"), D("29000"), ts_ns=T0 + 2)
     result = engine.submit_market("taker", BTC_USDT, Side.SELL, quantity=D("0.01"), ts_ns=T0 + 3)
     [fired] = [c for c in result.consequences if isinstance(c, TriggeredOrder)]
-    assert fired.result.order.status is OrderStatus.EXPIRED
+    assert fired.result.order.status is MatchingOrderStatus.EXPIRED
     assert fired.result.order.executed_quantity == D("0.2")
     assert engine.balance("me", "BTC") == engine.balance("me", "BTC").__class__(
         "BTC", D("99.8"), D(0)
@@ -192,6 +196,6 @@ def test_a_triggered_market_buy_spends_what_its_hold_released_and_expires_the_re
     result = engine.submit_market("taker", BTC_USDT, Side.BUY, quantity=D("0.01"), ts_ns=T0 + 3)
     [fired] = [c for c in result.consequences if isinstance(c, TriggeredOrder)]
     # The ask at 31000 is gone; 310 USDT buys 0.0031 BTC at 99999.
-    assert fired.result.order.status is OrderStatus.EXPIRED
+    assert fired.result.order.status is MatchingOrderStatus.EXPIRED
     assert fired.result.order.executed_quantity == D("0.0031")
     assert engine.balance("poor", "USDT").free == D("310") - D("99999") * D("0.0031")

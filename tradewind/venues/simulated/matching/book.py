@@ -20,8 +20,8 @@ from tradewind.venues.simulated.matching.filters import MarketRules
 from tradewind.venues.simulated.matching.ledger import AssetBalance, FeeSchedule
 from tradewind.venues.simulated.matching.results import (
     DepthUpdate,
+    MatchingOrderStatus,
     OrderSnapshot,
-    OrderStatus,
     StopType,
     Trade,
 )
@@ -75,7 +75,7 @@ class Order(msgspec.Struct, gc=False, eq=False):
     executed: int = 0
     cumulative_quote: int = 0
     held: int = 0
-    status: OrderStatus = OrderStatus.NEW
+    status: MatchingOrderStatus = MatchingOrderStatus.NEW
     stop_type: StopType | None = None
     stop_price: int = 0
     working_ns: int = 0
@@ -297,7 +297,7 @@ def triggers_rising(order: Order) -> bool:
 
 def is_waiting(order: Order) -> bool:
     """True for a stop or take-profit order not yet triggered, canceled or expired."""
-    return not order.working_ns and order.status is OrderStatus.NEW
+    return not order.working_ns and order.status is MatchingOrderStatus.NEW
 
 
 def _order_id(order: Order) -> int:

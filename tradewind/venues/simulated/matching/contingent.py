@@ -20,12 +20,12 @@ from tradewind.venues.simulated.matching.errors import (
     UNSUPPORTED_COMBINATION,
     CancelRejected,
     OrderNotFound,
-    OrderRejected,
+    SubmitRejected,
 )
 from tradewind.venues.simulated.matching.ledger import Ledger
 from tradewind.venues.simulated.matching.oco import OcoLeg, place_oco
+from tradewind.venues.simulated.matching.order_entry import OrderRegistry
 from tradewind.venues.simulated.matching.order_lists import OrderList, cancel_list
-from tradewind.venues.simulated.matching.placement import OrderRegistry
 from tradewind.venues.simulated.matching.results import OrderListSnapshot, StopType, SubmitResult
 from tradewind.venues.simulated.matching.stops import place_stop
 
@@ -61,7 +61,7 @@ class ContingentOrders:
         with one as a LIMIT order with `time_in_force` (GTC, IOC or FOK; *_LIMIT).
         PRICE_FILTER applies to both prices, LOT_SIZE to the quantity, NOTIONAL to
         price * quantity (stop price * quantity for a market one, where the filter
-        applies to market orders). Raises OrderRejected, -2010 "Order would trigger
+        applies to market orders). Raises SubmitRejected, -2010 "Order would trigger
         immediately." if the last trade price already reached the stop price.
         """
         book = self._book(symbol)
@@ -74,7 +74,7 @@ class ContingentOrders:
             rules.check_notional(ticks * steps)
             tif = TimeInForce(time_in_force)
             if tif is TimeInForce.GTX:
-                raise OrderRejected(UNSUPPORTED_COMBINATION, "a stop-limit order is not post-only")
+                raise SubmitRejected(UNSUPPORTED_COMBINATION, "a stop-limit order is not post-only")
             order_type = OrderType.LIMIT
         else:
             ticks, tif, order_type = 0, None, OrderType.MARKET
@@ -83,7 +83,7 @@ class ContingentOrders:
             if (filters.apply_min_to_market and notional < rules.min_notional) or (
                 filters.apply_max_to_market and notional > rules.max_notional
             ):
-                raise OrderRejected(NOTIONAL, f"stop price * quantity {rules.notional(notional)}")
+                raise SubmitRejected(NOTIONAL, f"stop price * quantity {rules.notional(notional)}")
         return place_stop(
             self._ledger, self._registry, book, account_id, is_buy, StopType(stop_type),
             order_type, ticks, stop_ticks, steps, tif, client_order_id, ts_ns,
@@ -103,7 +103,7 @@ class ContingentOrders:
     ) -> OrderListSnapshot:
         """Place an OCO: `above` and `below` legs of `quantity` each, sharing one hold;
         when one trades or triggers the other expires (see `oco` for Binance's rules).
-        Raises OrderRejected with nothing placed."""
+        Raises SubmitRejected with nothing placed."""
         book = self._book(symbol)
         return place_oco(
             self._ledger, self._registry, book, account_id, Side(side) is Side.BUY,
@@ -162,7 +162,7 @@ class ContingentOrders:
                 return lists[order_list_id]
             return None
         if list_client_order_id is None:
-            raise OrderRejected(MANDATORY_ORDER_REF, "send order_list_id or list_client_order_id")
+            raise SubmitRejected(MANDATORY_ORDER_REF, "send order_list_id or list_client_order_id")
         for book in self._books.values():
             found = book.client_lists.get(account_id, {}).get(list_client_order_id)
             if found is not None:

@@ -45,7 +45,7 @@ from tradewind.venues.simulated.matching.errors import (
     ORDER_DOES_NOT_EXIST,
     QUOTE_QTY_NOT_REQUIRED,
     OrderNotFound,
-    OrderRejected,
+    SubmitRejected,
     UnknownSymbol,
 )
 from tradewind.venues.simulated.matching.filters import (
@@ -55,14 +55,14 @@ from tradewind.venues.simulated.matching.filters import (
     units_to_amount,
 )
 from tradewind.venues.simulated.matching.ledger import Ledger
-from tradewind.venues.simulated.matching.placement import (
+from tradewind.venues.simulated.matching.order_entry import (
     OrderRegistry,
     cancel,
     place_limit,
     place_market,
 )
 from tradewind.venues.simulated.matching.results import (
-    Balance,
+    BalanceSnapshot,
     BookTicker,
     DepthSnapshot,
     DepthUpdate,
@@ -132,7 +132,7 @@ class MatchingEngine(ContingentOrders):
         """The listed instruments, in listing order."""
         return [book.rules.spec for book in self._books.values()]
 
-    def deposit(self, account_id: str, asset: str, amount: Decimal) -> Balance:
+    def deposit(self, account_id: str, asset: str, amount: Decimal) -> BalanceSnapshot:
         """Credit `amount` of `asset` to the account's free balance (the faucet)."""
         self._ledger.deposit(account_id, asset, amount)
         return self.balance(account_id, asset)
@@ -168,7 +168,7 @@ class MatchingEngine(ContingentOrders):
 
         GTC rests what does not fill; IOC expires it; FOK fills completely or expires
         without touching the book; GTX (post-only) is rejected if it would take.
-        Raises OrderRejected (filters, balance, post-only, duplicate) or UnknownSymbol.
+        Raises SubmitRejected (filters, balance, post-only, duplicate) or UnknownSymbol.
         """
         book = self._books.get(symbol) or self._book(symbol)
         rules = book.rules
@@ -202,14 +202,14 @@ class MatchingEngine(ContingentOrders):
         """Place a market order by base `quantity` or by `quote_quantity` (quoteOrderQty).
 
         Fills from the best price outwards; what cannot fill EXPIRES (see the module
-        docstring). Raises OrderRejected or UnknownSymbol.
+        docstring). Raises SubmitRejected or UnknownSymbol.
         """
         book = self._book(symbol)
         rules = book.rules
         is_buy = _is_buy(side)
         if quantity is not None:
             if quote_quantity is not None:
-                raise OrderRejected(QUOTE_QTY_NOT_REQUIRED, "send quantity or quote_quantity")
+                raise SubmitRejected(QUOTE_QTY_NOT_REQUIRED, "send quantity or quote_quantity")
             steps = rules.quantity_steps(quantity)
             quote_units = 0
             best = (book.asks if is_buy else book.bids).best()
@@ -218,11 +218,11 @@ class MatchingEngine(ContingentOrders):
         elif quote_quantity is not None:
             quote_units = amount_to_units(quote_quantity)
             if quote_units <= 0:
-                raise OrderRejected(INVALID_QUANTITY, f"quote quantity {quote_quantity} <= 0")
+                raise SubmitRejected(INVALID_QUANTITY, f"quote quantity {quote_quantity} <= 0")
             steps = rules.max_qty_steps
             self._check_market_notional(rules, quote_units // rules.quote_units_per_notional)
         else:
-            raise OrderRejected(MANDATORY_QUANTITY, "send quantity or quote_quantity")
+            raise SubmitRejected(MANDATORY_QUANTITY, "send quantity or quote_quantity")
         result = place_market(
             self._ledger, self._registry, book, account_id, is_buy, steps, quote_units,
             client_order_id, ts_ns,
@@ -308,12 +308,14 @@ class MatchingEngine(ContingentOrders):
         trades = self._ledger.account(account_id).trades
         return [t for t in trades if symbol is None or t.symbol == symbol]
 
-    def balance(self, account_id: str, asset: str) -> Balance:
+    def balance(self, account_id: str, asset: str) -> BalanceSnapshot:
         """The account's free and locked amount of `asset` (zero if it never had any)."""
         holding = self._ledger.account(account_id).holding(asset)
-        return Balance(asset, units_to_amount(holding.free), units_to_amount(holding.locked))
+        return BalanceSnapshot(
+            asset, units_to_amount(holding.free), units_to_amount(holding.locked)
+        )
 
-    def balances(self, account_id: str) -> dict[str, Balance]:
+    def balances(self, account_id: str) -> dict[str, BalanceSnapshot]:
         """Every asset the account ever held, by asset."""
         holdings = self._ledger.account(account_id).holdings
         return {asset: self.balance(account_id, asset) for asset in holdings}

@@ -65,7 +65,7 @@ class MatchingError(TradewindError):
         super().__init__(f"{reason.code} {reason.msg}" + (f" ({detail})" if detail else ""))
 
 
-class OrderRejected(MatchingError):
+class SubmitRejected(MatchingError):
     """A new order was refused (filters, balance, post-only, duplicate client order id).
 
     No order id was assigned and nothing in the books or the ledger changed. Not to be

@@ -18,7 +18,7 @@ from tradewind.domain.model import Side
 from tradewind.venues.simulated.matching.book import BookSide, Order, OrderBook
 from tradewind.venues.simulated.matching.filters import BALANCE_QUANTUM as QUANTUM
 from tradewind.venues.simulated.matching.ledger import Account
-from tradewind.venues.simulated.matching.results import OrderStatus, Trade
+from tradewind.venues.simulated.matching.results import MatchingOrderStatus, Trade
 
 NO_BUDGET = -1
 """`budget` value for orders whose spending was checked before the walk."""
@@ -30,8 +30,8 @@ TAKE_OUT_OF_BUDGET = -1
 """`take` outcome: the budget is spent, or the next lot would have cost (or earned) more
 than the budget left."""
 
-_FILLED = OrderStatus.FILLED
-_PARTIALLY_FILLED = OrderStatus.PARTIALLY_FILLED
+_FILLED = MatchingOrderStatus.FILLED
+_PARTIALLY_FILLED = MatchingOrderStatus.PARTIALLY_FILLED
 _BUY = Side.BUY
 _SELL = Side.SELL
 

@@ -26,7 +26,7 @@ from tradewind.venues.simulated.matching.errors import (
     PRICE_FILTER,
     TOO_MUCH_PRECISION,
     InvalidInstrumentSpec,
-    OrderRejected,
+    SubmitRejected,
 )
 
 AMOUNT_DECIMALS = 18
@@ -92,9 +92,9 @@ def amount_to_units(amount: Decimal) -> int:
         scaled = amount.scaleb(AMOUNT_DECIMALS, WIDE)
         units = int(scaled)
     except (InvalidOperation, ValueError, OverflowError, AttributeError):
-        raise OrderRejected(TOO_MUCH_PRECISION, f"{amount!r} is not a finite amount") from None
+        raise SubmitRejected(TOO_MUCH_PRECISION, f"{amount!r} is not a finite amount") from None
     if units != scaled:
-        raise OrderRejected(TOO_MUCH_PRECISION, f"{amount} has more than 18 decimals")
+        raise SubmitRejected(TOO_MUCH_PRECISION, f"{amount} has more than 18 decimals")
     return units
 
 
@@ -184,19 +184,19 @@ class MarketRules:
         except (InvalidOperation, TypeError):
             # Not a finite number, or so large that the quotient has over 28 digits.
             if isinstance(price, Decimal) and price.is_finite() and price > 0:
-                raise OrderRejected(PRICE_FILTER, f"price {price} is above max_price") from None
-            raise OrderRejected(INVALID_PRICE, f"price {price!r} is not a number") from None
+                raise SubmitRejected(PRICE_FILTER, f"price {price} is above max_price") from None
+            raise SubmitRejected(INVALID_PRICE, f"price {price!r} is not a number") from None
         if rest:
             if price.is_nan() or price <= 0:
-                raise OrderRejected(INVALID_PRICE, f"price {price} must be positive")
-            raise OrderRejected(
+                raise SubmitRejected(INVALID_PRICE, f"price {price} must be positive")
+            raise SubmitRejected(
                 PRICE_FILTER, f"price {price} is not a multiple of tick size {self.tick_size}"
             )
         result = int(ticks)
         if result <= 0:
-            raise OrderRejected(INVALID_PRICE, f"price {price} must be positive")
+            raise SubmitRejected(INVALID_PRICE, f"price {price} must be positive")
         if result < self.min_price_ticks or result > self.max_price_ticks:
-            raise OrderRejected(
+            raise SubmitRejected(
                 PRICE_FILTER, f"price {price} is outside [{self.spec.filters.min_price}, max]"
             )
         return result
@@ -207,21 +207,21 @@ class MarketRules:
             steps, rest = divmod(quantity, self.step_size)
         except (InvalidOperation, TypeError):
             if isinstance(quantity, Decimal) and quantity.is_finite() and quantity > 0:
-                raise OrderRejected(LOT_SIZE, f"quantity {quantity} is above max_qty") from None
-            raise OrderRejected(
+                raise SubmitRejected(LOT_SIZE, f"quantity {quantity} is above max_qty") from None
+            raise SubmitRejected(
                 INVALID_QUANTITY, f"quantity {quantity!r} is not a number"
             ) from None
         if rest:
             if quantity.is_nan() or quantity <= 0:
-                raise OrderRejected(INVALID_QUANTITY, f"quantity {quantity} must be positive")
-            raise OrderRejected(
+                raise SubmitRejected(INVALID_QUANTITY, f"quantity {quantity} must be positive")
+            raise SubmitRejected(
                 LOT_SIZE, f"quantity {quantity} is not a multiple of step size {self.step_size}"
             )
         result = int(steps)
         if result <= 0:
-            raise OrderRejected(INVALID_QUANTITY, f"quantity {quantity} must be positive")
+            raise SubmitRejected(INVALID_QUANTITY, f"quantity {quantity} must be positive")
         if result < self.min_qty_steps or result > self.max_qty_steps:
-            raise OrderRejected(
+            raise SubmitRejected(
                 LOT_SIZE, f"quantity {quantity} is outside [{self.spec.filters.min_qty}, max]"
             )
         return result
@@ -246,7 +246,7 @@ class MarketRules:
     def check_notional(self, notional: int) -> None:
         """Raise NOTIONAL unless min_notional <= notional <= max_notional (notional units)."""
         if notional < self.min_notional or notional > self.max_notional:
-            raise OrderRejected(
+            raise SubmitRejected(
                 NOTIONAL,
                 f"notional {self.notional(notional)} is outside "
                 f"[{self.spec.filters.min_notional}, {self.spec.filters.max_notional or 'inf'}]",

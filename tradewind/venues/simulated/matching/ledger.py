@@ -20,7 +20,7 @@ from tradewind.venues.simulated.matching.errors import (
     INVALID_QUANTITY,
     TOO_MUCH_PRECISION,
     MatchingError,
-    OrderRejected,
+    SubmitRejected,
 )
 from tradewind.venues.simulated.matching.filters import BALANCE_QUANTUM, amount_to_units
 
@@ -142,7 +142,7 @@ class Ledger:
         """
         try:
             units = amount_to_units(amount)
-        except OrderRejected as refused:
+        except SubmitRejected as refused:
             raise MatchingError(TOO_MUCH_PRECISION, refused.detail) from None
         if units <= 0:
             raise MatchingError(INVALID_QUANTITY, f"deposit amount {amount} must be positive")

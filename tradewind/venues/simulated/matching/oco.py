@@ -35,17 +35,17 @@ from tradewind.venues.simulated.matching.errors import (
     SELL_OCO_STOP_LOSS_MUST_BE_BELOW,
     SELL_OCO_TAKE_PROFIT_MUST_BE_ABOVE,
     WOULD_TAKE,
-    OrderRejected,
     Reason,
+    SubmitRejected,
 )
 from tradewind.venues.simulated.matching.filters import MarketRules
 from tradewind.venues.simulated.matching.ledger import Ledger
-from tradewind.venues.simulated.matching.order_lists import OrderList
-from tradewind.venues.simulated.matching.placement import (
+from tradewind.venues.simulated.matching.order_entry import (
     OrderRegistry,
     accept,
     check_client_order_id,
 )
+from tradewind.venues.simulated.matching.order_lists import OrderList
 from tradewind.venues.simulated.matching.results import OrderListSnapshot, StopType
 
 _STOP_LOSS = StopType.STOP_LOSS
@@ -82,9 +82,9 @@ class _Leg:
         self.stop_type, self.order_type = LEG_TYPES[leg.order_type]
         limit = self.order_type is OrderType.LIMIT
         if limit and leg.price is None:
-            raise OrderRejected(INVALID_PRICE, f"a {leg.order_type} leg needs a price")
+            raise SubmitRejected(INVALID_PRICE, f"a {leg.order_type} leg needs a price")
         if self.stop_type is not None and leg.stop_price is None:
-            raise OrderRejected(INVALID_PRICE, f"a {leg.order_type} leg needs a stop price")
+            raise SubmitRejected(INVALID_PRICE, f"a {leg.order_type} leg needs a stop price")
         self.price = rules.price_ticks(leg.price) if limit and leg.price is not None else 0
         self.stop_price = rules.price_ticks(leg.stop_price) if leg.stop_price else 0
         filters = rules.spec.filters
@@ -105,7 +105,7 @@ class _Leg:
 
 def _check_sides(is_buy: bool, above: _Leg, below: _Leg) -> None:
     if above.stop_type is None and below.stop_type is None:
-        raise OrderRejected(OCO_NEEDS_CONTINGENT)
+        raise SubmitRejected(OCO_NEEDS_CONTINGENT)
     wrong: Reason | None = None
     if is_buy:
         if above.stop_type is None:
@@ -122,7 +122,7 @@ def _check_sides(is_buy: bool, above: _Leg, below: _Leg) -> None:
         elif below.stop_type is _TAKE_PROFIT:
             wrong = SELL_OCO_TAKE_PROFIT_MUST_BE_ABOVE
     if wrong is not None:
-        raise OrderRejected(wrong)
+        raise SubmitRejected(wrong)
 
 
 def _check_prices(book: OrderBook, is_buy: bool, above: _Leg, below: _Leg) -> None:
@@ -130,12 +130,12 @@ def _check_prices(book: OrderBook, is_buy: bool, above: _Leg, below: _Leg) -> No
     if above.reference <= below.reference or (
         last and not above.reference > last > below.reference
     ):
-        raise OrderRejected(OCO_BAD_PRICES, "above leg > last trade price > below leg")
+        raise SubmitRejected(OCO_BAD_PRICES, "above leg > last trade price > below leg")
     for leg in (above, below):
         if leg.stop_type is None:
             best = book.asks.best() if is_buy else book.bids.best()
             if best is not None and (best <= leg.price if is_buy else best >= leg.price):
-                raise OrderRejected(WOULD_TAKE, "the LIMIT_MAKER leg would take liquidity")
+                raise SubmitRejected(WOULD_TAKE, "the LIMIT_MAKER leg would take liquidity")
 
 
 def _need(rules: MarketRules, is_buy: bool, leg: _Leg, steps: int) -> int:
@@ -160,23 +160,23 @@ def place_oco(
     list_client_order_id: str | None,
     ts_ns: int,
 ) -> OrderListSnapshot:
-    """Validate and place both legs; raises OrderRejected with nothing changed."""
+    """Validate and place both legs; raises SubmitRejected with nothing changed."""
     rules = book.rules
     for wire_leg in (above_leg, below_leg):
         if wire_leg.order_type not in LEG_TYPES:
-            raise OrderRejected(OCO_TYPE_REJECTED, f"{wire_leg.order_type} is not an OCO leg")
+            raise SubmitRejected(OCO_TYPE_REJECTED, f"{wire_leg.order_type} is not an OCO leg")
     steps = rules.quantity_steps(quantity)
     above, below = _Leg(above_leg, rules, steps), _Leg(below_leg, rules, steps)
     _check_sides(is_buy, above, below)
     _check_prices(book, is_buy, above, below)
     cids = [w.client_order_id for w in (above_leg, below_leg) if w.client_order_id]
     if len(set(cids)) != len(cids):
-        raise OrderRejected(DUPLICATE_ORDER, "the two legs have the same client order id")
+        raise SubmitRejected(DUPLICATE_ORDER, "the two legs have the same client order id")
     for cid in cids:
         check_client_order_id(book, account_id, cid)
     lists_by_cid = book.client_lists.setdefault(account_id, {})
     if list_client_order_id is not None and list_client_order_id in lists_by_cid:
-        raise OrderRejected(DUPLICATE_ORDER, f"list id {list_client_order_id!r} was used")
+        raise SubmitRejected(DUPLICATE_ORDER, f"list id {list_client_order_id!r} was used")
     account = ledger.account(account_id)
     base = account.holding(rules.base)
     quote = account.holding(rules.quote)
@@ -184,7 +184,7 @@ def place_oco(
     hold = max(_need(rules, is_buy, leg, steps) for leg in (above, below))
     if pays.free < hold:
         asset = rules.quote if is_buy else rules.base
-        raise OrderRejected(INSUFFICIENT_BALANCE, f"not enough free {asset}")
+        raise SubmitRejected(INSUFFICIENT_BALANCE, f"not enough free {asset}")
 
     order_list_id = len(registry.order_lists)
     loss, other = (above, below) if above.stop_type is _STOP_LOSS else (below, above)

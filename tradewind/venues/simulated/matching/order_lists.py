@@ -18,17 +18,17 @@ from tradewind.venues.simulated.matching.ledger import AssetBalance, Ledger
 from tradewind.venues.simulated.matching.results import (
     Consequence,
     ExpiredOrder,
+    MatchingOrderStatus,
     OrderListSnapshot,
     OrderListUpdate,
-    OrderStatus,
 )
 
 EXECUTING = "EXECUTING"
 ALL_DONE = "ALL_DONE"
 EXEC_STARTED = "EXEC_STARTED"
 
-_CANCELED = OrderStatus.CANCELED
-_EXPIRED = OrderStatus.EXPIRED
+_CANCELED = MatchingOrderStatus.CANCELED
+_EXPIRED = MatchingOrderStatus.EXPIRED
 
 
 class OrderList:
@@ -116,7 +116,7 @@ def end_by_trigger(
 
 
 def _close_leg(
-    ledger: Ledger, book: OrderBook, leg: Order, status: OrderStatus, ts_ns: int
+    ledger: Ledger, book: OrderBook, leg: Order, status: MatchingOrderStatus, ts_ns: int
 ) -> None:
     """Take a still-waiting or still-resting leg out of the book and release what it
     holds itself (not the list's part)."""

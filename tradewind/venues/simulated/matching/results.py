@@ -23,12 +23,12 @@ from tradewind.domain.time_units import NS_PER_MS
 from tradewind.venues.simulated.matching.filters import MarketRules, units_to_amount
 
 
-class OrderStatus(enum.StrEnum):
+class MatchingOrderStatus(enum.StrEnum):
     """Binance's order statuses.
 
     `EXPIRED` is a market/IOC/FOK remainder the book could not fill (or a market buy
     that ran out of free quote); `EXPIRED_IN_MATCH` is a remainder expired by self-trade
-    prevention. `REJECTED` is never stored: a refused order raises `OrderRejected`.
+    prevention. `REJECTED` is never stored: a refused order raises `SubmitRejected`.
     """
 
     NEW = "NEW"
@@ -71,7 +71,7 @@ class OrderSnapshot(msgspec.Struct, frozen=True, gc=False):
     side: Side
     order_type: OrderType
     time_in_force: TimeInForce | None
-    status: OrderStatus
+    status: MatchingOrderStatus
     price_ticks: int
     quantity_steps: int
     executed_steps: int
@@ -118,7 +118,10 @@ class OrderSnapshot(msgspec.Struct, frozen=True, gc=False):
     @property
     def is_open(self) -> bool:
         """True while the order rests on the book or waits for its stop price."""
-        return self.status is OrderStatus.NEW or self.status is OrderStatus.PARTIALLY_FILLED
+        return (
+            self.status is MatchingOrderStatus.NEW
+            or self.status is MatchingOrderStatus.PARTIALLY_FILLED
+        )
 
     @property
     def stop_price(self) -> Decimal:
@@ -171,7 +174,7 @@ class Trade(msgspec.Struct, frozen=True, gc=False):
     taker_fee_units: int
     maker_executed_steps: int
     maker_cumulative_quote_units: int
-    maker_status: OrderStatus
+    maker_status: MatchingOrderStatus
     taker_executed_steps: int
     taker_cumulative_quote_units: int
     ts_ns: int
@@ -313,7 +316,7 @@ class OrderListUpdate(msgspec.Struct, frozen=True, gc=False):
 Consequence = TriggeredOrder | ExpiredOrder | OrderListUpdate
 
 
-class Balance(msgspec.Struct, frozen=True):
+class BalanceSnapshot(msgspec.Struct, frozen=True):
     """One asset of one account: `free` to trade, `locked` by open orders."""
 
     asset: str

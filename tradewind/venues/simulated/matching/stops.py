@@ -29,18 +29,18 @@ from tradewind.venues.simulated.matching.book import OrderBook, is_waiting
 from tradewind.venues.simulated.matching.errors import (
     INSUFFICIENT_BALANCE,
     WOULD_TRIGGER_IMMEDIATELY,
-    OrderRejected,
+    SubmitRejected,
 )
 from tradewind.venues.simulated.matching.fills import NO_BUDGET
 from tradewind.venues.simulated.matching.ledger import Ledger
-from tradewind.venues.simulated.matching.order_lists import end_by_fill, end_by_trigger
-from tradewind.venues.simulated.matching.placement import (
+from tradewind.venues.simulated.matching.order_entry import (
     NO_LIMIT,
     OrderRegistry,
     accept,
     work_limit,
     work_market,
 )
+from tradewind.venues.simulated.matching.order_lists import end_by_fill, end_by_trigger
 from tradewind.venues.simulated.matching.results import (
     Consequence,
     StopType,
@@ -80,7 +80,7 @@ def place_stop(
     """Accept a stop order (filters already passed) and hold what it needs; it waits,
     status NEW, until a trade reaches `stop_price`."""
     if would_trigger(book, is_buy, stop_type, stop_price):
-        raise OrderRejected(
+        raise SubmitRejected(
             WOULD_TRIGGER_IMMEDIATELY,
             f"the last trade price {book.rules.price(book.last_price)} already reached the "
             f"stop price {book.rules.price(stop_price)}",
@@ -96,7 +96,7 @@ def place_stop(
     pays = quote if is_buy else base
     if pays.free < need:
         asset = rules.quote if is_buy else rules.base
-        raise OrderRejected(INSUFFICIENT_BALANCE, f"not enough free {asset}")
+        raise SubmitRejected(INSUFFICIENT_BALANCE, f"not enough free {asset}")
     order = accept(
         registry, book, account, client_order_id, is_buy, order_type, time_in_force, price,
         quantity, 0, base, quote, ts_ns,

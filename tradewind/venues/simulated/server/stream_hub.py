@@ -1,6 +1,6 @@
 """The fan-out between the simulated exchange and its WebSocket clients.
 
-`StreamHub` is the exchange's one `ExchangeListener` for streams: it encodes each event
+`BinanceStreamHub` is the exchange's one `ExchangeListener` for streams: it encodes each event
 once and queues the text on every connection subscribed to it. Queues are bounded; a
 client that falls that far behind is disconnected (close code 1008), so the exchange
 never waits for a client. A timer task, running while any client is connected, sends
@@ -75,7 +75,7 @@ class _DepthWindow:
         return drained
 
 
-class StreamHub:
+class BinanceStreamHub:
     """Fans the exchange's events out to WebSocket connections by subscription.
 
     Register it once: `exchange.add_listener(hub)`. Handlers call `connect`, then

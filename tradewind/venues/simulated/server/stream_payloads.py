@@ -20,10 +20,10 @@ from tradewind.domain.model import OrderType, TimeInForce
 from tradewind.venues.simulated.exchange import OrderUpdate
 from tradewind.venues.simulated.history import Kline
 from tradewind.venues.simulated.matching import (
-    Balance,
+    BalanceSnapshot,
     BookTicker,
+    MatchingOrderStatus,
     OrderListSnapshot,
-    OrderStatus,
     Trade,
 )
 from tradewind.venues.simulated.server.formatting import (
@@ -253,7 +253,10 @@ def execution_report(wire_symbol: str, update: OrderUpdate, execution_id: int) -
         and order.time_in_force in (TimeInForce.GTC, TimeInForce.GTX)
         and order.is_working
     )
-    working = rests and update.status in (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED)
+    working = rests and update.status in (
+        MatchingOrderStatus.NEW,
+        MatchingOrderStatus.PARTIALLY_FILLED,
+    )
     if trade is None:
         last_quantity = last_price = last_quote = _ZERO
         commission, commission_asset = _NO_COMMISSION, None
@@ -357,7 +360,7 @@ class AccountPositionEvent(msgspec.Struct, frozen=True, gc=False):
 
 
 def account_position_event(
-    balances: Iterable[Balance], updated_ms: int, event_ms: int
+    balances: Iterable[BalanceSnapshot], updated_ms: int, event_ms: int
 ) -> AccountPositionEvent:
     positions = [
         AssetPosition(b.asset, free_amount(b.free), locked_amount(b.locked)) for b in balances

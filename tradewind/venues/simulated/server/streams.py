@@ -40,7 +40,7 @@ from tradewind.venues.simulated.server.stream_connection import (
     Connection,
     UserSink,
 )
-from tradewind.venues.simulated.server.stream_hub import StreamHub
+from tradewind.venues.simulated.server.stream_hub import BinanceStreamHub
 from tradewind.venues.simulated.server.stream_names import (
     MAX_STREAMS_PER_CONNECTION,
     InvalidStream,
@@ -60,11 +60,11 @@ _INVALID_LISTEN_KEY = -1125
 _CLIENT_GONE = (WebSocketDisconnect, WebSocketDisconnected)
 
 
-def stream_routes(state: ServerState, hub: StreamHub | None = None) -> list[BaseRoute]:
+def stream_routes(state: ServerState, hub: BinanceStreamHub | None = None) -> list[BaseRoute]:
     """The WebSocket routes of the simulated exchange. Without `hub`, one is created
     and registered on `state.exchange`; call this once per state."""
     if hub is None:
-        hub = StreamHub(state.exchange, state.faults, state.listen_keys)
+        hub = BinanceStreamHub(state.exchange, state.faults, state.listen_keys)
         state.exchange.add_listener(hub)
     endpoints = _Endpoints(hub, WsApi(state, hub))
     return [
@@ -90,7 +90,7 @@ class _Refused(Exception):
 
 
 class _Endpoints:
-    def __init__(self, hub: StreamHub, ws_api: WsApi) -> None:
+    def __init__(self, hub: BinanceStreamHub, ws_api: WsApi) -> None:
         self._hub = hub
         self._ws_api = ws_api
 
@@ -137,7 +137,9 @@ def _streams_parameter(query: bytes) -> str:
     return ""
 
 
-def _resolve(hub: StreamHub, names: list[str]) -> tuple[list[MarketStream], list[tuple[str, str]]]:
+def _resolve(
+    hub: BinanceStreamHub, names: list[str]
+) -> tuple[list[MarketStream], list[tuple[str, str]]]:
     """Market streams and (listen key, account id) pairs; refuses unknown ones. A name
     with "@" is a market stream, any other a listen key."""
     if len(names) > MAX_STREAMS_PER_CONNECTION:
@@ -160,7 +162,7 @@ def _resolve(hub: StreamHub, names: list[str]) -> tuple[list[MarketStream], list
 class _StreamMethods:
     """The JSON methods of a market stream connection."""
 
-    def __init__(self, hub: StreamHub, connection: Connection) -> None:
+    def __init__(self, hub: BinanceStreamHub, connection: Connection) -> None:
         self._hub = hub
         self._connection = connection
 
@@ -223,14 +225,14 @@ def _names(params: list[Any]) -> list[str]:
     return list(params)
 
 
-def _canonical(hub: StreamHub, name: str) -> str:
+def _canonical(hub: BinanceStreamHub, name: str) -> str:
     try:
         return parse_stream(name, hub.symbols).name
     except InvalidStream:
         return name
 
 
-def _detach_listen_key(hub: StreamHub, sinks: list[UserSink], key: str) -> None:
+def _detach_listen_key(hub: BinanceStreamHub, sinks: list[UserSink], key: str) -> None:
     for sink in [s for s in sinks if s.listen_key == key]:
         hub.detach_user(sink)
 
@@ -241,7 +243,7 @@ def _error(code: int, msg: str, request_id: int | str | None) -> str:
 
 async def _serve(
     websocket: WebSocket,
-    hub: StreamHub,
+    hub: BinanceStreamHub,
     connection: Connection,
     handle: Callable[[str], str],
 ) -> None:
@@ -283,7 +285,10 @@ async def _write(websocket: WebSocket, connection: Connection) -> None:
 
 
 async def _read(
-    websocket: WebSocket, hub: StreamHub, connection: Connection, handle: Callable[[str], str]
+    websocket: WebSocket,
+    hub: BinanceStreamHub,
+    connection: Connection,
+    handle: Callable[[str], str],
 ) -> None:
     while True:
         message = await websocket.receive()

@@ -53,7 +53,7 @@ from tradewind.venues.simulated.server.rest_gate import refusal_error
 from tradewind.venues.simulated.server.rest_params import Params
 from tradewind.venues.simulated.server.state import ServerState
 from tradewind.venues.simulated.server.stream_connection import Connection, UserSink
-from tradewind.venues.simulated.server.stream_hub import StreamHub
+from tradewind.venues.simulated.server.stream_hub import BinanceStreamHub
 from tradewind.venues.simulated.server.weights import RateLimit
 from tradewind.venues.simulated.server.ws_api_methods import rest_mirror_methods
 from tradewind.venues.simulated.server.ws_api_request import (
@@ -76,7 +76,7 @@ class WsApi:
     """The WebSocket API of one server state: the methods mirroring REST, built once,
     and a session per connection (`open_session`)."""
 
-    def __init__(self, state: ServerState, hub: StreamHub) -> None:
+    def __init__(self, state: ServerState, hub: BinanceStreamHub) -> None:
         self.state = state
         self.hub = hub
         self.methods = rest_mirror_methods(state, SymbolMap(state.exchange.specs))

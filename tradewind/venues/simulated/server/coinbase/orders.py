@@ -16,7 +16,7 @@ from decimal import Decimal
 
 from tradewind.domain.model import OrderType, Side, TimeInForce
 from tradewind.domain.time_units import datetime_from_ns
-from tradewind.venues.simulated.matching import OrderSnapshot, OrderStatus, Trade
+from tradewind.venues.simulated.matching import MatchingOrderStatus, OrderSnapshot, Trade
 from tradewind.venues.simulated.server.coinbase.products import plain, product_id, stable_uuid
 
 _ZERO = Decimal(0)
@@ -76,9 +76,9 @@ def coinbase_status(order: OrderSnapshot) -> str:
     """Coinbase's status of an engine order: OPEN, FILLED, CANCELLED or EXPIRED."""
     if order.is_open:
         return "OPEN"
-    if order.status is OrderStatus.FILLED:
+    if order.status is MatchingOrderStatus.FILLED:
         return "FILLED"
-    if order.status is OrderStatus.CANCELED:
+    if order.status is MatchingOrderStatus.CANCELED:
         return "CANCELLED"
     return "EXPIRED"  # an IOC/FOK or market remainder the book could not fill
 
@@ -124,7 +124,7 @@ def order_view(
     market = order.order_type is OrderType.MARKET
     by_quote = market and order.quote_order_units > 0
     if by_quote:
-        percent = Decimal(100) if order.status is OrderStatus.FILLED else _ZERO
+        percent = Decimal(100) if order.status is MatchingOrderStatus.FILLED else _ZERO
         if order.quote_order_quantity and filled_value:
             percent = filled_value * 100 / order.quote_order_quantity
     elif order.quantity:
@@ -163,7 +163,9 @@ def order_view(
         "settled": not order.is_open,
         "product_type": "SPOT",
         "reject_message": "",
-        "cancel_message": "User requested cancel" if order.status is OrderStatus.CANCELED else "",
+        "cancel_message": "User requested cancel"
+        if order.status is MatchingOrderStatus.CANCELED
+        else "",
         "order_placement_source": "RETAIL_ADVANCED",
         "outstanding_hold_amount": plain(hold),
         "is_liquidation": False,

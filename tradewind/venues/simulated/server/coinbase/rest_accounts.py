@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tradewind.domain.time_units import NS_PER_DAY
-from tradewind.venues.simulated.matching import Balance
+from tradewind.venues.simulated.matching import BalanceSnapshot
 from tradewind.venues.simulated.server.binance_errors import json_response
 from tradewind.venues.simulated.server.coinbase import errors
 from tradewind.venues.simulated.server.coinbase.orders import iso_time
@@ -36,13 +36,13 @@ DEFAULT_ACCOUNTS_PAGE = 49
 _ZERO = Decimal(0)
 
 
-def _wallets(state: ServerState, account_id: str, assets: list[str]) -> list[Balance]:
+def _wallets(state: ServerState, account_id: str, assets: list[str]) -> list[BalanceSnapshot]:
     """One balance per asset of the venue (zero where the account holds none), sorted."""
     held = state.exchange.engine.balances(account_id)
-    return [held.get(a) or Balance(a, _ZERO, _ZERO) for a in assets]
+    return [held.get(a) or BalanceSnapshot(a, _ZERO, _ZERO) for a in assets]
 
 
-def _v3_account(account_id: str, balance: Balance, portfolio: str) -> dict[str, object]:
+def _v3_account(account_id: str, balance: BalanceSnapshot, portfolio: str) -> dict[str, object]:
     asset = balance.asset
     created = iso_time(0)
     return {
@@ -63,7 +63,7 @@ def _v3_account(account_id: str, balance: Balance, portfolio: str) -> dict[str, 
     }
 
 
-def _v2_account(account_id: str, balance: Balance) -> dict[str, object]:
+def _v2_account(account_id: str, balance: BalanceSnapshot) -> dict[str, object]:
     asset = balance.asset
     wallet = stable_uuid("wallet", account_id, asset)
     created = iso_time(0)

@@ -7,12 +7,17 @@ from __future__ import annotations
 from decimal import Decimal
 
 from tradewind.venues.simulated.exchange import OrderUpdate
-from tradewind.venues.simulated.matching import MatchingEngine, OrderSnapshot, OrderStatus, Trade
+from tradewind.venues.simulated.matching import (
+    MatchingEngine,
+    MatchingOrderStatus,
+    OrderSnapshot,
+    Trade,
+)
 from tradewind.venues.simulated.server.coinbase import streams_payloads as payloads
 from tradewind.venues.simulated.server.coinbase.orders import coinbase_order_id
 from tradewind.venues.simulated.server.coinbase.streams_payloads import OrderFills
 
-_OPEN = (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED)
+_OPEN = (MatchingOrderStatus.NEW, MatchingOrderStatus.PARTIALLY_FILLED)
 
 
 class UserOrders:
@@ -25,7 +30,7 @@ class UserOrders:
     def report(
         self,
         order: OrderSnapshot,
-        status: OrderStatus,
+        status: MatchingOrderStatus,
         executed: Decimal,
         filled_value: Decimal,
         update: OrderUpdate | None = None,
@@ -39,7 +44,7 @@ class UserOrders:
     def _order_fills(
         self,
         order: OrderSnapshot,
-        status: OrderStatus,
+        status: MatchingOrderStatus,
         executed: Decimal,
         update: OrderUpdate | None,
     ) -> OrderFills:

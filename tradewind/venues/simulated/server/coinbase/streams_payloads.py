@@ -23,7 +23,7 @@ from tradewind.domain.events import BookLevel
 from tradewind.domain.model import OrderType, Side, TimeInForce
 from tradewind.domain.time_units import EPOCH, NS_PER_S
 from tradewind.venues.simulated.kline import Kline
-from tradewind.venues.simulated.matching import OrderSnapshot, OrderStatus, Trade
+from tradewind.venues.simulated.matching import MatchingOrderStatus, OrderSnapshot, Trade
 from tradewind.venues.simulated.server.coinbase.orders import iso_time
 
 _ZERO = Decimal(0)
@@ -31,14 +31,14 @@ _ZERO = Decimal(0)
 #: Coinbase's `status` of an order on the user channel, by the engine's status. A
 #: partially filled order is still OPEN there; an IOC/FOK/market remainder the book
 #: could not fill ends EXPIRED.
-ORDER_STATUS: dict[OrderStatus, str] = {
-    OrderStatus.NEW: "OPEN",
-    OrderStatus.PARTIALLY_FILLED: "OPEN",
-    OrderStatus.FILLED: "FILLED",
-    OrderStatus.CANCELED: "CANCELLED",
-    OrderStatus.EXPIRED: "EXPIRED",
-    OrderStatus.EXPIRED_IN_MATCH: "EXPIRED",
-    OrderStatus.REJECTED: "FAILED",
+ORDER_STATUS: dict[MatchingOrderStatus, str] = {
+    MatchingOrderStatus.NEW: "OPEN",
+    MatchingOrderStatus.PARTIALLY_FILLED: "OPEN",
+    MatchingOrderStatus.FILLED: "FILLED",
+    MatchingOrderStatus.CANCELED: "CANCELLED",
+    MatchingOrderStatus.EXPIRED: "EXPIRED",
+    MatchingOrderStatus.EXPIRED_IN_MATCH: "EXPIRED",
+    MatchingOrderStatus.REJECTED: "FAILED",
 }
 
 _TIME_IN_FORCE = {
@@ -236,14 +236,14 @@ class OrderFills:
 def user_order(
     order: OrderSnapshot,
     order_id: str,
-    status: OrderStatus,
+    status: MatchingOrderStatus,
     executed: Decimal,
     filled_value: Decimal,
     fills: OrderFills,
 ) -> dict[str, str]:
     """One order on the `user` channel as of one update: `executed` (base) and
     `filled_value` (quote) are its cumulative fills then, `status` its status then."""
-    open_ = status in (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED)
+    open_ = status in (MatchingOrderStatus.NEW, MatchingOrderStatus.PARTIALLY_FILLED)
     ordered = order.quantity
     leaves = ordered - executed if open_ else _ZERO
     average = filled_value / executed if executed else _ZERO

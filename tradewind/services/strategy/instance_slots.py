@@ -36,7 +36,7 @@ ACCOUNT_GROUP = "strategy"
 
 
 @dataclass(frozen=True, slots=True)
-class InstancePlacement:
+class InstanceSlot:
     """This instance's slot: `index` in `0 .. count - 1`."""
 
     index: int = 0
@@ -52,7 +52,7 @@ class InstancePlacement:
             )
 
     @classmethod
-    def from_environment(cls, environ: Mapping[str, str] | None = None) -> InstancePlacement:
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> InstanceSlot:
         """The slot `TRADEWIND_INSTANCE_INDEX` / `TRADEWIND_INSTANCE_COUNT` name (0 of 1
         when unset); `ConfigError` naming the variable for a value that is no integer
         or out of range."""

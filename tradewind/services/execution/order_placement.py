@@ -19,7 +19,7 @@ twin had already placed).
 A resend only follows a lookup that found nothing, and carries the same client order id,
 so the venue refuses it if the first did arrive after all (`DuplicateClientOrderId`,
 which leads to one more lookup). Transient failures are retried with jittered backoff
-(`Backoff`, honouring `Retry-After`); a refusal (`OrderRejected`, bad keys) rejects the
+(`Backoff`, honouring `Retry-After`); a refusal (`OrderRejectedByVenue`, bad keys) rejects the
 order with the venue's reason. Past the retry budget or the deadline, an order that
 never left is rejected by execution, and one whose outcome is still unknown stays
 UNKNOWN (stored so) for reconciliation to settle.
@@ -45,10 +45,10 @@ from tradewind.errors import (
     VenueUnavailable,
 )
 from tradewind.runtime.service_settings import ExecutionSettings
+from tradewind.services.execution.account_session import AccountSession
 from tradewind.services.execution.gate import CANCEL_ORDER, FETCH_ORDER, PLACE_ORDER, NotSent
 from tradewind.services.execution.metrics import ExecutionMetrics
 from tradewind.services.execution.outbox import EventOutbox
-from tradewind.services.execution.session import AccountSession
 from tradewind.services.execution.tracking import OrderTracker
 from tradewind.venues.port import OrderRequest
 
@@ -66,7 +66,7 @@ class _NotHeld(Exception):
     """The account is not this instance's now: nothing may be sent for it."""
 
 
-class Placement:
+class OrderPlacement:
     """Sends and cancels orders for the sessions of one service."""
 
     def __init__(

@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.unit.security.factories import key_bytes, master_keys
-from tradewind.security.envelope import (
+from tradewind.security.encryption import (
     Encryptor,
     StoredSecret,
     blind_index,

@@ -24,12 +24,12 @@ from tradewind.bus.ownership import OwnedPartitions
 from tradewind.bus.port import cancel_requested
 from tradewind.domain.backoff import Backoff
 from tradewind.errors import VenueError
+from tradewind.services.execution.account_session import AccountSession
 from tradewind.services.execution.credentials import AccountUnavailable, CredentialsSource
 from tradewind.services.execution.gate import VenueGates
 from tradewind.services.execution.metrics import ExecutionMetrics
 from tradewind.services.execution.outbox import EventOutbox
 from tradewind.services.execution.reconcile import Reconciler
-from tradewind.services.execution.session import AccountSession
 from tradewind.services.execution.tracking import OrderTracker
 from tradewind.store.accounts import list_accounts
 from tradewind.store.database import Database

@@ -22,7 +22,7 @@ from tradewind.venues.simulated.matching.errors import (
     UNKNOWN_ORDER,
     WOULD_TAKE,
     CancelRejected,
-    OrderRejected,
+    SubmitRejected,
 )
 from tradewind.venues.simulated.matching.fills import (
     NO_BUDGET,
@@ -35,8 +35,8 @@ from tradewind.venues.simulated.matching.filters import BALANCE_QUANTUM
 from tradewind.venues.simulated.matching.ledger import Account, AssetBalance, Ledger
 from tradewind.venues.simulated.matching.order_lists import OrderList, cancel_list
 from tradewind.venues.simulated.matching.results import (
+    MatchingOrderStatus,
     OrderSnapshot,
-    OrderStatus,
     SubmitResult,
     Trade,
 )
@@ -47,11 +47,11 @@ _FOK = TimeInForce.FOK
 _GTX = TimeInForce.GTX
 _LIMIT = OrderType.LIMIT
 _MARKET = OrderType.MARKET
-_PARTIALLY_FILLED = OrderStatus.PARTIALLY_FILLED
-_FILLED = OrderStatus.FILLED
-_EXPIRED = OrderStatus.EXPIRED
-_EXPIRED_IN_MATCH = OrderStatus.EXPIRED_IN_MATCH
-_CANCELED = OrderStatus.CANCELED
+_PARTIALLY_FILLED = MatchingOrderStatus.PARTIALLY_FILLED
+_FILLED = MatchingOrderStatus.FILLED
+_EXPIRED = MatchingOrderStatus.EXPIRED
+_EXPIRED_IN_MATCH = MatchingOrderStatus.EXPIRED_IN_MATCH
+_CANCELED = MatchingOrderStatus.CANCELED
 
 
 class OrderRegistry:
@@ -77,13 +77,13 @@ class OrderRegistry:
             return order
         if client_order_id is not None:
             return book.client_orders.get(account_id, {}).get(client_order_id)
-        raise OrderRejected(MANDATORY_ORDER_REF, "send order_id or client_order_id")
+        raise SubmitRejected(MANDATORY_ORDER_REF, "send order_id or client_order_id")
 
 
 def check_client_order_id(book: OrderBook, account_id: str, client_order_id: str | None) -> None:
     """Refuse (-2010) a client order id the account already used on this book."""
     if client_order_id is not None and client_order_id in book.client_orders.get(account_id, ()):
-        raise OrderRejected(
+        raise SubmitRejected(
             DUPLICATE_ORDER, f"client order id {client_order_id!r} was already used"
         )
 
@@ -112,7 +112,7 @@ def accept(
     if by_cid is None:
         by_cid = book.client_orders[account_id] = {}
     elif cid in by_cid:
-        raise OrderRejected(DUPLICATE_ORDER, f"client order id {cid!r} was already used")
+        raise SubmitRejected(DUPLICATE_ORDER, f"client order id {cid!r} was already used")
     order = Order(
         order_id, cid, account_id, book.rules, account.fees, account.trades, is_buy,
         order_type, time_in_force, price, quantity, quote_order_units,
@@ -147,16 +147,16 @@ def place_limit(
         if rules.rounds_quote:
             need += -need % BALANCE_QUANTUM  # MarketRules.quote_hold, inlined (hot path)
         if quote.free < need:
-            raise OrderRejected(INSUFFICIENT_BALANCE, f"not enough free {rules.quote}")
+            raise SubmitRejected(INSUFFICIENT_BALANCE, f"not enough free {rules.quote}")
         best = book.asks.best()
         crosses = best is not None and best <= price
     else:
         if base.free < quantity * rules.base_units_per_step:
-            raise OrderRejected(INSUFFICIENT_BALANCE, f"not enough free {rules.base}")
+            raise SubmitRejected(INSUFFICIENT_BALANCE, f"not enough free {rules.base}")
         best = book.bids.best()
         crosses = best is not None and best >= price
     if crosses and time_in_force is _GTX:
-        raise OrderRejected(WOULD_TAKE, "post-only (GTX) order would take liquidity")
+        raise SubmitRejected(WOULD_TAKE, "post-only (GTX) order would take liquidity")
     order = accept(
         registry, book, account, client_order_id, is_buy, _LIMIT, time_in_force, price,
         quantity, 0, base, quote, ts_ns,
@@ -234,13 +234,13 @@ def place_market(
     if is_buy:
         if quote_order_units:
             if quote.free < quote_order_units:
-                raise OrderRejected(INSUFFICIENT_BALANCE, f"not enough free {rules.quote}")
+                raise SubmitRejected(INSUFFICIENT_BALANCE, f"not enough free {rules.quote}")
             budget = quote_order_units // unit
         else:
             budget = quote.free // unit
             best = book.asks.best()
             if best is not None and budget < best:
-                raise OrderRejected(INSUFFICIENT_BALANCE, f"not enough free {rules.quote}")
+                raise SubmitRejected(INSUFFICIENT_BALANCE, f"not enough free {rules.quote}")
         limit = NO_LIMIT
     else:
         free_steps = base.free // rules.base_units_per_step
@@ -250,7 +250,7 @@ def place_market(
         else:
             budget = NO_BUDGET
         if not quantity or free_steps < quantity:
-            raise OrderRejected(INSUFFICIENT_BALANCE, f"not enough free {rules.base}")
+            raise SubmitRejected(INSUFFICIENT_BALANCE, f"not enough free {rules.base}")
         limit = 0
     order = accept(
         registry, book, account, client_order_id, is_buy, _MARKET, None, 0, quantity,
