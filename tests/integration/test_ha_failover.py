@@ -31,7 +31,7 @@ from tradewind.domain.model import Instrument, Side
 from tradewind.errors import BusUnavailable
 from tradewind.runtime.settings import Settings, check_reachable
 from tradewind.security.redis_tls import SentinelGroup, parse_redis_url
-from tradewind.store import records
+from tradewind.store import trades
 from tradewind.store.database import Database, async_url
 
 T = TypeVar("T")
@@ -194,18 +194,18 @@ async def test_the_database_follows_the_promoted_standby_and_keeps_every_committ
             committed: list[str] = []
             for n in range(20):
                 async with database.transaction() as conn:
-                    await records.upsert_order(conn, _order(f"before-{n}"))
+                    await trades.upsert_order(conn, _order(f"before-{n}"))
                 committed.append(f"before-{n}")
             await asyncio.to_thread(pair.fail_over)  # kill -9 the primary, promote the standby
 
             async def write_after() -> None:
                 async with database.transaction() as conn:
-                    await records.upsert_order(conn, _order("after"))
+                    await trades.upsert_order(conn, _order("after"))
 
             await until_it_works(write_after, (DBAPIError, OSError))
             committed.append("after")
             async with database.read() as conn:
-                stored = await records.list_orders(conn, ["ha"], limit=1000)
+                stored = await trades.list_orders(conn, ["ha"], limit=1000)
                 server = await conn.exec_driver_sql("SELECT inet_server_port()")
                 port = server.scalar()
             assert sorted(o.client_order_id for o in stored) == sorted(committed)
@@ -214,9 +214,9 @@ async def test_the_database_follows_the_promoted_standby_and_keeps_every_committ
             await database.close()
 
 
-def _order(client_order_id: str) -> records.OrderRecord:
+def _order(client_order_id: str) -> trades.OrderRecord:
     now = datetime.now(UTC)
-    return records.OrderRecord(
+    return trades.OrderRecord(
         client_order_id=client_order_id, account_id="ha", bot_id="b1", venue="sim",
         symbol="BTC/USDT", side="BUY", order_type="LIMIT", time_in_force="GTC",
         quantity=Decimal("0.5"), price=Decimal("100.25"), state="sent",

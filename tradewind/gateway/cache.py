@@ -26,7 +26,7 @@ import msgspec
 
 from tradewind.domain.events import PortfolioUpdate
 from tradewind.domain.time_units import datetime_from_ns
-from tradewind.store.records import Snapshot, ns_of
+from tradewind.store.trades import Snapshot, ns_of
 
 
 class PortfolioJson(msgspec.Struct, frozen=True):

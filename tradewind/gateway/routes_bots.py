@@ -46,7 +46,7 @@ from tradewind.gateway.schemas import (
     StrategyView,
     page,
 )
-from tradewind.store import accounts, audit, bot_snapshots, bots, records
+from tradewind.store import accounts, audit, bot_snapshots, bots, trades
 from tradewind.store.audit import KillSwitchRecord
 from tradewind.store.bot_snapshots import BotSnapshot
 from tradewind.store.bots import BotRecord
@@ -203,7 +203,7 @@ async def bot_analytics(
     since, until = analytics_window(resolution, start, end)
     async with state.db.read() as conn:
         bot = await owned_bot(conn, caller.user_id, bot_id)
-        found = await records.bot_fills(conn, bot.account_id, bot.id, limit=MAX_BOT_FILLS + 1)
+        found = await trades.bot_fills(conn, bot.account_id, bot.id, limit=MAX_BOT_FILLS + 1)
         series = await bot_snapshots.series(conn, bot.id, since, until, limit=MAX_VALUATIONS)
     truncated = len(found) > MAX_BOT_FILLS
     results = bot_results(found[-MAX_BOT_FILLS:])
@@ -240,12 +240,12 @@ def _pnl_points(series: list[BotSnapshot], period_s: int) -> list[BotPnlPoint]:
 
 
 def _quote_view(q: QuoteResults) -> BotQuoteResultsView:
-    trades = q.trades
+    closed = q.trades
     return BotQuoteResultsView(
         quote=q.quote, realized_pnl=q.realized_pnl, fees=q.fees, bought=q.bought, sold=q.sold,
-        volume=q.volume, trades=trades.trades, win_rate=trades.win_rate,
-        profit_factor=trades.profit_factor, average_win=trades.average_win,
-        average_loss=trades.average_loss,
+        volume=q.volume, trades=closed.trades, win_rate=closed.win_rate,
+        profit_factor=closed.profit_factor, average_win=closed.average_win,
+        average_loss=closed.average_loss,
         holdings=[
             HoldingView(symbol=symbol, quantity=h.quantity, average_cost=h.average_cost)
             for symbol, h in sorted(q.holdings.items())

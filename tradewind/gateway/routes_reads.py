@@ -43,8 +43,8 @@ from tradewind.gateway.schemas import (
     QueryTime,
     page,
 )
-from tradewind.store import records
-from tradewind.store.records import as_utc
+from tradewind.store import trades
+from tradewind.store.trades import as_utc
 
 router = APIRouter(tags=["portfolio"])
 
@@ -63,7 +63,7 @@ async def portfolio_bodies(state: GatewayState, account_ids: tuple[str, ...]) ->
     missing = [a for a, body in zip(account_ids, bodies, strict=True) if body is None]
     if missing:
         async with state.db.read() as conn:
-            snapshots = await records.latest_snapshots(conn, missing)
+            snapshots = await trades.latest_snapshots(conn, missing)
         for position, account_id in enumerate(account_ids):
             if bodies[position] is None and account_id in snapshots:
                 bodies[position] = cache.remember_snapshot(snapshots[account_id])
@@ -138,16 +138,16 @@ def trade_filter(
     side: Annotated[Literal["BUY", "SELL"] | None, Query(description="Only this side")] = None,
     since: Annotated[QueryTime | None, Query(description="From this time (inclusive)")] = None,
     until: Annotated[QueryTime | None, Query(description="Before this time (exclusive)")] = None,
-) -> records.TradeFilter:
+) -> trades.TradeFilter:
     """The filters orders and fills share; a time without a zone is UTC."""
     start = as_utc(since) if since is not None else None
     end = as_utc(until) if until is not None else None
     if start is not None and end is not None and end <= start:
         raise ApiError(422, "until must be after since", field="query.until")
-    return records.TradeFilter(bot_id=bot_id, symbol=symbol, side=side, since=start, until=end)
+    return trades.TradeFilter(bot_id=bot_id, symbol=symbol, side=side, since=start, until=end)
 
 
-TradeFilterParams = Annotated[records.TradeFilter, Depends(trade_filter)]
+TradeFilterParams = Annotated[trades.TradeFilter, Depends(trade_filter)]
 OrderStateFilter = Annotated[OrderState | None, Query(description="Only orders in this state")]
 
 
@@ -164,7 +164,7 @@ async def list_orders(
     if order_state is not None:
         only = replace(only, state=order_state.value)
     async with state.db.read() as conn:
-        found = await records.list_orders(
+        found = await trades.list_orders(
             conn, ids, offset=paging.offset, limit=paging.limit + 1, only=only
         )
     items = [OrderView.model_validate(order, from_attributes=True) for order in found]
@@ -181,7 +181,7 @@ async def list_fills(
 ) -> Page[FillView]:
     ids = await _account_ids(state, caller, account_id)
     async with state.db.read() as conn:
-        found = await records.list_fills(
+        found = await trades.list_fills(
             conn, ids, offset=paging.offset, limit=paging.limit + 1, only=only
         )
     items = [FillView.model_validate(row) for row in found]
@@ -198,7 +198,7 @@ async def equity_history(
 ) -> Page[EquityPoint]:
     account = await owned_account(state, caller.user_id, account_id)
     async with state.db.read() as conn:
-        points = await records.equity_history(
+        points = await trades.equity_history(
             conn, account.id, offset=paging.offset, limit=paging.limit + 1
         )
     items = [EquityPoint(at=at, equity=equity) for at, equity in points]
@@ -267,7 +267,7 @@ async def account_analytics(
     account = await owned_account(state, caller.user_id, account_id)
     since, until = analytics_window(resolution, start, end)
     async with state.db.read() as conn:
-        rows = await records.valuations(conn, account.id, since, until, limit=MAX_VALUATIONS)
+        rows = await trades.valuations(conn, account.id, since, until, limit=MAX_VALUATIONS)
     period_s = RESOLUTION_S[resolution]
     samples = bucketed(
         samples_from_valuations((ts, eq, rp, up, fees) for ts, _, eq, rp, up, fees, _ in rows),

@@ -15,7 +15,7 @@ from tradewind.bus.envelope import envelope
 from tradewind.domain.events import Fill, PortfolioUpdate
 from tradewind.domain.model import Instrument, Liquidity, Side
 from tradewind.gateway.feed import account_events_handler
-from tradewind.store import audit, records
+from tradewind.store import audit, trades
 
 BTC = Instrument.parse("sim", "BTC/USDT")
 
@@ -41,8 +41,8 @@ async def test_the_portfolio_is_live_when_streamed_and_the_newest_snapshot_other
     streamed, stored, empty = [await api.connect_account(user, str(n)) for n in range(3)]
     now = time.time_ns()
     async with api.state.db.transaction() as conn:
-        await records.insert_snapshot(conn, valuation(stored["id"], "70", now - 2_000_000_000))
-        await records.insert_snapshot(conn, valuation(stored["id"], "71", now - 1_000_000_000))
+        await trades.insert_snapshot(conn, valuation(stored["id"], "70", now - 2_000_000_000))
+        await trades.insert_snapshot(conn, valuation(stored["id"], "71", now - 1_000_000_000))
     handler = account_events_handler(api.state.portfolios, api.state.hub)
     await handler([envelope(valuation(streamed["id"], "1234.5", now), streamed["id"])])
 
@@ -72,9 +72,9 @@ async def test_orders_fills_and_equity_are_paged_newest_or_oldest_first(api: Api
     async with api.state.db.transaction() as conn:
         for n in range(5):
             at = start + timedelta(minutes=n)
-            await records.upsert_order(
+            await trades.upsert_order(
                 conn,
-                records.OrderRecord(
+                trades.OrderRecord(
                     client_order_id=f"tw-{n}", account_id=account, bot_id="b", venue="sim",
                     symbol="BTC/USDT", side="buy", order_type="market", time_in_force="GTC",
                     quantity=Decimal("0.01"), price=None, state="filled",
@@ -82,7 +82,7 @@ async def test_orders_fills_and_equity_are_paged_newest_or_oldest_first(api: Api
                     venue_order_id=f"v{n}", reason="", created_at=at, updated_at=at,
                 ),
             )  # fmt: skip
-            await records.insert_fill(
+            await trades.insert_fill(
                 conn,
                 Fill(
                     account_id=account, client_order_id=f"tw-{n}", venue_order_id=f"v{n}",
@@ -92,7 +92,7 @@ async def test_orders_fills_and_equity_are_paged_newest_or_oldest_first(api: Api
                 ),
             )  # fmt: skip
             ts = int(at.timestamp() * 1e9)
-            await records.insert_snapshot(conn, valuation(account, str(100 + n), ts))
+            await trades.insert_snapshot(conn, valuation(account, str(100 + n), ts))
 
     def ids(body: dict[str, list[dict[str, str]]], key: str) -> list[str]:
         return [item[key] for item in body["items"]]
@@ -126,9 +126,9 @@ async def test_orders_and_fills_are_filtered_by_bot_symbol_side_state_and_time(a
     async with api.state.db.transaction() as conn:
         for n, (bot, symbol, side, order_state) in enumerate(rows):
             at = start + timedelta(minutes=10 * n)
-            await records.upsert_order(
+            await trades.upsert_order(
                 conn,
-                records.OrderRecord(
+                trades.OrderRecord(
                     client_order_id=f"tw-{n}", account_id=account, bot_id=bot, venue="sim",
                     symbol=symbol, side=side.value, order_type="MARKET", time_in_force="GTC",
                     quantity=Decimal("0.01"), price=None, state=order_state,
@@ -136,7 +136,7 @@ async def test_orders_and_fills_are_filtered_by_bot_symbol_side_state_and_time(a
                     venue_order_id=f"v{n}", reason="", created_at=at, updated_at=at,
                 ),
             )  # fmt: skip
-            await records.insert_fill(
+            await trades.insert_fill(
                 conn,
                 Fill(
                     account_id=account, client_order_id=f"tw-{n}", venue_order_id=f"v{n}",
@@ -198,7 +198,7 @@ async def test_analytics_read_the_recorded_valuations_with_deposits_taken_out(ap
             (4, "1520", "20", "1010"),  # -80 = -5 % of 1,600; hour 3 had no snapshot
         ]:
             at = start + timedelta(hours=hours)
-            await records.insert_snapshot(conn, books(account, at, equity, realized, traded))
+            await trades.insert_snapshot(conn, books(account, at, equity, realized, traded))
     window = {"from": "2026-11-01T00:00:00Z", "to": "2026-11-01T06:00:00Z"}
     response = await api.client.get(
         f"/api/v1/accounts/{account}/analytics", params=window, headers=user.headers
@@ -254,14 +254,14 @@ async def test_a_bots_analytics_come_from_its_own_fills(api: Api) -> None:
     account = (await api.connect_account(user))["id"]
     bot = (await api.create_bot(user, account))["id"]
     start = datetime.now(UTC) - timedelta(hours=1)
-    trades = [("mine-1", bot, Side.BUY, "100"), ("mine-2", bot, Side.SELL, "120"),
+    placed = [("mine-1", bot, Side.BUY, "100"), ("mine-2", bot, Side.SELL, "120"),
               ("other-1", "another-bot", Side.SELL, "90")]  # fmt: skip
     async with api.state.db.transaction() as conn:
-        for n, (order_id, owner, side, price) in enumerate(trades):
+        for n, (order_id, owner, side, price) in enumerate(placed):
             at = start + timedelta(minutes=n)
-            await records.upsert_order(
+            await trades.upsert_order(
                 conn,
-                records.OrderRecord(
+                trades.OrderRecord(
                     client_order_id=order_id, account_id=account, bot_id=owner, venue="sim",
                     symbol="BTC/USDT", side=side.value, order_type="market", time_in_force="GTC",
                     quantity=Decimal(1), price=None, state="filled", filled_quantity=Decimal(1),
@@ -269,7 +269,7 @@ async def test_a_bots_analytics_come_from_its_own_fills(api: Api) -> None:
                     created_at=at, updated_at=at,
                 ),
             )  # fmt: skip
-            await records.insert_fill(
+            await trades.insert_fill(
                 conn,
                 Fill(
                     account_id=account, client_order_id=order_id, venue_order_id=f"v{n}",
@@ -299,9 +299,9 @@ async def test_operators_see_the_platforms_aggregates_summed_exactly(api: Api) -
     await api.create_bot(first, a)
     now = datetime.now(UTC)
     async with api.state.db.transaction() as conn:
-        await records.insert_snapshot(conn, books(a, now - timedelta(minutes=2), "1"))
-        await records.insert_snapshot(conn, books(a, now - timedelta(minutes=1), "1000.1", "0.1"))
-        await records.insert_snapshot(conn, books(b, now, "0.2", "-0.3"))
+        await trades.insert_snapshot(conn, books(a, now - timedelta(minutes=2), "1"))
+        await trades.insert_snapshot(conn, books(a, now - timedelta(minutes=1), "1000.1", "0.1"))
+        await trades.insert_snapshot(conn, books(b, now, "0.2", "-0.3"))
         await audit.engage_kill_switch(conn, "account", b, reason="risk limit: …",
                                        actor_id="risk-limits")  # fmt: skip
     operator = await api.as_roles("operator")
@@ -345,7 +345,7 @@ async def test_operators_see_the_platforms_return_and_drawdown_with_new_accounts
             valued(a, 150, "1155", "155"),
             valued(b, 210, "450", "-50"),
         ]:
-            await records.insert_snapshot(conn, update)
+            await trades.insert_snapshot(conn, update)
     operator = await api.as_roles("operator")
     window = {"from": start.isoformat(), "to": (start + timedelta(hours=6)).isoformat()}
     response = await api.client.get(

@@ -14,8 +14,8 @@ from tradewind.bus.envelope import envelope
 from tradewind.domain.events import Fill, PortfolioUpdate
 from tradewind.domain.model import Instrument, Liquidity, Side
 from tradewind.gateway.feed import account_events_handler
-from tradewind.store import records
-from tradewind.store.records import OrderRecord
+from tradewind.store import trades
+from tradewind.store.trades import OrderRecord
 
 BTC = Instrument.parse("sim", "BTC/USDT")
 #: Object routes whose ids are not tenant-owned: strategy names are global, and user
@@ -76,9 +76,9 @@ async def give_trading_history(api: Api, account_id: str) -> None:
         ts_ns=time.time_ns(),
     )
     async with api.state.db.transaction() as conn:
-        await records.upsert_order(conn, order)
-        await records.insert_fill(conn, fill)
-        await records.insert_snapshot(conn, update)
+        await trades.upsert_order(conn, order)
+        await trades.insert_fill(conn, fill)
+        await trades.insert_snapshot(conn, update)
     handler = account_events_handler(api.state.portfolios, api.state.hub)
     await handler([envelope(update, account_id)])
 

@@ -25,7 +25,7 @@ from tradewind.runtime.metrics import RuntimeMetrics
 from tradewind.runtime.service import Resources, ServiceContext
 from tradewind.runtime.settings import Settings
 from tradewind.services.analytics import AnalyticsService
-from tradewind.store import accounts, audit, bot_snapshots, bots, records, users
+from tradewind.store import accounts, audit, bot_snapshots, bots, trades, users
 from tradewind.store.database import Database
 
 D = Decimal
@@ -59,7 +59,7 @@ async def record_fill(
 ) -> None:
     at = datetime.fromtimestamp(T0 / 1e9, UTC)
     client_order_id = f"o-{trade_id}"
-    order = records.OrderRecord(
+    order = trades.OrderRecord(
         client_order_id=client_order_id, account_id=account, bot_id=bot, venue="sim",
         symbol="BTC/USDT", side=side.value, order_type="MARKET", time_in_force="GTC",
         quantity=D(qty), price=None, state="FILLED", filled_quantity=D(qty),
@@ -71,8 +71,8 @@ async def record_fill(
         fee=D("0.1"), fee_asset="USDT", liquidity=Liquidity.TAKER, ts_ns=T0,
     )  # fmt: skip
     async with database.transaction() as conn:
-        await records.upsert_order(conn, order)
-        assert await records.insert_fill(conn, fill)
+        await trades.upsert_order(conn, order)
+        assert await trades.insert_fill(conn, fill)
 
 
 class Commands:

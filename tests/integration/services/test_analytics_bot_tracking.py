@@ -18,7 +18,7 @@ from tradewind.services.analytics.bot_tracking import (
     SWEEP_AFTER,
     BotTracker,
 )
-from tradewind.store import accounts, bot_snapshots, records, users
+from tradewind.store import accounts, bot_snapshots, trades, users
 from tradewind.store.database import Database
 from tradewind.store.schema import fills
 
@@ -53,7 +53,7 @@ async def record_fill(
     """A buy of 1 BTC at `price` by `bot`'s order, executed at `executed`, recorded now
     (its row stamped as the execution service stamps it) or at `recorded` (a commit
     that lagged)."""
-    order = records.OrderRecord(
+    order = trades.OrderRecord(
         client_order_id=f"o-{account[:8]}-{trade_id}", account_id=account, bot_id=bot,
         venue="sim", symbol="BTC/USDT", side="BUY", order_type="MARKET", time_in_force="GTC",
         quantity=D(1), price=None, state="FILLED", filled_quantity=D(1), average_price=D(price),
@@ -67,7 +67,7 @@ async def record_fill(
     if recorded is not None:
         row["recorded_at"] = recorded
     async with database.transaction() as conn:
-        await records.upsert_order(conn, order)
+        await trades.upsert_order(conn, order)
         await conn.execute(fills.insert().values(**row))
 
 
@@ -135,9 +135,9 @@ async def test_a_fill_read_again_within_the_margin_is_counted_once(database: Dat
     for round_ in range(1, 4):  # its recorded_at the cursor's: within the margin each time
         await tracker.read_fills([account], now_ns + round_ * SECOND_NS)
     async with database.read() as conn:
-        newest = await records.newest_fill_recorded(conn)
+        newest = await trades.newest_fill_recorded(conn)
         assert newest is not None
-        again, _ = await records.bot_fills_recorded_since(conn, newest - RECORDED_MARGIN)
+        again, _ = await trades.bot_fills_recorded_since(conn, newest - RECORDED_MARGIN)
     assert [fill.trade_id for _, fill in again[account]] == ["1", "2"]
 
     assert booked(tracker, account) == 2

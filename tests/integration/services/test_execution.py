@@ -57,9 +57,9 @@ from tradewind.runtime.service import Resources, ServiceContext
 from tradewind.runtime.settings import Settings
 from tradewind.services.execution import AccountCredentials, ExecutionService
 from tradewind.store.database import Database
-from tradewind.store.records import get_order, list_fills, upsert_orders
 from tradewind.store.schema import fills
 from tradewind.store.tracked_orders import order_record
+from tradewind.store.trades import get_order, list_fills, upsert_orders
 from tradewind.venues.directory import SimulatedVenues
 from tradewind.venues.simulated.exchange import SimulatedExchange
 from tradewind.venues.simulated.market import SyntheticMarket

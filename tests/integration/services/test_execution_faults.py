@@ -41,8 +41,8 @@ from tradewind.domain.orders import OrderState, TrackedOrder
 from tradewind.runtime.service_settings import ExecutionSettings
 from tradewind.services.execution import ExecutionService
 from tradewind.store.database import Database
-from tradewind.store.records import get_order, upsert_orders
 from tradewind.store.tracked_orders import order_record
+from tradewind.store.trades import get_order, upsert_orders
 from tradewind.venues.directory import CcxtVenues
 from tradewind.venues.simulated.matching import OrderSnapshot
 from tradewind.venues.simulated.server.state import ServerState

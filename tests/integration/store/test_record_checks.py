@@ -8,14 +8,14 @@ from decimal import Decimal
 
 from tradewind.domain.events import Fill
 from tradewind.domain.model import Instrument, Liquidity, Side
-from tradewind.store import record_checks, records
+from tradewind.store import record_checks, trades
 from tradewind.store.database import Database
 
 BTC = Instrument.parse("sim", "BTC/USDT")
 
 
-def order(cid: str, state: str, at: datetime) -> records.OrderRecord:
-    return records.OrderRecord(
+def order(cid: str, state: str, at: datetime) -> trades.OrderRecord:
+    return trades.OrderRecord(
         client_order_id=cid, account_id="a1", bot_id="b1", venue="sim", symbol="BTC/USDT",
         side="BUY", order_type="LIMIT", time_in_force="GTC", quantity=Decimal(1),
         price=Decimal(100), state=state, filled_quantity=Decimal(0), average_price=None,
@@ -35,10 +35,10 @@ def fill(cid: str, trade_id: str) -> Fill:
 async def test_recorded_fills_and_orders_by_state_read_back(db: Database) -> None:
     at = datetime(2026, 1, 2, tzinfo=UTC)
     async with db.transaction() as conn:
-        await records.upsert_orders(
+        await trades.upsert_orders(
             conn, [order("c1", "ACCEPTED", at), order("c2", "FILLED", at), order("c3", "SENT", at)]
         )
-        await records.insert_fills(conn, [fill("c2", "t1"), fill("c2", "t2")])
+        await trades.insert_fills(conn, [fill("c2", "t1"), fill("c2", "t2")])
     async with db.read() as conn:
         keys = await record_checks.recorded_fill_keys(conn)
         trade_ids = await record_checks.recorded_trade_ids(conn, "a1")

@@ -17,7 +17,7 @@ from tradewind.domain.commands import BotCommand
 from tradewind.domain.events import BalanceUpdate, Fill, PortfolioUpdate
 from tradewind.domain.model import Instrument, Liquidity, Side
 from tradewind.errors import BusUnavailable
-from tradewind.store import accounts, audit, bots, login_failures, records, users, venue_balances
+from tradewind.store import accounts, audit, bots, login_failures, trades, users, venue_balances
 from tradewind.store.database import Database
 from tradewind.store.outbox import OutboxRelay, discard, enqueue, enqueue_returning
 from tradewind.store.schema import fills as fills_table
@@ -39,9 +39,9 @@ async def make_user(db: Database, email_index: str = "idx-1") -> users.UserRecor
 
 def filled_buy(
     cid: str, account_id: str, bot_id: str, quantity: Decimal, at: datetime
-) -> records.OrderRecord:
+) -> trades.OrderRecord:
     """A bot's market buy of BTC/USDT, filled at 100."""
-    return records.OrderRecord(
+    return trades.OrderRecord(
         client_order_id=cid, account_id=account_id, bot_id=bot_id, venue="sim",
         symbol="BTC/USDT", side="BUY", order_type="MARKET", time_in_force="GTC",
         quantity=quantity, price=None, state="filled", filled_quantity=quantity,
@@ -139,10 +139,10 @@ async def test_money_comes_back_exactly_as_it_went_in(db: Database) -> None:
             liquidity=Liquidity.TAKER,
             ts_ns=1_700_000_000_000_000_000,
         )
-        assert await records.insert_fill(conn, fill)
-        assert not await records.insert_fill(conn, fill), "a redelivered fill is ignored"
+        assert await trades.insert_fill(conn, fill)
+        assert not await trades.insert_fill(conn, fill), "a redelivered fill is ignored"
     async with db.read() as conn:
-        (row,) = await records.list_fills(conn, [account.id])
+        (row,) = await trades.list_fills(conn, [account.id])
     assert row["price"] == Decimal("27123.123456789012345678")
     assert row["quantity"] == Decimal("0.000000000000000001")
     assert row["fee"] == Decimal("0.1")
@@ -168,27 +168,27 @@ async def test_the_same_trade_id_on_two_symbols_is_two_fills(db: Database) -> No
             )
             for symbol in ("XRP/USDT", "SOL/USDT")
         ]
-        await records.insert_fills(conn, fills[:1])
-        await records.insert_fills(conn, fills)  # the first again (a redelivery), and the second
-        assert not await records.insert_fill(conn, fills[1])
+        await trades.insert_fills(conn, fills[:1])
+        await trades.insert_fills(conn, fills)  # the first again (a redelivery), and the second
+        assert not await trades.insert_fill(conn, fills[1])
     async with db.read() as conn:
-        stored = await records.list_fills(conn, [account.id])
+        stored = await trades.list_fills(conn, [account.id])
     assert sorted(row["symbol"] for row in stored) == ["SOL/USDT", "XRP/USDT"]
 
 
 async def test_orders_upsert_by_client_order_id(db: Database) -> None:
     now = datetime.now(UTC)
-    order = records.OrderRecord(
+    order = trades.OrderRecord(
         client_order_id="tw-abc", account_id="a1", bot_id="b1", venue="sim", symbol="BTC/USDT",
         side="BUY", order_type="LIMIT", time_in_force="GTC", quantity=Decimal("0.5"),
         price=Decimal("100.25"), state="sent", filled_quantity=Decimal(0), average_price=None,
         venue_order_id=None, reason="", created_at=now, updated_at=now,
     )  # fmt: skip
     async with db.transaction() as conn:
-        await records.upsert_order(conn, order)
-        await records.upsert_order(
+        await trades.upsert_order(conn, order)
+        await trades.upsert_order(
             conn,
-            records.OrderRecord(
+            trades.OrderRecord(
                 **{
                     **order.__dict__,
                     "state": "filled",
@@ -199,8 +199,8 @@ async def test_orders_upsert_by_client_order_id(db: Database) -> None:
             ),
         )
     async with db.read() as conn:
-        stored = await records.get_order(conn, "tw-abc")
-        listed = await records.list_orders(conn, ["a1"])
+        stored = await trades.get_order(conn, "tw-abc")
+        listed = await trades.list_orders(conn, ["a1"])
     assert stored is not None and stored.state == "filled" and stored.venue_order_id == "42"
     assert stored.filled_quantity == Decimal("0.5") and len(listed) == 1
 
@@ -256,7 +256,7 @@ async def test_audit_entries_are_queryable_newest_first(db: Database) -> None:
 async def test_snapshots_make_an_equity_history(db: Database) -> None:
     async with db.transaction() as conn:
         for i, equity in enumerate(("100", "101.5", "99.25")):
-            await records.insert_snapshot(
+            await trades.insert_snapshot(
                 conn,
                 PortfolioUpdate(
                     account_id="a1", valuation_asset="USDT", equity=Decimal(equity),
@@ -265,15 +265,15 @@ async def test_snapshots_make_an_equity_history(db: Database) -> None:
                 ),
             )  # fmt: skip
     async with db.read() as conn:
-        history = await records.equity_history(conn, "a1")
+        history = await trades.equity_history(conn, "a1")
     assert [e for _, e in history] == [Decimal("100"), Decimal("101.5"), Decimal("99.25")]
     # The last snapshot before a moment: the equity a day started at.
     second = datetime.fromtimestamp(2 * 10**9, UTC)  # the second snapshot's time
     async with db.read() as conn:
-        assert await records.equity_before(conn, ["a1", "a2"], second) == {
+        assert await trades.equity_before(conn, ["a1", "a2"], second) == {
             "a1": ("USDT", Decimal("100"))
         }
-        later = await records.equity_before(conn, ["a1"], second + timedelta(seconds=1))
+        later = await trades.equity_before(conn, ["a1"], second + timedelta(seconds=1))
     assert later == {"a1": ("USDT", Decimal("101.5"))}
 
 
@@ -291,14 +291,14 @@ async def test_valuations_of_many_accounts_keep_each_ones_newest_in_the_window(
 
     async with db.transaction() as conn:
         for minute in range(6):  # a1: 100..105 at minutes 0..5
-            await records.insert_snapshot(conn, snapshot("a1", minute, 100 + minute))
-        await records.insert_snapshot(conn, snapshot("a2", 4, 7))
-        await records.insert_snapshot(conn, snapshot("a3", 0, 9))  # before the window
+            await trades.insert_snapshot(conn, snapshot("a1", minute, 100 + minute))
+        await trades.insert_snapshot(conn, snapshot("a2", 4, 7))
+        await trades.insert_snapshot(conn, snapshot("a3", 0, 9))  # before the window
     since = datetime.fromtimestamp(1_800_000_000 + 60, UTC)  # minute 1
     until = datetime.fromtimestamp(1_800_000_000 + 5 * 60, UTC)  # minute 5, inclusive
     async with db.read() as conn:
-        found = await records.valuations_of(conn, ["a1", "a2", "a3", "a4"], since, until, limit=3)
-        one = await records.valuations(conn, "a1", since, until, limit=3)
+        found = await trades.valuations_of(conn, ["a1", "a2", "a3", "a4"], since, until, limit=3)
+        one = await trades.valuations(conn, "a1", since, until, limit=3)
     assert sorted(found) == ["a1", "a2"]  # a3 only before the window, a4 never
     # At most `limit` each, the newest kept, oldest first.
     assert [equity for _, _, equity, *_ in found["a1"]] == [
@@ -498,12 +498,12 @@ async def test_a_busy_account_does_not_crowd_out_the_other_bots_fills(db: Databa
         rows.append(filled_buy(cid, account.id, bot_id, Decimal(3), now))
     async with db.transaction() as conn:
         for order in rows:
-            await records.upsert_order(conn, order)
-        await records.insert_fills(conn, fills)
+            await trades.upsert_order(conn, order)
+        await trades.insert_fills(conn, fills)
 
     async with db.read() as conn:
-        found = await records.bots_fills_of(conn, [busy.id, quiet.id], limit=3)
-        newest = await records.bots_fills_of(conn, [busy.id, quiet.id], limit=2)
+        found = await trades.bots_fills_of(conn, [busy.id, quiet.id], limit=3)
+        newest = await trades.bots_fills_of(conn, [busy.id, quiet.id], limit=2)
 
     assert [f.trade_id for _, f in found[busy.id]] == ["1", "2", "3"]
     assert [(b, f.trade_id) for b, f in found[quiet.id]] == [("bot-q", "0")]
@@ -521,14 +521,14 @@ async def test_bots_fills_are_read_by_when_they_were_recorded_in_execution_order
             conn, user_id=first.user_id, venue="sim", label="second", api_key_masked="abcd…wxyz",
             api_key_encrypted="k", api_secret_encrypted="s", valuation_asset="USDT",
         )  # fmt: skip
-        assert await records.newest_fill_recorded(conn) is None
+        assert await trades.newest_fill_recorded(conn) is None
     t = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
     s = timedelta(seconds=1)
     for account, cid, bot_id in (
         (first, "tw-a", "bot-a"), (second, "tw-b", "bot-b"), (first, "tw-m", "")
     ):  # fmt: skip
         async with db.transaction() as conn:
-            await records.upsert_order(conn, filled_buy(cid, account.id, bot_id, Decimal(1), t))
+            await trades.upsert_order(conn, filled_buy(cid, account.id, bot_id, Decimal(1), t))
     rows = [  # (account, order, trade id, executed, recorded)
         (first, "tw-a", "1", t - 3600 * s, t + 30 * s),  # an hour late (a reconciliation)
         (first, "tw-a", "3", t, t + 10 * s),
@@ -552,33 +552,33 @@ async def test_bots_fills_are_read_by_when_they_were_recorded_in_execution_order
         )  # fmt: skip
 
     async with db.read() as conn:
-        found, newest = await records.bot_fills_recorded_since(conn, t + 10 * s)
-        everything, _ = await records.bot_fills_recorded_since(conn, None)
-        none_after = await records.bot_fills_recorded_since(conn, t + 31 * s)
-        table_newest = await records.newest_fill_recorded(conn)
+        found, newest = await trades.bot_fills_recorded_since(conn, t + 10 * s)
+        everything, _ = await trades.bot_fills_recorded_since(conn, None)
+        none_after = await trades.bot_fills_recorded_since(conn, t + 31 * s)
+        table_newest = await trades.newest_fill_recorded(conn)
         asked: list[tuple[str, str, str, str]] = []
 
         def wanted(account_id: str, bot_id: str, symbol: str, trade_id: str) -> bool:
             asked.append((account_id, bot_id, symbol, trade_id))
             return trade_id != "1"  # a reader that holds trade 1 already
 
-        chosen, chosen_newest = await records.bot_fills_recorded_since(conn, t + 10 * s, wanted)
+        chosen, chosen_newest = await trades.bot_fills_recorded_since(conn, t + 10 * s, wanted)
 
-    def trades(read: dict[str, list[tuple[str, BotFill]]]) -> dict[str, list[tuple[str, str]]]:
+    def by_bot(read: dict[str, list[tuple[str, BotFill]]]) -> dict[str, list[tuple[str, str]]]:
         return {a: [(bot, fill.trade_id) for bot, fill in fills] for a, fills in read.items()}
 
-    assert trades(found) == {
+    assert by_bot(found) == {
         first.id: [("bot-a", "1"), ("bot-a", "2"), ("bot-a", "3")],
         second.id: [("bot-b", "5")],
     }
-    assert found[first.id][0][1].ts_ns == records.ns_of(t - 3600 * s)  # as it executed
+    assert found[first.id][0][1].ts_ns == trades.ns_of(t - 3600 * s)  # as it executed
     assert newest == t + 30 * s  # the newest among the bots' fills read
-    assert trades(everything)[second.id] == [("bot-b", "4"), ("bot-b", "5")]
+    assert by_bot(everything)[second.id] == [("bot-b", "4"), ("bot-b", "5")]
     assert none_after == ({}, None)
     assert table_newest == t + 40 * s  # any fill's, a bot's or not
     # What the reader leaves out is not turned into a fill, yet counts for the newest.
     assert {trade for _, _, _, trade in asked} == {"1", "2", "3", "5"}
-    assert trades(chosen) == {
+    assert by_bot(chosen) == {
         first.id: [("bot-a", "2"), ("bot-a", "3")],
         second.id: [("bot-b", "5")],
     }

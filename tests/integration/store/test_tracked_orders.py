@@ -1,5 +1,5 @@
 """Tracked orders in the orders and fills tables, on SQLite and PostgreSQL: the batched
-writes execution uses (`records.upsert_orders`, `records.insert_fills`) insert, then
+writes execution uses (`trades.upsert_orders`, `trades.insert_fills`) insert, then
 update, and record each fill once, agreeing with their one-row forms; and a restart
 reads back the open orders with the fills recorded for them."""
 
@@ -13,7 +13,8 @@ from tradewind.domain.events import Fill
 from tradewind.domain.model import Instrument, Liquidity, OrderType, Side
 from tradewind.domain.orders import OrderState, TrackedOrder
 from tradewind.store.database import Database
-from tradewind.store.records import (
+from tradewind.store.tracked_orders import load_open_orders, order_record
+from tradewind.store.trades import (
     get_order,
     insert_fill,
     insert_fills,
@@ -22,7 +23,6 @@ from tradewind.store.records import (
     upsert_order,
     upsert_orders,
 )
-from tradewind.store.tracked_orders import load_open_orders, order_record
 from tradewind.venues.port import VenueOrder, VenueOrderStatus
 
 D = Decimal

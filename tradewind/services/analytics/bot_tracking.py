@@ -7,10 +7,10 @@ table's `bot_id`), not from the order path, three ways:
 
 - **the meet**: an account the instance meets for the first time (it changed — a
   `PortfolioUpdate` came — and is not followed yet: a start, a take-over) has all its
-  bots' fills read (`records.bots_fills_of`, up to `MAX_FILLS` each);
+  bots' fills read (`trades.bots_fills_of`, up to `MAX_FILLS` each);
 - **the cursor**: every round in which the instance follows an account, one query reads
   the whole platform's bots' fills *recorded* since the cursor less `RECORDED_MARGIN`
-  (`records.bot_fills_recorded_since`) and keeps those of the accounts followed (the
+  (`trades.bot_fills_recorded_since`) and keeps those of the accounts followed (the
   others belong to other instances, or are read in full when met). The cursor is the
   newest `recorded_at` read (the writers' clocks, not ours); it starts, in the round
   that meets the first accounts, at the newest `recorded_at` in the table before the
@@ -45,7 +45,7 @@ from decimal import Decimal
 from tradewind.domain.bot_pnl import BotFill, BotPnl, PriceOf
 from tradewind.domain.time_units import NS_PER_S, datetime_from_ns
 from tradewind.services.analytics.bot_series import BotSeries
-from tradewind.store import accounts, bot_snapshots, records
+from tradewind.store import accounts, bot_snapshots, trades
 from tradewind.store.database import Connection, Database
 
 #: Fills read again behind the cursor. A fill's `recorded_at` is stamped when its row is
@@ -161,11 +161,11 @@ class BotTracker:
             # The cursor starts (or, while the table holds no fill, starts again) here,
             # read before the other reads: a fill recorded by then is in the meet's read,
             # or, its commit in flight, within the margin of the cursor.
-            cursor = await records.newest_fill_recorded(conn)
+            cursor = await trades.newest_fill_recorded(conn)
         met = await accounts.valuation_assets(conn, unmet) if unmet else {}
-        full = await records.bots_fills_of(conn, [*met, *swept], limit=MAX_FILLS)
+        full = await trades.bots_fills_of(conn, [*met, *swept], limit=MAX_FILLS)
         since = None if cursor is None else cursor - RECORDED_MARGIN
-        recorded, newest = await records.bot_fills_recorded_since(conn, since, self._wanted(met))
+        recorded, newest = await trades.bot_fills_recorded_since(conn, since, self._wanted(met))
         if newest is not None and (cursor is None or newest > cursor):
             cursor = newest
         new_bots = self._new_bots(met, full, recorded)
@@ -186,7 +186,7 @@ class BotTracker:
                 new.update(bot_id for bot_id, _ in rows if bot_id not in known)
         return new
 
-    def _wanted(self, met: Container[str]) -> records.WantsFill:
+    def _wanted(self, met: Container[str]) -> trades.WantsFill:
         """Which fills of the cursor's read to take: those of the accounts followed here
         or met this round, but not one a bot's book already holds (most of the margin's,
         read again every round): they are left out before they are turned into fills."""

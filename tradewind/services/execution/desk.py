@@ -61,8 +61,8 @@ from tradewind.services.execution.outbox import EventOutbox
 from tradewind.services.execution.session_pool import SessionPool
 from tradewind.services.execution.tracking import OrderTracker
 from tradewind.store.database import Database
-from tradewind.store.records import stored_states
 from tradewind.store.tracked_orders import RestoredOrder
+from tradewind.store.trades import stored_states
 
 _NOT_PAST_NEW = frozenset({OrderState.NEW.value, OrderState.SENT.value, OrderState.UNKNOWN.value})
 _MID_SEND = frozenset({OrderState.SENT.value, OrderState.UNKNOWN.value})

@@ -33,8 +33,8 @@ from tradewind.domain.order_events import order_event
 from tradewind.domain.orders import OrderState, TrackedOrder
 from tradewind.store.database import Database
 from tradewind.store.outbox import discard, enqueue_returning
-from tradewind.store.records import insert_fills, upsert_orders
 from tradewind.store.tracked_orders import order_record
+from tradewind.store.trades import insert_fills, upsert_orders
 from tradewind.store.venue_balances import save_latest
 
 #: How long a staged event may wait for its own publisher before a relay publishes it.

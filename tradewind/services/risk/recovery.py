@@ -27,7 +27,7 @@ from tradewind.domain.risk import utc_day_start_ns
 from tradewind.domain.time_units import datetime_from_ns
 from tradewind.store.database import Database
 from tradewind.store.portfolio_books import read_books
-from tradewind.store.records import equity_before, ns_of
+from tradewind.store.trades import equity_before, ns_of
 from tradewind.store.venue_balances import load_latest
 
 

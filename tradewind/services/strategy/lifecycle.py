@@ -53,7 +53,7 @@ from tradewind.store.bots import (
     load_strategy_states,
 )
 from tradewind.store.database import Database
-from tradewind.store.records import latest_balances, ns_of
+from tradewind.store.trades import latest_balances, ns_of
 from tradewind.strategies.api import Strategy
 from tradewind.venues.directory import load_public_markets
 from tradewind.venues.port import VenueDirectory
