@@ -43,7 +43,7 @@ from tradewind.runtime.service import Resources, ServiceContext
 from tradewind.runtime.settings import Settings
 from tradewind.services.strategy import InstanceSlot, StrategyService
 from tradewind.services.strategy.service import MARKET_DATA_LISTENER
-from tradewind.store import trades
+from tradewind.store import portfolio_snapshots
 from tradewind.store.database import Database
 from tradewind.store.schema import bots, exchange_accounts, users
 from tradewind.venues.directory import SimulatedVenues
@@ -151,7 +151,7 @@ async def make_database(path: Path, count: int, strategy: str) -> Database:
             )
         await conn.execute(bots.insert(), rows)
         for account_id in account_ids:
-            await trades.insert_snapshot(
+            await portfolio_snapshots.insert_snapshot(
                 conn,
                 PortfolioUpdate(
                     account_id=account_id,

@@ -71,7 +71,7 @@ from tradewind.runtime.settings import Settings
 from tradewind.services.analytics.service import YIELD_AFTER_S, hand_back
 from tradewind.services.analytics.tracker import AccountSeries
 from tradewind.services.strategy import InstanceSlot, StrategyService
-from tradewind.store import trades
+from tradewind.store import portfolio_snapshots
 from tradewind.store.database import Database
 from tradewind.store.schema import bots, exchange_accounts, users
 from tradewind.strategies import registry
@@ -172,7 +172,7 @@ async def bot_database(
         await conn.execute(exchange_accounts.insert(), account_rows)
         await conn.execute(bots.insert(), bot_rows)
         for account_id, amounts in balances.items():
-            await trades.insert_snapshot(
+            await portfolio_snapshots.insert_snapshot(
                 conn,
                 PortfolioUpdate(
                     account_id=account_id,

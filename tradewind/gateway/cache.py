@@ -26,7 +26,8 @@ import msgspec
 
 from tradewind.domain.events import PortfolioUpdate
 from tradewind.domain.time_units import datetime_from_ns
-from tradewind.store.trades import Snapshot, ns_of
+from tradewind.store.database import ns_of
+from tradewind.store.portfolio_snapshots import Snapshot
 
 
 class PortfolioJson(msgspec.Struct, frozen=True):

@@ -49,7 +49,7 @@ from tradewind.gateway.schemas import (
     page,
 )
 from tradewind.runtime.service_status import BREAKERS_VIEW, breaker_states
-from tradewind.store import audit, bots, login_failures, trades, users
+from tradewind.store import audit, bots, login_failures, portfolio_snapshots, users
 from tradewind.store.audit import KillSwitchRecord
 from tradewind.store.kill_switch_events import stage_kill_switch_event
 
@@ -301,7 +301,7 @@ async def platform_analytics(caller: OperationsReader, state: State) -> Platform
     """Accounts and their money per valuation asset (each account's newest recorded
     valuation, summed exactly), bots per state, and the accounts a kill switch halts."""
     async with state.db.read() as conn:
-        totals = await trades.platform_totals(conn)
+        totals = await portfolio_snapshots.platform_totals(conn)
         by_state = await bots.count_by_state(conn)
         switches = [s for s in await audit.list_kill_switches(conn) if s.scope == "account"]
     return PlatformAnalyticsView(
@@ -342,7 +342,7 @@ async def platform_performance(
     since, until = analytics_window(resolution, start, end)
     period_s = RESOLUTION_S[resolution]
     async with state.db.read() as conn:
-        found = await trades.platform_valuations(
+        found = await portfolio_snapshots.platform_valuations(
             conn, since, until, period_s=period_s, limit=MAX_VALUATIONS,
             valuation_asset=valuation_asset,
         )  # fmt: skip

@@ -43,8 +43,8 @@ from tradewind.gateway.schemas import (
     QueryTime,
     page,
 )
-from tradewind.store import trades
-from tradewind.store.trades import as_utc
+from tradewind.store import portfolio_snapshots, trades
+from tradewind.store.database import as_utc
 
 router = APIRouter(tags=["portfolio"])
 
@@ -63,7 +63,7 @@ async def portfolio_bodies(state: GatewayState, account_ids: tuple[str, ...]) ->
     missing = [a for a, body in zip(account_ids, bodies, strict=True) if body is None]
     if missing:
         async with state.db.read() as conn:
-            snapshots = await trades.latest_snapshots(conn, missing)
+            snapshots = await portfolio_snapshots.latest_snapshots(conn, missing)
         for position, account_id in enumerate(account_ids):
             if bodies[position] is None and account_id in snapshots:
                 bodies[position] = cache.remember_snapshot(snapshots[account_id])
@@ -198,7 +198,7 @@ async def equity_history(
 ) -> Page[EquityPoint]:
     account = await owned_account(state, caller.user_id, account_id)
     async with state.db.read() as conn:
-        points = await trades.equity_history(
+        points = await portfolio_snapshots.equity_history(
             conn, account.id, offset=paging.offset, limit=paging.limit + 1
         )
     items = [EquityPoint(at=at, equity=equity) for at, equity in points]
@@ -267,7 +267,9 @@ async def account_analytics(
     account = await owned_account(state, caller.user_id, account_id)
     since, until = analytics_window(resolution, start, end)
     async with state.db.read() as conn:
-        rows = await trades.valuations(conn, account.id, since, until, limit=MAX_VALUATIONS)
+        rows = await portfolio_snapshots.valuations(
+            conn, account.id, since, until, limit=MAX_VALUATIONS
+        )
     period_s = RESOLUTION_S[resolution]
     samples = bucketed(
         samples_from_valuations((ts, eq, rp, up, fees) for ts, _, eq, rp, up, fees, _ in rows),

@@ -23,7 +23,7 @@ from pydantic import (
 )
 
 from tradewind.gateway.rbac import Role
-from tradewind.store.trades import as_utc
+from tradewind.store.database import as_utc
 
 _NO_CONTROL_CHARS = r"^[^\x00-\x1f\x7f]*$"
 

@@ -1,7 +1,7 @@
 """The bots' PnL series (`bot_snapshots`): one row a minute per bot while its PnL
 changes, written by the analytics service, read by the API and by an analytics instance
 that meets the bot (docs/analytics.md, "Bots"). Thinned with age with the accounts'
-valuations (`trades.THINNED`)."""
+valuations (`snapshot_thinning.THINNED`)."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tradewind.domain.time_units import datetime_from_ns
+from tradewind.store.database import ns_of
 from tradewind.store.schema import bot_snapshots as table
-from tradewind.store.trades import ns_of
 
 _CHUNK = 500  # bot ids per IN (...) query
 

@@ -18,6 +18,9 @@ transaction that was running on the old primary fails; it is not retried here.
 
 A SQLite database file holds password hashes and encrypted exchange keys: it is created
 mode 0600 (owner only), and SQLite gives its -wal and -shm files the same mode.
+
+Every time stored is UTC, but SQLite hands datetimes back naive: the store's modules read
+them through `as_utc` (an aware datetime) or `ns_of` (ns since the epoch), here once.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import os
 import ssl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeAlias
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -39,6 +43,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
 
+from tradewind.domain.time_units import ns_from_datetime
 from tradewind.errors import ConfigError
 from tradewind.security.transport import PG_TLS_PARAMETERS, postgres_ssl
 
@@ -90,6 +95,17 @@ def postgres_tls(url: str) -> tuple[str, ssl.SSLContext | str | None]:
             f"cannot load the PostgreSQL TLS files {', '.join(files) or '(system CAs)'}: {exc}",
         ) from None
     return parsed.set(query=rest).render_as_string(hide_password=False), tls
+
+
+def as_utc(moment: datetime) -> datetime:
+    """The moment with its zone: SQLite hands back naive datetimes (and a client may send
+    one); everything stored is UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def ns_of(moment: datetime) -> int:
+    """ns since the epoch of a time read back from the database."""
+    return ns_from_datetime(as_utc(moment))
 
 
 class Database:

@@ -2,7 +2,9 @@
 as (`order_record`), and the reads that bring tracking back after a restart or a move
 of its account: the account's open orders with the fills recorded for them, which of a
 venue's trades are recorded, and which symbols the account traded lately. The writes
-are `trades.upsert_orders` and `trades.insert_fills`."""
+are `trades.upsert_orders` and `trades.insert_fills`; this module is execution's view of
+those tables (rows to and from the domain's `TrackedOrder`), apart from the repository
+every reader shares."""
 
 from __future__ import annotations
 
@@ -20,8 +22,9 @@ from tradewind.domain.exact import EXACT
 from tradewind.domain.model import Instrument, OrderType, Side, TimeInForce
 from tradewind.domain.orders import OrderState, TrackedOrder, Transition
 from tradewind.domain.time_units import NS_PER_MS, datetime_from_ns
+from tradewind.store.database import ns_of
 from tradewind.store.schema import fills, orders
-from tradewind.store.trades import OrderRecord, ns_of
+from tradewind.store.trades import OrderRecord
 
 #: States in which an order may still change at the venue (or its outcome is unknown).
 #: NEW is stored only for an order looked up and not found, then not sent again before

@@ -15,7 +15,7 @@ from tradewind.bus.envelope import envelope
 from tradewind.domain.events import Fill, PortfolioUpdate
 from tradewind.domain.model import Instrument, Liquidity, Side
 from tradewind.gateway.feed import account_events_handler
-from tradewind.store import audit, trades
+from tradewind.store import audit, portfolio_snapshots, trades
 
 BTC = Instrument.parse("sim", "BTC/USDT")
 
@@ -41,8 +41,12 @@ async def test_the_portfolio_is_live_when_streamed_and_the_newest_snapshot_other
     streamed, stored, empty = [await api.connect_account(user, str(n)) for n in range(3)]
     now = time.time_ns()
     async with api.state.db.transaction() as conn:
-        await trades.insert_snapshot(conn, valuation(stored["id"], "70", now - 2_000_000_000))
-        await trades.insert_snapshot(conn, valuation(stored["id"], "71", now - 1_000_000_000))
+        await portfolio_snapshots.insert_snapshot(
+            conn, valuation(stored["id"], "70", now - 2_000_000_000)
+        )
+        await portfolio_snapshots.insert_snapshot(
+            conn, valuation(stored["id"], "71", now - 1_000_000_000)
+        )
     handler = account_events_handler(api.state.portfolios, api.state.hub)
     await handler([envelope(valuation(streamed["id"], "1234.5", now), streamed["id"])])
 
@@ -92,7 +96,7 @@ async def test_orders_fills_and_equity_are_paged_newest_or_oldest_first(api: Api
                 ),
             )  # fmt: skip
             ts = int(at.timestamp() * 1e9)
-            await trades.insert_snapshot(conn, valuation(account, str(100 + n), ts))
+            await portfolio_snapshots.insert_snapshot(conn, valuation(account, str(100 + n), ts))
 
     def ids(body: dict[str, list[dict[str, str]]], key: str) -> list[str]:
         return [item[key] for item in body["items"]]
@@ -198,7 +202,9 @@ async def test_analytics_read_the_recorded_valuations_with_deposits_taken_out(ap
             (4, "1520", "20", "1010"),  # -80 = -5 % of 1,600; hour 3 had no snapshot
         ]:
             at = start + timedelta(hours=hours)
-            await trades.insert_snapshot(conn, books(account, at, equity, realized, traded))
+            await portfolio_snapshots.insert_snapshot(
+                conn, books(account, at, equity, realized, traded)
+            )
     window = {"from": "2026-11-01T00:00:00Z", "to": "2026-11-01T06:00:00Z"}
     response = await api.client.get(
         f"/api/v1/accounts/{account}/analytics", params=window, headers=user.headers
@@ -299,9 +305,11 @@ async def test_operators_see_the_platforms_aggregates_summed_exactly(api: Api) -
     await api.create_bot(first, a)
     now = datetime.now(UTC)
     async with api.state.db.transaction() as conn:
-        await trades.insert_snapshot(conn, books(a, now - timedelta(minutes=2), "1"))
-        await trades.insert_snapshot(conn, books(a, now - timedelta(minutes=1), "1000.1", "0.1"))
-        await trades.insert_snapshot(conn, books(b, now, "0.2", "-0.3"))
+        await portfolio_snapshots.insert_snapshot(conn, books(a, now - timedelta(minutes=2), "1"))
+        await portfolio_snapshots.insert_snapshot(
+            conn, books(a, now - timedelta(minutes=1), "1000.1", "0.1")
+        )
+        await portfolio_snapshots.insert_snapshot(conn, books(b, now, "0.2", "-0.3"))
         await audit.engage_kill_switch(conn, "account", b, reason="risk limit: …",
                                        actor_id="risk-limits")  # fmt: skip
     operator = await api.as_roles("operator")
@@ -345,7 +353,7 @@ async def test_operators_see_the_platforms_return_and_drawdown_with_new_accounts
             valued(a, 150, "1155", "155"),
             valued(b, 210, "450", "-50"),
         ]:
-            await trades.insert_snapshot(conn, update)
+            await portfolio_snapshots.insert_snapshot(conn, update)
     operator = await api.as_roles("operator")
     window = {"from": start.isoformat(), "to": (start + timedelta(hours=6)).isoformat()}
     response = await api.client.get(

@@ -14,7 +14,7 @@ from tradewind.bus.envelope import envelope
 from tradewind.domain.events import Fill, PortfolioUpdate
 from tradewind.domain.model import Instrument, Liquidity, Side
 from tradewind.gateway.feed import account_events_handler
-from tradewind.store import trades
+from tradewind.store import portfolio_snapshots, trades
 from tradewind.store.trades import OrderRecord
 
 BTC = Instrument.parse("sim", "BTC/USDT")
@@ -78,7 +78,7 @@ async def give_trading_history(api: Api, account_id: str) -> None:
     async with api.state.db.transaction() as conn:
         await trades.upsert_order(conn, order)
         await trades.insert_fill(conn, fill)
-        await trades.insert_snapshot(conn, update)
+        await portfolio_snapshots.insert_snapshot(conn, update)
     handler = account_events_handler(api.state.portfolios, api.state.hub)
     await handler([envelope(update, account_id)])
 

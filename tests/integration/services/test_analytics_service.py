@@ -26,7 +26,7 @@ from tradewind.runtime.settings import Settings
 from tradewind.services.analytics import AnalyticsService
 from tradewind.store import accounts, audit, risk_limits, users
 from tradewind.store.database import Database
-from tradewind.store.trades import insert_snapshot, valuations_of
+from tradewind.store.portfolio_snapshots import insert_snapshot, valuations_of
 
 D = Decimal
 MINUTE_NS = 60 * 1_000_000_000

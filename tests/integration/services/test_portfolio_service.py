@@ -41,7 +41,7 @@ from tradewind.runtime.service_settings import PortfolioSettings
 from tradewind.services.execution import ExecutionService
 from tradewind.services.portfolio import PortfolioService, cache_key
 from tradewind.store.database import Database
-from tradewind.store.trades import equity_history
+from tradewind.store.portfolio_snapshots import equity_history
 from tradewind.venues.directory import SimulatedVenues
 from tradewind.venues.simulated.exchange import SimulatedExchange
 from tradewind.venues.simulated.market import SyntheticMarket

@@ -31,7 +31,7 @@ from tradewind.services.risk import RiskDesk
 from tradewind.services.risk.recovery import StoredAccountState
 from tradewind.store.database import Database
 from tradewind.store.portfolio_books import save_books
-from tradewind.store.trades import insert_snapshot
+from tradewind.store.portfolio_snapshots import insert_snapshot
 from tradewind.store.venue_balances import save_latest
 
 D = Decimal

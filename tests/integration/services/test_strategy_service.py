@@ -31,7 +31,7 @@ from tradewind.runtime.service import Resources, ServiceContext
 from tradewind.runtime.service_settings import StrategySettings
 from tradewind.runtime.settings import Settings
 from tradewind.services.strategy import InstanceSlot, StrategyService
-from tradewind.store import accounts, bots, trades, users
+from tradewind.store import accounts, bots, portfolio_snapshots, users
 from tradewind.store.database import Database
 from tradewind.strategies import registry
 from tradewind.strategies.api import Strategy, StrategyContext, StrategyMemory
@@ -177,7 +177,7 @@ class Platform:
                 valuation_asset="USDT",
             )
             balances = {"USDT": D(usdt)} | {asset: D(amount) for asset, amount in held.items()}
-            await trades.insert_snapshot(conn, portfolio(account.id, balances))
+            await portfolio_snapshots.insert_snapshot(conn, portfolio(account.id, balances))
         return account.id
 
     async def bot(

@@ -17,8 +17,17 @@ from tradewind.domain.commands import BotCommand
 from tradewind.domain.events import BalanceUpdate, Fill, PortfolioUpdate
 from tradewind.domain.model import Instrument, Liquidity, Side
 from tradewind.errors import BusUnavailable
-from tradewind.store import accounts, audit, bots, login_failures, trades, users, venue_balances
-from tradewind.store.database import Database
+from tradewind.store import (
+    accounts,
+    audit,
+    bots,
+    login_failures,
+    portfolio_snapshots,
+    trades,
+    users,
+    venue_balances,
+)
+from tradewind.store.database import Database, ns_of
 from tradewind.store.outbox import OutboxRelay, discard, enqueue, enqueue_returning
 from tradewind.store.schema import fills as fills_table
 from tradewind.store.schema import outbox
@@ -256,7 +265,7 @@ async def test_audit_entries_are_queryable_newest_first(db: Database) -> None:
 async def test_snapshots_make_an_equity_history(db: Database) -> None:
     async with db.transaction() as conn:
         for i, equity in enumerate(("100", "101.5", "99.25")):
-            await trades.insert_snapshot(
+            await portfolio_snapshots.insert_snapshot(
                 conn,
                 PortfolioUpdate(
                     account_id="a1", valuation_asset="USDT", equity=Decimal(equity),
@@ -265,15 +274,15 @@ async def test_snapshots_make_an_equity_history(db: Database) -> None:
                 ),
             )  # fmt: skip
     async with db.read() as conn:
-        history = await trades.equity_history(conn, "a1")
+        history = await portfolio_snapshots.equity_history(conn, "a1")
     assert [e for _, e in history] == [Decimal("100"), Decimal("101.5"), Decimal("99.25")]
     # The last snapshot before a moment: the equity a day started at.
     second = datetime.fromtimestamp(2 * 10**9, UTC)  # the second snapshot's time
     async with db.read() as conn:
-        assert await trades.equity_before(conn, ["a1", "a2"], second) == {
+        assert await portfolio_snapshots.equity_before(conn, ["a1", "a2"], second) == {
             "a1": ("USDT", Decimal("100"))
         }
-        later = await trades.equity_before(conn, ["a1"], second + timedelta(seconds=1))
+        later = await portfolio_snapshots.equity_before(conn, ["a1"], second + timedelta(seconds=1))
     assert later == {"a1": ("USDT", Decimal("101.5"))}
 
 
@@ -291,14 +300,16 @@ async def test_valuations_of_many_accounts_keep_each_ones_newest_in_the_window(
 
     async with db.transaction() as conn:
         for minute in range(6):  # a1: 100..105 at minutes 0..5
-            await trades.insert_snapshot(conn, snapshot("a1", minute, 100 + minute))
-        await trades.insert_snapshot(conn, snapshot("a2", 4, 7))
-        await trades.insert_snapshot(conn, snapshot("a3", 0, 9))  # before the window
+            await portfolio_snapshots.insert_snapshot(conn, snapshot("a1", minute, 100 + minute))
+        await portfolio_snapshots.insert_snapshot(conn, snapshot("a2", 4, 7))
+        await portfolio_snapshots.insert_snapshot(conn, snapshot("a3", 0, 9))  # before the window
     since = datetime.fromtimestamp(1_800_000_000 + 60, UTC)  # minute 1
     until = datetime.fromtimestamp(1_800_000_000 + 5 * 60, UTC)  # minute 5, inclusive
     async with db.read() as conn:
-        found = await trades.valuations_of(conn, ["a1", "a2", "a3", "a4"], since, until, limit=3)
-        one = await trades.valuations(conn, "a1", since, until, limit=3)
+        found = await portfolio_snapshots.valuations_of(
+            conn, ["a1", "a2", "a3", "a4"], since, until, limit=3
+        )
+        one = await portfolio_snapshots.valuations(conn, "a1", since, until, limit=3)
     assert sorted(found) == ["a1", "a2"]  # a3 only before the window, a4 never
     # At most `limit` each, the newest kept, oldest first.
     assert [equity for _, _, equity, *_ in found["a1"]] == [
@@ -571,7 +582,7 @@ async def test_bots_fills_are_read_by_when_they_were_recorded_in_execution_order
         first.id: [("bot-a", "1"), ("bot-a", "2"), ("bot-a", "3")],
         second.id: [("bot-b", "5")],
     }
-    assert found[first.id][0][1].ts_ns == trades.ns_of(t - 3600 * s)  # as it executed
+    assert found[first.id][0][1].ts_ns == ns_of(t - 3600 * s)  # as it executed
     assert newest == t + 30 * s  # the newest among the bots' fills read
     assert by_bot(everything)[second.id] == [("bot-b", "4"), ("bot-b", "5")]
     assert none_after == ({}, None)

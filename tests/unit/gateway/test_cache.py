@@ -9,7 +9,7 @@ from decimal import Decimal
 from tradewind.domain.events import PortfolioUpdate
 from tradewind.gateway.cache import Ownership, PortfolioCache
 from tradewind.gateway.schemas import PortfolioView
-from tradewind.store.trades import Snapshot
+from tradewind.store.portfolio_snapshots import Snapshot
 
 
 class Clock:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from tradewind.domain.time_units import EPOCH
-from tradewind.store import trades
+from tradewind.store import snapshot_thinning
 from tradewind.store.database import Database
 
 HOUR_S = 3_600
@@ -30,7 +30,7 @@ async def thin_valuations(
     since: datetime | None = None,
 ) -> int:
     """Thin what aged past each boundary since `since` (None: all of the past), in the
-    accounts' valuations and the bots' PnL series (`trades.THINNED`), to one an hour,
+    accounts' valuations and the bots' PnL series (`snapshot_thinning.THINNED`), to one an hour,
     then one a day; returns how many were deleted. Bands start and end
     on whole hours / days, so no bucket is cut in two."""
     deleted = 0
@@ -39,9 +39,9 @@ async def thin_valuations(
         start = EPOCH if since is None else _floor(since - timedelta(days=kept_days), bucket_s)
         if start >= before:
             continue
-        for table, key in trades.THINNED:
+        for table, key in snapshot_thinning.THINNED:
             async with database.transaction() as conn:
-                deleted += await trades.thin_snapshots(
+                deleted += await snapshot_thinning.thin_snapshots(
                     conn, since=start, before=before, bucket_s=bucket_s, table=table, key=key
                 )
     return deleted

@@ -340,13 +340,13 @@ async def _restored(
     accounts = {a: AccountSeries(a, window_minutes) for a in account_ids}
     if database is None:
         return accounts
-    from tradewind.store import trades
+    from tradewind.store import portfolio_snapshots
 
     until = datetime_from_ns(now_ns)
     since = until - timedelta(minutes=window_minutes)
     try:
         async with database.read() as conn:
-            found = await trades.valuations_of(
+            found = await portfolio_snapshots.valuations_of(
                 conn, account_ids, since, until, limit=2 * window_minutes + 10
             )
     except Exception as error:

@@ -60,7 +60,7 @@ from tradewind.services.portfolio.metrics import PortfolioMetrics
 from tradewind.store.accounts import get_account
 from tradewind.store.database import Database
 from tradewind.store.portfolio_books import load_books, save_books, saved_account_ids
-from tradewind.store.trades import insert_snapshot
+from tradewind.store.portfolio_snapshots import insert_snapshot
 
 GROUP = "portfolio"
 MARKS = "portfolio.marks"  # the listener to md.trade

@@ -37,7 +37,7 @@ from tradewind.domain.events import (
 from tradewind.domain.kill_switches import KillSwitchScope
 from tradewind.domain.risk import Approved, RiskLimits, RiskState, Rule, check
 from tradewind.domain.time_units import NS_PER_S
-from tradewind.store.trades import ns_of
+from tradewind.store.database import ns_of
 
 if TYPE_CHECKING:
     from tradewind.services.risk.recovery import StoredAccountState

@@ -25,9 +25,9 @@ from tradewind.domain.portfolio import Portfolio
 from tradewind.domain.portfolio_state import decode_stored, instrument_of
 from tradewind.domain.risk import utc_day_start_ns
 from tradewind.domain.time_units import datetime_from_ns
-from tradewind.store.database import Database
+from tradewind.store.database import Database, ns_of
 from tradewind.store.portfolio_books import read_books
-from tradewind.store.trades import equity_before, ns_of
+from tradewind.store.portfolio_snapshots import equity_before
 from tradewind.store.venue_balances import load_latest
 
 

@@ -52,8 +52,8 @@ from tradewind.store.bots import (
     load_strategy_state,
     load_strategy_states,
 )
-from tradewind.store.database import Database
-from tradewind.store.trades import latest_balances, ns_of
+from tradewind.store.database import Database, ns_of
+from tradewind.store.portfolio_snapshots import latest_balances
 from tradewind.strategies.api import Strategy
 from tradewind.venues.directory import load_public_markets
 from tradewind.venues.port import VenueDirectory
