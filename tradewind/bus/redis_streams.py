@@ -65,6 +65,7 @@ from tradewind.bus.port import (
     ConsumerOptions,
     Start,
     task_failure,
+    topic_names,
 )
 from tradewind.bus.redis_leases import PartitionLeases, Unit
 from tradewind.bus.redis_listener import RedisStreamsListener
@@ -272,9 +273,8 @@ class RedisStreamsBus:
     ) -> RedisStreamsSubscription:
         if self._client is None:
             raise BusError("the Redis bus is not started (or closed); call start() first")
-        if isinstance(topics, str):
-            topics = (topics,)
-        sub = RedisStreamsSubscription(self, self._client, tuple(topics), group, handler, options)
+        topics = topic_names(topics)
+        sub = RedisStreamsSubscription(self, self._client, topics, group, handler, options)
         try:
             await sub.begin()
         except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
@@ -297,13 +297,12 @@ class RedisStreamsBus:
     ) -> RedisStreamsListener:
         if self._client is None:
             raise BusError("the Redis bus is not started (or closed); call start() first")
-        if isinstance(topics, str):
-            topics = (topics,)
+        topics = topic_names(topics)
         kind, conn_options = self._connection_options(
             self.settings.block_ms / 1000 + _COMMAND_TIMEOUT_S, retries=0
         )
         listener = RedisStreamsListener(
-            self, self._client, kind(**conn_options), tuple(topics), name, handler, options
+            self, self._client, kind(**conn_options), topics, name, handler, options
         )
         try:
             await listener.begin(start)
