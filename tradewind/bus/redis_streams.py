@@ -57,8 +57,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from tradewind.bus.delivery import dead_letter, deliver
-from tradewind.bus.envelope import Envelope, UnreadableEvent, decode, encode
+from tradewind.bus.delivery import deliver
+from tradewind.bus.envelope import Envelope, UnreadableEvent, encode
 from tradewind.bus.port import (
     DEFAULT_CONSUMER_OPTIONS,
     BatchHandler,
@@ -67,6 +67,7 @@ from tradewind.bus.port import (
     task_failure,
     topic_names,
 )
+from tradewind.bus.redis_entries import entry_envelope, read_window, unreadable_entry
 from tradewind.bus.redis_leases import PartitionLeases, Unit
 from tradewind.bus.redis_listener import RedisStreamsListener
 from tradewind.errors import BusError, BusUnavailable
@@ -604,12 +605,7 @@ class RedisStreamsSubscription:
         """Run `before` (acknowledgements), fetch at most max_batch events from `units`
         in one XREADGROUP (with the members' generation) and hand them over; returns what
         to acknowledge."""
-        limit = self._options.max_batch
-        if len(units) > limit:  # COUNT is per stream: read a rotating few, one each
-            start = self._rotation % len(units)
-            self._rotation += limit
-            units = (units[start:] + units[:start])[:limit]
-        count = max(1, limit // len(units))
+        units, count, self._rotation = read_window(units, self._options.max_batch, self._rotation)
         # A read of pending entries answers at once, so block only when there is none.
         pending = history.intersection(units)
         block = () if pending else ("BLOCK", self._block_ms)
@@ -669,13 +665,11 @@ class RedisStreamsSubscription:
                 if fields is None:
                     continue  # trimmed away while pending: nothing left to deliver
                 try:
-                    if len(fields) != 2 or fields[0] != b"e":
-                        raise UnreadableEvent("cannot decode event: the entry has no field 'e'")
-                    env = decode(fields[1])
+                    env = entry_envelope(fields)
                 except UnreadableEvent as exc:
-                    raw = fields[1] if len(fields) == 2 else encode(fields)
-                    where = f"{topic}/{unit[1]}/{entry_id.decode()}"  # the letter's key
-                    letters.append(dead_letter(topic, self._group, exc.reason, 0, raw, "", where))
+                    letters.append(
+                        unreadable_entry(unit, entry_id, fields, self._group, exc.reason)
+                    )
                     continue
                 batch.append(env)
                 topics.append(topic)
