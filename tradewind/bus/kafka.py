@@ -59,6 +59,7 @@ from tradewind.bus.envelope import Envelope, encode
 from tradewind.bus.kafka_consumer import KafkaSubscription
 from tradewind.bus.kafka_errors import UNREACHABLE, bus_error, failure_reason
 from tradewind.bus.kafka_listener import KafkaListener, listener_kwargs
+from tradewind.bus.kafka_reader import KafkaReader
 from tradewind.bus.kafka_settings import KafkaSettings
 from tradewind.bus.port import (
     DEFAULT_CONSUMER_OPTIONS,
@@ -88,7 +89,7 @@ class KafkaBus:
         self._topics: dict[str, tuple[Any, ...]] = {}  # topic -> its TopicPartitions
         self._topics_lock = asyncio.Lock()
         self._keys: dict[str, tuple[bytes, int]] = {}  # key -> (UTF-8 bytes, murmur2 hash)
-        self._subscriptions: set[KafkaSubscription | KafkaListener] = set()
+        self._subscriptions: set[KafkaReader] = set()
         self._topic_keeper: asyncio.Task[None] | None = None
         self._topics_checked = asyncio.Event()  # since the producer's connection last closed
         self._connection_closed = asyncio.Event()  # wakes the topic keeper
@@ -497,10 +498,10 @@ class KafkaBus:
         self._subscriptions.add(listener)
         return listener
 
-    def subscriptions(self) -> Sequence[KafkaSubscription | KafkaListener]:
+    def subscriptions(self) -> Sequence[KafkaReader]:
         return tuple(self._subscriptions)
 
-    def forget(self, subscription: KafkaSubscription | KafkaListener) -> None:
+    def forget(self, subscription: KafkaReader) -> None:
         """Called by a subscription that stopped or was killed."""
         self._subscriptions.discard(subscription)
 
