@@ -26,8 +26,13 @@ from redis.exceptions import RedisError, ResponseError
 from tradewind.bus.delivery import deliver, skip_dead_letter
 from tradewind.bus.envelope import Envelope, UnreadableEvent
 from tradewind.bus.port import BatchHandler, ConsumerOptions, Start, task_failure
-from tradewind.bus.redis_entries import entry_envelope, read_window, unreadable_entry
 from tradewind.bus.redis_leases import Unit
+from tradewind.bus.redis_reading import (
+    cancel_until_done,
+    entry_envelope,
+    read_window,
+    unreadable_entry,
+)
 
 if TYPE_CHECKING:
     from tradewind.bus.redis_streams import RedisStreamsBus
@@ -133,11 +138,7 @@ class RedisStreamsListener:
         task, self._task = self._task, None
         self._stopping = True
         if task is not None:
-            # Cancel until it ends: on 3.11, asyncio.wait_for (used inside redis-py)
-            # can swallow a cancel that lands just as what it waits for finishes.
-            while not task.done():
-                task.cancel()
-                await asyncio.wait([task], timeout=0.05)
+            await cancel_until_done(task)
         await self._conn.disconnect()
         self._bus._forget(self)
 

@@ -67,9 +67,14 @@ from tradewind.bus.port import (
     task_failure,
     topic_names,
 )
-from tradewind.bus.redis_entries import entry_envelope, read_window, unreadable_entry
 from tradewind.bus.redis_leases import PartitionLeases, Unit
 from tradewind.bus.redis_listener import RedisStreamsListener
+from tradewind.bus.redis_reading import (
+    cancel_until_done,
+    entry_envelope,
+    read_window,
+    unreadable_entry,
+)
 from tradewind.errors import BusError, BusUnavailable
 from tradewind.security.redis_tls import (
     ServerNamedSSLConnection,
@@ -482,11 +487,7 @@ class RedisStreamsSubscription:
         self._dead = True
         self._leases.halt()
         for task in tasks:
-            # Cancel until it ends: on 3.11, asyncio.wait_for (used inside redis-py)
-            # can swallow a cancel that lands just as what it waits for finishes.
-            while not task.done():
-                task.cancel()
-                await asyncio.wait([task], timeout=0.05)
+            await cancel_until_done(task)
         await self._conn.disconnect()
         self._bus._forget(self)
 

@@ -1,9 +1,11 @@
-"""Reading the Redis bus's partition streams, for a group member (XREADGROUP) and a
-listener (XREAD) alike: which streams one read asks for, and what an entry holds (one
-field `e`, the msgpack envelope, as the bus's append script writes it)."""
+"""What a Redis group member (XREADGROUP) and a Redis listener (XREAD) do alike as they
+read the bus's partition streams: which streams one read asks for, what an entry holds
+(one field `e`, the msgpack envelope, as the bus's append script writes it), and how
+the reading task is made to end when the reader dies."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 
 from tradewind.bus.delivery import dead_letter
@@ -41,3 +43,12 @@ def unreadable_entry(
     raw = fields[1] if len(fields) == 2 else encode(fields)
     where = f"{topic}/{partition}/{entry_id.decode()}"
     return dead_letter(topic, reader, reason, 0, raw, "", where)
+
+
+async def cancel_until_done(task: asyncio.Task[None]) -> None:
+    """Cancel `task` and wait until it ended, cancelling again as long as it runs: on
+    3.11, asyncio.wait_for (used inside redis-py) can swallow a cancel that lands just
+    as what it waits for finishes."""
+    while not task.done():
+        task.cancel()
+        await asyncio.wait([task], timeout=0.05)

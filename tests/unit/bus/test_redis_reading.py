@@ -8,8 +8,8 @@ import msgspec
 import pytest
 
 from tradewind.bus.envelope import UnreadableEvent, encode, envelope
-from tradewind.bus.redis_entries import entry_envelope, read_window, unreadable_entry
 from tradewind.bus.redis_leases import Unit
+from tradewind.bus.redis_reading import entry_envelope, read_window, unreadable_entry
 from tradewind.domain.commands import OrderIntent
 from tradewind.domain.events import DeadLetter
 from tradewind.domain.model import Instrument, OrderType, Side
