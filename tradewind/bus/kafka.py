@@ -59,15 +59,21 @@ from tradewind.bus.envelope import Envelope, encode
 from tradewind.bus.kafka_consumer import KafkaSubscription
 from tradewind.bus.kafka_errors import UNREACHABLE, bus_error, failure_reason
 from tradewind.bus.kafka_listener import KafkaListener, listener_kwargs
+from tradewind.bus.kafka_reader import KafkaReader
 from tradewind.bus.kafka_settings import KafkaSettings
-from tradewind.bus.port import BatchHandler, ConsumerOptions, Start
+from tradewind.bus.port import (
+    DEFAULT_CONSUMER_OPTIONS,
+    BatchHandler,
+    ConsumerOptions,
+    Start,
+    topic_names,
+)
 from tradewind.domain.time_units import NS_PER_MS
 from tradewind.errors import BusError, BusUnavailable
 
 log = logging.getLogger(__name__)
 
 _TOPIC_ALREADY_EXISTS = 36
-_DEFAULT_OPTIONS = ConsumerOptions()
 _KEY_CACHE_SIZE = 100_000  # distinct keys (accounts, instruments) remembered with their hash
 _HELD_WARNING_S = 2.0  # publishes held this long for a topic check are reported
 
@@ -83,7 +89,7 @@ class KafkaBus:
         self._topics: dict[str, tuple[Any, ...]] = {}  # topic -> its TopicPartitions
         self._topics_lock = asyncio.Lock()
         self._keys: dict[str, tuple[bytes, int]] = {}  # key -> (UTF-8 bytes, murmur2 hash)
-        self._subscriptions: set[KafkaSubscription | KafkaListener] = set()
+        self._subscriptions: set[KafkaReader] = set()
         self._topic_keeper: asyncio.Task[None] | None = None
         self._topics_checked = asyncio.Event()  # since the producer's connection last closed
         self._connection_closed = asyncio.Event()  # wakes the topic keeper
@@ -446,13 +452,12 @@ class KafkaBus:
         topics: Sequence[str],
         group: str,
         handler: BatchHandler,
-        options: ConsumerOptions = _DEFAULT_OPTIONS,
+        options: ConsumerOptions = DEFAULT_CONSUMER_OPTIONS,
     ) -> KafkaSubscription:
         """Join `group` on `topics` (created first if missing, so their creation cannot
         trigger a rebalance) and start handing batches to `handler`. Returns once the
         group assigned this member its partitions, or after `join_timeout_s`."""
-        if isinstance(topics, str):
-            topics = (topics,)
+        topics = topic_names(topics)
         if not topics:
             raise ValueError("subscribe needs at least one topic")
         for topic in topics:
@@ -461,7 +466,7 @@ class KafkaBus:
         consumer = AIOKafkaConsumer(**self._settings.consumer_kwargs(group, self._ssl))
         _forbid_topic_auto_creation(consumer._client)
         subscription = KafkaSubscription(
-            self, self._settings, consumer, tuple(topics), group, handler, options
+            self, self._settings, consumer, topics, group, handler, options
         )
         await subscription.begin()
         self._subscriptions.add(subscription)
@@ -474,12 +479,11 @@ class KafkaBus:
         handler: BatchHandler,
         *,
         start: Start = "latest",
-        options: ConsumerOptions = _DEFAULT_OPTIONS,
+        options: ConsumerOptions = DEFAULT_CONSUMER_OPTIONS,
     ) -> KafkaListener:
         """Read every partition of `topics` (created first if missing) from `start`, in
         no group; returns once the starting offsets are fixed."""
-        if isinstance(topics, str):
-            topics = (topics,)
+        topics = topic_names(topics)
         if not topics:
             raise ValueError("listen needs at least one topic")
         partitions: list[Any] = []
@@ -494,10 +498,10 @@ class KafkaBus:
         self._subscriptions.add(listener)
         return listener
 
-    def subscriptions(self) -> Sequence[KafkaSubscription | KafkaListener]:
+    def subscriptions(self) -> Sequence[KafkaReader]:
         return tuple(self._subscriptions)
 
-    def forget(self, subscription: KafkaSubscription | KafkaListener) -> None:
+    def forget(self, subscription: KafkaReader) -> None:
         """Called by a subscription that stopped or was killed."""
         self._subscriptions.discard(subscription)
 

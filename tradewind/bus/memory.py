@@ -29,6 +29,7 @@ from tradewind.bus.port import (
     ConsumerOptions,
     Start,
     task_failure,
+    topic_names,
 )
 from tradewind.errors import BusError
 
@@ -184,9 +185,8 @@ class MemoryBus:
         handler: BatchHandler,
         options: ConsumerOptions = DEFAULT_CONSUMER_OPTIONS,
     ) -> MemorySubscription:
-        if isinstance(topics, str):
-            topics = (topics,)
-        sub = MemorySubscription(self, tuple(topics), group, handler, options)
+        topics = topic_names(topics)
+        sub = MemorySubscription(self, topics, group, handler, options)
         for name in sub.topics:
             t = self._topic(name)
             g = t.groups.get(group)
@@ -208,12 +208,11 @@ class MemoryBus:
         start: Start = "latest",
         options: ConsumerOptions = DEFAULT_CONSUMER_OPTIONS,
     ) -> MemorySubscription:
-        if isinstance(topics, str):
-            topics = (topics,)
+        topics = topic_names(topics)
         # A key no group name has: the listener's own group, dropped when it leaves.
         key = f"{name}\0listener-{next(self._listeners)}"
         sub = MemorySubscription(
-            self, tuple(topics), name, handler, options, key=key, give_up=skip_dead_letter
+            self, topics, name, handler, options, key=key, give_up=skip_dead_letter
         )
         for topic_name in sub.topics:
             t = self._topic(topic_name)

@@ -65,6 +65,12 @@ BatchHandler = Callable[[Sequence[Envelope]], Awaitable[None]]
 Start = Literal["latest", "oldest"]
 
 
+def topic_names(topics: Sequence[str]) -> tuple[str, ...]:
+    """The topics a `subscribe` or `listen` was given, as a tuple: a bare `str` is a
+    `Sequence[str]` too, and stands for the one topic it names, not for its letters."""
+    return (topics,) if isinstance(topics, str) else tuple(topics)
+
+
 def dead_letter_topic(topic: str) -> str:
     """Where a group's given-up events of `topic` go."""
     return f"{topic}.dlq"

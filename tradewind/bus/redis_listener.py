@@ -23,10 +23,16 @@ import redis.asyncio as aioredis
 from redis.asyncio.connection import Connection
 from redis.exceptions import RedisError, ResponseError
 
-from tradewind.bus.delivery import dead_letter, deliver, skip_dead_letter
-from tradewind.bus.envelope import Envelope, UnreadableEvent, decode, encode
+from tradewind.bus.delivery import deliver, skip_dead_letter
+from tradewind.bus.envelope import Envelope, UnreadableEvent
 from tradewind.bus.port import BatchHandler, ConsumerOptions, Start, task_failure
 from tradewind.bus.redis_leases import Unit
+from tradewind.bus.redis_reading import (
+    cancel_until_done,
+    entry_envelope,
+    read_window,
+    unreadable_entry,
+)
 
 if TYPE_CHECKING:
     from tradewind.bus.redis_streams import RedisStreamsBus
@@ -132,11 +138,7 @@ class RedisStreamsListener:
         task, self._task = self._task, None
         self._stopping = True
         if task is not None:
-            # Cancel until it ends: on 3.11, asyncio.wait_for (used inside redis-py)
-            # can swallow a cancel that lands just as what it waits for finishes.
-            while not task.done():
-                task.cancel()
-                await asyncio.wait([task], timeout=0.05)
+            await cancel_until_done(task)
         await self._conn.disconnect()
         self._bus._forget(self)
 
@@ -176,13 +178,9 @@ class RedisStreamsListener:
 
     async def _read(self) -> Any:
         """One XREAD of at most max_batch entries after the ids handled."""
-        units = self._units
-        limit = self._options.max_batch
-        if len(units) > limit:  # COUNT is per stream: read a rotating few, one each
-            first = self._rotation % len(units)
-            self._rotation += limit
-            units = (units[first:] + units[:first])[:limit]
-        count = max(1, limit // len(units))
+        units, count, self._rotation = read_window(
+            self._units, self._options.max_batch, self._rotation
+        )
         streams = [self._stream[u] for u in units]
         ids = [self._ids[u] for u in units]
         read: tuple[Any, ...] = (
@@ -213,14 +211,10 @@ class RedisStreamsListener:
             read.append((unit, entries[-1][0], len(entries)))
             for entry_id, fields in entries:
                 try:
-                    if len(fields) != 2 or fields[0] != b"e":
-                        raise UnreadableEvent("cannot decode event: the entry has no field 'e'")
-                    env = decode(fields[1])
+                    env = entry_envelope(fields)
                 except UnreadableEvent as exc:
-                    raw = fields[1] if len(fields) == 2 else encode(fields)
-                    where = f"{topic}/{unit[1]}/{entry_id.decode()}"
                     await skip_dead_letter(
-                        *dead_letter(topic, self._name, exc.reason, 0, raw, "", where)
+                        *unreadable_entry(unit, entry_id, fields, self._name, exc.reason)
                     )
                     continue
                 batch.append(env)

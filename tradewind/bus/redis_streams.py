@@ -57,17 +57,24 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from tradewind.bus.delivery import dead_letter, deliver
-from tradewind.bus.envelope import Envelope, UnreadableEvent, decode, encode
+from tradewind.bus.delivery import deliver
+from tradewind.bus.envelope import Envelope, UnreadableEvent, encode
 from tradewind.bus.port import (
     DEFAULT_CONSUMER_OPTIONS,
     BatchHandler,
     ConsumerOptions,
     Start,
     task_failure,
+    topic_names,
 )
 from tradewind.bus.redis_leases import PartitionLeases, Unit
 from tradewind.bus.redis_listener import RedisStreamsListener
+from tradewind.bus.redis_reading import (
+    cancel_until_done,
+    entry_envelope,
+    read_window,
+    unreadable_entry,
+)
 from tradewind.errors import BusError, BusUnavailable
 from tradewind.security.redis_tls import (
     ServerNamedSSLConnection,
@@ -272,9 +279,8 @@ class RedisStreamsBus:
     ) -> RedisStreamsSubscription:
         if self._client is None:
             raise BusError("the Redis bus is not started (or closed); call start() first")
-        if isinstance(topics, str):
-            topics = (topics,)
-        sub = RedisStreamsSubscription(self, self._client, tuple(topics), group, handler, options)
+        topics = topic_names(topics)
+        sub = RedisStreamsSubscription(self, self._client, topics, group, handler, options)
         try:
             await sub.begin()
         except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
@@ -297,13 +303,12 @@ class RedisStreamsBus:
     ) -> RedisStreamsListener:
         if self._client is None:
             raise BusError("the Redis bus is not started (or closed); call start() first")
-        if isinstance(topics, str):
-            topics = (topics,)
+        topics = topic_names(topics)
         kind, conn_options = self._connection_options(
             self.settings.block_ms / 1000 + _COMMAND_TIMEOUT_S, retries=0
         )
         listener = RedisStreamsListener(
-            self, self._client, kind(**conn_options), tuple(topics), name, handler, options
+            self, self._client, kind(**conn_options), topics, name, handler, options
         )
         try:
             await listener.begin(start)
@@ -482,11 +487,7 @@ class RedisStreamsSubscription:
         self._dead = True
         self._leases.halt()
         for task in tasks:
-            # Cancel until it ends: on 3.11, asyncio.wait_for (used inside redis-py)
-            # can swallow a cancel that lands just as what it waits for finishes.
-            while not task.done():
-                task.cancel()
-                await asyncio.wait([task], timeout=0.05)
+            await cancel_until_done(task)
         await self._conn.disconnect()
         self._bus._forget(self)
 
@@ -605,12 +606,7 @@ class RedisStreamsSubscription:
         """Run `before` (acknowledgements), fetch at most max_batch events from `units`
         in one XREADGROUP (with the members' generation) and hand them over; returns what
         to acknowledge."""
-        limit = self._options.max_batch
-        if len(units) > limit:  # COUNT is per stream: read a rotating few, one each
-            start = self._rotation % len(units)
-            self._rotation += limit
-            units = (units[start:] + units[:start])[:limit]
-        count = max(1, limit // len(units))
+        units, count, self._rotation = read_window(units, self._options.max_batch, self._rotation)
         # A read of pending entries answers at once, so block only when there is none.
         pending = history.intersection(units)
         block = () if pending else ("BLOCK", self._block_ms)
@@ -670,13 +666,11 @@ class RedisStreamsSubscription:
                 if fields is None:
                     continue  # trimmed away while pending: nothing left to deliver
                 try:
-                    if len(fields) != 2 or fields[0] != b"e":
-                        raise UnreadableEvent("cannot decode event: the entry has no field 'e'")
-                    env = decode(fields[1])
+                    env = entry_envelope(fields)
                 except UnreadableEvent as exc:
-                    raw = fields[1] if len(fields) == 2 else encode(fields)
-                    where = f"{topic}/{unit[1]}/{entry_id.decode()}"  # the letter's key
-                    letters.append(dead_letter(topic, self._group, exc.reason, 0, raw, "", where))
+                    letters.append(
+                        unreadable_entry(unit, entry_id, fields, self._group, exc.reason)
+                    )
                     continue
                 batch.append(env)
                 topics.append(topic)
