@@ -25,7 +25,7 @@ from tradewind.gateway.market_candles import MarketCandles
 from tradewind.gateway.rate_limits import RateLimiter
 from tradewind.gateway.rbac import Permission
 from tradewind.gateway.strategies import StrategyCatalog
-from tradewind.runtime.service_status import ServiceStatus
+from tradewind.runtime.service_status import ServiceStatus, this_instance
 from tradewind.security.encryption import Encryptor
 from tradewind.security.passwords import PasswordHasher
 from tradewind.security.proxies import IpNetwork, client_address
@@ -131,6 +131,8 @@ class GatewayState:
     cache: Cache | None = None
     hub: StreamHub = field(default_factory=StreamHub)
     peers: Callable[[], Sequence[PeerView]] = lambda: ()
+    #: This process among the platform's (`host:pid`), as its runner publishes it.
+    instance: str = field(default_factory=this_instance)
     #: The services other processes run, as they published them (`runtime.service_status`).
     remote_peers: Callable[[], Awaitable[Sequence[ServiceStatus]]] = _no_remote_peers
     #: Called after a transaction staged outbox events (wakes the relay).

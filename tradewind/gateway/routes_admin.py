@@ -372,38 +372,52 @@ async def platform_performance(
 
 @router.get("/health", responses=documented(401, 403), summary="Services' readiness")
 async def service_health(caller: OperationsReader, state: State) -> list[ServiceHealth]:
-    """The gateway itself, every other service running in this process, then those other
-    processes publish to the shared cache (`runtime.service_status`; one that stopped
-    publishing drops out after a few seconds)."""
-    found = [ServiceHealth(name="gateway", status="ready")]
+    """The gateway itself, every other service running in this process, then every
+    instance of the services other processes publish to the shared cache
+    (`runtime.service_status`; one that stopped publishing drops out after a few
+    seconds). Each row names the process it runs in."""
+    here = state.instance
+    found = [ServiceHealth(name="gateway", instance=here, status="ready")]
     for peer in state.peers():
         status: Literal["ready", "not_ready", "unknown"]
         try:
             status = "ready" if peer.ready() else "not_ready"
         except Exception:  # a peer's readiness check must not break this report
             status = "unknown"
-        found.append(ServiceHealth(name=peer.name, status=status))
+        found.append(ServiceHealth(name=peer.name, instance=here, status=status))
     for remote in await state.remote_peers():
         status = "unknown" if remote.ready is None else "ready" if remote.ready else "not_ready"
-        found.append(ServiceHealth(name=remote.name, status=status))
+        found.append(ServiceHealth(name=remote.name, instance=remote.instance, status=status))
     return found
 
 
 @router.get("/breakers", responses=documented(401, 403), summary="Venue circuit breakers")
 async def breakers(caller: OperationsReader, state: State) -> list[BreakerView]:
-    """Each venue's breaker as the execution service reports it, in this process or
-    (through the shared cache) in another; `unknown` when none reports it."""
-    found: dict[str, str] = {}
-    for remote in await state.remote_peers():
-        found.update(remote.breakers)
+    """Each venue's breaker in each execution instance that reports it, in this process
+    or (through the shared cache) in another; one `unknown` row for a configured venue
+    none reports. Configured venues first, in their order, then any other reported."""
+    reported: dict[str, dict[str, str]] = {}  # venue -> instance -> state
     for peer in state.peers():
         view = peer.admin_views().get(BREAKERS_VIEW)
         if view is not None:
-            found.update(breaker_states(view()))
-    venues = state.venues.names
-    return [BreakerView(venue=v, state=found.get(v, "unknown")) for v in venues] + [
-        BreakerView(venue=v, state=s) for v, s in sorted(found.items()) if v not in venues
-    ]
+            for venue, breaker in breaker_states(view()).items():
+                reported.setdefault(venue, {})[state.instance] = breaker
+    for remote in await state.remote_peers():
+        for venue, breaker in remote.breakers.items():
+            reported.setdefault(venue, {})[remote.instance] = breaker
+    venues = list(state.venues.names)
+    venues += sorted(v for v in reported if v not in venues)
+    found = []
+    for venue in venues:
+        by_instance = reported.get(venue)
+        if not by_instance:
+            found.append(BreakerView(venue=venue, instance=None, state="unknown"))
+            continue
+        found += [
+            BreakerView(venue=venue, instance=instance, state=breaker)
+            for instance, breaker in sorted(by_instance.items())
+        ]
+    return found
 
 
 @router.get("/dead-letters", responses=documented(401, 403, 503), summary="The latest dead letters")

@@ -594,12 +594,19 @@ class PlatformPerformanceView(_Response):
 
 
 class ServiceHealth(_Response):
+    """One instance of a service; `instance`: the process it runs in (`host:pid`)."""
+
     name: str
+    instance: str
     status: Literal["ready", "not_ready", "unknown"]
 
 
 class BreakerView(_Response):
+    """A venue's breaker in one execution instance (`host:pid`); `instance` null and
+    `state` `unknown` when no instance reports the venue."""
+
     venue: str
+    instance: str | None
     state: str
 
 

@@ -12,8 +12,8 @@ Venues, first found wins: the `venues=` argument, `resources.venues`,
 `TRADEWIND_VENUE_URLS` and `TRADEWIND_VENUES`; else a `ConfigError`. The services
 `/admin/health` and `/admin/breakers` report on: the other services of this process
 (the `peers=` argument, else `resources.services`, which the runner fills in), then
-those other processes run, as their runners publish them to the shared cache
-(`resources.statuses`, see `tradewind.runtime.service_status`).
+every instance of those other processes run, as their runners publish them to the shared
+cache (`resources.statuses`, see `tradewind.runtime.service_status`).
 """
 
 from __future__ import annotations
@@ -131,7 +131,9 @@ class GatewayService(Service):
                 peers=self._peer_views(ctx),
                 cache=shared.cache,
             )
-            state.remote_peers = self._remote_peers(ctx, state)
+            if ctx.resources.statuses is not None:
+                state.instance = ctx.resources.statuses.instance
+            state.remote_peers = self._remote_peers(ctx)
             state.outbox_written = self._relay.poke
             state.hub = StreamHub(self._stream_queue_size)
             self._account_changes = _account_changes(state)
@@ -277,7 +279,7 @@ class GatewayService(Service):
         return views
 
     def _remote_peers(
-        self, ctx: ServiceContext, state: GatewayState
+        self, ctx: ServiceContext
     ) -> Callable[[], Awaitable[Sequence[ServiceStatus]]]:
         statuses = ctx.resources.statuses
         log = ctx.log
@@ -285,9 +287,8 @@ class GatewayService(Service):
         async def remote() -> Sequence[ServiceStatus]:
             if statuses is None:
                 return ()
-            local = {self.name, *(peer.name for peer in state.peers())}
             try:
-                return await statuses.read(excluding=local)
+                return await statuses.read_others()
             except Exception:  # the cache being down must not break the admin routes
                 log.warning("could not read the other processes' services", exc_info=True)
                 return ()

@@ -3,13 +3,12 @@
 When each service runs in its own process (`tradewind service NAME`), the gateway has no
 `Service` object of the others to ask. So every runner publishes, every `PERIOD_S`, the
 status of each service it runs to the shared cache (Redis when distributed): its name,
-the process it runs in, whether it is ready, and its venue circuit breakers. Each entry
-expires `TTL_S` after it was written, so a process that stopped or lost the cache drops
-out; the gateway's admin routes read the entries of the services it does not run itself
-and ignore any older than `TTL_S`.
-
-One entry per service name (the cache port has no key listing): with several instances
-of one service, the entry is the latest one's.
+the process it runs in (`host:pid`), whether it is ready, and its venue circuit
+breakers. Each is a member of the cache group `GROUP`, one per (service, process), so
+redundant instances of a service (two strategies, two executions) are each
+seen. A member lives `TTL_S` after its last publication, so a process that stopped or
+lost the cache drops out; the gateway's admin routes list the members of every process
+but its own.
 """
 
 from __future__ import annotations
@@ -18,7 +17,7 @@ import asyncio
 import os
 import socket
 import time
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -31,9 +30,10 @@ if TYPE_CHECKING:
 
 #: Seconds between two publications of a process's statuses.
 PERIOD_S = 2.0
-#: Seconds an entry lives: three periods, so one late publication does not drop it.
+#: Seconds a status lives: three periods, so one late publication does not drop it.
 TTL_S = 3 * PERIOD_S
-KEY_PREFIX = "service-status:"
+#: The cache group holding the statuses, one member per (service, process).
+GROUP = "service-status"
 #: The admin view a service reports its venue circuit breakers on (execution's).
 BREAKERS_VIEW = "/breakers"
 
@@ -101,8 +101,9 @@ def status_of(service: Service, instance: str, published_ns: int) -> ServiceStat
 
 
 class ServiceStatuses:
-    """The services' statuses in the shared `cache`: this process's published, the
-    others' read. `names`: every service the platform has (the cache is read by name)."""
+    """The services' statuses in the shared `cache`: this process's (`instance`)
+    published, every process's read. `names`: every service the platform has, the order
+    statuses are read in; `ttl_s`: how long a published status lives."""
 
     def __init__(
         self,
@@ -110,28 +111,33 @@ class ServiceStatuses:
         names: Sequence[str],
         *,
         instance: str | None = None,
+        ttl_s: float = TTL_S,
         clock_ns: Callable[[], int] = time.time_ns,
     ) -> None:
         self._cache = cache
         self.names = tuple(names)
         self.instance = instance or this_instance()
+        self.ttl_s = ttl_s
         self._clock_ns = clock_ns
         self._decoder = msgspec.msgpack.Decoder(ServiceStatus)
 
     async def publish(self, services: Sequence[Service]) -> None:
-        """Write each of `services`' status, to expire after `TTL_S`."""
+        """Write each of `services`' status, to live `ttl_s`."""
         now = self._clock_ns()
-        await self._cache.put_many(
+        await self._cache.heartbeat(
+            GROUP,
             {
-                KEY_PREFIX + s.name: msgspec.msgpack.encode(status_of(s, self.instance, now))
+                f"{s.name}@{self.instance}": msgspec.msgpack.encode(
+                    status_of(s, self.instance, now)
+                )
                 for s in services
             },
-            ttl_s=TTL_S,
+            ttl_s=self.ttl_s,
         )
 
     async def publish_every(self, services: Sequence[Service], period_s: float = PERIOD_S) -> None:
         """Publish every `period_s` until cancelled; a cache that fails is logged and
-        tried again next period (the entries expire meanwhile: the others see the
+        tried again next period (the statuses expire meanwhile: the others see the
         services as gone, which is what they are to them)."""
         while True:
             try:
@@ -140,22 +146,17 @@ class ServiceStatuses:
                 _log.warning("could not publish the services' status", exc_info=True)
             await asyncio.sleep(period_s)
 
-    async def read(self, excluding: Collection[str] = ()) -> list[ServiceStatus]:
-        """The statuses of the services other than `excluding` (those the reader runs
-        itself), in `names` order; absent ones and those older than `TTL_S` left out."""
-        wanted = [name for name in self.names if name not in excluding]
-        if not wanted:
-            return []
-        values = await self._cache.get_many([KEY_PREFIX + name for name in wanted])
-        oldest = self._clock_ns() - int(TTL_S * 1e9)
+    async def read_others(self) -> list[ServiceStatus]:
+        """The statuses every other process published within `ttl_s` (this one's are
+        the reader's to ask directly), every instance of each service, in `names` order
+        (services not in it last, by name), then by instance."""
+        order = {name: index for index, name in enumerate(self.names)}
         found = []
-        for value in values:
-            if value is None:
-                continue
+        for value in (await self._cache.live_members(GROUP)).values():
             try:
                 status = self._decoder.decode(value)
             except msgspec.DecodeError:  # written by another version: not ours to read
                 continue
-            if status.published_ns >= oldest:
+            if status.instance != self.instance:
                 found.append(status)
-        return found
+        return sorted(found, key=lambda s: (order.get(s.name, len(order)), s.name, s.instance))

@@ -78,8 +78,18 @@ describe("users", () => {
 describe("operations", () => {
   it("shows health, breakers in words and the platform's totals", async () => {
     stubFetch((c) => {
-      if (c.path === "/admin/health") return json(200, [{ name: "gateway", status: "ready" }, { name: "risk", status: "not_ready" }]);
-      if (c.path === "/admin/breakers") return json(200, [{ venue: "sim", state: "half_open" }]);
+      if (c.path === "/admin/health")
+        return json(200, [
+          { name: "gateway", instance: "host-a:7", status: "ready" },
+          { name: "execution", instance: "host-b:42", status: "not_ready" },
+          { name: "execution", instance: "host-c:43", status: "ready" },
+        ]);
+      if (c.path === "/admin/breakers")
+        return json(200, [
+          { venue: "sim", instance: "host-b:42", state: "half_open" },
+          { venue: "sim", instance: "host-c:43", state: "closed" },
+          { venue: "sim-coinbase", instance: null, state: "unknown" },
+        ]);
       if (c.path === "/admin/analytics/performance") return json(200, []);
       return json(200, {
         accounts: 2,
@@ -94,6 +104,12 @@ describe("operations", () => {
     const { container } = render(<Operations />);
     expect(await screen.findByText("Half-open (probing)")).toBeTruthy();
     expect(screen.getByText("Not ready")).toBeTruthy();
+    // Every instance of a service is a row of its own, named by its process.
+    const health = screen.getByRole("table", { name: "Services' health" });
+    expect(health.textContent).toContain("host-b:42");
+    expect(health.textContent).toContain("host-c:43");
+    const breakers = screen.getByRole("table", { name: "Venues' circuit breakers" });
+    expect(breakers.querySelectorAll("tbody tr").length).toBe(3);
     expect(await screen.findByText(/Updated at/)).toBeTruthy();
     expect(screen.getByRole("table", { name: "Money per valuation asset" }).textContent).toContain("1,000.5");
     expect(await violations(container)).toEqual([]);

@@ -20,7 +20,7 @@ from tradewind.app.registry import SERVICES
 from tradewind.app.runner import run_services
 from tradewind.gateway.service import GatewayService
 from tradewind.runtime.service import Service
-from tradewind.runtime.service_status import breaker_states
+from tradewind.runtime.service_status import breaker_states, this_instance
 from tradewind.runtime.settings import load_settings
 from tradewind.services.execution import ExecutionService
 
@@ -81,9 +81,15 @@ def test_the_gateway_of_tradewind_up_reports_every_other_service(
         *(n for n in SERVICES if n != "gateway"),
     ]
     assert {peer["status"] for peer in health} == {"ready"}
+    assert {peer["instance"] for peer in health} == {this_instance()}  # all in this process
     # Each venue's breaker as the execution service of the run has it (it knows those of
     # the venues it has traded on: none yet, without bots).
     known = platform.answers["execution"]
     assert platform.answers["breakers"] == [
-        {"venue": venue, "state": known.get(venue, "unknown")} for venue in ("sim", "sim-coinbase")
+        {
+            "venue": venue,
+            "instance": this_instance() if venue in known else None,
+            "state": known.get(venue, "unknown"),
+        }
+        for venue in ("sim", "sim-coinbase")
     ]

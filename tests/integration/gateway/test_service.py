@@ -30,6 +30,7 @@ from tradewind.domain.bot_lifecycle import BotAction
 from tradewind.domain.commands import BotCommand
 from tradewind.errors import ConfigError
 from tradewind.runtime.service import AdminEndpoints, Resources, Service, ServiceContext
+from tradewind.runtime.service_status import this_instance
 from tradewind.security.encryption import Encryptor, StoredSecret
 from tradewind.services.execution.gate import BreakerStatus
 from tradewind.store.database import Database
@@ -151,13 +152,14 @@ async def test_operators_see_peer_health_breakers_and_kill_switches(
         httpx.AsyncClient(base_url=server.url) as client,
     ):
         operator = await Api(client, server.state, exchange).as_roles("operator")
+        here = this_instance()  # the gateway's process, which its peers share
         health = await client.get("/api/v1/admin/health", headers=operator.headers)
         assert health.json() == [
-            {"name": "gateway", "status": "ready"},
-            {"name": "execution", "status": "ready"},
+            {"name": "gateway", "instance": here, "status": "ready"},
+            {"name": "execution", "instance": here, "status": "ready"},
         ]
         breakers = await client.get("/api/v1/admin/breakers", headers=operator.headers)
-        assert breakers.json() == [{"venue": "sim", "state": "open"}]
+        assert breakers.json() == [{"venue": "sim", "instance": here, "state": "open"}]
 
         engaged = await client.post(
             "/api/v1/admin/kill-switches",
@@ -210,7 +212,7 @@ async def test_within_a_run_the_gateway_uses_the_shared_database_venues_and_encr
         health = await client.get("/api/v1/admin/health", headers=operator.headers)
         assert [peer["name"] for peer in health.json()] == ["gateway", "execution"]
         breakers = await client.get("/api/v1/admin/breakers", headers=operator.headers)
-        assert breakers.json() == [{"venue": "sim", "state": "open"}]
+        assert [(b["venue"], b["state"]) for b in breakers.json()] == [("sim", "open")]
     async with shared.read() as conn:  # still open: the run closes what it shares
         stored = (await conn.execute(select(exchange_accounts))).mappings().one()
     assert StoredSecret.from_json(stored["api_secret_encrypted"]).kid == "r1"

@@ -41,16 +41,22 @@ export interface KillSwitchOutcome {
   published: boolean;
 }
 
+/** One instance of a service; `instance`: the process it runs in (`host:pid`), absent
+ * from gateways older than per-instance reporting. */
 export interface ServiceHealth {
   name: string;
+  instance?: string;
   status: "ready" | "not_ready" | "unknown" | string;
   /** Not in the schema today; shown when a gateway sends it. */
   detail?: unknown;
   details?: unknown;
 }
 
+/** A venue's breaker in one execution instance (`host:pid`); `instance` null when no
+ * instance reports the venue, absent from gateways older than per-instance reporting. */
 export interface Breaker {
   venue: string;
+  instance?: string | null;
   state: string;
 }
 

@@ -105,12 +105,14 @@ function Section<T>({ slot, what, retry, children }: { slot: Slot<T>; what: stri
 
 const HEALTH_COLUMNS: Column<ServiceHealth>[] = [
   { key: "name", header: "Service" },
+  { key: "instance", header: "Instance", render: (s) => s.instance ?? "—" },
   { key: "status", header: "Status", render: (s) => <ToneBadge {...healthLook(s.status)} /> },
   { key: "details", header: "Details", render: (s) => <span class="wrap">{healthDetails(s) || "—"}</span> },
 ];
 
 const BREAKER_COLUMNS: Column<Breaker>[] = [
   { key: "venue", header: "Venue" },
+  { key: "instance", header: "Instance", render: (b) => b.instance ?? "—" },
   { key: "state", header: "Breaker", render: (b) => <ToneBadge {...breakerLook(b.state)} /> },
 ];
 
@@ -175,7 +177,7 @@ export function Operations() {
             <Empty>No service reports its health.</Empty>
           ) : (
             <>
-              <DataTable caption="Services' health" columns={HEALTH_COLUMNS} rows={services} rowKey={(s) => s.name} />
+              <DataTable caption="Services' health" columns={HEALTH_COLUMNS} rows={services} rowKey={(s) => `${s.name}@${s.instance ?? ""}`} />
               <p class="hint">Services running in other processes are listed only when the gateway can reach them.</p>
             </>
           )
@@ -186,7 +188,7 @@ export function Operations() {
       <Section slot={snapshot.breakers} what="circuit breakers" retry={refresh}>
         {(breakers) => (
           <>
-            <DataTable caption="Venues' circuit breakers" columns={BREAKER_COLUMNS} rows={breakers} rowKey={(b) => b.venue} empty="No venue is configured." />
+            <DataTable caption="Venues' circuit breakers" columns={BREAKER_COLUMNS} rows={breakers} rowKey={(b) => `${b.venue}@${b.instance ?? ""}`} empty="No venue is configured." />
             <p class="hint">Unknown: the execution service does not report to this gateway, or reports no breaker for the venue.</p>
           </>
         )}
