@@ -112,7 +112,9 @@ def test_the_instance_slot_is_a_setting_checked_at_load(
     with pytest.raises(ConfigError) as caught:
         load_settings(path)
     assert caught.value.setting == "TRADEWIND_INSTANCE_INDEX"
-    assert caught.value.problem == "must be in 0..1 (TRADEWIND_INSTANCE_COUNT=2), got 2"
+    assert caught.value.problem == (
+        f"must be in 0..1 (TRADEWIND_INSTANCE_COUNT=2), got 2 (set in {path})"
+    )
     monkeypatch.setenv("TRADEWIND_INSTANCE_COUNT", "two")
     with pytest.raises(ConfigError) as caught:
         load_settings(path)
