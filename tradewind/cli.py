@@ -257,6 +257,7 @@ def bench_bus(
 
 @venue_app.command("serve")
 def venue_serve(
+    config: ConfigFile = None,
     host: Annotated[
         str, typer.Option("--host", metavar="HOST", help="Address to listen on.")
     ] = "127.0.0.1",
@@ -323,13 +324,11 @@ def venue_serve(
         typer.Option(
             "--admin-token",
             metavar="TOKEN",
-            envvar="TRADEWIND_SIM_ADMIN_TOKEN",
             help="Bearer token that clients not on loopback must send to use /sim/v1 "
             "(at least 16 characters); required when --host is not a loopback address. "
-            "Default: $TRADEWIND_SIM_ADMIN_TOKEN, else the file of that name in "
-            "$TRADEWIND_SECRETS_DIR.",
+            "Default: the setting TRADEWIND_SIM_ADMIN_TOKEN (environment, settings file or "
+            "secrets directory).",
             show_default=False,
-            show_envvar=False,
         ),
     ] = None,
     tls_cert: Annotated[
@@ -363,14 +362,14 @@ def venue_serve(
         if api not in ("binance", "coinbase"):
             raise ConfigError("--api", f"expected binance or coinbase, got {api!r}")
 
-        from tradewind.runtime.settings import secret_file_value
         from tradewind.security.tls_server import server_tls
         from tradewind.venues.simulated.liquidity import LiquidityConfig
         from tradewind.venues.simulated.server.serve import build_state, serve
         from tradewind.venues.simulated.server.weights import BINANCE_RATE_LIMITS
 
         tls = server_tls(tls_cert, tls_key, cert_option="--tls-cert", key_option="--tls-key")
-        token = admin_token or secret_file_value("TRADEWIND_SIM_ADMIN_TOKEN")
+        configured = load_settings(config).sim_admin_token
+        token = admin_token or (configured.get_secret_value() if configured else "") or None
         liquidity = LiquidityConfig(spread_bps=Decimal(str(spread_bps)), levels=depth)
         state = build_state(
             market,

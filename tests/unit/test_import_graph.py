@@ -26,7 +26,7 @@ Graph = Mapping[str, Set[str]]
 
 
 def node_of(module: str, root: Path = ROOT) -> str | None:
-    """The graph node a dotted module name (`tradewind.services.risk.limits`) belongs
+    """The graph node a dotted module name (`tradewind.services.risk.desk`) belongs
     to (`services.risk`), or None for a module outside tradewind or `tradewind` itself."""
     parts = module.split(".")
     if parts[0] != "tradewind" or len(parts) < 2:

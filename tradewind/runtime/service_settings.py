@@ -10,18 +10,39 @@ already use, and one rule for the whole tree. `tradewind settings` lists them al
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from pathlib import Path
+from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from tradewind.domain.backoff import Backoff
 from tradewind.domain.circuit_breaker import BreakerSettings
+from tradewind.domain.limits_document import DEFAULT_LIMITS, parse_limits
+from tradewind.domain.risk import RiskLimits
 
 RateLimitPolicy = Literal["auto", "off"]
 
 
 class _Section(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def field_error(field: str, value: object, problem: str) -> ValidationError:
+    """A validation error of `field` for a check across fields (a model validator's own
+    error would name the section, not the variable the user set)."""
+    error = ValueError(problem)
+    return ValidationError.from_exception_data(
+        "Settings",
+        [{"type": "value_error", "loc": (field,), "input": value, "ctx": {"error": error}}],
+    )
 
 
 class ExecutionSettings(_Section):
@@ -142,15 +163,15 @@ class ExecutionSettings(_Section):
 
 
 class RiskSettings(_Section):
-    """Where the risk limits come from (`tradewind.services.risk.limits` reads them) and
-    how many decisions are remembered."""
+    """Where the pre-trade risk limits come from, read and checked at load (`limits`),
+    and how many decisions are remembered."""
 
     risk_limits: Annotated[
         str,
         Field(
-            description="The risk limits as JSON (the document: tradewind/services/risk/"
-            "limits.py); set this or TRADEWIND_RISK_LIMITS_FILE, not both; neither: at most "
-            "20 orders/s per account"
+            description="The risk limits as JSON (the document: tradewind/domain/"
+            "limits_document.py); set this or TRADEWIND_RISK_LIMITS_FILE, not both; neither: "
+            "at most 20 orders/s per account"
         ),
     ] = ""
     risk_limits_file: Annotated[
@@ -164,6 +185,38 @@ class RiskSettings(_Section):
             description="Intents remembered to answer redeliveries the same way",
         ),
     ] = 100_000
+
+    _limits: RiskLimits = PrivateAttr(default=DEFAULT_LIMITS)
+
+    @model_validator(mode="after")
+    def _read_the_limits(self) -> Self:
+        if self.risk_limits and self.risk_limits_file:
+            raise field_error(
+                "risk_limits_file",
+                self.risk_limits_file,
+                "set either TRADEWIND_RISK_LIMITS or TRADEWIND_RISK_LIMITS_FILE, not both",
+            )
+        if self.risk_limits:
+            try:
+                self._limits = parse_limits(self.risk_limits)
+            except ValueError as exc:
+                raise field_error("risk_limits", self.risk_limits, str(exc)) from None
+        elif self.risk_limits_file:
+            path = Path(self.risk_limits_file)
+            try:
+                self._limits = parse_limits(path.read_bytes())
+            except OSError as exc:
+                problem = f"cannot read {path}: {exc.strerror or exc}"
+                raise field_error("risk_limits_file", str(path), problem) from None
+            except ValueError as exc:
+                raise field_error("risk_limits_file", str(path), f"{path}: {exc}") from None
+        return self
+
+    @property
+    def limits(self) -> RiskLimits:
+        """The limits the settings name, parsed at load; `DEFAULT_LIMITS` when neither
+        setting is."""
+        return self._limits
 
 
 class PortfolioSettings(_Section):
@@ -390,3 +443,30 @@ class StrategySettings(_Section):
             "start, in bars of TRADEWIND_BAR_INTERVAL_S"
         ),
     ] = True
+    instance_index: Annotated[
+        int,
+        Field(
+            ge=0,
+            description="This instance's static slot, 0-based, below TRADEWIND_INSTANCE_COUNT "
+            "(tradewind/services/strategy/instance_slots.py)",
+        ),
+    ] = 0
+    instance_count: Annotated[
+        int,
+        Field(
+            ge=1,
+            description="Static slots the strategy instances split the accounts into; 1: "
+            "none, instances share the bots by partition",
+        ),
+    ] = 1
+
+    @model_validator(mode="after")
+    def _index_is_a_slot(self) -> Self:
+        if self.instance_index >= self.instance_count:
+            raise field_error(
+                "instance_index",
+                self.instance_index,
+                f"must be in 0..{self.instance_count - 1} "
+                f"(TRADEWIND_INSTANCE_COUNT={self.instance_count}), got {self.instance_index}",
+            )
+        return self

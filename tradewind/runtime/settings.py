@@ -246,6 +246,16 @@ class Settings(BaseSettings):
         ),
     ] = None
 
+    # -- the simulated exchange (`tradewind venue serve`) ------------------------------
+    sim_admin_token: Annotated[
+        SecretStr | None,
+        Field(
+            description="Bearer token (at least 16 characters) that clients not on loopback "
+            "send to use the simulated exchange's /sim/v1 API; needed when `tradewind venue "
+            "serve` listens beyond loopback (its --admin-token wins)"
+        ),
+    ] = None
+
     # -- the services' sections: their fields' variables as at the root -----------------
     execution: ExecutionSettings = Field(default_factory=ExecutionSettings)
     risk: RiskSettings = Field(default_factory=RiskSettings)
@@ -504,20 +514,6 @@ def _with_defaults(settings: Settings, defaults: Mapping[str, Any]) -> Settings:
             given = section.model_dump(exclude_unset=True)
             changed[name] = type(section).model_validate({**given, field: value})
     return settings.model_copy(update=changed) if changed else settings
-
-
-def secret_file_value(variable: str) -> str | None:
-    """`variable`'s file in `TRADEWIND_SECRETS_DIR` (its content, stripped), for a command
-    outside `Settings` (the simulator's admin token); None without that directory or file.
-    ConfigError for a directory that does not exist."""
-    secrets_dir = os.environ.get(SECRETS_DIR_VARIABLE)
-    if not secrets_dir:
-        return None
-    directory = Path(secrets_dir)
-    if not directory.is_dir():
-        raise ConfigError(SECRETS_DIR_VARIABLE, f"{secrets_dir} is not a directory")
-    path = directory / variable
-    return path.read_text().strip() if path.is_file() else None
 
 
 def _read_settings_file(path: Path, file_setting: str) -> dict[str, str | None]:

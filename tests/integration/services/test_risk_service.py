@@ -24,14 +24,12 @@ from tradewind.domain.events import BalanceUpdate, KillSwitchChanged, OrderRejec
 from tradewind.domain.kill_switches import KillSwitchScope
 from tradewind.domain.model import Instrument, OrderType, Side
 from tradewind.domain.risk import AccountLimits, RiskLimits
-from tradewind.errors import ConfigError
 from tradewind.runtime.logging import get_logger
 from tradewind.runtime.metrics import RuntimeMetrics
 from tradewind.runtime.service import Resources, ServiceContext
 from tradewind.runtime.service_settings import RiskSettings
 from tradewind.runtime.settings import Settings
-from tradewind.services.risk import DEFAULT_LIMITS, RiskDesk, RiskService
-from tradewind.services.risk.limits import configured_limits
+from tradewind.services.risk import RiskDesk, RiskService
 from tradewind.store import audit
 from tradewind.store.database import Database
 
@@ -180,10 +178,11 @@ async def wait_until(
 
 async def start_risk(
     bus: MemoryBus,
-    limits: RiskLimits = LIMITS,
+    limits: RiskLimits | None = LIMITS,
     database: Database | None = None,
     *,
     funded: bool = True,
+    settings: Settings | None = None,
 ) -> Running:
     outcomes = Outcomes()
     await bus.subscribe([topics.ORDERS_APPROVED], "test-a", outcomes.handler(outcomes.approved))
@@ -192,7 +191,7 @@ async def start_risk(
     metrics = RuntimeMetrics()
     service = RiskService(limits)
     ctx = ServiceContext(
-        Settings(),
+        settings or Settings(),
         bus,
         get_logger("tradewind.services.risk", service=service.name),
         metrics,
@@ -232,6 +231,19 @@ async def test_a_valid_intent_is_approved_and_an_over_limit_one_rejected_with_it
     assert risk.decisions("rejected", "max_order_value") == 1
     await risk.service.stop()
     assert not risk.service.ready
+
+
+async def test_without_limits_given_the_service_takes_those_its_settings_read(
+    bus: MemoryBus,
+) -> None:
+    document = '{"defaults": {"max_order_value": {"USDT": 1000}}}'
+    settings = Settings(risk=RiskSettings(risk_limits=document))
+    risk = await start_risk(bus, None, settings=settings)
+    await risk.send(topics.ORDERS_INTENT, intent("i-1"), intent("i-2", quantity="0.1"))
+    await risk.wait_for(2)
+    assert risk.decisions("approved", "none") == 1
+    assert risk.decisions("rejected", "max_order_value") == 1
+    await risk.service.stop()
 
 
 async def test_balances_risk_never_saw_are_asked_for_not_taken_for_empty(
@@ -367,21 +379,3 @@ def test_a_batch_retried_before_it_was_published_gets_the_same_answer() -> None:
     assert desk.take(batch, now_ns=10**18).approved == []
     other = desk.take([intent("i-2")], now_ns=10**18)
     assert not other.approved and other.counts == {("rejected", "orders_per_second"): 1}
-
-
-def test_limits_come_from_json_and_a_typo_is_a_config_error(tmp_path: Path) -> None:
-    inline = '{"defaults": {"max_order_value": {"USDT": "2500.5"}}, "accounts": {"a2": {}}}'
-    limits = configured_limits(RiskSettings.model_validate({"risk_limits": inline}))
-    assert limits.defaults.max_order_value == {"USDT": D("2500.5")}
-    path = tmp_path / "limits.json"
-    path.write_text('{"defaults": {"max_order_valeu": {"USDT": 1}}}')
-    with pytest.raises(ConfigError, match="unknown field 'max_order_valeu'") as raised:
-        configured_limits(RiskSettings.model_validate({"risk_limits_file": str(path)}))
-    assert raised.value.setting == "TRADEWIND_RISK_LIMITS_FILE"
-    with pytest.raises(ConfigError, match="must be a number >= 0"):
-        configured_limits(RiskSettings(risk_limits='{"defaults": {"daily_loss_limit": "-5"}}'))
-    with pytest.raises(ConfigError, match="not both"):
-        configured_limits(
-            RiskSettings.model_validate({"risk_limits": "{}", "risk_limits_file": str(path)})
-        )
-    assert configured_limits(RiskSettings()) == DEFAULT_LIMITS

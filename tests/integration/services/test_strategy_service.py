@@ -545,8 +545,8 @@ def test_instance_slots_split_accounts_between_instances() -> None:
     assert {found[0] for found in owners} == {0, 1, 2}
     assert InstanceSlot().account_group == "strategy"
     assert slots[1].account_group == "strategy-1-of-3"
-    env = {"TRADEWIND_INSTANCE_INDEX": "2", "TRADEWIND_INSTANCE_COUNT": "3"}
-    assert InstanceSlot.from_environment(env) == slots[2]
+    settings = StrategySettings(instance_index=2, instance_count=3)
+    assert InstanceSlot.from_settings(settings) == slots[2]
 
 
 async def test_instances_share_the_bots_by_partition_and_take_over_a_stopped_ones(

@@ -4,12 +4,14 @@ precedence and errors, and listed, every one, by `tradewind settings`."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from tradewind.cli import app
+from tradewind.domain.limits_document import DEFAULT_LIMITS
 from tradewind.errors import ConfigError
 from tradewind.runtime.settings import load_settings
 from tradewind.runtime.settings_table import REGENERATE, setting_rows, settings_markdown
@@ -98,6 +100,66 @@ def test_a_commands_default_gives_way_to_the_environment_and_the_file(
     assert load_settings(path, defaults=defaults).marketdata.bar_interval_s == 30
     monkeypatch.setenv("TRADEWIND_BAR_INTERVAL_S", "60")
     assert load_settings(path, defaults=defaults).marketdata.bar_interval_s == 60
+
+
+def test_the_instance_slot_is_a_setting_checked_at_load(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = settings_file(tmp_path, "TRADEWIND_INSTANCE_INDEX=2", "TRADEWIND_INSTANCE_COUNT=3")
+    strategy = load_settings(path).strategy
+    assert (strategy.instance_index, strategy.instance_count) == (2, 3)
+    monkeypatch.setenv("TRADEWIND_INSTANCE_COUNT", "2")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)
+    assert caught.value.setting == "TRADEWIND_INSTANCE_INDEX"
+    assert caught.value.problem == (
+        f"must be in 0..1 (TRADEWIND_INSTANCE_COUNT=2), got 2 (set in {path})"
+    )
+    monkeypatch.setenv("TRADEWIND_INSTANCE_COUNT", "two")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)
+    assert caught.value.setting == "TRADEWIND_INSTANCE_COUNT"
+
+
+def test_the_risk_limits_are_parsed_at_load(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert load_settings().risk.limits == DEFAULT_LIMITS
+    inline = '{"defaults": {"max_order_value": {"USDT": "2500.5"}}, "accounts": {"a2": {}}}'
+    monkeypatch.setenv("TRADEWIND_RISK_LIMITS", inline)
+    limits = load_settings().risk.limits
+    assert limits.defaults.max_order_value == {"USDT": Decimal("2500.5")}
+    monkeypatch.setenv("TRADEWIND_RISK_LIMITS", '{"defaults": {"daily_loss_limit": "-5"}}')
+    with pytest.raises(ConfigError, match="must be a number >= 0") as caught:
+        load_settings()
+    assert caught.value.setting == "TRADEWIND_RISK_LIMITS"
+
+
+def test_a_typo_in_the_risk_limits_file_stops_the_load_naming_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "limits.json"
+    path.write_text('{"defaults": {"max_order_valeu": {"USDT": 1}}}')
+    monkeypatch.setenv("TRADEWIND_RISK_LIMITS_FILE", str(path))
+    with pytest.raises(ConfigError, match="unknown field 'max_order_valeu'") as caught:
+        load_settings()
+    assert caught.value.setting == "TRADEWIND_RISK_LIMITS_FILE"
+    assert caught.value.problem.startswith(f"{path}: ")
+    monkeypatch.setenv("TRADEWIND_RISK_LIMITS", "{}")
+    with pytest.raises(ConfigError, match="not both") as caught:
+        load_settings()
+    assert caught.value.setting == "TRADEWIND_RISK_LIMITS_FILE"
+    monkeypatch.delenv("TRADEWIND_RISK_LIMITS")
+    monkeypatch.setenv("TRADEWIND_RISK_LIMITS_FILE", str(tmp_path / "missing.json"))
+    with pytest.raises(ConfigError, match="cannot read") as caught:
+        load_settings()
+    assert caught.value.setting == "TRADEWIND_RISK_LIMITS_FILE"
+
+
+def test_the_simulators_admin_token_is_a_setting(tmp_path: Path) -> None:
+    path = settings_file(tmp_path, "TRADEWIND_SIM_ADMIN_TOKEN=a-token-of-16-chars-or-more")
+    token = load_settings(path).sim_admin_token
+    assert token is not None and token.get_secret_value() == "a-token-of-16-chars-or-more"
 
 
 def test_tradewind_settings_lists_every_variable() -> None:

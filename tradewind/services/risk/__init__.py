@@ -2,7 +2,6 @@
 execution."""
 
 from tradewind.services.risk.desk import Decisions, RiskDesk
-from tradewind.services.risk.limits import DEFAULT_LIMITS
 from tradewind.services.risk.service import RiskService
 
-__all__ = ["DEFAULT_LIMITS", "Decisions", "RiskDesk", "RiskService"]
+__all__ = ["Decisions", "RiskDesk", "RiskService"]

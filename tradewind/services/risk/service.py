@@ -43,7 +43,6 @@ from tradewind.domain.risk import RiskLimits
 from tradewind.runtime.metrics import timed_handler
 from tradewind.runtime.service import AdminEndpoints, Service, ServiceContext
 from tradewind.services.risk.desk import RiskDesk, kill_switch_from_record
-from tradewind.services.risk.limits import configured_limits
 from tradewind.services.risk.metrics import RiskMetrics
 
 if TYPE_CHECKING:
@@ -69,7 +68,8 @@ class RiskService(Service):
         clock: Callable[[], int] = time.time_ns,
     ) -> None:
         """`limits` and `remember` (intents kept for redeliveries) None: from the
-        settings at `start`. `clock` gives ns since the epoch."""
+        settings at `start` (`ctx.settings.risk`, the limits parsed at load). `clock`
+        gives ns since the epoch."""
         self._limits = limits
         self._remember = remember
         self._clock = clock
@@ -83,7 +83,7 @@ class RiskService(Service):
 
     async def start(self, ctx: ServiceContext) -> None:
         settings = ctx.settings.risk
-        limits = self._limits or configured_limits(settings)
+        limits = self._limits or settings.limits
         desk = RiskDesk(limits, remember=self._remember or settings.risk_dedupe_size)
         metrics = RiskMetrics.of(ctx.metrics.registry)
         database = ctx.resources.database

@@ -5,7 +5,8 @@ partitions they read, moving with them (see the service and its README); these s
 slots are the alternative: instance `index` of `count` hosts the bots of every account
 whose `crc32(account_id) % count == index` (CRC-32 of the UTF-8 id: the same in every
 process and language). Set `TRADEWIND_INSTANCE_INDEX` (0-based) and
-`TRADEWIND_INSTANCE_COUNT` on each process.
+`TRADEWIND_INSTANCE_COUNT` on each process (settings of the strategy section, checked at
+load).
 
 Each slot is its own consumer group on the account topics
 (`strategy-{index}-of-{count}`): every slot reads every account event once and ignores
@@ -21,12 +22,11 @@ but the bots' memories would diverge), and a dead slot's bots wait for it to com
 
 from __future__ import annotations
 
-import os
 import zlib
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 from tradewind.errors import ConfigError
+from tradewind.runtime.service_settings import StrategySettings
 
 INDEX_VARIABLE = "TRADEWIND_INSTANCE_INDEX"
 COUNT_VARIABLE = "TRADEWIND_INSTANCE_COUNT"
@@ -52,12 +52,10 @@ class InstanceSlot:
             )
 
     @classmethod
-    def from_environment(cls, environ: Mapping[str, str] | None = None) -> InstanceSlot:
+    def from_settings(cls, settings: StrategySettings) -> InstanceSlot:
         """The slot `TRADEWIND_INSTANCE_INDEX` / `TRADEWIND_INSTANCE_COUNT` name (0 of 1
-        when unset); `ConfigError` naming the variable for a value that is no integer
-        or out of range."""
-        env = os.environ if environ is None else environ
-        return cls(_integer(env, INDEX_VARIABLE, 0), _integer(env, COUNT_VARIABLE, 1))
+        when unset; the settings checked them at load)."""
+        return cls(settings.instance_index, settings.instance_count)
 
     def owns(self, account_id: str) -> bool:
         """Whether this instance hosts the bots of `account_id`."""
@@ -69,13 +67,3 @@ class InstanceSlot:
         if self.count == 1:
             return ACCOUNT_GROUP
         return f"{ACCOUNT_GROUP}-{self.index}-of-{self.count}"
-
-
-def _integer(env: Mapping[str, str], name: str, default: int) -> int:
-    text = env.get(name, "").strip()
-    if not text:
-        return default
-    try:
-        return int(text)
-    except ValueError:
-        raise ConfigError(name, f"must be an integer, got {text!r}") from None

@@ -88,8 +88,8 @@ class StrategyService(Service):
         create_strategy: CreateStrategy = registry.create,
         clock: Callable[[], int] = time.time_ns,
     ) -> None:
-        """`placement` defaults to `TRADEWIND_INSTANCE_INDEX` / `_COUNT`; `settings` to
-        the runtime's (`ctx.settings.strategy`, read at `start`);
+        """`settings` default to the runtime's (`ctx.settings.strategy`, read at
+        `start`); `placement` to the slot they name (`TRADEWIND_INSTANCE_INDEX` / `_COUNT`);
         `create_strategy(name, params)` builds a bot's strategy; `clock` (ns since the
         epoch) is the time of timers and of commands' hooks."""
         self._placement = placement
@@ -120,8 +120,8 @@ class StrategyService(Service):
             raise ConfigError("TRADEWIND_DATABASE_URL", "the strategy service needs the database")
         if venues is None:
             raise ConfigError("TRADEWIND_VENUE_URLS", "the strategy service needs the venues")
-        placement = self._placement = self._placement or InstanceSlot.from_environment()
         settings = self._settings = self._given or ctx.settings.strategy
+        placement = self._placement = self._placement or InstanceSlot.from_settings(settings)
         self._recent = RecentlySeen(settings.strategy_remembered_events)
         self._log = ctx.log
         self.metrics = StrategyMetrics(ctx.metrics.registry)

@@ -7,8 +7,8 @@ the venue for everyone. So:
 - A peer on the loopback interface (127.0.0.0/8, ::1) may use it without a token, as
   tests, examples and a developer's `tradewind venue serve` always have.
 - Any other peer must send `Authorization: Bearer <token>` with the admin token
-  (`tradewind venue serve --admin-token`, or TRADEWIND_SIM_ADMIN_TOKEN); it is compared
-  in constant time. Otherwise the answer is 401 `{"error": "..."}`.
+  (`tradewind venue serve --admin-token`, or the setting TRADEWIND_SIM_ADMIN_TOKEN); it is
+  compared in constant time. Otherwise the answer is 401 `{"error": "..."}`.
 - `tradewind venue serve` on a non-loopback address without a token refuses to start,
   naming `--admin-token` (`require_admin_token`). Where no token can be given (the venue
   `tradewind up` serves next to its gateway), `/sim/v1` is simply closed to every
@@ -35,7 +35,7 @@ from tradewind.errors import ConfigError
 from tradewind.venues.simulated.server.binance_errors import json_response
 
 ADMIN_TOKEN_OPTION = "--admin-token"
-ADMIN_TOKEN_ENV = "TRADEWIND_SIM_ADMIN_TOKEN"
+ADMIN_TOKEN_SETTING = "TRADEWIND_SIM_ADMIN_TOKEN"
 MIN_TOKEN_LENGTH = 16
 _ADMIN_PREFIX = "/sim"
 
@@ -83,7 +83,7 @@ def require_admin_token(host: str, token: str | None) -> None:
         raise ConfigError(
             ADMIN_TOKEN_OPTION,
             f"serving on {host}, which is not a loopback address, needs an admin token for "
-            f"the /sim/v1 API (or set {ADMIN_TOKEN_ENV}); "
+            f"the /sim/v1 API (or set {ADMIN_TOKEN_SETTING}); "
             "generate one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'",
         )
 
