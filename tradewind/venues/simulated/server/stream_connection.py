@@ -1,11 +1,16 @@
 """One WebSocket client as the stream hub sees it: a bounded outgoing queue, its market
-subscriptions and its user data sinks. Pure asyncio, no I/O: the endpoint's writer task
+subscriptions and its user data sinks; and the hub's timer task, which Binance's and
+Coinbase's hubs keep running alike. Pure asyncio, no I/O: the endpoint's writer task
 sends what is queued."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from typing import Any
+
+import structlog
 
 from tradewind.venues.simulated.server.stream_names import MarketStream
 
@@ -61,3 +66,27 @@ class UserSink:
         if self.connection.combined:
             return f'{{"stream":"{self.listen_key}","data":{event}}}'
         return event
+
+
+def running_timer(
+    timer: asyncio.Task[None] | None,
+    run: Callable[[], Coroutine[Any, Any, None]],
+    *,
+    name: str,
+    log: structlog.stdlib.BoundLogger,
+    failure: str,
+) -> asyncio.Task[None]:
+    """A hub's timer task: `timer` while it runs, else a new task of `run()` named `name`.
+    A timer that ends in an error logs `failure` on `log` with it; the next connection
+    starts it again."""
+    if timer is not None and not timer.done():
+        return timer
+
+    def log_failure(task: asyncio.Task[None]) -> None:
+        error = None if task.cancelled() else task.exception()
+        if error is not None:
+            log.error(failure, exc_info=error)
+
+    task = asyncio.get_running_loop().create_task(run(), name=name)
+    task.add_done_callback(log_failure)
+    return task

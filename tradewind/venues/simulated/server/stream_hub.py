@@ -33,6 +33,7 @@ from tradewind.venues.simulated.server.stream_connection import (
     CLOSE_TOO_SLOW,
     Connection,
     UserSink,
+    running_timer,
 )
 from tradewind.venues.simulated.server.stream_klines import KlineStreams
 from tradewind.venues.simulated.server.stream_names import (
@@ -123,9 +124,9 @@ class BinanceStreamHub:
             self._faults.websocket_epoch, combined=combined, queue_size=self._queue_size
         )
         self._connections.add(connection)
-        if self._timer is None or self._timer.done():
-            self._timer = asyncio.get_running_loop().create_task(self._run(), name="stream-hub")
-            self._timer.add_done_callback(_log_failure)
+        self._timer = running_timer(
+            self._timer, self._run, name="stream-hub", log=_log, failure="stream hub timer failed"
+        )
         return connection
 
     def disconnect(self, connection: Connection) -> None:
@@ -375,10 +376,3 @@ class BinanceStreamHub:
                     expired = payloads.encode(payloads.listen_key_expired_event(key, now))
                     sink.connection.send(sink.wrap(expired))
                     self.detach_user(sink)
-
-
-def _log_failure(task: asyncio.Task[None]) -> None:
-    """The timer restarts with the next connection; say why it stopped."""
-    error = None if task.cancelled() else task.exception()
-    if error is not None:
-        _log.error("stream hub timer failed", exc_info=error)

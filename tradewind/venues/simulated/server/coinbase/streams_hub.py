@@ -30,6 +30,7 @@ from tradewind.venues.simulated.server.stream_connection import (
     CLOSE_GOING_AWAY,
     CLOSE_TOO_SLOW,
     Connection,
+    running_timer,
 )
 
 #: Channels with products (a subscription names them) and the rest.
@@ -113,9 +114,13 @@ class CoinbaseStreamHub:
         )
         client = CoinbaseClient(outbox)
         self._clients.add(client)
-        if self._timer is None or self._timer.done():
-            self._timer = asyncio.get_running_loop().create_task(self._run(), name="coinbase-ws")
-            self._timer.add_done_callback(_log_failure)
+        self._timer = running_timer(
+            self._timer,
+            self._run,
+            name="coinbase-ws",
+            log=_log,
+            failure="coinbase stream hub timer failed",
+        )
         return client
 
     def disconnect(self, client: CoinbaseClient) -> None:
@@ -383,10 +388,3 @@ class CoinbaseStreamHub:
         self._candles_sent[symbol] = seen
         event = payloads.candles_event("update", payloads.product_id(symbol), [candle])
         self._push_all(clients, "candles", time_text, payloads.encode_events([event]))
-
-
-def _log_failure(task: asyncio.Task[None]) -> None:
-    """The timer restarts with the next connection; say why it stopped."""
-    error = None if task.cancelled() else task.exception()
-    if error is not None:
-        _log.error("coinbase stream hub timer failed", exc_info=error)
