@@ -14,7 +14,6 @@ code 1001).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -34,6 +33,7 @@ from tradewind.venues.simulated.server.stream_connection import (
     Connection,
     UserSink,
     running_timer,
+    tick_while_connected,
 )
 from tradewind.venues.simulated.server.stream_klines import KlineStreams
 from tradewind.venues.simulated.server.stream_names import (
@@ -305,23 +305,13 @@ class BinanceStreamHub:
     async def _run(self) -> None:
         """While anyone is connected: flush batched streams every 100 ms and drop every
         connection as soon as a test injects a WebSocket drop."""
-        loop = asyncio.get_running_loop()
-        tick = 0
-        deadline = loop.time() + FAST_MS / 1000
-        while self._connections:
-            dropped = self._faults.websocket_dropped
-            if dropped.is_set():
-                await asyncio.sleep(max(0.0, deadline - loop.time()))
-            else:
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout_at(deadline):
-                        await dropped.wait()
-            self._drop_previous_epochs()
-            if loop.time() < deadline:
-                continue
-            deadline = max(deadline + FAST_MS / 1000, loop.time())
-            tick += 1
-            self._flush(tick * FAST_MS)
+        await tick_while_connected(
+            self._faults,
+            FAST_MS / 1000,
+            lambda: bool(self._connections),
+            self._drop_previous_epochs,
+            lambda tick: self._flush(tick * FAST_MS),
+        )
 
     def _drop_previous_epochs(self) -> None:
         epoch = self._faults.websocket_epoch

@@ -12,7 +12,6 @@ loop, between two exchange calls.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -31,6 +30,7 @@ from tradewind.venues.simulated.server.stream_connection import (
     CLOSE_TOO_SLOW,
     Connection,
     running_timer,
+    tick_while_connected,
 )
 
 #: Channels with products (a subscription names them) and the rest.
@@ -336,23 +336,13 @@ class CoinbaseStreamHub:
     async def _run(self) -> None:
         """While anyone is connected: heartbeats and candles every second, ticker_batch
         every five, and every connection dropped as soon as a test injects a drop."""
-        loop = asyncio.get_running_loop()
-        tick = 0
-        deadline = loop.time() + TICK_S
-        while self._clients:
-            dropped = self._faults.websocket_dropped
-            if dropped.is_set():
-                await asyncio.sleep(max(0.0, deadline - loop.time()))
-            else:
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout_at(deadline):
-                        await dropped.wait()
-            self._drop_previous_epochs()
-            if loop.time() < deadline:
-                continue
-            deadline = max(deadline + TICK_S, loop.time())
-            tick += 1
-            self._every_second(tick)
+        await tick_while_connected(
+            self._faults,
+            TICK_S,
+            lambda: bool(self._clients),
+            self._drop_previous_epochs,
+            self._every_second,
+        )
 
     def _drop_previous_epochs(self) -> None:
         epoch = self._faults.websocket_epoch
