@@ -5,6 +5,7 @@ WebSocket API's account methods call too."""
 
 from __future__ import annotations
 
+import functools
 import time
 from decimal import Decimal
 
@@ -24,7 +25,7 @@ from tradewind.venues.simulated.server.formatting import (
     free_amount,
     locked_amount,
 )
-from tradewind.venues.simulated.server.rest_auth import Security, authenticate
+from tradewind.venues.simulated.server.rest_auth import Security, read_authenticated
 from tradewind.venues.simulated.server.rest_params import Params
 from tradewind.venues.simulated.server.state import ServerState
 
@@ -173,9 +174,7 @@ def account_routes(state: ServerState, symbols: SymbolMap) -> APIRouter:
     calls = AccountEndpoints(state, symbols)
     router = APIRouter()
 
-    async def caller(request: Request, security: Security) -> tuple[Params, ApiCredentials]:
-        params = await Params.read(request)
-        return params, authenticate(exchange, request, params, security)
+    caller = functools.partial(read_authenticated, exchange)
 
     @router.get("/api/v3/account")
     async def account(request: Request) -> Response:

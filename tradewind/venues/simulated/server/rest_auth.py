@@ -56,6 +56,15 @@ def authenticate(
     return creds
 
 
+async def read_authenticated(
+    exchange: SimulatedExchange, request: Request, security: Security
+) -> tuple[Params, ApiCredentials]:
+    """A REST request's parameters and the credentials they prove (see `authenticate`):
+    what every signed or keyed route reads first."""
+    params = await Params.read(request)
+    return params, authenticate(exchange, request, params, security)
+
+
 def key_credentials(exchange: SimulatedExchange, api_key: str) -> ApiCredentials:
     """The credentials of `api_key`: -2014 if it is malformed, -2015 if unknown."""
     if not _KEY_FORMAT.fullmatch(api_key):

@@ -10,6 +10,7 @@ parameters of kinds the simulator does not list (iceberg, strategy) are refused 
 
 from __future__ import annotations
 
+import functools
 import time
 
 from fastapi import APIRouter
@@ -34,7 +35,7 @@ from tradewind.venues.simulated.server.order_views import (
     order_list_canceled,
     order_list_placed,
 )
-from tradewind.venues.simulated.server.rest_auth import Security, authenticate
+from tradewind.venues.simulated.server.rest_auth import Security, read_authenticated
 from tradewind.venues.simulated.server.rest_params import Params
 from tradewind.venues.simulated.server.state import ServerState
 
@@ -195,9 +196,7 @@ def order_list_routes(state: ServerState, symbols: SymbolMap) -> APIRouter:
     calls = OrderListEndpoints(state, symbols)
     router = APIRouter()
 
-    async def signed(request: Request, security: Security) -> tuple[Params, ApiCredentials]:
-        params = await Params.read(request)
-        return params, authenticate(exchange, request, params, security)
+    signed = functools.partial(read_authenticated, exchange)
 
     @router.post("/orderList/oco")
     async def new_order_list_oco(request: Request) -> Response:

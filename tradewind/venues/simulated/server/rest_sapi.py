@@ -9,13 +9,13 @@ margin/isolated/allPairs (docs/venues/binance-spot-endpoints.md).
 
 from __future__ import annotations
 
+import functools
 from decimal import Decimal
 
 from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tradewind.venues.simulated.exchange import ApiCredentials
 from tradewind.venues.simulated.server.binance_errors import json_response
 from tradewind.venues.simulated.server.coin_networks import (
     COIN_NAMES,
@@ -24,8 +24,7 @@ from tradewind.venues.simulated.server.coin_networks import (
     networks_of,
 )
 from tradewind.venues.simulated.server.formatting import SymbolMap, free_amount, locked_amount
-from tradewind.venues.simulated.server.rest_auth import Security, authenticate
-from tradewind.venues.simulated.server.rest_params import Params
+from tradewind.venues.simulated.server.rest_auth import Security, read_authenticated
 from tradewind.venues.simulated.server.state import ServerState
 
 #: Binance's thresholds for locking a key's trading (GTC cancel, IOC/FOK expiry and
@@ -43,9 +42,7 @@ def sapi_routes(state: ServerState, symbols: SymbolMap) -> APIRouter:
     }
     router = APIRouter(prefix="/sapi/v1")
 
-    async def caller(request: Request, security: Security) -> tuple[Params, ApiCredentials]:
-        params = await Params.read(request)
-        return params, authenticate(exchange, request, params, security)
+    caller = functools.partial(read_authenticated, exchange)
 
     @router.get("/account/apiRestrictions")
     async def api_restrictions(request: Request) -> Response:

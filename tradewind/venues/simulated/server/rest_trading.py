@@ -12,6 +12,7 @@ call too; the routes only read the request and authenticate it.
 
 from __future__ import annotations
 
+import functools
 import time
 from decimal import Decimal
 
@@ -40,7 +41,7 @@ from tradewind.venues.simulated.server.order_views import (
     order_query,
     order_response,
 )
-from tradewind.venues.simulated.server.rest_auth import Security, authenticate
+from tradewind.venues.simulated.server.rest_auth import Security, read_authenticated
 from tradewind.venues.simulated.server.rest_order_lists import order_list_routes
 from tradewind.venues.simulated.server.rest_params import Params
 from tradewind.venues.simulated.server.state import ServerState
@@ -290,9 +291,7 @@ def trading_routes(state: ServerState, symbols: SymbolMap) -> APIRouter:
     calls = TradingEndpoints(state, symbols)
     router = APIRouter(prefix="/api/v3")
 
-    async def signed(request: Request, security: Security) -> tuple[Params, ApiCredentials]:
-        params = await Params.read(request)
-        return params, authenticate(exchange, request, params, security)
+    signed = functools.partial(read_authenticated, exchange)
 
     @router.post("/order")
     async def new_order(request: Request) -> Response:

@@ -14,7 +14,6 @@ code 1001).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -33,6 +32,8 @@ from tradewind.venues.simulated.server.stream_connection import (
     CLOSE_TOO_SLOW,
     Connection,
     UserSink,
+    running_timer,
+    tick_while_connected,
 )
 from tradewind.venues.simulated.server.stream_klines import KlineStreams
 from tradewind.venues.simulated.server.stream_names import (
@@ -123,9 +124,9 @@ class BinanceStreamHub:
             self._faults.websocket_epoch, combined=combined, queue_size=self._queue_size
         )
         self._connections.add(connection)
-        if self._timer is None or self._timer.done():
-            self._timer = asyncio.get_running_loop().create_task(self._run(), name="stream-hub")
-            self._timer.add_done_callback(_log_failure)
+        self._timer = running_timer(
+            self._timer, self._run, name="stream-hub", log=_log, failure="stream hub timer failed"
+        )
         return connection
 
     def disconnect(self, connection: Connection) -> None:
@@ -304,23 +305,13 @@ class BinanceStreamHub:
     async def _run(self) -> None:
         """While anyone is connected: flush batched streams every 100 ms and drop every
         connection as soon as a test injects a WebSocket drop."""
-        loop = asyncio.get_running_loop()
-        tick = 0
-        deadline = loop.time() + FAST_MS / 1000
-        while self._connections:
-            dropped = self._faults.websocket_dropped
-            if dropped.is_set():
-                await asyncio.sleep(max(0.0, deadline - loop.time()))
-            else:
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout_at(deadline):
-                        await dropped.wait()
-            self._drop_previous_epochs()
-            if loop.time() < deadline:
-                continue
-            deadline = max(deadline + FAST_MS / 1000, loop.time())
-            tick += 1
-            self._flush(tick * FAST_MS)
+        await tick_while_connected(
+            self._faults,
+            FAST_MS / 1000,
+            lambda: bool(self._connections),
+            self._drop_previous_epochs,
+            lambda tick: self._flush(tick * FAST_MS),
+        )
 
     def _drop_previous_epochs(self) -> None:
         epoch = self._faults.websocket_epoch
@@ -375,10 +366,3 @@ class BinanceStreamHub:
                     expired = payloads.encode(payloads.listen_key_expired_event(key, now))
                     sink.connection.send(sink.wrap(expired))
                     self.detach_user(sink)
-
-
-def _log_failure(task: asyncio.Task[None]) -> None:
-    """The timer restarts with the next connection; say why it stopped."""
-    error = None if task.cancelled() else task.exception()
-    if error is not None:
-        _log.error("stream hub timer failed", exc_info=error)

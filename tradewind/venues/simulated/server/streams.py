@@ -18,8 +18,6 @@ Ping/pong are WebSocket control frames handled by the server (uvicorn): run it w
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote
@@ -29,9 +27,6 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, WebSocketRoute
 from starlette.websockets import (
     WebSocket,
-    WebSocketDisconnect,
-    WebSocketDisconnected,
-    WebSocketState,
 )
 
 from tradewind.venues.simulated.server.state import ServerState
@@ -48,16 +43,14 @@ from tradewind.venues.simulated.server.stream_names import (
     parse_stream,
 )
 from tradewind.venues.simulated.server.ws_api import WsApi
+from tradewind.venues.simulated.server.ws_session import receive_text, serve_session
 
 #: uvicorn.Config options that make the server ping like Binance (every 20 s; a client
 #: that does not answer within a minute is disconnected).
 UVICORN_WS_OPTIONS: dict[str, Any] = {"ws_ping_interval": 20.0, "ws_ping_timeout": 60.0}
 
-_CLOSE_TIMEOUT_S = 1.0  # a client that stopped reading cannot take the close frame
 _INVALID_REQUEST, _INVALID_JSON, _UNKNOWN_PROPERTY, _INVALID_VALUE = 2, 3, 0, 1
 _INVALID_LISTEN_KEY = -1125
-# what sending raises once the client has gone or the close frame went out
-_CLIENT_GONE = (WebSocketDisconnect, WebSocketDisconnected)
 
 
 def stream_routes(state: ServerState, hub: BinanceStreamHub | None = None) -> list[BaseRoute]:
@@ -248,40 +241,14 @@ async def _serve(
     handle: Callable[[str], str],
 ) -> None:
     """Accept the connection and serve it until the client leaves or the server closes it
-    (subscriptions made before are live when the client sees the handshake).
-
-    One writer task sends what the hub and the replies queue, so replies and events keep
-    their order; the reader answers requests with `handle`."""
-    try:
-        await websocket.accept()
-    except BaseException:
-        hub.disconnect(connection)
-        raise
-    tasks: tuple[asyncio.Task[Any], ...] = (
-        asyncio.create_task(_write(websocket, connection)),
-        asyncio.create_task(_read(websocket, hub, connection, handle)),
-        asyncio.create_task(connection.closed.wait()),
+    (subscriptions made before are live when the client sees the handshake); the reader
+    answers requests with `handle`."""
+    await serve_session(
+        websocket,
+        connection,
+        lambda: _read(websocket, hub, connection, handle),
+        lambda: hub.disconnect(connection),
     )
-    try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        hub.disconnect(connection)
-        for task in tasks:
-            task.cancel()
-        await asyncio.wait(tasks)
-    for task in tasks:
-        error = None if task.cancelled() else task.exception()
-        if error is not None and not isinstance(error, _CLIENT_GONE):
-            raise error
-    if connection.closed.is_set() and websocket.application_state is WebSocketState.CONNECTED:
-        with contextlib.suppress(TimeoutError, *_CLIENT_GONE):
-            async with asyncio.timeout(_CLOSE_TIMEOUT_S):
-                await websocket.close(connection.close_code, connection.close_reason)
-
-
-async def _write(websocket: WebSocket, connection: Connection) -> None:
-    while True:
-        await websocket.send_text(await connection.next_text())
 
 
 async def _read(
@@ -290,13 +257,7 @@ async def _read(
     connection: Connection,
     handle: Callable[[str], str],
 ) -> None:
-    while True:
-        message = await websocket.receive()
-        if message["type"] == "websocket.disconnect":
-            return
-        text = message.get("text")
-        if text is None:
-            text = message.get("bytes", b"").decode("utf-8", "replace")
+    while (text := await receive_text(websocket)) is not None:
         if not connection.send(handle(text)):
             hub.drop(connection, CLOSE_TOO_SLOW, "client too slow")
             return

@@ -28,21 +28,15 @@ Wire it with one line: `app.router.routes.extend(coinbase_stream_routes(state))`
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import time
 from collections import deque
 from dataclasses import dataclass
-from typing import Any
 
 import msgspec
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, WebSocketRoute
 from starlette.websockets import (
     WebSocket,
-    WebSocketDisconnect,
-    WebSocketDisconnected,
-    WebSocketState,
 )
 
 from tradewind.venues.simulated.server.coinbase.keys import CoinbaseAuthError
@@ -53,14 +47,12 @@ from tradewind.venues.simulated.server.coinbase.streams_hub import (
     CoinbaseStreamHub,
 )
 from tradewind.venues.simulated.server.state import ServerState
+from tradewind.venues.simulated.server.ws_session import receive_text, serve_session
 
 MARKET_DATA_PATH = "/advanced-trade-ws"
 USER_DATA_PATH = "/advanced-trade-ws-user"
 USER_DATA_CHANNELS = ("heartbeats", "user")
 AUTHENTICATION_FAILURE = "authentication failure"
-
-_CLOSE_TIMEOUT_S = 1.0  # a client that stopped reading cannot take the close frame
-_CLIENT_GONE = (WebSocketDisconnect, WebSocketDisconnected)
 
 
 @dataclass(frozen=True)
@@ -203,43 +195,17 @@ class _Endpoints:
             await _refuse(websocket, f"too many connections: {self._connections.limit}")
             return
         client = self._hub.connect()
-        try:
-            await websocket.accept()
-        except BaseException:
-            self._hub.disconnect(client)
-            raise
-        tasks: tuple[asyncio.Task[Any], ...] = (
-            asyncio.create_task(_write(websocket, client)),
-            asyncio.create_task(self._read(websocket, client, ip, channels)),
-            asyncio.create_task(client.outbox.closed.wait()),
+        await serve_session(
+            websocket,
+            client.outbox,
+            lambda: self._read(websocket, client, ip, channels),
+            lambda: self._hub.disconnect(client),
         )
-        try:
-            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            self._hub.disconnect(client)
-            for task in tasks:
-                task.cancel()
-            await asyncio.wait(tasks)
-        for task in tasks:
-            error = None if task.cancelled() else task.exception()
-            if error is not None and not isinstance(error, _CLIENT_GONE):
-                raise error
-        outbox = client.outbox
-        if outbox.closed.is_set() and websocket.application_state is WebSocketState.CONNECTED:
-            with contextlib.suppress(TimeoutError, *_CLIENT_GONE):
-                async with asyncio.timeout(_CLOSE_TIMEOUT_S):
-                    await websocket.close(outbox.close_code, outbox.close_reason)
 
     async def _read(
         self, websocket: WebSocket, client: CoinbaseClient, ip: str, channels: tuple[str, ...]
     ) -> None:
-        while True:
-            message = await websocket.receive()
-            if message["type"] == "websocket.disconnect":
-                return
-            text = message.get("text")
-            if text is None:
-                text = message.get("bytes", b"").decode("utf-8", "replace")
+        while (text := await receive_text(websocket)) is not None:
             self.handle(client, text, ip, channels)
             if client.outbox.closed.is_set():
                 return
@@ -283,8 +249,3 @@ async def _refuse(websocket: WebSocket, reason: str) -> None:
         await websocket.send_denial_response(JSONResponse(body, status_code=429))
     else:
         await websocket.close(1008, reason[:120])
-
-
-async def _write(websocket: WebSocket, client: CoinbaseClient) -> None:
-    while True:
-        await websocket.send_text(await client.outbox.next_text())

@@ -12,7 +12,6 @@ loop, between two exchange calls.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -30,6 +29,8 @@ from tradewind.venues.simulated.server.stream_connection import (
     CLOSE_GOING_AWAY,
     CLOSE_TOO_SLOW,
     Connection,
+    running_timer,
+    tick_while_connected,
 )
 
 #: Channels with products (a subscription names them) and the rest.
@@ -113,9 +114,13 @@ class CoinbaseStreamHub:
         )
         client = CoinbaseClient(outbox)
         self._clients.add(client)
-        if self._timer is None or self._timer.done():
-            self._timer = asyncio.get_running_loop().create_task(self._run(), name="coinbase-ws")
-            self._timer.add_done_callback(_log_failure)
+        self._timer = running_timer(
+            self._timer,
+            self._run,
+            name="coinbase-ws",
+            log=_log,
+            failure="coinbase stream hub timer failed",
+        )
         return client
 
     def disconnect(self, client: CoinbaseClient) -> None:
@@ -331,23 +336,13 @@ class CoinbaseStreamHub:
     async def _run(self) -> None:
         """While anyone is connected: heartbeats and candles every second, ticker_batch
         every five, and every connection dropped as soon as a test injects a drop."""
-        loop = asyncio.get_running_loop()
-        tick = 0
-        deadline = loop.time() + TICK_S
-        while self._clients:
-            dropped = self._faults.websocket_dropped
-            if dropped.is_set():
-                await asyncio.sleep(max(0.0, deadline - loop.time()))
-            else:
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout_at(deadline):
-                        await dropped.wait()
-            self._drop_previous_epochs()
-            if loop.time() < deadline:
-                continue
-            deadline = max(deadline + TICK_S, loop.time())
-            tick += 1
-            self._every_second(tick)
+        await tick_while_connected(
+            self._faults,
+            TICK_S,
+            lambda: bool(self._clients),
+            self._drop_previous_epochs,
+            self._every_second,
+        )
 
     def _drop_previous_epochs(self) -> None:
         epoch = self._faults.websocket_epoch
@@ -383,10 +378,3 @@ class CoinbaseStreamHub:
         self._candles_sent[symbol] = seen
         event = payloads.candles_event("update", payloads.product_id(symbol), [candle])
         self._push_all(clients, "candles", time_text, payloads.encode_events([event]))
-
-
-def _log_failure(task: asyncio.Task[None]) -> None:
-    """The timer restarts with the next connection; say why it stopped."""
-    error = None if task.cancelled() else task.exception()
-    if error is not None:
-        _log.error("coinbase stream hub timer failed", exc_info=error)
