@@ -198,17 +198,6 @@ def load_master_keys(
     return read_master_key_file(key_file)
 
 
-def master_keys_from_environment(environ: Mapping[str, str] | None = None) -> StaticMasterKeys:
-    """`load_master_keys` over the `TRADEWIND_MASTER_KEY*` variables of `environ`
-    (default: the process environment)."""
-    env = os.environ if environ is None else environ
-    return load_master_keys(
-        keys=env.get(MASTER_KEYS_VARIABLE),
-        key=env.get(MASTER_KEY_VARIABLE),
-        key_file=env.get(MASTER_KEY_FILE_VARIABLE),
-    )
-
-
 class _KeyFileJson(msgspec.Struct, forbid_unknown_fields=True):
     keys: dict[str, str]
     current: str | None = None

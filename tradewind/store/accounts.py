@@ -12,6 +12,7 @@ from sqlalchemy import Column, delete, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from tradewind.store.database import in_chunks
 from tradewind.store.schema import exchange_accounts
 
 
@@ -126,7 +127,7 @@ async def _column_of(
     ids = list(dict.fromkeys(account_ids))
     found: dict[str, str] = {}
     table = exchange_accounts
-    for start in range(0, len(ids), 500):
-        query = select(table.c.id, column).where(table.c.id.in_(ids[start : start + 500]))
+    for chunk in in_chunks(ids):
+        query = select(table.c.id, column).where(table.c.id.in_(chunk))
         found.update({row[0]: row[1] for row in (await conn.execute(query)).all()})
     return found

@@ -15,10 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tradewind.domain.time_units import datetime_from_ns
-from tradewind.store.database import ns_of
+from tradewind.store.database import in_chunks, ns_of
 from tradewind.store.schema import bot_snapshots as table
-
-_CHUNK = 500  # bot ids per IN (...) query
 
 
 @dataclass(frozen=True)
@@ -58,10 +56,10 @@ async def since(
     ids = list(dict.fromkeys(bot_ids))
     snaps = table
     found: dict[str, list[BotSnapshot]] = {}
-    for start in range(0, len(ids), _CHUNK):
+    for chunk in in_chunks(ids):
         query = (
             select(snaps)
-            .where(snaps.c.bot_id.in_(ids[start : start + _CHUNK]), snaps.c.taken_at >= since)
+            .where(snaps.c.bot_id.in_(chunk), snaps.c.taken_at >= since)
             .order_by(snaps.c.bot_id, snaps.c.taken_at, snaps.c.id)
         )
         for row in (await conn.execute(query)).all():

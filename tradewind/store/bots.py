@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tradewind.domain.bot_lifecycle import BotState
 from tradewind.domain.risk_limits import RiskLimits
+from tradewind.store.database import in_chunks
 from tradewind.store.schema import bots
 
 
@@ -151,9 +152,9 @@ async def bot_limits_of(conn: AsyncConnection, bot_ids: Iterable[str]) -> dict[s
     """The limits of those of these bots that have one."""
     ids = list(dict.fromkeys(bot_ids))
     found: dict[str, RiskLimits] = {}
-    for start in range(0, len(ids), 500):
+    for chunk in in_chunks(ids):
         query = select(bots.c.id, bots.c.max_drawdown, bots.c.max_var_95).where(
-            bots.c.id.in_(ids[start : start + 500]),
+            bots.c.id.in_(chunk),
             or_(bots.c.max_drawdown.is_not(None), bots.c.max_var_95.is_not(None)),
         )
         for bot_id, drawdown, var in (await conn.execute(query)).all():
@@ -186,9 +187,9 @@ async def load_strategy_state(conn: AsyncConnection, bot_id: str) -> bytes | Non
 async def load_strategy_states(conn: AsyncConnection, bot_ids: Sequence[str]) -> dict[str, bytes]:
     """The saved strategy state of each of `bot_ids` that has one (500 ids a query)."""
     saved: dict[str, bytes] = {}
-    for start in range(0, len(bot_ids), 500):
+    for chunk in in_chunks(bot_ids):
         query = select(bots.c.id, bots.c.strategy_state).where(
-            bots.c.id.in_(bot_ids[start : start + 500]), bots.c.strategy_state.is_not(None)
+            bots.c.id.in_(chunk), bots.c.strategy_state.is_not(None)
         )
         for row in await conn.execute(query):
             saved[row.id] = bytes(row.strategy_state)

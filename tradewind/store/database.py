@@ -29,11 +29,11 @@ import contextlib
 import logging
 import os
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from alembic import command
@@ -46,6 +46,8 @@ from sqlalchemy.pool import StaticPool
 from tradewind.domain.time_units import ns_from_datetime
 from tradewind.errors import ConfigError
 from tradewind.security.transport import PG_TLS_PARAMETERS, postgres_ssl
+
+T = TypeVar("T")
 
 #: A connection to the system of record, reading or in a transaction: what every
 #: function of `tradewind.store` takes. Code outside the store names it by this alias,
@@ -106,6 +108,17 @@ def as_utc(moment: datetime) -> datetime:
 def ns_of(moment: datetime) -> int:
     """ns since the epoch of a time read back from the database."""
     return ns_from_datetime(as_utc(moment))
+
+
+#: Ids per `IN (...)` list: well under every driver's bind-parameter limit (SQLite's
+#: 32,766, asyncpg's 32,767), yet few round trips.
+IN_LIST_SIZE = 500
+
+
+def in_chunks(ids: Sequence[T]) -> Iterator[Sequence[T]]:
+    """`ids` in slices of `IN_LIST_SIZE`, one per `IN (...)` query."""
+    for start in range(0, len(ids), IN_LIST_SIZE):
+        yield ids[start : start + IN_LIST_SIZE]
 
 
 class Database:

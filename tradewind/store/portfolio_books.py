@@ -11,9 +11,8 @@ from sqlalchemy import and_, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from tradewind.store.database import in_chunks
 from tradewind.store.schema import portfolio_books as books
-
-_CHUNK = 500
 
 
 async def load_books(
@@ -22,9 +21,9 @@ async def load_books(
     """(version, state) of each of these accounts that has saved books."""
     ids = list(account_ids)
     found: dict[str, tuple[int, bytes]] = {}
-    for start in range(0, len(ids), _CHUNK):
+    for chunk in in_chunks(ids):
         query = select(books.c.account_id, books.c.version, books.c.state).where(
-            books.c.account_id.in_(ids[start : start + _CHUNK])
+            books.c.account_id.in_(chunk)
         )
         for account_id, version, state in (await conn.execute(query)).all():
             found[account_id] = (int(version), bytes(state))
@@ -43,9 +42,9 @@ async def read_books(
     other than their writer."""
     ids = list(account_ids)
     found: dict[str, tuple[bytes, datetime]] = {}
-    for start in range(0, len(ids), _CHUNK):
+    for chunk in in_chunks(ids):
         query = select(books.c.account_id, books.c.state, books.c.updated_at).where(
-            books.c.account_id.in_(ids[start : start + _CHUNK])
+            books.c.account_id.in_(chunk)
         )
         for account_id, state, updated_at in (await conn.execute(query)).all():
             found[account_id] = (bytes(state), updated_at)

@@ -18,10 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from tradewind.domain.events import PortfolioUpdate
 from tradewind.domain.exact import EXACT
 from tradewind.domain.time_units import datetime_from_ns
-from tradewind.store.database import as_utc, ns_of
+from tradewind.store.database import as_utc, in_chunks, ns_of
 from tradewind.store.schema import portfolio_snapshots
 
-_CHUNK = 500  # account ids per IN (...) query
 _ZERO = Decimal(0)
 
 
@@ -63,10 +62,10 @@ async def latest_balances(
     """Per account, the time (ns) and balances of its newest portfolio snapshot."""
     table = portfolio_snapshots
     latest: dict[str, tuple[int, dict[str, Decimal]]] = {}
-    for start in range(0, len(account_ids), _CHUNK):
+    for chunk in in_chunks(account_ids):
         newest = (
             select(func.max(table.c.id))
-            .where(table.c.account_id.in_(account_ids[start : start + _CHUNK]))
+            .where(table.c.account_id.in_(chunk))
             .group_by(table.c.account_id)
         ).scalar_subquery()
         query = select(table.c.account_id, table.c.taken_at, table.c.balances).where(
@@ -153,7 +152,7 @@ async def valuations_of(
     snaps = portfolio_snapshots
     ids = list(dict.fromkeys(account_ids))
     found: dict[str, list[Valuation]] = {}
-    for start in range(0, len(ids), _CHUNK):
+    for chunk in in_chunks(ids):
         rank = (
             func.row_number()
             .over(
@@ -168,7 +167,7 @@ async def valuations_of(
                 snaps.c.equity, snaps.c.realized_pnl, snaps.c.unrealized_pnl, snaps.c.fees,
                 snaps.c.traded, rank,
             )
-            .where(snaps.c.account_id.in_(ids[start : start + _CHUNK]))
+            .where(snaps.c.account_id.in_(chunk))
             .where(snaps.c.taken_at >= since, snaps.c.taken_at <= until)
             .subquery()
         )  # fmt: skip
@@ -276,10 +275,10 @@ async def equity_before(
     snaps = portfolio_snapshots
     ids = list(account_ids)
     found: dict[str, tuple[str, Decimal]] = {}
-    for start in range(0, len(ids), _CHUNK):
+    for chunk in in_chunks(ids):
         last = (
             select(snaps.c.account_id, func.max(snaps.c.taken_at).label("taken_at"))
-            .where(snaps.c.account_id.in_(ids[start : start + _CHUNK]))
+            .where(snaps.c.account_id.in_(chunk))
             .where(snaps.c.taken_at < moment)
             .group_by(snaps.c.account_id)
             .subquery()

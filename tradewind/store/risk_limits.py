@@ -10,10 +10,10 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tradewind.domain.risk_limits import RiskLimits
+from tradewind.store.database import in_chunks
 from tradewind.store.schema import exchange_accounts, platform_risk_limits
 
 _PLATFORM = "platform"
-_CHUNK = 500  # account ids per IN (...) query
 
 
 async def account_limits(conn: AsyncConnection, account_id: str) -> RiskLimits | None:
@@ -33,10 +33,10 @@ async def limits_of(conn: AsyncConnection, account_ids: Iterable[str]) -> dict[s
     ids = list(dict.fromkeys(account_ids))
     found: dict[str, RiskLimits] = {}
     table = exchange_accounts
-    for start in range(0, len(ids), _CHUNK):
+    for chunk in in_chunks(ids):
         query = (
             select(table.c.id, table.c.max_drawdown, table.c.max_var_95)
-            .where(table.c.id.in_(ids[start : start + _CHUNK]))
+            .where(table.c.id.in_(chunk))
             .where((table.c.max_drawdown.is_not(None)) | (table.c.max_var_95.is_not(None)))
         )
         for row in (await conn.execute(query)).all():

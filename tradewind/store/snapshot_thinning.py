@@ -11,11 +11,8 @@ from sqlalchemy import Table, delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tradewind.domain.time_units import NS_PER_S
-from tradewind.store.database import ns_of
+from tradewind.store.database import in_chunks, ns_of
 from tradewind.store.schema import bot_snapshots, portfolio_snapshots
-
-_CHUNK = 500  # series per IN (...) query
-
 
 #: The series retention thins: each table with the column its series are kept by.
 THINNED: tuple[tuple[Table, str], ...] = (
@@ -47,11 +44,11 @@ async def thin_snapshots(
     ]
     bucket_ns = bucket_s * NS_PER_S
     deleted = 0
-    for start in range(0, len(accounts), _CHUNK):
+    for owners in in_chunks(accounts):
         rows = (
             await conn.execute(
                 select(snaps.c.id, owner.label("owner"), snaps.c.taken_at)
-                .where(*in_band, owner.in_(accounts[start : start + _CHUNK]))
+                .where(*in_band, owner.in_(owners))
                 .order_by(owner, snaps.c.taken_at, snaps.c.id)
             )
         ).all()
@@ -64,8 +61,7 @@ async def thin_snapshots(
                 and ns_of(after.taken_at) // bucket_ns == bucket
             ):
                 doomed.append(row.id)  # a later one of its bucket is kept
-        for chunk in range(0, len(doomed), 1000):
-            ids = doomed[chunk : chunk + 1000]
+        for ids in in_chunks(doomed):
             await conn.execute(delete(snaps).where(snaps.c.id.in_(ids)))
         deleted += len(doomed)
     return deleted

@@ -22,7 +22,7 @@ from tradewind.domain.exact import EXACT
 from tradewind.domain.model import Instrument, OrderType, Side, TimeInForce
 from tradewind.domain.orders import OrderState, TrackedOrder, Transition
 from tradewind.domain.time_units import NS_PER_MS, datetime_from_ns
-from tradewind.store.database import ns_of
+from tradewind.store.database import in_chunks, ns_of
 from tradewind.store.schema import fills, orders
 from tradewind.store.trades import OrderRecord
 
@@ -37,7 +37,6 @@ OPEN_STATES = (
     OrderState.PARTIALLY_FILLED,
     OrderState.PENDING_CANCEL,
 )
-_CHUNK = 500  # client order ids per IN (...) query
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,10 +96,10 @@ async def load_orders(
     fills recorded for them (for trades the venue reports that no tracked order owns)."""
     ids = list(client_order_ids)
     rows: list[RowMapping] = []
-    for start in range(0, len(ids), _CHUNK):
+    for chunk in in_chunks(ids):
         query = select(orders).where(
             orders.c.account_id == account_id,
-            orders.c.client_order_id.in_(ids[start : start + _CHUNK]),
+            orders.c.client_order_id.in_(chunk),
         )
         rows += (await conn.execute(query)).mappings().all()
     return await _restored(conn, rows)
@@ -112,11 +111,11 @@ async def recorded_trade_ids(
     """Which of these trades of the account on `symbol` are in the fills table."""
     ids = list(trade_ids)
     found: set[str] = set()
-    for start in range(0, len(ids), _CHUNK):
+    for chunk in in_chunks(ids):
         query = select(fills.c.trade_id).where(
             fills.c.account_id == account_id,
             fills.c.symbol == symbol,
-            fills.c.trade_id.in_(ids[start : start + _CHUNK]),
+            fills.c.trade_id.in_(chunk),
         )
         found.update((await conn.execute(query)).scalars())
     return found
@@ -177,8 +176,7 @@ async def _recorded_fills(
 ) -> dict[str, list[tuple[str, Decimal, Decimal, int]]]:
     """(trade id, quantity, price, executed ms) of the recorded fills of each order."""
     found: dict[str, list[tuple[str, Decimal, Decimal, int]]] = {}
-    for start in range(0, len(client_order_ids), _CHUNK):
-        chunk = client_order_ids[start : start + _CHUNK]
+    for chunk in in_chunks(client_order_ids):
         query = select(
             fills.c.client_order_id,
             fills.c.trade_id,

@@ -22,10 +22,8 @@ from tradewind.domain.bot_pnl import BotFill
 from tradewind.domain.events import Fill
 from tradewind.domain.model import Side
 from tradewind.domain.time_units import datetime_from_ns
-from tradewind.store.database import as_utc, ns_of
+from tradewind.store.database import as_utc, in_chunks, ns_of
 from tradewind.store.schema import fills, orders
-
-_CHUNK = 500  # ids per IN (...) query
 
 
 @dataclass(frozen=True)
@@ -96,8 +94,7 @@ async def stored_states(conn: AsyncConnection, client_order_ids: Iterable[str]) 
     500 ids; the batched form of `get_order` for the hot path)."""
     ids = list(client_order_ids)
     found: dict[str, str] = {}
-    for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start : start + _CHUNK]
+    for chunk in in_chunks(ids):
         query = select(orders.c.client_order_id, orders.c.state).where(
             orders.c.client_order_id.in_(chunk)
         )
@@ -185,9 +182,9 @@ async def insert_fills(conn: AsyncConnection, new_fills: Sequence[Fill]) -> list
     listed = list({(f.account_id, f.instrument.symbol, f.trade_id) for f in new_fills})
     present: set[tuple[str, str, str]] = set()
     key_columns = tuple_(fills.c.account_id, fills.c.symbol, fills.c.trade_id)
-    for start in range(0, len(listed), _CHUNK):
+    for chunk in in_chunks(listed):
         query = select(fills.c.account_id, fills.c.symbol, fills.c.trade_id).where(
-            key_columns.in_(listed[start : start + _CHUNK])
+            key_columns.in_(chunk)
         )
         present.update((a, s, t) for a, s, t in (await conn.execute(query)).all())
     recorded = []
@@ -283,8 +280,7 @@ async def bots_fills_of(
     time, so that one busy account cannot crowd out the others' fills."""
     ids = list(dict.fromkeys(account_ids))
     found: dict[str, list[tuple[str, BotFill]]] = {}
-    for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start : start + _CHUNK]
+    for chunk in in_chunks(ids):
         rows = await _bots_fills_rows(conn, chunk, limit)
         if len(rows) >= limit and len(chunk) > 1:
             rows = [r for a in chunk for r in await _bots_fills_rows(conn, [a], limit)]

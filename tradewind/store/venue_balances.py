@@ -16,9 +16,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tradewind.domain.events import BalanceUpdate
+from tradewind.store.database import in_chunks
 from tradewind.store.schema import venue_balances as table
 
-_CHUNK = 500  # account ids per IN (...) query
 _Key = tuple[str, str, str]  # (account id, venue, asset)
 
 
@@ -62,8 +62,8 @@ async def load_latest(
     """The stored balances of each of these accounts that has any."""
     ids = list(account_ids)
     found: dict[str, list[BalanceUpdate]] = {}
-    for start in range(0, len(ids), _CHUNK):
-        query = select(table).where(table.c.account_id.in_(ids[start : start + _CHUNK]))
+    for chunk in in_chunks(ids):
+        query = select(table).where(table.c.account_id.in_(chunk))
         for row in (await conn.execute(query)).mappings():
             found.setdefault(row["account_id"], []).append(
                 BalanceUpdate(
@@ -117,9 +117,9 @@ def _update_row(u: BalanceUpdate) -> dict[str, object]:
 async def _stored_keys(conn: AsyncConnection, account_ids: set[str]) -> set[_Key]:
     ids = sorted(account_ids)
     keys: set[_Key] = set()
-    for start in range(0, len(ids), _CHUNK):
+    for chunk in in_chunks(ids):
         query = select(table.c.account_id, table.c.venue, table.c.asset).where(
-            table.c.account_id.in_(ids[start : start + _CHUNK])
+            table.c.account_id.in_(chunk)
         )
         keys.update((a, v, s) for a, v, s in (await conn.execute(query)).all())
     return keys

@@ -18,7 +18,6 @@ from tradewind.security.master_keys import (
     fingerprint_kid,
     generate_master_key,
     load_master_keys,
-    master_keys_from_environment,
     parse_master_keys,
     read_master_key_file,
 )
@@ -67,21 +66,18 @@ def test_unknown_kid_names_the_loaded_keys() -> None:
 
 def test_exactly_one_source_of_keys_must_be_set() -> None:
     with pytest.raises(ConfigError, match="no master key is configured") as caught:
-        master_keys_from_environment({})
+        load_master_keys()
     assert caught.value.setting == "TRADEWIND_MASTER_KEYS"
-    both = {"TRADEWIND_MASTER_KEYS": key_text("k1"), "TRADEWIND_MASTER_KEY": key_text("k2")}
     with pytest.raises(ConfigError, match="set only one of"):
-        master_keys_from_environment(both)
+        load_master_keys(keys=key_text("k1"), key=key_text("k2"))
     with pytest.raises(ConfigError, match="one key only") as caught:
         load_master_keys(key=f"{key_text('k1')},{key_text('k2')}")
     assert caught.value.setting == "TRADEWIND_MASTER_KEY"
 
 
-def test_keys_from_the_environment() -> None:
-    keys = master_keys_from_environment({"TRADEWIND_MASTER_KEY": key_text("k7")})
-    assert keys.current_kid == "k7"
-    several = {"TRADEWIND_MASTER_KEYS": f"{key_text('k2')},{key_text('k1')}"}
-    assert master_keys_from_environment(several).kids == ("k2", "k1")
+def test_one_key_or_several_current_first() -> None:
+    assert load_master_keys(key=key_text("k7")).current_kid == "k7"
+    assert load_master_keys(keys=f"{key_text('k2')},{key_text('k1')}").kids == ("k2", "k1")
 
 
 def _key_file(path: Path, text: str, mode: int) -> Path:
