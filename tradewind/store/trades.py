@@ -290,7 +290,7 @@ async def bots_fills_of(
 
 
 async def _bots_fills_rows(
-    conn: AsyncConnection, account_ids: list[str], limit: int
+    conn: AsyncConnection, account_ids: Sequence[str], limit: int
 ) -> list[Row[Any]]:
     """The newest `limit` bot fills of these accounts, oldest first."""
     query = (
