@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from tests.waiting import wait_until_async
 from tradewind.bus import topics
 from tradewind.bus.envelope import Envelope, Payload, envelope
 from tradewind.bus.memory import MemoryBus
@@ -282,6 +283,10 @@ async def publish(bus: MemoryBus, topic: str, payload: Payload, key: str) -> Non
     await bus.publish(topic, envelope(payload, key))
 
 
+async def _is_state(platform: Platform, bot_id: str, state: BotState) -> bool:
+    return await platform.bot_state(bot_id) is state
+
+
 async def eventually(condition: Callable[[], bool], timeout_s: float = 5.0) -> None:
     try:
         async with asyncio.timeout(timeout_s):
@@ -403,7 +408,8 @@ async def test_a_fill_reaches_the_grid_that_placed_the_order_and_re_arms_it(
     assert {c.client_order_id for c in platform.cancels} == {
         client_order_id_for(account_id, bot_a, intent_id) for intent_id in open_ids
     }
-    assert await platform.bot_state(bot_a) is BotState.STOPPED
+    # The flush publishes the cancel requests first, then writes the bot's row.
+    await wait_until_async(lambda: _is_state(platform, bot_a, BotState.STOPPED))
 
 
 async def test_a_paused_grid_hears_of_its_fills_when_it_resumes(platform: Platform) -> None:
