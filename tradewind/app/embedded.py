@@ -44,13 +44,13 @@ from tradewind.security.master_keys import generate_master_key, load_master_keys
 from tradewind.security.passwords import PasswordHasher
 from tradewind.store.database import Database
 from tradewind.venues.directory import SimulatedVenues
+from tradewind.venues.simulated.apis import APIS
 from tradewind.venues.simulated.exchange import SimulatedExchange
 from tradewind.venues.simulated.server.serve import EmbeddedVenueServer
 from tradewind.venues.simulated.server.state import ServerState
 from tradewind.venues.simulated.start_point import DEFAULT_START
 
 DEFAULT_DATABASE_URL = "sqlite:///./tradewind.db"
-_API_NAMES = {"binance": "Binance API", "coinbase": "Coinbase Advanced Trade API"}
 _STEP_S = 0.1
 _QUIET_S = 1.0  # the portfolio stream is settled after this long without updates
 
@@ -172,7 +172,7 @@ class EmbeddedPlatform:
         for one in self.exchanges:
             url = self._venue_urls.get(one.venue)
             if url is not None:
-                api = _API_NAMES[one.api]
+                api = APIS[one.api].title
                 lines.append(f"  exchange   {url}   ({api}; faucet: POST {url}/sim/v1/accounts)")
         if self.demo:
             last = len(self.demo) - 1

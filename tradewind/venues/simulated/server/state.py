@@ -8,8 +8,8 @@ import secrets
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Literal
 
+from tradewind.venues.simulated.apis import Api
 from tradewind.venues.simulated.exchange import SimulatedExchange
 from tradewind.venues.simulated.server.coinbase.keys import CoinbaseKeys
 from tradewind.venues.simulated.server.coinbase.limits import (
@@ -28,7 +28,7 @@ from tradewind.venues.simulated.server.weights import (
 )
 
 #: Which exchange's API a venue serves: Binance's (the default) or Coinbase's Advanced Trade.
-ServedApi = Literal["binance", "coinbase"]
+ServedApi = Api
 
 LISTEN_KEY_TTL_MS = 60 * 60 * 1000  # Binance: a listen key lives 60 minutes unless kept alive
 
