@@ -191,7 +191,7 @@ def up(
         report=report,
         live=live,
         venue_port=venue_port,
-        coinbase_port=coinbase_port,
+        api_ports={} if coinbase_port is None else {"coinbase": coinbase_port},
         log_file=log_file,
         screenshot=screenshot,
     )

@@ -13,11 +13,11 @@ A package of its own because it is the one place that knows the simulated venue:
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from tradewind.errors import AuthenticationFailed, ConfigError, VenueError
-from tradewind.venues.key_check import KeyCheck
+from tradewind.venues.key_check import KeyAccount, KeyCheck
 from tradewind.venues.port import Market, Venue, VenueDirectory
 from tradewind.venues.profile import VenueProfile
 from tradewind.venues.simulated import profile as simulated
@@ -30,11 +30,6 @@ if TYPE_CHECKING:
     from tradewind.venues.ccxt_venue import SharedMarkets
 
 SIMULATED = "sim"
-
-KeyAccount = Callable[[str, str], "tuple[str, KeyCheck] | None"]
-"""Another kind of key an in-process exchange's API hands out (`tradewind up`'s
-Coinbase-style exchange: Coinbase keys): (api key, secret) -> the exchange's account it
-trades for and what it may do, or None for a key it does not know or a wrong secret."""
 
 
 async def load_public_markets(venues: VenueDirectory, venue: str) -> dict[str, Market]:
