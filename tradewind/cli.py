@@ -365,7 +365,6 @@ def venue_serve(
         from tradewind.security.tls_server import server_tls
         from tradewind.venues.simulated.liquidity import LiquidityConfig
         from tradewind.venues.simulated.server.serve import build_state, serve
-        from tradewind.venues.simulated.server.weights import BINANCE_RATE_LIMITS
 
         tls = server_tls(tls_cert, tls_key, cert_option="--tls-cert", key_option="--tls-key")
         configured = load_settings(config).sim_admin_token
@@ -379,7 +378,7 @@ def venue_serve(
             liquidity=liquidity,
             admin_token=token,
             api=served,
-            rate_limits=() if unlimited else BINANCE_RATE_LIMITS,
+            unlimited=unlimited,
         )
         return serve(state, host, port, tls=tls)
 

@@ -11,11 +11,13 @@ from tradewind.venues.directory import parse_venue_urls
 from tradewind.venues.simulated.apis import (
     APIS,
     DEFAULT_API,
+    Api,
     api_named,
     declared_url,
     served_api,
 )
 from tradewind.venues.simulated.client import SERVED_APIS
+from tradewind.venues.simulated.server.serve import build_state
 
 
 def test_every_served_api_is_declared_by_its_prefix_and_read_back() -> None:
@@ -43,3 +45,13 @@ def test_api_named_takes_a_served_api_and_names_the_choices_otherwise() -> None:
     with pytest.raises(ConfigError, match="--api") as raised:
         api_named("kraken")
     assert all(name in str(raised.value) for name in APIS)
+
+
+@pytest.mark.parametrize("api", list(APIS))
+def test_unlimited_lifts_the_served_apis_limits_and_by_default_they_are_published(
+    api: Api,
+) -> None:
+    published = build_state(api=api, start="0m")
+    assert published.rate_limits and published.coinbase_rate_limits is not None
+    lifted = build_state(api=api, start="0m", unlimited=True)
+    assert lifted.rate_limits == () and lifted.coinbase_rate_limits is None
