@@ -37,6 +37,7 @@ from tradewind.app.registry import SERVICES, check_service_names
 from tradewind.app.runner import run_services
 from tradewind.errors import ConfigError, TradewindError
 from tradewind.runtime.settings import load_settings
+from tradewind.venues.simulated.apis import DEFAULT_API, api_named
 from tradewind.venues.simulated.start_point import DEFAULT_START
 
 EXIT_CONFIG_ERROR = 2
@@ -190,7 +191,7 @@ def up(
         report=report,
         live=live,
         venue_port=venue_port,
-        coinbase_port=coinbase_port,
+        api_ports={} if coinbase_port is None else {"coinbase": coinbase_port},
         log_file=log_file,
         screenshot=screenshot,
     )
@@ -318,7 +319,7 @@ def venue_serve(
             "WebSocket streams) or coinbase (Advanced Trade REST under /api/v3/brokerage "
             "and /v2, its WebSocket; a synthetic market lists USD and USDC pairs).",
         ),
-    ] = "binance",
+    ] = DEFAULT_API,
     admin_token: Annotated[
         str | None,
         typer.Option(
@@ -359,13 +360,11 @@ def venue_serve(
     def run() -> int:
         from decimal import Decimal
 
-        if api not in ("binance", "coinbase"):
-            raise ConfigError("--api", f"expected binance or coinbase, got {api!r}")
+        served = api_named(api)
 
         from tradewind.security.tls_server import server_tls
         from tradewind.venues.simulated.liquidity import LiquidityConfig
         from tradewind.venues.simulated.server.serve import build_state, serve
-        from tradewind.venues.simulated.server.weights import BINANCE_RATE_LIMITS
 
         tls = server_tls(tls_cert, tls_key, cert_option="--tls-cert", key_option="--tls-key")
         configured = load_settings(config).sim_admin_token
@@ -378,8 +377,8 @@ def venue_serve(
             start=start,
             liquidity=liquidity,
             admin_token=token,
-            api="coinbase" if api == "coinbase" else "binance",
-            rate_limits=() if unlimited else BINANCE_RATE_LIMITS,
+            api=served,
+            unlimited=unlimited,
         )
         return serve(state, host, port, tls=tls)
 

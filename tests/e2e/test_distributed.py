@@ -31,7 +31,7 @@ from tradewind.chaos.platform import (
     wait_until_portfolios_match,
 )
 from tradewind.security.master_keys import generate_master_key
-from tradewind.venues.directory import COINBASE_API_PREFIX
+from tradewind.venues.simulated.apis import declared_url
 
 pytestmark = pytest.mark.servers
 
@@ -50,7 +50,7 @@ async def test_a_hundred_bots_across_five_processes_and_two_venues_agree_with_th
     redis_url: str,
     tmp_path: Path,
 ) -> None:
-    venues = {"sim": limited_venue_url, "cb": COINBASE_API_PREFIX + limited_coinbase_venue_url}
+    venues = {"sim": limited_venue_url, "cb": declared_url("coinbase", limited_coinbase_venue_url)}
     prefix = f"e2e{uuid.uuid4().hex[:8]}"
     if bus == "redis":
         bus_url = f"{redis_url}?prefix={prefix}"

@@ -16,12 +16,12 @@ import contextlib
 import os
 import sys
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tradewind.app.exchanges import RunExchange, coinbase_key_account, run_exchanges
+from tradewind.app.exchanges import RunExchange, run_exchanges
 from tradewind.app.platform import encryptor_from_settings
 from tradewind.bus.port import Bus
 from tradewind.cache.memory import MemoryCache
@@ -44,13 +44,13 @@ from tradewind.security.master_keys import generate_master_key, load_master_keys
 from tradewind.security.passwords import PasswordHasher
 from tradewind.store.database import Database
 from tradewind.venues.directory import SimulatedVenues
+from tradewind.venues.simulated.apis import APIS, Api
 from tradewind.venues.simulated.exchange import SimulatedExchange
 from tradewind.venues.simulated.server.serve import EmbeddedVenueServer
 from tradewind.venues.simulated.server.state import ServerState
 from tradewind.venues.simulated.start_point import DEFAULT_START
 
 DEFAULT_DATABASE_URL = "sqlite:///./tradewind.db"
-_API_NAMES = {"binance": "Binance API", "coinbase": "Coinbase Advanced Trade API"}
 _STEP_S = 0.1
 _QUIET_S = 1.0  # the portfolio stream is settled after this long without updates
 
@@ -74,10 +74,11 @@ class EmbeddedOptions:
     report: Path | None = None
     live: bool = True
     data_dir: Path = Path(".tradewind")
-    venue_port: int | None = 8765  # the exchange's Binance API and faucet; None: not served
-    # The Coinbase-style exchange's API: None for the port after venue_port (any free
-    # port when that is 0); not served when venue_port is None.
-    coinbase_port: int | None = None
+    venue_port: int | None = 8765  # the first exchange's API and faucet; None: not served
+    # By served API, the port another exchange's API is served on (`--coinbase-port`);
+    # an API not named: the port after the previous exchange's (any free port when
+    # venue_port is 0). None of them is served when venue_port is None.
+    api_ports: Mapping[Api, int] = field(default_factory=dict)
     log_file: Path | None = None
     screenshot: Path | None = None
     start: str | None = DEFAULT_START
@@ -140,13 +141,14 @@ class EmbeddedPlatform:
         if options.live:
             self._tasks.append(loop.create_task(self._show_status(), name="status"))
         more = {one.venue: one.exchange for one in self.exchanges[1:]}
-        coinbase_keys = {
-            venue: coinbase_key_account(state.coinbase_keys)
+        # The keys each served API hands out beside the exchange's own (Coinbase's).
+        other_keys = {
+            venue: keys
             for venue, state in self._states.items()
-            if state.api == "coinbase"
+            if (keys := state.in_process_keys()) is not None
         }
         return Resources(
-            venues=SimulatedVenues(self.exchange, more, other_keys=coinbase_keys),
+            venues=SimulatedVenues(self.exchange, more, other_keys=other_keys),
             database=database,
             cache=MemoryCache(),
             encryptor=encryptor,
@@ -172,7 +174,7 @@ class EmbeddedPlatform:
         for one in self.exchanges:
             url = self._venue_urls.get(one.venue)
             if url is not None:
-                api = _API_NAMES[one.api]
+                api = APIS[one.api].title
                 lines.append(f"  exchange   {url}   ({api}; faucet: POST {url}/sim/v1/accounts)")
         if self.demo:
             last = len(self.demo) - 1
@@ -242,17 +244,16 @@ class EmbeddedPlatform:
         return Encryptor(load_master_keys(key_file=str(key_file)))
 
     async def _serve_exchanges(self, host: str) -> None:
-        """Serve each exchange's API: the Binance-style one on `venue_port`, the
-        Coinbase-style one on `coinbase_port` (by default the port after it)."""
+        """Serve each exchange's API: the first one's on `venue_port`, each next one's on
+        its port of `api_ports`, by default the port after the previous one's."""
         port = self.options.venue_port
         if port is None:
             return
-        coinbase_port = self.options.coinbase_port
-        if coinbase_port is None:
-            coinbase_port = port + 1 if 0 < port < 65535 else 0
-        ports = {"binance": port, "coinbase": coinbase_port}
-        for one in self.exchanges:
-            server = EmbeddedVenueServer(self._states[one.venue], host, ports[one.api])
+        for i, one in enumerate(self.exchanges):
+            if i:
+                after = port + 1 if 0 < port < 65535 else 0
+                port = self.options.api_ports.get(one.api, after)
+            server = EmbeddedVenueServer(self._states[one.venue], host, port)
             await server.start()
             self._venue_servers.append(server)
             self._venue_urls[one.venue] = server.url  # the port bound, if asked for any (0)

@@ -43,8 +43,8 @@ from tradewind.security.encryption import Encryptor
 from tradewind.security.master_keys import load_master_keys
 from tradewind.store import record_checks
 from tradewind.store.database import Database
-from tradewind.venues.directory import SIMULATED, served_api
-from tradewind.venues.simulated.client import Api
+from tradewind.venues.directory import SIMULATED
+from tradewind.venues.simulated.apis import DEFAULT_API, Api, served_api
 
 #: Start order; stopped in reverse, so producers of orders stop first.
 SERVICES = ("portfolio", "execution", "risk", "marketdata", "strategy")
@@ -52,7 +52,7 @@ SERVICES = ("portfolio", "execution", "risk", "marketdata", "strategy")
 Venues = Mapping[str, str]
 """The served venues a run trades on: each one's name on the platform -> its URL as
 TRADEWIND_VENUE_URLS declares it (`http://…` serving Binance's API, `coinbase+http://…`
-Coinbase's: `served_api`). Where a helper takes `str | Venues`, a bare URL is the one
+Coinbase's: `simulated.apis.served_api`). Where a helper takes `str | Venues`, a bare URL is the one
 venue `sim`."""
 
 
@@ -82,18 +82,18 @@ def serving_venue(
     url: str = "http://127.0.0.1",
     everywhere: bool = False,
     limits: bool = False,
-    api: Api = "binance",
+    api: Api = DEFAULT_API,
 ) -> Iterator[str]:
     """`tradewind venue serve` (synthetic market, `options` added) on a free port, serving
     `api` (Binance's or Coinbase's), its log in `logs/venue.log` (`venue-coinbase.log`
-    for Coinbase's); yields its base URL (`url` + the port; declare a Coinbase one as
-    `COINBASE_API_PREFIX` + it). It publishes and enforces that API's rate limits with
-    `limits`, none otherwise (`--unlimited`).
+    for Coinbase's); yields its base URL (`url` + the port; declare it in
+    TRADEWIND_VENUE_URLS as `simulated.apis.declared_url` says). It publishes and
+    enforces that API's rate limits with `limits`, none otherwise (`--unlimited`).
     `everywhere`: listen on every address (zones reach it over their bridge), with a
     random admin token for `/sim/v1` from other hosts; this process keeps calling it on
     loopback."""
     port = free_port()
-    log = (logs / ("venue.log" if api == "binance" else f"venue-{api}.log")).open("w")
+    log = (logs / ("venue.log" if api == DEFAULT_API else f"venue-{api}.log")).open("w")
     listen = ["--host", "0.0.0.0", "--admin-token", secrets.token_hex(16)] if everywhere else []
     proc = subprocess.Popen(
         [sys.executable, "-m", "tradewind.cli", "venue", "serve", "--port", str(port),

@@ -14,8 +14,6 @@ them (the generic profile) is read from ccxt's unified fields alone.
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -63,7 +61,6 @@ DEFAULT_RETRY_AFTER_S = 5.0
 """Wait this long after a rate-limit refusal that carried no `Retry-After` header."""
 
 _ZERO = Decimal(0)
-_CODE = re.compile(r'"code"\s*:\s*"?(-?\d+)')
 _MAX_MESSAGE = 500
 _TIME_IN_FORCE = {"GTC": TimeInForce.GTC, "IOC": TimeInForce.IOC, "FOK": TimeInForce.FOK}
 _UNIFIED_STATUS = {
@@ -462,11 +459,11 @@ def venue_error_from_ccxt(
 ) -> VenueError:
     """The Tradewind error for a ccxt exception. With `placing_order`, a refusal ccxt only
     knows as a bad request (e.g. Binance -1013 NOTIONAL) is an `OrderRejectedByVenue`.
-    `last_body` is the last HTTP body ccxt read (`exchange.last_http_response`): ccxt drops
-    the venue's code when it matched the message, so it is recovered from there. The
+    `last_body` is the last HTTP body ccxt read (`exchange.last_http_response`): the
+    profile's `error_code` may recover the venue's code from there. The
     message never contains `secret`."""
     message = _scrub(str(exc), secret) or type(exc).__name__
-    code = venue_code(message, last_body)
+    code = profile.error_code(message, last_body)
     refusal = profile.refusal(code, message)
     if refusal is Refusal.DUPLICATE_CLIENT_ID:
         return DuplicateClientOrderId(venue, message, code)
@@ -513,24 +510,6 @@ def never_written(exc: BaseException) -> bool:
 
 
 _CLOSING = "Cannot write to closing transport"
-
-
-def venue_code(message: str, body: str | None = None) -> int | None:
-    """The venue's own error code: in the ccxt message (Binance: `{"code":-2010,...}`), or
-    in `body` when that body's `msg` is what the message reports (so a stale body of an
-    earlier call is never taken)."""
-    match = _CODE.search(message)
-    if match:
-        return int(match.group(1))
-    try:
-        answer = json.loads(body) if body else None
-    except ValueError:
-        return None
-    if isinstance(answer, dict) and isinstance(answer.get("msg"), str) and answer["msg"]:
-        code = answer.get("code")
-        if isinstance(code, int) and answer["msg"] in message:
-            return code
-    return None
 
 
 def retry_after_s(headers: Mapping[str, str] | None) -> float | None:

@@ -4,6 +4,7 @@ tested on recorded response shapes, without a network)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -34,3 +35,9 @@ class KeyCheck:
         if not self.can_view:
             return "this API key cannot view the account; enable view (read) access for it"
         return None
+
+
+KeyAccount = Callable[[str, str], "tuple[str, KeyCheck] | None"]
+"""Another kind of key an in-process exchange's API hands out (`tradewind up`'s
+Coinbase-style exchange: Coinbase keys): (api key, secret) -> the exchange's account it
+trades for and what it may do, or None for a key it does not know or a wrong secret."""

@@ -9,6 +9,7 @@ so nothing outside an adapter package knows one exchange from another.
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal
@@ -51,6 +52,16 @@ class RateRules:
         return self.costs.get(call, 1)
 
 
+_CODE = re.compile(r'"code"\s*:\s*"?(-?\d+)')
+
+
+def code_in_message(message: str, body: str | None = None) -> int | None:
+    """A venue's error code as ccxt's message quotes it (a JSON `"code": N` of the body
+    ccxt put in the message), None without one; `body` is not read. Any venue's default."""
+    match = _CODE.search(message)
+    return int(match.group(1)) if match else None
+
+
 class Refusal(enum.Enum):
     """What a venue's refusal means to the platform, beyond what ccxt's exception says."""
 
@@ -66,6 +77,9 @@ class VenueProfile:
 
     - `limits`: the published limits execution paces by; None where none are known
       (ccxt's own limiter paces such a venue, or none is needed: in-process).
+    - `error_code`: reads the venue's own error code of a refusal from ccxt's message
+      and the last HTTP body ccxt read (None: no code); by default a `"code": N` the
+      message quotes.
     - `refusal_codes` / `refusal_phrases`: the venue's error codes, and fragments of its
       messages, that mean a `Refusal` (a code shared by several refusals is told apart
       by its message).
@@ -103,6 +117,7 @@ class VenueProfile:
 
     kind: str
     limits: RateRules | None = None
+    error_code: Callable[[str, str | None], int | None] = code_in_message
     refusal_codes: Mapping[int, Refusal] = field(default_factory=dict)
     refusal_phrases: tuple[tuple[str, Refusal], ...] = ()
     statuses: Mapping[str, VenueOrderStatus | None] = field(default_factory=dict)

@@ -842,3 +842,16 @@ async def test_a_simulated_binance_venue_is_configured_for_spot_only_and_hides_i
 def test_an_unknown_exchange_id_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="nosuchexchange"):
         CcxtVenue.create("nosuchexchange", "key", SECRET)
+
+
+def test_the_binance_profile_reads_its_code_from_the_body_and_another_venue_does_not() -> None:
+    # ccxt dropped the code (it matched the message); only Binance's `{code, msg}` body
+    # has it, and only Binance's profile knows to look there.
+    msg = "Account has insufficient balance for requested action."
+    exc = ccxt.InsufficientFunds(f"binance {msg}")
+    body = binance_body(-2010, msg)
+    binance = ccxt_mapping.venue_error_from_ccxt("x", exc, profile=BINANCE, last_body=body)
+    generic = ccxt_mapping.venue_error_from_ccxt("x", exc, profile=GENERIC, last_body=body)
+    assert (binance.code, generic.code) == (-2010, None)  # type: ignore[attr-defined]
+    quoted = ccxt.InvalidOrder('kraken {"code": 17, "error": "bad"}')
+    assert ccxt_mapping.venue_error_from_ccxt("x", quoted, profile=GENERIC).code == 17  # type: ignore[attr-defined]

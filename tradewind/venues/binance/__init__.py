@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from tradewind.venues.adapters import VenueAdapter
-from tradewind.venues.binance import keys, limits
+from tradewind.venues.binance import errors, keys, limits
 from tradewind.venues.port import VenueOrderStatus
 from tradewind.venues.profile import Refusal, VenueProfile
 
@@ -21,6 +21,7 @@ a spot platform, and ccxt refuses futures in sandbox mode (futures testnet retir
 PROFILE = VenueProfile(
     "binance",
     limits=limits.rules(),
+    error_code=errors.error_code,  # {"code": -2010, "msg": …}
     # -1015: too many new orders (the account's order count, not the IP's weight).
     refusal_codes={-1015: Refusal.ACCOUNT_RATE_LIMITED},
     # -2010 is shared by several refusals; a client order id in use says this.

@@ -13,28 +13,23 @@ A package of its own because it is the one place that knows the simulated venue:
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from tradewind.errors import AuthenticationFailed, ConfigError, VenueError
-from tradewind.venues.key_check import KeyCheck
+from tradewind.venues.key_check import KeyAccount, KeyCheck
 from tradewind.venues.port import Market, Venue, VenueDirectory
 from tradewind.venues.profile import VenueProfile
 from tradewind.venues.simulated import profile as simulated
+from tradewind.venues.simulated.apis import APIS, served_api
 from tradewind.venues.simulated.exchange import SimulatedExchange
 from tradewind.venues.simulated.inprocess import InProcessVenue
 
 if TYPE_CHECKING:
     from tradewind.venues.catalog import VenueSpec
     from tradewind.venues.ccxt_venue import SharedMarkets
-    from tradewind.venues.simulated.client import Api
 
 SIMULATED = "sim"
-
-KeyAccount = Callable[[str, str], "tuple[str, KeyCheck] | None"]
-"""Another kind of key an in-process exchange's API hands out (`tradewind up`'s
-Coinbase-style exchange: Coinbase keys): (api key, secret) -> the exchange's account it
-trades for and what it may do, or None for a key it does not know or a wrong secret."""
 
 
 async def load_public_markets(venues: VenueDirectory, venue: str) -> dict[str, Market]:
@@ -102,24 +97,10 @@ class SimulatedVenues:
         return self.exchanges[venue]
 
 
-COINBASE_API_PREFIX = "coinbase+"
-"""Before a simulated venue's URL in TRADEWIND_VENUE_URLS: it serves Coinbase's Advanced
-Trade API (`tradewind venue serve --api coinbase`), not Binance's."""
-
-
-def served_api(url: str) -> tuple[Api, str]:
-    """The API a simulated venue's URL (of TRADEWIND_VENUE_URLS) serves, and its base URL:
-    `coinbase+http://127.0.0.1:8766` is Coinbase's at `http://127.0.0.1:8766`; any other,
-    Binance's."""
-    if url.startswith(COINBASE_API_PREFIX):
-        return "coinbase", url.removeprefix(COINBASE_API_PREFIX)
-    return "binance", url
-
-
 class CcxtVenues:
     """Venues reached through ccxt. `simulated` maps venue names to base URLs of
     `tradewind venue serve` (e.g. {"sim": "http://127.0.0.1:8765"}, TRADEWIND_VENUE_URLS;
-    `coinbase+http://…` for one serving Coinbase's API: `served_api`);
+    `coinbase+http://…` for one serving Coinbase's API: `simulated.apis.served_api`);
     `real` are declared real exchanges (TRADEWIND_VENUES, see `catalog`). `ca_file`: the
     CA bundle venues' certificates are checked against (else certifi's); there is no way
     to not check them."""
@@ -237,16 +218,20 @@ class CcxtVenues:
 
 def parse_venue_urls(text: str) -> dict[str, str]:
     """`sim=http://127.0.0.1:8765,cb=coinbase+http://…` -> {"sim": "http://127.0.0.1:8765",
-    "cb": "coinbase+http://…"} (see `served_api`); ConfigError naming
+    "cb": "coinbase+http://…"} (see `simulated.apis.served_api`); ConfigError naming
     TRADEWIND_VENUE_URLS for anything else."""
+    prefixed = "; ".join(
+        f"{api.url_prefix}https://… for a venue serving the {api.title}"
+        for api in APIS.values()
+        if api.url_prefix
+    )
     venues: dict[str, str] = {}
     for part in filter(None, (p.strip() for p in text.split(","))):
         name, sep, url = part.partition("=")
         if not sep or not name or not served_api(url)[1].startswith(("http://", "https://")):
             raise ConfigError(
                 "TRADEWIND_VENUE_URLS",
-                f"expected NAME=https://HOST:PORT (or http://; coinbase+https://… for a venue "
-                f"serving Coinbase's API)[,…], got {part!r}",
+                f"expected NAME=https://HOST:PORT (or http://; {prefixed})[,…], got {part!r}",
             )
         venues[name] = url.rstrip("/")
     return venues

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from tradewind.venues import coinbase
 from tradewind.venues.binance.keys import from_api_restrictions as read_key_check
@@ -15,6 +15,7 @@ from tradewind.venues.ccxt_venue import CcxtVenue, SharedMarkets, rehosted_urls
 from tradewind.venues.coinbase import from_key_permissions
 from tradewind.venues.key_check import KeyCheck
 from tradewind.venues.profile import VenueProfile
+from tradewind.venues.simulated.apis import Api
 from tradewind.venues.simulated.profile import COINBASE_OVER_HTTP, OVER_HTTP
 
 __all__ = [
@@ -27,8 +28,6 @@ __all__ = [
     "ccxt_session",
     "read_key_check",
 ]
-
-Api = Literal["binance", "coinbase"]
 
 CCXT_OPTIONS: dict[str, Any] = {
     "defaultType": "spot",

@@ -121,14 +121,17 @@ def build_state(
     admin_token: str | None = None,
     api: ServedApi = "binance",
     coinbase_rate_limits: CoinbaseRateLimits | None = COINBASE_RATE_LIMITS,
+    unlimited: bool = False,
 ) -> ServerState:
     """A fresh exchange on the described market, starting now, with the history `start`
     gives it (see `price_source`; by default two days: 576 five-minute candles);
     `liquidity` shapes the house liquidity provider's ladder (spread, levels) and the
     background flow; `admin_token` opens `/sim/v1` to non-loopback clients that present
     it. `api` is the exchange API the venue will serve (Binance's or Coinbase's), with
-    `rate_limits` or `coinbase_rate_limits`; empty `rate_limits` (`--unlimited`) lifts
-    both."""
+    `rate_limits` or `coinbase_rate_limits`; `unlimited` (`--unlimited`), or empty
+    `rate_limits`, lifts both."""
+    if unlimited:
+        rate_limits = ()
     start_ms = time.time_ns() // NS_PER_MS
     prices = price_source(market, speed=speed, seed=seed, start_ms=start_ms, start=start, api=api)
     exchange = SimulatedExchange(prices, seed=seed, liquidity=liquidity)

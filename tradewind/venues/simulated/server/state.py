@@ -8,9 +8,11 @@ import secrets
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Literal
 
+from tradewind.venues.key_check import KeyAccount
+from tradewind.venues.simulated.apis import Api
 from tradewind.venues.simulated.exchange import SimulatedExchange
+from tradewind.venues.simulated.server.coinbase.key_account import key_account
 from tradewind.venues.simulated.server.coinbase.keys import CoinbaseKeys
 from tradewind.venues.simulated.server.coinbase.limits import (
     COINBASE_RATE_LIMITS,
@@ -28,7 +30,7 @@ from tradewind.venues.simulated.server.weights import (
 )
 
 #: Which exchange's API a venue serves: Binance's (the default) or Coinbase's Advanced Trade.
-ServedApi = Literal["binance", "coinbase"]
+ServedApi = Api
 
 LISTEN_KEY_TTL_MS = 60 * 60 * 1000  # Binance: a listen key lives 60 minutes unless kept alive
 
@@ -149,3 +151,11 @@ class ServerState:
         self.ip_limiter = IpRateLimiter(self.rate_limits)
         self.sapi_limiter = IpRateLimiter(SAPI_IP_LIMITS, SAPI_IP_HEADER)
         self.order_limiter = OrderRateLimiter(self.rate_limits)
+
+    def in_process_keys(self) -> KeyAccount | None:
+        """The keys this API hands out beside the exchange's own, as the platform proves
+        them reaching the exchange in process (`directory.SimulatedVenues`' `other_keys`):
+        Coinbase's; None where the exchange's own keys are the API's (Binance's)."""
+        if self.api == "coinbase":
+            return key_account(self.coinbase_keys)
+        return None
