@@ -31,6 +31,11 @@ The host's contract
 5. `balances()`, `position()` and `open_orders()` already reflect every fill and
    rejection delivered so far: the host applies an event to its view of the account
    before it calls the hook.
+6. What `submit`, `cancel` and `set_timer` accept, when an order leaves `open_orders()`
+   and which rejections reach `on_order_rejected` are one set of rules that every host
+   uses (`submission.py`, `open_orders.py`, `timer_rules.py`), so a strategy behaves the
+   same live and in a backtest; `tests/unit/strategies/test_host_contract.py` runs them
+   against both hosts.
 """
 
 from __future__ import annotations
@@ -101,7 +106,9 @@ class StrategyContext(Protocol):
         ...
 
     def open_orders(self) -> list[OpenOrder]:
-        """This bot's open orders, oldest first."""
+        """This bot's open orders, oldest first: from `submit` until filled whole,
+        canceled, expired or rejected (an order leaves before the hook that hears of its
+        end runs; one whose cancel was asked stays until the cancel takes effect)."""
         ...
 
     def submit(
@@ -122,12 +129,18 @@ class StrategyContext(Protocol):
         ...
 
     def cancel(self, intent_id: str) -> None:
-        """Ask to cancel an open order; unknown or finished ids are ignored."""
+        """Ask to cancel the open order `submit` returned `intent_id` for; it stays open
+        (and may fill) until the cancel takes effect: live when execution confirms it,
+        in a backtest once this hook returns. Asking again, or for an order that has
+        ended, does nothing; an id this bot never issued raises ValueError (a non-str,
+        TypeError) (`open_orders.OpenOrders.to_cancel`)."""
         ...
 
     def set_timer(self, interval_s: float) -> None:
         """Call `on_timer` every `interval_s` seconds from now, replacing any earlier
-        timer; 0 cancels it. Hosts may coalesce missed ticks into one call."""
+        timer; 0 cancels it. Missed periods coalesce into one call. An interval that is
+        not a finite number of seconds >= 0 raises ValueError (not a number, TypeError)
+        (`timer_rules.timer_interval_ns`)."""
         ...
 
 

@@ -170,7 +170,7 @@ def run_backtest(
         fees=fees_paid,
         fees_value=fees_value,
         rejections=rejections,
-        open_orders=account.open_orders(),
+        open_orders=ctx.open_orders(),
         metrics=metrics,
     )
 

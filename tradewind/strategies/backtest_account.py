@@ -11,8 +11,8 @@ orders submitted before that bar opened):
 - a limit buy (sell) fills whole when the bar's low (high) reaches its price: at the
   open, as a taker, if the open is already through the price on the first bar the order
   sees (it would have crossed on arrival), otherwise at its own price, as a maker;
-- IOC / FOK limit orders that do not fill on their first bar expire; a post-only (GTX)
-  order that would fill on arrival is rejected.
+- IOC / FOK limit orders that do not fill on their first bar expire (`OrderExpired`); a
+  post-only (GTX) order that would fill on arrival is rejected.
 Fees are a fraction of the traded amount charged in the asset received (base for buys,
 quote for sells), as Binance does without a fee token. Volume is not a limit.
 """
@@ -25,7 +25,7 @@ from decimal import Decimal, localcontext
 
 import msgspec
 
-from tradewind.domain.events import Bar, Fill, OrderRejected
+from tradewind.domain.events import Bar, Fill, OrderExpired, OrderRejected
 from tradewind.domain.exact import EXACT
 from tradewind.domain.model import Instrument, Liquidity, OrderType, Side, TimeInForce
 from tradewind.errors import ConfigError
@@ -138,11 +138,13 @@ class BacktestAccount:
 
     # -- fills --------------------------------------------------------------------
 
-    def match(self, bars: Mapping[str, Bar], ts_ns: int) -> list[Fill | OrderRejected]:
+    def match(
+        self, bars: Mapping[str, Bar], ts_ns: int
+    ) -> list[Fill | OrderRejected | OrderExpired]:
         """Fill or expire the open orders that `bars` (by symbol, all opening at the same
         time) can decide, in submission order; limit fills are stamped `ts_ns` (the
-        bars' close), market fills the bar's open."""
-        events: list[Fill | OrderRejected] = []
+        bars' close), market fills the bar's open, expiries `ts_ns`."""
+        events: list[Fill | OrderRejected | OrderExpired] = []
         for order in list(self._orders.values()):
             bar = bars.get(order.view.symbol)
             if bar is None or order.eligible_ns > bar.open_ns:
@@ -155,7 +157,7 @@ class BacktestAccount:
 
     def _try_fill(
         self, order: _Order, bar: Bar, first_bar: bool, ts_ns: int
-    ) -> Fill | OrderRejected | None:
+    ) -> Fill | OrderRejected | OrderExpired | None:
         view = order.view
         if view.order_type is OrderType.MARKET:
             return self._fill(order, bar.open, Liquidity.TAKER, bar.open_ns)
@@ -171,7 +173,15 @@ class BacktestAccount:
         if (bar.low <= limit) if buy else (bar.high >= limit):
             return self._fill(order, limit, Liquidity.MAKER, ts_ns)
         if view.time_in_force in (TimeInForce.IOC, TimeInForce.FOK):
-            self._drop(order)  # expired unfilled
+            self._drop(order)
+            return OrderExpired(
+                account_id=self.account_id,
+                client_order_id=view.client_order_id,
+                instrument=order.instrument,
+                ts_ns=ts_ns,
+                venue_order_id=view.intent_id,
+                filled_quantity=ZERO,
+            )
         return None
 
     def _fill(

@@ -1,6 +1,11 @@
 """The `StrategyContext` a backtest gives its strategy: reads come from the simulated
-account and the latest bar closes, `submit` / `cancel` act on that account at once, and
-rejections are handed back after the hook that caused them returns."""
+account and the latest bar closes; `submit` acts on that account at once; `cancel` takes
+effect, and rejections are handed back, once the hook that caused them returns.
+
+What `submit`, `cancel` and `set_timer` accept, how the bot's open orders change and
+which rejections reach the strategy are the rules the live host follows too
+(`submission.py`, `open_orders.py`, `timer_rules.py`).
+"""
 
 from __future__ import annotations
 
@@ -8,13 +13,14 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Concatenate, ParamSpec
 
-from tradewind.domain.events import Fill, OrderRejected
+from tradewind.domain.events import Fill, OrderExpired, OrderRejected
 from tradewind.domain.model import OrderType, Side, TimeInForce
-from tradewind.domain.time_units import ns_from_seconds
 from tradewind.errors import TradewindError
 from tradewind.strategies.api import OpenOrder, Strategy, StrategyContext
 from tradewind.strategies.backtest_account import BacktestAccount
+from tradewind.strategies.open_orders import OpenOrders
 from tradewind.strategies.submission import next_order
+from tradewind.strategies.timer_rules import next_due_ns, timer_interval_ns
 from tradewind.venues.port import Market
 
 P = ParamSpec("P")
@@ -36,6 +42,8 @@ class BacktestContext:
         self._account = account
         self._account_id = account_id
         self._bot_id = bot_id
+        self._orders = OpenOrders()
+        self._cancels: list[OpenOrder] = []  # asked in the hook running now
         self._rejections: list[OrderRejected] = []
         self._timer_ns = 0
         self._timer_due_ns = 0
@@ -68,7 +76,7 @@ class BacktestContext:
             raise TradewindError(f"the backtest has no market {symbol}") from None
 
     def open_orders(self) -> list[OpenOrder]:
-        return self._account.open_orders()
+        return list(self._orders.values())
 
     def submit(
         self,
@@ -85,6 +93,7 @@ class BacktestContext:
             listed=symbol in self._account.markets, side=side, symbol=symbol,
             quantity=quantity, order_type=order_type, price=price, tif=tif,
         )  # fmt: skip
+        self._orders.add(order)  # open until its rejection, if any, is handed back
         rejected = self._account.submit(
             order, reference_price=self.prices.get(symbol), now_ns=self.now_ns
         )
@@ -93,10 +102,14 @@ class BacktestContext:
         return order.intent_id
 
     def cancel(self, intent_id: str) -> None:
-        self._account.cancel(intent_id)
+        order = self._orders.to_cancel(
+            self._strategy, account_id=self._account_id, bot_id=self._bot_id, intent_id=intent_id
+        )
+        if order is not None:
+            self._cancels.append(order)
 
     def set_timer(self, interval_s: float) -> None:
-        self._timer_ns = max(0, ns_from_seconds(interval_s))
+        self._timer_ns = timer_interval_ns(interval_s)
         self._timer_due_ns = self.now_ns + self._timer_ns
 
     # -- driven by the runner -------------------------------------------------------
@@ -113,35 +126,50 @@ class BacktestContext:
         *args: P.args,
         **kwargs: P.kwargs,
     ) -> None:
-        """Call a strategy hook, then hand it the rejections its orders met."""
+        """Call a strategy hook, then apply the cancels it asked for and hand it the
+        rejections its orders met."""
         hook(self, *args, **kwargs)
-        self._hand_back_rejections()
+        self._after_hook()
 
-    def deliver(self, event: Fill | OrderRejected) -> None:
-        """Tell the strategy of a fill or of a rejection at fill time."""
+    def deliver(self, event: Fill | OrderRejected | OrderExpired) -> None:
+        """Apply an event of the account's matching to the bot's open orders, then tell
+        the strategy of a fill or of a rejection at fill time (an expiry has no hook)."""
         if isinstance(event, Fill):
+            self._orders.apply_fill(event)
             self._fill_listener(event)
             self.run(self._strategy.on_fill, event)
-        else:
+        elif isinstance(event, OrderRejected):
             self._rejections.append(event)
-            self._hand_back_rejections()
+            self._after_hook()
+        else:
+            self._orders.close(event.client_order_id)
 
-    def _hand_back_rejections(self) -> None:
+    def _after_hook(self) -> None:
+        """The cancels asked take effect, then each rejection is handed back (its order
+        leaves the book first), as many rounds as the strategy's answers cause."""
         for _ in range(MAX_CASCADE):
+            self._apply_cancels()
             if not self._rejections:
                 return
             rejected = self._rejections.pop(0)
             self._reject_listener(rejected)
-            self._strategy.on_order_rejected(self, rejected)
+            if self._orders.apply_rejection(rejected) is not None:
+                self._strategy.on_order_rejected(self, rejected)
         raise TradewindError(
             f"{self._strategy.name}: over {MAX_CASCADE} orders rejected in a row within one "
             "event; the strategy resubmits rejected orders in a loop"
         )
 
+    def _apply_cancels(self) -> None:
+        cancels, self._cancels = self._cancels, []
+        for order in cancels:
+            # Not in the account: rejected at submission, its rejection still to come.
+            if self._account.cancel(order.intent_id):
+                self._orders.close(order.client_order_id)
+
     def fire_timer_if_due(self) -> None:
         """Call `on_timer` once if the timer is due, then schedule its next period."""
         if not self._timer_ns or self.now_ns < self._timer_due_ns:
             return
-        periods = (self.now_ns - self._timer_due_ns) // self._timer_ns + 1
-        self._timer_due_ns += periods * self._timer_ns
+        self._timer_due_ns = next_due_ns(self._timer_due_ns, self._timer_ns, self.now_ns)
         self.run(self._strategy.on_timer, self.now_ns)

@@ -296,6 +296,18 @@ def test_a_failing_hooks_cancel_requests_are_lost_and_its_orders_stay_open() -> 
     assert [c.intent_id for c in svc.outbound.cancels] == ["b1:1"]
 
 
+def test_asking_twice_to_cancel_an_open_order_sends_one_request() -> None:
+    svc = service()
+    host = svc.host("b1")
+    scripted(host).buys = True
+    svc.hooks.timers([host], T0)
+    scripted(host).buys, scripted(host).cancels = False, True
+    svc.hooks.timers([host], T0 + S)
+    svc.hooks.timers([host], T0 + 2 * S)  # the order is still open: no second request
+    assert [c.intent_id for c in svc.outbound.cancels] == ["b1:1"]
+    assert [o.intent_id for o in host.open_orders()] == ["b1:1"]
+
+
 def run_bar(svc: Service, host: BotHost) -> None:
     svc.hooks.bars([host], bar(T0), T0 + 60 * S)
 

@@ -3,8 +3,9 @@
 A timer fires once its due time has come and never before, at most once per tick, earliest
 first within the tick's budget (the rest stay due for the next tick); a firing moves the
 due time one period on from the due time (no drift), or from the tick when periods were
-missed (they coalesce into one call). `schedule` replaces a timer, 0 cancels it, and
-`len` counts the timers set."""
+missed (they coalesce into one call). `schedule` replaces a timer, 0 cancels it, an
+interval that is not a finite number of seconds >= 0 is refused, and `len` counts the
+timers set."""
 
 from __future__ import annotations
 
@@ -95,8 +96,8 @@ def test_scheduling_again_replaces_the_timer() -> None:
     assert wheel.pop_due(clock.now_ns + 5 * S, limit=10) == [bot]
 
 
-@pytest.mark.parametrize("interval_s", [0, -1, 0.0])
-def test_an_interval_of_zero_or_less_cancels_the_timer(interval_s: float) -> None:
+@pytest.mark.parametrize("interval_s", [0, 0.0])
+def test_an_interval_of_zero_cancels_the_timer(interval_s: float) -> None:
     wheel, _ = wheel_at()
     bot = Owner("b1")
     wheel.schedule(bot, 1)
@@ -183,14 +184,14 @@ def test_a_bots_timer_set_by_its_strategy_fires_for_that_bot() -> None:
     assert wheel.pop_due(T0 + 30 * S, limit=10) == [host]
 
 
-@pytest.mark.parametrize("bad_interval_s", [float("nan"), float("inf"), float("-inf")])
-def test_an_interval_that_is_not_a_number_is_refused_and_changes_nothing(
+@pytest.mark.parametrize("bad_interval_s", [float("nan"), float("inf"), float("-inf"), -1, -0.125])
+def test_an_interval_not_finite_or_below_0_is_refused_and_changes_nothing(
     bad_interval_s: float,
 ) -> None:
     wheel, _ = wheel_at()
     bot = Owner("b1")
     wheel.schedule(bot, 1)
-    with pytest.raises(ValueError, match="finite number of seconds"):
+    with pytest.raises(ValueError, match="finite number of seconds from 0"):
         wheel.schedule(bot, bad_interval_s)
     assert len(wheel) == 1
     assert wheel.pop_due(T0 + S, limit=10) == [bot]  # the timer set before still runs
@@ -201,7 +202,7 @@ def test_an_interval_that_is_not_a_number_is_refused_and_changes_nothing(
 # -- the invariants, over any sequence of schedules, cancels and ticks -----------------
 
 #: Intervals in eighths of a second: exact in binary, so `interval_s * 1e9` is too.
-EIGHTHS = st.integers(min_value=-2, max_value=80)
+EIGHTHS = st.integers(min_value=0, max_value=80)
 
 
 class TimerWheelMachine(RuleBasedStateMachine):

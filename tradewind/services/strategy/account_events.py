@@ -2,7 +2,9 @@
 account views, and `orders.events` to the bot that placed the order.
 
 An event is applied to the host's view first (balances, open orders) and only then
-handed to the strategy, as the strategy API promises. A paused bot's fills and
+handed to the strategy, as the strategy API promises; how each event changes the bot's
+open orders, and which rejections reach the strategy, are the rules the backtest follows
+too (`strategies/open_orders.py`). A paused bot's fills and
 rejections are kept (`BotHost.defer`) and handed over when it resumes; a fill of an
 order no hosted bot placed (a manual order, a stopped bot's) still moves the account's
 balances but reaches no strategy. A fill applied once already (same symbol and trade
@@ -10,8 +12,6 @@ id) is dropped, so a repeated fill never reaches a strategy twice.
 """
 
 from __future__ import annotations
-
-import msgspec
 
 from tradewind.domain.events import (
     Fill,
@@ -24,7 +24,6 @@ from tradewind.domain.events import (
 from tradewind.services.strategy.hooks import HookRunner
 from tradewind.services.strategy.host import BotHost
 from tradewind.services.strategy.roster import BotRoster
-from tradewind.strategies.api import OpenOrder
 
 
 class AccountEvents:
@@ -47,16 +46,10 @@ class AccountEvents:
         host = self._find(fill.client_order_id)
         if host is None:
             return
-        order = host.orders.get(fill.client_order_id)
-        if order is not None:
-            filled = order.filled_quantity + fill.quantity
-            if filled >= order.quantity:
-                self._close(host, fill.client_order_id)
-            else:
-                host.orders[fill.client_order_id] = msgspec.structs.replace(
-                    order, filled_quantity=filled
-                )
-                account.orders_changed()
+        if host.orders.apply_fill(fill):
+            self._closed(host, fill.client_order_id)
+        else:
+            account.orders_changed()  # a partial fill locks less
         if host.running:
             self._hooks.fill(host, fill)
         else:
@@ -64,8 +57,9 @@ class AccountEvents:
 
     def rejected(self, rejected: OrderRejected) -> None:
         host = self._find(rejected.client_order_id)
-        if host is None or self._close(host, rejected.client_order_id) is None:
+        if host is None or host.orders.apply_rejection(rejected) is None:
             return  # not ours, or finished already: a repeated or late rejection
+        self._closed(host, rejected.client_order_id)
         if host.running:
             self._hooks.rejected(host, rejected)
         else:
@@ -74,17 +68,16 @@ class AccountEvents:
     def finished(self, event: OrderFilled | OrderCanceled | OrderExpired) -> None:
         """The order is no longer open (its fills arrive, or arrived, as `Fill`s)."""
         host = self._find(event.client_order_id)
-        if host is not None:
-            self._close(host, event.client_order_id)
+        if host is not None and host.orders.close(event.client_order_id) is not None:
+            self._closed(host, event.client_order_id)
 
     def _find(self, client_order_id: str) -> BotHost | None:
         host = self._roster.routes.find(client_order_id)
         return host if host is not None and self._roster.hosts_the(host) else None
 
-    def _close(self, host: BotHost, client_order_id: str) -> OpenOrder | None:
-        order = host.orders.pop(client_order_id, None)
-        if order is not None:
-            self._roster.routes.close(client_order_id)
-            host.account.orders_changed()
-            host.save_soon()
-        return order
+    def _closed(self, host: BotHost, client_order_id: str) -> None:
+        """The order left `host`'s book: keep its route for late events, unlock its
+        funds, save the bot."""
+        self._roster.routes.close(client_order_id)
+        host.account.orders_changed()
+        host.save_soon()

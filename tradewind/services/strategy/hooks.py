@@ -1,9 +1,10 @@
 """Calling strategy hooks: one bot at a time, timed, and with every failure contained.
 
-A hook that raises is the bot's problem only: what it submitted in that call is dropped
-(its intent ids stay used, never reissued), `tradewind_strategy_errors_total{strategy}`
-counts it, and after `max_errors_in_row` failures with no success between them the bot
-is given up on (the service pauses it and logs once). The strategy's memory may be left
+A hook that raises is the bot's problem only: what it submitted or canceled in that call
+is dropped (its intent ids stay used, never reissued; a cancel may be asked again),
+`tradewind_strategy_errors_total{strategy}` counts it, and after `max_errors_in_row`
+failures with no success between them the bot is given up on (the service pauses it and
+logs once). The strategy's memory may be left
 half-changed by the failed call; the next success or the pause saves it as it is.
 
 The market data loops are the hot path: no logging, no allocation beyond what the
@@ -132,6 +133,8 @@ class HookRunner:
         host.dirty = True
 
     def _failed(self, host: BotHost, error: Exception, intents: int, cancels: int) -> None:
+        for request in self._outbound.cancels[cancels:]:
+            host.orders.cancel_withdrawn(request.client_order_id)  # may be asked again
         self._outbound.rollback(host, intents, cancels)
         self._metrics.errors.labels(host.strategy.name).inc()
         host.errors_in_row += 1

@@ -1,9 +1,12 @@
 """`BotHost`: one hosted bot, and the `StrategyContext` its strategy sees.
 
 Reads come from the bot's `AccountView` (balances, positions, prices, markets) and the
-host's own record of the bot's open orders. `submit` and `cancel` only append to the
-service's `Outbound`, which publishes after the batch; `set_timer` goes to the one
-`TimerWheel`. Nothing here awaits or logs: hooks run synchronously, one bot at a time.
+bot's open orders (`strategies.open_orders.OpenOrders`). `submit` and `cancel` only
+append to the service's `Outbound`, which publishes after the batch; `set_timer` goes to
+the one `TimerWheel`. What these calls accept, and how the open orders change, are the
+rules every host shares with the backtest (`strategies/submission.py`,
+`strategies/open_orders.py`, `strategies/timer_rules.py`). Nothing here awaits or logs:
+hooks run synchronously, one bot at a time.
 
 Orders are known by one id everywhere: `client_order_id_for(account_id, bot_id,
 intent_id)` (`tradewind.domain.client_order_ids`), which execution sends to the venue,
@@ -21,7 +24,8 @@ from tradewind.services.strategy.account_view import AccountView
 from tradewind.services.strategy.outbound import Outbound, PendingIntent
 from tradewind.services.strategy.saved_state import HostedBotState, encode_saved
 from tradewind.services.strategy.timers import TimerWheel
-from tradewind.strategies.api import OpenOrder, Strategy, client_order_id_for
+from tradewind.strategies.api import OpenOrder, Strategy
+from tradewind.strategies.open_orders import OpenOrders
 from tradewind.strategies.submission import next_order
 from tradewind.venues.port import Market
 
@@ -31,8 +35,8 @@ MAX_DEFERRED = 1000
 
 class BotHost:
     """A hosted bot. The service sets `now_ns` before each hook (the event's time, or
-    the wall clock for timers and commands) and flips `running`; `orders` maps the
-    client order id to the bot's open order, oldest first."""
+    the wall clock for timers and commands) and flips `running`; `orders` are the bot's
+    open orders by client order id, oldest first."""
 
     __slots__ = (
         "_outbound",
@@ -67,7 +71,7 @@ class BotHost:
         self._timers = timers
         self.now_ns = 0
         self.running = False
-        self.orders: dict[str, OpenOrder] = {}
+        self.orders = OpenOrders()
         self.deferred: list[Fill | OrderRejected] = []
         self.errors_in_row = 0
         #: symbol -> open of the last bar its warm-up gave it: live bars up to it are
@@ -128,7 +132,7 @@ class BotHost:
             ts_ns=self.now_ns,
         )
         client_order_id = order.client_order_id
-        self.orders[client_order_id] = order
+        self.orders.add(order)
         self.account.order_added(order)
         outbound = self._outbound
         outbound.intents.append(PendingIntent(self, client_order_id, intent, outbound.cause))
@@ -136,9 +140,12 @@ class BotHost:
         return order.intent_id
 
     def cancel(self, intent_id: str) -> None:
-        client_order_id = client_order_id_for(self.account.account_id, self.bot_id, intent_id)
-        if client_order_id in self.orders:
-            self.request_cancel(client_order_id, "canceled by the strategy")
+        account_id, bot_id = self.account.account_id, self.bot_id
+        order = self.orders.to_cancel(
+            self.strategy, account_id=account_id, bot_id=bot_id, intent_id=intent_id
+        )
+        if order is not None:
+            self.request_cancel(order.client_order_id, "canceled by the strategy")
 
     def set_timer(self, interval_s: float) -> None:
         self._timers.schedule(self, interval_s)
@@ -186,6 +193,6 @@ class BotHost:
     def restore_orders(self, saved: HostedBotState) -> None:
         """Take back the open orders and deferred events of a saved state."""
         for order in saved.open_orders:
-            self.orders[order.client_order_id] = order
+            self.orders.add(order)
         self.deferred = list(saved.deferred)
         self.account.orders_changed()

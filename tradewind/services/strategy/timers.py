@@ -3,20 +3,22 @@
 `TimerWheel` keeps every bot's next due time in one heap; the service's single timer
 task calls `pop_due` every tick (~100 ms) and runs `on_timer` for the bots it returns.
 So a timer fires up to one tick late, and a bot whose timer fell further behind (a long
-pause of the event loop) gets one call for the missed periods, as the strategy API
-allows. `schedule` replaces a bot's timer; replaced entries stay in the heap, marked
-stale by the bot's generation number, and are skipped or compacted away.
+pause of the event loop) gets one call for the missed periods. Which intervals are
+accepted and when a timer is due next are the rules every host shares
+(`strategies/timer_rules.py`). `schedule` replaces a bot's timer; replaced entries stay
+in the heap, marked stale by the bot's generation number, and are skipped or compacted
+away.
 """
 
 from __future__ import annotations
 
 import heapq
-import math
 import time
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Generic, Protocol, TypeVar
 
-from tradewind.domain.time_units import ns_from_seconds
+from tradewind.strategies.timer_rules import next_due_ns, timer_interval_ns
 
 
 class TimerOwner(Protocol):
@@ -44,15 +46,11 @@ class TimerWheel(Generic[OwnerT]):
         """Timers set (not entries in the heap)."""
         return self._live
 
-    def schedule(self, owner: OwnerT, interval_s: float) -> None:
-        """Fire `owner` every `interval_s` seconds from now, replacing its timer; 0 (or
-        less) cancels it. Raises ValueError, changing nothing, for an interval that is
-        not a finite number."""
-        if not math.isfinite(interval_s):
-            raise ValueError(
-                f"a timer's interval must be a finite number of seconds, not {interval_s}"
-            )
-        interval_ns = max(0, ns_from_seconds(interval_s))
+    def schedule(self, owner: OwnerT, interval_s: float | Decimal) -> None:
+        """Fire `owner` every `interval_s` seconds from now, replacing its timer; 0
+        cancels it. Raises as `timer_rules.timer_interval_ns` does (an interval that is
+        not a finite number of seconds >= 0 …), changing nothing."""
+        interval_ns = timer_interval_ns(interval_s)
         if owner.timer_interval_ns:
             self._live -= 1
         owner.timer_generation += 1
@@ -69,16 +67,15 @@ class TimerWheel(Generic[OwnerT]):
 
     def pop_due(self, now_ns: int, limit: int) -> list[OwnerT]:
         """At most `limit` owners whose timer is due at `now_ns`, earliest first, each
-        rescheduled one period after its due time (or after `now_ns`, if that is
-        already past: missed periods coalesce). The rest stay due for the next call."""
+        rescheduled by `timer_rules.next_due_ns` (one period after its due time, or
+        after `now_ns` when periods were missed). The rest stay due for the next call."""
         heap: list[tuple[int, int, int, OwnerT]] = self._heap
         due: list[OwnerT] = []
         while heap and heap[0][0] <= now_ns and len(due) < limit:
             due_ns, _, generation, owner = heapq.heappop(heap)
             if generation != owner.timer_generation:
                 continue  # replaced or canceled since
-            next_ns = due_ns + owner.timer_interval_ns
-            self._push(next_ns if next_ns > now_ns else now_ns + owner.timer_interval_ns, owner)
+            self._push(next_due_ns(due_ns, owner.timer_interval_ns, now_ns), owner)
             due.append(owner)
         return due
 
