@@ -37,7 +37,7 @@ import itertools
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal, localcontext
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import msgspec
 import numpy as np
@@ -580,46 +580,6 @@ def shares_and_concentration(
         return {}, None
     shares = {asset: value / total for asset, value in sorted(values.items())}
     return shares, sum(share * share for share in shares.values())
-
-
-def trade_figures(trades: TradeStats) -> dict[str, Any]:
-    """`trades` by the names every report uses (backtests, the API, the live service):
-    money as exact decimal strings, None where undefined."""
-    return {
-        "trades": trades.trades,
-        "win_rate": trades.win_rate,
-        "profit_factor": trades.profit_factor,
-        "average_win": None if trades.average_win is None else format(trades.average_win, "f"),
-        "average_loss": None if trades.average_loss is None else format(trades.average_loss, "f"),
-    }
-
-
-def figures(performance: Performance) -> dict[str, Any]:
-    """`performance` as one flat mapping, the names every report uses (backtests, the
-    API; docs/analytics.md): ratios as floats, drawdown dates ISO 8601 UTC, None where
-    undefined."""
-    dd = performance.drawdown
-    return {
-        "total_return": performance.total_return,
-        "annual_return": performance.annual_return,
-        "volatility": performance.volatility,
-        "sharpe": performance.sharpe,
-        "sortino": performance.sortino,
-        "calmar": performance.calmar,
-        "max_drawdown": dd.max,
-        "max_drawdown_peak": iso_utc(dd.peak_ns),
-        "max_drawdown_trough": iso_utc(dd.trough_ns),
-        "max_drawdown_recovered": iso_utc(dd.recovered_ns),
-        "current_drawdown": dd.current,
-        "var_95": performance.var_95,
-        "cvar_95": performance.cvar_95,
-        "var_99": performance.var_99,
-        "cvar_99": performance.cvar_99,
-        "best_period": performance.best_period,
-        "worst_period": performance.worst_period,
-        "periods": performance.periods,
-        "period_s": performance.period_s,
-    }
 
 
 def iso_utc(ts_ns: int | None) -> str | None:

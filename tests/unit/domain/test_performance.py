@@ -16,6 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tradewind.domain.analytics_figures import account_figures, figures_json
 from tradewind.domain.performance import (
     EquitySample,
     PeriodReturn,
@@ -27,7 +28,6 @@ from tradewind.domain.performance import (
     realized_changes,
     samples_from_valuations,
     time_weighted_returns,
-    trade_figures,
     trade_stats,
     value_at_risk,
 )
@@ -300,8 +300,8 @@ def test_the_figures_do_not_depend_on_the_threads_decimal_context() -> None:
 def test_closed_trades_live_are_the_changes_of_realised_pnl_between_valuations() -> None:
     changes = realized_changes(Decimal(v) for v in ("0", "0", "5.5", "5.5", "3", "3", "4"))
     assert changes == [Decimal("5.5"), Decimal("-2.5"), Decimal(1)]
-    figures_ = trade_figures(trade_stats(changes))
-    assert figures_ == {
+    figures_ = figures_json(account_figures(performance([], DAY_S), trade_stats(changes)))
+    assert {k: figures_[k] for k in ("trades", "win_rate", "profit_factor")} == {
         "trades": 3, "win_rate": 2 / 3, "profit_factor": 6.5 / 2.5,
-        "average_win": "3.25", "average_loss": "-2.5",
     }  # fmt: skip
+    assert (figures_["average_win"], figures_["average_loss"]) == ("3.25", "-2.5")
