@@ -19,10 +19,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import msgspec
-
 from tradewind.demo.status import StatusBoard
 from tradewind.demo.users import DemoAccount
+from tradewind.domain.analytics_figures import figures_json
 from tradewind.domain.events import AnalyticsUpdate
 from tradewind.domain.performance import iso_utc
 from tradewind.venues.simulated.exchange import SimulatedExchange
@@ -95,17 +94,16 @@ def build_report(
 
 
 def analytics_object(figures: AnalyticsUpdate | None) -> dict[str, Any] | None:
-    """An `AnalyticsUpdate` as the report shows it: the metric names of the API and of
-    backtests, money as decimal strings, the window's start as ISO 8601 UTC (not the
-    account id and computation time it was published with)."""
+    """An `AnalyticsUpdate` as the report shows it: its valuation asset, equity and
+    window's start (ISO 8601 UTC), then its figures as the API and the stream write them
+    (`figures_json`), not the account id and computation time it was published with."""
     if figures is None:
         return None
-    shown = msgspec.structs.asdict(figures)
-    for internal in ("account_id", "ts_ns", "since_ns"):
-        del shown[internal]
-    shown["since"] = iso_utc(figures.since_ns)
     return {
-        name: _text(value) if isinstance(value, Decimal) else value for name, value in shown.items()
+        "valuation_asset": figures.valuation_asset,
+        "equity": _text(figures.equity),
+        "since": iso_utc(figures.since_ns),
+        **figures_json(figures),
     }
 
 

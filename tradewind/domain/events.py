@@ -12,6 +12,7 @@ from decimal import Decimal
 
 import msgspec
 
+from tradewind.domain.analytics_figures import AccountFigures
 from tradewind.domain.exact import EXACT
 from tradewind.domain.kill_switches import KillSwitchScope
 from tradewind.domain.model import Instrument, Liquidity, OrderType, Side
@@ -207,47 +208,18 @@ class PortfolioUpdate(BaseEvent, frozen=True, tag="portfolio.update"):
     traded: Decimal = Decimal(0)
 
 
-class AnalyticsUpdate(BaseEvent, frozen=True, tag="analytics.update"):
+class AnalyticsUpdate(BaseEvent, AccountFigures, frozen=True, tag="analytics.update"):
     """An account's performance and risk over its recent equity (`period_s` returns
-    since `since_ns`), as computed by the analytics service (docs/analytics.md).
-    Ratios are floats (analytics may: ARCHITECTURE.md); None where undefined."""
+    since `since_ns`, its newest `equity` in `valuation_asset`), as computed by the
+    analytics service at `ts_ns` (docs/analytics.md). The figures are the fields of
+    `AccountFigures`, the same as the API's (`analytics_figures.figures_json` writes
+    both); ratios are floats (analytics may: ARCHITECTURE.md)."""
 
     account_id: str
     valuation_asset: str
     equity: Decimal
-    period_s: int
-    periods: int
     since_ns: int
-    total_return: float
-    max_drawdown: float
-    current_drawdown: float
-    volatility: float | None
-    sharpe: float | None
-    sortino: float | None
-    var_95: float | None
-    cvar_95: float | None
     ts_ns: int
-    #: Closed trades in the window (changes of realised PnL between valuations,
-    #: `domain.performance.realized_changes`) and their statistics.
-    trades: int = 0
-    win_rate: float | None = None
-    profit_factor: float | None = None
-    average_win: Decimal | None = None
-    average_loss: Decimal | None = None
-    #: Beta and correlation of the minute returns with `benchmark`'s (a symbol, "" for
-    #: none), over the minutes both have; None with too few of them.
-    benchmark: str = ""
-    beta: float | None = None
-    correlation: float | None = None
-    #: Each asset's share of the holdings' value (cash included), and their Herfindahl
-    #: index (1: everything in one asset); from the newest valuation's balances.
-    exposure: dict[str, float] = {}
-    concentration: float | None = None
-    #: Fees paid over the window (the changes of the cumulative fees between valuations).
-    fees: Decimal = Decimal(0)
-    #: What was traded over the window (the fills' quote amounts) over the mean equity
-    #: of its minutes (`performance.turnover`, as backtests report it); None: no equity.
-    turnover: float | None = None
 
 
 class KillSwitchChanged(BaseEvent, frozen=True, kw_only=True, tag="risk.kill_switch"):

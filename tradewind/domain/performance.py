@@ -18,6 +18,10 @@ Conventions (checked against empyrical-reloaded in `tests/unit/domain/`):
   return is compounded (CAGR); Calmar is it over the maximum drawdown's size.
 - **Drawdown** is measured on the wealth index (1 before the first return, times
   `1 + r_i` after each), so a deposit makes no new peak; it is <= 0.
+- **Returns over standard periods** (`RETURN_PERIODS`: the last day, 7 days, 30 days, and
+  `all` of the series) are the wealth index's growth from the last point at or before the
+  series' end less the period (its start, where the index is 1, counts) to its end:
+  time-weighted, as every return here. None when the series does not reach that far back.
 - **Historical VaR** at cutoff `c` (0.05 for 95 %) is the return at the `c` quantile
   (linear between order statistics); **CVaR** the mean of the lowest
   `floor((n - 1) * c) + 1` returns. Both are returns, negative for a loss.
@@ -33,7 +37,7 @@ import itertools
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal, localcontext
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import msgspec
 import numpy as np
@@ -44,6 +48,14 @@ from tradewind.domain.time_units import NS_PER_S, datetime_from_ns
 
 ZERO = Decimal(0)
 SECONDS_PER_YEAR = 365 * 86_400
+#: The standard periods returns are given over (`Performance.returns`): name -> seconds;
+#: `all` is the whole series.
+RETURN_PERIODS: dict[str, int | None] = {
+    "1d": 86_400,
+    "7d": 7 * 86_400,
+    "30d": 30 * 86_400,
+    "all": None,
+}
 
 Floats = npt.NDArray[np.float64]
 Stamps = npt.NDArray[np.int64]
@@ -69,13 +81,16 @@ class PeriodReturn(msgspec.Struct, frozen=True, array_like=True):
 class Drawdown(msgspec.Struct, frozen=True, kw_only=True):
     """`max` (<= 0, a fraction of the peak) fell from the peak at `peak_ns` to the trough
     at `trough_ns`, and was made up at `recovered_ns` (None: not yet); `current` is how
-    far below its peak the series ends. Times are the samples' (ns); None without one."""
+    far below its peak the series ends, a fall that started at that peak, at
+    `current_start_ns` (None: the series ends at its peak). Times are the samples' (ns);
+    None without one."""
 
     max: float
     peak_ns: int | None
     trough_ns: int | None
     recovered_ns: int | None
     current: float
+    current_start_ns: int | None = None
 
 
 class Performance(msgspec.Struct, frozen=True, kw_only=True):
@@ -97,6 +112,8 @@ class Performance(msgspec.Struct, frozen=True, kw_only=True):
     cvar_95: float | None
     var_99: float | None
     cvar_99: float | None
+    #: The return over each of `RETURN_PERIODS` (None: the series is shorter).
+    returns: dict[str, float | None] = {}
 
 
 class TradeStats(msgspec.Struct, frozen=True, kw_only=True):
@@ -241,10 +258,18 @@ def _drawdown(wealth: Floats, stamps: Stamps, start_ns: int | None) -> Drawdown:
     worst = float(depths[trough])
     peak = max(float(before[-1]), float(wealth[-1]))
     current = float(wealth[-1]) / peak - 1.0
+    # A period at or above its peak is a new peak: the current fall started at the last.
+    current_start_ns = None
+    if below[-1]:
+        peaks = np.flatnonzero(~below)
+        current_start_ns = int(stamps[peaks[-1]]) if len(peaks) else start_ns
     if not worst < 0.0:
-        return Drawdown(max=0.0, peak_ns=None, trough_ns=None, recovered_ns=None, current=current)
-    # A period at or above its peak is a new peak: the worst fell from the last one
-    # before the trough (or the start), and was made up at the first one after it.
+        return Drawdown(
+            max=0.0, peak_ns=None, trough_ns=None, recovered_ns=None, current=current,
+            current_start_ns=current_start_ns,
+        )  # fmt: skip
+    # The worst fell from the last peak before the trough (or the start), and was made up
+    # at the first one after it.
     peaks_before = np.flatnonzero(~below[:trough])
     peak_ns = int(stamps[peaks_before[-1]]) if len(peaks_before) else start_ns
     after = np.flatnonzero(~below[trough + 1 :])
@@ -255,7 +280,35 @@ def _drawdown(wealth: Floats, stamps: Stamps, start_ns: int | None) -> Drawdown:
         trough_ns=int(stamps[trough]),
         recovered_ns=recovered_ns,
         current=current,
+        current_start_ns=current_start_ns,
     )
+
+
+def period_returns(wealth: Floats, stamps: Stamps, start_ns: int | None) -> dict[str, float | None]:
+    """The return over each of `RETURN_PERIODS` of the wealth index `wealth` (after each
+    period, ending at `stamps`; 1 at `start_ns`): its growth from the last point at or
+    before the end less the period, to the end. None where the series does not reach
+    back that far; without a period, `all` is 0."""
+    if not len(wealth):
+        return {
+            name: (0.0 if seconds is None else None) for name, seconds in RETURN_PERIODS.items()
+        }
+    end_ns, last = int(stamps[-1]), float(wealth[-1])
+    found: dict[str, float | None] = {}
+    for name, seconds in RETURN_PERIODS.items():
+        if seconds is None:
+            found[name] = last - 1.0
+            continue
+        back_ns = end_ns - seconds * NS_PER_S
+        at = int(np.searchsorted(stamps, back_ns, side="right")) - 1
+        if at >= 0:
+            base = float(wealth[at])
+            found[name] = last / base - 1.0 if base > 0 else None  # all lost by then
+        elif start_ns is not None and start_ns <= back_ns:
+            found[name] = last - 1.0
+        else:
+            found[name] = None
+    return found
 
 
 def value_at_risk(returns: Sequence[float], cutoff: float) -> float | None:
@@ -413,6 +466,7 @@ def performance_of(
         cvar_95=_tail_mean(ordered, 0.05),
         var_99=_quantile(ordered, 0.01),
         cvar_99=_tail_mean(ordered, 0.01),
+        returns=period_returns(index, stamps, start_ns),
     )
 
 
@@ -526,46 +580,6 @@ def shares_and_concentration(
         return {}, None
     shares = {asset: value / total for asset, value in sorted(values.items())}
     return shares, sum(share * share for share in shares.values())
-
-
-def trade_figures(trades: TradeStats) -> dict[str, Any]:
-    """`trades` by the names every report uses (backtests, the API, the live service):
-    money as exact decimal strings, None where undefined."""
-    return {
-        "trades": trades.trades,
-        "win_rate": trades.win_rate,
-        "profit_factor": trades.profit_factor,
-        "average_win": None if trades.average_win is None else format(trades.average_win, "f"),
-        "average_loss": None if trades.average_loss is None else format(trades.average_loss, "f"),
-    }
-
-
-def figures(performance: Performance) -> dict[str, Any]:
-    """`performance` as one flat mapping, the names every report uses (backtests, the
-    API; docs/analytics.md): ratios as floats, drawdown dates ISO 8601 UTC, None where
-    undefined."""
-    dd = performance.drawdown
-    return {
-        "total_return": performance.total_return,
-        "annual_return": performance.annual_return,
-        "volatility": performance.volatility,
-        "sharpe": performance.sharpe,
-        "sortino": performance.sortino,
-        "calmar": performance.calmar,
-        "max_drawdown": dd.max,
-        "max_drawdown_peak": iso_utc(dd.peak_ns),
-        "max_drawdown_trough": iso_utc(dd.trough_ns),
-        "max_drawdown_recovered": iso_utc(dd.recovered_ns),
-        "current_drawdown": dd.current,
-        "var_95": performance.var_95,
-        "cvar_95": performance.cvar_95,
-        "var_99": performance.var_99,
-        "cvar_99": performance.cvar_99,
-        "best_period": performance.best_period,
-        "worst_period": performance.worst_period,
-        "periods": performance.periods,
-        "period_s": performance.period_s,
-    }
 
 
 def iso_utc(ts_ns: int | None) -> str | None:

@@ -135,6 +135,9 @@ class GatewayState:
     instance: str = field(default_factory=this_instance)
     #: The services other processes run, as they published them (`runtime.service_status`).
     remote_peers: Callable[[], Awaitable[Sequence[ServiceStatus]]] = _no_remote_peers
+    #: The symbol accounts' beta and correlation are measured against
+    #: (`TRADEWIND_ANALYTICS_BENCHMARK`; "": none), read from the account's venue.
+    analytics_benchmark: str = "BTC/USDT"
     #: Called after a transaction staged outbox events (wakes the relay).
     outbox_written: Callable[[], None] = lambda: None
     ownership: Ownership = field(init=False)

@@ -22,6 +22,7 @@ from typing import Any
 import msgspec
 
 from tradewind.bus.envelope import Envelope
+from tradewind.domain.analytics_figures import figures_json
 from tradewind.domain.events import AnalyticsUpdate, Fill, OrderEventBase
 from tradewind.gateway.cache import fixed
 from tradewind.gateway.revocation import Revoked
@@ -158,8 +159,23 @@ def _message(event: Envelope, payload: Any, portfolio: bytes | None) -> str | No
     if isinstance(payload, OrderEventBase):
         return (head + b'"order","data":' + _encode(_plain(payload)) + b"}").decode()
     if isinstance(payload, AnalyticsUpdate):
-        return (head + b'"analytics","data":' + _encode(_plain(payload)) + b"}").decode()
+        return (head + b'"analytics","data":' + _encode(_analytics(payload)) + b"}").decode()
     return None
+
+
+def _analytics(payload: AnalyticsUpdate) -> dict[str, Any]:
+    """The update's account, time and window as they are (`type`, `account_id`,
+    `valuation_asset`, `equity`, `since_ns`, `ts_ns`), then its figures as the API's
+    `metrics` write them (`figures_json`: the same names and values)."""
+    return {
+        "type": "analytics.update",
+        "account_id": payload.account_id,
+        "valuation_asset": payload.valuation_asset,
+        "equity": fixed(payload.equity),
+        "since_ns": payload.since_ns,
+        "ts_ns": payload.ts_ns,
+        **figures_json(payload),
+    }
 
 
 def _plain(payload: msgspec.Struct) -> dict[str, Any]:

@@ -7,10 +7,10 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 
+from tradewind.domain.analytics_figures import account_figures, figures_json
 from tradewind.domain.bot_lifecycle import BotState
 from tradewind.domain.performance import (
     bucketed,
-    figures,
     performance,
     samples_from_valuations,
     summed_valuations,
@@ -363,7 +363,7 @@ async def platform_performance(
                 resolution=resolution,
                 start=since,
                 end=until,
-                metrics=figures(performance(samples, period_s)),
+                metrics=figures_json(account_figures(performance(samples, period_s))),
                 equity=equity_points(samples),
             )
         )

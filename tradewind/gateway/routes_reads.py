@@ -10,24 +10,33 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Literal
 
+import msgspec
 from fastapi import APIRouter, Depends, Query
 from starlette.responses import Response
 
+from tradewind.domain.analytics_figures import (
+    MIN_PAIRED_PERIODS,
+    account_figures,
+    exposure_of,
+    figures_json,
+)
 from tradewind.domain.exact import EXACT
+from tradewind.domain.model import Instrument
 from tradewind.domain.orders import OrderState
 from tradewind.domain.performance import (
     EquitySample,
+    PeriodReturn,
+    beta_and_correlation,
     bucketed,
-    figures,
     mean_equity,
-    performance,
+    performance_of_returns,
     realized_changes,
     samples_from_valuations,
-    trade_figures,
+    time_weighted_returns,
     trade_stats,
     turnover,
 )
-from tradewind.domain.time_units import datetime_from_ns
+from tradewind.domain.time_units import NS_PER_S, datetime_from_ns
 from tradewind.gateway.auth import Principal
 from tradewind.gateway.deps import GatewayState, PageParams, State, require
 from tradewind.gateway.errors import ApiError, documented
@@ -43,6 +52,7 @@ from tradewind.gateway.schemas import (
     QueryTime,
     page,
 )
+from tradewind.services.marketdata import read_last_prices
 from tradewind.store import portfolio_snapshots, trades
 from tradewind.store.database import as_utc
 
@@ -260,10 +270,14 @@ async def account_analytics(
     start: WindowStart = None,
     end: WindowEnd = None,
 ) -> AnalyticsView:
-    """Returns, drawdown, volatility, Sharpe, Sortino, Calmar, VaR and CVaR of the
-    account's equity (deposits and withdrawals taken out), from the valuations the
-    portfolio service records, and the equity series at `resolution`; trade statistics
-    from the changes of its realised PnL between valuations."""
+    """Returns (over the window, and over its last day, week and month), drawdown (with
+    its dates, and the current one's start), volatility, Sharpe, Sortino, Calmar, VaR and
+    CVaR (95 %, 99 %) of the account's equity (deposits and withdrawals taken out), from
+    the valuations the portfolio service records, and the equity series at `resolution`;
+    trade statistics from the changes of its realised PnL between valuations, the fees
+    paid and the turnover over the window; exposure and concentration of its latest
+    balances at the last prices. The same figures, under the same names, as the
+    analytics service pushes (`"type": "analytics"`; docs/analytics.md)."""
     account = await owned_account(state, caller.user_id, account_id)
     since, until = analytics_window(resolution, start, end)
     async with state.db.read() as conn:
@@ -277,14 +291,121 @@ async def account_analytics(
         fill=True,
     )
     traded = EXACT.subtract(rows[-1][6], rows[0][6]) if rows else Decimal(0)
+    valuation_asset = rows[-1][1] if rows else None
+    shares, concentration = (
+        await _exposure(state, account.id, account.venue, valuation_asset)
+        if valuation_asset is not None
+        else ({}, None)
+    )
+    returns = time_weighted_returns(samples)
+    symbol = state.analytics_benchmark
+    beta, correlation = (
+        _co_movement(
+            returns, period_s, await _benchmark_returns(state, account.venue, symbol, resolution)
+        )
+        if symbol and len(returns) >= MIN_PAIRED_PERIODS
+        else (None, None)
+    )
+    figures = account_figures(
+        performance_of_returns(returns, period_s, samples[0].ts_ns if samples else None),
+        trade_stats(realized_changes(row[3] for row in rows)),
+        fees=EXACT.subtract(rows[-1][5], rows[0][5]) if rows else Decimal(0),
+        turnover=turnover(traded, mean_equity(samples)),
+        benchmark=symbol,
+        beta=beta,
+        correlation=correlation,
+        exposure=shares,
+        concentration=concentration,
+    )
     return AnalyticsView(
         account_id=account.id,
-        valuation_asset=rows[-1][1] if rows else None,
+        valuation_asset=valuation_asset,
         resolution=resolution,
         start=since,
         end=until,
-        metrics=figures(performance(samples, period_s))
-        | trade_figures(trade_stats(realized_changes(row[3] for row in rows)))
-        | {"turnover": turnover(traded, mean_equity(samples))},
+        metrics=figures_json(figures),
         equity=equity_points(samples),
     )
+
+
+#: The venue's candles of each resolution, for the benchmark's returns.
+_CANDLE_INTERVAL = {"minute": "1m", "hour": "1h", "day": "1d"}
+#: The benchmark's candles read for one answer (the newest): beta and correlation are
+#: taken over the periods of the window these reach.
+BENCHMARK_CANDLES = 1_000
+
+
+async def _benchmark_returns(
+    state: GatewayState, venue: str, symbol: str, resolution: Resolution
+) -> dict[int, float]:
+    """{period (ns since the epoch // the period): the benchmark's return over it}, from
+    the close of its candle and of the one before on the account's venue (a period
+    without a candle kept the price: a return of 0, as a flat period of an account's);
+    {} when the venue does not list the symbol or does not answer."""
+    try:
+        if symbol not in await state.listings.symbols(venue):
+            return {}
+        candles = await state.candles.last(
+            venue, symbol, _CANDLE_INTERVAL[resolution], BENCHMARK_CANDLES
+        )
+    except ApiError:  # the venue is not answering (502, 503): no beta this time
+        return {}
+    width_ms = RESOLUTION_S[resolution] * 1_000
+    closes = {c.open_ms // width_ms: float(c.close) for c in candles if c.close > 0}
+    found: dict[int, float] = {}
+    if not closes:
+        return found
+    price = closes[min(closes)]
+    for period in range(min(closes) + 1, max(closes) + 1):
+        now = closes.get(period, price)
+        found[period] = now / price - 1.0
+        price = now
+    return found
+
+
+def _co_movement(
+    returns: Sequence[PeriodReturn], period_s: int, benchmark: dict[int, float]
+) -> tuple[float | None, float | None]:
+    """Beta and correlation of the account's `returns` (each over the `period_s` period
+    its time falls in) with the benchmark's of the same periods; (None, None) with fewer
+    than `MIN_PAIRED_PERIODS` in common."""
+    width_ns = period_s * NS_PER_S
+    paired = [
+        (period.value, theirs)
+        for period in returns
+        if (theirs := benchmark.get(period.ts_ns // width_ns)) is not None
+    ]
+    if len(paired) < MIN_PAIRED_PERIODS:
+        return None, None
+    return beta_and_correlation([ours for ours, _ in paired], [theirs for _, theirs in paired])
+
+
+class _Balances(msgspec.Struct):
+    """The part of a cached valuation (`cache.PortfolioJson`) exposure reads."""
+
+    valuation_asset: str
+    balances: dict[str, Decimal]
+
+
+_decode_balances = msgspec.json.Decoder(_Balances).decode
+
+
+async def _exposure(
+    state: GatewayState, account_id: str, venue: str, valuation_asset: str
+) -> tuple[dict[str, float], float | None]:
+    """Exposure and concentration of the account's latest balances (its live valuation,
+    else its newest snapshot) at the last prices marketdata keeps in the cache, on its
+    venue; nothing without the cache or in another valuation asset than the window's."""
+    bodies = await portfolio_bodies(state, (account_id,))
+    if not bodies or state.cache is None:
+        return {}, None
+    latest = _decode_balances(bodies[0])
+    if latest.valuation_asset != valuation_asset:
+        return {}, None
+    held = [
+        asset for asset, amount in latest.balances.items() if amount and asset != valuation_asset
+    ]
+    instruments = [Instrument(venue, f"{a}/{valuation_asset}", a, valuation_asset) for a in held]
+    found = await read_last_prices(state.cache, instruments)
+    prices = {i.symbol: float(last.price) for i, last in found.items() if last.price > 0}
+    return exposure_of(latest.balances, valuation_asset, prices.get)

@@ -12,6 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
+import msgspec
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -20,8 +21,10 @@ from pydantic import (
     Field,
     PlainSerializer,
     StringConstraints,
+    create_model,
 )
 
+from tradewind.domain.analytics_figures import AccountFigures, wire_name
 from tradewind.gateway.rbac import Role
 from tradewind.store.database import as_utc
 
@@ -314,6 +317,36 @@ class EquityPoint(_Response):
     equity: Money
 
 
+def _wire_type(field: str, kind: Any) -> Any:
+    """The API's type of an `AccountFigures` field: times (`_ns`) ISO 8601 strings (as
+    `figures_json` writes them), money `Money`, the rest as they are."""
+    if field.endswith("_ns"):
+        return str | None
+    if kind is Decimal:
+        return Money
+    if kind == Decimal | None:
+        return Money | None
+    return kind
+
+
+#: `AccountFigures` as the API writes it (`figures_json`): derived from the one model,
+#: so the API's metric names and the pushed `AnalyticsUpdate`'s cannot drift apart.
+_FIGURE_FIELDS: dict[str, Any] = {
+    wire_name(f.name): (_wire_type(f.name, f.type), ...)
+    for f in msgspec.structs.fields(AccountFigures)
+}
+FiguresView: type[BaseModel] = create_model(
+    "FiguresView",
+    __base__=_Response,
+    __doc__=(
+        "An account's performance and risk figures under the names of docs/analytics.md: "
+        "ratios and returns as fractions, times ISO 8601 UTC, money as decimal strings, "
+        "null where the series cannot define one."
+    ),
+    **_FIGURE_FIELDS,
+)
+
+
 class AnalyticsView(_Response):
     """An account's performance and risk over a window, computed from its valuations in
     the record (docs/analytics.md): `metrics` by the names backtests use; `equity` the
@@ -324,7 +357,7 @@ class AnalyticsView(_Response):
     resolution: Literal["minute", "hour", "day"]
     start: Timestamp
     end: Timestamp
-    metrics: dict[str, float | int | str | None]
+    metrics: FiguresView  # type: ignore[valid-type]
     equity: list[EquityPoint]
 
 
@@ -589,7 +622,7 @@ class PlatformPerformanceView(_Response):
     resolution: Literal["minute", "hour", "day"]
     start: Timestamp
     end: Timestamp
-    metrics: dict[str, float | int | str | None]
+    metrics: FiguresView  # type: ignore[valid-type]
     equity: list[EquityPoint]
 
 

@@ -134,6 +134,7 @@ class GatewayService(Service):
             if ctx.resources.statuses is not None:
                 state.instance = ctx.resources.statuses.instance
             state.remote_peers = self._remote_peers(ctx)
+            state.analytics_benchmark = settings.analytics.analytics_benchmark
             state.outbox_written = self._relay.poke
             state.hub = StreamHub(self._stream_queue_size)
             self._account_changes = _account_changes(state)

@@ -22,7 +22,8 @@ from typing import Any
 
 import msgspec
 
-from tradewind.domain.performance import figures, iso_utc, trade_figures
+from tradewind.domain.analytics_figures import account_figures, figures_json
+from tradewind.domain.performance import iso_utc
 from tradewind.domain.time_units import ms_from_datetime
 from tradewind.errors import ConfigError
 from tradewind.strategies.backtest import BacktestResult, run_backtest
@@ -191,16 +192,14 @@ def run_one(
 
 
 def summary(metrics: BacktestMetrics, valuation_asset: str) -> dict[str, Any]:
-    """The metrics as one flat mapping (names as in docs/analytics.md, the same as the
-    API's for live accounts): the curve's `figures`, then the trades', money as exact
-    strings, None where undefined."""
-    return {
-        **figures(metrics.performance),
-        **trade_figures(metrics.trades),
-        "fees": str(metrics.fees_value),
-        "turnover": metrics.turnover,
-        "valuation_asset": valuation_asset,
-    }
+    """The metrics as one flat mapping: the figures of a live account's analytics, by
+    the same code and under the same names (`analytics_figures.figures_json`;
+    docs/analytics.md), money as exact strings, None where undefined (a backtest has no
+    benchmark, nor holdings valued at the end), then the valuation asset."""
+    figures = account_figures(
+        metrics.performance, metrics.trades, fees=metrics.fees_value, turnover=metrics.turnover
+    )
+    return {**figures_json(figures), "valuation_asset": valuation_asset}
 
 
 def rankable(metric: str) -> None:

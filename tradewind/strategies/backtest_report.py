@@ -80,13 +80,19 @@ def _compact(params: Mapping[str, Any]) -> str:
 
 
 def _metric_row(name: str, value: Any) -> str:
+    return f"<tr><th>{html.escape(name)}</th><td>{html.escape(metric_text(value))}</td></tr>"
+
+
+def metric_text(value: Any) -> str:
+    """A metric's value as the table writes it: "-" for none, floats to 6 significant
+    digits, a mapping (returns per period, exposure per asset) as `key value, …`."""
     if value is None:
-        shown = "-"
-    elif isinstance(value, float):
-        shown = f"{value:.6g}"
-    else:
-        shown = str(value)
-    return f"<tr><th>{html.escape(name)}</th><td>{html.escape(shown)}</td></tr>"
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, Mapping):
+        return ", ".join(f"{key} {metric_text(item)}" for key, item in value.items()) or "-"
+    return str(value)
 
 
 def _chart(

@@ -7,14 +7,20 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import cast
 
 import pytest
 
 from tests.integration.gateway.support import Api
 from tradewind.bus.envelope import envelope
+from tradewind.cache.memory import MemoryCache
+from tradewind.domain.analytics_figures import FIGURE_NAMES
 from tradewind.domain.events import Fill, PortfolioUpdate
 from tradewind.domain.model import Instrument, Liquidity, Side
+from tradewind.gateway.app import create_app
+from tradewind.gateway.deps import GatewayState
 from tradewind.gateway.feed import account_events_handler
+from tradewind.services.marketdata.quotes import QuoteWriter
 from tradewind.store import audit, portfolio_snapshots, trades
 
 BTC = Instrument.parse("sim", "BTC/USDT")
@@ -233,6 +239,67 @@ async def test_analytics_read_the_recorded_valuations_with_deposits_taken_out(ap
     assert minute.json()["metrics"]["periods"] == 4 * 60
 
 
+async def test_analytics_carry_every_figure_the_push_does_fees_exposure_and_period_returns(
+    api: Api,
+) -> None:
+    """Nine days of +1 % then one of -2 %, 0.5 of fees a day; the last valuation holds
+    500 USDT and 0.02 BTC at a last price of 25,000. The answer has every figure the
+    analytics service pushes, by the same names (`FIGURE_NAMES`), with their values."""
+    user = await api.sign_up()
+    account = (await api.connect_account(user))["id"]
+    start = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+    equity = Decimal(1000)
+    async with api.state.db.transaction() as conn:
+        for day in range(10):
+            if day:
+                equity *= Decimal("0.98") if day == 9 else Decimal("1.01")
+            fees = Decimal("0.5") * day
+            update = PortfolioUpdate(
+                account_id=account, valuation_asset="USDT", equity=equity, cash=equity,
+                realized_pnl=equity + fees - 1000, unrealized_pnl=Decimal(0), fees=fees,
+                balances={"USDT": Decimal(500), "BTC": Decimal("0.02")},
+                ts_ns=int((start + timedelta(days=day)).timestamp() * 1e9),
+            )  # fmt: skip
+            await portfolio_snapshots.insert_snapshot(conn, update)
+    await last_prices(api, {"BTC/USDT": "25000"})
+    response = await api.client.get(
+        f"/api/v1/accounts/{account}/analytics",
+        params={"resolution": "day", "from": "2026-10-31T00:00:00Z", "to": "2026-11-12T00:00:00Z"},
+        headers=user.headers,
+    )
+    assert response.status_code == 200, response.text
+    metrics = response.json()["metrics"]
+    assert list(metrics) == list(FIGURE_NAMES)
+    assert Decimal(metrics["fees"]) == Decimal("4.5")
+    assert metrics["exposure"] == {"BTC": pytest.approx(0.5), "USDT": pytest.approx(0.5)}
+    assert metrics["concentration"] == pytest.approx(0.5)
+    assert metrics["returns"] == {
+        "1d": pytest.approx(-0.02),
+        "7d": pytest.approx(1.01**6 * 0.98 - 1),
+        "30d": None,  # ten days of valuations
+        "all": pytest.approx(1.01**8 * 0.98 - 1),
+    }
+    assert metrics["current_drawdown"] == pytest.approx(-0.02)
+    assert metrics["current_drawdown_start"] == "2026-11-09T12:00:00+00:00"  # day 8: the peak
+    # Nine returns: the 1 % quantile lies 8 % of the way from -2 % to +1 %.
+    assert metrics["var_99"] == pytest.approx(-0.02 + 0.03 * 0.08)
+    assert metrics["cvar_99"] == pytest.approx(-0.02)
+    assert metrics["calmar"] is not None and metrics["max_drawdown_peak"] is not None
+    # Nine daily returns: too few to pair with the benchmark's (test_analytics_benchmark.py).
+    assert (metrics["benchmark"], metrics["beta"], metrics["correlation"]) == (
+        "BTC/USDT", None, None,
+    )  # fmt: skip
+
+
+async def last_prices(api: Api, prices: dict[str, str]) -> None:
+    """Last prices as marketdata writes them to the cache the gateway reads."""
+    cache = api.state.cache = api.state.cache or MemoryCache()
+    writer = QuoteWriter(cache)
+    for symbol, price in prices.items():
+        writer.last_price(Instrument.parse("sim", symbol), Decimal(price), time.time_ns())
+    await writer.flush()
+
+
 async def test_analytics_of_an_account_without_valuations_and_bad_windows(api: Api) -> None:
     user = await api.sign_up()
     account = (await api.connect_account(user))["id"]
@@ -377,3 +444,16 @@ async def test_operators_see_the_platforms_return_and_drawdown_with_new_accounts
         headers=operator.headers,
     )
     assert empty.status_code == 422 and empty.json()["code"] == "invalid_window"
+
+
+def test_the_openapi_document_gives_the_analytics_metrics_as_the_pushed_figures() -> None:
+    """One model for the API's `metrics` and the pushed `AnalyticsUpdate`: the document
+    lists every figure, by its wire name, for an account's and for the platform's."""
+    document = create_app(cast(GatewayState, None)).openapi()
+    schemas = document["components"]["schemas"]
+    assert list(schemas["FiguresView"]["properties"]) == list(FIGURE_NAMES)
+    assert schemas["FiguresView"]["required"] == list(FIGURE_NAMES)
+    for view in ("AnalyticsView", "PlatformPerformanceView"):
+        assert schemas[view]["properties"]["metrics"] == {
+            "$ref": "#/components/schemas/FiguresView"
+        }

@@ -25,6 +25,7 @@ from tests.integration.gateway.serving import Serving, gateway_settings, serving
 from tests.integration.gateway.support import Api, User
 from tradewind.bus.envelope import envelope
 from tradewind.bus.topics import ANALYTICS_UPDATES, ORDERS_EVENTS, PORTFOLIO_UPDATES
+from tradewind.domain.analytics_figures import FIGURE_NAMES, figures_json
 from tradewind.domain.events import AnalyticsUpdate, Fill, OrderFilled, PortfolioUpdate
 from tradewind.domain.model import Instrument, Liquidity, Side
 from tradewind.venues.simulated.exchange import SimulatedExchange
@@ -115,7 +116,10 @@ async def test_a_client_gets_its_own_accounts_events_and_nobody_elses(
                 period_s=60, periods=30, since_ns=time.time_ns() - 1_800_000_000_000,
                 total_return=0.0123, max_drawdown=-0.02, current_drawdown=-0.01,
                 volatility=0.4, sharpe=1.5, sortino=None, var_95=-0.003, cvar_95=-0.004,
-                ts_ns=time.time_ns(),
+                var_99=-0.006, cvar_99=-0.007, calmar=3.0, fees=Decimal("0.25"),
+                max_drawdown_peak_ns=1_800_000_000 * 10**9, current_drawdown_start_ns=None,
+                returns={"1d": None, "7d": None, "30d": None, "all": 0.0123},
+                exposure={"USDT": 1.0}, concentration=1.0, ts_ns=time.time_ns(),
             )  # fmt: skip
             await server.bus.publish_batch(
                 ANALYTICS_UPDATES,
@@ -128,6 +132,15 @@ async def test_a_client_gets_its_own_accounts_events_and_nobody_elses(
             assert (pushed["type"], pushed["data"]["account_id"]) == ("analytics", mine)
             assert (pushed["data"]["equity"], pushed["data"]["sharpe"]) == ("1234.5", 1.5)
             assert pushed["data"]["sortino"] is None
+            # The figures as the API's `metrics` write them: every name, the same values.
+            data = pushed["data"]
+            event = ["type", "account_id", "valuation_asset", "equity", "since_ns", "ts_ns"]
+            assert list(data) == event + list(FIGURE_NAMES)
+            assert {k: data[k] for k in FIGURE_NAMES} == figures_json(figures)
+            assert (data["var_99"], data["cvar_99"], data["calmar"]) == (-0.006, -0.007, 3.0)
+            assert data["max_drawdown_peak"] == "2027-01-15T08:00:00+00:00"
+            assert (data["current_drawdown_start"], data["fees"]) == (None, "0.25")
+            assert data["returns"]["all"] == 0.0123 and data["exposure"] == {"USDT": 1.0}
 
             later = (await api.connect_account(alice, label="second"))["id"]
             await server.bus.publish(PORTFOLIO_UPDATES, envelope(portfolio(later, "7"), later))

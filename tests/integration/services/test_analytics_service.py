@@ -18,7 +18,7 @@ from tradewind.bus.envelope import Envelope, envelope
 from tradewind.bus.memory import MemoryBus
 from tradewind.domain.events import AnalyticsUpdate, Bar, KillSwitchChanged, PortfolioUpdate
 from tradewind.domain.model import Instrument
-from tradewind.domain.risk_limits import RiskLimits
+from tradewind.domain.risk_limits import VAR_MIN_PERIODS, RiskLimits
 from tradewind.runtime.logging import get_logger
 from tradewind.runtime.metrics import RuntimeMetrics
 from tradewind.runtime.service import Resources, ServiceContext
@@ -244,6 +244,65 @@ async def test_the_platform_ceiling_caps_a_looser_account_limit_and_an_operators
     }
     await asyncio.sleep(0.2)
     assert [c.target for c in controls.changes] == [loose]
+    await service.stop()
+
+
+def var_path(minutes: range) -> list[tuple[int, str]]:
+    """(minute, equity) of an account that loses 3 % every fifth minute and gains 1 % in
+    the others: a one-minute 95 % VaR of about -3 %, from its first returns on."""
+    equity, path = D(1000), []
+    for minute in minutes:
+        if minute:
+            equity *= D("0.97") if minute % 5 == 0 else D("1.01")
+        path.append((minute, str(equity.quantize(D("0.01")))))
+    return path
+
+
+async def test_a_var_beyond_the_accounts_limit_engages_its_kill_switch_once_enough_returns(
+    bus: MemoryBus, database: Database
+) -> None:
+    """The VaR of `domain.risk_limits` through the service: not counted while the window
+    holds fewer than `VAR_MIN_PERIODS` returns, then the account halted with the figure
+    and the limit in the reason (row, audit entry, event)."""
+    account = await account_with_limits(database, RiskLimits(max_var_95=D("0.02")))
+    controls, published = Controls(), Published()
+    await bus.subscribe([topics.RISK_CONTROLS], "test", controls.handle)
+    await bus.subscribe([topics.ANALYTICS_UPDATES], "test", published.handle)
+    service = await start(bus, database, now_minute=70)
+    path = var_path(range(70))
+
+    async def value(minutes: list[tuple[int, str]]) -> AnalyticsUpdate:
+        await bus.publish_batch(
+            topics.PORTFOLIO_UPDATES,
+            [
+                envelope(valuation(account, minute, equity, str(D(equity) - 1000)), account)
+                for minute, equity in minutes
+            ],
+        )
+        last = D(minutes[-1][1])
+        await wait_until(lambda: published.updates and published.latest(account).equity == last)
+        return published.latest(account)
+
+    early = await value(path[:40])
+    assert early.periods < VAR_MIN_PERIODS
+    assert early.var_95 is not None and early.var_95 <= -0.02  # beyond the limit already
+    await value(path[40:41])  # a round later: the one before it was checked
+    assert await switches(database) == {} and not controls.changes
+    await value(path[41:])
+    await wait_until(lambda: controls.changes)
+    breached = next(u for u in published.updates if u.periods >= VAR_MIN_PERIODS)
+    assert breached.var_95 is not None
+    reason = (
+        f"risk limit: one-minute 95 % VaR {-breached.var_95 * 100:.2f} % reached the "
+        "account's limit of 2.00 %"
+    )
+    assert await switches(database) == {account: (reason, "risk-limits")}
+    (change,) = controls.changes
+    assert (change.target, change.engaged, change.reason) == (account, True, reason)
+    assert change.cancel_open_orders
+    async with database.read() as conn:
+        (entry,) = await audit.query(conn, action="kill_switch.engaged")
+    assert entry.target_id == account and entry.detail["reason"] == reason
     await service.stop()
 
 

@@ -16,6 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tradewind.domain.analytics_figures import account_figures, figures_json
 from tradewind.domain.performance import (
     EquitySample,
     PeriodReturn,
@@ -27,7 +28,6 @@ from tradewind.domain.performance import (
     realized_changes,
     samples_from_valuations,
     time_weighted_returns,
-    trade_figures,
     trade_stats,
     value_at_risk,
 )
@@ -160,12 +160,42 @@ def test_a_drawdown_has_its_peak_trough_and_recovery_dates() -> None:
     dd = drawdown(returns, start_ns=0)
     assert (dd.max, dd.peak_ns, dd.trough_ns, dd.recovered_ns) == (pytest.approx(-0.5), 1, 2, 4)
     assert dd.current == pytest.approx(-0.10)
+    assert dd.current_start_ns == 4  # the peak it fell from
+
+
+def test_a_series_at_its_peak_has_no_current_drawdown_start() -> None:
+    assert (
+        drawdown([PeriodReturn(1, -0.2), PeriodReturn(2, 0.5)], start_ns=0).current_start_ns is None
+    )
+    assert drawdown([PeriodReturn(1, -0.2)], start_ns=7).current_start_ns == 7  # from the start
 
 
 def test_a_drawdown_not_yet_made_up_has_no_recovery_date() -> None:
     dd = drawdown([PeriodReturn(1, -0.2), PeriodReturn(2, 0.1)], start_ns=0)
     assert (dd.peak_ns, dd.trough_ns, dd.recovered_ns) == (0, 1, None)
     assert dd.current == pytest.approx(0.8 * 1.1 - 1)
+    assert dd.current_start_ns == 0
+
+
+def test_returns_over_standard_periods_compound_the_periods_within_them() -> None:
+    """40 days: +1 % a day for 30 days, then -2 % a day for 10; a deposit on day 35 is no
+    return. Each period's return is the growth over its last days; `all` the total."""
+    samples = [EquitySample(0, Decimal(1000))]
+    for day in range(1, 41):
+        grown = samples[-1].equity * (Decimal("1.01") if day <= 30 else Decimal("0.98"))
+        flow = Decimal(500) if day == 35 else Decimal(0)
+        samples.append(EquitySample(day * DAY_NS, grown + flow, flow))
+    returns = performance(samples, DAY_S).returns
+    assert returns["1d"] == pytest.approx(-0.02)
+    assert returns["7d"] == pytest.approx(0.98**7 - 1)
+    assert returns["30d"] == pytest.approx(1.01**20 * 0.98**10 - 1)
+    assert returns["all"] == pytest.approx(1.01**30 * 0.98**10 - 1)
+    assert set(returns) == {"1d", "7d", "30d", "all"}
+    # Six days of series: the week and the month are longer than it, and not made up.
+    short = performance(samples[:7], DAY_S).returns
+    assert short["7d"] is None and short["30d"] is None
+    assert short["1d"] == pytest.approx(0.01) and short["all"] == pytest.approx(1.01**6 - 1)
+    assert performance(samples[:8], DAY_S).returns["7d"] == pytest.approx(1.01**7 - 1)
 
 
 def test_what_a_short_or_flat_series_cannot_define_is_none() -> None:
@@ -270,8 +300,8 @@ def test_the_figures_do_not_depend_on_the_threads_decimal_context() -> None:
 def test_closed_trades_live_are_the_changes_of_realised_pnl_between_valuations() -> None:
     changes = realized_changes(Decimal(v) for v in ("0", "0", "5.5", "5.5", "3", "3", "4"))
     assert changes == [Decimal("5.5"), Decimal("-2.5"), Decimal(1)]
-    figures_ = trade_figures(trade_stats(changes))
-    assert figures_ == {
+    figures_ = figures_json(account_figures(performance([], DAY_S), trade_stats(changes)))
+    assert {k: figures_[k] for k in ("trades", "win_rate", "profit_factor")} == {
         "trades": 3, "win_rate": 2 / 3, "profit_factor": 6.5 / 2.5,
-        "average_win": "3.25", "average_loss": "-2.5",
     }  # fmt: skip
+    assert (figures_["average_win"], figures_["average_loss"]) == ("3.25", "-2.5")

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from tradewind.domain.exact import EXACT, quotient
 from tradewind.domain.performance import (
+    RETURN_PERIODS,
     Drawdown,
     Performance,
     PeriodReturn,
@@ -51,7 +52,29 @@ def reference_drawdown(returns: list[PeriodReturn], start_ns: int | None) -> Dra
         trough_ns=trough_ns,
         recovered_ns=recovered_ns,
         current=wealth / peak - 1.0,
+        current_start_ns=peak_ns if wealth < peak else None,
     )
+
+
+def reference_period_returns(
+    returns: list[PeriodReturn], start_ns: int | None
+) -> dict[str, float | None]:
+    """Each period's growth from the last point at or before the end less the period."""
+    points: list[tuple[int | None, float]] = [(start_ns, 1.0)]
+    for period in returns:
+        points.append((period.ts_ns, points[-1][1] * (1.0 + period.value)))
+    end_ns, last = points[-1]
+    found: dict[str, float | None] = {}
+    for name, seconds in RETURN_PERIODS.items():
+        if seconds is None:
+            found[name] = last - 1.0
+            continue
+        if end_ns is None or not returns:
+            found[name] = None
+            continue
+        back = [w for ts, w in points if ts is not None and ts <= end_ns - seconds * 10**9]
+        found[name] = (last / back[-1] - 1.0 if back[-1] > 0 else None) if back else None
+    return found
 
 
 def reference_performance(
@@ -91,6 +114,7 @@ def reference_performance(
         cvar_95=_tail_mean(ordered, 0.05),
         var_99=_quantile(ordered, 0.01),
         cvar_99=_tail_mean(ordered, 0.01),
+        returns=reference_period_returns(returns, start_ns),
     )
 
 
@@ -122,8 +146,8 @@ a_return = st.one_of(
 )
 
 
-def as_returns(values: list[float]) -> list[PeriodReturn]:
-    return [PeriodReturn(1_000 + 60 * i, value) for i, value in enumerate(values)]
+def as_returns(values: list[float], step_ns: int = 60) -> list[PeriodReturn]:
+    return [PeriodReturn(1_000 + step_ns * i, value) for i, value in enumerate(values)]
 
 
 @settings(max_examples=500)
@@ -136,6 +160,24 @@ def test_every_figure_is_the_loops_to_the_last_bit(
         returns, 60, start_ns
     )
     assert drawdown(returns, start_ns) == reference_drawdown(returns, start_ns)
+
+
+HOUR_NS = 3_600 * 10**9
+
+
+@settings(max_examples=300)
+@given(
+    st.lists(a_return, max_size=800),
+    st.sampled_from([None, 0, 1_000 - 5 * HOUR_NS]),
+    st.sampled_from([HOUR_NS, 3 * HOUR_NS]),
+)
+def test_returns_over_standard_periods_are_the_loops_to_the_last_bit(
+    values: list[float], start_ns: int | None, step_ns: int
+) -> None:
+    """Hourly and three-hourly returns: up to 100 days, so each period is covered or not."""
+    returns = as_returns(values, step_ns)
+    figures = performance_of_returns(returns, step_ns // 10**9, start_ns)
+    assert figures.returns == reference_period_returns(returns, start_ns)
 
 
 def test_a_drawdown_made_of_ties_dates_its_peak_at_the_last_of_them() -> None:

@@ -4,6 +4,7 @@ pieces (balances, times, grids, ranking)."""
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import subprocess
@@ -28,9 +29,14 @@ from tradewind.strategies.backtest_command import (
     run_one,
     summary,
 )
+from tradewind.strategies.backtest_report import metric_text
 
 WINDOW = ["--from", "2018-01-12", "--to", "2018-01-14"]
 MOMENTUM = ["momentum", "--params", '{"symbol": "ETH/BTC", "fast": 6, "slow": 24}']
+
+
+TRADE_COLUMNS = ("time (UTC)", "symbol", "side", "price", "quantity", "fee", "fee asset")
+TRADE_FIELDS = ("ts", "symbol", "side", "price", "quantity", "fee", "fee_asset")
 
 
 def tradewind(*args: str) -> subprocess.CompletedProcess[str]:
@@ -73,6 +79,23 @@ def test_a_run_writes_its_metrics_equity_curve_and_a_self_contained_report(
     assert summary(cold.metrics, "BTC") != metrics  # the first 24 bars traded only warmed
     page = report.read_text()
     assert page.count("<svg") == 2 and "<polyline" in page
+    # Every metric of the JSON, by its name, with its value as the table writes it.
+    for name, value in metrics.items():
+        assert (
+            f"<tr><th>{html.escape(name)}</th><td>{html.escape(metric_text(value))}</td></tr>"
+            in page
+        )
+    assert "<th>returns</th><td>1d " in page and "30d -, all " in page  # not a dict's repr
+    # The trades table: its header, and a row per trade, in order, as the JSON has them.
+    trades = result["trades"]
+    assert len(trades) > 0 and f"<h2>Trades ({len(trades)})</h2>" in page
+    header = "".join(f"<th>{h}</th>" for h in TRADE_COLUMNS)
+    lines = page.replace("\n", "")
+    table = lines[lines.index(f"<tr>{header}</tr>") :]
+    rows = re.findall(r"<tr>((?:<td>[^<]*</td>)+)</tr>", table)
+    assert rows == [
+        "".join(f"<td>{html.escape(str(t[k]))}</td>" for k in TRADE_FIELDS) for t in trades[:500]
+    ]
     assert not re.search(r"""(src|href)\s*=\s*["']?https?:""", page)  # nothing fetched
     assert "<script" not in page
 

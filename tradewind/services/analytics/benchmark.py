@@ -14,12 +14,13 @@ from collections.abc import Mapping
 from decimal import Decimal
 
 from tradewind.domain import performance
+from tradewind.domain.analytics_figures import MIN_PAIRED_PERIODS, exposure_of
 from tradewind.domain.events import Bar
 from tradewind.domain.performance import Floats, Stamps
 from tradewind.domain.time_units import NS_PER_MINUTE, NS_PER_S
 
 #: Minutes both series need before beta and correlation mean anything.
-MIN_PAIRED_MINUTES = 30
+MIN_PAIRED_MINUTES = MIN_PAIRED_PERIODS
 
 
 class Benchmark:
@@ -150,18 +151,5 @@ class LastPrices:
 def exposure(
     balances: Mapping[str, Decimal], valuation_asset: str, prices: LastPrices
 ) -> tuple[dict[str, float], float | None]:
-    """Each asset's share of the holdings' value (cash included; an asset without a
-    price in the valuation asset is left out), and their concentration: the
-    Herfindahl index of those shares (1: all in one asset). ({}, None) with nothing
-    valued."""
-    values: dict[str, float] = {}
-    for asset, amount in balances.items():
-        if not amount:
-            continue
-        if asset == valuation_asset:
-            values[asset] = float(amount)
-            continue
-        price = prices.price(f"{asset}/{valuation_asset}")
-        if price is not None:
-            values[asset] = float(amount) * price
-    return performance.shares_and_concentration(values)
+    """`analytics_figures.exposure_of` the holdings, valued at the last bars' prices."""
+    return exposure_of(balances, valuation_asset, prices.price)

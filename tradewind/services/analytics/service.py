@@ -13,7 +13,8 @@ first read back from the record (`portfolio_snapshots`, the last
 resolution, not history. Every `TRADEWIND_ANALYTICS_INTERVAL_S` the accounts that changed
 are computed, one computation each however many updates came, and published as
 `AnalyticsUpdate`s on analytics.updates (keyed by account; the gateway pushes them to the
-account's WebSocket watchers). Accounts whose partition moved away are let go.
+account's WebSocket watchers). Accounts whose partition moved away are let go. A stop
+computes the accounts changed since the last round once more on its way out.
 
 Nothing of the figures is stored: what it publishes is derived from what portfolio
 stored, and a round lost in a crash is computed again by whoever follows the account
@@ -93,6 +94,7 @@ class AnalyticsService(Service):
         self._benchmark: Benchmark | None = None
         self._prices = LastPrices()
         self._market: Subscription | None = None
+        self._started: tuple[ServiceContext, AnalyticsMetrics] | None = None
 
     @property
     def series(self) -> dict[str, AccountSeries]:
@@ -114,6 +116,7 @@ class AnalyticsService(Service):
         interval_s = self._interval_s or settings.analytics_interval_s
         window = self._window_minutes or settings.analytics_window_minutes
         metrics = AnalyticsMetrics.of(ctx.metrics.registry)
+        self._started = ctx, metrics
         database = ctx.resources.database
         series, clock = self._series, self._clock
         if database is not None:
@@ -221,6 +224,16 @@ class AnalyticsService(Service):
                         self._bot_guard.forget(gone)
             metrics.accounts.set(len(self._series))
         changed, self._changed = self._changed, set()
+        try:
+            return await self._compute(ctx, metrics, changed)
+        except asyncio.CancelledError:  # a stop: its last round computes them
+            self._changed |= changed
+            raise
+
+    async def _compute(
+        self, ctx: ServiceContext, metrics: AnalyticsMetrics, changed: set[str]
+    ) -> int:
+        """`compute_round` of the accounts in `changed`."""
         if self._bots is not None:
             await self._bot_round(ctx, self._bots, changed)
         if not changed:
@@ -306,6 +319,18 @@ class AnalyticsService(Service):
         market, self._market = self._market, None
         if market is not None:
             await market.stop()
+        started, self._started = self._started, None
+        if started is not None and self._changed:
+            await self._last_round(*started)
+
+    async def _last_round(self, ctx: ServiceContext, metrics: AnalyticsMetrics) -> None:
+        """On the way out, the accounts that changed since the last round, so what was
+        published last is each account's final valuation's figures (the end-of-run
+        report's; a successor would compute them only when the account next changes)."""
+        try:
+            await self.compute_round(ctx, metrics)
+        except Exception as error:  # stopping either way; the record still has the valuations
+            ctx.log.warning("last analytics round failed", error=describe(error))
 
     @property
     def ready(self) -> bool:

@@ -19,6 +19,7 @@ from decimal import Decimal
 
 import numpy as np
 
+from tradewind.domain.analytics_figures import figure_values
 from tradewind.domain.events import AnalyticsUpdate, PortfolioUpdate
 from tradewind.domain.exact import EXACT, quotient
 from tradewind.domain.performance import (
@@ -213,7 +214,6 @@ class AccountSeries:
             values[-1], stamps[-1] = now, self.last_ts_ns
         spread = deviations(values) if count else None
         figures = performance_of(values, stamps, PERIOD_S, self._start_ns, spread)
-        dd = figures.drawdown
         closed = self._trades.tally.stats()
         equities = self._equities[1]
         mean = equity_mean(itertools.chain(equities, (float(self.equity),)), len(equities) + 1)
@@ -229,31 +229,17 @@ class AccountSeries:
             account_id=self.account_id,
             valuation_asset=self.valuation_asset,
             equity=self.equity,
-            period_s=PERIOD_S,
-            periods=figures.periods,
             since_ns=self._start_ns,
-            total_return=figures.total_return,
-            max_drawdown=dd.max,
-            current_drawdown=dd.current,
-            volatility=figures.volatility,
-            sharpe=figures.sharpe,
-            sortino=figures.sortino,
-            var_95=figures.var_95,
-            cvar_95=figures.cvar_95,
             ts_ns=now_ns,
-            trades=closed.trades,
-            win_rate=closed.win_rate,
-            profit_factor=closed.profit_factor,
-            average_win=closed.average_win,
-            average_loss=closed.average_loss,
-            benchmark=benchmark_name if benchmark is not None else "",
-            beta=beta,
-            correlation=correlation,
-            exposure=shares,
-            concentration=concentration,
-            fees=self._fees_paid.total,
-            turnover=turnover(self._turnover.total, mean),
-        )
+            **figure_values(
+                figures, closed,
+                fees=self._fees_paid.total,
+                turnover=turnover(self._turnover.total, mean),
+                benchmark=benchmark_name if benchmark is not None else "",
+                beta=beta, correlation=correlation,
+                exposure=shares, concentration=concentration,
+            ),
+        )  # fmt: skip
 
 
 class _Kept:
