@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import json
 import tempfile
 import time
 import uuid
@@ -31,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from tradewind.benchmarks.command_line import OneLineErrorParser
+from tradewind.benchmarks.report import add_json_option, bench_report, case_figures, write_report
 from tradewind.bus import topics
 from tradewind.bus.envelope import Envelope, envelope
 from tradewind.bus.memory import MemoryBus
@@ -302,11 +302,14 @@ def main() -> None:
     parser = OneLineErrorParser(description=__doc__)
     parser.add_argument("--bots", type=int, nargs="+", default=[1000, 10_000])
     parser.add_argument("--strategy", choices=("dca", "momentum", "mix"), default="dca")
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    add_json_option(parser)
     args = parser.parse_args()
     results = [asyncio.run(measure(count, args.strategy)) for count in args.bots]
     if args.json:
-        print(json.dumps([asdict(r) for r in results]))
+        rows = [asdict(r) for r in results]
+        names = [k for k, v in rows[0].items() if k not in ("bots", "strategy", "intents")]
+        figures = case_figures(rows, ("bots", "strategy"), names)
+        write_report(bench_report("bots", figures, {"results": rows}), args.json)
     else:
         print(table(results))
 
