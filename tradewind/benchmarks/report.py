@@ -70,10 +70,12 @@ def _cpu_model() -> str:
 
 
 def command_line(argv: Sequence[str] | None = None) -> str:
-    """How this process was started (`python bench/x.py ...`), the script's path relative
-    to the working directory where it is below it."""
+    """How this process was started (`python bench/x.py ...`, `tradewind bench bus ...`),
+    the script's path relative to the working directory where it is below it."""
     args = list(sys.argv if argv is None else argv)
-    if args and args[0].endswith(".py"):
+    if args and Path(args[0]).parts[-2:] == ("tradewind", "cli.py"):  # python -m tradewind.cli
+        args[0] = "tradewind"
+    elif args and args[0].endswith(".py"):
         script = Path(args[0])
         try:
             args[0] = str(script.resolve().relative_to(Path.cwd()))
