@@ -93,7 +93,7 @@ def compare_reports(
             f"a run of {new['bench']!r}, but {names[0]} is a run of {old['bench']!r}: "
             "compare two runs of one bench",
         )
-    names = list(old["figures"]) + [n for n in new["figures"] if n not in old["figures"]]
+    figures = list(old["figures"]) + [n for n in new["figures"] if n not in old["figures"]]
     return [
         FigureChange(
             name,
@@ -101,7 +101,7 @@ def compare_reports(
             _number(new["figures"].get(name)),
             figure_direction(name),
         )
-        for name in names
+        for name in figures
     ]
 
 
