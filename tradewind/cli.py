@@ -316,7 +316,9 @@ def profile(
 ) -> None:
     """Run a benchmark of bench/ in this process under pyinstrument (1 ms samples of the
     main thread, the event loop's tasks included): the bench prints its figures, then
-    the top frames by own time are printed and the interactive HTML profile written."""
+    the top frames by own time are printed and the interactive HTML profile written.
+    The profiler costs every Python call some time: the bench's own figures come out
+    slower than without it; the profile says where the time goes, not how much there is."""
 
     def run() -> int:
         from tradewind.benchmarks.scenarios import SIZES, profile_scenario
@@ -324,7 +326,10 @@ def profile(
         if size not in SIZES:
             raise ConfigError("--size", f"expected small or full, got {size!r}")
         done = profile_scenario(scenario, size, list(context.args), out)
-        typer.echo(f"\n{done.top_frames}\n\nprofile: {done.html}")
+        typer.echo(
+            "\n(the figures above were taken under the profiler, which slows every call: "
+            f"measure without it)\n\n{done.top_frames}\n\nprofile: {done.html}"
+        )
         return done.exit_code
 
     _exit_with(run)
