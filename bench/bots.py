@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import sys
 import tempfile
 import time
 import uuid
@@ -37,7 +38,7 @@ from tradewind.bus.memory import MemoryBus
 from tradewind.domain.events import Bar, PortfolioUpdate
 from tradewind.domain.model import Instrument
 from tradewind.domain.time_units import NS_PER_MINUTE
-from tradewind.runtime.logging import get_logger
+from tradewind.runtime.logging import configure_logging, get_logger
 from tradewind.runtime.metrics import RuntimeMetrics
 from tradewind.runtime.service import Resources, ServiceContext
 from tradewind.runtime.settings import Settings
@@ -304,11 +305,11 @@ def main() -> None:
     parser.add_argument("--strategy", choices=("dca", "momentum", "mix"), default="dca")
     add_json_option(parser)
     args = parser.parse_args()
+    configure_logging("warning", "console", stream=sys.stderr)  # stdout: the table or JSON
     results = [asyncio.run(measure(count, args.strategy)) for count in args.bots]
     if args.json:
         rows = [asdict(r) for r in results]
-        names = [k for k, v in rows[0].items() if k not in ("bots", "strategy", "intents")]
-        figures = case_figures(rows, ("bots", "strategy"), names)
+        figures = case_figures(rows, ("bots", "strategy"))
         write_report(bench_report("bots", figures, {"results": rows}), args.json)
     else:
         print(table(results))

@@ -242,10 +242,7 @@ def main() -> None:
         if not args.json:
             print(json.dumps(results[-1], indent=1), flush=True)
     if args.json:
-        names = [k for k, v in results[0].items() if k not in ("accounts", "egress", "orders")]
-        figures = case_figures(
-            results, ("accounts", "egress"), [n for n in names if "calls" not in n]
-        )
+        figures = case_figures(results, ("accounts", "egress"))
         write_report(bench_report("venue_limits", figures, {"results": results}), args.json)
 
 

@@ -117,6 +117,7 @@ def test_a_bench_runs_small_and_writes_a_result_to_compare(
         require_redis()
     done, out = small_runs[script].result(timeout=TIMEOUT_S * len(SMALL))
     assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout == "", "stdout is for the result alone (`--json` without FILE)"
     report = load_report(out)  # the uniform keys, figures of name: number
     assert report["bench"] == script.removesuffix(".py")
     assert report["figures"], "no figures"

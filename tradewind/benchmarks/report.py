@@ -115,19 +115,27 @@ def write_report(report: Mapping[str, Any], destination: str) -> None:
 
 
 def case_figures(
-    rows: Iterable[Mapping[str, Any]], case: Sequence[str], names: Sequence[str]
+    rows: Iterable[Mapping[str, Any]], case: Sequence[str], names: Sequence[str] | None = None
 ) -> dict[str, float]:
-    """Flat figures from rows measured per case: each of `names` of each row, named
-    `name{key=value,...}` by the row's `case` keys (just `name` when `case` is empty)."""
+    """Flat figures from rows measured per case: each of `names` of each row (None: every
+    number of the row but its case's), named `name{key=value,...}` by the row's `case`
+    keys (just `name` when `case` is empty)."""
     out: dict[str, float] = {}
     for row in rows:
         label = ",".join(f"{key}={row[key]}" for key in case)
-        for name in names:
+        chosen = names if names is not None else [k for k in row if k not in case]
+        for name in chosen:
             value = row[name]
-            if isinstance(value, bool) or not isinstance(value, int | float):
+            if not _is_number(value):
+                if names is None:
+                    continue
                 raise TypeError(f"figure {name!r} is not a number: {value!r}")
             out[f"{name}{{{label}}}" if label else name] = float(value)
     return out
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def figure_direction(name: str) -> Direction:

@@ -106,3 +106,8 @@ def test_json_alone_prints_and_json_file_writes(
     write_report(report, written.json)
     assert json.loads(out.read_text()) == report
     assert parser.parse_args([]).json is None
+
+
+def test_without_names_every_number_of_a_row_but_its_case_is_a_figure() -> None:
+    rows = [{"bots": 10, "strategy": "dca", "load_s": 0.5, "calls": {"GET": 3}, "ok": True}]
+    assert case_figures(rows, ("bots", "strategy")) == {"load_s{bots=10,strategy=dca}": 0.5}
