@@ -74,3 +74,14 @@ def test_the_top_frames_of_a_focus_are_those_inside_its_calls() -> None:
     )
     assert "_squares" in focused
     assert "_setup" not in focused
+
+
+def test_the_profile_commands_help_names_every_scenario() -> None:
+    from typer.testing import CliRunner
+
+    from tradewind.cli import app
+
+    shown = CliRunner().invoke(app, ["profile", "--help"], terminal_width=400)
+    assert shown.exit_code == 0
+    for name in SCENARIOS:
+        assert name in shown.output
