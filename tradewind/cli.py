@@ -310,7 +310,8 @@ def profile(
         typer.Option(
             "--size",
             metavar="SIZE",
-            help="small (a quick look: seconds to a minute) or full (the sizes of docs/benchmarks.md).",
+            help="small (a quick look: seconds to a minute) or full (the sizes of "
+            "docs/benchmarks.md).",
         ),
     ] = "small",
 ) -> None:
