@@ -2,7 +2,7 @@
 and recording their PnL (`services/analytics/bot_tracking.BotTracker`), for N accounts.
 
 `python bench/analytics_bots.py [--accounts N] [--bots-per-account B] [--fills F]
-[--database-url URL] [--instances K]`
+[--database-url URL] [--instances K] [--json [FILE]]`
 
 It builds a fresh PostgreSQL database (or SQLite with `--database-url sqlite`) holding N
 accounts with B running bots each and F fills per bot over the last hour (each recorded
@@ -45,6 +45,7 @@ import asyncpg
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tradewind.benchmarks.command_line import OneLineErrorParser
+from tradewind.benchmarks.report import add_json_option, bench_report, write_report
 from tradewind.domain.time_units import NS_PER_MINUTE, NS_PER_S
 from tradewind.services.analytics.bot_tracking import SWEEP_ACCOUNTS, SWEEP_AFTER, BotTracker
 from tradewind.store.database import Database
@@ -237,7 +238,9 @@ def _instance(
     done.put(asyncio.run(measured()))
 
 
-async def run(url: str, accounts: int, per_account: int, per_bot: int, instances: int) -> None:
+async def run(
+    url: str, accounts: int, per_account: int, per_bot: int, instances: int, json_to: str | None
+) -> None:
     name = f"tw_bench_{uuid.uuid4().hex[:10]}"
     admin = None
     if url == "sqlite":
@@ -262,6 +265,19 @@ async def run(url: str, accounts: int, per_account: int, per_bot: int, instances
         if admin is not None:
             await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             await admin.close()
+    if json_to is not None:
+        timings = {"fill_s": fill_s, **{k: v for k, v in figures.items() if k.endswith("_s")}}
+        counts = {k: v for k, v in figures.items() if not k.endswith("_s")}
+        detail = {
+            "accounts": accounts,
+            "bots_per_account": per_account,
+            "fills_per_bot": per_bot,
+            "instances": instances,
+            "database": "SQLite" if admin is None else "PostgreSQL",
+            **counts,
+        }
+        write_report(bench_report("analytics_bots", timings, detail), json_to)
+        return
     steady = ", ".join(f"{figures[f'steady{n}_read_s']:.2f}" for n in range(1, _STEADY_ROUNDS + 1))
     print(
         f"{accounts} accounts x {per_account} bots x {per_bot} fills, {instances} instance(s) "
@@ -288,12 +304,12 @@ def main() -> None:
         "--database-url", default="postgresql://postgres@127.0.0.1:5432/postgres",
         help="a PostgreSQL server to create the bench's database on, or 'sqlite'",
     )  # fmt: skip
+    add_json_option(parser)
     args = parser.parse_args()
     if args.accounts < 1 or args.instances < 1 or args.instances > args.accounts:
         parser.error("--accounts must be at least 1 and --instances between 1 and --accounts")
-    asyncio.run(
-        run(args.database_url, args.accounts, args.bots_per_account, args.fills, args.instances)
-    )
+    url, accounts, per_account = args.database_url, args.accounts, args.bots_per_account
+    asyncio.run(run(url, accounts, per_account, args.fills, args.instances, args.json))
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import json
+import sys
 import tempfile
 import time
 import uuid
@@ -31,13 +31,14 @@ from pathlib import Path
 from typing import Any
 
 from tradewind.benchmarks.command_line import OneLineErrorParser
+from tradewind.benchmarks.report import add_json_option, bench_report, case_figures, write_report
 from tradewind.bus import topics
 from tradewind.bus.envelope import Envelope, envelope
 from tradewind.bus.memory import MemoryBus
 from tradewind.domain.events import Bar, PortfolioUpdate
 from tradewind.domain.model import Instrument
 from tradewind.domain.time_units import NS_PER_MINUTE
-from tradewind.runtime.logging import get_logger
+from tradewind.runtime.logging import configure_logging, get_logger
 from tradewind.runtime.metrics import RuntimeMetrics
 from tradewind.runtime.service import Resources, ServiceContext
 from tradewind.runtime.settings import Settings
@@ -302,11 +303,14 @@ def main() -> None:
     parser = OneLineErrorParser(description=__doc__)
     parser.add_argument("--bots", type=int, nargs="+", default=[1000, 10_000])
     parser.add_argument("--strategy", choices=("dca", "momentum", "mix"), default="dca")
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    add_json_option(parser)
     args = parser.parse_args()
+    configure_logging("warning", "console", stream=sys.stderr)  # stdout: the table or JSON
     results = [asyncio.run(measure(count, args.strategy)) for count in args.bots]
     if args.json:
-        print(json.dumps([asdict(r) for r in results]))
+        rows = [asdict(r) for r in results]
+        figures = case_figures(rows, ("bots", "strategy"))
+        write_report(bench_report("bots", figures, {"results": rows}), args.json)
     else:
         print(table(results))
 

@@ -1,7 +1,7 @@
 """Execution's drain: how long `tradewind service execution` takes from SIGTERM to exit
 with N account sessions open on the simulated exchange served over HTTP/WS (ccxt).
 
-`python bench/execution_drain.py [--accounts 150 1000]`
+`python bench/execution_drain.py [--accounts 150 1000] [--json [FILE]]`
 
 For each N: a served venue (synthetic market, no rate limits), N demo accounts with a
 bot each in a SQLite file, one execution process on the in-memory bus that opens every
@@ -25,6 +25,7 @@ from pathlib import Path
 import httpx
 
 from tradewind.benchmarks.command_line import OneLineErrorParser
+from tradewind.benchmarks.report import add_json_option, bench_report, case_figures, write_report
 from tradewind.bus.tansu import free_port, port_open
 from tradewind.demo.users import create_demo_accounts, served_market_view
 from tradewind.security.encryption import Encryptor
@@ -76,7 +77,7 @@ def sessions_open(health_port: int) -> float:
     )
 
 
-def drain(accounts: int, work: Path) -> str:
+def drain(accounts: int, work: Path) -> dict[str, float]:
     venue, venue_url = serve_venue(work)
     try:
         database_url = f"sqlite:///{work / 'drain.db'}"
@@ -109,9 +110,7 @@ def drain(accounts: int, work: Path) -> str:
             code = execution.wait(300)
             took = time.monotonic() - began
         unclosed = log_path.read_text().count("Unclosed")
-        return (
-            f"{accounts} accounts: SIGTERM -> exit {took:.2f} s, exit {code}, {unclosed} 'Unclosed'"
-        )
+        return {"accounts": accounts, "drain_s": took, "exit_code": code, "unclosed": unclosed}
     finally:
         venue.terminate()
         venue.wait(30)
@@ -120,10 +119,22 @@ def drain(accounts: int, work: Path) -> str:
 def main() -> None:
     parser = OneLineErrorParser(description=__doc__)
     parser.add_argument("--accounts", type=int, nargs="+", default=[150, 1000])
+    add_json_option(parser)
     args = parser.parse_args()
+    results = []
     for accounts in args.accounts:
         with tempfile.TemporaryDirectory(prefix="tw-drain-") as work:
-            print(drain(accounts, Path(work)), flush=True)
+            results.append(drain(accounts, Path(work)))
+        if not args.json:
+            r = results[-1]
+            print(
+                f"{accounts} accounts: SIGTERM -> exit {r['drain_s']:.2f} s, exit "
+                f"{r['exit_code']}, {r['unclosed']} 'Unclosed'",
+                flush=True,
+            )
+    if args.json:
+        figures = case_figures(results, ("accounts",), ("drain_s", "exit_code", "unclosed"))
+        write_report(bench_report("execution_drain", figures, {"results": results}), args.json)
 
 
 if __name__ == "__main__":

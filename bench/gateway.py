@@ -287,6 +287,12 @@ async def _fan_out(
 
 def main() -> None:
     from tradewind.benchmarks.command_line import OneLineErrorParser
+    from tradewind.benchmarks.report import (
+        add_json_option,
+        bench_report,
+        case_figures,
+        write_report,
+    )
 
     parser = OneLineErrorParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -298,7 +304,7 @@ def main() -> None:
     parser.add_argument("--updates", type=int, default=40, help="broadcast updates (1 x N)")
     parser.add_argument("--broadcast-rate", type=float, default=10.0, help="broadcasts/s")
     parser.add_argument("--rounds", type=int, default=5, help="rounds of the N x 1 fan-out")
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    add_json_option(parser)
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
@@ -353,7 +359,11 @@ def main() -> None:
         {"name": f"reads, {args.rate:.0f}/s open loop", **reads_rate},
         *fan_out,
     ]
-    print(json.dumps(rows, indent=2) if args.json else _table(rows))
+    if args.json:
+        figures = case_figures(rows, ("name",), ("per_s", "p50_ms", "p99_ms", "max_ms"))
+        write_report(bench_report("gateway", figures, {"results": rows}), args.json)
+    else:
+        print(_table(rows))
 
 
 def _table(rows: list[dict[str, Any]]) -> str:

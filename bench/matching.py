@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import cProfile
 import gc
-import json
 import pstats
 import random
 import statistics
@@ -32,6 +31,7 @@ from decimal import Decimal
 from typing import Any
 
 from tradewind.benchmarks.command_line import OneLineErrorParser
+from tradewind.benchmarks.report import add_json_option, bench_report, write_report
 from tradewind.domain.model import Instrument, Side, TimeInForce
 from tradewind.venues.simulated.matching import (
     InstrumentSpec,
@@ -215,7 +215,7 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=300_000, help="operations to replay")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--repeat", type=int, default=5, help="runs; the best is reported")
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    add_json_option(parser)
     parser.add_argument("--profile", action="store_true", help="cProfile the run (slower)")
     parser.add_argument(
         "--resting-stops", type=int, default=0, help="stop orders waiting during the run"
@@ -223,7 +223,9 @@ def main() -> None:
     args = parser.parse_args()
     report = run(args.orders, args.seed, args.repeat, args.profile, args.resting_stops)
     if args.json:
-        print(json.dumps(report))
+        names = ("best_seconds", "orders_per_second", "median_orders_per_second")
+        figures = {name: report[name] for name in (*names, "microseconds_per_order")}
+        write_report(bench_report("matching", figures, report), args.json)
         return
     width = max(len(k) for k in report)
     for key, value in report.items():

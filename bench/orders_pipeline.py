@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import cProfile
-import json
 import pstats
 import sys
 import tempfile
@@ -33,6 +32,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from tradewind.benchmarks.command_line import OneLineErrorParser
+from tradewind.benchmarks.report import add_json_option, bench_report, case_figures, write_report
 from tradewind.bus.envelope import Envelope, envelope
 from tradewind.bus.memory import MemoryBus
 from tradewind.bus.topics import ORDERS_APPROVED, ORDERS_EVENTS
@@ -208,7 +208,7 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=20_000, help="orders per run")
     parser.add_argument("--accounts", type=int, nargs="+", default=[100, 1000])
     parser.add_argument("--database", action="store_true", help="also run with SQLite")
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    add_json_option(parser)
     parser.add_argument("--profile", action="store_true", help="profile the first run")
     args = parser.parse_args()
     configure_logging("warning", "console", stream=sys.stderr)
@@ -227,7 +227,9 @@ def main() -> None:
         else:
             results.append(asyncio.run(_run(accounts, orders, with_database)))
     if args.json:
-        print(json.dumps({"benchmark": "orders_pipeline", "results": [asdict(r) for r in results]}))
+        rows = [asdict(r) for r in results]
+        figures = case_figures(rows, ("accounts", "database"), ("orders_per_s", "us_per_order"))
+        write_report(bench_report("orders_pipeline", figures, {"results": rows}), args.json)
         return
     print("| accounts | database | orders | seconds | orders/s | µs/order | events out |")
     print("|---:|:---:|---:|---:|---:|---:|---:|")

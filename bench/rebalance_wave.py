@@ -26,7 +26,6 @@ starts. Figures, from the trigger:
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import sys
 import tempfile
@@ -41,6 +40,7 @@ from pathlib import Path
 from tick_to_order import bot_database, load_average
 
 from tradewind.benchmarks.command_line import OneLineErrorParser
+from tradewind.benchmarks.report import add_json_option, bench_report, write_report
 from tradewind.bus import topics
 from tradewind.bus.envelope import Envelope, envelope
 from tradewind.bus.memory import MemoryBus
@@ -320,22 +320,16 @@ async def run_wave(accounts: int) -> WaveResult:
 def main() -> None:
     parser = OneLineErrorParser(description=__doc__)
     parser.add_argument("--accounts", type=int, default=10_000)
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    add_json_option(parser)
     args = parser.parse_args()
     configure_logging("warning", "console", stream=sys.stderr)
     result = asyncio.run(run_wave(args.accounts))
     load_after = load_average()
     if args.json:
-        print(
-            json.dumps(
-                {
-                    "benchmark": "rebalance_wave",
-                    "cpus": os.cpu_count(),
-                    "load_after": load_after,
-                    **asdict(result),
-                }
-            )
-        )
+        row = asdict(result)
+        figures = {k: v for k, v in row.items() if k.endswith("_s") or k in ("filled", "rejected")}
+        detail = {"load_after": load_after, **row}
+        write_report(bench_report("rebalance_wave", figures, detail), args.json)
         return
     r = result
     print(

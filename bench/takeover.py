@@ -1,6 +1,6 @@
 """Take-over time: how long the partitions of a consumer killed with SIGKILL go unread.
 
-`python bench/takeover.py [--url URL ...] [--runs N]`
+`python bench/takeover.py [--url URL ...] [--runs N] [--json [FILE]]`
 
 Two members of one consumer group share a topic's partitions: A in a child process, B
 here. Once each reads its half, A is killed (-9: no lease given back, no LeaveGroup)
@@ -22,6 +22,7 @@ from collections.abc import Iterator, Sequence
 from decimal import Decimal
 
 from tradewind.benchmarks.command_line import OneLineErrorParser
+from tradewind.benchmarks.report import add_json_option, bench_report, write_report
 from tradewind.bus.envelope import Envelope, envelope
 from tradewind.bus.factory import open_bus
 from tradewind.bus.tansu import local_kafka_broker
@@ -188,17 +189,28 @@ def main() -> None:
     parser = OneLineErrorParser(description=__doc__)
     parser.add_argument("--url", action="append", help="bus URL; repeat for several")
     parser.add_argument("--runs", type=int, default=3)
+    add_json_option(parser)
     args = parser.parse_args()
     prefix = f"takeover{uuid.uuid4().hex[:6]}"
     urls = args.url or [f"redis://127.0.0.1:6379/0?prefix={prefix}", "kafka://local"]
+    figures: dict[str, float] = {}
     with resolved(urls) as live:
         for shown, url in zip(urls, live, strict=True):
             times = [asyncio.run(one_take_over(url)) for _ in range(args.runs)]
+            bus = shown.split("://", 1)[0]
+            figures[f"take_over_median_s{{bus={bus}}}"] = statistics.median(times)
+            figures[f"take_over_max_s{{bus={bus}}}"] = max(times)
+            if args.json:
+                continue
             print(
                 f"{shown}: take-over {statistics.median(times):.2f} s median, "
                 f"{max(times):.2f} s max over {len(times)} runs "
                 f"({', '.join(f'{t:.2f}' for t in times)})"
             )
+    if args.json:
+        write_report(
+            bench_report("takeover", figures, {"urls": urls, "runs": args.runs}), args.json
+        )
 
 
 if __name__ == "__main__":

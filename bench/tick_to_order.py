@@ -33,7 +33,6 @@ machine; the rounds' times are reported too.
 from __future__ import annotations
 
 import asyncio
-import json
 import multiprocessing
 import os
 import random
@@ -54,6 +53,7 @@ from typing import Any
 
 from tradewind.benchmarks.analytics_series import T0, benchmark_returns, filled
 from tradewind.benchmarks.command_line import OneLineErrorParser
+from tradewind.benchmarks.report import add_json_option, bench_report, case_figures, write_report
 from tradewind.bus import topics
 from tradewind.bus.envelope import Envelope, envelope
 from tradewind.bus.factory import open_bus
@@ -563,7 +563,7 @@ def main() -> None:
         action="store_true",
         help="the analytics rounds in a process of their own (the distributed deployment)",
     )
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    add_json_option(parser)
     args = parser.parse_args()
     if args.analytics_accounts < 0:
         parser.error(f"--analytics-accounts must be 0 or more, got {args.analytics_accounts}")
@@ -576,16 +576,10 @@ def main() -> None:
     )  # fmt: skip
     load_after = load_average()
     if args.json:
-        print(
-            json.dumps(
-                {
-                    "benchmark": "tick_to_order",
-                    "cpus": os.cpu_count(),
-                    "load_after": load_after,
-                    "results": [asdict(r) for r in results],
-                }
-            )
-        )
+        rows = [asdict(r) for r in results]
+        figures = case_figures(rows, ("bus",), [k for k in rows[0] if k.endswith("_us")])
+        detail = {"load_after": load_after, "results": rows}
+        write_report(bench_report("tick_to_order", figures, detail), args.json)
         return
     print(table(results))
     print(f"\nload average after: {load_after} ({os.cpu_count()} CPUs)")

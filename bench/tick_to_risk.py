@@ -15,13 +15,13 @@ Three figures, each the best of `--repeat` runs, one process, one event loop:
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 import statistics
 import time
 from decimal import Decimal
 
 from tradewind.benchmarks.command_line import OneLineErrorParser
+from tradewind.benchmarks.report import add_json_option, bench_report, write_report
 from tradewind.bus import topics
 from tradewind.bus.envelope import envelope
 from tradewind.bus.memory import MemoryBus
@@ -141,7 +141,7 @@ async def tick_to_risk(trades: int, per_batch: int) -> tuple[float, float, float
 
 def main() -> None:
     parser = OneLineErrorParser(description=__doc__)
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    add_json_option(parser)
     parser.add_argument("--repeat", type=int, default=3, help="runs per figure; best kept")
     parser.add_argument("--snapshots", type=int, default=20_000)
     parser.add_argument("--intents", type=int, default=50_000)
@@ -162,7 +162,7 @@ def main() -> None:
         "tick_to_risk_p99_us": round(p99, 1),
     }
     if args.json:
-        print(json.dumps(result))
+        write_report(bench_report("tick_to_risk", result), args.json)
     else:
         for name, value in result.items():
             print(f"{name:24} {value:>12,}")

@@ -38,6 +38,7 @@ from typing import Any
 import httpx
 
 from tradewind.benchmarks.command_line import OneLineErrorParser
+from tradewind.benchmarks.report import add_json_option, bench_report, case_figures, write_report
 from tradewind.bus import topics
 from tradewind.bus.envelope import Envelope, envelope
 from tradewind.bus.memory import MemoryBus
@@ -229,7 +230,7 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=200)
     parser.add_argument("--egress", type=int, nargs="+", default=[1, 4])
     parser.add_argument("--orders", type=int, default=8, help="orders per account in the wave")
-    parser.add_argument("--json", action="store_true")
+    add_json_option(parser)
     args = parser.parse_args()
     if args.accounts < 1 or args.orders < 1 or min(args.egress) < 1 or max(args.egress) > 200:
         parser.error("--accounts and --orders must be at least 1, --egress 1 to 200")
@@ -241,7 +242,8 @@ def main() -> None:
         if not args.json:
             print(json.dumps(results[-1], indent=1), flush=True)
     if args.json:
-        print(json.dumps({"benchmark": "venue_limits", "results": results}))
+        figures = case_figures(results, ("accounts", "egress"))
+        write_report(bench_report("venue_limits", figures, {"results": results}), args.json)
 
 
 if __name__ == "__main__":

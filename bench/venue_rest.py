@@ -11,7 +11,6 @@ limiter off (the server's own weight limits are raised for the run).
 from __future__ import annotations
 
 import asyncio
-import json
 import statistics
 import subprocess
 import sys
@@ -21,6 +20,7 @@ from decimal import Decimal
 import httpx
 
 from tradewind.benchmarks.command_line import OneLineErrorParser
+from tradewind.benchmarks.report import add_json_option, bench_report, case_figures, write_report
 from tradewind.bus.tansu import free_port, port_open
 from tradewind.domain.model import OrderType, Side
 from tradewind.venues.port import OrderRequest
@@ -76,7 +76,7 @@ def main() -> None:
     parser = OneLineErrorParser(description=__doc__)
     parser.add_argument("--orders", type=int, default=1000, help="orders per run")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8])
-    parser.add_argument("--json", action="store_true")
+    add_json_option(parser)
     args = parser.parse_args()
     port = free_port()
     server = subprocess.Popen(
@@ -106,7 +106,8 @@ def main() -> None:
         server.terminate()
         server.wait(10)
     if args.json:
-        print(json.dumps({"benchmark": "venue_rest", "results": results}))
+        figures = case_figures(results, ("concurrency",), ("round_trips_per_s", "p50_ms", "p99_ms"))
+        write_report(bench_report("venue_rest", figures, {"results": results}), args.json)
         return
     print("| concurrency | round trips | round trips/s | p50 (ms) | p99 (ms) |")
     print("|---:|---:|---:|---:|---:|")

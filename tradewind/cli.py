@@ -3,7 +3,9 @@
     tradewind up [--config FILE] [--port PORT]   every service in one process (embedded)
     tradewind service NAME [--config FILE]        one service (distributed mode)
     tradewind version
-    tradewind bench ...                           benchmarks
+    tradewind bench ...                           benchmarks (bench compare OLD NEW: two runs)
+    tradewind profile SCENARIO [--size S]         a benchmark under pyinstrument: HTML
+                                                  profile and top frames
     tradewind venue serve [--market M] [--port P] the simulated exchange (Binance API)
     tradewind keys generate [--kid K] [--jwt]     a new master key (or JWT secret)
     tradewind keys rotate [--config FILE]         re-wrap secrets under the current key
@@ -254,6 +256,85 @@ def bench_bus(
     from tradewind.benchmarks.bus import DEFAULT_URLS, run
 
     typer.echo(run(url or DEFAULT_URLS, as_json=as_json, events=events, rounds=rounds))
+
+
+@bench_app.command("compare")
+def bench_compare(
+    old: Annotated[
+        Path, typer.Argument(metavar="OLD.json", help="A bench result (`--json FILE`).")
+    ],
+    new: Annotated[
+        Path, typer.Argument(metavar="NEW.json", help="A later result of the same bench.")
+    ],
+) -> None:
+    """Two results of one bench (`python bench/NAME.py --json FILE`) side by side: per
+    figure the old and new value, the change in % and whether it is better (throughput
+    higher, times and latencies lower; counts neither). Runs on a shared machine are
+    noisy: compare runs taken back to back."""
+
+    def run() -> int:
+        from rich.console import Console
+
+        from tradewind.benchmarks.compare import compare_files
+
+        Console().print(compare_files(old, new))
+        return 0
+
+    _exit_with(run)
+
+
+@app.command("profile", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def profile(
+    context: typer.Context,
+    scenario: Annotated[
+        str,
+        typer.Argument(
+            metavar="SCENARIO",
+            help="The benchmark to profile: tick-to-order, orders-pipeline, rebalance-wave, "
+            "matching, bus, analytics, tick-to-risk or bots. Options after it that are "
+            "not profile's go to the bench script (e.g. --accounts 100).",
+            show_default=False,
+        ),
+    ],
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            metavar="FILE.html",
+            help="Where the HTML profile goes. Default: "
+            ".tradewind/profiles/SCENARIO-YYYYmmdd-HHMMSS.html.",
+            show_default=False,
+        ),
+    ] = None,
+    size: Annotated[
+        str,
+        typer.Option(
+            "--size",
+            metavar="SIZE",
+            help="small (a quick look: seconds to a minute) or full (the sizes of "
+            "docs/benchmarks.md).",
+        ),
+    ] = "small",
+) -> None:
+    """Run a benchmark of bench/ in this process under pyinstrument (1 ms samples of the
+    main thread, the event loop's tasks included): the bench prints its figures, then
+    the top frames by own time are printed and the interactive HTML profile written.
+    The profiler costs every Python call some time: the bench's own figures come out
+    slower than without it; the profile says where the time goes, not how much there is."""
+
+    def run() -> int:
+        from tradewind.benchmarks.scenarios import SIZES, profile_scenario
+
+        if size not in SIZES:
+            raise ConfigError("--size", f"expected small or full, got {size!r}")
+        done = profile_scenario(scenario, size, list(context.args), out)
+        typer.echo(
+            "\n(the figures above were taken under the profiler, which slows every call: "
+            f"measure without it)\n\n{done.top_frames}\n\nprofile: {done.html}"
+        )
+        return done.exit_code
+
+    _exit_with(run)
 
 
 @venue_app.command("serve")

@@ -49,6 +49,11 @@ HELP = [
     ),
     pytest.param([*TRADEWIND, "--help"], "Usage: tradewind [OPTIONS] COMMAND", id="tradewind"),
     pytest.param([*TRADEWIND, "up", "--help"], "Usage: tradewind up [OPTIONS]", id="up"),
+    pytest.param(
+        [*TRADEWIND, "profile", "--help"],
+        "Usage: tradewind profile [OPTIONS] {SCENARIO}",
+        id="profile",
+    ),
     pytest.param([*TRADEWIND, "service", "--help"], "Usage: tradewind service", id="service"),
     pytest.param(
         [*TRADEWIND, "venue", "serve", "--help"], "Usage: tradewind venue serve", id="venue-serve"
@@ -71,6 +76,7 @@ HELP = [
             "users revoke-admin",
             "bench",
             "bench bus",
+            "bench compare",
             "chaos",
             "version",
         )
@@ -186,6 +192,22 @@ BAD_ARGUMENTS = [
         [*TRADEWIND, "bench", "bus", "--rounds", "0"],
         "tradewind: error: Invalid value for '--rounds':",
         id="bench-bus-rounds",
+    ),
+    pytest.param(
+        [*TRADEWIND, "bench", "compare", "no-such-old.json", "no-such-new.json"],
+        "tradewind: error: no-such-old.json: cannot read it: No such file or directory",
+        id="bench-compare-missing-file",
+    ),
+    pytest.param(
+        [*TRADEWIND, "profile", "tick-to-moon"],
+        "tradewind: error: SCENARIO: unknown scenario 'tick-to-moon'; known: tick-to-order, "
+        "orders-pipeline, rebalance-wave, matching, bus, analytics, tick-to-risk, bots",
+        id="profile-unknown-scenario",
+    ),
+    pytest.param(
+        [*TRADEWIND, "profile", "matching", "--size", "huge"],
+        "tradewind: error: --size: expected small or full, got 'huge'",
+        id="profile-size",
     ),
     pytest.param(
         [*TRADEWIND, "chaos", "--bus", "nats"],

@@ -19,7 +19,9 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from decimal import Decimal
+from typing import Any
 
+from tradewind.benchmarks.report import bench_report, case_figures
 from tradewind.bus.envelope import Envelope, envelope
 from tradewind.bus.factory import open_bus
 from tradewind.bus.port import ConsumerOptions
@@ -149,15 +151,28 @@ def render_table(results: Sequence[BusResult]) -> str:
     return "\n".join(lines)
 
 
+def bus_report(results: Sequence[BusResult]) -> dict[str, Any]:
+    """The results as a bench report (`tradewind.benchmarks.report`)."""
+    rows = [asdict(r) for r in results]
+    names = ("events_per_s", "latency_p50_us", "latency_p99_us")
+    return bench_report("bus", case_figures(rows, ("adapter", "batch"), names), {"results": rows})
+
+
 def render_json(results: Sequence[BusResult]) -> str:
-    return json.dumps({"benchmark": "bus", "results": [asdict(r) for r in results]})
+    return json.dumps(bus_report(results))
 
 
 DEFAULT_URLS = ("memory://", "redis://127.0.0.1:6379/0", "kafka://local")
 
 
 def run(urls: Sequence[str], *, as_json: bool, events: int | None, rounds: int) -> str:
-    """Run the benchmark for `urls` and return the table or the JSON object.
+    """Run the benchmark for `urls` and return the table or the JSON object."""
+    results = measure(urls, events=events, rounds=rounds)
+    return render_json(results) if as_json else render_table(results)
+
+
+def measure(urls: Sequence[str], *, events: int | None, rounds: int) -> list[BusResult]:
+    """Run the benchmark for `urls`.
 
     `kafka://local` starts a private Tansu broker for the run. Redis runs use a fresh
     key prefix and delete their keys afterwards. `events` overrides the default counts
@@ -185,7 +200,7 @@ def run(urls: Sequence[str], *, as_json: bool, events: int | None, rounds: int) 
             results += asyncio.run(run_bus_benchmark({name: url}, (1, 100), counts, rounds))
         for url, prefix in prefixes:
             asyncio.run(_delete_keys(url, prefix))
-    return render_json(results) if as_json else render_table(results)
+    return results
 
 
 def _default_counts(adapter: str) -> dict[int, int]:
