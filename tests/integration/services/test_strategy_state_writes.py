@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
@@ -39,6 +39,7 @@ from tests.integration.services.test_strategy_service import (
 )
 from tests.waiting import wait_until_async
 from tradewind.bus import topics
+from tradewind.bus.envelope import Envelope
 from tradewind.bus.memory import MemoryBus, MemorySubscription
 from tradewind.bus.topics import ORDERS_CANCEL
 from tradewind.domain.bot_lifecycle import BotState
@@ -259,3 +260,61 @@ async def test_the_state_writer_never_writes_an_older_state_over_a_newer_one(
         await quick.close()
     assert await row() == b"fourth"
     assert await platform.bot_state(bot_id) is BotState.PAUSED
+
+
+async def test_a_bots_state_is_not_written_while_its_intents_are_still_being_published(
+    tmp_path: Path,
+) -> None:
+    """Market data's states are encoded when the writer writes, not on the hot path; a bot
+    whose intent is still on its way to the bus is left for a later round, so no saved
+    state counts an intent that has not left (a crash would lose it)."""
+    bus = MemoryBus(max_lag=0)  # a publisher waits until every group has handled it
+    await bus.start()
+    db = Database(f"sqlite:///{tmp_path / 'tradewind.db'}?timeout={LOCK_WAIT_S}")
+    await db.migrate()
+    platform = Platform(bus, db, SimulatedVenues(SimulatedExchange(SyntheticMarket(seed=1))))
+    execution_free = asyncio.Event()
+    execution_free.set()
+
+    async def slow_execution(batch: Sequence[Envelope]) -> None:
+        await execution_free.wait()
+        await platform.take_intents(batch)
+
+    await bus.subscribe((topics.ORDERS_INTENT,), "test-execution", slow_execution)
+    account_id = await platform.account()
+    bot_id = await platform.bot(account_id, "every-bar", {})
+    service = await platform.start_service()
+    writer = service.outbound.writer
+    open_ns = time.time_ns() - 60 * NS_PER_S
+    second_bar: asyncio.Task[None] | None = None
+    try:
+        with writes_held_up(db):
+            await publish(bus, topics.MD_BAR, bar(BTC, D(30000), open_ns + 1), BTC.key)
+            await eventually(lambda: len(platform.intents_of(bot_id)) == 1)
+            await eventually(lambda: writer._round.locked())  # writing :1's state, held up
+            execution_free.clear()
+            second_bar = asyncio.create_task(
+                publish(bus, topics.MD_BAR, bar(BTC, D(30000), open_ns + 2), BTC.key)
+            )
+            await eventually(lambda: bot_id in service.outbound.unpublished_bots())
+        await sequence_becomes(platform, bot_id, 1)  # the round held up, then its end
+        background = writer._background
+        assert background is not None
+        await asyncio.wait_for(background, timeout=10)
+        assert await saved_sequence(platform, bot_id) == 1  # :2 is not published yet
+
+        execution_free.set()
+        await second_bar
+        await sequence_becomes(platform, bot_id, 2)  # published, then written
+        assert [i.intent_id for i in platform.intents_of(bot_id)] == [
+            f"{bot_id}:1",
+            f"{bot_id}:2",
+        ]
+    finally:
+        execution_free.set()
+        if second_bar is not None:
+            await asyncio.gather(second_bar, return_exceptions=True)
+        for running in list(platform.services):
+            await platform.stop_service(running)
+        await bus.close()
+        await db.close()

@@ -7,7 +7,9 @@ intent with one `publish_batch` on `orders.intent` (cancel requests likewise on
 `StateWriter`, which writes them in one transaction per round:
 
 - `publish()` (market data, timers: the hot path) returns once published; the writer
-  writes in the background, so the next bar does not wait for the database.
+  writes in the background, so the next bar does not wait for the database. What
+  market data and timers saved (`saving_later`) is not even encoded here: the writer
+  encodes it when it writes, once it is published (`StateWriter.save_later`).
 - `flush()` also waits until every state captured so far is written. The service calls
   it before a batch of account events is acknowledged, so a crash redelivers that batch
   to the state saved before it.
@@ -23,6 +25,8 @@ or an earlier publish. A failed publish or write keeps its work for the next flu
 from __future__ import annotations
 
 import asyncio
+import itertools
+from collections.abc import Set
 from typing import TYPE_CHECKING, NamedTuple
 
 from tradewind.bus.envelope import Envelope, envelope
@@ -55,7 +59,10 @@ class Outbound:
         self, bus: Bus, database: Database, routes: OrderRoutes, metrics: StrategyMetrics
     ) -> None:
         self._bus = bus
-        self.writer = StateWriter(database)
+        self.writer = StateWriter(database, unpublished=self.unpublished_bots)
+        #: Set while market-data and timer hooks run: their saves go to the writer, to be
+        #: encoded when it writes.
+        self.saving_later = False
         self._routes = routes
         self._metrics = metrics
         self.intents: list[PendingIntent] = []
@@ -67,11 +74,34 @@ class Outbound:
         self._unpublished_intents: list[Envelope] = []
         self._unpublished_cancels: list[Envelope] = []
         self._unsaved: dict[str, bytes] = {}
+        #: What the publish in flight took: unpublished until it returns.
+        self._in_flight: tuple[list[Envelope], list[Envelope], dict[str, bytes]] | None = None
         self._lock = asyncio.Lock()
 
     def save(self, host: BotHost) -> None:
-        """Write `host`'s saved state at the next flush (skipped if unchanged)."""
-        self._to_save[host.bot_id] = host
+        """Write `host`'s saved state at the next flush (skipped if unchanged); while
+        `saving_later`, when the writer next writes and all it submitted is published."""
+        if self.saving_later:
+            self.writer.save_later(host)
+        else:
+            self._to_save[host.bot_id] = host
+
+    def unpublished_bots(self) -> Set[str]:
+        """The ids of the bots with intents, cancel requests or captured states that are
+        not published yet (their states must wait)."""
+        bots = {pending.host.bot_id for pending in self.intents}
+        bots.update(request.bot_id for request in self.cancels)
+        bots.update(self._unsaved)
+        queued = [self._unpublished_intents, self._unpublished_cancels]
+        if self._in_flight is not None:
+            intents, cancels, saved = self._in_flight
+            queued += [intents, cancels]
+            bots.update(saved)
+        for env in itertools.chain.from_iterable(queued):
+            payload = env.payload
+            assert isinstance(payload, OrderIntent | OrderCancelRequest)
+            bots.add(payload.bot_id)
+        return bots
 
     def set_bot_state(self, bot_id: str, state: BotState) -> None:
         """Record `state` in the bot's row at the next flush."""
@@ -122,6 +152,7 @@ class Outbound:
             cancels, self._unpublished_cancels = self._unpublished_cancels, []
             saved, self._unsaved = self._unsaved, {}
             changes, self._state_changes = self._state_changes, {}
+            self._in_flight = (intents, cancels, saved)
             try:
                 if intents:
                     await self._bus.publish_batch(ORDERS_INTENT, intents)
@@ -137,6 +168,8 @@ class Outbound:
                 self._unsaved = saved | self._unsaved
                 self._state_changes = changes | self._state_changes
                 raise
+            finally:
+                self._in_flight = None
             self.writer.queue(saved, changes)
 
     def _capture(self) -> None:

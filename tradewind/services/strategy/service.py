@@ -15,8 +15,8 @@ this instance owns (`instance_slots.py`), later as `BotCommand`s arrive. Subscri
   all market data) from the latest event: events published before the instance started
   listening never arrive, so bots never decide on stale prices, and nothing is
   redelivered across restarts. A batch's intents are published (`Outbound.publish`)
-  and the states they changed written in the background (`StateWriter`): the next bar
-  does not wait for the database. A crash before that write restarts the bots from
+  and the states they changed encoded and written in the background (`StateWriter`):
+  the next bar does not wait for the database. A crash before that write restarts the bots from
   their previous states, whose next decisions reuse the same intent ids (so the same
   client order ids: execution places each at most once).
 
@@ -219,14 +219,18 @@ class StrategyService(Service):
 
     async def _on_market_data(self, batch: Sequence[Envelope]) -> None:
         outbound = self.outbound
-        for env in batch:
-            outbound.cause = env.event_id  # the intents' trace: tick-to-order latency
-            payload = env.payload
-            if type(payload) is Bar:
-                self._on_bar(env.key, payload)
-            elif type(payload) is TradeTick:
-                self._on_trade(env.key, payload)
-        outbound.cause = None
+        outbound.saving_later = True  # the states: encoded and written after the publish
+        try:
+            for env in batch:
+                outbound.cause = env.event_id  # the intents' trace: tick-to-order latency
+                payload = env.payload
+                if type(payload) is Bar:
+                    self._on_bar(env.key, payload)
+                elif type(payload) is TradeTick:
+                    self._on_trade(env.key, payload)
+        finally:
+            outbound.cause = None
+            outbound.saving_later = False
         if not outbound.idle:
             await self._publish_or_log()  # market data is not redelivered: never raise
 
@@ -336,7 +340,11 @@ class StrategyService(Service):
             now_ns = self._clock()
             due = self.timers.pop_due(now_ns, settings.strategy_timers_per_tick)
             if due:
-                self.hooks.timers(due, now_ns)
+                self.outbound.saving_later = True
+                try:
+                    self.hooks.timers(due, now_ns)
+                finally:
+                    self.outbound.saving_later = False
             ticks += 1
             if ticks % save_every == 0:
                 for host in self.roster.hosts.values():
