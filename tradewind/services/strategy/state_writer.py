@@ -143,14 +143,14 @@ class StateWriter:
 
     def _encode_later(self) -> None:
         """Encode the states of the bots saved for later that have nothing unpublished
-        (no await: no hook runs in between); the others stay for a later round."""
+        (no await: no hook runs in between); the others stay for a later round, and so
+        does a bot whose state cannot be encoded (the error is raised)."""
         unpublished = self._unpublished()
-        later, self._later = self._later, {}
-        for bot_id, host in later.items():
-            if bot_id in unpublished:
-                self._later[bot_id] = host
-                continue
+        later = self._later
+        for bot_id in [bot_id for bot_id in later if bot_id not in unpublished]:
+            host = later[bot_id]
             data = host.saved_state()
+            del later[bot_id]
             digest = hash(data)
             if digest != host.saved_digest:
                 host.saved_digest = digest
