@@ -18,7 +18,9 @@ The subscriber then answers each intent with an `OrderRejected` on orders.events
 risk would) so the bots' open orders do not pile up. Buses: memory:// (embedded),
 redis://127.0.0.1:6379/0 under a unique prefix (deleted afterwards), and Kafka on a
 local Tansu broker. The strategy service writes bot states to a temporary SQLite
-database, after publishing, as in production.
+database, after publishing, as in production: the states the bars changed in the
+background (the next bar does not wait for them), those the rejections changed before
+the rejections are acknowledged.
 
 `--analytics-accounts N`: meanwhile, in the same event loop (as under `tradewind up`),
 a round of analytics every `--analytics-interval-s` (the service's default, 5 s) over N

@@ -14,13 +14,17 @@ this instance owns (`instance_slots.py`), later as `BotCommand`s arrive. Subscri
 - `md.bar`, `md.trade` as a listener (`strategy-md`, `Bus.listen`: every instance gets
   all market data) from the latest event: events published before the instance started
   listening never arrive, so bots never decide on stale prices, and nothing is
-  redelivered across restarts.
+  redelivered across restarts. A batch's intents are published (`Outbound.publish`)
+  and the states they changed encoded and written in the background (`StateWriter`):
+  the next bar does not wait for the database. A crash before that write restarts the bots from
+  their previous states, whose next decisions reuse the same intent ids (so the same
+  client order ids: execution places each at most once).
 
 One timer task ticks every `TRADEWIND_STRATEGY_TIMER_TICK_S` (100 ms): due bots get
-`on_timer`; the same task flushes what timers produced and, every
+`on_timer`; the same task publishes what timers produced and, every
 `TRADEWIND_STRATEGY_SAVE_INTERVAL_S` (10 s), saves the bots whose memory
-market data or timers changed without an intent (a crash loses at most that much
-indicator history; an intent always saves its bot's state before it counts as done).
+market data or timers changed without an intent and waits for every queued state to be
+written (a crash loses at most that much indicator history).
 """
 
 from __future__ import annotations
@@ -128,6 +132,7 @@ class StrategyService(Service):
         self.roster = BotRoster()
         self.timers = TimerWheel(self._clock)
         self.outbound = Outbound(ctx.bus, database, self.roster.routes, self.metrics)
+        self.outbound.writer.report = self._report_writes
         self.lifecycle = BotLifecycle(
             roster=self.roster,
             outbound=self.outbound,
@@ -195,6 +200,7 @@ class StrategyService(Service):
             if host.dirty:
                 self.outbound.save(host)
         await self.outbound.flush()
+        await self.outbound.writer.close()
 
     @property
     def ready(self) -> bool:
@@ -213,16 +219,20 @@ class StrategyService(Service):
 
     async def _on_market_data(self, batch: Sequence[Envelope]) -> None:
         outbound = self.outbound
-        for env in batch:
-            outbound.cause = env.event_id  # the intents' trace: tick-to-order latency
-            payload = env.payload
-            if type(payload) is Bar:
-                self._on_bar(env.key, payload)
-            elif type(payload) is TradeTick:
-                self._on_trade(env.key, payload)
-        outbound.cause = None
+        outbound.saving_later = True  # the states: encoded and written after the publish
+        try:
+            for env in batch:
+                outbound.cause = env.event_id  # the intents' trace: tick-to-order latency
+                payload = env.payload
+                if type(payload) is Bar:
+                    self._on_bar(env.key, payload)
+                elif type(payload) is TradeTick:
+                    self._on_trade(env.key, payload)
+        finally:
+            outbound.cause = None
+            outbound.saving_later = False
         if not outbound.idle:
-            await self._flush_or_log()  # market data is not redelivered: never raise
+            await self._publish_or_log()  # market data is not redelivered: never raise
 
     def _on_bar(self, key: str, bar: Bar) -> None:
         # A bar no newer than the last of its series is a repeat (two marketdata
@@ -330,23 +340,39 @@ class StrategyService(Service):
             now_ns = self._clock()
             due = self.timers.pop_due(now_ns, settings.strategy_timers_per_tick)
             if due:
-                self.hooks.timers(due, now_ns)
+                self.outbound.saving_later = True
+                try:
+                    self.hooks.timers(due, now_ns)
+                finally:
+                    self.outbound.saving_later = False
             ticks += 1
             if ticks % save_every == 0:
                 for host in self.roster.hosts.values():
                     if host.dirty:
                         self.outbound.save(host)
-            await self._flush_or_log()
+                await self._publish_or_log(wait_for_writes=True)
+            else:
+                await self._publish_or_log()
 
-    async def _flush_or_log(self) -> None:
-        """Flush; on failure log once (the work stays queued for the next tick)."""
+    async def _publish_or_log(self, *, wait_for_writes: bool = False) -> None:
+        """Publish, writing the states in the background (`wait_for_writes`: wait until
+        they are written); on failure log once (the work stays queued for the next
+        tick)."""
+        outbound = self.outbound
         try:
-            await self.outbound.flush()
+            await (outbound.flush() if wait_for_writes else outbound.publish())
         except Exception as error:
+            self._report_writes(error)
+            return
+        if wait_for_writes or outbound.writer.idle:
+            self._report_writes(None)
+
+    def _report_writes(self, error: Exception | None) -> None:
+        """Log the first failure to publish or write, and the first success after."""
+        if error is not None:
             if not self._flush_failing:
                 self._log.error("cannot publish intents or save bot states", error=describe(error))
             self._flush_failing = True
-            return
-        if self._flush_failing:
+        elif self._flush_failing:
             self._log.info("publishing intents and saving bot states again")
             self._flush_failing = False
