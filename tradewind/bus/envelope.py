@@ -44,7 +44,7 @@ class _EventIds:
         self._lock = threading.Lock()
         self._last_ns = 0
         self._counter = 0
-        self._node = int.from_bytes(os.urandom(4), "big")
+        self._node = _node_hex()  # formatted once: an id is made per event published
 
     def next(self) -> str:
         now = time.time_ns()
@@ -52,13 +52,16 @@ class _EventIds:
             if now <= self._last_ns:
                 now = self._last_ns + 1
             self._last_ns = now
-            self._counter = (self._counter + 1) & 0xFFFFFFFF
-            counter = self._counter
-        return f"{now:016x}{self._node:08x}{counter:08x}"
+            counter = self._counter = (self._counter + 1) & 0xFFFFFFFF
+        return f"{now:016x}{self._node}{counter:08x}"
 
     def reseed(self) -> None:
         """Pick a new node id; called in a forked child so it never repeats the parent."""
-        self._node = int.from_bytes(os.urandom(4), "big")
+        self._node = _node_hex()
+
+
+def _node_hex() -> str:
+    return f"{int.from_bytes(os.urandom(4), 'big'):08x}"
 
 
 _ids = _EventIds()
