@@ -167,11 +167,15 @@ class KillSwitches:
     def blocking(self, *, venue: str, account_id: str, bot_id: str) -> KillSwitch | None:
         """The broadest engaged switch that halts this bot's orders; None if they may
         trade."""
+        if not self._engaged:  # the usual case, asked once per order: no generator
+            return None
         return next(self.covering(venue=venue, account_id=account_id, bot_id=bot_id), None)
 
     def blocked(self, *, venue: str, account_id: str, bot_id: str) -> str | None:
         """Why this bot's orders may not trade, as a sentence naming who, why and when;
         None if no switch halts them."""
+        if not self._engaged:
+            return None
         switch = self.blocking(venue=venue, account_id=account_id, bot_id=bot_id)
         return None if switch is None else switch.describe(account_id)
 
