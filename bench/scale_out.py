@@ -419,6 +419,7 @@ class ScaleResult:
     envelope_p99_us: float
     worker_cpu_us_per_order: float
     redis_cpu_us_per_order: float
+    redis_commands_per_order: float
     postgres_cpu_us_per_order: float
     worker_cores_busy: float
     worker_cores_waiting: float
@@ -484,14 +485,16 @@ class BarPacer:
             await asyncio.sleep(POLL_S)
 
 
-async def redis_cpu_s() -> float:
-    """The Redis server's CPU time so far, seconds (INFO cpu)."""
+async def redis_usage() -> tuple[float, int]:
+    """The Redis server's CPU time so far (s) and commands processed so far (INFO)."""
     client = Redis.from_url(REDIS_URL)
     try:
-        info = await client.info("cpu")
+        cpu = await client.info("cpu")
+        stats = await client.info("stats")
     finally:
         await client.aclose()
-    return float(info["used_cpu_sys"]) + float(info["used_cpu_user"])
+    used_s = float(cpu["used_cpu_sys"]) + float(cpu["used_cpu_user"])
+    return used_s, int(stats["total_commands_processed"])
 
 
 def postgres_cpu_ticks() -> dict[int, int]:
@@ -585,7 +588,7 @@ async def measure(processes: int, load: Load, admin_url: str) -> ScaleResult:
             await pacer.drain()
             board = workers.board
             done, unfilled, bars = board.total("done"), board.total("unfilled"), pacer.bars
-            cpu = Cpu(board, await redis_cpu_s(), postgres_cpu_ticks())
+            cpu = Cpu(board, await redis_usage(), postgres_cpu_ticks())
             workers.measuring.value = 1
             started = time.perf_counter()
             await pacer.publish_for(load.seconds)
@@ -624,6 +627,7 @@ async def measure(processes: int, load: Load, admin_url: str) -> ScaleResult:
         envelope_p99_us=round(percentile_us(envelope, 99), 1),
         worker_cpu_us_per_order=round(used.workers_s / per_order, 1),
         redis_cpu_us_per_order=round(used.redis_s / per_order, 1),
+        redis_commands_per_order=round(used.redis_commands / max(orders, 1), 2),
         postgres_cpu_us_per_order=round(used.postgres_s / per_order, 1),
         worker_cores_busy=round(used.workers_s / window_s, 2),
         worker_cores_waiting=round(used.workers_waiting_s / window_s, 2),
@@ -642,27 +646,30 @@ class CpuUsed:
     workers_s: float
     workers_waiting_s: float  # runnable, waiting for a CPU
     redis_s: float
+    redis_commands: int
     postgres_s: float
     driver_s: float
 
 
 class Cpu:
-    """CPU times at the window's start: the workers' (ns), Redis's (s), PostgreSQL's
-    (ticks by pid) and this process's."""
+    """CPU times at the window's start: the workers' (ns), Redis's (s, and its commands
+    processed), PostgreSQL's (ticks by pid) and this process's."""
 
-    def __init__(self, board: Board, redis_s: float, postgres: dict[int, int]) -> None:
+    def __init__(self, board: Board, redis: tuple[float, int], postgres: dict[int, int]) -> None:
         self._board = board
         self._workers_ns = board.total("cpu_ns")
         self._waiting_ns = board.total("wait_ns")
-        self._redis_s = redis_s
+        self._redis = redis
         self._postgres = postgres
         self._driver_s = time.process_time()
 
     async def since(self) -> CpuUsed:
+        redis_s, commands = await redis_usage()
         return CpuUsed(
             workers_s=(self._board.total("cpu_ns") - self._workers_ns) / 1e9,
             workers_waiting_s=(self._board.total("wait_ns") - self._waiting_ns) / 1e9,
-            redis_s=await redis_cpu_s() - self._redis_s,
+            redis_s=redis_s - self._redis[0],
+            redis_commands=commands - self._redis[1] - 2,  # our own INFOs
             postgres_s=postgres_cpu_s(self._postgres, postgres_cpu_ticks()),
             driver_s=time.process_time() - self._driver_s,
         )
@@ -694,8 +701,9 @@ def table(results: Sequence[ScaleResult]) -> str:
         "| processes | accounts | database | offered orders/s | bars | orders | orders/s | "
         "tick→order p50 µs | tick→order p99 µs | envelope p50 µs | envelope p99 µs | "
         "CPU µs/order workers · Redis · PostgreSQL | cores busy workers · Redis · "
-        "PostgreSQL · driver | workers waiting for a CPU, cores | unfilled | load avg before |",
-        "|---:|---:|:---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---:|---|",
+        "PostgreSQL · driver | workers waiting for a CPU, cores | Redis commands/order | "
+        "unfilled | load avg before |",
+        "|---:|---:|:---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---:|---:|---|",
     ]
     for r in results:
         offered = (
@@ -709,6 +717,7 @@ def table(results: Sequence[ScaleResult]) -> str:
             f"{r.worker_cpu_us_per_order:,} · {r.redis_cpu_us_per_order:,} · "
             f"{r.postgres_cpu_us_per_order:,} | {r.worker_cores_busy} · {r.redis_cores_busy} · "
             f"{r.postgres_cores_busy} · {r.driver_cores_busy} | {r.worker_cores_waiting} | "
+            f"{r.redis_commands_per_order} | "
             f"{r.unfilled:,} | "
             f"{r.load_before} |"
         )
