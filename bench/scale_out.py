@@ -1,6 +1,7 @@
 """Orders/s and tick->order latency with the order path split over K processes on Redis
 Streams: `python bench/scale_out.py [--processes 1 2 4] [--accounts 1000] [--seconds 10]
-[--in-flight 2] [--partitions 8] [--database] [--database-url URL] [--json]`.
+[--in-flight 2] [--interval-ms 0] [--partitions 8] [--database] [--database-url URL]
+[--json]`.
 
     md.bar -> strategy -> orders.intent -> (relay) -> orders.approved -> execution
            -> simulated exchange -> orders.events -> portfolio
@@ -28,7 +29,9 @@ put its own HTTP serving on the same cores and be the bound at K > 1.
 `--accounts` bots (bench_every_bar of bench/tick_to_order.py: one per account, a market
 buy of 0.001 BTC on every bar) answer each bar with one order each. This process (the
 driver) publishes bars on md.bar, keeping at most `--in-flight` bars whose orders are not
-all finished: the pipeline is saturated, with a bounded backlog. After the workers have
+all finished: the pipeline is saturated, with a bounded backlog (with `--interval-ms`, at
+most one bar per interval: a fixed offered load, the same for every process count, for
+latency below saturation). After the workers have
 settled (every group's partitions spread evenly, every bot loaded) and a warm-up (every
 account's venue session opened), for `--seconds`:
 
@@ -37,7 +40,11 @@ account's venue session opened), for `--seconds`:
 - tick->order p50/p99: per intent of a bar published in the window, the relay's clock
   when it arrives minus the bar's envelope ts_ns (tick_to_order's "received"), at that
   saturation; envelope: the intent's envelope ts_ns minus the bar's (the strategy's part);
-- CPU µs per order: the workers' (summed) and Redis's CPU time over the window per order.
+- CPU µs per order over the window: the workers' (summed), Redis's (INFO) and
+  PostgreSQL's (its server processes, from /proc: other clients' too); cores busy: the
+  same per second, and the driver's; workers waiting for a CPU: the time they were
+  runnable but not running (/proc schedstat), per second: how far the machine's other
+  load, or more processes than cores, held them back; Redis commands per order.
 
 Then publishing stops and every order must finish, or the run fails. Ctrl-C, an error or
 a timeout (settling 120 s, no order finishing for 60 s) stops every worker.
@@ -47,9 +54,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import multiprocessing
 import os
-import queue
 import random
 import signal
 import sys
@@ -58,14 +63,10 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from decimal import Decimal
-from multiprocessing.queues import Queue
-from multiprocessing.sharedctypes import Synchronized, SynchronizedArray
-from multiprocessing.synchronize import Event
-from pathlib import Path
+from multiprocessing.sharedctypes import Synchronized
 from typing import Any
 
 from orders_pipeline import Keys
-from redis.asyncio import Redis
 from tick_to_order import (
     BTC,
     REDIS_URL,
@@ -78,6 +79,18 @@ from tick_to_order import (
 )
 
 from tradewind.benchmarks.command_line import OneLineErrorParser
+from tradewind.benchmarks.machine_usage import (
+    postgres_cpu_s,
+    postgres_cpu_ticks,
+    redis_usage,
+    runqueue_wait_ns,
+)
+from tradewind.benchmarks.worker_processes import (
+    Board,
+    WorkerFailed,
+    WorkerLink,
+    WorkerProcesses,
+)
 from tradewind.bus.envelope import Envelope
 from tradewind.bus.factory import open_bus
 from tradewind.bus.port import Bus
@@ -103,7 +116,6 @@ from tradewind.venues.simulated.exchange import SimulatedExchange
 from tradewind.venues.simulated.liquidity import LiquidityConfig
 from tradewind.venues.simulated.market import SyntheticMarket
 
-SCHEDSTAT = Path("/proc/self/schedstat")
 POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 RELAY_GROUP = "bench-risk"
 #: The consumer groups sharing the account partitions, one member per worker each.
@@ -123,11 +135,11 @@ FIELDS = (
     *("started", "bots", "relayed", "done", "unfilled", "booked", "cpu_ns", "wait_ns"),
     *(f"owned {group}" for group in GROUPS),
 )
-_COLUMN = {name: i for i, name in enumerate(FIELDS)}
 
 #: What a worker hands back: per intent relayed in the window, (bar event id, intent
 #: envelope ts_ns, received ns).
 Samples = list[tuple[str, int, int]]
+Workers = WorkerProcesses["WorkerSpec", Samples]
 
 
 @dataclass(frozen=True)
@@ -140,40 +152,18 @@ class WorkerSpec:
     order_database: bool
 
 
-class Board:
-    """The workers' counters in shared memory: row `worker`, one column per `FIELDS`
-    (each worker writes its own row only; no lock needed)."""
-
-    def __init__(self, values: SynchronizedArray[int], workers: int) -> None:
-        self.values = values
-        self.workers = workers
-
-    def set(self, worker: int, field: str, value: int) -> None:
-        self.values[worker * len(FIELDS) + _COLUMN[field]] = value
-
-    def get(self, worker: int, field: str) -> int:
-        return int(self.values[worker * len(FIELDS) + _COLUMN[field]])
-
-    def total(self, field: str) -> int:
-        return sum(self.get(w, field) for w in range(self.workers))
-
-    def settled(self, partitions: int, bots: int) -> bool:
-        """Every worker started, every group's partitions spread evenly over them,
-        every bot hosted by one."""
-        if any(self.get(w, "started") == 0 for w in range(self.workers)):
+def settled(board: Board, partitions: int, bots: int) -> bool:
+    """Every worker started, every group's partitions spread evenly over them, every bot
+    hosted by one."""
+    workers = board.workers
+    if any(board.get(w, "started") == 0 for w in range(workers)):
+        return False
+    fair = {partitions // workers, -(-partitions // workers)}
+    for group in GROUPS:
+        owned = [board.get(w, f"owned {group}") for w in range(workers)]
+        if sum(owned) != partitions or not set(owned) <= fair:
             return False
-        fair = {partitions // self.workers, -(-partitions // self.workers)}
-        for group in GROUPS:
-            owned = [self.get(w, f"owned {group}") for w in range(self.workers)]
-            if sum(owned) != partitions or not set(owned) <= fair:
-                return False
-        return self.total("bots") == bots
-
-    def describe(self) -> str:
-        return "; ".join(
-            f"worker {w}: " + ", ".join(f"{f} {self.get(w, f)}" for f in FIELDS)
-            for w in range(self.workers)
-        )
+    return board.total("bots") == bots
 
 
 # -- the worker processes -------------------------------------------------------------
@@ -197,24 +187,11 @@ class IntentRelay:
         await self._bus.publish_batch(ORDERS_APPROVED, list(batch))
 
 
-def worker_main(
-    spec: WorkerSpec,
-    values: SynchronizedArray[int],
-    workers: int,
-    measuring: Synchronized[int],
-    stop: Event,
-    results: Queue[tuple[int, Samples]],
-    driver: int,
-) -> None:
-    """One worker process: its services until `stop` or the death of the `driver`
-    process (its pid: a worker may start after it died), then its samples on `results`."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C: the driver stops the workers
+def worker_main(spec: WorkerSpec, link: WorkerLink) -> None:
+    """One worker process: its services while `link.running()`, then its samples."""
     configure_logging("warning", "console", stream=sys.stderr)
-    board = Board(values, workers)
     with asyncio.Runner(loop_factory=_loop_factory()) as runner:
-        samples = runner.run(_work(spec, board, measuring, stop, driver))
-    if os.getppid() == driver:  # else no one reads: the put would wait forever at exit
-        results.put((spec.index, samples))
+        link.hand_back(runner.run(_work(spec, link)))
 
 
 def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
@@ -226,9 +203,7 @@ def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
     return uvloop.new_event_loop
 
 
-async def _work(
-    spec: WorkerSpec, board: Board, measuring: Synchronized[int], stop: Event, driver: int
-) -> Samples:
+async def _work(spec: WorkerSpec, link: WorkerLink) -> Samples:
     exchange = SimulatedExchange(
         SyntheticMarket(seed=3), liquidity=LiquidityConfig(level_size=100_000, flow_per_s=0.0)
     )
@@ -246,7 +221,7 @@ async def _work(
     strategy = StrategyService(InstanceSlot(), create_strategy=create_strategy)
     execution = ExecutionService(ExecutionSettings(execution_reconcile_interval_s=3600), keys)
     portfolio = PortfolioService(PortfolioSettings(portfolio_snapshot_interval_s=3600))
-    relay = IntentRelay(bus, measuring)
+    relay = IntentRelay(bus, link.measuring)
     started: list[Service] = []
     relaying = None
 
@@ -267,12 +242,12 @@ async def _work(
         await start(execution, records)
         relaying = await bus.subscribe((ORDERS_INTENT,), RELAY_GROUP, relay.approve)
         await start(strategy, database)
-        board.set(spec.index, "started", 1)
+        link.report("started", 1)
         placed_at = 0.0
-        while not stop.is_set() and os.getppid() == driver:
-            _report_counts(board, spec.index, metrics, relay)
+        while link.running():
+            _report_counts(link, metrics, relay)
             if time.monotonic() - placed_at >= PLACEMENT_POLL_S:
-                _report_placement(board, spec.index, bus, strategy)
+                _report_placement(link, bus, strategy)
                 placed_at = time.monotonic()
             await asyncio.sleep(WORKER_POLL_S)
     finally:
@@ -286,120 +261,28 @@ async def _work(
     return relay.samples
 
 
-def _report_counts(board: Board, row: int, metrics: RuntimeMetrics, relay: IntentRelay) -> None:
+def _report_counts(link: WorkerLink, metrics: RuntimeMetrics, relay: IntentRelay) -> None:
     counts: dict[str, float] = {}
     for family in metrics.bus_events_consumed.collect():
         for sample in family.samples:
             if sample.name.endswith("_total") and sample.labels["group"] == "portfolio":
                 counts[sample.labels["type"]] = sample.value
-    board.set(row, "done", int(sum(counts.get(t, 0) for t in FINISHED)))
-    board.set(row, "unfilled", int(sum(counts.get(t, 0) for t in FINISHED[1:])))
-    board.set(row, "booked", int(counts.get("order.fill", 0)))
-    board.set(row, "relayed", relay.relayed)
-    board.set(row, "cpu_ns", time.process_time_ns())
-    board.set(row, "wait_ns", runqueue_wait_ns())
+    link.report("done", int(sum(counts.get(t, 0) for t in FINISHED)))
+    link.report("unfilled", int(sum(counts.get(t, 0) for t in FINISHED[1:])))
+    link.report("booked", int(counts.get("order.fill", 0)))
+    link.report("relayed", relay.relayed)
+    link.report("cpu_ns", time.process_time_ns())
+    link.report("wait_ns", runqueue_wait_ns())
 
 
-def runqueue_wait_ns() -> int:
-    """How long this process's main thread has been ready to run but waiting for a CPU,
-    ns (/proc/self/schedstat; 0 where the kernel does not keep it)."""
-    try:
-        return int(SCHEDSTAT.read_text().split()[1])
-    except (OSError, IndexError, ValueError):
-        return 0
-
-
-def _report_placement(board: Board, row: int, bus: Bus, strategy: StrategyService) -> None:
-    board.set(row, "bots", strategy.summary()["running"])
+def _report_placement(link: WorkerLink, bus: Bus, strategy: StrategyService) -> None:
+    link.report("bots", strategy.summary()["running"])
     for subscription in bus.subscriptions():
         if subscription.group in GROUPS:
-            board.set(row, f"owned {subscription.group}", len(subscription.partitions()))
+            link.report(f"owned {subscription.group}", len(subscription.partitions()))
 
 
 # -- the driver -----------------------------------------------------------------------
-
-
-class WorkerFailed(RuntimeError):
-    """A worker process ended before it was asked to."""
-
-
-class Workers:
-    """K worker processes: started, watched, and always stopped by `close`."""
-
-    def __init__(self, specs: Sequence[WorkerSpec]) -> None:
-        context = multiprocessing.get_context("spawn")
-        count = len(specs)
-        self._values: SynchronizedArray[int] = context.Array("q", count * len(FIELDS), lock=False)
-        self.board = Board(self._values, count)
-        self.measuring: Synchronized[int] = context.Value("b", 0, lock=False)
-        self._stop = context.Event()
-        self._results: Queue[tuple[int, Samples]] = context.Queue()
-        shared = (self._values, count, self.measuring, self._stop, self._results, os.getpid())
-        self._processes = [
-            context.Process(
-                target=worker_main,
-                args=(spec, *shared),
-                name=f"scale-out-worker-{spec.index}",
-                daemon=True,  # multiprocessing ends them at exit, should `close` be skipped
-            )
-            for spec in specs
-        ]
-
-    def start(self) -> None:
-        for process in self._processes:
-            process.start()
-
-    def check_alive(self) -> None:
-        for process in self._processes:
-            if not process.is_alive():
-                raise WorkerFailed(
-                    f"{process.name} exited with code {process.exitcode} "
-                    "(its error is above, on stderr)"
-                )
-
-    def _check_exits(self) -> None:
-        for process in self._processes:
-            if process.exitcode not in (None, 0):
-                raise WorkerFailed(
-                    f"{process.name} exited with code {process.exitcode} "
-                    "(its error is above, on stderr)"
-                )
-
-    def finish(self) -> Samples:
-        """Stop the workers; their samples, all together."""
-        self._stop.set()
-        samples: Samples = []
-        deadline = time.monotonic() + STOP_TIMEOUT_S
-        for _ in self._processes:
-            while True:
-                try:
-                    _, taken = self._results.get(timeout=1.0)
-                    break
-                except queue.Empty:
-                    self._check_exits()
-                    if time.monotonic() > deadline:
-                        raise TimeoutError(
-                            f"the workers did not stop within {STOP_TIMEOUT_S:g} s"
-                        ) from None
-            samples += taken
-        return samples
-
-    def close(self) -> None:
-        """Stop every worker: asked, then terminated, then killed."""
-        self._stop.set()
-        deadline = time.monotonic() + STOP_TIMEOUT_S
-        while time.monotonic() < deadline and any(p.is_alive() for p in self._processes):
-            try:  # a worker exits only once what it put is read
-                self._results.get(timeout=0.1)
-            except queue.Empty:
-                continue
-        for process in self._processes:
-            if process.is_alive():
-                process.terminate()
-                process.join(timeout=5)
-            if process.is_alive():
-                process.kill()
-                process.join()
 
 
 @dataclass(frozen=True)
@@ -485,42 +368,6 @@ class BarPacer:
             await asyncio.sleep(POLL_S)
 
 
-async def redis_usage() -> tuple[float, int]:
-    """The Redis server's CPU time so far (s) and commands processed so far (INFO)."""
-    client = Redis.from_url(REDIS_URL)
-    try:
-        cpu = await client.info("cpu")
-        stats = await client.info("stats")
-    finally:
-        await client.aclose()
-    used_s = float(cpu["used_cpu_sys"]) + float(cpu["used_cpu_user"])
-    return used_s, int(stats["total_commands_processed"])
-
-
-def postgres_cpu_ticks() -> dict[int, int]:
-    """CPU time (clock ticks) of every PostgreSQL server process on this machine, by pid
-    (from /proc: empty where it cannot be read)."""
-    ticks = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            if (entry / "comm").read_text().strip() != "postgres":
-                continue
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:  # gone meanwhile, or not ours to read
-            continue
-        ticks[int(entry.name)] = int(fields[11]) + int(fields[12])  # utime + stime
-    return ticks
-
-
-def postgres_cpu_s(before: dict[int, int], after: dict[int, int]) -> float:
-    """PostgreSQL's CPU time between two `postgres_cpu_ticks`, seconds: the processes
-    alive at both (the workers' connections last the whole window)."""
-    ticks = sum(after[pid] - before[pid] for pid in before.keys() & after.keys())
-    return ticks / os.sysconf("SC_CLK_TCK")
-
-
 def account_ids(count: int) -> tuple[str, ...]:
     """The same ids every run (so the same spread over partitions)."""
     rng = random.Random(11)
@@ -577,7 +424,7 @@ async def measure(processes: int, load: Load, admin_url: str) -> ScaleResult:
             WorkerSpec(i, bus_url, load.partitions, database_url, ids, load.database)
             for i in range(processes)
         ]
-        workers = Workers(specs)
+        workers: Workers = WorkerProcesses(worker_main, specs, FIELDS, STOP_TIMEOUT_S)
         bus = open_bus(bus_url, partitions=load.partitions)
         try:
             await bus.start()
@@ -588,7 +435,7 @@ async def measure(processes: int, load: Load, admin_url: str) -> ScaleResult:
             await pacer.drain()
             board = workers.board
             done, unfilled, bars = board.total("done"), board.total("unfilled"), pacer.bars
-            cpu = Cpu(board, await redis_usage(), postgres_cpu_ticks())
+            cpu = Cpu(board, await redis_usage(REDIS_URL), postgres_cpu_ticks())
             workers.measuring.value = 1
             started = time.perf_counter()
             await pacer.publish_for(load.seconds)
@@ -599,7 +446,7 @@ async def measure(processes: int, load: Load, admin_url: str) -> ScaleResult:
             await pacer.drain()
             workers.measuring.value = 0
             unfilled = board.total("unfilled") - unfilled
-            samples = await asyncio.to_thread(workers.finish)
+            samples = [s for taken in await asyncio.to_thread(workers.finish) for s in taken]
         finally:
             await asyncio.to_thread(workers.close)
             await bus.close()
@@ -664,7 +511,7 @@ class Cpu:
         self._driver_s = time.process_time()
 
     async def since(self) -> CpuUsed:
-        redis_s, commands = await redis_usage()
+        redis_s, commands = await redis_usage(REDIS_URL)
         return CpuUsed(
             workers_s=(self._board.total("cpu_ns") - self._workers_ns) / 1e9,
             workers_waiting_s=(self._board.total("wait_ns") - self._waiting_ns) / 1e9,
@@ -682,7 +529,7 @@ async def _settle(workers: Workers, partitions: int, accounts: int) -> None:
     while True:
         workers.check_alive()
         now = time.monotonic()
-        if workers.board.settled(partitions, accounts):
+        if settled(workers.board, partitions, accounts):
             settled_at = settled_at or now
             if now - settled_at >= 2.0:
                 return
