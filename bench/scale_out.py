@@ -46,8 +46,10 @@ account's venue session opened), for `--seconds`:
   runnable but not running (/proc schedstat), per second: how far the machine's other
   load, or more processes than cores, held them back; Redis commands per order.
 
-Then publishing stops and every order must finish, or the run fails. Ctrl-C, an error or
-a timeout (settling 120 s, no order finishing for 60 s) stops every worker.
+Then publishing stops and every order must finish, or the run fails. Ctrl-C, SIGTERM, an
+error or a timeout (settling 120 s, no order finishing for 60 s) stops every worker and
+drops the database and the streams; a killed driver's workers stop by themselves (its
+database and streams stay: `tw_chaos_*` databases, `bench*` keys).
 """
 
 from __future__ import annotations
