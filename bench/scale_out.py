@@ -1,7 +1,7 @@
 """Orders/s and tick->order latency with the order path split over K processes on Redis
 Streams: `python bench/scale_out.py [--processes 1 2 4] [--accounts 1000] [--seconds 10]
 [--in-flight 2] [--interval-ms 0] [--partitions 8] [--database] [--database-url URL]
-[--json]`.
+[--json [FILE]]`.
 
     md.bar -> strategy -> orders.intent -> (relay) -> orders.approved -> execution
            -> simulated exchange -> orders.events -> portfolio
@@ -55,7 +55,6 @@ database and streams stay: `tw_chaos_*` databases, `bench*` keys).
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import random
 import signal
@@ -66,7 +65,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from decimal import Decimal
 from multiprocessing.sharedctypes import Synchronized
-from typing import Any
 
 from orders_pipeline import Keys
 from tick_to_order import (
@@ -87,6 +85,7 @@ from tradewind.benchmarks.machine_usage import (
     redis_usage,
     runqueue_wait_ns,
 )
+from tradewind.benchmarks.report import add_json_option, bench_report, case_figures, write_report
 from tradewind.benchmarks.worker_processes import (
     Board,
     WorkerFailed,
@@ -594,7 +593,7 @@ def main() -> None:
     parser.add_argument(
         "--database-url", default=POSTGRES_URL, help="a PostgreSQL server's admin URL"
     )
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    add_json_option(parser)
     args = parser.parse_args()
     for name in ("accounts", "in_flight", "partitions"):
         if getattr(args, name) < 1:
@@ -624,15 +623,15 @@ def main() -> None:
     load_after = load_average()
     loop = "uvloop" if _loop_factory() is not None else "asyncio"
     if args.json:
-        report: dict[str, Any] = {
-            "benchmark": "scale_out",
-            "cpus": os.cpu_count(),
-            "loop": loop,
-            "in_flight": args.in_flight,
-            "load_after": load_after,
-            "results": [asdict(r) for r in results],
-        }
-        print(json.dumps(report))
+        rows = [asdict(r) for r in results]
+        figures = case_figures(
+            rows,
+            ("processes",),
+            ("orders_per_s", "tick_to_order_p50_us", "tick_to_order_p99_us",
+             "worker_cpu_us_per_order", "redis_cpu_us_per_order"),
+        )  # fmt: skip
+        detail = {"loop": loop, "in_flight": args.in_flight, "load_after": load_after}
+        write_report(bench_report("scale_out", figures, detail | {"results": rows}), args.json)
         return
     print(table(results))
     print(f"\nload average after: {load_after} ({os.cpu_count()} CPUs; workers on {loop})")

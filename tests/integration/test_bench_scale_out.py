@@ -64,8 +64,11 @@ def test_scale_out_books_orders_with_one_and_two_processes(
 
     assert completed.returncode == 0, completed.stderr[-4000:]
     report = json.loads(completed.stdout)
-    assert [r["processes"] for r in report["results"]] == [1, 2]
-    for result in report["results"]:
+    assert report["bench"] == "scale_out"
+    assert {"orders_per_s{processes=1}", "orders_per_s{processes=2}"} <= set(report["figures"])
+    results = report["detail"]["results"]
+    assert [r["processes"] for r in results] == [1, 2]
+    for result in results:
         assert result["orders"] > 0, result
         assert result["bars"] > 0, result
 

@@ -58,6 +58,7 @@ SMALL: dict[str, tuple[list[str], bool]] = {
 NOT_RUN = {
     "gateway.py": "it builds 1,000 users and their tokens whatever the size asked (~15 s)",
     "execution_drain.py": "it starts a venue and an execution service per size (~35 s)",
+    "scale_out.py": "it has smoke tests of its own (tests/integration/test_bench_scale_out.py)",
 }
 
 
