@@ -786,6 +786,96 @@ def backtest(
     _exit_with(run)
 
 
+analytics_app = typer.Typer(help="The analytics service's records.", no_args_is_help=True)
+app.add_typer(analytics_app, name="analytics")
+
+
+@analytics_app.command("rebuild")
+def analytics_rebuild(
+    account: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--account",
+            metavar="ID",
+            help="An account whose bots to rebuild (repeat for more). Default: every account.",
+            show_default=False,
+        ),
+    ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since",
+            metavar="TIME",
+            help="First minute, e.g. 2026-12-07T06:00 (UTC unless an offset is given). "
+            "Default: the oldest minute retention keeps (TRADEWIND_ANALYTICS_MINUTES_KEPT_DAYS).",
+            show_default=False,
+        ),
+    ] = None,
+    until: Annotated[
+        str | None,
+        typer.Option(
+            "--until",
+            metavar="TIME",
+            help="Last minute (a date: its whole day). Default and latest: two minutes ago "
+            "(the minute that just closed is the live service's to write).",
+            show_default=False,
+        ),
+    ] = None,
+    config: ConfigFile = None,
+) -> None:
+    """Write again the bots' PnL minutes lost from the database of TRADEWIND_DATABASE_URL,
+    replayed from their stored fills and the 1-minute candles of the venues of
+    TRADEWIND_VENUE_URLS / TRADEWIND_VENUES; fills holes, never overwrites a minute, and
+    writes nothing the second time. Exit status 1 if a bot was skipped."""
+    import asyncio
+
+    from rich.console import Console
+
+    from tradewind.services.analytics.rebuild import (
+        minute_span,
+        print_report,
+        rebuild_bot_minutes,
+    )  # fmt: skip
+    from tradewind.store.database import Database
+    from tradewind.strategies.backtest_command import parse_time
+    from tradewind.venues.directory import CcxtVenues
+
+    def run() -> int:
+        settings = load_settings(config)
+        since_ns = parse_time(since, "--since") * 1_000_000 if since else None
+        until_ns = (
+            (parse_time(until, "--until", end_of_day=True) + 1) * 1_000_000 - 1 if until else None
+        )
+        now_ns, kept_days = time.time_ns(), settings.analytics.analytics_minutes_kept_days
+        minute_span(since_ns, until_ns, now_ns, kept_days)  # a bad span: before connecting
+        venues = CcxtVenues.declared(
+            settings.venue_urls, settings.venues, ca_file=settings.venue_ca_file
+        )
+        if venues is None:
+            raise ConfigError(
+                "TRADEWIND_VENUE_URLS",
+                "the rebuild reads the venues' 1-minute candles; set it to NAME=http://HOST:PORT "
+                "(a `tradewind venue serve`), or TRADEWIND_VENUES to real exchanges",
+            )
+
+        async def rebuild() -> int:
+            database = Database(settings.database_url)
+            try:
+                await database.migrate()
+                report = await rebuild_bot_minutes(
+                    database, venues, account_ids=account or (), since_ns=since_ns,
+                    until_ns=until_ns, now_ns=now_ns, minutes_kept_days=kept_days,
+                )  # fmt: skip
+            finally:
+                await database.close()
+            print_report(report, Console())
+            return 1 if report.skipped else 0
+
+        return asyncio.run(rebuild())
+
+    _exit_with(run)
+
+
 @app.command("settings")
 def settings_list(
     markdown: Annotated[

@@ -78,6 +78,8 @@ HELP = [
             "bench bus",
             "bench compare",
             "chaos",
+            "analytics",
+            "analytics rebuild",
             "version",
         )
     ),
@@ -218,6 +220,25 @@ BAD_ARGUMENTS = [
         [*TRADEWIND, "chaos", "--minutes", "0"],
         "tradewind: error: Invalid value for '--minutes':",
         id="chaos-minutes",
+    ),
+    pytest.param(
+        [
+            *TRADEWIND,
+            "analytics",
+            "rebuild",
+            "--since",
+            "2026-12-07T10:00",
+            "--until",
+            "2026-12-06",
+        ],
+        "tradewind: error: --since: 2026-12-07T10:00:00+00:00 is after --until "
+        "2026-12-06T23:59:59.999999+00:00",
+        id="analytics-rebuild-since-after-until",
+    ),
+    pytest.param(
+        [*TRADEWIND, "analytics", "rebuild", "--since", "yesterday"],
+        "tradewind: error: --since: 'yesterday' is not a date or time",
+        id="analytics-rebuild-since",
     ),
     pytest.param(
         [*TRADEWIND, "version", "extra"],

@@ -1,6 +1,7 @@
 """The bots' PnL series (`bot_snapshots`): one row a minute per bot while its PnL
-changes, written by the analytics service, read by the API and by an analytics instance
-that meets the bot (docs/analytics.md, "Bots"). Thinned with age with the accounts'
+changes, written by the analytics service (and the lost ones again by `tradewind
+analytics rebuild`), read by the API and by an analytics instance that meets the bot
+(docs/analytics.md, "Bots"). Thinned with age with the accounts'
 valuations (`snapshot_thinning.THINNED`)."""
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tradewind.domain.time_units import datetime_from_ns
@@ -88,3 +89,49 @@ async def series(
         .limit(limit)
     )
     return [_bot_snapshot(row) for row in reversed((await conn.execute(query)).all())]
+
+
+async def between(
+    conn: AsyncConnection, bot_ids: Iterable[str], since: datetime, until: datetime
+) -> dict[str, list[BotSnapshot]]:
+    """Per bot, its snapshots taken in [`since`, `until`], oldest first (a rebuild reads
+    what the live service wrote, to fill only the holes)."""
+    ids = list(dict.fromkeys(bot_ids))
+    snaps = table
+    found: dict[str, list[BotSnapshot]] = {}
+    for chunk in in_chunks(ids):
+        query = (
+            select(snaps)
+            .where(snaps.c.bot_id.in_(chunk), snaps.c.taken_at >= since)
+            .where(snaps.c.taken_at <= until)
+            .order_by(snaps.c.bot_id, snaps.c.taken_at, snaps.c.id)
+        )
+        for row in (await conn.execute(query)).all():
+            found.setdefault(row.bot_id, []).append(_bot_snapshot(row))
+    return found
+
+
+async def last_before(
+    conn: AsyncConnection, bot_ids: Iterable[str], moment: datetime
+) -> dict[str, BotSnapshot]:
+    """Per bot, its newest snapshot taken before `moment`, for those that have one (the
+    PnL a rebuild's first minute is compared with)."""
+    ids = list(dict.fromkeys(bot_ids))
+    snaps = table
+    found: dict[str, BotSnapshot] = {}
+    for chunk in in_chunks(ids):
+        rank = (
+            func.row_number()
+            .over(
+                partition_by=snaps.c.bot_id, order_by=(snaps.c.taken_at.desc(), snaps.c.id.desc())
+            )
+            .label("rank")
+        )
+        ranked = (
+            select(snaps, rank)
+            .where(snaps.c.bot_id.in_(chunk), snaps.c.taken_at < moment)
+            .subquery()
+        )
+        for row in (await conn.execute(select(ranked).where(ranked.c.rank == 1))).all():
+            found[row.bot_id] = _bot_snapshot(row)
+    return found
