@@ -6,7 +6,7 @@
     tradewind bench ...                           benchmarks (bench compare OLD NEW: two runs)
     tradewind profile SCENARIO [--size S]         a benchmark under pyinstrument: HTML
                                                   profile and top frames
-    tradewind venue serve [--market M] [--port P] the simulated exchange (Binance API)
+    tradewind venue serve [--market M] [--api A]  a simulated exchange (Binance or Coinbase API)
     tradewind keys generate [--kid K] [--jwt]     a new master key (or JWT secret)
     tradewind keys rotate [--config FILE]         re-wrap secrets under the current key
     tradewind db upgrade [--config FILE]          migrate the database once, before a rollout
@@ -16,6 +16,9 @@
                                                   platform while it trades; what held
     tradewind backtest STRATEGY [--params JSON]   a strategy over candle files: metrics,
                                                   --json, --html; --grid ranks many
+    tradewind analytics rebuild [--account ID]    regenerate bots' lost minutes from their
+                                                  fills and the venue's candles
+    tradewind settings [--markdown]               every setting, its default and variable
 
 Settings come from `TRADEWIND_*` environment variables and the optional settings file
 (see `tradewind.runtime.settings`). A configuration problem prints one line,
