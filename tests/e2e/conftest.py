@@ -10,24 +10,17 @@ from tradewind.chaos.platform import serving_venue
 
 @pytest.fixture
 def venue_url(tmp_path: Path) -> Iterator[str]:
-    """`tradewind venue serve` on a free port, publishing no rate limits."""
+    """`tradewind venue serve` on a free port, publishing and enforcing Binance's limits
+    (request weight per client address, new orders per account)."""
     with serving_venue(tmp_path, "--seed", "3") as url:
         yield url
 
 
 @pytest.fixture
-def limited_venue_url(tmp_path: Path) -> Iterator[str]:
-    """`tradewind venue serve` on a free port, publishing and enforcing Binance's limits
-    (request weight per client address, new orders per account)."""
-    with serving_venue(tmp_path, "--seed", "3", limits=True) as url:
-        yield url
-
-
-@pytest.fixture
-def limited_coinbase_venue_url(tmp_path: Path) -> Iterator[str]:
+def coinbase_venue_url(tmp_path: Path) -> Iterator[str]:
     """`tradewind venue serve --api coinbase` (USD and USDC pairs) on a free port,
     enforcing Coinbase's published limits (30 requests a second per user, 10 per IP
     address on public routes, and its WebSocket's); its base URL, to be declared as
     `coinbase+` it."""
-    with serving_venue(tmp_path, "--seed", "4", limits=True, api="coinbase") as url:
+    with serving_venue(tmp_path, "--seed", "4", api="coinbase") as url:
         yield url

@@ -44,13 +44,13 @@ MIN_ORDERS = 50  # on each venue
 async def test_a_hundred_bots_across_five_processes_and_two_venues_agree_with_them(
     bus: str,
     request: pytest.FixtureRequest,
-    limited_venue_url: str,
-    limited_coinbase_venue_url: str,
+    venue_url: str,
+    coinbase_venue_url: str,
     database_url: str,
     redis_url: str,
     tmp_path: Path,
 ) -> None:
-    venues = {"sim": limited_venue_url, "cb": declared_url("coinbase", limited_coinbase_venue_url)}
+    venues = {"sim": venue_url, "cb": declared_url("coinbase", coinbase_venue_url)}
     prefix = f"e2e{uuid.uuid4().hex[:8]}"
     if bus == "redis":
         bus_url = f"{redis_url}?prefix={prefix}"

@@ -2,8 +2,9 @@
 TRADEWIND_REQUIRE_TLS=true: the services as OS processes on a Redis that speaks only TLS
 and asks for client certificates (bus and cache), a PostgreSQL cluster that rejects
 connections without TLS and logs in by client certificate, the simulated exchange on
-HTTPS/WSS with a certificate from the test's own CA, and the gateway on HTTPS. At the end
-the platform agrees with the venue as in the plaintext run, and PostgreSQL saw no
+HTTPS/WSS with a certificate from the test's own CA (Binance's rate limits on, execution
+pacing by them), and the gateway on HTTPS. At the end the platform agrees with the venue
+as in the plaintext run, the venue refused no request for rate, and PostgreSQL saw no
 connection in clear text. (Kafka over TLS is covered by tests/integration/test_transport.py
 through a TLS front end: the Tansu broker of the test suite cannot serve TLS.)"""
 
@@ -26,6 +27,7 @@ from tradewind.chaos.platform import (
     Process,
     open_demo_accounts,
     platform_env,
+    refused_for_rate,
     serving_venue,
     start_services,
     trade_for,
@@ -109,6 +111,8 @@ async def test_every_link_encrypted_and_verified_the_platform_agrees_with_the_ve
         async with venue_http(venue_url, ca_file) as http:
             repeated = (await http.get("/sim/v1/submissions?repeated=1")).json()["submissions"]
         assert repeated == [], f"client order ids sent twice: {repeated[:5]}"
+        refused = await refused_for_rate(venue_url, ca_file)
+        assert refused == 0, f"the venue refused {refused} requests for rate"
 
 
 async def sign_up_and_in_over_https(gateway_url: str, ca_file: str) -> None:

@@ -1,8 +1,11 @@
 """Restarts of the distributed platform while it trades (Redis Streams, PostgreSQL, the
-simulator over HTTP/WS): an execution killed while the venue hangs, and every service
-stopped cleanly and started again in turn. Afterwards every venue trade is in the
-platform's fills, every portfolio equals the venue's balances, no order is left
-UNKNOWN, and no client order id reached the venue twice."""
+simulator over HTTP/WS, publishing and enforcing Binance's rate limits, execution pacing
+by them): an execution killed while the venue hangs, and every service stopped cleanly
+and started again in turn. Afterwards every venue trade is in the platform's fills,
+every portfolio equals the venue's balances, no order is left UNKNOWN, no client order
+id reached the venue twice, and the venue refused no request for rate (a restarted
+execution learns the weight its predecessor spent this minute only from the venue's
+usage headers)."""
 
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ from tradewind.chaos.platform import (
     delete_keys,
     open_demo_accounts,
     platform_env,
+    refused_for_rate,
     start_services,
     trade_for,
     trades_missing_from_fills,
@@ -70,6 +74,7 @@ class Run:
         async with httpx.AsyncClient(base_url=self.venue_url) as http:
             repeated = (await http.get("/sim/v1/submissions?repeated=1")).json()
         assert repeated["submissions"] == [], f"sent twice: {repeated['submissions'][:5]}"
+        assert await refused_for_rate(self.venue_url) == 0, "the venue refused requests for rate"
 
 
 @pytest.fixture

@@ -81,14 +81,15 @@ def serving_venue(
     *options: str,
     url: str = "http://127.0.0.1",
     everywhere: bool = False,
-    limits: bool = False,
+    limits: bool = True,
     api: Api = DEFAULT_API,
 ) -> Iterator[str]:
     """`tradewind venue serve` (synthetic market, `options` added) on a free port, serving
     `api` (Binance's or Coinbase's), its log in `logs/venue.log` (`venue-coinbase.log`
     for Coinbase's); yields its base URL (`url` + the port; declare it in
     TRADEWIND_VENUE_URLS as `simulated.apis.declared_url` says). It publishes and
-    enforces that API's rate limits with `limits`, none otherwise (`--unlimited`).
+    enforces that API's rate limits, as the real exchange does; `limits=False` lifts
+    them (`--unlimited`), for benchmarks of the engine alone.
     `everywhere`: listen on every address (zones reach it over their bridge), with a
     random admin token for `/sim/v1` from other hosts; this process keeps calling it on
     loopback."""
@@ -253,6 +254,14 @@ def non_zero(balances: dict[str, Decimal]) -> dict[str, Decimal]:
 async def submissions_total(venue_url: str, ca_file: str | None = None) -> int:
     async with venue_http(venue_url, ca_file) as http:
         return int((await http.get("/sim/v1/submissions")).json()["total"])
+
+
+async def refused_for_rate(venue_url: str, ca_file: str | None = None) -> int:
+    """The requests the venue refused for rate since it started (its own limiters' 429s,
+    418s and order-count refusals; not the 429s of an injected `rate_limit_s` fault):
+    0 where the platform paced itself inside the published limits."""
+    async with venue_http(venue_url, ca_file) as http:
+        return int((await http.get("/sim/v1/submissions")).json()["rate_limited"])
 
 
 async def trade_for(
@@ -457,11 +466,11 @@ def with_query(url: str, **params: str) -> str:
 
 def platform_env(
     *, bus_url: str, redis_url: str, prefix: str, database_url: str, venues: str | Venues,
-    master_keys: str, rate_limits: str = "off",
+    master_keys: str, rate_limits: str = "auto",
 ) -> dict[str, str]:  # fmt: skip
     """The environment every service process of a run shares, trading on `venues` (as the
-    services reach them). `rate_limits`: execution's pacing (`auto`: by each venue's
-    published limits, for a venue that publishes them)."""
+    services reach them). `rate_limits`: execution's pacing (`auto`, the default: by each
+    venue's published limits; `off` only against a venue served `--unlimited`)."""
     declared = ",".join(f"{name}={url}" for name, url in venues_of(venues).items())
     return {
         **os.environ,
@@ -475,8 +484,7 @@ def platform_env(
         "TRADEWIND_BAR_INTERVAL_S": "2",
         "TRADEWIND_PORTFOLIO_VALUATION_ASSET": "USDT",
         "TRADEWIND_LOG_LEVEL": "info",
-        # `off` where the venue runs --unlimited (it publishes no rate limits); the
-        # distributed e2e runs it with each venue's limits on and execution pacing by
-        # them (ccxt's limiter paces Coinbase's: see venues.coinbase.limits).
+        # Each venue's published limits on, execution pacing by them (ccxt's limiter
+        # paces Coinbase's: see venues.coinbase.limits).
         "TRADEWIND_EXECUTION_RATE_LIMITS": rate_limits,
     }

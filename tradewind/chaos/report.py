@@ -57,6 +57,7 @@ def markdown(result: ChaosResult, command: str) -> str:
         f"- orders lost (venue trades missing from fills): {result.missing_fills}"
         + ("" if result.fills_s is None else f" (all in {_s(result.fills_s)})"),
         f"- client order ids sent twice: {result.sent_twice}",
+        f"- requests the venue refused for rate (its published limits): {result.rate_limited}",
         f"- orders of unknown outcome settled {_s(result.settled_s)} after trading stopped",
         f"- portfolios equal to the venue {_s(result.portfolios_s)} after trading stopped "
         f"(bound {plan.settle_s:.0f} s)",

@@ -23,11 +23,15 @@ Two phases:
    database failover, a zone cut (healed after `Plan.zone_cut_s`), and venue faults (5xx,
    timeouts, 429s, execute-then-500, dropped WebSockets, a 60 s outage).
 
+The venue publishes and enforces Binance's rate limits (request weight per client
+address, new orders per account) and execution paces by them, as on the real exchange.
+
 Then trading stops and the run checks: no venue trade missing from the platform's fills
-(0 orders lost), no client order id sent twice, no order left of unknown outcome, every
-portfolio equal to the venue's balances within `plan.settle_s`, every dead letter
-explained, breakers opened during venue faults and all closed again, and every process
-exiting 0 within 10 s of SIGTERM. `ChaosResult.failures` lists what did not hold."""
+(0 orders lost), no client order id sent twice, no request refused for rate (the
+injected 429s aside), no order left of unknown outcome, every portfolio equal to the
+venue's balances within `plan.settle_s`, every dead letter explained, breakers opened
+during venue faults and all closed again, and every process exiting 0 within 10 s of
+SIGTERM. `ChaosResult.failures` lists what did not hold."""
 
 from __future__ import annotations
 
@@ -139,6 +143,8 @@ class ChaosResult:
     faults: list[Fault] = field(default_factory=list)
     orders: int = 0
     sent_twice: int = 0
+    #: Requests the venue refused for rate (its published limits, not injected 429s).
+    rate_limited: int = 0
     missing_fills: int = 0
     fills_s: float | None = None  # until every venue trade was in the fills table
     settled_s: float | None = None
@@ -657,6 +663,12 @@ async def _finish(platform_: Platform, result: ChaosResult, began_ms: int, trade
             for row in twice[:5]
         ]
         failures.append(f"{len(twice)} client order ids sent twice: {'; '.join(when)}")
+    result.rate_limited = await platform.refused_for_rate(platform_.venue_url)
+    if result.rate_limited:
+        failures.append(
+            f"the venue refused {result.rate_limited} requests for rate (its published "
+            "limits: execution paces by them, the gateways' reads count too)"
+        )
     result.dead_letters = await _dead_letters(platform_)
     if result.dead_letters:  # every handler retries through these faults: none expected
         failures.append(f"{len(result.dead_letters)} dead letters: {result.dead_letters[:3]}")
