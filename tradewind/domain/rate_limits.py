@@ -154,10 +154,15 @@ class WeightLimiter:
     def observe_used(self, window_name: str, used: int, now_ns: int) -> None:
         """The venue says `used` is counted in `window_name`'s current window. The count
         only ever rises: other clients on the same IP add to it, and our own requests
-        still in flight are not in it yet. KeyError for an unknown window name."""
+        still in flight are not in it yet. A report read within the boundary margin after
+        a window began is ignored: it may be the previous window's count (answered before
+        the boundary, or by a clock a little behind ours), which would hold the new window
+        as spent. KeyError for an unknown window name."""
         index = next((i for i, w in enumerate(self.windows) if w.name == window_name), None)
         if index is None:
             raise KeyError(f"no rate window named {window_name!r}")
+        if now_ns % self._interval_ns[index] < self._margin_ns:
+            return
         used_by_window = self._used[index]
         current = now_ns // self._interval_ns[index]
         used_by_window[current] = max(used_by_window.get(current, 0), used)

@@ -31,6 +31,7 @@ from tradewind.venues.port import (
     Market,
     OrderRequest,
     PublicTrade,
+    UsageObserver,
     VenueFill,
     VenueOrder,
 )
@@ -109,6 +110,7 @@ class CcxtVenue:
         self._closed = False
         self._venue_ids: BoundedLru[str, str] = BoundedLru(REMEMBERED_ORDER_IDS, refresh=True)
         self._began_ms = int(exchange.milliseconds())  # see `watch_orders`
+        self._usage_observer: UsageObserver | None = None
 
     @classmethod
     def create(
@@ -363,12 +365,15 @@ class CcxtVenue:
         try:
             if markets:
                 await self._markets_loaded()
-            return await call
+            result = await call
         except ccxt.async_support.BaseError as exc:
+            self._report_usage()  # a refusal's usage counts too (a 429's above all)
             raise self._error(exc, placing_order) from exc
         finally:
             if inspect.iscoroutine(call) and inspect.getcoroutinestate(call) == "CORO_CREATED":
                 call.close()  # never started: the markets could not be loaded
+        self._report_usage()
+        return result
 
     async def _markets_loaded(self) -> None:
         """Load the exchange's markets before its first call, in a task of ours that
@@ -422,6 +427,19 @@ class CcxtVenue:
             connector=connector, trust_env=exchange.aiohttp_trust_env
         )
         exchange.session = self._session
+
+    def on_usage(self, observer: UsageObserver) -> None:
+        self._usage_observer = observer
+
+    def _report_usage(self) -> None:
+        """Hand the last response's headers to the usage observer. Read with no await
+        since the call's answer, so they are (all but always) that answer's; calls of
+        this session running at once may hand one answer's twice, which is harmless:
+        usage only ever counts up to what the venue said."""
+        observer = self._usage_observer
+        headers = getattr(self._exchange, "last_response_headers", None)
+        if observer is not None and isinstance(headers, Mapping) and headers:
+            observer(headers)
 
     def _error(self, exc: Exception, placing_order: bool) -> VenueError:
         headers = getattr(self._exchange, "last_response_headers", None)

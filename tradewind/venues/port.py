@@ -14,7 +14,7 @@ venue's code), `UnknownOrder`, `AuthenticationFailed`.
 from __future__ import annotations
 
 import enum
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Protocol
 
@@ -163,6 +163,10 @@ class Balances(msgspec.Struct, frozen=True):
     as_of_ms: int | None = None
 
 
+#: Called with the headers of a venue's response (`Venue.on_usage`).
+UsageObserver = Callable[[Mapping[str, str]], None]
+
+
 class Venue(Protocol):
     """One account's session with one exchange."""
 
@@ -202,6 +206,14 @@ class Venue(Protocol):
 
     def watch_orders(self) -> AsyncIterator[list[VenueOrder]]:
         """The account's own order updates as they happen."""
+        ...
+
+    def on_usage(self, observer: UsageObserver) -> None:
+        """Have `observer` called with the headers of each response the venue answers
+        (where it reports its rate-limit usage in them: e.g. the weight an address has
+        spent this minute), so that the limits execution paces by count what others spent
+        too: an execution instance restarted within a window, another one behind the same
+        address. A venue with no such reports never calls it."""
         ...
 
     async def close(self) -> None: ...

@@ -208,3 +208,25 @@ async def test_the_sessions_of_a_venue_load_its_markets_once(
         assert all(markets == listed[0] for markets in listed) and "BTC/USDT" in listed[0]
     finally:
         await asyncio.gather(*(s.close() for s in sessions))
+
+
+async def test_each_answer_hands_the_venues_usage_report_to_the_observer(
+    funded: tuple[CcxtVenue, str],
+) -> None:
+    """The weight the venue says the address spent this minute reaches the observer after
+    every call, a refusal's included (execution paces by it: `VenueGate.observe_usage`)."""
+    venue, _ = funded
+    reports: list[int] = []
+
+    def observe(headers: Any) -> None:
+        used = {k.lower(): v for k, v in headers.items()}.get("x-mbx-used-weight-1m")
+        if used is not None:
+            reports.append(int(used))
+
+    venue.on_usage(observe)
+    await venue.fetch_balances()  # weight 20
+    assert reports and reports[-1] >= 20
+    seen = len(reports)
+    with pytest.raises(UnknownOrder):
+        await venue.fetch_order("BTC/USDT", "tw-no-such-order")
+    assert len(reports) > seen and reports[-1] >= reports[seen - 1]

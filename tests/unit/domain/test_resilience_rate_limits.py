@@ -247,3 +247,16 @@ def test_a_request_that_keeps_a_share_free_fits_only_below_it() -> None:
     assert big.reserve(90, now, keep=0.5) == 0.0
     with pytest.raises(ValueError, match="keep"):
         big.reserve(1, now, keep=1.0)
+
+
+def test_a_usage_report_just_after_a_window_began_is_not_taken_for_the_new_windows() -> None:
+    """Within the boundary margin after a minute began, a report may be the last minute's
+    count (answered before the boundary): taken as the new minute's it would hold the
+    whole minute as spent. Past the margin it counts."""
+    limiter = weight_per_minute(limit=6000)
+    just_after = MINUTE_START + S // 10  # 0.1 s into the minute: within the 0.5 s margin
+    limiter.observe_headers({"X-MBX-USED-WEIGHT-1M": "5990"}, just_after)
+    assert limiter.wait_time(100, just_after) == 0.0
+    later = MINUTE_START + S
+    limiter.observe_headers({"X-MBX-USED-WEIGHT-1M": "5990"}, later)
+    assert limiter.wait_time(100, later) > 0

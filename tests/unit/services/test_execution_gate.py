@@ -5,6 +5,7 @@ item 5: the breaker opened in runs without any venue fault)."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 
 import pytest
@@ -190,3 +191,33 @@ async def test_opening_an_order_stream_is_paced_and_counted_as_the_venue_counts_
         await gate.pace(Call.WATCH_ORDERS)
     with pytest.raises(NotSent, match="rate limits hold"):
         await gate.admit(FETCH_ORDER, max_wait_s=0)
+
+
+async def test_the_usage_a_venue_reports_is_paced_by_at_the_address_and_the_account() -> None:
+    """What another client spent behind the same address (or an execution instance before
+    a restart, within the window), as the venue's answers report it, holds the next
+    requests back: the address's weight, and the account's order count."""
+    registry = CollectorRegistry()
+    gate = VenueGate(
+        "sim", ExecutionSettings(), ExecutionMetrics(registry), structlog.get_logger("test"),
+        rules=binance_rules(),
+    )  # fmt: skip
+    orders = gate.account_limiter()
+    assert orders is not None
+    await gate.admit(FETCH_BALANCES, max_wait_s=0)  # nothing spent yet: goes at once
+    await wait_past_window_start(60)
+    gate.observe_usage({"X-MBX-USED-WEIGHT-1M": "5995"}, orders)
+    with pytest.raises(NotSent, match="rate limits hold fetch_balances"):
+        await gate.admit(FETCH_BALANCES, max_wait_s=0)  # 20 more would pass 6,000
+    await wait_past_window_start(10)
+    gate.observe_usage({"x-mbx-order-count-10s": "100"}, orders)
+    with pytest.raises(NotSent, match="rate limits hold place_order"):
+        await gate.admit(PLACE_ORDER, orders, max_wait_s=0)  # the account's 100 are used
+
+
+async def wait_past_window_start(interval_s: int) -> None:
+    """Out of the first second of an `interval_s` window, where a report is not taken for
+    the new window's (`WeightLimiter.observe_used`), and not in the last one either."""
+    into = time.time() % interval_s
+    if not 1.0 < into < interval_s - 1.5:
+        await asyncio.sleep((1.2 - into) % interval_s)

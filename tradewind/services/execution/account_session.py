@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from tradewind.domain.bounded import BoundedLru
 from tradewind.domain.orders import OrderState, TrackedOrder
@@ -32,6 +32,7 @@ class AccountSession:
         self.venue = venue
         self.gate = gate
         self.order_limiter: WeightLimiter | None = gate.account_limiter()
+        venue.on_usage(self._observe_usage)
         self.orders: dict[str, TrackedOrder] = {}
         self.traces: dict[str, str] = {}
         self.fills_since_ms: dict[str, int] = {}
@@ -56,6 +57,9 @@ class AccountSession:
         #: Set as the session starts closing: an order waiting for the account to be
         #: this instance's again stops waiting.
         self.closing = False
+
+    def _observe_usage(self, headers: Mapping[str, str]) -> None:
+        self.gate.observe_usage(headers, self.order_limiter)
 
     @property
     def venue_name(self) -> str:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 import msgspec
@@ -223,6 +223,16 @@ class VenueGate:
             keep = BACKGROUND_KEEP if call in _BACKGROUND else 0.0
             return self._limiter.reserve(weight, now, keep=keep)
         return reserve_together(((self._limiter, weight), (orders, 1)), now)
+
+    def observe_usage(self, headers: Mapping[str, str], orders: WeightLimiter | None) -> None:
+        """Count what the venue says was spent (its response's usage headers) in the
+        address's windows and, `orders`, the account's: what another instance or a
+        restarted one spent is then paced by too."""
+        now = time.time_ns()
+        if self._limiter is not None:
+            self._limiter.observe_headers(headers, now)
+        if orders is not None:
+            orders.observe_headers(headers, now)
 
     def _penalise(self, exc: RateLimited, orders: WeightLimiter | None) -> None:
         now = time.time_ns()

@@ -25,6 +25,7 @@ from tradewind.venues.port import (
     Market,
     OrderRequest,
     PublicTrade,
+    UsageObserver,
     VenueFill,
     VenueOrder,
     VenueOrderStatus,
@@ -174,6 +175,9 @@ class InProcessVenue:
                 yield await watch.queue.get()
         finally:
             self._exchange.remove_account_listener(self._account_id, watch)
+
+    def on_usage(self, observer: UsageObserver) -> None:
+        return None  # in this process: no limits to report
 
     async def close(self) -> None:
         return None
