@@ -22,6 +22,10 @@ starts. Figures, from the trigger:
   as "unfilled") as seen on orders.events;
 - booked: the portfolio service took every fill: the total.
 
+`cpu_s` is the process's CPU time over the same span (all threads, SQLite's included)
+and `gc_s` the part of it spent in the cyclic garbage collector: on a shared machine
+the wall-clock figures stretch with the load, the CPU time much less.
+
 The house ladder is deep enough to take the whole wave without a requote (see
 `wave_liquidity`), so every order should fill; any that does not is listed with why
 (the venue's reason, or "expired": a market order the book could not fill).
@@ -30,6 +34,7 @@ The house ladder is deep enough to take the whole wave without a requote (see
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import math
 import os
@@ -121,7 +126,24 @@ class WaveResult:
     orders_done_s: float
     booked_s: float
     orders_per_s: float
+    cpu_s: float
+    gc_s: float
     load_before: str
+
+
+class CollectorClock:
+    """CPU time spent in the cyclic garbage collector while `running` (s)."""
+
+    def __init__(self) -> None:
+        self.running = False
+        self.seconds = 0.0
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.process_time()
+        elif self.running:
+            self.seconds += time.process_time() - self._started
 
 
 class Keys:
@@ -330,7 +352,11 @@ async def run_wave(accounts: int) -> WaveResult:
         raise RuntimeError("bots decided before the trigger: the bench's set-up is wrong")
     handled = handled_md()
 
+    collector = CollectorClock()
+    gc.callbacks.append(collector)
+    collector.running = True
     started = time.perf_counter()
+    cpu_started = time.process_time()
     await bus.publish_batch(topics.MD_BAR, [_bar(TRIGGER, prices[TRIGGER], open_ns)])
     await _wait_for(lambda: intents_published() > 0, "the wave's intents")
     decisions_s = time.perf_counter() - started
@@ -341,6 +367,9 @@ async def run_wave(accounts: int) -> WaveResult:
     orders_done_s = time.perf_counter() - started
     await _wait_for(fills_booked, "booking the fills")
     booked_s = time.perf_counter() - started
+    cpu_s = time.process_time() - cpu_started
+    collector.running = False
+    gc.callbacks.remove(collector)
 
     stepper.cancel()
     await strategy.stop()
@@ -361,6 +390,8 @@ async def run_wave(accounts: int) -> WaveResult:
         orders_done_s=round(orders_done_s, 3),
         booked_s=round(booked_s, 3),
         orders_per_s=round(flow.intents / booked_s),
+        cpu_s=round(cpu_s, 3),
+        gc_s=round(collector.seconds, 3),
         load_before=load_before,
     )
 
@@ -388,13 +419,15 @@ def main() -> None:
     r = result
     print(
         "| accounts | intents | filled | unfilled | sell after buy | decisions s | "
-        "states saved s | orders done s | booked (total) s | orders/s | load avg before |"
+        "states saved s | orders done s | booked (total) s | orders/s | CPU s (GC s) | "
+        "load avg before |"
     )
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     print(
         f"| {r.accounts:,} | {r.intents:,} | {r.filled:,} | {r.rejected:,} | "
         f"{r.sells_after_buys} | {r.decisions_s:.2f} | {r.states_saved_s:.2f} | "
-        f"{r.orders_done_s:.2f} | {r.booked_s:.2f} | {r.orders_per_s:,.0f} | {r.load_before} |"
+        f"{r.orders_done_s:.2f} | {r.booked_s:.2f} | {r.orders_per_s:,.0f} | "
+        f"{r.cpu_s:.2f} ({r.gc_s:.2f}) | {r.load_before} |"
     )
     if r.filled == r.intents:
         print(f"\nevery order filled ({r.filled:,} of {r.intents:,}) and booked")
