@@ -21,16 +21,29 @@ starts. Figures, from the trigger:
 - orders done: every intent ended (filled, or rejected / expired / canceled: counted
   as "unfilled") as seen on orders.events;
 - booked: the portfolio service took every fill: the total.
+
+`cpu_s` is the process's CPU time over the same span (all threads, SQLite's included)
+and `gc_s` the part of it spent in the cyclic garbage collector: on a shared machine
+the wall-clock figures stretch with the load, the CPU time much less. At 10,000
+accounts the collector takes about a third of the wave: `--gc-threshold` runs it with
+other thresholds, to see what tuning the collector would give.
+
+The house ladder is deep enough to take the whole wave without a requote (see
+`wave_liquidity`), so every order should fill; any that does not is listed with why
+(the venue's reason, or "expired": a market order the book could not fill).
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
+import math
 import os
 import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from decimal import Decimal
@@ -45,7 +58,13 @@ from tradewind.bus import topics
 from tradewind.bus.envelope import Envelope, envelope
 from tradewind.bus.memory import MemoryBus
 from tradewind.domain.commands import OrderIntent
-from tradewind.domain.events import Bar, OrderCanceled, OrderExpired, OrderFilled, OrderRejected
+from tradewind.domain.events import (
+    Bar,
+    OrderCanceled,
+    OrderExpired,
+    OrderFilled,
+    OrderRejected,
+)
 from tradewind.domain.model import Instrument, OrderType, Side
 from tradewind.domain.time_units import NS_PER_MINUTE, NS_PER_MS
 from tradewind.runtime.logging import configure_logging, get_logger
@@ -63,6 +82,7 @@ from tradewind.services.strategy import InstanceSlot, StrategyService
 from tradewind.services.strategy.service import MARKET_DATA_LISTENER
 from tradewind.venues.directory import SimulatedVenues
 from tradewind.venues.simulated.exchange import SimulatedExchange
+from tradewind.venues.simulated.instruments import MIN_NOTIONAL
 from tradewind.venues.simulated.liquidity import LiquidityConfig
 from tradewind.venues.simulated.market import DEFAULT_SYNTHETIC, SyntheticMarket, SyntheticSpec
 
@@ -77,6 +97,22 @@ TRIGGER = "XRP/USDT"  # its bar comes last: the one that makes every bot decide
 ACCOUNT_VALUE = Decimal(10_000)  # USDT
 BTC_SHARE = Decimal("0.8")
 WARM_UP = Decimal("0.001")  # BTC sold per account to open its execution session
+LADDER_LEVELS = 10
+LADDER_SPARE = Decimal("1.25")  # the ladder holds a quarter more than the wave asks
+
+
+def wave_liquidity(accounts: int) -> LiquidityConfig:
+    """A house ladder deep enough for the whole wave without a requote: each side of
+    every pair holds more than all the accounts' BTC is worth (the most any one side is
+    asked to take: the BTC sells), with `LADDER_SPARE` to spare. A level worth more than
+    one order may be is quoted as several orders at its price (`house_ladder`)."""
+    wave = accounts * ACCOUNT_VALUE * BTC_SHARE * LADDER_SPARE
+    per_level = math.ceil(wave / LADDER_LEVELS / MIN_NOTIONAL["USDT"])
+    return LiquidityConfig(
+        levels=LADDER_LEVELS,
+        level_size=max(LiquidityConfig().level_size, per_level),
+        flow_per_s=0.0,
+    )
 
 
 @dataclass(frozen=True)
@@ -86,12 +122,31 @@ class WaveResult:
     sells_after_buys: int
     filled: int
     rejected: int
+    unfilled_why: dict[str, int]
     decisions_s: float
     states_saved_s: float
     orders_done_s: float
     booked_s: float
     orders_per_s: float
+    cpu_s: float
+    gc_s: float
+    gc_threshold: tuple[int, int, int]
     load_before: str
+
+
+class CollectorClock:
+    """CPU time spent in the cyclic garbage collector while `running` (s)."""
+
+    def __init__(self) -> None:
+        self.running = False
+        self.seconds = 0.0
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.process_time()
+        elif self.running:
+            self.seconds += time.process_time() - self._started
 
 
 class Keys:
@@ -117,6 +172,8 @@ class OrderFlow:
         self.rejected = 0
         self.fill_events = 0
         self.sides: dict[str, list[Side]] = {}
+        self.side_of: dict[tuple[str, str], Side] = {}  # (account, symbol): one order each
+        self.unfilled_why: Counter[str] = Counter()
         self.done = asyncio.Event()
 
     async def approve(self, batch: Sequence[Envelope]) -> None:
@@ -124,6 +181,7 @@ class OrderFlow:
             intent = env.payload
             if isinstance(intent, OrderIntent):
                 self.sides.setdefault(intent.account_id, []).append(intent.side)
+                self.side_of[intent.account_id, intent.instrument.symbol] = intent.side
         self.intents += len(batch)
         await self._bus.publish_batch(topics.ORDERS_APPROVED, list(batch))
 
@@ -134,14 +192,28 @@ class OrderFlow:
                 self.filled += 1
             elif isinstance(payload, OrderRejected | OrderExpired | OrderCanceled):
                 self.rejected += 1
+                self.unfilled_why[self._why(payload)] += 1
             elif env.type == "order.fill":
                 self.fill_events += 1
         if self.intents and self.filled + self.rejected >= self.intents:
             self.done.set()
 
+    def _why(self, event: OrderRejected | OrderExpired | OrderCanceled) -> str:
+        symbol = event.instrument.symbol
+        side = self.side_of.get((event.account_id, symbol))
+        what = f"{side.value if side else '?'} {symbol}"
+        if isinstance(event, OrderRejected):
+            return f"{what} rejected by {event.source}: {event.reason}"
+        part = "partly filled" if event.filled_quantity else "nothing filled"
+        if isinstance(event, OrderExpired):
+            return f"{what} expired, {part} (the book's other side ran dry)"
+        return f"{what} canceled, {part}: {event.reason or 'no reason given'}"
+
     def reset(self) -> None:
         self.intents = self.filled = self.rejected = 0
         self.sides.clear()
+        self.side_of.clear()
+        self.unfilled_why.clear()
         self.done.clear()
 
     def sells_after_buys(self) -> int:
@@ -197,7 +269,7 @@ async def run_wave(accounts: int) -> WaveResult:
     load_before = load_average()
     exchange = SimulatedExchange(
         SyntheticMarket(SPECS, seed=3),
-        liquidity=LiquidityConfig(level_size=1_000_000, flow_per_s=0.0),
+        liquidity=wave_liquidity(accounts),
     )
     exchange.step()
     now_ms = exchange.clock() // NS_PER_MS
@@ -283,7 +355,11 @@ async def run_wave(accounts: int) -> WaveResult:
         raise RuntimeError("bots decided before the trigger: the bench's set-up is wrong")
     handled = handled_md()
 
+    collector = CollectorClock()
+    gc.callbacks.append(collector)
+    collector.running = True
     started = time.perf_counter()
+    cpu_started = time.process_time()
     await bus.publish_batch(topics.MD_BAR, [_bar(TRIGGER, prices[TRIGGER], open_ns)])
     await _wait_for(lambda: intents_published() > 0, "the wave's intents")
     decisions_s = time.perf_counter() - started
@@ -294,6 +370,9 @@ async def run_wave(accounts: int) -> WaveResult:
     orders_done_s = time.perf_counter() - started
     await _wait_for(fills_booked, "booking the fills")
     booked_s = time.perf_counter() - started
+    cpu_s = time.process_time() - cpu_started
+    collector.running = False
+    gc.callbacks.remove(collector)
 
     stepper.cancel()
     await strategy.stop()
@@ -308,20 +387,40 @@ async def run_wave(accounts: int) -> WaveResult:
         sells_after_buys=flow.sells_after_buys(),
         filled=flow.filled,
         rejected=flow.rejected,
+        unfilled_why=dict(flow.unfilled_why.most_common()),
         decisions_s=round(decisions_s, 3),
         states_saved_s=round(states_saved_s, 3),
         orders_done_s=round(orders_done_s, 3),
         booked_s=round(booked_s, 3),
         orders_per_s=round(flow.intents / booked_s),
+        cpu_s=round(cpu_s, 3),
+        gc_s=round(collector.seconds, 3),
+        gc_threshold=gc.get_threshold(),
         load_before=load_before,
     )
+
+
+def _gc_threshold(parser: OneLineErrorParser, text: str) -> tuple[int, int, int]:
+    parts = text.split(",")
+    if len(parts) != 3 or not all(p.strip().isdigit() for p in parts):
+        parser.error(f"--gc-threshold: expected three whole numbers G0,G1,G2, got {text!r}")
+    g0, g1, g2 = (int(p) for p in parts)
+    return g0, g1, g2
 
 
 def main() -> None:
     parser = OneLineErrorParser(description=__doc__)
     parser.add_argument("--accounts", type=int, default=10_000)
     add_json_option(parser)
+    parser.add_argument(
+        "--gc-threshold",
+        metavar="G0,G1,G2",
+        help="run with gc.set_threshold(G0, G1, G2) (an experiment: the platform's "
+        "processes keep Python's default, 700,10,10)",
+    )
     args = parser.parse_args()
+    if args.gc_threshold is not None:
+        gc.set_threshold(*_gc_threshold(parser, args.gc_threshold))
     configure_logging("warning", "console", stream=sys.stderr)
     result = asyncio.run(run_wave(args.accounts))
     load_after = load_average()
@@ -334,15 +433,24 @@ def main() -> None:
     r = result
     print(
         "| accounts | intents | filled | unfilled | sell after buy | decisions s | "
-        "states saved s | orders done s | booked (total) s | orders/s | load avg before |"
+        "states saved s | orders done s | booked (total) s | orders/s | CPU s (GC s) | "
+        "load avg before |"
     )
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     print(
         f"| {r.accounts:,} | {r.intents:,} | {r.filled:,} | {r.rejected:,} | "
         f"{r.sells_after_buys} | {r.decisions_s:.2f} | {r.states_saved_s:.2f} | "
-        f"{r.orders_done_s:.2f} | {r.booked_s:.2f} | {r.orders_per_s:,.0f} | {r.load_before} |"
+        f"{r.orders_done_s:.2f} | {r.booked_s:.2f} | {r.orders_per_s:,.0f} | "
+        f"{r.cpu_s:.2f} ({r.gc_s:.2f}) | {r.load_before} |"
     )
-    print(f"\nload average after: {load_after} ({os.cpu_count()} CPUs)")
+    if r.filled == r.intents:
+        print(f"\nevery order filled ({r.filled:,} of {r.intents:,}) and booked")
+    else:
+        print(f"\n{r.intents - r.filled:,} of {r.intents:,} orders not filled:")
+        for why, count in r.unfilled_why.items():
+            print(f"  {count:,} x {why}")
+    threshold = ",".join(map(str, r.gc_threshold))
+    print(f"load average after: {load_after} ({os.cpu_count()} CPUs); GC threshold {threshold}")
 
 
 if __name__ == "__main__":

@@ -227,6 +227,14 @@ class RebalanceStrategy(Strategy):
     params: RebalanceParams
     memory: RebalanceMemory
 
+    def __init__(self, params: RebalanceParams) -> None:
+        super().__init__(params)
+        # The targets of a fixed or market-cap weighting follow from the params alone:
+        # worked out once, not on every bar of every symbol (a wave of 10,000 bots).
+        self._fixed_targets = (
+            None if params.weighting == "momentum" else rebalance_targets(params, {})
+        )
+
     def symbols(self) -> tuple[str, ...]:
         return self.params.basket
 
@@ -266,9 +274,13 @@ class RebalanceStrategy(Strategy):
         p = self.params
         if any(order.symbol in p.basket for order in ctx.open_orders()):
             return  # the last rebalance is still executing
-        targets = rebalance_targets(p, self.memory.closes)
         prices = _known_prices(ctx, p.basket)
-        if targets is None or prices is None:
+        if prices is None:
+            return
+        targets = self._fixed_targets
+        if targets is None:
+            targets = rebalance_targets(p, self.memory.closes)
+        if targets is None:
             return
         holdings = {s: ctx.position(s) for s in p.basket}
         free_quote = ctx.balances().get(p.quote, ZERO)

@@ -75,6 +75,13 @@ async def trading_scenario(venue: Venue, run_id: str, symbol: str = SYMBOL) -> d
         {f.side for f in mine},
     )
 
+    # What the placement's answer carries of them (Binance's FULL answer: all of them,
+    # the same trades; an answer with ids only, as Coinbase's: none).
+    seen["placement_fills"] = (
+        sum((f.quantity for f in taken.fills), Decimal(0)),
+        {f.trade_id for f in taken.fills} <= {f.trade_id for f in mine},
+    )
+
     canceled = await venue.cancel_order(symbol, f"{run_id}-limit")
     seen["canceled"] = canceled.status
     assert not await venue.fetch_open_orders(symbol)

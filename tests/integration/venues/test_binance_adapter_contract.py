@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import pytest
 
-from tests.integration.venues.scenario import check_expected, trading_scenario
+from tests.integration.venues.scenario import QUANTITY, check_expected, trading_scenario
 from tests.integration.venues.sim_rest_support import running_venue
 from tradewind.domain.model import OrderType, Side
 from tradewind.errors import DuplicateClientOrderId
@@ -53,8 +53,11 @@ async def test_the_binance_adapter_passes_the_trading_scenario(
     check_expected(seen)
     twin = state.exchange.create_account({"USDT": Decimal("10000")})
     in_process = await trading_scenario(InProcessVenue(state.exchange, twin.account_id), "mem2")
-    for key in ("market", "open", "market_order", "fills", "canceled", "looked_up", "btc"):
+    keys = ("market", "open", "market_order", "fills", "placement_fills", "canceled",
+            "looked_up", "btc")  # fmt: skip
+    for key in keys:
         assert seen[key] == in_process[key], key
+    assert seen["placement_fills"] == (QUANTITY, True)
 
 
 async def test_a_resent_client_order_id_is_a_duplicate_not_a_rejection(

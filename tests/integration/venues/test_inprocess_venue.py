@@ -50,6 +50,43 @@ async def test_watch_orders_sees_new_then_filled() -> None:
     await stream.aclose()
 
 
+async def test_a_market_orders_answer_carries_its_fills() -> None:
+    exchange = warmed_exchange()
+    creds = exchange.create_account({"USDT": Decimal("10000")})
+    venue = InProcessVenue(exchange, creds.account_id)
+    request = OrderRequest(
+        client_order_id="full-1",
+        symbol="ETH/USDT",
+        side=Side.BUY,
+        order_type=OrderType.MARKET,
+        quantity=Decimal("0.1"),
+    )
+    answer = await venue.place_order(request)
+    assert answer.status is VenueOrderStatus.FILLED and answer.fills
+    assert answer.fills == tuple(await venue.fetch_my_fills("ETH/USDT"))
+    assert sum(f.quantity for f in answer.fills) == Decimal("0.1")
+    assert {f.client_order_id for f in answer.fills} == {"full-1"}
+
+
+async def test_a_resting_orders_answer_carries_no_fills() -> None:
+    exchange = warmed_exchange()
+    creds = exchange.create_account({"USDT": Decimal("10000")})
+    venue = InProcessVenue(exchange, creds.account_id)
+    book = await venue.fetch_order_book("ETH/USDT", 1)
+    far_bid = (book.bids[0][0] / 2).quantize(Decimal("0.01"))
+    answer = await venue.place_order(
+        OrderRequest(
+            client_order_id="rest-1",
+            symbol="ETH/USDT",
+            side=Side.BUY,
+            order_type=OrderType.LIMIT,
+            quantity=Decimal("0.1"),
+            price=far_bid,
+        )
+    )
+    assert answer.status is VenueOrderStatus.NEW and answer.fills == ()
+
+
 async def test_watch_trades_and_book_follow_the_living_market() -> None:
     exchange = warmed_exchange()
     venue = InProcessVenue(exchange, "nobody")

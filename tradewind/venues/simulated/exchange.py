@@ -408,11 +408,9 @@ class SimulatedExchange:
         self._publish_depth()
 
     def _publish_depth(self) -> None:
-        for symbol in self.specs:
-            update = self.engine.drain_depth_update(symbol)
-            if update is not None:
-                for listener in self._listeners:
-                    listener.on_depth(update)
+        for update in self.engine.drain_depth_updates():
+            for listener in self._listeners:
+                listener.on_depth(update)
 
 
 def _is_client(account_id: str) -> bool:

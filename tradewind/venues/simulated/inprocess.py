@@ -93,7 +93,10 @@ class InProcessVenue:
             )
         except MatchingError as exc:
             raise self._rejection(exc) from None
-        return venue_order(result.order)
+        # The answer carries the executions of the order as it arrived, as Binance's FULL
+        # answer does over HTTP: execution books them without reading them apart.
+        fills = tuple(venue_fill(trade, self._account_id) for trade in result.trades)
+        return venue_order(result.order, fills)
 
     async def cancel_order(self, symbol: str, client_order_id: str) -> VenueOrder:
         try:
@@ -201,13 +204,21 @@ class InProcessVenue:
 # -- conversions ------------------------------------------------------------------------
 
 
+_VENUE_STATUS = {
+    status: VenueOrderStatus.EXPIRED
+    if status is MatchingOrderStatus.EXPIRED_IN_MATCH
+    else VenueOrderStatus(status.value)
+    for status in MatchingOrderStatus
+}
+
+
 def venue_status(status: MatchingOrderStatus) -> VenueOrderStatus:
-    if status is MatchingOrderStatus.EXPIRED_IN_MATCH:
-        return VenueOrderStatus.EXPIRED
-    return VenueOrderStatus(status.value)
+    return _VENUE_STATUS[status]
 
 
-def venue_order(order: OrderSnapshot) -> VenueOrder:
+def venue_order(order: OrderSnapshot, fills: tuple[VenueFill, ...] = ()) -> VenueOrder:
+    """`order` as the venue port reports it, carrying `fills` (its executions so far, or
+    none: then they are read apart)."""
     executed = order.executed_quantity
     average = order.cumulative_quote_quantity / executed if executed else None
     return VenueOrder(
@@ -223,6 +234,7 @@ def venue_order(order: OrderSnapshot) -> VenueOrder:
         price=order.price if order.order_type is OrderType.LIMIT else None,
         average_price=average,
         updated_ms=order.updated_ms,
+        fills=fills,
     )
 
 
@@ -303,20 +315,20 @@ class _OrderWatch(_Watch[list[VenueOrder]]):
 
 def _reported(update: OrderUpdate) -> VenueOrder:
     """The order as of this update (status and fills at that moment)."""
-    order = venue_order(update.order)
+    order = update.order
     executed = update.executed_quantity
     average = update.cumulative_quote / executed if executed else None
     return VenueOrder(
         client_order_id=order.client_order_id,
-        venue_order_id=order.venue_order_id,
+        venue_order_id=str(order.order_id),
         symbol=order.symbol,
         side=order.side,
         order_type=order.order_type,
-        time_in_force=order.time_in_force,
-        status=venue_status(update.status),
+        time_in_force=order.time_in_force or _IOC,
+        status=_VENUE_STATUS[update.status],
         quantity=order.quantity,
         filled_quantity=executed,
-        price=order.price,
+        price=order.price if order.order_type is OrderType.LIMIT else None,
         average_price=average,
         updated_ms=update.ts_ms,
     )

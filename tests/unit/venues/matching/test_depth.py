@@ -8,7 +8,7 @@ from tradewind.domain.events import BookLevel
 from tradewind.domain.model import Side, TimeInForce
 from tradewind.venues.simulated.matching import SubmitRejected
 
-from .factories import BTC_USDT, T0, D, funded_engine
+from .factories import BTC_USDT, ETH_BTC, T0, D, btc_usdt, fine_eth_btc, funded_engine, make_engine
 
 
 def _levels(levels: tuple[BookLevel, ...]) -> list[tuple[str, str]]:
@@ -71,6 +71,22 @@ def test_drain_depth_update_is_none_when_nothing_changed() -> None:
     engine.submit_limit("a", BTC_USDT, Side.SELL, D("1"), D("30000"), ts_ns=T0)
     engine.drain_depth_update(BTC_USDT)
     assert engine.drain_depth_update(BTC_USDT) is None
+
+
+def test_drain_depth_updates_gives_the_books_that_changed_and_drains_them() -> None:
+    engine = make_engine(btc_usdt(), fine_eth_btc())
+    engine.deposit("a", "BTC", D("10"))
+    assert engine.drain_depth_updates() == []
+    engine.submit_limit("a", BTC_USDT, Side.SELL, D("1"), D("30000"), ts_ns=T0)
+    engine.submit_limit("a", ETH_BTC, Side.BUY, D("1"), D("0.05"), ts_ns=T0)
+    engine.drain_depth_update(BTC_USDT)  # drained apart: not given again
+
+    (update,) = engine.drain_depth_updates()
+
+    assert update.symbol == ETH_BTC
+    assert _levels(update.bids) == [("0.05000000", "1.00000")]
+    assert engine.drain_depth_updates() == []
+    assert engine.drain_depth_update(ETH_BTC) is None
 
 
 def test_book_ticker_and_last_price() -> None:

@@ -363,6 +363,17 @@ class MatchingEngine(ContingentOrders):
         """
         return self._book(symbol).drain_depth_update()
 
+    def drain_depth_updates(self) -> list[DepthUpdate]:
+        """`drain_depth_update` of every book that changed since its previous drain, in
+        listing order; books that did not change cost one attribute read."""
+        updates = []
+        for book in self._books.values():
+            if book.pending_from:
+                update = book.drain_depth_update()
+                if update is not None:
+                    updates.append(update)
+        return updates
+
     def last_price(self, symbol: str) -> Decimal | None:
         """Price of the book's most recent trade, or None before the first trade."""
         book = self._book(symbol)
