@@ -4,11 +4,14 @@ believe they own an account cannot overwrite each other unnoticed."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import and_, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import BigInteger, LargeBinary, String, Table, and_, column, select, update, values
+from sqlalchemy.dialects.postgresql import Insert as PostgresInsert
+from sqlalchemy.dialects.postgresql import insert as postgres_insert
+from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tradewind.store.database import in_chunks
@@ -55,26 +58,44 @@ async def save_books(conn: AsyncConnection, saves: Sequence[tuple[str, int, byte
     """Store each (account id, version it was loaded or last saved at, new state): the
     row becomes version + 1 where it still is at that version (0: not stored yet).
     Returns the accounts whose row had moved on (another writer): nothing is written for
-    them."""
+    them.
+
+    Two statements per 500 accounts, however many change in a batch: the new rows in
+    one INSERT ... ON CONFLICT DO NOTHING, the others in one UPDATE ... FROM (VALUES
+    ...), each returning the rows it wrote; an account missing from the answer is a
+    conflict. (One statement per account cost the portfolio a round trip per account
+    and batch: at 1,000 accounts it was most of a batch's time on SQLite.)"""
     now = datetime.now(UTC)
     conflicts: set[str] = set()
-    for account_id, version, state in saves:
-        if version == 0:
-            try:
-                async with conn.begin_nested():
-                    await conn.execute(
-                        insert(books).values(
-                            account_id=account_id, version=1, state=state, updated_at=now
-                        )
-                    )
-            except IntegrityError:
-                conflicts.add(account_id)
-            continue
-        result = await conn.execute(
-            update(books)
-            .where(and_(books.c.account_id == account_id, books.c.version == version))
-            .values(version=version + 1, state=state, updated_at=now)
+    new = [(account_id, state) for account_id, version, state in saves if version == 0]
+    for chunk in in_chunks(new):
+        rows = [{"account_id": a, "version": 1, "state": s, "updated_at": now} for a, s in chunk]
+        insert_new = (
+            _insert(conn)(books)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=[books.c.account_id])
         )
-        if result.rowcount != 1:
-            conflicts.add(account_id)
+        written = set((await conn.execute(insert_new.returning(books.c.account_id))).scalars())
+        conflicts.update(a for a, _ in chunk if a not in written)
+    stored = [save for save in saves if save[1] != 0]
+    for saves_chunk in in_chunks(stored):
+        saved = values(
+            column("account_id", String), column("version", BigInteger),
+            column("state", LargeBinary), name="saved",
+        ).data(list(saves_chunk)).cte("saved")  # fmt: skip
+        update_rows = (
+            update(books)
+            .where(
+                and_(books.c.account_id == saved.c.account_id, books.c.version == saved.c.version)
+            )
+            .values(version=saved.c.version + 1, state=saved.c.state, updated_at=now)
+            .returning(books.c.account_id)
+        )
+        written = set((await conn.execute(update_rows)).scalars())
+        conflicts.update(a for a, _, _ in saves_chunk if a not in written)
     return conflicts
+
+
+def _insert(conn: AsyncConnection) -> Callable[[Table], SqliteInsert | PostgresInsert]:
+    """The dialect's INSERT, which has ON CONFLICT."""
+    return postgres_insert if conn.dialect.name == "postgresql" else sqlite_insert

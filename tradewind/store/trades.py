@@ -8,7 +8,7 @@ reads that bring its tracked orders back after a restart are `tracked_orders`.""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -63,6 +63,13 @@ _UPDATE_ORDER = (
 )
 
 
+_ORDER_FIELDS = tuple(OrderRecord.__dataclass_fields__)
+
+
+def _order_row(record: OrderRecord) -> dict[str, Any]:
+    return {name: getattr(record, name) for name in _ORDER_FIELDS}
+
+
 async def upsert_order(conn: AsyncConnection, order: OrderRecord) -> None:
     """Insert the order, or update its changing fields if it exists."""
     await upsert_orders(conn, [order])
@@ -77,7 +84,9 @@ async def upsert_orders(conn: AsyncConnection, records: Sequence[OrderRecord]) -
     if not records:
         return
     present = await stored_states(conn, [r.client_order_id for r in records])
-    inserts = [asdict(r) for r in records if r.client_order_id not in present]
+    # Not `asdict`: it deep-copies every Decimal and datetime (most of a write-ahead's
+    # time at 1,000 orders a batch).
+    inserts = [_order_row(r) for r in records if r.client_order_id not in present]
     updates = [
         {"key": r.client_order_id, **{f"new_{name}": getattr(r, name) for name in _CHANGING}}
         for r in records

@@ -16,6 +16,11 @@ flush that fails puts everything back for the next one; the writes are idempoten
 (orders by client order id, fills by trade id), so a retry duplicates nothing in the
 tables, and consumers dedupe the bus (a relayed event carries the event id it was
 staged with).
+
+`flush_soon` hands the flush to the outbox's one flusher task, so that the callers of
+one moment (the placement workers of many accounts, and their order streams) share one
+transaction and one publish instead of one each: per account and batch, that was one
+SQLite transaction per account on top of the batch's own.
 """
 
 from __future__ import annotations
@@ -24,6 +29,8 @@ import asyncio
 import time
 from collections.abc import Sequence
 from typing import cast
+
+import structlog
 
 from tradewind.bus.envelope import Envelope, envelope
 from tradewind.bus.port import Bus
@@ -48,12 +55,20 @@ class EventOutbox:
     """Pending order changes, fills and balances: written with their events in one
     transaction, then published on orders.events, one flush at a time."""
 
-    def __init__(self, bus: Bus, database: Database | None) -> None:
+    def __init__(
+        self,
+        bus: Bus,
+        database: Database | None,
+        log: structlog.stdlib.BoundLogger | None = None,
+    ) -> None:
         self._bus = bus
         self._database = database
+        self._log = log or structlog.stdlib.get_logger(__name__)
         self._lock = asyncio.Lock()
         self._orders: _PendingOrders = {}
         self._ledger: _Ledger = []
+        self._flush_wanted = asyncio.Event()
+        self._flusher: asyncio.Task[None] | None = None
 
     @property
     def pending(self) -> bool:
@@ -112,6 +127,30 @@ class EventOutbox:
             # to the relay instead of putting them back (they would be staged twice).
             await self._bus.publish_batch(ORDERS_EVENTS, events)
             await discard(self._database, staged)
+
+    def flush_soon(self) -> None:
+        """Have everything pending flushed by the one flusher task, with whatever else
+        is pending by the time it runs; a flush that fails is logged and its events
+        stay pending for the next."""
+        self._flush_wanted.set()
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush_when_wanted())
+
+    async def _flush_when_wanted(self) -> None:
+        while True:
+            await self._flush_wanted.wait()
+            self._flush_wanted.clear()
+            try:
+                await self.flush()
+            except Exception as exc:  # pending stays; the next flush carries it
+                self._log.warning("flush failed", error=str(exc) or type(exc).__name__)
+
+    async def close(self) -> None:
+        """Stop the flusher (what is pending stays, for a last `flush`)."""
+        flusher, self._flusher = self._flusher, None
+        if flusher is not None:
+            flusher.cancel()
+            await asyncio.gather(flusher, return_exceptions=True)
 
     async def _store(
         self, orders: _PendingOrders, ledger: _Ledger, events: Sequence[Envelope]

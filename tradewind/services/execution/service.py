@@ -95,7 +95,7 @@ class ExecutionService(Service):
         database = ctx.resources.database
         log, metrics = ctx.log, ExecutionMetrics.of(ctx.metrics.registry)
         self._log = log
-        outbox = EventOutbox(ctx.bus, database)
+        outbox = EventOutbox(ctx.bus, database, log)
         if database is not None:
             # Events a process left staged (killed after its commit): published first.
             self._relay = OutboxRelay(
@@ -176,9 +176,8 @@ class ExecutionService(Service):
             await asyncio.gather(opening, return_exceptions=True)
         if self._pool is not None:
             await self._pool.close_all()
-        if self._desk is not None:
-            await self._desk.close()
         if self._outbox is not None:
+            await self._outbox.close()
             try:
                 await self._outbox.flush()
             except Exception as exc:  # what is left is re-read by the next start

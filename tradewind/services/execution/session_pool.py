@@ -375,10 +375,9 @@ class SessionPool:
         if self._tracker.apply_reports(session, reports):
             await self._tracker.collect_fills(session)
         if self._outbox.pending:
-            try:
-                await self._outbox.flush()
-            except Exception as exc:  # pending stays; the next flush carries it
-                self._log.warning("flush failed", account_id=session.account_id, error=str(exc))
+            # Not flushed here: the streams of many accounts wake together after a
+            # batch, and each flushing on its own cost a transaction per account.
+            self._outbox.flush_soon()
 
 
 class _StreamEnded(Exception):

@@ -113,10 +113,17 @@ class OrderTracker:
         """Book `fills` on the session's tracked orders they belong to (each trade once);
         fills of other orders are ignored."""
         orders = session.orders
-        by_venue_id = {o.venue_order_id: o for o in orders.values() if o.venue_order_id}
+        # Built only if a fill lacks a client order id we track: a placement's answer
+        # carries its own fills, and indexing every tracked order for each of them made
+        # an order's cost grow with the account's orders in flight.
+        by_venue_id: dict[str, TrackedOrder] | None = None
         counter = self._metrics.fills.labels(session.venue_name)
         for fill in fills:
-            order = orders.get(fill.client_order_id) or by_venue_id.get(fill.venue_order_id)
+            order = orders.get(fill.client_order_id)
+            if order is None and fill.venue_order_id:
+                if by_venue_id is None:
+                    by_venue_id = {o.venue_order_id: o for o in orders.values() if o.venue_order_id}
+                order = by_venue_id.get(fill.venue_order_id)
             if order is None or fill.trade_id in order.trade_ids:
                 continue
             before = (order.state, order.filled_quantity)

@@ -1,0 +1,106 @@
+"""Execution's order tracker (`services/execution/tracking.py`) booking fills: a fill that
+names its order is booked without reading the account's other tracked orders (a
+placement's answer carries its fills, so that read was paid per order, growing with the
+orders in flight), and one known by its venue order id only still finds its order."""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal
+from typing import Any
+
+import structlog
+from prometheus_client import CollectorRegistry
+
+from tradewind.bus.memory import MemoryBus
+from tradewind.domain.commands import OrderIntent
+from tradewind.domain.model import Instrument, Liquidity, OrderType, Side
+from tradewind.domain.orders import TrackedOrder
+from tradewind.runtime.service_settings import ExecutionSettings
+from tradewind.services.execution.account_session import AccountSession
+from tradewind.services.execution.gate import VenueGate
+from tradewind.services.execution.metrics import ExecutionMetrics
+from tradewind.services.execution.outbox import EventOutbox
+from tradewind.services.execution.tracking import OrderTracker
+from tradewind.venues.port import VenueFill
+
+BTC = Instrument.parse("sim", "BTC/USDT")
+
+
+class ReadCounted(dict[str, TrackedOrder]):
+    """The session's tracked orders, counting reads of all of them."""
+
+    whole_reads = 0
+
+    def values(self) -> Any:
+        self.whole_reads += 1
+        return super().values()
+
+    def items(self) -> Any:
+        self.whole_reads += 1
+        return super().items()
+
+
+def a_tracker() -> tuple[OrderTracker, AccountSession]:
+    settings = ExecutionSettings()
+    metrics = ExecutionMetrics(CollectorRegistry())
+    log = structlog.get_logger("test")
+    gate = VenueGate("sim", settings, metrics, log, rules=None)
+    tracker = OrderTracker(
+        EventOutbox(MemoryBus(), None), metrics, log, fill_lookback_ms=0, retry=settings.backoff()
+    )
+    return tracker, AccountSession("a1", venue=None, gate=gate, remembered=100)  # type: ignore[arg-type]
+
+
+def sent_order(n: int, venue_order_id: str) -> TrackedOrder:
+    intent = OrderIntent(
+        account_id="a1", bot_id="b1", intent_id=f"i{n}", instrument=BTC, side=Side.BUY,
+        order_type=OrderType.MARKET, quantity=Decimal("0.001"), ts_ns=time.time_ns(),
+    )  # fmt: skip
+    order = TrackedOrder.from_intent(intent, ts_ns=time.time_ns())
+    order.mark_sent(ts_ns=time.time_ns())
+    order.venue_order_id = venue_order_id
+    return order
+
+
+def fill_of(order: TrackedOrder, client_order_id: str) -> VenueFill:
+    return VenueFill(
+        trade_id=f"t-{order.venue_order_id}",
+        venue_order_id=order.venue_order_id or "",
+        client_order_id=client_order_id,
+        symbol="BTC/USDT",
+        side=Side.BUY,
+        price=Decimal("30000"),
+        quantity=Decimal("0.001"),
+        quote_quantity=Decimal("30"),
+        fee=Decimal("0.03"),
+        fee_asset="USDT",
+        liquidity=Liquidity.TAKER,
+        ts_ms=1,
+    )
+
+
+def test_a_fill_naming_its_order_is_booked_without_reading_the_other_orders() -> None:
+    tracker, session = a_tracker()
+    orders = [sent_order(n, str(n)) for n in range(500)]
+    session.orders = ReadCounted({o.client_order_id: o for o in orders})
+    for order in orders:
+        session.track(order, None)
+
+    for order in orders[:100]:  # each placement's answer, with its own fill
+        tracker.apply_fills(session, [fill_of(order, order.client_order_id)])
+
+    assert session.orders.whole_reads == 0
+    assert all(o.filled_quantity == Decimal("0.001") for o in orders[:100])
+    assert orders[100].filled_quantity == 0
+
+
+def test_a_fill_known_by_its_venue_order_id_only_is_booked_on_that_order() -> None:
+    tracker, session = a_tracker()
+    orders = [sent_order(n, f"v{n}") for n in range(3)]
+    for order in orders:
+        session.track(order, None)
+
+    tracker.apply_fills(session, [fill_of(orders[1], client_order_id="")])
+
+    assert [o.filled_quantity for o in orders] == [0, Decimal("0.001"), 0]
