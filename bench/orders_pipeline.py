@@ -42,6 +42,7 @@ from tradewind.bus.topics import ORDERS_APPROVED, ORDERS_EVENTS
 from tradewind.domain.commands import OrderIntent
 from tradewind.domain.events import OrderFilled
 from tradewind.domain.model import Instrument, OrderType, Side
+from tradewind.runtime.collector import tune_collector
 from tradewind.runtime.logging import configure_logging, get_logger
 from tradewind.runtime.metrics import RuntimeMetrics
 from tradewind.runtime.service import Resources, Service, ServiceContext
@@ -222,6 +223,7 @@ def main() -> None:
     add_json_option(parser)
     parser.add_argument("--profile", action="store_true", help="profile the first run")
     args = parser.parse_args()
+    tune_collector()  # as `tradewind up` and `tradewind service` run
     configure_logging("warning", "console", stream=sys.stderr)
     runs = [(a, False) for a in args.accounts]
     if args.database:

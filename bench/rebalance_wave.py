@@ -67,6 +67,7 @@ from tradewind.domain.events import (
 )
 from tradewind.domain.model import Instrument, OrderType, Side
 from tradewind.domain.time_units import NS_PER_MINUTE, NS_PER_MS
+from tradewind.runtime.collector import tune_collector
 from tradewind.runtime.logging import configure_logging, get_logger
 from tradewind.runtime.metrics import RuntimeMetrics
 from tradewind.runtime.service import Resources, Service, ServiceContext
@@ -415,10 +416,11 @@ def main() -> None:
     parser.add_argument(
         "--gc-threshold",
         metavar="G0,G1,G2",
-        help="run with gc.set_threshold(G0, G1, G2) (an experiment: the platform's "
-        "processes keep Python's default, 700,10,10)",
+        help="run with gc.set_threshold(G0, G1, G2) (an experiment; the platform's "
+        "processes run with runtime.collector.THRESHOLDS)",
     )
     args = parser.parse_args()
+    tune_collector()  # as `tradewind up` and `tradewind service` run
     if args.gc_threshold is not None:
         gc.set_threshold(*_gc_threshold(parser, args.gc_threshold))
     configure_logging("warning", "console", stream=sys.stderr)

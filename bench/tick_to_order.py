@@ -65,6 +65,7 @@ from tradewind.domain.commands import OrderIntent
 from tradewind.domain.events import Bar, OrderRejected, PortfolioUpdate
 from tradewind.domain.model import Instrument, OrderType, Side
 from tradewind.domain.time_units import NS_PER_MINUTE
+from tradewind.runtime.collector import tune_collector
 from tradewind.runtime.logging import configure_logging, get_logger
 from tradewind.runtime.metrics import RuntimeMetrics
 from tradewind.runtime.service import Resources, ServiceContext
@@ -567,6 +568,7 @@ def main() -> None:
     )
     add_json_option(parser)
     args = parser.parse_args()
+    tune_collector()  # as `tradewind up` and `tradewind service` run
     if args.analytics_accounts < 0:
         parser.error(f"--analytics-accounts must be 0 or more, got {args.analytics_accounts}")
     if args.analytics_interval_s <= 0:

@@ -35,6 +35,7 @@ from tradewind.bus.factory import open_bus
 from tradewind.bus.memory import MemoryBus
 from tradewind.bus.port import Bus
 from tradewind.errors import BusUnavailable, ConfigError
+from tradewind.runtime.collector import freeze_startup_heap, tune_collector
 from tradewind.runtime.health import HealthServer, Readiness, build_health_app
 from tradewind.runtime.logging import configure_logging, get_logger
 from tradewind.runtime.metrics import RuntimeMetrics
@@ -74,6 +75,7 @@ def run_services(
     the run by itself. Logs go to `log_stream` (default stderr).
     """
     configure_logging(settings.log_level, settings.log_format, log_stream)
+    tune_collector()
     with asyncio.Runner(loop_factory=_uvloop_factory()) as runner:
         exit_code = runner.run(_run(names, settings, platform or DistributedPlatform()))
     _log.info("stopped", exit_code=exit_code)
@@ -174,6 +176,7 @@ async def _serve(
                 resources.statuses.publish_every(started), name="service-statuses"
             )
         platform.services_started(started)
+        freeze_startup_heap()  # what start-up made is never scanned again
         exit_code = await _wait_for_stop(stop, health, platform.finished, bus)
         platform.stopping()
     except ConfigError:
