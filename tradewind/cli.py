@@ -294,8 +294,8 @@ def profile(
         typer.Argument(
             metavar="SCENARIO",
             help="The benchmark to profile: tick-to-order, orders-pipeline, rebalance-wave, "
-            "matching, bus, analytics, tick-to-risk or bots. Options after it that are "
-            "not profile's go to the bench script (e.g. --accounts 100).",
+            "matching, bus, analytics, analytics-round, tick-to-risk or bots. Options after it "
+            "that are not profile's go to the bench script (e.g. --accounts 100).",
             show_default=False,
         ),
     ],

@@ -39,6 +39,10 @@ TAKEOVER_PREFIX = f"benchsmoke{uuid.uuid4().hex[:8]}"  # takeover.py's keys, del
 SMALL: dict[str, tuple[list[str], bool]] = {
     "analytics.py": (["--accounts", "20", "--minutes", "60"], False),
     "analytics_bots.py": (["--accounts", "5", "--fills", "2", "--database-url", "sqlite"], False),
+    "analytics_round.py": (
+        ["--accounts", "5", "--minutes", "30", "--fills", "2", "--database-url", "sqlite"],
+        False,
+    ),
     "bots.py": (["--bots", "30"], False),
     "bus.py": (["--url", "memory://", "--url", REDIS, "--events", "500", "--rounds", "10"], True),
     "matching.py": (["--orders", "2000", "--repeat", "1"], False),

@@ -203,7 +203,8 @@ BAD_ARGUMENTS = [
     pytest.param(
         [*TRADEWIND, "profile", "tick-to-moon"],
         "tradewind: error: SCENARIO: unknown scenario 'tick-to-moon'; known: tick-to-order, "
-        "orders-pipeline, rebalance-wave, matching, bus, analytics, tick-to-risk, bots",
+        "orders-pipeline, rebalance-wave, matching, bus, analytics, analytics-round, "
+        "tick-to-risk, bots",
         id="profile-unknown-scenario",
     ),
     pytest.param(

@@ -87,6 +87,13 @@ SCENARIOS: dict[str, Scenario] = {
         ("--accounts", "10000", "--minutes", "1440"),
         focus="AccountSeries.analytics",
     ),
+    "analytics-round": Scenario(
+        "analytics_round.py",
+        "whole analytics rounds on a service, PostgreSQL and the memory bus, a bot an account",
+        ("--accounts", "200", "--rounds", "3"),
+        ("--accounts", "10000", "--rounds", "3"),
+        focus="steady_round",
+    ),
     "tick-to-risk": Scenario(
         "tick_to_risk.py",
         "order book diffs, risk decisions and trade ticks reaching risk",

@@ -22,7 +22,7 @@ def test_an_unknown_scenario_is_refused_with_the_known_ones() -> None:
         scenario_named("tick-to-moon")
     assert str(raised.value) == (
         "SCENARIO: unknown scenario 'tick-to-moon'; known: tick-to-order, orders-pipeline, "
-        "rebalance-wave, matching, bus, analytics, tick-to-risk, bots"
+        "rebalance-wave, matching, bus, analytics, analytics-round, tick-to-risk, bots"
     )
 
 

@@ -1,0 +1,377 @@
+"""A whole analytics round: `AnalyticsService.compute_round` over N accounts that all
+changed, on a real service, bus and database: the accounts' figures, the bots' fills
+read and PnL recorded, the limit reads and guards, the `AnalyticsUpdate`s published.
+
+`python bench/analytics_round.py [--accounts N] [--minutes M] [--fills F] [--rounds K]
+[--database-url URL|sqlite] [--bus-url URL] [--json [FILE]]`
+
+It builds a fresh PostgreSQL database (or SQLite with `--database-url sqlite`) holding N
+accounts, each with M minutes of recorded valuations up to now (a day by default: what
+the service reads back when it meets an account) and one running bot with F fills over
+the last hour (`bench/analytics_bots.py`'s seeding), then starts an `AnalyticsService`
+as `tradewind service analytics` does (a `ServiceContext` with the bus, the database, the
+default settings; the service alone in its process), with M minute bars of the benchmark
+(BTC/USDT) and a bar of each bot's symbol on md.bar. The bench drives the rounds itself
+(the service's own timer is set to an hour) and times:
+
+- **meet**: a `PortfolioUpdate` per account published; `intake` until the service has
+  taken them all in (each account met for the first time: its M minutes read back from
+  the record, 500 accounts to a query), then the first round: `compute_round` called
+  until all N `AnalyticsUpdate`s have reached a listener on analytics.updates (its
+  bots met too: their fills and recorded minutes read);
+- **steady** (K rounds): before each, one new fill per bot recorded over the 5 s before
+  it (the service's default round) and a `PortfolioUpdate` per account published and
+  taken in (`intake`, not part of the round: the service takes updates in between
+  rounds); then the round, from `compute_round`'s call until all N `AnalyticsUpdate`s
+  are received.
+
+`compute` is `compute_round`'s own return (the last `AnalyticsUpdate` published, the
+guards checked); `round` adds the delivery to the listener. Issue #10's goal: 10,000
+accounts' analytics refreshed in <= 10 s on the project's 2-core machine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from urllib.parse import urlsplit
+
+import asyncpg
+from analytics_bots import _PRICES, _ROUND, BotsOf, fill_database, new_fills
+from redis.asyncio import Redis
+
+from tradewind.benchmarks.analytics_series import valuations
+from tradewind.benchmarks.command_line import OneLineErrorParser
+from tradewind.benchmarks.report import add_json_option, bench_report, write_report
+from tradewind.bus import topics
+from tradewind.bus.envelope import Envelope, envelope
+from tradewind.bus.factory import check_bus_url, open_bus
+from tradewind.bus.port import Bus
+from tradewind.domain.events import AnalyticsUpdate, Bar, PortfolioUpdate
+from tradewind.domain.model import Instrument
+from tradewind.domain.time_units import NS_PER_MINUTE
+from tradewind.runtime.logging import get_logger
+from tradewind.runtime.metrics import RuntimeMetrics
+from tradewind.runtime.service import Resources, ServiceContext
+from tradewind.runtime.settings import Settings
+from tradewind.services.analytics.metrics import AnalyticsMetrics
+from tradewind.services.analytics.service import AnalyticsService
+from tradewind.store.database import Database
+from tradewind.store.schema import portfolio_snapshots
+
+BENCHMARK = "BTC/USDT"
+POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
+_POLL_S = 0.005
+_ACCOUNTS_A_BATCH = 500  # valuations recorded per transaction / COPY: 500 accounts'
+_COLUMNS = (
+    "account_id", "taken_at", "valuation_asset", "equity", "cash", "realized_pnl",
+    "unrealized_pnl", "fees", "balances", "traded",
+)  # fmt: skip
+
+#: Per account, its newest valuation: (equity, realised PnL, cumulative traded).
+Last = dict[str, tuple[Decimal, Decimal, Decimal]]
+
+
+def _instrument(symbol: str) -> Instrument:
+    base, quote = symbol.split("/")
+    return Instrument("sim", symbol, base, quote)
+
+
+async def record_valuations(
+    db: Database, database_url: str, accounts: Sequence[str], minutes: int, now: datetime
+) -> Last:
+    """Each account's valuation a minute over the `minutes` up to `now`
+    (`analytics_series.valuations`), as the portfolio service records them; COPY on
+    PostgreSQL, inserts on SQLite. Returns each account's newest."""
+    rng = random.Random(7)
+    first = now - timedelta(minutes=minutes - 1, seconds=1)
+    last: Last = {}
+    copy = None if database_url.startswith("sqlite") else await asyncpg.connect(database_url)
+    try:
+        for start in range(0, len(accounts), _ACCOUNTS_A_BATCH):
+            rows: list[tuple[object, ...]] = []
+            for account_id in accounts[start : start + _ACCOUNTS_A_BATCH]:
+                for minute, equity, realized, traded in valuations(minutes, rng):
+                    balances = json.dumps({"USDT": format(equity, "f")})
+                    at = first + timedelta(minutes=minute)
+                    rows.append(
+                        (account_id, at, "USDT", equity, equity, realized, Decimal(0),
+                         Decimal(0), balances, traded)
+                    )  # fmt: skip
+                    last[account_id] = equity, realized, traded
+            if copy is not None:
+                await copy.copy_records_to_table(
+                    "portfolio_snapshots", records=rows, columns=list(_COLUMNS)
+                )
+            else:
+                async with db.transaction() as conn:
+                    await conn.execute(
+                        portfolio_snapshots.insert(),
+                        [dict(zip(_COLUMNS, row, strict=True)) for row in rows],
+                    )
+    finally:
+        if copy is not None:
+            await copy.close()
+    return last
+
+
+class Received:
+    """The `AnalyticsUpdate`s a listener on analytics.updates has received."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    async def handle(self, batch: Sequence[Envelope]) -> None:
+        self.count += sum(isinstance(e.payload, AnalyticsUpdate) for e in batch)
+
+
+async def until(condition: Callable[[], bool], what: str, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"waited {timeout_s:.0f} s for {what}")
+        await asyncio.sleep(_POLL_S)
+
+
+async def publish_bars(bus: Bus, service: AnalyticsService, minutes: int, now_ns: int) -> None:
+    """The benchmark's last `minutes` minute bars (a random walk ending at its price),
+    then one bar of each other symbol at its price, taken in by the service."""
+    rng = random.Random(11)
+    opened = (now_ns // NS_PER_MINUTE - minutes) * NS_PER_MINUTE
+    closes = [_PRICES[BENCHMARK]]
+    for _ in range(minutes - 1):
+        closes.append(closes[-1] * (1 + Decimal(rng.randint(-100, 100)) / 100_000))
+    closes.reverse()
+    series = [(BENCHMARK, closes), *((s, [p]) for s, p in _PRICES.items() if s != BENCHMARK)]
+    bars = []
+    for symbol, prices in series:
+        instrument = _instrument(symbol)
+        start = opened + (minutes - len(prices)) * NS_PER_MINUTE
+        for n, close in enumerate(prices):
+            at = start + n * NS_PER_MINUTE
+            bar = Bar(instrument=instrument, interval_s=60, open_ns=at, open=close,
+                      high=close, low=close, close=close, volume=Decimal(1))  # fmt: skip
+            bars.append(envelope(bar, instrument.key))
+    await bus.publish_batch(topics.MD_BAR, bars)
+    # The service's last prices: no public view of them, and a round needs them all.
+    last_prices = service._prices
+    await until(lambda: all(last_prices.close(s) == p for s, p in _PRICES.items()), "the bars", 60)
+
+
+async def publish_updates(
+    bus: Bus, service: AnalyticsService, last: Last, step: int, timeout_s: float
+) -> None:
+    """A `PortfolioUpdate` per account (its equity moved by a cent), returning once the
+    service has taken every one in."""
+    ts_ns = time.time_ns()
+    events = []
+    for account_id, (equity, realized, traded) in last.items():
+        equity += Decimal("0.01") * (1 if step % 2 else -1)
+        last[account_id] = equity, realized, traded
+        update = PortfolioUpdate(
+            account_id=account_id, valuation_asset="USDT", equity=equity, cash=equity,
+            realized_pnl=realized, unrealized_pnl=Decimal(0), fees=Decimal(0),
+            balances={"USDT": equity}, ts_ns=ts_ns, traded=traded,
+        )  # fmt: skip
+        events.append(envelope(update, account_id))
+    for start in range(0, len(events), 1000):
+        await bus.publish_batch(topics.PORTFOLIO_UPDATES, events[start : start + 1000])
+    series = service.series
+    await until(
+        lambda: all((s := series.get(a)) is not None and s.last_ts_ns == ts_ns for a in last),
+        "the portfolio updates to be taken in",
+        timeout_s,
+    )
+
+
+async def measure(
+    db: Database, bus: Bus, bots_of: BotsOf, last: Last, minutes: int, rounds: int
+) -> dict[str, list[float]]:
+    """The service started, the bars in; then the meet and `rounds` steady rounds."""
+    accounts = len(last)
+    timeout_s = 120 + accounts / 5  # a hang fails, a slow machine does not
+    resources = Resources(database=db)
+    service = AnalyticsService(interval_s=3_600.0)  # the bench calls the rounds
+    resources.services = (service,)
+    ctx = ServiceContext(
+        Settings(), bus, get_logger("tradewind.services.analytics", service=service.name),
+        RuntimeMetrics(), resources,
+    )  # fmt: skip
+    received = Received()
+    listener = await bus.listen([topics.ANALYTICS_UPDATES], "bench", received.handle)
+    await service.start(ctx)
+    metrics = AnalyticsMetrics.of(ctx.metrics.registry)
+    figures: dict[str, list[float]] = {"intake_s": [], "compute_s": [], "round_s": []}
+    try:
+        await until(lambda: service.ready, "the service to start", 60)
+        await publish_bars(bus, service, minutes, time.time_ns())
+        for step in range(rounds + 1):
+            if step:  # a fill per bot over the round before, as execution records them
+                await new_fills(db, bots_of, datetime.now(UTC) - _ROUND, 1000 + step)
+            started = time.perf_counter()
+            await publish_updates(bus, service, last, step, timeout_s)
+            figures["intake_s"].append(time.perf_counter() - started)
+            started = time.perf_counter()
+            measured = steady_round if step else meet_round
+            published = await measured(service, ctx, metrics)
+            figures["compute_s"].append(time.perf_counter() - started)
+            if published != accounts:
+                raise RuntimeError(f"round {step}: {published} of {accounts} accounts published")
+            expected = (step + 1) * accounts
+            await until(lambda: received.count >= expected, "the analytics updates", timeout_s)  # noqa: B023
+            figures["round_s"].append(time.perf_counter() - started)
+        figures["bots"] = [float(len(service.bots))]
+        figures["bot_minutes_written"] = [float(service.bot_minutes_written)]
+    finally:
+        await service.stop()
+        await listener.stop()
+    return figures
+
+
+async def meet_round(
+    service: AnalyticsService, ctx: ServiceContext, metrics: AnalyticsMetrics
+) -> int:
+    """The first round, every account and bot new to the service."""
+    return await service.compute_round(ctx, metrics)
+
+
+async def steady_round(
+    service: AnalyticsService, ctx: ServiceContext, metrics: AnalyticsMetrics
+) -> int:
+    """A later round (`tradewind profile analytics-round`'s focus)."""
+    return await service.compute_round(ctx, metrics)
+
+
+@asynccontextmanager
+async def fresh_database(url: str) -> AsyncIterator[tuple[Database, str]]:
+    """A new database on the PostgreSQL server at `url` (or a new SQLite file for
+    'sqlite'), migrated; dropped afterwards."""
+    name = f"tw_bench_{uuid.uuid4().hex[:10]}"
+    admin = None
+    if url == "sqlite":
+        database_url = f"sqlite:////tmp/{name}.db"
+    else:
+        admin = await asyncpg.connect(url)
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        database_url = url.rsplit("/", 1)[0] + f"/{name}"
+    db = Database(database_url)
+    try:
+        await db.migrate()
+        yield db, database_url
+    finally:
+        await db.close()
+        if admin is not None:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await admin.close()
+
+
+@asynccontextmanager
+async def started_bus(url: str) -> AsyncIterator[Bus]:
+    """The bus at `url`, started; on Redis under a fresh key prefix, deleted afterwards."""
+    prefix = f"twbench{uuid.uuid4().hex[:8]}"
+    redis = urlsplit(url).scheme in ("redis", "rediss")
+    if redis:
+        url += f"{'&' if '?' in url else '?'}prefix={prefix}"
+    bus = open_bus(url)
+    await bus.start()
+    try:
+        yield bus
+    finally:
+        await bus.close()
+        if redis:
+            client = Redis.from_url(url.split("?", 1)[0])
+            async for key in client.scan_iter(f"{prefix}:*"):
+                await client.delete(key)
+            await client.aclose()
+
+
+async def run(
+    database: str, bus_url: str, accounts: int, minutes: int, fills: int, rounds: int,
+    json_to: str | None,
+) -> None:  # fmt: skip
+    async with fresh_database(database) as (db, database_url), started_bus(bus_url) as bus:
+        started = time.perf_counter()
+        bots_of = await fill_database(db, accounts, 1, fills)
+        now = datetime.now(UTC)
+        last = await record_valuations(db, database_url, list(bots_of), minutes, now)
+        fill_s = time.perf_counter() - started
+        figures = await measure(db, bus, bots_of, last, minutes, rounds)
+    kind = "SQLite" if database == "sqlite" else "PostgreSQL"
+    bus_kind = urlsplit(bus_url).scheme
+    meet = figures["intake_s"][0] + figures["round_s"][0]
+    steady = figures["round_s"][1:]
+    if json_to is not None:
+        timings = {
+            "fill_s": fill_s,
+            "meet_intake_s": figures["intake_s"][0],
+            "meet_round_s": figures["round_s"][0],
+            "meet_s": meet,
+            "steady_round_s": max(steady),
+            "steady_compute_s": max(figures["compute_s"][1:]),
+            "steady_intake_s": max(figures["intake_s"][1:]),
+        }
+        detail = {
+            "accounts": accounts, "minutes": minutes, "fills_per_bot": fills, "rounds": rounds,
+            "database": kind, "bus": bus_kind,
+            "round_s": figures["round_s"], "compute_s": figures["compute_s"],
+            "intake_s": figures["intake_s"], "bots": figures["bots"][0],
+            "bot_minutes_written": figures["bot_minutes_written"][0],
+        }  # fmt: skip
+        write_report(bench_report("analytics_round", timings, detail), json_to)
+        return
+    each = ", ".join(f"{s:.2f}" for s in steady)
+    intakes = ", ".join(f"{s:.2f}" for s in figures["intake_s"][1:])
+    computes = ", ".join(f"{s:.2f}" for s in figures["compute_s"][1:])
+    print(
+        f"{accounts} accounts x {minutes} minutes, 1 bot x {fills} fills each ({kind}, "
+        f"{bus_kind} bus; seeded in {fill_s:.1f} s): meet {meet:.2f} s (intake, the "
+        f"accounts read back: {figures['intake_s'][0]:.2f} s; round "
+        f"{figures['round_s'][0]:.2f} s); {rounds} steady rounds, every account changed and "
+        f"a new fill per bot: round {each} s (compute_round {computes} s; intake before "
+        f"each {intakes} s)"
+    )
+
+
+def main() -> None:
+    parser = OneLineErrorParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--accounts", type=int, default=10_000)
+    parser.add_argument("--minutes", type=int, default=1_440, help="valuations recorded each")
+    parser.add_argument("--fills", type=int, default=20, help="recorded fills of each bot")
+    parser.add_argument("--rounds", type=int, default=3, help="steady rounds after the meet")
+    parser.add_argument(
+        "--database-url", default=POSTGRES,
+        help="a PostgreSQL server to create the bench's database on, or 'sqlite'",
+    )  # fmt: skip
+    parser.add_argument("--bus-url", default="memory://", help="memory:// or redis://...")
+    add_json_option(parser)
+    args = parser.parse_args()
+    if args.accounts < 1 or args.fills < 1 or args.rounds < 1:
+        parser.error("--accounts, --fills and --rounds must be at least 1")
+    window = Settings().analytics.analytics_window_minutes
+    if not 2 <= args.minutes <= window:
+        parser.error(f"--minutes must be between 2 and the service's window ({window})")
+    if urlsplit(args.bus_url).scheme not in ("memory", "redis", "rediss"):
+        parser.error(f"--bus-url must be memory:// or redis://..., not {args.bus_url!r}")
+    try:
+        check_bus_url(args.bus_url)
+    except ValueError as error:
+        parser.error(f"--bus-url: {error}")
+    if args.database_url != "sqlite" and not args.database_url.startswith("postgresql://"):
+        parser.error(
+            f"--database-url must be postgresql://... or 'sqlite', not {args.database_url!r}"
+        )
+    asyncio.run(
+        run(args.database_url, args.bus_url, args.accounts, args.minutes, args.fills,
+            args.rounds, args.json)
+    )  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
