@@ -49,7 +49,14 @@ def a_tracker() -> tuple[OrderTracker, AccountSession]:
     tracker = OrderTracker(
         EventOutbox(MemoryBus(), None), metrics, log, fill_lookback_ms=0, retry=settings.backoff()
     )
-    return tracker, AccountSession("a1", venue=None, gate=gate, remembered=100)  # type: ignore[arg-type]
+    return tracker, AccountSession("a1", venue=NoCalls(), gate=gate, remembered=100)  # type: ignore[arg-type]
+
+
+class NoCalls:
+    """The session's venue: booking fills calls it for nothing but its usage reports."""
+
+    def on_usage(self, observer: Any) -> None:
+        pass
 
 
 def sent_order(n: int, venue_order_id: str) -> TrackedOrder:
