@@ -12,15 +12,19 @@ the last hour (`bench/analytics_bots.py`'s seeding), then starts an `AnalyticsSe
 as `tradewind service analytics` does (a `ServiceContext` with the bus, the database, the
 default settings; the service alone in its process), with M minute bars of the benchmark
 (BTC/USDT) and a bar of each bot's symbol on md.bar. The bench drives the rounds itself
-(the service's own timer is set to an hour) and times:
+(the service's own timer is set to an hour). Before each round, every account's
+valuations since its last one are published, one `PortfolioUpdate` a minute and the
+newest now (the portfolio service revalues an account whenever its holdings' prices
+move: its minutes have no gap, so each account's beta and correlation take the
+shared-window path of `benchmark.beta_and_correlation`). It times:
 
-- **meet**: a `PortfolioUpdate` per account published; `intake` until the service has
+- **meet**: the `PortfolioUpdate`s published; `intake` until the service has
   taken them all in (each account met for the first time: its M minutes read back from
   the record, 500 accounts to a query), then the first round: `compute_round` called
   until all N `AnalyticsUpdate`s have reached a listener on analytics.updates (its
   bots met too: their fills and recorded minutes read);
 - **steady** (K rounds): before each, one new fill per bot recorded over the 5 s before
-  it (the service's default round) and a `PortfolioUpdate` per account published and
+  it (the service's default round) and the accounts' `PortfolioUpdate`s published and
   taken in (`intake`, not part of the round: the service takes updates in between
   rounds); then the round, from `compute_round`'s call until all N `AnalyticsUpdate`s
   are received.
@@ -166,21 +170,26 @@ async def publish_bars(bus: Bus, service: AnalyticsService, minutes: int, now_ns
 
 
 async def publish_updates(
-    bus: Bus, service: AnalyticsService, last: Last, step: int, timeout_s: float
-) -> None:
-    """A `PortfolioUpdate` per account (its equity moved by a cent), returning once the
-    service has taken every one in."""
+    bus: Bus, service: AnalyticsService, last: Last, step: int, since_ns: int, timeout_s: float
+) -> int:
+    """Each account's valuations since `since_ns` (its last) as the portfolio service
+    publishes them, one a minute while its holdings' prices move, each minute's equity
+    moved by a cent, the newest now; returns once the service has taken every one in.
+    Returns now (ns)."""
     ts_ns = time.time_ns()
+    minutes = range(since_ns // NS_PER_MINUTE + 1, ts_ns // NS_PER_MINUTE)
+    stamps = [m * NS_PER_MINUTE + 1 for m in minutes] + [ts_ns]
     events = []
     for account_id, (equity, realized, traded) in last.items():
-        equity += Decimal("0.01") * (1 if step % 2 else -1)
+        for at_ns in stamps:
+            equity += Decimal("0.01") * (1 if (step + at_ns // NS_PER_MINUTE) % 2 else -1)
+            update = PortfolioUpdate(
+                account_id=account_id, valuation_asset="USDT", equity=equity, cash=equity,
+                realized_pnl=realized, unrealized_pnl=Decimal(0), fees=Decimal(0),
+                balances={"USDT": equity}, ts_ns=at_ns, traded=traded,
+            )  # fmt: skip
+            events.append(envelope(update, account_id))
         last[account_id] = equity, realized, traded
-        update = PortfolioUpdate(
-            account_id=account_id, valuation_asset="USDT", equity=equity, cash=equity,
-            realized_pnl=realized, unrealized_pnl=Decimal(0), fees=Decimal(0),
-            balances={"USDT": equity}, ts_ns=ts_ns, traded=traded,
-        )  # fmt: skip
-        events.append(envelope(update, account_id))
     for start in range(0, len(events), 1000):
         await bus.publish_batch(topics.PORTFOLIO_UPDATES, events[start : start + 1000])
     series = service.series
@@ -189,10 +198,11 @@ async def publish_updates(
         "the portfolio updates to be taken in",
         timeout_s,
     )
+    return ts_ns
 
 
 async def measure(
-    db: Database, bus: Bus, bots_of: BotsOf, last: Last, minutes: int, rounds: int
+    db: Database, bus: Bus, bots_of: BotsOf, last: Last, since_ns: int, minutes: int, rounds: int
 ) -> dict[str, list[float]]:
     """The service started, the bars in; then the meet and `rounds` steady rounds."""
     accounts = len(last)
@@ -216,7 +226,7 @@ async def measure(
             if step:  # a fill per bot over the round before, as execution records them
                 await new_fills(db, bots_of, datetime.now(UTC) - _ROUND, 1000 + step)
             started = time.perf_counter()
-            await publish_updates(bus, service, last, step, timeout_s)
+            since_ns = await publish_updates(bus, service, last, step, since_ns, timeout_s)
             figures["intake_s"].append(time.perf_counter() - started)
             started = time.perf_counter()
             measured = steady_round if step else meet_round
@@ -302,7 +312,8 @@ async def run(
         now = datetime.now(UTC)
         last = await record_valuations(db, database_url, list(bots_of), minutes, now)
         fill_s = time.perf_counter() - started
-        figures = await measure(db, bus, bots_of, last, minutes, rounds)
+        since_ns = round(now.timestamp() * 1e6) * 1000 - 10**9  # the newest recorded
+        figures = await measure(db, bus, bots_of, last, since_ns, minutes, rounds)
     kind = "SQLite" if database == "sqlite" else "PostgreSQL"
     bus_kind = urlsplit(bus_url).scheme
     meet = figures["intake_s"][0] + figures["round_s"][0]
