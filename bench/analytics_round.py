@@ -11,7 +11,8 @@ the service reads back when it meets an account) and one running bot with F fill
 the last hour (`bench/analytics_bots.py`'s seeding), then starts an `AnalyticsService`
 as `tradewind service analytics` does (a `ServiceContext` with the bus, the database, the
 default settings; the service alone in its process), with M minute bars of the benchmark
-(BTC/USDT) and a bar of each bot's symbol on md.bar. The bench drives the rounds itself
+(BTC/USDT, and before each round its minutes since) and a bar of each bot's symbol on
+md.bar. The bench drives the rounds itself
 (the service's own timer is set to an hour). Before each round, every account's
 valuations since its last one are published, one `PortfolioUpdate` a minute and the
 newest now (the portfolio service revalues an account whenever its holdings' prices
@@ -144,11 +145,12 @@ async def until(condition: Callable[[], bool], what: str, timeout_s: float) -> N
         await asyncio.sleep(_POLL_S)
 
 
-async def publish_bars(bus: Bus, service: AnalyticsService, minutes: int, now_ns: int) -> None:
+async def publish_bars(bus: Bus, service: AnalyticsService, minutes: int, now_ns: int) -> Bar:
     """The benchmark's last `minutes` minute bars (a random walk ending at its price),
-    then one bar of each other symbol at its price, taken in by the service."""
+    then one bar of each other symbol at its price, taken in by the service; returns the
+    benchmark's last bar."""
     rng = random.Random(11)
-    opened = (now_ns // NS_PER_MINUTE - minutes) * NS_PER_MINUTE
+    opened = (now_ns // NS_PER_MINUTE - minutes + 1) * NS_PER_MINUTE
     closes = [_PRICES[BENCHMARK]]
     for _ in range(minutes - 1):
         closes.append(closes[-1] * (1 + Decimal(rng.randint(-100, 100)) / 100_000))
@@ -167,6 +169,26 @@ async def publish_bars(bus: Bus, service: AnalyticsService, minutes: int, now_ns
     # The service's last prices: no public view of them, and a round needs them all.
     last_prices = service._prices
     await until(lambda: all(last_prices.close(s) == p for s, p in _PRICES.items()), "the bars", 60)
+    return bars[minutes - 1].payload  # type: ignore[return-value]
+
+
+async def benchmark_since(bus: Bus, service: AnalyticsService, last: Bar, now_ns: int) -> Bar:
+    """The benchmark's minute bars since `last` up to now's minute, as marketdata
+    publishes one a minute (each close a thousandth up: every minute is new), taken in by
+    the service; returns the newest."""
+    bars = []
+    at, close = last.open_ns + NS_PER_MINUTE, last.close
+    while at <= now_ns // NS_PER_MINUTE * NS_PER_MINUTE:
+        close = close * Decimal("1.001")
+        last = Bar(instrument=last.instrument, interval_s=60, open_ns=at, open=close,
+                   high=close, low=close, close=close, volume=Decimal(1))  # fmt: skip
+        bars.append(envelope(last, last.instrument.key))
+        at += NS_PER_MINUTE
+    if bars:
+        await bus.publish_batch(topics.MD_BAR, bars)
+        last_prices = service._prices
+        await until(lambda: last_prices.close(BENCHMARK) == close, "the benchmark's bars", 60)
+    return last
 
 
 async def publish_updates(
@@ -221,8 +243,9 @@ async def measure(
     figures: dict[str, list[float]] = {"intake_s": [], "compute_s": [], "round_s": []}
     try:
         await until(lambda: service.ready, "the service to start", 60)
-        await publish_bars(bus, service, minutes, time.time_ns())
+        benchmark = await publish_bars(bus, service, minutes, time.time_ns())
         for step in range(rounds + 1):
+            benchmark = await benchmark_since(bus, service, benchmark, time.time_ns())
             if step:  # a fill per bot over the round before, as execution records them
                 await new_fills(db, bots_of, datetime.now(UTC) - _ROUND, 1000 + step)
             started = time.perf_counter()
