@@ -11,16 +11,21 @@ the service reads back when it meets an account) and one running bot with F fill
 the last hour (`bench/analytics_bots.py`'s seeding), then starts an `AnalyticsService`
 as `tradewind service analytics` does (a `ServiceContext` with the bus, the database, the
 default settings; the service alone in its process), with M minute bars of the benchmark
-(BTC/USDT) and a bar of each bot's symbol on md.bar. The bench drives the rounds itself
-(the service's own timer is set to an hour) and times:
+(BTC/USDT, and before each round its minutes since) and a bar of each bot's symbol on
+md.bar. The bench drives the rounds itself
+(the service's own timer is set to an hour). Before each round, every account's
+valuations since its last one are published, one `PortfolioUpdate` a minute and the
+newest now (the portfolio service revalues an account whenever its holdings' prices
+move: its minutes have no gap, so each account's beta and correlation take the
+shared-window path of `benchmark.beta_and_correlation`). It times:
 
-- **meet**: a `PortfolioUpdate` per account published; `intake` until the service has
+- **meet**: the `PortfolioUpdate`s published; `intake` until the service has
   taken them all in (each account met for the first time: its M minutes read back from
   the record, 500 accounts to a query), then the first round: `compute_round` called
   until all N `AnalyticsUpdate`s have reached a listener on analytics.updates (its
   bots met too: their fills and recorded minutes read);
 - **steady** (K rounds): before each, one new fill per bot recorded over the 5 s before
-  it (the service's default round) and a `PortfolioUpdate` per account published and
+  it (the service's default round) and the accounts' `PortfolioUpdate`s published and
   taken in (`intake`, not part of the round: the service takes updates in between
   rounds); then the round, from `compute_round`'s call until all N `AnalyticsUpdate`s
   are received.
@@ -140,11 +145,12 @@ async def until(condition: Callable[[], bool], what: str, timeout_s: float) -> N
         await asyncio.sleep(_POLL_S)
 
 
-async def publish_bars(bus: Bus, service: AnalyticsService, minutes: int, now_ns: int) -> None:
+async def publish_bars(bus: Bus, service: AnalyticsService, minutes: int, now_ns: int) -> Bar:
     """The benchmark's last `minutes` minute bars (a random walk ending at its price),
-    then one bar of each other symbol at its price, taken in by the service."""
+    then one bar of each other symbol at its price, taken in by the service; returns the
+    benchmark's last bar."""
     rng = random.Random(11)
-    opened = (now_ns // NS_PER_MINUTE - minutes) * NS_PER_MINUTE
+    opened = (now_ns // NS_PER_MINUTE - minutes + 1) * NS_PER_MINUTE
     closes = [_PRICES[BENCHMARK]]
     for _ in range(minutes - 1):
         closes.append(closes[-1] * (1 + Decimal(rng.randint(-100, 100)) / 100_000))
@@ -163,24 +169,49 @@ async def publish_bars(bus: Bus, service: AnalyticsService, minutes: int, now_ns
     # The service's last prices: no public view of them, and a round needs them all.
     last_prices = service._prices
     await until(lambda: all(last_prices.close(s) == p for s, p in _PRICES.items()), "the bars", 60)
+    return bars[minutes - 1].payload  # type: ignore[return-value]
+
+
+async def benchmark_since(bus: Bus, service: AnalyticsService, last: Bar, now_ns: int) -> Bar:
+    """The benchmark's minute bars since `last` up to now's minute, as marketdata
+    publishes one a minute (each close a thousandth up: every minute is new), taken in by
+    the service; returns the newest."""
+    bars = []
+    at, close = last.open_ns + NS_PER_MINUTE, last.close
+    while at <= now_ns // NS_PER_MINUTE * NS_PER_MINUTE:
+        close = close * Decimal("1.001")
+        last = Bar(instrument=last.instrument, interval_s=60, open_ns=at, open=close,
+                   high=close, low=close, close=close, volume=Decimal(1))  # fmt: skip
+        bars.append(envelope(last, last.instrument.key))
+        at += NS_PER_MINUTE
+    if bars:
+        await bus.publish_batch(topics.MD_BAR, bars)
+        last_prices = service._prices
+        await until(lambda: last_prices.close(BENCHMARK) == close, "the benchmark's bars", 60)
+    return last
 
 
 async def publish_updates(
-    bus: Bus, service: AnalyticsService, last: Last, step: int, timeout_s: float
-) -> None:
-    """A `PortfolioUpdate` per account (its equity moved by a cent), returning once the
-    service has taken every one in."""
+    bus: Bus, service: AnalyticsService, last: Last, step: int, since_ns: int, timeout_s: float
+) -> int:
+    """Each account's valuations since `since_ns` (its last) as the portfolio service
+    publishes them, one a minute while its holdings' prices move, each minute's equity
+    moved by a cent, the newest now; returns once the service has taken every one in.
+    Returns now (ns)."""
     ts_ns = time.time_ns()
+    minutes = range(since_ns // NS_PER_MINUTE + 1, ts_ns // NS_PER_MINUTE)
+    stamps = [m * NS_PER_MINUTE + 1 for m in minutes] + [ts_ns]
     events = []
     for account_id, (equity, realized, traded) in last.items():
-        equity += Decimal("0.01") * (1 if step % 2 else -1)
+        for at_ns in stamps:
+            equity += Decimal("0.01") * (1 if (step + at_ns // NS_PER_MINUTE) % 2 else -1)
+            update = PortfolioUpdate(
+                account_id=account_id, valuation_asset="USDT", equity=equity, cash=equity,
+                realized_pnl=realized, unrealized_pnl=Decimal(0), fees=Decimal(0),
+                balances={"USDT": equity}, ts_ns=at_ns, traded=traded,
+            )  # fmt: skip
+            events.append(envelope(update, account_id))
         last[account_id] = equity, realized, traded
-        update = PortfolioUpdate(
-            account_id=account_id, valuation_asset="USDT", equity=equity, cash=equity,
-            realized_pnl=realized, unrealized_pnl=Decimal(0), fees=Decimal(0),
-            balances={"USDT": equity}, ts_ns=ts_ns, traded=traded,
-        )  # fmt: skip
-        events.append(envelope(update, account_id))
     for start in range(0, len(events), 1000):
         await bus.publish_batch(topics.PORTFOLIO_UPDATES, events[start : start + 1000])
     series = service.series
@@ -189,10 +220,11 @@ async def publish_updates(
         "the portfolio updates to be taken in",
         timeout_s,
     )
+    return ts_ns
 
 
 async def measure(
-    db: Database, bus: Bus, bots_of: BotsOf, last: Last, minutes: int, rounds: int
+    db: Database, bus: Bus, bots_of: BotsOf, last: Last, since_ns: int, minutes: int, rounds: int
 ) -> dict[str, list[float]]:
     """The service started, the bars in; then the meet and `rounds` steady rounds."""
     accounts = len(last)
@@ -211,12 +243,13 @@ async def measure(
     figures: dict[str, list[float]] = {"intake_s": [], "compute_s": [], "round_s": []}
     try:
         await until(lambda: service.ready, "the service to start", 60)
-        await publish_bars(bus, service, minutes, time.time_ns())
+        benchmark = await publish_bars(bus, service, minutes, time.time_ns())
         for step in range(rounds + 1):
+            benchmark = await benchmark_since(bus, service, benchmark, time.time_ns())
             if step:  # a fill per bot over the round before, as execution records them
                 await new_fills(db, bots_of, datetime.now(UTC) - _ROUND, 1000 + step)
             started = time.perf_counter()
-            await publish_updates(bus, service, last, step, timeout_s)
+            since_ns = await publish_updates(bus, service, last, step, since_ns, timeout_s)
             figures["intake_s"].append(time.perf_counter() - started)
             started = time.perf_counter()
             measured = steady_round if step else meet_round
@@ -302,7 +335,8 @@ async def run(
         now = datetime.now(UTC)
         last = await record_valuations(db, database_url, list(bots_of), minutes, now)
         fill_s = time.perf_counter() - started
-        figures = await measure(db, bus, bots_of, last, minutes, rounds)
+        since_ns = round(now.timestamp() * 1e6) * 1000 - 10**9  # the newest recorded
+        figures = await measure(db, bus, bots_of, last, since_ns, minutes, rounds)
     kind = "SQLite" if database == "sqlite" else "PostgreSQL"
     bus_kind = urlsplit(bus_url).scheme
     meet = figures["intake_s"][0] + figures["round_s"][0]
