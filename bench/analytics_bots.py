@@ -36,6 +36,8 @@ import asyncio
 import multiprocessing
 import time
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from multiprocessing.queues import Queue
@@ -238,9 +240,10 @@ def _instance(
     done.put(asyncio.run(measured()))
 
 
-async def run(
-    url: str, accounts: int, per_account: int, per_bot: int, instances: int, json_to: str | None
-) -> None:
+@asynccontextmanager
+async def fresh_database(url: str) -> AsyncIterator[tuple[Database, str]]:
+    """A new database on the PostgreSQL server at `url` (or a new SQLite file for
+    'sqlite'), migrated; dropped afterwards."""
     name = f"tw_bench_{uuid.uuid4().hex[:10]}"
     admin = None
     if url == "sqlite":
@@ -252,6 +255,18 @@ async def run(
     db = Database(database_url)
     try:
         await db.migrate()
+        yield db, database_url
+    finally:
+        await db.close()
+        if admin is not None:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await admin.close()
+
+
+async def run(
+    url: str, accounts: int, per_account: int, per_bot: int, instances: int, json_to: str | None
+) -> None:
+    async with fresh_database(url) as (db, database_url):
         started = time.perf_counter()
         bots_of = await fill_database(db, accounts, per_account, per_bot)
         fill_s = time.perf_counter() - started
@@ -260,11 +275,7 @@ async def run(
         else:
             await db.close()
             figures = await asyncio.to_thread(_instances, database_url, bots_of, instances)
-    finally:
-        await db.close()
-        if admin is not None:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            await admin.close()
+    database = "SQLite" if database_url.startswith("sqlite") else "PostgreSQL"
     if json_to is not None:
         timings = {"fill_s": fill_s, **{k: v for k, v in figures.items() if k.endswith("_s")}}
         counts = {k: v for k, v in figures.items() if not k.endswith("_s")}
@@ -273,7 +284,7 @@ async def run(
             "bots_per_account": per_account,
             "fills_per_bot": per_bot,
             "instances": instances,
-            "database": "SQLite" if admin is None else "PostgreSQL",
+            "database": database,
             **counts,
         }
         write_report(bench_report("analytics_bots", timings, detail), json_to)
@@ -281,7 +292,7 @@ async def run(
     steady = ", ".join(f"{figures[f'steady{n}_read_s']:.2f}" for n in range(1, _STEADY_ROUNDS + 1))
     print(
         f"{accounts} accounts x {per_account} bots x {per_bot} fills, {instances} instance(s) "
-        f"({'SQLite' if admin is None else 'PostgreSQL'}; filled in {fill_s:.1f} s): "
+        f"({database}; filled in {fill_s:.1f} s): "
         f"meet {figures['meet_s']:.2f} s, record {figures['record_s']:.2f} s; "
         f"{_STEADY_ROUNDS} steady rounds, {figures['new_fills']:.0f} new fills before each: "
         f"read {steady} s, record {figures[f'steady{_STEADY_ROUNDS}_record_s']:.2f} s (the last); "

@@ -49,7 +49,7 @@ from decimal import Decimal
 from urllib.parse import urlsplit
 
 import asyncpg
-from analytics_bots import _PRICES, _ROUND, BotsOf, fill_database, new_fills
+from analytics_bots import _PRICES, _ROUND, BotsOf, fill_database, fresh_database, new_fills
 from redis.asyncio import Redis
 
 from tradewind.benchmarks.analytics_series import valuations
@@ -280,29 +280,6 @@ async def steady_round(
 ) -> int:
     """A later round (`tradewind profile analytics-round`'s focus)."""
     return await service.compute_round(ctx, metrics)
-
-
-@asynccontextmanager
-async def fresh_database(url: str) -> AsyncIterator[tuple[Database, str]]:
-    """A new database on the PostgreSQL server at `url` (or a new SQLite file for
-    'sqlite'), migrated; dropped afterwards."""
-    name = f"tw_bench_{uuid.uuid4().hex[:10]}"
-    admin = None
-    if url == "sqlite":
-        database_url = f"sqlite:////tmp/{name}.db"
-    else:
-        admin = await asyncpg.connect(url)
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        database_url = url.rsplit("/", 1)[0] + f"/{name}"
-    db = Database(database_url)
-    try:
-        await db.migrate()
-        yield db, database_url
-    finally:
-        await db.close()
-        if admin is not None:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            await admin.close()
 
 
 @asynccontextmanager
