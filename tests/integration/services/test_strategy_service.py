@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -304,9 +305,18 @@ async def stays(condition: Callable[[], bool], for_s: float) -> None:
 
 @pytest.fixture
 async def platform(tmp_path: Path) -> AsyncIterator[Platform]:
+    async with running_platform(f"sqlite:///{tmp_path / 'tradewind.db'}") as found:
+        yield found
+
+
+@asynccontextmanager
+async def running_platform(database_url: str) -> AsyncIterator[Platform]:
+    """A memory bus, a migrated database at `database_url`, the simulated venues, and the
+    test's stand-ins for execution (intents, cancels); the services started on it are
+    stopped at the end."""
     bus = MemoryBus()
     await bus.start()
-    db = Database(f"sqlite:///{tmp_path / 'tradewind.db'}")
+    db = Database(database_url)
     await db.migrate()
     venues = SimulatedVenues(SimulatedExchange(SyntheticMarket(seed=1)))
     found = Platform(bus, db, venues)

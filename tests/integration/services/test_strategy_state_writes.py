@@ -35,13 +35,13 @@ from tests.integration.services.test_strategy_service import (
     eventually,
     fill_of,
     publish,
+    running_platform,
     trade,
 )
 from tests.waiting import wait_until_async
 from tradewind.bus import topics
 from tradewind.bus.envelope import Envelope
 from tradewind.bus.memory import MemoryBus, MemorySubscription
-from tradewind.bus.topics import ORDERS_CANCEL
 from tradewind.domain.bot_lifecycle import BotState
 from tradewind.domain.client_order_ids import client_order_id_for
 from tradewind.domain.commands import OrderIntent
@@ -64,21 +64,10 @@ LOCK_WAIT_S = 120
 
 @pytest.fixture
 async def platform(tmp_path: Path) -> AsyncIterator[Platform]:
-    bus = MemoryBus()
-    await bus.start()
-    db = Database(f"sqlite:///{tmp_path / 'tradewind.db'}?timeout={LOCK_WAIT_S}")
-    await db.migrate()
-    venues = SimulatedVenues(SimulatedExchange(SyntheticMarket(seed=1)))
-    found = Platform(bus, db, venues)
-    await bus.subscribe((topics.ORDERS_INTENT,), "test-execution", found.take_intents)
-    await bus.subscribe((ORDERS_CANCEL,), "test-cancels", found.take_cancels)
-    try:
+    async with running_platform(
+        f"sqlite:///{tmp_path / 'tradewind.db'}?timeout={LOCK_WAIT_S}"
+    ) as found:
         yield found
-    finally:
-        for service in list(found.services):
-            await found.stop_service(service)
-        await bus.close()
-        await db.close()
 
 
 @contextmanager
