@@ -9,9 +9,10 @@ import contextlib
 import hashlib
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
 from typing import TypeVar
 
 from tradewind.bus.envelope import Envelope, envelope
@@ -183,3 +184,20 @@ class Recorder:
             raise AssertionError(
                 f"not seen within {timeout_s} s: {what or condition}; {seen}"
             ) from None
+
+
+@contextlib.asynccontextmanager
+async def platform_on(venues: VenueDirectory, tmp_path: Path) -> AsyncIterator[Platform]:
+    """A `Platform` on a memory bus of 4 partitions and a migrated SQLite database in
+    `tmp_path`, trading on `venues`; its services stopped at the end."""
+    database = Database(f"sqlite:///{tmp_path / 'tradewind.db'}")
+    await database.migrate()
+    bus = MemoryBus(partitions=4)
+    await bus.start()
+    platform = Platform(bus, venues, database, make_encryptor())
+    try:
+        yield platform
+    finally:
+        await platform.stop_all()
+        await bus.close()
+        await database.close()

@@ -18,15 +18,13 @@ from tests.integration.services.execution_support import (
     Recorder,
     approved,
     intent,
-    make_encryptor,
+    platform_on,
     store_account,
 )
 from tests.integration.venues.sim_rest_support import running_venue
-from tradewind.bus.memory import MemoryBus
 from tradewind.bus.topics import ORDERS_APPROVED, ORDERS_EVENTS
 from tradewind.domain.events import BalanceUpdate, OrderFilled
 from tradewind.services.execution import ExecutionService
-from tradewind.store.database import Database
 from tradewind.venues.directory import CcxtVenues
 from tradewind.venues.egress import egress_for
 from tradewind.venues.simulated.server.state import ServerState
@@ -63,15 +61,8 @@ async def platform(
 ) -> AsyncIterator[Platform]:
     monkeypatch.setenv("TRADEWIND_EGRESS", ",".join(POOL))
     url, _ = venue
-    database = Database(f"sqlite:///{tmp_path / 'tradewind.db'}")
-    await database.migrate()
-    bus = MemoryBus(partitions=4)
-    await bus.start()
-    platform = Platform(bus, CcxtVenues({"sim": url}), database, make_encryptor())
-    yield platform
-    await platform.stop_all()
-    await bus.close()
-    await database.close()
+    async with platform_on(CcxtVenues({"sim": url}), tmp_path) as platform:
+        yield platform
 
 
 async def test_each_accounts_calls_leave_from_its_address_and_are_counted_there(

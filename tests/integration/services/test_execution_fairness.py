@@ -27,17 +27,15 @@ from tests.integration.services.execution_support import (
     Recorder,
     approved,
     intent,
-    make_encryptor,
+    platform_on,
     store_account,
 )
 from tests.integration.venues.sim_rest_support import running_venue
 from tests.waiting import wait_until
-from tradewind.bus.memory import MemoryBus
 from tradewind.bus.topics import ORDERS_APPROVED, ORDERS_EVENTS
 from tradewind.domain.events import BalanceUpdate, OrderFilled, OrderRejected
 from tradewind.domain.rate_limits import RateWindow
 from tradewind.services.execution import ExecutionService
-from tradewind.store.database import Database
 from tradewind.venues.directory import CcxtVenues
 from tradewind.venues.profile import Call, RateRules, VenueProfile
 from tradewind.venues.simulated.server.state import ServerState
@@ -73,15 +71,8 @@ def venue() -> Iterator[tuple[str, ServerState]]:
 @pytest.fixture
 async def platform(venue: tuple[str, ServerState], tmp_path: Path) -> AsyncIterator[Platform]:
     url, _ = venue
-    database = Database(f"sqlite:///{tmp_path / 'tradewind.db'}")
-    await database.migrate()
-    bus = MemoryBus(partitions=4)
-    await bus.start()
-    platform = Platform(bus, PacedVenues({"sim": url}), database, make_encryptor())
-    yield platform
-    await platform.stop_all()
-    await bus.close()
-    await database.close()
+    async with platform_on(PacedVenues({"sim": url}), tmp_path) as platform:
+        yield platform
 
 
 @pytest.mark.timeout(180)

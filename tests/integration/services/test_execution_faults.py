@@ -21,12 +21,11 @@ from tests.integration.services.execution_support import (
     Recorder,
     approved,
     intent,
-    make_encryptor,
+    platform_on,
     store_account,
 )
 from tests.integration.venues.sim_rest_support import running_venue
 from tests.waiting import wait_until
-from tradewind.bus.memory import MemoryBus
 from tradewind.bus.topics import ORDERS_APPROVED, ORDERS_EVENTS
 from tradewind.domain.client_order_ids import client_order_id_for
 from tradewind.domain.events import (
@@ -60,16 +59,9 @@ def venue() -> Iterator[tuple[str, ServerState]]:
 @pytest.fixture
 async def platform(venue: tuple[str, ServerState], tmp_path: Path) -> AsyncIterator[Platform]:
     url, state = venue
-    database = Database(f"sqlite:///{tmp_path / 'tradewind.db'}")
-    await database.migrate()
-    bus = MemoryBus(partitions=4)
-    await bus.start()
-    platform = Platform(bus, CcxtVenues({"sim": url}), database, make_encryptor())
-    yield platform
-    state.faults.clear()
-    await platform.stop_all()
-    await bus.close()
-    await database.close()
+    async with platform_on(CcxtVenues({"sim": url}), tmp_path) as platform:
+        yield platform
+        state.faults.clear()
 
 
 async def trading(platform: Platform, state: ServerState) -> tuple[str, str, Recorder]:
