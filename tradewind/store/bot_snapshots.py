@@ -54,18 +54,7 @@ async def since(
 ) -> dict[str, list[BotSnapshot]]:
     """Per bot, its snapshots taken at or after `since`, oldest first (an analytics
     instance reads its window back)."""
-    ids = list(dict.fromkeys(bot_ids))
-    snaps = table
-    found: dict[str, list[BotSnapshot]] = {}
-    for chunk in in_chunks(ids):
-        query = (
-            select(snaps)
-            .where(snaps.c.bot_id.in_(chunk), snaps.c.taken_at >= since)
-            .order_by(snaps.c.bot_id, snaps.c.taken_at, snaps.c.id)
-        )
-        for row in (await conn.execute(query)).all():
-            found.setdefault(row.bot_id, []).append(_bot_snapshot(row))
-    return found
+    return await between(conn, bot_ids, since, None)
 
 
 def _bot_snapshot(row: Any) -> BotSnapshot:
@@ -92,20 +81,18 @@ async def series(
 
 
 async def between(
-    conn: AsyncConnection, bot_ids: Iterable[str], since: datetime, until: datetime
+    conn: AsyncConnection, bot_ids: Iterable[str], since: datetime, until: datetime | None
 ) -> dict[str, list[BotSnapshot]]:
-    """Per bot, its snapshots taken in [`since`, `until`], oldest first (a rebuild reads
-    what the live service wrote, to fill only the holes)."""
+    """Per bot, its snapshots taken in [`since`, `until`] (None: no end), oldest first (a
+    rebuild reads what the live service wrote, to fill only the holes)."""
     ids = list(dict.fromkeys(bot_ids))
     snaps = table
     found: dict[str, list[BotSnapshot]] = {}
     for chunk in in_chunks(ids):
-        query = (
-            select(snaps)
-            .where(snaps.c.bot_id.in_(chunk), snaps.c.taken_at >= since)
-            .where(snaps.c.taken_at <= until)
-            .order_by(snaps.c.bot_id, snaps.c.taken_at, snaps.c.id)
-        )
+        query = select(snaps).where(snaps.c.bot_id.in_(chunk), snaps.c.taken_at >= since)
+        if until is not None:
+            query = query.where(snaps.c.taken_at <= until)
+        query = query.order_by(snaps.c.bot_id, snaps.c.taken_at, snaps.c.id)
         for row in (await conn.execute(query)).all():
             found.setdefault(row.bot_id, []).append(_bot_snapshot(row))
     return found
