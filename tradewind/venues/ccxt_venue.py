@@ -13,6 +13,7 @@ import copy
 import inspect
 import socket
 from collections.abc import AsyncIterator, Awaitable, Mapping
+from contextvars import ContextVar
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -65,12 +66,23 @@ class SharedMarkets:
     market list costs request weight at the venue (Binance's exchangeInfo: 20 a call),
     and a platform opens a session per account, all at once when it starts. The same
     sessions share `streams`: the pacing of their stream openings, set by the first
-    session's profile (`VenueProfile.stream_openings_per_s`)."""
+    session's profile (`VenueProfile.stream_openings_per_s`); and, by the address they
+    leave from, the pacing of their public requests (`public_requests`)."""
 
     def __init__(self) -> None:
         self.loaded: tuple[Any, Any] | None = None  # (markets, currencies), as ccxt keeps them
         self.loading: asyncio.Future[None] | None = None
         self.streams: StreamPacer | None = None
+        self._public: dict[str | None, StreamPacer] = {}  # by source address
+
+    def public_requests(self, address: str | None, per_s: float) -> StreamPacer:
+        """The turns of the public requests that leave from `address` (None: the default
+        route), `per_s` a second, for every session of the venue sending from there: the
+        venue counts them per IP address."""
+        pacer = self._public.get(address)
+        if pacer is None:
+            pacer = self._public[address] = StreamPacer(per_s)
+        return pacer
 
 
 class CcxtVenue:
@@ -104,6 +116,9 @@ class CcxtVenue:
         if self._markets.streams is None:
             self._markets.streams = StreamPacer(profile.stream_openings_per_s)
         self._streams = self._markets.streams
+        if profile.public_requests_per_s is not None:
+            pacer = self._markets.public_requests(local_address, profile.public_requests_per_s)
+            _pace_public_requests(exchange, pacer)
         self._loading: asyncio.Future[None] | None = None
         self._book_depth = book_depth
         self._session: aiohttp.ClientSession | None = None
@@ -455,6 +470,53 @@ class CcxtVenue:
             last_body=body if isinstance(body, str) else None,
             secret=self._exchange.secret,
         )
+
+
+_PUBLIC_REQUEST: ContextVar[bool] = ContextVar("public_request", default=False)
+"""Whether the request ccxt is making in this task is of its `public` API: marked where
+ccxt knows the API (`fetch2`), read where it sends (`fetch`). See `_pace_public_requests`."""
+
+
+def _pace_public_requests(exchange: Any, pacer: StreamPacer) -> None:
+    """Have every public request of `exchange` wait for its turn of `pacer` (shared by the
+    sessions leaving from its address) right before it is sent, after signing and after
+    ccxt's own limiter. That limiter's bucket refills only while a request waits, so a
+    session's request waits out its last one's cost however long ago that was (~100 ms
+    after a public one at Coinbase): had the turn come first, requests would reach the
+    venue closer together than their turns. A retry ccxt makes takes a turn of its own.
+
+    A public request is one of ccxt's `public` API (an `api` of "public", or a path of
+    names with it: Coinbase's `["v3", "public"]`), whatever unified method made it. At
+    Coinbase those are:
+
+    - the markets load (`load_markets`: the spot and future product lists, and the v2
+      currencies, crypto currencies and exchange rates: five requests), once per process
+      for every session of the venue (`SharedMarkets`), from the address of whichever
+      session needed them first;
+    - a public session's (`VenueDirectory.public`, the default route) order book
+      (`fetch_order_book`: marketdata's, each time a book stream opens) and candles
+      (`fetch_candles`, a request a page: the strategy's warm-up, the gateway's candles,
+      analytics' rebuild, each in a session of its own, several at once).
+
+    An account's session sends nothing else public: its orders, fills, balances and key
+    check are private routes (counted per user: ccxt's limiter paces them), and its
+    streams are WebSockets (`SharedMarkets.streams`)."""
+    make, send = exchange.fetch2, exchange.fetch
+
+    async def fetch2(path: Any, api: Any = "public", *args: Any, **kwargs: Any) -> Any:
+        names = (api,) if isinstance(api, str) else api
+        marked = _PUBLIC_REQUEST.set("public" in names)
+        try:
+            return await make(path, api, *args, **kwargs)
+        finally:
+            _PUBLIC_REQUEST.reset(marked)
+
+    async def fetch(*args: Any, **kwargs: Any) -> Any:
+        if _PUBLIC_REQUEST.get():
+            await pacer.turn()
+        return await send(*args, **kwargs)
+
+    exchange.fetch2, exchange.fetch = fetch2, fetch
 
 
 def rehosted_urls(api_urls: Mapping[str, Any], base_http: str, base_ws: str) -> dict[str, Any]:

@@ -113,6 +113,11 @@ class VenueProfile:
       pages of that many, newest first).
     - `stream_openings_per_s`: how many streams (a WebSocket connection, a subscription)
       one process opens a second at the venue, its sessions together; None: no limit.
+    - `public_requests_per_s`: how many public REST requests (market data: ccxt's
+      `public` API) one process sends a second at a venue that limits them per IP
+      address, its sessions leaving from one address together (`CcxtVenue`); None: each
+      session as ccxt's own limiter paces it (no such limit, or one execution's gate
+      counts already: Binance's weight per address).
     """
 
     kind: str
@@ -131,6 +136,7 @@ class VenueProfile:
     stream_catch_up: bool = False
     candles_per_request: int = 100
     stream_openings_per_s: float | None = None
+    public_requests_per_s: float | None = None
 
     def refusal(self, code: int | None, message: str) -> Refusal | None:
         """What the refusal with `code` (None: none given) and `message` means; None for

@@ -5,6 +5,10 @@ address (8 a second each, `venues.coinbase.limits`); a platform opens one user s
 per account and a market-data subscription per symbol and channel, all at once when it
 starts. Every session of a venue in one process shares one `StreamPacer`
 (`ccxt_venue.SharedMarkets`), which lets a stream open only at its turn.
+
+Coinbase counts public REST requests per IP address too (10 a second): the sessions of a
+venue that leave from one address share another pacer, whose turns their public
+requests wait for (`SharedMarkets.public_requests`).
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ import time
 
 from tradewind.venues.ccxt_venue import CcxtVenue, SharedMarkets
 from tradewind.venues.coinbase import PROFILE as COINBASE
-from tradewind.venues.coinbase.limits import STREAM_OPENINGS_PER_S
+from tradewind.venues.coinbase.limits import PUBLIC_REQUESTS_PACED_PER_S, STREAM_OPENINGS_PER_S
 from tradewind.venues.simulated.client import ccxt_session
 from tradewind.venues.stream_pacing import StreamPacer
 
@@ -70,3 +70,12 @@ async def test_every_session_of_a_venue_in_a_process_shares_one_pacer_at_its_lim
     finally:
         for session in sessions:
             await session.close()
+
+
+def test_public_request_turns_are_shared_by_the_address_requests_leave_from() -> None:
+    shared = SharedMarkets()
+    default_route = shared.public_requests(None, PUBLIC_REQUESTS_PACED_PER_S)
+    assert shared.public_requests(None, PUBLIC_REQUESTS_PACED_PER_S) is default_route
+    assert shared.public_requests("127.0.0.2", PUBLIC_REQUESTS_PACED_PER_S) is not default_route
+    assert default_route.interval_s == 1 / PUBLIC_REQUESTS_PACED_PER_S
+    assert COINBASE.public_requests_per_s == PUBLIC_REQUESTS_PACED_PER_S

@@ -19,9 +19,10 @@ What sets Coinbase apart, declared in its profile for the ccxt session to follow
   bare ExchangeError (told apart by its `new_order_failure_reason`).
 
 Its published REST limits (`limits`) are not windows execution's gate can pace by:
-ccxt's own limiter paces each session at them. Its WebSocket limits (connections, and
-subscriptions without a JWT, per IP address) pace a process's stream openings
-(`stream_openings_per_s`)."""
+ccxt's own limiter paces each session at them, and the public one, per IP address, paces
+the public requests of a process's sessions behind one address together
+(`public_requests_per_s`). Its WebSocket limits (connections, and subscriptions without
+a JWT, per IP address) pace a process's stream openings (`stream_openings_per_s`)."""
 
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ from typing import Any
 import ccxt  # type: ignore[import-untyped]
 
 from tradewind.venues.adapters import VenueAdapter
-from tradewind.venues.coinbase.limits import STREAM_OPENINGS_PER_S
+from tradewind.venues.coinbase.limits import PUBLIC_REQUESTS_PACED_PER_S, STREAM_OPENINGS_PER_S
 from tradewind.venues.key_check import KeyCheck
 from tradewind.venues.port import VenueOrderStatus
 from tradewind.venues.profile import Refusal, VenueProfile
@@ -96,6 +97,7 @@ PROFILE = VenueProfile(
     history_pages=True,  # fills and orders: 100 a page by default, newest first
     stream_catch_up=True,  # the user channel's snapshot lists open orders only
     stream_openings_per_s=STREAM_OPENINGS_PER_S,
+    public_requests_per_s=PUBLIC_REQUESTS_PACED_PER_S,
     candles_per_request=300,  # ccxt's coinbase asks for at most 300 (Coinbase serves 350)
 )
 

@@ -16,8 +16,11 @@ They are not `RateRules`, and the coinbase profile declares none:
 
 ccxt's own limiter paces them instead: on for every real venue (`catalog.exchange_for`)
 and for the simulator's Coinbase API (`CcxtVenues`), it spaces each session's requests
-`rateLimit` ms apart. One session trades for one account, so `PRIVATE_RATE_LIMIT_MS`
-keeps an account under its 30 a second; a public (market-data) session mostly streams.
+`rateLimit` ms apart (a public one at a cost of 3: about 10 a second). One session trades
+for one account, so `PRIVATE_RATE_LIMIT_MS` keeps an account under its 30 a second. The
+public limit is the address's, not the session's: the sessions of a process that leave
+from one address take turns for their public requests, `PUBLIC_REQUESTS_PACED_PER_S`
+together (`VenueProfile.public_requests_per_s`).
 """
 
 from __future__ import annotations
@@ -27,6 +30,15 @@ PRIVATE_REQUESTS_PER_S = 30
 
 PUBLIC_REQUESTS_PER_S = 10
 """Per IP address, every public request."""
+
+PUBLIC_REQUESTS_PACED_PER_S = 8
+"""A process's public requests a second from one address, its sessions together
+(`VenueProfile.public_requests_per_s`), under `PUBLIC_REQUESTS_PER_S` by a margin: a
+request that opens a connection (a fresh public session's TLS handshake) reaches the
+venue later after its turn than the ones after it, on warm connections. Eleven turns 1/8
+s apart span 1.25 s, so a one-second window (Coinbase's, the simulator's sliding one)
+holds 10 requests or fewer unless one request's way to the venue took 250 ms longer than
+a later one's (at 9 a second, 111 ms; at 10, any longer)."""
 
 STREAM_OPENINGS_PER_S = 2
 """A process's stream openings a second (`VenueProfile.stream_openings_per_s`): Coinbase
