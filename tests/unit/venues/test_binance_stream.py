@@ -13,7 +13,7 @@ import pytest
 from tradewind.domain.model import Liquidity
 from tradewind.venues.binance import PROFILE
 from tradewind.venues.binance.stream import execution_fill
-from tradewind.venues.simulated.profile import IN_PROCESS, OVER_HTTP
+from tradewind.venues.simulated.profile import OVER_HTTP
 
 D = Decimal
 
@@ -98,5 +98,4 @@ def test_no_commission_has_no_asset() -> None:
 
 def test_binance_and_the_simulator_speaking_its_api_read_the_stream_so() -> None:
     assert PROFILE.stream_fill is execution_fill
-    assert OVER_HTTP.stream_fill is execution_fill
-    assert IN_PROCESS.stream_fill is execution_fill
+    assert OVER_HTTP.stream_fill is execution_fill  # ccxt's binance on the simulator
