@@ -14,7 +14,7 @@ them (the generic profile) is read from ccxt's unified fields alone.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -273,6 +273,65 @@ def placement_fills(
             )
         )
     return tuple(fills)
+
+
+def order_from_stream(
+    order: CcxtDict, *, profile: VenueProfile, currency_code: Callable[[str], str] = str
+) -> VenueOrder:
+    """A ccxt `watch_orders` update as a `VenueOrder`, carrying the executions it reports
+    where the venue's stream says them (`stream_fills`)."""
+    report = order_from_ccxt(order, profile=profile)
+    fills = stream_fills(order, report, profile, currency_code)
+    return msgspec.structs.replace(report, fills=fills) if fills else report
+
+
+def stream_fills(
+    order: CcxtDict,
+    report: VenueOrder,
+    profile: VenueProfile,
+    currency_code: Callable[[str], str] = str,
+) -> tuple[VenueFill, ...]:
+    """The executions of `report`'s order that a `watch_orders` update tells, each read
+    by the profile's `stream_fill` from a raw message: those of the trades ccxt kept with
+    the order (`trades`, each with its message as `info`: every execution the stream
+    reported since it first saw the order, so two that came between two reads of the
+    stream are both here) and the update's own message (its latest execution, which may
+    be the first the stream saw of the order). Each trade once, oldest first. The fee's
+    asset is the venue's id put into ccxt's currency code (`currency_code`, as ccxt's
+    trades name it). Empty without the hook or an execution: an update whose executed
+    quantity they do not cover has the rest read apart (`Venue.fetch_my_fills`)."""
+    read = profile.stream_fill
+    if read is None:
+        return ()
+    messages = [_info(trade) for trade in order.get("trades") or () if isinstance(trade, Mapping)]
+    messages.append(_info(order))
+    fills: dict[str, VenueFill] = {}
+    for message in messages:
+        execution = read(message)
+        if (
+            execution is None
+            or execution.trade_id in fills
+            or execution.venue_order_id != report.venue_order_id
+        ):
+            continue
+        quote = execution.quote_quantity
+        fills[execution.trade_id] = VenueFill(
+            trade_id=execution.trade_id,
+            venue_order_id=report.venue_order_id,
+            client_order_id=report.client_order_id,
+            symbol=report.symbol,
+            side=report.side,
+            price=execution.price,
+            quantity=execution.quantity,
+            quote_quantity=profile.quote_of(execution.price, execution.quantity)
+            if quote is None
+            else quote,
+            fee=execution.fee,
+            fee_asset=currency_code(execution.fee_asset) if execution.fee_asset else "",
+            liquidity=execution.liquidity,
+            ts_ms=execution.ts_ms,
+        )
+    return tuple(fills.values())
 
 
 def _time_in_force(order: CcxtDict, order_type: OrderType) -> TimeInForce:

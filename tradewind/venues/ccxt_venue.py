@@ -333,12 +333,20 @@ class CcxtVenue:
         (its openings paced), the orders changed since the session began are read once
         the stream's first message shows its subscription live, and reported next: an
         order that filled before the stream opened is not left to the next
-        reconciliation, minutes later."""
+        reconciliation, minutes later.
+
+        An update carries the executions it reports where the venue's stream says them
+        (`VenueProfile.stream_fill`: Binance's executionReport), so an order that rested
+        and filled later has its fills without a read of the account's trades."""
         await self._streams.turn()
         catch_up = self.profile.stream_catch_up
+        currency_code = self._exchange.safe_currency_code
         while True:
             orders = await self._call(self._exchange.watch_orders(None, None, None, {}))
-            yield [mapping.order_from_ccxt(o, profile=self.profile) for o in orders]
+            yield [
+                mapping.order_from_stream(o, profile=self.profile, currency_code=currency_code)
+                for o in orders
+            ]
             if catch_up:
                 catch_up = False
                 yield await self._orders_since(self._began_ms - _CATCH_UP_MARGIN_MS)

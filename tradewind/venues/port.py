@@ -94,8 +94,9 @@ class VenueFill(msgspec.Struct, frozen=True, kw_only=True):
 class VenueOrder(msgspec.Struct, frozen=True, kw_only=True):
     """An order as the venue reports it. `average_price` is None until something filled.
     `fills`: the executions the report itself carries, where the venue sends them with
-    it (an order that executed as it was placed: a placement's answer); empty otherwise,
-    and then its fills are read apart (`Venue.fetch_my_fills`)."""
+    it (an order that executed as it was placed: a placement's answer; an order-stream
+    update of an execution, where the venue's stream says it); empty otherwise, and then
+    its fills are read apart (`Venue.fetch_my_fills`)."""
 
     client_order_id: str
     venue_order_id: str

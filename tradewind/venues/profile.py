@@ -15,7 +15,10 @@ from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
+import msgspec
+
 from tradewind.domain.exact import EXACT
+from tradewind.domain.model import Liquidity
 from tradewind.domain.rate_limits import RateWindow
 from tradewind.venues.port import VenueOrderStatus
 
@@ -71,6 +74,24 @@ class Refusal(enum.Enum):
     ORDER_REFUSED = "order refused"  # the order itself was refused (ccxt: a bare error)
 
 
+class StreamFill(msgspec.Struct, frozen=True, kw_only=True):
+    """One execution as a venue's order-stream message tells it (`VenueProfile.stream_fill`):
+    the amounts exact from the message's own decimal strings, `fee` in `fee_asset` (the
+    venue's id of the asset), `quote_quantity` the quote the venue moved (None: the
+    message does not say), `ts_ms` the trade's time. The order it belongs to is the
+    update's own (`venue_order_id` says which, to check)."""
+
+    trade_id: str
+    venue_order_id: str
+    price: Decimal
+    quantity: Decimal
+    quote_quantity: Decimal | None
+    fee: Decimal
+    fee_asset: str
+    liquidity: Liquidity
+    ts_ms: int
+
+
 @dataclass(frozen=True)
 class VenueProfile:
     """One kind of venue as execution and the ccxt session see it.
@@ -109,6 +130,11 @@ class VenueProfile:
       (a snapshot of open orders at most) and may open long after the session: once it
       is live, the orders since the session began are read and reported
       (`CcxtVenue.watch_orders`).
+    - `stream_fill`: reads one raw message of the order stream (ccxt's `info` of a
+      `watch_orders` update, or of a trade ccxt kept with the order) into the execution
+      it reports, None for a message of no execution (or one it cannot read exactly);
+      None where the venue's order stream carries no per-execution trade ids: an order
+      the stream shows filled then has its fills read apart (`Venue.fetch_my_fills`).
     - `candles_per_request`: the most candles one request returns (a history is read in
       pages of that many, newest first).
     - `stream_openings_per_s`: how many streams (a WebSocket connection, a subscription)
@@ -134,6 +160,7 @@ class VenueProfile:
     market_buy_params: Callable[[str], Mapping[str, Any]] | None = None
     history_pages: bool = False
     stream_catch_up: bool = False
+    stream_fill: Callable[[Mapping[str, Any]], StreamFill | None] | None = None
     candles_per_request: int = 100
     stream_openings_per_s: float | None = None
     public_requests_per_s: float | None = None

@@ -129,3 +129,16 @@ def binance_error(response: httpx.Response) -> tuple[int, int, str]:
 
 def _now_ms() -> int:
     return time.time_ns() // 1_000_000
+
+
+@contextmanager
+def running_still_venue() -> Iterator[tuple[str, ServerState]]:
+    """A simulated venue on a free loopback port whose market stands still: the
+    liquidity provider has quoted once and nothing moves the books but the tests' own
+    orders (an order priced inside the spread stays the best until someone takes it)."""
+    state = build_state("synthetic", seed=3)
+    state.exchange.step()  # the liquidity provider quotes, before the server thread runs
+    if not state.exchange.engine.depth("BTC/USDT", 1).asks:
+        raise AssertionError("the liquidity provider never quoted")
+    with serving_in_thread(state, step_interval_s=None) as url:
+        yield url, state

@@ -1,7 +1,9 @@
 """Execution's order tracker (`services/execution/tracking.py`) booking fills: a fill that
 names its order is booked without reading the account's other tracked orders (a
 placement's answer carries its fills, so that read was paid per order, growing with the
-orders in flight), and one known by its venue order id only still finds its order."""
+orders in flight), and one known by its venue order id only still finds its order. An
+order-stream update carrying its execution leaves nothing to read apart; one whose
+execution was lost has it read apart, and booked once."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from prometheus_client import CollectorRegistry
 
 from tradewind.bus.memory import MemoryBus
 from tradewind.domain.commands import OrderIntent
-from tradewind.domain.model import Instrument, Liquidity, OrderType, Side
+from tradewind.domain.model import Instrument, Liquidity, OrderType, Side, TimeInForce
 from tradewind.domain.orders import TrackedOrder
 from tradewind.runtime.service_settings import ExecutionSettings
 from tradewind.services.execution.account_session import AccountSession
@@ -22,9 +24,10 @@ from tradewind.services.execution.gate import VenueGate
 from tradewind.services.execution.metrics import ExecutionMetrics
 from tradewind.services.execution.outbox import EventOutbox
 from tradewind.services.execution.tracking import OrderTracker
-from tradewind.venues.port import VenueFill
+from tradewind.venues.port import VenueFill, VenueOrder, VenueOrderStatus
 
 BTC = Instrument.parse("sim", "BTC/USDT")
+D = Decimal
 
 
 class ReadCounted(dict[str, TrackedOrder]):
@@ -111,3 +114,53 @@ def test_a_fill_known_by_its_venue_order_id_only_is_booked_on_that_order() -> No
     tracker.apply_fills(session, [fill_of(orders[1], client_order_id="")])
 
     assert [o.filled_quantity for o in orders] == [0, Decimal("0.001"), 0]
+
+
+def stream_update(order: TrackedOrder, filled: str, fills: tuple[VenueFill, ...]) -> VenueOrder:
+    """An order-stream update of `order` (a buy of 0.001) with `filled` executed,
+    carrying `fills`."""
+    return VenueOrder(
+        client_order_id=order.client_order_id,
+        venue_order_id=order.venue_order_id or "",
+        symbol="BTC/USDT",
+        side=Side.BUY,
+        order_type=OrderType.LIMIT,
+        time_in_force=TimeInForce.GTC,
+        status=VenueOrderStatus.FILLED if D(filled) == order.quantity else VenueOrderStatus.NEW,
+        quantity=order.quantity,
+        filled_quantity=D(filled),
+        price=D("30000"),
+        average_price=D("30000") if D(filled) else None,
+        updated_ms=2,
+        fills=fills,
+    )
+
+
+def test_a_stream_update_carrying_its_fill_leaves_nothing_to_read() -> None:
+    tracker, session = a_tracker()
+    order = sent_order(1, "v1")
+    session.track(order, None)
+
+    missing = tracker.apply_reports(
+        session, [stream_update(order, "0.001", (fill_of(order, order.client_order_id),))]
+    )
+
+    assert not missing and order.missing_fill_quantity == 0
+    assert order.filled_quantity == D("0.001") and order.trade_ids == {"t-v1"}
+
+
+def test_a_stream_update_whose_fill_was_lost_has_it_read_apart_and_booked_once() -> None:
+    """An update showing the execution without it (the message that carried it was
+    lost): the order misses it, so `collect_fills` reads it apart; the same trade, come
+    late on the stream, is not booked twice."""
+    tracker, session = a_tracker()
+    order = sent_order(1, "v1")
+    session.track(order, None)
+
+    missing = tracker.apply_reports(session, [stream_update(order, "0.001", ())])
+    assert missing and order.missing_fill_quantity == D("0.001")
+
+    tracker.apply_fills(session, [fill_of(order, order.client_order_id)])  # read apart
+    late = stream_update(order, "0.001", (fill_of(order, order.client_order_id),))
+    assert not tracker.apply_reports(session, [late])
+    assert order.missing_fill_quantity == 0 and order.fills_quantity == D("0.001")

@@ -855,3 +855,94 @@ def test_the_binance_profile_reads_its_code_from_the_body_and_another_venue_does
     assert (binance.code, generic.code) == (-2010, None)  # type: ignore[attr-defined]
     quoted = ccxt.InvalidOrder('kraken {"code": 17, "error": "bad"}')
     assert ccxt_mapping.venue_error_from_ccxt("x", quoted, profile=GENERIC).code == 17  # type: ignore[attr-defined]
+
+
+# -- fills on the order stream ---------------------------------------------------------
+
+
+def stream_report(execution_type: str, **fields: Any) -> dict[str, Any]:
+    """A spot executionReport of order 12 (a resting limit buy of 0.003 BTC at 50,000.5)."""
+    message: dict[str, Any] = {
+        "e": "executionReport", "E": 1700000000200, "s": "BTCUSDT", "c": "tw-abc",
+        "S": "BUY", "o": "LIMIT", "f": "GTC", "q": "0.00300000", "p": "50000.50000000",
+        "P": "0.00000000", "g": -1, "C": "", "x": execution_type, "X": "NEW", "r": "NONE",
+        "i": 12, "l": "0.00000000", "z": "0.00000000", "L": "0.00000000", "n": "0",
+        "N": None, "T": 1700000000123, "t": -1, "w": True, "m": False,
+        "O": 1700000000123, "Z": "0.00000000", "Y": "0.00000000",
+    }  # fmt: skip
+    message.update(fields)
+    return message
+
+
+def stream_trade(trade_id: int, quantity: str, executed: str, quote: str, status: str) -> Any:
+    """The TRADE report of one maker execution of order 12 at its price."""
+    return stream_report(
+        "TRADE", X=status, t=trade_id, l=quantity, z=executed, L="50000.50000000",
+        n="0.00000123", N="BTC", m=True, T=1700000000300 + trade_id, Y=quote, Z=quote,
+    )  # fmt: skip
+
+
+async def test_a_streamed_order_carries_each_execution_ccxt_kept_with_it() -> None:
+    """Two executions that come between two reads of the stream reach the reader as one
+    update of the order: ccxt keeps both trades with it (each with its message), and
+    both are the update's fills, exact, in order."""
+    exchange = binance()
+    client = exchange.client("wss://stream.invalid/ws")  # never connected
+    messages = [
+        stream_report("NEW"),
+        stream_trade(71, "0.00100000", "0.00100000", "50.00050000", "PARTIALLY_FILLED"),
+        stream_trade(72, "0.00200000", "0.00300000", "100.00100000", "FILLED"),
+    ]
+    for message in messages:
+        exchange.handle_order_update(client, message)
+    [order] = list(exchange.orders)
+    streamed = ccxt_mapping.order_from_stream(
+        order, profile=BINANCE, currency_code=exchange.safe_currency_code
+    )
+    assert streamed.status is VenueOrderStatus.FILLED
+    assert [f.trade_id for f in streamed.fills] == ["71", "72"]
+    first, second = streamed.fills
+    assert (first.price, first.quantity, first.quote_quantity) == (
+        D("50000.5"), D("0.001"), D("50.0005"),
+    )  # fmt: skip
+    assert (second.quantity, second.quote_quantity, second.ts_ms) == (
+        D("0.002"), D("100.001"), 1700000000372,
+    )  # fmt: skip
+    assert {(f.fee, f.fee_asset, f.liquidity) for f in streamed.fills} == {
+        (D("0.00000123"), "BTC", Liquidity.MAKER)
+    }
+    assert {(f.client_order_id, f.venue_order_id, f.side, f.symbol) for f in streamed.fills} == {
+        ("tw-abc", "12", Side.BUY, "BTC/USDT")
+    }
+    assert sum(f.quantity for f in streamed.fills) == streamed.filled_quantity
+    # A venue whose stream says no executions (no reader): the update alone.
+    assert ccxt_mapping.order_from_stream(order, profile=GENERIC).fills == ()
+    await exchange.close()
+
+
+async def test_the_first_update_seen_of_an_order_carries_its_own_execution() -> None:
+    """The stream opened after the order's NEW: ccxt keeps no trade with an order it
+    did not know, and the update's own message still gives the execution."""
+    exchange = binance()
+    client = exchange.client("wss://stream.invalid/ws")
+    exchange.handle_order_update(
+        client, stream_trade(71, "0.00100000", "0.00100000", "50.00050000", "PARTIALLY_FILLED")
+    )
+    [order] = list(exchange.orders)
+    streamed = ccxt_mapping.order_from_stream(order, profile=BINANCE)
+    assert [(f.trade_id, f.quantity) for f in streamed.fills] == [("71", D("0.001"))]
+    assert streamed.status is VenueOrderStatus.PARTIALLY_FILLED
+    await exchange.close()
+
+
+async def test_updates_of_no_execution_carry_no_fills() -> None:
+    exchange = binance()
+    client = exchange.client("wss://stream.invalid/ws")
+    exchange.handle_order_update(client, stream_report("NEW"))
+    [order] = list(exchange.orders)
+    assert ccxt_mapping.order_from_stream(order, profile=BINANCE).fills == ()
+    exchange.handle_order_update(client, stream_report("CANCELED", X="CANCELED", C="tw-abc"))
+    [order] = list(exchange.orders)
+    canceled = ccxt_mapping.order_from_stream(order, profile=BINANCE)
+    assert canceled.status is VenueOrderStatus.CANCELED and canceled.fills == ()
+    await exchange.close()

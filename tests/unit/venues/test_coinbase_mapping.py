@@ -70,3 +70,26 @@ def test_an_order_of_the_user_channel_spelling_its_type_capitalised_is_a_market_
     }  # fmt: skip
     report = m.order_from_ccxt(ws_order, profile=COINBASE)
     assert report.order_type is OrderType.MARKET and report.average_price == D("30000.5")
+
+
+def test_a_user_channel_update_carries_no_fills_its_executions_are_read_apart() -> None:
+    """Coinbase's `user` channel says what an order's fills add up to, not any one of
+    them (no trade id): the update carries none (none made up from the totals), and the
+    order misses what it shows filled, for `fetch_my_fills` to read."""
+    info = {
+        "order_id": "o-1", "client_order_id": "cid-1", "cumulative_quantity": "0.002",
+        "leaves_quantity": "0", "avg_price": "30000.5", "total_fees": "0.12",
+        "status": "FILLED", "product_id": "BTC-USD", "order_side": "BUY",
+        "order_type": "Limit", "limit_price": "30000.5", "filled_value": "60.001",
+        "number_of_fills": "2",
+    }  # fmt: skip
+    ws_order = {
+        "id": "o-1", "clientOrderId": "cid-1", "symbol": "BTC/USD", "side": "buy",
+        "type": "Limit", "status": "closed", "amount": 0.002, "filled": 0.002,
+        "average": 30000.5, "price": 30000.5, "trades": None, "info": info,
+    }  # fmt: skip
+    assert COINBASE.stream_fill is None
+    report = m.order_from_stream(ws_order, profile=COINBASE)
+    assert report.filled_quantity == D("0.002") and report.fills == ()
+    # Binance's reader finds no executionReport in it either.
+    assert m.order_from_stream(ws_order, profile=BINANCE).fills == ()

@@ -374,6 +374,8 @@ class SessionPool:
     async def _apply(self, session: AccountSession, reports: list[VenueOrder]) -> None:
         if self._tracker.apply_reports(session, reports):
             await self._tracker.collect_fills(session)
+        else:  # the updates carried their fills (or none were due): nothing to read
+            session.retire_finished()
         if self._outbox.pending:
             # Not flushed here: the streams of many accounts wake together after a
             # batch, and each flushing on its own cost a transaction per account.

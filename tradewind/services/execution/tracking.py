@@ -1,14 +1,15 @@
-"""Applying what a venue says to the tracked orders: order reports (REST answers,
-lookups, the order stream) and fills.
+"""Applying what a venue says to the tracked orders: order reports (REST answers, lookups,
+the order stream) and fills.
 
-A report that carries its fills (a placement's answer, where the venue sends them) has
-them booked at once. A report that shows more executed than the fills seen so far makes
-the order miss fills (`TrackedOrder.missing_fill_quantity`); `collect_fills` then asks
-the venue for the account's fills on that symbol since the order's watermark (its first
-report, then its latest fill seen, minus `fill_lookback_ms` unless the venue is in this
-process) with one call per symbol, however many orders wait, and turns each new one into
-a `Fill` for the outbox. A fetch that fails is tried again after a backoff, so an order
-that was reported filled and then goes quiet still gets its fills.
+A report that carries its fills (a placement's answer, an order-stream update of an
+execution, where the venue sends them) has them booked at once. A report that shows more
+executed than the fills seen so far makes the order miss fills
+(`TrackedOrder.missing_fill_quantity`); `collect_fills` then asks the venue for the
+account's fills on that symbol since the order's watermark (its first report, then its
+latest fill seen, minus `fill_lookback_ms` unless the venue is in this process) with one
+call per symbol, however many orders wait, and turns each new one into a `Fill` for the
+outbox. A fetch that fails is tried again after a backoff, so an order that was reported
+filled and then goes quiet still gets its fills.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """The Binance adapters (`binance`, `binance-testnet`): Binance spot through ccxt's
-`binance`, with Binance's published limits, its refusal codes and its raw payload's
-names. The simulated exchange serves the same API, so its sessions over HTTP use this
-profile too (`venues.simulated.profile`)."""
+`binance`, with Binance's published limits, its refusal codes, its raw payload's names
+and the fills its user data stream reports (`stream`). The simulated exchange serves
+the same API, so its sessions over HTTP use this profile too
+(`venues.simulated.profile`)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from tradewind.venues.adapters import VenueAdapter
-from tradewind.venues.binance import errors, keys, limits
+from tradewind.venues.binance import errors, keys, limits, stream
 from tradewind.venues.port import VenueOrderStatus
 from tradewind.venues.profile import Refusal, VenueProfile
 
@@ -59,6 +60,9 @@ PROFILE = VenueProfile(
     # A trade's quoteQty: price x quantity rounded down to 10^-8 (the buyer pays it).
     quote_step=Decimal("1e-8"),
     candles_per_request=1000,  # klines' `limit` at most
+    # A TRADE executionReport carries its fill: a resting order's fills come with the
+    # order stream's updates, not from myTrades + allOrders (40 weight a symbol).
+    stream_fill=stream.execution_fill,
 )
 
 BINANCE = VenueAdapter(

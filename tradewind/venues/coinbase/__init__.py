@@ -10,8 +10,17 @@ What sets Coinbase apart, declared in its profile for the ccxt session to follow
 - a market buy is placed by the quote amount it spends (`quote_size`): the quantity at
   the best ask;
 - Create Order answers ids only, without the order's state or fills: the session reads
-  the order back (any venue's answer without a status is), and fills come from
-  `orders/historical/fills` or the `user` channel;
+  the order back (any venue's answer without a status is), and its fills are read
+  apart;
+- the `user` channel carries no executions: an order's update has only what its fills
+  add up to (`cumulative_quantity`, `avg_price`, `total_fees`, `number_of_fills`), no
+  trade id, price or size of any one of them (ccxt's `coinbase` parses it with no
+  `trades`), so the profile has no `stream_fill`. An update showing more filled than
+  the fills booked has them read from `orders/historical/fills` (`fetch_my_fills`):
+  one read per symbol for every order of the account then waiting, since the order's
+  first report. No trade id is made up from the cumulative figures: the books key
+  fills by the venue's trade id, and a made-up one would be booked again beside the
+  real fill a reconciliation reads;
 - a repeated `client_order_id` places nothing and answers the existing order, so a
   resend is never refused: it comes back as the order it repeats;
 - an unknown order id is a 404 whose `NOT_FOUND` ccxt does not map (its phrase is in

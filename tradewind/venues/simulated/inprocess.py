@@ -239,8 +239,16 @@ def venue_order(order: OrderSnapshot, fills: tuple[VenueFill, ...] = ()) -> Venu
 
 
 def venue_fill(trade: Trade, account_id: str) -> VenueFill:
-    maker = trade.maker_account_id == account_id
-    fee, fee_asset = trade.fee_for(account_id)
+    """`trade` as `account_id`'s fill (its maker's or its taker's side)."""
+    return _fill_of(trade, maker=trade.maker_account_id == account_id)
+
+
+def _fill_of(trade: Trade, *, maker: bool) -> VenueFill:
+    """`trade` as the fill of its maker order, or of its taker order."""
+    if maker:
+        fee, fee_asset = trade.maker_fee, trade.maker_fee_asset
+    else:
+        fee, fee_asset = trade.taker_fee, trade.taker_fee_asset
     side = trade.maker_side if maker else trade.maker_side.opposite
     return VenueFill(
         trade_id=str(trade.trade_id),
@@ -314,10 +322,15 @@ class _OrderWatch(_Watch[list[VenueOrder]]):
 
 
 def _reported(update: OrderUpdate) -> VenueOrder:
-    """The order as of this update (status and fills at that moment)."""
+    """The order as of this update (status and fills at that moment), carrying the
+    execution a TRADE update reports, as Binance's executionReport does over HTTP
+    (`venues.binance.stream`): execution books it without reading fills apart."""
     order = update.order
     executed = update.executed_quantity
     average = update.cumulative_quote / executed if executed else None
+    trade = update.trade
+    maker = trade is not None and trade.maker_order_id == order.order_id
+    fills = () if trade is None else (_fill_of(trade, maker=maker),)
     return VenueOrder(
         client_order_id=order.client_order_id,
         venue_order_id=str(order.order_id),
@@ -331,6 +344,7 @@ def _reported(update: OrderUpdate) -> VenueOrder:
         price=order.price if order.order_type is OrderType.LIMIT else None,
         average_price=average,
         updated_ms=update.ts_ms,
+        fills=fills,
     )
 
 

@@ -2,8 +2,9 @@
 `/fapi/...`, `/dapi/...` that answer nothing listed): injected faults, then the per-IP
 request-weight limits with their usage headers: `X-MBX-USED-WEIGHT-1M` on every `/api`
 response, `X-SAPI-USED-IP-WEIGHT-1M` (per endpoint, as Binance counts SAPI IP weight) on
-every `/sapi` one. The futures routes are not weighted. The simulator's own `/sim`
-routes and the WebSocket routes pass through.
+every `/sapi` one. The futures routes are not weighted. Every request through it is
+counted by method and path (`ServerState.requests`). The simulator's own `/sim` routes
+and the WebSocket routes pass through.
 
 Fault answers are chosen for what clients conclude from them (ccxt: see
 docs/venues/ccxt-binance-protocol.md §3): 503 without a Binance `code` is "exchange not
@@ -53,6 +54,7 @@ class BinanceGate:
         if scope["type"] != "http" or not scope["path"].startswith(_GUARDED):
             await self._app(scope, receive, send)
             return
+        self._state.requests[(scope["method"], scope["path"])] += 1
         if await self._answered_by_fault(scope, receive, send):
             return
         path, method = scope["path"], scope["method"]

@@ -128,6 +128,10 @@ class ServerState:
     submissions: Counter[tuple[str, str]] = field(default_factory=Counter)
     #: When each repeated new-order request came (ms), kept for ids seen more than once.
     repeat_times_ms: dict[tuple[str, str], list[int]] = field(default_factory=dict)
+    #: (method, path) -> how many requests the Binance REST routes received, refused ones
+    #: included (`rest_gate`), and ("WS", method) -> how many WebSocket API requests were
+    #: answered (`ws_api`): what a test reads to prove which calls clients made.
+    requests: Counter[tuple[str, str]] = field(default_factory=Counter)
     _first_ms: dict[tuple[str, str], int] = field(default_factory=dict)
 
     def count_submission(self, account_id: str, client_order_id: str, now_ms: int) -> None:

@@ -165,6 +165,7 @@ class WsApiSession:
             reply.update(_error(BinanceError.from_matching(exc)))
         except BinanceError as error:
             reply.update(_error(error))
+        self._state.requests[("WS", request.method)] += 1  # answered (a subscription made)
         if weighed and show_limits:
             reply["rateLimits"] = self._rate_limits(account_id, now_ms)
         return reply

@@ -1,0 +1,113 @@
+"""A resting order's fills come from the account's order stream: the execution service,
+against the simulated exchange served over HTTP through unmodified ccxt `binance`,
+books the fill of a limit order that rested and was filled later by another account
+from the user data stream's executionReport alone. No myTrades or allOrders request
+reaches the venue for it (a read of the account's fills costs 40 request weight a
+symbol on Binance, 40 times the order itself)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from tests.integration.services.execution_support import (
+    FAST,
+    Platform,
+    Recorder,
+    approved,
+    intent,
+    platform_on,
+    store_account,
+)
+from tests.integration.venues.sim_rest_support import running_still_venue
+from tests.waiting import wait_until
+from tradewind.bus.topics import ORDERS_APPROVED, ORDERS_EVENTS
+from tradewind.domain.client_order_ids import client_order_id_for
+from tradewind.domain.events import BalanceUpdate, Fill, OrderAccepted, OrderFilled
+from tradewind.domain.model import Liquidity, OrderType, Side, TimeInForce
+from tradewind.services.execution import ExecutionService
+from tradewind.venues.directory import CcxtVenues
+from tradewind.venues.port import OrderRequest
+from tradewind.venues.simulated.client import ccxt_session
+from tradewind.venues.simulated.server.state import ServerState
+
+D = Decimal
+QUANTITY = D("0.002")
+#: The requests that read an account's fills apart (`fetch_my_fills`).
+FILL_READS = (("GET", "/api/v3/myTrades"), ("GET", "/api/v3/allOrders"))
+SUBSCRIBE = ("WS", "userDataStream.subscribe.signature")
+
+
+@pytest.fixture(scope="module")
+def venue() -> Iterator[tuple[str, ServerState]]:
+    with running_still_venue() as served:
+        yield served
+
+
+@pytest.fixture
+async def platform(venue: tuple[str, ServerState], tmp_path: Path) -> AsyncIterator[Platform]:
+    url, _ = venue
+    async with platform_on(CcxtVenues({"sim": url}), tmp_path) as platform:
+        yield platform
+
+
+def fill_reads(state: ServerState) -> int:
+    return sum(state.requests[request] for request in FILL_READS)
+
+
+async def test_a_resting_orders_fill_is_booked_from_the_stream_without_reading_fills(
+    venue: tuple[str, ServerState], platform: Platform
+) -> None:
+    url, state = venue
+    assert platform.database is not None
+    buyer = state.exchange.create_account({"USDT": D("10000")})
+    account_id = await store_account(
+        platform.database, platform.encryptor, buyer.api_key, buyer.secret
+    )
+    events = await Recorder.on(platform.bus, [ORDERS_EVENTS])
+    subscribed = state.requests[SUBSCRIBE]
+    service = await platform.start(ExecutionService(FAST))
+    await events.wait_for(lambda r: r.payloads(BalanceUpdate), what="the session's balances")
+    # The session's order stream is subscribed (the venue answered its subscription).
+    await wait_until(lambda: state.requests[SUBSCRIBE] > subscribed)
+
+    # A limit buy one tick above the best bid: it rests, at the top of a still book.
+    price = state.exchange.engine.depth("BTC/USDT", 1).bids[0].price + D("0.01")
+    buy = intent(account_id, "i-rest", Side.BUY, str(QUANTITY), price=str(price))
+    await platform.bus.publish(ORDERS_APPROVED, approved(buy))
+    await events.wait_for(lambda r: r.payloads(OrderAccepted), what="OrderAccepted")
+    assert not events.payloads(Fill)
+    reads_before = fill_reads(state)
+
+    # Another account sells into it.
+    seller = state.exchange.create_account({"BTC": D("1")})
+    ws = url.replace("http://", "ws://")
+    taker = ccxt_session(url, ws, seller.api_key, seller.secret)
+    try:
+        await taker.place_order(
+            OrderRequest(client_order_id="seller-1", symbol="BTC/USDT", side=Side.SELL,
+                         order_type=OrderType.LIMIT, quantity=QUANTITY, price=price,
+                         time_in_force=TimeInForce.IOC)
+        )  # fmt: skip
+    finally:
+        await taker.close()
+
+    await events.wait_for(lambda r: r.payloads(OrderFilled), what="OrderFilled")
+    [fill] = events.payloads(Fill)
+    [trade] = state.exchange.engine.account_trades(buyer.account_id)
+    assert fill.client_order_id == client_order_id_for(account_id, "bot-1", "i-rest")
+    assert (fill.trade_id, fill.price, fill.quantity) == (str(trade.trade_id), price, QUANTITY)
+    assert fill.quote_quantity == trade.quote_quantity == price * QUANTITY
+    assert (fill.fee, fill.fee_asset) == trade.fee_for(buyer.account_id)
+    assert fill.liquidity is Liquidity.MAKER
+    # Booked from the stream: the venue was never asked for the account's fills.
+    assert fill_reads(state) == reads_before
+    calls = "tradewind_execution_venue_calls_total"
+    assert not platform.metric(calls, venue="sim", call="fetch_my_fills", outcome="ok")
+    # Finished with all its fills, the order is no longer tracked (no read retired it).
+    session = service._pool.peek(account_id)  # type: ignore[attr-defined]
+    assert session is not None
+    await wait_until(lambda: fill.client_order_id not in session.orders)
