@@ -37,11 +37,15 @@ _TRIM_EVERY = 4096  # drop consumed events in chunks, not one by one
 
 
 class _Partition:
-    __slots__ = ("base", "log", "space")
+    __slots__ = ("base", "limit", "log", "space")
 
     def __init__(self) -> None:
         self.log: list[Envelope] = []
         self.base = 0  # offset of log[0]
+        # A publisher may append without looking at the groups while the end stays at or
+        # below `limit` (the slowest group's committed offset + max_lag, or 0: look). It
+        # is lowered when a group joins, and recomputed when a publisher passes it.
+        self.limit = 0
         self.space = asyncio.Event()
         self.space.set()
 
@@ -140,7 +144,20 @@ class MemoryBus:
         return topic
 
     async def publish(self, topic: str, event: Envelope) -> None:
-        await self.publish_batch(topic, (event,))
+        # The hot path of a batch of one, written out: one coroutine, no set, and the
+        # groups looked at only when the partition passed its limit.
+        if self._closed:
+            raise BusError("the bus is closed; nothing was published")
+        t = self._topics.get(topic) or self._topic(topic)
+        p = hash(event.key) % self._partitions  # partition_of, inlined
+        part = t.partitions[p]
+        part.log.append(event)
+        for group in t.groups.values():
+            owner = group.owners[p]
+            if owner is not None:
+                owner.wakeup.set()
+        if part.base + len(part.log) > part.limit:
+            await self._wait_for_space(t, p)
 
     async def publish_batch(self, topic: str, events: Sequence[Envelope]) -> None:
         if self._closed:
@@ -160,9 +177,13 @@ class MemoryBus:
                 if owner is not None:
                     owner.wakeup.set()
         for p in touched:
-            await self._wait_for_space(t, p)
+            part = parts[p]
+            if part.base + len(part.log) > part.limit:
+                await self._wait_for_space(t, p)
 
     async def _wait_for_space(self, topic: _Topic, p: int) -> None:
+        """Wait while the slowest group lags more than `max_lag` on partition `p` (or,
+        with no group, drop what is past `max_lag`), then move the partition's limit."""
         part = topic.partitions[p]
         while True:
             if not topic.groups:
@@ -171,12 +192,20 @@ class MemoryBus:
                 if excess > 0:
                     del part.log[:excess]
                     part.base += excess
+                part.limit = part.base + self._max_lag
                 return
             slowest = min(g.committed[p] for g in topic.groups.values())
-            if part.end - slowest <= self._max_lag:
+            part.limit = slowest + self._max_lag
+            if part.end <= part.limit:
                 return
             part.space.clear()
             await part.space.wait()
+
+    def _lower_limits(self, topic: _Topic) -> None:
+        """A group joined `topic`: from now on every publisher checks for space at once
+        (its next publish moves the limit to where the new group allows)."""
+        for part in topic.partitions:
+            part.limit = 0
 
     async def subscribe(
         self,
@@ -195,6 +224,7 @@ class MemoryBus:
                 g.committed = [part.base for part in t.partitions]
             g.members.append(sub)
             g.rebalance()
+            self._lower_limits(t)
         self._subscriptions.append(sub)
         sub.begin()
         return sub
@@ -220,6 +250,7 @@ class MemoryBus:
             g.committed = [part.end if start == "latest" else part.base for part in t.partitions]
             g.members.append(sub)
             g.rebalance()
+            self._lower_limits(t)
         self._subscriptions.append(sub)
         sub.begin()
         return sub
