@@ -9,6 +9,16 @@ resume from the committed offset, so the abandoned batch is delivered again.
 Backpressure: a publisher waits while the slowest group lags more than `max_lag`
 events behind on a partition it writes to.
 
+Inline delivery (`ConsumerOptions.inline`): a member's task hands it a batch only in the
+loop turn after the publish woke it, behind whatever else is ready. A publish that finds
+an inline member idle (parked, nothing in flight) does the task's work itself, in the
+publisher's task: it fetches the member's batch (the events it just appended, after any
+older ones: per-partition order holds) and awaits the handler once, then returns. The
+member still has one batch in flight at most. If that try raises, the batch goes to the
+member's task, which retries it event by event as any failed batch (the inline try counts
+as the first): the publisher does not wait through the retries. If the publisher is
+cancelled, the batch is released uncommitted and the task delivers it again.
+
 A listener (`listen`) is a private group of its own, with one member, that starts at the
 end (or the start) of each partition and is dropped when it stops or dies. In one
 process it holds back publishers and the trimming of consumed events like any group.
@@ -21,13 +31,20 @@ import contextlib
 import itertools
 from collections.abc import Mapping, Sequence
 
-from tradewind.bus.delivery import PublishDeadLetter, deliver, skip_dead_letter
+from tradewind.bus.delivery import (
+    PublishDeadLetter,
+    deliver,
+    note_event_ages,
+    skip_dead_letter,
+    unasked_cancellation,
+)
 from tradewind.bus.envelope import Envelope
 from tradewind.bus.port import (
     DEFAULT_CONSUMER_OPTIONS,
     BatchHandler,
     ConsumerOptions,
     Start,
+    cancel_requested,
     task_failure,
     topic_names,
 )
@@ -152,10 +169,17 @@ class MemoryBus:
         p = hash(event.key) % self._partitions  # partition_of, inlined
         part = t.partitions[p]
         part.log.append(event)
+        inline: list[MemorySubscription] | None = None
         for group in t.groups.values():
             owner = group.owners[p]
-            if owner is not None:
+            if owner is None:
+                continue
+            if owner.takes_inline:
+                inline = [owner] if inline is None else [*inline, owner]
+            else:
                 owner.wakeup.set()
+        if inline is not None:
+            await self._deliver_inline(inline)
         if part.base + len(part.log) > part.limit:
             await self._wait_for_space(t, p)
 
@@ -171,15 +195,32 @@ class MemoryBus:
             parts[p].log.append(env)
             touched.add(p)
         groups = t.groups.values()
+        inline: list[MemorySubscription] = []
         for p in touched:
             for group in groups:
                 owner = group.owners[p]
-                if owner is not None:
+                if owner is None or owner in inline:
+                    continue
+                if owner.takes_inline:
+                    inline.append(owner)
+                else:
                     owner.wakeup.set()
+        if inline:
+            await self._deliver_inline(inline)
         for p in touched:
             part = parts[p]
             if part.base + len(part.log) > part.limit:
                 await self._wait_for_space(t, p)
+
+    @staticmethod
+    async def _deliver_inline(members: list[MemorySubscription]) -> None:
+        """Hand each of `members` its batch in this task, one after the other; one that
+        stopped being idle meanwhile (an earlier handler published to it) is woken."""
+        for member in members:
+            if member.takes_inline:
+                await member.deliver_inline()
+            else:
+                member.wakeup.set()
 
     async def _wait_for_space(self, topic: _Topic, p: int) -> None:
         """Wait while the slowest group lags more than `max_lag` on partition `p` (or,
@@ -348,6 +389,17 @@ class MemorySubscription:
         self._handler = handler
         self._options = options
         self.wakeup = asyncio.Event()
+        # True while a publish may deliver to this member in its own task: the member
+        # is inline, running, parked with nothing to fetch, and nothing is in flight.
+        self.takes_inline = False
+        self._inline_in_flight = False
+        self._fetch_after_inline = False  # the task woke while it was in flight
+        self._killed = False
+        # A batch whose inline try failed: (batch, topics, commits, the error), for the task.
+        self._handover: (
+            tuple[list[Envelope], list[str], list[tuple[_Topic, _Group, int, int]], Exception]
+            | None
+        ) = None
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
         self._ages_s: dict[str, float] = {}
@@ -395,26 +447,101 @@ class MemorySubscription:
     async def _run(self) -> None:
         bus = self._bus
         options = self._options
-        while not self._stopping:
-            batch, topics, commits = bus._fetch(self, options.max_batch)
-            if not batch:
-                self.wakeup.clear()
-                await self.wakeup.wait()
+        while True:
+            if self._handover is not None:
+                batch, topics, commits, error = self._handover
+                self._handover = None
+                await self._deliver(batch, topics, commits, error)
                 continue
+            if self._stopping and not self._inline_in_flight:
+                return
+            if not self._inline_in_flight and not self._stopping:
+                batch, topics, commits = bus._fetch(self, options.max_batch)
+                if batch:
+                    await self._deliver(batch, topics, commits, None)
+                    continue
+            if self._inline_in_flight:
+                self._fetch_after_inline = True
+            self.wakeup.clear()
+            self.takes_inline = options.inline and not self._inline_in_flight
             try:
-                await deliver(
-                    batch, topics, self._group, self._handler, options, self._give_up, self._ages_s
-                )
-            except BaseException:
-                bus._release(commits)
+                await self.wakeup.wait()
+            finally:
+                self.takes_inline = False
+
+    async def _deliver(
+        self,
+        batch: list[Envelope],
+        topics: list[str],
+        commits: list[tuple[_Topic, _Group, int, int]],
+        first_error: Exception | None,
+    ) -> None:
+        try:
+            await deliver(
+                batch,
+                topics,
+                self._group,
+                self._handler,
+                self._options,
+                self._give_up,
+                self._ages_s,
+                first_error,
+            )
+        except BaseException:
+            self._bus._release(commits)
+            raise
+        self._bus._commit(self, commits)
+
+    async def deliver_inline(self) -> None:
+        """Fetch this member's batch and try its handler once, in the calling (publishing)
+        task; see the module doc. Only while `takes_inline`."""
+        self.takes_inline = False
+        self._inline_in_flight = True
+        bus = self._bus
+        batch, topics, commits = bus._fetch(self, self._options.max_batch)
+        try:
+            if batch:
+                await self._try_inline(batch, topics, commits)
+        finally:
+            self._inline_in_flight = False
+            if self._killed:
+                pass  # its partitions went to the others, uncommitted
+            elif self._stopping or self._handover is not None or self._fetch_after_inline:
+                self._fetch_after_inline = False
+                self.wakeup.set()
+            elif not self.wakeup.is_set():
+                self.takes_inline = True  # the task is still parked with nothing to do
+
+    async def _try_inline(
+        self,
+        batch: list[Envelope],
+        topics: list[str],
+        commits: list[tuple[_Topic, _Group, int, int]],
+    ) -> None:
+        try:
+            await self._handler(batch)
+        except Exception as exc:
+            error: Exception = exc
+        except asyncio.CancelledError as exc:
+            if cancel_requested():  # the publisher is cancelled: the task delivers it again
+                if not self._killed:
+                    self._bus._release(commits)
                 raise
-            bus._commit(self, commits)
+            error = unasked_cancellation(exc)
+        else:
+            note_event_ages(batch, topics, self._ages_s)
+            if not self._killed:
+                self._bus._commit(self, commits)
+            return
+        if not self._killed:
+            self._handover = (batch, topics, commits, error)
 
     async def stop(self) -> None:
         """Finish the batch in flight, commit it, leave the group."""
         if self._task is None:
             return
         self._stopping = True
+        self.takes_inline = False
         self.wakeup.set()
         task, self._task = self._task, None
         with contextlib.suppress(asyncio.CancelledError):
@@ -425,6 +552,8 @@ class MemorySubscription:
         """Die mid-batch: the batch in flight stays uncommitted for the others."""
         if self._task is None:
             return
+        self.takes_inline = False
+        self._killed = True
         task, self._task = self._task, None
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
