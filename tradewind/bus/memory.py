@@ -29,7 +29,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from tradewind.bus.delivery import (
     PublishDeadLetter,
@@ -179,7 +179,7 @@ class MemoryBus:
             else:
                 owner.wakeup.set()
         if inline is not None:
-            await self._deliver_inline(inline)
+            await self._deliver_inline(inline, t, (p,))
         if part.base + len(part.log) > part.limit:
             await self._wait_for_space(t, p)
 
@@ -206,19 +206,22 @@ class MemoryBus:
                 else:
                     owner.wakeup.set()
         if inline:
-            await self._deliver_inline(inline)
+            await self._deliver_inline(inline, t, sorted(touched))
         for p in touched:
             part = parts[p]
             if part.base + len(part.log) > part.limit:
                 await self._wait_for_space(t, p)
 
     @staticmethod
-    async def _deliver_inline(members: list[MemorySubscription]) -> None:
-        """Hand each of `members` its batch in this task, one after the other; one that
-        stopped being idle meanwhile (an earlier handler published to it) is woken."""
+    async def _deliver_inline(
+        members: list[MemorySubscription], topic: _Topic, partitions: Sequence[int]
+    ) -> None:
+        """Hand each of `members` its batch of what was just published to `partitions` of
+        `topic`, in this task, one after the other; one that stopped being idle meanwhile
+        (an earlier handler published to it) is woken instead."""
         for member in members:
             if member.takes_inline:
-                await member.deliver_inline()
+                await member.deliver_inline(topic, partitions)
             else:
                 member.wakeup.set()
 
@@ -337,6 +340,32 @@ class MemoryBus:
                 commits.append((t, g, p, stop))
                 if len(batch) >= limit:
                     return batch, topics, commits
+        return batch, topics, commits
+
+    def _fetch_published(
+        self, sub: MemorySubscription, topic: _Topic, partitions: Iterable[int]
+    ) -> tuple[list[Envelope], list[str], list[tuple[_Topic, _Group, int, int]]]:
+        """`_fetch` for inline delivery: only from `partitions` of `topic`, those a publish
+        just wrote to (an idle member has nothing waiting on the others)."""
+        limit = sub.max_batch
+        batch: list[Envelope] = []
+        topics: list[str] = []
+        commits: list[tuple[_Topic, _Group, int, int]] = []
+        g = topic.groups[sub.key]
+        for p in partitions:
+            if g.owners[p] is not sub or g.busy[p] is not None:
+                continue
+            part = topic.partitions[p]
+            start = g.committed[p]
+            stop = min(part.base + len(part.log), start + limit - len(batch))
+            if stop <= start:
+                continue
+            batch.extend(part.log[start - part.base : stop - part.base])
+            topics.extend([topic.name] * (stop - start))
+            g.busy[p] = sub
+            commits.append((topic, g, p, stop))
+            if len(batch) >= limit:
+                break
         return batch, topics, commits
 
     def _commit(
@@ -492,13 +521,16 @@ class MemorySubscription:
             raise
         self._bus._commit(self, commits)
 
-    async def deliver_inline(self) -> None:
-        """Fetch this member's batch and try its handler once, in the calling (publishing)
-        task; see the module doc. Only while `takes_inline`."""
+    @property
+    def max_batch(self) -> int:
+        return self._options.max_batch
+
+    async def deliver_inline(self, topic: _Topic, partitions: Iterable[int]) -> None:
+        """Fetch this member's batch from `partitions` of `topic` and try its handler once,
+        in the calling (publishing) task; see the module doc. Only while `takes_inline`."""
         self.takes_inline = False
         self._inline_in_flight = True
-        bus = self._bus
-        batch, topics, commits = bus._fetch(self, self._options.max_batch)
+        batch, topics, commits = self._bus._fetch_published(self, topic, partitions)
         try:
             if batch:
                 await self._try_inline(batch, topics, commits)
