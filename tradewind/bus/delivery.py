@@ -72,6 +72,7 @@ async def deliver(
     options: ConsumerOptions,
     publish_dead_letter: PublishDeadLetter,
     ages_s: MutableMapping[str, float] | None = None,
+    first_error: Exception | None = None,
 ) -> int:
     """Give `batch` to `handler`; `topics[i]` is the topic of `batch[i]`.
 
@@ -82,17 +83,22 @@ async def deliver(
     untouched, so an instance that dies mid-batch leaves the batch unacknowledged; a
     `CancelledError` the consumer was not asked for is a failure like any other. `ages_s`, if
     given, receives per topic the age of the batch's newest event once it was handled
-    (`Subscription.event_age_s`).
+    (`Subscription.event_age_s`). `first_error`, if given, is how the batch's first try
+    (made elsewhere: the in-process bus's delivery in the publisher's task) failed: the
+    batch is not tried again as a whole, its events are retried as above.
     """
-    try:
-        await handler(batch)
-        if ages_s is not None:
-            note_event_ages(batch, topics, ages_s)
-        return 0
-    except Exception as exc:
-        batch_error = exc
-    except asyncio.CancelledError as exc:
-        batch_error = _unasked(exc)
+    if first_error is None:
+        try:
+            await handler(batch)
+            if ages_s is not None:
+                note_event_ages(batch, topics, ages_s)
+            return 0
+        except Exception as exc:
+            batch_error = exc
+        except asyncio.CancelledError as exc:
+            batch_error = unasked_cancellation(exc)
+    else:
+        batch_error = first_error
     # One line per failed batch (not per retry): a handler that keeps failing is
     # otherwise silent in its service's log until the dead letter.
     log.warning(
@@ -116,7 +122,7 @@ async def deliver(
             except Exception as exc:
                 error = exc
             except asyncio.CancelledError as exc:
-                error = _unasked(exc)
+                error = unasked_cancellation(exc)
         else:
             dead += 1
             reason = f"handler failed {attempts} times: {describe(error)}"
@@ -143,7 +149,7 @@ def note_event_ages(
         ages_s[topic] = (now_ns - ts_ns) / NS_PER_S
 
 
-def _unasked(cancelled: asyncio.CancelledError) -> Exception:
+def unasked_cancellation(cancelled: asyncio.CancelledError) -> Exception:
     """A handler's `CancelledError` that this task was not asked for, as a failure of the
     handler (re-raised if it was asked: the consumer stops). A library can raise one
     into a task it never cancelled (ccxt did, cancelling a task several callers

@@ -9,6 +9,16 @@ resume from the committed offset, so the abandoned batch is delivered again.
 Backpressure: a publisher waits while the slowest group lags more than `max_lag`
 events behind on a partition it writes to.
 
+Inline delivery (`ConsumerOptions.inline`): a member's task hands it a batch only in the
+loop turn after the publish woke it, behind whatever else is ready. A publish that finds
+an inline member idle (parked, nothing in flight) does the task's work itself, in the
+publisher's task: it fetches the member's batch (the events it just appended, after any
+older ones: per-partition order holds) and awaits the handler once, then returns. The
+member still has one batch in flight at most. If that try raises, the batch goes to the
+member's task, which retries it event by event as any failed batch (the inline try counts
+as the first): the publisher does not wait through the retries. If the publisher is
+cancelled, the batch is released uncommitted and the task delivers it again.
+
 A listener (`listen`) is a private group of its own, with one member, that starts at the
 end (or the start) of each partition and is dropped when it stops or dies. In one
 process it holds back publishers and the trimming of consumed events like any group.
@@ -19,15 +29,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
-from tradewind.bus.delivery import PublishDeadLetter, deliver, skip_dead_letter
+from tradewind.bus.delivery import (
+    PublishDeadLetter,
+    deliver,
+    note_event_ages,
+    skip_dead_letter,
+    unasked_cancellation,
+)
 from tradewind.bus.envelope import Envelope
 from tradewind.bus.port import (
     DEFAULT_CONSUMER_OPTIONS,
     BatchHandler,
     ConsumerOptions,
     Start,
+    cancel_requested,
     task_failure,
     topic_names,
 )
@@ -37,11 +54,15 @@ _TRIM_EVERY = 4096  # drop consumed events in chunks, not one by one
 
 
 class _Partition:
-    __slots__ = ("base", "log", "space")
+    __slots__ = ("base", "limit", "log", "space")
 
     def __init__(self) -> None:
         self.log: list[Envelope] = []
         self.base = 0  # offset of log[0]
+        # A publisher may append without looking at the groups while the end stays at or
+        # below `limit` (the slowest group's committed offset + max_lag, or 0: look). It
+        # is lowered when a group joins, and recomputed when a publisher passes it.
+        self.limit = 0
         self.space = asyncio.Event()
         self.space.set()
 
@@ -140,7 +161,27 @@ class MemoryBus:
         return topic
 
     async def publish(self, topic: str, event: Envelope) -> None:
-        await self.publish_batch(topic, (event,))
+        # The hot path of a batch of one, written out: one coroutine, no set, and the
+        # groups looked at only when the partition passed its limit.
+        if self._closed:
+            raise BusError("the bus is closed; nothing was published")
+        t = self._topics.get(topic) or self._topic(topic)
+        p = hash(event.key) % self._partitions  # partition_of, inlined
+        part = t.partitions[p]
+        part.log.append(event)
+        inline: list[MemorySubscription] | None = None
+        for group in t.groups.values():
+            owner = group.owners[p]
+            if owner is None:
+                continue
+            if owner.takes_inline:
+                inline = [owner] if inline is None else [*inline, owner]
+            else:
+                owner.wakeup.set()
+        if inline is not None:
+            await self._deliver_inline(inline, t, (p,))
+        if part.base + len(part.log) > part.limit:
+            await self._wait_for_space(t, p)
 
     async def publish_batch(self, topic: str, events: Sequence[Envelope]) -> None:
         if self._closed:
@@ -154,15 +195,39 @@ class MemoryBus:
             parts[p].log.append(env)
             touched.add(p)
         groups = t.groups.values()
+        inline: list[MemorySubscription] = []
         for p in touched:
             for group in groups:
                 owner = group.owners[p]
-                if owner is not None:
+                if owner is None or owner in inline:
+                    continue
+                if owner.takes_inline:
+                    inline.append(owner)
+                else:
                     owner.wakeup.set()
+        if inline:
+            await self._deliver_inline(inline, t, sorted(touched))
         for p in touched:
-            await self._wait_for_space(t, p)
+            part = parts[p]
+            if part.base + len(part.log) > part.limit:
+                await self._wait_for_space(t, p)
+
+    @staticmethod
+    async def _deliver_inline(
+        members: list[MemorySubscription], topic: _Topic, partitions: Sequence[int]
+    ) -> None:
+        """Hand each of `members` its batch of what was just published to `partitions` of
+        `topic`, in this task, one after the other; one that stopped being idle meanwhile
+        (an earlier handler published to it) is woken instead."""
+        for member in members:
+            if member.takes_inline:
+                await member.deliver_inline(topic, partitions)
+            else:
+                member.wakeup.set()
 
     async def _wait_for_space(self, topic: _Topic, p: int) -> None:
+        """Wait while the slowest group lags more than `max_lag` on partition `p` (or,
+        with no group, drop what is past `max_lag`), then move the partition's limit."""
         part = topic.partitions[p]
         while True:
             if not topic.groups:
@@ -171,12 +236,20 @@ class MemoryBus:
                 if excess > 0:
                     del part.log[:excess]
                     part.base += excess
+                part.limit = part.base + self._max_lag
                 return
             slowest = min(g.committed[p] for g in topic.groups.values())
-            if part.end - slowest <= self._max_lag:
+            part.limit = slowest + self._max_lag
+            if part.end <= part.limit:
                 return
             part.space.clear()
             await part.space.wait()
+
+    def _lower_limits(self, topic: _Topic) -> None:
+        """A group joined `topic`: from now on every publisher checks for space at once
+        (its next publish moves the limit to where the new group allows)."""
+        for part in topic.partitions:
+            part.limit = 0
 
     async def subscribe(
         self,
@@ -195,6 +268,7 @@ class MemoryBus:
                 g.committed = [part.base for part in t.partitions]
             g.members.append(sub)
             g.rebalance()
+            self._lower_limits(t)
         self._subscriptions.append(sub)
         sub.begin()
         return sub
@@ -220,6 +294,7 @@ class MemoryBus:
             g.committed = [part.end if start == "latest" else part.base for part in t.partitions]
             g.members.append(sub)
             g.rebalance()
+            self._lower_limits(t)
         self._subscriptions.append(sub)
         sub.begin()
         return sub
@@ -265,6 +340,32 @@ class MemoryBus:
                 commits.append((t, g, p, stop))
                 if len(batch) >= limit:
                     return batch, topics, commits
+        return batch, topics, commits
+
+    def _fetch_published(
+        self, sub: MemorySubscription, topic: _Topic, partitions: Iterable[int]
+    ) -> tuple[list[Envelope], list[str], list[tuple[_Topic, _Group, int, int]]]:
+        """`_fetch` for inline delivery: only from `partitions` of `topic`, those a publish
+        just wrote to (an idle member has nothing waiting on the others)."""
+        limit = sub.max_batch
+        batch: list[Envelope] = []
+        topics: list[str] = []
+        commits: list[tuple[_Topic, _Group, int, int]] = []
+        g = topic.groups[sub.key]
+        for p in partitions:
+            if g.owners[p] is not sub or g.busy[p] is not None:
+                continue
+            part = topic.partitions[p]
+            start = g.committed[p]
+            stop = min(part.base + len(part.log), start + limit - len(batch))
+            if stop <= start:
+                continue
+            batch.extend(part.log[start - part.base : stop - part.base])
+            topics.extend([topic.name] * (stop - start))
+            g.busy[p] = sub
+            commits.append((topic, g, p, stop))
+            if len(batch) >= limit:
+                break
         return batch, topics, commits
 
     def _commit(
@@ -317,6 +418,17 @@ class MemorySubscription:
         self._handler = handler
         self._options = options
         self.wakeup = asyncio.Event()
+        # True while a publish may deliver to this member in its own task: the member
+        # is inline, running, parked with nothing to fetch, and nothing is in flight.
+        self.takes_inline = False
+        self._inline_in_flight = False
+        self._fetch_after_inline = False  # the task woke while it was in flight
+        self._killed = False
+        # A batch whose inline try failed: (batch, topics, commits, the error), for the task.
+        self._handover: (
+            tuple[list[Envelope], list[str], list[tuple[_Topic, _Group, int, int]], Exception]
+            | None
+        ) = None
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
         self._ages_s: dict[str, float] = {}
@@ -364,26 +476,104 @@ class MemorySubscription:
     async def _run(self) -> None:
         bus = self._bus
         options = self._options
-        while not self._stopping:
-            batch, topics, commits = bus._fetch(self, options.max_batch)
-            if not batch:
-                self.wakeup.clear()
-                await self.wakeup.wait()
+        while True:
+            if self._handover is not None:
+                batch, topics, commits, error = self._handover
+                self._handover = None
+                await self._deliver(batch, topics, commits, error)
                 continue
+            if self._stopping and not self._inline_in_flight:
+                return
+            if not self._inline_in_flight and not self._stopping:
+                batch, topics, commits = bus._fetch(self, options.max_batch)
+                if batch:
+                    await self._deliver(batch, topics, commits, None)
+                    continue
+            if self._inline_in_flight:
+                self._fetch_after_inline = True
+            self.wakeup.clear()
+            self.takes_inline = options.inline and not self._inline_in_flight
             try:
-                await deliver(
-                    batch, topics, self._group, self._handler, options, self._give_up, self._ages_s
-                )
-            except BaseException:
-                bus._release(commits)
+                await self.wakeup.wait()
+            finally:
+                self.takes_inline = False
+
+    async def _deliver(
+        self,
+        batch: list[Envelope],
+        topics: list[str],
+        commits: list[tuple[_Topic, _Group, int, int]],
+        first_error: Exception | None,
+    ) -> None:
+        try:
+            await deliver(
+                batch,
+                topics,
+                self._group,
+                self._handler,
+                self._options,
+                self._give_up,
+                self._ages_s,
+                first_error,
+            )
+        except BaseException:
+            self._bus._release(commits)
+            raise
+        self._bus._commit(self, commits)
+
+    @property
+    def max_batch(self) -> int:
+        return self._options.max_batch
+
+    async def deliver_inline(self, topic: _Topic, partitions: Iterable[int]) -> None:
+        """Fetch this member's batch from `partitions` of `topic` and try its handler once,
+        in the calling (publishing) task; see the module doc. Only while `takes_inline`."""
+        self.takes_inline = False
+        self._inline_in_flight = True
+        batch, topics, commits = self._bus._fetch_published(self, topic, partitions)
+        try:
+            if batch:
+                await self._try_inline(batch, topics, commits)
+        finally:
+            self._inline_in_flight = False
+            if self._killed:
+                pass  # its partitions went to the others, uncommitted
+            elif self._stopping or self._handover is not None or self._fetch_after_inline:
+                self._fetch_after_inline = False
+                self.wakeup.set()
+            elif not self.wakeup.is_set():
+                self.takes_inline = True  # the task is still parked with nothing to do
+
+    async def _try_inline(
+        self,
+        batch: list[Envelope],
+        topics: list[str],
+        commits: list[tuple[_Topic, _Group, int, int]],
+    ) -> None:
+        try:
+            await self._handler(batch)
+        except Exception as exc:
+            error: Exception = exc
+        except asyncio.CancelledError as exc:
+            if cancel_requested():  # the publisher is cancelled: the task delivers it again
+                if not self._killed:
+                    self._bus._release(commits)
                 raise
-            bus._commit(self, commits)
+            error = unasked_cancellation(exc)
+        else:
+            note_event_ages(batch, topics, self._ages_s)
+            if not self._killed:
+                self._bus._commit(self, commits)
+            return
+        if not self._killed:
+            self._handover = (batch, topics, commits, error)
 
     async def stop(self) -> None:
         """Finish the batch in flight, commit it, leave the group."""
         if self._task is None:
             return
         self._stopping = True
+        self.takes_inline = False
         self.wakeup.set()
         task, self._task = self._task, None
         with contextlib.suppress(asyncio.CancelledError):
@@ -394,6 +584,8 @@ class MemorySubscription:
         """Die mid-batch: the batch in flight stays uncommitted for the others."""
         if self._task is None:
             return
+        self.takes_inline = False
+        self._killed = True
         task, self._task = self._task, None
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):

@@ -83,11 +83,15 @@ class ConsumerOptions:
     `max_batch`: most events handed to the handler at once (and fetched, unacknowledged).
     `max_attempts`: tries per event before it is dead-lettered (the batch try counts).
     `retry_backoff_s`: first pause between tries, doubled each time with full jitter.
+    `inline`: on the in-process bus, a publish finding this member idle runs its handler
+    in the publisher's task at once (no event-loop turn between publish and handler) and
+    returns after it; for hot topics whose handlers are short. Other adapters ignore it.
     """
 
     max_batch: int = 500
     max_attempts: int = 5
     retry_backoff_s: float = 0.02
+    inline: bool = False
 
 
 DEFAULT_CONSUMER_OPTIONS = ConsumerOptions()

@@ -37,7 +37,7 @@ from collections.abc import Callable, Sequence
 from tradewind.bus.delivery import describe
 from tradewind.bus.envelope import Envelope
 from tradewind.bus.ownership import OwnedPartitions
-from tradewind.bus.port import Subscription
+from tradewind.bus.port import ConsumerOptions, Subscription
 from tradewind.bus.topics import BOT_COMMANDS, MD_BAR, MD_TRADE, ORDERS_EVENTS, PORTFOLIO_UPDATES
 from tradewind.domain.bounded import RecentlySeen
 from tradewind.domain.commands import BotCommand
@@ -76,6 +76,9 @@ _FOLLOW_S = 0.5  # how often the partitions this instance reads are looked at
 #: lease can lapse for a heartbeat without moving, and a bot run in two places for that
 #: long sends the same intents twice (placed once: their ids are the same).
 _LOSS_GRACE_S = 1.0
+# A bar's bots run in the task that published it (in one process): no loop turn between
+# the bar and its hooks. Other buses read it in their consumer's task as before.
+_MARKET_DATA_OPTIONS = ConsumerOptions(inline=True)
 
 
 class StrategyService(Service):
@@ -158,7 +161,9 @@ class StrategyService(Service):
             await self.lifecycle.load(placement.owns)
             await self.outbound.flush()
         handler = timed_handler(ctx.metrics, MARKET_DATA_LISTENER, self._on_market_data)
-        market_data = await ctx.bus.listen((MD_BAR, MD_TRADE), MARKET_DATA_LISTENER, handler)
+        market_data = await ctx.bus.listen(
+            (MD_BAR, MD_TRADE), MARKET_DATA_LISTENER, handler, options=_MARKET_DATA_OPTIONS
+        )
         self._subscriptions.append(market_data)
         handler = timed_handler(ctx.metrics, placement.account_group, self._on_account_events)
         topics = (BOT_COMMANDS, ORDERS_EVENTS, PORTFOLIO_UPDATES)
