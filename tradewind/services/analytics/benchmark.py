@@ -123,12 +123,12 @@ def beta_and_correlation(
         # account restored after a start has a day of minutes, the benchmark only those
         # since the start: paired one by one, every account took ~3x a round's time.
         low, high = max(first, span[0]), min(last, span[1])
-        paired = high - low + 1
-        if paired < MIN_PAIRED_MINUTES:
+        both = high - low + 1
+        if both < MIN_PAIRED_MINUTES:
             return None, None
-        theirs = benchmark.window(low, paired)
+        theirs = benchmark.window(low, both)
         if theirs is not None:
-            if paired == count:
+            if both == count:
                 ours = performance.deviations(values) if spread is None else spread
             else:  # the same values the pairing below takes, so the same figures
                 ours = performance.deviations(values[low - first : high - first + 1])
