@@ -25,6 +25,7 @@ These are the platform's decimal contexts; no module makes its own.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import (
     ROUND_DOWN,
     ROUND_HALF_EVEN,
@@ -68,6 +69,12 @@ def quotient(dividend: Decimal, divisor: Decimal) -> Decimal:
     """`dividend / divisor`, exact when it fits in `QUOTIENT_DIGITS` significant digits,
     otherwise rounded half-even to that many; raises `DivisionByZero` for a zero divisor."""
     return _QUOTIENT.divide(dividend, divisor)
+
+
+def quotients(dividends: Iterable[Decimal], divisors: Iterable[Decimal]) -> list[Decimal]:
+    """`quotient` of each pair, in one pass at C speed (the analytics service divides a
+    day of minutes for each account it meets)."""
+    return list(map(_QUOTIENT.divide, dividends, divisors))
 
 
 def quotient_down(dividend: Decimal, divisor: Decimal) -> Decimal:

@@ -33,6 +33,7 @@ returns, no variance, no loss) is None, never NaN or infinity.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from collections.abc import Iterable, Mapping, Sequence
@@ -481,9 +482,10 @@ def _compounded(growth: float, times: float) -> float | None:
 
 def net_deposits(equity: Decimal, realized: Decimal, unrealized: Decimal, fees: Decimal) -> Decimal:
     """Net deposits by the books' identity: `equity - realised - unrealised + fees`,
-    exactly (not in the thread's decimal context, which another caller may have changed)."""
-    with localcontext(EXACT):
-        return equity - realized - unrealized + fees
+    exactly (not in the thread's decimal context, which another caller may have changed;
+    `EXACT`'s methods rather than a `localcontext` around the operators: the same
+    results, without a context switch for each of the analytics service's valuations)."""
+    return EXACT.add(EXACT.subtract(EXACT.subtract(equity, realized), unrealized), fees)
 
 
 def trade_stats(realized: Sequence[Decimal]) -> TradeStats:
@@ -507,6 +509,17 @@ class TradeTally:
 
     def add(self, pnl: Decimal) -> None:
         self._count(pnl, 1)
+
+    def add_all(self, pnls: Sequence[Decimal]) -> None:
+        """`add` each of `pnls` (a restored day of trades at once): the same counts and
+        the same exact totals, the sums taken in the same order."""
+        wins = list(filter(ZERO.__lt__, pnls))
+        losses = list(filter(ZERO.__gt__, pnls))
+        self.trades += len(pnls)
+        self.wins += len(wins)
+        self.losses += len(losses)
+        self.gross_win = functools.reduce(EXACT.add, wins, self.gross_win)
+        self.gross_loss = functools.reduce(EXACT.add, losses, self.gross_loss)
 
     def remove(self, pnl: Decimal) -> None:
         """Take back a trade `add` counted (it left the window)."""

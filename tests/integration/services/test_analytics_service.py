@@ -120,6 +120,52 @@ async def test_a_restarted_instance_reads_the_recorded_equity_back(
     await service.stop()
 
 
+def traded_valuation(account: str, step: int) -> PortfolioUpdate:
+    """A valuation of a busy account: two a minute, a trade closed in most, fees and
+    turnover growing, a deposit every 7 minutes, an unrealised PnL that moves (amounts
+    without trailing zeros: the record keeps none, `schema.Money`)."""
+    realized = D(step % 5 - 2) * D("3.5") * step
+    unrealized = D(step % 3) / 4
+    fees = D(step) / 8
+    deposits = 1000 + 100 * (step // 14)
+    equity = deposits + realized + unrealized - fees
+    return PortfolioUpdate(
+        account_id=account, valuation_asset="USDT", equity=equity, cash=equity,
+        realized_pnl=realized, unrealized_pnl=unrealized, fees=fees,
+        balances={"USDT": equity}, ts_ns=T0 + step * MINUTE_NS // 2 + 1_000, traded=D(25 * step),
+    )  # fmt: skip
+
+
+async def test_a_restarted_instance_restores_the_figures_the_live_one_has_to_the_last_bit(
+    database: Database,
+) -> None:
+    """The instance that follows an account from its first valuation, and one that meets
+    it later (a restart, a take-over: the day read back from the record in one go,
+    `AccountSeries.restore`), publish the same figures after the same next valuation:
+    every one equal, not approximately."""
+    updates = [traded_valuation("a1", step) for step in range(100)]
+    async with database.transaction() as conn:
+        for update in updates[:-1]:
+            await insert_snapshot(conn, update)
+    figures = []
+    for recorded in (None, database):
+        bus = MemoryBus(partitions=4)
+        await bus.start()
+        published = Published()
+        await bus.subscribe([topics.ANALYTICS_UPDATES], "test", published.handle)
+        service = await start(bus, recorded, now_minute=55)
+        live = updates if recorded is None else updates[-1:]
+        await bus.publish_batch(topics.PORTFOLIO_UPDATES, [envelope(u, "a1") for u in live])
+        await wait_until(lambda: published.updates)  # noqa: B023
+        await service.stop()
+        await bus.close()
+        figures.append(published.latest("a1"))
+    live_figures, restored_figures = figures
+    assert restored_figures.periods == live_figures.periods == 49
+    assert restored_figures.trades == live_figures.trades > 50
+    assert msgspec.msgpack.encode(restored_figures) == msgspec.msgpack.encode(live_figures)
+
+
 async def test_two_instances_share_the_accounts_by_partition(bus: MemoryBus) -> None:
     published = Published()
     await bus.subscribe([topics.ANALYTICS_UPDATES], "test", published.handle)

@@ -90,6 +90,31 @@ def test_the_benchmark_window_kept_for_a_round_gives_what_pairing_each_account_g
     )
 
 
+def test_an_account_older_than_the_benchmark_is_paired_over_the_minutes_both_have() -> None:
+    """After a start, an account's day is read back but the benchmark has only the
+    minutes since: over the run of minutes both have, the figures are the pairing's, to
+    the last bit (that run's window is kept for the round, not paired minute by minute
+    for each account)."""
+    rng = random.Random(4)
+    first = T0 // MINUTE_NS
+    returns = [PeriodReturn((first + m) * MINUTE_NS + 5, rng.gauss(0, 0.002)) for m in range(200)]
+    for since, until in (
+        (first + 37, first + 400),
+        (first - 5, first + 150),
+        (first + 20, first + 90),
+    ):
+        later = BenchmarkRound({m: rng.gauss(0, 0.001) for m in range(since, until)})
+        assert later.span == (since, until - 1)
+        both = [p for p in returns if p.ts_ns // MINUTE_NS in later.returns]
+        expected = performance.beta_and_correlation(
+            [p.value for p in both], [later.returns[p.ts_ns // MINUTE_NS] for p in both]
+        )
+        assert expected != (None, None)
+        assert beta_and_correlation(*return_arrays(returns), later) == expected
+    too_late = BenchmarkRound({first + 200 - MIN_PAIRED_MINUTES + 1 + m: 0.001 for m in range(50)})
+    assert beta_and_correlation(*return_arrays(returns), too_late) == (None, None)
+
+
 def test_too_few_minutes_in_common_give_no_beta() -> None:
     few = [PeriodReturn(T0 + m * MINUTE_NS, 0.01 * m) for m in range(MIN_PAIRED_MINUTES - 1)]
     benchmark = BenchmarkRound({T0 // MINUTE_NS + m: 0.02 * m for m in range(100)})

@@ -79,6 +79,13 @@ class BenchmarkRound:
     def __init__(self, returns: Mapping[int, float]) -> None:
         self.returns = returns
         self._windows: dict[tuple[int, int], performance.Deviations | None] = {}
+        # The minutes it has, if they run without a hole (the service's always do: a
+        # minute without a bar has a return of 0); None otherwise.
+        self.span: tuple[int, int] | None = None
+        if returns:
+            first, last = min(returns), max(returns)
+            if last - first + 1 == len(returns):
+                self.span = first, last
 
     def window(self, first: int, count: int) -> performance.Deviations | None:
         """The deviations of the benchmark over minutes `first` .. `first + count - 1`;
@@ -109,10 +116,22 @@ def beta_and_correlation(
     if count < MIN_PAIRED_MINUTES:
         return None, None
     first = int(stamps[0]) // NS_PER_MINUTE
-    if int(stamps[-1]) // NS_PER_MINUTE - first + 1 == count:  # every minute
-        theirs = benchmark.window(first, count)
+    last = int(stamps[-1]) // NS_PER_MINUTE
+    span = benchmark.span
+    if last - first + 1 == count and span is not None:  # every minute, both
+        # The minutes both have are one run: the account's within the benchmark's. An
+        # account restored after a start has a day of minutes, the benchmark only those
+        # since the start: paired one by one, every account took ~3x a round's time.
+        low, high = max(first, span[0]), min(last, span[1])
+        both = high - low + 1
+        if both < MIN_PAIRED_MINUTES:
+            return None, None
+        theirs = benchmark.window(low, both)
         if theirs is not None:
-            ours = performance.deviations(values) if spread is None else spread
+            if both == count:
+                ours = performance.deviations(values) if spread is None else spread
+            else:  # the same values the pairing below takes, so the same figures
+                ours = performance.deviations(values[low - first : high - first + 1])
             return performance.co_movement(ours, theirs)
     get = benchmark.returns.get
     paired = [

@@ -12,6 +12,7 @@ minute with the flat minutes filled in (`tests/unit/services/test_analytics_trac
 from __future__ import annotations
 
 import bisect
+import functools
 import itertools
 from array import array
 from collections import deque
@@ -37,10 +38,12 @@ from tradewind.services.analytics.benchmark import (
     beta_and_correlation,
     exposure,
 )
+from tradewind.services.analytics.restore import Columns, RestoredSeries, restored
 
 PERIOD_S = 60
 _PERIOD_NS = PERIOD_S * NS_PER_S
 _ZERO = Decimal(0)
+_add, _subtract = EXACT.add, EXACT.subtract
 
 
 class AccountSeries:
@@ -117,35 +120,104 @@ class AccountSeries:
         known, counts as no trade)."""
         if ts_ns <= self.last_ts_ns:
             return False
+        self._take(ts_ns, valuation_asset, equity, realized, unrealized, fees, traded)
+        self._forget_before(ts_ns - self.keep_ns)
+        return True
+
+    def restore(self, valuations: Columns) -> int:
+        """Take recorded valuations (columns, oldest first: `restore.Columns`), as `add`
+        of each in turn would, and return how many were newer than the last. An account
+        met for the first time (a start, a take-over) reads a day of minutes back: into
+        a series without any yet, they are taken in one go (`restore.restored`: the same
+        state as `add`'s, to the last bit, at a fraction of the cost), else one at a
+        time. Either way the window's horizon is applied once, after the last: what
+        `add` forgets at each valuation is the prefix older than its horizon, and the
+        horizons only advance, so forgetting at the end leaves the same minutes and
+        amounts, and the same exact totals (the same operands added and taken away, in
+        another order: the same value and exponent)."""
+        at_once = (
+            restored(valuations, self.keep_ns // _PERIOD_NS, _PERIOD_NS)
+            if self._minute < 0
+            else None
+        )
+        if at_once is not None:
+            self._take_all(at_once)
+            taken = len(valuations[0])
+        else:
+            take, taken = self._take, 0
+            for ts_ns, asset, equity, realized, unrealized, fees, traded in zip(
+                *valuations, strict=True
+            ):
+                if ts_ns > self.last_ts_ns:
+                    take(ts_ns, asset, equity, realized, unrealized, fees, traded)
+                    taken += 1
+        if taken:
+            self._forget_before(self.last_ts_ns - self.keep_ns)
+        return taken
+
+    def _take_all(self, series: RestoredSeries) -> None:
+        """Become `series` (this one had no valuation yet)."""
+        self._reset(series.valuation_asset)
+        self._start_ns = series.start_ns
+        self._return_ts = array("q", series.return_ts.tobytes())
+        self._return_values = array("d", series.return_values.tobytes())
+        self._equities = (
+            array("q", series.equity_minutes.tobytes()),
+            array("d", series.equity_values.tobytes()),
+        )
+        for kept, stamped in (
+            (self._trades, series.trades),
+            (self._fees_paid, series.fees_paid),
+            (self._turnover, series.turnover),
+        ):
+            kept.add_all(stamped.stamps, stamped.amounts)
+        self._contributions, self._realized = series.contributions, series.realized
+        self._fees, self._traded = series.fees, series.traded
+        self._minute, self._flow = series.minute, series.flow
+        self._closed_equity = series.closed_equity
+        self.equity, self.last_ts_ns = series.equity, series.last_ts_ns
+
+    def _take(
+        self,
+        ts_ns: int,
+        valuation_asset: str,
+        equity: Decimal,
+        realized: Decimal,
+        unrealized: Decimal,
+        fees: Decimal,
+        traded: Decimal | None,
+    ) -> None:
+        """`add` a valuation newer than the last, without forgetting what left the window."""
         if valuation_asset != self.valuation_asset:
             self._reset(valuation_asset)
         contributions = net_deposits(equity, realized, unrealized, fees)
         flow = (
-            _ZERO
-            if self._contributions is None
-            else EXACT.subtract(contributions, self._contributions)
+            _ZERO if self._contributions is None else _subtract(contributions, self._contributions)
         )
         self._contributions = contributions
         if self._realized is not None and realized != self._realized:
-            self._trades.add(ts_ns, EXACT.subtract(realized, self._realized))
+            self._trades.add(ts_ns, _subtract(realized, self._realized))
         self._realized = realized
         if self._fees is not None and fees != self._fees:
-            self._fees_paid.add(ts_ns, EXACT.subtract(fees, self._fees))
+            self._fees_paid.add(ts_ns, _subtract(fees, self._fees))
         self._fees = fees
         if traded is not None:
             if self._traded is not None and traded > self._traded:
-                self._turnover.add(ts_ns, EXACT.subtract(traded, self._traded))
+                self._turnover.add(ts_ns, _subtract(traded, self._traded))
             self._traded = traded
         minute = ts_ns // _PERIOD_NS
         if self._minute < 0:
             self._start_ns = ts_ns
         elif minute == self._minute:
-            flow = EXACT.add(flow, self._flow)
+            flow = _add(flow, self._flow)
         else:
             self._close_minute(minute)
         self._minute, self._flow = minute, flow
         self.equity, self.last_ts_ns = equity, ts_ns
-        horizon = ts_ns - self.keep_ns
+
+    def _forget_before(self, horizon: int) -> None:
+        """Let go of the returns, amounts and equities stamped before `horizon` (ns); the
+        wealth index is then 1 at the last return let go."""
         stamps = self._return_ts
         first = bisect.bisect_left(stamps, horizon)
         if first:
@@ -157,7 +229,6 @@ class AccountSeries:
         first = bisect.bisect_left(minutes, horizon // _PERIOD_NS)
         if first:
             del minutes[:first], equities[:first]
-        return True
 
     def _close_minute(self, next_minute: int) -> None:
         """The open minute ends (a valuation of `next_minute` came): its return, then a
@@ -256,6 +327,11 @@ class _Kept:
         self._kept.append((ts_ns, amount))
         self.total = EXACT.add(self.total, amount)
 
+    def add_all(self, stamps: list[int], amounts: list[Decimal]) -> None:
+        """`add` each amount with its time, oldest first."""
+        self._kept.extend(zip(stamps, amounts, strict=True))
+        self.total = functools.reduce(EXACT.add, amounts, self.total)
+
     def expire(self, horizon_ns: int) -> None:
         """Let go of the amounts stamped before `horizon_ns`."""
         kept = self._kept
@@ -278,6 +354,10 @@ class _KeptTrades(_Kept):
     def add(self, ts_ns: int, amount: Decimal) -> None:
         super().add(ts_ns, amount)
         self.tally.add(amount)
+
+    def add_all(self, stamps: list[int], amounts: list[Decimal]) -> None:
+        super().add_all(stamps, amounts)
+        self.tally.add_all(amounts)
 
     def _let_go(self, amount: Decimal) -> None:
         super()._let_go(amount)
