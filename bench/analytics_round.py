@@ -511,6 +511,7 @@ async def run(
         detail = {
             "accounts": accounts, "minutes": minutes, "fills_per_bot": fills, "rounds": rounds,
             "database": kind, "bus": bus_kind, "instances": instances,
+            "database_kept": keep, "seeded": kept is None,
             "round_s": figures["round_s"], "compute_s": figures["compute_s"],
             "intake_s": figures["intake_s"], "bots": figures["bots"][0],
             "bot_minutes_written": figures["bot_minutes_written"][0],
