@@ -3,7 +3,8 @@ changed, on a real service, bus and database: the accounts' figures, the bots' f
 read and PnL recorded, the limit reads and guards, the `AnalyticsUpdate`s published.
 
 `python bench/analytics_round.py [--accounts N] [--minutes M] [--fills F] [--rounds K]
-[--database-url URL|sqlite] [--bus-url URL] [--json [FILE]]`
+[--database-url URL|sqlite] [--bus-url URL] [--keep-database NAME] [--profile FILE.html]
+[--json [FILE]]`
 
 It builds a fresh PostgreSQL database (or SQLite with `--database-url sqlite`) holding N
 accounts, each with M minutes of recorded valuations up to now (a day by default: what
@@ -30,6 +31,17 @@ shared-window path of `benchmark.beta_and_correlation`). It times:
   rounds); then the round, from `compute_round`'s call until all N `AnalyticsUpdate`s
   are received.
 
+With `--keep-database NAME` the PostgreSQL database NAME is kept: created and seeded
+by the first run, re-used by a later one with the same NAME when it holds the accounts
+asked (seeding 10,000 accounts takes ~8 minutes). A re-used database's accounts, bots and
+newest valuations are read back; the minutes since its newest valuation are published at
+the meet (its intake grows with them), so each account's window still has every minute.
+`--profile FILE.html` (any other name: text) writes a pyinstrument profile of the steady
+rounds alone (from `compute_round`'s call until the updates are received; not the
+seeding, the intake or the meet). With `--instances K`, K processes (the service's
+instances, partitioned by account), each with its own bus and service following every
+K-th account, run their rounds together; a round's times are the slowest instance's.
+
 `compute` is `compute_round`'s own return (the last `AnalyticsUpdate` published, the
 guards checked); `round` adds the delivery to the listener. The cyclic collector is
 tuned as `tradewind service` tunes it (`runtime.collector.tune_collector`). Issue #10's goal: 10,000
@@ -39,18 +51,23 @@ accounts' analytics refreshed in <= 10 s on the project's 2-core machine.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
+import multiprocessing
 import random
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from multiprocessing.queues import Queue
+from multiprocessing.synchronize import Barrier
 from urllib.parse import urlsplit
 
 import asyncpg
 from analytics_bots import _PRICES, _ROUND, BotsOf, fill_database, fresh_database, new_fills
+from pyinstrument import Profiler
 from redis.asyncio import Redis
 
 from tradewind.benchmarks.analytics_series import valuations
@@ -226,9 +243,19 @@ async def publish_updates(
 
 
 async def measure(
-    db: Database, bus: Bus, bots_of: BotsOf, last: Last, since_ns: int, minutes: int, rounds: int
+    db: Database,
+    bus: Bus,
+    bots_of: BotsOf,
+    last: Last,
+    since_ns: int,
+    minutes: int,
+    rounds: int,
+    profiler: Profiler | None = None,
+    together: Callable[[], Awaitable[object]] | None = None,
 ) -> dict[str, list[float]]:
-    """The service started, the bars in; then the meet and `rounds` steady rounds."""
+    """The service started, the bars in; then the meet and `rounds` steady rounds (each
+    under `profiler` if given: the round and its delivery, nothing before it). Each
+    round starts once `together` returns (the other instances' rounds start with it)."""
     accounts = len(last)
     timeout_s = 120 + accounts / 5  # a hang fails, a slow machine does not
     resources = Resources(database=db)
@@ -253,6 +280,11 @@ async def measure(
             started = time.perf_counter()
             since_ns = await publish_updates(bus, service, last, step, since_ns, timeout_s)
             figures["intake_s"].append(time.perf_counter() - started)
+            if together is not None:
+                await together()
+            profiling = profiler is not None and step > 0
+            if profiling:
+                profiler.start()  # type: ignore[union-attr]
             started = time.perf_counter()
             measured = steady_round if step else meet_round
             published = await measured(service, ctx, metrics)
@@ -262,6 +294,8 @@ async def measure(
             expected = (step + 1) * accounts
             await until(lambda: received.count >= expected, "the analytics updates", timeout_s)  # noqa: B023
             figures["round_s"].append(time.perf_counter() - started)
+            if profiling:
+                profiler.stop()  # type: ignore[union-attr]
         figures["bots"] = [float(len(service.bots))]
         figures["bot_minutes_written"] = [float(service.bot_minutes_written)]
     finally:
@@ -304,18 +338,162 @@ async def started_bus(url: str) -> AsyncIterator[Bus]:
             await client.aclose()
 
 
+Figures = dict[str, list[float]]
+
+
+def _instances(
+    database_url: str, bus_url: str, bots_of: BotsOf, last: Last, since_ns: int, minutes: int,
+    rounds: int, instances: int,
+) -> Figures:  # fmt: skip
+    """`instances` processes (the service's instances, partitioned by account), each with
+    its own bus and `AnalyticsService` following every `instances`-th account (its
+    share's updates published, its bots' fills recorded), each round started together;
+    per round, the slowest instance's times (counts: summed)."""
+    accounts = list(bots_of)
+    context = multiprocessing.get_context("spawn")
+    start, done = context.Barrier(instances), context.Queue()
+    workers = []
+    for i in range(instances):
+        share = accounts[i::instances]
+        args = (
+            database_url, bus_url, {a: bots_of[a] for a in share}, {a: last[a] for a in share},
+            since_ns, minutes, rounds, start, done,
+        )  # fmt: skip
+        workers.append(context.Process(target=_instance, args=args))
+    for worker in workers:
+        worker.start()
+    results: list[Figures | str] = [done.get() for _ in workers]
+    for worker in workers:
+        worker.join()
+    failed = [r for r in results if isinstance(r, str)]
+    if failed:
+        raise RuntimeError(f"an instance failed: {failed[0]}")
+    figures = [r for r in results if not isinstance(r, str)]
+    counts = ("bots", "bot_minutes_written")
+    return {
+        key: [
+            sum(v) if key in counts else max(v)
+            for v in zip(*(f[key] for f in figures), strict=True)
+        ]
+        for key in figures[0]
+    }
+
+
+def _instance(
+    database_url: str, bus_url: str, bots_of: BotsOf, last: Last, since_ns: int, minutes: int,
+    rounds: int, start: Barrier, done: Queue[Figures | str],
+) -> None:  # fmt: skip
+    """One instance of `_instances`: `measure` of its share, each round started once
+    every instance has reached it."""
+
+    async def measured() -> Figures:
+        db = Database(database_url)
+        try:
+            async with started_bus(bus_url) as bus:
+                together = functools.partial(asyncio.to_thread, start.wait, 600)
+                return await measure(
+                    db, bus, bots_of, last, since_ns, minutes, rounds, together=together
+                )
+        finally:
+            await db.close()
+
+    tune_collector()
+    try:
+        done.put(asyncio.run(measured()))
+    except Exception as error:  # the parent fails, not waits
+        start.abort()
+        done.put(repr(error))
+
+
+def write_profile(profiler: Profiler, path: str) -> None:
+    """The profile as HTML (`path` ends with .html), else as text (the slow frames)."""
+    if path.endswith(".html"):
+        profiler.write_html(path)
+        return
+    with open(path, "w") as out:
+        out.write(profiler.output_text(show_all=False, short_mode=False))
+
+
+@asynccontextmanager
+async def kept_database(url: str, name: str) -> AsyncIterator[tuple[Database, str]]:
+    """The database `name` on the PostgreSQL server at `url`, created if it is not
+    there, migrated; kept afterwards (a later run re-uses its seeding)."""
+    admin = await asyncpg.connect(url)
+    try:
+        if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+            await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    database_url = url.rsplit("/", 1)[0] + f"/{name}"
+    db = Database(database_url)
+    try:
+        await db.migrate()
+        yield db, database_url
+    finally:
+        await db.close()
+
+
+async def seeded(database_url: str, accounts: int) -> tuple[BotsOf, Last, int] | None:
+    """A kept database's seeding read back: each account's bots (and their symbol, from
+    their orders), its newest valuation, and the newest valuation's moment (ns); None if
+    it holds no accounts yet. One holding another number of accounts is an error."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        held = await conn.fetchval("SELECT count(*) FROM exchange_accounts")
+        if not held:
+            return None
+        if held != accounts:
+            raise SystemExit(
+                f"the kept database holds {held} accounts, not {accounts}: use another NAME"
+            )
+        bots_of: BotsOf = {}
+        for row in await conn.fetch(
+            "SELECT DISTINCT ON (bot_id) bot_id, account_id, symbol FROM orders"
+            " WHERE bot_id IS NOT NULL ORDER BY bot_id"
+        ):
+            bots_of.setdefault(row["account_id"], []).append((row["bot_id"], row["symbol"]))
+        bots_of = dict(sorted(bots_of.items()))
+        rows = await conn.fetch(
+            "SELECT a.id, s.equity, s.realized_pnl, s.traded, s.taken_at"
+            " FROM exchange_accounts a CROSS JOIN LATERAL (SELECT * FROM portfolio_snapshots p"
+            " WHERE p.account_id = a.id ORDER BY p.taken_at DESC LIMIT 1) s"
+        )
+    finally:
+        await conn.close()
+    last: Last = {r["id"]: (r["equity"], r["realized_pnl"], r["traded"]) for r in rows}
+    if len(last) != accounts or len(bots_of) != accounts:
+        raise SystemExit("the kept database's seeding is incomplete: use another NAME")
+    newest = max(r["taken_at"] for r in rows)
+    return bots_of, {a: last[a] for a in bots_of}, round(newest.timestamp() * 1e6) * 1000
+
+
 async def run(
     database: str, bus_url: str, accounts: int, minutes: int, fills: int, rounds: int,
-    json_to: str | None,
+    json_to: str | None, keep: str | None = None, profile_to: str | None = None,
+    instances: int = 1,
 ) -> None:  # fmt: skip
-    async with fresh_database(database) as (db, database_url), started_bus(bus_url) as bus:
+    opened = fresh_database(database) if keep is None else kept_database(database, keep)
+    async with opened as (db, database_url), started_bus(bus_url) as bus:
         started = time.perf_counter()
-        bots_of = await fill_database(db, accounts, 1, fills)
-        now = datetime.now(UTC)
-        last = await record_valuations(db, database_url, list(bots_of), minutes, now)
+        kept = None if keep is None else await seeded(database_url, accounts)
+        if kept is None:
+            bots_of = await fill_database(db, accounts, 1, fills)
+            now = datetime.now(UTC)
+            last = await record_valuations(db, database_url, list(bots_of), minutes, now)
+            since_ns = round(now.timestamp() * 1e6) * 1000 - 10**9  # the newest recorded
+        else:
+            bots_of, last, since_ns = kept
         fill_s = time.perf_counter() - started
-        since_ns = round(now.timestamp() * 1e6) * 1000 - 10**9  # the newest recorded
-        figures = await measure(db, bus, bots_of, last, since_ns, minutes, rounds)
+        profiler = None if profile_to is None else Profiler(interval=0.001, async_mode="disabled")
+        if instances == 1:
+            figures = await measure(db, bus, bots_of, last, since_ns, minutes, rounds, profiler)
+        else:
+            figures = await asyncio.to_thread(
+                _instances, database_url, bus_url, bots_of, last, since_ns, minutes, rounds,
+                instances,
+            )  # fmt: skip
+    if profiler is not None and profile_to is not None:
+        write_profile(profiler, profile_to)
     kind = "SQLite" if database == "sqlite" else "PostgreSQL"
     bus_kind = urlsplit(bus_url).scheme
     meet = figures["intake_s"][0] + figures["round_s"][0]
@@ -332,20 +510,22 @@ async def run(
         }
         detail = {
             "accounts": accounts, "minutes": minutes, "fills_per_bot": fills, "rounds": rounds,
-            "database": kind, "bus": bus_kind,
+            "database": kind, "bus": bus_kind, "instances": instances,
+            "database_kept": keep, "seeded": kept is None,
             "round_s": figures["round_s"], "compute_s": figures["compute_s"],
             "intake_s": figures["intake_s"], "bots": figures["bots"][0],
             "bot_minutes_written": figures["bot_minutes_written"][0],
         }  # fmt: skip
         write_report(bench_report("analytics_round", timings, detail), json_to)
         return
+    how = "read back" if kept is not None else "seeded"
     each = ", ".join(f"{s:.2f}" for s in steady)
     intakes = ", ".join(f"{s:.2f}" for s in figures["intake_s"][1:])
     computes = ", ".join(f"{s:.2f}" for s in figures["compute_s"][1:])
     print(
         f"{accounts} accounts x {minutes} minutes, 1 bot x {fills} fills each ({kind}, "
-        f"{bus_kind} bus; seeded in {fill_s:.1f} s): meet {meet:.2f} s (intake, the "
-        f"accounts read back: {figures['intake_s'][0]:.2f} s; round "
+        f"{bus_kind} bus, {instances} instance(s); {how} in {fill_s:.1f} s): meet "
+        f"{meet:.2f} s (intake, the accounts read back: {figures['intake_s'][0]:.2f} s; round "
         f"{figures['round_s'][0]:.2f} s); {rounds} steady rounds, every account changed and "
         f"a new fill per bot: round {each} s (compute_round {computes} s; intake before "
         f"each {intakes} s)"
@@ -363,8 +543,27 @@ def main() -> None:
         help="a PostgreSQL server to create the bench's database on, or 'sqlite'",
     )  # fmt: skip
     parser.add_argument("--bus-url", default="memory://", help="memory:// or redis://...")
+    parser.add_argument(
+        "--keep-database", metavar="NAME",
+        help="keep the PostgreSQL database NAME (seeded once; re-used while it holds the accounts)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--profile",
+        metavar="FILE",
+        help="a pyinstrument profile of the steady rounds (FILE.html: HTML; else text)",
+    )
+    parser.add_argument(
+        "--instances", type=int, default=1,
+        help="analytics instances (processes), each following its share of the accounts",
+    )  # fmt: skip
     add_json_option(parser)
     args = parser.parse_args()
+    if not 1 <= args.instances <= args.accounts:
+        parser.error("--instances must be between 1 and --accounts")
+    if args.profile is not None and args.instances > 1:
+        parser.error("--profile profiles one instance: leave --instances out")
+    if args.keep_database is not None and args.database_url == "sqlite":
+        parser.error("--keep-database needs a PostgreSQL --database-url")
     if args.accounts < 1 or args.fills < 1 or args.rounds < 1:
         parser.error("--accounts, --fills and --rounds must be at least 1")
     window = Settings().analytics.analytics_window_minutes
@@ -383,7 +582,7 @@ def main() -> None:
     tune_collector()  # as `tradewind service` runs (the default's full collections: 0.3-0.8 s)
     asyncio.run(
         run(args.database_url, args.bus_url, args.accounts, args.minutes, args.fills,
-            args.rounds, args.json)
+            args.rounds, args.json, args.keep_database, args.profile, args.instances)
     )  # fmt: skip
 
 

@@ -13,6 +13,7 @@ busy 2-core machine.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -21,10 +22,11 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
+import asyncpg
 import pytest
 from redis import Redis
 
-from tests.servers import REDIS_HOST, REDIS_PORT, require_redis
+from tests.servers import REDIS_HOST, REDIS_PORT, require_postgres, require_redis
 from tradewind.benchmarks.compare import load_report
 from tradewind.bus.tansu import port_open
 
@@ -128,6 +130,41 @@ def test_a_bench_runs_small_and_writes_a_result_to_compare(
     assert report["figures"], "no figures"
     assert report["command"].endswith(f"--json {out}")
     assert report["machine"]["cpus"] == os.cpu_count()
+
+
+def test_analytics_round_keeps_its_database_runs_instances_and_profiles(tmp_path: Path) -> None:
+    """--keep-database seeds once and a later run re-uses it (10,000 accounts take ~8
+    minutes to seed); --instances K runs K services; --profile writes the steady rounds'."""
+    server = require_postgres().rsplit("/", 1)[0] + "/postgres"
+    name = f"tw_bench_smoke_{uuid.uuid4().hex[:8]}"
+    tiny = ["--accounts", "4", "--minutes", "30", "--fills", "2", "--rounds", "1"]
+    kept = ["--database-url", server, "--keep-database", name]
+    try:
+        reports = []
+        for n, more in enumerate(
+            (["--profile", str(tmp_path / "round.txt")], ["--instances", "2"])
+        ):
+            out = tmp_path / f"round{n}.json"
+            done = python(str(BENCH / "analytics_round.py"), *tiny, *kept, *more,
+                          "--json", str(out), cwd=tmp_path)  # fmt: skip
+            assert done.returncode == 0, done.stdout + done.stderr
+            reports.append(load_report(out)["detail"])
+    finally:
+        asyncio.run(drop_database(server, name))
+    assert [(r["seeded"], r["instances"], r["bots"]) for r in reports] == [
+        (True, 1, 4),
+        (False, 2, 4),
+    ]
+    assert all(r["database_kept"] == name for r in reports)
+    assert "AnalyticsService.compute_round" in (tmp_path / "round.txt").read_text()
+
+
+async def drop_database(server: str, name: str) -> None:
+    admin = await asyncpg.connect(server)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
 
 
 def test_two_results_compare_figure_by_figure(tmp_path: Path) -> None:

@@ -554,8 +554,8 @@ async def test_bots_fills_are_read_by_when_they_were_recorded_in_execution_order
             [
                 {
                     "account_id": account.id, "symbol": "BTC/USDT", "trade_id": trade_id,
-                    "client_order_id": cid, "side": "BUY", "price": Decimal(100),
-                    "quantity": Decimal(1), "fee": Decimal(0), "fee_asset": "USDT",
+                    "client_order_id": cid, "side": "BUY", "price": Decimal("100.5"),
+                    "quantity": Decimal(1), "fee": Decimal("0.01"), "fee_asset": "USDT",
                     "liquidity": "TAKER", "executed_at": executed, "recorded_at": recorded,
                 }
                 for account, cid, trade_id, executed, recorded in rows
@@ -594,3 +594,10 @@ async def test_bots_fills_are_read_by_when_they_were_recorded_in_execution_order
         second.id: [("bot-b", "5")],
     }
     assert chosen_newest == t + 30 * s  # trade 1's, left out
+    # The money is read raw and converted for the fills taken only: exact as a Money
+    # column reads it (PostgreSQL's NUMERIC(38, 18) padding stripped), as the meet's read.
+    async with db.read() as conn:
+        met = await trades.bots_fills_of(conn, [first.id], limit=10)
+    taken = chosen[first.id][0][1]
+    assert (str(taken.price), str(taken.quantity), str(taken.fee)) == ("100.5", "1", "0.01")
+    assert taken == next(fill for _, fill in met[first.id] if fill.trade_id == "2")
