@@ -43,6 +43,7 @@ A run whose rounds all come after it (M minutes shorter than R) has no steady fi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import math
 import os
@@ -87,6 +88,9 @@ from tradewind.venues.simulated.profile import OVER_HTTP
 ORDER_USDT = Decimal(12)
 MINUTE_S = 60.0
 BOT = "bench"
+#: How long the bench waits for a group's orders to end: far past the order deadline
+#: (30 s), after which every order not sent is rejected.
+SETTLE_S = 300.0
 #: The calls only reconciliation makes here (nobody asks for balances, and placements'
 #: answers carry their fills): counted per round, apart from the orders' own calls.
 RECONCILIATION = frozenset(
@@ -201,6 +205,12 @@ class Outcomes:
 
     def done(self, group: str) -> int:
         return sum(n for (g, _), n in self.count.items() if g == group)
+
+    async def settled(self, group: str, count: int) -> None:
+        """Until `count` orders of `group` ended, or `SETTLE_S` passed (a run that left
+        some unsettled says how many rather than hang)."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(until(lambda: self.done(group) >= count), SETTLE_S)
 
     async def record(self, batch: Sequence[Envelope]) -> None:
         for env in batch:
@@ -357,11 +367,11 @@ async def run(
         before_wave = calls_by_kind(metrics)
         wave_began = time.monotonic()
         await bus.publish_batch(topics.ORDERS_APPROVED, wave)
-        await until(lambda: outcomes.done("wave") >= len(wave))
+        await outcomes.settled("wave", len(wave))
         wave_s = time.monotonic() - wave_began
         after_wave = calls_by_kind(metrics)
         await dca
-        await until(lambda: outcomes.done("dca") >= len(times))
+        await outcomes.settled("dca", len(times))
         at_end, rounds_at_end = calls_by_kind(metrics), reconciliations(metrics)
         await service.stop()
         await bus.close()
@@ -386,11 +396,13 @@ async def run(
         "dca_filled": ended[("dca", "filled")],
         "dca_rejected_by_execution": ended[("dca", "execution")],
         "dca_refused_by_venue": ended[("dca", "venue")],
+        "dca_unsettled": len(times) - outcomes.done("dca"),
         **orders_figures("steady", steady_calls),
         "orders": len(wave),
         "filled": ended[("wave", "filled")],
         "rejected": ended[("wave", "execution")] + ended[("wave", "venue")],
         "wave_refused_by_venue": ended[("wave", "venue")],
+        "wave_unsettled": len(wave) - outcomes.done("wave"),
         "wave_s": round(wave_s, 1) if wave else None,
         "orders_per_s": ratio(len(wave), wave_s, 1) if wave else None,
         **orders_figures("wave", wave_calls),
