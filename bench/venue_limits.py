@@ -337,12 +337,6 @@ async def run(
         times = dca_times(accounts, dca_minutes)
         for _, i, k in times:
             outcomes.expect("dca", ids[i], f"d{k}")
-        wave_symbols = [listed[n % len(listed)] for n in range(orders)]  # round the pairs
-        wave = [
-            buy(account, f"w{n}", symbol, quantity)
-            for account in ids
-            for n, (symbol, quantity) in enumerate(wave_symbols)
-        ]
         for account in ids:
             for n in range(orders):
                 outcomes.expect("wave", account, f"w{n}")
@@ -364,6 +358,11 @@ async def run(
         began = time.monotonic()
         dca = asyncio.create_task(place_dca(bus, times, dca_buy, began))
         await asyncio.sleep(dca_minutes * MINUTE_S / 2)
+        wave = [
+            buy(account, f"w{n}", *listed[n % len(listed)])  # round the pairs
+            for account in ids
+            for n in range(orders)
+        ]
         before_wave = calls_by_kind(metrics)
         wave_began = time.monotonic()
         await bus.publish_batch(topics.ORDERS_APPROVED, wave)
