@@ -56,7 +56,10 @@ SMALL: dict[str, tuple[list[str], bool]] = {
         ["--repeat", "1", "--snapshots", "200", "--intents", "500", "--trades", "500"],
         False,
     ),
-    "venue_limits.py": (["--accounts", "2", "--egress", "1", "--orders", "1"], False),
+    "venue_limits.py": (  # 12 s of DCA, with its wave and reconciliation rounds
+        ["--accounts", "4", "--egress", "1", "--dca-minutes", "0.2", "--reconcile-s", "5"],
+        False,
+    ),
     "venue_rest.py": (["--orders", "10", "--concurrency", "2"], False),
 }
 
