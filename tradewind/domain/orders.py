@@ -218,14 +218,20 @@ class TrackedOrder(msgspec.Struct, kw_only=True):
         the venue reported booked as a fill. The account's trade history cannot hold a
         trade of a settled order the platform lacks, so reconciliation need not read it
         for this order (`trade_history`). Anything else (open, missing fills, given up
-        by execution, canceled before the venue answered, once UNKNOWN) is not."""
-        if not self.state.is_terminal or self.missing_fill_quantity:
+        by execution after it was sent, once UNKNOWN, restored from storage) is not; one
+        this process approved and never sent (rejected or canceled while NEW) is, as
+        nothing of it reached the venue."""
+        if not self.state.is_terminal or self.missing_fill_quantity or not self.history:
             return False
+        if self.history[0].to_state is OrderState.NEW and all(
+            step.to_state is not OrderState.SENT for step in self.history
+        ):
+            return True
         if any(step.to_state is OrderState.UNKNOWN for step in self.history):
             return False
         if self.state is OrderState.REJECTED:
             return self.rejected_by == "venue"
-        return bool(self.history) and self.history[-1].cause.startswith(_SETTLING_CAUSES)
+        return self.history[-1].cause.startswith(_SETTLING_CAUSES)
 
     @property
     def average_price(self) -> Decimal | None:

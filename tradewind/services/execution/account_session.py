@@ -50,9 +50,9 @@ class AccountSession:
         #: Symbols with orders tracked since the trade history was last read, each with
         #: the creation (ms) of the first such order.
         self.traded_symbols: dict[str, int] = {}
-        #: Symbols where an order that was not `settled` stopped being tracked since the
-        #: trade history was last read, each with the creation (ms) of the first such
-        #: order: the next reading must read them.
+        #: Symbols where an order that was not `settled` stopped being tracked, each with
+        #: the creation (ms) of the first such order: read at every reading of the
+        #: trade history until a full one (see `trade_history`).
         self.unsettled_symbols: dict[str, int] = {}
         #: Readings of the trade history since the last one that read every symbol.
         self.readings_since_full = 0

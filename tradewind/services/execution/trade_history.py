@@ -12,20 +12,21 @@ user trading by hand) are counted and left to the balances.
 
 Which symbols are read: at a session's first reading, every symbol with an order
 changed in the last `HISTORY_WINDOW` (the orders table says which), as after a restart
-anything may be missing. Later, only the symbols where some order the session tracks,
-or tracked since the last reading, is not settled (`TrackedOrder.settled`): still open,
-missing fills, once of unknown outcome, given up or rejected by execution, canceled
-before the venue answered, or terminal without the venue's word. A settled order (the
-venue reported it terminal, or refused it, and every execution it reported is booked)
-can leave no trade the platform lacks, so a symbol whose orders are all settled is not
-read (a DCA account's market orders, filled in their placement answers, cost no reading).
-`AccountSession.retire_finished` remembers the symbols of orders it retires unsettled
-(`unsettled_symbols`) until the next reading. Every `FULL_READING_EVERY` readings, every
-symbol read before is read again, catching what no order announced (hand trades). No
-order of the platform can have traded elsewhere, which keeps the venue's request weight
-low. Where a reading starts: per symbol, the newest trade seen so far, minus the fill
-lookback; at first, the oldest such order (a symbol skipped for a while reads from
-where it was last read).
+anything may be missing. Later, only the symbols where some order the session tracks is
+not settled (`TrackedOrder.settled`: still open, missing fills, once of unknown outcome,
+given up or rejected by execution after it was sent, restored from storage, terminal
+without the venue's word), and those where such an order stopped being tracked
+(`AccountSession.retire_finished` keeps them in `unsettled_symbols`), read at every
+reading until the next full one: an order given up can still execute later (a request
+delayed on its way). A settled order (the venue reported it terminal, or refused it, and
+every execution it reported is booked; or it never left this process) leaves no trade
+the platform lacks, so a symbol whose orders are all settled is not read: a DCA
+account's market orders, filled in their placement answers, cost no reading. Every
+`FULL_READING_EVERY` readings, every symbol read before is read again, catching what no
+order announced (hand trades). No order of the platform can have traded elsewhere. All
+this keeps the venue's request weight low. Where a reading starts: per symbol, the
+newest trade seen so far, minus the fill lookback; at first, the oldest such order (a
+symbol skipped for a while reads from where it was last read).
 """
 
 from __future__ import annotations
@@ -111,14 +112,14 @@ class TradeHistory:
                     await self._book_unknown(session, symbol, fills)
                 cursors[symbol] = max(since_ms, max(fill.ts_ms for fill in fills))
         except BaseException:  # read them again next time
-            for kept, taken in (
-                (session.traded_symbols, traded),
-                (session.unsettled_symbols, unsettled),
-            ):
-                for symbol, first_ms in taken.items():
-                    kept[symbol] = min(first_ms, kept.get(symbol, first_ms))
+            _keep(session.traded_symbols, traded)
+            _keep(session.unsettled_symbols, unsettled)
             raise
-        session.readings_since_full = 0 if full else session.readings_since_full + 1
+        if full:
+            session.readings_since_full = 0
+        else:  # read at every reading until a full one went through
+            session.readings_since_full += 1
+            _keep(session.unsettled_symbols, unsettled)
 
     async def _starting_cursors(self, session: AccountSession) -> dict[str, int]:
         assert self._database is not None
@@ -175,6 +176,12 @@ class TradeHistory:
             symbol=symbol,
             trade_ids=[f.trade_id for f in fills],
         )
+
+
+def _keep(kept: dict[str, int], taken: dict[str, int]) -> None:
+    """Put the symbols `taken` (each with the earliest creation, ms) back into `kept`."""
+    for symbol, first_ms in taken.items():
+        kept[symbol] = min(first_ms, kept.get(symbol, first_ms))
 
 
 def _ms(ts_ns: int) -> int:
