@@ -101,6 +101,10 @@ _BEFORE_VENUE = frozenset({OrderState.NEW, OrderState.SENT, OrderState.UNKNOWN})
 # The venue port's order statuses (`tradewind.venues.port.VenueOrderStatus`: each adapter
 # reads its venue's into them) -> what they end in; None for "open at the venue",
 # settled from the filled quantity.
+#: Causes (`Transition.cause`) of a terminal move that the venue's own word made: a
+#: report, the fills reaching the quantity, the venue confirming our cancel.
+_SETTLING_CAUSES = ("venue reports ", "fill ", "cancel confirmed")
+
 _VENUE_STATUS: dict[str, OrderState | None] = {
     "NEW": None,
     "PARTIALLY_FILLED": None,
@@ -205,6 +209,29 @@ class TrackedOrder(msgspec.Struct, kw_only=True):
         asset); above zero means fetch the order's trades to learn their prices."""
         with localcontext(EXACT):
             return self.filled_quantity - self.fills_quantity
+
+    @property
+    def settled(self) -> bool:
+        """Whether the venue's own word closed the order: terminal by a venue report
+        (or its fills adding up to the quantity, or a venue-confirmed cancel), or refused
+        by the venue's answer to the placement; never of unknown outcome; every execution
+        the venue reported booked as a fill. The account's trade history cannot hold a
+        trade of a settled order the platform lacks, so reconciliation need not read it
+        for this order (`trade_history`). Anything else (open, missing fills, given up
+        by execution after it was sent, once UNKNOWN, restored from storage) is not; one
+        this process approved and never sent (rejected or canceled while NEW) is, as
+        nothing of it reached the venue."""
+        if not self.state.is_terminal or self.missing_fill_quantity or not self.history:
+            return False
+        if self.history[0].to_state is OrderState.NEW and all(
+            step.to_state is not OrderState.SENT for step in self.history
+        ):
+            return True
+        if any(step.to_state is OrderState.UNKNOWN for step in self.history):
+            return False
+        if self.state is OrderState.REJECTED:
+            return self.rejected_by == "venue"
+        return self.history[-1].cause.startswith(_SETTLING_CAUSES)
 
     @property
     def average_price(self) -> Decimal | None:

@@ -187,6 +187,57 @@ async def test_an_order_whose_outcome_stayed_unknown_is_settled_once_the_venue_a
     assert orders_with(state, creds.account_id, cid) == []
 
 
+async def test_an_order_given_up_that_the_venue_executed_after_all_is_booked_on_reconciling(
+    venue: tuple[str, ServerState], platform: Platform
+) -> None:
+    """An order of unknown outcome, rejected as never placed, that the venue executes
+    after all (a request delayed in its network) is not settled: the next reconciliation
+    still reads its symbol's trade history and books the trade on it."""
+    _, state = venue
+    creds = state.exchange.create_account({"USDT": D("10000")})
+    assert platform.database is not None
+    account_id = await store_account(
+        platform.database, platform.encryptor, creds.api_key, creds.secret
+    )
+    events = await Recorder.on(platform.bus, [ORDERS_EVENTS])
+    impatient = FAST.model_copy(
+        update={"execution_order_deadline_s": 1.0, "execution_call_timeout_s": 0.3}
+    )
+    service = await platform.start(ExecutionService(impatient))
+    await events.wait_for(lambda r: r.payloads(BalanceUpdate), what="the session's balances")
+    state.faults.hang_s = 1.0
+    state.faults.timeout_until_ms = int(time.time() * 1000) + 2500
+    await platform.bus.publish(
+        ORDERS_APPROVED, approved(intent(account_id, "i-1", quantity="0.001"))
+    )
+    await events.wait_for(
+        lambda r: r.payloads(OrderRejected), timeout_s=20, what="the order given up"
+    )
+    state.faults.clear()
+    cid = client_order_id_for(account_id, "bot-1", "i-1")
+    session = service._pool.peek(account_id)  # type: ignore[attr-defined]
+    reconciler = service._pool._reconciler  # type: ignore[attr-defined]
+    assert session is not None
+    await reconciler.reconcile(session)
+    assert cid not in session.orders  # retired, REJECTED by execution: not settled
+    state.exchange.submit_order(  # the delayed request reaches the venue after all
+        creds.account_id, "BTC/USDT", Side.BUY, OrderType.MARKET, quantity=D("0.001"),
+        client_order_id=cid,
+    )  # fmt: skip
+    reads = calls(platform, "fetch_my_fills", "ok")
+
+    await reconciler.reconcile(session)
+    assert calls(platform, "fetch_my_fills", "ok") > reads
+    await events.wait_for(
+        lambda r: any(f.client_order_id == cid for f in r.payloads(Fill)), what="its trade"
+    )
+    [trade] = state.exchange.engine.account_trades(creds.account_id)
+    [fill] = events.payloads(Fill)
+    assert (fill.trade_id, fill.quantity) == (str(trade.trade_id), D("0.001"))
+    recovered = "tradewind_execution_trades_recovered_total"
+    assert platform.metric(recovered, venue="sim") == 1
+
+
 HUNG = ExecutionSettings(
     **{
         **FAST.model_dump(),

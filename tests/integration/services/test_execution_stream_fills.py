@@ -29,6 +29,7 @@ from tradewind.domain.client_order_ids import client_order_id_for
 from tradewind.domain.events import BalanceUpdate, Fill, OrderAccepted, OrderFilled
 from tradewind.domain.model import Liquidity, OrderType, Side, TimeInForce
 from tradewind.services.execution import ExecutionService
+from tradewind.services.execution.trade_history import FULL_READING_EVERY
 from tradewind.venues.directory import CcxtVenues
 from tradewind.venues.port import OrderRequest
 from tradewind.venues.simulated.client import ccxt_session
@@ -111,3 +112,42 @@ async def test_a_resting_orders_fill_is_booked_from_the_stream_without_reading_f
     session = service._pool.peek(account_id)  # type: ignore[attr-defined]
     assert session is not None
     await wait_until(lambda: fill.client_order_id not in session.orders)
+
+
+async def test_a_reconciliation_reads_no_fills_where_every_order_is_settled(
+    venue: tuple[str, ServerState], platform: Platform
+) -> None:
+    """A market order filled in its placement answer is settled (the venue reported it
+    FILLED with its executions): the periodic reconciliation reads no trade history for
+    it. Only every `FULL_READING_EVERY` readings does it read every symbol again (the
+    safety net for trades no order announced)."""
+    _, state = venue
+    assert platform.database is not None
+    buyer = state.exchange.create_account({"USDT": D("10000")})
+    account_id = await store_account(
+        platform.database, platform.encryptor, buyer.api_key, buyer.secret
+    )
+    events = await Recorder.on(platform.bus, [ORDERS_EVENTS])
+    service = await platform.start(ExecutionService(FAST))
+    await events.wait_for(lambda r: r.payloads(BalanceUpdate), what="the session's balances")
+
+    buy = intent(account_id, "i-market", Side.BUY, str(QUANTITY))
+    await platform.bus.publish(ORDERS_APPROVED, approved(buy))
+    await events.wait_for(lambda r: r.payloads(OrderFilled), what="OrderFilled")
+    await events.wait_for(
+        lambda r: sum(f.quantity for f in r.payloads(Fill)) == QUANTITY, what="its fills"
+    )
+    reads_before = fill_reads(state)
+    session = service._pool.peek(account_id)  # type: ignore[attr-defined]
+    reconciler = service._pool._reconciler  # type: ignore[attr-defined]
+    assert session is not None
+
+    assert await reconciler.reconcile(session)
+    assert fill_reads(state) == reads_before  # the old sweep read BTC/USDT here
+    assert not session.orders  # retired, settled
+    for _ in range(FULL_READING_EVERY - 2):
+        await reconciler.reconcile(session)
+    assert fill_reads(state) == reads_before
+    await reconciler.reconcile(session)  # the full reading
+    assert fill_reads(state) > reads_before
+    assert sum(f.quantity for f in events.payloads(Fill)) == QUANTITY  # nothing new booked

@@ -33,6 +33,7 @@ from tradewind.domain.orders import (
     OrderState,
     Overfill,
     TrackedOrder,
+    Transition,
 )
 from tradewind.venues.port import VenueOrder, VenueOrderStatus
 
@@ -620,3 +621,52 @@ def assert_average_price_is_the_exact_mean(order: TrackedOrder, fills: list[True
     assert order.average_price == quotient(order.fills_notional, order.fills_quantity)
     exact_mean = notional / quantity
     assert abs(Fraction(order.average_price) - exact_mean) <= exact_mean * Fraction(1, 10**33)
+
+
+# -- settled (what reconciliation's trade-history reading may skip) --------------------
+
+
+def test_an_order_the_venue_reported_terminal_with_all_its_fills_is_settled() -> None:
+    order = accepted_order("1")
+    order.apply_venue_report(report(order, VenueOrderStatus.CANCELED, "0.4"), ts_ns=T0 + 3)
+    assert not order.settled  # an execution of 0.4 the fills do not show yet
+    order.apply_fill("t-1", D("0.4"), D("100"), ts_ns=T0 + 4)
+    assert order.settled
+    filled = accepted_order("1")
+    filled.apply_fill("t-2", D("1"), D("100"), ts_ns=T0 + 3)
+    assert filled.state is OrderState.FILLED and filled.settled
+
+
+def test_an_open_given_up_or_restored_order_is_not_settled() -> None:
+    assert not accepted_order("1").settled
+    given_up = new_order()
+    given_up.mark_sent(ts_ns=T0 + 1)
+    given_up.mark_unknown(ts_ns=T0 + 2)
+    given_up.mark_not_found(ts_ns=T0 + 3)
+    given_up.mark_rejected("not placed", ts_ns=T0 + 4, rejected_by="execution")
+    assert given_up.state is OrderState.REJECTED and not given_up.settled
+    gave_up_sending = new_order()
+    gave_up_sending.mark_sent(ts_ns=T0 + 1)
+    gave_up_sending.mark_rejected("not placed", ts_ns=T0 + 2, rejected_by="execution")
+    assert not gave_up_sending.settled
+    refused = new_order()
+    refused.mark_sent(ts_ns=T0 + 1)
+    refused.mark_rejected("insufficient balance", ts_ns=T0 + 2, rejected_by="venue")
+    assert refused.settled
+    # Read back from the orders table (a trade the history found for it): how it ended
+    # is the table's word, not the venue's.
+    restored = msgspec.structs.replace(
+        refused,
+        state=OrderState.CANCELED,
+        history=[Transition(T0 + 3, None, OrderState.CANCELED, "restored from the orders table")],
+    )
+    assert not restored.settled
+
+
+def test_an_order_never_sent_is_settled() -> None:
+    blocked = new_order()
+    blocked.mark_rejected("kill switch", ts_ns=T0 + 1, rejected_by="risk")
+    assert blocked.settled
+    canceled = new_order()
+    canceled.request_cancel(ts_ns=T0 + 1)
+    assert canceled.settled

@@ -50,6 +50,12 @@ class AccountSession:
         #: Symbols with orders tracked since the trade history was last read, each with
         #: the creation (ms) of the first such order.
         self.traded_symbols: dict[str, int] = {}
+        #: Symbols where an order that was not `settled` stopped being tracked, each with
+        #: the creation (ms) of the first such order: read at every reading of the
+        #: trade history until a full one (see `trade_history`).
+        self.unsettled_symbols: dict[str, int] = {}
+        #: Readings of the trade history since the last one that read every symbol.
+        self.readings_since_full = 0
         #: Whether the account is this instance's now (its partition confirmed by the
         #: bus); orders are sent only while it is. The pool sets it as it opens the
         #: session.
@@ -93,6 +99,9 @@ class AccountSession:
         ]
         for cid in done:
             order = self.orders.pop(cid)
+            if not order.settled:
+                created_ms = order.history[0].ts_ns // NS_PER_MS if order.history else 0
+                self.unsettled_symbols.setdefault(order.instrument.symbol, created_ms)
             self.traces.pop(cid, None)
             self.fills_since_ms.pop(cid, None)
             self.remember_finished(cid, order.state)

@@ -11,11 +11,22 @@ and leaves as a `Fill` like any other. Trades of orders the platform never place
 user trading by hand) are counted and left to the balances.
 
 Which symbols are read: at a session's first reading, every symbol with an order
-changed in the last `HISTORY_WINDOW` (the orders table says which); later, only those
-where the session tracks orders or tracked one since the last reading (no order of the
-platform can have traded elsewhere), which keeps the venue's request weight low. Where a
-reading starts: per symbol, the newest trade seen so far, minus the fill lookback; at
-first, the oldest such order.
+changed in the last `HISTORY_WINDOW` (the orders table says which), as after a restart
+anything may be missing. Later, only the symbols where some order the session tracks is
+not settled (`TrackedOrder.settled`: still open, missing fills, once of unknown outcome,
+given up or rejected by execution after it was sent, restored from storage, terminal
+without the venue's word), and those where such an order stopped being tracked
+(`AccountSession.retire_finished` keeps them in `unsettled_symbols`), read at every
+reading until the next full one: an order given up can still execute later (a request
+delayed on its way). A settled order (the venue reported it terminal, or refused it, and
+every execution it reported is booked; or it never left this process) leaves no trade
+the platform lacks, so a symbol whose orders are all settled is not read: a DCA
+account's market orders, filled in their placement answers, cost no reading. Every
+`FULL_READING_EVERY` readings, every symbol read before is read again, catching what no
+order announced (hand trades). No order of the platform can have traded elsewhere. All
+this keeps the venue's request weight low. Where a reading starts: per symbol, the
+newest trade seen so far, minus the fill lookback; at first, the oldest such order (a
+symbol skipped for a while reads from where it was last read).
 """
 
 from __future__ import annotations
@@ -38,6 +49,12 @@ from tradewind.store.tracked_orders import load_orders, recorded_trade_ids, trad
 from tradewind.venues.port import VenueFill
 
 HISTORY_WINDOW = timedelta(days=1)
+
+#: Every this many readings of a session (about an hour at the default 300 s
+#: reconciliation interval), one reads every symbol the session has read before, settled
+#: or not: the safety net for trades no order of this session announced (the user
+#: trading by hand on a symbol the platform trades, a fault no rule foresaw).
+FULL_READING_EVERY = 12
 
 
 class TradeHistory:
@@ -67,18 +84,22 @@ class TradeHistory:
         if self._database is None:
             return
         cursors = session.trade_cursors
+        full = cursors is None or session.readings_since_full + 1 >= FULL_READING_EVERY
         if cursors is None:  # the session's first reading: every symbol traded lately
             cursors = session.trade_cursors = await self._starting_cursors(session)
-            reading = set(cursors)
-        else:  # then only where the platform's orders can have traded since
-            reading = set()
+        reading: set[str] = set()
         for order in session.orders.values():
-            cursors.setdefault(order.instrument.symbol, _ms(order.history[0].ts_ns))
-            reading.add(order.instrument.symbol)
+            symbol = order.instrument.symbol
+            cursors.setdefault(symbol, _ms(order.history[0].ts_ns))
+            if not order.settled:
+                reading.add(symbol)
         traded, session.traded_symbols = session.traded_symbols, {}
-        for symbol, first_ms in traded.items():
+        unsettled, session.unsettled_symbols = session.unsettled_symbols, {}
+        for symbol, first_ms in (traded | unsettled).items():
             cursors.setdefault(symbol, first_ms or _ms(0))
-            reading.add(symbol)
+        reading.update(unsettled)
+        if full:
+            reading.update(cursors)
         lookback = 0 if session.gate.local else self._lookback_ms
         try:
             for symbol in sorted(reading):
@@ -91,11 +112,14 @@ class TradeHistory:
                     await self._book_unknown(session, symbol, fills)
                 cursors[symbol] = max(since_ms, max(fill.ts_ms for fill in fills))
         except BaseException:  # read them again next time
-            for symbol, first_ms in traded.items():
-                session.traded_symbols[symbol] = min(
-                    first_ms, session.traded_symbols.get(symbol, first_ms)
-                )
+            _keep(session.traded_symbols, traded)
+            _keep(session.unsettled_symbols, unsettled)
             raise
+        if full:
+            session.readings_since_full = 0
+        else:  # read at every reading until a full one went through
+            session.readings_since_full += 1
+            _keep(session.unsettled_symbols, unsettled)
 
     async def _starting_cursors(self, session: AccountSession) -> dict[str, int]:
         assert self._database is not None
@@ -152,6 +176,12 @@ class TradeHistory:
             symbol=symbol,
             trade_ids=[f.trade_id for f in fills],
         )
+
+
+def _keep(kept: dict[str, int], taken: dict[str, int]) -> None:
+    """Put the symbols `taken` (each with the earliest creation, ms) back into `kept`."""
+    for symbol, first_ms in taken.items():
+        kept[symbol] = min(first_ms, kept.get(symbol, first_ms))
 
 
 def _ms(ts_ns: int) -> int:
