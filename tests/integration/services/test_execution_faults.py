@@ -43,6 +43,7 @@ from tradewind.store.database import Database
 from tradewind.store.tracked_orders import order_record
 from tradewind.store.trades import get_order, upsert_orders
 from tradewind.venues.directory import CcxtVenues
+from tradewind.venues.simulated.exchange import ApiCredentials
 from tradewind.venues.simulated.matching import OrderSnapshot
 from tradewind.venues.simulated.server.state import ServerState
 
@@ -154,46 +155,13 @@ async def test_a_429_holds_every_request_until_its_retry_after_has_passed(
     assert platform.metric("tradewind_execution_throttled_seconds_total", venue="sim") > 0.5
 
 
-async def test_an_order_whose_outcome_stayed_unknown_is_settled_once_the_venue_answers(
-    venue: tuple[str, ServerState], platform: Platform
-) -> None:
-    # The venue hangs past the order's deadline: the placement gives up with the outcome
-    # unknown. It used to stay UNKNOWN until the next periodic reconciliation (minutes);
-    # now it is looked up until the venue answers, and rejected as never placed.
-    _, state = venue
-    creds = state.exchange.create_account({"USDT": D("10000")})
-    assert platform.database is not None
-    account_id = await store_account(
-        platform.database, platform.encryptor, creds.api_key, creds.secret
-    )
-    events = await Recorder.on(platform.bus, [ORDERS_EVENTS])
-    impatient = FAST.model_copy(
-        update={"execution_order_deadline_s": 1.0, "execution_call_timeout_s": 0.3}
-    )
-    await platform.start(ExecutionService(impatient))
-    await events.wait_for(lambda r: r.payloads(BalanceUpdate), what="the session's balances")
-    state.faults.hang_s = 1.0
-    state.faults.timeout_until_ms = int(time.time() * 1000) + 2500
-    await platform.bus.publish(
-        ORDERS_APPROVED, approved(intent(account_id, "i-1", quantity="0.001"))
-    )
-
-    await events.wait_for(
-        lambda r: r.payloads(OrderRejected), timeout_s=20, what="the order settled"
-    )
-    [rejected] = events.payloads(OrderRejected)
-    assert "not placed" in rejected.reason and rejected.source == "execution"
-    cid = client_order_id_for(account_id, "bot-1", "i-1")
-    assert orders_with(state, creds.account_id, cid) == []
-
-
-async def test_an_order_given_up_that_the_venue_executed_after_all_is_booked_on_reconciling(
-    venue: tuple[str, ServerState], platform: Platform
-) -> None:
-    """An order of unknown outcome, rejected as never placed, that the venue executes
-    after all (a request delayed in its network) is not settled: the next reconciliation
-    still reads its symbol's trade history and books the trade on it."""
-    _, state = venue
+async def an_order_given_up(
+    state: ServerState, platform: Platform
+) -> tuple[ApiCredentials, str, Recorder, ExecutionService]:
+    """An account whose order of 0.001 BTC (intent "i-1") met a venue that hung past the
+    order's deadline: its outcome unknown, looked up until the venue answered, and
+    rejected by execution as never placed. Returns the venue's credentials, the account
+    id, the recorder of its order events and the running service."""
     creds = state.exchange.create_account({"USDT": D("10000")})
     assert platform.database is not None
     account_id = await store_account(
@@ -213,6 +181,31 @@ async def test_an_order_given_up_that_the_venue_executed_after_all_is_booked_on_
     await events.wait_for(
         lambda r: r.payloads(OrderRejected), timeout_s=20, what="the order given up"
     )
+    return creds, account_id, events, service
+
+
+async def test_an_order_whose_outcome_stayed_unknown_is_settled_once_the_venue_answers(
+    venue: tuple[str, ServerState], platform: Platform
+) -> None:
+    # The venue hangs past the order's deadline: the placement gives up with the outcome
+    # unknown. It used to stay UNKNOWN until the next periodic reconciliation (minutes);
+    # now it is looked up until the venue answers, and rejected as never placed.
+    _, state = venue
+    creds, account_id, events, _ = await an_order_given_up(state, platform)
+    [rejected] = events.payloads(OrderRejected)
+    assert "not placed" in rejected.reason and rejected.source == "execution"
+    cid = client_order_id_for(account_id, "bot-1", "i-1")
+    assert orders_with(state, creds.account_id, cid) == []
+
+
+async def test_an_order_given_up_that_the_venue_executed_after_all_is_booked_on_reconciling(
+    venue: tuple[str, ServerState], platform: Platform
+) -> None:
+    """An order of unknown outcome, rejected as never placed, that the venue executes
+    after all (a request delayed in its network) is not settled: the next reconciliation
+    still reads its symbol's trade history and books the trade on it."""
+    _, state = venue
+    creds, account_id, events, service = await an_order_given_up(state, platform)
     state.faults.clear()
     cid = client_order_id_for(account_id, "bot-1", "i-1")
     session = service._pool.peek(account_id)  # type: ignore[attr-defined]
