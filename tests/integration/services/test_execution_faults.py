@@ -37,6 +37,7 @@ from tradewind.domain.events import (
 )
 from tradewind.domain.model import OrderType, Side
 from tradewind.domain.orders import OrderState, TrackedOrder
+from tradewind.runtime.service import Service
 from tradewind.runtime.service_settings import ExecutionSettings
 from tradewind.services.execution import ExecutionService
 from tradewind.store.database import Database
@@ -157,7 +158,7 @@ async def test_a_429_holds_every_request_until_its_retry_after_has_passed(
 
 async def an_order_given_up(
     state: ServerState, platform: Platform
-) -> tuple[ApiCredentials, str, Recorder, ExecutionService]:
+) -> tuple[ApiCredentials, str, Recorder, Service]:
     """An account whose order of 0.001 BTC (intent "i-1") met a venue that hung past the
     order's deadline: its outcome unknown, looked up until the venue answered, and
     rejected by execution as never placed. Returns the venue's credentials, the account
