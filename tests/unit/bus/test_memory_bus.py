@@ -6,35 +6,15 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from collections.abc import Sequence
-from decimal import Decimal
 
+from tests.contract.test_bus_contract import seq_of, tick
 from tests.waiting import wait_until
-from tradewind.bus.envelope import Envelope, envelope
+from tradewind.bus.envelope import Envelope
 from tradewind.bus.memory import MemoryBus
 from tradewind.bus.port import ConsumerOptions, dead_letter_topic
-from tradewind.domain.events import DeadLetter, TradeTick
-from tradewind.domain.model import Instrument, Side
+from tradewind.domain.events import DeadLetter
 
-INSTRUMENT = Instrument.parse("sim", "BTC/USDT")
 INLINE = ConsumerOptions(inline=True, retry_backoff_s=0.0)
-
-
-def tick(key: str, seq: int) -> Envelope:
-    """An event carrying its key's sequence number in `trade_id`."""
-    payload = TradeTick(
-        instrument=INSTRUMENT,
-        price=Decimal("100.5"),
-        quantity=Decimal("0.01"),
-        aggressor=Side.BUY,
-        trade_id=str(seq),
-        ts_ns=seq,
-    )
-    return envelope(payload, key)
-
-
-def seq_of(env: Envelope) -> int:
-    assert isinstance(env.payload, TradeTick)
-    return int(env.payload.trade_id)
 
 
 async def test_a_publisher_waits_while_the_group_lags_max_lag_and_goes_on_once_it_caught_up() -> (
