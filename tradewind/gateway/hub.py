@@ -66,6 +66,8 @@ class StreamHub:
         self._queue_size = queue_size
         self._watchers: dict[str, set[StreamClient]] = {}
         self._clients: set[StreamClient] = set()
+        self._none_left = asyncio.Event()
+        self._none_left.set()
         self.dropped_slow = 0
 
     @property
@@ -84,12 +86,15 @@ class StreamHub:
         `session_id` at `token_version` (what revocation compares against)."""
         client = StreamClient(user_id, self._queue_size, session_id, token_version)
         self._clients.add(client)
+        self._none_left.clear()
         for account_id in account_ids:
             self._watch(client, account_id)
         return client
 
     def disconnect(self, client: StreamClient) -> None:
         self._clients.discard(client)
+        if not self._clients:
+            self._none_left.set()
         for account_id in client.accounts:
             watchers = self._watchers.get(account_id)
             if watchers is not None:
@@ -118,9 +123,19 @@ class StreamHub:
                 self.disconnect(client)
                 client.end(REVOKED_REASON)
 
-    def close_all(self, reason: str) -> None:
+    async def close_all(self, reason: str, *, within_s: float) -> bool:
+        """End every session with `reason` and wait, at most `within_s`, until each has
+        sent its close and left: the gateway closes them itself (1001 and the reason)
+        before the web server's shutdown would close what is left with 1012. True when
+        every session left in time."""
         for client in list(self._clients):
             client.end(reason)
+        try:
+            async with asyncio.timeout(within_s):
+                await self._none_left.wait()
+        except TimeoutError:
+            return False
+        return True
 
     def dispatch(self, event: Envelope, portfolio: bytes | None = None) -> int:
         """Queue `event` for the clients watching its account; `portfolio` is the

@@ -61,6 +61,10 @@ from tradewind.venues.port import VenueDirectory
 #: gateway/revocation.py): how long another instance may still accept a revoked token.
 REVOCATION_POLL_S = 1.0
 
+#: How long `stop` waits for the WebSocket sessions to close themselves (1001, "gateway
+#: stopping") before the web server shuts down and closes any left with 1012.
+_SESSIONS_CLOSE_S = 1.0
+
 #: Once made whoever registered this address an administrator, with no proof of owning
 #: it (security review, item 6); now ignored, and the gateway says so at start.
 RETIRED_BOOTSTRAP_ADMIN_VARIABLE = "TRADEWIND_BOOTSTRAP_ADMIN_EMAIL"
@@ -206,7 +210,7 @@ class GatewayService(Service):
         """Close WebSocket sessions, let requests in flight finish, stop consuming,
         relay what the outbox still holds, close the database."""
         if self.state is not None:
-            self.state.hub.close_all("gateway stopping")
+            await self.state.hub.close_all("gateway stopping", within_s=_SESSIONS_CLOSE_S)
         if self._server is not None:
             self._server.should_exit = True
         if self._task is not None:
