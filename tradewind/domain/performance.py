@@ -332,9 +332,7 @@ def conditional_value_at_risk(returns: Sequence[float], cutoff: float) -> float 
 def _quantile(ordered: Sequence[float], cutoff: float) -> float | None:
     if not ordered:
         return None
-    position = (len(ordered) - 1) * cutoff
-    below = math.floor(position)
-    above = min(below + 1, len(ordered) - 1)
+    below, above, position = _ranks_and_position(len(ordered), cutoff)
     return ordered[below] + (ordered[above] - ordered[below]) * (position - below)
 
 
@@ -450,7 +448,7 @@ def performance_of(
     losses = values[values < 0]
     downside = math.sqrt(math.fsum((losses * losses).tolist()) / n) if n else 0.0
     root_year = math.sqrt(per_year)
-    ordered = np.sort(values, kind="stable").tolist()
+    tails = _Tails(values)
     return Performance(
         period_s=period_s,
         periods=n,
@@ -461,14 +459,57 @@ def performance_of(
         sortino=mean / downside * root_year if n >= 2 and downside > 0 else None,
         calmar=annual / -dd.max if annual is not None and dd.max < 0 else None,
         drawdown=dd,
-        best_period=ordered[-1] if ordered else None,
-        worst_period=ordered[0] if ordered else None,
-        var_95=_quantile(ordered, 0.05),
-        cvar_95=_tail_mean(ordered, 0.05),
-        var_99=_quantile(ordered, 0.01),
-        cvar_99=_tail_mean(ordered, 0.01),
+        best_period=float(values.max()) if n else None,
+        worst_period=float(values.min()) if n else None,
+        var_95=tails.quantile(0.05),
+        cvar_95=tails.tail_mean(0.05),
+        var_99=tails.quantile(0.01),
+        cvar_99=tails.tail_mean(0.01),
         returns=period_returns(index, stamps, start_ns),
     )
+
+
+class _Tails:
+    """The low order statistics of a series that `_quantile` and `_tail_mean` read, at
+    the cutoffs `performance_of` uses, without sorting it all: `np.partition` puts each
+    needed rank where a sort would, and everything below it before it. The same numbers
+    as of a sort, to the last bit (`_tail_mean`'s sum is exact, whatever the order)."""
+
+    CUTOFFS = (0.01, 0.05)
+
+    def __init__(self, values: Floats) -> None:
+        n = len(values)
+        self._parted: Floats = values
+        if n:
+            ranks = sorted({min(r, n - 1) for c in self.CUTOFFS for r in _ranks(n, c)})
+            self._parted = np.partition(values, ranks)
+
+    def quantile(self, cutoff: float) -> float | None:
+        parted = self._parted
+        if not len(parted):
+            return None
+        below, above, position = _ranks_and_position(len(parted), cutoff)
+        low = float(parted[below])
+        return low + (float(parted[above]) - low) * (position - below)
+
+    def tail_mean(self, cutoff: float) -> float | None:
+        parted = self._parted
+        if not len(parted):
+            return None
+        tail = parted[: int((len(parted) - 1) * cutoff) + 1]
+        return math.fsum(tail.tolist()) / len(tail)
+
+
+def _ranks(n: int, cutoff: float) -> tuple[int, int, int]:
+    """The ranks (0: the lowest) `_quantile` and `_tail_mean` read at `cutoff` among n."""
+    below, above, _ = _ranks_and_position(n, cutoff)
+    return below, above, int((n - 1) * cutoff)
+
+
+def _ranks_and_position(n: int, cutoff: float) -> tuple[int, int, float]:
+    position = (n - 1) * cutoff
+    below = math.floor(position)
+    return below, min(below + 1, n - 1), position
 
 
 def _compounded(growth: float, times: float) -> float | None:
