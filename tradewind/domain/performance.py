@@ -377,11 +377,12 @@ class Deviations(NamedTuple):
     mean: float
 
 
-def deviations(values: Sequence[float] | Floats) -> Deviations:
+def deviations(values: Sequence[float] | Floats, total: float | None = None) -> Deviations:
     """`values` (at least one) as `Deviations`; sums exact (`math.fsum`). A benchmark's
-    are the same for every account over the same periods: compute them once."""
+    are the same for every account over the same periods: compute them once. `total`:
+    `math.fsum(values)`, if the caller keeps it (`exact_sums.ExactTotal`)."""
     given = np.asarray(values, dtype=np.float64)
-    mean = math.fsum(given.tolist()) / len(given)
+    mean = (math.fsum(given.tolist()) if total is None else total) / len(given)
     spread = given - mean
     return Deviations(spread, math.fsum((spread * spread).tolist()), mean)
 
@@ -430,11 +431,13 @@ def performance_of(
     period_s: int,
     start_ns: int | None,
     spread: Deviations | None = None,
+    loss_squares: float | None = None,
 ) -> Performance:
     """`performance_of_returns` of returns given as arrays (`return_arrays`). Each figure
     is what a loop over the periods in order gives, to the last bit: the wealth index
     compounded in order, every sum exact (`math.fsum`), the order statistics of a sort.
-    `spread`: `deviations(values)`, if the caller has it already (for beta too)."""
+    `spread`: `deviations(values)`, if the caller has it already (for beta too);
+    `loss_squares`: `math.fsum` of the negative values' squares, if the caller keeps it."""
     per_year = periods_per_year(period_s)
     n = len(values)
     index = np.multiply.accumulate(1.0 + values)
@@ -445,8 +448,10 @@ def performance_of(
         spread = deviations(values)
     mean = spread.mean if spread is not None else 0.0
     deviation = math.sqrt(spread.squares / (n - 1)) if spread is not None and n >= 2 else None
-    losses = values[values < 0]
-    downside = math.sqrt(math.fsum((losses * losses).tolist()) / n) if n else 0.0
+    if loss_squares is None:
+        losses = values[values < 0]
+        loss_squares = math.fsum((losses * losses).tolist())
+    downside = math.sqrt(loss_squares / n) if n else 0.0
     root_year = math.sqrt(per_year)
     tails = _Tails(values)
     return Performance(

@@ -6,12 +6,16 @@ and the window forgets what is older than it."""
 from __future__ import annotations
 
 import asyncio
+import copy
+import math
 from decimal import Decimal
 
+import msgspec
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tradewind.domain.exact_sums import ExactTotal
 from tradewind.domain.performance import (
     bucketed,
     mean_equity,
@@ -75,6 +79,31 @@ def test_the_kept_figures_equal_the_whole_series_computed_at_once(
         closed.trades, closed.win_rate, closed.profit_factor,
     )  # fmt: skip
     assert (ours.average_win, ours.average_loss) == (closed.average_win, closed.average_loss)
+
+
+def summed_again(series: AccountSeries) -> AccountSeries:
+    """A copy of `series` without its kept totals: its figures add the window's returns,
+    losses and equities again (`math.fsum`), as before the totals were kept."""
+    again = copy.copy(series)
+    for name in ("_return_total", "_loss_total", "_equity_total"):
+        unknown = ExactTotal()
+        unknown.add(math.nan)  # a total holding a NaN has no value: the fallback adds
+        setattr(again, name, unknown)
+    return again
+
+
+@given(valuations, st.sampled_from([1, 3, 30]), st.integers(0, 79))
+def test_the_totals_kept_as_minutes_come_and_go_are_the_windows_sums(
+    steps: list[tuple[int, Decimal, Decimal]], keep_minutes: int, asset_change: int
+) -> None:
+    series = AccountSeries("a1", keep_minutes=keep_minutes)
+    ts = T0
+    for at, (gap, equity, realized) in enumerate(steps):
+        ts += gap * 7  # gaps of up to 35 minutes: longer than some windows
+        asset = "USDC" if at >= asset_change else "USDT"
+        series.add(ts, asset, equity, realized, Decimal(0), Decimal(0), abs(realized) * at)
+        ours, theirs = series.analytics(ts), summed_again(series).analytics(ts)
+        assert msgspec.json.encode(ours) == msgspec.json.encode(theirs)
 
 
 def test_the_window_forgets_minutes_older_than_it() -> None:

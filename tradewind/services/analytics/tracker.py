@@ -23,6 +23,7 @@ import numpy as np
 from tradewind.domain.analytics_figures import figure_values
 from tradewind.domain.events import AnalyticsUpdate, PortfolioUpdate
 from tradewind.domain.exact import EXACT, quotient
+from tradewind.domain.exact_sums import ExactTotal
 from tradewind.domain.performance import (
     TradeTally,
     deviations,
@@ -54,11 +55,14 @@ class AccountSeries:
         "_closed_equity",
         "_contributions",
         "_equities",
+        "_equity_total",
         "_fees",
         "_fees_paid",
         "_flow",
+        "_loss_total",
         "_minute",
         "_realized",
+        "_return_total",
         "_return_ts",
         "_return_values",
         "_start_ns",
@@ -99,6 +103,12 @@ class AccountSeries:
         # Each closed minute's last equity, as the returns keep minutes (float: a mean
         # for turnover, not money; 8 bytes a minute): (minute, equity) in two arrays.
         self._equities = (array("q"), array("d"))
+        # Exact totals of the closed minutes' returns, of their losses' squares and of
+        # the equities kept, as they come and go: a round adds only the open minute
+        # (`domain/exact_sums.py`; the same sums as `math.fsum` over the window).
+        self._return_total = ExactTotal()
+        self._loss_total = ExactTotal()
+        self._equity_total = ExactTotal()
 
     def __len__(self) -> int:
         """Minutes with a return (closed ones, and the open one once it has a base)."""
@@ -165,6 +175,11 @@ class AccountSeries:
             array("q", series.equity_minutes.tobytes()),
             array("d", series.equity_values.tobytes()),
         )
+        returns = series.return_values
+        losses = returns[returns < 0]
+        self._return_total.add_all(returns)
+        self._loss_total.add_all(losses * losses)
+        self._equity_total.add_all(series.equity_values)
         for kept, stamped in (
             (self._trades, series.trades),
             (self._fees_paid, series.fees_paid),
@@ -222,12 +237,20 @@ class AccountSeries:
         first = bisect.bisect_left(stamps, horizon)
         if first:
             self._start_ns = stamps[first - 1]
+            returns, losses = self._return_total, self._loss_total
+            for value in self._return_values[:first]:
+                if value:
+                    returns.remove(value)
+                    if value < 0:
+                        losses.remove(value * value)
             del stamps[:first], self._return_values[:first]
         for kept in (self._trades, self._fees_paid, self._turnover):
             kept.expire(horizon)
         minutes, equities = self._equities
         first = bisect.bisect_left(minutes, horizon // _PERIOD_NS)
         if first:
+            for value in equities[:first]:
+                self._equity_total.remove(value)
             del minutes[:first], equities[:first]
 
     def _close_minute(self, next_minute: int) -> None:
@@ -236,8 +259,12 @@ class AccountSeries:
         base = self._closed_equity
         if base is not None and base > 0:
             growth = quotient(EXACT.subtract(self.equity, self._flow), base)
+            value = float(growth) - 1.0
             self._return_ts.append(self.last_ts_ns)
-            self._return_values.append(float(growth) - 1.0)
+            self._return_values.append(value)
+            self._return_total.add(value)
+            if value < 0:
+                self._loss_total.add(value * value)
         self._closed_equity = self.equity
         if self.equity > 0 and next_minute > self._minute + 1:  # minutes without valuation
             self._return_ts.extend(
@@ -247,7 +274,9 @@ class AccountSeries:
         minutes, equities = self._equities
         first = max(self._minute, next_minute - self.keep_ns // _PERIOD_NS)  # a long gap
         minutes.extend(range(first, next_minute))
-        equities.extend([float(self.equity)] * (next_minute - first))
+        equity = float(self.equity)
+        equities.extend([equity] * (next_minute - first))
+        self._equity_total.add(equity, next_minute - first)
 
     def add_update(self, update: PortfolioUpdate) -> bool:
         added = self.add(
@@ -281,13 +310,22 @@ class AccountSeries:
         values, stamps = np.empty(count), np.empty(count, np.int64)
         values[:closed_count] = np.frombuffer(self._return_values)
         stamps[:closed_count] = np.frombuffer(self._return_ts, np.int64)
+        opened: tuple[float, ...] = ()
         if now is not None:
             values[-1], stamps[-1] = now, self.last_ts_ns
-        spread = deviations(values) if count else None
-        figures = performance_of(values, stamps, PERIOD_S, self._start_ns, spread)
+            opened = (now,)
+        spread = deviations(values, self._return_total.value(*opened)) if count else None
+        loss = self._loss_total.value(*(value * value for value in opened if value < 0))
+        figures = performance_of(values, stamps, PERIOD_S, self._start_ns, spread, loss)
         closed = self._trades.tally.stats()
         equities = self._equities[1]
-        mean = equity_mean(itertools.chain(equities, (float(self.equity),)), len(equities) + 1)
+        equity = float(self.equity)
+        total = self._equity_total.value(equity)
+        mean = (
+            equity_mean(itertools.chain(equities, (equity,)), len(equities) + 1)
+            if total is None
+            else total / (len(equities) + 1)
+        )
         beta, correlation = (
             (None, None)
             if benchmark is None
