@@ -7,11 +7,14 @@ symbol on Binance, 40 times the order itself)."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator, Iterator
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from sqlalchemy import delete, func, select
 
 from tests.integration.services.execution_support import (
     FAST,
@@ -30,6 +33,7 @@ from tradewind.domain.events import BalanceUpdate, Fill, OrderAccepted, OrderFil
 from tradewind.domain.model import Liquidity, OrderType, Side, TimeInForce
 from tradewind.services.execution import ExecutionService
 from tradewind.services.execution.trade_history import FULL_READING_EVERY
+from tradewind.store.schema import fills
 from tradewind.venues.directory import CcxtVenues
 from tradewind.venues.port import OrderRequest
 from tradewind.venues.simulated.client import ccxt_session
@@ -151,3 +155,56 @@ async def test_a_reconciliation_reads_no_fills_where_every_order_is_settled(
     await reconciler.reconcile(session)  # the full reading
     assert fill_reads(state) > reads_before
     assert sum(f.quantity for f in events.payloads(Fill)) == QUANTITY  # nothing new booked
+
+
+async def test_a_first_reading_the_venue_failed_is_made_again_in_full(
+    venue: tuple[str, ServerState], platform: Platform
+) -> None:
+    """After a restart, a session's first reading reads every symbol the account traded
+    lately: it alone finds the fills of an order stored finished whose fills were never
+    written (the process died between the two). A first reading the venue failed must
+    come again in full at the next reconciliation, not count as done: a restart during a
+    venue outage otherwise read that symbol only at the 12th reading, an hour later (the
+    restart chaos test caught two trades missing)."""
+    _, state = venue
+    database = platform.database
+    assert database is not None
+    buyer = state.exchange.create_account({"USDT": D("10000")})
+    account_id = await store_account(database, platform.encryptor, buyer.api_key, buyer.secret)
+    events = await Recorder.on(platform.bus, [ORDERS_EVENTS])
+    service = await platform.start(ExecutionService(FAST))
+    await events.wait_for(lambda r: r.payloads(BalanceUpdate), what="the session's balances")
+    buy = intent(account_id, "i-first", Side.BUY, str(QUANTITY))
+    await platform.bus.publish(ORDERS_APPROVED, approved(buy))
+    await events.wait_for(
+        lambda r: sum(f.quantity for f in r.payloads(Fill)) == QUANTITY, what="its fills"
+    )
+    session = service._pool.peek(account_id)  # type: ignore[attr-defined]
+    reconciler = service._pool._reconciler  # type: ignore[attr-defined]
+    assert session is not None
+    assert await reconciler.reconcile(session)
+    assert not session.orders  # settled and retired
+
+    async def recorded() -> int:
+        async with database.read() as conn:
+            query = select(func.count()).select_from(fills)
+            return int((await conn.scalar(query.where(fills.c.account_id == account_id))) or 0)
+
+    assert await recorded() > 0
+    # As after a crash between the order's last write and its fills': the order stored
+    # FILLED, its fills not; and a session that has not read yet (the restart).
+    async with database.transaction() as conn:
+        await conn.execute(delete(fills).where(fills.c.account_id == account_id))
+    session.trade_cursors = None
+    state.faults.http_5xx_until_ms = int(time.time() * 1000) + 60_000
+    try:
+        assert not await reconciler.reconcile(session)  # the venue fails the first reading
+    finally:
+        state.faults.clear()
+    for _ in range(100):  # until one goes through, past any backoff the failure left
+        if await reconciler.reconcile(session):
+            break
+        await asyncio.sleep(0.1)
+    else:
+        pytest.fail("no reconciliation went through once the venue answered again")
+    assert await recorded() > 0  # the lost fills read from the venue and booked again

@@ -23,7 +23,9 @@ every execution it reported is booked; or it never left this process) leaves no 
 the platform lacks, so a symbol whose orders are all settled is not read: a DCA
 account's market orders, filled in their placement answers, cost no reading. Every
 `FULL_READING_EVERY` readings, every symbol read before is read again, catching what no
-order announced (hand trades). No order of the platform can have traded elsewhere. All
+order announced (hand trades); a full reading the venue failed (the first one above all,
+after a restart during an outage) is the next reading again, not a skipped one. No order
+of the platform can have traded elsewhere. All
 this keeps the venue's request weight low. Where a reading starts: per symbol, the
 newest trade seen so far, minus the fill lookback; at first, the oldest such order (a
 symbol skipped for a while reads from where it was last read).
@@ -114,6 +116,9 @@ class TradeHistory:
         except BaseException:  # read them again next time
             _keep(session.traded_symbols, traded)
             _keep(session.unsettled_symbols, unsettled)
+            if full:  # a full reading that failed is due again: above all the first, which
+                # after a restart is all that finds the fills of orders stored finished
+                session.readings_since_full = FULL_READING_EVERY
             raise
         if full:
             session.readings_since_full = 0
