@@ -9,6 +9,8 @@ Sentinel group fails over again once its killed master has come back as a replic
 
 from __future__ import annotations
 
+import shutil
+import socket
 from pathlib import Path
 
 import pytest
@@ -16,8 +18,10 @@ import redis
 from sqlalchemy import text
 
 from tests.ha_servers import postgres_primary_and_standby, redis_sentinel_group
+from tradewind.bus.tansu import free_port
 from tradewind.chaos.postgres import trusted_networks
 from tradewind.chaos.redis_ha import MASTER_NAME
+from tradewind.chaos.servers import Daemon, ServerNotStarted, start_on_a_free_port
 from tradewind.store.database import Database
 
 SECOND = "127.0.0.2"
@@ -84,3 +88,41 @@ def test_a_sentinel_group_announces_its_second_address_and_fails_over_twice(
             with redis.Redis(host=SECOND, port=killed.port) as rejoined:
                 assert rejoined.info("replication")["role"] == "slave"
         assert masters[0] != masters[1] != masters[2] and None not in masters
+
+
+@pytest.mark.servers
+def test_a_server_whose_port_was_taken_meanwhile_starts_on_another(tmp_path: Path) -> None:
+    """A port found free can be taken before the server binds it (CI: a Sentinel's
+    "bind: Address already in use"); the server is started again on a new one, and any
+    other failure is not tried again."""
+    binary = shutil.which("redis-server")
+    assert binary is not None, "redis-server is not installed"
+    with socket.socket() as taken:
+        # Bound, not listening: as an outgoing connection's port (a listener would answer
+        # the start's probe as if it were the server).
+        taken.bind(("127.0.0.1", 0))
+        busy = taken.getsockname()[1]
+        tried: list[int] = []
+
+        def make() -> Daemon:
+            port = free_port() if tried else busy  # the first try: a port taken meanwhile
+            tried.append(port)
+            argv = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
+            return Daemon("redis", argv, "127.0.0.1", port, tmp_path / f"redis-{port}.log")
+
+        daemon = start_on_a_free_port(make)
+        try:
+            assert tried[0] == busy and len(tried) == 2 and daemon.port == tried[1] != busy
+            assert redis.Redis(port=daemon.port).ping()
+        finally:
+            daemon.stop()
+
+    failed: list[int] = []
+
+    def broken() -> Daemon:
+        failed.append(1)
+        return Daemon("false", ["false"], "127.0.0.1", free_port(), tmp_path / "false.log")
+
+    with pytest.raises(ServerNotStarted):
+        start_on_a_free_port(broken)
+    assert len(failed) == 1

@@ -22,7 +22,7 @@ from typing import Any
 import redis
 
 from tradewind.bus.tansu import free_port
-from tradewind.chaos.servers import Daemon, ServerNotStarted
+from tradewind.chaos.servers import Daemon, ServerNotStarted, start_on_a_free_port
 
 #: The master's name in the Sentinels' `sentinel monitor` line and in `url`.
 MASTER_NAME = "tradewind"
@@ -174,15 +174,15 @@ def redis_sentinel_group(
         for n in range(1 + replicas):
             follow = ["--replicaof", advertise, str(servers[0].port)] if servers else []
             name = f"replica{n - 1}" if servers else "primary"
-            servers.append(_redis(server_binary, directory / name, name, bind, advertise, follow))
+            make = partial(_redis, server_binary, directory / name, name, bind, advertise, follow)
+            servers.append(start_on_a_free_port(make))
             started.append(servers[-1])
-            servers[-1].start()
         sentinels: list[Daemon] = []
         for n in range(SENTINELS):
             home = directory / f"sentinel{n}"
-            sentinels.append(_sentinel(sentinel_binary, home, bind, advertise, servers[0].port))
+            make = partial(_sentinel, sentinel_binary, home, bind, advertise, servers[0].port)
+            sentinels.append(start_on_a_free_port(make))
             started.append(sentinels[-1])
-            sentinels[-1].start()
         hosts = ",".join(f"{_in_url(advertise)}:{s.port}" for s in sentinels)
         url = f"redis://{hosts}/0?sentinel_master={MASTER_NAME}"
         group = RedisSentinelGroup(servers, sentinels, advertise, url)

@@ -14,7 +14,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from tradewind.bus.tansu import free_port, port_open
@@ -75,6 +75,23 @@ class Daemon:
             self.kill()
 
 
+def start_on_a_free_port(make: Callable[[], Daemon], tries: int = 5) -> Daemon:
+    """`make()` a daemon (each call on a port found free a moment ago) and start it; on a
+    new port if its own was taken meanwhile. A port found free is not reserved: a test
+    in another worker, or an outgoing connection's ephemeral port on the same address,
+    can take it before the server binds it (seen in CI: "bind: Address already in use")."""
+    for attempt in range(1, tries + 1):
+        daemon = make()
+        try:
+            daemon.start()
+        except ServerNotStarted as exc:
+            if attempt == tries or "Address already in use" not in str(exc):
+                raise
+            continue
+        return daemon
+    raise AssertionError("unreachable: the last try raises or returns")
+
+
 def _binary(name: str, hint: str) -> str:
     found = shutil.which(name) or shutil.which(name, path=os.path.dirname(sys.executable))
     if not found:
@@ -88,16 +105,20 @@ def redis_server(directory: Path, host: str = "127.0.0.1") -> Iterator[Daemon]:
     its append-only file before it answers (`appendfsync always`): a restart keeps every
     acknowledged event."""
     directory.mkdir(parents=True, exist_ok=True)
-    port = free_port()
+    binary = _binary("redis-server", "apt-get install redis-server")
     binds = " ".join(dict.fromkeys([host, "127.0.0.1"]))
-    argv = [
-        _binary("redis-server", "apt-get install redis-server"),
-        "--port", str(port), "--bind", *binds.split(), "--protected-mode", "no",
-        "--dir", str(directory), "--appendonly", "yes", "--appendfsync", "always",
-        "--save", "",
-    ]  # fmt: skip
-    daemon = Daemon("redis", argv, host, port, directory / "redis.log")
-    daemon.start()
+
+    def make() -> Daemon:
+        port = free_port()
+        argv = [
+            binary,
+            "--port", str(port), "--bind", *binds.split(), "--protected-mode", "no",
+            "--dir", str(directory), "--appendonly", "yes", "--appendfsync", "always",
+            "--save", "",
+        ]  # fmt: skip
+        return Daemon("redis", argv, host, port, directory / "redis.log")
+
+    daemon = start_on_a_free_port(make)
     try:
         yield daemon
     finally:
