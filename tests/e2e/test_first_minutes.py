@@ -12,6 +12,7 @@ import pty
 import re
 import select
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -26,6 +27,8 @@ _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 #: The issue's "done when": `./dev up` and nothing else shows trading within 30 s.
 TRADING_SHOWN_WITHIN_S = 30.0
 _STEP_S = 0.2  # a wait for the screen: sleep this long, then read what came
+#: What `tradewind up` says when a port it was given is in use.
+PORT_TAKEN = r"cannot\s+listen\s+on\s+\S+:\s+\[Errno\s+98\]\s+Address\s+already\s+in\s+use"
 
 
 class Terminal:
@@ -85,12 +88,26 @@ class Terminal:
 def test_up_with_no_options_shows_trading_on_a_clean_screen_and_a_demo_user_signs_in(
     tmp_path: Path,
 ) -> None:
-    gateway, venue, health = free_port(), free_port(), free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TRADEWIND_")}
-    # A terminal of the usual default size, 80 x 24.
-    env |= {"TRADEWIND_HTTP_PORT": str(gateway), "TRADEWIND_HEALTH_PORT": str(health),
-            "COLUMNS": "80", "LINES": "24", "TERM": "xterm"}  # fmt: skip
-    terminal = Terminal([TRADEWIND, "up", "--venue-port", str(venue)], tmp_path, env)
+    # The first launch gets a venue port already taken, as a port found free can be
+    # taken before `up` listens on it (another test's connection: seen in CI). `up` says
+    # so and exits; it is launched again on new ports, the clock started again.
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        taken = held.getsockname()[1]
+        for attempt in range(3):
+            gateway, venue, health = free_port(), free_port() if attempt else taken, free_port()
+            env = {k: v for k, v in os.environ.items() if not k.startswith("TRADEWIND_")}
+            # A terminal of the usual default size, 80 x 24.
+            env |= {"TRADEWIND_HTTP_PORT": str(gateway), "TRADEWIND_HEALTH_PORT": str(health),
+                    "COLUMNS": "80", "LINES": "24", "TERM": "xterm"}  # fmt: skip
+            terminal = Terminal([TRADEWIND, "up", "--venue-port", str(venue)], tmp_path, env)
+            started = terminal.read_until(
+                rf"Tradewind is running|{PORT_TAKEN}", TRADING_SHOWN_WITHIN_S, "the welcome"
+            )
+            if not re.fullmatch(PORT_TAKEN, started.group(0)):
+                break
+            assert terminal.stop() != 0, "up went on with a port it cannot listen on"
+    assert attempt >= 1, "the taken port was not refused"
     try:
         welcome = terminal.read_until(
             r"Tradewind is running.*?Stop with Ctrl-C\.", TRADING_SHOWN_WITHIN_S, "the welcome"
