@@ -486,8 +486,8 @@ class _Tails:
         n = len(values)
         self._parted: Floats = values
         if n:
-            ranks = sorted({min(r, n - 1) for c in self.CUTOFFS for r in _ranks(n, c)})
-            self._parted = np.partition(values, ranks)
+            ranks = {r for c in self.CUTOFFS for r in _ranks_and_position(n, c)[:2]}
+            self._parted = np.partition(values, sorted(ranks))
 
     def quantile(self, cutoff: float) -> float | None:
         parted = self._parted
@@ -505,13 +505,9 @@ class _Tails:
         return math.fsum(tail.tolist()) / len(tail)
 
 
-def _ranks(n: int, cutoff: float) -> tuple[int, int, int]:
-    """The ranks (0: the lowest) `_quantile` and `_tail_mean` read at `cutoff` among n."""
-    below, above, _ = _ranks_and_position(n, cutoff)
-    return below, above, int((n - 1) * cutoff)
-
-
 def _ranks_and_position(n: int, cutoff: float) -> tuple[int, int, float]:
+    """The two ranks (0: the lowest) `_quantile` reads at `cutoff` among n, and the
+    position between them; `_tail_mean` reads up to the first."""
     position = (n - 1) * cutoff
     below = math.floor(position)
     return below, min(below + 1, n - 1), position
