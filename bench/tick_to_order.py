@@ -1,7 +1,7 @@
 """Tick -> order latency through a real strategy service:
 `python bench/tick_to_order.py [--bots 100] [--buses memory redis kafka] [--seconds 10]
 [--interval-ms 20] [--analytics-accounts 0] [--analytics-interval-s 5] [--analytics-apart]
-[--json]`.
+[--answer-apart] [--json]`.
 
 One `StrategyService` hosts `--bots` bots (one per account, all on BTC/USDT) of a bench
 strategy that submits a market buy on every bar. Bars are published on md.bar, one
@@ -15,7 +15,10 @@ event_id; a subscriber matches them and records, per intent:
   the intents' publish and delivery).
 
 The subscriber then answers each intent with an `OrderRejected` on orders.events (as
-risk would) so the bots' open orders do not pile up. Buses: memory:// (embedded),
+risk would) so the bots' open orders do not pile up; with `--answer-apart` (Redis and
+Kafka), that subscriber is a process of its own, as risk is in the distributed
+deployment, instead of sharing the strategy service's loop. An intent counts if its bar
+was published during the measured seconds. Buses: memory:// (embedded),
 redis://127.0.0.1:6379/0 under a unique prefix (deleted afterwards), and Kafka on a
 local Tansu broker. The strategy service writes bot states to a temporary SQLite
 database, after publishing, as in production: the states the bars changed in the
@@ -218,19 +221,21 @@ class LatencyResult:
     analytics_accounts: int = 0
     analytics_apart: bool = False
     analytics_rounds_s: list[float] = field(default_factory=list)
+    answered_apart: bool = False
 
 
 class IntentClock:
-    """Matches intents to the bars that caused them and answers each with a rejection."""
+    """Answers each intent with a rejection (as risk would) and notes when it arrived."""
 
-    def __init__(self, bus: Bus) -> None:
+    def __init__(self, bus: Bus, first: Event | None = None) -> None:
         self._bus = bus
-        self.bar_ts_ns: dict[str, int] = {}
-        self.counting = False
-        self.envelope_ns: list[int] = []
-        self.received_ns: list[int] = []
-        self.first_ns: dict[str, int] = {}
-        self.seen = 0
+        self._first = first
+        #: (the bar's event id, the intent envelope's ts_ns, when it arrived) per intent
+        self.arrivals: list[tuple[str, int, int]] = []
+
+    @property
+    def seen(self) -> int:
+        return len(self.arrivals)
 
     async def take(self, batch: Sequence[Envelope]) -> None:
         now_ns = time.time_ns()
@@ -239,15 +244,81 @@ class IntentClock:
             intent = env.payload
             if not isinstance(intent, OrderIntent):
                 continue
-            self.seen += 1
-            sent_ns = self.bar_ts_ns.get(env.trace_id)
-            if self.counting and sent_ns is not None:
-                self.envelope_ns.append(env.ts_ns - sent_ns)
-                self.received_ns.append(now_ns - sent_ns)
-                self.first_ns.setdefault(env.trace_id, now_ns - sent_ns)
+            self.arrivals.append((env.trace_id, env.ts_ns, now_ns))
             rejections.append(_rejection(intent))
         if rejections:
+            if self._first is not None and not self._first.is_set():
+                self._first.set()
             await self._bus.publish_batch(topics.ORDERS_EVENTS, rejections)
+
+
+@dataclass
+class Latencies:
+    """Per intent of the bars that were counted: envelope and received, ns; per bar: its
+    first intent's received, ns."""
+
+    envelope_ns: list[int] = field(default_factory=list)
+    received_ns: list[int] = field(default_factory=list)
+    first_ns: dict[str, int] = field(default_factory=dict)
+
+
+def latencies(arrivals: Iterable[tuple[str, int, int]], counted: Mapping[str, int]) -> Latencies:
+    """The latencies of the intents of `counted` bars (event id -> envelope ts_ns)."""
+    out = Latencies()
+    for bar_id, intent_ts_ns, arrived_ns in arrivals:
+        sent_ns = counted.get(bar_id)
+        if sent_ns is None:
+            continue
+        out.envelope_ns.append(intent_ts_ns - sent_ns)
+        out.received_ns.append(arrived_ns - sent_ns)
+        out.first_ns.setdefault(bar_id, arrived_ns - sent_ns)
+    return out
+
+
+Arrivals = list[tuple[str, int, int]]
+
+
+def answer_apart(url: str, first: Event, stop: Event, out: Queue[Arrivals]) -> None:
+    """A process of its own (risk's, in the distributed deployment): answer every intent
+    on `url` until `stop`, then put when each arrived."""
+    asyncio.run(_answer_apart(url, first, stop, out))
+
+
+async def _answer_apart(url: str, first: Event, stop: Event, out: Queue[Arrivals]) -> None:
+    bus = open_bus(url)
+    await bus.start()
+    clock = IntentClock(bus, first)
+    subscription = await bus.subscribe((topics.ORDERS_INTENT,), "bench-intents", clock.take)
+    await asyncio.to_thread(stop.wait)
+    await subscription.stop()
+    await bus.close()
+    out.put(clock.arrivals)
+
+
+class Answerer:
+    """`answer_apart`'s process: `start` it before the order path's bus opens; `first`
+    is set once it has answered an intent; `finish` stops it and returns its arrivals."""
+
+    def __init__(self, url: str) -> None:
+        context = multiprocessing.get_context("fork")
+        self.first, self._stop = context.Event(), context.Event()
+        self._out: Queue[Arrivals] = context.Queue()
+        self._process = context.Process(
+            target=answer_apart, args=(url, self.first, self._stop, self._out), daemon=True
+        )
+
+    def start(self) -> None:
+        self._process.start()
+
+    def finish(self) -> Arrivals:
+        self._stop.set()
+        return self._out.get(timeout=60)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._process.join(timeout=30)
+        if self._process.is_alive():
+            self._process.kill()
 
 
 def _rejection(intent: OrderIntent) -> Envelope:
@@ -325,6 +396,7 @@ async def measure(
     analytics_accounts: int = 0,
     analytics_interval_s: float = ANALYTICS_INTERVAL_S,
     apart: bool = False,
+    answer_apart: bool = False,
 ) -> LatencyResult:
     rounds = ApartRounds(analytics_accounts, analytics_interval_s) if apart else None
     try:
@@ -332,7 +404,7 @@ async def measure(
             await asyncio.to_thread(rounds.start)
         series = [] if apart else analytics_series(analytics_accounts)
         result = await _measure(
-            label, url, count, seconds, interval_s, series, analytics_interval_s
+            label, url, count, seconds, interval_s, series, analytics_interval_s, answer_apart
         )
         taken = [] if rounds is None else rounds.finish()
     finally:
@@ -340,7 +412,7 @@ async def measure(
             rounds.close()
     return replace(
         result, analytics_accounts=analytics_accounts, analytics_apart=apart,
-        analytics_rounds_s=[round(t, 2) for t in taken],
+        analytics_rounds_s=[round(t, 2) for t in taken], answered_apart=answer_apart,
     )  # fmt: skip
 
 
@@ -383,8 +455,12 @@ async def _measure(
     interval_s: float,
     series: list[AccountSeries],
     analytics_interval_s: float,
+    answer_apart: bool = False,
 ) -> LatencyResult:
     load_before = load_average()
+    answerer = Answerer(url) if answer_apart else None
+    if answerer is not None:
+        answerer.start()
     background = (
         asyncio.get_running_loop().create_task(analytics_rounds(series, analytics_interval_s))
         if series
@@ -401,7 +477,17 @@ async def _measure(
         bus = open_bus(url)
         await bus.start()
         clock = IntentClock(bus)
-        subscription = await bus.subscribe((topics.ORDERS_INTENT,), "bench-intents", clock.take)
+        subscription = (
+            None
+            if answerer is not None
+            else await bus.subscribe((topics.ORDERS_INTENT,), "bench-intents", clock.take)
+        )
+        counted: dict[str, int] = {}
+        counting = False
+
+        def answered() -> bool:
+            return answerer.first.is_set() if answerer is not None else clock.seen > 0
+
         venues = SimulatedVenues(SimulatedExchange(SyntheticMarket(seed=1)))
         service = StrategyService(
             InstanceSlot(), create_strategy=create_strategy, clock=time.time_ns
@@ -424,7 +510,8 @@ async def _measure(
             while time.perf_counter() < deadline:
                 open_ns += NS_PER_MINUTE
                 bar = _bar(open_ns)
-                clock.bar_ts_ns[bar.event_id] = bar.ts_ns
+                if counting:
+                    counted[bar.event_id] = bar.ts_ns
                 await bus.publish_batch(topics.MD_BAR, [bar])
                 published += 1
                 next_at += interval_s
@@ -433,32 +520,41 @@ async def _measure(
 
         # Warm-up: until intents flow (a Kafka group takes a while to join), then 1 s.
         deadline = time.monotonic() + 60
-        while clock.seen == 0:
+        while not answered():
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{label}: no intent within 60 s of publishing bars")
             await publish_bars(0.2)
         await publish_bars(1.0)
         await asyncio.sleep(0.5)
-        clock.counting = True
+        counting = True
         bars_sent = await publish_bars(seconds)
+        counting = False
         await asyncio.sleep(0.5)
-        clock.counting = False
         await service.stop()
-        await subscription.stop()
+        if subscription is not None:
+            await subscription.stop()
         await bus.close()
         await db.close()
     if background is not None:
         background.cancel()
-    first = list(clock.first_ns.values())
+    if answerer is not None:
+        try:
+            arrivals = await asyncio.to_thread(answerer.finish)
+        finally:
+            answerer.close()
+    else:
+        arrivals = clock.arrivals
+    measured = latencies(arrivals, counted)
+    first = list(measured.first_ns.values())
     return LatencyResult(
         bus=label,
         bots=count,
         bars=bars_sent,
-        intents=len(clock.received_ns),
-        envelope_p50_us=round(percentile_us(clock.envelope_ns, 50), 1),
-        envelope_p99_us=round(percentile_us(clock.envelope_ns, 99), 1),
-        received_p50_us=round(percentile_us(clock.received_ns, 50), 1),
-        received_p99_us=round(percentile_us(clock.received_ns, 99), 1),
+        intents=len(measured.received_ns),
+        envelope_p50_us=round(percentile_us(measured.envelope_ns, 50), 1),
+        envelope_p99_us=round(percentile_us(measured.envelope_ns, 99), 1),
+        received_p50_us=round(percentile_us(measured.received_ns, 50), 1),
+        received_p99_us=round(percentile_us(measured.received_ns, 99), 1),
         first_intent_p50_us=round(percentile_us(first, 50), 1),
         first_intent_p99_us=round(percentile_us(first, 99), 1),
         load_before=load_before,
@@ -487,6 +583,7 @@ def run(
     analytics_accounts: int = 0,
     analytics_interval_s: float = ANALYTICS_INTERVAL_S,
     apart: bool = False,
+    answer_apart: bool = False,
 ) -> list[LatencyResult]:
     results = []
     for name in buses:
@@ -509,14 +606,22 @@ def run(
             prefix = f"bench{uuid.uuid4().hex[:8]}"
             try:
                 url = f"{REDIS_URL}?prefix={prefix}"
-                results.append(asyncio.run(measure(name, url, count, seconds, interval_s)))
+                results.append(
+                    asyncio.run(
+                        measure(name, url, count, seconds, interval_s, answer_apart=answer_apart)
+                    )
+                )
             finally:
                 asyncio.run(delete_redis_keys(prefix))
         elif name == "kafka":
             with ExitStack() as stack:
                 address = stack.enter_context(local_kafka_broker())
                 url = f"kafka://{address}"
-                results.append(asyncio.run(measure(name, url, count, seconds, interval_s)))
+                results.append(
+                    asyncio.run(
+                        measure(name, url, count, seconds, interval_s, answer_apart=answer_apart)
+                    )
+                )
     return results
 
 
@@ -524,8 +629,8 @@ def table(results: Sequence[LatencyResult]) -> str:
     lines = [
         "| bus | bots | bars | intents | envelope p50 µs | envelope p99 µs | "
         "received p50 µs | received p99 µs | first intent p50 µs | first intent p99 µs | "
-        "load avg before | analytics accounts | analytics rounds s |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---|",
+        "load avg before | analytics accounts | analytics rounds s | intents answered |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---|---|",
     ]
     for r in results:
         lines.append(
@@ -533,7 +638,8 @@ def table(results: Sequence[LatencyResult]) -> str:
             f"{r.envelope_p99_us:,} | {r.received_p50_us:,} | {r.received_p99_us:,} | "
             f"{r.first_intent_p50_us:,} | {r.first_intent_p99_us:,} | {r.load_before} | "
             f"{r.analytics_accounts:,}{' apart' if r.analytics_apart else ''} | "
-            f"{', '.join(map(str, r.analytics_rounds_s))} |"
+            f"{', '.join(map(str, r.analytics_rounds_s))} | "
+            f"{'apart' if r.answered_apart else 'in process'} |"
         )
     return "\n".join(lines)
 
@@ -566,6 +672,12 @@ def main() -> None:
         action="store_true",
         help="the analytics rounds in a process of their own (the distributed deployment)",
     )
+    parser.add_argument(
+        "--answer-apart",
+        action="store_true",
+        help="on redis and kafka, the intents answered (risk's stand-in) by a process of its "
+        "own, as risk runs in the distributed deployment; memory:// is in-process only",
+    )
     add_json_option(parser)
     args = parser.parse_args()
     tune_collector()  # as `tradewind up` and `tradewind service` run
@@ -577,6 +689,7 @@ def main() -> None:
     results = run(
         args.buses, args.bots, args.seconds, args.interval_ms / 1000,
         args.analytics_accounts, args.analytics_interval_s, args.analytics_apart,
+        args.answer_apart,
     )  # fmt: skip
     load_after = load_average()
     if args.json:

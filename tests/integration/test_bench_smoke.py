@@ -51,7 +51,10 @@ SMALL: dict[str, tuple[list[str], bool]] = {
     "orders_pipeline.py": (["--accounts", "5", "--orders", "100", "--database"], False),
     "rebalance_wave.py": (["--accounts", "10"], False),
     "takeover.py": (["--url", f"{REDIS}?prefix={TAKEOVER_PREFIX}", "--runs", "1"], True),
-    "tick_to_order.py": (["--bots", "5", "--buses", "memory", "--seconds", "0.3"], False),
+    "tick_to_order.py": (
+        ["--bots", "5", "--buses", "memory", "redis", "--seconds", "0.3", "--answer-apart"],
+        True,
+    ),
     "tick_to_risk.py": (
         ["--repeat", "1", "--snapshots", "200", "--intents", "500", "--trades", "500"],
         False,
@@ -133,6 +136,22 @@ def test_a_bench_runs_small_and_writes_a_result_to_compare(
     assert report["figures"], "no figures"
     assert report["command"].endswith(f"--json {out}")
     assert report["machine"]["cpus"] == os.cpu_count()
+
+
+def test_tick_to_order_answers_intents_apart_on_redis_and_in_process_on_memory(
+    small_runs: dict[str, Future[Run]],
+) -> None:
+    require_redis()
+    done, out = small_runs["tick_to_order.py"].result(timeout=TIMEOUT_S * len(SMALL))
+    assert done.returncode == 0, done.stdout + done.stderr
+    results = load_report(out)["detail"]["results"]
+    assert [(r["bus"], r["answered_apart"]) for r in results] == [
+        ("memory", False),
+        ("redis", True),
+    ]
+    for r in results:  # the counted bars' intents (those answered within 0.5 s), timed
+        assert 0 < r["intents"] <= r["bars"] * r["bots"], r
+        assert 0 < r["envelope_p50_us"] <= r["received_p50_us"], r
 
 
 def test_analytics_round_keeps_its_database_runs_instances_and_profiles(tmp_path: Path) -> None:
