@@ -616,6 +616,8 @@ class RedisStreamsSubscription:
         leases = self._leases
         terms = [leases.term(u) for u in units]
         *_, generation, reply = await self._exchange([*before, ("GET", self._generation_key), read])
+        if block and reply and len(units) > 1:
+            reply = await self._read_rest(reply, units, count)
         leases.notice(generation)
         readable = set(leases.readable()) if reply else set(units)
         lapsed = [
@@ -631,6 +633,26 @@ class RedisStreamsSubscription:
             # Fewer than `count` pending entries: none left once these are acknowledged.
             history.difference_update([u for u in pending if u not in full])
             history.update(lapsed)
+
+    async def _read_rest(self, reply: Any, units: list[Unit], count: int) -> Any:
+        """`reply`, a blocked read's, with what the other streams of `units` hold now.
+
+        Redis wakes a blocked XREADGROUP with the one stream written to first, though a
+        publish writes a batch to several partitions at once (one script call): without
+        this, the batch's other events would wait for this part's handler and another
+        round trip (measured: a bar's 100 intents over 8 partitions came as 9, then 91
+        after the handler had answered the 9)."""
+        items = list(reply.items()) if isinstance(reply, dict) else list(reply)
+        got = {stream for stream, _ in items}
+        rest = [self._stream[u] for u in units if self._stream[u] not in got]
+        if not rest:
+            return reply
+        read = ("XREADGROUP", "GROUP", self._group, _CONSUMER, "COUNT", count,
+                "STREAMS", *rest, *[">"] * len(rest))  # fmt: skip
+        (more,) = await self._exchange([read])
+        if not more:
+            return reply
+        return items + (list(more.items()) if isinstance(more, dict) else list(more))
 
     def _still_ours(self, reply: Any, lapsed: list[Unit]) -> Any:
         """A read's reply without the entries of `lapsed` partitions. A reply can come

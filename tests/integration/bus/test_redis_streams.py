@@ -287,6 +287,38 @@ async def test_a_joining_member_gets_its_share_within_a_read_not_a_heartbeat(
     assert holders.count(first.member_id.encode()) == PARTITIONS // 2
 
 
+async def test_a_batch_published_over_every_partition_reaches_a_waiting_member_at_once(
+    new_bus: BusFactory, redis: aioredis.Redis, topic: str
+) -> None:
+    """Redis wakes a blocked XREADGROUP with the first stream written to alone; the
+    consumer reads what the same publish put in the others before handing over, so the
+    batch is not split in two around the handler (a bar's intents arrived as 9, then 91)."""
+    bus = await new_bus(block_ms=3_000)
+    batches: list[list[str]] = []
+
+    async def take(batch: Sequence[Envelope]) -> None:
+        batches.append([e.key for e in batch])
+
+    await bus.subscribe([topic], "waiting", take)
+
+    async def blocked() -> bool:
+        clients = await redis.client_list()
+        return any(c["cmd"] == "xreadgroup" and "b" in c["flags"] for c in clients)
+
+    for _ in range(250):  # the member's first reads (pending entries) answer at once
+        if await blocked():
+            break
+        await asyncio.sleep(0.02)
+    else:
+        raise AssertionError("the member never waited on a blocking read")
+    keys = [f"acct-{n}" for n in range(40)]
+    assert {partition_of(k, PARTITIONS) for k in keys} == set(range(PARTITIONS))
+    await bus.publish_batch(topic, [tick(k, n) for n, k in enumerate(keys)])
+    await eventually(lambda: sum(map(len, batches)) == len(keys))
+    assert len(batches) == 1, [len(b) for b in batches]
+    assert sorted(batches[0]) == sorted(keys)
+
+
 def test_our_url_parameters_are_checked_and_the_others_go_to_redis_py() -> None:
     settings = RedisStreamsSettings.from_url(
         "rediss://:p%40ss@cache.internal:7000/2?prefix=tw2&lease_ms=3000&ssl_cert_reqs=none"
