@@ -121,3 +121,52 @@ def test_balances_waiting_for_a_price_that_fills_overtook_are_dropped() -> None:
     assert held.revalue(T0 + 3)[2] == [SkipReason.STALE]
     assert held.revalue(T0 + 4)[2] == []
     assert held.portfolios[ACCOUNT].balances() == {"USDT": D("980"), "BTC": D("0.001")}
+
+
+def eth_tick(price: str, ts_ns: int) -> TradeTick:
+    return TradeTick(ETH_USDT, D(price), D(1), Side.BUY, f"e-{ts_ns}", ts_ns=ts_ns)
+
+
+def test_a_waiting_balance_is_booked_when_its_mark_comes_and_not_retried_before() -> None:
+    held = books()
+    apply(held, reading(T0, settled=True, as_of_ns=T0, USDT="1000"))
+    assert apply(held, reading(T0 + 1, settled=True, as_of_ns=T0 + 1, ETH="1")) == [
+        SkipReason.UNPRICED
+    ]
+    held.mark(TradeTick(BTC_USDT, D("20000"), D(1), Side.BUY, "b-1", ts_ns=T0 + 2))
+    assert held.revalue(T0 + 2)[2] == []  # another symbol's mark: ETH still waits
+    held.mark(eth_tick("2000", T0 + 3))
+    assert held.revalue(T0 + 3)[2] == [None]
+    assert held.portfolios[ACCOUNT].balances() == {"USDT": D("1000"), "ETH": D("1")}
+    held.mark(eth_tick("2100", T0 + 4))
+    assert held.revalue(T0 + 4)[2] == []  # booked: no longer waiting
+
+
+def test_balances_restored_waiting_are_retried_against_marks_already_known() -> None:
+    held = books()
+    apply(held, reading(T0, settled=True, as_of_ns=T0, USDT="1000"))
+    waiting = reading(T0 + 1, settled=True, as_of_ns=T0 + 1, ETH="1")
+    assert apply(held, waiting) == [SkipReason.UNPRICED]
+    state, unpriced = held.stored(ACCOUNT)
+    assert unpriced == waiting
+    # Another instance takes the account over: ETH's mark came before the books did.
+    twin = AccountBooks()
+    twin.mark(eth_tick("2000", T0 + 2))
+    assert twin.revalue(T0 + 2)[2] == []
+    twin.restore(state, unpriced)
+    assert twin.revalue(T0 + 3)[2] == [None]
+    assert twin.portfolios[ACCOUNT].balances() == {"USDT": D("1000"), "ETH": D("1")}
+
+
+def test_a_forgotten_or_restored_accounts_waiting_balances_wait_no_more() -> None:
+    held = books()
+    apply(held, reading(T0, settled=True, as_of_ns=T0, USDT="1000"))
+    apply(held, reading(T0 + 1, settled=True, as_of_ns=T0 + 1, ETH="1"))
+    state, _ = held.stored(ACCOUNT)
+    held.restore(state, [])  # newer books without it: nothing of the old waits
+    held.mark(eth_tick("2000", T0 + 2))
+    assert held.revalue(T0 + 2)[2] == []
+    apply(held, reading(T0 + 3, settled=True, as_of_ns=T0 + 3, BTC="1"))
+    held.forget(ACCOUNT)
+    held.mark(TradeTick(BTC_USDT, D("20000"), D(1), Side.BUY, "b-1", ts_ns=T0 + 4))
+    assert held.revalue(T0 + 4) == ([], 0, [])

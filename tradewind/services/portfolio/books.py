@@ -62,6 +62,11 @@ class AccountBooks:
         self._moved: set[tuple[str, str]] = set()
         self._changed: set[str] = set()
         self._unpriced: dict[str, dict[str, BalanceUpdate]] = {}  # account -> asset -> update
+        #: (venue, symbol) -> the accounts with a balance waiting for that symbol's mark:
+        #: a revalue retries the balances of the marks that moved, not every waiting one
+        #: (accounts holding an asset that has no mark wait for good).
+        self._waiting_on: dict[tuple[str, str], set[str]] = {}
+        self._recheck: set[str] = set()  # accounts whose waiting balances are retried next
         #: account -> `ts_ns` of the balances reading that gave its books their starting
         #: point (0: fills, or books restored from storage, did).
         self._started: dict[str, int] = {}
@@ -77,6 +82,7 @@ class AccountBooks:
         """Put back an account's stored books (replacing any in memory) and the balances
         that were waiting for a price; it is revalued and published at the next
         `revalue`."""
+        self._forget_waiting(state.account_id)
         portfolio = Portfolio.from_state(state)
         self.portfolios[state.account_id] = portfolio
         self._started[state.account_id] = 0
@@ -85,8 +91,11 @@ class AccountBooks:
         waiting = {update.asset: update for update in unpriced}
         if waiting:
             self._unpriced[state.account_id] = waiting
+            self._recheck.add(state.account_id)  # its marks may be known already
             for asset in waiting:
-                self._holds(portfolio, f"{asset}/{portfolio.valuation_asset}")
+                symbol = f"{asset}/{portfolio.valuation_asset}"
+                self._holds(portfolio, symbol)
+                self._waiting_on.setdefault((portfolio.venue, symbol), set()).add(state.account_id)
         self._changed.add(state.account_id)
         return portfolio
 
@@ -97,8 +106,8 @@ class AccountBooks:
 
     def forget(self, account_id: str) -> None:
         """Drop an account's books (another instance has newer ones, or owns it now)."""
+        self._forget_waiting(account_id)
         portfolio = self.portfolios.pop(account_id, None)
-        self._unpriced.pop(account_id, None)
         self._started.pop(account_id, None)
         self._changed.discard(account_id)
         if portfolio is None:
@@ -146,6 +155,7 @@ class AccountBooks:
             changed = portfolio.apply_balance_update(update, price=price)
         except MissingPrice:
             self._unpriced.setdefault(update.account_id, {})[update.asset] = update
+            self._waiting_on.setdefault((portfolio.venue, symbol), set()).add(update.account_id)
             self._holds(portfolio, symbol)  # its first mark books it
             return SkipReason.UNPRICED
         except StaleBalances:
@@ -181,7 +191,7 @@ class AccountBooks:
         """Revalue every account that a fill, a balance or a moved mark touched since the
         last call, once each. Returns the valuations of the accounts that changed, the
         number of revaluations, and the outcomes of the waiting balances it retried."""
-        retried = self._retry_unpriced()
+        retried = self._retry_unpriced(self._moved)
         changed, self._changed = self._changed, set()
         touched = set(changed)
         for key in self._moved:
@@ -199,10 +209,20 @@ class AccountBooks:
                 updates.append(portfolio.snapshot(ts_ns=ts_ns))
         return updates, revaluations, retried
 
-    def _retry_unpriced(self) -> list[SkipReason | None]:
-        """Book the waiting balances whose asset has a mark now."""
+    def _retry_unpriced(self, moved: Iterable[tuple[str, str]]) -> list[SkipReason | None]:
+        """Book the waiting balances whose asset has a mark now: those of the accounts
+        waiting on a mark that `moved` (set since the last revalue), and those restored."""
+        accounts, self._recheck = self._recheck, set()
+        waiting_on = self._waiting_on
+        for key in moved:
+            waiters = waiting_on.get(key)
+            if waiters:
+                accounts |= waiters
         outcomes: list[SkipReason | None] = []
-        for account_id, waiting in list(self._unpriced.items()):
+        for account_id in accounts:
+            waiting = self._unpriced.get(account_id)
+            if not waiting:
+                continue
             portfolio = self.portfolios[account_id]
             marks = self._marks.get(portfolio.venue, {})
             for asset, update in list(waiting.items()):
@@ -213,10 +233,27 @@ class AccountBooks:
     def _done_waiting(self, update: BalanceUpdate) -> None:
         """The asset's balances waiting for a price are superseded (or refused)."""
         waiting = self._unpriced.get(update.account_id)
-        if waiting is not None:
-            waiting.pop(update.asset, None)
+        if waiting is not None and waiting.pop(update.asset, None) is not None:
+            self._stop_waiting(self.portfolios[update.account_id], update.asset)
             if not waiting:
                 del self._unpriced[update.account_id]
+
+    def _forget_waiting(self, account_id: str) -> None:
+        """The account's waiting balances dropped (its books are replaced or gone)."""
+        self._recheck.discard(account_id)
+        waiting = self._unpriced.pop(account_id, {})
+        portfolio = self.portfolios.get(account_id)
+        if portfolio is not None:
+            for asset in waiting:
+                self._stop_waiting(portfolio, asset)
+
+    def _stop_waiting(self, portfolio: Portfolio, asset: str) -> None:
+        key = (portfolio.venue, f"{asset}/{portfolio.valuation_asset}")
+        waiters = self._waiting_on.get(key)
+        if waiters is not None:
+            waiters.discard(portfolio.account_id)
+            if not waiters:
+                del self._waiting_on[key]
 
     def _holds(self, portfolio: Portfolio, symbol: str) -> None:
         key = (portfolio.venue, symbol)
