@@ -18,7 +18,9 @@ import redis
 from sqlalchemy import text
 
 from tests.ha_servers import postgres_primary_and_standby, redis_sentinel_group
+from tradewind.bus import tansu
 from tradewind.bus.tansu import free_port
+from tradewind.chaos import servers
 from tradewind.chaos.postgres import trusted_networks
 from tradewind.chaos.redis_ha import MASTER_NAME
 from tradewind.chaos.servers import Daemon, ServerNotStarted, start_on_a_free_port
@@ -126,3 +128,36 @@ def test_a_server_whose_port_was_taken_meanwhile_starts_on_another(tmp_path: Pat
     with pytest.raises(ServerNotStarted):
         start_on_a_free_port(broken)
     assert len(failed) == 1
+
+
+@pytest.mark.parametrize("listening", [False, True], ids=["bound", "listening"])
+@pytest.mark.parametrize("starter", ["local_kafka_broker", "tansu_in_memory"])
+def test_kafka_brokers_whose_port_was_taken_meanwhile_start_on_another(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, starter: str, listening: bool
+) -> None:
+    """Tansu says "AddrInUse" (not the system's words) and exits; both ways of starting
+    it (the tests' and benches' broker, the chaos suite's) try again on a new port. A
+    port taken by a listener answers the start's probe: the broker must still be ours."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        if listening:
+            taken.listen()
+        busy = taken.getsockname()[1]
+        handed: list[int] = []
+
+        def first_the_taken_one() -> int:
+            handed.append(busy if not handed else free_port())
+            return handed[-1]
+
+        if starter == "local_kafka_broker":
+            monkeypatch.setattr(tansu, "free_port", first_the_taken_one)
+            with tansu.local_kafka_broker() as address:
+                assert handed[0] == busy and len(handed) == 2, handed
+                assert address == f"127.0.0.1:{handed[1]}"
+                assert tansu.port_open("127.0.0.1", handed[1])
+        else:
+            monkeypatch.setattr(servers, "free_port", first_the_taken_one)
+            with servers.tansu_in_memory(tmp_path / "kafka") as daemon:
+                assert handed[0] == busy and len(handed) == 2, handed
+                assert daemon.address == f"127.0.0.1:{handed[1]}"
+                assert tansu.port_open("127.0.0.1", handed[1])

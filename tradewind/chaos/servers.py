@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
-from tradewind.bus.tansu import free_port, port_open
+from tradewind.bus.tansu import PORT_TAKEN, free_port, port_open
 from tradewind.errors import TradewindError
 
 STARTUP_TIMEOUT_S = 30.0
@@ -51,9 +51,14 @@ class Daemon:
                 self.argv, stdout=log, stderr=subprocess.STDOUT, env=self.env
             )
         for _ in range(int(STARTUP_TIMEOUT_S / 0.05)):
-            if port_open(self.host, self.port, 0.2):
-                return
             if self.proc.poll() is not None:
+                break
+            if port_open(self.host, self.port, 0.2):
+                # Ours, not another process that took the port: one that failed to
+                # bind exits at once.
+                time.sleep(0.05)
+                if self.proc.poll() is None:
+                    return
                 break
             time.sleep(0.05)
         tail = self.log_path.read_text()[-1500:]
@@ -85,7 +90,7 @@ def start_on_a_free_port(make: Callable[[], Daemon], tries: int = 5) -> Daemon:
         try:
             daemon.start()
         except ServerNotStarted as exc:
-            if attempt == tries or "Address already in use" not in str(exc):
+            if attempt == tries or not any(marker in str(exc) for marker in PORT_TAKEN):
                 raise
             continue
         return daemon
@@ -139,12 +144,16 @@ def tansu_in_memory(directory: Path, host: str = "127.0.0.1") -> Iterator[Daemon
     """Tansu on a free port of `host`, keeping its log in memory: fast, and a restart
     loses everything (see `tansu_server` for one that keeps it)."""
     directory.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    url = f"tcp://{host}:{port}"
-    argv = [_tansu_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url,
-            "--storage-engine", "memory://tansu/"]  # fmt: skip
-    daemon = Daemon("tansu", argv, host, port, directory / "tansu.log")
-    daemon.start()
+    binary = _tansu_binary()
+
+    def make() -> Daemon:
+        port = free_port()
+        url = f"tcp://{host}:{port}"
+        argv = [binary, "broker", "--listener-url", url, "--advertised-listener-url", url,
+                "--storage-engine", "memory://tansu/"]  # fmt: skip
+        return Daemon("tansu", argv, host, port, directory / "tansu.log")
+
+    daemon = start_on_a_free_port(make)
     try:
         yield daemon
     finally:
@@ -159,29 +168,32 @@ def tansu_server(directory: Path, host: str = "127.0.0.1") -> Iterator[Daemon]:
     suits a restart test, not a platform's load."""
     directory.mkdir(parents=True, exist_ok=True)
     broker = _tansu_binary()
-    s3_port = free_port()
-    s3 = Daemon(
-        "s3 (moto)",
-        [_binary("moto_server", "install the dev extras (moto[server])"),
-         "-H", "127.0.0.1", "-p", str(s3_port)],
-        "127.0.0.1", s3_port, directory / "s3.log",
-    )  # fmt: skip
-    s3.start()
-    try:
-        endpoint = f"http://127.0.0.1:{s3_port}"
-        _create_bucket(endpoint)
+    moto = _binary("moto_server", "install the dev extras (moto[server])")
+
+    def make_s3() -> Daemon:
         port = free_port()
+        argv = [moto, "-H", "127.0.0.1", "-p", str(port)]
+        return Daemon("s3 (moto)", argv, "127.0.0.1", port, directory / "s3.log")
+
+    s3 = start_on_a_free_port(make_s3)
+    try:
+        endpoint = f"http://127.0.0.1:{s3.port}"
+        _create_bucket(endpoint)
         env = {
             **os.environ,
             "AWS_ACCESS_KEY_ID": "tansu", "AWS_SECRET_ACCESS_KEY": "tansu",
             "AWS_DEFAULT_REGION": _S3_REGION, "AWS_ENDPOINT": endpoint,
             "AWS_ALLOW_HTTP": "true",
         }  # fmt: skip
-        url = f"tcp://{host}:{port}"
-        argv = [broker, "broker", "--listener-url", url, "--advertised-listener-url", url,
-                "--storage-engine", f"s3://{_S3_BUCKET}/"]  # fmt: skip
-        daemon = Daemon("tansu", argv, host, port, directory / "tansu.log", env)
-        daemon.start()
+
+        def make() -> Daemon:
+            port = free_port()
+            url = f"tcp://{host}:{port}"
+            argv = [broker, "broker", "--listener-url", url, "--advertised-listener-url", url,
+                    "--storage-engine", f"s3://{_S3_BUCKET}/"]  # fmt: skip
+            return Daemon("tansu", argv, host, port, directory / "tansu.log", env)
+
+        daemon = start_on_a_free_port(make)
         try:
             yield daemon
         finally:
