@@ -46,7 +46,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
@@ -54,7 +54,7 @@ from decimal import Decimal
 from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Event
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from tradewind.benchmarks.analytics_series import T0, benchmark_returns, filled
 from tradewind.benchmarks.command_line import OneLineErrorParser
@@ -88,6 +88,7 @@ from tradewind.venues.simulated.exchange import SimulatedExchange
 from tradewind.venues.simulated.market import SyntheticMarket
 
 BTC = Instrument.parse("sim", "BTC/USDT")
+T = TypeVar("T")
 REDIS_URL = "redis://127.0.0.1:6379/0"
 #: The analytics service's default round interval (TRADEWIND_ANALYTICS_INTERVAL_S).
 ANALYTICS_INTERVAL_S = AnalyticsSettings.model_fields["analytics_interval_s"].default
@@ -295,30 +296,41 @@ async def _answer_apart(url: str, first: Event, stop: Event, out: Queue[Arrivals
     out.put(clock.arrivals)
 
 
-class Answerer:
-    """`answer_apart`'s process: `start` it before the order path's bus opens; `first`
-    is set once it has answered an intent; `finish` stops it and returns its arrivals."""
+class HelperProcess(Generic[T]):
+    """A forked process of the bench's own: `target(*args, stop, out)` works until `stop`
+    is set, then puts its result on `out`; `finish` stops it and returns that result
+    (within `timeout_s`), `close` makes sure it has ended."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, target: Callable[..., None], args: tuple[Any, ...], timeout_s: float):
         context = multiprocessing.get_context("fork")
-        self.first, self._stop = context.Event(), context.Event()
-        self._out: Queue[Arrivals] = context.Queue()
+        self._stop = context.Event()
+        self._out: Queue[T] = context.Queue()
+        self._timeout_s = timeout_s
         self._process = context.Process(
-            target=answer_apart, args=(url, self.first, self._stop, self._out), daemon=True
+            target=target, args=(*args, self._stop, self._out), daemon=True
         )
 
-    def start(self) -> None:
-        self._process.start()
-
-    def finish(self) -> Arrivals:
+    def finish(self) -> T:
         self._stop.set()
-        return self._out.get(timeout=60)
+        return self._out.get(timeout=self._timeout_s)
 
     def close(self) -> None:
         self._stop.set()
         self._process.join(timeout=30)
         if self._process.is_alive():
             self._process.kill()
+
+
+class Answerer(HelperProcess[Arrivals]):
+    """`answer_apart`'s process: `start` it before the order path's bus opens; `first`
+    is set once it has answered an intent; `finish` stops it and returns its arrivals."""
+
+    def __init__(self, url: str) -> None:
+        self.first = multiprocessing.get_context("fork").Event()
+        super().__init__(answer_apart, (url, self.first), timeout_s=60)
+
+    def start(self) -> None:
+        self._process.start()
 
 
 def _rejection(intent: OrderIntent) -> Envelope:
@@ -416,35 +428,19 @@ async def measure(
     )  # fmt: skip
 
 
-class ApartRounds:
+class ApartRounds(HelperProcess[list[float]]):
     """The analytics rounds' process (`analytics_apart`): `start` returns once its
     series are filled; `finish` stops it and returns its rounds' times."""
 
     def __init__(self, accounts: int, interval_s: float) -> None:
-        context = multiprocessing.get_context("fork")
-        self._ready, self._stop = context.Event(), context.Event()
-        self._rounds: Queue[list[float]] = context.Queue()
-        self._process = context.Process(
-            target=analytics_apart,
-            args=(accounts, interval_s, self._ready, self._stop, self._rounds),
-            daemon=True,
-        )
+        self._ready = multiprocessing.get_context("fork").Event()
+        super().__init__(analytics_apart, (accounts, interval_s, self._ready), timeout_s=120)
 
     def start(self) -> None:
         self._process.start()
         while not self._ready.wait(1.0):
             if not self._process.is_alive():
                 raise RuntimeError("the analytics process died while filling its series")
-
-    def finish(self) -> list[float]:
-        self._stop.set()
-        return self._rounds.get(timeout=120)
-
-    def close(self) -> None:
-        self._stop.set()
-        self._process.join(timeout=30)
-        if self._process.is_alive():
-            self._process.kill()
 
 
 async def _measure(
